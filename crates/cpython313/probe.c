@@ -1,0 +1,371 @@
+/* Prints, as Rust source, every CPython 3.13 fact jitsaw relies on: struct
+ * offsets and sizes, constants, and the interpreter's generated opcode and
+ * micro-op tables. Compiled against the target interpreter's own headers by
+ * build.rs, so nothing here is typed in by hand. */
+#define Py_BUILD_CORE 1
+#define NEED_OPCODE_METADATA 1
+#include "Python.h"
+#include "frameobject.h"
+#include "opcode.h"
+#include "internal/pycore_code.h"
+#include "internal/pycore_frame.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_object.h"
+#include "internal/pycore_long.h"
+#include "internal/pycore_range.h"
+#include "internal/pycore_list.h"
+#include "internal/pycore_tuple.h"
+#include "internal/pycore_moduleobject.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_ceval.h"
+#include "internal/pycore_intrinsics.h"
+#include "internal/pycore_opcode_metadata.h"
+#include "internal/pycore_uop_metadata.h"
+#include "internal/pycore_runtime.h"
+#include "internal/pycore_genobject.h"
+#include "internal/pycore_opcode_utils.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define OFF(name, type, field) \
+    printf("pub const %s: usize = %zu;\n", name, (size_t)offsetof(type, field))
+#define SIZE(name, type) printf("pub const %s: usize = %zu;\n", name, sizeof(type))
+#define I64(name, expr) printf("pub const %s: i64 = %lld;\n", name, (long long)(expr))
+#define U64(name, expr) printf("pub const %s: u64 = %llu;\n", name, (unsigned long long)(expr))
+
+static void layout(void)
+{
+    printf("/// Offsets and sizes of CPython structures, from the real headers.\n");
+    printf("pub mod off {\n");
+    /* PyObject and friends */
+    OFF("OB_REFCNT", PyObject, ob_refcnt);
+    OFF("OB_TYPE", PyObject, ob_type);
+    OFF("OB_SIZE", PyVarObject, ob_size);
+    SIZE("PYOBJECT_SIZE", PyObject);
+    SIZE("PYVAROBJECT_SIZE", PyVarObject);
+    /* _PyInterpreterFrame */
+    OFF("FRAME_F_EXECUTABLE", _PyInterpreterFrame, f_executable);
+    OFF("FRAME_PREVIOUS", _PyInterpreterFrame, previous);
+    OFF("FRAME_F_FUNCOBJ", _PyInterpreterFrame, f_funcobj);
+    OFF("FRAME_F_GLOBALS", _PyInterpreterFrame, f_globals);
+    OFF("FRAME_F_BUILTINS", _PyInterpreterFrame, f_builtins);
+    OFF("FRAME_F_LOCALS", _PyInterpreterFrame, f_locals);
+    OFF("FRAME_FRAME_OBJ", _PyInterpreterFrame, frame_obj);
+    OFF("FRAME_INSTR_PTR", _PyInterpreterFrame, instr_ptr);
+    OFF("FRAME_STACKTOP", _PyInterpreterFrame, stacktop);
+    OFF("FRAME_RETURN_OFFSET", _PyInterpreterFrame, return_offset);
+    OFF("FRAME_OWNER", _PyInterpreterFrame, owner);
+    OFF("FRAME_LOCALSPLUS", _PyInterpreterFrame, localsplus);
+    SIZE("FRAME_SIZE", _PyInterpreterFrame);
+    /* PyThreadState */
+    OFF("TSTATE_INTERP", PyThreadState, interp);
+    OFF("TSTATE_EVAL_BREAKER", PyThreadState, eval_breaker);
+    OFF("TSTATE_PY_RECURSION_REMAINING", PyThreadState, py_recursion_remaining);
+    OFF("TSTATE_PY_RECURSION_LIMIT", PyThreadState, py_recursion_limit);
+    OFF("TSTATE_C_RECURSION_REMAINING", PyThreadState, c_recursion_remaining);
+    OFF("TSTATE_RECURSION_HEADROOM", PyThreadState, recursion_headroom);
+    OFF("TSTATE_TRACING", PyThreadState, tracing);
+    OFF("TSTATE_CURRENT_FRAME", PyThreadState, current_frame);
+    OFF("TSTATE_CURRENT_EXCEPTION", PyThreadState, current_exception);
+    OFF("TSTATE_EXC_INFO", PyThreadState, exc_info);
+    OFF("TSTATE_DATASTACK_TOP", PyThreadState, datastack_top);
+    OFF("TSTATE_DATASTACK_LIMIT", PyThreadState, datastack_limit);
+    /* PyInterpreterState */
+    OFF("INTERP_EVAL_FRAME", PyInterpreterState, eval_frame);
+    OFF("INTERP_MONITORS", PyInterpreterState, monitors);
+    OFF("INTERP_CALLABLE_CACHE_ISINSTANCE", PyInterpreterState, callable_cache.isinstance);
+    OFF("INTERP_CALLABLE_CACHE_LEN", PyInterpreterState, callable_cache.len);
+    OFF("INTERP_CALLABLE_CACHE_LIST_APPEND", PyInterpreterState, callable_cache.list_append);
+    I64("MONITORING_UNGROUPED_EVENTS", _PY_MONITORING_UNGROUPED_EVENTS);
+    I64("MONITORING_LOCAL_EVENTS", _PY_MONITORING_LOCAL_EVENTS);
+    /* PyCodeObject */
+    OFF("CODE_CO_CONSTS", PyCodeObject, co_consts);
+    OFF("CODE_CO_NAMES", PyCodeObject, co_names);
+    OFF("CODE_CO_EXCEPTIONTABLE", PyCodeObject, co_exceptiontable);
+    OFF("CODE_CO_FLAGS", PyCodeObject, co_flags);
+    OFF("CODE_CO_ARGCOUNT", PyCodeObject, co_argcount);
+    OFF("CODE_CO_STACKSIZE", PyCodeObject, co_stacksize);
+    OFF("CODE_CO_FIRSTLINENO", PyCodeObject, co_firstlineno);
+    OFF("CODE_CO_NLOCALSPLUS", PyCodeObject, co_nlocalsplus);
+    OFF("CODE_CO_FRAMESIZE", PyCodeObject, co_framesize);
+    OFF("CODE_CO_NLOCALS", PyCodeObject, co_nlocals);
+    OFF("CODE_CO_NCELLVARS", PyCodeObject, co_ncellvars);
+    OFF("CODE_CO_NFREEVARS", PyCodeObject, co_nfreevars);
+    OFF("CODE_CO_VERSION", PyCodeObject, co_version);
+    OFF("CODE_CO_LOCALSPLUSNAMES", PyCodeObject, co_localsplusnames);
+    OFF("CODE_CO_FILENAME", PyCodeObject, co_filename);
+    OFF("CODE_CO_NAME", PyCodeObject, co_name);
+    OFF("CODE_CO_QUALNAME", PyCodeObject, co_qualname);
+    OFF("CODE_INSTRUMENTATION_VERSION", PyCodeObject, _co_instrumentation_version);
+    OFF("CODE_MONITORING", PyCodeObject, _co_monitoring);
+    OFF("CODE_FIRSTTRACEABLE", PyCodeObject, _co_firsttraceable);
+    OFF("CODE_CO_CODE_ADAPTIVE", PyCodeObject, co_code_adaptive);
+    OFF("COMONITORING_ACTIVE_MONITORS", _PyCoMonitoringData, active_monitors);
+    /* PyTypeObject / PyHeapTypeObject */
+    OFF("TYPE_TP_NAME", PyTypeObject, tp_name);
+    OFF("TYPE_TP_BASICSIZE", PyTypeObject, tp_basicsize);
+    OFF("TYPE_TP_DEALLOC", PyTypeObject, tp_dealloc);
+    OFF("TYPE_TP_FLAGS", PyTypeObject, tp_flags);
+    OFF("TYPE_TP_ITERNEXT", PyTypeObject, tp_iternext);
+    OFF("TYPE_TP_DICTOFFSET", PyTypeObject, tp_dictoffset);
+    OFF("TYPE_TP_VERSION_TAG", PyTypeObject, tp_version_tag);
+    OFF("TYPE_TP_VECTORCALL", PyTypeObject, tp_vectorcall);
+    OFF("HEAPTYPE_HT_CACHED_KEYS", PyHeapTypeObject, ht_cached_keys);
+    /* ints, floats, containers */
+    OFF("LONG_LV_TAG", PyLongObject, long_value.lv_tag);
+    OFF("LONG_OB_DIGIT", PyLongObject, long_value.ob_digit);
+    I64("LONG_NON_SIZE_BITS", _PyLong_NON_SIZE_BITS);
+    I64("LONG_SIGN_MASK", _PyLong_SIGN_MASK);
+    I64("LONG_SIGN_ZERO", 1);
+    OFF("FLOAT_OB_FVAL", PyFloatObject, ob_fval);
+    OFF("LIST_OB_ITEM", PyListObject, ob_item);
+    OFF("LIST_ALLOCATED", PyListObject, allocated);
+    OFF("TUPLE_OB_ITEM", PyTupleObject, ob_item);
+    OFF("UNICODE_STATE", PyASCIIObject, state);
+    OFF("UNICODE_LENGTH", PyASCIIObject, length);
+    SIZE("ASCIIOBJECT_SIZE", PyASCIIObject);
+    SIZE("COMPACTUNICODEOBJECT_SIZE", PyCompactUnicodeObject);
+    OFF("RANGEITER_START", _PyRangeIterObject, start);
+    OFF("RANGEITER_STEP", _PyRangeIterObject, step);
+    OFF("RANGEITER_LEN", _PyRangeIterObject, len);
+    OFF("LISTITER_INDEX", _PyListIterObject, it_index);
+    OFF("LISTITER_SEQ", _PyListIterObject, it_seq);
+    OFF("TUPLEITER_INDEX", _PyTupleIterObject, it_index);
+    OFF("TUPLEITER_SEQ", _PyTupleIterObject, it_seq);
+    OFF("CELL_OB_REF", PyCellObject, ob_ref);
+    OFF("MODULE_MD_DICT", PyModuleObject, md_dict);
+    /* dicts */
+    OFF("DICT_MA_USED", PyDictObject, ma_used);
+    OFF("DICT_MA_KEYS", PyDictObject, ma_keys);
+    OFF("DICT_MA_VALUES", PyDictObject, ma_values);
+    OFF("DICTKEYS_DK_LOG2_SIZE", PyDictKeysObject, dk_log2_size);
+    OFF("DICTKEYS_DK_LOG2_INDEX_BYTES", PyDictKeysObject, dk_log2_index_bytes);
+    OFF("DICTKEYS_DK_KIND", PyDictKeysObject, dk_kind);
+    OFF("DICTKEYS_DK_VERSION", PyDictKeysObject, dk_version);
+    OFF("DICTKEYS_DK_NENTRIES", PyDictKeysObject, dk_nentries);
+    OFF("DICTKEYS_DK_INDICES", PyDictKeysObject, dk_indices);
+    SIZE("DICT_UNICODE_ENTRY_SIZE", PyDictUnicodeEntry);
+    OFF("DICT_UNICODE_ENTRY_KEY", PyDictUnicodeEntry, me_key);
+    OFF("DICT_UNICODE_ENTRY_VALUE", PyDictUnicodeEntry, me_value);
+    SIZE("DICT_KEY_ENTRY_SIZE", PyDictKeyEntry);
+    OFF("DICT_KEY_ENTRY_KEY", PyDictKeyEntry, me_key);
+    OFF("DICT_KEY_ENTRY_VALUE", PyDictKeyEntry, me_value);
+    I64("DICT_KEYS_GENERAL", DICT_KEYS_GENERAL);
+    OFF("DICTVALUES_CAPACITY", PyDictValues, capacity);
+    OFF("DICTVALUES_SIZE", PyDictValues, size);
+    OFF("DICTVALUES_VALID", PyDictValues, valid);
+    OFF("DICTVALUES_VALUES", PyDictValues, values);
+    I64("MANAGED_DICT_OFFSET", MANAGED_DICT_OFFSET);
+    /* callables */
+    OFF("FUNC_CLOSURE", PyFunctionObject, func_closure);
+    OFF("FUNC_CODE", PyFunctionObject, func_code);
+    OFF("FUNC_VERSION", PyFunctionObject, func_version);
+    OFF("FUNC_GLOBALS", PyFunctionObject, func_globals);
+    OFF("METHOD_IM_FUNC", PyMethodObject, im_func);
+    OFF("METHOD_IM_SELF", PyMethodObject, im_self);
+    OFF("CFUNC_M_ML", PyCFunctionObject, m_ml);
+    OFF("CFUNC_M_SELF", PyCFunctionObject, m_self);
+    OFF("METHODDEF_ML_METH", PyMethodDef, ml_meth);
+    OFF("METHODDEF_ML_FLAGS", PyMethodDef, ml_flags);
+    OFF("METHODDESCR_D_TYPE", PyMethodDescrObject, d_common.d_type);
+    OFF("METHODDESCR_D_METHOD", PyMethodDescrObject, d_method);
+    /* exceptions and runtime */
+    OFF("EXCINFO_EXC_VALUE", _PyErr_StackItem, exc_value);
+    OFF("RUNTIME_REF_TRACER_FUNC", _PyRuntimeState, ref_tracer.tracer_func);
+    OFF("GEN_GI_FRAME_STATE", PyGenObject, gi_frame_state);
+    OFF("RUNTIME_STR_EMPTY", _PyRuntimeState, static_objects.singletons.strings.literals._py_empty);
+    OFF("RUNTIME_ASCII_STRINGS", _PyRuntimeState, static_objects.singletons.strings.ascii);
+    printf("pub const ASCII_STRING_SIZE: usize = %zu;\n",
+           sizeof(((_PyRuntimeState *)0)->static_objects.singletons.strings.ascii[0]));
+    SIZE("INTRINSIC1_INFO_SIZE", intrinsic_func1_info);
+    SIZE("INTRINSIC2_INFO_SIZE", intrinsic_func2_info);
+    OFF("FUNC_DEFAULTS", PyFunctionObject, func_defaults);
+    OFF("FUNC_KWDEFAULTS", PyFunctionObject, func_kwdefaults);
+    OFF("FUNC_ANNOTATIONS", PyFunctionObject, func_annotations);
+    printf("}\n\n");
+}
+
+static void constants(void)
+{
+    printf("/// Constants of CPython 3.13, from the real headers.\n");
+    printf("pub mod consts {\n");
+    U64("PY_VERSION_HEX", PY_VERSION_HEX);
+    printf("pub const PY_VERSION: &str = \"%s\";\n", PY_VERSION);
+    U64("EVAL_EVENTS_MASK", _PY_EVAL_EVENTS_MASK);
+    I64("FRAME_OWNED_BY_THREAD", FRAME_OWNED_BY_THREAD);
+    I64("FRAME_OWNED_BY_GENERATOR", FRAME_OWNED_BY_GENERATOR);
+    I64("FRAME_OWNED_BY_FRAME_OBJECT", FRAME_OWNED_BY_FRAME_OBJECT);
+    I64("FRAME_OWNED_BY_CSTACK", FRAME_OWNED_BY_CSTACK);
+    I64("PY_EVAL_C_STACK_UNITS", 2);
+    I64("CO_OPTIMIZED", CO_OPTIMIZED);
+    I64("CO_NEWLOCALS", CO_NEWLOCALS);
+    I64("CO_VARARGS", CO_VARARGS);
+    I64("CO_VARKEYWORDS", CO_VARKEYWORDS);
+    I64("CO_GENERATOR", CO_GENERATOR);
+    I64("CO_COROUTINE", CO_COROUTINE);
+    I64("CO_ITERABLE_COROUTINE", CO_ITERABLE_COROUTINE);
+    I64("CO_ASYNC_GENERATOR", CO_ASYNC_GENERATOR);
+    U64("TPFLAGS_HEAPTYPE", Py_TPFLAGS_HEAPTYPE);
+    U64("TPFLAGS_INLINE_VALUES", Py_TPFLAGS_INLINE_VALUES);
+    U64("TPFLAGS_MANAGED_DICT", Py_TPFLAGS_MANAGED_DICT);
+    U64("TPFLAGS_MAPPING", Py_TPFLAGS_MAPPING);
+    U64("TPFLAGS_SEQUENCE", Py_TPFLAGS_SEQUENCE);
+    U64("TPFLAGS_LONG_SUBCLASS", Py_TPFLAGS_LONG_SUBCLASS);
+    U64("TPFLAGS_LIST_SUBCLASS", Py_TPFLAGS_LIST_SUBCLASS);
+    U64("TPFLAGS_TUPLE_SUBCLASS", Py_TPFLAGS_TUPLE_SUBCLASS);
+    U64("TPFLAGS_UNICODE_SUBCLASS", Py_TPFLAGS_UNICODE_SUBCLASS);
+    U64("TPFLAGS_DICT_SUBCLASS", Py_TPFLAGS_DICT_SUBCLASS);
+    U64("TPFLAGS_TYPE_SUBCLASS", Py_TPFLAGS_TYPE_SUBCLASS);
+    U64("TPFLAGS_BASE_EXC_SUBCLASS", Py_TPFLAGS_BASE_EXC_SUBCLASS);
+    I64("METH_VARARGS", METH_VARARGS);
+    I64("METH_KEYWORDS", METH_KEYWORDS);
+    I64("METH_NOARGS", METH_NOARGS);
+    I64("METH_O", METH_O);
+    I64("METH_FASTCALL", METH_FASTCALL);
+    I64("METH_STATIC", METH_STATIC);
+    I64("METH_METHOD", METH_METHOD);
+    U64("IMMORTAL_REFCNT", _Py_IMMORTAL_REFCNT);
+    U64("VECTORCALL_ARGUMENTS_OFFSET", PY_VECTORCALL_ARGUMENTS_OFFSET);
+    I64("NB_ADD", NB_ADD);
+    I64("NB_INPLACE_ADD", NB_INPLACE_ADD);
+    I64("NB_INPLACE_XOR", NB_INPLACE_XOR);
+    I64("MAX_INTRINSIC_1", MAX_INTRINSIC_1);
+    I64("MAX_INTRINSIC_2", MAX_INTRINSIC_2);
+    I64("RESUME_OPARG_LOCATION_MASK", RESUME_OPARG_LOCATION_MASK);
+    I64("RESUME_AFTER_YIELD_FROM", RESUME_AFTER_YIELD_FROM);
+    I64("FRAME_EXECUTING", FRAME_EXECUTING);
+    I64("COMPARISON_NOT_EQUALS", COMPARISON_NOT_EQUALS);
+    I64("MAKE_FUNCTION_CLOSURE", MAKE_FUNCTION_CLOSURE);
+    I64("MAKE_FUNCTION_ANNOTATIONS", MAKE_FUNCTION_ANNOTATIONS);
+    I64("MAKE_FUNCTION_KWDEFAULTS", MAKE_FUNCTION_KWDEFAULTS);
+    I64("MAKE_FUNCTION_DEFAULTS", MAKE_FUNCTION_DEFAULTS);
+#ifdef Py_DEBUG
+    printf("pub const PY_DEBUG: bool = true;\n");
+#else
+    printf("pub const PY_DEBUG: bool = false;\n");
+#endif
+#ifdef Py_GIL_DISABLED
+    printf("pub const PY_GIL_DISABLED: bool = true;\n");
+#else
+    printf("pub const PY_GIL_DISABLED: bool = false;\n");
+#endif
+    printf("}\n\n");
+}
+
+static void opcodes(void)
+{
+    printf("/// Instruction numbers, names, cache sizes and flags.\n");
+    printf("pub mod opcode {\nuse crate::{OpcodeInfo, Expansion};\n");
+    for (int i = 0; i < 256; i++) {
+        const char *name = _PyOpcode_OpName[i];
+        if (name != NULL) {
+            printf("pub const %s: u8 = %d;\n", name, i);
+        }
+    }
+    printf("pub const HAVE_ARGUMENT: u8 = %d;\n", HAVE_ARGUMENT);
+    printf("pub const MIN_INSTRUMENTED_OPCODE: u8 = %d;\n", MIN_INSTRUMENTED_OPCODE);
+    printf("pub const HAS_ARG_FLAG: u32 = %d;\n", HAS_ARG_FLAG);
+    printf("pub const HAS_CONST_FLAG: u32 = %d;\n", HAS_CONST_FLAG);
+    printf("pub const HAS_NAME_FLAG: u32 = %d;\n", HAS_NAME_FLAG);
+    printf("pub const HAS_JUMP_FLAG: u32 = %d;\n", HAS_JUMP_FLAG);
+    printf("pub const HAS_FREE_FLAG: u32 = %d;\n", HAS_FREE_FLAG);
+    printf("pub const HAS_LOCAL_FLAG: u32 = %d;\n", HAS_LOCAL_FLAG);
+    printf("pub const HAS_EVAL_BREAK_FLAG: u32 = %d;\n", HAS_EVAL_BREAK_FLAG);
+    printf("pub const HAS_DEOPT_FLAG: u32 = %d;\n", HAS_DEOPT_FLAG);
+    printf("pub const HAS_ERROR_FLAG: u32 = %d;\n", HAS_ERROR_FLAG);
+    printf("pub const HAS_ESCAPES_FLAG: u32 = %d;\n", HAS_ESCAPES_FLAG);
+    printf("pub const HAS_EXIT_FLAG: u32 = %d;\n", HAS_EXIT_FLAG);
+    printf("pub const HAS_PURE_FLAG: u32 = %d;\n", HAS_PURE_FLAG);
+    printf("pub const HAS_PASSTHROUGH_FLAG: u32 = %d;\n", HAS_PASSTHROUGH_FLAG);
+    printf("pub const HAS_OPARG_AND_1_FLAG: u32 = %d;\n", HAS_OPARG_AND_1_FLAG);
+    printf("pub const HAS_ERROR_NO_POP_FLAG: u32 = %d;\n", HAS_ERROR_NO_POP_FLAG);
+    printf("pub const OPARG_FULL: i8 = %d;\n", OPARG_FULL);
+    printf("pub const OPARG_CACHE_1: i8 = %d;\n", OPARG_CACHE_1);
+    printf("pub const OPARG_CACHE_2: i8 = %d;\n", OPARG_CACHE_2);
+    printf("pub const OPARG_CACHE_4: i8 = %d;\n", OPARG_CACHE_4);
+    printf("pub const OPARG_TOP: i8 = %d;\n", OPARG_TOP);
+    printf("pub const OPARG_BOTTOM: i8 = %d;\n", OPARG_BOTTOM);
+    printf("pub const OPARG_SAVE_RETURN_OFFSET: i8 = %d;\n", OPARG_SAVE_RETURN_OFFSET);
+    printf("pub const OPARG_REPLACED: i8 = %d;\n", OPARG_REPLACED);
+    printf("pub const MAX_UOP_PER_EXPANSION: usize = %d;\n", MAX_UOP_PER_EXPANSION);
+
+    printf("/// Per opcode: (name, inline cache entries, generic base, flags, valid).\n");
+    printf("pub const OPCODE_INFO: [OpcodeInfo; 256] = [\n");
+    for (int i = 0; i < 256; i++) {
+        const char *name = _PyOpcode_OpName[i];
+        printf("    OpcodeInfo { name: \"%s\", caches: %d, deopt: %d, flags: %d, valid: %s },\n",
+               name ? name : "", _PyOpcode_Caches[i], _PyOpcode_Deopt[i],
+               _PyOpcode_opcode_metadata[i].flags,
+               _PyOpcode_opcode_metadata[i].valid_entry ? "true" : "false");
+    }
+    printf("];\n");
+
+    printf("/// Per opcode: the micro-ops it expands to, as (uop, size, offset).\n");
+    printf("pub const MACRO_EXPANSION: [Expansion; 256] = [\n");
+    for (int i = 0; i < 256; i++) {
+        const struct opcode_macro_expansion *e = &_PyOpcode_macro_expansion[i];
+        printf("    Expansion { nuops: %d, uops: [", e->nuops);
+        for (int j = 0; j < MAX_UOP_PER_EXPANSION; j++) {
+            printf("(%d, %d, %d), ", e->uops[j].uop, e->uops[j].size, e->uops[j].offset);
+        }
+        printf("] },\n");
+    }
+    printf("];\n");
+
+    /* Stack effects of every instruction for opargs 0..OPARG_SAMPLES, used by
+     * tests to check jitsaw's own micro-op table against the interpreter. */
+    printf("pub const OPARG_SAMPLES: usize = 20;\n");
+    printf("/// `_PyOpcode_num_popped/pushed(opcode, oparg)` for oparg < OPARG_SAMPLES (-1: invalid).\n");
+    printf("pub const STACK_EFFECTS: [[(i16, i16); 20]; 256] = [\n");
+    for (int i = 0; i < 256; i++) {
+        printf("    [");
+        for (int a = 0; a < 20; a++) {
+            int popped = _PyOpcode_opcode_metadata[i].valid_entry ? _PyOpcode_num_popped(i, a) : -1;
+            int pushed = _PyOpcode_opcode_metadata[i].valid_entry ? _PyOpcode_num_pushed(i, a) : -1;
+            printf("(%d, %d), ", popped, pushed);
+        }
+        printf("],\n");
+    }
+    printf("];\n");
+    printf("}\n\n");
+}
+
+/* uop_list.h is written by build.rs from pycore_uop_ids.h: one UOP(name)
+ * per micro-op, including tier-1-only ones missing from _PyOpcode_uop_name. */
+static void uops(void)
+{
+    printf("/// Micro-op numbers, names, flags and stack inputs.\n");
+    printf("pub mod uop {\nuse crate::UopInfo;\n");
+#define UOP(name) printf("pub const %s: u16 = %d;\n", #name, name);
+#include "uop_list.h"
+#undef UOP
+    printf("pub const MAX_UOP_ID: u16 = %d;\n", MAX_UOP_ID);
+    static const char *names[MAX_UOP_ID + 1];
+#define UOP(name) names[name] = #name;
+#include "uop_list.h"
+#undef UOP
+    printf("/// Per micro-op: name, flags, inputs popped.\n");
+    printf("pub const UOP_INFO: [UopInfo; %d] = [\n", MAX_UOP_ID + 1);
+    for (int i = 0; i <= MAX_UOP_ID; i++) {
+        /* _PyUop_num_popped only knows micro-ops that have tier-2 metadata. */
+        int known = _PyOpcode_uop_name[i] != NULL;
+        printf("    UopInfo { name: \"%s\", flags: %d, popped: [", names[i] ? names[i] : "", _PyUop_Flags[i]);
+        for (int a = 0; a < 20; a++) {
+            printf("%d, ", known ? _PyUop_num_popped(i, a) : -1);
+        }
+        printf("] },\n");
+    }
+    printf("];\n");
+    printf("}\n\n");
+}
+
+int main(void)
+{
+    printf("// Generated by crates/cpython313/probe.c from the CPython headers. Do not edit.\n\n");
+    layout();
+    constants();
+    opcodes();
+    uops();
+    return 0;
+}

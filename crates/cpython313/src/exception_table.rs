@@ -1,0 +1,104 @@
+//! The 3.13 exception table (`co_exceptiontable`): which handler covers an
+//! instruction. Format and search follow `get_exception_handler` in
+//! `Python/ceval.c`: entries of varints (start, size, target, depth<<1|lasti),
+//! each entry's first byte marked with bit 7, sorted by start.
+
+/// Where an exception raised at some instruction goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handler {
+    /// Code-unit offset of the handler.
+    pub target: u32,
+    /// Stack depth to unwind to (above the frame's stack base).
+    pub depth: u32,
+    /// Whether the handler expects the raising offset pushed first.
+    pub lasti: bool,
+}
+
+/// Reads one varint; `None` at the end of the table.
+fn varint(table: &[u8], pos: &mut usize) -> Option<u32> {
+    let mut byte = *table.get(*pos)?;
+    let mut value = (byte & 63) as u32;
+    while byte & 64 != 0 {
+        *pos += 1;
+        byte = *table.get(*pos)?;
+        value = (value << 6) | (byte & 63) as u32;
+    }
+    *pos += 1;
+    Some(value)
+}
+
+/// The handler for the instruction at code-unit offset `index`, if any.
+pub fn handler_for(table: &[u8], index: u32) -> Option<Handler> {
+    let mut pos = 0;
+    while pos < table.len() {
+        let start = varint(table, &mut pos)?;
+        if start > index {
+            return None;
+        }
+        let size = varint(table, &mut pos)?;
+        if index < start + size {
+            let target = varint(table, &mut pos)?;
+            let depth_lasti = varint(table, &mut pos)?;
+            return Some(Handler { target, depth: depth_lasti >> 1, lasti: depth_lasti & 1 != 0 });
+        }
+        // Skip to the next entry's marked first byte.
+        while pos < table.len() && table[pos] & 128 == 0 {
+            pos += 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes entries as CPython's assembler does (`assemble_exception_table`).
+    fn encode(entries: &[(u32, u32, u32, u32, bool)]) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        let mut n = 0;
+        let mut put = |value: u32, first: bool| {
+            let mut groups = [0u8; 6];
+            let mut k = 0;
+            let mut v = value;
+            loop {
+                groups[k] = (v & 63) as u8;
+                k += 1;
+                v >>= 6;
+                if v == 0 {
+                    break;
+                }
+            }
+            for j in (0..k).rev() {
+                let mut b = groups[j];
+                if j > 0 {
+                    b |= 64;
+                }
+                if first && j == k - 1 {
+                    b |= 128;
+                }
+                out[n] = b;
+                n += 1;
+            }
+        };
+        for &(start, end, target, depth, lasti) in entries {
+            put(start, true);
+            put(end - start, false);
+            put(target, false);
+            put(depth << 1 | lasti as u32, false);
+        }
+        out
+    }
+
+    #[test]
+    fn finds_the_covering_entry() {
+        let t = encode(&[(2, 10, 20, 1, false), (12, 100, 200, 3, true)]);
+        assert_eq!(handler_for(&t, 1), None);
+        assert_eq!(handler_for(&t, 2), Some(Handler { target: 20, depth: 1, lasti: false }));
+        assert_eq!(handler_for(&t, 9), Some(Handler { target: 20, depth: 1, lasti: false }));
+        assert_eq!(handler_for(&t, 10), None);
+        assert_eq!(handler_for(&t, 99), Some(Handler { target: 200, depth: 3, lasti: true }));
+        assert_eq!(handler_for(&t, 100), None);
+        assert_eq!(handler_for(&[], 5), None);
+    }
+}

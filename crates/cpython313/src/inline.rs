@@ -1,0 +1,422 @@
+//! Rust versions of the CPython 3.13 inline functions and macros jitsaw needs
+//! (`Py_INCREF`, `_PyLong_IsCompact`, `DK_UNICODE_ENTRIES`, ...). The headers
+//! define them `static inline`, so they are not exported; each one here
+//! follows the 3.13 header it names.
+//!
+//! All take raw pointers and are `unsafe`: callers guarantee the objects are
+//! live and of the stated type. Nothing here may panic (stencils use it).
+
+use crate::ffi;
+use crate::layout::*;
+use crate::off;
+
+/// `Py_TYPE(o)`.
+#[inline(always)]
+pub unsafe fn ob_type(o: *mut PyObject) -> *mut PyTypeObject {
+    (*o).ob_type
+}
+
+/// `Py_SIZE(o)`.
+#[inline(always)]
+pub unsafe fn ob_size(o: *mut PyObject) -> isize {
+    (*o.cast::<PyVarObject>()).ob_size
+}
+
+/// `_Py_IsImmortal(o)`: the low 32 bits of the refcount are negative.
+#[inline(always)]
+pub unsafe fn is_immortal(o: *mut PyObject) -> bool {
+    ((*o).ob_refcnt as i32) < 0
+}
+
+/// `Py_INCREF(o)`: a saturating add on the low half, as in 3.13's object.h.
+#[inline(always)]
+pub unsafe fn incref(o: *mut PyObject) {
+    let low = o.cast::<u32>();
+    let new = (*low).wrapping_add(1);
+    if new != 0 {
+        *low = new;
+    }
+}
+
+/// `Py_XINCREF(o)`.
+#[inline(always)]
+pub unsafe fn xincref(o: *mut PyObject) {
+    if !o.is_null() {
+        incref(o);
+    }
+}
+
+/// `Py_NewRef(o)`.
+#[inline(always)]
+pub unsafe fn new_ref(o: *mut PyObject) -> *mut PyObject {
+    incref(o);
+    o
+}
+
+/// `Py_DECREF(o)`.
+#[inline(always)]
+pub unsafe fn decref(o: *mut PyObject) {
+    if is_immortal(o) {
+        return;
+    }
+    let rc = (*o).ob_refcnt - 1;
+    (*o).ob_refcnt = rc;
+    if rc == 0 {
+        ffi::_Py_Dealloc(o);
+    }
+}
+
+/// `Py_XDECREF(o)`.
+#[inline(always)]
+pub unsafe fn xdecref(o: *mut PyObject) {
+    if !o.is_null() {
+        decref(o);
+    }
+}
+
+/// `_Py_DECREF_NO_DEALLOC(o)`: the caller knows another reference remains.
+#[inline(always)]
+pub unsafe fn decref_no_dealloc(o: *mut PyObject) {
+    if !is_immortal(o) {
+        (*o).ob_refcnt -= 1;
+    }
+}
+
+/// `Py_REFCNT(o)`.
+#[inline(always)]
+pub unsafe fn refcnt(o: *mut PyObject) -> isize {
+    (*o).ob_refcnt
+}
+
+/// `Py_None`.
+#[inline(always)]
+pub fn none() -> *mut PyObject {
+    &raw mut ffi::_Py_NoneStruct
+}
+
+/// `Py_True`.
+#[inline(always)]
+pub fn py_true() -> *mut PyObject {
+    &raw mut ffi::_Py_TrueStruct
+}
+
+/// `Py_False`.
+#[inline(always)]
+pub fn py_false() -> *mut PyObject {
+    &raw mut ffi::_Py_FalseStruct
+}
+
+/// `b ? Py_True : Py_False` (both immortal: no reference to take).
+#[inline(always)]
+pub fn py_bool(b: bool) -> *mut PyObject {
+    if b {
+        py_true()
+    } else {
+        py_false()
+    }
+}
+
+/// Reads a field of an opaque structure at a generated offset.
+#[inline(always)]
+pub unsafe fn field<T: Copy>(base: *const u8, offset: usize) -> T {
+    base.add(offset).cast::<T>().read()
+}
+
+/// Address of a field of an opaque structure at a generated offset.
+#[inline(always)]
+pub unsafe fn field_ptr<T>(base: *mut u8, offset: usize) -> *mut T {
+    base.add(offset).cast::<T>()
+}
+
+/// `tp_flags` of a type.
+#[inline(always)]
+pub unsafe fn type_flags(t: *mut PyTypeObject) -> u64 {
+    field::<u64>(t.cast(), off::TYPE_TP_FLAGS)
+}
+
+/// `tp_version_tag` of a type.
+#[inline(always)]
+pub unsafe fn type_version(t: *mut PyTypeObject) -> u32 {
+    field::<u32>(t.cast(), off::TYPE_TP_VERSION_TAG)
+}
+
+/// `PyType_HasFeature(Py_TYPE(o), flag)`.
+#[inline(always)]
+pub unsafe fn type_has(o: *mut PyObject, flag: u64) -> bool {
+    type_flags(ob_type(o)) & flag != 0
+}
+
+/// `Py_IS_TYPE(o, t)`.
+#[inline(always)]
+pub unsafe fn is_type(o: *mut PyObject, t: *mut PyTypeObject) -> bool {
+    (*o).ob_type == t
+}
+
+/// `PyLong_CheckExact(o)`.
+#[inline(always)]
+pub unsafe fn is_int(o: *mut PyObject) -> bool {
+    is_type(o, &raw mut ffi::PyLong_Type)
+}
+
+/// `PyFloat_CheckExact(o)`.
+#[inline(always)]
+pub unsafe fn is_float(o: *mut PyObject) -> bool {
+    is_type(o, &raw mut ffi::PyFloat_Type)
+}
+
+/// `PyUnicode_CheckExact(o)`.
+#[inline(always)]
+pub unsafe fn is_str(o: *mut PyObject) -> bool {
+    is_type(o, &raw mut ffi::PyUnicode_Type)
+}
+
+/// `PyList_CheckExact(o)`.
+#[inline(always)]
+pub unsafe fn is_list(o: *mut PyObject) -> bool {
+    is_type(o, &raw mut ffi::PyList_Type)
+}
+
+/// `PyTuple_CheckExact(o)`.
+#[inline(always)]
+pub unsafe fn is_tuple(o: *mut PyObject) -> bool {
+    is_type(o, &raw mut ffi::PyTuple_Type)
+}
+
+/// `PyDict_CheckExact(o)`.
+#[inline(always)]
+pub unsafe fn is_dict(o: *mut PyObject) -> bool {
+    is_type(o, &raw mut ffi::PyDict_Type)
+}
+
+/// `_PyLong_IsCompact(o)`: at most one digit.
+#[inline(always)]
+pub unsafe fn long_is_compact(o: *mut PyObject) -> bool {
+    (*o.cast::<PyLongObject>()).lv_tag < (2 << consts_long::NON_SIZE_BITS)
+}
+
+/// `_PyLong_IsNonNegativeCompact(o)`.
+#[inline(always)]
+pub unsafe fn long_is_nonneg_compact(o: *mut PyObject) -> bool {
+    (*o.cast::<PyLongObject>()).lv_tag <= (1 << consts_long::NON_SIZE_BITS)
+}
+
+/// `_PyLong_CompactValue(o)` for a compact int.
+#[inline(always)]
+pub unsafe fn long_compact_value(o: *mut PyObject) -> isize {
+    let l = o.cast::<PyLongObject>();
+    let sign = 1 - ((*l).lv_tag & consts_long::SIGN_MASK) as isize;
+    sign * (*l).ob_digit[0] as isize
+}
+
+/// `ob_digit[0]` of a non-negative compact int: its value.
+#[inline(always)]
+pub unsafe fn long_digit0(o: *mut PyObject) -> usize {
+    (*o.cast::<PyLongObject>()).ob_digit.as_ptr().read() as usize
+}
+
+/// `_PyLong_IsZero(o)`.
+#[inline(always)]
+pub unsafe fn long_is_zero(o: *mut PyObject) -> bool {
+    ((*o.cast::<PyLongObject>()).lv_tag & consts_long::SIGN_MASK) == consts_long::SIGN_ZERO
+}
+
+mod consts_long {
+    use crate::off;
+    pub const NON_SIZE_BITS: usize = off::LONG_NON_SIZE_BITS as usize;
+    pub const SIGN_MASK: usize = off::LONG_SIGN_MASK as usize;
+    pub const SIGN_ZERO: usize = off::LONG_SIGN_ZERO as usize;
+}
+
+/// `PyFloat_AS_DOUBLE(o)`.
+#[inline(always)]
+pub unsafe fn float_value(o: *mut PyObject) -> f64 {
+    (*o.cast::<PyFloatObject>()).ob_fval
+}
+
+/// `&PyTuple_GET_ITEM(t, 0)`.
+#[inline(always)]
+pub unsafe fn tuple_items(t: *mut PyObject) -> *mut *mut PyObject {
+    (*t.cast::<PyTupleObject>()).ob_item.as_mut_ptr()
+}
+
+/// `PyTuple_GET_ITEM(t, i)`.
+#[inline(always)]
+pub unsafe fn tuple_item(t: *mut PyObject, i: usize) -> *mut PyObject {
+    *tuple_items(t).add(i)
+}
+
+/// `_PyList_ITEMS(l)`.
+#[inline(always)]
+pub unsafe fn list_items(l: *mut PyObject) -> *mut *mut PyObject {
+    (*l.cast::<PyListObject>()).ob_item
+}
+
+/// `_PyList_AppendTakeRef(list, item)`.
+#[inline(always)]
+pub unsafe fn list_append_take_ref(list: *mut PyObject, item: *mut PyObject) -> i32 {
+    let l = list.cast::<PyListObject>();
+    let len = (*l).ob_base.ob_size;
+    if (*l).allocated > len {
+        *(*l).ob_item.add(len as usize) = item;
+        (*l).ob_base.ob_size = len + 1;
+        return 0;
+    }
+    ffi::_PyList_AppendTakeRefListResize(list, item)
+}
+
+/// The frame's code object (`_PyFrame_GetCode`).
+#[inline(always)]
+pub unsafe fn frame_code(f: *mut Frame) -> *mut PyCodeObject {
+    (*f).f_executable.cast()
+}
+
+/// `&frame->localsplus[i]`.
+#[inline(always)]
+pub unsafe fn frame_local(f: *mut Frame, i: usize) -> *mut *mut PyObject {
+    (*f).localsplus.as_mut_ptr().add(i)
+}
+
+/// A `PyObject *` field of a code object.
+#[inline(always)]
+pub unsafe fn code_obj_field(code: *mut PyCodeObject, offset: usize) -> *mut PyObject {
+    field::<*mut PyObject>(code.cast(), offset)
+}
+
+/// `co_consts[i]` of the frame's code.
+#[inline(always)]
+pub unsafe fn frame_const(f: *mut Frame, i: usize) -> *mut PyObject {
+    tuple_item(code_obj_field(frame_code(f), off::CODE_CO_CONSTS), i)
+}
+
+/// `co_names[i]` of the frame's code.
+#[inline(always)]
+pub unsafe fn frame_name(f: *mut Frame, i: usize) -> *mut PyObject {
+    tuple_item(code_obj_field(frame_code(f), off::CODE_CO_NAMES), i)
+}
+
+/// `_PyCode_CODE(code)`: the first code unit.
+#[inline(always)]
+pub unsafe fn code_units(code: *mut PyCodeObject) -> *mut u16 {
+    code.cast::<u8>().add(off::CODE_CO_CODE_ADAPTIVE).cast()
+}
+
+/// `tstate->eval_breaker`.
+#[inline(always)]
+pub unsafe fn eval_breaker(tstate: *mut PyThreadState) -> u64 {
+    core::ptr::read_volatile(field_ptr::<u64>(tstate.cast(), off::TSTATE_EVAL_BREAKER))
+}
+
+/// `tstate->interp`.
+#[inline(always)]
+pub unsafe fn interp(tstate: *mut PyThreadState) -> *mut PyInterpreterState {
+    field::<*mut PyInterpreterState>(tstate.cast(), off::TSTATE_INTERP)
+}
+
+/// `&tstate->c_recursion_remaining`.
+#[inline(always)]
+pub unsafe fn c_recursion_remaining(tstate: *mut PyThreadState) -> *mut i32 {
+    field_ptr(tstate.cast(), off::TSTATE_C_RECURSION_REMAINING)
+}
+
+/// `&tstate->py_recursion_remaining`.
+#[inline(always)]
+pub unsafe fn py_recursion_remaining(tstate: *mut PyThreadState) -> *mut i32 {
+    field_ptr(tstate.cast(), off::TSTATE_PY_RECURSION_REMAINING)
+}
+
+/// `&tstate->current_frame`.
+#[inline(always)]
+pub unsafe fn current_frame(tstate: *mut PyThreadState) -> *mut *mut Frame {
+    field_ptr(tstate.cast(), off::TSTATE_CURRENT_FRAME)
+}
+
+/// `DK_UNICODE_ENTRIES(keys)`.
+#[inline(always)]
+pub unsafe fn dict_unicode_entries(keys: *mut DictKeys) -> *mut DictUnicodeEntry {
+    let indices = (*keys).dk_indices.as_mut_ptr();
+    indices.add(1usize << (*keys).dk_log2_index_bytes).cast()
+}
+
+/// `DK_ENTRIES(keys)` for general (non-unicode) key tables.
+#[inline(always)]
+pub unsafe fn dict_entries(keys: *mut DictKeys) -> *mut DictKeyEntry {
+    let indices = (*keys).dk_indices.as_mut_ptr();
+    indices.add(1usize << (*keys).dk_log2_index_bytes).cast()
+}
+
+/// `DK_IS_UNICODE(keys)`.
+#[inline(always)]
+pub unsafe fn dict_keys_is_unicode(keys: *mut DictKeys) -> bool {
+    (*keys).dk_kind as i64 != off::DICT_KEYS_GENERAL
+}
+
+/// `_PyObject_InlineValues(o)`: values stored after the object's basic size.
+#[inline(always)]
+pub unsafe fn inline_values(o: *mut PyObject) -> *mut DictValues {
+    let basicsize = field::<isize>(ob_type(o).cast(), off::TYPE_TP_BASICSIZE);
+    o.cast::<u8>().offset(basicsize).cast()
+}
+
+/// `_PyObject_GetManagedDict(o)`.
+#[inline(always)]
+pub unsafe fn managed_dict(o: *mut PyObject) -> *mut PyDictObject {
+    *o.cast::<u8>().offset(off::MANAGED_DICT_OFFSET as isize).cast::<*mut PyDictObject>()
+}
+
+/// `_PyDictValues_AddToInsertionOrder(values, ix)`.
+#[inline(always)]
+pub unsafe fn dict_values_add_to_insertion_order(values: *mut DictValues, ix: usize) {
+    let size = (*values).size;
+    let order = (*values).values.as_mut_ptr().add((*values).capacity as usize).cast::<u8>();
+    *order.add(size as usize) = ix as u8;
+    (*values).size = size + 1;
+}
+
+/// The statically allocated empty string (`&_Py_STR(empty)`).
+#[inline(always)]
+pub unsafe fn empty_str() -> *mut PyObject {
+    (&raw mut ffi::_PyRuntime).add(off::RUNTIME_STR_EMPTY).cast()
+}
+
+/// The statically allocated one-character string for ASCII `c` (< 128).
+#[inline(always)]
+pub unsafe fn ascii_char(c: usize) -> *mut PyObject {
+    (&raw mut ffi::_PyRuntime)
+        .add(off::RUNTIME_ASCII_STRINGS + c * off::ASCII_STRING_SIZE)
+        .cast()
+}
+
+/// Whether `sys.monitoring` has local events active on this code object
+/// (`code->_co_monitoring->active_monitors`); such events do not change the
+/// global instrumentation version, so compiled code checks them itself.
+#[inline(always)]
+pub unsafe fn code_has_local_monitors(code: *mut PyCodeObject) -> bool {
+    let data = field::<*mut u8>(code.cast(), off::CODE_MONITORING);
+    if data.is_null() {
+        return false;
+    }
+    let active = data.add(off::COMONITORING_ACTIVE_MONITORS);
+    let mut i = 0;
+    while i < off::MONITORING_LOCAL_EVENTS as usize {
+        if *active.add(i) != 0 {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether any `sys.monitoring` tool (including `sys.settrace` and
+/// `sys.setprofile`, which are tools in 3.13) listens to a global event.
+#[inline(always)]
+pub unsafe fn interp_has_global_monitors(interp: *mut PyInterpreterState) -> bool {
+    let tools = interp.cast::<u8>().add(off::INTERP_MONITORS);
+    let mut i = 0;
+    while i < off::MONITORING_UNGROUPED_EVENTS as usize {
+        if *tools.add(i) != 0 {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}

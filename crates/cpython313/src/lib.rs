@@ -1,0 +1,64 @@
+//! Every CPython 3.13 fact jitsaw relies on, in one place.
+//!
+//! The numbers (struct offsets, constants, opcode and micro-op tables) are
+//! generated at build time by `probe.c`, compiled against the headers of the
+//! interpreter jitsaw is built for. The `#[repr(C)]` mirrors in [`layout`]
+//! are written by hand for readability and checked field by field against
+//! those generated offsets at compile time, so a layout mistake cannot build.
+//!
+//! This crate is `no_std` because the stencils (machine-code templates) are
+//! compiled against it too.
+#![no_std]
+#![allow(non_upper_case_globals, clippy::all)]
+
+/// One entry of the interpreter's per-opcode metadata.
+#[derive(Clone, Copy, Debug)]
+pub struct OpcodeInfo {
+    /// The opcode's name (`""` for unused numbers).
+    pub name: &'static str,
+    /// Number of inline cache code units after the instruction.
+    pub caches: u8,
+    /// The generic instruction a specialized one belongs to (`_PyOpcode_Deopt`).
+    pub deopt: u8,
+    /// `HAS_*_FLAG` bits.
+    pub flags: u32,
+    /// Whether the interpreter defines this opcode.
+    pub valid: bool,
+}
+
+/// An instruction's expansion into micro-ops (`_PyOpcode_macro_expansion`).
+#[derive(Clone, Copy, Debug)]
+pub struct Expansion {
+    /// Number of micro-ops (0: the instruction has no expansion).
+    pub nuops: i32,
+    /// `(uop, size, offset)`: size is an `OPARG_*` code; offset is in cache units.
+    pub uops: [(i16, i8, i8); 8],
+}
+
+/// One entry of the interpreter's micro-op metadata.
+#[derive(Clone, Copy, Debug)]
+pub struct UopInfo {
+    /// The micro-op's name (`""` for unused numbers).
+    pub name: &'static str,
+    /// `HAS_*_FLAG` bits (`_PyUop_Flags`).
+    pub flags: u16,
+    /// `_PyUop_num_popped(uop, oparg)` for oparg in `0..opcode::OPARG_SAMPLES`.
+    pub popped: [i16; 20],
+}
+
+include!(concat!(env!("OUT_DIR"), "/cpython313_gen.rs"));
+
+pub mod exception_table;
+pub mod ffi;
+pub mod inline;
+pub mod layout;
+
+/// Inline cache entries of `opcode` (0 for invalid opcodes).
+pub const fn caches(op: u8) -> usize {
+    opcode::OPCODE_INFO[op as usize].caches as usize
+}
+
+/// The generic instruction a (possibly specialized) opcode belongs to.
+pub const fn deopt(op: u8) -> u8 {
+    opcode::OPCODE_INFO[op as usize].deopt
+}

@@ -1,0 +1,202 @@
+//! Executable memory for compiled code.
+//!
+//! Code lives in chunks reserved near libpython so that stencils' `call`s to
+//! CPython fit in 32-bit displacements (the code generator falls back to a
+//! trampoline when one does not). Each allocation is a whole number of pages
+//! of its own, so its protection can change without touching neighbours:
+//! pages are read-write while the JIT writes them, then read-execute, never
+//! both (W^X). Freed pages return their memory to the system.
+
+use std::ptr::NonNull;
+use std::sync::Mutex;
+
+const PAGE: usize = 4096;
+/// Pages per chunk (16 MiB of address space; memory is committed per page).
+const CHUNK_PAGES: usize = 4096;
+const CHUNK: usize = CHUNK_PAGES * PAGE;
+
+struct Chunk {
+    base: usize,
+    used: Vec<bool>,
+}
+
+struct Arena {
+    chunks: Vec<Chunk>,
+}
+
+static ARENA: Mutex<Arena> = Mutex::new(Arena { chunks: Vec::new() });
+
+/// A page-aligned block of code memory, freed when dropped.
+pub struct CodeMemory {
+    ptr: NonNull<u8>,
+    len: usize,
+    executable: bool,
+}
+
+// SAFETY: the block is plain memory owned by this value; all mutation goes
+// through `&mut self` and the arena's lock.
+unsafe impl Send for CodeMemory {}
+// SAFETY: shared access only reads the address.
+unsafe impl Sync for CodeMemory {}
+
+impl CodeMemory {
+    /// Allocates at least `size` bytes of writable (not executable) memory
+    /// near `anchor` when possible.
+    pub fn new(size: usize, anchor: usize) -> Result<CodeMemory, String> {
+        let pages = size.div_ceil(PAGE).max(1);
+        let mut arena = ARENA.lock().unwrap();
+        let address = match arena.find(pages) {
+            Some(a) => a,
+            None => {
+                arena.add_chunk(anchor)?;
+                arena.find(pages).ok_or_else(|| format!("cannot allocate {size} bytes of code"))?
+            }
+        };
+        let len = pages * PAGE;
+        // SAFETY: `address..address+len` lies in a chunk this arena reserved
+        // and just marked used, so no one else maps or uses it.
+        if unsafe { libc::mprotect(address as *mut _, len, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+            arena.release(address, pages);
+            return Err(format!("mprotect(RW) failed: {}", std::io::Error::last_os_error()));
+        }
+        Ok(CodeMemory { ptr: NonNull::new(address as *mut u8).unwrap(), len, executable: false })
+    }
+
+    /// The block's address.
+    pub fn address(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    /// The block's size in bytes (whole pages).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the block is empty (never: blocks have at least one page).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The block's bytes, for writing; only before [`Self::make_executable`].
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        assert!(!self.executable, "jitsaw: writing to executable code");
+        // SAFETY: the block is `len` writable bytes owned by `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The block's bytes, for reading (disassembly).
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the block is `len` readable bytes owned by `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Turns the block read-execute; it can no longer be written.
+    pub fn make_executable(&mut self) -> Result<(), String> {
+        // SAFETY: the block is ours; changing its protection affects nothing else.
+        if unsafe { libc::mprotect(self.ptr.as_ptr().cast(), self.len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+            return Err(format!("mprotect(RX) failed: {}", std::io::Error::last_os_error()));
+        }
+        self.executable = true;
+        Ok(())
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        let address = self.address();
+        // SAFETY: the block is ours and no longer referenced; its pages go back
+        // to the system and become inaccessible until allocated again.
+        unsafe {
+            libc::madvise(address as *mut _, self.len, libc::MADV_DONTNEED);
+            libc::mprotect(address as *mut _, self.len, libc::PROT_NONE);
+        }
+        ARENA.lock().unwrap().release(address, self.len / PAGE);
+    }
+}
+
+impl Arena {
+    /// First fit over every chunk; marks the pages used.
+    fn find(&mut self, pages: usize) -> Option<usize> {
+        for chunk in &mut self.chunks {
+            let mut run = 0;
+            for i in 0..CHUNK_PAGES {
+                run = if chunk.used[i] { 0 } else { run + 1 };
+                if run == pages {
+                    let first = i + 1 - pages;
+                    chunk.used[first..=i].fill(true);
+                    return Some(chunk.base + first * PAGE);
+                }
+            }
+        }
+        None
+    }
+
+    fn release(&mut self, address: usize, pages: usize) {
+        for chunk in &mut self.chunks {
+            if (chunk.base..chunk.base + CHUNK).contains(&address) {
+                let first = (address - chunk.base) / PAGE;
+                chunk.used[first..first + pages].fill(false);
+                return;
+            }
+        }
+    }
+
+    /// Reserves a chunk (inaccessible until allocated), trying addresses
+    /// within ±1 GiB of `anchor` first.
+    fn add_chunk(&mut self, anchor: usize) -> Result<(), String> {
+        let anchor = anchor & !(CHUNK - 1);
+        let near = (1..64).flat_map(|k| [anchor.wrapping_sub(k * CHUNK), anchor.wrapping_add(k * CHUNK)]);
+        for hint in near.chain(std::iter::once(0)) {
+            let flags = libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_NORESERVE
+                | if hint != 0 { libc::MAP_FIXED_NOREPLACE } else { 0 };
+            // SAFETY: an anonymous reservation; MAP_FIXED_NOREPLACE never
+            // replaces an existing mapping.
+            let p = unsafe { libc::mmap(hint as *mut _, CHUNK, libc::PROT_NONE, flags, -1, 0) };
+            if p == libc::MAP_FAILED {
+                continue;
+            }
+            if hint != 0 && p as usize != hint {
+                // An old kernel ignored MAP_FIXED_NOREPLACE: give it back.
+                // SAFETY: `p` was just mapped by us.
+                unsafe { libc::munmap(p, CHUNK) };
+                continue;
+            }
+            self.chunks.push(Chunk { base: p as usize, used: vec![false; CHUNK_PAGES] });
+            return Ok(());
+        }
+        Err(format!("cannot reserve code memory: {}", std::io::Error::last_os_error()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_page_aligned_and_reused() {
+        let anchor = blocks_are_page_aligned_and_reused as *const () as usize;
+        let a = CodeMemory::new(10, anchor).unwrap();
+        assert_eq!(a.address() % PAGE, 0);
+        assert_eq!(a.len(), PAGE);
+        let b = CodeMemory::new(PAGE + 1, anchor).unwrap();
+        assert_eq!(b.len(), 2 * PAGE);
+        assert_ne!(a.address(), b.address());
+        let freed = a.address();
+        drop(a);
+        let c = CodeMemory::new(1, anchor).unwrap();
+        assert_eq!(c.address(), freed);
+    }
+
+    #[test]
+    fn written_code_runs_once_executable() {
+        let mut m = CodeMemory::new(16, written_code_runs_once_executable as *const () as usize).unwrap();
+        // mov eax, 42; ret
+        m.bytes_mut()[..6].copy_from_slice(&[0xB8, 42, 0, 0, 0, 0xC3]);
+        m.make_executable().unwrap();
+        // SAFETY: the block holds a complete function with the C ABI.
+        let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(m.address()) };
+        assert_eq!(f(), 42);
+    }
+}

@@ -1,0 +1,259 @@
+//! Frontend: quickened bytecode → micro-ops.
+//!
+//! Reads a code object's bytecode *after* CPython's specializing interpreter
+//! rewrote it, so `BINARY_OP_ADD_INT`, `LOAD_ATTR_INSTANCE_VALUE`, ... and
+//! their inline caches (type versions, dict versions, indices) decide what is
+//! emitted. Each instruction is expanded with CPython's own table
+//! (`_PyOpcode_macro_expansion`, generated into `jitsaw_cpython313`); the few
+//! instructions that table leaves out (calls, jumps, `RESUME`, tier-1-only
+//! specializations) have a lowering here. A specialization jitsaw has no
+//! stencil for falls back to its generic instruction, which CPython
+//! guarantees has the same meaning; an instruction with no lowering at all
+//! becomes `_DEOPT`, handing the frame back to the interpreter there.
+
+use crate::uops::{Inst, Program, Uop, UopInst};
+use jitsaw_cpython313::opcode::*;
+use jitsaw_cpython313::{caches, consts, deopt};
+
+/// What the frontend needs from a code object, copied out of it.
+#[derive(Clone, Debug, Default)]
+pub struct CodeInput {
+    /// The (quickened) bytecode, one `u16` per code unit, little-endian
+    /// `opcode | oparg << 8` as in memory.
+    pub units: Vec<u16>,
+    /// Address of the first code unit in the live code object.
+    pub code_start: u64,
+    /// `co_flags`.
+    pub flags: u32,
+    /// `co_consts` as (address, immortal) pairs.
+    pub consts: Vec<(u64, bool)>,
+    /// The instrumentation version (`eval_breaker` without event bits).
+    pub version: u64,
+}
+
+/// Why a code object is not compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Never worth trying again for this code object.
+    Never(String),
+    /// The bytecode is instrumented right now; maybe later.
+    NotNow(String),
+}
+
+/// Lowers a code object to micro-ops.
+pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
+    let kinds = consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR;
+    if code.flags as i64 & kinds != 0 {
+        return Err(Refusal::Never("generator or coroutine".into()));
+    }
+    if code.flags as i64 & consts::CO_OPTIMIZED == 0 {
+        return Err(Refusal::Never("module or class body".into()));
+    }
+    let mut insts = decode(&code.units)?;
+    let mut lowered: Vec<Vec<Lowered>> = Vec::with_capacity(insts.len());
+    for i in 0..insts.len() {
+        lowered.push(lower_inst(code, &insts, i));
+    }
+    let targets = resolve_jumps(&insts, &lowered)?;
+    let escapes: Vec<bool> = lowered.iter().map(|l| l.iter().any(|u| u.op.escapes())).collect();
+    let mut needs_check = vec![false; insts.len()];
+    for (i, l) in lowered.iter().enumerate() {
+        if escapes[i] {
+            if falls_through(l) && i + 1 < insts.len() {
+                needs_check[i + 1] = true;
+            }
+            for t in targets[i].iter().flatten() {
+                needs_check[*t as usize] = true;
+            }
+        }
+    }
+    if lowered.last().is_some_and(|l| falls_through(l)) {
+        return Err(Refusal::Never("bytecode falls off its end".into()));
+    }
+
+    let mut uops = Vec::new();
+    for (i, inst) in insts.iter_mut().enumerate() {
+        inst.first = uops.len() as u32;
+        let here = i as u32;
+        let address = code.code_start + 2 * inst.offset as u64;
+        if needs_check[i] {
+            uops.push(UopInst { op: Uop::_CHECK_VALIDITY, oparg: 0, operand: code.version, inst: here, jump: None });
+        }
+        if lowered[i].iter().any(|u| u.op != Uop::_DEOPT && u.op.stencil().calls_out()) {
+            uops.push(UopInst { op: Uop::_SET_IP, oparg: 0, operand: address, inst: here, jump: None });
+        }
+        for (u, target) in lowered[i].iter().zip(&targets[i]) {
+            uops.push(UopInst { op: u.op, oparg: u.oparg, operand: u.operand, inst: here, jump: *target });
+        }
+        inst.count = uops.len() as u32 - inst.first;
+    }
+    Ok(Program {
+        insts,
+        uops,
+        code_start: code.code_start,
+        version: code.version,
+        consts: code.consts.clone(),
+    })
+}
+
+/// Splits bytecode into instructions, folding `EXTENDED_ARG` prefixes and
+/// skipping inline caches.
+pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
+    let mut insts = Vec::new();
+    let (mut i, mut start, mut ext) = (0usize, 0usize, 0u32);
+    while i < units.len() {
+        let (op, arg) = ((units[i] & 0xFF) as u8, (units[i] >> 8) as u32);
+        if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
+            return Err(Refusal::NotNow(format!("instrumented ({})", name(op))));
+        }
+        if op == EXTENDED_ARG {
+            ext = (ext | arg) << 8;
+            i += 1;
+            continue;
+        }
+        let oparg = ext | arg;
+        ext = 0;
+        insts.push(Inst { start: start as u32, offset: i as u32, opcode: op, oparg, first: 0, count: 0 });
+        i += 1 + caches(deopt(op));
+        start = i;
+    }
+    Ok(insts)
+}
+
+/// The name of an opcode.
+pub fn name(op: u8) -> &'static str {
+    OPCODE_INFO[op as usize].name
+}
+
+/// A micro-op before jump targets are resolved.
+#[derive(Clone, Copy, Debug)]
+struct Lowered {
+    op: Uop,
+    oparg: u32,
+    operand: u64,
+    /// Code-unit offset a jump goes to.
+    jump_to: Option<u32>,
+}
+
+fn uop(op: Uop, oparg: u32) -> Lowered {
+    Lowered { op, oparg, operand: 0, jump_to: None }
+}
+
+fn jump(op: Uop, oparg: u32, to: u32) -> Lowered {
+    Lowered { op, oparg, operand: 0, jump_to: Some(to) }
+}
+
+/// One instruction's micro-ops.
+fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
+    let inst = &insts[i];
+    let (op, oparg) = (inst.opcode, inst.oparg);
+    let next = inst.offset + 1 + caches(deopt(op)) as u32;
+    let followed_by = |expected: u8| insts.get(i + 1).filter(|n| n.opcode == expected);
+    let check = Lowered { operand: code.version, ..uop(Uop::_CHECK_EVAL_BREAKER, oparg) };
+    match op {
+        RESUME | RESUME_CHECK => return vec![check],
+        JUMP_BACKWARD => return vec![check, jump(Uop::_JUMP, 0, next - oparg)],
+        JUMP_BACKWARD_NO_INTERRUPT => return vec![jump(Uop::_JUMP, 0, next - oparg)],
+        JUMP_FORWARD => return vec![jump(Uop::_JUMP, 0, next + oparg)],
+        BUILD_SET => return vec![uop(Uop::_BUILD_SET, oparg)],
+        CALL_KW => return vec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
+        CALL_LIST_APPEND => {
+            if let Some(pop) = followed_by(POP_TOP) {
+                return vec![uop(Uop::_CALL_LIST_APPEND, oparg), jump(Uop::_JUMP, 0, pop.offset + 1)];
+            }
+        }
+        BINARY_OP_INPLACE_ADD_UNICODE => {
+            if let Some(store) = followed_by(STORE_FAST) {
+                return vec![
+                    uop(Uop::_GUARD_BOTH_UNICODE, 0),
+                    Lowered { operand: store.oparg as u64, ..uop(Uop::_BINARY_OP_INPLACE_ADD_UNICODE, oparg) },
+                    jump(Uop::_JUMP, 0, store.offset + 1),
+                ];
+            }
+        }
+        _ => {}
+    }
+    if let Some(uops) = expand(code, inst, op, next) {
+        return uops;
+    }
+    // A specialization without stencils means what its generic form means.
+    let base = deopt(op);
+    if base == CALL {
+        return vec![uop(Uop::_CALL, oparg), uop(Uop::_CHECK_PERIODIC, 0)];
+    }
+    if base != op {
+        if let Some(uops) = expand(code, inst, base, next) {
+            return uops;
+        }
+    }
+    let start = code.code_start + 2 * inst.start as u64;
+    vec![Lowered { operand: start, ..uop(Uop::_DEOPT, 0) }]
+}
+
+/// Expands `op` with CPython's macro expansion table, if jitsaw has a
+/// stencil for every micro-op in it.
+fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Vec<Lowered>> {
+    let expansion = &MACRO_EXPANSION[op as usize];
+    if expansion.nuops <= 0 {
+        return None;
+    }
+    let cache = |offset: i8, units: usize| -> u64 {
+        let at = (inst.offset + 1) as usize + offset as usize;
+        (0..units).fold(0u64, |acc, k| acc | (code.units[at + k] as u64) << (16 * k))
+    };
+    let mut out = Vec::with_capacity(expansion.nuops as usize);
+    for &(id, size, offset) in &expansion.uops[..expansion.nuops as usize] {
+        let op_ = Uop::from_cpython(id as u16)?;
+        let mut l = uop(op_, inst.oparg);
+        match size {
+            OPARG_FULL => {}
+            OPARG_CACHE_1 => l.operand = cache(offset, 1),
+            OPARG_CACHE_2 => l.operand = cache(offset, 2),
+            OPARG_CACHE_4 => l.operand = cache(offset, 4),
+            OPARG_TOP => l.oparg = inst.oparg >> 4,
+            OPARG_BOTTOM => l.oparg = inst.oparg & 15,
+            OPARG_REPLACED => l.jump_to = Some(replaced_jump_target(op, inst.oparg, next)?),
+            _ => return None,
+        }
+        out.push(l);
+    }
+    Some(out)
+}
+
+/// Where a "replaced" micro-op (a tier-1 branch) jumps, in code units.
+fn replaced_jump_target(op: u8, oparg: u32, next: u32) -> Option<u32> {
+    match deopt(op) {
+        POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | POP_JUMP_IF_NONE | POP_JUMP_IF_NOT_NONE => Some(next + oparg),
+        // Exhausted loops skip the `END_FOR` and `POP_TOP` at the target.
+        FOR_ITER => Some(next + oparg + 2),
+        _ => None,
+    }
+}
+
+/// Whether control can continue past the instruction's last micro-op.
+fn falls_through(l: &[Lowered]) -> bool {
+    !matches!(l.last().map(|u| u.op), Some(Uop::_JUMP | Uop::_POP_FRAME | Uop::_DEOPT))
+}
+
+/// Maps every micro-op's jump target to an instruction index.
+fn resolve_jumps(insts: &[Inst], lowered: &[Vec<Lowered>]) -> Result<Vec<Vec<Option<u32>>>, Refusal> {
+    lowered
+        .iter()
+        .map(|l| {
+            l.iter()
+                .map(|u| {
+                    let Some(to) = u.jump_to else {
+                        if u.op.stencil().has(crate::stencils::HoleValue::JumpTarget) {
+                            return Err(Refusal::Never(format!("{} without a jump target", u.op.name())));
+                        }
+                        return Ok(None);
+                    };
+                    insts
+                        .binary_search_by_key(&to, |i| i.start)
+                        .map(|i| Some(i as u32))
+                        .map_err(|_| Refusal::Never(format!("jump to {to}, not an instruction")))
+                })
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,336 @@
+//! Hook: the PEP 523 frame evaluator that decides, per frame, between
+//! compiled code and the interpreter, and the per-code-object state behind
+//! that decision (kept in `co_extra`).
+//!
+//! Policy: a function without loops is compiled after `threshold` calls (by
+//! then CPython has specialized its bytecode); a function with loops at its
+//! first call. Code compiled from unspecialized bytecode is provisional: the
+//! next call runs in the interpreter, which specializes it, and the call
+//! after that recompiles. Code that keeps deoptimizing is recompiled from
+//! the interpreter's newer specializations a few times.
+
+use crate::codegen::{self, Compiled, Linker};
+use crate::frontend::{self, CodeInput, Refusal};
+use crate::options::Options;
+use crate::runtime::{self, RunOutcome};
+use crate::{dump, optimize, stats};
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::inline::*;
+use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
+use jitsaw_cpython313::{caches, consts, deopt, off, opcode};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The `co_extra` index jitsaw owns (-1 until first enabled).
+static EXTRA_INDEX: AtomicIsize = AtomicIsize::new(-1);
+
+/// Options in force while enabled.
+static OPTIONS: Mutex<Option<Options>> = Mutex::new(None);
+
+/// Recompilations allowed for code that keeps deoptimizing.
+const MAX_RECOMPILES: u32 = 4;
+
+/// Per-code-object state, owned by the code object's `co_extra` slot.
+struct CodeState {
+    /// Calls that reached the hook.
+    calls: u32,
+    status: Status,
+    /// Deopts since the last compilation.
+    deopts: u32,
+    /// Calls since the last compilation.
+    calls_since_compile: u32,
+    recompiles: u32,
+    /// Whether the bytecode has had a run in the interpreter since the
+    /// first compilation (it is specialized, as far as it will be).
+    requickened: bool,
+    /// Whether the bytecode has a backward jump.
+    loops: bool,
+}
+
+enum Status {
+    /// Counting calls before compiling.
+    Warming,
+    /// Compiled; `provisional` code came from unspecialized bytecode.
+    Compiled { code: Arc<Compiled>, provisional: bool },
+    /// Run the next call in the interpreter, then recompile.
+    Requicken,
+    /// Never compiled (refused).
+    Never,
+}
+
+/// Installs the hook with `options`. Fails if another PEP 523 hook (a
+/// debugger, another JIT) is installed.
+pub fn enable(options: Options) -> Result<(), String> {
+    runtime::runtime()?;
+    if EXTRA_INDEX.load(Ordering::Relaxed) < 0 {
+        // SAFETY: called with the GIL held (from Python).
+        let index = unsafe { PyUnstable_Eval_RequestCodeExtraIndex(Some(free_state)) };
+        if index < 0 {
+            return Err("jitsaw: no co_extra slot available".into());
+        }
+        EXTRA_INDEX.store(index, Ordering::Relaxed);
+    }
+    // SAFETY: GIL held; reading and setting the interpreter's frame evaluator.
+    unsafe {
+        let interp = pyo3::ffi::PyInterpreterState_Get().cast::<u8>();
+        match _PyInterpreterState_GetEvalFrameFunc(interp) {
+            Some(f) if f as usize == eval_frame as *const () as usize => {}
+            Some(f) if f as usize != _PyEval_EvalFrameDefault as *const () as usize => {
+                return Err("jitsaw: another frame evaluation hook (PEP 523) is installed".into());
+            }
+            _ => _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame)),
+        }
+    }
+    *OPTIONS.lock().unwrap() = Some(options);
+    Ok(())
+}
+
+/// Removes the hook; frames already running compiled code finish there.
+pub fn disable() {
+    // SAFETY: GIL held.
+    unsafe {
+        let interp = pyo3::ffi::PyInterpreterState_Get().cast::<u8>();
+        if _PyInterpreterState_GetEvalFrameFunc(interp).is_some_and(|f| f as usize == eval_frame as *const () as usize) {
+            _PyInterpreterState_SetEvalFrameFunc(interp, None);
+        }
+    }
+    *OPTIONS.lock().unwrap() = None;
+}
+
+/// Whether the hook is installed.
+pub fn is_enabled() -> bool {
+    // SAFETY: GIL held.
+    unsafe {
+        let interp = pyo3::ffi::PyInterpreterState_Get().cast::<u8>();
+        _PyInterpreterState_GetEvalFrameFunc(interp).is_some_and(|f| f as usize == eval_frame as *const () as usize)
+    }
+}
+
+/// Frees a code object's state when the code object dies.
+unsafe extern "C" fn free_state(p: *mut u8) {
+    if !p.is_null() {
+        // SAFETY: `p` came from `Box::into_raw` in `state_of` and is freed once.
+        drop(Box::from_raw(p.cast::<CodeState>()));
+    }
+}
+
+/// The PEP 523 evaluator.
+unsafe extern "C" fn eval_frame(ts: *mut PyThreadState, frame: *mut Frame, throwflag: i32) -> *mut PyObject {
+    if throwflag != 0 || (*frame).owner != consts::FRAME_OWNED_BY_THREAD as i8 {
+        return _PyEval_EvalFrameDefault(ts, frame, throwflag);
+    }
+    let code = frame_code(frame);
+    let Some(state) = state_of(code) else {
+        return _PyEval_EvalFrameDefault(ts, frame, 0);
+    };
+    let Some(compiled) = decide(state, ts, code) else {
+        return _PyEval_EvalFrameDefault(ts, frame, 0);
+    };
+    let Ok(rt) = runtime::runtime() else {
+        return _PyEval_EvalFrameDefault(ts, frame, 0);
+    };
+    match runtime::run_frame(ts, frame, &compiled, rt) {
+        RunOutcome::Done(result) => result,
+        RunOutcome::Deopt(result) => {
+            // `state` may have been replaced meanwhile; look it up again.
+            if let Some(state) = state_of(code) {
+                note_deopt(state);
+            }
+            result
+        }
+    }
+}
+
+/// The code object's state, created on first sight.
+unsafe fn state_of(code: *mut PyCodeObject) -> Option<*mut CodeState> {
+    let index = EXTRA_INDEX.load(Ordering::Relaxed);
+    let mut p: *mut u8 = std::ptr::null_mut();
+    if index < 0 || PyUnstable_Code_GetExtra(code.cast(), index, &mut p) != 0 {
+        PyErr_Clear();
+        return None;
+    }
+    if p.is_null() {
+        let state = Box::new(CodeState {
+            calls: 0,
+            status: Status::Warming,
+            deopts: 0,
+            calls_since_compile: 0,
+            recompiles: 0,
+            requickened: false,
+            loops: has_backward_jump(code),
+        });
+        p = Box::into_raw(state).cast();
+        if PyUnstable_Code_SetExtra(code.cast(), index, p) != 0 {
+            PyErr_Clear();
+            drop(Box::from_raw(p.cast::<CodeState>()));
+            return None;
+        }
+    }
+    Some(p.cast())
+}
+
+/// Whether instrumentation (tracing, profiling, `sys.monitoring`) wants this
+/// code run by the interpreter right now.
+unsafe fn instrumented(ts: *mut PyThreadState, code: *mut PyCodeObject, version: u64) -> bool {
+    field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
+        || code_has_local_monitors(code)
+        || interp_has_global_monitors(interp(ts))
+}
+
+/// Compiled code to run this call with, compiling first if due.
+unsafe fn decide(state: *mut CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Option<Arc<Compiled>> {
+    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    if instrumented(ts, code, version) {
+        return None;
+    }
+    let threshold = OPTIONS.lock().unwrap().as_ref().map_or(u32::MAX, |o| o.threshold);
+    let s = &mut *state;
+    s.calls = s.calls.saturating_add(1);
+    s.calls_since_compile = s.calls_since_compile.saturating_add(1);
+    match &s.status {
+        Status::Never => None,
+        Status::Compiled { code: c, provisional } => {
+            if c.version != version {
+                compile(s, code, version)
+            } else if *provisional {
+                s.status = Status::Requicken;
+                None
+            } else {
+                Some(c.clone())
+            }
+        }
+        Status::Requicken => {
+            s.requickened = true;
+            compile(s, code, version)
+        }
+        Status::Warming => {
+            if s.calls > threshold || (s.loops && s.calls == 1) {
+                compile(s, code, version)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Counts a deopt; code that deopts on a large share of its calls is
+/// recompiled from the interpreter's newer specializations.
+unsafe fn note_deopt(state: *mut CodeState) {
+    let s = &mut *state;
+    s.deopts = s.deopts.saturating_add(1);
+    if s.deopts >= 32 && s.deopts * 4 > s.calls_since_compile && s.recompiles < MAX_RECOMPILES {
+        if let Status::Compiled { .. } = s.status {
+            s.status = Status::Requicken;
+            s.recompiles += 1;
+        }
+    }
+}
+
+/// Compiles `code` and records the result in `s`.
+unsafe fn compile(s: &mut CodeState, code: *mut PyCodeObject, version: u64) -> Option<Arc<Compiled>> {
+    let started = Instant::now();
+    let input = code_input(code, version);
+    let program = match frontend::lower(&input) {
+        Ok(p) => p,
+        Err(Refusal::Never(reason)) => {
+            stats::refused(&reason);
+            s.status = Status::Never;
+            return None;
+        }
+        Err(Refusal::NotNow(_)) => return None,
+    };
+    let program = optimize::optimize(program);
+    let rt = runtime::runtime().ok()?;
+    let mut exit_counter = runtime::exit_counter;
+    let mut linker = Linker { symbols: &rt.symbols, exit_counter: &mut exit_counter, anchor: rt.anchor };
+    let compiled = match codegen::compile(&program, &mut linker) {
+        Ok(c) => Arc::new(c),
+        Err(reason) => {
+            stats::refused(&format!("codegen: {reason}"));
+            s.status = Status::Never;
+            return None;
+        }
+    };
+    let provisional = !s.requickened && unspecialized(&program);
+    {
+        let mut st = stats::COMPILE.lock().unwrap();
+        st.compiled += 1;
+        st.uops += program.uops.len() as u64;
+        st.code_bytes += compiled.size as u64;
+        st.instructions += program.insts.len() as u64;
+        st.compile_ns += started.elapsed().as_nanos() as u64;
+        for u in program.uops.iter().filter(|u| u.op == crate::uops::Uop::_DEOPT) {
+            let name = frontend::name(program.insts[u.inst as usize].opcode);
+            *st.unsupported.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    let dump = OPTIONS.lock().unwrap().as_ref().map(|o| o.dump).unwrap_or_default();
+    if dump.uops || dump.asm {
+        let mut text = format!("jitsaw: compiled {}\n", qualname(code));
+        if dump.uops {
+            text += &dump::uops(&program);
+        }
+        if dump.asm {
+            text += &dump::asm(&compiled);
+        }
+        eprint!("{text}");
+    }
+    s.status = Status::Compiled { code: compiled.clone(), provisional };
+    s.deopts = 0;
+    s.calls_since_compile = 0;
+    Some(compiled)
+}
+
+/// Whether the program was built from bytecode the interpreter has not
+/// specialized yet (a generic instruction that has specialized forms).
+fn unspecialized(program: &crate::uops::Program) -> bool {
+    program.insts.iter().any(|i| has_specializations(i.opcode))
+}
+
+/// Whether `op` is a generic instruction with specialized forms.
+fn has_specializations(op: u8) -> bool {
+    (0..=255u8).any(|x| x != op && opcode::OPCODE_INFO[x as usize].valid && deopt(x) == op && caches(op) > 0)
+}
+
+/// Whether the code object's bytecode contains a loop.
+unsafe fn has_backward_jump(code: *mut PyCodeObject) -> bool {
+    frontend::decode(code_units_slice(code))
+        .map(|insts| insts.iter().any(|i| deopt(i.opcode) == opcode::JUMP_BACKWARD))
+        .unwrap_or(false)
+}
+
+/// The code object's bytecode as a slice.
+unsafe fn code_units_slice<'a>(code: *mut PyCodeObject) -> &'a [u16] {
+    std::slice::from_raw_parts(code_units(code), ob_size(code.cast()) as usize)
+}
+
+/// Copies what the frontend needs out of a live code object.
+unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
+    let consts_tuple = code_obj_field(code, off::CODE_CO_CONSTS);
+    let consts = (0..ob_size(consts_tuple) as usize)
+        .map(|i| {
+            let c = tuple_item(consts_tuple, i);
+            (c as u64, is_immortal(c))
+        })
+        .collect();
+    CodeInput {
+        units: code_units_slice(code).to_vec(),
+        code_start: code_units(code) as u64,
+        flags: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as u32,
+        consts,
+        version,
+    }
+}
+
+/// `co_qualname` of a code object, for messages.
+unsafe fn qualname(code: *mut PyCodeObject) -> String {
+    let name = code_obj_field(code, off::CODE_CO_QUALNAME);
+    let mut size = 0;
+    let p = pyo3::ffi::PyUnicode_AsUTF8AndSize(name.cast(), &mut size);
+    if p.is_null() {
+        PyErr_Clear();
+        return "?".into();
+    }
+    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast(), size as usize)).into_owned()
+}

@@ -1,0 +1,109 @@
+//! jitsaw: a copy-and-patch JIT compiler for CPython 3.13.
+//!
+//! The pipeline, one module per stage:
+//! [`hook`] (PEP 523: which frames to compile and run) →
+//! [`frontend`] (quickened bytecode → [`uops::Program`]) →
+//! [`optimize`] (micro-ops → micro-ops) →
+//! [`codegen`] (micro-ops → machine code, copying [`stencils`]) →
+//! [`runtime`] (running frames, leaving compiled code, helpers).
+//! Every CPython-version fact lives in the `jitsaw_cpython313` crate.
+
+pub mod arena;
+pub mod codegen;
+pub mod dump;
+pub mod frontend;
+pub mod hook;
+pub mod optimize;
+pub mod options;
+pub mod runtime;
+pub mod stats;
+pub mod stencils;
+pub mod uops;
+
+use jitsaw_cpython313::consts;
+use pyo3::exceptions::{PyImportError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Switches the JIT on, reading `JITSAW_THRESHOLD` and `JITSAW_DUMP`.
+#[pyfunction]
+fn enable() -> PyResult<()> {
+    let options = options::Options::from_process_env().map_err(PyValueError::new_err)?;
+    hook::enable(options).map_err(PyRuntimeError::new_err)
+}
+
+/// Validates the `JITSAW_*` environment variables without enabling.
+#[pyfunction]
+fn check_options() -> PyResult<()> {
+    options::Options::from_process_env().map(drop).map_err(PyValueError::new_err)
+}
+
+/// Switches the JIT off; compiled frames already running finish compiled.
+#[pyfunction]
+fn disable() {
+    hook::disable();
+}
+
+/// Whether the JIT is on.
+#[pyfunction]
+fn is_enabled() -> bool {
+    hook::is_enabled()
+}
+
+/// Counters since start-up, as a dict.
+#[pyfunction]
+#[pyo3(name = "stats")]
+fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    let c = stats::COMPILE.lock().unwrap().clone();
+    d.set_item("functions_compiled", c.compiled)?;
+    d.set_item("functions_refused", c.refused.values().sum::<u64>())?;
+    d.set_item("refused", c.refused)?;
+    d.set_item("instructions_compiled", c.instructions)?;
+    d.set_item("uops_compiled", c.uops)?;
+    d.set_item("code_bytes", c.code_bytes)?;
+    d.set_item("compile_time_ns", c.compile_ns)?;
+    d.set_item("unsupported_instructions", c.unsupported)?;
+    {
+        let f = runtime::FRAME_COUNTS.lock().unwrap();
+        d.set_item("frames_entered", f.entered)?;
+        d.set_item("deopts", f.deopts)?;
+        d.set_item("raise_exits", f.raises)?;
+    }
+    let exits = PyDict::new(py);
+    for (reason, count) in runtime::exit_counts() {
+        if count > 0 {
+            exits.set_item(reason, count)?;
+        }
+    }
+    d.set_item("exits", exits)?;
+    Ok(d)
+}
+
+/// Every stencil's disassembly with its holes.
+#[pyfunction]
+fn stencil_listing() -> String {
+    dump::stencils()
+}
+
+/// The compiled extension module.
+#[pymodule]
+fn _jitsaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // SAFETY: `Py_Version` is a constant exported by every CPython >= 3.11.
+    let running = unsafe { pyo3::ffi::Py_Version } as u64;
+    if running != consts::PY_VERSION_HEX {
+        return Err(PyImportError::new_err(format!(
+            "jitsaw was built for CPython {} but is running on a different release \
+             (hex {running:#x}); reinstall jitsaw with this interpreter",
+            consts::PY_VERSION
+        )));
+    }
+    m.add_function(wrap_pyfunction!(enable, m)?)?;
+    m.add_function(wrap_pyfunction!(disable, m)?)?;
+    m.add_function(wrap_pyfunction!(check_options, m)?)?;
+    m.add_function(wrap_pyfunction!(is_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(py_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(stencil_listing, m)?)?;
+    m.add("CPYTHON_VERSION", consts::PY_VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Options, from environment variables, validated with clear errors.
+
+/// jitsaw's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Calls before a function without loops is compiled (`JITSAW_THRESHOLD`);
+    /// functions with loops compile at their first call. 0 compiles every
+    /// function at its first call.
+    pub threshold: u32,
+    /// What to print when compiling (`JITSAW_DUMP`).
+    pub dump: Dump,
+}
+
+/// `JITSAW_DUMP`: a comma-separated list of `uops` and `asm`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dump {
+    /// Print each compiled function's bytecode and micro-ops.
+    pub uops: bool,
+    /// Print its machine code, stencil by stencil.
+    pub asm: bool,
+}
+
+/// The default `JITSAW_THRESHOLD`: CPython specializes an instruction on its
+/// second execution, so after two interpreted calls the bytecode jitsaw
+/// reads is specialized.
+pub const DEFAULT_THRESHOLD: u32 = 2;
+
+impl Options {
+    /// Reads the options from `get` (the environment, or a test's map).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
+        let threshold = match get("JITSAW_THRESHOLD").as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_THRESHOLD,
+            Some(v) => v.parse::<u32>().map_err(|_| {
+                format!("JITSAW_THRESHOLD must be a non-negative integer (calls before compiling), got {v:?}")
+            })?,
+        };
+        let mut dump = Dump::default();
+        if let Some(v) = get("JITSAW_DUMP") {
+            for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match item {
+                    "uops" => dump.uops = true,
+                    "asm" => dump.asm = true,
+                    other => {
+                        return Err(format!(
+                            "JITSAW_DUMP accepts a comma-separated list of 'uops' and 'asm', got {other:?}"
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(Options { threshold, dump })
+    }
+
+    /// Reads the options from the process environment.
+    pub fn from_process_env() -> Result<Options, String> {
+        Options::from_env(|k| std::env::var(k).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Options, String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Options::from_env(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(parse(&[]).unwrap(), Options { threshold: DEFAULT_THRESHOLD, dump: Dump::default() });
+    }
+
+    #[test]
+    fn threshold_values() {
+        assert_eq!(parse(&[("JITSAW_THRESHOLD", "0")]).unwrap().threshold, 0);
+        assert_eq!(parse(&[("JITSAW_THRESHOLD", " 17 ")]).unwrap().threshold, 17);
+        for bad in ["abc", "-1", "1.5", "99999999999"] {
+            let e = parse(&[("JITSAW_THRESHOLD", bad)]).unwrap_err();
+            assert!(e.contains("JITSAW_THRESHOLD") && e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn dump_values() {
+        let o = parse(&[("JITSAW_DUMP", "uops, asm")]).unwrap();
+        assert_eq!(o.dump, Dump { uops: true, asm: true });
+        let e = parse(&[("JITSAW_DUMP", "uops,bytes")]).unwrap_err();
+        assert!(e.contains("JITSAW_DUMP") && e.contains("\"bytes\""), "{e}");
+    }
+}

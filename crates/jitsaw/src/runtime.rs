@@ -1,0 +1,382 @@
+//! Runtime: running frames in compiled code, leaving it, and the helpers
+//! stencils call.
+//!
+//! [`run_frame`] does for a compiled frame what `_PyEval_EvalFrameDefault`
+//! does for an interpreted one: it links the frame, keeps the recursion
+//! counters, runs the code, and on return pops the frame. Compiled code
+//! leaves in one of three ways (see `shared/ARCHITECTURE.md`):
+//! - **return**: the result comes back and the frame is popped here;
+//! - **deopt**: the interpreter resumes the frame at `instr_ptr`;
+//! - **raise**: [`unwind`] does what the interpreter's error path does
+//!   (traceback entry, exception table, stack unwinding) and either resumes
+//!   compiled code at the handler or pops the frame.
+
+use crate::codegen::Compiled;
+use crate::stencils::{self, STENCILS};
+use jitsaw_cpython313::exception_table::handler_for;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::inline::*;
+use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
+use jitsaw_cpython313::{consts, off};
+use std::sync::{Mutex, OnceLock};
+
+/// What compiled code returns when an exception is set.
+const STATUS_ERROR: usize = 0;
+/// What compiled code returns to be resumed by the interpreter.
+const STATUS_DEOPT: usize = 1;
+
+/// The C-ABI entry into compiled code (the `_JIT_ENTRY` stencil).
+type EntryFn = unsafe extern "C" fn(*mut Frame, *mut *mut PyObject, *mut PyThreadState, usize) -> *mut PyObject;
+
+/// Everything resolved once per process.
+pub struct Runtime {
+    /// Addresses of `stencils::SYMBOLS`, in order.
+    pub symbols: Vec<usize>,
+    /// Where to place code: near libpython.
+    pub anchor: usize,
+    entry: EntryFn,
+    _entry_memory: crate::arena::CodeMemory,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// The runtime, set up on first use; an error names what is missing.
+pub fn runtime() -> Result<&'static Runtime, String> {
+    RUNTIME.get_or_init(Runtime::new).as_ref().map_err(Clone::clone)
+}
+
+impl Runtime {
+    fn new() -> Result<Runtime, String> {
+        let symbols = stencils::SYMBOLS
+            .iter()
+            .map(|name| resolve(name).ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let anchor = _PyEval_EvalFrameDefault as *const () as usize;
+        let stencil = stencils::by_name("_JIT_ENTRY").ok_or("jitsaw: no entry stencil")?;
+        if !stencil.holes.is_empty() {
+            return Err("jitsaw: the entry stencil has holes".into());
+        }
+        let mut memory = crate::arena::CodeMemory::new(stencil.code.len(), anchor)?;
+        memory.bytes_mut()[..stencil.code.len()].copy_from_slice(stencil.code);
+        memory.make_executable()?;
+        // SAFETY: the memory now holds `_JIT_ENTRY`, an `extern "C"` function
+        // with exactly this signature, and stays mapped for the process.
+        let entry = unsafe { std::mem::transmute::<usize, EntryFn>(memory.address()) };
+        Ok(Runtime { symbols, anchor, entry, _entry_memory: memory })
+    }
+}
+
+/// The address of a symbol stencils may reference.
+fn resolve(name: &str) -> Option<usize> {
+    if let Some(&(_, address)) = helpers().iter().find(|(n, _)| *n == name) {
+        return Some(address);
+    }
+    let cname = std::ffi::CString::new(name).ok()?;
+    // SAFETY: dlsym with a valid C string; RTLD_DEFAULT searches the process
+    // (libpython, or the executable for a static Python).
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, cname.as_ptr()) };
+    (!p.is_null()).then_some(p as usize)
+}
+
+/// Exit counters bumped by the exit stubs, indexed by reason.
+pub const EXIT_COUNTERS: usize = 4096;
+static mut EXIT_COUNTS: [u64; EXIT_COUNTERS] = [0; EXIT_COUNTERS];
+static EXIT_REASONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The counter index for an exit reason, allocating one on first use (the
+/// last index collects reasons past the table's size).
+pub fn exit_counter(reason: &str) -> u32 {
+    let mut reasons = EXIT_REASONS.lock().unwrap();
+    if let Some(i) = reasons.iter().position(|r| r == reason) {
+        return i as u32;
+    }
+    if reasons.len() + 1 >= EXIT_COUNTERS {
+        return (EXIT_COUNTERS - 1) as u32;
+    }
+    reasons.push(reason.to_string());
+    (reasons.len() - 1) as u32
+}
+
+/// Every exit reason with its count so far.
+pub fn exit_counts() -> Vec<(String, u64)> {
+    let reasons = EXIT_REASONS.lock().unwrap();
+    reasons
+        .iter()
+        .enumerate()
+        // SAFETY: counters are only written by compiled code under the GIL,
+        // which the caller holds; reading a u64 is atomic on x86-64.
+        .map(|(i, r)| (r.clone(), unsafe { (&raw const EXIT_COUNTS).cast::<u64>().add(i).read_volatile() }))
+        .collect()
+}
+
+/// Helpers stencils call, by the name they use.
+fn helpers() -> [(&'static str, usize); 5] {
+    [
+        ("jitsaw_unbound_local", helper_unbound_local as *const () as usize),
+        ("jitsaw_load_global", helper_load_global as *const () as usize),
+        ("jitsaw_list_extend_error", helper_list_extend_error as *const () as usize),
+        ("jitsaw_dict_update_error", helper_dict_update_error as *const () as usize),
+        ("jitsaw_exit_counters", (&raw const EXIT_COUNTS) as usize),
+    ]
+}
+
+/// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).
+unsafe extern "C" fn helper_unbound_local(ts: *mut PyThreadState, f: *mut Frame, oparg: usize) {
+    let names = code_obj_field(frame_code(f), off::CODE_CO_LOCALSPLUSNAMES);
+    let name = pyo3::ffi::PyTuple_GetItem(names.cast(), oparg as isize);
+    _PyEval_FormatExcCheckArg(
+        ts,
+        PyExc_UnboundLocalError,
+        c"cannot access local variable '%s' where it is not associated with a value".as_ptr().cast(),
+        name.cast(),
+    );
+}
+
+/// `LOAD_GLOBAL` without a cache: a new reference, or NULL with an error.
+unsafe extern "C" fn helper_load_global(ts: *mut PyThreadState, f: *mut Frame, oparg: usize) -> *mut PyObject {
+    let name = frame_name(f, oparg >> 1);
+    let (globals, builtins) = ((*f).f_globals, (*f).f_builtins);
+    let mut res = std::ptr::null_mut();
+    if is_dict(globals) && is_dict(builtins) {
+        res = _PyDict_LoadGlobal(globals, builtins, name);
+        if res.is_null() && PyErr_Occurred().is_null() {
+            name_error(ts, name);
+        }
+        return res;
+    }
+    if PyMapping_GetOptionalItem(globals, name, &mut res) < 0 {
+        return std::ptr::null_mut();
+    }
+    if res.is_null() {
+        if PyMapping_GetOptionalItem(builtins, name, &mut res) < 0 {
+            return std::ptr::null_mut();
+        }
+        if res.is_null() {
+            name_error(ts, name);
+        }
+    }
+    res
+}
+
+unsafe fn name_error(ts: *mut PyThreadState, name: *mut PyObject) {
+    _PyEval_FormatExcCheckArg(ts, PyExc_NameError, c"name '%.200s' is not defined".as_ptr().cast(), name);
+}
+
+/// The type name of an object, for error messages.
+unsafe fn type_name(o: *mut PyObject) -> *const std::ffi::c_char {
+    field::<*const std::ffi::c_char>(ob_type(o).cast(), off::TYPE_TP_NAME)
+}
+
+/// `LIST_EXTEND`'s message for a non-iterable after `*`.
+unsafe extern "C" fn helper_list_extend_error(_ts: *mut PyThreadState, iterable: *mut PyObject) {
+    let tp_iter = pyo3::ffi::PyType_GetSlot(ob_type(iterable).cast(), pyo3::ffi::Py_tp_iter);
+    if PyErr_ExceptionMatches(PyExc_TypeError) != 0
+        && tp_iter.is_null()
+        && pyo3::ffi::PySequence_Check(iterable.cast()) == 0
+    {
+        PyErr_Clear();
+        pyo3::ffi::PyErr_Format(
+            PyExc_TypeError.cast(),
+            c"Value after * must be an iterable, not %.200s".as_ptr(),
+            type_name(iterable),
+        );
+    }
+}
+
+/// `DICT_UPDATE`'s message for a non-mapping after `**`.
+unsafe extern "C" fn helper_dict_update_error(_ts: *mut PyThreadState, update: *mut PyObject) {
+    if PyErr_ExceptionMatches(PyExc_AttributeError) != 0 {
+        pyo3::ffi::PyErr_Format(
+            PyExc_TypeError.cast(),
+            c"'%.200s' object is not a mapping".as_ptr(),
+            type_name(update),
+        );
+    }
+}
+
+/// `_Py_CheckRecursiveCallPy`: raises `RecursionError` past the limit.
+unsafe fn check_recursive_call_py(ts: *mut PyThreadState) -> bool {
+    let headroom = field_ptr::<i32>(ts.cast(), off::TSTATE_RECURSION_HEADROOM);
+    let remaining = *py_recursion_remaining(ts);
+    if *headroom != 0 {
+        if remaining < -50 {
+            pyo3::ffi::Py_FatalError(c"Cannot recover from Python stack overflow.".as_ptr());
+        }
+    } else if remaining <= 0 {
+        *headroom += 1;
+        pyo3::ffi::PyErr_SetString(
+            pyo3::ffi::PyExc_RecursionError,
+            c"maximum recursion depth exceeded".as_ptr(),
+        );
+        *headroom -= 1;
+        return true;
+    }
+    false
+}
+
+/// Counts of how compiled frames ended, for `jitsaw.stats()`.
+#[derive(Default)]
+pub struct FrameCounts {
+    /// Frames (or resumptions) entered in compiled code.
+    pub entered: u64,
+    /// Exits to the interpreter.
+    pub deopts: u64,
+    /// Exceptions raised in compiled code.
+    pub raises: u64,
+}
+
+/// Frame counters; updated under the GIL.
+pub static FRAME_COUNTS: Mutex<FrameCounts> =
+    Mutex::new(FrameCounts { entered: 0, deopts: 0, raises: 0 });
+
+/// Runs a new frame in compiled code from its first instruction, exactly as
+/// `_PyEval_EvalFrameDefault(tstate, frame, 0)` would run it.
+///
+/// # Safety
+/// The GIL is held, `frame` is a new thread-owned frame of the code object
+/// `compiled` was made from, not yet linked into the thread's frame stack.
+pub unsafe fn run_frame(ts: *mut PyThreadState, frame: *mut Frame, compiled: &Compiled, rt: &Runtime) -> RunOutcome {
+    // The interpreter's prologue: link the frame, count C and Python depth.
+    (*frame).previous = *current_frame(ts);
+    *current_frame(ts) = frame;
+    let c = c_recursion_remaining(ts);
+    *c -= consts::PY_EVAL_C_STACK_UNITS as i32 - 1;
+    let c_before = *c;
+    *c -= 1;
+    if c_before < 0 && _Py_CheckRecursiveCall(ts, c"".as_ptr().cast()) != 0 {
+        *c -= 1;
+        *py_recursion_remaining(ts) -= 1;
+        return RunOutcome::Done(exit_unwind(ts, frame));
+    }
+    let py = py_recursion_remaining(ts);
+    let py_before = *py;
+    *py -= 1;
+    if py_before <= 0 && check_recursive_call_py(ts) {
+        return RunOutcome::Done(exit_unwind(ts, frame));
+    }
+    FRAME_COUNTS.lock().unwrap().entered += 1;
+    let mut target = compiled.entry(0);
+    loop {
+        let sp = frame_local(frame, (*frame).stacktop as usize);
+        let result = (rt.entry)(frame, sp, ts, target);
+        match result as usize {
+            STATUS_DEOPT => {
+                // Undo the prologue: the interpreter does it again.
+                *py_recursion_remaining(ts) += 1;
+                *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
+                *current_frame(ts) = (*frame).previous;
+                FRAME_COUNTS.lock().unwrap().deopts += 1;
+                return RunOutcome::Deopt(_PyEval_EvalFrameDefault(ts, frame, 0));
+            }
+            STATUS_ERROR => {
+                FRAME_COUNTS.lock().unwrap().raises += 1;
+                match unwind(ts, frame) {
+                    Some(handler) => match compiled.inst_at(handler) {
+                        Some(i) => target = compiled.entry(i),
+                        None => return RunOutcome::Done(exit_unwind(ts, frame)),
+                    },
+                    None => return RunOutcome::Done(exit_unwind(ts, frame)),
+                }
+            }
+            _ => {
+                *py_recursion_remaining(ts) += 1;
+                *current_frame(ts) = (*frame).previous;
+                _PyEval_FrameClearAndPop(ts, frame);
+                *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
+                return RunOutcome::Done(result);
+            }
+        }
+    }
+}
+
+/// How [`run_frame`] ended.
+pub enum RunOutcome {
+    /// Finished in compiled code (result, or NULL with an exception set).
+    Done(*mut PyObject),
+    /// Finished in the interpreter after a deopt.
+    Deopt(*mut PyObject),
+}
+
+/// The interpreter's `exit_unwind`: pops the frame, leaving the exception set.
+unsafe fn exit_unwind(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
+    *py_recursion_remaining(ts) += 1;
+    *current_frame(ts) = (*frame).previous;
+    _PyEval_FrameClearAndPop(ts, frame);
+    *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
+    std::ptr::null_mut()
+}
+
+/// The frame's stack base (`_PyFrame_Stackbase`): locals end, stack starts.
+unsafe fn stack_base(frame: *mut Frame) -> usize {
+    field::<i32>(frame_code(frame).cast(), off::CODE_CO_NLOCALSPLUS) as usize
+}
+
+/// The interpreter's error path for the exception raised at
+/// `frame->instr_ptr`, with the stack at `frame->stacktop`: adds the
+/// traceback entry, then finds the handler in the exception table. With a
+/// handler, the stack is cut to its depth, `lasti` and the exception pushed,
+/// and the handler's offset returned; without, the stack is emptied.
+///
+/// # Safety
+/// The GIL is held and `frame` is linked as the thread's current frame.
+pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame) -> Option<u32> {
+    if PyErr_Occurred().is_null() {
+        pyo3::ffi::PyErr_SetString(pyo3::ffi::PyExc_SystemError, c"error return without exception set".as_ptr());
+    }
+    let code = frame_code(frame);
+    let lasti = ((*frame).instr_ptr as usize - code_units(code) as usize) / 2;
+    if !frame_is_incomplete(frame, code) {
+        add_traceback(ts);
+    }
+    let base = stack_base(frame);
+    let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
+    let bytes = std::slice::from_raw_parts(
+        pyo3::ffi::PyBytes_AsString(table.cast()) as *const u8,
+        pyo3::ffi::PyBytes_Size(table.cast()) as usize,
+    );
+    let handler = handler_for(bytes, lasti as u32);
+    let keep = handler.map_or(0, |h| h.depth as usize);
+    while (*frame).stacktop as usize > base + keep {
+        (*frame).stacktop -= 1;
+        xdecref(*frame_local(frame, (*frame).stacktop as usize));
+    }
+    let handler = handler?;
+    if handler.lasti {
+        let l = PyLong_FromLong(lasti as i64);
+        if l.is_null() {
+            return None;
+        }
+        push(frame, l);
+    }
+    push(frame, PyErr_GetRaisedException());
+    Some(handler.target)
+}
+
+unsafe fn push(frame: *mut Frame, v: *mut PyObject) {
+    *frame_local(frame, (*frame).stacktop as usize) = v;
+    (*frame).stacktop += 1;
+}
+
+/// `_PyFrame_IsIncomplete` for a thread-owned frame.
+unsafe fn frame_is_incomplete(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
+    let first = field::<i32>(code.cast(), off::CODE_FIRSTTRACEABLE) as usize;
+    (*frame).owner != consts::FRAME_OWNED_BY_GENERATOR as i8
+        && ((*frame).instr_ptr as usize) < code_units(code) as usize + 2 * first
+}
+
+/// `PyTraceBack_Here` for the current frame, keeping the exception even if
+/// making the frame object fails.
+unsafe fn add_traceback(ts: *mut PyThreadState) {
+    let exc = PyErr_GetRaisedException();
+    let f = PyThreadState_GetFrame(ts);
+    PyErr_SetRaisedException(exc);
+    if !f.is_null() {
+        PyTraceBack_Here(f);
+        decref(f);
+    }
+}
+
+/// Every stencil's name, for listings.
+pub fn stencil_names() -> impl Iterator<Item = &'static str> {
+    STENCILS.iter().map(|s| s.name)
+}

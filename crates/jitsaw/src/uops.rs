@@ -1,0 +1,381 @@
+//! The IR: micro-ops, and the one table that describes each of them.
+//!
+//! Names follow CPython 3.13 (`_GUARD_BOTH_INT`, `_BINARY_OP_ADD_INT`, ...);
+//! the few jitsaw needs beyond CPython's (exit stubs, unconditional jumps,
+//! the whole-function eval-breaker check) are marked in the table. Each
+//! micro-op has exactly one stencil of the same name (`crates/stencils`);
+//! tests check that the table, the stencils and CPython's own metadata agree.
+
+use crate::stencils::{self, Stencil};
+use jitsaw_cpython313::{opcode, uop as cuop};
+use std::sync::OnceLock;
+
+/// How a micro-op changes the stack: (inputs popped, outputs pushed).
+pub type StackEffect = fn(u32) -> (i32, i32);
+
+/// One row of the micro-op table.
+pub struct UopDef {
+    /// The micro-op's name, which is also its stencil's name.
+    pub name: &'static str,
+    /// Its stack effect as a function of the oparg.
+    pub effect: StackEffect,
+    /// For micro-ops CPython does not describe: whether it may run arbitrary
+    /// Python code (CPython's `HAS_ESCAPES_FLAG`).
+    pub jitsaw_escapes: Option<bool>,
+}
+
+macro_rules! uops {
+    ($o:ident; $($name:ident : $pops:expr => $pushes:expr $(, escapes $esc:expr)?;)*) => {
+        /// A micro-op jitsaw can compile.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u16)]
+        pub enum Uop { $($name,)* }
+
+        /// The micro-op table, indexed by [`Uop`].
+        pub static UOPS: &[UopDef] = &[$(
+            UopDef {
+                name: stringify!($name),
+                effect: {
+                    #[allow(unused_variables, clippy::identity_op)]
+                    fn effect($o: u32) -> (i32, i32) { (($pops) as i32, ($pushes) as i32) }
+                    effect
+                },
+                jitsaw_escapes: uops!(@esc $($esc)?),
+            },
+        )*];
+
+        impl Uop {
+            /// Every micro-op, in table order.
+            pub const ALL: &'static [Uop] = &[$(Uop::$name,)*];
+        }
+    };
+    (@esc) => { None };
+    (@esc $e:expr) => { Some($e) };
+}
+
+uops! { o;
+    // Locals, constants, cells, stack shuffling.
+    _NOP: 0 => 0;
+    _LOAD_FAST: 0 => 1;
+    _LOAD_FAST_CHECK: 0 => 1;
+    _LOAD_FAST_AND_CLEAR: 0 => 1;
+    _STORE_FAST: 1 => 0;
+    _DELETE_FAST: 0 => 0;
+    _LOAD_CONST: 0 => 1;
+    _LOAD_CONST_INLINE: 0 => 1;
+    _LOAD_CONST_INLINE_BORROW: 0 => 1;
+    _POP_TOP: 1 => 0;
+    _PUSH_NULL: 0 => 1;
+    _END_SEND: 2 => 1;
+    _COPY: o => o + 1;
+    _SWAP: o => o;
+    _LOAD_ASSERTION_ERROR: 0 => 1;
+    _MAKE_CELL: 0 => 0;
+    _COPY_FREE_VARS: 0 => 0;
+    _LOAD_DEREF: 0 => 1;
+    _STORE_DEREF: 1 => 0;
+    // Unary operators and conversions.
+    _UNARY_NEGATIVE: 1 => 1;
+    _UNARY_INVERT: 1 => 1;
+    _UNARY_NOT: 1 => 1;
+    _TO_BOOL: 1 => 1;
+    _TO_BOOL_BOOL: 1 => 1;
+    _TO_BOOL_INT: 1 => 1;
+    _TO_BOOL_LIST: 1 => 1;
+    _TO_BOOL_NONE: 1 => 1;
+    _TO_BOOL_STR: 1 => 1;
+    _REPLACE_WITH_TRUE: 1 => 1;
+    _IS_OP: 2 => 1;
+    _CALL_INTRINSIC_1: 1 => 1;
+    _CALL_INTRINSIC_2: 2 => 1;
+    _CONVERT_VALUE: 1 => 1;
+    _FORMAT_SIMPLE: 1 => 1;
+    _FORMAT_WITH_SPEC: 2 => 1;
+    // Binary operators.
+    _GUARD_BOTH_INT: 2 => 2;
+    _GUARD_NOS_INT: 2 => 2;
+    _GUARD_TOS_INT: 1 => 1;
+    _GUARD_BOTH_FLOAT: 2 => 2;
+    _GUARD_NOS_FLOAT: 2 => 2;
+    _GUARD_TOS_FLOAT: 1 => 1;
+    _GUARD_BOTH_UNICODE: 2 => 2;
+    _BINARY_OP: 2 => 1;
+    _BINARY_OP_ADD_INT: 2 => 1;
+    _BINARY_OP_SUBTRACT_INT: 2 => 1;
+    _BINARY_OP_MULTIPLY_INT: 2 => 1;
+    _BINARY_OP_ADD_FLOAT: 2 => 1;
+    _BINARY_OP_SUBTRACT_FLOAT: 2 => 1;
+    _BINARY_OP_MULTIPLY_FLOAT: 2 => 1;
+    _BINARY_OP_ADD_UNICODE: 2 => 1;
+    // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
+    _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
+    _COMPARE_OP: 2 => 1;
+    _COMPARE_OP_INT: 2 => 1;
+    _COMPARE_OP_FLOAT: 2 => 1;
+    _COMPARE_OP_STR: 2 => 1;
+    _CONTAINS_OP: 2 => 1;
+    _CONTAINS_OP_SET: 2 => 1;
+    _CONTAINS_OP_DICT: 2 => 1;
+    // Subscripts.
+    _BINARY_SUBSCR: 2 => 1;
+    _BINARY_SUBSCR_LIST_INT: 2 => 1;
+    _BINARY_SUBSCR_TUPLE_INT: 2 => 1;
+    _BINARY_SUBSCR_STR_INT: 2 => 1;
+    _BINARY_SUBSCR_DICT: 2 => 1;
+    _BINARY_SLICE: 3 => 1;
+    _STORE_SLICE: 4 => 0;
+    _STORE_SUBSCR: 3 => 0;
+    _STORE_SUBSCR_LIST_INT: 3 => 0;
+    _STORE_SUBSCR_DICT: 3 => 0;
+    _DELETE_SUBSCR: 2 => 0;
+    // Containers.
+    _BUILD_TUPLE: o => 1;
+    _BUILD_LIST: o => 1;
+    // jitsaw: `BUILD_SET` (tier 1 only in CPython).
+    _BUILD_SET: o => 1, escapes true;
+    _BUILD_MAP: 2 * o => 1;
+    _BUILD_CONST_KEY_MAP: o + 1 => 1;
+    _BUILD_STRING: o => 1;
+    _BUILD_SLICE: if o == 3 { 3 } else { 2 } => 1;
+    _LIST_APPEND: o + 1 => o;
+    _SET_ADD: o + 1 => o;
+    _MAP_ADD: o + 2 => o;
+    _LIST_EXTEND: o + 1 => o;
+    _SET_UPDATE: o + 1 => o;
+    _DICT_UPDATE: o + 1 => o;
+    _DICT_MERGE: o + 4 => o + 3;
+    _UNPACK_SEQUENCE: 1 => o;
+    _UNPACK_SEQUENCE_TWO_TUPLE: 1 => 2;
+    _UNPACK_SEQUENCE_TUPLE: 1 => o;
+    _UNPACK_SEQUENCE_LIST: 1 => o;
+    _UNPACK_EX: 1 => (o & 0xFF) + (o >> 8) + 1;
+    _MAKE_FUNCTION: 1 => 1;
+    _SET_FUNCTION_ATTRIBUTE: 2 => 1;
+    // Iteration.
+    _GET_ITER: 1 => 1;
+    // jitsaw: tier-1 `FOR_ITER` (jumps past the loop when exhausted).
+    _FOR_ITER: 1 => 2, escapes true;
+    _ITER_CHECK_LIST: 1 => 1;
+    _ITER_JUMP_LIST: 1 => 1, escapes false;
+    _ITER_NEXT_LIST: 1 => 2;
+    _ITER_CHECK_TUPLE: 1 => 1;
+    _ITER_JUMP_TUPLE: 1 => 1, escapes false;
+    _ITER_NEXT_TUPLE: 1 => 2;
+    _ITER_CHECK_RANGE: 1 => 1;
+    _ITER_JUMP_RANGE: 1 => 1, escapes false;
+    _ITER_NEXT_RANGE: 1 => 2;
+    // Globals and attributes.
+    _LOAD_GLOBAL: 0 => 1 + (o & 1);
+    _GUARD_GLOBALS_VERSION: 0 => 0;
+    _GUARD_BUILTINS_VERSION: 0 => 0;
+    _LOAD_GLOBAL_MODULE: 0 => 1 + (o & 1);
+    _LOAD_GLOBAL_BUILTINS: 0 => 1 + (o & 1);
+    _LOAD_ATTR: 1 => 1 + (o & 1);
+    _GUARD_TYPE_VERSION: 1 => 1;
+    _CHECK_MANAGED_OBJECT_HAS_VALUES: 1 => 1;
+    _LOAD_ATTR_INSTANCE_VALUE: 1 => 1 + (o & 1);
+    _CHECK_ATTR_MODULE: 1 => 1;
+    _LOAD_ATTR_MODULE: 1 => 1 + (o & 1);
+    _CHECK_ATTR_WITH_HINT: 1 => 1;
+    _LOAD_ATTR_WITH_HINT: 1 => 1 + (o & 1);
+    _LOAD_ATTR_SLOT: 1 => 1 + (o & 1);
+    _CHECK_ATTR_CLASS: 1 => 1;
+    _LOAD_ATTR_CLASS: 1 => 1 + (o & 1);
+    _GUARD_DORV_VALUES_INST_ATTR_FROM_DICT: 1 => 1;
+    _GUARD_KEYS_VERSION: 1 => 1;
+    _LOAD_ATTR_METHOD_WITH_VALUES: 1 => 2;
+    _LOAD_ATTR_METHOD_NO_DICT: 1 => 2;
+    _CHECK_ATTR_METHOD_LAZY_DICT: 1 => 1;
+    _LOAD_ATTR_METHOD_LAZY_DICT: 1 => 2;
+    _LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES: 1 => 1;
+    _LOAD_ATTR_NONDESCRIPTOR_NO_DICT: 1 => 1;
+    _STORE_ATTR: 2 => 0;
+    _DELETE_ATTR: 1 => 0;
+    _GUARD_DORV_NO_DICT: 1 => 1;
+    _STORE_ATTR_INSTANCE_VALUE: 2 => 0;
+    _STORE_ATTR_SLOT: 2 => 0;
+    // Calls.
+    // jitsaw: tier-1 `CALL`/`CALL_KW` without inlining (always a vectorcall).
+    _CALL: o + 2 => 1, escapes true;
+    _CALL_KW: o + 3 => 1, escapes true;
+    _CHECK_IS_NOT_PY_CALLABLE: o + 2 => o + 2;
+    _CALL_NON_PY_GENERAL: o + 2 => 1;
+    _CALL_BUILTIN_CLASS: o + 2 => 1;
+    _CALL_BUILTIN_O: o + 2 => 1;
+    _CALL_BUILTIN_FAST: o + 2 => 1;
+    _CALL_BUILTIN_FAST_WITH_KEYWORDS: o + 2 => 1;
+    _CALL_METHOD_DESCRIPTOR_O: o + 2 => 1;
+    _CALL_METHOD_DESCRIPTOR_NOARGS: o + 2 => 1;
+    _CALL_METHOD_DESCRIPTOR_FAST: o + 2 => 1;
+    _CALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS: o + 2 => 1;
+    _CALL_LEN: o + 2 => 1;
+    _CALL_ISINSTANCE: o + 2 => 1;
+    // jitsaw: tier-1 `CALL_LIST_APPEND` (its `POP_TOP` is skipped).
+    _CALL_LIST_APPEND: 3 => 0, escapes false;
+    _CALL_TYPE_1: 3 => 1;
+    _CALL_STR_1: 3 => 1;
+    _CALL_TUPLE_1: 3 => 1;
+    // Control.
+    _POP_JUMP_IF_FALSE: 1 => 0, escapes false;
+    _POP_JUMP_IF_TRUE: 1 => 0, escapes false;
+    _IS_NONE: 1 => 1;
+    // jitsaw: an unconditional jump.
+    _JUMP: 0 => 0, escapes false;
+    _SET_IP: 0 => 0;
+    // jitsaw: `RESUME`/`JUMP_BACKWARD`: events, then the instrumentation version
+    // (which it checks itself, so it needs no `_CHECK_VALIDITY` after it).
+    _CHECK_EVAL_BREAKER: 0 => 0, escapes false;
+    _CHECK_PERIODIC: 0 => 0;
+    _CHECK_VALIDITY: 0 => 0;
+    _POP_FRAME: 1 => 0;
+    // Exit stubs.
+    _DEOPT: 0 => 0;
+    // jitsaw: leave with an exception set.
+    _ERROR: 0 => 0, escapes false;
+}
+
+impl Uop {
+    /// The micro-op's table row.
+    pub fn def(self) -> &'static UopDef {
+        &UOPS[self as usize]
+    }
+
+    /// The micro-op's name.
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    /// `(popped, pushed)` for `oparg`.
+    pub fn effect(self, oparg: u32) -> (i32, i32) {
+        (self.def().effect)(oparg)
+    }
+
+    /// The micro-op's stencil.
+    pub fn stencil(self) -> &'static Stencil {
+        tables().stencils[self as usize]
+    }
+
+    /// CPython's number for this micro-op, if CPython has one.
+    pub fn cpython_id(self) -> Option<u16> {
+        tables().cpython_id[self as usize]
+    }
+
+    /// The jitsaw micro-op for CPython's micro-op number `id`, if any.
+    pub fn from_cpython(id: u16) -> Option<Uop> {
+        tables().from_cpython.get(id as usize).copied().flatten()
+    }
+
+    /// Whether the micro-op may run arbitrary Python code, after which
+    /// instrumentation may have changed.
+    pub fn escapes(self) -> bool {
+        match (self.def().jitsaw_escapes, self.cpython_flags()) {
+            (Some(e), _) => e,
+            (None, Some(flags)) => flags & opcode::HAS_ESCAPES_FLAG != 0,
+            (None, None) => true,
+        }
+    }
+
+    /// CPython's `_PyUop_Flags` for this micro-op, when CPython describes it.
+    pub fn cpython_flags(self) -> Option<u32> {
+        let id = self.cpython_id()? as usize;
+        let info = &cuop::UOP_INFO[id];
+        (info.popped[0] >= 0).then_some(info.flags as u32)
+    }
+}
+
+/// Lookups derived once from the table, the stencils and CPython's names.
+struct Tables {
+    stencils: Vec<&'static Stencil>,
+    cpython_id: Vec<Option<u16>>,
+    from_cpython: Vec<Option<Uop>>,
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let stencils = Uop::ALL
+            .iter()
+            .map(|u| {
+                stencils::by_name(u.name())
+                    .unwrap_or_else(|| panic!("jitsaw: micro-op {} has no stencil", u.name()))
+            })
+            .collect();
+        let cpython_id: Vec<Option<u16>> = Uop::ALL
+            .iter()
+            .map(|u| {
+                (0..=cuop::MAX_UOP_ID).find(|&id| cuop::UOP_INFO[id as usize].name == u.name())
+            })
+            .collect();
+        let mut from_cpython = vec![None; cuop::MAX_UOP_ID as usize + 1];
+        for (u, id) in Uop::ALL.iter().zip(&cpython_id) {
+            if let Some(id) = id {
+                from_cpython[*id as usize] = Some(*u);
+            }
+        }
+        Tables { stencils, cpython_id, from_cpython }
+    })
+}
+
+/// A micro-op with its arguments, as the frontend emits it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UopInst {
+    /// Which micro-op.
+    pub op: Uop,
+    /// Its oparg.
+    pub oparg: u32,
+    /// Its 64-bit operand (a cache value, a constant, an address).
+    pub operand: u64,
+    /// Index of the bytecode instruction it belongs to.
+    pub inst: u32,
+    /// For micro-ops that jump: the index of the target instruction.
+    pub jump: Option<u32>,
+}
+
+/// One bytecode instruction and the micro-ops it became.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inst {
+    /// Code-unit offset of its first unit (an `EXTENDED_ARG` if any): where
+    /// the interpreter must resume to re-execute it.
+    pub start: u32,
+    /// Code-unit offset of the opcode itself: `frame->instr_ptr` while it runs.
+    pub offset: u32,
+    /// The opcode as found (possibly specialized).
+    pub opcode: u8,
+    /// The full oparg.
+    pub oparg: u32,
+    /// Its micro-ops: `uops[first..first + count]` of the program.
+    pub first: u32,
+    /// Number of micro-ops.
+    pub count: u32,
+}
+
+/// A whole code object in micro-ops: what the frontend produces, the
+/// optimizer rewrites and the code generator compiles.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    /// Every instruction, in bytecode order.
+    pub insts: Vec<Inst>,
+    /// Every micro-op, in layout order.
+    pub uops: Vec<UopInst>,
+    /// Address of the code object's first code unit (for `instr_ptr`).
+    pub code_start: u64,
+    /// The instrumentation version the program was built under.
+    pub version: u64,
+    /// `co_consts` items, borrowed from the code object, and whether each
+    /// is immortal.
+    pub consts: Vec<(u64, bool)>,
+}
+
+impl Program {
+    /// The micro-ops of instruction `i`.
+    pub fn uops_of(&self, i: usize) -> &[UopInst] {
+        let inst = &self.insts[i];
+        &self.uops[inst.first as usize..(inst.first + inst.count) as usize]
+    }
+
+    /// The address of code unit `offset`.
+    pub fn unit_address(&self, offset: u32) -> u64 {
+        self.code_start + 2 * offset as u64
+    }
+}

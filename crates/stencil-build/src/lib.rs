@@ -1,0 +1,109 @@
+//! The build-time half of jitsaw's copy-and-patch JIT.
+//!
+//! [`compile`] runs rustc on the stencils crate with the flags that make each
+//! function a patchable template; [`parse`] reads the object file into
+//! [`Stencil`]s (code bytes plus [`Hole`]s); [`check`] rejects anything the
+//! JIT could not patch safely; [`emit`] writes the Rust tables embedded in the
+//! extension, with each stencil's disassembly as a comment for review.
+//!
+//! Nothing here runs when the JIT compiles Python code: the installed
+//! extension needs only the emitted tables.
+
+mod check;
+mod compile;
+mod emit;
+mod parse;
+
+pub use check::{check, SymbolPolicy};
+pub use compile::{compile, CompileOptions};
+pub use emit::emit;
+pub use parse::parse;
+
+/// How a hole's bytes are computed from its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoleKind {
+    /// `value + addend` as 8 little-endian bytes (`R_X86_64_64`).
+    Abs64,
+    /// `value + addend - address_of_hole` as 4 bytes (`R_X86_64_PC32/PLT32`).
+    Rel32,
+}
+
+/// What a hole is filled with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HoleValue {
+    /// The micro-op's oparg.
+    Oparg,
+    /// The micro-op's 64-bit operand.
+    Operand,
+    /// The next micro-op.
+    Continue,
+    /// The micro-op's jump target.
+    JumpTarget,
+    /// The deopt stub of the micro-op's instruction.
+    Exit,
+    /// The error stub of the micro-op's instruction.
+    Error,
+    /// The address of an external function or datum (CPython or a helper).
+    Symbol(String),
+}
+
+impl HoleValue {
+    /// The value a `_JIT_*` symbol names, if it is a hole.
+    pub fn from_hole_symbol(name: &str) -> Option<HoleValue> {
+        Some(match name {
+            "_JIT_OPARG" => HoleValue::Oparg,
+            "_JIT_OPERAND" => HoleValue::Operand,
+            "_JIT_CONTINUE" => HoleValue::Continue,
+            "_JIT_JUMP_TARGET" => HoleValue::JumpTarget,
+            "_JIT_EXIT" => HoleValue::Exit,
+            "_JIT_ERROR" => HoleValue::Error,
+            _ => return None,
+        })
+    }
+
+    /// Whether the hole is another piece of JIT code (reached by a jump).
+    pub fn is_continuation(&self) -> bool {
+        matches!(
+            self,
+            HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Exit | HoleValue::Error
+        )
+    }
+}
+
+/// A place in a stencil to patch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hole {
+    /// Byte offset of the patched field in the stencil's code.
+    pub offset: usize,
+    /// How the field is computed.
+    pub kind: HoleKind,
+    /// What it refers to.
+    pub value: HoleValue,
+    /// Constant added to the value (e.g. -4 for a rel32 at the end of a jump).
+    pub addend: i64,
+}
+
+/// One micro-op's machine-code template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stencil {
+    /// The micro-op's name (the function's symbol).
+    pub name: String,
+    /// The machine code, holes zeroed.
+    pub code: Vec<u8>,
+    /// The places to patch, by offset.
+    pub holes: Vec<Hole>,
+}
+
+/// Whether a stencil may end with `ret` (it leaves compiled code).
+pub fn may_return(name: &str) -> bool {
+    matches!(name, "_JIT_ENTRY" | "_DEOPT" | "_ERROR" | "_POP_FRAME")
+}
+
+/// Whether a defined function symbol names a stencil (CPython-style
+/// micro-op names such as `_LOAD_FAST`, plus `_JIT_ENTRY`).
+pub fn is_stencil_name(name: &str) -> bool {
+    name.len() > 1
+        && name.starts_with('_')
+        && name[1..].starts_with(|c: char| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}

@@ -1,0 +1,111 @@
+//! The stencil calling convention, its holes, and the macros that keep every
+//! stencil's shape identical.
+
+pub use jitsaw_cpython313::inline::*;
+pub use jitsaw_cpython313::layout::PyObject;
+use jitsaw_cpython313::layout::{Frame as FrameT, PyThreadState};
+
+/// The frame being executed (r12).
+pub type Frame = *mut FrameT;
+/// The value-stack pointer: one past the top of stack, as in CPython (r13).
+pub type Sp = *mut *mut PyObject;
+/// The thread state (r14).
+pub type Ts = *mut PyThreadState;
+/// What the chain returns to the entry trampoline: a status or the result.
+pub type Ret = *mut PyObject;
+
+/// Returned when an exception is set; the frame holds `instr_ptr` and depth.
+pub const STATUS_ERROR: Ret = 0 as Ret;
+/// Returned when the interpreter should resume at `frame->instr_ptr`.
+pub const STATUS_DEOPT: Ret = 1 as Ret;
+
+extern "rust-preserve-none" {
+    /// The next micro-op.
+    pub fn _JIT_CONTINUE(f: Frame, sp: Sp, ts: Ts) -> Ret;
+    /// The target of a jump.
+    pub fn _JIT_JUMP_TARGET(f: Frame, sp: Sp, ts: Ts) -> Ret;
+    /// Back to the interpreter at this instruction, stack as it is (deopt).
+    pub fn _JIT_EXIT(f: Frame, sp: Sp, ts: Ts) -> Ret;
+    /// Leave with an exception set; `sp` already excludes consumed inputs.
+    pub fn _JIT_ERROR(f: Frame, sp: Sp, ts: Ts) -> Ret;
+}
+
+extern "C" {
+    static _JIT_OPARG: u8;
+    static _JIT_OPERAND: u8;
+}
+
+/// A hole's value. The empty `asm!` keeps the optimizer from assuming a hole's
+/// address differs from every other symbol's (it would fold comparisons).
+#[inline(always)]
+fn launder(p: *const u8) -> u64 {
+    let mut v = p as u64;
+    // SAFETY: an empty asm block with no memory access; it only hides `v`.
+    unsafe { core::arch::asm!("/* {0} */", inout(reg) v, options(pure, nomem, nostack, preserves_flags)) };
+    v
+}
+
+/// The micro-op's oparg.
+#[inline(always)]
+pub fn oparg() -> usize {
+    launder(&raw const _JIT_OPARG) as usize
+}
+
+/// The micro-op's 64-bit operand.
+#[inline(always)]
+pub fn operand() -> u64 {
+    launder(&raw const _JIT_OPERAND)
+}
+
+/// Defines a stencil with the shared signature.
+macro_rules! stencil {
+    ($(#[$m:meta])* fn $name:ident($f:ident, $sp:ident, $ts:ident) $body:block) => {
+        $(#[$m])*
+        #[no_mangle]
+        pub unsafe extern "rust-preserve-none" fn $name(
+            $f: $crate::abi::Frame,
+            $sp: $crate::abi::Sp,
+            $ts: $crate::abi::Ts,
+        ) -> $crate::abi::Ret $body
+    };
+}
+
+/// Continues with the next micro-op.
+macro_rules! next {
+    ($f:expr, $sp:expr, $ts:expr) => {
+        become $crate::abi::_JIT_CONTINUE($f, $sp, $ts)
+    };
+}
+
+/// Jumps to the micro-op's jump target.
+macro_rules! jump {
+    ($f:expr, $sp:expr, $ts:expr) => {
+        become $crate::abi::_JIT_JUMP_TARGET($f, $sp, $ts)
+    };
+}
+
+/// Leaves for the interpreter, which re-executes the instruction.
+macro_rules! deopt {
+    ($f:expr, $sp:expr, $ts:expr) => {
+        become $crate::abi::_JIT_EXIT($f, $sp, $ts)
+    };
+}
+
+/// Leaves with the exception set; `sp` must exclude the inputs consumed.
+macro_rules! error {
+    ($f:expr, $sp:expr, $ts:expr) => {
+        become $crate::abi::_JIT_ERROR($f, $sp, $ts)
+    };
+}
+
+/// `stack_pointer[-n]`.
+#[inline(always)]
+pub unsafe fn peek(sp: Sp, n: usize) -> *mut PyObject {
+    *sp.sub(n)
+}
+
+/// `stack_pointer[-n] = v`.
+#[inline(always)]
+pub unsafe fn poke(sp: Sp, n: usize, v: *mut PyObject) {
+    *sp.sub(n) = v;
+}

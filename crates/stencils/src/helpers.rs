@@ -1,0 +1,19 @@
+//! Runtime helpers the stencils call for cold or complex work. They are
+//! `extern "C"` functions of the extension (`crates/jitsaw/src/runtime.rs`),
+//! found by name when the JIT patches a stencil; the list of names is shared
+//! with the build through `HELPERS` in that file.
+
+use crate::abi::{Frame, PyObject, Ts};
+
+extern "C" {
+    /// Raises `UnboundLocalError` for local `oparg`.
+    pub fn jitsaw_unbound_local(ts: Ts, f: Frame, oparg: usize);
+    /// `LOAD_GLOBAL` without a cache: a new reference, or NULL with an error.
+    pub fn jitsaw_load_global(ts: Ts, f: Frame, oparg: usize) -> *mut PyObject;
+    /// `LIST_EXTEND` error message rewrite; always returns with an error set.
+    pub fn jitsaw_list_extend_error(ts: Ts, iterable: *mut PyObject);
+    /// `DICT_UPDATE` error message rewrite; always returns with an error set.
+    pub fn jitsaw_dict_update_error(ts: Ts, update: *mut PyObject);
+    /// Counters of exits, indexed by the exit stub's oparg.
+    pub static mut jitsaw_exit_counters: [u64; 0];
+}

@@ -1,0 +1,393 @@
+//! `LOAD_GLOBAL`, `LOAD_ATTR`, `STORE_ATTR` and `DELETE_ATTR` with the
+//! specializations whose guards read the inline caches (type versions, dict
+//! key versions, indices) that the frontend copied into operands.
+
+use crate::abi::*;
+use crate::helpers::*;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::layout::{PyDictObject, PyModuleObject};
+use jitsaw_cpython313::off;
+
+/// Pushes `res`, then NULL when the oparg's low bit asks for it.
+macro_rules! push_res_maybe_null {
+    ($f:ident, $sp:ident, $ts:ident, $res:expr, $with_null:expr) => {{
+        *$sp = $res;
+        if $with_null {
+            *$sp.add(1) = core::ptr::null_mut();
+            next!($f, $sp.add(2), $ts)
+        }
+        next!($f, $sp.add(1), $ts)
+    }};
+}
+
+stencil!(fn _LOAD_GLOBAL(f, sp, ts) {
+    let res = jitsaw_load_global(ts, f, oparg());
+    if res.is_null() {
+        error!(f, sp, ts)
+    }
+    push_res_maybe_null!(f, sp, ts, res, oparg() & 1 != 0)
+});
+
+stencil!(
+    /// Operand: the globals' dict keys version.
+    fn _GUARD_GLOBALS_VERSION(f, sp, ts) {
+        let dict = (*f).f_globals;
+        if !is_dict(dict) || (*(*dict.cast::<PyDictObject>()).ma_keys).dk_version != operand() as u32 {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the builtins' dict keys version.
+    fn _GUARD_BUILTINS_VERSION(f, sp, ts) {
+        let dict = (*f).f_builtins;
+        if !is_dict(dict) || (*(*dict.cast::<PyDictObject>()).ma_keys).dk_version != operand() as u32 {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+/// The value at `index` of a unicode-keyed dict's entries.
+#[inline(always)]
+unsafe fn dict_value_at(dict: *mut PyObject, index: usize) -> *mut PyObject {
+    (*dict_unicode_entries((*dict.cast::<PyDictObject>()).ma_keys).add(index)).me_value
+}
+
+stencil!(
+    /// Operand: the entry index in the globals.
+    fn _LOAD_GLOBAL_MODULE(f, sp, ts) {
+        let res = dict_value_at((*f).f_globals, operand() as usize);
+        if res.is_null() {
+            deopt!(f, sp, ts)
+        }
+        incref(res);
+        push_res_maybe_null!(f, sp, ts, res, oparg() & 1 != 0)
+    }
+);
+
+stencil!(
+    /// Operand: the entry index in the builtins.
+    fn _LOAD_GLOBAL_BUILTINS(f, sp, ts) {
+        let res = dict_value_at((*f).f_builtins, operand() as usize);
+        if res.is_null() {
+            deopt!(f, sp, ts)
+        }
+        incref(res);
+        push_res_maybe_null!(f, sp, ts, res, oparg() & 1 != 0)
+    }
+);
+
+stencil!(fn _LOAD_ATTR(f, sp, ts) {
+    let owner = peek(sp, 1);
+    let name = frame_name(f, oparg() >> 1);
+    if oparg() & 1 != 0 {
+        let mut attr = core::ptr::null_mut();
+        if _PyObject_GetMethod(owner, name, &mut attr) != 0 {
+            // An unbound method: call it with owner as self.
+            poke(sp, 1, attr);
+            *sp = owner;
+        } else {
+            decref(owner);
+            if attr.is_null() {
+                error!(f, sp.sub(1), ts)
+            }
+            poke(sp, 1, attr);
+            *sp = core::ptr::null_mut();
+        }
+        next!(f, sp.add(1), ts)
+    }
+    let attr = PyObject_GetAttr(owner, name);
+    decref(owner);
+    if attr.is_null() {
+        error!(f, sp.sub(1), ts)
+    }
+    poke(sp, 1, attr);
+    next!(f, sp, ts)
+});
+
+stencil!(
+    /// Operand: the owner's expected type version.
+    fn _GUARD_TYPE_VERSION(f, sp, ts) {
+        if type_version(ob_type(peek(sp, 1))) != operand() as u32 {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(fn _CHECK_MANAGED_OBJECT_HAS_VALUES(f, sp, ts) {
+    if (*inline_values(peek(sp, 1))).valid == 0 {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+/// Replaces the owner by `attr` (a new reference), pushing NULL after it if
+/// the oparg asks for a method-call shape.
+macro_rules! replace_owner {
+    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr) => {{
+        let attr = $attr;
+        incref(attr);
+        decref($owner);
+        poke($sp, 1, attr);
+        if oparg() & 1 != 0 {
+            *$sp = core::ptr::null_mut();
+            next!($f, $sp.add(1), $ts)
+        }
+        next!($f, $sp, $ts)
+    }};
+}
+
+stencil!(
+    /// Operand: index in the object's inline values.
+    fn _LOAD_ATTR_INSTANCE_VALUE(f, sp, ts) {
+        let owner = peek(sp, 1);
+        let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand() as usize);
+        if attr.is_null() {
+            deopt!(f, sp, ts)
+        }
+        replace_owner!(f, sp, ts, owner, attr)
+    }
+);
+
+stencil!(
+    /// Operand: the module dict's keys version.
+    fn _CHECK_ATTR_MODULE(f, sp, ts) {
+        let owner = peek(sp, 1);
+        if !is_type(owner, &raw mut PyModule_Type) {
+            deopt!(f, sp, ts)
+        }
+        let dict = (*owner.cast::<PyModuleObject>()).md_dict;
+        if (*(*dict).ma_keys).dk_version != operand() as u32 {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the entry index in the module's dict.
+    fn _LOAD_ATTR_MODULE(f, sp, ts) {
+        let owner = peek(sp, 1);
+        let dict = (*owner.cast::<PyModuleObject>()).md_dict;
+        let attr = dict_value_at(dict.cast(), operand() as usize);
+        if attr.is_null() {
+            deopt!(f, sp, ts)
+        }
+        replace_owner!(f, sp, ts, owner, attr)
+    }
+);
+
+stencil!(fn _CHECK_ATTR_WITH_HINT(f, sp, ts) {
+    if managed_dict(peek(sp, 1)).is_null() {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(
+    /// Operand: the hinted entry index in the object's dict.
+    fn _LOAD_ATTR_WITH_HINT(f, sp, ts) {
+        let owner = peek(sp, 1);
+        let keys = (*managed_dict(owner)).ma_keys;
+        let hint = operand() as usize;
+        if hint >= (*keys).dk_nentries as usize {
+            deopt!(f, sp, ts)
+        }
+        let name = frame_name(f, oparg() >> 1);
+        let (key, attr) = if dict_keys_is_unicode(keys) {
+            let ep = dict_unicode_entries(keys).add(hint);
+            ((*ep).me_key, (*ep).me_value)
+        } else {
+            let ep = dict_entries(keys).add(hint);
+            ((*ep).me_key, (*ep).me_value)
+        };
+        if key != name || attr.is_null() {
+            deopt!(f, sp, ts)
+        }
+        replace_owner!(f, sp, ts, owner, attr)
+    }
+);
+
+stencil!(
+    /// Operand: the slot's byte offset in the object.
+    fn _LOAD_ATTR_SLOT(f, sp, ts) {
+        let owner = peek(sp, 1);
+        let attr = *owner.cast::<u8>().add(operand() as usize).cast::<*mut PyObject>();
+        if attr.is_null() {
+            deopt!(f, sp, ts)
+        }
+        replace_owner!(f, sp, ts, owner, attr)
+    }
+);
+
+stencil!(
+    /// Operand: the class's expected type version.
+    fn _CHECK_ATTR_CLASS(f, sp, ts) {
+        let owner = peek(sp, 1);
+        if !type_has(owner, jitsaw_cpython313::consts::TPFLAGS_TYPE_SUBCLASS)
+            || type_version(owner.cast()) != operand() as u32
+        {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the class attribute (kept alive by the type's version).
+    fn _LOAD_ATTR_CLASS(f, sp, ts) {
+        replace_owner!(f, sp, ts, peek(sp, 1), operand() as *mut PyObject)
+    }
+);
+
+stencil!(fn _GUARD_DORV_VALUES_INST_ATTR_FROM_DICT(f, sp, ts) {
+    if (*inline_values(peek(sp, 1))).valid == 0 {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(
+    /// Operand: the expected version of the type's cached shared keys.
+    fn _GUARD_KEYS_VERSION(f, sp, ts) {
+        let keys = field::<*mut jitsaw_cpython313::layout::DictKeys>(
+            ob_type(peek(sp, 1)).cast(),
+            off::HEAPTYPE_HT_CACHED_KEYS,
+        );
+        if (*keys).dk_version != operand() as u32 {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+/// Pushes the method descriptor under its `self` (the owner, kept).
+macro_rules! push_method {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        let owner = peek($sp, 1);
+        poke($sp, 1, new_ref(operand() as *mut PyObject));
+        *$sp = owner;
+        next!($f, $sp.add(1), $ts)
+    }};
+}
+
+stencil!(
+    /// Operand: the method descriptor.
+    fn _LOAD_ATTR_METHOD_WITH_VALUES(f, sp, ts) {
+        push_method!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the method descriptor.
+    fn _LOAD_ATTR_METHOD_NO_DICT(f, sp, ts) {
+        push_method!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the method descriptor.
+    fn _LOAD_ATTR_METHOD_LAZY_DICT(f, sp, ts) {
+        push_method!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the dict pointer's offset from the managed-dict slot.
+    fn _CHECK_ATTR_METHOD_LAZY_DICT(f, sp, ts) {
+        let owner = peek(sp, 1).cast::<u8>();
+        let slot = owner
+            .offset(off::MANAGED_DICT_OFFSET as isize)
+            .add(operand() as usize)
+            .cast::<*mut PyObject>();
+        if !(*slot).is_null() {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the class attribute that replaces the instance.
+    fn _LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES(f, sp, ts) {
+        let owner = peek(sp, 1);
+        decref(owner);
+        poke(sp, 1, new_ref(operand() as *mut PyObject));
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the class attribute that replaces the instance.
+    fn _LOAD_ATTR_NONDESCRIPTOR_NO_DICT(f, sp, ts) {
+        let owner = peek(sp, 1);
+        decref(owner);
+        poke(sp, 1, new_ref(operand() as *mut PyObject));
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(fn _STORE_ATTR(f, sp, ts) {
+    let (v, owner) = (peek(sp, 2), peek(sp, 1));
+    let err = PyObject_SetAttr(owner, frame_name(f, oparg()), v);
+    decref(v);
+    decref(owner);
+    if err != 0 {
+        error!(f, sp.sub(2), ts)
+    }
+    next!(f, sp.sub(2), ts)
+});
+
+stencil!(fn _DELETE_ATTR(f, sp, ts) {
+    let owner = peek(sp, 1);
+    let err = PyObject_SetAttr(owner, frame_name(f, oparg()), core::ptr::null_mut());
+    decref(owner);
+    if err != 0 {
+        error!(f, sp.sub(1), ts)
+    }
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _GUARD_DORV_NO_DICT(f, sp, ts) {
+    let owner = peek(sp, 1);
+    if !managed_dict(owner).is_null() || (*inline_values(owner)).valid == 0 {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(
+    /// Operand: index in the object's inline values.
+    fn _STORE_ATTR_INSTANCE_VALUE(f, sp, ts) {
+        let (value, owner) = (peek(sp, 2), peek(sp, 1));
+        let values = inline_values(owner);
+        let index = operand() as usize;
+        let slot = (*values).values.as_mut_ptr().add(index);
+        let old = *slot;
+        *slot = value;
+        if old.is_null() {
+            dict_values_add_to_insertion_order(values, index);
+        } else {
+            decref(old);
+        }
+        decref(owner);
+        next!(f, sp.sub(2), ts)
+    }
+);
+
+stencil!(
+    /// Operand: the slot's byte offset in the object.
+    fn _STORE_ATTR_SLOT(f, sp, ts) {
+        let (value, owner) = (peek(sp, 2), peek(sp, 1));
+        let slot = owner.cast::<u8>().add(operand() as usize).cast::<*mut PyObject>();
+        let old = *slot;
+        *slot = value;
+        xdecref(old);
+        decref(owner);
+        next!(f, sp.sub(2), ts)
+    }
+);

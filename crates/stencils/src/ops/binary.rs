@@ -1,0 +1,244 @@
+//! `BINARY_OP`, `COMPARE_OP` and `CONTAINS_OP` with their specializations.
+
+use crate::abi::*;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::layout::PyFloatObject;
+use jitsaw_cpython313::consts;
+
+stencil!(fn _GUARD_BOTH_INT(f, sp, ts) {
+    if !is_int(peek(sp, 2)) || !is_int(peek(sp, 1)) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _GUARD_NOS_INT(f, sp, ts) {
+    if !is_int(peek(sp, 2)) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _GUARD_TOS_INT(f, sp, ts) {
+    if !is_int(peek(sp, 1)) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _GUARD_BOTH_FLOAT(f, sp, ts) {
+    if !is_float(peek(sp, 2)) || !is_float(peek(sp, 1)) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _GUARD_NOS_FLOAT(f, sp, ts) {
+    if !is_float(peek(sp, 2)) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _GUARD_TOS_FLOAT(f, sp, ts) {
+    if !is_float(peek(sp, 1)) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _GUARD_BOTH_UNICODE(f, sp, ts) {
+    if !is_str(peek(sp, 2)) || !is_str(peek(sp, 1)) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+/// The shape of every binary operation that calls a C function and owns
+/// neither input afterwards.
+macro_rules! binary_call {
+    ($f:ident, $sp:ident, $ts:ident, $call:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let res = $call(left, right);
+        decref(left);
+        decref(right);
+        if res.is_null() {
+            error!($f, $sp.sub(2), $ts)
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+stencil!(fn _BINARY_OP(f, sp, ts) {
+    binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
+});
+
+stencil!(fn _BINARY_OP_ADD_INT(f, sp, ts) {
+    binary_call!(f, sp, ts, _PyLong_Add)
+});
+
+stencil!(fn _BINARY_OP_SUBTRACT_INT(f, sp, ts) {
+    binary_call!(f, sp, ts, _PyLong_Subtract)
+});
+
+stencil!(fn _BINARY_OP_MULTIPLY_INT(f, sp, ts) {
+    binary_call!(f, sp, ts, _PyLong_Multiply)
+});
+
+stencil!(fn _BINARY_OP_ADD_UNICODE(f, sp, ts) {
+    binary_call!(f, sp, ts, PyUnicode_Concat)
+});
+
+/// `DECREF_INPUTS_AND_REUSE_FLOAT`: store the result in an input that is
+/// about to die instead of allocating.
+macro_rules! float_op {
+    ($f:ident, $sp:ident, $ts:ident, $op:tt) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let dres = float_value(left) $op float_value(right);
+        let res;
+        if refcnt(left) == 1 {
+            (*left.cast::<PyFloatObject>()).ob_fval = dres;
+            decref(right);
+            res = left;
+        } else if refcnt(right) == 1 {
+            (*right.cast::<PyFloatObject>()).ob_fval = dres;
+            decref_no_dealloc(left);
+            res = right;
+        } else {
+            res = PyFloat_FromDouble(dres);
+            if res.is_null() {
+                // Both inputs are still on the stack and owned by it.
+                error!($f, $sp, $ts)
+            }
+            decref_no_dealloc(left);
+            decref_no_dealloc(right);
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+stencil!(fn _BINARY_OP_ADD_FLOAT(f, sp, ts) {
+    float_op!(f, sp, ts, +)
+});
+
+stencil!(fn _BINARY_OP_SUBTRACT_FLOAT(f, sp, ts) {
+    float_op!(f, sp, ts, -)
+});
+
+stencil!(fn _BINARY_OP_MULTIPLY_FLOAT(f, sp, ts) {
+    float_op!(f, sp, ts, *)
+});
+
+stencil!(
+    /// `BINARY_OP_INPLACE_ADD_UNICODE` (tier 1 only in CPython): `s += t`
+    /// where the next instruction stores back into local `operand`; the JIT
+    /// skips that `STORE_FAST` after this micro-op.
+    fn _BINARY_OP_INPLACE_ADD_UNICODE(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        let target = frame_local(f, operand() as usize);
+        if *target != left {
+            deopt!(f, sp, ts)
+        }
+        decref_no_dealloc(left);
+        PyUnicode_Append(target, right);
+        decref(right);
+        if (*target).is_null() {
+            error!(f, sp.sub(2), ts)
+        }
+        next!(f, sp.sub(2), ts)
+    }
+);
+
+/// `COMPARISON_BIT(x, y)`: 1 if unordered, 2 if <, 4 if >, 8 if ==, matching
+/// the low four bits of a specialized `COMPARE_OP`'s oparg.
+#[inline(always)]
+fn comparison_bit<T: PartialOrd>(x: T, y: T) -> usize {
+    1 << (2 * (x >= y) as usize + (x <= y) as usize)
+}
+
+stencil!(fn _COMPARE_OP(f, sp, ts) {
+    let (left, right) = (peek(sp, 2), peek(sp, 1));
+    let mut res = PyObject_RichCompare(left, right, (oparg() >> 5) as i32);
+    decref(left);
+    decref(right);
+    if res.is_null() {
+        error!(f, sp.sub(2), ts)
+    }
+    if oparg() & 16 != 0 {
+        let b = PyObject_IsTrue(res);
+        decref(res);
+        if b < 0 {
+            error!(f, sp.sub(2), ts)
+        }
+        res = py_bool(b != 0);
+    }
+    poke(sp, 2, res);
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _COMPARE_OP_FLOAT(f, sp, ts) {
+    let (left, right) = (peek(sp, 2), peek(sp, 1));
+    let bit = comparison_bit(float_value(left), float_value(right));
+    decref(left);
+    decref(right);
+    poke(sp, 2, py_bool(bit & oparg() != 0));
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _COMPARE_OP_INT(f, sp, ts) {
+    let (left, right) = (peek(sp, 2), peek(sp, 1));
+    if !long_is_compact(left) || !long_is_compact(right) {
+        deopt!(f, sp, ts)
+    }
+    let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
+    decref(left);
+    decref(right);
+    poke(sp, 2, py_bool(bit & oparg() != 0));
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _COMPARE_OP_STR(f, sp, ts) {
+    let (left, right) = (peek(sp, 2), peek(sp, 1));
+    let eq = _PyUnicode_Equal(left, right) as usize;
+    decref(left);
+    decref(right);
+    let bit = consts::COMPARISON_NOT_EQUALS as usize + eq;
+    poke(sp, 2, py_bool(bit & oparg() != 0));
+    next!(f, sp.sub(1), ts)
+});
+
+/// The shape of `CONTAINS_OP` and its specializations.
+macro_rules! contains {
+    ($f:ident, $sp:ident, $ts:ident, $call:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let res = $call(right, left);
+        decref(left);
+        decref(right);
+        if res < 0 {
+            error!($f, $sp.sub(2), $ts)
+        }
+        poke($sp, 2, py_bool((res != 0) != (oparg() != 0)));
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+stencil!(fn _CONTAINS_OP(f, sp, ts) {
+    contains!(f, sp, ts, PySequence_Contains)
+});
+
+stencil!(fn _CONTAINS_OP_SET(f, sp, ts) {
+    let right = peek(sp, 1);
+    if !is_type(right, &raw mut PySet_Type) && !is_type(right, &raw mut PyFrozenSet_Type) {
+        deopt!(f, sp, ts)
+    }
+    contains!(f, sp, ts, _PySet_Contains)
+});
+
+stencil!(fn _CONTAINS_OP_DICT(f, sp, ts) {
+    if !is_dict(peek(sp, 1)) {
+        deopt!(f, sp, ts)
+    }
+    contains!(f, sp, ts, PyDict_Contains)
+});

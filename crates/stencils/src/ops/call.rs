@@ -1,0 +1,414 @@
+//! `CALL` and its specializations for C callables. Calls to Python functions
+//! go through `PyObject_Vectorcall`, which re-enters jitsaw's frame hook, so
+//! the callee runs compiled too.
+//!
+//! Stack shape on entry: `callable, self_or_null, args[oparg]`.
+
+use crate::abi::*;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
+use jitsaw_cpython313::{consts, off};
+
+/// Where the arguments start and how many there are, counting `self`.
+#[inline(always)]
+unsafe fn call_args(sp: Sp, n: usize) -> (*mut *mut PyObject, usize) {
+    let args = sp.sub(n);
+    if !(*args.sub(1)).is_null() {
+        (args.sub(1), n + 1)
+    } else {
+        (args, n)
+    }
+}
+
+/// Releases the arguments of a finished call.
+#[inline(always)]
+unsafe fn decref_args(args: *mut *mut PyObject, total: usize) {
+    let mut i = 0;
+    while i < total {
+        decref(*args.add(i));
+        i += 1;
+    }
+}
+
+/// Writes the call's result over `callable` and continues, or leaves with
+/// the error once the whole call shape is gone.
+macro_rules! finish_call {
+    ($f:ident, $sp:ident, $ts:ident, $res:expr) => {{
+        let res = $res;
+        let base = $sp.sub(oparg() + 2);
+        if res.is_null() {
+            error!($f, base, $ts)
+        }
+        *base = res;
+        next!($f, base.add(1), $ts)
+    }};
+}
+
+stencil!(
+    /// `CALL` without inlining Python callees: every call is a vectorcall.
+    fn _CALL(f, sp, ts) {
+        let n = oparg();
+        let mut callable = peek(sp, n + 2);
+        let args;
+        let total;
+        if !peek(sp, n + 1).is_null() {
+            (args, total) = (sp.sub(n + 1), n + 1);
+        } else if is_type(callable, &raw mut PyMethod_Type) {
+            let m = callable.cast::<PyMethodObject>();
+            (args, total) = (sp.sub(n + 1), n + 1);
+            *args = new_ref((*m).im_self);
+            let func = new_ref((*m).im_func);
+            *args.sub(1) = func;
+            decref(callable);
+            callable = func;
+        } else {
+            (args, total) = (sp.sub(n), n);
+        }
+        let res = PyObject_Vectorcall(
+            callable,
+            args,
+            total | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
+            core::ptr::null_mut(),
+        );
+        decref(callable);
+        decref_args(args, total);
+        finish_call!(f, sp, ts, res)
+    }
+);
+
+stencil!(
+    /// `CALL_KW` without inlining: the keyword names tuple is on top.
+    fn _CALL_KW(f, sp, ts) {
+        let n = oparg();
+        let kwnames = peek(sp, 1);
+        let sp_args = sp.sub(1);
+        let mut callable = peek(sp_args, n + 2);
+        let args;
+        let total;
+        if !peek(sp_args, n + 1).is_null() {
+            (args, total) = (sp_args.sub(n + 1), n + 1);
+        } else if is_type(callable, &raw mut PyMethod_Type) {
+            let m = callable.cast::<PyMethodObject>();
+            (args, total) = (sp_args.sub(n + 1), n + 1);
+            *args = new_ref((*m).im_self);
+            let func = new_ref((*m).im_func);
+            *args.sub(1) = func;
+            decref(callable);
+            callable = func;
+        } else {
+            (args, total) = (sp_args.sub(n), n);
+        }
+        let positional = total - ob_size(kwnames) as usize;
+        let res = PyObject_Vectorcall(
+            callable,
+            args,
+            positional | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
+            kwnames,
+        );
+        decref(kwnames);
+        decref(callable);
+        decref_args(args, total);
+        let base = sp.sub(n + 3);
+        if res.is_null() {
+            error!(f, base, ts)
+        }
+        *base = res;
+        next!(f, base.add(1), ts)
+    }
+);
+
+stencil!(fn _CHECK_IS_NOT_PY_CALLABLE(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    if is_type(callable, &raw mut PyFunction_Type) || is_type(callable, &raw mut PyMethod_Type) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _CALL_NON_PY_GENERAL(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    let res = PyObject_Vectorcall(
+        callable,
+        args,
+        total | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
+        core::ptr::null_mut(),
+    );
+    decref(callable);
+    decref_args(args, total);
+    finish_call!(f, sp, ts, res)
+});
+
+stencil!(fn _CALL_BUILTIN_CLASS(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    if !type_has(callable, consts::TPFLAGS_TYPE_SUBCLASS) {
+        deopt!(f, sp, ts)
+    }
+    let vectorcall = field::<Option<VectorcallFunc>>(callable.cast(), off::TYPE_TP_VECTORCALL);
+    let Some(vectorcall) = vectorcall else {
+        deopt!(f, sp, ts)
+    };
+    let res = vectorcall(callable, args, total, core::ptr::null_mut());
+    decref_args(args, total);
+    decref(callable);
+    finish_call!(f, sp, ts, res)
+});
+
+/// `PyCFunction_GET_SELF(func)`.
+#[inline(always)]
+unsafe fn cfunction_self(func: *mut PyCFunctionObject) -> *mut PyObject {
+    if (*(*func).m_ml).ml_flags & consts::METH_STATIC as i32 != 0 {
+        core::ptr::null_mut()
+    } else {
+        (*func).m_self
+    }
+}
+
+/// The callable as a builtin function with exactly `flags`, if it is one.
+#[inline(always)]
+unsafe fn builtin_with_flags(callable: *mut PyObject, flags: i64) -> Option<*mut PyCFunctionObject> {
+    if !is_type(callable, &raw mut PyCFunction_Type) {
+        return None;
+    }
+    let func = callable.cast::<PyCFunctionObject>();
+    ((*(*func).m_ml).ml_flags as i64 == flags).then_some(func)
+}
+
+stencil!(fn _CALL_BUILTIN_O(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    if total != 1 || *c_recursion_remaining(ts) <= 0 {
+        deopt!(f, sp, ts)
+    }
+    let Some(func) = builtin_with_flags(callable, consts::METH_O) else {
+        deopt!(f, sp, ts)
+    };
+    let cfunc = core::mem::transmute::<*const (), CFunction>((*(*func).m_ml).ml_meth);
+    let arg = *args;
+    *c_recursion_remaining(ts) -= 1;
+    let res = cfunc(cfunction_self(func), arg);
+    *c_recursion_remaining(ts) += 1;
+    decref(arg);
+    decref(callable);
+    finish_call!(f, sp, ts, res)
+});
+
+stencil!(fn _CALL_BUILTIN_FAST(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    let Some(func) = builtin_with_flags(callable, consts::METH_FASTCALL) else {
+        deopt!(f, sp, ts)
+    };
+    let cfunc = core::mem::transmute::<*const (), CFunctionFast>((*(*func).m_ml).ml_meth);
+    let res = cfunc(cfunction_self(func), args, total as isize);
+    decref_args(args, total);
+    decref(callable);
+    finish_call!(f, sp, ts, res)
+});
+
+stencil!(fn _CALL_BUILTIN_FAST_WITH_KEYWORDS(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    let Some(func) = builtin_with_flags(callable, consts::METH_FASTCALL | consts::METH_KEYWORDS) else {
+        deopt!(f, sp, ts)
+    };
+    let cfunc = core::mem::transmute::<*const (), CFunctionFastWithKeywords>((*(*func).m_ml).ml_meth);
+    let res = cfunc(cfunction_self(func), args, total as isize, core::ptr::null_mut());
+    decref_args(args, total);
+    decref(callable);
+    finish_call!(f, sp, ts, res)
+});
+
+/// The callable as a method descriptor with exactly `flags` whose type is
+/// exactly `self`'s type, if it is one.
+#[inline(always)]
+unsafe fn method_descr(
+    callable: *mut PyObject,
+    flags: i64,
+    self_: *mut PyObject,
+) -> Option<*const ()> {
+    if !is_type(callable, &raw mut PyMethodDescr_Type) {
+        return None;
+    }
+    let descr = callable.cast::<PyMethodDescrObject>();
+    let meth = (*descr).d_method;
+    if (*meth).ml_flags as i64 != flags || !is_type(self_, (*descr).d_type) {
+        return None;
+    }
+    Some((*meth).ml_meth)
+}
+
+stencil!(fn _CALL_METHOD_DESCRIPTOR_O(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    if total != 2 || *c_recursion_remaining(ts) <= 0 {
+        deopt!(f, sp, ts)
+    }
+    let (self_, arg) = (*args, *args.add(1));
+    let Some(meth) = method_descr(callable, consts::METH_O, self_) else {
+        deopt!(f, sp, ts)
+    };
+    let cfunc = core::mem::transmute::<*const (), CFunction>(meth);
+    *c_recursion_remaining(ts) -= 1;
+    let res = cfunc(self_, arg);
+    *c_recursion_remaining(ts) += 1;
+    decref(self_);
+    decref(arg);
+    decref(callable);
+    finish_call!(f, sp, ts, res)
+});
+
+stencil!(fn _CALL_METHOD_DESCRIPTOR_NOARGS(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    if total != 1 || *c_recursion_remaining(ts) <= 0 {
+        deopt!(f, sp, ts)
+    }
+    let self_ = *args;
+    let Some(meth) = method_descr(callable, consts::METH_NOARGS, self_) else {
+        deopt!(f, sp, ts)
+    };
+    let cfunc = core::mem::transmute::<*const (), CFunction>(meth);
+    *c_recursion_remaining(ts) -= 1;
+    let res = cfunc(self_, core::ptr::null_mut());
+    *c_recursion_remaining(ts) += 1;
+    decref(self_);
+    decref(callable);
+    finish_call!(f, sp, ts, res)
+});
+
+stencil!(fn _CALL_METHOD_DESCRIPTOR_FAST(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    if total == 0 {
+        deopt!(f, sp, ts)
+    }
+    let Some(meth) = method_descr(callable, consts::METH_FASTCALL, *args) else {
+        deopt!(f, sp, ts)
+    };
+    let cfunc = core::mem::transmute::<*const (), CFunctionFast>(meth);
+    let res = cfunc(*args, args.add(1), total as isize - 1);
+    decref_args(args, total);
+    decref(callable);
+    finish_call!(f, sp, ts, res)
+});
+
+stencil!(fn _CALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    if total == 0 {
+        deopt!(f, sp, ts)
+    }
+    let flags = consts::METH_FASTCALL | consts::METH_KEYWORDS;
+    let Some(meth) = method_descr(callable, flags, *args) else {
+        deopt!(f, sp, ts)
+    };
+    let cfunc = core::mem::transmute::<*const (), CFunctionFastWithKeywords>(meth);
+    let res = cfunc(*args, args.add(1), total as isize - 1, core::ptr::null_mut());
+    decref_args(args, total);
+    decref(callable);
+    finish_call!(f, sp, ts, res)
+});
+
+/// `tstate->interp->callable_cache.<field>`.
+#[inline(always)]
+unsafe fn cached_callable(ts: Ts, offset: usize) -> *mut PyObject {
+    field::<*mut PyObject>(interp(ts).cast(), offset)
+}
+
+stencil!(fn _CALL_LEN(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    if total != 1 || callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_LEN) {
+        deopt!(f, sp, ts)
+    }
+    let arg = *args;
+    let len = PyObject_Size(arg);
+    if len < 0 {
+        error!(f, sp, ts)
+    }
+    let res = PyLong_FromSsize_t(len);
+    if res.is_null() {
+        error!(f, sp, ts)
+    }
+    decref(callable);
+    decref(arg);
+    finish_call!(f, sp, ts, res)
+});
+
+stencil!(fn _CALL_ISINSTANCE(f, sp, ts) {
+    let callable = peek(sp, oparg() + 2);
+    let (args, total) = call_args(sp, oparg());
+    if total != 2 || callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_ISINSTANCE) {
+        deopt!(f, sp, ts)
+    }
+    let (inst, cls) = (*args, *args.add(1));
+    let retval = PyObject_IsInstance(inst, cls);
+    if retval < 0 {
+        error!(f, sp, ts)
+    }
+    decref(inst);
+    decref(cls);
+    decref(callable);
+    finish_call!(f, sp, ts, py_bool(retval != 0))
+});
+
+stencil!(
+    /// `CALL_LIST_APPEND` (tier 1 only in CPython): `list.append(x)` whose
+    /// result is discarded; the JIT skips the `POP_TOP` after this micro-op.
+    fn _CALL_LIST_APPEND(f, sp, ts) {
+        let (callable, self_, arg) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+        if callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_LIST_APPEND)
+            || self_.is_null()
+            || !type_has(self_, consts::TPFLAGS_LIST_SUBCLASS)
+        {
+            deopt!(f, sp, ts)
+        }
+        if list_append_take_ref(self_, arg) < 0 {
+            error!(f, sp.sub(1), ts)
+        }
+        decref(self_);
+        decref(callable);
+        next!(f, sp.sub(3), ts)
+    }
+);
+
+stencil!(fn _CALL_TYPE_1(f, sp, ts) {
+    let (callable, null, arg) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+    if !null.is_null() || callable != (&raw mut PyType_Type).cast() {
+        deopt!(f, sp, ts)
+    }
+    let res = new_ref(ob_type(arg).cast());
+    decref(arg);
+    poke(sp, 3, res);
+    next!(f, sp.sub(2), ts)
+});
+
+stencil!(fn _CALL_STR_1(f, sp, ts) {
+    let (callable, null, arg) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+    if !null.is_null() || callable != (&raw mut PyUnicode_Type).cast() {
+        deopt!(f, sp, ts)
+    }
+    let res = PyObject_Str(arg);
+    decref(arg);
+    if res.is_null() {
+        error!(f, sp.sub(3), ts)
+    }
+    poke(sp, 3, res);
+    next!(f, sp.sub(2), ts)
+});
+
+stencil!(fn _CALL_TUPLE_1(f, sp, ts) {
+    let (callable, null, arg) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+    if !null.is_null() || callable != (&raw mut PyTuple_Type).cast() {
+        deopt!(f, sp, ts)
+    }
+    let res = PySequence_Tuple(arg);
+    decref(arg);
+    if res.is_null() {
+        error!(f, sp.sub(3), ts)
+    }
+    poke(sp, 3, res);
+    next!(f, sp.sub(2), ts)
+});

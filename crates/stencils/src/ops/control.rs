@@ -1,0 +1,147 @@
+//! Branches, jumps, the eval-breaker and validity checks, `RETURN_VALUE`, and
+//! the ways out of compiled code (exit stubs and the entry trampoline).
+
+use crate::abi::*;
+use crate::helpers::jitsaw_exit_counters;
+use jitsaw_cpython313::consts;
+use jitsaw_cpython313::ffi::*;
+
+stencil!(fn _POP_JUMP_IF_FALSE(f, sp, ts) {
+    if peek(sp, 1) == py_false() {
+        jump!(f, sp.sub(1), ts)
+    }
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _POP_JUMP_IF_TRUE(f, sp, ts) {
+    if peek(sp, 1) == py_true() {
+        jump!(f, sp.sub(1), ts)
+    }
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _IS_NONE(f, sp, ts) {
+    let v = peek(sp, 1);
+    if v == none() {
+        poke(sp, 1, py_true());
+    } else {
+        decref(v);
+        poke(sp, 1, py_false());
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(
+    /// An unconditional jump (`JUMP_FORWARD`, `JUMP_BACKWARD_NO_INTERRUPT`,
+    /// and the skips after `CALL_LIST_APPEND` and in-place string adds).
+    fn _JUMP(f, sp, ts) {
+        jump!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Operand: the instruction address to record for tracebacks and line
+    /// numbers before code that can run Python or raise.
+    fn _SET_IP(f, sp, ts) {
+        (*f).instr_ptr = operand() as *mut u16;
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `RESUME` and `JUMP_BACKWARD`'s check. Operand: the instrumentation
+    /// version the code was compiled under. Pending events (signals, GIL drop
+    /// requests, async exceptions) are handled here; if instrumentation
+    /// changed (tracing, profiling, `sys.monitoring`, globally or on this
+    /// code object) the interpreter takes over at this instruction so that
+    /// it sees every later event.
+    fn _CHECK_EVAL_BREAKER(f, sp, ts) {
+        let version = operand();
+        let breaker = eval_breaker(ts);
+        if breaker != version {
+            if breaker & consts::EVAL_EVENTS_MASK != 0 && _Py_HandlePending(ts) != 0 {
+                error!(f, sp, ts)
+            }
+            if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != version {
+                deopt!(f, sp, ts)
+            }
+        }
+        if code_has_local_monitors(frame_code(f)) {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// After calls (`CHECK_EVAL_BREAKER` in CPython): handles pending events.
+    fn _CHECK_PERIODIC(f, sp, ts) {
+        if eval_breaker(ts) & consts::EVAL_EVENTS_MASK != 0 && _Py_HandlePending(ts) != 0 {
+            error!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// At the start of an instruction that follows code which may have run
+    /// Python: deopts if instrumentation changed meanwhile. Operand: the
+    /// instrumentation version the code was compiled under.
+    fn _CHECK_VALIDITY(f, sp, ts) {
+        if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != operand()
+            || code_has_local_monitors(frame_code(f))
+        {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `RETURN_VALUE`: hands the result to the runtime, which pops the frame.
+    fn _POP_FRAME(f, sp, _ts) {
+        let retval = peek(sp, 1);
+        (*f).stacktop = sp.sub(1).offset_from((*f).localsplus.as_ptr()) as i32;
+        retval
+    }
+);
+
+/// Counts an exit in the runtime's table (`oparg` is the exit's index).
+#[inline(always)]
+unsafe fn count_exit() {
+    let counter = (&raw mut jitsaw_exit_counters).cast::<u64>().add(oparg());
+    *counter += 1;
+}
+
+stencil!(
+    /// Exit stub: back to the interpreter at `operand` (an instruction
+    /// address), with the value stack exactly as it is.
+    fn _DEOPT(f, sp, _ts) {
+        count_exit();
+        (*f).instr_ptr = operand() as *mut u16;
+        (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
+        STATUS_DEOPT
+    }
+);
+
+stencil!(
+    /// Exit stub: an exception is set; `operand` is the raising instruction's
+    /// address and `sp` excludes the inputs it consumed.
+    fn _ERROR(f, sp, _ts) {
+        count_exit();
+        (*f).instr_ptr = operand() as *mut u16;
+        (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
+        STATUS_ERROR
+    }
+);
+
+/// A stencil's continuation, as the entry trampoline calls it.
+type Continuation = unsafe extern "rust-preserve-none" fn(Frame, Sp, Ts) -> Ret;
+
+/// The only way into compiled code: a C-ABI function that calls the chain
+/// at `target` (so the C callee-saved registers the chain clobbers are
+/// saved here) and returns what the chain's exit returns.
+#[no_mangle]
+pub unsafe extern "C" fn _JIT_ENTRY(f: Frame, sp: Sp, ts: Ts, target: Continuation) -> Ret {
+    target(f, sp, ts)
+}

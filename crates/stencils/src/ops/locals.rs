@@ -1,0 +1,338 @@
+//! Locals, constants, cells and plain stack shuffling.
+
+use crate::abi::*;
+use crate::helpers::*;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::layout::PyCellObject;
+use jitsaw_cpython313::off;
+
+stencil!(fn _NOP(f, sp, ts) {
+    next!(f, sp, ts)
+});
+
+stencil!(fn _LOAD_FAST(f, sp, ts) {
+    let v = *frame_local(f, oparg());
+    incref(v);
+    *sp = v;
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(fn _LOAD_FAST_CHECK(f, sp, ts) {
+    let v = *frame_local(f, oparg());
+    if v.is_null() {
+        jitsaw_unbound_local(ts, f, oparg());
+        error!(f, sp, ts)
+    }
+    incref(v);
+    *sp = v;
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(fn _LOAD_FAST_AND_CLEAR(f, sp, ts) {
+    let slot = frame_local(f, oparg());
+    *sp = *slot;
+    *slot = core::ptr::null_mut();
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(fn _STORE_FAST(f, sp, ts) {
+    let slot = frame_local(f, oparg());
+    let old = *slot;
+    *slot = peek(sp, 1);
+    xdecref(old);
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _DELETE_FAST(f, sp, ts) {
+    let slot = frame_local(f, oparg());
+    let old = *slot;
+    if old.is_null() {
+        jitsaw_unbound_local(ts, f, oparg());
+        error!(f, sp, ts)
+    }
+    *slot = core::ptr::null_mut();
+    decref(old);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _LOAD_CONST(f, sp, ts) {
+    let v = frame_const(f, oparg());
+    incref(v);
+    *sp = v;
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(
+    /// Operand: the constant, owned by the code object.
+    fn _LOAD_CONST_INLINE(f, sp, ts) {
+        let v = operand() as *mut PyObject;
+        incref(v);
+        *sp = v;
+        next!(f, sp.add(1), ts)
+    }
+);
+
+stencil!(
+    /// Operand: an immortal constant, pushed without a new reference.
+    fn _LOAD_CONST_INLINE_BORROW(f, sp, ts) {
+        *sp = operand() as *mut PyObject;
+        next!(f, sp.add(1), ts)
+    }
+);
+
+stencil!(fn _POP_TOP(f, sp, ts) {
+    decref(peek(sp, 1));
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _PUSH_NULL(f, sp, ts) {
+    *sp = core::ptr::null_mut();
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(fn _END_SEND(f, sp, ts) {
+    let value = peek(sp, 1);
+    decref(peek(sp, 2));
+    poke(sp, 2, value);
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _COPY(f, sp, ts) {
+    let bottom = peek(sp, oparg());
+    incref(bottom);
+    *sp = bottom;
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(fn _SWAP(f, sp, ts) {
+    let n = oparg();
+    let top = peek(sp, 1);
+    poke(sp, 1, peek(sp, n));
+    poke(sp, n, top);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _LOAD_ASSERTION_ERROR(f, sp, ts) {
+    *sp = new_ref(PyExc_AssertionError);
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(fn _MAKE_CELL(f, sp, ts) {
+    let slot = frame_local(f, oparg());
+    let cell = PyCell_New(*slot);
+    if cell.is_null() {
+        error!(f, sp, ts)
+    }
+    let old = *slot;
+    *slot = cell;
+    xdecref(old);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _COPY_FREE_VARS(f, sp, ts) {
+    let n = oparg();
+    let code = frame_code(f).cast::<u8>();
+    let nlocalsplus = field::<i32>(code, off::CODE_CO_NLOCALSPLUS) as usize;
+    let closure = field::<*mut PyObject>((*f).f_funcobj.cast(), off::FUNC_CLOSURE);
+    let first = nlocalsplus - n;
+    let mut i = 0;
+    while i < n {
+        *frame_local(f, first + i) = new_ref(tuple_item(closure, i));
+        i += 1;
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _LOAD_DEREF(f, sp, ts) {
+    let cell = (*frame_local(f, oparg())).cast::<PyCellObject>();
+    let v = (*cell).ob_ref;
+    if v.is_null() {
+        _PyEval_FormatExcUnbound(ts, (*f).f_executable, oparg() as i32);
+        error!(f, sp, ts)
+    }
+    incref(v);
+    *sp = v;
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(fn _STORE_DEREF(f, sp, ts) {
+    let cell = (*frame_local(f, oparg())).cast::<PyCellObject>();
+    let old = (*cell).ob_ref;
+    (*cell).ob_ref = peek(sp, 1);
+    xdecref(old);
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _UNARY_NEGATIVE(f, sp, ts) {
+    let v = peek(sp, 1);
+    let res = PyNumber_Negative(v);
+    decref(v);
+    if res.is_null() {
+        error!(f, sp.sub(1), ts)
+    }
+    poke(sp, 1, res);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _UNARY_INVERT(f, sp, ts) {
+    let v = peek(sp, 1);
+    let res = PyNumber_Invert(v);
+    decref(v);
+    if res.is_null() {
+        error!(f, sp.sub(1), ts)
+    }
+    poke(sp, 1, res);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _UNARY_NOT(f, sp, ts) {
+    poke(sp, 1, py_bool(peek(sp, 1) == py_false()));
+    next!(f, sp, ts)
+});
+
+stencil!(fn _TO_BOOL(f, sp, ts) {
+    let v = peek(sp, 1);
+    let err = PyObject_IsTrue(v);
+    decref(v);
+    if err < 0 {
+        error!(f, sp.sub(1), ts)
+    }
+    poke(sp, 1, py_bool(err != 0));
+    next!(f, sp, ts)
+});
+
+stencil!(fn _TO_BOOL_BOOL(f, sp, ts) {
+    if !is_type(peek(sp, 1), &raw mut PyBool_Type) {
+        deopt!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _TO_BOOL_INT(f, sp, ts) {
+    let v = peek(sp, 1);
+    if !is_int(v) {
+        deopt!(f, sp, ts)
+    }
+    if long_is_zero(v) {
+        poke(sp, 1, py_false());
+    } else {
+        decref(v);
+        poke(sp, 1, py_true());
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _TO_BOOL_LIST(f, sp, ts) {
+    let v = peek(sp, 1);
+    if !is_list(v) {
+        deopt!(f, sp, ts)
+    }
+    let res = py_bool(ob_size(v) != 0);
+    decref(v);
+    poke(sp, 1, res);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _TO_BOOL_NONE(f, sp, ts) {
+    if peek(sp, 1) != none() {
+        deopt!(f, sp, ts)
+    }
+    poke(sp, 1, py_false());
+    next!(f, sp, ts)
+});
+
+stencil!(fn _TO_BOOL_STR(f, sp, ts) {
+    let v = peek(sp, 1);
+    if !is_str(v) {
+        deopt!(f, sp, ts)
+    }
+    if v == empty_str() {
+        poke(sp, 1, py_false());
+    } else {
+        decref(v);
+        poke(sp, 1, py_true());
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _REPLACE_WITH_TRUE(f, sp, ts) {
+    decref(peek(sp, 1));
+    poke(sp, 1, py_true());
+    next!(f, sp, ts)
+});
+
+stencil!(fn _IS_OP(f, sp, ts) {
+    let (left, right) = (peek(sp, 2), peek(sp, 1));
+    let res = (left == right) != (oparg() != 0);
+    decref(left);
+    decref(right);
+    poke(sp, 2, py_bool(res));
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _CALL_INTRINSIC_1(f, sp, ts) {
+    let table = (&raw const _PyIntrinsics_UnaryFunctions).cast::<u8>();
+    let func = *table.add(oparg() * off::INTRINSIC1_INFO_SIZE).cast::<IntrinsicFunc1>();
+    let v = peek(sp, 1);
+    let res = func(ts, v);
+    decref(v);
+    if res.is_null() {
+        error!(f, sp.sub(1), ts)
+    }
+    poke(sp, 1, res);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _CALL_INTRINSIC_2(f, sp, ts) {
+    let table = (&raw const _PyIntrinsics_BinaryFunctions).cast::<u8>();
+    let func = *table.add(oparg() * off::INTRINSIC2_INFO_SIZE).cast::<IntrinsicFunc2>();
+    let (value2, value1) = (peek(sp, 2), peek(sp, 1));
+    let res = func(ts, value2, value1);
+    decref(value2);
+    decref(value1);
+    if res.is_null() {
+        error!(f, sp.sub(2), ts)
+    }
+    poke(sp, 2, res);
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _CONVERT_VALUE(f, sp, ts) {
+    let conv = _PyEval_ConversionFuncs.as_ptr().add(oparg()).read();
+    let v = peek(sp, 1);
+    let res = match conv {
+        Some(conv) => conv(v),
+        None => core::ptr::null_mut(),
+    };
+    decref(v);
+    if res.is_null() {
+        error!(f, sp.sub(1), ts)
+    }
+    poke(sp, 1, res);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _FORMAT_SIMPLE(f, sp, ts) {
+    let v = peek(sp, 1);
+    if !is_str(v) {
+        let res = PyObject_Format(v, core::ptr::null_mut());
+        decref(v);
+        if res.is_null() {
+            error!(f, sp.sub(1), ts)
+        }
+        poke(sp, 1, res);
+    }
+    next!(f, sp, ts)
+});
+
+stencil!(fn _FORMAT_WITH_SPEC(f, sp, ts) {
+    let (v, spec) = (peek(sp, 2), peek(sp, 1));
+    let res = PyObject_Format(v, spec);
+    decref(v);
+    decref(spec);
+    if res.is_null() {
+        error!(f, sp.sub(2), ts)
+    }
+    poke(sp, 2, res);
+    next!(f, sp.sub(1), ts)
+});

@@ -1,0 +1,182 @@
+//! `BINARY_SUBSCR`, `STORE_SUBSCR`, `DELETE_SUBSCR` and slices.
+
+use crate::abi::*;
+use jitsaw_cpython313::ffi::*;
+
+stencil!(fn _BINARY_SUBSCR(f, sp, ts) {
+    let (container, sub) = (peek(sp, 2), peek(sp, 1));
+    let res = PyObject_GetItem(container, sub);
+    decref(container);
+    decref(sub);
+    if res.is_null() {
+        error!(f, sp.sub(2), ts)
+    }
+    poke(sp, 2, res);
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _BINARY_SUBSCR_LIST_INT(f, sp, ts) {
+    let (list, sub) = (peek(sp, 2), peek(sp, 1));
+    if !is_int(sub) || !is_list(list) || !long_is_nonneg_compact(sub) {
+        deopt!(f, sp, ts)
+    }
+    let index = long_digit0(sub);
+    if index >= ob_size(list) as usize {
+        deopt!(f, sp, ts)
+    }
+    let res = new_ref(*list_items(list).add(index));
+    decref(sub);
+    decref(list);
+    poke(sp, 2, res);
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _BINARY_SUBSCR_TUPLE_INT(f, sp, ts) {
+    let (tuple, sub) = (peek(sp, 2), peek(sp, 1));
+    if !is_int(sub) || !is_tuple(tuple) || !long_is_nonneg_compact(sub) {
+        deopt!(f, sp, ts)
+    }
+    let index = long_digit0(sub);
+    if index >= ob_size(tuple) as usize {
+        deopt!(f, sp, ts)
+    }
+    let res = new_ref(tuple_item(tuple, index));
+    decref(sub);
+    decref(tuple);
+    poke(sp, 2, res);
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _BINARY_SUBSCR_STR_INT(f, sp, ts) {
+    let (s, sub) = (peek(sp, 2), peek(sp, 1));
+    if !is_int(sub) || !is_str(s) || !long_is_nonneg_compact(sub) {
+        deopt!(f, sp, ts)
+    }
+    let index = long_digit0(sub);
+    let length = field::<isize>(s.cast(), jitsaw_cpython313::off::UNICODE_LENGTH);
+    if index >= length as usize {
+        deopt!(f, sp, ts)
+    }
+    let c = PyUnicode_ReadChar(s, index as isize) as usize;
+    if c >= 128 {
+        deopt!(f, sp, ts)
+    }
+    decref(sub);
+    decref(s);
+    poke(sp, 2, ascii_char(c));
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _BINARY_SUBSCR_DICT(f, sp, ts) {
+    let (dict, sub) = (peek(sp, 2), peek(sp, 1));
+    if !is_dict(dict) {
+        deopt!(f, sp, ts)
+    }
+    let mut res = core::ptr::null_mut();
+    let rc = PyDict_GetItemRef(dict, sub, &mut res);
+    if rc == 0 {
+        _PyErr_SetKeyError(sub);
+    }
+    decref(dict);
+    decref(sub);
+    if rc <= 0 {
+        error!(f, sp.sub(2), ts)
+    }
+    poke(sp, 2, res);
+    next!(f, sp.sub(1), ts)
+});
+
+/// `_PyBuildSlice_ConsumeRefs(start, stop)`: a slice, consuming both.
+#[inline(always)]
+unsafe fn build_slice_consume(start: *mut PyObject, stop: *mut PyObject) -> *mut PyObject {
+    let slice = PySlice_New(start, stop, none());
+    decref(start);
+    decref(stop);
+    slice
+}
+
+stencil!(fn _BINARY_SLICE(f, sp, ts) {
+    let (container, start, stop) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+    let slice = build_slice_consume(start, stop);
+    let mut res = core::ptr::null_mut();
+    if !slice.is_null() {
+        res = PyObject_GetItem(container, slice);
+        decref(slice);
+    }
+    decref(container);
+    if res.is_null() {
+        error!(f, sp.sub(3), ts)
+    }
+    poke(sp, 3, res);
+    next!(f, sp.sub(2), ts)
+});
+
+stencil!(fn _STORE_SLICE(f, sp, ts) {
+    let (v, container, start, stop) = (peek(sp, 4), peek(sp, 3), peek(sp, 2), peek(sp, 1));
+    let slice = build_slice_consume(start, stop);
+    let mut err = 1;
+    if !slice.is_null() {
+        err = PyObject_SetItem(container, slice, v);
+        decref(slice);
+    }
+    decref(v);
+    decref(container);
+    if err != 0 {
+        error!(f, sp.sub(4), ts)
+    }
+    next!(f, sp.sub(4), ts)
+});
+
+stencil!(fn _STORE_SUBSCR(f, sp, ts) {
+    let (v, container, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+    let err = PyObject_SetItem(container, sub, v);
+    decref(v);
+    decref(container);
+    decref(sub);
+    if err != 0 {
+        error!(f, sp.sub(3), ts)
+    }
+    next!(f, sp.sub(3), ts)
+});
+
+stencil!(fn _STORE_SUBSCR_LIST_INT(f, sp, ts) {
+    let (value, list, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+    if !is_int(sub) || !is_list(list) || !long_is_nonneg_compact(sub) {
+        deopt!(f, sp, ts)
+    }
+    let index = long_digit0(sub);
+    if index >= ob_size(list) as usize {
+        deopt!(f, sp, ts)
+    }
+    let slot = list_items(list).add(index);
+    let old = *slot;
+    *slot = value;
+    decref(old);
+    decref(sub);
+    decref(list);
+    next!(f, sp.sub(3), ts)
+});
+
+stencil!(fn _STORE_SUBSCR_DICT(f, sp, ts) {
+    let (value, dict, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+    if !is_dict(dict) {
+        deopt!(f, sp, ts)
+    }
+    let err = _PyDict_SetItem_Take2(dict, sub, value);
+    decref(dict);
+    if err != 0 {
+        error!(f, sp.sub(3), ts)
+    }
+    next!(f, sp.sub(3), ts)
+});
+
+stencil!(fn _DELETE_SUBSCR(f, sp, ts) {
+    let (container, sub) = (peek(sp, 2), peek(sp, 1));
+    let err = PyObject_DelItem(container, sub);
+    decref(container);
+    decref(sub);
+    if err != 0 {
+        error!(f, sp.sub(2), ts)
+    }
+    next!(f, sp.sub(2), ts)
+});
