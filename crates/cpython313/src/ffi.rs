@@ -117,6 +117,8 @@ extern "C" {
     pub fn PyDict_GetItemRef(d: *mut PyObject, k: *mut PyObject, res: *mut *mut PyObject) -> i32;
     pub fn PyDict_Contains(d: *mut PyObject, k: *mut PyObject) -> i32;
     pub fn PyDict_Update(d: *mut PyObject, other: *mut PyObject) -> i32;
+    pub fn PyDict_SetItem(d: *mut PyObject, k: *mut PyObject, v: *mut PyObject) -> i32;
+    pub fn PyDict_Pop(d: *mut PyObject, k: *mut PyObject, result: *mut *mut PyObject) -> i32;
     pub fn _PyDict_SetItem_Take2(d: *mut PyObject, k: *mut PyObject, v: *mut PyObject) -> i32;
     pub fn _PyDict_FromItems(
         keys: *const *mut PyObject,

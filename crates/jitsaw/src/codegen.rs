@@ -40,6 +40,8 @@ pub struct Compiled {
     pub labels: Vec<u32>,
     /// Code-unit offset where each instruction starts, by instruction index.
     pub starts: Vec<u32>,
+    /// Start offsets of instructions compiled as a plain exit (unsupported).
+    pub unsupported: Vec<u32>,
     /// Every copied stencil, micro-ops first, then exit stubs.
     pub pieces: Vec<Piece>,
     /// Bytes of machine code used (the block is rounded up to pages).
@@ -52,6 +54,13 @@ impl Compiled {
     /// The address to enter the code at instruction `i`.
     pub fn entry(&self, i: usize) -> usize {
         self.memory.address() + self.labels[i] as usize
+    }
+
+    /// Whether a deopt at code unit `offset` came from a failed guard (a
+    /// speculation that a recompile might get right) rather than from an
+    /// instruction jitsaw does not compile.
+    pub fn speculative_deopt(&self, offset: u32) -> bool {
+        !self.unsupported.contains(&offset)
     }
 
     /// The index of the instruction starting at code unit `offset`.
@@ -189,7 +198,13 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let mut all_pieces = pieces;
     all_pieces.extend(stub_pieces);
     let starts = program.insts.iter().map(|i| i.start).collect();
-    Ok(Compiled { memory, labels, starts, pieces: all_pieces, size, version: program.version })
+    let unsupported = program
+        .uops
+        .iter()
+        .filter(|u| u.op == Uop::_DEOPT)
+        .map(|u| program.insts[u.inst as usize].start)
+        .collect();
+    Ok(Compiled { memory, labels, starts, unsupported, pieces: all_pieces, size, version: program.version })
 }
 
 /// Writes an 8-byte little-endian value.

@@ -29,6 +29,14 @@ pub struct CodeInput {
     pub consts: Vec<(u64, bool)>,
     /// The instrumentation version (`eval_breaker` without event bits).
     pub version: u64,
+    /// Keys versions of the frame's globals and builtins (when dicts), to
+    /// spot global-load specializations the interpreter has not updated yet.
+    pub globals_version: Option<u32>,
+    /// See `globals_version`.
+    pub builtins_version: Option<u32>,
+    /// Offsets of instructions to compile in their generic form (their
+    /// specialization kept failing).
+    pub generic: Vec<u32>,
 }
 
 /// Why a code object is not compiled.
@@ -173,11 +181,13 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
         }
         _ => {}
     }
-    if let Some(uops) = expand(code, inst, op, next) {
+    let base = deopt(op);
+    let specialized = if code.generic.contains(&inst.offset) { None } else { expand(code, inst, op, next) };
+    if let Some(uops) = specialized.filter(|u| !stale(code, u)) {
         return uops;
     }
-    // A specialization without stencils means what its generic form means.
-    let base = deopt(op);
+    // A specialization without stencils (or that cannot succeed) means what
+    // its generic form means.
     if base == CALL {
         return vec![uop(Uop::_CALL, oparg), uop(Uop::_CHECK_PERIODIC, 0)];
     }
@@ -188,6 +198,17 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
     }
     let start = code.code_start + 2 * inst.start as u64;
     vec![Lowered { operand: start, ..uop(Uop::_DEOPT, 0) }]
+}
+
+/// Whether a specialization's dict-version guard already fails for the
+/// frame's globals or builtins (CPython re-specializes such an instruction
+/// only after many misses; compiling it would deopt on every run).
+fn stale(code: &CodeInput, uops: &[Lowered]) -> bool {
+    uops.iter().any(|u| match u.op {
+        Uop::_GUARD_GLOBALS_VERSION => code.globals_version != Some(u.operand as u32),
+        Uop::_GUARD_BUILTINS_VERSION => code.builtins_version != Some(u.operand as u32),
+        _ => false,
+    })
 }
 
 /// Expands `op` with CPython's macro expansion table, if jitsaw has a

@@ -5,9 +5,11 @@
 //! Policy: a function without loops is compiled after `threshold` calls (by
 //! then CPython has specialized its bytecode); a function with loops at its
 //! first call. Code compiled from unspecialized bytecode is provisional: the
-//! next call runs in the interpreter, which specializes it, and the call
-//! after that recompiles. Code that keeps deoptimizing is recompiled from
-//! the interpreter's newer specializations a few times.
+//! next calls run in the interpreter, which specializes an instruction on
+//! its second execution (one call for a loop body, two for straight-line
+//! code), and the call after that recompiles. Code that keeps deoptimizing
+//! is recompiled the same way, a few times, from the interpreter's newer
+//! specializations.
 
 use crate::codegen::{self, Compiled, Linker};
 use crate::frontend::{self, CodeInput, Refusal};
@@ -28,8 +30,9 @@ static EXTRA_INDEX: AtomicIsize = AtomicIsize::new(-1);
 /// Options in force while enabled.
 static OPTIONS: Mutex<Option<Options>> = Mutex::new(None);
 
-/// Recompilations allowed for code that keeps deoptimizing.
-const MAX_RECOMPILES: u32 = 4;
+/// Deopts that make compiled code be recompiled, doubled at each
+/// recompilation so code that cannot settle costs logarithmically little.
+const RECOMPILE_DEOPTS: u32 = 32;
 
 /// Per-code-object state, owned by the code object's `co_extra` slot.
 struct CodeState {
@@ -46,6 +49,11 @@ struct CodeState {
     requickened: bool,
     /// Whether the bytecode has a backward jump.
     loops: bool,
+    /// Failed guards since the last compilation, by instruction offset.
+    deopt_sites: Vec<(u32, u32)>,
+    /// Instructions compiled in their generic form because their
+    /// specialization kept failing.
+    generic: Vec<u32>,
 }
 
 enum Status {
@@ -53,8 +61,8 @@ enum Status {
     Warming,
     /// Compiled; `provisional` code came from unspecialized bytecode.
     Compiled { code: Arc<Compiled>, provisional: bool },
-    /// Run the next call in the interpreter, then recompile.
-    Requicken,
+    /// Run this many more calls in the interpreter, then recompile.
+    Requicken(u32),
     /// Never compiled (refused).
     Never,
 }
@@ -107,6 +115,45 @@ pub fn is_enabled() -> bool {
     }
 }
 
+/// A code object's state, for tests and tools.
+pub struct CodeSummary {
+    /// `"new"`, `"warming"`, `"compiled"`, `"provisional"`, `"requicken"`
+    /// or `"never"`.
+    pub status: &'static str,
+    /// Calls that reached the hook.
+    pub calls: u32,
+    /// Deopts since the last compilation.
+    pub deopts: u32,
+    /// Recompilations after frequent deopts.
+    pub recompiles: u32,
+    /// The compiled micro-ops, in layout order (exit stubs included).
+    pub uops: Vec<&'static str>,
+}
+
+/// A summary of a code object's state.
+///
+/// # Safety
+/// The GIL is held and `code` is a code object.
+pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
+    let index = EXTRA_INDEX.load(Ordering::Relaxed);
+    let mut p: *mut u8 = std::ptr::null_mut();
+    if index < 0 || PyUnstable_Code_GetExtra(code.cast(), index, &mut p) != 0 || p.is_null() {
+        PyErr_Clear();
+        return CodeSummary { status: "new", calls: 0, deopts: 0, recompiles: 0, uops: vec![] };
+    }
+    let s = &*p.cast::<CodeState>();
+    let (status, uops) = match &s.status {
+        Status::Warming => ("warming", vec![]),
+        Status::Compiled { code, provisional } => (
+            if *provisional { "provisional" } else { "compiled" },
+            code.pieces.iter().map(|p| p.uop.op.name()).collect(),
+        ),
+        Status::Requicken(_) => ("requicken", vec![]),
+        Status::Never => ("never", vec![]),
+    };
+    CodeSummary { status, calls: s.calls, deopts: s.deopts, recompiles: s.recompiles, uops }
+}
+
 /// Frees a code object's state when the code object dies.
 unsafe extern "C" fn free_state(p: *mut u8) {
     if !p.is_null() {
@@ -124,7 +171,7 @@ unsafe extern "C" fn eval_frame(ts: *mut PyThreadState, frame: *mut Frame, throw
     let Some(state) = state_of(code) else {
         return _PyEval_EvalFrameDefault(ts, frame, 0);
     };
-    let Some(compiled) = decide(state, ts, code) else {
+    let Some(compiled) = decide(state, ts, frame, code) else {
         return _PyEval_EvalFrameDefault(ts, frame, 0);
     };
     let Ok(rt) = runtime::runtime() else {
@@ -132,10 +179,9 @@ unsafe extern "C" fn eval_frame(ts: *mut PyThreadState, frame: *mut Frame, throw
     };
     match runtime::run_frame(ts, frame, &compiled, rt) {
         RunOutcome::Done(result) => result,
-        RunOutcome::Deopt(result) => {
-            // `state` may have been replaced meanwhile; look it up again.
-            if let Some(state) = state_of(code) {
-                note_deopt(state);
+        RunOutcome::Deopt { result, guard } => {
+            if let Some(at) = guard {
+                note_deopt(state, at);
             }
             result
         }
@@ -159,6 +205,8 @@ unsafe fn state_of(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             recompiles: 0,
             requickened: false,
             loops: has_backward_jump(code),
+            deopt_sites: Vec::new(),
+            generic: Vec::new(),
         });
         p = Box::into_raw(state).cast();
         if PyUnstable_Code_SetExtra(code.cast(), index, p) != 0 {
@@ -179,7 +227,12 @@ unsafe fn instrumented(ts: *mut PyThreadState, code: *mut PyCodeObject, version:
 }
 
 /// Compiled code to run this call with, compiling first if due.
-unsafe fn decide(state: *mut CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Option<Arc<Compiled>> {
+unsafe fn decide(
+    state: *mut CodeState,
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    code: *mut PyCodeObject,
+) -> Option<Arc<Compiled>> {
     let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
     if instrumented(ts, code, version) {
         return None;
@@ -192,21 +245,25 @@ unsafe fn decide(state: *mut CodeState, ts: *mut PyThreadState, code: *mut PyCod
         Status::Never => None,
         Status::Compiled { code: c, provisional } => {
             if c.version != version {
-                compile(s, code, version)
+                compile(s, frame, code, version)
             } else if *provisional {
-                s.status = Status::Requicken;
+                s.status = Status::Requicken(warmup_calls(s) - 1);
                 None
             } else {
                 Some(c.clone())
             }
         }
-        Status::Requicken => {
+        Status::Requicken(0) => {
             s.requickened = true;
-            compile(s, code, version)
+            compile(s, frame, code, version)
+        }
+        Status::Requicken(n) => {
+            s.status = Status::Requicken(n - 1);
+            None
         }
         Status::Warming => {
             if s.calls > threshold || (s.loops && s.calls == 1) {
-                compile(s, code, version)
+                compile(s, frame, code, version)
             } else {
                 None
             }
@@ -214,23 +271,55 @@ unsafe fn decide(state: *mut CodeState, ts: *mut PyThreadState, code: *mut PyCod
     }
 }
 
-/// Counts a deopt; code that deopts on a large share of its calls is
-/// recompiled from the interpreter's newer specializations.
-unsafe fn note_deopt(state: *mut CodeState) {
+/// Interpreted calls after which the bytecode is specialized: CPython
+/// specializes an instruction on its second execution.
+fn warmup_calls(s: &CodeState) -> u32 {
+    if s.loops {
+        1
+    } else {
+        2
+    }
+}
+
+/// Failed guards at one instruction after which it is compiled generically.
+const GENERIC_AFTER_DEOPTS: u32 = 16;
+
+/// Counts a failed guard at instruction offset `at`; code that deopts on a
+/// large share of its calls is recompiled, from the interpreter's newer
+/// specializations and with the guards that kept failing made generic.
+unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     let s = &mut *state;
+    match s.deopt_sites.iter_mut().find(|(offset, _)| *offset == at) {
+        Some((_, n)) => *n += 1,
+        None => s.deopt_sites.push((at, 1)),
+    }
     s.deopts = s.deopts.saturating_add(1);
-    if s.deopts >= 32 && s.deopts * 4 > s.calls_since_compile && s.recompiles < MAX_RECOMPILES {
+    let threshold = RECOMPILE_DEOPTS << s.recompiles.min(16);
+    if s.deopts >= threshold && s.deopts.saturating_mul(4) > s.calls_since_compile {
         if let Status::Compiled { .. } = s.status {
-            s.status = Status::Requicken;
+            s.status = Status::Requicken(warmup_calls(s));
             s.recompiles += 1;
+            for &(offset, n) in &s.deopt_sites {
+                if n >= GENERIC_AFTER_DEOPTS && !s.generic.contains(&offset) {
+                    s.generic.push(offset);
+                }
+            }
         }
     }
 }
 
 /// Compiles `code` and records the result in `s`.
-unsafe fn compile(s: &mut CodeState, code: *mut PyCodeObject, version: u64) -> Option<Arc<Compiled>> {
+unsafe fn compile(
+    s: &mut CodeState,
+    frame: *mut Frame,
+    code: *mut PyCodeObject,
+    version: u64,
+) -> Option<Arc<Compiled>> {
     let started = Instant::now();
-    let input = code_input(code, version);
+    let mut input = code_input(code, version);
+    input.globals_version = keys_version((*frame).f_globals);
+    input.builtins_version = keys_version((*frame).f_builtins);
+    input.generic = s.generic.clone();
     let program = match frontend::lower(&input) {
         Ok(p) => p,
         Err(Refusal::Never(reason)) => {
@@ -278,6 +367,7 @@ unsafe fn compile(s: &mut CodeState, code: *mut PyCodeObject, version: u64) -> O
     }
     s.status = Status::Compiled { code: compiled.clone(), provisional };
     s.deopts = 0;
+    s.deopt_sites.clear();
     s.calls_since_compile = 0;
     Some(compiled)
 }
@@ -305,6 +395,11 @@ unsafe fn code_units_slice<'a>(code: *mut PyCodeObject) -> &'a [u16] {
     std::slice::from_raw_parts(code_units(code), ob_size(code.cast()) as usize)
 }
 
+/// A dict's keys version (0 if none assigned), or `None` for a non-dict.
+unsafe fn keys_version(d: *mut PyObject) -> Option<u32> {
+    is_dict(d).then(|| (*(*d.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys).dk_version)
+}
+
 /// Copies what the frontend needs out of a live code object.
 unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
     let consts_tuple = code_obj_field(code, off::CODE_CO_CONSTS);
@@ -320,6 +415,7 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
         flags: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as u32,
         consts,
         version,
+        ..CodeInput::default()
     }
 }
 

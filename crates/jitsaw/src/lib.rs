@@ -80,6 +80,30 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
+/// The JIT's state for a function or code object: a dict with `status`
+/// (`new`, `warming`, `compiled`, `provisional`, `requicken`, `never`),
+/// `calls`, `deopts` (since the last compilation), `recompiles`, and `uops`
+/// (the compiled micro-ops' names).
+#[pyfunction]
+fn code_state<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let code = match obj.getattr("__code__") {
+        Ok(code) => code,
+        Err(_) => obj.clone(),
+    };
+    if !code.is_instance_of::<pyo3::types::PyCode>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err("expected a function or a code object"));
+    }
+    // SAFETY: GIL held (we have `py`), and `code` is a code object.
+    let s = unsafe { hook::code_summary(code.as_ptr().cast()) };
+    let d = PyDict::new(py);
+    d.set_item("status", s.status)?;
+    d.set_item("calls", s.calls)?;
+    d.set_item("deopts", s.deopts)?;
+    d.set_item("recompiles", s.recompiles)?;
+    d.set_item("uops", s.uops)?;
+    Ok(d)
+}
+
 /// Every stencil's disassembly with its holes.
 #[pyfunction]
 fn stencil_listing() -> String {
@@ -104,6 +128,7 @@ fn _jitsaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(py_stats, m)?)?;
     m.add_function(wrap_pyfunction!(stencil_listing, m)?)?;
+    m.add_function(wrap_pyfunction!(code_state, m)?)?;
     m.add("CPYTHON_VERSION", consts::PY_VERSION)?;
     Ok(())
 }

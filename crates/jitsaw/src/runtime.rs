@@ -110,8 +110,9 @@ pub fn exit_counts() -> Vec<(String, u64)> {
 }
 
 /// Helpers stencils call, by the name they use.
-fn helpers() -> [(&'static str, usize); 5] {
+fn helpers() -> [(&'static str, usize); 6] {
     [
+        ("jitsaw_name_error", name_error as *const () as usize),
         ("jitsaw_unbound_local", helper_unbound_local as *const () as usize),
         ("jitsaw_load_global", helper_load_global as *const () as usize),
         ("jitsaw_list_extend_error", helper_list_extend_error as *const () as usize),
@@ -158,7 +159,8 @@ unsafe extern "C" fn helper_load_global(ts: *mut PyThreadState, f: *mut Frame, o
     res
 }
 
-unsafe fn name_error(ts: *mut PyThreadState, name: *mut PyObject) {
+/// Raises `NameError` for `name`.
+unsafe extern "C" fn name_error(ts: *mut PyThreadState, name: *mut PyObject) {
     _PyEval_FormatExcCheckArg(ts, PyExc_NameError, c"name '%.200s' is not defined".as_ptr().cast(), name);
 }
 
@@ -266,7 +268,9 @@ pub unsafe fn run_frame(ts: *mut PyThreadState, frame: *mut Frame, compiled: &Co
                 *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
                 *current_frame(ts) = (*frame).previous;
                 FRAME_COUNTS.lock().unwrap().deopts += 1;
-                return RunOutcome::Deopt(_PyEval_EvalFrameDefault(ts, frame, 0));
+                let at = ((*frame).instr_ptr as usize - code_units(frame_code(frame)) as usize) / 2;
+                let guard = compiled.speculative_deopt(at as u32).then_some(at as u32);
+                return RunOutcome::Deopt { result: _PyEval_EvalFrameDefault(ts, frame, 0), guard };
             }
             STATUS_ERROR => {
                 FRAME_COUNTS.lock().unwrap().raises += 1;
@@ -294,7 +298,13 @@ pub enum RunOutcome {
     /// Finished in compiled code (result, or NULL with an exception set).
     Done(*mut PyObject),
     /// Finished in the interpreter after a deopt.
-    Deopt(*mut PyObject),
+    Deopt {
+        /// The frame's result.
+        result: *mut PyObject,
+        /// Where a guard failed (`None` if an unsupported instruction was
+        /// reached instead).
+        guard: Option<u32>,
+    },
 }
 
 /// The interpreter's `exit_unwind`: pops the frame, leaving the exception set.

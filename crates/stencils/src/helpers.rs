@@ -8,6 +8,8 @@ use crate::abi::{Frame, PyObject, Ts};
 extern "C" {
     /// Raises `UnboundLocalError` for local `oparg`.
     pub fn jitsaw_unbound_local(ts: Ts, f: Frame, oparg: usize);
+    /// Raises `NameError` for `name`.
+    pub fn jitsaw_name_error(ts: Ts, name: *mut PyObject);
     /// `LOAD_GLOBAL` without a cache: a new reference, or NULL with an error.
     pub fn jitsaw_load_global(ts: Ts, f: Frame, oparg: usize) -> *mut PyObject;
     /// `LIST_EXTEND` error message rewrite; always returns with an error set.

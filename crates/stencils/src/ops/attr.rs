@@ -391,3 +391,26 @@ stencil!(
         next!(f, sp.sub(2), ts)
     }
 );
+
+stencil!(fn _STORE_GLOBAL(f, sp, ts) {
+    let v = peek(sp, 1);
+    let err = PyDict_SetItem((*f).f_globals, frame_name(f, oparg()), v);
+    decref(v);
+    if err != 0 {
+        error!(f, sp.sub(1), ts)
+    }
+    next!(f, sp.sub(1), ts)
+});
+
+stencil!(fn _DELETE_GLOBAL(f, sp, ts) {
+    let name = frame_name(f, oparg());
+    let err = PyDict_Pop((*f).f_globals, name, core::ptr::null_mut());
+    if err < 0 {
+        error!(f, sp, ts)
+    }
+    if err == 0 {
+        jitsaw_name_error(ts, name);
+        error!(f, sp, ts)
+    }
+    next!(f, sp, ts)
+});

@@ -1,0 +1,36 @@
+"""Runs a test snippet as ``__main__``; under the JIT, also reports what the
+JIT did (``JITSAW_TEST_REPORT`` names the JSON file to write).
+
+Plain and jitted runs both go through this driver, so their tracebacks have
+the same frames.
+"""
+
+import os
+import sys
+import types
+
+path = sys.argv[1]
+sys.argv = sys.argv[1:]
+with open(path) as f:
+    code = compile(f.read(), path, "exec")
+namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
+try:
+    exec(code, namespace)
+finally:
+    report = os.environ.get("JITSAW_TEST_REPORT")
+    if report:
+        import json
+
+        import jitsaw
+        from jitsaw import _jitsaw
+
+        functions = {}
+        for name, obj in list(namespace.items()):
+            if isinstance(obj, types.FunctionType):
+                functions[name] = _jitsaw.code_state(obj)
+            elif isinstance(obj, type):
+                for attr, value in vars(obj).items():
+                    if isinstance(value, types.FunctionType):
+                        functions[f"{name}.{attr}"] = _jitsaw.code_state(value)
+        with open(report, "w") as out:
+            json.dump({"stats": jitsaw.stats(), "functions": functions}, out)

@@ -1,0 +1,257 @@
+"""The ways out of compiled code, each forced by a test: deopt (a guard
+fails: the interpreter resumes with the exact value stack), raise (the
+exception is unwound through the exception table with the interpreter's
+traceback), and the eval breaker (signals, other threads, tracing); plus
+recursion limits and frame introspection from compiled code."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import DRIVER, base_env
+
+
+def test_deopt_mid_expression_keeps_the_value_stack(jit):
+    r = jit(
+        """
+        def f(a, b, c, d):
+            return [a, (b, c + d, (a, b)), d]
+        for i in range(5):
+            print(f(1, 2, 3, 4))
+        print(f("x", "y", 1.5, 2.5))   # the int guard on c + d fails
+        print(f(None, [], [1], [2]))
+        """
+    )
+    r.assert_compiled("f")
+    assert r.exits("deopt:_GUARD_BOTH_INT")
+
+
+def test_deopt_inside_a_loop_finishes_in_the_interpreter(jit):
+    r = jit(
+        """
+        def total(xs):
+            t = 0
+            for x in xs:
+                t = t + x
+            return t
+        for i in range(4):
+            print(total([1, 2, 3]))
+        print(total([1, 2, 3.5, 4]))
+        print(total([1, 2, 3]))
+        """
+    )
+    r.assert_compiled("total")
+    assert r.state("total")["deopts"] >= 1
+
+
+def test_raise_is_caught_by_a_handler_in_the_same_function(jit):
+    r = jit(
+        """
+        import sys, traceback
+        def f(d, k):
+            try:
+                return d[k]
+            except KeyError as e:
+                info = sys.exc_info()
+                return "missing", repr(e), info[0].__name__, traceback.format_exc()
+            finally:
+                print("finally", k)
+        for i in range(4):
+            print(f({1: 2}, 1))
+            print(f({}, i))
+        """
+    )
+    r.assert_compiled("f")
+    assert r.exits("raise:")
+
+
+def test_uncaught_exception_traceback_through_compiled_frames(jit):
+    r = jit(
+        """
+        def inner(x):
+            return 10 // x
+        def middle(x):
+            y = [inner(x)]
+            return y
+        def outer(xs):
+            return [middle(x) for x in xs]
+        for i in range(4):
+            print(outer([1, 2, 5]))
+        outer([3, 0])
+        """
+    )
+    assert r.returncode == 1
+    assert "ZeroDivisionError" in r.stderr and "~~~^^~~" in r.stderr
+    r.assert_compiled("inner", "middle")
+
+
+def test_exception_chaining_context_and_cause(jit):
+    r = jit(
+        """
+        def g(x):
+            try:
+                return x.missing
+            except AttributeError as e:
+                raise ValueError("wrapped") from e
+        def h(x):
+            try:
+                return 1 / x
+            except ZeroDivisionError:
+                return [][x]
+        for i in range(4):
+            for f, arg in ((g, 1), (h, 0)):
+                try:
+                    f(arg)
+                except Exception as e:
+                    print(type(e).__name__, e, repr(e.__cause__), repr(e.__context__), e.__suppress_context__)
+        """
+    )
+    r.assert_compiled("g", "h")
+
+
+def test_signal_handler_raises_inside_a_jitted_loop(jit):
+    r = jit(
+        """
+        import signal
+        class Stop(Exception):
+            pass
+        def handler(signum, frame):
+            raise Stop(frame.f_code.co_name)
+        signal.signal(signal.SIGALRM, handler)
+        def spin():
+            n = 0
+            while True:
+                n += 1
+        for i in range(3):
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            try:
+                spin()
+            except Stop as e:
+                print("stopped in", e, e.__traceback__.tb_next.tb_frame.f_code.co_name)
+        """
+    )
+    r.assert_compiled("spin")
+
+
+def test_ctrl_c_interrupts_a_jitted_while_true(tmp_path):
+    script = tmp_path / "spin.py"
+    script.write_text(
+        "import sys\n"
+        "def spin():\n"
+        "    n = 0\n"
+        "    while True:\n"
+        "        n += 1\n"
+        "print('ready', flush=True)\n"
+        "spin()\n"
+    )
+    env = base_env(JITSAW="1", JITSAW_THRESHOLD="0")
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline() == "ready\n"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == -signal.SIGINT
+    assert "KeyboardInterrupt" in err
+    assert 'line 5, in spin' in err or 'line 4, in spin' in err
+
+
+def test_recursion_error_at_the_interpreters_depth(jit):
+    r = jit(
+        """
+        import sys
+        depth = [0]
+        def down(n):
+            depth[0] = n
+            return down(n + 1) + 1
+        for limit in (100, 250, 1000):
+            sys.setrecursionlimit(limit)
+            try:
+                down(0)
+            except RecursionError as e:
+                print(limit, depth, e)
+        """
+    )
+    r.assert_compiled("down")
+
+
+def test_threads_switch_inside_jitted_loops(jit):
+    r = jit(
+        """
+        import sys, threading
+        sys.setswitchinterval(1e-6)
+        results = {}
+        lock = threading.Lock()
+        shared = []
+        def work(k):
+            t = 0
+            for i in range(20000):
+                t += i * k
+                if i % 1000 == 0:
+                    with lock:
+                        shared.append(k)
+            results[k] = t
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(sorted(results.items()), sorted(shared) == sorted(k for k in range(4) for _ in range(20)))
+        """
+    )
+    r.assert_compiled("work")
+
+
+def test_settrace_switched_on_inside_a_jitted_loop(jit):
+    r = jit(
+        """
+        import sys
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == "loop":
+                events.append((event, frame.f_lineno))
+            return tracer
+        def turn_on():
+            sys.settrace(tracer)
+        def loop(n):
+            total = 0
+            for i in range(n):
+                total += i
+                if i == 3:
+                    turn_on()
+                total += 1
+            return total
+        for i in range(3):
+            sys.settrace(None)
+            events.clear()
+            print(loop(6), events)
+        sys.settrace(None)
+        """
+    )
+    assert r.state("loop")["calls"] >= 1
+
+
+def test_frames_seen_from_compiled_code(jit):
+    r = jit(
+        """
+        import inspect, sys
+        def where():
+            f = sys._getframe(1)
+            return f.f_code.co_name, f.f_lineno, f.f_back.f_code.co_name
+        def caller(n):
+            a = where()
+            b = [where() for _ in range(n)]
+            return a, b, [s.function for s in inspect.stack()[:2]]
+        for i in range(4):
+            print(caller(2))
+        def locals_(x):
+            y = x * 2
+            return sys._getframe().f_locals
+        for i in range(4):
+            print(locals_(i))
+        """
+    )
+    r.assert_compiled("caller", "where", "locals_")

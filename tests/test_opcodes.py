@@ -1,0 +1,513 @@
+"""One differential test per instruction family: generic and specialized
+forms, and the deopt path of each specialization (a guard failing after the
+code was compiled for other types).
+
+Under ``JITSAW_THRESHOLD=0`` a function's first call runs code compiled from
+unspecialized bytecode, its second runs in the interpreter (which
+specializes the bytecode), and later calls run the specialized compile; the
+snippets call each function several times to cover all three.
+"""
+
+
+def test_locals_constants_and_stack_ops(jit):
+    r = jit(
+        """
+        def f(a, b):
+            c = a          # LOAD_FAST / STORE_FAST
+            a, b = b, a    # SWAP or superinstructions
+            d = None       # LOAD_CONST (immortal)
+            e = (1, 2)     # LOAD_CONST (a tuple)
+            x = y = c      # COPY
+            del y          # DELETE_FAST
+            return a, b, c, d, e, x
+        for i in range(5):
+            print(f(i, "s"))
+        def unbound(flag):
+            if flag:
+                v = 1
+            return v        # LOAD_FAST_CHECK
+        for i in range(4):
+            try:
+                print(unbound(i % 2))
+            except UnboundLocalError as e:
+                print("UnboundLocalError", e)
+        """
+    )
+    r.assert_compiled("f", "unbound")
+    assert "_LOAD_FAST_CHECK" in r.uops("unbound")
+
+
+def test_extended_arg(jit):
+    consts = ", ".join(f"{i}.5" for i in range(300))
+    r = jit(
+        f"""
+        def f(k):
+            t = ({consts})
+            total = 0.0
+            for i in range(k):
+                total += t[i]
+            return total, t[299]
+        for i in range(4):
+            print(f(280))
+        """
+    )
+    r.assert_compiled("f")
+
+
+def test_binary_op_specializations_and_their_deopts(jit):
+    r = jit(
+        """
+        def add(a, b):
+            return a + b
+        def sub(a, b):
+            return a - b
+        def mul(a, b):
+            return a * b
+        for f in (add, sub, mul):
+            for i in range(4):
+                print(f(3, 4), f(2**62, 2**62), f(-7, 2))
+            for i in range(4):
+                print(f(1.5, 2.25))
+            print(f("ab", 2) if f is mul else f(5, 0.5))
+        def cat(a, b):
+            return a + b
+        for i in range(4):
+            print(cat("x", "y"))
+        print(cat([1], [2]))
+        def generic(a, b):
+            return a % b, a // b, a ** 2, a << 3, a & b, a | b, a ^ b, a >> 1
+        for i in range(4):
+            print(generic(17, 5))
+        try:
+            add(1, "x")
+        except TypeError as e:
+            print("TypeError", e)
+        """
+    )
+    r.assert_compiled("add", "sub", "mul", "cat", "generic")
+    assert "_BINARY_OP_ADD_INT" in r.uops("add")
+    assert "_BINARY_OP_ADD_UNICODE" in r.uops("cat")
+    assert r.exits("deopt:_GUARD_BOTH")
+
+
+def test_float_results_reuse_and_allocate(jit):
+    r = jit(
+        """
+        def poly(x):
+            return x * x - 2.5 * x + 1.0
+        def keep(x, y):
+            z = x + y
+            return z, x, y
+        for i in range(6):
+            print(poly(i + 0.5), keep(0.25, 0.5))
+        """
+    )
+    r.assert_compiled("poly", "keep")
+    assert "_BINARY_OP_MULTIPLY_FLOAT" in r.uops("poly")
+
+
+def test_inplace_string_add(jit):
+    r = jit(
+        """
+        def build(n):
+            s = ""
+            for i in range(n):
+                s += "ab"
+            return s
+        def other(n):
+            s = "x"
+            t = s
+            s += "y"
+            return s, t
+        for i in range(4):
+            print(len(build(50)), other(1))
+        """
+    )
+    r.assert_compiled("build", "other")
+    assert "_BINARY_OP_INPLACE_ADD_UNICODE" in r.uops("build")
+
+
+def test_compare_op(jit):
+    r = jit(
+        """
+        def ints(a, b):
+            return a < b, a <= b, a == b, a != b, a > b, a >= b
+        def floats(a, b):
+            return a < b, a == b, a > b
+        def strs(a, b):
+            return a == b, a != b
+        def mixed(a, b):
+            return a < b
+        for i in range(4):
+            print(ints(i, 2), ints(2**40, 2**41), floats(1.5, i * 0.5), strs("a", "ab"[:i]))
+            print(floats(float("nan"), 1.0), mixed([1], [2]), mixed((1,), (0,)))
+        print(ints(1.5, 2))   # deopt of the int guard
+        """
+    )
+    r.assert_compiled("ints", "floats", "strs", "mixed")
+    assert "_COMPARE_OP_INT" in r.uops("ints")
+    assert "_COMPARE_OP_STR" in r.uops("strs")
+
+
+def test_to_bool_and_branches(jit):
+    r = jit(
+        """
+        class Truthy:
+            def __bool__(self):
+                return True
+        def truth(x):
+            if x:
+                return "yes"
+            else:
+                return "no"
+        def is_none(x):
+            if x is None:
+                return 1
+            if x is not None:
+                return 2
+        def neg(x):
+            return not x
+        values = [0, 1, "", "a", [], [1], None, True, False, 0.0, Truthy(), (), {1: 2}]
+        for i in range(4):
+            print([truth(v) for v in values], [is_none(v) for v in values], [neg(v) for v in values])
+        """
+    )
+    r.assert_compiled("truth", "is_none", "neg")
+
+
+def test_unary_contains_is(jit):
+    r = jit(
+        """
+        def unary(x):
+            return -x, ~x, not x
+        def contains(x, s, d, l):
+            return x in s, x not in d, x in l, x not in "abc"
+        def identity(a, b):
+            return a is b, a is not b
+        for i in range(4):
+            print(unary(i), contains("a", {"a"}, {"b": 1}, ["a"]), contains("z", frozenset(), {}, ()))
+            print(identity(None, None), identity([], []))
+        print(unary(True))
+        try:
+            unary("x")
+        except TypeError as e:
+            print(e)
+        """
+    )
+    r.assert_compiled("unary", "contains", "identity")
+    assert "_CONTAINS_OP_SET" in r.uops("contains") or "_CONTAINS_OP" in r.uops("contains")
+
+
+def test_for_loops_over_range_list_tuple_and_iterators(jit):
+    r = jit(
+        """
+        def over(seq):
+            total = 0
+            for x in seq:
+                total += x
+            return total
+        def nested(n):
+            out = []
+            for i in range(n):
+                for j in range(i, n, 2):
+                    if j % 3 == 0:
+                        continue
+                    if j > 7:
+                        break
+                    out.append(i * j)
+            return out
+        def gen():
+            yield 1
+            yield 2
+        for i in range(4):
+            print(over(range(10)), over([1, 2, 3]), over((4, 5)), over(gen()), over(range(5, -5, -3)))
+            print(nested(10))
+        print(over([1.5, 2]), over(iter([7, 8])))
+        """
+    )
+    r.assert_compiled("over", "nested")
+
+
+def test_loop_iterator_exhaustion_and_mutation(jit):
+    r = jit(
+        """
+        def consume(it):
+            n = 0
+            for _ in it:
+                n += 1
+            return n
+        def mutate():
+            l = [1, 2, 3]
+            seen = []
+            for x in l:
+                seen.append(x)
+                if len(l) < 6:
+                    l.append(x * 10)
+            return seen
+        class Bad:
+            def __iter__(self):
+                return self
+            def __next__(self):
+                raise ValueError("bad iterator")
+        for i in range(4):
+            it = iter([1, 2, 3])
+            print(consume(it), consume(it), mutate())
+            try:
+                consume(Bad())
+            except ValueError as e:
+                print("ValueError", e)
+        """
+    )
+    r.assert_compiled("consume", "mutate")
+
+
+def test_unpack_sequence_all_forms(jit):
+    r = jit(
+        """
+        def two(t):
+            a, b = t
+            return b, a
+        def three(t):
+            a, b, c = t
+            return c, b, a
+        def from_list(t):
+            a, b, c = t
+            return c, b, a
+        def anything(t):
+            a, b = t
+            return a, b
+        def star(t):
+            a, *rest, z = t
+            return a, rest, z
+        for i in range(4):
+            print(two((1, 2)), three((1, 2, 3)), from_list([4, 5, 6]), anything("xy"), star(range(5)))
+        for bad in [(1,), (1, 2, 3), None, [1, 2], "ab"]:
+            for f in (two, three, from_list):
+                try:
+                    print(f(bad))
+                except (ValueError, TypeError) as e:
+                    print(type(e).__name__, e)
+        """
+    )
+    r.assert_compiled("two", "three", "from_list", "anything", "star")
+    assert "_UNPACK_SEQUENCE_TWO_TUPLE" in r.uops("two")
+    assert "_UNPACK_SEQUENCE_TUPLE" in r.uops("three")
+    assert "_UNPACK_SEQUENCE_LIST" in r.uops("from_list")
+    assert r.exits("deopt:_UNPACK_SEQUENCE")
+
+
+def test_build_containers(jit):
+    r = jit(
+        """
+        def build(a, b):
+            t = (a, b)
+            l = [a, b, t]
+            m = {a: b, "k": l}
+            c = {"x": a, "y": b}
+            s = {a, b}
+            st = f"{a}-{b!r}-{b:>5}"
+            sl = l[1:], l[::2], l[:-1]
+            l[0:1] = [9]
+            lc = [x * 2 for x in l if x]
+            dc = {k: v for k, v in m.items()}
+            sc = {x for x in (a, a, b)}
+            u = [*l, *t]
+            return t, l, m, c, s, st, sl, lc, dc, sc, u, {**c, **m}
+        for i in range(4):
+            print(build(i, "b"))
+        try:
+            build([], 1)
+        except TypeError as e:
+            print("TypeError", e)
+        """
+    )
+    r.assert_compiled("build")
+
+
+def test_subscripts(jit):
+    r = jit(
+        """
+        def get_list(c, k):
+            return c[k]
+        def get_tuple(c, k):
+            return c[k]
+        def get_str(c, k):
+            return c[k]
+        def get_dict(c, k):
+            return c[k]
+        def get_any(c, k):
+            return c[k]
+        def put_list(c, k, v):
+            c[k] = v
+            return c
+        def put_dict(c, k, v):
+            c[k] = v
+            return c
+        def remove(c, k):
+            del c[k]
+            return c
+        getters = (get_list, get_tuple, get_str, get_dict, get_any)
+        for i in range(4):
+            print(get_list([1, 2, 3], 1), get_tuple((4, 5), 0), get_str("abc", 2), get_dict({"a": 1}, "a"))
+            print(get_any(range(9), 3), get_str("ü€", 1), put_list([0, 0], 1, i), put_dict({}, "k", i))
+            print(remove([1, 2, 3], 0), remove({1: 2}, 1))
+        for c, k in [([1], 5), ((), 0), ({}, "missing"), ("", 0), ([1], -1), ({}, []), ("é", 0), ([1], True)]:
+            for f in getters:
+                try:
+                    print(f(c, k))
+                except (IndexError, KeyError, TypeError) as e:
+                    print(type(e).__name__, e)
+        for c, k in [([1], 3), ({}, [1]), ((1,), 0), ([1, 2], -1)]:
+            for f in (put_list, put_dict):
+                try:
+                    print(f(c, k, 0))
+                except (IndexError, TypeError) as e:
+                    print(type(e).__name__, e)
+        """
+    )
+    r.assert_compiled("get_list", "get_tuple", "get_str", "get_dict", "get_any", "put_list", "put_dict", "remove")
+    assert "_BINARY_SUBSCR_LIST_INT" in r.uops("get_list")
+    assert "_BINARY_SUBSCR_TUPLE_INT" in r.uops("get_tuple")
+    assert "_BINARY_SUBSCR_STR_INT" in r.uops("get_str")
+    assert "_BINARY_SUBSCR_DICT" in r.uops("get_dict")
+    assert "_STORE_SUBSCR_LIST_INT" in r.uops("put_list")
+    assert "_STORE_SUBSCR_DICT" in r.uops("put_dict")
+    assert r.exits("deopt:_BINARY_SUBSCR_LIST_INT")
+
+
+def test_globals_and_builtins(jit):
+    r = jit(
+        """
+        G = 10
+        def use():
+            return G + len("abc") + abs(-1)
+        def missing():
+            return undefined_name
+        for i in range(4):
+            print(use())
+        G = 20              # rebinding a global is seen by compiled code
+        print(use())
+        import builtins
+        real_len = builtins.len
+        builtins.len = lambda x: 100   # and so is rebinding a builtin
+        print(use())
+        builtins.len = real_len
+        for i in range(3):
+            try:
+                missing()
+            except NameError as e:
+                print("NameError", e)
+        """
+    )
+    r.assert_compiled("use")
+    assert "_LOAD_GLOBAL_MODULE" in r.uops("use") or "_LOAD_GLOBAL_BUILTINS" in r.uops("use")
+
+
+def test_attributes_instance_slot_module_class_method(jit):
+    r = jit(
+        """
+        import math
+        class P:
+            k = 7
+            def __init__(self, x):
+                self.x = x
+            def get(self):
+                return self.x
+        class S:
+            __slots__ = ("a",)
+            def __init__(self):
+                self.a = 1
+        def attrs(p, s):
+            p.x = p.x + 1
+            s.a = s.a + 2
+            return p.x, s.a, p.k, P.k, math.pi, p.get(), "x".upper(), [].copy()
+        p, s = P(1), S()
+        for i in range(5):
+            print(attrs(p, s))
+        P.k = 8             # a class attribute changed after compilation
+        p.__dict__["x"] = 100
+        print(attrs(p, s))
+        class Q(P):
+            pass
+        print(attrs(Q(5), s))
+        try:
+            attrs(object(), s)
+        except AttributeError as e:
+            print("AttributeError", e)
+        """
+    )
+    r.assert_compiled("attrs")
+    uops = r.uops("attrs")
+    assert "_GUARD_TYPE_VERSION" in uops
+
+
+def test_calls_builtin_method_python_kw_and_classes(jit):
+    r = jit(
+        """
+        def callee(a, b=2, *, c=3):
+            return a + b + c
+        class K:
+            def __init__(self, v):
+                self.v = v
+            def m(self, x):
+                return self.v * x
+        def calls(xs):
+            out = []
+            out.append(len(xs))
+            out.append(isinstance(xs, list))
+            out.append(callee(1))
+            out.append(callee(1, 5, c=7))
+            out.append(K(3).m(4))
+            out.append(str(5) + repr(xs))
+            out.append(tuple(xs))
+            out.append(type(xs).__name__)
+            out.append(max(xs, default=0))
+            out.append(sorted(xs, key=lambda v: -v))
+            out.append(",".join(map(str, xs)))
+            out.append(divmod(7, 2))
+            return out
+        for i in range(5):
+            print(calls([3, 1, 2]))
+        try:
+            callee()
+        except TypeError as e:
+            print("TypeError", e)
+        """
+    )
+    r.assert_compiled("calls")
+
+
+def test_closures_and_cells(jit):
+    r = jit(
+        """
+        def outer(n):
+            total = 0
+            def inner(x):
+                nonlocal total
+                total += x
+                return total
+            for i in range(n):
+                inner(i)
+            return total, inner.__closure__[0].cell_contents
+        for i in range(4):
+            print(outer(10))
+        """
+    )
+    r.assert_compiled("outer")
+
+
+def test_returns(jit):
+    r = jit(
+        """
+        def none():
+            pass
+        def const():
+            return 42
+        def value(x):
+            return [x]
+        for i in range(4):
+            print(none(), const(), value(i))
+        """
+    )
+    r.assert_compiled("none", "const", "value")
+    assert "_POP_FRAME" in r.uops("const")
