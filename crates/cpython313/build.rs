@@ -49,7 +49,11 @@ fn write_uop_list(include: &Path, out_dir: &Path) {
             }
         }
     }
-    assert!(list.len() > 1000, "jitsaw: no micro-ops found in {}", header.display());
+    assert!(
+        list.len() > 1000,
+        "jitsaw: no micro-ops found in {}",
+        header.display()
+    );
     std::fs::write(out_dir.join("uop_list.h"), list).unwrap();
 }
 
@@ -99,8 +103,13 @@ fn main() {
         .arg("probe.c")
         .status()
         .expect("jitsaw: cannot run the C compiler for probe.c");
-    assert!(status.success(), "jitsaw: probe.c failed to compile against {include}");
-    let gen = Command::new(&exe).output().expect("jitsaw: cannot run probe");
+    assert!(
+        status.success(),
+        "jitsaw: probe.c failed to compile against {include}"
+    );
+    let gen = Command::new(&exe)
+        .output()
+        .expect("jitsaw: cannot run probe");
     assert!(gen.status.success(), "jitsaw: probe failed");
     std::fs::write(out_dir.join("cpython313_gen.rs"), gen.stdout).unwrap();
 

@@ -14,8 +14,14 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     let gen_dir = PathBuf::from(env::var("DEP_JITSAW_CPYTHON313_GEN_DIR").unwrap());
     let rustc = PathBuf::from(env::var("RUSTC").unwrap_or_else(|_| "rustc".into()));
-    println!("cargo:rerun-if-changed={}", crates.join("stencils/src").display());
-    println!("cargo:rerun-if-changed={}", crates.join("cpython313/src").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        crates.join("stencils/src").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        crates.join("cpython313/src").display()
+    );
 
     let obj = compile(&CompileOptions {
         rustc: &rustc,
@@ -26,7 +32,9 @@ fn main() {
     })
     .unwrap_or_else(|e| panic!("\n{e}\n"));
     let stencils = parse(&obj).unwrap_or_else(|e| panic!("\njitsaw: bad stencil object: {e}\n"));
-    let policy = SymbolPolicy { cpython: libpython_symbols() };
+    let policy = SymbolPolicy {
+        cpython: libpython_symbols(),
+    };
     if let Err(problems) = check(&stencils, &policy) {
         panic!("\njitsaw: stencils rejected:\n{problems}\n");
     }

@@ -39,7 +39,11 @@ pub fn handler_for(table: &[u8], index: u32) -> Option<Handler> {
         if index < start + size {
             let target = varint(table, &mut pos)?;
             let depth_lasti = varint(table, &mut pos)?;
-            return Some(Handler { target, depth: depth_lasti >> 1, lasti: depth_lasti & 1 != 0 });
+            return Some(Handler {
+                target,
+                depth: depth_lasti >> 1,
+                lasti: depth_lasti & 1 != 0,
+            });
         }
         // Skip to the next entry's marked first byte.
         while pos < table.len() && table[pos] & 128 == 0 {
@@ -94,10 +98,31 @@ mod tests {
     fn finds_the_covering_entry() {
         let t = encode(&[(2, 10, 20, 1, false), (12, 100, 200, 3, true)]);
         assert_eq!(handler_for(&t, 1), None);
-        assert_eq!(handler_for(&t, 2), Some(Handler { target: 20, depth: 1, lasti: false }));
-        assert_eq!(handler_for(&t, 9), Some(Handler { target: 20, depth: 1, lasti: false }));
+        assert_eq!(
+            handler_for(&t, 2),
+            Some(Handler {
+                target: 20,
+                depth: 1,
+                lasti: false
+            })
+        );
+        assert_eq!(
+            handler_for(&t, 9),
+            Some(Handler {
+                target: 20,
+                depth: 1,
+                lasti: false
+            })
+        );
         assert_eq!(handler_for(&t, 10), None);
-        assert_eq!(handler_for(&t, 99), Some(Handler { target: 200, depth: 3, lasti: true }));
+        assert_eq!(
+            handler_for(&t, 99),
+            Some(Handler {
+                target: 200,
+                depth: 3,
+                lasti: true
+            })
+        );
         assert_eq!(handler_for(&t, 100), None);
         assert_eq!(handler_for(&[], 5), None);
     }

@@ -11,8 +11,12 @@ pub type UnaryFunc = unsafe extern "C" fn(*mut PyObject) -> *mut PyObject;
 /// `iternextfunc`.
 pub type IterNextFunc = unsafe extern "C" fn(*mut PyObject) -> *mut PyObject;
 /// `vectorcallfunc`.
-pub type VectorcallFunc =
-    unsafe extern "C" fn(*mut PyObject, *const *mut PyObject, usize, *mut PyObject) -> *mut PyObject;
+pub type VectorcallFunc = unsafe extern "C" fn(
+    *mut PyObject,
+    *const *mut PyObject,
+    usize,
+    *mut PyObject,
+) -> *mut PyObject;
 /// `PyCFunction` (METH_O / METH_NOARGS).
 pub type CFunction = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject;
 /// `PyCFunctionFast`.
@@ -94,7 +98,11 @@ extern "C" {
         nargsf: usize,
         kwnames: *mut PyObject,
     ) -> *mut PyObject;
-    pub fn _PyObject_GetMethod(o: *mut PyObject, name: *mut PyObject, meth: *mut *mut PyObject) -> i32;
+    pub fn _PyObject_GetMethod(
+        o: *mut PyObject,
+        name: *mut PyObject,
+        meth: *mut *mut PyObject,
+    ) -> i32;
     pub fn PySequence_Contains(seq: *mut PyObject, o: *mut PyObject) -> i32;
     pub fn PySequence_Tuple(o: *mut PyObject) -> *mut PyObject;
 
@@ -109,7 +117,11 @@ extern "C" {
     pub fn PyUnicode_Append(left: *mut *mut PyObject, right: *mut PyObject);
     pub fn PyUnicode_ReadChar(s: *mut PyObject, index: isize) -> u32;
     pub fn _PyUnicode_Equal(a: *mut PyObject, b: *mut PyObject) -> i32;
-    pub fn _PyUnicode_JoinArray(sep: *mut PyObject, items: *const *mut PyObject, n: isize) -> *mut PyObject;
+    pub fn _PyUnicode_JoinArray(
+        sep: *mut PyObject,
+        items: *const *mut PyObject,
+        n: isize,
+    ) -> *mut PyObject;
     pub fn _PyTuple_FromArraySteal(items: *const *mut PyObject, n: isize) -> *mut PyObject;
     pub fn _PyList_FromArraySteal(items: *const *mut PyObject, n: isize) -> *mut PyObject;
     pub fn _PyList_AppendTakeRefListResize(list: *mut PyObject, item: *mut PyObject) -> i32;
@@ -133,7 +145,11 @@ extern "C" {
     pub fn PySet_Add(set: *mut PyObject, key: *mut PyObject) -> i32;
     pub fn _PySet_Contains(set: *mut PyObject, key: *mut PyObject) -> i32;
     pub fn _PySet_Update(set: *mut PyObject, iterable: *mut PyObject) -> i32;
-    pub fn PySlice_New(start: *mut PyObject, stop: *mut PyObject, step: *mut PyObject) -> *mut PyObject;
+    pub fn PySlice_New(
+        start: *mut PyObject,
+        stop: *mut PyObject,
+        step: *mut PyObject,
+    ) -> *mut PyObject;
     pub fn PyCell_New(o: *mut PyObject) -> *mut PyObject;
     pub fn PyFunction_New(code: *mut PyObject, globals: *mut PyObject) -> *mut PyObject;
     pub fn _PyFunction_SetVersion(func: *mut PyObject, version: u32);
@@ -152,12 +168,20 @@ extern "C" {
         obj: *mut PyObject,
     );
     pub fn _PyEval_FormatExcUnbound(tstate: *mut PyThreadState, code: *mut PyObject, oparg: i32);
-    pub fn _PyEval_FormatKwargsError(tstate: *mut PyThreadState, func: *mut PyObject, kwargs: *mut PyObject);
+    pub fn _PyEval_FormatKwargsError(
+        tstate: *mut PyThreadState,
+        func: *mut PyObject,
+        kwargs: *mut PyObject,
+    );
     pub fn _PyEval_MonitorRaise(tstate: *mut PyThreadState, frame: *mut Frame, instr: *mut u16);
     pub fn PyTraceBack_Here(frame: *mut PyObject) -> i32;
 
     // The evaluation loop.
-    pub fn _PyEval_EvalFrameDefault(tstate: *mut PyThreadState, frame: *mut Frame, throwflag: i32) -> *mut PyObject;
+    pub fn _PyEval_EvalFrameDefault(
+        tstate: *mut PyThreadState,
+        frame: *mut Frame,
+        throwflag: i32,
+    ) -> *mut PyObject;
     pub fn _PyEval_FrameClearAndPop(tstate: *mut PyThreadState, frame: *mut Frame);
     pub fn _Py_HandlePending(tstate: *mut PyThreadState) -> i32;
     pub fn _Py_CheckRecursiveCall(tstate: *mut PyThreadState, where_: *const u8) -> i32;
@@ -168,12 +192,22 @@ extern "C" {
         argcntafter: i32,
         sp: *mut *mut PyObject,
     ) -> i32;
-    pub fn _PyDict_LoadGlobal(globals: *mut PyObject, builtins: *mut PyObject, name: *mut PyObject) -> *mut PyObject;
-    pub fn PyMapping_GetOptionalItem(o: *mut PyObject, k: *mut PyObject, res: *mut *mut PyObject) -> i32;
+    pub fn _PyDict_LoadGlobal(
+        globals: *mut PyObject,
+        builtins: *mut PyObject,
+        name: *mut PyObject,
+    ) -> *mut PyObject;
+    pub fn PyMapping_GetOptionalItem(
+        o: *mut PyObject,
+        k: *mut PyObject,
+        res: *mut *mut PyObject,
+    ) -> i32;
     pub fn PyThreadState_GetFrame(tstate: *mut PyThreadState) -> *mut PyObject;
     pub fn _PyInterpreterState_SetEvalFrameFunc(interp: *mut u8, f: Option<EvalFrameFunc>);
     pub fn _PyInterpreterState_GetEvalFrameFunc(interp: *mut u8) -> Option<EvalFrameFunc>;
-    pub fn PyUnstable_Eval_RequestCodeExtraIndex(free: Option<unsafe extern "C" fn(*mut u8)>) -> isize;
+    pub fn PyUnstable_Eval_RequestCodeExtraIndex(
+        free: Option<unsafe extern "C" fn(*mut u8)>,
+    ) -> isize;
     pub fn PyUnstable_Code_GetExtra(code: *mut PyObject, index: isize, extra: *mut *mut u8) -> i32;
     pub fn PyUnstable_Code_SetExtra(code: *mut PyObject, index: isize, extra: *mut u8) -> i32;
 }

@@ -360,14 +360,20 @@ pub unsafe fn inline_values(o: *mut PyObject) -> *mut DictValues {
 /// `_PyObject_GetManagedDict(o)`.
 #[inline(always)]
 pub unsafe fn managed_dict(o: *mut PyObject) -> *mut PyDictObject {
-    *o.cast::<u8>().offset(off::MANAGED_DICT_OFFSET as isize).cast::<*mut PyDictObject>()
+    *o.cast::<u8>()
+        .offset(off::MANAGED_DICT_OFFSET as isize)
+        .cast::<*mut PyDictObject>()
 }
 
 /// `_PyDictValues_AddToInsertionOrder(values, ix)`.
 #[inline(always)]
 pub unsafe fn dict_values_add_to_insertion_order(values: *mut DictValues, ix: usize) {
     let size = (*values).size;
-    let order = (*values).values.as_mut_ptr().add((*values).capacity as usize).cast::<u8>();
+    let order = (*values)
+        .values
+        .as_mut_ptr()
+        .add((*values).capacity as usize)
+        .cast::<u8>();
     *order.add(size as usize) = ix as u8;
     (*values).size = size + 1;
 }
@@ -375,7 +381,9 @@ pub unsafe fn dict_values_add_to_insertion_order(values: *mut DictValues, ix: us
 /// The statically allocated empty string (`&_Py_STR(empty)`).
 #[inline(always)]
 pub unsafe fn empty_str() -> *mut PyObject {
-    (&raw mut ffi::_PyRuntime).add(off::RUNTIME_STR_EMPTY).cast()
+    (&raw mut ffi::_PyRuntime)
+        .add(off::RUNTIME_STR_EMPTY)
+        .cast()
 }
 
 /// The statically allocated one-character string for ASCII `c` (< 128).

@@ -250,7 +250,11 @@ pub struct DictKeys {
     pub dk_indices: [u8; 0],
 }
 check!(DictKeys, dk_log2_size, off::DICTKEYS_DK_LOG2_SIZE);
-check!(DictKeys, dk_log2_index_bytes, off::DICTKEYS_DK_LOG2_INDEX_BYTES);
+check!(
+    DictKeys,
+    dk_log2_index_bytes,
+    off::DICTKEYS_DK_LOG2_INDEX_BYTES
+);
 check!(DictKeys, dk_kind, off::DICTKEYS_DK_KIND);
 check!(DictKeys, dk_version, off::DICTKEYS_DK_VERSION);
 check!(DictKeys, dk_nentries, off::DICTKEYS_DK_NENTRIES);

@@ -49,17 +49,28 @@ impl CodeMemory {
             Some(a) => a,
             None => {
                 arena.add_chunk(anchor)?;
-                arena.find(pages).ok_or_else(|| format!("cannot allocate {size} bytes of code"))?
+                arena
+                    .find(pages)
+                    .ok_or_else(|| format!("cannot allocate {size} bytes of code"))?
             }
         };
         let len = pages * PAGE;
         // SAFETY: `address..address+len` lies in a chunk this arena reserved
         // and just marked used, so no one else maps or uses it.
-        if unsafe { libc::mprotect(address as *mut _, len, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+        if unsafe { libc::mprotect(address as *mut _, len, libc::PROT_READ | libc::PROT_WRITE) }
+            != 0
+        {
             arena.release(address, pages);
-            return Err(format!("mprotect(RW) failed: {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "mprotect(RW) failed: {}",
+                std::io::Error::last_os_error()
+            ));
         }
-        Ok(CodeMemory { ptr: NonNull::new(address as *mut u8).unwrap(), len, executable: false })
+        Ok(CodeMemory {
+            ptr: NonNull::new(address as *mut u8).unwrap(),
+            len,
+            executable: false,
+        })
     }
 
     /// The block's address.
@@ -93,8 +104,18 @@ impl CodeMemory {
     /// Turns the block read-execute; it can no longer be written.
     pub fn make_executable(&mut self) -> Result<(), String> {
         // SAFETY: the block is ours; changing its protection affects nothing else.
-        if unsafe { libc::mprotect(self.ptr.as_ptr().cast(), self.len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
-            return Err(format!("mprotect(RX) failed: {}", std::io::Error::last_os_error()));
+        if unsafe {
+            libc::mprotect(
+                self.ptr.as_ptr().cast(),
+                self.len,
+                libc::PROT_READ | libc::PROT_EXEC,
+            )
+        } != 0
+        {
+            return Err(format!(
+                "mprotect(RX) failed: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         self.executable = true;
         Ok(())
@@ -131,6 +152,15 @@ impl Arena {
         None
     }
 
+    /// Whether the page at `address` is allocated.
+    #[cfg(test)]
+    fn page_used(&self, address: usize) -> bool {
+        self.chunks
+            .iter()
+            .find(|c| (c.base..c.base + CHUNK).contains(&address))
+            .is_some_and(|c| c.used[(address - c.base) / PAGE])
+    }
+
     fn release(&mut self, address: usize, pages: usize) {
         for chunk in &mut self.chunks {
             if (chunk.base..chunk.base + CHUNK).contains(&address) {
@@ -145,12 +175,21 @@ impl Arena {
     /// within ±1 GiB of `anchor` first.
     fn add_chunk(&mut self, anchor: usize) -> Result<(), String> {
         let anchor = anchor & !(CHUNK - 1);
-        let near = (1..64).flat_map(|k| [anchor.wrapping_sub(k * CHUNK), anchor.wrapping_add(k * CHUNK)]);
+        let near = (1..64).flat_map(|k| {
+            [
+                anchor.wrapping_sub(k * CHUNK),
+                anchor.wrapping_add(k * CHUNK),
+            ]
+        });
         for hint in near.chain(std::iter::once(0)) {
             let flags = libc::MAP_PRIVATE
                 | libc::MAP_ANONYMOUS
                 | libc::MAP_NORESERVE
-                | if hint != 0 { libc::MAP_FIXED_NOREPLACE } else { 0 };
+                | if hint != 0 {
+                    libc::MAP_FIXED_NOREPLACE
+                } else {
+                    0
+                };
             // SAFETY: an anonymous reservation; MAP_FIXED_NOREPLACE never
             // replaces an existing mapping.
             let p = unsafe { libc::mmap(hint as *mut _, CHUNK, libc::PROT_NONE, flags, -1, 0) };
@@ -163,10 +202,16 @@ impl Arena {
                 unsafe { libc::munmap(p, CHUNK) };
                 continue;
             }
-            self.chunks.push(Chunk { base: p as usize, used: vec![false; CHUNK_PAGES] });
+            self.chunks.push(Chunk {
+                base: p as usize,
+                used: vec![false; CHUNK_PAGES],
+            });
             return Ok(());
         }
-        Err(format!("cannot reserve code memory: {}", std::io::Error::last_os_error()))
+        Err(format!(
+            "cannot reserve code memory: {}",
+            std::io::Error::last_os_error()
+        ))
     }
 }
 
@@ -184,14 +229,15 @@ mod tests {
         assert_eq!(b.len(), 2 * PAGE);
         assert_ne!(a.address(), b.address());
         let freed = a.address();
+        assert!(ARENA.lock().unwrap().page_used(freed));
         drop(a);
-        let c = CodeMemory::new(1, anchor).unwrap();
-        assert_eq!(c.address(), freed);
+        assert!(!ARENA.lock().unwrap().page_used(freed));
     }
 
     #[test]
     fn written_code_runs_once_executable() {
-        let mut m = CodeMemory::new(16, written_code_runs_once_executable as *const () as usize).unwrap();
+        let mut m =
+            CodeMemory::new(16, written_code_runs_once_executable as *const () as usize).unwrap();
         // mov eax, 42; ret
         m.bytes_mut()[..6].copy_from_slice(&[0xB8, 42, 0, 0, 0, 0xC3]);
         m.make_executable().unwrap();

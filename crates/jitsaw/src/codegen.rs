@@ -87,14 +87,22 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let stencil = u.op.stencil();
         let elide = stencil.ends_with_continue() && k + 1 < program.uops.len();
         let len = stencil.code.len() as u32 - if elide { 5 } else { 0 };
-        pieces.push(Piece { offset, len, uop: *u });
+        pieces.push(Piece {
+            offset,
+            len,
+            uop: *u,
+        });
         offset += len;
     }
     let end_of_uops = offset;
     let labels: Vec<u32> = program
         .insts
         .iter()
-        .map(|i| pieces.get(i.first as usize).map_or(end_of_uops, |p| p.offset))
+        .map(|i| {
+            pieces
+                .get(i.first as usize)
+                .map_or(end_of_uops, |p| p.offset)
+        })
         .collect();
 
     // 2. Lay out the exit stubs the micro-ops refer to.
@@ -105,10 +113,16 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let inst = &program.insts[p.uop.inst as usize];
         let mut keys = Vec::new();
         if stencil.has(HoleValue::Exit) {
-            keys.push(StubKey::Deopt { inst: p.uop.inst, reason: p.uop.op });
+            keys.push(StubKey::Deopt {
+                inst: p.uop.inst,
+                reason: p.uop.op,
+            });
         }
         if stencil.has(HoleValue::Error) {
-            keys.push(StubKey::Error { inst: p.uop.inst, reason: p.uop.op });
+            keys.push(StubKey::Error {
+                inst: p.uop.inst,
+                reason: p.uop.op,
+            });
         }
         for key in keys {
             if stubs.contains_key(&key) {
@@ -119,7 +133,13 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 StubKey::Error { .. } => (Uop::_ERROR, "raise", program.unit_address(inst.offset)),
             };
             let counter = (linker.exit_counter)(&format!("{reason}:{}", p.uop.op.name()));
-            let uop = UopInst { op, oparg: counter, operand: address, inst: p.uop.inst, jump: None };
+            let uop = UopInst {
+                op,
+                oparg: counter,
+                operand: address,
+                inst: p.uop.inst,
+                jump: None,
+            };
             stubs.insert(key, offset);
             let len = op.stencil().code.len() as u32;
             stub_pieces.push(Piece { offset, len, uop });
@@ -130,7 +150,8 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     for p in &mut pieces {
         if p.uop.op == Uop::_DEOPT {
             let opcode = program.insts[p.uop.inst as usize].opcode;
-            p.uop.oparg = (linker.exit_counter)(&format!("unsupported:{}", crate::frontend::name(opcode)));
+            p.uop.oparg =
+                (linker.exit_counter)(&format!("unsupported:{}", crate::frontend::name(opcode)));
         }
     }
     let code_size = offset as usize;
@@ -151,7 +172,10 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     called.dedup();
     let mut memory = CodeMemory::new(code_size + TRAMPOLINE_SIZE * called.len(), linker.anchor)?;
     let base = memory.address();
-    let mut trampolines = Trampolines { next: code_size, slots: HashMap::new() };
+    let mut trampolines = Trampolines {
+        next: code_size,
+        slots: HashMap::new(),
+    };
 
     // 4. Copy and patch.
     let all: Vec<&Piece> = pieces.iter().chain(&stub_pieces).collect();
@@ -160,19 +184,38 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let stencil = p.uop.op.stencil();
         let start = p.offset as usize;
         bytes[start..start + p.len as usize].copy_from_slice(&stencil.code[..p.len as usize]);
-        let next = if k + 1 < pieces.len() { Some(base + all[k + 1].offset as usize) } else { None };
+        let next = if k + 1 < pieces.len() {
+            Some(base + all[k + 1].offset as usize)
+        } else {
+            None
+        };
         for hole in stencil.holes.iter().filter(|h| h.offset < p.len) {
             let at = start + hole.offset as usize;
             let target = match hole.value {
                 HoleValue::Oparg => p.uop.oparg as usize,
                 HoleValue::Operand => p.uop.operand as usize,
-                HoleValue::Continue => next.ok_or_else(|| format!("{} falls off the code", p.uop.op.name()))?,
+                HoleValue::Continue => {
+                    next.ok_or_else(|| format!("{} falls off the code", p.uop.op.name()))?
+                }
                 HoleValue::JumpTarget => {
-                    let to = p.uop.jump.ok_or_else(|| format!("{} without target", p.uop.op.name()))?;
+                    let to = p
+                        .uop
+                        .jump
+                        .ok_or_else(|| format!("{} without target", p.uop.op.name()))?;
                     base + labels[to as usize] as usize
                 }
-                HoleValue::Exit => base + stubs[&StubKey::Deopt { inst: p.uop.inst, reason: p.uop.op }] as usize,
-                HoleValue::Error => base + stubs[&StubKey::Error { inst: p.uop.inst, reason: p.uop.op }] as usize,
+                HoleValue::Exit => {
+                    base + stubs[&StubKey::Deopt {
+                        inst: p.uop.inst,
+                        reason: p.uop.op,
+                    }] as usize
+                }
+                HoleValue::Error => {
+                    base + stubs[&StubKey::Error {
+                        inst: p.uop.inst,
+                        reason: p.uop.op,
+                    }] as usize
+                }
                 HoleValue::Symbol(s) => linker.symbols[s as usize],
             };
             let value = (target as i64).wrapping_add(hole.addend);
@@ -204,7 +247,15 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         .filter(|u| u.op == Uop::_DEOPT)
         .map(|u| program.insts[u.inst as usize].start)
         .collect();
-    Ok(Compiled { memory, labels, starts, unsupported, pieces: all_pieces, size, version: program.version })
+    Ok(Compiled {
+        memory,
+        labels,
+        starts,
+        unsupported,
+        pieces: all_pieces,
+        size,
+        version: program.version,
+    })
 }
 
 /// Writes an 8-byte little-endian value.
@@ -236,5 +287,159 @@ impl Trampolines {
             self.next += TRAMPOLINE_SIZE;
             at
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stencils::SYMBOLS;
+    use crate::uops::Inst;
+
+    #[test]
+    fn patch_helpers_write_little_endian() {
+        let mut b = [0u8; 12];
+        patch_abs64(&mut b, 2, 0x1122_3344_5566_7788);
+        assert_eq!(
+            b,
+            [0, 0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0, 0]
+        );
+        patch_rel32(&mut b, 8, -2);
+        assert_eq!(&b[8..], &[0xFE, 0xFF, 0xFF, 0xFF]);
+    }
+
+    fn inst(start: u32, first: u32, count: u32) -> Inst {
+        Inst {
+            start,
+            offset: start,
+            opcode: jitsaw_cpython313::opcode::NOP,
+            oparg: 0,
+            first,
+            count,
+        }
+    }
+
+    fn uop(op: Uop, oparg: u32, operand: u64, inst: u32, jump: Option<u32>) -> UopInst {
+        UopInst {
+            op,
+            oparg,
+            operand,
+            inst,
+            jump,
+        }
+    }
+
+    /// Compiles a small program whose external symbols all lie out of rel32
+    /// reach, then recomputes every hole from the program and compares.
+    #[test]
+    fn every_hole_is_patched_byte_exactly() {
+        let program = Program {
+            insts: vec![inst(0, 0, 2), inst(1, 2, 2), inst(2, 4, 1), inst(3, 5, 1)],
+            uops: vec![
+                uop(Uop::_LOAD_FAST, 5, 0, 0, None),
+                uop(Uop::_GUARD_TOS_INT, 0, 0, 0, None),
+                uop(Uop::_LOAD_CONST_INLINE_BORROW, 0, 0xDEAD_BEEF_F00D, 1, None),
+                uop(Uop::_UNARY_NEGATIVE, 0, 0, 1, None),
+                uop(Uop::_POP_JUMP_IF_TRUE, 0, 0, 2, Some(0)),
+                uop(Uop::_POP_FRAME, 0, 0, 3, None),
+            ],
+            code_start: 0x5555_0000,
+            version: 0,
+            consts: vec![],
+        };
+        let symbols: Vec<usize> = (0..SYMBOLS.len())
+            .map(|i| 0x7100_0000_0000 + 0x100 * i)
+            .collect();
+        let mut counter = |_: &str| 42u32;
+        let anchor = every_hole_is_patched_byte_exactly as *const () as usize;
+        let mut linker = Linker {
+            symbols: &symbols,
+            exit_counter: &mut counter,
+            anchor,
+        };
+        let c = compile(&program, &mut linker).unwrap();
+        let base = c.memory.address();
+        let bytes = c.memory.bytes();
+        let uop_pieces = &c.pieces[..program.uops.len()];
+        assert_eq!(
+            c.labels,
+            vec![
+                uop_pieces[0].offset,
+                uop_pieces[2].offset,
+                uop_pieces[4].offset,
+                uop_pieces[5].offset
+            ]
+        );
+        let read64 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        let read32 = |at: usize| i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        for (k, p) in c.pieces.iter().enumerate() {
+            let stencil = p.uop.op.stencil();
+            // Holes aside, the copy is the stencil.
+            let mut expected = stencil.code[..p.len as usize].to_vec();
+            for h in stencil.holes.iter().filter(|h| h.offset < p.len) {
+                let w = if h.kind == HoleKind::Abs64 { 8 } else { 4 };
+                let at = (p.offset + h.offset) as usize;
+                expected[h.offset as usize..h.offset as usize + w]
+                    .copy_from_slice(&bytes[at..at + w]);
+            }
+            assert_eq!(
+                &bytes[p.offset as usize..(p.offset + p.len) as usize],
+                &expected[..]
+            );
+            if (p.len as usize) < stencil.code.len() {
+                assert_eq!(
+                    c.pieces[k + 1].offset,
+                    p.offset + p.len,
+                    "an elided jump falls through"
+                );
+            }
+            for h in stencil.holes.iter().filter(|h| h.offset < p.len) {
+                let at = (p.offset + h.offset) as usize;
+                let target = match h.value {
+                    HoleValue::Oparg => p.uop.oparg as u64,
+                    HoleValue::Operand => p.uop.operand,
+                    HoleValue::Continue => (base + c.pieces[k + 1].offset as usize) as u64,
+                    HoleValue::JumpTarget => {
+                        (base + c.labels[p.uop.jump.unwrap() as usize] as usize) as u64
+                    }
+                    HoleValue::Exit | HoleValue::Error => {
+                        let want = if h.value == HoleValue::Exit {
+                            Uop::_DEOPT
+                        } else {
+                            Uop::_ERROR
+                        };
+                        let stub = c
+                            .pieces
+                            .iter()
+                            .find(|s| s.uop.op == want && s.uop.inst == p.uop.inst)
+                            .unwrap();
+                        assert_eq!(stub.uop.oparg, 42, "the stub counts its exit");
+                        let inst = &program.insts[p.uop.inst as usize];
+                        let resume = if want == Uop::_DEOPT {
+                            inst.start
+                        } else {
+                            inst.offset
+                        };
+                        assert_eq!(stub.uop.operand, program.unit_address(resume));
+                        (base + stub.offset as usize) as u64
+                    }
+                    HoleValue::Symbol(s) => symbols[s as usize] as u64,
+                };
+                match h.kind {
+                    HoleKind::Abs64 => assert_eq!(read64(at), target.wrapping_add(h.addend as u64)),
+                    HoleKind::Rel32 => {
+                        let dest = (base + at) as i64 + read32(at) as i64 - h.addend;
+                        if let HoleValue::Symbol(s) = h.value {
+                            // Out of reach: through `jmp [rip+0]; .quad target`.
+                            let t = (dest as usize) - base;
+                            assert_eq!(&bytes[t..t + 6], &[0xFF, 0x25, 0, 0, 0, 0]);
+                            assert_eq!(read64(t + 6), symbols[s as usize] as u64);
+                        } else {
+                            assert_eq!(dest as u64, target);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -11,7 +11,14 @@ use std::fmt::Write;
 pub fn uops(program: &Program) -> String {
     let mut out = String::new();
     for (i, inst) in program.insts.iter().enumerate() {
-        writeln!(out, "  {:5} {} {}", inst.offset * 2, frontend::name(inst.opcode), inst.oparg).unwrap();
+        writeln!(
+            out,
+            "  {:5} {} {}",
+            inst.offset * 2,
+            frontend::name(inst.opcode),
+            inst.oparg
+        )
+        .unwrap();
         for u in program.uops_of(i) {
             write!(out, "          {} {}", u.op.name(), u.oparg).unwrap();
             if u.operand != 0 {
@@ -32,7 +39,14 @@ pub fn asm(compiled: &Compiled) -> String {
     let base = compiled.memory.address() as u64;
     let bytes = compiled.memory.bytes();
     for p in &compiled.pieces {
-        writeln!(out, "  ; {} {} (inst {})", p.uop.op.name(), p.uop.oparg, p.uop.inst).unwrap();
+        writeln!(
+            out,
+            "  ; {} {} (inst {})",
+            p.uop.op.name(),
+            p.uop.oparg,
+            p.uop.inst
+        )
+        .unwrap();
         let code = &bytes[p.offset as usize..(p.offset + p.len) as usize];
         disassemble(&mut out, code, base + p.offset as u64, |_| None);
     }
@@ -43,7 +57,14 @@ pub fn asm(compiled: &Compiled) -> String {
 pub fn stencils() -> String {
     let mut out = String::new();
     for s in STENCILS {
-        writeln!(out, "{} ({} bytes, {} holes)", s.name, s.code.len(), s.holes.len()).unwrap();
+        writeln!(
+            out,
+            "{} ({} bytes, {} holes)",
+            s.name,
+            s.code.len(),
+            s.holes.len()
+        )
+        .unwrap();
         disassemble(&mut out, s.code, 0, |range| holes_in(s, range));
         out.push('\n');
     }
@@ -56,7 +77,12 @@ fn holes_in(s: &Stencil, range: std::ops::Range<usize>) -> Option<String> {
         .iter()
         .filter(|h| range.contains(&(h.offset as usize)))
         .map(|h| match h.value {
-            HoleValue::Symbol(i) => format!("{:?} {}{:+}", h.kind, crate::stencils::SYMBOLS[i as usize], h.addend),
+            HoleValue::Symbol(i) => format!(
+                "{:?} {}{:+}",
+                h.kind,
+                crate::stencils::SYMBOLS[i as usize],
+                h.addend
+            ),
             v => format!("{:?} {v:?}{:+}", h.kind, h.addend),
         })
         .collect();
@@ -77,7 +103,10 @@ fn disassemble(
         formatter.format(&insn, &mut text);
         let start = (insn.ip() - ip) as usize;
         let end = start + insn.len();
-        let hex: String = code[start..end].iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = code[start..end]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         write!(out, "    {:#x}  {hex:<24} {text}", insn.ip()).unwrap();
         if let Some(n) = note(start..end) {
             write!(out, "    ; hole: {n}").unwrap();

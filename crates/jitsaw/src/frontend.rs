@@ -63,7 +63,10 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         lowered.push(lower_inst(code, &insts, i));
     }
     let targets = resolve_jumps(&insts, &lowered)?;
-    let escapes: Vec<bool> = lowered.iter().map(|l| l.iter().any(|u| u.op.escapes())).collect();
+    let escapes: Vec<bool> = lowered
+        .iter()
+        .map(|l| l.iter().any(|u| u.op.escapes()))
+        .collect();
     let mut needs_check = vec![false; insts.len()];
     for (i, l) in lowered.iter().enumerate() {
         if escapes[i] {
@@ -85,13 +88,34 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         let here = i as u32;
         let address = code.code_start + 2 * inst.offset as u64;
         if needs_check[i] {
-            uops.push(UopInst { op: Uop::_CHECK_VALIDITY, oparg: 0, operand: code.version, inst: here, jump: None });
+            uops.push(UopInst {
+                op: Uop::_CHECK_VALIDITY,
+                oparg: 0,
+                operand: code.version,
+                inst: here,
+                jump: None,
+            });
         }
-        if lowered[i].iter().any(|u| u.op != Uop::_DEOPT && u.op.stencil().calls_out()) {
-            uops.push(UopInst { op: Uop::_SET_IP, oparg: 0, operand: address, inst: here, jump: None });
+        if lowered[i]
+            .iter()
+            .any(|u| u.op != Uop::_DEOPT && u.op.stencil().calls_out())
+        {
+            uops.push(UopInst {
+                op: Uop::_SET_IP,
+                oparg: 0,
+                operand: address,
+                inst: here,
+                jump: None,
+            });
         }
         for (u, target) in lowered[i].iter().zip(&targets[i]) {
-            uops.push(UopInst { op: u.op, oparg: u.oparg, operand: u.operand, inst: here, jump: *target });
+            uops.push(UopInst {
+                op: u.op,
+                oparg: u.oparg,
+                operand: u.operand,
+                inst: here,
+                jump: *target,
+            });
         }
         inst.count = uops.len() as u32 - inst.first;
     }
@@ -121,7 +145,14 @@ pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
         }
         let oparg = ext | arg;
         ext = 0;
-        insts.push(Inst { start: start as u32, offset: i as u32, opcode: op, oparg, first: 0, count: 0 });
+        insts.push(Inst {
+            start: start as u32,
+            offset: i as u32,
+            opcode: op,
+            oparg,
+            first: 0,
+            count: 0,
+        });
         i += 1 + caches(deopt(op));
         start = i;
     }
@@ -144,11 +175,21 @@ struct Lowered {
 }
 
 fn uop(op: Uop, oparg: u32) -> Lowered {
-    Lowered { op, oparg, operand: 0, jump_to: None }
+    Lowered {
+        op,
+        oparg,
+        operand: 0,
+        jump_to: None,
+    }
 }
 
 fn jump(op: Uop, oparg: u32, to: u32) -> Lowered {
-    Lowered { op, oparg, operand: 0, jump_to: Some(to) }
+    Lowered {
+        op,
+        oparg,
+        operand: 0,
+        jump_to: Some(to),
+    }
 }
 
 /// One instruction's micro-ops.
@@ -157,7 +198,10 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
     let (op, oparg) = (inst.opcode, inst.oparg);
     let next = inst.offset + 1 + caches(deopt(op)) as u32;
     let followed_by = |expected: u8| insts.get(i + 1).filter(|n| n.opcode == expected);
-    let check = Lowered { operand: code.version, ..uop(Uop::_CHECK_EVAL_BREAKER, oparg) };
+    let check = Lowered {
+        operand: code.version,
+        ..uop(Uop::_CHECK_EVAL_BREAKER, oparg)
+    };
     match op {
         RESUME | RESUME_CHECK => return vec![check],
         JUMP_BACKWARD => return vec![check, jump(Uop::_JUMP, 0, next - oparg)],
@@ -167,14 +211,20 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
         CALL_KW => return vec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
         CALL_LIST_APPEND => {
             if let Some(pop) = followed_by(POP_TOP) {
-                return vec![uop(Uop::_CALL_LIST_APPEND, oparg), jump(Uop::_JUMP, 0, pop.offset + 1)];
+                return vec![
+                    uop(Uop::_CALL_LIST_APPEND, oparg),
+                    jump(Uop::_JUMP, 0, pop.offset + 1),
+                ];
             }
         }
         BINARY_OP_INPLACE_ADD_UNICODE => {
             if let Some(store) = followed_by(STORE_FAST) {
                 return vec![
                     uop(Uop::_GUARD_BOTH_UNICODE, 0),
-                    Lowered { operand: store.oparg as u64, ..uop(Uop::_BINARY_OP_INPLACE_ADD_UNICODE, oparg) },
+                    Lowered {
+                        operand: store.oparg as u64,
+                        ..uop(Uop::_BINARY_OP_INPLACE_ADD_UNICODE, oparg)
+                    },
                     jump(Uop::_JUMP, 0, store.offset + 1),
                 ];
             }
@@ -182,7 +232,11 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
         _ => {}
     }
     let base = deopt(op);
-    let specialized = if code.generic.contains(&inst.offset) { None } else { expand(code, inst, op, next) };
+    let specialized = if code.generic.contains(&inst.offset) {
+        None
+    } else {
+        expand(code, inst, op, next)
+    };
     if let Some(uops) = specialized.filter(|u| !stale(code, u)) {
         return uops;
     }
@@ -197,7 +251,10 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
         }
     }
     let start = code.code_start + 2 * inst.start as u64;
-    vec![Lowered { operand: start, ..uop(Uop::_DEOPT, 0) }]
+    vec![Lowered {
+        operand: start,
+        ..uop(Uop::_DEOPT, 0)
+    }]
 }
 
 /// Whether a specialization's dict-version guard already fails for the
@@ -244,7 +301,9 @@ fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Vec<Lowere
 /// Where a "replaced" micro-op (a tier-1 branch) jumps, in code units.
 fn replaced_jump_target(op: u8, oparg: u32, next: u32) -> Option<u32> {
     match deopt(op) {
-        POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | POP_JUMP_IF_NONE | POP_JUMP_IF_NOT_NONE => Some(next + oparg),
+        POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | POP_JUMP_IF_NONE | POP_JUMP_IF_NOT_NONE => {
+            Some(next + oparg)
+        }
         // Exhausted loops skip the `END_FOR` and `POP_TOP` at the target.
         FOR_ITER => Some(next + oparg + 2),
         _ => None,
@@ -253,11 +312,17 @@ fn replaced_jump_target(op: u8, oparg: u32, next: u32) -> Option<u32> {
 
 /// Whether control can continue past the instruction's last micro-op.
 fn falls_through(l: &[Lowered]) -> bool {
-    !matches!(l.last().map(|u| u.op), Some(Uop::_JUMP | Uop::_POP_FRAME | Uop::_DEOPT))
+    !matches!(
+        l.last().map(|u| u.op),
+        Some(Uop::_JUMP | Uop::_POP_FRAME | Uop::_DEOPT)
+    )
 }
 
 /// Maps every micro-op's jump target to an instruction index.
-fn resolve_jumps(insts: &[Inst], lowered: &[Vec<Lowered>]) -> Result<Vec<Vec<Option<u32>>>, Refusal> {
+fn resolve_jumps(
+    insts: &[Inst],
+    lowered: &[Vec<Lowered>],
+) -> Result<Vec<Vec<Option<u32>>>, Refusal> {
     lowered
         .iter()
         .map(|l| {
@@ -265,7 +330,10 @@ fn resolve_jumps(insts: &[Inst], lowered: &[Vec<Lowered>]) -> Result<Vec<Vec<Opt
                 .map(|u| {
                     let Some(to) = u.jump_to else {
                         if u.op.stencil().has(crate::stencils::HoleValue::JumpTarget) {
-                            return Err(Refusal::Never(format!("{} without a jump target", u.op.name())));
+                            return Err(Refusal::Never(format!(
+                                "{} without a jump target",
+                                u.op.name()
+                            )));
                         }
                         return Ok(None);
                     };
@@ -277,4 +345,199 @@ fn resolve_jumps(insts: &[Inst], lowered: &[Vec<Lowered>]) -> Result<Vec<Vec<Opt
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uops::Uop;
+
+    fn unit(op: u8, arg: u32) -> u16 {
+        op as u16 | (arg as u16) << 8
+    }
+
+    fn code(units: Vec<u16>) -> CodeInput {
+        CodeInput {
+            units,
+            code_start: 0x1000,
+            flags: consts::CO_OPTIMIZED as u32,
+            consts: vec![(0x5000, true)],
+            ..Default::default()
+        }
+    }
+
+    /// `units` plus the right number of zeroed cache units after `op`.
+    fn with_caches(units: &mut Vec<u16>, op: u8, arg: u32) {
+        units.push(unit(op, arg));
+        units.extend(std::iter::repeat_n(0, caches(deopt(op))));
+    }
+
+    #[test]
+    fn decode_folds_extended_args_and_skips_caches() {
+        let mut units = vec![
+            unit(RESUME, 0),
+            unit(EXTENDED_ARG, 1),
+            unit(EXTENDED_ARG, 2),
+        ];
+        with_caches(&mut units, LOAD_FAST, 3);
+        with_caches(&mut units, BINARY_OP, 0);
+        units.push(unit(RETURN_VALUE, 0));
+        let insts = decode(&units).unwrap();
+        let summary: Vec<(u32, u32, u8, u32)> = insts
+            .iter()
+            .map(|i| (i.start, i.offset, i.opcode, i.oparg))
+            .collect();
+        let binop_caches = caches(BINARY_OP) as u32;
+        assert_eq!(
+            summary,
+            vec![
+                (0, 0, RESUME, 0),
+                (1, 3, LOAD_FAST, (1 << 16) | (2 << 8) | 3),
+                (4, 4, BINARY_OP, 0),
+                (5 + binop_caches, 5 + binop_caches, RETURN_VALUE, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn instrumented_bytecode_is_not_compiled_now() {
+        let units = vec![unit(INSTRUMENTED_RESUME, 0), unit(RETURN_CONST, 0)];
+        assert!(matches!(decode(&units), Err(Refusal::NotNow(_))));
+    }
+
+    #[test]
+    fn jumps_resolve_to_instructions_and_deopts_target_the_prefix() {
+        // 0 RESUME; 1 LOAD_FAST 0; 2 POP_JUMP_IF_FALSE +2 (skips 2 units);
+        // 4 EXTENDED_ARG 0 / LOAD_CONST 0; 6 RETURN_VALUE; 7 RETURN_CONST 0.
+        let mut units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0)];
+        with_caches(&mut units, POP_JUMP_IF_FALSE, 3);
+        units.extend([
+            unit(EXTENDED_ARG, 0),
+            unit(LOAD_CONST, 0),
+            unit(RETURN_VALUE, 0),
+            unit(RETURN_CONST, 0),
+        ]);
+        let p = lower(&code(units)).unwrap();
+        let branch = p
+            .uops
+            .iter()
+            .find(|u| u.op == Uop::_POP_JUMP_IF_FALSE)
+            .unwrap();
+        let target = &p.insts[branch.jump.unwrap() as usize];
+        assert_eq!(target.opcode, RETURN_CONST);
+        let load = p.insts.iter().find(|i| i.opcode == LOAD_CONST).unwrap();
+        assert_eq!((load.start, load.offset), (4, 5));
+    }
+
+    #[test]
+    fn code_falling_off_its_end_is_refused() {
+        let units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0)];
+        assert!(matches!(lower(&code(units)), Err(Refusal::Never(_))));
+    }
+
+    #[test]
+    fn generators_and_module_bodies_are_refused() {
+        let units = vec![unit(RESUME, 0), unit(RETURN_CONST, 0)];
+        let mut gen = code(units.clone());
+        gen.flags |= consts::CO_GENERATOR as u32;
+        assert!(matches!(lower(&gen), Err(Refusal::Never(r)) if r.contains("generator")));
+        let mut module = code(units);
+        module.flags = 0;
+        assert!(matches!(lower(&module), Err(Refusal::Never(r)) if r.contains("module")));
+    }
+
+    #[test]
+    fn stale_global_specializations_become_generic() {
+        let mut units = vec![unit(RESUME, 0)];
+        units.push(unit(LOAD_GLOBAL_MODULE, 0));
+        // counter, globals version (1), builtins version, index.
+        units.extend([0, 7, 0, 3]);
+        units.push(unit(RETURN_VALUE, 0));
+        let mut input = code(units);
+        input.globals_version = Some(7);
+        assert!(lower(&input)
+            .unwrap()
+            .uops
+            .iter()
+            .any(|u| u.op == Uop::_LOAD_GLOBAL_MODULE));
+        input.globals_version = Some(8);
+        let p = lower(&input).unwrap();
+        assert!(p.uops.iter().any(|u| u.op == Uop::_LOAD_GLOBAL));
+        assert!(!p.uops.iter().any(|u| u.op == Uop::_LOAD_GLOBAL_MODULE));
+    }
+
+    /// Every instruction of CPython 3.13 either lowers to micro-ops or is an
+    /// explicit exit to the interpreter; the exits are listed here so that
+    /// adding or losing support is a deliberate change.
+    #[test]
+    fn every_opcode_lowers_or_deopts_explicitly() {
+        const DEOPTS: &[&str] = &[
+            "BEFORE_ASYNC_WITH",
+            "BEFORE_WITH",
+            "CACHE",
+            "CALL_FUNCTION_EX",
+            "CHECK_EG_MATCH",
+            "CHECK_EXC_MATCH",
+            "CLEANUP_THROW",
+            "DELETE_DEREF",
+            "DELETE_NAME",
+            "END_ASYNC_FOR",
+            "EXIT_INIT_CHECK",
+            "GET_AITER",
+            "GET_ANEXT",
+            "GET_AWAITABLE",
+            "GET_LEN",
+            "GET_YIELD_FROM_ITER",
+            "IMPORT_FROM",
+            "IMPORT_NAME",
+            "INTERPRETER_EXIT",
+            "LOAD_BUILD_CLASS",
+            "LOAD_FROM_DICT_OR_DEREF",
+            "LOAD_FROM_DICT_OR_GLOBALS",
+            "LOAD_LOCALS",
+            "LOAD_NAME",
+            "LOAD_SUPER_ATTR",
+            "LOAD_SUPER_ATTR_ATTR",
+            "LOAD_SUPER_ATTR_METHOD",
+            "MATCH_CLASS",
+            "MATCH_KEYS",
+            "MATCH_MAPPING",
+            "MATCH_SEQUENCE",
+            "POP_EXCEPT",
+            "PUSH_EXC_INFO",
+            "RAISE_VARARGS",
+            "RERAISE",
+            "RESERVED",
+            "RETURN_GENERATOR",
+            "SEND",
+            "SEND_GEN",
+            "SETUP_ANNOTATIONS",
+            "STORE_NAME",
+            "WITH_EXCEPT_START",
+            "YIELD_VALUE",
+        ];
+        let mut deopting = Vec::new();
+        for op in 0..MIN_INSTRUMENTED_OPCODE {
+            let info = &OPCODE_INFO[op as usize];
+            if !info.valid || op == EXTENDED_ARG || op == ENTER_EXECUTOR {
+                continue;
+            }
+            let mut units = vec![unit(op, 1)];
+            units.extend(std::iter::repeat_n(0, caches(deopt(op)) + 8));
+            let insts = decode(&units).unwrap();
+            let lowered = lower_inst(&code(units.clone()), &insts, 0);
+            assert!(!lowered.is_empty(), "{} lowers to nothing", info.name);
+            if lowered.iter().any(|u| u.op == Uop::_DEOPT) {
+                assert_eq!(
+                    lowered.len(),
+                    1,
+                    "{} mixes micro-ops and an exit",
+                    info.name
+                );
+                deopting.push(info.name);
+            }
+        }
+        deopting.sort_unstable();
+        assert_eq!(deopting, DEOPTS);
+    }
 }

@@ -60,7 +60,10 @@ enum Status {
     /// Counting calls before compiling.
     Warming,
     /// Compiled; `provisional` code came from unspecialized bytecode.
-    Compiled { code: Arc<Compiled>, provisional: bool },
+    Compiled {
+        code: Arc<Compiled>,
+        provisional: bool,
+    },
     /// Run this many more calls in the interpreter, then recompile.
     Requicken(u32),
     /// Never compiled (refused).
@@ -99,7 +102,9 @@ pub fn disable() {
     // SAFETY: GIL held.
     unsafe {
         let interp = pyo3::ffi::PyInterpreterState_Get().cast::<u8>();
-        if _PyInterpreterState_GetEvalFrameFunc(interp).is_some_and(|f| f as usize == eval_frame as *const () as usize) {
+        if _PyInterpreterState_GetEvalFrameFunc(interp)
+            .is_some_and(|f| f as usize == eval_frame as *const () as usize)
+        {
             _PyInterpreterState_SetEvalFrameFunc(interp, None);
         }
     }
@@ -111,7 +116,8 @@ pub fn is_enabled() -> bool {
     // SAFETY: GIL held.
     unsafe {
         let interp = pyo3::ffi::PyInterpreterState_Get().cast::<u8>();
-        _PyInterpreterState_GetEvalFrameFunc(interp).is_some_and(|f| f as usize == eval_frame as *const () as usize)
+        _PyInterpreterState_GetEvalFrameFunc(interp)
+            .is_some_and(|f| f as usize == eval_frame as *const () as usize)
     }
 }
 
@@ -139,19 +145,35 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
     let mut p: *mut u8 = std::ptr::null_mut();
     if index < 0 || PyUnstable_Code_GetExtra(code.cast(), index, &mut p) != 0 || p.is_null() {
         PyErr_Clear();
-        return CodeSummary { status: "new", calls: 0, deopts: 0, recompiles: 0, uops: vec![] };
+        return CodeSummary {
+            status: "new",
+            calls: 0,
+            deopts: 0,
+            recompiles: 0,
+            uops: vec![],
+        };
     }
     let s = &*p.cast::<CodeState>();
     let (status, uops) = match &s.status {
         Status::Warming => ("warming", vec![]),
         Status::Compiled { code, provisional } => (
-            if *provisional { "provisional" } else { "compiled" },
+            if *provisional {
+                "provisional"
+            } else {
+                "compiled"
+            },
             code.pieces.iter().map(|p| p.uop.op.name()).collect(),
         ),
         Status::Requicken(_) => ("requicken", vec![]),
         Status::Never => ("never", vec![]),
     };
-    CodeSummary { status, calls: s.calls, deopts: s.deopts, recompiles: s.recompiles, uops }
+    CodeSummary {
+        status,
+        calls: s.calls,
+        deopts: s.deopts,
+        recompiles: s.recompiles,
+        uops,
+    }
 }
 
 /// Frees a code object's state when the code object dies.
@@ -163,7 +185,11 @@ unsafe extern "C" fn free_state(p: *mut u8) {
 }
 
 /// The PEP 523 evaluator.
-unsafe extern "C" fn eval_frame(ts: *mut PyThreadState, frame: *mut Frame, throwflag: i32) -> *mut PyObject {
+unsafe extern "C" fn eval_frame(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    throwflag: i32,
+) -> *mut PyObject {
     if throwflag != 0 || (*frame).owner != consts::FRAME_OWNED_BY_THREAD as i8 {
         return _PyEval_EvalFrameDefault(ts, frame, throwflag);
     }
@@ -237,13 +263,20 @@ unsafe fn decide(
     if instrumented(ts, code, version) {
         return None;
     }
-    let threshold = OPTIONS.lock().unwrap().as_ref().map_or(u32::MAX, |o| o.threshold);
+    let threshold = OPTIONS
+        .lock()
+        .unwrap()
+        .as_ref()
+        .map_or(u32::MAX, |o| o.threshold);
     let s = &mut *state;
     s.calls = s.calls.saturating_add(1);
     s.calls_since_compile = s.calls_since_compile.saturating_add(1);
     match &s.status {
         Status::Never => None,
-        Status::Compiled { code: c, provisional } => {
+        Status::Compiled {
+            code: c,
+            provisional,
+        } => {
             if c.version != version {
                 compile(s, frame, code, version)
             } else if *provisional {
@@ -332,7 +365,11 @@ unsafe fn compile(
     let program = optimize::optimize(program);
     let rt = runtime::runtime().ok()?;
     let mut exit_counter = runtime::exit_counter;
-    let mut linker = Linker { symbols: &rt.symbols, exit_counter: &mut exit_counter, anchor: rt.anchor };
+    let mut linker = Linker {
+        symbols: &rt.symbols,
+        exit_counter: &mut exit_counter,
+        anchor: rt.anchor,
+    };
     let compiled = match codegen::compile(&program, &mut linker) {
         Ok(c) => Arc::new(c),
         Err(reason) => {
@@ -349,12 +386,21 @@ unsafe fn compile(
         st.code_bytes += compiled.size as u64;
         st.instructions += program.insts.len() as u64;
         st.compile_ns += started.elapsed().as_nanos() as u64;
-        for u in program.uops.iter().filter(|u| u.op == crate::uops::Uop::_DEOPT) {
+        for u in program
+            .uops
+            .iter()
+            .filter(|u| u.op == crate::uops::Uop::_DEOPT)
+        {
             let name = frontend::name(program.insts[u.inst as usize].opcode);
             *st.unsupported.entry(name.to_string()).or_default() += 1;
         }
     }
-    let dump = OPTIONS.lock().unwrap().as_ref().map(|o| o.dump).unwrap_or_default();
+    let dump = OPTIONS
+        .lock()
+        .unwrap()
+        .as_ref()
+        .map(|o| o.dump)
+        .unwrap_or_default();
     if dump.uops || dump.asm {
         let mut text = format!("jitsaw: compiled {}\n", qualname(code));
         if dump.uops {
@@ -365,7 +411,10 @@ unsafe fn compile(
         }
         eprint!("{text}");
     }
-    s.status = Status::Compiled { code: compiled.clone(), provisional };
+    s.status = Status::Compiled {
+        code: compiled.clone(),
+        provisional,
+    };
     s.deopts = 0;
     s.deopt_sites.clear();
     s.calls_since_compile = 0;
@@ -380,13 +429,19 @@ fn unspecialized(program: &crate::uops::Program) -> bool {
 
 /// Whether `op` is a generic instruction with specialized forms.
 fn has_specializations(op: u8) -> bool {
-    (0..=255u8).any(|x| x != op && opcode::OPCODE_INFO[x as usize].valid && deopt(x) == op && caches(op) > 0)
+    (0..=255u8).any(|x| {
+        x != op && opcode::OPCODE_INFO[x as usize].valid && deopt(x) == op && caches(op) > 0
+    })
 }
 
 /// Whether the code object's bytecode contains a loop.
 unsafe fn has_backward_jump(code: *mut PyCodeObject) -> bool {
     frontend::decode(code_units_slice(code))
-        .map(|insts| insts.iter().any(|i| deopt(i.opcode) == opcode::JUMP_BACKWARD))
+        .map(|insts| {
+            insts
+                .iter()
+                .any(|i| deopt(i.opcode) == opcode::JUMP_BACKWARD)
+        })
         .unwrap_or(false)
 }
 

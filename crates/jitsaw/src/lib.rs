@@ -35,7 +35,9 @@ fn enable() -> PyResult<()> {
 /// Validates the `JITSAW_*` environment variables without enabling.
 #[pyfunction]
 fn check_options() -> PyResult<()> {
-    options::Options::from_process_env().map(drop).map_err(PyValueError::new_err)
+    options::Options::from_process_env()
+        .map(drop)
+        .map_err(PyValueError::new_err)
 }
 
 /// Switches the JIT off; compiled frames already running finish compiled.
@@ -91,7 +93,9 @@ fn code_state<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'
         Err(_) => obj.clone(),
     };
     if !code.is_instance_of::<pyo3::types::PyCode>() {
-        return Err(pyo3::exceptions::PyTypeError::new_err("expected a function or a code object"));
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "expected a function or a code object",
+        ));
     }
     // SAFETY: GIL held (we have `py`), and `code` is a code object.
     let s = unsafe { hook::code_summary(code.as_ptr().cast()) };
@@ -114,7 +118,9 @@ fn stencil_listing() -> String {
 #[pymodule]
 fn _jitsaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // SAFETY: `Py_Version` is a constant exported by every CPython >= 3.11.
-    let running = unsafe { pyo3::ffi::Py_Version } as u64;
+    // (`c_ulong` is 64 bits here but not everywhere, hence the conversion.)
+    #[allow(clippy::useless_conversion)]
+    let running = u64::from(unsafe { pyo3::ffi::Py_Version });
     if running != consts::PY_VERSION_HEX {
         return Err(PyImportError::new_err(format!(
             "jitsaw was built for CPython {} but is running on a different release \

@@ -17,7 +17,11 @@ pub fn inline_constants(mut program: Program) -> Program {
     for u in &mut program.uops {
         if u.op == Uop::_LOAD_CONST {
             let (address, immortal) = program.consts[u.oparg as usize];
-            u.op = if immortal { Uop::_LOAD_CONST_INLINE_BORROW } else { Uop::_LOAD_CONST_INLINE };
+            u.op = if immortal {
+                Uop::_LOAD_CONST_INLINE_BORROW
+            } else {
+                Uop::_LOAD_CONST_INLINE
+            };
             u.operand = address;
         }
     }

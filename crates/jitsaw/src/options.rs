@@ -63,19 +63,31 @@ mod tests {
     use std::collections::HashMap;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Options, String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Options::from_env(|k| map.get(k).cloned())
     }
 
     #[test]
     fn defaults() {
-        assert_eq!(parse(&[]).unwrap(), Options { threshold: DEFAULT_THRESHOLD, dump: Dump::default() });
+        assert_eq!(
+            parse(&[]).unwrap(),
+            Options {
+                threshold: DEFAULT_THRESHOLD,
+                dump: Dump::default()
+            }
+        );
     }
 
     #[test]
     fn threshold_values() {
         assert_eq!(parse(&[("JITSAW_THRESHOLD", "0")]).unwrap().threshold, 0);
-        assert_eq!(parse(&[("JITSAW_THRESHOLD", " 17 ")]).unwrap().threshold, 17);
+        assert_eq!(
+            parse(&[("JITSAW_THRESHOLD", " 17 ")]).unwrap().threshold,
+            17
+        );
         for bad in ["abc", "-1", "1.5", "99999999999"] {
             let e = parse(&[("JITSAW_THRESHOLD", bad)]).unwrap_err();
             assert!(e.contains("JITSAW_THRESHOLD") && e.contains(bad), "{e}");
@@ -85,7 +97,13 @@ mod tests {
     #[test]
     fn dump_values() {
         let o = parse(&[("JITSAW_DUMP", "uops, asm")]).unwrap();
-        assert_eq!(o.dump, Dump { uops: true, asm: true });
+        assert_eq!(
+            o.dump,
+            Dump {
+                uops: true,
+                asm: true
+            }
+        );
         let e = parse(&[("JITSAW_DUMP", "uops,bytes")]).unwrap_err();
         assert!(e.contains("JITSAW_DUMP") && e.contains("\"bytes\""), "{e}");
     }

@@ -26,7 +26,12 @@ const STATUS_ERROR: usize = 0;
 const STATUS_DEOPT: usize = 1;
 
 /// The C-ABI entry into compiled code (the `_JIT_ENTRY` stencil).
-type EntryFn = unsafe extern "C" fn(*mut Frame, *mut *mut PyObject, *mut PyThreadState, usize) -> *mut PyObject;
+type EntryFn = unsafe extern "C" fn(
+    *mut Frame,
+    *mut *mut PyObject,
+    *mut PyThreadState,
+    usize,
+) -> *mut PyObject;
 
 /// Everything resolved once per process.
 pub struct Runtime {
@@ -42,14 +47,19 @@ static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 
 /// The runtime, set up on first use; an error names what is missing.
 pub fn runtime() -> Result<&'static Runtime, String> {
-    RUNTIME.get_or_init(Runtime::new).as_ref().map_err(Clone::clone)
+    RUNTIME
+        .get_or_init(Runtime::new)
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 impl Runtime {
     fn new() -> Result<Runtime, String> {
         let symbols = stencils::SYMBOLS
             .iter()
-            .map(|name| resolve(name).ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}")))
+            .map(|name| {
+                resolve(name).ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let anchor = _PyEval_EvalFrameDefault as *const () as usize;
         let stencil = stencils::by_name("_JIT_ENTRY").ok_or("jitsaw: no entry stencil")?;
@@ -62,7 +72,12 @@ impl Runtime {
         // SAFETY: the memory now holds `_JIT_ENTRY`, an `extern "C"` function
         // with exactly this signature, and stays mapped for the process.
         let entry = unsafe { std::mem::transmute::<usize, EntryFn>(memory.address()) };
-        Ok(Runtime { symbols, anchor, entry, _entry_memory: memory })
+        Ok(Runtime {
+            symbols,
+            anchor,
+            entry,
+            _entry_memory: memory,
+        })
     }
 }
 
@@ -105,7 +120,14 @@ pub fn exit_counts() -> Vec<(String, u64)> {
         .enumerate()
         // SAFETY: counters are only written by compiled code under the GIL,
         // which the caller holds; reading a u64 is atomic on x86-64.
-        .map(|(i, r)| (r.clone(), unsafe { (&raw const EXIT_COUNTS).cast::<u64>().add(i).read_volatile() }))
+        .map(|(i, r)| {
+            (r.clone(), unsafe {
+                (&raw const EXIT_COUNTS)
+                    .cast::<u64>()
+                    .add(i)
+                    .read_volatile()
+            })
+        })
         .collect()
 }
 
@@ -113,10 +135,22 @@ pub fn exit_counts() -> Vec<(String, u64)> {
 fn helpers() -> [(&'static str, usize); 6] {
     [
         ("jitsaw_name_error", name_error as *const () as usize),
-        ("jitsaw_unbound_local", helper_unbound_local as *const () as usize),
-        ("jitsaw_load_global", helper_load_global as *const () as usize),
-        ("jitsaw_list_extend_error", helper_list_extend_error as *const () as usize),
-        ("jitsaw_dict_update_error", helper_dict_update_error as *const () as usize),
+        (
+            "jitsaw_unbound_local",
+            helper_unbound_local as *const () as usize,
+        ),
+        (
+            "jitsaw_load_global",
+            helper_load_global as *const () as usize,
+        ),
+        (
+            "jitsaw_list_extend_error",
+            helper_list_extend_error as *const () as usize,
+        ),
+        (
+            "jitsaw_dict_update_error",
+            helper_dict_update_error as *const () as usize,
+        ),
         ("jitsaw_exit_counters", (&raw const EXIT_COUNTS) as usize),
     ]
 }
@@ -128,13 +162,19 @@ unsafe extern "C" fn helper_unbound_local(ts: *mut PyThreadState, f: *mut Frame,
     _PyEval_FormatExcCheckArg(
         ts,
         PyExc_UnboundLocalError,
-        c"cannot access local variable '%s' where it is not associated with a value".as_ptr().cast(),
+        c"cannot access local variable '%s' where it is not associated with a value"
+            .as_ptr()
+            .cast(),
         name.cast(),
     );
 }
 
 /// `LOAD_GLOBAL` without a cache: a new reference, or NULL with an error.
-unsafe extern "C" fn helper_load_global(ts: *mut PyThreadState, f: *mut Frame, oparg: usize) -> *mut PyObject {
+unsafe extern "C" fn helper_load_global(
+    ts: *mut PyThreadState,
+    f: *mut Frame,
+    oparg: usize,
+) -> *mut PyObject {
     let name = frame_name(f, oparg >> 1);
     let (globals, builtins) = ((*f).f_globals, (*f).f_builtins);
     let mut res = std::ptr::null_mut();
@@ -161,7 +201,12 @@ unsafe extern "C" fn helper_load_global(ts: *mut PyThreadState, f: *mut Frame, o
 
 /// Raises `NameError` for `name`.
 unsafe extern "C" fn name_error(ts: *mut PyThreadState, name: *mut PyObject) {
-    _PyEval_FormatExcCheckArg(ts, PyExc_NameError, c"name '%.200s' is not defined".as_ptr().cast(), name);
+    _PyEval_FormatExcCheckArg(
+        ts,
+        PyExc_NameError,
+        c"name '%.200s' is not defined".as_ptr().cast(),
+        name,
+    );
 }
 
 /// The type name of an object, for error messages.
@@ -228,8 +273,11 @@ pub struct FrameCounts {
 }
 
 /// Frame counters; updated under the GIL.
-pub static FRAME_COUNTS: Mutex<FrameCounts> =
-    Mutex::new(FrameCounts { entered: 0, deopts: 0, raises: 0 });
+pub static FRAME_COUNTS: Mutex<FrameCounts> = Mutex::new(FrameCounts {
+    entered: 0,
+    deopts: 0,
+    raises: 0,
+});
 
 /// Runs a new frame in compiled code from its first instruction, exactly as
 /// `_PyEval_EvalFrameDefault(tstate, frame, 0)` would run it.
@@ -237,7 +285,12 @@ pub static FRAME_COUNTS: Mutex<FrameCounts> =
 /// # Safety
 /// The GIL is held, `frame` is a new thread-owned frame of the code object
 /// `compiled` was made from, not yet linked into the thread's frame stack.
-pub unsafe fn run_frame(ts: *mut PyThreadState, frame: *mut Frame, compiled: &Compiled, rt: &Runtime) -> RunOutcome {
+pub unsafe fn run_frame(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    compiled: &Compiled,
+    rt: &Runtime,
+) -> RunOutcome {
     // The interpreter's prologue: link the frame, count C and Python depth.
     (*frame).previous = *current_frame(ts);
     *current_frame(ts) = frame;
@@ -270,7 +323,10 @@ pub unsafe fn run_frame(ts: *mut PyThreadState, frame: *mut Frame, compiled: &Co
                 FRAME_COUNTS.lock().unwrap().deopts += 1;
                 let at = ((*frame).instr_ptr as usize - code_units(frame_code(frame)) as usize) / 2;
                 let guard = compiled.speculative_deopt(at as u32).then_some(at as u32);
-                return RunOutcome::Deopt { result: _PyEval_EvalFrameDefault(ts, frame, 0), guard };
+                return RunOutcome::Deopt {
+                    result: _PyEval_EvalFrameDefault(ts, frame, 0),
+                    guard,
+                };
             }
             STATUS_ERROR => {
                 FRAME_COUNTS.lock().unwrap().raises += 1;
@@ -331,7 +387,10 @@ unsafe fn stack_base(frame: *mut Frame) -> usize {
 /// The GIL is held and `frame` is linked as the thread's current frame.
 pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame) -> Option<u32> {
     if PyErr_Occurred().is_null() {
-        pyo3::ffi::PyErr_SetString(pyo3::ffi::PyExc_SystemError, c"error return without exception set".as_ptr());
+        pyo3::ffi::PyErr_SetString(
+            pyo3::ffi::PyExc_SystemError,
+            c"error return without exception set".as_ptr(),
+        );
     }
     let code = frame_code(frame);
     let lasti = ((*frame).instr_ptr as usize - code_units(code) as usize) / 2;

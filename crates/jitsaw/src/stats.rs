@@ -35,5 +35,10 @@ pub static COMPILE: Mutex<CompileStats> = Mutex::new(CompileStats {
 
 /// Records a refusal.
 pub fn refused(reason: &str) {
-    *COMPILE.lock().unwrap().refused.entry(reason.to_string()).or_default() += 1;
+    *COMPILE
+        .lock()
+        .unwrap()
+        .refused
+        .entry(reason.to_string())
+        .or_default() += 1;
 }

@@ -57,7 +57,10 @@ include!(concat!(env!("OUT_DIR"), "/stencils_gen.rs"));
 
 /// The stencil of a micro-op, by name.
 pub fn by_name(name: &str) -> Option<&'static Stencil> {
-    STENCILS.binary_search_by(|s| s.name.cmp(name)).ok().map(|i| &STENCILS[i])
+    STENCILS
+        .binary_search_by(|s| s.name.cmp(name))
+        .ok()
+        .map(|i| &STENCILS[i])
 }
 
 impl Stencil {
@@ -68,7 +71,9 @@ impl Stencil {
         n >= 5
             && self.code[n - 5] == 0xE9
             && self.holes.iter().any(|h| {
-                h.offset as usize == n - 4 && h.value == HoleValue::Continue && h.kind == HoleKind::Rel32
+                h.offset as usize == n - 4
+                    && h.value == HoleValue::Continue
+                    && h.kind == HoleKind::Rel32
             })
     }
 
@@ -80,6 +85,8 @@ impl Stencil {
     /// Whether the stencil calls an external function (C code that may run
     /// Python code, so `frame->instr_ptr` must be current).
     pub fn calls_out(&self) -> bool {
-        self.holes.iter().any(|h| matches!(h.value, HoleValue::Symbol(_)) && h.kind == HoleKind::Rel32)
+        self.holes
+            .iter()
+            .any(|h| matches!(h.value, HoleValue::Symbol(_)) && h.kind == HoleKind::Rel32)
     }
 }

@@ -315,7 +315,11 @@ fn tables() -> &'static Tables {
                 from_cpython[*id as usize] = Some(*u);
             }
         }
-        Tables { stencils, cpython_id, from_cpython }
+        Tables {
+            stencils,
+            cpython_id,
+            from_cpython,
+        }
     })
 }
 
@@ -379,5 +383,94 @@ impl Program {
     /// The address of code unit `offset`.
     pub fn unit_address(&self, offset: u32) -> u64 {
         self.code_start + 2 * offset as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stencils::STENCILS;
+    use jitsaw_cpython313::opcode::{MACRO_EXPANSION, OPARG_SAMPLES, STACK_EFFECTS};
+
+    #[test]
+    fn every_uop_has_a_stencil_and_every_stencil_a_uop() {
+        for u in Uop::ALL {
+            assert_eq!(u.stencil().name, u.name());
+        }
+        for s in STENCILS {
+            assert!(
+                s.name == "_JIT_ENTRY" || Uop::ALL.iter().any(|u| u.name() == s.name),
+                "stencil {} is not in the micro-op table",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn pops_agree_with_cpython() {
+        for u in Uop::ALL {
+            let Some(id) = u.cpython_id() else { continue };
+            let info = &cuop::UOP_INFO[id as usize];
+            if info.popped[0] < 0 {
+                continue; // CPython has no tier-2 metadata for it.
+            }
+            for oparg in 0..OPARG_SAMPLES as u32 {
+                assert_eq!(
+                    u.effect(oparg).0,
+                    info.popped[oparg as usize] as i32,
+                    "{} pops with oparg {oparg}",
+                    u.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn expansions_add_up_to_the_instructions_stack_effect() {
+        let mut checked = 0;
+        for op in 0..=255u8 {
+            let e = &MACRO_EXPANSION[op as usize];
+            if e.nuops <= 0 {
+                continue;
+            }
+            let uops: Option<Vec<(Uop, i8)>> = e.uops[..e.nuops as usize]
+                .iter()
+                .map(|&(id, size, _)| Uop::from_cpython(id as u16).map(|u| (u, size)))
+                .collect();
+            let Some(uops) = uops else { continue };
+            for oparg in 0..OPARG_SAMPLES as u32 {
+                let (popped, pushed) = STACK_EFFECTS[op as usize][oparg as usize];
+                let net: i32 = uops
+                    .iter()
+                    .map(|&(u, size)| {
+                        let arg = match size {
+                            opcode::OPARG_TOP => oparg >> 4,
+                            opcode::OPARG_BOTTOM => oparg & 15,
+                            _ => oparg,
+                        };
+                        let (p, q) = u.effect(arg);
+                        q - p
+                    })
+                    .sum();
+                // Exhausted loops leave by a jump; the table counts the
+                // fall-through effect, as jitsaw's table does.
+                assert_eq!(
+                    net,
+                    (pushed - popped) as i32,
+                    "{} with oparg {oparg}",
+                    crate::frontend::name(op)
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked > 120, "only {checked} instructions checked");
+    }
+
+    #[test]
+    fn escape_flags_follow_cpython() {
+        assert!(Uop::_CALL.escapes() && Uop::_BINARY_OP.escapes() && Uop::_LOAD_ATTR.escapes());
+        assert!(
+            !Uop::_LOAD_FAST.escapes() && !Uop::_GUARD_BOTH_INT.escapes() && !Uop::_JUMP.escapes()
+        );
     }
 }

@@ -64,16 +64,23 @@ fn check_one(s: &Stencil, policy: &SymbolPolicy, problems: &mut Vec<String>) {
         }
         let flow = insn.flow_control();
         if flow == FlowControl::Return && !may_return(name) {
-            problems.push(format!("{name}+{start:#x}: `ret` in a stencil that must chain"));
+            problems.push(format!(
+                "{name}+{start:#x}: `ret` in a stencil that must chain"
+            ));
         }
         if flow == FlowControl::IndirectBranch {
             problems.push(format!("{name}+{start:#x}: indirect jump (a jump table?)"));
         }
         if matches!(insn.mnemonic(), Mnemonic::Ud2 | Mnemonic::Int3) {
-            problems.push(format!("{name}+{start:#x}: trap instruction (an unreachable path?)"));
+            problems.push(format!(
+                "{name}+{start:#x}: trap instruction (an unreachable path?)"
+            ));
         }
         for hole in s.holes.iter().filter(|h| (start..end).contains(&h.offset)) {
-            let is_jump = matches!(flow, FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch);
+            let is_jump = matches!(
+                flow,
+                FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch
+            );
             match hole.kind {
                 HoleKind::Rel32 if hole.value.is_continuation() && !is_jump => {
                     problems.push(format!(

@@ -48,14 +48,26 @@ pub fn compile(opts: &CompileOptions) -> Result<Vec<u8>, String> {
     run(Command::new(opts.rustc)
         .env("OUT_DIR", opts.cpython313_gen_dir)
         .args(FLAGS)
-        .args(["--crate-name", "jitsaw_cpython313", "--crate-type", "rlib", "-o"])
+        .args([
+            "--crate-name",
+            "jitsaw_cpython313",
+            "--crate-type",
+            "rlib",
+            "-o",
+        ])
         .arg(&rlib)
         .arg(opts.cpython313))?;
     let obj: PathBuf = opts.out_dir.join("stencils.o");
     run(Command::new(opts.rustc)
         .env("RUSTC_BOOTSTRAP", "1")
         .args(FLAGS)
-        .args(["--crate-name", "jitsaw_stencils", "--crate-type", "lib", "--emit=obj"])
+        .args([
+            "--crate-name",
+            "jitsaw_stencils",
+            "--crate-type",
+            "lib",
+            "--emit=obj",
+        ])
         .arg(format!("--extern=jitsaw_cpython313={}", rlib.display()))
         .arg("-o")
         .arg(&obj)
@@ -64,7 +76,9 @@ pub fn compile(opts: &CompileOptions) -> Result<Vec<u8>, String> {
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {

@@ -105,5 +105,7 @@ pub fn is_stencil_name(name: &str) -> bool {
     name.len() > 1
         && name.starts_with('_')
         && name[1..].starts_with(|c: char| c.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }

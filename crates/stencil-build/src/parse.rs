@@ -2,8 +2,7 @@
 
 use crate::{is_stencil_name, Hole, HoleKind, HoleValue, Stencil};
 use object::{
-    Object, ObjectSection, ObjectSymbol, RelocationKind, RelocationTarget, SectionIndex,
-    SymbolKind,
+    Object, ObjectSection, ObjectSymbol, RelocationKind, RelocationTarget, SectionIndex, SymbolKind,
 };
 
 /// Reads every stencil function of an ELF object: its bytes (one function
@@ -18,7 +17,9 @@ pub fn parse(obj: &[u8]) -> Result<Vec<Stencil>, String> {
         if sym.kind() != SymbolKind::Text || !sym.is_definition() || !is_stencil_name(name) {
             continue;
         }
-        let Some(index) = sym.section_index() else { continue };
+        let Some(index) = sym.section_index() else {
+            continue;
+        };
         stencils.push(read_stencil(&file, name, index, sym.address(), sym.size())?);
     }
     stencils.sort_by(|a, b| a.name.cmp(&b.name));
@@ -48,7 +49,9 @@ fn read_stencil(
         let target = match reloc.target() {
             RelocationTarget::Symbol(i) => file.symbol_by_index(i).map_err(|e| e.to_string())?,
             other => {
-                return Err(format!("stencil {name}: relocation at {offset:#x} to {other:?}"))
+                return Err(format!(
+                    "stencil {name}: relocation at {offset:#x} to {other:?}"
+                ))
             }
         };
         let target_name = target.name().map_err(|e| e.to_string())?;
@@ -71,8 +74,17 @@ fn read_stencil(
         };
         let value = HoleValue::from_hole_symbol(target_name)
             .unwrap_or_else(|| HoleValue::Symbol(target_name.to_string()));
-        holes.push(Hole { offset: offset as usize, kind, value, addend: reloc.addend() });
+        holes.push(Hole {
+            offset: offset as usize,
+            kind,
+            value,
+            addend: reloc.addend(),
+        });
     }
     holes.sort_by_key(|h| h.offset);
-    Ok(Stencil { name: name.to_string(), code, holes })
+    Ok(Stencil {
+        name: name.to_string(),
+        code,
+        holes,
+    })
 }

@@ -41,7 +41,9 @@ extern "C" {
 fn launder(p: *const u8) -> u64 {
     let mut v = p as u64;
     // SAFETY: an empty asm block with no memory access; it only hides `v`.
-    unsafe { core::arch::asm!("/* {0} */", inout(reg) v, options(pure, nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("/* {0} */", inout(reg) v, options(pure, nomem, nostack, preserves_flags))
+    };
     v
 }
 

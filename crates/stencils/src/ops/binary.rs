@@ -1,9 +1,9 @@
 //! `BINARY_OP`, `COMPARE_OP` and `CONTAINS_OP` with their specializations.
 
 use crate::abi::*;
+use jitsaw_cpython313::consts;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::PyFloatObject;
-use jitsaw_cpython313::consts;
 
 stencil!(fn _GUARD_BOTH_INT(f, sp, ts) {
     if !is_int(peek(sp, 2)) || !is_int(peek(sp, 1)) {

@@ -167,7 +167,10 @@ unsafe fn cfunction_self(func: *mut PyCFunctionObject) -> *mut PyObject {
 
 /// The callable as a builtin function with exactly `flags`, if it is one.
 #[inline(always)]
-unsafe fn builtin_with_flags(callable: *mut PyObject, flags: i64) -> Option<*mut PyCFunctionObject> {
+unsafe fn builtin_with_flags(
+    callable: *mut PyObject,
+    flags: i64,
+) -> Option<*mut PyCFunctionObject> {
     if !is_type(callable, &raw mut PyCFunction_Type) {
         return None;
     }

@@ -1,0 +1,115 @@
+//! The build pipeline on fixture stencils: what `parse` finds and what
+//! `check` rejects, compiled with the real flags.
+
+use jitsaw_stencil_build::{check, parse, HoleKind, HoleValue, Stencil, SymbolPolicy};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+const FIXTURE: &str = include_str!("fixtures/stencils.rs");
+
+/// Compiles `source` (saved as `<name>.rs`) to an object file, with the
+/// stencil flags, and returns its bytes.
+fn compile(name: &str, source: &str) -> Vec<u8> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (src, out) = (dir.join("stencils.rs"), dir.join("stencils.o"));
+    std::fs::write(&src, source).unwrap();
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let status = Command::new(rustc)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args([
+            "--edition=2021",
+            "-Copt-level=3",
+            "-Cpanic=abort",
+            "-Crelocation-model=static",
+        ])
+        .args([
+            "-Ccode-model=medium",
+            "-Cjump-tables=no",
+            "-Cforce-unwind-tables=no",
+        ])
+        .args(["-Ccodegen-units=1", "--crate-type=lib", "--emit=obj", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(&out).unwrap()
+}
+
+/// The fixture without `_READS_RODATA` (which `parse` rejects outright).
+fn parsed() -> &'static [Stencil] {
+    static STENCILS: OnceLock<Vec<Stencil>> = OnceLock::new();
+    STENCILS.get_or_init(|| {
+        let cut = FIXTURE.find("static TABLE").unwrap();
+        parse(&compile("trimmed", &FIXTURE[..cut])).unwrap()
+    })
+}
+
+fn only(name: &str) -> Vec<Stencil> {
+    parsed()
+        .iter()
+        .filter(|s| s.name == name)
+        .cloned()
+        .collect()
+}
+
+fn policy() -> SymbolPolicy {
+    SymbolPolicy {
+        cpython: Some(["PyNumber_Add".to_string(), "store_result".to_string()].into()),
+    }
+}
+
+#[test]
+fn rodata_references_are_rejected_when_parsing() {
+    let err = parse(&compile("whole", FIXTURE)).unwrap_err();
+    assert!(
+        err.contains("_READS_RODATA") && err.contains("self-contained"),
+        "{err}"
+    );
+}
+
+#[test]
+fn parse_finds_every_hole_kind() {
+    let good = &only("_GOOD")[0];
+    let has = |kind: HoleKind, value: HoleValue| {
+        good.holes
+            .iter()
+            .any(|h| h.kind == kind && h.value == value)
+    };
+    assert!(has(HoleKind::Abs64, HoleValue::Oparg), "{:?}", good.holes);
+    assert!(has(HoleKind::Rel32, HoleValue::Continue));
+    assert!(has(HoleKind::Rel32, HoleValue::Exit));
+    assert!(has(
+        HoleKind::Rel32,
+        HoleValue::Symbol("PyNumber_Add".into())
+    ));
+    for h in &good.holes {
+        let width = if h.kind == HoleKind::Abs64 { 8 } else { 4 };
+        assert!(h.offset + width <= good.code.len());
+        assert!(
+            good.code[h.offset..h.offset + width]
+                .iter()
+                .all(|&b| b == 0),
+            "holes are zeroed"
+        );
+        if h.kind == HoleKind::Rel32 {
+            assert_eq!(h.addend, -4, "a rel32 is the last field of its instruction");
+        }
+    }
+    assert_eq!(
+        good.code[good.code.len() - 5],
+        0xE9,
+        "ends with `jmp _JIT_CONTINUE`"
+    );
+}
+
+#[test]
+fn check_accepts_good_and_rejects_bad_stencils() {
+    assert_eq!(check(&only("_GOOD"), &policy()), Ok(()));
+    let err = check(&only("_CALLS_CONTINUATION"), &policy()).unwrap_err();
+    assert!(err.contains("instead of a jump"), "{err}");
+    let err = check(&only("_UNKNOWN_SYMBOL"), &policy()).unwrap_err();
+    assert!(err.contains("not_allowed_anywhere"), "{err}");
+}

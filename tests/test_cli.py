@@ -1,0 +1,166 @@
+"""The user interface: ``python -m jitsaw``, ``JITSAW=1``, the Python API,
+and clear errors for bad settings and unsupported interpreters."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, base_env
+
+PY = sys.executable
+
+
+def run(args, env=None, cwd=None, input=None):
+    return subprocess.run(
+        [PY, *args], capture_output=True, text=True, env=base_env(**(env or {})), cwd=cwd, input=input, timeout=120
+    )
+
+
+@pytest.fixture
+def script(tmp_path):
+    p = tmp_path / "prog.py"
+    p.write_text(
+        "import sys\n"
+        "def fib(n):\n"
+        "    a, b = 0, 1\n"
+        "    for _ in range(n):\n"
+        "        a, b = b, a + b\n"
+        "    return a\n"
+        "print(__name__, sys.argv, fib(50))\n"
+        "import jitsaw\n"
+        "print('enabled', jitsaw.is_enabled())\n"
+        "if len(sys.argv) > 1 and sys.argv[1] == 'fail':\n"
+        "    raise ValueError('boom')\n"
+        "if len(sys.argv) > 1 and sys.argv[1] == 'exit':\n"
+        "    sys.exit(7)\n"
+    )
+    return p
+
+
+def plain_and_jit(args, **kw):
+    plain = run(args, **kw)
+    jit = run(["-m", "jitsaw", *args], **kw)
+    return plain, jit
+
+
+def test_run_script_like_python(script):
+    for extra in ([], ["a", "b"], ["fail"], ["exit"]):
+        plain, jit = plain_and_jit([str(script), *extra])
+        assert jit.stdout == plain.stdout.replace("enabled False", "enabled True")
+        assert jit.stderr == plain.stderr
+        assert jit.returncode == plain.returncode
+    assert "enabled True" in jit.stdout
+
+
+def test_run_module_and_code(tmp_path, script):
+    plain, jit = plain_and_jit(["-m", "prog", "x"], cwd=tmp_path)
+    assert jit.stdout == plain.stdout.replace("enabled False", "enabled True")
+    assert (jit.stderr, jit.returncode) == (plain.stderr, plain.returncode)
+    plain, jit = plain_and_jit(["-c", "import sys, jitsaw; print(sys.argv, __name__, jitsaw.is_enabled())", "q"])
+    assert jit.stdout == plain.stdout.replace("False", "True")
+    plain, jit = plain_and_jit(["-m", "prog", "fail"], cwd=tmp_path)
+    assert (jit.stderr, jit.returncode) == (plain.stderr, plain.returncode)
+
+
+def test_interpreter_options_are_kept(script):
+    plain = run(["-X", "dev", "-W", "error", "-c", "import sys; print(sys.flags.dev_mode, sys.warnoptions)"])
+    jit = run(["-X", "dev", "-W", "error", "-m", "jitsaw", "-c", "import sys; print(sys.flags.dev_mode, sys.warnoptions)"])
+    assert jit.stdout == plain.stdout and jit.returncode == 0
+
+
+def test_missing_script_fails_like_python(tmp_path):
+    plain, jit = plain_and_jit([str(tmp_path / "nope.py")])
+    assert (jit.returncode, jit.stderr) == (plain.returncode, plain.stderr)
+    assert "No such file or directory" in jit.stderr
+
+
+def test_stencil_listing():
+    out = run(["-m", "jitsaw", "--stencils"])
+    assert out.returncode == 0
+    assert "_BINARY_OP_ADD_INT" in out.stdout and "hole: Rel32 Continue" in out.stdout
+
+
+def test_jitsaw_env_switches_the_jit_on(script):
+    on = run([str(script)], env={"JITSAW": "1"})
+    off = run([str(script)], env={"JITSAW": "0"})
+    assert "enabled True" in on.stdout and "enabled False" in off.stdout
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"JITSAW": "yes"}, "JITSAW must be 1"),
+        ({"JITSAW": "1", "JITSAW_THRESHOLD": "abc"}, "JITSAW_THRESHOLD must be a non-negative integer"),
+        ({"JITSAW": "1", "JITSAW_THRESHOLD": "-3"}, "JITSAW_THRESHOLD must be a non-negative integer"),
+        ({"JITSAW": "1", "JITSAW_DUMP": "bytes"}, "JITSAW_DUMP accepts"),
+    ],
+)
+def test_bad_settings_give_a_clear_error(script, env, message):
+    for args in ([str(script)], ["-m", "jitsaw", str(script)]):
+        out = run(args, env=env)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.startswith("jitsaw: error: ") and message in out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_api():
+    code = """
+import jitsaw
+assert not jitsaw.is_enabled()
+jitsaw.enable()
+jitsaw.enable()          # enabling twice is harmless
+assert jitsaw.is_enabled()
+def f(n):
+    t = 0
+    for i in range(n):
+        t += i
+    return t
+assert f(10) == 45
+s = jitsaw.stats()
+for key in ("functions_compiled", "functions_refused", "refused", "uops_compiled", "code_bytes",
+            "deopts", "raise_exits", "exits", "unsupported_instructions"):
+    assert key in s, key
+assert s["functions_compiled"] >= 1 and s["code_bytes"] > 0 and s["uops_compiled"] > 0
+jitsaw.disable()
+assert not jitsaw.is_enabled()
+jitsaw.disable()         # and so is disabling twice
+assert f(10) == 45
+print("ok")
+"""
+    out = run(["-c", code], env={"JITSAW_THRESHOLD": "0"})
+    assert out.stdout == "ok\n", out.stderr
+
+
+def test_bad_threshold_through_the_api():
+    out = run(["-c", "import jitsaw\ntry:\n jitsaw.enable()\nexcept ValueError as e:\n print(e)"],
+              env={"JITSAW_THRESHOLD": "x1"})
+    assert "JITSAW_THRESHOLD" in out.stdout
+
+
+def test_other_python_versions_get_a_clear_import_error():
+    pyenv_root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+    py312 = Path(pyenv_root) / "versions/3.12.1/bin/python3.12"
+    if not py312.exists():
+        pytest.skip("no CPython 3.12 here")
+    out = subprocess.run(
+        [str(py312), "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'python')!r}); import jitsaw"],
+        capture_output=True, text=True, env=base_env(),
+    )
+    assert out.returncode == 1
+    assert "ImportError: jitsaw supports CPython 3.13 (release build with the GIL) only; this is cpython 3.12.1" in out.stderr
+
+
+def test_pip_install_on_other_versions_says_what_is_supported(tmp_path):
+    pyenv_root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+    py312 = Path(pyenv_root) / "versions/3.12.1/bin/python3.12"
+    if not py312.exists():
+        pytest.skip("no CPython 3.12 here")
+    out = subprocess.run(
+        [str(py312), "-m", "pip", "install", "--dry-run", "--no-deps", "--target", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, env=base_env(), timeout=600,
+    )
+    assert out.returncode != 0
+    assert "requires a different Python" in out.stderr and ">=3.13" in out.stderr
