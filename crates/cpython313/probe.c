@@ -162,6 +162,7 @@ static void layout(void)
     OFF("FUNC_CODE", PyFunctionObject, func_code);
     OFF("FUNC_VERSION", PyFunctionObject, func_version);
     OFF("FUNC_GLOBALS", PyFunctionObject, func_globals);
+    OFF("FUNC_VECTORCALL", PyFunctionObject, vectorcall);
     OFF("METHOD_IM_FUNC", PyMethodObject, im_func);
     OFF("METHOD_IM_SELF", PyMethodObject, im_self);
     OFF("CFUNC_M_ML", PyCFunctionObject, m_ml);

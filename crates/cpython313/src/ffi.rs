@@ -183,6 +183,14 @@ extern "C" {
         throwflag: i32,
     ) -> *mut PyObject;
     pub fn _PyEval_FrameClearAndPop(tstate: *mut PyThreadState, frame: *mut Frame);
+    pub fn _PyEvalFramePushAndInit(
+        tstate: *mut PyThreadState,
+        func: *mut PyObject,
+        locals: *mut PyObject,
+        args: *const *mut PyObject,
+        argcount: usize,
+        kwnames: *mut PyObject,
+    ) -> *mut Frame;
     pub fn _Py_HandlePending(tstate: *mut PyThreadState) -> i32;
     pub fn _Py_CheckRecursiveCall(tstate: *mut PyThreadState, where_: *const u8) -> i32;
     pub fn _PyEval_UnpackIterable(

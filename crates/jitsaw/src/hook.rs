@@ -20,15 +20,18 @@ use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{caches, consts, deopt, off, opcode};
-use std::sync::atomic::{AtomicIsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, Ordering};
 use std::time::Instant;
 
 /// The `co_extra` index jitsaw owns (-1 until first enabled).
 static EXTRA_INDEX: AtomicIsize = AtomicIsize::new(-1);
 
-/// Options in force while enabled.
-static OPTIONS: Mutex<Option<Options>> = Mutex::new(None);
+/// `JITSAW_THRESHOLD` in force (`u32::MAX` while disabled).
+static THRESHOLD: AtomicU32 = AtomicU32::new(u32::MAX);
+/// `JITSAW_DUMP=uops` in force.
+static DUMP_UOPS: AtomicBool = AtomicBool::new(false);
+/// `JITSAW_DUMP=asm` in force.
+static DUMP_ASM: AtomicBool = AtomicBool::new(false);
 
 /// Deopts that make compiled code be recompiled, doubled at each
 /// recompilation so code that cannot settle costs logarithmically little.
@@ -54,16 +57,18 @@ struct CodeState {
     /// Instructions compiled in their generic form because their
     /// specialization kept failing.
     generic: Vec<u32>,
+    /// Every compilation of this code object, newest last: superseded code
+    /// may still be running in an outer frame, so it lives as long as the
+    /// code object (recompilations are rare: see `RECOMPILE_DEOPTS`).
+    compiled: Vec<Box<Compiled>>,
 }
 
 enum Status {
     /// Counting calls before compiling.
     Warming,
-    /// Compiled; `provisional` code came from unspecialized bytecode.
-    Compiled {
-        code: Arc<Compiled>,
-        provisional: bool,
-    },
+    /// Compiled (the newest of `compiled`); `provisional` code came from
+    /// unspecialized bytecode.
+    Compiled { provisional: bool },
     /// Run this many more calls in the interpreter, then recompile.
     Requicken(u32),
     /// Never compiled (refused).
@@ -93,7 +98,9 @@ pub fn enable(options: Options) -> Result<(), String> {
             _ => _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame)),
         }
     }
-    *OPTIONS.lock().unwrap() = Some(options);
+    THRESHOLD.store(options.threshold, Ordering::Relaxed);
+    DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
+    DUMP_ASM.store(options.dump.asm, Ordering::Relaxed);
     Ok(())
 }
 
@@ -108,7 +115,7 @@ pub fn disable() {
             _PyInterpreterState_SetEvalFrameFunc(interp, None);
         }
     }
-    *OPTIONS.lock().unwrap() = None;
+    THRESHOLD.store(u32::MAX, Ordering::Relaxed);
 }
 
 /// Whether the hook is installed.
@@ -156,13 +163,15 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
     let s = &*p.cast::<CodeState>();
     let (status, uops) = match &s.status {
         Status::Warming => ("warming", vec![]),
-        Status::Compiled { code, provisional } => (
+        Status::Compiled { provisional } => (
             if *provisional {
                 "provisional"
             } else {
                 "compiled"
             },
-            code.pieces.iter().map(|p| p.uop.op.name()).collect(),
+            s.compiled.last().map_or(vec![], |c| {
+                c.pieces.iter().map(|p| p.uop.op.name()).collect()
+            }),
         ),
         Status::Requicken(_) => ("requicken", vec![]),
         Status::Never => ("never", vec![]),
@@ -203,7 +212,9 @@ unsafe extern "C" fn eval_frame(
     let Ok(rt) = runtime::runtime() else {
         return _PyEval_EvalFrameDefault(ts, frame, 0);
     };
-    match runtime::run_frame(ts, frame, &compiled, rt) {
+    // SAFETY: `compiled` points into `state.compiled`, which keeps every
+    // compilation until the code object (held by `frame`) dies.
+    match runtime::run_frame(ts, frame, &*compiled, rt) {
         RunOutcome::Done(result) => result,
         RunOutcome::Deopt { result, guard } => {
             if let Some(at) = guard {
@@ -233,6 +244,7 @@ unsafe fn state_of(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             loops: has_backward_jump(code),
             deopt_sites: Vec::new(),
             generic: Vec::new(),
+            compiled: Vec::new(),
         });
         p = Box::into_raw(state).cast();
         if PyUnstable_Code_SetExtra(code.cast(), index, p) != 0 {
@@ -258,32 +270,45 @@ unsafe fn decide(
     ts: *mut PyThreadState,
     frame: *mut Frame,
     code: *mut PyCodeObject,
-) -> Option<Arc<Compiled>> {
+) -> Option<*const Compiled> {
     let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    {
+        // Fast path: compiled under this version, so no global monitoring
+        // was switched on since (compilation requires none).
+        let s = &mut *state;
+        if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
+            if c.version == version
+                && field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) == version
+                && !code_has_local_monitors(code)
+            {
+                s.calls = s.calls.saturating_add(1);
+                s.calls_since_compile = s.calls_since_compile.saturating_add(1);
+                return Some(&**c as *const Compiled);
+            }
+        }
+    }
     if instrumented(ts, code, version) {
         return None;
     }
-    let threshold = OPTIONS
-        .lock()
-        .unwrap()
-        .as_ref()
-        .map_or(u32::MAX, |o| o.threshold);
+    let threshold = THRESHOLD.load(Ordering::Relaxed);
     let s = &mut *state;
     s.calls = s.calls.saturating_add(1);
     s.calls_since_compile = s.calls_since_compile.saturating_add(1);
     match &s.status {
         Status::Never => None,
-        Status::Compiled {
-            code: c,
-            provisional,
-        } => {
-            if c.version != version {
-                compile(s, frame, code, version)
-            } else if *provisional {
-                s.status = Status::Requicken(warmup_calls(s) - 1);
-                None
-            } else {
-                Some(c.clone())
+        Status::Compiled { provisional } => {
+            let current = s
+                .compiled
+                .last()
+                .map(|c| (c.version, &**c as *const Compiled));
+            match current {
+                Some((v, _)) if v != version => compile(s, frame, code, version),
+                _ if *provisional => {
+                    s.status = Status::Requicken(warmup_calls(s) - 1);
+                    None
+                }
+                Some((_, c)) => Some(c),
+                None => None,
             }
         }
         Status::Requicken(0) => {
@@ -347,7 +372,7 @@ unsafe fn compile(
     frame: *mut Frame,
     code: *mut PyCodeObject,
     version: u64,
-) -> Option<Arc<Compiled>> {
+) -> Option<*const Compiled> {
     let started = Instant::now();
     let mut input = code_input(code, version);
     input.globals_version = keys_version((*frame).f_globals);
@@ -371,7 +396,7 @@ unsafe fn compile(
         anchor: rt.anchor,
     };
     let compiled = match codegen::compile(&program, &mut linker) {
-        Ok(c) => Arc::new(c),
+        Ok(c) => Box::new(c),
         Err(reason) => {
             stats::refused(&format!("codegen: {reason}"));
             s.status = Status::Never;
@@ -395,30 +420,27 @@ unsafe fn compile(
             *st.unsupported.entry(name.to_string()).or_default() += 1;
         }
     }
-    let dump = OPTIONS
-        .lock()
-        .unwrap()
-        .as_ref()
-        .map(|o| o.dump)
-        .unwrap_or_default();
-    if dump.uops || dump.asm {
+    let (dump_uops, dump_asm) = (
+        DUMP_UOPS.load(Ordering::Relaxed),
+        DUMP_ASM.load(Ordering::Relaxed),
+    );
+    if dump_uops || dump_asm {
         let mut text = format!("jitsaw: compiled {}\n", qualname(code));
-        if dump.uops {
+        if dump_uops {
             text += &dump::uops(&program);
         }
-        if dump.asm {
+        if dump_asm {
             text += &dump::asm(&compiled);
         }
         eprint!("{text}");
     }
-    s.status = Status::Compiled {
-        code: compiled.clone(),
-        provisional,
-    };
+    let ptr = &*compiled as *const Compiled;
+    s.compiled.push(compiled);
+    s.status = Status::Compiled { provisional };
     s.deopts = 0;
     s.deopt_sites.clear();
     s.calls_since_compile = 0;
-    Some(compiled)
+    Some(ptr)
 }
 
 /// Whether the program was built from bytecode the interpreter has not

@@ -66,12 +66,9 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("code_bytes", c.code_bytes)?;
     d.set_item("compile_time_ns", c.compile_ns)?;
     d.set_item("unsupported_instructions", c.unsupported)?;
-    {
-        let f = runtime::FRAME_COUNTS.lock().unwrap();
-        d.set_item("frames_entered", f.entered)?;
-        d.set_item("deopts", f.deopts)?;
-        d.set_item("raise_exits", f.raises)?;
-    }
+    d.set_item("frames_entered", runtime::FRAMES_ENTERED.get())?;
+    d.set_item("deopts", runtime::DEOPTS.get())?;
+    d.set_item("raise_exits", runtime::RAISES.get())?;
     let exits = PyDict::new(py);
     for (reason, count) in runtime::exit_counts() {
         if count > 0 {

@@ -18,6 +18,7 @@ use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{consts, off};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// What compiled code returns when an exception is set.
@@ -132,8 +133,13 @@ pub fn exit_counts() -> Vec<(String, u64)> {
 }
 
 /// Helpers stencils call, by the name they use.
-fn helpers() -> [(&'static str, usize); 6] {
+fn helpers() -> [(&'static str, usize); 8] {
     [
+        (
+            "jitsaw_call_function",
+            helper_call_function as *const () as usize,
+        ),
+        ("jitsaw_function_vectorcall", function_vectorcall()),
         ("jitsaw_name_error", name_error as *const () as usize),
         (
             "jitsaw_unbound_local",
@@ -153,6 +159,55 @@ fn helpers() -> [(&'static str, usize); 6] {
         ),
         ("jitsaw_exit_counters", (&raw const EXIT_COUNTS) as usize),
     ]
+}
+
+/// CPython's `_PyFunction_Vectorcall`: not exported, so read from the
+/// vectorcall slot of a function made for the purpose (0 if that fails,
+/// which turns the direct-call path off).
+fn function_vectorcall() -> usize {
+    static ADDRESS: OnceLock<usize> = OnceLock::new();
+    *ADDRESS.get_or_init(|| {
+        pyo3::Python::attach(|py| {
+            let f = py.eval(c"lambda: None", None, None).ok()?;
+            // SAFETY: `f` is a live function object; the field is its
+            // vectorcall pointer at the probed offset.
+            Some(unsafe { field::<usize>(f.as_ptr().cast::<u8>(), off::FUNC_VECTORCALL) })
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// Calls a Python function the way the interpreter's `CALL` does for one
+/// with the default vectorcall: pushes the callee's frame (which takes the
+/// references to `func` and the arguments) and evaluates it with the frame
+/// evaluator in force, without the vectorcall plumbing.
+unsafe extern "C" fn helper_call_function(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE);
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    let locals = if flags & consts::CO_OPTIMIZED != 0 {
+        std::ptr::null_mut()
+    } else {
+        new_ref(field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS))
+    };
+    let frame = _PyEvalFramePushAndInit(ts, func, locals, args, nargs, kwnames);
+    if frame.is_null() {
+        return std::ptr::null_mut();
+    }
+    let interp = interp(ts).cast::<u8>();
+    match _PyInterpreterState_GetEvalFrameFunc(interp) {
+        Some(eval)
+            if eval as *const () as usize != _PyEval_EvalFrameDefault as *const () as usize =>
+        {
+            eval(ts, frame, 0)
+        }
+        _ => _PyEval_EvalFrameDefault(ts, frame, 0),
+    }
 }
 
 /// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).
@@ -261,23 +316,33 @@ unsafe fn check_recursive_call_py(ts: *mut PyThreadState) -> bool {
     false
 }
 
-/// Counts of how compiled frames ended, for `jitsaw.stats()`.
-#[derive(Default)]
-pub struct FrameCounts {
-    /// Frames (or resumptions) entered in compiled code.
-    pub entered: u64,
-    /// Exits to the interpreter.
-    pub deopts: u64,
-    /// Exceptions raised in compiled code.
-    pub raises: u64,
+/// A counter updated only with the GIL held: a plain load and store, no
+/// locked instruction on the hot path.
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    const fn new() -> Counter {
+        Counter(AtomicU64::new(0))
+    }
+
+    /// Adds one (the GIL serializes writers).
+    pub fn bump(&self) {
+        self.0
+            .store(self.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// The current count.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
-/// Frame counters; updated under the GIL.
-pub static FRAME_COUNTS: Mutex<FrameCounts> = Mutex::new(FrameCounts {
-    entered: 0,
-    deopts: 0,
-    raises: 0,
-});
+/// Frames (or resumptions) entered in compiled code.
+pub static FRAMES_ENTERED: Counter = Counter::new();
+/// Exits from compiled code to the interpreter.
+pub static DEOPTS: Counter = Counter::new();
+/// Exceptions raised in compiled code.
+pub static RAISES: Counter = Counter::new();
 
 /// Runs a new frame in compiled code from its first instruction, exactly as
 /// `_PyEval_EvalFrameDefault(tstate, frame, 0)` would run it.
@@ -309,7 +374,7 @@ pub unsafe fn run_frame(
     if py_before <= 0 && check_recursive_call_py(ts) {
         return RunOutcome::Done(exit_unwind(ts, frame));
     }
-    FRAME_COUNTS.lock().unwrap().entered += 1;
+    FRAMES_ENTERED.bump();
     let mut target = compiled.entry(0);
     loop {
         let sp = frame_local(frame, (*frame).stacktop as usize);
@@ -320,7 +385,7 @@ pub unsafe fn run_frame(
                 *py_recursion_remaining(ts) += 1;
                 *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
                 *current_frame(ts) = (*frame).previous;
-                FRAME_COUNTS.lock().unwrap().deopts += 1;
+                DEOPTS.bump();
                 let at = ((*frame).instr_ptr as usize - code_units(frame_code(frame)) as usize) / 2;
                 let guard = compiled.speculative_deopt(at as u32).then_some(at as u32);
                 return RunOutcome::Deopt {
@@ -329,7 +394,7 @@ pub unsafe fn run_frame(
                 };
             }
             STATUS_ERROR => {
-                FRAME_COUNTS.lock().unwrap().raises += 1;
+                RAISES.bump();
                 match unwind(ts, frame) {
                     Some(handler) => match compiled.inst_at(handler) {
                         Some(i) => target = compiled.entry(i),

@@ -16,6 +16,19 @@ extern "C" {
     pub fn jitsaw_list_extend_error(ts: Ts, iterable: *mut PyObject);
     /// `DICT_UPDATE` error message rewrite; always returns with an error set.
     pub fn jitsaw_dict_update_error(ts: Ts, update: *mut PyObject);
+    /// Calls a Python function whose vectorcall is CPython's default, as
+    /// the interpreter's `CALL` does: pushes its frame, taking the
+    /// references to `func` and the arguments, and evaluates it.
+    pub fn jitsaw_call_function(
+        ts: Ts,
+        func: *mut PyObject,
+        args: *const *mut PyObject,
+        nargs: usize,
+        kwnames: *mut PyObject,
+    ) -> *mut PyObject;
     /// Counters of exits, indexed by the exit stub's oparg.
     pub static mut jitsaw_exit_counters: [u64; 0];
+    /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not
+    /// exported, so the runtime finds it at start-up).
+    pub static jitsaw_function_vectorcall: u8;
 }

@@ -5,6 +5,7 @@
 //! Stack shape on entry: `callable, self_or_null, args[oparg]`.
 
 use crate::abi::*;
+use crate::helpers::{jitsaw_call_function, jitsaw_function_vectorcall};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
 use jitsaw_cpython313::{consts, off};
@@ -64,17 +65,31 @@ stencil!(
         } else {
             (args, total) = (sp.sub(n), n);
         }
-        let res = PyObject_Vectorcall(
-            callable,
-            args,
-            total | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
-            core::ptr::null_mut(),
-        );
-        decref(callable);
-        decref_args(args, total);
+        let res = if is_plain_function(callable) {
+            jitsaw_call_function(ts, callable, args, total, core::ptr::null_mut())
+        } else {
+            let res = PyObject_Vectorcall(
+                callable,
+                args,
+                total | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
+                core::ptr::null_mut(),
+            );
+            decref(callable);
+            decref_args(args, total);
+            res
+        };
         finish_call!(f, sp, ts, res)
     }
 );
+
+/// Whether `callable` is a Python function with CPython's own vectorcall,
+/// which the interpreter would call by pushing its frame directly.
+#[inline(always)]
+unsafe fn is_plain_function(callable: *mut PyObject) -> bool {
+    is_type(callable, &raw mut PyFunction_Type)
+        && field::<usize>(callable.cast(), off::FUNC_VECTORCALL)
+            == (&raw const jitsaw_function_vectorcall) as usize
+}
 
 stencil!(
     /// `CALL_KW` without inlining: the keyword names tuple is on top.
@@ -99,15 +114,22 @@ stencil!(
             (args, total) = (sp_args.sub(n), n);
         }
         let positional = total - ob_size(kwnames) as usize;
-        let res = PyObject_Vectorcall(
-            callable,
-            args,
-            positional | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
-            kwnames,
-        );
-        decref(kwnames);
-        decref(callable);
-        decref_args(args, total);
+        let res = if is_plain_function(callable) {
+            let res = jitsaw_call_function(ts, callable, args, positional, kwnames);
+            decref(kwnames);
+            res
+        } else {
+            let res = PyObject_Vectorcall(
+                callable,
+                args,
+                positional | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
+                kwnames,
+            );
+            decref(kwnames);
+            decref(callable);
+            decref_args(args, total);
+            res
+        };
         let base = sp.sub(n + 3);
         if res.is_null() {
             error!(f, base, ts)
