@@ -59,7 +59,9 @@ struct CodeState {
     generic: Vec<u32>,
     /// Every compilation of this code object, newest last: superseded code
     /// may still be running in an outer frame, so it lives as long as the
-    /// code object (recompilations are rare: see `RECOMPILE_DEOPTS`).
+    /// code object (recompilations are rare: see `RECOMPILE_DEOPTS`). Boxed
+    /// so running frames' pointers stay valid when the vector grows.
+    #[allow(clippy::vec_box)]
     compiled: Vec<Box<Compiled>>,
 }
 

@@ -201,9 +201,7 @@ unsafe extern "C" fn helper_call_function(
     }
     let interp = interp(ts).cast::<u8>();
     match _PyInterpreterState_GetEvalFrameFunc(interp) {
-        Some(eval)
-            if eval as *const () as usize != _PyEval_EvalFrameDefault as *const () as usize =>
-        {
+        Some(eval) if !std::ptr::eq(eval as *const (), _PyEval_EvalFrameDefault as *const ()) => {
             eval(ts, frame, 0)
         }
         _ => _PyEval_EvalFrameDefault(ts, frame, 0),
