@@ -511,3 +511,57 @@ def test_returns(jit):
     )
     r.assert_compiled("none", "const", "value")
     assert "_POP_FRAME" in r.uops("const")
+
+
+def test_int_arithmetic_at_digit_boundaries(jit):
+    r = jit(
+        """
+        import sys
+        edges = [0, 1, -1, 5, -5, -6, 255, 256, 257, 2**30 - 1, 2**30, -2**30, 2**31, 2**59,
+                 2**60 - 1, 2**60, -2**60, 2**62, 2**63 - 1, -2**63, 2**64, 10**30, -(10**30)]
+        def add(a, b):
+            return a + b
+        def sub(a, b):
+            return a - b
+        def mul(a, b):
+            return a * b
+        def steps(n):
+            out = []
+            for i in range(n, n + 3):
+                out.append(i)
+            return out
+        for f in (add, sub, mul):
+            for i in range(3):
+                results = [f(a, b) for a in edges for b in edges]
+            print(f.__name__, results)
+        # Small results are CPython's cached singletons.
+        print(add(100, 28) is 128, sub(5, 10) is -5, mul(16, 16) is 256, add(200, 57) is 257)
+        print([type(add(a, 1)) for a in (True, 2**60)], add(True, True))
+        for i in range(3):
+            print(steps(2**62), steps(-2**63), steps(2**30 - 1))
+        print(sys.getsizeof(add(2**30, 2**30)), sys.getsizeof(add(1, 2)))
+        """
+    )
+    r.assert_compiled("add", "sub", "mul", "steps")
+    assert "_BINARY_OP_ADD_INT" in r.uops("add")
+
+
+def test_int_and_float_allocation_under_tracemalloc(jit):
+    r = jit(
+        """
+        import tracemalloc
+        def work(n):
+            t, x = 0, 0.5
+            for i in range(n):
+                t = t + i * 1000003
+                x = x * 1.0001 + 0.5
+            return t, x
+        for i in range(4):
+            print(work(1000))
+        tracemalloc.start()
+        print(work(1000))
+        tracemalloc.stop()
+        print(work(1000))
+        """
+    )
+    r.assert_compiled("work")

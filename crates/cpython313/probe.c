@@ -24,6 +24,7 @@
 #include "internal/pycore_runtime.h"
 #include "internal/pycore_genobject.h"
 #include "internal/pycore_opcode_utils.h"
+#include "internal/pycore_freelist.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -85,6 +86,7 @@ static void layout(void)
     OFF("CODE_CO_EXCEPTIONTABLE", PyCodeObject, co_exceptiontable);
     OFF("CODE_CO_FLAGS", PyCodeObject, co_flags);
     OFF("CODE_CO_ARGCOUNT", PyCodeObject, co_argcount);
+    OFF("CODE_CO_KWONLYARGCOUNT", PyCodeObject, co_kwonlyargcount);
     OFF("CODE_CO_STACKSIZE", PyCodeObject, co_stacksize);
     OFF("CODE_CO_FIRSTLINENO", PyCodeObject, co_firstlineno);
     OFF("CODE_CO_NLOCALSPLUS", PyCodeObject, co_nlocalsplus);
@@ -163,6 +165,7 @@ static void layout(void)
     OFF("FUNC_VERSION", PyFunctionObject, func_version);
     OFF("FUNC_GLOBALS", PyFunctionObject, func_globals);
     OFF("FUNC_VECTORCALL", PyFunctionObject, vectorcall);
+    OFF("FUNC_BUILTINS", PyFunctionObject, func_builtins);
     OFF("METHOD_IM_FUNC", PyMethodObject, im_func);
     OFF("METHOD_IM_SELF", PyMethodObject, im_self);
     OFF("CFUNC_M_ML", PyCFunctionObject, m_ml);
@@ -179,6 +182,17 @@ static void layout(void)
     OFF("RUNTIME_ASCII_STRINGS", _PyRuntimeState, static_objects.singletons.strings.ascii);
     printf("pub const ASCII_STRING_SIZE: usize = %zu;\n",
            sizeof(((_PyRuntimeState *)0)->static_objects.singletons.strings.ascii[0]));
+    OFF("RUNTIME_SMALL_INTS", _PyRuntimeState, static_objects.singletons.small_ints);
+    SIZE("LONG_OBJECT_SIZE", PyLongObject);
+    I64("NSMALLNEGINTS", _PY_NSMALLNEGINTS);
+    I64("NSMALLPOSINTS", _PY_NSMALLPOSINTS);
+    I64("LONG_SHIFT", PyLong_SHIFT);
+    OFF("RUNTIME_TRACEMALLOC_TRACING", _PyRuntimeState, tracemalloc.config.tracing);
+    OFF("INTERP_FLOAT_FREELIST_NUMFREE", PyInterpreterState, object_state.freelists.floats.numfree);
+    OFF("INTERP_FLOAT_FREELIST_ITEMS", PyInterpreterState, object_state.freelists.floats.items);
+    I64("FLOAT_MAXFREELIST", PyFloat_MAXFREELIST);
+    SIZE("FLOAT_OBJECT_SIZE", PyFloatObject);
+    OFF("INTERP_NEXT_KEYS_VERSION", PyInterpreterState, dict_state.next_keys_version);
     SIZE("INTRINSIC1_INFO_SIZE", intrinsic_func1_info);
     SIZE("INTRINSIC2_INFO_SIZE", intrinsic_func2_info);
     OFF("FUNC_DEFAULTS", PyFunctionObject, func_defaults);

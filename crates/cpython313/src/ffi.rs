@@ -76,6 +76,8 @@ extern "C" {
     // Objects and protocols.
     pub fn _Py_Dealloc(o: *mut PyObject);
     pub fn PyObject_Free(p: *mut PyObject);
+    pub fn PyObject_Malloc(size: usize) -> *mut u8;
+    pub fn PyLong_FromLongLong(v: i64) -> *mut PyObject;
     pub fn _PyFloat_ExactDealloc(o: *mut PyObject);
     pub fn _PyUnicode_ExactDealloc(o: *mut PyObject);
     pub fn PyNumber_Negative(o: *mut PyObject) -> *mut PyObject;

@@ -38,7 +38,7 @@ static DUMP_ASM: AtomicBool = AtomicBool::new(false);
 const RECOMPILE_DEOPTS: u32 = 32;
 
 /// Per-code-object state, owned by the code object's `co_extra` slot.
-struct CodeState {
+pub struct CodeState {
     /// Calls that reached the hook.
     calls: u32,
     status: Status,
@@ -208,14 +208,53 @@ unsafe extern "C" fn eval_frame(
     let Some(state) = state_of(code) else {
         return _PyEval_EvalFrameDefault(ts, frame, 0);
     };
-    let Some(compiled) = decide(state, ts, frame, code) else {
-        return _PyEval_EvalFrameDefault(ts, frame, 0);
+    match decide(state, ts, frame, code) {
+        Some(compiled) => run(ts, frame, state, compiled),
+        None => _PyEval_EvalFrameDefault(ts, frame, 0),
+    }
+}
+
+/// Compiled code for a call from compiled code, if `code` has some that can
+/// run now without further decisions (no compiling, no warm-up); the call
+/// is counted.
+///
+/// # Safety
+/// The GIL is held and `code` is a code object.
+pub unsafe fn ready(
+    ts: *mut PyThreadState,
+    code: *mut PyCodeObject,
+) -> Option<(*mut CodeState, *const Compiled)> {
+    let state = state_of(code)?;
+    let s = &mut *state;
+    let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) else {
+        return None;
     };
+    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    if c.version != version
+        || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
+        || code_has_local_monitors(code)
+    {
+        return None;
+    }
+    s.calls = s.calls.saturating_add(1);
+    s.calls_since_compile = s.calls_since_compile.saturating_add(1);
+    Some((state, &**c as *const Compiled))
+}
+
+/// Runs a new frame in `compiled`, noting deopts in its code's state.
+///
+/// # Safety
+/// As for `runtime::run_frame`; `compiled` belongs to `state`, which keeps
+/// it alive as long as the frame's code object lives.
+pub unsafe fn run(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    state: *mut CodeState,
+    compiled: *const Compiled,
+) -> *mut PyObject {
     let Ok(rt) = runtime::runtime() else {
         return _PyEval_EvalFrameDefault(ts, frame, 0);
     };
-    // SAFETY: `compiled` points into `state.compiled`, which keeps every
-    // compilation until the code object (held by `frame`) dies.
     match runtime::run_frame(ts, frame, &*compiled, rt) {
         RunOutcome::Done(result) => result,
         RunOutcome::Deopt { result, guard } => {

@@ -132,9 +132,14 @@ pub fn exit_counts() -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Storage for the stencils' int freelist (`crates/stencils/src/objects.rs`
+/// defines its layout: four list heads, then four counts).
+static mut INT_FREELIST: [u64; 8] = [0; 8];
+
 /// Helpers stencils call, by the name they use.
-fn helpers() -> [(&'static str, usize); 8] {
+fn helpers() -> [(&'static str, usize); 9] {
     [
+        ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
         (
             "jitsaw_call_function",
             helper_call_function as *const () as usize,
@@ -190,6 +195,13 @@ unsafe extern "C" fn helper_call_function(
 ) -> *mut PyObject {
     let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    if kwnames.is_null() && takes_exactly(code.cast(), flags, nargs) {
+        if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
+            if let Some(frame) = push_frame(ts, func, code.cast(), args, nargs) {
+                return crate::hook::run(ts, frame, state, compiled);
+            }
+        }
+    }
     let locals = if flags & consts::CO_OPTIMIZED != 0 {
         std::ptr::null_mut()
     } else {
@@ -206,6 +218,52 @@ unsafe extern "C" fn helper_call_function(
         }
         _ => _PyEval_EvalFrameDefault(ts, frame, 0),
     }
+}
+
+/// Whether a function of `code` takes exactly `nargs` positional arguments
+/// and nothing else (CPython's condition for `CALL_PY_EXACT_ARGS`).
+unsafe fn takes_exactly(code: *mut PyCodeObject, flags: i64, nargs: usize) -> bool {
+    flags & (consts::CO_VARARGS | consts::CO_VARKEYWORDS) == 0
+        && flags & consts::CO_OPTIMIZED != 0
+        && field::<i32>(code.cast(), off::CODE_CO_KWONLYARGCOUNT) == 0
+        && field::<i32>(code.cast(), off::CODE_CO_ARGCOUNT) as usize == nargs
+}
+
+/// Pushes a frame for `func` taking `args` as its first locals, as
+/// `_PyFrame_PushUnchecked` and `_PyFrame_Initialize` do; takes the
+/// references to `func` and the arguments. `None` (nothing taken) when the
+/// thread's frame stack chunk is full.
+unsafe fn push_frame(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+) -> Option<*mut Frame> {
+    let size = field::<i32>(code.cast(), off::CODE_CO_FRAMESIZE) as usize;
+    let top = field_ptr::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
+    let limit = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_LIMIT);
+    if (*top).is_null() || size >= limit.offset_from(*top) as usize {
+        return None;
+    }
+    let frame = (*top).cast::<Frame>();
+    *top = (*top).add(size);
+    let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
+    (*frame).f_funcobj = func;
+    (*frame).f_executable = new_ref(code.cast());
+    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
+    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
+    (*frame).f_locals = std::ptr::null_mut();
+    (*frame).stacktop = nlocalsplus as i32;
+    (*frame).frame_obj = std::ptr::null_mut();
+    (*frame).instr_ptr = code_units(code);
+    (*frame).return_offset = 0;
+    (*frame).owner = consts::FRAME_OWNED_BY_THREAD as i8;
+    std::ptr::copy_nonoverlapping(args, frame_local(frame, 0), nargs);
+    for i in nargs..nlocalsplus {
+        *frame_local(frame, i) = std::ptr::null_mut();
+    }
+    Some(frame)
 }
 
 /// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).

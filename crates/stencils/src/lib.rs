@@ -31,6 +31,7 @@
 #[macro_use]
 mod abi;
 mod helpers;
+mod objects;
 mod ops;
 
 #[panic_handler]

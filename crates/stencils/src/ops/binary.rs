@@ -74,16 +74,37 @@ stencil!(fn _BINARY_OP(f, sp, ts) {
     binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
 });
 
+/// Int arithmetic computed in a machine word when both inputs have at most
+/// two digits (the result then has at most three), else by CPython.
+macro_rules! int_op {
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let res = match (int_value(left), int_value(right)) {
+            (Some(a), Some(b)) if $fits(a, b) => int_new($op(a, b)),
+            _ => $slow(left, right),
+        };
+        decref(left);
+        decref(right);
+        if res.is_null() {
+            error!($f, $sp.sub(2), $ts)
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
 stencil!(fn _BINARY_OP_ADD_INT(f, sp, ts) {
-    binary_call!(f, sp, ts, _PyLong_Add)
+    int_op!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add)
 });
 
 stencil!(fn _BINARY_OP_SUBTRACT_INT(f, sp, ts) {
-    binary_call!(f, sp, ts, _PyLong_Subtract)
+    int_op!(f, sp, ts, |_, _| true, |a: i64, b: i64| a - b, _PyLong_Subtract)
 });
 
 stencil!(fn _BINARY_OP_MULTIPLY_INT(f, sp, ts) {
-    binary_call!(f, sp, ts, _PyLong_Multiply)
+    // One digit each: the product has at most 60 bits.
+    let fits = |a: i64, b: i64| a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30;
+    int_op!(f, sp, ts, fits, |a: i64, b: i64| a * b, _PyLong_Multiply)
 });
 
 stencil!(fn _BINARY_OP_ADD_UNICODE(f, sp, ts) {
@@ -99,14 +120,14 @@ macro_rules! float_op {
         let res;
         if refcnt(left) == 1 {
             (*left.cast::<PyFloatObject>()).ob_fval = dres;
-            decref(right);
+            float_decref($ts, right);
             res = left;
         } else if refcnt(right) == 1 {
             (*right.cast::<PyFloatObject>()).ob_fval = dres;
             decref_no_dealloc(left);
             res = right;
         } else {
-            res = PyFloat_FromDouble(dres);
+            res = float_new($ts, dres);
             if res.is_null() {
                 // Both inputs are still on the stack and owned by it.
                 error!($f, $sp, $ts)
@@ -181,8 +202,8 @@ stencil!(fn _COMPARE_OP(f, sp, ts) {
 stencil!(fn _COMPARE_OP_FLOAT(f, sp, ts) {
     let (left, right) = (peek(sp, 2), peek(sp, 1));
     let bit = comparison_bit(float_value(left), float_value(right));
-    decref(left);
-    decref(right);
+    float_decref(ts, left);
+    float_decref(ts, right);
     poke(sp, 2, py_bool(bit & oparg() != 0));
     next!(f, sp.sub(1), ts)
 });

@@ -120,7 +120,7 @@ stencil!(fn _ITER_NEXT_RANGE(f, sp, ts) {
     let value = (*r).start;
     (*r).start = value.wrapping_add((*r).step);
     (*r).len -= 1;
-    let next = PyLong_FromLong(value);
+    let next = int_new(value);
     if next.is_null() {
         error!(f, sp, ts)
     }

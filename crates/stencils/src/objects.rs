@@ -1,0 +1,193 @@
+//! Making and freeing ints and floats without the detours CPython's generic
+//! entry points take from a stencil: the float freelist is reached through
+//! the thread state in r14 instead of a thread-local lookup, and small ints
+//! come from a freelist of jitsaw's own (3.13 has none for ints).
+//!
+//! The objects made are exactly those CPython makes (same type, refcount,
+//! digits, small-int singletons). When a reference tracer
+//! (`PyRefTracer_SetTracer`) or tracemalloc is active, everything goes
+//! through CPython's own functions, so those tools see every event they
+//! would without the JIT.
+
+use crate::abi::Ts;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::inline::{field, field_ptr, interp, is_immortal, ob_type};
+use jitsaw_cpython313::layout::{PyFloatObject, PyLongObject, PyObject};
+use jitsaw_cpython313::off;
+
+extern "C" {
+    /// jitsaw's int freelist: `heads[4]` then `counts[4]` (64 bytes of
+    /// storage in the runtime; only stencils read or write it). Class `n`
+    /// holds blocks with room for at least `n` digits.
+    static mut jitsaw_int_freelist: [u64; 8];
+}
+
+/// Blocks kept per freelist class.
+const INT_FREELIST_MAX: u64 = 64;
+
+/// Whether a reference tracer or tracemalloc must see every allocation.
+#[inline(always)]
+unsafe fn observed() -> bool {
+    let runtime = &raw mut _PyRuntime;
+    !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null()
+        || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0
+}
+
+/// Whether a reference tracer is installed.
+#[inline(always)]
+unsafe fn traced() -> bool {
+    !field::<*const u8>(&raw mut _PyRuntime, off::RUNTIME_REF_TRACER_FUNC).is_null()
+}
+
+/// `Py_DECREF` that frees exact ints into jitsaw's freelist.
+#[inline(always)]
+pub unsafe fn decref(o: *mut PyObject) {
+    if is_immortal(o) {
+        return;
+    }
+    let rc = (*o).ob_refcnt - 1;
+    (*o).ob_refcnt = rc;
+    if rc == 0 {
+        if ob_type(o) == &raw mut PyLong_Type {
+            int_free(o);
+        } else {
+            _Py_Dealloc(o);
+        }
+    }
+}
+
+/// `Py_XDECREF` with [`decref`].
+#[inline(always)]
+pub unsafe fn xdecref(o: *mut PyObject) {
+    if !o.is_null() {
+        decref(o);
+    }
+}
+
+/// The value of an int of at most two 30-bit digits.
+#[inline(always)]
+pub unsafe fn int_value(o: *mut PyObject) -> Option<i64> {
+    let l = o.cast::<PyLongObject>();
+    let tag = (*l).lv_tag;
+    let ndigits = tag >> off::LONG_NON_SIZE_BITS;
+    if ndigits > 2 {
+        return None;
+    }
+    let digits = (*l).ob_digit.as_ptr();
+    let mut magnitude = *digits as i64;
+    if ndigits == 2 {
+        magnitude |= (*digits.add(1) as i64) << off::LONG_SHIFT;
+    }
+    Some(match tag & off::LONG_SIGN_MASK as usize {
+        0 => magnitude,
+        1 => 0,
+        _ => -magnitude,
+    })
+}
+
+/// A new int for `v` (|v| < 2^63): a small-int singleton, or a new object
+/// as `PyLong_FromLongLong` makes it. NULL with an error set on failure.
+#[inline(always)]
+pub unsafe fn int_new(v: i64) -> *mut PyObject {
+    if v >= -off::NSMALLNEGINTS && v < off::NSMALLPOSINTS {
+        let index = (v + off::NSMALLNEGINTS) as usize;
+        return (&raw mut _PyRuntime)
+            .add(off::RUNTIME_SMALL_INTS + index * off::LONG_OBJECT_SIZE)
+            .cast();
+    }
+    let negative = v < 0;
+    let magnitude = v.unsigned_abs();
+    let shift = off::LONG_SHIFT as u64;
+    let ndigits = if magnitude < 1 << shift {
+        1
+    } else if magnitude < 1 << (2 * shift) {
+        2
+    } else {
+        3
+    };
+    let freelist = (&raw mut jitsaw_int_freelist).cast::<u64>();
+    let head = freelist.add(ndigits);
+    let count = freelist.add(4 + ndigits);
+    let o: *mut PyObject;
+    if *head != 0 && !observed() {
+        o = *head as *mut PyObject;
+        *head = (*o).ob_type as u64;
+        *count -= 1;
+    } else {
+        if traced() {
+            return PyLong_FromLongLong(v);
+        }
+        o = PyObject_Malloc(off::LONG_OB_DIGIT + 4 * ndigits).cast();
+        if o.is_null() {
+            return PyLong_FromLongLong(v);
+        }
+    }
+    (*o).ob_type = &raw mut PyLong_Type;
+    (*o).ob_refcnt = 1;
+    let l = o.cast::<PyLongObject>();
+    (*l).lv_tag = ndigits << off::LONG_NON_SIZE_BITS | if negative { 2 } else { 0 };
+    let digits = (*l).ob_digit.as_mut_ptr();
+    let mask = (1u64 << shift) - 1;
+    let mut i = 0;
+    while i < ndigits {
+        *digits.add(i) = ((magnitude >> (shift * i as u64)) & mask) as u32;
+        i += 1;
+    }
+    o
+}
+
+/// Frees an exact int whose refcount reached zero (`long_dealloc`).
+#[inline(always)]
+unsafe fn int_free(o: *mut PyObject) {
+    let ndigits = (*o.cast::<PyLongObject>()).lv_tag >> off::LONG_NON_SIZE_BITS;
+    let freelist = (&raw mut jitsaw_int_freelist).cast::<u64>();
+    if ndigits == 0 || ndigits > 3 || *freelist.add(4 + ndigits) >= INT_FREELIST_MAX || observed() {
+        _Py_Dealloc(o);
+        return;
+    }
+    let head = freelist.add(ndigits);
+    (*o).ob_type = *head as *mut _;
+    *head = o as u64;
+    *freelist.add(4 + ndigits) += 1;
+}
+
+/// `PyFloat_FromDouble(v)`, popping CPython's float freelist directly.
+#[inline(always)]
+pub unsafe fn float_new(ts: Ts, v: f64) -> *mut PyObject {
+    let i = interp(ts).cast::<u8>();
+    let items = field_ptr::<*mut PyObject>(i, off::INTERP_FLOAT_FREELIST_ITEMS);
+    let o = *items;
+    if o.is_null() || traced() {
+        return PyFloat_FromDouble(v);
+    }
+    *items = (*o).ob_type.cast();
+    *field_ptr::<i32>(i, off::INTERP_FLOAT_FREELIST_NUMFREE) -= 1;
+    (*o).ob_type = &raw mut PyFloat_Type;
+    (*o).ob_refcnt = 1;
+    (*o.cast::<PyFloatObject>()).ob_fval = v;
+    o
+}
+
+/// `Py_DECREF` of an exact float, pushing it on CPython's float freelist
+/// (`_PyFloat_ExactDealloc`) when it dies.
+#[inline(always)]
+pub unsafe fn float_decref(ts: Ts, o: *mut PyObject) {
+    if is_immortal(o) {
+        return;
+    }
+    let rc = (*o).ob_refcnt - 1;
+    (*o).ob_refcnt = rc;
+    if rc != 0 {
+        return;
+    }
+    let i = interp(ts).cast::<u8>();
+    let numfree = field_ptr::<i32>(i, off::INTERP_FLOAT_FREELIST_NUMFREE);
+    if traced() || *numfree >= off::FLOAT_MAXFREELIST as i32 || *numfree < 0 {
+        _Py_Dealloc(o);
+        return;
+    }
+    let items = field_ptr::<*mut PyObject>(i, off::INTERP_FLOAT_FREELIST_ITEMS);
+    (*o).ob_type = (*items).cast();
+    *items = o;
+    *numfree += 1;
+}
