@@ -37,6 +37,24 @@ pub struct CodeInput {
     /// Offsets of instructions to compile in their generic form (their
     /// specialization kept failing).
     pub generic: Vec<u32>,
+    /// Where each `LOAD_GLOBAL` finds its name now, by instruction offset
+    /// (see [`GlobalSlot`]).
+    pub globals: Vec<(u32, GlobalSlot)>,
+}
+
+/// Where a global name was found when compiling, as CPython's specializer
+/// records it in `LOAD_GLOBAL`'s cache: the entry index in the globals (or,
+/// if absent there, the builtins) and the keys versions that guard it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalSlot {
+    /// Found in the builtins (after not being in the globals).
+    pub builtin: bool,
+    /// Index of the entry.
+    pub index: u32,
+    /// Keys version of the globals.
+    pub globals_version: u32,
+    /// Keys version of the builtins (for builtins).
+    pub builtins_version: u32,
 }
 
 /// Why a code object is not compiled.
@@ -126,6 +144,20 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         version: code.version,
         consts: code.consts.clone(),
     })
+}
+
+/// Every `LOAD_GLOBAL` (any form): its offset and the index of its name in
+/// `co_names`.
+pub fn global_loads(units: &[u16]) -> Vec<(u32, u32)> {
+    decode(units)
+        .map(|insts| {
+            insts
+                .iter()
+                .filter(|i| deopt(i.opcode) == LOAD_GLOBAL)
+                .map(|i| (i.offset, i.oparg >> 1))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Splits bytecode into instructions, folding `EXTENDED_ARG` prefixes and
@@ -232,6 +264,11 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
         _ => {}
     }
     let base = deopt(op);
+    if base == LOAD_GLOBAL && !code.generic.contains(&inst.offset) {
+        if let Some((_, slot)) = code.globals.iter().find(|(at, _)| *at == inst.offset) {
+            return load_global(oparg, slot);
+        }
+    }
     let specialized = if code.generic.contains(&inst.offset) {
         None
     } else {
@@ -255,6 +292,23 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
         operand: start,
         ..uop(Uop::_DEOPT, 0)
     }]
+}
+
+/// `LOAD_GLOBAL` specialized from where the name is now (CPython's
+/// `LOAD_GLOBAL_MODULE` or `LOAD_GLOBAL_BUILTIN` micro-ops).
+fn load_global(oparg: u32, slot: &GlobalSlot) -> Vec<Lowered> {
+    let with = |op: Uop, operand: u32| Lowered {
+        operand: operand as u64,
+        ..uop(op, oparg)
+    };
+    let mut uops = vec![with(Uop::_GUARD_GLOBALS_VERSION, slot.globals_version)];
+    if slot.builtin {
+        uops.push(with(Uop::_GUARD_BUILTINS_VERSION, slot.builtins_version));
+        uops.push(with(Uop::_LOAD_GLOBAL_BUILTINS, slot.index));
+    } else {
+        uops.push(with(Uop::_LOAD_GLOBAL_MODULE, slot.index));
+    }
+    uops
 }
 
 /// Whether a specialization's dict-version guard already fails for the

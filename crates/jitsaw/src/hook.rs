@@ -20,7 +20,7 @@ use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{caches, consts, deopt, off, opcode};
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// The `co_extra` index jitsaw owns (-1 until first enabled).
@@ -57,6 +57,8 @@ pub struct CodeState {
     /// Instructions compiled in their generic form because their
     /// specialization kept failing.
     generic: Vec<u32>,
+    /// The code object (for the state cache; not a reference).
+    code: usize,
     /// Every compilation of this code object, newest last: superseded code
     /// may still be running in an outer frame, so it lives as long as the
     /// code object (recompilations are rare: see `RECOMPILE_DEOPTS`). Boxed
@@ -191,7 +193,30 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
 unsafe extern "C" fn free_state(p: *mut u8) {
     if !p.is_null() {
         // SAFETY: `p` came from `Box::into_raw` in `state_of` and is freed once.
-        drop(Box::from_raw(p.cast::<CodeState>()));
+        let state = Box::from_raw(p.cast::<CodeState>());
+        forget_cached(state.code, p as usize);
+        drop(state);
+    }
+}
+
+/// Entries of the code-object-to-state cache (a power of two).
+const STATE_CACHE_SIZE: usize = 1024;
+
+/// A direct-mapped cache from code object to state, sparing
+/// `PyUnstable_Code_GetExtra` on every call; entries are `[code, state]`
+/// and are cleared when the code object dies. Only used with the GIL held.
+static STATE_CACHE: [[AtomicUsize; 2]; STATE_CACHE_SIZE] =
+    [const { [AtomicUsize::new(0), AtomicUsize::new(0)] }; STATE_CACHE_SIZE];
+
+fn cache_slot(code: usize) -> &'static [AtomicUsize; 2] {
+    &STATE_CACHE[(code >> 4) & (STATE_CACHE_SIZE - 1)]
+}
+
+fn forget_cached(code: usize, state: usize) {
+    let slot = cache_slot(code);
+    if slot[0].load(Ordering::Relaxed) == code && slot[1].load(Ordering::Relaxed) == state {
+        slot[0].store(0, Ordering::Relaxed);
+        slot[1].store(0, Ordering::Relaxed);
     }
 }
 
@@ -268,6 +293,18 @@ pub unsafe fn run(
 
 /// The code object's state, created on first sight.
 unsafe fn state_of(code: *mut PyCodeObject) -> Option<*mut CodeState> {
+    let slot = cache_slot(code as usize);
+    if slot[0].load(Ordering::Relaxed) == code as usize {
+        return Some(slot[1].load(Ordering::Relaxed) as *mut CodeState);
+    }
+    let state = state_of_uncached(code)?;
+    slot[0].store(code as usize, Ordering::Relaxed);
+    slot[1].store(state as usize, Ordering::Relaxed);
+    Some(state)
+}
+
+/// The code object's state from `co_extra`, created on first sight.
+unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
     let index = EXTRA_INDEX.load(Ordering::Relaxed);
     let mut p: *mut u8 = std::ptr::null_mut();
     if index < 0 || PyUnstable_Code_GetExtra(code.cast(), index, &mut p) != 0 {
@@ -286,6 +323,7 @@ unsafe fn state_of(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             deopt_sites: Vec::new(),
             generic: Vec::new(),
             compiled: Vec::new(),
+            code: code as usize,
         });
         p = Box::into_raw(state).cast();
         if PyUnstable_Code_SetExtra(code.cast(), index, p) != 0 {
@@ -343,7 +381,7 @@ unsafe fn decide(
                 .last()
                 .map(|c| (c.version, &**c as *const Compiled));
             match current {
-                Some((v, _)) if v != version => compile(s, frame, code, version),
+                Some((v, _)) if v != version => compile(s, ts, frame, code, version),
                 _ if *provisional => {
                     s.status = Status::Requicken(warmup_calls(s) - 1);
                     None
@@ -354,7 +392,7 @@ unsafe fn decide(
         }
         Status::Requicken(0) => {
             s.requickened = true;
-            compile(s, frame, code, version)
+            compile(s, ts, frame, code, version)
         }
         Status::Requicken(n) => {
             s.status = Status::Requicken(n - 1);
@@ -362,7 +400,7 @@ unsafe fn decide(
         }
         Status::Warming => {
             if s.calls > threshold || (s.loops && s.calls == 1) {
-                compile(s, frame, code, version)
+                compile(s, ts, frame, code, version)
             } else {
                 None
             }
@@ -410,6 +448,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
 /// Compiles `code` and records the result in `s`.
 unsafe fn compile(
     s: &mut CodeState,
+    ts: *mut PyThreadState,
     frame: *mut Frame,
     code: *mut PyCodeObject,
     version: u64,
@@ -419,6 +458,7 @@ unsafe fn compile(
     input.globals_version = keys_version((*frame).f_globals);
     input.builtins_version = keys_version((*frame).f_builtins);
     input.generic = s.generic.clone();
+    input.globals = global_slots(ts, frame, code, &input.units);
     let program = match frontend::lower(&input) {
         Ok(p) => p,
         Err(Refusal::Never(reason)) => {
@@ -511,6 +551,103 @@ unsafe fn has_backward_jump(code: *mut PyCodeObject) -> bool {
 /// The code object's bytecode as a slice.
 unsafe fn code_units_slice<'a>(code: *mut PyCodeObject) -> &'a [u16] {
     std::slice::from_raw_parts(code_units(code), ob_size(code.cast()) as usize)
+}
+
+/// Where each global load of `code` finds its name in the frame's globals
+/// or builtins now (CPython's `_Py_Specialize_LoadGlobal`, done when
+/// compiling so it is current even if the interpreter's cache is not).
+unsafe fn global_slots(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    code: *mut PyCodeObject,
+    units: &[u16],
+) -> Vec<(u32, frontend::GlobalSlot)> {
+    let (globals, builtins) = ((*frame).f_globals, (*frame).f_builtins);
+    if !is_dict(globals) || !is_dict(builtins) {
+        return Vec::new();
+    }
+    let names = code_obj_field(code, off::CODE_CO_NAMES);
+    frontend::global_loads(units)
+        .into_iter()
+        .filter_map(|(offset, name)| {
+            global_slot(ts, globals, builtins, tuple_item(names, name as usize))
+                .map(|slot| (offset, slot))
+        })
+        .collect()
+}
+
+/// Whether a name is in a dict, and at which entry.
+enum Lookup {
+    Found(u32),
+    Absent,
+}
+
+/// Where `name` is in a unicode-keyed dict. Entries are matched by
+/// identity (names are interned); a dict holding an equal but distinct key
+/// gives `None`, as does any other doubt.
+unsafe fn find_name(dict: *mut PyObject, name: *mut PyObject) -> Option<Lookup> {
+    let keys = (*dict.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys;
+    if !dict_keys_is_unicode(keys) {
+        return None;
+    }
+    let entries = dict_unicode_entries(keys);
+    for i in 0..(*keys).dk_nentries as usize {
+        let e = entries.add(i);
+        if (*e).me_key == name {
+            return (!(*e).me_value.is_null() && i <= u32::MAX as usize)
+                .then_some(Lookup::Found(i as u32));
+        }
+    }
+    match jitsaw_cpython313::ffi::PyDict_Contains(dict, name) {
+        0 => Some(Lookup::Absent),
+        _ => {
+            PyErr_Clear();
+            None
+        }
+    }
+}
+
+/// `_PyDictKeys_GetVersionForCurrentState`: the keys' version, assigning
+/// the interpreter's next one if they have none (0: versions ran out).
+unsafe fn keys_version_assigned(ts: *mut PyThreadState, dict: *mut PyObject) -> Option<u32> {
+    let keys = (*dict.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys;
+    if (*keys).dk_version != 0 {
+        return Some((*keys).dk_version);
+    }
+    let next = field_ptr::<u32>(interp(ts).cast(), off::INTERP_NEXT_KEYS_VERSION);
+    if *next == 0 {
+        return None;
+    }
+    let v = *next;
+    *next += 1;
+    (*keys).dk_version = v;
+    Some(v)
+}
+
+/// Where a global load of `name` finds it now, if it can be specialized.
+unsafe fn global_slot(
+    ts: *mut PyThreadState,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+    name: *mut PyObject,
+) -> Option<frontend::GlobalSlot> {
+    match find_name(globals, name)? {
+        Lookup::Found(index) => Some(frontend::GlobalSlot {
+            builtin: false,
+            index,
+            globals_version: keys_version_assigned(ts, globals)?,
+            builtins_version: 0,
+        }),
+        Lookup::Absent => match find_name(builtins, name)? {
+            Lookup::Found(index) => Some(frontend::GlobalSlot {
+                builtin: true,
+                index,
+                globals_version: keys_version_assigned(ts, globals)?,
+                builtins_version: keys_version_assigned(ts, builtins)?,
+            }),
+            Lookup::Absent => None,
+        },
+    }
 }
 
 /// A dict's keys version (0 if none assigned), or `None` for a non-dict.
