@@ -146,7 +146,9 @@ def test_compare_op(jit):
     )
     r.assert_compiled("ints", "floats", "strs", "mixed")
     assert "_COMPARE_OP_INT" in r.uops("ints")
+    assert "_COMPARE_OP_FLOAT" in r.uops("floats")
     assert "_COMPARE_OP_STR" in r.uops("strs")
+    assert r.exits("deopt:_GUARD_BOTH_INT") or r.exits("deopt:_COMPARE_OP_INT")
 
 
 def test_to_bool_and_branches(jit):
@@ -167,12 +169,18 @@ def test_to_bool_and_branches(jit):
                 return 2
         def neg(x):
             return not x
+        def int_truth(x):
+            return "yes" if x else "no"
         values = [0, 1, "", "a", [], [1], None, True, False, 0.0, Truthy(), (), {1: 2}]
         for i in range(4):
             print([truth(v) for v in values], [is_none(v) for v in values], [neg(v) for v in values])
+            print(int_truth(i))
+        print(int_truth("x"), int_truth([]))   # the int specialization's guard fails
         """
     )
-    r.assert_compiled("truth", "is_none", "neg")
+    r.assert_compiled("truth", "is_none", "neg", "int_truth")
+    assert "_TO_BOOL_INT" in r.uops("int_truth")
+    assert r.exits("deopt:_TO_BOOL_INT")
 
 
 def test_unary_contains_is(jit):
@@ -223,9 +231,19 @@ def test_for_loops_over_range_list_tuple_and_iterators(jit):
             print(over(range(10)), over([1, 2, 3]), over((4, 5)), over(gen()), over(range(5, -5, -3)))
             print(nested(10))
         print(over([1.5, 2]), over(iter([7, 8])))
+        def over_list(seq):
+            total = 0
+            for x in seq:
+                total += x
+            return total
+        for i in range(4):
+            print(over_list([1, 2, i]))
+        print(over_list((1, 2)), over_list(range(3)))   # the list iterator guard fails
         """
     )
-    r.assert_compiled("over", "nested")
+    r.assert_compiled("over", "nested", "over_list")
+    assert "_ITER_NEXT_LIST" in r.uops("over_list")
+    assert r.exits("deopt:_ITER_CHECK_LIST")
 
 
 def test_loop_iterator_exhaustion_and_mutation(jit):
@@ -439,6 +457,9 @@ def test_attributes_instance_slot_module_class_method(jit):
     r.assert_compiled("attrs")
     uops = r.uops("attrs")
     assert "_GUARD_TYPE_VERSION" in uops
+    assert "_LOAD_ATTR_INSTANCE_VALUE" in uops and "_STORE_ATTR_INSTANCE_VALUE" in uops
+    assert "_LOAD_ATTR_SLOT" in uops and "_LOAD_ATTR_MODULE" in uops
+    assert r.exits("deopt:_GUARD_TYPE_VERSION")
 
 
 def test_calls_builtin_method_python_kw_and_classes(jit):
@@ -472,9 +493,19 @@ def test_calls_builtin_method_python_kw_and_classes(jit):
             callee()
         except TypeError as e:
             print("TypeError", e)
+        def builtin_o(x):
+            return abs(x), len(x if isinstance(x, list) else [x])
+        for i in range(4):
+            print(builtin_o(-i))
+        abs = lambda v: "shadowed"       # the builtin is replaced by a global
+        print(builtin_o(-3))
         """
     )
-    r.assert_compiled("calls")
+    r.assert_compiled("calls", "builtin_o")
+    uops = r.uops("calls")
+    assert "_CALL_BUILTIN_O" in uops or "_CALL_LEN" in uops
+    assert "_CALL" in uops
+    assert r.exits("deopt:_GUARD_GLOBALS_VERSION")
 
 
 def test_closures_and_cells(jit):
