@@ -15,3 +15,7 @@ if __name__ == "__main__":
     for i in range(5):
         fibonacci(n)
     print(f"fibonacci({n}) = {fibonacci(n)}")
+    jit = sys.modules.get("jitsaw")
+    if jit is not None and jit.is_enabled():
+        state = jit._jitsaw.code_state(fibonacci)["status"]
+        print(f"jitsaw: fibonacci is {state}; {jit.stats()['functions_compiled']} code objects compiled")
