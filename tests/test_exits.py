@@ -255,3 +255,104 @@ def test_frames_seen_from_compiled_code(jit):
         """
     )
     r.assert_compiled("caller", "where", "locals_")
+
+
+def test_direct_calls_between_compiled_functions(jit):
+    r = jit(
+        """
+        import sys, traceback
+        def leaf(x):
+            return x + 1
+        def mid(x):
+            return leaf(x) * 2
+        def top(n):
+            t = 0
+            for i in range(n):
+                t += mid(i)
+            return t
+        for i in range(5):
+            print(top(50))
+        # Deep recursion: direct calls use no native stack, as in the interpreter.
+        sys.setrecursionlimit(60000)
+        def down(n):
+            return 0 if n == 0 else down(n - 1) + 1
+        print(down(3), down(3), down(3), down(50000))
+        sys.setrecursionlimit(1000)
+        depth = [0]
+        def count(n):
+            depth[0] = n
+            return count(n + 1)
+        for i in range(3):
+            try:
+                count(0)
+            except RecursionError as e:
+                print("RecursionError at", depth[0])
+        """
+    )
+    r.assert_compiled("leaf", "mid", "top", "down")
+    assert r.stats["frames_entered"] > 250
+
+
+def test_exceptions_and_deopts_inside_direct_callees(jit):
+    r = jit(
+        """
+        import sys, traceback
+        def fails(x):
+            return [1][x]
+        def handles(x):
+            try:
+                return fails(x)
+            except IndexError:
+                return "handled " + str(sys.exc_info()[1])
+        def propagates(x):
+            return fails(x) + 1
+        def guarded(x):
+            return x + 1       # specialized for ints; a float deopts inside the callee
+        def caller(x):
+            return guarded(x) * 2
+        for i in range(5):
+            print(handles(0), handles(3), caller(i))
+        print(caller(1.5), caller("no" if False else 2.5))
+        try:
+            propagates(9)
+        except IndexError:
+            print(traceback.format_exc())
+        def looks(x):
+            f = sys._getframe()
+            return f.f_code.co_name, f.f_back.f_code.co_name, f.f_back.f_lineno
+        def looker(x):
+            return looks(x)
+        for i in range(4):
+            print(looker(i))
+        """
+    )
+    r.assert_compiled("handles", "fails", "caller", "looker", "looks")
+    assert r.exits("deopt:_GUARD_BOTH_INT") or r.exits("deopt:_BINARY_OP_ADD_INT")
+
+
+def test_tracing_switched_on_inside_a_direct_callee(jit):
+    r = jit(
+        """
+        import sys
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name in ("outer", "inner"):
+                events.append((frame.f_code.co_name, event, frame.f_lineno))
+            return tracer
+        def inner(x, on):
+            if on:
+                sys.settrace(tracer)
+            return x + 1
+        def outer(n, on_at):
+            t = 0
+            for i in range(n):
+                t += inner(i, i == on_at)
+            return t
+        for i in range(4):
+            sys.settrace(None)
+            events.clear()
+            print(outer(5, 2 if i == 3 else -1), events)
+        sys.settrace(None)
+        """
+    )
+    r.assert_compiled("outer", "inner")

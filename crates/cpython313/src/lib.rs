@@ -52,6 +52,7 @@ pub mod exception_table;
 pub mod ffi;
 pub mod inline;
 pub mod layout;
+pub mod shared;
 
 /// Inline cache entries of `opcode` (0 for invalid opcodes).
 pub const fn caches(op: u8) -> usize {

@@ -194,7 +194,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             let target = match hole.value {
                 HoleValue::Oparg => p.uop.oparg as usize,
                 HoleValue::Operand => p.uop.operand as usize,
-                HoleValue::Continue => {
+                HoleValue::Continue | HoleValue::Resume => {
                     next.ok_or_else(|| format!("{} falls off the code", p.uop.op.name()))?
                 }
                 HoleValue::JumpTarget => {
@@ -398,7 +398,9 @@ mod tests {
                 let target = match h.value {
                     HoleValue::Oparg => p.uop.oparg as u64,
                     HoleValue::Operand => p.uop.operand,
-                    HoleValue::Continue => (base + c.pieces[k + 1].offset as usize) as u64,
+                    HoleValue::Continue | HoleValue::Resume => {
+                        (base + c.pieces[k + 1].offset as usize) as u64
+                    }
                     HoleValue::JumpTarget => {
                         (base + c.labels[p.uop.jump.unwrap() as usize] as usize) as u64
                     }

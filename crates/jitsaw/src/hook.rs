@@ -266,6 +266,35 @@ pub unsafe fn ready(
     Some((state, &**c as *const Compiled))
 }
 
+/// The newest compiled code of a code object, if any.
+///
+/// # Safety
+/// The GIL is held and `code` is a code object.
+pub unsafe fn latest_compiled(code: *mut PyCodeObject) -> Option<&'static Compiled> {
+    let state = state_of(code)?;
+    // SAFETY: compilations live as long as the code object, which a frame
+    // running it keeps alive.
+    (*state)
+        .compiled
+        .last()
+        .map(|c| &*(&**c as *const Compiled))
+}
+
+/// Notes a deopt of a frame compiled code entered directly.
+///
+/// # Safety
+/// The GIL is held and `frame` is a live frame whose code was compiled.
+pub unsafe fn note_frame_deopt(frame: *mut Frame) {
+    let code = frame_code(frame);
+    let (Some(state), Some(c)) = (state_of(code), latest_compiled(code)) else {
+        return;
+    };
+    let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
+    if c.speculative_deopt(at) {
+        note_deopt(state, at);
+    }
+}
+
 /// Runs a new frame in `compiled`, noting deopts in its code's state.
 ///
 /// # Safety

@@ -21,10 +21,7 @@ use jitsaw_cpython313::{consts, off};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-/// What compiled code returns when an exception is set.
-const STATUS_ERROR: usize = 0;
-/// What compiled code returns to be resumed by the interpreter.
-const STATUS_DEOPT: usize = 1;
+use jitsaw_cpython313::shared::{STATUS_DEOPT, STATUS_ERROR};
 
 /// The C-ABI entry into compiled code (the `_JIT_ENTRY` stencil).
 type EntryFn = unsafe extern "C" fn(
@@ -137,8 +134,12 @@ pub fn exit_counts() -> Vec<(String, u64)> {
 static mut INT_FREELIST: [u64; 8] = [0; 8];
 
 /// Helpers stencils call, by the name they use.
-fn helpers() -> [(&'static str, usize); 9] {
+fn helpers() -> [(&'static str, usize); 10] {
     [
+        (
+            "jitsaw_push_inline",
+            helper_push_inline as *const () as usize,
+        ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
         (
             "jitsaw_call_function",
@@ -264,6 +265,56 @@ unsafe fn push_frame(
         *frame_local(frame, i) = std::ptr::null_mut();
     }
     Some(frame)
+}
+
+/// A frame pushed for a direct call and its compiled entry (the
+/// stencils' `Inline`; nulls when the call goes the general way).
+#[repr(C)]
+pub struct Inline {
+    frame: *mut Frame,
+    entry: usize,
+}
+
+/// A direct call from compiled code to compiled code: pushes the callee's
+/// frame and makes the caller wait at its call, so the call and its return
+/// are jumps (no native recursion, as in the interpreter). See
+/// `jitsaw_push_inline` in `crates/stencils/src/helpers.rs`.
+unsafe extern "C" fn helper_push_inline(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    func: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    base: *mut *mut PyObject,
+    resume: u64,
+) -> Inline {
+    const NONE: Inline = Inline {
+        frame: std::ptr::null_mut(),
+        entry: 0,
+    };
+    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    // Near the recursion limit, the general path raises as the interpreter does.
+    if !takes_exactly(code, flags, nargs) || *py_recursion_remaining(ts) <= 1 {
+        return NONE;
+    }
+    let Some((_, compiled)) = crate::hook::ready(ts, code) else {
+        return NONE;
+    };
+    let Some(frame) = push_frame(ts, func, code, args, nargs) else {
+        return NONE;
+    };
+    (*caller).stacktop = base.offset_from(frame_local(caller, 0)) as i32;
+    *base = resume as *mut PyObject;
+    (*frame).previous = caller;
+    (*frame).return_offset = jitsaw_cpython313::shared::INLINE_RETURN;
+    *current_frame(ts) = frame;
+    *py_recursion_remaining(ts) -= 1;
+    FRAMES_ENTERED.bump();
+    Inline {
+        frame,
+        entry: (*compiled).entry(0),
+    }
 }
 
 /// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).
@@ -431,43 +482,124 @@ pub unsafe fn run_frame(
         return RunOutcome::Done(exit_unwind(ts, frame));
     }
     FRAMES_ENTERED.bump();
+    let root = frame;
+    let mut frame = root;
     let mut target = compiled.entry(0);
     loop {
         let sp = frame_local(frame, (*frame).stacktop as usize);
-        let result = (rt.entry)(frame, sp, ts, target);
-        match result as usize {
-            STATUS_DEOPT => {
-                // Undo the prologue: the interpreter does it again.
-                *py_recursion_remaining(ts) += 1;
-                *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
-                *current_frame(ts) = (*frame).previous;
+        let result = (rt.entry)(frame, sp, ts, target) as usize;
+        // Compiled code leaves from the thread's current frame: the root, or
+        // a frame it entered directly from a compiled caller.
+        frame = *current_frame(ts);
+        match result {
+            STATUS_DEOPT if frame == root => {
                 DEOPTS.bump();
-                let at = ((*frame).instr_ptr as usize - code_units(frame_code(frame)) as usize) / 2;
-                let guard = compiled.speculative_deopt(at as u32).then_some(at as u32);
+                let at = offset_of_ip(root);
+                let guard = compiled.speculative_deopt(at).then_some(at);
                 return RunOutcome::Deopt {
-                    result: _PyEval_EvalFrameDefault(ts, frame, 0),
+                    result: resume_in_interpreter(ts, root),
                     guard,
                 };
             }
-            STATUS_ERROR => {
-                RAISES.bump();
-                match unwind(ts, frame) {
-                    Some(handler) => match compiled.inst_at(handler) {
-                        Some(i) => target = compiled.entry(i),
-                        None => return RunOutcome::Done(exit_unwind(ts, frame)),
-                    },
-                    None => return RunOutcome::Done(exit_unwind(ts, frame)),
+            STATUS_DEOPT => {
+                DEOPTS.bump();
+                crate::hook::note_frame_deopt(frame);
+                let (caller, resume) = finish_callee(ts, frame);
+                frame = caller;
+                match resume {
+                    Some(t) => {
+                        target = t;
+                        continue;
+                    }
+                    None => {} // the callee raised: the caller's call did
                 }
             }
+            STATUS_ERROR => {}
             _ => {
+                debug_assert!(frame == root);
                 *py_recursion_remaining(ts) += 1;
-                *current_frame(ts) = (*frame).previous;
-                _PyEval_FrameClearAndPop(ts, frame);
+                *current_frame(ts) = (*root).previous;
+                _PyEval_FrameClearAndPop(ts, root);
                 *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
-                return RunOutcome::Done(result);
+                return RunOutcome::Done(result as *mut PyObject);
+            }
+        }
+        // An exception is set in `frame`: unwind it, and the frames it was
+        // called from directly, until a handler takes it.
+        loop {
+            RAISES.bump();
+            let Some(handler) = unwind(ts, frame) else {
+                if frame == root {
+                    return RunOutcome::Done(exit_unwind(ts, root));
+                }
+                let caller = (*frame).previous;
+                *py_recursion_remaining(ts) += 1;
+                *current_frame(ts) = caller;
+                _PyEval_FrameClearAndPop(ts, frame);
+                frame = caller;
+                continue;
+            };
+            let entry = if frame == root {
+                compiled.inst_at(handler).map(|i| compiled.entry(i))
+            } else {
+                crate::hook::latest_compiled(frame_code(frame))
+                    .and_then(|c| c.inst_at(handler).map(|i| c.entry(i)))
+            };
+            if let Some(t) = entry {
+                target = t;
+                break;
+            }
+            // No compiled code for the handler: the interpreter runs it.
+            (*frame).instr_ptr = code_units(frame_code(frame)).add(handler as usize);
+            if frame == root {
+                return RunOutcome::Deopt {
+                    result: resume_in_interpreter(ts, root),
+                    guard: None,
+                };
+            }
+            let (caller, resume) = finish_callee(ts, frame);
+            frame = caller;
+            if let Some(t) = resume {
+                target = t;
+                break;
             }
         }
     }
+}
+
+/// The code-unit offset of a frame's `instr_ptr`.
+unsafe fn offset_of_ip(frame: *mut Frame) -> u32 {
+    (((*frame).instr_ptr as usize - code_units(frame_code(frame)) as usize) / 2) as u32
+}
+
+/// Hands the root frame to the interpreter at its `instr_ptr`, undoing the
+/// prologue of [`run_frame`] (the interpreter does it again).
+unsafe fn resume_in_interpreter(ts: *mut PyThreadState, root: *mut Frame) -> *mut PyObject {
+    *py_recursion_remaining(ts) += 1;
+    *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
+    *current_frame(ts) = (*root).previous;
+    _PyEval_EvalFrameDefault(ts, root, 0)
+}
+
+/// Lets the interpreter finish a frame compiled code entered directly (it
+/// deopted, or its handler has no compiled code), then makes its caller
+/// current. Returns the caller and where its compiled code continues with
+/// the result pushed, or `None` if the callee raised (the caller's call
+/// raised it).
+unsafe fn finish_callee(ts: *mut PyThreadState, callee: *mut Frame) -> (*mut Frame, Option<usize>) {
+    let caller = (*callee).previous;
+    (*callee).return_offset = 0;
+    *py_recursion_remaining(ts) += 1;
+    *current_frame(ts) = caller;
+    let result = _PyEval_EvalFrameDefault(ts, callee, 0);
+    if result.is_null() {
+        return (caller, None);
+    }
+    let slot = frame_local(caller, (*caller).stacktop as usize);
+    let resume = *slot as usize;
+    *slot = result;
+    (*caller).stacktop += 1;
+    (caller, Some(resume))
 }
 
 /// How [`run_frame`] ended.

@@ -25,6 +25,8 @@ pub enum HoleValue {
     Exit,
     /// The error stub for the micro-op's instruction.
     Error,
+    /// The next micro-op's address, as data.
+    Resume,
     /// An external symbol: an index into [`SYMBOLS`].
     Symbol(u16),
 }

@@ -1,6 +1,6 @@
 //! Rejecting stencils the JIT could not patch or chain safely.
 
-use crate::{may_return, HoleKind, HoleValue, Stencil};
+use crate::{may_jump_indirect, may_return, HoleKind, HoleValue, Stencil};
 use iced_x86::{Code, Decoder, DecoderOptions, FlowControl, Mnemonic};
 use std::collections::HashSet;
 
@@ -68,7 +68,7 @@ fn check_one(s: &Stencil, policy: &SymbolPolicy, problems: &mut Vec<String>) {
                 "{name}+{start:#x}: `ret` in a stencil that must chain"
             ));
         }
-        if flow == FlowControl::IndirectBranch {
+        if flow == FlowControl::IndirectBranch && !may_jump_indirect(name) {
             problems.push(format!("{name}+{start:#x}: indirect jump (a jump table?)"));
         }
         if matches!(insn.mnemonic(), Mnemonic::Ud2 | Mnemonic::Int3) {

@@ -43,6 +43,8 @@ pub enum HoleValue {
     Exit,
     /// The error stub of the micro-op's instruction.
     Error,
+    /// The address of the next micro-op, as data (where a call returns).
+    Resume,
     /// The address of an external function or datum (CPython or a helper).
     Symbol(String),
 }
@@ -57,6 +59,7 @@ impl HoleValue {
             "_JIT_JUMP_TARGET" => HoleValue::JumpTarget,
             "_JIT_EXIT" => HoleValue::Exit,
             "_JIT_ERROR" => HoleValue::Error,
+            "_JIT_RESUME" => HoleValue::Resume,
             _ => return None,
         })
     }
@@ -97,6 +100,12 @@ pub struct Stencil {
 /// Whether a stencil may end with `ret` (it leaves compiled code).
 pub fn may_return(name: &str) -> bool {
     matches!(name, "_JIT_ENTRY" | "_DEOPT" | "_ERROR" | "_POP_FRAME")
+}
+
+/// Whether a stencil may jump through a register: into another function's
+/// compiled code (a call) or back to a caller's (a return).
+pub fn may_jump_indirect(name: &str) -> bool {
+    matches!(name, "_CALL" | "_POP_FRAME")
 }
 
 /// Whether a defined function symbol names a stencil (CPython-style

@@ -16,9 +16,12 @@ pub type Ts = *mut PyThreadState;
 pub type Ret = *mut PyObject;
 
 /// Returned when an exception is set; the frame holds `instr_ptr` and depth.
-pub const STATUS_ERROR: Ret = 0 as Ret;
+pub const STATUS_ERROR: Ret = jitsaw_cpython313::shared::STATUS_ERROR as Ret;
 /// Returned when the interpreter should resume at `frame->instr_ptr`.
-pub const STATUS_DEOPT: Ret = 1 as Ret;
+pub const STATUS_DEOPT: Ret = jitsaw_cpython313::shared::STATUS_DEOPT as Ret;
+
+/// A continuation, called or jumped to through a pointer.
+pub type Continuation = unsafe extern "rust-preserve-none" fn(Frame, Sp, Ts) -> Ret;
 
 extern "rust-preserve-none" {
     /// The next micro-op.
@@ -34,6 +37,7 @@ extern "rust-preserve-none" {
 extern "C" {
     static _JIT_OPARG: u8;
     static _JIT_OPERAND: u8;
+    static _JIT_RESUME: u8;
 }
 
 /// A hole's value. The empty `asm!` keeps the optimizer from assuming a hole's
@@ -58,6 +62,12 @@ pub fn oparg() -> usize {
 #[inline(always)]
 pub fn operand() -> u64 {
     launder(&raw const _JIT_OPERAND)
+}
+
+/// The address of the next micro-op, where a call made here returns.
+#[inline(always)]
+pub fn resume_address() -> u64 {
+    launder(&raw const _JIT_RESUME)
 }
 
 /// Defines a stencil with the shared signature.

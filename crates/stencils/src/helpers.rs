@@ -3,7 +3,17 @@
 //! found by name when the JIT patches a stencil; the list of names is shared
 //! with the build through `HELPERS` in that file.
 
-use crate::abi::{Frame, PyObject, Ts};
+use crate::abi::{Frame, PyObject, Sp, Ts};
+
+/// A frame pushed for a direct call, and where its compiled code starts
+/// (both null when the call cannot be made directly).
+#[repr(C)]
+pub struct Inline {
+    /// The callee's frame, linked and current.
+    pub frame: Frame,
+    /// Its compiled code's entry.
+    pub entry: usize,
+}
 
 extern "C" {
     /// Raises `UnboundLocalError` for local `oparg`.
@@ -26,6 +36,21 @@ extern "C" {
         nargs: usize,
         kwnames: *mut PyObject,
     ) -> *mut PyObject;
+    /// Pushes a frame for a call to a compiled Python function taking
+    /// exactly `nargs` positional arguments, taking the references to
+    /// `func` and the arguments, and makes the caller wait at its call: the
+    /// caller's stack ends at `base`, where `resume` is kept until the
+    /// callee returns. Returns nulls (taking nothing) when the call must go
+    /// the general way.
+    pub fn jitsaw_push_inline(
+        ts: Ts,
+        caller: Frame,
+        func: *mut PyObject,
+        args: *const *mut PyObject,
+        nargs: usize,
+        base: Sp,
+        resume: u64,
+    ) -> Inline;
     /// Counters of exits, indexed by the exit stub's oparg.
     pub static mut jitsaw_exit_counters: [u64; 0];
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not

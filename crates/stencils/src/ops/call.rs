@@ -5,7 +5,7 @@
 //! Stack shape on entry: `callable, self_or_null, args[oparg]`.
 
 use crate::abi::*;
-use crate::helpers::{jitsaw_call_function, jitsaw_function_vectorcall};
+use crate::helpers::{jitsaw_call_function, jitsaw_function_vectorcall, jitsaw_push_inline};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
 use jitsaw_cpython313::{consts, off};
@@ -66,6 +66,15 @@ stencil!(
             (args, total) = (sp.sub(n), n);
         }
         let res = if is_plain_function(callable) {
+            let base = sp.sub(n + 2);
+            let inline = jitsaw_push_inline(ts, f, callable, args, total, base, resume_address());
+            if !inline.frame.is_null() {
+                // Into the callee's compiled code; its return comes back
+                // to the next micro-op.
+                let callee = inline.frame;
+                let entry = core::mem::transmute::<usize, Continuation>(inline.entry);
+                become entry(callee, frame_local(callee, (*callee).stacktop as usize), ts)
+            }
             jitsaw_call_function(ts, callable, args, total, core::ptr::null_mut())
         } else {
             let res = PyObject_Vectorcall(

@@ -98,11 +98,24 @@ stencil!(
 );
 
 stencil!(
-    /// `RETURN_VALUE`: hands the result to the runtime, which pops the frame.
-    fn _POP_FRAME(f, sp, _ts) {
+    /// `RETURN_VALUE`. A frame that compiled code entered directly from a
+    /// compiled caller is popped here, as the interpreter's `_POP_FRAME`
+    /// does, and the result goes to the caller, which continues where its
+    /// call left off; any other frame hands the result to the runtime.
+    fn _POP_FRAME(f, sp, ts) {
         let retval = peek(sp, 1);
         (*f).stacktop = sp.sub(1).offset_from((*f).localsplus.as_ptr()) as i32;
-        retval
+        if (*f).return_offset != jitsaw_cpython313::shared::INLINE_RETURN {
+            return retval;
+        }
+        let caller = (*f).previous;
+        *py_recursion_remaining(ts) += 1;
+        *current_frame(ts) = caller;
+        _PyEval_FrameClearAndPop(ts, f);
+        let slot = frame_local(caller, (*caller).stacktop as usize);
+        let resume = core::mem::transmute::<*mut PyObject, Continuation>(*slot);
+        *slot = retval;
+        become resume(caller, slot.add(1), ts)
     }
 );
 
@@ -134,9 +147,6 @@ stencil!(
         STATUS_ERROR
     }
 );
-
-/// A stencil's continuation, as the entry trampoline calls it.
-type Continuation = unsafe extern "rust-preserve-none" fn(Frame, Sp, Ts) -> Ret;
 
 /// The only way into compiled code: a C-ABI function that calls the chain
 /// at `target` (so the C callee-saved registers the chain clobbers are
