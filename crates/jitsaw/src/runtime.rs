@@ -459,13 +459,13 @@ pub static RAISES: Counter = Counter::new();
 /// `compiled` was made from, not yet linked into the thread's frame stack.
 pub unsafe fn run_frame(
     ts: *mut PyThreadState,
-    frame: *mut Frame,
+    root: *mut Frame,
     compiled: &Compiled,
     rt: &Runtime,
 ) -> RunOutcome {
-    // The interpreter's prologue: link the frame, count C and Python depth.
-    (*frame).previous = *current_frame(ts);
-    *current_frame(ts) = frame;
+    // The interpreter's prologue: link the root, count C and Python depth.
+    (*root).previous = *current_frame(ts);
+    *current_frame(ts) = root;
     let c = c_recursion_remaining(ts);
     *c -= consts::PY_EVAL_C_STACK_UNITS as i32 - 1;
     let c_before = *c;
@@ -473,16 +473,15 @@ pub unsafe fn run_frame(
     if c_before < 0 && _Py_CheckRecursiveCall(ts, c"".as_ptr().cast()) != 0 {
         *c -= 1;
         *py_recursion_remaining(ts) -= 1;
-        return RunOutcome::Done(exit_unwind(ts, frame));
+        return RunOutcome::Done(exit_unwind(ts, root));
     }
     let py = py_recursion_remaining(ts);
     let py_before = *py;
     *py -= 1;
     if py_before <= 0 && check_recursive_call_py(ts) {
-        return RunOutcome::Done(exit_unwind(ts, frame));
+        return RunOutcome::Done(exit_unwind(ts, root));
     }
     FRAMES_ENTERED.bump();
-    let root = frame;
     let mut frame = root;
     let mut target = compiled.entry(0);
     loop {
@@ -506,13 +505,11 @@ pub unsafe fn run_frame(
                 crate::hook::note_frame_deopt(frame);
                 let (caller, resume) = finish_callee(ts, frame);
                 frame = caller;
-                match resume {
-                    Some(t) => {
-                        target = t;
-                        continue;
-                    }
-                    None => {} // the callee raised: the caller's call did
+                if let Some(t) = resume {
+                    target = t;
+                    continue;
                 }
+                // The callee raised: the caller's call did.
             }
             STATUS_ERROR => {}
             _ => {
