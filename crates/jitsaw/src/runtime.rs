@@ -455,7 +455,7 @@ pub static RAISES: Counter = Counter::new();
 /// `_PyEval_EvalFrameDefault(tstate, frame, 0)` would run it.
 ///
 /// # Safety
-/// The GIL is held, `frame` is a new thread-owned frame of the code object
+/// The GIL is held, `root` is a new thread-owned frame of the code object
 /// `compiled` was made from, not yet linked into the thread's frame stack.
 pub unsafe fn run_frame(
     ts: *mut PyThreadState,
