@@ -109,6 +109,7 @@ static void layout(void)
     OFF("TYPE_TP_BASICSIZE", PyTypeObject, tp_basicsize);
     OFF("TYPE_TP_DEALLOC", PyTypeObject, tp_dealloc);
     OFF("TYPE_TP_FLAGS", PyTypeObject, tp_flags);
+    OFF("TYPE_TP_GETATTRO", PyTypeObject, tp_getattro);
     OFF("TYPE_TP_ITERNEXT", PyTypeObject, tp_iternext);
     OFF("TYPE_TP_DICTOFFSET", PyTypeObject, tp_dictoffset);
     OFF("TYPE_TP_VERSION_TAG", PyTypeObject, tp_version_tag);
@@ -176,6 +177,7 @@ static void layout(void)
     OFF("METHODDESCR_D_METHOD", PyMethodDescrObject, d_method);
     /* exceptions and runtime */
     OFF("EXCINFO_EXC_VALUE", _PyErr_StackItem, exc_value);
+    OFF("INTERP_IMPORT_FUNC", PyInterpreterState, imports.import_func);
     OFF("RUNTIME_REF_TRACER_FUNC", _PyRuntimeState, ref_tracer.tracer_func);
     OFF("GEN_GI_FRAME_STATE", PyGenObject, gi_frame_state);
     OFF("RUNTIME_STR_EMPTY", _PyRuntimeState, static_objects.singletons.strings.literals._py_empty);

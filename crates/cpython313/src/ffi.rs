@@ -68,6 +68,7 @@ extern "C" {
     pub static mut PyExc_UnboundLocalError: *mut PyObject;
     pub static mut PyExc_AttributeError: *mut PyObject;
     pub static mut PyExc_AssertionError: *mut PyObject;
+    pub static mut PySuper_Type: PyTypeObject;
     pub static _PyEval_BinaryOps: [BinaryFunc; 26];
     pub static _PyEval_ConversionFuncs: [Option<UnaryFunc>; 4];
     pub static _PyIntrinsics_UnaryFunctions: [u8; 0];
@@ -163,6 +164,45 @@ extern "C" {
     pub fn PyErr_SetString(exc: *mut PyObject, msg: *const u8);
     pub fn PyErr_GetRaisedException() -> *mut PyObject;
     pub fn PyErr_SetRaisedException(exc: *mut PyObject);
+    pub fn PyErr_GivenExceptionMatches(given: *mut PyObject, exc: *mut PyObject) -> i32;
+    pub fn PyErr_SetHandledException(exc: *mut PyObject);
+    pub fn PyException_GetTraceback(exc: *mut PyObject) -> *mut PyObject;
+    pub fn _PyEval_CheckExceptTypeValid(ts: *mut PyThreadState, right: *mut PyObject) -> i32;
+    pub fn _PyEval_CheckExceptStarTypeValid(ts: *mut PyThreadState, right: *mut PyObject) -> i32;
+    pub fn _PyEval_ExceptionGroupMatch(
+        exc_value: *mut PyObject,
+        match_type: *mut PyObject,
+        match_: *mut *mut PyObject,
+        rest: *mut *mut PyObject,
+    ) -> i32;
+    pub fn _PyEval_MatchClass(
+        ts: *mut PyThreadState,
+        subject: *mut PyObject,
+        type_: *mut PyObject,
+        nargs: isize,
+        kwargs: *mut PyObject,
+    ) -> *mut PyObject;
+    pub fn _PyEval_MatchKeys(
+        ts: *mut PyThreadState,
+        map: *mut PyObject,
+        keys: *mut PyObject,
+    ) -> *mut PyObject;
+    pub fn _PySuper_Lookup(
+        su_type: *mut PyTypeObject,
+        su_obj: *mut PyObject,
+        name: *mut PyObject,
+        method: *mut i32,
+    ) -> *mut PyObject;
+    pub fn PyObject_Call(
+        callable: *mut PyObject,
+        args: *mut PyObject,
+        kwargs: *mut PyObject,
+    ) -> *mut PyObject;
+    pub fn PyLong_AsInt(o: *mut PyObject) -> i32;
+    pub fn _PyType_Lookup(t: *mut PyTypeObject, name: *mut PyObject) -> *mut PyObject;
+    pub fn _PyObject_FunctionStr(o: *mut PyObject) -> *mut PyObject;
+    pub fn PyErr_GetHandledException() -> *mut PyObject;
+    pub fn _PyObject_LookupSpecial(o: *mut PyObject, name: *mut PyObject) -> *mut PyObject;
     pub fn _PyEval_FormatExcCheckArg(
         tstate: *mut PyThreadState,
         exc: *mut PyObject,

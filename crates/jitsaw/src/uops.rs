@@ -201,6 +201,8 @@ uops! { o;
     // jitsaw: tier-1 `CALL`/`CALL_KW` without inlining (always a vectorcall).
     _CALL: o + 2 => 1, escapes true;
     _CALL_KW: o + 3 => 1, escapes true;
+    // jitsaw: tier-1 `CALL_FUNCTION_EX`.
+    _CALL_FUNCTION_EX: 3 + (o & 1) => 1, escapes true;
     _CHECK_IS_NOT_PY_CALLABLE: o + 2 => o + 2;
     _CALL_NON_PY_GENERAL: o + 2 => 1;
     _CALL_BUILTIN_CLASS: o + 2 => 1;
@@ -218,6 +220,43 @@ uops! { o;
     _CALL_TYPE_1: 3 => 1;
     _CALL_STR_1: 3 => 1;
     _CALL_TUPLE_1: 3 => 1;
+    // Exceptions and context managers.
+    _PUSH_EXC_INFO: 1 => 2;
+    _POP_EXCEPT: 1 => 0;
+    _CHECK_EXC_MATCH: 2 => 2;
+    _CHECK_EG_MATCH: 2 => 2;
+    // jitsaw: tier-1 `RERAISE`; leaves compiled code to unwind.
+    _RERAISE: o + 1 => o, escapes false;
+    // jitsaw: tier-1 `RAISE_VARARGS`; leaves compiled code to unwind.
+    _RAISE_VARARGS: o => 0, escapes true;
+    _WITH_EXCEPT_START: 4 => 5;
+    // jitsaw: tier-1 `BEFORE_WITH` and `BEFORE_ASYNC_WITH`.
+    _BEFORE_WITH: 1 => 2, escapes true;
+    _BEFORE_ASYNC_WITH: 1 => 2, escapes true;
+    _EXIT_INIT_CHECK: 1 => 0;
+    // Pattern matching.
+    _GET_LEN: 1 => 2;
+    _MATCH_MAPPING: 1 => 2;
+    _MATCH_SEQUENCE: 1 => 2;
+    _MATCH_CLASS: 3 => 1;
+    _MATCH_KEYS: 2 => 3;
+    // Names (module and class bodies), cells, `super`, imports.
+    // jitsaw: tier-1 `LOAD_NAME` and `LOAD_FROM_DICT_OR_GLOBALS`.
+    _LOAD_NAME: 0 => 1, escapes true;
+    _LOAD_FROM_DICT_OR_GLOBALS: 1 => 1, escapes true;
+    _STORE_NAME: 1 => 0;
+    _DELETE_NAME: 0 => 0;
+    _LOAD_LOCALS: 0 => 1;
+    _LOAD_BUILD_CLASS: 0 => 1;
+    _SETUP_ANNOTATIONS: 0 => 0;
+    _DELETE_DEREF: 0 => 0;
+    _LOAD_FROM_DICT_OR_DEREF: 1 => 1;
+    _LOAD_SUPER_ATTR_ATTR: 3 => 1;
+    _LOAD_SUPER_ATTR_METHOD: 3 => 2;
+    // jitsaw: tier-1 `LOAD_SUPER_ATTR`, `IMPORT_NAME`, `IMPORT_FROM`.
+    _LOAD_SUPER_ATTR: 3 => 1 + (o & 1), escapes true;
+    _IMPORT_NAME: 2 => 1, escapes true;
+    _IMPORT_FROM: 1 => 2, escapes true;
     // Control.
     _POP_JUMP_IF_FALSE: 1 => 0, escapes false;
     _POP_JUMP_IF_TRUE: 1 => 0, escapes false;

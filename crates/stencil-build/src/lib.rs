@@ -99,13 +99,16 @@ pub struct Stencil {
 
 /// Whether a stencil may end with `ret` (it leaves compiled code).
 pub fn may_return(name: &str) -> bool {
-    matches!(name, "_JIT_ENTRY" | "_DEOPT" | "_ERROR" | "_POP_FRAME")
+    matches!(
+        name,
+        "_JIT_ENTRY" | "_DEOPT" | "_ERROR" | "_POP_FRAME" | "_RERAISE" | "_RAISE_VARARGS"
+    )
 }
 
 /// Whether a stencil may jump through a register: into another function's
 /// compiled code (a call) or back to a caller's (a return).
 pub fn may_jump_indirect(name: &str) -> bool {
-    matches!(name, "_CALL" | "_POP_FRAME")
+    matches!(name, "_CALL" | "_CALL_FUNCTION_EX" | "_POP_FRAME")
 }
 
 /// Whether a defined function symbol names a stencil (CPython-style

@@ -20,6 +20,9 @@ pub const STATUS_ERROR: Ret = jitsaw_cpython313::shared::STATUS_ERROR as Ret;
 /// Returned when the interpreter should resume at `frame->instr_ptr`.
 pub const STATUS_DEOPT: Ret = jitsaw_cpython313::shared::STATUS_DEOPT as Ret;
 
+/// Returned when the frame re-raises (see `shared::STATUS_RERAISE`).
+pub const STATUS_RERAISE: Ret = jitsaw_cpython313::shared::STATUS_RERAISE as Ret;
+
 /// A continuation, called or jumped to through a pointer.
 pub type Continuation = unsafe extern "rust-preserve-none" fn(Frame, Sp, Ts) -> Ret;
 

@@ -51,6 +51,62 @@ extern "C" {
         base: Sp,
         resume: u64,
     ) -> Inline;
+    /// Raises the interpreter's `SystemError` number `which` ("lasti is
+    /// not an int", "bad RAISE_VARARGS oparg", "no locals found").
+    pub fn jitsaw_system_error(ts: Ts, which: usize);
+    /// The interpreter's `do_raise`, taking `exc` and `cause` (either may be
+    /// NULL): 1 to re-raise without a traceback entry, else 0.
+    pub fn jitsaw_do_raise(ts: Ts, exc: *mut PyObject, cause: *mut PyObject) -> i32;
+    /// `BEFORE_WITH`/`BEFORE_ASYNC_WITH` on the manager at `slot[0]`: 0, or
+    /// -1 with an error and the manager in place, or -2 with an error and
+    /// the manager gone.
+    pub fn jitsaw_before_with(ts: Ts, slot: Sp, is_async: usize) -> i32;
+    /// `EXIT_INIT_CHECK`'s `TypeError`.
+    pub fn jitsaw_init_check_error(ts: Ts, v: *mut PyObject);
+    /// `IMPORT_NAME`: a new reference or NULL with an error.
+    pub fn jitsaw_import_name(
+        ts: Ts,
+        f: Frame,
+        oparg: usize,
+        fromlist: *mut PyObject,
+        level: *mut PyObject,
+    ) -> *mut PyObject;
+    /// `IMPORT_FROM` from a plain module: 0 with `*out` set, or 1 when the
+    /// interpreter must do it.
+    pub fn jitsaw_import_from(
+        ts: Ts,
+        from: *mut PyObject,
+        name: *mut PyObject,
+        out: *mut *mut PyObject,
+    ) -> i32;
+    /// `LOAD_NAME`: a new reference or NULL with an error.
+    pub fn jitsaw_load_name(ts: Ts, f: Frame, oparg: usize) -> *mut PyObject;
+    /// `LOAD_FROM_DICT_OR_GLOBALS`, borrowing `dict`.
+    pub fn jitsaw_load_from_dict_or_globals(
+        ts: Ts,
+        f: Frame,
+        oparg: usize,
+        dict: *mut PyObject,
+    ) -> *mut PyObject;
+    /// `STORE_NAME`, taking `v`: 0 or -1 with an error.
+    pub fn jitsaw_store_name(ts: Ts, f: Frame, oparg: usize, v: *mut PyObject) -> i32;
+    /// `DELETE_NAME`: 0 or -1 with an error.
+    pub fn jitsaw_delete_name(ts: Ts, f: Frame, oparg: usize) -> i32;
+    /// `LOAD_BUILD_CLASS`: a new reference or NULL with an error.
+    pub fn jitsaw_load_build_class(ts: Ts, f: Frame) -> *mut PyObject;
+    /// `SETUP_ANNOTATIONS`: 0 or -1 with an error.
+    pub fn jitsaw_setup_annotations(ts: Ts, f: Frame) -> i32;
+    /// Replaces a non-tuple `*args` at `slot` by a tuple: 0 or -1.
+    pub fn jitsaw_callargs_tuple(ts: Ts, func: *mut PyObject, slot: Sp) -> i32;
+    /// `CALL_FUNCTION_EX` of a compiled function as a direct call (see
+    /// `jitsaw_push_inline`); the call shape starts at `base`.
+    pub fn jitsaw_call_ex_inline(
+        ts: Ts,
+        caller: Frame,
+        base: Sp,
+        has_kwargs: usize,
+        resume: u64,
+    ) -> Inline;
     /// Counters of exits, indexed by the exit stub's oparg.
     pub static mut jitsaw_exit_counters: [u64; 0];
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not

@@ -5,7 +5,10 @@
 //! Stack shape on entry: `callable, self_or_null, args[oparg]`.
 
 use crate::abi::*;
-use crate::helpers::{jitsaw_call_function, jitsaw_function_vectorcall, jitsaw_push_inline};
+use crate::helpers::{
+    jitsaw_call_ex_inline, jitsaw_call_function, jitsaw_callargs_tuple, jitsaw_function_vectorcall,
+    jitsaw_push_inline,
+};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
 use jitsaw_cpython313::{consts, off};
@@ -99,6 +102,37 @@ unsafe fn is_plain_function(callable: *mut PyObject) -> bool {
         && field::<usize>(callable.cast(), off::FUNC_VECTORCALL)
             == (&raw const jitsaw_function_vectorcall) as usize
 }
+
+stencil!(
+    /// `CALL_FUNCTION_EX` (tier 1 only in CPython): `func(*args, **kwargs)`.
+    /// A compiled Python callee is entered directly, as `_CALL` does.
+    fn _CALL_FUNCTION_EX(f, sp, ts) {
+        let has_kwargs = oparg() & 1;
+        let base = sp.sub(3 + has_kwargs);
+        let func = *base;
+        if !is_tuple(*base.add(2)) && jitsaw_callargs_tuple(ts, func, base.add(2)) != 0 {
+            error!(f, sp, ts)
+        }
+        if is_plain_function(func) {
+            let inline = jitsaw_call_ex_inline(ts, f, base, has_kwargs, resume_address());
+            if !inline.frame.is_null() {
+                let callee = inline.frame;
+                let entry = core::mem::transmute::<usize, Continuation>(inline.entry);
+                become entry(callee, frame_local(callee, (*callee).stacktop as usize), ts)
+            }
+        }
+        let (callargs, kwargs) = (*base.add(2), if has_kwargs != 0 { *base.add(3) } else { core::ptr::null_mut() });
+        let res = PyObject_Call(func, callargs, kwargs);
+        decref(func);
+        decref(callargs);
+        xdecref(kwargs);
+        if res.is_null() {
+            error!(f, base, ts)
+        }
+        *base = res;
+        next!(f, base.add(1), ts)
+    }
+);
 
 stencil!(
     /// `CALL_KW` without inlining: the keyword names tuple is on top.

@@ -8,6 +8,8 @@ mod binary;
 mod build;
 mod call;
 mod control;
+mod exc;
 mod iter;
 mod locals;
+mod names;
 mod subscr;

@@ -11,8 +11,11 @@
 //!   (traceback entry, exception table, stack unwinding) and either resumes
 //!   compiled code at the handler or pops the frame.
 
+mod helpers;
+
 use crate::codegen::Compiled;
 use crate::stencils::{self, STENCILS};
+use helpers::helpers;
 use jitsaw_cpython313::exception_table::handler_for;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
@@ -21,7 +24,7 @@ use jitsaw_cpython313::{consts, off};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use jitsaw_cpython313::shared::{STATUS_DEOPT, STATUS_ERROR};
+use jitsaw_cpython313::shared::{STATUS_DEOPT, STATUS_ERROR, STATUS_RERAISE};
 
 /// The C-ABI entry into compiled code (the `_JIT_ENTRY` stencil).
 type EntryFn = unsafe extern "C" fn(
@@ -127,280 +130,6 @@ pub fn exit_counts() -> Vec<(String, u64)> {
             })
         })
         .collect()
-}
-
-/// Storage for the stencils' int freelist (`crates/stencils/src/objects.rs`
-/// defines its layout: four list heads, then four counts).
-static mut INT_FREELIST: [u64; 8] = [0; 8];
-
-/// Helpers stencils call, by the name they use.
-fn helpers() -> [(&'static str, usize); 10] {
-    [
-        (
-            "jitsaw_push_inline",
-            helper_push_inline as *const () as usize,
-        ),
-        ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
-        (
-            "jitsaw_call_function",
-            helper_call_function as *const () as usize,
-        ),
-        ("jitsaw_function_vectorcall", function_vectorcall()),
-        ("jitsaw_name_error", name_error as *const () as usize),
-        (
-            "jitsaw_unbound_local",
-            helper_unbound_local as *const () as usize,
-        ),
-        (
-            "jitsaw_load_global",
-            helper_load_global as *const () as usize,
-        ),
-        (
-            "jitsaw_list_extend_error",
-            helper_list_extend_error as *const () as usize,
-        ),
-        (
-            "jitsaw_dict_update_error",
-            helper_dict_update_error as *const () as usize,
-        ),
-        ("jitsaw_exit_counters", (&raw const EXIT_COUNTS) as usize),
-    ]
-}
-
-/// CPython's `_PyFunction_Vectorcall`: not exported, so read from the
-/// vectorcall slot of a function made for the purpose (0 if that fails,
-/// which turns the direct-call path off).
-fn function_vectorcall() -> usize {
-    static ADDRESS: OnceLock<usize> = OnceLock::new();
-    *ADDRESS.get_or_init(|| {
-        pyo3::Python::attach(|py| {
-            let f = py.eval(c"lambda: None", None, None).ok()?;
-            // SAFETY: `f` is a live function object; the field is its
-            // vectorcall pointer at the probed offset.
-            Some(unsafe { field::<usize>(f.as_ptr().cast::<u8>(), off::FUNC_VECTORCALL) })
-        })
-        .unwrap_or(0)
-    })
-}
-
-/// Calls a Python function the way the interpreter's `CALL` does for one
-/// with the default vectorcall: pushes the callee's frame (which takes the
-/// references to `func` and the arguments) and evaluates it with the frame
-/// evaluator in force, without the vectorcall plumbing.
-unsafe extern "C" fn helper_call_function(
-    ts: *mut PyThreadState,
-    func: *mut PyObject,
-    args: *const *mut PyObject,
-    nargs: usize,
-    kwnames: *mut PyObject,
-) -> *mut PyObject {
-    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE);
-    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    if kwnames.is_null() && takes_exactly(code.cast(), flags, nargs) {
-        if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
-            if let Some(frame) = push_frame(ts, func, code.cast(), args, nargs) {
-                return crate::hook::run(ts, frame, state, compiled);
-            }
-        }
-    }
-    let locals = if flags & consts::CO_OPTIMIZED != 0 {
-        std::ptr::null_mut()
-    } else {
-        new_ref(field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS))
-    };
-    let frame = _PyEvalFramePushAndInit(ts, func, locals, args, nargs, kwnames);
-    if frame.is_null() {
-        return std::ptr::null_mut();
-    }
-    let interp = interp(ts).cast::<u8>();
-    match _PyInterpreterState_GetEvalFrameFunc(interp) {
-        Some(eval) if !std::ptr::eq(eval as *const (), _PyEval_EvalFrameDefault as *const ()) => {
-            eval(ts, frame, 0)
-        }
-        _ => _PyEval_EvalFrameDefault(ts, frame, 0),
-    }
-}
-
-/// Whether a function of `code` takes exactly `nargs` positional arguments
-/// and nothing else (CPython's condition for `CALL_PY_EXACT_ARGS`).
-unsafe fn takes_exactly(code: *mut PyCodeObject, flags: i64, nargs: usize) -> bool {
-    flags & (consts::CO_VARARGS | consts::CO_VARKEYWORDS) == 0
-        && flags & consts::CO_OPTIMIZED != 0
-        && field::<i32>(code.cast(), off::CODE_CO_KWONLYARGCOUNT) == 0
-        && field::<i32>(code.cast(), off::CODE_CO_ARGCOUNT) as usize == nargs
-}
-
-/// Pushes a frame for `func` taking `args` as its first locals, as
-/// `_PyFrame_PushUnchecked` and `_PyFrame_Initialize` do; takes the
-/// references to `func` and the arguments. `None` (nothing taken) when the
-/// thread's frame stack chunk is full.
-unsafe fn push_frame(
-    ts: *mut PyThreadState,
-    func: *mut PyObject,
-    code: *mut PyCodeObject,
-    args: *const *mut PyObject,
-    nargs: usize,
-) -> Option<*mut Frame> {
-    let size = field::<i32>(code.cast(), off::CODE_CO_FRAMESIZE) as usize;
-    let top = field_ptr::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
-    let limit = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_LIMIT);
-    if (*top).is_null() || size >= limit.offset_from(*top) as usize {
-        return None;
-    }
-    let frame = (*top).cast::<Frame>();
-    *top = (*top).add(size);
-    let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
-    (*frame).f_funcobj = func;
-    (*frame).f_executable = new_ref(code.cast());
-    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
-    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
-    (*frame).f_locals = std::ptr::null_mut();
-    (*frame).stacktop = nlocalsplus as i32;
-    (*frame).frame_obj = std::ptr::null_mut();
-    (*frame).instr_ptr = code_units(code);
-    (*frame).return_offset = 0;
-    (*frame).owner = consts::FRAME_OWNED_BY_THREAD as i8;
-    std::ptr::copy_nonoverlapping(args, frame_local(frame, 0), nargs);
-    for i in nargs..nlocalsplus {
-        *frame_local(frame, i) = std::ptr::null_mut();
-    }
-    Some(frame)
-}
-
-/// A frame pushed for a direct call and its compiled entry (the
-/// stencils' `Inline`; nulls when the call goes the general way).
-#[repr(C)]
-pub struct Inline {
-    frame: *mut Frame,
-    entry: usize,
-}
-
-/// A direct call from compiled code to compiled code: pushes the callee's
-/// frame and makes the caller wait at its call, so the call and its return
-/// are jumps (no native recursion, as in the interpreter). See
-/// `jitsaw_push_inline` in `crates/stencils/src/helpers.rs`.
-unsafe extern "C" fn helper_push_inline(
-    ts: *mut PyThreadState,
-    caller: *mut Frame,
-    func: *mut PyObject,
-    args: *const *mut PyObject,
-    nargs: usize,
-    base: *mut *mut PyObject,
-    resume: u64,
-) -> Inline {
-    const NONE: Inline = Inline {
-        frame: std::ptr::null_mut(),
-        entry: 0,
-    };
-    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    // Near the recursion limit, the general path raises as the interpreter does.
-    if !takes_exactly(code, flags, nargs) || *py_recursion_remaining(ts) <= 1 {
-        return NONE;
-    }
-    let Some((_, compiled)) = crate::hook::ready(ts, code) else {
-        return NONE;
-    };
-    let Some(frame) = push_frame(ts, func, code, args, nargs) else {
-        return NONE;
-    };
-    (*caller).stacktop = base.offset_from(frame_local(caller, 0)) as i32;
-    *base = resume as *mut PyObject;
-    (*frame).previous = caller;
-    (*frame).return_offset = jitsaw_cpython313::shared::INLINE_RETURN;
-    *current_frame(ts) = frame;
-    *py_recursion_remaining(ts) -= 1;
-    FRAMES_ENTERED.bump();
-    Inline {
-        frame,
-        entry: (*compiled).entry(0),
-    }
-}
-
-/// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).
-unsafe extern "C" fn helper_unbound_local(ts: *mut PyThreadState, f: *mut Frame, oparg: usize) {
-    let names = code_obj_field(frame_code(f), off::CODE_CO_LOCALSPLUSNAMES);
-    let name = pyo3::ffi::PyTuple_GetItem(names.cast(), oparg as isize);
-    _PyEval_FormatExcCheckArg(
-        ts,
-        PyExc_UnboundLocalError,
-        c"cannot access local variable '%s' where it is not associated with a value"
-            .as_ptr()
-            .cast(),
-        name.cast(),
-    );
-}
-
-/// `LOAD_GLOBAL` without a cache: a new reference, or NULL with an error.
-unsafe extern "C" fn helper_load_global(
-    ts: *mut PyThreadState,
-    f: *mut Frame,
-    oparg: usize,
-) -> *mut PyObject {
-    let name = frame_name(f, oparg >> 1);
-    let (globals, builtins) = ((*f).f_globals, (*f).f_builtins);
-    let mut res = std::ptr::null_mut();
-    if is_dict(globals) && is_dict(builtins) {
-        res = _PyDict_LoadGlobal(globals, builtins, name);
-        if res.is_null() && PyErr_Occurred().is_null() {
-            name_error(ts, name);
-        }
-        return res;
-    }
-    if PyMapping_GetOptionalItem(globals, name, &mut res) < 0 {
-        return std::ptr::null_mut();
-    }
-    if res.is_null() {
-        if PyMapping_GetOptionalItem(builtins, name, &mut res) < 0 {
-            return std::ptr::null_mut();
-        }
-        if res.is_null() {
-            name_error(ts, name);
-        }
-    }
-    res
-}
-
-/// Raises `NameError` for `name`.
-unsafe extern "C" fn name_error(ts: *mut PyThreadState, name: *mut PyObject) {
-    _PyEval_FormatExcCheckArg(
-        ts,
-        PyExc_NameError,
-        c"name '%.200s' is not defined".as_ptr().cast(),
-        name,
-    );
-}
-
-/// The type name of an object, for error messages.
-unsafe fn type_name(o: *mut PyObject) -> *const std::ffi::c_char {
-    field::<*const std::ffi::c_char>(ob_type(o).cast(), off::TYPE_TP_NAME)
-}
-
-/// `LIST_EXTEND`'s message for a non-iterable after `*`.
-unsafe extern "C" fn helper_list_extend_error(_ts: *mut PyThreadState, iterable: *mut PyObject) {
-    let tp_iter = pyo3::ffi::PyType_GetSlot(ob_type(iterable).cast(), pyo3::ffi::Py_tp_iter);
-    if PyErr_ExceptionMatches(PyExc_TypeError) != 0
-        && tp_iter.is_null()
-        && pyo3::ffi::PySequence_Check(iterable.cast()) == 0
-    {
-        PyErr_Clear();
-        pyo3::ffi::PyErr_Format(
-            PyExc_TypeError.cast(),
-            c"Value after * must be an iterable, not %.200s".as_ptr(),
-            type_name(iterable),
-        );
-    }
-}
-
-/// `DICT_UPDATE`'s message for a non-mapping after `**`.
-unsafe extern "C" fn helper_dict_update_error(_ts: *mut PyThreadState, update: *mut PyObject) {
-    if PyErr_ExceptionMatches(PyExc_AttributeError) != 0 {
-        pyo3::ffi::PyErr_Format(
-            PyExc_TypeError.cast(),
-            c"'%.200s' object is not a mapping".as_ptr(),
-            type_name(update),
-        );
-    }
 }
 
 /// `_Py_CheckRecursiveCallPy`: raises `RecursionError` past the limit.
@@ -511,7 +240,7 @@ pub unsafe fn run_frame(
                 }
                 // The callee raised: the caller's call did.
             }
-            STATUS_ERROR => {}
+            STATUS_ERROR | STATUS_RERAISE => {}
             _ => {
                 debug_assert!(frame == root);
                 *py_recursion_remaining(ts) += 1;
@@ -523,9 +252,16 @@ pub unsafe fn run_frame(
         }
         // An exception is set in `frame`: unwind it, and the frames it was
         // called from directly, until a handler takes it.
+        let mut how = if result == STATUS_RERAISE {
+            Raise::Reraise
+        } else {
+            Raise::Error
+        };
         loop {
             RAISES.bump();
-            let Some(handler) = unwind(ts, frame) else {
+            let handler = unwind(ts, frame, how);
+            how = Raise::Error;
+            let Some(handler) = handler else {
                 if frame == root {
                     return RunOutcome::Done(exit_unwind(ts, root));
                 }
@@ -627,15 +363,27 @@ unsafe fn stack_base(frame: *mut Frame) -> usize {
     field::<i32>(frame_code(frame).cast(), off::CODE_CO_NLOCALSPLUS) as usize
 }
 
+/// How an exception left compiled code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Raise {
+    /// Raised at `instr_ptr` (the interpreter's `error:` label).
+    Error,
+    /// Re-raised at `instr_ptr` by `RERAISE` or a bare `raise` (its
+    /// `exception_unwind:` label): no traceback entry, and `RERAISE` with
+    /// an oparg restores the `lasti` it finds on the stack.
+    Reraise,
+}
+
 /// The interpreter's error path for the exception raised at
 /// `frame->instr_ptr`, with the stack at `frame->stacktop`: adds the
-/// traceback entry, then finds the handler in the exception table. With a
-/// handler, the stack is cut to its depth, `lasti` and the exception pushed,
-/// and the handler's offset returned; without, the stack is emptied.
+/// traceback entry (unless re-raising), then finds the handler in the
+/// exception table. With a handler, the stack is cut to its depth, `lasti`
+/// and the exception pushed, and the handler's offset returned; without,
+/// the stack is emptied.
 ///
 /// # Safety
 /// The GIL is held and `frame` is linked as the thread's current frame.
-pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame) -> Option<u32> {
+pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> Option<u32> {
     if PyErr_Occurred().is_null() {
         pyo3::ffi::PyErr_SetString(
             pyo3::ffi::PyExc_SystemError,
@@ -643,9 +391,12 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame) -> Option<u32> {
         );
     }
     let code = frame_code(frame);
-    let lasti = ((*frame).instr_ptr as usize - code_units(code) as usize) / 2;
-    if !frame_is_incomplete(frame, code) {
+    let at = offset_of_ip(frame);
+    if how == Raise::Error && !frame_is_incomplete(frame, code) {
         add_traceback(ts);
+    }
+    if how == Raise::Reraise {
+        restore_lasti(frame, code);
     }
     let base = stack_base(frame);
     let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
@@ -653,7 +404,7 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame) -> Option<u32> {
         pyo3::ffi::PyBytes_AsString(table.cast()) as *const u8,
         pyo3::ffi::PyBytes_Size(table.cast()) as usize,
     );
-    let handler = handler_for(bytes, lasti as u32);
+    let handler = handler_for(bytes, at);
     let keep = handler.map_or(0, |h| h.depth as usize);
     while (*frame).stacktop as usize > base + keep {
         (*frame).stacktop -= 1;
@@ -661,7 +412,7 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame) -> Option<u32> {
     }
     let handler = handler?;
     if handler.lasti {
-        let l = PyLong_FromLong(lasti as i64);
+        let l = PyLong_FromLong(offset_of_ip(frame) as i64);
         if l.is_null() {
             return None;
         }
@@ -669,6 +420,20 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame) -> Option<u32> {
     }
     push(frame, PyErr_GetRaisedException());
     Some(handler.target)
+}
+
+/// `RERAISE` with an oparg sets `instr_ptr` back to the `lasti` saved below
+/// the exception, as the interpreter does before unwinding (the handler is
+/// still looked up from the `RERAISE`).
+unsafe fn restore_lasti(frame: *mut Frame, code: *mut PyCodeObject) {
+    let unit = *(*frame).instr_ptr;
+    let (op, oparg) = ((unit & 0xFF) as u8, (unit >> 8) as usize);
+    if op != jitsaw_cpython313::opcode::RERAISE || oparg == 0 {
+        return;
+    }
+    let lasti = *frame_local(frame, (*frame).stacktop as usize - 1 - oparg);
+    let l = pyo3::ffi::PyLong_AsLong(lasti.cast());
+    (*frame).instr_ptr = code_units(code).add(l as usize);
 }
 
 unsafe fn push(frame: *mut Frame, v: *mut PyObject) {

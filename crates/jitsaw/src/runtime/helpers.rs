@@ -1,0 +1,914 @@
+//! The helpers stencils call by name (`jitsaw_*` in
+//! `crates/stencils/src/helpers.rs`): cold paths, error messages, and the
+//! tier-1-only instructions whose work is too large for a stencil.
+
+use super::FRAMES_ENTERED;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::inline::*;
+use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
+use jitsaw_cpython313::{consts, off};
+use std::sync::OnceLock;
+
+/// Storage for the stencils' int freelist (`crates/stencils/src/objects.rs`
+/// defines its layout: four list heads, then four counts).
+static mut INT_FREELIST: [u64; 8] = [0; 8];
+
+/// Helpers stencils call, by the name they use.
+pub(super) fn helpers() -> Vec<(&'static str, usize)> {
+    vec![
+        (
+            "jitsaw_push_inline",
+            helper_push_inline as *const () as usize,
+        ),
+        ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
+        (
+            "jitsaw_call_function",
+            helper_call_function as *const () as usize,
+        ),
+        ("jitsaw_function_vectorcall", function_vectorcall()),
+        ("jitsaw_name_error", name_error as *const () as usize),
+        (
+            "jitsaw_unbound_local",
+            helper_unbound_local as *const () as usize,
+        ),
+        (
+            "jitsaw_load_global",
+            helper_load_global as *const () as usize,
+        ),
+        (
+            "jitsaw_list_extend_error",
+            helper_list_extend_error as *const () as usize,
+        ),
+        (
+            "jitsaw_dict_update_error",
+            helper_dict_update_error as *const () as usize,
+        ),
+        (
+            "jitsaw_system_error",
+            helper_system_error as *const () as usize,
+        ),
+        ("jitsaw_do_raise", helper_do_raise as *const () as usize),
+        (
+            "jitsaw_before_with",
+            helper_before_with as *const () as usize,
+        ),
+        (
+            "jitsaw_init_check_error",
+            helper_init_check_error as *const () as usize,
+        ),
+        (
+            "jitsaw_import_name",
+            helper_import_name as *const () as usize,
+        ),
+        (
+            "jitsaw_import_from",
+            helper_import_from as *const () as usize,
+        ),
+        ("jitsaw_load_name", helper_load_name as *const () as usize),
+        (
+            "jitsaw_load_from_dict_or_globals",
+            helper_load_from_dict_or_globals as *const () as usize,
+        ),
+        ("jitsaw_store_name", helper_store_name as *const () as usize),
+        (
+            "jitsaw_delete_name",
+            helper_delete_name as *const () as usize,
+        ),
+        (
+            "jitsaw_load_build_class",
+            helper_load_build_class as *const () as usize,
+        ),
+        (
+            "jitsaw_setup_annotations",
+            helper_setup_annotations as *const () as usize,
+        ),
+        (
+            "jitsaw_callargs_tuple",
+            helper_callargs_tuple as *const () as usize,
+        ),
+        (
+            "jitsaw_call_ex_inline",
+            helper_call_ex_inline as *const () as usize,
+        ),
+        (
+            "jitsaw_exit_counters",
+            (&raw const super::EXIT_COUNTS) as usize,
+        ),
+    ]
+}
+
+/// CPython's `_PyFunction_Vectorcall`: not exported, so read from the
+/// vectorcall slot of a function made for the purpose (0 if that fails,
+/// which turns the direct-call path off).
+fn function_vectorcall() -> usize {
+    static ADDRESS: OnceLock<usize> = OnceLock::new();
+    *ADDRESS.get_or_init(|| {
+        pyo3::Python::attach(|py| {
+            let f = py.eval(c"lambda: None", None, None).ok()?;
+            // SAFETY: `f` is a live function object; the field is its
+            // vectorcall pointer at the probed offset.
+            Some(unsafe { field::<usize>(f.as_ptr().cast::<u8>(), off::FUNC_VECTORCALL) })
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// Calls a Python function the way the interpreter's `CALL` does for one
+/// with the default vectorcall: pushes the callee's frame (which takes the
+/// references to `func` and the arguments) and evaluates it with the frame
+/// evaluator in force, without the vectorcall plumbing.
+unsafe extern "C" fn helper_call_function(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE);
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    if kwnames.is_null() && takes_exactly(code.cast(), flags, nargs) {
+        if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
+            if let Some(frame) = push_frame(ts, func, code.cast(), args, nargs) {
+                return crate::hook::run(ts, frame, state, compiled);
+            }
+        }
+    }
+    let locals = if flags & consts::CO_OPTIMIZED != 0 {
+        std::ptr::null_mut()
+    } else {
+        new_ref(field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS))
+    };
+    let frame = _PyEvalFramePushAndInit(ts, func, locals, args, nargs, kwnames);
+    if frame.is_null() {
+        return std::ptr::null_mut();
+    }
+    let interp = interp(ts).cast::<u8>();
+    match _PyInterpreterState_GetEvalFrameFunc(interp) {
+        Some(eval) if !std::ptr::eq(eval as *const (), _PyEval_EvalFrameDefault as *const ()) => {
+            eval(ts, frame, 0)
+        }
+        _ => _PyEval_EvalFrameDefault(ts, frame, 0),
+    }
+}
+
+/// Whether a function of `code` takes exactly `nargs` positional arguments
+/// and nothing else (CPython's condition for `CALL_PY_EXACT_ARGS`).
+unsafe fn takes_exactly(code: *mut PyCodeObject, flags: i64, nargs: usize) -> bool {
+    flags & (consts::CO_VARARGS | consts::CO_VARKEYWORDS) == 0
+        && flags & consts::CO_OPTIMIZED != 0
+        && field::<i32>(code.cast(), off::CODE_CO_KWONLYARGCOUNT) == 0
+        && field::<i32>(code.cast(), off::CODE_CO_ARGCOUNT) as usize == nargs
+}
+
+/// Pushes a frame for `func` taking `args` as its first locals, as
+/// `_PyFrame_PushUnchecked` and `_PyFrame_Initialize` do; takes the
+/// references to `func` and the arguments. `None` (nothing taken) when the
+/// thread's frame stack chunk is full.
+unsafe fn push_frame(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+) -> Option<*mut Frame> {
+    let size = field::<i32>(code.cast(), off::CODE_CO_FRAMESIZE) as usize;
+    let top = field_ptr::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
+    let limit = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_LIMIT);
+    if (*top).is_null() || size >= limit.offset_from(*top) as usize {
+        return None;
+    }
+    let frame = (*top).cast::<Frame>();
+    *top = (*top).add(size);
+    let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
+    (*frame).f_funcobj = func;
+    (*frame).f_executable = new_ref(code.cast());
+    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
+    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
+    (*frame).f_locals = std::ptr::null_mut();
+    (*frame).stacktop = nlocalsplus as i32;
+    (*frame).frame_obj = std::ptr::null_mut();
+    (*frame).instr_ptr = code_units(code);
+    (*frame).return_offset = 0;
+    (*frame).owner = consts::FRAME_OWNED_BY_THREAD as i8;
+    std::ptr::copy_nonoverlapping(args, frame_local(frame, 0), nargs);
+    for i in nargs..nlocalsplus {
+        *frame_local(frame, i) = std::ptr::null_mut();
+    }
+    Some(frame)
+}
+
+/// A frame pushed for a direct call and its compiled entry (the
+/// stencils' `Inline`; nulls when the call goes the general way).
+#[repr(C)]
+pub struct Inline {
+    frame: *mut Frame,
+    entry: usize,
+}
+
+impl Inline {
+    /// The call goes the general way.
+    const NONE: Inline = Inline {
+        frame: std::ptr::null_mut(),
+        entry: 0,
+    };
+}
+
+/// A direct call from compiled code to compiled code: pushes the callee's
+/// frame and makes the caller wait at its call, so the call and its return
+/// are jumps (no native recursion, as in the interpreter). See
+/// `jitsaw_push_inline` in `crates/stencils/src/helpers.rs`.
+unsafe extern "C" fn helper_push_inline(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    func: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    base: *mut *mut PyObject,
+    resume: u64,
+) -> Inline {
+    const NONE: Inline = Inline::NONE;
+    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    // Near the recursion limit, the general path raises as the interpreter does.
+    if !takes_exactly(code, flags, nargs) || *py_recursion_remaining(ts) <= 1 {
+        return NONE;
+    }
+    let Some((_, compiled)) = crate::hook::ready(ts, code) else {
+        return NONE;
+    };
+    let Some(frame) = push_frame(ts, func, code, args, nargs) else {
+        return NONE;
+    };
+    enter_inline(ts, caller, frame, base, resume, compiled)
+}
+
+/// Links a pushed callee frame for a direct call from compiled code: the
+/// caller's stack ends at `base`, where its resume address waits until the
+/// callee's `_POP_FRAME` jumps back to it.
+unsafe fn enter_inline(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    frame: *mut Frame,
+    base: *mut *mut PyObject,
+    resume: u64,
+    compiled: *const crate::codegen::Compiled,
+) -> Inline {
+    (*caller).stacktop = base.offset_from(frame_local(caller, 0)) as i32;
+    *base = resume as *mut PyObject;
+    (*frame).previous = caller;
+    (*frame).return_offset = jitsaw_cpython313::shared::INLINE_RETURN;
+    *current_frame(ts) = frame;
+    *py_recursion_remaining(ts) -= 1;
+    FRAMES_ENTERED.bump();
+    Inline {
+        frame,
+        entry: (*compiled).entry(0),
+    }
+}
+
+/// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).
+unsafe extern "C" fn helper_unbound_local(ts: *mut PyThreadState, f: *mut Frame, oparg: usize) {
+    let names = code_obj_field(frame_code(f), off::CODE_CO_LOCALSPLUSNAMES);
+    let name = pyo3::ffi::PyTuple_GetItem(names.cast(), oparg as isize);
+    _PyEval_FormatExcCheckArg(
+        ts,
+        PyExc_UnboundLocalError,
+        c"cannot access local variable '%s' where it is not associated with a value"
+            .as_ptr()
+            .cast(),
+        name.cast(),
+    );
+}
+
+/// `LOAD_GLOBAL` without a cache: a new reference, or NULL with an error.
+unsafe extern "C" fn helper_load_global(
+    ts: *mut PyThreadState,
+    f: *mut Frame,
+    oparg: usize,
+) -> *mut PyObject {
+    let name = frame_name(f, oparg >> 1);
+    let (globals, builtins) = ((*f).f_globals, (*f).f_builtins);
+    let mut res = std::ptr::null_mut();
+    if is_dict(globals) && is_dict(builtins) {
+        res = _PyDict_LoadGlobal(globals, builtins, name);
+        if res.is_null() && PyErr_Occurred().is_null() {
+            name_error(ts, name);
+        }
+        return res;
+    }
+    if PyMapping_GetOptionalItem(globals, name, &mut res) < 0 {
+        return std::ptr::null_mut();
+    }
+    if res.is_null() {
+        if PyMapping_GetOptionalItem(builtins, name, &mut res) < 0 {
+            return std::ptr::null_mut();
+        }
+        if res.is_null() {
+            name_error(ts, name);
+        }
+    }
+    res
+}
+
+/// Raises `NameError` for `name`.
+unsafe extern "C" fn name_error(ts: *mut PyThreadState, name: *mut PyObject) {
+    _PyEval_FormatExcCheckArg(
+        ts,
+        PyExc_NameError,
+        c"name '%.200s' is not defined".as_ptr().cast(),
+        name,
+    );
+}
+
+/// The type name of an object, for error messages.
+unsafe fn type_name(o: *mut PyObject) -> *const std::ffi::c_char {
+    field::<*const std::ffi::c_char>(ob_type(o).cast(), off::TYPE_TP_NAME)
+}
+
+/// `LIST_EXTEND`'s message for a non-iterable after `*`.
+unsafe extern "C" fn helper_list_extend_error(_ts: *mut PyThreadState, iterable: *mut PyObject) {
+    let tp_iter = pyo3::ffi::PyType_GetSlot(ob_type(iterable).cast(), pyo3::ffi::Py_tp_iter);
+    if PyErr_ExceptionMatches(PyExc_TypeError) != 0
+        && tp_iter.is_null()
+        && pyo3::ffi::PySequence_Check(iterable.cast()) == 0
+    {
+        PyErr_Clear();
+        pyo3::ffi::PyErr_Format(
+            PyExc_TypeError.cast(),
+            c"Value after * must be an iterable, not %.200s".as_ptr(),
+            type_name(iterable),
+        );
+    }
+}
+
+/// `DICT_UPDATE`'s message for a non-mapping after `**`.
+unsafe extern "C" fn helper_dict_update_error(_ts: *mut PyThreadState, update: *mut PyObject) {
+    if PyErr_ExceptionMatches(PyExc_AttributeError) != 0 {
+        pyo3::ffi::PyErr_Format(
+            PyExc_TypeError.cast(),
+            c"'%.200s' object is not a mapping".as_ptr(),
+            type_name(update),
+        );
+    }
+}
+
+/// An interned string, made once (interned strings are immortal in 3.13).
+fn interned(cache: &OnceLock<usize>, text: &std::ffi::CStr) -> *mut PyObject {
+    // SAFETY: called with the GIL held (from compiled code).
+    *cache.get_or_init(|| unsafe { pyo3::ffi::PyUnicode_InternFromString(text.as_ptr()) as usize })
+        as *mut PyObject
+}
+
+macro_rules! interned {
+    ($text:literal) => {{
+        static CACHE: OnceLock<usize> = OnceLock::new();
+        interned(&CACHE, $text)
+    }};
+}
+
+/// Messages of `jitsaw_system_error`, by index.
+const SYSTEM_ERRORS: [&std::ffi::CStr; 3] = [
+    c"lasti is not an int",
+    c"bad RAISE_VARARGS oparg",
+    c"no locals found",
+];
+
+/// Raises one of the interpreter's `SystemError`s for impossible states.
+pub(super) unsafe extern "C" fn helper_system_error(_ts: *mut PyThreadState, which: usize) {
+    let msg = SYSTEM_ERRORS
+        .get(which)
+        .copied()
+        .unwrap_or(c"jitsaw: bad state");
+    pyo3::ffi::PyErr_SetString(pyo3::ffi::PyExc_SystemError, msg.as_ptr());
+}
+
+/// Whether `o` is an exception class.
+unsafe fn is_exception_class(o: *mut PyObject) -> bool {
+    type_has(o, consts::TPFLAGS_TYPE_SUBCLASS)
+        && type_flags(o.cast()) & consts::TPFLAGS_BASE_EXC_SUBCLASS != 0
+}
+
+/// Whether `o` is an exception instance.
+unsafe fn is_exception(o: *mut PyObject) -> bool {
+    type_has(o, consts::TPFLAGS_BASE_EXC_SUBCLASS)
+}
+
+/// `raise`, `raise exc`, `raise exc from cause` (the interpreter's
+/// `do_raise`): takes the references to `exc` and `cause`. Returns 1 when
+/// re-raising the handled exception (unwind without a traceback entry),
+/// else 0 with the exception set.
+pub(super) unsafe extern "C" fn helper_do_raise(
+    _ts: *mut PyThreadState,
+    exc: *mut PyObject,
+    cause: *mut PyObject,
+) -> i32 {
+    use pyo3::ffi::{PyErr_Format, PyErr_SetObject, PyErr_SetString, PyExc_RuntimeError};
+    if exc.is_null() {
+        let handled = PyErr_GetHandledException();
+        if handled.is_null() {
+            PyErr_SetString(
+                PyExc_RuntimeError,
+                c"No active exception to reraise".as_ptr(),
+            );
+            return 0;
+        }
+        PyErr_SetRaisedException(handled);
+        return 1;
+    }
+    let (ty, value);
+    if is_exception_class(exc) {
+        ty = exc;
+        value = pyo3::ffi::PyObject_CallNoArgs(exc.cast()).cast::<PyObject>();
+        if value.is_null() {
+            return raise_error(ty, value, cause);
+        }
+        if !is_exception(value) {
+            PyErr_Format(
+                PyExc_TypeError.cast(),
+                c"calling %R should have returned an instance of BaseException, not %R".as_ptr(),
+                ty,
+                ob_type(value),
+            );
+            return raise_error(ty, value, cause);
+        }
+    } else if is_exception(exc) {
+        value = exc;
+        ty = new_ref(ob_type(exc).cast());
+    } else {
+        decref(exc);
+        PyErr_SetString(
+            PyExc_TypeError.cast(),
+            c"exceptions must derive from BaseException".as_ptr(),
+        );
+        return raise_error(std::ptr::null_mut(), std::ptr::null_mut(), cause);
+    }
+    if !cause.is_null() {
+        let fixed;
+        if is_exception_class(cause) {
+            fixed = pyo3::ffi::PyObject_CallNoArgs(cause.cast()).cast::<PyObject>();
+            if fixed.is_null() {
+                return raise_error(ty, value, cause);
+            }
+            if !is_exception(fixed) {
+                PyErr_Format(
+                    PyExc_TypeError.cast(),
+                    c"calling %R should have returned an instance of BaseException, not %R"
+                        .as_ptr(),
+                    cause,
+                    ob_type(fixed),
+                );
+                decref(fixed);
+                return raise_error(ty, value, cause);
+            }
+            decref(cause);
+        } else if is_exception(cause) {
+            fixed = cause;
+        } else if cause == none() {
+            fixed = std::ptr::null_mut();
+        } else {
+            PyErr_SetString(
+                PyExc_TypeError.cast(),
+                c"exception causes must derive from BaseException".as_ptr(),
+            );
+            return raise_error(ty, value, cause);
+        }
+        pyo3::ffi::PyException_SetCause(value.cast(), fixed.cast());
+    }
+    PyErr_SetObject(ty.cast(), value.cast());
+    decref(value);
+    decref(ty);
+    0
+}
+
+/// `do_raise`'s error exit: drops what it holds.
+unsafe fn raise_error(ty: *mut PyObject, value: *mut PyObject, cause: *mut PyObject) -> i32 {
+    xdecref(value);
+    xdecref(ty);
+    xdecref(cause);
+    0
+}
+
+/// `BEFORE_WITH` / `BEFORE_ASYNC_WITH`: replaces the manager at `slot[0]`
+/// with its exit method and pushes `__enter__()`'s result at `slot[1]`.
+/// Returns -1 with an error (the manager left in place).
+pub(super) unsafe extern "C" fn helper_before_with(
+    _ts: *mut PyThreadState,
+    slot: *mut *mut PyObject,
+    is_async: usize,
+) -> i32 {
+    let mgr = *slot;
+    let (enter_name, exit_name, protocol) = if is_async != 0 {
+        (
+            interned!(c"__aenter__"),
+            interned!(c"__aexit__"),
+            c"asynchronous context manager protocol",
+        )
+    } else {
+        (
+            interned!(c"__enter__"),
+            interned!(c"__exit__"),
+            c"context manager protocol",
+        )
+    };
+    let enter = _PyObject_LookupSpecial(mgr, enter_name);
+    if enter.is_null() {
+        if PyErr_Occurred().is_null() {
+            pyo3::ffi::PyErr_Format(
+                PyExc_TypeError.cast(),
+                c"'%.200s' object does not support the %s".as_ptr(),
+                type_name(mgr),
+                protocol.as_ptr(),
+            );
+        }
+        return -1;
+    }
+    let exit = _PyObject_LookupSpecial(mgr, exit_name);
+    if exit.is_null() {
+        if PyErr_Occurred().is_null() {
+            pyo3::ffi::PyErr_Format(
+                PyExc_TypeError.cast(),
+                c"'%.200s' object does not support the %s (missed %s method)".as_ptr(),
+                type_name(mgr),
+                protocol.as_ptr(),
+                if is_async != 0 {
+                    c"__aexit__".as_ptr()
+                } else {
+                    c"__exit__".as_ptr()
+                },
+            );
+        }
+        decref(enter);
+        return -1;
+    }
+    decref(mgr);
+    *slot = exit;
+    let res = pyo3::ffi::PyObject_CallNoArgs(enter.cast()).cast::<PyObject>();
+    decref(enter);
+    if res.is_null() {
+        // The manager is gone; the interpreter's stack at the error holds
+        // nothing of this instruction either.
+        decref(exit);
+        *slot = std::ptr::null_mut();
+        return -2;
+    }
+    *slot.add(1) = res;
+    0
+}
+
+/// `EXIT_INIT_CHECK`'s error.
+pub(super) unsafe extern "C" fn helper_init_check_error(_ts: *mut PyThreadState, v: *mut PyObject) {
+    pyo3::ffi::PyErr_Format(
+        PyExc_TypeError.cast(),
+        c"__init__() should return None, not '%.200s'".as_ptr(),
+        type_name(v),
+    );
+}
+
+/// `IMPORT_NAME` (the interpreter's `import_name`): a new reference, or
+/// NULL with an error. Borrows `fromlist` and `level`.
+pub(super) unsafe extern "C" fn helper_import_name(
+    ts: *mut PyThreadState,
+    f: *mut Frame,
+    oparg: usize,
+    fromlist: *mut PyObject,
+    level: *mut PyObject,
+) -> *mut PyObject {
+    let name = frame_name(f, oparg);
+    let mut import_func = std::ptr::null_mut();
+    if PyMapping_GetOptionalItem((*f).f_builtins, interned!(c"__import__"), &mut import_func) < 0 {
+        return std::ptr::null_mut();
+    }
+    if import_func.is_null() {
+        pyo3::ffi::PyErr_SetString(
+            pyo3::ffi::PyExc_ImportError,
+            c"__import__ not found".as_ptr(),
+        );
+        return std::ptr::null_mut();
+    }
+    let locals = if (*f).f_locals.is_null() {
+        none()
+    } else {
+        (*f).f_locals
+    };
+    let default = field::<*mut PyObject>(interp(ts).cast(), off::INTERP_IMPORT_FUNC);
+    if import_func == default {
+        decref(import_func);
+        let ilevel = PyLong_AsInt(level);
+        if ilevel == -1 && !PyErr_Occurred().is_null() {
+            return std::ptr::null_mut();
+        }
+        return pyo3::ffi::PyImport_ImportModuleLevelObject(
+            name.cast(),
+            (*f).f_globals.cast(),
+            locals.cast(),
+            fromlist.cast(),
+            ilevel,
+        )
+        .cast();
+    }
+    let args = [name, (*f).f_globals, locals, fromlist, level];
+    let res = PyObject_Vectorcall(import_func, args.as_ptr(), 5, std::ptr::null_mut());
+    decref(import_func);
+    res
+}
+
+/// `IMPORT_FROM` when `from` is a plain module whose dict (str keys only)
+/// holds the name and its type has no attribute of that name: exactly what
+/// `getattr` finds, with no code run. Returns 0 with `*out` a new
+/// reference, or 1 when the interpreter must do it (nothing was run).
+pub(super) unsafe extern "C" fn helper_import_from(
+    _ts: *mut PyThreadState,
+    from: *mut PyObject,
+    name: *mut PyObject,
+    out: *mut *mut PyObject,
+) -> i32 {
+    if !is_type(from, &raw mut PyModule_Type) {
+        return 1;
+    }
+    let dict = pyo3::ffi::PyModule_GetDict(from.cast()).cast::<PyObject>();
+    if dict.is_null() || !is_type(dict, &raw mut PyDict_Type) {
+        return 1;
+    }
+    let keys = (*dict.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys;
+    if !dict_keys_is_unicode(keys) || !_PyType_Lookup(ob_type(from), name).is_null() {
+        return 1;
+    }
+    let mut v = std::ptr::null_mut();
+    if PyDict_GetItemRef(dict, name, &mut v) <= 0 {
+        PyErr_Clear();
+        return 1;
+    }
+    *out = v;
+    0
+}
+
+/// `LOAD_NAME`: a new reference, or NULL with an error.
+pub(super) unsafe extern "C" fn helper_load_name(
+    ts: *mut PyThreadState,
+    f: *mut Frame,
+    oparg: usize,
+) -> *mut PyObject {
+    let ns = (*f).f_locals;
+    if ns.is_null() {
+        helper_system_error(ts, 2);
+        return std::ptr::null_mut();
+    }
+    let name = frame_name(f, oparg);
+    let mut v = std::ptr::null_mut();
+    if PyMapping_GetOptionalItem(ns, name, &mut v) < 0 {
+        return std::ptr::null_mut();
+    }
+    if v.is_null() {
+        if PyDict_GetItemRef((*f).f_globals, name, &mut v) < 0 {
+            return std::ptr::null_mut();
+        }
+        if v.is_null() {
+            if PyMapping_GetOptionalItem((*f).f_builtins, name, &mut v) < 0 {
+                return std::ptr::null_mut();
+            }
+            if v.is_null() {
+                name_error(ts, name);
+            }
+        }
+    }
+    v
+}
+
+/// `LOAD_FROM_DICT_OR_GLOBALS`: a new reference, or NULL with an error;
+/// borrows `dict`.
+pub(super) unsafe extern "C" fn helper_load_from_dict_or_globals(
+    ts: *mut PyThreadState,
+    f: *mut Frame,
+    oparg: usize,
+    dict: *mut PyObject,
+) -> *mut PyObject {
+    let name = frame_name(f, oparg);
+    let mut v = std::ptr::null_mut();
+    if PyMapping_GetOptionalItem(dict, name, &mut v) < 0 {
+        return std::ptr::null_mut();
+    }
+    if !v.is_null() {
+        return v;
+    }
+    let (globals, builtins) = ((*f).f_globals, (*f).f_builtins);
+    if is_type(globals, &raw mut PyDict_Type) && is_type(builtins, &raw mut PyDict_Type) {
+        v = _PyDict_LoadGlobal(globals, builtins, name);
+        if v.is_null() && PyErr_Occurred().is_null() {
+            name_error(ts, name);
+        }
+        return v;
+    }
+    if PyMapping_GetOptionalItem(globals, name, &mut v) < 0 {
+        return std::ptr::null_mut();
+    }
+    if v.is_null() {
+        if PyMapping_GetOptionalItem(builtins, name, &mut v) < 0 {
+            return std::ptr::null_mut();
+        }
+        if v.is_null() {
+            name_error(ts, name);
+        }
+    }
+    v
+}
+
+/// `STORE_NAME`: takes the reference to `v`; 0, or -1 with an error.
+pub(super) unsafe extern "C" fn helper_store_name(
+    _ts: *mut PyThreadState,
+    f: *mut Frame,
+    oparg: usize,
+    v: *mut PyObject,
+) -> i32 {
+    let name = frame_name(f, oparg);
+    let ns = (*f).f_locals;
+    if ns.is_null() {
+        pyo3::ffi::PyErr_Format(
+            pyo3::ffi::PyExc_SystemError,
+            c"no locals found when storing %R".as_ptr(),
+            name,
+        );
+        decref(v);
+        return -1;
+    }
+    let err = if is_type(ns, &raw mut PyDict_Type) {
+        PyDict_SetItem(ns, name, v)
+    } else {
+        PyObject_SetItem(ns, name, v)
+    };
+    decref(v);
+    err
+}
+
+/// `DELETE_NAME`: 0, or -1 with an error.
+pub(super) unsafe extern "C" fn helper_delete_name(
+    ts: *mut PyThreadState,
+    f: *mut Frame,
+    oparg: usize,
+) -> i32 {
+    let name = frame_name(f, oparg);
+    let ns = (*f).f_locals;
+    if ns.is_null() {
+        pyo3::ffi::PyErr_Format(
+            pyo3::ffi::PyExc_SystemError,
+            c"no locals when deleting %R".as_ptr(),
+            name,
+        );
+        return -1;
+    }
+    if PyObject_DelItem(ns, name) != 0 {
+        name_error(ts, name);
+        return -1;
+    }
+    0
+}
+
+/// `LOAD_BUILD_CLASS`: a new reference, or NULL with an error.
+pub(super) unsafe extern "C" fn helper_load_build_class(
+    _ts: *mut PyThreadState,
+    f: *mut Frame,
+) -> *mut PyObject {
+    let mut bc = std::ptr::null_mut();
+    if PyMapping_GetOptionalItem((*f).f_builtins, interned!(c"__build_class__"), &mut bc) < 0 {
+        return std::ptr::null_mut();
+    }
+    if bc.is_null() {
+        pyo3::ffi::PyErr_SetString(
+            pyo3::ffi::PyExc_NameError,
+            c"__build_class__ not found".as_ptr(),
+        );
+    }
+    bc
+}
+
+/// `SETUP_ANNOTATIONS`: 0, or -1 with an error.
+pub(super) unsafe extern "C" fn helper_setup_annotations(
+    _ts: *mut PyThreadState,
+    f: *mut Frame,
+) -> i32 {
+    let ns = (*f).f_locals;
+    if ns.is_null() {
+        pyo3::ffi::PyErr_SetString(
+            pyo3::ffi::PyExc_SystemError,
+            c"no locals found when setting up annotations".as_ptr(),
+        );
+        return -1;
+    }
+    let key = interned!(c"__annotations__");
+    let mut ann = std::ptr::null_mut();
+    if PyMapping_GetOptionalItem(ns, key, &mut ann) < 0 {
+        return -1;
+    }
+    if !ann.is_null() {
+        decref(ann);
+        return 0;
+    }
+    let ann = pyo3::ffi::PyDict_New().cast::<PyObject>();
+    if ann.is_null() {
+        return -1;
+    }
+    let err = PyObject_SetItem(ns, key, ann);
+    decref(ann);
+    err
+}
+
+/// `CALL_FUNCTION_EX` with a non-tuple `*args`: replaces `*slot` with a
+/// tuple of it; -1 with an error (the interpreter's message when it is not
+/// iterable).
+pub(super) unsafe extern "C" fn helper_callargs_tuple(
+    _ts: *mut PyThreadState,
+    func: *mut PyObject,
+    slot: *mut *mut PyObject,
+) -> i32 {
+    let args = *slot;
+    let tp_iter = pyo3::ffi::PyType_GetSlot(ob_type(args).cast(), pyo3::ffi::Py_tp_iter);
+    if tp_iter.is_null() && pyo3::ffi::PySequence_Check(args.cast()) == 0 {
+        PyErr_Clear();
+        let funcstr = _PyObject_FunctionStr(func);
+        if !funcstr.is_null() {
+            pyo3::ffi::PyErr_Format(
+                PyExc_TypeError.cast(),
+                c"%U argument after * must be an iterable, not %.200s".as_ptr(),
+                funcstr,
+                type_name(args),
+            );
+            decref(funcstr.cast());
+        }
+        return -1;
+    }
+    let tuple = PySequence_Tuple(args);
+    if tuple.is_null() {
+        return -1;
+    }
+    *slot = tuple;
+    decref(args);
+    0
+}
+
+/// `CALL_FUNCTION_EX` of a compiled Python function, directly: the stack
+/// from `base` holds `func, NULL, args tuple[, kwargs dict]`. Binds the
+/// arguments into a new frame as the interpreter's `CALL_FUNCTION_EX` does,
+/// releases the stack's references, and makes the caller wait at its call
+/// as [`helper_push_inline`] does. Nulls when the call must go the general
+/// way (nothing taken).
+pub(super) unsafe extern "C" fn helper_call_ex_inline(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    base: *mut *mut PyObject,
+    has_kwargs: usize,
+    resume: u64,
+) -> Inline {
+    let func = *base;
+    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    if flags & consts::CO_OPTIMIZED == 0 || *py_recursion_remaining(ts) <= 1 {
+        return Inline::NONE;
+    }
+    let Some((_, compiled)) = crate::hook::ready(ts, code) else {
+        return Inline::NONE;
+    };
+    let callargs = *base.add(2);
+    let kwargs = if has_kwargs != 0 {
+        *base.add(3)
+    } else {
+        std::ptr::null_mut()
+    };
+    let nargs = ob_size(callargs) as usize;
+    let mut args: Vec<*mut PyObject> = (0..nargs)
+        .map(|i| new_ref(tuple_item(callargs, i)))
+        .collect();
+    let mut kwnames = std::ptr::null_mut();
+    if !kwargs.is_null() && pyo3::ffi::PyDict_Size(kwargs.cast()) > 0 {
+        let n = pyo3::ffi::PyDict_Size(kwargs.cast());
+        kwnames = pyo3::ffi::PyTuple_New(n).cast::<PyObject>();
+        if kwnames.is_null() {
+            args.into_iter().for_each(|a| decref(a));
+            PyErr_Clear();
+            return Inline::NONE;
+        }
+        let (mut pos, mut i) = (0isize, 0isize);
+        let (mut k, mut v) = (std::ptr::null_mut(), std::ptr::null_mut());
+        while pyo3::ffi::PyDict_Next(kwargs.cast(), &mut pos, &mut k, &mut v) != 0 {
+            pyo3::ffi::PyTuple_SetItem(kwnames.cast(), i, new_ref(k.cast()).cast());
+            args.push(new_ref(v.cast()));
+            i += 1;
+        }
+    }
+    let frame = _PyEvalFramePushAndInit(
+        ts,
+        new_ref(func),
+        std::ptr::null_mut(),
+        args.as_ptr(),
+        nargs,
+        kwnames,
+    );
+    xdecref(kwnames);
+    if frame.is_null() {
+        // Binding failed; the general path raises the same error.
+        PyErr_Clear();
+        return Inline::NONE;
+    }
+    decref(func);
+    decref(callargs);
+    xdecref(kwargs);
+    enter_inline(ts, caller, frame, base, resume, compiled)
+}
