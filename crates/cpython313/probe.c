@@ -178,6 +178,8 @@ static void layout(void)
     /* exceptions and runtime */
     OFF("EXCINFO_EXC_VALUE", _PyErr_StackItem, exc_value);
     OFF("INTERP_IMPORT_FUNC", PyInterpreterState, imports.import_func);
+    OFF("INTERP_THREADS_HEAD", PyInterpreterState, threads.head);
+    OFF("TSTATE_NEXT", PyThreadState, next);
     OFF("RUNTIME_REF_TRACER_FUNC", _PyRuntimeState, ref_tracer.tracer_func);
     OFF("GEN_GI_FRAME_STATE", PyGenObject, gi_frame_state);
     OFF("RUNTIME_STR_EMPTY", _PyRuntimeState, static_objects.singletons.strings.literals._py_empty);

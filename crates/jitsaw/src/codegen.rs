@@ -9,16 +9,41 @@
 use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue};
 use crate::uops::{Program, Uop, UopInst};
-use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// What the code generator needs from the runtime.
 pub struct Linker<'a> {
     /// Addresses of the external symbols, indexed like `stencils::SYMBOLS`.
     pub symbols: &'a [usize],
-    /// The exit counter to bump for an exit reason (`"deopt:_GUARD_BOTH_INT"`).
-    pub exit_counter: &'a mut dyn FnMut(&str) -> u32,
+    /// The exit counter to bump for an exit reason.
+    pub exit_counter: &'a mut dyn FnMut(ExitReason) -> u32,
     /// An address the code should be placed near (libpython's code).
     pub anchor: usize,
+}
+
+/// Why compiled code left, as counted in `stats()["exits"]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// A guard of this micro-op failed (`"deopt:_GUARD_BOTH_INT"`).
+    Deopt(Uop),
+    /// This micro-op raised (`"raise:_BINARY_OP"`).
+    Raise(Uop),
+    /// An instruction jitsaw does not compile (`"unsupported:SEND"`).
+    Unsupported(u8),
+    /// A specialized instruction's guard failed and its generic form ran
+    /// (`"generic:LOAD_GLOBAL_MODULE"`).
+    Generic(u8),
+}
+
+impl std::fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitReason::Deopt(u) => write!(f, "deopt:{}", u.name()),
+            ExitReason::Raise(u) => write!(f, "raise:{}", u.name()),
+            ExitReason::Unsupported(op) => write!(f, "unsupported:{}", crate::frontend::name(*op)),
+            ExitReason::Generic(op) => write!(f, "generic:{}", crate::frontend::name(*op)),
+        }
+    }
 }
 
 /// A copied stencil in the compiled code, for dumps and tests.
@@ -40,6 +65,9 @@ pub struct Compiled {
     pub labels: Vec<u32>,
     /// Code-unit offset where each instruction starts, by instruction index.
     pub starts: Vec<u32>,
+    /// Code-unit offset of each instruction's opcode and the opcode found
+    /// there when compiling, by instruction index.
+    pub opcodes: Vec<(u32, u8)>,
     /// Start offsets of instructions compiled as a plain exit (unsupported).
     pub unsupported: Vec<u32>,
     /// Every copied stencil, micro-ops first, then exit stubs.
@@ -48,6 +76,9 @@ pub struct Compiled {
     pub size: usize,
     /// The instrumentation version the code assumes.
     pub version: u64,
+    /// Runs of generic fallbacks: the total, then one per instruction
+    /// (written by `_GENERIC` under the GIL).
+    pub fallbacks: Box<[AtomicU32]>,
 }
 
 impl Compiled {
@@ -63,19 +94,20 @@ impl Compiled {
         !self.unsupported.contains(&offset)
     }
 
+    /// How many times generic fallbacks ran: in total, and per instruction.
+    pub fn fallback_runs(&self) -> (u32, impl Iterator<Item = u32> + '_) {
+        (
+            self.fallbacks[0].load(Ordering::Relaxed),
+            self.fallbacks[1..]
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed)),
+        )
+    }
+
     /// The index of the instruction starting at code unit `offset`.
     pub fn inst_at(&self, offset: u32) -> Option<usize> {
         self.starts.binary_search(&offset).ok()
     }
-}
-
-/// Where each exit stub sits, keyed by what it does.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum StubKey {
-    /// Back to the interpreter at this instruction, for this reason.
-    Deopt { inst: u32, reason: Uop },
-    /// Raise from this instruction's micro-op.
-    Error { inst: u32, reason: Uop },
 }
 
 /// Compiles a program into executable memory.
@@ -94,64 +126,90 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         });
         offset += len;
     }
-    let end_of_uops = offset;
+    let main_len = program
+        .insts
+        .iter()
+        .map(|i| (i.first + i.count) as usize)
+        .max()
+        .unwrap_or(0);
+    let end_of_main = pieces.get(main_len).map_or(offset, |p| p.offset);
     let labels: Vec<u32> = program
         .insts
         .iter()
         .map(|i| {
-            pieces
+            pieces[..main_len]
                 .get(i.first as usize)
-                .map_or(end_of_uops, |p| p.offset)
+                .map_or(end_of_main, |p| p.offset)
         })
         .collect();
 
-    // 2. Lay out the exit stubs the micro-ops refer to.
-    let mut stubs: HashMap<StubKey, u32> = HashMap::new();
-    let mut stub_pieces = Vec::new();
-    for p in &pieces {
+    // 2. Lay out the exit stubs the micro-ops refer to: one per instruction
+    //    and micro-op kind (the pieces of an instruction are contiguous).
+    let mut exits: Vec<[u32; 2]> = Vec::with_capacity(pieces.len());
+    let mut stub_pieces: Vec<Piece> = Vec::new();
+    let mut first_of_inst = 0;
+    for (k, p) in pieces.iter().enumerate() {
+        if k > 0 && pieces[k - 1].uop.inst != p.uop.inst {
+            first_of_inst = stub_pieces.len();
+        }
         let stencil = p.uop.op.stencil();
         let inst = &program.insts[p.uop.inst as usize];
-        let mut keys = Vec::new();
-        if stencil.has(HoleValue::Exit) {
-            keys.push(StubKey::Deopt {
-                inst: p.uop.inst,
-                reason: p.uop.op,
-            });
+        let mut found = [u32::MAX; 2];
+        if k < main_len && inst.fallback_count > 0 && !p.uop.op.exits_to_interpreter() {
+            found[0] = pieces[inst.fallback as usize].offset;
         }
-        if stencil.has(HoleValue::Error) {
-            keys.push(StubKey::Error {
-                inst: p.uop.inst,
-                reason: p.uop.op,
-            });
-        }
-        for key in keys {
-            if stubs.contains_key(&key) {
+        for (slot, kind) in [(0, HoleValue::Exit), (1, HoleValue::Error)] {
+            if !stencil.has(kind) || found[slot] != u32::MAX {
                 continue;
             }
-            let (op, reason, address) = match key {
-                StubKey::Deopt { .. } => (Uop::_DEOPT, "deopt", program.unit_address(inst.start)),
-                StubKey::Error { .. } => (Uop::_ERROR, "raise", program.unit_address(inst.offset)),
+            let (op, reason, address) = if slot == 0 {
+                (Uop::_DEOPT, ExitReason::Deopt(p.uop.op), inst.start)
+            } else {
+                (Uop::_ERROR, ExitReason::Raise(p.uop.op), inst.offset)
             };
-            let counter = (linker.exit_counter)(&format!("{reason}:{}", p.uop.op.name()));
-            let uop = UopInst {
-                op,
-                oparg: counter,
-                operand: address,
-                inst: p.uop.inst,
-                jump: None,
+            let counter = (linker.exit_counter)(reason);
+            let operand = program.unit_address(address);
+            let existing = stub_pieces[first_of_inst..]
+                .iter()
+                .find(|s| s.uop.op == op && s.uop.oparg == counter && s.uop.operand == operand);
+            found[slot] = match existing {
+                Some(s) => s.offset,
+                None => {
+                    let len = op.stencil().code.len() as u32;
+                    stub_pieces.push(Piece {
+                        offset,
+                        len,
+                        uop: UopInst {
+                            op,
+                            oparg: counter,
+                            operand,
+                            inst: p.uop.inst,
+                            jump: None,
+                        },
+                    });
+                    offset += len;
+                    offset - len
+                }
             };
-            stubs.insert(key, offset);
-            let len = op.stencil().code.len() as u32;
-            stub_pieces.push(Piece { offset, len, uop });
-            offset += len;
         }
+        exits.push(found);
     }
-    // An unsupported instruction is a `_DEOPT` in place: give it its counter.
+    // An unsupported instruction is a `_DEOPT` in place, a fallback starts
+    // with `_GENERIC`: give them their counters.
+    // Instructions past the 16 bits `_GENERIC` has for them share the last.
+    let fallbacks: Box<[AtomicU32]> = (0..=program.insts.len().min(0xFFFF))
+        .map(|_| AtomicU32::new(0))
+        .collect();
     for p in &mut pieces {
-        if p.uop.op == Uop::_DEOPT {
-            let opcode = program.insts[p.uop.inst as usize].opcode;
-            p.uop.oparg =
-                (linker.exit_counter)(&format!("unsupported:{}", crate::frontend::name(opcode)));
+        let opcode = program.insts[p.uop.inst as usize].opcode;
+        match p.uop.op {
+            Uop::_DEOPT => p.uop.oparg = (linker.exit_counter)(ExitReason::Unsupported(opcode)),
+            Uop::_GENERIC => {
+                let counter = (linker.exit_counter)(ExitReason::Generic(opcode)) & 0xFFFF;
+                p.uop.oparg = counter | p.uop.inst.min(0xFFFE) << 16;
+                p.uop.operand = fallbacks.as_ptr() as u64;
+            }
+            _ => {}
         }
     }
     let code_size = offset as usize;
@@ -174,7 +232,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let base = memory.address();
     let mut trampolines = Trampolines {
         next: code_size,
-        slots: HashMap::new(),
+        slots: Vec::new(),
     };
 
     // 4. Copy and patch.
@@ -204,18 +262,8 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                         .ok_or_else(|| format!("{} without target", p.uop.op.name()))?;
                     base + labels[to as usize] as usize
                 }
-                HoleValue::Exit => {
-                    base + stubs[&StubKey::Deopt {
-                        inst: p.uop.inst,
-                        reason: p.uop.op,
-                    }] as usize
-                }
-                HoleValue::Error => {
-                    base + stubs[&StubKey::Error {
-                        inst: p.uop.inst,
-                        reason: p.uop.op,
-                    }] as usize
-                }
+                HoleValue::Exit => base + exits[k][0] as usize,
+                HoleValue::Error => base + exits[k][1] as usize,
                 HoleValue::Symbol(s) => linker.symbols[s as usize],
             };
             let value = (target as i64).wrapping_add(hole.addend);
@@ -241,6 +289,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let mut all_pieces = pieces;
     all_pieces.extend(stub_pieces);
     let starts = program.insts.iter().map(|i| i.start).collect();
+    let opcodes = program.insts.iter().map(|i| (i.offset, i.opcode)).collect();
     let unsupported = program
         .uops
         .iter()
@@ -251,10 +300,12 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         memory,
         labels,
         starts,
+        opcodes,
         unsupported,
         pieces: all_pieces,
         size,
         version: program.version,
+        fallbacks,
     })
 }
 
@@ -274,19 +325,22 @@ const TRAMPOLINE_SIZE: usize = 14;
 /// Indirect jumps to functions a 32-bit displacement cannot reach.
 struct Trampolines {
     next: usize,
-    slots: HashMap<u16, usize>,
+    /// (symbol, offset) of each trampoline written.
+    slots: Vec<(u16, usize)>,
 }
 
 impl Trampolines {
     /// The offset of the trampoline to `target`, writing it on first use.
     fn slot(&mut self, bytes: &mut [u8], symbol: u16, target: usize) -> usize {
-        *self.slots.entry(symbol).or_insert_with(|| {
-            let at = self.next;
-            bytes[at..at + 6].copy_from_slice(&[0xFF, 0x25, 0, 0, 0, 0]);
-            patch_abs64(bytes, at + 6, target as u64);
-            self.next += TRAMPOLINE_SIZE;
-            at
-        })
+        if let Some(&(_, at)) = self.slots.iter().find(|(s, _)| *s == symbol) {
+            return at;
+        }
+        let at = self.next;
+        bytes[at..at + 6].copy_from_slice(&[0xFF, 0x25, 0, 0, 0, 0]);
+        patch_abs64(bytes, at + 6, target as u64);
+        self.next += TRAMPOLINE_SIZE;
+        self.slots.push((symbol, at));
+        at
     }
 }
 
@@ -316,6 +370,8 @@ mod tests {
             oparg: 0,
             first,
             count,
+            fallback: first + count,
+            fallback_count: 0,
         }
     }
 
@@ -350,7 +406,7 @@ mod tests {
         let symbols: Vec<usize> = (0..SYMBOLS.len())
             .map(|i| 0x7100_0000_0000 + 0x100 * i)
             .collect();
-        let mut counter = |_: &str| 42u32;
+        let mut counter = |_: ExitReason| 42u32;
         let anchor = every_hole_is_patched_byte_exactly as *const () as usize;
         let mut linker = Linker {
             symbols: &symbols,

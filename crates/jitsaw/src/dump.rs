@@ -20,17 +20,24 @@ pub fn uops(program: &Program) -> String {
         )
         .unwrap();
         for u in program.uops_of(i) {
-            write!(out, "          {} {}", u.op.name(), u.oparg).unwrap();
-            if u.operand != 0 {
-                write!(out, " operand={:#x}", u.operand).unwrap();
-            }
-            if let Some(t) = u.jump {
-                write!(out, " -> {}", program.insts[t as usize].start * 2).unwrap();
-            }
-            out.push('\n');
+            uop_line(&mut out, program, u, "");
+        }
+        for u in program.fallback_of(i) {
+            uop_line(&mut out, program, u, "generic: ");
         }
     }
     out
+}
+
+fn uop_line(out: &mut String, program: &Program, u: &crate::uops::UopInst, prefix: &str) {
+    write!(out, "          {prefix}{} {}", u.op.name(), u.oparg).unwrap();
+    if u.operand != 0 {
+        write!(out, " operand={:#x}", u.operand).unwrap();
+    }
+    if let Some(t) = u.jump {
+        write!(out, " -> {}", program.insts[t as usize].start * 2).unwrap();
+    }
+    out.push('\n');
 }
 
 /// The machine code, with a header at each copied stencil.

@@ -40,6 +40,8 @@ pub struct CodeInput {
     /// Where each `LOAD_GLOBAL` finds its name now, by instruction offset
     /// (see [`GlobalSlot`]).
     pub globals: Vec<(u32, GlobalSlot)>,
+    /// Whether the code has a loop (see `_QUICKEN`).
+    pub loops: bool,
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -75,9 +77,13 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
     let mut insts = decode(&code.units)?;
     let mut lowered: Vec<Vec<Lowered>> = Vec::with_capacity(insts.len());
     for i in 0..insts.len() {
-        lowered.push(lower_inst(code, &insts, i));
+        lowered.push(lower_inst(code, &insts, i, false));
     }
     let targets = resolve_jumps(&insts, &lowered)?;
+    let generic: Vec<Vec<Lowered>> = (0..insts.len())
+        .map(|i| fallback(code, &insts, i, &lowered[i]).unwrap_or_default())
+        .collect();
+    let generic_targets = resolve_jumps(&insts, &generic)?;
     let escapes: Vec<bool> = lowered
         .iter()
         .map(|l| l.iter().any(|u| u.op.escapes()))
@@ -123,6 +129,22 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
                 jump: None,
             });
         }
+        if inst.opcode == RESUME || is_adaptive(inst.opcode) {
+            // The counter is the first cache entry; `RESUME` rewrites itself.
+            let (op, oparg) = if inst.opcode == RESUME {
+                (Uop::_QUICKEN_RESUME, 0)
+            } else {
+                let due_deopts = if code.loops { 0 } else { 0x100 };
+                (Uop::_QUICKEN, inst.opcode as u32 | due_deopts)
+            };
+            uops.push(UopInst {
+                op,
+                oparg,
+                operand: address,
+                inst: here,
+                jump: None,
+            });
+        }
         for (u, target) in lowered[i].iter().zip(&targets[i]) {
             uops.push(UopInst {
                 op: u.op,
@@ -134,6 +156,13 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         }
         inst.count = uops.len() as u32 - inst.first;
     }
+    for (i, inst) in insts.iter_mut().enumerate() {
+        inst.fallback = uops.len() as u32;
+        if !generic[i].is_empty() {
+            emit_fallback(code, i, inst, &generic[i], &generic_targets[i], &mut uops);
+        }
+        inst.fallback_count = uops.len() as u32 - inst.fallback;
+    }
     Ok(Program {
         insts,
         uops,
@@ -141,6 +170,68 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         version: code.version,
         consts: code.consts.clone(),
     })
+}
+
+/// The generic form of a specialized instruction, for its guards to fall
+/// back to instead of leaving compiled code: it means the same, and guards
+/// fail before an instruction changes anything. `None` when the
+/// instruction's exits are not guards, or it has no generic form.
+fn fallback(code: &CodeInput, insts: &[Inst], i: usize, main: &[Lowered]) -> Option<Vec<Lowered>> {
+    let guarded = main.iter().any(|u| {
+        !u.op.exits_to_interpreter() && u.op.stencil().has(crate::stencils::HoleValue::Exit)
+    });
+    if !guarded || i + 1 >= insts.len() {
+        return None;
+    }
+    let generic = lower_inst(code, insts, i, true);
+    let same = generic.len() == main.len() && generic.iter().zip(main).all(|(g, m)| g.op == m.op);
+    if same || generic.iter().any(|u| u.op == Uop::_DEOPT) {
+        return None;
+    }
+    Some(generic)
+}
+
+/// Emits instruction `i`'s generic fallback: counted, then the generic
+/// micro-ops, then back to the next instruction (checking first that no
+/// instrumentation appeared if the generic form can run Python code).
+fn emit_fallback(
+    code: &CodeInput,
+    i: usize,
+    inst: &Inst,
+    generic: &[Lowered],
+    targets: &[Option<u32>],
+    uops: &mut Vec<UopInst>,
+) {
+    let here = i as u32;
+    let next = here + 1;
+    let mut push = |op: Uop, oparg: u32, operand: u64, inst: u32, jump: Option<u32>| {
+        uops.push(UopInst {
+            op,
+            oparg,
+            operand,
+            inst,
+            jump,
+        })
+    };
+    push(Uop::_GENERIC, inst.opcode as u32, 0, here, None);
+    if generic.iter().any(|u| u.op.stencil().calls_out()) {
+        push(
+            Uop::_SET_IP,
+            0,
+            code.code_start + 2 * inst.offset as u64,
+            here,
+            None,
+        );
+    }
+    for (u, target) in generic.iter().zip(targets) {
+        push(u.op, u.oparg, u.operand, here, *target);
+    }
+    if falls_through(generic) {
+        if generic.iter().any(|u| u.op.escapes()) {
+            push(Uop::_CHECK_VALIDITY, 0, code.version, next, None);
+        }
+        push(Uop::_JUMP, 0, 0, next, Some(next));
+    }
 }
 
 /// Every `LOAD_GLOBAL` (any form): its offset and the index of its name in
@@ -181,11 +272,29 @@ pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
             oparg,
             first: 0,
             count: 0,
+            fallback: 0,
+            fallback_count: 0,
         });
         i += 1 + caches(deopt(op));
         start = i;
     }
     Ok(insts)
+}
+
+/// Whether `op` is a generic instruction with specialized forms, whose
+/// first cache entry is the counter that decides when to specialize it.
+pub fn is_adaptive(op: u8) -> bool {
+    static ADAPTIVE: std::sync::OnceLock<[bool; 256]> = std::sync::OnceLock::new();
+    ADAPTIVE.get_or_init(|| {
+        let mut table = [false; 256];
+        for x in 0..=255u8 {
+            let base = deopt(x);
+            if x != base && OPCODE_INFO[x as usize].valid && caches(base) > 0 {
+                table[base as usize] = true;
+            }
+        }
+        table
+    })[op as usize]
 }
 
 /// The name of an opcode.
@@ -221,10 +330,16 @@ fn jump(op: Uop, oparg: u32, to: u32) -> Lowered {
     }
 }
 
-/// One instruction's micro-ops.
-fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
+/// One instruction's micro-ops; with `generic`, those of its generic form.
+fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<Lowered> {
     let inst = &insts[i];
-    let (op, oparg) = (inst.opcode, inst.oparg);
+    let op = if generic {
+        deopt(inst.opcode)
+    } else {
+        inst.opcode
+    };
+    let oparg = inst.oparg;
+    let generic = generic || code.generic.contains(&inst.offset);
     let next = inst.offset + 1 + caches(deopt(op)) as u32;
     let followed_by = |expected: u8| insts.get(i + 1).filter(|n| n.opcode == expected);
     let check = Lowered {
@@ -247,9 +362,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
         IMPORT_NAME => return vec![uop(Uop::_IMPORT_NAME, oparg)],
         // The interpreter imports from anything but a plain module; once
         // that is seen here, it does so without first trying.
-        IMPORT_FROM if !code.generic.contains(&inst.offset) => {
-            return vec![uop(Uop::_IMPORT_FROM, oparg)]
-        }
+        IMPORT_FROM if !generic => return vec![uop(Uop::_IMPORT_FROM, oparg)],
         CALL_FUNCTION_EX => {
             return vec![
                 uop(Uop::_CALL_FUNCTION_EX, oparg),
@@ -280,12 +393,12 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
         _ => {}
     }
     let base = deopt(op);
-    if base == LOAD_GLOBAL && !code.generic.contains(&inst.offset) {
+    if base == LOAD_GLOBAL && !generic {
         if let Some((_, slot)) = code.globals.iter().find(|(at, _)| *at == inst.offset) {
             return load_global(oparg, slot);
         }
     }
-    let specialized = if code.generic.contains(&inst.offset) {
+    let specialized = if generic {
         None
     } else {
         expand(code, inst, op, next)
@@ -298,7 +411,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize) -> Vec<Lowered> {
     if base == CALL {
         return vec![uop(Uop::_CALL, oparg), uop(Uop::_CHECK_PERIODIC, 0)];
     }
-    if base != op {
+    if base != op || generic {
         if let Some(uops) = expand(code, inst, base, next) {
             return uops;
         }
@@ -565,7 +678,7 @@ mod tests {
             let mut units = vec![unit(op, 1)];
             units.extend(std::iter::repeat_n(0, caches(deopt(op)) + 8));
             let insts = decode(&units).unwrap();
-            let lowered = lower_inst(&code(units.clone()), &insts, 0);
+            let lowered = lower_inst(&code(units.clone()), &insts, 0, false);
             assert!(!lowered.is_empty(), "{} lowers to nothing", info.name);
             if lowered.iter().any(|u| u.op == Uop::_DEOPT) {
                 assert_eq!(

@@ -19,7 +19,7 @@ use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
-use jitsaw_cpython313::{caches, consts, deopt, off, opcode};
+use jitsaw_cpython313::{consts, deopt, off, opcode};
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -32,6 +32,11 @@ static THRESHOLD: AtomicU32 = AtomicU32::new(u32::MAX);
 static DUMP_UOPS: AtomicBool = AtomicBool::new(false);
 /// `JITSAW_DUMP=asm` in force.
 static DUMP_ASM: AtomicBool = AtomicBool::new(false);
+/// Whether the user wants jitsaw on (the hook may be lifted meanwhile: see
+/// [`interpret_unhooked`]).
+static WANTED: AtomicBool = AtomicBool::new(false);
+/// Frames running in [`interpret_unhooked`] windows, on all threads.
+static WINDOWS: AtomicUsize = AtomicUsize::new(0);
 
 /// Deopts that make compiled code be recompiled, doubled at each
 /// recompilation so code that cannot settle costs logarithmically little.
@@ -103,6 +108,7 @@ pub fn enable(options: Options) -> Result<(), String> {
         }
     }
     THRESHOLD.store(options.threshold, Ordering::Relaxed);
+    WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
     DUMP_ASM.store(options.dump.asm, Ordering::Relaxed);
     Ok(())
@@ -120,15 +126,62 @@ pub fn disable() {
         }
     }
     THRESHOLD.store(u32::MAX, Ordering::Relaxed);
+    WANTED.store(false, Ordering::Relaxed);
 }
 
-/// Whether the hook is installed.
+/// Whether the hook is installed (or lifted for an unhooked window).
 pub fn is_enabled() -> bool {
     // SAFETY: GIL held.
     unsafe {
         let interp = pyo3::ffi::PyInterpreterState_Get().cast::<u8>();
-        _PyInterpreterState_GetEvalFrameFunc(interp)
-            .is_some_and(|f| f as usize == eval_frame as *const () as usize)
+        WANTED.load(Ordering::Relaxed)
+            && (WINDOWS.load(Ordering::Relaxed) > 0
+                || _PyInterpreterState_GetEvalFrameFunc(interp)
+                    .is_some_and(|f| f as usize == eval_frame as *const () as usize))
+    }
+}
+
+/// Runs a frame in the interpreter with the hook lifted, so that the frame
+/// and everything it calls run exactly as without jitsaw: the interpreter
+/// inlines Python calls and specializes `CALL` for them only when no PEP 523
+/// hook is set, which `sys.monitoring` events (no `C_RETURN` for Python
+/// callees) and the quickened bytecode show. Used while instrumentation is
+/// active, and for warm-up calls (see [`warm_up`]).
+/// The hook comes back when the last window on any thread closes, unless
+/// jitsaw was disabled (or another hook installed) meanwhile.
+///
+/// # Safety
+/// As for `_PyEval_EvalFrameDefault(ts, frame, 0)`.
+pub unsafe fn interpret_unhooked(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
+    let interp = interp(ts).cast::<u8>();
+    let ours = eval_frame as *const () as usize;
+    if _PyInterpreterState_GetEvalFrameFunc(interp).is_some_and(|f| f as usize == ours) {
+        _PyInterpreterState_SetEvalFrameFunc(interp, None);
+    }
+    WINDOWS.fetch_add(1, Ordering::Relaxed);
+    let result = _PyEval_EvalFrameDefault(ts, frame, 0);
+    if WINDOWS.fetch_sub(1, Ordering::Relaxed) == 1
+        && WANTED.load(Ordering::Relaxed)
+        && _PyInterpreterState_GetEvalFrameFunc(interp)
+            .is_none_or(|f| f as usize == _PyEval_EvalFrameDefault as *const () as usize)
+    {
+        _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame));
+    }
+    result
+}
+
+/// Hands a frame compiled code left to the interpreter: unhooked while
+/// instrumentation wants its code (see [`interpret_unhooked`]).
+///
+/// # Safety
+/// As for `_PyEval_EvalFrameDefault(ts, frame, 0)`.
+pub unsafe fn interpret(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
+    let code = frame_code(frame);
+    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    if instrumented(ts, code, version) {
+        interpret_unhooked(ts, frame)
+    } else {
+        _PyEval_EvalFrameDefault(ts, frame, 0)
     }
 }
 
@@ -234,8 +287,9 @@ unsafe extern "C" fn eval_frame(
         return _PyEval_EvalFrameDefault(ts, frame, 0);
     };
     match decide(state, ts, frame, code) {
-        Some(compiled) => run(ts, frame, state, compiled),
-        None => _PyEval_EvalFrameDefault(ts, frame, 0),
+        Decision::Run(compiled) => run(ts, frame, state, compiled),
+        Decision::Interpret => _PyEval_EvalFrameDefault(ts, frame, 0),
+        Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
     }
 }
 
@@ -258,6 +312,7 @@ pub unsafe fn ready(
     if c.version != version
         || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
         || code_has_local_monitors(code)
+        || falls_back_often(s, c)
     {
         return None;
     }
@@ -280,16 +335,15 @@ pub unsafe fn latest_compiled(code: *mut PyCodeObject) -> Option<&'static Compil
         .map(|c| &*(&**c as *const Compiled))
 }
 
-/// Notes a deopt of a frame compiled code entered directly.
+/// Notes a deopt at code unit `at` of a frame compiled code entered
+/// directly, once the interpreter has finished the frame.
 ///
 /// # Safety
-/// The GIL is held and `frame` is a live frame whose code was compiled.
-pub unsafe fn note_frame_deopt(frame: *mut Frame) {
-    let code = frame_code(frame);
+/// The GIL is held and `code` is a live code object.
+pub unsafe fn note_frame_deopt(code: *mut PyCodeObject, at: u32) {
     let (Some(state), Some(c)) = (state_of(code), latest_compiled(code)) else {
         return;
     };
-    let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
     if c.speculative_deopt(at) {
         note_deopt(state, at);
     }
@@ -372,13 +426,23 @@ unsafe fn instrumented(ts: *mut PyThreadState, code: *mut PyCodeObject, version:
         || interp_has_global_monitors(interp(ts))
 }
 
-/// Compiled code to run this call with, compiling first if due.
+/// How a call is run.
+enum Decision {
+    /// In this compiled code.
+    Run(*const Compiled),
+    /// By the interpreter, under the hook.
+    Interpret,
+    /// By the interpreter with the hook lifted (see [`interpret_unhooked`]).
+    InterpretUnhooked,
+}
+
+/// How to run this call, compiling first if due.
 unsafe fn decide(
     state: *mut CodeState,
     ts: *mut PyThreadState,
     frame: *mut Frame,
     code: *mut PyCodeObject,
-) -> Option<*const Compiled> {
+) -> Decision {
     let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
     {
         // Fast path: compiled under this version, so no global monitoring
@@ -388,53 +452,94 @@ unsafe fn decide(
             if c.version == version
                 && field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) == version
                 && !code_has_local_monitors(code)
+                && !falls_back_often(s, c)
             {
                 s.calls = s.calls.saturating_add(1);
                 s.calls_since_compile = s.calls_since_compile.saturating_add(1);
-                return Some(&**c as *const Compiled);
+                return Decision::Run(&**c as *const Compiled);
             }
         }
     }
     if instrumented(ts, code, version) {
-        return None;
+        return Decision::InterpretUnhooked;
     }
     let threshold = THRESHOLD.load(Ordering::Relaxed);
     let s = &mut *state;
+    note_fallbacks(s, code);
     s.calls = s.calls.saturating_add(1);
     s.calls_since_compile = s.calls_since_compile.saturating_add(1);
+    let decision = |c: Option<*const Compiled>| c.map_or(Decision::Interpret, Decision::Run);
     match &s.status {
-        Status::Never => None,
+        Status::Never => Decision::Interpret,
         Status::Compiled { provisional } => {
             let current = s
                 .compiled
                 .last()
                 .map(|c| (c.version, &**c as *const Compiled));
             match current {
-                Some((v, _)) if v != version => compile(s, ts, frame, code, version),
+                Some((v, _)) if v != version => decision(compile(s, ts, frame, code, version)),
                 _ if *provisional => {
                     s.status = Status::Requicken(warmup_calls(s) - 1);
-                    None
+                    warm_up(s, ts, code)
                 }
-                Some((_, c)) => Some(c),
-                None => None,
+                Some((_, c)) => Decision::Run(c),
+                None => Decision::Interpret,
             }
         }
         Status::Requicken(0) => {
             s.requickened = true;
-            compile(s, ts, frame, code, version)
+            decision(compile(s, ts, frame, code, version))
         }
         Status::Requicken(n) => {
             s.status = Status::Requicken(n - 1);
-            None
+            warm_up(s, ts, code)
         }
         Status::Warming => {
-            if s.calls > threshold || (s.loops && s.calls == 1) {
-                compile(s, ts, frame, code, version)
+            if s.calls > threshold || (s.calls == 1 && s.loops && hot_loop_likely(frame, code)) {
+                decision(compile(s, ts, frame, code, version))
             } else {
-                None
+                Decision::Interpret
             }
         }
     }
+}
+
+/// Whether code with a loop, called for the first time, should be compiled
+/// right away: functions, and the main script's top level; not the top
+/// level of imported modules or class bodies, which run once and are
+/// cheaper to interpret than to compile.
+unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
+    if field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0 {
+        return true;
+    }
+    let globals = (*frame).f_globals;
+    if !is_dict(globals) || (*frame).f_locals != globals {
+        return false;
+    }
+    let name = pyo3::ffi::PyDict_GetItemString(globals.cast(), c"__name__".as_ptr());
+    !name.is_null() && pyo3::ffi::PyUnicode_CompareWithASCIIString(name, c"__main__".as_ptr()) == 0
+}
+
+/// How to run a warm-up call, whose point is to let the interpreter quicken
+/// the bytecode before compiling it. The first warm-up runs unhooked (see
+/// [`interpret_unhooked`]), so that `CALL`s to Python functions specialize
+/// as they do without jitsaw, when that window cannot take much from the
+/// JIT: only one thread runs (the window is interpreter-wide) and the code
+/// is not already running further up the stack (a recursive call tree can
+/// be all of a program's work). Warm-ups after deopts run under the hook.
+unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Decision {
+    let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
+    if s.requickened || head.is_null() || !field::<*mut u8>(head, off::TSTATE_NEXT).is_null() {
+        return Decision::Interpret;
+    }
+    let mut f = *current_frame(ts);
+    while !f.is_null() {
+        if (*f).f_executable == code.cast() {
+            return Decision::Interpret;
+        }
+        f = (*f).previous;
+    }
+    Decision::InterpretUnhooked
 }
 
 /// Interpreted calls after which the bytecode is specialized: CPython
@@ -447,6 +552,45 @@ fn warmup_calls(s: &CodeState) -> u32 {
     }
 }
 
+/// Generic fallbacks (at least one per call on average) after which code is
+/// compiled again, doubling with each recompilation.
+const RECOMPILE_FALLBACKS: u32 = 64;
+
+/// Whether the compiled code's guards fail so often that it should be
+/// compiled again (see [`note_fallbacks`]).
+fn falls_back_often(s: &CodeState, c: &Compiled) -> bool {
+    let (total, _) = c.fallback_runs();
+    total >= RECOMPILE_FALLBACKS << s.recompiles.min(16) && total >= s.calls_since_compile
+}
+
+/// Recompiles code whose specializations keep failing: the instructions
+/// that fell back most are compiled in their generic form (the interpreter
+/// has not re-specialized them, since the compiled code ran instead), except
+/// global loads, whose slot is looked up afresh.
+unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
+    let Some(c) = s.compiled.last() else { return };
+    if !matches!(s.status, Status::Compiled { .. }) || !falls_back_often(s, c) {
+        return;
+    }
+    let (total, per_inst) = c.fallback_runs();
+    for (&(offset, op), hits) in c.opcodes.iter().zip(per_inst) {
+        let now = (*code_units(code).add(offset as usize) & 0xFF) as u8;
+        if hits.saturating_mul(8) >= total
+            && now == op
+            && deopt(op) != opcode::LOAD_GLOBAL
+            && !s.generic.contains(&offset)
+        {
+            s.generic.push(offset);
+        }
+    }
+    s.status = Status::Requicken(0);
+    s.recompiles += 1;
+}
+
+/// Recompilations after which a change in the interpreter's specialization
+/// alone no longer causes one (each keeps its code alive).
+const RESPECIALIZE_LIMIT: u32 = 8;
+
 /// Failed guards at one instruction after which it is compiled generically.
 const GENERIC_AFTER_DEOPTS: u32 = 16;
 
@@ -455,6 +599,19 @@ const GENERIC_AFTER_DEOPTS: u32 = 16;
 /// specializations and with the guards that kept failing made generic.
 unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     let s = &mut *state;
+    if let (Status::Compiled { .. }, Some(c)) = (&s.status, s.compiled.last()) {
+        // The interpreter specialized the instruction differently (its
+        // counter was due, or the specialization compiled failed): compile
+        // the new form at the next call.
+        if let Some(&(offset, op)) = c.inst_at(at).map(|i| &c.opcodes[i]) {
+            let now = (*code_units(s.code as *mut PyCodeObject).add(offset as usize) & 0xFF) as u8;
+            if now != op && deopt(now) == deopt(op) && s.recompiles < RESPECIALIZE_LIMIT {
+                s.status = Status::Requicken(0);
+                s.recompiles += 1;
+                return;
+            }
+        }
+    }
     match s.deopt_sites.iter_mut().find(|(offset, _)| *offset == at) {
         Some((_, n)) => *n += 1,
         None => s.deopt_sites.push((at, 1)),
@@ -487,6 +644,7 @@ unsafe fn compile(
     input.globals_version = keys_version((*frame).f_globals);
     input.builtins_version = keys_version((*frame).f_builtins);
     input.generic = s.generic.clone();
+    input.loops = s.loops;
     input.globals = global_slots(ts, frame, code, &input.units);
     let program = match frontend::lower(&input) {
         Ok(p) => p,
@@ -513,7 +671,10 @@ unsafe fn compile(
             return None;
         }
     };
-    let provisional = !s.requickened && unspecialized(&program);
+    // The interpreter specializes an instruction on its second execution:
+    // code compiled after fewer interpreted calls is compiled again once
+    // the interpreter has quickened it (later changes come through deopts).
+    let provisional = !s.requickened && s.calls <= 2 && unspecialized(&program);
     {
         let mut st = stats::COMPILE.lock().unwrap();
         st.compiled += 1;
@@ -556,14 +717,10 @@ unsafe fn compile(
 /// Whether the program was built from bytecode the interpreter has not
 /// specialized yet (a generic instruction that has specialized forms).
 fn unspecialized(program: &crate::uops::Program) -> bool {
-    program.insts.iter().any(|i| has_specializations(i.opcode))
-}
-
-/// Whether `op` is a generic instruction with specialized forms.
-fn has_specializations(op: u8) -> bool {
-    (0..=255u8).any(|x| {
-        x != op && opcode::OPCODE_INFO[x as usize].valid && deopt(x) == op && caches(op) > 0
-    })
+    program
+        .insts
+        .iter()
+        .any(|i| frontend::is_adaptive(i.opcode))
 }
 
 /// Whether the code object's bytecode contains a loop.

@@ -34,7 +34,7 @@ pub fn remove_nops(program: Program) -> Program {
     retain(program, |u| u.op != Uop::_NOP)
 }
 
-/// Keeps the micro-ops `keep` accepts, fixing each instruction's range.
+/// Keeps the micro-ops `keep` accepts, fixing each instruction's ranges.
 fn retain(mut program: Program, keep: impl Fn(&UopInst) -> bool) -> Program {
     let mut uops = Vec::with_capacity(program.uops.len());
     for inst in &mut program.insts {
@@ -42,6 +42,13 @@ fn retain(mut program: Program, keep: impl Fn(&UopInst) -> bool) -> Program {
         inst.first = uops.len() as u32;
         uops.extend(old.iter().filter(|u| keep(u)).copied());
         inst.count = uops.len() as u32 - inst.first;
+    }
+    for inst in &mut program.insts {
+        let old =
+            &program.uops[inst.fallback as usize..(inst.fallback + inst.fallback_count) as usize];
+        inst.fallback = uops.len() as u32;
+        uops.extend(old.iter().filter(|u| keep(u)).copied());
+        inst.fallback_count = uops.len() as u32 - inst.fallback;
     }
     program.uops = uops;
     program

@@ -264,6 +264,11 @@ uops! { o;
     // jitsaw: an unconditional jump.
     _JUMP: 0 => 0, escapes false;
     _SET_IP: 0 => 0;
+    // jitsaw: counts a specialized instruction running its generic form.
+    _GENERIC: 0 => 0, escapes false;
+    // jitsaw: the interpreter's quickening of adaptive instructions and `RESUME`.
+    _QUICKEN: 0 => 0, escapes false;
+    _QUICKEN_RESUME: 0 => 0, escapes false;
     // jitsaw: `RESUME`/`JUMP_BACKWARD`: events, then the instrumentation version
     // (which it checks itself, so it needs no `_CHECK_VALIDITY` after it).
     _CHECK_EVAL_BREAKER: 0 => 0, escapes false;
@@ -305,6 +310,20 @@ impl Uop {
     /// The jitsaw micro-op for CPython's micro-op number `id`, if any.
     pub fn from_cpython(id: u16) -> Option<Uop> {
         tables().from_cpython.get(id as usize).copied().flatten()
+    }
+
+    /// Whether the micro-op's exit is meant to leave for the interpreter
+    /// (unsupported code, quickening, instrumentation) rather than being a
+    /// guard whose instruction can fall back to its generic form.
+    pub fn exits_to_interpreter(self) -> bool {
+        matches!(
+            self,
+            Uop::_DEOPT
+                | Uop::_QUICKEN
+                | Uop::_CHECK_VALIDITY
+                | Uop::_CHECK_EVAL_BREAKER
+                | Uop::_IMPORT_FROM
+        )
     }
 
     /// Whether the micro-op may run arbitrary Python code, after which
@@ -393,10 +412,17 @@ pub struct Inst {
     pub first: u32,
     /// Number of micro-ops.
     pub count: u32,
+    /// Its out-of-line generic form, `uops[fallback..fallback +
+    /// fallback_count]`, where its guards go when they fail (empty when they
+    /// deopt to the interpreter).
+    pub fallback: u32,
+    /// Number of micro-ops of the generic form.
+    pub fallback_count: u32,
 }
 
 /// A whole code object in micro-ops: what the frontend produces, the
-/// optimizer rewrites and the code generator compiles.
+/// optimizer rewrites and the code generator compiles. `uops` holds every
+/// instruction's micro-ops in bytecode order, then the generic fallbacks.
 #[derive(Clone, Debug, Default)]
 pub struct Program {
     /// Every instruction, in bytecode order.
@@ -417,6 +443,12 @@ impl Program {
     pub fn uops_of(&self, i: usize) -> &[UopInst] {
         let inst = &self.insts[i];
         &self.uops[inst.first as usize..(inst.first + inst.count) as usize]
+    }
+
+    /// The out-of-line generic form of instruction `i` (empty if none).
+    pub fn fallback_of(&self, i: usize) -> &[UopInst] {
+        let inst = &self.insts[i];
+        &self.uops[inst.fallback as usize..(inst.fallback + inst.fallback_count) as usize]
     }
 
     /// The address of code unit `offset`.

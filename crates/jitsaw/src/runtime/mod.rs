@@ -13,7 +13,7 @@
 
 mod helpers;
 
-use crate::codegen::Compiled;
+use crate::codegen::{Compiled, ExitReason};
 use crate::stencils::{self, STENCILS};
 use helpers::helpers;
 use jitsaw_cpython313::exception_table::handler_for;
@@ -21,7 +21,7 @@ use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{consts, off};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use jitsaw_cpython313::shared::{STATUS_DEOPT, STATUS_ERROR, STATUS_RERAISE};
@@ -100,17 +100,35 @@ static mut EXIT_COUNTS: [u64; EXIT_COUNTERS] = [0; EXIT_COUNTERS];
 static EXIT_REASONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The counter index for an exit reason, allocating one on first use (the
-/// last index collects reasons past the table's size).
-pub fn exit_counter(reason: &str) -> u32 {
+/// last index collects reasons past the table's size). Indices are cached
+/// by reason, since every exit stub of every compilation asks.
+pub fn exit_counter(reason: ExitReason) -> u32 {
+    const UNSET: u32 = u32::MAX;
+    static CACHE: OnceLock<Vec<AtomicU32>> = OnceLock::new();
+    let uops = crate::uops::Uop::ALL.len();
+    let cache = CACHE.get_or_init(|| (0..2 * uops + 512).map(|_| AtomicU32::new(UNSET)).collect());
+    let slot = &cache[match reason {
+        ExitReason::Deopt(u) => u as usize,
+        ExitReason::Raise(u) => uops + u as usize,
+        ExitReason::Unsupported(op) => 2 * uops + op as usize,
+        ExitReason::Generic(op) => 2 * uops + 256 + op as usize,
+    }];
+    let cached = slot.load(Ordering::Relaxed);
+    if cached != UNSET {
+        return cached;
+    }
+    let name = reason.to_string();
     let mut reasons = EXIT_REASONS.lock().unwrap();
-    if let Some(i) = reasons.iter().position(|r| r == reason) {
-        return i as u32;
-    }
-    if reasons.len() + 1 >= EXIT_COUNTERS {
-        return (EXIT_COUNTERS - 1) as u32;
-    }
-    reasons.push(reason.to_string());
-    (reasons.len() - 1) as u32
+    let index = match reasons.iter().position(|r| *r == name) {
+        Some(i) => i as u32,
+        None if reasons.len() + 1 >= EXIT_COUNTERS => (EXIT_COUNTERS - 1) as u32,
+        None => {
+            reasons.push(name);
+            (reasons.len() - 1) as u32
+        }
+    };
+    slot.store(index, Ordering::Relaxed);
+    index
 }
 
 /// Every exit reason with its count so far.
@@ -231,8 +249,11 @@ pub unsafe fn run_frame(
             }
             STATUS_DEOPT => {
                 DEOPTS.bump();
-                crate::hook::note_frame_deopt(frame);
+                let (code, at) = (frame_code(frame), offset_of_ip(frame));
+                incref(code.cast());
                 let (caller, resume) = finish_callee(ts, frame);
+                crate::hook::note_frame_deopt(code, at);
+                decref(code.cast());
                 frame = caller;
                 if let Some(t) = resume {
                     target = t;
@@ -311,7 +332,7 @@ unsafe fn resume_in_interpreter(ts: *mut PyThreadState, root: *mut Frame) -> *mu
     *py_recursion_remaining(ts) += 1;
     *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
     *current_frame(ts) = (*root).previous;
-    _PyEval_EvalFrameDefault(ts, root, 0)
+    crate::hook::interpret(ts, root)
 }
 
 /// Lets the interpreter finish a frame compiled code entered directly (it
@@ -324,7 +345,7 @@ unsafe fn finish_callee(ts: *mut PyThreadState, callee: *mut Frame) -> (*mut Fra
     (*callee).return_offset = 0;
     *py_recursion_remaining(ts) += 1;
     *current_frame(ts) = caller;
-    let result = _PyEval_EvalFrameDefault(ts, callee, 0);
+    let result = crate::hook::interpret(ts, callee);
     if result.is_null() {
         return (caller, None);
     }

@@ -119,6 +119,63 @@ stencil!(
     }
 );
 
+stencil!(
+    /// An unspecialized adaptive instruction's counter, advanced as the
+    /// interpreter's `_SPECIALIZE_*` micro-ops do while the instruction is
+    /// still the generic one (oparg's low byte), so that the bytecode is
+    /// quickened as without jitsaw. CPython's specializer is private, so when
+    /// the counter is due the interpreter must run the instruction: with
+    /// bit 8 of the oparg set this deopts to it (code without loops, where
+    /// the rest of the call is short); otherwise the counter stays due for
+    /// the next interpreted run. Operand: the instruction's address.
+    fn _QUICKEN(f, sp, ts) {
+        let inst = operand() as *mut u16;
+        if *inst & 0xFF == (oparg() & 0xFF) as u16 {
+            let counter = inst.add(1);
+            let c = *counter;
+            // `_Py_BackoffCounter`: backoff in bits 0-3, value in bits 4-15;
+            // 0xFFFF never changes.
+            if c >> 4 != 0 {
+                if c != 0xFFFF {
+                    *counter = c - 16;
+                }
+            } else if oparg() & 0x100 != 0 {
+                deopt!(f, sp, ts)
+            }
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The start of a specialized instruction's out-of-line generic form,
+    /// which its failed guards jump to. Counts it in the runtime's table
+    /// (oparg bits 0-15) and in the compilation's own counters (operand: the
+    /// total, followed by one per instruction; oparg bits 16-31: this one).
+    fn _GENERIC(f, sp, ts) {
+        let counter = (&raw mut jitsaw_exit_counters)
+            .cast::<u64>()
+            .add(oparg() & 0xFFFF);
+        *counter += 1;
+        let hits = operand() as *mut u32;
+        *hits = (*hits).wrapping_add(1);
+        let mine = hits.add(1 + (oparg() >> 16));
+        *mine = (*mine).wrapping_add(1);
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `RESUME`'s own quickening to `RESUME_CHECK`. Operand: its address.
+    fn _QUICKEN_RESUME(f, sp, ts) {
+        let op = operand() as *mut u8;
+        if *op == jitsaw_cpython313::opcode::RESUME {
+            *op = jitsaw_cpython313::opcode::RESUME_CHECK;
+        }
+        next!(f, sp, ts)
+    }
+);
+
 /// Counts an exit in the runtime's table (`oparg` is the exit's index).
 #[inline(always)]
 unsafe fn count_exit() {
