@@ -182,6 +182,10 @@ static void layout(void)
     OFF("TSTATE_NEXT", PyThreadState, next);
     OFF("RUNTIME_REF_TRACER_FUNC", _PyRuntimeState, ref_tracer.tracer_func);
     OFF("GEN_GI_FRAME_STATE", PyGenObject, gi_frame_state);
+    OFF("GEN_GI_IFRAME", PyGenObject, gi_iframe);
+    OFF("GEN_GI_EXC_STATE", PyGenObject, gi_exc_state);
+    OFF("EXCINFO_PREVIOUS_ITEM", _PyErr_StackItem, previous_item);
+    OFF("STOPITERATION_VALUE", PyStopIterationObject, value);
     OFF("RUNTIME_STR_EMPTY", _PyRuntimeState, static_objects.singletons.strings.literals._py_empty);
     OFF("RUNTIME_ASCII_STRINGS", _PyRuntimeState, static_objects.singletons.strings.ascii);
     printf("pub const ASCII_STRING_SIZE: usize = %zu;\n",
@@ -254,6 +258,7 @@ static void constants(void)
     I64("RESUME_OPARG_LOCATION_MASK", RESUME_OPARG_LOCATION_MASK);
     I64("RESUME_AFTER_YIELD_FROM", RESUME_AFTER_YIELD_FROM);
     I64("FRAME_EXECUTING", FRAME_EXECUTING);
+    I64("FRAME_SUSPENDED", FRAME_SUSPENDED);
     I64("COMPARISON_NOT_EQUALS", COMPARISON_NOT_EQUALS);
     I64("MAKE_FUNCTION_CLOSURE", MAKE_FUNCTION_CLOSURE);
     I64("MAKE_FUNCTION_ANNOTATIONS", MAKE_FUNCTION_ANNOTATIONS);

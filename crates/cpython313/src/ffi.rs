@@ -62,6 +62,7 @@ extern "C" {
     pub static mut PyListIter_Type: PyTypeObject;
     pub static mut PyTupleIter_Type: PyTypeObject;
     pub static mut PyExc_StopIteration: *mut PyObject;
+    pub static mut PyExc_StopAsyncIteration: *mut PyObject;
     pub static mut PyExc_TypeError: *mut PyObject;
     pub static mut PyExc_SystemError: *mut PyObject;
     pub static mut PyExc_NameError: *mut PyObject;
@@ -69,6 +70,9 @@ extern "C" {
     pub static mut PyExc_AttributeError: *mut PyObject;
     pub static mut PyExc_AssertionError: *mut PyObject;
     pub static mut PySuper_Type: PyTypeObject;
+    pub static mut PyGen_Type: PyTypeObject;
+    pub static mut PyCoro_Type: PyTypeObject;
+    pub static mut PyAsyncGen_Type: PyTypeObject;
     pub static _PyEval_BinaryOps: [BinaryFunc; 26];
     pub static _PyEval_ConversionFuncs: [Option<UnaryFunc>; 4];
     pub static _PyIntrinsics_UnaryFunctions: [u8; 0];
@@ -199,6 +203,16 @@ extern "C" {
         kwargs: *mut PyObject,
     ) -> *mut PyObject;
     pub fn PyLong_AsInt(o: *mut PyObject) -> i32;
+    pub fn _PyGen_FetchStopIterationValue(value: *mut *mut PyObject) -> i32;
+    pub fn _PyCoro_GetAwaitableIter(o: *mut PyObject) -> *mut PyObject;
+    pub fn _PyGen_yf(gen: *mut PyObject) -> *mut PyObject;
+    pub fn _PyEval_FormatAwaitableError(ts: *mut PyThreadState, t: *mut PyTypeObject, oparg: i32);
+    pub fn _PyErr_FormatFromCause(
+        exc: *mut PyObject,
+        format: *const core::ffi::c_char,
+        ...
+    ) -> *mut PyObject;
+    pub fn _PyThreadState_PopFrame(ts: *mut PyThreadState, frame: *mut Frame);
     pub fn _PyType_Lookup(t: *mut PyTypeObject, name: *mut PyObject) -> *mut PyObject;
     pub fn _PyObject_FunctionStr(o: *mut PyObject) -> *mut PyObject;
     pub fn PyErr_GetHandledException() -> *mut PyObject;

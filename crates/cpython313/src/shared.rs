@@ -17,3 +17,7 @@ pub const INT_FREELIST_WORDS: usize = 8;
 /// the exception is set and the frame's stack, `instr_ptr` at the raising
 /// instruction, is unwound without adding a traceback entry.
 pub const STATUS_RERAISE: usize = 2;
+/// What compiled code returns when a generator frame yields: the frame is
+/// suspended (`instr_ptr` at the next instruction, the generator's state
+/// set) and the value yielded lies just above its stack top.
+pub const STATUS_YIELD: usize = 3;

@@ -57,6 +57,8 @@ pub struct CodeState {
     requickened: bool,
     /// Whether the bytecode has a backward jump.
     loops: bool,
+    /// A generator, coroutine or async generator function's code.
+    generator: bool,
     /// Failed guards since the last compilation, by instruction offset.
     deopt_sites: Vec<(u32, u32)>,
     /// Instructions compiled in their generic form because their
@@ -279,7 +281,11 @@ unsafe extern "C" fn eval_frame(
     frame: *mut Frame,
     throwflag: i32,
 ) -> *mut PyObject {
-    if throwflag != 0 || (*frame).owner != consts::FRAME_OWNED_BY_THREAD as i8 {
+    let owner = (*frame).owner as i64;
+    if owner == consts::FRAME_OWNED_BY_GENERATOR {
+        return resume_generator(ts, frame, throwflag);
+    }
+    if throwflag != 0 || owner != consts::FRAME_OWNED_BY_THREAD {
         return _PyEval_EvalFrameDefault(ts, frame, throwflag);
     }
     let code = frame_code(frame);
@@ -287,10 +293,45 @@ unsafe extern "C" fn eval_frame(
         return _PyEval_EvalFrameDefault(ts, frame, 0);
     };
     match decide(state, ts, frame, code) {
-        Decision::Run(compiled) => run(ts, frame, state, compiled),
+        // A generator function's call only makes the generator, which the
+        // interpreter does (`RETURN_GENERATOR`); compiled code runs it.
+        Decision::Run(_) if (*state).generator => _PyEval_EvalFrameDefault(ts, frame, 0),
+        Decision::Run(compiled) => run(ts, frame, state, compiled, 0, false),
         Decision::Interpret => _PyEval_EvalFrameDefault(ts, frame, 0),
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
     }
+}
+
+/// Resumes a generator's or coroutine's frame (`next`, `send`, `throw`) in
+/// its compiled code when there is some for this instrumentation state.
+unsafe fn resume_generator(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    throwflag: i32,
+) -> *mut PyObject {
+    let code = frame_code(frame);
+    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    if let Some(state) = state_of(code) {
+        // Recompiling after the interpreter re-specialized the code needs no
+        // new call: the frame can resume in the new code.
+        let s = &mut *state;
+        if matches!(s.status, Status::Requicken(0)) && !instrumented(ts, code, version) {
+            s.requickened = true;
+            compile(s, ts, frame, code, version);
+        }
+    }
+    if let (Some(state), Some(c)) = (state_of(code), latest_compiled(code)) {
+        let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
+        if c.version == version && !instrumented(ts, code, version) {
+            if let Some(i) = c.inst_at(at) {
+                return run(ts, frame, state, c, i, throwflag != 0);
+            }
+        }
+    }
+    if instrumented(ts, code, version) && throwflag == 0 {
+        return interpret_unhooked(ts, frame);
+    }
+    _PyEval_EvalFrameDefault(ts, frame, throwflag)
 }
 
 /// Compiled code for a call from compiled code, if `code` has some that can
@@ -308,6 +349,9 @@ pub unsafe fn ready(
     let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) else {
         return None;
     };
+    if s.generator {
+        return None;
+    }
     let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
     if c.version != version
         || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
@@ -349,7 +393,8 @@ pub unsafe fn note_frame_deopt(code: *mut PyCodeObject, at: u32) {
     }
 }
 
-/// Runs a new frame in `compiled`, noting deopts in its code's state.
+/// Runs a frame in `compiled` from instruction `start` (see
+/// `runtime::run_frame`), noting deopts in its code's state.
 ///
 /// # Safety
 /// As for `runtime::run_frame`; `compiled` belongs to `state`, which keeps
@@ -359,11 +404,13 @@ pub unsafe fn run(
     frame: *mut Frame,
     state: *mut CodeState,
     compiled: *const Compiled,
+    start: usize,
+    throw: bool,
 ) -> *mut PyObject {
     let Ok(rt) = runtime::runtime() else {
-        return _PyEval_EvalFrameDefault(ts, frame, 0);
+        return _PyEval_EvalFrameDefault(ts, frame, throw as i32);
     };
-    match runtime::run_frame(ts, frame, &*compiled, rt) {
+    match runtime::run_frame(ts, frame, &*compiled, rt, start, throw) {
         RunOutcome::Done(result) => result,
         RunOutcome::Deopt { result, guard } => {
             if let Some(at) = guard {
@@ -403,6 +450,9 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             recompiles: 0,
             requickened: false,
             loops: has_backward_jump(code),
+            generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64
+                & (consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR)
+                != 0,
             deopt_sites: Vec::new(),
             generic: Vec::new(),
             compiled: Vec::new(),
@@ -644,7 +694,9 @@ unsafe fn compile(
     input.globals_version = keys_version((*frame).f_globals);
     input.builtins_version = keys_version((*frame).f_builtins);
     input.generic = s.generic.clone();
-    input.loops = s.loops;
+    // A deopt in a generator only hands the interpreter the frame until its
+    // next yield, so a due counter may deopt even in a loop.
+    input.loops = s.loops && !s.generator;
     input.globals = global_slots(ts, frame, code, &input.units);
     let program = match frontend::lower(&input) {
         Ok(p) => p,
@@ -674,7 +726,7 @@ unsafe fn compile(
     // The interpreter specializes an instruction on its second execution:
     // code compiled after fewer interpreted calls is compiled again once
     // the interpreter has quickened it (later changes come through deopts).
-    let provisional = !s.requickened && s.calls <= 2 && unspecialized(&program);
+    let provisional = !s.requickened && !s.generator && s.calls <= 2 && unspecialized(&program);
     {
         let mut st = stats::COMPILE.lock().unwrap();
         st.compiled += 1;
@@ -682,11 +734,12 @@ unsafe fn compile(
         st.code_bytes += compiled.size as u64;
         st.instructions += program.insts.len() as u64;
         st.compile_ns += started.elapsed().as_nanos() as u64;
-        for u in program
-            .uops
-            .iter()
-            .filter(|u| u.op == crate::uops::Uop::_DEOPT)
-        {
+        // `RETURN_GENERATOR` is left to the interpreter by design (compiled
+        // generator code starts at its resumption points).
+        for u in program.uops.iter().filter(|u| {
+            u.op == crate::uops::Uop::_DEOPT
+                && program.insts[u.inst as usize].opcode != opcode::RETURN_GENERATOR
+        }) {
             let name = frontend::name(program.insts[u.inst as usize].opcode);
             *st.unsupported.entry(name.to_string()).or_default() += 1;
         }

@@ -257,6 +257,17 @@ uops! { o;
     _LOAD_SUPER_ATTR: 3 => 1 + (o & 1), escapes true;
     _IMPORT_NAME: 2 => 1, escapes true;
     _IMPORT_FROM: 1 => 2, escapes true;
+    // Generators and coroutines.
+    // jitsaw: leaves compiled code with the value (see `STATUS_YIELD`).
+    _YIELD_VALUE: 1 => 1, escapes false;
+    // jitsaw: tier-1 `SEND`, `CLEANUP_THROW`, `END_ASYNC_FOR`.
+    _SEND: 2 => 2, escapes true;
+    _CLEANUP_THROW: 3 => 2, escapes false;
+    _END_ASYNC_FOR: 2 => 0, escapes false;
+    _GET_AWAITABLE: 1 => 1;
+    _GET_AITER: 1 => 1;
+    _GET_ANEXT: 1 => 2;
+    _GET_YIELD_FROM_ITER: 1 => 1;
     // Control.
     _POP_JUMP_IF_FALSE: 1 => 0, escapes false;
     _POP_JUMP_IF_TRUE: 1 => 0, escapes false;

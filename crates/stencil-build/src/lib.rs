@@ -101,7 +101,15 @@ pub struct Stencil {
 pub fn may_return(name: &str) -> bool {
     matches!(
         name,
-        "_JIT_ENTRY" | "_DEOPT" | "_ERROR" | "_POP_FRAME" | "_RERAISE" | "_RAISE_VARARGS"
+        "_JIT_ENTRY"
+            | "_DEOPT"
+            | "_ERROR"
+            | "_POP_FRAME"
+            | "_RERAISE"
+            | "_RAISE_VARARGS"
+            | "_YIELD_VALUE"
+            | "_CLEANUP_THROW"
+            | "_END_ASYNC_FOR"
     )
 }
 

@@ -23,6 +23,9 @@ pub const STATUS_DEOPT: Ret = jitsaw_cpython313::shared::STATUS_DEOPT as Ret;
 /// Returned when the frame re-raises (see `shared::STATUS_RERAISE`).
 pub const STATUS_RERAISE: Ret = jitsaw_cpython313::shared::STATUS_RERAISE as Ret;
 
+/// Returned when a generator frame yields (see `shared::STATUS_YIELD`).
+pub const STATUS_YIELD: Ret = jitsaw_cpython313::shared::STATUS_YIELD as Ret;
+
 /// A continuation, called or jumped to through a pointer.
 pub type Continuation = unsafe extern "rust-preserve-none" fn(Frame, Sp, Ts) -> Ret;
 

@@ -107,6 +107,23 @@ extern "C" {
         has_kwargs: usize,
         resume: u64,
     ) -> Inline;
+    /// `SEND`: 0 with `*retval` the value to yield, 1 with `*retval` the
+    /// sub-iterator's return value (takes `v` in both), -1 with an error.
+    pub fn jitsaw_send(
+        ts: Ts,
+        receiver: *mut PyObject,
+        v: *mut PyObject,
+        retval: *mut *mut PyObject,
+    ) -> i32;
+    /// `GET_AWAITABLE`, taking `iterable`: a new reference or NULL.
+    pub fn jitsaw_get_awaitable(ts: Ts, iterable: *mut PyObject, oparg: usize) -> *mut PyObject;
+    /// `GET_AITER`, taking `obj`: a new reference or NULL.
+    pub fn jitsaw_get_aiter(ts: Ts, obj: *mut PyObject) -> *mut PyObject;
+    /// `GET_ANEXT`, borrowing `aiter`: a new reference or NULL.
+    pub fn jitsaw_get_anext(ts: Ts, aiter: *mut PyObject) -> *mut PyObject;
+    /// `GET_YIELD_FROM_ITER`: a new reference replacing `iterable` (taken),
+    /// or NULL with an error (`iterable` kept).
+    pub fn jitsaw_get_yield_from_iter(ts: Ts, f: Frame, iterable: *mut PyObject) -> *mut PyObject;
     /// Counters of exits, indexed by the exit stub's oparg.
     pub static mut jitsaw_exit_counters: [u64; 0];
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not

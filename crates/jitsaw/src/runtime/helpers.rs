@@ -90,6 +90,17 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             "jitsaw_call_ex_inline",
             helper_call_ex_inline as *const () as usize,
         ),
+        ("jitsaw_send", helper_send as *const () as usize),
+        (
+            "jitsaw_get_awaitable",
+            helper_get_awaitable as *const () as usize,
+        ),
+        ("jitsaw_get_aiter", helper_get_aiter as *const () as usize),
+        ("jitsaw_get_anext", helper_get_anext as *const () as usize),
+        (
+            "jitsaw_get_yield_from_iter",
+            helper_get_yield_from_iter as *const () as usize,
+        ),
         (
             "jitsaw_exit_counters",
             (&raw const super::EXIT_COUNTS) as usize,
@@ -129,7 +140,7 @@ unsafe extern "C" fn helper_call_function(
     if kwnames.is_null() && takes_exactly(code.cast(), flags, nargs) {
         if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
             if let Some(frame) = push_frame(ts, func, code.cast(), args, nargs) {
-                return crate::hook::run(ts, frame, state, compiled);
+                return crate::hook::run(ts, frame, state, compiled, 0, false);
             }
         }
     }
@@ -911,4 +922,163 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
     decref(callargs);
     xdecref(kwargs);
     enter_inline(ts, caller, frame, base, resume, compiled)
+}
+
+/// `SEND`: 0 with `*retval` the value to yield, 1 with `*retval` the
+/// sub-iterator's return value (both take `v`), -1 with an error (`v`
+/// kept). With a frame hook set the interpreter never enters a generator
+/// receiver inline, so this is its whole behaviour.
+pub(super) unsafe extern "C" fn helper_send(
+    _ts: *mut PyThreadState,
+    receiver: *mut PyObject,
+    v: *mut PyObject,
+    retval: *mut *mut PyObject,
+) -> i32 {
+    let tp = ob_type(receiver).cast::<pyo3::ffi::PyTypeObject>();
+    let r = if v == none() && pyo3::ffi::PyIter_Check(receiver.cast()) != 0 {
+        let next = (*tp)
+            .tp_iternext
+            .expect("PyIter_Check guarantees tp_iternext");
+        next(receiver.cast()).cast::<PyObject>()
+    } else {
+        pyo3::ffi::PyObject_CallMethodOneArg(receiver.cast(), interned!(c"send").cast(), v.cast())
+            .cast()
+    };
+    if !r.is_null() {
+        *retval = r;
+        decref(v);
+        return 0;
+    }
+    let mut value = std::ptr::null_mut();
+    if _PyGen_FetchStopIterationValue(&mut value) == 0 {
+        *retval = value;
+        decref(v);
+        return 1;
+    }
+    -1
+}
+
+/// `GET_AWAITABLE`, taking `iterable`.
+pub(super) unsafe extern "C" fn helper_get_awaitable(
+    ts: *mut PyThreadState,
+    iterable: *mut PyObject,
+    oparg: usize,
+) -> *mut PyObject {
+    let mut iter = _PyCoro_GetAwaitableIter(iterable);
+    if iter.is_null() {
+        _PyEval_FormatAwaitableError(ts, ob_type(iterable), oparg as i32);
+    }
+    decref(iterable);
+    if !iter.is_null() && is_type(iter, &raw mut PyCoro_Type) {
+        let yf = _PyGen_yf(iter);
+        if !yf.is_null() {
+            decref(yf);
+            decref(iter);
+            iter = std::ptr::null_mut();
+            pyo3::ffi::PyErr_SetString(
+                pyo3::ffi::PyExc_RuntimeError,
+                c"coroutine is being awaited already".as_ptr(),
+            );
+        }
+    }
+    iter
+}
+
+/// The type's `tp_as_async` slots, if any.
+unsafe fn async_slots(o: *mut PyObject) -> Option<&'static pyo3::ffi::PyAsyncMethods> {
+    let tp = ob_type(o).cast::<pyo3::ffi::PyTypeObject>();
+    (*tp).tp_as_async.as_ref()
+}
+
+/// `GET_AITER`, taking `obj`.
+pub(super) unsafe extern "C" fn helper_get_aiter(
+    _ts: *mut PyThreadState,
+    obj: *mut PyObject,
+) -> *mut PyObject {
+    let Some(getter) = async_slots(obj).and_then(|a| a.am_aiter) else {
+        pyo3::ffi::PyErr_Format(
+            PyExc_TypeError.cast(),
+            c"'async for' requires an object with __aiter__ method, got %.100s".as_ptr(),
+            type_name(obj),
+        );
+        decref(obj);
+        return std::ptr::null_mut();
+    };
+    let iter = getter(obj.cast()).cast::<PyObject>();
+    decref(obj);
+    if iter.is_null() {
+        return iter;
+    }
+    if async_slots(iter).and_then(|a| a.am_anext).is_none() {
+        pyo3::ffi::PyErr_Format(
+            PyExc_TypeError.cast(),
+            c"'async for' received an object from __aiter__ that does not implement __anext__: %.100s"
+                .as_ptr(),
+            type_name(iter),
+        );
+        decref(iter);
+        return std::ptr::null_mut();
+    }
+    iter
+}
+
+/// `GET_ANEXT`, borrowing `aiter`.
+pub(super) unsafe extern "C" fn helper_get_anext(
+    _ts: *mut PyThreadState,
+    aiter: *mut PyObject,
+) -> *mut PyObject {
+    let anext = async_slots(aiter).and_then(|a| a.am_anext);
+    if is_type(aiter, &raw mut PyAsyncGen_Type) {
+        let anext = anext.expect("async generators have __anext__");
+        return anext(aiter.cast()).cast();
+    }
+    let Some(getter) = anext else {
+        pyo3::ffi::PyErr_Format(
+            PyExc_TypeError.cast(),
+            c"'async for' requires an iterator with __anext__ method, got %.100s".as_ptr(),
+            type_name(aiter),
+        );
+        return std::ptr::null_mut();
+    };
+    let next_iter = getter(aiter.cast()).cast::<PyObject>();
+    if next_iter.is_null() {
+        return next_iter;
+    }
+    let awaitable = _PyCoro_GetAwaitableIter(next_iter);
+    if awaitable.is_null() {
+        _PyErr_FormatFromCause(
+            PyExc_TypeError,
+            c"'async for' received an invalid object from __anext__: %.100s".as_ptr(),
+            type_name(next_iter),
+        );
+    }
+    decref(next_iter);
+    awaitable
+}
+
+/// `GET_YIELD_FROM_ITER`: takes `iterable` on success.
+pub(super) unsafe extern "C" fn helper_get_yield_from_iter(
+    _ts: *mut PyThreadState,
+    f: *mut Frame,
+    iterable: *mut PyObject,
+) -> *mut PyObject {
+    if is_type(iterable, &raw mut PyCoro_Type) {
+        let flags = field::<i32>(frame_code(f).cast(), off::CODE_CO_FLAGS) as i64;
+        if flags & (consts::CO_COROUTINE | consts::CO_ITERABLE_COROUTINE) == 0 {
+            pyo3::ffi::PyErr_SetString(
+                PyExc_TypeError.cast(),
+                c"cannot 'yield from' a coroutine object in a non-coroutine generator".as_ptr(),
+            );
+            return std::ptr::null_mut();
+        }
+        return iterable;
+    }
+    if is_type(iterable, &raw mut PyGen_Type) {
+        return iterable;
+    }
+    let iter = PyObject_GetIter(iterable);
+    if !iter.is_null() {
+        decref(iterable);
+    }
+    iter
 }

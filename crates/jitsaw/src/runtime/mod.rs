@@ -24,7 +24,7 @@ use jitsaw_cpython313::{consts, off};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use jitsaw_cpython313::shared::{STATUS_DEOPT, STATUS_ERROR, STATUS_RERAISE};
+use jitsaw_cpython313::shared::{STATUS_DEOPT, STATUS_ERROR, STATUS_RERAISE, STATUS_YIELD};
 
 /// The C-ABI entry into compiled code (the `_JIT_ENTRY` stencil).
 type EntryFn = unsafe extern "C" fn(
@@ -198,17 +198,22 @@ pub static DEOPTS: Counter = Counter::new();
 /// Exceptions raised in compiled code.
 pub static RAISES: Counter = Counter::new();
 
-/// Runs a new frame in compiled code from its first instruction, exactly as
-/// `_PyEval_EvalFrameDefault(tstate, frame, 0)` would run it.
+/// Runs a frame in compiled code from instruction `start`, exactly as
+/// `_PyEval_EvalFrameDefault(tstate, frame, throw)` would run it: a new
+/// frame from its first instruction, or a generator's frame from where it
+/// was suspended (with `throw`, the exception `throw()` set is raised
+/// there first).
 ///
 /// # Safety
-/// The GIL is held, `root` is a new thread-owned frame of the code object
-/// `compiled` was made from, not yet linked into the thread's frame stack.
+/// The GIL is held, `root` is a frame of the code object `compiled` was made
+/// from, not linked into the thread's frame stack, suspended at `start`.
 pub unsafe fn run_frame(
     ts: *mut PyThreadState,
     root: *mut Frame,
     compiled: &Compiled,
     rt: &Runtime,
+    start: usize,
+    throw: bool,
 ) -> RunOutcome {
     // The interpreter's prologue: link the root, count C and Python depth.
     (*root).previous = *current_frame(ts);
@@ -230,14 +235,23 @@ pub unsafe fn run_frame(
     }
     FRAMES_ENTERED.bump();
     let mut frame = root;
-    let mut target = compiled.entry(0);
+    let mut target = compiled.entry(start);
+    let mut thrown = throw;
     loop {
-        let sp = frame_local(frame, (*frame).stacktop as usize);
-        let result = (rt.entry)(frame, sp, ts, target) as usize;
+        let result = if std::mem::take(&mut thrown) {
+            STATUS_THROWN
+        } else {
+            let sp = frame_local(frame, (*frame).stacktop as usize);
+            (rt.entry)(frame, sp, ts, target) as usize
+        };
         // Compiled code leaves from the thread's current frame: the root, or
         // a frame it entered directly from a compiled caller.
         frame = *current_frame(ts);
         match result {
+            STATUS_YIELD => {
+                debug_assert!(frame == root);
+                return RunOutcome::Done(suspend(ts, root));
+            }
             STATUS_DEOPT if frame == root => {
                 DEOPTS.bump();
                 let at = offset_of_ip(root);
@@ -261,7 +275,7 @@ pub unsafe fn run_frame(
                 }
                 // The callee raised: the caller's call did.
             }
-            STATUS_ERROR | STATUS_RERAISE => {}
+            STATUS_ERROR | STATUS_RERAISE | STATUS_THROWN => {}
             _ => {
                 debug_assert!(frame == root);
                 *py_recursion_remaining(ts) += 1;
@@ -273,10 +287,10 @@ pub unsafe fn run_frame(
         }
         // An exception is set in `frame`: unwind it, and the frames it was
         // called from directly, until a handler takes it.
-        let mut how = if result == STATUS_RERAISE {
-            Raise::Reraise
-        } else {
-            Raise::Error
+        let mut how = match result {
+            STATUS_RERAISE => Raise::Reraise,
+            STATUS_THROWN => Raise::Thrown,
+            _ => Raise::Error,
         };
         loop {
             RAISES.bump();
@@ -319,6 +333,26 @@ pub unsafe fn run_frame(
             }
         }
     }
+}
+
+/// Not a value compiled code returns: `run_frame`'s mark for an exception
+/// `throw()` set before the frame ran.
+const STATUS_THROWN: usize = usize::MAX;
+
+/// The rest of `YIELD_VALUE` (the interpreter's part after the frame's own
+/// state): unlinks the suspended generator frame and returns the value.
+unsafe fn suspend(ts: *mut PyThreadState, root: *mut Frame) -> *mut PyObject {
+    let value = *frame_local(root, (*root).stacktop as usize);
+    let gen = root.cast::<u8>().sub(off::GEN_GI_IFRAME);
+    let exc_state = gen.add(off::GEN_GI_EXC_STATE);
+    let previous = field_ptr::<*mut u8>(exc_state, off::EXCINFO_PREVIOUS_ITEM);
+    *field_ptr::<*mut u8>(ts.cast(), off::TSTATE_EXC_INFO) = *previous;
+    *previous = std::ptr::null_mut();
+    *py_recursion_remaining(ts) += 1;
+    *current_frame(ts) = (*root).previous;
+    (*root).previous = std::ptr::null_mut();
+    *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
+    value
 }
 
 /// The code-unit offset of a frame's `instr_ptr`.
@@ -393,6 +427,9 @@ pub enum Raise {
     /// `exception_unwind:` label): no traceback entry, and `RERAISE` with
     /// an oparg restores the `lasti` it finds on the stack.
     Reraise,
+    /// Thrown into a generator suspended before `instr_ptr` (the
+    /// interpreter's `resume_with_error:`): found from the unit before it.
+    Thrown,
 }
 
 /// The interpreter's error path for the exception raised at
@@ -412,8 +449,11 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> O
         );
     }
     let code = frame_code(frame);
-    let at = offset_of_ip(frame);
-    if how == Raise::Error && !frame_is_incomplete(frame, code) {
+    let at = match how {
+        Raise::Thrown => offset_of_ip(frame).saturating_sub(1),
+        _ => offset_of_ip(frame),
+    };
+    if how != Raise::Reraise && !frame_is_incomplete(frame, code) {
         add_traceback(ts);
     }
     if how == Raise::Reraise {

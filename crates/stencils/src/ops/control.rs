@@ -49,7 +49,8 @@ stencil!(
 );
 
 stencil!(
-    /// `RESUME` and `JUMP_BACKWARD`'s check. Operand: the instrumentation
+    /// `RESUME` and `JUMP_BACKWARD`'s check (oparg: `RESUME`'s location
+    /// bits, 0 for a jump). Operand: the instrumentation
     /// version the code was compiled under. Pending events (signals, GIL drop
     /// requests, async exceptions) are handled here; if instrumentation
     /// changed (tracing, profiling, `sys.monitoring`, globally or on this
@@ -59,7 +60,11 @@ stencil!(
         let version = operand();
         let breaker = eval_breaker(ts);
         if breaker != version {
-            if breaker & consts::EVAL_EVENTS_MASK != 0 && _Py_HandlePending(ts) != 0 {
+            // A `RESUME` after `yield from`/`await` (oparg) handles no events.
+            if breaker & consts::EVAL_EVENTS_MASK != 0
+                && (oparg() as i64) < consts::RESUME_AFTER_YIELD_FROM
+                && _Py_HandlePending(ts) != 0
+            {
                 error!(f, sp, ts)
             }
             if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != version {

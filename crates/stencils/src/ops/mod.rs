@@ -9,6 +9,7 @@ mod build;
 mod call;
 mod control;
 mod exc;
+mod gen;
 mod iter;
 mod locals;
 mod names;

@@ -1,0 +1,115 @@
+//! Generators and coroutines: yielding, `yield from`/`await` (`SEND`), and
+//! the async iteration protocol. A generator's frame is created by the
+//! interpreter (`RETURN_GENERATOR`); compiled code runs it from each
+//! resumption to the next yield.
+
+use crate::abi::*;
+use crate::helpers::*;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::{consts, off};
+
+stencil!(
+    /// `YIELD_VALUE`: suspends the generator and leaves with `STATUS_YIELD`;
+    /// the runtime hands the value (left just above the stack) to whoever
+    /// resumed it. Operand: the next instruction's address, where the frame
+    /// resumes.
+    fn _YIELD_VALUE(f, sp, _ts) {
+        (*f).instr_ptr = operand() as *mut u16;
+        let gen = f.cast::<u8>().sub(off::GEN_GI_IFRAME);
+        *field_ptr::<i8>(gen, off::GEN_GI_FRAME_STATE) = (consts::FRAME_SUSPENDED + oparg() as i64) as i8;
+        (*f).stacktop = sp.sub(1).offset_from((*f).localsplus.as_ptr()) as i32;
+        STATUS_YIELD
+    }
+);
+
+stencil!(
+    /// `SEND` (tier 1 only in CPython): sends a value into a sub-iterator;
+    /// when it is exhausted, jumps with its return value.
+    fn _SEND(f, sp, ts) {
+        let mut retval = core::ptr::null_mut();
+        match jitsaw_send(ts, peek(sp, 2), peek(sp, 1), &mut retval) {
+            0 => {
+                poke(sp, 1, retval);
+                next!(f, sp, ts)
+            }
+            1 => {
+                poke(sp, 1, retval);
+                jump!(f, sp, ts)
+            }
+            _ => error!(f, sp, ts),
+        }
+    }
+);
+
+stencil!(
+    /// `CLEANUP_THROW` (tier 1 only in CPython): after `throw()` into a
+    /// `yield from`, a `StopIteration` gives its value; anything else is
+    /// re-raised.
+    fn _CLEANUP_THROW(f, sp, ts) {
+        let exc = peek(sp, 1);
+        if PyErr_GivenExceptionMatches(exc, PyExc_StopIteration) == 0 {
+            PyErr_SetRaisedException(new_ref(exc));
+            (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
+            return STATUS_RERAISE;
+        }
+        let value = new_ref(field::<*mut PyObject>(exc.cast(), off::STOPITERATION_VALUE));
+        decref(peek(sp, 3));
+        decref(peek(sp, 2));
+        decref(exc);
+        poke(sp, 3, none());
+        poke(sp, 2, value);
+        next!(f, sp.sub(1), ts)
+    }
+);
+
+stencil!(
+    /// `END_ASYNC_FOR` (tier 1 only in CPython): `StopAsyncIteration` ends
+    /// the loop; anything else is re-raised.
+    fn _END_ASYNC_FOR(f, sp, ts) {
+        let exc = peek(sp, 1);
+        if PyErr_GivenExceptionMatches(exc, PyExc_StopAsyncIteration) == 0 {
+            PyErr_SetRaisedException(new_ref(exc));
+            (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
+            return STATUS_RERAISE;
+        }
+        decref(peek(sp, 2));
+        decref(exc);
+        next!(f, sp.sub(2), ts)
+    }
+);
+
+stencil!(fn _GET_AWAITABLE(f, sp, ts) {
+    let iter = jitsaw_get_awaitable(ts, peek(sp, 1), oparg());
+    if iter.is_null() {
+        error!(f, sp.sub(1), ts)
+    }
+    poke(sp, 1, iter);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _GET_AITER(f, sp, ts) {
+    let iter = jitsaw_get_aiter(ts, peek(sp, 1));
+    if iter.is_null() {
+        error!(f, sp.sub(1), ts)
+    }
+    poke(sp, 1, iter);
+    next!(f, sp, ts)
+});
+
+stencil!(fn _GET_ANEXT(f, sp, ts) {
+    let awaitable = jitsaw_get_anext(ts, peek(sp, 1));
+    if awaitable.is_null() {
+        error!(f, sp, ts)
+    }
+    *sp = awaitable;
+    next!(f, sp.add(1), ts)
+});
+
+stencil!(fn _GET_YIELD_FROM_ITER(f, sp, ts) {
+    let iter = jitsaw_get_yield_from_iter(ts, f, peek(sp, 1));
+    if iter.is_null() {
+        error!(f, sp, ts)
+    }
+    poke(sp, 1, iter);
+    next!(f, sp, ts)
+});
