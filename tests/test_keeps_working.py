@@ -1,0 +1,194 @@
+"""What must keep working with compiled code running: profiling and
+monitoring switched on mid-loop, introspection of compiled frames, the
+garbage collector, and programs changing what compiled code assumed
+(globals, builtins, a function's code, class attributes, an object's
+class).
+"""
+
+
+def test_setprofile_switched_on_inside_a_jitted_loop(jit):
+    r = jit(
+        """
+        import sys
+        events = []
+        def profiler(frame, event, arg):
+            if event in ("call", "return"):
+                events.append((event, frame.f_code.co_name))
+        def leaf(x):
+            return x + 1
+        def loop(n):
+            t = 0
+            for i in range(n):
+                if i == 50:
+                    sys.setprofile(profiler)
+                t = leaf(t)
+            sys.setprofile(None)
+            return t
+        for k in range(3):
+            events.clear()
+            print(loop(60), len(events), events[:4], events[-4:])
+        """
+    )
+    r.assert_compiled("loop", "leaf")
+
+
+def test_monitoring_switched_on_inside_a_jitted_loop(jit):
+    r = jit(
+        """
+        import sys
+        mon = sys.monitoring
+        TOOL = mon.DEBUGGER_ID
+        mon.use_tool_id(TOOL, "test")
+        seen = []
+        def on_line(code, line):
+            seen.append((code.co_name, line))
+        def on_call(code, offset, callable, arg0):
+            seen.append(("call", getattr(callable, "__name__", "?")))
+        mon.register_callback(TOOL, mon.events.LINE, on_line)
+        mon.register_callback(TOOL, mon.events.CALL, on_call)
+        def work(x):
+            return x * 2
+        def loop(n):
+            t = 0
+            for i in range(n):
+                if i == 30:
+                    mon.set_events(TOOL, mon.events.LINE | mon.events.CALL)
+                t += work(i)
+            mon.set_events(TOOL, 0)
+            return t
+        for k in range(3):
+            seen.clear()
+            print(loop(33), seen)
+        mon.free_tool_id(TOOL)
+        """
+    )
+    r.assert_compiled("loop", "work")
+
+
+def test_introspection_of_compiled_frames(jit):
+    r = jit(
+        """
+        import sys, inspect
+        def inner(a, b):
+            c = a + b
+            frame = sys._getframe()
+            stack = [(f.function, f.lineno) for f in inspect.stack()[:3]]
+            return c, frame.f_lineno, sorted((k, v) for k, v in frame.f_locals.items() if k in "abc"), stack
+        def outer(n):
+            out = []
+            for i in range(n):
+                out.append(inner(i, 2))
+            return out
+        for k in range(4):
+            print(outer(2))
+        def locals_view():
+            x = 1
+            loc = sys._getframe().f_locals
+            loc["x"] = 5          # PEP 667: writes through to the fast local
+            return x, sorted(loc)
+        for k in range(4):
+            print(locals_view())
+        """
+    )
+    r.assert_compiled("inner", "outer", "locals_view")
+
+
+def test_gc_finds_objects_held_by_compiled_frames(jit):
+    r = jit(
+        """
+        import gc, weakref
+        class Node:
+            pass
+        def hold(n):
+            a = Node()
+            a.self = a          # a cycle, only reachable from this frame
+            ref = weakref.ref(a)
+            for i in range(n):
+                gc.collect()
+            alive = ref() is not None
+            del a
+            gc.collect()
+            return alive, ref() is None
+        for k in range(4):
+            print(hold(3))
+        """
+    )
+    r.assert_compiled("hold")
+
+
+def test_rebinding_globals_and_builtins_after_compilation(jit):
+    r = jit(
+        """
+        import builtins
+        SCALE = 2
+        def scaled(xs):
+            return [SCALE * len(x) for x in xs]
+        def total(n):
+            t = 0
+            for i in range(n):
+                t += SCALE
+            return t
+        for k in range(4):
+            print(scaled(["a", "bb"]), total(3))
+        SCALE = 10
+        print(scaled(["a", "bb"]), total(3))
+        real_len = builtins.len
+        builtins.len = lambda x: 100
+        print(scaled(["a"]))
+        builtins.len = real_len
+        len = lambda x: -1       # a global now shadows the builtin
+        print(scaled(["a"]))
+        del len
+        print(scaled(["abc"]))
+        del SCALE
+        try:
+            total(1)
+        except NameError as e:
+            print("NameError", e)
+        """
+    )
+    r.assert_compiled("scaled", "total")
+
+
+def test_replacing_a_functions_code_and_changing_classes(jit):
+    r = jit(
+        """
+        def f(x):
+            return x + 1
+        def g(x):
+            return x * 100
+        def call(n):
+            return [f(i) for i in range(n)]
+        for k in range(4):
+            print(call(3))
+        f.__code__ = g.__code__
+        print(call(3))
+
+        class A:
+            kind = "A"
+            def who(self):
+                return "A.who"
+        class B:
+            kind = "B"
+            def who(self):
+                return "B.who"
+        def describe(o):
+            return o.kind, o.who()
+        a = A()
+        for k in range(4):
+            print(describe(a))
+        A.kind = "A2"
+        A.who = lambda self: "patched"
+        print(describe(a))
+        a.__class__ = B
+        print(describe(a))
+        a.kind = "instance"
+        print(describe(a))
+        del A.who
+        try:
+            describe(A())
+        except AttributeError as e:
+            print("AttributeError", e)
+        """
+    )
+    r.assert_compiled("call", "describe")
