@@ -9,6 +9,12 @@ pass under the JIT.
     python3.13 tests/cpython_suite.py                 # the CI subset
     python3.13 tests/cpython_suite.py --all -j2       # every module
     python3.13 tests/cpython_suite.py test_dis test_with
+    python3.13 tests/cpython_suite.py --count       # + share of compiled code
+
+With ``--count`` the jitted run is in jitsaw's counting mode
+(``JITSAW_STATS_FILE``): every bytecode instruction executed is counted as
+run by compiled code or by the interpreter, in every process the tests
+start, and the share run compiled is reported per test module and overall.
 
 The interpreter running this script is the one tested; jitsaw must be
 installed in it.
@@ -69,6 +75,42 @@ def outcome_of(rest):
     return rest or "unknown"
 
 
+def module_of(argv):
+    """The test module a process ran, from a regrtest worker's arguments."""
+    for arg in argv:
+        if arg.startswith("{"):
+            try:
+                tests = json.loads(arg).get("tests") or []
+            except (ValueError, AttributeError):
+                continue
+            if tests:
+                return tests[0]
+    return None
+
+
+def read_counts(path):
+    """Per test module (or "(other processes)"): instructions run compiled
+    and interpreted."""
+    totals = {}
+    if not os.path.exists(path):
+        return totals
+    with open(path) as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            key = module_of(rec.get("argv", [])) or "(other processes)"
+            c, i = totals.get(key, (0, 0))
+            totals[key] = (c + rec.get("compiled", 0), i + rec.get("interpreted", 0))
+    return totals
+
+
+def share(compiled, interpreted):
+    total = compiled + interpreted
+    return 100.0 * compiled / total if total else 0.0
+
+
 def run_suite(modules, *, jit, jobs, timeout, extra_env=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
     if jit:
@@ -103,6 +145,9 @@ def main():
     parser.add_argument("--timeout", type=int, default=900, help="per-module timeout in seconds")
     parser.add_argument("--json", metavar="FILE", help="write the per-module results here")
     parser.add_argument("--log", metavar="DIR", help="keep both runs' full output in DIR")
+    parser.add_argument(
+        "--count", action="store_true", help="count instructions run compiled vs interpreted"
+    )
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -117,7 +162,20 @@ def main():
     modules = all_modules() if args.all else (args.modules or CI_MODULES)
 
     plain, plain_time, plain_log = run_suite(modules, jit=False, jobs=args.jobs, timeout=args.timeout)
-    jitted, jit_time, jit_log = run_suite(modules, jit=True, jobs=args.jobs, timeout=args.timeout)
+    counts_file = None
+    extra = {}
+    if args.count:
+        import tempfile
+
+        fd, counts_file = tempfile.mkstemp(prefix="jitsaw-counts-", suffix=".jsonl")
+        os.close(fd)
+        extra["JITSAW_STATS_FILE"] = counts_file
+    jitted, jit_time, jit_log = run_suite(
+        modules, jit=True, jobs=args.jobs, timeout=args.timeout, extra_env=extra
+    )
+    counts = read_counts(counts_file) if counts_file else {}
+    if counts_file:
+        os.unlink(counts_file)
     if args.log:
         os.makedirs(args.log, exist_ok=True)
         for name, text in (("plain.log", plain_log), ("jit.log", jit_log)):
@@ -129,7 +187,8 @@ def main():
     width = max(len(m) for m in modules)
     for m in modules:
         mark = "REGRESSION" if m in regressions else ("differs" if m in differ else "same")
-        print(f"{m:<{width}}  plain: {plain[m]:<16} jit: {jitted[m]:<16} {mark}")
+        compiled = f"  {share(*counts[m]):5.1f}% compiled" if m in counts else ""
+        print(f"{m:<{width}}  plain: {plain[m]:<16} jit: {jitted[m]:<16} {mark}{compiled}")
     same = len(modules) - len(differ)
     print(
         f"\n{len(modules)} modules: {same} same outcome, {len(differ)} differ, "
@@ -138,6 +197,13 @@ def main():
     )
     if regressions:
         print("regressions: " + " ".join(regressions))
+    if counts:
+        c = sum(v[0] for v in counts.values())
+        i = sum(v[1] for v in counts.values())
+        print(
+            f"instructions executed: {c + i:,}, {share(c, i):.1f}% in compiled code "
+            f"({c:,} compiled, {i:,} interpreted, all processes)"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
@@ -145,6 +211,7 @@ def main():
                     "modules": {m: {"plain": plain[m], "jit": jitted[m]} for m in modules},
                     "regressions": regressions,
                     "seconds": {"plain": plain_time, "jit": jit_time},
+                    "instructions": {m: {"compiled": c, "interpreted": i} for m, (c, i) in counts.items()},
                 },
                 f,
                 indent=2,

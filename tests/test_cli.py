@@ -1,6 +1,7 @@
 """The user interface: ``python -m jitsaw``, ``JITSAW=1``, the Python API,
 and clear errors for bad settings and unsupported interpreters."""
 
+import json
 import os
 import subprocess
 import sys
@@ -96,6 +97,7 @@ def test_jitsaw_env_switches_the_jit_on(script):
         ({"JITSAW": "1", "JITSAW_THRESHOLD": "abc"}, "JITSAW_THRESHOLD must be a non-negative integer"),
         ({"JITSAW": "1", "JITSAW_THRESHOLD": "-3"}, "JITSAW_THRESHOLD must be a non-negative integer"),
         ({"JITSAW": "1", "JITSAW_DUMP": "bytes"}, "JITSAW_DUMP accepts"),
+        ({"JITSAW": "1", "JITSAW_STATS": "yes"}, "JITSAW_STATS must be 1"),
     ],
 )
 def test_bad_settings_give_a_clear_error(script, env, message):
@@ -164,3 +166,25 @@ def test_pip_install_on_other_versions_says_what_is_supported(tmp_path):
     )
     assert out.returncode != 0
     assert "requires a different Python" in out.stderr and ">=3.13" in out.stderr
+
+
+def test_counting_mode_counts_compiled_and_interpreted_instructions(tmp_path):
+    prog = tmp_path / "count.py"
+    prog.write_text(
+        "def f(n):\n"
+        "    t = 0\n"
+        "    for i in range(n):\n"
+        "        t += i\n"
+        "    return t\n"
+        "print(f(10000))\n"
+        "import jitsaw\n"
+        "c = jitsaw.stats()['instructions_executed']\n"
+        "print(c['compiled'] > 50000, c['interpreted'] > 0)\n"
+    )
+    counts = tmp_path / "counts.jsonl"
+    out = run([str(prog)], env={"JITSAW": "1", "JITSAW_STATS_FILE": str(counts)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["49995000", "True", "True"]
+    record = json.loads(counts.read_text().splitlines()[-1])
+    assert record["compiled"] > 50000 and record["interpreted"] > 0
+    assert record["argv"] == [str(prog)]

@@ -37,9 +37,51 @@ def enable():
     """Switch the JIT on for every function called from now on.
 
     Reads ``JITSAW_THRESHOLD`` (calls before a function without loops is
-    compiled; 0 compiles everything) and ``JITSAW_DUMP`` (``uops``, ``asm``).
+    compiled; 0 compiles everything), ``JITSAW_DUMP`` (``uops``, ``asm``) and
+    ``JITSAW_STATS`` / ``JITSAW_STATS_FILE`` (counting mode: every
+    instruction run is counted as compiled or interpreted, see ``stats()``;
+    the file gets a JSON line with the counts at exit).
     Raises ValueError for an invalid setting and RuntimeError if another
     PEP 523 frame evaluator (a debugger, another JIT) is installed. Calling it
     again while enabled re-reads the settings.
     """
-    _enable()
+    count, count_file = _enable()
+    if count:
+        _start_counting(count_file)
+
+
+_counting = False
+
+
+def _start_counting(path):
+    """Counting mode: the interpreter's instructions are counted through a
+    ``sys.monitoring`` tool (``OPTIMIZER_ID``) whose ``INSTRUCTION`` events
+    jitsaw switches on for a code object only while one of its frames runs
+    in the interpreter; compiled code counts its own."""
+    global _counting
+    if _counting:
+        return
+    from . import _jitsaw
+
+    mon = _sys.monitoring
+    tool = mon.OPTIMIZER_ID
+    if mon.get_tool(tool) not in (None, "jitsaw"):
+        raise RuntimeError(f"JITSAW_STATS: sys.monitoring tool {tool} is used by {mon.get_tool(tool)!r}")
+    if mon.get_tool(tool) is None:
+        mon.use_tool_id(tool, "jitsaw")
+    mon.register_callback(tool, mon.events.INSTRUCTION, _jitsaw.count_instruction)
+    _jitsaw.start_counting(mon.set_local_events, mon.events.INSTRUCTION)
+    _counting = True
+    if path:
+        import atexit
+
+        atexit.register(_write_counts, path)
+
+
+def _write_counts(path):
+    import json
+
+    counts = stats()["instructions_executed"]
+    line = json.dumps({"argv": _sys.argv, **counts})
+    with open(path, "a") as f:
+        f.write(line + "\n")

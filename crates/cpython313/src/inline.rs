@@ -414,6 +414,25 @@ pub unsafe fn code_has_local_monitors(code: *mut PyCodeObject) -> bool {
     false
 }
 
+/// [`code_has_local_monitors`], ignoring the tools whose bits are set in
+/// `ignored`.
+#[inline(always)]
+pub unsafe fn code_has_local_monitors_except(code: *mut PyCodeObject, ignored: u8) -> bool {
+    let data = field::<*mut u8>(code.cast(), off::CODE_MONITORING);
+    if data.is_null() {
+        return false;
+    }
+    let active = data.add(off::COMONITORING_ACTIVE_MONITORS);
+    let mut i = 0;
+    while i < off::MONITORING_LOCAL_EVENTS as usize {
+        if *active.add(i) & !ignored != 0 {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Whether any `sys.monitoring` tool (including `sys.settrace` and
 /// `sys.setprofile`, which are tools in 3.13) listens to a global event.
 #[inline(always)]

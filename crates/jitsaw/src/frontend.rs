@@ -42,6 +42,8 @@ pub struct CodeInput {
     pub globals: Vec<(u32, GlobalSlot)>,
     /// Whether the code has a loop (see `_QUICKEN`).
     pub loops: bool,
+    /// Count every instruction run (`_COUNT_EXECUTED`, counting mode).
+    pub count_executed: bool,
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -104,6 +106,15 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         inst.first = uops.len() as u32;
         let here = i as u32;
         let address = code.code_start + 2 * inst.offset as u64;
+        if code.count_executed {
+            uops.push(UopInst {
+                op: Uop::_COUNT_EXECUTED,
+                oparg: 0,
+                operand: 0,
+                inst: here,
+                jump: None,
+            });
+        }
         if needs_check[i] {
             uops.push(UopInst {
                 op: Uop::_CHECK_VALIDITY,

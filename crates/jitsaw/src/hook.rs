@@ -20,7 +20,8 @@ use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{consts, deopt, off, opcode};
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// The `co_extra` index jitsaw owns (-1 until first enabled).
@@ -59,6 +60,8 @@ pub struct CodeState {
     loops: bool,
     /// A generator, coroutine or async generator function's code.
     generator: bool,
+    /// Its frames running in the interpreter now (counting mode).
+    interpreting: u32,
     /// Failed guards since the last compilation, by instruction offset.
     deopt_sites: Vec<(u32, u32)>,
     /// Instructions compiled in their generic form because their
@@ -161,7 +164,7 @@ pub unsafe fn interpret_unhooked(ts: *mut PyThreadState, frame: *mut Frame) -> *
         _PyInterpreterState_SetEvalFrameFunc(interp, None);
     }
     WINDOWS.fetch_add(1, Ordering::Relaxed);
-    let result = _PyEval_EvalFrameDefault(ts, frame, 0);
+    let result = interpreter(ts, frame, 0);
     if WINDOWS.fetch_sub(1, Ordering::Relaxed) == 1
         && WANTED.load(Ordering::Relaxed)
         && _PyInterpreterState_GetEvalFrameFunc(interp)
@@ -170,6 +173,73 @@ pub unsafe fn interpret_unhooked(ts: *mut PyThreadState, frame: *mut Frame) -> *
         _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame));
     }
     result
+}
+
+/// Instructions the interpreter ran in counting mode (`JITSAW_STATS`).
+pub static INTERPRETED: AtomicU64 = AtomicU64::new(0);
+/// Whether counting mode is on.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+/// `sys.monitoring.set_local_events` and the `INSTRUCTION` event's bit, for
+/// counting mode.
+static SET_LOCAL_EVENTS: OnceLock<(pyo3::Py<pyo3::PyAny>, u32)> = OnceLock::new();
+/// The `sys.monitoring` tool counting mode uses (`OPTIMIZER_ID`).
+pub const COUNTING_TOOL: u8 = 5;
+
+/// Starts counting mode: interpreted frames get `INSTRUCTION` events for the
+/// counting tool, whose callback is `_jitsaw.count_instruction`.
+pub fn start_counting(set_local_events: pyo3::Py<pyo3::PyAny>, instruction_event: u32) {
+    let _ = SET_LOCAL_EVENTS.set((set_local_events, instruction_event));
+    runtime::IGNORED_TOOLS.store(1 << COUNTING_TOOL, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+}
+
+/// `_PyEval_EvalFrameDefault`, with the interpreter's instructions counted
+/// in counting mode: the code object gets local `INSTRUCTION` events while
+/// any of its frames runs in the interpreter (compiled code ignores them).
+///
+/// # Safety
+/// As for `_PyEval_EvalFrameDefault`.
+pub unsafe fn interpreter(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    throwflag: i32,
+) -> *mut PyObject {
+    if !COUNTING.load(Ordering::Relaxed) {
+        return _PyEval_EvalFrameDefault(ts, frame, throwflag);
+    }
+    let code = frame_code(frame);
+    let state = state_of(code);
+    if let Some(s) = state {
+        (*s).interpreting += 1;
+        if (*s).interpreting == 1 {
+            set_counting_events(code, true);
+        }
+    }
+    let result = _PyEval_EvalFrameDefault(ts, frame, throwflag);
+    if let Some(s) = state {
+        (*s).interpreting -= 1;
+        if (*s).interpreting == 0 {
+            set_counting_events(code, false);
+        }
+    }
+    result
+}
+
+/// Switches the counting tool's `INSTRUCTION` events on or off for `code`,
+/// leaving any pending exception as it was.
+unsafe fn set_counting_events(code: *mut PyCodeObject, on: bool) {
+    let Some((set, event)) = SET_LOCAL_EVENTS.get() else {
+        return;
+    };
+    let exc = PyErr_GetRaisedException();
+    pyo3::Python::attach(|py| {
+        let events = if on { *event } else { 0 };
+        let code = pyo3::Bound::from_borrowed_ptr(py, code.cast());
+        if set.call1(py, (COUNTING_TOOL, code, events)).is_err() {
+            PyErr_Clear();
+        }
+    });
+    PyErr_SetRaisedException(exc);
 }
 
 /// Hands a frame compiled code left to the interpreter: unhooked while
@@ -183,7 +253,7 @@ pub unsafe fn interpret(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObj
     if instrumented(ts, code, version) {
         interpret_unhooked(ts, frame)
     } else {
-        _PyEval_EvalFrameDefault(ts, frame, 0)
+        interpreter(ts, frame, 0)
     }
 }
 
@@ -286,18 +356,18 @@ unsafe extern "C" fn eval_frame(
         return resume_generator(ts, frame, throwflag);
     }
     if throwflag != 0 || owner != consts::FRAME_OWNED_BY_THREAD {
-        return _PyEval_EvalFrameDefault(ts, frame, throwflag);
+        return interpreter(ts, frame, throwflag);
     }
     let code = frame_code(frame);
     let Some(state) = state_of(code) else {
-        return _PyEval_EvalFrameDefault(ts, frame, 0);
+        return interpreter(ts, frame, 0);
     };
     match decide(state, ts, frame, code) {
         // A generator function's call only makes the generator, which the
         // interpreter does (`RETURN_GENERATOR`); compiled code runs it.
-        Decision::Run(_) if (*state).generator => _PyEval_EvalFrameDefault(ts, frame, 0),
+        Decision::Run(_) if (*state).generator => interpreter(ts, frame, 0),
         Decision::Run(compiled) => run(ts, frame, state, compiled, 0, false),
-        Decision::Interpret => _PyEval_EvalFrameDefault(ts, frame, 0),
+        Decision::Interpret => interpreter(ts, frame, 0),
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
     }
 }
@@ -331,7 +401,7 @@ unsafe fn resume_generator(
     if instrumented(ts, code, version) && throwflag == 0 {
         return interpret_unhooked(ts, frame);
     }
-    _PyEval_EvalFrameDefault(ts, frame, throwflag)
+    interpreter(ts, frame, throwflag)
 }
 
 /// Compiled code for a call from compiled code, if `code` has some that can
@@ -355,7 +425,7 @@ pub unsafe fn ready(
     let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
     if c.version != version
         || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
-        || code_has_local_monitors(code)
+        || local_monitors(code)
         || falls_back_often(s, c)
     {
         return None;
@@ -408,7 +478,7 @@ pub unsafe fn run(
     throw: bool,
 ) -> *mut PyObject {
     let Ok(rt) = runtime::runtime() else {
-        return _PyEval_EvalFrameDefault(ts, frame, throw as i32);
+        return interpreter(ts, frame, throw as i32);
     };
     match runtime::run_frame(ts, frame, &*compiled, rt, start, throw) {
         RunOutcome::Done(result) => result,
@@ -453,6 +523,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64
                 & (consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR)
                 != 0,
+            interpreting: 0,
             deopt_sites: Vec::new(),
             generic: Vec::new(),
             compiled: Vec::new(),
@@ -468,11 +539,17 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
     Some(p.cast())
 }
 
+/// Whether `sys.monitoring` has local events on `code` (other than counting
+/// mode's own).
+unsafe fn local_monitors(code: *mut PyCodeObject) -> bool {
+    code_has_local_monitors_except(code, runtime::IGNORED_TOOLS.load(Ordering::Relaxed))
+}
+
 /// Whether instrumentation (tracing, profiling, `sys.monitoring`) wants this
 /// code run by the interpreter right now.
 unsafe fn instrumented(ts: *mut PyThreadState, code: *mut PyCodeObject, version: u64) -> bool {
     field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
-        || code_has_local_monitors(code)
+        || local_monitors(code)
         || interp_has_global_monitors(interp(ts))
 }
 
@@ -501,7 +578,7 @@ unsafe fn decide(
         if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
             if c.version == version
                 && field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) == version
-                && !code_has_local_monitors(code)
+                && !local_monitors(code)
                 && !falls_back_often(s, c)
             {
                 s.calls = s.calls.saturating_add(1);
@@ -579,7 +656,12 @@ unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
 /// be all of a program's work). Warm-ups after deopts run under the hook.
 unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Decision {
     let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
-    if s.requickened || head.is_null() || !field::<*mut u8>(head, off::TSTATE_NEXT).is_null() {
+    // Counting mode counts what the interpreter runs through the hook.
+    if COUNTING.load(Ordering::Relaxed)
+        || s.requickened
+        || head.is_null()
+        || !field::<*mut u8>(head, off::TSTATE_NEXT).is_null()
+    {
         return Decision::Interpret;
     }
     let mut f = *current_frame(ts);
@@ -696,8 +778,12 @@ unsafe fn compile(
     input.generic = s.generic.clone();
     // A deopt in a generator only hands the interpreter the frame until its
     // next yield, so a due counter may deopt even in a loop.
-    input.loops = s.loops && !s.generator;
+    // In counting mode the interpreter's bytecode is re-instrumented at every
+    // interpreted call, which resets counters: due counters would deopt
+    // again and again, so they do not deopt there.
+    input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
     input.globals = global_slots(ts, frame, code, &input.units);
+    input.count_executed = COUNTING.load(Ordering::Relaxed);
     let program = match frontend::lower(&input) {
         Ok(p) => p,
         Err(Refusal::Never(reason)) => {

@@ -25,11 +25,29 @@ use pyo3::exceptions::{PyImportError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// Switches the JIT on, reading `JITSAW_THRESHOLD` and `JITSAW_DUMP`.
+/// Switches the JIT on, reading the `JITSAW_*` settings; returns whether
+/// counting mode is asked for and the file to write the counts to (the
+/// Python side sets up `sys.monitoring` for it: see `start_counting`).
 #[pyfunction]
-fn enable() -> PyResult<()> {
+fn enable() -> PyResult<(bool, Option<String>)> {
     let options = options::Options::from_process_env().map_err(PyValueError::new_err)?;
-    hook::enable(options).map_err(PyRuntimeError::new_err)
+    let count = (options.count, options.count_file.clone());
+    hook::enable(options).map_err(PyRuntimeError::new_err)?;
+    Ok(count)
+}
+
+/// Starts counting mode with `sys.monitoring.set_local_events` and the
+/// `INSTRUCTION` event's bit, once `count_instruction` is registered as the
+/// counting tool's `INSTRUCTION` callback.
+#[pyfunction]
+fn start_counting(set_local_events: Py<PyAny>, instruction_event: u32) {
+    hook::start_counting(set_local_events, instruction_event);
+}
+
+/// The counting tool's `INSTRUCTION` callback.
+#[pyfunction]
+fn count_instruction(_code: &Bound<'_, PyAny>, _offset: &Bound<'_, PyAny>) {
+    hook::INTERPRETED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Validates the `JITSAW_*` environment variables without enabling.
@@ -76,6 +94,13 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         }
     }
     d.set_item("exits", exits)?;
+    // SAFETY: read under the GIL, which serializes compiled code's writes.
+    let compiled = unsafe { (&raw const runtime::EXECUTED).read_volatile() };
+    let interpreted = hook::INTERPRETED.load(std::sync::atomic::Ordering::Relaxed);
+    let executed = PyDict::new(py);
+    executed.set_item("compiled", compiled)?;
+    executed.set_item("interpreted", interpreted)?;
+    d.set_item("instructions_executed", executed)?;
     Ok(d)
 }
 
@@ -132,6 +157,8 @@ fn _jitsaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_stats, m)?)?;
     m.add_function(wrap_pyfunction!(stencil_listing, m)?)?;
     m.add_function(wrap_pyfunction!(code_state, m)?)?;
+    m.add_function(wrap_pyfunction!(start_counting, m)?)?;
+    m.add_function(wrap_pyfunction!(count_instruction, m)?)?;
     m.add("CPYTHON_VERSION", consts::PY_VERSION)?;
     Ok(())
 }

@@ -9,6 +9,12 @@ pub struct Options {
     pub threshold: u32,
     /// What to print when compiling (`JITSAW_DUMP`).
     pub dump: Dump,
+    /// Counting mode (`JITSAW_STATS=1`, or a `JITSAW_STATS_FILE` to append
+    /// the counts to at exit): every instruction run is counted, compiled
+    /// or interpreted.
+    pub count: bool,
+    /// `JITSAW_STATS_FILE`.
+    pub count_file: Option<String>,
 }
 
 /// `JITSAW_DUMP`: a comma-separated list of `uops` and `asm`.
@@ -48,7 +54,22 @@ impl Options {
                 }
             }
         }
-        Ok(Options { threshold, dump })
+        let count_file = get("JITSAW_STATS_FILE").filter(|v| !v.trim().is_empty());
+        let count = match get("JITSAW_STATS").as_deref().map(str::trim) {
+            None | Some("") | Some("0") => count_file.is_some(),
+            Some("1") => true,
+            Some(v) => {
+                return Err(format!(
+                    "JITSAW_STATS must be 1 (count every instruction run) or 0, got {v:?}"
+                ))
+            }
+        };
+        Ok(Options {
+            threshold,
+            dump,
+            count,
+            count_file,
+        })
     }
 
     /// Reads the options from the process environment.
@@ -76,7 +97,9 @@ mod tests {
             parse(&[]).unwrap(),
             Options {
                 threshold: DEFAULT_THRESHOLD,
-                dump: Dump::default()
+                dump: Dump::default(),
+                count: false,
+                count_file: None,
             }
         );
     }
@@ -92,6 +115,16 @@ mod tests {
             let e = parse(&[("JITSAW_THRESHOLD", bad)]).unwrap_err();
             assert!(e.contains("JITSAW_THRESHOLD") && e.contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn stats_values() {
+        assert!(parse(&[("JITSAW_STATS", "1")]).unwrap().count);
+        assert!(!parse(&[("JITSAW_STATS", "0")]).unwrap().count);
+        let o = parse(&[("JITSAW_STATS_FILE", "/tmp/x.jsonl")]).unwrap();
+        assert!(o.count && o.count_file.as_deref() == Some("/tmp/x.jsonl"));
+        let e = parse(&[("JITSAW_STATS", "yes")]).unwrap_err();
+        assert!(e.contains("JITSAW_STATS") && e.contains("yes"), "{e}");
     }
 
     #[test]

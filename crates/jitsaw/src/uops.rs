@@ -275,6 +275,8 @@ uops! { o;
     // jitsaw: an unconditional jump.
     _JUMP: 0 => 0, escapes false;
     _SET_IP: 0 => 0;
+    // jitsaw: counts an instruction run in compiled code (`JITSAW_STATS`).
+    _COUNT_EXECUTED: 0 => 0, escapes false;
     // jitsaw: counts a specialized instruction running its generic form.
     _GENERIC: 0 => 0, escapes false;
     // jitsaw: the interpreter's quickening of adaptive instructions and `RESUME`.

@@ -124,6 +124,11 @@ extern "C" {
     /// `GET_YIELD_FROM_ITER`: a new reference replacing `iterable` (taken),
     /// or NULL with an error (`iterable` kept).
     pub fn jitsaw_get_yield_from_iter(ts: Ts, f: Frame, iterable: *mut PyObject) -> *mut PyObject;
+    /// `sys.monitoring` tools (a bit each) whose local events compiled code
+    /// ignores: jitsaw's own counting tool in counting mode, else none.
+    pub static jitsaw_ignored_tools: u8;
+    /// Instructions run in compiled code (counting mode).
+    pub static mut jitsaw_executed: u64;
     /// Counters of exits, indexed by the exit stub's oparg.
     pub static mut jitsaw_exit_counters: [u64; 0];
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not

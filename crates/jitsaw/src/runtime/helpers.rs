@@ -105,6 +105,11 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             "jitsaw_exit_counters",
             (&raw const super::EXIT_COUNTS) as usize,
         ),
+        ("jitsaw_executed", (&raw const super::EXECUTED) as usize),
+        (
+            "jitsaw_ignored_tools",
+            (&raw const super::IGNORED_TOOLS) as usize,
+        ),
     ]
 }
 
@@ -158,7 +163,7 @@ unsafe extern "C" fn helper_call_function(
         Some(eval) if !std::ptr::eq(eval as *const (), _PyEval_EvalFrameDefault as *const ()) => {
             eval(ts, frame, 0)
         }
-        _ => _PyEval_EvalFrameDefault(ts, frame, 0),
+        _ => crate::hook::interpreter(ts, frame, 0),
     }
 }
 

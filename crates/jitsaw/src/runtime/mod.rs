@@ -94,6 +94,13 @@ fn resolve(name: &str) -> Option<usize> {
     (!p.is_null()).then_some(p as usize)
 }
 
+/// `sys.monitoring` tools whose local events compiled code ignores (a bit
+/// each; see `jitsaw_ignored_tools` in the stencils).
+pub(crate) static IGNORED_TOOLS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Instructions compiled code ran in counting mode (`_COUNT_EXECUTED`).
+pub(crate) static mut EXECUTED: u64 = 0;
+
 /// Exit counters bumped by the exit stubs, indexed by reason.
 pub const EXIT_COUNTERS: usize = 4096;
 static mut EXIT_COUNTS: [u64; EXIT_COUNTERS] = [0; EXIT_COUNTERS];

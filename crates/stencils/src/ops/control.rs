@@ -2,7 +2,7 @@
 //! the ways out of compiled code (exit stubs and the entry trampoline).
 
 use crate::abi::*;
-use crate::helpers::jitsaw_exit_counters;
+use crate::helpers::{jitsaw_executed, jitsaw_exit_counters, jitsaw_ignored_tools};
 use jitsaw_cpython313::consts;
 use jitsaw_cpython313::ffi::*;
 
@@ -71,7 +71,7 @@ stencil!(
                 deopt!(f, sp, ts)
             }
         }
-        if code_has_local_monitors(frame_code(f)) {
+        if code_has_local_monitors_except(frame_code(f), jitsaw_ignored_tools) {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
@@ -94,7 +94,7 @@ stencil!(
     /// instrumentation version the code was compiled under.
     fn _CHECK_VALIDITY(f, sp, ts) {
         if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != operand()
-            || code_has_local_monitors(frame_code(f))
+            || code_has_local_monitors_except(frame_code(f), jitsaw_ignored_tools)
         {
             deopt!(f, sp, ts)
         }
@@ -148,6 +148,14 @@ stencil!(
                 deopt!(f, sp, ts)
             }
         }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Counting mode (`JITSAW_STATS`): one more instruction run compiled.
+    fn _COUNT_EXECUTED(f, sp, ts) {
+        jitsaw_executed += 1;
         next!(f, sp, ts)
     }
 );
