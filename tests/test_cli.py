@@ -188,3 +188,55 @@ def test_counting_mode_counts_compiled_and_interpreted_instructions(tmp_path):
     record = json.loads(counts.read_text().splitlines()[-1])
     assert record["compiled"] > 50000 and record["interpreted"] > 0
     assert record["argv"] == [str(prog)]
+
+
+def test_subinterpreters_run_without_jitsaw_and_without_noise():
+    code = (
+        "import _interpreters\n"
+        "i = _interpreters.create()\n"
+        "_interpreters.run_string(i, 'import sys; print(\"sub\", sys.version_info[:2])')\n"
+        "import jitsaw; print(jitsaw.is_enabled())\n"
+    )
+    out = run(["-c", code], env={"JITSAW": "1"})
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert out.stdout.split("\n")[:2] == ["sub (3, 13)", "True"]
+
+
+def test_jitsaw_steps_aside_for_the_perf_trampoline():
+    code = (
+        "import sys, jitsaw\n"
+        "print(jitsaw.is_enabled())\n"
+        "sys.activate_stack_trampoline('perf')\n"
+        "print(sys.is_stack_trampoline_active(), jitsaw.is_enabled())\n"
+        "sys.deactivate_stack_trampoline()\n"
+        "print(sys.is_stack_trampoline_active(), jitsaw.is_enabled())\n"
+    )
+    out = run(["-c", code], env={"JITSAW": "1"})
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert out.stdout.split() == ["True", "True", "False", "False", "True"]
+    # Perf support switched on at start-up keeps the hook: jitsaw stays off.
+    out = run(["-X", "perf", "-c", "import jitsaw; print(jitsaw.is_enabled())"], env={"JITSAW": "1"})
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert out.stdout.split() == ["False"]
+
+
+def test_calls_reach_a_frame_evaluator_installed_after_jitsaw():
+    _testinternalcapi = pytest.importorskip("_testinternalcapi")
+    code = (
+        "import _testinternalcapi\n"
+        "def leaf():\n"
+        "    return 1\n"
+        "def caller(n):\n"
+        "    for i in range(n):\n"
+        "        if i == 10:\n"
+        "            _testinternalcapi.set_eval_frame_record(seen)\n"
+        "        leaf()\n"
+        "    _testinternalcapi.set_eval_frame_default()\n"
+        "seen = []\n"
+        "caller(20)\n"
+        "print(len(seen), set(seen))\n"
+    )
+    plain = run(["-c", code])
+    jitted = run(["-c", code], env={"JITSAW": "1", "JITSAW_THRESHOLD": "0"})
+    assert jitted.returncode == 0, jitted.stderr
+    assert jitted.stdout == plain.stdout

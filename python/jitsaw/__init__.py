@@ -46,11 +46,59 @@ def enable():
     again while enabled re-reads the settings.
     """
     count, count_file = _enable()
+    _step_aside_for_perf()
     if count:
         _start_counting(count_file)
 
 
 _counting = False
+
+_HOOK_TAKEN = "another frame evaluation hook"
+
+
+def _hook_taken(error):
+    """Whether ``enable()`` failed because another frame evaluator (a
+    debugger, ``python -X perf``) is installed."""
+    return _HOOK_TAKEN in str(error)
+
+
+def _step_aside_for_perf():
+    """``sys.activate_stack_trampoline`` refuses to start while another
+    frame evaluator is installed; jitsaw steps aside for it (the program
+    then runs in the interpreter, as perf profiling wants) and comes back
+    when it is deactivated."""
+    import functools
+
+    activate = getattr(_sys, "activate_stack_trampoline", None)
+    deactivate = getattr(_sys, "deactivate_stack_trampoline", None)
+    if activate is None or getattr(activate, "_jitsaw", False):
+        return
+    stepped_aside = []
+
+    @functools.wraps(activate)
+    def activate_stack_trampoline(*args, **kwargs):
+        if is_enabled():
+            disable()
+            stepped_aside.append(True)
+        try:
+            return activate(*args, **kwargs)
+        except BaseException:
+            if stepped_aside and not _sys.is_stack_trampoline_active():
+                stepped_aside.clear()
+                enable()
+            raise
+
+    @functools.wraps(deactivate)
+    def deactivate_stack_trampoline(*args, **kwargs):
+        result = deactivate(*args, **kwargs)
+        if stepped_aside and not _sys.is_stack_trampoline_active():
+            stepped_aside.clear()
+            enable()
+        return result
+
+    activate_stack_trampoline._jitsaw = True
+    _sys.activate_stack_trampoline = activate_stack_trampoline
+    _sys.deactivate_stack_trampoline = deactivate_stack_trampoline
 
 
 def _start_counting(path):

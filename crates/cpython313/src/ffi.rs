@@ -269,9 +269,7 @@ extern "C" {
     pub fn PyThreadState_GetFrame(tstate: *mut PyThreadState) -> *mut PyObject;
     pub fn _PyInterpreterState_SetEvalFrameFunc(interp: *mut u8, f: Option<EvalFrameFunc>);
     pub fn _PyInterpreterState_GetEvalFrameFunc(interp: *mut u8) -> Option<EvalFrameFunc>;
-    pub fn PyUnstable_Eval_RequestCodeExtraIndex(
-        free: Option<unsafe extern "C" fn(*mut u8)>,
-    ) -> isize;
-    pub fn PyUnstable_Code_GetExtra(code: *mut PyObject, index: isize, extra: *mut *mut u8) -> i32;
-    pub fn PyUnstable_Code_SetExtra(code: *mut PyObject, index: isize, extra: *mut u8) -> i32;
+    pub fn PyCode_AddWatcher(
+        callback: unsafe extern "C" fn(event: i32, code: *mut crate::layout::PyCodeObject) -> i32,
+    ) -> i32;
 }

@@ -13,6 +13,8 @@ pub const INLINE_RETURN: u16 = 0xFFFF;
 /// Words of storage for the stencils' int freelist: four list heads, then
 /// four counts.
 pub const INT_FREELIST_WORDS: usize = 8;
+/// Blocks kept per int freelist class.
+pub const INT_FREELIST_MAX: u64 = 64;
 /// What compiled code returns when it re-raises (`RERAISE`, bare `raise`):
 /// the exception is set and the frame's stack, `instr_ptr` at the raising
 /// instruction, is unwound without adding a traceback entry.

@@ -1,6 +1,7 @@
 //! Hook: the PEP 523 frame evaluator that decides, per frame, between
 //! compiled code and the interpreter, and the per-code-object state behind
-//! that decision (kept in `co_extra`).
+//! that decision (kept in a table by code object, freed when the code object
+//! dies, which a code watcher reports).
 //!
 //! Policy: a function without loops is compiled after `threshold` calls (by
 //! then CPython has specialized its bytecode); a function with loops at its
@@ -20,12 +21,14 @@ use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{consts, deopt, off, opcode};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-/// The `co_extra` index jitsaw owns (-1 until first enabled).
-static EXTRA_INDEX: AtomicIsize = AtomicIsize::new(-1);
+/// jitsaw's code object watcher (-1 until first enabled).
+static WATCHER: AtomicIsize = AtomicIsize::new(-1);
 
 /// `JITSAW_THRESHOLD` in force (`u32::MAX` while disabled).
 static THRESHOLD: AtomicU32 = AtomicU32::new(u32::MAX);
@@ -43,7 +46,7 @@ static WINDOWS: AtomicUsize = AtomicUsize::new(0);
 /// recompilation so code that cannot settle costs logarithmically little.
 const RECOMPILE_DEOPTS: u32 = 32;
 
-/// Per-code-object state, owned by the code object's `co_extra` slot.
+/// Per-code-object state, freed with the code object.
 pub struct CodeState {
     /// Calls that reached the hook.
     calls: u32,
@@ -93,13 +96,15 @@ enum Status {
 /// debugger, another JIT) is installed.
 pub fn enable(options: Options) -> Result<(), String> {
     runtime::runtime()?;
-    if EXTRA_INDEX.load(Ordering::Relaxed) < 0 {
+    if WATCHER.load(Ordering::Relaxed) < 0 {
         // SAFETY: called with the GIL held (from Python).
-        let index = unsafe { PyUnstable_Eval_RequestCodeExtraIndex(Some(free_state)) };
-        if index < 0 {
-            return Err("jitsaw: no co_extra slot available".into());
+        let id = unsafe { PyCode_AddWatcher(code_event) };
+        if id < 0 {
+            // SAFETY: as above; the failure left an exception.
+            unsafe { PyErr_Clear() };
+            return Err("jitsaw: no code object watcher available".into());
         }
-        EXTRA_INDEX.store(index, Ordering::Relaxed);
+        WATCHER.store(id as isize, Ordering::Relaxed);
     }
     // SAFETY: GIL held; reading and setting the interpreter's frame evaluator.
     unsafe {
@@ -277,10 +282,11 @@ pub struct CodeSummary {
 /// # Safety
 /// The GIL is held and `code` is a code object.
 pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
-    let index = EXTRA_INDEX.load(Ordering::Relaxed);
-    let mut p: *mut u8 = std::ptr::null_mut();
-    if index < 0 || PyUnstable_Code_GetExtra(code.cast(), index, &mut p) != 0 || p.is_null() {
-        PyErr_Clear();
+    let Some(p) = STATES
+        .get()
+        .get_mut(&(code as usize))
+        .map(|s| &mut **s as *mut CodeState)
+    else {
         return CodeSummary {
             status: "new",
             calls: 0,
@@ -288,8 +294,8 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
             recompiles: 0,
             uops: vec![],
         };
-    }
-    let s = &*p.cast::<CodeState>();
+    };
+    let s = &*p;
     let (status, uops) = match &s.status {
         Status::Warming => ("warming", vec![]),
         Status::Compiled { provisional } => (
@@ -315,12 +321,60 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
 }
 
 /// Frees a code object's state when the code object dies.
-unsafe extern "C" fn free_state(p: *mut u8) {
-    if !p.is_null() {
-        // SAFETY: `p` came from `Box::into_raw` in `state_of` and is freed once.
-        let state = Box::from_raw(p.cast::<CodeState>());
-        forget_cached(state.code, p as usize);
-        drop(state);
+/// The code object watcher: a dying code object's state (and compiled code)
+/// is freed with it.
+unsafe extern "C" fn code_event(event: i32, code: *mut PyCodeObject) -> i32 {
+    if event as i64 == consts::PY_CODE_EVENT_DESTROY {
+        if let Some(state) = STATES.get().remove(&(code as usize)) {
+            forget_cached(code as usize, &*state as *const CodeState as usize);
+        }
+    }
+    0
+}
+
+/// Every code object's state, by address (the GIL serializes access).
+static STATES: GilCell<HashMap<usize, Box<CodeState>, BuildHasherDefault<AddressHasher>>> =
+    GilCell::new();
+
+/// A value only touched with the GIL held.
+struct GilCell<T>(std::cell::UnsafeCell<Option<T>>);
+
+// SAFETY: every access happens with the GIL held, which serializes them.
+unsafe impl<T> Sync for GilCell<T> {}
+
+impl<T: Default> GilCell<T> {
+    const fn new() -> Self {
+        GilCell(std::cell::UnsafeCell::new(None))
+    }
+
+    /// The value, made on first use.
+    ///
+    /// # Safety
+    /// The GIL is held and no other reference from `get` is alive.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn get(&self) -> &mut T {
+        (*self.0.get()).get_or_insert_with(T::default)
+    }
+}
+
+/// Hashes an object address (already unique; mixing spreads the
+/// 16-byte-aligned low bits).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -328,7 +382,7 @@ unsafe extern "C" fn free_state(p: *mut u8) {
 const STATE_CACHE_SIZE: usize = 1024;
 
 /// A direct-mapped cache from code object to state, sparing
-/// `PyUnstable_Code_GetExtra` on every call; entries are `[code, state]`
+/// a table lookup on every call; entries are `[code, state]`
 /// and are cleared when the code object dies. Only used with the GIL held.
 static STATE_CACHE: [[AtomicUsize; 2]; STATE_CACHE_SIZE] =
     [const { [AtomicUsize::new(0), AtomicUsize::new(0)] }; STATE_CACHE_SIZE];
@@ -419,7 +473,12 @@ pub unsafe fn ready(
     let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) else {
         return None;
     };
-    if s.generator {
+    // Another frame evaluator replaced jitsaw's (a debugger, a test's
+    // recorder): calls must reach it.
+    if s.generator
+        || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME)
+            != eval_frame as *const () as usize
+    {
         return None;
     }
     let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
@@ -503,16 +562,13 @@ unsafe fn state_of(code: *mut PyCodeObject) -> Option<*mut CodeState> {
     Some(state)
 }
 
-/// The code object's state from `co_extra`, created on first sight.
+/// The code object's state from the table, created on first sight.
 unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
-    let index = EXTRA_INDEX.load(Ordering::Relaxed);
-    let mut p: *mut u8 = std::ptr::null_mut();
-    if index < 0 || PyUnstable_Code_GetExtra(code.cast(), index, &mut p) != 0 {
-        PyErr_Clear();
+    if WATCHER.load(Ordering::Relaxed) < 0 {
         return None;
     }
-    if p.is_null() {
-        let state = Box::new(CodeState {
+    let state = STATES.get().entry(code as usize).or_insert_with(|| {
+        Box::new(CodeState {
             calls: 0,
             status: Status::Warming,
             deopts: 0,
@@ -528,15 +584,9 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             generic: Vec::new(),
             compiled: Vec::new(),
             code: code as usize,
-        });
-        p = Box::into_raw(state).cast();
-        if PyUnstable_Code_SetExtra(code.cast(), index, p) != 0 {
-            PyErr_Clear();
-            drop(Box::from_raw(p.cast::<CodeState>()));
-            return None;
-        }
-    }
-    Some(p.cast())
+        })
+    });
+    Some(&mut **state as *mut CodeState)
 }
 
 /// Whether `sys.monitoring` has local events on `code` (other than counting

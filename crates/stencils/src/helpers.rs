@@ -16,6 +16,12 @@ pub struct Inline {
 }
 
 extern "C" {
+    /// Deallocates an object whose refcount reached zero: exact ints into
+    /// jitsaw's int freelist, anything else with `_Py_Dealloc`.
+    pub fn jitsaw_dealloc(o: *mut PyObject);
+    /// Whether `sys.monitoring` has local events on `code` that compiled code
+    /// must step aside for (not counting mode's own).
+    pub fn jitsaw_local_monitors(code: *mut jitsaw_cpython313::layout::PyCodeObject) -> bool;
     /// Raises `UnboundLocalError` for local `oparg`.
     pub fn jitsaw_unbound_local(ts: Ts, f: Frame, oparg: usize);
     /// Raises `NameError` for `name`.
@@ -36,6 +42,10 @@ extern "C" {
         nargs: usize,
         kwnames: *mut PyObject,
     ) -> *mut PyObject;
+    /// `CALL` of anything, the call shape (`callable, self_or_null,
+    /// args[n]`) starting at `base`: takes all its references and returns
+    /// the result, or NULL with an error.
+    pub fn jitsaw_call(ts: Ts, base: Sp, n: usize) -> *mut PyObject;
     /// Pushes a frame for a call to a compiled Python function taking
     /// exactly `nargs` positional arguments, taking the references to
     /// `func` and the arguments, and makes the caller wait at its call: the
@@ -124,9 +134,6 @@ extern "C" {
     /// `GET_YIELD_FROM_ITER`: a new reference replacing `iterable` (taken),
     /// or NULL with an error (`iterable` kept).
     pub fn jitsaw_get_yield_from_iter(ts: Ts, f: Frame, iterable: *mut PyObject) -> *mut PyObject;
-    /// `sys.monitoring` tools (a bit each) whose local events compiled code
-    /// ignores: jitsaw's own counting tool in counting mode, else none.
-    pub static jitsaw_ignored_tools: u8;
     /// Instructions run in compiled code (counting mode).
     pub static mut jitsaw_executed: u64;
     /// Counters of exits, indexed by the exit stub's oparg.

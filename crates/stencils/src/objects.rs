@@ -22,8 +22,7 @@ extern "C" {
     static mut jitsaw_int_freelist: [u64; 8];
 }
 
-/// Blocks kept per freelist class.
-const INT_FREELIST_MAX: u64 = 64;
+use jitsaw_cpython313::shared::INT_FREELIST_MAX;
 
 /// Whether a reference tracer or tracemalloc must see every allocation.
 #[inline(always)]
@@ -39,7 +38,8 @@ unsafe fn traced() -> bool {
     !field::<*const u8>(&raw mut _PyRuntime, off::RUNTIME_REF_TRACER_FUNC).is_null()
 }
 
-/// `Py_DECREF` that frees exact ints into jitsaw's freelist.
+/// `Py_DECREF`; a dead object goes to `jitsaw_dealloc`, which frees exact
+/// ints into jitsaw's freelist (out of line, to keep stencils small).
 #[inline(always)]
 pub unsafe fn decref(o: *mut PyObject) {
     if is_immortal(o) {
@@ -48,11 +48,20 @@ pub unsafe fn decref(o: *mut PyObject) {
     let rc = (*o).ob_refcnt - 1;
     (*o).ob_refcnt = rc;
     if rc == 0 {
-        if ob_type(o) == &raw mut PyLong_Type {
-            int_free(o);
-        } else {
-            _Py_Dealloc(o);
-        }
+        crate::helpers::jitsaw_dealloc(o);
+    }
+}
+
+/// `Py_DECREF` of an exact int, freeing it into jitsaw's freelist inline.
+#[inline(always)]
+pub unsafe fn int_decref(o: *mut PyObject) {
+    if is_immortal(o) {
+        return;
+    }
+    let rc = (*o).ob_refcnt - 1;
+    (*o).ob_refcnt = rc;
+    if rc == 0 {
+        int_free(o);
     }
 }
 

@@ -21,6 +21,8 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_push_inline as *const () as usize,
         ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
+        ("jitsaw_dealloc", helper_dealloc as *const () as usize),
+        ("jitsaw_call", helper_call as *const () as usize),
         (
             "jitsaw_call_function",
             helper_call_function as *const () as usize,
@@ -107,8 +109,8 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ),
         ("jitsaw_executed", (&raw const super::EXECUTED) as usize),
         (
-            "jitsaw_ignored_tools",
-            (&raw const super::IGNORED_TOOLS) as usize,
+            "jitsaw_local_monitors",
+            helper_local_monitors as *const () as usize,
         ),
     ]
 }
@@ -366,6 +368,77 @@ unsafe extern "C" fn helper_dict_update_error(_ts: *mut PyThreadState, update: *
             type_name(update),
         );
     }
+}
+
+/// `CALL` of anything (the interpreter's `_CALL` with the hook set, which
+/// never inlines): a bound method is split into function and `self`, a
+/// Python function with CPython's default vectorcall is evaluated through
+/// the frame hook without the vectorcall plumbing, anything else is
+/// vectorcalled. Takes every reference of the call shape at `base`.
+pub(super) unsafe extern "C" fn helper_call(
+    ts: *mut PyThreadState,
+    base: *mut *mut PyObject,
+    n: usize,
+) -> *mut PyObject {
+    let mut callable = *base;
+    let (mut args, mut total) = (base.add(2), n);
+    if !(*base.add(1)).is_null() {
+        (args, total) = (base.add(1), n + 1);
+    } else if is_type(callable, &raw mut PyMethod_Type) {
+        let func = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_FUNC));
+        *base.add(1) = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_SELF));
+        *base = func;
+        decref(callable);
+        callable = func;
+        (args, total) = (base.add(1), n + 1);
+    }
+    if is_type(callable, &raw mut PyFunction_Type)
+        && field::<usize>(callable.cast(), off::FUNC_VECTORCALL) == function_vectorcall()
+    {
+        return helper_call_function(ts, callable, args, total, std::ptr::null_mut());
+    }
+    let res = PyObject_Vectorcall(
+        callable,
+        args,
+        total | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
+        std::ptr::null_mut(),
+    );
+    decref(callable);
+    for i in 0..total {
+        decref(*args.add(i));
+    }
+    res
+}
+
+/// Whether `sys.monitoring` has local events on `code` other than counting
+/// mode's own.
+pub(super) unsafe extern "C" fn helper_local_monitors(code: *mut PyCodeObject) -> bool {
+    let ignored = super::IGNORED_TOOLS.load(std::sync::atomic::Ordering::Relaxed);
+    code_has_local_monitors_except(code, ignored)
+}
+
+/// Deallocates an object whose refcount reached zero, as the stencils'
+/// `decref` would inline (`crates/stencils/src/objects.rs`): an exact int
+/// of 1-3 digits goes on jitsaw's int freelist unless the class is full or
+/// a reference tracer or tracemalloc must see the free.
+pub(super) unsafe extern "C" fn helper_dealloc(o: *mut PyObject) {
+    use jitsaw_cpython313::shared::INT_FREELIST_MAX;
+    if is_type(o, &raw mut PyLong_Type) {
+        let ndigits = field::<usize>(o.cast(), off::LONG_LV_TAG) >> off::LONG_NON_SIZE_BITS;
+        let freelist = (&raw mut INT_FREELIST).cast::<u64>();
+        let runtime = (&raw mut _PyRuntime).cast::<u8>();
+        let observed = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null()
+            || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0;
+        if (1..=3).contains(&ndigits) && *freelist.add(4 + ndigits) < INT_FREELIST_MAX && !observed
+        {
+            let head = freelist.add(ndigits);
+            *field_ptr::<u64>(o.cast(), off::OB_TYPE) = *head;
+            *head = o as u64;
+            *freelist.add(4 + ndigits) += 1;
+            return;
+        }
+    }
+    _Py_Dealloc(o);
 }
 
 /// An interned string, made once (interned strings are immortal in 3.13).

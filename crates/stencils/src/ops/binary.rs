@@ -83,8 +83,8 @@ macro_rules! int_op {
             (Some(a), Some(b)) if $fits(a, b) => int_new($op(a, b)),
             _ => $slow(left, right),
         };
-        decref(left);
-        decref(right);
+        int_decref(left);
+        int_decref(right);
         if res.is_null() {
             error!($f, $sp.sub(2), $ts)
         }
@@ -214,8 +214,8 @@ stencil!(fn _COMPARE_OP_INT(f, sp, ts) {
         deopt!(f, sp, ts)
     }
     let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
-    decref(left);
-    decref(right);
+    int_decref(left);
+    int_decref(right);
     poke(sp, 2, py_bool(bit & oparg() != 0));
     next!(f, sp.sub(1), ts)
 });

@@ -6,8 +6,8 @@
 
 use crate::abi::*;
 use crate::helpers::{
-    jitsaw_call_ex_inline, jitsaw_call_function, jitsaw_callargs_tuple, jitsaw_function_vectorcall,
-    jitsaw_push_inline,
+    jitsaw_call, jitsaw_call_ex_inline, jitsaw_call_function, jitsaw_callargs_tuple,
+    jitsaw_function_vectorcall, jitsaw_push_inline,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -49,26 +49,14 @@ macro_rules! finish_call {
 }
 
 stencil!(
-    /// `CALL` without inlining Python callees: every call is a vectorcall.
+    /// `CALL` (any callable). A compiled Python function taking exactly the
+    /// arguments given is entered directly; anything else is called by
+    /// `jitsaw_call` (out of line, to keep this stencil small).
     fn _CALL(f, sp, ts) {
         let n = oparg();
-        let mut callable = peek(sp, n + 2);
-        let args;
-        let total;
-        if !peek(sp, n + 1).is_null() {
-            (args, total) = (sp.sub(n + 1), n + 1);
-        } else if is_type(callable, &raw mut PyMethod_Type) {
-            let m = callable.cast::<PyMethodObject>();
-            (args, total) = (sp.sub(n + 1), n + 1);
-            *args = new_ref((*m).im_self);
-            let func = new_ref((*m).im_func);
-            *args.sub(1) = func;
-            decref(callable);
-            callable = func;
-        } else {
-            (args, total) = (sp.sub(n), n);
-        }
-        let res = if is_plain_function(callable) {
+        let callable = peek(sp, n + 2);
+        if is_plain_function(callable) {
+            let (args, total) = call_args(sp, n);
             let base = sp.sub(n + 2);
             let inline = jitsaw_push_inline(ts, f, callable, args, total, base, resume_address());
             if !inline.frame.is_null() {
@@ -78,19 +66,8 @@ stencil!(
                 let entry = core::mem::transmute::<usize, Continuation>(inline.entry);
                 become entry(callee, frame_local(callee, (*callee).stacktop as usize), ts)
             }
-            jitsaw_call_function(ts, callable, args, total, core::ptr::null_mut())
-        } else {
-            let res = PyObject_Vectorcall(
-                callable,
-                args,
-                total | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
-                core::ptr::null_mut(),
-            );
-            decref(callable);
-            decref_args(args, total);
-            res
-        };
-        finish_call!(f, sp, ts, res)
+        }
+        finish_call!(f, sp, ts, jitsaw_call(ts, sp.sub(n + 2), n))
     }
 );
 

@@ -2,8 +2,8 @@
 //! the ways out of compiled code (exit stubs and the entry trampoline).
 
 use crate::abi::*;
-use crate::helpers::{jitsaw_executed, jitsaw_exit_counters, jitsaw_ignored_tools};
-use jitsaw_cpython313::consts;
+use crate::helpers::{jitsaw_executed, jitsaw_exit_counters, jitsaw_local_monitors};
+use jitsaw_cpython313::{consts, off};
 use jitsaw_cpython313::ffi::*;
 
 stencil!(fn _POP_JUMP_IF_FALSE(f, sp, ts) {
@@ -71,12 +71,20 @@ stencil!(
                 deopt!(f, sp, ts)
             }
         }
-        if code_has_local_monitors_except(frame_code(f), jitsaw_ignored_tools) {
+        if local_monitors(f) {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
     }
 );
+
+/// Whether `sys.monitoring` has local events on the frame's code: only code
+/// that ever had some has monitoring data, so the rest is out of line.
+#[inline(always)]
+unsafe fn local_monitors(f: Frame) -> bool {
+    let code = frame_code(f);
+    !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null() && jitsaw_local_monitors(code)
+}
 
 stencil!(
     /// After calls (`CHECK_EVAL_BREAKER` in CPython): handles pending events.
@@ -93,9 +101,7 @@ stencil!(
     /// Python: deopts if instrumentation changed meanwhile. Operand: the
     /// instrumentation version the code was compiled under.
     fn _CHECK_VALIDITY(f, sp, ts) {
-        if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != operand()
-            || code_has_local_monitors_except(frame_code(f), jitsaw_ignored_tools)
-        {
+        if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != operand() || local_monitors(f) {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)

@@ -1,0 +1,53 @@
+"""Switches jitsaw on at interpreter start-up when ``JITSAW`` is set.
+
+Imported by the ``jitsaw.pth`` file the package installs, and only when
+``JITSAW`` is non-empty, so ordinary start-up pays nothing. A top-level
+module, so that it can decide before the ``jitsaw`` package is imported.
+
+jitsaw runs in the main interpreter only: in a subinterpreter (which the
+extension does not support) it stays off silently, as it does when another
+frame evaluator is already installed (``python -X perf``), so that the
+program runs exactly as it would without jitsaw. An invalid ``JITSAW_*``
+setting stops the program with a clear message.
+"""
+
+import os
+import sys
+
+
+def _fail(message):
+    sys.stderr.write(f"jitsaw: error: {message}\n")
+    sys.stderr.flush()
+    os._exit(2)
+
+
+def _in_subinterpreter():
+    try:
+        import _interpreters
+    except ImportError:
+        return False
+    return _interpreters.get_current()[0] != _interpreters.get_main()[0]
+
+
+def _autoload():
+    value = os.environ.get("JITSAW", "")
+    if value == "0":
+        return
+    if value != "1":
+        _fail(f"JITSAW must be 1 (switch the JIT on) or 0 (off), got {value!r}")
+    if _in_subinterpreter():
+        return
+    try:
+        import jitsaw
+    except ImportError as e:
+        _fail(str(e))
+    try:
+        jitsaw.enable()
+    except ValueError as e:
+        _fail(str(e))
+    except RuntimeError as e:
+        if not jitsaw._hook_taken(e):
+            _fail(str(e))
+
+
+_autoload()
