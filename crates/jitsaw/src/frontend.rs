@@ -44,6 +44,8 @@ pub struct CodeInput {
     pub loops: bool,
     /// Count every instruction run (`_COUNT_EXECUTED`, counting mode).
     pub count_executed: bool,
+    /// Force deopts at random instruction boundaries (`_CHAOS`, testing).
+    pub chaos: bool,
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -109,6 +111,15 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         if code.count_executed {
             uops.push(UopInst {
                 op: Uop::_COUNT_EXECUTED,
+                oparg: 0,
+                operand: 0,
+                inst: here,
+                jump: None,
+            });
+        }
+        if code.chaos {
+            uops.push(UopInst {
+                op: Uop::_CHAOS,
                 oparg: 0,
                 operand: 0,
                 inst: here,

@@ -118,6 +118,7 @@ pub fn enable(options: Options) -> Result<(), String> {
         }
     }
     THRESHOLD.store(options.threshold, Ordering::Relaxed);
+    runtime::set_chaos(options.chaos);
     WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
     DUMP_ASM.store(options.dump.asm, Ordering::Relaxed);
@@ -834,6 +835,7 @@ unsafe fn compile(
     input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
     input.globals = global_slots(ts, frame, code, &input.units);
     input.count_executed = COUNTING.load(Ordering::Relaxed);
+    input.chaos = runtime::chaos_enabled();
     let program = match frontend::lower(&input) {
         Ok(p) => p,
         Err(Refusal::Never(reason)) => {

@@ -15,6 +15,9 @@ pub struct Options {
     pub count: bool,
     /// `JITSAW_STATS_FILE`.
     pub count_file: Option<String>,
+    /// `JITSAW_CHAOS`: for testing, deopt at pseudo-random instruction
+    /// boundaries, on average every this many instructions (0: never).
+    pub chaos: u32,
 }
 
 /// `JITSAW_DUMP`: a comma-separated list of `uops` and `asm`.
@@ -64,11 +67,18 @@ impl Options {
                 ))
             }
         };
+        let chaos = match get("JITSAW_CHAOS").as_deref().map(str::trim) {
+            None | Some("") => 0,
+            Some(v) => v.parse::<u32>().map_err(|_| {
+                format!("JITSAW_CHAOS must be a non-negative integer (instructions between forced deopts), got {v:?}")
+            })?,
+        };
         Ok(Options {
             threshold,
             dump,
             count,
             count_file,
+            chaos,
         })
     }
 
@@ -100,6 +110,7 @@ mod tests {
                 dump: Dump::default(),
                 count: false,
                 count_file: None,
+                chaos: 0,
             }
         );
     }
@@ -123,6 +134,10 @@ mod tests {
         assert!(!parse(&[("JITSAW_STATS", "0")]).unwrap().count);
         let o = parse(&[("JITSAW_STATS_FILE", "/tmp/x.jsonl")]).unwrap();
         assert!(o.count && o.count_file.as_deref() == Some("/tmp/x.jsonl"));
+        assert_eq!(parse(&[("JITSAW_CHAOS", "50")]).unwrap().chaos, 50);
+        assert!(parse(&[("JITSAW_CHAOS", "x")])
+            .unwrap_err()
+            .contains("JITSAW_CHAOS"));
         let e = parse(&[("JITSAW_STATS", "yes")]).unwrap_err();
         assert!(e.contains("JITSAW_STATS") && e.contains("yes"), "{e}");
     }

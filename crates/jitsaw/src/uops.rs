@@ -275,6 +275,8 @@ uops! { o;
     // jitsaw: an unconditional jump.
     _JUMP: 0 => 0, escapes false;
     _SET_IP: 0 => 0;
+    // jitsaw: a forced deopt now and then (`JITSAW_CHAOS`, for testing).
+    _CHAOS: 0 => 0, escapes false;
     // jitsaw: counts an instruction run in compiled code (`JITSAW_STATS`).
     _COUNT_EXECUTED: 0 => 0, escapes false;
     // jitsaw: counts a specialized instruction running its generic form.
@@ -333,6 +335,7 @@ impl Uop {
             self,
             Uop::_DEOPT
                 | Uop::_QUICKEN
+                | Uop::_CHAOS
                 | Uop::_CHECK_VALIDITY
                 | Uop::_CHECK_EVAL_BREAKER
                 | Uop::_IMPORT_FROM

@@ -1,7 +1,9 @@
 //! The stencil calling convention, its holes, and the macros that keep every
 //! stencil's shape identical.
 
-pub use crate::objects::{decref, float_decref, float_new, int_decref, int_new, int_value, xdecref};
+pub use crate::objects::{
+    decref, float_decref, float_new, int_decref, int_new, int_value, xdecref,
+};
 pub use jitsaw_cpython313::inline::*;
 pub use jitsaw_cpython313::layout::PyObject;
 use jitsaw_cpython313::layout::{Frame as FrameT, PyThreadState};

@@ -134,6 +134,8 @@ extern "C" {
     /// `GET_YIELD_FROM_ITER`: a new reference replacing `iterable` (taken),
     /// or NULL with an error (`iterable` kept).
     pub fn jitsaw_get_yield_from_iter(ts: Ts, f: Frame, iterable: *mut PyObject) -> *mut PyObject;
+    /// `JITSAW_CHAOS` state: countdown, period, random state.
+    pub static mut jitsaw_chaos: [u64; 3];
     /// Instructions run in compiled code (counting mode).
     pub static mut jitsaw_executed: u64;
     /// Counters of exits, indexed by the exit stub's oparg.

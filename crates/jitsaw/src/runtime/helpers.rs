@@ -108,6 +108,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             (&raw const super::EXIT_COUNTS) as usize,
         ),
         ("jitsaw_executed", (&raw const super::EXECUTED) as usize),
+        ("jitsaw_chaos", (&raw const super::CHAOS) as usize),
         (
             "jitsaw_local_monitors",
             helper_local_monitors as *const () as usize,

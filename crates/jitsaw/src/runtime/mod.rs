@@ -98,6 +98,26 @@ fn resolve(name: &str) -> Option<usize> {
 /// each; see `jitsaw_ignored_tools` in the stencils).
 pub(crate) static IGNORED_TOOLS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
+/// `JITSAW_CHAOS` state for `_CHAOS`: instructions until the next forced
+/// deopt, the mean period, and a xorshift generator's state.
+pub(crate) static mut CHAOS: [u64; 3] = [0, 0, 0x9E37_79B9_7F4A_7C15];
+
+/// Sets the `JITSAW_CHAOS` period (0: off).
+pub fn set_chaos(period: u32) {
+    // SAFETY: called with the GIL held, which serializes `_CHAOS`'s writes.
+    unsafe {
+        let chaos = &raw mut CHAOS;
+        (*chaos)[0] = period as u64;
+        (*chaos)[1] = period as u64;
+    }
+}
+
+/// Whether `JITSAW_CHAOS` is on.
+pub fn chaos_enabled() -> bool {
+    // SAFETY: a plain read under the GIL.
+    unsafe { (*(&raw const CHAOS))[1] != 0 }
+}
+
 /// Instructions compiled code ran in counting mode (`_COUNT_EXECUTED`).
 pub(crate) static mut EXECUTED: u64 = 0;
 

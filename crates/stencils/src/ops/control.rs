@@ -2,9 +2,9 @@
 //! the ways out of compiled code (exit stubs and the entry trampoline).
 
 use crate::abi::*;
-use crate::helpers::{jitsaw_executed, jitsaw_exit_counters, jitsaw_local_monitors};
-use jitsaw_cpython313::{consts, off};
+use crate::helpers::{jitsaw_chaos, jitsaw_executed, jitsaw_exit_counters, jitsaw_local_monitors};
 use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::{consts, off};
 
 stencil!(fn _POP_JUMP_IF_FALSE(f, sp, ts) {
     if peek(sp, 1) == py_false() {
@@ -155,6 +155,26 @@ stencil!(
             }
         }
         next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `JITSAW_CHAOS` (testing): deopts at pseudo-random instruction
+    /// boundaries, on average every `period` instructions, so that tests
+    /// exercise the interpreter taking over anywhere.
+    fn _CHAOS(f, sp, ts) {
+        let chaos = (&raw mut jitsaw_chaos).cast::<u64>();
+        if *chaos > 1 {
+            *chaos -= 1;
+            next!(f, sp, ts)
+        }
+        let mut x = *chaos.add(2);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *chaos.add(2) = x;
+        *chaos = 1 + x % (2 * *chaos.add(1)).max(1);
+        deopt!(f, sp, ts)
     }
 );
 

@@ -1,0 +1,292 @@
+"""Differential fuzzer: random but valid Python programs, run plain and under
+jitsaw (every function compiled at its first call, deopts forced at random
+points with ``JITSAW_CHAOS``), must print exactly the same.
+
+    python3.13 tests/fuzz/fuzz.py --seed 1 --count 500        # CI batch
+    python3.13 tests/fuzz/fuzz.py --seed 7 --count 10000      # long mode
+    python3.13 tests/fuzz/fuzz.py --show 1234                 # print program 1234
+
+Each program is a few functions exercising ints near overflow boundaries,
+floats with nan/inf, mixed types, loops, branches, exceptions, generators,
+calls and attribute access on classes that change while it runs. Programs
+are grouped into batches (one process each); a diverging batch is narrowed
+down to the first diverging program, which is written to ``--out`` as a
+ready-made regression test.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+INTS = [0, 1, -1, 2, 3, 7, 255, 256, 2**15, 2**30 - 1, 2**30, -(2**30), 2**31, 2**32 + 1,
+        2**62, 2**63 - 1, -(2**63), 2**64, 10**20, -(10**19)]
+FLOATS = ["0.0", "-0.0", "1.5", "-2.25", "1e308", "-1e308", "float('inf')", "float('-inf')",
+          "float('nan')", "1e-300", "3.141592653589793"]
+STRS = ["''", "'a'", "'abc'", "'xyz' * 3", "'é'"]
+CMPOPS = ["<", "<=", "==", "!=", ">", ">="]
+# Forced-deopt periods, batch by batch (0: none).
+CHAOS_PERIODS = [0, 37, 211, 997]
+
+
+INT_OPS = ["+", "-", "*", "//", "%", "<<", ">>", "&", "|", "^"]
+FLOAT_OPS = ["+", "-", "*", "/", "//", "%"]
+
+
+class Gen:
+    """Programs over three variables: ``x`` and ``y`` hold ints, ``z`` a
+    float; now and then a value of another type is assigned (so
+    specializations fail and exceptions happen), but mostly the arithmetic
+    runs long enough to be compiled and specialized."""
+
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+        self.lines = []
+        self.depth = 0
+
+    def emit(self, line):
+        self.lines.append("    " * self.depth + line)
+
+    def pick(self, xs):
+        return self.r.choice(xs)
+
+    def int_atom(self, names):
+        ints = [n for n in names if n != "z"]
+        if ints and self.r.random() < 0.6:
+            return self.pick(ints)
+        return str(self.pick(INTS))
+
+    def float_atom(self, names):
+        c = self.r.random()
+        if "z" in names and c < 0.5:
+            return "z"
+        if c < 0.8:
+            return self.pick(FLOATS)
+        return self.int_atom(names)
+
+    def expr(self, names, kind="int", depth=0):
+        c = self.r.random()
+        if depth > 2 or c < 0.3:
+            if kind == "any" and self.r.random() < 0.5:
+                return self.pick(STRS + ["None", "(1, 2)", "[3]"])
+            return self.float_atom(names) if kind == "float" else self.int_atom(names)
+        sub = kind if kind != "any" else self.pick(["int", "float"])
+        if c < 0.75:
+            op = self.pick(FLOAT_OPS if sub == "float" else INT_OPS)
+            left = self.expr(names, sub, depth + 1)
+            right = self.expr(names, sub, depth + 1)
+            if op in ("<<", ">>"):
+                right = str(self.r.randint(0, 70))
+            elif op in ("//", "%", "/") and self.r.random() < 0.8:
+                right = f"({right} or 7)"
+            return f"({left} {op} {right})"
+        if c < 0.85:
+            cmp = self.pick(CMPOPS)
+            return f"({self.expr(names, sub, depth + 1)} {cmp} {self.expr(names, sub, depth + 1)})"
+        if c < 0.9:
+            return f"(-{self.expr(names, sub, depth + 1)})"
+        if c < 0.95:
+            cond = self.expr(names, "int", depth + 1)
+            a, b = self.expr(names, sub, depth + 1), self.expr(names, sub, depth + 1)
+            return f"({a} if {cond} else {b})"
+        return f"abs({self.expr(names, sub, depth + 1)})"
+
+    def assign(self, names):
+        name = self.pick(["x", "y", "z"])
+        if self.r.random() < 0.04:
+            kind = "any"
+        else:
+            kind = "float" if name == "z" else "int"
+        return f"{name} = c({self.expr(names, kind)})"
+
+    def statement(self, names, out):
+        c = self.r.random()
+        if c < 0.35 or self.depth > 3:
+            self.emit(self.assign(names))
+        elif c < 0.45:
+            self.emit(f"{out}.append({self.expr(names, self.pick(['int', 'float']))})")
+        elif c < 0.6:
+            self.emit(f"for i{self.depth} in range({self.r.randint(0, 40)}):")
+            self.block(names + [f"i{self.depth}"], out)
+        elif c < 0.7:
+            self.emit(f"if {self.expr(names, 'int')}:")
+            self.block(names, out)
+            self.emit("else:")
+            self.block(names, out)
+        elif c < 0.8:
+            self.emit("try:")
+            self.block(names, out)
+            self.emit(f"except {self.pick(['ArithmeticError', 'TypeError', 'ValueError', 'Exception'])} as e:")
+            self.depth += 1
+            self.emit(f"{out}.append(type(e).__name__)")
+            self.depth -= 1
+        elif c < 0.87:
+            self.emit("n = 0")
+            self.emit(f"while n < {self.r.randint(0, 30)}:")
+            self.depth += 1
+            self.emit("n += 1")
+            self.emit(self.assign(names + ["n"]))
+            self.depth -= 1
+        elif c < 0.93:
+            self.emit(f"obj.{self.pick(['a', 'b'])} = {self.expr(names, self.pick(['int', 'float', 'any']))}")
+            self.emit(f"{out}.append(obj.a)")
+        else:
+            self.emit(f"{out}.extend(gen({self.expr(names, 'any')}, {self.r.randint(0, 5)}))")
+
+    def block(self, names, out):
+        self.depth += 1
+        for _ in range(self.r.randint(1, 3)):
+            self.statement(names, out)
+        self.depth -= 1
+
+    def program(self, index):
+        self.lines = []
+        self.emit(f"def prog{index}():")
+        self.depth = 1
+        self.emit("class K:")
+        self.emit("    a = 1")
+        self.emit("    b = 2.5")
+        self.emit("obj = K()")
+        self.emit("def c(v):")
+        self.emit("    if type(v) is int and not -(2**200) < v < 2**200:")
+        self.emit("        return v % 2**64")
+        self.emit("    if type(v) is str and len(v) > 1000:")
+        self.emit("        return v[:1000]")
+        self.emit("    return v")
+        self.emit("def gen(x, n):")
+        self.emit("    for k in range(n):")
+        self.emit("        yield (x, k) if k % 2 else k")
+        names = ["x", "y", "z"]
+        self.emit("def body(x, y, z, out):")
+        self.depth += 1
+        for _ in range(self.r.randint(2, 6)):
+            self.statement(names, "out")
+        self.emit("return x, y, z")
+        self.depth -= 1
+        self.emit("results = []")
+        self.emit(f"for call in range({self.r.randint(1, 6)}):")
+        self.depth += 1
+        args = ", ".join([self.int_atom([]), self.int_atom([]), self.float_atom([])])
+        self.emit("out = []")
+        self.emit("try:")
+        self.emit(f"    results.append((body({args}, out), out))")
+        self.emit("except Exception as e:")
+        self.emit("    results.append((type(e).__name__, str(e)[:80], out))")
+        self.emit("if call == 2:")
+        self.emit("    K.a = 'changed'")
+        self.emit("    obj.__class__ = type('K2', (K,), {'b': 0})")
+        self.depth -= 1
+        self.emit("return results")
+        return "\n".join(self.lines)
+
+
+def program(index):
+    return Gen(index).program(index)
+
+
+def batch_source(indices):
+    parts = [program(i) for i in indices]
+    parts.append("import sys")
+    parts.append("for p in (%s,):" % ", ".join(f"prog{i}" for i in indices))
+    parts.append("    try:")
+    parts.append("        print(p.__name__, repr(p()))")
+    parts.append("    except Exception as e:")
+    parts.append("        print(p.__name__, 'raised', type(e).__name__)")
+    return "\n".join(parts) + "\n"
+
+
+def run(source, jit, chaos):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
+    env["PYTHONHASHSEED"] = "0"
+    if jit:
+        env.update(JITSAW="1", JITSAW_THRESHOLD="0")
+        if chaos:
+            env["JITSAW_CHAOS"] = str(chaos)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(source)
+    try:
+        proc = subprocess.run(
+            [sys.executable, f.name],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            preexec_fn=limit_memory,
+        )
+    finally:
+        os.unlink(f.name)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def limit_memory():
+    """Huge values (a string times a big int) fail with MemoryError alike."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def check(indices, chaos):
+    """None if the batch agrees, else a description of the first difference."""
+    source = batch_source(indices)
+    plain = run(source, False, 0)
+    jitted = run(source, True, chaos)
+    if plain == jitted:
+        return None
+    return plain, jitted
+
+
+def narrow(indices, chaos):
+    """The first program of a diverging batch that diverges alone."""
+    for i in indices:
+        if check([i], chaos) is not None:
+            return i
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=1, help="first program number")
+    parser.add_argument("--count", type=int, default=500, help="programs to run")
+    parser.add_argument("--batch", type=int, default=50, help="programs per process")
+    parser.add_argument(
+        "--chaos",
+        type=int,
+        help="JITSAW_CHAOS period (0: no forced deopts; default: varies by batch)",
+    )
+    parser.add_argument("--show", type=int, help="print one program and exit")
+    parser.add_argument("--out", default=".", help="where to write diverging programs")
+    args = parser.parse_args()
+    if args.show is not None:
+        print(batch_source([args.show]))
+        return 0
+    failures = []
+    start = args.seed * 1_000_000
+    indices = list(range(start, start + args.count))
+    for b in range(0, len(indices), args.batch):
+        batch = indices[b : b + args.batch]
+        chaos = args.chaos if args.chaos is not None else CHAOS_PERIODS[(b // args.batch) % len(CHAOS_PERIODS)]
+        diff = check(batch, chaos)
+        if diff is None:
+            continue
+        culprit = narrow(batch, chaos)
+        if culprit is None:
+            (plain, jitted) = diff
+            print(f"batch {batch[0]}..{batch[-1]} diverges only as a whole")
+            print("plain:", plain)
+            print("jit:  ", jitted)
+            failures.append(batch[0])
+            continue
+        print(f"(JITSAW_CHAOS={chaos})")
+        path = os.path.join(args.out, f"fuzz_divergence_{culprit}.py")
+        with open(path, "w") as f:
+            f.write(batch_source([culprit]))
+        print(f"program {culprit} diverges (written to {path})")
+        failures.append(culprit)
+    print(f"{len(indices)} programs, {len(failures)} divergences")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
