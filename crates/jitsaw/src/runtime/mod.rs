@@ -115,7 +115,7 @@ pub fn set_chaos(period: u32) {
 /// Whether `JITSAW_CHAOS` is on.
 pub fn chaos_enabled() -> bool {
     // SAFETY: a plain read under the GIL.
-    unsafe { (*(&raw const CHAOS))[1] != 0 }
+    unsafe { (&raw const CHAOS).cast::<u64>().add(1).read() != 0 }
 }
 
 /// Instructions compiled code ran in counting mode (`_COUNT_EXECUTED`).
