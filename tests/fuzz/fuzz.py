@@ -129,11 +129,29 @@ class Gen:
             self.emit("n += 1")
             self.emit(self.assign(names + ["n"]))
             self.depth -= 1
-        elif c < 0.93:
+        elif c < 0.9:
             self.emit(f"obj.{self.pick(['a', 'b'])} = {self.expr(names, self.pick(['int', 'float', 'any']))}")
             self.emit(f"{out}.append(obj.a)")
-        else:
+        elif c < 0.92:
             self.emit(f"{out}.extend(gen({self.expr(names, 'any')}, {self.r.randint(0, 5)}))")
+        elif c < 0.94:
+            # Calls: a helper that may raise, recursion, a closure.
+            self.emit(f"x = c(helper({self.expr(names, 'int')}, {self.expr(names, 'any')}))")
+            self.emit(f"{out}.append(rec({self.r.randint(0, 12)}))")
+        elif c < 0.96:
+            self.emit(f"table[{self.expr(names, 'int')} % 5] = {self.expr(names, 'float')}")
+            self.emit(f"{out}.append(sorted(table.items())[:2])")
+            self.emit(f"{out}.append([v * 2 for v in (x, y) if v])")
+        elif c < 0.98:
+            self.emit("with Ctx(out):")
+            self.block(names, out)
+        else:
+            self.emit("try:")
+            self.block(names, out)
+            self.emit("finally:")
+            self.depth += 1
+            self.emit(f"{out}.append(f'{{x}}:{{y!r}}:{{z:.3}}')")
+            self.depth -= 1
 
     def block(self, names, out):
         self.depth += 1
@@ -158,6 +176,21 @@ class Gen:
         self.emit("def gen(x, n):")
         self.emit("    for k in range(n):")
         self.emit("        yield (x, k) if k % 2 else k")
+        self.emit("def helper(a, b):")
+        self.emit(f"    if a % {self.r.randint(2, 9)} == 0:")
+        self.emit("        raise ValueError(a)")
+        self.emit("    return a + (b if type(b) is int else 1)")
+        self.emit("def rec(n):")
+        self.emit("    return n if n < 2 else rec(n - 1) + rec(n - 2)")
+        self.emit("class Ctx:")
+        self.emit("    def __init__(self, out):")
+        self.emit("        self.out = out")
+        self.emit("    def __enter__(self):")
+        self.emit("        self.out.append('enter')")
+        self.emit("    def __exit__(self, t, v, tb):")
+        self.emit("        self.out.append(('exit', t and t.__name__))")
+        self.emit(f"        return {self.pick(['True', 'False'])}")
+        self.emit("table = {}")
         names = ["x", "y", "z"]
         self.emit("def body(x, y, z, out):")
         self.depth += 1
