@@ -375,6 +375,15 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
         JUMP_BACKWARD_NO_INTERRUPT => return vec![jump(Uop::_JUMP, 0, next - oparg)],
         JUMP_FORWARD => return vec![jump(Uop::_JUMP, 0, next + oparg)],
         BUILD_SET => return vec![uop(Uop::_BUILD_SET, oparg)],
+        BINARY_OP => {
+            if let Some(adaptive) = adaptive_binary_op(oparg) {
+                return vec![uop(adaptive, oparg)];
+            }
+        }
+        COMPARE_OP => return vec![uop(Uop::_COMPARE_OP_ADAPTIVE, oparg)],
+        BINARY_SUBSCR => return vec![uop(Uop::_BINARY_SUBSCR_ADAPTIVE, oparg)],
+        STORE_SUBSCR => return vec![uop(Uop::_STORE_SUBSCR_ADAPTIVE, oparg)],
+        UNPACK_SEQUENCE => return vec![uop(Uop::_UNPACK_SEQUENCE_ADAPTIVE, oparg)],
         RERAISE => return vec![uop(Uop::_RERAISE, oparg)],
         YIELD_VALUE => {
             return vec![Lowered {
@@ -453,6 +462,25 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
         operand: start,
         ..uop(Uop::_DEOPT, 0)
     }]
+}
+
+/// The form of an unspecialized `BINARY_OP` with inline fast paths, for
+/// the operators that have one.
+fn adaptive_binary_op(oparg: u32) -> Option<Uop> {
+    let op = oparg as i64;
+    Some(match op {
+        _ if op == consts::NB_ADD || op == consts::NB_INPLACE_ADD => Uop::_BINARY_OP_ADAPTIVE_ADD,
+        _ if op == consts::NB_SUBTRACT || op == consts::NB_INPLACE_SUBTRACT => {
+            Uop::_BINARY_OP_ADAPTIVE_SUBTRACT
+        }
+        _ if op == consts::NB_MULTIPLY || op == consts::NB_INPLACE_MULTIPLY => {
+            Uop::_BINARY_OP_ADAPTIVE_MULTIPLY
+        }
+        _ if op == consts::NB_TRUE_DIVIDE || op == consts::NB_INPLACE_TRUE_DIVIDE => {
+            Uop::_BINARY_OP_ADAPTIVE_TRUE_DIVIDE
+        }
+        _ => return None,
+    })
 }
 
 /// `LOAD_GLOBAL` specialized from where the name is now (CPython's

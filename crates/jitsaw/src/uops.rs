@@ -110,6 +110,12 @@ uops! { o;
     _BINARY_OP_ADD_UNICODE: 2 => 1;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
+    // jitsaw: unspecialized forms with inline fast paths for common types.
+    _BINARY_OP_ADAPTIVE_ADD: 2 => 1, escapes true;
+    _BINARY_OP_ADAPTIVE_SUBTRACT: 2 => 1, escapes true;
+    _BINARY_OP_ADAPTIVE_MULTIPLY: 2 => 1, escapes true;
+    _BINARY_OP_ADAPTIVE_TRUE_DIVIDE: 2 => 1, escapes true;
+    _COMPARE_OP_ADAPTIVE: 2 => 1, escapes true;
     _COMPARE_OP: 2 => 1;
     _COMPARE_OP_INT: 2 => 1;
     _COMPARE_OP_FLOAT: 2 => 1;
@@ -119,6 +125,9 @@ uops! { o;
     _CONTAINS_OP_DICT: 2 => 1;
     // Subscripts.
     _BINARY_SUBSCR: 2 => 1;
+    // jitsaw: unspecialized forms with inline fast paths.
+    _BINARY_SUBSCR_ADAPTIVE: 2 => 1, escapes true;
+    _STORE_SUBSCR_ADAPTIVE: 3 => 0, escapes true;
     _BINARY_SUBSCR_LIST_INT: 2 => 1;
     _BINARY_SUBSCR_TUPLE_INT: 2 => 1;
     _BINARY_SUBSCR_STR_INT: 2 => 1;
@@ -146,6 +155,8 @@ uops! { o;
     _DICT_UPDATE: o + 1 => o;
     _DICT_MERGE: o + 4 => o + 3;
     _UNPACK_SEQUENCE: 1 => o;
+    // jitsaw: unspecialized form with a tuple/list fast path.
+    _UNPACK_SEQUENCE_ADAPTIVE: 1 => o, escapes true;
     _UNPACK_SEQUENCE_TWO_TUPLE: 1 => 2;
     _UNPACK_SEQUENCE_TUPLE: 1 => o;
     _UNPACK_SEQUENCE_LIST: 1 => o;

@@ -152,6 +152,97 @@ stencil!(fn _BINARY_OP_MULTIPLY_FLOAT(f, sp, ts) {
     float_op!(f, sp, ts, *)
 });
 
+/// An unspecialized `BINARY_OP` whose operator has int and float fast
+/// paths: exact floats, then exact ints, inline; anything else through
+/// CPython's generic entry point. Compiled code cannot make the interpreter
+/// specialize, so code compiled before it did (a loop's first call) stays
+/// fast this way.
+macro_rules! adaptive_arith {
+    ($f:ident, $sp:ident, $ts:ident, $op:tt, $int_fits:expr, $int_slow:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        if is_float(left) && is_float(right) {
+            float_op!($f, $sp, $ts, $op)
+        }
+        if is_int(left) && is_int(right) {
+            int_op!($f, $sp, $ts, $int_fits, |a: i64, b: i64| a $op b, $int_slow)
+        }
+        binary_call!($f, $sp, $ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
+    }};
+}
+
+stencil!(
+    /// `BINARY_OP` `+`/`+=` with int and float fast paths (see
+    /// `adaptive_arith`).
+    fn _BINARY_OP_ADAPTIVE_ADD(f, sp, ts) {
+        adaptive_arith!(f, sp, ts, +, |_, _| true, _PyLong_Add)
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `-`/`-=` with int and float fast paths.
+    fn _BINARY_OP_ADAPTIVE_SUBTRACT(f, sp, ts) {
+        adaptive_arith!(f, sp, ts, -, |_, _| true, _PyLong_Subtract)
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `*`/`*=` with int and float fast paths.
+    fn _BINARY_OP_ADAPTIVE_MULTIPLY(f, sp, ts) {
+        let fits = |a: i64, b: i64| a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30;
+        adaptive_arith!(f, sp, ts, *, fits, _PyLong_Multiply)
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `/`/`/=` with a float fast path (a zero divisor takes
+    /// the generic path, which raises).
+    fn _BINARY_OP_ADAPTIVE_TRUE_DIVIDE(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        if is_float(left) && is_float(right) && float_value(right) != 0.0 {
+            float_op!(f, sp, ts, /)
+        }
+        binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
+    }
+);
+
+stencil!(
+    /// An unspecialized `COMPARE_OP` with fast paths for two floats and two
+    /// compact ints.
+    fn _COMPARE_OP_ADAPTIVE(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        if is_float(left) && is_float(right) {
+            let bit = comparison_bit(float_value(left), float_value(right));
+            float_decref(ts, left);
+            float_decref(ts, right);
+            poke(sp, 2, py_bool(bit & oparg() != 0));
+            next!(f, sp.sub(1), ts)
+        }
+        if is_int(left) && is_int(right) && long_is_compact(left) && long_is_compact(right) {
+            let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
+            int_decref(left);
+            int_decref(right);
+            poke(sp, 2, py_bool(bit & oparg() != 0));
+            next!(f, sp.sub(1), ts)
+        }
+        let mut res = PyObject_RichCompare(left, right, (oparg() >> 5) as i32);
+        decref(left);
+        decref(right);
+        if res.is_null() {
+            error!(f, sp.sub(2), ts)
+        }
+        if oparg() & 16 != 0 {
+            let b = PyObject_IsTrue(res);
+            decref(res);
+            if b < 0 {
+                error!(f, sp.sub(2), ts)
+            }
+            res = py_bool(b != 0);
+        }
+        poke(sp, 2, res);
+        next!(f, sp.sub(1), ts)
+    }
+);
+
 stencil!(
     /// `BINARY_OP_INPLACE_ADD_UNICODE` (tier 1 only in CPython): `s += t`
     /// where the next instruction stores back into local `operand`; the JIT

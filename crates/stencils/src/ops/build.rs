@@ -203,6 +203,39 @@ stencil!(fn _UNPACK_SEQUENCE(f, sp, ts) {
     next!(f, sp.add(n).sub(1), ts)
 });
 
+stencil!(
+    /// An unspecialized `UNPACK_SEQUENCE` with a fast path for a tuple or
+    /// list of exactly the right length.
+    fn _UNPACK_SEQUENCE_ADAPTIVE(f, sp, ts) {
+        let n = oparg();
+        let seq = peek(sp, 1);
+        let items = if is_tuple(seq) {
+            tuple_items(seq)
+        } else if is_list(seq) {
+            list_items(seq)
+        } else {
+            core::ptr::null_mut()
+        };
+        if !items.is_null() && ob_size(seq) as usize == n {
+            let out = sp.sub(1);
+            let mut i = 0;
+            while i < n {
+                *out.add(i) = new_ref(*items.add(n - 1 - i));
+                i += 1;
+            }
+            decref(seq);
+            next!(f, sp.add(n).sub(1), ts)
+        }
+        let top = sp.add(n).sub(1);
+        let res = _PyEval_UnpackIterable(ts, seq, n as i32, -1, top);
+        decref(seq);
+        if res == 0 {
+            error!(f, sp.sub(1), ts)
+        }
+        next!(f, sp.add(n).sub(1), ts)
+    }
+);
+
 stencil!(fn _UNPACK_SEQUENCE_TWO_TUPLE(f, sp, ts) {
     let seq = peek(sp, 1);
     if !is_tuple(seq) || ob_size(seq) != 2 {

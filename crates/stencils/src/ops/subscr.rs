@@ -15,6 +15,67 @@ stencil!(fn _BINARY_SUBSCR(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
+stencil!(
+    /// An unspecialized `BINARY_SUBSCR` with a fast path for a list or
+    /// tuple indexed by a non-negative int in range.
+    fn _BINARY_SUBSCR_ADAPTIVE(f, sp, ts) {
+        let (container, sub) = (peek(sp, 2), peek(sp, 1));
+        if is_int(sub) && long_is_nonneg_compact(sub) {
+            let index = long_digit0(sub);
+            let items = if is_list(container) {
+                list_items(container)
+            } else if is_tuple(container) {
+                tuple_items(container)
+            } else {
+                core::ptr::null_mut()
+            };
+            if !items.is_null() && index < ob_size(container) as usize {
+                let res = new_ref(*items.add(index));
+                decref(sub);
+                decref(container);
+                poke(sp, 2, res);
+                next!(f, sp.sub(1), ts)
+            }
+        }
+        let res = PyObject_GetItem(container, sub);
+        decref(container);
+        decref(sub);
+        if res.is_null() {
+            error!(f, sp.sub(2), ts)
+        }
+        poke(sp, 2, res);
+        next!(f, sp.sub(1), ts)
+    }
+);
+
+stencil!(
+    /// An unspecialized `STORE_SUBSCR` with a fast path for a list indexed
+    /// by a non-negative int in range.
+    fn _STORE_SUBSCR_ADAPTIVE(f, sp, ts) {
+        let (value, container, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+        if is_list(container) && is_int(sub) && long_is_nonneg_compact(sub) {
+            let index = long_digit0(sub);
+            if index < ob_size(container) as usize {
+                let slot = list_items(container).add(index);
+                let old = *slot;
+                *slot = value;
+                decref(old);
+                decref(sub);
+                decref(container);
+                next!(f, sp.sub(3), ts)
+            }
+        }
+        let err = PyObject_SetItem(container, sub, value);
+        decref(value);
+        decref(container);
+        decref(sub);
+        if err != 0 {
+            error!(f, sp.sub(3), ts)
+        }
+        next!(f, sp.sub(3), ts)
+    }
+);
+
 stencil!(fn _BINARY_SUBSCR_LIST_INT(f, sp, ts) {
     let (list, sub) = (peek(sp, 2), peek(sp, 1));
     if !is_int(sub) || !is_list(list) || !long_is_nonneg_compact(sub) {

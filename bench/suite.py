@@ -1,0 +1,209 @@
+"""pyperformance's pure-Python benchmarks, plain and under jitsaw, in one run.
+
+    python3.13 bench/suite.py --fast            # everyday (a few minutes)
+    python3.13 bench/suite.py                   # release numbers (pyperf defaults)
+    python3.13 bench/suite.py --only nbody go   # some benchmarks
+
+Each benchmark is pyperformance's own ``run_benchmark.py`` (from the
+``pyperformance`` package on PyPI), run through pyperf twice, plain then with
+``JITSAW=1``, one after the other. For each it reports both times, the
+speed-up (plain / jitsaw), the JIT's compile time per bytecode instruction
+and code bytes (from a single in-process run), and the peak RSS of both
+runs; then the geometric mean. It writes ``results.md`` (a markdown table),
+``results.png`` (a bar chart, if matplotlib is installed) and
+``results.json`` to ``--out``.
+
+The interpreter running this script is the one measured; jitsaw, pyperf and
+pyperformance must be installed in it.
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# CPU-bound pure-Python benchmarks with no dependencies beyond pyperf.
+BENCHMARKS = [
+    "nbody",
+    "spectral_norm",
+    "fannkuch",
+    "float",
+    "richards",
+    "chaos",
+    "raytrace",
+    "deltablue",
+    "go",
+    "hexiom",
+    "nqueens",
+    "generators",
+    "coroutines",
+    "unpack_sequence",
+    "pyflate",
+    "deepcopy",
+    "json_dumps",
+    "pidigits",
+    "meteor_contest",
+    "comprehensions",
+    "richards_super",
+    "scimark",
+    "crypto_pyaes",
+    "logging",
+    "pprint",
+]
+
+# In-process runner reporting the JIT's statistics after one value.
+STATS_RUNNER = """
+import json, runpy, sys
+script, out = sys.argv[1], sys.argv[2]
+sys.argv = [script, "--debug-single-value"]
+try:
+    runpy.run_path(script, run_name="__main__")
+finally:
+    import jitsaw
+    with open(out, "w") as f:
+        json.dump(jitsaw.stats(), f)
+"""
+
+
+def benchmark_script(name):
+    import pyperformance
+
+    root = Path(pyperformance.__file__).parent / "data-files" / "benchmarks"
+    script = root / f"bm_{name}" / "run_benchmark.py"
+    if not script.exists():
+        raise SystemExit(f"bench/suite.py: pyperformance has no benchmark {name!r} ({script})")
+    return script
+
+
+def environment(jit):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
+    if jit:
+        env["JITSAW"] = "1"
+    return env
+
+
+def timed(name, jit, mode, out_dir):
+    """pyperf's result for one benchmark and the run's peak RSS (bytes)."""
+    output = out_dir / f"{name}.{'jit' if jit else 'plain'}.json"
+    output.unlink(missing_ok=True)
+    command = [sys.executable, str(benchmark_script(name)), "--quiet", "-o", str(output)]
+    command += ["--inherit-environ", "JITSAW"] if jit else []
+    command += mode
+    proc = subprocess.Popen(command, env=environment(jit))
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"bench/suite.py: {name} failed ({'jit' if jit else 'plain'})")
+    import pyperf
+
+    return pyperf.Benchmark.load(str(output)), usage.ru_maxrss * 1024
+
+
+def jit_stats(name):
+    """jitsaw's statistics after one in-process run of the benchmark."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stats.json"
+        subprocess.run(
+            [sys.executable, "-c", STATS_RUNNER, str(benchmark_script(name)), str(out)],
+            env=environment(True),
+            check=True,
+            capture_output=True,
+        )
+        return json.loads(out.read_text())
+
+
+def write_chart(rows, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = [r["name"] for r in rows]
+    speedups = [r["speedup"] for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(rows) + 1.5))
+    colors = ["#2a7" if s >= 1 else "#c33" for s in speedups]
+    ax.barh(names[::-1], speedups[::-1], color=colors[::-1])
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("speed-up over CPython 3.13 (plain time / jitsaw time)")
+    ax.set_title("jitsaw on pyperformance benchmarks")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fast", action="store_true", help="few values per benchmark (minutes)")
+    parser.add_argument("--only", nargs="*", help="benchmarks to run (default: all listed)")
+    parser.add_argument("--out", default=str(HERE / "results"), help="directory for results")
+    args = parser.parse_args()
+    try:
+        import jitsaw  # noqa: F401
+        import pyperf  # noqa: F401
+        import pyperformance  # noqa: F401
+    except ImportError as e:
+        raise SystemExit(f"bench/suite.py needs jitsaw, pyperf and pyperformance installed: {e}")
+    names = args.only or BENCHMARKS
+    for name in names:
+        benchmark_script(name)
+    mode = ["--processes=2", "--values=3", "--warmups=1"] if args.fast else []
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    started = time.time()
+    for name in names:
+        plain, plain_rss = timed(name, False, mode, out_dir)
+        jit, jit_rss = timed(name, True, mode, out_dir)
+        stats = jit_stats(name)
+        instructions = max(stats["instructions_compiled"], 1)
+        row = {
+            "name": name,
+            "plain_s": plain.mean(),
+            "jit_s": jit.mean(),
+            "speedup": plain.mean() / jit.mean(),
+            "compile_us_per_instruction": stats["compile_time_ns"] / 1e3 / instructions,
+            "code_kib": stats["code_bytes"] / 1024,
+            "plain_rss_mib": plain_rss / 2**20,
+            "jit_rss_mib": jit_rss / 2**20,
+        }
+        rows.append(row)
+        print(
+            f"{name:16} plain {row['plain_s'] * 1e3:9.2f} ms  jitsaw {row['jit_s'] * 1e3:9.2f} ms  "
+            f"{row['speedup']:5.2f}x  compile {row['compile_us_per_instruction']:5.2f} us/instr  "
+            f"code {row['code_kib']:7.0f} KiB  RSS {row['plain_rss_mib']:5.1f} -> {row['jit_rss_mib']:5.1f} MiB",
+            flush=True,
+        )
+    geomean = math.exp(sum(math.log(r["speedup"]) for r in rows) / len(rows))
+    elapsed = time.time() - started
+    print(f"{'geomean':16} {geomean:5.2f}x over {len(rows)} benchmarks ({elapsed:.0f}s)")
+    (out_dir / "results.json").write_text(json.dumps({"rows": rows, "geomean": geomean}, indent=2))
+    lines = [
+        f"jitsaw vs CPython {sys.version.split()[0]} ({'fast' if args.fast else 'full'} mode), "
+        f"pyperformance benchmarks, speed-up = plain time / jitsaw time.",
+        "",
+        "| benchmark | plain (ms) | jitsaw (ms) | speed-up | compile (µs/instr) | code (KiB) | RSS plain → jitsaw (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['plain_s'] * 1e3:.2f} | {r['jit_s'] * 1e3:.2f} | {r['speedup']:.2f}× | "
+            f"{r['compile_us_per_instruction']:.2f} | {r['code_kib']:.0f} | "
+            f"{r['plain_rss_mib']:.1f} → {r['jit_rss_mib']:.1f} |"
+        )
+    lines.append(f"| **geometric mean** | | | **{geomean:.2f}×** | | | |")
+    (out_dir / "results.md").write_text("\n".join(lines) + "\n")
+    if write_chart(rows, out_dir / "results.png"):
+        print(f"chart: {out_dir / 'results.png'}")
+    print(f"table: {out_dir / 'results.md'}")
+
+
+if __name__ == "__main__":
+    main()
