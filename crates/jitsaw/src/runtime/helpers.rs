@@ -418,18 +418,32 @@ pub(super) unsafe extern "C" fn helper_local_monitors(code: *mut PyCodeObject) -
     code_has_local_monitors_except(code, ignored)
 }
 
-/// Deallocates an object whose refcount reached zero, as the stencils'
-/// `decref` would inline (`crates/stencils/src/objects.rs`): an exact int
-/// of 1-3 digits goes on jitsaw's int freelist unless the class is full or
-/// a reference tracer or tracemalloc must see the free.
+/// Deallocates an object whose refcount reached zero (the stencils'
+/// `decref` calls it, `crates/stencils/src/objects.rs`): an exact float goes
+/// on CPython's float freelist and an exact int of 1-3 digits on jitsaw's,
+/// unless full or a reference tracer (or tracemalloc, for ints) must see
+/// the free; anything else to `_Py_Dealloc`.
 pub(super) unsafe extern "C" fn helper_dealloc(o: *mut PyObject) {
     use jitsaw_cpython313::shared::INT_FREELIST_MAX;
+    let runtime = (&raw mut _PyRuntime).cast::<u8>();
+    let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
+    if is_type(o, &raw mut PyFloat_Type) && !traced {
+        // `_PyFloat_ExactDealloc`, without its thread-local lookup: compiled
+        // code only runs in the main interpreter.
+        let interp = pyo3::ffi::PyInterpreterState_Main().cast::<u8>();
+        let numfree = field_ptr::<i32>(interp, off::INTERP_FLOAT_FREELIST_NUMFREE);
+        if *numfree >= 0 && *numfree < off::FLOAT_MAXFREELIST as i32 {
+            let items = field_ptr::<*mut PyObject>(interp, off::INTERP_FLOAT_FREELIST_ITEMS);
+            *field_ptr::<*mut PyObject>(o.cast(), off::OB_TYPE) = *items;
+            *items = o;
+            *numfree += 1;
+            return;
+        }
+    }
     if is_type(o, &raw mut PyLong_Type) {
         let ndigits = field::<usize>(o.cast(), off::LONG_LV_TAG) >> off::LONG_NON_SIZE_BITS;
         let freelist = (&raw mut INT_FREELIST).cast::<u64>();
-        let runtime = (&raw mut _PyRuntime).cast::<u8>();
-        let observed = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null()
-            || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0;
+        let observed = traced || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0;
         if (1..=3).contains(&ndigits) && *freelist.add(4 + ndigits) < INT_FREELIST_MAX && !observed
         {
             let head = freelist.add(ndigits);
