@@ -240,3 +240,55 @@ def test_calls_reach_a_frame_evaluator_installed_after_jitsaw():
     jitted = run(["-c", code], env={"JITSAW": "1", "JITSAW_THRESHOLD": "0"})
     assert jitted.returncode == 0, jitted.stderr
     assert jitted.stdout == plain.stdout
+
+
+def test_perf_map_names_compiled_code(tmp_path):
+    prog = tmp_path / "hot.py"
+    prog.write_text(
+        "import os\n"
+        "def hot_loop(n):\n"
+        "    t = 0\n"
+        "    for i in range(n):\n"
+        "        t += i % 7\n"
+        "    return t\n"
+        "print(hot_loop(2_000_000), os.getpid())\n"
+    )
+    out = run([str(prog)], env={"JITSAW": "1", "JITSAW_PERF": "1"})
+    assert out.returncode == 0, out.stderr
+    pid = out.stdout.split()[1]
+    perf_map = Path(f"/tmp/perf-{pid}.map")
+    try:
+        lines = perf_map.read_text().splitlines()
+    finally:
+        perf_map.unlink(missing_ok=True)
+    entry = [line for line in lines if line.endswith(f"jitsaw::hot_loop:{prog}:2")]
+    assert entry, lines[-5:]
+    start, size = (int(x, 16) for x in entry[0].split()[:2])
+    assert start > 0 and size > 0
+
+
+def test_perf_report_shows_jitted_functions(tmp_path):
+    import shutil
+
+    if shutil.which("perf") is None:
+        pytest.skip("perf (linux-perf) is not installed")
+    prog = tmp_path / "hot.py"
+    prog.write_text(
+        "def hot_loop(n):\n"
+        "    t = 0\n"
+        "    for i in range(n):\n"
+        "        t += i * 3\n"
+        "    return t\n"
+        "print(hot_loop(20_000_000))\n"
+    )
+    data = tmp_path / "perf.data"
+    env = base_env(JITSAW="1", JITSAW_PERF="1")
+    record = subprocess.run(
+        ["perf", "record", "-o", str(data), PY, str(prog)], capture_output=True, text=True, env=env, timeout=300
+    )
+    if record.returncode != 0:
+        pytest.skip(f"perf record cannot run here: {record.stderr.strip()[-200:]}")
+    report = subprocess.run(
+        ["perf", "report", "-i", str(data), "--stdio"], capture_output=True, text=True, timeout=300
+    )
+    assert "jitsaw::hot_loop" in report.stdout, report.stdout[-2000:]

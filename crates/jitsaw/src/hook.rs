@@ -34,6 +34,8 @@ static WATCHER: AtomicIsize = AtomicIsize::new(-1);
 static THRESHOLD: AtomicU32 = AtomicU32::new(u32::MAX);
 /// `JITSAW_DUMP=uops` in force.
 static DUMP_UOPS: AtomicBool = AtomicBool::new(false);
+/// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
+static PERF_MAP: AtomicBool = AtomicBool::new(false);
 /// `JITSAW_DUMP=asm` in force.
 static DUMP_ASM: AtomicBool = AtomicBool::new(false);
 /// Whether the user wants jitsaw on (the hook may be lifted meanwhile: see
@@ -121,6 +123,7 @@ pub fn enable(options: Options) -> Result<(), String> {
     runtime::set_chaos(options.chaos);
     WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
+    PERF_MAP.store(options.perf, Ordering::Relaxed);
     DUMP_ASM.store(options.dump.asm, Ordering::Relaxed);
     Ok(())
 }
@@ -896,6 +899,9 @@ unsafe fn compile(
         }
         eprint!("{text}");
     }
+    if PERF_MAP.load(Ordering::Relaxed) {
+        perf_map_entry(code, &compiled);
+    }
     let ptr = &*compiled as *const Compiled;
     s.compiled.push(compiled);
     s.status = Status::Compiled { provisional };
@@ -1051,14 +1057,48 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
     }
 }
 
-/// `co_qualname` of a code object, for messages.
-unsafe fn qualname(code: *mut PyCodeObject) -> String {
-    let name = code_obj_field(code, off::CODE_CO_QUALNAME);
+/// Appends compiled code to `/tmp/perf-PID.map` (perf's format for JIT
+/// code: start, size, name), so `perf report` names it
+/// `jitsaw::<qualname>:<file>:<line>`. A later entry for the same range
+/// supersedes an earlier one, as perf reads the file in order.
+unsafe fn perf_map_entry(code: *mut PyCodeObject, compiled: &Compiled) {
+    use std::io::Write;
+    static FILE: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+    let mut file = FILE.lock().unwrap();
+    if file.is_none() {
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        *file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok();
+    }
+    let Some(f) = file.as_mut() else { return };
+    let filename = text(code_obj_field(code, off::CODE_CO_FILENAME));
+    let line = field::<i32>(code.cast(), off::CODE_CO_FIRSTLINENO);
+    let _ = writeln!(
+        f,
+        "{:x} {:x} jitsaw::{}:{}:{}",
+        compiled.memory.address(),
+        compiled.size,
+        qualname(code),
+        filename,
+        line
+    );
+}
+
+/// A str object's text (lossy), for messages.
+unsafe fn text(o: *mut PyObject) -> String {
     let mut size = 0;
-    let p = pyo3::ffi::PyUnicode_AsUTF8AndSize(name.cast(), &mut size);
+    let p = pyo3::ffi::PyUnicode_AsUTF8AndSize(o.cast(), &mut size);
     if p.is_null() {
         PyErr_Clear();
         return "?".into();
     }
     String::from_utf8_lossy(std::slice::from_raw_parts(p.cast(), size as usize)).into_owned()
+}
+
+/// `co_qualname` of a code object, for messages.
+unsafe fn qualname(code: *mut PyCodeObject) -> String {
+    text(code_obj_field(code, off::CODE_CO_QUALNAME))
 }

@@ -15,6 +15,8 @@ pub struct Options {
     pub count: bool,
     /// `JITSAW_STATS_FILE`.
     pub count_file: Option<String>,
+    /// `JITSAW_PERF=1`: list compiled code in `/tmp/perf-PID.map` for perf.
+    pub perf: bool,
     /// `JITSAW_CHAOS`: for testing, deopt at pseudo-random instruction
     /// boundaries, on average every this many instructions (0: never).
     pub chaos: u32,
@@ -73,11 +75,21 @@ impl Options {
                 format!("JITSAW_CHAOS must be a non-negative integer (instructions between forced deopts), got {v:?}")
             })?,
         };
+        let perf = match get("JITSAW_PERF").as_deref().map(str::trim) {
+            None | Some("") | Some("0") => false,
+            Some("1") => true,
+            Some(v) => {
+                return Err(format!(
+                    "JITSAW_PERF must be 1 (write /tmp/perf-PID.map for perf) or 0, got {v:?}"
+                ))
+            }
+        };
         Ok(Options {
             threshold,
             dump,
             count,
             count_file,
+            perf,
             chaos,
         })
     }
@@ -110,6 +122,7 @@ mod tests {
                 dump: Dump::default(),
                 count: false,
                 count_file: None,
+                perf: false,
                 chaos: 0,
             }
         );
