@@ -1,0 +1,79 @@
+"""Code memory and API robustness: compiled code is never writable and
+executable at once, dies with its code object, and enabling, disabling and
+re-enabling at any point is safe."""
+
+
+def test_code_memory_is_never_writable_and_executable(jit):
+    r = jit(
+        """
+        def work(n):
+            t = 0
+            for i in range(n):
+                t += i
+            return t
+        for k in range(4):
+            print(work(1000))
+        rwx = [line for line in open("/proc/self/maps") if line.split()[1].startswith("rwx")]
+        print("rwx mappings:", len(rwx))
+        """
+    )
+    r.assert_compiled("work")
+    assert "rwx mappings: 0" in r.stdout
+
+
+def test_code_is_freed_with_its_code_object(jit):
+    # 100 000 functions, each compiled at its first call and dropped: the
+    # code memory and the JIT's state must not pile up.
+    r = jit(
+        """
+        import gc, resource
+        def rss_mib():
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * 4096 / 2**20
+        def make(i):
+            src = f"def f{i}(x):\\n    return x + {i}\\n"
+            ns = {}
+            exec(src, ns)
+            return ns[f"f{i}"]
+        total = 0
+        for i in range(100_000):
+            total += make(i)(1)
+            if i == 10_000:
+                gc.collect()
+                early = rss_mib()
+        gc.collect()
+        late = rss_mib()
+        print(total, "bounded" if late - early < 64 else f"grew {late - early:.0f} MiB")
+        """,
+        timeout=600,
+    )
+    assert r.stats["functions_compiled"] > 100_000
+    assert "bounded" in r.stdout
+
+
+def test_enable_disable_reenable_while_compiled_frames_run(jit):
+    r = jit(
+        """
+        import jitsaw
+        def inner(i):
+            if i == 500:
+                jitsaw.disable()
+            if i == 700:
+                jitsaw.enable()
+                jitsaw.enable()        # enabling twice is a no-op
+            return i * 2
+        def outer(n):
+            t = 0
+            for i in range(n):
+                t += inner(i)
+            return t
+        for k in range(3):
+            print(outer(1000), jitsaw.is_enabled())
+        jitsaw.disable()
+        jitsaw.disable()               # so is disabling twice
+        print(outer(10), jitsaw.is_enabled())
+        jitsaw.enable()
+        print(outer(10), jitsaw.is_enabled())
+        """
+    )
+    r.assert_compiled("outer", "inner")
