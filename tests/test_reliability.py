@@ -77,3 +77,19 @@ def test_enable_disable_reenable_while_compiled_frames_run(jit):
         """
     )
     r.assert_compiled("outer", "inner")
+
+
+def test_code_limit_stops_compiling_and_says_so(jit):
+    r = jit(
+        """
+        fs = []
+        for i in range(400):
+            ns = {}
+            exec(f"def f{i}(x):\\n    return [x + {i} for _ in range(3)]\\n", ns)
+            fs.append(ns[f"f{i}"])
+        print(sum(f(1)[0] for f in fs))
+        """,
+        env={"JITSAW_CODE_LIMIT": "1"},
+    )
+    assert r.stats["code_limit_hits"] > 0
+    assert r.stats["code_bytes_in_use"] <= 2 * 2**20

@@ -26,6 +26,14 @@ struct Arena {
 
 static ARENA: Mutex<Arena> = Mutex::new(Arena { chunks: Vec::new() });
 
+/// Bytes of code memory allocated now (whole pages).
+static IN_USE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Bytes of code memory allocated now.
+pub fn in_use() -> usize {
+    IN_USE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A page-aligned block of code memory, freed when dropped.
 pub struct CodeMemory {
     ptr: NonNull<u8>,
@@ -66,6 +74,7 @@ impl CodeMemory {
                 std::io::Error::last_os_error()
             ));
         }
+        IN_USE.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
         Ok(CodeMemory {
             ptr: NonNull::new(address as *mut u8).unwrap(),
             len,
@@ -132,6 +141,7 @@ impl Drop for CodeMemory {
             libc::mprotect(address as *mut _, self.len, libc::PROT_NONE);
         }
         ARENA.lock().unwrap().release(address, self.len / PAGE);
+        IN_USE.fetch_sub(self.len, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -34,6 +34,10 @@ static WATCHER: AtomicIsize = AtomicIsize::new(-1);
 static THRESHOLD: AtomicU32 = AtomicU32::new(u32::MAX);
 /// `JITSAW_DUMP=uops` in force.
 static DUMP_UOPS: AtomicBool = AtomicBool::new(false);
+/// Bytes of machine code after which nothing more is compiled.
+static CODE_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// Compilations skipped because of the code limit.
+pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
 /// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
 static PERF_MAP: AtomicBool = AtomicBool::new(false);
 /// `JITSAW_DUMP=asm` in force.
@@ -124,6 +128,10 @@ pub fn enable(options: Options) -> Result<(), String> {
     WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
     PERF_MAP.store(options.perf, Ordering::Relaxed);
+    CODE_LIMIT.store(
+        options.code_limit_mib as usize * (1 << 20),
+        Ordering::Relaxed,
+    );
     DUMP_ASM.store(options.dump.asm, Ordering::Relaxed);
     Ok(())
 }
@@ -825,6 +833,11 @@ unsafe fn compile(
     code: *mut PyCodeObject,
     version: u64,
 ) -> Option<*const Compiled> {
+    if crate::arena::in_use() >= CODE_LIMIT.load(Ordering::Relaxed) {
+        // Stay interpreted for now; freed code makes room again.
+        CODE_LIMIT_HITS.fetch_add(1, Ordering::Relaxed);
+        return None;
+    }
     let started = Instant::now();
     let mut input = code_input(code, version);
     input.globals_version = keys_version((*frame).f_globals);

@@ -84,6 +84,11 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("code_bytes", c.code_bytes)?;
     d.set_item("compile_time_ns", c.compile_ns)?;
     d.set_item("unsupported_instructions", c.unsupported)?;
+    d.set_item("code_bytes_in_use", arena::in_use())?;
+    d.set_item(
+        "code_limit_hits",
+        hook::CODE_LIMIT_HITS.load(std::sync::atomic::Ordering::Relaxed),
+    )?;
     d.set_item("frames_entered", runtime::FRAMES_ENTERED.get())?;
     d.set_item("deopts", runtime::DEOPTS.get())?;
     d.set_item("raise_exits", runtime::RAISES.get())?;

@@ -15,6 +15,9 @@ pub struct Options {
     pub count: bool,
     /// `JITSAW_STATS_FILE`.
     pub count_file: Option<String>,
+    /// `JITSAW_CODE_LIMIT`: MiB of machine code after which nothing more is
+    /// compiled (until code is freed).
+    pub code_limit_mib: u32,
     /// `JITSAW_PERF=1`: list compiled code in `/tmp/perf-PID.map` for perf.
     pub perf: bool,
     /// `JITSAW_CHAOS`: for testing, deopt at pseudo-random instruction
@@ -35,6 +38,9 @@ pub struct Dump {
 /// second execution, so after two interpreted calls the bytecode jitsaw
 /// reads is specialized.
 pub const DEFAULT_THRESHOLD: u32 = 2;
+
+/// The default `JITSAW_CODE_LIMIT`, in MiB.
+pub const DEFAULT_CODE_LIMIT_MIB: u32 = 512;
 
 impl Options {
     /// Reads the options from `get` (the environment, or a test's map).
@@ -84,11 +90,20 @@ impl Options {
                 ))
             }
         };
+        let code_limit_mib = match get("JITSAW_CODE_LIMIT").as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_CODE_LIMIT_MIB,
+            Some(v) => v.parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                format!(
+                    "JITSAW_CODE_LIMIT must be a positive integer (MiB of machine code), got {v:?}"
+                )
+            })?,
+        };
         Ok(Options {
             threshold,
             dump,
             count,
             count_file,
+            code_limit_mib,
             perf,
             chaos,
         })
@@ -122,6 +137,7 @@ mod tests {
                 dump: Dump::default(),
                 count: false,
                 count_file: None,
+                code_limit_mib: DEFAULT_CODE_LIMIT_MIB,
                 perf: false,
                 chaos: 0,
             }
@@ -148,6 +164,14 @@ mod tests {
         let o = parse(&[("JITSAW_STATS_FILE", "/tmp/x.jsonl")]).unwrap();
         assert!(o.count && o.count_file.as_deref() == Some("/tmp/x.jsonl"));
         assert_eq!(parse(&[("JITSAW_CHAOS", "50")]).unwrap().chaos, 50);
+        assert_eq!(
+            parse(&[("JITSAW_CODE_LIMIT", "8")]).unwrap().code_limit_mib,
+            8
+        );
+        for bad in ["0", "-1", "big"] {
+            let e = parse(&[("JITSAW_CODE_LIMIT", bad)]).unwrap_err();
+            assert!(e.contains("JITSAW_CODE_LIMIT"), "{e}");
+        }
         assert!(parse(&[("JITSAW_CHAOS", "x")])
             .unwrap_err()
             .contains("JITSAW_CHAOS"));
