@@ -48,6 +48,10 @@ def _autoload():
     except RuntimeError as e:
         if not jitsaw._hook_taken(e):
             _fail(str(e))
+    if os.environ.get("JITSAW_PRINT_STATS") == "1":
+        import atexit
+
+        atexit.register(jitsaw.print_stats)
 
 
 _autoload()

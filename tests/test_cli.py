@@ -292,3 +292,11 @@ def test_perf_report_shows_jitted_functions(tmp_path):
         ["perf", "report", "-i", str(data), "--stdio"], capture_output=True, text=True, timeout=300
     )
     assert "jitsaw::hot_loop" in report.stdout, report.stdout[-2000:]
+
+
+def test_stats_flag_prints_a_summary_at_exit(script):
+    out = run(["-m", "jitsaw", "--stats", str(script), "20"])
+    assert out.returncode == 0, out.stderr
+    assert "jitsaw statistics" in out.stderr and "compiled" in out.stderr
+    jitted = run(["-m", "jitsaw", str(script), "20"])
+    assert out.stdout == jitted.stdout

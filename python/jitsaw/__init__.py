@@ -30,7 +30,7 @@ _check_interpreter()
 from ._jitsaw import disable, is_enabled, stats  # noqa: E402
 from ._jitsaw import enable as _enable  # noqa: E402
 
-__all__ = ["enable", "disable", "is_enabled", "stats", "SUPPORTED"]
+__all__ = ["enable", "disable", "is_enabled", "stats", "print_stats", "SUPPORTED"]
 
 
 def enable():
@@ -133,3 +133,34 @@ def _write_counts(path):
     line = json.dumps({"argv": _sys.argv, **counts})
     with open(path, "a") as f:
         f.write(line + "\n")
+
+
+def print_stats(file=None):
+    """Print a readable summary of ``stats()`` (``python -m jitsaw --stats``
+    prints it at exit): what was compiled and refused, and where compiled
+    code left for the interpreter."""
+    s = stats()
+    out = file or _sys.stderr
+    w = out.write
+    w("jitsaw statistics\n")
+    w(f"  compiled           {s['functions_compiled']} code objects, {s['instructions_compiled']} instructions, "
+      f"{s['uops_compiled']} micro-ops\n")
+    w(f"  compile time       {s['compile_time_ns'] / 1e6:.1f} ms "
+      f"({s['compile_time_ns'] / 1e3 / max(s['instructions_compiled'], 1):.2f} us per instruction)\n")
+    w(f"  machine code       {s['code_bytes'] / 1024:.0f} KiB generated, {s['code_bytes_in_use'] / 1024:.0f} KiB in use\n")
+    w(f"  frames entered     {s['frames_entered']} in compiled code, {s['deopts']} handed to the interpreter, "
+      f"{s['raise_exits']} raised\n")
+    if s["refused"]:
+        w("  refused            " + ", ".join(f"{reason}: {n}" for reason, n in sorted(s["refused"].items())) + "\n")
+    if s["code_limit_hits"]:
+        w(f"  code limit         reached {s['code_limit_hits']} times (JITSAW_CODE_LIMIT)\n")
+    exits = sorted(s["exits"].items(), key=lambda kv: -kv[1])
+    if exits:
+        w("  exits (most frequent first)\n")
+        for reason, n in exits[:20]:
+            w(f"    {n:>10}  {reason}\n")
+    counts = s["instructions_executed"]
+    if counts["compiled"] or counts["interpreted"]:
+        total = counts["compiled"] + counts["interpreted"]
+        w(f"  executed           {counts['compiled'] / total:.1%} of {total} instructions in compiled code\n")
+    out.flush()

@@ -9,11 +9,13 @@ those of a plain run.
 import os
 import sys
 
-USAGE = """usage: python -m jitsaw [--stencils] [-m module | -c code | script | -] [args...]
+USAGE = """usage: python -m jitsaw [--stencils] [--stats] [-m module | -c code | script | -] [args...]
 
 Runs a Python program with the jitsaw JIT compiler on, as `python` would run it.
   --stencils   print every stencil (machine-code template) with its holes, and exit
-Environment: JITSAW_THRESHOLD (calls before compiling; 0 = all), JITSAW_DUMP (uops,asm)
+  --stats      print what the JIT did (compiled, refused, exits) to stderr at exit
+Environment: JITSAW_THRESHOLD (calls before compiling; 0 = all), JITSAW_DUMP (uops,asm),
+JITSAW_STATS, JITSAW_PERF, JITSAW_CODE_LIMIT (see the README)
 """
 
 
@@ -46,6 +48,10 @@ def main():
 
         sys.stdout.write(_jitsaw.stencil_listing())
         return 0
+    env = dict(os.environ, JITSAW="1")
+    if args and args[0] == "--stats":
+        args = args[1:]
+        env["JITSAW_PRINT_STATS"] = "1"
     # Fail here, clearly, rather than in the child.
     import jitsaw  # noqa: F401
     from jitsaw import _jitsaw
@@ -60,7 +66,6 @@ def main():
         )
         return 2
     del _jitsaw
-    env = dict(os.environ, JITSAW="1")
     command = [sys.executable, *_interpreter_options(), *args]
     sys.stdout.flush()
     sys.stderr.flush()
