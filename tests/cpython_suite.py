@@ -100,9 +100,10 @@ def read_counts(path):
                 rec = json.loads(line)
             except ValueError:
                 continue
-            key = module_of(rec.get("argv", [])) or "(other processes)"
+            argv = rec.get("argv") if isinstance(rec, dict) else None
+            key = module_of(argv if isinstance(argv, list) else []) or "(other processes)"
             c, i = totals.get(key, (0, 0))
-            totals[key] = (c + rec.get("compiled", 0), i + rec.get("interpreted", 0))
+            totals[key] = (c + int(rec.get("compiled") or 0), i + int(rec.get("interpreted") or 0))
     return totals
 
 
@@ -173,15 +174,14 @@ def main():
     jitted, jit_time, jit_log = run_suite(
         modules, jit=True, jobs=args.jobs, timeout=args.timeout, extra_env=extra
     )
-    counts = read_counts(counts_file) if counts_file else {}
-    if counts_file:
-        os.unlink(counts_file)
     if args.log:
         os.makedirs(args.log, exist_ok=True)
         for name, text in (("plain.log", plain_log), ("jit.log", jit_log)):
             with open(os.path.join(args.log, name), "w") as f:
                 f.write(text)
-
+    counts = read_counts(counts_file) if counts_file else {}
+    if counts_file:
+        os.unlink(counts_file)
     regressions = [m for m in modules if plain[m] == "passed" and jitted[m] != "passed"]
     differ = [m for m in modules if plain[m] != jitted[m]]
     width = max(len(m) for m in modules)

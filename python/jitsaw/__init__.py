@@ -130,7 +130,8 @@ def _write_counts(path):
     import json
 
     counts = stats()["instructions_executed"]
-    line = json.dumps({"argv": _sys.argv, **counts})
+    argv = getattr(_sys, "argv", None)
+    line = json.dumps({"argv": argv if isinstance(argv, list) else [], **counts})
     with open(path, "a") as f:
         f.write(line + "\n")
 
