@@ -48,10 +48,13 @@ def _autoload():
     except RuntimeError as e:
         if not jitsaw._hook_taken(e):
             _fail(str(e))
-    if os.environ.get("JITSAW_PRINT_STATS") == "1":
-        import atexit
+    import atexit
 
+    if os.environ.get("JITSAW_PRINT_STATS") == "1":
         atexit.register(jitsaw.print_stats)
+    report = os.environ.get("JITSAW_REPORT", "").strip()
+    if report and jitsaw.is_enabled():
+        atexit.register(jitsaw.report, os.path.abspath(report))
 
 
 _autoload()

@@ -30,7 +30,7 @@ _check_interpreter()
 from ._jitsaw import disable, is_enabled, stats  # noqa: E402
 from ._jitsaw import enable as _enable  # noqa: E402
 
-__all__ = ["enable", "disable", "is_enabled", "stats", "print_stats", "SUPPORTED"]
+__all__ = ["enable", "disable", "is_enabled", "stats", "print_stats", "report", "SUPPORTED"]
 
 
 def enable():
@@ -165,3 +165,22 @@ def print_stats(file=None):
         total = counts["compiled"] + counts["interpreted"]
         w(f"  executed           {counts['compiled'] / total:.1%} of {total} instructions in compiled code\n")
     out.flush()
+
+
+def report(path):
+    """Write an HTML page showing how each line of each file that ran was
+    executed: jitted, deopted often, specialized by CPython, interpreted
+    (hover a line for its instructions, micro-ops and counts), with a table
+    of the hottest functions. Needs profiles: set ``JITSAW_PROFILE=1`` (or
+    ``JITSAW_REPORT=path``) before jitsaw is enabled, or run the program
+    with ``python -m jitsaw --report path``. Returns the path written."""
+    import os
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"jitsaw.report() expects a file path, got {type(path).__name__}")
+    from . import _jitsaw, _report
+
+    page = _report.build(_jitsaw.profiles())
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(page)
+    return path

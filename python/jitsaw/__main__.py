@@ -9,13 +9,15 @@ those of a plain run.
 import os
 import sys
 
-USAGE = """usage: python -m jitsaw [--stencils] [--stats] [-m module | -c code | script | -] [args...]
+USAGE = """usage: python -m jitsaw [--stencils] [--stats] [--report FILE] [-m module | -c code | script | -] [args...]
 
 Runs a Python program with the jitsaw JIT compiler on, as `python` would run it.
   --stencils   print every stencil (machine-code template) with its holes, and exit
   --stats      print what the JIT did (compiled, refused, exits) to stderr at exit
+  --report FILE  write an HTML page at exit showing how each line ran (jitted, deopted,
+               specialized by CPython, interpreted) and the hottest functions
 Environment: JITSAW_THRESHOLD (calls before compiling; 0 = all), JITSAW_DUMP (uops,asm),
-JITSAW_STATS, JITSAW_PERF, JITSAW_CODE_LIMIT (see the README)
+JITSAW_STATS, JITSAW_PERF, JITSAW_PROFILE, JITSAW_CODE_LIMIT (see the README)
 """
 
 
@@ -49,9 +51,22 @@ def main():
         sys.stdout.write(_jitsaw.stencil_listing())
         return 0
     env = dict(os.environ, JITSAW="1")
-    if args and args[0] == "--stats":
-        args = args[1:]
-        env["JITSAW_PRINT_STATS"] = "1"
+    while args and args[0].startswith("--"):
+        option, _, value = args[0].partition("=")
+        if option == "--stats" and not value:
+            args = args[1:]
+            env["JITSAW_PRINT_STATS"] = "1"
+        elif option == "--report":
+            if not value:
+                if len(args) < 2:
+                    sys.stderr.write("jitsaw: error: --report needs a file name (--report out.html)\n")
+                    return 2
+                value, args = args[1], args[1:]
+            args = args[1:]
+            # The program may change directory before the report is written.
+            env["JITSAW_REPORT"] = os.path.abspath(value)
+        else:
+            break
     # Fail here, clearly, rather than in the child.
     import jitsaw  # noqa: F401
     from jitsaw import _jitsaw

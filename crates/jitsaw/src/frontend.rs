@@ -46,6 +46,10 @@ pub struct CodeInput {
     pub count_executed: bool,
     /// Force deopts at random instruction boundaries (`_CHAOS`, testing).
     pub chaos: bool,
+    /// Profiling: where each instruction's run counters are (`_COUNT_RUN`),
+    /// as addresses of two `u64` arrays indexed by code unit: runs of the
+    /// compiled instruction, runs of its generic fallback.
+    pub run_counters: Option<(u64, u64)>,
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -113,6 +117,15 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
                 op: Uop::_COUNT_EXECUTED,
                 oparg: 0,
                 operand: 0,
+                inst: here,
+                jump: None,
+            });
+        }
+        if let Some((runs, _)) = code.run_counters {
+            uops.push(UopInst {
+                op: Uop::_COUNT_RUN,
+                oparg: 0,
+                operand: runs + 8 * inst.offset as u64,
                 inst: here,
                 jump: None,
             });
@@ -232,6 +245,15 @@ fn emit_fallback(
         })
     };
     push(Uop::_GENERIC, inst.opcode as u32, 0, here, None);
+    if let Some((_, generic_runs)) = code.run_counters {
+        push(
+            Uop::_COUNT_RUN,
+            0,
+            generic_runs + 8 * inst.offset as u64,
+            here,
+            None,
+        );
+    }
     if generic.iter().any(|u| u.op.stencil().calls_out()) {
         push(
             Uop::_SET_IP,

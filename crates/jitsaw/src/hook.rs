@@ -15,6 +15,7 @@
 use crate::codegen::{self, Compiled, Linker};
 use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
+use crate::profile::{self, Profile};
 use crate::runtime::{self, RunOutcome};
 use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
@@ -84,6 +85,8 @@ pub struct CodeState {
     /// so running frames' pointers stay valid when the vector grows.
     #[allow(clippy::vec_box)]
     compiled: Vec<Box<Compiled>>,
+    /// Its profile (`JITSAW_PROFILE`), or null.
+    profile: *mut Profile,
 }
 
 enum Status {
@@ -128,6 +131,9 @@ pub fn enable(options: Options) -> Result<(), String> {
     WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
     PERF_MAP.store(options.perf, Ordering::Relaxed);
+    if options.profile {
+        profile::PROFILING.store(true, Ordering::Relaxed);
+    }
     CODE_LIMIT.store(
         options.code_limit_mib as usize * (1 << 20),
         Ordering::Relaxed,
@@ -339,6 +345,9 @@ unsafe extern "C" fn code_event(event: i32, code: *mut PyCodeObject) -> i32 {
     if event as i64 == consts::PY_CODE_EVENT_DESTROY {
         if let Some(state) = STATES.get().remove(&(code as usize)) {
             forget_cached(code as usize, &*state as *const CodeState as usize);
+            if !state.profile.is_null() {
+                (*state.profile).retire(state.calls as u64);
+            }
         }
     }
     0
@@ -534,6 +543,30 @@ pub unsafe fn note_frame_deopt(code: *mut PyCodeObject, at: u32) {
     }
 }
 
+/// Profiling: counts a deopt (or a raise exit) at code unit `at` of `code`.
+///
+/// # Safety
+/// The GIL is held and `code` is a live code object.
+pub unsafe fn note_exit(code: *mut PyCodeObject, at: u32, raise: bool) {
+    if !profile::enabled() {
+        return;
+    }
+    if let Some(state) = state_of(code) {
+        if !(*state).profile.is_null() {
+            (*(*state).profile).exit(at, raise);
+        }
+    }
+}
+
+/// Every profile recorded (`JITSAW_PROFILE`), for `jitsaw.report()`.
+///
+/// # Safety
+/// The GIL is held.
+pub unsafe fn profile_reports() -> Vec<profile::Report> {
+    let states = STATES.get();
+    profile::reports(|code| states.get(&code).map_or(0, |s| s.calls as u64))
+}
+
 /// Runs a frame in `compiled` from instruction `start` (see
 /// `runtime::run_frame`), noting deopts in its code's state.
 ///
@@ -596,6 +629,11 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             generic: Vec::new(),
             compiled: Vec::new(),
             code: code as usize,
+            profile: if profile::enabled() {
+                profile::new(code)
+            } else {
+                std::ptr::null_mut()
+            },
         })
     });
     Some(&mut **state as *mut CodeState)
@@ -852,6 +890,12 @@ unsafe fn compile(
     input.globals = global_slots(ts, frame, code, &input.units);
     input.count_executed = COUNTING.load(Ordering::Relaxed);
     input.chaos = runtime::chaos_enabled();
+    if profile::enabled() && s.profile.is_null() {
+        s.profile = profile::new(code);
+    }
+    if !s.profile.is_null() {
+        input.run_counters = Some((*s.profile).run_counters());
+    }
     let program = match frontend::lower(&input) {
         Ok(p) => p,
         Err(Refusal::Never(reason)) => {
@@ -914,6 +958,9 @@ unsafe fn compile(
     }
     if PERF_MAP.load(Ordering::Relaxed) {
         perf_map_entry(code, &compiled);
+    }
+    if !s.profile.is_null() {
+        (*s.profile).compiled(&program, compiled.size);
     }
     let ptr = &*compiled as *const Compiled;
     s.compiled.push(compiled);
@@ -1101,7 +1148,7 @@ unsafe fn perf_map_entry(code: *mut PyCodeObject, compiled: &Compiled) {
 }
 
 /// A str object's text (lossy), for messages.
-unsafe fn text(o: *mut PyObject) -> String {
+pub(crate) unsafe fn text(o: *mut PyObject) -> String {
     let mut size = 0;
     let p = pyo3::ffi::PyUnicode_AsUTF8AndSize(o.cast(), &mut size);
     if p.is_null() {

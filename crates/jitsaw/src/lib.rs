@@ -15,6 +15,7 @@ pub mod frontend;
 pub mod hook;
 pub mod optimize;
 pub mod options;
+pub mod profile;
 pub mod runtime;
 pub mod stats;
 pub mod stencils;
@@ -135,6 +136,57 @@ fn code_state<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'
     Ok(d)
 }
 
+/// Every profile recorded (`JITSAW_PROFILE=1`): a list of dicts, one per
+/// code object that reached jitsaw, with `filename`, `qualname`,
+/// `firstlineno`, `calls`, `compiles`, `code_bytes` and `instructions`, a
+/// list of `(offset, line, opname, ran, specialized, runs, generic_runs,
+/// deopts, raises, uops)` tuples (see `profile::Report`).
+#[pyfunction]
+fn profiles(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
+    if !profile::enabled() {
+        return Err(PyRuntimeError::new_err(
+            "jitsaw is not recording profiles: set JITSAW_PROFILE=1 before jitsaw.enable(), \
+             or run the program with python -m jitsaw --report FILE",
+        ));
+    }
+    // SAFETY: GIL held (we have `py`).
+    let reports = unsafe { hook::profile_reports() };
+    reports
+        .into_iter()
+        .map(|r| {
+            let d = PyDict::new(py);
+            d.set_item("filename", &r.snapshot.filename)?;
+            d.set_item("qualname", &r.snapshot.qualname)?;
+            d.set_item("firstlineno", r.snapshot.firstlineno)?;
+            d.set_item("calls", r.calls)?;
+            d.set_item("compiles", r.compiles)?;
+            d.set_item("code_bytes", r.code_bytes)?;
+            let insts: Vec<_> = r
+                .snapshot
+                .insts
+                .iter()
+                .zip(r.counts)
+                .map(|(i, (runs, generic, deopts, raises, uops))| {
+                    (
+                        i.offset,
+                        i.line,
+                        i.opname,
+                        i.ran,
+                        i.specialized,
+                        runs,
+                        generic,
+                        deopts,
+                        raises,
+                        uops,
+                    )
+                })
+                .collect();
+            d.set_item("instructions", insts)?;
+            Ok(d)
+        })
+        .collect()
+}
+
 /// Every stencil's disassembly with its holes.
 #[pyfunction]
 fn stencil_listing() -> String {
@@ -162,6 +214,7 @@ fn _jitsaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_stats, m)?)?;
     m.add_function(wrap_pyfunction!(stencil_listing, m)?)?;
     m.add_function(wrap_pyfunction!(code_state, m)?)?;
+    m.add_function(wrap_pyfunction!(profiles, m)?)?;
     m.add_function(wrap_pyfunction!(start_counting, m)?)?;
     m.add_function(wrap_pyfunction!(count_instruction, m)?)?;
     m.add("CPYTHON_VERSION", consts::PY_VERSION)?;

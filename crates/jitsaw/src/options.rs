@@ -20,6 +20,9 @@ pub struct Options {
     pub code_limit_mib: u32,
     /// `JITSAW_PERF=1`: list compiled code in `/tmp/perf-PID.map` for perf.
     pub perf: bool,
+    /// `JITSAW_PROFILE=1` (or a `JITSAW_REPORT` path): record profiles for
+    /// `jitsaw.report()`.
+    pub profile: bool,
     /// `JITSAW_CHAOS`: for testing, deopt at pseudo-random instruction
     /// boundaries, on average every this many instructions (0: never).
     pub chaos: u32,
@@ -90,6 +93,18 @@ impl Options {
                 ))
             }
         };
+        let profile = match get("JITSAW_PROFILE").as_deref().map(str::trim) {
+            // `JITSAW_REPORT=path` writes a report at exit, from profiles.
+            None | Some("") | Some("0") => {
+                get("JITSAW_REPORT").is_some_and(|v| !v.trim().is_empty())
+            }
+            Some("1") => true,
+            Some(v) => {
+                return Err(format!(
+                    "JITSAW_PROFILE must be 1 (record profiles for jitsaw.report()) or 0, got {v:?}"
+                ))
+            }
+        };
         let code_limit_mib = match get("JITSAW_CODE_LIMIT").as_deref().map(str::trim) {
             None | Some("") => DEFAULT_CODE_LIMIT_MIB,
             Some(v) => v.parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| {
@@ -105,6 +120,7 @@ impl Options {
             count_file,
             code_limit_mib,
             perf,
+            profile,
             chaos,
         })
     }
@@ -139,6 +155,7 @@ mod tests {
                 count_file: None,
                 code_limit_mib: DEFAULT_CODE_LIMIT_MIB,
                 perf: false,
+                profile: false,
                 chaos: 0,
             }
         );
@@ -175,6 +192,10 @@ mod tests {
         assert!(parse(&[("JITSAW_CHAOS", "x")])
             .unwrap_err()
             .contains("JITSAW_CHAOS"));
+        assert!(parse(&[("JITSAW_PROFILE", "1")]).unwrap().profile);
+        assert!(parse(&[("JITSAW_PROFILE", "on")])
+            .unwrap_err()
+            .contains("JITSAW_PROFILE"));
         let e = parse(&[("JITSAW_STATS", "yes")]).unwrap_err();
         assert!(e.contains("JITSAW_STATS") && e.contains("yes"), "{e}");
     }

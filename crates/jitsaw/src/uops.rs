@@ -290,6 +290,8 @@ uops! { o;
     _CHAOS: 0 => 0, escapes false;
     // jitsaw: counts an instruction run in compiled code (`JITSAW_STATS`).
     _COUNT_EXECUTED: 0 => 0, escapes false;
+    // jitsaw: counts an instruction's runs for `jitsaw.report()` (`JITSAW_PROFILE`).
+    _COUNT_RUN: 0 => 0, escapes false;
     // jitsaw: counts a specialized instruction running its generic form.
     _GENERIC: 0 => 0, escapes false;
     // jitsaw: the interpreter's quickening of adaptive instructions and `RESUME`.

@@ -282,6 +282,7 @@ pub unsafe fn run_frame(
             STATUS_DEOPT if frame == root => {
                 DEOPTS.bump();
                 let at = offset_of_ip(root);
+                crate::hook::note_exit(frame_code(root), at, false);
                 let guard = compiled.speculative_deopt(at).then_some(at);
                 return RunOutcome::Deopt {
                     result: resume_in_interpreter(ts, root),
@@ -291,6 +292,7 @@ pub unsafe fn run_frame(
             STATUS_DEOPT => {
                 DEOPTS.bump();
                 let (code, at) = (frame_code(frame), offset_of_ip(frame));
+                crate::hook::note_exit(code, at, false);
                 incref(code.cast());
                 let (caller, resume) = finish_callee(ts, frame);
                 crate::hook::note_frame_deopt(code, at);
@@ -319,6 +321,9 @@ pub unsafe fn run_frame(
             STATUS_THROWN => Raise::Thrown,
             _ => Raise::Error,
         };
+        if how == Raise::Error {
+            crate::hook::note_exit(frame_code(frame), offset_of_ip(frame), true);
+        }
         loop {
             RAISES.bump();
             let handler = unwind(ts, frame, how);

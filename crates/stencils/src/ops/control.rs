@@ -187,6 +187,15 @@ stencil!(
 );
 
 stencil!(
+    /// Profiling (`JITSAW_PROFILE`): one more run of this instruction (or of
+    /// its generic form) in compiled code; the operand is its counter.
+    fn _COUNT_RUN(f, sp, ts) {
+        *(operand() as *mut u64) += 1;
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// The start of a specialized instruction's out-of-line generic form,
     /// which its failed guards jump to. Counts it in the runtime's table
     /// (oparg bits 0-15) and in the compilation's own counters (operand: the
