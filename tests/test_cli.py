@@ -300,3 +300,50 @@ def test_stats_flag_prints_a_summary_at_exit(script):
     assert "jitsaw statistics" in out.stderr and "compiled" in out.stderr
     jitted = run(["-m", "jitsaw", str(script), "20"])
     assert out.stdout == jitted.stdout
+
+
+def test_dump_shows_bytecode_stages_and_machine_code():
+    code = (
+        "import io, jitsaw\n"
+        "def f(a, b):\n"
+        "    return a + b\n"
+        "for i in range(5): f(i, 1)\n"
+        "out = io.StringIO()\n"
+        "jitsaw.dump(f, file=out)\n"
+        "print(out.getvalue())\n"
+        "for bad in (42, print):\n"
+        "    try: jitsaw.dump(bad)\n"
+        "    except TypeError as e: print('TypeError', e)\n"
+    )
+    r = run(["-c", code], env={"JITSAW": "1"})
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    # Bytecode, the micro-ops after the frontend and each optimizer pass,
+    # then the machine code with a header at each stencil.
+    assert "BINARY_OP_ADD_INT" in out and "_GUARD_BOTH_INT" in out
+    stages = [line.strip() for line in out.splitlines() if "-- micro-ops after" in line]
+    assert stages == ["-- micro-ops after frontend", "-- micro-ops after inline_constants",
+                      "-- micro-ops after remove_nops"]
+    assert "-- machine code" in out and "; _BINARY_OP_ADD_INT" in out
+    assert out.count("TypeError jitsaw.dump() expects a Python function or a code object") == 2
+    # JITSAW_DUMP=uops prints the same stages for every compilation.
+    r = run(["-c", "def f(a): return a * 2\nfor i in range(5): f(i)\n"],
+            env={"JITSAW": "1", "JITSAW_DUMP": "uops"})
+    assert "jitsaw: compiled f" in r.stderr and "-- micro-ops after remove_nops" in r.stderr
+
+
+def test_counting_mode_counts_micro_ops():
+    code = (
+        "import jitsaw\n"
+        "def f(n):\n"
+        "    t = 0\n"
+        "    for i in range(n): t += i\n"
+        "    return t\n"
+        "f(1000)\n"
+        "u = jitsaw.stats()['uops_executed']\n"
+        # (`sys.monitoring` counting keeps the loop unspecialized: _FOR_ITER.)
+        "print(u.get('_ITER_NEXT_RANGE', 0) + u.get('_FOR_ITER', 0) >= 1000, '_COUNT_RUN' in u)\n"
+    )
+    r = run(["-c", code], env={"JITSAW": "1", "JITSAW_STATS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False"]

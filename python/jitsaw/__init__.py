@@ -30,7 +30,7 @@ _check_interpreter()
 from ._jitsaw import disable, is_enabled, stats  # noqa: E402
 from ._jitsaw import enable as _enable  # noqa: E402
 
-__all__ = ["enable", "disable", "is_enabled", "stats", "print_stats", "report", "SUPPORTED"]
+__all__ = ["enable", "disable", "is_enabled", "stats", "print_stats", "report", "dump", "SUPPORTED"]
 
 
 def enable():
@@ -164,6 +164,11 @@ def print_stats(file=None):
     if counts["compiled"] or counts["interpreted"]:
         total = counts["compiled"] + counts["interpreted"]
         w(f"  executed           {counts['compiled'] / total:.1%} of {total} instructions in compiled code\n")
+    uops = sorted(s.get("uops_executed", {}).items(), key=lambda kv: -kv[1])
+    if uops:
+        w("  micro-ops run in compiled code (most frequent first)\n")
+        for name, n in uops[:20]:
+            w(f"    {n:>10}  {name}\n")
     out.flush()
 
 
@@ -184,3 +189,15 @@ def report(path):
     with open(path, "w", encoding="utf-8") as f:
         f.write(page)
     return path
+
+
+def dump(function, file=None):
+    """Print how ``function`` (or a code object) compiles now: its bytecode,
+    the micro-ops after each stage (frontend, then each optimizer pass) and
+    the machine code with each stencil's boundaries (what ``JITSAW_DUMP=uops,asm``
+    prints for every compiled function). Raises TypeError for other objects
+    and ValueError if the code cannot be compiled."""
+    from . import _jitsaw
+
+    text = _jitsaw.dump_text(function)
+    (file or _sys.stdout).write(text)

@@ -887,7 +887,13 @@ unsafe fn compile(
     // interpreted call, which resets counters: due counters would deopt
     // again and again, so they do not deopt there.
     input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
-    input.globals = global_slots(ts, frame, code, &input.units);
+    input.globals = global_slots(
+        ts,
+        (*frame).f_globals,
+        (*frame).f_builtins,
+        code,
+        &input.units,
+    );
     input.count_executed = COUNTING.load(Ordering::Relaxed);
     input.chaos = runtime::chaos_enabled();
     if profile::enabled() && s.profile.is_null() {
@@ -896,26 +902,25 @@ unsafe fn compile(
     if !s.profile.is_null() {
         input.run_counters = Some((*s.profile).run_counters());
     }
-    let program = match frontend::lower(&input) {
-        Ok(p) => p,
-        Err(Refusal::Never(reason)) => {
+    let dump_uops = DUMP_UOPS.load(Ordering::Relaxed);
+    let mut stages = String::new();
+    let built = build(&input, &mut |stage, program| {
+        if dump_uops {
+            stages += &format!("  -- micro-ops after {stage}\n");
+            stages += &dump::uops(program);
+        }
+    });
+    let (program, compiled) = match built {
+        Ok((p, c)) => (p, Box::new(c)),
+        Err(BuildError::Refused(Refusal::Never(reason))) => {
             stats::refused(&reason);
             s.status = Status::Never;
             return None;
         }
-        Err(Refusal::NotNow(_)) => return None,
-    };
-    let program = optimize::optimize(program);
-    let rt = runtime::runtime().ok()?;
-    let mut exit_counter = runtime::exit_counter;
-    let mut linker = Linker {
-        symbols: &rt.symbols,
-        exit_counter: &mut exit_counter,
-        anchor: rt.anchor,
-    };
-    let compiled = match codegen::compile(&program, &mut linker) {
-        Ok(c) => Box::new(c),
-        Err(reason) => {
+        Err(BuildError::Refused(Refusal::NotNow(_))) | Err(BuildError::NoRuntime(_)) => {
+            return None
+        }
+        Err(BuildError::Codegen(reason)) => {
             stats::refused(&format!("codegen: {reason}"));
             s.status = Status::Never;
             return None;
@@ -942,14 +947,11 @@ unsafe fn compile(
             *st.unsupported.entry(name.to_string()).or_default() += 1;
         }
     }
-    let (dump_uops, dump_asm) = (
-        DUMP_UOPS.load(Ordering::Relaxed),
-        DUMP_ASM.load(Ordering::Relaxed),
-    );
+    let dump_asm = DUMP_ASM.load(Ordering::Relaxed);
     if dump_uops || dump_asm {
         let mut text = format!("jitsaw: compiled {}\n", qualname(code));
         if dump_uops {
-            text += &dump::uops(&program);
+            text += &stages;
         }
         if dump_asm {
             text += &dump::asm(&compiled);
@@ -969,6 +971,79 @@ unsafe fn compile(
     s.deopt_sites.clear();
     s.calls_since_compile = 0;
     Some(ptr)
+}
+
+/// Why [`build`] made no code.
+enum BuildError {
+    Refused(Refusal),
+    Codegen(String),
+    NoRuntime(String),
+}
+
+/// The pipeline: frontend, optimizer, code generator. `trace` sees the
+/// micro-ops after each stage (for dumps).
+fn build(
+    input: &CodeInput,
+    trace: &mut dyn FnMut(&str, &crate::uops::Program),
+) -> Result<(crate::uops::Program, Compiled), BuildError> {
+    let program = frontend::lower(input).map_err(BuildError::Refused)?;
+    trace("frontend", &program);
+    let mut program = optimize::optimize_traced(program, trace);
+    if input.count_executed {
+        let counters = runtime::uop_counters().as_ptr() as u64;
+        program = optimize::count_uops(program, counters);
+        trace("count_uops", &program);
+    }
+    let rt = runtime::runtime().map_err(BuildError::NoRuntime)?;
+    let mut exit_counter = runtime::exit_counter;
+    let mut linker = Linker {
+        symbols: &rt.symbols,
+        exit_counter: &mut exit_counter,
+        anchor: rt.anchor,
+    };
+    let compiled = codegen::compile(&program, &mut linker).map_err(BuildError::Codegen)?;
+    Ok((program, compiled))
+}
+
+/// `jitsaw.dump(function)`: compiles the code object as it would be
+/// compiled now, with `globals` and `builtins` for its global loads, and
+/// returns its bytecode, its micro-ops after each stage and its machine
+/// code, without installing the code.
+///
+/// # Safety
+/// The GIL is held, `code` is a code object, `globals` and `builtins` are
+/// objects.
+pub unsafe fn dump_code(
+    ts: *mut PyThreadState,
+    code: *mut PyCodeObject,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+) -> Result<String, String> {
+    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    let mut input = code_input(code, version);
+    input.globals_version = keys_version(globals);
+    input.builtins_version = keys_version(builtins);
+    if let Some(state) = STATES.get().get(&(code as usize)) {
+        input.generic = state.generic.clone();
+        input.loops = state.loops && !state.generator;
+    }
+    input.globals = global_slots(ts, globals, builtins, code, &input.units);
+    let mut text = format!("jitsaw: {}\n", qualname(code));
+    let built = build(&input, &mut |stage, program| {
+        text += &format!("  -- micro-ops after {stage}\n");
+        text += &dump::uops(program);
+    });
+    match built {
+        Ok((_, compiled)) => {
+            text += "  -- machine code\n";
+            text += &dump::asm(&compiled);
+            Ok(text)
+        }
+        Err(BuildError::Refused(Refusal::Never(r) | Refusal::NotNow(r))) => {
+            Err(format!("{} cannot be compiled: {r}", qualname(code)))
+        }
+        Err(BuildError::Codegen(r) | BuildError::NoRuntime(r)) => Err(r),
+    }
 }
 
 /// Whether the program was built from bytecode the interpreter has not
@@ -1001,11 +1076,11 @@ unsafe fn code_units_slice<'a>(code: *mut PyCodeObject) -> &'a [u16] {
 /// compiling so it is current even if the interpreter's cache is not).
 unsafe fn global_slots(
     ts: *mut PyThreadState,
-    frame: *mut Frame,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
     code: *mut PyCodeObject,
     units: &[u16],
 ) -> Vec<(u32, frontend::GlobalSlot)> {
-    let (globals, builtins) = ((*frame).f_globals, (*frame).f_builtins);
     if !is_dict(globals) || !is_dict(builtins) {
         return Vec::new();
     }

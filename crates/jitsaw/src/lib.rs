@@ -107,6 +107,14 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     executed.set_item("compiled", compiled)?;
     executed.set_item("interpreted", interpreted)?;
     d.set_item("instructions_executed", executed)?;
+    let uops = PyDict::new(py);
+    for (op, n) in uops::Uop::ALL.iter().zip(runtime::uop_counters()) {
+        let n = n.load(std::sync::atomic::Ordering::Relaxed);
+        if n > 0 {
+            uops.set_item(op.name(), n)?;
+        }
+    }
+    d.set_item("uops_executed", uops)?;
     Ok(d)
 }
 
@@ -187,6 +195,43 @@ fn profiles(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
         .collect()
 }
 
+/// `jitsaw.dump()`'s text for a function (or a code object, whose global
+/// loads are then not specialized): its bytecode, micro-ops after each
+/// stage and machine code, as it would be compiled now.
+#[pyfunction]
+fn dump_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = obj.py();
+    let (code, globals, builtins) = match obj.getattr("__code__") {
+        Ok(code) => (
+            code,
+            obj.getattr("__globals__")?,
+            obj.getattr("__builtins__")?,
+        ),
+        Err(_) => (
+            obj.clone(),
+            PyDict::new(py).into_any(),
+            py.import("builtins")?.dict().into_any(),
+        ),
+    };
+    if !code.is_instance_of::<pyo3::types::PyCode>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "jitsaw.dump() expects a Python function or a code object, got {}",
+            obj.get_type().name()?
+        )));
+    }
+    // SAFETY: GIL held; `code` is a code object and the others are objects
+    // kept alive by the bound references.
+    unsafe {
+        hook::dump_code(
+            pyo3::ffi::PyThreadState_Get().cast(),
+            code.as_ptr().cast(),
+            globals.as_ptr().cast(),
+            builtins.as_ptr().cast(),
+        )
+    }
+    .map_err(PyValueError::new_err)
+}
+
 /// Every stencil's disassembly with its holes.
 #[pyfunction]
 fn stencil_listing() -> String {
@@ -215,6 +260,7 @@ fn _jitsaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stencil_listing, m)?)?;
     m.add_function(wrap_pyfunction!(code_state, m)?)?;
     m.add_function(wrap_pyfunction!(profiles, m)?)?;
+    m.add_function(wrap_pyfunction!(dump_text, m)?)?;
     m.add_function(wrap_pyfunction!(start_counting, m)?)?;
     m.add_function(wrap_pyfunction!(count_instruction, m)?)?;
     m.add("CPYTHON_VERSION", consts::PY_VERSION)?;

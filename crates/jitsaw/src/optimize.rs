@@ -4,10 +4,26 @@
 
 use crate::uops::{Program, Uop, UopInst};
 
+/// An optimizer pass.
+type Pass = fn(Program) -> Program;
+
 /// Runs every pass in order.
 pub fn optimize(program: Program) -> Program {
-    let program = inline_constants(program);
-    remove_nops(program)
+    optimize_traced(program, &mut |_, _| {})
+}
+
+/// Runs every pass in order, showing `trace` the program after each (by
+/// the pass's name), for dumps.
+pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
+    let passes: [(&str, Pass); 2] = [
+        ("inline_constants", inline_constants),
+        ("remove_nops", remove_nops),
+    ];
+    passes.into_iter().fold(program, |program, (name, pass)| {
+        let program = pass(program);
+        trace(name, &program);
+        program
+    })
 }
 
 /// `_LOAD_CONST` reads `co_consts` at run time; the constant is known when
@@ -28,28 +44,128 @@ pub fn inline_constants(mut program: Program) -> Program {
     program
 }
 
+/// Counting mode: counts each micro-op's runs, in `counters[op]` (the
+/// address of a `u64` array indexed by micro-op number), with a `_COUNT_RUN`
+/// before it.
+pub fn count_uops(program: Program, counters: u64) -> Program {
+    rewrite(program, |u, out| {
+        if !matches!(u.op, Uop::_COUNT_RUN | Uop::_COUNT_EXECUTED) {
+            out.push(UopInst {
+                op: Uop::_COUNT_RUN,
+                oparg: 0,
+                operand: counters + 8 * u.op as u64,
+                inst: u.inst,
+                jump: None,
+            });
+        }
+        out.push(*u);
+    })
+}
+
 /// Drops `_NOP`s (instructions keep their labels, which then point at the
 /// next micro-op).
 pub fn remove_nops(program: Program) -> Program {
-    retain(program, |u| u.op != Uop::_NOP)
+    rewrite(program, |u, out| {
+        if u.op != Uop::_NOP {
+            out.push(*u);
+        }
+    })
 }
 
-/// Keeps the micro-ops `keep` accepts, fixing each instruction's ranges.
-fn retain(mut program: Program, keep: impl Fn(&UopInst) -> bool) -> Program {
+/// Replaces each micro-op by what `f` pushes for it, fixing each
+/// instruction's ranges (its main micro-ops, then its generic fallback).
+fn rewrite(mut program: Program, mut f: impl FnMut(&UopInst, &mut Vec<UopInst>)) -> Program {
     let mut uops = Vec::with_capacity(program.uops.len());
     for inst in &mut program.insts {
         let old = &program.uops[inst.first as usize..(inst.first + inst.count) as usize];
         inst.first = uops.len() as u32;
-        uops.extend(old.iter().filter(|u| keep(u)).copied());
+        old.iter().for_each(|u| f(u, &mut uops));
         inst.count = uops.len() as u32 - inst.first;
     }
     for inst in &mut program.insts {
         let old =
             &program.uops[inst.fallback as usize..(inst.fallback + inst.fallback_count) as usize];
         inst.fallback = uops.len() as u32;
-        uops.extend(old.iter().filter(|u| keep(u)).copied());
+        old.iter().for_each(|u| f(u, &mut uops));
         inst.fallback_count = uops.len() as u32 - inst.fallback;
     }
     program.uops = uops;
     program
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uops::Inst;
+
+    fn uop(op: Uop, oparg: u32, inst: u32) -> UopInst {
+        UopInst {
+            op,
+            oparg,
+            operand: 0,
+            inst,
+            jump: None,
+        }
+    }
+
+    /// Two instructions: `LOAD_CONST 0` (with a `_NOP` before it) and a
+    /// `LOAD_CONST 1` whose fallback is one `_LOAD_CONST`.
+    fn program() -> Program {
+        let inst = |first, count, fallback, fallback_count| Inst {
+            start: 0,
+            offset: 0,
+            opcode: 0,
+            oparg: 0,
+            first,
+            count,
+            fallback,
+            fallback_count,
+        };
+        Program {
+            insts: vec![inst(0, 2, 3, 0), inst(2, 1, 3, 1)],
+            uops: vec![
+                uop(Uop::_NOP, 0, 0),
+                uop(Uop::_LOAD_CONST, 0, 0),
+                uop(Uop::_LOAD_CONST, 1, 1),
+                uop(Uop::_LOAD_CONST, 1, 1),
+            ],
+            consts: vec![(0x1000, true), (0x2000, false)],
+            ..Program::default()
+        }
+    }
+
+    fn ops(p: &Program, i: usize) -> Vec<Uop> {
+        p.uops_of(i).iter().map(|u| u.op).collect()
+    }
+
+    #[test]
+    fn constants_are_burned_in_and_immortals_borrowed() {
+        let p = inline_constants(program());
+        assert_eq!(p.uops[1].op, Uop::_LOAD_CONST_INLINE_BORROW);
+        assert_eq!(p.uops[1].operand, 0x1000);
+        assert_eq!(p.uops[2].op, Uop::_LOAD_CONST_INLINE);
+        assert_eq!(p.uops[2].operand, 0x2000);
+        assert_eq!(p.fallback_of(1)[0].op, Uop::_LOAD_CONST_INLINE);
+    }
+
+    #[test]
+    fn nops_go_and_ranges_follow() {
+        let p = remove_nops(program());
+        assert_eq!(ops(&p, 0), [Uop::_LOAD_CONST]);
+        assert_eq!(ops(&p, 1), [Uop::_LOAD_CONST]);
+        assert_eq!(p.fallback_of(1).len(), 1);
+        assert_eq!(p.uops.len(), 3);
+    }
+
+    #[test]
+    fn every_uop_gets_its_counter() {
+        let p = count_uops(remove_nops(program()), 0x8000);
+        assert_eq!(ops(&p, 0), [Uop::_COUNT_RUN, Uop::_LOAD_CONST]);
+        let counter = p.uops_of(0)[0].operand;
+        assert_eq!(counter, 0x8000 + 8 * Uop::_LOAD_CONST as u64);
+        assert_eq!(p.fallback_of(1).len(), 2);
+        // Counting twice does not count the counters.
+        let again = count_uops(p.clone(), 0x8000);
+        assert_eq!(again.uops.len(), p.uops.len() + 3);
+    }
 }

@@ -118,6 +118,17 @@ pub fn chaos_enabled() -> bool {
     unsafe { (&raw const CHAOS).cast::<u64>().add(1).read() != 0 }
 }
 
+/// Runs of each micro-op in counting mode, indexed by micro-op number
+/// (compiled code adds to them under the GIL: see `optimize::count_uops`).
+pub fn uop_counters() -> &'static [AtomicU64] {
+    static COUNTERS: OnceLock<Box<[AtomicU64]>> = OnceLock::new();
+    COUNTERS.get_or_init(|| {
+        (0..crate::uops::Uop::ALL.len())
+            .map(|_| AtomicU64::new(0))
+            .collect()
+    })
+}
+
 /// Instructions compiled code ran in counting mode (`_COUNT_EXECUTED`).
 pub(crate) static mut EXECUTED: u64 = 0;
 
