@@ -93,3 +93,76 @@ def test_code_limit_stops_compiling_and_says_so(jit):
     )
     assert r.stats["code_limit_hits"] > 0
     assert r.stats["code_bytes_in_use"] <= 2 * 2**20
+
+
+def test_memory_error_inside_compiled_code_is_raised(jit):
+    # `set_nomemory(start)` makes every allocation after the first `start`
+    # fail: inside the loops, in whatever they allocate first.
+    r = jit(
+        """
+        import _testcapi
+        def f(n):
+            out = []
+            try:
+                for i in range(n):
+                    out.append([i] * 1000)
+                    x = i * 1.5 + 2.0
+            except MemoryError:
+                return 'MemoryError', len(out)
+            return 'done', len(out)
+        for _ in range(3):
+            f(10)
+        def g():
+            d = {}
+            try:
+                for i in range(10**9):
+                    d[i] = str(i) * 100 + 'x'
+            except MemoryError:
+                return 'MemoryError'
+        for start in (0, 20):
+            _testcapi.set_nomemory(start, 0)
+            a = f(10**9)
+            _testcapi.remove_mem_hooks()
+            _testcapi.set_nomemory(start + 5, 0)
+            b = g()
+            _testcapi.remove_mem_hooks()
+            print(start, a, b)
+        """
+    )
+    r.assert_compiled("f")
+    # g raised on most calls, so it may be waiting to be recompiled.
+    assert r.state("g")["status"] in ("compiled", "requicken")
+
+
+def test_compiling_from_several_threads_at_once(jit):
+    r = jit(
+        """
+        import sys, threading
+        sys.setswitchinterval(1e-6)
+        results = {}
+        counter = [0]
+        lock = threading.Lock()
+        def work(k):
+            # Each thread makes and compiles its own functions while the
+            # others run compiled code on shared objects.
+            for n in range(30):
+                ns = {}
+                exec(f"def f{k}_{n}(xs, lock, counter):\\n"
+                     f"    t = 0\\n"
+                     f"    for x in xs:\\n"
+                     f"        t += x * {n}\\n"
+                     f"        with lock:\\n"
+                     f"            counter[0] += 1\\n"
+                     f"    return t\\n", ns)
+                fn = ns[f"f{k}_{n}"]
+                results[k, n] = fn(range(200), lock, counter)
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(sorted(results.items())[:5], len(results), counter[0])
+        """
+    )
+    r.assert_compiled("work")
+    assert r.stats["functions_compiled"] >= 180

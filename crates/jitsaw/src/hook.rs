@@ -989,7 +989,9 @@ fn build(
     let program = frontend::lower(input).map_err(BuildError::Refused)?;
     trace("frontend", &program);
     let mut program = optimize::optimize_traced(program, trace);
-    if input.count_executed {
+    // Counting mode and profiles count micro-ops (profiles without
+    // `sys.monitoring`, so the counts are those of specialized code).
+    if input.count_executed || input.run_counters.is_some() {
         let counters = runtime::uop_counters().as_ptr() as u64;
         program = optimize::count_uops(program, counters);
         trace("count_uops", &program);
