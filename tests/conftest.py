@@ -65,6 +65,10 @@ def run_snippet(source, tmp_path, *, jit, env=None, args=(), timeout=120):
     if jit:
         extra.setdefault("JITSAW_THRESHOLD", "0")
         extra.update(JITSAW="1", JITSAW_TEST_REPORT=str(report))
+        # `JITSAW_TEST_DEBUG=1`: compiled code checks its stack depth
+        # before every micro-op (tests/run runs the differential tests so).
+        if os.environ.get("JITSAW_TEST_DEBUG") == "1":
+            extra.setdefault("JITSAW_DEBUG", "1")
     proc = subprocess.run(
         [PYTHON, str(DRIVER), str(snippet), *args],
         capture_output=True,

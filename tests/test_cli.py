@@ -347,3 +347,28 @@ def test_counting_mode_counts_micro_ops():
     r = run(["-c", code], env={"JITSAW": "1", "JITSAW_STATS": "1"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True", "False"]
+
+
+def test_debug_mode_checks_the_stack_depth_before_every_micro_op():
+    code = (
+        "import io, jitsaw\n"
+        "def f(xs):\n"
+        "    t = 0\n"
+        "    for x in xs:\n"
+        "        try:\n"
+        "            t += 10 // x\n"
+        "        except ZeroDivisionError:\n"
+        "            t -= 1\n"
+        "    return t\n"
+        "print(f([1, 2, 0, 5] * 10))\n"
+        "out = io.StringIO()\n"
+        "jitsaw.dump(f, file=out)\n"
+        "text = out.getvalue()\n"
+        "stage = text[text.index('after check_stack_depth'):text.index('-- machine code')]\n"
+        "uops = [l.replace('generic:', '').split()[0] for l in stage.splitlines()[1:] if l.startswith('          ')]\n"
+        "checks = uops.count('_CHECK_STACK_DEPTH')\n"
+        "print(checks > 0, checks >= (len(uops) - checks) * 0.9)\n"
+    )
+    r = run(["-c", code], env={"JITSAW": "1", "JITSAW_DEBUG": "1", "JITSAW_THRESHOLD": "0"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["160", "True", "True"]

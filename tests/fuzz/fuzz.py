@@ -234,7 +234,9 @@ def run(source, jit, chaos):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
     env["PYTHONHASHSEED"] = "0"
     if jit:
-        env.update(JITSAW="1", JITSAW_THRESHOLD="0")
+        # JITSAW_DEBUG: compiled code also checks its stack depth before
+        # every micro-op, so a miscompiled depth aborts loudly.
+        env.update(JITSAW="1", JITSAW_THRESHOLD="0", JITSAW_DEBUG="1")
         if chaos:
             env["JITSAW_CHAOS"] = str(chaos)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:

@@ -400,8 +400,7 @@ mod tests {
                 uop(Uop::_POP_FRAME, 0, 0, 3, None),
             ],
             code_start: 0x5555_0000,
-            version: 0,
-            consts: vec![],
+            ..Program::default()
         };
         let symbols: Vec<usize> = (0..SYMBOLS.len())
             .map(|i| 0x7100_0000_0000 + 0x100 * i)

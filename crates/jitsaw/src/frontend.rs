@@ -50,6 +50,12 @@ pub struct CodeInput {
     /// as addresses of two `u64` arrays indexed by code unit: runs of the
     /// compiled instruction, runs of its generic fallback.
     pub run_counters: Option<(u64, u64)>,
+    /// `co_exceptiontable`.
+    pub exception_table: Vec<u8>,
+    /// `co_nlocalsplus`: where the value stack starts in the frame.
+    pub nlocalsplus: u32,
+    /// `JITSAW_DEBUG`: check the stack depth before every micro-op.
+    pub debug: bool,
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -194,13 +200,33 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         }
         inst.fallback_count = uops.len() as u32 - inst.fallback;
     }
+    let handlers = handler_entries(&code.exception_table, &insts);
     Ok(Program {
         insts,
         uops,
         code_start: code.code_start,
         version: code.version,
         consts: code.consts.clone(),
+        handlers,
+        stack_base: code.nlocalsplus,
     })
+}
+
+/// Every exception handler's instruction index with the stack depth it is
+/// entered at (the unwound depth, the raising offset if `lasti`, the
+/// exception).
+fn handler_entries(table: &[u8], insts: &[Inst]) -> Vec<(u32, u32)> {
+    let mut entries: Vec<(u32, u32)> = insts
+        .iter()
+        .filter_map(|i| jitsaw_cpython313::exception_table::handler_for(table, i.offset))
+        .filter_map(|h| {
+            let at = insts.binary_search_by_key(&h.target, |i| i.start).ok()?;
+            Some((at as u32, h.depth + h.lasti as u32 + 1))
+        })
+        .collect();
+    entries.sort_unstable();
+    entries.dedup();
+    entries
 }
 
 /// The generic form of a specialized instruction, for its guards to fall

@@ -41,6 +41,8 @@ static CODE_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
 pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
 /// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
 static PERF_MAP: AtomicBool = AtomicBool::new(false);
+/// `JITSAW_DEBUG=1`: check the stack depth before every micro-op.
+static DEBUG: AtomicBool = AtomicBool::new(false);
 /// `JITSAW_DUMP=asm` in force.
 static DUMP_ASM: AtomicBool = AtomicBool::new(false);
 /// Whether the user wants jitsaw on (the hook may be lifted meanwhile: see
@@ -131,6 +133,7 @@ pub fn enable(options: Options) -> Result<(), String> {
     WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
     PERF_MAP.store(options.perf, Ordering::Relaxed);
+    DEBUG.store(options.debug, Ordering::Relaxed);
     if options.profile {
         profile::PROFILING.store(true, Ordering::Relaxed);
     }
@@ -989,6 +992,10 @@ fn build(
     let program = frontend::lower(input).map_err(BuildError::Refused)?;
     trace("frontend", &program);
     let mut program = optimize::optimize_traced(program, trace);
+    if input.debug {
+        program = optimize::depth::check_stack_depth(program);
+        trace("check_stack_depth", &program);
+    }
     // Counting mode and profiles count micro-ops (profiles without
     // `sys.monitoring`, so the counts are those of specialized code).
     if input.count_executed || input.run_counters.is_some() {
@@ -1184,8 +1191,17 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
             (c as u64, is_immortal(c))
         })
         .collect();
+    let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
+    let exception_table = std::slice::from_raw_parts(
+        pyo3::ffi::PyBytes_AsString(table.cast()) as *const u8,
+        ob_size(table) as usize,
+    )
+    .to_vec();
     CodeInput {
         units: code_units_slice(code).to_vec(),
+        exception_table,
+        nlocalsplus: field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as u32,
+        debug: DEBUG.load(Ordering::Relaxed),
         code_start: code_units(code) as u64,
         flags: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as u32,
         consts,

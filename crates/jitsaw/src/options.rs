@@ -23,6 +23,9 @@ pub struct Options {
     /// `JITSAW_PROFILE=1` (or a `JITSAW_REPORT` path): record profiles for
     /// `jitsaw.report()`.
     pub profile: bool,
+    /// `JITSAW_DEBUG=1`: compiled code checks its stack depth before every
+    /// micro-op and aborts with a message if it is off.
+    pub debug: bool,
     /// `JITSAW_CHAOS`: for testing, deopt at pseudo-random instruction
     /// boundaries, on average every this many instructions (0: never).
     pub chaos: u32,
@@ -105,6 +108,15 @@ impl Options {
                 ))
             }
         };
+        let debug = match get("JITSAW_DEBUG").as_deref().map(str::trim) {
+            None | Some("") | Some("0") => false,
+            Some("1") => true,
+            Some(v) => {
+                return Err(format!(
+                    "JITSAW_DEBUG must be 1 (check stack depths in compiled code) or 0, got {v:?}"
+                ))
+            }
+        };
         let code_limit_mib = match get("JITSAW_CODE_LIMIT").as_deref().map(str::trim) {
             None | Some("") => DEFAULT_CODE_LIMIT_MIB,
             Some(v) => v.parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| {
@@ -121,6 +133,7 @@ impl Options {
             code_limit_mib,
             perf,
             profile,
+            debug,
             chaos,
         })
     }
@@ -156,6 +169,7 @@ mod tests {
                 code_limit_mib: DEFAULT_CODE_LIMIT_MIB,
                 perf: false,
                 profile: false,
+                debug: false,
                 chaos: 0,
             }
         );
@@ -193,6 +207,10 @@ mod tests {
             .unwrap_err()
             .contains("JITSAW_CHAOS"));
         assert!(parse(&[("JITSAW_PROFILE", "1")]).unwrap().profile);
+        assert!(parse(&[("JITSAW_DEBUG", "1")]).unwrap().debug);
+        assert!(parse(&[("JITSAW_DEBUG", "2")])
+            .unwrap_err()
+            .contains("JITSAW_DEBUG"));
         assert!(parse(&[("JITSAW_PROFILE", "on")])
             .unwrap_err()
             .contains("JITSAW_PROFILE"));

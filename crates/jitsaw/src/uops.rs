@@ -290,6 +290,8 @@ uops! { o;
     _CHAOS: 0 => 0, escapes false;
     // jitsaw: counts an instruction run in compiled code (`JITSAW_STATS`).
     _COUNT_EXECUTED: 0 => 0, escapes false;
+    // jitsaw: checks the stack pointer against the compiler's depth (`JITSAW_DEBUG`).
+    _CHECK_STACK_DEPTH: 0 => 0, escapes false;
     // jitsaw: counts an instruction's runs for `jitsaw.report()` (`JITSAW_PROFILE`).
     _COUNT_RUN: 0 => 0, escapes false;
     // jitsaw: counts a specialized instruction running its generic form.
@@ -465,6 +467,11 @@ pub struct Program {
     /// `co_consts` items, borrowed from the code object, and whether each
     /// is immortal.
     pub consts: Vec<(u64, bool)>,
+    /// Exception handlers: instruction index and the stack depth the
+    /// unwinder enters it with.
+    pub handlers: Vec<(u32, u32)>,
+    /// Where the value stack starts in the frame (`co_nlocalsplus`).
+    pub stack_base: u32,
 }
 
 impl Program {

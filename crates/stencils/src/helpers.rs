@@ -22,6 +22,9 @@ extern "C" {
     /// Whether `sys.monitoring` has local events on `code` that compiled code
     /// must step aside for (not counting mode's own).
     pub fn jitsaw_local_monitors(code: *mut jitsaw_cpython313::layout::PyCodeObject) -> bool;
+    /// `JITSAW_DEBUG`: reports a stack pointer that is not where the
+    /// compiler expected it (`frame_local(f, expected)`) and aborts.
+    pub fn jitsaw_bad_stack_depth(f: Frame, sp: Sp, expected: usize) -> !;
     /// Raises `UnboundLocalError` for local `oparg`.
     pub fn jitsaw_unbound_local(ts: Ts, f: Frame, oparg: usize);
     /// Raises `NameError` for `name`.

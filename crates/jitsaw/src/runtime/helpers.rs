@@ -113,6 +113,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             "jitsaw_local_monitors",
             helper_local_monitors as *const () as usize,
         ),
+        (
+            "jitsaw_bad_stack_depth",
+            helper_bad_stack_depth as *const () as usize,
+        ),
     ]
 }
 
@@ -409,6 +413,24 @@ pub(super) unsafe extern "C" fn helper_call(
         decref(*args.add(i));
     }
     res
+}
+
+/// `JITSAW_DEBUG`: the stack pointer of compiled code is off. Nothing can
+/// be trusted after that: report where, and abort.
+pub(super) unsafe extern "C" fn helper_bad_stack_depth(
+    f: *mut Frame,
+    sp: *mut *mut PyObject,
+    expected: usize,
+) -> ! {
+    let code = frame_code(f);
+    let found = sp.offset_from(frame_local(f, 0)) as isize;
+    let message = format!(
+        "jitsaw: JITSAW_DEBUG: stack depth check failed in {} at code offset {}: \
+         stack pointer at localsplus[{found}], expected localsplus[{expected}]\0",
+        crate::hook::text(code_obj_field(code, off::CODE_CO_QUALNAME)),
+        2 * (((*f).instr_ptr as usize).wrapping_sub(code_units(code) as usize) / 2),
+    );
+    pyo3::ffi::Py_FatalError(message.as_ptr().cast())
 }
 
 /// Whether `sys.monitoring` has local events on `code` other than counting

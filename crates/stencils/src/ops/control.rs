@@ -2,7 +2,10 @@
 //! the ways out of compiled code (exit stubs and the entry trampoline).
 
 use crate::abi::*;
-use crate::helpers::{jitsaw_chaos, jitsaw_executed, jitsaw_exit_counters, jitsaw_local_monitors};
+use crate::helpers::{
+    jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_executed, jitsaw_exit_counters,
+    jitsaw_local_monitors,
+};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::{consts, off};
 
@@ -182,6 +185,17 @@ stencil!(
     /// Counting mode (`JITSAW_STATS`): one more instruction run compiled.
     fn _COUNT_EXECUTED(f, sp, ts) {
         jitsaw_executed += 1;
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `JITSAW_DEBUG`: the stack pointer is where the compiler computed it
+    /// (the operand: its index in the frame's `localsplus`).
+    fn _CHECK_STACK_DEPTH(f, sp, ts) {
+        if sp != frame_local(f, operand() as usize) {
+            jitsaw_bad_stack_depth(f, sp, operand() as usize)
+        }
         next!(f, sp, ts)
     }
 );

@@ -2,6 +2,8 @@
 //! from `Program` to `Program` with its own tests; later passes (type
 //! propagation, guard removal, refcount elision, unboxing) join here.
 
+pub mod depth;
+
 use crate::uops::{Program, Uop, UopInst};
 
 /// An optimizer pass.
@@ -74,19 +76,31 @@ pub fn remove_nops(program: Program) -> Program {
 
 /// Replaces each micro-op by what `f` pushes for it, fixing each
 /// instruction's ranges (its main micro-ops, then its generic fallback).
-fn rewrite(mut program: Program, mut f: impl FnMut(&UopInst, &mut Vec<UopInst>)) -> Program {
+fn rewrite(program: Program, mut f: impl FnMut(&UopInst, &mut Vec<UopInst>)) -> Program {
+    rewrite_ranges(program, |_, _, uops, out| {
+        uops.iter().for_each(|u| f(u, out))
+    })
+}
+
+/// Replaces each instruction's micro-ops, then each one's fallback, by what
+/// `f` pushes for them (called with the instruction's index and whether
+/// these are its fallback's), fixing the ranges.
+fn rewrite_ranges(
+    mut program: Program,
+    mut f: impl FnMut(usize, bool, &[UopInst], &mut Vec<UopInst>),
+) -> Program {
     let mut uops = Vec::with_capacity(program.uops.len());
-    for inst in &mut program.insts {
+    for (i, inst) in program.insts.iter_mut().enumerate() {
         let old = &program.uops[inst.first as usize..(inst.first + inst.count) as usize];
         inst.first = uops.len() as u32;
-        old.iter().for_each(|u| f(u, &mut uops));
+        f(i, false, old, &mut uops);
         inst.count = uops.len() as u32 - inst.first;
     }
-    for inst in &mut program.insts {
+    for (i, inst) in program.insts.iter_mut().enumerate() {
         let old =
             &program.uops[inst.fallback as usize..(inst.fallback + inst.fallback_count) as usize];
         inst.fallback = uops.len() as u32;
-        old.iter().for_each(|u| f(u, &mut uops));
+        f(i, true, old, &mut uops);
         inst.fallback_count = uops.len() as u32 - inst.fallback;
     }
     program.uops = uops;
