@@ -375,3 +375,31 @@ def test_tracing_switched_on_inside_a_direct_callee(jit):
         """
     )
     r.assert_compiled("outer", "inner")
+
+
+def test_code_run_by_decrefs_sees_the_current_line(jit):
+    # A `__del__` runs in the middle of compiled code (a store, a pop, a
+    # subscript freeing a list): the frame it looks at is on the right line,
+    # while int and float arithmetic around it needs no such care.
+    r = jit(
+        """
+        import sys
+        class Noisy:
+            def __del__(self):
+                print("del at line", sys._getframe(1).f_lineno)
+        def f(n):
+            t = 0.5
+            for i in range(n):
+                x = Noisy()
+                t = t * 1.5 + i
+                x = None
+                Noisy()
+                t = t - 2.0
+                [Noisy(), 1][1]
+            return t
+        for k in range(3):
+            print(f(2))
+        """
+    )
+    r.assert_compiled("f")
+    assert "del at line 11" in r.stdout and "del at line 12" in r.stdout and "del at line 14" in r.stdout

@@ -156,7 +156,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         }
         if lowered[i]
             .iter()
-            .any(|u| u.op != Uop::_DEOPT && u.op.stencil().calls_out())
+            .any(|u| u.op != Uop::_DEOPT && u.op.needs_ip())
         {
             uops.push(UopInst {
                 op: Uop::_SET_IP,
@@ -280,7 +280,7 @@ fn emit_fallback(
             None,
         );
     }
-    if generic.iter().any(|u| u.op.stencil().calls_out()) {
+    if generic.iter().any(|u| u.op.needs_ip()) {
         push(
             Uop::_SET_IP,
             0,

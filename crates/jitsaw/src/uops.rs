@@ -357,6 +357,30 @@ impl Uop {
         )
     }
 
+    /// Whether `frame->instr_ptr` must be current when the micro-op runs
+    /// (a `_SET_IP` before it): its stencil calls out, and what it calls may
+    /// run Python code that looks at the frame (a `__del__` reading
+    /// `f_lineno`). Exits set the pointer themselves. The exceptions only
+    /// allocate and free ints, floats and strings, which runs no Python code
+    /// (CPython 3.13 collects garbage at the eval breaker, not in the
+    /// allocator).
+    pub fn needs_ip(self) -> bool {
+        !matches!(
+            self,
+            Uop::_BINARY_OP_ADD_INT
+                | Uop::_BINARY_OP_SUBTRACT_INT
+                | Uop::_BINARY_OP_MULTIPLY_INT
+                | Uop::_BINARY_OP_ADD_FLOAT
+                | Uop::_BINARY_OP_SUBTRACT_FLOAT
+                | Uop::_BINARY_OP_MULTIPLY_FLOAT
+                | Uop::_BINARY_OP_ADD_UNICODE
+                | Uop::_COMPARE_OP_INT
+                | Uop::_COMPARE_OP_FLOAT
+                | Uop::_COMPARE_OP_STR
+                | Uop::_ITER_NEXT_RANGE
+        ) && self.stencil().calls_out()
+    }
+
     /// Whether the micro-op may run arbitrary Python code, after which
     /// instrumentation may have changed.
     pub fn escapes(self) -> bool {
