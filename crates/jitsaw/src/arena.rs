@@ -230,6 +230,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
     fn blocks_are_page_aligned_and_reused() {
         let anchor = blocks_are_page_aligned_and_reused as *const () as usize;
         let a = CodeMemory::new(10, anchor).unwrap();
@@ -245,6 +246,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
     fn written_code_runs_once_executable() {
         let mut m =
             CodeMemory::new(16, written_code_runs_once_executable as *const () as usize).unwrap();

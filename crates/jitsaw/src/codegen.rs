@@ -388,6 +388,7 @@ mod tests {
     /// Compiles a small program whose external symbols all lie out of rel32
     /// reach, then recomputes every hole from the program and compares.
     #[test]
+    #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
     fn every_hole_is_patched_byte_exactly() {
         let program = Program {
             insts: vec![inst(0, 0, 2), inst(1, 2, 2), inst(2, 4, 1), inst(3, 5, 1)],
