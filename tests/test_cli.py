@@ -372,3 +372,19 @@ def test_debug_mode_checks_the_stack_depth_before_every_micro_op():
     r = run(["-c", code], env={"JITSAW": "1", "JITSAW_DEBUG": "1", "JITSAW_THRESHOLD": "0"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["160", "True", "True"]
+
+
+def test_stats_count_invalidations():
+    code = (
+        "import jitsaw\n"
+        "def f(a, b):\n"
+        "    return a + b\n"
+        "for i in range(10): f(i, 1)\n"
+        "for i in range(2000): f(1.5, 2.5)\n"
+        "print(sum(jitsaw.stats()['invalidations'].values()) >= 1)\n"
+        "print(sorted(jitsaw.stats()['invalidations']))\n"
+    )
+    r = run(["-c", code], env={"JITSAW": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "True", "['frequent deopts', 'frequent generic fallbacks', 'respecialized']"]

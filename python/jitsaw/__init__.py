@@ -153,6 +153,9 @@ def print_stats(file=None):
       f"{s['raise_exits']} raised\n")
     if s["refused"]:
         w("  refused            " + ", ".join(f"{reason}: {n}" for reason, n in sorted(s["refused"].items())) + "\n")
+    invalidated = {k: n for k, n in s.get("invalidations", {}).items() if n}
+    if invalidated:
+        w("  recompiled         " + ", ".join(f"{reason}: {n}" for reason, n in invalidated.items()) + "\n")
     if s["code_limit_hits"]:
         w(f"  code limit         reached {s['code_limit_hits']} times (JITSAW_CODE_LIMIT)\n")
     exits = sorted(s["exits"].items(), key=lambda kv: -kv[1])

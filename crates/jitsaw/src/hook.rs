@@ -37,6 +37,16 @@ static THRESHOLD: AtomicU32 = AtomicU32::new(u32::MAX);
 static DUMP_UOPS: AtomicBool = AtomicBool::new(false);
 /// Bytes of machine code after which nothing more is compiled.
 static CODE_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// Compiled code set aside to be compiled again, by why: its guards fell
+/// back to generic forms often, the interpreter re-specialized an
+/// instruction it deopted at, it deopted often.
+pub static INVALIDATIONS: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+/// Why code was compiled again, as in [`INVALIDATIONS`].
+pub const INVALIDATION_REASONS: [&str; 3] = [
+    "frequent generic fallbacks",
+    "respecialized",
+    "frequent deopts",
+];
 /// Compilations skipped because of the code limit.
 pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
 /// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
@@ -820,6 +830,7 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
     }
     s.status = Status::Requicken(0);
     s.recompiles += 1;
+    INVALIDATIONS[0].fetch_add(1, Ordering::Relaxed);
 }
 
 /// Recompilations after which a change in the interpreter's specialization
@@ -843,6 +854,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
             if now != op && deopt(now) == deopt(op) && s.recompiles < RESPECIALIZE_LIMIT {
                 s.status = Status::Requicken(0);
                 s.recompiles += 1;
+                INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }
@@ -857,6 +869,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
         if let Status::Compiled { .. } = s.status {
             s.status = Status::Requicken(warmup_calls(s));
             s.recompiles += 1;
+            INVALIDATIONS[2].fetch_add(1, Ordering::Relaxed);
             for &(offset, n) in &s.deopt_sites {
                 if n >= GENERIC_AFTER_DEOPTS && !s.generic.contains(&offset) {
                     s.generic.push(offset);

@@ -90,6 +90,11 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         "code_limit_hits",
         hook::CODE_LIMIT_HITS.load(std::sync::atomic::Ordering::Relaxed),
     )?;
+    let invalidations = PyDict::new(py);
+    for (reason, n) in hook::INVALIDATION_REASONS.iter().zip(&hook::INVALIDATIONS) {
+        invalidations.set_item(reason, n.load(std::sync::atomic::Ordering::Relaxed))?;
+    }
+    d.set_item("invalidations", invalidations)?;
     d.set_item("frames_entered", runtime::FRAMES_ENTERED.get())?;
     d.set_item("deopts", runtime::DEOPTS.get())?;
     d.set_item("raise_exits", runtime::RAISES.get())?;
