@@ -95,6 +95,19 @@ def test_code_limit_stops_compiling_and_says_so(jit):
     assert r.stats["code_bytes_in_use"] <= 2 * 2**20
 
 
+def test_code_limit_zero_compiles_nothing(jit):
+    # The hook alone (for measuring its cost): everything still runs.
+    r = jit(
+        """
+        def f(n):
+            return sum(i * i for i in range(n))
+        print([f(k) for k in range(50)][-1])
+        """,
+        env={"JITSAW_CODE_LIMIT": "0"},
+    )
+    assert r.stats["functions_compiled"] == 0 and r.stats["code_limit_hits"] > 0
+
+
 def test_memory_error_inside_compiled_code_is_raised(jit):
     # `set_nomemory(start)` makes every allocation after the first `start`
     # fail: inside the loops, in whatever they allocate first.

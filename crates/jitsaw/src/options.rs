@@ -16,7 +16,7 @@ pub struct Options {
     /// `JITSAW_STATS_FILE`.
     pub count_file: Option<String>,
     /// `JITSAW_CODE_LIMIT`: MiB of machine code after which nothing more is
-    /// compiled (until code is freed).
+    /// compiled (until code is freed); 0 compiles nothing.
     pub code_limit_mib: u32,
     /// `JITSAW_PERF=1`: list compiled code in `/tmp/perf-PID.map` for perf.
     pub perf: bool,
@@ -119,9 +119,10 @@ impl Options {
         };
         let code_limit_mib = match get("JITSAW_CODE_LIMIT").as_deref().map(str::trim) {
             None | Some("") => DEFAULT_CODE_LIMIT_MIB,
-            Some(v) => v.parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| {
+            // 0: compile nothing (the hook alone, for measuring its cost).
+            Some(v) => v.parse::<u32>().map_err(|_| {
                 format!(
-                    "JITSAW_CODE_LIMIT must be a positive integer (MiB of machine code), got {v:?}"
+                    "JITSAW_CODE_LIMIT must be a non-negative integer (MiB of machine code), got {v:?}"
                 )
             })?,
         };
@@ -199,7 +200,11 @@ mod tests {
             parse(&[("JITSAW_CODE_LIMIT", "8")]).unwrap().code_limit_mib,
             8
         );
-        for bad in ["0", "-1", "big"] {
+        assert_eq!(
+            parse(&[("JITSAW_CODE_LIMIT", "0")]).unwrap().code_limit_mib,
+            0
+        );
+        for bad in ["-1", "big", "1.5"] {
             let e = parse(&[("JITSAW_CODE_LIMIT", bad)]).unwrap_err();
             assert!(e.contains("JITSAW_CODE_LIMIT"), "{e}");
         }
