@@ -421,6 +421,7 @@ const STATE_CACHE_SIZE: usize = 1024;
 static STATE_CACHE: [[AtomicUsize; 2]; STATE_CACHE_SIZE] =
     [const { [AtomicUsize::new(0), AtomicUsize::new(0)] }; STATE_CACHE_SIZE];
 
+#[inline]
 fn cache_slot(code: usize) -> &'static [AtomicUsize; 2] {
     &STATE_CACHE[(code >> 4) & (STATE_CACHE_SIZE - 1)]
 }
@@ -498,6 +499,7 @@ unsafe fn resume_generator(
 ///
 /// # Safety
 /// The GIL is held and `code` is a code object.
+#[inline]
 pub unsafe fn ready(
     ts: *mut PyThreadState,
     code: *mut PyCodeObject,
@@ -609,6 +611,7 @@ pub unsafe fn run(
 }
 
 /// The code object's state, created on first sight.
+#[inline]
 unsafe fn state_of(code: *mut PyCodeObject) -> Option<*mut CodeState> {
     let slot = cache_slot(code as usize);
     if slot[0].load(Ordering::Relaxed) == code as usize {
@@ -654,6 +657,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
 
 /// Whether `sys.monitoring` has local events on `code` (other than counting
 /// mode's own).
+#[inline]
 unsafe fn local_monitors(code: *mut PyCodeObject) -> bool {
     code_has_local_monitors_except(code, runtime::IGNORED_TOOLS.load(Ordering::Relaxed))
 }
@@ -803,6 +807,7 @@ const RECOMPILE_FALLBACKS: u32 = 64;
 
 /// Whether the compiled code's guards fail so often that it should be
 /// compiled again (see [`note_fallbacks`]).
+#[inline]
 fn falls_back_often(s: &CodeState, c: &Compiled) -> bool {
     let (total, _) = c.fallback_runs();
     total >= RECOMPILE_FALLBACKS << s.recompiles.min(16) && total >= s.calls_since_compile
