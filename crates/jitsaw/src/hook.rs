@@ -481,7 +481,12 @@ unsafe fn resume_generator(
     }
     if let (Some(state), Some(c)) = (state_of(code), latest_compiled(code)) {
         let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
-        if c.version == version && !instrumented(ts, code, version) {
+        // Compiled under this instrumentation version, so no global
+        // monitoring was switched on since (as in `decide`'s fast path).
+        if c.version == version
+            && field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) == version
+            && !local_monitors(code)
+        {
             if let Some(i) = c.inst_at(at) {
                 return run(ts, frame, state, c, i, throwflag != 0);
             }
