@@ -192,3 +192,36 @@ def test_replacing_a_functions_code_and_changing_classes(jit):
         """
     )
     r.assert_compiled("call", "describe")
+
+
+def test_changing_function_defaults_after_compilation(jit):
+    r = jit(
+        """
+        def f(a, b=10, *, c=100):
+            return a + b + c
+        def call(n):
+            return [f(i) for i in range(n)] + [f(1, 2), f(1, c=3)]
+        for k in range(4):
+            print(call(3))
+        f.__defaults__ = (20,)
+        print(call(3))
+        f.__kwdefaults__ = {"c": 200}
+        print(call(3))
+        f.__defaults__ = None
+        try:
+            call(3)
+        except TypeError as e:
+            print("TypeError", e)
+        def g(x, y=1):
+            return x * y
+        def twice(n):
+            t = 0
+            for i in range(n):
+                t += g(i)
+            return t
+        print(twice(100))
+        g.__defaults__ = (3,)
+        print(twice(100))
+        """
+    )
+    r.assert_compiled("call", "twice")
