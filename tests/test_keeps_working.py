@@ -224,4 +224,6 @@ def test_changing_function_defaults_after_compilation(jit):
         print(twice(100))
         """
     )
-    r.assert_compiled("call", "twice")
+    r.assert_compiled("call")
+    # twice deopted at the changed call, and may wait to be recompiled.
+    assert r.state("twice")["status"] in ("compiled", "requicken")
