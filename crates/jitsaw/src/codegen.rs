@@ -70,8 +70,12 @@ pub struct Compiled {
     pub opcodes: Vec<(u32, u8)>,
     /// Start offsets of instructions compiled as a plain exit (unsupported).
     pub unsupported: Vec<u32>,
-    /// Every copied stencil, micro-ops first, then exit stubs.
+    /// Every copied stencil, micro-ops first, then exit stubs: for dumps
+    /// and tests right after compiling (the hook drops them then: they
+    /// take several times the memory of the code).
     pub pieces: Vec<Piece>,
+    /// The micro-op of each piece, kept for `code_state()`.
+    pub uops: Box<[Uop]>,
     /// Bytes of machine code used (the block is rounded up to pages).
     pub size: usize,
     /// The instrumentation version the code assumes.
@@ -302,6 +306,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         starts,
         opcodes,
         unsupported,
+        uops: all_pieces.iter().map(|p| p.uop.op).collect(),
         pieces: all_pieces,
         size,
         version: program.version,

@@ -335,9 +335,9 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
             } else {
                 "compiled"
             },
-            s.compiled.last().map_or(vec![], |c| {
-                c.pieces.iter().map(|p| p.uop.op.name()).collect()
-            }),
+            s.compiled
+                .last()
+                .map_or(vec![], |c| c.uops.iter().map(|u| u.name()).collect()),
         ),
         Status::Requicken(_) => ("requicken", vec![]),
         Status::Never => ("never", vec![]),
@@ -1006,6 +1006,9 @@ unsafe fn compile(
     if !s.profile.is_null() {
         (*s.profile).compiled(&program, compiled.size);
     }
+    // Dumped already; kept, the pieces would outweigh the code.
+    let mut compiled = compiled;
+    compiled.pieces = Vec::new();
     let ptr = &*compiled as *const Compiled;
     s.compiled.push(compiled);
     s.status = Status::Compiled { provisional };
