@@ -91,6 +91,22 @@ macro_rules! stencil {
     };
 }
 
+/// The shape of every binary operation that calls a C function and owns
+/// neither input afterwards.
+macro_rules! binary_call {
+    ($f:ident, $sp:ident, $ts:ident, $call:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let res = $call(left, right);
+        decref(left);
+        decref(right);
+        if res.is_null() {
+            error!($f, $sp.sub(2), $ts)
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
 /// Continues with the next micro-op.
 macro_rules! next {
     ($f:expr, $sp:expr, $ts:expr) => {

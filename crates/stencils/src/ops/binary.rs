@@ -54,22 +54,6 @@ stencil!(fn _GUARD_BOTH_UNICODE(f, sp, ts) {
     next!(f, sp, ts)
 });
 
-/// The shape of every binary operation that calls a C function and owns
-/// neither input afterwards.
-macro_rules! binary_call {
-    ($f:ident, $sp:ident, $ts:ident, $call:expr) => {{
-        let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let res = $call(left, right);
-        decref(left);
-        decref(right);
-        if res.is_null() {
-            error!($f, $sp.sub(2), $ts)
-        }
-        poke($sp, 2, res);
-        next!($f, $sp.sub(1), $ts)
-    }};
-}
-
 stencil!(fn _BINARY_OP(f, sp, ts) {
     binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
 });
@@ -205,6 +189,30 @@ stencil!(
     }
 );
 
+/// The generic `COMPARE_OP`: `PyObject_RichCompare` with the operator in
+/// oparg bits 5+, and the result made a bool when bit 4 is set.
+macro_rules! compare_op {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let mut res = PyObject_RichCompare(left, right, (oparg() >> 5) as i32);
+        decref(left);
+        decref(right);
+        if res.is_null() {
+            error!($f, $sp.sub(2), $ts)
+        }
+        if oparg() & 16 != 0 {
+            let b = PyObject_IsTrue(res);
+            decref(res);
+            if b < 0 {
+                error!($f, $sp.sub(2), $ts)
+            }
+            res = py_bool(b != 0);
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
 stencil!(
     /// An unspecialized `COMPARE_OP` with fast paths for two floats and two
     /// compact ints.
@@ -224,22 +232,7 @@ stencil!(
             poke(sp, 2, py_bool(bit & oparg() != 0));
             next!(f, sp.sub(1), ts)
         }
-        let mut res = PyObject_RichCompare(left, right, (oparg() >> 5) as i32);
-        decref(left);
-        decref(right);
-        if res.is_null() {
-            error!(f, sp.sub(2), ts)
-        }
-        if oparg() & 16 != 0 {
-            let b = PyObject_IsTrue(res);
-            decref(res);
-            if b < 0 {
-                error!(f, sp.sub(2), ts)
-            }
-            res = py_bool(b != 0);
-        }
-        poke(sp, 2, res);
-        next!(f, sp.sub(1), ts)
+        compare_op!(f, sp, ts)
     }
 );
 
@@ -271,23 +264,7 @@ fn comparison_bit<T: PartialOrd>(x: T, y: T) -> usize {
 }
 
 stencil!(fn _COMPARE_OP(f, sp, ts) {
-    let (left, right) = (peek(sp, 2), peek(sp, 1));
-    let mut res = PyObject_RichCompare(left, right, (oparg() >> 5) as i32);
-    decref(left);
-    decref(right);
-    if res.is_null() {
-        error!(f, sp.sub(2), ts)
-    }
-    if oparg() & 16 != 0 {
-        let b = PyObject_IsTrue(res);
-        decref(res);
-        if b < 0 {
-            error!(f, sp.sub(2), ts)
-        }
-        res = py_bool(b != 0);
-    }
-    poke(sp, 2, res);
-    next!(f, sp.sub(1), ts)
+    compare_op!(f, sp, ts)
 });
 
 stencil!(fn _COMPARE_OP_FLOAT(f, sp, ts) {

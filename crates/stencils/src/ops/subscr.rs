@@ -4,16 +4,23 @@ use crate::abi::*;
 use jitsaw_cpython313::ffi::*;
 
 stencil!(fn _BINARY_SUBSCR(f, sp, ts) {
-    let (container, sub) = (peek(sp, 2), peek(sp, 1));
-    let res = PyObject_GetItem(container, sub);
-    decref(container);
-    decref(sub);
-    if res.is_null() {
-        error!(f, sp.sub(2), ts)
-    }
-    poke(sp, 2, res);
-    next!(f, sp.sub(1), ts)
+    binary_call!(f, sp, ts, PyObject_GetItem)
 });
+
+/// The generic `STORE_SUBSCR`: `container[sub] = value`.
+macro_rules! store_subscr {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        let (value, container, sub) = (peek($sp, 3), peek($sp, 2), peek($sp, 1));
+        let err = PyObject_SetItem(container, sub, value);
+        decref(value);
+        decref(container);
+        decref(sub);
+        if err != 0 {
+            error!($f, $sp.sub(3), $ts)
+        }
+        next!($f, $sp.sub(3), $ts)
+    }};
+}
 
 stencil!(
     /// An unspecialized `BINARY_SUBSCR` with a fast path for a list or
@@ -37,14 +44,7 @@ stencil!(
                 next!(f, sp.sub(1), ts)
             }
         }
-        let res = PyObject_GetItem(container, sub);
-        decref(container);
-        decref(sub);
-        if res.is_null() {
-            error!(f, sp.sub(2), ts)
-        }
-        poke(sp, 2, res);
-        next!(f, sp.sub(1), ts)
+        binary_call!(f, sp, ts, PyObject_GetItem)
     }
 );
 
@@ -65,14 +65,7 @@ stencil!(
                 next!(f, sp.sub(3), ts)
             }
         }
-        let err = PyObject_SetItem(container, sub, value);
-        decref(value);
-        decref(container);
-        decref(sub);
-        if err != 0 {
-            error!(f, sp.sub(3), ts)
-        }
-        next!(f, sp.sub(3), ts)
+        store_subscr!(f, sp, ts)
     }
 );
 
@@ -189,15 +182,7 @@ stencil!(fn _STORE_SLICE(f, sp, ts) {
 });
 
 stencil!(fn _STORE_SUBSCR(f, sp, ts) {
-    let (v, container, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
-    let err = PyObject_SetItem(container, sub, v);
-    decref(v);
-    decref(container);
-    decref(sub);
-    if err != 0 {
-        error!(f, sp.sub(3), ts)
-    }
-    next!(f, sp.sub(3), ts)
+    store_subscr!(f, sp, ts)
 });
 
 stencil!(fn _STORE_SUBSCR_LIST_INT(f, sp, ts) {
