@@ -43,7 +43,7 @@ pub struct Profile {
     deopts: Box<[u64]>,
     /// Exceptions raised at each instruction in compiled code.
     raises: Box<[u64]>,
-    /// The newest compilation's micro-ops, per instruction offset.
+    /// The newest compilation's micro-ops, per instruction offset (sorted).
     uops: Vec<(u32, String)>,
     /// Compilations of the code object.
     compiles: u32,
@@ -193,11 +193,11 @@ impl Profile {
             .insts
             .iter()
             .map(|i| {
+                // `uops` is in bytecode order, as instructions are.
                 let uops = self
                     .uops
-                    .iter()
-                    .find(|(o, _)| *o == i.offset)
-                    .map_or(String::new(), |(_, u)| u.clone());
+                    .binary_search_by_key(&i.offset, |(o, _)| *o)
+                    .map_or(String::new(), |k| self.uops[k].1.clone());
                 (
                     at(&self.runs, i.offset),
                     at(&self.generic, i.offset),
