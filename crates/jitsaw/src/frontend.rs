@@ -42,8 +42,9 @@ pub struct CodeInput {
     pub globals: Vec<(u32, GlobalSlot)>,
     /// Whether the code has a loop (see `_QUICKEN`).
     pub loops: bool,
-    /// Count every instruction run (`_COUNT_EXECUTED`, counting mode).
-    pub count_executed: bool,
+    /// Counting mode: the address of the counter of instructions run
+    /// compiled, which a `_COUNT_RUN` before each instruction bumps.
+    pub executed_counter: Option<u64>,
     /// Force deopts at random instruction boundaries (`_CHAOS`, testing).
     pub chaos: bool,
     /// Profiling: where each instruction's run counters are (`_COUNT_RUN`),
@@ -118,11 +119,11 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         inst.first = uops.len() as u32;
         let here = i as u32;
         let address = code.code_start + 2 * inst.offset as u64;
-        if code.count_executed {
+        if let Some(executed) = code.executed_counter {
             uops.push(UopInst {
-                op: Uop::_COUNT_EXECUTED,
+                op: Uop::_COUNT_RUN,
                 oparg: 0,
-                operand: 0,
+                operand: executed,
                 inst: here,
                 jump: None,
             });
@@ -603,17 +604,7 @@ fn replaced_jump_target(op: u8, oparg: u32, next: u32) -> Option<u32> {
 
 /// Whether control can continue past the instruction's last micro-op.
 fn falls_through(l: &[Lowered]) -> bool {
-    !matches!(
-        l.last().map(|u| u.op),
-        Some(
-            Uop::_JUMP
-                | Uop::_POP_FRAME
-                | Uop::_DEOPT
-                | Uop::_RERAISE
-                | Uop::_RAISE_VARARGS
-                | Uop::_YIELD_VALUE
-        )
-    )
+    !l.last().is_some_and(|u| u.op.ends_flow())
 }
 
 /// Maps every micro-op's jump target to an instruction index.

@@ -936,7 +936,9 @@ unsafe fn compile(
         code,
         &input.units,
     );
-    input.count_executed = COUNTING.load(Ordering::Relaxed);
+    input.executed_counter = COUNTING
+        .load(Ordering::Relaxed)
+        .then_some((&raw const runtime::EXECUTED) as u64);
     input.chaos = runtime::chaos_enabled();
     if profile::enabled() && s.profile.is_null() {
         s.profile = profile::new(code);
@@ -1040,7 +1042,7 @@ fn build(
     }
     // Counting mode and profiles count micro-ops (profiles without
     // `sys.monitoring`, so the counts are those of specialized code).
-    if input.count_executed || input.run_counters.is_some() {
+    if input.executed_counter.is_some() || input.run_counters.is_some() {
         let counters = runtime::uop_counters().as_ptr() as u64;
         program = optimize::count_uops(program, counters);
         trace("count_uops", &program);

@@ -288,11 +288,9 @@ uops! { o;
     _SET_IP: 0 => 0;
     // jitsaw: a forced deopt now and then (`JITSAW_CHAOS`, for testing).
     _CHAOS: 0 => 0, escapes false;
-    // jitsaw: counts an instruction run in compiled code (`JITSAW_STATS`).
-    _COUNT_EXECUTED: 0 => 0, escapes false;
     // jitsaw: checks the stack pointer against the compiler's depth (`JITSAW_DEBUG`).
     _CHECK_STACK_DEPTH: 0 => 0, escapes false;
-    // jitsaw: counts an instruction's runs for `jitsaw.report()` (`JITSAW_PROFILE`).
+    // jitsaw: adds one to the counter at its operand (counting mode, profiles).
     _COUNT_RUN: 0 => 0, escapes false;
     // jitsaw: counts a specialized instruction running its generic form.
     _GENERIC: 0 => 0, escapes false;
@@ -354,6 +352,21 @@ impl Uop {
                 | Uop::_CHECK_VALIDITY
                 | Uop::_CHECK_EVAL_BREAKER
                 | Uop::_IMPORT_FROM
+        )
+    }
+
+    /// Whether control never goes on to the next micro-op of the code:
+    /// jumps, returns, deopts, raises, and yields (the runtime resumes the
+    /// generator at the next instruction).
+    pub fn ends_flow(self) -> bool {
+        matches!(
+            self,
+            Uop::_JUMP
+                | Uop::_POP_FRAME
+                | Uop::_DEOPT
+                | Uop::_RERAISE
+                | Uop::_RAISE_VARARGS
+                | Uop::_YIELD_VALUE
         )
     }
 

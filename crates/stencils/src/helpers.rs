@@ -139,8 +139,6 @@ extern "C" {
     pub fn jitsaw_get_yield_from_iter(ts: Ts, f: Frame, iterable: *mut PyObject) -> *mut PyObject;
     /// `JITSAW_CHAOS` state: countdown, period, random state.
     pub static mut jitsaw_chaos: [u64; 3];
-    /// Instructions run in compiled code (counting mode).
-    pub static mut jitsaw_executed: u64;
     /// Counters of exits, indexed by the exit stub's oparg.
     pub static mut jitsaw_exit_counters: [u64; 0];
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not

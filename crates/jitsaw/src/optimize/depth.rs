@@ -53,10 +53,7 @@ fn after(u: &UopInst, before: i32) -> i32 {
 /// Whether control goes on to the next micro-op (a yield counts: the
 /// generator resumes there).
 fn continues(op: Uop) -> bool {
-    !matches!(
-        op,
-        Uop::_JUMP | Uop::_POP_FRAME | Uop::_DEOPT | Uop::_RERAISE | Uop::_RAISE_VARARGS
-    ) && (op == Uop::_YIELD_VALUE || op.stencil().has(HoleValue::Continue))
+    op == Uop::_YIELD_VALUE || (!op.ends_flow() && op.stencil().has(HoleValue::Continue))
 }
 
 /// The depth at the start of each instruction.

@@ -51,7 +51,7 @@ pub fn inline_constants(mut program: Program) -> Program {
 /// before it.
 pub fn count_uops(program: Program, counters: u64) -> Program {
     rewrite(program, |u, out| {
-        if !matches!(u.op, Uop::_COUNT_RUN | Uop::_COUNT_EXECUTED) {
+        if u.op != Uop::_COUNT_RUN {
             out.push(UopInst {
                 op: Uop::_COUNT_RUN,
                 oparg: 0,

@@ -107,7 +107,6 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             "jitsaw_exit_counters",
             (&raw const super::EXIT_COUNTS) as usize,
         ),
-        ("jitsaw_executed", (&raw const super::EXECUTED) as usize),
         ("jitsaw_chaos", (&raw const super::CHAOS) as usize),
         (
             "jitsaw_local_monitors",

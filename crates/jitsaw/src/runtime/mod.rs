@@ -129,7 +129,8 @@ pub fn uop_counters() -> &'static [AtomicU64] {
     })
 }
 
-/// Instructions compiled code ran in counting mode (`_COUNT_EXECUTED`).
+/// Instructions compiled code ran in counting mode (a `_COUNT_RUN` before
+/// each).
 pub(crate) static mut EXECUTED: u64 = 0;
 
 /// Exit counters bumped by the exit stubs, indexed by reason.

@@ -3,8 +3,7 @@
 
 use crate::abi::*;
 use crate::helpers::{
-    jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_executed, jitsaw_exit_counters,
-    jitsaw_local_monitors,
+    jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_exit_counters, jitsaw_local_monitors,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::{consts, off};
@@ -182,14 +181,6 @@ stencil!(
 );
 
 stencil!(
-    /// Counting mode (`JITSAW_STATS`): one more instruction run compiled.
-    fn _COUNT_EXECUTED(f, sp, ts) {
-        jitsaw_executed += 1;
-        next!(f, sp, ts)
-    }
-);
-
-stencil!(
     /// `JITSAW_DEBUG`: the stack pointer is where the compiler computed it
     /// (the operand: its index in the frame's `localsplus`).
     fn _CHECK_STACK_DEPTH(f, sp, ts) {
@@ -201,8 +192,9 @@ stencil!(
 );
 
 stencil!(
-    /// Profiling (`JITSAW_PROFILE`): one more run of this instruction (or of
-    /// its generic form) in compiled code; the operand is its counter.
+    /// One more run of something in compiled code; the operand is its
+    /// counter: an instruction's or its generic form's (`JITSAW_PROFILE`), a
+    /// micro-op's, or all instructions' (counting mode).
     fn _COUNT_RUN(f, sp, ts) {
         *(operand() as *mut u64) += 1;
         next!(f, sp, ts)
