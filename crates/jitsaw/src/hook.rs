@@ -99,6 +99,30 @@ pub struct CodeState {
     compiled: Vec<Box<Compiled>>,
     /// Its profile (`JITSAW_PROFILE`), or null.
     profile: *mut Profile,
+    /// The compiled code direct calls may enter after [`ready_direct`]'s
+    /// few run-time checks (null: [`ready`] decides). Set by
+    /// [`CodeState::set_status`], so it never outlives the status it
+    /// stands for.
+    direct: *const Compiled,
+    /// How many positional arguments a direct call must pass: the
+    /// argument count of code with only plain positional parameters,
+    /// `u32::MAX` for any other.
+    direct_args: u32,
+}
+
+impl CodeState {
+    /// Changes the status, and with it what direct calls may enter.
+    fn set_status(&mut self, status: Status) {
+        self.status = status;
+        self.direct = match (&self.status, self.compiled.last()) {
+            (Status::Compiled { provisional: false }, Some(c))
+                if !self.generator && self.direct_args != u32::MAX =>
+            {
+                &**c as *const Compiled
+            }
+            _ => std::ptr::null(),
+        };
+    }
 }
 
 enum Status {
@@ -535,6 +559,44 @@ pub unsafe fn ready(
     Some((state, &**c as *const Compiled))
 }
 
+/// [`ready`] for a direct call passing `nargs` positional arguments, when
+/// `code` was seen recently and its compiled code is known to take them:
+/// only what can change without jitsaw noticing is checked (the
+/// instrumentation version, `sys.monitoring` local events, the frame
+/// evaluator, failing guards). `None` means "ask [`ready`]".
+///
+/// # Safety
+/// The GIL is held and `code` is a code object.
+#[inline(always)]
+pub unsafe fn ready_direct(
+    ts: *mut PyThreadState,
+    code: *mut PyCodeObject,
+    nargs: usize,
+) -> Option<*const Compiled> {
+    let slot = cache_slot(code as usize);
+    if slot[0].load(Ordering::Relaxed) != code as usize {
+        return None;
+    }
+    let s = &mut *(slot[1].load(Ordering::Relaxed) as *mut CodeState);
+    if s.direct.is_null() || s.direct_args as usize != nargs {
+        return None;
+    }
+    let c = &*s.direct;
+    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    if c.version != version
+        || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
+        || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
+        || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME)
+            != eval_frame as *const () as usize
+        || falls_back_often(s, c)
+    {
+        return None;
+    }
+    s.calls = s.calls.saturating_add(1);
+    s.calls_since_compile = s.calls_since_compile.saturating_add(1);
+    Some(c)
+}
+
 /// The newest compiled code of a code object, if any.
 ///
 /// # Safety
@@ -655,9 +717,22 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             } else {
                 std::ptr::null_mut()
             },
+            direct: std::ptr::null(),
+            direct_args: plain_positional_args(code).unwrap_or(u32::MAX),
         })
     });
     Some(&mut **state as *mut CodeState)
+}
+
+/// The argument count of code whose parameters are all plain positional
+/// ones (no `*args`, `**kwargs` or keyword-only parameters): the calls
+/// that may bind their arguments by copying them.
+unsafe fn plain_positional_args(code: *mut PyCodeObject) -> Option<u32> {
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    let plain = flags & (consts::CO_VARARGS | consts::CO_VARKEYWORDS) == 0
+        && flags & consts::CO_OPTIMIZED != 0
+        && field::<i32>(code.cast(), off::CODE_CO_KWONLYARGCOUNT) == 0;
+    plain.then(|| field::<i32>(code.cast(), off::CODE_CO_ARGCOUNT) as u32)
 }
 
 /// Whether `sys.monitoring` has local events on `code` (other than counting
@@ -728,7 +803,7 @@ unsafe fn decide(
             match current {
                 Some((v, _)) if v != version => decision(compile(s, ts, frame, code, version)),
                 _ if *provisional => {
-                    s.status = Status::Requicken(warmup_calls(s) - 1);
+                    s.set_status(Status::Requicken(warmup_calls(s) - 1));
                     warm_up(s, ts, code)
                 }
                 Some((_, c)) => Decision::Run(c),
@@ -740,7 +815,7 @@ unsafe fn decide(
             decision(compile(s, ts, frame, code, version))
         }
         Status::Requicken(n) => {
-            s.status = Status::Requicken(n - 1);
+            s.set_status(Status::Requicken(n - 1));
             warm_up(s, ts, code)
         }
         Status::Warming => {
@@ -878,7 +953,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
         if let Some(&(offset, op)) = c.inst_at(at).map(|i| &c.opcodes[i]) {
             let now = (*code_units(s.code as *mut PyCodeObject).add(offset as usize) & 0xFF) as u8;
             if now != op && deopt(now) == deopt(op) && s.recompiles < RESPECIALIZE_LIMIT {
-                s.status = Status::Requicken(0);
+                s.set_status(Status::Requicken(0));
                 s.recompiles += 1;
                 INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
                 return;
@@ -893,7 +968,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     let threshold = RECOMPILE_DEOPTS << s.recompiles.min(16);
     if s.deopts >= threshold && s.deopts.saturating_mul(4) > s.calls_since_compile {
         if let Status::Compiled { .. } = s.status {
-            s.status = Status::Requicken(warmup_calls(s));
+            s.set_status(Status::Requicken(warmup_calls(s)));
             s.recompiles += 1;
             INVALIDATIONS[2].fetch_add(1, Ordering::Relaxed);
             for &(offset, n) in &s.deopt_sites {
@@ -958,7 +1033,7 @@ unsafe fn compile(
         Ok((p, c)) => (p, Box::new(c)),
         Err(BuildError::Refused(Refusal::Never(reason))) => {
             stats::refused(&reason);
-            s.status = Status::Never;
+            s.set_status(Status::Never);
             return None;
         }
         Err(BuildError::Refused(Refusal::NotNow(_))) | Err(BuildError::NoRuntime(_)) => {
@@ -966,7 +1041,7 @@ unsafe fn compile(
         }
         Err(BuildError::Codegen(reason)) => {
             stats::refused(&format!("codegen: {reason}"));
-            s.status = Status::Never;
+            s.set_status(Status::Never);
             return None;
         }
     };
@@ -1013,7 +1088,7 @@ unsafe fn compile(
     compiled.pieces = Vec::new();
     let ptr = &*compiled as *const Compiled;
     s.compiled.push(compiled);
-    s.status = Status::Compiled { provisional };
+    s.set_status(Status::Compiled { provisional });
     s.deopts = 0;
     s.deopt_sites.clear();
     s.calls_since_compile = 0;

@@ -212,9 +212,13 @@ unsafe fn push_frame(
     (*frame).instr_ptr = code_units(code);
     (*frame).return_offset = 0;
     (*frame).owner = consts::FRAME_OWNED_BY_THREAD as i8;
-    std::ptr::copy_nonoverlapping(args, frame_local(frame, 0), nargs);
+    // A few words each: a loop beats calling memcpy/memset.
+    let locals = frame_local(frame, 0);
+    for i in 0..nargs {
+        core::ptr::write_volatile(locals.add(i), *args.add(i));
+    }
     for i in nargs..nlocalsplus {
-        *frame_local(frame, i) = std::ptr::null_mut();
+        core::ptr::write_volatile(locals.add(i), std::ptr::null_mut());
     }
     Some(frame)
 }
@@ -250,9 +254,18 @@ unsafe extern "C" fn helper_push_inline(
 ) -> Inline {
     const NONE: Inline = Inline::NONE;
     let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
     // Near the recursion limit, the general path raises as the interpreter does.
-    if !takes_exactly(code, flags, nargs) || *py_recursion_remaining(ts) <= 1 {
+    if *py_recursion_remaining(ts) <= 1 {
+        return NONE;
+    }
+    if let Some(compiled) = crate::hook::ready_direct(ts, code, nargs) {
+        return match push_frame(ts, func, code, args, nargs) {
+            Some(frame) => enter_inline(ts, caller, frame, base, resume, compiled),
+            None => NONE,
+        };
+    }
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    if !takes_exactly(code, flags, nargs) {
         return NONE;
     }
     let Some((_, compiled)) = crate::hook::ready(ts, code) else {
