@@ -147,10 +147,15 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         })
         .collect();
 
-    // 2. Lay out the exit stubs the micro-ops refer to: one per instruction
-    //    and micro-op kind (the pieces of an instruction are contiguous).
+    // 2. Lay out the exits the micro-ops refer to: a stub per instruction
+    //    and exit, setting where the interpreter resumes (the pieces of an
+    //    instruction are contiguous), then one shared tail per exit kind
+    //    and reason, counting the exit and leaving.
     let mut exits: Vec<[u32; 2]> = Vec::with_capacity(pieces.len());
     let mut stub_pieces: Vec<Piece> = Vec::new();
+    // Per stub, the index of its tail in `tails`.
+    let mut stub_tails: Vec<usize> = Vec::new();
+    let mut tails: Vec<UopInst> = Vec::new();
     let mut first_of_inst = 0;
     for (k, p) in pieces.iter().enumerate() {
         if k > 0 && pieces[k - 1].uop.inst != p.uop.inst {
@@ -166,37 +171,60 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             if !stencil.has(kind) || found[slot] != u32::MAX {
                 continue;
             }
-            let (op, reason, address) = if slot == 0 {
-                (Uop::_DEOPT, ExitReason::Deopt(p.uop.op), inst.start)
+            let (tail_op, reason, address) = if slot == 0 {
+                (Uop::_DEOPT_TAIL, ExitReason::Deopt(p.uop.op), inst.start)
             } else {
-                (Uop::_ERROR, ExitReason::Raise(p.uop.op), inst.offset)
+                (Uop::_ERROR_TAIL, ExitReason::Raise(p.uop.op), inst.offset)
             };
             let counter = (linker.exit_counter)(reason);
-            let operand = program.unit_address(address);
-            let existing = stub_pieces[first_of_inst..]
-                .iter()
-                .find(|s| s.uop.op == op && s.uop.oparg == counter && s.uop.operand == operand);
-            found[slot] = match existing {
-                Some(s) => s.offset,
+            let tail = match tails.iter().position(|t| t.op == tail_op && t.oparg == counter) {
+                Some(t) => t,
                 None => {
-                    let len = op.stencil().code.len() as u32;
+                    tails.push(UopInst {
+                        op: tail_op,
+                        oparg: counter,
+                        operand: 0,
+                        inst: p.uop.inst,
+                        jump: None,
+                    });
+                    tails.len() - 1
+                }
+            };
+            let operand = program.unit_address(address);
+            let existing = (first_of_inst..stub_pieces.len())
+                .find(|&i| stub_tails[i] == tail && stub_pieces[i].uop.operand == operand);
+            found[slot] = match existing {
+                Some(i) => stub_pieces[i].offset,
+                None => {
+                    let len = Uop::_EXIT_IP.stencil().code.len() as u32;
                     stub_pieces.push(Piece {
                         offset,
                         len,
                         uop: UopInst {
-                            op,
-                            oparg: counter,
+                            op: Uop::_EXIT_IP,
+                            oparg: 0,
                             operand,
                             inst: p.uop.inst,
                             jump: None,
                         },
                     });
+                    stub_tails.push(tail);
                     offset += len;
                     offset - len
                 }
             };
         }
         exits.push(found);
+    }
+    let mut tail_offsets = Vec::with_capacity(tails.len());
+    for uop in tails {
+        let len = uop.op.stencil().code.len() as u32;
+        tail_offsets.push(offset);
+        stub_pieces.push(Piece { offset, len, uop });
+        offset += len;
+    }
+    for &tail in &stub_tails {
+        exits.push([tail_offsets[tail], u32::MAX]);
     }
     // An unsupported instruction is a `_DEOPT` in place, a fallback starts
     // with `_GENERIC`: give them their counters.
@@ -465,25 +493,36 @@ mod tests {
                     HoleValue::JumpTarget => {
                         (base + c.labels[p.uop.jump.unwrap() as usize] as usize) as u64
                     }
+                    // Checked with the exit that uses the stub.
+                    HoleValue::Exit if p.uop.op == Uop::_EXIT_IP => {
+                        ((base + at) as i64 + read32(at) as i64 - h.addend) as u64
+                    }
                     HoleValue::Exit | HoleValue::Error => {
-                        let want = if h.value == HoleValue::Exit {
-                            Uop::_DEOPT
-                        } else {
-                            Uop::_ERROR
+                        // An exit goes to a stub setting where the
+                        // interpreter resumes, then to a tail of its kind
+                        // counting the exit.
+                        let jumps_to = |at: usize| {
+                            let dest = (base + at) as i64 + read32(at) as i64 - h.addend;
+                            c.pieces
+                                .iter()
+                                .find(|t| (base + t.offset as usize) as i64 == dest)
+                                .expect("an exit jumps to a piece")
                         };
-                        let stub = c
-                            .pieces
-                            .iter()
-                            .find(|s| s.uop.op == want && s.uop.inst == p.uop.inst)
-                            .unwrap();
-                        assert_eq!(stub.uop.oparg, 42, "the stub counts its exit");
+                        let stub = jumps_to(at);
+                        assert_eq!(stub.uop.op, Uop::_EXIT_IP);
+                        assert_eq!(stub.uop.inst, p.uop.inst);
                         let inst = &program.insts[p.uop.inst as usize];
-                        let resume = if want == Uop::_DEOPT {
-                            inst.start
+                        let (resume, tail_op) = if h.value == HoleValue::Exit {
+                            (inst.start, Uop::_DEOPT_TAIL)
                         } else {
-                            inst.offset
+                            (inst.offset, Uop::_ERROR_TAIL)
                         };
                         assert_eq!(stub.uop.operand, program.unit_address(resume));
+                        let exit = Uop::_EXIT_IP.stencil().holes.iter();
+                        let exit = exit.filter(|e| e.value == HoleValue::Exit).last().unwrap();
+                        let tail = jumps_to((stub.offset + exit.offset) as usize);
+                        assert_eq!(tail.uop.op, tail_op);
+                        assert_eq!(tail.uop.oparg, 42, "the tail counts its exit");
                         (base + stub.offset as usize) as u64
                     }
                     HoleValue::Symbol(s) => symbols[s as usize] as u64,

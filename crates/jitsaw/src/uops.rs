@@ -303,10 +303,13 @@ uops! { o;
     _CHECK_PERIODIC: 0 => 0;
     _CHECK_VALIDITY: 0 => 0;
     _POP_FRAME: 1 => 0;
-    // Exit stubs.
+    // jitsaw: an instruction left to the interpreter.
     _DEOPT: 0 => 0;
-    // jitsaw: leave with an exception set.
-    _ERROR: 0 => 0, escapes false;
+    // jitsaw: exit stubs (set where the interpreter resumes) and the shared
+    // tails they jump to (deopt, or leave with an exception set).
+    _EXIT_IP: 0 => 0, escapes false;
+    _DEOPT_TAIL: 0 => 0, escapes false;
+    _ERROR_TAIL: 0 => 0, escapes false;
 }
 
 impl Uop {

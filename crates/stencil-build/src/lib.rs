@@ -103,7 +103,8 @@ pub fn may_return(name: &str) -> bool {
         name,
         "_JIT_ENTRY"
             | "_DEOPT"
-            | "_ERROR"
+            | "_DEOPT_TAIL"
+            | "_ERROR_TAIL"
             | "_POP_FRAME"
             | "_RERAISE"
             | "_RAISE_VARARGS"

@@ -238,8 +238,8 @@ unsafe fn count_exit() {
 }
 
 stencil!(
-    /// Exit stub: back to the interpreter at `operand` (an instruction
-    /// address), with the value stack exactly as it is.
+    /// An instruction jitsaw does not compile: back to the interpreter at
+    /// `operand` (its address), with the value stack exactly as it is.
     fn _DEOPT(f, sp, _ts) {
         count_exit();
         (*f).instr_ptr = operand() as *mut u16;
@@ -249,11 +249,31 @@ stencil!(
 );
 
 stencil!(
-    /// Exit stub: an exception is set; `operand` is the raising instruction's
-    /// address and `sp` excludes the inputs it consumed.
-    fn _ERROR(f, sp, _ts) {
-        count_exit();
+    /// Exit stub: where the interpreter takes over (`operand`, an
+    /// instruction address), then on to the code's shared tail for the
+    /// exit's kind and reason (`_DEOPT_TAIL` or `_ERROR_TAIL`), so each
+    /// exit costs a store and a jump rather than a copy of the tail.
+    fn _EXIT_IP(f, sp, ts) {
         (*f).instr_ptr = operand() as *mut u16;
+        deopt!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Exit tail: back to the interpreter at `frame->instr_ptr`, with the
+    /// value stack exactly as it is.
+    fn _DEOPT_TAIL(f, sp, _ts) {
+        count_exit();
+        (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
+        STATUS_DEOPT
+    }
+);
+
+stencil!(
+    /// Exit tail: an exception is set, `frame->instr_ptr` is the raising
+    /// instruction and `sp` excludes the inputs it consumed.
+    fn _ERROR_TAIL(f, sp, _ts) {
+        count_exit();
         (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
         STATUS_ERROR
     }
