@@ -42,6 +42,7 @@ def fails(n):
         return 0
 
 
+hot(10)  # the first call, interpreted, specializes the loop
 print(hot(100000))
 print(once(1))
 print(twice(1), twice(2))

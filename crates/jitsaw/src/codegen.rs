@@ -177,7 +177,10 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 (Uop::_ERROR_TAIL, ExitReason::Raise(p.uop.op), inst.offset)
             };
             let counter = (linker.exit_counter)(reason);
-            let tail = match tails.iter().position(|t| t.op == tail_op && t.oparg == counter) {
+            let tail = match tails
+                .iter()
+                .position(|t| t.op == tail_op && t.oparg == counter)
+            {
                 Some(t) => t,
                 None => {
                     tails.push(UopInst {
@@ -519,7 +522,10 @@ mod tests {
                         };
                         assert_eq!(stub.uop.operand, program.unit_address(resume));
                         let exit = Uop::_EXIT_IP.stencil().holes.iter();
-                        let exit = exit.filter(|e| e.value == HoleValue::Exit).last().unwrap();
+                        let exit = exit
+                            .filter(|e| e.value == HoleValue::Exit)
+                            .next_back()
+                            .unwrap();
                         let tail = jumps_to((stub.offset + exit.offset) as usize);
                         assert_eq!(tail.uop.op, tail_op);
                         assert_eq!(tail.uop.oparg, 42, "the tail counts its exit");
