@@ -521,11 +521,8 @@ mod tests {
                             (inst.offset, Uop::_ERROR_TAIL)
                         };
                         assert_eq!(stub.uop.operand, program.unit_address(resume));
-                        let exit = Uop::_EXIT_IP.stencil().holes.iter();
-                        let exit = exit
-                            .filter(|e| e.value == HoleValue::Exit)
-                            .next_back()
-                            .unwrap();
+                        let holes = &Uop::_EXIT_IP.stencil().holes;
+                        let exit = holes.iter().rfind(|e| e.value == HoleValue::Exit).unwrap();
                         let tail = jumps_to((stub.offset + exit.offset) as usize);
                         assert_eq!(tail.uop.op, tail_op);
                         assert_eq!(tail.uop.oparg, 42, "the tail counts its exit");
