@@ -176,7 +176,6 @@ def test_counting_mode_counts_compiled_and_interpreted_instructions(tmp_path):
         "    for i in range(n):\n"
         "        t += i\n"
         "    return t\n"
-        "f(10000)\n"  # the first call, interpreted, specializes the loop
         "print(f(10000))\n"
         "import jitsaw\n"
         "c = jitsaw.stats()['instructions_executed']\n"
@@ -252,7 +251,6 @@ def test_perf_map_names_compiled_code(tmp_path):
         "    for i in range(n):\n"
         "        t += i % 7\n"
         "    return t\n"
-        "hot_loop(10)\n"  # the first call, interpreted, specializes the loop
         "print(hot_loop(2_000_000), os.getpid())\n"
     )
     out = run([str(prog)], env={"JITSAW": "1", "JITSAW_PERF": "1"})
@@ -281,7 +279,6 @@ def test_perf_report_shows_jitted_functions(tmp_path):
         "    for i in range(n):\n"
         "        t += i * 3\n"
         "    return t\n"
-        "hot_loop(10)\n"
         "print(hot_loop(20_000_000))\n"
     )
     data = tmp_path / "perf.data"
@@ -342,7 +339,6 @@ def test_counting_mode_counts_micro_ops():
         "    t = 0\n"
         "    for i in range(n): t += i\n"
         "    return t\n"
-        "f(10)\n"
         "f(1000)\n"
         "u = jitsaw.stats()['uops_executed']\n"
         # (`sys.monitoring` counting keeps the loop unspecialized: _FOR_ITER.)

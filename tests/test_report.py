@@ -42,7 +42,6 @@ def fails(n):
         return 0
 
 
-hot(10)  # the first call, interpreted, specializes the loop
 print(hot(100000))
 print(once(1))
 print(twice(1), twice(2))

@@ -5,11 +5,10 @@
 //!
 //! Policy: a function without loops is compiled after `threshold` calls (by
 //! then CPython has specialized its bytecode); a function with loops at its
-//! second call (its first specialized its loops), the `__main__` script's
-//! top level at once. Code compiled from unspecialized bytecode is
-//! provisional: the next calls run in the interpreter, which specializes an
-//! instruction on its second execution (one call for a loop body, two for
-//! straight-line code), and the call after that recompiles. Code that keeps deoptimizing
+//! first call. Code compiled from unspecialized bytecode is provisional: the
+//! next calls run in the interpreter, which specializes an instruction on
+//! its second execution (one call for a loop body, two for straight-line
+//! code), and the call after that recompiles. Code that keeps deoptimizing
 //! is recompiled the same way, a few times, from the interpreter's newer
 //! specializations.
 
@@ -820,13 +819,7 @@ unsafe fn decide(
             warm_up(s, ts, code)
         }
         Status::Warming => {
-            if s.calls > threshold || (s.calls == 1 && s.loops && runs_once(frame, code)) {
-                decision(compile(s, ts, frame, code, version))
-            } else if s.calls == 2 && s.loops {
-                // Its first call ran its loops in the interpreter, which
-                // specialized them: what is left unspecialized runs once a
-                // call, and is not worth another interpreted call.
-                s.requickened = true;
+            if s.calls > threshold || (s.calls == 1 && s.loops && hot_loop_likely(frame, code)) {
                 decision(compile(s, ts, frame, code, version))
             } else {
                 Decision::Interpret
@@ -835,17 +828,13 @@ unsafe fn decide(
     }
 }
 
-/// Whether code with a loop, run for the first time, is compiled right
-/// away (as provisional code, from unspecialized bytecode): the main
-/// script's top level, which runs once. A function with a loop runs its
-/// first call in the interpreter and is compiled at its second: compiled
-/// at its first, it would run as provisional code and then need an
-/// interpreted call to be specialized, leaving only its third call fast;
-/// and the top level of imported modules and class bodies run once and
-/// are cheaper to interpret than to compile.
-unsafe fn runs_once(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
+/// Whether code with a loop, called for the first time, should be compiled
+/// right away: functions, and the main script's top level; not the top
+/// level of imported modules or class bodies, which run once and are
+/// cheaper to interpret than to compile.
+unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
     if field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0 {
-        return false;
+        return true;
     }
     let globals = (*frame).f_globals;
     if !is_dict(globals) || (*frame).f_locals != globals {
@@ -892,7 +881,7 @@ fn warmup_calls(s: &CodeState) -> u32 {
     }
 }
 
-/// Generic fallbacks (at least one every two calls on average) after which code is
+/// Generic fallbacks (at least one per call on average) after which code is
 /// compiled again, doubling with each recompilation.
 const RECOMPILE_FALLBACKS: u32 = 64;
 
@@ -901,8 +890,7 @@ const RECOMPILE_FALLBACKS: u32 = 64;
 #[inline]
 fn falls_back_often(s: &CodeState, c: &Compiled) -> bool {
     let (total, _) = c.fallback_runs();
-    total >= RECOMPILE_FALLBACKS << s.recompiles.min(16)
-        && total.saturating_mul(2) >= s.calls_since_compile
+    total >= RECOMPILE_FALLBACKS << s.recompiles.min(16) && total >= s.calls_since_compile
 }
 
 /// Recompiles code whose specializations keep failing: the instructions

@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// Calls before a function without loops is compiled (`JITSAW_THRESHOLD`);
-    /// functions with loops compile at their second call. 0 compiles every
+    /// functions with loops compile at their first call. 0 compiles every
     /// function at its first call.
     pub threshold: u32,
     /// What to print when compiling (`JITSAW_DUMP`).
