@@ -5,8 +5,10 @@
     python3.13 bench/suite.py --only nbody go   # some benchmarks
 
 Each benchmark is pyperformance's own ``run_benchmark.py`` (from the
-``pyperformance`` package on PyPI), run through pyperf twice, plain then with
-``JITSAW=1``, one after the other. For each it reports both times, the
+``pyperformance`` package on PyPI), run through pyperf one worker process at a
+time, alternating plain and ``JITSAW=1`` (3 rounds in fast mode, 20 in full
+mode, pyperf's default process count), so that the machine's slow spells
+weigh on both sides alike. For each it reports both times, the
 speed-up (plain / jitsaw), the JIT's compile time per bytecode instruction
 and code bytes (from a single in-process run), and the peak RSS of both
 runs; then the geometric mean. It writes ``results.md`` (a markdown table),
@@ -90,23 +92,32 @@ def environment(jit):
     return env
 
 
-def timed(name, jit, mode, out_dir):
-    """pyperf's result for one benchmark and the run's peak RSS (bytes)."""
-    output = out_dir / f"{name}.{'jit' if jit else 'plain'}.json"
-    output.unlink(missing_ok=True)
-    command = [sys.executable, str(benchmark_script(name)), "--quiet", "-o", str(output)]
-    command += ["--inherit-environ", "JITSAW"] if jit else []
-    command += mode
-    proc = subprocess.Popen(command, env=environment(jit))
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        return None, 0
+def timed(name, mode, rounds, out_dir):
+    """pyperf's results for one benchmark, plain and with jitsaw, and the
+    peak RSS (bytes) of each: ``rounds`` pyperf worker processes per side,
+    alternating plain and jitsaw, so that a slow spell of the machine
+    weighs on both alike. ``None`` if a run failed."""
+    outputs = {jit: out_dir / f"{name}.{'jit' if jit else 'plain'}.json" for jit in (False, True)}
+    for output in outputs.values():
+        output.unlink(missing_ok=True)
+    rss = {False: 0, True: 0}
+    for _ in range(rounds):
+        for jit in (False, True):
+            command = [sys.executable, str(benchmark_script(name)), "--quiet", "--processes=1"]
+            command += ["--append", str(outputs[jit])]
+            command += ["--inherit-environ", "JITSAW"] if jit else []
+            command += mode
+            proc = subprocess.Popen(command, env=environment(jit))
+            _, status, usage = os.wait4(proc.pid, 0)
+            if status != 0:
+                return None
+            rss[jit] = max(rss[jit], usage.ru_maxrss * 1024)
     import pyperf
 
     # Some scripts run several benchmarks (deepcopy: plain, reduce, memo):
     # their times are added up.
-    suite = pyperf.BenchmarkSuite.load(str(output))
-    return Total(suite.get_benchmarks()), usage.ru_maxrss * 1024
+    totals = {jit: Total(pyperf.BenchmarkSuite.load(str(o)).get_benchmarks()) for jit, o in outputs.items()}
+    return totals[False], totals[True], rss[False], rss[True]
 
 
 class Total:
@@ -199,21 +210,22 @@ def main():
     names = args.only or BENCHMARKS
     for name in names:
         benchmark_script(name)
-    mode = ["--processes=2", "--values=3", "--warmups=1"] if args.fast else []
+    # pyperf's defaults are 20 worker processes of 3 values after 1 warm-up.
+    mode, rounds = (["--values=3", "--warmups=1"], 3) if args.fast else ([], 20)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     failed = []
     started = time.time()
     for name in names:
-        plain, plain_rss = timed(name, False, mode, out_dir)
-        jit, jit_rss = timed(name, True, mode, out_dir) if plain else (None, 0)
-        if plain is None or jit is None:
+        result = timed(name, mode, rounds, out_dir)
+        if result is None:
             # A missing dependency (crypto_pyaes needs `pyaes`) or a crash:
             # said, and left out of the table.
-            print(f"{name:16} FAILED ({'jitsaw' if plain else 'plain'} run); left out", flush=True)
+            print(f"{name:16} FAILED; left out", flush=True)
             failed.append(name)
             continue
+        plain, jit, plain_rss, jit_rss = result
         stats = jit_stats(name)
         instructions = max(stats["instructions_compiled"], 1)
         row = {
