@@ -11,6 +11,7 @@
 pub mod arena;
 pub mod codegen;
 pub mod dump;
+pub mod feedback;
 pub mod frontend;
 pub mod hook;
 pub mod optimize;
