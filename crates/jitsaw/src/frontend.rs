@@ -11,7 +11,6 @@
 //! guarantees has the same meaning; an instruction with no lowering at all
 //! becomes `_DEOPT`, handing the frame back to the interpreter there.
 
-use crate::feedback::{self, Kind};
 use crate::uops::{Inst, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{caches, consts, deopt};
@@ -58,13 +57,6 @@ pub struct CodeInput {
     pub nlocalsplus: u32,
     /// `JITSAW_DEBUG`: check the stack depth before every micro-op.
     pub debug: bool,
-    /// Provisional code: where `_RECORD_TYPES` records the types instruction
-    /// `i` sees (two words at `record_types + 16 * i`; see `feedback`).
-    pub record_types: Option<u64>,
-    /// What provisional code recorded, by instruction index, as `[top,
-    /// below]`: unspecialized instructions are lowered as the
-    /// specialization it suggests.
-    pub observed: Vec<[Kind; 2]>,
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -94,22 +86,6 @@ pub enum Refusal {
 /// Lowers a code object to micro-ops.
 pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
     let mut insts = decode(&code.units)?;
-    for (i, &[top, below]) in code.observed.iter().enumerate().take(insts.len()) {
-        let inst = &insts[i];
-        if !is_adaptive(inst.opcode) || code.generic.contains(&inst.offset) {
-            continue;
-        }
-        if let Some(mut op) = feedback::specialize(inst.opcode, inst.oparg, top, below) {
-            // As CPython: a string concatenation stored back to a local is
-            // done in place (its guard checks the local is the left operand).
-            if op == BINARY_OP_ADD_UNICODE
-                && insts.get(i + 1).is_some_and(|n| n.opcode == STORE_FAST)
-            {
-                op = BINARY_OP_INPLACE_ADD_UNICODE;
-            }
-            insts[i].opcode = op;
-        }
-    }
     let mut lowered: Vec<Vec<Lowered>> = Vec::with_capacity(insts.len());
     for i in 0..insts.len() {
         lowered.push(lower_inst(code, &insts, i, false));
@@ -206,16 +182,6 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
                 inst: here,
                 jump: None,
             });
-            let n = feedback::inputs(inst.opcode);
-            if let (Some(base), true) = (code.record_types, n > 0) {
-                uops.push(UopInst {
-                    op: Uop::_RECORD_TYPES,
-                    oparg: n,
-                    operand: base + 16 * i as u64,
-                    inst: here,
-                    jump: None,
-                });
-            }
         }
         for (u, target) in lowered[i].iter().zip(&targets[i]) {
             uops.push(UopInst {

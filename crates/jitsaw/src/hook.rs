@@ -17,10 +17,10 @@ use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
 use crate::profile::{self, Profile};
 use crate::runtime::{self, RunOutcome};
-use crate::{dump, feedback, optimize, stats};
+use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
-use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState, PyTypeObject};
+use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{consts, deopt, off, opcode};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -108,10 +108,6 @@ pub struct CodeState {
     /// argument count of code with only plain positional parameters,
     /// `u32::MAX` for any other.
     direct_args: u32,
-    /// Type feedback of provisional code, two words per instruction (see
-    /// `feedback`); empty until provisional code records some. Allocated
-    /// once: compiled code holds its address.
-    feedback: Box<[[usize; 2]]>,
 }
 
 impl CodeState {
@@ -723,7 +719,6 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             },
             direct: std::ptr::null(),
             direct_args: plain_positional_args(code).unwrap_or(u32::MAX),
-            feedback: Box::new([]),
         })
     });
     Some(&mut **state as *mut CodeState)
@@ -807,13 +802,6 @@ unsafe fn decide(
                 .map(|c| (c.version, &**c as *const Compiled));
             match current {
                 Some((v, _)) if v != version => decision(compile(s, ts, frame, code, version)),
-                _ if *provisional && s.loops && feedback_suffices(s, code) => {
-                    // The loops ran as provisional code, which recorded the
-                    // types they saw: enough to specialize them without an
-                    // interpreted call.
-                    s.requickened = true;
-                    decision(compile(s, ts, frame, code, version))
-                }
                 _ if *provisional => {
                     s.set_status(Status::Requicken(warmup_calls(s) - 1));
                     warm_up(s, ts, code)
@@ -940,9 +928,7 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
                 *code_units(code).add(offset as usize + 1) = 0;
                 warm_up = true;
             }
-            // Still the form compiled, or still unspecialized in the
-            // bytecode (compiled as its feedback suggested).
-            _ if (now == op || frontend::is_adaptive(now)) && !s.generic.contains(&offset) => {
+            _ if now == op && !s.generic.contains(&offset) => {
                 s.generic.push(offset);
                 recompile = true;
             }
@@ -976,11 +962,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
         // the new form at the next call.
         if let Some(&(offset, op)) = c.inst_at(at).map(|i| &c.opcodes[i]) {
             let now = (*code_units(s.code as *mut PyCodeObject).add(offset as usize) & 0xFF) as u8;
-            if now != op
-                && deopt(now) == deopt(op)
-                && !frontend::is_adaptive(now)
-                && s.recompiles < RESPECIALIZE_LIMIT
-            {
+            if now != op && deopt(now) == deopt(op) && s.recompiles < RESPECIALIZE_LIMIT {
                 s.set_status(Status::Requicken(0));
                 s.recompiles += 1;
                 INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
@@ -1043,17 +1025,6 @@ unsafe fn compile(
         .load(Ordering::Relaxed)
         .then_some((&raw const runtime::EXECUTED) as u64);
     input.chaos = runtime::chaos_enabled();
-    if s.loops && !s.generator && !s.requickened && s.feedback.is_empty() {
-        // Likely provisional: let it record what its loops see.
-        s.feedback = vec![[0usize; 2]; input.units.len()].into_boxed_slice();
-        input.record_types = Some(s.feedback.as_ptr() as u64);
-    } else if !s.feedback.is_empty() {
-        input.observed = s
-            .feedback
-            .iter()
-            .map(|w| [kind(w[0]), kind(w[1])])
-            .collect();
-    }
     if profile::enabled() && s.profile.is_null() {
         s.profile = profile::new(code);
     }
@@ -1220,52 +1191,6 @@ fn unspecialized(program: &crate::uops::Program) -> bool {
         .insts
         .iter()
         .any(|i| frontend::is_adaptive(i.opcode))
-}
-
-/// What a word of type feedback says (see `_RECORD_TYPES`).
-fn kind(word: usize) -> feedback::Kind {
-    use feedback::Kind;
-    // SAFETY: reads the type of `None` and takes the addresses of CPython's
-    // static type objects.
-    unsafe {
-        let is = |t: *const PyTypeObject| word == t as usize;
-        match word {
-            0 => Kind::Unseen,
-            1 => Kind::Mixed,
-            _ if is(&raw const PyLong_Type) => Kind::Int,
-            _ if is(&raw const PyFloat_Type) => Kind::Float,
-            _ if is(&raw const PyUnicode_Type) => Kind::Str,
-            _ if is(&raw const PyBool_Type) => Kind::Bool,
-            _ if is(ob_type(&raw mut _Py_NoneStruct)) => Kind::NoneType,
-            _ if is(&raw const PyList_Type) => Kind::List,
-            _ if is(&raw const PyTuple_Type) => Kind::Tuple,
-            _ if is(&raw const PyDict_Type) => Kind::Dict,
-            _ if is(&raw const PySet_Type) || is(&raw const PyFrozenSet_Type) => Kind::Set,
-            _ if is(&raw const PyRangeIter_Type) => Kind::RangeIter,
-            _ if is(&raw const PyListIter_Type) => Kind::ListIter,
-            _ if is(&raw const PyTupleIter_Type) => Kind::TupleIter,
-            _ => Kind::Other,
-        }
-    }
-}
-
-/// Whether provisional code's type feedback is enough to compile `code`
-/// well: every unspecialized instruction that ran (its adaptive counter is
-/// due) is one [`feedback::enough`] accepts.
-unsafe fn feedback_suffices(s: &CodeState, code: *mut PyCodeObject) -> bool {
-    if s.feedback.is_empty() {
-        return false;
-    }
-    let units = code_units_slice(code);
-    let Ok(insts) = frontend::decode(units) else {
-        return false;
-    };
-    feedback::enough(
-        insts
-            .iter()
-            .filter(|i| frontend::is_adaptive(i.opcode) && units[i.offset as usize + 1] >> 4 == 0)
-            .map(|i| i.opcode),
-    )
 }
 
 /// Whether the code object's bytecode contains a loop.

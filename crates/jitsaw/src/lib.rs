@@ -11,7 +11,6 @@
 pub mod arena;
 pub mod codegen;
 pub mod dump;
-pub mod feedback;
 pub mod frontend;
 pub mod hook;
 pub mod optimize;

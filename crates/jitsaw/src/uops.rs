@@ -297,8 +297,6 @@ uops! { o;
     // jitsaw: the interpreter's quickening of adaptive instructions and `RESUME`.
     _QUICKEN: 0 => 0, escapes false;
     _QUICKEN_RESUME: 0 => 0, escapes false;
-    // jitsaw: provisional code's type feedback (see `feedback`).
-    _RECORD_TYPES: 0 => 0, escapes false;
     // jitsaw: `RESUME`/`JUMP_BACKWARD`: events, then the instrumentation version
     // (which it checks itself, so it needs no `_CHECK_VALIDITY` after it).
     _CHECK_EVAL_BREAKER: 0 => 0, escapes false;

@@ -161,28 +161,6 @@ stencil!(
 );
 
 stencil!(
-    /// Provisional code's type feedback: before an unspecialized
-    /// instruction, records the types of the top `oparg` stack values in
-    /// the words at `operand` (one per value, top first): 0 until one is
-    /// seen, then its type, or 1 once several were seen.
-    fn _RECORD_TYPES(f, sp, ts) {
-        let words = operand() as *mut usize;
-        let mut k = 0;
-        while k < oparg() {
-            let seen = ob_type(peek(sp, k + 1)) as usize;
-            let word = words.add(k);
-            if *word == 0 {
-                *word = seen;
-            } else if *word != seen {
-                *word = 1;
-            }
-            k += 1;
-        }
-        next!(f, sp, ts)
-    }
-);
-
-stencil!(
     /// `JITSAW_CHAOS` (testing): deopts at pseudo-random instruction
     /// boundaries, on average every `period` instructions, so that tests
     /// exercise the interpreter taking over anywhere.
