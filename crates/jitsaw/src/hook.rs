@@ -111,6 +111,13 @@ pub struct CodeState {
 }
 
 impl CodeState {
+    /// Counts a call.
+    #[inline]
+    fn count_call(&mut self) {
+        self.calls = self.calls.saturating_add(1);
+        self.calls_since_compile = self.calls_since_compile.saturating_add(1);
+    }
+
     /// Changes the status, and with it what direct calls may enter.
     fn set_status(&mut self, status: Status) {
         self.status = status;
@@ -505,12 +512,7 @@ unsafe fn resume_generator(
     }
     if let (Some(state), Some(c)) = (state_of(code), latest_compiled(code)) {
         let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
-        // Compiled under this instrumentation version, so no global
-        // monitoring was switched on since (as in `decide`'s fast path).
-        if c.version == version
-            && field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) == version
-            && !local_monitors(code)
-        {
+        if current(c, code, version) {
             if let Some(i) = c.inst_at(at) {
                 return run(ts, frame, state, c, i, throwflag != 0);
             }
@@ -538,32 +540,45 @@ pub unsafe fn ready(
     let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) else {
         return None;
     };
-    // Another frame evaluator replaced jitsaw's (a debugger, a test's
-    // recorder): calls must reach it.
-    if s.generator
-        || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME)
-            != eval_frame as *const () as usize
-    {
+    if s.generator || !enterable(ts, s, c, code) {
         return None;
     }
-    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
-    if c.version != version
-        || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
-        || local_monitors(code)
-        || falls_back_often(s, c)
-    {
-        return None;
-    }
-    s.calls = s.calls.saturating_add(1);
-    s.calls_since_compile = s.calls_since_compile.saturating_add(1);
-    Some((state, &**c as *const Compiled))
+    let c = &**c as *const Compiled;
+    s.count_call();
+    Some((state, c))
+}
+
+/// Whether compiled code `c` of `code` was compiled under the current
+/// instrumentation version, so that no global monitoring was switched on
+/// since (compilation requires none), and no `sys.monitoring` local events
+/// were set on the code.
+#[inline(always)]
+unsafe fn current(c: &Compiled, code: *mut PyCodeObject, version: u64) -> bool {
+    c.version == version
+        && field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) == version
+        && !local_monitors(code)
+}
+
+/// Whether a call from compiled code may enter `s`'s compiled code `c`
+/// directly: it is [`current`], its guards do not fail too often, and the
+/// frame evaluator is still jitsaw's (a debugger or a test's recorder that
+/// replaced it must see the calls).
+#[inline(always)]
+unsafe fn enterable(
+    ts: *mut PyThreadState,
+    s: &CodeState,
+    c: &Compiled,
+    code: *mut PyCodeObject,
+) -> bool {
+    field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME) == eval_frame as *const () as usize
+        && current(c, code, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK)
+        && !falls_back_often(s, c)
 }
 
 /// [`ready`] for a direct call passing `nargs` positional arguments, when
 /// `code` was seen recently and its compiled code is known to take them:
-/// only what can change without jitsaw noticing is checked (the
-/// instrumentation version, `sys.monitoring` local events, the frame
-/// evaluator, failing guards). `None` means "ask [`ready`]".
+/// only what can change without jitsaw noticing is checked
+/// ([`enterable`]). `None` means "ask [`ready`]".
 ///
 /// # Safety
 /// The GIL is held and `code` is a code object.
@@ -581,19 +596,11 @@ pub unsafe fn ready_direct(
     if s.direct.is_null() || s.direct_args as usize != nargs {
         return None;
     }
-    let c = &*s.direct;
-    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
-    if c.version != version
-        || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != version
-        || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
-        || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME)
-            != eval_frame as *const () as usize
-        || falls_back_often(s, c)
-    {
+    let c = s.direct;
+    if !enterable(ts, s, &*c, code) {
         return None;
     }
-    s.calls = s.calls.saturating_add(1);
-    s.calls_since_compile = s.calls_since_compile.saturating_add(1);
+    s.count_call();
     Some(c)
 }
 
@@ -727,7 +734,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
 /// The argument count of code whose parameters are all plain positional
 /// ones (no `*args`, `**kwargs` or keyword-only parameters): the calls
 /// that may bind their arguments by copying them.
-unsafe fn plain_positional_args(code: *mut PyCodeObject) -> Option<u32> {
+pub(crate) unsafe fn plain_positional_args(code: *mut PyCodeObject) -> Option<u32> {
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
     let plain = flags & (consts::CO_VARARGS | consts::CO_VARKEYWORDS) == 0
         && flags & consts::CO_OPTIMIZED != 0
@@ -739,7 +746,9 @@ unsafe fn plain_positional_args(code: *mut PyCodeObject) -> Option<u32> {
 /// mode's own).
 #[inline]
 unsafe fn local_monitors(code: *mut PyCodeObject) -> bool {
-    code_has_local_monitors_except(code, runtime::IGNORED_TOOLS.load(Ordering::Relaxed))
+    // Most code never had monitoring data: no need to read the tools then.
+    !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
+        && code_has_local_monitors_except(code, runtime::IGNORED_TOOLS.load(Ordering::Relaxed))
 }
 
 /// Whether instrumentation (tracing, profiling, `sys.monitoring`) wants this
@@ -769,18 +778,12 @@ unsafe fn decide(
 ) -> Decision {
     let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
     {
-        // Fast path: compiled under this version, so no global monitoring
-        // was switched on since (compilation requires none).
         let s = &mut *state;
         if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
-            if c.version == version
-                && field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) == version
-                && !local_monitors(code)
-                && !falls_back_often(s, c)
-            {
-                s.calls = s.calls.saturating_add(1);
-                s.calls_since_compile = s.calls_since_compile.saturating_add(1);
-                return Decision::Run(&**c as *const Compiled);
+            if current(c, code, version) && !falls_back_often(s, c) {
+                let c = &**c as *const Compiled;
+                s.count_call();
+                return Decision::Run(c);
             }
         }
     }
@@ -790,8 +793,7 @@ unsafe fn decide(
     let threshold = THRESHOLD.load(Ordering::Relaxed);
     let s = &mut *state;
     note_fallbacks(s, code);
-    s.calls = s.calls.saturating_add(1);
-    s.calls_since_compile = s.calls_since_compile.saturating_add(1);
+    s.count_call();
     let decision = |c: Option<*const Compiled>| c.map_or(Decision::Interpret, Decision::Run);
     match &s.status {
         Status::Never => Decision::Interpret,

@@ -148,7 +148,7 @@ unsafe extern "C" fn helper_call_function(
 ) -> *mut PyObject {
     let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    if kwnames.is_null() && takes_exactly(code.cast(), flags, nargs) {
+    if kwnames.is_null() && takes_exactly(code.cast(), nargs) {
         if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
             if let Some(frame) = push_frame(ts, func, code.cast(), args, nargs) {
                 return crate::hook::run(ts, frame, state, compiled, 0, false);
@@ -175,11 +175,8 @@ unsafe extern "C" fn helper_call_function(
 
 /// Whether a function of `code` takes exactly `nargs` positional arguments
 /// and nothing else (CPython's condition for `CALL_PY_EXACT_ARGS`).
-unsafe fn takes_exactly(code: *mut PyCodeObject, flags: i64, nargs: usize) -> bool {
-    flags & (consts::CO_VARARGS | consts::CO_VARKEYWORDS) == 0
-        && flags & consts::CO_OPTIMIZED != 0
-        && field::<i32>(code.cast(), off::CODE_CO_KWONLYARGCOUNT) == 0
-        && field::<i32>(code.cast(), off::CODE_CO_ARGCOUNT) as usize == nargs
+unsafe fn takes_exactly(code: *mut PyCodeObject, nargs: usize) -> bool {
+    crate::hook::plain_positional_args(code) == Some(nargs as u32)
 }
 
 /// Pushes a frame for `func` taking `args` as its first locals, as
@@ -258,18 +255,13 @@ unsafe extern "C" fn helper_push_inline(
     if *py_recursion_remaining(ts) <= 1 {
         return NONE;
     }
-    if let Some(compiled) = crate::hook::ready_direct(ts, code, nargs) {
-        return match push_frame(ts, func, code, args, nargs) {
-            Some(frame) => enter_inline(ts, caller, frame, base, resume, compiled),
-            None => NONE,
-        };
-    }
-    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    if !takes_exactly(code, flags, nargs) {
-        return NONE;
-    }
-    let Some((_, compiled)) = crate::hook::ready(ts, code) else {
-        return NONE;
+    let compiled = match crate::hook::ready_direct(ts, code, nargs) {
+        Some(compiled) => compiled,
+        None if takes_exactly(code, nargs) => match crate::hook::ready(ts, code) {
+            Some((_, compiled)) => compiled,
+            None => return NONE,
+        },
+        None => return NONE,
     };
     let Some(frame) = push_frame(ts, func, code, args, nargs) else {
         return NONE;

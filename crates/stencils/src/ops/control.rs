@@ -230,21 +230,22 @@ stencil!(
     }
 );
 
-/// Counts an exit in the runtime's table (`oparg` is the exit's index).
+/// Leaves compiled code with `status`: counts the exit in the runtime's
+/// table (`oparg` is the exit's index) and records the stack depth.
 #[inline(always)]
-unsafe fn count_exit() {
+unsafe fn leave(f: Frame, sp: Sp, status: Ret) -> Ret {
     let counter = (&raw mut jitsaw_exit_counters).cast::<u64>().add(oparg());
     *counter += 1;
+    (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
+    status
 }
 
 stencil!(
     /// An instruction jitsaw does not compile: back to the interpreter at
     /// `operand` (its address), with the value stack exactly as it is.
     fn _DEOPT(f, sp, _ts) {
-        count_exit();
         (*f).instr_ptr = operand() as *mut u16;
-        (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
-        STATUS_DEOPT
+        leave(f, sp, STATUS_DEOPT)
     }
 );
 
@@ -263,9 +264,7 @@ stencil!(
     /// Exit tail: back to the interpreter at `frame->instr_ptr`, with the
     /// value stack exactly as it is.
     fn _DEOPT_TAIL(f, sp, _ts) {
-        count_exit();
-        (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
-        STATUS_DEOPT
+        leave(f, sp, STATUS_DEOPT)
     }
 );
 
@@ -273,9 +272,7 @@ stencil!(
     /// Exit tail: an exception is set, `frame->instr_ptr` is the raising
     /// instruction and `sp` excludes the inputs it consumed.
     fn _ERROR_TAIL(f, sp, _ts) {
-        count_exit();
-        (*f).stacktop = sp.offset_from((*f).localsplus.as_ptr()) as i32;
-        STATUS_ERROR
+        leave(f, sp, STATUS_ERROR)
     }
 );
 
