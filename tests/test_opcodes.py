@@ -508,6 +508,68 @@ def test_calls_builtin_method_python_kw_and_classes(jit):
     assert r.exits("generic:LOAD_GLOBAL")
 
 
+def test_class_instantiation_enters_init(jit):
+    # CALL_ALLOC_AND_ENTER_INIT: the instance is made and a compiled
+    # __init__ entered directly; its result is checked for None, its
+    # exceptions and frames look as in the interpreter (whose shim frame is
+    # invisible), and a class changed afterwards goes the general way.
+    r = jit(
+        """
+        import sys, traceback
+        class P:
+            def __init__(self, x, y):
+                self.x = x; self.y = y
+        class Bad:
+            def __init__(self, v):
+                self.v = v
+                if v == 29:
+                    return 5
+        class Raises:
+            def __init__(self, v):
+                if v % 10 == 9:
+                    raise ValueError(v)
+                self.v = v
+        class Caller:
+            def __init__(self):
+                self.back = sys._getframe(1).f_code.co_name
+        class Tree:
+            def __init__(self, n):
+                self.child = Tree(n - 1) if n else None
+        def make(k):
+            total, errors = 0, []
+            for i in range(k):
+                p = P(i, i + 1)
+                total += p.x + p.y
+                try:
+                    total += Bad(i).v
+                except TypeError as e:
+                    errors.append(str(e))
+                try:
+                    total += Raises(i).v
+                except ValueError:
+                    errors.append(traceback.format_exc().splitlines()[-4:])
+                total += len(Caller().back)
+                t = Tree(4)
+                while t:
+                    total += 1
+                    t = t.child
+            return total, errors
+        for i in range(5):
+            print(make(30))
+        def init(self, x, y):
+            self.x, self.y = -x, 0
+        P.__init__ = init
+        print(make(30))
+        try:
+            Tree(100000)
+        except RecursionError:
+            print("RecursionError")
+        """
+    )
+    r.assert_compiled("make")
+    assert "_CALL_ALLOC_AND_ENTER_INIT" in r.uops("make")
+
+
 def test_closures_and_cells(jit):
     r = jit(
         """

@@ -115,6 +115,7 @@ static void layout(void)
     OFF("TYPE_TP_VERSION_TAG", PyTypeObject, tp_version_tag);
     OFF("TYPE_TP_VECTORCALL", PyTypeObject, tp_vectorcall);
     OFF("HEAPTYPE_HT_CACHED_KEYS", PyHeapTypeObject, ht_cached_keys);
+    OFF("HEAPTYPE_SPEC_CACHE_INIT", PyHeapTypeObject, _spec_cache.init);
     /* ints, floats, containers */
     OFF("LONG_LV_TAG", PyLongObject, long_value.lv_tag);
     OFF("LONG_OB_DIGIT", PyLongObject, long_value.ob_digit);

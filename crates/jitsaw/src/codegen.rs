@@ -9,6 +9,7 @@
 use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue};
 use crate::uops::{Program, Uop, UopInst};
+use jitsaw_cpython313::opcode;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// What the code generator needs from the runtime.
@@ -70,6 +71,10 @@ pub struct Compiled {
     pub opcodes: Vec<(u32, u8)>,
     /// Start offsets of instructions compiled as a plain exit (unsupported).
     pub unsupported: Vec<u32>,
+    /// Where a suspended generator resumes (the instruction after each
+    /// `YIELD_VALUE`): code-unit offset and instruction index, so that a
+    /// resumption, as frequent as a call, finds its entry without a search.
+    pub resumes: Box<[(u32, u32)]>,
     /// Every copied stencil, micro-ops first, then exit stubs: for dumps
     /// and tests right after compiling (the hook drops them then: they
     /// take several times the memory of the code).
@@ -111,6 +116,15 @@ impl Compiled {
     /// The index of the instruction starting at code unit `offset`.
     pub fn inst_at(&self, offset: u32) -> Option<usize> {
         self.starts.binary_search(&offset).ok()
+    }
+
+    /// [`Compiled::inst_at`] for a suspended generator's `instr_ptr`.
+    #[inline]
+    pub fn resume_at(&self, offset: u32) -> Option<usize> {
+        match self.resumes.iter().find(|r| r.0 == offset) {
+            Some(&(_, i)) => Some(i as usize),
+            None => self.inst_at(offset),
+        }
     }
 }
 
@@ -325,6 +339,13 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     all_pieces.extend(stub_pieces);
     let starts = program.insts.iter().map(|i| i.start).collect();
     let opcodes = program.insts.iter().map(|i| (i.offset, i.opcode)).collect();
+    let resumes = program
+        .insts
+        .windows(2)
+        .zip(1u32..)
+        .filter(|(w, _)| w[0].opcode == opcode::YIELD_VALUE)
+        .map(|(w, i)| (w[1].start, i))
+        .collect();
     let unsupported = program
         .uops
         .iter()
@@ -337,6 +358,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         starts,
         opcodes,
         unsupported,
+        resumes,
         uops: all_pieces.iter().map(|p| p.uop.op).collect(),
         pieces: all_pieces,
         size,

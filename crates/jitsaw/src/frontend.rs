@@ -460,6 +460,19 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
             ]
         }
         CALL_KW => return vec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
+        CALL_ALLOC_AND_ENTER_INIT if !generic => {
+            // The cache's `func_version` is the class's type version.
+            let at = inst.offset as usize + 2;
+            let version = code.units[at] as u64 | (code.units[at + 1] as u64) << 16;
+            return vec![
+                Lowered {
+                    operand: version,
+                    ..uop(Uop::_CALL_ALLOC_AND_ENTER_INIT, oparg)
+                },
+                uop(Uop::_EXIT_INIT_CHECK, 0),
+                uop(Uop::_CHECK_PERIODIC, 0),
+            ];
+        }
         CALL_LIST_APPEND => {
             if let Some(pop) = followed_by(POP_TOP) {
                 return vec![

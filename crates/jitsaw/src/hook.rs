@@ -509,12 +509,13 @@ unsafe fn resume_generator(
             s.requickened = true;
             compile(s, ts, frame, code, version);
         }
-    }
-    if let (Some(state), Some(c)) = (state_of(code), latest_compiled(code)) {
-        let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
-        if current(c, code, version) {
-            if let Some(i) = c.inst_at(at) {
-                return run(ts, frame, state, c, i, throwflag != 0);
+        if let Some(c) = s.compiled.last() {
+            let c = &**c as *const Compiled;
+            if current(&*c, code, version) {
+                let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
+                if let Some(i) = (*c).resume_at(at) {
+                    return run(ts, frame, state, c, i, throwflag != 0);
+                }
             }
         }
     }
@@ -662,6 +663,7 @@ pub unsafe fn profile_reports() -> Vec<profile::Report> {
 /// # Safety
 /// As for `runtime::run_frame`; `compiled` belongs to `state`, which keeps
 /// it alive as long as the frame's code object lives.
+#[inline(always)]
 pub unsafe fn run(
     ts: *mut PyThreadState,
     frame: *mut Frame,

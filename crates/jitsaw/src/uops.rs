@@ -214,6 +214,9 @@ uops! { o;
     _CALL_KW: o + 3 => 1, escapes true;
     // jitsaw: tier-1 `CALL_FUNCTION_EX`.
     _CALL_FUNCTION_EX: 3 + (o & 1) => 1, escapes true;
+    // jitsaw: tier-1 `CALL_ALLOC_AND_ENTER_INIT`, leaving the instance and
+    // `__init__`'s result for `_EXIT_INIT_CHECK`.
+    _CALL_ALLOC_AND_ENTER_INIT: o + 2 => 2, escapes true;
     _CHECK_IS_NOT_PY_CALLABLE: o + 2 => o + 2;
     _CALL_NON_PY_GENERAL: o + 2 => 1;
     _CALL_BUILTIN_CLASS: o + 2 => 1;

@@ -117,7 +117,10 @@ pub fn may_return(name: &str) -> bool {
 /// Whether a stencil may jump through a register: into another function's
 /// compiled code (a call) or back to a caller's (a return).
 pub fn may_jump_indirect(name: &str) -> bool {
-    matches!(name, "_CALL" | "_CALL_FUNCTION_EX" | "_POP_FRAME")
+    matches!(
+        name,
+        "_CALL" | "_CALL_FUNCTION_EX" | "_CALL_ALLOC_AND_ENTER_INIT" | "_POP_FRAME"
+    )
 }
 
 /// Whether a defined function symbol names a stencil (CPython-style

@@ -64,6 +64,21 @@ extern "C" {
         base: Sp,
         resume: u64,
     ) -> Inline;
+    /// `CALL_ALLOC_AND_ENTER_INIT` on the call shape at `base` (`n`
+    /// arguments), when the class still has type version `version` and its
+    /// `__init__` has compiled code to enter: makes the instance, leaves it
+    /// at `base[0]` (in place of the class) and enters `__init__` as
+    /// `jitsaw_push_inline` does, the caller waiting at `base[1]`. Returns
+    /// nulls (taking nothing) when the call must go the general way, and a
+    /// null frame with entry 1 when allocating failed (error set).
+    pub fn jitsaw_enter_init(
+        ts: Ts,
+        caller: Frame,
+        base: Sp,
+        n: usize,
+        version: u64,
+        resume: u64,
+    ) -> Inline;
     /// Raises the interpreter's `SystemError` number `which` ("lasti is
     /// not an int", "bad RAISE_VARARGS oparg", "no locals found").
     pub fn jitsaw_system_error(ts: Ts, which: usize);

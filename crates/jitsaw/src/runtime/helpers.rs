@@ -20,6 +20,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             "jitsaw_push_inline",
             helper_push_inline as *const () as usize,
         ),
+        ("jitsaw_enter_init", helper_enter_init as *const () as usize),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
         ("jitsaw_dealloc", helper_dealloc as *const () as usize),
         ("jitsaw_call", helper_call as *const () as usize),
@@ -267,6 +268,57 @@ unsafe extern "C" fn helper_push_inline(
         return NONE;
     };
     enter_inline(ts, caller, frame, base, resume, compiled)
+}
+
+/// `CALL_ALLOC_AND_ENTER_INIT` entering a compiled `__init__` directly (see
+/// `jitsaw_enter_init` in `crates/stencils/src/helpers.rs`). The checks are
+/// the interpreter's: the class's version vouches for its `__init__` in the
+/// specializer's cache, whose code must take exactly the arguments given.
+unsafe extern "C" fn helper_enter_init(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    base: *mut *mut PyObject,
+    n: usize,
+    version: u64,
+    resume: u64,
+) -> Inline {
+    const NONE: Inline = Inline::NONE;
+    let tp = *base;
+    if !(*base.add(1)).is_null()
+        || !type_has(tp, consts::TPFLAGS_TYPE_SUBCLASS)
+        || field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG) as u64 != version
+        || *py_recursion_remaining(ts) <= 1
+    {
+        return NONE;
+    }
+    let init = field::<*mut PyObject>(tp.cast(), off::HEAPTYPE_SPEC_CACHE_INIT);
+    let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let compiled = match crate::hook::ready_direct(ts, code, n + 1) {
+        Some(compiled) => compiled,
+        None if takes_exactly(code, n + 1) => match crate::hook::ready(ts, code) {
+            Some((_, compiled)) => compiled,
+            None => return NONE,
+        },
+        None => return NONE,
+    };
+    let instance = pyo3::ffi::PyType_GenericAlloc(tp.cast(), 0).cast::<PyObject>();
+    if instance.is_null() {
+        return Inline {
+            frame: std::ptr::null_mut(),
+            entry: 1,
+        };
+    }
+    // `__init__` takes the instance and the arguments from `base[1]` on.
+    *base.add(1) = instance;
+    let Some(frame) = push_frame(ts, new_ref(init), code, base.add(1), n + 1) else {
+        *base.add(1) = std::ptr::null_mut();
+        decref(init);
+        decref(instance);
+        return NONE;
+    };
+    *base = new_ref(instance);
+    decref(tp);
+    enter_inline(ts, caller, frame, base.add(1), resume, compiled)
 }
 
 /// Links a pushed callee frame for a direct call from compiled code: the

@@ -47,7 +47,17 @@ pub struct Runtime {
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 
 /// The runtime, set up on first use; an error names what is missing.
+/// Inline: every frame entered in compiled code asks for it.
+#[inline]
 pub fn runtime() -> Result<&'static Runtime, String> {
+    match RUNTIME.get() {
+        Some(Ok(rt)) => Ok(rt),
+        _ => set_up(),
+    }
+}
+
+#[cold]
+fn set_up() -> Result<&'static Runtime, String> {
     RUNTIME
         .get_or_init(Runtime::new)
         .as_ref()

@@ -7,7 +7,7 @@
 use crate::abi::*;
 use crate::helpers::{
     jitsaw_call, jitsaw_call_ex_inline, jitsaw_call_function, jitsaw_callargs_tuple,
-    jitsaw_function_vectorcall, jitsaw_push_inline,
+    jitsaw_enter_init, jitsaw_function_vectorcall, jitsaw_push_inline,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -68,6 +68,37 @@ stencil!(
             }
         }
         finish_call!(f, sp, ts, jitsaw_call(ts, sp.sub(n + 2), n))
+    }
+);
+
+stencil!(
+    /// `CALL_ALLOC_AND_ENTER_INIT`: `cls(args)` for a class whose instances
+    /// come from `object.__new__` and whose `__init__` is a Python function,
+    /// as long as the class keeps the type version the specializer saw (the
+    /// operand). A compiled `__init__` is entered directly with the new
+    /// instance below where its return value goes, which the next micro-op
+    /// (`_EXIT_INIT_CHECK`) checks, as CPython's shim frame does; any other
+    /// call goes the general way, with `None` standing in for `__init__`'s
+    /// result.
+    fn _CALL_ALLOC_AND_ENTER_INIT(f, sp, ts) {
+        let n = oparg();
+        let base = sp.sub(n + 2);
+        let inline = jitsaw_enter_init(ts, f, base, n, operand(), resume_address());
+        if !inline.frame.is_null() {
+            let callee = inline.frame;
+            let entry = core::mem::transmute::<usize, Continuation>(inline.entry);
+            become entry(callee, frame_local(callee, (*callee).stacktop as usize), ts)
+        }
+        if inline.entry != 0 {
+            error!(f, sp, ts)
+        }
+        let res = jitsaw_call(ts, base, n);
+        if res.is_null() {
+            error!(f, base, ts)
+        }
+        *base = res;
+        *base.add(1) = none();
+        next!(f, base.add(2), ts)
     }
 );
 
