@@ -159,3 +159,103 @@ def test_coroutines_and_async_generators(jit):
     )
     r.assert_compiled("double", "ticks", "main")
     assert {"_GET_AWAITABLE", "_SEND", "_YIELD_VALUE"} <= set(r.uops("double"))
+
+
+def test_compiled_loops_resume_generators_directly(jit):
+    # `for` over a generator and `yield from`/`await` in compiled code resume
+    # the generator's compiled frame directly, as the interpreter's
+    # FOR_ITER_GEN and SEND_GEN do: values, returns, exceptions, frames,
+    # exception state, early exits and the recursion limit as without jitsaw.
+    r = jit(
+        """
+        import asyncio, sys, traceback
+        def tree(n):
+            if n:
+                yield from tree(n - 1)
+                yield n
+                yield from tree(n - 1)
+        def countdown(n):
+            while n:
+                got = yield n
+                if got:
+                    n -= got
+                n -= 1
+            return "done"
+        def fails(n):
+            for i in range(n):
+                yield i
+            raise KeyError(n)
+        def handled():
+            try:
+                yield 1
+                raise ValueError("x")
+            except ValueError:
+                yield sys.exc_info()[0].__name__
+            yield sys.exc_info()[0]
+        def frames():
+            yield sys._getframe(1).f_code.co_name
+            yield sys._getframe().f_back.f_code.co_name
+        def wrap():
+            result = yield from countdown(5)
+            yield result
+        def run(k):
+            out = []
+            for j in range(k):
+                out.append(sum(v for v in tree(5)))
+                total = 0
+                for v in tree(6):
+                    total += v
+                out.append(total)
+                out.append(list(wrap()))
+                try:
+                    for v in fails(3):
+                        out.append(v)
+                except KeyError:
+                    out.append(traceback.format_exc().splitlines()[-3:])
+                try:
+                    raise IndexError
+                except IndexError:
+                    out.append(list(handled()))
+                    out.append(sys.exc_info()[0])
+                for name in frames():
+                    out.append(name)
+                for v in countdown(100):
+                    if v < 95:
+                        break
+                out.append(v)
+            return out
+        for i in range(6):
+            print(run(3))
+        async def fib(n):
+            if n < 2:
+                return n
+            return await fib(n - 1) + await fib(n - 2)
+        async def raiser(n):
+            if n == 0:
+                raise ValueError("deep")
+            return await raiser(n - 1)
+        async def main():
+            result = [await fib(12)]
+            try:
+                await raiser(5)
+            except ValueError:
+                result.append(traceback.format_exc().count("raiser"))
+            return result
+        for i in range(5):
+            print(asyncio.run(main()))
+        def deep(n):
+            if n:
+                yield from deep(n - 1)
+            else:
+                yield 0
+        for i in range(5):
+            print(list(deep(50)))
+        try:
+            for v in deep(5000):
+                pass
+        except RecursionError:
+            print("RecursionError")
+        """
+    )
+    r.assert_compiled("run", "tree", "countdown")
+    assert r.stats["resumed_directly"] > 1000

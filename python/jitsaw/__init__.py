@@ -149,8 +149,8 @@ def print_stats(file=None):
     w(f"  compile time       {s['compile_time_ns'] / 1e6:.1f} ms "
       f"({s['compile_time_ns'] / 1e3 / max(s['instructions_compiled'], 1):.2f} us per instruction)\n")
     w(f"  machine code       {s['code_bytes'] / 1024:.0f} KiB generated, {s['code_bytes_in_use'] / 1024:.0f} KiB in use\n")
-    w(f"  frames entered     {s['frames_entered']} in compiled code, {s['deopts']} handed to the interpreter, "
-      f"{s['raise_exits']} raised\n")
+    w(f"  frames entered     {s['frames_entered']} in compiled code ({s['resumed_directly']} generators resumed "
+      f"directly), {s['deopts']} handed to the interpreter, {s['raise_exits']} raised\n")
     if s["refused"]:
         w("  refused            " + ", ".join(f"{reason}: {n}" for reason, n in sorted(s["refused"].items())) + "\n")
     invalidated = {k: n for k, n in s.get("invalidations", {}).items() if n}

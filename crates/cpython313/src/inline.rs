@@ -152,6 +152,13 @@ pub unsafe fn is_type(o: *mut PyObject, t: *mut PyTypeObject) -> bool {
     (*o).ob_type == t
 }
 
+/// Whether a generator or coroutine has finished (returned or raised):
+/// its frame state is `FRAME_COMPLETED` or later.
+#[inline(always)]
+pub unsafe fn gen_finished(gen: *mut PyObject) -> bool {
+    field::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE) as i64 >= crate::consts::FRAME_COMPLETED
+}
+
 /// `PyLong_CheckExact(o)`.
 #[inline(always)]
 pub unsafe fn is_int(o: *mut PyObject) -> bool {

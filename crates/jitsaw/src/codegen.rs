@@ -71,9 +71,10 @@ pub struct Compiled {
     pub opcodes: Vec<(u32, u8)>,
     /// Start offsets of instructions compiled as a plain exit (unsupported).
     pub unsupported: Vec<u32>,
-    /// Where a suspended generator resumes (the instruction after each
-    /// `YIELD_VALUE`): code-unit offset and instruction index, so that a
-    /// resumption, as frequent as a call, finds its entry without a search.
+    /// Where a suspended generator resumes (the instruction after
+    /// `RETURN_GENERATOR` and after each `YIELD_VALUE`): code-unit offset
+    /// and instruction index, so that a resumption, as frequent as a call,
+    /// finds its entry without a search.
     pub resumes: Box<[(u32, u32)]>,
     /// Every copied stencil, micro-ops first, then exit stubs: for dumps
     /// and tests right after compiling (the hook drops them then: they
@@ -343,7 +344,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         .insts
         .windows(2)
         .zip(1u32..)
-        .filter(|(w, _)| w[0].opcode == opcode::YIELD_VALUE)
+        .filter(|(w, _)| matches!(w[0].opcode, opcode::YIELD_VALUE | opcode::RETURN_GENERATOR))
         .map(|(w, i)| (w[1].start, i))
         .collect();
     let unsupported = program

@@ -440,7 +440,13 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
                 ..uop(Uop::_YIELD_VALUE, oparg)
             }]
         }
-        SEND | SEND_GEN => return vec![jump(Uop::_SEND, oparg, next + oparg)],
+        SEND | SEND_GEN => {
+            return vec![
+                jump(Uop::_SEND, oparg, next + oparg),
+                jump(Uop::_SEND_GEN_RETURNED, 0, next + oparg),
+            ]
+        }
+        FOR_ITER | FOR_ITER_GEN => return for_iter(oparg, next),
         CLEANUP_THROW => return vec![uop(Uop::_CLEANUP_THROW, oparg)],
         END_ASYNC_FOR => return vec![uop(Uop::_END_ASYNC_FOR, oparg)],
         RAISE_VARARGS => return vec![uop(Uop::_RAISE_VARARGS, oparg)],
@@ -514,6 +520,9 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
     if base == CALL {
         return vec![uop(Uop::_CALL, oparg), uop(Uop::_CHECK_PERIODIC, 0)];
     }
+    if base == FOR_ITER {
+        return for_iter(oparg, next);
+    }
     if base != op || generic {
         if let Some(uops) = expand(code, inst, base, next) {
             return uops;
@@ -524,6 +533,16 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
         operand: start,
         ..uop(Uop::_DEOPT, 0)
     }]
+}
+
+/// `FOR_ITER` over any iterator; exhausted, it jumps past the loop's
+/// `END_FOR` and `POP_TOP`.
+fn for_iter(oparg: u32, next: u32) -> Vec<Lowered> {
+    let exit = next + oparg + 2;
+    vec![
+        jump(Uop::_FOR_ITER, oparg, exit),
+        jump(Uop::_FOR_ITER_GEN_RETURNED, 0, exit),
+    ]
 }
 
 /// The form of an unspecialized `BINARY_OP` with inline fast paths, for

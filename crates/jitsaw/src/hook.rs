@@ -514,6 +514,8 @@ unsafe fn resume_generator(
             if current(&*c, code, version) {
                 let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
                 if let Some(i) = (*c).resume_at(at) {
+                    // Not resumed by a compiled caller: its yield returns.
+                    (*frame).return_offset = 0;
                     return run(ts, frame, state, c, i, throwflag != 0);
                 }
             }
@@ -571,9 +573,15 @@ unsafe fn enterable(
     c: &Compiled,
     code: *mut PyCodeObject,
 ) -> bool {
-    field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME) == eval_frame as *const () as usize
+    hooked(ts)
         && current(c, code, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK)
         && !falls_back_often(s, c)
+}
+
+/// Whether the frame evaluator is still jitsaw's.
+#[inline(always)]
+unsafe fn hooked(ts: *mut PyThreadState) -> bool {
+    field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME) == eval_frame as *const () as usize
 }
 
 /// [`ready`] for a direct call passing `nargs` positional arguments, when
@@ -603,6 +611,29 @@ pub unsafe fn ready_direct(
     }
     s.count_call();
     Some(c)
+}
+
+/// Where a suspended generator's frame resumes in its compiled code, for a
+/// compiled caller resuming it directly (`SEND_GEN`, `FOR_ITER_GEN`): as
+/// for [`ready_direct`], only when nothing needs deciding; a generator
+/// whose code awaits recompiling goes the general way, which does it.
+///
+/// # Safety
+/// The GIL is held and `frame` is a suspended generator's frame.
+#[inline]
+pub unsafe fn ready_resume(ts: *mut PyThreadState, frame: *mut Frame) -> Option<usize> {
+    let code = frame_code(frame);
+    let s = &*state_of(code)?;
+    if matches!(s.status, Status::Requicken(0)) {
+        return None;
+    }
+    let c = s.compiled.last()?;
+    // As when the hook resumes it: whatever its fallbacks, the newest code.
+    if !hooked(ts) || !current(c, code, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK) {
+        return None;
+    }
+    let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
+    c.resume_at(at).map(|i| c.entry(i))
 }
 
 /// The newest compiled code of a code object, if any.

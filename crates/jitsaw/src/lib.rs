@@ -96,6 +96,7 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
     d.set_item("invalidations", invalidations)?;
     d.set_item("frames_entered", runtime::FRAMES_ENTERED.get())?;
+    d.set_item("resumed_directly", runtime::RESUMED_DIRECTLY.get())?;
     d.set_item("deopts", runtime::DEOPTS.get())?;
     d.set_item("raise_exits", runtime::RAISES.get())?;
     let exits = PyDict::new(py);

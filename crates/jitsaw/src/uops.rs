@@ -167,6 +167,9 @@ uops! { o;
     _GET_ITER: 1 => 1;
     // jitsaw: tier-1 `FOR_ITER` (jumps past the loop when exhausted).
     _FOR_ITER: 1 => 2, escapes true;
+    // jitsaw: after `_FOR_ITER`, ends the loop of a generator it resumed
+    // directly that returned.
+    _FOR_ITER_GEN_RETURNED: 2 => 2, escapes true;
     _ITER_CHECK_LIST: 1 => 1;
     _ITER_JUMP_LIST: 1 => 1, escapes false;
     _ITER_NEXT_LIST: 1 => 2;
@@ -276,6 +279,9 @@ uops! { o;
     _YIELD_VALUE: 1 => 1, escapes false;
     // jitsaw: tier-1 `SEND`, `CLEANUP_THROW`, `END_ASYNC_FOR`.
     _SEND: 2 => 2, escapes true;
+    // jitsaw: after `_SEND`, jumps when a generator it resumed directly
+    // returned.
+    _SEND_GEN_RETURNED: 2 => 2, escapes false;
     _CLEANUP_THROW: 3 => 2, escapes false;
     _END_ASYNC_FOR: 2 => 0, escapes false;
     _GET_AWAITABLE: 1 => 1;

@@ -119,7 +119,13 @@ pub fn may_return(name: &str) -> bool {
 pub fn may_jump_indirect(name: &str) -> bool {
     matches!(
         name,
-        "_CALL" | "_CALL_FUNCTION_EX" | "_CALL_ALLOC_AND_ENTER_INIT" | "_POP_FRAME"
+        "_CALL"
+            | "_CALL_FUNCTION_EX"
+            | "_CALL_ALLOC_AND_ENTER_INIT"
+            | "_FOR_ITER"
+            | "_SEND"
+            | "_POP_FRAME"
+            | "_YIELD_VALUE"
     )
 }
 

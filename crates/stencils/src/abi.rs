@@ -135,6 +135,24 @@ macro_rules! error {
     };
 }
 
+/// Continues in the compiled code of a frame a helper entered directly (an
+/// `Inline` with a frame); otherwise evaluates to the `Inline`.
+macro_rules! enter_if_inline {
+    ($inline:expr, $ts:expr) => {{
+        let inline = $inline;
+        if !inline.frame.is_null() {
+            let callee = inline.frame;
+            let entry = core::mem::transmute::<usize, $crate::abi::Continuation>(inline.entry);
+            become entry(
+                callee,
+                frame_local(callee, (*callee).stacktop as usize),
+                $ts,
+            )
+        }
+        inline
+    }};
+}
+
 /// `stack_pointer[-n]`.
 #[inline(always)]
 pub unsafe fn peek(sp: Sp, n: usize) -> *mut PyObject {

@@ -64,6 +64,21 @@ extern "C" {
         base: Sp,
         resume: u64,
     ) -> Inline;
+    /// Resumes generator (or coroutine) `gen` in its compiled code directly,
+    /// as the interpreter's `SEND_GEN` and `FOR_ITER_GEN` do: sends the
+    /// value at `*slot` (`kind` 0, `SEND`) or `None` (`kind` 1, `FOR_ITER`,
+    /// generators only), and makes the caller wait with its stack ending
+    /// at `slot`, where `resume` is kept until the generator yields or
+    /// returns. Returns nulls (taking nothing) when it must go the general
+    /// way.
+    pub fn jitsaw_resume_inline(
+        ts: Ts,
+        caller: Frame,
+        gen: *mut PyObject,
+        slot: Sp,
+        resume: u64,
+        kind: usize,
+    ) -> Inline;
     /// `CALL_ALLOC_AND_ENTER_INIT` on the call shape at `base` (`n`
     /// arguments), when the class still has type version `version` and its
     /// `__init__` has compiled code to enter: makes the instance, leaves it

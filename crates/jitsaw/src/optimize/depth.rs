@@ -41,6 +41,8 @@ fn jump_depth(u: &UopInst, before: i32) -> i32 {
         Uop::_FOR_ITER | Uop::_ITER_JUMP_LIST | Uop::_ITER_JUMP_TUPLE | Uop::_ITER_JUMP_RANGE => {
             before - 1
         }
+        // Above the iterator, the generator's return value.
+        Uop::_FOR_ITER_GEN_RETURNED => before - 2,
         _ => after(u, before),
     }
 }

@@ -2,7 +2,7 @@
 //! `crates/stencils/src/helpers.rs`): cold paths, error messages, and the
 //! tier-1-only instructions whose work is too large for a stencil.
 
-use super::FRAMES_ENTERED;
+use super::{FRAMES_ENTERED, RESUMED_DIRECTLY};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
@@ -21,6 +21,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_push_inline as *const () as usize,
         ),
         ("jitsaw_enter_init", helper_enter_init as *const () as usize),
+        (
+            "jitsaw_resume_inline",
+            helper_resume_inline as *const () as usize,
+        ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
         ("jitsaw_dealloc", helper_dealloc as *const () as usize),
         ("jitsaw_call", helper_call as *const () as usize),
@@ -267,7 +271,7 @@ unsafe extern "C" fn helper_push_inline(
     let Some(frame) = push_frame(ts, func, code, args, nargs) else {
         return NONE;
     };
-    enter_inline(ts, caller, frame, base, resume, compiled)
+    enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
 }
 
 /// `CALL_ALLOC_AND_ENTER_INIT` entering a compiled `__init__` directly (see
@@ -318,7 +322,39 @@ unsafe extern "C" fn helper_enter_init(
     };
     *base = new_ref(instance);
     decref(tp);
-    enter_inline(ts, caller, frame, base.add(1), resume, compiled)
+    enter_inline(ts, caller, frame, base.add(1), resume, (*compiled).entry(0))
+}
+
+/// `SEND_GEN`/`FOR_ITER_GEN` from compiled code (see `jitsaw_resume_inline`
+/// in `crates/stencils/src/helpers.rs`): the generator's frame resumes in
+/// its compiled code, linked above the caller as the interpreter links it,
+/// and its `YIELD_VALUE` or return comes back to `resume`.
+unsafe extern "C" fn helper_resume_inline(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    gen: *mut PyObject,
+    slot: *mut *mut PyObject,
+    resume: u64,
+    kind: usize,
+) -> Inline {
+    let state = field_ptr::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE);
+    if *state as i64 >= consts::FRAME_EXECUTING || *py_recursion_remaining(ts) <= 1 {
+        return Inline::NONE;
+    }
+    let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<Frame>();
+    let Some(entry) = crate::hook::ready_resume(ts, frame) else {
+        return Inline::NONE;
+    };
+    let value = if kind == 0 { *slot } else { none() };
+    *frame_local(frame, (*frame).stacktop as usize) = value;
+    (*frame).stacktop += 1;
+    *state = consts::FRAME_EXECUTING as i8;
+    let exc_info = field_ptr::<*mut u8>(ts.cast(), off::TSTATE_EXC_INFO);
+    let exc_state = gen.cast::<u8>().add(off::GEN_GI_EXC_STATE);
+    *field_ptr::<*mut u8>(exc_state, off::EXCINFO_PREVIOUS_ITEM) = *exc_info;
+    *exc_info = exc_state;
+    RESUMED_DIRECTLY.bump();
+    enter_inline(ts, caller, frame, slot, resume, entry)
 }
 
 /// Links a pushed callee frame for a direct call from compiled code: the
@@ -330,7 +366,7 @@ unsafe fn enter_inline(
     frame: *mut Frame,
     base: *mut *mut PyObject,
     resume: u64,
-    compiled: *const crate::codegen::Compiled,
+    entry: usize,
 ) -> Inline {
     (*caller).stacktop = base.offset_from(frame_local(caller, 0)) as i32;
     *base = resume as *mut PyObject;
@@ -339,10 +375,7 @@ unsafe fn enter_inline(
     *current_frame(ts) = frame;
     *py_recursion_remaining(ts) -= 1;
     FRAMES_ENTERED.bump();
-    Inline {
-        frame,
-        entry: (*compiled).entry(0),
-    }
+    Inline { frame, entry }
 }
 
 /// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).
@@ -1092,7 +1125,7 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
     decref(func);
     decref(callargs);
     xdecref(kwargs);
-    enter_inline(ts, caller, frame, base, resume, compiled)
+    enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
 }
 
 /// `SEND`: 0 with `*retval` the value to yield, 1 with `*retval` the

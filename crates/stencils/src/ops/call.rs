@@ -58,14 +58,9 @@ stencil!(
         if is_plain_function(callable) {
             let (args, total) = call_args(sp, n);
             let base = sp.sub(n + 2);
-            let inline = jitsaw_push_inline(ts, f, callable, args, total, base, resume_address());
-            if !inline.frame.is_null() {
-                // Into the callee's compiled code; its return comes back
-                // to the next micro-op.
-                let callee = inline.frame;
-                let entry = core::mem::transmute::<usize, Continuation>(inline.entry);
-                become entry(callee, frame_local(callee, (*callee).stacktop as usize), ts)
-            }
+            // Into the callee's compiled code; its return comes back to
+            // the next micro-op.
+            enter_if_inline!(jitsaw_push_inline(ts, f, callable, args, total, base, resume_address()), ts);
         }
         finish_call!(f, sp, ts, jitsaw_call(ts, sp.sub(n + 2), n))
     }
@@ -83,12 +78,7 @@ stencil!(
     fn _CALL_ALLOC_AND_ENTER_INIT(f, sp, ts) {
         let n = oparg();
         let base = sp.sub(n + 2);
-        let inline = jitsaw_enter_init(ts, f, base, n, operand(), resume_address());
-        if !inline.frame.is_null() {
-            let callee = inline.frame;
-            let entry = core::mem::transmute::<usize, Continuation>(inline.entry);
-            become entry(callee, frame_local(callee, (*callee).stacktop as usize), ts)
-        }
+        let inline = enter_if_inline!(jitsaw_enter_init(ts, f, base, n, operand(), resume_address()), ts);
         if inline.entry != 0 {
             error!(f, sp, ts)
         }
@@ -122,12 +112,7 @@ stencil!(
             error!(f, sp, ts)
         }
         if is_plain_function(func) {
-            let inline = jitsaw_call_ex_inline(ts, f, base, has_kwargs, resume_address());
-            if !inline.frame.is_null() {
-                let callee = inline.frame;
-                let entry = core::mem::transmute::<usize, Continuation>(inline.entry);
-                become entry(callee, frame_local(callee, (*callee).stacktop as usize), ts)
-            }
+            enter_if_inline!(jitsaw_call_ex_inline(ts, f, base, has_kwargs, resume_address()), ts);
         }
         let (callargs, kwargs) = (*base.add(2), if has_kwargs != 0 { *base.add(3) } else { core::ptr::null_mut() });
         let res = PyObject_Call(func, callargs, kwargs);

@@ -9,23 +9,46 @@ use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::{consts, off};
 
 stencil!(
-    /// `YIELD_VALUE`: suspends the generator and leaves with `STATUS_YIELD`;
-    /// the runtime hands the value (left just above the stack) to whoever
-    /// resumed it. Operand: the next instruction's address, where the frame
-    /// resumes.
-    fn _YIELD_VALUE(f, sp, _ts) {
+    /// `YIELD_VALUE`: suspends the generator. A generator its compiled
+    /// caller resumed directly (`jitsaw_resume_inline`) hands the value to
+    /// it, as the interpreter's `YIELD_VALUE` does; any other leaves with
+    /// `STATUS_YIELD`, and the runtime hands the value (left just above the
+    /// stack) to whoever resumed it. Operand: the next instruction's
+    /// address, where the frame resumes.
+    fn _YIELD_VALUE(f, sp, ts) {
         (*f).instr_ptr = operand() as *mut u16;
         let gen = f.cast::<u8>().sub(off::GEN_GI_IFRAME);
         *field_ptr::<i8>(gen, off::GEN_GI_FRAME_STATE) = (consts::FRAME_SUSPENDED + oparg() as i64) as i8;
         (*f).stacktop = sp.sub(1).offset_from((*f).localsplus.as_ptr()) as i32;
-        STATUS_YIELD
+        if (*f).return_offset != jitsaw_cpython313::shared::INLINE_RETURN {
+            return STATUS_YIELD;
+        }
+        (*f).return_offset = 0;
+        let previous = field_ptr::<*mut u8>(gen.add(off::GEN_GI_EXC_STATE), off::EXCINFO_PREVIOUS_ITEM);
+        *field_ptr::<*mut u8>(ts.cast(), off::TSTATE_EXC_INFO) = *previous;
+        *previous = core::ptr::null_mut();
+        *py_recursion_remaining(ts) += 1;
+        let caller = (*f).previous;
+        (*f).previous = core::ptr::null_mut();
+        *current_frame(ts) = caller;
+        let slot = frame_local(caller, (*caller).stacktop as usize);
+        let resume = core::mem::transmute::<*mut PyObject, Continuation>(*slot);
+        *slot = peek(sp, 1);
+        become resume(caller, slot.add(1), ts)
     }
 );
 
 stencil!(
     /// `SEND` (tier 1 only in CPython): sends a value into a sub-iterator;
-    /// when it is exhausted, jumps with its return value.
+    /// when it is exhausted, jumps with its return value. A generator or
+    /// coroutine with compiled code is resumed directly, as by the
+    /// interpreter's `SEND_GEN` (which CPython does not specialize while a
+    /// frame evaluator is set); `_SEND_GEN_RETURNED` follows.
     fn _SEND(f, sp, ts) {
+        let receiver = peek(sp, 2);
+        if is_type(receiver, &raw mut PyGen_Type) || is_type(receiver, &raw mut PyCoro_Type) {
+            enter_if_inline!(jitsaw_resume_inline(ts, f, receiver, sp.sub(1), resume_address(), 0), ts);
+        }
         let mut retval = core::ptr::null_mut();
         match jitsaw_send(ts, peek(sp, 2), peek(sp, 1), &mut retval) {
             0 => {
@@ -38,6 +61,21 @@ stencil!(
             }
             _ => error!(f, sp, ts),
         }
+    }
+);
+
+stencil!(
+    /// After `_SEND`: a generator or coroutine resumed directly comes back
+    /// here both when it yields and when it returns; a return jumps with its
+    /// value, as the sub-iterator's exhaustion does.
+    fn _SEND_GEN_RETURNED(f, sp, ts) {
+        let receiver = peek(sp, 2);
+        if (is_type(receiver, &raw mut PyGen_Type) || is_type(receiver, &raw mut PyCoro_Type))
+            && gen_finished(receiver)
+        {
+            jump!(f, sp, ts)
+        }
+        next!(f, sp, ts)
     }
 );
 

@@ -3,6 +3,7 @@
 //! `END_FOR`/`POP_TOP` that close it.
 
 use crate::abi::*;
+use crate::helpers::jitsaw_resume_inline;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{ListIter, RangeIter, TupleIter};
 use jitsaw_cpython313::off;
@@ -20,8 +21,14 @@ stencil!(fn _GET_ITER(f, sp, ts) {
 
 stencil!(
     /// `FOR_ITER` as tier 1 runs it: the jump target is past the loop's end.
+    /// A generator with compiled code is resumed directly, as by the
+    /// interpreter's `FOR_ITER_GEN` (which CPython does not specialize while
+    /// a frame evaluator is set); `_FOR_ITER_GEN_RETURNED` follows.
     fn _FOR_ITER(f, sp, ts) {
         let iter = peek(sp, 1);
+        if is_type(iter, &raw mut PyGen_Type) {
+            enter_if_inline!(jitsaw_resume_inline(ts, f, iter, sp, resume_address(), 1), ts);
+        }
         let iternext = field::<IterNextFunc>(ob_type(iter).cast(), off::TYPE_TP_ITERNEXT);
         let next = iternext(iter);
         if next.is_null() {
@@ -37,6 +44,21 @@ stencil!(
         }
         *sp = next;
         next!(f, sp.add(1), ts)
+    }
+);
+
+stencil!(
+    /// After `_FOR_ITER`: a generator resumed directly comes back here both
+    /// when it yields and when it returns; a return ends the loop, its value
+    /// dropped as `END_FOR` does.
+    fn _FOR_ITER_GEN_RETURNED(f, sp, ts) {
+        let iter = peek(sp, 2);
+        if is_type(iter, &raw mut PyGen_Type) && gen_finished(iter) {
+            decref(peek(sp, 1));
+            decref(iter);
+            jump!(f, sp.sub(2), ts)
+        }
+        next!(f, sp, ts)
     }
 );
 
