@@ -509,16 +509,10 @@ unsafe fn resume_generator(
             s.requickened = true;
             compile(s, ts, frame, code, version);
         }
-        if let Some(c) = s.compiled.last() {
-            let c = &**c as *const Compiled;
-            if current(&*c, code, version) {
-                let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
-                if let Some(i) = (*c).resume_at(at) {
-                    // Not resumed by a compiled caller: its yield returns.
-                    (*frame).return_offset = 0;
-                    return run(ts, frame, state, c, i, throwflag != 0);
-                }
-            }
+        if let Some((c, i)) = resumable(s, frame, version) {
+            // Not resumed by a compiled caller: its yield returns.
+            (*frame).return_offset = 0;
+            return run(ts, frame, state, c, i, throwflag != 0);
         }
     }
     if instrumented(ts, code, version) && throwflag == 0 {
@@ -622,18 +616,29 @@ pub unsafe fn ready_direct(
 /// The GIL is held and `frame` is a suspended generator's frame.
 #[inline]
 pub unsafe fn ready_resume(ts: *mut PyThreadState, frame: *mut Frame) -> Option<usize> {
-    let code = frame_code(frame);
-    let s = &*state_of(code)?;
-    if matches!(s.status, Status::Requicken(0)) {
+    let s = &*state_of(frame_code(frame))?;
+    if matches!(s.status, Status::Requicken(0)) || !hooked(ts) {
         return None;
     }
-    let c = s.compiled.last()?;
     // As when the hook resumes it: whatever its fallbacks, the newest code.
-    if !hooked(ts) || !current(c, code, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK) {
+    let (c, i) = resumable(s, frame, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK)?;
+    Some((*c).entry(i))
+}
+
+/// The newest compiled code of a suspended generator's frame, if it is
+/// [`current`], and the instruction the frame resumes at in it.
+#[inline(always)]
+unsafe fn resumable(
+    s: &CodeState,
+    frame: *mut Frame,
+    version: u64,
+) -> Option<(*const Compiled, usize)> {
+    let c = s.compiled.last()?;
+    if !current(c, frame_code(frame), version) {
         return None;
     }
-    let at = (((*frame).instr_ptr as usize - code_units(code) as usize) / 2) as u32;
-    c.resume_at(at).map(|i| c.entry(i))
+    let i = c.resume_at(runtime::offset_of_ip(frame))?;
+    Some((&**c as *const Compiled, i))
 }
 
 /// The newest compiled code of a code object, if any.

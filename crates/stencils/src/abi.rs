@@ -153,6 +153,19 @@ macro_rules! enter_if_inline {
     }};
 }
 
+/// Hands `value` to a compiled caller that entered a frame directly and
+/// waits at the resume address on top of its stack: the value takes the
+/// address's slot and the caller continues there.
+macro_rules! back_to_caller {
+    ($caller:expr, $value:expr, $ts:expr) => {{
+        let caller = $caller;
+        let slot = frame_local(caller, (*caller).stacktop as usize);
+        let resume = core::mem::transmute::<*mut PyObject, $crate::abi::Continuation>(*slot);
+        *slot = $value;
+        become resume(caller, slot.add(1), $ts)
+    }};
+}
+
 /// `stack_pointer[-n]`.
 #[inline(always)]
 pub unsafe fn peek(sp: Sp, n: usize) -> *mut PyObject {

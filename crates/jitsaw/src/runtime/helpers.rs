@@ -184,6 +184,22 @@ unsafe fn takes_exactly(code: *mut PyCodeObject, nargs: usize) -> bool {
     crate::hook::plain_positional_args(code) == Some(nargs as u32)
 }
 
+/// The compiled code a direct call passing `nargs` positional arguments
+/// may enter: the fast check first, then the full one for code that takes
+/// exactly those arguments.
+#[inline(always)]
+unsafe fn direct_compiled(
+    ts: *mut PyThreadState,
+    code: *mut PyCodeObject,
+    nargs: usize,
+) -> Option<*const crate::codegen::Compiled> {
+    match crate::hook::ready_direct(ts, code, nargs) {
+        Some(compiled) => Some(compiled),
+        None if takes_exactly(code, nargs) => crate::hook::ready(ts, code).map(|(_, c)| c),
+        None => None,
+    }
+}
+
 /// Pushes a frame for `func` taking `args` as its first locals, as
 /// `_PyFrame_PushUnchecked` and `_PyFrame_Initialize` do; takes the
 /// references to `func` and the arguments. `None` (nothing taken) when the
@@ -260,13 +276,8 @@ unsafe extern "C" fn helper_push_inline(
     if *py_recursion_remaining(ts) <= 1 {
         return NONE;
     }
-    let compiled = match crate::hook::ready_direct(ts, code, nargs) {
-        Some(compiled) => compiled,
-        None if takes_exactly(code, nargs) => match crate::hook::ready(ts, code) {
-            Some((_, compiled)) => compiled,
-            None => return NONE,
-        },
-        None => return NONE,
+    let Some(compiled) = direct_compiled(ts, code, nargs) else {
+        return NONE;
     };
     let Some(frame) = push_frame(ts, func, code, args, nargs) else {
         return NONE;
@@ -297,13 +308,8 @@ unsafe extern "C" fn helper_enter_init(
     }
     let init = field::<*mut PyObject>(tp.cast(), off::HEAPTYPE_SPEC_CACHE_INIT);
     let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-    let compiled = match crate::hook::ready_direct(ts, code, n + 1) {
-        Some(compiled) => compiled,
-        None if takes_exactly(code, n + 1) => match crate::hook::ready(ts, code) {
-            Some((_, compiled)) => compiled,
-            None => return NONE,
-        },
-        None => return NONE,
+    let Some(compiled) = direct_compiled(ts, code, n + 1) else {
+        return NONE;
     };
     let instance = pyo3::ffi::PyType_GenericAlloc(tp.cast(), 0).cast::<PyObject>();
     if instance.is_null() {

@@ -412,7 +412,11 @@ unsafe fn suspend(ts: *mut PyThreadState, root: *mut Frame) -> *mut PyObject {
 }
 
 /// The code-unit offset of a frame's `instr_ptr`.
-unsafe fn offset_of_ip(frame: *mut Frame) -> u32 {
+///
+/// # Safety
+/// `frame` is a live frame.
+#[inline]
+pub(crate) unsafe fn offset_of_ip(frame: *mut Frame) -> u32 {
     (((*frame).instr_ptr as usize - code_units(frame_code(frame)) as usize) / 2) as u32
 }
 

@@ -125,10 +125,7 @@ stencil!(
         *py_recursion_remaining(ts) += 1;
         *current_frame(ts) = caller;
         _PyEval_FrameClearAndPop(ts, f);
-        let slot = frame_local(caller, (*caller).stacktop as usize);
-        let resume = core::mem::transmute::<*mut PyObject, Continuation>(*slot);
-        *slot = retval;
-        become resume(caller, slot.add(1), ts)
+        back_to_caller!(caller, retval, ts)
     }
 );
 

@@ -31,10 +31,7 @@ stencil!(
         let caller = (*f).previous;
         (*f).previous = core::ptr::null_mut();
         *current_frame(ts) = caller;
-        let slot = frame_local(caller, (*caller).stacktop as usize);
-        let resume = core::mem::transmute::<*mut PyObject, Continuation>(*slot);
-        *slot = peek(sp, 1);
-        become resume(caller, slot.add(1), ts)
+        back_to_caller!(caller, peek(sp, 1), ts)
     }
 );
 
@@ -46,7 +43,7 @@ stencil!(
     /// frame evaluator is set); `_SEND_GEN_RETURNED` follows.
     fn _SEND(f, sp, ts) {
         let receiver = peek(sp, 2);
-        if is_type(receiver, &raw mut PyGen_Type) || is_type(receiver, &raw mut PyCoro_Type) {
+        if is_gen_or_coro(receiver) {
             enter_if_inline!(jitsaw_resume_inline(ts, f, receiver, sp.sub(1), resume_address(), 0), ts);
         }
         let mut retval = core::ptr::null_mut();
@@ -70,14 +67,19 @@ stencil!(
     /// value, as the sub-iterator's exhaustion does.
     fn _SEND_GEN_RETURNED(f, sp, ts) {
         let receiver = peek(sp, 2);
-        if (is_type(receiver, &raw mut PyGen_Type) || is_type(receiver, &raw mut PyCoro_Type))
-            && gen_finished(receiver)
-        {
+        if is_gen_or_coro(receiver) && gen_finished(receiver) {
             jump!(f, sp, ts)
         }
         next!(f, sp, ts)
     }
 );
+
+/// Whether `SEND` may resume `o` directly (the interpreter's `SEND_GEN`
+/// condition): an exact generator or coroutine.
+#[inline(always)]
+unsafe fn is_gen_or_coro(o: *mut PyObject) -> bool {
+    is_type(o, &raw mut PyGen_Type) || is_type(o, &raw mut PyCoro_Type)
+}
 
 stencil!(
     /// `CLEANUP_THROW` (tier 1 only in CPython): after `throw()` into a
