@@ -3,6 +3,8 @@ resumption up to the next yield; `send`, `throw` and `close` reach the
 compiled frame; the suspended frame stays inspectable.
 """
 
+import pytest
+
 
 def test_generators_send_throw_close(jit):
     r = jit(
@@ -161,11 +163,14 @@ def test_coroutines_and_async_generators(jit):
     assert {"_GET_AWAITABLE", "_SEND", "_YIELD_VALUE"} <= set(r.uops("double"))
 
 
-def test_compiled_loops_resume_generators_directly(jit):
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_compiled_loops_resume_generators_directly(jit, chaos):
     # `for` over a generator and `yield from`/`await` in compiled code resume
     # the generator's compiled frame directly, as the interpreter's
     # FOR_ITER_GEN and SEND_GEN do: values, returns, exceptions, frames,
     # exception state, early exits and the recursion limit as without jitsaw.
+    # With JITSAW_CHAOS, compiled code also deopts at random points, inside
+    # generators resumed directly too, which the interpreter then finishes.
     r = jit(
         """
         import asyncio, sys, traceback
@@ -255,7 +260,12 @@ def test_compiled_loops_resume_generators_directly(jit):
                 pass
         except RecursionError:
             print("RecursionError")
-        """
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
     )
-    r.assert_compiled("run", "tree", "countdown")
-    assert r.stats["resumed_directly"] > 1000
+    if chaos:
+        assert r.stats["deopts"] > 1000
+        assert r.stats["resumed_directly"] > 100
+    else:
+        r.assert_compiled("run", "tree", "countdown")
+        assert r.stats["resumed_directly"] > 1000

@@ -8,6 +8,8 @@ specializes the bytecode), and later calls run the specialized compile; the
 snippets call each function several times to cover all three.
 """
 
+import pytest
+
 
 def test_locals_constants_and_stack_ops(jit):
     r = jit(
@@ -508,11 +510,14 @@ def test_calls_builtin_method_python_kw_and_classes(jit):
     assert r.exits("generic:LOAD_GLOBAL")
 
 
-def test_class_instantiation_enters_init(jit):
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_class_instantiation_enters_init(jit, chaos):
     # CALL_ALLOC_AND_ENTER_INIT: the instance is made and a compiled
     # __init__ entered directly; its result is checked for None, its
     # exceptions and frames look as in the interpreter (whose shim frame is
-    # invisible), and a class changed afterwards goes the general way.
+    # invisible), and a class changed afterwards goes the general way. With
+    # JITSAW_CHAOS, compiled code also deopts at random points, inside an
+    # __init__ entered directly too, which the interpreter then finishes.
     r = jit(
         """
         import sys, traceback
@@ -564,10 +569,14 @@ def test_class_instantiation_enters_init(jit):
             Tree(100000)
         except RecursionError:
             print("RecursionError")
-        """
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
     )
-    r.assert_compiled("make")
-    assert "_CALL_ALLOC_AND_ENTER_INIT" in r.uops("make")
+    if chaos:
+        assert r.stats["deopts"] > 1000
+    else:
+        r.assert_compiled("make")
+        assert "_CALL_ALLOC_AND_ENTER_INIT" in r.uops("make")
 
 
 def test_closures_and_cells(jit):
