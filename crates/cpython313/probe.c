@@ -5,6 +5,7 @@
 #define Py_BUILD_CORE 1
 #define NEED_OPCODE_METADATA 1
 #include "Python.h"
+#include <string.h>
 #include "frameobject.h"
 #include "opcode.h"
 #include "internal/pycore_code.h"
@@ -113,6 +114,9 @@ static void layout(void)
     OFF("TYPE_TP_ITERNEXT", PyTypeObject, tp_iternext);
     OFF("TYPE_TP_DICTOFFSET", PyTypeObject, tp_dictoffset);
     OFF("TYPE_TP_VERSION_TAG", PyTypeObject, tp_version_tag);
+    OFF("TYPE_TP_SETATTRO", PyTypeObject, tp_setattro);
+    OFF("TYPE_TP_DESCR_GET", PyTypeObject, tp_descr_get);
+    OFF("TYPE_TP_DESCR_SET", PyTypeObject, tp_descr_set);
     OFF("TYPE_TP_VECTORCALL", PyTypeObject, tp_vectorcall);
     OFF("HEAPTYPE_HT_CACHED_KEYS", PyHeapTypeObject, ht_cached_keys);
     OFF("HEAPTYPE_SPEC_CACHE_INIT", PyHeapTypeObject, _spec_cache.init);
@@ -141,6 +145,9 @@ static void layout(void)
     OFF("MODULE_MD_DICT", PyModuleObject, md_dict);
     /* dicts */
     OFF("DICT_MA_USED", PyDictObject, ma_used);
+    OFF("DICT_MA_VERSION_TAG", PyDictObject, ma_version_tag);
+    OFF("INTERP_DICT_GLOBAL_VERSION", PyInterpreterState, dict_state.global_version);
+    SIZE("GC_HEAD_SIZE", PyGC_Head);
     OFF("DICT_MA_KEYS", PyDictObject, ma_keys);
     OFF("DICT_MA_VALUES", PyDictObject, ma_values);
     OFF("DICTKEYS_DK_LOG2_SIZE", PyDictKeysObject, dk_log2_size);
@@ -176,6 +183,11 @@ static void layout(void)
     OFF("METHODDEF_ML_FLAGS", PyMethodDef, ml_flags);
     OFF("METHODDESCR_D_TYPE", PyMethodDescrObject, d_common.d_type);
     OFF("METHODDESCR_D_METHOD", PyMethodDescrObject, d_method);
+    OFF("MEMBERDESCR_D_TYPE", PyMemberDescrObject, d_common.d_type);
+    OFF("MEMBERDESCR_D_MEMBER", PyMemberDescrObject, d_member);
+    OFF("MEMBERDEF_TYPE", PyMemberDef, type);
+    OFF("MEMBERDEF_OFFSET", PyMemberDef, offset);
+    OFF("MEMBERDEF_FLAGS", PyMemberDef, flags);
     /* exceptions and runtime */
     OFF("EXCINFO_EXC_VALUE", _PyErr_StackItem, exc_value);
     OFF("INTERP_IMPORT_FUNC", PyInterpreterState, imports.import_func);
@@ -210,6 +222,17 @@ static void layout(void)
     printf("}\n\n");
 }
 
+/* The bits of `PyASCIIObject.state` (a bitfield) that say it is interned. */
+static unsigned long long unicode_interned_mask(void)
+{
+    PyASCIIObject o;
+    unsigned int bits = 0;
+    memset(&o, 0, sizeof o);
+    o.state.interned = 3;
+    memcpy(&bits, &o.state, sizeof bits);
+    return bits;
+}
+
 static void constants(void)
 {
     printf("/// Constants of CPython 3.13, from the real headers.\n");
@@ -231,6 +254,17 @@ static void constants(void)
     I64("CO_ITERABLE_COROUTINE", CO_ITERABLE_COROUTINE);
     I64("CO_ASYNC_GENERATOR", CO_ASYNC_GENERATOR);
     U64("TPFLAGS_HEAPTYPE", Py_TPFLAGS_HEAPTYPE);
+    U64("TPFLAGS_READY", Py_TPFLAGS_READY);
+    U64("DICT_VERSION_INCREMENT", DICT_VERSION_INCREMENT);
+    U64("DICT_WATCHER_MASK", DICT_WATCHER_MASK);
+    U64("DICT_WATCHER_AND_MODIFICATION_MASK", DICT_WATCHER_AND_MODIFICATION_MASK);
+    U64("UNICODE_STATE_INTERNED_MASK", unicode_interned_mask());
+    U64("TPFLAGS_IMMUTABLETYPE", Py_TPFLAGS_IMMUTABLETYPE);
+    U64("TPFLAGS_METHOD_DESCRIPTOR", Py_TPFLAGS_METHOD_DESCRIPTOR);
+    I64("T_OBJECT_EX", Py_T_OBJECT_EX);
+    I64("T_OBJECT", _Py_T_OBJECT);
+    I64("MEMBER_READONLY", Py_READONLY);
+    I64("MEMBER_AUDIT_READ", Py_AUDIT_READ);
     U64("TPFLAGS_INLINE_VALUES", Py_TPFLAGS_INLINE_VALUES);
     U64("TPFLAGS_MANAGED_DICT", Py_TPFLAGS_MANAGED_DICT);
     U64("TPFLAGS_MAPPING", Py_TPFLAGS_MAPPING);

@@ -151,6 +151,8 @@ def print_stats(file=None):
     w(f"  machine code       {s['code_bytes'] / 1024:.0f} KiB generated, {s['code_bytes_in_use'] / 1024:.0f} KiB in use\n")
     w(f"  frames entered     {s['frames_entered']} in compiled code ({s['resumed_directly']} generators resumed "
       f"directly), {s['deopts']} handed to the interpreter, {s['raise_exits']} raised\n")
+    cache = s["attribute_cache"]
+    w(f"  attribute caches   {cache['filled']} entries filled, {cache['generic']} accesses took the generic path\n")
     if s["refused"]:
         w("  refused            " + ", ".join(f"{reason}: {n}" for reason, n in sorted(s["refused"].items())) + "\n")
     invalidated = {k: n for k, n in s.get("invalidations", {}).items() if n}

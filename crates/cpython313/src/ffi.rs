@@ -46,6 +46,7 @@ extern "C" {
     pub static mut PyLong_Type: PyTypeObject;
     pub static mut PyFloat_Type: PyTypeObject;
     pub static mut PyUnicode_Type: PyTypeObject;
+    pub static mut PyMemberDescr_Type: PyTypeObject;
     pub static mut PyBool_Type: PyTypeObject;
     pub static mut PyList_Type: PyTypeObject;
     pub static mut PyTuple_Type: PyTypeObject;
@@ -94,6 +95,10 @@ extern "C" {
     pub fn PyObject_DelItem(o: *mut PyObject, k: *mut PyObject) -> i32;
     pub fn PyObject_GetAttr(o: *mut PyObject, name: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_SetAttr(o: *mut PyObject, name: *mut PyObject, v: *mut PyObject) -> i32;
+    pub fn PyObject_GenericGetAttr(o: *mut PyObject, name: *mut PyObject) -> *mut PyObject;
+    pub fn PyObject_GenericSetAttr(o: *mut PyObject, name: *mut PyObject, v: *mut PyObject) -> i32;
+    pub fn PyType_IsSubtype(a: *mut PyTypeObject, b: *mut PyTypeObject) -> i32;
+    pub fn PyUnicode_Compare(a: *mut PyObject, b: *mut PyObject) -> i32;
     pub fn PyObject_GetIter(o: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_Str(o: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_Format(o: *mut PyObject, spec: *mut PyObject) -> *mut PyObject;

@@ -6,6 +6,7 @@
 //! All take raw pointers and are `unsafe`: callers guarantee the objects are
 //! live and of the stated type. Nothing here may panic (stencils use it).
 
+use crate::consts;
 use crate::ffi;
 use crate::layout::*;
 use crate::off;
@@ -383,6 +384,57 @@ pub unsafe fn dict_values_add_to_insertion_order(values: *mut DictValues, ix: us
         .cast::<u8>();
     *order.add(size as usize) = ix as u8;
     (*values).size = size + 1;
+}
+
+/// The value at entry `hint` of a `__dict__` with str keys, if its key is
+/// `name` (an interned str, compared by identity as the interpreter's
+/// `_LOAD_ATTR_WITH_HINT` does); borrowed, or NULL.
+#[inline(always)]
+pub unsafe fn dict_value_at_hint(
+    dict: *mut PyDictObject,
+    hint: usize,
+    name: *mut PyObject,
+) -> *mut PyObject {
+    let keys = (*dict).ma_keys;
+    if !dict_keys_is_unicode(keys) || hint >= (*keys).dk_nentries as usize {
+        return core::ptr::null_mut();
+    }
+    let ep = dict_unicode_entries(keys).add(hint);
+    if (*ep).me_key != name {
+        return core::ptr::null_mut();
+    }
+    (*ep).me_value
+}
+
+/// `STORE_ATTR_WITH_HINT`'s store: replaces the value of key `name` (an
+/// interned str) at entry `hint` of a `__dict__` with str keys by `value`,
+/// whose reference the dict takes, as `insertdict` replaces an existing
+/// key's value (the dict's version moves on) — only when no dict watcher
+/// watches the dict and the GC already tracks it, so there is nothing to
+/// notify or track. Returns the old value to release, or NULL if nothing
+/// was done.
+#[inline(always)]
+pub unsafe fn dict_replace_at_hint(
+    tstate: *mut PyThreadState,
+    dict: *mut PyDictObject,
+    hint: usize,
+    name: *mut PyObject,
+    value: *mut PyObject,
+) -> *mut PyObject {
+    let old = dict_value_at_hint(dict, hint, name);
+    let tag = (*dict).ma_version_tag;
+    // `_PyObject_GC_IS_TRACKED`: the GC header's `_gc_next` is set.
+    let tracked = *dict.cast::<u8>().sub(off::GC_HEAD_SIZE).cast::<usize>() != 0;
+    if old.is_null() || tag & consts::DICT_WATCHER_MASK != 0 || !tracked {
+        return core::ptr::null_mut();
+    }
+    let entry = dict_unicode_entries((*dict).ma_keys).add(hint);
+    (*entry).me_value = value;
+    // `DICT_NEXT_VERSION(interp)`.
+    let global = field_ptr::<u64>(interp(tstate).cast(), off::INTERP_DICT_GLOBAL_VERSION);
+    *global += consts::DICT_VERSION_INCREMENT;
+    (*dict).ma_version_tag = *global | (tag & consts::DICT_WATCHER_AND_MODIFICATION_MASK);
+    old
 }
 
 /// The statically allocated empty string (`&_Py_STR(empty)`).

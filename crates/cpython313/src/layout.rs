@@ -226,6 +226,7 @@ pub struct PyDictObject {
     pub ma_values: *mut DictValues,
 }
 check!(PyDictObject, ma_used, off::DICT_MA_USED);
+check!(PyDictObject, ma_version_tag, off::DICT_MA_VERSION_TAG);
 check!(PyDictObject, ma_keys, off::DICT_MA_KEYS);
 check!(PyDictObject, ma_values, off::DICT_MA_VALUES);
 

@@ -23,3 +23,80 @@ pub const STATUS_RERAISE: usize = 2;
 /// suspended (`instr_ptr` at the next instruction, the generator's state
 /// set) and the value yielded lies just above its stack top.
 pub const STATUS_YIELD: usize = 3;
+
+/// One entry of a per-site attribute cache (`_LOAD_ATTR_CACHED`,
+/// `_STORE_ATTR_CACHED`): what the runtime learned about an attribute on
+/// instances of one type version. The runtime fills entries; stencils read
+/// the first one to answer the common kinds without a call.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct AttrEntry {
+    /// The type's version tag (never 0 in a used entry).
+    pub version: u32,
+    /// What the entry knows.
+    pub kind: AttrKind,
+    /// How `Method` and `ClassAttr` entries rule out an instance attribute.
+    pub check: AttrCheck,
+    /// The inline value's index ([`ATTR_NOT_SHARED`] if the shared keys lack
+    /// the name), the slot's byte offset, or the number of shared keys known
+    /// not to be the name.
+    pub index: u16,
+    /// `Method`, `ClassAttr`: the class attribute, borrowed (the type holds
+    /// it as long as its version is unchanged, what CPython's inline caches
+    /// rely on too). `Value`, `DictValue`: where in the entries of an
+    /// instance's `__dict__` the name was last found (a hint, checked).
+    pub aux: usize,
+}
+
+impl AttrEntry {
+    /// The class attribute of a `Method` or `ClassAttr` entry.
+    #[inline(always)]
+    pub fn descr(&self) -> *mut crate::layout::PyObject {
+        self.aux as *mut crate::layout::PyObject
+    }
+}
+
+/// Entries per site.
+pub const ATTR_ENTRIES: usize = 4;
+
+/// `index` of an [`AttrKind::Value`] whose name is not among the shared keys.
+pub const ATTR_NOT_SHARED: u16 = u16::MAX;
+
+/// What an [`AttrEntry`] knows about the attribute, for instances of one type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum AttrKind {
+    /// An unused entry (a zeroed cache is all unused entries).
+    Empty = 0,
+    /// Nothing worth caching: the generic path, without asking again.
+    Generic,
+    /// An instance attribute (no class attribute of the name): in the
+    /// inline values at `index` while they are current, else in the
+    /// instance's `__dict__` (at entry `aux`, likely).
+    Value,
+    /// An instance attribute of a type without inline values, in the
+    /// instance's managed `__dict__` (at entry `aux`, likely).
+    DictValue,
+    /// A member slot (`__slots__`) at byte offset `index`.
+    Slot,
+    /// A method (`descr()`, a method descriptor) to call with the instance as
+    /// self, unless the instance has an attribute of the name (`check`).
+    Method,
+    /// A class attribute (`descr()`) that is not a descriptor, unless the
+    /// instance has an attribute of the name (`check`).
+    ClassAttr,
+}
+
+/// How [`AttrKind::Method`] and [`AttrKind::ClassAttr`] entries tell that the
+/// instance has no attribute of the name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum AttrCheck {
+    /// Instances have no `__dict__`.
+    NoDict = 0,
+    /// Inline values whose shared keys' first `index` entries are not the
+    /// name (shared keys only grow), or else the `__dict__`.
+    Values,
+    /// The managed `__dict__` (a type without inline values).
+    Dict,
+}

@@ -89,6 +89,22 @@ pub struct Compiled {
     /// Runs of generic fallbacks: the total, then one per instruction
     /// (written by `_GENERIC` under the GIL).
     pub fallbacks: Box<[AtomicU32]>,
+    /// The caches of the micro-ops that have one ([`Uop::has_site_cache`]),
+    /// written by their helpers under the GIL.
+    pub site_caches: Box<[SiteCache]>,
+}
+
+/// Memory a micro-op's helper keeps what it learned at one site in (what
+/// types it saw, where their attributes are); zeroed at first. The helper
+/// defines the layout.
+#[repr(C, align(64))]
+pub struct SiteCache(pub std::cell::UnsafeCell<[u64; 8]>);
+
+impl SiteCache {
+    /// A zeroed cache.
+    fn new() -> SiteCache {
+        SiteCache(std::cell::UnsafeCell::new([0; 8]))
+    }
 }
 
 impl Compiled {
@@ -250,8 +266,17 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let fallbacks: Box<[AtomicU32]> = (0..=program.insts.len().min(0xFFFF))
         .map(|_| AtomicU32::new(0))
         .collect();
+    let site_caches: Box<[SiteCache]> = pieces
+        .iter()
+        .filter(|p| p.uop.op.has_site_cache())
+        .map(|_| SiteCache::new())
+        .collect();
+    let mut next_cache = site_caches.iter();
     for p in &mut pieces {
         let opcode = program.insts[p.uop.inst as usize].opcode;
+        if p.uop.op.has_site_cache() {
+            p.uop.operand = next_cache.next().map_or(0, |c| c.0.get() as u64);
+        }
         match p.uop.op {
             Uop::_DEOPT => p.uop.oparg = (linker.exit_counter)(ExitReason::Unsupported(opcode)),
             Uop::_GENERIC => {
@@ -365,6 +390,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         size,
         version: program.version,
         fallbacks,
+        site_caches,
     })
 }
 

@@ -936,10 +936,9 @@ fn falls_back_often(s: &CodeState, c: &Compiled) -> bool {
 /// Recompiles code whose specializations keep failing: the instructions
 /// that fell back most are compiled in their generic form (the interpreter
 /// has not re-specialized them, since the compiled code ran instead), except
-/// global loads, whose slot is looked up afresh, and attribute accesses,
-/// which the interpreter re-specializes in a warm-up call first (a generic
-/// attribute access costs several times a specialized one; raytrace's
-/// `Vector.__init__` met a newer version of its class on every call).
+/// global loads, whose slot is looked up afresh. Generic attribute accesses
+/// keep per-site caches (`runtime::attr_cache`), which serve the class's new
+/// version (raytrace's `Vector.__init__`) or several classes.
 unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
     let Some(c) = s.compiled.last() else { return };
     if !matches!(s.status, Status::Compiled { .. }) || !falls_back_often(s, c) {
@@ -947,8 +946,6 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
     }
     let (total, per_inst) = c.fallback_runs();
     let mut recompile = false;
-    // Whether an interpreted call must come first.
-    let mut warm_up = false;
     for (&(offset, op), hits) in c.opcodes.iter().zip(per_inst) {
         if hits.saturating_mul(8) < total {
             continue;
@@ -957,17 +954,10 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
         match deopt(op) {
             // Looked up afresh by the recompilation.
             opcode::LOAD_GLOBAL => recompile = true,
-            // An attribute site whose guard keeps failing: its type changed
-            // version (a class attribute set after the first instances were
-            // made) or the site sees several types. The interpreter would
-            // re-specialize it after enough misses, but compiled code runs
-            // instead: its adaptive counter is made due, so the next
-            // interpreted call re-specializes it for the type it meets.
-            opcode::LOAD_ATTR | opcode::STORE_ATTR if now == op => {
-                // SAFETY: the counter is the first cache entry of both.
-                *code_units(code).add(offset as usize + 1) = 0;
-                warm_up = true;
-            }
+            // Other instructions, attribute sites included (a site whose
+            // type changed version or that sees several types): compiled
+            // generic, their per-site cache serves every type it meets
+            // (re-specializing by the interpreter would serve one).
             _ if now == op && !s.generic.contains(&offset) => {
                 s.generic.push(offset);
                 recompile = true;
@@ -976,11 +966,11 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
         }
     }
     s.recompiles += 1;
-    if !recompile && !warm_up {
+    if !recompile {
         // Nothing to change: look again after twice as many fallbacks.
         return;
     }
-    s.set_status(Status::Requicken(warm_up as u32));
+    s.set_status(Status::Requicken(0));
     INVALIDATIONS[0].fetch_add(1, Ordering::Relaxed);
 }
 

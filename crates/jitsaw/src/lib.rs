@@ -97,6 +97,10 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("invalidations", invalidations)?;
     d.set_item("frames_entered", runtime::FRAMES_ENTERED.get())?;
     d.set_item("resumed_directly", runtime::RESUMED_DIRECTLY.get())?;
+    let attribute_cache = PyDict::new(py);
+    attribute_cache.set_item("filled", runtime::attr_cache::FILLED.get())?;
+    attribute_cache.set_item("generic", runtime::attr_cache::GENERIC.get())?;
+    d.set_item("attribute_cache", attribute_cache)?;
     d.set_item("deopts", runtime::DEOPTS.get())?;
     d.set_item("raise_exits", runtime::RAISES.get())?;
     let exits = PyDict::new(py);

@@ -186,6 +186,9 @@ uops! { o;
     _LOAD_GLOBAL_MODULE: 0 => 1 + (o & 1);
     _LOAD_GLOBAL_BUILTINS: 0 => 1 + (o & 1);
     _LOAD_ATTR: 1 => 1 + (o & 1);
+    // jitsaw: `_LOAD_ATTR` with a per-site cache of the types it saw
+    // (operand: the cache; see `runtime::attr_cache`).
+    _LOAD_ATTR_CACHED: 1 => 1 + (o & 1), escapes true;
     _GUARD_TYPE_VERSION: 1 => 1;
     _CHECK_MANAGED_OBJECT_HAS_VALUES: 1 => 1;
     _LOAD_ATTR_INSTANCE_VALUE: 1 => 1 + (o & 1);
@@ -207,6 +210,8 @@ uops! { o;
     _STORE_GLOBAL: 1 => 0;
     _DELETE_GLOBAL: 0 => 0;
     _STORE_ATTR: 2 => 0;
+    // jitsaw: `_STORE_ATTR` with a per-site cache (operand: the cache).
+    _STORE_ATTR_CACHED: 2 => 0, escapes true;
     _DELETE_ATTR: 1 => 0;
     _GUARD_DORV_NO_DICT: 1 => 1;
     _STORE_ATTR_INSTANCE_VALUE: 2 => 0;
@@ -380,6 +385,13 @@ impl Uop {
                 | Uop::_RAISE_VARARGS
                 | Uop::_YIELD_VALUE
         )
+    }
+
+    /// Whether the micro-op's operand is a per-site cache the code generator
+    /// allocates (zeroed, [`crate::codegen::SiteCache`]) and owns with the
+    /// code; the stencil's helper keeps what it learns at run time there.
+    pub fn has_site_cache(self) -> bool {
+        matches!(self, Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED)
     }
 
     /// Whether `frame->instr_ptr` must be current when the micro-op runs

@@ -29,6 +29,19 @@ extern "C" {
     pub fn jitsaw_unbound_local(ts: Ts, f: Frame, oparg: usize);
     /// Raises `NameError` for `name`.
     pub fn jitsaw_name_error(ts: Ts, name: *mut PyObject);
+    /// `LOAD_ATTR` through the site's `cache`: replaces the owner at
+    /// `slot[0]` by the attribute, and with `method` set, `slot[1]` by
+    /// the owner (an unbound method to call with it) or NULL. Nonzero,
+    /// with an error set and the owner released, if the lookup failed.
+    pub fn jitsaw_load_attr_cached(
+        slot: Sp,
+        name: *mut PyObject,
+        cache: *mut u8,
+        method: usize,
+    ) -> i32;
+    /// `STORE_ATTR` through the site's `cache`: `slot[1].name = slot[0]`,
+    /// releasing both. Nonzero, with an error set, if it failed.
+    pub fn jitsaw_store_attr_cached(slot: Sp, name: *mut PyObject, cache: *mut u8) -> i32;
     /// `LOAD_GLOBAL` without a cache: a new reference, or NULL with an error.
     pub fn jitsaw_load_global(ts: Ts, f: Frame, oparg: usize) -> *mut PyObject;
     /// `LIST_EXTEND` error message rewrite; always returns with an error set.

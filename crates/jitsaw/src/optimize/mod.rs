@@ -17,8 +17,9 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 2] = [
+    let passes: [(&str, Pass); 3] = [
         ("inline_constants", inline_constants),
+        ("cache_attributes", cache_attributes),
         ("remove_nops", remove_nops),
     ];
     passes.into_iter().fold(program, |program, (name, pass)| {
@@ -42,6 +43,23 @@ pub fn inline_constants(mut program: Program) -> Program {
             };
             u.operand = address;
         }
+    }
+    program
+}
+
+/// Generic attribute loads and stores (instructions the interpreter did not
+/// specialize, or whose specialization stopped fitting: the fallback of a
+/// specialized one) get a per-site cache of the types they see, so that a
+/// site serving several classes, or a class whose instances gained
+/// attributes since the bytecode was specialized, finds attributes without
+/// a full lookup (the interpreter would re-specialize for one type).
+pub fn cache_attributes(mut program: Program) -> Program {
+    for u in &mut program.uops {
+        u.op = match u.op {
+            Uop::_LOAD_ATTR => Uop::_LOAD_ATTR_CACHED,
+            Uop::_STORE_ATTR => Uop::_STORE_ATTR_CACHED,
+            op => op,
+        };
     }
     program
 }
@@ -160,6 +178,35 @@ mod tests {
         assert_eq!(p.uops[2].op, Uop::_LOAD_CONST_INLINE);
         assert_eq!(p.uops[2].operand, 0x2000);
         assert_eq!(p.fallback_of(1)[0].op, Uop::_LOAD_CONST_INLINE);
+    }
+
+    #[test]
+    fn attribute_accesses_get_caches_in_place() {
+        let mut p = program();
+        p.uops[2].op = Uop::_LOAD_ATTR;
+        p.uops[3].op = Uop::_STORE_ATTR;
+        let p = cache_attributes(p);
+        let ops: Vec<Uop> = p.uops.iter().map(|u| u.op).collect();
+        assert_eq!(
+            ops,
+            [
+                Uop::_NOP,
+                Uop::_LOAD_CONST,
+                Uop::_LOAD_ATTR_CACHED,
+                Uop::_STORE_ATTR_CACHED
+            ]
+        );
+        assert!(ops.iter().all(|&op| op.has_site_cache()
+            == matches!(op, Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED)));
+        // Same stack effects as what they replace.
+        for (new, old) in [
+            (Uop::_LOAD_ATTR_CACHED, Uop::_LOAD_ATTR),
+            (Uop::_STORE_ATTR_CACHED, Uop::_STORE_ATTR),
+        ] {
+            for oparg in 0..4 {
+                assert_eq!((new.def().effect)(oparg), (old.def().effect)(oparg));
+            }
+        }
     }
 
     #[test]

@@ -22,6 +22,14 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ),
         ("jitsaw_enter_init", helper_enter_init as *const () as usize),
         (
+            "jitsaw_load_attr_cached",
+            super::attr_cache::load_attr_cached as *const () as usize,
+        ),
+        (
+            "jitsaw_store_attr_cached",
+            super::attr_cache::store_attr_cached as *const () as usize,
+        ),
+        (
             "jitsaw_resume_inline",
             helper_resume_inline as *const () as usize,
         ),

@@ -11,6 +11,7 @@
 //!   (traceback entry, exception table, stack unwinding) and either resumes
 //!   compiled code at the handler or pops the frame.
 
+pub mod attr_cache;
 mod helpers;
 
 use crate::codegen::{Compiled, ExitReason};

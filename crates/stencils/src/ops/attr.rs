@@ -5,8 +5,9 @@
 use crate::abi::*;
 use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::layout::{PyDictObject, PyModuleObject};
+use jitsaw_cpython313::layout::{DictKeys, PyDictObject, PyModuleObject};
 use jitsaw_cpython313::off;
+use jitsaw_cpython313::shared::{AttrCheck, AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
 
 /// Pushes `res`, then NULL when the oparg's low bit asks for it.
 macro_rules! push_res_maybe_null {
@@ -17,6 +18,22 @@ macro_rules! push_res_maybe_null {
             next!($f, $sp.add(2), $ts)
         }
         next!($f, $sp.add(1), $ts)
+    }};
+}
+
+/// Replaces the owner by `attr` (a new reference), pushing NULL after it if
+/// the oparg asks for a method-call shape.
+macro_rules! replace_owner {
+    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr) => {{
+        let attr = $attr;
+        incref(attr);
+        decref($owner);
+        poke($sp, 1, attr);
+        if oparg() & 1 != 0 {
+            *$sp = core::ptr::null_mut();
+            next!($f, $sp.add(1), $ts)
+        }
+        next!($f, $sp, $ts)
     }};
 }
 
@@ -108,6 +125,76 @@ stencil!(fn _LOAD_ATTR(f, sp, ts) {
     next!(f, sp, ts)
 });
 
+/// The entry of a site's attribute cache (the operand) for `owner`'s type,
+/// if it has one.
+#[inline(always)]
+unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
+    let entries = operand() as *const AttrEntry;
+    let version = type_version(ob_type(owner));
+    // Unused entries have version 0 and kind `Empty`, which no path takes.
+    for i in 0..ATTR_ENTRIES {
+        let e = &*entries.add(i);
+        if e.version == version {
+            return Some(e);
+        }
+    }
+    None
+}
+
+stencil!(
+    /// Operand: the site's cache. Its common kinds are answered here; the
+    /// rest, and filling, by `jitsaw_load_attr_cached`.
+    fn _LOAD_ATTR_CACHED(f, sp, ts) {
+        let owner = peek(sp, 1);
+        if let Some(e) = cached_entry(owner) {
+            let attr = match e.kind {
+                AttrKind::Value if (*inline_values(owner)).valid != 0 => {
+                    if e.index == ATTR_NOT_SHARED {
+                        core::ptr::null_mut()
+                    } else {
+                        *(*inline_values(owner)).values.as_ptr().add(e.index as usize)
+                    }
+                }
+                // As `_LOAD_ATTR_WITH_HINT`, at the entry the helper last
+                // found the name at.
+                AttrKind::Value | AttrKind::DictValue => {
+                    let dict = managed_dict(owner);
+                    if dict.is_null() {
+                        core::ptr::null_mut()
+                    } else {
+                        dict_value_at_hint(dict, e.aux, frame_name(f, oparg() >> 1))
+                    }
+                }
+                AttrKind::Slot => *owner.cast::<u8>().add(e.index as usize).cast::<*mut PyObject>(),
+                AttrKind::Method
+                    if oparg() & 1 != 0
+                        && e.check == AttrCheck::Values
+                        && (*inline_values(owner)).valid != 0
+                        && (*field::<*mut DictKeys>(ob_type(owner).cast(), off::HEAPTYPE_HT_CACHED_KEYS)).dk_nentries
+                            == e.index as isize =>
+                {
+                    incref(e.descr());
+                    poke(sp, 1, e.descr());
+                    *sp = owner;
+                    next!(f, sp.add(1), ts)
+                }
+                _ => core::ptr::null_mut(),
+            };
+            if !attr.is_null() {
+                replace_owner!(f, sp, ts, owner, attr)
+            }
+        }
+        let name = frame_name(f, oparg() >> 1);
+        if jitsaw_load_attr_cached(sp.sub(1), name, operand() as *mut u8, oparg() & 1) != 0 {
+            error!(f, sp.sub(1), ts)
+        }
+        if oparg() & 1 != 0 {
+            next!(f, sp.add(1), ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
 stencil!(
     /// Operand: the owner's expected type version.
     fn _GUARD_TYPE_VERSION(f, sp, ts) {
@@ -124,22 +211,6 @@ stencil!(fn _CHECK_MANAGED_OBJECT_HAS_VALUES(f, sp, ts) {
     }
     next!(f, sp, ts)
 });
-
-/// Replaces the owner by `attr` (a new reference), pushing NULL after it if
-/// the oparg asks for a method-call shape.
-macro_rules! replace_owner {
-    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr) => {{
-        let attr = $attr;
-        incref(attr);
-        decref($owner);
-        poke($sp, 1, attr);
-        if oparg() & 1 != 0 {
-            *$sp = core::ptr::null_mut();
-            next!($f, $sp.add(1), $ts)
-        }
-        next!($f, $sp, $ts)
-    }};
-}
 
 stencil!(
     /// Operand: index in the object's inline values.
@@ -341,6 +412,47 @@ stencil!(fn _STORE_ATTR(f, sp, ts) {
     }
     next!(f, sp.sub(2), ts)
 });
+
+stencil!(
+    /// Operand: the site's cache. Inline values are stored here (as
+    /// `_STORE_ATTR_INSTANCE_VALUE`); the rest, and filling, by
+    /// `jitsaw_store_attr_cached`.
+    fn _STORE_ATTR_CACHED(f, sp, ts) {
+        let (value, owner) = (peek(sp, 2), peek(sp, 1));
+        if let Some(e) = cached_entry(owner) {
+            let values = inline_values(owner);
+            let dict = managed_dict(owner);
+            let in_values = e.kind == AttrKind::Value && (*values).valid != 0;
+            // As `STORE_ATTR_WITH_HINT`, at the entry the helper last found
+            // the name at.
+            if !in_values && matches!(e.kind, AttrKind::Value | AttrKind::DictValue) && !dict.is_null() {
+                let old = dict_replace_at_hint(ts, dict, e.aux, frame_name(f, oparg()), value);
+                if !old.is_null() {
+                    decref(old);
+                    decref(owner);
+                    next!(f, sp.sub(2), ts)
+                }
+            }
+            if in_values && e.index != ATTR_NOT_SHARED && dict.is_null() {
+                let index = e.index as usize;
+                let slot = (*values).values.as_mut_ptr().add(index);
+                let old = *slot;
+                *slot = value;
+                if old.is_null() {
+                    dict_values_add_to_insertion_order(values, index);
+                } else {
+                    decref(old);
+                }
+                decref(owner);
+                next!(f, sp.sub(2), ts)
+            }
+        }
+        if jitsaw_store_attr_cached(sp.sub(2), frame_name(f, oparg()), operand() as *mut u8) != 0 {
+            error!(f, sp.sub(2), ts)
+        }
+        next!(f, sp.sub(2), ts)
+    }
+);
 
 stencil!(fn _DELETE_ATTR(f, sp, ts) {
     let owner = peek(sp, 1);

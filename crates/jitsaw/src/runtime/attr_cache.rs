@@ -1,0 +1,533 @@
+//! Per-site attribute caches for `_LOAD_ATTR_CACHED` and
+//! `_STORE_ATTR_CACHED`: what CPython's specializer would learn about one
+//! type, remembered for the last few types a site saw.
+//!
+//! CPython specializes an attribute site for one type and, when another
+//! type comes, falls back and later re-specializes; its specializer is not
+//! exported, so compiled code could only take the full generic lookup. An
+//! entry here records, for one type version, where the attribute is (an
+//! inline value's index, a slot's offset, or the class attribute itself)
+//! under the same conditions CPython's specializer checks; the type version
+//! vouches for everything the type decides (its MRO, its descriptors, its
+//! `__getattribute__`), and the entry's kind says what must still be checked
+//! on the instance. Anything else takes the generic path, which is the
+//! interpreter's own code.
+
+use super::Counter;
+use crate::codegen::SiteCache;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::inline::*;
+use jitsaw_cpython313::layout::{DictKeys, PyDictObject, PyObject, PyTypeObject};
+use jitsaw_cpython313::shared::{
+    AttrCheck as Check, AttrEntry as Entry, AttrKind as Kind, ATTR_ENTRIES,
+    ATTR_NOT_SHARED as NOT_SHARED,
+};
+use jitsaw_cpython313::{consts, off};
+
+/// Entries learned (a site meeting a type version for the first time).
+pub static FILLED: Counter = Counter::new();
+/// Attribute accesses through a cache that took the generic path (the
+/// stencils answer the most common hits without counting them).
+pub static GENERIC: Counter = Counter::new();
+
+const ENTRIES: usize = ATTR_ENTRIES;
+
+/// A site's cache: the most recently filled entry first.
+#[repr(C)]
+struct AttrCache {
+    entries: [Entry; ENTRIES],
+}
+
+const _: () = assert!(size_of::<AttrCache>() <= size_of::<SiteCache>());
+
+/// A zeroed [`SiteCache`] is an [`AttrCache`] of empty entries
+/// ([`Kind::Empty`] is 0).
+const _: () = assert!(size_of::<Entry>() == 16);
+
+/// The type's version tag, 0 if it has none.
+#[inline(always)]
+unsafe fn version_of(tp: *mut PyTypeObject) -> u32 {
+    field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG)
+}
+
+#[inline(always)]
+unsafe fn flags_of(tp: *mut PyTypeObject) -> u64 {
+    field::<u64>(tp.cast(), off::TYPE_TP_FLAGS)
+}
+
+/// The type's shared keys (`ht_cached_keys`) for instances with inline
+/// values.
+#[inline(always)]
+unsafe fn shared_keys(tp: *mut PyTypeObject) -> *mut DictKeys {
+    field::<*mut DictKeys>(tp.cast(), off::HEAPTYPE_HT_CACHED_KEYS)
+}
+
+/// Whether an instance with inline values still keeps its attributes
+/// there (no `__dict__` took them over).
+#[inline(always)]
+unsafe fn values_valid(owner: *mut PyObject) -> bool {
+    (*inline_values(owner)).valid != 0
+}
+
+/// What a lookup found: a borrowed attribute, a new reference from a
+/// `__dict__`, or an error (set) from a `__dict__` lookup.
+enum Found {
+    Borrowed(*mut PyObject),
+    New(*mut PyObject),
+    Error,
+}
+
+/// The instance's `__dict__` value for `name`, as the generic lookup takes
+/// it when the type has no attribute of the name. None if absent (or no
+/// dict).
+#[inline(always)]
+unsafe fn dict_value(owner: *mut PyObject, name: *mut PyObject) -> Option<Found> {
+    let dict = managed_dict(owner);
+    if dict.is_null() {
+        return None;
+    }
+    let mut value = std::ptr::null_mut();
+    match PyDict_GetItemRef(dict.cast(), name, &mut value) {
+        1 => Some(Found::New(value)),
+        0 => None,
+        _ => Some(Found::Error),
+    }
+}
+
+/// Whether the instance has no attribute `name` of its own (so the class's
+/// is the answer), per the entry's check; an error (set) from a `__dict__`
+/// lookup is an `Err`.
+#[inline(always)]
+unsafe fn no_instance_attr(
+    owner: *mut PyObject,
+    e: &Entry,
+    name: *mut PyObject,
+) -> Result<bool, ()> {
+    if e.check == Check::NoDict {
+        return Ok(true);
+    }
+    if e.check == Check::Values && values_valid(owner) {
+        return Ok((*shared_keys(ob_type(owner))).dk_nentries == e.index as isize);
+    }
+    let dict = managed_dict(owner);
+    if dict.is_null() {
+        // Values not current and no dict: not a state to guess about.
+        return Ok(false);
+    }
+    match PyDict_Contains(dict.cast(), name) {
+        0 => Ok(true),
+        1 => Ok(false),
+        _ => Err(()),
+    }
+}
+
+/// The attribute an entry finds on `owner` (of the entry's type version),
+/// and whether it is a method to call with `owner` as self; None when the
+/// generic path must answer.
+#[inline(always)]
+unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(Found, bool)> {
+    let found = match e.kind {
+        Kind::Value if values_valid(owner) => {
+            if e.index == NOT_SHARED {
+                return None;
+            }
+            Found::Borrowed(
+                *(*inline_values(owner))
+                    .values
+                    .as_ptr()
+                    .add(e.index as usize),
+            )
+        }
+        Kind::Value | Kind::DictValue => dict_value(owner, name)?,
+        Kind::Slot => Found::Borrowed(
+            *owner
+                .cast::<u8>()
+                .add(e.index as usize)
+                .cast::<*mut PyObject>(),
+        ),
+        Kind::Method | Kind::ClassAttr => match no_instance_attr(owner, e, name) {
+            // A `__dict__` lookup can run Python code (keys' `__eq__`),
+            // which could have changed the class and freed the attribute.
+            Ok(true) if version_of(ob_type(owner)) == e.version => Found::Borrowed(e.descr()),
+            Ok(true) => return None,
+            Ok(false) => return None,
+            Err(()) => Found::Error,
+        },
+        Kind::Empty | Kind::Generic => return None,
+    };
+    if let Found::Borrowed(o) = found {
+        if o.is_null() {
+            return None;
+        }
+    }
+    Some((found, e.kind == Kind::Method))
+}
+
+/// The entry for `owner`'s type, if the site has one.
+#[inline(always)]
+unsafe fn lookup(cache: *mut AttrCache, owner: *mut PyObject) -> Option<*mut Entry> {
+    let version = version_of(ob_type(owner));
+    if version == 0 {
+        return None;
+    }
+    (*cache)
+        .entries
+        .iter_mut()
+        .find(|e| e.version == version)
+        .map(|e| e as *mut Entry)
+}
+
+/// Notes where in `owner`'s `__dict__` the name is, for the stencils to look
+/// there first. Looked up afresh: the dict lookup or store just made may
+/// have run Python code that refilled the cache.
+unsafe fn learn_hint(cache: *mut AttrCache, owner: *mut PyObject, name: *mut PyObject) {
+    if let Some(e) = lookup(cache, owner) {
+        if matches!((*e).kind, Kind::Value | Kind::DictValue) {
+            if let Some(i) = dict_index(managed_dict(owner), name) {
+                (*e).aux = i;
+            }
+        }
+    }
+}
+
+/// Where `name` (interned) is among the entries of a `__dict__` with str
+/// keys, looking no further than the first few.
+unsafe fn dict_index(dict: *mut PyDictObject, name: *mut PyObject) -> Option<usize> {
+    if dict.is_null() || !dict_keys_is_unicode((*dict).ma_keys) {
+        return None;
+    }
+    let keys = (*dict).ma_keys;
+    let entries = dict_unicode_entries(keys);
+    (0..((*keys).dk_nentries as usize).min(64)).find(|&i| (*entries.add(i)).me_key == name)
+}
+
+/// `jitsaw_load_attr_cached`: see `crates/stencils/src/helpers.rs`.
+pub(super) unsafe extern "C" fn load_attr_cached(
+    slot: *mut *mut PyObject,
+    name: *mut PyObject,
+    cache: *mut u8,
+    method: usize,
+) -> i32 {
+    let cache = cache.cast::<AttrCache>();
+    let owner = *slot;
+    let entry = match lookup(cache, owner) {
+        Some(e) => *e,
+        None => fill(
+            cache,
+            owner,
+            name,
+            Access::Load {
+                method: method != 0,
+            },
+        ),
+    };
+    if let Some((found, bound)) = find(owner, &entry, name) {
+        let attr = match found {
+            Found::Borrowed(attr) => {
+                incref(attr);
+                attr
+            }
+            Found::New(attr) => {
+                learn_hint(cache, owner, name);
+                attr
+            }
+            Found::Error => {
+                decref(owner);
+                return -1;
+            }
+        };
+        *slot = attr;
+        if method == 0 {
+            decref(owner);
+        } else if bound {
+            *slot.add(1) = owner;
+        } else {
+            *slot.add(1) = std::ptr::null_mut();
+            decref(owner);
+        }
+        return 0;
+    }
+    GENERIC.bump();
+    // The interpreter's generic `LOAD_ATTR`.
+    if method != 0 {
+        let mut attr = std::ptr::null_mut();
+        if _PyObject_GetMethod(owner, name, &mut attr) != 0 {
+            *slot = attr;
+            *slot.add(1) = owner;
+            return 0;
+        }
+        decref(owner);
+        if attr.is_null() {
+            return -1;
+        }
+        *slot = attr;
+        *slot.add(1) = std::ptr::null_mut();
+        return 0;
+    }
+    let attr = PyObject_GetAttr(owner, name);
+    decref(owner);
+    if attr.is_null() {
+        return -1;
+    }
+    *slot = attr;
+    0
+}
+
+/// `jitsaw_store_attr_cached`: see `crates/stencils/src/helpers.rs`.
+pub(super) unsafe extern "C" fn store_attr_cached(
+    slot: *mut *mut PyObject,
+    name: *mut PyObject,
+    cache: *mut u8,
+) -> i32 {
+    let cache = cache.cast::<AttrCache>();
+    let (value, owner) = (*slot, *slot.add(1));
+    let e = match lookup(cache, owner) {
+        Some(e) => *e,
+        None => fill(cache, owner, name, Access::Store),
+    };
+    // As CPython's `STORE_ATTR_INSTANCE_VALUE` and `STORE_ATTR_SLOT`, and
+    // as the generic store into a `__dict__` once the type has no say.
+    let values = match e.kind {
+        Kind::Value
+            if e.index != NOT_SHARED && values_valid(owner) && managed_dict(owner).is_null() =>
+        {
+            Some(inline_values(owner))
+        }
+        _ => None,
+    };
+    let target = match (e.kind, values) {
+        (_, Some(values)) => Some((*values).values.as_mut_ptr().add(e.index as usize)),
+        (Kind::Slot, _) => Some(
+            owner
+                .cast::<u8>()
+                .add(e.index as usize)
+                .cast::<*mut PyObject>(),
+        ),
+        _ => None,
+    };
+    if let Some(target) = target {
+        let old = *target;
+        *target = value;
+        match (old.is_null(), values) {
+            (true, Some(values)) => dict_values_add_to_insertion_order(values, e.index as usize),
+            _ => xdecref(old),
+        }
+        decref(owner);
+        return 0;
+    }
+    let dict = managed_dict(owner);
+    let dict_store = match e.kind {
+        Kind::Value => !values_valid(owner) && !dict.is_null(),
+        Kind::DictValue => !dict.is_null(),
+        _ => false,
+    };
+    let err = if dict_store {
+        let err = PyDict_SetItem(dict.cast(), name, value);
+        if err == 0 {
+            learn_hint(cache, owner, name);
+        }
+        err
+    } else {
+        GENERIC.bump();
+        PyObject_SetAttr(owner, name, value)
+    };
+    decref(value);
+    decref(owner);
+    err
+}
+
+/// The access an entry is made for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// A load; `method` for the method-call shape (`LOAD_ATTR` oparg & 1).
+    Load { method: bool },
+    /// A store.
+    Store,
+}
+
+/// Learns where `name` is on instances of `owner`'s type, when CPython's
+/// specializer would have, and puts that first in the cache (or that the
+/// generic path must answer for this type version). Runs no Python code and
+/// raises nothing.
+unsafe fn fill(
+    cache: *mut AttrCache,
+    owner: *mut PyObject,
+    name: *mut PyObject,
+    access: Access,
+) -> Entry {
+    let entry = classify(owner, name, access);
+    FILLED.bump();
+    if entry.version != 0 {
+        let entries = &mut (*cache).entries;
+        let keep = entries
+            .iter()
+            .position(|e| e.version == entry.version)
+            .unwrap_or(ENTRIES - 1);
+        entries.copy_within(0..keep, 1);
+        entries[0] = entry;
+    }
+    entry
+}
+
+/// The entry for `name` on instances of `owner`'s type, under the
+/// conditions of CPython's `_Py_Specialize_LoadAttr`/`_StoreAttr` for the
+/// specializations it mirrors (`analyze_descriptor`, `specialize_dict_access`,
+/// `specialize_attr_loadclassattr`), or stricter. Of version 0 if the type
+/// has no version to vouch for it.
+unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) -> Entry {
+    let tp = ob_type(owner);
+    let mut entry = Entry {
+        version: 0,
+        kind: Kind::Generic,
+        check: Check::NoDict,
+        index: 0,
+        aux: 0,
+    };
+    let flags = flags_of(tp);
+    if flags & consts::TPFLAGS_READY == 0 || !is_str(name) {
+        return entry;
+    }
+    // The lookup assigns the version tag if the type has none; the version
+    // read after it is the one its answer holds for.
+    let descr = _PyType_Lookup(tp, name);
+    entry.version = version_of(tp);
+    if entry.version == 0 {
+        return entry;
+    }
+    // Only the generic lookup is mirrored: no `__getattr__`,
+    // `__getattribute__` or `__setattr__`, no modules or classes.
+    let (slot, generic) = match access {
+        Access::Load { .. } => (
+            off::TYPE_TP_GETATTRO,
+            PyObject_GenericGetAttr as *const () as usize,
+        ),
+        Access::Store => (
+            off::TYPE_TP_SETATTRO,
+            PyObject_GenericSetAttr as *const () as usize,
+        ),
+    };
+    if field::<usize>(tp.cast(), slot) != generic {
+        return entry;
+    }
+    let inline =
+        flags & consts::TPFLAGS_INLINE_VALUES != 0 && flags & consts::TPFLAGS_HEAPTYPE != 0;
+    let managed = flags & consts::TPFLAGS_MANAGED_DICT != 0;
+    if descr.is_null() {
+        // An instance attribute, if anything.
+        if inline {
+            entry.kind = Kind::Value;
+            entry.index = key_index(shared_keys(tp), name)
+                .and_then(|i| u16::try_from(i).ok())
+                .filter(|&i| i != NOT_SHARED)
+                .unwrap_or(NOT_SHARED);
+        } else if managed {
+            entry.kind = Kind::DictValue;
+        }
+        return entry;
+    }
+    let desc_type = ob_type(descr);
+    let desc_flags = flags_of(desc_type);
+    // A mutable descriptor type could gain `__get__` or `__set__` without
+    // the owner's type version changing.
+    if desc_flags & consts::TPFLAGS_IMMUTABLETYPE == 0 {
+        return entry;
+    }
+    let has_get = field::<usize>(desc_type.cast(), off::TYPE_TP_DESCR_GET) != 0;
+    let has_set = field::<usize>(desc_type.cast(), off::TYPE_TP_DESCR_SET) != 0;
+    if has_set {
+        if let Some(offset) = member_slot(owner, descr, desc_type, access) {
+            entry.kind = Kind::Slot;
+            entry.index = offset;
+        }
+        return entry;
+    }
+    let Access::Load { method } = access else {
+        return entry;
+    };
+    let is_method = has_get && desc_flags & consts::TPFLAGS_METHOD_DESCRIPTOR != 0;
+    if has_get && !(is_method && method) {
+        // Binding or other descriptors: the generic path.
+        return entry;
+    }
+    let dict_offset = field::<isize>(tp.cast(), off::TYPE_TP_DICTOFFSET);
+    let check = if inline {
+        let keys = shared_keys(tp);
+        if key_index(keys, name).is_some() {
+            // Shadowed by an instance attribute of some instances.
+            return entry;
+        }
+        entry.index = match u16::try_from((*keys).dk_nentries) {
+            Ok(n) => n,
+            Err(_) => return entry,
+        };
+        Check::Values
+    } else if managed {
+        Check::Dict
+    } else if dict_offset == 0 {
+        Check::NoDict
+    } else {
+        return entry;
+    };
+    entry.kind = if is_method {
+        Kind::Method
+    } else {
+        Kind::ClassAttr
+    };
+    entry.check = check;
+    entry.aux = descr as usize;
+    entry
+}
+
+/// The byte offset of the object slot a member descriptor `descr` reads or
+/// writes on `owner`, if CPython would specialize it (`OBJECT_SLOT`).
+unsafe fn member_slot(
+    owner: *mut PyObject,
+    descr: *mut PyObject,
+    desc_type: *mut PyTypeObject,
+    access: Access,
+) -> Option<u16> {
+    if desc_type != &raw mut PyMemberDescr_Type {
+        return None;
+    }
+    let member = field::<*mut u8>(descr.cast(), off::MEMBERDESCR_D_MEMBER);
+    let kind = field::<i32>(member, off::MEMBERDEF_TYPE) as i64;
+    let flags = field::<i32>(member, off::MEMBERDEF_FLAGS) as i64;
+    let offset = field::<isize>(member, off::MEMBERDEF_OFFSET);
+    let forbidden = match access {
+        Access::Load { .. } => consts::MEMBER_AUDIT_READ,
+        Access::Store => consts::MEMBER_READONLY,
+    };
+    let owner_type = field::<*mut PyTypeObject>(descr.cast(), off::MEMBERDESCR_D_TYPE);
+    if !(kind == consts::T_OBJECT_EX || kind == consts::T_OBJECT)
+        || flags & forbidden != 0
+        || offset <= 0
+        || PyType_IsSubtype(ob_type(owner), owner_type) == 0
+    {
+        return None;
+    }
+    u16::try_from(offset).ok()
+}
+
+/// The index of `name` among shared keys `keys` (of a type with inline
+/// values), if there. Shared keys are exact strings; `name` too. Two
+/// interned strings are equal only if they are the same object.
+unsafe fn key_index(keys: *mut DictKeys, name: *mut PyObject) -> Option<usize> {
+    if keys.is_null() {
+        return None;
+    }
+    let entries = dict_unicode_entries(keys);
+    let name_interned = interned(name);
+    (0..(*keys).dk_nentries as usize).find(|&i| {
+        let key = (*entries.add(i)).me_key;
+        if key == name || key.is_null() {
+            return key == name;
+        }
+        let both_interned = name_interned && interned(key);
+        !both_interned && PyUnicode_Compare(key, name) == 0
+    })
+}
+
+/// Whether a str is interned (`PyUnicode_CHECK_INTERNED`).
+unsafe fn interned(s: *mut PyObject) -> bool {
+    field::<u32>(s.cast(), off::UNICODE_STATE) as u64 & consts::UNICODE_STATE_INTERNED_MASK != 0
+}

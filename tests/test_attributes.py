@@ -1,0 +1,212 @@
+"""Attribute loads and stores through per-site caches (`_LOAD_ATTR_CACHED`,
+`_STORE_ATTR_CACHED`): every way an attribute can be found, and every change
+to a class or an instance that must make a cached answer stale, differential
+against the interpreter."""
+
+
+import pytest
+
+
+@pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
+def test_sites_serving_many_layouts_see_every_change(jit, threshold):
+    # One function reads and writes the same names on instances of many
+    # layouts (inline values at different indices, __dict__-backed, slots,
+    # no __dict__ at all), then classes and instances change under it.
+    # Compiled at once, the sites are generic; compiled after the
+    # interpreter specialized them, they are cached in their fallbacks.
+    r = jit(
+        """
+        class A:
+            kind = "A"
+            def __init__(self, v):
+                self.v = v; self.w = v * 2
+            def meth(self):
+                return ("A.meth", self.v)
+        class B:
+            kind = "B"
+            def __init__(self, v):
+                self.w = -v; self.pad = 0; self.v = v + 100
+            def meth(self):
+                return ("B.meth", self.w)
+        class Many:
+            kind = "Many"
+            def __init__(self, v):
+                for i in range(40):
+                    setattr(self, f"a{i}", i)
+                self.v = v; self.w = 7
+            def meth(self):
+                return ("Many.meth", self.a39)
+        class S:
+            __slots__ = ("v", "w")
+            kind = "S"
+            def __init__(self, v):
+                self.v = v
+            def meth(self):
+                return ("S.meth", self.v)
+        class SS(S):
+            __slots__ = ("extra",)
+        class Sub(A):
+            kind = 42
+        def read(objs):
+            out = []
+            for o in objs:
+                try:
+                    out.append((o.v, o.w, o.kind, o.meth()))
+                except AttributeError as e:
+                    out.append(("AttributeError", str(e)))
+            return out
+        def write(objs, k):
+            for o in objs:
+                try:
+                    o.v = k; o.w = k + 1
+                except AttributeError as e:
+                    print("write:", e)
+        def objs():
+            return [A(1), B(2), Many(3), S(4), SS(5), Sub(6), A(7)]
+        os_ = objs()
+        for rnd in range(3):
+            print(read(os_))
+            write(os_, rnd)
+        print(read(os_))
+        print([sorted(vars(o)) if hasattr(o, "__dict__") else None for o in os_])
+        print(list(vars(os_[1])))        # insertion order kept by stores
+        # Instance attributes shadowing methods and class attributes.
+        os_[0].meth = lambda: "instance meth"
+        os_[1].kind = "instance kind"
+        os_[2].meth = lambda: "many instance meth"
+        print(read(os_))
+        # Class changes: methods replaced, class attributes removed, a
+        # property (a data descriptor) now wins over the instance's value.
+        A.meth = lambda self: ("new A.meth", self.w)
+        del B.kind
+        S.kind = "S2"
+        Sub.w = property(lambda self: "property w")
+        print(read(os_))
+        del Sub.w
+        print(read(os_))
+        # A __getattr__ and a __getattribute__ added later.
+        B.__getattr__ = lambda self, name: f"getattr {name}"
+        print(read(os_))
+        def ga(self, name):
+            return "ga:" + name if name == "v" else object.__getattribute__(self, name)
+        Many.__getattribute__ = ga
+        print(read(os_))
+        del Many.__getattribute__
+        # Deleted attributes and unset slots.
+        del os_[0].v
+        del os_[3].v
+        print(read(os_))
+        # A __dict__ taken over (non-str key), __dict__ replaced, and
+        # __class__ changed.
+        os_[5].__dict__[1] = "one"
+        os_[6].__dict__ = {"v": "dv", "w": "dw"}
+        os_[1].__class__ = A
+        print(read(os_))
+        write(os_, 50)
+        print(read(os_))
+        return_ = [o.__dict__ if hasattr(o, "__dict__") else None for o in os_]
+        print([sorted(map(str, d)) if d is not None else None for d in return_])
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    r.assert_compiled("read", "write")
+    assert r.stats["attribute_cache"]["filled"] > 0
+
+
+def test_cached_attributes_follow_descriptors_and_setattr(jit):
+    # Descriptor types that change, __setattr__ added later, read-only
+    # members, class attributes that are themselves classes or functions.
+    r = jit(
+        """
+        class Plain:
+            pass
+        class Holder:
+            thing = Plain()
+            fn = len
+            def __init__(self):
+                self.x = 1
+        def load(h):
+            return (type(h.thing).__name__, h.fn("abc"), h.x)
+        def store(h, v):
+            h.x = v
+            return h.x
+        h = Holder()
+        for i in range(5):
+            print(load(h), store(h, i))
+        Plain.__get__ = lambda self, obj, tp: "now a descriptor"
+        print(load(h), store(h, 9))
+        log = []
+        def setattr_(self, name, value):
+            log.append((name, value))
+            object.__setattr__(self, name, value * 10)
+        Holder.__setattr__ = setattr_
+        print(store(h, 3), log)
+        del Holder.__setattr__
+        print(store(h, 4), log)
+        def real(c):
+            return c.real
+        def set_real(c):
+            try:
+                c.real = 5
+            except AttributeError as e:
+                return str(e)
+        print([real(c) for c in (1, 2.5, 3j, True)], set_real(1j), set_real(Holder()))
+        """
+    )
+    r.assert_compiled("load", "store", "real")
+
+
+def test_dict_backed_instances_through_hints(jit):
+    # Instances whose attributes live in a __dict__ (too many for inline
+    # values): loads and stores go to the entry the cache last found the
+    # name at, checked; a watched __dict__ still reports every store, and
+    # a __dict__ the GC does not track yet gets tracked when it must.
+    r = jit(
+        """
+        import gc, _testcapi
+        class Big:
+            def __init__(self, k):
+                for i in range(35):
+                    setattr(self, f"f{i}", i * k)
+                self.x = k
+        class Other:
+            def __init__(self, k):
+                self.__dict__.update({"x": -k, "y": 0})
+        def bump(objs, n):
+            t = 0
+            for _ in range(n):
+                for o in objs:
+                    o.x = o.x + 1
+                    t += o.x
+            return t
+        objs = [Big(1), Big(2), Other(3)]
+        for i in range(4):
+            print(bump(objs, 50))
+        # A __dict__ laid out differently: the hint misses, then learns.
+        b = Big(5)
+        del b.f0
+        b.f0 = "again"
+        objs.append(b)
+        print(bump(objs, 20), b.f0)
+        w = _testcapi.add_dict_watcher(0)
+        _testcapi.watch_dict(w, objs[0].__dict__)
+        print(bump(objs[:1], 3))
+        print(_testcapi.get_dict_watcher_events())
+        _testcapi.unwatch_dict(w, objs[0].__dict__)
+        _testcapi.clear_dict_watcher(w)
+        # A __dict__ holding only ints is not tracked by the GC: a store
+        # making a cycle through it must track it, or the cycle leaks.
+        import weakref
+        def link(o, v):
+            o.x = v
+        big = Big(1)
+        for i in range(5):
+            link(big, i)
+        link(big, big)
+        ref = weakref.ref(big)
+        del big
+        gc.collect()
+        print(ref() is None)
+        """
+    )
+    r.assert_compiled("bump", "link")
