@@ -6,6 +6,12 @@
 //! of its own, so its protection can change without touching neighbours:
 //! pages are read-write while the JIT writes them, then read-execute, never
 //! both (W^X). Freed pages return their memory to the system.
+//!
+//! A block's bytes end where its last page ends: the slack of the page
+//! rounding comes first. Code starting at page boundaries would put every
+//! function's first (and hottest) lines in the same sets of the instruction
+//! cache, which maps an address by its offset in the page; ending at the
+//! boundary instead spreads the starts by the code's size.
 
 use std::ptr::NonNull;
 use std::sync::Mutex;
@@ -34,12 +40,17 @@ pub fn in_use() -> usize {
     IN_USE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// A page-aligned block of code memory, freed when dropped.
+/// A block of code memory, freed when dropped: whole pages, of which the
+/// bytes from `start` on are the caller's.
 pub struct CodeMemory {
     ptr: NonNull<u8>,
     len: usize,
+    start: usize,
     executable: bool,
 }
+
+/// Alignment of a block's usable bytes (a cache line).
+const ALIGN: usize = 64;
 
 // SAFETY: the block is plain memory owned by this value; all mutation goes
 // through `&mut self` and the arena's lock.
@@ -78,18 +89,19 @@ impl CodeMemory {
         Ok(CodeMemory {
             ptr: NonNull::new(address as *mut u8).unwrap(),
             len,
+            start: (len - size.max(1)) & !(ALIGN - 1),
             executable: false,
         })
     }
 
-    /// The block's address.
+    /// The address of the block's usable bytes.
     pub fn address(&self) -> usize {
-        self.ptr.as_ptr() as usize
+        self.ptr.as_ptr() as usize + self.start
     }
 
-    /// The block's size in bytes (whole pages).
+    /// The number of usable bytes (at least the size asked for).
     pub fn len(&self) -> usize {
-        self.len
+        self.len - self.start
     }
 
     /// Whether the block is empty (never: blocks have at least one page).
@@ -97,17 +109,18 @@ impl CodeMemory {
         self.len == 0
     }
 
-    /// The block's bytes, for writing; only before [`Self::make_executable`].
+    /// The usable bytes, for writing; only before [`Self::make_executable`].
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         assert!(!self.executable, "jitsaw: writing to executable code");
-        // SAFETY: the block is `len` writable bytes owned by `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        // SAFETY: the block is `len` writable bytes owned by `self`, of
+        // which the usable ones are the last `len - start`.
+        unsafe { std::slice::from_raw_parts_mut(self.address() as *mut u8, self.len()) }
     }
 
-    /// The block's bytes, for reading (disassembly).
+    /// The usable bytes, for reading (disassembly).
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the block is `len` readable bytes owned by `self`.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        // SAFETY: as in `bytes_mut`, readable.
+        unsafe { std::slice::from_raw_parts(self.address() as *const u8, self.len()) }
     }
 
     /// Turns the block read-execute; it can no longer be written.
@@ -133,7 +146,7 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        let address = self.address();
+        let address = self.ptr.as_ptr() as usize;
         // SAFETY: the block is ours and no longer referenced; its pages go back
         // to the system and become inaccessible until allocated again.
         unsafe {
@@ -231,15 +244,18 @@ mod tests {
 
     #[test]
     #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
-    fn blocks_are_page_aligned_and_reused() {
-        let anchor = blocks_are_page_aligned_and_reused as *const () as usize;
+    fn blocks_end_at_page_ends_and_are_reused() {
+        let anchor = blocks_end_at_page_ends_and_are_reused as *const () as usize;
         let a = CodeMemory::new(10, anchor).unwrap();
-        assert_eq!(a.address() % PAGE, 0);
-        assert_eq!(a.len(), PAGE);
-        let b = CodeMemory::new(PAGE + 1, anchor).unwrap();
-        assert_eq!(b.len(), 2 * PAGE);
-        assert_ne!(a.address(), b.address());
-        let freed = a.address();
+        assert_eq!(a.address() % ALIGN, 0);
+        assert_eq!((a.address() + a.len()) % PAGE, 0);
+        assert_eq!(a.len(), ALIGN);
+        let b = CodeMemory::new(PAGE + 200, anchor).unwrap();
+        assert_eq!(b.len(), PAGE + 256);
+        assert_eq!((b.address() + b.len()) % PAGE, 0);
+        // Sizes differ: so do the starts' offsets in their pages.
+        assert_ne!(a.address() % PAGE, b.address() % PAGE);
+        let freed = a.address() & !(PAGE - 1);
         assert!(ARENA.lock().unwrap().page_used(freed));
         drop(a);
         assert!(!ARENA.lock().unwrap().page_used(freed));

@@ -41,7 +41,7 @@ extern "C" {
     ) -> i32;
     /// `STORE_ATTR` through the site's `cache`: `slot[1].name = slot[0]`,
     /// releasing both. Nonzero, with an error set, if it failed.
-    pub fn jitsaw_store_attr_cached(slot: Sp, name: *mut PyObject, cache: *mut u8) -> i32;
+    pub fn jitsaw_store_attr_cached(ts: Ts, slot: Sp, name: *mut PyObject, cache: *mut u8) -> i32;
     /// `LOAD_GLOBAL` without a cache: a new reference, or NULL with an error.
     pub fn jitsaw_load_global(ts: Ts, f: Frame, oparg: usize) -> *mut PyObject;
     /// `LIST_EXTEND` error message rewrite; always returns with an error set.

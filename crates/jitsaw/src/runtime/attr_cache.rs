@@ -17,7 +17,7 @@ use super::Counter;
 use crate::codegen::SiteCache;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
-use jitsaw_cpython313::layout::{DictKeys, PyDictObject, PyObject, PyTypeObject};
+use jitsaw_cpython313::layout::{DictKeys, PyDictObject, PyObject, PyThreadState, PyTypeObject};
 use jitsaw_cpython313::shared::{
     AttrCheck as Check, AttrEntry as Entry, AttrKind as Kind, ATTR_ENTRIES,
     ATTR_NOT_SHARED as NOT_SHARED,
@@ -138,7 +138,21 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
                     .add(e.index as usize),
             )
         }
-        Kind::Value | Kind::DictValue => dict_value(owner, name)?,
+        Kind::Value | Kind::DictValue => {
+            // As `_LOAD_ATTR_WITH_HINT`, at the entry the name was last
+            // found at; else a lookup.
+            let dict = managed_dict(owner);
+            let at_hint = if dict.is_null() {
+                std::ptr::null_mut()
+            } else {
+                dict_value_at_hint(dict, e.aux, name)
+            };
+            if at_hint.is_null() {
+                dict_value(owner, name)?
+            } else {
+                Found::Borrowed(at_hint)
+            }
+        }
         Kind::Slot => Found::Borrowed(
             *owner
                 .cast::<u8>()
@@ -275,6 +289,7 @@ pub(super) unsafe extern "C" fn load_attr_cached(
 
 /// `jitsaw_store_attr_cached`: see `crates/stencils/src/helpers.rs`.
 pub(super) unsafe extern "C" fn store_attr_cached(
+    ts: *mut PyThreadState,
     slot: *mut *mut PyObject,
     name: *mut PyObject,
     cache: *mut u8,
@@ -321,6 +336,15 @@ pub(super) unsafe extern "C" fn store_attr_cached(
         Kind::DictValue => !dict.is_null(),
         _ => false,
     };
+    if dict_store {
+        // As `STORE_ATTR_WITH_HINT`, at the entry the name was last found at.
+        let old = dict_replace_at_hint(ts, dict, e.aux, name, value);
+        if !old.is_null() {
+            decref(old);
+            decref(owner);
+            return 0;
+        }
+    }
     let err = if dict_store {
         let err = PyDict_SetItem(dict.cast(), name, value);
         if err == 0 {

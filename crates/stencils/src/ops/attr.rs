@@ -5,9 +5,9 @@
 use crate::abi::*;
 use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::layout::{DictKeys, PyDictObject, PyModuleObject};
+use jitsaw_cpython313::layout::{PyDictObject, PyModuleObject};
 use jitsaw_cpython313::off;
-use jitsaw_cpython313::shared::{AttrCheck, AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
+use jitsaw_cpython313::shared::{AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
 
 /// Pushes `res`, then NULL when the oparg's low bit asks for it.
 macro_rules! push_res_maybe_null {
@@ -142,46 +142,19 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
 }
 
 stencil!(
-    /// Operand: the site's cache. Its common kinds are answered here; the
-    /// rest, and filling, by `jitsaw_load_attr_cached`.
+    /// Operand: the site's cache. Inline values are read here (as
+    /// `_LOAD_ATTR_INSTANCE_VALUE`); the rest, and filling, by
+    /// `jitsaw_load_attr_cached`, whose one shared copy is kinder to the
+    /// instruction cache than more code at every site.
     fn _LOAD_ATTR_CACHED(f, sp, ts) {
         let owner = peek(sp, 1);
         if let Some(e) = cached_entry(owner) {
-            let attr = match e.kind {
-                AttrKind::Value if (*inline_values(owner)).valid != 0 => {
-                    if e.index == ATTR_NOT_SHARED {
-                        core::ptr::null_mut()
-                    } else {
-                        *(*inline_values(owner)).values.as_ptr().add(e.index as usize)
-                    }
+            let values = inline_values(owner);
+            if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
+                let attr = *(*values).values.as_ptr().add(e.index as usize);
+                if !attr.is_null() {
+                    replace_owner!(f, sp, ts, owner, attr)
                 }
-                // As `_LOAD_ATTR_WITH_HINT`, at the entry the helper last
-                // found the name at.
-                AttrKind::Value | AttrKind::DictValue => {
-                    let dict = managed_dict(owner);
-                    if dict.is_null() {
-                        core::ptr::null_mut()
-                    } else {
-                        dict_value_at_hint(dict, e.aux, frame_name(f, oparg() >> 1))
-                    }
-                }
-                AttrKind::Slot => *owner.cast::<u8>().add(e.index as usize).cast::<*mut PyObject>(),
-                AttrKind::Method
-                    if oparg() & 1 != 0
-                        && e.check == AttrCheck::Values
-                        && (*inline_values(owner)).valid != 0
-                        && (*field::<*mut DictKeys>(ob_type(owner).cast(), off::HEAPTYPE_HT_CACHED_KEYS)).dk_nentries
-                            == e.index as isize =>
-                {
-                    incref(e.descr());
-                    poke(sp, 1, e.descr());
-                    *sp = owner;
-                    next!(f, sp.add(1), ts)
-                }
-                _ => core::ptr::null_mut(),
-            };
-            if !attr.is_null() {
-                replace_owner!(f, sp, ts, owner, attr)
             }
         }
         let name = frame_name(f, oparg() >> 1);
@@ -421,19 +394,11 @@ stencil!(
         let (value, owner) = (peek(sp, 2), peek(sp, 1));
         if let Some(e) = cached_entry(owner) {
             let values = inline_values(owner);
-            let dict = managed_dict(owner);
-            let in_values = e.kind == AttrKind::Value && (*values).valid != 0;
-            // As `STORE_ATTR_WITH_HINT`, at the entry the helper last found
-            // the name at.
-            if !in_values && matches!(e.kind, AttrKind::Value | AttrKind::DictValue) && !dict.is_null() {
-                let old = dict_replace_at_hint(ts, dict, e.aux, frame_name(f, oparg()), value);
-                if !old.is_null() {
-                    decref(old);
-                    decref(owner);
-                    next!(f, sp.sub(2), ts)
-                }
-            }
-            if in_values && e.index != ATTR_NOT_SHARED && dict.is_null() {
+            if e.kind == AttrKind::Value
+                && (*values).valid != 0
+                && e.index != ATTR_NOT_SHARED
+                && managed_dict(owner).is_null()
+            {
                 let index = e.index as usize;
                 let slot = (*values).values.as_mut_ptr().add(index);
                 let old = *slot;
@@ -447,7 +412,7 @@ stencil!(
                 next!(f, sp.sub(2), ts)
             }
         }
-        if jitsaw_store_attr_cached(sp.sub(2), frame_name(f, oparg()), operand() as *mut u8) != 0 {
+        if jitsaw_store_attr_cached(ts, sp.sub(2), frame_name(f, oparg()), operand() as *mut u8) != 0 {
             error!(f, sp.sub(2), ts)
         }
         next!(f, sp.sub(2), ts)
