@@ -8,7 +8,7 @@ Each benchmark is pyperformance's own ``run_benchmark.py`` (from the
 ``pyperformance`` package on PyPI), run through pyperf one worker process at a
 time, alternating plain and ``JITSAW=1`` (3 rounds in fast mode, 20 in full
 mode, pyperf's default process count), so that the machine's slow spells
-weigh on both sides alike. For each it reports both times, the
+weigh on both sides alike. For each it reports both (median) times, the
 speed-up (plain / jitsaw), the JIT's compile time per bytecode instruction
 and code bytes (from a single in-process run), and the peak RSS of both
 runs; then the geometric mean. It writes ``results.md`` (a markdown table),
@@ -121,13 +121,18 @@ def timed(name, mode, rounds, out_dir):
 
 
 class Total:
-    """The benchmarks of one script as one: the sum of their mean times."""
+    """The benchmarks of one script as one: the sum of their times."""
 
     def __init__(self, benchmarks):
         self.benchmarks = benchmarks
 
     def mean(self):
         return sum(b.mean() for b in self.benchmarks)
+
+    def median(self):
+        """What the table reports: on a shared VM a few slow spells skew
+        the mean of a handful of values, not their median."""
+        return sum(b.median() for b in self.benchmarks)
 
     def stdev(self):
         """Standard deviation of the sum (the benchmarks taken as
@@ -179,7 +184,8 @@ def write_table(rows, geomean, out_dir, mode):
     """``results.md``: the markdown table of ``rows``."""
     lines = [
         f"jitsaw vs CPython {sys.version.split()[0]} ({mode} mode), pyperformance benchmarks, "
-        f"speed-up = plain time / jitsaw time; ± is the relative standard deviation pyperf measured.",
+        f"times are medians, speed-up = plain time / jitsaw time; ± is the relative standard deviation "
+        f"pyperf measured.",
         "",
         "| benchmark | plain (ms) | jitsaw (ms) | speed-up | compile (µs/instr) | code (KiB) | RSS plain → jitsaw (MiB) |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -230,9 +236,9 @@ def main():
         instructions = max(stats["instructions_compiled"], 1)
         row = {
             "name": name,
-            "plain_s": plain.mean(),
-            "jit_s": jit.mean(),
-            "speedup": plain.mean() / jit.mean(),
+            "plain_s": plain.median(),
+            "jit_s": jit.median(),
+            "speedup": plain.median() / jit.median(),
             "plain_rsd": plain.stdev() / plain.mean(),
             "jit_rsd": jit.stdev() / jit.mean(),
             "compile_us_per_instruction": stats["compile_time_ns"] / 1e3 / instructions,

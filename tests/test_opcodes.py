@@ -510,6 +510,61 @@ def test_calls_builtin_method_python_kw_and_classes(jit):
     assert r.exits("generic:LOAD_GLOBAL")
 
 
+def test_bound_methods_called_directly(jit):
+    # A bound method object called (a callback, `m = obj.meth; m(x)`) is
+    # unpacked into function and self and its compiled code entered
+    # directly: the frames, tracebacks, recursion limit and keyword or
+    # wrong-count calls look as in the interpreter.
+    r = jit(
+        """
+        import sys, traceback
+        class Acc:
+            def __init__(self):
+                self.total = 0
+            def add(self, x):
+                self.total += x
+                return self.total
+            def who(self):
+                return sys._getframe(1).f_code.co_name
+            def boom(self, x):
+                if x == 3:
+                    raise ValueError(x)
+                return x
+            def deep(self, n):
+                return self.deep_ref(n - 1) + 1 if n else 0
+        def drive(callbacks, k):
+            out = []
+            for i in range(k):
+                for cb in callbacks:
+                    try:
+                        out.append(cb(i))
+                    except ValueError:
+                        out.append(traceback.format_exc().splitlines()[-3:])
+            return out
+        a = Acc()
+        a.deep_ref = a.deep
+        for r in range(4):
+            print(drive([a.add, a.boom, abs], 5))
+        def caller():
+            w = a.who
+            return w(), w.__func__(a)
+        print(caller(), caller())
+        print(drive([a.add], 2), a.add(x=1))
+        try:
+            drive([a.who], 1)
+        except TypeError as e:
+            print("TypeError", e)
+        try:
+            a.deep(100000)
+        except RecursionError:
+            print("RecursionError")
+        print(a.deep(50))
+        """
+    )
+    r.assert_compiled("drive", "Acc.add")
+    assert r.stats["frames_entered"] > 0
+
+
 @pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
 def test_class_instantiation_enters_init(jit, chaos):
     # CALL_ALLOC_AND_ENTER_INIT: the instance is made and a compiled

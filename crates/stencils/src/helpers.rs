@@ -62,21 +62,15 @@ extern "C" {
     /// args[n]`) starting at `base`: takes all its references and returns
     /// the result, or NULL with an error.
     pub fn jitsaw_call(ts: Ts, base: Sp, n: usize) -> *mut PyObject;
-    /// Pushes a frame for a call to a compiled Python function taking
-    /// exactly `nargs` positional arguments, taking the references to
-    /// `func` and the arguments, and makes the caller wait at its call: the
-    /// caller's stack ends at `base`, where `resume` is kept until the
-    /// callee returns. Returns nulls (taking nothing) when the call must go
-    /// the general way.
-    pub fn jitsaw_push_inline(
-        ts: Ts,
-        caller: Frame,
-        func: *mut PyObject,
-        args: *const *mut PyObject,
-        nargs: usize,
-        base: Sp,
-        resume: u64,
-    ) -> Inline;
+    /// `CALL` of anything, the call shape (`callable, self_or_null,
+    /// args[n]`) starting at `base`: a compiled Python function taking
+    /// exactly the arguments given (a bound method's too) gets its frame
+    /// pushed and linked, and the caller waits at `base`, where `resume` is
+    /// kept until the callee returns; the result is `frame` and the
+    /// callee's `entry`. Any other call is made here, and the result is a
+    /// null `frame` and the call's result (or NULL, with an error) as
+    /// `entry`. Takes every reference of the call shape either way.
+    pub fn jitsaw_call_any(ts: Ts, caller: Frame, base: Sp, n: usize, resume: u64) -> Inline;
     /// Resumes generator (or coroutine) `gen` in its compiled code directly,
     /// as the interpreter's `SEND_GEN` and `FOR_ITER_GEN` do: sends the
     /// value at `*slot` (`kind` 0, `SEND`) or `None` (`kind` 1, `FOR_ITER`,
@@ -96,7 +90,7 @@ extern "C" {
     /// arguments), when the class still has type version `version` and its
     /// `__init__` has compiled code to enter: makes the instance, leaves it
     /// at `base[0]` (in place of the class) and enters `__init__` as
-    /// `jitsaw_push_inline` does, the caller waiting at `base[1]`. Returns
+    /// `jitsaw_call_any` does, the caller waiting at `base[1]`. Returns
     /// nulls (taking nothing) when the call must go the general way, and a
     /// null frame with entry 1 when allocating failed (error set).
     pub fn jitsaw_enter_init(
@@ -155,7 +149,7 @@ extern "C" {
     /// Replaces a non-tuple `*args` at `slot` by a tuple: 0 or -1.
     pub fn jitsaw_callargs_tuple(ts: Ts, func: *mut PyObject, slot: Sp) -> i32;
     /// `CALL_FUNCTION_EX` of a compiled function as a direct call (see
-    /// `jitsaw_push_inline`); the call shape starts at `base`.
+    /// `jitsaw_call_any`); the call shape starts at `base`.
     pub fn jitsaw_call_ex_inline(
         ts: Ts,
         caller: Frame,

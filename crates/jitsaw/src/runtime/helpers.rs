@@ -16,10 +16,7 @@ static mut INT_FREELIST: [u64; 8] = [0; 8];
 /// Helpers stencils call, by the name they use.
 pub(super) fn helpers() -> Vec<(&'static str, usize)> {
     vec![
-        (
-            "jitsaw_push_inline",
-            helper_push_inline as *const () as usize,
-        ),
+        ("jitsaw_call_any", helper_call_any as *const () as usize),
         ("jitsaw_enter_init", helper_enter_init as *const () as usize),
         (
             "jitsaw_load_attr_cached",
@@ -267,9 +264,9 @@ impl Inline {
 
 /// A direct call from compiled code to compiled code: pushes the callee's
 /// frame and makes the caller wait at its call, so the call and its return
-/// are jumps (no native recursion, as in the interpreter). See
-/// `jitsaw_push_inline` in `crates/stencils/src/helpers.rs`.
-unsafe extern "C" fn helper_push_inline(
+/// are jumps (no native recursion, as in the interpreter). Nulls (nothing
+/// taken) when the call must go the general way.
+unsafe fn push_inline(
     ts: *mut PyThreadState,
     caller: *mut Frame,
     func: *mut PyObject,
@@ -291,6 +288,52 @@ unsafe extern "C" fn helper_push_inline(
         return NONE;
     };
     enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
+}
+
+/// `CALL` from compiled code (see `jitsaw_call_any` in
+/// `crates/stencils/src/helpers.rs`): a direct call when the callee's
+/// compiled code can be entered, else the general call.
+unsafe extern "C" fn helper_call_any(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    base: *mut *mut PyObject,
+    n: usize,
+    resume: u64,
+) -> Inline {
+    let callable = *base;
+    if !(*base.add(1)).is_null() || is_type(callable, &raw mut PyMethod_Type) {
+        // A bound method's function and self take the call shape's first
+        // two slots, as `helper_call` would make them.
+        if (*base.add(1)).is_null() {
+            let func = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_FUNC));
+            *base.add(1) = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_SELF));
+            *base = func;
+            decref(callable);
+        }
+        if is_plain_function(*base) {
+            let inline = push_inline(ts, caller, *base, base.add(1), n + 1, base, resume);
+            if !inline.frame.is_null() {
+                return inline;
+            }
+        }
+    } else if is_plain_function(callable) {
+        let inline = push_inline(ts, caller, callable, base.add(2), n, base, resume);
+        if !inline.frame.is_null() {
+            return inline;
+        }
+    }
+    Inline {
+        frame: std::ptr::null_mut(),
+        entry: helper_call(ts, base, n) as usize,
+    }
+}
+
+/// Whether `callable` is a Python function with CPython's own vectorcall,
+/// which the interpreter would call by pushing its frame.
+#[inline(always)]
+unsafe fn is_plain_function(callable: *mut PyObject) -> bool {
+    is_type(callable, &raw mut PyFunction_Type)
+        && field::<usize>(callable.cast(), off::FUNC_VECTORCALL) == function_vectorcall()
 }
 
 /// `CALL_ALLOC_AND_ENTER_INIT` entering a compiled `__init__` directly (see
@@ -500,9 +543,7 @@ pub(super) unsafe extern "C" fn helper_call(
         callable = func;
         (args, total) = (base.add(1), n + 1);
     }
-    if is_type(callable, &raw mut PyFunction_Type)
-        && field::<usize>(callable.cast(), off::FUNC_VECTORCALL) == function_vectorcall()
-    {
+    if is_plain_function(callable) {
         return helper_call_function(ts, callable, args, total, std::ptr::null_mut());
     }
     let res = PyObject_Vectorcall(
@@ -1077,7 +1118,7 @@ pub(super) unsafe extern "C" fn helper_callargs_tuple(
 /// from `base` holds `func, NULL, args tuple[, kwargs dict]`. Binds the
 /// arguments into a new frame as the interpreter's `CALL_FUNCTION_EX` does,
 /// releases the stack's references, and makes the caller wait at its call
-/// as [`helper_push_inline`] does. Nulls when the call must go the general
+/// as [`push_inline`] does. Nulls when the call must go the general
 /// way (nothing taken).
 pub(super) unsafe extern "C" fn helper_call_ex_inline(
     ts: *mut PyThreadState,

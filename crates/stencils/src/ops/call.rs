@@ -6,8 +6,8 @@
 
 use crate::abi::*;
 use crate::helpers::{
-    jitsaw_call, jitsaw_call_ex_inline, jitsaw_call_function, jitsaw_callargs_tuple,
-    jitsaw_enter_init, jitsaw_function_vectorcall, jitsaw_push_inline,
+    jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline, jitsaw_call_function,
+    jitsaw_callargs_tuple, jitsaw_enter_init, jitsaw_function_vectorcall,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -50,19 +50,19 @@ macro_rules! finish_call {
 
 stencil!(
     /// `CALL` (any callable). A compiled Python function taking exactly the
-    /// arguments given is entered directly; anything else is called by
-    /// `jitsaw_call` (out of line, to keep this stencil small).
+    /// arguments given is entered directly; `jitsaw_call_any` decides and
+    /// makes any other call (out of line: this is at every call site).
     fn _CALL(f, sp, ts) {
-        let n = oparg();
-        let callable = peek(sp, n + 2);
-        if is_plain_function(callable) {
-            let (args, total) = call_args(sp, n);
-            let base = sp.sub(n + 2);
-            // Into the callee's compiled code; its return comes back to
-            // the next micro-op.
-            enter_if_inline!(jitsaw_push_inline(ts, f, callable, args, total, base, resume_address()), ts);
+        let base = sp.sub(oparg() + 2);
+        // Into the callee's compiled code; its return comes back to the
+        // next micro-op.
+        let call = enter_if_inline!(jitsaw_call_any(ts, f, base, oparg(), resume_address()), ts);
+        let res = call.entry as *mut PyObject;
+        if res.is_null() {
+            error!(f, base, ts)
         }
-        finish_call!(f, sp, ts, jitsaw_call(ts, sp.sub(n + 2), n))
+        *base = res;
+        next!(f, base.add(1), ts)
     }
 );
 
