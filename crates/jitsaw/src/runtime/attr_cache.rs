@@ -38,22 +38,10 @@ struct AttrCache {
     entries: [Entry; ENTRIES],
 }
 
+// A site's cache lives in a zeroed `SiteCache`: an `AttrCache` of empty
+// entries (`Kind::Empty` is 0), four 16-byte entries to a cache line.
 const _: () = assert!(size_of::<AttrCache>() <= size_of::<SiteCache>());
-
-/// A zeroed [`SiteCache`] is an [`AttrCache`] of empty entries
-/// ([`Kind::Empty`] is 0).
-const _: () = assert!(size_of::<Entry>() == 16);
-
-/// The type's version tag, 0 if it has none.
-#[inline(always)]
-unsafe fn version_of(tp: *mut PyTypeObject) -> u32 {
-    field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG)
-}
-
-#[inline(always)]
-unsafe fn flags_of(tp: *mut PyTypeObject) -> u64 {
-    field::<u64>(tp.cast(), off::TYPE_TP_FLAGS)
-}
+const _: () = assert!(size_of::<Entry>() == 16 && Kind::Empty as u8 == 0);
 
 /// The type's shared keys (`ht_cached_keys`) for instances with inline
 /// values.
@@ -162,7 +150,7 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
         Kind::Method | Kind::ClassAttr => match no_instance_attr(owner, e, name) {
             // A `__dict__` lookup can run Python code (keys' `__eq__`),
             // which could have changed the class and freed the attribute.
-            Ok(true) if version_of(ob_type(owner)) == e.version => Found::Borrowed(e.descr()),
+            Ok(true) if type_version(ob_type(owner)) == e.version => Found::Borrowed(e.descr()),
             Ok(true) => return None,
             Ok(false) => return None,
             Err(()) => Found::Error,
@@ -180,7 +168,7 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
 /// The entry for `owner`'s type, if the site has one.
 #[inline(always)]
 unsafe fn lookup(cache: *mut AttrCache, owner: *mut PyObject) -> Option<*mut Entry> {
-    let version = version_of(ob_type(owner));
+    let version = type_version(ob_type(owner));
     if version == 0 {
         return None;
     }
@@ -407,14 +395,14 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
         index: 0,
         aux: 0,
     };
-    let flags = flags_of(tp);
+    let flags = type_flags(tp);
     if flags & consts::TPFLAGS_READY == 0 || !is_str(name) {
         return entry;
     }
     // The lookup assigns the version tag if the type has none; the version
     // read after it is the one its answer holds for.
     let descr = _PyType_Lookup(tp, name);
-    entry.version = version_of(tp);
+    entry.version = type_version(tp);
     if entry.version == 0 {
         return entry;
     }
@@ -450,7 +438,7 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
         return entry;
     }
     let desc_type = ob_type(descr);
-    let desc_flags = flags_of(desc_type);
+    let desc_flags = type_flags(desc_type);
     // A mutable descriptor type could gain `__get__` or `__set__` without
     // the owner's type version changing.
     if desc_flags & consts::TPFLAGS_IMMUTABLETYPE == 0 {

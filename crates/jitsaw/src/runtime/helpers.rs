@@ -300,32 +300,36 @@ unsafe extern "C" fn helper_call_any(
     n: usize,
     resume: u64,
 ) -> Inline {
-    let callable = *base;
-    if !(*base.add(1)).is_null() || is_type(callable, &raw mut PyMethod_Type) {
-        // A bound method's function and self take the call shape's first
-        // two slots, as `helper_call` would make them.
-        if (*base.add(1)).is_null() {
-            let func = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_FUNC));
-            *base.add(1) = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_SELF));
-            *base = func;
-            decref(callable);
-        }
-        if is_plain_function(*base) {
-            let inline = push_inline(ts, caller, *base, base.add(1), n + 1, base, resume);
-            if !inline.frame.is_null() {
-                return inline;
-            }
-        }
-    } else if is_plain_function(callable) {
-        let inline = push_inline(ts, caller, callable, base.add(2), n, base, resume);
+    let (args, total) = if !(*base.add(1)).is_null() || unpack_method(base) {
+        (base.add(1), n + 1)
+    } else {
+        (base.add(2), n)
+    };
+    if is_plain_function(*base) {
+        let inline = push_inline(ts, caller, *base, args, total, base, resume);
         if !inline.frame.is_null() {
             return inline;
         }
     }
+    // `helper_call` finds the shape as `unpack_method` left it.
     Inline {
         frame: std::ptr::null_mut(),
         entry: helper_call(ts, base, n) as usize,
     }
+}
+
+/// A call shape (`callable, NULL, args`) at `base` whose callable is a
+/// bound method becomes `function, self, args`, as the interpreter's `CALL`
+/// makes it; whether it was one.
+unsafe fn unpack_method(base: *mut *mut PyObject) -> bool {
+    let callable = *base;
+    if !is_type(callable, &raw mut PyMethod_Type) {
+        return false;
+    }
+    *base = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_FUNC));
+    *base.add(1) = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_SELF));
+    decref(callable);
+    true
 }
 
 /// Whether `callable` is a Python function with CPython's own vectorcall,
@@ -531,18 +535,12 @@ pub(super) unsafe extern "C" fn helper_call(
     base: *mut *mut PyObject,
     n: usize,
 ) -> *mut PyObject {
-    let mut callable = *base;
-    let (mut args, mut total) = (base.add(2), n);
-    if !(*base.add(1)).is_null() {
-        (args, total) = (base.add(1), n + 1);
-    } else if is_type(callable, &raw mut PyMethod_Type) {
-        let func = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_FUNC));
-        *base.add(1) = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_SELF));
-        *base = func;
-        decref(callable);
-        callable = func;
-        (args, total) = (base.add(1), n + 1);
-    }
+    let (args, total) = if !(*base.add(1)).is_null() || unpack_method(base) {
+        (base.add(1), n + 1)
+    } else {
+        (base.add(2), n)
+    };
+    let callable = *base;
     if is_plain_function(callable) {
         return helper_call_function(ts, callable, args, total, std::ptr::null_mut());
     }

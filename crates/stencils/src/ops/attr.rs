@@ -5,7 +5,7 @@
 use crate::abi::*;
 use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::layout::{PyDictObject, PyModuleObject};
+use jitsaw_cpython313::layout::{DictValues, PyDictObject, PyModuleObject};
 use jitsaw_cpython313::off;
 use jitsaw_cpython313::shared::{AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
 
@@ -386,6 +386,20 @@ stencil!(fn _STORE_ATTR(f, sp, ts) {
     next!(f, sp.sub(2), ts)
 });
 
+/// `_STORE_ATTR_INSTANCE_VALUE`'s store of `value` (a reference the
+/// values take) at `index` of an object's inline values.
+#[inline(always)]
+unsafe fn store_inline_value(values: *mut DictValues, index: usize, value: *mut PyObject) {
+    let slot = (*values).values.as_mut_ptr().add(index);
+    let old = *slot;
+    *slot = value;
+    if old.is_null() {
+        dict_values_add_to_insertion_order(values, index);
+    } else {
+        decref(old);
+    }
+}
+
 stencil!(
     /// Operand: the site's cache. Inline values are stored here (as
     /// `_STORE_ATTR_INSTANCE_VALUE`); the rest, and filling, by
@@ -399,15 +413,7 @@ stencil!(
                 && e.index != ATTR_NOT_SHARED
                 && managed_dict(owner).is_null()
             {
-                let index = e.index as usize;
-                let slot = (*values).values.as_mut_ptr().add(index);
-                let old = *slot;
-                *slot = value;
-                if old.is_null() {
-                    dict_values_add_to_insertion_order(values, index);
-                } else {
-                    decref(old);
-                }
+                store_inline_value(values, e.index as usize, value);
                 decref(owner);
                 next!(f, sp.sub(2), ts)
             }
@@ -441,16 +447,7 @@ stencil!(
     /// Operand: index in the object's inline values.
     fn _STORE_ATTR_INSTANCE_VALUE(f, sp, ts) {
         let (value, owner) = (peek(sp, 2), peek(sp, 1));
-        let values = inline_values(owner);
-        let index = operand() as usize;
-        let slot = (*values).values.as_mut_ptr().add(index);
-        let old = *slot;
-        *slot = value;
-        if old.is_null() {
-            dict_values_add_to_insertion_order(values, index);
-        } else {
-            decref(old);
-        }
+        store_inline_value(inline_values(owner), operand() as usize, value);
         decref(owner);
         next!(f, sp.sub(2), ts)
     }
