@@ -30,12 +30,10 @@ pub static FILLED: Counter = Counter::new();
 /// stencils answer the most common hits without counting them).
 pub static GENERIC: Counter = Counter::new();
 
-const ENTRIES: usize = ATTR_ENTRIES;
-
 /// A site's cache: the most recently filled entry first.
 #[repr(C)]
 struct AttrCache {
-    entries: [Entry; ENTRIES],
+    entries: [Entry; ATTR_ENTRIES],
 }
 
 // A site's cache lives in a zeroed `SiteCache`: an `AttrCache` of empty
@@ -151,8 +149,7 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
             // A `__dict__` lookup can run Python code (keys' `__eq__`),
             // which could have changed the class and freed the attribute.
             Ok(true) if type_version(ob_type(owner)) == e.version => Found::Borrowed(e.descr()),
-            Ok(true) => return None,
-            Ok(false) => return None,
+            Ok(_) => return None,
             Err(()) => Found::Error,
         },
         Kind::Empty | Kind::Generic => return None,
@@ -374,7 +371,7 @@ unsafe fn fill(
         let keep = entries
             .iter()
             .position(|e| e.version == entry.version)
-            .unwrap_or(ENTRIES - 1);
+            .unwrap_or(ATTR_ENTRIES - 1);
         entries.copy_within(0..keep, 1);
         entries[0] = entry;
     }

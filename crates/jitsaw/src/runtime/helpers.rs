@@ -300,27 +300,34 @@ unsafe extern "C" fn helper_call_any(
     n: usize,
     resume: u64,
 ) -> Inline {
-    let (args, total) = if !(*base.add(1)).is_null() || unpack_method(base) {
-        (base.add(1), n + 1)
-    } else {
-        (base.add(2), n)
-    };
+    let (args, total) = call_shape(base, n);
     if is_plain_function(*base) {
         let inline = push_inline(ts, caller, *base, args, total, base, resume);
         if !inline.frame.is_null() {
             return inline;
         }
     }
-    // `helper_call` finds the shape as `unpack_method` left it.
+    // `helper_call` finds the shape as `call_shape` left it.
     Inline {
         frame: std::ptr::null_mut(),
         entry: helper_call(ts, base, n) as usize,
     }
 }
 
+/// Where the arguments of the call shape at `base` (`callable,
+/// self_or_null, args[n]`) start and how many there are, counting `self`.
+/// A bound method callable becomes `function, self` first, as the
+/// interpreter's `CALL` makes it.
+unsafe fn call_shape(base: *mut *mut PyObject, n: usize) -> (*mut *mut PyObject, usize) {
+    if !(*base.add(1)).is_null() || unpack_method(base) {
+        (base.add(1), n + 1)
+    } else {
+        (base.add(2), n)
+    }
+}
+
 /// A call shape (`callable, NULL, args`) at `base` whose callable is a
-/// bound method becomes `function, self, args`, as the interpreter's `CALL`
-/// makes it; whether it was one.
+/// bound method becomes `function, self, args`; whether it was one.
 unsafe fn unpack_method(base: *mut *mut PyObject) -> bool {
     let callable = *base;
     if !is_type(callable, &raw mut PyMethod_Type) {
@@ -535,11 +542,7 @@ pub(super) unsafe extern "C" fn helper_call(
     base: *mut *mut PyObject,
     n: usize,
 ) -> *mut PyObject {
-    let (args, total) = if !(*base.add(1)).is_null() || unpack_method(base) {
-        (base.add(1), n + 1)
-    } else {
-        (base.add(2), n)
-    };
+    let (args, total) = call_shape(base, n);
     let callable = *base;
     if is_plain_function(callable) {
         return helper_call_function(ts, callable, args, total, std::ptr::null_mut());

@@ -21,8 +21,8 @@ macro_rules! push_res_maybe_null {
     }};
 }
 
-/// Replaces the owner by `attr` (a new reference), pushing NULL after it if
-/// the oparg asks for a method-call shape.
+/// Replaces the owner by `attr` (borrowed: a reference is taken), pushing
+/// NULL after it if the oparg asks for a method-call shape.
 macro_rules! replace_owner {
     ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr) => {{
         let attr = $attr;

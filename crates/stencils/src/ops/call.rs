@@ -57,12 +57,7 @@ stencil!(
         // Into the callee's compiled code; its return comes back to the
         // next micro-op.
         let call = enter_if_inline!(jitsaw_call_any(ts, f, base, oparg(), resume_address()), ts);
-        let res = call.entry as *mut PyObject;
-        if res.is_null() {
-            error!(f, base, ts)
-        }
-        *base = res;
-        next!(f, base.add(1), ts)
+        finish_call!(f, sp, ts, call.entry as *mut PyObject)
     }
 );
 
