@@ -323,7 +323,8 @@ def test_dump_shows_bytecode_stages_and_machine_code():
     assert "BINARY_OP_ADD_INT" in out and "_GUARD_BOTH_INT" in out
     stages = [line.strip() for line in out.splitlines() if "-- micro-ops after" in line]
     assert stages == ["-- micro-ops after frontend", "-- micro-ops after inline_constants",
-                      "-- micro-ops after cache_attributes", "-- micro-ops after remove_nops"]
+                      "-- micro-ops after burn_globals", "-- micro-ops after cache_attributes",
+                      "-- micro-ops after remove_nops"]
     assert "-- machine code" in out and "; _BINARY_OP_ADD_INT" in out
     assert out.count("TypeError jitsaw.dump() expects a Python function or a code object") == 2
     # JITSAW_DUMP=uops prints the same stages for every compilation.
@@ -387,4 +388,5 @@ def test_stats_count_invalidations():
     r = run(["-c", code], env={"JITSAW": "1"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
-        "True", "['frequent deopts', 'frequent generic fallbacks', 'respecialized']"]
+        "True",
+        "['burned-in global changed', 'frequent deopts', 'frequent generic fallbacks', 'respecialized']"]

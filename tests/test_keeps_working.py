@@ -145,6 +145,8 @@ def test_rebinding_globals_and_builtins_after_compilation(jit):
             total(1)
         except NameError as e:
             print("NameError", e)
+        SCALE = 3                # back: compiled again
+        print(scaled(["ab"]), total(2))
         """
     )
     r.assert_compiled("scaled", "total")

@@ -412,6 +412,7 @@ def test_globals_and_builtins(jit):
         builtins.len = lambda x: 100   # and so is rebinding a builtin
         print(use())
         builtins.len = real_len
+        print(use())
         for i in range(3):
             try:
                 missing()
@@ -420,7 +421,8 @@ def test_globals_and_builtins(jit):
         """
     )
     r.assert_compiled("use")
-    assert "_LOAD_GLOBAL_MODULE" in r.uops("use") or "_LOAD_GLOBAL_BUILTINS" in r.uops("use")
+    # Burned in (the entry guard), or loaded with guards once it changed.
+    assert {"_CHECK_GLOBALS", "_LOAD_GLOBAL_MODULE", "_LOAD_GLOBAL_BUILTINS"} & set(r.uops("use"))
 
 
 def test_attributes_instance_slot_module_class_method(jit):
@@ -507,7 +509,9 @@ def test_calls_builtin_method_python_kw_and_classes(jit):
     uops = r.uops("calls")
     assert "_CALL_BUILTIN_O" in uops or "_CALL_LEN" in uops
     assert "_CALL" in uops
-    assert r.exits("generic:LOAD_GLOBAL")
+    # The shadowed builtin: burned in, then invalidated and compiled again
+    # (or, loaded with guards, their fallback ran).
+    assert r.state("builtin_o")["recompiles"] or r.exits("generic:LOAD_GLOBAL")
 
 
 def test_bound_methods_called_directly(jit):

@@ -274,6 +274,16 @@ extern "C" {
     pub fn PyThreadState_GetFrame(tstate: *mut PyThreadState) -> *mut PyObject;
     pub fn _PyInterpreterState_SetEvalFrameFunc(interp: *mut u8, f: Option<EvalFrameFunc>);
     pub fn _PyInterpreterState_GetEvalFrameFunc(interp: *mut u8) -> Option<EvalFrameFunc>;
+    pub fn PyDict_AddWatcher(
+        callback: unsafe extern "C" fn(
+            event: i32,
+            dict: *mut PyObject,
+            key: *mut PyObject,
+            new_value: *mut PyObject,
+        ) -> i32,
+    ) -> i32;
+    pub fn PyDict_Watch(watcher_id: i32, dict: *mut PyObject) -> i32;
+    pub fn PyDict_Unwatch(watcher_id: i32, dict: *mut PyObject) -> i32;
     pub fn PyCode_AddWatcher(
         callback: unsafe extern "C" fn(event: i32, code: *mut crate::layout::PyCodeObject) -> i32,
     ) -> i32;

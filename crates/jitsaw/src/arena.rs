@@ -144,6 +144,48 @@ impl CodeMemory {
     }
 }
 
+impl CodeMemory {
+    /// Overwrites bytes of executable code: each `(offset, bytes)` of the
+    /// usable bytes. The block is writable, not executable, meanwhile.
+    ///
+    /// # Safety
+    /// No thread may run the block's code while this runs, nor return into
+    /// the middle of the bytes replaced.
+    pub unsafe fn rewrite(&self, patches: &[(usize, [u8; 5])]) -> Result<(), String> {
+        assert!(self.executable, "jitsaw: rewriting code not yet finished");
+        let base = self.ptr.as_ptr().cast::<libc::c_void>();
+        // SAFETY: the block is ours; the caller keeps its code from running.
+        if unsafe { libc::mprotect(base, self.len, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+            return Err(format!(
+                "mprotect(RW) failed: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        for (offset, bytes) in patches {
+            assert!(
+                offset + bytes.len() <= self.len(),
+                "jitsaw: patch past the code"
+            );
+            // SAFETY: in bounds (checked) of the block, writable now.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    (self.address() + offset) as *mut u8,
+                    bytes.len(),
+                )
+            };
+        }
+        // SAFETY: as above.
+        if unsafe { libc::mprotect(base, self.len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+            return Err(format!(
+                "mprotect(RX) failed: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Drop for CodeMemory {
     fn drop(&mut self) {
         let address = self.ptr.as_ptr() as usize;
@@ -272,5 +314,20 @@ mod tests {
         // SAFETY: the block holds a complete function with the C ABI.
         let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(m.address()) };
         assert_eq!(f(), 42);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
+    fn rewritten_code_runs_the_new_bytes() {
+        let mut m =
+            CodeMemory::new(16, rewritten_code_runs_the_new_bytes as *const () as usize).unwrap();
+        m.bytes_mut()[..6].copy_from_slice(&[0xB8, 42, 0, 0, 0, 0xC3]);
+        m.make_executable().unwrap();
+        // mov eax, 7
+        // SAFETY: nothing runs the block meanwhile.
+        unsafe { m.rewrite(&[(0, [0xB8, 7, 0, 0, 0])]) }.unwrap();
+        // SAFETY: the block holds a complete function with the C ABI.
+        let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(m.address()) };
+        assert_eq!(f(), 7);
     }
 }

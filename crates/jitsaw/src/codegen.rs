@@ -8,9 +8,9 @@
 
 use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue};
-use crate::uops::{Program, Uop, UopInst};
+use crate::uops::{KnownGlobal, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// What the code generator needs from the runtime.
 pub struct Linker<'a> {
@@ -34,6 +34,9 @@ pub enum ExitReason {
     /// A specialized instruction's guard failed and its generic form ran
     /// (`"generic:LOAD_GLOBAL_MODULE"`).
     Generic(u8),
+    /// A burned-in global changed: its load became a deopt
+    /// (`"invalidated"`).
+    Invalidated,
 }
 
 impl std::fmt::Display for ExitReason {
@@ -43,6 +46,7 @@ impl std::fmt::Display for ExitReason {
             ExitReason::Raise(u) => write!(f, "raise:{}", u.name()),
             ExitReason::Unsupported(op) => write!(f, "unsupported:{}", crate::frontend::name(*op)),
             ExitReason::Generic(op) => write!(f, "generic:{}", crate::frontend::name(*op)),
+            ExitReason::Invalidated => write!(f, "invalidated"),
         }
     }
 }
@@ -92,6 +96,17 @@ pub struct Compiled {
     /// The caches of the micro-ops that have one ([`Uop::has_site_cache`]),
     /// written by their helpers under the GIL.
     pub site_caches: Box<[SiteCache]>,
+    /// The global loads burned in (see `optimize::globals`), for the
+    /// runtime to watch their dicts.
+    pub burned: Box<[KnownGlobal]>,
+    /// Each burned load's code offset and that of its exit stub, a deopt at
+    /// its instruction: [`Compiled::invalidate`] writes a jump from the one
+    /// to the other.
+    pub patch_sites: Box<[(u32, u32)]>,
+    /// The globals and builtins (0: none) the burned-in globals came from.
+    namespace: Option<(u64, u64)>,
+    /// Whether [`Compiled::invalidate`] ran.
+    invalidated: AtomicBool,
 }
 
 /// Memory a micro-op's helper keeps what it learned at one site in (what
@@ -128,6 +143,51 @@ impl Compiled {
                 .iter()
                 .map(|c| c.load(Ordering::Relaxed)),
         )
+    }
+
+    /// Turns every burned-in global load into a deopt at its instruction,
+    /// for good: one of their names is about to change. Frames running the
+    /// code meet the deopt at their next such load, even one that code
+    /// running now (a `__del__`, a callee) returns to.
+    ///
+    /// # Safety
+    /// The GIL is held (no thread runs compiled code meanwhile).
+    pub unsafe fn invalidate(&self) {
+        if self.invalidated.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let patches: Vec<(usize, [u8; 5])> = self
+            .patch_sites
+            .iter()
+            .map(|&(site, stub)| {
+                let mut jump = [0xE9, 0, 0, 0, 0];
+                let delta = stub as i64 - (site as i64 + 5);
+                jump[1..].copy_from_slice(&(delta as i32).to_le_bytes());
+                (site as usize, jump)
+            })
+            .collect();
+        // SAFETY: each site starts a burned load's piece, at least 5 bytes
+        // long with no call in it (checked when compiling), so no return
+        // address points inside the bytes replaced; the GIL keeps every
+        // thread out of compiled code while they change.
+        unsafe { self.memory.rewrite(&patches) }
+            .unwrap_or_else(|e| panic!("jitsaw: cannot invalidate code: {e}"));
+    }
+
+    /// Whether the code may run a frame with these globals and builtins:
+    /// those its burned-in globals came from, if any (entering at the
+    /// first instruction checks this itself: `_CHECK_GLOBALS`).
+    #[inline]
+    pub fn serves(&self, globals: u64, builtins: u64) -> bool {
+        match self.namespace {
+            None => true,
+            Some((g, b)) => g == globals && (b == 0 || b == builtins),
+        }
+    }
+
+    /// Whether [`Compiled::invalidate`] ran.
+    pub fn is_invalidated(&self) -> bool {
+        self.invalidated.load(Ordering::Relaxed)
     }
 
     /// The index of the instruction starting at code unit `offset`.
@@ -208,22 +268,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 (Uop::_ERROR_TAIL, ExitReason::Raise(p.uop.op), inst.offset)
             };
             let counter = (linker.exit_counter)(reason);
-            let tail = match tails
-                .iter()
-                .position(|t| t.op == tail_op && t.oparg == counter)
-            {
-                Some(t) => t,
-                None => {
-                    tails.push(UopInst {
-                        op: tail_op,
-                        oparg: counter,
-                        operand: 0,
-                        inst: p.uop.inst,
-                        jump: None,
-                    });
-                    tails.len() - 1
-                }
-            };
+            let tail = tail_for(&mut tails, tail_op, counter, p.uop.inst);
             let operand = program.unit_address(address);
             let existing = (first_of_inst..stub_pieces.len())
                 .find(|&i| stub_tails[i] == tail && stub_pieces[i].uop.operand == operand);
@@ -249,6 +294,36 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             };
         }
         exits.push(found);
+    }
+    // Burned-in global loads get a deopt stub each, which invalidation
+    // jumps to from the load's first bytes.
+    let mut patch_sites = Vec::with_capacity(program.burned.len());
+    for b in &program.burned {
+        let inst = &program.insts[b.inst as usize];
+        let k = (inst.first as usize..(inst.first + inst.count) as usize)
+            .find(|&k| is_burned_load(pieces[k].uop.op))
+            .ok_or("a burned-in global without its load")?;
+        let stencil = pieces[k].uop.op.stencil();
+        if pieces[k].len < 5 || stencil.calls_out() {
+            return Err(format!("{} cannot be patched", pieces[k].uop.op.name()));
+        }
+        let counter = (linker.exit_counter)(ExitReason::Invalidated);
+        let tail = tail_for(&mut tails, Uop::_DEOPT_TAIL, counter, b.inst);
+        let len = Uop::_EXIT_IP.stencil().code.len() as u32;
+        stub_pieces.push(Piece {
+            offset,
+            len,
+            uop: UopInst {
+                op: Uop::_EXIT_IP,
+                oparg: 0,
+                operand: program.unit_address(inst.start),
+                inst: b.inst,
+                jump: None,
+            },
+        });
+        stub_tails.push(tail);
+        patch_sites.push((pieces[k].offset, offset));
+        offset += len;
     }
     let mut tail_offsets = Vec::with_capacity(tails.len());
     for uop in tails {
@@ -391,7 +466,41 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         version: program.version,
         fallbacks,
         site_caches,
+        burned: program.burned.iter().map(|b| b.global).collect(),
+        namespace: program.burned.first().map(|b| {
+            let builtins = program.burned.iter().map(|b| b.global.builtins);
+            (b.global.globals, builtins.max().unwrap_or(0))
+        }),
+        patch_sites: patch_sites.into(),
+        invalidated: AtomicBool::new(false),
     })
+}
+
+/// Whether `op` pushes a burned-in global.
+fn is_burned_load(op: Uop) -> bool {
+    matches!(
+        op,
+        Uop::_LOAD_CONST_INLINE
+            | Uop::_LOAD_CONST_INLINE_BORROW
+            | Uop::_LOAD_CONST_INLINE_WITH_NULL
+            | Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL
+    )
+}
+
+/// The index in `tails` of the exit tail `op` counting with `counter`,
+/// added if new.
+fn tail_for(tails: &mut Vec<UopInst>, op: Uop, counter: u32, inst: u32) -> usize {
+    if let Some(t) = tails.iter().position(|t| t.op == op && t.oparg == counter) {
+        return t;
+    }
+    tails.push(UopInst {
+        op,
+        oparg: counter,
+        operand: 0,
+        inst,
+        jump: None,
+    });
+    tails.len() - 1
 }
 
 /// Writes an 8-byte little-endian value.

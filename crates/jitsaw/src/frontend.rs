@@ -11,7 +11,7 @@
 //! guarantees has the same meaning; an instruction with no lowering at all
 //! becomes `_DEOPT`, handing the frame back to the interpreter there.
 
-use crate::uops::{Inst, Program, Uop, UopInst};
+use crate::uops::{Inst, KnownGlobal, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{caches, consts, deopt};
 
@@ -40,6 +40,9 @@ pub struct CodeInput {
     /// Where each `LOAD_GLOBAL` finds its name now, by instruction offset
     /// (see [`GlobalSlot`]).
     pub globals: Vec<(u32, GlobalSlot)>,
+    /// The values of global names the optimizer may burn in (see
+    /// [`KnownGlobal`]).
+    pub known_globals: Vec<KnownGlobal>,
     /// Whether the code has a loop (see `_QUICKEN`).
     pub loops: bool,
     /// Counting mode: the address of the counter of instructions run
@@ -210,6 +213,8 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         consts: code.consts.clone(),
         handlers,
         stack_base: code.nlocalsplus,
+        known_globals: code.known_globals.clone(),
+        burned: Vec::new(),
     })
 }
 
@@ -310,6 +315,20 @@ pub fn global_loads(units: &[u16]) -> Vec<(u32, u32)> {
                 .iter()
                 .filter(|i| deopt(i.opcode) == LOAD_GLOBAL)
                 .map(|i| (i.offset, i.oparg >> 1))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `co_names` index of every name the code stores or deletes as a
+/// global (`STORE_GLOBAL`, `DELETE_GLOBAL`): names not worth burning in.
+pub fn global_stores(units: &[u16]) -> Vec<u32> {
+    decode(units)
+        .map(|insts| {
+            insts
+                .iter()
+                .filter(|i| matches!(i.opcode, STORE_GLOBAL | DELETE_GLOBAL))
+                .map(|i| i.oparg)
                 .collect()
         })
         .unwrap_or_default()

@@ -16,14 +16,15 @@ use crate::codegen::{self, Compiled, Linker};
 use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
 use crate::profile::{self, Profile};
-use crate::runtime::{self, RunOutcome};
+use crate::runtime::{self, AddressHasher, GilCell, RunOutcome};
+use crate::uops::KnownGlobal;
 use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{consts, deopt, off, opcode};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -40,12 +41,13 @@ static CODE_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// Compiled code set aside to be compiled again, by why: its guards fell
 /// back to generic forms often, the interpreter re-specialized an
 /// instruction it deopted at, it deopted often.
-pub static INVALIDATIONS: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+pub static INVALIDATIONS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 /// Why code was compiled again, as in [`INVALIDATIONS`].
-pub const INVALIDATION_REASONS: [&str; 3] = [
+pub const INVALIDATION_REASONS: [&str; 4] = [
     "frequent generic fallbacks",
     "respecialized",
     "frequent deopts",
+    "burned-in global changed",
 ];
 /// Compilations skipped because of the code limit.
 pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
@@ -389,6 +391,9 @@ unsafe extern "C" fn code_event(event: i32, code: *mut PyCodeObject) -> i32 {
     if event as i64 == consts::PY_CODE_EVENT_DESTROY {
         if let Some(state) = STATES.get().remove(&(code as usize)) {
             forget_cached(code as usize, &*state as *const CodeState as usize);
+            for c in &state.compiled {
+                runtime::watch::forget(c);
+            }
             if !state.profile.is_null() {
                 (*state.profile).retire(state.calls as u64);
             }
@@ -400,48 +405,6 @@ unsafe extern "C" fn code_event(event: i32, code: *mut PyCodeObject) -> i32 {
 /// Every code object's state, by address (the GIL serializes access).
 static STATES: GilCell<HashMap<usize, Box<CodeState>, BuildHasherDefault<AddressHasher>>> =
     GilCell::new();
-
-/// A value only touched with the GIL held.
-struct GilCell<T>(std::cell::UnsafeCell<Option<T>>);
-
-// SAFETY: every access happens with the GIL held, which serializes them.
-unsafe impl<T> Sync for GilCell<T> {}
-
-impl<T: Default> GilCell<T> {
-    const fn new() -> Self {
-        GilCell(std::cell::UnsafeCell::new(None))
-    }
-
-    /// The value, made on first use.
-    ///
-    /// # Safety
-    /// The GIL is held and no other reference from `get` is alive.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn get(&self) -> &mut T {
-        (*self.0.get()).get_or_insert_with(T::default)
-    }
-}
-
-/// Hashes an object address (already unique; mixing spreads the
-/// 16-byte-aligned low bits).
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 
 /// Entries of the code-object-to-state cache (a power of two).
 const STATE_CACHE_SIZE: usize = 1024;
@@ -626,7 +589,8 @@ pub unsafe fn ready_resume(ts: *mut PyThreadState, frame: *mut Frame) -> Option<
 }
 
 /// The newest compiled code of a suspended generator's frame, if it is
-/// [`current`], and the instruction the frame resumes at in it.
+/// [`current`] and serves the frame's globals, and the instruction the
+/// frame resumes at in it.
 #[inline(always)]
 unsafe fn resumable(
     s: &CodeState,
@@ -634,7 +598,9 @@ unsafe fn resumable(
     version: u64,
 ) -> Option<(*const Compiled, usize)> {
     let c = s.compiled.last()?;
-    if !current(c, frame_code(frame), version) {
+    if !current(c, frame_code(frame), version)
+        || !c.serves((*frame).f_globals as u64, (*frame).f_builtins as u64)
+    {
         return None;
     }
     let i = c.resume_at(runtime::offset_of_ip(frame))?;
@@ -653,6 +619,26 @@ pub unsafe fn latest_compiled(code: *mut PyCodeObject) -> Option<&'static Compil
         .compiled
         .last()
         .map(|c| &*(&**c as *const Compiled))
+}
+
+/// Compiled code `compiled` of `code` was invalidated (a global it burned
+/// in is changing): if it is the newest, `code` is compiled again at its
+/// next call or resumption.
+///
+/// # Safety
+/// The GIL is held and `code` is a live code object.
+pub unsafe fn invalidated(code: *mut PyCodeObject, compiled: *const Compiled) {
+    INVALIDATIONS[3].fetch_add(1, Ordering::Relaxed);
+    let Some(state) = state_of(code) else { return };
+    let s = &mut *state;
+    let newest = s
+        .compiled
+        .last()
+        .is_some_and(|c| std::ptr::eq(&**c, compiled));
+    if newest && matches!(s.status, Status::Compiled { .. }) {
+        s.set_status(Status::Requicken(0));
+        s.recompiles += 1;
+    }
 }
 
 /// Notes a deopt at code unit `at` of a frame compiled code entered
@@ -1051,6 +1037,8 @@ unsafe fn compile(
         code,
         &input.units,
     );
+    input.known_globals =
+        known_globals((*frame).f_globals, (*frame).f_builtins, code, &input.units);
     input.executed_counter = COUNTING
         .load(Ordering::Relaxed)
         .then_some((&raw const runtime::EXECUTED) as u64);
@@ -1127,7 +1115,11 @@ unsafe fn compile(
     let mut compiled = compiled;
     compiled.pieces = Vec::new();
     let ptr = &*compiled as *const Compiled;
+    let burns = !compiled.burned.is_empty();
     s.compiled.push(compiled);
+    if burns {
+        runtime::watch::register(ptr, code as usize);
+    }
     s.set_status(Status::Compiled { provisional });
     s.deopts = 0;
     s.deopt_sites.clear();
@@ -1196,6 +1188,7 @@ pub unsafe fn dump_code(
         input.loops = state.loops && !state.generator;
     }
     input.globals = global_slots(ts, globals, builtins, code, &input.units);
+    input.known_globals = known_globals(globals, builtins, code, &input.units);
     let mut text = format!("jitsaw: {}\n", qualname(code));
     let built = build(&input, &mut |stage, program| {
         text += &format!("  -- micro-ops after {stage}\n");
@@ -1258,6 +1251,55 @@ unsafe fn global_slots(
         .filter_map(|(offset, name)| {
             global_slot(ts, globals, builtins, tuple_item(names, name as usize))
                 .map(|slot| (offset, slot))
+        })
+        .collect()
+}
+
+/// The values global loads of `code` find now, for names that may be
+/// burned in: found in exact dicts with only `str` keys (looking them up
+/// runs no Python code, so nothing changes before the dicts are watched),
+/// not stored by the code itself, and not known to change often.
+unsafe fn known_globals(
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+    code: *mut PyCodeObject,
+    units: &[u16],
+) -> Vec<KnownGlobal> {
+    let plain = |d: *mut PyObject| {
+        is_dict(d)
+            && dict_keys_is_unicode((*d.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys)
+    };
+    if !plain(globals) || !plain(builtins) {
+        return Vec::new();
+    }
+    let names = code_obj_field(code, off::CODE_CO_NAMES);
+    let stored = frontend::global_stores(units);
+    // `PyDict_GetItem` leaves the exception being raised alone (a
+    // generator compiled as `throw()` resumes it has one).
+    let lookup = |d: *mut PyObject, name: *mut PyObject| {
+        pyo3::ffi::PyDict_GetItem(d.cast(), name.cast()).cast::<PyObject>()
+    };
+    frontend::global_loads(units)
+        .into_iter()
+        .filter(|(_, index)| !stored.contains(index))
+        .filter_map(|(offset, index)| {
+            let name = tuple_item(names, index as usize);
+            if !is_str(name) || !runtime::watch::burnable(globals, name) {
+                return None;
+            }
+            let (value, builtins) = match lookup(globals, name) {
+                v if !v.is_null() => (v, std::ptr::null_mut()),
+                _ if runtime::watch::burnable(builtins, name) => (lookup(builtins, name), builtins),
+                _ => return None,
+            };
+            (!value.is_null()).then(|| KnownGlobal {
+                offset,
+                name: name as u64,
+                value: value as u64,
+                immortal: is_immortal(value),
+                globals: globals as u64,
+                builtins: builtins as u64,
+            })
         })
         .collect()
 }

@@ -64,6 +64,8 @@ uops! { o;
     _DELETE_FAST: 0 => 0;
     _LOAD_CONST: 0 => 1;
     _LOAD_CONST_INLINE: 0 => 1;
+    _LOAD_CONST_INLINE_WITH_NULL: 0 => 2;
+    _LOAD_CONST_INLINE_BORROW_WITH_NULL: 0 => 2;
     _LOAD_CONST_INLINE_BORROW: 0 => 1;
     _POP_TOP: 1 => 0;
     _PUSH_NULL: 0 => 1;
@@ -185,6 +187,9 @@ uops! { o;
     _GUARD_BUILTINS_VERSION: 0 => 0;
     _LOAD_GLOBAL_MODULE: 0 => 1 + (o & 1);
     _LOAD_GLOBAL_BUILTINS: 0 => 1 + (o & 1);
+    // jitsaw: entry guards of code with globals burned in.
+    _CHECK_GLOBALS: 0 => 0, escapes false;
+    _CHECK_BUILTINS: 0 => 0, escapes false;
     _LOAD_ATTR: 1 => 1 + (o & 1);
     // jitsaw: `_LOAD_ATTR` with a per-site cache of the types it saw
     // (operand: the cache; see `runtime::attr_cache`).
@@ -369,6 +374,8 @@ impl Uop {
                 | Uop::_CHECK_VALIDITY
                 | Uop::_CHECK_EVAL_BREAKER
                 | Uop::_IMPORT_FROM
+                | Uop::_CHECK_GLOBALS
+                | Uop::_CHECK_BUILTINS
         )
     }
 
@@ -533,6 +540,42 @@ pub struct Program {
     pub handlers: Vec<(u32, u32)>,
     /// Where the value stack starts in the frame (`co_nlocalsplus`).
     pub stack_base: u32,
+    /// The values global loads find now, which the optimizer may burn in
+    /// (`optimize::globals`).
+    pub known_globals: Vec<KnownGlobal>,
+    /// The global loads burned in: the code generator makes each one a
+    /// site that invalidation can turn into a deopt, and the runtime
+    /// invalidates the code when one of their names changes.
+    pub burned: Vec<Burned>,
+}
+
+/// A global name's value when compiling, as the frame's globals or (when
+/// absent there) builtins hold it. Borrowed: burned-in values stay alive as
+/// long as their dict holds them, and the code is invalidated before a
+/// dict lets go of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownGlobal {
+    /// Code-unit offset of the `LOAD_GLOBAL`.
+    pub offset: u32,
+    /// The name (an interned `str` of `co_names`).
+    pub name: u64,
+    /// The value.
+    pub value: u64,
+    /// Whether the value is immortal (pushed without a new reference).
+    pub immortal: bool,
+    /// The globals dict, which holds the name or (for builtins) does not.
+    pub globals: u64,
+    /// The builtins dict holding the name, for a builtin; 0 for a global.
+    pub builtins: u64,
+}
+
+/// A global load the optimizer burned in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Burned {
+    /// The instruction's index.
+    pub inst: u32,
+    /// What was burned in.
+    pub global: KnownGlobal,
 }
 
 impl Program {

@@ -3,6 +3,7 @@
 //! propagation, guard removal, refcount elision, unboxing) join here.
 
 pub mod depth;
+pub mod globals;
 
 use crate::uops::{Program, Uop, UopInst};
 
@@ -17,8 +18,9 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 3] = [
+    let passes: [(&str, Pass); 4] = [
         ("inline_constants", inline_constants),
+        ("burn_globals", globals::burn_globals),
         ("cache_attributes", cache_attributes),
         ("remove_nops", remove_nops),
     ];

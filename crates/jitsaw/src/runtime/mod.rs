@@ -13,6 +13,7 @@
 
 pub mod attr_cache;
 mod helpers;
+pub mod watch;
 
 use crate::codegen::{Compiled, ExitReason};
 use crate::stencils::{self, STENCILS};
@@ -22,10 +23,53 @@ use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::{consts, off};
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use jitsaw_cpython313::shared::{STATUS_DEOPT, STATUS_ERROR, STATUS_RERAISE, STATUS_YIELD};
+
+/// A value only touched with the GIL held.
+pub(crate) struct GilCell<T>(std::cell::UnsafeCell<Option<T>>);
+
+// SAFETY: every access happens with the GIL held, which serializes them.
+unsafe impl<T> Sync for GilCell<T> {}
+
+impl<T: Default> GilCell<T> {
+    pub(crate) const fn new() -> Self {
+        GilCell(std::cell::UnsafeCell::new(None))
+    }
+
+    /// The value, made on first use.
+    ///
+    /// # Safety
+    /// The GIL is held and no other reference from `get` is alive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn get(&self) -> &mut T {
+        (*self.0.get()).get_or_insert_with(T::default)
+    }
+}
+
+/// Hashes an object address (already unique; mixing spreads the
+/// 16-byte-aligned low bits).
+#[derive(Default)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// The C-ABI entry into compiled code (the `_JIT_ENTRY` stencil).
 type EntryFn = unsafe extern "C" fn(
@@ -156,12 +200,13 @@ pub fn exit_counter(reason: ExitReason) -> u32 {
     const UNSET: u32 = u32::MAX;
     static CACHE: OnceLock<Vec<AtomicU32>> = OnceLock::new();
     let uops = crate::uops::Uop::ALL.len();
-    let cache = CACHE.get_or_init(|| (0..2 * uops + 512).map(|_| AtomicU32::new(UNSET)).collect());
+    let cache = CACHE.get_or_init(|| (0..2 * uops + 513).map(|_| AtomicU32::new(UNSET)).collect());
     let slot = &cache[match reason {
         ExitReason::Deopt(u) => u as usize,
         ExitReason::Raise(u) => uops + u as usize,
         ExitReason::Unsupported(op) => 2 * uops + op as usize,
         ExitReason::Generic(op) => 2 * uops + 256 + op as usize,
+        ExitReason::Invalidated => 2 * uops + 512,
     }];
     let cached = slot.load(Ordering::Relaxed);
     if cached != UNSET {

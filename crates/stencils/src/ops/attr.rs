@@ -67,6 +67,28 @@ stencil!(
     }
 );
 
+stencil!(
+    /// On entry to code with globals burned in: deopts if the frame's
+    /// globals are not the dict they came from (a code object shared by
+    /// functions of different modules). Operand: that dict.
+    fn _CHECK_GLOBALS(f, sp, ts) {
+        if (*f).f_globals as u64 != operand() {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_CHECK_GLOBALS` for the builtins, when builtins are burned in.
+    fn _CHECK_BUILTINS(f, sp, ts) {
+        if (*f).f_builtins as u64 != operand() {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
 /// The value at `index` of a unicode-keyed dict's entries.
 #[inline(always)]
 unsafe fn dict_value_at(dict: *mut PyObject, index: usize) -> *mut PyObject {

@@ -80,6 +80,26 @@ stencil!(
     }
 );
 
+stencil!(
+    /// `_LOAD_CONST_INLINE`, then a `NULL` (a global burned in for a call).
+    fn _LOAD_CONST_INLINE_WITH_NULL(f, sp, ts) {
+        let v = operand() as *mut PyObject;
+        incref(v);
+        *sp = v;
+        *sp.add(1) = core::ptr::null_mut();
+        next!(f, sp.add(2), ts)
+    }
+);
+
+stencil!(
+    /// `_LOAD_CONST_INLINE_BORROW`, then a `NULL`.
+    fn _LOAD_CONST_INLINE_BORROW_WITH_NULL(f, sp, ts) {
+        *sp = operand() as *mut PyObject;
+        *sp.add(1) = core::ptr::null_mut();
+        next!(f, sp.add(2), ts)
+    }
+);
+
 stencil!(fn _POP_TOP(f, sp, ts) {
     decref(peek(sp, 1));
     next!(f, sp.sub(1), ts)

@@ -1,0 +1,265 @@
+//! Global loads burned in: a `LOAD_GLOBAL` whose name has a value when
+//! compiling pushes that value as a constant, instead of checking the dicts'
+//! keys versions and reading the entry at run time (CPython's
+//! `remove_globals` in `optimizer_analysis.c`). Correctness rests on two
+//! things outside this pass: the runtime watches the dicts and, before one
+//! of the names changes, turns each burned load of the code into a deopt
+//! (`runtime::watch`, through the sites `codegen` records); and the code
+//! checks on entry that the frame's globals and builtins are the dicts the
+//! values came from (one code object can serve functions of different
+//! modules).
+
+use super::rewrite_ranges;
+use crate::uops::{Burned, KnownGlobal, Program, Uop, UopInst};
+use jitsaw_cpython313::{deopt, opcode};
+
+/// Burns in every global load with a known value (`program.known_globals`),
+/// recording them in `program.burned`, and guards the code's entry.
+pub fn burn_globals(program: Program) -> Program {
+    if program.known_globals.is_empty() {
+        return program;
+    }
+    let known: Vec<Option<KnownGlobal>> = program
+        .insts
+        .iter()
+        .map(|inst| {
+            (deopt(inst.opcode) == opcode::LOAD_GLOBAL)
+                .then(|| {
+                    program
+                        .known_globals
+                        .iter()
+                        .find(|g| g.offset == inst.offset)
+                        .copied()
+                })
+                .flatten()
+        })
+        .collect();
+    let mut burned = Vec::new();
+    let mut program = rewrite_ranges(program, |i, fallback, uops, out| {
+        let Some(global) = known[i].filter(|_| uops.iter().any(|u| is_global_load(u.op))) else {
+            out.extend_from_slice(uops);
+            return;
+        };
+        if fallback {
+            // No guard is left to fall back from.
+            return;
+        }
+        let kept = |u: &&UopInst| {
+            !matches!(
+                u.op,
+                Uop::_GUARD_GLOBALS_VERSION
+                    | Uop::_GUARD_BUILTINS_VERSION
+                    | Uop::_SET_IP
+                    | Uop::_QUICKEN
+            )
+        };
+        // The burned load's invalidation exit sets the instruction pointer
+        // itself; anything else after the `_SET_IP` that needs it keeps it.
+        let keep_ip = uops
+            .iter()
+            .skip_while(|u| u.op != Uop::_SET_IP)
+            .filter(kept)
+            .any(|u| !is_global_load(u.op) && u.op.needs_ip());
+        for u in uops {
+            if is_global_load(u.op) {
+                out.push(UopInst {
+                    op: constant(global.immortal, u.oparg & 1 != 0),
+                    oparg: 0,
+                    operand: global.value,
+                    inst: u.inst,
+                    jump: None,
+                });
+            } else if kept(&u) || (u.op == Uop::_SET_IP && keep_ip) {
+                out.push(*u);
+            }
+        }
+        burned.push(Burned {
+            inst: i as u32,
+            global,
+        });
+    });
+    if let Some(first) = burned.first() {
+        let globals = first.global.globals;
+        let builtins = burned.iter().map(|b| b.global.builtins).find(|&b| b != 0);
+        program = rewrite_ranges(program, |i, fallback, uops, out| {
+            if i == 0 && !fallback {
+                let guard = |op, operand| UopInst {
+                    op,
+                    oparg: 0,
+                    operand,
+                    inst: 0,
+                    jump: None,
+                };
+                out.push(guard(Uop::_CHECK_GLOBALS, globals));
+                if let Some(builtins) = builtins {
+                    out.push(guard(Uop::_CHECK_BUILTINS, builtins));
+                }
+            }
+            out.extend_from_slice(uops);
+        });
+    }
+    program.burned = burned;
+    program
+}
+
+/// Whether `op` reads a global (any form of `LOAD_GLOBAL`).
+fn is_global_load(op: Uop) -> bool {
+    matches!(
+        op,
+        Uop::_LOAD_GLOBAL | Uop::_LOAD_GLOBAL_MODULE | Uop::_LOAD_GLOBAL_BUILTINS
+    )
+}
+
+/// The micro-op pushing a burned-in value (and a `NULL` for a call).
+fn constant(immortal: bool, with_null: bool) -> Uop {
+    match (immortal, with_null) {
+        (false, false) => Uop::_LOAD_CONST_INLINE,
+        (false, true) => Uop::_LOAD_CONST_INLINE_WITH_NULL,
+        (true, false) => Uop::_LOAD_CONST_INLINE_BORROW,
+        (true, true) => Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uops::Inst;
+
+    fn uop(op: Uop, oparg: u32, operand: u64, inst: u32) -> UopInst {
+        UopInst {
+            op,
+            oparg,
+            operand,
+            inst,
+            jump: None,
+        }
+    }
+
+    fn inst(offset: u32, opcode: u8, first: u32, count: u32, fallback: u32, fb: u32) -> Inst {
+        Inst {
+            start: offset,
+            offset,
+            opcode,
+            oparg: 0,
+            first,
+            count,
+            fallback,
+            fallback_count: fb,
+        }
+    }
+
+    const GLOBALS: u64 = 0x1000;
+    const BUILTINS: u64 = 0x2000;
+
+    fn known(offset: u32, value: u64, builtin: bool) -> KnownGlobal {
+        KnownGlobal {
+            offset,
+            name: 0x3000 + offset as u64,
+            value,
+            immortal: value == 0xAA,
+            globals: GLOBALS,
+            builtins: if builtin { BUILTINS } else { 0 },
+        }
+    }
+
+    /// `RESUME`; `LOAD_GLOBAL_MODULE` (for a call: oparg 1) with its
+    /// fallback; `LOAD_GLOBAL_BUILTIN`; an unspecialized `LOAD_GLOBAL`
+    /// needing `_SET_IP`; `RETURN_VALUE`.
+    fn program(known_globals: Vec<KnownGlobal>) -> Program {
+        let g = opcode::LOAD_GLOBAL;
+        Program {
+            insts: vec![
+                inst(0, opcode::RESUME, 0, 1, 12, 0),
+                inst(1, opcode::LOAD_GLOBAL_MODULE, 1, 2, 10, 2),
+                inst(6, opcode::LOAD_GLOBAL_BUILTIN, 3, 3, 12, 0),
+                inst(11, g, 6, 3, 12, 0),
+                inst(16, opcode::RETURN_VALUE, 9, 1, 12, 0),
+            ],
+            uops: vec![
+                uop(Uop::_CHECK_EVAL_BREAKER, 0, 0, 0),
+                uop(Uop::_GUARD_GLOBALS_VERSION, 1, 7, 1),
+                uop(Uop::_LOAD_GLOBAL_MODULE, 1, 3, 1),
+                uop(Uop::_GUARD_GLOBALS_VERSION, 0, 7, 2),
+                uop(Uop::_GUARD_BUILTINS_VERSION, 0, 8, 2),
+                uop(Uop::_LOAD_GLOBAL_BUILTINS, 0, 5, 2),
+                uop(Uop::_CHECK_VALIDITY, 0, 0, 3),
+                uop(Uop::_SET_IP, 0, 0, 3),
+                uop(Uop::_LOAD_GLOBAL, 2, 0, 3),
+                uop(Uop::_POP_FRAME, 0, 0, 4),
+                uop(Uop::_GENERIC, 0, 0, 1),
+                uop(Uop::_LOAD_GLOBAL, 1, 0, 1),
+            ],
+            known_globals,
+            ..Program::default()
+        }
+    }
+
+    fn ops(p: &Program, i: usize) -> Vec<(Uop, u64)> {
+        p.uops_of(i).iter().map(|u| (u.op, u.operand)).collect()
+    }
+
+    #[test]
+    fn known_globals_become_constants_and_lose_guards_and_fallbacks() {
+        let p = burn_globals(program(vec![
+            known(1, 0xAA, false),
+            known(6, 0xBB, true),
+            known(11, 0xCC, false),
+        ]));
+        assert_eq!(
+            ops(&p, 0),
+            vec![
+                (Uop::_CHECK_GLOBALS, GLOBALS),
+                (Uop::_CHECK_BUILTINS, BUILTINS),
+                (Uop::_CHECK_EVAL_BREAKER, 0)
+            ]
+        );
+        assert_eq!(
+            ops(&p, 1),
+            vec![(Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL, 0xAA)]
+        );
+        assert_eq!(p.fallback_of(1), &[]);
+        assert_eq!(ops(&p, 2), vec![(Uop::_LOAD_CONST_INLINE, 0xBB)]);
+        // `_CHECK_VALIDITY` stays, `_SET_IP` goes with the call it served.
+        assert_eq!(
+            ops(&p, 3),
+            vec![(Uop::_CHECK_VALIDITY, 0), (Uop::_LOAD_CONST_INLINE, 0xCC)]
+        );
+        assert_eq!(ops(&p, 4), vec![(Uop::_POP_FRAME, 0)]);
+        assert_eq!(
+            p.burned.iter().map(|b| b.inst).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn unknown_globals_are_left_alone() {
+        let before = program(vec![known(6, 0xBB, true)]);
+        let p = burn_globals(before.clone());
+        assert_eq!(ops(&p, 1), ops(&before, 1));
+        assert_eq!(p.fallback_of(1), before.fallback_of(1));
+        assert_eq!(ops(&p, 3), ops(&before, 3));
+        assert_eq!(ops(&p, 2), vec![(Uop::_LOAD_CONST_INLINE, 0xBB)]);
+        assert_eq!(p.burned.len(), 1);
+    }
+
+    #[test]
+    fn globals_alone_need_no_builtins_guard() {
+        let p = burn_globals(program(vec![known(1, 0xBB, false)]));
+        assert_eq!(
+            ops(&p, 0),
+            vec![
+                (Uop::_CHECK_GLOBALS, GLOBALS),
+                (Uop::_CHECK_EVAL_BREAKER, 0)
+            ]
+        );
+        assert_eq!(ops(&p, 1), vec![(Uop::_LOAD_CONST_INLINE_WITH_NULL, 0xBB)]);
+    }
+
+    #[test]
+    fn nothing_known_changes_nothing() {
+        let before = program(Vec::new());
+        let p = burn_globals(before.clone());
+        assert_eq!(p.uops, before.uops);
+        assert!(p.burned.is_empty());
+    }
+}
