@@ -220,7 +220,9 @@ pub fn is_enabled() -> bool {
 /// inlines Python calls and specializes `CALL` for them only when no PEP 523
 /// hook is set, which `sys.monitoring` events (no `C_RETURN` for Python
 /// callees) and the quickened bytecode show. Used while instrumentation is
-/// active, and for warm-up calls (see [`warm_up`]).
+/// active. (Not for warm-up calls: everything the call runs, however long,
+/// would be interpreted — a benchmark harness's measuring loop, called a
+/// second time, took the whole benchmark with it.)
 /// The hook comes back when the last window on any thread closes, unless
 /// jitsaw was disabled (or another hook installed) meanwhile.
 ///
@@ -830,7 +832,7 @@ unsafe fn decide(
                 Some((v, _)) if v != version => decision(compile(s, ts, frame, code, version)),
                 _ if *provisional => {
                     s.set_status(Status::Requicken(warmup_calls(s) - 1));
-                    warm_up(s, ts, code)
+                    Decision::Interpret
                 }
                 Some((_, c)) => Decision::Run(c),
                 None => Decision::Interpret,
@@ -842,7 +844,7 @@ unsafe fn decide(
         }
         Status::Requicken(n) => {
             s.set_status(Status::Requicken(n - 1));
-            warm_up(s, ts, code)
+            Decision::Interpret
         }
         Status::Warming => {
             if s.calls > threshold || (s.calls == 1 && s.loops && hot_loop_likely(frame, code)) {
@@ -868,33 +870,6 @@ unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
     }
     let name = pyo3::ffi::PyDict_GetItemString(globals.cast(), c"__name__".as_ptr());
     !name.is_null() && pyo3::ffi::PyUnicode_CompareWithASCIIString(name, c"__main__".as_ptr()) == 0
-}
-
-/// How to run a warm-up call, whose point is to let the interpreter quicken
-/// the bytecode before compiling it. The first warm-up runs unhooked (see
-/// [`interpret_unhooked`]), so that `CALL`s to Python functions specialize
-/// as they do without jitsaw, when that window cannot take much from the
-/// JIT: only one thread runs (the window is interpreter-wide) and the code
-/// is not already running further up the stack (a recursive call tree can
-/// be all of a program's work). Warm-ups after deopts run under the hook.
-unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Decision {
-    let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
-    // Counting mode counts what the interpreter runs through the hook.
-    if COUNTING.load(Ordering::Relaxed)
-        || s.requickened
-        || head.is_null()
-        || !field::<*mut u8>(head, off::TSTATE_NEXT).is_null()
-    {
-        return Decision::Interpret;
-    }
-    let mut f = *current_frame(ts);
-    while !f.is_null() {
-        if (*f).f_executable == code.cast() {
-            return Decision::Interpret;
-        }
-        f = (*f).previous;
-    }
-    Decision::InterpretUnhooked
 }
 
 /// Interpreted calls after which the bytecode is specialized: CPython
