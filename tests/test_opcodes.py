@@ -514,6 +514,79 @@ def test_calls_builtin_method_python_kw_and_classes(jit):
     assert r.state("builtin_o")["recompiles"] or r.exits("generic:LOAD_GLOBAL")
 
 
+def test_class_calls_run_a_compiled_init(jit):
+    # Classes whose instances come from object.__new__ and whose __init__
+    # is a plain Python function are instantiated without type_call (the
+    # interpreter's CALL_ALLOC_AND_ENTER_INIT); every other kind of class
+    # call, and every way __init__ can misbehave, as the interpreter does.
+    r = jit(
+        """
+        class P:
+            def __init__(self, x, y):
+                self.x = x; self.y = y
+        class Sub(P):
+            pass
+        class Bad:
+            def __init__(self):
+                return 42
+        class Raises:
+            def __init__(self, v):
+                if v:
+                    raise ValueError(v)
+                self.v = v
+        class WithNew:
+            def __new__(cls, *a):
+                o = super().__new__(cls)
+                o.tag = "new"
+                return o
+            def __init__(self, a):
+                self.a = a
+        class Meta(type):
+            def __call__(cls, *a):
+                return ("meta", a)
+        class M(metaclass=Meta):
+            def __init__(self, a):
+                self.a = a
+        class Slots:
+            __slots__ = ("a",)
+            def __init__(self, a):
+                self.a = a
+        class FromList(list):
+            def __init__(self, a):
+                super().__init__([a])
+        class Defaults:
+            def __init__(self, a, b=2):
+                self.s = a + b
+        def make(i):
+            out = [vars(P(i, i + 1)), vars(Sub(i, 0))]
+            try:
+                Bad()
+            except TypeError as e:
+                out.append(str(e))
+            try:
+                out.append(vars(Raises(i % 2)))
+            except ValueError as e:
+                out.append(("raised", e.args))
+            out += [WithNew(i).tag, M(i), Slots(i).a, FromList(i), Defaults(i).s]
+            try:
+                P(i)
+            except TypeError as e:
+                out.append(str(e))
+            return out
+        for i in range(6):
+            print(make(i))
+        P.__init__ = lambda self, x, y: setattr(self, "z", x * y)
+        print(make(7))
+        def init2(self, x, y):
+            self.w = (x, y)
+        P.__init__ = init2
+        print(make(8))
+        Raises(1)
+        """
+    )
+    r.assert_compiled("make", "Raises.__init__", "Defaults.__init__")
+
+
 def test_bound_methods_called_directly(jit):
     # A bound method object called (a callback, `m = obj.meth; m(x)`) is
     # unpacked into function and self and its compiled code entered

@@ -118,6 +118,8 @@ static void layout(void)
     OFF("TYPE_TP_DESCR_GET", PyTypeObject, tp_descr_get);
     OFF("TYPE_TP_DESCR_SET", PyTypeObject, tp_descr_set);
     OFF("TYPE_TP_VECTORCALL", PyTypeObject, tp_vectorcall);
+    OFF("TYPE_TP_NEW", PyTypeObject, tp_new);
+    OFF("TYPE_TP_ALLOC", PyTypeObject, tp_alloc);
     OFF("HEAPTYPE_HT_CACHED_KEYS", PyHeapTypeObject, ht_cached_keys);
     OFF("HEAPTYPE_SPEC_CACHE_INIT", PyHeapTypeObject, _spec_cache.init);
     /* ints, floats, containers */

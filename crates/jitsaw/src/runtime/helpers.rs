@@ -547,6 +547,11 @@ pub(super) unsafe extern "C" fn helper_call(
     if is_plain_function(callable) {
         return helper_call_function(ts, callable, args, total, std::ptr::null_mut());
     }
+    if args == base.add(2) {
+        if let Some(res) = call_simple_class(ts, base, n) {
+            return res;
+        }
+    }
     let res = PyObject_Vectorcall(
         callable,
         args,
@@ -558,6 +563,82 @@ pub(super) unsafe extern "C" fn helper_call(
         decref(*args.add(i));
     }
     res
+}
+
+/// The flags of a class [`call_simple_class`] makes instances of.
+const SIMPLE_CLASS: u64 = consts::TPFLAGS_HEAPTYPE | consts::TPFLAGS_INLINE_VALUES;
+
+/// `cls(args)` for a class whose instances come from `object.__new__` and
+/// whose `__init__` is a compiled Python function taking exactly these
+/// arguments (CPython's conditions for `CALL_ALLOC_AND_ENTER_INIT`, which
+/// it does not specialize while a frame evaluator is set): the instance is
+/// allocated and `__init__` run in its compiled code, without `type_call`'s
+/// and `slot_tp_init`'s lookups, bound method and argument copies. Takes
+/// the call shape's references (`cls, NULL, args[n]` at `base`) when it
+/// makes the call; `None` (nothing taken) when the call goes the general
+/// way.
+unsafe fn call_simple_class(
+    ts: *mut PyThreadState,
+    base: *mut *mut PyObject,
+    n: usize,
+) -> Option<*mut PyObject> {
+    let tp = *base;
+    let ttp = tp.cast::<u8>();
+    let object_new = field::<usize>(
+        (&raw mut pyo3::ffi::PyBaseObject_Type).cast(),
+        off::TYPE_TP_NEW,
+    );
+    if ob_type(tp) != &raw mut PyType_Type
+        || type_flags(tp.cast()) & SIMPLE_CLASS != SIMPLE_CLASS
+        || field::<usize>(ttp, off::TYPE_TP_NEW) != object_new
+        || field::<usize>(ttp, off::TYPE_TP_ALLOC)
+            != pyo3::ffi::PyType_GenericAlloc as *const () as usize
+    {
+        return None;
+    }
+    static INIT: OnceLock<usize> = OnceLock::new();
+    let init = _PyType_Lookup(tp.cast(), interned(&INIT, c"__init__"));
+    if init.is_null() || !is_plain_function(init) {
+        return None;
+    }
+    let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    if !takes_exactly(code, n + 1) {
+        return None;
+    }
+    let (state, compiled) = crate::hook::ready(ts, code)?;
+    let instance = pyo3::ffi::PyType_GenericAlloc(tp.cast(), 0).cast::<PyObject>();
+    if instance.is_null() {
+        for i in 0..n + 2 {
+            xdecref(*base.add(i));
+        }
+        return Some(std::ptr::null_mut());
+    }
+    // `__init__` takes the instance and the arguments from `base[1]` on.
+    *base.add(1) = new_ref(instance);
+    let Some(frame) = push_frame(ts, new_ref(init), code, base.add(1), n + 1) else {
+        *base.add(1) = std::ptr::null_mut();
+        decref(init);
+        decref(instance);
+        decref(instance);
+        return None;
+    };
+    decref(tp);
+    let res = crate::hook::run(ts, frame, state, compiled, 0, false);
+    if res.is_null() {
+        decref(instance);
+        return Some(res);
+    }
+    if res != none() {
+        pyo3::ffi::PyErr_Format(
+            pyo3::ffi::PyExc_TypeError,
+            c"__init__() should return None, not '%.200s'".as_ptr(),
+            field::<*const std::ffi::c_char>(ob_type(res).cast(), off::TYPE_TP_NAME),
+        );
+        decref(res);
+        decref(instance);
+        return Some(std::ptr::null_mut());
+    }
+    Some(instance)
 }
 
 /// `JITSAW_DEBUG`: the stack pointer of compiled code is off. Nothing can
