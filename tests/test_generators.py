@@ -269,3 +269,58 @@ def test_compiled_loops_resume_generators_directly(jit, chaos):
     else:
         r.assert_compiled("run", "tree", "countdown")
         assert r.stats["resumed_directly"] > 1000
+
+
+def test_generators_made_by_compiled_callers(jit):
+    # A compiled caller makes generators, coroutines and async generators of
+    # compiled code itself (RETURN_GENERATOR without the interpreter): they
+    # must be indistinguishable from the interpreter's, before and after
+    # they start, with coroutine origin tracking on or off.
+    r = jit(
+        """
+        import asyncio, inspect, sys
+        def gen(a, b=2):
+            x = yield a
+            yield (x, b)
+        async def coro(n):
+            return n * 2
+        async def agen(n):
+            for i in range(n):
+                yield i
+        def with_cell(n):
+            def inner():
+                return n
+            yield inner()
+        def make(i):
+            g = gen(i)
+            state = inspect.getgeneratorstate(g)
+            info = (g.__name__, g.__qualname__, g.gi_frame.f_lineno, g.gi_running,
+                    sorted(g.gi_frame.f_locals.items()))
+            try:
+                g.send(1)
+            except TypeError as e:
+                err = str(e)
+            out = [state, info, err, next(g), g.send("sent"), inspect.getgeneratorstate(g)]
+            c = coro(i)
+            out.append((c.cr_origin, inspect.getcoroutinestate(c)))
+            try:
+                c.send(None)
+            except StopIteration as e:
+                out.append(e.value)
+            a = agen(i)
+            out.append((type(a).__name__, a.ag_running))
+            out.append(list(with_cell(i)))
+            return out
+        async def collect(n):
+            return [x async for x in agen(n)]
+        for i in range(6):
+            print(make(i))
+        sys.set_coroutine_origin_tracking_depth(3)
+        print(make(7))
+        sys.set_coroutine_origin_tracking_depth(0)
+        print(asyncio.run(collect(4)))
+        g = gen(5)
+        del g
+        """
+    )
+    r.assert_compiled("make", "gen")

@@ -218,6 +218,7 @@ extern "C" {
         ...
     ) -> *mut PyObject;
     pub fn _PyThreadState_PopFrame(ts: *mut PyThreadState, frame: *mut Frame);
+    pub fn _Py_MakeCoro(func: *mut PyObject) -> *mut PyObject;
     pub fn _PyType_Lookup(t: *mut PyTypeObject, name: *mut PyObject) -> *mut PyObject;
     pub fn _PyObject_FunctionStr(o: *mut PyObject) -> *mut PyObject;
     pub fn PyErr_GetHandledException() -> *mut PyObject;

@@ -510,6 +510,28 @@ pub unsafe fn ready(
     Some((state, c))
 }
 
+/// Whether a call from compiled code may make a generator of `code`
+/// itself (see `make_generator` in `runtime/helpers.rs`): the generator
+/// code is compiled and may run now, as its resumptions will; the call is
+/// counted.
+///
+/// # Safety
+/// The GIL is held and `code` is a code object.
+pub unsafe fn ready_generator(ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
+    let Some(state) = state_of(code) else {
+        return false;
+    };
+    let s = &mut *state;
+    let (Status::Compiled { .. }, Some(c)) = (&s.status, s.compiled.last()) else {
+        return false;
+    };
+    if !s.generator || !enterable(ts, s, c, code) {
+        return false;
+    }
+    s.count_call();
+    true
+}
+
 /// Whether compiled code `c` of `code` was compiled under the current
 /// instrumentation version, so that no global monitoring was switched on
 /// since (compilation requires none), and no `sys.monitoring` local events

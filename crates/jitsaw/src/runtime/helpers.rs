@@ -159,7 +159,11 @@ unsafe extern "C" fn helper_call_function(
     let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
     if kwnames.is_null() && takes_exactly(code.cast(), nargs) {
-        if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
+        if flags & GENERATOR_FLAGS != 0 {
+            if let Some(generator) = make_generator(ts, func, code.cast(), args, nargs) {
+                return generator;
+            }
+        } else if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
             if let Some(frame) = push_frame(ts, func, code.cast(), args, nargs) {
                 return crate::hook::run(ts, frame, state, compiled, 0, false);
             }
@@ -181,6 +185,54 @@ unsafe extern "C" fn helper_call_function(
         }
         _ => crate::hook::interpreter(ts, frame, 0),
     }
+}
+
+/// The code flags of generator, coroutine and async generator functions.
+const GENERATOR_FLAGS: i64 =
+    consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR;
+
+/// Calls a generator, coroutine or async generator function whose code
+/// starts with `RETURN_GENERATOR` (no cells to make first) and runs
+/// compiled: the frame is set up and moved into a new generator as the
+/// interpreter's `RETURN_GENERATOR` does, without entering the interpreter
+/// for it. Takes the references to `func` and the arguments; `None`
+/// (nothing taken) when the call goes the general way.
+unsafe fn make_generator(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+) -> Option<*mut PyObject> {
+    if (*code_units(code) & 0xFF) as u8 != jitsaw_cpython313::opcode::RETURN_GENERATOR
+        || !crate::hook::ready_generator(ts, code)
+    {
+        return None;
+    }
+    let frame = push_frame(ts, func, code, args, nargs)?;
+    // `_Py_MakeCoro` finds the new frame current, as in the interpreter
+    // (coroutine origin tracking starts from its caller).
+    (*frame).previous = *current_frame(ts);
+    *current_frame(ts) = frame;
+    let generator = _Py_MakeCoro(func);
+    *current_frame(ts) = (*frame).previous;
+    if generator.is_null() {
+        _PyEval_FrameClearAndPop(ts, frame);
+        return Some(generator);
+    }
+    (*frame).instr_ptr = code_units(code).add(1);
+    let gen_frame = generator
+        .cast::<u8>()
+        .add(off::GEN_GI_IFRAME)
+        .cast::<Frame>();
+    // `_PyFrame_Copy`: the frame and its locals move, references and all.
+    let size = frame_local(frame, (*frame).stacktop as usize) as usize - frame as usize;
+    std::ptr::copy_nonoverlapping(frame.cast::<u8>(), gen_frame.cast::<u8>(), size);
+    (*gen_frame).previous = std::ptr::null_mut();
+    (*gen_frame).owner = consts::FRAME_OWNED_BY_GENERATOR as i8;
+    *field_ptr::<i8>(generator.cast(), off::GEN_GI_FRAME_STATE) = consts::FRAME_CREATED as i8;
+    _PyThreadState_PopFrame(ts, frame);
+    Some(generator)
 }
 
 /// Whether a function of `code` takes exactly `nargs` positional arguments
