@@ -263,3 +263,30 @@ def test_attribute_sites_recover_when_their_class_changes(jit):
     generic = r.exits("generic:STORE_ATTR")
     assert sum(generic.values()) < 1000, generic
     assert r.stats["attribute_cache"]["filled"] > 0
+
+
+def test_a_long_warm_up_call_gets_the_hook_back(jit):
+    # A loop function compiled at its first call runs its second call in
+    # the interpreter with the hook lifted (so that its calls specialize as
+    # without jitsaw); when that call runs long, the watchdog puts the hook
+    # back and what it calls from then on runs compiled.
+    r = jit(
+        """
+        import time
+        def work(x):
+            return x * 2 + 1
+        def loop(seconds):
+            t, n = 0, 0
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                t += work(n % 7)
+                n += 1
+            return t > 0
+        print(loop(0.01))
+        print(loop(0.5))
+        """
+    )
+    r.assert_compiled("work")
+    assert r.stats["warm_ups_cut_short"] >= 1
+    # Calls that went through the hook are counted; interpreted ones not.
+    assert r.state("work")["calls"] > 10000

@@ -12,6 +12,8 @@
 //! is recompiled the same way, a few times, from the interpreter's newer
 //! specializations.
 
+mod watchdog;
+
 use crate::codegen::{self, Compiled, Linker};
 use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
@@ -49,6 +51,7 @@ pub const INVALIDATION_REASONS: [&str; 4] = [
     "frequent deopts",
     "burned-in global changed",
 ];
+pub use watchdog::CUT as WARM_UPS_CUT;
 /// Compilations skipped because of the code limit.
 pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
 /// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
@@ -220,9 +223,7 @@ pub fn is_enabled() -> bool {
 /// inlines Python calls and specializes `CALL` for them only when no PEP 523
 /// hook is set, which `sys.monitoring` events (no `C_RETURN` for Python
 /// callees) and the quickened bytecode show. Used while instrumentation is
-/// active. (Not for warm-up calls: everything the call runs, however long,
-/// would be interpreted — a benchmark harness's measuring loop, called a
-/// second time, took the whole benchmark with it.)
+/// active, and for warm-up calls (see [`warm_up`]).
 /// The hook comes back when the last window on any thread closes, unless
 /// jitsaw was disabled (or another hook installed) meanwhile.
 ///
@@ -454,6 +455,7 @@ unsafe extern "C" fn eval_frame(
         Decision::Run(compiled) => run(ts, frame, state, compiled, 0, false),
         Decision::Interpret => interpreter(ts, frame, 0),
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
+        Decision::WarmUp => watchdog::warm_up_unhooked(ts, frame),
     }
 }
 
@@ -815,6 +817,9 @@ enum Decision {
     Interpret,
     /// By the interpreter with the hook lifted (see [`interpret_unhooked`]).
     InterpretUnhooked,
+    /// A warm-up call, by the interpreter with the hook lifted for a while
+    /// (see [`warm_up`]).
+    WarmUp,
 }
 
 /// How to run this call, compiling first if due.
@@ -854,7 +859,7 @@ unsafe fn decide(
                 Some((v, _)) if v != version => decision(compile(s, ts, frame, code, version)),
                 _ if *provisional => {
                     s.set_status(Status::Requicken(warmup_calls(s) - 1));
-                    Decision::Interpret
+                    warm_up(s, ts, code)
                 }
                 Some((_, c)) => Decision::Run(c),
                 None => Decision::Interpret,
@@ -866,7 +871,7 @@ unsafe fn decide(
         }
         Status::Requicken(n) => {
             s.set_status(Status::Requicken(n - 1));
-            Decision::Interpret
+            warm_up(s, ts, code)
         }
         Status::Warming => {
             if s.calls > threshold || (s.calls == 1 && s.loops && hot_loop_likely(frame, code)) {
@@ -892,6 +897,38 @@ unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
     }
     let name = pyo3::ffi::PyDict_GetItemString(globals.cast(), c"__name__".as_ptr());
     !name.is_null() && pyo3::ffi::PyUnicode_CompareWithASCIIString(name, c"__main__".as_ptr()) == 0
+}
+
+/// How to run a warm-up call, whose point is to let the interpreter quicken
+/// the bytecode before compiling it. The first warm-up runs with the hook
+/// lifted, so that `CALL`s to Python functions specialize as they do
+/// without jitsaw (`dis(..., adaptive=True)` shows the same bytecode), when
+/// that window cannot take much from the JIT: only one thread runs (the
+/// window is interpreter-wide), the code is not already running further up
+/// the stack, and the window is short — everything the call runs is
+/// interpreted meanwhile, so [`watchdog`] puts the hook back if it stays
+/// open long (a benchmark harness's measuring loop). Warm-ups after deopts
+/// run under the hook.
+unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Decision {
+    let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
+    // Counting mode counts what the interpreter runs through the hook.
+    // Inside a window the watchdog cut short, nested warm-ups keep the hook.
+    if COUNTING.load(Ordering::Relaxed)
+        || s.requickened
+        || WINDOWS.load(Ordering::Relaxed) > 0
+        || head.is_null()
+        || !field::<*mut u8>(head, off::TSTATE_NEXT).is_null()
+    {
+        return Decision::Interpret;
+    }
+    let mut f = *current_frame(ts);
+    while !f.is_null() {
+        if (*f).f_executable == code.cast() {
+            return Decision::Interpret;
+        }
+        f = (*f).previous;
+    }
+    Decision::WarmUp
 }
 
 /// Interpreted calls after which the bytecode is specialized: CPython
