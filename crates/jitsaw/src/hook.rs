@@ -12,8 +12,6 @@
 //! is recompiled the same way, a few times, from the interpreter's newer
 //! specializations.
 
-mod watchdog;
-
 use crate::codegen::{self, Compiled, Linker};
 use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
@@ -51,7 +49,6 @@ pub const INVALIDATION_REASONS: [&str; 4] = [
     "frequent deopts",
     "burned-in global changed",
 ];
-pub use watchdog::CUT as WARM_UPS_CUT;
 /// Compilations skipped because of the code limit.
 pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
 /// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
@@ -85,6 +82,8 @@ pub struct CodeState {
     requickened: bool,
     /// Whether the bytecode has a backward jump.
     loops: bool,
+    /// How long the first call the hook ran compiled took.
+    first_run: Option<std::time::Duration>,
     /// A generator, coroutine or async generator function's code.
     generator: bool,
     /// Its frames running in the interpreter now (counting mode).
@@ -452,10 +451,17 @@ unsafe extern "C" fn eval_frame(
         // A generator function's call only makes the generator, which the
         // interpreter does (`RETURN_GENERATOR`); compiled code runs it.
         Decision::Run(_) if (*state).generator => interpreter(ts, frame, 0),
+        Decision::Run(compiled) if (*state).first_run.is_none() => {
+            // How long the first compiled call takes tells whether a
+            // warm-up call would be short (see `warm_up`).
+            let started = Instant::now();
+            let result = run(ts, frame, state, compiled, 0, false);
+            (*state).first_run = Some(started.elapsed());
+            result
+        }
         Decision::Run(compiled) => run(ts, frame, state, compiled, 0, false),
         Decision::Interpret => interpreter(ts, frame, 0),
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
-        Decision::WarmUp => watchdog::warm_up_unhooked(ts, frame),
     }
 }
 
@@ -761,6 +767,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             recompiles: 0,
             requickened: false,
             loops: has_backward_jump(code),
+            first_run: None,
             generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64
                 & (consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR)
                 != 0,
@@ -817,9 +824,6 @@ enum Decision {
     Interpret,
     /// By the interpreter with the hook lifted (see [`interpret_unhooked`]).
     InterpretUnhooked,
-    /// A warm-up call, by the interpreter with the hook lifted for a while
-    /// (see [`warm_up`]).
-    WarmUp,
 }
 
 /// How to run this call, compiling first if due.
@@ -905,17 +909,16 @@ unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
 /// without jitsaw (`dis(..., adaptive=True)` shows the same bytecode), when
 /// that window cannot take much from the JIT: only one thread runs (the
 /// window is interpreter-wide), the code is not already running further up
-/// the stack, and the window is short — everything the call runs is
-/// interpreted meanwhile, so [`watchdog`] puts the hook back if it stays
-/// open long (a benchmark harness's measuring loop). Warm-ups after deopts
-/// run under the hook.
+/// the stack, and the call is likely short, since everything it runs is
+/// interpreted: its first, compiled, call took under [`SHORT_CALL`] (a
+/// benchmark harness's measuring loop, unhooked at its second call, kept
+/// the JIT off for the whole benchmark). Warm-ups after deopts run under
+/// the hook.
 unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Decision {
     let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
     // Counting mode counts what the interpreter runs through the hook.
-    // Inside a window the watchdog cut short, nested warm-ups keep the hook.
     if COUNTING.load(Ordering::Relaxed)
         || s.requickened
-        || WINDOWS.load(Ordering::Relaxed) > 0
         || head.is_null()
         || !field::<*mut u8>(head, off::TSTATE_NEXT).is_null()
     {
@@ -928,8 +931,15 @@ unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject
         }
         f = (*f).previous;
     }
-    Decision::WarmUp
+    match s.first_run {
+        Some(t) if t < SHORT_CALL => Decision::InterpretUnhooked,
+        _ => Decision::Interpret,
+    }
 }
+
+/// The first compiled call's duration under which a warm-up call runs
+/// unhooked.
+const SHORT_CALL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Interpreted calls after which the bytecode is specialized: CPython
 /// specializes an instruction on its second execution.

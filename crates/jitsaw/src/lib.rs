@@ -95,10 +95,6 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         invalidations.set_item(reason, n.load(std::sync::atomic::Ordering::Relaxed))?;
     }
     d.set_item("invalidations", invalidations)?;
-    d.set_item(
-        "warm_ups_cut_short",
-        hook::WARM_UPS_CUT.load(std::sync::atomic::Ordering::Relaxed),
-    )?;
     d.set_item("frames_entered", runtime::FRAMES_ENTERED.get())?;
     d.set_item("resumed_directly", runtime::RESUMED_DIRECTLY.get())?;
     let attribute_cache = PyDict::new(py);
