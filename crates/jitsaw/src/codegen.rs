@@ -275,21 +275,8 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             found[slot] = match existing {
                 Some(i) => stub_pieces[i].offset,
                 None => {
-                    let len = Uop::_EXIT_IP.stencil().code.len() as u32;
-                    stub_pieces.push(Piece {
-                        offset,
-                        len,
-                        uop: UopInst {
-                            op: Uop::_EXIT_IP,
-                            oparg: 0,
-                            operand,
-                            inst: p.uop.inst,
-                            jump: None,
-                        },
-                    });
                     stub_tails.push(tail);
-                    offset += len;
-                    offset - len
+                    exit_stub(&mut stub_pieces, &mut offset, operand, p.uop.inst)
                 }
             };
         }
@@ -308,22 +295,10 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             return Err(format!("{} cannot be patched", pieces[k].uop.op.name()));
         }
         let counter = (linker.exit_counter)(ExitReason::Invalidated);
-        let tail = tail_for(&mut tails, Uop::_DEOPT_TAIL, counter, b.inst);
-        let len = Uop::_EXIT_IP.stencil().code.len() as u32;
-        stub_pieces.push(Piece {
-            offset,
-            len,
-            uop: UopInst {
-                op: Uop::_EXIT_IP,
-                oparg: 0,
-                operand: program.unit_address(inst.start),
-                inst: b.inst,
-                jump: None,
-            },
-        });
-        stub_tails.push(tail);
-        patch_sites.push((pieces[k].offset, offset));
-        offset += len;
+        stub_tails.push(tail_for(&mut tails, Uop::_DEOPT_TAIL, counter, b.inst));
+        let operand = program.unit_address(inst.start);
+        let stub = exit_stub(&mut stub_pieces, &mut offset, operand, b.inst);
+        patch_sites.push((pieces[k].offset, stub));
     }
     let mut tail_offsets = Vec::with_capacity(tails.len());
     for uop in tails {
@@ -485,6 +460,27 @@ fn is_burned_load(op: Uop) -> bool {
             | Uop::_LOAD_CONST_INLINE_WITH_NULL
             | Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL
     )
+}
+
+/// Lays out an exit stub (`_EXIT_IP`: where the interpreter resumes) for
+/// instruction `inst` at `offset`, which it advances; returns the stub's
+/// offset.
+fn exit_stub(stubs: &mut Vec<Piece>, offset: &mut u32, operand: u64, inst: u32) -> u32 {
+    let at = *offset;
+    let len = Uop::_EXIT_IP.stencil().code.len() as u32;
+    stubs.push(Piece {
+        offset: at,
+        len,
+        uop: UopInst {
+            op: Uop::_EXIT_IP,
+            oparg: 0,
+            operand,
+            inst,
+            jump: None,
+        },
+    });
+    *offset += len;
+    at
 }
 
 /// The index in `tails` of the exit tail `op` counting with `counter`,
