@@ -1,0 +1,128 @@
+"""Differential fuzzer for globals burned into compiled code: random programs
+whose functions read module globals and builtins in loops while the names
+change under them, every way Python allows — rebound by a callee or by the
+reader itself mid-loop, through ``globals()``, a module attribute, ``exec``,
+``update``/``pop``, a ``__del__`` run by a plain store, builtins replaced or
+shadowed by a global, generators suspended across a change, and the same
+code run with other globals. Plain and jitted runs (every function compiled
+at its first call, and after two calls) must print exactly the same.
+
+    python3.13 tests/fuzz/globals_fuzz.py --seed 1 --count 100      # CI batch
+    python3.13 tests/fuzz/globals_fuzz.py --seed 7 --count 2000     # long mode
+    python3.13 tests/fuzz/globals_fuzz.py --show 12                 # print program 12
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+VALUES = ["7", "'x'", "None", "(9,)", "3.5", "len", "sum", "True", "[3]"]
+# Global reads: whatever a name holds, printed without addresses.
+READS = ["repr(show({n}))", "show({n})", "len(str(show({n})))", "type({n}).__name__",
+         "min(1, 2)", "max(3, len('ab'))", "abs(-len(repr(show({n}))))"]
+
+
+def mutation(r, names):
+    """Statements that change one global (or a builtin) some way."""
+    n, v = r.choice(names), r.choice(VALUES)
+    return r.choice([
+        [f"global {n}", f"{n} = {v}"],
+        [f"globals()[{n!r}] = {v}"],
+        [f"sys.modules[__name__].{n} = {v}"],
+        [f"d = Rebind({n!r}, {v})", "d = None"],
+        [f"globals().pop({n!r}, None)", f"globals()[{n!r}] = {v}"],
+        ["builtins.len = wrapped_len if builtins.len is real_len else real_len"],
+        ["globals()['len'] = lambda s: -1", "globals().pop('len')"],
+        [f"exec({n!r} + ' = ' + repr({v}), globals())"],
+        [f"globals().update({{{n!r}: {v}}})"],
+    ])
+
+
+def program(seed):
+    """Program `seed`'s source."""
+    r = random.Random(seed)
+    names = [f"G{i}" for i in range(r.randint(2, 5))]
+    lines = [
+        "import builtins, sys, types",
+        "real_len = builtins.len",
+        "def wrapped_len(s):",
+        "    return real_len(s) + 100",
+        "def show(v):",
+        "    return getattr(v, '__name__', '?') if callable(v) else v",
+        "class Rebind:",
+        "    def __init__(self, name, value):",
+        "        self.name, self.value = name, value",
+        "    def __del__(self):",
+        "        globals()[self.name] = self.value",
+    ]
+    lines += [f"{n} = {r.choice(VALUES)}" for n in names]
+    functions = r.randint(2, 4)
+    for f in range(functions):
+        lines += [f"def f{f}(n):", "    out = []", "    for i in range(n):"]
+        for _ in range(r.randint(1, 4)):
+            lines.append(f"        out.append({r.choice(READS).format(n=r.choice(names))})")
+            if r.random() < 0.3:
+                lines.append(f"        if i == {r.randint(0, 8)}:")
+                lines += [f"            {m}" for m in mutation(r, names)]
+            if f > 0 and r.random() < 0.2:
+                lines.append(f"        out.append(f{r.randrange(f)}(2))")
+        lines.append("    return out")
+    lines += ["def gen():", "    for i in range(6):",
+              f"        yield {r.choice(READS).format(n=r.choice(names))}", "g = gen()"]
+    lines.append("for rnd in range(12):")
+    for f in range(functions):
+        lines += ["    try:", f"        print(f{f}({r.randint(1, 12)}))",
+                  "    except Exception as e:", "        print(type(e).__name__, e)"]
+    lines += ["    try:", "        print(next(g, 'done'))",
+              "    except Exception as e:", "        print(type(e).__name__, e)"]
+    lines.append("    if rnd % 4 == 3:")
+    lines += [f"        {m}" for m in mutation(r, names)]
+    other = ", ".join(f"{n!r}: {i}" for i, n in enumerate(names))
+    lines += ["    if rnd == 6:",
+              f"        other = {{'__builtins__': __builtins__, {other}}}",
+              "        h = types.FunctionType(f0.__code__, other)",
+              "        try:", "            print('other', h(3))",
+              "        except Exception as e:", "            print(type(e).__name__, e)"]
+    lines.append("builtins.len = real_len")
+    return "\n".join(lines) + "\n"
+
+
+def run(source, env):
+    """The program's output and exit status, run with `env` added."""
+    proc = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0", **env}, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=1, help="first program number")
+    parser.add_argument("--count", type=int, default=100, help="programs to run")
+    parser.add_argument("--show", type=int, help="print one program and exit")
+    parser.add_argument("--out", default=".", help="where to write diverging programs")
+    args = parser.parse_args()
+    if args.show is not None:
+        print(program(args.show), end="")
+        return 0
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
+    os.environ.clear()
+    os.environ.update(plain)
+    diverged = 0
+    for seed in range(args.seed, args.seed + args.count):
+        source = program(seed)
+        expected = run(source, {})
+        for threshold in ("0", "2"):
+            if run(source, {"JITSAW": "1", "JITSAW_THRESHOLD": threshold}) != expected:
+                diverged += 1
+                path = Path(args.out) / f"globals_divergence_{seed}_t{threshold}.py"
+                path.write_text(source)
+                print(f"program {seed} diverges at threshold {threshold}: {path}")
+    print(f"{args.count} programs, {diverged} divergences")
+    return 1 if diverged else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
