@@ -185,11 +185,6 @@ impl Compiled {
         }
     }
 
-    /// Whether [`Compiled::invalidate`] ran.
-    pub fn is_invalidated(&self) -> bool {
-        self.invalidated.load(Ordering::Relaxed)
-    }
-
     /// The index of the instruction starting at code unit `offset`.
     pub fn inst_at(&self, offset: u32) -> Option<usize> {
         self.starts.binary_search(&offset).ok()
@@ -442,10 +437,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         fallbacks,
         site_caches,
         burned: program.burned.iter().map(|b| b.global).collect(),
-        namespace: program.burned.first().map(|b| {
-            let builtins = program.burned.iter().map(|b| b.global.builtins);
-            (b.global.globals, builtins.max().unwrap_or(0))
-        }),
+        namespace: program.burned_namespace(),
         patch_sites: patch_sites.into(),
         invalidated: AtomicBool::new(false),
     })

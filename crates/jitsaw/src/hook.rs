@@ -49,6 +49,9 @@ pub const INVALIDATION_REASONS: [&str; 4] = [
     "frequent deopts",
     "burned-in global changed",
 ];
+/// The code flags of generator, coroutine and async generator functions.
+pub const GENERATOR_FLAGS: i64 =
+    consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR;
 /// Compilations skipped because of the code limit.
 pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
 /// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
@@ -768,9 +771,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             requickened: false,
             loops: has_backward_jump(code),
             first_run: None,
-            generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64
-                & (consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR)
-                != 0,
+            generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0,
             interpreting: 0,
             deopt_sites: Vec::new(),
             generic: Vec::new(),
@@ -1074,15 +1075,10 @@ unsafe fn compile(
     // interpreted call, which resets counters: due counters would deopt
     // again and again, so they do not deopt there.
     input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
-    input.globals = global_slots(
-        ts,
-        (*frame).f_globals,
-        (*frame).f_builtins,
-        code,
-        &input.units,
-    );
-    input.known_globals =
-        known_globals((*frame).f_globals, (*frame).f_builtins, code, &input.units);
+    let (globals, builtins) = ((*frame).f_globals, (*frame).f_builtins);
+    let loads = frontend::global_loads(&input.units);
+    input.globals = global_slots(ts, globals, builtins, code, &loads);
+    input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
     input.executed_counter = COUNTING
         .load(Ordering::Relaxed)
         .then_some((&raw const runtime::EXECUTED) as u64);
@@ -1231,8 +1227,9 @@ pub unsafe fn dump_code(
         input.generic = state.generic.clone();
         input.loops = state.loops && !state.generator;
     }
-    input.globals = global_slots(ts, globals, builtins, code, &input.units);
-    input.known_globals = known_globals(globals, builtins, code, &input.units);
+    let loads = frontend::global_loads(&input.units);
+    input.globals = global_slots(ts, globals, builtins, code, &loads);
+    input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
     let mut text = format!("jitsaw: {}\n", qualname(code));
     let built = build(&input, &mut |stage, program| {
         text += &format!("  -- micro-ops after {stage}\n");
@@ -1284,15 +1281,15 @@ unsafe fn global_slots(
     globals: *mut PyObject,
     builtins: *mut PyObject,
     code: *mut PyCodeObject,
-    units: &[u16],
+    loads: &[(u32, u32)],
 ) -> Vec<(u32, frontend::GlobalSlot)> {
     if !is_dict(globals) || !is_dict(builtins) {
         return Vec::new();
     }
     let names = code_obj_field(code, off::CODE_CO_NAMES);
-    frontend::global_loads(units)
-        .into_iter()
-        .filter_map(|(offset, name)| {
+    loads
+        .iter()
+        .filter_map(|&(offset, name)| {
             global_slot(ts, globals, builtins, tuple_item(names, name as usize))
                 .map(|slot| (offset, slot))
         })
@@ -1308,6 +1305,7 @@ unsafe fn known_globals(
     builtins: *mut PyObject,
     code: *mut PyCodeObject,
     units: &[u16],
+    loads: &[(u32, u32)],
 ) -> Vec<KnownGlobal> {
     let plain = |d: *mut PyObject| {
         is_dict(d)
@@ -1323,10 +1321,10 @@ unsafe fn known_globals(
     let lookup = |d: *mut PyObject, name: *mut PyObject| {
         pyo3::ffi::PyDict_GetItem(d.cast(), name.cast()).cast::<PyObject>()
     };
-    frontend::global_loads(units)
-        .into_iter()
+    loads
+        .iter()
         .filter(|(_, index)| !stored.contains(index))
-        .filter_map(|(offset, index)| {
+        .filter_map(|&(offset, index)| {
             let name = tuple_item(names, index as usize);
             if !is_str(name) || !runtime::watch::burnable(globals, name) {
                 return None;

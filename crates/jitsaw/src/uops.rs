@@ -595,6 +595,14 @@ impl Program {
     pub fn unit_address(&self, offset: u32) -> u64 {
         self.code_start + 2 * offset as u64
     }
+
+    /// The globals and builtins (0 if no builtin is burned in) the burned-in
+    /// globals came from, if any were.
+    pub fn burned_namespace(&self) -> Option<(u64, u64)> {
+        let first = self.burned.first()?;
+        let builtins = self.burned.iter().map(|b| b.global.builtins);
+        Some((first.global.globals, builtins.max().unwrap_or(0)))
+    }
 }
 
 #[cfg(test)]

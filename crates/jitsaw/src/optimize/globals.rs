@@ -78,9 +78,8 @@ pub fn burn_globals(program: Program) -> Program {
             global,
         });
     });
-    if let Some(first) = burned.first() {
-        let globals = first.global.globals;
-        let builtins = burned.iter().map(|b| b.global.builtins).find(|&b| b != 0);
+    program.burned = burned;
+    if let Some((globals, builtins)) = program.burned_namespace() {
         program = rewrite_ranges(program, |i, fallback, uops, out| {
             if i == 0 && !fallback {
                 let guard = |op, operand| UopInst {
@@ -91,14 +90,13 @@ pub fn burn_globals(program: Program) -> Program {
                     jump: None,
                 };
                 out.push(guard(Uop::_CHECK_GLOBALS, globals));
-                if let Some(builtins) = builtins {
+                if builtins != 0 {
                     out.push(guard(Uop::_CHECK_BUILTINS, builtins));
                 }
             }
             out.extend_from_slice(uops);
         });
     }
-    program.burned = burned;
     program
 }
 

@@ -159,7 +159,7 @@ unsafe extern "C" fn helper_call_function(
     let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
     if kwnames.is_null() && takes_exactly(code.cast(), nargs) {
-        if flags & GENERATOR_FLAGS != 0 {
+        if flags & crate::hook::GENERATOR_FLAGS != 0 {
             if let Some(generator) = make_generator(ts, func, code.cast(), args, nargs) {
                 return generator;
             }
@@ -186,10 +186,6 @@ unsafe extern "C" fn helper_call_function(
         _ => crate::hook::interpreter(ts, frame, 0),
     }
 }
-
-/// The code flags of generator, coroutine and async generator functions.
-const GENERATOR_FLAGS: i64 =
-    consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR;
 
 /// Calls a generator, coroutine or async generator function whose code
 /// starts with `RETURN_GENERATOR` (no cells to make first) and runs
@@ -425,24 +421,57 @@ unsafe extern "C" fn helper_enter_init(
     let Some(compiled) = direct_compiled(ts, code, n + 1) else {
         return NONE;
     };
-    let instance = pyo3::ffi::PyType_GenericAlloc(tp.cast(), 0).cast::<PyObject>();
-    if instance.is_null() {
-        return Inline {
+    match push_init_frame(ts, base, init, code, n) {
+        InitFrame::NoInstance => Inline {
             frame: std::ptr::null_mut(),
             entry: 1,
-        };
+        },
+        InitFrame::NoRoom => NONE,
+        InitFrame::Pushed(frame, instance) => {
+            *base = instance;
+            decref(tp);
+            enter_inline(ts, caller, frame, base.add(1), resume, (*compiled).entry(0))
+        }
     }
-    // `__init__` takes the instance and the arguments from `base[1]` on.
-    *base.add(1) = instance;
-    let Some(frame) = push_frame(ts, new_ref(init), code, base.add(1), n + 1) else {
-        *base.add(1) = std::ptr::null_mut();
-        decref(init);
-        decref(instance);
-        return NONE;
-    };
-    *base = new_ref(instance);
-    decref(tp);
-    enter_inline(ts, caller, frame, base.add(1), resume, (*compiled).entry(0))
+}
+
+/// What [`push_init_frame`] did.
+enum InitFrame {
+    /// Allocating the instance failed (an error is set); nothing taken.
+    NoInstance,
+    /// No room for the frame; nothing taken.
+    NoRoom,
+    /// The frame, which took the instance and the arguments, and a new
+    /// reference to the instance.
+    Pushed(*mut Frame, *mut PyObject),
+}
+
+/// Allocates an instance of the class at `base[0]` and pushes a frame for
+/// its `__init__` (`init`, of `code`) taking the instance and the `n`
+/// arguments, from `base[1]` on, as CPython's `CALL_ALLOC_AND_ENTER_INIT`
+/// does (its shim frame aside).
+unsafe fn push_init_frame(
+    ts: *mut PyThreadState,
+    base: *mut *mut PyObject,
+    init: *mut PyObject,
+    code: *mut PyCodeObject,
+    n: usize,
+) -> InitFrame {
+    let instance = pyo3::ffi::PyType_GenericAlloc((*base).cast(), 0).cast::<PyObject>();
+    if instance.is_null() {
+        return InitFrame::NoInstance;
+    }
+    *base.add(1) = new_ref(instance);
+    match push_frame(ts, new_ref(init), code, base.add(1), n + 1) {
+        Some(frame) => InitFrame::Pushed(frame, instance),
+        None => {
+            *base.add(1) = std::ptr::null_mut();
+            decref(init);
+            decref(instance);
+            decref(instance);
+            InitFrame::NoRoom
+        }
+    }
 }
 
 /// `SEND_GEN`/`FOR_ITER_GEN` from compiled code (see `jitsaw_resume_inline`
@@ -658,35 +687,23 @@ unsafe fn call_simple_class(
         return None;
     }
     let (state, compiled) = crate::hook::ready(ts, code)?;
-    let instance = pyo3::ffi::PyType_GenericAlloc(tp.cast(), 0).cast::<PyObject>();
-    if instance.is_null() {
-        for i in 0..n + 2 {
-            xdecref(*base.add(i));
+    let (frame, instance) = match push_init_frame(ts, base, init, code, n) {
+        InitFrame::NoInstance => {
+            for i in 0..n + 2 {
+                xdecref(*base.add(i));
+            }
+            return Some(std::ptr::null_mut());
         }
-        return Some(std::ptr::null_mut());
-    }
-    // `__init__` takes the instance and the arguments from `base[1]` on.
-    *base.add(1) = new_ref(instance);
-    let Some(frame) = push_frame(ts, new_ref(init), code, base.add(1), n + 1) else {
-        *base.add(1) = std::ptr::null_mut();
-        decref(init);
-        decref(instance);
-        decref(instance);
-        return None;
+        InitFrame::NoRoom => return None,
+        InitFrame::Pushed(frame, instance) => (frame, instance),
     };
     decref(tp);
     let res = crate::hook::run(ts, frame, state, compiled, 0, false);
-    if res.is_null() {
-        decref(instance);
-        return Some(res);
-    }
-    if res != none() {
-        pyo3::ffi::PyErr_Format(
-            pyo3::ffi::PyExc_TypeError,
-            c"__init__() should return None, not '%.200s'".as_ptr(),
-            field::<*const std::ffi::c_char>(ob_type(res).cast(), off::TYPE_TP_NAME),
-        );
-        decref(res);
+    if res.is_null() || res != none() {
+        if !res.is_null() {
+            helper_init_check_error(ts, res);
+            decref(res);
+        }
         decref(instance);
         return Some(std::ptr::null_mut());
     }
