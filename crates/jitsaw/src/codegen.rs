@@ -202,6 +202,13 @@ impl Compiled {
 
 /// Compiles a program into executable memory.
 pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, String> {
+    // Stencils set `frame->instr_ptr` by its low half (`set_instr_ptr`), so
+    // the bytecode (with room for the last instruction's caches) must not
+    // cross a 4 GiB boundary; the odds are about one in a million.
+    let last = program.insts.last().map_or(0, |i| i.offset);
+    if program.code_start >> 32 != program.unit_address(last + 16) >> 32 {
+        return Err("bytecode crosses a 4 GiB boundary".into());
+    }
     // 1. Lay out every micro-op.
     let mut pieces = Vec::with_capacity(program.uops.len());
     let mut offset = 0u32;
@@ -372,6 +379,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             let target = match hole.value {
                 HoleValue::Oparg => p.uop.oparg as usize,
                 HoleValue::Operand => p.uop.operand as usize,
+                HoleValue::OperandLow32 => p.uop.operand as u32 as usize,
                 HoleValue::Continue | HoleValue::Resume => {
                     next.ok_or_else(|| format!("{} falls off the code", p.uop.op.name()))?
                 }
@@ -389,6 +397,16 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             let value = (target as i64).wrapping_add(hole.addend);
             match hole.kind {
                 HoleKind::Abs64 => patch_abs64(bytes, at, value as u64),
+                HoleKind::Abs32 => {
+                    let value = u32::try_from(value).map_err(|_| {
+                        format!(
+                            "{}: {:?} {value:#x} does not fit its 32-bit hole",
+                            p.uop.op.name(),
+                            hole.value
+                        )
+                    })?;
+                    bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+                }
                 HoleKind::Rel32 => {
                     let here = (base + at) as i64;
                     let mut delta = value - here;
@@ -636,6 +654,7 @@ mod tests {
                 let target = match h.value {
                     HoleValue::Oparg => p.uop.oparg as u64,
                     HoleValue::Operand => p.uop.operand,
+                    HoleValue::OperandLow32 => p.uop.operand & 0xFFFF_FFFF,
                     HoleValue::Continue | HoleValue::Resume => {
                         (base + c.pieces[k + 1].offset as usize) as u64
                     }
@@ -678,6 +697,12 @@ mod tests {
                 };
                 match h.kind {
                     HoleKind::Abs64 => assert_eq!(read64(at), target.wrapping_add(h.addend as u64)),
+                    HoleKind::Abs32 => {
+                        assert_eq!(
+                            read32(at) as u32 as u64,
+                            target.wrapping_add(h.addend as u64)
+                        )
+                    }
                     HoleKind::Rel32 => {
                         let dest = (base + at) as i64 + read32(at) as i64 - h.addend;
                         if let HoleValue::Symbol(s) = h.value {

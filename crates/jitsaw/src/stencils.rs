@@ -6,6 +6,9 @@
 pub enum HoleKind {
     /// `value + addend`, 8 bytes.
     Abs64,
+    /// `value + addend`, 4 bytes (a zero-extended 32-bit immediate): the
+    /// value must fit.
+    Abs32,
     /// `value + addend - address of the hole`, 4 bytes.
     Rel32,
 }
@@ -17,6 +20,9 @@ pub enum HoleValue {
     Oparg,
     /// The micro-op's operand.
     Operand,
+    /// The low 32 bits of the micro-op's operand (see `set_instr_ptr` in
+    /// the stencils).
+    OperandLow32,
     /// The next micro-op.
     Continue,
     /// The micro-op's jump target.

@@ -96,6 +96,19 @@ fn check_one(s: &Stencil, policy: &SymbolPolicy, problems: &mut Vec<String>) {
                         hole.value
                     ));
                 }
+                HoleKind::Abs32
+                    if insn.code() != Code::Mov_r32_imm32
+                        || !matches!(
+                            hole.value,
+                            HoleValue::Oparg | HoleValue::Operand | HoleValue::OperandLow32
+                        ) =>
+                {
+                    problems.push(format!(
+                        "{name}+{start:#x}: 32-bit hole {:?} outside a `mov r32, imm32` \
+                         (only opargs and 32-bit operands may be 32-bit)",
+                        hole.value
+                    ));
+                }
                 HoleKind::Abs64 if insn.code() != Code::Mov_r64_imm64 => {
                     problems.push(format!(
                         "{name}+{start:#x}: 64-bit hole {:?} outside a movabs",

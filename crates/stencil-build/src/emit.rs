@@ -44,6 +44,7 @@ pub fn emit(stencils: &[Stencil]) -> String {
         for h in &s.holes {
             let kind = match h.kind {
                 HoleKind::Abs64 => "Abs64",
+                HoleKind::Abs32 => "Abs32",
                 HoleKind::Rel32 => "Rel32",
             };
             let value = match &h.value {

@@ -24,6 +24,10 @@ pub use parse::parse;
 pub enum HoleKind {
     /// `value + addend` as 8 little-endian bytes (`R_X86_64_64`).
     Abs64,
+    /// `value + addend` as 4 little-endian bytes, zero-extended when used
+    /// (`R_X86_64_32`): operands known to fit in 32 bits, which the JIT
+    /// checks when patching.
+    Abs32,
     /// `value + addend - address_of_hole` as 4 bytes (`R_X86_64_PC32/PLT32`).
     Rel32,
 }
@@ -35,6 +39,9 @@ pub enum HoleValue {
     Oparg,
     /// The micro-op's 64-bit operand.
     Operand,
+    /// The low 32 bits of the micro-op's operand (an instruction address
+    /// whose high half `frame->instr_ptr` already holds).
+    OperandLow32,
     /// The next micro-op.
     Continue,
     /// The micro-op's jump target.
@@ -55,6 +62,7 @@ impl HoleValue {
         Some(match name {
             "_JIT_OPARG" => HoleValue::Oparg,
             "_JIT_OPERAND" => HoleValue::Operand,
+            "_JIT_OPERAND_LOW32" => HoleValue::OperandLow32,
             "_JIT_CONTINUE" => HoleValue::Continue,
             "_JIT_JUMP_TARGET" => HoleValue::JumpTarget,
             "_JIT_EXIT" => HoleValue::Exit,

@@ -64,6 +64,7 @@ fn read_stencil(
         }
         let kind = match (reloc.kind(), reloc.size()) {
             (RelocationKind::Absolute, 64) => HoleKind::Abs64,
+            (RelocationKind::Absolute, 32) => HoleKind::Abs32,
             (RelocationKind::Relative | RelocationKind::PltRelative, 32) => HoleKind::Rel32,
             (kind, bits) => {
                 return Err(format!(

@@ -79,6 +79,7 @@ fn parse_finds_every_hole_kind() {
             .any(|h| h.kind == kind && h.value == value)
     };
     assert!(has(HoleKind::Abs64, HoleValue::Oparg), "{:?}", good.holes);
+    assert!(has(HoleKind::Abs32, HoleValue::Operand), "{:?}", good.holes);
     assert!(has(HoleKind::Rel32, HoleValue::Continue));
     assert!(has(HoleKind::Rel32, HoleValue::Exit));
     assert!(has(
@@ -112,4 +113,6 @@ fn check_accepts_good_and_rejects_bad_stencils() {
     assert!(err.contains("instead of a jump"), "{err}");
     let err = check(&only("_UNKNOWN_SYMBOL"), &policy()).unwrap_err();
     assert!(err.contains("not_allowed_anywhere"), "{err}");
+    let err = check(&only("_TRUNCATES_ADDRESS"), &policy()).unwrap_err();
+    assert!(err.contains("32-bit hole"), "{err}");
 }

@@ -43,7 +43,6 @@ extern "rust-preserve-none" {
 }
 
 extern "C" {
-    static _JIT_OPARG: u8;
     static _JIT_OPERAND: u8;
     static _JIT_RESUME: u8;
 }
@@ -60,16 +59,53 @@ fn launder(p: *const u8) -> u64 {
     v
 }
 
-/// The micro-op's oparg.
+/// A 32-bit immediate hole (`mov r32, imm32`, zero-extended): half the
+/// bytes of a 64-bit one, for values the JIT checks fit when patching.
+macro_rules! imm32 {
+    ($symbol:literal) => {{
+        // Writing the 32-bit register clears the upper half: the 64-bit
+        // value is the zero-extended immediate, with no extra `mov`.
+        let v: u64;
+        // SAFETY: moves an immediate into a register; no memory access.
+        unsafe {
+            core::arch::asm!(
+                concat!("mov {0:e}, offset ", $symbol),
+                out(reg) v,
+                options(pure, nomem, nostack, preserves_flags)
+            )
+        };
+        v
+    }};
+}
+
+/// The micro-op's oparg (32 bits at most, `EXTENDED_ARG`s included).
 #[inline(always)]
 pub fn oparg() -> usize {
-    launder(&raw const _JIT_OPARG) as usize
+    imm32!("_JIT_OPARG") as usize
+}
+
+/// The micro-op's operand, where it is a 32-bit value (a version, an index,
+/// an offset), zero-extended: a smaller hole than [`operand`]'s.
+#[inline(always)]
+pub fn operand32() -> u64 {
+    imm32!("_JIT_OPERAND")
 }
 
 /// The micro-op's 64-bit operand.
 #[inline(always)]
 pub fn operand() -> u64 {
     launder(&raw const _JIT_OPERAND)
+}
+
+/// Sets `frame->instr_ptr` to the instruction at the operand by writing its
+/// low 32 bits only: the pointer already points into the same code (at its
+/// start, if nothing else), and the JIT compiles only code whose
+/// instructions share their high 32 address bits.
+#[inline(always)]
+pub unsafe fn set_instr_ptr(f: Frame) {
+    (&raw mut (*f).instr_ptr)
+        .cast::<u32>()
+        .write(imm32!("_JIT_OPERAND_LOW32") as u32);
 }
 
 /// The address of the next micro-op, where a call made here returns.

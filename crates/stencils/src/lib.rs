@@ -10,8 +10,8 @@
 //!
 //! | hole                | patched with                                        |
 //! |---------------------|-----------------------------------------------------|
-//! | `_JIT_OPARG`        | the micro-op's oparg (a 64-bit immediate)           |
-//! | `_JIT_OPERAND`      | its 64-bit operand                                  |
+//! | `_JIT_OPARG`        | the micro-op's oparg (a 32-bit immediate)           |
+//! | `_JIT_OPERAND`      | its operand (64 bits, or 32 through `operand32`)    |
 //! | `_JIT_CONTINUE`     | the next micro-op                                   |
 //! | `_JIT_JUMP_TARGET`  | the code of the instruction a jump goes to          |
 //! | `_JIT_EXIT`         | a stub returning to the interpreter (deopt)         |

@@ -49,7 +49,7 @@ stencil!(
     /// Operand: the globals' dict keys version.
     fn _GUARD_GLOBALS_VERSION(f, sp, ts) {
         let dict = (*f).f_globals;
-        if !is_dict(dict) || (*(*dict.cast::<PyDictObject>()).ma_keys).dk_version != operand() as u32 {
+        if !is_dict(dict) || (*(*dict.cast::<PyDictObject>()).ma_keys).dk_version != operand32() as u32 {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
@@ -60,7 +60,7 @@ stencil!(
     /// Operand: the builtins' dict keys version.
     fn _GUARD_BUILTINS_VERSION(f, sp, ts) {
         let dict = (*f).f_builtins;
-        if !is_dict(dict) || (*(*dict.cast::<PyDictObject>()).ma_keys).dk_version != operand() as u32 {
+        if !is_dict(dict) || (*(*dict.cast::<PyDictObject>()).ma_keys).dk_version != operand32() as u32 {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
@@ -98,7 +98,7 @@ unsafe fn dict_value_at(dict: *mut PyObject, index: usize) -> *mut PyObject {
 stencil!(
     /// Operand: the entry index in the globals.
     fn _LOAD_GLOBAL_MODULE(f, sp, ts) {
-        let res = dict_value_at((*f).f_globals, operand() as usize);
+        let res = dict_value_at((*f).f_globals, operand32() as usize);
         if res.is_null() {
             deopt!(f, sp, ts)
         }
@@ -110,7 +110,7 @@ stencil!(
 stencil!(
     /// Operand: the entry index in the builtins.
     fn _LOAD_GLOBAL_BUILTINS(f, sp, ts) {
-        let res = dict_value_at((*f).f_builtins, operand() as usize);
+        let res = dict_value_at((*f).f_builtins, operand32() as usize);
         if res.is_null() {
             deopt!(f, sp, ts)
         }
@@ -193,7 +193,7 @@ stencil!(
 stencil!(
     /// Operand: the owner's expected type version.
     fn _GUARD_TYPE_VERSION(f, sp, ts) {
-        if type_version(ob_type(peek(sp, 1))) != operand() as u32 {
+        if type_version(ob_type(peek(sp, 1))) != operand32() as u32 {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
@@ -211,7 +211,7 @@ stencil!(
     /// Operand: index in the object's inline values.
     fn _LOAD_ATTR_INSTANCE_VALUE(f, sp, ts) {
         let owner = peek(sp, 1);
-        let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand() as usize);
+        let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand32() as usize);
         if attr.is_null() {
             deopt!(f, sp, ts)
         }
@@ -227,7 +227,7 @@ stencil!(
             deopt!(f, sp, ts)
         }
         let dict = (*owner.cast::<PyModuleObject>()).md_dict;
-        if (*(*dict).ma_keys).dk_version != operand() as u32 {
+        if (*(*dict).ma_keys).dk_version != operand32() as u32 {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
@@ -239,7 +239,7 @@ stencil!(
     fn _LOAD_ATTR_MODULE(f, sp, ts) {
         let owner = peek(sp, 1);
         let dict = (*owner.cast::<PyModuleObject>()).md_dict;
-        let attr = dict_value_at(dict.cast(), operand() as usize);
+        let attr = dict_value_at(dict.cast(), operand32() as usize);
         if attr.is_null() {
             deopt!(f, sp, ts)
         }
@@ -259,7 +259,7 @@ stencil!(
     fn _LOAD_ATTR_WITH_HINT(f, sp, ts) {
         let owner = peek(sp, 1);
         let keys = (*managed_dict(owner)).ma_keys;
-        let hint = operand() as usize;
+        let hint = operand32() as usize;
         if hint >= (*keys).dk_nentries as usize {
             deopt!(f, sp, ts)
         }
@@ -282,7 +282,7 @@ stencil!(
     /// Operand: the slot's byte offset in the object.
     fn _LOAD_ATTR_SLOT(f, sp, ts) {
         let owner = peek(sp, 1);
-        let attr = *owner.cast::<u8>().add(operand() as usize).cast::<*mut PyObject>();
+        let attr = *owner.cast::<u8>().add(operand32() as usize).cast::<*mut PyObject>();
         if attr.is_null() {
             deopt!(f, sp, ts)
         }
@@ -295,7 +295,7 @@ stencil!(
     fn _CHECK_ATTR_CLASS(f, sp, ts) {
         let owner = peek(sp, 1);
         if !type_has(owner, jitsaw_cpython313::consts::TPFLAGS_TYPE_SUBCLASS)
-            || type_version(owner.cast()) != operand() as u32
+            || type_version(owner.cast()) != operand32() as u32
         {
             deopt!(f, sp, ts)
         }
@@ -324,7 +324,7 @@ stencil!(
             ob_type(peek(sp, 1)).cast(),
             off::HEAPTYPE_HT_CACHED_KEYS,
         );
-        if (*keys).dk_version != operand() as u32 {
+        if (*keys).dk_version != operand32() as u32 {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
@@ -368,7 +368,7 @@ stencil!(
         let owner = peek(sp, 1).cast::<u8>();
         let slot = owner
             .offset(off::MANAGED_DICT_OFFSET as isize)
-            .add(operand() as usize)
+            .add(operand32() as usize)
             .cast::<*mut PyObject>();
         if !(*slot).is_null() {
             deopt!(f, sp, ts)
@@ -469,7 +469,7 @@ stencil!(
     /// Operand: index in the object's inline values.
     fn _STORE_ATTR_INSTANCE_VALUE(f, sp, ts) {
         let (value, owner) = (peek(sp, 2), peek(sp, 1));
-        store_inline_value(inline_values(owner), operand() as usize, value);
+        store_inline_value(inline_values(owner), operand32() as usize, value);
         decref(owner);
         next!(f, sp.sub(2), ts)
     }
@@ -479,7 +479,7 @@ stencil!(
     /// Operand: the slot's byte offset in the object.
     fn _STORE_ATTR_SLOT(f, sp, ts) {
         let (value, owner) = (peek(sp, 2), peek(sp, 1));
-        let slot = owner.cast::<u8>().add(operand() as usize).cast::<*mut PyObject>();
+        let slot = owner.cast::<u8>().add(operand32() as usize).cast::<*mut PyObject>();
         let old = *slot;
         *slot = value;
         xdecref(old);

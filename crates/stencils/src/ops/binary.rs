@@ -242,7 +242,7 @@ stencil!(
     /// skips that `STORE_FAST` after this micro-op.
     fn _BINARY_OP_INPLACE_ADD_UNICODE(f, sp, ts) {
         let (left, right) = (peek(sp, 2), peek(sp, 1));
-        let target = frame_local(f, operand() as usize);
+        let target = frame_local(f, operand32() as usize);
         if *target != left {
             deopt!(f, sp, ts)
         }

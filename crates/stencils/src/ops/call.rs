@@ -73,7 +73,7 @@ stencil!(
     fn _CALL_ALLOC_AND_ENTER_INIT(f, sp, ts) {
         let n = oparg();
         let base = sp.sub(n + 2);
-        let inline = enter_if_inline!(jitsaw_enter_init(ts, f, base, n, operand(), resume_address()), ts);
+        let inline = enter_if_inline!(jitsaw_enter_init(ts, f, base, n, operand32(), resume_address()), ts);
         if inline.entry != 0 {
             error!(f, sp, ts)
         }

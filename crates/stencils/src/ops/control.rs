@@ -45,7 +45,7 @@ stencil!(
     /// Operand: the instruction address to record for tracebacks and line
     /// numbers before code that can run Python or raise.
     fn _SET_IP(f, sp, ts) {
-        (*f).instr_ptr = operand() as *mut u16;
+        set_instr_ptr(f);
         next!(f, sp, ts)
     }
 );
@@ -59,7 +59,7 @@ stencil!(
     /// code object) the interpreter takes over at this instruction so that
     /// it sees every later event.
     fn _CHECK_EVAL_BREAKER(f, sp, ts) {
-        let version = operand();
+        let version = operand32();
         let breaker = eval_breaker(ts);
         if breaker != version {
             // A `RESUME` after `yield from`/`await` (oparg) handles no events.
@@ -103,7 +103,7 @@ stencil!(
     /// Python: deopts if instrumentation changed meanwhile. Operand: the
     /// instrumentation version the code was compiled under.
     fn _CHECK_VALIDITY(f, sp, ts) {
-        if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != operand() || local_monitors(f) {
+        if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != operand32() || local_monitors(f) {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
@@ -181,8 +181,8 @@ stencil!(
     /// `JITSAW_DEBUG`: the stack pointer is where the compiler computed it
     /// (the operand: its index in the frame's `localsplus`).
     fn _CHECK_STACK_DEPTH(f, sp, ts) {
-        if sp != frame_local(f, operand() as usize) {
-            jitsaw_bad_stack_depth(f, sp, operand() as usize)
+        if sp != frame_local(f, operand32() as usize) {
+            jitsaw_bad_stack_depth(f, sp, operand32() as usize)
         }
         next!(f, sp, ts)
     }
@@ -241,7 +241,7 @@ stencil!(
     /// An instruction jitsaw does not compile: back to the interpreter at
     /// `operand` (its address), with the value stack exactly as it is.
     fn _DEOPT(f, sp, _ts) {
-        (*f).instr_ptr = operand() as *mut u16;
+        set_instr_ptr(f);
         leave(f, sp, STATUS_DEOPT)
     }
 );
@@ -252,7 +252,7 @@ stencil!(
     /// exit's kind and reason (`_DEOPT_TAIL` or `_ERROR_TAIL`), so each
     /// exit costs a store and a jump rather than a copy of the tail.
     fn _EXIT_IP(f, sp, ts) {
-        (*f).instr_ptr = operand() as *mut u16;
+        set_instr_ptr(f);
         deopt!(f, sp, ts)
     }
 );

@@ -16,7 +16,7 @@ stencil!(
     /// stack) to whoever resumed it. Operand: the next instruction's
     /// address, where the frame resumes.
     fn _YIELD_VALUE(f, sp, ts) {
-        (*f).instr_ptr = operand() as *mut u16;
+        set_instr_ptr(f);
         let gen = f.cast::<u8>().sub(off::GEN_GI_IFRAME);
         *field_ptr::<i8>(gen, off::GEN_GI_FRAME_STATE) = (consts::FRAME_SUSPENDED + oparg() as i64) as i8;
         (*f).stacktop = sp.sub(1).offset_from((*f).localsplus.as_ptr()) as i32;
