@@ -65,6 +65,42 @@ def test_monitoring_switched_on_inside_a_jitted_loop(jit):
     r.assert_compiled("loop", "work")
 
 
+def test_local_events_set_inside_a_jitted_loop(jit):
+    # `sys.monitoring.set_local_events` from a callee, on the running code:
+    # the interpreter must take over right after the call, both while the
+    # code has no monitoring data (the first calls) and once it has some
+    # (the later ones, once recompiled).
+    r = jit(
+        """
+        import sys
+        mon = sys.monitoring
+        TOOL = mon.DEBUGGER_ID
+        mon.use_tool_id(TOOL, "test")
+        seen = []
+        def on_line(code, line):
+            seen.append(line - code.co_firstlineno)
+        mon.register_callback(TOOL, mon.events.LINE, on_line)
+        def switch(code, events):
+            mon.set_local_events(TOOL, code, events)
+        def loop(n, on):
+            t = 0
+            for i in range(n):
+                if i == on:
+                    switch(loop.__code__, mon.events.LINE)
+                t += i
+            switch(loop.__code__, 0)
+            return t
+        for k in range(12):
+            seen.clear()
+            print(loop(6, k % 4), seen)
+        mon.free_tool_id(TOOL)
+        """
+    )
+    r.assert_compiled("loop")
+    exits = r.exits("deopt:_CHECK_VALIDITY")
+    assert exits.get("deopt:_CHECK_VALIDITY") and exits.get("deopt:_CHECK_VALIDITY_MONITORED")
+
+
 def test_introspection_of_compiled_frames(jit):
     r = jit(
         """

@@ -29,6 +29,9 @@ pub struct CodeInput {
     pub consts: Vec<(u64, bool)>,
     /// The instrumentation version (`eval_breaker` without event bits).
     pub version: u64,
+    /// Whether the code object has monitoring data (`_co_monitoring`):
+    /// local `sys.monitoring` events may be set on it.
+    pub monitored: bool,
     /// Keys versions of the frame's globals and builtins (when dicts), to
     /// spot global-load specializations the interpreter has not updated yet.
     pub globals_version: Option<u32>,
@@ -60,6 +63,18 @@ pub struct CodeInput {
     pub nlocalsplus: u32,
     /// `JITSAW_DEBUG`: check the stack depth before every micro-op.
     pub debug: bool,
+}
+
+impl CodeInput {
+    /// The check after code that may have run Python: a cheaper one while
+    /// the code has no monitoring data.
+    fn validity_check(&self) -> Uop {
+        if self.monitored {
+            Uop::_CHECK_VALIDITY_MONITORED
+        } else {
+            Uop::_CHECK_VALIDITY
+        }
+    }
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -151,7 +166,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         }
         if needs_check[i] {
             uops.push(UopInst {
-                op: Uop::_CHECK_VALIDITY,
+                op: code.validity_check(),
                 oparg: 0,
                 operand: code.version,
                 inst: here,
@@ -300,7 +315,7 @@ fn emit_fallback(
     }
     if falls_through(generic) {
         if generic.iter().any(|u| u.op.escapes()) {
-            push(Uop::_CHECK_VALIDITY, 0, code.version, next, None);
+            push(code.validity_check(), 0, code.version, next, None);
         }
         push(Uop::_JUMP, 0, 0, next, Some(next));
     }

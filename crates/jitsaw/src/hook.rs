@@ -1449,6 +1449,7 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
         flags: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as u32,
         consts,
         version,
+        monitored: !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null(),
         ..CodeInput::default()
     }
 }

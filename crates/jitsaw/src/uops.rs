@@ -321,6 +321,9 @@ uops! { o;
     _CHECK_EVAL_BREAKER: 0 => 0, escapes false;
     _CHECK_PERIODIC: 0 => 0;
     _CHECK_VALIDITY: 0 => 0;
+    // jitsaw: `_CHECK_VALIDITY` for code that had monitoring data when
+    // compiled (`_CHECK_VALIDITY` leaves such code at once).
+    _CHECK_VALIDITY_MONITORED: 0 => 0, escapes false;
     _POP_FRAME: 1 => 0;
     // jitsaw: an instruction left to the interpreter.
     _DEOPT: 0 => 0;
@@ -372,6 +375,7 @@ impl Uop {
                 | Uop::_QUICKEN
                 | Uop::_CHAOS
                 | Uop::_CHECK_VALIDITY
+                | Uop::_CHECK_VALIDITY_MONITORED
                 | Uop::_CHECK_EVAL_BREAKER
                 | Uop::_IMPORT_FROM
                 | Uop::_CHECK_GLOBALS

@@ -101,8 +101,26 @@ stencil!(
 stencil!(
     /// At the start of an instruction that follows code which may have run
     /// Python: deopts if instrumentation changed meanwhile. Operand: the
-    /// instrumentation version the code was compiled under.
+    /// instrumentation version the code was compiled under. The code had no
+    /// monitoring data then; data that appeared since (local events may
+    /// have been set on it) deopts too, so this stays a few compares, and
+    /// code that keeps deopting is recompiled with
+    /// `_CHECK_VALIDITY_MONITORED`.
     fn _CHECK_VALIDITY(f, sp, ts) {
+        // One branch for both: the version's bits differ, or there is data.
+        let changed = (eval_breaker(ts) ^ operand32()) & !consts::EVAL_EVENTS_MASK;
+        let monitoring = field::<u64>(frame_code(f).cast(), off::CODE_MONITORING);
+        if changed | monitoring != 0 {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_CHECK_VALIDITY` for code that had monitoring data when compiled:
+    /// deopts only if instrumentation changed or local events are set on it.
+    fn _CHECK_VALIDITY_MONITORED(f, sp, ts) {
         if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != operand32() || local_monitors(f) {
             deopt!(f, sp, ts)
         }
