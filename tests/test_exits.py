@@ -403,3 +403,32 @@ def test_code_run_by_decrefs_sees_the_current_line(jit):
     )
     r.assert_compiled("f")
     assert "del at line 11" in r.stdout and "del at line 12" in r.stdout and "del at line 14" in r.stdout
+
+
+def test_warnings_from_deallocations_name_the_current_line(jit):
+    # A file dropped unclosed warns from its deallocation, at the line of
+    # the frame that freed it: stores, pops, unpacking and a subscript, none
+    # of which sets the frame's instruction itself.
+    r = jit(
+        """
+        import warnings
+        warnings.simplefilter("always")
+        def f(n):
+            out = 0
+            for i in range(n):
+                fh = open(__file__)
+                out += 1
+                fh = None
+                open(__file__)
+                a, b = open(__file__), 2
+                a = b
+                out += [open(__file__), 1][1]
+            return out
+        for k in range(3):
+            print(f(2))
+        """
+    )
+    r.assert_compiled("f")
+    assert r.stderr.count(": ResourceWarning: unclosed file") == 24
+    for line in (9, 10, 12, 13):
+        assert f"snippet.py:{line}: ResourceWarning" in r.stderr

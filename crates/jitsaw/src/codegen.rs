@@ -107,6 +107,24 @@ pub struct Compiled {
     namespace: Option<(u64, u64)>,
     /// Whether [`Compiled::invalidate`] ran.
     invalidated: AtomicBool,
+    /// Address of the code object's first code unit.
+    pub code_start: u64,
+    /// Where each instruction's code (main path, then fallback) starts:
+    /// byte offset and instruction index, by offset.
+    locations: Box<[(u32, u32)]>,
+    /// Whether the runtime can find the code by address
+    /// (`runtime::location`), until it is dropped.
+    pub(crate) located: bool,
+}
+
+impl Drop for Compiled {
+    fn drop(&mut self) {
+        if self.located {
+            // SAFETY: located code is dropped with the GIL held (a code
+            // object's state goes when the code object does).
+            unsafe { crate::runtime::location::forget(self.memory.address()) };
+        }
+    }
 }
 
 /// Memory a micro-op's helper keeps what it learned at one site in (what
@@ -183,6 +201,17 @@ impl Compiled {
             None => true,
             Some((g, b)) => g == globals && (b == 0 || b == builtins),
         }
+    }
+
+    /// The `frame->instr_ptr` of the instruction whose machine code is at
+    /// `address`.
+    pub fn instr_ptr_at(&self, address: usize) -> Option<u64> {
+        let offset = address.checked_sub(self.memory.address())?;
+        let k = self
+            .locations
+            .partition_point(|&(at, _)| at as usize <= offset);
+        let &(_, i) = self.locations.get(k.checked_sub(1)?)?;
+        Some(self.code_start + 2 * self.opcodes[i as usize].0 as u64)
     }
 
     /// The index of the instruction starting at code unit `offset`.
@@ -441,6 +470,12 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         .filter(|u| u.op == Uop::_DEOPT)
         .map(|u| program.insts[u.inst as usize].start)
         .collect();
+    let mut locations: Vec<(u32, u32)> = Vec::new();
+    for p in &all_pieces[..program.uops.len()] {
+        if locations.last().is_none_or(|&(_, i)| i != p.uop.inst) {
+            locations.push((p.offset, p.uop.inst));
+        }
+    }
     Ok(Compiled {
         memory,
         labels,
@@ -458,6 +493,9 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         namespace: program.burned_namespace(),
         patch_sites: patch_sites.into(),
         invalidated: AtomicBool::new(false),
+        code_start: program.code_start,
+        locations: locations.into(),
+        located: false,
     })
 }
 
@@ -630,6 +668,13 @@ mod tests {
         let read32 = |at: usize| i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
         for (k, p) in c.pieces.iter().enumerate() {
             let stencil = p.uop.op.stencil();
+            // Any byte of a micro-op's code maps to its instruction.
+            if k < program.uops.len() {
+                let ip = program.unit_address(program.insts[p.uop.inst as usize].offset);
+                for at in [p.offset, p.offset + p.len - 1] {
+                    assert_eq!(c.instr_ptr_at(base + at as usize), Some(ip));
+                }
+            }
             // Holes aside, the copy is the stencil.
             let mut expected = stencil.code[..p.len as usize].to_vec();
             for h in stencil.holes.iter().filter(|h| h.offset < p.len) {

@@ -1154,7 +1154,9 @@ unsafe fn compile(
     // Dumped already; kept, the pieces would outweigh the code.
     let mut compiled = compiled;
     compiled.pieces = Vec::new();
+    compiled.located = true;
     let ptr = &*compiled as *const Compiled;
+    runtime::location::register(ptr);
     let burns = !compiled.burned.is_empty();
     s.compiled.push(compiled);
     if burns {

@@ -93,8 +93,16 @@ impl Stencil {
     /// Whether the stencil calls an external function (C code that may run
     /// Python code, so `frame->instr_ptr` must be current).
     pub fn calls_out(&self) -> bool {
-        self.holes
-            .iter()
-            .any(|h| matches!(h.value, HoleValue::Symbol(_)) && h.kind == HoleKind::Rel32)
+        self.calls_out_except(&[])
+    }
+
+    /// Whether the stencil calls an external function other than `these`.
+    pub fn calls_out_except(&self, these: &[&str]) -> bool {
+        self.holes.iter().any(|h| match h.value {
+            HoleValue::Symbol(s) => {
+                h.kind == HoleKind::Rel32 && !these.contains(&SYMBOLS[s as usize])
+            }
+            _ => false,
+        })
     }
 }

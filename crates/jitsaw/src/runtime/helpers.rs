@@ -31,7 +31,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_resume_inline as *const () as usize,
         ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
-        ("jitsaw_dealloc", helper_dealloc as *const () as usize),
+        ("jitsaw_dealloc", dealloc_entry as *const () as usize),
         ("jitsaw_call", helper_call as *const () as usize),
         (
             "jitsaw_call_function",
@@ -735,12 +735,22 @@ pub(super) unsafe extern "C" fn helper_local_monitors(code: *mut PyCodeObject) -
     code_has_local_monitors_except(code, ignored)
 }
 
+/// `jitsaw_dealloc(o)` as stencils call it: [`helper_dealloc`], told where
+/// in compiled code it was called from (its return address).
+#[unsafe(naked)]
+unsafe extern "C" fn dealloc_entry(o: *mut PyObject) {
+    core::arch::naked_asm!("mov rsi, [rsp]", "jmp {}", sym helper_dealloc)
+}
+
 /// Deallocates an object whose refcount reached zero (the stencils'
-/// `decref` calls it, `crates/stencils/src/objects.rs`): an exact float goes
-/// on CPython's float freelist and an exact int of 1-3 digits on jitsaw's,
-/// unless full or a reference tracer (or tracemalloc, for ints) must see
-/// the free; anything else to `_Py_Dealloc`.
-pub(super) unsafe extern "C" fn helper_dealloc(o: *mut PyObject) {
+/// `decref` calls it, `crates/stencils/src/objects.rs`, through
+/// [`dealloc_entry`]): an exact float goes on CPython's float freelist and
+/// an exact int of 1-3 digits on jitsaw's, unless full or a reference
+/// tracer (or tracemalloc, for ints) must see the free; anything else to
+/// `_Py_Dealloc`, after pointing the frame at the instruction that called
+/// (`ret`: the call's return address), which code run by the deallocation
+/// may look at (see `runtime::location`).
+unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
     use jitsaw_cpython313::shared::INT_FREELIST_MAX;
     let runtime = (&raw mut _PyRuntime).cast::<u8>();
     let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
@@ -770,7 +780,31 @@ pub(super) unsafe extern "C" fn helper_dealloc(o: *mut PyObject) {
             return;
         }
     }
+    // Strings, floats and ints run no Python code when freed.
+    if !is_type(o, &raw mut PyUnicode_Type)
+        && !is_type(o, &raw mut PyFloat_Type)
+        && !is_type(o, &raw mut PyLong_Type)
+    {
+        point_at_caller(ret);
+    }
     _Py_Dealloc(o);
+}
+
+/// Points the running frame's `instr_ptr` at the instruction whose compiled
+/// code made the call returning to `ret`, if that code runs the frame.
+#[cold]
+unsafe fn point_at_caller(ret: usize) {
+    let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
+    if ts.is_null() {
+        return;
+    }
+    let frame = *current_frame(ts);
+    let Some((ip, code_start)) = super::location::instr_ptr_at(ret) else {
+        return;
+    };
+    if !frame.is_null() && code_units(frame_code(frame)) as u64 == code_start {
+        (*frame).instr_ptr = ip as *mut u16;
+    }
 }
 
 /// An interned string, made once (interned strings are immortal in 3.13).

@@ -13,6 +13,7 @@
 
 pub mod attr_cache;
 mod helpers;
+pub mod location;
 pub mod watch;
 
 use crate::codegen::{Compiled, ExitReason};
