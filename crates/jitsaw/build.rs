@@ -2,7 +2,7 @@
 //! `crates/stencils` with rustc, parses and checks the object file, and
 //! writes `stencils_gen.rs` into `OUT_DIR`.
 
-use jitsaw_stencil_build::{check, compile, emit, parse, CompileOptions, SymbolPolicy};
+use jitsaw_stencil_build::{check, compile, emit, parse, relax, CompileOptions, SymbolPolicy};
 use object::{Object, ObjectSymbol};
 use std::collections::HashSet;
 use std::env;
@@ -32,6 +32,10 @@ fn main() {
     })
     .unwrap_or_else(|e| panic!("\n{e}\n"));
     let stencils = parse(&obj).unwrap_or_else(|e| panic!("\njitsaw: bad stencil object: {e}\n"));
+    let stencils: Vec<_> = stencils
+        .iter()
+        .map(|s| relax(s).unwrap_or_else(|e| panic!("\njitsaw: {e}\n")))
+        .collect();
     let policy = SymbolPolicy {
         cpython: libpython_symbols(),
     };

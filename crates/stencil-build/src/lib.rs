@@ -2,7 +2,8 @@
 //!
 //! [`compile`] runs rustc on the stencils crate with the flags that make each
 //! function a patchable template; [`parse`] reads the object file into
-//! [`Stencil`]s (code bytes plus [`Hole`]s); [`check`] rejects anything the
+//! [`Stencil`]s (code bytes plus [`Hole`]s); [`relax`] shortens their
+//! branches; [`check`] rejects anything the
 //! JIT could not patch safely; [`emit`] writes the Rust tables embedded in the
 //! extension, with each stencil's disassembly as a comment for review.
 //!
@@ -13,11 +14,13 @@ mod check;
 mod compile;
 mod emit;
 mod parse;
+mod relax;
 
 pub use check::{check, SymbolPolicy};
 pub use compile::{compile, CompileOptions};
 pub use emit::emit;
 pub use parse::parse;
+pub use relax::relax;
 
 /// How a hole's bytes are computed from its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! The build pipeline on fixture stencils: what `parse` finds and what
 //! `check` rejects, compiled with the real flags.
 
-use jitsaw_stencil_build::{check, parse, HoleKind, HoleValue, Stencil, SymbolPolicy};
+use iced_x86::{Decoder, DecoderOptions, FlowControl, OpKind};
+use jitsaw_stencil_build::{check, parse, relax, HoleKind, HoleValue, Stencil, SymbolPolicy};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -115,4 +116,71 @@ fn check_accepts_good_and_rejects_bad_stencils() {
     assert!(err.contains("not_allowed_anywhere"), "{err}");
     let err = check(&only("_TRUNCATES_ADDRESS"), &policy()).unwrap_err();
     assert!(err.contains("32-bit hole"), "{err}");
+}
+
+/// Relaxing keeps every hole but the continuation branches it made
+/// internal, zeroed; every branch without a hole lands on an instruction of
+/// the stencil; the final `jmp _JIT_CONTINUE` stays last; nothing grows.
+#[test]
+fn relaxing_shortens_branches_and_keeps_holes() {
+    for name in ["_GOOD", "_LOOPS"] {
+        let before = &only(name)[0];
+        let after = relax(before).unwrap();
+        assert!(after.code.len() <= before.code.len(), "{name} grew");
+        let kinds = |s: &Stencil| {
+            let mut v: Vec<String> = s
+                .holes
+                .iter()
+                .filter(|h| h.value != HoleValue::Continue)
+                .map(|h| format!("{:?} {:?} {}", h.kind, h.value, h.addend))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(kinds(&after), kinds(before), "{name}'s holes");
+        let insns: Vec<_> = Decoder::with_ip(64, &after.code, 0, DecoderOptions::NONE)
+            .into_iter()
+            .collect();
+        let starts: Vec<u64> = insns.iter().map(|i| i.ip()).collect();
+        for i in &insns {
+            assert!(!i.is_invalid(), "{name}: undecodable at {:#x}", i.ip());
+            let branch = matches!(
+                i.flow_control(),
+                FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch
+            ) && i.op0_kind() == OpKind::NearBranch64;
+            let has_hole = after
+                .holes
+                .iter()
+                .any(|h| (i.ip() as usize..i.next_ip() as usize).contains(&h.offset));
+            if branch && !has_hole {
+                assert!(
+                    starts.contains(&i.near_branch_target()),
+                    "{name}: branch at {:#x} lands inside an instruction",
+                    i.ip()
+                );
+            }
+        }
+        for h in &after.holes {
+            let width = if h.kind == HoleKind::Abs64 { 8 } else { 4 };
+            assert!(after.code[h.offset..h.offset + width]
+                .iter()
+                .all(|&b| b == 0));
+        }
+        let n = after.code.len();
+        assert_eq!(after.code[n - 5], 0xE9);
+        assert!(after
+            .holes
+            .iter()
+            .any(|h| h.offset == n - 4 && h.value == HoleValue::Continue));
+    }
+    // `_LOOPS` reaches its continuation from the middle: one hole fewer.
+    let continues = |s: &Stencil| {
+        s.holes
+            .iter()
+            .filter(|h| h.value == HoleValue::Continue)
+            .count()
+    };
+    let loops = &only("_LOOPS")[0];
+    assert!(continues(loops) > 1);
+    assert_eq!(continues(&relax(loops).unwrap()), 1);
 }
