@@ -82,7 +82,7 @@ def test_line_classes_and_details(report):
     kind = {n: v[0] for n, v in lines.items()}
     # The loop ran compiled, 100 000 times, with its micro-ops on hover.
     assert kind[4] == "jitted" and lines[4][2] == "100000"
-    assert re.search(r"\nBINARY_OP\w* → [^\n]*_BINARY_OP_\w*MULTIPLY\w*  \[100000 runs\]", lines[4][1])
+    assert re.search(r"\nBINARY_OP\w* → [^\n]*_BINARY_OP_\w*MULTIPLY\w*[^\n]*  \[100000 runs\]", lines[4][1])
     # Called once: interpreted, not specialized; twice: specialized.
     assert kind[9] == "interpreted" and "BINARY_OP\n" in lines[9][1] + "\n"
     assert kind[14] == "specialized" and "BINARY_OP_ADD_INT" in lines[14][1]

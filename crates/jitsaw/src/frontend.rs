@@ -117,17 +117,27 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         .iter()
         .map(|l| l.iter().any(|u| u.op.escapes()))
         .collect();
-    let mut needs_check = vec![false; insts.len()];
-    for (i, l) in lowered.iter().enumerate() {
+    // After code that may have run Python, instrumentation may have
+    // changed: the next instruction checks first. On a jump, at the start
+    // of its target; on falling through, at the end of the instruction
+    // that escaped, so that a loop header after a `GET_ITER` or a call does
+    // not check at every iteration (the loop's back edge checks itself).
+    let mut check_at_start = vec![false; insts.len()];
+    for i in 0..insts.len() {
         if escapes[i] {
-            if falls_through(l) && i + 1 < insts.len() {
-                needs_check[i + 1] = true;
-            }
             for t in targets[i].iter().flatten() {
-                needs_check[*t as usize] = true;
+                check_at_start[*t as usize] = true;
             }
         }
     }
+    let check_at_end: Vec<bool> = (0..insts.len())
+        .map(|i| {
+            escapes[i]
+                && falls_through(&lowered[i])
+                && i + 1 < insts.len()
+                && !check_at_start[i + 1]
+        })
+        .collect();
     if lowered.last().is_some_and(|l| falls_through(l)) {
         return Err(Refusal::Never("bytecode falls off its end".into()));
     }
@@ -164,7 +174,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
                 jump: None,
             });
         }
-        if needs_check[i] {
+        if check_at_start[i] {
             uops.push(UopInst {
                 op: code.validity_check(),
                 oparg: 0,
@@ -208,6 +218,16 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
                 operand: u.operand,
                 inst: here,
                 jump: *target,
+            });
+        }
+        if check_at_end[i] {
+            // It belongs to the next instruction, where its deopt resumes.
+            uops.push(UopInst {
+                op: code.validity_check(),
+                oparg: 0,
+                operand: code.version,
+                inst: here + 1,
+                jump: None,
             });
         }
         inst.count = uops.len() as u32 - inst.first;
