@@ -408,9 +408,10 @@ impl Uop {
     /// Whether `frame->instr_ptr` must be current when the micro-op runs
     /// (a `_SET_IP` before it): its stencil calls out, and what it calls may
     /// run Python code that looks at the frame (a `__del__` reading
-    /// `f_lineno`). Exits set the pointer themselves, and so does
-    /// `jitsaw_dealloc` when freeing an object could run Python code
-    /// (`runtime::location`). The exceptions only allocate and free ints,
+    /// `f_lineno`). Exits set the pointer themselves, and so do
+    /// `jitsaw_dealloc` when freeing an object could run Python code and
+    /// `jitsaw_handle_pending` (`runtime::location`); `jitsaw_local_monitors`
+    /// only reads. The exceptions only allocate and free ints,
     /// floats and strings, which runs no Python code (CPython 3.13 collects
     /// garbage at the eval breaker, not in the allocator).
     pub fn needs_ip(self) -> bool {
@@ -427,7 +428,11 @@ impl Uop {
                 | Uop::_COMPARE_OP_FLOAT
                 | Uop::_COMPARE_OP_STR
                 | Uop::_ITER_NEXT_RANGE
-        ) && self.stencil().calls_out_except(&["jitsaw_dealloc"])
+        ) && self.stencil().calls_out_except(&[
+            "jitsaw_dealloc",
+            "jitsaw_handle_pending",
+            "jitsaw_local_monitors",
+        ])
     }
 
     /// Whether the micro-op may run arbitrary Python code, after which

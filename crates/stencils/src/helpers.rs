@@ -19,6 +19,10 @@ extern "C" {
     /// Deallocates an object whose refcount reached zero: exact ints into
     /// jitsaw's int freelist, anything else with `_Py_Dealloc`.
     pub fn jitsaw_dealloc(o: *mut PyObject);
+    /// `_Py_HandlePending(ts)` (signals, GIL drop requests, async
+    /// exceptions), with the running frame pointed at the calling
+    /// instruction first, so callers need no `_SET_IP`.
+    pub fn jitsaw_handle_pending(ts: Ts) -> i32;
     /// Whether `sys.monitoring` has local events on `code` that compiled code
     /// must step aside for (not counting mode's own).
     pub fn jitsaw_local_monitors(code: *mut jitsaw_cpython313::layout::PyCodeObject) -> bool;

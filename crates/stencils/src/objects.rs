@@ -11,7 +11,7 @@
 
 use crate::abi::Ts;
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::inline::{field, field_ptr, interp, is_immortal, ob_type};
+use jitsaw_cpython313::inline::{field, field_ptr, interp, is_immortal};
 use jitsaw_cpython313::layout::{PyFloatObject, PyLongObject, PyObject};
 use jitsaw_cpython313::off;
 

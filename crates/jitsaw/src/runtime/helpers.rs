@@ -32,6 +32,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
         ("jitsaw_dealloc", dealloc_entry as *const () as usize),
+        (
+            "jitsaw_handle_pending",
+            handle_pending_entry as *const () as usize,
+        ),
         ("jitsaw_call", helper_call as *const () as usize),
         (
             "jitsaw_call_function",
@@ -785,19 +789,33 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
         && !is_type(o, &raw mut PyFloat_Type)
         && !is_type(o, &raw mut PyLong_Type)
     {
-        point_at_caller(ret);
+        let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
+        if !ts.is_null() {
+            point_at_caller(ts, ret);
+        }
     }
     _Py_Dealloc(o);
+}
+
+/// `jitsaw_handle_pending(ts)` as the stencils call it: passes its return
+/// address on to [`helper_handle_pending`].
+#[unsafe(naked)]
+unsafe extern "C" fn handle_pending_entry(ts: *mut PyThreadState) -> i32 {
+    core::arch::naked_asm!("mov rsi, [rsp]", "jmp {}", sym helper_handle_pending)
+}
+
+/// `_Py_HandlePending`, which may run Python code (a signal handler gets
+/// the frame), with the frame first pointed at the instruction that called
+/// (`ret`: the call's return address).
+unsafe extern "C" fn helper_handle_pending(ts: *mut PyThreadState, ret: usize) -> i32 {
+    point_at_caller(ts, ret);
+    _Py_HandlePending(ts)
 }
 
 /// Points the running frame's `instr_ptr` at the instruction whose compiled
 /// code made the call returning to `ret`, if that code runs the frame.
 #[cold]
-unsafe fn point_at_caller(ret: usize) {
-    let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
-    if ts.is_null() {
-        return;
-    }
+unsafe fn point_at_caller(ts: *mut PyThreadState, ret: usize) {
     let frame = *current_frame(ts);
     let Some((ip, code_start)) = super::location::instr_ptr_at(ret) else {
         return;

@@ -3,7 +3,8 @@
 
 use crate::abi::*;
 use crate::helpers::{
-    jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_exit_counters, jitsaw_local_monitors,
+    jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_exit_counters, jitsaw_handle_pending,
+    jitsaw_local_monitors,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::{consts, off};
@@ -65,7 +66,7 @@ stencil!(
             // A `RESUME` after `yield from`/`await` (oparg) handles no events.
             if breaker & consts::EVAL_EVENTS_MASK != 0
                 && (oparg() as i64) < consts::RESUME_AFTER_YIELD_FROM
-                && _Py_HandlePending(ts) != 0
+                && jitsaw_handle_pending(ts) != 0
             {
                 error!(f, sp, ts)
             }
@@ -91,7 +92,7 @@ unsafe fn local_monitors(f: Frame) -> bool {
 stencil!(
     /// After calls (`CHECK_EVAL_BREAKER` in CPython): handles pending events.
     fn _CHECK_PERIODIC(f, sp, ts) {
-        if eval_breaker(ts) & consts::EVAL_EVENTS_MASK != 0 && _Py_HandlePending(ts) != 0 {
+        if eval_breaker(ts) & consts::EVAL_EVENTS_MASK != 0 && jitsaw_handle_pending(ts) != 0 {
             error!(f, sp, ts)
         }
         next!(f, sp, ts)
