@@ -743,6 +743,8 @@ pub(super) unsafe extern "C" fn helper_local_monitors(code: *mut PyCodeObject) -
 /// in compiled code it was called from (its return address).
 #[unsafe(naked)]
 unsafe extern "C" fn dealloc_entry(o: *mut PyObject) {
+    // On entry `[rsp]` is the return address; the tail jump leaves it for
+    // the helper to return to, with `o` still in `rdi`.
     core::arch::naked_asm!("mov rsi, [rsp]", "jmp {}", sym helper_dealloc)
 }
 
@@ -801,6 +803,7 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
 /// address on to [`helper_handle_pending`].
 #[unsafe(naked)]
 unsafe extern "C" fn handle_pending_entry(ts: *mut PyThreadState) -> i32 {
+    // As `dealloc_entry`: the return address becomes the second argument.
     core::arch::naked_asm!("mov rsi, [rsp]", "jmp {}", sym helper_handle_pending)
 }
 
@@ -814,7 +817,7 @@ unsafe extern "C" fn helper_handle_pending(ts: *mut PyThreadState, ret: usize) -
 
 /// Points the running frame's `instr_ptr` at the instruction whose compiled
 /// code made the call returning to `ret`, if that code runs the frame.
-#[cold]
+#[inline]
 unsafe fn point_at_caller(ts: *mut PyThreadState, ret: usize) {
     let frame = *current_frame(ts);
     let Some((ip, code_start)) = super::location::instr_ptr_at(ret) else {

@@ -13,28 +13,25 @@ use super::GilCell;
 use crate::codegen::Compiled;
 use std::collections::BTreeMap;
 
-/// Slots in the cache of recent return addresses.
-const CACHE_SLOTS: usize = 256;
+/// Slots in the cache of recent return addresses (a power of two).
+const CACHE_SLOTS: usize = 1024;
 
-/// Every registered compilation by the address of its code, and a cache of
-/// recent lookups.
-struct Locations {
-    /// Start address → (end address, compilation).
-    by_start: BTreeMap<usize, (usize, *const Compiled)>,
-    /// (return address, `instr_ptr`, the code's first code unit).
-    cache: Box<[(usize, u64, u64); CACHE_SLOTS]>,
-}
+/// A cached lookup: return address, `instr_ptr`, the code's first code unit.
+type Slot = (usize, u64, u64);
 
-impl Default for Locations {
-    fn default() -> Self {
-        Locations {
-            by_start: BTreeMap::new(),
-            cache: Box::new([(0, 0, 0); CACHE_SLOTS]),
-        }
-    }
-}
+/// Recent lookups, by return address: most deallocations that need one
+/// come from a few call sites in hot code. A plain array (no lazy
+/// initialization), so that a hit costs a few instructions.
+struct Cache(std::cell::UnsafeCell<[Slot; CACHE_SLOTS]>);
 
-static LOCATIONS: GilCell<Locations> = GilCell::new();
+// SAFETY: accessed only with the GIL held, which serializes the accesses.
+unsafe impl Sync for Cache {}
+
+static CACHE: Cache = Cache(std::cell::UnsafeCell::new([(0, 0, 0); CACHE_SLOTS]));
+
+/// Every registered compilation: start address → (end address,
+/// compilation).
+static BY_START: GilCell<BTreeMap<usize, (usize, *const Compiled)>> = GilCell::new();
 
 /// Makes `compiled`'s code findable by address until [`forget`].
 ///
@@ -43,10 +40,7 @@ static LOCATIONS: GilCell<Locations> = GilCell::new();
 pub unsafe fn register(compiled: *const Compiled) {
     let c = &*compiled;
     let start = c.memory.address();
-    LOCATIONS
-        .get()
-        .by_start
-        .insert(start, (start + c.size, compiled));
+    BY_START.get().insert(start, (start + c.size, compiled));
 }
 
 /// Forgets the code starting at `start` (its memory is about to be freed:
@@ -55,9 +49,8 @@ pub unsafe fn register(compiled: *const Compiled) {
 /// # Safety
 /// The GIL is held.
 pub unsafe fn forget(start: usize) {
-    let l = LOCATIONS.get();
-    if l.by_start.remove(&start).is_some() {
-        l.cache.fill((0, 0, 0));
+    if BY_START.get().remove(&start).is_some() {
+        (*CACHE.0.get()).fill((0, 0, 0));
     }
 }
 
@@ -67,13 +60,21 @@ pub unsafe fn forget(start: usize) {
 ///
 /// # Safety
 /// The GIL is held.
+#[inline]
 pub unsafe fn instr_ptr_at(ret: usize) -> Option<(u64, u64)> {
-    let l = LOCATIONS.get();
-    let slot = &mut l.cache[(ret >> 2) % CACHE_SLOTS];
+    let slot = &mut (*CACHE.0.get())[(ret ^ (ret >> 10)) % CACHE_SLOTS];
     if slot.0 == ret {
         return Some((slot.1, slot.2));
     }
-    let (_, &(end, compiled)) = l.by_start.range(..ret).next_back()?;
+    let found = look_up(ret)?;
+    *slot = (ret, found.0, found.1);
+    Some(found)
+}
+
+/// [`instr_ptr_at`] without the cache.
+#[cold]
+unsafe fn look_up(ret: usize) -> Option<(u64, u64)> {
+    let (_, &(end, compiled)) = BY_START.get().range(..ret).next_back()?;
     if ret > end {
         return None;
     }
@@ -81,6 +82,5 @@ pub unsafe fn instr_ptr_at(ret: usize) -> Option<(u64, u64)> {
     // The call itself, not what follows it (the next piece, when the
     // call ended one whose final jump was dropped).
     let ip = c.instr_ptr_at(ret - 1)?;
-    *slot = (ret, ip, c.code_start);
     Some((ip, c.code_start))
 }
