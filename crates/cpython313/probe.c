@@ -196,6 +196,7 @@ static void layout(void)
     OFF("INTERP_THREADS_HEAD", PyInterpreterState, threads.head);
     OFF("TSTATE_NEXT", PyThreadState, next);
     OFF("RUNTIME_REF_TRACER_FUNC", _PyRuntimeState, ref_tracer.tracer_func);
+    OFF("RUNTIME_INTERPRETERS_MAIN", _PyRuntimeState, interpreters.main);
     OFF("GEN_GI_FRAME_STATE", PyGenObject, gi_frame_state);
     OFF("GEN_GI_IFRAME", PyGenObject, gi_iframe);
     OFF("GEN_GI_EXC_STATE", PyGenObject, gi_exc_state);

@@ -763,7 +763,7 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
     if is_type(o, &raw mut PyFloat_Type) && !traced {
         // `_PyFloat_ExactDealloc`, without its thread-local lookup: compiled
         // code only runs in the main interpreter.
-        let interp = pyo3::ffi::PyInterpreterState_Main().cast::<u8>();
+        let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
         let numfree = field_ptr::<i32>(interp, off::INTERP_FLOAT_FREELIST_NUMFREE);
         if *numfree >= 0 && *numfree < off::FLOAT_MAXFREELIST as i32 {
             let items = field_ptr::<*mut PyObject>(interp, off::INTERP_FLOAT_FREELIST_ITEMS);
