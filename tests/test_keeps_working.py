@@ -101,6 +101,37 @@ def test_local_events_set_inside_a_jitted_loop(jit):
     assert exits.get("deopt:_CHECK_VALIDITY") and exits.get("deopt:_CHECK_VALIDITY_MONITORED")
 
 
+def test_zero_argument_super_called_as_a_plain_call(jit):
+    # `super` named at module level keeps the compiler from `LOAD_SUPER_ATTR`:
+    # `super()` is an ordinary call (`CALL_BUILTIN_CLASS`), which finds the
+    # method's frame only if its `instr_ptr` is past `COPY_FREE_VARS` (an
+    # earlier one is an incomplete frame, skipped). Nothing before it in the
+    # method sets the instruction (burned-in global, loads, branches), so
+    # the call must (unittest.mock's `MagicMock.reset_mock` is this shape).
+    r = jit(
+        """
+        _super_at_module_level = super
+        def _is_magic(name):
+            return name.startswith("__")
+        class Base:
+            def reset(self, *args, return_value=False, **kwargs):
+                return ("Base", args, return_value, sorted(kwargs))
+        class Mixin:
+            _name = "x"
+            def reset(self, /, *args, return_value=False, **kwargs):
+                if return_value and self._name and _is_magic(self._name):
+                    return_value = False
+                return super().reset(*args, return_value=return_value, **kwargs)
+        class Thing(Mixin, Base):
+            pass
+        t = Thing()
+        for i in range(30):
+            print(t.reset(i, return_value=i % 2, k=i))
+        """
+    )
+    r.assert_compiled("Mixin.reset")
+
+
 def test_introspection_of_compiled_frames(jit):
     r = jit(
         """

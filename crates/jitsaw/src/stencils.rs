@@ -59,6 +59,9 @@ pub struct Stencil {
     pub code: &'static [u8],
     /// Places to patch, by offset.
     pub holes: &'static [Hole],
+    /// Whether it calls through a pointer (a type slot, a vectorcall
+    /// function), which no hole names.
+    pub calls_indirectly: bool,
 }
 
 include!(concat!(env!("OUT_DIR"), "/stencils_gen.rs"));
@@ -96,13 +99,15 @@ impl Stencil {
         self.calls_out_except(&[])
     }
 
-    /// Whether the stencil calls an external function other than `these`.
+    /// Whether the stencil calls an external function other than `these`
+    /// (any call through a pointer counts).
     pub fn calls_out_except(&self, these: &[&str]) -> bool {
-        self.holes.iter().any(|h| match h.value {
-            HoleValue::Symbol(s) => {
-                h.kind == HoleKind::Rel32 && !these.contains(&SYMBOLS[s as usize])
-            }
-            _ => false,
-        })
+        self.calls_indirectly
+            || self.holes.iter().any(|h| match h.value {
+                HoleValue::Symbol(s) => {
+                    h.kind == HoleKind::Rel32 && !these.contains(&SYMBOLS[s as usize])
+                }
+                _ => false,
+            })
     }
 }

@@ -60,10 +60,23 @@ pub fn emit(stencils: &[Stencil]) -> String {
             )
             .unwrap();
         }
-        out.push_str("        ],\n    },\n");
+        writeln!(
+            out,
+            "        ],\n        calls_indirectly: {},\n    }},",
+            calls_indirectly(s)
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     out
+}
+
+/// Whether the stencil calls through a register or memory (a type's slot,
+/// a vectorcall function): code no hole names, which may run Python code.
+pub fn calls_indirectly(s: &Stencil) -> bool {
+    Decoder::with_ip(64, &s.code, 0, DecoderOptions::NONE)
+        .into_iter()
+        .any(|i| i.flow_control() == iced_x86::FlowControl::IndirectCall)
 }
 
 /// A `//` comment with the stencil's instructions and, after each, its holes.
