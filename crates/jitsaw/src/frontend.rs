@@ -142,6 +142,14 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         return Err(Refusal::Never("bytecode falls off its end".into()));
     }
 
+    // The check belongs to the instruction its deopt resumes at.
+    let check = |inst: u32| UopInst {
+        op: code.validity_check(),
+        oparg: 0,
+        operand: code.version,
+        inst,
+        jump: None,
+    };
     let mut uops = Vec::new();
     for (i, inst) in insts.iter_mut().enumerate() {
         inst.first = uops.len() as u32;
@@ -175,13 +183,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
             });
         }
         if check_at_start[i] {
-            uops.push(UopInst {
-                op: code.validity_check(),
-                oparg: 0,
-                operand: code.version,
-                inst: here,
-                jump: None,
-            });
+            uops.push(check(here));
         }
         if lowered[i]
             .iter()
@@ -221,14 +223,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
             });
         }
         if check_at_end[i] {
-            // It belongs to the next instruction, where its deopt resumes.
-            uops.push(UopInst {
-                op: code.validity_check(),
-                oparg: 0,
-                operand: code.version,
-                inst: here + 1,
-                jump: None,
-            });
+            uops.push(check(here + 1));
         }
         inst.count = uops.len() as u32 - inst.first;
     }

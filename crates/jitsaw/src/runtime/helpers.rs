@@ -760,7 +760,11 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
     use jitsaw_cpython313::shared::INT_FREELIST_MAX;
     let runtime = (&raw mut _PyRuntime).cast::<u8>();
     let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
-    if is_type(o, &raw mut PyFloat_Type) && !traced {
+    let (float, int) = (
+        is_type(o, &raw mut PyFloat_Type),
+        is_type(o, &raw mut PyLong_Type),
+    );
+    if float && !traced {
         // `_PyFloat_ExactDealloc`, without its thread-local lookup: compiled
         // code only runs in the main interpreter.
         let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
@@ -773,7 +777,7 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
             return;
         }
     }
-    if is_type(o, &raw mut PyLong_Type) {
+    if int {
         let ndigits = field::<usize>(o.cast(), off::LONG_LV_TAG) >> off::LONG_NON_SIZE_BITS;
         let freelist = (&raw mut INT_FREELIST).cast::<u64>();
         let observed = traced || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0;
@@ -787,10 +791,7 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
         }
     }
     // Strings, floats and ints run no Python code when freed.
-    if !is_type(o, &raw mut PyUnicode_Type)
-        && !is_type(o, &raw mut PyFloat_Type)
-        && !is_type(o, &raw mut PyLong_Type)
-    {
+    if !float && !int && !is_type(o, &raw mut PyUnicode_Type) {
         let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
         if !ts.is_null() {
             point_at_caller(ts, ret);
