@@ -132,6 +132,50 @@ def test_zero_argument_super_called_as_a_plain_call(jit):
     r.assert_compiled("Mixin.reset")
 
 
+def test_returning_frames_free_their_locals_as_the_interpreter_does(jit):
+    # Compiled returns clear and pop frames themselves: locals die in the
+    # interpreter's order with the caller current, a frame object keeps
+    # them, and frames at the start of a stack chunk (deep recursion) go
+    # back to CPython's way.
+    r = jit(
+        """
+        import sys
+        log = []
+        class Noisy:
+            def __init__(self, name):
+                self.name = name
+            def __del__(self):
+                log.append((self.name, sys._getframe(1).f_code.co_name))
+        def leaf(a, b):
+            c = Noisy("c" + a.name)
+            d = c
+            return a.name
+        def keeps_frame(a):
+            x = Noisy("x")
+            return sys._getframe()
+        def deep(n, acc):
+            pad = [n] * 3
+            if n == 0:
+                return acc
+            return deep(n - 1, acc + len(pad))
+        def caller(n):
+            out = []
+            for i in range(n):
+                out.append(leaf(Noisy(f"a{i}"), Noisy(f"b{i}")))
+                f = keeps_frame(i)
+                out.append(sorted(f.f_locals))
+                del f
+            out.append(deep(600, 0))
+            return out
+        for k in range(4):
+            log.clear()
+            res = caller(30)
+            print(res[:3], res[-1], log[:7], len(log))
+        """
+    )
+    r.assert_compiled("leaf", "keeps_frame", "deep", "caller")
+
+
 def test_introspection_of_compiled_frames(jit):
     r = jit(
         """

@@ -73,6 +73,8 @@ static void layout(void)
     OFF("TSTATE_EXC_INFO", PyThreadState, exc_info);
     OFF("TSTATE_DATASTACK_TOP", PyThreadState, datastack_top);
     OFF("TSTATE_DATASTACK_LIMIT", PyThreadState, datastack_limit);
+    OFF("TSTATE_DATASTACK_CHUNK", PyThreadState, datastack_chunk);
+    OFF("STACK_CHUNK_DATA", _PyStackChunk, data);
     /* PyInterpreterState */
     OFF("INTERP_EVAL_FRAME", PyInterpreterState, eval_frame);
     OFF("INTERP_MONITORS", PyInterpreterState, monitors);

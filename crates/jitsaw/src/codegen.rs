@@ -77,8 +77,9 @@ pub struct Compiled {
     pub unsupported: Vec<u32>,
     /// Where a suspended generator resumes (the instruction after
     /// `RETURN_GENERATOR` and after each `YIELD_VALUE`): code-unit offset
-    /// and instruction index, so that a resumption, as frequent as a call,
-    /// finds its entry without a search.
+    /// and instruction index, in a table indexed by the offset's low bits
+    /// (see [`resume_table`]), so that a resumption, as frequent as a call,
+    /// finds its entry with one comparison.
     pub resumes: Box<[(u32, u32)]>,
     /// Every copied stencil, micro-ops first, then exit stubs: for dumps
     /// and tests right after compiling (the hook drops them then: they
@@ -222,10 +223,36 @@ impl Compiled {
     /// [`Compiled::inst_at`] for a suspended generator's `instr_ptr`.
     #[inline]
     pub fn resume_at(&self, offset: u32) -> Option<usize> {
-        match self.resumes.iter().find(|r| r.0 == offset) {
-            Some(&(_, i)) => Some(i as usize),
-            None => self.inst_at(offset),
+        let (at, i) = self.resumes[offset as usize & (self.resumes.len() - 1)];
+        if at == offset {
+            return Some(i as usize);
         }
+        self.inst_at(offset)
+    }
+}
+
+/// Most slots of [`Compiled::resumes`].
+const RESUME_SLOTS: usize = 256;
+
+/// A table of resume points (offset, instruction index) indexed by the
+/// offset's low bits: the smallest power of two of slots in which no two
+/// points collide, up to [`RESUME_SLOTS`] (past that a point that lost
+/// its slot is found by [`Compiled::inst_at`]). Empty slots hold an offset
+/// no instruction has.
+fn resume_table(points: &[(u32, u32)]) -> Box<[(u32, u32)]> {
+    let mut size = points.len().next_power_of_two();
+    loop {
+        let mut table = vec![(u32::MAX, 0); size];
+        let mut collided = false;
+        for &(at, i) in points {
+            let slot = &mut table[at as usize & (size - 1)];
+            collided |= slot.0 != u32::MAX;
+            *slot = (at, i);
+        }
+        if !collided || size >= RESUME_SLOTS {
+            return table.into_boxed_slice();
+        }
+        size *= 2;
     }
 }
 
@@ -457,13 +484,14 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     all_pieces.extend(stub_pieces);
     let starts = program.insts.iter().map(|i| i.start).collect();
     let opcodes = program.insts.iter().map(|i| (i.offset, i.opcode)).collect();
-    let resumes = program
+    let resume_points: Vec<(u32, u32)> = program
         .insts
         .windows(2)
         .zip(1u32..)
         .filter(|(w, _)| matches!(w[0].opcode, opcode::YIELD_VALUE | opcode::RETURN_GENERATOR))
         .map(|(w, i)| (w[1].start, i))
         .collect();
+    let resumes = resume_table(&resume_points);
     let unsupported = program
         .uops
         .iter()
@@ -762,5 +790,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every instruction after a yield is found where the generator
+    /// resumes, also when two such points share a slot of the table.
+    #[test]
+    #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
+    fn resume_points_are_found_in_and_out_of_their_slots() {
+        use jitsaw_cpython313::opcode::{RETURN_GENERATOR, YIELD_VALUE};
+        // Instruction k starts at code unit 4k: every resume point after
+        // the first two falls in a slot taken already.
+        let n = 3 * RESUME_SLOTS as u32;
+        let insts: Vec<Inst> = (0..n)
+            .map(|k| Inst {
+                opcode: match k {
+                    0 => RETURN_GENERATOR,
+                    k if k % 3 == 0 => YIELD_VALUE,
+                    _ => jitsaw_cpython313::opcode::NOP,
+                },
+                ..inst(4 * k, k, 1)
+            })
+            .collect();
+        let program = Program {
+            uops: (0..n)
+                .map(|k| {
+                    uop(
+                        if k + 1 < n {
+                            Uop::_NOP
+                        } else {
+                            Uop::_POP_FRAME
+                        },
+                        0,
+                        0,
+                        k,
+                        None,
+                    )
+                })
+                .collect(),
+            insts,
+            code_start: 0x5555_0000,
+            ..Program::default()
+        };
+        let symbols = vec![0x7100_0000_0000; SYMBOLS.len()];
+        let mut counter = |_: ExitReason| 0u32;
+        let mut linker = Linker {
+            symbols: &symbols,
+            exit_counter: &mut counter,
+            anchor: symbols[0],
+        };
+        let c = compile(&program, &mut linker).unwrap();
+        for k in 0..n {
+            assert_eq!(c.resume_at(4 * k), Some(k as usize));
+            assert_eq!(c.resume_at(4 * k + 1), None, "not an instruction start");
+        }
+        let cached = c.resumes.iter().filter(|r| r.0 != u32::MAX).count();
+        assert!(
+            cached > 1 && cached < RESUME_SLOTS,
+            "slots shared: {cached}"
+        );
+    }
+
+    /// A few resume points (a generator with two `yield from`s and a
+    /// `yield`, whose offsets collide modulo 8 and 16) each get a slot of
+    /// their own.
+    #[test]
+    fn few_resume_points_get_a_slot_each() {
+        let points = [(1, 1), (36, 13), (52, 20), (87, 33)];
+        let table = resume_table(&points);
+        assert_eq!(table.len(), 32);
+        for (at, i) in points {
+            assert_eq!(table[at as usize & (table.len() - 1)], (at, i));
+        }
+        assert_eq!(&*resume_table(&[]), &[(u32::MAX, 0)]);
     }
 }

@@ -598,12 +598,28 @@ pub unsafe fn ready_direct(
         return None;
     }
     let c = s.direct;
-    if !enterable(ts, s, &*c, code) {
+    if !hooked(ts)
+        || !current(&*c, code, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK)
+        || (fallback_check_due(s) && falls_back_often(s, &*c))
+    {
         return None;
     }
     s.count_call();
     Some(c)
 }
+
+/// Whether a call that would enter compiled code the quick way
+/// ([`ready_direct`], [`decide`]) should first look at its fallbacks,
+/// which costs more than the other checks together: every
+/// `FALLBACK_CHECK_CALLS`th call does, and code falling back too often
+/// then takes the way that recompiles it.
+#[inline(always)]
+fn fallback_check_due(s: &CodeState) -> bool {
+    s.calls_since_compile.is_multiple_of(FALLBACK_CHECK_CALLS)
+}
+
+/// See [`fallback_check_due`].
+const FALLBACK_CHECK_CALLS: u32 = 16;
 
 /// Where a suspended generator's frame resumes in its compiled code, for a
 /// compiled caller resuming it directly (`SEND_GEN`, `FOR_ITER_GEN`): as
@@ -838,7 +854,7 @@ unsafe fn decide(
     {
         let s = &mut *state;
         if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
-            if current(c, code, version) && !falls_back_often(s, c) {
+            if current(c, code, version) && !(fallback_check_due(s) && falls_back_often(s, c)) {
                 let c = &**c as *const Compiled;
                 s.count_call();
                 return Decision::Run(c);

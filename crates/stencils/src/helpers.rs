@@ -66,6 +66,9 @@ extern "C" {
     /// args[n]`) starting at `base`: takes all its references and returns
     /// the result, or NULL with an error.
     pub fn jitsaw_call(ts: Ts, base: Sp, n: usize) -> *mut PyObject;
+    /// `_PyEval_FrameClearAndPop` of a frame no longer current, with a
+    /// fast path for the usual thread-owned frame.
+    pub fn jitsaw_clear_and_pop(ts: Ts, f: Frame);
     /// `CALL` of anything, the call shape (`callable, self_or_null,
     /// args[n]`) starting at `base`: a compiled Python function taking
     /// exactly the arguments given (a bound method's too) gets its frame

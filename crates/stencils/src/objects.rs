@@ -135,12 +135,15 @@ pub unsafe fn int_new(v: i64) -> *mut PyObject {
     (*o).ob_refcnt = 1;
     let l = o.cast::<PyLongObject>();
     (*l).lv_tag = ndigits << off::LONG_NON_SIZE_BITS | if negative { 2 } else { 0 };
+    // Unrolled: a loop costs more than the stores.
     let digits = (*l).ob_digit.as_mut_ptr();
     let mask = (1u64 << shift) - 1;
-    let mut i = 0;
-    while i < ndigits {
-        *digits.add(i) = ((magnitude >> (shift * i as u64)) & mask) as u32;
-        i += 1;
+    *digits = (magnitude & mask) as u32;
+    if ndigits > 1 {
+        *digits.add(1) = ((magnitude >> shift) & mask) as u32;
+        if ndigits > 2 {
+            *digits.add(2) = (magnitude >> (2 * shift)) as u32;
+        }
     }
     o
 }

@@ -33,6 +33,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
         ("jitsaw_dealloc", dealloc_entry as *const () as usize),
         (
+            "jitsaw_clear_and_pop",
+            helper_clear_and_pop as *const () as usize,
+        ),
+        (
             "jitsaw_handle_pending",
             handle_pending_entry as *const () as usize,
         ),
@@ -757,14 +761,31 @@ unsafe extern "C" fn dealloc_entry(o: *mut PyObject) {
 /// (`ret`: the call's return address), which code run by the deallocation
 /// may look at (see `runtime::location`).
 unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
+    if free_number(o) {
+        return;
+    }
+    // Strings, floats and ints run no Python code when freed.
+    if !is_type(o, &raw mut PyFloat_Type)
+        && !is_type(o, &raw mut PyLong_Type)
+        && !is_type(o, &raw mut PyUnicode_Type)
+    {
+        let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
+        if !ts.is_null() {
+            point_at_caller(ts, ret);
+        }
+    }
+    _Py_Dealloc(o);
+}
+
+/// Frees a dead exact float onto CPython's freelist, or an exact int of
+/// 1-3 digits onto jitsaw's, unless the list is full or a reference tracer
+/// (or tracemalloc, for ints) must see the free: whether it did.
+#[inline(always)]
+unsafe fn free_number(o: *mut PyObject) -> bool {
     use jitsaw_cpython313::shared::INT_FREELIST_MAX;
     let runtime = (&raw mut _PyRuntime).cast::<u8>();
     let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
-    let (float, int) = (
-        is_type(o, &raw mut PyFloat_Type),
-        is_type(o, &raw mut PyLong_Type),
-    );
-    if float && !traced {
+    if is_type(o, &raw mut PyFloat_Type) && !traced {
         // `_PyFloat_ExactDealloc`, without its thread-local lookup: compiled
         // code only runs in the main interpreter.
         let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
@@ -774,10 +795,9 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
             *field_ptr::<*mut PyObject>(o.cast(), off::OB_TYPE) = *items;
             *items = o;
             *numfree += 1;
-            return;
+            return true;
         }
-    }
-    if int {
+    } else if is_type(o, &raw mut PyLong_Type) {
         let ndigits = field::<usize>(o.cast(), off::LONG_LV_TAG) >> off::LONG_NON_SIZE_BITS;
         let freelist = (&raw mut INT_FREELIST).cast::<u64>();
         let observed = traced || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0;
@@ -787,17 +807,72 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
             *field_ptr::<u64>(o.cast(), off::OB_TYPE) = *head;
             *head = o as u64;
             *freelist.add(4 + ndigits) += 1;
-            return;
+            return true;
         }
     }
-    // Strings, floats and ints run no Python code when freed.
-    if !float && !int && !is_type(o, &raw mut PyUnicode_Type) {
-        let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
-        if !ts.is_null() {
-            point_at_caller(ts, ret);
+    false
+}
+
+/// `_PyEval_FrameClearAndPop` for the thread-owned frame compiled code
+/// leaves (its `_POP_FRAME`, a return to the runtime, an unwind), which is
+/// no longer the thread's current frame. A frame without a frame object or
+/// a locals mapping, not first in its stack chunk, is cleared and popped
+/// here in CPython's order (locals, function, code); as long as nothing
+/// dies that takes only decrements, without saving a register, and
+/// [`clear_and_pop_from`] takes over at the first death. Any other frame
+/// goes to CPython.
+pub(super) unsafe extern "C" fn helper_clear_and_pop(ts: *mut PyThreadState, f: *mut Frame) {
+    let chunk = field::<*mut u8>(ts.cast(), off::TSTATE_DATASTACK_CHUNK);
+    if (*f).owner as i64 != consts::FRAME_OWNED_BY_THREAD
+        || !(*f).frame_obj.is_null()
+        || !(*f).f_locals.is_null()
+        || f.cast::<u8>() == chunk.add(off::STACK_CHUNK_DATA)
+    {
+        return _PyEval_FrameClearAndPop(ts, f);
+    }
+    let n = (*f).stacktop as usize;
+    for i in 0..n {
+        let o = *frame_local(f, i);
+        if !o.is_null() && !is_immortal(o) {
+            if (*o).ob_refcnt == 1 {
+                return clear_and_pop_from(ts, f, i);
+            }
+            (*o).ob_refcnt -= 1;
         }
     }
-    _Py_Dealloc(o);
+    for o in [(*f).f_funcobj, (*f).f_executable] {
+        if !is_immortal(o) && (*o).ob_refcnt == 1 {
+            return clear_and_pop_from(ts, f, n);
+        }
+    }
+    decref_no_dealloc((*f).f_funcobj);
+    decref_no_dealloc((*f).f_executable);
+    (*f).stacktop = 0;
+    *field_ptr::<*mut Frame>(ts.cast(), off::TSTATE_DATASTACK_TOP) = f;
+}
+
+/// [`helper_clear_and_pop`] from local `from` on, the locals before it
+/// released already: `clear_thread_frame`'s work, dead ints and floats
+/// going onto freelists.
+#[inline(never)]
+unsafe extern "C" fn clear_and_pop_from(ts: *mut PyThreadState, f: *mut Frame, from: usize) {
+    // As `clear_thread_frame`: freeing counts as C recursion.
+    *c_recursion_remaining(ts) -= 1;
+    let n = (*f).stacktop as usize;
+    (*f).stacktop = 0;
+    for i in from..n {
+        let o = *frame_local(f, i);
+        if !o.is_null() && !is_immortal(o) {
+            (*o).ob_refcnt -= 1;
+            if (*o).ob_refcnt == 0 && !free_number(o) {
+                _Py_Dealloc(o);
+            }
+        }
+    }
+    decref((*f).f_funcobj);
+    decref((*f).f_executable);
+    *c_recursion_remaining(ts) += 1;
+    *field_ptr::<*mut Frame>(ts.cast(), off::TSTATE_DATASTACK_TOP) = f;
 }
 
 /// `jitsaw_handle_pending(ts)` as the stencils call it: passes its return

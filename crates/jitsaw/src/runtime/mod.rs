@@ -380,7 +380,7 @@ pub unsafe fn run_frame(
                 debug_assert!(frame == root);
                 *py_recursion_remaining(ts) += 1;
                 *current_frame(ts) = (*root).previous;
-                _PyEval_FrameClearAndPop(ts, root);
+                helpers::helper_clear_and_pop(ts, root);
                 *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
                 return RunOutcome::Done(result as *mut PyObject);
             }
@@ -406,7 +406,7 @@ pub unsafe fn run_frame(
                 let caller = (*frame).previous;
                 *py_recursion_remaining(ts) += 1;
                 *current_frame(ts) = caller;
-                _PyEval_FrameClearAndPop(ts, frame);
+                helpers::helper_clear_and_pop(ts, frame);
                 frame = caller;
                 continue;
             };
@@ -515,7 +515,7 @@ pub enum RunOutcome {
 unsafe fn exit_unwind(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
     *py_recursion_remaining(ts) += 1;
     *current_frame(ts) = (*frame).previous;
-    _PyEval_FrameClearAndPop(ts, frame);
+    helpers::helper_clear_and_pop(ts, frame);
     *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
     std::ptr::null_mut()
 }

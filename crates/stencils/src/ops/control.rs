@@ -3,8 +3,8 @@
 
 use crate::abi::*;
 use crate::helpers::{
-    jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_exit_counters, jitsaw_handle_pending,
-    jitsaw_local_monitors,
+    jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_clear_and_pop, jitsaw_exit_counters,
+    jitsaw_handle_pending, jitsaw_local_monitors,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::{consts, off};
@@ -143,7 +143,7 @@ stencil!(
         let caller = (*f).previous;
         *py_recursion_remaining(ts) += 1;
         *current_frame(ts) = caller;
-        _PyEval_FrameClearAndPop(ts, f);
+        jitsaw_clear_and_pop(ts, f);
         back_to_caller!(caller, retval, ts)
     }
 );
