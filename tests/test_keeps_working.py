@@ -101,6 +101,51 @@ def test_local_events_set_inside_a_jitted_loop(jit):
     assert exits.get("deopt:_CHECK_VALIDITY") and exits.get("deopt:_CHECK_VALIDITY_MONITORED")
 
 
+def test_callees_remembered_by_call_sites_are_checked_again(jit):
+    # A call site remembers the compiled function it entered; local events
+    # set on that function, its code or defaults replaced, its code
+    # recompiled, and a profiler switched on must all be seen at the next
+    # call through the site.
+    r = jit(
+        """
+        import sys
+        mon = sys.monitoring
+        TOOL = mon.DEBUGGER_ID
+        mon.use_tool_id(TOOL, "test")
+        seen = []
+        mon.register_callback(TOOL, mon.events.LINE, lambda code, line: seen.append(code.co_name))
+        def leaf(x):
+            return x + 1
+        def other(x):
+            return x * 2
+        def loop(n, k):
+            t = 0
+            for i in range(n):
+                if i == 40:
+                    if k == 0:
+                        mon.set_local_events(TOOL, leaf.__code__, mon.events.LINE)
+                    elif k == 1:
+                        leaf.__code__ = other.__code__
+                    elif k == 2:
+                        sys.setprofile(lambda frame, event, arg: seen.append(event))
+                    elif k == 3:
+                        leaf.__defaults__ = (5,)
+                t += leaf(i)
+            mon.set_local_events(TOOL, leaf.__code__, 0)
+            sys.setprofile(None)
+            return t
+        original = leaf.__code__
+        for rounds in range(3):
+            for k in range(4):
+                seen.clear()
+                leaf.__code__ = original
+                print(k, loop(80, k), len(seen), seen[:3])
+        mon.free_tool_id(TOOL)
+        """
+    )
+    r.assert_compiled("loop", "leaf")
+
+
 def test_zero_argument_super_called_as_a_plain_call(jit):
     # `super` named at module level keeps the compiler from `LOAD_SUPER_ATTR`:
     # `super()` is an ordinary call (`CALL_BUILTIN_CLASS`), which finds the

@@ -125,9 +125,11 @@ impl CodeState {
         self.calls_since_compile = self.calls_since_compile.saturating_add(1);
     }
 
-    /// Changes the status, and with it what direct calls may enter.
+    /// Changes the status, and with it what direct calls may enter (call
+    /// sites that remembered an entry ask again: [`DIRECT_EPOCH`]).
     fn set_status(&mut self, status: Status) {
         self.status = status;
+        DIRECT_EPOCH.store(DIRECT_EPOCH.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         self.direct = match (&self.status, self.compiled.last()) {
             (Status::Compiled { provisional: false }, Some(c))
                 if !self.generator && self.direct_args != u32::MAX =>
@@ -578,8 +580,9 @@ unsafe fn hooked(ts: *mut PyThreadState) -> bool {
 
 /// [`ready`] for a direct call passing `nargs` positional arguments, when
 /// `code` was seen recently and its compiled code is known to take them:
-/// only what can change without jitsaw noticing is checked
-/// ([`enterable`]). `None` means "ask [`ready`]".
+/// only what can change without jitsaw noticing is checked (as
+/// [`enterable`] does, fallbacks only now and then: [`fallback_check_due`]).
+/// `None` means "ask [`ready`]".
 ///
 /// # Safety
 /// The GIL is held and `code` is a code object.
@@ -588,12 +591,13 @@ pub unsafe fn ready_direct(
     ts: *mut PyThreadState,
     code: *mut PyCodeObject,
     nargs: usize,
-) -> Option<*const Compiled> {
+) -> Option<(*mut CodeState, *const Compiled)> {
     let slot = cache_slot(code as usize);
     if slot[0].load(Ordering::Relaxed) != code as usize {
         return None;
     }
-    let s = &mut *(slot[1].load(Ordering::Relaxed) as *mut CodeState);
+    let state = slot[1].load(Ordering::Relaxed) as *mut CodeState;
+    let s = &mut *state;
     if s.direct.is_null() || s.direct_args as usize != nargs {
         return None;
     }
@@ -605,7 +609,61 @@ pub unsafe fn ready_direct(
         return None;
     }
     s.count_call();
-    Some(c)
+    Some((state, c))
+}
+
+/// Bumped at every change of a code object's status, after which what
+/// [`ready_direct`] answered may no longer hold.
+static DIRECT_EPOCH: AtomicU64 = AtomicU64::new(1);
+
+/// What a call site remembers when it may enter compiled code directly
+/// ([`ready_direct`] said so): checked by [`still_ready`].
+#[derive(Clone, Copy)]
+pub struct DirectTicket {
+    epoch: u64,
+    version: u64,
+}
+
+/// The ticket for a direct entry [`ready_direct`] or [`ready`] just
+/// allowed.
+///
+/// # Safety
+/// The GIL is held.
+pub unsafe fn ticket(ts: *mut PyThreadState) -> DirectTicket {
+    DirectTicket {
+        epoch: DIRECT_EPOCH.load(Ordering::Relaxed),
+        version: eval_breaker(ts) & !consts::EVAL_EVENTS_MASK,
+    }
+}
+
+/// Whether a call may still enter the compiled code of `state` (of
+/// `code`) that [`ready_direct`] allowed when `ticket` was taken, as it
+/// would answer now; the call is counted. No code object changed status
+/// since (the entry is still the one direct calls may take), and the
+/// instrumentation version is the same (so the code is still current, as
+/// it was then): what is left is what can change without a version,
+/// local monitoring, the frame evaluator, and the fallbacks now and then.
+///
+/// # Safety
+/// The GIL is held; `state` is `code`'s, and `code` is alive.
+#[inline(always)]
+pub unsafe fn still_ready(
+    ts: *mut PyThreadState,
+    state: *mut CodeState,
+    code: *mut PyCodeObject,
+    ticket: DirectTicket,
+) -> bool {
+    let s = &mut *state;
+    if ticket.epoch != DIRECT_EPOCH.load(Ordering::Relaxed)
+        || ticket.version != eval_breaker(ts) & !consts::EVAL_EVENTS_MASK
+        || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
+        || !hooked(ts)
+        || fallback_check_due(s)
+    {
+        return false;
+    }
+    s.count_call();
+    true
 }
 
 /// Whether a call that would enter compiled code the quick way

@@ -222,7 +222,8 @@ uops! { o;
     _STORE_ATTR_INSTANCE_VALUE: 2 => 0;
     _STORE_ATTR_SLOT: 2 => 0;
     // Calls.
-    // jitsaw: tier-1 `CALL`/`CALL_KW` without inlining (always a vectorcall).
+    // jitsaw: tier-1 `CALL`/`CALL_KW` without inlining (`_CALL`'s operand:
+    // the site's cache of the function it last entered directly).
     _CALL: o + 2 => 1, escapes true;
     _CALL_KW: o + 3 => 1, escapes true;
     // jitsaw: tier-1 `CALL_FUNCTION_EX`.
@@ -402,7 +403,10 @@ impl Uop {
     /// allocates (zeroed, [`crate::codegen::SiteCache`]) and owns with the
     /// code; the stencil's helper keeps what it learns at run time there.
     pub fn has_site_cache(self) -> bool {
-        matches!(self, Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED)
+        matches!(
+            self,
+            Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED | Uop::_CALL
+        )
     }
 
     /// Whether `frame->instr_ptr` must be current when the micro-op runs

@@ -77,7 +77,16 @@ extern "C" {
     /// callee's `entry`. Any other call is made here, and the result is a
     /// null `frame` and the call's result (or NULL, with an error) as
     /// `entry`. Takes every reference of the call shape either way.
-    pub fn jitsaw_call_any(ts: Ts, caller: Frame, base: Sp, n: usize, resume: u64) -> Inline;
+    /// `cache` is the call site's (what the runtime keeps there is its
+    /// business).
+    pub fn jitsaw_call_any(
+        ts: Ts,
+        caller: Frame,
+        base: Sp,
+        n: usize,
+        resume: u64,
+        cache: *mut u8,
+    ) -> Inline;
     /// Resumes generator (or coroutine) `gen` in its compiled code directly,
     /// as the interpreter's `SEND_GEN` and `FOR_ITER_GEN` do: sends the
     /// value at `*slot` (`kind` 0, `SEND`) or `None` (`kind` 1, `FOR_ITER`,

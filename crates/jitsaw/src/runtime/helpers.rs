@@ -3,6 +3,7 @@
 //! tier-1-only instructions whose work is too large for a stencil.
 
 use super::{FRAMES_ENTERED, RESUMED_DIRECTLY};
+use crate::hook::CodeState;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
@@ -253,10 +254,10 @@ unsafe fn direct_compiled(
     ts: *mut PyThreadState,
     code: *mut PyCodeObject,
     nargs: usize,
-) -> Option<*const crate::codegen::Compiled> {
+) -> Option<(*mut CodeState, *const crate::codegen::Compiled)> {
     match crate::hook::ready_direct(ts, code, nargs) {
-        Some(compiled) => Some(compiled),
-        None if takes_exactly(code, nargs) => crate::hook::ready(ts, code).map(|(_, c)| c),
+        Some(ready) => Some(ready),
+        None if takes_exactly(code, nargs) => crate::hook::ready(ts, code),
         None => None,
     }
 }
@@ -318,10 +319,32 @@ impl Inline {
     };
 }
 
+/// What a `CALL` site remembers of the compiled Python function it last
+/// entered directly (its [`crate::codegen::SiteCache`]; zeroed: nothing),
+/// so that the next call to it needs none of the lookups and only the
+/// checks of [`crate::hook::still_ready`]. The function's version vouches
+/// for its code (CPython gives each code object its own, and resets a
+/// function's when its code, defaults or vectorcall change), which keeps
+/// the code's state and compiled code alive.
+#[repr(C)]
+struct CallCache {
+    /// The function's version; 0 for none.
+    version: u32,
+    /// The arguments passed, counting `self`.
+    nargs: u32,
+    state: *mut CodeState,
+    entry: usize,
+    ticket: crate::hook::DirectTicket,
+}
+
+const _: () = assert!(size_of::<CallCache>() <= size_of::<crate::codegen::SiteCache>());
+
 /// A direct call from compiled code to compiled code: pushes the callee's
 /// frame and makes the caller wait at its call, so the call and its return
 /// are jumps (no native recursion, as in the interpreter). Nulls (nothing
-/// taken) when the call must go the general way.
+/// taken) when the call must go the general way. A call site's `cache`
+/// learns the entry.
+#[allow(clippy::too_many_arguments)]
 unsafe fn push_inline(
     ts: *mut PyThreadState,
     caller: *mut Frame,
@@ -330,6 +353,7 @@ unsafe fn push_inline(
     nargs: usize,
     base: *mut *mut PyObject,
     resume: u64,
+    cache: &mut CallCache,
 ) -> Inline {
     const NONE: Inline = Inline::NONE;
     let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
@@ -337,28 +361,56 @@ unsafe fn push_inline(
     if *py_recursion_remaining(ts) <= 1 {
         return NONE;
     }
-    let Some(compiled) = direct_compiled(ts, code, nargs) else {
+    let Some((state, compiled)) = direct_compiled(ts, code, nargs) else {
         return NONE;
     };
+    let entry = (*compiled).entry(0);
+    let version = field::<u32>(func.cast(), off::FUNC_VERSION);
+    if version != 0 {
+        *cache = CallCache {
+            version,
+            nargs: nargs as u32,
+            state,
+            entry,
+            ticket: crate::hook::ticket(ts),
+        };
+    }
     let Some(frame) = push_frame(ts, func, code, args, nargs) else {
         return NONE;
     };
-    enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
+    enter_inline(ts, caller, frame, base, resume, entry)
 }
 
 /// `CALL` from compiled code (see `jitsaw_call_any` in
 /// `crates/stencils/src/helpers.rs`): a direct call when the callee's
-/// compiled code can be entered, else the general call.
+/// compiled code can be entered, else the general call. `cache` is the
+/// call site's: a call to the function it remembers takes the short way.
 unsafe extern "C" fn helper_call_any(
     ts: *mut PyThreadState,
     caller: *mut Frame,
     base: *mut *mut PyObject,
     n: usize,
     resume: u64,
+    cache: *mut CallCache,
 ) -> Inline {
     let (args, total) = call_shape(base, n);
-    if is_plain_function(*base) {
-        let inline = push_inline(ts, caller, *base, args, total, base, resume);
+    let func = *base;
+    let cache = &mut *cache;
+    if is_type(func, &raw mut PyFunction_Type)
+        && field::<u32>(func.cast(), off::FUNC_VERSION) == cache.version
+        && cache.version != 0
+        && cache.nargs as usize == total
+        && *py_recursion_remaining(ts) > 1
+    {
+        let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+        if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
+            if let Some(frame) = push_frame(ts, func, code, args, total) {
+                return enter_inline(ts, caller, frame, base, resume, cache.entry);
+            }
+        }
+    }
+    if is_plain_function(func) {
+        let inline = push_inline(ts, caller, func, args, total, base, resume, cache);
         if !inline.frame.is_null() {
             return inline;
         }
@@ -426,7 +478,7 @@ unsafe extern "C" fn helper_enter_init(
     }
     let init = field::<*mut PyObject>(tp.cast(), off::HEAPTYPE_SPEC_CACHE_INIT);
     let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-    let Some(compiled) = direct_compiled(ts, code, n + 1) else {
+    let Some((_, compiled)) = direct_compiled(ts, code, n + 1) else {
         return NONE;
     };
     match push_init_frame(ts, base, init, code, n) {

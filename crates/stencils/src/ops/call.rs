@@ -52,11 +52,13 @@ stencil!(
     /// `CALL` (any callable). A compiled Python function taking exactly the
     /// arguments given is entered directly; `jitsaw_call_any` decides and
     /// makes any other call (out of line: this is at every call site).
+    /// Operand: the site's cache.
     fn _CALL(f, sp, ts) {
         let base = sp.sub(oparg() + 2);
         // Into the callee's compiled code; its return comes back to the
         // next micro-op.
-        let call = enter_if_inline!(jitsaw_call_any(ts, f, base, oparg(), resume_address()), ts);
+        let cache = operand() as *mut u8;
+        let call = enter_if_inline!(jitsaw_call_any(ts, f, base, oparg(), resume_address(), cache), ts);
         finish_call!(f, sp, ts, call.entry as *mut PyObject)
     }
 );
