@@ -197,7 +197,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
                 jump: None,
             });
         }
-        if inst.opcode == RESUME || is_adaptive(inst.opcode) {
+        if inst.opcode == RESUME || (is_adaptive(inst.opcode) && worth_quickening(code, inst)) {
             // The counter is the first cache entry; `RESUME` rewrites itself.
             let (op, oparg) = if inst.opcode == RESUME {
                 (Uop::_QUICKEN_RESUME, 0)
@@ -445,6 +445,27 @@ fn jump(op: Uop, oparg: u32, to: u32) -> Lowered {
         jump_to: Some(to),
     }
 }
+
+/// Whether an adaptive instruction's counter should be advanced in compiled
+/// code (`_QUICKEN`), so that the interpreter specializes it as it would
+/// have. Not for `SEND`, which CPython never specializes while a frame
+/// evaluator (jitsaw's) is set, nor for an instruction whose counter has
+/// backed off [`QUICKEN_GIVE_UP_BACKOFF`] times, its specialization having
+/// failed each time (a call of a Python function fails the same way): the
+/// counter would cost every run, and a deopt to the interpreter when due,
+/// for nothing.
+fn worth_quickening(code: &CodeInput, inst: &Inst) -> bool {
+    let counter = code
+        .units
+        .get(inst.offset as usize + 1)
+        .copied()
+        .unwrap_or(0);
+    inst.opcode != SEND && counter & 0xF < QUICKEN_GIVE_UP_BACKOFF
+}
+
+/// See [`worth_quickening`]: CPython's counters start at backoff 1 and add
+/// one at each failed specialization (`adaptive_counter_backoff`).
+const QUICKEN_GIVE_UP_BACKOFF: u16 = 4;
 
 /// One instruction's micro-ops; with `generic`, those of its generic form.
 fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<Lowered> {
@@ -740,6 +761,26 @@ mod tests {
     fn with_caches(units: &mut Vec<u16>, op: u8, arg: u32) {
         units.push(unit(op, arg));
         units.extend(std::iter::repeat_n(0, caches(deopt(op))));
+    }
+
+    /// An adaptive instruction's counter is advanced until its
+    /// specialization has failed a few times running, and never `SEND`'s.
+    #[test]
+    fn counters_are_advanced_while_specializing_can_still_succeed() {
+        let quickened = |op: u8, counter: u16| {
+            let mut units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0), unit(LOAD_FAST, 0)];
+            let at = units.len() + 1;
+            with_caches(&mut units, op, 0);
+            units[at] = counter;
+            units.push(unit(RETURN_VALUE, 0));
+            let p = lower(&code(units)).unwrap();
+            p.uops.iter().any(|u| u.op == Uop::_QUICKEN)
+        };
+        // Backoff in bits 0-3: 1 when quickened, one more per failure.
+        assert!(quickened(BINARY_OP, 1 << 4 | 1));
+        assert!(quickened(BINARY_OP, 7 << 4 | 3));
+        assert!(!quickened(BINARY_OP, 15 << 4 | QUICKEN_GIVE_UP_BACKOFF));
+        assert!(!quickened(SEND, 1 << 4 | 1));
     }
 
     #[test]
