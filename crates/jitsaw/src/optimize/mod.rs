@@ -54,14 +54,19 @@ pub fn inline_constants(mut program: Program) -> Program {
 /// specialized one) get a per-site cache of the types they see, so that a
 /// site serving several classes, or a class whose instances gained
 /// attributes since the bytecode was specialized, finds attributes without
-/// a full lookup (the interpreter would re-specialize for one type).
+/// a full lookup (the interpreter would re-specialize for one type). A hit
+/// on an inline value runs no Python code, so it jumps to the next
+/// instruction, past the validity check the escaping instruction is given
+/// (`frontend::lower`), which only the full lookup needs.
 pub fn cache_attributes(mut program: Program) -> Program {
     for u in &mut program.uops {
-        u.op = match u.op {
+        let cached = match u.op {
             Uop::_LOAD_ATTR => Uop::_LOAD_ATTR_CACHED,
             Uop::_STORE_ATTR => Uop::_STORE_ATTR_CACHED,
-            op => op,
+            _ => continue,
         };
+        u.op = cached;
+        u.jump = Some(u.inst + 1);
     }
     program
 }
@@ -200,6 +205,11 @@ mod tests {
         );
         assert!(ops.iter().all(|&op| op.has_site_cache()
             == matches!(op, Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED)));
+        // A hit goes on at the next instruction.
+        for u in &p.uops[2..] {
+            assert_eq!(u.jump, Some(u.inst + 1));
+        }
+        assert_eq!(p.uops[1].jump, None);
         // Same stack effects as what they replace.
         for (new, old) in [
             (Uop::_LOAD_ATTR_CACHED, Uop::_LOAD_ATTR),

@@ -24,16 +24,20 @@ macro_rules! push_res_maybe_null {
 /// Replaces the owner by `attr` (borrowed: a reference is taken), pushing
 /// NULL after it if the oparg asks for a method-call shape.
 macro_rules! replace_owner {
-    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr) => {{
+    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr) => {
+        replace_owner!($f, $sp, $ts, $owner, $attr, next)
+    };
+    // `$then`: how to go on (`next` or `jump`).
+    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr, $then:ident) => {{
         let attr = $attr;
         incref(attr);
         decref($owner);
         poke($sp, 1, attr);
         if oparg() & 1 != 0 {
             *$sp = core::ptr::null_mut();
-            next!($f, $sp.add(1), $ts)
+            $then!($f, $sp.add(1), $ts)
         }
-        next!($f, $sp, $ts)
+        $then!($f, $sp, $ts)
     }};
 }
 
@@ -165,9 +169,11 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
 
 stencil!(
     /// Operand: the site's cache. Inline values are read here (as
-    /// `_LOAD_ATTR_INSTANCE_VALUE`); the rest, and filling, by
-    /// `jitsaw_load_attr_cached`, whose one shared copy is kinder to the
-    /// instruction cache than more code at every site.
+    /// `_LOAD_ATTR_INSTANCE_VALUE`, running no Python code but a dying
+    /// owner's finalizer, as it) and go on at the jump target, the next
+    /// instruction, past the validity check that follows; the rest, and
+    /// filling, by `jitsaw_load_attr_cached`, whose one shared copy is
+    /// kinder to the instruction cache than more code at every site.
     fn _LOAD_ATTR_CACHED(f, sp, ts) {
         let owner = peek(sp, 1);
         if let Some(e) = cached_entry(owner) {
@@ -175,7 +181,7 @@ stencil!(
             if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
                 let attr = *(*values).values.as_ptr().add(e.index as usize);
                 if !attr.is_null() {
-                    replace_owner!(f, sp, ts, owner, attr)
+                    replace_owner!(f, sp, ts, owner, attr, jump)
                 }
             }
         }
@@ -424,7 +430,8 @@ unsafe fn store_inline_value(values: *mut DictValues, index: usize, value: *mut 
 
 stencil!(
     /// Operand: the site's cache. Inline values are stored here (as
-    /// `_STORE_ATTR_INSTANCE_VALUE`); the rest, and filling, by
+    /// `_STORE_ATTR_INSTANCE_VALUE`, and going on at the jump target as
+    /// `_LOAD_ATTR_CACHED` does); the rest, and filling, by
     /// `jitsaw_store_attr_cached`.
     fn _STORE_ATTR_CACHED(f, sp, ts) {
         let (value, owner) = (peek(sp, 2), peek(sp, 1));
@@ -437,7 +444,7 @@ stencil!(
             {
                 store_inline_value(values, e.index as usize, value);
                 decref(owner);
-                next!(f, sp.sub(2), ts)
+                jump!(f, sp.sub(2), ts)
             }
         }
         if jitsaw_store_attr_cached(ts, sp.sub(2), frame_name(f, oparg()), operand() as *mut u8) != 0 {
