@@ -103,9 +103,8 @@ def test_local_events_set_inside_a_jitted_loop(jit):
 
 def test_callees_remembered_by_call_sites_are_checked_again(jit):
     # A call site remembers the compiled function it entered; local events
-    # set on that function, its code or defaults replaced, its code
-    # recompiled, and a profiler switched on must all be seen at the next
-    # call through the site.
+    # set on that function, its code or defaults replaced, and a profiler
+    # switched on must all be seen at the next call through the site.
     r = jit(
         """
         import sys
