@@ -314,6 +314,13 @@ pub unsafe fn eval_breaker(tstate: *mut PyThreadState) -> u64 {
     core::ptr::read_volatile(field_ptr::<u64>(tstate.cast(), off::TSTATE_EVAL_BREAKER))
 }
 
+/// The instrumentation version: `tstate->eval_breaker` without its event
+/// bits. Compiled code is valid under the version it was compiled for.
+#[inline(always)]
+pub unsafe fn instrumentation_version(tstate: *mut PyThreadState) -> u64 {
+    eval_breaker(tstate) & !consts::EVAL_EVENTS_MASK
+}
+
 /// `tstate->interp`.
 #[inline(always)]
 pub unsafe fn interp(tstate: *mut PyThreadState) -> *mut PyInterpreterState {

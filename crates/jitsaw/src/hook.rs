@@ -325,7 +325,7 @@ unsafe fn set_counting_events(code: *mut PyCodeObject, on: bool) {
 /// As for `_PyEval_EvalFrameDefault(ts, frame, 0)`.
 pub unsafe fn interpret(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
     let code = frame_code(frame);
-    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    let version = instrumentation_version(ts);
     if instrumented(ts, code, version) {
         interpret_unhooked(ts, frame)
     } else {
@@ -478,7 +478,7 @@ unsafe fn resume_generator(
     throwflag: i32,
 ) -> *mut PyObject {
     let code = frame_code(frame);
-    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    let version = instrumentation_version(ts);
     if let Some(state) = state_of(code) {
         // Recompiling after the interpreter re-specialized the code needs no
         // new call: the frame can resume in the new code.
@@ -567,9 +567,7 @@ unsafe fn enterable(
     c: &Compiled,
     code: *mut PyCodeObject,
 ) -> bool {
-    hooked(ts)
-        && current(c, code, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK)
-        && !falls_back_often(s, c)
+    hooked(ts) && current(c, code, instrumentation_version(ts)) && !falls_back_often(s, c)
 }
 
 /// Whether the frame evaluator is still jitsaw's.
@@ -603,8 +601,8 @@ pub unsafe fn ready_direct(
     }
     let c = s.direct;
     if !hooked(ts)
-        || !current(&*c, code, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK)
-        || (fallback_check_due(s) && falls_back_often(s, &*c))
+        || !current(&*c, code, instrumentation_version(ts))
+        || falls_back_often_now(s, &*c)
     {
         return None;
     }
@@ -632,7 +630,7 @@ pub struct DirectTicket {
 pub unsafe fn ticket(ts: *mut PyThreadState) -> DirectTicket {
     DirectTicket {
         epoch: DIRECT_EPOCH.load(Ordering::Relaxed),
-        version: eval_breaker(ts) & !consts::EVAL_EVENTS_MASK,
+        version: instrumentation_version(ts),
     }
 }
 
@@ -655,7 +653,7 @@ pub unsafe fn still_ready(
 ) -> bool {
     let s = &mut *state;
     if ticket.epoch != DIRECT_EPOCH.load(Ordering::Relaxed)
-        || ticket.version != eval_breaker(ts) & !consts::EVAL_EVENTS_MASK
+        || ticket.version != instrumentation_version(ts)
         || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
         || !hooked(ts)
         || fallback_check_due(s)
@@ -679,6 +677,13 @@ fn fallback_check_due(s: &CodeState) -> bool {
 /// See [`fallback_check_due`].
 const FALLBACK_CHECK_CALLS: u32 = 16;
 
+/// [`falls_back_often`] for a quick entry: asked only when
+/// [`fallback_check_due`].
+#[inline(always)]
+fn falls_back_often_now(s: &CodeState, c: &Compiled) -> bool {
+    fallback_check_due(s) && falls_back_often(s, c)
+}
+
 /// Where a suspended generator's frame resumes in its compiled code, for a
 /// compiled caller resuming it directly (`SEND_GEN`, `FOR_ITER_GEN`): as
 /// for [`ready_direct`], only when nothing needs deciding; a generator
@@ -693,7 +698,7 @@ pub unsafe fn ready_resume(ts: *mut PyThreadState, frame: *mut Frame) -> Option<
         return None;
     }
     // As when the hook resumes it: whatever its fallbacks, the newest code.
-    let (c, i) = resumable(s, frame, eval_breaker(ts) & !consts::EVAL_EVENTS_MASK)?;
+    let (c, i) = resumable(s, frame, instrumentation_version(ts))?;
     Some((*c).entry(i))
 }
 
@@ -908,11 +913,11 @@ unsafe fn decide(
     frame: *mut Frame,
     code: *mut PyCodeObject,
 ) -> Decision {
-    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    let version = instrumentation_version(ts);
     {
         let s = &mut *state;
         if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
-            if current(c, code, version) && !(fallback_check_due(s) && falls_back_often(s, c)) {
+            if current(c, code, version) && !falls_back_often_now(s, c) {
                 let c = &**c as *const Compiled;
                 s.count_call();
                 return Decision::Run(c);
@@ -1295,7 +1300,7 @@ pub unsafe fn dump_code(
     globals: *mut PyObject,
     builtins: *mut PyObject,
 ) -> Result<String, String> {
-    let version = eval_breaker(ts) & !consts::EVAL_EVENTS_MASK;
+    let version = instrumentation_version(ts);
     let mut input = code_input(code, version);
     input.globals_version = keys_version(globals);
     input.builtins_version = keys_version(builtins);

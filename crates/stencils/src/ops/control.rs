@@ -70,7 +70,7 @@ stencil!(
             {
                 error!(f, sp, ts)
             }
-            if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != version {
+            if instrumentation_version(ts) != version {
                 deopt!(f, sp, ts)
             }
         }
@@ -122,7 +122,7 @@ stencil!(
     /// `_CHECK_VALIDITY` for code that had monitoring data when compiled:
     /// deopts only if instrumentation changed or local events are set on it.
     fn _CHECK_VALIDITY_MONITORED(f, sp, ts) {
-        if eval_breaker(ts) & !consts::EVAL_EVENTS_MASK != operand32() || local_monitors(f) {
+        if instrumentation_version(ts) != operand32() || local_monitors(f) {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
