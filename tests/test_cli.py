@@ -323,7 +323,8 @@ def test_dump_shows_bytecode_stages_and_machine_code():
     assert "BINARY_OP_ADD_INT" in out and "_GUARD_BOTH_INT" in out
     stages = [line.strip() for line in out.splitlines() if "-- micro-ops after" in line]
     assert stages == ["-- micro-ops after frontend", "-- micro-ops after inline_constants",
-                      "-- micro-ops after burn_globals", "-- micro-ops after cache_attributes",
+                      "-- micro-ops after burn_globals", "-- micro-ops after remove_guards",
+                      "-- micro-ops after cache_attributes",
                       "-- micro-ops after remove_nops"]
     assert "-- machine code" in out and "; _BINARY_OP_ADD_INT" in out
     assert out.count("TypeError jitsaw.dump() expects a Python function or a code object") == 2

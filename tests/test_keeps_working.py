@@ -445,3 +445,59 @@ def test_warm_up_calls_of_long_running_code_keep_the_hook(jit):
     r.assert_compiled("work")
     # Calls that went through the hook are counted; interpreted ones not.
     assert r.state("work")["calls"] > 100000
+
+
+def test_locals_written_through_f_locals_while_compiled_code_relies_on_them(jit):
+    # Type propagation knows `a` is an int around the loop and drops the
+    # guard of `a + b`; Python code run in between (a call, a finalizer
+    # freed by a store) writes `a` through the frame's `f_locals`
+    # (PEP 667). The code must see the new value as the interpreter does,
+    # also once the code is compiled again without facts about locals
+    # (after frames keep having frame objects).
+    r = jit(
+        """
+        import sys
+        def writer(value):
+            sys._getframe(2).f_locals["a"] = value
+        class Finalized:
+            def __init__(self, value):
+                self.value = value
+            def __del__(self):
+                sys._getframe(1).f_locals["a"] = self.value
+        def call_writes(n, at, value):
+            a, b = 0, 1
+            for i in range(n):
+                if i == at:
+                    (lambda: writer(value))()
+                a, b = b, a + b
+            return a
+        def finalizer_writes(n, at, value):
+            a, b = 0, 1
+            obj = None
+            for i in range(n):
+                if i == at:
+                    obj = Finalized(value)
+                elif i == at + 1:
+                    obj = None
+                a, b = b, a + b
+            return a
+        def plain(n):
+            a, b = 0, 1
+            for i in range(n):
+                a, b = b, a + b
+            return a
+        for k in range(30):
+            out = [plain(50), call_writes(50, 99, 0), finalizer_writes(50, 99, 0)]
+            for f in (call_writes, finalizer_writes):
+                for value in (1.5, 2 ** 80, "text"):
+                    try:
+                        out.append(f(20, k % 10, value))
+                    except TypeError as e:
+                        out.append(str(e))
+            print(out)
+        """
+    )
+    r.assert_compiled("call_writes", "finalizer_writes", "plain")
+    assert r.exits("deopt:_CHECK_NO_FRAME_OBJECT")
+    # Where nothing writes, the guard is gone.
+    assert "_GUARD_BOTH_INT" not in r.uops("plain")

@@ -75,6 +75,9 @@ pub struct Compiled {
     pub opcodes: Vec<(u32, u8)>,
     /// Start offsets of instructions compiled as a plain exit (unsupported).
     pub unsupported: Vec<u32>,
+    /// Start offsets of instructions that leave if the frame has a frame
+    /// object (`_CHECK_NO_FRAME_OBJECT`).
+    pub frame_checks: Vec<u32>,
     /// Where a suspended generator resumes (the instruction after
     /// `RETURN_GENERATOR` and after each `YIELD_VALUE`): code-unit offset
     /// and instruction index, in a table indexed by the offset's low bits
@@ -492,12 +495,18 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         .map(|(w, i)| (w[1].start, i))
         .collect();
     let resumes = resume_table(&resume_points);
-    let unsupported = program
-        .uops
-        .iter()
-        .filter(|u| u.op == Uop::_DEOPT)
-        .map(|u| program.insts[u.inst as usize].start)
-        .collect();
+    let starts_of = |op: Uop| {
+        let mut starts: Vec<u32> = program
+            .uops
+            .iter()
+            .filter(|u| u.op == op)
+            .map(|u| program.insts[u.inst as usize].start)
+            .collect();
+        starts.dedup();
+        starts
+    };
+    let unsupported = starts_of(Uop::_DEOPT);
+    let frame_checks = starts_of(Uop::_CHECK_NO_FRAME_OBJECT);
     let mut locations: Vec<(u32, u32)> = Vec::new();
     for p in &all_pieces[..program.uops.len()] {
         if locations.last().is_none_or(|&(_, i)| i != p.uop.inst) {
@@ -510,6 +519,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         starts,
         opcodes,
         unsupported,
+        frame_checks,
         resumes,
         uops: all_pieces.iter().map(|p| p.uop.op).collect(),
         pieces: all_pieces,

@@ -11,7 +11,7 @@
 //! guarantees has the same meaning; an instruction with no lowering at all
 //! becomes `_DEOPT`, handing the frame back to the interpreter there.
 
-use crate::uops::{Inst, KnownGlobal, Program, Uop, UopInst};
+use crate::uops::{Inst, KnownGlobal, KnownObject, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{caches, consts, deopt};
 
@@ -46,6 +46,12 @@ pub struct CodeInput {
     /// The values of global names the optimizer may burn in (see
     /// [`KnownGlobal`]).
     pub known_globals: Vec<KnownGlobal>,
+    /// What is known of the constants' and known globals' values (see
+    /// `optimize::types`).
+    pub known_objects: Vec<KnownObject>,
+    /// Whether facts about locals may outlive Python code run meanwhile
+    /// (see [`Program::local_facts`]).
+    pub local_facts: bool,
     /// Whether the code has a loop (see `_QUICKEN`).
     pub loops: bool,
     /// Counting mode: the address of the counter of instructions run
@@ -61,6 +67,9 @@ pub struct CodeInput {
     pub exception_table: Vec<u8>,
     /// `co_nlocalsplus`: where the value stack starts in the frame.
     pub nlocalsplus: u32,
+    /// How many locals hold arguments when a frame starts (see
+    /// [`Program::args`]).
+    pub args: u32,
     /// `JITSAW_DEBUG`: check the stack depth before every micro-op.
     pub debug: bool,
 }
@@ -244,6 +253,9 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         handlers,
         stack_base: code.nlocalsplus,
         known_globals: code.known_globals.clone(),
+        known_objects: code.known_objects.clone(),
+        local_facts: code.local_facts,
+        args: code.args,
         burned: Vec::new(),
     })
 }

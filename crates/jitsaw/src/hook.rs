@@ -17,7 +17,7 @@ use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
 use crate::profile::{self, Profile};
 use crate::runtime::{self, AddressHasher, GilCell, RunOutcome};
-use crate::uops::KnownGlobal;
+use crate::uops::{KnownGlobal, KnownObject, Types};
 use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
@@ -96,6 +96,9 @@ pub struct CodeState {
     /// Instructions compiled in their generic form because their
     /// specialization kept failing.
     generic: Vec<u32>,
+    /// Deopts at `_CHECK_NO_FRAME_OBJECT`: frames of this code that had a
+    /// frame object where compiled code relied on facts about locals.
+    frame_object_deopts: u32,
     /// The code object (for the state cache; not a reference).
     code: usize,
     /// Every compilation of this code object, newest last: superseded code
@@ -854,6 +857,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             interpreting: 0,
             deopt_sites: Vec::new(),
             generic: Vec::new(),
+            frame_object_deopts: 0,
             compiled: Vec::new(),
             code: code as usize,
             profile: if profile::enabled() {
@@ -877,6 +881,21 @@ pub(crate) unsafe fn plain_positional_args(code: *mut PyCodeObject) -> Option<u3
         && flags & consts::CO_OPTIMIZED != 0
         && field::<i32>(code.cast(), off::CODE_CO_KWONLYARGCOUNT) == 0;
     plain.then(|| field::<i32>(code.cast(), off::CODE_CO_ARGCOUNT) as u32)
+}
+
+/// How many of a new frame's locals hold arguments (the rest start
+/// unbound); all of them for code whose locals are not fast locals.
+unsafe fn argument_slots(code: *mut PyCodeObject) -> u32 {
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    if flags & consts::CO_OPTIMIZED == 0 {
+        return field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as u32;
+    }
+    let count = |at| field::<i32>(code.cast(), at) as u32;
+    let star = |flag| (flags & flag != 0) as u32;
+    count(off::CODE_CO_ARGCOUNT)
+        + count(off::CODE_CO_KWONLYARGCOUNT)
+        + star(consts::CO_VARARGS)
+        + star(consts::CO_VARKEYWORDS)
 }
 
 /// Whether `sys.monitoring` has local events on `code` (other than counting
@@ -1090,6 +1109,9 @@ const RESPECIALIZE_LIMIT: u32 = 8;
 
 /// Failed guards at one instruction after which it is compiled generically.
 const GENERIC_AFTER_DEOPTS: u32 = 16;
+/// Deopts at frame-object checks after which code is compiled without
+/// facts about locals across Python code.
+const FRAME_OBJECT_DEOPTS: u32 = 8;
 
 /// Counts a failed guard at instruction offset `at`; code that deopts on a
 /// large share of its calls is recompiled, from the interpreter's newer
@@ -1100,6 +1122,18 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
         // The interpreter specialized the instruction differently (its
         // counter was due, or the specialization compiled failed): compile
         // the new form at the next call.
+        if c.frame_checks.contains(&at) {
+            // Its frames have frame objects (a traceback passed, a caller
+            // looked at it): once too often, compile it again without
+            // facts about locals across Python code.
+            s.frame_object_deopts += 1;
+            if s.frame_object_deopts == FRAME_OBJECT_DEOPTS && s.recompiles < RESPECIALIZE_LIMIT {
+                s.set_status(Status::Requicken(0));
+                s.recompiles += 1;
+                INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
         if let Some(&(offset, op)) = c.inst_at(at).map(|i| &c.opcodes[i]) {
             let now = (*code_units(s.code as *mut PyCodeObject).add(offset as usize) & 0xFF) as u8;
             if now != op && deopt(now) == deopt(op) && s.recompiles < RESPECIALIZE_LIMIT {
@@ -1158,6 +1192,8 @@ unsafe fn compile(
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
+    input.known_objects = known_objects(&input);
+    input.local_facts = s.frame_object_deopts < FRAME_OBJECT_DEOPTS;
     input.executed_counter = COUNTING
         .load(Ordering::Relaxed)
         .then_some((&raw const runtime::EXECUTED) as u64);
@@ -1304,13 +1340,16 @@ pub unsafe fn dump_code(
     let mut input = code_input(code, version);
     input.globals_version = keys_version(globals);
     input.builtins_version = keys_version(builtins);
+    input.local_facts = true;
     if let Some(state) = STATES.get().get(&(code as usize)) {
         input.generic = state.generic.clone();
         input.loops = state.loops && !state.generator;
+        input.local_facts = state.frame_object_deopts < FRAME_OBJECT_DEOPTS;
     }
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
+    input.known_objects = known_objects(&input);
     let mut text = format!("jitsaw: {}\n", qualname(code));
     let built = build(&input, &mut |stage, program| {
         text += &format!("  -- micro-ops after {stage}\n");
@@ -1427,6 +1466,69 @@ unsafe fn known_globals(
         .collect()
 }
 
+/// What type propagation may know of the code's constants and of the
+/// globals it may burn in: their exact types, and a tuple's items'.
+///
+/// # Safety
+/// The GIL is held; the addresses in `input` are live objects (held by the
+/// code object and the namespaces).
+unsafe fn known_objects(input: &CodeInput) -> Vec<KnownObject> {
+    let addresses = input.consts.iter().map(|c| c.0);
+    let addresses = addresses.chain(input.known_globals.iter().map(|g| g.value));
+    addresses
+        .map(|address| {
+            let o = address as *mut PyObject;
+            let types = types_of(o);
+            let items = if types == Types::TUPLE {
+                (0..ob_size(o) as usize)
+                    .map(|i| types_of(tuple_item(o, i)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            KnownObject {
+                address,
+                types,
+                items,
+            }
+        })
+        .collect()
+}
+
+/// The exact type of `o`, as type propagation knows types.
+///
+/// # Safety
+/// The GIL is held and `o` is a live object.
+unsafe fn types_of(o: *mut PyObject) -> Types {
+    use pyo3::ffi;
+    let classes = [
+        (&raw mut ffi::PyRange_Type, Types::CLASS_RANGE),
+        (&raw mut ffi::PyLong_Type, Types::CLASS_INT),
+        (&raw mut ffi::PyFloat_Type, Types::CLASS_FLOAT),
+    ];
+    if let Some(&(_, t)) = classes.iter().find(|(c, _)| o == c.cast()) {
+        return t;
+    }
+    if o == ffi::Py_None().cast() {
+        return Types::NONE;
+    }
+    let tp = (*o.cast::<ffi::PyObject>()).ob_type;
+    let instances = [
+        (&raw mut ffi::PyLong_Type, Types::INT),
+        (&raw mut ffi::PyFloat_Type, Types::FLOAT),
+        (&raw mut ffi::PyBool_Type, Types::BOOL),
+        (&raw mut ffi::PyUnicode_Type, Types::STR),
+        (&raw mut ffi::PyTuple_Type, Types::TUPLE),
+        (&raw mut ffi::PyList_Type, Types::LIST),
+        (&raw mut ffi::PyDict_Type, Types::DICT),
+        (&raw mut ffi::PyRange_Type, Types::RANGE),
+    ];
+    instances
+        .iter()
+        .find(|(c, _)| tp == *c)
+        .map_or(Types::OTHER, |&(_, t)| t)
+}
+
 /// Whether a name is in a dict, and at which entry.
 enum Lookup {
     Found(u32),
@@ -1525,6 +1627,7 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
         units: code_units_slice(code).to_vec(),
         exception_table,
         nlocalsplus: field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as u32,
+        args: argument_slots(code),
         debug: DEBUG.load(Ordering::Relaxed),
         code_start: code_units(code) as u64,
         flags: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as u32,

@@ -6,6 +6,7 @@
 //! micro-op has exactly one stencil of the same name (`crates/stencils`);
 //! tests check that the table, the stencils and CPython's own metadata agree.
 
+pub use crate::optimize::types::{KnownObject, Types};
 use crate::stencils::{self, Stencil};
 use jitsaw_cpython313::{opcode, uop as cuop};
 use std::sync::OnceLock;
@@ -325,6 +326,9 @@ uops! { o;
     // jitsaw: `_CHECK_VALIDITY` for code that had monitoring data when
     // compiled (`_CHECK_VALIDITY` leaves such code at once).
     _CHECK_VALIDITY_MONITORED: 0 => 0, escapes false;
+    // jitsaw: leaves for the interpreter if the frame has a frame object,
+    // through which its locals may have been written (`optimize::types`).
+    _CHECK_NO_FRAME_OBJECT: 0 => 0, escapes false;
     _POP_FRAME: 1 => 0;
     // jitsaw: an instruction left to the interpreter.
     _DEOPT: 0 => 0;
@@ -377,6 +381,7 @@ impl Uop {
                 | Uop::_CHAOS
                 | Uop::_CHECK_VALIDITY
                 | Uop::_CHECK_VALIDITY_MONITORED
+                | Uop::_CHECK_NO_FRAME_OBJECT
                 | Uop::_CHECK_EVAL_BREAKER
                 | Uop::_IMPORT_FROM
                 | Uop::_CHECK_GLOBALS
@@ -557,6 +562,15 @@ pub struct Program {
     /// The values global loads find now, which the optimizer may burn in
     /// (`optimize::globals`).
     pub known_globals: Vec<KnownGlobal>,
+    /// What is known of the objects the code refers to (its constants and
+    /// the globals it may burn in), for type propagation.
+    pub known_objects: Vec<KnownObject>,
+    /// How many locals hold arguments when the code starts at its first
+    /// instruction; the others are unbound then.
+    pub args: u32,
+    /// Whether facts about locals may outlive Python code run meanwhile,
+    /// resting on the frame having no frame object (`optimize::types`).
+    pub local_facts: bool,
     /// The global loads burned in: the code generator makes each one a
     /// site that invalidation can turn into a deopt, and the runtime
     /// invalidates the code when one of their names changes.

@@ -1,9 +1,10 @@
 //! Optimizer: micro-ops → better micro-ops. Each pass is a small function
-//! from `Program` to `Program` with its own tests; later passes (type
-//! propagation, guard removal, refcount elision, unboxing) join here.
+//! from `Program` to `Program` with its own tests; later passes (refcount
+//! elision, unboxing) join here.
 
 pub mod depth;
 pub mod globals;
+pub mod types;
 
 use crate::uops::{Program, Uop, UopInst};
 
@@ -18,9 +19,10 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 4] = [
+    let passes: [(&str, Pass); 5] = [
         ("inline_constants", inline_constants),
         ("burn_globals", globals::burn_globals),
+        ("remove_guards", types::remove_guards),
         ("cache_attributes", cache_attributes),
         ("remove_nops", remove_nops),
     ];

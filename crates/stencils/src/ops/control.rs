@@ -119,6 +119,18 @@ stencil!(
 );
 
 stencil!(
+    /// Before code that relies on what the frame's locals held before
+    /// Python code ran: leaves if the frame has a frame object, through
+    /// which that code may have written them (`frame.f_locals`).
+    fn _CHECK_NO_FRAME_OBJECT(f, sp, ts) {
+        if !(*f).frame_obj.is_null() {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// `_CHECK_VALIDITY` for code that had monitoring data when compiled:
     /// deopts only if instrumentation changed or local events are set on it.
     fn _CHECK_VALIDITY_MONITORED(f, sp, ts) {
