@@ -486,6 +486,19 @@ def test_locals_written_through_f_locals_while_compiled_code_relies_on_them(jit)
             for i in range(n):
                 a, b = b, a + b
             return a
+        def generic_add(value, at):
+            # The first runs add floats and ints, which the interpreter
+            # does not specialize; compiled again, the generic add of two
+            # ints becomes the int add, after the frame check.
+            a = 0
+            for i in range(20):
+                if i == at:
+                    (lambda: writer(value))()
+                a = a + 1
+            return a
+        for k in range(4):
+            print(generic_add(0.5, 0))
+        print([generic_add(v, 10) for v in (1.5, 2 ** 80, 7, 1.5)])
         for k in range(30):
             out = [plain(50), call_writes(50, 99, 0), finalizer_writes(50, 99, 0)]
             for f in (call_writes, finalizer_writes):

@@ -52,6 +52,8 @@ pub struct CodeInput {
     /// Whether facts about locals may outlive Python code run meanwhile
     /// (see [`Program::local_facts`]).
     pub local_facts: bool,
+    /// Whether to propagate types (see [`Program::propagate_types`]).
+    pub propagate_types: bool,
     /// Whether the code has a loop (see `_QUICKEN`).
     pub loops: bool,
     /// Counting mode: the address of the counter of instructions run
@@ -255,6 +257,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         known_globals: code.known_globals.clone(),
         known_objects: code.known_objects.clone(),
         local_facts: code.local_facts,
+        propagate_types: code.propagate_types,
         args: code.args,
         burned: Vec::new(),
     })

@@ -1194,6 +1194,9 @@ unsafe fn compile(
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
     input.known_objects = known_objects(&input);
     input.local_facts = s.frame_object_deopts < FRAME_OBJECT_DEOPTS;
+    // Code compiled at its first call (it has a loop) is mostly startup
+    // code run once: not worth the analysis.
+    input.propagate_types = s.calls > 1 || s.recompiles > 0;
     input.executed_counter = COUNTING
         .load(Ordering::Relaxed)
         .then_some((&raw const runtime::EXECUTED) as u64);
@@ -1341,10 +1344,12 @@ pub unsafe fn dump_code(
     input.globals_version = keys_version(globals);
     input.builtins_version = keys_version(builtins);
     input.local_facts = true;
+    input.propagate_types = true;
     if let Some(state) = STATES.get().get(&(code as usize)) {
         input.generic = state.generic.clone();
         input.loops = state.loops && !state.generator;
         input.local_facts = state.frame_object_deopts < FRAME_OBJECT_DEOPTS;
+        input.propagate_types = state.calls > 1 || state.recompiles > 0;
     }
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);

@@ -565,6 +565,9 @@ pub struct Program {
     /// What is known of the objects the code refers to (its constants and
     /// the globals it may burn in), for type propagation.
     pub known_objects: Vec<KnownObject>,
+    /// Whether `optimize::types` runs: not for code compiled at its first
+    /// call, most of which runs once.
+    pub propagate_types: bool,
     /// How many locals hold arguments when the code starts at its first
     /// instruction; the others are unbound then.
     pub args: u32,

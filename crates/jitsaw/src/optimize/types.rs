@@ -145,15 +145,33 @@ struct State {
     /// depths met), values nothing is known of.
     stack: Vec<Val>,
     bottomless: bool,
+    /// Every local whose fact is not crossed (and maybe others, and some
+    /// twice): what Python code running marks crossed, without going
+    /// through every local each time.
+    fresh: Vec<u16>,
 }
 
 impl State {
-    fn unknown(nlocals: usize) -> State {
+    fn new(locals: Vec<Val>, bottomless: bool) -> State {
+        let fresh = (0..locals.len() as u16).collect();
         State {
-            locals: vec![Val::ANY; nlocals],
+            locals,
             stack: Vec::new(),
-            bottomless: true,
+            bottomless,
+            fresh,
         }
+    }
+
+    fn unknown(nlocals: usize) -> State {
+        State::new(vec![Val::ANY; nlocals], true)
+    }
+
+    /// Copies `other` into `self`, reusing `self`'s memory.
+    fn copy_from(&mut self, other: &State) {
+        self.locals.clone_from(&other.locals);
+        self.stack.clone_from(&other.stack);
+        self.bottomless = other.bottomless;
+        self.fresh.clone_from(&other.fresh);
     }
 
     /// Meets `other` into `self`; whether `self` changed.
@@ -178,6 +196,11 @@ impl State {
         let bottomless = self.bottomless || other.bottomless || n != other.stack.len();
         changed |= bottomless != self.bottomless;
         self.bottomless = bottomless;
+        if changed {
+            self.fresh.clear();
+            let fresh = (0u16..).zip(&self.locals).filter(|(_, v)| !v.crossed);
+            self.fresh.extend(fresh.map(|(l, _)| l));
+        }
         changed
     }
 
@@ -207,10 +230,13 @@ impl State {
     fn narrow(&mut self, n: usize, types: Types) {
         let Some(v) = self.slot(n) else { return };
         v.types = Types(v.types.0 & types.0);
+        // The guard looked at the value itself.
+        v.crossed = false;
         let v = *v;
         if let Some(local) = self.locals.get_mut(v.local as usize) {
             local.types = v.types;
-            local.crossed = v.crossed;
+            local.crossed = false;
+            self.fresh.push(v.local);
         }
     }
 
@@ -224,7 +250,12 @@ impl State {
         }
         v.local = NONE;
         match self.locals.get_mut(l as usize) {
-            Some(old) => std::mem::replace(old, v),
+            Some(old) => {
+                if !v.crossed {
+                    self.fresh.push(l as u16);
+                }
+                std::mem::replace(old, v)
+            }
             None => Val::ANY,
         }
     }
@@ -236,12 +267,12 @@ impl State {
         for v in &mut self.stack {
             v.local = NONE;
         }
-        for l in &mut self.locals {
-            if local_facts {
-                l.crossed = true;
-            } else {
-                *l = Val::ANY;
+        if local_facts {
+            for l in self.fresh.drain(..) {
+                self.locals[l as usize].crossed = true;
             }
+        } else {
+            self.locals.fill(Val::ANY);
         }
     }
 
@@ -250,6 +281,8 @@ impl State {
         for v in self.locals.iter_mut().chain(&mut self.stack) {
             v.crossed = false;
         }
+        self.fresh.clear();
+        self.fresh.extend(0..self.locals.len() as u16);
     }
 }
 
@@ -278,6 +311,17 @@ const FREED_QUIETLY: Types = Types(
         | Types::CLASS_INT.0
         | Types::CLASS_FLOAT.0,
 );
+
+/// Whether freeing the value runs no Python code (by its types, when they
+/// do not rest on the frame check).
+fn freed_quietly(v: Val) -> bool {
+    !v.crossed && v.types.within(FREED_QUIETLY)
+}
+
+/// Whether a generic micro-op [`specialized`] knows takes two inputs.
+fn two_inputs(op: Uop) -> bool {
+    op != Uop::_TO_BOOL
+}
 
 /// A micro-op that only checks types, and what it checks: the stack slots
 /// (1 is the top) and the types each must have.
@@ -346,22 +390,37 @@ enum Verdict {
     /// A guard that holds if the frame has no frame object.
     Check,
     /// A generic micro-op whose inputs' types are known: its specialized
-    /// form for them (same meaning, no type tests, no Python code).
-    Specialize(Uop),
+    /// form for them (same meaning, no type tests, no Python code), after
+    /// the frame check if the types rest on it.
+    Specialize(Uop, bool),
 }
 
 impl Analysis<'_> {
     /// Whether `u`'s exit may be taken in state `s`, and what to make of
     /// `u` if it is a guard that cannot fail.
     fn verdict(&self, u: &UopInst, s: &State) -> (bool, Verdict) {
+        let info = info(u.op);
+        if !info.interesting {
+            return (info.has_exit, Verdict::Keep);
+        }
         if let Some(op) = specialized(u, s) {
+            // Its inputs' types may rest on the frame check.
+            let crossed =
+                s.peek(1).crossed || (op != Uop::_NOP && s.peek(2).crossed && two_inputs(u.op));
             if op == Uop::_NOP {
-                return (false, Verdict::Drop);
+                return (
+                    false,
+                    if crossed {
+                        Verdict::Check
+                    } else {
+                        Verdict::Drop
+                    },
+                );
             }
             let (exits, _) = self.verdict(&UopInst { op, ..*u }, s);
-            return (exits, Verdict::Specialize(op));
+            return (exits, Verdict::Specialize(op, crossed));
         }
-        let has_exit = info(u.op).has_exit;
+        let has_exit = info.has_exit;
         if let Some(checks) = guard(u.op) {
             let holds = checks.iter().all(|&(n, t)| s.peek(n).types.within(t));
             if holds {
@@ -421,7 +480,12 @@ impl Analysis<'_> {
         let local_facts = self.program.local_facts;
         match verdict {
             Verdict::Check => s.checked(),
-            Verdict::Specialize(op) => return self.step(&UopInst { op, ..*u }, Verdict::Keep, s),
+            Verdict::Specialize(op, check) => {
+                if check {
+                    s.checked();
+                }
+                return self.step(&UopInst { op, ..*u }, Verdict::Keep, s);
+            }
             _ => {}
         }
         let o = u.oparg as usize;
@@ -449,7 +513,7 @@ impl Analysis<'_> {
                 // The old value is freed after the new one is in place,
                 // and freeing it may run a finalizer.
                 let old = s.set_local(u.oparg, new);
-                if !old.types.within(FREED_QUIETLY) {
+                if !freed_quietly(old) {
                     s.escape(local_facts);
                 }
                 return Jump::None;
@@ -502,10 +566,10 @@ impl Analysis<'_> {
         // Getting an iterator of these runs no Python code and frees
         // nothing; otherwise inputs freed may run finalizers.
         let quiet_iter = u.op == Uop::_GET_ITER
+            && !s.peek(1).crossed
             && tos.within(Types(Types::RANGE.0 | Types::LIST.0 | Types::TUPLE.0));
         let runs_code = !quiet_iter
-            && (info(u.op).runs_python
-                || (1..=pops).any(|n| !s.peek(n).types.within(FREED_QUIETLY)));
+            && (info(u.op).runs_python || (1..=pops).any(|n| !freed_quietly(s.peek(n))));
         let mut jumped = None;
         if let (Some(n), Some(_)) = (jump_pops(u.op), u.jump) {
             let mut j = s.clone();
@@ -518,15 +582,27 @@ impl Analysis<'_> {
             jumped = Some(j);
         }
         let pushed = self.results(u, s);
+        // Results typed by what an input is inherit its doubt.
+        let derived_crossed = match u.op {
+            Uop::_GET_ITER | Uop::_UNPACK_SEQUENCE_TWO_TUPLE | Uop::_UNPACK_SEQUENCE_TUPLE => {
+                s.peek(1).crossed
+            }
+            Uop::_CALL_BUILTIN_CLASS => s.peek(o + 2).crossed,
+            _ => false,
+        };
+        let typed = |t: Types| Val {
+            crossed: derived_crossed,
+            ..Val::of(t)
+        };
         let kept = if leaves_inputs(u.op) { pops } else { 0 };
         let below = s.stack.len().saturating_sub(pops - kept);
         s.stack.truncate(below);
         let fresh = pushes - kept.min(pushes);
         match pushed {
-            Some(Pushed::One(t)) if fresh == 1 => s.push(Val::of(t)),
+            Some(Pushed::One(t)) if fresh == 1 => s.push(typed(t)),
             Some(Pushed::Items(items)) if items.len() == fresh => {
                 // The first item ends on top.
-                s.stack.extend(items.iter().rev().map(|&t| Val::of(t)))
+                s.stack.extend(items.iter().rev().map(|&t| typed(t)))
             }
             _ => (0..fresh).for_each(|_| s.push(Val::ANY)),
         }
@@ -620,6 +696,8 @@ struct OpInfo {
     has_exit: bool,
     runs_python: bool,
     continues: bool,
+    /// See [`interesting`].
+    interesting: bool,
 }
 
 fn info(op: Uop) -> &'static OpInfo {
@@ -631,6 +709,7 @@ fn info(op: Uop) -> &'static OpInfo {
                 has_exit: !op.exits_to_interpreter() && op.stencil().has(HoleValue::Exit),
                 runs_python: runs_python(op),
                 continues: !op.ends_flow() && op.stencil().has(HoleValue::Continue),
+                interesting: interesting(op),
             })
             .collect()
     })[op as usize]
@@ -710,13 +789,25 @@ fn leaves_inputs(op: Uop) -> bool {
 const MAX_INSTRUCTIONS: usize = 4000;
 
 /// Drops the guards that cannot fail, and the fallbacks nothing reaches.
+///
+/// Only in code with a loop: there a guard runs at every iteration, and
+/// facts carried around the loop remove the most; elsewhere the analysis
+/// (a few hundred instructions per bytecode instruction) costs more than
+/// the few guards it would remove save, in code most of which runs a
+/// handful of times.
 pub fn remove_guards(program: Program) -> Program {
     let n = program.insts.len();
     let main_end = program
         .insts
         .last()
         .map_or(0, |i| (i.first + i.count) as usize);
-    if n == 0 || n > MAX_INSTRUCTIONS || !program.uops[..main_end].iter().any(|u| interesting(u.op))
+    let main = &program.uops[..main_end];
+    let loops = main.iter().any(|u| u.jump.is_some_and(|t| t <= u.inst));
+    if !program.propagate_types
+        || n == 0
+        || n > MAX_INSTRUCTIONS
+        || !loops
+        || !main.iter().any(|u| interesting(u.op))
     {
         return program;
     }
@@ -752,8 +843,8 @@ pub fn remove_guards(program: Program) -> Program {
             starts.push((2 * (i + 1), unknown.clone()));
         }
     }
-    let entry = State {
-        locals: (0..nlocals)
+    let entry = State::new(
+        (0..nlocals)
             .map(|l| {
                 if l < program.args as usize {
                     Val::ANY
@@ -762,9 +853,8 @@ pub fn remove_guards(program: Program) -> Program {
                 }
             })
             .collect(),
-        stack: Vec::new(),
-        bottomless: false,
-    };
+        false,
+    );
     starts.push((0, entry));
     let mut at: Vec<Option<State>> = vec![None; 2 * n];
     let mut work: BTreeSet<usize> = BTreeSet::new();
@@ -823,10 +913,12 @@ pub fn remove_guards(program: Program) -> Program {
         }
         true
     };
+    let mut s = State::unknown(0);
     while let Some(node) = work.pop_first() {
-        let Some(mut s) = at[node].clone() else {
+        let Some(from) = &at[node] else {
             continue;
         };
+        s.copy_from(from);
         let (mut i, fallback) = (node / 2, node % 2 == 1);
         let mut edge = |to: usize, st: &State| reach(&mut at, &mut work, to, st);
         let mut falls = walk(i, fallback, &mut s, &mut edge, &mut |_| {});
@@ -878,21 +970,50 @@ pub fn remove_guards(program: Program) -> Program {
             return;
         }
         let first = program_first[i] as usize;
-        for (k, u) in uops.iter().enumerate() {
-            match verdicts[first + k] {
+        let verdicts = &verdicts[first..first + uops.len()];
+        // An instruction that escaped before its specialization checks
+        // for instrumentation at its end (a validity check belonging to the
+        // next instruction); specialized, it runs no Python code and need
+        // not.
+        let escaped = uops.iter().zip(verdicts).any(|(u, v)| match v {
+            Verdict::Specialize(op, _) => info(*op).runs_python,
+            Verdict::Drop => false,
+            _ => info(u.op).runs_python,
+        });
+        let specialized = verdicts
+            .iter()
+            .any(|v| matches!(v, Verdict::Specialize(..)));
+        for (u, verdict) in uops.iter().zip(verdicts) {
+            let check_at_end =
+                matches!(u.op, Uop::_CHECK_VALIDITY | Uop::_CHECK_VALIDITY_MONITORED)
+                    && u.inst as usize == i + 1;
+            if check_at_end && specialized && !escaped {
+                continue;
+            }
+            match *verdict {
                 Verdict::Keep => out.push(*u),
                 Verdict::Drop => {}
-                Verdict::Specialize(op) => out.push(UopInst { op, ..*u }),
-                Verdict::Check => out.push(UopInst {
-                    op: Uop::_CHECK_NO_FRAME_OBJECT,
-                    oparg: 0,
-                    operand: 0,
-                    inst: u.inst,
-                    jump: None,
-                }),
+                Verdict::Specialize(op, check) => {
+                    if check {
+                        out.push(frame_check(u));
+                    }
+                    out.push(UopInst { op, ..*u });
+                }
+                Verdict::Check => out.push(frame_check(u)),
             }
         }
     })
+}
+
+/// The frame check, in place of (or before) `u`.
+fn frame_check(u: &UopInst) -> UopInst {
+    UopInst {
+        op: Uop::_CHECK_NO_FRAME_OBJECT,
+        oparg: 0,
+        operand: 0,
+        inst: u.inst,
+        jump: None,
+    }
 }
 
 /// Whether a generator resumes after this opcode.
@@ -914,11 +1035,21 @@ mod tests {
     type Spec = (Vec<(Uop, u32, Option<u32>)>, Vec<(Uop, u32, Option<u32>)>);
 
     /// A program of `insts`, with two locals (an argument, then one unbound
-    /// at the start) and the known objects `1`, `(1, 1.5)` and `range`.
-    fn program(insts: Vec<Spec>, local_facts: bool) -> Program {
+    /// at the start) and the known objects `1`, `(1, 1.5)` and `range`,
+    /// ending in a loop nothing reaches (the pass only looks at code with
+    /// a loop).
+    fn program(mut insts: Vec<Spec>, local_facts: bool) -> Program {
+        let end = insts.len() as u32;
+        insts.push((vec![(Uop::_JUMP, 0, Some(end))], vec![]));
+        looped(insts, local_facts)
+    }
+
+    /// [`program`] without the loop added.
+    fn looped(insts: Vec<Spec>, local_facts: bool) -> Program {
         let mut p = Program {
             stack_base: 2,
             args: 1,
+            propagate_types: true,
             local_facts,
             known_objects: vec![
                 KnownObject {
@@ -1024,6 +1155,21 @@ mod tests {
         let p = remove_guards(program(counting_loop(false), true));
         assert_eq!(ops(&p, 5), [Uop::_BINARY_OP_ADD_INT]);
         assert!(p.fallback_of(5).is_empty(), "nothing falls back any more");
+    }
+
+    #[test]
+    fn code_without_a_loop_is_left_alone() {
+        let mut insts = counting_loop(false);
+        insts.truncate(2);
+        insts.push((vec![(Uop::_LOAD_FAST, 1, None)], vec![]));
+        insts.push((
+            vec![(Uop::_GUARD_TOS_INT, 0, None), (Uop::_POP_FRAME, 0, None)],
+            vec![],
+        ));
+        let p = remove_guards(looped(insts.clone(), true));
+        assert_eq!(ops(&p, 3), [Uop::_GUARD_TOS_INT, Uop::_POP_FRAME]);
+        let p = remove_guards(program(insts, true));
+        assert_eq!(ops(&p, 3), [Uop::_POP_FRAME]);
     }
 
     #[test]
@@ -1224,10 +1370,37 @@ mod tests {
         // Unspecialized bytecode (compiled before the interpreter saw it
         // run): the loop's generic add becomes the int add, which runs no
         // Python code, so `x` stays known without a frame check.
+        // The validity check after it (the next instruction's) goes too:
+        // no Python code ran.
+        let generic_add = |insts: &mut Vec<Spec>, at: usize| {
+            insts[at] = (
+                vec![
+                    (Uop::_BINARY_OP_ADAPTIVE_ADD, 0, None),
+                    (Uop::_CHECK_VALIDITY, 0, None),
+                ],
+                vec![],
+            );
+            move |p: &mut Program| {
+                let check = p.insts[at].first as usize + 1;
+                p.uops[check].inst = at as u32 + 1;
+            }
+        };
         let mut insts = counting_loop(false);
-        insts[5] = (vec![(Uop::_BINARY_OP_ADAPTIVE_ADD, 0, None)], vec![]);
-        let p = remove_guards(program(insts, true));
+        let next_owns_check = generic_add(&mut insts, 5);
+        let mut p = program(insts, true);
+        next_owns_check(&mut p);
+        let p = remove_guards(p);
         assert_eq!(ops(&p, 5), [Uop::_BINARY_OP_ADD_INT]);
+        // With an unknown operand, both stay.
+        let mut insts = add_one().to_vec();
+        let next_owns_check = generic_add(&mut insts, 2);
+        let mut p = program(insts, true);
+        next_owns_check(&mut p);
+        let p = remove_guards(p);
+        assert_eq!(
+            ops(&p, 2),
+            [Uop::_BINARY_OP_ADAPTIVE_ADD, Uop::_CHECK_VALIDITY]
+        );
         // `1.5 * 1.5 < 1.5` (the pair's second item), converted to bool.
         let float = [
             (Uop::_LOAD_CONST_INLINE, 0, None),
