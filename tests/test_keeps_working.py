@@ -211,10 +211,16 @@ def test_returning_frames_free_their_locals_as_the_interpreter_does(jit):
                 del f
             out.append(deep(600, 0))
             return out
-        for k in range(4):
+        for k in range(6):
             log.clear()
             res = caller(30)
-            print(res[:3], res[-1], log[:7], len(log))
+            # Not the first two rounds: a warm-up run of the caller in the
+            # interpreter with the frame evaluator set (after a first
+            # compiled run slower than 5 ms, on a busy machine) makes calls
+            # the way CPython does then, holding the arguments in the
+            # caller until the callee returns (see docs/design.md).
+            if k >= 2:
+                print(res[:3], res[-1], log[:7], len(log))
         """
     )
     r.assert_compiled("leaf", "keeps_frame", "deep", "caller")
