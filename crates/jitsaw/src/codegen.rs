@@ -9,7 +9,6 @@
 use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue};
 use crate::uops::{KnownGlobal, Program, Uop, UopInst};
-use jitsaw_cpython313::opcode;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// What the code generator needs from the runtime.
@@ -491,7 +490,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         .insts
         .windows(2)
         .zip(1u32..)
-        .filter(|(w, _)| matches!(w[0].opcode, opcode::YIELD_VALUE | opcode::RETURN_GENERATOR))
+        .filter(|(w, _)| crate::frontend::resumes_after(w[0].opcode))
         .map(|(w, i)| (w[1].start, i))
         .collect();
     let resumes = resume_table(&resume_points);

@@ -285,9 +285,7 @@ fn handler_entries(table: &[u8], insts: &[Inst]) -> Vec<(u32, u32)> {
 /// fail before an instruction changes anything. `None` when the
 /// instruction's exits are not guards, or it has no generic form.
 fn fallback(code: &CodeInput, insts: &[Inst], i: usize, main: &[Lowered]) -> Option<Vec<Lowered>> {
-    let guarded = main.iter().any(|u| {
-        !u.op.exits_to_interpreter() && u.op.stencil().has(crate::stencils::HoleValue::Exit)
-    });
+    let guarded = main.iter().any(|u| u.op.guard_exits());
     if !guarded || i + 1 >= insts.len() {
         return None;
     }
@@ -349,6 +347,13 @@ fn emit_fallback(
         }
         push(Uop::_JUMP, 0, 0, next, Some(next));
     }
+}
+
+/// Whether a suspended generator resumes at the instruction after one of
+/// this opcode (its first resumption after `RETURN_GENERATOR`, the others
+/// after a `YIELD_VALUE`).
+pub fn resumes_after(opcode: u8) -> bool {
+    matches!(opcode, YIELD_VALUE | RETURN_GENERATOR)
 }
 
 /// Every `LOAD_GLOBAL` (any form): its offset and the index of its name in

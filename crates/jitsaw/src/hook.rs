@@ -128,6 +128,20 @@ impl CodeState {
         self.calls_since_compile = self.calls_since_compile.saturating_add(1);
     }
 
+    /// Whether its compilations may keep facts about locals across Python
+    /// code (see `Program::local_facts`): until its frames failed the
+    /// frame-object check [`FRAME_OBJECT_DEOPTS`] times.
+    fn local_facts(&self) -> bool {
+        self.frame_object_deopts < FRAME_OBJECT_DEOPTS
+    }
+
+    /// Whether its compilation propagates types: not at its first call
+    /// (code compiled then, having a loop, is mostly startup code run
+    /// once).
+    fn propagate_types(&self) -> bool {
+        self.calls > 1 || self.recompiles > 0
+    }
+
     /// Changes the status, and with it what direct calls may enter (call
     /// sites that remembered an entry ask again: [`DIRECT_EPOCH`]).
     fn set_status(&mut self, status: Status) {
@@ -1119,9 +1133,6 @@ const FRAME_OBJECT_DEOPTS: u32 = 8;
 unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     let s = &mut *state;
     if let (Status::Compiled { .. }, Some(c)) = (&s.status, s.compiled.last()) {
-        // The interpreter specialized the instruction differently (its
-        // counter was due, or the specialization compiled failed): compile
-        // the new form at the next call.
         if c.frame_checks.contains(&at) {
             // Its frames have frame objects (a traceback passed, a caller
             // looked at it): once too often, compile it again without
@@ -1134,6 +1145,9 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
             }
             return;
         }
+        // The interpreter specialized the instruction differently (its
+        // counter was due, or the specialization compiled failed): compile
+        // the new form at the next call.
         if let Some(&(offset, op)) = c.inst_at(at).map(|i| &c.opcodes[i]) {
             let now = (*code_units(s.code as *mut PyCodeObject).add(offset as usize) & 0xFF) as u8;
             if now != op && deopt(now) == deopt(op) && s.recompiles < RESPECIALIZE_LIMIT {
@@ -1192,11 +1206,11 @@ unsafe fn compile(
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
-    input.known_objects = known_objects(&input);
-    input.local_facts = s.frame_object_deopts < FRAME_OBJECT_DEOPTS;
-    // Code compiled at its first call (it has a loop) is mostly startup
-    // code run once: not worth the analysis.
-    input.propagate_types = s.calls > 1 || s.recompiles > 0;
+    input.local_facts = s.local_facts();
+    input.propagate_types = s.propagate_types();
+    if input.propagate_types {
+        input.known_objects = known_objects(&input);
+    }
     input.executed_counter = COUNTING
         .load(Ordering::Relaxed)
         .then_some((&raw const runtime::EXECUTED) as u64);
@@ -1343,18 +1357,21 @@ pub unsafe fn dump_code(
     let mut input = code_input(code, version);
     input.globals_version = keys_version(globals);
     input.builtins_version = keys_version(builtins);
+    // Code never run yet shows what its compilation would be once warm.
     input.local_facts = true;
     input.propagate_types = true;
     if let Some(state) = STATES.get().get(&(code as usize)) {
         input.generic = state.generic.clone();
         input.loops = state.loops && !state.generator;
-        input.local_facts = state.frame_object_deopts < FRAME_OBJECT_DEOPTS;
-        input.propagate_types = state.calls > 1 || state.recompiles > 0;
+        input.local_facts = state.local_facts();
+        input.propagate_types = state.propagate_types();
     }
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
-    input.known_objects = known_objects(&input);
+    if input.propagate_types {
+        input.known_objects = known_objects(&input);
+    }
     let mut text = format!("jitsaw: {}\n", qualname(code));
     let built = build(&input, &mut |stage, program| {
         text += &format!("  -- micro-ops after {stage}\n");

@@ -389,6 +389,33 @@ impl Uop {
         )
     }
 
+    /// Whether the micro-op has an exit that is a guard's (to its
+    /// instruction's fallback, else a deopt), rather than a way to the
+    /// interpreter by design.
+    pub fn guard_exits(self) -> bool {
+        !self.exits_to_interpreter() && self.stencil().has(stencils::HoleValue::Exit)
+    }
+
+    /// Whether control can go on to the next micro-op (yields excepted:
+    /// the code resumes there only after the generator is resumed).
+    pub fn continues(self) -> bool {
+        !self.ends_flow() && self.stencil().has(stencils::HoleValue::Continue)
+    }
+
+    /// For a micro-op whose jump pops more than its stack effect says: how
+    /// many values go (an exhausted iterator as its loop ends, and above it
+    /// a generator's return value).
+    pub fn jump_pops(self) -> Option<usize> {
+        match self {
+            Uop::_FOR_ITER
+            | Uop::_ITER_JUMP_LIST
+            | Uop::_ITER_JUMP_TUPLE
+            | Uop::_ITER_JUMP_RANGE => Some(1),
+            Uop::_FOR_ITER_GEN_RETURNED => Some(2),
+            _ => None,
+        }
+    }
+
     /// Whether control never goes on to the next micro-op of the code:
     /// jumps, returns, deopts, raises, and yields (the runtime resumes the
     /// generator at the next instruction).

@@ -8,7 +8,6 @@
 //! depths, or an instruction no path reaches, get no checks.
 
 use super::rewrite_ranges;
-use crate::stencils::HoleValue;
 use crate::uops::{Program, Uop, UopInst};
 
 /// What reaching an instruction tells: nothing yet, one depth, or
@@ -37,13 +36,9 @@ impl Depth {
 /// jumping micro-op: iterators that are exhausted pop themselves as they
 /// jump past the loop's `END_FOR`; other jumps follow their stack effect.
 fn jump_depth(u: &UopInst, before: i32) -> i32 {
-    match u.op {
-        Uop::_FOR_ITER | Uop::_ITER_JUMP_LIST | Uop::_ITER_JUMP_TUPLE | Uop::_ITER_JUMP_RANGE => {
-            before - 1
-        }
-        // Above the iterator, the generator's return value.
-        Uop::_FOR_ITER_GEN_RETURNED => before - 2,
-        _ => after(u, before),
+    match u.op.jump_pops() {
+        Some(n) => before - n as i32,
+        None => after(u, before),
     }
 }
 
@@ -55,7 +50,7 @@ fn after(u: &UopInst, before: i32) -> i32 {
 /// Whether control goes on to the next micro-op (a yield counts: the
 /// generator resumes there).
 fn continues(op: Uop) -> bool {
-    op == Uop::_YIELD_VALUE || (!op.ends_flow() && op.stencil().has(HoleValue::Continue))
+    op == Uop::_YIELD_VALUE || op.continues()
 }
 
 /// The depth at the start of each instruction.

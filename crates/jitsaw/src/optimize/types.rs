@@ -28,7 +28,6 @@
 //! without facts about locals across such code (`Program::local_facts`).
 
 use super::rewrite_ranges;
-use crate::stencils::HoleValue;
 use crate::uops::{Program, Uop, UopInst};
 use jitsaw_cpython313::consts;
 use std::collections::BTreeSet;
@@ -342,6 +341,26 @@ fn guard(op: Uop) -> Option<&'static [(usize, Types)]> {
     })
 }
 
+/// What calling a callable of these types makes, when each is one of the
+/// classes whose calls make exact instances (`range(n)`, `int(x)`,
+/// `float(x)`).
+fn made_by(callable: Types) -> Option<Types> {
+    let classes = [
+        (Types::CLASS_RANGE, Types::RANGE),
+        (Types::CLASS_INT, Types::INT),
+        (Types::CLASS_FLOAT, Types::FLOAT),
+    ];
+    let mut made = Types(0);
+    let mut left = callable;
+    for (class, instance) in classes {
+        if callable.0 & class.0 != 0 {
+            made = made.union(instance);
+            left = Types(left.0 & !class.0);
+        }
+    }
+    (left == Types(0) && made != Types(0)).then_some(made)
+}
+
 /// The specialized form of a generic micro-op for the types its inputs
 /// are known to have (`_NOP` when it has nothing to do), as the
 /// interpreter would specialize it but without the guards.
@@ -395,6 +414,18 @@ enum Verdict {
     Specialize(Uop, bool),
 }
 
+impl Verdict {
+    /// What to make of a check that holds: nothing, or the frame check if
+    /// what it holds by rests on it.
+    fn proven(crossed: bool) -> Verdict {
+        if crossed {
+            Verdict::Check
+        } else {
+            Verdict::Drop
+        }
+    }
+}
+
 impl Analysis<'_> {
     /// Whether `u`'s exit may be taken in state `s`, and what to make of
     /// `u` if it is a guard that cannot fail.
@@ -408,14 +439,7 @@ impl Analysis<'_> {
             let crossed =
                 s.peek(1).crossed || (op != Uop::_NOP && s.peek(2).crossed && two_inputs(u.op));
             if op == Uop::_NOP {
-                return (
-                    false,
-                    if crossed {
-                        Verdict::Check
-                    } else {
-                        Verdict::Drop
-                    },
-                );
+                return (false, Verdict::proven(crossed));
             }
             let (exits, _) = self.verdict(&UopInst { op, ..*u }, s);
             return (exits, Verdict::Specialize(op, crossed));
@@ -425,14 +449,7 @@ impl Analysis<'_> {
             let holds = checks.iter().all(|&(n, t)| s.peek(n).types.within(t));
             if holds {
                 let crossed = checks.iter().any(|&(n, _)| s.peek(n).crossed);
-                return (
-                    false,
-                    if crossed {
-                        Verdict::Check
-                    } else {
-                        Verdict::Drop
-                    },
-                );
+                return (false, Verdict::proven(crossed));
             }
             return (has_exit, Verdict::Keep);
         }
@@ -445,12 +462,7 @@ impl Analysis<'_> {
             Uop::_UNPACK_SEQUENCE_TWO_TUPLE | Uop::_UNPACK_SEQUENCE_TUPLE => self
                 .tuple_items(s.peek(1))
                 .is_some_and(|i| i.len() == u.oparg as usize),
-            Uop::_CALL_BUILTIN_CLASS => {
-                let callable = s.peek(u.oparg as usize + 2).types;
-                callable.within(Types(
-                    Types::CLASS_RANGE.0 | Types::CLASS_INT.0 | Types::CLASS_FLOAT.0,
-                ))
-            }
+            Uop::_CALL_BUILTIN_CLASS => made_by(s.peek(u.oparg as usize + 2).types).is_some(),
             _ => false,
         };
         (has_exit && !cannot_fail, Verdict::Keep)
@@ -571,7 +583,7 @@ impl Analysis<'_> {
         let runs_code = !quiet_iter
             && (info(u.op).runs_python || (1..=pops).any(|n| !freed_quietly(s.peek(n))));
         let mut jumped = None;
-        if let (Some(n), Some(_)) = (jump_pops(u.op), u.jump) {
+        if let (Some(n), Some(_)) = (u.op.jump_pops(), u.jump) {
             let mut j = s.clone();
             for _ in 0..n {
                 j.pop();
@@ -581,17 +593,12 @@ impl Analysis<'_> {
             }
             jumped = Some(j);
         }
-        let pushed = self.results(u, s);
-        // Results typed by what an input is inherit its doubt.
-        let derived_crossed = match u.op {
-            Uop::_GET_ITER | Uop::_UNPACK_SEQUENCE_TWO_TUPLE | Uop::_UNPACK_SEQUENCE_TUPLE => {
-                s.peek(1).crossed
-            }
-            Uop::_CALL_BUILTIN_CLASS => s.peek(o + 2).crossed,
-            _ => false,
+        let (pushed, crossed) = match self.results(u, s) {
+            Some((pushed, crossed)) => (Some(pushed), crossed),
+            None => (None, false),
         };
         let typed = |t: Types| Val {
-            crossed: derived_crossed,
+            crossed,
             ..Val::of(t)
         };
         let kept = if leaves_inputs(u.op) { pops } else { 0 };
@@ -617,57 +624,63 @@ impl Analysis<'_> {
     }
 
     /// The types of the values a micro-op pushes (above the inputs it
-    /// leaves in place), when the micro-op fixes them.
-    fn results(&self, u: &UopInst, s: &State) -> Option<Pushed<'_>> {
-        let tos = s.peek(1).types;
+    /// leaves in place), when the micro-op fixes them, and whether they
+    /// inherit the doubt of the input that typed them.
+    fn results(&self, u: &UopInst, s: &State) -> Option<(Pushed<'_>, bool)> {
+        let tos = s.peek(1);
         let o = u.oparg as usize;
-        Some(Pushed::One(match u.op {
-            Uop::_BINARY_OP_ADD_INT
-            | Uop::_BINARY_OP_SUBTRACT_INT
-            | Uop::_BINARY_OP_MULTIPLY_INT
-            | Uop::_ITER_NEXT_RANGE
-            | Uop::_CALL_LEN => Types::INT,
-            Uop::_BINARY_OP_ADD_FLOAT
-            | Uop::_BINARY_OP_SUBTRACT_FLOAT
-            | Uop::_BINARY_OP_MULTIPLY_FLOAT => Types::FLOAT,
-            Uop::_BINARY_OP_ADD_UNICODE => Types::STR,
-            Uop::_COMPARE_OP_INT
-            | Uop::_COMPARE_OP_FLOAT
-            | Uop::_COMPARE_OP_STR
-            | Uop::_IS_OP
-            | Uop::_CONTAINS_OP
-            | Uop::_CONTAINS_OP_SET
-            | Uop::_CONTAINS_OP_DICT
-            | Uop::_UNARY_NOT
-            | Uop::_TO_BOOL
-            | Uop::_TO_BOOL_INT
-            | Uop::_TO_BOOL_NONE
-            | Uop::_TO_BOOL_STR
-            | Uop::_TO_BOOL_LIST
-            | Uop::_REPLACE_WITH_TRUE => Types::BOOL,
-            // With the to-bool bit (16), the comparison's result is a `bool`.
-            Uop::_COMPARE_OP | Uop::_COMPARE_OP_ADAPTIVE if u.oparg & 16 != 0 => Types::BOOL,
-            Uop::_BUILD_LIST => Types::LIST,
-            Uop::_BUILD_TUPLE => Types::TUPLE,
-            Uop::_BUILD_MAP | Uop::_BUILD_CONST_KEY_MAP => Types::DICT,
-            Uop::_GET_ITER if tos.within(Types::RANGE) => Types::RANGE_ITER,
-            Uop::_GET_ITER if tos.within(Types::LIST) => Types::LIST_ITER,
-            Uop::_GET_ITER if tos.within(Types::TUPLE) => Types::TUPLE_ITER,
-            Uop::_CALL_BUILTIN_CLASS => {
-                let callable = s.peek(o + 2).types;
-                let made = [
-                    (Types::CLASS_RANGE, Types::RANGE),
-                    (Types::CLASS_INT, Types::INT),
-                    (Types::CLASS_FLOAT, Types::FLOAT),
-                ];
-                made.iter().find(|(class, _)| callable == *class)?.1
-            }
-            Uop::_UNPACK_SEQUENCE_TWO_TUPLE | Uop::_UNPACK_SEQUENCE_TUPLE => {
-                let items = self.tuple_items(s.peek(1)).filter(|i| i.len() == o)?;
-                return Some(Pushed::Items(items));
-            }
-            _ => return None,
-        }))
+        let typed_by = |input: Val, t: Types| Some((Pushed::One(t), input.crossed));
+        Some((
+            Pushed::One(match u.op {
+                Uop::_BINARY_OP_ADD_INT
+                | Uop::_BINARY_OP_SUBTRACT_INT
+                | Uop::_BINARY_OP_MULTIPLY_INT
+                | Uop::_ITER_NEXT_RANGE
+                | Uop::_CALL_LEN => Types::INT,
+                Uop::_BINARY_OP_ADD_FLOAT
+                | Uop::_BINARY_OP_SUBTRACT_FLOAT
+                | Uop::_BINARY_OP_MULTIPLY_FLOAT => Types::FLOAT,
+                Uop::_BINARY_OP_ADD_UNICODE => Types::STR,
+                Uop::_COMPARE_OP_INT
+                | Uop::_COMPARE_OP_FLOAT
+                | Uop::_COMPARE_OP_STR
+                | Uop::_IS_OP
+                | Uop::_CONTAINS_OP
+                | Uop::_CONTAINS_OP_SET
+                | Uop::_CONTAINS_OP_DICT
+                | Uop::_UNARY_NOT
+                | Uop::_TO_BOOL
+                | Uop::_TO_BOOL_INT
+                | Uop::_TO_BOOL_NONE
+                | Uop::_TO_BOOL_STR
+                | Uop::_TO_BOOL_LIST
+                | Uop::_REPLACE_WITH_TRUE => Types::BOOL,
+                // With the to-bool bit (16), the comparison's result is a `bool`.
+                Uop::_COMPARE_OP | Uop::_COMPARE_OP_ADAPTIVE if u.oparg & 16 != 0 => Types::BOOL,
+                Uop::_BUILD_LIST => Types::LIST,
+                Uop::_BUILD_TUPLE => Types::TUPLE,
+                Uop::_BUILD_MAP | Uop::_BUILD_CONST_KEY_MAP => Types::DICT,
+                Uop::_GET_ITER if tos.types.within(Types::RANGE) => {
+                    return typed_by(tos, Types::RANGE_ITER)
+                }
+                Uop::_GET_ITER if tos.types.within(Types::LIST) => {
+                    return typed_by(tos, Types::LIST_ITER)
+                }
+                Uop::_GET_ITER if tos.types.within(Types::TUPLE) => {
+                    return typed_by(tos, Types::TUPLE_ITER)
+                }
+                Uop::_CALL_BUILTIN_CLASS => {
+                    let callable = s.peek(o + 2);
+                    return typed_by(callable, made_by(callable.types)?);
+                }
+                Uop::_UNPACK_SEQUENCE_TWO_TUPLE | Uop::_UNPACK_SEQUENCE_TUPLE => {
+                    let items = self.tuple_items(tos).filter(|i| i.len() == o)?;
+                    return Some((Pushed::Items(items), tos.crossed));
+                }
+                _ => return None,
+            }),
+            false,
+        ))
     }
 }
 
@@ -706,9 +719,9 @@ fn info(op: Uop) -> &'static OpInfo {
         Uop::ALL
             .iter()
             .map(|&op| OpInfo {
-                has_exit: !op.exits_to_interpreter() && op.stencil().has(HoleValue::Exit),
+                has_exit: op.guard_exits(),
                 runs_python: runs_python(op),
-                continues: !op.ends_flow() && op.stencil().has(HoleValue::Continue),
+                continues: op.continues(),
                 interesting: interesting(op),
             })
             .collect()
@@ -743,19 +756,6 @@ fn runs_python(op: Uop) -> bool {
             op,
             Uop::_CHECK_EVAL_BREAKER | Uop::_CHECK_PERIODIC | Uop::_YIELD_VALUE
         )
-}
-
-/// How many values a micro-op that jumps pops as it jumps, when that is
-/// not its stack effect: exhausted iterators (and a generator's return
-/// value) go as the loop ends.
-fn jump_pops(op: Uop) -> Option<usize> {
-    match op {
-        Uop::_FOR_ITER | Uop::_ITER_JUMP_LIST | Uop::_ITER_JUMP_TUPLE | Uop::_ITER_JUMP_RANGE => {
-            Some(1)
-        }
-        Uop::_FOR_ITER_GEN_RETURNED => Some(2),
-        _ => None,
-    }
 }
 
 /// Micro-ops that leave their inputs where they were (checks, and
@@ -802,11 +802,10 @@ pub fn remove_guards(program: Program) -> Program {
         .last()
         .map_or(0, |i| (i.first + i.count) as usize);
     let main = &program.uops[..main_end];
-    let loops = main.iter().any(|u| u.jump.is_some_and(|t| t <= u.inst));
     if !program.propagate_types
         || n == 0
         || n > MAX_INSTRUCTIONS
-        || !loops
+        || !main.iter().any(|u| u.jump.is_some_and(|t| t <= u.inst))
         || !main.iter().any(|u| interesting(u.op))
     {
         return program;
@@ -838,7 +837,7 @@ pub fn remove_guards(program: Program) -> Program {
         starts.push((2 * i as usize, unknown.clone()));
     }
     for (i, w) in program.insts.windows(2).enumerate() {
-        if resumes_after(w[0].opcode) {
+        if crate::frontend::resumes_after(w[0].opcode) {
             leader[i + 1] = true;
             starts.push((2 * (i + 1), unknown.clone()));
         }
@@ -1014,12 +1013,6 @@ fn frame_check(u: &UopInst) -> UopInst {
         inst: u.inst,
         jump: None,
     }
-}
-
-/// Whether a generator resumes after this opcode.
-fn resumes_after(opcode: u8) -> bool {
-    use jitsaw_cpython313::opcode::{RETURN_GENERATOR, YIELD_VALUE};
-    matches!(opcode, YIELD_VALUE | RETURN_GENERATOR)
 }
 
 #[cfg(test)]
