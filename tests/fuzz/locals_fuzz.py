@@ -11,12 +11,10 @@ after two calls) must print exactly the same.
     python3.13 tests/fuzz/locals_fuzz.py --show 12                 # print program 12
 """
 
-import argparse
-import os
 import random
-import subprocess
 import sys
-from pathlib import Path
+
+from differential import main
 
 NAMES = ["a", "b", "c", "d"]
 START = ["0", "1", "2", "1.5", "0.25", "-3"]
@@ -75,39 +73,5 @@ def program(seed):
     return "\n".join(lines) + "\n"
 
 
-def run(source, env):
-    """The program's output and exit status, run with `env` added."""
-    proc = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONHASHSEED": "0", **env}, timeout=120)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=1, help="first program number")
-    parser.add_argument("--count", type=int, default=100, help="programs to run")
-    parser.add_argument("--show", type=int, help="print one program and exit")
-    parser.add_argument("--out", default=".", help="where to write diverging programs")
-    args = parser.parse_args()
-    if args.show is not None:
-        print(program(args.show), end="")
-        return 0
-    plain = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
-    os.environ.clear()
-    os.environ.update(plain)
-    diverged = 0
-    for seed in range(args.seed, args.seed + args.count):
-        source = program(seed)
-        expected = run(source, {})
-        for threshold in ("0", "2"):
-            if run(source, {"JITSAW": "1", "JITSAW_THRESHOLD": threshold}) != expected:
-                diverged += 1
-                path = Path(args.out) / f"locals_divergence_{seed}_t{threshold}.py"
-                path.write_text(source)
-                print(f"program {seed} diverges at threshold {threshold}: {path}")
-    print(f"{args.count} programs, {diverged} divergences")
-    return 1 if diverged else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(__doc__, program, "locals"))

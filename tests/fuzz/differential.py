@@ -1,0 +1,47 @@
+"""What the program-per-seed differential fuzzers share: running a program
+plain and jitted (every function compiled at its first call, and after two
+calls) and the command line (``--seed``, ``--count``, ``--show``,
+``--out``). Each fuzzer supplies the program of a seed."""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(source, env):
+    """The program's output and exit status, run with `env` added."""
+    proc = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0", **env}, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def main(doc, program, name):
+    """Runs the fuzzer described by `doc` whose programs `program(seed)`
+    makes, writing diverging ones as `{name}_divergence_{seed}_t{threshold}.py`;
+    the exit status."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=1, help="first program number")
+    parser.add_argument("--count", type=int, default=100, help="programs to run")
+    parser.add_argument("--show", type=int, help="print one program and exit")
+    parser.add_argument("--out", default=".", help="where to write diverging programs")
+    args = parser.parse_args()
+    if args.show is not None:
+        print(program(args.show), end="")
+        return 0
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
+    os.environ.clear()
+    os.environ.update(plain)
+    diverged = 0
+    for seed in range(args.seed, args.seed + args.count):
+        source = program(seed)
+        expected = run(source, {})
+        for threshold in ("0", "2"):
+            if run(source, {"JITSAW": "1", "JITSAW_THRESHOLD": threshold}) != expected:
+                diverged += 1
+                path = Path(args.out) / f"{name}_divergence_{seed}_t{threshold}.py"
+                path.write_text(source)
+                print(f"program {seed} diverges at threshold {threshold}: {path}")
+    print(f"{args.count} programs, {diverged} divergences")
+    return 1 if diverged else 0
