@@ -324,3 +324,113 @@ def test_generators_made_by_compiled_callers(jit):
         """
     )
     r.assert_compiled("make", "gen")
+
+
+def test_resume_sites_and_generator_calls_notice_changes(jit):
+    # A site resuming generators directly remembers the code it resumed and
+    # where its compiled code continues, and a call site remembers a
+    # generator function it made generators of: code sharing one code object
+    # with other globals, globals rebound while a generator is suspended, a
+    # function's code replaced, tracing switched on, a coroutine awaited
+    # twice, and a finished generator's weak reference callback must all
+    # behave as without jitsaw.
+    r = jit(
+        """
+        import sys, traceback, types, weakref
+        LIMIT = 3
+        def upto(n):
+            for i in range(n):
+                yield i * LIMIT
+            yield from ("done", LIMIT)
+        other = types.FunctionType(upto.__code__, {"LIMIT": 100, "range": range})
+        def drive(makers, n):
+            out = []
+            for k in range(n):
+                for make in makers:
+                    out.append([v for v in make(4)])
+                    total = 0
+                    for v in make(3):
+                        total = (total, v)
+                    out.append(total)
+            return out
+        def delegate(make, n):
+            got = yield from make(n)
+            return got
+        for i in range(4):
+            print(drive([upto, other], 3))
+            print(list(delegate(upto, 3)), list(delegate(other, 2)))
+        def rebinding():
+            global LIMIT
+            out = []
+            g = upto(6)
+            for v in g:
+                out.append(v)
+                if v == 3:
+                    LIMIT = 7
+            LIMIT = 3
+            return out
+        for i in range(4):
+            print(rebinding())
+        def second(n):
+            yield -n
+        def plain(n):
+            return [n]
+        def calls(f, n):
+            return [list(f(i)) for i in range(n)]
+        for i in range(3):
+            print(calls(upto, 3))
+        saved = upto.__code__
+        upto.__code__ = second.__code__
+        print(calls(upto, 3))
+        upto.__code__ = saved
+        print(calls(upto, 3), calls(plain, 3))
+        @types.coroutine
+        def pause():
+            yield "paused"
+        async def inner():
+            await pause()
+            return 1
+        async def outer(c):
+            return await c
+        def await_twice(n):
+            out = []
+            for i in range(n):
+                c = inner()
+                out.append(c.send(None))
+                try:
+                    outer(c).send(None)
+                except RuntimeError as e:
+                    out.append(str(e))
+                c.close()
+            return out
+        for i in range(3):
+            print(await_twice(3))
+        def noted(ref):
+            print("collected at line", traceback.extract_stack()[-2].lineno)
+        def finish(n):
+            refs = []
+            for i in range(n):
+                g = upto(1)
+                refs.append(weakref.ref(g, noted))
+                list(g)
+                g = None
+            return len(refs)
+        for i in range(3):
+            print(finish(2))
+        def traced():
+            # Last: the frame that switches tracing on finishes in the
+            # interpreter with the hook lifted, and so does its caller.
+            lines = []
+            def tracer(frame, event, arg):
+                if frame.f_code is upto.__code__:
+                    lines.append((event, frame.f_lineno))
+                return tracer
+            sys.settrace(tracer)
+            print(drive([upto], 1))
+            sys.settrace(None)
+            print(lines, drive([upto], 1))
+        traced()
+        """
+    )
+    r.assert_compiled("drive", "upto", "calls", "finish")
+    assert r.stats["resumed_directly"] > 100

@@ -202,6 +202,9 @@ static void layout(void)
     OFF("GEN_GI_FRAME_STATE", PyGenObject, gi_frame_state);
     OFF("GEN_GI_IFRAME", PyGenObject, gi_iframe);
     OFF("GEN_GI_EXC_STATE", PyGenObject, gi_exc_state);
+    OFF("GEN_GI_WEAKREFLIST", PyGenObject, gi_weakreflist);
+    OFF("GEN_GI_NAME", PyGenObject, gi_name);
+    OFF("GEN_GI_QUALNAME", PyGenObject, gi_qualname);
     OFF("EXCINFO_PREVIOUS_ITEM", _PyErr_StackItem, previous_item);
     OFF("STOPITERATION_VALUE", PyStopIterationObject, value);
     OFF("RUNTIME_STR_EMPTY", _PyRuntimeState, static_objects.singletons.strings.literals._py_empty);
@@ -306,7 +309,9 @@ static void constants(void)
     I64("FRAME_CREATED", FRAME_CREATED);
     I64("FRAME_EXECUTING", FRAME_EXECUTING);
     I64("FRAME_SUSPENDED", FRAME_SUSPENDED);
+    I64("FRAME_SUSPENDED_YIELD_FROM", FRAME_SUSPENDED_YIELD_FROM);
     I64("FRAME_COMPLETED", FRAME_COMPLETED);
+    I64("FRAME_CLEARED", FRAME_CLEARED);
     I64("PY_CODE_EVENT_DESTROY", PY_CODE_EVENT_DESTROY);
     I64("PYDICT_EVENT_ADDED", PyDict_EVENT_ADDED);
     I64("PYDICT_EVENT_MODIFIED", PyDict_EVENT_MODIFIED);

@@ -100,3 +100,49 @@ pub enum AttrCheck {
     /// The managed `__dict__` (a type without inline values).
     Dict,
 }
+
+/// What a site resuming generators directly (`_SEND`, `_FOR_ITER`) learned
+/// when the runtime last resumed one there: its code object and that
+/// code's compiled resume points. The stencil resumes a frame of the same
+/// code without the runtime while nothing the entry depends on changed
+/// since: no code object's status (the runtime's epoch, which also moves
+/// when a compiled code object dies, so that `code` cannot come to name
+/// another), the instrumentation version, the frame evaluator, and the
+/// frame's namespace. Zeroed, it matches nothing (the epoch starts at 1).
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct ResumeCache {
+    /// The runtime's epoch then.
+    pub epoch: u64,
+    /// The interpreter's instrumentation version then.
+    pub version: u64,
+    /// The interpreter's frame evaluator then (jitsaw's).
+    pub eval_frame: usize,
+    /// The frame's globals.
+    pub globals: usize,
+    /// The frame's builtins.
+    pub builtins: usize,
+    /// The frame's code object.
+    pub code: usize,
+    /// Its compiled code's table of resume points (indexed by a code-unit
+    /// offset's low bits, `mask`), owned by the compiled code.
+    pub points: *const ResumePoint,
+    /// The table's size minus one.
+    pub mask: usize,
+    /// The compiled code's address, to which `label`s are relative.
+    pub base: usize,
+}
+
+/// A resume point of compiled generator code: after `RETURN_GENERATOR` or
+/// a `YIELD_VALUE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct ResumePoint {
+    /// The code-unit offset a suspended frame's `instr_ptr` is at
+    /// (`u32::MAX`: an empty slot).
+    pub at: u32,
+    /// The index of the instruction there.
+    pub inst: u32,
+    /// The byte offset of its machine code.
+    pub label: u32,
+}

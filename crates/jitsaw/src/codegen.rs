@@ -9,6 +9,7 @@
 use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue};
 use crate::uops::{KnownGlobal, Program, Uop, UopInst};
+use jitsaw_cpython313::shared::ResumePoint;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// What the code generator needs from the runtime.
@@ -78,11 +79,11 @@ pub struct Compiled {
     /// object (`_CHECK_NO_FRAME_OBJECT`).
     pub frame_checks: Vec<u32>,
     /// Where a suspended generator resumes (the instruction after
-    /// `RETURN_GENERATOR` and after each `YIELD_VALUE`): code-unit offset
-    /// and instruction index, in a table indexed by the offset's low bits
-    /// (see [`resume_table`]), so that a resumption, as frequent as a call,
-    /// finds its entry with one comparison.
-    pub resumes: Box<[(u32, u32)]>,
+    /// `RETURN_GENERATOR` and after each `YIELD_VALUE`), in a table indexed
+    /// by the code-unit offset's low bits (see [`resume_table`]), so that a
+    /// resumption, as frequent as a call, finds its entry with one
+    /// comparison (stencils too: `ResumeCache`).
+    pub resumes: Box<[ResumePoint]>,
     /// Every copied stencil, micro-ops first, then exit stubs: for dumps
     /// and tests right after compiling (the hook drops them then: they
     /// take several times the memory of the code).
@@ -225,9 +226,9 @@ impl Compiled {
     /// [`Compiled::inst_at`] for a suspended generator's `instr_ptr`.
     #[inline]
     pub fn resume_at(&self, offset: u32) -> Option<usize> {
-        let (at, i) = self.resumes[offset as usize & (self.resumes.len() - 1)];
-        if at == offset {
-            return Some(i as usize);
+        let point = self.resumes[offset as usize & (self.resumes.len() - 1)];
+        if point.at == offset {
+            return Some(point.inst as usize);
         }
         self.inst_at(offset)
     }
@@ -236,20 +237,26 @@ impl Compiled {
 /// Most slots of [`Compiled::resumes`].
 const RESUME_SLOTS: usize = 256;
 
-/// A table of resume points (offset, instruction index) indexed by the
-/// offset's low bits: the smallest power of two of slots in which no two
-/// points collide, up to [`RESUME_SLOTS`] (past that a point that lost
-/// its slot is found by [`Compiled::inst_at`]). Empty slots hold an offset
-/// no instruction has.
-fn resume_table(points: &[(u32, u32)]) -> Box<[(u32, u32)]> {
+/// A slot of [`resume_table`] that holds no point.
+const NO_RESUME_POINT: ResumePoint = ResumePoint {
+    at: u32::MAX,
+    inst: 0,
+    label: 0,
+};
+
+/// A table of resume points indexed by their offset's low bits: the
+/// smallest power of two of slots in which no two points collide, up to
+/// [`RESUME_SLOTS`] (past that a point that lost its slot is found by
+/// [`Compiled::inst_at`]). Empty slots hold an offset no instruction has.
+fn resume_table(points: &[ResumePoint]) -> Box<[ResumePoint]> {
     let mut size = points.len().next_power_of_two();
     loop {
-        let mut table = vec![(u32::MAX, 0); size];
+        let mut table = vec![NO_RESUME_POINT; size];
         let mut collided = false;
-        for &(at, i) in points {
-            let slot = &mut table[at as usize & (size - 1)];
-            collided |= slot.0 != u32::MAX;
-            *slot = (at, i);
+        for &point in points {
+            let slot = &mut table[point.at as usize & (size - 1)];
+            collided |= slot.at != u32::MAX;
+            *slot = point;
         }
         if !collided || size >= RESUME_SLOTS {
             return table.into_boxed_slice();
@@ -376,16 +383,14 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let fallbacks: Box<[AtomicU32]> = (0..=program.insts.len().min(0xFFFF))
         .map(|_| AtomicU32::new(0))
         .collect();
-    let site_caches: Box<[SiteCache]> = pieces
-        .iter()
-        .filter(|p| p.uop.op.has_site_cache())
-        .map(|_| SiteCache::new())
-        .collect();
-    let mut next_cache = site_caches.iter();
+    let slots: usize = pieces.iter().map(|p| p.uop.op.site_cache_slots()).sum();
+    let site_caches: Box<[SiteCache]> = (0..slots).map(|_| SiteCache::new()).collect();
+    let mut next_cache = 0;
     for p in &mut pieces {
         let opcode = program.insts[p.uop.inst as usize].opcode;
         if p.uop.op.has_site_cache() {
-            p.uop.operand = next_cache.next().map_or(0, |c| c.0.get() as u64);
+            p.uop.operand = site_caches[next_cache].0.get() as u64;
+            next_cache += p.uop.op.site_cache_slots();
         }
         match p.uop.op {
             Uop::_DEOPT => p.uop.oparg = (linker.exit_counter)(ExitReason::Unsupported(opcode)),
@@ -486,12 +491,16 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     all_pieces.extend(stub_pieces);
     let starts = program.insts.iter().map(|i| i.start).collect();
     let opcodes = program.insts.iter().map(|i| (i.offset, i.opcode)).collect();
-    let resume_points: Vec<(u32, u32)> = program
+    let resume_points: Vec<ResumePoint> = program
         .insts
         .windows(2)
         .zip(1u32..)
         .filter(|(w, _)| crate::frontend::resumes_after(w[0].opcode))
-        .map(|(w, i)| (w[1].start, i))
+        .map(|(w, i)| ResumePoint {
+            at: w[1].start,
+            inst: i,
+            label: labels[i as usize],
+        })
         .collect();
     let resumes = resume_table(&resume_points);
     let starts_of = |op: Uop| {
@@ -852,7 +861,7 @@ mod tests {
             assert_eq!(c.resume_at(4 * k), Some(k as usize));
             assert_eq!(c.resume_at(4 * k + 1), None, "not an instruction start");
         }
-        let cached = c.resumes.iter().filter(|r| r.0 != u32::MAX).count();
+        let cached = c.resumes.iter().filter(|r| r.at != u32::MAX).count();
         assert!(
             cached > 1 && cached < RESUME_SLOTS,
             "slots shared: {cached}"
@@ -864,12 +873,16 @@ mod tests {
     /// their own.
     #[test]
     fn few_resume_points_get_a_slot_each() {
-        let points = [(1, 1), (36, 13), (52, 20), (87, 33)];
+        let points = [(1, 1), (36, 13), (52, 20), (87, 33)].map(|(at, inst)| ResumePoint {
+            at,
+            inst,
+            label: 8 * inst,
+        });
         let table = resume_table(&points);
         assert_eq!(table.len(), 32);
-        for (at, i) in points {
-            assert_eq!(table[at as usize & (table.len() - 1)], (at, i));
+        for point in points {
+            assert_eq!(table[point.at as usize & (table.len() - 1)], point);
         }
-        assert_eq!(&*resume_table(&[]), &[(u32::MAX, 0)]);
+        assert_eq!(&*resume_table(&[]), &[NO_RESUME_POINT]);
     }
 }

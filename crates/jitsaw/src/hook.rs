@@ -146,7 +146,7 @@ impl CodeState {
     /// sites that remembered an entry ask again: [`DIRECT_EPOCH`]).
     fn set_status(&mut self, status: Status) {
         self.status = status;
-        DIRECT_EPOCH.store(DIRECT_EPOCH.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        bump_direct_epoch();
         self.direct = match (&self.status, self.compiled.last()) {
             (Status::Compiled { provisional: false }, Some(c))
                 if !self.generator && self.direct_args != u32::MAX =>
@@ -415,6 +415,9 @@ unsafe extern "C" fn code_event(event: i32, code: *mut PyCodeObject) -> i32 {
     if event as i64 == consts::PY_CODE_EVENT_DESTROY {
         if let Some(state) = STATES.get().remove(&(code as usize)) {
             forget_cached(code as usize, &*state as *const CodeState as usize);
+            if !state.compiled.is_empty() {
+                bump_direct_epoch();
+            }
             for c in &state.compiled {
                 runtime::watch::forget(c);
             }
@@ -543,23 +546,24 @@ pub unsafe fn ready(
 /// Whether a call from compiled code may make a generator of `code`
 /// itself (see `make_generator` in `runtime/helpers.rs`): the generator
 /// code is compiled and may run now, as its resumptions will; the call is
-/// counted.
+/// counted. The code's state if so.
 ///
 /// # Safety
 /// The GIL is held and `code` is a code object.
-pub unsafe fn ready_generator(ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
-    let Some(state) = state_of(code) else {
-        return false;
-    };
+pub unsafe fn ready_generator(
+    ts: *mut PyThreadState,
+    code: *mut PyCodeObject,
+) -> Option<*mut CodeState> {
+    let state = state_of(code)?;
     let s = &mut *state;
     let (Status::Compiled { .. }, Some(c)) = (&s.status, s.compiled.last()) else {
-        return false;
+        return None;
     };
     if !s.generator || !enterable(ts, s, c, code) {
-        return false;
+        return None;
     }
     s.count_call();
-    true
+    Some(state)
 }
 
 /// Whether compiled code `c` of `code` was compiled under the current
@@ -628,8 +632,24 @@ pub unsafe fn ready_direct(
 }
 
 /// Bumped at every change of a code object's status, after which what
-/// [`ready_direct`] answered may no longer hold.
+/// [`ready_direct`] answered may no longer hold, and when a compiled code
+/// object dies (a `ResumeCache` names code by address).
 static DIRECT_EPOCH: AtomicU64 = AtomicU64::new(1);
+
+/// Moves [`DIRECT_EPOCH`] on.
+fn bump_direct_epoch() {
+    DIRECT_EPOCH.store(DIRECT_EPOCH.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// The current [`DIRECT_EPOCH`].
+pub fn direct_epoch() -> u64 {
+    DIRECT_EPOCH.load(Ordering::Relaxed)
+}
+
+/// Where [`DIRECT_EPOCH`] is, for the stencils that check it.
+pub fn direct_epoch_address() -> usize {
+    DIRECT_EPOCH.as_ptr() as usize
+}
 
 /// What a call site remembers when it may enter compiled code directly
 /// ([`ready_direct`] said so): checked by [`still_ready`].
@@ -646,7 +666,7 @@ pub struct DirectTicket {
 /// The GIL is held.
 pub unsafe fn ticket(ts: *mut PyThreadState) -> DirectTicket {
     DirectTicket {
-        epoch: DIRECT_EPOCH.load(Ordering::Relaxed),
+        epoch: direct_epoch(),
         version: instrumentation_version(ts),
     }
 }
@@ -669,7 +689,7 @@ pub unsafe fn still_ready(
     ticket: DirectTicket,
 ) -> bool {
     let s = &mut *state;
-    if ticket.epoch != DIRECT_EPOCH.load(Ordering::Relaxed)
+    if ticket.epoch != direct_epoch()
         || ticket.version != instrumentation_version(ts)
         || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
         || !hooked(ts)
@@ -701,22 +721,29 @@ fn falls_back_often_now(s: &CodeState, c: &Compiled) -> bool {
     fallback_check_due(s) && falls_back_often(s, c)
 }
 
-/// Where a suspended generator's frame resumes in its compiled code, for a
-/// compiled caller resuming it directly (`SEND_GEN`, `FOR_ITER_GEN`): as
+/// Where a suspended generator's frame resumes in its compiled code (and
+/// that code), for a compiled caller resuming it directly (`SEND_GEN`,
+/// `FOR_ITER_GEN`): as
 /// for [`ready_direct`], only when nothing needs deciding; a generator
 /// whose code awaits recompiling goes the general way, which does it.
 ///
 /// # Safety
 /// The GIL is held and `frame` is a suspended generator's frame.
 #[inline]
-pub unsafe fn ready_resume(ts: *mut PyThreadState, frame: *mut Frame) -> Option<usize> {
+pub unsafe fn ready_resume(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+) -> Option<(&'static Compiled, usize)> {
     let s = &*state_of(frame_code(frame))?;
     if matches!(s.status, Status::Requicken(0)) || !hooked(ts) {
         return None;
     }
     // As when the hook resumes it: whatever its fallbacks, the newest code.
     let (c, i) = resumable(s, frame, instrumentation_version(ts))?;
-    Some((*c).entry(i))
+    // SAFETY: compilations live as long as their code object, which the
+    // frame keeps alive.
+    let c = &*c;
+    Some((c, c.entry(i)))
 }
 
 /// The newest compiled code of a suspended generator's frame, if it is

@@ -432,13 +432,21 @@ impl Uop {
     }
 
     /// Whether the micro-op's operand is a per-site cache the code generator
-    /// allocates (zeroed, [`crate::codegen::SiteCache`]) and owns with the
+    /// allocates (zeroed, [`crate::codegen::SiteCache`]s) and owns with the
     /// code; the stencil's helper keeps what it learns at run time there.
     pub fn has_site_cache(self) -> bool {
-        matches!(
-            self,
-            Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED | Uop::_CALL
-        )
+        self.site_cache_slots() > 0
+    }
+
+    /// How many consecutive [`crate::codegen::SiteCache`]s the micro-op's
+    /// site cache takes (see [`Uop::has_site_cache`]).
+    pub const fn site_cache_slots(self) -> usize {
+        match self {
+            Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED | Uop::_CALL => 1,
+            // A `ResumeCache`.
+            Uop::_SEND | Uop::_FOR_ITER => 2,
+            _ => 0,
+        }
     }
 
     /// Whether `frame->instr_ptr` must be current when the micro-op runs

@@ -93,7 +93,8 @@ extern "C" {
     /// generators only), and makes the caller wait with its stack ending
     /// at `slot`, where `resume` is kept until the generator yields or
     /// returns. Returns nulls (taking nothing) when it must go the general
-    /// way.
+    /// way. The site's `cache` learns where the generator resumed, for
+    /// `resume_cached` in `ops/gen.rs`.
     pub fn jitsaw_resume_inline(
         ts: Ts,
         caller: Frame,
@@ -101,6 +102,7 @@ extern "C" {
         slot: Sp,
         resume: u64,
         kind: usize,
+        cache: *mut jitsaw_cpython313::shared::ResumeCache,
     ) -> Inline;
     /// `CALL_ALLOC_AND_ENTER_INIT` on the call shape at `base` (`n`
     /// arguments), when the class still has type version `version` and its
@@ -194,6 +196,13 @@ extern "C" {
     pub static mut jitsaw_chaos: [u64; 3];
     /// Counters of exits, indexed by the exit stub's oparg.
     pub static mut jitsaw_exit_counters: [u64; 0];
+    /// The runtime's epoch, which moves whenever what a site's cache of a
+    /// direct entry learned may no longer hold (`ResumeCache`).
+    pub static jitsaw_direct_epoch: u64;
+    /// Statistics: frames compiled code entered directly, and of those,
+    /// generators resumed.
+    pub static mut jitsaw_frames_entered: u64;
+    pub static mut jitsaw_resumed_directly: u64;
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not
     /// exported, so the runtime finds it at start-up).
     pub static jitsaw_function_vectorcall: u8;

@@ -4,9 +4,11 @@
 
 use super::{FRAMES_ENTERED, RESUMED_DIRECTLY};
 use crate::hook::CodeState;
+use crate::uops::Uop;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
+use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::{consts, off};
 use std::sync::OnceLock;
 
@@ -127,6 +129,9 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             (&raw const super::EXIT_COUNTS) as usize,
         ),
         ("jitsaw_chaos", (&raw const super::CHAOS) as usize),
+        ("jitsaw_direct_epoch", crate::hook::direct_epoch_address()),
+        ("jitsaw_frames_entered", FRAMES_ENTERED.address()),
+        ("jitsaw_resumed_directly", RESUMED_DIRECTLY.address()),
         (
             "jitsaw_local_monitors",
             helper_local_monitors as *const () as usize,
@@ -169,7 +174,7 @@ unsafe extern "C" fn helper_call_function(
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
     if kwnames.is_null() && takes_exactly(code.cast(), nargs) {
         if flags & crate::hook::GENERATOR_FLAGS != 0 {
-            if let Some(generator) = make_generator(ts, func, code.cast(), args, nargs) {
+            if let Some((_, generator)) = make_generator(ts, func, code.cast(), args, nargs) {
                 return generator;
             }
         } else if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
@@ -201,19 +206,31 @@ unsafe extern "C" fn helper_call_function(
 /// compiled: the frame is set up and moved into a new generator as the
 /// interpreter's `RETURN_GENERATOR` does, without entering the interpreter
 /// for it. Takes the references to `func` and the arguments; `None`
-/// (nothing taken) when the call goes the general way.
+/// (nothing taken) when the call goes the general way; with the generator
+/// (or NULL and an error), the state of its code.
 unsafe fn make_generator(
     ts: *mut PyThreadState,
     func: *mut PyObject,
     code: *mut PyCodeObject,
     args: *const *mut PyObject,
     nargs: usize,
-) -> Option<*mut PyObject> {
-    if (*code_units(code) & 0xFF) as u8 != jitsaw_cpython313::opcode::RETURN_GENERATOR
-        || !crate::hook::ready_generator(ts, code)
-    {
+) -> Option<(*mut CodeState, *mut PyObject)> {
+    if (*code_units(code) & 0xFF) as u8 != jitsaw_cpython313::opcode::RETURN_GENERATOR {
         return None;
     }
+    let state = crate::hook::ready_generator(ts, code)?;
+    Some((state, build_generator(ts, func, code, args, nargs)?))
+}
+
+/// The work of [`make_generator`] once its checks passed (or a call site
+/// remembers that they did: [`CallCache`]).
+unsafe fn build_generator(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+) -> Option<*mut PyObject> {
     let frame = push_frame(ts, func, code, args, nargs)?;
     // `_Py_MakeCoro` finds the new frame current, as in the interpreter
     // (coroutine origin tracking starts from its caller).
@@ -320,9 +337,10 @@ impl Inline {
 }
 
 /// What a `CALL` site remembers of the compiled Python function it last
-/// entered directly (its [`crate::codegen::SiteCache`]; zeroed: nothing),
-/// so that the next call to it needs none of the lookups and only the
-/// checks of [`crate::hook::still_ready`]. The function's version vouches
+/// entered directly or made a generator of (its
+/// [`crate::codegen::SiteCache`]; zeroed: nothing), so that the next call
+/// to it needs none of the lookups and only the checks of
+/// [`crate::hook::still_ready`]. The function's version vouches
 /// for its code (CPython gives each code object its own, and resets a
 /// function's when its code, defaults or vectorcall change), which keeps
 /// the code's state and compiled code alive.
@@ -333,11 +351,18 @@ struct CallCache {
     /// The arguments passed, counting `self`.
     nargs: u32,
     state: *mut CodeState,
+    /// The compiled code's entry; 0 for a generator function, whose call
+    /// makes a generator ([`build_generator`]).
     entry: usize,
     ticket: crate::hook::DirectTicket,
 }
 
 const _: () = assert!(size_of::<CallCache>() <= size_of::<crate::codegen::SiteCache>());
+const _: () = assert!(
+    size_of::<ResumeCache>()
+        <= Uop::_SEND.site_cache_slots() * size_of::<crate::codegen::SiteCache>()
+        && Uop::_SEND.site_cache_slots() == Uop::_FOR_ITER.site_cache_slots()
+);
 
 /// A direct call from compiled code to compiled code: pushes the callee's
 /// frame and makes the caller wait at its call, so the call and its return
@@ -404,15 +429,33 @@ unsafe extern "C" fn helper_call_any(
     {
         let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
         if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
-            if let Some(frame) = push_frame(ts, func, code, args, total) {
+            if cache.entry == 0 {
+                if let Some(generator) = build_generator(ts, func, code, args, total) {
+                    return Inline {
+                        frame: std::ptr::null_mut(),
+                        entry: generator as usize,
+                    };
+                }
+            } else if let Some(frame) = push_frame(ts, func, code, args, total) {
                 return enter_inline(ts, caller, frame, base, resume, cache.entry);
             }
         }
     }
     if is_plain_function(func) {
-        let inline = push_inline(ts, caller, func, args, total, base, resume, cache);
-        if !inline.frame.is_null() {
-            return inline;
+        let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+        if field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & crate::hook::GENERATOR_FLAGS != 0
+        {
+            if let Some(generator) = call_generator_function(ts, func, code, args, total, cache) {
+                return Inline {
+                    frame: std::ptr::null_mut(),
+                    entry: generator as usize,
+                };
+            }
+        } else {
+            let inline = push_inline(ts, caller, func, args, total, base, resume, cache);
+            if !inline.frame.is_null() {
+                return inline;
+            }
         }
     }
     // `helper_call` finds the shape as `call_shape` left it.
@@ -420,6 +463,34 @@ unsafe extern "C" fn helper_call_any(
         frame: std::ptr::null_mut(),
         entry: helper_call(ts, base, n) as usize,
     }
+}
+
+/// A call of a generator function from compiled code: [`make_generator`],
+/// and the call site's `cache` learns that the function's calls may.
+unsafe fn call_generator_function(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    cache: &mut CallCache,
+) -> Option<*mut PyObject> {
+    if !takes_exactly(code, nargs) {
+        return None;
+    }
+    let ticket = crate::hook::ticket(ts);
+    let (state, generator) = make_generator(ts, func, code, args, nargs)?;
+    let version = field::<u32>(func.cast(), off::FUNC_VERSION);
+    if version != 0 && !generator.is_null() {
+        *cache = CallCache {
+            version,
+            nargs: nargs as u32,
+            state,
+            entry: 0,
+            ticket,
+        };
+    }
+    Some(generator)
 }
 
 /// Where the arguments of the call shape at `base` (`callable,
@@ -545,14 +616,26 @@ unsafe extern "C" fn helper_resume_inline(
     slot: *mut *mut PyObject,
     resume: u64,
     kind: usize,
+    cache: *mut ResumeCache,
 ) -> Inline {
     let state = field_ptr::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE);
     if *state as i64 >= consts::FRAME_EXECUTING || *py_recursion_remaining(ts) <= 1 {
         return Inline::NONE;
     }
     let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<Frame>();
-    let Some(entry) = crate::hook::ready_resume(ts, frame) else {
+    let Some((compiled, entry)) = crate::hook::ready_resume(ts, frame) else {
         return Inline::NONE;
+    };
+    *cache = ResumeCache {
+        epoch: crate::hook::direct_epoch(),
+        version: instrumentation_version(ts),
+        eval_frame: field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME),
+        globals: (*frame).f_globals as usize,
+        builtins: (*frame).f_builtins as usize,
+        code: (*frame).f_executable as usize,
+        points: compiled.resumes.as_ptr(),
+        mask: compiled.resumes.len() - 1,
+        base: compiled.memory.address(),
     };
     let value = if kind == 0 { *slot } else { none() };
     *frame_local(frame, (*frame).stacktop as usize) = value;
@@ -816,11 +899,7 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
     if free_number(o) {
         return;
     }
-    // Strings, floats and ints run no Python code when freed.
-    if !is_type(o, &raw mut PyFloat_Type)
-        && !is_type(o, &raw mut PyLong_Type)
-        && !is_type(o, &raw mut PyUnicode_Type)
-    {
+    if !frees_quietly(o) {
         let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
         if !ts.is_null() {
             point_at_caller(ts, ret);
@@ -925,6 +1004,35 @@ unsafe extern "C" fn clear_and_pop_from(ts: *mut PyThreadState, f: *mut Frame, f
     decref((*f).f_executable);
     *c_recursion_remaining(ts) += 1;
     *field_ptr::<*mut Frame>(ts.cast(), off::TSTATE_DATASTACK_TOP) = f;
+}
+
+/// Whether freeing `o` runs no Python code, so that nothing can look at
+/// where the frame is: an exact string, float or int, or an exact generator
+/// or coroutine that finished (its frame was cleared: no finalizer, no
+/// locals left) with no weak references, exact strings for names, and a
+/// code object that lives on.
+unsafe fn frees_quietly(o: *mut PyObject) -> bool {
+    if is_type(o, &raw mut PyFloat_Type)
+        || is_type(o, &raw mut PyLong_Type)
+        || is_type(o, &raw mut PyUnicode_Type)
+    {
+        return true;
+    }
+    if !is_type(o, &raw mut PyGen_Type) && !is_type(o, &raw mut PyCoro_Type) {
+        return false;
+    }
+    let code = (*o.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<Frame>()).f_executable;
+    field::<i8>(o.cast(), off::GEN_GI_FRAME_STATE) as i64 == consts::FRAME_CLEARED
+        && field::<*mut PyObject>(o.cast(), off::GEN_GI_WEAKREFLIST).is_null()
+        && is_type(
+            field::<*mut PyObject>(o.cast(), off::GEN_GI_NAME),
+            &raw mut PyUnicode_Type,
+        )
+        && is_type(
+            field::<*mut PyObject>(o.cast(), off::GEN_GI_QUALNAME),
+            &raw mut PyUnicode_Type,
+        )
+        && (is_immortal(code) || (*code).ob_refcnt > 1)
 }
 
 /// `jitsaw_handle_pending(ts)` as the stencils call it: passes its return

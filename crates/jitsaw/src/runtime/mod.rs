@@ -281,6 +281,11 @@ impl Counter {
             .store(self.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
+    /// Where the count is, for stencils that bump it themselves.
+    pub fn address(&self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
     /// The current count.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)

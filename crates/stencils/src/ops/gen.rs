@@ -6,6 +6,8 @@
 use crate::abi::*;
 use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::layout::Frame as FrameT;
+use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::{consts, off};
 
 stencil!(
@@ -44,7 +46,9 @@ stencil!(
     fn _SEND(f, sp, ts) {
         let receiver = peek(sp, 2);
         if is_gen_or_coro(receiver) {
-            enter_if_inline!(jitsaw_resume_inline(ts, f, receiver, sp.sub(1), resume_address(), 0), ts);
+            let cache = operand() as *mut ResumeCache;
+            enter_if_inline!(resume_cached(ts, f, receiver, sp.sub(1), 0, cache), ts);
+            enter_if_inline!(jitsaw_resume_inline(ts, f, receiver, sp.sub(1), resume_address(), 0, cache), ts);
         }
         let mut retval = core::ptr::null_mut();
         match jitsaw_send(ts, peek(sp, 2), peek(sp, 1), &mut retval) {
@@ -73,6 +77,69 @@ stencil!(
         next!(f, sp, ts)
     }
 );
+
+/// `jitsaw_resume_inline` for a generator of the code the site's `cache`
+/// last saw resume, while what it learned holds (see
+/// `ResumeCache`): the same work, without the runtime's lookups. Sends the
+/// value at `*slot` (`kind` 0) or `None` (`kind` 1); nulls (nothing done)
+/// otherwise.
+#[inline(always)]
+pub unsafe fn resume_cached(
+    ts: Ts,
+    caller: Frame,
+    gen: *mut PyObject,
+    slot: Sp,
+    kind: usize,
+    cache: *const ResumeCache,
+) -> Inline {
+    let c = &*cache;
+    let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
+    let state = field_ptr::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE);
+    let code = (*frame).f_executable as usize;
+    if code != c.code
+        || *state as i64 >= consts::FRAME_EXECUTING
+        || *py_recursion_remaining(ts) <= 1
+        || c.epoch != core::ptr::read_volatile(&raw const jitsaw_direct_epoch)
+        || c.version != instrumentation_version(ts)
+        || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME) != c.eval_frame
+        || !field::<*mut u8>(code as *mut u8, off::CODE_MONITORING).is_null()
+        || (*frame).f_globals as usize != c.globals
+        || (*frame).f_builtins as usize != c.builtins
+    {
+        return Inline {
+            frame: core::ptr::null_mut(),
+            entry: 0,
+        };
+    }
+    let offset = (((*frame).instr_ptr as usize - (code + off::CODE_CO_CODE_ADAPTIVE)) >> 1) as u32;
+    let point = *c.points.add(offset as usize & c.mask);
+    if point.at != offset {
+        return Inline {
+            frame: core::ptr::null_mut(),
+            entry: 0,
+        };
+    }
+    let value = if kind == 0 { *slot } else { none() };
+    *frame_local(frame, (*frame).stacktop as usize) = value;
+    (*frame).stacktop += 1;
+    *state = consts::FRAME_EXECUTING as i8;
+    let exc_info = field_ptr::<*mut u8>(ts.cast(), off::TSTATE_EXC_INFO);
+    let exc_state = gen.cast::<u8>().add(off::GEN_GI_EXC_STATE);
+    *field_ptr::<*mut u8>(exc_state, off::EXCINFO_PREVIOUS_ITEM) = *exc_info;
+    *exc_info = exc_state;
+    (*caller).stacktop = slot.offset_from((*caller).localsplus.as_ptr()) as i32;
+    *slot = resume_address() as *mut PyObject;
+    (*frame).previous = caller;
+    (*frame).return_offset = jitsaw_cpython313::shared::INLINE_RETURN;
+    *current_frame(ts) = frame;
+    *py_recursion_remaining(ts) -= 1;
+    *(&raw mut jitsaw_resumed_directly) += 1;
+    *(&raw mut jitsaw_frames_entered) += 1;
+    Inline {
+        frame,
+        entry: c.base + point.label as usize,
+    }
+}
 
 /// Whether `SEND` may resume `o` directly (the interpreter's `SEND_GEN`
 /// condition): an exact generator or coroutine.
@@ -118,14 +185,25 @@ stencil!(
     }
 );
 
-stencil!(fn _GET_AWAITABLE(f, sp, ts) {
-    let iter = jitsaw_get_awaitable(ts, peek(sp, 1), oparg());
+stencil!(
+    /// `GET_AWAITABLE`. A coroutine is its own awaitable: unless another
+    /// `await` is already inside it (`_PyGen_yf`), the value stays as is
+    /// and no helper is called.
+    fn _GET_AWAITABLE(f, sp, ts) {
+    let awaitable = peek(sp, 1);
+    if is_type(awaitable, &raw mut PyCoro_Type)
+        && field::<i8>(awaitable.cast(), off::GEN_GI_FRAME_STATE) as i64 != consts::FRAME_SUSPENDED_YIELD_FROM
+    {
+        next!(f, sp, ts)
+    }
+    let iter = jitsaw_get_awaitable(ts, awaitable, oparg());
     if iter.is_null() {
         error!(f, sp.sub(1), ts)
     }
     poke(sp, 1, iter);
     next!(f, sp, ts)
-});
+}
+);
 
 stencil!(fn _GET_AITER(f, sp, ts) {
     let iter = jitsaw_get_aiter(ts, peek(sp, 1));

@@ -3,7 +3,9 @@
 //! `END_FOR`/`POP_TOP` that close it.
 
 use crate::abi::*;
+use super::gen::resume_cached;
 use crate::helpers::jitsaw_resume_inline;
+use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{ListIter, RangeIter, TupleIter};
 use jitsaw_cpython313::off;
@@ -27,7 +29,9 @@ stencil!(
     fn _FOR_ITER(f, sp, ts) {
         let iter = peek(sp, 1);
         if is_type(iter, &raw mut PyGen_Type) {
-            enter_if_inline!(jitsaw_resume_inline(ts, f, iter, sp, resume_address(), 1), ts);
+            let cache = operand() as *mut ResumeCache;
+            enter_if_inline!(resume_cached(ts, f, iter, sp, 1, cache), ts);
+            enter_if_inline!(jitsaw_resume_inline(ts, f, iter, sp, resume_address(), 1, cache), ts);
         }
         let iternext = field::<IterNextFunc>(ob_type(iter).cast(), off::TYPE_TP_ITERNEXT);
         let next = iternext(iter);
