@@ -711,6 +711,72 @@ def test_class_instantiation_enters_init(jit, chaos):
         assert "_CALL_ALLOC_AND_ENTER_INIT" in r.uops("make")
 
 
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_generic_class_calls_enter_init(jit, chaos):
+    # An unspecialized CALL of a class (code compiled at its first call, as a
+    # function with a loop called once is) enters a compiled __init__
+    # directly too, returning through the code's _INIT_RETURN: results,
+    # errors, finalizers, frames, a class given a new __init__ meanwhile,
+    # and calls without arguments at the top of the caller's stack behave as
+    # in the interpreter. With JITSAW_CHAOS, compiled code also deopts at
+    # random points, inside such an __init__ too.
+    r = jit(
+        """
+        import sys, traceback
+        class A:
+            def __init__(self, v):
+                self.v = v
+        class B:
+            def __init__(self, v):
+                self.v = v * 2
+                self.back = sys._getframe(1).f_code.co_name
+        class Bad:
+            def __init__(self, v):
+                self.v = v
+                if v % 7 == 6:
+                    return v
+        class Raises:
+            def __init__(self, v):
+                if v % 5 == 4:
+                    raise ValueError(v)
+                self.v = v
+            def __del__(self):
+                print("del", self.__dict__.get("v"))
+        class Empty:
+            def __init__(self):
+                self.v = 1
+        def init(self, v):
+            self.v = -v
+        def once(k):
+            out = []
+            for i in range(k):
+                if i == k // 2:
+                    A.__init__ = init
+                for cls in (A, B, Bad, Raises):
+                    try:
+                        o = cls(i)
+                        out.append((type(o).__name__, o.v))
+                    except (TypeError, ValueError):
+                        out.append(traceback.format_exc().splitlines()[-4:])
+                out.append(Empty().v + A(Empty().v).v + B(i).v)
+                e = Empty()
+                out.append(e.v)
+            return out
+        for line in once(40):
+            print(line)
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    if chaos:
+        assert r.stats["deopts"] > 100
+    else:
+        assert r.state("once")["status"] == "provisional"
+        r.assert_compiled("B.__init__", "Raises.__init__")
+        uops = r.uops("once")
+        assert "_CALL" in uops and "_CALL_ALLOC_AND_ENTER_INIT" not in uops, uops
+        assert r.stats["frames_entered"] > 100
+
+
 def test_closures_and_cells(jit):
     r = jit(
         """

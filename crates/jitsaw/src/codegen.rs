@@ -367,6 +367,28 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let stub = exit_stub(&mut stub_pieces, &mut offset, operand, b.inst);
         patch_sites.push((pieces[k].offset, stub));
     }
+    // A generic `_CALL` that enters a compiled `__init__` directly has it
+    // return to `_INIT_RETURN` (see `jitsaw_call_any`): one for the code.
+    let init_return = if pieces.iter().any(|p| p.uop.op == Uop::_CALL) {
+        let counter = (linker.exit_counter)(ExitReason::Raise(Uop::_INIT_RETURN));
+        let tail = tail_for(&mut tails, Uop::_ERROR_TAIL, counter, 0);
+        let len = Uop::_INIT_RETURN.stencil().code.len() as u32;
+        stub_pieces.push(Piece {
+            offset,
+            len,
+            uop: UopInst {
+                op: Uop::_INIT_RETURN,
+                oparg: 0,
+                operand: 0,
+                inst: 0,
+                jump: None,
+            },
+        });
+        offset += len;
+        Some((offset - len, tail))
+    } else {
+        None
+    };
     let mut tail_offsets = Vec::with_capacity(tails.len());
     for uop in tails {
         let len = uop.op.stencil().code.len() as u32;
@@ -376,6 +398,9 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     }
     for &tail in &stub_tails {
         exits.push([tail_offsets[tail], u32::MAX]);
+    }
+    if let Some((_, tail)) = init_return {
+        exits.push([u32::MAX, tail_offsets[tail]]);
     }
     // An unsupported instruction is a `_DEOPT` in place, a fallback starts
     // with `_GENERIC`: give them their counters.
@@ -420,6 +445,15 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     called.dedup();
     let mut memory = CodeMemory::new(code_size + TRAMPOLINE_SIZE * called.len(), linker.anchor)?;
     let base = memory.address();
+    if let Some((at, _)) = init_return {
+        for p in pieces.iter().filter(|p| p.uop.op == Uop::_CALL) {
+            // SAFETY: the operand of a `_CALL` is its site cache, allocated
+            // above and not yet shared.
+            unsafe {
+                crate::runtime::prepare_call_site(p.uop.operand as *mut u8, base + at as usize)
+            };
+        }
+    }
     let mut trampolines = Trampolines {
         next: code_size,
         slots: Vec::new(),

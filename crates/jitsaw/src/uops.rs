@@ -337,6 +337,9 @@ uops! { o;
     _EXIT_IP: 0 => 0, escapes false;
     _DEOPT_TAIL: 0 => 0, escapes false;
     _ERROR_TAIL: 0 => 0, escapes false;
+    // jitsaw: where a compiled `__init__` that a generic `_CALL` of a class
+    // entered directly returns to (one per compiled code, after its exits).
+    _INIT_RETURN: 1 => 0, escapes false;
 }
 
 impl Uop {

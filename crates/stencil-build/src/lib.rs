@@ -137,6 +137,7 @@ pub fn may_jump_indirect(name: &str) -> bool {
             | "_SEND"
             | "_POP_FRAME"
             | "_YIELD_VALUE"
+            | "_INIT_RETURN"
     )
 }
 

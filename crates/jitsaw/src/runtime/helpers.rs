@@ -355,6 +355,20 @@ struct CallCache {
     /// makes a generator ([`build_generator`]).
     entry: usize,
     ticket: crate::hook::DirectTicket,
+    /// For a class (then `version` is its type version): its `__init__`,
+    /// borrowed, as the version vouches for it; null for a function.
+    init: *mut PyObject,
+    /// Where a compiled `__init__` entered for a class returns: the code's
+    /// `_INIT_RETURN` (written by the code generator; 0 for none).
+    init_return: usize,
+}
+
+/// Gives a `_CALL` site's fresh cache its code's `_INIT_RETURN`.
+///
+/// # Safety
+/// `cache` is a `_CALL` site's zeroed cache no code runs yet.
+pub unsafe fn prepare_call_site(cache: *mut u8, init_return: usize) {
+    (*cache.cast::<CallCache>()).init_return = init_return;
 }
 
 const _: () = assert!(size_of::<CallCache>() <= size_of::<crate::codegen::SiteCache>());
@@ -398,6 +412,8 @@ unsafe fn push_inline(
             state,
             entry,
             ticket: crate::hook::ticket(ts),
+            init: std::ptr::null_mut(),
+            init_return: cache.init_return,
         };
     }
     let Some(frame) = push_frame(ts, func, code, args, nargs) else {
@@ -424,6 +440,7 @@ unsafe extern "C" fn helper_call_any(
     if is_type(func, &raw mut PyFunction_Type)
         && field::<u32>(func.cast(), off::FUNC_VERSION) == cache.version
         && cache.version != 0
+        && cache.init.is_null()
         && cache.nargs as usize == total
         && *py_recursion_remaining(ts) > 1
     {
@@ -438,6 +455,24 @@ unsafe extern "C" fn helper_call_any(
                 }
             } else if let Some(frame) = push_frame(ts, func, code, args, total) {
                 return enter_inline(ts, caller, frame, base, resume, cache.entry);
+            }
+        }
+    } else if !cache.init.is_null()
+        && ob_type(func) == &raw mut PyType_Type
+        && field::<u32>(func.cast(), off::TYPE_TP_VERSION_TAG) == cache.version
+        && args == base.add(2)
+        && cache.nargs as usize == n + 1
+        && *py_recursion_remaining(ts) > 1
+        && room_for_init_return(caller, base)
+    {
+        let init = cache.init;
+        let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+        if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
+            let (entry, init_return) = (cache.entry, cache.init_return);
+            if let Some(inline) =
+                enter_init(ts, caller, base, n, init, code, resume, entry, init_return)
+            {
+                return inline;
             }
         }
     }
@@ -456,6 +491,11 @@ unsafe extern "C" fn helper_call_any(
             if !inline.frame.is_null() {
                 return inline;
             }
+        }
+    } else if args == base.add(2) && cache.init_return != 0 && ob_type(func) == &raw mut PyType_Type
+    {
+        if let Some(inline) = call_class_inline(ts, caller, base, n, resume, cache) {
+            return inline;
         }
     }
     // `helper_call` finds the shape as `call_shape` left it.
@@ -488,9 +528,137 @@ unsafe fn call_generator_function(
             state,
             entry: 0,
             ticket,
+            init: std::ptr::null_mut(),
+            init_return: cache.init_return,
         };
     }
     Some(generator)
+}
+
+/// A generic `CALL` of a class from compiled code (the call shape `cls,
+/// NULL, args[n]` at `base`) whose instances come from `object.__new__` and
+/// whose `__init__` is compiled code taking exactly these arguments, as
+/// [`call_simple_class`] makes it, but with `__init__` entered directly: it
+/// returns to the code's `_INIT_RETURN`, which finds the call's own
+/// `resume` just above the caller's stack. The call site's `cache` learns
+/// the class. `None` (nothing taken) when the call goes the general way.
+unsafe fn call_class_inline(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    base: *mut *mut PyObject,
+    n: usize,
+    resume: u64,
+    cache: &mut CallCache,
+) -> Option<Inline> {
+    if *py_recursion_remaining(ts) <= 1 || !room_for_init_return(caller, base) {
+        return None;
+    }
+    let tp = *base;
+    let (init, code) = simple_class_init(tp, n)?;
+    let (state, compiled) = direct_compiled(ts, code, n + 1)?;
+    let entry = (*compiled).entry(0);
+    let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG);
+    if version != 0 {
+        *cache = CallCache {
+            version,
+            nargs: n as u32 + 1,
+            state,
+            entry,
+            ticket: crate::hook::ticket(ts),
+            init,
+            init_return: cache.init_return,
+        };
+    }
+    enter_init(
+        ts,
+        caller,
+        base,
+        n,
+        init,
+        code,
+        resume,
+        entry,
+        cache.init_return,
+    )
+}
+
+/// Whether the caller's frame has a slot past `base[1]` (where a class
+/// call's instance and `__init__`'s result go) for the call's resume
+/// address: a call without arguments may have its shape at the very top.
+#[inline(always)]
+unsafe fn room_for_init_return(caller: *mut Frame, base: *mut *mut PyObject) -> bool {
+    let code = frame_code(caller);
+    let size = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize
+        + field::<i32>(code.cast(), off::CODE_CO_STACKSIZE) as usize;
+    base.add(2) < frame_local(caller, size)
+}
+
+/// Allocates the instance of the class at `base[0]` and enters its compiled
+/// `__init__` (`init`, of `code`, whose compiled code starts at `entry`)
+/// directly, returning to `init_return` with the call's `resume` above the
+/// caller's stack (see [`call_class_inline`]). `None` (nothing taken) when
+/// there is no room for the frame; a null frame and result (everything
+/// taken, an error set) when allocating failed.
+#[allow(clippy::too_many_arguments)]
+unsafe fn enter_init(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    base: *mut *mut PyObject,
+    n: usize,
+    init: *mut PyObject,
+    code: *mut PyCodeObject,
+    resume: u64,
+    entry: usize,
+    init_return: usize,
+) -> Option<Inline> {
+    match push_init_frame(ts, base, init, code, n) {
+        InitFrame::NoInstance => {
+            for i in 0..n + 2 {
+                xdecref(*base.add(i));
+            }
+            Some(Inline::NONE)
+        }
+        InitFrame::NoRoom => None,
+        InitFrame::Pushed(frame, instance) => {
+            decref(*base);
+            *base = instance;
+            let inline = enter_inline(ts, caller, frame, base.add(1), init_return as u64, entry);
+            *base.add(2) = resume as *mut PyObject;
+            Some(inline)
+        }
+    }
+}
+
+/// The `__init__` and its code of a class whose call [`call_simple_class`]
+/// may make with `n` arguments: a plain class (type `type`, heap type with
+/// inline values, not abstract) whose instances come from
+/// `object.__new__` and `PyType_GenericAlloc`, and whose `__init__` is a
+/// Python function with CPython's vectorcall taking exactly the instance
+/// and the arguments (CPython's conditions for `CALL_ALLOC_AND_ENTER_INIT`).
+unsafe fn simple_class_init(
+    tp: *mut PyObject,
+    n: usize,
+) -> Option<(*mut PyObject, *mut PyCodeObject)> {
+    let ttp = tp.cast::<u8>();
+    let object_new = field::<usize>(
+        (&raw mut pyo3::ffi::PyBaseObject_Type).cast(),
+        off::TYPE_TP_NEW,
+    );
+    if ob_type(tp) != &raw mut PyType_Type
+        || type_flags(tp.cast()) & (SIMPLE_CLASS | consts::TPFLAGS_IS_ABSTRACT) != SIMPLE_CLASS
+        || field::<usize>(ttp, off::TYPE_TP_NEW) != object_new
+        || field::<usize>(ttp, off::TYPE_TP_ALLOC)
+            != pyo3::ffi::PyType_GenericAlloc as *const () as usize
+    {
+        return None;
+    }
+    static INIT: OnceLock<usize> = OnceLock::new();
+    let init = _PyType_Lookup(tp.cast(), interned(&INIT, c"__init__"));
+    if init.is_null() || !is_plain_function(init) {
+        return None;
+    }
+    let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    takes_exactly(code, n + 1).then_some((init, code))
 }
 
 /// Where the arguments of the call shape at `base` (`callable,
@@ -807,28 +975,7 @@ unsafe fn call_simple_class(
     n: usize,
 ) -> Option<*mut PyObject> {
     let tp = *base;
-    let ttp = tp.cast::<u8>();
-    let object_new = field::<usize>(
-        (&raw mut pyo3::ffi::PyBaseObject_Type).cast(),
-        off::TYPE_TP_NEW,
-    );
-    if ob_type(tp) != &raw mut PyType_Type
-        || type_flags(tp.cast()) & SIMPLE_CLASS != SIMPLE_CLASS
-        || field::<usize>(ttp, off::TYPE_TP_NEW) != object_new
-        || field::<usize>(ttp, off::TYPE_TP_ALLOC)
-            != pyo3::ffi::PyType_GenericAlloc as *const () as usize
-    {
-        return None;
-    }
-    static INIT: OnceLock<usize> = OnceLock::new();
-    let init = _PyType_Lookup(tp.cast(), interned(&INIT, c"__init__"));
-    if init.is_null() || !is_plain_function(init) {
-        return None;
-    }
-    let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-    if !takes_exactly(code, n + 1) {
-        return None;
-    }
+    let (init, code) = simple_class_init(tp, n)?;
     let (state, compiled) = crate::hook::ready(ts, code)?;
     let (frame, instance) = match push_init_frame(ts, base, init, code, n) {
         InitFrame::NoInstance => {

@@ -175,6 +175,24 @@ stencil!(fn _EXIT_INIT_CHECK(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
+stencil!(
+    /// Where a compiled `__init__` returns when `jitsaw_call_any` entered it
+    /// for a generic `CALL` of a class: `sp[-1]` is what it returned, the new
+    /// instance is below it, and the call's own resume address lies just
+    /// above the stack (where the stack does not see it). As
+    /// `_EXIT_INIT_CHECK`: `None` leaves the instance as the call's result;
+    /// anything else raises at the call.
+    fn _INIT_RETURN(f, sp, ts) {
+        let v = peek(sp, 1);
+        if v != none() {
+            jitsaw_init_check_error(ts, v);
+            error!(f, sp, ts)
+        }
+        let resume = core::mem::transmute::<*mut PyObject, Continuation>(*sp);
+        become resume(f, sp.sub(1), ts)
+    }
+);
+
 stencil!(fn _GET_LEN(f, sp, ts) {
     let len = PyObject_Size(peek(sp, 1));
     if len < 0 {
