@@ -283,6 +283,7 @@ unsafe fn direct_compiled(
 /// `_PyFrame_PushUnchecked` and `_PyFrame_Initialize` do; takes the
 /// references to `func` and the arguments. `None` (nothing taken) when the
 /// thread's frame stack chunk is full.
+#[inline(always)]
 unsafe fn push_frame(
     ts: *mut PyThreadState,
     func: *mut PyObject,
@@ -457,7 +458,25 @@ unsafe extern "C" fn helper_call_any(
                 return enter_inline(ts, caller, frame, base, resume, cache.entry);
             }
         }
-    } else if !cache.init.is_null()
+    }
+    call_any_other(ts, caller, base, n, resume, cache)
+}
+
+/// [`helper_call_any`] past its quick call of the function its site
+/// remembers (kept apart, so that the quick call saves few registers): the
+/// class the site remembers, then every other way.
+#[inline(never)]
+unsafe fn call_any_other(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    base: *mut *mut PyObject,
+    n: usize,
+    resume: u64,
+    cache: &mut CallCache,
+) -> Inline {
+    let (args, total) = call_shape(base, n);
+    let func = *base;
+    if !cache.init.is_null()
         && ob_type(func) == &raw mut PyType_Type
         && field::<u32>(func.cast(), off::TYPE_TP_VERSION_TAG) == cache.version
         && args == base.add(2)
@@ -494,8 +513,21 @@ unsafe extern "C" fn helper_call_any(
         }
     } else if args == base.add(2) && cache.init_return != 0 && ob_type(func) == &raw mut PyType_Type
     {
-        if let Some(inline) = call_class_inline(ts, caller, base, n, resume, cache) {
-            return inline;
+        match simple_class_init(func, n) {
+            Some((init, code)) => {
+                if let Some(inline) =
+                    call_class_inline(ts, caller, base, n, init, code, resume, cache)
+                {
+                    return inline;
+                }
+            }
+            // Not a class `helper_call` would make the instance of itself.
+            None => {
+                return Inline {
+                    frame: std::ptr::null_mut(),
+                    entry: vectorcall_shape(func, args, total) as usize,
+                }
+            }
         }
     }
     // `helper_call` finds the shape as `call_shape` left it.
@@ -537,16 +569,20 @@ unsafe fn call_generator_function(
 
 /// A generic `CALL` of a class from compiled code (the call shape `cls,
 /// NULL, args[n]` at `base`) whose instances come from `object.__new__` and
-/// whose `__init__` is compiled code taking exactly these arguments, as
+/// whose `__init__` (`init`, of `code`: [`simple_class_init`]) is compiled
+/// code taking exactly these arguments, as
 /// [`call_simple_class`] makes it, but with `__init__` entered directly: it
 /// returns to the code's `_INIT_RETURN`, which finds the call's own
 /// `resume` just above the caller's stack. The call site's `cache` learns
 /// the class. `None` (nothing taken) when the call goes the general way.
+#[allow(clippy::too_many_arguments)]
 unsafe fn call_class_inline(
     ts: *mut PyThreadState,
     caller: *mut Frame,
     base: *mut *mut PyObject,
     n: usize,
+    init: *mut PyObject,
+    code: *mut PyCodeObject,
     resume: u64,
     cache: &mut CallCache,
 ) -> Option<Inline> {
@@ -554,7 +590,6 @@ unsafe fn call_class_inline(
         return None;
     }
     let tp = *base;
-    let (init, code) = simple_class_init(tp, n)?;
     let (state, compiled) = direct_compiled(ts, code, n + 1)?;
     let entry = (*compiled).entry(0);
     let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG);
@@ -820,6 +855,7 @@ unsafe extern "C" fn helper_resume_inline(
 /// Links a pushed callee frame for a direct call from compiled code: the
 /// caller's stack ends at `base`, where its resume address waits until the
 /// callee's `_POP_FRAME` jumps back to it.
+#[inline(always)]
 unsafe fn enter_inline(
     ts: *mut PyThreadState,
     caller: *mut Frame,
@@ -944,6 +980,16 @@ pub(super) unsafe extern "C" fn helper_call(
             return res;
         }
     }
+    vectorcall_shape(callable, args, total)
+}
+
+/// Vectorcalls `callable` with the `total` arguments at `args` (with room
+/// before them), taking the references to all.
+unsafe fn vectorcall_shape(
+    callable: *mut PyObject,
+    args: *mut *mut PyObject,
+    total: usize,
+) -> *mut PyObject {
     let res = PyObject_Vectorcall(
         callable,
         args,
