@@ -2,13 +2,13 @@
 //! tier-1 interpreter, an exhausted loop pops the iterator and jumps past the
 //! `END_FOR`/`POP_TOP` that close it.
 
-use crate::abi::*;
 use super::gen::resume_cached;
+use crate::abi::*;
 use crate::helpers::jitsaw_resume_inline;
-use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{ListIter, RangeIter, TupleIter};
 use jitsaw_cpython313::off;
+use jitsaw_cpython313::shared::ResumeCache;
 
 stencil!(fn _GET_ITER(f, sp, ts) {
     let iterable = peek(sp, 1);
