@@ -587,6 +587,56 @@ def test_class_calls_run_a_compiled_init(jit):
     r.assert_compiled("make", "Raises.__init__", "Defaults.__init__")
 
 
+def test_calls_leaving_arguments_to_defaults(jit):
+    # A call passing fewer positional arguments than the function takes, the
+    # rest from its defaults, enters its compiled code directly too (the
+    # interpreter's CALL_PY_WITH_DEFAULTS): the defaults are the function's
+    # own objects, replacing __defaults__ is seen at once, and calls that
+    # cannot bind this way (too few, too many, keywords) raise as they do
+    # in the interpreter.
+    r = jit(
+        """
+        def scale(x, k=2, extra=[]):
+            extra.append(x)
+            return x * k, len(extra)
+        def pick(a, b=None, *, c=1):
+            return (a, b, c)
+        class P:
+            def move(self, dx=1, dy=-1):
+                return (dx, dy)
+        def drive(n):
+            out = []
+            p = P()
+            for i in range(n):
+                out.append(scale(i))
+                out.append(scale(i, 3))
+                out.append(p.move())
+                out.append(p.move(i))
+                out.append(pick(i))
+                try:
+                    scale()
+                except TypeError as e:
+                    out.append(str(e))
+                try:
+                    scale(1, 2, [], 4)
+                except TypeError as e:
+                    out.append(str(e))
+            return out
+        for i in range(4):
+            print(drive(5))
+        scale.__defaults__ = (10, [])
+        print(drive(3))
+        scale.__defaults__ = None
+        try:
+            print(drive(1))
+        except TypeError as e:
+            print(e)
+        """
+    )
+    r.assert_compiled("drive", "scale", "P.move")
+    assert r.stats["frames_entered"] > 50
+
+
 def test_bound_methods_called_directly(jit):
     # A bound method object called (a callback, `m = obj.meth; m(x)`) is
     # unpacked into function and self and its compiled code entered

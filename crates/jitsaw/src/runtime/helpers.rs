@@ -362,6 +362,9 @@ struct CallCache {
     /// Where a compiled `__init__` entered for a class returns: the code's
     /// `_INIT_RETURN` (written by the code generator; 0 for none).
     init_return: usize,
+    /// How many parameters of a function the call leaves to its defaults
+    /// (its version vouches for them too).
+    filled: usize,
 }
 
 /// Gives a `_CALL` site's fresh cache its code's `_INIT_RETURN`.
@@ -401,7 +404,10 @@ unsafe fn push_inline(
     if *py_recursion_remaining(ts) <= 1 {
         return NONE;
     }
-    let Some((state, compiled)) = direct_compiled(ts, code, nargs) else {
+    let Some(filled) = defaults_needed(func, code, nargs) else {
+        return NONE;
+    };
+    let Some((state, compiled)) = direct_compiled(ts, code, nargs + filled) else {
         return NONE;
     };
     let entry = (*compiled).entry(0);
@@ -415,12 +421,48 @@ unsafe fn push_inline(
             ticket: crate::hook::ticket(ts),
             init: std::ptr::null_mut(),
             init_return: cache.init_return,
+            filled,
         };
     }
     let Some(frame) = push_frame(ts, func, code, args, nargs) else {
         return NONE;
     };
+    fill_defaults(frame, func, nargs, filled);
     enter_inline(ts, caller, frame, base, resume, entry)
+}
+
+/// How many parameters `func`'s defaults must fill when a call passes it
+/// `nargs` positional arguments only, for its code (`code`) to be entered
+/// with its arguments copied (CPython's `CALL_PY_WITH_DEFAULTS`): 0 when
+/// it takes exactly those; `None` when the call must bind its arguments
+/// the general way.
+unsafe fn defaults_needed(
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    nargs: usize,
+) -> Option<usize> {
+    let argcount = crate::hook::plain_positional_args(code)? as usize;
+    if nargs >= argcount {
+        return (nargs == argcount).then_some(0);
+    }
+    let defaults = field::<*mut PyObject>(func.cast(), off::FUNC_DEFAULTS);
+    let missing = argcount - nargs;
+    (!defaults.is_null() && missing <= ob_size(defaults) as usize).then_some(missing)
+}
+
+/// Binds the `filled` parameters after the `nargs` arguments of a frame
+/// [`push_frame`] pushed for `func` to the last of `func`'s defaults
+/// ([`defaults_needed`]).
+#[inline(always)]
+unsafe fn fill_defaults(frame: *mut Frame, func: *mut PyObject, nargs: usize, filled: usize) {
+    if filled == 0 {
+        return;
+    }
+    let defaults = field::<*mut PyObject>(func.cast(), off::FUNC_DEFAULTS);
+    let first = ob_size(defaults) as usize - filled;
+    for k in 0..filled {
+        *frame_local(frame, nargs + k) = new_ref(tuple_item(defaults, first + k));
+    }
 }
 
 /// `CALL` from compiled code (see `jitsaw_call_any` in
@@ -455,17 +497,20 @@ unsafe extern "C" fn helper_call_any(
                     };
                 }
             } else if let Some(frame) = push_frame(ts, func, code, args, total) {
+                fill_defaults(frame, func, total, cache.filled);
                 return enter_inline(ts, caller, frame, base, resume, cache.entry);
             }
         }
     }
-    call_any_other(ts, caller, base, n, resume, cache)
+    call_any_other(ts, caller, base, n, resume, cache, args, total)
 }
 
 /// [`helper_call_any`] past its quick call of the function its site
 /// remembers (kept apart, so that the quick call saves few registers): the
-/// class the site remembers, then every other way.
+/// class the site remembers, then every other way. `args` and `total`:
+/// [`call_shape`]'s.
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn call_any_other(
     ts: *mut PyThreadState,
     caller: *mut Frame,
@@ -473,8 +518,9 @@ unsafe fn call_any_other(
     n: usize,
     resume: u64,
     cache: &mut CallCache,
+    args: *mut *mut PyObject,
+    total: usize,
 ) -> Inline {
-    let (args, total) = call_shape(base, n);
     let func = *base;
     if !cache.init.is_null()
         && ob_type(func) == &raw mut PyType_Type
@@ -562,6 +608,7 @@ unsafe fn call_generator_function(
             ticket,
             init: std::ptr::null_mut(),
             init_return: cache.init_return,
+            filled: 0,
         };
     }
     Some(generator)
@@ -602,6 +649,7 @@ unsafe fn call_class_inline(
             ticket: crate::hook::ticket(ts),
             init,
             init_return: cache.init_return,
+            filled: 0,
         };
     }
     enter_init(
