@@ -434,3 +434,56 @@ def test_resume_sites_and_generator_calls_notice_changes(jit):
     )
     r.assert_compiled("drive", "upto", "calls", "finish")
     assert r.stats["resumed_directly"] > 100
+
+
+def test_generators_made_for_calls_from_c(jit):
+    # A generator function called from C (iter() calling __iter__, map, a
+    # slot) with compiled code gets its generator made by the frame
+    # evaluator, as RETURN_GENERATOR makes it: states, frames, coroutine
+    # origins, closures (cells first: the interpreter makes those) and the
+    # recursion limit as without jitsaw.
+    r = jit(
+        """
+        import inspect, sys
+        class Tree:
+            def __init__(self, n):
+                self.n = n
+            def __iter__(self):
+                if self.n:
+                    yield from Tree(self.n - 1)
+                yield self.n
+        def pairs(x, y=1):
+            yield x
+            yield y
+        def closing(x):
+            def inner():
+                return x
+            yield inner()
+        async def coro(n):
+            return n
+        def drive(k):
+            out = []
+            for i in range(k):
+                out.append(list(Tree(i % 4)))
+                gens = list(map(pairs, range(3)))
+                out.append([inspect.getgeneratorstate(g) for g in gens])
+                out.append([list(g) for g in gens])
+                out.append([list(g) for g in map(closing, "ab")])
+                c = next(map(coro, [i]))
+                out.append((c.cr_origin, inspect.getcoroutinestate(c)))
+                c.close()
+            return out
+        for i in range(4):
+            print(drive(6))
+        sys.set_coroutine_origin_tracking_depth(2)
+        print(drive(1))
+        sys.set_coroutine_origin_tracking_depth(0)
+        def deep(n):
+            return deep(n - 1) if n else list(map(pairs, [n]))
+        try:
+            deep(100000)
+        except RecursionError:
+            print("RecursionError")
+        """
+    )
+    r.assert_compiled("drive", "Tree.__iter__", "pairs")

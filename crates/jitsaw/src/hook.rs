@@ -473,9 +473,20 @@ unsafe extern "C" fn eval_frame(
         return interpreter(ts, frame, 0);
     };
     match decide(state, ts, frame, code) {
-        // A generator function's call only makes the generator, which the
-        // interpreter does (`RETURN_GENERATOR`); compiled code runs it.
-        Decision::Run(_) if (*state).generator => interpreter(ts, frame, 0),
+        // A generator function's call only makes the generator
+        // (`RETURN_GENERATOR`); compiled code runs it. Done here when the
+        // interpreter would not raise first (its recursion checks) nor run
+        // other instructions first (cells).
+        Decision::Run(_) if (*state).generator => {
+            if (*code_units(code) & 0xFF) as u8 == jitsaw_cpython313::opcode::RETURN_GENERATOR
+                && *py_recursion_remaining(ts) > 1
+                && *c_recursion_remaining(ts) > 1
+            {
+                runtime::generator_from_frame(ts, frame)
+            } else {
+                interpreter(ts, frame, 0)
+            }
+        }
         Decision::Run(compiled) if (*state).first_run.is_none() => {
             // How long the first compiled call takes tells whether a
             // warm-up call would be short (see `warm_up`).

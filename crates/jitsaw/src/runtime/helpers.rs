@@ -232,6 +232,20 @@ unsafe fn build_generator(
     nargs: usize,
 ) -> Option<*mut PyObject> {
     let frame = push_frame(ts, func, code, args, nargs)?;
+    Some(generator_from_frame(ts, frame))
+}
+
+/// `RETURN_GENERATOR` at the start of a pushed frame no code ran yet (of a
+/// generator, coroutine or async generator function whose code starts
+/// so): the frame moves into a new generator, which is returned (NULL with
+/// an error, the frame cleared). The frame is popped either way.
+///
+/// # Safety
+/// The GIL is held; `frame` is the thread's last pushed frame, not linked
+/// as current, of a function whose code starts with `RETURN_GENERATOR`.
+pub unsafe fn generator_from_frame(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
+    let func = (*frame).f_funcobj;
+    let code = frame_code(frame);
     // `_Py_MakeCoro` finds the new frame current, as in the interpreter
     // (coroutine origin tracking starts from its caller).
     (*frame).previous = *current_frame(ts);
@@ -240,7 +254,7 @@ unsafe fn build_generator(
     *current_frame(ts) = (*frame).previous;
     if generator.is_null() {
         _PyEval_FrameClearAndPop(ts, frame);
-        return Some(generator);
+        return generator;
     }
     (*frame).instr_ptr = code_units(code).add(1);
     let gen_frame = generator
@@ -254,7 +268,7 @@ unsafe fn build_generator(
     (*gen_frame).owner = consts::FRAME_OWNED_BY_GENERATOR as i8;
     *field_ptr::<i8>(generator.cast(), off::GEN_GI_FRAME_STATE) = consts::FRAME_CREATED as i8;
     _PyThreadState_PopFrame(ts, frame);
-    Some(generator)
+    generator
 }
 
 /// Whether a function of `code` takes exactly `nargs` positional arguments
