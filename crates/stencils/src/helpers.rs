@@ -199,9 +199,9 @@ extern "C" {
     /// The runtime's epoch, which moves whenever what a site's cache of a
     /// direct entry learned may no longer hold (`ResumeCache`).
     pub static jitsaw_direct_epoch: u64;
-    /// Statistics: frames compiled code entered directly, and of those,
-    /// generators resumed.
+    /// Statistics: frames compiled code entered directly.
     pub static mut jitsaw_frames_entered: u64;
+    /// Statistics: of those, generators resumed.
     pub static mut jitsaw_resumed_directly: u64;
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not
     /// exported, so the runtime finds it at start-up).

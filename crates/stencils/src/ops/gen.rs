@@ -190,19 +190,20 @@ stencil!(
     /// `await` is already inside it (`_PyGen_yf`), the value stays as is
     /// and no helper is called.
     fn _GET_AWAITABLE(f, sp, ts) {
-    let awaitable = peek(sp, 1);
-    if is_type(awaitable, &raw mut PyCoro_Type)
-        && field::<i8>(awaitable.cast(), off::GEN_GI_FRAME_STATE) as i64 != consts::FRAME_SUSPENDED_YIELD_FROM
-    {
+        let awaitable = peek(sp, 1);
+        if is_type(awaitable, &raw mut PyCoro_Type)
+            && field::<i8>(awaitable.cast(), off::GEN_GI_FRAME_STATE) as i64
+                != consts::FRAME_SUSPENDED_YIELD_FROM
+        {
+            next!(f, sp, ts)
+        }
+        let iter = jitsaw_get_awaitable(ts, awaitable, oparg());
+        if iter.is_null() {
+            error!(f, sp.sub(1), ts)
+        }
+        poke(sp, 1, iter);
         next!(f, sp, ts)
     }
-    let iter = jitsaw_get_awaitable(ts, awaitable, oparg());
-    if iter.is_null() {
-        error!(f, sp.sub(1), ts)
-    }
-    poke(sp, 1, iter);
-    next!(f, sp, ts)
-}
 );
 
 stencil!(fn _GET_AITER(f, sp, ts) {
