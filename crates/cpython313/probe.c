@@ -66,6 +66,7 @@ static void layout(void)
     OFF("TSTATE_PY_RECURSION_REMAINING", PyThreadState, py_recursion_remaining);
     OFF("TSTATE_PY_RECURSION_LIMIT", PyThreadState, py_recursion_limit);
     OFF("TSTATE_C_RECURSION_REMAINING", PyThreadState, c_recursion_remaining);
+    OFF("TSTATE_CORO_ORIGIN_DEPTH", PyThreadState, coroutine_origin_tracking_depth);
     OFF("TSTATE_RECURSION_HEADROOM", PyThreadState, recursion_headroom);
     OFF("TSTATE_TRACING", PyThreadState, tracing);
     OFF("TSTATE_CURRENT_FRAME", PyThreadState, current_frame);

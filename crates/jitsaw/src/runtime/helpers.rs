@@ -231,8 +231,47 @@ unsafe fn build_generator(
     args: *const *mut PyObject,
     nargs: usize,
 ) -> Option<*mut PyObject> {
-    let frame = push_frame(ts, func, code, args, nargs)?;
-    Some(generator_from_frame(ts, frame))
+    if field::<i32>(ts.cast(), off::TSTATE_CORO_ORIGIN_DEPTH) != 0 {
+        // Origin tracking starts from the caller of the current frame.
+        let frame = push_frame(ts, func, code, args, nargs)?;
+        return Some(generator_from_frame(ts, frame));
+    }
+    // No frame to look at: the frame is made in the generator itself, as
+    // `push_frame` makes it and `RETURN_GENERATOR` leaves it, without the
+    // copy.
+    let generator = _Py_MakeCoro(func);
+    if generator.is_null() {
+        decref(func);
+        for i in 0..nargs {
+            decref(*args.add(i));
+        }
+        return Some(generator);
+    }
+    let frame = generator
+        .cast::<u8>()
+        .add(off::GEN_GI_IFRAME)
+        .cast::<Frame>();
+    let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
+    (*frame).f_funcobj = func;
+    (*frame).f_executable = new_ref(code.cast());
+    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
+    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
+    (*frame).f_locals = std::ptr::null_mut();
+    (*frame).stacktop = nlocalsplus as i32;
+    (*frame).frame_obj = std::ptr::null_mut();
+    (*frame).instr_ptr = code_units(code).add(1);
+    (*frame).return_offset = 0;
+    (*frame).previous = std::ptr::null_mut();
+    (*frame).owner = consts::FRAME_OWNED_BY_GENERATOR as i8;
+    let locals = frame_local(frame, 0);
+    for i in 0..nargs {
+        core::ptr::write_volatile(locals.add(i), *args.add(i));
+    }
+    for i in nargs..nlocalsplus {
+        core::ptr::write_volatile(locals.add(i), std::ptr::null_mut());
+    }
+    *field_ptr::<i8>(generator.cast(), off::GEN_GI_FRAME_STATE) = consts::FRAME_CREATED as i8;
+    Some(generator)
 }
 
 /// `RETURN_GENERATOR` at the start of a pushed frame no code ran yet (of a
