@@ -237,8 +237,7 @@ unsafe fn build_generator(
         return Some(generator_from_frame(ts, frame));
     }
     // No frame to look at: the frame is made in the generator itself, as
-    // `push_frame` makes it and `RETURN_GENERATOR` leaves it, without the
-    // copy.
+    // `RETURN_GENERATOR` leaves it, without a pushed frame to copy.
     let generator = _Py_MakeCoro(func);
     if generator.is_null() {
         decref(func);
@@ -251,25 +250,16 @@ unsafe fn build_generator(
         .cast::<u8>()
         .add(off::GEN_GI_IFRAME)
         .cast::<Frame>();
-    let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
-    (*frame).f_funcobj = func;
-    (*frame).f_executable = new_ref(code.cast());
-    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
-    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
-    (*frame).f_locals = std::ptr::null_mut();
-    (*frame).stacktop = nlocalsplus as i32;
-    (*frame).frame_obj = std::ptr::null_mut();
+    init_frame(
+        frame,
+        func,
+        code,
+        args,
+        nargs,
+        consts::FRAME_OWNED_BY_GENERATOR,
+    );
     (*frame).instr_ptr = code_units(code).add(1);
-    (*frame).return_offset = 0;
     (*frame).previous = std::ptr::null_mut();
-    (*frame).owner = consts::FRAME_OWNED_BY_GENERATOR as i8;
-    let locals = frame_local(frame, 0);
-    for i in 0..nargs {
-        core::ptr::write_volatile(locals.add(i), *args.add(i));
-    }
-    for i in nargs..nlocalsplus {
-        core::ptr::write_volatile(locals.add(i), std::ptr::null_mut());
-    }
     *field_ptr::<i8>(generator.cast(), off::GEN_GI_FRAME_STATE) = consts::FRAME_CREATED as i8;
     Some(generator)
 }
@@ -352,6 +342,30 @@ unsafe fn push_frame(
     }
     let frame = (*top).cast::<Frame>();
     *top = (*top).add(size);
+    init_frame(
+        frame,
+        func,
+        code,
+        args,
+        nargs,
+        consts::FRAME_OWNED_BY_THREAD,
+    );
+    Some(frame)
+}
+
+/// `_PyFrame_Initialize` for a frame of `func` (of `code`) owned by
+/// `owner`, at its first instruction, taking the references to `func` and
+/// the `nargs` arguments at `args`, which become its first locals (the rest
+/// start unbound). `previous` is left to the caller.
+#[inline(always)]
+unsafe fn init_frame(
+    frame: *mut Frame,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    owner: i64,
+) {
     let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
     (*frame).f_funcobj = func;
     (*frame).f_executable = new_ref(code.cast());
@@ -362,7 +376,7 @@ unsafe fn push_frame(
     (*frame).frame_obj = std::ptr::null_mut();
     (*frame).instr_ptr = code_units(code);
     (*frame).return_offset = 0;
-    (*frame).owner = consts::FRAME_OWNED_BY_THREAD as i8;
+    (*frame).owner = owner as i8;
     // A few words each: a loop beats calling memcpy/memset.
     let locals = frame_local(frame, 0);
     for i in 0..nargs {
@@ -371,7 +385,6 @@ unsafe fn push_frame(
     for i in nargs..nlocalsplus {
         core::ptr::write_volatile(locals.add(i), std::ptr::null_mut());
     }
-    Some(frame)
 }
 
 /// A frame pushed for a direct call and its compiled entry (the
