@@ -453,6 +453,60 @@ def test_warm_up_calls_of_long_running_code_keep_the_hook(jit):
     assert r.state("work")["calls"] > 100000
 
 
+def test_paths_first_taken_in_compiled_code_get_specialized(jit):
+    # Code with loops is compiled at its first call, and only the
+    # interpreter specializes: a path its first calls did not take reaches
+    # its instructions in compiled code first. They end up specialized as
+    # without jitsaw (the adaptive disassembly shows the same), the
+    # recursive function's by an inner frame finishing in the interpreter,
+    # the other's by a later call interpreted; the code is compiled again.
+    r = jit(
+        """
+        import dis
+        class Node:
+            def __init__(self, kids, tag):
+                self.kids = kids
+                self.tag = tag
+        def walk(x):
+            # Its outermost frame runs long; the Node path starts deep inside.
+            if type(x) is list:
+                total = 0
+                for y in x:
+                    total += walk(y)
+                return total
+            if type(x) is Node:
+                total = len(x.tag)
+                for k in x.kids:
+                    total = total + walk(k)
+                return total
+            return x
+        def scan(items, n):
+            # A branch first taken at its 30th call.
+            acc = 0
+            for it in items:
+                if n >= 30:
+                    acc += it.tag.count("a") + it.kids[0]
+                else:
+                    acc += 1
+            return acc
+        data = [[1, 2, [3, 4]] for _ in range(200)]
+        data += [[Node([5, 6], "ab"), Node([], "abc")] for _ in range(200)]
+        print(walk(data))
+        nodes = [Node([i], "a" * (i % 3)) for i in range(50)]
+        print(sum(scan(nodes, n) for n in range(300)))
+        def shown(f):
+            kinds = ("LOAD_ATTR", "BINARY_OP", "BINARY_SUBSCR", "COMPARE_OP", "TO_BOOL")
+            return [i.opname for i in dis.get_instructions(f, adaptive=True)
+                    if i.opname.startswith(kinds)]
+        print(shown(walk))
+        print(shown(scan))
+        """
+    )
+    r.assert_compiled("walk", "scan")
+    assert r.stats["invalidations"]["respecialized"] >= 2
+    assert r.exits("deopt:_QUICKEN")
+
+
 def test_locals_written_through_f_locals_while_compiled_code_relies_on_them(jit):
     # Type propagation knows `a` is an int around the loop and drops the
     # guard of `a + b`; Python code run in between (a call, a finalizer

@@ -13,6 +13,7 @@
 
 use crate::uops::{Inst, KnownGlobal, KnownObject, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
+use jitsaw_cpython313::shared::{QUICKEN_DEOPT_WHEN_DUE, QUICKEN_REPORT_WHEN_DUE};
 use jitsaw_cpython313::{caches, consts, deopt};
 
 /// What the frontend needs from a code object, copied out of it.
@@ -56,6 +57,10 @@ pub struct CodeInput {
     pub propagate_types: bool,
     /// Whether the code has a loop (see `_QUICKEN`).
     pub loops: bool,
+    /// In code with loops, whether an instruction whose first
+    /// specialization is due asks the runtime for an interpreted call
+    /// (see `_QUICKEN`).
+    pub report_due: bool,
     /// Counting mode: the address of the counter of instructions run
     /// compiled, which a `_COUNT_RUN` before each instruction bumps.
     pub executed_counter: Option<u64>,
@@ -213,8 +218,14 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
             let (op, oparg) = if inst.opcode == RESUME {
                 (Uop::_QUICKEN_RESUME, 0)
             } else {
-                let due_deopts = if code.loops { 0 } else { 0x100 };
-                (Uop::_QUICKEN, inst.opcode as u32 | due_deopts)
+                let when_due = if !code.loops {
+                    QUICKEN_DEOPT_WHEN_DUE
+                } else if code.report_due {
+                    QUICKEN_REPORT_WHEN_DUE
+                } else {
+                    0
+                };
+                (Uop::_QUICKEN, inst.opcode as u32 | when_due)
             };
             uops.push(UopInst {
                 op,
@@ -781,6 +792,30 @@ mod tests {
     fn with_caches(units: &mut Vec<u16>, op: u8, arg: u32) {
         units.push(unit(op, arg));
         units.extend(std::iter::repeat_n(0, caches(deopt(op))));
+    }
+
+    /// A due counter deopts in code without loops, is reported in code
+    /// with loops that asks for it, and otherwise waits.
+    #[test]
+    fn due_counters_deopt_or_report_by_kind_of_code() {
+        let when_due = |loops: bool, report_due: bool| {
+            let mut units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0), unit(LOAD_FAST, 0)];
+            with_caches(&mut units, BINARY_OP, 0);
+            units.push(unit(RETURN_VALUE, 0));
+            let input = CodeInput {
+                loops,
+                report_due,
+                ..code(units)
+            };
+            let p = lower(&input).unwrap();
+            let q = p.uops.iter().find(|u| u.op == Uop::_QUICKEN).unwrap();
+            assert_eq!(q.oparg & 0xFF, BINARY_OP as u32);
+            q.oparg & !0xFF
+        };
+        assert_eq!(when_due(false, false), QUICKEN_DEOPT_WHEN_DUE);
+        assert_eq!(when_due(false, true), QUICKEN_DEOPT_WHEN_DUE);
+        assert_eq!(when_due(true, true), QUICKEN_REPORT_WHEN_DUE);
+        assert_eq!(when_due(true, false), 0);
     }
 
     /// An adaptive instruction's counter is advanced until its

@@ -96,6 +96,13 @@ pub struct CodeState {
     /// Instructions compiled in their generic form because their
     /// specialization kept failing.
     generic: Vec<u32>,
+    /// Whether compiled code reported an instruction due for its first
+    /// specialization ([`quicken_due`]): a call is to be interpreted.
+    respecialize_wanted: bool,
+    /// Calls interpreted for [`quicken_due`]'s reports.
+    respecialize_calls: u32,
+    /// The value of `calls` before which no call is interpreted for them.
+    respecialize_after: u32,
     /// Deopts at `_CHECK_NO_FRAME_OBJECT`: frames of this code that had a
     /// frame object where compiled code relied on facts about locals.
     frame_object_deopts: u32,
@@ -498,6 +505,7 @@ unsafe extern "C" fn eval_frame(
         Decision::Run(compiled) => run(ts, frame, state, compiled, 0, false),
         Decision::Interpret => interpreter(ts, frame, 0),
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
+        Decision::Respecialize => interpret_to_respecialize(ts, frame, state, code),
     }
 }
 
@@ -599,7 +607,10 @@ unsafe fn enterable(
     c: &Compiled,
     code: *mut PyCodeObject,
 ) -> bool {
-    hooked(ts) && current(c, code, instrumentation_version(ts)) && !falls_back_often(s, c)
+    hooked(ts)
+        && current(c, code, instrumentation_version(ts))
+        && !falls_back_often(s, c)
+        && !respecialize_due(s)
 }
 
 /// Whether the frame evaluator is still jitsaw's.
@@ -632,10 +643,7 @@ pub unsafe fn ready_direct(
         return None;
     }
     let c = s.direct;
-    if !hooked(ts)
-        || !current(&*c, code, instrumentation_version(ts))
-        || falls_back_often_now(s, &*c)
-    {
+    if !hooked(ts) || !current(&*c, code, instrumentation_version(ts)) || needs_a_look(s, &*c) {
         return None;
     }
     s.count_call();
@@ -725,11 +733,13 @@ fn fallback_check_due(s: &CodeState) -> bool {
 /// See [`fallback_check_due`].
 const FALLBACK_CHECK_CALLS: u32 = 16;
 
-/// [`falls_back_often`] for a quick entry: asked only when
-/// [`fallback_check_due`].
+/// Whether a quick entry should take the way that decides instead, asked
+/// only when [`fallback_check_due`]: the code falls back too often
+/// ([`falls_back_often`]) or a call is to be interpreted
+/// ([`respecialize_due`]).
 #[inline(always)]
-fn falls_back_often_now(s: &CodeState, c: &Compiled) -> bool {
-    fallback_check_due(s) && falls_back_often(s, c)
+fn needs_a_look(s: &CodeState, c: &Compiled) -> bool {
+    fallback_check_due(s) && (falls_back_often(s, c) || respecialize_due(s))
 }
 
 /// Where a suspended generator's frame resumes in its compiled code (and
@@ -910,6 +920,9 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             deopt_sites: Vec::new(),
             generic: Vec::new(),
             frame_object_deopts: 0,
+            respecialize_wanted: false,
+            respecialize_calls: 0,
+            respecialize_after: RESPECIALIZE_CALLS,
             compiled: Vec::new(),
             code: code as usize,
             profile: if profile::enabled() {
@@ -975,6 +988,9 @@ enum Decision {
     Interpret,
     /// By the interpreter with the hook lifted (see [`interpret_unhooked`]).
     InterpretUnhooked,
+    /// By the interpreter, to specialize what compiled code found due
+    /// (see [`interpret_to_respecialize`]).
+    Respecialize,
 }
 
 /// How to run this call, compiling first if due.
@@ -988,7 +1004,7 @@ unsafe fn decide(
     {
         let s = &mut *state;
         if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
-            if current(c, code, version) && !falls_back_often_now(s, c) {
+            if current(c, code, version) && !needs_a_look(s, c) {
                 let c = &**c as *const Compiled;
                 s.count_call();
                 return Decision::Run(c);
@@ -1000,6 +1016,10 @@ unsafe fn decide(
     }
     let threshold = THRESHOLD.load(Ordering::Relaxed);
     let s = &mut *state;
+    if respecialize_due(s) && matches!(s.status, Status::Compiled { provisional: false }) {
+        s.count_call();
+        return Decision::Respecialize;
+    }
     note_fallbacks(s, code);
     s.count_call();
     let decision = |c: Option<*const Compiled>| c.map_or(Decision::Interpret, Decision::Run);
@@ -1155,6 +1175,135 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
     INVALIDATIONS[0].fetch_add(1, Ordering::Relaxed);
 }
 
+/// The code object [`quicken_due`] last heard of (0: none), which compiled
+/// code need not tell again (`jitsaw_quicken_reported`).
+static QUICKEN_REPORTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Where [`QUICKEN_REPORTED`] is, for `_QUICKEN`.
+pub fn quicken_reported_address() -> usize {
+    QUICKEN_REPORTED.as_ptr() as usize
+}
+
+/// Compiled code of `frame`'s code, which has loops, ran an instruction
+/// whose first specialization is due (`_QUICKEN`). Only the interpreter
+/// specializes, and a path the code's first calls did not take would stay
+/// unspecialized otherwise, on its generic path for good. In recursive code
+/// the frame deopts (true), the interpreter finishing it: an inner call,
+/// while its outer ones keep running compiled (`pprint`'s `_safe_repr`
+/// under a long list). Otherwise a later call is interpreted
+/// ([`respecialize_due`]). Either way the code is compiled again if its
+/// bytecode changed; both only now and then ([`RESPECIALIZE_CALLS`]).
+///
+/// # Safety
+/// The GIL is held; `frame` is a live frame of compiled code.
+pub unsafe fn quicken_due(frame: *mut Frame) -> bool {
+    let code = (*frame).f_executable;
+    let Some(state) = state_of(code.cast()) else {
+        QUICKEN_REPORTED.store(code as usize, Ordering::Relaxed);
+        return false;
+    };
+    let s = &mut *state;
+    if matches!(s.status, Status::Compiled { provisional: false })
+        && !s.generator
+        && s.respecialize_calls < RESPECIALIZE_LIMIT_CALLS
+        && s.recompiles < RESPECIALIZE_LIMIT
+    {
+        if recursive(frame) {
+            if s.calls >= s.respecialize_after {
+                note_respecialize_call(s);
+                return true;
+            }
+            // Inner frames will tell again, one of them after enough calls.
+            return false;
+        }
+        s.respecialize_wanted = true;
+    }
+    QUICKEN_REPORTED.store(code as usize, Ordering::Relaxed);
+    false
+}
+
+/// Whether a frame of `frame`'s code is running a few frames up.
+unsafe fn recursive(frame: *mut Frame) -> bool {
+    let code = (*frame).f_executable;
+    let mut f = (*frame).previous;
+    for _ in 0..RECURSION_LOOKS {
+        if f.is_null() {
+            return false;
+        }
+        if (*f).f_executable == code {
+            return true;
+        }
+        f = (*f).previous;
+    }
+    false
+}
+
+/// Frames [`recursive`] looks up.
+const RECURSION_LOOKS: usize = 8;
+
+/// Counts a call (or the rest of one) run in the interpreter for
+/// [`quicken_due`], and spaces the next.
+fn note_respecialize_call(s: &mut CodeState) {
+    s.respecialize_wanted = false;
+    s.respecialize_calls += 1;
+    s.respecialize_after = s
+        .calls
+        .saturating_add(RESPECIALIZE_CALLS << s.respecialize_calls.min(16));
+}
+
+/// Whether this call of `s`'s code is to be interpreted for
+/// [`quicken_due`]: wanted, and enough calls since the last one (twice as
+/// many after each), so that such calls stay a small share. Direct calls
+/// ask at most every [`FALLBACK_CHECK_CALLS`]th call, through
+/// [`needs_a_look`].
+#[inline(always)]
+fn respecialize_due(s: &CodeState) -> bool {
+    s.respecialize_wanted && s.calls >= s.respecialize_after
+}
+
+/// Runs a call [`respecialize_due`] chose in the interpreter, then compiles
+/// the code again at its next call if the interpreter specialized something.
+unsafe fn interpret_to_respecialize(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    state: *mut CodeState,
+    code: *mut PyCodeObject,
+) -> *mut PyObject {
+    let s = &mut *state;
+    note_respecialize_call(s);
+    let before = s.compiled.last().map(|c| &**c as *const Compiled);
+    // The call's frame holds the code only until it returns.
+    let code_ref = new_ref(code.cast());
+    let result = interpreter(ts, frame, 0);
+    let s = &mut *state;
+    if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
+        if before == Some(&**c as *const Compiled) {
+            let units = code_units(code);
+            let changed = c
+                .opcodes
+                .iter()
+                .any(|&(offset, op)| (*units.add(offset as usize) & 0xFF) as u8 != op);
+            if changed {
+                s.recompiles += 1;
+                s.set_status(Status::Requicken(0));
+                INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
+            } else if QUICKEN_REPORTED.load(Ordering::Relaxed) == code as usize {
+                // Let its compiled code report again.
+                QUICKEN_REPORTED.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+    decref(code_ref);
+    result
+}
+
+/// Calls interpreted for [`quicken_due`]'s reports per code object at most
+/// (the last after thousands of calls, see [`RESPECIALIZE_CALLS`]).
+const RESPECIALIZE_LIMIT_CALLS: u32 = 8;
+/// Calls before the first call interpreted for [`quicken_due`]; twice as
+/// many before each next one.
+const RESPECIALIZE_CALLS: u32 = 16;
+
 /// Recompilations after which a change in the interpreter's specialization
 /// alone no longer causes one (each keeps its code alive).
 const RESPECIALIZE_LIMIT: u32 = 8;
@@ -1240,6 +1389,12 @@ unsafe fn compile(
     // interpreted call, which resets counters: due counters would deopt
     // again and again, so they do not deopt there.
     input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
+    input.report_due = s.loops && !s.generator && !COUNTING.load(Ordering::Relaxed);
+    // Its new code reports its own due counters.
+    s.respecialize_wanted = false;
+    if QUICKEN_REPORTED.load(Ordering::Relaxed) == code as usize {
+        QUICKEN_REPORTED.store(0, Ordering::Relaxed);
+    }
     let (globals, builtins) = ((*frame).f_globals, (*frame).f_builtins);
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);

@@ -192,6 +192,13 @@ extern "C" {
     /// `GET_YIELD_FROM_ITER`: a new reference replacing `iterable` (taken),
     /// or NULL with an error (`iterable` kept).
     pub fn jitsaw_get_yield_from_iter(ts: Ts, f: Frame, iterable: *mut PyObject) -> *mut PyObject;
+    /// `_QUICKEN`: an unspecialized instruction of the frame's code is due
+    /// for its first specialization, which needs the interpreter: nonzero
+    /// when the frame is to deopt for it, else a later call is interpreted.
+    pub fn jitsaw_quicken_due(f: Frame) -> i32;
+    /// The code object [`jitsaw_quicken_due`] last heard of, which need not
+    /// tell it again.
+    pub static jitsaw_quicken_reported: *mut PyObject;
     /// `JITSAW_CHAOS` state: countdown, period, random state.
     pub static mut jitsaw_chaos: [u64; 3];
     /// Counters of exits, indexed by the exit stub's oparg.

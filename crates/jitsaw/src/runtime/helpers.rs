@@ -129,6 +129,14 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             (&raw const super::EXIT_COUNTS) as usize,
         ),
         ("jitsaw_chaos", (&raw const super::CHAOS) as usize),
+        (
+            "jitsaw_quicken_due",
+            helper_quicken_due as *const () as usize,
+        ),
+        (
+            "jitsaw_quicken_reported",
+            crate::hook::quicken_reported_address(),
+        ),
         ("jitsaw_direct_epoch", crate::hook::direct_epoch_address()),
         ("jitsaw_frames_entered", FRAMES_ENTERED.address()),
         ("jitsaw_resumed_directly", RESUMED_DIRECTLY.address()),
@@ -986,6 +994,12 @@ unsafe fn enter_inline(
     *py_recursion_remaining(ts) -= 1;
     FRAMES_ENTERED.bump();
     Inline { frame, entry }
+}
+
+/// `_QUICKEN` of code with loops found an instruction due for its first
+/// specialization (see [`crate::hook::quicken_due`]): nonzero to deopt.
+unsafe extern "C" fn helper_quicken_due(f: *mut Frame) -> i32 {
+    crate::hook::quicken_due(f) as i32
 }
 
 /// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).

@@ -4,9 +4,10 @@
 use crate::abi::*;
 use crate::helpers::{
     jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_clear_and_pop, jitsaw_exit_counters,
-    jitsaw_handle_pending, jitsaw_local_monitors,
+    jitsaw_handle_pending, jitsaw_local_monitors, jitsaw_quicken_due, jitsaw_quicken_reported,
 };
 use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::shared::{QUICKEN_DEOPT_WHEN_DUE, QUICKEN_REPORT_WHEN_DUE};
 use jitsaw_cpython313::{consts, off};
 
 stencil!(fn _POP_JUMP_IF_FALSE(f, sp, ts) {
@@ -166,21 +167,32 @@ stencil!(
     /// still the generic one (oparg's low byte), so that the bytecode is
     /// quickened as without jitsaw. CPython's specializer is private, so when
     /// the counter is due the interpreter must run the instruction: with
-    /// bit 8 of the oparg set this deopts to it (code without loops, where
+    /// `QUICKEN_DEOPT_WHEN_DUE` this deopts to it (code without loops, where
     /// the rest of the call is short); otherwise the counter stays due for
-    /// the next interpreted run. Operand: the instruction's address.
+    /// the next interpreted run, which `QUICKEN_REPORT_WHEN_DUE` asks the
+    /// runtime for (or it deopts, if the runtime says so) when the
+    /// instruction was never tried (code with loops, whose calls are
+    /// compiled from the first: a path their first calls did not take would
+    /// stay unspecialized). Operand: the instruction's address.
     fn _QUICKEN(f, sp, ts) {
         let inst = operand() as *mut u16;
         if *inst & 0xFF == (oparg() & 0xFF) as u16 {
             let counter = inst.add(1);
             let c = *counter;
             // `_Py_BackoffCounter`: backoff in bits 0-3, value in bits 4-15;
-            // 0xFFFF never changes.
+            // 0xFFFF never changes. Due at backoff 1: never tried.
             if c >> 4 != 0 {
                 if c != 0xFFFF {
                     *counter = c - 16;
                 }
-            } else if oparg() & 0x100 != 0 {
+            } else if oparg() & QUICKEN_DEOPT_WHEN_DUE as usize != 0 {
+                deopt!(f, sp, ts)
+            } else if oparg() & QUICKEN_REPORT_WHEN_DUE as usize != 0
+                && c == 1
+                && core::ptr::read_volatile(&raw const jitsaw_quicken_reported)
+                    != (*f).f_executable
+                && jitsaw_quicken_due(f) != 0
+            {
                 deopt!(f, sp, ts)
             }
         }
