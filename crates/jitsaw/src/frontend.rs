@@ -501,13 +501,16 @@ const QUICKEN_GIVE_UP_BACKOFF: u16 = 4;
 /// One instruction's micro-ops; with `generic`, those of its generic form.
 fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<Lowered> {
     let inst = &insts[i];
+    // An instruction whose specialization kept failing is compiled as its
+    // fallback is: the generic form, with the inline fast paths of the
+    // adaptive micro-ops where it has them.
+    let generic = generic || code.generic.contains(&inst.offset);
     let op = if generic {
         deopt(inst.opcode)
     } else {
         inst.opcode
     };
     let oparg = inst.oparg;
-    let generic = generic || code.generic.contains(&inst.offset);
     let next = inst.offset + 1 + caches(deopt(op)) as u32;
     let followed_by = |expected: u8| insts.get(i + 1).filter(|n| n.opcode == expected);
     let location = if deopt(op) == RESUME {
@@ -930,6 +933,33 @@ mod tests {
         let p = lower(&input).unwrap();
         assert!(p.uops.iter().any(|u| u.op == Uop::_LOAD_GLOBAL));
         assert!(!p.uops.iter().any(|u| u.op == Uop::_LOAD_GLOBAL_MODULE));
+    }
+
+    /// A specialization that kept failing is compiled as its fallback is:
+    /// the adaptive micro-op with inline fast paths, not the bare generic.
+    #[test]
+    fn instructions_made_generic_keep_their_fast_paths() {
+        let mut units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0), unit(LOAD_FAST, 1)];
+        let at = units.len() as u32;
+        with_caches(
+            &mut units,
+            BINARY_OP_ADD_FLOAT,
+            consts::NB_INPLACE_ADD as u32,
+        );
+        units.push(unit(RETURN_VALUE, 0));
+        let mut input = code(units);
+        assert!(lower(&input)
+            .unwrap()
+            .uops
+            .iter()
+            .any(|u| u.op == Uop::_BINARY_OP_ADD_FLOAT));
+        input.generic = vec![at];
+        let p = lower(&input).unwrap();
+        assert!(p.uops.iter().any(|u| u.op == Uop::_BINARY_OP_ADAPTIVE_ADD));
+        assert!(!p
+            .uops
+            .iter()
+            .any(|u| u.op == Uop::_BINARY_OP_ADD_FLOAT || u.op == Uop::_BINARY_OP));
     }
 
     /// Every instruction of CPython 3.13 either lowers to micro-ops or is an
