@@ -637,6 +637,52 @@ def test_calls_leaving_arguments_to_defaults(jit):
     assert r.stats["frames_entered"] > 50
 
 
+def test_call_sites_calling_functions_in_turn(jit):
+    # A call site remembers the last two functions it entered directly: one
+    # calling two (or more) in turn enters both the quick way. A change to
+    # the one remembered second is seen at once, as one to the first: its
+    # code replaced, its defaults, a method replaced, a generator function.
+    r = jit(
+        """
+        def double(x, k=2):
+            return x * k
+        def negate(x, k=-1):
+            return x * k
+        def gen(x, k=0):
+            yield x + k
+        def other(x, k=1):
+            return (x, k)
+        class Shape:
+            def area(self, s):
+                return s * s
+        class Circle(Shape):
+            def area(self, s):
+                return 3 * s * s
+        def drive(fs, n):
+            out = []
+            for i in range(n):
+                f = fs[i % len(fs)]
+                r = f(i)
+                out.append(list(r) if not isinstance(r, int) else r)
+            return out
+        def shapes(objs, n):
+            return [objs[i % len(objs)].area(i) for i in range(n)]
+        for k in range(6):
+            print(drive([double, negate], 20))
+            print(drive([double, negate, gen], 9))
+            print(shapes([Shape(), Circle()], 10))
+        negate.__code__ = other.__code__
+        print(drive([double, negate], 6))
+        double.__defaults__ = (10,)
+        print(drive([double, negate], 6))
+        Circle.area = lambda self, s: -s
+        print(shapes([Shape(), Circle()], 6))
+        """
+    )
+    r.assert_compiled("drive", "double", "negate", "shapes")
+    assert r.stats["frames_entered"] > 200
+
+
 def test_bound_methods_called_directly(jit):
     # A bound method object called (a callback, `m = obj.meth; m(x)`) is
     # unpacked into function and self and its compiled code entered

@@ -445,9 +445,9 @@ impl Uop {
     /// site cache takes (see [`Uop::has_site_cache`]).
     pub const fn site_cache_slots(self) -> usize {
         match self {
-            Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED | Uop::_CALL => 1,
-            // A `ResumeCache`.
-            Uop::_SEND | Uop::_FOR_ITER => 2,
+            Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED => 1,
+            // A `ResumeCache`; two `CallCache` entries.
+            Uop::_SEND | Uop::_FOR_ITER | Uop::_CALL => 2,
             _ => 0,
         }
     }

@@ -411,15 +411,16 @@ impl Inline {
     };
 }
 
-/// What a `CALL` site remembers of the compiled Python function it last
-/// entered directly or made a generator of (its
-/// [`crate::codegen::SiteCache`]; zeroed: nothing), so that the next call
+/// What a `CALL` site remembers of a compiled Python function it entered
+/// directly or made a generator of (an entry of its [`CallSite`]; zeroed:
+/// nothing), so that the next call
 /// to it needs none of the lookups and only the checks of
 /// [`crate::hook::still_ready`]. The function's version vouches
 /// for its code (CPython gives each code object its own, and resets a
 /// function's when its code, defaults or vectorcall change), which keeps
 /// the code's state and compiled code alive.
 #[repr(C)]
+#[derive(Clone, Copy)]
 struct CallCache {
     /// The function's version; 0 for none.
     version: u32,
@@ -441,15 +442,39 @@ struct CallCache {
     filled: usize,
 }
 
+/// A `_CALL` site learns `entry`: the function or class its first entry
+/// held moves to the second (a function only: the quick way takes
+/// only functions there), so that a site calling two functions in turn
+/// keeps both.
+#[inline(always)]
+fn learn(site: &mut CallSite, entry: CallCache) {
+    if site.first.version != 0 && site.first.init.is_null() {
+        site.second = site.first;
+    }
+    site.first = entry;
+}
+
+/// A `_CALL` site's cache (its [`crate::codegen::SiteCache`]s): the entry
+/// it learned last, and the function before, which a site calling two
+/// functions in turn keeps (deltablue's and richards' method calls on
+/// objects of a few classes).
+#[repr(C)]
+struct CallSite {
+    first: CallCache,
+    second: CallCache,
+}
+
 /// Gives a `_CALL` site's fresh cache its code's `_INIT_RETURN`.
 ///
 /// # Safety
 /// `cache` is a `_CALL` site's zeroed cache no code runs yet.
 pub unsafe fn prepare_call_site(cache: *mut u8, init_return: usize) {
-    (*cache.cast::<CallCache>()).init_return = init_return;
+    (*cache.cast::<CallSite>()).first.init_return = init_return;
 }
 
-const _: () = assert!(size_of::<CallCache>() <= size_of::<crate::codegen::SiteCache>());
+const _: () = assert!(
+    size_of::<CallSite>() <= Uop::_CALL.site_cache_slots() * size_of::<crate::codegen::SiteCache>()
+);
 const _: () = assert!(
     size_of::<ResumeCache>()
         <= Uop::_SEND.site_cache_slots() * size_of::<crate::codegen::SiteCache>()
@@ -470,7 +495,7 @@ unsafe fn push_inline(
     nargs: usize,
     base: *mut *mut PyObject,
     resume: u64,
-    cache: &mut CallCache,
+    site: &mut CallSite,
 ) -> Inline {
     const NONE: Inline = Inline::NONE;
     let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
@@ -487,16 +512,19 @@ unsafe fn push_inline(
     let entry = (*compiled).entry(0);
     let version = field::<u32>(func.cast(), off::FUNC_VERSION);
     if version != 0 {
-        *cache = CallCache {
-            version,
-            nargs: nargs as u32,
-            state,
-            entry,
-            ticket: crate::hook::ticket(ts),
-            init: std::ptr::null_mut(),
-            init_return: cache.init_return,
-            filled,
-        };
+        learn(
+            site,
+            CallCache {
+                version,
+                nargs: nargs as u32,
+                state,
+                entry,
+                ticket: crate::hook::ticket(ts),
+                init: std::ptr::null_mut(),
+                init_return: site.first.init_return,
+                filled,
+            },
+        );
     }
     let Some(frame) = push_frame(ts, func, code, args, nargs) else {
         return NONE;
@@ -549,11 +577,31 @@ unsafe extern "C" fn helper_call_any(
     base: *mut *mut PyObject,
     n: usize,
     resume: u64,
-    cache: *mut CallCache,
+    site: *mut CallSite,
 ) -> Inline {
     let (args, total) = call_shape(base, n);
+    let site = &mut *site;
+    if let Some(inline) = quick_call(ts, caller, base, resume, &site.first, args, total) {
+        return inline;
+    }
+    call_any_other(ts, caller, base, n, resume, site, args, total)
+}
+
+/// The call of the function a `_CALL` site's cache entry remembers, the
+/// quick way: only the checks of [`crate::hook::still_ready`]. `None`
+/// (nothing taken) when the entry does not serve this call.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn quick_call(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    base: *mut *mut PyObject,
+    resume: u64,
+    cache: &CallCache,
+    args: *mut *mut PyObject,
+    total: usize,
+) -> Option<Inline> {
     let func = *base;
-    let cache = &mut *cache;
     if is_type(func, &raw mut PyFunction_Type)
         && field::<u32>(func.cast(), off::FUNC_VERSION) == cache.version
         && cache.version != 0
@@ -565,18 +613,18 @@ unsafe extern "C" fn helper_call_any(
         if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
             if cache.entry == 0 {
                 if let Some(generator) = build_generator(ts, func, code, args, total) {
-                    return Inline {
+                    return Some(Inline {
                         frame: std::ptr::null_mut(),
                         entry: generator as usize,
-                    };
+                    });
                 }
             } else if let Some(frame) = push_frame(ts, func, code, args, total) {
                 fill_defaults(frame, func, total, cache.filled);
-                return enter_inline(ts, caller, frame, base, resume, cache.entry);
+                return Some(enter_inline(ts, caller, frame, base, resume, cache.entry));
             }
         }
     }
-    call_any_other(ts, caller, base, n, resume, cache, args, total)
+    None
 }
 
 /// [`helper_call_any`] past its quick call of the function its site
@@ -591,10 +639,14 @@ unsafe fn call_any_other(
     base: *mut *mut PyObject,
     n: usize,
     resume: u64,
-    cache: &mut CallCache,
+    site: &mut CallSite,
     args: *mut *mut PyObject,
     total: usize,
 ) -> Inline {
+    if let Some(inline) = quick_call(ts, caller, base, resume, &site.second, args, total) {
+        return inline;
+    }
+    let cache = site.first;
     let func = *base;
     if !cache.init.is_null()
         && ob_type(func) == &raw mut PyType_Type
@@ -619,14 +671,14 @@ unsafe fn call_any_other(
         let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
         if field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & crate::hook::GENERATOR_FLAGS != 0
         {
-            if let Some(generator) = call_generator_function(ts, func, code, args, total, cache) {
+            if let Some(generator) = call_generator_function(ts, func, code, args, total, site) {
                 return Inline {
                     frame: std::ptr::null_mut(),
                     entry: generator as usize,
                 };
             }
         } else {
-            let inline = push_inline(ts, caller, func, args, total, base, resume, cache);
+            let inline = push_inline(ts, caller, func, args, total, base, resume, site);
             if !inline.frame.is_null() {
                 return inline;
             }
@@ -636,7 +688,7 @@ unsafe fn call_any_other(
         match simple_class_init(func, n) {
             Some((init, code)) => {
                 if let Some(inline) =
-                    call_class_inline(ts, caller, base, n, init, code, resume, cache)
+                    call_class_inline(ts, caller, base, n, init, code, resume, site)
                 {
                     return inline;
                 }
@@ -665,7 +717,7 @@ unsafe fn call_generator_function(
     code: *mut PyCodeObject,
     args: *const *mut PyObject,
     nargs: usize,
-    cache: &mut CallCache,
+    site: &mut CallSite,
 ) -> Option<*mut PyObject> {
     if !takes_exactly(code, nargs) {
         return None;
@@ -674,16 +726,19 @@ unsafe fn call_generator_function(
     let (state, generator) = make_generator(ts, func, code, args, nargs)?;
     let version = field::<u32>(func.cast(), off::FUNC_VERSION);
     if version != 0 && !generator.is_null() {
-        *cache = CallCache {
-            version,
-            nargs: nargs as u32,
-            state,
-            entry: 0,
-            ticket,
-            init: std::ptr::null_mut(),
-            init_return: cache.init_return,
-            filled: 0,
-        };
+        learn(
+            site,
+            CallCache {
+                version,
+                nargs: nargs as u32,
+                state,
+                entry: 0,
+                ticket,
+                init: std::ptr::null_mut(),
+                init_return: site.first.init_return,
+                filled: 0,
+            },
+        );
     }
     Some(generator)
 }
@@ -705,7 +760,7 @@ unsafe fn call_class_inline(
     init: *mut PyObject,
     code: *mut PyCodeObject,
     resume: u64,
-    cache: &mut CallCache,
+    site: &mut CallSite,
 ) -> Option<Inline> {
     if *py_recursion_remaining(ts) <= 1 || !room_for_init_return(caller, base) {
         return None;
@@ -715,16 +770,19 @@ unsafe fn call_class_inline(
     let entry = (*compiled).entry(0);
     let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG);
     if version != 0 {
-        *cache = CallCache {
-            version,
-            nargs: n as u32 + 1,
-            state,
-            entry,
-            ticket: crate::hook::ticket(ts),
-            init,
-            init_return: cache.init_return,
-            filled: 0,
-        };
+        learn(
+            site,
+            CallCache {
+                version,
+                nargs: n as u32 + 1,
+                state,
+                entry,
+                ticket: crate::hook::ticket(ts),
+                init,
+                init_return: site.first.init_return,
+                filled: 0,
+            },
+        );
     }
     enter_init(
         ts,
@@ -735,7 +793,7 @@ unsafe fn call_class_inline(
         code,
         resume,
         entry,
-        cache.init_return,
+        site.first.init_return,
     )
 }
 
