@@ -338,15 +338,62 @@ pub unsafe fn run_frame(
         return RunOutcome::Done(exit_unwind(ts, root));
     }
     FRAMES_ENTERED.bump();
-    let mut frame = root;
-    let mut target = compiled.entry(start);
-    let mut thrown = throw;
+    if throw {
+        return run_on(ts, root, compiled, rt, STATUS_THROWN);
+    }
+    let sp = frame_local(root, (*root).stacktop as usize);
+    let result = (rt.entry)(root, sp, ts, compiled.entry(start)) as usize;
+    // The common ends, a yield or a return of the root, here; the rest (in
+    // a function of its own, so that this one saves few registers) by
+    // `run_on`.
+    if *current_frame(ts) == root {
+        if result == STATUS_YIELD {
+            return RunOutcome::Done(suspend(ts, root));
+        }
+        if result > STATUS_YIELD && result != STATUS_THROWN {
+            return RunOutcome::Done(return_from_root(ts, root, result as *mut PyObject));
+        }
+    }
+    run_on(ts, root, compiled, rt, result)
+}
+
+/// The end of a root frame's run whose compiled code returned `value`: the
+/// interpreter's epilogue, then the frame is cleared and popped.
+#[inline(always)]
+unsafe fn return_from_root(
+    ts: *mut PyThreadState,
+    root: *mut Frame,
+    value: *mut PyObject,
+) -> *mut PyObject {
+    *py_recursion_remaining(ts) += 1;
+    *current_frame(ts) = (*root).previous;
+    helpers::helper_clear_and_pop(ts, root);
+    *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
+    value
+}
+
+/// The rest of [`run_frame`] after compiled code left with `result`
+/// (`STATUS_THROWN` before it ran, for `throw()`): deopts, exceptions
+/// unwound to handlers, frames entered directly finished in the
+/// interpreter, until the root yields or returns or hands over.
+#[inline(never)]
+unsafe fn run_on(
+    ts: *mut PyThreadState,
+    root: *mut Frame,
+    compiled: &Compiled,
+    rt: &Runtime,
+    first: usize,
+) -> RunOutcome {
+    let mut frame = *current_frame(ts);
+    let mut target = 0;
+    let mut pending = Some(first);
     loop {
-        let result = if std::mem::take(&mut thrown) {
-            STATUS_THROWN
-        } else {
-            let sp = frame_local(frame, (*frame).stacktop as usize);
-            (rt.entry)(frame, sp, ts, target) as usize
+        let result = match pending.take() {
+            Some(result) => result,
+            None => {
+                let sp = frame_local(frame, (*frame).stacktop as usize);
+                (rt.entry)(frame, sp, ts, target) as usize
+            }
         };
         // Compiled code leaves from the thread's current frame: the root, or
         // a frame it entered directly from a compiled caller.
@@ -384,11 +431,7 @@ pub unsafe fn run_frame(
             STATUS_ERROR | STATUS_RERAISE | STATUS_THROWN => {}
             _ => {
                 debug_assert!(frame == root);
-                *py_recursion_remaining(ts) += 1;
-                *current_frame(ts) = (*root).previous;
-                helpers::helper_clear_and_pop(ts, root);
-                *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
-                return RunOutcome::Done(result as *mut PyObject);
+                return RunOutcome::Done(return_from_root(ts, root, result as *mut PyObject));
             }
         }
         // An exception is set in `frame`: unwind it, and the frames it was
