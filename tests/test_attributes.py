@@ -210,3 +210,45 @@ def test_dict_backed_instances_through_hints(jit):
         """
     )
     r.assert_compiled("bump", "link")
+
+
+def test_method_calls_answered_in_compiled_code_see_shadowing(jit):
+    # A method call's method is found in compiled code while no instance
+    # attribute can hide it (no __dict__, or inline values whose shared keys
+    # did not grow); an instance attribute of the name added mid-loop, a
+    # __dict__ taken over, or the method replaced on the class is seen at
+    # the next call, as the interpreter sees it.
+    r = jit(
+        """
+        class P:
+            def __init__(self, v):
+                self.v = v
+            def get(self):
+                return self.v
+        class Q(P):
+            def get(self):
+                return -self.v
+        class S:
+            __slots__ = ("v",)
+            def __init__(self, v):
+                self.v = v
+            def get(self):
+                return self.v * 10
+        def total(objs, n, at):
+            t = []
+            for i in range(n):
+                if i == at:
+                    objs[0].get = lambda: "shadowed"
+                    objs[1].__dict__
+                    objs[1].extra = 1
+                if i == at + 5:
+                    Q.get = lambda self: ("new Q.get", self.v)
+                t.append(objs[i % len(objs)].get())
+            return t
+        for k in range(4):
+            print(total([P(1), Q(2), S(3)], 30, 100))
+        print(total([P(1), Q(2), S(3)], 30, 10))
+        print(total([P(4), Q(5), S(6)], 30, 100))
+        """
+    )
+    r.assert_compiled("total")

@@ -5,9 +5,9 @@
 use crate::abi::*;
 use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::layout::{DictValues, PyDictObject, PyModuleObject};
+use jitsaw_cpython313::layout::{DictKeys, DictValues, PyDictObject, PyModuleObject};
 use jitsaw_cpython313::off;
-use jitsaw_cpython313::shared::{AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
+use jitsaw_cpython313::shared::{AttrCheck, AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
 
 /// Pushes `res`, then NULL when the oparg's low bit asks for it.
 macro_rules! push_res_maybe_null {
@@ -167,13 +167,33 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
     None
 }
 
+/// Whether a `Method` entry's instance cannot have an attribute of the
+/// name, without looking into a `__dict__` (which could run code): its type
+/// gives instances no `__dict__`, or its inline values are current and the
+/// type's shared keys still end where they did when none was the name.
+#[inline(always)]
+unsafe fn no_instance_attr(owner: *mut PyObject, e: &AttrEntry) -> bool {
+    match e.check {
+        AttrCheck::NoDict => true,
+        AttrCheck::Values => {
+            let keys = field::<*mut DictKeys>(ob_type(owner).cast(), off::HEAPTYPE_HT_CACHED_KEYS);
+            (*inline_values(owner)).valid != 0
+                && !keys.is_null()
+                && (*keys).dk_nentries == e.index as isize
+        }
+        AttrCheck::Dict => false,
+    }
+}
+
 stencil!(
     /// Operand: the site's cache. Inline values are read here (as
     /// `_LOAD_ATTR_INSTANCE_VALUE`, running no Python code but a dying
-    /// owner's finalizer, as it) and go on at the jump target, the next
-    /// instruction, past the validity check that follows; the rest, and
-    /// filling, by `jitsaw_load_attr_cached`, whose one shared copy is
-    /// kinder to the instruction cache than more code at every site.
+    /// owner's finalizer, as it), and so are a method call's methods that
+    /// no instance attribute can hide (as `_LOAD_ATTR_METHOD_WITH_VALUES`
+    /// and `_NO_DICT`, running no code); both go on at the jump target,
+    /// the next instruction, past the validity check that follows. The
+    /// rest, and filling, by `jitsaw_load_attr_cached`, whose one shared
+    /// copy is kinder to the instruction cache than more code at every site.
     fn _LOAD_ATTR_CACHED(f, sp, ts) {
         let owner = peek(sp, 1);
         if let Some(e) = cached_entry(owner) {
@@ -183,6 +203,13 @@ stencil!(
                 if !attr.is_null() {
                     replace_owner!(f, sp, ts, owner, attr, jump)
                 }
+            }
+            if oparg() & 1 != 0 && e.kind == AttrKind::Method && no_instance_attr(owner, e) {
+                let descr = e.descr();
+                incref(descr);
+                poke(sp, 1, descr);
+                *sp = owner;
+                jump!(f, sp.add(1), ts)
             }
         }
         let name = frame_name(f, oparg() >> 1);
