@@ -61,6 +61,34 @@ impl AttrEntry {
     pub fn descr(&self) -> *mut crate::layout::PyObject {
         self.aux as *mut crate::layout::PyObject
     }
+
+    /// For a `Method` or `ClassAttr` entry, whether `owner` (of the entry's
+    /// type version) has no attribute of the name, when that can be told
+    /// without a `__dict__` lookup (which could run code): its type gives
+    /// instances no `__dict__`, or its inline values are current and the
+    /// type's shared keys still end where they did when none was the name.
+    /// `None` when only the `__dict__` can tell.
+    ///
+    /// # Safety
+    /// `owner` is a live object of the entry's type version.
+    #[inline(always)]
+    pub unsafe fn instance_attr_ruled_out(
+        &self,
+        owner: *mut crate::layout::PyObject,
+    ) -> Option<bool> {
+        use crate::inline::{field, inline_values, ob_type};
+        match self.check {
+            AttrCheck::NoDict => Some(true),
+            AttrCheck::Values if (*inline_values(owner)).valid != 0 => {
+                let keys = field::<*mut crate::layout::DictKeys>(
+                    ob_type(owner).cast(),
+                    crate::off::HEAPTYPE_HT_CACHED_KEYS,
+                );
+                Some(!keys.is_null() && (*keys).dk_nentries == self.index as isize)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Entries per site.

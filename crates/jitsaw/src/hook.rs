@@ -1151,7 +1151,7 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
         if hits.saturating_mul(8) < total {
             continue;
         }
-        let now = (*code_units(code).add(offset as usize) & 0xFF) as u8;
+        let now = opcode_at(code, offset);
         match deopt(op) {
             // Looked up afresh by the recompilation.
             opcode::LOAD_GLOBAL => recompile = true,
@@ -1178,6 +1178,22 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
 /// The code object [`quicken_due`] last heard of (0: none), which compiled
 /// code need not tell again (`jitsaw_quicken_reported`).
 static QUICKEN_REPORTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Lets compiled code of `code` report due counters again, if it was the
+/// last to.
+fn forget_reported(code: *mut PyCodeObject) {
+    if QUICKEN_REPORTED.load(Ordering::Relaxed) == code as usize {
+        QUICKEN_REPORTED.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The opcode at code unit `offset` of `code`'s bytecode now.
+///
+/// # Safety
+/// `code` is a live code object and `offset` one of its instructions.
+unsafe fn opcode_at(code: *mut PyCodeObject, offset: u32) -> u8 {
+    (*code_units(code).add(offset as usize) & 0xFF) as u8
+}
 
 /// Where [`QUICKEN_REPORTED`] is, for `_QUICKEN`.
 pub fn quicken_reported_address() -> usize {
@@ -1278,18 +1294,17 @@ unsafe fn interpret_to_respecialize(
     let s = &mut *state;
     if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
         if before == Some(&**c as *const Compiled) {
-            let units = code_units(code);
             let changed = c
                 .opcodes
                 .iter()
-                .any(|&(offset, op)| (*units.add(offset as usize) & 0xFF) as u8 != op);
+                .any(|&(offset, op)| opcode_at(code, offset) != op);
             if changed {
                 s.recompiles += 1;
                 s.set_status(Status::Requicken(0));
                 INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
-            } else if QUICKEN_REPORTED.load(Ordering::Relaxed) == code as usize {
+            } else {
                 // Let its compiled code report again.
-                QUICKEN_REPORTED.store(0, Ordering::Relaxed);
+                forget_reported(code);
             }
         }
     }
@@ -1336,7 +1351,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
         // counter was due, or the specialization compiled failed): compile
         // the new form at the next call.
         if let Some(&(offset, op)) = c.inst_at(at).map(|i| &c.opcodes[i]) {
-            let now = (*code_units(s.code as *mut PyCodeObject).add(offset as usize) & 0xFF) as u8;
+            let now = opcode_at(s.code as *mut PyCodeObject, offset);
             if now != op && deopt(now) == deopt(op) && s.recompiles < RESPECIALIZE_LIMIT {
                 s.set_status(Status::Requicken(0));
                 s.recompiles += 1;
@@ -1392,9 +1407,7 @@ unsafe fn compile(
     input.report_due = s.loops && !s.generator && !COUNTING.load(Ordering::Relaxed);
     // Its new code reports its own due counters.
     s.respecialize_wanted = false;
-    if QUICKEN_REPORTED.load(Ordering::Relaxed) == code as usize {
-        QUICKEN_REPORTED.store(0, Ordering::Relaxed);
-    }
+    forget_reported(code);
     let (globals, builtins) = ((*frame).f_globals, (*frame).f_builtins);
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);

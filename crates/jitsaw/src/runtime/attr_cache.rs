@@ -89,11 +89,8 @@ unsafe fn no_instance_attr(
     e: &Entry,
     name: *mut PyObject,
 ) -> Result<bool, ()> {
-    if e.check == Check::NoDict {
-        return Ok(true);
-    }
-    if e.check == Check::Values && values_valid(owner) {
-        return Ok((*shared_keys(ob_type(owner))).dk_nentries == e.index as isize);
+    if let Some(known) = e.instance_attr_ruled_out(owner) {
+        return Ok(known);
     }
     let dict = managed_dict(owner);
     if dict.is_null() {

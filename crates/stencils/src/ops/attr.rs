@@ -5,9 +5,9 @@
 use crate::abi::*;
 use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::layout::{DictKeys, DictValues, PyDictObject, PyModuleObject};
+use jitsaw_cpython313::layout::{DictValues, PyDictObject, PyModuleObject};
 use jitsaw_cpython313::off;
-use jitsaw_cpython313::shared::{AttrCheck, AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
+use jitsaw_cpython313::shared::{AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
 
 /// Pushes `res`, then NULL when the oparg's low bit asks for it.
 macro_rules! push_res_maybe_null {
@@ -167,24 +167,6 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
     None
 }
 
-/// Whether a `Method` entry's instance cannot have an attribute of the
-/// name, without looking into a `__dict__` (which could run code): its type
-/// gives instances no `__dict__`, or its inline values are current and the
-/// type's shared keys still end where they did when none was the name.
-#[inline(always)]
-unsafe fn no_instance_attr(owner: *mut PyObject, e: &AttrEntry) -> bool {
-    match e.check {
-        AttrCheck::NoDict => true,
-        AttrCheck::Values => {
-            let keys = field::<*mut DictKeys>(ob_type(owner).cast(), off::HEAPTYPE_HT_CACHED_KEYS);
-            (*inline_values(owner)).valid != 0
-                && !keys.is_null()
-                && (*keys).dk_nentries == e.index as isize
-        }
-        AttrCheck::Dict => false,
-    }
-}
-
 stencil!(
     /// Operand: the site's cache. Inline values are read here (as
     /// `_LOAD_ATTR_INSTANCE_VALUE`, running no Python code but a dying
@@ -204,7 +186,9 @@ stencil!(
                     replace_owner!(f, sp, ts, owner, attr, jump)
                 }
             }
-            if oparg() & 1 != 0 && e.kind == AttrKind::Method && no_instance_attr(owner, e) {
+            if oparg() & 1 != 0 && e.kind == AttrKind::Method
+                && e.instance_attr_ruled_out(owner) == Some(true)
+            {
                 let descr = e.descr();
                 incref(descr);
                 poke(sp, 1, descr);
