@@ -487,3 +487,85 @@ def test_generators_made_for_calls_from_c(jit):
         """
     )
     r.assert_compiled("drive", "Tree.__iter__", "pairs")
+
+
+def test_generators_resumed_from_c_notice_changes(jit):
+    # A resumption from C (`list`, `next`, `tuple` of a generator
+    # expression) goes the way the last one of its code went while nothing
+    # it relied on changed: generators of one code object with other
+    # globals resumed in turn, globals rebound while one is suspended, its
+    # code recompiled meanwhile, tracing and `sys.monitoring` events for the
+    # code switched on while it is suspended, and `throw()` must all behave
+    # as without jitsaw.
+    r = jit(
+        """
+        import sys, types
+        SCALE = 2
+        def scaled(n):
+            for i in range(n):
+                yield i * SCALE
+        other = types.FunctionType(scaled.__code__, {"SCALE": -1, "range": range})
+        def turns(n):
+            a, b = scaled(n), other(n)
+            return [(next(a), next(b)) for _ in range(n)]
+        def total(xs):
+            return sum(tuple(x * SCALE for x in xs))
+        for i in range(6):
+            print(turns(4), list(scaled(3)), list(other(3)), total(range(i)))
+        def rebound():
+            global SCALE
+            g = scaled(4)
+            out = [next(g)]
+            SCALE = 5
+            out += list(g)
+            SCALE = 2
+            return out
+        print(rebound(), rebound())
+        def shifting(n, t=0):
+            for i in range(n):
+                t = t + i
+                yield t
+        g = shifting(100)
+        print(next(g), next(g))
+        for i in range(50):
+            next(g)
+        # Floats after ints: the addition's guard fails until the code is
+        # compiled again, while `g` is suspended in the old code.
+        print([sum(shifting(5, 0.5)) for k in range(80)][-1])
+        print(next(g), list(g)[-3:])
+        def traced():
+            lines = []
+            def tracer(frame, event, arg):
+                if frame.f_code is scaled.__code__:
+                    lines.append((event, frame.f_lineno))
+                return tracer
+            g = scaled(3)
+            first = next(g)
+            sys.settrace(tracer)
+            rest = list(g)
+            sys.settrace(None)
+            return first, rest, lines
+        print(traced())
+        mon = sys.monitoring
+        seen = []
+        mon.use_tool_id(3, "test")
+        mon.register_callback(3, mon.events.LINE, lambda code, line: seen.append(line))
+        g = scaled(3)
+        next(g)
+        mon.set_local_events(3, scaled.__code__, mon.events.LINE)
+        print(list(g), seen)
+        mon.set_local_events(3, scaled.__code__, 0)
+        mon.free_tool_id(3)
+        seen.clear()
+        print(list(scaled(3)), seen)
+        g = scaled(5)
+        next(g)
+        try:
+            g.throw(KeyError("k"))
+        except KeyError as e:
+            print("thrown", e)
+        print(list(g))
+        """
+    )
+    r.assert_compiled("scaled", "turns")
+    assert r.stats["frames_entered"] > 0

@@ -168,6 +168,21 @@ pub struct ResumeCache {
     pub base: usize,
 }
 
+impl ResumeCache {
+    /// A cache that learned nothing (no epoch is 0).
+    pub const EMPTY: ResumeCache = ResumeCache {
+        epoch: 0,
+        version: 0,
+        eval_frame: 0,
+        globals: 0,
+        builtins: 0,
+        code: 0,
+        points: core::ptr::null(),
+        mask: 0,
+        base: 0,
+    };
+}
+
 /// A resume point of compiled generator code: after `RETURN_GENERATOR` or
 /// a `YIELD_VALUE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,6 +22,7 @@ use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
+use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::{consts, deopt, off, opcode};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -125,6 +126,12 @@ pub struct CodeState {
     /// argument count of code with only plain positional parameters,
     /// `u32::MAX` for any other.
     direct_args: u32,
+    /// What the last resumption of a generator of this code from C
+    /// learned, for [`quick_resume`] (epoch 0: nothing; a status change
+    /// moves the epoch on, so it never outlives the code it names).
+    resume: ResumeCache,
+    /// The compiled code `resume` resumes in.
+    resume_compiled: *const Compiled,
 }
 
 impl CodeState {
@@ -462,16 +469,80 @@ fn forget_cached(code: usize, state: usize) {
     }
 }
 
-/// The PEP 523 evaluator.
+/// The PEP 523 evaluator. Only dispatches (both ways are tail calls), so
+/// that neither pays for the other's registers.
 unsafe extern "C" fn eval_frame(
     ts: *mut PyThreadState,
     frame: *mut Frame,
     throwflag: i32,
 ) -> *mut PyObject {
-    let owner = (*frame).owner as i64;
-    if owner == consts::FRAME_OWNED_BY_GENERATOR {
-        return resume_generator(ts, frame, throwflag);
+    if (*frame).owner as i64 == consts::FRAME_OWNED_BY_GENERATOR {
+        resume_generator(ts, frame, throwflag)
+    } else {
+        eval_call(ts, frame, throwflag)
     }
+}
+
+/// [`eval_frame`] for a frame that is not a generator's: a call.
+#[inline(never)]
+unsafe extern "C" fn eval_call(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    throwflag: i32,
+) -> *mut PyObject {
+    if throwflag == 0 && (*frame).owner as i64 == consts::FRAME_OWNED_BY_THREAD {
+        if let Some((state, compiled, entry)) = quick_call(ts, frame) {
+            let compiled = &*compiled;
+            let address = compiled.entry(0);
+            return finish(
+                state,
+                runtime::run_at(ts, frame, compiled, entry, address, false),
+            );
+        }
+    }
+    eval_call_slowly(ts, frame, throwflag)
+}
+
+/// The code state, compiled code and way in for a call the hook runs
+/// compiled without further decisions: [`decide`]'s first answer, for code
+/// seen recently (in the state cache) that is not a generator's and ran
+/// compiled before.
+#[inline(always)]
+unsafe fn quick_call(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+) -> Option<(*mut CodeState, *const Compiled, runtime::EntryFn)> {
+    let code = frame_code(frame);
+    let slot = cache_slot(code as usize);
+    if slot[0].load(Ordering::Relaxed) != code as usize {
+        return None;
+    }
+    let s = &mut *(slot[1].load(Ordering::Relaxed) as *mut CodeState);
+    let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) else {
+        return None;
+    };
+    if s.generator
+        || s.first_run.is_none()
+        || !current(c, code, instrumentation_version(ts))
+        || needs_a_look(s, c)
+    {
+        return None;
+    }
+    let c = &**c as *const Compiled;
+    let entry = runtime::entry_fn()?;
+    s.count_call();
+    Some((s, c, entry))
+}
+
+/// [`eval_call`] the long way: decides how to run the call, compiling
+/// first if due.
+#[inline(never)]
+unsafe fn eval_call_slowly(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    throwflag: i32,
+) -> *mut PyObject {
+    let owner = (*frame).owner as i64;
     if throwflag != 0 || owner != consts::FRAME_OWNED_BY_THREAD {
         return interpreter(ts, frame, throwflag);
     }
@@ -510,8 +581,93 @@ unsafe extern "C" fn eval_frame(
 }
 
 /// Resumes a generator's or coroutine's frame (`next`, `send`, `throw`) in
-/// its compiled code when there is some for this instrumentation state.
-unsafe fn resume_generator(
+/// its compiled code when there is some for this instrumentation state:
+/// a `next()` the way the last one went when nothing it relied on changed
+/// (a function of its own, so that this common case saves few registers),
+/// anything else by [`resume_generator_slowly`].
+#[inline(never)]
+unsafe extern "C" fn resume_generator(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    throwflag: i32,
+) -> *mut PyObject {
+    if throwflag == 0 {
+        if let Some((state, address, entry)) = quick_resume(ts, frame) {
+            // Not resumed by a compiled caller: its yield returns.
+            (*frame).return_offset = 0;
+            let compiled = &*(*state).resume_compiled;
+            return finish(
+                state,
+                runtime::run_at(ts, frame, compiled, entry, address, false),
+            );
+        }
+    }
+    resume_generator_slowly(ts, frame, throwflag)
+}
+
+/// Where a suspended generator's frame resumes, if the last resumption of
+/// its code from C learned it and nothing it relied on changed: no code
+/// object changed status, instrumentation is as it was and the code has no
+/// monitoring data, the frame has the same namespaces, and its suspension
+/// point is in the table (as [`resumable`] would find: its answer, without
+/// its lookups). The code's state, the address, and the way in.
+#[inline(always)]
+unsafe fn quick_resume(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+) -> Option<(*mut CodeState, usize, runtime::EntryFn)> {
+    let code = frame_code(frame);
+    let slot = cache_slot(code as usize);
+    if slot[0].load(Ordering::Relaxed) != code as usize {
+        return None;
+    }
+    let state = slot[1].load(Ordering::Relaxed) as *mut CodeState;
+    let r = &(*state).resume;
+    if r.epoch != direct_epoch()
+        || r.version != instrumentation_version(ts)
+        || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
+        || (*frame).f_globals as usize != r.globals
+        || (*frame).f_builtins as usize != r.builtins
+    {
+        return None;
+    }
+    let offset = runtime::offset_of_ip(frame);
+    let point = *r.points.add(offset as usize & r.mask);
+    if point.at != offset {
+        return None;
+    }
+    let entry = runtime::entry_fn()?;
+    Some((state, r.base + point.label as usize, entry))
+}
+
+/// What resuming `frame` in `compiled` relies on, for [`quick_resume`] and
+/// for a compiled caller's site (`SEND_GEN`, `FOR_ITER_GEN`), taken when
+/// [`resumable`] just found it.
+///
+/// # Safety
+/// The GIL is held and `frame` is a suspended frame of `compiled`'s code.
+pub unsafe fn resume_cache(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    compiled: &Compiled,
+) -> ResumeCache {
+    ResumeCache {
+        epoch: direct_epoch(),
+        version: instrumentation_version(ts),
+        eval_frame: field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME),
+        globals: (*frame).f_globals as usize,
+        builtins: (*frame).f_builtins as usize,
+        code: (*frame).f_executable as usize,
+        points: compiled.resumes.as_ptr(),
+        mask: compiled.resumes.len() - 1,
+        base: compiled.memory.address(),
+    }
+}
+
+/// [`resume_generator`] the long way: compiles code due for it, finds
+/// where the frame resumes, and remembers it for [`quick_resume`].
+#[inline(never)]
+unsafe fn resume_generator_slowly(
     ts: *mut PyThreadState,
     frame: *mut Frame,
     throwflag: i32,
@@ -527,6 +683,8 @@ unsafe fn resume_generator(
             compile(s, ts, frame, code, version);
         }
         if let Some((c, i)) = resumable(s, frame, version) {
+            s.resume = resume_cache(ts, frame, &*c);
+            s.resume_compiled = c;
             // Not resumed by a compiled caller: its yield returns.
             (*frame).return_offset = 0;
             return run(ts, frame, state, c, i, throwflag != 0);
@@ -876,7 +1034,16 @@ pub unsafe fn run(
     let Ok(rt) = runtime::runtime() else {
         return interpreter(ts, frame, throw as i32);
     };
-    match runtime::run_frame(ts, frame, &*compiled, rt, start, throw) {
+    finish(
+        state,
+        runtime::run_frame(ts, frame, &*compiled, rt, start, throw),
+    )
+}
+
+/// The result of a run, its deopt at a failed guard noted in `state`.
+#[inline(always)]
+unsafe fn finish(state: *mut CodeState, outcome: RunOutcome) -> *mut PyObject {
+    match outcome {
         RunOutcome::Done(result) => result,
         RunOutcome::Deopt { result, guard } => {
             if let Some(at) = guard {
@@ -932,6 +1099,8 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             },
             direct: std::ptr::null(),
             direct_args: plain_positional_args(code).unwrap_or(u32::MAX),
+            resume: ResumeCache::EMPTY,
+            resume_compiled: std::ptr::null(),
         })
     });
     Some(&mut **state as *mut CodeState)

@@ -1009,17 +1009,7 @@ unsafe extern "C" fn helper_resume_inline(
     let Some((compiled, entry)) = crate::hook::ready_resume(ts, frame) else {
         return Inline::NONE;
     };
-    *cache = ResumeCache {
-        epoch: crate::hook::direct_epoch(),
-        version: instrumentation_version(ts),
-        eval_frame: field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME),
-        globals: (*frame).f_globals as usize,
-        builtins: (*frame).f_builtins as usize,
-        code: (*frame).f_executable as usize,
-        points: compiled.resumes.as_ptr(),
-        mask: compiled.resumes.len() - 1,
-        base: compiled.memory.address(),
-    };
+    *cache = crate::hook::resume_cache(ts, frame, compiled);
     let value = if kind == 0 { *slot } else { none() };
     *frame_local(frame, (*frame).stacktop as usize) = value;
     (*frame).stacktop += 1;

@@ -74,7 +74,7 @@ impl Hasher for AddressHasher {
 }
 
 /// The C-ABI entry into compiled code (the `_JIT_ENTRY` stencil).
-type EntryFn = unsafe extern "C" fn(
+pub type EntryFn = unsafe extern "C" fn(
     *mut Frame,
     *mut *mut PyObject,
     *mut PyThreadState,
@@ -100,6 +100,16 @@ pub fn runtime() -> Result<&'static Runtime, String> {
     match RUNTIME.get() {
         Some(Ok(rt)) => Ok(rt),
         _ => set_up(),
+    }
+}
+
+/// The entry into compiled code, if the runtime is set up (it is once
+/// any code was compiled): for the quick ways in, which know that.
+#[inline(always)]
+pub fn entry_fn() -> Option<EntryFn> {
+    match RUNTIME.get() {
+        Some(Ok(rt)) => Some(rt.entry),
+        _ => None,
     }
 }
 
@@ -319,6 +329,24 @@ pub unsafe fn run_frame(
     start: usize,
     throw: bool,
 ) -> RunOutcome {
+    run_at(ts, root, compiled, rt.entry, compiled.entry(start), throw)
+}
+
+/// [`run_frame`] from the machine code at `address` (an entry of
+/// `compiled`), through `entry`.
+///
+/// # Safety
+/// As for [`run_frame`]; `address` is where the instruction `root` is
+/// suspended at starts in `compiled`.
+#[inline(always)]
+pub unsafe fn run_at(
+    ts: *mut PyThreadState,
+    root: *mut Frame,
+    compiled: &Compiled,
+    entry: EntryFn,
+    address: usize,
+    throw: bool,
+) -> RunOutcome {
     // The interpreter's prologue: link the root, count C and Python depth.
     (*root).previous = *current_frame(ts);
     *current_frame(ts) = root;
@@ -339,10 +367,10 @@ pub unsafe fn run_frame(
     }
     FRAMES_ENTERED.bump();
     if throw {
-        return run_on(ts, root, compiled, rt, STATUS_THROWN);
+        return run_on(ts, root, compiled, entry, STATUS_THROWN);
     }
     let sp = frame_local(root, (*root).stacktop as usize);
-    let result = (rt.entry)(root, sp, ts, compiled.entry(start)) as usize;
+    let result = entry(root, sp, ts, address) as usize;
     // The common ends, a yield or a return of the root, here; the rest (in
     // a function of its own, so that this one saves few registers) by
     // `run_on`.
@@ -354,7 +382,7 @@ pub unsafe fn run_frame(
             return RunOutcome::Done(return_from_root(ts, root, result as *mut PyObject));
         }
     }
-    run_on(ts, root, compiled, rt, result)
+    run_on(ts, root, compiled, entry, result)
 }
 
 /// The end of a root frame's run whose compiled code returned `value`: the
@@ -381,7 +409,7 @@ unsafe fn run_on(
     ts: *mut PyThreadState,
     root: *mut Frame,
     compiled: &Compiled,
-    rt: &Runtime,
+    entry: EntryFn,
     first: usize,
 ) -> RunOutcome {
     let mut frame = *current_frame(ts);
@@ -392,7 +420,7 @@ unsafe fn run_on(
             Some(result) => result,
             None => {
                 let sp = frame_local(frame, (*frame).stacktop as usize);
-                (rt.entry)(frame, sp, ts, target) as usize
+                entry(frame, sp, ts, target) as usize
             }
         };
         // Compiled code leaves from the thread's current frame: the root, or
