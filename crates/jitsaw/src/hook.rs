@@ -491,27 +491,32 @@ unsafe extern "C" fn eval_call(
     throwflag: i32,
 ) -> *mut PyObject {
     if throwflag == 0 && (*frame).owner as i64 == consts::FRAME_OWNED_BY_THREAD {
-        if let Some((state, compiled, entry)) = quick_call(ts, frame) {
-            let compiled = &*compiled;
-            let address = compiled.entry(0);
-            return finish(
-                state,
-                runtime::run_at(ts, frame, compiled, entry, address, false),
-            );
+        if let Some((state, compiled)) = quick_call(ts, frame) {
+            if (*state).generator {
+                return make_generator(ts, frame);
+            }
+            if let Some(entry) = runtime::entry_fn() {
+                let compiled = &*compiled;
+                let address = compiled.entry(0);
+                return finish(
+                    state,
+                    runtime::run_at(ts, frame, compiled, entry, address, false),
+                );
+            }
         }
     }
     eval_call_slowly(ts, frame, throwflag)
 }
 
-/// The code state, compiled code and way in for a call the hook runs
-/// compiled without further decisions: [`decide`]'s first answer, for code
-/// seen recently (in the state cache) that is not a generator's and ran
-/// compiled before.
+/// The code state and compiled code for a call the hook runs compiled
+/// without further decisions (the call counted): [`decide`]'s first
+/// answer, for code seen recently (in the state cache) that ran compiled
+/// before or is a generator function's.
 #[inline(always)]
 unsafe fn quick_call(
     ts: *mut PyThreadState,
     frame: *mut Frame,
-) -> Option<(*mut CodeState, *const Compiled, runtime::EntryFn)> {
+) -> Option<(*mut CodeState, *const Compiled)> {
     let code = frame_code(frame);
     let slot = cache_slot(code as usize);
     if slot[0].load(Ordering::Relaxed) != code as usize {
@@ -521,17 +526,31 @@ unsafe fn quick_call(
     let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) else {
         return None;
     };
-    if s.generator
-        || s.first_run.is_none()
+    if (s.first_run.is_none() && !s.generator)
         || !current(c, code, instrumentation_version(ts))
         || needs_a_look(s, c)
     {
         return None;
     }
     let c = &**c as *const Compiled;
-    let entry = runtime::entry_fn()?;
     s.count_call();
-    Some((s, c, entry))
+    Some((s, c))
+}
+
+/// A generator function's call: it only makes the generator
+/// (`RETURN_GENERATOR`), and compiled code runs it. Done here when the
+/// interpreter would not raise first (its recursion checks) nor run other
+/// instructions first (cells).
+#[inline(always)]
+unsafe fn make_generator(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
+    if (*code_units(frame_code(frame)) & 0xFF) as u8 == jitsaw_cpython313::opcode::RETURN_GENERATOR
+        && *py_recursion_remaining(ts) > 1
+        && *c_recursion_remaining(ts) > 1
+    {
+        runtime::generator_from_frame(ts, frame)
+    } else {
+        interpreter(ts, frame, 0)
+    }
 }
 
 /// [`eval_call`] the long way: decides how to run the call, compiling
@@ -551,20 +570,7 @@ unsafe fn eval_call_slowly(
         return interpreter(ts, frame, 0);
     };
     match decide(state, ts, frame, code) {
-        // A generator function's call only makes the generator
-        // (`RETURN_GENERATOR`); compiled code runs it. Done here when the
-        // interpreter would not raise first (its recursion checks) nor run
-        // other instructions first (cells).
-        Decision::Run(_) if (*state).generator => {
-            if (*code_units(code) & 0xFF) as u8 == jitsaw_cpython313::opcode::RETURN_GENERATOR
-                && *py_recursion_remaining(ts) > 1
-                && *c_recursion_remaining(ts) > 1
-            {
-                runtime::generator_from_frame(ts, frame)
-            } else {
-                interpreter(ts, frame, 0)
-            }
-        }
+        Decision::Run(_) if (*state).generator => make_generator(ts, frame),
         Decision::Run(compiled) if (*state).first_run.is_none() => {
             // How long the first compiled call takes tells whether a
             // warm-up call would be short (see `warm_up`).
