@@ -135,6 +135,31 @@ def test_names_that_keep_changing_stop_being_burned_in(jit):
     assert "_LOAD_GLOBAL_MODULE" in loads and not burned
 
 
+def test_a_name_stays_watched_for_other_code_when_code_goes(jit):
+    # Code invalidated by a rebinding no longer depends on the name; when
+    # its code object dies later, the code that burned the name in since
+    # must still see the next rebinding.
+    jit(
+        """
+        import gc
+        COUNT = 0
+        exec("def early():\\n    return COUNT\\n")
+        for i in range(20):
+            early()
+        COUNT = 1
+        def late():
+            return COUNT + 1000
+        for i in range(20):
+            late()
+        print(early(), late())
+        del early
+        gc.collect()
+        COUNT = 2
+        print(late())
+        """
+    )
+
+
 def test_whole_dict_changes_invalidate(jit):
     # A key that is not a str (it could equal one), a cleared namespace,
     # and a globals dict freed and replaced while the code object lives.

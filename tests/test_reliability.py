@@ -51,6 +51,55 @@ def test_code_is_freed_with_its_code_object(jit):
     assert "bounded" in r.stdout
 
 
+def test_superseded_code_is_freed_when_no_frame_can_run_it(jit):
+    # Code compiled again frees its older compilations unless a frame of
+    # it may still run one: recursion recompiling the code under frames
+    # running it, and a recompile from a `__del__` run while a compiled
+    # return releases the popped frame's locals (its `_POP_FRAME` goes on
+    # in the old code). Freed code is unmapped, so running it would crash.
+    r = jit(
+        """
+        import sys
+        def walk(x, depth):
+            total = 0
+            for i in range(3):
+                total = total + x
+            if depth:
+                total = total + walk(x * 1.5 if depth == 3 else x, depth - 1)
+            return total
+        for i in range(3):
+            print(walk(1, 6))
+        print(walk(2, 6), walk(1.0, 6))
+        A = B = C = D = 1
+        names = iter("ABCD")
+        class Token:
+            def __del__(self):
+                # Each rebinding invalidates `release`, compiled again here.
+                name = next(names, None)
+                if name:
+                    globals()[name] += 1
+                    release(False)
+        def release(make):
+            t = Token() if make else None
+            return A + B + C + D
+        def caller(n, make):
+            return [release(make) for i in range(n)]
+        for i in range(5):
+            caller(20, False)
+        for i in range(6):
+            print(caller(3, True))
+        def busy(n):
+            t = 0
+            for i in range(n):
+                t = t + i
+            return t
+        print(busy(10), busy(10.5), busy(20), busy(3))
+        """
+    )
+    r.assert_compiled("walk", "release")
+    assert r.stats["superseded_code_bytes_freed"] > 0
+
+
 def test_enable_disable_reenable_while_compiled_frames_run(jit):
     r = jit(
         """

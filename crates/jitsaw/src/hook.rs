@@ -1679,7 +1679,49 @@ unsafe fn compile(
     s.deopts = 0;
     s.deopt_sites.clear();
     s.calls_since_compile = 0;
+    free_superseded(s, code);
     Some(ptr)
+}
+
+/// Frees the compilations of `code` older than the newest when nothing can
+/// be running them: no frame of `code` is on any thread's frame stack (a
+/// frame runs compiled code only while linked there, or in a `_POP_FRAME`
+/// that unlinked it and is releasing its locals, which
+/// `runtime::releasing_locals` tells). Compiled code found through caches
+/// (call sites, resumptions) is checked against the epoch the status
+/// change just moved on, and suspended generators resume in the newest
+/// code, so superseded code is otherwise unreachable. Kept for a later
+/// compilation to free when a frame might run it.
+unsafe fn free_superseded(s: &mut CodeState, code: *mut PyCodeObject) {
+    if s.compiled.len() < 2 || runtime::releasing_locals() || on_a_frame_stack(code) {
+        return;
+    }
+    let newest = s.compiled.pop();
+    for old in s.compiled.drain(..) {
+        runtime::watch::forget(&old);
+        SUPERSEDED_FREED.fetch_add(old.size as u64, Ordering::Relaxed);
+    }
+    s.compiled.extend(newest);
+}
+
+/// Bytes of superseded machine code freed (see [`free_superseded`]).
+pub static SUPERSEDED_FREED: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a frame of `code` is on the frame stack of any thread.
+unsafe fn on_a_frame_stack(code: *mut PyCodeObject) -> bool {
+    let interp = pyo3::ffi::PyInterpreterState_Get();
+    let mut t = pyo3::ffi::PyInterpreterState_ThreadHead(interp);
+    while !t.is_null() {
+        let mut f = *current_frame(t.cast());
+        while !f.is_null() {
+            if (*f).f_executable == code.cast() {
+                return true;
+            }
+            f = (*f).previous;
+        }
+        t = pyo3::ffi::PyThreadState_Next(t);
+    }
+    false
 }
 
 /// Why [`build`] made no code.

@@ -87,6 +87,10 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("unsupported_instructions", c.unsupported)?;
     d.set_item("code_bytes_in_use", arena::in_use())?;
     d.set_item(
+        "superseded_code_bytes_freed",
+        hook::SUPERSEDED_FREED.load(std::sync::atomic::Ordering::Relaxed),
+    )?;
+    d.set_item(
         "code_limit_hits",
         hook::CODE_LIMIT_HITS.load(std::sync::atomic::Ordering::Relaxed),
     )?;

@@ -10,6 +10,7 @@ use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
 use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::{consts, off};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 /// Storage for the stencils' int freelist (`crates/stencils/src/objects.rs`
@@ -1328,27 +1329,47 @@ pub(super) unsafe extern "C" fn helper_clear_and_pop(ts: *mut PyThreadState, f: 
         || !(*f).f_locals.is_null()
         || f.cast::<u8>() == chunk.add(off::STACK_CHUNK_DATA)
     {
-        return _PyEval_FrameClearAndPop(ts, f);
+        return releasing(|| _PyEval_FrameClearAndPop(ts, f));
     }
     let n = (*f).stacktop as usize;
     for i in 0..n {
         let o = *frame_local(f, i);
         if !o.is_null() && !is_immortal(o) {
             if (*o).ob_refcnt == 1 {
-                return clear_and_pop_from(ts, f, i);
+                return releasing(|| clear_and_pop_from(ts, f, i));
             }
             (*o).ob_refcnt -= 1;
         }
     }
     for o in [(*f).f_funcobj, (*f).f_executable] {
         if !is_immortal(o) && (*o).ob_refcnt == 1 {
-            return clear_and_pop_from(ts, f, n);
+            return releasing(|| clear_and_pop_from(ts, f, n));
         }
     }
     decref_no_dealloc((*f).f_funcobj);
     decref_no_dealloc((*f).f_executable);
     (*f).stacktop = 0;
     *field_ptr::<*mut Frame>(ts.cast(), off::TSTATE_DATASTACK_TOP) = f;
+}
+
+/// Frames popped by [`helper_clear_and_pop`] whose locals are being
+/// released now, on all threads: the `_POP_FRAME` that called it continues
+/// in its compiled code afterwards, though the frame is no longer linked
+/// (see `hook::free_superseded`).
+static RELEASING: AtomicU32 = AtomicU32::new(0);
+
+/// Runs `release`, a release of a popped frame's locals (which may run any
+/// code), counted in [`RELEASING`].
+#[inline(always)]
+unsafe fn releasing(release: impl FnOnce()) {
+    RELEASING.store(RELEASING.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    release();
+    RELEASING.store(RELEASING.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+}
+
+/// Whether a popped frame's locals are being released (see [`RELEASING`]).
+pub fn releasing_locals() -> bool {
+    RELEASING.load(Ordering::Relaxed) != 0
 }
 
 /// [`helper_clear_and_pop`] from local `from` on, the locals before it

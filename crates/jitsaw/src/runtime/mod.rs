@@ -13,7 +13,7 @@
 
 pub mod attr_cache;
 mod helpers;
-pub use helpers::{generator_from_frame, prepare_call_site};
+pub use helpers::{generator_from_frame, prepare_call_site, releasing_locals};
 pub mod location;
 pub mod watch;
 

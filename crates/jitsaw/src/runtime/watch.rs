@@ -146,22 +146,32 @@ pub unsafe fn forget(compiled: &Compiled) {
 }
 
 /// Drops `compiled`'s dependencies, unwatching dicts left without any
-/// (except `dying`, a dict being freed).
+/// (except `dying`, a dict being freed). Dropping them again does nothing
+/// (code invalidated, then freed): a name's entry in `dicts` goes with
+/// each dependency actually dropped, as `register` added one for each.
 unsafe fn remove(w: &mut Watches, compiled: &Compiled, dying: usize) {
     let me = compiled as *const Compiled;
     for (dict, name, _) in dependencies(compiled) {
         let h = hash(name as *mut PyObject);
+        let mut dropped = 0;
         if let Some(list) = w.deps.get_mut(&(dict, h)) {
+            let before = list.len();
             list.retain(|d| d.compiled != me);
+            dropped = before - list.len();
             if list.is_empty() {
                 w.deps.remove(&(dict, h));
             }
         }
+        if dropped == 0 {
+            continue;
+        }
         let Some(hashes) = w.dicts.get_mut(&dict) else {
             continue;
         };
-        if let Some(i) = hashes.iter().position(|&x| x == h) {
-            hashes.swap_remove(i);
+        for _ in 0..dropped {
+            if let Some(i) = hashes.iter().position(|&x| x == h) {
+                hashes.swap_remove(i);
+            }
         }
         if hashes.is_empty() {
             w.dicts.remove(&dict);
