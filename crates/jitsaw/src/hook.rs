@@ -110,9 +110,10 @@ pub struct CodeState {
     /// The code object (for the state cache; not a reference).
     code: usize,
     /// Every compilation of this code object, newest last: superseded code
-    /// may still be running in an outer frame, so it lives as long as the
-    /// code object (recompilations are rare: see `RECOMPILE_DEOPTS`). Boxed
-    /// so running frames' pointers stay valid when the vector grows.
+    /// may still be running in an outer frame, so it lives until a later
+    /// compilation finds no frame that can run it ([`free_superseded`]), or
+    /// as long as the code object. Boxed so running frames' pointers stay
+    /// valid when the vector grows.
     #[allow(clippy::vec_box)]
     compiled: Vec<Box<Compiled>>,
     /// Its profile (`JITSAW_PROFILE`), or null.
