@@ -21,7 +21,9 @@ type Slot = (usize, u64, u64);
 
 /// Recent lookups, by return address: most deallocations that need one
 /// come from a few call sites in hot code. A plain array (no lazy
-/// initialization), so that a hit costs a few instructions.
+/// initialization), so that a hit costs a few instructions; two ways per
+/// set, so that two hot call sites whose addresses fall into one set (it
+/// happens, and then every lookup of both would miss) both stay.
 struct Cache(std::cell::UnsafeCell<[Slot; CACHE_SLOTS]>);
 
 // SAFETY: accessed only with the GIL held, which serializes the accesses.
@@ -62,12 +64,19 @@ pub unsafe fn forget(start: usize) {
 /// The GIL is held.
 #[inline]
 pub unsafe fn instr_ptr_at(ret: usize) -> Option<(u64, u64)> {
-    let slot = &mut (*CACHE.0.get())[(ret ^ (ret >> 10)) % CACHE_SLOTS];
-    if slot.0 == ret {
-        return Some((slot.1, slot.2));
+    // A multiplicative hash spreads nearby addresses over the sets.
+    let set = (ret.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % (CACHE_SLOTS / 2) * 2;
+    let cache = &mut *CACHE.0.get();
+    let ways = &mut cache[set..set + 2];
+    for way in ways.iter() {
+        if way.0 == ret {
+            return Some((way.1, way.2));
+        }
     }
     let found = look_up(ret)?;
-    *slot = (ret, found.0, found.1);
+    // The newer entry first; the older one stays in the second way.
+    ways[1] = ways[0];
+    ways[0] = (ret, found.0, found.1);
     Some(found)
 }
 
