@@ -462,6 +462,14 @@ fn cache_slot(code: usize) -> &'static [AtomicUsize; 2] {
     &STATE_CACHE[(code >> 4) & (STATE_CACHE_SIZE - 1)]
 }
 
+/// The state of `code` if the state cache holds it (no table lookup).
+#[inline(always)]
+fn cached_state(code: *mut PyCodeObject) -> Option<*mut CodeState> {
+    let slot = cache_slot(code as usize);
+    (slot[0].load(Ordering::Relaxed) == code as usize)
+        .then(|| slot[1].load(Ordering::Relaxed) as *mut CodeState)
+}
+
 fn forget_cached(code: usize, state: usize) {
     let slot = cache_slot(code);
     if slot[0].load(Ordering::Relaxed) == code && slot[1].load(Ordering::Relaxed) == state {
@@ -519,11 +527,7 @@ unsafe fn quick_call(
     frame: *mut Frame,
 ) -> Option<(*mut CodeState, *const Compiled)> {
     let code = frame_code(frame);
-    let slot = cache_slot(code as usize);
-    if slot[0].load(Ordering::Relaxed) != code as usize {
-        return None;
-    }
-    let s = &mut *(slot[1].load(Ordering::Relaxed) as *mut CodeState);
+    let s = &mut *cached_state(code)?;
     let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) else {
         return None;
     };
@@ -624,11 +628,7 @@ unsafe fn quick_resume(
     frame: *mut Frame,
 ) -> Option<(*mut CodeState, usize, runtime::EntryFn)> {
     let code = frame_code(frame);
-    let slot = cache_slot(code as usize);
-    if slot[0].load(Ordering::Relaxed) != code as usize {
-        return None;
-    }
-    let state = slot[1].load(Ordering::Relaxed) as *mut CodeState;
+    let state = cached_state(code)?;
     let r = &(*state).resume;
     if r.epoch != direct_epoch()
         || r.version != instrumentation_version(ts)
@@ -798,11 +798,7 @@ pub unsafe fn ready_direct(
     code: *mut PyCodeObject,
     nargs: usize,
 ) -> Option<(*mut CodeState, *const Compiled)> {
-    let slot = cache_slot(code as usize);
-    if slot[0].load(Ordering::Relaxed) != code as usize {
-        return None;
-    }
-    let state = slot[1].load(Ordering::Relaxed) as *mut CodeState;
+    let state = cached_state(code)?;
     let s = &mut *state;
     if s.direct.is_null() || s.direct_args as usize != nargs {
         return None;
@@ -1064,11 +1060,11 @@ unsafe fn finish(state: *mut CodeState, outcome: RunOutcome) -> *mut PyObject {
 /// The code object's state, created on first sight.
 #[inline]
 unsafe fn state_of(code: *mut PyCodeObject) -> Option<*mut CodeState> {
-    let slot = cache_slot(code as usize);
-    if slot[0].load(Ordering::Relaxed) == code as usize {
-        return Some(slot[1].load(Ordering::Relaxed) as *mut CodeState);
+    if let Some(state) = cached_state(code) {
+        return Some(state);
     }
     let state = state_of_uncached(code)?;
+    let slot = cache_slot(code as usize);
     slot[0].store(code as usize, Ordering::Relaxed);
     slot[1].store(state as usize, Ordering::Relaxed);
     Some(state)
