@@ -181,6 +181,34 @@ impl ResumeCache {
         mask: 0,
         base: 0,
     };
+
+    /// Where a frame suspended at code unit `offset` resumes (its machine
+    /// code's address), if what the cache learned still holds: the same
+    /// epoch and instrumentation `version`, the frame's `globals` and
+    /// `builtins`, and a resume point there. (The caller checks the rest:
+    /// the code object, its monitoring data.)
+    ///
+    /// # Safety
+    /// A nonzero epoch means `points` and `base` are a live compilation's.
+    #[inline(always)]
+    pub unsafe fn address(
+        &self,
+        epoch: u64,
+        version: u64,
+        globals: usize,
+        builtins: usize,
+        offset: u32,
+    ) -> Option<usize> {
+        if self.epoch != epoch
+            || self.version != version
+            || self.globals != globals
+            || self.builtins != builtins
+        {
+            return None;
+        }
+        let point = *self.points.add(offset as usize & self.mask);
+        (point.at == offset).then_some(self.base + point.label as usize)
+    }
 }
 
 /// A resume point of compiled generator code: after `RETURN_GENERATOR` or

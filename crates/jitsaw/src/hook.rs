@@ -528,18 +528,31 @@ unsafe fn quick_call(
 ) -> Option<(*mut CodeState, *const Compiled)> {
     let code = frame_code(frame);
     let s = &mut *cached_state(code)?;
+    if s.first_run.is_none() && !s.generator {
+        return None;
+    }
+    let c = runs_now(s, code, instrumentation_version(ts))?;
+    Some((s, c))
+}
+
+/// The compiled code a call of `code` runs without further decisions, the
+/// call counted: code compiled from specialized bytecode, current for
+/// instrumentation `version`, with nothing for [`needs_a_look`] to see.
+#[inline(always)]
+unsafe fn runs_now(
+    s: &mut CodeState,
+    code: *mut PyCodeObject,
+    version: u64,
+) -> Option<*const Compiled> {
     let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) else {
         return None;
     };
-    if (s.first_run.is_none() && !s.generator)
-        || !current(c, code, instrumentation_version(ts))
-        || needs_a_look(s, c)
-    {
+    if !current(c, code, version) || needs_a_look(s, c) {
         return None;
     }
     let c = &**c as *const Compiled;
     s.count_call();
-    Some((s, c))
+    Some(c)
 }
 
 /// A generator function's call: it only makes the generator
@@ -548,7 +561,7 @@ unsafe fn quick_call(
 /// instructions first (cells).
 #[inline(always)]
 unsafe fn make_generator(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
-    if (*code_units(frame_code(frame)) & 0xFF) as u8 == jitsaw_cpython313::opcode::RETURN_GENERATOR
+    if opcode_at(frame_code(frame), 0) == opcode::RETURN_GENERATOR
         && *py_recursion_remaining(ts) > 1
         && *c_recursion_remaining(ts) > 1
     {
@@ -629,22 +642,18 @@ unsafe fn quick_resume(
 ) -> Option<(*mut CodeState, usize, runtime::EntryFn)> {
     let code = frame_code(frame);
     let state = cached_state(code)?;
-    let r = &(*state).resume;
-    if r.epoch != direct_epoch()
-        || r.version != instrumentation_version(ts)
-        || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
-        || (*frame).f_globals as usize != r.globals
-        || (*frame).f_builtins as usize != r.builtins
-    {
+    if !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null() {
         return None;
     }
-    let offset = runtime::offset_of_ip(frame);
-    let point = *r.points.add(offset as usize & r.mask);
-    if point.at != offset {
-        return None;
-    }
+    let address = (*state).resume.address(
+        direct_epoch(),
+        instrumentation_version(ts),
+        (*frame).f_globals as usize,
+        (*frame).f_builtins as usize,
+        runtime::offset_of_ip(frame),
+    )?;
     let entry = runtime::entry_fn()?;
-    Some((state, r.base + point.label as usize, entry))
+    Some((state, address, entry))
 }
 
 /// What resuming `frame` in `compiled` relies on, for [`quick_resume`] and
@@ -1173,15 +1182,8 @@ unsafe fn decide(
     code: *mut PyCodeObject,
 ) -> Decision {
     let version = instrumentation_version(ts);
-    {
-        let s = &mut *state;
-        if let (Status::Compiled { provisional: false }, Some(c)) = (&s.status, s.compiled.last()) {
-            if current(c, code, version) && !needs_a_look(s, c) {
-                let c = &**c as *const Compiled;
-                s.count_call();
-                return Decision::Run(c);
-            }
-        }
+    if let Some(c) = runs_now(&mut *state, code, version) {
+        return Decision::Run(c);
     }
     if instrumented(ts, code, version) {
         return Decision::InterpretUnhooked;

@@ -96,29 +96,28 @@ pub unsafe fn resume_cached(
     let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
     let state = field_ptr::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE);
     let code = (*frame).f_executable as usize;
+    let missed = Inline {
+        frame: core::ptr::null_mut(),
+        entry: 0,
+    };
     if code != c.code
         || *state as i64 >= consts::FRAME_EXECUTING
         || *py_recursion_remaining(ts) <= 1
-        || c.epoch != core::ptr::read_volatile(&raw const jitsaw_direct_epoch)
-        || c.version != instrumentation_version(ts)
         || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME) != c.eval_frame
         || !field::<*mut u8>(code as *mut u8, off::CODE_MONITORING).is_null()
-        || (*frame).f_globals as usize != c.globals
-        || (*frame).f_builtins as usize != c.builtins
     {
-        return Inline {
-            frame: core::ptr::null_mut(),
-            entry: 0,
-        };
+        return missed;
     }
     let offset = (((*frame).instr_ptr as usize - (code + off::CODE_CO_CODE_ADAPTIVE)) >> 1) as u32;
-    let point = *c.points.add(offset as usize & c.mask);
-    if point.at != offset {
-        return Inline {
-            frame: core::ptr::null_mut(),
-            entry: 0,
-        };
-    }
+    let Some(entry) = c.address(
+        core::ptr::read_volatile(&raw const jitsaw_direct_epoch),
+        instrumentation_version(ts),
+        (*frame).f_globals as usize,
+        (*frame).f_builtins as usize,
+        offset,
+    ) else {
+        return missed;
+    };
     let value = if kind == 0 { *slot } else { none() };
     *frame_local(frame, (*frame).stacktop as usize) = value;
     (*frame).stacktop += 1;
@@ -135,10 +134,7 @@ pub unsafe fn resume_cached(
     *py_recursion_remaining(ts) -= 1;
     *(&raw mut jitsaw_resumed_directly) += 1;
     *(&raw mut jitsaw_frames_entered) += 1;
-    Inline {
-        frame,
-        entry: c.base + point.label as usize,
-    }
+    Inline { frame, entry }
 }
 
 /// Whether `SEND` may resume `o` directly (the interpreter's `SEND_GEN`
