@@ -942,6 +942,63 @@ def test_int_arithmetic_at_digit_boundaries(jit):
     assert "_BINARY_OP_ADD_INT" in r.uops("add")
 
 
+def test_unspecialized_int_operators_at_digit_boundaries(jit):
+    # CPython 3.13 never specializes these; compiled code computes two ints
+    # of up to two digits in a word and leaves the rest (big ints, bools,
+    # floats, negative shift counts, zero divisors) to the generic path.
+    r = jit(
+        """
+        edges = [0, 1, -1, 3, -3, 7, -8, 255, 256, 2**30 - 1, 2**30, -2**30, 2**31 + 5, 2**59,
+                 2**60 - 1, -(2**60 - 1), 2**60, -2**60, 2**62, -2**63, 10**30, True, False,
+                 2.5, -0.0]
+        counts = [0, 1, 2, 29, 30, 31, 32, 58, 59, 60, 61, 62, 63, 64, 100, -1, True]
+        def ops(a, b):
+            out = []
+            for f in (lambda: a & b, lambda: a | b, lambda: a ^ b, lambda: a // b,
+                      lambda: a % b):
+                try:
+                    r = f()
+                    out.append((type(r).__name__, r))
+                except Exception as e:
+                    out.append(type(e).__name__)
+            return out
+        def shifts(a, n):
+            out = []
+            try:
+                out.append(a << n)
+            except Exception as e:
+                out.append(type(e).__name__)
+            try:
+                out.append(a >> n)
+            except Exception as e:
+                out.append(type(e).__name__)
+            x = a
+            try:
+                x <<= n
+                x >>= 1
+                x ^= a
+                x &= -1
+                x |= 1
+                x //= 3
+                x %= 1000003
+            except Exception as e:
+                x = type(e).__name__
+            out.append(x)
+            return out
+        for i in range(3):
+            results = [ops(a, b) for a in edges for b in edges]
+            moved = [shifts(a, n) for a in edges if type(a) is not float for n in counts]
+        print(results)
+        print(moved)
+        print(ops(2**40 + 7, 3) , 100 & 0xF0 is 96, (-7) // 2, (-7) % 2, 7 % -2, 7 // -2)
+        """
+    )
+    r.assert_compiled("ops", "shifts")
+    uops = r.uops("shifts")
+    for op in ("LSHIFT", "RSHIFT", "XOR", "AND", "OR", "FLOOR_DIVIDE", "REMAINDER"):
+        assert f"_BINARY_OP_ADAPTIVE_{op}" in uops
+
+
 def test_int_and_float_allocation_under_tracemalloc(jit):
     r = jit(
         """

@@ -664,6 +664,21 @@ fn adaptive_binary_op(oparg: u32) -> Option<Uop> {
         _ if op == consts::NB_TRUE_DIVIDE || op == consts::NB_INPLACE_TRUE_DIVIDE => {
             Uop::_BINARY_OP_ADAPTIVE_TRUE_DIVIDE
         }
+        _ if op == consts::NB_AND || op == consts::NB_INPLACE_AND => Uop::_BINARY_OP_ADAPTIVE_AND,
+        _ if op == consts::NB_OR || op == consts::NB_INPLACE_OR => Uop::_BINARY_OP_ADAPTIVE_OR,
+        _ if op == consts::NB_XOR || op == consts::NB_INPLACE_XOR => Uop::_BINARY_OP_ADAPTIVE_XOR,
+        _ if op == consts::NB_LSHIFT || op == consts::NB_INPLACE_LSHIFT => {
+            Uop::_BINARY_OP_ADAPTIVE_LSHIFT
+        }
+        _ if op == consts::NB_RSHIFT || op == consts::NB_INPLACE_RSHIFT => {
+            Uop::_BINARY_OP_ADAPTIVE_RSHIFT
+        }
+        _ if op == consts::NB_FLOOR_DIVIDE || op == consts::NB_INPLACE_FLOOR_DIVIDE => {
+            Uop::_BINARY_OP_ADAPTIVE_FLOOR_DIVIDE
+        }
+        _ if op == consts::NB_REMAINDER || op == consts::NB_INPLACE_REMAINDER => {
+            Uop::_BINARY_OP_ADAPTIVE_REMAINDER
+        }
         _ => return None,
     })
 }

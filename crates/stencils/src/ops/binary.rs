@@ -189,6 +189,81 @@ stencil!(
     }
 );
 
+/// An unspecialized `BINARY_OP` that CPython 3.13 never specializes (bit
+/// operations, `//`, `%`): two exact ints of at most two digits are
+/// computed in a machine word when `$fits`, anything else goes through
+/// CPython's generic entry point for the operator (binary or in-place).
+macro_rules! adaptive_int {
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let generic = _PyEval_BinaryOps.as_ptr().add(oparg()).read();
+        if is_int(left) && is_int(right) {
+            int_op!($f, $sp, $ts, $fits, $op, generic)
+        }
+        binary_call!($f, $sp, $ts, generic)
+    }};
+}
+
+stencil!(
+    /// `BINARY_OP` `&`/`&=` with an int fast path (see `adaptive_int`).
+    fn _BINARY_OP_ADAPTIVE_AND(f, sp, ts) {
+        adaptive_int!(f, sp, ts, |_, _| true, |a: i64, b: i64| a & b)
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `|`/`|=` with an int fast path.
+    fn _BINARY_OP_ADAPTIVE_OR(f, sp, ts) {
+        adaptive_int!(f, sp, ts, |_, _| true, |a: i64, b: i64| a | b)
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `^`/`^=` with an int fast path.
+    fn _BINARY_OP_ADAPTIVE_XOR(f, sp, ts) {
+        adaptive_int!(f, sp, ts, |_, _| true, |a: i64, b: i64| a ^ b)
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `<<`/`<<=` with an int fast path when the result fits
+    /// in a word (a negative count takes the generic path, which raises).
+    fn _BINARY_OP_ADAPTIVE_LSHIFT(f, sp, ts) {
+        let fits = |a: i64, b: i64| (0..62).contains(&b) && (a << b) >> b == a;
+        adaptive_int!(f, sp, ts, fits, |a: i64, b: i64| a << b)
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `>>`/`>>=` with an int fast path (Python's shift is
+    /// arithmetic; counts past the word give 0 or -1).
+    fn _BINARY_OP_ADAPTIVE_RSHIFT(f, sp, ts) {
+        adaptive_int!(f, sp, ts, |_, b: i64| b >= 0, |a: i64, b: i64| a >> b.min(63))
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `//`/`//=` with an int fast path: the quotient rounded
+    /// towards minus infinity (a zero divisor takes the generic path).
+    fn _BINARY_OP_ADAPTIVE_FLOOR_DIVIDE(f, sp, ts) {
+        adaptive_int!(f, sp, ts, |_, b: i64| b != 0, |a: i64, b: i64| {
+            let q = a / b;
+            if a % b != 0 && (a < 0) != (b < 0) { q - 1 } else { q }
+        })
+    }
+);
+
+stencil!(
+    /// `BINARY_OP` `%`/`%=` with an int fast path: the remainder takes the
+    /// divisor's sign (a zero divisor takes the generic path).
+    fn _BINARY_OP_ADAPTIVE_REMAINDER(f, sp, ts) {
+        adaptive_int!(f, sp, ts, |_, b: i64| b != 0, |a: i64, b: i64| {
+            let r = a % b;
+            if r != 0 && (r < 0) != (b < 0) { r + b } else { r }
+        })
+    }
+);
+
 /// The generic `COMPARE_OP`: `PyObject_RichCompare` with the operator in
 /// oparg bits 5+, and the result made a bool when bit 4 is set.
 macro_rules! compare_op {
