@@ -985,15 +985,29 @@ def test_unspecialized_int_operators_at_digit_boundaries(jit):
                 x = type(e).__name__
             out.append(x)
             return out
+        class Neg(int):
+            def __neg__(self):
+                return "neg"
+        def unary(a):
+            x = a * 1.0 if type(a) is int else a
+            try:
+                inv = ~a
+            except TypeError as e:
+                inv = str(e)
+            y = -x      # a float: negated in place when it dies here
+            return -a, inv, y, -(x + 1.0), x, -(-a)
         for i in range(3):
             results = [ops(a, b) for a in edges for b in edges]
             moved = [shifts(a, n) for a in edges if type(a) is not float for n in counts]
+            negated = [unary(a) for a in edges + [Neg(3), 1.5e308, float("inf"), float("nan")]]
         print(results)
         print(moved)
+        print(negated, -0.0, -(0), [id(-x) == id(-x) for x in (5, 300)])
         print(ops(2**40 + 7, 3) , 100 & 0xF0 is 96, (-7) // 2, (-7) % 2, 7 % -2, 7 // -2)
         """
     )
-    r.assert_compiled("ops", "shifts")
+    r.assert_compiled("ops", "shifts", "unary")
+    assert "_UNARY_NEGATIVE" in r.uops("unary")
     uops = r.uops("shifts")
     for op in ("LSHIFT", "RSHIFT", "XOR", "AND", "OR", "FLOOR_DIVIDE", "REMAINDER"):
         assert f"_BINARY_OP_ADAPTIVE_{op}" in uops

@@ -1,4 +1,5 @@
-//! `BINARY_OP`, `COMPARE_OP` and `CONTAINS_OP` with their specializations.
+//! Operators: unary ones, `BINARY_OP`, `COMPARE_OP` and `CONTAINS_OP` with
+//! their specializations.
 
 use crate::abi::*;
 use jitsaw_cpython313::consts;
@@ -51,6 +52,73 @@ stencil!(fn _GUARD_BOTH_UNICODE(f, sp, ts) {
     if !is_str(peek(sp, 2)) || !is_str(peek(sp, 1)) {
         deopt!(f, sp, ts)
     }
+    next!(f, sp, ts)
+});
+
+/// A unary operator with an int fast path (an exact int of at most two
+/// digits); anything else through `$generic`.
+macro_rules! unary_int {
+    ($f:ident, $sp:ident, $ts:ident, $op:expr, $generic:expr) => {{
+        let v = peek($sp, 1);
+        if is_int(v) {
+            if let Some(x) = int_value(v) {
+                let res = int_new($op(x));
+                if res.is_null() {
+                    error!($f, $sp, $ts)
+                }
+                int_decref(v);
+                poke($sp, 1, res);
+                next!($f, $sp, $ts)
+            }
+        }
+        let res = $generic(v);
+        decref(v);
+        if res.is_null() {
+            error!($f, $sp.sub(1), $ts)
+        }
+        poke($sp, 1, res);
+        next!($f, $sp, $ts)
+    }};
+}
+
+stencil!(
+    /// `-x`, with fast paths for an exact float (negated in place when
+    /// this is its last reference, as CPython's float arithmetic reuses
+    /// dying inputs) and a small exact int.
+    fn _UNARY_NEGATIVE(f, sp, ts) {
+        // The sign bit is flipped as an integer: a float negation would
+        // read its mask from constant data, which a stencil cannot hold.
+        let flip = |o: *mut PyObject| {
+            *(&raw mut (*o.cast::<PyFloatObject>()).ob_fval).cast::<u64>() ^= 1 << 63
+        };
+        let v = peek(sp, 1);
+        if is_float(v) {
+            if refcnt(v) == 1 {
+                flip(v);
+                next!(f, sp, ts)
+            }
+            let res = float_new(ts, float_value(v));
+            if res.is_null() {
+                error!(f, sp, ts)
+            }
+            flip(res);
+            decref_no_dealloc(v);
+            poke(sp, 1, res);
+            next!(f, sp, ts)
+        }
+        unary_int!(f, sp, ts, |x: i64| -x, PyNumber_Negative)
+    }
+);
+
+stencil!(
+    /// `~x`, with a fast path for a small exact int.
+    fn _UNARY_INVERT(f, sp, ts) {
+        unary_int!(f, sp, ts, |x: i64| !x, PyNumber_Invert)
+    }
+);
+
+stencil!(fn _UNARY_NOT(f, sp, ts) {
+    poke(sp, 1, py_bool(peek(sp, 1) == py_false()));
     next!(f, sp, ts)
 });
 

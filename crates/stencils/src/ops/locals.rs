@@ -183,33 +183,6 @@ stencil!(fn _STORE_DEREF(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
-stencil!(fn _UNARY_NEGATIVE(f, sp, ts) {
-    let v = peek(sp, 1);
-    let res = PyNumber_Negative(v);
-    decref(v);
-    if res.is_null() {
-        error!(f, sp.sub(1), ts)
-    }
-    poke(sp, 1, res);
-    next!(f, sp, ts)
-});
-
-stencil!(fn _UNARY_INVERT(f, sp, ts) {
-    let v = peek(sp, 1);
-    let res = PyNumber_Invert(v);
-    decref(v);
-    if res.is_null() {
-        error!(f, sp.sub(1), ts)
-    }
-    poke(sp, 1, res);
-    next!(f, sp, ts)
-});
-
-stencil!(fn _UNARY_NOT(f, sp, ts) {
-    poke(sp, 1, py_bool(peek(sp, 1) == py_false()));
-    next!(f, sp, ts)
-});
-
 stencil!(fn _TO_BOOL(f, sp, ts) {
     let v = peek(sp, 1);
     let err = PyObject_IsTrue(v);
