@@ -108,6 +108,41 @@ def test_float_results_reuse_and_allocate(jit):
     assert "_BINARY_OP_MULTIPLY_FLOAT" in r.uops("poly")
 
 
+def test_mixed_int_and_float_operands(jit):
+    # Unspecialized arithmetic and comparisons on a float and an int: inline
+    # when the int is exactly a double (below 2**53), else generic; zero
+    # divisors, NaNs, infinities, signed zeros and big ints as CPython has them.
+    r = jit(
+        """
+        ints = [0, 1, -1, 3, -7, 2**30, 2**52 + 1, 2**53 - 1, 2**53, 2**53 + 1, -(2**53 + 1),
+                2**60, 10**20, True]
+        floats = [0.0, -0.0, 0.5, -2.5, 1e300, -1e-300, float("inf"), float("-inf"),
+                  float("nan"), 9007199254740993.0]
+        def arith(a, b):
+            out = []
+            for f in (lambda: a + b, lambda: a - b, lambda: a * b, lambda: a / b,
+                      lambda: a < b, lambda: a <= b, lambda: a == b, lambda: a != b,
+                      lambda: a > b, lambda: a >= b):
+                try:
+                    r = f()
+                    out.append((type(r).__name__, repr(r)))
+                except Exception as e:
+                    out.append(type(e).__name__)
+            return out
+        def dying(x, n):
+            return (x * 2.0) * n, n * (x + 1.0), (x - 1.0) / n if n else None
+        pairs = [(a, b) for a in ints for b in floats] + [(b, a) for a in ints for b in floats]
+        pairs += [(a, b) for a in ints for b in ints]
+        for i in range(3):
+            results = [arith(a, b) for a, b in pairs]
+            kept = [dying(x, n) for x in (0.5, -3.0, 1e308) for n in (0, 1, -3, 2**40)]
+        print(results)
+        print(kept)
+        """
+    )
+    r.assert_compiled("arith", "dying")
+
+
 def test_inplace_string_add(jit):
     r = jit(
         """

@@ -204,8 +204,56 @@ stencil!(fn _BINARY_OP_MULTIPLY_FLOAT(f, sp, ts) {
     float_op!(f, sp, ts, *)
 });
 
+/// An exact int a double holds exactly (at most 53 bits), as a double.
+#[inline(always)]
+unsafe fn small_int_as_double(o: *mut PyObject) -> Option<f64> {
+    match int_value(o) {
+        Some(v) if v.unsigned_abs() < 1 << 53 => Some(v as f64),
+        _ => None,
+    }
+}
+
+/// An exact float with an exact int a double holds exactly, in either
+/// order, computed as CPython's float methods do after converting the int
+/// (`$ok` sees both doubles); the float is reused when it dies here. Falls
+/// through when the inputs are anything else.
+macro_rules! mixed_op {
+    ($f:ident, $sp:ident, $ts:ident, $op:tt, $ok:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let float_left = is_float(left);
+        let (float, int) = if float_left { (left, right) } else { (right, left) };
+        if is_float(float) && is_int(int) {
+            if let Some(i) = small_int_as_double(int) {
+                let (a, b) = if float_left {
+                    (float_value(left), i)
+                } else {
+                    (i, float_value(right))
+                };
+                if $ok(a, b) {
+                    let dres = a $op b;
+                    let res;
+                    if refcnt(float) == 1 {
+                        (*float.cast::<PyFloatObject>()).ob_fval = dres;
+                        res = float;
+                    } else {
+                        res = float_new($ts, dres);
+                        if res.is_null() {
+                            error!($f, $sp, $ts)
+                        }
+                        decref_no_dealloc(float);
+                    }
+                    int_decref(int);
+                    poke($sp, 2, res);
+                    next!($f, $sp.sub(1), $ts)
+                }
+            }
+        }
+    }};
+}
+
 /// An unspecialized `BINARY_OP` whose operator has int and float fast
-/// paths: exact floats, then exact ints, inline; anything else through
+/// paths: exact floats, exact ints, then a float with a small int, inline;
+/// anything else through
 /// CPython's generic entry point. Compiled code cannot make the interpreter
 /// specialize, so code compiled before it did (a loop's first call) stays
 /// fast this way.
@@ -218,6 +266,7 @@ macro_rules! adaptive_arith {
         if is_int(left) && is_int(right) {
             int_op!($f, $sp, $ts, $int_fits, |a: i64, b: i64| a $op b, $int_slow)
         }
+        mixed_op!($f, $sp, $ts, $op, |_, _| true);
         binary_call!($f, $sp, $ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
     }};
 }
@@ -246,13 +295,30 @@ stencil!(
 );
 
 stencil!(
-    /// `BINARY_OP` `/`/`/=` with a float fast path (a zero divisor takes
-    /// the generic path, which raises).
+    /// `BINARY_OP` `/`/`/=` with fast paths for floats, a float with a
+    /// small int, and two ints a double holds exactly (which CPython's
+    /// `long_true_divide` also divides as doubles); a zero divisor takes
+    /// the generic path, which raises.
     fn _BINARY_OP_ADAPTIVE_TRUE_DIVIDE(f, sp, ts) {
         let (left, right) = (peek(sp, 2), peek(sp, 1));
         if is_float(left) && is_float(right) && float_value(right) != 0.0 {
             float_op!(f, sp, ts, /)
         }
+        if is_int(left) && is_int(right) {
+            if let (Some(a), Some(b)) = (small_int_as_double(left), small_int_as_double(right)) {
+                if b != 0.0 {
+                    let res = float_new(ts, a / b);
+                    if res.is_null() {
+                        error!(f, sp, ts)
+                    }
+                    int_decref(left);
+                    int_decref(right);
+                    poke(sp, 2, res);
+                    next!(f, sp.sub(1), ts)
+                }
+            }
+        }
+        mixed_op!(f, sp, ts, /, |_, b: f64| b != 0.0);
         binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
     }
 );
@@ -357,8 +423,8 @@ macro_rules! compare_op {
 }
 
 stencil!(
-    /// An unspecialized `COMPARE_OP` with fast paths for two floats and two
-    /// compact ints.
+    /// An unspecialized `COMPARE_OP` with fast paths for two floats, two
+    /// compact ints, and a float with a small int.
     fn _COMPARE_OP_ADAPTIVE(f, sp, ts) {
         let (left, right) = (peek(sp, 2), peek(sp, 1));
         if is_float(left) && is_float(right) {
@@ -374,6 +440,24 @@ stencil!(
             int_decref(right);
             poke(sp, 2, py_bool(bit & oparg() != 0));
             next!(f, sp.sub(1), ts)
+        }
+        // A float and an int a double holds exactly: `float_richcompare`
+        // compares such an int as a double (a NaN or an infinity with any
+        // finite value).
+        let float_left = is_float(left);
+        let (float, int) = if float_left { (left, right) } else { (right, left) };
+        if is_float(float) && is_int(int) {
+            if let Some(i) = small_int_as_double(int) {
+                let bit = if float_left {
+                    comparison_bit(float_value(left), i)
+                } else {
+                    comparison_bit(i, float_value(right))
+                };
+                float_decref(ts, float);
+                int_decref(int);
+                poke(sp, 2, py_bool(bit & oparg() != 0));
+                next!(f, sp.sub(1), ts)
+            }
         }
         compare_op!(f, sp, ts)
     }
