@@ -398,13 +398,20 @@ def test_code_run_by_decrefs_sees_the_current_line(jit):
                 Noisy()
                 t = t - 2.0
                 [Noisy(), 1][1]
+                [1, 2.5, "s", None, i][1:i + 2:1]
+                s = slice(1, Noisy())
+                s = (i, i + 1.0, i)
+                s = list(range(20)) + [Noisy()]
+                s = None
             return t
         for k in range(3):
             print(f(2))
         """
     )
     r.assert_compiled("f")
-    assert "del at line 11" in r.stdout and "del at line 12" in r.stdout and "del at line 14" in r.stdout
+    for line in (11, 12, 14, 17, 19):
+        assert f"del at line {line}" in r.stdout
+    assert r.stdout.count("del at line") == 3 * 2 * 5
 
 
 def test_warnings_from_deallocations_name_the_current_line(jit):

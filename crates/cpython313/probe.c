@@ -135,6 +135,9 @@ static void layout(void)
     OFF("LIST_OB_ITEM", PyListObject, ob_item);
     OFF("LIST_ALLOCATED", PyListObject, allocated);
     OFF("TUPLE_OB_ITEM", PyTupleObject, ob_item);
+    OFF("SLICE_START", PySliceObject, start);
+    OFF("SLICE_STOP", PySliceObject, stop);
+    OFF("SLICE_STEP", PySliceObject, step);
     OFF("UNICODE_STATE", PyASCIIObject, state);
     OFF("UNICODE_LENGTH", PyASCIIObject, length);
     SIZE("ASCIIOBJECT_SIZE", PyASCIIObject);

@@ -50,6 +50,7 @@ extern "C" {
     pub static mut PyBool_Type: PyTypeObject;
     pub static mut PyList_Type: PyTypeObject;
     pub static mut PyTuple_Type: PyTypeObject;
+    pub static mut PySlice_Type: PyTypeObject;
     pub static mut PyDict_Type: PyTypeObject;
     pub static mut PySet_Type: PyTypeObject;
     pub static mut PyFrozenSet_Type: PyTypeObject;

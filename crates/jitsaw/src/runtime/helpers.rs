@@ -1397,16 +1397,32 @@ unsafe extern "C" fn clear_and_pop_from(ts: *mut PyThreadState, f: *mut Frame, f
 }
 
 /// Whether freeing `o` runs no Python code, so that nothing can look at
-/// where the frame is: an exact string, float or int, or an exact generator
+/// where the frame is: an exact string, float or int; an exact slice, or
+/// an exact tuple or list of at most [`QUIET_ITEMS`] items, holding only
+/// those or immortal objects (slices die at every `a[i:j]`, short lists
+/// and tuples of numbers often: their finalizers' lookups of where the
+/// frame is cost more than the rest of the free); or an exact generator
 /// or coroutine that finished (its frame was cleared: no finalizer, no
 /// locals left) with no weak references, exact strings for names, and a
 /// code object that lives on.
 unsafe fn frees_quietly(o: *mut PyObject) -> bool {
-    if is_type(o, &raw mut PyFloat_Type)
-        || is_type(o, &raw mut PyLong_Type)
-        || is_type(o, &raw mut PyUnicode_Type)
-    {
+    if is_plain_leaf(o) {
         return true;
+    }
+    let items = if is_type(o, &raw mut PySlice_Type) {
+        return [off::SLICE_START, off::SLICE_STOP, off::SLICE_STEP]
+            .into_iter()
+            .all(|at| is_leaf(field::<*mut PyObject>(o.cast(), at)));
+    } else if is_type(o, &raw mut PyTuple_Type) {
+        field_ptr::<*mut PyObject>(o.cast(), off::TUPLE_OB_ITEM)
+    } else if is_type(o, &raw mut PyList_Type) {
+        field::<*mut *mut PyObject>(o.cast(), off::LIST_OB_ITEM)
+    } else {
+        std::ptr::null_mut()
+    };
+    if !items.is_null() {
+        let n = field::<isize>(o.cast(), off::OB_SIZE);
+        return (0..=QUIET_ITEMS).contains(&n) && (0..n as usize).all(|i| is_leaf(*items.add(i)));
     }
     if !is_type(o, &raw mut PyGen_Type) && !is_type(o, &raw mut PyCoro_Type) {
         return false;
@@ -1423,6 +1439,25 @@ unsafe fn frees_quietly(o: *mut PyObject) -> bool {
             &raw mut PyUnicode_Type,
         )
         && (is_immortal(code) || (*code).ob_refcnt > 1)
+}
+
+/// The most items of a list or tuple whose freeing [`frees_quietly`]
+/// looks into.
+const QUIET_ITEMS: isize = 16;
+
+/// An exact string, float or int: freeing one runs no code.
+#[inline(always)]
+unsafe fn is_plain_leaf(o: *mut PyObject) -> bool {
+    is_type(o, &raw mut PyFloat_Type)
+        || is_type(o, &raw mut PyLong_Type)
+        || is_type(o, &raw mut PyUnicode_Type)
+}
+
+/// An item whose release runs no code: a [`is_plain_leaf`] object, an
+/// immortal one (`None`, bools, small ints: never freed), or none.
+#[inline(always)]
+unsafe fn is_leaf(o: *mut PyObject) -> bool {
+    o.is_null() || is_immortal(o) || is_plain_leaf(o)
 }
 
 /// `jitsaw_handle_pending(ts)` as the stencils call it: passes its return
