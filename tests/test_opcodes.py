@@ -977,6 +977,46 @@ def test_int_arithmetic_at_digit_boundaries(jit):
     assert "_BINARY_OP_ADD_INT" in r.uops("add")
 
 
+def test_power_fast_paths_and_every_special_case(jit):
+    # `**` computes a positive finite float base to a finite exponent with
+    # libm's pow when the result is a normal number, and small ints exactly;
+    # everything else (signs, zeros, infinities, NaNs, overflow, underflow,
+    # complex results, negative int exponents) is CPython's.
+    r = jit(
+        """
+        bases = [2.0, 0.5, 1.0, 0.0, -0.0, -2.0, 10.0, 1e-300, 1e300, float("inf"),
+                 float("-inf"), float("nan"), 3, -3, 0, 1, 2**40, True]
+        exps = [2, 3, -1, -2, 0, 0.5, -1.5, 2.0, 1e10, -1e10, 1075.0, -1075.0, 1100, 63, 64,
+                float("inf"), float("nan"), -0.0, 2**53 + 1, True]
+        def power(a, b):
+            if type(a) is int and type(b) is int and b > 2000:
+                return None  # a huge int, slowly
+            try:
+                r = a ** b
+                return type(r).__name__, repr(r)
+            except Exception as e:
+                return type(e).__name__, str(e)
+        def inplace(a, b):
+            if type(a) is int and type(b) is int and b > 2000:
+                return None
+            try:
+                a **= b
+                return repr(a)
+            except Exception as e:
+                return type(e).__name__
+        def dying(x):
+            return (x * 1.5) ** 2, (x + 1.0) ** -0.5, x ** 3
+        for i in range(3):
+            results = [(power(a, b), inplace(a, b)) for a in bases for b in exps]
+            kept = [dying(x) for x in (0.25, 2.0, 7.0)]
+        print(results)
+        print(kept)
+        """
+    )
+    r.assert_compiled("power", "inplace", "dying")
+    assert "_BINARY_OP_ADAPTIVE_POWER" in r.uops("power")
+
+
 def test_unspecialized_int_operators_at_digit_boundaries(jit):
     # CPython 3.13 never specializes these; compiled code computes two ints
     # of up to two digits in a word and leaves the rest (big ints, bools,

@@ -300,12 +300,42 @@ fn fallback(code: &CodeInput, insts: &[Inst], i: usize, main: &[Lowered]) -> Opt
     if !guarded || i + 1 >= insts.len() {
         return None;
     }
-    let generic = lower_inst(code, insts, i, true);
+    let mut generic = lower_inst(code, insts, i, true);
     let same = generic.len() == main.len() && generic.iter().zip(main).all(|(g, m)| g.op == m.op);
     if same || generic.iter().any(|u| u.op == Uop::_DEOPT) {
         return None;
     }
+    for u in &mut generic {
+        u.op = without_fast_paths(u.op);
+    }
     Some(generic)
+}
+
+/// The plain generic form of an unspecialized micro-op with inline fast
+/// paths, for fallbacks: a fallback runs only until its instruction, if it
+/// keeps falling back, is compiled generic (with the fast paths), and the
+/// fast paths are most of the code compiled (1-2 KB each, beside ~100
+/// bytes for the call).
+fn without_fast_paths(op: Uop) -> Uop {
+    match op {
+        Uop::_BINARY_OP_ADAPTIVE_ADD
+        | Uop::_BINARY_OP_ADAPTIVE_SUBTRACT
+        | Uop::_BINARY_OP_ADAPTIVE_MULTIPLY
+        | Uop::_BINARY_OP_ADAPTIVE_TRUE_DIVIDE
+        | Uop::_BINARY_OP_ADAPTIVE_AND
+        | Uop::_BINARY_OP_ADAPTIVE_OR
+        | Uop::_BINARY_OP_ADAPTIVE_XOR
+        | Uop::_BINARY_OP_ADAPTIVE_LSHIFT
+        | Uop::_BINARY_OP_ADAPTIVE_RSHIFT
+        | Uop::_BINARY_OP_ADAPTIVE_FLOOR_DIVIDE
+        | Uop::_BINARY_OP_ADAPTIVE_REMAINDER
+        | Uop::_BINARY_OP_ADAPTIVE_POWER => Uop::_BINARY_OP,
+        Uop::_COMPARE_OP_ADAPTIVE => Uop::_COMPARE_OP,
+        Uop::_BINARY_SUBSCR_ADAPTIVE => Uop::_BINARY_SUBSCR,
+        Uop::_STORE_SUBSCR_ADAPTIVE => Uop::_STORE_SUBSCR,
+        Uop::_UNPACK_SEQUENCE_ADAPTIVE => Uop::_UNPACK_SEQUENCE,
+        op => op,
+    }
 }
 
 /// Emits instruction `i`'s generic fallback: counted, then the generic
@@ -678,6 +708,9 @@ fn adaptive_binary_op(oparg: u32) -> Option<Uop> {
         }
         _ if op == consts::NB_REMAINDER || op == consts::NB_INPLACE_REMAINDER => {
             Uop::_BINARY_OP_ADAPTIVE_REMAINDER
+        }
+        _ if op == consts::NB_POWER || op == consts::NB_INPLACE_POWER => {
+            Uop::_BINARY_OP_ADAPTIVE_POWER
         }
         _ => return None,
     })

@@ -125,6 +125,7 @@ uops! { o;
     _BINARY_OP_ADAPTIVE_RSHIFT: 2 => 1, escapes true;
     _BINARY_OP_ADAPTIVE_FLOOR_DIVIDE: 2 => 1, escapes true;
     _BINARY_OP_ADAPTIVE_REMAINDER: 2 => 1, escapes true;
+    _BINARY_OP_ADAPTIVE_POWER: 2 => 1, escapes true;
     _COMPARE_OP_ADAPTIVE: 2 => 1, escapes true;
     _COMPARE_OP: 2 => 1;
     _COMPARE_OP_INT: 2 => 1;

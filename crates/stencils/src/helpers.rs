@@ -192,6 +192,8 @@ extern "C" {
     /// `GET_YIELD_FROM_ITER`: a new reference replacing `iterable` (taken),
     /// or NULL with an error (`iterable` kept).
     pub fn jitsaw_get_yield_from_iter(ts: Ts, f: Frame, iterable: *mut PyObject) -> *mut PyObject;
+    /// The platform's `pow` (libm's, which CPython's `float_pow` calls).
+    pub fn jitsaw_pow(x: f64, y: f64) -> f64;
     /// `_QUICKEN`: an unspecialized instruction of the frame's code is due
     /// for its first specialization, which needs the interpreter: nonzero
     /// when the frame is to deopt for it, else a later call is interpreted.

@@ -45,6 +45,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             handle_pending_entry as *const () as usize,
         ),
         ("jitsaw_call", helper_call as *const () as usize),
+        ("jitsaw_pow", helper_pow as *const () as usize),
         (
             "jitsaw_call_function",
             helper_call_function as *const () as usize,
@@ -1439,6 +1440,12 @@ unsafe fn frees_quietly(o: *mut PyObject) -> bool {
             &raw mut PyUnicode_Type,
         )
         && (is_immortal(code) || (*code).ob_refcnt > 1)
+}
+
+/// `jitsaw_pow`: libm's `pow` (which `f64::powf` calls), for the stencils,
+/// which may only call CPython and jitsaw.
+unsafe extern "C" fn helper_pow(x: f64, y: f64) -> f64 {
+    x.powf(y)
 }
 
 /// The most items of a list or tuple whose freeing [`frees_quietly`]

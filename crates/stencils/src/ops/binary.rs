@@ -2,6 +2,7 @@
 //! their specializations.
 
 use crate::abi::*;
+use crate::helpers::jitsaw_pow;
 use jitsaw_cpython313::consts;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::PyFloatObject;
@@ -395,6 +396,82 @@ stencil!(
             let r = a % b;
             if r != 0 && (r < 0) != (b < 0) { r + b } else { r }
         })
+    }
+);
+
+/// A double's exponent field, by its bits: a stencil cannot test floats
+/// against constants such as infinity (they would be constant data).
+#[inline(always)]
+fn exponent_bits(x: f64) -> u64 {
+    (x.to_bits() >> 52) & 0x7FF
+}
+
+stencil!(
+    /// `BINARY_OP` `**`/`**=`. A positive finite float other than 1.0
+    /// raised to a finite nonzero float or int a double holds exactly is
+    /// where CPython's `float_pow` leaves the work to the platform's `pow`;
+    /// a normal result is then its result (zero, subnormal and infinite
+    /// ones, which it checks `errno` for, and every special case take the
+    /// generic path). Two ints of up to two digits with an exponent below
+    /// 64 whose power fits a word are computed exactly, as `long_pow` does.
+    fn _BINARY_OP_ADAPTIVE_POWER(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        if is_float(left) {
+            let exponent = if is_float(right) {
+                Some(float_value(right))
+            } else if is_int(right) {
+                small_int_as_double(right)
+            } else {
+                None
+            };
+            if let Some(w) = exponent {
+                let v = float_value(left);
+                let plain_base = (v.to_bits() as i64) > 0
+                    && exponent_bits(v) != 0x7FF
+                    && v.to_bits() != 1.0f64.to_bits();
+                let plain_exponent = w.to_bits() << 1 != 0 && exponent_bits(w) != 0x7FF;
+                if plain_base && plain_exponent {
+                    let r = jitsaw_pow(v, w);
+                    if exponent_bits(r) != 0 && exponent_bits(r) != 0x7FF {
+                        let res;
+                        if refcnt(left) == 1 {
+                            (*left.cast::<PyFloatObject>()).ob_fval = r;
+                            res = left;
+                        } else {
+                            res = float_new(ts, r);
+                            if res.is_null() {
+                                error!(f, sp, ts)
+                            }
+                            decref_no_dealloc(left);
+                        }
+                        if is_float(right) {
+                            float_decref(ts, right);
+                        } else {
+                            int_decref(right);
+                        }
+                        poke(sp, 2, res);
+                        next!(f, sp.sub(1), ts)
+                    }
+                }
+            }
+        }
+        if is_int(left) && is_int(right) {
+            if let (Some(a), Some(b)) = (int_value(left), int_value(right)) {
+                if (0..64).contains(&b) {
+                    if let Some(r) = a.checked_pow(b as u32) {
+                        let res = int_new(r);
+                        if res.is_null() {
+                            error!(f, sp, ts)
+                        }
+                        int_decref(left);
+                        int_decref(right);
+                        poke(sp, 2, res);
+                        next!(f, sp.sub(1), ts)
+                    }
+                }
+            }
+        }
+        binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
     }
 );
 
