@@ -243,6 +243,33 @@ def test_unary_contains_is(jit):
     assert "_CONTAINS_OP_SET" in r.uops("contains") or "_CONTAINS_OP" in r.uops("contains")
 
 
+def test_small_ints_in_lists_and_tuples(jit):
+    # `in` over a list or tuple compares a small int inline while the items
+    # are ints; any other item (a bool, a float, an object whose __eq__ has
+    # side effects) sends the whole test the generic way, in order.
+    r = jit(
+        """
+        class Loud:
+            def __eq__(self, other):
+                print("eq", other)
+                return other == 7
+            __hash__ = None
+        nan = float("nan")
+        big = 2**40
+        seqs = [[1, 2, 3], (4, 5, 6), [], (), [2**40, -5], [True, 0], [1.0, 2.0], [7, Loud()],
+                [Loud(), 7], (nan,), [big], list(range(-300, 300, 7))]
+        needles = [1, 5, 7, -5, 0, True, 2**40, 1.0, nan, 294, -300, 10**6]
+        def member(x, s):
+            return x in s, x not in s
+        for i in range(3):
+            out = [member(x, s) for s in seqs for x in needles]
+            print(out, member(big, seqs[-2]), member(nan, seqs[9]))
+        """
+    )
+    r.assert_compiled("member")
+    assert "_CONTAINS_OP" in r.uops("member")
+
+
 def test_for_loops_over_range_list_tuple_and_iterators(jit):
     r = jit(
         """

@@ -617,9 +617,54 @@ macro_rules! contains {
     }};
 }
 
-stencil!(fn _CONTAINS_OP(f, sp, ts) {
-    contains!(f, sp, ts, PySequence_Contains)
-});
+/// `x in seq` for an exact list or tuple and an exact int of one digit,
+/// when the items up to a match are `x` itself or exact ints: `None` (go
+/// the generic way) at the first other item. `list_contains` compares the
+/// items in order, and comparing two ints runs no code, so a scan given up
+/// can start over the generic way unseen.
+#[inline(always)]
+unsafe fn contains_small_int(seq: *mut PyObject, x: *mut PyObject) -> Option<bool> {
+    if !is_int(x) || !long_is_compact(x) {
+        return None;
+    }
+    let items = if is_type(seq, &raw mut PyList_Type) {
+        list_items(seq)
+    } else if is_type(seq, &raw mut PyTuple_Type) {
+        tuple_items(seq)
+    } else {
+        return None;
+    };
+    let v = long_compact_value(x);
+    for i in 0..ob_size(seq) as usize {
+        let item = *items.add(i);
+        if item == x {
+            return Some(true);
+        }
+        if !is_int(item) {
+            return None;
+        }
+        // An int of more digits than one is never equal to `x`.
+        if long_is_compact(item) && long_compact_value(item) == v {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+stencil!(
+    /// `in`/`not in` (oparg 1), with a fast path for a small int in a
+    /// list or tuple of ints.
+    fn _CONTAINS_OP(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        if let Some(found) = contains_small_int(right, left) {
+            int_decref(left);
+            decref(right);
+            poke(sp, 2, py_bool(found != (oparg() != 0)));
+            next!(f, sp.sub(1), ts)
+        }
+        contains!(f, sp, ts, PySequence_Contains)
+    }
+);
 
 stencil!(fn _CONTAINS_OP_SET(f, sp, ts) {
     let right = peek(sp, 1);
