@@ -243,6 +243,30 @@ def test_unary_contains_is(jit):
     assert "_CONTAINS_OP_SET" in r.uops("contains") or "_CONTAINS_OP" in r.uops("contains")
 
 
+def test_len_of_builtin_containers_and_others(jit):
+    r = jit(
+        """
+        class Sized:
+            def __len__(self):
+                return 2**40
+        class Bad:
+            def __len__(self):
+                return -1
+        things = [[], [1, 2], (), (1,) * 300, "", "abc", "h\u00e9llo \U0001f600", {}, {1: 2},
+                  set(), {1, 2, 3}, b"xy", range(10**6), Sized(), Bad(), 5]
+        def size(x):
+            try:
+                return len(x)
+            except Exception as e:
+                return type(e).__name__, str(e)
+        for i in range(3):
+            print([size(t) for t in things], size([0] * 1000) is 1000, size("x" * 200) is 200)
+        """
+    )
+    r.assert_compiled("size")
+    assert "_CALL_LEN" in r.uops("size")
+
+
 def test_small_ints_in_lists_and_tuples(jit):
     # `in` over a list or tuple compares a small int inline while the items
     # are ints; any other item (a bool, a float, an object whose __eq__ has

@@ -627,9 +627,9 @@ unsafe fn contains_small_int(seq: *mut PyObject, x: *mut PyObject) -> Option<boo
     if !is_int(x) || !long_is_compact(x) {
         return None;
     }
-    let items = if is_type(seq, &raw mut PyList_Type) {
+    let items = if is_list(seq) {
         list_items(seq)
-    } else if is_type(seq, &raw mut PyTuple_Type) {
+    } else if is_tuple(seq) {
         tuple_items(seq)
     } else {
         return None;

@@ -382,11 +382,21 @@ stencil!(fn _CALL_LEN(f, sp, ts) {
         deopt!(f, sp, ts)
     }
     let arg = *args;
-    let len = PyObject_Size(arg);
+    // The sizes of exact lists, tuples, strings and dicts are fields (what
+    // their `len` slots return), the rest asks the object.
+    let len = if is_list(arg) || is_tuple(arg) {
+        ob_size(arg)
+    } else if is_str(arg) {
+        field::<isize>(arg.cast(), off::UNICODE_LENGTH)
+    } else if is_dict(arg) {
+        field::<isize>(arg.cast(), off::DICT_MA_USED)
+    } else {
+        PyObject_Size(arg)
+    };
     if len < 0 {
         error!(f, sp, ts)
     }
-    let res = PyLong_FromSsize_t(len);
+    let res = int_new(len as i64);
     if res.is_null() {
         error!(f, sp, ts)
     }
