@@ -325,13 +325,13 @@ def test_dump_shows_bytecode_stages_and_machine_code():
     assert stages == ["-- micro-ops after frontend", "-- micro-ops after inline_constants",
                       "-- micro-ops after burn_globals", "-- micro-ops after remove_guards",
                       "-- micro-ops after cache_attributes",
-                      "-- micro-ops after remove_nops"]
+                      "-- micro-ops after remove_nops", "-- micro-ops after borrow_operands"]
     assert "-- machine code" in out and "; _BINARY_OP_ADD_INT" in out
     assert out.count("TypeError jitsaw.dump() expects a Python function or a code object") == 2
     # JITSAW_DUMP=uops prints the same stages for every compilation.
     r = run(["-c", "def f(a): return a * 2\nfor i in range(5): f(i)\n"],
             env={"JITSAW": "1", "JITSAW_DUMP": "uops"})
-    assert "jitsaw: compiled f" in r.stderr and "-- micro-ops after remove_nops" in r.stderr
+    assert "jitsaw: compiled f" in r.stderr and "-- micro-ops after borrow_operands" in r.stderr
 
 
 def test_counting_mode_counts_micro_ops():

@@ -108,6 +108,71 @@ def test_float_results_reuse_and_allocate(jit):
     assert "_BINARY_OP_MULTIPLY_FLOAT" in r.uops("poly")
 
 
+def test_operations_on_borrowed_locals_keep_every_refcount(jit):
+    # Loops whose int and float types the optimizer proves: their
+    # operations read locals and constants without new references
+    # (`optimize::borrow`). Reference counts after the loops, a comparison
+    # whose int outgrows one digit (its guard takes references before it
+    # leaves), and a frame object appearing mid-loop must all be as plain.
+    r = jit(
+        """
+        import sys
+        def floats(n):
+            x, v, k = 0.5, 0.25, 0.001
+            for i in range(n):
+                v = v - x * k
+                x = x + v * k
+                y = x * x - v * v
+            return x, v, y, sys.getrefcount(x), sys.getrefcount(v), sys.getrefcount(k)
+        def ints(n):
+            a, b, t = 0, 1, 0
+            for i in range(n):
+                a, b = b, a + b
+                t = t + i * i - i
+                if a < b:
+                    t = t - 1
+            return a, t, sys.getrefcount(a), sys.getrefcount(b), sys.getrefcount(t)
+        def small(n):
+            k, c = 7, 0
+            for i in range(n):
+                if i < k:
+                    c = c + 1
+            return c
+        def cmp_range(lo, n):
+            c = 0
+            for i in range(lo, lo + n):
+                k = i + 1
+                if i < k:  # specialized on one-digit ints, later run on bigger ones
+                    c = c + 1
+            return c, sys.getrefcount(i), sys.getrefcount(k)
+        def big(n):
+            c = 0
+            for i in range(n):
+                p = i + 1099511627776
+                q = p + 1
+                if p < q:  # two-digit ints: the borrowed compare's guard fails
+                    c = c + 1
+            return c, sys.getrefcount(p), sys.getrefcount(q)
+        def frame_midway(n):
+            s = 0
+            for i in range(n):
+                s = s + i
+                if i == n // 2:
+                    f = sys._getframe()
+                    f.f_locals["s"] = 10**20
+            return s
+        for i in range(4):
+            print(floats(50), ints(60), ints(100)[:2], frame_midway(40), small(20), big(20))
+            print(cmp_range(0, 30))
+        print([cmp_range(2**40, 30) for i in range(3)])
+        """
+    )
+    r.assert_compiled("floats", "ints", "small", "big", "frame_midway", "cmp_range")
+    assert "_BINARY_OP_MULTIPLY_FLOAT_BORROWED" in r.uops("floats")
+    assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("ints")
+    assert "_COMPARE_OP_INT_BORROWED" in r.uops("small")
+
+
 def test_mixed_int_and_float_operands(jit):
     # Unspecialized arithmetic and comparisons on a float and an int: inline
     # when the int is exactly a double (below 2**53), else generic; zero

@@ -60,6 +60,8 @@ def program(seed):
         # Keep numbers small enough to print the same way.
         lines.append(f"        if type({t}) is int and abs({t}) > 10**12: {t} = {t} % 1000")
         lines.append(f"        if type({t}) is float and abs({t}) > 1e12: {t} = 1.0")
+        # ... and repeated strings and tuples short (`b = i * b` on `(1,)`).
+        lines.append(f"        if type({t}) in (str, tuple) and len({t}) > 100: {t} = {t}[:3]")
     lines += [f"        out.append(({', '.join(NAMES)}))", "    return out[-3:]"]
     lines.append(f"values = [{', '.join(VALUES)}]")
     lines += [

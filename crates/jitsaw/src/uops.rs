@@ -59,6 +59,8 @@ uops! { o;
     // Locals, constants, cells, stack shuffling.
     _NOP: 0 => 0;
     _LOAD_FAST: 0 => 1;
+    // jitsaw: `_LOAD_FAST` without a new reference (`optimize::borrow`).
+    _LOAD_FAST_BORROW: 0 => 1, escapes false;
     _LOAD_FAST_CHECK: 0 => 1;
     _LOAD_FAST_AND_CLEAR: 0 => 1;
     _STORE_FAST: 1 => 0;
@@ -111,6 +113,16 @@ uops! { o;
     _BINARY_OP_SUBTRACT_FLOAT: 2 => 1;
     _BINARY_OP_MULTIPLY_FLOAT: 2 => 1;
     _BINARY_OP_ADD_UNICODE: 2 => 1;
+    // jitsaw: the specialized operations on inputs pushed without new
+    // references (`optimize::borrow`), which they do not release.
+    _BINARY_OP_ADD_INT_BORROWED: 2 => 1, escapes false;
+    _BINARY_OP_SUBTRACT_INT_BORROWED: 2 => 1, escapes false;
+    _BINARY_OP_MULTIPLY_INT_BORROWED: 2 => 1, escapes false;
+    _BINARY_OP_ADD_FLOAT_BORROWED: 2 => 1, escapes false;
+    _BINARY_OP_SUBTRACT_FLOAT_BORROWED: 2 => 1, escapes false;
+    _BINARY_OP_MULTIPLY_FLOAT_BORROWED: 2 => 1, escapes false;
+    _COMPARE_OP_INT_BORROWED: 2 => 1, escapes false;
+    _COMPARE_OP_FLOAT_BORROWED: 2 => 1, escapes false;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
     // jitsaw: unspecialized forms with inline fast paths for common types.
@@ -666,6 +678,28 @@ impl Program {
     pub fn fallback_of(&self, i: usize) -> &[UopInst] {
         let inst = &self.insts[i];
         &self.uops[inst.fallback as usize..(inst.fallback + inst.fallback_count) as usize]
+    }
+
+    /// Per instruction (and one past the last), whether control can reach
+    /// it other than by falling through from the one before: the first,
+    /// jump targets (a fallback's return is one), exception handlers, and
+    /// where a suspended generator resumes.
+    pub fn entered(&self) -> Vec<bool> {
+        let n = self.insts.len();
+        let mut entered = vec![false; n + 1];
+        entered[0] = true;
+        for t in self.uops.iter().filter_map(|u| u.jump) {
+            entered[(t as usize).min(n)] = true;
+        }
+        for &(i, _) in &self.handlers {
+            entered[(i as usize).min(n)] = true;
+        }
+        for (i, w) in self.insts.windows(2).enumerate() {
+            if crate::frontend::resumes_after(w[0].opcode) {
+                entered[i + 1] = true;
+            }
+        }
+        entered
     }
 
     /// The address of code unit `offset`.

@@ -2,6 +2,7 @@
 //! from `Program` to `Program` with its own tests; later passes (refcount
 //! elision, unboxing) join here.
 
+pub mod borrow;
 pub mod depth;
 pub mod globals;
 pub mod types;
@@ -19,12 +20,13 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 5] = [
+    let passes: [(&str, Pass); 6] = [
         ("inline_constants", inline_constants),
         ("burn_globals", globals::burn_globals),
         ("remove_guards", types::remove_guards),
         ("cache_attributes", cache_attributes),
         ("remove_nops", remove_nops),
+        ("borrow_operands", borrow::borrow_operands),
     ];
     passes.into_iter().fold(program, |program, (name, pass)| {
         let program = pass(program);

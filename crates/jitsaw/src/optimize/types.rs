@@ -823,22 +823,14 @@ pub fn remove_guards(program: Program) -> Program {
     // jump targets (a fallback's return is one), handlers and resume
     // points (node 2i), and at fallbacks (node 2i + 1). Straight runs of
     // instructions in between are walked without keeping any.
-    let mut leader = vec![false; n + 1];
-    leader[0] = true;
-    for u in &program.uops {
-        if let Some(t) = u.jump {
-            leader[(t as usize).min(n)] = true;
-        }
-    }
+    let leader = program.entered();
     let mut starts: Vec<(usize, State)> = Vec::new();
     let unknown = State::unknown(nlocals);
     for &(i, _) in &program.handlers {
-        leader[(i as usize).min(n)] = true;
         starts.push((2 * i as usize, unknown.clone()));
     }
     for (i, w) in program.insts.windows(2).enumerate() {
         if crate::frontend::resumes_after(w[0].opcode) {
-            leader[i + 1] = true;
             starts.push((2 * (i + 1), unknown.clone()));
         }
     }

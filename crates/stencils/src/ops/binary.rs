@@ -164,6 +164,80 @@ stencil!(fn _BINARY_OP_ADD_UNICODE(f, sp, ts) {
     binary_call!(f, sp, ts, PyUnicode_Concat)
 });
 
+/// `int_op` on borrowed inputs (`optimize::borrow`: pushed without new
+/// references, which nothing gives back).
+macro_rules! int_op_borrowed {
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let res = match (int_value(left), int_value(right)) {
+            (Some(a), Some(b)) if $fits(a, b) => int_new($op(a, b)),
+            _ => $slow(left, right),
+        };
+        if res.is_null() {
+            error!($f, $sp.sub(2), $ts)
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+stencil!(
+    /// `_BINARY_OP_ADD_INT` on borrowed inputs.
+    fn _BINARY_OP_ADD_INT_BORROWED(f, sp, ts) {
+        int_op_borrowed!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add)
+    }
+);
+
+stencil!(
+    /// `_BINARY_OP_SUBTRACT_INT` on borrowed inputs.
+    fn _BINARY_OP_SUBTRACT_INT_BORROWED(f, sp, ts) {
+        int_op_borrowed!(f, sp, ts, |_, _| true, |a: i64, b: i64| a - b, _PyLong_Subtract)
+    }
+);
+
+stencil!(
+    /// `_BINARY_OP_MULTIPLY_INT` on borrowed inputs.
+    fn _BINARY_OP_MULTIPLY_INT_BORROWED(f, sp, ts) {
+        let fits = |a: i64, b: i64| a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30;
+        int_op_borrowed!(f, sp, ts, fits, |a: i64, b: i64| a * b, _PyLong_Multiply)
+    }
+);
+
+/// A float operation on borrowed inputs: always a new result (neither
+/// input dies here).
+macro_rules! float_op_borrowed {
+    ($f:ident, $sp:ident, $ts:ident, $op:tt) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let res = float_new($ts, float_value(left) $op float_value(right));
+        if res.is_null() {
+            error!($f, $sp.sub(2), $ts)
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+stencil!(
+    /// `_BINARY_OP_ADD_FLOAT` on borrowed inputs.
+    fn _BINARY_OP_ADD_FLOAT_BORROWED(f, sp, ts) {
+        float_op_borrowed!(f, sp, ts, +)
+    }
+);
+
+stencil!(
+    /// `_BINARY_OP_SUBTRACT_FLOAT` on borrowed inputs.
+    fn _BINARY_OP_SUBTRACT_FLOAT_BORROWED(f, sp, ts) {
+        float_op_borrowed!(f, sp, ts, -)
+    }
+);
+
+stencil!(
+    /// `_BINARY_OP_MULTIPLY_FLOAT` on borrowed inputs.
+    fn _BINARY_OP_MULTIPLY_FLOAT_BORROWED(f, sp, ts) {
+        float_op_borrowed!(f, sp, ts, *)
+    }
+);
+
 /// `DECREF_INPUTS_AND_REUSE_FLOAT`: store the result in an input that is
 /// about to die instead of allocating.
 macro_rules! float_op {
@@ -591,6 +665,33 @@ stencil!(fn _COMPARE_OP_INT(f, sp, ts) {
     poke(sp, 2, py_bool(bit & oparg() != 0));
     next!(f, sp.sub(1), ts)
 });
+
+stencil!(
+    /// `_COMPARE_OP_FLOAT` on borrowed inputs.
+    fn _COMPARE_OP_FLOAT_BORROWED(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        let bit = comparison_bit(float_value(left), float_value(right));
+        poke(sp, 2, py_bool(bit & oparg() != 0));
+        next!(f, sp.sub(1), ts)
+    }
+);
+
+stencil!(
+    /// `_COMPARE_OP_INT` on borrowed inputs, which it takes new references
+    /// to before leaving them to the instruction's fallback or the
+    /// interpreter.
+    fn _COMPARE_OP_INT_BORROWED(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        if !long_is_compact(left) || !long_is_compact(right) {
+            incref(left);
+            incref(right);
+            deopt!(f, sp, ts)
+        }
+        let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
+        poke(sp, 2, py_bool(bit & oparg() != 0));
+        next!(f, sp.sub(1), ts)
+    }
+);
 
 stencil!(fn _COMPARE_OP_STR(f, sp, ts) {
     let (left, right) = (peek(sp, 2), peek(sp, 1));

@@ -17,6 +17,16 @@ stencil!(fn _LOAD_FAST(f, sp, ts) {
     next!(f, sp.add(1), ts)
 });
 
+stencil!(
+    /// `_LOAD_FAST` without a new reference, for a micro-op right after
+    /// that takes its inputs borrowed (`optimize::borrow`): the local keeps
+    /// the value alive until then, as nothing runs in between.
+    fn _LOAD_FAST_BORROW(f, sp, ts) {
+        *sp = *frame_local(f, oparg());
+        next!(f, sp.add(1), ts)
+    }
+);
+
 stencil!(fn _LOAD_FAST_CHECK(f, sp, ts) {
     let v = *frame_local(f, oparg());
     if v.is_null() {
