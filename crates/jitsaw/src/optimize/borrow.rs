@@ -112,17 +112,8 @@ fn hoist(program: &mut Program, from: usize, to: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optimize::tests::uop;
     use crate::uops::Inst;
-
-    fn uop(op: Uop, oparg: u32, inst: u32) -> UopInst {
-        UopInst {
-            op,
-            oparg,
-            operand: 0,
-            inst,
-            jump: None,
-        }
-    }
 
     /// Instructions of the given micro-ops, in order.
     fn program(insts: &[&[Uop]]) -> Program {

@@ -137,11 +137,12 @@ fn rewrite_ranges(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::uops::Inst;
 
-    fn uop(op: Uop, oparg: u32, inst: u32) -> UopInst {
+    /// A micro-op of instruction `inst`, without operand or jump.
+    pub(crate) fn uop(op: Uop, oparg: u32, inst: u32) -> UopInst {
         UopInst {
             op,
             oparg,

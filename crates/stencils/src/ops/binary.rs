@@ -132,12 +132,29 @@ stencil!(fn _BINARY_OP(f, sp, ts) {
 macro_rules! int_op {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let res = match (int_value(left), int_value(right)) {
-            (Some(a), Some(b)) if $fits(a, b) => int_new($op(a, b)),
-            _ => $slow(left, right),
-        };
+        let res = int_result!(left, right, $fits, $op, $slow);
         int_decref(left);
         int_decref(right);
+        push_result!($f, $sp, $ts, res)
+    }};
+}
+
+/// The int result of `$op` on two ints: in a machine word when both have
+/// at most two digits and `$fits`, else by CPython's `$slow`.
+macro_rules! int_result {
+    ($left:expr, $right:expr, $fits:expr, $op:expr, $slow:expr) => {
+        match (int_value($left), int_value($right)) {
+            (Some(a), Some(b)) if $fits(a, b) => int_new($op(a, b)),
+            _ => $slow($left, $right),
+        }
+    };
+}
+
+/// A binary operation's end once its inputs are released (or were
+/// borrowed): the result replaces them, or the error leaves without them.
+macro_rules! push_result {
+    ($f:ident, $sp:ident, $ts:ident, $res:expr) => {{
+        let res = $res;
         if res.is_null() {
             error!($f, $sp.sub(2), $ts)
         }
@@ -169,15 +186,7 @@ stencil!(fn _BINARY_OP_ADD_UNICODE(f, sp, ts) {
 macro_rules! int_op_borrowed {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let res = match (int_value(left), int_value(right)) {
-            (Some(a), Some(b)) if $fits(a, b) => int_new($op(a, b)),
-            _ => $slow(left, right),
-        };
-        if res.is_null() {
-            error!($f, $sp.sub(2), $ts)
-        }
-        poke($sp, 2, res);
-        next!($f, $sp.sub(1), $ts)
+        push_result!($f, $sp, $ts, int_result!(left, right, $fits, $op, $slow))
     }};
 }
 
@@ -208,12 +217,7 @@ stencil!(
 macro_rules! float_op_borrowed {
     ($f:ident, $sp:ident, $ts:ident, $op:tt) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let res = float_new($ts, float_value(left) $op float_value(right));
-        if res.is_null() {
-            error!($f, $sp.sub(2), $ts)
-        }
-        poke($sp, 2, res);
-        next!($f, $sp.sub(1), $ts)
+        push_result!($f, $sp, $ts, float_new($ts, float_value(left) $op float_value(right)))
     }};
 }
 
@@ -279,6 +283,37 @@ stencil!(fn _BINARY_OP_MULTIPLY_FLOAT(f, sp, ts) {
     float_op!(f, sp, ts, *)
 });
 
+/// Two int inputs replaced by `$res`, a new object; on failure (NULL) the
+/// error leaves them on the stack, still owned.
+macro_rules! replace_ints {
+    ($f:ident, $sp:ident, $ts:ident, $res:expr) => {{
+        let res = $res;
+        if res.is_null() {
+            error!($f, $sp, $ts)
+        }
+        int_decref(peek($sp, 2));
+        int_decref(peek($sp, 1));
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+/// `d` as a float: in `float` if this is its last reference (CPython's
+/// float arithmetic reuses dying inputs), else in a new one, `float` then
+/// losing this reference (without dying). NULL on failure, `float` kept.
+#[inline(always)]
+unsafe fn float_result(ts: Ts, float: *mut PyObject, d: f64) -> *mut PyObject {
+    if refcnt(float) == 1 {
+        (*float.cast::<PyFloatObject>()).ob_fval = d;
+        return float;
+    }
+    let res = float_new(ts, d);
+    if !res.is_null() {
+        decref_no_dealloc(float);
+    }
+    res
+}
+
 /// An exact int a double holds exactly (at most 53 bits), as a double.
 #[inline(always)]
 unsafe fn small_int_as_double(o: *mut PyObject) -> Option<f64> {
@@ -305,17 +340,9 @@ macro_rules! mixed_op {
                     (i, float_value(right))
                 };
                 if $ok(a, b) {
-                    let dres = a $op b;
-                    let res;
-                    if refcnt(float) == 1 {
-                        (*float.cast::<PyFloatObject>()).ob_fval = dres;
-                        res = float;
-                    } else {
-                        res = float_new($ts, dres);
-                        if res.is_null() {
-                            error!($f, $sp, $ts)
-                        }
-                        decref_no_dealloc(float);
+                    let res = float_result($ts, float, a $op b);
+                    if res.is_null() {
+                        error!($f, $sp, $ts)
                     }
                     int_decref(int);
                     poke($sp, 2, res);
@@ -382,14 +409,7 @@ stencil!(
         if is_int(left) && is_int(right) {
             if let (Some(a), Some(b)) = (small_int_as_double(left), small_int_as_double(right)) {
                 if b != 0.0 {
-                    let res = float_new(ts, a / b);
-                    if res.is_null() {
-                        error!(f, sp, ts)
-                    }
-                    int_decref(left);
-                    int_decref(right);
-                    poke(sp, 2, res);
-                    next!(f, sp.sub(1), ts)
+                    replace_ints!(f, sp, ts, float_new(ts, a / b))
                 }
             }
         }
@@ -507,16 +527,9 @@ stencil!(
                 if plain_base && plain_exponent {
                     let r = jitsaw_pow(v, w);
                     if exponent_bits(r) != 0 && exponent_bits(r) != 0x7FF {
-                        let res;
-                        if refcnt(left) == 1 {
-                            (*left.cast::<PyFloatObject>()).ob_fval = r;
-                            res = left;
-                        } else {
-                            res = float_new(ts, r);
-                            if res.is_null() {
-                                error!(f, sp, ts)
-                            }
-                            decref_no_dealloc(left);
+                        let res = float_result(ts, left, r);
+                        if res.is_null() {
+                            error!(f, sp, ts)
                         }
                         if is_float(right) {
                             float_decref(ts, right);
@@ -533,14 +546,7 @@ stencil!(
             if let (Some(a), Some(b)) = (int_value(left), int_value(right)) {
                 if (0..64).contains(&b) {
                     if let Some(r) = a.checked_pow(b as u32) {
-                        let res = int_new(r);
-                        if res.is_null() {
-                            error!(f, sp, ts)
-                        }
-                        int_decref(left);
-                        int_decref(right);
-                        poke(sp, 2, res);
-                        next!(f, sp.sub(1), ts)
+                        replace_ints!(f, sp, ts, int_new(r))
                     }
                 }
             }
