@@ -123,7 +123,8 @@ def test_operations_on_borrowed_locals_keep_every_refcount(jit):
                 v = v - x * k
                 x = x + v * k
                 y = x * x - v * v
-            return x, v, y, sys.getrefcount(x), sys.getrefcount(v), sys.getrefcount(k)
+                w = (x + v) * k  # only the right input borrowed
+            return x, v, y, w, sys.getrefcount(x), sys.getrefcount(v), sys.getrefcount(k)
         def ints(n):
             a, b, t = 0, 1, 0
             for i in range(n):
@@ -144,6 +145,8 @@ def test_operations_on_borrowed_locals_keep_every_refcount(jit):
                 k = i + 1
                 if i < k:  # specialized on one-digit ints, later run on bigger ones
                     c = c + 1
+                if i + 1 > k:  # the same, borrowing only the right input
+                    c = c - 1
             return c, sys.getrefcount(i), sys.getrefcount(k)
         def big(n):
             c = 0
@@ -171,6 +174,8 @@ def test_operations_on_borrowed_locals_keep_every_refcount(jit):
     assert "_BINARY_OP_MULTIPLY_FLOAT_BORROWED" in r.uops("floats")
     assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("ints")
     assert "_COMPARE_OP_INT_BORROWED" in r.uops("small")
+    assert "_BINARY_OP_MULTIPLY_FLOAT_BORROWED_RIGHT" in r.uops("floats")
+    assert "_BINARY_OP_SUBTRACT_INT_BORROWED_RIGHT" in r.uops("ints")
 
 
 def test_mixed_int_and_float_operands(jit):

@@ -123,6 +123,16 @@ uops! { o;
     _BINARY_OP_MULTIPLY_FLOAT_BORROWED: 2 => 1, escapes false;
     _COMPARE_OP_INT_BORROWED: 2 => 1, escapes false;
     _COMPARE_OP_FLOAT_BORROWED: 2 => 1, escapes false;
+    // jitsaw: the same, borrowing only the right input (the left one,
+    // computed, is owned).
+    _BINARY_OP_ADD_INT_BORROWED_RIGHT: 2 => 1, escapes false;
+    _BINARY_OP_SUBTRACT_INT_BORROWED_RIGHT: 2 => 1, escapes false;
+    _BINARY_OP_MULTIPLY_INT_BORROWED_RIGHT: 2 => 1, escapes false;
+    _BINARY_OP_ADD_FLOAT_BORROWED_RIGHT: 2 => 1, escapes false;
+    _BINARY_OP_SUBTRACT_FLOAT_BORROWED_RIGHT: 2 => 1, escapes false;
+    _BINARY_OP_MULTIPLY_FLOAT_BORROWED_RIGHT: 2 => 1, escapes false;
+    _COMPARE_OP_INT_BORROWED_RIGHT: 2 => 1, escapes false;
+    _COMPARE_OP_FLOAT_BORROWED_RIGHT: 2 => 1, escapes false;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
     // jitsaw: unspecialized forms with inline fast paths for common types.

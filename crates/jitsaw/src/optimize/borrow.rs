@@ -15,17 +15,37 @@
 
 use crate::uops::{Program, Uop, UopInst};
 
-/// The `_BORROWED` form of an operation, if it has one.
-fn borrowed_form(op: Uop) -> Option<Uop> {
+/// The forms of an operation that borrow both inputs, and only its right
+/// one, if it has them.
+fn borrowed_forms(op: Uop) -> Option<(Uop, Uop)> {
+    use Uop::*;
     Some(match op {
-        Uop::_BINARY_OP_ADD_INT => Uop::_BINARY_OP_ADD_INT_BORROWED,
-        Uop::_BINARY_OP_SUBTRACT_INT => Uop::_BINARY_OP_SUBTRACT_INT_BORROWED,
-        Uop::_BINARY_OP_MULTIPLY_INT => Uop::_BINARY_OP_MULTIPLY_INT_BORROWED,
-        Uop::_BINARY_OP_ADD_FLOAT => Uop::_BINARY_OP_ADD_FLOAT_BORROWED,
-        Uop::_BINARY_OP_SUBTRACT_FLOAT => Uop::_BINARY_OP_SUBTRACT_FLOAT_BORROWED,
-        Uop::_BINARY_OP_MULTIPLY_FLOAT => Uop::_BINARY_OP_MULTIPLY_FLOAT_BORROWED,
-        Uop::_COMPARE_OP_INT => Uop::_COMPARE_OP_INT_BORROWED,
-        Uop::_COMPARE_OP_FLOAT => Uop::_COMPARE_OP_FLOAT_BORROWED,
+        _BINARY_OP_ADD_INT => (
+            _BINARY_OP_ADD_INT_BORROWED,
+            _BINARY_OP_ADD_INT_BORROWED_RIGHT,
+        ),
+        _BINARY_OP_SUBTRACT_INT => (
+            _BINARY_OP_SUBTRACT_INT_BORROWED,
+            _BINARY_OP_SUBTRACT_INT_BORROWED_RIGHT,
+        ),
+        _BINARY_OP_MULTIPLY_INT => (
+            _BINARY_OP_MULTIPLY_INT_BORROWED,
+            _BINARY_OP_MULTIPLY_INT_BORROWED_RIGHT,
+        ),
+        _BINARY_OP_ADD_FLOAT => (
+            _BINARY_OP_ADD_FLOAT_BORROWED,
+            _BINARY_OP_ADD_FLOAT_BORROWED_RIGHT,
+        ),
+        _BINARY_OP_SUBTRACT_FLOAT => (
+            _BINARY_OP_SUBTRACT_FLOAT_BORROWED,
+            _BINARY_OP_SUBTRACT_FLOAT_BORROWED_RIGHT,
+        ),
+        _BINARY_OP_MULTIPLY_FLOAT => (
+            _BINARY_OP_MULTIPLY_FLOAT_BORROWED,
+            _BINARY_OP_MULTIPLY_FLOAT_BORROWED_RIGHT,
+        ),
+        _COMPARE_OP_INT => (_COMPARE_OP_INT_BORROWED, _COMPARE_OP_INT_BORROWED_RIGHT),
+        _COMPARE_OP_FLOAT => (_COMPARE_OP_FLOAT_BORROWED, _COMPARE_OP_FLOAT_BORROWED_RIGHT),
         _ => return None,
     })
 }
@@ -42,50 +62,56 @@ fn borrowing_load(op: Uop) -> Option<Uop> {
     }
 }
 
-/// Rewrites every qualifying operation and its two loads. A
+/// Rewrites every qualifying operation and the loads of its inputs: both,
+/// or the right one when the left one is pushed otherwise. A
 /// `_CHECK_NO_FRAME_OBJECT` between them (the operation's, from
-/// `optimize::types`) moves to the start of the first load's instruction
-/// when only pushes come before it there: leaving for the interpreter
-/// there runs them again.
+/// `optimize::types`) moves to the start of the first borrowed load's
+/// instruction when only pushes come before it there: leaving for the
+/// interpreter there runs them again.
 pub fn borrow_operands(mut program: Program) -> Program {
     let entered = program.entered();
     let burned: Vec<u32> = program.burned.iter().map(|b| b.inst).collect();
+    // A plain push; a burned-in global's load is not (invalidation turns
+    // it into a deopt, which would hand the interpreter the stack).
+    let pushes = |u: &UopInst| borrowing_load(u.op).is_some() && !burned.contains(&u.inst);
     let main_end = program
         .insts
         .last()
         .map_or(0, |i| (i.first + i.count) as usize);
-    for k in 2..main_end {
-        let Some(borrowed) = borrowed_form(program.uops[k].op) else {
+    for k in 1..main_end {
+        let Some((both, right)) = borrowed_forms(program.uops[k].op) else {
             continue;
         };
         let check = program.uops[k - 1].op == Uop::_CHECK_NO_FRAME_OBJECT;
-        let b = k - 1 - check as usize;
-        let Some(a) = b.checked_sub(1) else {
+        let Some(b) = (k - 1).checked_sub(check as usize) else {
             continue;
         };
-        let (ua, ub) = (program.uops[a], program.uops[b]);
-        let (Some(load_a), Some(load_b)) = (borrowing_load(ua.op), borrowing_load(ub.op)) else {
+        if !pushes(&program.uops[b]) {
             continue;
-        };
+        }
         let op_inst = program.uops[k].inst as usize;
-        // Control enters only at the first load's instruction, and a
-        // burned-in global's load, which invalidation turns into a deopt,
-        // is not a plain push.
-        if (ua.inst as usize + 1..=op_inst).any(|i| entered[i])
-            || (ua.inst..=ub.inst).any(|i| burned.contains(&i))
-        {
-            continue;
+        // Borrowing from `first` on: control enters only at its
+        // instruction, and with a check to move, only pushes come before
+        // it there.
+        let start_of = |p: &Program, first: usize| {
+            let inst = p.uops[first].inst as usize;
+            let start = p.insts[inst].first as usize;
+            let ok = !(inst + 1..=op_inst).any(|i| entered[i])
+                && (!check || p.uops[start..first].iter().all(pushes));
+            ok.then_some(start)
+        };
+        let a = b.checked_sub(1).filter(|&a| pushes(&program.uops[a]));
+        let (first, form, start) = match a.and_then(|a| Some((a, start_of(&program, a)?))) {
+            Some((a, start)) => (a, both, start),
+            None => match start_of(&program, b) {
+                Some(start) => (b, right, start),
+                None => continue,
+            },
+        };
+        for u in &mut program.uops[first..=b] {
+            u.op = borrowing_load(u.op).unwrap_or(u.op);
         }
-        // Leaving for the interpreter at the start of the first load's
-        // instruction runs its loads again: only pushes may come before.
-        let start = program.insts[ua.inst as usize].first as usize;
-        let pushes = |u: &UopInst| borrowing_load(u.op).is_some() && !burned.contains(&u.inst);
-        if check && !program.uops[start..a].iter().all(pushes) {
-            continue;
-        }
-        program.uops[a].op = load_a;
-        program.uops[b].op = load_b;
-        program.uops[k].op = borrowed;
+        program.uops[k].op = form;
         if check {
             hoist(&mut program, k - 1, start);
         }
@@ -171,6 +197,16 @@ mod tests {
         assert_eq!(ops(&borrow_operands(guarded.clone())), ops(&guarded));
         let computed = program(&[&[Uop::_LOAD_FAST], &[Uop::_LOAD_DEREF], &[ADD]]);
         assert_eq!(ops(&borrow_operands(computed.clone())), ops(&computed));
+        // A computed left input: only the right one is borrowed.
+        let left = borrow_operands(program(&[&[Uop::_LOAD_DEREF], &[Uop::_LOAD_FAST], &[ADD]]));
+        assert_eq!(
+            ops(&left),
+            [
+                Uop::_LOAD_DEREF,
+                Uop::_LOAD_FAST_BORROW,
+                Uop::_BINARY_OP_ADD_FLOAT_BORROWED_RIGHT
+            ]
+        );
         // A jump to the operation's instruction: another path pushed there.
         let mut entered = program(&[&[Uop::_LOAD_FAST], &[Uop::_LOAD_FAST], &[ADD], &[]]);
         entered.uops.push(UopInst {
@@ -248,14 +284,25 @@ mod tests {
             ]
         );
         assert_eq!(fib.uops[0].inst, 0);
-        // Anything else before the loads in their instruction keeps the
-        // check where it is, and the references.
-        let other = program(&[
+        // Anything else before the left load in its instruction leaves it
+        // its reference; the right one still borrows, the check moving to
+        // its instruction.
+        let other = borrow_operands(program(&[
             &[Uop::_LOAD_DEREF, Uop::_LOAD_FAST],
             &[Uop::_LOAD_FAST],
             &[Uop::_CHECK_NO_FRAME_OBJECT, Uop::_BINARY_OP_ADD_INT],
-        ]);
-        assert_eq!(ops(&borrow_operands(other.clone())), ops(&other));
+        ]));
+        assert_eq!(
+            ops(&other),
+            [
+                Uop::_LOAD_DEREF,
+                Uop::_LOAD_FAST,
+                Uop::_CHECK_NO_FRAME_OBJECT,
+                Uop::_LOAD_FAST_BORROW,
+                Uop::_BINARY_OP_ADD_INT_BORROWED_RIGHT
+            ]
+        );
+        assert_eq!(other.uops[2].inst, 1);
     }
 
     #[test]
@@ -270,9 +317,11 @@ mod tests {
             Uop::_COMPARE_OP_INT,
             Uop::_COMPARE_OP_FLOAT,
         ] {
-            let borrowed = borrowed_form(op).unwrap();
-            assert_eq!(borrowed.effect(0), op.effect(0));
-            assert_eq!(borrowed.guard_exits(), op.guard_exits(), "{}", op.name());
+            let (both, right) = borrowed_forms(op).unwrap();
+            for borrowed in [both, right] {
+                assert_eq!(borrowed.effect(0), op.effect(0));
+                assert_eq!(borrowed.guard_exits(), op.guard_exits(), "{}", op.name());
+            }
         }
         assert_eq!(Uop::_LOAD_FAST_BORROW.effect(0), Uop::_LOAD_FAST.effect(0));
     }

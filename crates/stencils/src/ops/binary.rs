@@ -242,6 +242,74 @@ stencil!(
     }
 );
 
+/// `int_op` on an owned left input and a borrowed right one.
+macro_rules! int_op_borrowed_right {
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let res = int_result!(left, right, $fits, $op, $slow);
+        int_decref(left);
+        push_result!($f, $sp, $ts, res)
+    }};
+}
+
+stencil!(
+    /// `_BINARY_OP_ADD_INT` on a borrowed right input.
+    fn _BINARY_OP_ADD_INT_BORROWED_RIGHT(f, sp, ts) {
+        int_op_borrowed_right!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add)
+    }
+);
+
+stencil!(
+    /// `_BINARY_OP_SUBTRACT_INT` on a borrowed right input.
+    fn _BINARY_OP_SUBTRACT_INT_BORROWED_RIGHT(f, sp, ts) {
+        int_op_borrowed_right!(f, sp, ts, |_, _| true, |a: i64, b: i64| a - b, _PyLong_Subtract)
+    }
+);
+
+stencil!(
+    /// `_BINARY_OP_MULTIPLY_INT` on a borrowed right input.
+    fn _BINARY_OP_MULTIPLY_INT_BORROWED_RIGHT(f, sp, ts) {
+        let fits = |a: i64, b: i64| a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30;
+        int_op_borrowed_right!(f, sp, ts, fits, |a: i64, b: i64| a * b, _PyLong_Multiply)
+    }
+);
+
+/// A float operation on an owned left input (reused when it dies here)
+/// and a borrowed right one; an error leaves only the left one on the
+/// stack.
+macro_rules! float_op_borrowed_right {
+    ($f:ident, $sp:ident, $ts:ident, $op:tt) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let res = float_result($ts, left, float_value(left) $op float_value(right));
+        if res.is_null() {
+            error!($f, $sp.sub(1), $ts)
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+stencil!(
+    /// `_BINARY_OP_ADD_FLOAT` on a borrowed right input.
+    fn _BINARY_OP_ADD_FLOAT_BORROWED_RIGHT(f, sp, ts) {
+        float_op_borrowed_right!(f, sp, ts, +)
+    }
+);
+
+stencil!(
+    /// `_BINARY_OP_SUBTRACT_FLOAT` on a borrowed right input.
+    fn _BINARY_OP_SUBTRACT_FLOAT_BORROWED_RIGHT(f, sp, ts) {
+        float_op_borrowed_right!(f, sp, ts, -)
+    }
+);
+
+stencil!(
+    /// `_BINARY_OP_MULTIPLY_FLOAT` on a borrowed right input.
+    fn _BINARY_OP_MULTIPLY_FLOAT_BORROWED_RIGHT(f, sp, ts) {
+        float_op_borrowed_right!(f, sp, ts, *)
+    }
+);
+
 /// `DECREF_INPUTS_AND_REUSE_FLOAT`: store the result in an input that is
 /// about to die instead of allocating.
 macro_rules! float_op {
@@ -694,6 +762,34 @@ stencil!(
             deopt!(f, sp, ts)
         }
         let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
+        poke(sp, 2, py_bool(bit & oparg() != 0));
+        next!(f, sp.sub(1), ts)
+    }
+);
+
+stencil!(
+    /// `_COMPARE_OP_FLOAT` on a borrowed right input.
+    fn _COMPARE_OP_FLOAT_BORROWED_RIGHT(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        let bit = comparison_bit(float_value(left), float_value(right));
+        float_decref(ts, left);
+        poke(sp, 2, py_bool(bit & oparg() != 0));
+        next!(f, sp.sub(1), ts)
+    }
+);
+
+stencil!(
+    /// `_COMPARE_OP_INT` on a borrowed right input, which it takes a new
+    /// reference to before leaving the inputs to the instruction's fallback
+    /// or the interpreter.
+    fn _COMPARE_OP_INT_BORROWED_RIGHT(f, sp, ts) {
+        let (left, right) = (peek(sp, 2), peek(sp, 1));
+        if !long_is_compact(left) || !long_is_compact(right) {
+            incref(right);
+            deopt!(f, sp, ts)
+        }
+        let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
+        int_decref(left);
         poke(sp, 2, py_bool(bit & oparg() != 0));
         next!(f, sp.sub(1), ts)
     }
