@@ -1414,15 +1414,15 @@ unsafe fn frees_quietly(o: *mut PyObject) -> bool {
         return [off::SLICE_START, off::SLICE_STOP, off::SLICE_STEP]
             .into_iter()
             .all(|at| is_leaf(field::<*mut PyObject>(o.cast(), at)));
-    } else if is_type(o, &raw mut PyTuple_Type) {
-        field_ptr::<*mut PyObject>(o.cast(), off::TUPLE_OB_ITEM)
-    } else if is_type(o, &raw mut PyList_Type) {
-        field::<*mut *mut PyObject>(o.cast(), off::LIST_OB_ITEM)
+    } else if is_tuple(o) {
+        tuple_items(o)
+    } else if is_list(o) {
+        list_items(o)
     } else {
         std::ptr::null_mut()
     };
     if !items.is_null() {
-        let n = field::<isize>(o.cast(), off::OB_SIZE);
+        let n = ob_size(o);
         return (0..=QUIET_ITEMS).contains(&n) && (0..n as usize).all(|i| is_leaf(*items.add(i)));
     }
     if !is_type(o, &raw mut PyGen_Type) && !is_type(o, &raw mut PyCoro_Type) {
@@ -1455,9 +1455,7 @@ const QUIET_ITEMS: isize = 16;
 /// An exact string, float or int: freeing one runs no code.
 #[inline(always)]
 unsafe fn is_plain_leaf(o: *mut PyObject) -> bool {
-    is_type(o, &raw mut PyFloat_Type)
-        || is_type(o, &raw mut PyLong_Type)
-        || is_type(o, &raw mut PyUnicode_Type)
+    is_float(o) || is_int(o) || is_str(o)
 }
 
 /// An item whose release runs no code: a [`is_plain_leaf`] object, an

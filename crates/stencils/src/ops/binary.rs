@@ -130,13 +130,29 @@ stencil!(fn _BINARY_OP(f, sp, ts) {
 /// Int arithmetic computed in a machine word when both inputs have at most
 /// two digits (the result then has at most three), else by CPython.
 macro_rules! int_op {
-    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {
+        int_op!($f, $sp, $ts, $fits, $op, $slow, owned: true, true)
+    };
+    // Which inputs are owned (released here); the others are borrowed
+    // (`optimize::borrow`: pushed without new references).
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr,
+     owned: $left:literal, $right:literal) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
         let res = int_result!(left, right, $fits, $op, $slow);
-        int_decref(left);
-        int_decref(right);
+        if $left {
+            int_decref(left);
+        }
+        if $right {
+            int_decref(right);
+        }
         push_result!($f, $sp, $ts, res)
     }};
+}
+
+/// Whether both ints have one digit, so that their product fits a word.
+#[inline(always)]
+fn one_digit_each(a: i64, b: i64) -> bool {
+    a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30
 }
 
 /// The int result of `$op` on two ints: in a machine word when both have
@@ -172,43 +188,31 @@ stencil!(fn _BINARY_OP_SUBTRACT_INT(f, sp, ts) {
 });
 
 stencil!(fn _BINARY_OP_MULTIPLY_INT(f, sp, ts) {
-    // One digit each: the product has at most 60 bits.
-    let fits = |a: i64, b: i64| a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30;
-    int_op!(f, sp, ts, fits, |a: i64, b: i64| a * b, _PyLong_Multiply)
+    int_op!(f, sp, ts, one_digit_each, |a: i64, b: i64| a * b, _PyLong_Multiply)
 });
 
 stencil!(fn _BINARY_OP_ADD_UNICODE(f, sp, ts) {
     binary_call!(f, sp, ts, PyUnicode_Concat)
 });
 
-/// `int_op` on borrowed inputs (`optimize::borrow`: pushed without new
-/// references, which nothing gives back).
-macro_rules! int_op_borrowed {
-    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
-        let (left, right) = (peek($sp, 2), peek($sp, 1));
-        push_result!($f, $sp, $ts, int_result!(left, right, $fits, $op, $slow))
-    }};
-}
-
 stencil!(
     /// `_BINARY_OP_ADD_INT` on borrowed inputs.
     fn _BINARY_OP_ADD_INT_BORROWED(f, sp, ts) {
-        int_op_borrowed!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add)
+        int_op!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add, owned: false, false)
     }
 );
 
 stencil!(
     /// `_BINARY_OP_SUBTRACT_INT` on borrowed inputs.
     fn _BINARY_OP_SUBTRACT_INT_BORROWED(f, sp, ts) {
-        int_op_borrowed!(f, sp, ts, |_, _| true, |a: i64, b: i64| a - b, _PyLong_Subtract)
+        int_op!(f, sp, ts, |_, _| true, |a: i64, b: i64| a - b, _PyLong_Subtract, owned: false, false)
     }
 );
 
 stencil!(
     /// `_BINARY_OP_MULTIPLY_INT` on borrowed inputs.
     fn _BINARY_OP_MULTIPLY_INT_BORROWED(f, sp, ts) {
-        let fits = |a: i64, b: i64| a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30;
-        int_op_borrowed!(f, sp, ts, fits, |a: i64, b: i64| a * b, _PyLong_Multiply)
+        int_op!(f, sp, ts, one_digit_each, |a: i64, b: i64| a * b, _PyLong_Multiply, owned: false, false)
     }
 );
 
@@ -242,35 +246,24 @@ stencil!(
     }
 );
 
-/// `int_op` on an owned left input and a borrowed right one.
-macro_rules! int_op_borrowed_right {
-    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
-        let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let res = int_result!(left, right, $fits, $op, $slow);
-        int_decref(left);
-        push_result!($f, $sp, $ts, res)
-    }};
-}
-
 stencil!(
     /// `_BINARY_OP_ADD_INT` on a borrowed right input.
     fn _BINARY_OP_ADD_INT_BORROWED_RIGHT(f, sp, ts) {
-        int_op_borrowed_right!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add)
+        int_op!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add, owned: true, false)
     }
 );
 
 stencil!(
     /// `_BINARY_OP_SUBTRACT_INT` on a borrowed right input.
     fn _BINARY_OP_SUBTRACT_INT_BORROWED_RIGHT(f, sp, ts) {
-        int_op_borrowed_right!(f, sp, ts, |_, _| true, |a: i64, b: i64| a - b, _PyLong_Subtract)
+        int_op!(f, sp, ts, |_, _| true, |a: i64, b: i64| a - b, _PyLong_Subtract, owned: true, false)
     }
 );
 
 stencil!(
     /// `_BINARY_OP_MULTIPLY_INT` on a borrowed right input.
     fn _BINARY_OP_MULTIPLY_INT_BORROWED_RIGHT(f, sp, ts) {
-        let fits = |a: i64, b: i64| a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30;
-        int_op_borrowed_right!(f, sp, ts, fits, |a: i64, b: i64| a * b, _PyLong_Multiply)
+        int_op!(f, sp, ts, one_digit_each, |a: i64, b: i64| a * b, _PyLong_Multiply, owned: true, false)
     }
 );
 
@@ -459,8 +452,7 @@ stencil!(
 stencil!(
     /// `BINARY_OP` `*`/`*=` with int and float fast paths.
     fn _BINARY_OP_ADAPTIVE_MULTIPLY(f, sp, ts) {
-        let fits = |a: i64, b: i64| a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30;
-        adaptive_arith!(f, sp, ts, *, fits, _PyLong_Multiply)
+        adaptive_arith!(f, sp, ts, *, one_digit_each, _PyLong_Multiply)
     }
 );
 
@@ -719,79 +711,83 @@ stencil!(fn _COMPARE_OP(f, sp, ts) {
     compare_op!(f, sp, ts)
 });
 
+/// `_COMPARE_OP_FLOAT`, releasing the inputs that are owned (the others
+/// are borrowed: `optimize::borrow`).
+macro_rules! compare_float {
+    ($f:ident, $sp:ident, $ts:ident, owned: $left:literal, $right:literal) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        let bit = comparison_bit(float_value(left), float_value(right));
+        if $left {
+            float_decref($ts, left);
+        }
+        if $right {
+            float_decref($ts, right);
+        }
+        poke($sp, 2, py_bool(bit & oparg() != 0));
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+/// `_COMPARE_OP_INT`, releasing the inputs that are owned; its guard (an
+/// int of more than one digit) takes references to the borrowed ones
+/// before leaving them to the instruction's fallback or the interpreter.
+macro_rules! compare_int {
+    ($f:ident, $sp:ident, $ts:ident, owned: $left:literal, $right:literal) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        if !long_is_compact(left) || !long_is_compact(right) {
+            if !$left {
+                incref(left);
+            }
+            if !$right {
+                incref(right);
+            }
+            deopt!($f, $sp, $ts)
+        }
+        let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
+        if $left {
+            int_decref(left);
+        }
+        if $right {
+            int_decref(right);
+        }
+        poke($sp, 2, py_bool(bit & oparg() != 0));
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
 stencil!(fn _COMPARE_OP_FLOAT(f, sp, ts) {
-    let (left, right) = (peek(sp, 2), peek(sp, 1));
-    let bit = comparison_bit(float_value(left), float_value(right));
-    float_decref(ts, left);
-    float_decref(ts, right);
-    poke(sp, 2, py_bool(bit & oparg() != 0));
-    next!(f, sp.sub(1), ts)
+    compare_float!(f, sp, ts, owned: true, true)
 });
 
 stencil!(fn _COMPARE_OP_INT(f, sp, ts) {
-    let (left, right) = (peek(sp, 2), peek(sp, 1));
-    if !long_is_compact(left) || !long_is_compact(right) {
-        deopt!(f, sp, ts)
-    }
-    let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
-    int_decref(left);
-    int_decref(right);
-    poke(sp, 2, py_bool(bit & oparg() != 0));
-    next!(f, sp.sub(1), ts)
+    compare_int!(f, sp, ts, owned: true, true)
 });
 
 stencil!(
     /// `_COMPARE_OP_FLOAT` on borrowed inputs.
     fn _COMPARE_OP_FLOAT_BORROWED(f, sp, ts) {
-        let (left, right) = (peek(sp, 2), peek(sp, 1));
-        let bit = comparison_bit(float_value(left), float_value(right));
-        poke(sp, 2, py_bool(bit & oparg() != 0));
-        next!(f, sp.sub(1), ts)
+        compare_float!(f, sp, ts, owned: false, false)
     }
 );
 
 stencil!(
-    /// `_COMPARE_OP_INT` on borrowed inputs, which it takes new references
-    /// to before leaving them to the instruction's fallback or the
-    /// interpreter.
+    /// `_COMPARE_OP_INT` on borrowed inputs.
     fn _COMPARE_OP_INT_BORROWED(f, sp, ts) {
-        let (left, right) = (peek(sp, 2), peek(sp, 1));
-        if !long_is_compact(left) || !long_is_compact(right) {
-            incref(left);
-            incref(right);
-            deopt!(f, sp, ts)
-        }
-        let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
-        poke(sp, 2, py_bool(bit & oparg() != 0));
-        next!(f, sp.sub(1), ts)
+        compare_int!(f, sp, ts, owned: false, false)
     }
 );
 
 stencil!(
     /// `_COMPARE_OP_FLOAT` on a borrowed right input.
     fn _COMPARE_OP_FLOAT_BORROWED_RIGHT(f, sp, ts) {
-        let (left, right) = (peek(sp, 2), peek(sp, 1));
-        let bit = comparison_bit(float_value(left), float_value(right));
-        float_decref(ts, left);
-        poke(sp, 2, py_bool(bit & oparg() != 0));
-        next!(f, sp.sub(1), ts)
+        compare_float!(f, sp, ts, owned: true, false)
     }
 );
 
 stencil!(
-    /// `_COMPARE_OP_INT` on a borrowed right input, which it takes a new
-    /// reference to before leaving the inputs to the instruction's fallback
-    /// or the interpreter.
+    /// `_COMPARE_OP_INT` on a borrowed right input.
     fn _COMPARE_OP_INT_BORROWED_RIGHT(f, sp, ts) {
-        let (left, right) = (peek(sp, 2), peek(sp, 1));
-        if !long_is_compact(left) || !long_is_compact(right) {
-            incref(right);
-            deopt!(f, sp, ts)
-        }
-        let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
-        int_decref(left);
-        poke(sp, 2, py_bool(bit & oparg() != 0));
-        next!(f, sp.sub(1), ts)
+        compare_int!(f, sp, ts, owned: true, false)
     }
 );
 
