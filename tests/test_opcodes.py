@@ -264,6 +264,19 @@ def test_to_bool_and_branches(jit):
         class Truthy:
             def __bool__(self):
                 return True
+        class Plain:            # neither __bool__ nor __len__: always true
+            pass
+        class Empty:
+            def __len__(self):
+                return 0
+        class Falsy(Plain):
+            def __bool__(self):
+                return False
+        class Later:
+            pass
+        class Bad:
+            def __bool__(self):
+                raise ValueError("no truth")
         def truth(x):
             if x:
                 return "yes"
@@ -278,10 +291,17 @@ def test_to_bool_and_branches(jit):
             return not x
         def int_truth(x):
             return "yes" if x else "no"
-        values = [0, 1, "", "a", [], [1], None, True, False, 0.0, Truthy(), (), {1: 2}]
+        values = [0, 1, "", "a", [], [1], None, True, False, 0.0, Truthy(), (), {1: 2},
+                  Plain(), Empty(), Falsy(), set(), Later()]
         for i in range(4):
             print([truth(v) for v in values], [is_none(v) for v in values], [neg(v) for v in values])
             print(int_truth(i))
+        Later.__len__ = lambda self: 0     # the type's slots change
+        print(truth(Later()), neg(Later()))
+        try:
+            truth(Bad())
+        except ValueError as e:
+            print("ValueError", e)
         print(int_truth("x"), int_truth([]))   # the int specialization's guard fails
         """
     )
@@ -791,6 +811,73 @@ def test_calls_leaving_arguments_to_defaults(jit):
     )
     r.assert_compiled("drive", "scale", "P.move")
     assert r.stats["frames_entered"] > 50
+
+
+def test_calls_binding_keywords_enter_compiled_code(jit):
+    # Calls with keyword arguments (CALL_KW), and calls of functions with
+    # keyword-only parameters, *args or **kwargs, enter the callee's
+    # compiled code directly, with the arguments bound as the interpreter
+    # binds them: no C recursion, so recursion as deep as the recursion
+    # limit allows works, as in the interpreter (through the frame hook it
+    # ran out of C stack first). Binding errors and the callee's exceptions
+    # are what they are in the interpreter.
+    r = jit(
+        """
+        import sys, traceback
+        def kwonly(a, *, sep="-", end="!"):
+            return f"{a}{sep}{end}"
+        def star(*args, **kw):
+            return len(args), sorted(kw)
+        def deep(n, *, acc=0):
+            return acc if n == 0 else deep(n - 1, acc=acc + n)
+        def deep_defaults(n, *, acc=0):
+            return acc if n == 0 else deep_defaults(n - 1)
+        def boom(x, *, y):
+            return x / y
+        class K:
+            def m(self, a, *, b=2):
+                return a * b
+        def drive(n):
+            out = []
+            k = K()
+            for i in range(n):
+                out.append(kwonly(i))
+                out.append(kwonly(i, sep="+"))
+                out.append(kwonly(a=i, end="?"))
+                out.append(star(i, i, x=1))
+                out.append(k.m(i, b=3))
+                out.append(k.m(i))
+                for bad in ({"bad": 1}, {"a": 1}):
+                    try:
+                        kwonly(i, **bad)
+                    except TypeError as e:
+                        out.append(str(e))
+                try:
+                    kwonly(sep="")
+                except TypeError as e:
+                    out.append(str(e))
+                try:
+                    boom(i, y=0)
+                except ZeroDivisionError as e:
+                    out.append(repr(e))
+            return out
+        for i in range(4):
+            print(drive(20))
+        sys.setrecursionlimit(30000)
+        for f in (deep, deep_defaults):
+            for depth in (50, 50, 50, 20000):
+                try:
+                    print(f(depth))
+                except RecursionError as e:
+                    print("RecursionError", e)
+        try:
+            boom(1, y=0)
+        except ZeroDivisionError:
+            traceback.print_exc(file=sys.stdout)
+        """
+    )
+    r.assert_compiled("drive", "kwonly", "star", "deep", "deep_defaults", "K.m")
+    assert "_CALL_KW" in r.uops("drive")
 
 
 def test_call_sites_calling_functions_in_turn(jit):

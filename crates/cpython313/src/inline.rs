@@ -345,6 +345,86 @@ pub unsafe fn current_frame(tstate: *mut PyThreadState) -> *mut *mut Frame {
     field_ptr(tstate.cast(), off::TSTATE_CURRENT_FRAME)
 }
 
+/// Pushes a frame for `func` taking `args` as its first locals, as
+/// `_PyFrame_PushUnchecked` and `_PyFrame_Initialize` do; takes the
+/// references to `func` and the arguments. `None` (nothing taken) when the
+/// thread's frame stack chunk is full.
+#[inline(always)]
+pub unsafe fn push_frame(
+    tstate: *mut PyThreadState,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+) -> Option<*mut Frame> {
+    let size = field::<i32>(code.cast(), off::CODE_CO_FRAMESIZE) as usize;
+    let top = field_ptr::<*mut *mut PyObject>(tstate.cast(), off::TSTATE_DATASTACK_TOP);
+    let limit = field::<*mut *mut PyObject>(tstate.cast(), off::TSTATE_DATASTACK_LIMIT);
+    if (*top).is_null() || size >= limit.offset_from(*top) as usize {
+        return None;
+    }
+    let frame = (*top).cast::<Frame>();
+    *top = (*top).add(size);
+    init_frame(
+        frame,
+        func,
+        code,
+        args,
+        nargs,
+        consts::FRAME_OWNED_BY_THREAD,
+    );
+    Some(frame)
+}
+
+/// `_PyFrame_Initialize` for a frame of `func` (of `code`) owned by
+/// `owner`, at its first instruction, taking the references to `func` and
+/// the `nargs` arguments at `args`, which become its first locals (the rest
+/// start unbound). `previous` is left to the caller.
+#[inline(always)]
+pub unsafe fn init_frame(
+    frame: *mut Frame,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    owner: i64,
+) {
+    let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
+    (*frame).f_funcobj = func;
+    (*frame).f_executable = new_ref(code.cast());
+    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
+    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
+    (*frame).f_locals = core::ptr::null_mut();
+    (*frame).stacktop = nlocalsplus as i32;
+    (*frame).frame_obj = core::ptr::null_mut();
+    (*frame).instr_ptr = code_units(code);
+    (*frame).return_offset = 0;
+    (*frame).owner = owner as i8;
+    // A few words each: a loop beats calling memcpy/memset.
+    let locals = frame_local(frame, 0);
+    for i in 0..nargs {
+        core::ptr::write_volatile(locals.add(i), *args.add(i));
+    }
+    for i in nargs..nlocalsplus {
+        core::ptr::write_volatile(locals.add(i), core::ptr::null_mut());
+    }
+}
+
+/// Binds the `filled` parameters after the `nargs` arguments of a frame
+/// [`push_frame`] pushed for `func` to the last of `func`'s defaults (it
+/// has at least `filled`).
+#[inline(always)]
+pub unsafe fn fill_defaults(frame: *mut Frame, func: *mut PyObject, nargs: usize, filled: usize) {
+    if filled == 0 {
+        return;
+    }
+    let defaults = field::<*mut PyObject>(func.cast(), off::FUNC_DEFAULTS);
+    let first = ob_size(defaults) as usize - filled;
+    for k in 0..filled {
+        *frame_local(frame, nargs + k) = new_ref(tuple_item(defaults, first + k));
+    }
+}
+
 /// `DK_UNICODE_ENTRIES(keys)`.
 #[inline(always)]
 pub unsafe fn dict_unicode_entries(keys: *mut DictKeys) -> *mut DictUnicodeEntry {

@@ -224,3 +224,93 @@ pub struct ResumePoint {
     /// The byte offset of its machine code.
     pub label: u32,
 }
+
+/// A code object's call counts, kept by the runtime and bumped by a `_CALL`
+/// site that enters the code the quick way ([`CallCache`]), as the runtime
+/// would.
+#[derive(Clone, Copy, Default, Debug)]
+#[repr(C)]
+pub struct CallCounts {
+    /// Calls that reached jitsaw.
+    pub calls: u32,
+    /// Calls since the code was last compiled.
+    pub since_compile: u32,
+}
+
+impl CallCounts {
+    /// Counts a call.
+    #[inline(always)]
+    pub fn count(&mut self) {
+        self.calls = self.calls.saturating_add(1);
+        self.since_compile = self.since_compile.saturating_add(1);
+    }
+
+    /// Whether this call should look at the code's fallbacks first (which
+    /// costs more than every other check together): every
+    /// [`FALLBACK_CHECK_CALLS`]th call does, the way that decides.
+    #[inline(always)]
+    pub fn fallback_check_due(&self) -> bool {
+        self.since_compile.is_multiple_of(FALLBACK_CHECK_CALLS)
+    }
+}
+
+/// See [`CallCounts::fallback_check_due`].
+pub const FALLBACK_CHECK_CALLS: u32 = 16;
+
+/// What a call site remembers when it may enter compiled code directly: the
+/// runtime's epoch and the interpreter's instrumentation version then.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct DirectTicket {
+    /// The runtime's epoch (see [`ResumeCache`]).
+    pub epoch: u64,
+    /// The interpreter's instrumentation version.
+    pub version: u64,
+}
+
+/// What a `CALL` site remembers of a compiled Python function it entered
+/// directly or made a generator of, or of a class whose compiled
+/// `__init__` it entered (zeroed: nothing), so that the next call to it
+/// needs none of the lookups: the function's version vouches for its code
+/// (CPython gives each code object its own, and resets a function's when
+/// its code, defaults or vectorcall change), which keeps the code's state
+/// and compiled code alive; the ticket, the frame evaluator and the code's
+/// monitoring data vouch for the rest. The `_CALL` stencil enters a
+/// function of the first entry itself; the runtime does everything else.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct CallCache {
+    /// The function's version (a class's type version); 0 for none.
+    pub version: u32,
+    /// The arguments passed, counting `self`.
+    pub nargs: u16,
+    /// How many parameters of a function the call leaves to its defaults
+    /// (its version vouches for them too).
+    pub filled: u16,
+    /// The code's call counts.
+    pub counts: *mut CallCounts,
+    /// The compiled code's entry; 0 for a generator function, whose call
+    /// makes a generator.
+    pub entry: usize,
+    /// When the entry was learned.
+    pub ticket: DirectTicket,
+    /// The interpreter's frame evaluator then (jitsaw's).
+    pub eval_frame: usize,
+    /// For a class: its `__init__`, borrowed, as the version vouches for
+    /// it; null for a function.
+    pub init: *mut crate::layout::PyObject,
+    /// Where a compiled `__init__` entered for a class returns: the code's
+    /// `_INIT_RETURN` (written by the code generator; 0 for none).
+    pub init_return: usize,
+}
+
+/// A `_CALL` site's cache: the entry it learned last, and the function
+/// before, which a site calling two functions in turn keeps (deltablue's
+/// and richards' method calls on objects of a few classes).
+#[repr(C)]
+pub struct CallSite {
+    /// The entry learned last.
+    pub first: CallCache,
+    /// The function learned before it.
+    pub second: CallCache,
+}

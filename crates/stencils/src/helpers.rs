@@ -175,6 +175,11 @@ extern "C" {
         has_kwargs: usize,
         resume: u64,
     ) -> Inline;
+    /// `CALL_KW` of a compiled plain function as a direct call (see
+    /// `jitsaw_call_any`): the call shape (`func, self_or_null, args[n],
+    /// kwnames`) starts at `base`, and is all taken when the callee is
+    /// entered; nulls (nothing taken) otherwise.
+    pub fn jitsaw_call_kw_inline(ts: Ts, caller: Frame, base: Sp, n: usize, resume: u64) -> Inline;
     /// `SEND`: 0 with `*retval` the value to yield, 1 with `*retval` the
     /// sub-iterator's return value (takes `v` in both), -1 with an error.
     pub fn jitsaw_send(
