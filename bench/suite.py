@@ -3,6 +3,7 @@
     python3.13 bench/suite.py --fast            # everyday (a few minutes)
     python3.13 bench/suite.py                   # release numbers (pyperf defaults)
     python3.13 bench/suite.py --only nbody go   # some benchmarks
+    python3.13 bench/suite.py --fast --hook-only  # the frame hook's own cost
 
 Each benchmark is pyperformance's own ``run_benchmark.py`` (from the
 ``pyperformance`` package on PyPI), run through pyperf one worker process at a
@@ -14,6 +15,12 @@ and code bytes (from a single in-process run), and the peak RSS of both
 runs; then the geometric mean. It writes ``results.md`` (a markdown table),
 ``results.png`` (a bar chart, if matplotlib is installed) and
 ``results.json`` to ``--out``.
+
+``--hook-only`` runs the jitsaw side with ``JITSAW_CODE_LIMIT=0``: jitsaw's
+PEP 523 frame evaluator is installed but compiles nothing, so the table
+shows what the hook alone costs the interpreter (with a frame evaluator set,
+CPython neither inlines Python-to-Python calls nor specializes them, nor
+`SEND` and `FOR_ITER` over generators).
 
 The interpreter running this script is the one measured; jitsaw, pyperf and
 pyperformance must be installed in it (and ``pyaes`` for crypto_pyaes; a
@@ -85,10 +92,15 @@ def benchmark_script(name):
     return script
 
 
+# Set for the jitsaw side on top of ``JITSAW=1`` (``--hook-only``).
+JIT_ENV = {}
+
+
 def environment(jit):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
     if jit:
         env["JITSAW"] = "1"
+        env.update(JIT_ENV)
     return env
 
 
@@ -105,7 +117,7 @@ def timed(name, mode, rounds, out_dir):
         for jit in (False, True):
             command = [sys.executable, str(benchmark_script(name)), "--quiet", "--processes=1"]
             command += ["--append", str(outputs[jit])]
-            command += ["--inherit-environ", "JITSAW"] if jit else []
+            command += ["--inherit-environ", ",".join(["JITSAW", *JIT_ENV])] if jit else []
             command += mode
             proc = subprocess.Popen(command, env=environment(jit))
             _, status, usage = os.wait4(proc.pid, 0)
@@ -168,7 +180,7 @@ def write_chart(rows, path):
     ax.barh(names[::-1], speedups[::-1], color=colors[::-1])
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xlabel("speed-up over CPython 3.13 (plain time / jitsaw time)")
-    ax.set_title("jitsaw on pyperformance benchmarks")
+    ax.set_title(f"{'jitsaw (frame hook alone)' if JIT_ENV else 'jitsaw'} on pyperformance benchmarks")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return True
@@ -182,8 +194,9 @@ def milliseconds(seconds):
 
 def write_table(rows, geomean, out_dir, mode):
     """``results.md``: the markdown table of ``rows``."""
+    what = "jitsaw's frame hook alone (JITSAW_CODE_LIMIT=0)" if JIT_ENV else "jitsaw"
     lines = [
-        f"jitsaw vs CPython {sys.version.split()[0]} ({mode} mode), pyperformance benchmarks, "
+        f"{what} vs CPython {sys.version.split()[0]} ({mode} mode), pyperformance benchmarks, "
         f"times are medians, speed-up = plain time / jitsaw time; ± is the relative standard deviation "
         f"pyperf measured.",
         "",
@@ -206,7 +219,14 @@ def main():
     parser.add_argument("--fast", action="store_true", help="few values per benchmark (minutes)")
     parser.add_argument("--only", nargs="*", help="benchmarks to run (default: all listed)")
     parser.add_argument("--out", default=str(HERE / "results"), help="directory for results")
+    parser.add_argument(
+        "--hook-only",
+        action="store_true",
+        help="jitsaw side with JITSAW_CODE_LIMIT=0: the frame hook's cost alone",
+    )
     args = parser.parse_args()
+    if args.hook_only:
+        JIT_ENV["JITSAW_CODE_LIMIT"] = "0"
     try:
         import jitsaw  # noqa: F401
         import pyperf  # noqa: F401

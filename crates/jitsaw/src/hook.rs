@@ -22,7 +22,7 @@ use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
-use jitsaw_cpython313::shared::{CallCounts, DirectTicket, ResumeCache};
+use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::{consts, deopt, off, opcode};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -73,12 +73,13 @@ const RECOMPILE_DEOPTS: u32 = 32;
 
 /// Per-code-object state, freed with the code object.
 pub struct CodeState {
-    /// Calls that reached jitsaw (the hook, or a direct call), and those
-    /// since the last compilation.
-    counts: CallCounts,
+    /// Calls that reached the hook.
+    calls: u32,
     status: Status,
     /// Deopts since the last compilation.
     deopts: u32,
+    /// Calls since the last compilation.
+    calls_since_compile: u32,
     recompiles: u32,
     /// Whether the bytecode has had a run in the interpreter since the
     /// first compilation (it is specialized, as far as it will be).
@@ -138,7 +139,8 @@ impl CodeState {
     /// Counts a call.
     #[inline]
     fn count_call(&mut self) {
-        self.counts.count();
+        self.calls = self.calls.saturating_add(1);
+        self.calls_since_compile = self.calls_since_compile.saturating_add(1);
     }
 
     /// Whether its compilations may keep facts about locals across Python
@@ -152,7 +154,7 @@ impl CodeState {
     /// (code compiled then, having a loop, is mostly startup code run
     /// once).
     fn propagate_types(&self) -> bool {
-        self.counts.calls > 1 || self.recompiles > 0
+        self.calls > 1 || self.recompiles > 0
     }
 
     /// Changes the status, and with it what direct calls may enter (call
@@ -414,7 +416,7 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
     };
     CodeSummary {
         status,
-        calls: s.counts.calls,
+        calls: s.calls,
         deopts: s.deopts,
         recompiles: s.recompiles,
         uops,
@@ -435,7 +437,7 @@ unsafe extern "C" fn code_event(event: i32, code: *mut PyCodeObject) -> i32 {
                 runtime::watch::forget(c);
             }
             if !state.profile.is_null() {
-                (*state.profile).retire(state.counts.calls as u64);
+                (*state.profile).retire(state.calls as u64);
             }
         }
     }
@@ -838,6 +840,14 @@ pub fn direct_epoch_address() -> usize {
     DIRECT_EPOCH.as_ptr() as usize
 }
 
+/// What a call site remembers when it may enter compiled code directly
+/// ([`ready_direct`] said so): checked by [`still_ready`].
+#[derive(Clone, Copy)]
+pub struct DirectTicket {
+    epoch: u64,
+    version: u64,
+}
+
 /// The ticket for a direct entry [`ready_direct`] or [`ready`] just
 /// allowed.
 ///
@@ -859,41 +869,25 @@ pub unsafe fn ticket(ts: *mut PyThreadState) -> DirectTicket {
 /// local monitoring, the frame evaluator, and the fallbacks now and then.
 ///
 /// # Safety
-/// The GIL is held; `counts` are `code`'s ([`call_counts`]), and `code`
-/// is alive. (The `_CALL` stencil makes the same checks.)
+/// The GIL is held; `state` is `code`'s, and `code` is alive.
 #[inline(always)]
 pub unsafe fn still_ready(
     ts: *mut PyThreadState,
-    counts: *mut CallCounts,
+    state: *mut CodeState,
     code: *mut PyCodeObject,
     ticket: DirectTicket,
 ) -> bool {
-    let counts = &mut *counts;
+    let s = &mut *state;
     if ticket.epoch != direct_epoch()
         || ticket.version != instrumentation_version(ts)
         || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
         || !hooked(ts)
-        || counts.fallback_check_due()
+        || fallback_check_due(s)
     {
         return false;
     }
-    counts.count();
+    s.count_call();
     true
-}
-
-/// Where `state`'s call counts are, for a call site's cache: they live as
-/// long as the code object.
-///
-/// # Safety
-/// `state` is a live code state.
-pub unsafe fn call_counts(state: *mut CodeState) -> *mut CallCounts {
-    &raw mut (*state).counts
-}
-
-/// The frame evaluator's address, which a call site's cache compares the
-/// interpreter's with (as [`hooked`] does).
-pub fn eval_frame_address() -> usize {
-    eval_frame as *const () as usize
 }
 
 /// Whether a call that would enter compiled code the quick way
@@ -903,8 +897,11 @@ pub fn eval_frame_address() -> usize {
 /// then takes the way that recompiles it.
 #[inline(always)]
 fn fallback_check_due(s: &CodeState) -> bool {
-    s.counts.fallback_check_due()
+    s.calls_since_compile.is_multiple_of(FALLBACK_CHECK_CALLS)
 }
+
+/// See [`fallback_check_due`].
+const FALLBACK_CHECK_CALLS: u32 = 16;
 
 /// Whether a quick entry should take the way that decides instead, asked
 /// only when [`fallback_check_due`]: the code falls back too often
@@ -1028,7 +1025,7 @@ pub unsafe fn note_exit(code: *mut PyCodeObject, at: u32, raise: bool) {
 /// The GIL is held.
 pub unsafe fn profile_reports() -> Vec<profile::Report> {
     let states = STATES.get();
-    profile::reports(|code| states.get(&code).map_or(0, |s| s.counts.calls as u64))
+    profile::reports(|code| states.get(&code).map_or(0, |s| s.calls as u64))
 }
 
 /// Runs a frame in `compiled` from instruction `start` (see
@@ -1089,9 +1086,10 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
     }
     let state = STATES.get().entry(code as usize).or_insert_with(|| {
         Box::new(CodeState {
-            counts: CallCounts::default(),
+            calls: 0,
             status: Status::Warming,
             deopts: 0,
+            calls_since_compile: 0,
             recompiles: 0,
             requickened: false,
             loops: has_backward_jump(code),
@@ -1225,9 +1223,7 @@ unsafe fn decide(
             warm_up(s, ts, code)
         }
         Status::Warming => {
-            if s.counts.calls > threshold
-                || (s.counts.calls == 1 && s.loops && hot_loop_likely(frame, code))
-            {
+            if s.calls > threshold || (s.calls == 1 && s.loops && hot_loop_likely(frame, code)) {
                 decision(compile(s, ts, frame, code, version))
             } else {
                 Decision::Interpret
@@ -1309,7 +1305,7 @@ const RECOMPILE_FALLBACKS: u32 = 64;
 #[inline]
 fn falls_back_often(s: &CodeState, c: &Compiled) -> bool {
     let (total, _) = c.fallback_runs();
-    total >= RECOMPILE_FALLBACKS << s.recompiles.min(16) && total >= s.counts.since_compile
+    total >= RECOMPILE_FALLBACKS << s.recompiles.min(16) && total >= s.calls_since_compile
 }
 
 /// Recompiles code whose specializations keep failing: the instructions
@@ -1403,7 +1399,7 @@ pub unsafe fn quicken_due(frame: *mut Frame) -> bool {
         && s.recompiles < RESPECIALIZE_LIMIT
     {
         if recursive(frame) {
-            if s.counts.calls >= s.respecialize_after {
+            if s.calls >= s.respecialize_after {
                 note_respecialize_call(s);
                 return true;
             }
@@ -1441,7 +1437,6 @@ fn note_respecialize_call(s: &mut CodeState) {
     s.respecialize_wanted = false;
     s.respecialize_calls += 1;
     s.respecialize_after = s
-        .counts
         .calls
         .saturating_add(RESPECIALIZE_CALLS << s.respecialize_calls.min(16));
 }
@@ -1453,7 +1448,7 @@ fn note_respecialize_call(s: &mut CodeState) {
 /// [`needs_a_look`].
 #[inline(always)]
 fn respecialize_due(s: &CodeState) -> bool {
-    s.respecialize_wanted && s.counts.calls >= s.respecialize_after
+    s.respecialize_wanted && s.calls >= s.respecialize_after
 }
 
 /// Runs a call [`respecialize_due`] chose in the interpreter, then compiles
@@ -1545,7 +1540,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     }
     s.deopts = s.deopts.saturating_add(1);
     let threshold = RECOMPILE_DEOPTS << s.recompiles.min(16);
-    if s.deopts >= threshold && s.deopts.saturating_mul(4) > s.counts.since_compile {
+    if s.deopts >= threshold && s.deopts.saturating_mul(4) > s.calls_since_compile {
         if let Status::Compiled { .. } = s.status {
             s.set_status(Status::Requicken(warmup_calls(s)));
             s.recompiles += 1;
@@ -1633,8 +1628,7 @@ unsafe fn compile(
     // The interpreter specializes an instruction on its second execution:
     // code compiled after fewer interpreted calls is compiled again once
     // the interpreter has quickened it (later changes come through deopts).
-    let provisional =
-        !s.requickened && !s.generator && s.counts.calls <= 2 && unspecialized(&program);
+    let provisional = !s.requickened && !s.generator && s.calls <= 2 && unspecialized(&program);
     {
         let mut st = stats::COMPILE.lock().unwrap();
         st.compiled += 1;
@@ -1683,7 +1677,7 @@ unsafe fn compile(
     s.set_status(Status::Compiled { provisional });
     s.deopts = 0;
     s.deopt_sites.clear();
-    s.counts.since_compile = 0;
+    s.calls_since_compile = 0;
     free_superseded(s, code);
     Some(ptr)
 }

@@ -8,7 +8,7 @@ use crate::uops::Uop;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyObject, PyThreadState};
-use jitsaw_cpython313::shared::{CallCache, CallSite, ResumeCache};
+use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::{consts, off};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -336,6 +336,71 @@ unsafe fn direct_compiled(
     }
 }
 
+/// Pushes a frame for `func` taking `args` as its first locals, as
+/// `_PyFrame_PushUnchecked` and `_PyFrame_Initialize` do; takes the
+/// references to `func` and the arguments. `None` (nothing taken) when the
+/// thread's frame stack chunk is full.
+#[inline(always)]
+unsafe fn push_frame(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+) -> Option<*mut Frame> {
+    let size = field::<i32>(code.cast(), off::CODE_CO_FRAMESIZE) as usize;
+    let top = field_ptr::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
+    let limit = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_LIMIT);
+    if (*top).is_null() || size >= limit.offset_from(*top) as usize {
+        return None;
+    }
+    let frame = (*top).cast::<Frame>();
+    *top = (*top).add(size);
+    init_frame(
+        frame,
+        func,
+        code,
+        args,
+        nargs,
+        consts::FRAME_OWNED_BY_THREAD,
+    );
+    Some(frame)
+}
+
+/// `_PyFrame_Initialize` for a frame of `func` (of `code`) owned by
+/// `owner`, at its first instruction, taking the references to `func` and
+/// the `nargs` arguments at `args`, which become its first locals (the rest
+/// start unbound). `previous` is left to the caller.
+#[inline(always)]
+unsafe fn init_frame(
+    frame: *mut Frame,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    owner: i64,
+) {
+    let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
+    (*frame).f_funcobj = func;
+    (*frame).f_executable = new_ref(code.cast());
+    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
+    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
+    (*frame).f_locals = std::ptr::null_mut();
+    (*frame).stacktop = nlocalsplus as i32;
+    (*frame).frame_obj = std::ptr::null_mut();
+    (*frame).instr_ptr = code_units(code);
+    (*frame).return_offset = 0;
+    (*frame).owner = owner as i8;
+    // A few words each: a loop beats calling memcpy/memset.
+    let locals = frame_local(frame, 0);
+    for i in 0..nargs {
+        core::ptr::write_volatile(locals.add(i), *args.add(i));
+    }
+    for i in nargs..nlocalsplus {
+        core::ptr::write_volatile(locals.add(i), std::ptr::null_mut());
+    }
+}
+
 /// A frame pushed for a direct call and its compiled entry (the
 /// stencils' `Inline`; nulls when the call goes the general way).
 #[repr(C)]
@@ -352,6 +417,37 @@ impl Inline {
     };
 }
 
+/// What a `CALL` site remembers of a compiled Python function it entered
+/// directly or made a generator of (an entry of its [`CallSite`]; zeroed:
+/// nothing), so that the next call
+/// to it needs none of the lookups and only the checks of
+/// [`crate::hook::still_ready`]. The function's version vouches
+/// for its code (CPython gives each code object its own, and resets a
+/// function's when its code, defaults or vectorcall change), which keeps
+/// the code's state and compiled code alive.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CallCache {
+    /// The function's version; 0 for none.
+    version: u32,
+    /// The arguments passed, counting `self`.
+    nargs: u32,
+    state: *mut CodeState,
+    /// The compiled code's entry; 0 for a generator function, whose call
+    /// makes a generator ([`build_generator`]).
+    entry: usize,
+    ticket: crate::hook::DirectTicket,
+    /// For a class (then `version` is its type version): its `__init__`,
+    /// borrowed, as the version vouches for it; null for a function.
+    init: *mut PyObject,
+    /// Where a compiled `__init__` entered for a class returns: the code's
+    /// `_INIT_RETURN` (written by the code generator; 0 for none).
+    init_return: usize,
+    /// How many parameters of a function the call leaves to its defaults
+    /// (its version vouches for them too).
+    filled: usize,
+}
+
 /// A `_CALL` site learns `entry`: the function or class its first entry
 /// held moves to the second (a function only: the quick way takes
 /// only functions there), so that a site calling two functions in turn
@@ -362,6 +458,16 @@ fn learn(site: &mut CallSite, entry: CallCache) {
         site.second = site.first;
     }
     site.first = entry;
+}
+
+/// A `_CALL` site's cache (its [`crate::codegen::SiteCache`]s): the entry
+/// it learned last, and the function before, which a site calling two
+/// functions in turn keeps (deltablue's and richards' method calls on
+/// objects of a few classes).
+#[repr(C)]
+struct CallSite {
+    first: CallCache,
+    second: CallCache,
 }
 
 /// Gives a `_CALL` site's fresh cache its code's `_INIT_RETURN`.
@@ -411,21 +517,18 @@ unsafe fn push_inline(
     };
     let entry = (*compiled).entry(0);
     let version = field::<u32>(func.cast(), off::FUNC_VERSION);
-    if let (true, Ok(nargs), Ok(filled)) =
-        (version != 0, u16::try_from(nargs), u16::try_from(filled))
-    {
+    if version != 0 {
         learn(
             site,
             CallCache {
                 version,
-                nargs,
-                filled,
-                counts: crate::hook::call_counts(state),
+                nargs: nargs as u32,
+                state,
                 entry,
                 ticket: crate::hook::ticket(ts),
-                eval_frame: crate::hook::eval_frame_address(),
                 init: std::ptr::null_mut(),
                 init_return: site.first.init_return,
+                filled,
             },
         );
     }
@@ -453,6 +556,21 @@ unsafe fn defaults_needed(
     let defaults = field::<*mut PyObject>(func.cast(), off::FUNC_DEFAULTS);
     let missing = argcount - nargs;
     (!defaults.is_null() && missing <= ob_size(defaults) as usize).then_some(missing)
+}
+
+/// Binds the `filled` parameters after the `nargs` arguments of a frame
+/// [`push_frame`] pushed for `func` to the last of `func`'s defaults
+/// ([`defaults_needed`]).
+#[inline(always)]
+unsafe fn fill_defaults(frame: *mut Frame, func: *mut PyObject, nargs: usize, filled: usize) {
+    if filled == 0 {
+        return;
+    }
+    let defaults = field::<*mut PyObject>(func.cast(), off::FUNC_DEFAULTS);
+    let first = ob_size(defaults) as usize - filled;
+    for k in 0..filled {
+        *frame_local(frame, nargs + k) = new_ref(tuple_item(defaults, first + k));
+    }
 }
 
 /// `CALL` from compiled code (see `jitsaw_call_any` in
@@ -498,7 +616,7 @@ unsafe fn quick_call(
         && *py_recursion_remaining(ts) > 1
     {
         let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-        if crate::hook::still_ready(ts, cache.counts, code, cache.ticket) {
+        if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
             if cache.entry == 0 {
                 if let Some(generator) = build_generator(ts, func, code, args, total) {
                     return Some(Inline {
@@ -507,7 +625,7 @@ unsafe fn quick_call(
                     });
                 }
             } else if let Some(frame) = push_frame(ts, func, code, args, total) {
-                fill_defaults(frame, func, total, cache.filled as usize);
+                fill_defaults(frame, func, total, cache.filled);
                 return Some(enter_inline(ts, caller, frame, base, resume, cache.entry));
             }
         }
@@ -546,7 +664,7 @@ unsafe fn call_any_other(
     {
         let init = cache.init;
         let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-        if crate::hook::still_ready(ts, cache.counts, code, cache.ticket) {
+        if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
             let (entry, init_return) = (cache.entry, cache.init_return);
             if let Some(inline) =
                 enter_init(ts, caller, base, n, init, code, resume, entry, init_return)
@@ -620,19 +738,18 @@ unsafe fn call_generator_function(
     let ticket = crate::hook::ticket(ts);
     let (state, generator) = make_generator(ts, func, code, args, nargs)?;
     let version = field::<u32>(func.cast(), off::FUNC_VERSION);
-    if let (true, Ok(nargs)) = (version != 0 && !generator.is_null(), u16::try_from(nargs)) {
+    if version != 0 && !generator.is_null() {
         learn(
             site,
             CallCache {
                 version,
-                nargs,
-                filled: 0,
-                counts: crate::hook::call_counts(state),
+                nargs: nargs as u32,
+                state,
                 entry: 0,
                 ticket,
-                eval_frame: crate::hook::eval_frame_address(),
                 init: std::ptr::null_mut(),
                 init_return: site.first.init_return,
+                filled: 0,
             },
         );
     }
@@ -665,19 +782,18 @@ unsafe fn call_class_inline(
     let (state, compiled) = direct_compiled(ts, code, n + 1)?;
     let entry = (*compiled).entry(0);
     let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG);
-    if let (true, Ok(nargs)) = (version != 0, u16::try_from(n + 1)) {
+    if version != 0 {
         learn(
             site,
             CallCache {
                 version,
-                nargs,
-                filled: 0,
-                counts: crate::hook::call_counts(state),
+                nargs: n as u32 + 1,
+                state,
                 entry,
                 ticket: crate::hook::ticket(ts),
-                eval_frame: crate::hook::eval_frame_address(),
                 init,
                 init_return: site.first.init_return,
+                filled: 0,
             },
         );
     }

@@ -7,14 +7,10 @@
 use crate::abi::*;
 use crate::helpers::{
     jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline, jitsaw_call_function,
-    jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_direct_epoch, jitsaw_enter_init,
-    jitsaw_frames_entered, jitsaw_function_vectorcall, Inline,
+    jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init, jitsaw_function_vectorcall,
 };
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::layout::{
-    PyCFunctionObject, PyCodeObject, PyMethodDescrObject, PyMethodObject,
-};
-use jitsaw_cpython313::shared::{CallCache, CallSite, INLINE_RETURN};
+use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
 use jitsaw_cpython313::{consts, off};
 
 /// Where the arguments start and how many there are, counting `self`.
@@ -61,66 +57,11 @@ stencil!(
         let base = sp.sub(oparg() + 2);
         // Into the callee's compiled code; its return comes back to the
         // next micro-op.
-        let cache = operand() as *mut CallSite;
-        enter_if_inline!(call_cached(ts, f, base, oparg(), &(*cache).first), ts);
-        let call = enter_if_inline!(jitsaw_call_any(ts, f, base, oparg(), resume_address(), cache.cast()), ts);
+        let cache = operand() as *mut u8;
+        let call = enter_if_inline!(jitsaw_call_any(ts, f, base, oparg(), resume_address(), cache), ts);
         finish_call!(f, sp, ts, call.entry as *mut PyObject)
     }
 );
-
-/// `jitsaw_call_any`'s quick way, for a call of the function the site's
-/// first cache entry `c` remembers, while what it learned holds (the
-/// checks of the runtime's `still_ready`): pushes the callee's frame and
-/// makes the caller wait at `base`. Nulls (nothing done) otherwise.
-#[inline(always)]
-unsafe fn call_cached(ts: Ts, caller: Frame, base: Sp, n: usize, c: *const CallCache) -> Inline {
-    let c = &*c;
-    let missed = Inline {
-        frame: core::ptr::null_mut(),
-        entry: 0,
-    };
-    let func = *base;
-    let (args, total) = if (*base.add(1)).is_null() {
-        (base.add(2), n)
-    } else {
-        (base.add(1), n + 1)
-    };
-    if !is_type(func, &raw mut PyFunction_Type)
-        || field::<u32>(func.cast(), off::FUNC_VERSION) != c.version
-        || c.entry == 0
-        || !c.init.is_null()
-        || c.nargs as usize != total
-        || *py_recursion_remaining(ts) <= 1
-    {
-        return missed;
-    }
-    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-    let counts = &mut *c.counts;
-    if c.ticket.epoch != core::ptr::read_volatile(&raw const jitsaw_direct_epoch)
-        || c.ticket.version != instrumentation_version(ts)
-        || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
-        || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME) != c.eval_frame
-        || counts.fallback_check_due()
-    {
-        return missed;
-    }
-    counts.count();
-    let Some(frame) = push_frame(ts, func, code, args, total) else {
-        return missed;
-    };
-    fill_defaults(frame, func, total, c.filled as usize);
-    (*caller).stacktop = base.offset_from((*caller).localsplus.as_ptr()) as i32;
-    *base = resume_address() as *mut PyObject;
-    (*frame).previous = caller;
-    (*frame).return_offset = INLINE_RETURN;
-    *current_frame(ts) = frame;
-    *py_recursion_remaining(ts) -= 1;
-    *(&raw mut jitsaw_frames_entered) += 1;
-    Inline {
-        frame,
-        entry: c.entry,
-    }
-}
 
 stencil!(
     /// `CALL_ALLOC_AND_ENTER_INIT`: `cls(args)` for a class whose instances
