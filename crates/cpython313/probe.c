@@ -123,12 +123,6 @@ static void layout(void)
     OFF("TYPE_TP_VECTORCALL", PyTypeObject, tp_vectorcall);
     OFF("TYPE_TP_NEW", PyTypeObject, tp_new);
     OFF("TYPE_TP_ALLOC", PyTypeObject, tp_alloc);
-    OFF("TYPE_TP_AS_NUMBER", PyTypeObject, tp_as_number);
-    OFF("TYPE_TP_AS_SEQUENCE", PyTypeObject, tp_as_sequence);
-    OFF("TYPE_TP_AS_MAPPING", PyTypeObject, tp_as_mapping);
-    OFF("NUMBER_NB_BOOL", PyNumberMethods, nb_bool);
-    OFF("SEQUENCE_SQ_LENGTH", PySequenceMethods, sq_length);
-    OFF("MAPPING_MP_LENGTH", PyMappingMethods, mp_length);
     OFF("HEAPTYPE_HT_CACHED_KEYS", PyHeapTypeObject, ht_cached_keys);
     OFF("HEAPTYPE_SPEC_CACHE_INIT", PyHeapTypeObject, _spec_cache.init);
     /* ints, floats, containers */

@@ -193,38 +193,8 @@ stencil!(fn _STORE_DEREF(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
-/// Whether `PyObject_IsTrue(v)` is sure to be 1 without a call: `v` is
-/// `True`, or its type defines none of `__bool__` and `__len__` (neither
-/// `nb_bool`, `mp_length` nor `sq_length`).
-#[inline(always)]
-unsafe fn surely_true(v: *mut PyObject) -> bool {
-    let tp = ob_type(v).cast::<u8>();
-    let slot = |table: usize, entry: usize| {
-        let methods = field::<*mut u8>(tp, table);
-        methods.is_null() || field::<usize>(methods, entry) == 0
-    };
-    // `None`'s type has `nb_bool`.
-    v == py_true()
-        || (slot(off::TYPE_TP_AS_NUMBER, off::NUMBER_NB_BOOL)
-            && slot(off::TYPE_TP_AS_MAPPING, off::MAPPING_MP_LENGTH)
-            && slot(off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH))
-}
-
-stencil!(
-    /// `TO_BOOL` of anything: `True` and instances of classes without
-    /// `__bool__` and `__len__`, then `None` and `False`, are answered
-    /// inline, as `PyObject_IsTrue` would answer them.
-    fn _TO_BOOL(f, sp, ts) {
+stencil!(fn _TO_BOOL(f, sp, ts) {
     let v = peek(sp, 1);
-    if surely_true(v) {
-        decref(v);
-        poke(sp, 1, py_true());
-        next!(f, sp, ts)
-    }
-    if v == none() || v == py_false() {
-        poke(sp, 1, py_false());
-        next!(f, sp, ts)
-    }
     let err = PyObject_IsTrue(v);
     decref(v);
     if err < 0 {
@@ -232,8 +202,7 @@ stencil!(
     }
     poke(sp, 1, py_bool(err != 0));
     next!(f, sp, ts)
-}
-);
+});
 
 stencil!(fn _TO_BOOL_BOOL(f, sp, ts) {
     if !is_type(peek(sp, 1), &raw mut PyBool_Type) {
