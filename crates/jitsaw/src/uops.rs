@@ -225,6 +225,7 @@ uops! { o;
     // jitsaw: `_LOAD_ATTR` with a per-site cache of the types it saw
     // (operand: the cache; see `runtime::attr_cache`).
     _LOAD_ATTR_CACHED: 1 => 1 + (o & 1), escapes true;
+    _LOAD_ATTR_CACHED_METHOD: 1 => 1 + (o & 1), escapes true;
     _GUARD_TYPE_VERSION: 1 => 1;
     _CHECK_MANAGED_OBJECT_HAS_VALUES: 1 => 1;
     _LOAD_ATTR_INSTANCE_VALUE: 1 => 1 + (o & 1);
@@ -475,7 +476,7 @@ impl Uop {
     /// site cache takes (see [`Uop::has_site_cache`]).
     pub const fn site_cache_slots(self) -> usize {
         match self {
-            Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED => 1,
+            Uop::_LOAD_ATTR_CACHED | Uop::_LOAD_ATTR_CACHED_METHOD | Uop::_STORE_ATTR_CACHED => 1,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND | Uop::_FOR_ITER | Uop::_CALL => 2,
             _ => 0,

@@ -65,6 +65,8 @@ pub fn inline_constants(mut program: Program) -> Program {
 pub fn cache_attributes(mut program: Program) -> Program {
     for u in &mut program.uops {
         let cached = match u.op {
+            // A method call's load has paths of its own.
+            Uop::_LOAD_ATTR if u.oparg & 1 != 0 => Uop::_LOAD_ATTR_CACHED_METHOD,
             Uop::_LOAD_ATTR => Uop::_LOAD_ATTR_CACHED,
             Uop::_STORE_ATTR => Uop::_STORE_ATTR_CACHED,
             _ => continue,
@@ -196,7 +198,15 @@ pub(crate) mod tests {
     fn attribute_accesses_get_caches_in_place() {
         let mut p = program();
         p.uops[2].op = Uop::_LOAD_ATTR;
+        p.uops[2].oparg = 2;
         p.uops[3].op = Uop::_STORE_ATTR;
+        let method = {
+            let mut p = program();
+            p.uops[2].op = Uop::_LOAD_ATTR;
+            p.uops[2].oparg = 3;
+            cache_attributes(p).uops[2].op
+        };
+        assert_eq!(method, Uop::_LOAD_ATTR_CACHED_METHOD);
         let p = cache_attributes(p);
         let ops: Vec<Uop> = p.uops.iter().map(|u| u.op).collect();
         assert_eq!(
@@ -210,6 +220,7 @@ pub(crate) mod tests {
         );
         assert!(ops.iter().all(|&op| op.has_site_cache()
             == matches!(op, Uop::_LOAD_ATTR_CACHED | Uop::_STORE_ATTR_CACHED)));
+        assert!(method.has_site_cache());
         // A hit goes on at the next instruction.
         for u in &p.uops[2..] {
             assert_eq!(u.jump, Some(u.inst + 1));
@@ -218,6 +229,7 @@ pub(crate) mod tests {
         // Same stack effects as what they replace.
         for (new, old) in [
             (Uop::_LOAD_ATTR_CACHED, Uop::_LOAD_ATTR),
+            (Uop::_LOAD_ATTR_CACHED_METHOD, Uop::_LOAD_ATTR),
             (Uop::_STORE_ATTR_CACHED, Uop::_STORE_ATTR),
         ] {
             for oparg in 0..4 {

@@ -1,4 +1,4 @@
-//! Per-site attribute caches for `_LOAD_ATTR_CACHED` and
+//! Per-site attribute caches for `_LOAD_ATTR_CACHED` (and `_METHOD`) and
 //! `_STORE_ATTR_CACHED`: what CPython's specializer would learn about one
 //! type, remembered for the last few types a site saw.
 //!

@@ -167,43 +167,67 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
     None
 }
 
-stencil!(
-    /// Operand: the site's cache. Inline values are read here (as
-    /// `_LOAD_ATTR_INSTANCE_VALUE`, running no Python code but a dying
-    /// owner's finalizer, as it), and so are a method call's methods that
-    /// no instance attribute can hide (as `_LOAD_ATTR_METHOD_WITH_VALUES`
-    /// and `_NO_DICT`, running no code); both go on at the jump target,
-    /// the next instruction, past the validity check that follows. The
-    /// rest, and filling, by `jitsaw_load_attr_cached`, whose one shared
-    /// copy is kinder to the instruction cache than more code at every site.
-    fn _LOAD_ATTR_CACHED(f, sp, ts) {
-        let owner = peek(sp, 1);
+/// The body of `_LOAD_ATTR_CACHED` (`$method` false) and
+/// `_LOAD_ATTR_CACHED_METHOD` (true, oparg's low bit set): one stencil per
+/// form, so that each site carries only its own paths.
+macro_rules! load_attr_cached {
+    ($f:ident, $sp:ident, $ts:ident, $method:literal) => {{
+        let owner = peek($sp, 1);
         if let Some(e) = cached_entry(owner) {
             let values = inline_values(owner);
             if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
                 let attr = *(*values).values.as_ptr().add(e.index as usize);
                 if !attr.is_null() {
-                    replace_owner!(f, sp, ts, owner, attr, jump)
+                    incref(attr);
+                    decref(owner);
+                    poke($sp, 1, attr);
+                    if $method {
+                        *$sp = core::ptr::null_mut();
+                        jump!($f, $sp.add(1), $ts)
+                    }
+                    jump!($f, $sp, $ts)
                 }
             }
-            if oparg() & 1 != 0 && e.kind == AttrKind::Method
+            if $method
+                && e.kind == AttrKind::Method
                 && e.instance_attr_ruled_out(owner) == Some(true)
             {
                 let descr = e.descr();
                 incref(descr);
-                poke(sp, 1, descr);
-                *sp = owner;
-                jump!(f, sp.add(1), ts)
+                poke($sp, 1, descr);
+                *$sp = owner;
+                jump!($f, $sp.add(1), $ts)
             }
         }
-        let name = frame_name(f, oparg() >> 1);
-        if jitsaw_load_attr_cached(sp.sub(1), name, operand() as *mut u8, oparg() & 1) != 0 {
-            error!(f, sp.sub(1), ts)
+        let name = frame_name($f, oparg() >> 1);
+        if jitsaw_load_attr_cached($sp.sub(1), name, operand() as *mut u8, $method as usize) != 0 {
+            error!($f, $sp.sub(1), $ts)
         }
-        if oparg() & 1 != 0 {
-            next!(f, sp.add(1), ts)
+        if $method {
+            next!($f, $sp.add(1), $ts)
         }
-        next!(f, sp, ts)
+        next!($f, $sp, $ts)
+    }};
+}
+
+stencil!(
+    /// Operand: the site's cache. Inline values are read here (as
+    /// `_LOAD_ATTR_INSTANCE_VALUE`, running no Python code but a dying
+    /// owner's finalizer, as it), and go on at the jump target, the next
+    /// instruction, past the validity check that follows. The rest, and
+    /// filling, by `jitsaw_load_attr_cached`, whose one shared copy is
+    /// kinder to the instruction cache than more code at every site.
+    fn _LOAD_ATTR_CACHED(f, sp, ts) {
+        load_attr_cached!(f, sp, ts, false)
+    }
+);
+
+stencil!(
+    /// `_LOAD_ATTR_CACHED` of a method call's attribute (oparg's low bit):
+    /// methods that no instance attribute can hide are found here too (as
+    /// `_LOAD_ATTR_METHOD_WITH_VALUES` and `_NO_DICT`, running no code).
+    fn _LOAD_ATTR_CACHED_METHOD(f, sp, ts) {
+        load_attr_cached!(f, sp, ts, true)
     }
 );
 
