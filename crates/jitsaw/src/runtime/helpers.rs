@@ -2011,12 +2011,7 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
     resume: u64,
 ) -> Inline {
     let func = *base;
-    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    if flags & consts::CO_OPTIMIZED == 0 || *py_recursion_remaining(ts) <= 1 {
-        return Inline::NONE;
-    }
-    let Some((_, compiled)) = crate::hook::ready(ts, code) else {
+    let Some(compiled) = bindable(ts, func) else {
         return Inline::NONE;
     };
     let callargs = *base.add(2);
@@ -2066,6 +2061,21 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
     enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
 }
 
+/// The compiled code a call of plain function `func` whose arguments
+/// `_PyEvalFramePushAndInit` binds may enter now (its code is a function's,
+/// the recursion limit is not near, and the code is ready).
+unsafe fn bindable(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+) -> Option<*const crate::codegen::Compiled> {
+    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    if flags & consts::CO_OPTIMIZED == 0 || *py_recursion_remaining(ts) <= 1 {
+        return None;
+    }
+    crate::hook::ready(ts, code).map(|(_, compiled)| compiled)
+}
+
 /// A call from compiled code of the plain function at `base` (not a
 /// generator function) with the `total` arguments at `args`, the last
 /// `kwnames` of them (if not null) by keyword: binds them as the
@@ -2086,12 +2096,7 @@ unsafe fn bind_inline(
     resume: u64,
 ) -> Inline {
     let func = *base;
-    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
-    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    if flags & consts::CO_OPTIMIZED == 0 || *py_recursion_remaining(ts) <= 1 {
-        return Inline::NONE;
-    }
-    let Some((_, compiled)) = crate::hook::ready(ts, code) else {
+    let Some(compiled) = bindable(ts, func) else {
         return Inline::NONE;
     };
     let keywords = if kwnames.is_null() {
