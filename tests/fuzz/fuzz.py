@@ -8,7 +8,8 @@ points with ``JITSAW_CHAOS``), must print exactly the same.
 
 Each program is a few functions exercising ints near overflow boundaries,
 floats with nan/inf, mixed types, loops, branches, exceptions, generators,
-calls and attribute access on classes that change while it runs. Programs
+calls (with keyword arguments too) and attribute access on classes that
+change while it runs. Programs
 are grouped into batches (one process each); a diverging batch is narrowed
 down to the first diverging program, which is written to ``--out`` as a
 ready-made regression test.
@@ -138,6 +139,27 @@ class Gen:
             # Calls: a helper that may raise, recursion, a closure.
             self.emit(f"x = c(helper({self.expr(names, 'int')}, {self.expr(names, 'any')}))")
             self.emit(f"{out}.append(rec({self.r.randint(0, 12)}))")
+        elif c < 0.95:
+            # Calls that bind keywords, keyword-only parameters, *args and
+            # **kwargs (and fail to bind).
+            a, b = self.expr(names, "int"), self.expr(names, "any")
+            self.emit("try:")
+            self.depth += 1
+            self.emit(f"{out}.append(" + self.pick([
+                f"kw({a}, k={b})",
+                f"kw(a={a}, b={b})",
+                f"kw({a}, {b}, {a}, more=1)",
+                f"kw(*[{a}], **{{'k': {b}}})",
+                f"ko({a})",
+                f"ko({a}, k={b})",
+                f"ko(k={b})",
+                f"kw({a}, a={b})",
+            ]) + ")")
+            self.depth -= 1
+            self.emit("except TypeError as e:")
+            self.depth += 1
+            self.emit(f"{out}.append(str(e))")
+            self.depth -= 1
         elif c < 0.96:
             self.emit(f"table[{self.expr(names, 'int')} % 5] = {self.expr(names, 'float')}")
             self.emit(f"{out}.append(sorted(table.items())[:2])")
@@ -182,6 +204,10 @@ class Gen:
         self.emit("    return a + (b if type(b) is int else 1)")
         self.emit("def rec(n):")
         self.emit("    return n if n < 2 else rec(n - 1) + rec(n - 2)")
+        self.emit("def kw(a, b=2, *rest, k=3, **more):")
+        self.emit("    return (a, b, rest, k, sorted(more))")
+        self.emit("def ko(a, *, k=1):")
+        self.emit("    return (a, k)")
         self.emit("class Ctx:")
         self.emit("    def __init__(self, out):")
         self.emit("        self.out = out")
