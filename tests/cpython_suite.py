@@ -42,7 +42,7 @@ test_re test_json test_pickle test_enum test_typing test_richcmp
 test_augassign test_opcodes test_compile test_dis
 test_bool test_builtin test_contains test_copy test_decorators
 test_defaultdict test_deque test_dictviews test_genexps test_heapq
-test_bisect test_iter test_listcomps test_setcomps test_dictcomps test_raise
+test_bisect test_iter test_listcomps test_setcomps test_dictcomps test_raise test_opcache
 test_operator test_print test_sort test_textwrap test_bytes test_slice
 test_types test_abc test_property test_named_expressions
 test_exception_variations test_positional_only_arg test_isinstance

@@ -212,3 +212,26 @@ def test_globals_are_burned_in(jit):
     )
     r.assert_compiled("count")
     assert global_loads(r, "count") == ([], True)
+
+
+def test_burned_in_global_loads_still_quicken_as_in_the_interpreter(jit):
+    # A global load burned in as a constant still advances the instruction's
+    # counter, so the interpreter specializes it after as many calls as
+    # without jitsaw (CPython's test_opcache checks this after exactly two).
+    r = jit(
+        """
+        import dis
+        def adaptive(f):
+            return sorted({i.opname for i in dis.get_instructions(f, adaptive=True)}
+                          - {"RESUME", "RESUME_CHECK", "RETURN_VALUE"})
+        for _ in range(3):
+            items = [eval("lambda: x", {"x": None}) for _ in range(3)]
+            for item in items:
+                item.__code__ = item.__code__.replace()
+            for call in range(3):
+                for item in items:
+                    item()
+                print(call, [adaptive(item) for item in items])
+        """
+    )
+    assert r.stats["functions_compiled"] > 0

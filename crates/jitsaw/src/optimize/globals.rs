@@ -44,13 +44,12 @@ pub fn burn_globals(program: Program) -> Program {
             // No guard is left to fall back from.
             return;
         }
+        // An unspecialized load keeps its `_QUICKEN`: the interpreter
+        // specializes it when its counter says so, as without jitsaw.
         let kept = |u: &&UopInst| {
             !matches!(
                 u.op,
-                Uop::_GUARD_GLOBALS_VERSION
-                    | Uop::_GUARD_BUILTINS_VERSION
-                    | Uop::_SET_IP
-                    | Uop::_QUICKEN
+                Uop::_GUARD_GLOBALS_VERSION | Uop::_GUARD_BUILTINS_VERSION | Uop::_SET_IP
             )
         };
         // The burned load's invalidation exit sets the instruction pointer
@@ -162,16 +161,16 @@ mod tests {
 
     /// `RESUME`; `LOAD_GLOBAL_MODULE` (for a call: oparg 1) with its
     /// fallback; `LOAD_GLOBAL_BUILTIN`; an unspecialized `LOAD_GLOBAL`
-    /// needing `_SET_IP`; `RETURN_VALUE`.
+    /// needing `_SET_IP`, its counter advanced; `RETURN_VALUE`.
     fn program(known_globals: Vec<KnownGlobal>) -> Program {
         let g = opcode::LOAD_GLOBAL;
         Program {
             insts: vec![
-                inst(0, opcode::RESUME, 0, 1, 12, 0),
-                inst(1, opcode::LOAD_GLOBAL_MODULE, 1, 2, 10, 2),
-                inst(6, opcode::LOAD_GLOBAL_BUILTIN, 3, 3, 12, 0),
-                inst(11, g, 6, 3, 12, 0),
-                inst(16, opcode::RETURN_VALUE, 9, 1, 12, 0),
+                inst(0, opcode::RESUME, 0, 1, 13, 0),
+                inst(1, opcode::LOAD_GLOBAL_MODULE, 1, 2, 11, 2),
+                inst(6, opcode::LOAD_GLOBAL_BUILTIN, 3, 3, 13, 0),
+                inst(11, g, 6, 4, 13, 0),
+                inst(16, opcode::RETURN_VALUE, 10, 1, 13, 0),
             ],
             uops: vec![
                 uop(Uop::_CHECK_EVAL_BREAKER, 0, 0, 0),
@@ -182,6 +181,7 @@ mod tests {
                 uop(Uop::_LOAD_GLOBAL_BUILTINS, 0, 5, 2),
                 uop(Uop::_CHECK_VALIDITY, 0, 0, 3),
                 uop(Uop::_SET_IP, 0, 0, 3),
+                uop(Uop::_QUICKEN, g as u32, 11, 3),
                 uop(Uop::_LOAD_GLOBAL, 2, 0, 3),
                 uop(Uop::_POP_FRAME, 0, 0, 4),
                 uop(Uop::_GENERIC, 0, 0, 1),
@@ -217,10 +217,17 @@ mod tests {
         );
         assert_eq!(p.fallback_of(1), &[]);
         assert_eq!(ops(&p, 2), vec![(Uop::_LOAD_CONST_INLINE, 0xBB)]);
-        // `_CHECK_VALIDITY` stays, `_SET_IP` goes with the call it served.
+        // `_CHECK_VALIDITY` stays, and the counter is still advanced (the
+        // interpreter specializes the instruction when it is due, as
+        // without jitsaw), with the `_SET_IP` it needs.
         assert_eq!(
             ops(&p, 3),
-            vec![(Uop::_CHECK_VALIDITY, 0), (Uop::_LOAD_CONST_INLINE, 0xCC)]
+            vec![
+                (Uop::_CHECK_VALIDITY, 0),
+                (Uop::_SET_IP, 0),
+                (Uop::_QUICKEN, 11),
+                (Uop::_LOAD_CONST_INLINE, 0xCC)
+            ]
         );
         assert_eq!(ops(&p, 4), vec![(Uop::_POP_FRAME, 0)]);
         assert_eq!(
