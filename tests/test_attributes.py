@@ -252,3 +252,34 @@ def test_method_calls_answered_in_compiled_code_see_shadowing(jit):
         """
     )
     r.assert_compiled("total")
+
+
+def test_method_calls_of_callables_held_by_instances(jit):
+    # `o.f()` where `f` is an instance attribute (a plain value to the
+    # site's cache, no method): the generic method-call load pushes it with
+    # a NULL below its arguments, next to classes whose `f` is a method.
+    r = jit(
+        """
+        class A:
+            def __init__(self, k):
+                self.f = lambda: ("A", k)
+        class B:
+            def __init__(self, k):
+                self.pad = k
+                self.f = lambda *a: ("B", k, a)
+        class C:
+            def f(self):
+                return "C.f"
+        def call(objs, n):
+            out = []
+            for i in range(n):
+                o = objs[i % len(objs)]
+                out.append(o.f())
+                out.append(o.f(*()) if i % 3 else None)
+            return out
+        for k in range(4):
+            print(call([A(k), B(k), C(), A(-k)], 40))
+        """
+    )
+    r.assert_compiled("call")
+    assert "_LOAD_ATTR_CACHED_METHOD" in r.uops("call")

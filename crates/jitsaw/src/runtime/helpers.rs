@@ -2140,11 +2140,8 @@ pub(super) unsafe extern "C" fn helper_call_kw_inline(
     resume: u64,
 ) -> Inline {
     let kwnames = *base.add(n + 2);
-    let (args, total) = if (*base.add(1)).is_null() {
-        (base.add(2), n)
-    } else {
-        (base.add(1), n + 1)
-    };
+    // The stencil unpacked a bound method already.
+    let (args, total) = call_shape(base, n);
     let inline = bind_inline(ts, caller, base, args, total, kwnames, resume);
     if !inline.frame.is_null() {
         decref(kwnames);

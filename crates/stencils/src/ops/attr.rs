@@ -28,12 +28,17 @@ macro_rules! replace_owner {
         replace_owner!($f, $sp, $ts, $owner, $attr, next)
     };
     // `$then`: how to go on (`next` or `jump`).
-    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr, $then:ident) => {{
+    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr, $then:ident) => {
+        replace_owner!($f, $sp, $ts, $owner, $attr, $then, oparg() & 1 != 0)
+    };
+    // `$method`: whether a `NULL` goes above the attribute (a method
+    // call's load), when the stencil knows it without the oparg.
+    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr, $then:ident, $method:expr) => {{
         let attr = $attr;
         incref(attr);
         decref($owner);
         poke($sp, 1, attr);
-        if oparg() & 1 != 0 {
+        if $method {
             *$sp = core::ptr::null_mut();
             $then!($f, $sp.add(1), $ts)
         }
@@ -178,14 +183,7 @@ macro_rules! load_attr_cached {
             if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
                 let attr = *(*values).values.as_ptr().add(e.index as usize);
                 if !attr.is_null() {
-                    incref(attr);
-                    decref(owner);
-                    poke($sp, 1, attr);
-                    if $method {
-                        *$sp = core::ptr::null_mut();
-                        jump!($f, $sp.add(1), $ts)
-                    }
-                    jump!($f, $sp, $ts)
+                    replace_owner!($f, $sp, $ts, owner, attr, jump, $method)
                 }
             }
             if $method
