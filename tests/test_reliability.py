@@ -51,6 +51,36 @@ def test_code_is_freed_with_its_code_object(jit):
     assert "bounded" in r.stdout
 
 
+def test_provisional_code_is_freed_after_its_call(jit):
+    # Code with a loop compiles at its first call from bytecode not yet
+    # specialized; no later call runs that code, so it is freed when the
+    # call returns (not before: `nested` runs it under its inner calls) and
+    # does not pile up for functions that run once.
+    r = jit(
+        """
+        def nested(depth):
+            t = 0
+            for i in range(3):
+                t += i
+            if depth:
+                t += nested(depth - 1)
+            return t
+        print(nested(5))
+        fs = []
+        for i in range(300):
+            ns = {}
+            exec(f"def once{i}(n):\\n    t = {i}\\n    for j in range(n):\\n        t += j\\n    return t\\n", ns)
+            fs.append(ns[f"once{i}"])
+        print(sum(f(100) for f in fs))
+        print([nested(4) for i in range(4)], [fs[0](i) for i in range(4)])
+        """
+    )
+    r.assert_compiled("nested")
+    s = r.stats
+    assert s["provisional_code_bytes_freed"] > 300 * 1000, s
+    assert s["code_bytes_in_use"] < s["code_bytes"] / 3, s
+
+
 def test_superseded_code_is_freed_when_no_frame_can_run_it(jit):
     # Code compiled again frees its older compilations unless a frame of
     # it may still run one: recursion recompiling the code under frames

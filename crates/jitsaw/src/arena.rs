@@ -32,6 +32,17 @@ struct Arena {
 
 static ARENA: Mutex<Arena> = Mutex::new(Arena { chunks: Vec::new() });
 
+/// Whether freed pages stay out of use: a perf map (`JITSAW_PERF`) cannot
+/// take back the name it gave an address, so code must never move in where
+/// other code was.
+static NO_REUSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps the addresses of freed code from being used again (their memory
+/// still returns to the system).
+pub fn never_reuse_addresses() {
+    NO_REUSE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Bytes of code memory allocated now (whole pages).
 static IN_USE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -195,7 +206,9 @@ impl Drop for CodeMemory {
             libc::madvise(address as *mut _, self.len, libc::MADV_DONTNEED);
             libc::mprotect(address as *mut _, self.len, libc::PROT_NONE);
         }
-        ARENA.lock().unwrap().release(address, self.len / PAGE);
+        if !NO_REUSE.load(std::sync::atomic::Ordering::Relaxed) {
+            ARENA.lock().unwrap().release(address, self.len / PAGE);
+        }
         IN_USE.fetch_sub(self.len, std::sync::atomic::Ordering::Relaxed);
     }
 }

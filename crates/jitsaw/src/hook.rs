@@ -215,6 +215,9 @@ pub fn enable(options: Options) -> Result<(), String> {
     WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
     PERF_MAP.store(options.perf, Ordering::Relaxed);
+    if options.perf {
+        crate::arena::never_reuse_addresses();
+    }
     DEBUG.store(options.debug, Ordering::Relaxed);
     if options.profile {
         profile::PROFILING.store(true, Ordering::Relaxed);
@@ -595,9 +598,14 @@ unsafe fn eval_call_slowly(
             let started = Instant::now();
             let result = run(ts, frame, state, compiled, 0, false);
             (*state).first_run = Some(started.elapsed());
+            retire_provisional(&mut *state, code);
             result
         }
-        Decision::Run(compiled) => run(ts, frame, state, compiled, 0, false),
+        Decision::Run(compiled) => {
+            let result = run(ts, frame, state, compiled, 0, false);
+            retire_provisional(&mut *state, code);
+            result
+        }
         Decision::Interpret => interpreter(ts, frame, 0),
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
         Decision::Respecialize => interpret_to_respecialize(ts, frame, state, code),
@@ -1702,6 +1710,32 @@ unsafe fn free_superseded(s: &mut CodeState, code: *mut PyCodeObject) {
     }
     s.compiled.extend(newest);
 }
+
+/// Frees provisional code once the call it was compiled for has returned:
+/// no later call runs it (the next are interpreted, so that the bytecode
+/// quickens, then the code is compiled again), and kept, it would live as
+/// long as the code object; most of it is code of loops in functions that
+/// run once, at start-up. Kept while a frame might still run it (see
+/// [`free_superseded`]); call sites that learned it see the epoch move.
+unsafe fn retire_provisional(s: &mut CodeState, code: *mut PyCodeObject) {
+    if !matches!(s.status, Status::Compiled { provisional: true })
+        || s.generator
+        || s.compiled.is_empty()
+        || runtime::releasing_locals()
+        || on_a_frame_stack(code)
+    {
+        return;
+    }
+    for old in s.compiled.drain(..) {
+        runtime::watch::forget(&old);
+        PROVISIONAL_FREED.fetch_add(old.size as u64, Ordering::Relaxed);
+    }
+    bump_direct_epoch();
+}
+
+/// Bytes of provisional machine code freed after its call (see
+/// [`retire_provisional`]).
+pub static PROVISIONAL_FREED: AtomicU64 = AtomicU64::new(0);
 
 /// Bytes of superseded machine code freed (see [`free_superseded`]).
 pub static SUPERSEDED_FREED: AtomicU64 = AtomicU64::new(0);

@@ -91,6 +91,10 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         hook::SUPERSEDED_FREED.load(std::sync::atomic::Ordering::Relaxed),
     )?;
     d.set_item(
+        "provisional_code_bytes_freed",
+        hook::PROVISIONAL_FREED.load(std::sync::atomic::Ordering::Relaxed),
+    )?;
+    d.set_item(
         "code_limit_hits",
         hook::CODE_LIMIT_HITS.load(std::sync::atomic::Ordering::Relaxed),
     )?;
