@@ -283,3 +283,79 @@ def test_method_calls_of_callables_held_by_instances(jit):
     )
     r.assert_compiled("call")
     assert "_LOAD_ATTR_CACHED_METHOD" in r.uops("call")
+
+
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_property_getters_entered_from_compiled_code(jit, chaos):
+    # A property whose getter is a plain Python function of the instance is
+    # entered directly from the attribute site (as CPython's
+    # LOAD_ATTR_PROPERTY); everything else about properties goes the
+    # generic way, and a getter that changes (redefined on the class, or the
+    # same property object re-initialized) or raises is seen at once.
+    r = jit(
+        """
+        import traceback
+        class P:
+            def __init__(self, v):
+                self._v = v
+            @property
+            def v(self):
+                return self._v * 2
+            @property
+            def bad(self):
+                return self._v // (self._v - 3)
+            @property
+            def deep(self):
+                return self._v if self._v <= 0 else P(self._v - 1).deep + 1
+            @property
+            def two(self, extra=1):
+                return self._v + extra
+            @property
+            def gen(self):
+                yield self._v
+            def _w(self):
+                return -self._v
+            w = property(_w)
+        class Q(P):
+            @property
+            def v(self):
+                return "q" + str(self._v)
+        class Mine(property):
+            pass
+        class R(P):
+            v = Mine(lambda self: ("r", self._v))
+            def __getattr__(self, name):
+                return ("missing", name)
+            @property
+            def bad(self):
+                raise AttributeError("bad")
+        def reads(objs):
+            out = []
+            for o in objs:
+                try:
+                    out.append((o.v, o.w, o.two, o.deep, next(o.gen)))
+                    out.append(o.bad)
+                except (ZeroDivisionError, TypeError):
+                    out.append(traceback.format_exc().splitlines()[-3:])
+            return out
+        objs = [P(i) for i in range(6)] + [Q(2), R(5), R(3)]
+        for i in range(13):
+            print(i, reads(objs))
+            if i == 4:
+                P.w = property(lambda self: ("lambda", self._v))
+            if i == 6:
+                P.__dict__["v"].__init__(lambda self: ("re-init", self._v))
+            if i == 8:
+                P.__dict__["v"].__init__(len)
+            if i == 9:
+                print(P.v is P.__dict__["v"])
+                P.v = property(len)
+            if i == 10:
+                P.v = property(None)
+            if i == 11:
+                P.v = property(lambda self: self._v)
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    r.assert_compiled("reads")
+    assert r.stats["properties_entered"] > (10 if chaos else 100), r.stats["properties_entered"]

@@ -120,6 +120,11 @@ pub enum AttrKind {
     /// A class attribute (`descr()`) that is not a descriptor, unless the
     /// instance has an attribute of the name (`check`).
     ClassAttr,
+    /// A `property` (`descr()`, exactly of that type) whose getter was a
+    /// Python function when the entry was made (a non-method load): the
+    /// getter's frame can be entered directly, as CPython's
+    /// `LOAD_ATTR_PROPERTY` does (the getter is read again each time).
+    Property,
 }
 
 /// How [`AttrKind::Method`] and [`AttrKind::ClassAttr`] entries tell that the

@@ -131,6 +131,7 @@ pub fn may_jump_indirect(name: &str) -> bool {
     matches!(
         name,
         "_CALL"
+            | "_LOAD_ATTR_CACHED"
             | "_CALL_KW"
             | "_CALL_FUNCTION_EX"
             | "_CALL_ALLOC_AND_ENTER_INIT"

@@ -43,6 +43,17 @@ extern "C" {
         cache: *mut u8,
         method: usize,
     ) -> i32;
+    /// `_LOAD_ATTR_CACHED` of a `property` (`descr`) whose getter is
+    /// compiled code taking just the instance, the owner at `slot`: the
+    /// getter's frame, entered directly, returns to `resume` with the
+    /// attribute at `slot`. Nothing taken (no frame) otherwise.
+    pub fn jitsaw_enter_property(
+        ts: Ts,
+        f: Frame,
+        slot: Sp,
+        descr: *mut PyObject,
+        resume: u64,
+    ) -> Inline;
     /// `STORE_ATTR` through the site's `cache`: `slot[1].name = slot[0]`,
     /// releasing both. Nonzero, with an error set, if it failed.
     pub fn jitsaw_store_attr_cached(ts: Ts, slot: Sp, name: *mut PyObject, cache: *mut u8) -> i32;

@@ -149,7 +149,9 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
             Ok(_) => return None,
             Err(()) => Found::Error,
         },
-        Kind::Empty | Kind::Generic => return None,
+        // The getter runs through the generic path (or is entered directly
+        // by the stencil: `jitsaw_enter_property`).
+        Kind::Empty | Kind::Generic | Kind::Property => return None,
     };
     if let Found::Borrowed(o) = found {
         if o.is_null() {
@@ -438,6 +440,16 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     if desc_flags & consts::TPFLAGS_IMMUTABLETYPE == 0 {
         return entry;
     }
+    if desc_type == &raw mut PyProperty_Type && access == (Access::Load { method: false }) {
+        // Where `LOAD_ATTR_PROPERTY` would serve: a data descriptor, so no
+        // instance attribute hides it; the getter is checked when used.
+        let fget = property_getter(descr);
+        if !fget.is_null() && ob_type(fget) == &raw mut PyFunction_Type {
+            entry.kind = Kind::Property;
+            entry.aux = descr as usize;
+        }
+        return entry;
+    }
     let has_get = field::<usize>(desc_type.cast(), off::TYPE_TP_DESCR_GET) != 0;
     let has_set = field::<usize>(desc_type.cast(), off::TYPE_TP_DESCR_SET) != 0;
     if has_set {
@@ -482,6 +494,45 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     entry.check = check;
     entry.aux = descr as usize;
     entry
+}
+
+/// A `property`'s getter (`fget`, borrowed; NULL if none), read where
+/// CPython's own `fget` member reads it.
+///
+/// # Safety
+/// The GIL is held and `descr` is exactly a `property`.
+pub(super) unsafe fn property_getter(descr: *mut PyObject) -> *mut PyObject {
+    match property_getter_offset() {
+        0 => std::ptr::null_mut(),
+        offset => field::<*mut PyObject>(descr.cast(), offset),
+    }
+}
+
+/// The byte offset of a `property`'s getter in the object (whose struct is
+/// private to CPython): the offset of the `fget` member the property type
+/// declares; 0 if that is not an object member as expected (no entry for
+/// properties is made then).
+fn property_getter_offset() -> usize {
+    static OFFSET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: called with the GIL held (attribute caches are); the lookup
+    // finds `property`'s own member descriptor, read at probed offsets.
+    *OFFSET.get_or_init(|| unsafe {
+        let name = pyo3::ffi::PyUnicode_InternFromString(c"fget".as_ptr()).cast::<PyObject>();
+        if name.is_null() {
+            pyo3::ffi::PyErr_Clear();
+            return 0;
+        }
+        let descr = _PyType_Lookup(&raw mut PyProperty_Type, name);
+        decref(name);
+        if descr.is_null() || ob_type(descr) != &raw mut PyMemberDescr_Type {
+            return 0;
+        }
+        let member = field::<*mut u8>(descr.cast(), off::MEMBERDESCR_D_MEMBER);
+        if field::<i32>(member, off::MEMBERDEF_TYPE) as i64 != consts::T_OBJECT {
+            return 0;
+        }
+        usize::try_from(field::<isize>(member, off::MEMBERDEF_OFFSET)).unwrap_or(0)
+    })
 }
 
 /// The byte offset of the object slot a member descriptor `descr` reads or

@@ -147,6 +147,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_frames_entered", FRAMES_ENTERED.address()),
         ("jitsaw_resumed_directly", RESUMED_DIRECTLY.address()),
         (
+            "jitsaw_enter_property",
+            helper_enter_property as *const () as usize,
+        ),
+        (
             "jitsaw_local_monitors",
             helper_local_monitors as *const () as usize,
         ),
@@ -1038,6 +1042,41 @@ unsafe extern "C" fn helper_resume_inline(
     *field_ptr::<*mut u8>(exc_state, off::EXCINFO_PREVIOUS_ITEM) = *exc_info;
     *exc_info = exc_state;
     RESUMED_DIRECTLY.bump();
+    enter_inline(ts, caller, frame, slot, resume, entry)
+}
+
+/// `_LOAD_ATTR_CACHED` of a `property` (`descr`) on the owner at `slot`,
+/// whose getter is compiled code taking just the instance: the getter's
+/// frame is pushed with the owner as its argument and entered directly, as
+/// CPython's `LOAD_ATTR_PROPERTY` does (the C path would add the hook's
+/// entry and exit to every access); it returns to `resume` with the
+/// attribute in the owner's slot. `Inline::NONE` (nothing taken) when the
+/// load goes the general way.
+unsafe extern "C" fn helper_enter_property(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    slot: *mut *mut PyObject,
+    descr: *mut PyObject,
+    resume: u64,
+) -> Inline {
+    if *py_recursion_remaining(ts) <= 1 {
+        return Inline::NONE;
+    }
+    let fget = super::attr_cache::property_getter(descr);
+    if fget.is_null() || ob_type(fget) != &raw mut PyFunction_Type {
+        return Inline::NONE;
+    }
+    let code = field::<*mut PyObject>(fget.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let Some((_, compiled)) = direct_compiled(ts, code, 1) else {
+        return Inline::NONE;
+    };
+    let entry = (*compiled).entry(0);
+    // The frame takes a reference to the getter and the owner's.
+    let Some(frame) = push_frame(ts, new_ref(fget), code, slot, 1) else {
+        decref(fget);
+        return Inline::NONE;
+    };
+    super::PROPERTIES_ENTERED.bump();
     enter_inline(ts, caller, frame, slot, resume, entry)
 }
 

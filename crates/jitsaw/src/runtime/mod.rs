@@ -305,6 +305,8 @@ impl Counter {
 
 /// Frames (or resumptions) entered in compiled code.
 pub static FRAMES_ENTERED: Counter = Counter::new();
+/// Property getters a compiled attribute load entered directly.
+pub static PROPERTIES_ENTERED: Counter = Counter::new();
 /// Generators and coroutines a compiled caller resumed directly.
 pub static RESUMED_DIRECTLY: Counter = Counter::new();
 /// Exits from compiled code to the interpreter.

@@ -186,6 +186,12 @@ macro_rules! load_attr_cached {
                     replace_owner!($f, $sp, $ts, owner, attr, jump, $method)
                 }
             }
+            if !$method && e.kind == AttrKind::Property {
+                enter_if_inline!(
+                    jitsaw_enter_property($ts, $f, $sp.sub(1), e.descr(), resume_address()),
+                    $ts
+                );
+            }
             if $method
                 && e.kind == AttrKind::Method
                 && e.instance_attr_ruled_out(owner) == Some(true)
@@ -212,7 +218,9 @@ stencil!(
     /// Operand: the site's cache. Inline values are read here (as
     /// `_LOAD_ATTR_INSTANCE_VALUE`, running no Python code but a dying
     /// owner's finalizer, as it), and go on at the jump target, the next
-    /// instruction, past the validity check that follows. The rest, and
+    /// instruction, past the validity check that follows; a property's
+    /// compiled getter is entered directly (`jitsaw_enter_property`) and
+    /// returns to the next micro-op, the validity check. The rest, and
     /// filling, by `jitsaw_load_attr_cached`, whose one shared copy is
     /// kinder to the instruction cache than more code at every site.
     fn _LOAD_ATTR_CACHED(f, sp, ts) {
