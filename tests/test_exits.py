@@ -314,6 +314,67 @@ def test_direct_calls_between_compiled_functions(jit):
     assert r.stats["frames_entered"] > 250
 
 
+def test_calls_of_functions_that_only_return_an_argument_or_a_constant(jit):
+    # Such a call needs no frame once the callee is compiled: its result is
+    # the argument or constant itself. Anything that makes it more (a
+    # default filled, a new __code__, the recursion limit, tracing) takes
+    # the call the usual way.
+    r = jit(
+        """
+        import sys
+        class V:
+            def itself(self):
+                return self
+            def no(self):
+                return False
+            def pair(self):
+                return (1, "two")
+            def second(self, a, b):
+                return b
+            def defaulted(self, a=7):
+                return a
+        def nothing():
+            pass
+        def ident(x):
+            return x
+        def other(x):
+            return -x
+        def use(v, n):
+            out = []
+            for i in range(n):
+                out.append((v.itself() is v, v.no(), v.pair(), v.second(i, [i]), v.defaulted(), v.defaulted(i), nothing(), ident(i)))
+            return out
+        v = V()
+        for k in range(6):
+            print(use(v, 3))
+            if k == 3:
+                ident.__code__ = other.__code__
+                V.no = lambda self: "replaced"
+        calls = [0]
+        def tracer(frame, event, arg):
+            if event == "call":
+                calls[0] += 1
+            return None
+        sys.settrace(tracer)
+        print(use(v, 2))
+        sys.settrace(None)
+        print("traced calls", calls[0])
+        depth = [0]
+        def deep(n):
+            depth[0] = n
+            ident(n)
+            return deep(n + 1)
+        for i in range(3):
+            try:
+                deep(0)
+            except RecursionError:
+                print("RecursionError at", depth[0])
+        """
+    )
+    r.assert_compiled("use", "ident")
+    assert r.stats["calls_without_frame"] > 50, r.stats["calls_without_frame"]
+
+
 def test_exceptions_and_deopts_inside_direct_callees(jit):
     r = jit(
         """

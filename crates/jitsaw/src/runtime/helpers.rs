@@ -455,7 +455,10 @@ struct CallCache {
     init_return: usize,
     /// How many parameters of a function the call leaves to its defaults
     /// (its version vouches for them too).
-    filled: usize,
+    filled: u32,
+    /// What the function's whole body does, if it only returns one of its
+    /// arguments or a constant (see [`trivial_body`]); 0 otherwise.
+    trivial: u32,
 }
 
 /// A `_CALL` site learns `entry`: the function or class its first entry
@@ -538,7 +541,8 @@ unsafe fn push_inline(
                 ticket: crate::hook::ticket(ts),
                 init: std::ptr::null_mut(),
                 init_return: site.first.init_return,
-                filled,
+                filled: filled as u32,
+                trivial: if filled == 0 { trivial_body(code) } else { 0 },
             },
         );
     }
@@ -547,6 +551,67 @@ unsafe fn push_inline(
     };
     fill_defaults(frame, func, nargs, filled);
     enter_inline(ts, caller, frame, base, resume, entry)
+}
+
+/// [`CallCache::trivial`] of a function whose body returns its argument
+/// `i`.
+const TRIVIAL_ARG: u32 = 1 << 30;
+/// [`CallCache::trivial`] of a function whose body returns its constant
+/// `k`.
+const TRIVIAL_CONST: u32 = 2 << 30;
+
+/// What a function of `code` does when called with all its positional
+/// parameters bound, if that is only to return one of them (`RESUME;
+/// LOAD_FAST i; RETURN_VALUE`: `TRIVIAL_ARG | i`) or a constant (`RESUME;
+/// RETURN_CONST k`: `TRIVIAL_CONST | k`), as predicates and accessors
+/// (`def is_point(self): return False`, `def must_be_vector(self): return
+/// self`) do; 0 for anything else. Such a call cannot raise, run code or
+/// see its frame once `RESUME` has nothing to do, so it needs no frame:
+/// its result is the value itself. The function's version vouches for the
+/// code, whose bytecode changes only by quickening (and instrumenting,
+/// which stops direct calls).
+unsafe fn trivial_body(code: *mut PyCodeObject) -> u32 {
+    let Some(argcount) = crate::hook::plain_positional_args(code) else {
+        return 0;
+    };
+    let units = std::slice::from_raw_parts(code_units(code), ob_size(code.cast()).min(3) as usize);
+    let op = |u: u16| jitsaw_cpython313::deopt((u & 0xFF) as u8);
+    let arg = |u: u16| (u >> 8) as u32;
+    use jitsaw_cpython313::opcode::{LOAD_FAST, RESUME, RETURN_CONST, RETURN_VALUE};
+    match units {
+        [r, ..] if op(*r) != RESUME || arg(*r) != 0 => 0,
+        [_, c, ..] if op(*c) == RETURN_CONST => TRIVIAL_CONST | arg(*c),
+        [_, l, v] if op(*l) == LOAD_FAST && op(*v) == RETURN_VALUE && arg(*l) < argcount => {
+            TRIVIAL_ARG | arg(*l)
+        }
+        _ => 0,
+    }
+}
+
+/// A call of a function with a trivial body ([`trivial_body`]), all its
+/// parameters passed: its result, the references to `func` and the
+/// arguments released, as its frame's would be.
+unsafe fn trivial_call(
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *mut *mut PyObject,
+    total: usize,
+    trivial: u32,
+) -> *mut PyObject {
+    let index = (trivial & 0xFFFF) as usize;
+    let result = if trivial & TRIVIAL_CONST != 0 {
+        let consts = field::<*mut PyObject>(code.cast(), off::CODE_CO_CONSTS);
+        pyo3::ffi::PyTuple_GET_ITEM(consts.cast(), index as isize).cast::<PyObject>()
+    } else {
+        *args.add(index)
+    };
+    incref(result);
+    decref(func);
+    for i in 0..total {
+        decref(*args.add(i));
+    }
+    super::CALLS_WITHOUT_FRAME.bump();
+    result
 }
 
 /// How many parameters `func`'s defaults must fill when a call passes it
@@ -627,6 +692,15 @@ unsafe fn quick_call(
     {
         let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
         if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
+            // The callee's `RESUME` would find nothing to do (no pending
+            // signal, collection or request): its frame need not exist.
+            if cache.trivial != 0 && eval_breaker(ts) & consts::EVAL_EVENTS_MASK == 0 {
+                let result = trivial_call(func, code, args, total, cache.trivial);
+                return Some(Inline {
+                    frame: std::ptr::null_mut(),
+                    entry: result as usize,
+                });
+            }
             if cache.entry == 0 {
                 if let Some(generator) = build_generator(ts, func, code, args, total) {
                     return Some(Inline {
@@ -635,7 +709,7 @@ unsafe fn quick_call(
                     });
                 }
             } else if let Some(frame) = push_frame(ts, func, code, args, total) {
-                fill_defaults(frame, func, total, cache.filled);
+                fill_defaults(frame, func, total, cache.filled as usize);
                 return Some(enter_inline(ts, caller, frame, base, resume, cache.entry));
             }
         }
@@ -760,6 +834,7 @@ unsafe fn call_generator_function(
                 init: std::ptr::null_mut(),
                 init_return: site.first.init_return,
                 filled: 0,
+                trivial: 0,
             },
         );
     }
@@ -804,6 +879,7 @@ unsafe fn call_class_inline(
                 init,
                 init_return: site.first.init_return,
                 filled: 0,
+                trivial: 0,
             },
         );
     }

@@ -305,6 +305,9 @@ impl Counter {
 
 /// Frames (or resumptions) entered in compiled code.
 pub static FRAMES_ENTERED: Counter = Counter::new();
+/// Calls of functions whose body only returns an argument or a constant,
+/// answered without a frame (see `helpers::trivial_body`).
+pub static CALLS_WITHOUT_FRAME: Counter = Counter::new();
 /// Property getters a compiled attribute load entered directly.
 pub static PROPERTIES_ENTERED: Counter = Counter::new();
 /// Generators and coroutines a compiled caller resumed directly.
