@@ -8,8 +8,9 @@ points with ``JITSAW_CHAOS``), must print exactly the same.
 
 Each program is a few functions exercising ints near overflow boundaries,
 floats with nan/inf, mixed types, loops, branches, exceptions, generators,
-calls (with keyword arguments too) and attribute access on classes that
-change while it runs. Programs
+calls (with keyword arguments too), a property and methods that only return
+a parameter or a constant, and attribute access on classes that change while
+it runs. Programs
 are grouped into batches (one process each); a diverging batch is narrowed
 down to the first diverging program, which is written to ``--out`` as a
 ready-made regression test.
@@ -133,6 +134,7 @@ class Gen:
         elif c < 0.9:
             self.emit(f"obj.{self.pick(['a', 'b'])} = {self.expr(names, self.pick(['int', 'float', 'any']))}")
             self.emit(f"{out}.append(obj.a)")
+            self.emit(f"{out}.append((obj.p, obj.me() is obj, obj.second(x, {self.expr(names, 'any')}), obj.nothing()))")
         elif c < 0.92:
             self.emit(f"{out}.extend(gen({self.expr(names, 'any')}, {self.r.randint(0, 5)}))")
         elif c < 0.94:
@@ -188,6 +190,17 @@ class Gen:
         self.emit("class K:")
         self.emit("    a = 1")
         self.emit("    b = 2.5")
+        # A property (entered directly from compiled code) and methods
+        # whose body only returns a parameter or a constant (no frame).
+        self.emit("    @property")
+        self.emit("    def p(self):")
+        self.emit("        return self.a")
+        self.emit("    def me(self):")
+        self.emit("        return self")
+        self.emit("    def second(self, u, v):")
+        self.emit("        return v")
+        self.emit("    def nothing(self):")
+        self.emit("        return None")
         self.emit("obj = K()")
         self.emit("def c(v):")
         self.emit("    if type(v) is int and not -(2**200) < v < 2**200:")
@@ -236,6 +249,9 @@ class Gen:
         self.emit("if call == 2:")
         self.emit("    K.a = 'changed'")
         self.emit("    obj.__class__ = type('K2', (K,), {'b': 0})")
+        self.emit("if call == 3:")
+        self.emit("    K.p = property(lambda s: ('redefined', s.b))")
+        self.emit("    K.second = lambda s, u, v: (u, v)")
         self.depth -= 1
         self.emit("return results")
         return "\n".join(self.lines)
