@@ -148,9 +148,11 @@ def print_stats(file=None):
       f"{s['uops_compiled']} micro-ops\n")
     w(f"  compile time       {s['compile_time_ns'] / 1e6:.1f} ms "
       f"({s['compile_time_ns'] / 1e3 / max(s['instructions_compiled'], 1):.2f} us per instruction)\n")
-    w(f"  machine code       {s['code_bytes'] / 1024:.0f} KiB generated, {s['code_bytes_in_use'] / 1024:.0f} KiB in use\n")
+    w(f"  machine code       {s['code_bytes'] / 1024:.0f} KiB generated, {s['code_bytes_in_use'] / 1024:.0f} KiB in use "
+      f"({s['provisional_code_bytes_freed'] / 1024:.0f} KiB of provisional code freed after its call)\n")
     w(f"  frames entered     {s['frames_entered']} in compiled code ({s['resumed_directly']} generators resumed "
-      f"directly), {s['deopts']} handed to the interpreter, {s['raise_exits']} raised\n")
+      f"directly, {s['properties_entered']} property getters), {s['deopts']} handed to the interpreter, "
+      f"{s['raise_exits']} raised; {s['calls_without_frame']} calls needed no frame\n")
     cache = s["attribute_cache"]
     w(f"  attribute caches   {cache['filled']} entries filled, {cache['generic']} accesses took the generic path\n")
     if s["refused"]:
