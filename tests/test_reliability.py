@@ -81,6 +81,47 @@ def test_provisional_code_is_freed_after_its_call(jit):
     assert s["code_bytes_in_use"] < s["code_bytes"] / 3, s
 
 
+def test_functions_freed_by_their_own_call(jit):
+    # A function that rebinds its own global name (as pydoc.pager does), or
+    # deletes it, holds the last reference to itself in its frame when its
+    # code object is referenced nowhere else (code made by exec): popping
+    # the frame frees the function, its code object and the JIT's state of
+    # it, which the frame evaluator must not touch after the run. Freed
+    # memory is scribbled over (MALLOC_PERTURB_), so a use after free
+    # crashes.
+    r = jit(
+        """
+        import gc
+        source = "\\n".join([
+            "def pager(text, title=''):",
+            "    global pager",
+            "    pager = get_pager()",
+            "    pager(text, title)",
+            "def get_pager():",
+            "    return lambda text, title='': print('paged', text, title)",
+            "def doc(thing):",
+            "    pager(f'doc of {thing}', 'title')",
+            "def once(n):",
+            "    global once",
+            "    del once",
+            "    t = 0",
+            "    for i in range(n):",
+            "        t += i",
+            "    return t",
+        ])
+        ns = {}
+        exec(compile(source, "<generated>", "exec"), ns)
+        del source
+        gc.collect()
+        for i in range(3):
+            ns["doc"](i)
+        print(ns["once"](10), "once" in ns)
+        """,
+        env={"MALLOC_PERTURB_": "165"},
+    )
+    assert r.stats["provisional_code_bytes_freed"] > 0
+
+
 def test_superseded_code_is_freed_when_no_frame_can_run_it(jit):
     # Code compiled again frees its older compilations unless a frame of
     # it may still run one: recursion recompiling the code under frames

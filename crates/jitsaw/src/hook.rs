@@ -510,10 +510,9 @@ unsafe extern "C" fn eval_call(
             if let Some(entry) = runtime::entry_fn() {
                 let compiled = &*compiled;
                 let address = compiled.entry(0);
-                return finish(
-                    state,
-                    runtime::run_at(ts, frame, compiled, entry, address, false),
-                );
+                let code = keep_code(frame);
+                let outcome = runtime::run_at(ts, frame, compiled, entry, address, false);
+                return release_code(code, finish(state, outcome));
             }
         }
     }
@@ -596,15 +595,17 @@ unsafe fn eval_call_slowly(
             // How long the first compiled call takes tells whether a
             // warm-up call would be short (see `warm_up`).
             let started = Instant::now();
+            let kept = keep_code(frame);
             let result = run(ts, frame, state, compiled, 0, false);
             (*state).first_run = Some(started.elapsed());
             retire_provisional(&mut *state, code);
-            result
+            release_code(kept, result)
         }
         Decision::Run(compiled) => {
+            let kept = keep_code(frame);
             let result = run(ts, frame, state, compiled, 0, false);
             retire_provisional(&mut *state, code);
-            result
+            release_code(kept, result)
         }
         Decision::Interpret => interpreter(ts, frame, 0),
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
@@ -628,10 +629,9 @@ unsafe extern "C" fn resume_generator(
             // Not resumed by a compiled caller: its yield returns.
             (*frame).return_offset = 0;
             let compiled = &*(*state).resume_compiled;
-            return finish(
-                state,
-                runtime::run_at(ts, frame, compiled, entry, address, false),
-            );
+            let code = keep_code(frame);
+            let outcome = runtime::run_at(ts, frame, compiled, entry, address, false);
+            return release_code(code, finish(state, outcome));
         }
     }
     resume_generator_slowly(ts, frame, throwflag)
@@ -1054,10 +1054,28 @@ pub unsafe fn run(
     let Ok(rt) = runtime::runtime() else {
         return interpreter(ts, frame, throw as i32);
     };
-    finish(
-        state,
-        runtime::run_frame(ts, frame, &*compiled, rt, start, throw),
-    )
+    let code = keep_code(frame);
+    let outcome = runtime::run_frame(ts, frame, &*compiled, rt, start, throw);
+    release_code(code, finish(state, outcome))
+}
+
+/// Takes a reference to the frame's code object for the length of a run:
+/// the code's state is used after the frame is gone, and the frame may
+/// have held the last reference (a function that rebinds its own global
+/// name, as `pydoc.pager` does, dies when its frame is popped).
+#[inline(always)]
+unsafe fn keep_code(frame: *mut Frame) -> *mut PyObject {
+    let code = frame_code(frame).cast::<PyObject>();
+    incref(code);
+    code
+}
+
+/// Drops [`keep_code`]'s reference (which may free the code object and its
+/// state) and passes `result` on.
+#[inline(always)]
+unsafe fn release_code(code: *mut PyObject, result: *mut PyObject) -> *mut PyObject {
+    decref(code);
+    result
 }
 
 /// The result of a run, its deopt at a failed guard noted in `state`.

@@ -314,7 +314,12 @@ pub(super) unsafe extern "C" fn store_attr_cached(
         decref(owner);
         return 0;
     }
-    let dict = managed_dict(owner);
+    // Only instances of types with a managed `__dict__` have one before
+    // them (other objects, a module, have nothing there to read).
+    let dict = match e.kind {
+        Kind::Value | Kind::DictValue => managed_dict(owner),
+        _ => std::ptr::null_mut(),
+    };
     let dict_store = match e.kind {
         Kind::Value => !values_valid(owner) && !dict.is_null(),
         Kind::DictValue => !dict.is_null(),
