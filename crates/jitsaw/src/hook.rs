@@ -510,9 +510,9 @@ unsafe extern "C" fn eval_call(
             if let Some(entry) = runtime::entry_fn() {
                 let compiled = &*compiled;
                 let address = compiled.entry(0);
-                let code = keep_code(frame);
-                let outcome = runtime::run_at(ts, frame, compiled, entry, address, false);
-                return release_code(code, finish(state, outcome));
+                return run_kept(frame, state, || {
+                    runtime::run_at(ts, frame, compiled, entry, address, false)
+                });
             }
         }
     }
@@ -591,19 +591,15 @@ unsafe fn eval_call_slowly(
     };
     match decide(state, ts, frame, code) {
         Decision::Run(_) if (*state).generator => make_generator(ts, frame),
-        Decision::Run(compiled) if (*state).first_run.is_none() => {
+        Decision::Run(compiled) => {
             // How long the first compiled call takes tells whether a
             // warm-up call would be short (see `warm_up`).
-            let started = Instant::now();
+            let started = (*state).first_run.is_none().then(Instant::now);
             let kept = keep_code(frame);
             let result = run(ts, frame, state, compiled, 0, false);
-            (*state).first_run = Some(started.elapsed());
-            retire_provisional(&mut *state, code);
-            release_code(kept, result)
-        }
-        Decision::Run(compiled) => {
-            let kept = keep_code(frame);
-            let result = run(ts, frame, state, compiled, 0, false);
+            if let Some(started) = started {
+                (*state).first_run = Some(started.elapsed());
+            }
             retire_provisional(&mut *state, code);
             release_code(kept, result)
         }
@@ -629,9 +625,9 @@ unsafe extern "C" fn resume_generator(
             // Not resumed by a compiled caller: its yield returns.
             (*frame).return_offset = 0;
             let compiled = &*(*state).resume_compiled;
-            let code = keep_code(frame);
-            let outcome = runtime::run_at(ts, frame, compiled, entry, address, false);
-            return release_code(code, finish(state, outcome));
+            return run_kept(frame, state, || {
+                runtime::run_at(ts, frame, compiled, entry, address, false)
+            });
         }
     }
     resume_generator_slowly(ts, frame, throwflag)
@@ -1054,8 +1050,21 @@ pub unsafe fn run(
     let Ok(rt) = runtime::runtime() else {
         return interpreter(ts, frame, throw as i32);
     };
+    run_kept(frame, state, || {
+        runtime::run_frame(ts, frame, &*compiled, rt, start, throw)
+    })
+}
+
+/// A run of `frame` (`run`), then [`finish`], the frame's code object held
+/// meanwhile ([`keep_code`]).
+#[inline(always)]
+unsafe fn run_kept(
+    frame: *mut Frame,
+    state: *mut CodeState,
+    run: impl FnOnce() -> RunOutcome,
+) -> *mut PyObject {
     let code = keep_code(frame);
-    let outcome = runtime::run_frame(ts, frame, &*compiled, rt, start, throw);
+    let outcome = run();
     release_code(code, finish(state, outcome))
 }
 

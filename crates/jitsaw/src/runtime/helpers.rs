@@ -188,15 +188,15 @@ unsafe extern "C" fn helper_call_function(
     nargs: usize,
     kwnames: *mut PyObject,
 ) -> *mut PyObject {
-    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE);
+    let code = func_code(func);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    if kwnames.is_null() && takes_exactly(code.cast(), nargs) {
+    if kwnames.is_null() && takes_exactly(code, nargs) {
         if flags & crate::hook::GENERATOR_FLAGS != 0 {
-            if let Some((_, generator)) = make_generator(ts, func, code.cast(), args, nargs) {
+            if let Some((_, generator)) = make_generator(ts, func, code, args, nargs) {
                 return generator;
             }
-        } else if let Some((state, compiled)) = crate::hook::ready(ts, code.cast()) {
-            if let Some(frame) = push_frame(ts, func, code.cast(), args, nargs) {
+        } else if let Some((state, compiled)) = crate::hook::ready(ts, code) {
+            if let Some(frame) = push_frame(ts, func, code, args, nargs) {
                 return crate::hook::run(ts, frame, state, compiled, 0, false);
             }
         }
@@ -258,10 +258,7 @@ unsafe fn build_generator(
     // `RETURN_GENERATOR` leaves it, without a pushed frame to copy.
     let generator = _Py_MakeCoro(func);
     if generator.is_null() {
-        decref(func);
-        for i in 0..nargs {
-            decref(*args.add(i));
-        }
+        release_call(func, args, nargs);
         return Some(generator);
     }
     let frame = generator
@@ -517,7 +514,7 @@ unsafe fn push_inline(
     site: &mut CallSite,
 ) -> Inline {
     const NONE: Inline = Inline::NONE;
-    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let code = func_code(func);
     // Near the recursion limit, the general path raises as the interpreter does.
     if *py_recursion_remaining(ts) <= 1 {
         return NONE;
@@ -551,6 +548,20 @@ unsafe fn push_inline(
     };
     fill_defaults(frame, func, nargs, filled);
     enter_inline(ts, caller, frame, base, resume, entry)
+}
+
+/// A Python function's code object.
+#[inline(always)]
+unsafe fn func_code(func: *mut PyObject) -> *mut PyCodeObject {
+    field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast()
+}
+
+/// Releases a call's references to the callable and its `n` arguments.
+unsafe fn release_call(callable: *mut PyObject, args: *const *mut PyObject, n: usize) {
+    decref(callable);
+    for i in 0..n {
+        decref(*args.add(i));
+    }
 }
 
 /// [`CallCache::trivial`] of a function whose body returns its argument
@@ -606,10 +617,7 @@ unsafe fn trivial_call(
         *args.add(index)
     };
     incref(result);
-    decref(func);
-    for i in 0..total {
-        decref(*args.add(i));
-    }
+    release_call(func, args, total);
     super::CALLS_WITHOUT_FRAME.bump();
     result
 }
@@ -690,7 +698,7 @@ unsafe fn quick_call(
         && cache.nargs as usize == total
         && *py_recursion_remaining(ts) > 1
     {
-        let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+        let code = func_code(func);
         if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
             // The callee's `RESUME` would find nothing to do (no pending
             // signal, collection or request): its frame need not exist.
@@ -747,7 +755,7 @@ unsafe fn call_any_other(
         && room_for_init_return(caller, base)
     {
         let init = cache.init;
-        let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+        let code = func_code(init);
         if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
             let (entry, init_return) = (cache.entry, cache.init_return);
             if let Some(inline) =
@@ -758,7 +766,7 @@ unsafe fn call_any_other(
         }
     }
     if is_plain_function(func) {
-        let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+        let code = func_code(func);
         if field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & crate::hook::GENERATOR_FLAGS != 0
         {
             if let Some(generator) = call_generator_function(ts, func, code, args, total, site) {
@@ -971,7 +979,7 @@ unsafe fn simple_class_init(
     if init.is_null() || !is_plain_function(init) {
         return None;
     }
-    let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let code = func_code(init);
     takes_exactly(code, n + 1).then_some((init, code))
 }
 
@@ -1030,7 +1038,7 @@ unsafe extern "C" fn helper_enter_init(
         return NONE;
     }
     let init = field::<*mut PyObject>(tp.cast(), off::HEAPTYPE_SPEC_CACHE_INIT);
-    let code = field::<*mut PyObject>(init.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let code = func_code(init);
     let Some((_, compiled)) = direct_compiled(ts, code, n + 1) else {
         return NONE;
     };
@@ -1142,7 +1150,7 @@ unsafe extern "C" fn helper_enter_property(
     if fget.is_null() || ob_type(fget) != &raw mut PyFunction_Type {
         return Inline::NONE;
     }
-    let code = field::<*mut PyObject>(fget.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let code = func_code(fget);
     let Some((_, compiled)) = direct_compiled(ts, code, 1) else {
         return Inline::NONE;
     };
@@ -1306,10 +1314,7 @@ unsafe fn vectorcall_shape(
         total | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
         std::ptr::null_mut(),
     );
-    decref(callable);
-    for i in 0..total {
-        decref(*args.add(i));
-    }
+    release_call(callable, args, total);
     res
 }
 
@@ -2189,7 +2194,7 @@ unsafe fn bindable(
     ts: *mut PyThreadState,
     func: *mut PyObject,
 ) -> Option<*const crate::codegen::Compiled> {
-    let code = field::<*mut PyObject>(func.cast(), off::FUNC_CODE).cast::<PyCodeObject>();
+    let code = func_code(func);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
     if flags & consts::CO_OPTIMIZED == 0 || *py_recursion_remaining(ts) <= 1 {
         return None;
@@ -2243,10 +2248,7 @@ unsafe fn bind_inline(
         return Inline::NONE;
     }
     // The frame holds the function and the arguments now.
-    for i in 0..total {
-        decref(*args.add(i));
-    }
-    decref(func);
+    release_call(func, args, total);
     enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
 }
 
