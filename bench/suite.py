@@ -72,7 +72,7 @@ BENCHMARKS = [
 STATS_RUNNER = """
 import json, runpy, sys
 script, out = sys.argv[1], sys.argv[2]
-sys.argv = [script, "--debug-single-value"]
+sys.argv = [script, "--worker", "--debug-single-value"]
 try:
     runpy.run_path(script, run_name="__main__")
 finally:

@@ -1,10 +1,11 @@
 //! Code generator: micro-ops → machine code, by copy and patch.
 //!
-//! Each micro-op's stencil is copied after the previous one; a stencil that
-//! ends by jumping to its continuation loses that jump, since the next
-//! micro-op follows it. Guards and raising micro-ops get exit stubs after the
-//! code (one `_DEOPT` per instruction and reason, one `_ERROR` per raising
-//! micro-op), then holes are patched and the memory turned executable.
+//! Each micro-op's stencil (its hot part) is copied after the previous one;
+//! a stencil that ends by jumping to its continuation loses that jump, since
+//! the next micro-op follows it. Guards and raising micro-ops get exit stubs
+//! after the code (one `_DEOPT` per instruction and reason, one `_ERROR` per
+//! raising micro-op), the stencils' cold parts go last, then holes are
+//! patched and the memory turned executable.
 
 use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue};
@@ -56,8 +57,12 @@ impl std::fmt::Display for ExitReason {
 pub struct Piece {
     /// Byte offset in the code.
     pub offset: u32,
-    /// Bytes copied (the stencil minus an elided trailing jump).
+    /// Bytes copied there (the stencil's hot part minus an elided trailing
+    /// jump).
     pub len: u32,
+    /// Byte offset of the stencil's cold part, if it has one (laid out
+    /// after the main code, the fallbacks and the exits).
+    pub cold: Option<u32>,
     /// The micro-op, with the arguments it was patched with.
     pub uop: UopInst,
 }
@@ -280,10 +285,11 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     for (k, u) in program.uops.iter().enumerate() {
         let stencil = u.op.stencil();
         let elide = stencil.ends_with_continue() && k + 1 < program.uops.len();
-        let len = stencil.code.len() as u32 - if elide { 5 } else { 0 };
+        let len = stencil.hot_len as u32 - if elide { 5 } else { 0 };
         pieces.push(Piece {
             offset,
             len,
+            cold: None,
             uop: *u,
         });
         offset += len;
@@ -372,10 +378,11 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let init_return = if pieces.iter().any(|p| p.uop.op == Uop::_CALL) {
         let counter = (linker.exit_counter)(ExitReason::Raise(Uop::_INIT_RETURN));
         let tail = tail_for(&mut tails, Uop::_ERROR_TAIL, counter, 0);
-        let len = Uop::_INIT_RETURN.stencil().code.len() as u32;
+        let len = Uop::_INIT_RETURN.stencil().hot_len as u32;
         stub_pieces.push(Piece {
             offset,
             len,
+            cold: None,
             uop: UopInst {
                 op: Uop::_INIT_RETURN,
                 oparg: 0,
@@ -391,9 +398,14 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     };
     let mut tail_offsets = Vec::with_capacity(tails.len());
     for uop in tails {
-        let len = uop.op.stencil().code.len() as u32;
+        let len = uop.op.stencil().hot_len as u32;
         tail_offsets.push(offset);
-        stub_pieces.push(Piece { offset, len, uop });
+        stub_pieces.push(Piece {
+            offset,
+            len,
+            cold: None,
+            uop,
+        });
         offset += len;
     }
     for &tail in &stub_tails {
@@ -425,6 +437,14 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 p.uop.operand = fallbacks.as_ptr() as u64;
             }
             _ => {}
+        }
+    }
+    // The stencils' cold parts go last, in the order of their hot parts.
+    for p in pieces.iter_mut().chain(&mut stub_pieces) {
+        let cold = p.uop.op.stencil().cold().len() as u32;
+        if cold > 0 {
+            p.cold = Some(offset);
+            offset += cold;
         }
     }
     let code_size = offset as usize;
@@ -466,13 +486,24 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let stencil = p.uop.op.stencil();
         let start = p.offset as usize;
         bytes[start..start + p.len as usize].copy_from_slice(&stencil.code[..p.len as usize]);
+        let hot = p.len as usize;
+        let cold = p.cold.map(|at| {
+            let at = at as usize;
+            bytes[at..at + stencil.cold().len()].copy_from_slice(stencil.cold());
+            at
+        });
         let next = if k + 1 < pieces.len() {
             Some(base + all[k + 1].offset as usize)
         } else {
             None
         };
-        for hole in stencil.holes.iter().filter(|h| h.offset < p.len) {
-            let at = start + hole.offset as usize;
+        for hole in stencil.holes {
+            let offset = hole.offset as usize;
+            let at = match cold {
+                _ if offset < hot => start + offset,
+                Some(cold) if offset >= stencil.hot_len => cold + offset - stencil.hot_len,
+                _ => continue, // in the elided jump
+            };
             let target = match hole.value {
                 HoleValue::Oparg => p.uop.oparg as usize,
                 HoleValue::Operand => p.uop.operand as usize,
@@ -489,6 +520,8 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 }
                 HoleValue::Exit => base + exits[k][0] as usize,
                 HoleValue::Error => base + exits[k][1] as usize,
+                HoleValue::Hot => base + start,
+                HoleValue::Cold => base + cold.ok_or("a branch to a cold part not laid out")?,
                 HoleValue::Symbol(s) => linker.symbols[s as usize],
             };
             let value = (target as i64).wrapping_add(hole.addend);
@@ -555,6 +588,16 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             locations.push((p.offset, p.uop.inst));
         }
     }
+    // A call from a cold part returns there: it maps to its instruction too.
+    let mut last = None;
+    for p in &all_pieces {
+        if let Some(at) = p.cold {
+            if last != Some(p.uop.inst) {
+                locations.push((at, p.uop.inst));
+                last = Some(p.uop.inst);
+            }
+        }
+    }
     Ok(Compiled {
         memory,
         labels,
@@ -595,10 +638,11 @@ fn is_burned_load(op: Uop) -> bool {
 /// offset.
 fn exit_stub(stubs: &mut Vec<Piece>, offset: &mut u32, operand: u64, inst: u32) -> u32 {
     let at = *offset;
-    let len = Uop::_EXIT_IP.stencil().code.len() as u32;
+    let len = Uop::_EXIT_IP.stencil().hot_len as u32;
     stubs.push(Piece {
         offset: at,
         len,
+        cold: None,
         uop: UopInst {
             op: Uop::_EXIT_IP,
             oparg: 0,
@@ -746,36 +790,53 @@ mod tests {
         );
         let read64 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
         let read32 = |at: usize| i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert!(
+            c.pieces.iter().any(|p| p.cold.is_some()),
+            "the program has a stencil with a cold part"
+        );
         for (k, p) in c.pieces.iter().enumerate() {
             let stencil = p.uop.op.stencil();
-            // Any byte of a micro-op's code maps to its instruction.
-            if k < program.uops.len() {
-                let ip = program.unit_address(program.insts[p.uop.inst as usize].offset);
-                for at in [p.offset, p.offset + p.len - 1] {
-                    assert_eq!(c.instr_ptr_at(base + at as usize), Some(ip));
+            // Where each part was copied, from which stencil offset, how long.
+            let mut copies = vec![(p.offset as usize, 0, p.len as usize)];
+            if let Some(at) = p.cold {
+                copies.push((at as usize, stencil.hot_len, stencil.cold().len()));
+            }
+            assert_eq!(p.cold.is_some(), !stencil.cold().is_empty());
+            for &(to, from, len) in &copies {
+                // Any byte of a micro-op's code maps to its instruction.
+                if k < program.uops.len() {
+                    let ip = program.unit_address(program.insts[p.uop.inst as usize].offset);
+                    for at in [to, to + len - 1] {
+                        assert_eq!(c.instr_ptr_at(base + at), Some(ip));
+                    }
                 }
+                // Holes aside, the copy is the stencil.
+                let mut expected = stencil.code[from..from + len].to_vec();
+                for h in stencil.holes.iter() {
+                    let h_at = h.offset as usize;
+                    if (from..from + len).contains(&h_at) {
+                        let w = if h.kind == HoleKind::Abs64 { 8 } else { 4 };
+                        let at = to + h_at - from;
+                        expected[h_at - from..h_at - from + w].copy_from_slice(&bytes[at..at + w]);
+                    }
+                }
+                assert_eq!(&bytes[to..to + len], &expected[..]);
             }
-            // Holes aside, the copy is the stencil.
-            let mut expected = stencil.code[..p.len as usize].to_vec();
-            for h in stencil.holes.iter().filter(|h| h.offset < p.len) {
-                let w = if h.kind == HoleKind::Abs64 { 8 } else { 4 };
-                let at = (p.offset + h.offset) as usize;
-                expected[h.offset as usize..h.offset as usize + w]
-                    .copy_from_slice(&bytes[at..at + w]);
-            }
-            assert_eq!(
-                &bytes[p.offset as usize..(p.offset + p.len) as usize],
-                &expected[..]
-            );
-            if (p.len as usize) < stencil.code.len() {
+            if (p.len as usize) < stencil.hot_len {
                 assert_eq!(
                     c.pieces[k + 1].offset,
                     p.offset + p.len,
                     "an elided jump falls through"
                 );
             }
-            for h in stencil.holes.iter().filter(|h| h.offset < p.len) {
-                let at = (p.offset + h.offset) as usize;
+            let placed = stencil.holes.iter().filter_map(|h| {
+                let h_at = h.offset as usize;
+                copies
+                    .iter()
+                    .find(|&&(_, from, len)| (from..from + len).contains(&h_at))
+                    .map(|&(to, from, _)| (h, to + h_at - from))
+            });
+            for (h, at) in placed {
                 let target = match h.value {
                     HoleValue::Oparg => p.uop.oparg as u64,
                     HoleValue::Operand => p.uop.operand,
@@ -818,6 +879,8 @@ mod tests {
                         assert_eq!(tail.uop.oparg, 42, "the tail counts its exit");
                         (base + stub.offset as usize) as u64
                     }
+                    HoleValue::Hot => (base + p.offset as usize) as u64,
+                    HoleValue::Cold => (base + p.cold.unwrap() as usize) as u64,
                     HoleValue::Symbol(s) => symbols[s as usize] as u64,
                 };
                 match h.kind {

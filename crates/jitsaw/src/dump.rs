@@ -57,6 +57,20 @@ pub fn asm(compiled: &Compiled) -> String {
         let code = &bytes[p.offset as usize..(p.offset + p.len) as usize];
         disassemble(&mut out, code, base + p.offset as u64, |_| None);
     }
+    for p in &compiled.pieces {
+        let Some(at) = p.cold else { continue };
+        writeln!(
+            out,
+            "  ; {} {} (inst {}), cold part",
+            p.uop.op.name(),
+            p.uop.oparg,
+            p.uop.inst
+        )
+        .unwrap();
+        let len = p.uop.op.stencil().cold().len();
+        let code = &bytes[at as usize..at as usize + len];
+        disassemble(&mut out, code, base + at as u64, |_| None);
+    }
     out
 }
 
@@ -72,7 +86,14 @@ pub fn stencils() -> String {
             s.holes.len()
         )
         .unwrap();
-        disassemble(&mut out, s.code, 0, |range| holes_in(s, range));
+        disassemble(&mut out, s.hot(), 0, |range| holes_in(s, range));
+        if !s.cold().is_empty() {
+            out.push_str("  cold part:\n");
+            let hot = s.hot_len;
+            disassemble(&mut out, s.cold(), hot as u64, |r| {
+                holes_in(s, r.start + hot..r.end + hot)
+            });
+        }
         out.push('\n');
     }
     out

@@ -33,6 +33,12 @@ pub enum HoleValue {
     Error,
     /// The next micro-op's address, as data.
     Resume,
+    /// Where this stencil's hot part was copied (a branch back from its
+    /// cold part).
+    Hot,
+    /// Where this stencil's cold part was copied (a branch from its hot
+    /// part).
+    Cold,
     /// An external symbol: an index into [`SYMBOLS`].
     Symbol(u16),
 }
@@ -55,8 +61,12 @@ pub struct Hole {
 pub struct Stencil {
     /// The micro-op's name.
     pub name: &'static str,
-    /// Machine code with zeroed holes.
+    /// Machine code with zeroed holes: the hot part, copied in line, then
+    /// the cold part, copied after the main code (see `relax` in
+    /// `jitsaw-stencil-build`).
     pub code: &'static [u8],
+    /// Length of the hot part.
+    pub hot_len: usize,
     /// Places to patch, by offset.
     pub holes: &'static [Hole],
     /// Whether it calls through a pointer (a type slot, a vectorcall
@@ -78,7 +88,7 @@ impl Stencil {
     /// Whether the stencil ends with `jmp _JIT_CONTINUE`, which can be
     /// dropped when the next micro-op is laid out right after it.
     pub fn ends_with_continue(&self) -> bool {
-        let n = self.code.len();
+        let n = self.hot_len;
         n >= 5
             && self.code[n - 5] == 0xE9
             && self.holes.iter().any(|h| {
@@ -86,6 +96,16 @@ impl Stencil {
                     && h.value == HoleValue::Continue
                     && h.kind == HoleKind::Rel32
             })
+    }
+
+    /// The code copied in line.
+    pub fn hot(&self) -> &'static [u8] {
+        &self.code[..self.hot_len]
+    }
+
+    /// The code copied after the main code (empty if none).
+    pub fn cold(&self) -> &'static [u8] {
+        &self.code[self.hot_len..]
     }
 
     /// Whether any hole refers to `value`.

@@ -32,7 +32,12 @@ pub fn emit(stencils: &[Stencil]) -> String {
     );
     for s in stencils {
         write_disassembly(&mut out, s);
-        writeln!(out, "    Stencil {{\n        name: {:?},", s.name).unwrap();
+        writeln!(
+            out,
+            "    Stencil {{\n        name: {:?},\n        hot_len: {},",
+            s.name, s.hot_len
+        )
+        .unwrap();
         out.push_str("        code: &[");
         for (i, b) in s.code.iter().enumerate() {
             if i % 16 == 0 {
@@ -83,9 +88,10 @@ pub fn calls_indirectly(s: &Stencil) -> bool {
 fn write_disassembly(out: &mut String, s: &Stencil) {
     writeln!(
         out,
-        "    // {} ({} bytes, {} holes)",
+        "    // {} ({} bytes, {} of them hot, {} holes)",
         s.name,
         s.code.len(),
+        s.hot_len,
         s.holes.len()
     )
     .unwrap();
@@ -96,6 +102,9 @@ fn write_disassembly(out: &mut String, s: &Stencil) {
         text.clear();
         formatter.format(&insn, &mut text);
         let (start, end) = (insn.ip() as usize, insn.next_ip() as usize);
+        if start == s.hot_len {
+            out.push_str("    //   -- cold part --\n");
+        }
         let holes: Vec<String> = s
             .holes
             .iter()

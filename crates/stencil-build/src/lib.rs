@@ -3,7 +3,7 @@
 //! [`compile`] runs rustc on the stencils crate with the flags that make each
 //! function a patchable template; [`parse`] reads the object file into
 //! [`Stencil`]s (code bytes plus [`Hole`]s); [`relax`] shortens their
-//! branches; [`check`] rejects anything the
+//! branches and splits off their cold part; [`check`] rejects anything the
 //! JIT could not patch safely; [`emit`] writes the Rust tables embedded in the
 //! extension, with each stencil's disassembly as a comment for review.
 //!
@@ -55,6 +55,12 @@ pub enum HoleValue {
     Error,
     /// The address of the next micro-op, as data (where a call returns).
     Resume,
+    /// This stencil's hot part, where it is copied (a branch from the cold
+    /// part back into it; the addend holds the offset).
+    Hot,
+    /// This stencil's cold part, where it is copied (a branch from the hot
+    /// part into it).
+    Cold,
     /// The address of an external function or datum (CPython or a helper).
     Symbol(String),
 }
@@ -79,7 +85,12 @@ impl HoleValue {
     pub fn is_continuation(&self) -> bool {
         matches!(
             self,
-            HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Exit | HoleValue::Error
+            HoleValue::Continue
+                | HoleValue::JumpTarget
+                | HoleValue::Exit
+                | HoleValue::Error
+                | HoleValue::Hot
+                | HoleValue::Cold
         )
     }
 }
@@ -102,8 +113,12 @@ pub struct Hole {
 pub struct Stencil {
     /// The micro-op's name (the function's symbol).
     pub name: String,
-    /// The machine code, holes zeroed.
+    /// The machine code, holes zeroed: the hot part, then the cold part.
     pub code: Vec<u8>,
+    /// Length of the hot part (all of `code` when there is no cold part):
+    /// the code copied in line, where the cold part goes after the
+    /// function's main code.
+    pub hot_len: usize,
     /// The places to patch, by offset.
     pub holes: Vec<Hole>,
 }

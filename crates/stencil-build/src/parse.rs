@@ -85,6 +85,7 @@ fn read_stencil(
     holes.sort_by_key(|h| h.offset);
     Ok(Stencil {
         name: name.to_string(),
+        hot_len: code.len(),
         code,
         holes,
     })

@@ -1,4 +1,5 @@
-//! Shrinking stencils after compiling them.
+//! Shrinking stencils after compiling them, and splitting off their cold
+//! part.
 //!
 //! rustc lays each stencil out as a function on its own, so every branch to
 //! a hole (`_JIT_CONTINUE`, an exit, a call) is a 32-bit relative one, and
@@ -10,16 +11,30 @@
 //! picks the short forms; every other instruction is copied byte for byte,
 //! holes and all, and alignment padding is dropped (a stencil is copied to
 //! any offset anyway).
+//!
+//! The compiler lays the path it expects most out first, ending with a
+//! jump to the continuation, and the rest after it (slow paths,
+//! allocation, deallocation, errors). Everything after the first
+//! `jmp _JIT_CONTINUE` is the stencil's cold part: the code generator
+//! copies it after the function's main code, so that the main code holds
+//! only the paths that run, and the hot part's last jump is dropped as a
+//! whole stencil's is. Branches between the two parts go through the
+//! [`HoleValue::Hot`] and [`HoleValue::Cold`] holes.
 
 use crate::{Hole, HoleKind, HoleValue, Stencil};
 use iced_x86::{
-    BlockEncoder, BlockEncoderOptions, Decoder, DecoderOptions, FlowControl, Instruction,
+    BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, FlowControl, Instruction,
     InstructionBlock, Mnemonic, OpKind,
 };
+use std::collections::HashMap;
 
 /// Where a branch to a hole's target is pointed while encoding: out of
 /// short reach, so the encoder keeps the 32-bit form the hole needs.
 const EXTERNAL: u64 = 0x4000_0000;
+
+/// Where the cold part is encoded: out of short reach of the hot part and
+/// of [`EXTERNAL`], so branches between the parts keep a 32-bit field.
+const COLD: u64 = 0x2000_0000;
 
 /// How an instruction of the relaxed stencil came about.
 enum Origin {
@@ -28,22 +43,18 @@ enum Origin {
     Copied(usize),
     /// A branch to this hole, whose displacement ends the instruction.
     ToHole(Hole),
-    /// A branch within the stencil.
+    /// A branch within its part.
     Internal,
+    /// A branch to the instruction at this original offset, in the other
+    /// part.
+    Across(u64),
 }
 
 /// The stencil with internal branches (continuations included) in their
-/// shortest form and alignment padding dropped.
+/// shortest form, alignment padding dropped, and what follows its first
+/// `jmp _JIT_CONTINUE` split off as its cold part.
 pub fn relax(s: &Stencil) -> Result<Stencil, String> {
     let fail = |what: String| format!("stencil {}: cannot relax: {what}", s.name);
-    let n = s.code.len();
-    // The final `jmp _JIT_CONTINUE`, which continuation branches can reach.
-    let last_jump = (n >= 5
-        && s.code[n - 5] == 0xE9
-        && s.holes.iter().any(|h| {
-            h.offset == n - 4 && h.value == HoleValue::Continue && h.kind == HoleKind::Rel32
-        }))
-    .then_some(n - 5);
     let insns: Vec<Instruction> = Decoder::with_ip(64, &s.code, 0, DecoderOptions::NONE)
         .into_iter()
         .collect();
@@ -56,6 +67,19 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
     };
     let padding =
         |insn: &Instruction| insn.mnemonic() == Mnemonic::Nop && holes_in(insn).is_empty();
+    let continue_jump = |insn: &Instruction| {
+        insn.code() == Code::Jmp_rel32_64
+            && holes_in(insn).iter().any(|h| {
+                h.offset + 4 == insn.next_ip() as usize
+                    && h.value == HoleValue::Continue
+                    && h.kind == HoleKind::Rel32
+            })
+    };
+    // The hot part ends with the first `jmp _JIT_CONTINUE`, which the
+    // hot part's continuation branches can reach.
+    let split = insns.iter().position(continue_jump);
+    let hot_end = split.map_or(insns.len(), |k| k + 1);
+    let last_jump = split.map(|k| insns[k].ip());
     // A branch to dropped padding goes to what follows it.
     let kept: Vec<u64> = insns
         .iter()
@@ -68,17 +92,19 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
             .copied()
             .ok_or_else(|| fail(format!("a branch to {target:#x}, past the code")))
     };
-    let mut block = Vec::new();
-    let mut origins = Vec::new();
-    for &insn in &insns {
+    let hot_limit = insns.get(hot_end).map_or(u64::MAX, |i| i.ip());
+    let mut parts: [(Vec<Instruction>, Vec<Origin>); 2] = Default::default();
+    for (k, &insn) in insns.iter().enumerate() {
         let (start, end) = (insn.ip() as usize, insn.next_ip() as usize);
         if insn.is_invalid() {
             return Err(fail(format!("undecodable bytes at {start:#x}")));
         }
-        let holes = holes_in(&insn);
         if padding(&insn) {
             continue;
         }
+        let cold = k >= hot_end;
+        let (block, origins) = &mut parts[cold as usize];
+        let holes = holes_in(&insn);
         let relative = matches!(
             insn.flow_control(),
             FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch | FlowControl::Call
@@ -94,12 +120,17 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
         let mut branch = insn;
         match holes.as_slice() {
             [] => {
-                branch.set_near_branch64(landing(insn.near_branch_target())?);
-                origins.push(Origin::Internal);
+                let target = landing(insn.near_branch_target())?;
+                branch.set_near_branch64(target);
+                origins.push(if (target >= hot_limit) == cold {
+                    Origin::Internal
+                } else {
+                    Origin::Across(target)
+                });
             }
             [h] if h.kind == HoleKind::Rel32 && h.offset + 4 == end => match last_jump {
-                Some(last) if h.value == HoleValue::Continue && start != last => {
-                    branch.set_near_branch64(last as u64);
+                Some(last) if h.value == HoleValue::Continue && !cold && start as u64 != last => {
+                    branch.set_near_branch64(last);
                     origins.push(Origin::Internal);
                 }
                 _ => {
@@ -115,59 +146,94 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
         }
         block.push(branch);
     }
-    let encoded = BlockEncoder::encode(
+    let blocks = [
+        InstructionBlock::new(&parts[0].0, 0),
+        InstructionBlock::new(&parts[1].0, COLD),
+    ];
+    let encoded = BlockEncoder::encode_slice(
         64,
-        InstructionBlock::new(&block, 0),
+        &blocks[..if parts[1].0.is_empty() { 1 } else { 2 }],
         BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS,
     )
     .map_err(|e| fail(e.to_string()))?;
-    let mut code = encoded.code_buffer;
-    let offsets = &encoded.new_instruction_offsets;
+    // Where each kept instruction went: its part and offset there.
+    let mut placed: HashMap<u64, (usize, u32)> = HashMap::new();
+    for (part, result) in encoded.iter().enumerate() {
+        for (insn, &at) in parts[part].0.iter().zip(&result.new_instruction_offsets) {
+            placed.insert(insn.ip(), (part, at));
+        }
+    }
+    let hot_len = encoded[0].code_buffer.len();
+    let mut code = Vec::new();
     let mut holes = Vec::with_capacity(s.holes.len());
-    for (k, origin) in origins.iter().enumerate() {
-        let at = offsets[k] as usize;
-        let end = offsets.get(k + 1).map_or(code.len(), |&o| o as usize);
-        match origin {
-            Origin::Copied(start) => {
-                for h in s
-                    .holes
-                    .iter()
-                    .filter(|h| (*start..start + (end - at)).contains(&h.offset))
-                {
-                    holes.push(Hole {
-                        offset: at + h.offset - start,
-                        ..h.clone()
-                    });
-                }
-            }
-            Origin::ToHole(h) => {
+    for (part, result) in encoded.iter().enumerate() {
+        let base = code.len();
+        code.extend_from_slice(&result.code_buffer);
+        let offsets = &result.new_instruction_offsets;
+        for (k, origin) in parts[part].1.iter().enumerate() {
+            let at = base + offsets[k] as usize;
+            let end = base
+                + offsets
+                    .get(k + 1)
+                    .map_or(result.code_buffer.len(), |&o| o as usize);
+            let mut branch_hole = |value: HoleValue, addend: i64| -> Result<(), String> {
                 if end - at < 5 {
-                    return Err(fail(format!("branch to {:?} lost its rel32", h.value)));
+                    return Err(fail(format!("branch to {value:?} lost its rel32")));
                 }
                 code[end - 4..end].fill(0);
                 holes.push(Hole {
                     offset: end - 4,
-                    ..h.clone()
+                    kind: HoleKind::Rel32,
+                    value,
+                    addend,
                 });
+                Ok(())
+            };
+            match origin {
+                Origin::Copied(start) => {
+                    for h in s
+                        .holes
+                        .iter()
+                        .filter(|h| (*start..start + (end - at)).contains(&h.offset))
+                    {
+                        holes.push(Hole {
+                            offset: at + h.offset - start,
+                            ..h.clone()
+                        });
+                    }
+                }
+                Origin::ToHole(h) => branch_hole(h.value.clone(), h.addend)?,
+                Origin::Across(target) => {
+                    let &(to, offset) = placed
+                        .get(target)
+                        .ok_or_else(|| fail(format!("a branch to {target:#x} went nowhere")))?;
+                    let value = if to == 0 {
+                        HoleValue::Hot
+                    } else {
+                        HoleValue::Cold
+                    };
+                    branch_hole(value, offset as i64 - 4)?
+                }
+                Origin::Internal => {}
             }
-            Origin::Internal => {}
         }
     }
     if last_jump.is_some() {
-        let m = code.len();
+        let m = hot_len;
         let kept = m >= 5
             && code[m - 5] == 0xE9
             && holes
                 .iter()
                 .any(|h| h.offset == m - 4 && h.value == HoleValue::Continue);
         if !kept {
-            return Err(fail("the final jump moved".into()));
+            return Err(fail("the hot part's final jump moved".into()));
         }
     }
     holes.sort_by_key(|h| h.offset);
     Ok(Stencil {
         name: s.name.clone(),
         code,
+        hot_len,
         holes,
     })
 }

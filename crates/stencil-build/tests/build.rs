@@ -120,45 +120,90 @@ fn check_accepts_good_and_rejects_bad_stencils() {
 
 /// Relaxing keeps every hole but the continuation branches it made
 /// internal, zeroed; every branch without a hole lands on an instruction of
-/// the stencil; the final `jmp _JIT_CONTINUE` stays last; nothing grows.
+/// its part, every branch between the parts on one of the other; each part
+/// ends with a jump to the continuation; the hot part is no longer than the
+/// function.
 #[test]
 fn relaxing_shortens_branches_and_keeps_holes() {
-    for name in ["_GOOD", "_LOOPS"] {
+    for name in ["_GOOD", "_LOOPS", "_SPLITS"] {
         let before = &only(name)[0];
         let after = relax(before).unwrap();
-        assert!(after.code.len() <= before.code.len(), "{name} grew");
+        // (Branches between the parts take 32 bits: only the hot part is
+        // sure not to grow.)
+        assert!(after.hot_len <= before.code.len(), "{name} grew");
         let kinds = |s: &Stencil| {
             let mut v: Vec<String> = s
                 .holes
                 .iter()
-                .filter(|h| h.value != HoleValue::Continue)
+                .filter(|h| {
+                    !matches!(
+                        h.value,
+                        HoleValue::Continue | HoleValue::Hot | HoleValue::Cold
+                    )
+                })
                 .map(|h| format!("{:?} {:?} {}", h.kind, h.value, h.addend))
                 .collect();
             v.sort();
             v
         };
         assert_eq!(kinds(&after), kinds(before), "{name}'s holes");
-        let insns: Vec<_> = Decoder::with_ip(64, &after.code, 0, DecoderOptions::NONE)
-            .into_iter()
+        let parts = [(0, after.hot_len), (after.hot_len, after.code.len())];
+        let starts: Vec<Vec<u64>> = parts
+            .iter()
+            .map(|&(from, to)| {
+                Decoder::with_ip(64, &after.code[from..to], from as u64, DecoderOptions::NONE)
+                    .into_iter()
+                    .map(|i| i.ip())
+                    .collect()
+            })
             .collect();
-        let starts: Vec<u64> = insns.iter().map(|i| i.ip()).collect();
-        for i in &insns {
-            assert!(!i.is_invalid(), "{name}: undecodable at {:#x}", i.ip());
-            let branch = matches!(
-                i.flow_control(),
-                FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch
-            ) && i.op0_kind() == OpKind::NearBranch64;
-            let has_hole = after
+        for (part, &(from, to)) in parts.iter().enumerate() {
+            let code = &after.code[from..to];
+            for i in Decoder::with_ip(64, code, from as u64, DecoderOptions::NONE) {
+                assert!(!i.is_invalid(), "{name}: undecodable at {:#x}", i.ip());
+                let branch = matches!(
+                    i.flow_control(),
+                    FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch
+                ) && i.op0_kind() == OpKind::NearBranch64;
+                let holes: Vec<_> = after
+                    .holes
+                    .iter()
+                    .filter(|h| (i.ip() as usize..i.next_ip() as usize).contains(&h.offset))
+                    .collect();
+                if branch && holes.is_empty() {
+                    assert!(
+                        starts[part].contains(&i.near_branch_target()),
+                        "{name}: branch at {:#x} lands inside an instruction",
+                        i.ip()
+                    );
+                }
+                for h in holes {
+                    let other = match h.value {
+                        HoleValue::Hot => 0,
+                        HoleValue::Cold => 1,
+                        _ => continue,
+                    };
+                    assert_ne!(other, part, "{name}: a branch to its own part by a hole");
+                    let target = (parts[other].0 as i64 + h.addend + 4) as u64;
+                    assert!(
+                        starts[other].contains(&target),
+                        "{name}: branch at {:#x} to the other part lands inside an instruction",
+                        i.ip()
+                    );
+                }
+            }
+            if from == to {
+                continue;
+            }
+            assert_eq!(
+                after.code[to - 5],
+                0xE9,
+                "{name}: part {part} ends with a jump"
+            );
+            assert!(after
                 .holes
                 .iter()
-                .any(|h| (i.ip() as usize..i.next_ip() as usize).contains(&h.offset));
-            if branch && !has_hole {
-                assert!(
-                    starts.contains(&i.near_branch_target()),
-                    "{name}: branch at {:#x} lands inside an instruction",
-                    i.ip()
-                );
-            }
+                .any(|h| h.offset == to - 4 && h.value == HoleValue::Continue));
         }
         for h in &after.holes {
             let width = if h.kind == HoleKind::Abs64 { 8 } else { 4 };
@@ -166,12 +211,6 @@ fn relaxing_shortens_branches_and_keeps_holes() {
                 .iter()
                 .all(|&b| b == 0));
         }
-        let n = after.code.len();
-        assert_eq!(after.code[n - 5], 0xE9);
-        assert!(after
-            .holes
-            .iter()
-            .any(|h| h.offset == n - 4 && h.value == HoleValue::Continue));
     }
     // `_LOOPS` reaches its continuation from the middle: one hole fewer.
     let continues = |s: &Stencil| {
@@ -183,4 +222,12 @@ fn relaxing_shortens_branches_and_keeps_holes() {
     let loops = &only("_LOOPS")[0];
     assert!(continues(loops) > 1);
     assert_eq!(continues(&relax(loops).unwrap()), 1);
+    // `_SPLITS`' likely path alone is hot, and branches to its cold part.
+    let splits = relax(&only("_SPLITS")[0]).unwrap();
+    assert!(splits.hot_len < splits.code.len() / 2, "{}", splits.hot_len);
+    assert!(splits
+        .holes
+        .iter()
+        .any(|h| h.value == HoleValue::Cold && h.offset < splits.hot_len));
+    assert!(check(&[splits], &policy()).is_ok());
 }
