@@ -360,3 +360,114 @@ def test_property_getters_entered_from_compiled_code(jit, chaos):
     )
     r.assert_compiled("reads")
     assert r.stats["properties_entered"] > (10 if chaos else 100), r.stats["properties_entered"]
+
+
+def test_attribute_accesses_of_locals_borrow_their_owner(jit):
+    # `o.x` and `o.x = v` of a local `o` take `o` without a new reference
+    # (`optimize::borrow`). Every way they can leave for the interpreter or
+    # the generic path (another type, an instance whose values moved to a
+    # dict, a deleted attribute) must hand it an owned `o`, and reference
+    # counts and object lifetimes must be as plain.
+    r = jit(
+        """
+        import sys, weakref
+        class P:
+            def __init__(self, x, y):
+                self.x = x
+                self.y = y
+        class Q(P):
+            pass
+        def total(objs):
+            t = 0
+            for o in objs:
+                t = t + o.x * o.y
+            return t, sys.getrefcount(o)
+        def method(o, n):
+            s = 0
+            for i in range(n):
+                s += o.x
+            return s, sys.getrefcount(o)
+        def store(objs, v):
+            for o in objs:
+                o.x = v
+                o.y = o.x
+            return sys.getrefcount(o), sys.getrefcount(v)
+        class Noisy:
+            def __del__(self):
+                print("freed while stored over")
+        class A:
+            def __init__(self, v):
+                self.v = v
+        class B:
+            def __init__(self, v):
+                self.w = 0
+                self.v = v
+            @property
+            def p(self):
+                return self.v * 2
+        def poly(objs):
+            # One site, several layouts: the per-site cache's forms.
+            t = 0
+            for o in objs:
+                o.v = o.v + 1
+                t = t + o.v
+            return t, [sys.getrefcount(o) for o in objs]
+        def prop(objs):
+            return [o.p for o in objs]
+        dead = []
+        def last_use(n):
+            # The owner's only reference is the local: it dies when the
+            # local is rebound, after the load.
+            r = 0
+            for i in range(n):
+                o = P(i, i + 1)
+                weakref.finalize(o, dead.append, i)
+                r += o.y
+                o = None
+            return r, len(dead)
+        plain = [P(i, 2) for i in range(30)]
+        for k in range(4):
+            print(total(plain), method(plain[3], 25), last_use(20))
+        mixed = [P(1, 2), Q(3, 4), P(5, 6)]
+        print(total(mixed))
+        objs = [P(i, i) for i in range(10)]
+        for k in range(3):
+            print(store(objs, k * 1.5), total(objs))
+        print(store(mixed, 2.5), total(mixed))
+        n = P(Noisy(), 0)
+        print(store([P(0, 0), n], 4))
+        s = P(1, 2)
+        s.__dict__["w"] = 3
+        print(store([P(0, 0), s], 5), s.__dict__, sys.getrefcount(s))
+        d = P(7, 8)
+        d.__dict__["z"] = 1  # the values move to a dict
+        print(total([P(1, 1), d, P(2, 2)]), sys.getrefcount(d))
+        g = P(9, 10)
+        del g.y
+        try:
+            total([P(1, 1), g])
+        except AttributeError as e:
+            print("AttributeError", e, sys.getrefcount(g))
+        print([sys.getrefcount(o) for o in plain[:5]])
+        # Recompiled twice: specialized for one layout, then cached.
+        for k in range(40):
+            out = poly([A(1), B(2), A(3), B(4)]), prop([B(k), B(k + 1)])
+            if k % 10 == 9:
+                print(out)
+        odd = B(5)
+        odd.__dict__["v"] = 6  # values in a dict: the runtime's path
+        print(poly([A(1), odd]), sys.getrefcount(odd))
+        try:
+            poly([A(1), object()])
+        except AttributeError as e:
+            print("AttributeError", e)
+        """
+    )
+    r.assert_compiled("total", "method", "last_use", "store")
+    for name in ("total", "method", "last_use"):
+        assert "_LOAD_ATTR_INSTANCE_VALUE_BORROWED" in r.uops(name), name
+    assert "_STORE_ATTR_INSTANCE_VALUE_BORROWED" in r.uops("store")
+    r.assert_compiled("poly", "prop")
+    assert "_LOAD_ATTR_CACHED_BORROWED" in r.uops("poly")
+    assert "_STORE_ATTR_CACHED_BORROWED" in r.uops("poly")
+    assert "_LOAD_ATTR_CACHED_BORROWED" in r.uops("prop")

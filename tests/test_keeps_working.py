@@ -418,7 +418,8 @@ def test_attribute_sites_recover_when_their_class_changes(jit):
         """
     )
     r.assert_compiled("V.__init__")
-    assert "_STORE_ATTR_CACHED" in r.uops("V.__init__")
+    # (`self.x = x`: the owner borrowed, `optimize::borrow`.)
+    assert "_STORE_ATTR_CACHED_BORROWED" in r.uops("V.__init__")
     # 10 000 stores of each attribute ran: nearly none fell back, and the
     # caches learned the class's new version.
     generic = r.exits("generic:STORE_ATTR")

@@ -226,9 +226,17 @@ uops! { o;
     // (operand: the cache; see `runtime::attr_cache`).
     _LOAD_ATTR_CACHED: 1 => 1 + (o & 1), escapes true;
     _LOAD_ATTR_CACHED_METHOD: 1 => 1 + (o & 1), escapes true;
+    // jitsaw: the same for an owner pushed without a reference
+    // (`optimize::borrow`; never a method call's: the owner stays).
+    _LOAD_ATTR_CACHED_BORROWED: 1 => 1, escapes true;
     _GUARD_TYPE_VERSION: 1 => 1;
     _CHECK_MANAGED_OBJECT_HAS_VALUES: 1 => 1;
     _LOAD_ATTR_INSTANCE_VALUE: 1 => 1 + (o & 1);
+    // jitsaw: the same, for an owner pushed without a reference
+    // (`optimize::borrow`), which exits give one.
+    _GUARD_TYPE_VERSION_BORROWED: 1 => 1, escapes false;
+    _CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED: 1 => 1, escapes false;
+    _LOAD_ATTR_INSTANCE_VALUE_BORROWED: 1 => 1 + (o & 1), escapes false;
     _CHECK_ATTR_MODULE: 1 => 1;
     _LOAD_ATTR_MODULE: 1 => 1 + (o & 1);
     _CHECK_ATTR_WITH_HINT: 1 => 1;
@@ -249,9 +257,15 @@ uops! { o;
     _STORE_ATTR: 2 => 0;
     // jitsaw: `_STORE_ATTR` with a per-site cache (operand: the cache).
     _STORE_ATTR_CACHED: 2 => 0, escapes true;
+    _STORE_ATTR_CACHED_BORROWED: 2 => 0, escapes true;
     _DELETE_ATTR: 1 => 0;
     _GUARD_DORV_NO_DICT: 1 => 1;
     _STORE_ATTR_INSTANCE_VALUE: 2 => 0;
+    // jitsaw: the same, to an owner pushed without a reference
+    // (`optimize::borrow`); the store releases the old value, which may run
+    // code.
+    _GUARD_DORV_NO_DICT_BORROWED: 1 => 1, escapes false;
+    _STORE_ATTR_INSTANCE_VALUE_BORROWED: 2 => 0, escapes true;
     _STORE_ATTR_SLOT: 2 => 0;
     // Calls.
     // jitsaw: tier-1 `CALL`/`CALL_KW` without inlining (`_CALL`'s operand:
@@ -476,7 +490,11 @@ impl Uop {
     /// site cache takes (see [`Uop::has_site_cache`]).
     pub const fn site_cache_slots(self) -> usize {
         match self {
-            Uop::_LOAD_ATTR_CACHED | Uop::_LOAD_ATTR_CACHED_METHOD | Uop::_STORE_ATTR_CACHED => 1,
+            Uop::_LOAD_ATTR_CACHED
+            | Uop::_LOAD_ATTR_CACHED_METHOD
+            | Uop::_LOAD_ATTR_CACHED_BORROWED
+            | Uop::_STORE_ATTR_CACHED
+            | Uop::_STORE_ATTR_CACHED_BORROWED => 1,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND | Uop::_FOR_ITER | Uop::_CALL => 2,
             _ => 0,

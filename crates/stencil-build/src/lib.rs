@@ -147,6 +147,7 @@ pub fn may_jump_indirect(name: &str) -> bool {
         name,
         "_CALL"
             | "_LOAD_ATTR_CACHED"
+            | "_LOAD_ATTR_CACHED_BORROWED"
             | "_CALL_KW"
             | "_CALL_FUNCTION_EX"
             | "_CALL_ALLOC_AND_ENTER_INIT"

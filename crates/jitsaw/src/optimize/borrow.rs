@@ -12,6 +12,14 @@
 //! references first. Constants are held by the code object. Only
 //! operations without guards before them qualify (a guard exits with its
 //! inputs on the stack): those whose types `optimize::types` proved.
+//!
+//! An attribute load or store of a local (`self.x`, `self.x = v`:
+//! `_LOAD_FAST self`, then the guards and `_LOAD_ATTR_INSTANCE_VALUE`,
+//! `_STORE_ATTR_INSTANCE_VALUE` or their cached forms) borrows its owner
+//! the same way: the `_BORROWED` guards and accesses give the owner a
+//! reference before they exit or go the slow way (the interpreter, the
+//! generic fallback or the runtime then own the stack as usual), and a
+//! fast access does not release it.
 
 use crate::uops::{Program, Uop, UopInst};
 
@@ -116,7 +124,62 @@ pub fn borrow_operands(mut program: Program) -> Program {
             hoist(&mut program, k - 1, start);
         }
     }
+    for (i, inst) in program.insts.iter().enumerate() {
+        let (first, end) = (inst.first as usize, (inst.first + inst.count) as usize);
+        if first == 0 || end > main_end {
+            continue;
+        }
+        // The access that takes the owner, after guards that keep it there
+        // (or a `_SET_IP`); what follows the access no longer sees it.
+        let Some(access) = (first..end).find(|&k| takes_owner(program.uops[k].op)) else {
+            continue;
+        };
+        let before_ok = program.uops[first..access]
+            .iter()
+            .all(|u| u.op == Uop::_SET_IP || borrowed_owner_form(u.op).is_some());
+        // Control enters neither the access's instruction nor an empty one
+        // before it.
+        let owner = &program.uops[first - 1];
+        if !before_ok
+            || owner.op != Uop::_LOAD_FAST
+            || burned.contains(&owner.inst)
+            || (owner.inst as usize + 1..=i).any(|j| entered[j])
+        {
+            continue;
+        }
+        program.uops[first - 1].op = Uop::_LOAD_FAST_BORROW;
+        for u in &mut program.uops[first..=access] {
+            u.op = borrowed_owner_form(u.op).unwrap_or(u.op);
+        }
+    }
     program
+}
+
+/// Whether `op` is an attribute access that takes its owner (on top of
+/// the stack) and has a form that borrows it.
+fn takes_owner(op: Uop) -> bool {
+    matches!(
+        op,
+        Uop::_LOAD_ATTR_INSTANCE_VALUE
+            | Uop::_STORE_ATTR_INSTANCE_VALUE
+            | Uop::_LOAD_ATTR_CACHED
+            | Uop::_STORE_ATTR_CACHED
+    )
+}
+
+/// The form of an attribute access's micro-op (or of a guard before it)
+/// that takes its owner borrowed.
+fn borrowed_owner_form(op: Uop) -> Option<Uop> {
+    Some(match op {
+        Uop::_LOAD_ATTR_CACHED => Uop::_LOAD_ATTR_CACHED_BORROWED,
+        Uop::_STORE_ATTR_CACHED => Uop::_STORE_ATTR_CACHED_BORROWED,
+        Uop::_GUARD_TYPE_VERSION => Uop::_GUARD_TYPE_VERSION_BORROWED,
+        Uop::_CHECK_MANAGED_OBJECT_HAS_VALUES => Uop::_CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED,
+        Uop::_LOAD_ATTR_INSTANCE_VALUE => Uop::_LOAD_ATTR_INSTANCE_VALUE_BORROWED,
+        Uop::_GUARD_DORV_NO_DICT => Uop::_GUARD_DORV_NO_DICT_BORROWED,
+        Uop::_STORE_ATTR_INSTANCE_VALUE => Uop::_STORE_ATTR_INSTANCE_VALUE_BORROWED,
+        _ => return None,
+    })
 }
 
 /// Moves micro-op `from` (the first of its instruction) back to `to`, the
@@ -186,6 +249,67 @@ mod tests {
                 Uop::_STORE_FAST
             ]
         );
+    }
+
+    #[test]
+    fn instance_attribute_loads_and_stores_borrow_a_local_owner() {
+        use Uop::*;
+        let load = [
+            _GUARD_TYPE_VERSION,
+            _CHECK_MANAGED_OBJECT_HAS_VALUES,
+            _LOAD_ATTR_INSTANCE_VALUE,
+        ];
+        let p = borrow_operands(program(&[&[_LOAD_FAST], &load, &[_STORE_FAST]]));
+        assert_eq!(
+            ops(&p),
+            [
+                _LOAD_FAST_BORROW,
+                _GUARD_TYPE_VERSION_BORROWED,
+                _CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED,
+                _LOAD_ATTR_INSTANCE_VALUE_BORROWED,
+                _STORE_FAST
+            ]
+        );
+        let store = [
+            _GUARD_TYPE_VERSION,
+            _GUARD_DORV_NO_DICT,
+            _STORE_ATTR_INSTANCE_VALUE,
+        ];
+        let p = borrow_operands(program(&[&[_LOAD_FAST, _LOAD_FAST], &store]));
+        assert_eq!(
+            ops(&p),
+            [
+                _LOAD_FAST,
+                _LOAD_FAST_BORROW,
+                _GUARD_TYPE_VERSION_BORROWED,
+                _GUARD_DORV_NO_DICT_BORROWED,
+                _STORE_ATTR_INSTANCE_VALUE_BORROWED
+            ]
+        );
+        // Guards proven already: the load alone.
+        let p = borrow_operands(program(&[&[_LOAD_FAST], &[_LOAD_ATTR_INSTANCE_VALUE]]));
+        assert_eq!(
+            ops(&p),
+            [_LOAD_FAST_BORROW, _LOAD_ATTR_INSTANCE_VALUE_BORROWED]
+        );
+        // A computed owner, another micro-op in the load's instruction, and
+        // a jump to the load (through an empty instruction) keep references.
+        for kept in [
+            program(&[&[_LOAD_DEREF], &load]),
+            program(&[&[_LOAD_FAST], &[_CHAOS, _LOAD_ATTR_INSTANCE_VALUE]]),
+        ] {
+            assert_eq!(ops(&borrow_operands(kept.clone())), ops(&kept));
+        }
+        let mut entered = program(&[&[_LOAD_FAST], &[], &load, &[]]);
+        entered.uops.push(UopInst {
+            jump: Some(1),
+            ..uop(_JUMP, 0, 3)
+        });
+        entered.insts[3].count = 1;
+        for inst in &mut entered.insts {
+            inst.fallback = 5;
+        }
+        assert_eq!(ops(&borrow_operands(entered.clone())), ops(&entered));
     }
 
     #[test]

@@ -176,16 +176,33 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
 /// `_LOAD_ATTR_CACHED_METHOD` (true, oparg's low bit set): one stencil per
 /// form, so that each site carries only its own paths.
 macro_rules! load_attr_cached {
-    ($f:ident, $sp:ident, $ts:ident, $method:literal) => {{
+    ($f:ident, $sp:ident, $ts:ident, $method:literal) => {
+        load_attr_cached!($f, $sp, $ts, $method, borrowed: false)
+    };
+    // `borrowed`: the owner was pushed without a reference
+    // (`optimize::borrow`); a value read here does not release it, and it
+    // gets one before anything else (which then owns it as usual).
+    ($f:ident, $sp:ident, $ts:ident, $method:literal, borrowed: $borrowed:literal) => {{
         let owner = peek($sp, 1);
-        if let Some(e) = cached_entry(owner) {
+        let entry = cached_entry(owner);
+        if let Some(e) = entry {
             let values = inline_values(owner);
             if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
                 let attr = *(*values).values.as_ptr().add(e.index as usize);
                 if !attr.is_null() {
+                    if $borrowed {
+                        incref(attr);
+                        poke($sp, 1, attr);
+                        jump!($f, $sp, $ts)
+                    }
                     replace_owner!($f, $sp, $ts, owner, attr, jump, $method)
                 }
             }
+        }
+        if $borrowed {
+            incref(owner);
+        }
+        if let Some(e) = entry {
             if !$method && e.kind == AttrKind::Property {
                 enter_if_inline!(
                     jitsaw_enter_property($ts, $f, $sp.sub(1), e.descr(), resume_address()),
@@ -229,6 +246,14 @@ stencil!(
 );
 
 stencil!(
+    /// `_LOAD_ATTR_CACHED` of an owner pushed without a reference (a
+    /// local's: `self.x`).
+    fn _LOAD_ATTR_CACHED_BORROWED(f, sp, ts) {
+        load_attr_cached!(f, sp, ts, false, borrowed: true)
+    }
+);
+
+stencil!(
     /// `_LOAD_ATTR_CACHED` of a method call's attribute (oparg's low bit):
     /// methods that no instance attribute can hide are found here too (as
     /// `_LOAD_ATTR_METHOD_WITH_VALUES` and `_NO_DICT`, running no code).
@@ -263,6 +288,56 @@ stencil!(
             deopt!(f, sp, ts)
         }
         replace_owner!(f, sp, ts, owner, attr)
+    }
+);
+
+/// Leaves through the exit with the owner on top of the stack borrowed
+/// (`optimize::borrow`): whoever the exit leads to (the interpreter, the
+/// generic fallback) owns what the stack holds, so it gets a reference.
+macro_rules! deopt_owning_owner {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        incref(peek($sp, 1));
+        deopt!($f, $sp, $ts)
+    }};
+}
+
+stencil!(
+    /// `_GUARD_TYPE_VERSION` of an owner pushed without a reference.
+    fn _GUARD_TYPE_VERSION_BORROWED(f, sp, ts) {
+        if type_version(ob_type(peek(sp, 1))) != operand32() as u32 {
+            deopt_owning_owner!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_CHECK_MANAGED_OBJECT_HAS_VALUES` of an owner pushed without a
+    /// reference.
+    fn _CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED(f, sp, ts) {
+        if (*inline_values(peek(sp, 1))).valid == 0 {
+            deopt_owning_owner!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_LOAD_ATTR_INSTANCE_VALUE` of an owner pushed without a reference
+    /// (a local's: `self.x`), which it therefore does not release.
+    fn _LOAD_ATTR_INSTANCE_VALUE_BORROWED(f, sp, ts) {
+        let owner = peek(sp, 1);
+        let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand32() as usize);
+        if attr.is_null() {
+            deopt_owning_owner!(f, sp, ts)
+        }
+        incref(attr);
+        poke(sp, 1, attr);
+        if oparg() & 1 != 0 {
+            *sp = core::ptr::null_mut();
+            next!(f, sp.add(1), ts)
+        }
+        next!(f, sp, ts)
     }
 );
 
@@ -469,13 +544,10 @@ unsafe fn store_inline_value(values: *mut DictValues, index: usize, value: *mut 
     }
 }
 
-stencil!(
-    /// Operand: the site's cache. Inline values are stored here (as
-    /// `_STORE_ATTR_INSTANCE_VALUE`, and going on at the jump target as
-    /// `_LOAD_ATTR_CACHED` does); the rest, and filling, by
-    /// `jitsaw_store_attr_cached`.
-    fn _STORE_ATTR_CACHED(f, sp, ts) {
-        let (value, owner) = (peek(sp, 2), peek(sp, 1));
+/// `_STORE_ATTR_CACHED`; `borrowed` as in `load_attr_cached`.
+macro_rules! store_attr_cached {
+    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
+        let (value, owner) = (peek($sp, 2), peek($sp, 1));
         if let Some(e) = cached_entry(owner) {
             let values = inline_values(owner);
             if e.kind == AttrKind::Value
@@ -484,14 +556,43 @@ stencil!(
                 && managed_dict(owner).is_null()
             {
                 store_inline_value(values, e.index as usize, value);
-                decref(owner);
-                jump!(f, sp.sub(2), ts)
+                if !$borrowed {
+                    decref(owner);
+                }
+                jump!($f, $sp.sub(2), $ts)
             }
         }
-        if jitsaw_store_attr_cached(ts, sp.sub(2), frame_name(f, oparg()), operand() as *mut u8) != 0 {
-            error!(f, sp.sub(2), ts)
+        if $borrowed {
+            incref(owner);
         }
-        next!(f, sp.sub(2), ts)
+        if jitsaw_store_attr_cached(
+            $ts,
+            $sp.sub(2),
+            frame_name($f, oparg()),
+            operand() as *mut u8,
+        ) != 0
+        {
+            error!($f, $sp.sub(2), $ts)
+        }
+        next!($f, $sp.sub(2), $ts)
+    }};
+}
+
+stencil!(
+    /// Operand: the site's cache. Inline values are stored here (as
+    /// `_STORE_ATTR_INSTANCE_VALUE`, and going on at the jump target as
+    /// `_LOAD_ATTR_CACHED` does); the rest, and filling, by
+    /// `jitsaw_store_attr_cached`.
+    fn _STORE_ATTR_CACHED(f, sp, ts) {
+        store_attr_cached!(f, sp, ts, borrowed: false)
+    }
+);
+
+stencil!(
+    /// `_STORE_ATTR_CACHED` to an owner pushed without a reference (a
+    /// local's: `self.x = v`).
+    fn _STORE_ATTR_CACHED_BORROWED(f, sp, ts) {
+        store_attr_cached!(f, sp, ts, borrowed: true)
     }
 );
 
@@ -519,6 +620,27 @@ stencil!(
         let (value, owner) = (peek(sp, 2), peek(sp, 1));
         store_inline_value(inline_values(owner), operand32() as usize, value);
         decref(owner);
+        next!(f, sp.sub(2), ts)
+    }
+);
+
+stencil!(
+    /// `_GUARD_DORV_NO_DICT` of an owner pushed without a reference.
+    fn _GUARD_DORV_NO_DICT_BORROWED(f, sp, ts) {
+        let owner = peek(sp, 1);
+        if !managed_dict(owner).is_null() || (*inline_values(owner)).valid == 0 {
+            deopt_owning_owner!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_STORE_ATTR_INSTANCE_VALUE` to an owner pushed without a reference
+    /// (a local's: `self.x = v`), which it therefore does not release.
+    fn _STORE_ATTR_INSTANCE_VALUE_BORROWED(f, sp, ts) {
+        let (value, owner) = (peek(sp, 2), peek(sp, 1));
+        store_inline_value(inline_values(owner), operand32() as usize, value);
         next!(f, sp.sub(2), ts)
     }
 );
