@@ -562,8 +562,9 @@ def test_subscripts(jit):
         """
     )
     r.assert_compiled("get_list", "get_tuple", "get_str", "get_dict", "get_any", "put_list", "put_dict", "remove")
-    assert "_BINARY_SUBSCR_LIST_INT" in r.uops("get_list")
-    assert "_BINARY_SUBSCR_TUPLE_INT" in r.uops("get_tuple")
+    # (Of two locals: borrowed, `optimize::borrow`.)
+    assert "_BINARY_SUBSCR_LIST_INT_BORROWED" in r.uops("get_list")
+    assert "_BINARY_SUBSCR_TUPLE_INT_BORROWED" in r.uops("get_tuple")
     assert "_BINARY_SUBSCR_STR_INT" in r.uops("get_str")
     assert "_BINARY_SUBSCR_DICT" in r.uops("get_dict")
     assert "_STORE_SUBSCR_LIST_INT" in r.uops("put_list")
@@ -1319,3 +1320,66 @@ def test_int_and_float_allocation_under_tracemalloc(jit):
         """
     )
     r.assert_compiled("work")
+
+
+def test_subscripts_of_borrowed_locals_keep_every_refcount(jit):
+    # `seq[i]` of a local list or tuple by a local index takes both without
+    # new references, `seq[i][j]` its index only (`optimize::borrow`); each
+    # way out of the fast path (an index out of range or negative, another
+    # container type, a bool or big index) gives them references first.
+    r = jit(
+        """
+        import sys
+        def items(seq, n):
+            t = 0
+            for i in range(n):
+                t = t + seq[i]
+            return t, sys.getrefcount(seq), sys.getrefcount(i)
+        def titems(seq, n):
+            t = 0
+            for i in range(n):
+                t = t + seq[i]
+            return t, sys.getrefcount(seq), sys.getrefcount(i)
+        def nested(rows, n):
+            t = 0
+            for i in range(n):
+                for j in range(n):
+                    t = t + rows[i][j]
+            return t, sys.getrefcount(rows), sys.getrefcount(rows[0])
+        def probe(seq, idx):
+            out = []
+            for i in idx:
+                try:
+                    out.append(seq[i])
+                except (IndexError, TypeError, KeyError) as e:
+                    out.append(type(e).__name__)
+            return out, sys.getrefcount(seq)
+        def tprobe(seq, idx):
+            out = []
+            for i in idx:
+                try:
+                    out.append(seq[i])
+                except IndexError as e:
+                    out.append(type(e).__name__)
+            return out, sys.getrefcount(seq), sys.getrefcount(i)
+        data = list(range(100))
+        tup = tuple(x * 0.5 for x in range(100))
+        rows = [[i * j for j in range(20)] for i in range(20)]
+        # Recompiled once the bytecode is specialized.
+        for k in range(40):
+            out = items(data, 100), titems(tup, 100), nested(rows, 20)
+            probe(data, [1, 2, 3])
+            tprobe(tup, [1, 2, 3])
+        print(out)
+        print(probe(data, [1, 2, 500, -1, True, 2**70, 3]))
+        print(tprobe(tup, [1, 200, -2, 4]), tprobe(data, [1, 2]))
+        print(probe({1: "a", 2: "b"}, [1, 2, 3]))
+        print(items([1.5] * 10, 10), sys.getrefcount(data), sys.getrefcount(tup))
+        """
+    )
+    r.assert_compiled("items", "titems", "nested", "probe", "tprobe")
+    assert "_BINARY_SUBSCR_LIST_INT_BORROWED" in r.uops("probe")
+    assert "_BINARY_SUBSCR_TUPLE_INT_BORROWED" in r.uops("tprobe")
+    assert "_BINARY_SUBSCR_LIST_INT_BORROWED" in r.uops("items")
+    assert "_BINARY_SUBSCR_TUPLE_INT_BORROWED" in r.uops("titems")
+    assert "_BINARY_SUBSCR_LIST_INT_BORROWED_RIGHT" in r.uops("nested")

@@ -163,6 +163,12 @@ uops! { o;
     _STORE_SUBSCR_ADAPTIVE: 3 => 0, escapes true;
     _BINARY_SUBSCR_LIST_INT: 2 => 1;
     _BINARY_SUBSCR_TUPLE_INT: 2 => 1;
+    // jitsaw: the same with both inputs, or the index only, pushed without
+    // new references (`optimize::borrow`); a deopt gives them one.
+    _BINARY_SUBSCR_LIST_INT_BORROWED: 2 => 1, escapes false;
+    _BINARY_SUBSCR_TUPLE_INT_BORROWED: 2 => 1, escapes false;
+    _BINARY_SUBSCR_LIST_INT_BORROWED_RIGHT: 2 => 1, escapes false;
+    _BINARY_SUBSCR_TUPLE_INT_BORROWED_RIGHT: 2 => 1, escapes false;
     _BINARY_SUBSCR_STR_INT: 2 => 1;
     _BINARY_SUBSCR_DICT: 2 => 1;
     _BINARY_SLICE: 3 => 1;

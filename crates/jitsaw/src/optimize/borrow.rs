@@ -11,7 +11,10 @@
 //! stack for someone else (`_COMPARE_OP_INT`'s guard), takes its own
 //! references first. Constants are held by the code object. Only
 //! operations without guards before them qualify (a guard exits with its
-//! inputs on the stack): those whose types `optimize::types` proved.
+//! inputs on the stack): those whose types `optimize::types` proved. A
+//! list's or tuple's item by an int index (`_BINARY_SUBSCR_LIST_INT`,
+//! `_TUPLE_INT`) qualifies too: its own deopts give the borrowed inputs
+//! references first, as `_COMPARE_OP_INT_BORROWED`'s guard does.
 //!
 //! An attribute load or store of a local (`self.x`, `self.x = v`:
 //! `_LOAD_FAST self`, then the guards and `_LOAD_ATTR_INSTANCE_VALUE`,
@@ -54,6 +57,14 @@ fn borrowed_forms(op: Uop) -> Option<(Uop, Uop)> {
         ),
         _COMPARE_OP_INT => (_COMPARE_OP_INT_BORROWED, _COMPARE_OP_INT_BORROWED_RIGHT),
         _COMPARE_OP_FLOAT => (_COMPARE_OP_FLOAT_BORROWED, _COMPARE_OP_FLOAT_BORROWED_RIGHT),
+        _BINARY_SUBSCR_LIST_INT => (
+            _BINARY_SUBSCR_LIST_INT_BORROWED,
+            _BINARY_SUBSCR_LIST_INT_BORROWED_RIGHT,
+        ),
+        _BINARY_SUBSCR_TUPLE_INT => (
+            _BINARY_SUBSCR_TUPLE_INT_BORROWED,
+            _BINARY_SUBSCR_TUPLE_INT_BORROWED_RIGHT,
+        ),
         _ => return None,
     })
 }
@@ -440,6 +451,8 @@ mod tests {
             Uop::_BINARY_OP_MULTIPLY_FLOAT,
             Uop::_COMPARE_OP_INT,
             Uop::_COMPARE_OP_FLOAT,
+            Uop::_BINARY_SUBSCR_LIST_INT,
+            Uop::_BINARY_SUBSCR_TUPLE_INT,
         ] {
             let (both, right) = borrowed_forms(op).unwrap();
             for borrowed in [both, right] {

@@ -69,37 +69,78 @@ stencil!(
     }
 );
 
+/// `seq[sub]` of a list or tuple (`$is`, `$item`) by a non-negative int in
+/// range, else a deopt. Which inputs are owned (released here); the others
+/// are borrowed (`optimize::borrow`: pushed without new references) and get
+/// one before a deopt, so that the interpreter or the fallback owns the
+/// stack as it expects.
+macro_rules! subscr_int {
+    ($f:ident, $sp:ident, $ts:ident, $is:ident, $item:expr, owned: $left:literal, $right:literal) => {{
+        let (seq, sub) = (peek($sp, 2), peek($sp, 1));
+        let fits = is_int(sub) && $is(seq) && long_is_nonneg_compact(sub);
+        if !fits || long_digit0(sub) >= ob_size(seq) as usize {
+            if !$left {
+                incref(seq);
+            }
+            if !$right {
+                incref(sub);
+            }
+            deopt!($f, $sp, $ts)
+        }
+        let res = new_ref($item(seq, long_digit0(sub)));
+        if $right {
+            decref(sub);
+        }
+        if $left {
+            decref(seq);
+        }
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+/// Item `i` of a list.
+#[inline(always)]
+unsafe fn list_item(list: *mut PyObject, i: usize) -> *mut PyObject {
+    *list_items(list).add(i)
+}
+
 stencil!(fn _BINARY_SUBSCR_LIST_INT(f, sp, ts) {
-    let (list, sub) = (peek(sp, 2), peek(sp, 1));
-    if !is_int(sub) || !is_list(list) || !long_is_nonneg_compact(sub) {
-        deopt!(f, sp, ts)
-    }
-    let index = long_digit0(sub);
-    if index >= ob_size(list) as usize {
-        deopt!(f, sp, ts)
-    }
-    let res = new_ref(*list_items(list).add(index));
-    decref(sub);
-    decref(list);
-    poke(sp, 2, res);
-    next!(f, sp.sub(1), ts)
+    subscr_int!(f, sp, ts, is_list, list_item, owned: true, true)
 });
 
 stencil!(fn _BINARY_SUBSCR_TUPLE_INT(f, sp, ts) {
-    let (tuple, sub) = (peek(sp, 2), peek(sp, 1));
-    if !is_int(sub) || !is_tuple(tuple) || !long_is_nonneg_compact(sub) {
-        deopt!(f, sp, ts)
-    }
-    let index = long_digit0(sub);
-    if index >= ob_size(tuple) as usize {
-        deopt!(f, sp, ts)
-    }
-    let res = new_ref(tuple_item(tuple, index));
-    decref(sub);
-    decref(tuple);
-    poke(sp, 2, res);
-    next!(f, sp.sub(1), ts)
+    subscr_int!(f, sp, ts, is_tuple, tuple_item, owned: true, true)
 });
+
+stencil!(
+    /// `_BINARY_SUBSCR_LIST_INT` of inputs pushed without new references.
+    fn _BINARY_SUBSCR_LIST_INT_BORROWED(f, sp, ts) {
+        subscr_int!(f, sp, ts, is_list, list_item, owned: false, false)
+    }
+);
+
+stencil!(
+    /// `_BINARY_SUBSCR_TUPLE_INT` of inputs pushed without new references.
+    fn _BINARY_SUBSCR_TUPLE_INT_BORROWED(f, sp, ts) {
+        subscr_int!(f, sp, ts, is_tuple, tuple_item, owned: false, false)
+    }
+);
+
+stencil!(
+    /// `_BINARY_SUBSCR_LIST_INT` of an index pushed without a new reference.
+    fn _BINARY_SUBSCR_LIST_INT_BORROWED_RIGHT(f, sp, ts) {
+        subscr_int!(f, sp, ts, is_list, list_item, owned: true, false)
+    }
+);
+
+stencil!(
+    /// `_BINARY_SUBSCR_TUPLE_INT` of an index pushed without a new
+    /// reference.
+    fn _BINARY_SUBSCR_TUPLE_INT_BORROWED_RIGHT(f, sp, ts) {
+        subscr_int!(f, sp, ts, is_tuple, tuple_item, owned: true, false)
+    }
+);
 
 stencil!(fn _BINARY_SUBSCR_STR_INT(f, sp, ts) {
     let (s, sub) = (peek(sp, 2), peek(sp, 1));
