@@ -306,7 +306,7 @@ def test_to_bool_and_branches(jit):
         """
     )
     r.assert_compiled("truth", "is_none", "neg", "int_truth")
-    assert "_TO_BOOL_INT" in r.uops("int_truth")
+    assert "_TO_BOOL_INT_BORROWED" in r.uops("int_truth")  # of a local: borrowed
     assert r.exits("generic:TO_BOOL_INT")
 
 
@@ -1383,3 +1383,71 @@ def test_subscripts_of_borrowed_locals_keep_every_refcount(jit):
     assert "_BINARY_SUBSCR_LIST_INT_BORROWED" in r.uops("items")
     assert "_BINARY_SUBSCR_TUPLE_INT_BORROWED" in r.uops("titems")
     assert "_BINARY_SUBSCR_LIST_INT_BORROWED_RIGHT" in r.uops("nested")
+
+
+def test_truth_tests_of_borrowed_locals_keep_every_refcount(jit):
+    # `if x:` and `x is None` of a local take it without a new reference
+    # (`optimize::borrow`); a truth test specialized for one type that
+    # meets another gives it a reference before it leaves.
+    r = jit(
+        """
+        import sys
+        class Node:
+            def __init__(self, nxt):
+                self.nxt = nxt
+        def walk(node):
+            n = 0
+            while node is not None:
+                n += 1
+                node = node.nxt
+            return n
+        def truthy(values):
+            c = 0
+            for v in values:
+                if v:
+                    c += 1
+            return c, sys.getrefcount(v)
+        def ints(n, k):
+            c = 0
+            for i in range(n):
+                if k:
+                    c += 1
+            return c, sys.getrefcount(k)
+        def seqs(xs, n):
+            c = 0
+            for i in range(n):
+                if xs:
+                    c += 1
+            return c, sys.getrefcount(xs)
+        def strs(xs, n):
+            c = 0
+            for i in range(n):
+                if xs:
+                    c += 1
+            return c, sys.getrefcount(xs)
+        def objs(o, n):
+            c = 0
+            for i in range(n):
+                if o:
+                    c += 1
+            return c, sys.getrefcount(o)
+        chain = None
+        for i in range(50):
+            chain = Node(chain)
+        big = 10**30
+        lst, s, node = [1], "abc", Node(None)
+        # Recompiled once the bytecode is specialized.
+        for k in range(40):
+            out = walk(chain), ints(30, big), seqs(lst, 30), strs(s, 30), objs(node, 30)
+        print(out, truthy([1, 0, 2]), truthy([[], [1]]), truthy(["", "x"]))
+        # The same sites, other types: the specialized tests leave.
+        print(ints(5, [1]), ints(5, 0), seqs([], 5), seqs("", 5), strs("", 5), strs(3, 5), objs(big, 5))
+        print(truthy([1, [], "x", None, node, 0.0]), sys.getrefcount(big), sys.getrefcount(lst))
+        """
+    )
+    r.assert_compiled("walk", "ints", "seqs", "strs", "objs")
+    assert "_IS_NONE_BORROWED" in r.uops("walk")
+    assert "_TO_BOOL_INT_BORROWED" in r.uops("ints")
+    assert "_TO_BOOL_LIST_BORROWED" in r.uops("seqs")
+    assert "_TO_BOOL_STR_BORROWED" in r.uops("strs")
+    assert "_REPLACE_WITH_TRUE_BORROWED" in r.uops("objs")

@@ -91,6 +91,12 @@ uops! { o;
     _TO_BOOL_NONE: 1 => 1;
     _TO_BOOL_STR: 1 => 1;
     _REPLACE_WITH_TRUE: 1 => 1;
+    // jitsaw: the same of a value pushed without a reference
+    // (`optimize::borrow`), which a deopt gives it.
+    _TO_BOOL_INT_BORROWED: 1 => 1, escapes false;
+    _TO_BOOL_LIST_BORROWED: 1 => 1, escapes false;
+    _TO_BOOL_STR_BORROWED: 1 => 1, escapes false;
+    _REPLACE_WITH_TRUE_BORROWED: 1 => 1, escapes false;
     _IS_OP: 2 => 1;
     _CALL_INTRINSIC_1: 1 => 1;
     _CALL_INTRINSIC_2: 2 => 1;
@@ -355,6 +361,8 @@ uops! { o;
     _POP_JUMP_IF_FALSE: 1 => 0, escapes false;
     _POP_JUMP_IF_TRUE: 1 => 0, escapes false;
     _IS_NONE: 1 => 1;
+    // jitsaw: the same of a value pushed without a reference.
+    _IS_NONE_BORROWED: 1 => 1, escapes false;
     // jitsaw: an unconditional jump.
     _JUMP: 0 => 0, escapes false;
     _SET_IP: 0 => 0;

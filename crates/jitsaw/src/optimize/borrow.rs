@@ -22,7 +22,10 @@
 //! the same way: the `_BORROWED` guards and accesses give the owner a
 //! reference before they exit or go the slow way (the interpreter, the
 //! generic fallback or the runtime then own the stack as usual), and a
-//! fast access does not release it.
+//! fast access does not release it. Truth tests of a local (`if x:`,
+//! `x is None`: `_TO_BOOL_INT`, `_LIST`, `_STR`, `_TO_BOOL_ALWAYS_TRUE`'s
+//! `_REPLACE_WITH_TRUE` after its guard, `_IS_NONE`) borrow it the same
+//! way.
 
 use crate::uops::{Program, Uop, UopInst};
 
@@ -166,8 +169,8 @@ pub fn borrow_operands(mut program: Program) -> Program {
     program
 }
 
-/// Whether `op` is an attribute access that takes its owner (on top of
-/// the stack) and has a form that borrows it.
+/// Whether `op` takes the value on top of the stack (an attribute
+/// access's owner, a truth test's value) and has a form that borrows it.
 fn takes_owner(op: Uop) -> bool {
     matches!(
         op,
@@ -175,6 +178,11 @@ fn takes_owner(op: Uop) -> bool {
             | Uop::_STORE_ATTR_INSTANCE_VALUE
             | Uop::_LOAD_ATTR_CACHED
             | Uop::_STORE_ATTR_CACHED
+            | Uop::_TO_BOOL_INT
+            | Uop::_TO_BOOL_LIST
+            | Uop::_TO_BOOL_STR
+            | Uop::_REPLACE_WITH_TRUE
+            | Uop::_IS_NONE
     )
 }
 
@@ -184,6 +192,11 @@ fn borrowed_owner_form(op: Uop) -> Option<Uop> {
     Some(match op {
         Uop::_LOAD_ATTR_CACHED => Uop::_LOAD_ATTR_CACHED_BORROWED,
         Uop::_STORE_ATTR_CACHED => Uop::_STORE_ATTR_CACHED_BORROWED,
+        Uop::_TO_BOOL_INT => Uop::_TO_BOOL_INT_BORROWED,
+        Uop::_TO_BOOL_LIST => Uop::_TO_BOOL_LIST_BORROWED,
+        Uop::_TO_BOOL_STR => Uop::_TO_BOOL_STR_BORROWED,
+        Uop::_REPLACE_WITH_TRUE => Uop::_REPLACE_WITH_TRUE_BORROWED,
+        Uop::_IS_NONE => Uop::_IS_NONE_BORROWED,
         Uop::_GUARD_TYPE_VERSION => Uop::_GUARD_TYPE_VERSION_BORROWED,
         Uop::_CHECK_MANAGED_OBJECT_HAS_VALUES => Uop::_CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED,
         Uop::_LOAD_ATTR_INSTANCE_VALUE => Uop::_LOAD_ATTR_INSTANCE_VALUE_BORROWED,
@@ -295,6 +308,28 @@ mod tests {
                 _GUARD_TYPE_VERSION_BORROWED,
                 _GUARD_DORV_NO_DICT_BORROWED,
                 _STORE_ATTR_INSTANCE_VALUE_BORROWED
+            ]
+        );
+        // Truth tests.
+        let p = borrow_operands(program(&[
+            &[_LOAD_FAST],
+            &[_TO_BOOL_INT],
+            &[_LOAD_FAST],
+            &[_GUARD_TYPE_VERSION, _REPLACE_WITH_TRUE],
+            &[_LOAD_FAST],
+            &[_IS_NONE, _POP_JUMP_IF_TRUE],
+        ]));
+        assert_eq!(
+            ops(&p),
+            [
+                _LOAD_FAST_BORROW,
+                _TO_BOOL_INT_BORROWED,
+                _LOAD_FAST_BORROW,
+                _GUARD_TYPE_VERSION_BORROWED,
+                _REPLACE_WITH_TRUE_BORROWED,
+                _LOAD_FAST_BORROW,
+                _IS_NONE_BORROWED,
+                _POP_JUMP_IF_TRUE
             ]
         );
         // Guards proven already: the load alone.

@@ -36,6 +36,15 @@ stencil!(fn _IS_NONE(f, sp, ts) {
 });
 
 stencil!(
+    /// `_IS_NONE` of a value pushed without a reference
+    /// (`optimize::borrow`).
+    fn _IS_NONE_BORROWED(f, sp, ts) {
+        poke(sp, 1, py_bool(peek(sp, 1) == none()));
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// An unconditional jump (`JUMP_FORWARD`, `JUMP_BACKWARD_NO_INTERRUPT`,
     /// and the skips after `CALL_LIST_APPEND` and in-place string adds).
     fn _JUMP(f, sp, ts) {

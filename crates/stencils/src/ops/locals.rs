@@ -211,30 +211,61 @@ stencil!(fn _TO_BOOL_BOOL(f, sp, ts) {
     next!(f, sp, ts)
 });
 
+/// `_TO_BOOL_INT`, `_LIST`, `_STR`: `$is` the type, `$false` whether the
+/// value is falsy. `borrowed`: the value was pushed without a reference
+/// (`optimize::borrow`), which a deopt gives it and the end does not
+/// release.
+macro_rules! to_bool {
+    ($f:ident, $sp:ident, $ts:ident, $is:ident, $false:expr, borrowed: $borrowed:literal) => {{
+        let v = peek($sp, 1);
+        if !$is(v) {
+            if $borrowed {
+                incref(v);
+            }
+            deopt!($f, $sp, $ts)
+        }
+        let res = py_bool(!$false(v));
+        if !$borrowed {
+            decref(v);
+        }
+        poke($sp, 1, res);
+        next!($f, $sp, $ts)
+    }};
+}
+
+/// Whether a list is empty.
+#[inline(always)]
+unsafe fn list_is_empty(v: *mut PyObject) -> bool {
+    ob_size(v) == 0
+}
+
+/// Whether a str is empty (the empty str is a singleton).
+#[inline(always)]
+unsafe fn str_is_empty(v: *mut PyObject) -> bool {
+    v == empty_str()
+}
+
 stencil!(fn _TO_BOOL_INT(f, sp, ts) {
-    let v = peek(sp, 1);
-    if !is_int(v) {
-        deopt!(f, sp, ts)
-    }
-    if long_is_zero(v) {
-        poke(sp, 1, py_false());
-    } else {
-        decref(v);
-        poke(sp, 1, py_true());
-    }
-    next!(f, sp, ts)
+    to_bool!(f, sp, ts, is_int, long_is_zero, borrowed: false)
 });
 
-stencil!(fn _TO_BOOL_LIST(f, sp, ts) {
-    let v = peek(sp, 1);
-    if !is_list(v) {
-        deopt!(f, sp, ts)
+stencil!(
+    /// `_TO_BOOL_INT` of a value pushed without a reference.
+    fn _TO_BOOL_INT_BORROWED(f, sp, ts) {
+        to_bool!(f, sp, ts, is_int, long_is_zero, borrowed: true)
     }
-    let res = py_bool(ob_size(v) != 0);
-    decref(v);
-    poke(sp, 1, res);
-    next!(f, sp, ts)
+);
+
+stencil!(fn _TO_BOOL_LIST(f, sp, ts) {
+    to_bool!(f, sp, ts, is_list, list_is_empty, borrowed: false)
 });
+
+stencil!(
+    /// `_TO_BOOL_LIST` of a value pushed without a reference.
+    fn _TO_BOOL_LIST_BORROWED(f, sp, ts) {
+        to_bool!(f, sp, ts, is_list, list_is_empty, borrowed: true)
+    }
+);
 
 stencil!(fn _TO_BOOL_NONE(f, sp, ts) {
     if peek(sp, 1) != none() {
@@ -245,24 +276,29 @@ stencil!(fn _TO_BOOL_NONE(f, sp, ts) {
 });
 
 stencil!(fn _TO_BOOL_STR(f, sp, ts) {
-    let v = peek(sp, 1);
-    if !is_str(v) {
-        deopt!(f, sp, ts)
-    }
-    if v == empty_str() {
-        poke(sp, 1, py_false());
-    } else {
-        decref(v);
-        poke(sp, 1, py_true());
-    }
-    next!(f, sp, ts)
+    to_bool!(f, sp, ts, is_str, str_is_empty, borrowed: false)
 });
+
+stencil!(
+    /// `_TO_BOOL_STR` of a value pushed without a reference.
+    fn _TO_BOOL_STR_BORROWED(f, sp, ts) {
+        to_bool!(f, sp, ts, is_str, str_is_empty, borrowed: true)
+    }
+);
 
 stencil!(fn _REPLACE_WITH_TRUE(f, sp, ts) {
     decref(peek(sp, 1));
     poke(sp, 1, py_true());
     next!(f, sp, ts)
 });
+
+stencil!(
+    /// `_REPLACE_WITH_TRUE` of a value pushed without a reference.
+    fn _REPLACE_WITH_TRUE_BORROWED(f, sp, ts) {
+        poke(sp, 1, py_true());
+        next!(f, sp, ts)
+    }
+);
 
 stencil!(fn _IS_OP(f, sp, ts) {
     let (left, right) = (peek(sp, 2), peek(sp, 1));
