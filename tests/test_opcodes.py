@@ -567,7 +567,7 @@ def test_subscripts(jit):
     assert "_BINARY_SUBSCR_TUPLE_INT_BORROWED" in r.uops("get_tuple")
     assert "_BINARY_SUBSCR_STR_INT" in r.uops("get_str")
     assert "_BINARY_SUBSCR_DICT" in r.uops("get_dict")
-    assert "_STORE_SUBSCR_LIST_INT" in r.uops("put_list")
+    assert "_STORE_SUBSCR_LIST_INT_BORROWED" in r.uops("put_list")
     assert "_STORE_SUBSCR_DICT" in r.uops("put_dict")
     assert r.exits("generic:BINARY_SUBSCR_LIST_INT")
 
@@ -1323,10 +1323,11 @@ def test_int_and_float_allocation_under_tracemalloc(jit):
 
 
 def test_subscripts_of_borrowed_locals_keep_every_refcount(jit):
-    # `seq[i]` of a local list or tuple by a local index takes both without
-    # new references, `seq[i][j]` its index only (`optimize::borrow`); each
-    # way out of the fast path (an index out of range or negative, another
-    # container type, a bool or big index) gives them references first.
+    # `seq[i]` (and `seq[i] = v`) of a local list or tuple by a local index
+    # takes both without new references, `seq[i][j]` its index only
+    # (`optimize::borrow`); each way out of the fast path (an index out of
+    # range or negative, another container type, a bool or big index) gives
+    # them references first.
     r = jit(
         """
         import sys
@@ -1354,6 +1355,16 @@ def test_subscripts_of_borrowed_locals_keep_every_refcount(jit):
                 except (IndexError, TypeError, KeyError) as e:
                     out.append(type(e).__name__)
             return out, sys.getrefcount(seq)
+        class Noisy:
+            def __del__(self):
+                print("old item freed")
+        def fill(seq, idx, v):
+            for i in idx:
+                try:
+                    seq[i] = v
+                except (IndexError, TypeError) as e:
+                    print(type(e).__name__)
+            return sys.getrefcount(seq), sys.getrefcount(v)
         def tprobe(seq, idx):
             out = []
             for i in idx:
@@ -1370,10 +1381,16 @@ def test_subscripts_of_borrowed_locals_keep_every_refcount(jit):
             out = items(data, 100), titems(tup, 100), nested(rows, 20)
             probe(data, [1, 2, 3])
             tprobe(tup, [1, 2, 3])
+            fill(data, [5, 6], k)
         print(out)
         print(probe(data, [1, 2, 500, -1, True, 2**70, 3]))
         print(tprobe(tup, [1, 200, -2, 4]), tprobe(data, [1, 2]))
         print(probe({1: "a", 2: "b"}, [1, 2, 3]))
+        print(fill(data, [7, 500, -1, True, 2**70, 8], 2.5), data[5:9])
+        d = {}
+        print(fill(d, [1, 2], "x"), d)
+        noisy = [Noisy(), Noisy()]
+        print(fill(noisy, [0, 1], 0), noisy)
         print(items([1.5] * 10, 10), sys.getrefcount(data), sys.getrefcount(tup))
         """
     )
@@ -1384,6 +1401,7 @@ def test_subscripts_of_borrowed_locals_keep_every_refcount(jit):
         "tprobe": "TUPLE_INT_BORROWED",
         "nested": "LIST_INT_BORROWED_RIGHT",
     }
+    assert "_STORE_SUBSCR_LIST_INT_BORROWED" in r.uops("fill")
     r.assert_compiled(*expected)
     for name, form in expected.items():
         assert "_BINARY_SUBSCR_" + form in r.uops(name), name

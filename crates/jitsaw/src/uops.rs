@@ -181,6 +181,11 @@ uops! { o;
     _STORE_SLICE: 4 => 0;
     _STORE_SUBSCR: 3 => 0;
     _STORE_SUBSCR_LIST_INT: 3 => 0;
+    // jitsaw: the same to a list and index, or the index only, pushed
+    // without new references (`optimize::borrow`); a deopt gives them one.
+    // The old item's release may run code.
+    _STORE_SUBSCR_LIST_INT_BORROWED: 3 => 0, escapes true;
+    _STORE_SUBSCR_LIST_INT_BORROWED_RIGHT: 3 => 0, escapes true;
     _STORE_SUBSCR_DICT: 3 => 0;
     _DELETE_SUBSCR: 2 => 0;
     // Containers.

@@ -13,8 +13,9 @@
 //! operations without guards before them qualify (a guard exits with its
 //! inputs on the stack): those whose types `optimize::types` proved. A
 //! list's or tuple's item by an int index (`_BINARY_SUBSCR_LIST_INT`,
-//! `_TUPLE_INT`) qualifies too: its own deopts give the borrowed inputs
-//! references first, as `_COMPARE_OP_INT_BORROWED`'s guard does.
+//! `_TUPLE_INT`, and `_STORE_SUBSCR_LIST_INT`'s list and index) qualifies
+//! too: its own deopts give the borrowed inputs references first, as
+//! `_COMPARE_OP_INT_BORROWED`'s guard does.
 //!
 //! An attribute load or store of a local (`self.x`, `self.x = v`:
 //! `_LOAD_FAST self`, then the guards and `_LOAD_ATTR_INSTANCE_VALUE`,
@@ -67,6 +68,10 @@ fn borrowed_forms(op: Uop) -> Option<(Uop, Uop)> {
         _BINARY_SUBSCR_TUPLE_INT => (
             _BINARY_SUBSCR_TUPLE_INT_BORROWED,
             _BINARY_SUBSCR_TUPLE_INT_BORROWED_RIGHT,
+        ),
+        _STORE_SUBSCR_LIST_INT => (
+            _STORE_SUBSCR_LIST_INT_BORROWED,
+            _STORE_SUBSCR_LIST_INT_BORROWED_RIGHT,
         ),
         _ => return None,
     })
@@ -488,6 +493,7 @@ mod tests {
             Uop::_COMPARE_OP_FLOAT,
             Uop::_BINARY_SUBSCR_LIST_INT,
             Uop::_BINARY_SUBSCR_TUPLE_INT,
+            Uop::_STORE_SUBSCR_LIST_INT,
         ] {
             let (both, right) = borrowed_forms(op).unwrap();
             for borrowed in [both, right] {

@@ -226,23 +226,54 @@ stencil!(fn _STORE_SUBSCR(f, sp, ts) {
     store_subscr!(f, sp, ts)
 });
 
+/// `list[sub] = value` by a non-negative int in range, else a deopt; the
+/// value goes into the list. Which of list and index are owned, as in
+/// `subscr_int`.
+macro_rules! store_subscr_list_int {
+    ($f:ident, $sp:ident, $ts:ident, owned: $left:literal, $right:literal) => {{
+        let (value, list, sub) = (peek($sp, 3), peek($sp, 2), peek($sp, 1));
+        let fits = is_int(sub) && is_list(list) && long_is_nonneg_compact(sub);
+        if !fits || long_digit0(sub) >= ob_size(list) as usize {
+            if !$left {
+                incref(list);
+            }
+            if !$right {
+                incref(sub);
+            }
+            deopt!($f, $sp, $ts)
+        }
+        let slot = list_items(list).add(long_digit0(sub));
+        let old = *slot;
+        *slot = value;
+        decref(old);
+        if $right {
+            decref(sub);
+        }
+        if $left {
+            decref(list);
+        }
+        next!($f, $sp.sub(3), $ts)
+    }};
+}
+
 stencil!(fn _STORE_SUBSCR_LIST_INT(f, sp, ts) {
-    let (value, list, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
-    if !is_int(sub) || !is_list(list) || !long_is_nonneg_compact(sub) {
-        deopt!(f, sp, ts)
-    }
-    let index = long_digit0(sub);
-    if index >= ob_size(list) as usize {
-        deopt!(f, sp, ts)
-    }
-    let slot = list_items(list).add(index);
-    let old = *slot;
-    *slot = value;
-    decref(old);
-    decref(sub);
-    decref(list);
-    next!(f, sp.sub(3), ts)
+    store_subscr_list_int!(f, sp, ts, owned: true, true)
 });
+
+stencil!(
+    /// `_STORE_SUBSCR_LIST_INT` to a list and index pushed without new
+    /// references (`optimize::borrow`).
+    fn _STORE_SUBSCR_LIST_INT_BORROWED(f, sp, ts) {
+        store_subscr_list_int!(f, sp, ts, owned: false, false)
+    }
+);
+
+stencil!(
+    /// `_STORE_SUBSCR_LIST_INT` by an index pushed without a new reference.
+    fn _STORE_SUBSCR_LIST_INT_BORROWED_RIGHT(f, sp, ts) {
+        store_subscr_list_int!(f, sp, ts, owned: true, false)
+    }
+);
 
 stencil!(fn _STORE_SUBSCR_DICT(f, sp, ts) {
     let (value, dict, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
