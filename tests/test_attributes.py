@@ -471,3 +471,55 @@ def test_attribute_accesses_of_locals_borrow_their_owner(jit):
     assert "_LOAD_ATTR_CACHED_BORROWED" in r.uops("poly")
     assert "_STORE_ATTR_CACHED_BORROWED" in r.uops("poly")
     assert "_LOAD_ATTR_CACHED_BORROWED" in r.uops("prop")
+
+
+def test_slot_and_dict_backed_attributes_of_locals_borrow_their_owner(jit):
+    # The `__slots__` load and store and the dict-backed (`_WITH_HINT`)
+    # load of a local take it without a new reference; an empty slot, a
+    # key no longer at its hint and an instance without a dict give it one
+    # before they leave.
+    r = jit(
+        """
+        import sys
+        class S:
+            __slots__ = ("a", "b")
+            def __init__(self, a, b):
+                self.a = a
+                self.b = b
+        class D:
+            def __init__(self, n):
+                for i in range(n):  # enough attributes for a dict of its own
+                    setattr(self, f"x{i}", i)
+                self.v = n
+        def slots(objs, v):
+            t = 0
+            for o in objs:
+                o.b = v
+                t = t + o.a
+            return t, sys.getrefcount(o), sys.getrefcount(v)
+        def hinted(objs):
+            t = 0
+            for o in objs:
+                t = t + o.v
+            return t, sys.getrefcount(o)
+        ss = [S(i, 0) for i in range(10)]
+        ds = [D(40) for i in range(10)]
+        for k in range(40):
+            out = slots(ss, k * 0.5), hinted(ds)
+        print(out)
+        empty = S.__new__(S)
+        try:
+            slots([S(1, 2), empty], 3)
+        except AttributeError as e:
+            print("AttributeError", e, sys.getrefcount(empty))
+        moved = D(40)
+        del moved.x0
+        moved.v = 7
+        other = D(3)
+        print(hinted([ds[0], moved, other]), sys.getrefcount(moved), sys.getrefcount(other))
+        """
+    )
+    r.assert_compiled("slots", "hinted")
+    uops = r.uops("slots")
+    assert "_LOAD_ATTR_SLOT_BORROWED" in uops and "_STORE_ATTR_SLOT_BORROWED" in uops
+    assert "_LOAD_ATTR_WITH_HINT_BORROWED" in r.uops("hinted")

@@ -641,7 +641,7 @@ def test_attributes_instance_slot_module_class_method(jit):
     # (A local's attribute: its owner borrowed, `optimize::borrow`.)
     assert "_LOAD_ATTR_INSTANCE_VALUE_BORROWED" in uops
     assert "_STORE_ATTR_INSTANCE_VALUE_BORROWED" in uops
-    assert "_LOAD_ATTR_SLOT" in uops and "_LOAD_ATTR_MODULE" in uops
+    assert "_LOAD_ATTR_SLOT_BORROWED" in uops and "_LOAD_ATTR_MODULE" in uops
     assert r.exits("generic:LOAD_ATTR_") or r.exits("generic:STORE_ATTR_")
 
 

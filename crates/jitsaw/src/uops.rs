@@ -259,6 +259,11 @@ uops! { o;
     _CHECK_ATTR_WITH_HINT: 1 => 1;
     _LOAD_ATTR_WITH_HINT: 1 => 1 + (o & 1);
     _LOAD_ATTR_SLOT: 1 => 1 + (o & 1);
+    // jitsaw: the same of an owner pushed without a reference
+    // (`optimize::borrow`), which exits give one.
+    _CHECK_ATTR_WITH_HINT_BORROWED: 1 => 1, escapes false;
+    _LOAD_ATTR_WITH_HINT_BORROWED: 1 => 1 + (o & 1), escapes false;
+    _LOAD_ATTR_SLOT_BORROWED: 1 => 1 + (o & 1), escapes false;
     _CHECK_ATTR_CLASS: 1 => 1;
     _LOAD_ATTR_CLASS: 1 => 1 + (o & 1);
     _GUARD_DORV_VALUES_INST_ATTR_FROM_DICT: 1 => 1;
@@ -284,6 +289,9 @@ uops! { o;
     _GUARD_DORV_NO_DICT_BORROWED: 1 => 1, escapes false;
     _STORE_ATTR_INSTANCE_VALUE_BORROWED: 2 => 0, escapes true;
     _STORE_ATTR_SLOT: 2 => 0;
+    // jitsaw: the same to an owner pushed without a reference; the old
+    // value's release may run code.
+    _STORE_ATTR_SLOT_BORROWED: 2 => 0, escapes true;
     // Calls.
     // jitsaw: tier-1 `CALL`/`CALL_KW` without inlining (`_CALL`'s operand:
     // the site's cache of the function it last entered directly).

@@ -19,7 +19,8 @@
 //!
 //! An attribute load or store of a local (`self.x`, `self.x = v`:
 //! `_LOAD_FAST self`, then the guards and `_LOAD_ATTR_INSTANCE_VALUE`,
-//! `_STORE_ATTR_INSTANCE_VALUE` or their cached forms) borrows its owner
+//! `_STORE_ATTR_INSTANCE_VALUE`, their cached forms, `_LOAD_ATTR_WITH_HINT`
+//! or the `_SLOT` load and store) borrows its owner
 //! the same way: the `_BORROWED` guards and accesses give the owner a
 //! reference before they exit or go the slow way (the interpreter, the
 //! generic fallback or the runtime then own the stack as usual), and a
@@ -183,6 +184,9 @@ fn takes_owner(op: Uop) -> bool {
             | Uop::_STORE_ATTR_INSTANCE_VALUE
             | Uop::_LOAD_ATTR_CACHED
             | Uop::_STORE_ATTR_CACHED
+            | Uop::_LOAD_ATTR_WITH_HINT
+            | Uop::_LOAD_ATTR_SLOT
+            | Uop::_STORE_ATTR_SLOT
             | Uop::_TO_BOOL_INT
             | Uop::_TO_BOOL_LIST
             | Uop::_TO_BOOL_STR
@@ -197,6 +201,10 @@ fn borrowed_owner_form(op: Uop) -> Option<Uop> {
     Some(match op {
         Uop::_LOAD_ATTR_CACHED => Uop::_LOAD_ATTR_CACHED_BORROWED,
         Uop::_STORE_ATTR_CACHED => Uop::_STORE_ATTR_CACHED_BORROWED,
+        Uop::_CHECK_ATTR_WITH_HINT => Uop::_CHECK_ATTR_WITH_HINT_BORROWED,
+        Uop::_LOAD_ATTR_WITH_HINT => Uop::_LOAD_ATTR_WITH_HINT_BORROWED,
+        Uop::_LOAD_ATTR_SLOT => Uop::_LOAD_ATTR_SLOT_BORROWED,
+        Uop::_STORE_ATTR_SLOT => Uop::_STORE_ATTR_SLOT_BORROWED,
         Uop::_TO_BOOL_INT => Uop::_TO_BOOL_INT_BORROWED,
         Uop::_TO_BOOL_LIST => Uop::_TO_BOOL_LIST_BORROWED,
         Uop::_TO_BOOL_STR => Uop::_TO_BOOL_STR_BORROWED,

@@ -33,10 +33,18 @@ macro_rules! replace_owner {
     };
     // `$method`: whether a `NULL` goes above the attribute (a method
     // call's load), when the stencil knows it without the oparg.
-    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr, $then:ident, $method:expr) => {{
+    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr, $then:ident, $method:expr) => {
+        replace_owner!($f, $sp, $ts, $owner, $attr, $then, $method, borrowed: false)
+    };
+    // `borrowed`: the owner was pushed without a reference
+    // (`optimize::borrow`), so it is not released.
+    ($f:ident, $sp:ident, $ts:ident, $owner:expr, $attr:expr, $then:ident, $method:expr,
+     borrowed: $borrowed:literal) => {{
         let attr = $attr;
         incref(attr);
-        decref($owner);
+        if !$borrowed {
+            decref($owner);
+        }
         poke($sp, 1, attr);
         if $method {
             *$sp = core::ptr::null_mut();
@@ -331,13 +339,7 @@ stencil!(
         if attr.is_null() {
             deopt_owning_owner!(f, sp, ts)
         }
-        incref(attr);
-        poke(sp, 1, attr);
-        if oparg() & 1 != 0 {
-            *sp = core::ptr::null_mut();
-            next!(f, sp.add(1), ts)
-        }
-        next!(f, sp, ts)
+        replace_owner!(f, sp, ts, owner, attr, next, oparg() & 1 != 0, borrowed: true)
     }
 );
 
@@ -369,23 +371,38 @@ stencil!(
     }
 );
 
-stencil!(fn _CHECK_ATTR_WITH_HINT(f, sp, ts) {
-    if managed_dict(peek(sp, 1)).is_null() {
-        deopt!(f, sp, ts)
-    }
-    next!(f, sp, ts)
-});
+/// Leaves through the exit: with a new reference to the owner on top of the
+/// stack when it was borrowed (see `deopt_owning_owner`).
+macro_rules! deopt_with_owner {
+    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
+        if $borrowed {
+            incref(peek($sp, 1));
+        }
+        deopt!($f, $sp, $ts)
+    }};
+}
 
-stencil!(
-    /// Operand: the hinted entry index in the object's dict.
-    fn _LOAD_ATTR_WITH_HINT(f, sp, ts) {
-        let owner = peek(sp, 1);
+/// `_CHECK_ATTR_WITH_HINT`; `borrowed` as in `replace_owner`.
+macro_rules! check_attr_with_hint {
+    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
+        if managed_dict(peek($sp, 1)).is_null() {
+            deopt_with_owner!($f, $sp, $ts, borrowed: $borrowed)
+        }
+        next!($f, $sp, $ts)
+    }};
+}
+
+/// `_LOAD_ATTR_WITH_HINT` (operand: the hinted entry index in the object's
+/// dict); `borrowed` as in `replace_owner`.
+macro_rules! load_attr_with_hint {
+    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
+        let owner = peek($sp, 1);
         let keys = (*managed_dict(owner)).ma_keys;
         let hint = operand32() as usize;
         if hint >= (*keys).dk_nentries as usize {
-            deopt!(f, sp, ts)
+            deopt_with_owner!($f, $sp, $ts, borrowed: $borrowed)
         }
-        let name = frame_name(f, oparg() >> 1);
+        let name = frame_name($f, oparg() >> 1);
         let (key, attr) = if dict_keys_is_unicode(keys) {
             let ep = dict_unicode_entries(keys).add(hint);
             ((*ep).me_key, (*ep).me_value)
@@ -394,21 +411,61 @@ stencil!(
             ((*ep).me_key, (*ep).me_value)
         };
         if key != name || attr.is_null() {
-            deopt!(f, sp, ts)
+            deopt_with_owner!($f, $sp, $ts, borrowed: $borrowed)
         }
-        replace_owner!(f, sp, ts, owner, attr)
+        replace_owner!($f, $sp, $ts, owner, attr, next, oparg() & 1 != 0, borrowed: $borrowed)
+    }};
+}
+
+/// `_LOAD_ATTR_SLOT` (operand: the slot's byte offset in the object);
+/// `borrowed` as in `replace_owner`.
+macro_rules! load_attr_slot {
+    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
+        let owner = peek($sp, 1);
+        let attr = *owner.cast::<u8>().add(operand32() as usize).cast::<*mut PyObject>();
+        if attr.is_null() {
+            deopt_with_owner!($f, $sp, $ts, borrowed: $borrowed)
+        }
+        replace_owner!($f, $sp, $ts, owner, attr, next, oparg() & 1 != 0, borrowed: $borrowed)
+    }};
+}
+
+stencil!(fn _CHECK_ATTR_WITH_HINT(f, sp, ts) {
+    check_attr_with_hint!(f, sp, ts, borrowed: false)
+});
+
+stencil!(
+    /// `_CHECK_ATTR_WITH_HINT` of an owner pushed without a reference.
+    fn _CHECK_ATTR_WITH_HINT_BORROWED(f, sp, ts) {
+        check_attr_with_hint!(f, sp, ts, borrowed: true)
+    }
+);
+
+stencil!(
+    /// Operand: the hinted entry index in the object's dict.
+    fn _LOAD_ATTR_WITH_HINT(f, sp, ts) {
+        load_attr_with_hint!(f, sp, ts, borrowed: false)
+    }
+);
+
+stencil!(
+    /// `_LOAD_ATTR_WITH_HINT` of an owner pushed without a reference.
+    fn _LOAD_ATTR_WITH_HINT_BORROWED(f, sp, ts) {
+        load_attr_with_hint!(f, sp, ts, borrowed: true)
     }
 );
 
 stencil!(
     /// Operand: the slot's byte offset in the object.
     fn _LOAD_ATTR_SLOT(f, sp, ts) {
-        let owner = peek(sp, 1);
-        let attr = *owner.cast::<u8>().add(operand32() as usize).cast::<*mut PyObject>();
-        if attr.is_null() {
-            deopt!(f, sp, ts)
-        }
-        replace_owner!(f, sp, ts, owner, attr)
+        load_attr_slot!(f, sp, ts, borrowed: false)
+    }
+);
+
+stencil!(
+    /// `_LOAD_ATTR_SLOT` of an owner pushed without a reference.
+    fn _LOAD_ATTR_SLOT_BORROWED(f, sp, ts) {
+        load_attr_slot!(f, sp, ts, borrowed: true)
     }
 );
 
@@ -645,16 +702,36 @@ stencil!(
     }
 );
 
-stencil!(
-    /// Operand: the slot's byte offset in the object.
-    fn _STORE_ATTR_SLOT(f, sp, ts) {
-        let (value, owner) = (peek(sp, 2), peek(sp, 1));
-        let slot = owner.cast::<u8>().add(operand32() as usize).cast::<*mut PyObject>();
+/// `_STORE_ATTR_SLOT` (operand: the slot's byte offset in the object);
+/// `borrowed` as in `replace_owner`.
+macro_rules! store_attr_slot {
+    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
+        let (value, owner) = (peek($sp, 2), peek($sp, 1));
+        let slot = owner
+            .cast::<u8>()
+            .add(operand32() as usize)
+            .cast::<*mut PyObject>();
         let old = *slot;
         *slot = value;
         xdecref(old);
-        decref(owner);
-        next!(f, sp.sub(2), ts)
+        if !$borrowed {
+            decref(owner);
+        }
+        next!($f, $sp.sub(2), $ts)
+    }};
+}
+
+stencil!(
+    /// Operand: the slot's byte offset in the object.
+    fn _STORE_ATTR_SLOT(f, sp, ts) {
+        store_attr_slot!(f, sp, ts, borrowed: false)
+    }
+);
+
+stencil!(
+    /// `_STORE_ATTR_SLOT` to an owner pushed without a reference.
+    fn _STORE_ATTR_SLOT_BORROWED(f, sp, ts) {
+        store_attr_slot!(f, sp, ts, borrowed: true)
     }
 );
 
