@@ -87,7 +87,7 @@ def test_binary_op_specializations_and_their_deopts(jit):
         """
     )
     r.assert_compiled("add", "sub", "mul", "cat", "generic")
-    assert "_BINARY_OP_ADD_INT" in r.uops("add")
+    assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("add")  # of two locals
     assert "_BINARY_OP_ADD_UNICODE" in r.uops("cat")
     assert r.exits("generic:BINARY_OP_")
 
@@ -105,7 +105,7 @@ def test_float_results_reuse_and_allocate(jit):
         """
     )
     r.assert_compiled("poly", "keep")
-    assert "_BINARY_OP_MULTIPLY_FLOAT" in r.uops("poly")
+    assert "_BINARY_OP_MULTIPLY_FLOAT_BORROWED" in r.uops("poly")  # of two locals
 
 
 def test_operations_on_borrowed_locals_keep_every_refcount(jit):
@@ -252,8 +252,9 @@ def test_compare_op(jit):
         """
     )
     r.assert_compiled("ints", "floats", "strs", "mixed")
-    assert "_COMPARE_OP_INT" in r.uops("ints")
-    assert "_COMPARE_OP_FLOAT" in r.uops("floats")
+    # (Of two locals: borrowed, the guard too.)
+    assert "_COMPARE_OP_INT_BORROWED" in r.uops("ints")
+    assert "_COMPARE_OP_FLOAT_BORROWED" in r.uops("floats")
     assert "_COMPARE_OP_STR" in r.uops("strs")
     assert r.exits("generic:COMPARE_OP_INT")
 
@@ -1187,7 +1188,7 @@ def test_int_arithmetic_at_digit_boundaries(jit):
         """
     )
     r.assert_compiled("add", "sub", "mul", "steps")
-    assert "_BINARY_OP_ADD_INT" in r.uops("add")
+    assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("add")  # of two locals
 
 
 def test_power_fast_paths_and_every_special_case(jit):
@@ -1460,3 +1461,40 @@ def test_truth_tests_of_borrowed_locals_keep_every_refcount(jit):
     assert "_TO_BOOL_LIST_BORROWED" in r.uops("seqs")
     assert "_TO_BOOL_STR_BORROWED" in r.uops("strs")
     assert "_REPLACE_WITH_TRUE_BORROWED" in r.uops("objs")
+
+
+def test_guarded_operations_on_borrowed_locals_keep_every_refcount(jit):
+    # `a * b` of two locals whose types are only guarded (parameters): the
+    # guard and the operation take them without new references
+    # (`optimize::borrow`), and a guard that fails gives them references
+    # before it leaves.
+    r = jit(
+        """
+        import sys
+        def fmul(a, b, n):
+            t = 0.0
+            for i in range(n):
+                t = a * b
+            return t, sys.getrefcount(a), sys.getrefcount(b)
+        def iadd(a, b, n):
+            t = 0
+            for i in range(n):
+                t = a + b
+                if a < b:
+                    t = t + 1
+            return t, sys.getrefcount(a), sys.getrefcount(b)
+        x, y = 1.5 * 3, 2.5 * 3
+        p, q = 10**5 + 1, 10**5 + 2
+        for k in range(40):
+            out = fmul(x, y, 20), iadd(p, q, 20)
+        print(out)
+        # Other types at the guarded sites.
+        print(fmul(p, y, 3), fmul(x, q, 3), fmul("ab", 3, 3), iadd(x, y, 3), iadd([1], [2], 3))
+        print(sys.getrefcount(x), sys.getrefcount(y), sys.getrefcount(p), sys.getrefcount(q))
+        """
+    )
+    r.assert_compiled("fmul", "iadd")
+    uops = r.uops("fmul")
+    assert "_GUARD_BOTH_FLOAT_BORROWED" in uops and "_BINARY_OP_MULTIPLY_FLOAT_BORROWED" in uops
+    uops = r.uops("iadd")
+    assert "_GUARD_BOTH_INT_BORROWED" in uops and "_BINARY_OP_ADD_INT_BORROWED" in uops

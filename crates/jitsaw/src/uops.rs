@@ -111,6 +111,10 @@ uops! { o;
     _GUARD_NOS_FLOAT: 2 => 2;
     _GUARD_TOS_FLOAT: 1 => 1;
     _GUARD_BOTH_UNICODE: 2 => 2;
+    // jitsaw: the same of inputs pushed without new references
+    // (`optimize::borrow`), which an exit gives them.
+    _GUARD_BOTH_INT_BORROWED: 2 => 2, escapes false;
+    _GUARD_BOTH_FLOAT_BORROWED: 2 => 2, escapes false;
     _BINARY_OP: 2 => 1;
     _BINARY_OP_ADD_INT: 2 => 1;
     _BINARY_OP_SUBTRACT_INT: 2 => 1;

@@ -11,11 +11,13 @@
 //! stack for someone else (`_COMPARE_OP_INT`'s guard), takes its own
 //! references first. Constants are held by the code object. Only
 //! operations without guards before them qualify (a guard exits with its
-//! inputs on the stack): those whose types `optimize::types` proved. A
-//! list's or tuple's item by an int index (`_BINARY_SUBSCR_LIST_INT`,
-//! `_TUPLE_INT`, and `_STORE_SUBSCR_LIST_INT`'s list and index) qualifies
-//! too: its own deopts give the borrowed inputs references first, as
-//! `_COMPARE_OP_INT_BORROWED`'s guard does.
+//! inputs on the stack): those whose types `optimize::types` proved, or
+//! whose both inputs are borrowed after `_GUARD_BOTH_INT` or
+//! `_GUARD_BOTH_FLOAT`, whose `_BORROWED` forms give both references before
+//! they exit. A list's or tuple's item by an int index
+//! (`_BINARY_SUBSCR_LIST_INT`, `_TUPLE_INT`, and `_STORE_SUBSCR_LIST_INT`'s
+//! list and index) qualifies too: its own deopts give the borrowed inputs
+//! references first, as `_COMPARE_OP_INT_BORROWED`'s guard does.
 //!
 //! An attribute load or store of a local (`self.x`, `self.x = v`:
 //! `_LOAD_FAST self`, then the guards and `_LOAD_ATTR_INSTANCE_VALUE`,
@@ -78,6 +80,16 @@ fn borrowed_forms(op: Uop) -> Option<(Uop, Uop)> {
     })
 }
 
+/// The form of a guard of both inputs' types that exits with references
+/// to inputs pushed without them.
+fn borrowed_guard(op: Uop) -> Option<Uop> {
+    match op {
+        Uop::_GUARD_BOTH_INT => Some(Uop::_GUARD_BOTH_INT_BORROWED),
+        Uop::_GUARD_BOTH_FLOAT => Some(Uop::_GUARD_BOTH_FLOAT_BORROWED),
+        _ => None,
+    }
+}
+
 /// The form of a push that gives no new reference, if `op` pushes a local
 /// or a constant and nothing else.
 fn borrowing_load(op: Uop) -> Option<Uop> {
@@ -111,7 +123,10 @@ pub fn borrow_operands(mut program: Program) -> Program {
             continue;
         };
         let check = program.uops[k - 1].op == Uop::_CHECK_NO_FRAME_OBJECT;
-        let Some(b) = (k - 1).checked_sub(check as usize) else {
+        // A guard of both inputs' types: both must be borrowed, and its
+        // borrowed form gives them references before it exits.
+        let guard = borrowed_guard(program.uops[k - 1].op);
+        let Some(b) = (k - 1).checked_sub((check || guard.is_some()) as usize) else {
             continue;
         };
         if !pushes(&program.uops[b]) {
@@ -131,6 +146,7 @@ pub fn borrow_operands(mut program: Program) -> Program {
         let a = b.checked_sub(1).filter(|&a| pushes(&program.uops[a]));
         let (first, form, start) = match a.and_then(|a| Some((a, start_of(&program, a)?))) {
             Some((a, start)) => (a, both, start),
+            None if guard.is_some() => continue,
             None => match start_of(&program, b) {
                 Some(start) => (b, right, start),
                 None => continue,
@@ -138,6 +154,9 @@ pub fn borrow_operands(mut program: Program) -> Program {
         };
         for u in &mut program.uops[first..=b] {
             u.op = borrowing_load(u.op).unwrap_or(u.op);
+        }
+        if let Some(g) = guard {
+            program.uops[k - 1].op = g;
         }
         program.uops[k].op = form;
         if check {
@@ -373,9 +392,29 @@ mod tests {
 
     #[test]
     fn guards_other_pushes_and_entries_in_between_keep_references() {
+        // A guard of both: both borrowed, the guard too; of one computed
+        // input: nothing.
         let guarded = program(&[
             &[Uop::_LOAD_FAST, Uop::_LOAD_FAST],
             &[Uop::_GUARD_BOTH_FLOAT, ADD],
+        ]);
+        assert_eq!(
+            ops(&borrow_operands(guarded)),
+            [
+                Uop::_LOAD_FAST_BORROW,
+                Uop::_LOAD_FAST_BORROW,
+                Uop::_GUARD_BOTH_FLOAT_BORROWED,
+                Uop::_BINARY_OP_ADD_FLOAT_BORROWED
+            ]
+        );
+        let guarded = program(&[
+            &[Uop::_LOAD_DEREF, Uop::_LOAD_FAST],
+            &[Uop::_GUARD_BOTH_FLOAT, ADD],
+        ]);
+        assert_eq!(ops(&borrow_operands(guarded.clone())), ops(&guarded));
+        let guarded = program(&[
+            &[Uop::_LOAD_FAST, Uop::_LOAD_FAST],
+            &[Uop::_GUARD_TOS_FLOAT, ADD],
         ]);
         assert_eq!(ops(&borrow_operands(guarded.clone())), ops(&guarded));
         let computed = program(&[&[Uop::_LOAD_FAST], &[Uop::_LOAD_DEREF], &[ADD]]);

@@ -14,6 +14,37 @@ stencil!(fn _GUARD_BOTH_INT(f, sp, ts) {
     next!(f, sp, ts)
 });
 
+/// Leaves through the exit with the two inputs on top of the stack
+/// borrowed (`optimize::borrow`): the interpreter or the fallback owns what
+/// the stack holds, so they get references first.
+macro_rules! deopt_owning_both {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        incref(peek($sp, 2));
+        incref(peek($sp, 1));
+        deopt!($f, $sp, $ts)
+    }};
+}
+
+stencil!(
+    /// `_GUARD_BOTH_INT` of inputs pushed without new references.
+    fn _GUARD_BOTH_INT_BORROWED(f, sp, ts) {
+        if !is_int(peek(sp, 2)) || !is_int(peek(sp, 1)) {
+            deopt_owning_both!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_GUARD_BOTH_FLOAT` of inputs pushed without new references.
+    fn _GUARD_BOTH_FLOAT_BORROWED(f, sp, ts) {
+        if !is_float(peek(sp, 2)) || !is_float(peek(sp, 1)) {
+            deopt_owning_both!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
 stencil!(fn _GUARD_NOS_INT(f, sp, ts) {
     if !is_int(peek(sp, 2)) {
         deopt!(f, sp, ts)
