@@ -164,6 +164,21 @@ macro_rules! deopt {
     };
 }
 
+/// Leaves for the interpreter as `deopt!`, first giving a reference to each
+/// input `$v` whose `$borrowed` holds: one pushed without a reference
+/// (`optimize::borrow`), which whoever the exit leads to (the interpreter,
+/// the generic fallback) owns as it owns the rest of the stack.
+macro_rules! deopt_borrowed {
+    ($f:expr, $sp:expr, $ts:expr; $($borrowed:expr => $v:expr),+) => {{
+        $(
+            if $borrowed {
+                incref($v);
+            }
+        )+
+        deopt!($f, $sp, $ts)
+    }};
+}
+
 /// Leaves with the exception set; `sp` must exclude the inputs consumed.
 macro_rules! error {
     ($f:expr, $sp:expr, $ts:expr) => {

@@ -198,12 +198,7 @@ macro_rules! load_attr_cached {
             if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
                 let attr = *(*values).values.as_ptr().add(e.index as usize);
                 if !attr.is_null() {
-                    if $borrowed {
-                        incref(attr);
-                        poke($sp, 1, attr);
-                        jump!($f, $sp, $ts)
-                    }
-                    replace_owner!($f, $sp, $ts, owner, attr, jump, $method)
+                    replace_owner!($f, $sp, $ts, owner, attr, jump, $method, borrowed: $borrowed)
                 }
             }
         }
@@ -299,21 +294,11 @@ stencil!(
     }
 );
 
-/// Leaves through the exit with the owner on top of the stack borrowed
-/// (`optimize::borrow`): whoever the exit leads to (the interpreter, the
-/// generic fallback) owns what the stack holds, so it gets a reference.
-macro_rules! deopt_owning_owner {
-    ($f:ident, $sp:ident, $ts:ident) => {{
-        incref(peek($sp, 1));
-        deopt!($f, $sp, $ts)
-    }};
-}
-
 stencil!(
     /// `_GUARD_TYPE_VERSION` of an owner pushed without a reference.
     fn _GUARD_TYPE_VERSION_BORROWED(f, sp, ts) {
         if type_version(ob_type(peek(sp, 1))) != operand32() as u32 {
-            deopt_owning_owner!(f, sp, ts)
+            deopt_borrowed!(f, sp, ts; true => peek(sp, 1))
         }
         next!(f, sp, ts)
     }
@@ -324,7 +309,7 @@ stencil!(
     /// reference.
     fn _CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED(f, sp, ts) {
         if (*inline_values(peek(sp, 1))).valid == 0 {
-            deopt_owning_owner!(f, sp, ts)
+            deopt_borrowed!(f, sp, ts; true => peek(sp, 1))
         }
         next!(f, sp, ts)
     }
@@ -337,7 +322,7 @@ stencil!(
         let owner = peek(sp, 1);
         let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand32() as usize);
         if attr.is_null() {
-            deopt_owning_owner!(f, sp, ts)
+            deopt_borrowed!(f, sp, ts; true => peek(sp, 1))
         }
         replace_owner!(f, sp, ts, owner, attr, next, oparg() & 1 != 0, borrowed: true)
     }
@@ -371,22 +356,11 @@ stencil!(
     }
 );
 
-/// Leaves through the exit: with a new reference to the owner on top of the
-/// stack when it was borrowed (see `deopt_owning_owner`).
-macro_rules! deopt_with_owner {
-    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
-        if $borrowed {
-            incref(peek($sp, 1));
-        }
-        deopt!($f, $sp, $ts)
-    }};
-}
-
 /// `_CHECK_ATTR_WITH_HINT`; `borrowed` as in `replace_owner`.
 macro_rules! check_attr_with_hint {
     ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
         if managed_dict(peek($sp, 1)).is_null() {
-            deopt_with_owner!($f, $sp, $ts, borrowed: $borrowed)
+            deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
         next!($f, $sp, $ts)
     }};
@@ -400,7 +374,7 @@ macro_rules! load_attr_with_hint {
         let keys = (*managed_dict(owner)).ma_keys;
         let hint = operand32() as usize;
         if hint >= (*keys).dk_nentries as usize {
-            deopt_with_owner!($f, $sp, $ts, borrowed: $borrowed)
+            deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
         let name = frame_name($f, oparg() >> 1);
         let (key, attr) = if dict_keys_is_unicode(keys) {
@@ -411,7 +385,7 @@ macro_rules! load_attr_with_hint {
             ((*ep).me_key, (*ep).me_value)
         };
         if key != name || attr.is_null() {
-            deopt_with_owner!($f, $sp, $ts, borrowed: $borrowed)
+            deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
         replace_owner!($f, $sp, $ts, owner, attr, next, oparg() & 1 != 0, borrowed: $borrowed)
     }};
@@ -424,7 +398,7 @@ macro_rules! load_attr_slot {
         let owner = peek($sp, 1);
         let attr = *owner.cast::<u8>().add(operand32() as usize).cast::<*mut PyObject>();
         if attr.is_null() {
-            deopt_with_owner!($f, $sp, $ts, borrowed: $borrowed)
+            deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
         replace_owner!($f, $sp, $ts, owner, attr, next, oparg() & 1 != 0, borrowed: $borrowed)
     }};
@@ -686,7 +660,7 @@ stencil!(
     fn _GUARD_DORV_NO_DICT_BORROWED(f, sp, ts) {
         let owner = peek(sp, 1);
         if !managed_dict(owner).is_null() || (*inline_values(owner)).valid == 0 {
-            deopt_owning_owner!(f, sp, ts)
+            deopt_borrowed!(f, sp, ts; true => peek(sp, 1))
         }
         next!(f, sp, ts)
     }

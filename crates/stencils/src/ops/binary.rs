@@ -14,22 +14,11 @@ stencil!(fn _GUARD_BOTH_INT(f, sp, ts) {
     next!(f, sp, ts)
 });
 
-/// Leaves through the exit with the two inputs on top of the stack
-/// borrowed (`optimize::borrow`): the interpreter or the fallback owns what
-/// the stack holds, so they get references first.
-macro_rules! deopt_owning_both {
-    ($f:ident, $sp:ident, $ts:ident) => {{
-        incref(peek($sp, 2));
-        incref(peek($sp, 1));
-        deopt!($f, $sp, $ts)
-    }};
-}
-
 stencil!(
     /// `_GUARD_BOTH_INT` of inputs pushed without new references.
     fn _GUARD_BOTH_INT_BORROWED(f, sp, ts) {
         if !is_int(peek(sp, 2)) || !is_int(peek(sp, 1)) {
-            deopt_owning_both!(f, sp, ts)
+            deopt_borrowed!(f, sp, ts; true => peek(sp, 2), true => peek(sp, 1))
         }
         next!(f, sp, ts)
     }
@@ -39,7 +28,7 @@ stencil!(
     /// `_GUARD_BOTH_FLOAT` of inputs pushed without new references.
     fn _GUARD_BOTH_FLOAT_BORROWED(f, sp, ts) {
         if !is_float(peek(sp, 2)) || !is_float(peek(sp, 1)) {
-            deopt_owning_both!(f, sp, ts)
+            deopt_borrowed!(f, sp, ts; true => peek(sp, 2), true => peek(sp, 1))
         }
         next!(f, sp, ts)
     }
@@ -766,13 +755,7 @@ macro_rules! compare_int {
     ($f:ident, $sp:ident, $ts:ident, owned: $left:literal, $right:literal) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
         if !long_is_compact(left) || !long_is_compact(right) {
-            if !$left {
-                incref(left);
-            }
-            if !$right {
-                incref(right);
-            }
-            deopt!($f, $sp, $ts)
+            deopt_borrowed!($f, $sp, $ts; !$left => left, !$right => right)
         }
         let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
         if $left {

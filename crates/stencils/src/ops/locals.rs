@@ -219,10 +219,7 @@ macro_rules! to_bool {
     ($f:ident, $sp:ident, $ts:ident, $is:ident, $false:expr, borrowed: $borrowed:literal) => {{
         let v = peek($sp, 1);
         if !$is(v) {
-            if $borrowed {
-                incref(v);
-            }
-            deopt!($f, $sp, $ts)
+            deopt_borrowed!($f, $sp, $ts; $borrowed => v)
         }
         let res = py_bool(!$false(v));
         if !$borrowed {

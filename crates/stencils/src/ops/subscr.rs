@@ -79,13 +79,7 @@ macro_rules! subscr_int {
         let (seq, sub) = (peek($sp, 2), peek($sp, 1));
         let fits = is_int(sub) && $is(seq) && long_is_nonneg_compact(sub);
         if !fits || long_digit0(sub) >= ob_size(seq) as usize {
-            if !$left {
-                incref(seq);
-            }
-            if !$right {
-                incref(sub);
-            }
-            deopt!($f, $sp, $ts)
+            deopt_borrowed!($f, $sp, $ts; !$left => seq, !$right => sub)
         }
         let res = new_ref($item(seq, long_digit0(sub)));
         if $right {
@@ -234,13 +228,7 @@ macro_rules! store_subscr_list_int {
         let (value, list, sub) = (peek($sp, 3), peek($sp, 2), peek($sp, 1));
         let fits = is_int(sub) && is_list(list) && long_is_nonneg_compact(sub);
         if !fits || long_digit0(sub) >= ob_size(list) as usize {
-            if !$left {
-                incref(list);
-            }
-            if !$right {
-                incref(sub);
-            }
-            deopt!($f, $sp, $ts)
+            deopt_borrowed!($f, $sp, $ts; !$left => list, !$right => sub)
         }
         let slot = list_items(list).add(long_digit0(sub));
         let old = *slot;
