@@ -569,3 +569,196 @@ def test_generators_resumed_from_c_notice_changes(jit):
     )
     r.assert_compiled("scaled", "turns")
     assert r.stats["frames_entered"] > 0
+
+
+def test_yields_and_resumptions_pass_through_delegating_levels(jit):
+    # A yield from the innermost generator of a `yield from`/`await` chain
+    # goes straight to the first level that does more than pass it on, and a
+    # resumption straight down to the innermost generator, every level in
+    # between left exactly as its own code leaves it: its state, line,
+    # `gi_yieldfrom`, frame chain, exception state and recursion depth, the
+    # values sent and thrown, the returns, and the events of
+    # `sys.monitoring` turned on in the middle of the chain.
+    r = jit(
+        """
+        import asyncio, inspect, sys, traceback
+        WATCH = []
+        def describe():
+            out = []
+            for g in WATCH:
+                f = g.gi_frame
+                out.append((inspect.getgeneratorstate(g), g.gi_running,
+                            f and f.f_lineno, f and f.f_lasti,
+                            type(g.gi_yieldfrom).__name__))
+            return out
+        def leaf(log):
+            got = yield "leaf0"
+            log.append(("leaf got", got))
+            f, chain = sys._getframe(), []
+            while f is not None:
+                chain.append((f.f_code.co_name, f.f_lineno))
+                f = f.f_back
+            log.append(chain[:8])
+            log.append(describe())
+            got = yield "leaf1"
+            log.append(("leaf got", got, sys.exc_info()[0]))
+            try:
+                yield "leaf2"
+            except KeyError as e:
+                log.append(("leaf caught", e.args, sys.exc_info()[0]))
+                got = yield "after throw"
+            if got == "fail":
+                raise ValueError("from the leaf")
+            return ("leaf result", got)
+        def middle(n, log):
+            if n == 0:
+                r = yield from leaf(log)
+            else:
+                r = yield from middle(n - 1, log)
+            log.append(("middle", n, r))
+            return r
+        def levels(g):
+            out = []
+            while inspect.isgenerator(g):
+                out.append(g)
+                g = g.gi_yieldfrom
+            return out
+        def drive(depth, last):
+            log = []
+            g = middle(depth, log)
+            WATCH[:] = []
+            out = [next(g)]
+            WATCH[:] = levels(g)
+            out.append(g.send("s1"))
+            out.append(describe())
+            try:
+                raise IndexError
+            except IndexError:
+                out.append(g.send("s2"))
+            out.append(g.throw(KeyError("k")))
+            out.append(describe())
+            try:
+                g.send(last)
+            except StopIteration as e:
+                out.append(("stop", e.value))
+            except ValueError:
+                out.append(traceback.format_exc().count("middle"))
+            out.append(describe())
+            out.append(log)
+            return out
+        def tree(n):
+            if n:
+                yield from tree(n - 1)
+                yield n
+                yield from tree(n - 1)
+        def walk(k):
+            total = 0
+            for v in tree(k):
+                total = total * 3 + v
+            return total
+        def guarded(n, log):
+            try:
+                if n:
+                    yield from guarded(n - 1, log)
+                else:
+                    yield from range(3)
+                    yield from leaf(log)
+            finally:
+                log.append(("finally", n, describe()))
+        def abandon(depth, how):
+            log = []
+            g = guarded(depth, log)
+            WATCH[:] = []
+            out = [next(g), next(g), next(g), next(g)]
+            WATCH[:] = levels(g)
+            out.append(g.send("x"))
+            out.append(describe())
+            if how == "close":
+                g.close()
+            else:
+                del g
+            out.append(describe())
+            out.append(log)
+            return out
+        for i in range(4):
+            print(abandon(5, "close"), abandon(3, "drop"))
+            print(drive(1, "end"))
+            print(drive(6, "fail" if i % 2 else "end"))
+            print(walk(9))
+        class Ticket:
+            def __await__(self):
+                got = yield "tick"
+                return got
+        async def waits(n):
+            if n:
+                return await waits(n - 1) + 1
+            return await Ticket()
+        def step(depth):
+            c = waits(depth)
+            out = [c.send(None)]
+            try:
+                c.send(10)
+            except StopIteration as e:
+                out.append(e.value)
+            return out
+        async def sleeper(n):
+            if n:
+                return await sleeper(n - 1) + 1
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            return 0
+        async def main():
+            return await asyncio.gather(*(sleeper(k) for k in range(8)))
+        for i in range(4):
+            print(step(1), step(7))
+            print(asyncio.run(main()))
+        events = []
+        def on_yield(code, offset, value):
+            events.append(("yield", code.co_name, offset, value))
+        def on_resume(code, offset):
+            events.append(("resume", code.co_name, offset))
+        def monitored(n):
+            if n:
+                x = yield from monitored(n - 1)
+                return x
+            yield 1
+            M = sys.monitoring
+            M.use_tool_id(3, "test")
+            M.register_callback(3, M.events.PY_YIELD, on_yield)
+            M.register_callback(3, M.events.PY_RESUME, on_resume)
+            M.set_events(3, M.events.PY_YIELD | M.events.PY_RESUME)
+            yield 2
+            yield 3
+            M.set_events(3, 0)
+            M.free_tool_id(3)
+            yield 4
+            return 5
+        def mleaf():
+            yield 1
+            M = sys.monitoring
+            M.use_tool_id(4, "local")
+            M.register_callback(4, M.events.PY_YIELD, on_yield)
+            M.register_callback(4, M.events.PY_RESUME, on_resume)
+            M.set_local_events(4, mmiddle.__code__, M.events.PY_YIELD | M.events.PY_RESUME)
+            yield 2
+            yield 3
+            M.set_local_events(4, mmiddle.__code__, 0)
+            M.free_tool_id(4)
+            yield 4
+            return 5
+        def mmiddle(n):
+            if n:
+                return (yield from mmiddle(n - 1))
+            return (yield from mleaf())
+        for i in range(3):
+            for v in mmiddle(4):
+                pass
+        for i in range(3):
+            for v in monitored(4):
+                pass
+        print(events)
+        """
+    )
+    r.assert_compiled("middle", "walk", "tree", "waits", "sleeper")
+    assert r.stats["yields_passed_through"] > 1000
+    assert r.stats["sends_passed_through"] > 1000

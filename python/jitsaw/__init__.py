@@ -153,6 +153,8 @@ def print_stats(file=None):
     w(f"  frames entered     {s['frames_entered']} in compiled code ({s['resumed_directly']} generators resumed "
       f"directly, {s['properties_entered']} property getters), {s['deopts']} handed to the interpreter, "
       f"{s['raise_exits']} raised; {s['calls_without_frame']} calls needed no frame\n")
+    w(f"  yield from/await   {s['yields_passed_through']} yields and {s['sends_passed_through']} resumptions "
+      f"passed through a delegating generator without running it\n")
     cache = s["attribute_cache"]
     w(f"  attribute caches   {cache['filled']} entries filled, {cache['generic']} accesses took the generic path\n")
     if s["refused"]:

@@ -135,8 +135,13 @@ class Gen:
             self.emit(f"obj.{self.pick(['a', 'b'])} = {self.expr(names, self.pick(['int', 'float', 'any']))}")
             self.emit(f"{out}.append(obj.a)")
             self.emit(f"{out}.append((obj.p, obj.me() is obj, obj.second(x, {self.expr(names, 'any')}), obj.nothing()))")
-        elif c < 0.92:
+        elif c < 0.91:
             self.emit(f"{out}.extend(gen({self.expr(names, 'any')}, {self.r.randint(0, 5)}))")
+        elif c < 0.92:
+            # A chain of `yield from`s, values sent down it.
+            sends = ", ".join(self.expr(names, "int") for _ in range(self.r.randint(0, 4)))
+            chain = f"chain({self.expr(names, 'any')}, {self.r.randint(0, 5)}, {self.r.randint(0, 6)})"
+            self.emit(f"{out}.extend(drive({chain}, [{sends}]))")
         elif c < 0.94:
             # Calls: a helper that may raise, recursion, a closure.
             self.emit(f"x = c(helper({self.expr(names, 'int')}, {self.expr(names, 'any')}))")
@@ -211,6 +216,27 @@ class Gen:
         self.emit("def gen(x, n):")
         self.emit("    for k in range(n):")
         self.emit("        yield (x, k) if k % 2 else k")
+        self.emit("def chain(x, n, d):")
+        self.emit("    if d:")
+        self.emit("        got = yield from chain(x, n, d - 1)")
+        self.emit("        yield ('returned', d, got)")
+        self.emit("        return got")
+        self.emit("    total = 0")
+        self.emit("    for k in range(n):")
+        self.emit("        sent = yield (x, k) if k % 2 else k")
+        self.emit("        if type(sent) is int:")
+        self.emit("            total += sent % 1000")
+        self.emit("    return total")
+        self.emit("def drive(g, sends):")
+        self.emit("    got = []")
+        self.emit("    try:")
+        self.emit("        got.append(next(g))")
+        self.emit("        for v in sends:")
+        self.emit("            got.append(g.send(v))")
+        self.emit("        got.extend(g)")
+        self.emit("    except StopIteration as e:")
+        self.emit("        got.append(('stop', e.value))")
+        self.emit("    return got")
         self.emit("def helper(a, b):")
         self.emit(f"    if a % {self.r.randint(2, 9)} == 0:")
         self.emit("        raise ValueError(a)")

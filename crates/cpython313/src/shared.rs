@@ -204,6 +204,23 @@ impl ResumeCache {
         builtins: usize,
         offset: u32,
     ) -> Option<usize> {
+        self.point(epoch, version, globals, builtins, offset)
+            .map(|point| self.base + point.label as usize)
+    }
+
+    /// [`ResumeCache::address`]'s resume point itself.
+    ///
+    /// # Safety
+    /// As for [`ResumeCache::address`].
+    #[inline(always)]
+    pub unsafe fn point(
+        &self,
+        epoch: u64,
+        version: u64,
+        globals: usize,
+        builtins: usize,
+        offset: u32,
+    ) -> Option<&ResumePoint> {
         if self.epoch != epoch
             || self.version != version
             || self.globals != globals
@@ -211,8 +228,8 @@ impl ResumeCache {
         {
             return None;
         }
-        let point = *self.points.add(offset as usize & self.mask);
-        (point.at == offset).then_some(self.base + point.label as usize)
+        let point = &*self.points.add(offset as usize & self.mask);
+        (point.at == offset).then_some(point)
     }
 }
 
@@ -228,4 +245,10 @@ pub struct ResumePoint {
     pub inst: u32,
     /// The byte offset of its machine code.
     pub label: u32,
+    /// For the `RESUME` after a `yield from`'s or `await`'s `YIELD_VALUE`
+    /// (whose frame, resumed, sends the value on at once): the byte offset
+    /// where its `SEND` site resumes (the micro-op after `_SEND`), else 0.
+    pub send_resume: u32,
+    /// The `SEND` site's `ResumeCache` (0 when `send_resume` is).
+    pub send_cache: usize,
 }

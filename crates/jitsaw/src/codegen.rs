@@ -247,6 +247,8 @@ const NO_RESUME_POINT: ResumePoint = ResumePoint {
     at: u32::MAX,
     inst: 0,
     label: 0,
+    send_resume: 0,
+    send_cache: 0,
 };
 
 /// A table of resume points indexed by their offset's low bits: the
@@ -558,15 +560,31 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     all_pieces.extend(stub_pieces);
     let starts = program.insts.iter().map(|i| i.start).collect();
     let opcodes = program.insts.iter().map(|i| (i.offset, i.opcode)).collect();
+    // A `yield from`'s resume point knows its `SEND` site: the `_SEND`'s
+    // cache and resume address (the next micro-op's).
+    let send_site = |send: usize| {
+        let p = &all_pieces[..main_len];
+        let k = (0..p.len().saturating_sub(1))
+            .find(|&k| p[k].uop.op == Uop::_SEND && p[k].uop.inst as usize == send)?;
+        Some((p[k + 1].offset, p[k].uop.operand as usize))
+    };
     let resume_points: Vec<ResumePoint> = program
         .insts
         .windows(2)
         .zip(1u32..)
         .filter(|(w, _)| crate::frontend::resumes_after(w[0].opcode))
-        .map(|(w, i)| ResumePoint {
-            at: w[1].start,
-            inst: i,
-            label: labels[i as usize],
+        .map(|(w, i)| {
+            let (send_resume, send_cache) =
+                crate::frontend::delegating_send(&program.insts, i as usize)
+                    .and_then(send_site)
+                    .unwrap_or((0, 0));
+            ResumePoint {
+                at: w[1].start,
+                inst: i,
+                label: labels[i as usize],
+                send_resume,
+                send_cache,
+            }
         })
         .collect();
     let resumes = resume_table(&resume_points);
@@ -974,6 +992,7 @@ mod tests {
             at,
             inst,
             label: 8 * inst,
+            ..NO_RESUME_POINT
         });
         let table = resume_table(&points);
         assert_eq!(table.len(), 32);

@@ -425,6 +425,28 @@ pub fn resumes_after(opcode: u8) -> bool {
     matches!(opcode, YIELD_VALUE | RETURN_GENERATOR)
 }
 
+/// If instruction `i` is the `RESUME` after a `yield from`'s or `await`'s
+/// `YIELD_VALUE` (`SEND`, `YIELD_VALUE`, `RESUME`, then
+/// `JUMP_BACKWARD_NO_INTERRUPT` back to the `SEND`): the `SEND`'s index.
+/// A frame resuming there sends the value it got on at once, through the
+/// `SEND`, which compiled code may do for it (`resume_cached` in the
+/// stencils); its `instr_ptr` then moves back three code units, from the
+/// `RESUME` to the `SEND`, as the stencils assume.
+pub fn delegating_send(insts: &[Inst], i: usize) -> Option<usize> {
+    let [send, yield_value, resume, jump] = insts.get(i.checked_sub(2)?..i + 2)? else {
+        return None;
+    };
+    (deopt(send.opcode) == SEND
+        && yield_value.opcode == YIELD_VALUE
+        && deopt(resume.opcode) == RESUME
+        && jump.opcode == JUMP_BACKWARD_NO_INTERRUPT
+        && yield_value.start == send.offset + 1 + caches(SEND) as u32
+        && resume.start == yield_value.offset + 1
+        && resume.offset == send.offset + 3
+        && (jump.offset + 1).checked_sub(jump.oparg) == Some(send.start))
+    .then_some(i - 2)
+}
+
 /// Every `LOAD_GLOBAL` (any form): its offset and the index of its name in
 /// `co_names`.
 pub fn global_loads(units: &[u16]) -> Vec<(u32, u32)> {
@@ -915,6 +937,43 @@ mod tests {
         assert!(quickened(BINARY_OP, 7 << 4 | 3));
         assert!(!quickened(BINARY_OP, 15 << 4 | QUICKEN_GIVE_UP_BACKOFF));
         assert!(!quickened(SEND, 1 << 4 | 1));
+    }
+
+    /// The `RESUME` of a `yield from` (or `await`) loop names its `SEND`;
+    /// a plain `yield`'s, or a loop whose jump goes elsewhere, does not.
+    #[test]
+    fn delegating_resumes_name_their_send() {
+        let program = |jump_back: u32| {
+            let mut units = vec![unit(RETURN_GENERATOR, 0), unit(POP_TOP, 0), unit(RESUME, 0)];
+            units.push(unit(LOAD_FAST, 0));
+            units.push(unit(LOAD_CONST, 0));
+            with_caches(&mut units, SEND, 3);
+            units.push(unit(YIELD_VALUE, 1));
+            units.push(unit(RESUME, 2));
+            units.push(unit(JUMP_BACKWARD_NO_INTERRUPT, jump_back));
+            units.push(unit(END_SEND, 0));
+            units.push(unit(YIELD_VALUE, 0));
+            units.push(unit(RESUME, 1));
+            units.push(unit(RETURN_VALUE, 0));
+            decode(&units).unwrap()
+        };
+        let insts = program(5);
+        let at = |op: u8, n: usize| {
+            insts
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.opcode == op)
+                .nth(n)
+                .unwrap()
+                .0
+        };
+        let (send, resume) = (at(SEND, 0), at(RESUME, 1));
+        assert_eq!(delegating_send(&insts, resume), Some(send));
+        assert_eq!(delegating_send(&insts, at(RESUME, 2)), None);
+        assert_eq!(delegating_send(&insts, at(RESUME, 0)), None);
+        assert_eq!(delegating_send(&insts, insts.len() - 1), None);
+        assert_eq!(delegating_send(&program(4), resume), None);
+        assert_eq!(delegating_send(&program(6), resume), None);
     }
 
     #[test]

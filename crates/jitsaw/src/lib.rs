@@ -107,6 +107,8 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("calls_without_frame", runtime::CALLS_WITHOUT_FRAME.get())?;
     d.set_item("properties_entered", runtime::PROPERTIES_ENTERED.get())?;
     d.set_item("resumed_directly", runtime::RESUMED_DIRECTLY.get())?;
+    d.set_item("yields_passed_through", runtime::YIELDS_PASSED.get())?;
+    d.set_item("sends_passed_through", runtime::SENDS_PASSED.get())?;
     let attribute_cache = PyDict::new(py);
     attribute_cache.set_item("filled", runtime::attr_cache::FILLED.get())?;
     attribute_cache.set_item("generic", runtime::attr_cache::GENERIC.get())?;

@@ -224,6 +224,15 @@ extern "C" {
     /// The runtime's epoch, which moves whenever what a site's cache of a
     /// direct entry learned may no longer hold (`ResumeCache`).
     pub static jitsaw_direct_epoch: u64;
+    /// Nonzero when yields and resumptions may pass through the levels of
+    /// a `yield from`/`await` chain without running their code (`delegates`
+    /// and `resume_cached` in `ops/gen.rs`); zero while profiling, whose
+    /// counts must see every level's instructions run.
+    pub static jitsaw_pass_through: u8;
+    /// Statistics: levels a yield passed through.
+    pub static mut jitsaw_yields_passed: u64;
+    /// Statistics: levels a resumption passed through.
+    pub static mut jitsaw_sends_passed: u64;
     /// Statistics: frames compiled code entered directly.
     pub static mut jitsaw_frames_entered: u64;
     /// Statistics: of those, generators resumed.

@@ -144,6 +144,9 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             crate::hook::quicken_reported_address(),
         ),
         ("jitsaw_direct_epoch", crate::hook::direct_epoch_address()),
+        ("jitsaw_pass_through", crate::hook::pass_through_address()),
+        ("jitsaw_yields_passed", super::YIELDS_PASSED.address()),
+        ("jitsaw_sends_passed", super::SENDS_PASSED.address()),
         ("jitsaw_frames_entered", FRAMES_ENTERED.address()),
         ("jitsaw_resumed_directly", RESUMED_DIRECTLY.address()),
         (

@@ -312,6 +312,11 @@ pub static CALLS_WITHOUT_FRAME: Counter = Counter::new();
 pub static PROPERTIES_ENTERED: Counter = Counter::new();
 /// Generators and coroutines a compiled caller resumed directly.
 pub static RESUMED_DIRECTLY: Counter = Counter::new();
+/// Levels of `yield from`/`await` chains a yield passed through without
+/// running their code (`_YIELD_VALUE`).
+pub static YIELDS_PASSED: Counter = Counter::new();
+/// Levels of such chains a resumption passed through (`resume_cached`).
+pub static SENDS_PASSED: Counter = Counter::new();
 /// Exits from compiled code to the interpreter.
 pub static DEOPTS: Counter = Counter::new();
 /// Exceptions raised in compiled code.

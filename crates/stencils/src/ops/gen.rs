@@ -30,12 +30,63 @@ stencil!(
         *field_ptr::<*mut u8>(ts.cast(), off::TSTATE_EXC_INFO) = *previous;
         *previous = core::ptr::null_mut();
         *py_recursion_remaining(ts) += 1;
-        let caller = (*f).previous;
+        let mut caller = (*f).previous;
         (*f).previous = core::ptr::null_mut();
         *current_frame(ts) = caller;
+        while delegates(caller) {
+            caller = yield_through(caller, ts);
+        }
         back_to_caller!(caller, peek(sp, 1), ts)
     }
 );
+
+/// Whether `caller`, which a yielding generator hands its value to, would
+/// only pass it on: a generator or coroutine that compiled code resumed
+/// directly, waiting in `yield from`/`await` (its `SEND` is followed by
+/// `YIELD_VALUE`), whose code was never instrumented (no monitoring data,
+/// so its own `_CHECK_VALIDITY` would let the yield run or the interpreter
+/// would run an uninstrumented one). Skipping such levels is what keeps a
+/// chain of `yield from`s from paying, per level, a return into the caller's
+/// site (an indirect jump whose target changes from value to value) and
+/// the caller's own yield.
+#[inline(always)]
+unsafe fn delegates(caller: Frame) -> bool {
+    use jitsaw_cpython313::opcode::{SEND, SEND_GEN, YIELD_VALUE};
+    if (*caller).return_offset != jitsaw_cpython313::shared::INLINE_RETURN
+        || (*caller).owner as i64 != consts::FRAME_OWNED_BY_GENERATOR
+        || field::<u64>(frame_code(caller).cast(), off::CODE_MONITORING) != 0
+        || core::ptr::read_volatile(&raw const jitsaw_pass_through) == 0
+    {
+        return false;
+    }
+    // A caller waiting for a directly resumed generator has `instr_ptr` at
+    // the instruction that resumed it (`SEND` or `FOR_ITER`).
+    let ip = (*caller).instr_ptr;
+    let op = *ip as u8;
+    (op == SEND || op == SEND_GEN) && *ip.add(2) as u8 == YIELD_VALUE
+}
+
+/// The `YIELD_VALUE` of a caller that [`delegates`]: it suspends as its own
+/// would (resuming after that `YIELD_VALUE`, its stack ending where the
+/// value was), and its caller, which gets the value, is returned.
+#[inline(always)]
+unsafe fn yield_through(caller: Frame, ts: Ts) -> Frame {
+    let gen = caller.cast::<u8>().sub(off::GEN_GI_IFRAME);
+    let ip = (*caller).instr_ptr;
+    let oparg = (*ip.add(2) >> 8) as i64;
+    (*caller).instr_ptr = ip.add(3);
+    *field_ptr::<i8>(gen, off::GEN_GI_FRAME_STATE) = (consts::FRAME_SUSPENDED + oparg) as i8;
+    (*caller).return_offset = 0;
+    let previous = field_ptr::<*mut u8>(gen.add(off::GEN_GI_EXC_STATE), off::EXCINFO_PREVIOUS_ITEM);
+    *field_ptr::<*mut u8>(ts.cast(), off::TSTATE_EXC_INFO) = *previous;
+    *previous = core::ptr::null_mut();
+    *py_recursion_remaining(ts) += 1;
+    *(&raw mut jitsaw_yields_passed) += 1;
+    let next = (*caller).previous;
+    (*caller).previous = core::ptr::null_mut();
+    *current_frame(ts) = next;
+    next
+}
 
 stencil!(
     /// `SEND` (tier 1 only in CPython): sends a value into a sub-iterator;
@@ -83,6 +134,13 @@ stencil!(
 /// `ResumeCache`): the same work, without the runtime's lookups. Sends the
 /// value at `*slot` (`kind` 0) or `None` (`kind` 1); nulls (nothing done)
 /// otherwise.
+///
+/// A generator that resumes in a `yield from` or `await` (its `RESUME`
+/// follows the `YIELD_VALUE` of a `SEND`) would send the value on at once:
+/// its `SEND` site is entered here too, level after level while each site's
+/// cache holds, and the innermost generator is where the code goes in. The
+/// levels in between are left as their own code would leave them, waiting
+/// in their `SEND` (see [`delegates`] for the way back up).
 #[inline(always)]
 pub unsafe fn resume_cached(
     ts: Ts,
@@ -92,32 +150,75 @@ pub unsafe fn resume_cached(
     kind: usize,
     cache: *const ResumeCache,
 ) -> Inline {
-    let c = &*cache;
-    let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
-    let state = field_ptr::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE);
-    let code = (*frame).f_executable as usize;
-    let missed = Inline {
+    let mut entered = Inline {
         frame: core::ptr::null_mut(),
         entry: 0,
     };
+    let (mut caller, mut gen, mut slot, mut kind) = (caller, gen, slot, kind);
+    let (mut cache, mut resume) = (cache, resume_address() as usize);
+    loop {
+        let Some(point) = link_cached(ts, caller, gen, slot, kind, &*cache, resume) else {
+            return entered;
+        };
+        if !entered.frame.is_null() {
+            // It ran its `RESUME` and `JUMP_BACKWARD_NO_INTERRUPT` and waits
+            // in its `SEND`.
+            (*caller).instr_ptr = (*caller).instr_ptr.sub(3);
+            *(&raw mut jitsaw_sends_passed) += 1;
+        }
+        let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
+        let base = (*cache).base;
+        entered = Inline {
+            frame,
+            entry: base + point.label as usize,
+        };
+        if point.send_cache == 0 || core::ptr::read_volatile(&raw const jitsaw_pass_through) == 0 {
+            return entered;
+        }
+        let sp = frame_local(frame, (*frame).stacktop as usize);
+        let receiver = peek(sp, 2);
+        if !is_gen_or_coro(receiver) {
+            return entered;
+        }
+        resume = base + point.send_resume as usize;
+        cache = point.send_cache as *const ResumeCache;
+        (caller, gen, slot, kind) = (frame, receiver, sp.sub(1), 0);
+    }
+}
+
+/// One level of [`resume_cached`]: the generator's frame, if `c` knows
+/// where it resumes, gets the value and is linked above `caller`, which
+/// waits with its stack ending at `slot`, where `resume` is kept. The resume
+/// point found, or `None` (nothing done).
+#[inline(always)]
+unsafe fn link_cached(
+    ts: Ts,
+    caller: Frame,
+    gen: *mut PyObject,
+    slot: Sp,
+    kind: usize,
+    c: &ResumeCache,
+    resume: usize,
+) -> Option<&jitsaw_cpython313::shared::ResumePoint> {
+    let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
+    let state = field_ptr::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE);
+    let code = (*frame).f_executable as usize;
     if code != c.code
         || *state as i64 >= consts::FRAME_EXECUTING
         || *py_recursion_remaining(ts) <= 1
         || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME) != c.eval_frame
         || !field::<*mut u8>(code as *mut u8, off::CODE_MONITORING).is_null()
     {
-        return missed;
+        return None;
     }
     let offset = (((*frame).instr_ptr as usize - (code + off::CODE_CO_CODE_ADAPTIVE)) >> 1) as u32;
-    let Some(entry) = c.address(
+    let point = c.point(
         core::ptr::read_volatile(&raw const jitsaw_direct_epoch),
         instrumentation_version(ts),
         (*frame).f_globals as usize,
         (*frame).f_builtins as usize,
         offset,
-    ) else {
-        return missed;
-    };
+    )?;
     let value = if kind == 0 { *slot } else { none() };
     *frame_local(frame, (*frame).stacktop as usize) = value;
     (*frame).stacktop += 1;
@@ -127,14 +228,14 @@ pub unsafe fn resume_cached(
     *field_ptr::<*mut u8>(exc_state, off::EXCINFO_PREVIOUS_ITEM) = *exc_info;
     *exc_info = exc_state;
     (*caller).stacktop = slot.offset_from((*caller).localsplus.as_ptr()) as i32;
-    *slot = resume_address() as *mut PyObject;
+    *slot = resume as *mut PyObject;
     (*frame).previous = caller;
     (*frame).return_offset = jitsaw_cpython313::shared::INLINE_RETURN;
     *current_frame(ts) = frame;
     *py_recursion_remaining(ts) -= 1;
     *(&raw mut jitsaw_resumed_directly) += 1;
     *(&raw mut jitsaw_frames_entered) += 1;
-    Inline { frame, entry }
+    Some(point)
 }
 
 /// Whether `SEND` may resume `o` directly (the interpreter's `SEND_GEN`
