@@ -7,7 +7,7 @@ use crate::abi::*;
 use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::Frame as FrameT;
-use jitsaw_cpython313::shared::ResumeCache;
+use jitsaw_cpython313::shared::{ResumeCache, ResumePoint};
 use jitsaw_cpython313::{consts, off};
 
 stencil!(
@@ -150,40 +150,72 @@ pub unsafe fn resume_cached(
     kind: usize,
     cache: *const ResumeCache,
 ) -> Inline {
-    let mut entered = Inline {
-        frame: core::ptr::null_mut(),
-        entry: 0,
+    let Some(point) = link_cached(
+        ts,
+        caller,
+        gen,
+        slot,
+        kind,
+        &*cache,
+        resume_address() as usize,
+    ) else {
+        return Inline {
+            frame: core::ptr::null_mut(),
+            entry: 0,
+        };
     };
-    let (mut caller, mut gen, mut slot, mut kind) = (caller, gen, slot, kind);
-    let (mut cache, mut resume) = (cache, resume_address() as usize);
-    loop {
-        let Some(point) = link_cached(ts, caller, gen, slot, kind, &*cache, resume) else {
-            return entered;
-        };
-        if !entered.frame.is_null() {
-            // It ran its `RESUME` and `JUMP_BACKWARD_NO_INTERRUPT` and waits
-            // in its `SEND`.
-            (*caller).instr_ptr = (*caller).instr_ptr.sub(3);
-            *(&raw mut jitsaw_sends_passed) += 1;
-        }
-        let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
-        let base = (*cache).base;
-        entered = Inline {
-            frame,
-            entry: base + point.label as usize,
-        };
-        if point.send_cache == 0 || core::ptr::read_volatile(&raw const jitsaw_pass_through) == 0 {
-            return entered;
-        }
-        let sp = frame_local(frame, (*frame).stacktop as usize);
+    let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
+    let entered = Inline {
+        frame,
+        entry: (*cache).base + point.label as usize,
+    };
+    if point.send_cache == 0 {
+        return entered;
+    }
+    pass_down(ts, entered, point, (*cache).base)
+}
+
+/// The rest of [`resume_cached`] when the frame `entered` resumes at a
+/// `yield from`'s or `await`'s `RESUME` (`point`, in code at `base`): while
+/// the generator it delegates to can be resumed through its `SEND` site's
+/// cache, that is done, and the frame waits in its `SEND` as after running
+/// it. The innermost frame entered.
+#[inline(always)]
+unsafe fn pass_down(
+    ts: Ts,
+    mut entered: Inline,
+    mut point: &ResumePoint,
+    mut base: usize,
+) -> Inline {
+    if core::ptr::read_volatile(&raw const jitsaw_pass_through) == 0 {
+        return entered;
+    }
+    while point.send_cache != 0 {
+        let caller = entered.frame;
+        let sp = frame_local(caller, (*caller).stacktop as usize);
         let receiver = peek(sp, 2);
         if !is_gen_or_coro(receiver) {
-            return entered;
+            break;
         }
-        resume = base + point.send_resume as usize;
-        cache = point.send_cache as *const ResumeCache;
-        (caller, gen, slot, kind) = (frame, receiver, sp.sub(1), 0);
+        let cache = &*(point.send_cache as *const ResumeCache);
+        let resume = base + point.send_resume as usize;
+        let Some(next) = link_cached(ts, caller, receiver, sp.sub(1), 0, cache, resume) else {
+            break;
+        };
+        // It ran its `RESUME` and `JUMP_BACKWARD_NO_INTERRUPT` and waits in
+        // its `SEND`.
+        (*caller).instr_ptr = (*caller).instr_ptr.sub(3);
+        *(&raw mut jitsaw_sends_passed) += 1;
+        (point, base) = (next, cache.base);
+        entered = Inline {
+            frame: receiver
+                .cast::<u8>()
+                .add(off::GEN_GI_IFRAME)
+                .cast::<FrameT>(),
+            entry: base + point.label as usize,
+        };
     }
+    entered
 }
 
 /// One level of [`resume_cached`]: the generator's frame, if `c` knows
@@ -191,15 +223,15 @@ pub unsafe fn resume_cached(
 /// waits with its stack ending at `slot`, where `resume` is kept. The resume
 /// point found, or `None` (nothing done).
 #[inline(always)]
-unsafe fn link_cached(
+unsafe fn link_cached<'a>(
     ts: Ts,
     caller: Frame,
     gen: *mut PyObject,
     slot: Sp,
     kind: usize,
-    c: &ResumeCache,
+    c: &'a ResumeCache,
     resume: usize,
-) -> Option<&jitsaw_cpython313::shared::ResumePoint> {
+) -> Option<&'a ResumePoint> {
     let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
     let state = field_ptr::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE);
     let code = (*frame).f_executable as usize;
