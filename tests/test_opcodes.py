@@ -425,6 +425,41 @@ def test_for_loops_over_range_list_tuple_and_iterators(jit):
     assert r.exits("generic:FOR_ITER_LIST")
 
 
+def test_loops_over_ranges_beyond_a_c_long(jit):
+    # A range iterates with a `range_iterator` while it fits a C long and
+    # with a `longrange_iterator` beyond: code compiled while a loop saw
+    # small ranges meets a huge one (Pollard's rho in more-itertools'
+    # `factor` crashed so) and must keep telling them apart.
+    r = jit(
+        """
+        def walk(n, stop):
+            total = 0
+            for b in range(1, n):
+                total += b
+                if b >= stop:
+                    break
+            return total
+        def steps(lo, hi, step):
+            out = []
+            for v in range(lo, hi, step):
+                out.append(v)
+                if len(out) == 4:
+                    break
+            return out
+        for k in range(4):
+            print(walk(100, 10), walk(10**6, 20), steps(0, 50, 7))
+        print(walk(2**70, 15), walk(2**63, 12), walk(2**63 - 1, 11), walk(2**64 + 3, 7))
+        print(steps(2**64, 2**64 + 50, 7), steps(2**63 + 10, 2**63 - 10, -3))
+        print(steps(-2**63 - 2, -2**63 + 2, 1), steps(0, 2**100, 2**62))
+        for k in range(3):
+            print(walk(30, 29), steps(10, -10, -6))
+        """
+    )
+    r.assert_compiled("walk", "steps")
+    assert "_ITER_NEXT_RANGE" in r.uops("walk")
+    assert r.exits("generic:FOR_ITER_RANGE")
+
+
 def test_loop_iterator_exhaustion_and_mutation(jit):
     r = jit(
         """

@@ -58,7 +58,8 @@ impl Types {
     pub const DICT: Types = Types(1 << 8);
     /// `range`.
     pub const RANGE: Types = Types(1 << 9);
-    /// A `range` iterator (`range_iterator` or `longrange_iterator`).
+    /// `range_iterator`, exactly (not the `longrange_iterator` of a range
+    /// beyond a C long, which is `OTHER`).
     pub const RANGE_ITER: Types = Types(1 << 10);
     /// A `list` iterator.
     pub const LIST_ITER: Types = Types(1 << 11);
@@ -660,8 +661,11 @@ impl Analysis<'_> {
                 Uop::_BUILD_LIST => Types::LIST,
                 Uop::_BUILD_TUPLE => Types::TUPLE,
                 Uop::_BUILD_MAP | Uop::_BUILD_CONST_KEY_MAP => Types::DICT,
+                // A range beyond a C long iterates with a
+                // `longrange_iterator`, which `_ITER_CHECK_RANGE` must
+                // still tell from a `range_iterator`.
                 Uop::_GET_ITER if tos.types.within(Types::RANGE) => {
-                    return typed_by(tos, Types::RANGE_ITER)
+                    return typed_by(tos, Types::RANGE_ITER.union(Types::OTHER))
                 }
                 Uop::_GET_ITER if tos.types.within(Types::LIST) => {
                     return typed_by(tos, Types::LIST_ITER)
@@ -1216,9 +1220,10 @@ mod tests {
     }
 
     #[test]
-    fn constant_tuples_unpack_to_known_items_and_ranges_to_known_iterators() {
+    fn constant_tuples_unpack_to_known_items_and_ranges_to_checked_iterators() {
         // `a, b = (1, 1.5)`, then `for i in range(a): b = b * b` shaped:
-        // the float guard goes (b known), the range iterator's check too.
+        // the float guard goes (b known); the range iterator's check stays
+        // (a range beyond a C long iterates with a `longrange_iterator`).
         let insts: Vec<Spec> = vec![
             (vec![(Uop::_LOAD_CONST_INLINE, 0, None)], vec![]),
             (
@@ -1277,8 +1282,14 @@ mod tests {
         ];
         let p = remove_guards(program(insts, true));
         assert!(p.fallback_of(1).is_empty() && p.fallback_of(5).is_empty());
-        assert_eq!(ops(&p, 7), [Uop::_ITER_JUMP_RANGE, Uop::_ITER_NEXT_RANGE]);
-        assert!(p.fallback_of(7).is_empty());
+        assert_eq!(
+            ops(&p, 7),
+            [
+                Uop::_ITER_CHECK_RANGE,
+                Uop::_ITER_JUMP_RANGE,
+                Uop::_ITER_NEXT_RANGE
+            ]
+        );
         // `b` crossed the call to `range` (which may run Python code).
         assert_eq!(
             ops(&p, 9),
