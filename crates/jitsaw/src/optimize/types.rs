@@ -58,8 +58,7 @@ impl Types {
     pub const DICT: Types = Types(1 << 8);
     /// `range`.
     pub const RANGE: Types = Types(1 << 9);
-    /// `range_iterator`, exactly (not the `longrange_iterator` of a range
-    /// beyond a C long, which is `OTHER`).
+    /// `range_iterator`, exactly (a range within a C long).
     pub const RANGE_ITER: Types = Types(1 << 10);
     /// A `list` iterator.
     pub const LIST_ITER: Types = Types(1 << 11);
@@ -73,8 +72,11 @@ impl Types {
     pub const CLASS_FLOAT: Types = Types(1 << 15);
     /// Anything else.
     pub const OTHER: Types = Types(1 << 16);
+    /// `longrange_iterator` (a range beyond a C long), which
+    /// `_ITER_CHECK_RANGE` tells from a `range_iterator`.
+    pub const LONG_RANGE_ITER: Types = Types(1 << 17);
     /// Nothing known.
-    pub const ANY: Types = Types((1 << 17) - 1);
+    pub const ANY: Types = Types((1 << 18) - 1);
 
     /// Every type of either set.
     pub fn union(self, other: Types) -> Types {
@@ -297,6 +299,9 @@ pub struct KnownObject {
     pub items: Vec<Types>,
 }
 
+/// What iterating a `range` takes: either kind of its iterators.
+const ANY_RANGE_ITER: Types = Types(Types::RANGE_ITER.0 | Types::LONG_RANGE_ITER.0);
+
 /// Types freeing a value of which runs no Python code.
 const FREED_QUIETLY: Types = Types(
     Types::NULL.0
@@ -307,6 +312,7 @@ const FREED_QUIETLY: Types = Types(
         | Types::STR.0
         | Types::RANGE.0
         | Types::RANGE_ITER.0
+        | Types::LONG_RANGE_ITER.0
         | Types::CLASS_RANGE.0
         | Types::CLASS_INT.0
         | Types::CLASS_FLOAT.0,
@@ -576,11 +582,17 @@ impl Analysis<'_> {
         let (pops, pushes) = u.op.effect(u.oparg);
         let (pops, pushes) = (pops as usize, pushes as usize);
         let tos = s.peek(1).types;
-        // Getting an iterator of these runs no Python code and frees
-        // nothing; otherwise inputs freed may run finalizers.
-        let quiet_iter = u.op == Uop::_GET_ITER
-            && !s.peek(1).crossed
-            && tos.within(Types(Types::RANGE.0 | Types::LIST.0 | Types::TUPLE.0));
+        // Getting an iterator of these, or the next item of a range's,
+        // runs no Python code and frees nothing; otherwise inputs freed may
+        // run finalizers.
+        let quiet_iter = !s.peek(1).crossed
+            && match u.op {
+                Uop::_GET_ITER => {
+                    tos.within(Types(Types::RANGE.0 | Types::LIST.0 | Types::TUPLE.0))
+                }
+                Uop::_FOR_ITER => tos.within(ANY_RANGE_ITER),
+                _ => false,
+            };
         let runs_code = !quiet_iter
             && (info(u.op).runs_python || (1..=pops).any(|n| !freed_quietly(s.peek(n))));
         let mut jumped = None;
@@ -661,12 +673,13 @@ impl Analysis<'_> {
                 Uop::_BUILD_LIST => Types::LIST,
                 Uop::_BUILD_TUPLE => Types::TUPLE,
                 Uop::_BUILD_MAP | Uop::_BUILD_CONST_KEY_MAP => Types::DICT,
-                // A range beyond a C long iterates with a
-                // `longrange_iterator`, which `_ITER_CHECK_RANGE` must
-                // still tell from a `range_iterator`.
+                // Which iterator depends on the range's bounds.
                 Uop::_GET_ITER if tos.types.within(Types::RANGE) => {
-                    return typed_by(tos, Types::RANGE_ITER.union(Types::OTHER))
+                    return typed_by(tos, ANY_RANGE_ITER)
                 }
+                // Either iterator of a range yields exact ints (the generic
+                // form runs when `_ITER_CHECK_RANGE` meets a long range).
+                Uop::_FOR_ITER if tos.types.within(ANY_RANGE_ITER) => Types::INT,
                 Uop::_GET_ITER if tos.types.within(Types::LIST) => {
                     return typed_by(tos, Types::LIST_ITER)
                 }
@@ -1217,6 +1230,59 @@ mod tests {
         let p = remove_guards(program(insts, true));
         assert_eq!(ops(&p, 2), [Uop::_BINARY_OP_ADD_INT]);
         assert_eq!(ops(&p, 6), [Uop::_BINARY_OP_ADD_INT]);
+    }
+
+    /// `for i in range(x): y = i + i` shaped: the range iterator's check
+    /// stays, yet `i` is an int either way (its generic form iterates a
+    /// `longrange_iterator`), so the add needs no guard.
+    #[test]
+    fn range_loop_variables_are_ints_from_either_iterator() {
+        let insts: Vec<Spec> = vec![
+            (
+                vec![(Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL, 0, None)],
+                vec![],
+            ),
+            (vec![(Uop::_LOAD_FAST, 0, None)], vec![]),
+            (
+                vec![(Uop::_CALL_BUILTIN_CLASS, 1, None)],
+                vec![(Uop::_CALL, 1, None), (Uop::_JUMP, 0, Some(3))],
+            ),
+            (vec![(Uop::_GET_ITER, 0, None)], vec![]),
+            // 4: the loop.
+            (
+                vec![
+                    (Uop::_ITER_CHECK_RANGE, 0, None),
+                    (Uop::_ITER_JUMP_RANGE, 0, Some(9)),
+                    (Uop::_ITER_NEXT_RANGE, 0, None),
+                ],
+                vec![(Uop::_FOR_ITER, 0, Some(9)), (Uop::_JUMP, 0, Some(5))],
+            ),
+            (vec![(Uop::_STORE_FAST, 1, None)], vec![]),
+            (
+                vec![(Uop::_LOAD_FAST, 1, None), (Uop::_LOAD_FAST, 1, None)],
+                vec![],
+            ),
+            (
+                vec![
+                    (Uop::_GUARD_BOTH_INT, 0, None),
+                    (Uop::_BINARY_OP_ADD_INT, 0, None),
+                ],
+                vec![(Uop::_BINARY_OP, 0, None), (Uop::_JUMP, 0, Some(8))],
+            ),
+            (
+                vec![(Uop::_POP_TOP, 0, None), (Uop::_JUMP, 0, Some(4))],
+                vec![],
+            ),
+            (
+                vec![(Uop::_LOAD_FAST, 1, None), (Uop::_POP_FRAME, 0, None)],
+                vec![],
+            ),
+        ];
+        let p = remove_guards(program(insts, true));
+        assert_eq!(ops(&p, 4)[0], Uop::_ITER_CHECK_RANGE);
+        assert!(!p.fallback_of(4).is_empty());
+        assert!(!ops(&p, 7).contains(&Uop::_GUARD_BOTH_INT));
+        assert!(p.fallback_of(7).is_empty());
     }
 
     #[test]
