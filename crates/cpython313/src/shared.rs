@@ -187,31 +187,14 @@ impl ResumeCache {
         base: 0,
     };
 
-    /// Where a frame suspended at code unit `offset` resumes (its machine
-    /// code's address), if what the cache learned still holds: the same
-    /// epoch and instrumentation `version`, the frame's `globals` and
-    /// `builtins`, and a resume point there. (The caller checks the rest:
-    /// the code object, its monitoring data.)
+    /// The resume point of a frame suspended at code unit `offset` (its
+    /// machine code is at `base + label`), if what the cache learned still
+    /// holds: the same epoch and instrumentation `version`, the frame's
+    /// `globals` and `builtins`, and a resume point there. (The caller
+    /// checks the rest: the code object, its monitoring data.)
     ///
     /// # Safety
     /// A nonzero epoch means `points` and `base` are a live compilation's.
-    #[inline(always)]
-    pub unsafe fn address(
-        &self,
-        epoch: u64,
-        version: u64,
-        globals: usize,
-        builtins: usize,
-        offset: u32,
-    ) -> Option<usize> {
-        self.point(epoch, version, globals, builtins, offset)
-            .map(|point| self.base + point.label as usize)
-    }
-
-    /// [`ResumeCache::address`]'s resume point itself.
-    ///
-    /// # Safety
-    /// As for [`ResumeCache::address`].
     #[inline(always)]
     pub unsafe fn point(
         &self,

@@ -652,13 +652,15 @@ unsafe fn quick_resume(
     if !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null() {
         return None;
     }
-    let address = (*state).resume.address(
+    let cache = &(*state).resume;
+    let point = cache.point(
         direct_epoch(),
         instrumentation_version(ts),
         (*frame).f_globals as usize,
         (*frame).f_builtins as usize,
         runtime::offset_of_ip(frame),
     )?;
+    let address = cache.base + point.label as usize;
     let entry = runtime::entry_fn()?;
     Some((state, address, entry))
 }
