@@ -110,8 +110,21 @@ class Gen:
         elif c < 0.45:
             self.emit(f"{out}.append({self.expr(names, self.pick(['int', 'float']))})")
         elif c < 0.6:
-            self.emit(f"for i{self.depth} in range({self.r.randint(0, 40)}):")
-            self.block(names + [f"i{self.depth}"], out)
+            n = self.r.randint(0, 40)
+            i = f"i{self.depth}"
+            if self.r.random() < 0.15:
+                # Past a C long on some calls only: the loop's code meets
+                # both kinds of range iterator (the body sees small values).
+                v = self.r.choice(names)
+                big = self.r.choice(["2**63 - 3", "2**64", "-2**63 - 9"])
+                self.emit(f"b{self.depth} = {big} if type({v}) is int and {v} % 2 else 0")
+                self.emit(f"for {i} in range(b{self.depth}, b{self.depth} + {n}):")
+                self.depth += 1
+                self.emit(f"{i} = {i} - b{self.depth - 1}")
+                self.depth -= 1
+            else:
+                self.emit(f"for {i} in range({n}):")
+            self.block(names + [i], out)
         elif c < 0.7:
             self.emit(f"if {self.expr(names, 'int')}:")
             self.block(names, out)
@@ -318,6 +331,10 @@ def run(source, jit, chaos):
             timeout=300,
             preexec_fn=limit_memory,
         )
+    except subprocess.TimeoutExpired:
+        # A miscompiled loop may never end: a divergence like any other
+        # (unless the plain run does not end either).
+        return None, "timed out", ""
     finally:
         os.unlink(f.name)
     return proc.returncode, proc.stdout, proc.stderr
