@@ -41,6 +41,7 @@ def main(doc, program, name):
             if run(source, {"JITSAW": "1", "JITSAW_THRESHOLD": threshold}) != expected:
                 diverged += 1
                 path = Path(args.out) / f"{name}_divergence_{seed}_t{threshold}.py"
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(source)
                 print(f"program {seed} diverges at threshold {threshold}: {path}")
     print(f"{args.count} programs, {diverged} divergences")

@@ -399,6 +399,7 @@ def main():
             failures.append(batch[0])
             continue
         print(f"(JITSAW_CHAOS={chaos})")
+        os.makedirs(args.out, exist_ok=True)
         path = os.path.join(args.out, f"fuzz_divergence_{culprit}.py")
         with open(path, "w") as f:
             f.write(batch_source([culprit]))
