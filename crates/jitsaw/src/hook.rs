@@ -26,9 +26,7 @@ use jitsaw_cpython313::shared::ResumeCache;
 use jitsaw_cpython313::{consts, deopt, off, opcode};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{
-    AtomicBool, AtomicIsize, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -224,7 +222,6 @@ pub fn enable(options: Options) -> Result<(), String> {
     if options.profile {
         profile::PROFILING.store(true, Ordering::Relaxed);
     }
-    PASS_THROUGH.store(u8::from(!profile::enabled()), Ordering::Relaxed);
     CODE_LIMIT.store(
         options.code_limit_mib as usize * (1 << 20),
         Ordering::Relaxed,
@@ -842,16 +839,6 @@ fn bump_direct_epoch() {
 /// The current [`DIRECT_EPOCH`].
 pub fn direct_epoch() -> u64 {
     DIRECT_EPOCH.load(Ordering::Relaxed)
-}
-
-/// Whether a yield passes through the generators that only delegate to it
-/// (`jitsaw_pass_through` in the stencils): not while profiling, whose
-/// counts must see every level run.
-static PASS_THROUGH: AtomicU8 = AtomicU8::new(1);
-
-/// Where [`PASS_THROUGH`] is, for `_YIELD_VALUE`.
-pub fn pass_through_address() -> usize {
-    PASS_THROUGH.as_ptr() as usize
 }
 
 /// Where [`DIRECT_EPOCH`] is, for the stencils that check it.

@@ -224,11 +224,11 @@ extern "C" {
     /// The runtime's epoch, which moves whenever what a site's cache of a
     /// direct entry learned may no longer hold (`ResumeCache`).
     pub static jitsaw_direct_epoch: u64;
-    /// Nonzero when yields and resumptions may pass through the levels of
-    /// a `yield from`/`await` chain without running their code (`delegates`
-    /// and `resume_cached` in `ops/gen.rs`); zero while profiling, whose
-    /// counts must see every level's instructions run.
-    pub static jitsaw_pass_through: u8;
+    /// Nonzero while profiling (`JITSAW_PROFILE`), whose counts must see
+    /// every level of a `yield from`/`await` chain run: yields and
+    /// resumptions do not pass through them then (`delegates` and
+    /// `pass_down` in `ops/gen.rs`).
+    pub static jitsaw_profiling: u8;
     /// Statistics: levels a yield passed through.
     pub static mut jitsaw_yields_passed: u64;
     /// Statistics: levels a resumption passed through.

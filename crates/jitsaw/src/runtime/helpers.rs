@@ -144,7 +144,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             crate::hook::quicken_reported_address(),
         ),
         ("jitsaw_direct_epoch", crate::hook::direct_epoch_address()),
-        ("jitsaw_pass_through", crate::hook::pass_through_address()),
+        (
+            "jitsaw_profiling",
+            crate::profile::PROFILING.as_ptr() as usize,
+        ),
         ("jitsaw_yields_passed", super::YIELDS_PASSED.address()),
         ("jitsaw_sends_passed", super::SENDS_PASSED.address()),
         ("jitsaw_frames_entered", FRAMES_ENTERED.address()),

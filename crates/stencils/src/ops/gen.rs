@@ -25,14 +25,7 @@ stencil!(
         if (*f).return_offset != jitsaw_cpython313::shared::INLINE_RETURN {
             return STATUS_YIELD;
         }
-        (*f).return_offset = 0;
-        let previous = field_ptr::<*mut u8>(gen.add(off::GEN_GI_EXC_STATE), off::EXCINFO_PREVIOUS_ITEM);
-        *field_ptr::<*mut u8>(ts.cast(), off::TSTATE_EXC_INFO) = *previous;
-        *previous = core::ptr::null_mut();
-        *py_recursion_remaining(ts) += 1;
-        let mut caller = (*f).previous;
-        (*f).previous = core::ptr::null_mut();
-        *current_frame(ts) = caller;
+        let mut caller = leave_to_caller(f, gen, ts);
         while delegates(caller) {
             caller = yield_through(caller, ts);
         }
@@ -55,7 +48,7 @@ unsafe fn delegates(caller: Frame) -> bool {
     if (*caller).return_offset != jitsaw_cpython313::shared::INLINE_RETURN
         || (*caller).owner as i64 != consts::FRAME_OWNED_BY_GENERATOR
         || field::<u64>(frame_code(caller).cast(), off::CODE_MONITORING) != 0
-        || core::ptr::read_volatile(&raw const jitsaw_pass_through) == 0
+        || core::ptr::read_volatile(&raw const jitsaw_profiling) != 0
     {
         return false;
     }
@@ -76,16 +69,25 @@ unsafe fn yield_through(caller: Frame, ts: Ts) -> Frame {
     let oparg = (*ip.add(2) >> 8) as i64;
     (*caller).instr_ptr = ip.add(3);
     *field_ptr::<i8>(gen, off::GEN_GI_FRAME_STATE) = (consts::FRAME_SUSPENDED + oparg) as i8;
-    (*caller).return_offset = 0;
+    *(&raw mut jitsaw_yields_passed) += 1;
+    leave_to_caller(caller, gen, ts)
+}
+
+/// The end of a yield from a generator frame `f` (of generator `gen`) that
+/// its compiled caller resumed directly, as the interpreter's `YIELD_VALUE`
+/// ends: the caller's exception state and recursion depth back, the frame
+/// unlinked; the caller, now current, is returned.
+#[inline(always)]
+unsafe fn leave_to_caller(f: Frame, gen: *mut u8, ts: Ts) -> Frame {
+    (*f).return_offset = 0;
     let previous = field_ptr::<*mut u8>(gen.add(off::GEN_GI_EXC_STATE), off::EXCINFO_PREVIOUS_ITEM);
     *field_ptr::<*mut u8>(ts.cast(), off::TSTATE_EXC_INFO) = *previous;
     *previous = core::ptr::null_mut();
     *py_recursion_remaining(ts) += 1;
-    *(&raw mut jitsaw_yields_passed) += 1;
-    let next = (*caller).previous;
-    (*caller).previous = core::ptr::null_mut();
-    *current_frame(ts) = next;
-    next
+    let caller = (*f).previous;
+    (*f).previous = core::ptr::null_mut();
+    *current_frame(ts) = caller;
+    caller
 }
 
 stencil!(
@@ -187,7 +189,7 @@ unsafe fn pass_down(
     mut point: &ResumePoint,
     mut base: usize,
 ) -> Inline {
-    if core::ptr::read_volatile(&raw const jitsaw_pass_through) == 0 {
+    if core::ptr::read_volatile(&raw const jitsaw_profiling) != 0 {
         return entered;
     }
     while point.send_cache != 0 {
