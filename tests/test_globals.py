@@ -235,3 +235,90 @@ def test_burned_in_global_loads_still_quicken_as_in_the_interpreter(jit):
         """
     )
     assert r.stats["functions_compiled"] > 0
+
+
+def test_module_attributes_are_burned_in_and_every_change_is_seen(jit):
+    # `m.name` after a burned-in module global is burned in too (with a
+    # chain of modules, `os.path.join`), watched through the module's dict;
+    # a module whose class changes (the dict does not) is checked at run
+    # time. Changes come between calls and while frames run.
+    r = jit(
+        """
+        import math, os, sys, types
+        def uses(n):
+            t = 0.0
+            for i in range(n):
+                t += math.sqrt(i) + math.pi
+            return t
+        def chained(n):
+            out = []
+            for i in range(n):
+                out.append(os.path.join("a", str(i % 3)))
+            return out[-2:]
+        def method_form(n):
+            return [math.floor(i / 2) for i in range(n)]
+        def changes_midway(n):
+            out = []
+            for i in range(n):
+                out.append(math.pi)
+                if i == n // 2:
+                    math.pi = "changed"
+            return out[n // 2 - 1:n // 2 + 3]
+        class Sqrt(types.ModuleType):
+            def __getattribute__(self, name):
+                if name == "sqrt":
+                    return lambda x: -1.0
+                return super().__getattribute__(name)
+        def show(tag, f, *args):
+            try:
+                print(tag, f(*args))
+            except Exception as e:
+                print(tag, type(e).__name__, e)
+        def everything(tag):
+            show(tag, uses, 300)
+            show(tag, chained, 5)
+            show(tag, method_form, 5)
+        for k in range(6):
+            everything(f"start{k}")
+        # First (names that keep changing stop being burned in).
+        math.__class__ = Sqrt;                          everything("class changed")
+        math.__class__ = types.ModuleType;              everything("class restored")
+        pi = math.pi
+        math.pi = 3;                                    everything("rebound")
+        del math.pi;                                    everything("deleted")
+        math.pi = pi;                                   everything("restored")
+        math.__dict__["sqrt"] = lambda x: 2.0;          everything("dict store")
+        del math.sqrt;                                  everything("sqrt deleted")
+        import importlib; importlib.reload(math);       everything("reloaded")
+        real_path = os.path
+        os.path = types.SimpleNamespace(join=lambda *a: "fake");  everything("submodule replaced")
+        os.path = real_path;                            everything("submodule restored")
+        os.path.join = lambda *a: "joined";             everything("leaf replaced")
+        real_math = sys.modules["math"]
+        math = types.SimpleNamespace(sqrt=abs, pi=1, floor=int); everything("global rebound")
+        math = real_math
+        for k in range(3):
+            show(f"midway{k}", changes_midway, 8)
+            math.pi = pi
+        """
+    )
+    assert r.stats["invalidations"]["burned-in global changed"] > 0
+
+
+def test_module_attributes_are_burned_in(jit):
+    r = jit(
+        """
+        import math, os.path
+        def uses(n):
+            t = 0.0
+            for i in range(n):
+                t += math.sqrt(i) + math.pi + len(os.path.sep)
+            return t
+        print([uses(n) for n in range(100, 600, 100)])
+        """
+    )
+    r.assert_compiled("uses")
+    uops = r.uops("uses")
+    assert not [u for u in uops if u.startswith(("_LOAD_GLOBAL", "_LOAD_ATTR"))], uops
+    # One check per module read from: math twice, os and os.path.
+    assert uops.count("_CHECK_CONST_MODULE") == 4, uops

@@ -4,7 +4,10 @@ change under them, every way Python allows — rebound by a callee or by the
 reader itself mid-loop, through ``globals()``, a module attribute, ``exec``,
 ``update``/``pop``, a ``__del__`` run by a plain store, builtins replaced or
 shadowed by a global, generators suspended across a change, and the same
-code run with other globals. Plain and jitted runs (every function compiled
+code run with other globals; and attributes of modules read through a
+global (``M.a0``, ``M.sub.b1``), which jitsaw burns in too, changed by
+attribute stores and deletions, through the module's dict, by replacing a
+submodule, or by changing the module's class. Plain and jitted runs (every function compiled
 at its first call, and after two calls) must print exactly the same.
 
     python3.13 tests/fuzz/globals_fuzz.py --seed 1 --count 100      # CI batch
@@ -23,8 +26,32 @@ READS = ["repr(show({n}))", "show({n})", "len(str(show({n})))", "type({n}).__nam
          "min(1, 2)", "max(3, len('ab'))", "abs(-len(repr(show({n}))))"]
 
 
+ATTRS = ["a0", "a1", "a2"]
+SUB_ATTRS = ["b0", "b1"]
+# Module attribute reads, through the global `M`.
+MODULE_READS = ["show(M.{a})", "len(str(show(M.{a})))", "show(M.sub.{b})",
+                "type(M.sub.{b}).__name__"]
+
+
+def module_mutation(r):
+    """Statements that change what an attribute read of `M` finds."""
+    a, b, v = r.choice(ATTRS), r.choice(SUB_ATTRS), r.choice(VALUES)
+    return r.choice([
+        [f"M.{a} = {v}"],
+        [f"M.__dict__.pop({a!r}, None)"],
+        [f"vars(M).update({a}={v})"],
+        [f"setattr(M.sub, {b!r}, {v})"],
+        [f"M.sub.__dict__.pop({b!r}, None)"],
+        ["M.sub = SUBS[0] if M.sub is SUBS[1] else SUBS[1]"],
+        ["M.__class__ = Odd if type(M) is types.ModuleType else types.ModuleType"],
+    ])
+
+
 def mutation(r, names):
-    """Statements that change one global (or a builtin) some way."""
+    """Statements that change one global (or a builtin, or what a module
+    attribute read finds) some way."""
+    if r.random() < 0.3:
+        return module_mutation(r)
     n, v = r.choice(names), r.choice(VALUES)
     return r.choice([
         [f"global {n}", f"{n} = {v}"],
@@ -55,13 +82,25 @@ def program(seed):
         "        self.name, self.value = name, value",
         "    def __del__(self):",
         "        globals()[self.name] = self.value",
+        "class Odd(types.ModuleType):",
+        "    def __getattribute__(self, name):",
+        "        return 'odd' if name.startswith('a') else super().__getattribute__(name)",
+        "M = types.ModuleType('M')",
+        "SUBS = [types.ModuleType('M.sub'), types.ModuleType('M.sub2')]",
+        "M.sub = SUBS[0]",
     ]
+    lines += [f"M.{a} = {r.choice(VALUES)}" for a in ATTRS]
+    lines += [f"SUBS[{k}].{b} = {r.choice(VALUES)}" for k in (0, 1) for b in SUB_ATTRS]
     lines += [f"{n} = {r.choice(VALUES)}" for n in names]
     functions = r.randint(2, 4)
     for f in range(functions):
         lines += [f"def f{f}(n):", "    out = []", "    for i in range(n):"]
         for _ in range(r.randint(1, 4)):
-            lines.append(f"        out.append({r.choice(READS).format(n=r.choice(names))})")
+            if r.random() < 0.3:
+                read = r.choice(MODULE_READS).format(a=r.choice(ATTRS), b=r.choice(SUB_ATTRS))
+            else:
+                read = r.choice(READS).format(n=r.choice(names))
+            lines.append(f"        out.append({read})")
             if r.random() < 0.3:
                 lines.append(f"        if i == {r.randint(0, 8)}:")
                 lines += [f"            {m}" for m in mutation(r, names)]

@@ -9,7 +9,7 @@
 
 use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue};
-use crate::uops::{KnownGlobal, Program, Uop, UopInst};
+use crate::uops::{KnownAttr, KnownGlobal, Program, Uop, UopInst};
 use jitsaw_cpython313::shared::ResumePoint;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -108,6 +108,9 @@ pub struct Compiled {
     /// The global loads burned in (see `optimize::globals`), for the
     /// runtime to watch their dicts.
     pub burned: Box<[KnownGlobal]>,
+    /// The module attributes burned in with them, for the runtime to watch
+    /// their modules' dicts too.
+    pub burned_attrs: Box<[KnownAttr]>,
     /// Each burned load's code offset and that of its exit stub, a deopt at
     /// its instruction: [`Compiled::invalidate`] writes a jump from the one
     /// to the other.
@@ -631,6 +634,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         fallbacks,
         site_caches,
         burned: program.burned.iter().map(|b| b.global).collect(),
+        burned_attrs: program.burned_attrs.iter().copied().collect(),
         namespace: program.burned_namespace(),
         patch_sites: patch_sites.into(),
         invalidated: AtomicBool::new(false),

@@ -11,7 +11,7 @@
 //! guarantees has the same meaning; an instruction with no lowering at all
 //! becomes `_DEOPT`, handing the frame back to the interpreter there.
 
-use crate::uops::{Inst, KnownGlobal, KnownObject, Program, Uop, UopInst};
+use crate::uops::{Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::shared::{QUICKEN_DEOPT_WHEN_DUE, QUICKEN_REPORT_WHEN_DUE};
 use jitsaw_cpython313::{caches, consts, deopt};
@@ -47,6 +47,9 @@ pub struct CodeInput {
     /// The values of global names the optimizer may burn in (see
     /// [`KnownGlobal`]).
     pub known_globals: Vec<KnownGlobal>,
+    /// The module attributes the optimizer may burn in with them (see
+    /// [`KnownAttr`]).
+    pub known_attrs: Vec<KnownAttr>,
     /// What is known of the constants' and known globals' values (see
     /// `optimize::types`).
     pub known_objects: Vec<KnownObject>,
@@ -294,11 +297,13 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         handlers,
         stack_base: code.nlocalsplus,
         known_globals: code.known_globals.clone(),
+        known_attrs: code.known_attrs.clone(),
         known_objects: code.known_objects.clone(),
         local_facts: code.local_facts,
         propagate_types: code.propagate_types,
         args: code.args,
         burned: Vec::new(),
+        burned_attrs: Vec::new(),
     })
 }
 

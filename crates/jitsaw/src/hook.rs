@@ -17,7 +17,7 @@ use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
 use crate::profile::{self, Profile};
 use crate::runtime::{self, AddressHasher, GilCell, RunOutcome};
-use crate::uops::{KnownGlobal, KnownObject, Types};
+use crate::uops::{KnownAttr, KnownGlobal, KnownObject, Types};
 use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
@@ -1623,6 +1623,7 @@ unsafe fn compile(
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
+    input.known_attrs = known_module_attrs(code, &input.units, &input.known_globals);
     input.local_facts = s.local_facts();
     input.propagate_types = s.propagate_types();
     if input.propagate_types {
@@ -1854,6 +1855,7 @@ pub unsafe fn dump_code(
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
+    input.known_attrs = known_module_attrs(code, &input.units, &input.known_globals);
     if input.propagate_types {
         input.known_objects = known_objects(&input);
     }
@@ -1973,6 +1975,87 @@ unsafe fn known_globals(
         .collect()
 }
 
+/// The attributes that specialized `LOAD_ATTR_MODULE`s of `code` find
+/// now, for those that may be burned in: right after a known global
+/// (`known`) that is an exact module, not loaded for a call, or after such
+/// an attribute (`os.path.join`); the module's dict an exact dict with
+/// only `str` keys (looking the name up runs no Python code) that holds
+/// the name, which is not a dunder (`__dict__`, `__class__`: the module's
+/// type may answer those) nor known to change often.
+unsafe fn known_module_attrs(
+    code: *mut PyCodeObject,
+    units: &[u16],
+    known: &[KnownGlobal],
+) -> Vec<KnownAttr> {
+    let Ok(insts) = frontend::decode(units) else {
+        return Vec::new();
+    };
+    let names = code_obj_field(code, off::CODE_CO_NAMES);
+    let mut attrs: Vec<KnownAttr> = Vec::new();
+    for w in insts.windows(2) {
+        let (before, load) = (&w[0], &w[1]);
+        if load.opcode != opcode::LOAD_ATTR_MODULE {
+            continue;
+        }
+        let owner = if deopt(before.opcode) == opcode::LOAD_GLOBAL {
+            known
+                .iter()
+                .find(|g| g.offset == before.offset && before.oparg & 1 == 0)
+                .map(|g| g.value)
+        } else {
+            attrs
+                .last()
+                .filter(|a| a.offset == before.offset && !a.method)
+                .map(|a| a.value)
+        };
+        let Some(module) = owner.map(|m| m as *mut PyObject) else {
+            continue;
+        };
+        if !is_type(module, &raw mut jitsaw_cpython313::ffi::PyModule_Type) {
+            continue;
+        }
+        let dict = (*module.cast::<jitsaw_cpython313::layout::PyModuleObject>()).md_dict;
+        let dict = dict.cast::<PyObject>();
+        let name = tuple_item(names, (load.oparg >> 1) as usize);
+        if !is_dict(dict)
+            || !dict_keys_is_unicode(
+                (*dict.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys,
+            )
+            || !is_str(name)
+            || is_dunder(name)
+            || !runtime::watch::burnable(dict, name)
+        {
+            continue;
+        }
+        let value = pyo3::ffi::PyDict_GetItem(dict.cast(), name.cast()).cast::<PyObject>();
+        if value.is_null() {
+            continue;
+        }
+        attrs.push(KnownAttr {
+            offset: load.offset,
+            module: module as u64,
+            dict: dict as u64,
+            name: name as u64,
+            value: value as u64,
+            immortal: is_immortal(value),
+            method: load.oparg & 1 != 0,
+        });
+    }
+    attrs
+}
+
+/// Whether a `str` starts and ends with two underscores.
+unsafe fn is_dunder(name: *mut PyObject) -> bool {
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    let utf8 = pyo3::ffi::PyUnicode_AsUTF8AndSize(name.cast(), &mut size);
+    if utf8.is_null() {
+        pyo3::ffi::PyErr_Clear();
+        return true;
+    }
+    let bytes = std::slice::from_raw_parts(utf8.cast::<u8>(), size as usize);
+    bytes.len() >= 4 && bytes.starts_with(b"__") && bytes.ends_with(b"__")
+}
+
 /// What type propagation may know of the code's constants and of the
 /// globals it may burn in: their exact types, and a tuple's items'.
 ///
@@ -1982,6 +2065,7 @@ unsafe fn known_globals(
 unsafe fn known_objects(input: &CodeInput) -> Vec<KnownObject> {
     let addresses = input.consts.iter().map(|c| c.0);
     let addresses = addresses.chain(input.known_globals.iter().map(|g| g.value));
+    let addresses = addresses.chain(input.known_attrs.iter().map(|a| a.value));
     addresses
         .map(|address| {
             let o = address as *mut PyObject;

@@ -242,6 +242,9 @@ uops! { o;
     // jitsaw: entry guards of code with globals burned in.
     _CHECK_GLOBALS: 0 => 0, escapes false;
     _CHECK_BUILTINS: 0 => 0, escapes false;
+    // jitsaw: a module whose attribute is burned in is still a plain module
+    // (operand: the module; see `optimize::globals`).
+    _CHECK_CONST_MODULE: 0 => 0, escapes false;
     _LOAD_ATTR: 1 => 1 + (o & 1);
     // jitsaw: `_LOAD_ATTR` with a per-site cache of the types it saw
     // (operand: the cache; see `runtime::attr_cache`).
@@ -465,6 +468,7 @@ impl Uop {
                 | Uop::_IMPORT_FROM
                 | Uop::_CHECK_GLOBALS
                 | Uop::_CHECK_BUILTINS
+                | Uop::_CHECK_CONST_MODULE
         )
     }
 
@@ -680,6 +684,9 @@ pub struct Program {
     /// The values global loads find now, which the optimizer may burn in
     /// (`optimize::globals`).
     pub known_globals: Vec<KnownGlobal>,
+    /// The module attributes that attribute loads of burned-in modules
+    /// find now, which the optimizer may burn in with them.
+    pub known_attrs: Vec<KnownAttr>,
     /// What is known of the objects the code refers to (its constants and
     /// the globals it may burn in), for type propagation.
     pub known_objects: Vec<KnownObject>,
@@ -696,6 +703,9 @@ pub struct Program {
     /// site that invalidation can turn into a deopt, and the runtime
     /// invalidates the code when one of their names changes.
     pub burned: Vec<Burned>,
+    /// The module attributes burned in with them (see [`Burned::attrs`]):
+    /// the runtime invalidates the code when one of them changes too.
+    pub burned_attrs: Vec<KnownAttr>,
 }
 
 /// A global name's value when compiling, as the frame's globals or (when
@@ -718,6 +728,28 @@ pub struct KnownGlobal {
     pub builtins: u64,
 }
 
+/// An attribute of a module (`math.pi`) when compiling: what a specialized
+/// `LOAD_ATTR_MODULE` right after the load of a burned-in global module
+/// (or of such an attribute that is a module, `os.path.join`) reads from
+/// the module's dict. Borrowed, as [`KnownGlobal`]'s value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownAttr {
+    /// Code-unit offset of the `LOAD_ATTR`.
+    pub offset: u32,
+    /// The module.
+    pub module: u64,
+    /// Its dict, which holds the name.
+    pub dict: u64,
+    /// The name (an interned `str` of `co_names`).
+    pub name: u64,
+    /// The value.
+    pub value: u64,
+    /// Whether the value is immortal (pushed without a new reference).
+    pub immortal: bool,
+    /// Whether the load is a method call's (it pushes a `NULL` too).
+    pub method: bool,
+}
+
 /// A global load the optimizer burned in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Burned {
@@ -725,6 +757,10 @@ pub struct Burned {
     pub inst: u32,
     /// What was burned in.
     pub global: KnownGlobal,
+    /// How many module attribute loads after it were burned in with it
+    /// (`Program::burned_attrs`): the instruction pushes the last one's
+    /// value, and the loads push nothing.
+    pub attrs: u32,
 }
 
 impl Program {
@@ -745,10 +781,27 @@ impl Program {
     /// jump targets (a fallback's return is one), exception handlers, and
     /// where a suspended generator resumes.
     pub fn entered(&self) -> Vec<bool> {
+        self.entered_by(self.uops.iter().filter_map(|u| u.jump))
+    }
+
+    /// [`Program::entered`], not counting a generic fallback's return to
+    /// the instruction after its own (a fallback that goes when its
+    /// instruction is burned in: `optimize::globals`).
+    pub fn entered_apart_from_fallback_returns(&self) -> Vec<bool> {
+        let jumps = self.insts.iter().enumerate().flat_map(|(k, _)| {
+            let main = self.uops_of(k).iter().filter_map(|u| u.jump);
+            let back = self.fallback_of(k).iter().filter_map(|u| u.jump);
+            main.chain(back.filter(move |&t| t as usize != k + 1))
+        });
+        self.entered_by(jumps)
+    }
+
+    /// [`Program::entered`] with these jump targets.
+    fn entered_by(&self, jumps: impl Iterator<Item = u32>) -> Vec<bool> {
         let n = self.insts.len();
         let mut entered = vec![false; n + 1];
         entered[0] = true;
-        for t in self.uops.iter().filter_map(|u| u.jump) {
+        for t in jumps {
             entered[(t as usize).min(n)] = true;
         }
         for &(i, _) in &self.handlers {

@@ -457,6 +457,7 @@ mod tests {
                 globals: 0,
                 builtins: 0,
             },
+            attrs: 0,
         });
         assert_eq!(ops(&borrow_operands(p.clone())), ops(&p));
     }

@@ -10,7 +10,7 @@
 //! modules).
 
 use super::rewrite_ranges;
-use crate::uops::{Burned, KnownGlobal, Program, Uop, UopInst};
+use crate::uops::{Burned, KnownAttr, KnownGlobal, Program, Uop, UopInst};
 use jitsaw_cpython313::shared::QUICKEN_DEOPT_WHEN_DUE;
 use jitsaw_cpython313::{deopt, opcode};
 
@@ -35,8 +35,20 @@ pub fn burn_globals(program: Program) -> Program {
                 .flatten()
         })
         .collect();
+    let chains = attribute_chains(&program, &known);
+    let mut swallowed = vec![false; program.insts.len()];
+    for (i, chain) in chains.iter().enumerate() {
+        for k in 1..=chain.len() {
+            swallowed[i + k] = true;
+        }
+    }
     let mut burned = Vec::new();
+    let mut burned_attrs = Vec::new();
     let mut program = rewrite_ranges(program, |i, fallback, uops, out| {
+        if swallowed[i] {
+            // The global's instruction pushes what this load would.
+            return;
+        }
         let Some(global) = known[i].filter(|_| uops.iter().any(|u| is_global_load(u.op))) else {
             out.extend_from_slice(uops);
             return;
@@ -62,12 +74,29 @@ pub fn burn_globals(program: Program) -> Program {
             .skip_while(|u| u.op != Uop::_SET_IP)
             .filter(kept)
             .any(|u| !is_global_load(u.op) && u.op.needs_ip());
+        let chain = &chains[i];
         for u in uops {
             if is_global_load(u.op) {
+                // Each module of a chain must still read its attributes
+                // from its dict (which is watched).
+                let modules = std::iter::once(global.value).chain(chain.iter().map(|a| a.value));
+                for module in modules.take(chain.len()) {
+                    out.push(UopInst {
+                        op: Uop::_CHECK_CONST_MODULE,
+                        oparg: 0,
+                        operand: module,
+                        inst: u.inst,
+                        jump: None,
+                    });
+                }
+                let (value, immortal, with_null) = match chain.last() {
+                    Some(a) => (a.value, a.immortal, a.method),
+                    None => (global.value, global.immortal, u.oparg & 1 != 0),
+                };
                 out.push(UopInst {
-                    op: constant(global.immortal, u.oparg & 1 != 0),
+                    op: constant(immortal, with_null),
                     oparg: 0,
-                    operand: global.value,
+                    operand: value,
                     inst: u.inst,
                     jump: None,
                 });
@@ -78,9 +107,12 @@ pub fn burn_globals(program: Program) -> Program {
         burned.push(Burned {
             inst: i as u32,
             global,
+            attrs: chain.len() as u32,
         });
+        burned_attrs.extend_from_slice(chain);
     });
     program.burned = burned;
+    program.burned_attrs = burned_attrs;
     if let Some((globals, builtins)) = program.burned_namespace() {
         program = rewrite_ranges(program, |i, fallback, uops, out| {
             if i == 0 && !fallback {
@@ -100,6 +132,42 @@ pub fn burn_globals(program: Program) -> Program {
         });
     }
     program
+}
+
+/// Per instruction, the module attribute loads right after it burned in
+/// with it (`program.known_attrs`): after a known global, each following
+/// specialized `LOAD_ATTR_MODULE` of the module the one before pushes,
+/// that no jump or handler enters (a deopt at the global's instruction
+/// then redoes all of them) and that has nothing else to do (its
+/// `_CHECK_ATTR_MODULE` and `_LOAD_ATTR_MODULE`; its fallback goes).
+fn attribute_chains(program: &Program, known: &[Option<KnownGlobal>]) -> Vec<Vec<KnownAttr>> {
+    let mut chains = vec![Vec::new(); program.insts.len()];
+    if program.known_attrs.is_empty() {
+        return chains;
+    }
+    let entered = program.entered_apart_from_fallback_returns();
+    for (i, chain) in chains.iter_mut().enumerate() {
+        if known[i].is_none() || !program.uops_of(i).iter().any(|u| is_global_load(u.op)) {
+            continue;
+        }
+        for (j, inst) in program.insts.iter().enumerate().skip(i + 1) {
+            let Some(attr) = program.known_attrs.iter().find(|a| a.offset == inst.offset) else {
+                break;
+            };
+            let plain = program
+                .uops_of(j)
+                .iter()
+                .all(|u| matches!(u.op, Uop::_CHECK_ATTR_MODULE | Uop::_LOAD_ATTR_MODULE));
+            if entered[j] || !plain || inst.count == 0 {
+                break;
+            }
+            chain.push(*attr);
+            if attr.method {
+                break;
+            }
+        }
+    }
+    chains
 }
 
 /// Whether `op` reads a global (any form of `LOAD_GLOBAL`).
@@ -274,6 +342,108 @@ mod tests {
             ]
         );
         assert_eq!(ops(&p, 1), vec![(Uop::_LOAD_CONST_INLINE_WITH_NULL, 0xBB)]);
+    }
+
+    /// `os.path.join(...)`: `LOAD_GLOBAL_MODULE os`, `LOAD_ATTR_MODULE
+    /// path`, `LOAD_ATTR_MODULE join` (a method call's), each attribute
+    /// load with its fallback returning to the next instruction.
+    fn chain_program(known_attrs: Vec<KnownAttr>) -> Program {
+        let attr = |offset: u32, first: u32, fallback: u32| {
+            inst(offset, opcode::LOAD_ATTR_MODULE, first, 2, fallback, 2)
+        };
+        let mut back = uop(Uop::_JUMP, 0, 0, 0);
+        Program {
+            insts: vec![
+                inst(0, opcode::LOAD_GLOBAL_MODULE, 0, 2, 7, 2),
+                attr(5, 2, 9),
+                attr(15, 4, 11),
+                inst(25, opcode::RETURN_VALUE, 6, 1, 13, 0),
+            ],
+            uops: vec![
+                uop(Uop::_GUARD_GLOBALS_VERSION, 0, 7, 0),
+                uop(Uop::_LOAD_GLOBAL_MODULE, 0, 3, 0),
+                uop(Uop::_CHECK_ATTR_MODULE, 2, 9, 1),
+                uop(Uop::_LOAD_ATTR_MODULE, 2, 4, 1),
+                uop(Uop::_CHECK_ATTR_MODULE, 5, 9, 2),
+                uop(Uop::_LOAD_ATTR_MODULE, 5, 4, 2),
+                uop(Uop::_POP_FRAME, 0, 0, 3),
+                uop(Uop::_GENERIC, 0, 0, 0),
+                {
+                    back.jump = Some(1);
+                    back
+                },
+                uop(Uop::_LOAD_ATTR, 2, 0, 1),
+                {
+                    back.jump = Some(2);
+                    back
+                },
+                uop(Uop::_LOAD_ATTR, 5, 0, 2),
+                {
+                    back.jump = Some(3);
+                    back
+                },
+            ],
+            known_globals: vec![known(0, 0x0500, false)],
+            known_attrs,
+            ..Program::default()
+        }
+    }
+
+    fn known_attr(offset: u32, module: u64, value: u64, method: bool) -> KnownAttr {
+        KnownAttr {
+            offset,
+            module,
+            dict: module + 8,
+            name: 0x4000 + offset as u64,
+            value,
+            immortal: false,
+            method,
+        }
+    }
+
+    #[test]
+    fn module_attributes_after_a_burned_module_are_burned_in_with_it() {
+        let attrs = vec![
+            known_attr(5, 0x0500, 0x0600, false),
+            known_attr(15, 0x0600, 0x0700, true),
+        ];
+        let p = burn_globals(chain_program(attrs.clone()));
+        assert_eq!(
+            ops(&p, 0)[1..],
+            [
+                (Uop::_CHECK_CONST_MODULE, 0x0500),
+                (Uop::_CHECK_CONST_MODULE, 0x0600),
+                (Uop::_LOAD_CONST_INLINE_WITH_NULL, 0x0700)
+            ]
+        );
+        for i in [1, 2] {
+            assert_eq!(ops(&p, i), vec![]);
+            assert_eq!(p.fallback_of(i), &[]);
+        }
+        assert_eq!(p.burned[0].attrs, 2);
+        assert_eq!(p.burned_attrs, attrs);
+    }
+
+    #[test]
+    fn a_chain_stops_at_an_attribute_load_control_enters() {
+        let attrs = vec![
+            known_attr(5, 0x0500, 0x0600, false),
+            known_attr(15, 0x0600, 0x0700, true),
+        ];
+        let mut before = chain_program(attrs.clone());
+        before.handlers.push((2, 1));
+        let p = burn_globals(before.clone());
+        assert_eq!(
+            ops(&p, 0)[1..],
+            [
+                (Uop::_CHECK_CONST_MODULE, 0x0500),
+                (Uop::_LOAD_CONST_INLINE, 0x0600)
+            ]
+        );
+        assert_eq!(ops(&p, 1), vec![]);
+        assert_eq!(ops(&p, 2), ops(&before, 2));
+        assert_eq!(p.fallback_of(2), before.fallback_of(2));
+        assert_eq!(p.burned_attrs, attrs[..1]);
     }
 
     #[test]

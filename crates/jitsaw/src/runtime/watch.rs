@@ -1,4 +1,5 @@
-//! Watching the dicts burned-in globals came from (`optimize::globals`).
+//! Watching the dicts burned-in globals (and module attributes) came from
+//! (`optimize::globals`).
 //!
 //! A dict watcher (`PyDict_AddWatcher`) hears of every change to a watched
 //! globals or builtins dict before it happens. When the change touches a
@@ -91,21 +92,29 @@ unsafe fn hash(name: *mut PyObject) -> isize {
     pyo3::ffi::PyObject_Hash(name.cast())
 }
 
-/// The (dict, name, value) pairs `compiled` depends on.
+/// The (dict, name, value) triples `compiled` depends on.
 fn dependencies(compiled: &Compiled) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-    compiled.burned.iter().flat_map(|g| {
-        let (globals, name) = (g.globals as usize, g.name as usize);
-        if g.builtins == 0 {
-            [Some((globals, name, g.value as usize)), None]
-        } else {
-            [
-                Some((globals, name, 0)),
-                Some((g.builtins as usize, name, g.value as usize)),
-            ]
-        }
-        .into_iter()
-        .flatten()
-    })
+    let attrs = compiled
+        .burned_attrs
+        .iter()
+        .map(|a| (a.dict as usize, a.name as usize, a.value as usize));
+    compiled
+        .burned
+        .iter()
+        .flat_map(|g| {
+            let (globals, name) = (g.globals as usize, g.name as usize);
+            if g.builtins == 0 {
+                [Some((globals, name, g.value as usize)), None]
+            } else {
+                [
+                    Some((globals, name, 0)),
+                    Some((g.builtins as usize, name, g.value as usize)),
+                ]
+            }
+            .into_iter()
+            .flatten()
+        })
+        .chain(attrs)
 }
 
 /// Watches the dicts `compiled` burned globals in from, so that it is

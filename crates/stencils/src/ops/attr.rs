@@ -106,6 +106,19 @@ stencil!(
     }
 );
 
+stencil!(
+    /// Before a burned-in module attribute (`math.pi`): deopts unless the
+    /// module (the operand, a burned-in global) is still an exact module,
+    /// whose attributes its dict holds. Its dict is watched; its class is
+    /// not (assigning a module's `__class__` changes no dict).
+    fn _CHECK_CONST_MODULE(f, sp, ts) {
+        if !is_type(operand() as *mut PyObject, &raw mut PyModule_Type) {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
 /// The value at `index` of a unicode-keyed dict's entries.
 #[inline(always)]
 unsafe fn dict_value_at(dict: *mut PyObject, index: usize) -> *mut PyObject {
