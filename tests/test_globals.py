@@ -309,10 +309,12 @@ def test_module_attributes_are_burned_in(jit):
     r = jit(
         """
         import math, os.path
+        class K:
+            STEP = 2
         def uses(n):
             t = 0.0
             for i in range(n):
-                t += math.sqrt(i) + math.pi + len(os.path.sep)
+                t += math.sqrt(i) + math.pi + len(os.path.sep) + K.STEP
             return t
         print([uses(n) for n in range(100, 600, 100)])
         """
@@ -320,5 +322,63 @@ def test_module_attributes_are_burned_in(jit):
     r.assert_compiled("uses")
     uops = r.uops("uses")
     assert not [u for u in uops if u.startswith(("_LOAD_GLOBAL", "_LOAD_ATTR"))], uops
-    # One check per module read from: math twice, os and os.path.
+    # One check per module read from: math twice, os and os.path; and per
+    # class.
     assert uops.count("_CHECK_CONST_MODULE") == 4, uops
+    assert uops.count("_CHECK_CONST_TYPE_VERSION") == 1, uops
+
+
+def test_class_attributes_are_burned_in_and_every_change_is_seen(jit):
+    # `C.name` after a burned-in class global is burned in, checked by the
+    # class's version (which every change to it or its bases moves on).
+    r = jit(
+        """
+        import enum
+        class Base:
+            INHERITED = 10
+        class C(Base):
+            OWN = 1
+            OTHER = "x"
+        class Color(enum.Enum):
+            RED = 1
+        def uses(n):
+            t = 0
+            for i in range(n):
+                t += C.OWN + C.INHERITED + len(C.OTHER)
+            return t
+        def midway(n):
+            out = []
+            for i in range(n):
+                out.append(C.OWN)
+                if i == n // 2:
+                    C.OWN = -1
+            return out
+        def show(tag, f, *args):
+            try:
+                print(tag, f(*args))
+            except Exception as e:
+                print(tag, type(e).__name__, e)
+        for k in range(6):
+            show(f"start{k}", uses, 50)
+        C.OWN = 2;                          show("rebound", uses, 50)
+        Base.INHERITED = 20;                show("base changed", uses, 50)
+        C.INHERITED = 30;                   show("shadowed", uses, 50)
+        del C.INHERITED;                    show("unshadowed", uses, 50)
+        del C.OWN;                          show("deleted", uses, 50)
+        C.OWN = 3;                          show("restored", uses, 50)
+        setattr(C, "OTHER", "xyz");         show("setattr", uses, 50)
+        class D(Base):
+            OWN = 100
+            OTHER = ""
+        C = D;                              show("global rebound", uses, 50)
+        for k in range(4):
+            show(f"midway{k}", midway, 6)
+            C.OWN = 7
+        def colors(n):
+            return [Color.RED.value for _ in range(n)]
+        for k in range(4):
+            show(f"color{k}", colors, 3)
+        """
+    )
+    # Changes to the class made the burned-in code leave at its check.
+    assert r.exits("deopt:_CHECK_CONST_TYPE_VERSION")

@@ -7,7 +7,8 @@ shadowed by a global, generators suspended across a change, and the same
 code run with other globals; and attributes of modules read through a
 global (``M.a0``, ``M.sub.b1``), which jitsaw burns in too, changed by
 attribute stores and deletions, through the module's dict, by replacing a
-submodule, or by changing the module's class. Plain and jitted runs (every function compiled
+submodule, or by changing the module's class; and class attributes
+(``K.c0``, ``M.K.c1``), changed on the class or a base. Plain and jitted runs (every function compiled
 at its first call, and after two calls) must print exactly the same.
 
     python3.13 tests/fuzz/globals_fuzz.py --seed 1 --count 100      # CI batch
@@ -30,12 +31,13 @@ ATTRS = ["a0", "a1", "a2"]
 SUB_ATTRS = ["b0", "b1"]
 # Module attribute reads, through the global `M`.
 MODULE_READS = ["show(M.{a})", "len(str(show(M.{a})))", "show(M.sub.{b})",
-                "type(M.sub.{b}).__name__"]
+                "type(M.sub.{b}).__name__", "show(K.{c})", "show(M.K.{c})"]
+CLASS_ATTRS = ["c0", "c1"]
 
 
 def module_mutation(r):
     """Statements that change what an attribute read of `M` finds."""
-    a, b, v = r.choice(ATTRS), r.choice(SUB_ATTRS), r.choice(VALUES)
+    a, b, c, v = r.choice(ATTRS), r.choice(SUB_ATTRS), r.choice(CLASS_ATTRS), r.choice(VALUES)
     return r.choice([
         [f"M.{a} = {v}"],
         [f"M.__dict__.pop({a!r}, None)"],
@@ -44,6 +46,9 @@ def module_mutation(r):
         [f"M.sub.__dict__.pop({b!r}, None)"],
         ["M.sub = SUBS[0] if M.sub is SUBS[1] else SUBS[1]"],
         ["M.__class__ = Odd if type(M) is types.ModuleType else types.ModuleType"],
+        [f"K.{c} = {v}"],
+        [f"KBase.{c} = {v}"],
+        [f"if {c!r} in K.__dict__: delattr(K, {c!r})"],
     ])
 
 
@@ -88,7 +93,14 @@ def program(seed):
         "M = types.ModuleType('M')",
         "SUBS = [types.ModuleType('M.sub'), types.ModuleType('M.sub2')]",
         "M.sub = SUBS[0]",
+        "class KBase:",
+        "    c0 = 'base0'",
+        "    c1 = 'base1'",
+        "class K(KBase):",
+        "    pass",
+        "M.K = K",
     ]
+    lines += [f"K.{c} = {r.choice(VALUES)}" for c in CLASS_ATTRS if r.random() < 0.5]
     lines += [f"M.{a} = {r.choice(VALUES)}" for a in ATTRS]
     lines += [f"SUBS[{k}].{b} = {r.choice(VALUES)}" for k in (0, 1) for b in SUB_ATTRS]
     lines += [f"{n} = {r.choice(VALUES)}" for n in names]
@@ -97,7 +109,8 @@ def program(seed):
         lines += [f"def f{f}(n):", "    out = []", "    for i in range(n):"]
         for _ in range(r.randint(1, 4)):
             if r.random() < 0.3:
-                read = r.choice(MODULE_READS).format(a=r.choice(ATTRS), b=r.choice(SUB_ATTRS))
+                read = r.choice(MODULE_READS).format(
+                    a=r.choice(ATTRS), b=r.choice(SUB_ATTRS), c=r.choice(CLASS_ATTRS))
             else:
                 read = r.choice(READS).format(n=r.choice(names))
             lines.append(f"        out.append({read})")

@@ -799,6 +799,35 @@ fn stale(code: &CodeInput, uops: &[Lowered]) -> bool {
     })
 }
 
+/// The value `n` cache units at `offset` after the instruction at `inst`
+/// hold (little-endian).
+fn read_cache(units: &[u16], inst: &Inst, offset: i8, n: usize) -> u64 {
+    let at = (inst.offset + 1) as usize + offset as usize;
+    (0..n).fold(0u64, |acc, k| acc | (units[at + k] as u64) << (16 * k))
+}
+
+/// The operands CPython's macro expansion gives the micro-ops of `inst`
+/// (those it reads from the inline cache; others 0), as lowering gives
+/// them; `None` for an instruction without an expansion.
+pub fn cache_operands(units: &[u16], inst: &Inst) -> Option<Vec<(Uop, u64)>> {
+    let expansion = &MACRO_EXPANSION[inst.opcode as usize];
+    if expansion.nuops <= 0 {
+        return None;
+    }
+    expansion.uops[..expansion.nuops as usize]
+        .iter()
+        .map(|&(id, size, offset)| {
+            let operand = match size {
+                OPARG_CACHE_1 => read_cache(units, inst, offset, 1),
+                OPARG_CACHE_2 => read_cache(units, inst, offset, 2),
+                OPARG_CACHE_4 => read_cache(units, inst, offset, 4),
+                _ => 0,
+            };
+            Some((Uop::from_cpython(id as u16)?, operand))
+        })
+        .collect()
+}
+
 /// Expands `op` with CPython's macro expansion table, if jitsaw has a
 /// stencil for every micro-op in it.
 fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Vec<Lowered>> {
@@ -806,10 +835,7 @@ fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Vec<Lowere
     if expansion.nuops <= 0 {
         return None;
     }
-    let cache = |offset: i8, units: usize| -> u64 {
-        let at = (inst.offset + 1) as usize + offset as usize;
-        (0..units).fold(0u64, |acc, k| acc | (code.units[at + k] as u64) << (16 * k))
-    };
+    let cache = |offset: i8, n: usize| read_cache(&code.units, inst, offset, n);
     let mut out = Vec::with_capacity(expansion.nuops as usize);
     for &(id, size, offset) in &expansion.uops[..expansion.nuops as usize] {
         let op_ = Uop::from_cpython(id as u16)?;

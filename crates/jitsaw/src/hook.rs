@@ -1623,7 +1623,7 @@ unsafe fn compile(
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
-    input.known_attrs = known_module_attrs(code, &input.units, &input.known_globals);
+    input.known_attrs = known_attrs(code, &input.units, &input.known_globals);
     input.local_facts = s.local_facts();
     input.propagate_types = s.propagate_types();
     if input.propagate_types {
@@ -1855,7 +1855,7 @@ pub unsafe fn dump_code(
     let loads = frontend::global_loads(&input.units);
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
-    input.known_attrs = known_module_attrs(code, &input.units, &input.known_globals);
+    input.known_attrs = known_attrs(code, &input.units, &input.known_globals);
     if input.propagate_types {
         input.known_objects = known_objects(&input);
     }
@@ -1975,14 +1975,11 @@ unsafe fn known_globals(
         .collect()
 }
 
-/// The attributes that specialized `LOAD_ATTR_MODULE`s of `code` find
-/// now, for those that may be burned in: right after a known global
-/// (`known`) that is an exact module, not loaded for a call, or after such
-/// an attribute (`os.path.join`); the module's dict an exact dict with
-/// only `str` keys (looking the name up runs no Python code) that holds
-/// the name, which is not a dunder (`__dict__`, `__class__`: the module's
-/// type may answer those) nor known to change often.
-unsafe fn known_module_attrs(
+/// The attributes that specialized `LOAD_ATTR_MODULE`s and
+/// `LOAD_ATTR_CLASS`es of `code` find now, for those that may be burned in:
+/// right after a known global (`known`), not loaded for a call, or after
+/// such an attribute (`os.path.join`).
+unsafe fn known_attrs(
     code: *mut PyCodeObject,
     units: &[u16],
     known: &[KnownGlobal],
@@ -1994,9 +1991,6 @@ unsafe fn known_module_attrs(
     let mut attrs: Vec<KnownAttr> = Vec::new();
     for w in insts.windows(2) {
         let (before, load) = (&w[0], &w[1]);
-        if load.opcode != opcode::LOAD_ATTR_MODULE {
-            continue;
-        }
         let owner = if deopt(before.opcode) == opcode::LOAD_GLOBAL {
             known
                 .iter()
@@ -2008,40 +2002,84 @@ unsafe fn known_module_attrs(
                 .filter(|a| a.offset == before.offset && !a.method)
                 .map(|a| a.value)
         };
-        let Some(module) = owner.map(|m| m as *mut PyObject) else {
+        let Some(owner) = owner.map(|o| o as *mut PyObject) else {
             continue;
         };
-        if !is_type(module, &raw mut jitsaw_cpython313::ffi::PyModule_Type) {
-            continue;
-        }
-        let dict = (*module.cast::<jitsaw_cpython313::layout::PyModuleObject>()).md_dict;
-        let dict = dict.cast::<PyObject>();
         let name = tuple_item(names, (load.oparg >> 1) as usize);
-        if !is_dict(dict)
-            || !dict_keys_is_unicode(
-                (*dict.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys,
-            )
-            || !is_str(name)
-            || is_dunder(name)
-            || !runtime::watch::burnable(dict, name)
-        {
-            continue;
+        let found = match load.opcode {
+            opcode::LOAD_ATTR_MODULE => module_attr(owner, name),
+            opcode::LOAD_ATTR_CLASS => class_attr(owner, units, load),
+            _ => None,
+        };
+        if let Some((dict, version, value)) = found {
+            attrs.push(KnownAttr {
+                offset: load.offset,
+                owner: owner as u64,
+                dict: dict as u64,
+                version,
+                name: name as u64,
+                value: value as u64,
+                immortal: is_immortal(value),
+                method: load.oparg & 1 != 0,
+            });
         }
-        let value = pyo3::ffi::PyDict_GetItem(dict.cast(), name.cast()).cast::<PyObject>();
-        if value.is_null() {
-            continue;
-        }
-        attrs.push(KnownAttr {
-            offset: load.offset,
-            module: module as u64,
-            dict: dict as u64,
-            name: name as u64,
-            value: value as u64,
-            immortal: is_immortal(value),
-            method: load.oparg & 1 != 0,
-        });
     }
     attrs
+}
+
+/// What `LOAD_ATTR_MODULE` of `name` finds in `module`, if it may be burned
+/// in: (the module's dict, 0, the value). The module is exact, its dict an
+/// exact dict with only `str` keys (looking the name up runs no Python
+/// code) that holds the name, which is not a dunder (`__dict__`,
+/// `__class__`: the module's type may answer those) nor known to change
+/// often.
+unsafe fn module_attr(
+    module: *mut PyObject,
+    name: *mut PyObject,
+) -> Option<(*mut PyObject, u32, *mut PyObject)> {
+    if !is_type(module, &raw mut jitsaw_cpython313::ffi::PyModule_Type) {
+        return None;
+    }
+    let dict = (*module.cast::<jitsaw_cpython313::layout::PyModuleObject>()).md_dict;
+    let dict = dict.cast::<PyObject>();
+    if !is_dict(dict)
+        || !dict_keys_is_unicode((*dict.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys)
+        || !is_str(name)
+        || is_dunder(name)
+        || !runtime::watch::burnable(dict, name)
+    {
+        return None;
+    }
+    let value = pyo3::ffi::PyDict_GetItem(dict.cast(), name.cast()).cast::<PyObject>();
+    (!value.is_null()).then_some((dict, 0, value))
+}
+
+/// What the specialized `LOAD_ATTR_CLASS` `load` reads of `class`, if it
+/// may be burned in: (null, the class's version, the attribute its cache
+/// holds). Only while the class still has the version the cache was
+/// filled for is that attribute alive (and what the instruction would
+/// push): the burned-in code checks the version as the instruction does.
+unsafe fn class_attr(
+    class: *mut PyObject,
+    units: &[u16],
+    load: &crate::uops::Inst,
+) -> Option<(*mut PyObject, u32, *mut PyObject)> {
+    let operands = frontend::cache_operands(units, load)?;
+    let version = operands
+        .iter()
+        .find(|(op, _)| *op == crate::uops::Uop::_CHECK_ATTR_CLASS)?
+        .1 as u32;
+    let value = operands
+        .iter()
+        .find(|(op, _)| *op == crate::uops::Uop::_LOAD_ATTR_CLASS)?
+        .1 as *mut PyObject;
+    let is_class = type_flags(ob_type(class)) & consts::TPFLAGS_TYPE_SUBCLASS != 0;
+    let current = field::<u32>(class.cast(), off::TYPE_TP_VERSION_TAG);
+    (is_class && version != 0 && current == version && !value.is_null()).then_some((
+        std::ptr::null_mut(),
+        version,
+        value,
+    ))
 }
 
 /// Whether a `str` starts and ends with two underscores.

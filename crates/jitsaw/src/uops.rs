@@ -245,6 +245,9 @@ uops! { o;
     // jitsaw: a module whose attribute is burned in is still a plain module
     // (operand: the module; see `optimize::globals`).
     _CHECK_CONST_MODULE: 0 => 0, escapes false;
+    // jitsaw: a class whose attribute is burned in still has the version
+    // (oparg) it had (operand: the class).
+    _CHECK_CONST_TYPE_VERSION: 0 => 0, escapes false;
     _LOAD_ATTR: 1 => 1 + (o & 1);
     // jitsaw: `_LOAD_ATTR` with a per-site cache of the types it saw
     // (operand: the cache; see `runtime::attr_cache`).
@@ -469,6 +472,7 @@ impl Uop {
                 | Uop::_CHECK_GLOBALS
                 | Uop::_CHECK_BUILTINS
                 | Uop::_CHECK_CONST_MODULE
+                | Uop::_CHECK_CONST_TYPE_VERSION
         )
     }
 
@@ -728,18 +732,21 @@ pub struct KnownGlobal {
     pub builtins: u64,
 }
 
-/// An attribute of a module (`math.pi`) when compiling: what a specialized
-/// `LOAD_ATTR_MODULE` right after the load of a burned-in global module
-/// (or of such an attribute that is a module, `os.path.join`) reads from
-/// the module's dict. Borrowed, as [`KnownGlobal`]'s value is.
+/// An attribute of a module or class when compiling: what a specialized
+/// `LOAD_ATTR_MODULE` (`math.pi`) or `LOAD_ATTR_CLASS` (`Color.RED`) right
+/// after the load of a burned-in global (or of such an attribute:
+/// `os.path.join`) reads. Borrowed: a module's dict holds the value, and a
+/// class's while it keeps its version, as CPython's caches assume.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KnownAttr {
     /// Code-unit offset of the `LOAD_ATTR`.
     pub offset: u32,
-    /// The module.
-    pub module: u64,
-    /// Its dict, which holds the name.
+    /// The module or class.
+    pub owner: u64,
+    /// A module's dict, which holds the name (watched); 0 for a class.
     pub dict: u64,
+    /// A class's type version, checked at run time; 0 for a module.
+    pub version: u32,
     /// The name (an interned `str` of `co_names`).
     pub name: u64,
     /// The value.

@@ -77,14 +77,18 @@ pub fn burn_globals(program: Program) -> Program {
         let chain = &chains[i];
         for u in uops {
             if is_global_load(u.op) {
-                // Each module of a chain must still read its attributes
-                // from its dict (which is watched).
-                let modules = std::iter::once(global.value).chain(chain.iter().map(|a| a.value));
-                for module in modules.take(chain.len()) {
+                // Each module read from must still read its attributes from
+                // its dict (which is watched), each class still have the
+                // version its attribute was read at.
+                for a in chain {
+                    let (op, oparg) = match a.version {
+                        0 => (Uop::_CHECK_CONST_MODULE, 0),
+                        v => (Uop::_CHECK_CONST_TYPE_VERSION, v),
+                    };
                     out.push(UopInst {
-                        op: Uop::_CHECK_CONST_MODULE,
-                        oparg: 0,
-                        operand: module,
+                        op,
+                        oparg,
+                        operand: a.owner,
                         inst: u.inst,
                         jump: None,
                     });
@@ -134,12 +138,12 @@ pub fn burn_globals(program: Program) -> Program {
     program
 }
 
-/// Per instruction, the module attribute loads right after it burned in
-/// with it (`program.known_attrs`): after a known global, each following
-/// specialized `LOAD_ATTR_MODULE` of the module the one before pushes,
-/// that no jump or handler enters (a deopt at the global's instruction
-/// then redoes all of them) and that has nothing else to do (its
-/// `_CHECK_ATTR_MODULE` and `_LOAD_ATTR_MODULE`; its fallback goes).
+/// Per instruction, the attribute loads right after it burned in with it
+/// (`program.known_attrs`): after a known global, each following
+/// specialized `LOAD_ATTR_MODULE` or `LOAD_ATTR_CLASS` of what the one
+/// before pushes, that no jump or handler enters (a deopt at the global's
+/// instruction then redoes all of them) and that has nothing else to do
+/// (its guard and load; its fallback goes).
 fn attribute_chains(program: &Program, known: &[Option<KnownGlobal>]) -> Vec<Vec<KnownAttr>> {
     let mut chains = vec![Vec::new(); program.insts.len()];
     if program.known_attrs.is_empty() {
@@ -154,10 +158,13 @@ fn attribute_chains(program: &Program, known: &[Option<KnownGlobal>]) -> Vec<Vec
             let Some(attr) = program.known_attrs.iter().find(|a| a.offset == inst.offset) else {
                 break;
             };
-            let plain = program
-                .uops_of(j)
-                .iter()
-                .all(|u| matches!(u.op, Uop::_CHECK_ATTR_MODULE | Uop::_LOAD_ATTR_MODULE));
+            let plain = program.uops_of(j).iter().all(|u| {
+                matches!(
+                    (u.op, attr.version),
+                    (Uop::_CHECK_ATTR_MODULE | Uop::_LOAD_ATTR_MODULE, 0)
+                        | (Uop::_CHECK_ATTR_CLASS | Uop::_LOAD_ATTR_CLASS, 1..)
+                )
+            });
             if entered[j] || !plain || inst.count == 0 {
                 break;
             }
@@ -389,11 +396,12 @@ mod tests {
         }
     }
 
-    fn known_attr(offset: u32, module: u64, value: u64, method: bool) -> KnownAttr {
+    fn known_attr(offset: u32, owner: u64, value: u64, method: bool) -> KnownAttr {
         KnownAttr {
             offset,
-            module,
-            dict: module + 8,
+            owner,
+            dict: owner + 8,
+            version: 0,
             name: 0x4000 + offset as u64,
             value,
             immortal: false,
@@ -422,6 +430,34 @@ mod tests {
         }
         assert_eq!(p.burned[0].attrs, 2);
         assert_eq!(p.burned_attrs, attrs);
+    }
+
+    #[test]
+    fn class_attributes_are_burned_in_behind_a_version_check() {
+        // `os.path.Thing.X`, the last load a `LOAD_ATTR_CLASS`.
+        let mut class = known_attr(15, 0x0600, 0x0700, false);
+        class.dict = 0;
+        class.version = 77;
+        let attrs = vec![known_attr(5, 0x0500, 0x0600, false), class];
+        let mut before = chain_program(attrs.clone());
+        before.uops[4].op = Uop::_CHECK_ATTR_CLASS;
+        before.uops[5].op = Uop::_LOAD_ATTR_CLASS;
+        let p = burn_globals(before.clone());
+        assert_eq!(
+            ops(&p, 0)[1..],
+            [
+                (Uop::_CHECK_CONST_MODULE, 0x0500),
+                (Uop::_CHECK_CONST_TYPE_VERSION, 0x0600),
+                (Uop::_LOAD_CONST_INLINE, 0x0700)
+            ]
+        );
+        assert_eq!(p.uops_of(0)[2].oparg, 77);
+        // A class attribute whose load is a module's is not burned in.
+        before.uops[4].op = Uop::_CHECK_ATTR_MODULE;
+        before.uops[5].op = Uop::_LOAD_ATTR_MODULE;
+        let p = burn_globals(before.clone());
+        assert_eq!(p.burned_attrs, attrs[..1]);
+        assert_eq!(ops(&p, 2), ops(&before, 2));
     }
 
     #[test]

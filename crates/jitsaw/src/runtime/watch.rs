@@ -94,9 +94,11 @@ unsafe fn hash(name: *mut PyObject) -> isize {
 
 /// The (dict, name, value) triples `compiled` depends on.
 fn dependencies(compiled: &Compiled) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    // A class attribute's version is checked instead.
     let attrs = compiled
         .burned_attrs
         .iter()
+        .filter(|a| a.dict != 0)
         .map(|a| (a.dict as usize, a.name as usize, a.value as usize));
     compiled
         .burned

@@ -119,6 +119,21 @@ stencil!(
     }
 );
 
+stencil!(
+    /// Before a burned-in class attribute (`Color.RED`): `_CHECK_ATTR_CLASS`
+    /// of a constant owner (the operand: a burned-in global or module
+    /// attribute), the version in the oparg.
+    fn _CHECK_CONST_TYPE_VERSION(f, sp, ts) {
+        let owner = operand() as *mut PyObject;
+        if !type_has(owner, jitsaw_cpython313::consts::TPFLAGS_TYPE_SUBCLASS)
+            || type_version(owner.cast()) != oparg() as u32
+        {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
 /// The value at `index` of a unicode-keyed dict's entries.
 #[inline(always)]
 unsafe fn dict_value_at(dict: *mut PyObject, index: usize) -> *mut PyObject {
