@@ -321,9 +321,8 @@ def test_module_attributes_are_burned_in(jit):
     )
     r.assert_compiled("uses")
     uops = r.uops("uses")
-    assert not [u for u in uops if u.startswith(("_LOAD_GLOBAL", "_LOAD_ATTR"))], uops
     # One check per module read from: math twice, os and os.path; and per
-    # class.
+    # class. (The attribute loads stay, for the checks' fallbacks.)
     assert uops.count("_CHECK_CONST_MODULE") == 4, uops
     assert uops.count("_CHECK_CONST_TYPE_VERSION") == 1, uops
 
@@ -380,5 +379,7 @@ def test_class_attributes_are_burned_in_and_every_change_is_seen(jit):
             show(f"color{k}", colors, 3)
         """
     )
-    # Changes to the class made the burned-in code leave at its check.
-    assert r.exits("deopt:_CHECK_CONST_TYPE_VERSION")
+    # Changes to the class made the burned-in code's check fall back to
+    # the generic global load (and the loads after it), not deopt.
+    assert r.exits("generic:LOAD_GLOBAL")
+    assert not r.exits("deopt:_CHECK_CONST")

@@ -471,8 +471,6 @@ impl Uop {
                 | Uop::_IMPORT_FROM
                 | Uop::_CHECK_GLOBALS
                 | Uop::_CHECK_BUILTINS
-                | Uop::_CHECK_CONST_MODULE
-                | Uop::_CHECK_CONST_TYPE_VERSION
         )
     }
 
@@ -764,9 +762,9 @@ pub struct Burned {
     pub inst: u32,
     /// What was burned in.
     pub global: KnownGlobal,
-    /// How many module attribute loads after it were burned in with it
+    /// How many attribute loads after it were burned in with it
     /// (`Program::burned_attrs`): the instruction pushes the last one's
-    /// value, and the loads push nothing.
+    /// value and jumps past them (its fallback goes through them).
     pub attrs: u32,
 }
 
@@ -788,27 +786,10 @@ impl Program {
     /// jump targets (a fallback's return is one), exception handlers, and
     /// where a suspended generator resumes.
     pub fn entered(&self) -> Vec<bool> {
-        self.entered_by(self.uops.iter().filter_map(|u| u.jump))
-    }
-
-    /// [`Program::entered`], not counting a generic fallback's return to
-    /// the instruction after its own (a fallback that goes when its
-    /// instruction is burned in: `optimize::globals`).
-    pub fn entered_apart_from_fallback_returns(&self) -> Vec<bool> {
-        let jumps = self.insts.iter().enumerate().flat_map(|(k, _)| {
-            let main = self.uops_of(k).iter().filter_map(|u| u.jump);
-            let back = self.fallback_of(k).iter().filter_map(|u| u.jump);
-            main.chain(back.filter(move |&t| t as usize != k + 1))
-        });
-        self.entered_by(jumps)
-    }
-
-    /// [`Program::entered`] with these jump targets.
-    fn entered_by(&self, jumps: impl Iterator<Item = u32>) -> Vec<bool> {
         let n = self.insts.len();
         let mut entered = vec![false; n + 1];
         entered[0] = true;
-        for t in jumps {
+        for t in self.uops.iter().filter_map(|u| u.jump) {
             entered[(t as usize).min(n)] = true;
         }
         for &(i, _) in &self.handlers {

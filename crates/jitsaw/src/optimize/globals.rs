@@ -36,17 +36,14 @@ pub fn burn_globals(program: Program) -> Program {
         })
         .collect();
     let chains = attribute_chains(&program, &known);
-    let mut swallowed = vec![false; program.insts.len()];
-    for (i, chain) in chains.iter().enumerate() {
-        for k in 1..=chain.len() {
-            swallowed[i + k] = true;
-        }
-    }
     let mut burned = Vec::new();
     let mut burned_attrs = Vec::new();
     let mut program = rewrite_ranges(program, |i, fallback, uops, out| {
-        if swallowed[i] {
-            // The global's instruction pushes what this load would.
+        let chain = &chains[i];
+        if fallback && !chain.is_empty() {
+            // The chain's checks fall back to the generic load, then the
+            // attribute loads run as compiled (each with its own guards).
+            out.extend_from_slice(uops);
             return;
         }
         let Some(global) = known[i].filter(|_| uops.iter().any(|u| is_global_load(u.op))) else {
@@ -74,7 +71,6 @@ pub fn burn_globals(program: Program) -> Program {
             .skip_while(|u| u.op != Uop::_SET_IP)
             .filter(kept)
             .any(|u| !is_global_load(u.op) && u.op.needs_ip());
-        let chain = &chains[i];
         for u in uops {
             if is_global_load(u.op) {
                 // Each module read from must still read its attributes from
@@ -104,6 +100,16 @@ pub fn burn_globals(program: Program) -> Program {
                     inst: u.inst,
                     jump: None,
                 });
+                if !chain.is_empty() {
+                    // Past the attribute loads.
+                    out.push(UopInst {
+                        op: Uop::_JUMP,
+                        oparg: 0,
+                        operand: 0,
+                        inst: u.inst,
+                        jump: Some((i + chain.len() + 1) as u32),
+                    });
+                }
             } else if kept(&u) || (u.op == Uop::_SET_IP && keep_ip) {
                 out.push(*u);
             }
@@ -141,15 +147,18 @@ pub fn burn_globals(program: Program) -> Program {
 /// Per instruction, the attribute loads right after it burned in with it
 /// (`program.known_attrs`): after a known global, each following
 /// specialized `LOAD_ATTR_MODULE` or `LOAD_ATTR_CLASS` of what the one
-/// before pushes, that no jump or handler enters (a deopt at the global's
-/// instruction then redoes all of them) and that has nothing else to do
-/// (its guard and load; its fallback goes).
+/// before pushes, that has nothing else to do (its guard and load). The
+/// global's instruction checks the modules and classes read from, pushes
+/// the last value and jumps past the loads; a failed check falls back to
+/// the generic global load, which goes on to the loads as compiled (a
+/// class's version moves on with any change to it, which must not send
+/// the rest of a loop to the interpreter); invalidation makes the global's
+/// instruction a deopt, where the interpreter redoes them all.
 fn attribute_chains(program: &Program, known: &[Option<KnownGlobal>]) -> Vec<Vec<KnownAttr>> {
     let mut chains = vec![Vec::new(); program.insts.len()];
     if program.known_attrs.is_empty() {
         return chains;
     }
-    let entered = program.entered_apart_from_fallback_returns();
     for (i, chain) in chains.iter_mut().enumerate() {
         if known[i].is_none() || !program.uops_of(i).iter().any(|u| is_global_load(u.op)) {
             continue;
@@ -165,7 +174,7 @@ fn attribute_chains(program: &Program, known: &[Option<KnownGlobal>]) -> Vec<Vec
                         | (Uop::_CHECK_ATTR_CLASS | Uop::_LOAD_ATTR_CLASS, 1..)
                 )
             });
-            if entered[j] || !plain || inst.count == 0 {
+            if !plain || inst.count == 0 {
                 break;
             }
             chain.push(*attr);
@@ -415,18 +424,24 @@ mod tests {
             known_attr(5, 0x0500, 0x0600, false),
             known_attr(15, 0x0600, 0x0700, true),
         ];
-        let p = burn_globals(chain_program(attrs.clone()));
+        let before = chain_program(attrs.clone());
+        let p = burn_globals(before.clone());
         assert_eq!(
             ops(&p, 0)[1..],
             [
                 (Uop::_CHECK_CONST_MODULE, 0x0500),
                 (Uop::_CHECK_CONST_MODULE, 0x0600),
-                (Uop::_LOAD_CONST_INLINE_WITH_NULL, 0x0700)
+                (Uop::_LOAD_CONST_INLINE_WITH_NULL, 0x0700),
+                (Uop::_JUMP, 0)
             ]
         );
+        assert_eq!(p.uops_of(0).last().unwrap().jump, Some(3));
+        // A failed check falls back to the generic global load, which goes
+        // on to the attribute loads, still compiled with their own guards.
+        assert_eq!(p.fallback_of(0), before.fallback_of(0));
         for i in [1, 2] {
-            assert_eq!(ops(&p, i), vec![]);
-            assert_eq!(p.fallback_of(i), &[]);
+            assert_eq!(ops(&p, i), ops(&before, i));
+            assert_eq!(p.fallback_of(i), before.fallback_of(i));
         }
         assert_eq!(p.burned[0].attrs, 2);
         assert_eq!(p.burned_attrs, attrs);
@@ -448,38 +463,19 @@ mod tests {
             [
                 (Uop::_CHECK_CONST_MODULE, 0x0500),
                 (Uop::_CHECK_CONST_TYPE_VERSION, 0x0600),
-                (Uop::_LOAD_CONST_INLINE, 0x0700)
+                (Uop::_LOAD_CONST_INLINE, 0x0700),
+                (Uop::_JUMP, 0)
             ]
         );
         assert_eq!(p.uops_of(0)[2].oparg, 77);
-        // A class attribute whose load is a module's is not burned in.
+        // A class attribute whose load is a module's is not burned in: the
+        // chain stops before it.
         before.uops[4].op = Uop::_CHECK_ATTR_MODULE;
         before.uops[5].op = Uop::_LOAD_ATTR_MODULE;
         let p = burn_globals(before.clone());
         assert_eq!(p.burned_attrs, attrs[..1]);
+        assert_eq!(p.uops_of(0).last().unwrap().jump, Some(2));
         assert_eq!(ops(&p, 2), ops(&before, 2));
-    }
-
-    #[test]
-    fn a_chain_stops_at_an_attribute_load_control_enters() {
-        let attrs = vec![
-            known_attr(5, 0x0500, 0x0600, false),
-            known_attr(15, 0x0600, 0x0700, true),
-        ];
-        let mut before = chain_program(attrs.clone());
-        before.handlers.push((2, 1));
-        let p = burn_globals(before.clone());
-        assert_eq!(
-            ops(&p, 0)[1..],
-            [
-                (Uop::_CHECK_CONST_MODULE, 0x0500),
-                (Uop::_LOAD_CONST_INLINE, 0x0600)
-            ]
-        );
-        assert_eq!(ops(&p, 1), vec![]);
-        assert_eq!(ops(&p, 2), ops(&before, 2));
-        assert_eq!(p.fallback_of(2), before.fallback_of(2));
-        assert_eq!(p.burned_attrs, attrs[..1]);
     }
 
     #[test]
