@@ -367,7 +367,10 @@ mod tests {
         let attr = |offset: u32, first: u32, fallback: u32| {
             inst(offset, opcode::LOAD_ATTR_MODULE, first, 2, fallback, 2)
         };
-        let mut back = uop(Uop::_JUMP, 0, 0, 0);
+        let back = |target: u32| UopInst {
+            jump: Some(target),
+            ..uop(Uop::_JUMP, 0, 0, 0)
+        };
         Program {
             insts: vec![
                 inst(0, opcode::LOAD_GLOBAL_MODULE, 0, 2, 7, 2),
@@ -384,20 +387,11 @@ mod tests {
                 uop(Uop::_LOAD_ATTR_MODULE, 5, 4, 2),
                 uop(Uop::_POP_FRAME, 0, 0, 3),
                 uop(Uop::_GENERIC, 0, 0, 0),
-                {
-                    back.jump = Some(1);
-                    back
-                },
+                back(1),
                 uop(Uop::_LOAD_ATTR, 2, 0, 1),
-                {
-                    back.jump = Some(2);
-                    back
-                },
+                back(2),
                 uop(Uop::_LOAD_ATTR, 5, 0, 2),
-                {
-                    back.jump = Some(3);
-                    back
-                },
+                back(3),
             ],
             known_globals: vec![known(0, 0x0500, false)],
             known_attrs,
