@@ -108,8 +108,8 @@ pub struct Compiled {
     /// The global loads burned in (see `optimize::globals`), for the
     /// runtime to watch their dicts.
     pub burned: Box<[KnownGlobal]>,
-    /// The module attributes burned in with them, for the runtime to watch
-    /// their modules' dicts too.
+    /// The module and class attributes burned in with them, for the
+    /// runtime to watch the modules' dicts too.
     pub burned_attrs: Box<[KnownAttr]>,
     /// Each burned load's code offset and that of its exit stub, a deopt at
     /// its instruction: [`Compiled::invalidate`] writes a jump from the one

@@ -47,8 +47,8 @@ pub struct CodeInput {
     /// The values of global names the optimizer may burn in (see
     /// [`KnownGlobal`]).
     pub known_globals: Vec<KnownGlobal>,
-    /// The module attributes the optimizer may burn in with them (see
-    /// [`KnownAttr`]).
+    /// The module and class attributes the optimizer may burn in with them
+    /// (see [`KnownAttr`]).
     pub known_attrs: Vec<KnownAttr>,
     /// What is known of the constants' and known globals' values (see
     /// `optimize::types`).

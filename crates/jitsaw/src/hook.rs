@@ -1992,9 +1992,10 @@ unsafe fn known_attrs(
     for w in insts.windows(2) {
         let (before, load) = (&w[0], &w[1]);
         let owner = if deopt(before.opcode) == opcode::LOAD_GLOBAL {
-            known
-                .iter()
-                .find(|g| g.offset == before.offset && before.oparg & 1 == 0)
+            // A global loaded for a call pushes a `NULL` after it.
+            (before.oparg & 1 == 0)
+                .then(|| known.iter().find(|g| g.offset == before.offset))
+                .flatten()
                 .map(|g| g.value)
         } else {
             attrs
@@ -2082,16 +2083,13 @@ unsafe fn class_attr(
     ))
 }
 
-/// Whether a `str` starts and ends with two underscores.
+/// Whether a `str` starts and ends with two underscores. Reads characters
+/// at valid indexes only, which cannot raise (an exception may be pending
+/// while compiling: a generator compiled as `throw()` resumes it).
 unsafe fn is_dunder(name: *mut PyObject) -> bool {
-    let mut size: pyo3::ffi::Py_ssize_t = 0;
-    let utf8 = pyo3::ffi::PyUnicode_AsUTF8AndSize(name.cast(), &mut size);
-    if utf8.is_null() {
-        pyo3::ffi::PyErr_Clear();
-        return true;
-    }
-    let bytes = std::slice::from_raw_parts(utf8.cast::<u8>(), size as usize);
-    bytes.len() >= 4 && bytes.starts_with(b"__") && bytes.ends_with(b"__")
+    let n = pyo3::ffi::PyUnicode_GetLength(name.cast());
+    let underscore = |i| pyo3::ffi::PyUnicode_ReadChar(name.cast(), i) == u32::from(b'_');
+    n >= 4 && underscore(0) && underscore(1) && underscore(n - 2) && underscore(n - 1)
 }
 
 /// What type propagation may know of the code's constants and of the

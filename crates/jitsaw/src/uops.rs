@@ -686,8 +686,8 @@ pub struct Program {
     /// The values global loads find now, which the optimizer may burn in
     /// (`optimize::globals`).
     pub known_globals: Vec<KnownGlobal>,
-    /// The module attributes that attribute loads of burned-in modules
-    /// find now, which the optimizer may burn in with them.
+    /// The module and class attributes that attribute loads of burned-in
+    /// globals find now, which the optimizer may burn in with them.
     pub known_attrs: Vec<KnownAttr>,
     /// What is known of the objects the code refers to (its constants and
     /// the globals it may burn in), for type propagation.
@@ -705,8 +705,9 @@ pub struct Program {
     /// site that invalidation can turn into a deopt, and the runtime
     /// invalidates the code when one of their names changes.
     pub burned: Vec<Burned>,
-    /// The module attributes burned in with them (see [`Burned::attrs`]):
-    /// the runtime invalidates the code when one of them changes too.
+    /// The module and class attributes burned in with them (see
+    /// [`Burned::attrs`]): the runtime invalidates the code when a module's
+    /// changes; a class's is checked by its version.
     pub burned_attrs: Vec<KnownAttr>,
 }
 

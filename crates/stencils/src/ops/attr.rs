@@ -107,10 +107,11 @@ stencil!(
 );
 
 stencil!(
-    /// Before a burned-in module attribute (`math.pi`): deopts unless the
-    /// module (the operand, a burned-in global) is still an exact module,
-    /// whose attributes its dict holds. Its dict is watched; its class is
-    /// not (assigning a module's `__class__` changes no dict).
+    /// Before a burned-in module attribute (`math.pi`): exits (to the
+    /// global's generic load) unless the module (the operand, a burned-in
+    /// global) is still an exact module, whose attributes its dict holds.
+    /// Its dict is watched; its class is not (assigning a module's
+    /// `__class__` changes no dict).
     fn _CHECK_CONST_MODULE(f, sp, ts) {
         if !is_type(operand() as *mut PyObject, &raw mut PyModule_Type) {
             deopt!(f, sp, ts)
