@@ -307,7 +307,7 @@ def test_dump_shows_bytecode_stages_and_machine_code():
         "import io, jitsaw\n"
         "def f(a, b):\n"
         "    return a + b\n"
-        "for i in range(5): f(i, 1)\n"
+        "for i in range(20): f(i, 1)\n"
         "out = io.StringIO()\n"
         "jitsaw.dump(f, file=out)\n"
         "print(out.getvalue())\n"
@@ -329,7 +329,7 @@ def test_dump_shows_bytecode_stages_and_machine_code():
     assert "-- machine code" in out and "; _BINARY_OP_ADD_INT" in out
     assert out.count("TypeError jitsaw.dump() expects a Python function or a code object") == 2
     # JITSAW_DUMP=uops prints the same stages for every compilation.
-    r = run(["-c", "def f(a): return a * 2\nfor i in range(5): f(i)\n"],
+    r = run(["-c", "def f(a): return a * 2\nfor i in range(20): f(i)\n"],
             env={"JITSAW": "1", "JITSAW_DUMP": "uops"})
     assert "jitsaw: compiled f" in r.stderr and "-- micro-ops after borrow_operands" in r.stderr
 

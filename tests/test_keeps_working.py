@@ -508,6 +508,113 @@ def test_paths_first_taken_in_compiled_code_get_specialized(jit):
     assert r.exits("deopt:_QUICKEN")
 
 
+def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(jit, tmp_path):
+    # After two interpreted calls, an operator those calls never ran is
+    # compiled without its inline fast paths (most of the code compiled
+    # for a function's untaken paths). When it runs after all, the code is
+    # compiled again: with the interpreter's specialization (`f`; `h`, with
+    # a loop, through a later interpreted call), or with the fast paths
+    # when specializing fails (`g`: a float times an int; `k`: `^`, which
+    # CPython 3.13 never specializes).
+    r = jit(
+        """
+        import json, os
+        from jitsaw import _jitsaw
+        def f(a, b, cold):
+            if cold:
+                return a - b
+            return a + b
+        def g(a, b, cold):
+            if cold:
+                return a * b
+            return a + b
+        def h(items, cold):
+            t = 0
+            for x in items:
+                if cold:
+                    t = t - x
+                else:
+                    t = t + x
+            return t
+        def k(items, cold):
+            t = 0
+            for x in items:
+                if cold:
+                    t = t ^ x
+                else:
+                    t = t + x
+            return t
+        for i in range(3):
+            f(1, 2, False), g(1, 2, False), h([1, 2], False), k([1, 2], False)
+        before = {fn.__name__: _jitsaw.code_state(fn)["uops"] for fn in (f, g, h, k)}
+        out = []
+        for i in range(300):
+            out.append(f(i, 3, True))
+            out.append(g(i + 0.5, 3, True))
+            out.append(h(list(range(i % 20)), True))
+            out.append(k(list(range(i % 20)), True))
+        print(out)
+        if os.environ.get("JITSAW"):
+            with open("before.json", "w") as file:
+                json.dump(before, file)
+        """,
+        env={"JITSAW_THRESHOLD": "2"},
+    )
+    import json
+
+    before = json.loads((tmp_path / "before.json").read_text())
+    for name, op in (("f", "SUBTRACT"), ("g", "MULTIPLY"), ("h", "SUBTRACT"), ("k", "XOR")):
+        assert "_BINARY_OP" in before[name], name
+        assert f"_BINARY_OP_ADAPTIVE_{op}" not in before[name], name
+        assert any(u.startswith("_BINARY_OP_ADD_INT") for u in before[name]), name
+    r.assert_compiled("f", "g", "h", "k")
+    assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("f"))
+    assert "_BINARY_OP_ADAPTIVE_MULTIPLY" in r.uops("g")
+    assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("h"))
+    assert "_BINARY_OP_ADAPTIVE_XOR" in r.uops("k")
+
+
+def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit, tmp_path):
+    # Code with loops is compiled at its first call (provisional code, freed
+    # when the call returns). After a short first call it is mostly
+    # start-up code run a few times: like code without loops, it is
+    # compiled for good only after the threshold's calls, unless one of
+    # them runs long, which has it compiled at the next call.
+    r = jit(
+        """
+        import json, os
+        from jitsaw import _jitsaw
+        def short(n):
+            t = 0
+            for i in range(n):
+                t += i
+            return t
+        def turns_long(n):
+            t = 0
+            for i in range(n):
+                t += i
+            return t
+        out, seen = [], []
+        for i in range(8):
+            out.append(short(10))
+            seen.append(_jitsaw.code_state(short)["status"])
+        for n in (10, 10, 2000000, 10):
+            out.append(turns_long(n))
+            seen.append(_jitsaw.code_state(turns_long)["status"])
+        print(out)
+        if os.environ.get("JITSAW"):
+            with open("seen.json", "w") as file:
+                json.dump(seen, file)
+        """,
+        env={"JITSAW_THRESHOLD": "6"},
+    )
+    import json
+
+    seen = json.loads((tmp_path / "seen.json").read_text())
+    assert seen[:8] == ["provisional"] + ["warming"] * 5 + ["compiled"] * 2, seen
+    assert seen[8:] == ["provisional", "warming", "requicken", "compiled"], seen
+
+
 def test_locals_written_through_f_locals_while_compiled_code_relies_on_them(jit):
     # Type propagation knows `a` is an int around the loop and drops the
     # guard of `a + b`; Python code run in between (a call, a finalizer

@@ -67,7 +67,7 @@ def report(tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
     (d / "prog.py").write_text(PROGRAM)
     out = d / "out.html"
-    r = run(["-m", "jitsaw", "--report", str(out), str(d / "prog.py")])
+    r = run(["-m", "jitsaw", "--report", str(out), str(d / "prog.py")], JITSAW_THRESHOLD="2")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "9999900000\n2\n2 3\n33\n"
     return out

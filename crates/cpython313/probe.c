@@ -257,6 +257,9 @@ static void constants(void)
     I64("FRAME_OWNED_BY_FRAME_OBJECT", FRAME_OWNED_BY_FRAME_OBJECT);
     I64("FRAME_OWNED_BY_CSTACK", FRAME_OWNED_BY_CSTACK);
     I64("PY_EVAL_C_STACK_UNITS", 2);
+    /* An adaptive instruction's counter as `_PyCode_Quicken` sets it: the
+       instruction has never run while it still holds this. */
+    U64("ADAPTIVE_COUNTER_WARMUP", adaptive_counter_warmup().as_counter);
     I64("CO_OPTIMIZED", CO_OPTIMIZED);
     I64("CO_NEWLOCALS", CO_NEWLOCALS);
     I64("CO_VARARGS", CO_VARARGS);

@@ -10,13 +10,6 @@ pub const STATUS_DEOPT: usize = 1;
 /// compiled caller: its return jumps back into the caller, whose resume
 /// address waits in the caller's first free stack slot.
 pub const INLINE_RETURN: u16 = 0xFFFF;
-/// `_QUICKEN`'s oparg bit: when the counter is due, deopt so that the
-/// interpreter specializes the instruction (code without loops).
-pub const QUICKEN_DEOPT_WHEN_DUE: u32 = 0x100;
-/// `_QUICKEN`'s oparg bit: when the counter of an instruction never tried
-/// is due, tell the runtime (`jitsaw_quicken_due`), which lets the
-/// interpreter run a later call (code with loops).
-pub const QUICKEN_REPORT_WHEN_DUE: u32 = 0x200;
 /// Words of storage for the stencils' int freelist: four list heads, then
 /// four counts.
 pub const INT_FREELIST_WORDS: usize = 8;

@@ -80,6 +80,9 @@ pub struct Compiled {
     pub opcodes: Vec<(u32, u8)>,
     /// Start offsets of instructions compiled as a plain exit (unsupported).
     pub unsupported: Vec<u32>,
+    /// Code-unit offsets of the adaptive instructions compiled without
+    /// their fast paths (see `Program::cold`).
+    pub cold: Vec<u32>,
     /// Start offsets of instructions that leave if the frame has a frame
     /// object (`_CHECK_NO_FRAME_OBJECT`).
     pub frame_checks: Vec<u32>,
@@ -625,6 +628,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         starts,
         opcodes,
         unsupported,
+        cold: program.cold.clone(),
         frame_checks,
         resumes,
         uops: all_pieces.iter().map(|p| p.uop.op).collect(),

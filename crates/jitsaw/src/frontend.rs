@@ -13,7 +13,6 @@
 
 use crate::uops::{Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
-use jitsaw_cpython313::shared::{QUICKEN_DEOPT_WHEN_DUE, QUICKEN_REPORT_WHEN_DUE};
 use jitsaw_cpython313::{caches, consts, deopt};
 
 /// What the frontend needs from a code object, copied out of it.
@@ -64,6 +63,10 @@ pub struct CodeInput {
     /// specialization is due asks the runtime for an interpreted call
     /// (see `_QUICKEN`).
     pub report_due: bool,
+    /// Whether the interpreter has run the code enough that an adaptive
+    /// instruction it never ran is likely cold: such instructions are
+    /// compiled without their inline fast paths (see [`Program::cold`]).
+    pub compact_cold: bool,
     /// Counting mode: the address of the counter of instructions run
     /// compiled, which a `_COUNT_RUN` before each instruction bumps.
     pub executed_counter: Option<u64>,
@@ -152,8 +155,19 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         )));
     }
     let mut lowered: Vec<Vec<Lowered>> = Vec::with_capacity(insts.len());
+    let mut cold = Vec::new();
     for i in 0..insts.len() {
-        lowered.push(lower_inst(code, &insts, i, false));
+        let mut l = lower_inst(code, &insts, i, false);
+        if code.compact_cold && never_ran(code, &insts[i]) {
+            let before: Vec<Uop> = l.iter().map(|u| u.op).collect();
+            for u in &mut l {
+                u.op = without_fast_paths(u.op);
+            }
+            if l.iter().zip(&before).any(|(u, &b)| u.op != b) {
+                cold.push(insts[i].offset);
+            }
+        }
+        lowered.push(l);
     }
     let targets = resolve_jumps(&insts, &lowered)?;
     let generic: Vec<Vec<Lowered>> = (0..insts.len())
@@ -249,14 +263,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
             let (op, oparg) = if inst.opcode == RESUME {
                 (Uop::_QUICKEN_RESUME, 0)
             } else {
-                let when_due = if !code.loops {
-                    QUICKEN_DEOPT_WHEN_DUE
-                } else if code.report_due {
-                    QUICKEN_REPORT_WHEN_DUE
-                } else {
-                    0
-                };
-                (Uop::_QUICKEN, inst.opcode as u32 | when_due)
+                (quicken(code), inst.opcode as u32)
             };
             uops.push(UopInst {
                 op,
@@ -304,7 +311,18 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         args: code.args,
         burned: Vec::new(),
         burned_attrs: Vec::new(),
+        cold,
     })
+}
+
+/// Whether `inst` is an adaptive instruction the interpreter has never run:
+/// its counter is still the one CPython set when quickening the code (the
+/// first run moves it, and a specialization changes the opcode).
+fn never_ran(code: &CodeInput, inst: &Inst) -> bool {
+    is_adaptive(inst.opcode)
+        && !code.generic.contains(&inst.offset)
+        && code.units.get(inst.offset as usize + 1).copied()
+            == Some(consts::ADAPTIVE_COUNTER_WARMUP as u16)
 }
 
 /// Every exception handler's instruction index with the stack depth it is
@@ -577,6 +595,17 @@ fn worth_quickening(code: &CodeInput, inst: &Inst) -> bool {
         .copied()
         .unwrap_or(0);
     inst.opcode != SEND && counter & 0xF < QUICKEN_GIVE_UP_BACKOFF
+}
+
+/// The quickening micro-op for the code: what to do when a counter is due.
+fn quicken(code: &CodeInput) -> Uop {
+    if !code.loops {
+        Uop::_QUICKEN
+    } else if code.report_due {
+        Uop::_QUICKEN_REPORT
+    } else {
+        Uop::_QUICKEN_COUNT
+    }
 }
 
 /// See [`worth_quickening`]: CPython's counters start at backoff 1 and add
@@ -940,14 +969,61 @@ mod tests {
                 ..code(units)
             };
             let p = lower(&input).unwrap();
-            let q = p.uops.iter().find(|u| u.op == Uop::_QUICKEN).unwrap();
-            assert_eq!(q.oparg & 0xFF, BINARY_OP as u32);
-            q.oparg & !0xFF
+            let q = p
+                .uops
+                .iter()
+                .find(|u| {
+                    matches!(
+                        u.op,
+                        Uop::_QUICKEN | Uop::_QUICKEN_REPORT | Uop::_QUICKEN_COUNT
+                    )
+                })
+                .unwrap();
+            assert_eq!(q.oparg, BINARY_OP as u32);
+            q.op
         };
-        assert_eq!(when_due(false, false), QUICKEN_DEOPT_WHEN_DUE);
-        assert_eq!(when_due(false, true), QUICKEN_DEOPT_WHEN_DUE);
-        assert_eq!(when_due(true, true), QUICKEN_REPORT_WHEN_DUE);
-        assert_eq!(when_due(true, false), 0);
+        assert_eq!(when_due(false, false), Uop::_QUICKEN);
+        assert_eq!(when_due(false, true), Uop::_QUICKEN);
+        assert_eq!(when_due(true, true), Uop::_QUICKEN_REPORT);
+        assert_eq!(when_due(true, false), Uop::_QUICKEN_COUNT);
+    }
+
+    /// After the interpreter ran the code, an adaptive instruction it never
+    /// ran (its counter as quickening set it) is compiled without its
+    /// inline fast paths, and listed for the runtime; one that ran, or any
+    /// in code compiled at its first calls, keeps them.
+    #[test]
+    fn instructions_never_run_are_compiled_without_fast_paths() {
+        let lowered = |compact_cold: bool, counter: u16| {
+            let mut units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0), unit(LOAD_FAST, 0)];
+            let at = units.len();
+            with_caches(&mut units, BINARY_OP, consts::NB_SUBTRACT as u32);
+            units[at + 1] = counter;
+            with_caches(&mut units, COMPARE_OP, 0);
+            units[at + 1 + caches(BINARY_OP) + 1] = counter;
+            units.push(unit(RETURN_VALUE, 0));
+            let input = CodeInput {
+                compact_cold,
+                ..code(units)
+            };
+            let p = lower(&input).unwrap();
+            let ops: Vec<Uop> = p.uops.iter().map(|u| u.op).collect();
+            (ops, p.cold)
+        };
+        let warmup = consts::ADAPTIVE_COUNTER_WARMUP as u16;
+        let (ops, cold) = lowered(true, warmup);
+        assert!(ops.contains(&Uop::_BINARY_OP) && ops.contains(&Uop::_COMPARE_OP));
+        assert!(!ops.contains(&Uop::_BINARY_OP_ADAPTIVE_SUBTRACT));
+        assert!(!ops.contains(&Uop::_COMPARE_OP_ADAPTIVE));
+        // Still quickened: when it runs, the runtime hears of it.
+        assert_eq!(ops.iter().filter(|&&o| o == Uop::_QUICKEN).count(), 2);
+        assert_eq!(cold, vec![3, 3 + 1 + caches(BINARY_OP) as u32]);
+        for (compact_cold, counter) in [(true, warmup - 16), (false, warmup)] {
+            let (ops, cold) = lowered(compact_cold, counter);
+            assert!(ops.contains(&Uop::_BINARY_OP_ADAPTIVE_SUBTRACT));
+            assert!(ops.contains(&Uop::_COMPARE_OP_ADAPTIVE));
+            assert!(cold.is_empty());
+        }
     }
 
     /// An adaptive instruction's counter is advanced until its

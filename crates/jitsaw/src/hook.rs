@@ -8,7 +8,9 @@
 //! first call. Code compiled from unspecialized bytecode is provisional: the
 //! next calls run in the interpreter, which specializes an instruction on
 //! its second execution (one call for a loop body, two for straight-line
-//! code), and the call after that recompiles. Code that keeps deoptimizing
+//! code), and the call after that recompiles; when that first call took
+//! less time than compiling, the code waits for the threshold as code
+//! without loops does (see [`Decision::Wait`]). Code that keeps deoptimizing
 //! is recompiled the same way, a few times, from the interpreter's newer
 //! specializations.
 
@@ -88,6 +90,11 @@ pub struct CodeState {
     loops: bool,
     /// How long the first call the hook ran compiled took.
     first_run: Option<std::time::Duration>,
+    /// How long its last compilation took.
+    compile_time: std::time::Duration,
+    /// How long its calls interpreted while waiting for the threshold took
+    /// (see [`Decision::Wait`]).
+    waited: std::time::Duration,
     /// A generator, coroutine or async generator function's code.
     generator: bool,
     /// Its frames running in the interpreter now (counting mode).
@@ -604,6 +611,17 @@ unsafe fn eval_call_slowly(
             release_code(kept, result)
         }
         Decision::Interpret => interpreter(ts, frame, 0),
+        Decision::Wait => {
+            let started = Instant::now();
+            let kept = keep_code(frame);
+            let result = interpreter(ts, frame, 0);
+            let s = &mut *state;
+            s.waited += started.elapsed();
+            if s.waited >= s.compile_time && matches!(s.status, Status::Warming) {
+                s.set_status(Status::Requicken(0));
+            }
+            release_code(kept, result)
+        }
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
         Decision::Respecialize => interpret_to_respecialize(ts, frame, state, code),
     }
@@ -1131,6 +1149,8 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             requickened: false,
             loops: has_backward_jump(code),
             first_run: None,
+            compile_time: std::time::Duration::ZERO,
+            waited: std::time::Duration::ZERO,
             generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0,
             interpreting: 0,
             deopt_sites: Vec::new(),
@@ -1209,6 +1229,16 @@ enum Decision {
     /// By the interpreter, to specialize what compiled code found due
     /// (see [`interpret_to_respecialize`]).
     Respecialize,
+    /// By the interpreter, under the hook, timed: code with loops whose
+    /// first call took less time than compiling it waits for the threshold
+    /// before it is compiled again, like code without loops. Most such
+    /// code is start-up code run a few times (`re`'s compiler, `enum`'s
+    /// class creation, argparse), whose compilations were two thirds of
+    /// the code a pyperf worker kept. Once its interpreted calls have
+    /// taken as long as compiling it did, it is compiled at the next call
+    /// (rent until the rent paid equals the price: never more than twice
+    /// the cost of the better choice in hindsight).
+    Wait,
 }
 
 /// How to run this call, compiling first if due.
@@ -1243,10 +1273,20 @@ unsafe fn decide(
                 .map(|c| (c.version, &**c as *const Compiled));
             match current {
                 Some((v, _)) if v != version => decision(compile(s, ts, frame, code, version)),
-                _ if *provisional => {
-                    s.set_status(Status::Requicken(warmup_calls(s) - 1));
-                    warm_up(s, ts, code)
-                }
+                // After a first call shorter than compiling it took, the
+                // code waits for the threshold as code without loops does
+                // (see `Decision::Wait`); after a longer one, it is
+                // compiled again after a warm-up.
+                _ if *provisional => match s.first_run {
+                    Some(t) if t < s.compile_time && threshold > s.calls => {
+                        s.set_status(Status::Warming);
+                        Decision::Wait
+                    }
+                    _ => {
+                        s.set_status(Status::Requicken(warmup_calls(s) - 1));
+                        warm_up(s, ts, code)
+                    }
+                },
                 Some((_, c)) => Decision::Run(c),
                 None => Decision::Interpret,
             }
@@ -1262,6 +1302,10 @@ unsafe fn decide(
         Status::Warming => {
             if s.calls > threshold || (s.calls == 1 && s.loops && hot_loop_likely(frame, code)) {
                 decision(compile(s, ts, frame, code, version))
+            } else if s.loops && s.calls == threshold {
+                warm_up(s, ts, code)
+            } else if s.loops {
+                Decision::Wait
             } else {
                 Decision::Interpret
             }
@@ -1406,6 +1450,22 @@ unsafe fn opcode_at(code: *mut PyCodeObject, offset: u32) -> u8 {
     (*code_units(code).add(offset as usize) & 0xFF) as u8
 }
 
+/// Whether an instruction `c` compiled without its fast paths, having
+/// never run before (`Compiled::cold`), has run since: its counter moved.
+/// Worth compiling again then, with the fast paths or the interpreter's
+/// specialization. `at`: only that instruction.
+///
+/// # Safety
+/// `code` is `c`'s live code object.
+unsafe fn cold_code_ran(c: &Compiled, code: *mut PyCodeObject, at: Option<u32>) -> bool {
+    c.cold
+        .iter()
+        .filter(|&&o| at.is_none_or(|a| a == o))
+        .any(|&offset| {
+            *code_units(code).add(offset as usize + 1) != consts::ADAPTIVE_COUNTER_WARMUP as u16
+        })
+}
+
 /// Where [`QUICKEN_REPORTED`] is, for `_QUICKEN`.
 pub fn quicken_reported_address() -> usize {
     QUICKEN_REPORTED.as_ptr() as usize
@@ -1508,7 +1568,8 @@ unsafe fn interpret_to_respecialize(
             let changed = c
                 .opcodes
                 .iter()
-                .any(|&(offset, op)| opcode_at(code, offset) != op);
+                .any(|&(offset, op)| opcode_at(code, offset) != op)
+                || cold_code_ran(c, code, None);
             if changed {
                 s.recompiles += 1;
                 s.set_status(Status::Requicken(0));
@@ -1559,11 +1620,17 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
             return;
         }
         // The interpreter specialized the instruction differently (its
-        // counter was due, or the specialization compiled failed): compile
-        // the new form at the next call.
+        // counter was due, or the specialization compiled failed), or an
+        // instruction compiled without its fast paths ran (due, whether its
+        // specialization failed or not): compile the new form at the next
+        // call.
         if let Some(&(offset, op)) = c.inst_at(at).map(|i| &c.opcodes[i]) {
-            let now = opcode_at(s.code as *mut PyCodeObject, offset);
-            if now != op && deopt(now) == deopt(op) && s.recompiles < RESPECIALIZE_LIMIT {
+            let code = s.code as *mut PyCodeObject;
+            let now = opcode_at(code, offset);
+            let changed = now != op && deopt(now) == deopt(op);
+            if (changed || cold_code_ran(c, code, Some(offset)))
+                && s.recompiles < RESPECIALIZE_LIMIT
+            {
                 s.set_status(Status::Requicken(0));
                 s.recompiles += 1;
                 INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
@@ -1616,6 +1683,10 @@ unsafe fn compile(
     // again and again, so they do not deopt there.
     input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
     input.report_due = s.loops && !s.generator && !COUNTING.load(Ordering::Relaxed);
+    // After two interpreted calls (code that cannot be provisional), what
+    // they never ran is likely cold. Not in generators, compiled at their
+    // first call.
+    input.compact_cold = !s.generator && (s.calls > 2 || s.requickened);
     // Its new code reports its own due counters.
     s.respecialize_wanted = false;
     forget_reported(code);
@@ -1673,7 +1744,8 @@ unsafe fn compile(
         st.uops += program.uops.len() as u64;
         st.code_bytes += compiled.size as u64;
         st.instructions += program.insts.len() as u64;
-        st.compile_ns += started.elapsed().as_nanos() as u64;
+        s.compile_time = started.elapsed();
+        st.compile_ns += s.compile_time.as_nanos() as u64;
         // `RETURN_GENERATOR` is left to the interpreter by design (compiled
         // generator code starts at its resumption points).
         for u in program.uops.iter().filter(|u| {

@@ -399,6 +399,8 @@ uops! { o;
     _GENERIC: 0 => 0, escapes false;
     // jitsaw: the interpreter's quickening of adaptive instructions and `RESUME`.
     _QUICKEN: 0 => 0, escapes false;
+    _QUICKEN_REPORT: 0 => 0, escapes false;
+    _QUICKEN_COUNT: 0 => 0, escapes false;
     _QUICKEN_RESUME: 0 => 0, escapes false;
     // jitsaw: `RESUME`/`JUMP_BACKWARD`: events, then the instrumentation version
     // (which it checks itself, so it needs no `_CHECK_VALIDITY` after it).
@@ -463,6 +465,7 @@ impl Uop {
             self,
             Uop::_DEOPT
                 | Uop::_QUICKEN
+                | Uop::_QUICKEN_REPORT
                 | Uop::_CHAOS
                 | Uop::_CHECK_VALIDITY
                 | Uop::_CHECK_VALIDITY_MONITORED
@@ -709,6 +712,13 @@ pub struct Program {
     /// [`Burned::attrs`]): the runtime invalidates the code when a module's
     /// changes; a class's is checked by its version.
     pub burned_attrs: Vec<KnownAttr>,
+    /// Code-unit offsets of adaptive instructions compiled without their
+    /// inline fast paths (1-2 KB of code each, most of the code compiled
+    /// for the paths a function's first calls did not take), because the
+    /// interpreter never ran them in the calls before compiling. Should
+    /// one run after all, the runtime compiles the code again, with the
+    /// fast paths or the interpreter's specialization.
+    pub cold: Vec<u32>,
 }
 
 /// A global name's value when compiling, as the frame's globals or (when

@@ -11,7 +11,6 @@
 
 use super::rewrite_ranges;
 use crate::uops::{Burned, KnownAttr, KnownGlobal, Program, Uop, UopInst};
-use jitsaw_cpython313::shared::QUICKEN_DEOPT_WHEN_DUE;
 use jitsaw_cpython313::{deopt, opcode};
 
 /// Burns in every global load with a known value (`program.known_globals`),
@@ -59,10 +58,15 @@ pub fn burn_globals(program: Program) -> Program {
         // instruction after as many calls as without jitsaw. In a loop it
         // would cost every iteration, and the warm-up call's loop
         // specializes it anyway.
-        let kept = |u: &&UopInst| match u.op {
-            Uop::_GUARD_GLOBALS_VERSION | Uop::_GUARD_BUILTINS_VERSION | Uop::_SET_IP => false,
-            Uop::_QUICKEN => u.oparg & QUICKEN_DEOPT_WHEN_DUE != 0,
-            _ => true,
+        let kept = |u: &&UopInst| {
+            !matches!(
+                u.op,
+                Uop::_GUARD_GLOBALS_VERSION
+                    | Uop::_GUARD_BUILTINS_VERSION
+                    | Uop::_SET_IP
+                    | Uop::_QUICKEN_REPORT
+                    | Uop::_QUICKEN_COUNT
+            )
         };
         // The burned load's invalidation exit sets the instruction pointer
         // itself; anything else after the `_SET_IP` that needs it keeps it.
@@ -208,7 +212,6 @@ fn constant(immortal: bool, with_null: bool) -> Uop {
 mod tests {
     use super::*;
     use crate::uops::Inst;
-    use jitsaw_cpython313::shared::QUICKEN_REPORT_WHEN_DUE;
 
     fn uop(op: Uop, oparg: u32, operand: u64, inst: u32) -> UopInst {
         UopInst {
@@ -269,7 +272,7 @@ mod tests {
                 uop(Uop::_LOAD_GLOBAL_BUILTINS, 0, 5, 2),
                 uop(Uop::_CHECK_VALIDITY, 0, 0, 3),
                 uop(Uop::_SET_IP, 0, 0, 3),
-                uop(Uop::_QUICKEN, g as u32 | QUICKEN_DEOPT_WHEN_DUE, 11, 3),
+                uop(Uop::_QUICKEN, g as u32, 11, 3),
                 uop(Uop::_LOAD_GLOBAL, 2, 0, 3),
                 uop(Uop::_POP_FRAME, 0, 0, 4),
                 uop(Uop::_GENERIC, 0, 0, 1),
@@ -307,12 +310,11 @@ mod tests {
         assert_eq!(ops(&p, 2), vec![(Uop::_LOAD_CONST_INLINE, 0xBB)]);
         // `_CHECK_VALIDITY` stays, and the counter is still advanced (the
         // interpreter specializes the instruction when it is due, as
-        // without jitsaw), with the `_SET_IP` it needs.
+        // without jitsaw); its deopt sets the instruction pointer itself.
         assert_eq!(
             ops(&p, 3),
             vec![
                 (Uop::_CHECK_VALIDITY, 0),
-                (Uop::_SET_IP, 0),
                 (Uop::_QUICKEN, 11),
                 (Uop::_LOAD_CONST_INLINE, 0xCC)
             ]
@@ -328,7 +330,7 @@ mod tests {
     fn counters_of_loads_in_code_with_loops_go_with_the_load() {
         let mut before = program(vec![known(11, 0xCC, false)]);
         assert_eq!(before.uops[8].op, Uop::_QUICKEN);
-        before.uops[8].oparg = opcode::LOAD_GLOBAL as u32 | QUICKEN_REPORT_WHEN_DUE;
+        before.uops[8].op = Uop::_QUICKEN_REPORT;
         let p = burn_globals(before);
         assert_eq!(
             ops(&p, 3),

@@ -7,7 +7,6 @@ use crate::helpers::{
     jitsaw_handle_pending, jitsaw_local_monitors, jitsaw_quicken_due, jitsaw_quicken_reported,
 };
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::shared::{QUICKEN_DEOPT_WHEN_DUE, QUICKEN_REPORT_WHEN_DUE};
 use jitsaw_cpython313::{consts, off};
 
 stencil!(fn _POP_JUMP_IF_FALSE(f, sp, ts) {
@@ -170,41 +169,65 @@ stencil!(
     }
 );
 
+/// An unspecialized adaptive instruction's counter (operand: the
+/// instruction's address), advanced as the interpreter's `_SPECIALIZE_*`
+/// micro-ops do while the instruction is still the generic one (oparg), so
+/// that the bytecode is quickened as without jitsaw. The counter when it is
+/// due: CPython's specializer is private, so then the interpreter must run
+/// the instruction.
+#[inline(always)]
+unsafe fn quicken_due() -> Option<u16> {
+    let inst = operand() as *mut u16;
+    if *inst & 0xFF != oparg() as u16 {
+        return None;
+    }
+    let counter = inst.add(1);
+    let c = *counter;
+    // `_Py_BackoffCounter`: backoff in bits 0-3, value in bits 4-15; 0xFFFF
+    // never changes.
+    if c >> 4 == 0 {
+        return Some(c);
+    }
+    if c != 0xFFFF {
+        *counter = c - 16;
+    }
+    None
+}
+
 stencil!(
-    /// An unspecialized adaptive instruction's counter, advanced as the
-    /// interpreter's `_SPECIALIZE_*` micro-ops do while the instruction is
-    /// still the generic one (oparg's low byte), so that the bytecode is
-    /// quickened as without jitsaw. CPython's specializer is private, so when
-    /// the counter is due the interpreter must run the instruction: with
-    /// `QUICKEN_DEOPT_WHEN_DUE` this deopts to it (code without loops, where
-    /// the rest of the call is short); otherwise the counter stays due for
-    /// the next interpreted run, which `QUICKEN_REPORT_WHEN_DUE` asks the
-    /// runtime for (or it deopts, if the runtime says so) when the
-    /// instruction was never tried (code with loops, whose calls are
-    /// compiled from the first: a path their first calls did not take would
-    /// stay unspecialized). Operand: the instruction's address.
+    /// Quickening (see `quicken_due`) in code without loops, where the rest
+    /// of the call is short: when due, deopts to the interpreter.
     fn _QUICKEN(f, sp, ts) {
-        let inst = operand() as *mut u16;
-        if *inst & 0xFF == (oparg() & 0xFF) as u16 {
-            let counter = inst.add(1);
-            let c = *counter;
-            // `_Py_BackoffCounter`: backoff in bits 0-3, value in bits 4-15;
-            // 0xFFFF never changes. Due at backoff 1: never tried.
-            if c >> 4 != 0 {
-                if c != 0xFFFF {
-                    *counter = c - 16;
-                }
-            } else if oparg() & QUICKEN_DEOPT_WHEN_DUE as usize != 0 {
-                deopt!(f, sp, ts)
-            } else if oparg() & QUICKEN_REPORT_WHEN_DUE as usize != 0
-                && c == 1
-                && core::ptr::read_volatile(&raw const jitsaw_quicken_reported)
-                    != (*f).f_executable
-                && jitsaw_quicken_due(f) != 0
-            {
-                deopt!(f, sp, ts)
-            }
+        if quicken_due().is_some() {
+            deopt!(f, sp, ts)
         }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Quickening (see `quicken_due`) in code with loops, whose calls are
+    /// compiled from the first: a path their first calls did not take would
+    /// stay unspecialized. When due for the first time (backoff 1: never
+    /// tried), the counter stays due for the next interpreted run, which
+    /// this asks the runtime for (`jitsaw_quicken_due`, once per code object
+    /// in a row); it deopts if the runtime says so.
+    fn _QUICKEN_REPORT(f, sp, ts) {
+        if quicken_due() == Some(1)
+            && core::ptr::read_volatile(&raw const jitsaw_quicken_reported) != (*f).f_executable
+            && jitsaw_quicken_due(f) != 0
+        {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Quickening (see `quicken_due`) in counting mode, where the
+    /// interpreter's runs reset the counters: a due counter stays due.
+    fn _QUICKEN_COUNT(f, sp, ts) {
+        let _ = quicken_due();
         next!(f, sp, ts)
     }
 );
