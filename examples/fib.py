@@ -12,7 +12,9 @@ if __name__ == "__main__":
     import sys
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 90
-    for i in range(5):
+    # Many short calls: jitsaw compiles a function whose calls take less
+    # time than compiling it only once it has been called a few times.
+    for i in range(10000):
         fibonacci(n)
     print(f"fibonacci({n}) = {fibonacci(n)}")
     jit = sys.modules.get("jitsaw")
