@@ -1302,10 +1302,14 @@ unsafe fn decide(
         Status::Warming => {
             if s.calls > threshold || (s.calls == 1 && s.loops && hot_loop_likely(frame, code)) {
                 decision(compile(s, ts, frame, code, version))
-            } else if s.loops && s.calls == threshold {
-                warm_up(s, ts, code)
-            } else if s.loops {
-                Decision::Wait
+            } else if s.loops && s.first_run.is_some() {
+                // Its provisional code ran (see the provisional case): the
+                // last call before compiling is the warm-up.
+                if s.calls == threshold {
+                    warm_up(s, ts, code)
+                } else {
+                    Decision::Wait
+                }
             } else {
                 Decision::Interpret
             }
