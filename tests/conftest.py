@@ -35,6 +35,8 @@ class Report:
 
     stats: dict
     functions: dict
+    #: What the snippet noted with ``_record(key, value)`` during the run.
+    recorded: dict
     stdout: str
     stderr: str
     returncode: int
@@ -77,8 +79,15 @@ def run_snippet(source, tmp_path, *, jit, env=None, args=(), timeout=120):
         cwd=tmp_path,
         timeout=timeout,
     )
-    data = json.loads(report.read_text()) if jit and report.exists() else {"stats": {}, "functions": {}}
-    return Report(data["stats"], data["functions"], proc.stdout, proc.stderr, proc.returncode)
+    data = json.loads(report.read_text()) if jit and report.exists() else {}
+    return Report(
+        data.get("stats", {}),
+        data.get("functions", {}),
+        data.get("recorded", {}),
+        proc.stdout,
+        proc.stderr,
+        proc.returncode,
+    )
 
 
 @pytest.fixture

@@ -13,7 +13,16 @@ path = sys.argv[1]
 sys.argv = sys.argv[1:]
 with open(path) as f:
     code = compile(f.read(), path, "exec")
-namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
+recorded = {}
+
+
+def _record(key, value):
+    """What a snippet notes for its test to check (a state seen mid-run):
+    written to the jitted run's report; the plain run ignores it."""
+    recorded[key] = value
+
+
+namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__, "_record": _record}
 try:
     exec(code, namespace)
 finally:
@@ -33,4 +42,4 @@ finally:
                     if isinstance(value, types.FunctionType):
                         functions[f"{name}.{attr}"] = _jitsaw.code_state(value)
         with open(report, "w") as out:
-            json.dump({"stats": jitsaw.stats(), "functions": functions}, out)
+            json.dump({"stats": jitsaw.stats(), "functions": functions, "recorded": recorded}, out)

@@ -508,7 +508,7 @@ def test_paths_first_taken_in_compiled_code_get_specialized(jit):
     assert r.exits("deopt:_QUICKEN")
 
 
-def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(jit, tmp_path):
+def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(jit):
     # After two interpreted calls, an operator those calls never ran is
     # compiled without its inline fast paths (most of the code compiled
     # for a function's untaken paths). When it runs after all, the code is
@@ -518,7 +518,6 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
     # CPython 3.13 never specializes).
     r = jit(
         """
-        import json, os
         from jitsaw import _jitsaw
         def f(a, b, cold):
             if cold:
@@ -554,15 +553,11 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
             out.append(h(list(range(i % 20)), True))
             out.append(k(list(range(i % 20)), True))
         print(out)
-        if os.environ.get("JITSAW"):
-            with open("before.json", "w") as file:
-                json.dump(before, file)
+        _record("before", before)
         """,
         env={"JITSAW_THRESHOLD": "2"},
     )
-    import json
-
-    before = json.loads((tmp_path / "before.json").read_text())
+    before = r.recorded["before"]
     for name, op in (("f", "SUBTRACT"), ("g", "MULTIPLY"), ("h", "SUBTRACT"), ("k", "XOR")):
         assert "_BINARY_OP" in before[name], name
         assert f"_BINARY_OP_ADAPTIVE_{op}" not in before[name], name
@@ -574,7 +569,7 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
     assert "_BINARY_OP_ADAPTIVE_XOR" in r.uops("k")
 
 
-def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit, tmp_path):
+def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit):
     # Code with loops is compiled at its first call (provisional code, freed
     # when the call returns). After a short first call it is mostly
     # start-up code run a few times: like code without loops, it is
@@ -582,7 +577,6 @@ def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit,
     # them runs long, which has it compiled at the next call.
     r = jit(
         """
-        import json, os
         from jitsaw import _jitsaw
         def short(n):
             t = 0
@@ -602,15 +596,11 @@ def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit,
             out.append(turns_long(n))
             seen.append(_jitsaw.code_state(turns_long)["status"])
         print(out)
-        if os.environ.get("JITSAW"):
-            with open("seen.json", "w") as file:
-                json.dump(seen, file)
+        _record("seen", seen)
         """,
         env={"JITSAW_THRESHOLD": "6"},
     )
-    import json
-
-    seen = json.loads((tmp_path / "seen.json").read_text())
+    seen = r.recorded["seen"]
     assert seen[:8] == ["provisional"] + ["warming"] * 5 + ["compiled"] * 2, seen
     assert seen[8:] == ["provisional", "warming", "requicken", "compiled"], seen
 
