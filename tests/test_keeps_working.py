@@ -509,13 +509,14 @@ def test_paths_first_taken_in_compiled_code_get_specialized(jit):
 
 
 def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(jit):
-    # After two interpreted calls, an operator those calls never ran is
-    # compiled without its inline fast paths (most of the code compiled
-    # for a function's untaken paths). When it runs after all, the code is
-    # compiled again: with the interpreter's specialization (`f`; `h`, with
-    # a loop, through a later interpreted call), or with the fast paths
-    # when specializing fails (`g`: a float times an int; `k`: `^`, which
-    # CPython 3.13 never specializes).
+    # After two interpreted calls, an operator those calls never ran, outside
+    # loops, is compiled without its inline fast paths (much of the code
+    # compiled for a function's untaken paths). When it runs after all, the
+    # code is compiled again: with the interpreter's specialization (`f`;
+    # `h`, with a loop, through a later interpreted call), or with the fast
+    # paths when specializing fails (`g`: a float times an int; `k`: `^`,
+    # which CPython 3.13 never specializes). In a loop body (`m`), where one
+    # call may run it many times, it keeps them.
     r = jit(
         """
         from jitsaw import _jitsaw
@@ -530,30 +531,37 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
         def h(items, cold):
             t = 0
             for x in items:
+                t = t + x
+            if cold:
+                t = t - 1
+            return t
+        def k(items, cold):
+            t = 0
+            for x in items:
+                t = t + x
+            if cold:
+                t = t ^ 5
+            return t
+        def m(items, cold):
+            t = 0
+            for x in items:
                 if cold:
                     t = t - x
                 else:
                     t = t + x
             return t
-        def k(items, cold):
-            t = 0
-            for x in items:
-                if cold:
-                    t = t ^ x
-                else:
-                    t = t + x
-            return t
+        fs = (f, g, h, k, m)
         for i in range(3):
-            f(1, 2, False), g(1, 2, False), h([1, 2], False), k([1, 2], False)
-        before = {fn.__name__: _jitsaw.code_state(fn)["uops"] for fn in (f, g, h, k)}
+            f(1, 2, False), g(1, 2, False), h([1, 2], False), k([1, 2], False), m([1, 2], False)
+        _record("before", {fn.__name__: _jitsaw.code_state(fn)["uops"] for fn in fs})
         out = []
         for i in range(300):
             out.append(f(i, 3, True))
             out.append(g(i + 0.5, 3, True))
             out.append(h(list(range(i % 20)), True))
             out.append(k(list(range(i % 20)), True))
+            out.append(m(list(range(i % 20)), True))
         print(out)
-        _record("before", before)
         """,
         env={"JITSAW_THRESHOLD": "2"},
     )
@@ -562,11 +570,13 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
         assert "_BINARY_OP" in before[name], name
         assert f"_BINARY_OP_ADAPTIVE_{op}" not in before[name], name
         assert any(u.startswith("_BINARY_OP_ADD_INT") for u in before[name]), name
-    r.assert_compiled("f", "g", "h", "k")
+    assert "_BINARY_OP_ADAPTIVE_SUBTRACT" in before["m"]
+    r.assert_compiled("f", "g", "h", "k", "m")
     assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("f"))
     assert "_BINARY_OP_ADAPTIVE_MULTIPLY" in r.uops("g")
     assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("h"))
     assert "_BINARY_OP_ADAPTIVE_XOR" in r.uops("k")
+    assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("m"))
 
 
 def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit):

@@ -64,8 +64,9 @@ pub struct CodeInput {
     /// (see `_QUICKEN`).
     pub report_due: bool,
     /// Whether the interpreter has run the code enough that an adaptive
-    /// instruction it never ran is likely cold: such instructions are
-    /// compiled without their inline fast paths (see [`Program::cold`]).
+    /// instruction it never ran is likely cold: such instructions outside
+    /// loops are compiled without their inline fast paths (see
+    /// [`Program::cold`]).
     pub compact_cold: bool,
     /// Counting mode: the address of the counter of instructions run
     /// compiled, which a `_COUNT_RUN` before each instruction bumps.
@@ -137,6 +138,22 @@ pub fn longest_loop(insts: &[Inst]) -> Option<usize> {
         .max()
 }
 
+/// Which instructions lie in a loop: between a backward jump's target and
+/// the jump.
+fn in_loops(insts: &[Inst]) -> Vec<bool> {
+    let mut looped = vec![false; insts.len()];
+    for (i, inst) in insts.iter().enumerate() {
+        if matches!(inst.opcode, JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT) {
+            let target = inst.offset + 1 + caches(inst.opcode) as u32 - inst.oparg;
+            let from = insts.partition_point(|x| x.start < target);
+            for l in &mut looped[from..=i] {
+                *l = true;
+            }
+        }
+    }
+    looped
+}
+
 /// Why a code object is not compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -156,9 +173,12 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
     }
     let mut lowered: Vec<Vec<Lowered>> = Vec::with_capacity(insts.len());
     let mut cold = Vec::new();
+    let looped = in_loops(&insts);
     for i in 0..insts.len() {
         let mut l = lower_inst(code, &insts, i, false);
-        if code.compact_cold && never_ran(code, &insts[i]) {
+        // In a loop body, one call may run the instruction many times
+        // before the code is compiled again: it keeps its fast paths.
+        if code.compact_cold && !looped[i] && never_ran(code, &insts[i]) {
             let before: Vec<Uop> = l.iter().map(|u| u.op).collect();
             for u in &mut l {
                 u.op = without_fast_paths(u.op);
@@ -989,9 +1009,10 @@ mod tests {
     }
 
     /// After the interpreter ran the code, an adaptive instruction it never
-    /// ran (its counter as quickening set it) is compiled without its
-    /// inline fast paths, and listed for the runtime; one that ran, or any
-    /// in code compiled at its first calls, keeps them.
+    /// ran (its counter as quickening set it) outside loops is compiled
+    /// without its inline fast paths, and listed for the runtime; one that
+    /// ran, one in a loop, or any in code compiled at its first calls,
+    /// keeps them.
     #[test]
     fn instructions_never_run_are_compiled_without_fast_paths() {
         let lowered = |compact_cold: bool, counter: u16| {
@@ -1018,6 +1039,29 @@ mod tests {
         // Still quickened: when it runs, the runtime hears of it.
         assert_eq!(ops.iter().filter(|&&o| o == Uop::_QUICKEN).count(), 2);
         assert_eq!(cold, vec![3, 3 + 1 + caches(BINARY_OP) as u32]);
+        // In a loop, a never-run instruction keeps them.
+        let mut units = vec![
+            unit(RESUME, 0),
+            unit(NOP, 0),
+            unit(LOAD_FAST, 0),
+            unit(LOAD_FAST, 0),
+        ];
+        let at = units.len();
+        with_caches(&mut units, BINARY_OP, consts::NB_SUBTRACT as u32);
+        units[at + 1] = warmup;
+        units.push(unit(POP_TOP, 0));
+        let back = units.len() as u32 + 1 + caches(JUMP_BACKWARD) as u32 - 1;
+        with_caches(&mut units, JUMP_BACKWARD, back);
+        let p = lower(&CodeInput {
+            compact_cold: true,
+            ..code(units)
+        })
+        .unwrap();
+        assert!(p
+            .uops
+            .iter()
+            .any(|u| u.op == Uop::_BINARY_OP_ADAPTIVE_SUBTRACT));
+        assert!(p.cold.is_empty());
         for (compact_cold, counter) in [(true, warmup - 16), (false, warmup)] {
             let (ops, cold) = lowered(compact_cold, counter);
             assert!(ops.contains(&Uop::_BINARY_OP_ADAPTIVE_SUBTRACT));

@@ -713,11 +713,12 @@ pub struct Program {
     /// changes; a class's is checked by its version.
     pub burned_attrs: Vec<KnownAttr>,
     /// Code-unit offsets of adaptive instructions compiled without their
-    /// inline fast paths (1-2 KB of code each, most of the code compiled
+    /// inline fast paths (1-2 KB of code each, much of the code compiled
     /// for the paths a function's first calls did not take), because the
-    /// interpreter never ran them in the calls before compiling. Should
-    /// one run after all, the runtime compiles the code again, with the
-    /// fast paths or the interpreter's specialization.
+    /// interpreter never ran them in the calls before compiling and they
+    /// are outside loops. Should one run after all, the runtime compiles
+    /// the code again, with the fast paths or the interpreter's
+    /// specialization.
     pub cold: Vec<u32>,
 }
 
