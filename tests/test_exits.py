@@ -223,7 +223,10 @@ def test_threads_switch_inside_jitted_loops(jit):
         print(sorted(results.items()), sorted(shared) == sorted(k for k in range(4) for _ in range(20)))
         """
     )
-    r.assert_compiled("work")
+    # Compiled at its first call; whether a later thread's call, run in the
+    # interpreter to specialize what compiled code found due, left it
+    # waiting for its next call's recompilation depends on the switches.
+    assert r.state("work")["status"] in ("compiled", "requicken")
 
 
 def test_settrace_switched_on_inside_a_jitted_loop(jit):
