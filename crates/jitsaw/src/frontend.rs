@@ -124,32 +124,30 @@ pub struct GlobalSlot {
 /// 0.74x at 2800 (pyperformance's `unpack_sequence`, 0.6x there).
 pub const MAX_LOOP_INSTRUCTIONS: usize = 1000;
 
-/// The most instructions a loop spans (from its back edge's target to the
-/// back edge), if the code has loops.
-pub fn longest_loop(insts: &[Inst]) -> Option<usize> {
+/// Each loop's instructions, as the index range from its back edge's
+/// target to the back edge.
+fn loops(insts: &[Inst]) -> impl Iterator<Item = std::ops::RangeInclusive<usize>> + '_ {
     insts
         .iter()
         .enumerate()
         .filter(|(_, inst)| matches!(inst.opcode, JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT))
         .map(|(i, inst)| {
             let target = inst.offset + 1 + caches(inst.opcode) as u32 - inst.oparg;
-            i + 1 - insts.partition_point(|x| x.start < target)
+            insts.partition_point(|x| x.start < target)..=i
         })
-        .max()
 }
 
-/// Which instructions lie in a loop: between a backward jump's target and
-/// the jump.
+/// The most instructions a loop spans (from its back edge's target to the
+/// back edge), if the code has loops.
+pub fn longest_loop(insts: &[Inst]) -> Option<usize> {
+    loops(insts).map(|l| l.count()).max()
+}
+
+/// Which instructions lie in a loop.
 fn in_loops(insts: &[Inst]) -> Vec<bool> {
     let mut looped = vec![false; insts.len()];
-    for (i, inst) in insts.iter().enumerate() {
-        if matches!(inst.opcode, JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT) {
-            let target = inst.offset + 1 + caches(inst.opcode) as u32 - inst.oparg;
-            let from = insts.partition_point(|x| x.start < target);
-            for l in &mut looped[from..=i] {
-                *l = true;
-            }
-        }
+    for l in loops(insts) {
+        looped[l].fill(true);
     }
     looped
 }
@@ -178,14 +176,9 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         let mut l = lower_inst(code, &insts, i, false);
         // In a loop body, one call may run the instruction many times
         // before the code is compiled again: it keeps its fast paths.
-        if code.compact_cold && !looped[i] && never_ran(code, &insts[i]) {
-            let before: Vec<Uop> = l.iter().map(|u| u.op).collect();
-            for u in &mut l {
-                u.op = without_fast_paths(u.op);
-            }
-            if l.iter().zip(&before).any(|(u, &b)| u.op != b) {
-                cold.push(insts[i].offset);
-            }
+        if code.compact_cold && !looped[i] && never_ran(code, &insts[i]) && strip_fast_paths(&mut l)
+        {
+            cold.push(insts[i].offset);
         }
         lowered.push(l);
     }
@@ -341,8 +334,15 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
 fn never_ran(code: &CodeInput, inst: &Inst) -> bool {
     is_adaptive(inst.opcode)
         && !code.generic.contains(&inst.offset)
-        && code.units.get(inst.offset as usize + 1).copied()
-            == Some(consts::ADAPTIVE_COUNTER_WARMUP as u16)
+        && counter(code, inst) == consts::ADAPTIVE_COUNTER_WARMUP as u16
+}
+
+/// An adaptive instruction's counter, its first cache entry.
+fn counter(code: &CodeInput, inst: &Inst) -> u16 {
+    code.units
+        .get(inst.offset as usize + 1)
+        .copied()
+        .unwrap_or(0)
 }
 
 /// Every exception handler's instruction index with the stack depth it is
@@ -376,10 +376,20 @@ fn fallback(code: &CodeInput, insts: &[Inst], i: usize, main: &[Lowered]) -> Opt
     if same || generic.iter().any(|u| u.op == Uop::_DEOPT) {
         return None;
     }
-    for u in &mut generic {
-        u.op = without_fast_paths(u.op);
-    }
+    strip_fast_paths(&mut generic);
     Some(generic)
+}
+
+/// Lowers micro-ops with inline fast paths to their plain generic forms
+/// (see [`without_fast_paths`]); whether there was any.
+fn strip_fast_paths(uops: &mut [Lowered]) -> bool {
+    let mut stripped = false;
+    for u in uops {
+        let plain = without_fast_paths(u.op);
+        stripped |= plain != u.op;
+        u.op = plain;
+    }
+    stripped
 }
 
 /// The plain generic form of an unspecialized micro-op with inline fast
@@ -609,12 +619,7 @@ fn jump(op: Uop, oparg: u32, to: u32) -> Lowered {
 /// counter would cost every run, and a deopt to the interpreter when due,
 /// for nothing.
 fn worth_quickening(code: &CodeInput, inst: &Inst) -> bool {
-    let counter = code
-        .units
-        .get(inst.offset as usize + 1)
-        .copied()
-        .unwrap_or(0);
-    inst.opcode != SEND && counter & 0xF < QUICKEN_GIVE_UP_BACKOFF
+    inst.opcode != SEND && counter(code, inst) & 0xF < QUICKEN_GIVE_UP_BACKOFF
 }
 
 /// The quickening micro-op for the code: what to do when a counter is due.

@@ -1454,20 +1454,15 @@ unsafe fn opcode_at(code: *mut PyCodeObject, offset: u32) -> u8 {
     (*code_units(code).add(offset as usize) & 0xFF) as u8
 }
 
-/// Whether an instruction `c` compiled without its fast paths, having
-/// never run before (`Compiled::cold`), has run since: its counter moved.
-/// Worth compiling again then, with the fast paths or the interpreter's
-/// specialization. `at`: only that instruction.
+/// Whether the instruction at `offset`, which compiled code has without its
+/// fast paths for never having run (`Compiled::cold`), has run since: its
+/// counter moved. Worth compiling again then, with the fast paths or the
+/// interpreter's specialization.
 ///
 /// # Safety
-/// `code` is `c`'s live code object.
-unsafe fn cold_code_ran(c: &Compiled, code: *mut PyCodeObject, at: Option<u32>) -> bool {
-    c.cold
-        .iter()
-        .filter(|&&o| at.is_none_or(|a| a == o))
-        .any(|&offset| {
-            *code_units(code).add(offset as usize + 1) != consts::ADAPTIVE_COUNTER_WARMUP as u16
-        })
+/// `code` is a live code object with an adaptive instruction at `offset`.
+unsafe fn cold_ran(code: *mut PyCodeObject, offset: u32) -> bool {
+    *code_units(code).add(offset as usize + 1) != consts::ADAPTIVE_COUNTER_WARMUP as u16
 }
 
 /// Where [`QUICKEN_REPORTED`] is, for `_QUICKEN`.
@@ -1573,7 +1568,7 @@ unsafe fn interpret_to_respecialize(
                 .opcodes
                 .iter()
                 .any(|&(offset, op)| opcode_at(code, offset) != op)
-                || cold_code_ran(c, code, None);
+                || c.cold.iter().any(|&offset| cold_ran(code, offset));
             if changed {
                 s.recompiles += 1;
                 s.set_status(Status::Requicken(0));
@@ -1632,7 +1627,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
             let code = s.code as *mut PyCodeObject;
             let now = opcode_at(code, offset);
             let changed = now != op && deopt(now) == deopt(op);
-            if (changed || cold_code_ran(c, code, Some(offset)))
+            if (changed || (c.cold.contains(&offset) && cold_ran(code, offset)))
                 && s.recompiles < RESPECIALIZE_LIMIT
             {
                 s.set_status(Status::Requicken(0));
@@ -1742,13 +1737,13 @@ unsafe fn compile(
     // code compiled after fewer interpreted calls is compiled again once
     // the interpreter has quickened it (later changes come through deopts).
     let provisional = !s.requickened && !s.generator && s.calls <= 2 && unspecialized(&program);
+    s.compile_time = started.elapsed();
     {
         let mut st = stats::COMPILE.lock().unwrap();
         st.compiled += 1;
         st.uops += program.uops.len() as u64;
         st.code_bytes += compiled.size as u64;
         st.instructions += program.insts.len() as u64;
-        s.compile_time = started.elapsed();
         st.compile_ns += s.compile_time.as_nanos() as u64;
         // `RETURN_GENERATOR` is left to the interpreter by design (compiled
         // generator code starts at its resumption points).
