@@ -489,6 +489,106 @@ def test_generators_made_for_calls_from_c(jit):
     r.assert_compiled("drive", "Tree.__iter__", "pairs")
 
 
+def test_iter_of_objects_whose_iter_method_is_a_generator_function(jit):
+    # `for` and `yield from` over an object whose class defines `__iter__`
+    # as a generator function get the generator without the call through
+    # `slot_tp_iter`: the same generator (state, frame, exceptions and
+    # tracebacks from its body), the class's current `__iter__` found on the
+    # type each time (rebound, deleted, set to None, inherited, a method
+    # that is not a generator function or takes more arguments, an instance
+    # attribute that iter() ignores), and the recursion limit as without
+    # jitsaw.
+    r = jit(
+        """
+        import inspect, sys, traceback
+        class Bag:
+            def __init__(self, items):
+                self.items = items
+            def __iter__(self):
+                for x in self.items:
+                    if x == "boom":
+                        raise KeyError(x)
+                    yield x
+        class Sub(Bag):
+            pass
+        class Nested(Bag):
+            def __iter__(self):
+                for x in self.items:
+                    yield from Bag([x, x])
+        def listed(obj):
+            out = []
+            for x in obj:
+                out.append(x)
+            return out
+        def delegated(obj):
+            got = yield from obj
+            return got
+        def first(obj):
+            for x in obj:
+                return x
+        def describe(obj):
+            it = iter(obj)
+            return (type(it).__name__, inspect.getgeneratorstate(it), it.gi_code.co_qualname,
+                    it.gi_frame.f_lineno, it.gi_frame.f_back, next(it),
+                    sorted(it.gi_frame.f_locals))
+        def attempt(fn, *args):
+            try:
+                return fn(*args)
+            except Exception as e:
+                return (type(e).__name__, str(e),
+                        [(f.name, f.line) for f in traceback.extract_tb(e.__traceback__)])
+        def drive(k):
+            out = []
+            for i in range(k):
+                items = list(range(i % 4))
+                out.append(listed(Bag(items)))
+                out.append(listed(Sub(items + ["s"])))
+                out.append(listed(Nested(items)))
+                out.append(list(delegated(Bag(items))))
+                out.append(first(Bag(["a", "b"])))
+                out.append(attempt(listed, Bag([1, "boom", 2])))
+                out.append(attempt(lambda: list(delegated(Sub(["boom"])))))
+            out.append(describe(Bag([7])))
+            return out
+        for i in range(6):
+            print(drive(5))
+        bag = Bag([1, 2])
+        bag.__iter__ = lambda: iter("instance")
+        print(listed(bag), list(delegated(bag)))
+        def plain_iter(self):
+            return iter(["plain", self.items])
+        def with_default(self, extra="d"):
+            yield extra
+        def not_iterator(self):
+            return 42
+        async def coroutine(self):
+            return "coroutine"
+        async def async_generator(self):
+            yield "async generator"
+        def restored(self):
+            yield "restored"
+        for replacement in (plain_iter, with_default, not_iterator, coroutine,
+                            async_generator, None, restored):
+            Bag.__iter__ = replacement
+            print(attempt(listed, Bag([3])), attempt(listed, Sub([4])),
+                  attempt(lambda: list(delegated(Bag([5])))))
+        del Bag.__iter__
+        print(attempt(listed, Sub([6])), attempt(listed, Nested([1])))
+        Bag.__iter__ = restored
+        def deep(n):
+            if n:
+                return deep(n - 1)
+            return listed(Bag([n]))
+        try:
+            deep(100000)
+        except RecursionError:
+            print("RecursionError")
+        """
+    )
+    r.assert_compiled("listed", "delegated", "Bag.__iter__")
+    assert r.stats["iter_generators"] > 50, r.stats["iter_generators"]
+
+
 def test_generators_resumed_from_c_notice_changes(jit):
     # A resumption from C (`list`, `next`, `tuple` of a generator
     # expression) goes the way the last one of its code went while nothing

@@ -152,7 +152,8 @@ def print_stats(file=None):
       f"({s['provisional_code_bytes_freed'] / 1024:.0f} KiB of provisional code freed after its call)\n")
     w(f"  frames entered     {s['frames_entered']} in compiled code ({s['resumed_directly']} generators resumed "
       f"directly, {s['properties_entered']} property getters), {s['deopts']} handed to the interpreter, "
-      f"{s['raise_exits']} raised; {s['calls_without_frame']} calls needed no frame\n")
+      f"{s['raise_exits']} raised; {s['calls_without_frame']} calls needed no frame, "
+      f"{s['iter_generators']} generators made for iter() without calling __iter__\n")
     w(f"  yield from/await   {s['yields_passed_through']} yields and {s['sends_passed_through']} resumptions "
       f"passed through a delegating generator without running it\n")
     cache = s["attribute_cache"]

@@ -149,7 +149,12 @@ class Gen:
             self.emit(f"{out}.append(obj.a)")
             self.emit(f"{out}.append((obj.p, obj.me() is obj, obj.second(x, {self.expr(names, 'any')}), obj.nothing()))")
         elif c < 0.91:
-            self.emit(f"{out}.extend(gen({self.expr(names, 'any')}, {self.r.randint(0, 5)}))")
+            if self.r.random() < 0.5:
+                self.emit(f"{out}.extend(gen({self.expr(names, 'any')}, {self.r.randint(0, 5)}))")
+            else:
+                # Iterating an object whose class's `__iter__` is a generator.
+                self.emit("for v in obj:")
+                self.emit(f"    {out}.append(v)")
         elif c < 0.92:
             # A chain of `yield from`s, values sent down it.
             sends = ", ".join(self.expr(names, "int") for _ in range(self.r.randint(0, 4)))
@@ -219,6 +224,9 @@ class Gen:
         self.emit("        return v")
         self.emit("    def nothing(self):")
         self.emit("        return None")
+        self.emit("    def __iter__(self):")
+        self.emit("        yield self.a")
+        self.emit("        yield from gen(self.b, 2)")
         self.emit("obj = K()")
         self.emit("def c(v):")
         self.emit("    if type(v) is int and not -(2**200) < v < 2**200:")

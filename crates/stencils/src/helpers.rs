@@ -240,4 +240,10 @@ extern "C" {
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not
     /// exported, so the runtime finds it at start-up).
     pub static jitsaw_function_vectorcall: u8;
+    /// At this symbol's address: CPython's `slot_tp_iter`, the `tp_iter` of
+    /// a class defining `__iter__` (not exported either).
+    pub static jitsaw_slot_tp_iter: u8;
+    /// `GET_ITER` of an object whose `tp_iter` is `slot_tp_iter`, borrowing
+    /// it: a new reference or NULL.
+    pub fn jitsaw_get_iter(ts: Ts, iterable: *mut PyObject) -> *mut PyObject;
 }

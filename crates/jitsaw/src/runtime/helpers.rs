@@ -51,6 +51,8 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_call_function as *const () as usize,
         ),
         ("jitsaw_function_vectorcall", function_vectorcall()),
+        ("jitsaw_slot_tp_iter", slot_tp_iter()),
+        ("jitsaw_get_iter", helper_get_iter as *const () as usize),
         ("jitsaw_name_error", name_error as *const () as usize),
         (
             "jitsaw_unbound_local",
@@ -181,6 +183,87 @@ fn function_vectorcall() -> usize {
         })
         .unwrap_or(0)
     })
+}
+
+/// CPython's `slot_tp_iter`, the `tp_iter` of every class whose `__iter__`
+/// is written in Python: not exported, so read from a class made for the
+/// purpose (0 if that fails, which turns [`generator_iter`] off).
+fn slot_tp_iter() -> usize {
+    static ADDRESS: OnceLock<usize> = OnceLock::new();
+    *ADDRESS.get_or_init(|| {
+        pyo3::Python::attach(|py| {
+            let t = py
+                .eval(
+                    c"type('_', (), {'__iter__': lambda self: None})",
+                    None,
+                    None,
+                )
+                .ok()?;
+            // SAFETY: `t` is a live type object; the field is its `tp_iter`
+            // at the probed offset.
+            Some(unsafe { field::<usize>(t.as_ptr().cast::<u8>(), off::TYPE_TP_ITER) })
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// `iter(iterable)` (`PyObject_GetIter`) from compiled code for an object
+/// whose class defines `__iter__` in Python: see [`generator_iter`]. A new
+/// reference, or NULL with an error; `iterable` is borrowed.
+unsafe extern "C" fn helper_get_iter(
+    ts: *mut PyThreadState,
+    iterable: *mut PyObject,
+) -> *mut PyObject {
+    if let Some(generator) = generator_iter(ts, iterable) {
+        return generator;
+    }
+    PyObject_GetIter(iterable)
+}
+
+/// `iter(iterable)` when its class's `__iter__` is a generator function of
+/// `self` alone, whose code runs compiled: the generator, made as calling
+/// `__iter__` would make it (`slot_tp_iter` calls the function it finds on
+/// the type, unbound), without the call through `slot_tp_iter` and the
+/// frame evaluator, nor the interpreter's entry (whose recursion checks are
+/// made first: near a limit, the general way raises as it would). A
+/// generator is an iterator, so `PyObject_GetIter`'s check holds. `None`
+/// (nothing done) otherwise, or when the function's vectorcall was replaced.
+#[inline(always)]
+unsafe fn generator_iter(ts: *mut PyThreadState, iterable: *mut PyObject) -> Option<*mut PyObject> {
+    let tp = ob_type(iterable);
+    let slot = slot_tp_iter();
+    if slot == 0
+        || field::<usize>(tp.cast(), off::TYPE_TP_ITER) != slot
+        || *py_recursion_remaining(ts) <= 1
+        || *c_recursion_remaining(ts) <= 1
+    {
+        return None;
+    }
+    static ITER: OnceLock<usize> = OnceLock::new();
+    let func = _PyType_Lookup(tp.cast(), interned(&ITER, c"__iter__"));
+    if func.is_null()
+        || !is_type(func, &raw mut PyFunction_Type)
+        || field::<usize>(func.cast(), off::FUNC_VECTORCALL) != function_vectorcall()
+    {
+        return None;
+    }
+    let code = func_code(func);
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    if flags & consts::CO_GENERATOR == 0 || !takes_exactly(code, 1) {
+        return None;
+    }
+    let args = [new_ref(iterable)];
+    match make_generator(ts, new_ref(func), code, args.as_ptr(), 1) {
+        Some((_, generator)) => {
+            super::ITER_GENERATORS.bump();
+            Some(generator)
+        }
+        None => {
+            decref(func);
+            decref(iterable);
+            None
+        }
+    }
 }
 
 /// Calls a Python function the way the interpreter's `CALL` does for one
@@ -2412,7 +2495,7 @@ pub(super) unsafe extern "C" fn helper_get_anext(
 
 /// `GET_YIELD_FROM_ITER`: takes `iterable` on success.
 pub(super) unsafe extern "C" fn helper_get_yield_from_iter(
-    _ts: *mut PyThreadState,
+    ts: *mut PyThreadState,
     f: *mut Frame,
     iterable: *mut PyObject,
 ) -> *mut PyObject {
@@ -2430,7 +2513,7 @@ pub(super) unsafe extern "C" fn helper_get_yield_from_iter(
     if is_type(iterable, &raw mut PyGen_Type) {
         return iterable;
     }
-    let iter = PyObject_GetIter(iterable);
+    let iter = helper_get_iter(ts, iterable);
     if !iter.is_null() {
         decref(iterable);
     }

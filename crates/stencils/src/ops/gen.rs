@@ -26,9 +26,14 @@ stencil!(
             return STATUS_YIELD;
         }
         let mut caller = leave_to_caller(f, gen, ts);
+        // Counted once, not per level: an increment per level would chain
+        // each level's work to the last through memory.
+        let mut passed = 0;
         while delegates(caller) {
             caller = yield_through(caller, ts);
+            passed += 1;
         }
+        *(&raw mut jitsaw_yields_passed) += passed;
         back_to_caller!(caller, peek(sp, 1), ts)
     }
 );
@@ -69,7 +74,6 @@ unsafe fn yield_through(caller: Frame, ts: Ts) -> Frame {
     let oparg = (*ip.add(2) >> 8) as i64;
     (*caller).instr_ptr = ip.add(3);
     *field_ptr::<i8>(gen, off::GEN_GI_FRAME_STATE) = (consts::FRAME_SUSPENDED + oparg) as i8;
-    *(&raw mut jitsaw_yields_passed) += 1;
     leave_to_caller(caller, gen, ts)
 }
 
@@ -171,23 +175,30 @@ pub unsafe fn resume_cached(
         frame,
         entry: (*cache).base + point.label as usize,
     };
-    if point.send_cache == 0 {
-        return entered;
-    }
-    pass_down(ts, entered, point, (*cache).base)
+    let mut levels = 1;
+    let entered = if point.send_cache == 0 {
+        entered
+    } else {
+        pass_down(ts, entered, point, (*cache).base, &mut levels)
+    };
+    *(&raw mut jitsaw_resumed_directly) += levels;
+    *(&raw mut jitsaw_frames_entered) += levels;
+    *(&raw mut jitsaw_sends_passed) += levels - 1;
+    entered
 }
 
 /// The rest of [`resume_cached`] when the frame `entered` resumes at a
 /// `yield from`'s or `await`'s `RESUME` (`point`, in code at `base`): while
 /// the generator it delegates to can be resumed through its `SEND` site's
 /// cache, that is done, and the frame waits in its `SEND` as after running
-/// it. The innermost frame entered.
+/// it. The innermost frame entered; `levels` counts the frames entered.
 #[inline(always)]
 unsafe fn pass_down(
     ts: Ts,
     mut entered: Inline,
     mut point: &ResumePoint,
     mut base: usize,
+    levels: &mut u64,
 ) -> Inline {
     if core::ptr::read_volatile(&raw const jitsaw_profiling) != 0 {
         return entered;
@@ -207,7 +218,7 @@ unsafe fn pass_down(
         // It ran its `RESUME` and `JUMP_BACKWARD_NO_INTERRUPT` and waits in
         // its `SEND`.
         (*caller).instr_ptr = (*caller).instr_ptr.sub(3);
-        *(&raw mut jitsaw_sends_passed) += 1;
+        *levels += 1;
         (point, base) = (next, cache.base);
         entered = Inline {
             frame: receiver
@@ -223,7 +234,7 @@ unsafe fn pass_down(
 /// One level of [`resume_cached`]: the generator's frame, if `c` knows
 /// where it resumes, gets the value and is linked above `caller`, which
 /// waits with its stack ending at `slot`, where `resume` is kept. The resume
-/// point found, or `None` (nothing done).
+/// point found, or `None` (nothing done). Its caller counts it.
 #[inline(always)]
 unsafe fn link_cached<'a>(
     ts: Ts,
@@ -267,8 +278,6 @@ unsafe fn link_cached<'a>(
     (*frame).return_offset = jitsaw_cpython313::shared::INLINE_RETURN;
     *current_frame(ts) = frame;
     *py_recursion_remaining(ts) -= 1;
-    *(&raw mut jitsaw_resumed_directly) += 1;
-    *(&raw mut jitsaw_frames_entered) += 1;
     Some(point)
 }
 

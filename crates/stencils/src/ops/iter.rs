@@ -4,22 +4,33 @@
 
 use super::gen::resume_cached;
 use crate::abi::*;
-use crate::helpers::jitsaw_resume_inline;
+use crate::helpers::{jitsaw_get_iter, jitsaw_resume_inline, jitsaw_slot_tp_iter};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{ListIter, RangeIter, TupleIter};
 use jitsaw_cpython313::off;
 use jitsaw_cpython313::shared::ResumeCache;
 
-stencil!(fn _GET_ITER(f, sp, ts) {
-    let iterable = peek(sp, 1);
-    let iter = PyObject_GetIter(iterable);
-    decref(iterable);
-    if iter.is_null() {
-        error!(f, sp.sub(1), ts)
+stencil!(
+    /// `GET_ITER`. An object whose class defines `__iter__` as a generator
+    /// function gets its generator from the runtime without the call
+    /// `slot_tp_iter` would make (`jitsaw_get_iter`).
+    fn _GET_ITER(f, sp, ts) {
+        let iterable = peek(sp, 1);
+        let iter = if field::<usize>(ob_type(iterable).cast(), off::TYPE_TP_ITER)
+            == (&raw const jitsaw_slot_tp_iter) as usize
+        {
+            jitsaw_get_iter(ts, iterable)
+        } else {
+            PyObject_GetIter(iterable)
+        };
+        decref(iterable);
+        if iter.is_null() {
+            error!(f, sp.sub(1), ts)
+        }
+        poke(sp, 1, iter);
+        next!(f, sp, ts)
     }
-    poke(sp, 1, iter);
-    next!(f, sp, ts)
-});
+);
 
 stencil!(
     /// `FOR_ITER` as tier 1 runs it: the jump target is past the loop's end.
