@@ -175,34 +175,31 @@ pub unsafe fn resume_cached(
         frame,
         entry: (*cache).base + point.label as usize,
     };
-    let mut levels = 1;
-    let entered = if point.send_cache == 0 {
-        entered
-    } else {
-        pass_down(ts, entered, point, (*cache).base, &mut levels)
-    };
-    *(&raw mut jitsaw_resumed_directly) += levels;
-    *(&raw mut jitsaw_frames_entered) += levels;
-    *(&raw mut jitsaw_sends_passed) += levels - 1;
-    entered
+    *(&raw mut jitsaw_resumed_directly) += 1;
+    *(&raw mut jitsaw_frames_entered) += 1;
+    if point.send_cache == 0 {
+        return entered;
+    }
+    pass_down(ts, entered, point, (*cache).base)
 }
 
 /// The rest of [`resume_cached`] when the frame `entered` resumes at a
 /// `yield from`'s or `await`'s `RESUME` (`point`, in code at `base`): while
 /// the generator it delegates to can be resumed through its `SEND` site's
 /// cache, that is done, and the frame waits in its `SEND` as after running
-/// it. The innermost frame entered; `levels` counts the frames entered.
+/// it. The innermost frame entered.
 #[inline(always)]
 unsafe fn pass_down(
     ts: Ts,
     mut entered: Inline,
     mut point: &ResumePoint,
     mut base: usize,
-    levels: &mut u64,
 ) -> Inline {
     if core::ptr::read_volatile(&raw const jitsaw_profiling) != 0 {
         return entered;
     }
+    // Counted once, not per level (see `_YIELD_VALUE`).
+    let mut passed = 0;
     while point.send_cache != 0 {
         let caller = entered.frame;
         let sp = frame_local(caller, (*caller).stacktop as usize);
@@ -218,7 +215,7 @@ unsafe fn pass_down(
         // It ran its `RESUME` and `JUMP_BACKWARD_NO_INTERRUPT` and waits in
         // its `SEND`.
         (*caller).instr_ptr = (*caller).instr_ptr.sub(3);
-        *levels += 1;
+        passed += 1;
         (point, base) = (next, cache.base);
         entered = Inline {
             frame: receiver
@@ -228,13 +225,16 @@ unsafe fn pass_down(
             entry: base + point.label as usize,
         };
     }
+    *(&raw mut jitsaw_resumed_directly) += passed;
+    *(&raw mut jitsaw_frames_entered) += passed;
+    *(&raw mut jitsaw_sends_passed) += passed;
     entered
 }
 
 /// One level of [`resume_cached`]: the generator's frame, if `c` knows
 /// where it resumes, gets the value and is linked above `caller`, which
 /// waits with its stack ending at `slot`, where `resume` is kept. The resume
-/// point found, or `None` (nothing done). Its caller counts it.
+/// point found, or `None` (nothing done). Its callers count it.
 #[inline(always)]
 unsafe fn link_cached<'a>(
     ts: Ts,
