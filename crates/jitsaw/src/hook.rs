@@ -564,16 +564,21 @@ unsafe fn runs_now(
     Some(c)
 }
 
+/// Whether an entry into the interpreter would pass its recursion checks
+/// (the C depth it counts for the entry, the Python depth for the frame),
+/// so that work done instead of that entry cannot skip a `RecursionError`.
+#[inline(always)]
+pub(crate) unsafe fn interpreter_entry_fits(ts: *mut PyThreadState) -> bool {
+    *py_recursion_remaining(ts) > 1 && *c_recursion_remaining(ts) > 1
+}
+
 /// A generator function's call: it only makes the generator
 /// (`RETURN_GENERATOR`), and compiled code runs it. Done here when the
 /// interpreter would not raise first (its recursion checks) nor run other
 /// instructions first (cells).
 #[inline(always)]
 unsafe fn make_generator(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
-    if opcode_at(frame_code(frame), 0) == opcode::RETURN_GENERATOR
-        && *py_recursion_remaining(ts) > 1
-        && *c_recursion_remaining(ts) > 1
-    {
+    if opcode_at(frame_code(frame), 0) == opcode::RETURN_GENERATOR && interpreter_entry_fits(ts) {
         runtime::generator_from_frame(ts, frame)
     } else {
         interpreter(ts, frame, 0)

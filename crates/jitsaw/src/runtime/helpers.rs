@@ -174,15 +174,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
 /// which turns the direct-call path off).
 fn function_vectorcall() -> usize {
     static ADDRESS: OnceLock<usize> = OnceLock::new();
-    *ADDRESS.get_or_init(|| {
-        pyo3::Python::attach(|py| {
-            let f = py.eval(c"lambda: None", None, None).ok()?;
-            // SAFETY: `f` is a live function object; the field is its
-            // vectorcall pointer at the probed offset.
-            Some(unsafe { field::<usize>(f.as_ptr().cast::<u8>(), off::FUNC_VECTORCALL) })
-        })
-        .unwrap_or(0)
-    })
+    slot_of_made_object(&ADDRESS, c"lambda: None", off::FUNC_VECTORCALL)
 }
 
 /// CPython's `slot_tp_iter`, the `tp_iter` of every class whose `__iter__`
@@ -190,18 +182,23 @@ fn function_vectorcall() -> usize {
 /// purpose (0 if that fails, which turns [`generator_iter`] off).
 fn slot_tp_iter() -> usize {
     static ADDRESS: OnceLock<usize> = OnceLock::new();
-    *ADDRESS.get_or_init(|| {
+    slot_of_made_object(
+        &ADDRESS,
+        c"type('_', (), {'__iter__': lambda self: None})",
+        off::TYPE_TP_ITER,
+    )
+}
+
+/// A function pointer CPython does not export, read once (into `cache`)
+/// from the field at offset `at` of the object `expression` makes: 0 if
+/// that fails.
+fn slot_of_made_object(cache: &OnceLock<usize>, expression: &std::ffi::CStr, at: usize) -> usize {
+    *cache.get_or_init(|| {
         pyo3::Python::attach(|py| {
-            let t = py
-                .eval(
-                    c"type('_', (), {'__iter__': lambda self: None})",
-                    None,
-                    None,
-                )
-                .ok()?;
-            // SAFETY: `t` is a live type object; the field is its `tp_iter`
-            // at the probed offset.
-            Some(unsafe { field::<usize>(t.as_ptr().cast::<u8>(), off::TYPE_TP_ITER) })
+            let o = py.eval(expression, None, None).ok()?;
+            // SAFETY: `o` is a live object of the type whose field at the
+            // probed offset `at` the caller names.
+            Some(unsafe { field::<usize>(o.as_ptr().cast::<u8>(), at) })
         })
         .unwrap_or(0)
     })
@@ -234,17 +231,13 @@ unsafe fn generator_iter(ts: *mut PyThreadState, iterable: *mut PyObject) -> Opt
     let slot = slot_tp_iter();
     if slot == 0
         || field::<usize>(tp.cast(), off::TYPE_TP_ITER) != slot
-        || *py_recursion_remaining(ts) <= 1
-        || *c_recursion_remaining(ts) <= 1
+        || !crate::hook::interpreter_entry_fits(ts)
     {
         return None;
     }
     static ITER: OnceLock<usize> = OnceLock::new();
     let func = _PyType_Lookup(tp.cast(), interned(&ITER, c"__iter__"));
-    if func.is_null()
-        || !is_type(func, &raw mut PyFunction_Type)
-        || field::<usize>(func.cast(), off::FUNC_VECTORCALL) != function_vectorcall()
-    {
+    if func.is_null() || !is_plain_function(func) {
         return None;
     }
     let code = func_code(func);
