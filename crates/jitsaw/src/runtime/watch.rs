@@ -44,11 +44,11 @@ struct Dep {
 #[derive(Default)]
 struct Watches {
     /// Dependents by dict and name hash.
-    deps: HashMap<(usize, isize), Vec<Dep>>,
+    deps: Map<(usize, isize), Vec<Dep>>,
     /// The name hashes with dependents, by dict (one entry per dependent).
     dicts: Map<usize, Vec<isize>>,
     /// Invalidations caused, by dict and name hash.
-    changes: HashMap<(usize, isize), u32>,
+    changes: Map<(usize, isize), u32>,
 }
 
 /// Every dependency, by dict (the GIL serializes access).
@@ -195,6 +195,29 @@ unsafe fn remove(w: &mut Watches, compiled: &Compiled, dying: usize) {
     }
 }
 
+/// Adds the dependents of `name` (a dict and a name hash) that `affected`
+/// says the change reaches to `hit`, counting the change against the name
+/// when there are any.
+fn hits(
+    w: &mut Watches,
+    name: (usize, isize),
+    hit: &mut Vec<(*const Compiled, usize)>,
+    affected: impl Fn(&Dep) -> bool,
+) {
+    let Some(list) = w.deps.get(&name) else {
+        return;
+    };
+    let before = hit.len();
+    hit.extend(
+        list.iter()
+            .filter(|dep| affected(dep))
+            .map(|dep| (dep.compiled, dep.code)),
+    );
+    if hit.len() > before {
+        *w.changes.entry(name).or_default() += 1;
+    }
+}
+
 /// Whether two names are the same `str`.
 unsafe fn same_name(name: usize, key: *mut PyObject) -> bool {
     name == key as usize || PyUnicode_Compare(name as *mut PyObject, key) == 0
@@ -217,31 +240,25 @@ unsafe extern "C" fn on_dict_event(
         consts::PYDICT_EVENT_ADDED | consts::PYDICT_EVENT_MODIFIED | consts::PYDICT_EVENT_DELETED
     ) && !key.is_null()
         && is_str(key);
-    let hashes: Vec<isize> = if by_key {
-        vec![hash(key)]
+    if by_key {
+        // The common event (a store to a global nothing burned in, such
+        // as a counter): one lookup, nothing allocated.
+        let unchanged = |dep: &Dep| {
+            event == consts::PYDICT_EVENT_MODIFIED
+                && dep.value != 0
+                && dep.value == new_value as usize
+        };
+        hits(w, (d, hash(key)), &mut hit, |dep| {
+            !unchanged(dep) && same_name(dep.name, key)
+        });
     } else {
         // Cleared, refilled from another dict, freed, or a key that is not
         // an exact `str` (which may equal one): every name of the dict.
         let mut all = w.dicts.get(&d).cloned().unwrap_or_default();
         all.sort_unstable();
         all.dedup();
-        all
-    };
-    for h in hashes {
-        let Some(list) = w.deps.get(&(d, h)) else {
-            continue;
-        };
-        let before = hit.len();
-        for dep in list {
-            let unchanged = event == consts::PYDICT_EVENT_MODIFIED
-                && dep.value != 0
-                && dep.value == new_value as usize;
-            if !(by_key && (unchanged || !same_name(dep.name, key))) {
-                hit.push((dep.compiled, dep.code));
-            }
-        }
-        if hit.len() > before {
-            *w.changes.entry((d, h)).or_default() += 1;
+        for h in all {
+            hits(w, (d, h), &mut hit, |_| true);
         }
     }
     hit.sort_unstable();
