@@ -648,9 +648,13 @@ unsafe extern "C" fn resume_generator(
             // Not resumed by a compiled caller: its yield returns.
             (*frame).return_offset = 0;
             let compiled = &*(*state).resume_compiled;
-            return run_kept(frame, state, || {
-                runtime::run_at(ts, frame, compiled, entry, address, false)
-            });
+            // No `keep_code`: the generator, alive for as long as it runs
+            // (its caller holds it; CPython reads it after the run), holds
+            // its code until it is freed itself, finished or not.
+            return finish(
+                state,
+                runtime::run_at(ts, frame, compiled, entry, address, false),
+            );
         }
     }
     resume_generator_slowly(ts, frame, throwflag)
