@@ -805,6 +805,122 @@ def test_class_calls_run_a_compiled_init(jit):
     r.assert_compiled("make", "Raises.__init__", "Defaults.__init__")
 
 
+def test_classes_with_slots_run_a_compiled_init(jit):
+    # The interpreter specializes a call of a class whose instances have
+    # __slots__ (no inline values) as CALL_NON_PY_GENERAL; compiled, such a
+    # call makes the instance and enters the compiled __init__ directly,
+    # as for the classes CPython specializes, through the generic _CALL its
+    # guard falls back to. Every kind of slots class, every way __init__
+    # can misbehave, and the other callables that reach the same site,
+    # behave as in the interpreter.
+    r = jit(
+        """
+        import abc, functools, gc, sys, traceback, weakref
+        class S:
+            __slots__ = ("a", "b")
+            def __init__(self, a, b=0):
+                self.a = a; self.b = b
+        class Weak:
+            __slots__ = ("a", "__weakref__")
+            def __init__(self, a):
+                self.a = a
+        class WithDict:
+            __slots__ = ("a", "__dict__")
+            def __init__(self, a):
+                self.a = a; self.extra = -a
+        class Sub(S):
+            __slots__ = ("c",)
+            def __init__(self, a):
+                super().__init__(a, 1)
+                self.c = a * 2
+        class Base:
+            def __init__(self, a):
+                self.a = a
+        class OnBase(Base):
+            __slots__ = ()
+        class Bad:
+            __slots__ = ()
+            def __init__(self, a):
+                return a
+        class Raises:
+            __slots__ = ("a",)
+            def __init__(self, a):
+                if a % 3 == 2:
+                    raise ValueError(a)
+                self.a = a
+        class Abstract(abc.ABC):
+            __slots__ = ()
+            @abc.abstractmethod
+            def f(self): ...
+            def __init__(self, a):
+                pass
+        class Dies:
+            __slots__ = ("a",)
+            def __init__(self, a):
+                self.a = a
+            def __del__(self):
+                print("del", self.a)
+        class Deep:
+            __slots__ = ("child",)
+            def __init__(self, n):
+                self.child = Deep(n - 1) if n else None
+        class Called:
+            def __call__(self, a):
+                return ("called", a)
+        def describe(o):
+            if isinstance(o, (S, Weak, Raises, Dies)):
+                return (type(o).__name__, o.a)
+            if isinstance(o, WithDict):
+                return ("WithDict", o.a, o.extra)
+            if isinstance(o, Sub):
+                return ("Sub", o.a, o.b, o.c)
+            if isinstance(o, Base):
+                return (type(o).__name__, o.a)
+            return o
+        def make(n, classes):
+            out = []
+            for i in range(n):
+                for cls in classes:
+                    try:
+                        out.append(describe(cls(i)))
+                    except (TypeError, ValueError):
+                        out.append(traceback.format_exc().splitlines()[-3:])
+            return out
+        kinds = (S, Weak, WithDict, Sub, OnBase, Bad, Raises, Abstract,
+                 functools.partial(max, 3), Called(), int, Dies)
+        def inits():
+            j = sys.modules.get("jitsaw")
+            return j.stats()["inits_entered"] if j and j.is_enabled() else 0
+        print(make(2, kinds))
+        print(make(2, kinds))
+        before = inits()
+        for k in range(3):
+            print(make(40, kinds))
+        _record("entered", inits() - before)
+        w = Weak(5)
+        ref = weakref.ref(w)
+        print(ref() is w, make(1, (Weak,)))
+        del w
+        gc.collect()
+        print(ref())
+        def init(self, a):
+            self.a = -a
+        S.__init__ = init
+        S.__new__ = lambda cls, *args: object.__new__(cls)
+        print(make(3, (S, Sub)))
+        try:
+            Deep(100000)
+        except RecursionError:
+            print("RecursionError")
+        """
+    )
+    r.assert_compiled("make", "Weak.__init__", "WithDict.__init__", "Raises.__init__")
+    # The calls compiled after the interpreter specialized the site entered
+    # the __init__ of every plain class directly: S, Weak, WithDict, Sub,
+    # OnBase, Raises and Dies (Bad's and Abstract's fail first or after).
+    assert r.recorded["entered"] >= 3 * 40 * 7, r.recorded["entered"]
+
+
 def test_calls_leaving_arguments_to_defaults(jit):
     # A call passing fewer positional arguments than the function takes, the
     # rest from its defaults, enters its compiled code directly too (the

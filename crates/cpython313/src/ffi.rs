@@ -61,6 +61,7 @@ extern "C" {
     pub static mut PyCFunction_Type: PyTypeObject;
     pub static mut PyMethodDescr_Type: PyTypeObject;
     pub static mut PyType_Type: PyTypeObject;
+    pub static mut PyBaseObject_Type: PyTypeObject;
     pub static mut PyRangeIter_Type: PyTypeObject;
     pub static mut PyListIter_Type: PyTypeObject;
     pub static mut PyTupleIter_Type: PyTypeObject;

@@ -709,6 +709,20 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
             ]
         }
         CALL_KW => return vec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
+        // The interpreter's catch-all for callables that are neither Python
+        // functions nor builtins it specializes; among them classes whose
+        // instances lack inline values (`__slots__`), which the generic
+        // `_CALL` (the guard's fallback, then the instruction's form once
+        // it keeps falling back) makes and enters the `__init__` of
+        // directly, as it does the classes CPython specializes.
+        CALL_NON_PY_GENERAL if !generic => {
+            return vec![
+                uop(Uop::_CHECK_IS_NOT_PY_CALLABLE, oparg),
+                uop(Uop::_CHECK_IS_NOT_PLAIN_CLASS, oparg),
+                uop(Uop::_CALL_NON_PY_GENERAL, oparg),
+                uop(Uop::_CHECK_PERIODIC, 0),
+            ]
+        }
         CALL_ALLOC_AND_ENTER_INIT if !generic => {
             // The cache's `func_version` is the class's type version.
             let at = inst.offset as usize + 2;

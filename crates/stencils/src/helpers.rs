@@ -243,6 +243,9 @@ extern "C" {
     /// At this symbol's address: CPython's `slot_tp_iter`, the `tp_iter` of
     /// a class defining `__iter__` (not exported either).
     pub static jitsaw_slot_tp_iter: u8;
+    /// At this symbol's address: CPython's `PyType_GenericAlloc` (as a
+    /// value to compare a `tp_alloc` with, not called).
+    pub static jitsaw_generic_alloc: u8;
     /// `GET_ITER` of an object whose `tp_iter` is `slot_tp_iter`, borrowing
     /// it: a new reference or NULL.
     pub fn jitsaw_get_iter(ts: Ts, iterable: *mut PyObject) -> *mut PyObject;

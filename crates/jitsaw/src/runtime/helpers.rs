@@ -2,7 +2,7 @@
 //! `crates/stencils/src/helpers.rs`): cold paths, error messages, and the
 //! tier-1-only instructions whose work is too large for a stencil.
 
-use super::{FRAMES_ENTERED, RESUMED_DIRECTLY};
+use super::{FRAMES_ENTERED, INITS_ENTERED, RESUMED_DIRECTLY};
 use crate::hook::CodeState;
 use crate::uops::Uop;
 use jitsaw_cpython313::ffi::*;
@@ -52,6 +52,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ),
         ("jitsaw_function_vectorcall", function_vectorcall()),
         ("jitsaw_slot_tp_iter", slot_tp_iter()),
+        (
+            "jitsaw_generic_alloc",
+            pyo3::ffi::PyType_GenericAlloc as *const () as usize,
+        ),
         ("jitsaw_get_iter", helper_get_iter as *const () as usize),
         ("jitsaw_name_error", name_error as *const () as usize),
         (
@@ -1034,11 +1038,14 @@ unsafe fn enter_init(
 }
 
 /// The `__init__` and its code of a class whose call [`call_simple_class`]
-/// may make with `n` arguments: a plain class (type `type`, heap type with
-/// inline values, not abstract) whose instances come from
-/// `object.__new__` and `PyType_GenericAlloc`, and whose `__init__` is a
-/// Python function with CPython's vectorcall taking exactly the instance
-/// and the arguments (CPython's conditions for `CALL_ALLOC_AND_ENTER_INIT`).
+/// may make with `n` arguments: a plain class (type `type`, heap type, not
+/// abstract) whose instances come from `object.__new__` and
+/// `PyType_GenericAlloc`, and whose `__init__` is a Python function with
+/// CPython's vectorcall taking exactly the instance and the arguments
+/// (CPython's conditions for `CALL_ALLOC_AND_ENTER_INIT`, but for inline
+/// values: its allocation assumes them, `PyType_GenericAlloc` does not, so
+/// classes with `__slots__` qualify too, as `type_call` would make their
+/// instances the same way).
 unsafe fn simple_class_init(
     tp: *mut PyObject,
     n: usize,
@@ -1166,7 +1173,10 @@ unsafe fn push_init_frame(
     }
     *base.add(1) = new_ref(instance);
     match push_frame(ts, new_ref(init), code, base.add(1), n + 1) {
-        Some(frame) => InitFrame::Pushed(frame, instance),
+        Some(frame) => {
+            INITS_ENTERED.bump();
+            InitFrame::Pushed(frame, instance)
+        }
         None => {
             *base.add(1) = std::ptr::null_mut();
             decref(init);
@@ -1401,7 +1411,7 @@ unsafe fn vectorcall_shape(
 }
 
 /// The flags of a class [`call_simple_class`] makes instances of.
-const SIMPLE_CLASS: u64 = consts::TPFLAGS_HEAPTYPE | consts::TPFLAGS_INLINE_VALUES;
+const SIMPLE_CLASS: u64 = consts::TPFLAGS_HEAPTYPE;
 
 /// `cls(args)` for a class whose instances come from `object.__new__` and
 /// whose `__init__` is a compiled Python function taking exactly these

@@ -315,6 +315,9 @@ pub static CALLS_WITHOUT_FRAME: Counter = Counter::new();
 /// Generators `iter()` in compiled code made without calling the class's
 /// `__iter__` (see `helpers::generator_iter`).
 pub static ITER_GENERATORS: Counter = Counter::new();
+/// Instances made and their `__init__` frames pushed by compiled calls of
+/// classes (see `helpers::push_init_frame`), without `type_call`.
+pub static INITS_ENTERED: Counter = Counter::new();
 /// Property getters a compiled attribute load entered directly.
 pub static PROPERTIES_ENTERED: Counter = Counter::new();
 /// Generators and coroutines a compiled caller resumed directly.

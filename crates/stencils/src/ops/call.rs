@@ -8,6 +8,7 @@ use crate::abi::*;
 use crate::helpers::{
     jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline, jitsaw_call_function,
     jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init, jitsaw_function_vectorcall,
+    jitsaw_generic_alloc,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -184,6 +185,27 @@ stencil!(fn _CHECK_IS_NOT_PY_CALLABLE(f, sp, ts) {
     }
     next!(f, sp, ts)
 });
+
+stencil!(
+    /// The callable is not a class of type `type` whose instances come
+    /// from `object.__new__` and `PyType_GenericAlloc`: the generic `_CALL`,
+    /// this guard's fallback, makes those itself and enters a compiled
+    /// `__init__` directly (CPython specializes only classes with inline
+    /// values, not those with `__slots__`, which it calls through
+    /// `CALL_NON_PY_GENERAL`).
+    fn _CHECK_IS_NOT_PLAIN_CLASS(f, sp, ts) {
+        let callable = peek(sp, oparg() + 2);
+        if is_type(callable, &raw mut PyType_Type)
+            && field::<usize>(callable.cast(), off::TYPE_TP_NEW)
+                == field::<usize>((&raw mut PyBaseObject_Type).cast(), off::TYPE_TP_NEW)
+            && field::<usize>(callable.cast(), off::TYPE_TP_ALLOC)
+                == (&raw const jitsaw_generic_alloc) as usize
+        {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
 
 stencil!(fn _CALL_NON_PY_GENERAL(f, sp, ts) {
     let callable = peek(sp, oparg() + 2);
