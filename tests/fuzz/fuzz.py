@@ -9,8 +9,8 @@ points with ``JITSAW_CHAOS``), must print exactly the same.
 Each program is a few functions exercising ints near overflow boundaries,
 floats with nan/inf, mixed types, loops, branches, exceptions, generators,
 calls (with keyword arguments too), a property and methods that only return
-a parameter or a constant, and attribute access on classes that change while
-it runs. Programs
+a parameter or a constant, a class with ``__slots__``, and attribute access
+on classes that change while it runs. Programs
 are grouped into batches (one process each); a diverging batch is narrowed
 down to the first diverging program, which is written to ``--out`` as a
 ready-made regression test.
@@ -164,6 +164,12 @@ class Gen:
             # Calls: a helper that may raise, recursion, a closure.
             self.emit(f"x = c(helper({self.expr(names, 'int')}, {self.expr(names, 'any')}))")
             self.emit(f"{out}.append(rec({self.r.randint(0, 12)}))")
+            # A class with __slots__ (its instances made and its __init__
+            # entered by the caller's compiled code), whose __init__ may raise.
+            self.emit("try:")
+            self.emit(f"    {out}.append(Pt({self.expr(names, 'any')}, {self.expr(names, 'any')}).both())")
+            self.emit("except TypeError as e:")
+            self.emit(f"    {out}.append(str(e))")
         elif c < 0.95:
             # Calls that bind keywords, keyword-only parameters, *args and
             # **kwargs (and fail to bind).
@@ -268,6 +274,15 @@ class Gen:
         self.emit("    return (a, b, rest, k, sorted(more))")
         self.emit("def ko(a, *, k=1):")
         self.emit("    return (a, k)")
+        self.emit("class Pt:")
+        self.emit("    __slots__ = ('u', 'v')")
+        self.emit("    def __init__(self, u, v):")
+        self.emit("        self.u = c(u)")
+        self.emit("        if type(v) is str:")
+        self.emit("            raise TypeError(v[:20])")
+        self.emit("        self.v = c(v)")
+        self.emit("    def both(self):")
+        self.emit("        return (self.u, self.v)")
         self.emit("class Ctx:")
         self.emit("    def __init__(self, out):")
         self.emit("        self.out = out")
