@@ -921,6 +921,48 @@ def test_classes_with_slots_run_a_compiled_init(jit):
     assert r.recorded["entered"] >= 3 * 40 * 7, r.recorded["entered"]
 
 
+@pytest.mark.parametrize("threshold", ["0", "16"])
+def test_class_calls_see_init_given_new_code(jit, threshold):
+    # A call site that entered a class's compiled __init__ remembers the
+    # class by its type version, which vouches for the __init__ function
+    # but not for that function's code: after `C.__init__.__code__ = ...`
+    # the new code runs (with more locals and other constants, or taking
+    # other arguments), as in the interpreter, at a generic site (a loop
+    # compiled at its first call) and a specialized one alike.
+    r = jit(
+        """
+        class C:
+            def __init__(self, a):
+                self.a = a
+        def more_locals(self, a):
+            x, y, z = a * 2, "consts", [a]
+            self.a = (x, y, z)
+        def fewer_args(self):
+            self.a = "none"
+        def make(n, switch_at, new):
+            out = []
+            for i in range(n):
+                try:
+                    out.append(C(i).a)
+                except TypeError as e:
+                    out.append(str(e))
+                if i == switch_at:
+                    C.__init__.__code__ = new.__code__
+            return out[switch_at - 2:switch_at + 3]
+        first = C.__init__.__code__
+        for new in (more_locals, fewer_args, more_locals):
+            print(make(100, 50, new))
+            C.__init__.__code__ = first
+        for k in range(4):
+            print(make(30, 20, more_locals))
+            C.__init__.__code__ = first
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    r.assert_compiled("make")
+    assert r.stats["inits_entered"] > 100, r.stats["inits_entered"]
+
+
 def test_calls_leaving_arguments_to_defaults(jit):
     # A call passing fewer positional arguments than the function takes, the
     # rest from its defaults, enters its compiled code directly too (the

@@ -923,6 +923,15 @@ pub unsafe fn still_ready(
     true
 }
 
+/// The code object `state` is the state of.
+///
+/// # Safety
+/// `state` is alive.
+#[inline(always)]
+pub unsafe fn state_code(state: *const CodeState) -> *mut PyCodeObject {
+    (*state).code as *mut PyCodeObject
+}
+
 /// Whether a call that would enter compiled code the quick way
 /// ([`ready_direct`], [`decide`]) should first look at its fallbacks,
 /// which costs more than the other checks together: every

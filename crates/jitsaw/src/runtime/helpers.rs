@@ -842,7 +842,13 @@ unsafe fn call_any_other(
     {
         let init = cache.init;
         let code = func_code(init);
-        if crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
+        // The class's version vouches for its `__init__`, not for that
+        // function's code (`C.__init__.__code__ = ...`): it must still be
+        // the code compiled (its state is alive: `still_ready` checked the
+        // epoch, which its death would have moved on).
+        if crate::hook::still_ready(ts, cache.state, code, cache.ticket)
+            && crate::hook::state_code(cache.state) == code
+        {
             let (entry, init_return) = (cache.entry, cache.init_return);
             if let Some(inline) =
                 enter_init(ts, caller, base, n, init, code, resume, entry, init_return)
@@ -1239,7 +1245,8 @@ unsafe extern "C" fn helper_enter_property(
         return Inline::NONE;
     }
     let fget = super::attr_cache::property_getter(descr);
-    if fget.is_null() || ob_type(fget) != &raw mut PyFunction_Type {
+    // A getter whose vectorcall was replaced is called through it.
+    if fget.is_null() || !is_plain_function(fget) {
         return Inline::NONE;
     }
     let code = func_code(fget);
