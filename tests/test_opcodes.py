@@ -963,7 +963,7 @@ def test_class_calls_see_init_given_new_code(jit, threshold):
         r.assert_compiled("make")
     # (At 16, whether `make` ends compiled or waiting again depends on how
     # long its calls took; compiled sites entered `__init__` either way.)
-    assert r.stats["inits_entered"] > 100, r.stats["inits_entered"]
+    assert r.stats["inits_entered"] > (100 if threshold == "0" else 20), r.stats["inits_entered"]
 
 
 def test_calls_leaving_arguments_to_defaults(jit):
