@@ -966,6 +966,60 @@ def test_class_calls_see_init_given_new_code(jit, threshold):
     assert r.stats["inits_entered"] > (100 if threshold == "0" else 20), r.stats["inits_entered"]
 
 
+def test_class_calls_leaving_init_arguments_to_defaults(jit):
+    # A class whose __init__ has defaults, called with fewer arguments, gets
+    # its instance made and __init__ entered directly too, the rest bound
+    # to the function's own default objects; replacing __defaults__ (the
+    # class's version does not change) is seen at once, and calls that
+    # cannot bind (too few, a default removed) raise as in the interpreter.
+    r = jit(
+        """
+        import sys
+        shared = []
+        class V:
+            __slots__ = ("name", "value", "seen")
+            def __init__(self, name, value=0, seen=shared):
+                self.name = name; self.value = value; self.seen = seen
+        class W:
+            def __init__(self, a, b=2, c=3):
+                self.s = (a, b, c)
+        def inits():
+            j = sys.modules.get("jitsaw")
+            return j.stats()["inits_entered"] if j and j.is_enabled() else 0
+        def make(n, switch_at):
+            out = []
+            for i in range(n):
+                try:
+                    v = V(i)
+                    out.append((v.value, v.seen is shared, V(i, 7).value, W(i).s, W(i, 1).s))
+                    out.append(W(i, 1, 0).s)
+                    out.append(W().s)
+                except TypeError as e:
+                    out.append(str(e))
+                if i == switch_at:
+                    V.__init__.__defaults__ = (-1, None)
+                    W.__init__.__defaults__ = (5,)
+                if i == switch_at + 2:
+                    V.__init__.__defaults__ = None
+            return out[switch_at - 2:]
+        for k in range(2):
+            print(make(4, 1))
+            V.__init__.__defaults__ = (0, shared)
+            W.__init__.__defaults__ = (2, 3)
+        before = inits()
+        for k in range(3):
+            print(make(30, 20))
+            V.__init__.__defaults__ = (0, shared)
+            W.__init__.__defaults__ = (2, 3)
+        _record("entered", inits() - before)
+        """
+    )
+    r.assert_compiled("make", "V.__init__", "W.__init__")
+    # Each iteration before the switch: V(i), V(i, 7), W(i), W(i, 1),
+    # W(i, 1, 0), all entered directly.
+    assert r.recorded["entered"] >= 3 * 20 * 5, r.recorded["entered"]
+
+
 def test_calls_leaving_arguments_to_defaults(jit):
     # A call passing fewer positional arguments than the function takes, the
     # rest from its defaults, enters its compiled code directly too (the

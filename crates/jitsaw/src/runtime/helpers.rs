@@ -842,16 +842,19 @@ unsafe fn call_any_other(
     {
         let init = cache.init;
         let code = func_code(init);
+        let filled = cache.filled as usize;
         // The class's version vouches for its `__init__`, not for that
-        // function's code (`C.__init__.__code__ = ...`): it must still be
-        // the code compiled (its state is alive: `still_ready` checked the
-        // epoch, which its death would have moved on).
+        // function's code (`C.__init__.__code__ = ...`) or defaults: it
+        // must still be the code compiled (its state is alive: `still_ready`
+        // checked the epoch, which its death would have moved on), with as
+        // many defaults.
         if crate::hook::still_ready(ts, cache.state, code, cache.ticket)
             && crate::hook::state_code(cache.state) == code
+            && (filled == 0 || defaults_needed(init, code, n + 1) == Some(filled))
         {
             let (entry, init_return) = (cache.entry, cache.init_return);
-            if let Some(inline) =
-                enter_init(ts, caller, base, n, init, code, resume, entry, init_return)
+            let class = ClassInit { init, code, filled };
+            if let Some(inline) = enter_init(ts, caller, base, n, class, resume, entry, init_return)
             {
                 return inline;
             }
@@ -883,10 +886,8 @@ unsafe fn call_any_other(
     } else if args == base.add(2) && cache.init_return != 0 && ob_type(func) == &raw mut PyType_Type
     {
         match simple_class_init(func, n) {
-            Some((init, code)) => {
-                if let Some(inline) =
-                    call_class_inline(ts, caller, base, n, init, code, resume, site)
-                {
+            Some(class) => {
+                if let Some(inline) = call_class_inline(ts, caller, base, n, class, resume, site) {
                     return inline;
                 }
             }
@@ -943,8 +944,8 @@ unsafe fn call_generator_function(
 
 /// A generic `CALL` of a class from compiled code (the call shape `cls,
 /// NULL, args[n]` at `base`) whose instances come from `object.__new__` and
-/// whose `__init__` (`init`, of `code`: [`simple_class_init`]) is compiled
-/// code taking exactly these arguments, as
+/// whose `__init__` ([`simple_class_init`]) is compiled code taking these
+/// arguments (and its last defaults), as
 /// [`call_simple_class`] makes it, but with `__init__` entered directly: it
 /// returns to the code's `_INIT_RETURN`, which finds the call's own
 /// `resume` just above the caller's stack. The call site's `cache` learns
@@ -955,8 +956,7 @@ unsafe fn call_class_inline(
     caller: *mut Frame,
     base: *mut *mut PyObject,
     n: usize,
-    init: *mut PyObject,
-    code: *mut PyCodeObject,
+    class: ClassInit,
     resume: u64,
     site: &mut CallSite,
 ) -> Option<Inline> {
@@ -964,7 +964,7 @@ unsafe fn call_class_inline(
         return None;
     }
     let tp = *base;
-    let (state, compiled) = direct_compiled(ts, code, n + 1)?;
+    let (state, compiled) = direct_compiled(ts, class.code, n + 1 + class.filled)?;
     let entry = (*compiled).entry(0);
     let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG);
     if version != 0 {
@@ -976,9 +976,9 @@ unsafe fn call_class_inline(
                 state,
                 entry,
                 ticket: crate::hook::ticket(ts),
-                init,
+                init: class.init,
                 init_return: site.first.init_return,
-                filled: 0,
+                filled: class.filled as u32,
                 trivial: 0,
             },
         );
@@ -988,8 +988,7 @@ unsafe fn call_class_inline(
         caller,
         base,
         n,
-        init,
-        code,
+        class,
         resume,
         entry,
         site.first.init_return,
@@ -1008,8 +1007,7 @@ unsafe fn room_for_init_return(caller: *mut Frame, base: *mut *mut PyObject) -> 
 }
 
 /// Allocates the instance of the class at `base[0]` and enters its compiled
-/// `__init__` (`init`, of `code`, whose compiled code starts at `entry`)
-/// directly, returning to `init_return` with the call's `resume` above the
+/// `__init__` (`class`, whose compiled code starts at `entry`) directly, returning to `init_return` with the call's `resume` above the
 /// caller's stack (see [`call_class_inline`]). `None` (nothing taken) when
 /// there is no room for the frame; a null frame and result (everything
 /// taken, an error set) when allocating failed.
@@ -1019,13 +1017,12 @@ unsafe fn enter_init(
     caller: *mut Frame,
     base: *mut *mut PyObject,
     n: usize,
-    init: *mut PyObject,
-    code: *mut PyCodeObject,
+    class: ClassInit,
     resume: u64,
     entry: usize,
     init_return: usize,
 ) -> Option<Inline> {
-    match push_init_frame(ts, base, init, code, n) {
+    match push_init_frame(ts, base, class.init, class.code, n) {
         InitFrame::NoInstance => {
             for i in 0..n + 2 {
                 xdecref(*base.add(i));
@@ -1034,6 +1031,7 @@ unsafe fn enter_init(
         }
         InitFrame::NoRoom => None,
         InitFrame::Pushed(frame, instance) => {
+            fill_defaults(frame, class.init, n + 1, class.filled);
             decref(*base);
             *base = instance;
             let inline = enter_inline(ts, caller, frame, base.add(1), init_return as u64, entry);
@@ -1043,19 +1041,27 @@ unsafe fn enter_init(
     }
 }
 
-/// The `__init__` and its code of a class whose call [`call_simple_class`]
-/// may make with `n` arguments: a plain class (type `type`, heap type, not
+/// A class's `__init__` that a call may enter directly
+/// ([`simple_class_init`]).
+#[derive(Clone, Copy)]
+struct ClassInit {
+    init: *mut PyObject,
+    code: *mut PyCodeObject,
+    /// Its parameters the call leaves to their defaults.
+    filled: usize,
+}
+
+/// The `__init__` of a class whose call [`call_simple_class`] may make
+/// with `n` arguments: a plain class (type `type`, heap type, not
 /// abstract) whose instances come from `object.__new__` and
 /// `PyType_GenericAlloc`, and whose `__init__` is a Python function with
-/// CPython's vectorcall taking exactly the instance and the arguments
-/// (CPython's conditions for `CALL_ALLOC_AND_ENTER_INIT`, but for inline
-/// values: its allocation assumes them, `PyType_GenericAlloc` does not, so
-/// classes with `__slots__` qualify too, as `type_call` would make their
-/// instances the same way).
-unsafe fn simple_class_init(
-    tp: *mut PyObject,
-    n: usize,
-) -> Option<(*mut PyObject, *mut PyCodeObject)> {
+/// CPython's vectorcall taking the instance and the arguments, and its
+/// last defaults for any parameters left (CPython's conditions for
+/// `CALL_ALLOC_AND_ENTER_INIT`, but for inline values, which its
+/// allocation assumes and `PyType_GenericAlloc` does not, so classes with
+/// `__slots__` qualify too, and for exact arguments: a dataclass field
+/// with a default is common).
+unsafe fn simple_class_init(tp: *mut PyObject, n: usize) -> Option<ClassInit> {
     let ttp = tp.cast::<u8>();
     let object_new = field::<usize>(
         (&raw mut pyo3::ffi::PyBaseObject_Type).cast(),
@@ -1075,7 +1081,8 @@ unsafe fn simple_class_init(
         return None;
     }
     let code = func_code(init);
-    takes_exactly(code, n + 1).then_some((init, code))
+    let filled = defaults_needed(init, code, n + 1)?;
+    Some(ClassInit { init, code, filled })
 }
 
 /// Where the arguments of the call shape at `base` (`callable,
@@ -1421,9 +1428,9 @@ unsafe fn vectorcall_shape(
 const SIMPLE_CLASS: u64 = consts::TPFLAGS_HEAPTYPE;
 
 /// `cls(args)` for a class whose instances come from `object.__new__` and
-/// whose `__init__` is a compiled Python function taking exactly these
-/// arguments (CPython's conditions for `CALL_ALLOC_AND_ENTER_INIT`, which
-/// it does not specialize while a frame evaluator is set): the instance is
+/// whose `__init__` is a compiled Python function taking these arguments
+/// and its last defaults (see [`simple_class_init`]; CPython does not
+/// specialize `CALL_ALLOC_AND_ENTER_INIT` while a frame evaluator is set): the instance is
 /// allocated and `__init__` run in its compiled code, without `type_call`'s
 /// and `slot_tp_init`'s lookups, bound method and argument copies. Takes
 /// the call shape's references (`cls, NULL, args[n]` at `base`) when it
@@ -1435,7 +1442,8 @@ unsafe fn call_simple_class(
     n: usize,
 ) -> Option<*mut PyObject> {
     let tp = *base;
-    let (init, code) = simple_class_init(tp, n)?;
+    let class = simple_class_init(tp, n)?;
+    let (init, code) = (class.init, class.code);
     let (state, compiled) = crate::hook::ready(ts, code)?;
     let (frame, instance) = match push_init_frame(ts, base, init, code, n) {
         InitFrame::NoInstance => {
@@ -1447,6 +1455,7 @@ unsafe fn call_simple_class(
         InitFrame::NoRoom => return None,
         InitFrame::Pushed(frame, instance) => (frame, instance),
     };
+    fill_defaults(frame, init, n + 1, class.filled);
     decref(tp);
     let res = crate::hook::run(ts, frame, state, compiled, 0, false);
     if res.is_null() || res != none() {
