@@ -9,8 +9,8 @@ points with ``JITSAW_CHAOS``), must print exactly the same.
 Each program is a few functions exercising ints near overflow boundaries,
 floats with nan/inf, mixed types, loops, branches, exceptions, generators,
 calls (with keyword arguments too), a property and methods that only return
-a parameter or a constant, a class with ``__slots__``, and attribute access
-on classes that change while it runs. Programs
+a parameter or a constant, a class with ``__slots__`` and ``__init__``
+defaults, and attribute access on classes that change while it runs. Programs
 are grouped into batches (one process each); a diverging batch is narrowed
 down to the first diverging program, which is written to ``--out`` as a
 ready-made regression test.
@@ -167,7 +167,8 @@ class Gen:
             # A class with __slots__ (its instances made and its __init__
             # entered by the caller's compiled code), whose __init__ may raise.
             self.emit("try:")
-            self.emit(f"    {out}.append(Pt({self.expr(names, 'any')}, {self.expr(names, 'any')}).both())")
+            args = self.expr(names, 'any') + self.pick(["", ", " + self.expr(names, 'any')])
+            self.emit(f"    {out}.append(Pt({args}).both())")
             self.emit("except TypeError as e:")
             self.emit(f"    {out}.append(str(e))")
         elif c < 0.95:
@@ -276,7 +277,7 @@ class Gen:
         self.emit("    return (a, k)")
         self.emit("class Pt:")
         self.emit("    __slots__ = ('u', 'v')")
-        self.emit("    def __init__(self, u, v):")
+        self.emit("    def __init__(self, u, v=-1):")
         self.emit("        self.u = c(u)")
         self.emit("        if type(v) is str:")
         self.emit("            raise TypeError(v[:20])")
