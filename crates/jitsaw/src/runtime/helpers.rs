@@ -1007,8 +1007,9 @@ unsafe fn room_for_init_return(caller: *mut Frame, base: *mut *mut PyObject) -> 
 }
 
 /// Allocates the instance of the class at `base[0]` and enters its compiled
-/// `__init__` (`class`, whose compiled code starts at `entry`) directly, returning to `init_return` with the call's `resume` above the
-/// caller's stack (see [`call_class_inline`]). `None` (nothing taken) when
+/// `__init__` (`class`, whose compiled code starts at `entry`) directly,
+/// returning to `init_return` with the call's `resume` above the caller's
+/// stack (see [`call_class_inline`]). `None` (nothing taken) when
 /// there is no room for the frame; a null frame and result (everything
 /// taken, an error set) when allocating failed.
 #[allow(clippy::too_many_arguments)]
@@ -1430,12 +1431,12 @@ const SIMPLE_CLASS: u64 = consts::TPFLAGS_HEAPTYPE;
 /// `cls(args)` for a class whose instances come from `object.__new__` and
 /// whose `__init__` is a compiled Python function taking these arguments
 /// and its last defaults (see [`simple_class_init`]; CPython does not
-/// specialize `CALL_ALLOC_AND_ENTER_INIT` while a frame evaluator is set): the instance is
-/// allocated and `__init__` run in its compiled code, without `type_call`'s
-/// and `slot_tp_init`'s lookups, bound method and argument copies. Takes
-/// the call shape's references (`cls, NULL, args[n]` at `base`) when it
-/// makes the call; `None` (nothing taken) when the call goes the general
-/// way.
+/// specialize `CALL_ALLOC_AND_ENTER_INIT` while a frame evaluator is set):
+/// the instance is allocated and `__init__` run in its compiled code,
+/// without `type_call`'s and `slot_tp_init`'s lookups, bound method and
+/// argument copies. Takes the call shape's references (`cls, NULL,
+/// args[n]` at `base`) when it makes the call; `None` (nothing taken) when
+/// the call goes the general way.
 unsafe fn call_simple_class(
     ts: *mut PyThreadState,
     base: *mut *mut PyObject,
