@@ -1020,6 +1020,80 @@ def test_class_calls_leaving_init_arguments_to_defaults(jit):
     assert r.recorded["entered"] >= 3 * 20 * 5, r.recorded["entered"]
 
 
+def test_class_calls_with_keywords_run_a_compiled_init(jit):
+    # CALL_KW of a plain class (a dataclass made with keywords) makes the
+    # instance and runs its compiled __init__ with the arguments bound as
+    # the interpreter binds them, without type_call: keywords, defaults,
+    # keyword-only and **kwargs parameters, every binding error, results
+    # other than None, exceptions, finalizers of instances whose __init__
+    # could not bind, and other kinds of class, as in the interpreter.
+    r = jit(
+        """
+        import abc, sys
+        from dataclasses import dataclass, field
+        @dataclass
+        class P:
+            x: int
+            y: int = 0
+            tags: list = field(default_factory=list)
+        @dataclass(slots=True, kw_only=True)
+        class K:
+            a: int
+            b: str = "b"
+        class Extra:
+            def __init__(self, a, *rest, k=1, **more):
+                self.v = (a, rest, k, sorted(more))
+        class Bad:
+            def __init__(self, a=0):
+                return a
+        class Dies:
+            def __init__(self, a):
+                self.a = a
+            def __del__(self):
+                print("del", getattr(self, "a", None))
+        class WithNew:
+            def __new__(cls, **kw):
+                o = object.__new__(cls)
+                o.kw = sorted(kw)
+                return o
+        class Abstract(abc.ABC):
+            @abc.abstractmethod
+            def f(self): ...
+            def __init__(self, a=0):
+                pass
+        def inits():
+            j = sys.modules.get("jitsaw")
+            return j.stats()["inits_entered"] if j and j.is_enabled() else 0
+        def make(n):
+            out = []
+            for i in range(n):
+                out.append(P(x=i, y=2))
+                out.append(P(i, tags=[i]))
+                out.append(K(a=i))
+                out.append(Extra(i, 2, k=3, z=4).v)
+                for call in (lambda: P(y=1), lambda: P(1, x=2), lambda: P(x=1, q=2),
+                             lambda: K(i), lambda: Bad(a=i), lambda: Dies(b=i),
+                             lambda: Abstract(a=1)):
+                    try:
+                        out.append(call())
+                    except TypeError as e:
+                        out.append(str(e))
+                out.append(Dies(a=i).a)
+                out.append(WithNew(q=i).kw)
+            return out
+        print(make(2))
+        print(make(2))
+        before = inits()
+        for k in range(3):
+            print(make(20))
+        _record("entered", inits() - before)
+        """
+    )
+    r.assert_compiled("make", "Extra.__init__")
+    # P twice, K, Extra and Dies in every iteration at least.
+    assert r.recorded["entered"] >= 3 * 20 * 5, r.recorded["entered"]
+
+
 def test_calls_leaving_arguments_to_defaults(jit):
     # A call passing fewer positional arguments than the function takes, the
     # rest from its defaults, enters its compiled code directly too (the

@@ -191,6 +191,16 @@ extern "C" {
     /// kwnames`) starts at `base`, and is all taken when the callee is
     /// entered; nulls (nothing taken) otherwise.
     pub fn jitsaw_call_kw_inline(ts: Ts, caller: Frame, base: Sp, n: usize, resume: u64) -> Inline;
+    /// `CALL_KW` of a class: `PyObject_Vectorcall` (borrowing everything;
+    /// `args[-1]` lent), but a plain class's instance is made and its
+    /// compiled `__init__` run without `type_call`.
+    pub fn jitsaw_vectorcall_kw(
+        ts: Ts,
+        callable: *mut PyObject,
+        args: *mut *mut PyObject,
+        positional: usize,
+        kwnames: *mut PyObject,
+    ) -> *mut PyObject;
     /// `SEND`: 0 with `*retval` the value to yield, 1 with `*retval` the
     /// sub-iterator's return value (takes `v` in both), -1 with an error.
     pub fn jitsaw_send(

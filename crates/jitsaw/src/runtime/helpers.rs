@@ -122,6 +122,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_call_kw_inline as *const () as usize,
         ),
         (
+            "jitsaw_vectorcall_kw",
+            helper_vectorcall_kw as *const () as usize,
+        ),
+        (
             "jitsaw_call_ex_inline",
             helper_call_ex_inline as *const () as usize,
         ),
@@ -1063,6 +1067,14 @@ struct ClassInit {
 /// `__slots__` qualify too, and for exact arguments: a dataclass field
 /// with a default is common).
 unsafe fn simple_class_init(tp: *mut PyObject, n: usize) -> Option<ClassInit> {
+    let (init, code) = plain_class_init(tp)?;
+    let filled = defaults_needed(init, code, n + 1)?;
+    Some(ClassInit { init, code, filled })
+}
+
+/// The `__init__` (and its code) of a plain class ([`simple_class_init`]'s
+/// conditions but for the arguments).
+unsafe fn plain_class_init(tp: *mut PyObject) -> Option<(*mut PyObject, *mut PyCodeObject)> {
     let ttp = tp.cast::<u8>();
     let object_new = field::<usize>(
         (&raw mut pyo3::ffi::PyBaseObject_Type).cast(),
@@ -1081,9 +1093,7 @@ unsafe fn simple_class_init(tp: *mut PyObject, n: usize) -> Option<ClassInit> {
     if init.is_null() || !is_plain_function(init) {
         return None;
     }
-    let code = func_code(init);
-    let filled = defaults_needed(init, code, n + 1)?;
-    Some(ClassInit { init, code, filled })
+    Some((init, func_code(init)))
 }
 
 /// Where the arguments of the call shape at `base` (`callable,
@@ -2379,6 +2389,99 @@ pub(super) unsafe extern "C" fn helper_call_kw_inline(
         decref(kwnames);
     }
     inline
+}
+
+/// `CALL_KW` from compiled code of a class (see `_CALL_KW`):
+/// `PyObject_Vectorcall`, except for a plain class ([`plain_class_init`])
+/// whose `__init__` has compiled code: the instance is made, `__init__`'s
+/// frame bound as the interpreter binds a `CALL_KW` of a function
+/// (`_PyEvalFramePushAndInit`: keywords, defaults) and run, as `type_call`
+/// and `slot_tp_init` would, without their lookups, bound method and
+/// argument copies (a dataclass made with keywords). Borrows everything,
+/// as `PyObject_Vectorcall` does; `args[-1]` may be overwritten while it
+/// runs (`PY_VECTORCALL_ARGUMENTS_OFFSET`).
+pub(super) unsafe extern "C" fn helper_vectorcall_kw(
+    ts: *mut PyThreadState,
+    callable: *mut PyObject,
+    args: *mut *mut PyObject,
+    positional: usize,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    if let Some((init, code)) = plain_class_init(callable) {
+        let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+        if flags & consts::CO_OPTIMIZED != 0 {
+            if let Some((state, compiled)) = crate::hook::ready(ts, code) {
+                return call_class_kw(
+                    ts, callable, init, state, compiled, args, positional, kwnames,
+                );
+            }
+        }
+    }
+    PyObject_Vectorcall(
+        callable,
+        args,
+        positional | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
+        kwnames,
+    )
+}
+
+/// [`helper_vectorcall_kw`] of the plain class `tp` whose `__init__`
+/// (`init`) runs `compiled` (of `state`): the instance, or NULL with an
+/// error (binding failed, `__init__` raised or returned something else
+/// than `None`), as `type_call` leaves them.
+#[allow(clippy::too_many_arguments)]
+unsafe fn call_class_kw(
+    ts: *mut PyThreadState,
+    tp: *mut PyObject,
+    init: *mut PyObject,
+    state: *mut crate::hook::CodeState,
+    compiled: *const crate::codegen::Compiled,
+    args: *mut *mut PyObject,
+    positional: usize,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    let instance = pyo3::ffi::PyType_GenericAlloc(tp.cast(), 0).cast::<PyObject>();
+    if instance.is_null() {
+        return std::ptr::null_mut();
+    }
+    let keywords = if kwnames.is_null() {
+        0
+    } else {
+        ob_size(kwnames) as usize
+    };
+    // The instance goes first, in the slot the vectorcall protocol lends;
+    // the binding takes references of its own to everything, even when it
+    // fails.
+    let first = args.sub(1);
+    let lent = *first;
+    *first = instance;
+    for i in 0..positional + 1 + keywords {
+        incref(*first.add(i));
+    }
+    let frame = _PyEvalFramePushAndInit(
+        ts,
+        new_ref(init),
+        std::ptr::null_mut(),
+        first,
+        positional + 1,
+        kwnames,
+    );
+    *first = lent;
+    if frame.is_null() {
+        decref(instance);
+        return std::ptr::null_mut();
+    }
+    INITS_ENTERED.bump();
+    let res = crate::hook::run(ts, frame, state, compiled, 0, false);
+    if res.is_null() || res != none() {
+        if !res.is_null() {
+            helper_init_check_error(ts, res);
+            decref(res);
+        }
+        decref(instance);
+        return std::ptr::null_mut();
+    }
+    instance
 }
 
 /// `SEND`: 0 with `*retval` the value to yield, 1 with `*retval` the

@@ -8,7 +8,7 @@ use crate::abi::*;
 use crate::helpers::{
     jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline, jitsaw_call_function,
     jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init, jitsaw_function_vectorcall,
-    jitsaw_generic_alloc,
+    jitsaw_generic_alloc, jitsaw_vectorcall_kw,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -158,12 +158,16 @@ stencil!(
             decref(kwnames);
             res
         } else {
-            let res = PyObject_Vectorcall(
-                callable,
-                args,
-                positional | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
-                kwnames,
-            );
+            let res = if is_type(callable, &raw mut PyType_Type) {
+                jitsaw_vectorcall_kw(ts, callable, args, positional, kwnames)
+            } else {
+                PyObject_Vectorcall(
+                    callable,
+                    args,
+                    positional | consts::VECTORCALL_ARGUMENTS_OFFSET as usize,
+                    kwnames,
+                )
+            };
             decref(kwnames);
             decref(callable);
             decref_args(args, total);
