@@ -10,8 +10,9 @@ Each program is a few functions exercising ints near overflow boundaries,
 floats with nan/inf, mixed types, loops, branches, exceptions, generators,
 calls (with keyword arguments too), a property and methods that only return
 a parameter or a constant, a class with ``__slots__`` and ``__init__``
-defaults, and attribute access on classes that change while it runs. Programs
-are grouped into batches (one process each); a diverging batch is narrowed
+defaults (made with keywords too), and attribute access on classes that
+change while it runs. Programs are grouped into batches (one process each);
+a diverging batch is narrowed
 down to the first diverging program, which is written to ``--out`` as a
 ready-made regression test.
 """
@@ -167,7 +168,8 @@ class Gen:
             # A class with __slots__ (its instances made and its __init__
             # entered by the caller's compiled code), whose __init__ may raise.
             self.emit("try:")
-            args = self.expr(names, 'any') + self.pick(["", ", " + self.expr(names, 'any')])
+            a, b = self.expr(names, 'any'), self.expr(names, 'any')
+            args = self.pick([a, f"{a}, {b}", f"u={a}", f"{a}, v={b}", f"v={b}, u={a}", f"w={a}"])
             self.emit(f"    {out}.append(Pt({args}).both())")
             self.emit("except TypeError as e:")
             self.emit(f"    {out}.append(str(e))")
