@@ -2411,9 +2411,19 @@ pub(super) unsafe extern "C" fn helper_vectorcall_kw(
         let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
         if flags & consts::CO_OPTIMIZED != 0 {
             if let Some((state, compiled)) = crate::hook::ready(ts, code) {
-                return call_class_kw(
+                // The C depth `_PyObject_MakeTpCall` counts for `type_call`
+                // (this call recurses in C as that one does), checked first.
+                let c = c_recursion_remaining(ts);
+                let before = *c;
+                *c -= 1;
+                if before < 0 && _Py_CheckRecursiveCall(ts, WHILE_CALLING.as_ptr().cast()) != 0 {
+                    return std::ptr::null_mut();
+                }
+                let res = call_class_kw(
                     ts, callable, init, state, compiled, args, positional, kwnames,
                 );
+                *c_recursion_remaining(ts) += 1;
+                return res;
             }
         }
     }
@@ -2424,6 +2434,10 @@ pub(super) unsafe extern "C" fn helper_vectorcall_kw(
         kwnames,
     )
 }
+
+/// What `RecursionError`'s message adds when a C call of an object
+/// crosses the limit (`_PyObject_MakeTpCall`'s).
+const WHILE_CALLING: &std::ffi::CStr = c" while calling a Python object";
 
 /// [`helper_vectorcall_kw`] of the plain class `tp` whose `__init__`
 /// (`init`) runs `compiled` (of `state`): the instance, or NULL with an
