@@ -1027,7 +1027,7 @@ unsafe fn enter_init(
     entry: usize,
     init_return: usize,
 ) -> Option<Inline> {
-    match push_init_frame(ts, base, class.init, class.code, n) {
+    match push_init_frame(ts, base, class, n) {
         InitFrame::NoInstance => {
             for i in 0..n + 2 {
                 xdecref(*base.add(i));
@@ -1036,7 +1036,6 @@ unsafe fn enter_init(
         }
         InitFrame::NoRoom => None,
         InitFrame::Pushed(frame, instance) => {
-            fill_defaults(frame, class.init, n + 1, class.filled);
             decref(*base);
             *base = instance;
             let inline = enter_inline(ts, caller, frame, base.add(1), init_return as u64, entry);
@@ -1155,7 +1154,13 @@ unsafe extern "C" fn helper_enter_init(
     let Some((_, compiled)) = direct_compiled(ts, code, n + 1) else {
         return NONE;
     };
-    match push_init_frame(ts, base, init, code, n) {
+    // The interpreter specialized the call: exact arguments.
+    let class = ClassInit {
+        init,
+        code,
+        filled: 0,
+    };
+    match push_init_frame(ts, base, class, n) {
         InitFrame::NoInstance => Inline {
             frame: std::ptr::null_mut(),
             entry: 1,
@@ -1181,16 +1186,16 @@ enum InitFrame {
 }
 
 /// Allocates an instance of the class at `base[0]` and pushes a frame for
-/// its `__init__` (`init`, of `code`) taking the instance and the `n`
-/// arguments, from `base[1]` on, as CPython's `CALL_ALLOC_AND_ENTER_INIT`
-/// does (its shim frame aside).
+/// its `__init__` (`class`) taking the instance and the `n` arguments, from
+/// `base[1]` on, and the defaults it fills, as CPython's
+/// `CALL_ALLOC_AND_ENTER_INIT` does (its shim frame aside).
 unsafe fn push_init_frame(
     ts: *mut PyThreadState,
     base: *mut *mut PyObject,
-    init: *mut PyObject,
-    code: *mut PyCodeObject,
+    class: ClassInit,
     n: usize,
 ) -> InitFrame {
+    let ClassInit { init, code, filled } = class;
     let instance = pyo3::ffi::PyType_GenericAlloc((*base).cast(), 0).cast::<PyObject>();
     if instance.is_null() {
         return InitFrame::NoInstance;
@@ -1198,6 +1203,7 @@ unsafe fn push_init_frame(
     *base.add(1) = new_ref(instance);
     match push_frame(ts, new_ref(init), code, base.add(1), n + 1) {
         Some(frame) => {
+            fill_defaults(frame, init, n + 1, filled);
             INITS_ENTERED.bump();
             InitFrame::Pushed(frame, instance)
         }
@@ -1454,9 +1460,8 @@ unsafe fn call_simple_class(
 ) -> Option<*mut PyObject> {
     let tp = *base;
     let class = simple_class_init(tp, n)?;
-    let (init, code) = (class.init, class.code);
-    let (state, compiled) = crate::hook::ready(ts, code)?;
-    let (frame, instance) = match push_init_frame(ts, base, init, code, n) {
+    let (state, compiled) = crate::hook::ready(ts, class.code)?;
+    let (frame, instance) = match push_init_frame(ts, base, class, n) {
         InitFrame::NoInstance => {
             for i in 0..n + 2 {
                 xdecref(*base.add(i));
@@ -1466,18 +1471,8 @@ unsafe fn call_simple_class(
         InitFrame::NoRoom => return None,
         InitFrame::Pushed(frame, instance) => (frame, instance),
     };
-    fill_defaults(frame, init, n + 1, class.filled);
     decref(tp);
-    let res = crate::hook::run(ts, frame, state, compiled, 0, false);
-    if res.is_null() || res != none() {
-        if !res.is_null() {
-            helper_init_check_error(ts, res);
-            decref(res);
-        }
-        decref(instance);
-        return Some(std::ptr::null_mut());
-    }
-    Some(instance)
+    Some(run_init(ts, frame, state, compiled, instance))
 }
 
 /// `JITSAW_DEBUG`: the stack pointer of compiled code is off. Nothing can
@@ -2344,24 +2339,7 @@ unsafe fn bind_inline(
     let Some(compiled) = bindable(ts, func) else {
         return Inline::NONE;
     };
-    let keywords = if kwnames.is_null() {
-        0
-    } else {
-        ob_size(kwnames) as usize
-    };
-    // References of its own for the binding to take, so that a failure
-    // leaves the stack as it was.
-    for i in 0..total {
-        incref(*args.add(i));
-    }
-    let frame = _PyEvalFramePushAndInit(
-        ts,
-        new_ref(func),
-        std::ptr::null_mut(),
-        args,
-        total - keywords,
-        kwnames,
-    );
+    let frame = push_bound_frame(ts, func, args, total, kwnames);
     if frame.is_null() {
         PyErr_Clear();
         return Inline::NONE;
@@ -2369,6 +2347,37 @@ unsafe fn bind_inline(
     // The frame holds the function and the arguments now.
     release_call(func, args, total);
     enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
+}
+
+/// A frame of `func` with the `total` arguments at `args`, the last
+/// `kwnames` of them (if not null) by keyword, bound as the interpreter
+/// binds them (`_PyEvalFramePushAndInit`). The binding takes references of
+/// its own to the function and the arguments (and releases them if it
+/// fails), so the caller's are untouched either way. Null with an error
+/// when binding fails.
+unsafe fn push_bound_frame(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    args: *mut *mut PyObject,
+    total: usize,
+    kwnames: *mut PyObject,
+) -> *mut Frame {
+    let keywords = if kwnames.is_null() {
+        0
+    } else {
+        ob_size(kwnames) as usize
+    };
+    for i in 0..total {
+        incref(*args.add(i));
+    }
+    _PyEvalFramePushAndInit(
+        ts,
+        new_ref(func),
+        std::ptr::null_mut(),
+        args,
+        total - keywords,
+        kwnames,
+    )
 }
 
 /// `CALL_KW` from compiled code of a plain Python function (the call shape
@@ -2463,29 +2472,31 @@ unsafe fn call_class_kw(
     } else {
         ob_size(kwnames) as usize
     };
-    // The instance goes first, in the slot the vectorcall protocol lends;
-    // the binding takes references of its own to everything, even when it
-    // fails.
+    // The instance goes first, in the slot the vectorcall protocol lends.
     let first = args.sub(1);
     let lent = *first;
     *first = instance;
-    for i in 0..positional + 1 + keywords {
-        incref(*first.add(i));
-    }
-    let frame = _PyEvalFramePushAndInit(
-        ts,
-        new_ref(init),
-        std::ptr::null_mut(),
-        first,
-        positional + 1,
-        kwnames,
-    );
+    let frame = push_bound_frame(ts, init, first, positional + 1 + keywords, kwnames);
     *first = lent;
     if frame.is_null() {
         decref(instance);
         return std::ptr::null_mut();
     }
     INITS_ENTERED.bump();
+    run_init(ts, frame, state, compiled, instance)
+}
+
+/// Runs the pushed frame of a new instance's `__init__` in `compiled` (of
+/// `state`), as `type_call` does after allocating: the instance, or NULL
+/// with an error when `__init__` raised or returned something else than
+/// `None` (the instance released). Takes the reference to `instance`.
+unsafe fn run_init(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    state: *mut crate::hook::CodeState,
+    compiled: *const crate::codegen::Compiled,
+    instance: *mut PyObject,
+) -> *mut PyObject {
     let res = crate::hook::run(ts, frame, state, compiled, 0, false);
     if res.is_null() || res != none() {
         if !res.is_null() {
