@@ -805,7 +805,8 @@ def test_class_calls_run_a_compiled_init(jit):
     r.assert_compiled("make", "Raises.__init__", "Defaults.__init__")
 
 
-def test_classes_with_slots_run_a_compiled_init(jit):
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_classes_with_slots_run_a_compiled_init(jit, chaos):
     # The interpreter specializes a call of a class whose instances have
     # __slots__ (no inline values) as CALL_NON_PY_GENERAL; compiled, such a
     # call makes the instance and enters the compiled __init__ directly,
@@ -813,6 +814,8 @@ def test_classes_with_slots_run_a_compiled_init(jit):
     # guard falls back to. Every kind of slots class, every way __init__
     # can misbehave, and the other callables that reach the same site,
     # behave as in the interpreter.
+    # With JITSAW_CHAOS, compiled code also deopts at random points,
+    # inside such an __init__ too, which the interpreter then finishes.
     r = jit(
         """
         import abc, functools, gc, sys, traceback, weakref
@@ -912,8 +915,12 @@ def test_classes_with_slots_run_a_compiled_init(jit):
             Deep(100000)
         except RecursionError:
             print("RecursionError")
-        """
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
     )
+    if chaos:
+        assert r.stats["deopts"] > 100, r.stats["deopts"]
+        return
     r.assert_compiled("make", "Weak.__init__", "WithDict.__init__", "Raises.__init__")
     # The calls compiled after the interpreter specialized the site entered
     # the __init__ of every plain class directly: S, Weak, WithDict, Sub,
@@ -966,12 +973,15 @@ def test_class_calls_see_init_given_new_code(jit, threshold):
     assert r.stats["inits_entered"] > (100 if threshold == "0" else 20), r.stats["inits_entered"]
 
 
-def test_class_calls_leaving_init_arguments_to_defaults(jit):
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_class_calls_leaving_init_arguments_to_defaults(jit, chaos):
     # A class whose __init__ has defaults, called with fewer arguments, gets
     # its instance made and __init__ entered directly too, the rest bound
     # to the function's own default objects; replacing __defaults__ (the
     # class's version does not change) is seen at once, and calls that
     # cannot bind (too few, a default removed) raise as in the interpreter.
+    # With JITSAW_CHAOS, compiled code also deopts at random points,
+    # inside such an __init__ too, which the interpreter then finishes.
     r = jit(
         """
         import sys
@@ -1012,21 +1022,28 @@ def test_class_calls_leaving_init_arguments_to_defaults(jit):
             V.__init__.__defaults__ = (0, shared)
             W.__init__.__defaults__ = (2, 3)
         _record("entered", inits() - before)
-        """
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
     )
+    if chaos:
+        assert r.stats["deopts"] > 100, r.stats["deopts"]
+        return
     r.assert_compiled("make", "V.__init__", "W.__init__")
     # Each iteration before the switch: V(i), V(i, 7), W(i), W(i, 1),
     # W(i, 1, 0), all entered directly.
     assert r.recorded["entered"] >= 3 * 20 * 5, r.recorded["entered"]
 
 
-def test_class_calls_with_keywords_run_a_compiled_init(jit):
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_class_calls_with_keywords_run_a_compiled_init(jit, chaos):
     # CALL_KW of a plain class (a dataclass made with keywords) makes the
     # instance and runs its compiled __init__ with the arguments bound as
     # the interpreter binds them, without type_call: keywords, defaults,
     # keyword-only and **kwargs parameters, every binding error, results
     # other than None, exceptions, finalizers of instances whose __init__
     # could not bind, and other kinds of class, as in the interpreter.
+    # With JITSAW_CHAOS, compiled code also deopts at random points,
+    # inside such an __init__ too, which the interpreter then finishes.
     r = jit(
         """
         import abc, sys
@@ -1087,8 +1104,12 @@ def test_class_calls_with_keywords_run_a_compiled_init(jit):
         for k in range(3):
             print(make(20))
         _record("entered", inits() - before)
-        """
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
     )
+    if chaos:
+        assert r.stats["deopts"] > 100, r.stats["deopts"]
+        return
     r.assert_compiled("make", "Extra.__init__")
     # P twice, K, Extra and Dies in every iteration at least.
     assert r.recorded["entered"] >= 3 * 20 * 5, r.recorded["entered"]
