@@ -1539,6 +1539,55 @@ def test_int_arithmetic_at_digit_boundaries(jit):
     assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("add")  # of two locals
 
 
+def test_int_results_reuse_dying_temporaries(jit):
+    # A temporary int that dies in an operation may hold its result (when it
+    # has room for the digits): only the value and size of each result are
+    # visible, never the object reused, and no int someone else holds
+    # (locals, list items, dict values, globals, defaults) changes.
+    r = jit(
+        """
+        import sys
+        held = [10**6, -(10**6), 2**40, -(2**40), 2**59, 2**61]
+        table = {"k": 10**7}
+        BIG = 3 * 10**8
+        def temps(a, b, c):
+            return ((a + b) * c - a) // 3 + (a ^ b) % 1000003 - (c << 2) + (a | 7) - (b & 12345)
+        def grow(a, b):
+            # results needing more digits than the dying temporary has
+            return (a + b) + b, (a * 3 - b) * 2**20, ((a << 1) + 1) << 29
+        def shrink(a):
+            # results that are small ints again: CPython's singletons
+            t = (a * 1000 + 7) - a * 1000
+            return t, t is 7, ((a + 10**6) - 10**6 - a) is 0, ((a - 10**6) + 10**6 - a + 256) is 256
+        def make(i):
+            return i * 100003
+        def fresh(i):
+            # results of calls die here (one reference each)
+            return make(i) + make(i + 1), -(make(i)) - make(2), make(i) * 3 + 1
+        def others(i, d=10**6 + 1):
+            x = held[i % len(held)]
+            y = x + 1
+            z = (held[i % len(held)] + 1) * 2
+            w = table["k"] + i
+            g = BIG + i
+            return x, y, z, w, g, d + i, (d + i) + 1
+        def sizes(a):
+            return [sys.getsizeof(v) for v in ((a + 2**29) * 2, (a + 2**30) + 2**30, (a + 2**59) + 2**59, -(a + 3) * 5)]
+        edges = [0, 1, -1, 7, 255, 256, 257, 10**6, -(10**6), 2**30 - 1, 2**30, 2**31, 2**59, -(2**59), 2**61]
+        for rnd in range(3):
+            out = [temps(a, b, c) for a in edges for b in edges[:6] for c in (3, -2, 2**20)]
+            out2 = [grow(a, b) for a in edges for b in (1, 2**29, 2**30, 2**58)]
+            out3 = [shrink(a) for a in edges]
+            out4 = [fresh(i) for i in range(-4, 300, 7)]
+            out5 = [others(i) for i in range(12)]
+            out6 = [sizes(a) for a in (0, 5, 2**20)]
+        print(out, out2, out3, out4, out5, out6)
+        print(held, table, BIG, others.__defaults__)
+        """
+    )
+    r.assert_compiled("temps", "grow", "shrink", "fresh", "others", "sizes")
+
+
 def test_power_fast_paths_and_every_special_case(jit):
     # `**` computes a positive finite float base to a finite exponent with
     # libm's pow when the result is a normal number, and small ints exactly;

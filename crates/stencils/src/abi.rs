@@ -2,7 +2,7 @@
 //! stencil's shape identical.
 
 pub use crate::objects::{
-    decref, float_decref, float_new, int_decref, int_new, int_value, xdecref,
+    decref, float_decref, float_new, int_decref, int_new, int_result, int_value, xdecref,
 };
 pub use jitsaw_cpython313::inline::*;
 pub use jitsaw_cpython313::layout::PyObject;

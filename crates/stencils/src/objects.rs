@@ -78,42 +78,71 @@ pub unsafe fn xdecref(o: *mut PyObject) {
 pub unsafe fn int_value(o: *mut PyObject) -> Option<i64> {
     let l = o.cast::<PyLongObject>();
     let tag = (*l).lv_tag;
-    let ndigits = tag >> off::LONG_NON_SIZE_BITS;
-    if ndigits > 2 {
+    let digits = (*l).ob_digit.as_ptr();
+    // Compact (zero or one digit), the common case: the sign bits are 0
+    // (positive), 1 (zero, whose digit is 0) or 2 (negative), so
+    // `1 - sign` is the sign itself, as in CPython's
+    // `_PyLong_CompactValue`.
+    if tag < 2 << off::LONG_NON_SIZE_BITS {
+        let sign = 1 - (tag & off::LONG_SIGN_MASK as usize) as i64;
+        return Some(sign * *digits as i64);
+    }
+    if tag >> off::LONG_NON_SIZE_BITS != 2 {
         return None;
     }
-    let digits = (*l).ob_digit.as_ptr();
-    let mut magnitude = *digits as i64;
-    if ndigits == 2 {
-        magnitude |= (*digits.add(1) as i64) << off::LONG_SHIFT;
-    }
-    Some(match tag & off::LONG_SIGN_MASK as usize {
-        0 => magnitude,
-        1 => 0,
-        _ => -magnitude,
+    let magnitude = *digits as i64 | (*digits.add(1) as i64) << off::LONG_SHIFT;
+    Some(if tag & off::LONG_SIGN_MASK as usize == 0 {
+        magnitude
+    } else {
+        -magnitude
     })
+}
+
+/// Whether `v` is one of CPython's small-int singletons.
+#[inline(always)]
+fn is_small(v: i64) -> bool {
+    v >= -off::NSMALLNEGINTS && v < off::NSMALLPOSINTS
+}
+
+/// How many 30-bit digits a magnitude below 2^63 takes beyond the first
+/// (0 to 2): `ndigits - 1`.
+#[inline(always)]
+fn extra_digits(magnitude: u64) -> usize {
+    let shift = off::LONG_SHIFT as u64;
+    (magnitude >= 1 << shift) as usize + (magnitude >= 1 << (2 * shift)) as usize
+}
+
+/// Writes `v` (|v| < 2^63, not small) into the int `o`, which has room
+/// for its `ndigits` digits, as `PyLong_FromLongLong` would lay it out.
+#[inline(always)]
+unsafe fn int_write(o: *mut PyObject, ndigits: usize, v: i64) {
+    let magnitude = v.unsigned_abs();
+    let shift = off::LONG_SHIFT as u64;
+    let l = o.cast::<PyLongObject>();
+    (*l).lv_tag = ndigits << off::LONG_NON_SIZE_BITS | if v < 0 { 2 } else { 0 };
+    // Unrolled: a loop costs more than the stores.
+    let digits = (*l).ob_digit.as_mut_ptr();
+    let mask = (1u64 << shift) - 1;
+    *digits = (magnitude & mask) as u32;
+    if ndigits > 1 {
+        *digits.add(1) = ((magnitude >> shift) & mask) as u32;
+        if ndigits > 2 {
+            *digits.add(2) = (magnitude >> (2 * shift)) as u32;
+        }
+    }
 }
 
 /// A new int for `v` (|v| < 2^63): a small-int singleton, or a new object
 /// as `PyLong_FromLongLong` makes it. NULL with an error set on failure.
 #[inline(always)]
 pub unsafe fn int_new(v: i64) -> *mut PyObject {
-    if v >= -off::NSMALLNEGINTS && v < off::NSMALLPOSINTS {
+    if is_small(v) {
         let index = (v + off::NSMALLNEGINTS) as usize;
         return (&raw mut _PyRuntime)
             .add(off::RUNTIME_SMALL_INTS + index * off::LONG_OBJECT_SIZE)
             .cast();
     }
-    let negative = v < 0;
-    let magnitude = v.unsigned_abs();
-    let shift = off::LONG_SHIFT as u64;
-    let ndigits = if magnitude < 1 << shift {
-        1
-    } else if magnitude < 1 << (2 * shift) {
-        2
-    } else {
-        3
-    };
+    let ndigits = 1 + extra_digits(v.unsigned_abs());
     let freelist = (&raw mut jitsaw_int_freelist).cast::<u64>();
     let head = freelist.add(ndigits);
     let count = freelist.add(4 + ndigits);
@@ -133,19 +162,55 @@ pub unsafe fn int_new(v: i64) -> *mut PyObject {
     }
     (*o).ob_type = &raw mut PyLong_Type;
     (*o).ob_refcnt = 1;
-    let l = o.cast::<PyLongObject>();
-    (*l).lv_tag = ndigits << off::LONG_NON_SIZE_BITS | if negative { 2 } else { 0 };
-    // Unrolled: a loop costs more than the stores.
-    let digits = (*l).ob_digit.as_mut_ptr();
-    let mask = (1u64 << shift) - 1;
-    *digits = (magnitude & mask) as u32;
-    if ndigits > 1 {
-        *digits.add(1) = ((magnitude >> shift) & mask) as u32;
-        if ndigits > 2 {
-            *digits.add(2) = (magnitude >> (2 * shift)) as u32;
+    int_write(o, ndigits, v);
+    o
+}
+
+/// The int result `v` (|v| < 2^63) of an operation on the exact ints
+/// `left` and `right`, which it releases where `owned` (the others were
+/// borrowed). A result that is not a small int goes into an owned input
+/// this was the last reference to, when that has room for its digits,
+/// instead of a new object: the input dies here, so nothing can tell
+/// (CPython's float arithmetic reuses dying inputs the same way). Chains of
+/// int arithmetic on temporaries, `(i + j) * (i + j + 1) // 2`, then
+/// allocate nothing. Not while a reference tracer or tracemalloc watches
+/// allocations. NULL with an error set (the inputs released) on failure.
+#[inline(always)]
+pub unsafe fn int_result(
+    left: *mut PyObject,
+    right: *mut PyObject,
+    owned: (bool, bool),
+    v: i64,
+) -> *mut PyObject {
+    if !is_small(v) {
+        let room = |o: *mut PyObject| {
+            (*o).ob_refcnt == 1
+                && extra_digits(v.unsigned_abs())
+                    < (*o.cast::<PyLongObject>()).lv_tag >> off::LONG_NON_SIZE_BITS
+        };
+        let (reuse, other, other_owned) = if owned.0 && room(left) {
+            (left, right, owned.1)
+        } else if owned.1 && room(right) {
+            (right, left, owned.0)
+        } else {
+            (core::ptr::null_mut(), core::ptr::null_mut(), false)
+        };
+        if !reuse.is_null() && !observed() {
+            int_write(reuse, 1 + extra_digits(v.unsigned_abs()), v);
+            if other_owned {
+                int_decref(other);
+            }
+            return reuse;
         }
     }
-    o
+    let res = int_new(v);
+    if owned.0 {
+        int_decref(left);
+    }
+    if owned.1 {
+        int_decref(right);
+    }
+    res
 }
 
 /// Frees an exact int whose refcount reached zero (`long_dealloc`).

@@ -148,7 +148,8 @@ stencil!(fn _BINARY_OP(f, sp, ts) {
 });
 
 /// Int arithmetic computed in a machine word when both inputs have at most
-/// two digits (the result then has at most three), else by CPython.
+/// two digits (the result then has at most three; see `int_result` for
+/// where it goes), else by CPython.
 macro_rules! int_op {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {
         int_op!($f, $sp, $ts, $fits, $op, $slow, owned: true, true)
@@ -158,13 +159,19 @@ macro_rules! int_op {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr,
      owned: $left:literal, $right:literal) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let res = int_result!(left, right, $fits, $op, $slow);
-        if $left {
-            int_decref(left);
-        }
-        if $right {
-            int_decref(right);
-        }
+        let res = match (int_value(left), int_value(right)) {
+            (Some(a), Some(b)) if $fits(a, b) => int_result(left, right, ($left, $right), $op(a, b)),
+            _ => {
+                let res = $slow(left, right);
+                if $left {
+                    int_decref(left);
+                }
+                if $right {
+                    int_decref(right);
+                }
+                res
+            }
+        };
         push_result!($f, $sp, $ts, res)
     }};
 }
@@ -173,17 +180,6 @@ macro_rules! int_op {
 #[inline(always)]
 fn one_digit_each(a: i64, b: i64) -> bool {
     a.unsigned_abs() < 1 << 30 && b.unsigned_abs() < 1 << 30
-}
-
-/// The int result of `$op` on two ints: in a machine word when both have
-/// at most two digits and `$fits`, else by CPython's `$slow`.
-macro_rules! int_result {
-    ($left:expr, $right:expr, $fits:expr, $op:expr, $slow:expr) => {
-        match (int_value($left), int_value($right)) {
-            (Some(a), Some(b)) if $fits(a, b) => int_new($op(a, b)),
-            _ => $slow($left, $right),
-        }
-    };
 }
 
 /// A binary operation's end once its inputs are released (or were
