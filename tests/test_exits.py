@@ -65,6 +65,34 @@ def test_guard_failure_inside_a_loop_stays_in_compiled_code(jit):
     assert r.state("total")["deopts"] == 0
 
 
+def test_sites_falling_back_at_most_calls_are_compiled_again(jit):
+    # `f * s.x` specialized for ints, then met floats at most calls (never
+    # all): the code is compiled again once its fallbacks pass one in four
+    # calls, so they stop; the results are the interpreter's throughout.
+    r = jit(
+        """
+        class V:
+            def __init__(s, x):
+                s.x = x
+            def scale(s, f):
+                return V(f * s.x)
+        def run(n, f, x):
+            v = V(x)
+            out = 0
+            for i in range(n):
+                out += v.scale(f if i % 10 else 2).x
+            return out
+        print(run(50, 2, 3))
+        for i in range(3):
+            print(run(3000, 2.5, 1.5))
+        """
+    )
+    r.assert_compiled("V.scale")
+    assert r.state("V.scale")["recompiles"] >= 1
+    # Without the recompilation, ~8 100 (9 in 10 of 9 000 calls).
+    assert sum(r.exits("generic:BINARY_OP_MULTIPLY_").values()) < 2000
+
+
 def test_raise_is_caught_by_a_handler_in_the_same_function(jit):
     r = jit(
         """

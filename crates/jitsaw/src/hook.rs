@@ -1399,16 +1399,26 @@ fn warmup_calls(s: &CodeState) -> u32 {
     }
 }
 
-/// Generic fallbacks (at least one per call on average) after which code is
-/// compiled again, doubling with each recompilation.
+/// Generic fallbacks (at least one per [`RECOMPILE_CALLS_PER_FALLBACK`]
+/// calls on average) after which code is compiled again, doubling with
+/// each recompilation.
 const RECOMPILE_FALLBACKS: u32 = 64;
+
+/// Calls per generic fallback at most, on average, for code to be compiled
+/// again: fallbacks (the generic instruction, ~150 instructions more than
+/// an adaptive operator's fast path) at one call in four soon cost more than
+/// the recompilation, which happens once. (At one per call, a method whose
+/// `factor * self.x` was specialized for ints and then met floats at 90 % of
+/// its calls kept falling back.)
+const RECOMPILE_CALLS_PER_FALLBACK: u32 = 4;
 
 /// Whether the compiled code's guards fail so often that it should be
 /// compiled again (see [`note_fallbacks`]).
 #[inline]
 fn falls_back_often(s: &CodeState, c: &Compiled) -> bool {
     let (total, _) = c.fallback_runs();
-    total >= RECOMPILE_FALLBACKS << s.recompiles.min(16) && total >= s.calls_since_compile
+    total >= RECOMPILE_FALLBACKS << s.recompiles.min(16)
+        && total.saturating_mul(RECOMPILE_CALLS_PER_FALLBACK) >= s.calls_since_compile
 }
 
 /// Recompiles code whose specializations keep failing: the instructions
@@ -1440,6 +1450,11 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
                 s.generic.push(offset);
                 recompile = true;
             }
+            // The interpreter specialized it again since (a warm-up or
+            // deopted call saw other types: raytrace's `factor * self.x`
+            // went from int to float): the recompilation takes the new
+            // form, and if that keeps failing too, the generic one.
+            _ if now != op => recompile = true,
             _ => {}
         }
     }
