@@ -1588,6 +1588,66 @@ def test_int_results_reuse_dying_temporaries(jit):
     r.assert_compiled("temps", "grow", "shrink", "fresh", "others", "sizes")
 
 
+def test_stores_over_int_and_float_locals(jit):
+    # A store over a local known to hold an int or a float frees the old
+    # value inline; where Python code ran since (a frame object may have
+    # stored anything through `f_locals`), the store frees whatever is there.
+    r = jit(
+        """
+        import sys
+        def counters(n):
+            i, f, held = 1000, 0.5, []
+            for k in range(n):
+                i = i + 1000
+                f = f * 1.5 + 0.25
+                if k % 3 == 0:
+                    held.append(i)
+                    held.append(f)
+            return i, f, held[-4:], len(held)
+        class Noisy:
+            def __init__(self, k):
+                self.k = k
+            def __del__(self):
+                print("freed", self.k)
+        def put(name, value):
+            sys._getframe(1).f_locals[name] = value
+        def rebound(n):
+            out = []
+            for k in range(n):
+                x = 10**6 + 1
+                put("x", Noisy(k))
+                x = 5
+                out.append(x)
+                y = 2.5
+                put("y", [Noisy(-k)])
+                y = 0.5
+            return out[-2:]
+        def unbound(n):
+            out = []
+            for k in range(n):
+                if k % 3 == 0:
+                    y = k * 1000
+                elif k % 3 == 1:
+                    y = k + 0.5
+                else:
+                    del y
+                    y = 10**20 + k
+                out.append(y)
+            return out[-3:]
+        def gen(n):
+            t = 0
+            for k in range(n):
+                t = t + k * 1000
+                yield t
+        for i in range(6):
+            print(counters(50), rebound(20), unbound(20), sum(gen(40)))
+        """
+    )
+    r.assert_compiled("counters", "rebound", "unbound", "gen")
+    assert "_STORE_FAST_INT" in r.uops("counters")
+    assert "_STORE_FAST_FLOAT" in r.uops("counters")
+
+
 def test_power_fast_paths_and_every_special_case(jit):
     # `**` computes a positive finite float base to a finite exponent with
     # libm's pow when the result is a normal number, and small ints exactly;

@@ -64,6 +64,10 @@ uops! { o;
     _LOAD_FAST_CHECK: 0 => 1;
     _LOAD_FAST_AND_CLEAR: 0 => 1;
     _STORE_FAST: 1 => 0;
+    // jitsaw: `_STORE_FAST` of a local known to hold an int, or a float, or
+    // nothing (`optimize::types`): the old value is freed inline.
+    _STORE_FAST_INT: 1 => 0, escapes false;
+    _STORE_FAST_FLOAT: 1 => 0, escapes false;
     _DELETE_FAST: 0 => 0;
     _LOAD_CONST: 0 => 1;
     _LOAD_CONST_INLINE: 0 => 1;

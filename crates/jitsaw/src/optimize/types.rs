@@ -399,6 +399,23 @@ fn specialized(u: &UopInst, s: &State) -> Option<Uop> {
     })
 }
 
+/// What to make of a `_STORE_FAST` into a local whose value is `old`: the
+/// form that frees an old int or float inline, when the local holds one
+/// (or nothing) by a fact that does not rest on the frame check (a frame
+/// object's `f_locals` could have stored anything since; that case keeps
+/// the general store rather than adding a check to every store).
+fn store_of(old: Option<&Val>) -> Verdict {
+    match old {
+        Some(v) if !v.crossed && v.types.within(Types(Types::INT.0 | Types::NULL.0)) => {
+            Verdict::Specialize(Uop::_STORE_FAST_INT, false)
+        }
+        Some(v) if !v.crossed && v.types.within(Types(Types::FLOAT.0 | Types::NULL.0)) => {
+            Verdict::Specialize(Uop::_STORE_FAST_FLOAT, false)
+        }
+        _ => Verdict::Keep,
+    }
+}
+
 /// The analysis: the program, and its known objects by address.
 struct Analysis<'a> {
     program: &'a Program,
@@ -440,6 +457,9 @@ impl Analysis<'_> {
         let info = info(u.op);
         if !info.interesting {
             return (info.has_exit, Verdict::Keep);
+        }
+        if u.op == Uop::_STORE_FAST {
+            return (false, store_of(s.locals.get(u.oparg as usize)));
         }
         if let Some(op) = specialized(u, s) {
             // Its inputs' types may rest on the frame check.
@@ -523,8 +543,11 @@ impl Analysis<'_> {
                 s.push(v);
                 return Jump::None;
             }
-            Uop::_STORE_FAST | Uop::_DELETE_FAST => {
-                let new = if u.op == Uop::_STORE_FAST {
+            Uop::_STORE_FAST
+            | Uop::_STORE_FAST_INT
+            | Uop::_STORE_FAST_FLOAT
+            | Uop::_DELETE_FAST => {
+                let new = if u.op != Uop::_DELETE_FAST {
                     s.pop()
                 } else {
                     Val::of(Types::NULL)
@@ -762,6 +785,7 @@ fn interesting(op: Uop) -> bool {
                 | Uop::_UNPACK_SEQUENCE_TWO_TUPLE
                 | Uop::_UNPACK_SEQUENCE_TUPLE
                 | Uop::_CALL_BUILTIN_CLASS
+                | Uop::_STORE_FAST
         )
 }
 
@@ -823,7 +847,8 @@ pub fn remove_guards(program: Program) -> Program {
         || n == 0
         || n > MAX_INSTRUCTIONS
         || !main.iter().any(|u| u.jump.is_some_and(|t| t <= u.inst))
-        || !main.iter().any(|u| interesting(u.op))
+        // Stores alone are not worth the analysis.
+        || !main.iter().any(|u| interesting(u.op) && u.op != Uop::_STORE_FAST)
     {
         return program;
     }
@@ -1361,6 +1386,54 @@ mod tests {
             ops(&p, 9),
             [Uop::_CHECK_NO_FRAME_OBJECT, Uop::_BINARY_OP_MULTIPLY_FLOAT]
         );
+        // Its store frees the old float inline: the frame check before the
+        // multiplication cleared the doubt.
+        assert_eq!(ops(&p, 10), [Uop::_STORE_FAST_FLOAT, Uop::_JUMP]);
+    }
+
+    #[test]
+    fn stores_over_known_ints_and_floats_free_them_inline() {
+        let insts: Vec<Spec> = vec![
+            (vec![(Uop::_LOAD_CONST_INLINE_BORROW, 0, None)], vec![]),
+            // Over nothing (unbound): either form frees nothing.
+            (vec![(Uop::_STORE_FAST, 1, None)], vec![]),
+            // The argument, a float by its guard, over the int.
+            (
+                vec![
+                    (Uop::_LOAD_FAST, 0, None),
+                    (Uop::_GUARD_TOS_FLOAT, 0, None),
+                    (Uop::_STORE_FAST, 1, None),
+                ],
+                vec![],
+            ),
+            // An int over either float.
+            (
+                vec![
+                    (Uop::_LOAD_CONST_INLINE_BORROW, 0, None),
+                    (Uop::_STORE_FAST, 1, None),
+                    (Uop::_LOAD_CONST_INLINE_BORROW, 0, None),
+                    (Uop::_STORE_FAST, 0, None),
+                ],
+                vec![],
+            ),
+            // Past code that may run Python code (a signal handler), a
+            // frame object's `f_locals` may have stored anything: the
+            // general form.
+            (
+                vec![
+                    (Uop::_CHECK_EVAL_BREAKER, 0, None),
+                    (Uop::_LOAD_CONST_INLINE_BORROW, 0, None),
+                    (Uop::_STORE_FAST, 1, None),
+                ],
+                vec![],
+            ),
+        ];
+        let p = remove_guards(program(insts, true));
+        assert_eq!(ops(&p, 1), [Uop::_STORE_FAST_INT]);
+        assert_eq!(ops(&p, 2)[2], Uop::_STORE_FAST_INT);
+        assert_eq!(ops(&p, 3)[1], Uop::_STORE_FAST_FLOAT);
+        assert_eq!(ops(&p, 3)[3], Uop::_STORE_FAST_FLOAT);
+        assert_eq!(ops(&p, 4)[2], Uop::_STORE_FAST);
     }
 
     #[test]

@@ -53,6 +53,35 @@ stencil!(fn _STORE_FAST(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
+stencil!(
+    /// `_STORE_FAST` of a local that holds an exact int or nothing
+    /// (`optimize::types`): an old value that dies goes to the int
+    /// freelist here, without the call out that freeing any object needs.
+    fn _STORE_FAST_INT(f, sp, ts) {
+        let slot = frame_local(f, oparg());
+        let old = *slot;
+        *slot = peek(sp, 1);
+        if !old.is_null() {
+            int_decref(old);
+        }
+        next!(f, sp.sub(1), ts)
+    }
+);
+
+stencil!(
+    /// `_STORE_FAST` of a local that holds an exact float or nothing: an
+    /// old value that dies goes to CPython's float freelist here.
+    fn _STORE_FAST_FLOAT(f, sp, ts) {
+        let slot = frame_local(f, oparg());
+        let old = *slot;
+        *slot = peek(sp, 1);
+        if !old.is_null() {
+            float_decref(ts, old);
+        }
+        next!(f, sp.sub(1), ts)
+    }
+);
+
 stencil!(fn _DELETE_FAST(f, sp, ts) {
     let slot = frame_local(f, oparg());
     let old = *slot;
