@@ -45,12 +45,21 @@ stencil!(fn _LOAD_FAST_AND_CLEAR(f, sp, ts) {
     next!(f, sp.add(1), ts)
 });
 
+/// `_STORE_FAST`, releasing the old value (if any) with `$release`.
+macro_rules! store_fast {
+    ($f:ident, $sp:ident, $ts:ident, $release:expr) => {{
+        let slot = frame_local($f, oparg());
+        let old = *slot;
+        *slot = peek($sp, 1);
+        if !old.is_null() {
+            $release(old);
+        }
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
 stencil!(fn _STORE_FAST(f, sp, ts) {
-    let slot = frame_local(f, oparg());
-    let old = *slot;
-    *slot = peek(sp, 1);
-    xdecref(old);
-    next!(f, sp.sub(1), ts)
+    store_fast!(f, sp, ts, decref)
 });
 
 stencil!(
@@ -58,13 +67,7 @@ stencil!(
     /// (`optimize::types`): an old value that dies goes to the int
     /// freelist here, without the call out that freeing any object needs.
     fn _STORE_FAST_INT(f, sp, ts) {
-        let slot = frame_local(f, oparg());
-        let old = *slot;
-        *slot = peek(sp, 1);
-        if !old.is_null() {
-            int_decref(old);
-        }
-        next!(f, sp.sub(1), ts)
+        store_fast!(f, sp, ts, int_decref)
     }
 );
 
@@ -72,13 +75,7 @@ stencil!(
     /// `_STORE_FAST` of a local that holds an exact float or nothing: an
     /// old value that dies goes to CPython's float freelist here.
     fn _STORE_FAST_FLOAT(f, sp, ts) {
-        let slot = frame_local(f, oparg());
-        let old = *slot;
-        *slot = peek(sp, 1);
-        if !old.is_null() {
-            float_decref(ts, old);
-        }
-        next!(f, sp.sub(1), ts)
+        store_fast!(f, sp, ts, |old| float_decref(ts, old))
     }
 );
 
