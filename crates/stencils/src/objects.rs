@@ -183,10 +183,10 @@ pub unsafe fn int_result(
     v: i64,
 ) -> *mut PyObject {
     if !is_small(v) {
+        let ndigits = 1 + extra_digits(v.unsigned_abs());
         let room = |o: *mut PyObject| {
             (*o).ob_refcnt == 1
-                && extra_digits(v.unsigned_abs())
-                    < (*o.cast::<PyLongObject>()).lv_tag >> off::LONG_NON_SIZE_BITS
+                && ndigits <= (*o.cast::<PyLongObject>()).lv_tag >> off::LONG_NON_SIZE_BITS
         };
         let (reuse, other, other_owned) = if owned.0 && room(left) {
             (left, right, owned.1)
@@ -196,7 +196,7 @@ pub unsafe fn int_result(
             (core::ptr::null_mut(), core::ptr::null_mut(), false)
         };
         if !reuse.is_null() && !observed() {
-            int_write(reuse, 1 + extra_digits(v.unsigned_abs()), v);
+            int_write(reuse, ndigits, v);
             if other_owned {
                 int_decref(other);
             }

@@ -2349,6 +2349,17 @@ unsafe fn bind_inline(
     enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
 }
 
+/// How many arguments a call passes by keyword: the length of its
+/// `kwnames` tuple, if any.
+#[inline(always)]
+unsafe fn keyword_count(kwnames: *mut PyObject) -> usize {
+    if kwnames.is_null() {
+        0
+    } else {
+        ob_size(kwnames) as usize
+    }
+}
+
 /// A frame of `func` with the `total` arguments at `args`, the last
 /// `kwnames` of them (if not null) by keyword, bound as the interpreter
 /// binds them (`_PyEvalFramePushAndInit`). The binding takes references of
@@ -2362,11 +2373,7 @@ unsafe fn push_bound_frame(
     total: usize,
     kwnames: *mut PyObject,
 ) -> *mut Frame {
-    let keywords = if kwnames.is_null() {
-        0
-    } else {
-        ob_size(kwnames) as usize
-    };
+    let keywords = keyword_count(kwnames);
     for i in 0..total {
         incref(*args.add(i));
     }
@@ -2467,11 +2474,7 @@ unsafe fn call_class_kw(
     if instance.is_null() {
         return std::ptr::null_mut();
     }
-    let keywords = if kwnames.is_null() {
-        0
-    } else {
-        ob_size(kwnames) as usize
-    };
+    let keywords = keyword_count(kwnames);
     // The instance goes first, in the slot the vectorcall protocol lends.
     let first = args.sub(1);
     let lent = *first;
