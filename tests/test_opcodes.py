@@ -1232,6 +1232,118 @@ def test_calls_binding_keywords_enter_compiled_code(jit):
     assert "_CALL_KW" in r.uops("drive")
 
 
+def test_keyword_calls_bound_from_their_site_cache(jit):
+    # A CALL_KW site remembers how the keywords of a call of a function
+    # with only positional-or-keyword parameters bind (which parameter each
+    # names, which are left to defaults): the next call of that function
+    # with the same names copies the arguments into the frame, as the
+    # interpreter would bind them. Anything else takes the general binding,
+    # which raises what the interpreter raises: a keyword naming a
+    # parameter given by position, a positional-only one, an unknown name,
+    # a missing argument; and a change to the function's defaults or code,
+    # or another function with other parameters at the same site, is seen
+    # at the next call.
+    r = jit(
+        """
+        import sys
+        def f(a, b=1, c=2):
+            return (a, b, c)
+        def g(a, b, c=7, d=8):
+            return (a, b, c, d)
+        def posonly(a, /, b=2, c=3):
+            return (a, b, c)
+        def other(a, c, b=6):
+            return ("other", a, b, c)
+        class K:
+            def m(self, x, y=10, z=20):
+                return (x, y, z)
+        def many(a0, a1=1, a2=2, a3=3, a4=4, a5=5, a6=6, a7=7, a8=8, a9=9,
+                 b0=0, b1=1, b2=2, b3=3, b4=4, b5=5, b6=6, b7=7, b8=8):
+            return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 + b8
+        def call(fn, i):
+            return fn(i, c=i + 1)
+        def drive(n):
+            out = []
+            k = K()
+            for i in range(n):
+                out.append(f(i, c=3))
+                out.append(f(i, c=4, b=5))
+                out.append(f(c=i, a=1))
+                out.append(f(b=i, a=2))
+                out.append(g(i, c=0, b=1))
+                out.append(g(i, i, d=0))
+                out.append(posonly(i, c=0))
+                out.append(k.m(i, z=i))
+                out.append(K.m(k, i, y=1))
+                out.append(many(i, b8=i, a1=2, b0=1, a9=0, a2=1, a3=1, a4=1, a5=1, a6=1, a7=1, a8=1, b1=1, b2=1, b3=1, b4=1, b5=1))
+                out.append(many(i, b8=i, a1=2, b0=1, a9=0, a2=1, a3=1, a4=1, a5=1, a6=1, a7=1, a8=1, b1=1, b2=1, b3=1, b4=1, b5=1, b6=0, b7=0))
+                out.append(call(f if i % 3 else other, i))
+                for bad in range(5):
+                    try:
+                        if bad == 0:
+                            f(i, a=1)
+                        elif bad == 1:
+                            posonly(a=i)
+                        elif bad == 2:
+                            f(i, d=1)
+                        elif bad == 3:
+                            g(i, c=1)
+                        else:
+                            f(b=1, c=2)
+                    except TypeError as e:
+                        out.append(str(e))
+            return out
+        for rnd in range(4):
+            print(drive(20))
+        def attempt(n):
+            try:
+                print(drive(n))
+            except TypeError as e:
+                print("TypeError", e)
+        # The defaults change: the version vouching for them changes too.
+        for defaults in ((100, 200), (300,), None, (1, 2)):
+            f.__defaults__ = defaults
+            attempt(3)
+        # The code changes: other parameter names.
+        f.__code__ = other.__code__
+        attempt(3)
+        f.__code__ = (lambda a, b=1, c=2: ("new", a, b, c)).__code__
+        f.__defaults__ = (1, 2)
+        attempt(3)
+        # The same changes within a loop, with nothing compiled meanwhile.
+        def h(a, b=1, c=2):
+            return ("h", a, b, c)
+        def h2(a, c=5, b=6):
+            return ("h2", a, b, c)
+        h_code, h2_code = h.__code__, h2.__code__
+        def flip(n):
+            out = []
+            for i in range(n):
+                if i % 10 == 3:
+                    h.__defaults__ = ((100, 200), (300,), None, (1, 2))[i // 10 % 4]
+                if i % 10 == 6:
+                    h.__code__ = (h_code, h2_code)[i // 10 % 2]
+                try:
+                    out.append(h(i, c=3))
+                except TypeError as e:
+                    out.append(str(e))
+            return out
+        h2(1)
+        for rnd in range(3):
+            print(flip(80))
+        # Deep recursion through a cached keyword call.
+        def deep(n, acc=0):
+            return acc if n == 0 else deep(n - 1, acc=acc + 1)
+        sys.setrecursionlimit(20000)
+        for depth in (50, 50, 50, 15000):
+            print(deep(depth))
+        """
+    )
+    r.assert_compiled("drive", "f", "g", "posonly", "K.m", "many", "call", "deep", "flip", "h", "h2")
+    assert "_CALL_KW" in r.uops("drive")
+    assert r.stats["keyword_calls_cached"] > 500, r.stats["keyword_calls_cached"]
+
+
 def test_call_sites_calling_functions_in_turn(jit):
     # A call site remembers the last two functions it entered directly: one
     # calling two (or more) in turn enters both the quick way. A change to

@@ -91,6 +91,7 @@ static void layout(void)
     OFF("CODE_CO_FLAGS", PyCodeObject, co_flags);
     OFF("CODE_CO_ARGCOUNT", PyCodeObject, co_argcount);
     OFF("CODE_CO_KWONLYARGCOUNT", PyCodeObject, co_kwonlyargcount);
+    OFF("CODE_CO_POSONLYARGCOUNT", PyCodeObject, co_posonlyargcount);
     OFF("CODE_CO_STACKSIZE", PyCodeObject, co_stacksize);
     OFF("CODE_CO_FIRSTLINENO", PyCodeObject, co_firstlineno);
     OFF("CODE_CO_NLOCALSPLUS", PyCodeObject, co_nlocalsplus);

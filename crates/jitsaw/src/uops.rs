@@ -544,6 +544,8 @@ impl Uop {
             | Uop::_STORE_ATTR_CACHED_BORROWED => 1,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND | Uop::_FOR_ITER | Uop::_CALL => 2,
+            // A `KwCallCache`.
+            Uop::_CALL_KW => 1,
             _ => 0,
         }
     }

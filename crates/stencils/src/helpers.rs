@@ -189,8 +189,16 @@ extern "C" {
     /// `CALL_KW` of a compiled plain function as a direct call (see
     /// `jitsaw_call_any`): the call shape (`func, self_or_null, args[n],
     /// kwnames`) starts at `base`, and is all taken when the callee is
-    /// entered; nulls (nothing taken) otherwise.
-    pub fn jitsaw_call_kw_inline(ts: Ts, caller: Frame, base: Sp, n: usize, resume: u64) -> Inline;
+    /// entered; nulls (nothing taken) otherwise. `cache` is the call
+    /// site's.
+    pub fn jitsaw_call_kw_inline(
+        ts: Ts,
+        caller: Frame,
+        base: Sp,
+        n: usize,
+        resume: u64,
+        cache: *mut u8,
+    ) -> Inline;
     /// `CALL_KW` of a class: `PyObject_Vectorcall` (borrowing everything;
     /// `args[-1]` lent), but a plain class's instance is made and its
     /// compiled `__init__` run without `type_call`.

@@ -880,7 +880,7 @@ unsafe fn call_any_other(
                 return inline;
             }
             if defaults_needed(func, code, total).is_none() {
-                let inline =
+                let (inline, _) =
                     bind_inline(ts, caller, base, args, total, std::ptr::null_mut(), resume);
                 if !inline.frame.is_null() {
                     return inline;
@@ -2251,7 +2251,7 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
     resume: u64,
 ) -> Inline {
     let func = *base;
-    let Some(compiled) = bindable(ts, func) else {
+    let Some((_, compiled)) = bindable(ts, func) else {
         return Inline::NONE;
     };
     let callargs = *base.add(2);
@@ -2303,17 +2303,18 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
 
 /// The compiled code a call of plain function `func` whose arguments
 /// `_PyEvalFramePushAndInit` binds may enter now (its code is a function's,
-/// the recursion limit is not near, and the code is ready).
+/// the recursion limit is not near, and the code is ready), and its code's
+/// state.
 unsafe fn bindable(
     ts: *mut PyThreadState,
     func: *mut PyObject,
-) -> Option<*const crate::codegen::Compiled> {
+) -> Option<(*mut CodeState, *const crate::codegen::Compiled)> {
     let code = func_code(func);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
     if flags & consts::CO_OPTIMIZED == 0 || *py_recursion_remaining(ts) <= 1 {
         return None;
     }
-    crate::hook::ready(ts, code).map(|(_, compiled)| compiled)
+    crate::hook::ready(ts, code)
 }
 
 /// A call from compiled code of the plain function at `base` (not a
@@ -2323,9 +2324,9 @@ unsafe fn bindable(
 /// themselves (`_PyEvalFramePushAndInit`: keyword-only parameters,
 /// defaults, `*args`, `**kwargs`), takes the stack's references to the
 /// function and the arguments, and makes the caller wait at `base` as
-/// [`push_inline`] does. Nulls (nothing taken) when the callee's compiled
-/// code cannot be entered now, or binding fails (the general way raises
-/// the same error).
+/// [`push_inline`] does; with the callee's code state. Nulls (nothing
+/// taken) when the callee's compiled code cannot be entered now, or binding
+/// fails (the general way raises the same error).
 unsafe fn bind_inline(
     ts: *mut PyThreadState,
     caller: *mut Frame,
@@ -2334,19 +2335,20 @@ unsafe fn bind_inline(
     total: usize,
     kwnames: *mut PyObject,
     resume: u64,
-) -> Inline {
+) -> (Inline, *mut CodeState) {
     let func = *base;
-    let Some(compiled) = bindable(ts, func) else {
-        return Inline::NONE;
+    let Some((state, compiled)) = bindable(ts, func) else {
+        return (Inline::NONE, std::ptr::null_mut());
     };
     let frame = push_bound_frame(ts, func, args, total, kwnames);
     if frame.is_null() {
         PyErr_Clear();
-        return Inline::NONE;
+        return (Inline::NONE, std::ptr::null_mut());
     }
     // The frame holds the function and the arguments now.
     release_call(func, args, total);
-    enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
+    let inline = enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0));
+    (inline, state)
 }
 
 /// How many arguments a call passes by keyword: the length of its
@@ -2388,23 +2390,198 @@ unsafe fn push_bound_frame(
 }
 
 /// `CALL_KW` from compiled code of a plain Python function (the call shape
-/// at `base`, `n` arguments, then the keyword names): [`bind_inline`],
-/// releasing the names when it enters the callee.
+/// at `base`, `n` arguments, then the keyword names): the call the site's
+/// cache remembers the quick way ([`quick_kw_call`]), else [`bind_inline`];
+/// either releases the names when it enters the callee.
 pub(super) unsafe extern "C" fn helper_call_kw_inline(
     ts: *mut PyThreadState,
     caller: *mut Frame,
     base: *mut *mut PyObject,
     n: usize,
     resume: u64,
+    site: *mut KwCallCache,
 ) -> Inline {
     let kwnames = *base.add(n + 2);
     // The stencil unpacked a bound method already.
     let (args, total) = call_shape(base, n);
-    let inline = bind_inline(ts, caller, base, args, total, kwnames, resume);
+    let site = &mut *site;
+    let inline = match quick_kw_call(ts, caller, base, resume, site, args, total, kwnames) {
+        Some(inline) => inline,
+        None => {
+            let func = *base;
+            let plan = keyword_plan(func, total, kwnames);
+            let version = field::<u32>(func.cast(), off::FUNC_VERSION);
+            let ticket = crate::hook::ticket(ts);
+            let (inline, state) = bind_inline(ts, caller, base, args, total, kwnames, resume);
+            if let (false, Some((argcount, params)), true) =
+                (inline.frame.is_null(), plan, version != 0)
+            {
+                *site = KwCallCache {
+                    version,
+                    total: total as u16,
+                    keywords: ob_size(kwnames) as u8,
+                    argcount,
+                    state,
+                    entry: inline.entry,
+                    ticket,
+                    params,
+                };
+            }
+            inline
+        }
+    };
     if !inline.frame.is_null() {
         decref(kwnames);
     }
     inline
+}
+
+/// The most keywords a [`KwCallCache`] binds.
+const CACHED_KEYWORDS: usize = 16;
+
+/// What a `_CALL_KW` site remembers of the compiled plain function it last
+/// entered, when binding its arguments was as simple as copying them
+/// ([`keyword_plan`]; zeroed: nothing), so that the next such call needs
+/// neither `_PyEvalFramePushAndInit`'s binding nor the lookups: the
+/// function's version vouches for its code (the parameters' names) and
+/// defaults, and [`crate::hook::still_ready`] for its compiled code.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(super) struct KwCallCache {
+    /// The function's version; 0 for none.
+    version: u32,
+    /// The arguments passed, counting `self` and the keyword ones.
+    total: u16,
+    /// How many of them are passed by keyword (the last ones).
+    keywords: u8,
+    /// The function's parameters, all positional-or-keyword ones.
+    argcount: u8,
+    /// The callee's code state; null for none.
+    state: *mut CodeState,
+    entry: usize,
+    ticket: crate::hook::DirectTicket,
+    /// The parameter each keyword binds, in the order of the names.
+    params: [u8; CACHED_KEYWORDS],
+}
+
+const _: () = assert!(
+    size_of::<KwCallCache>()
+        <= Uop::_CALL_KW.site_cache_slots() * size_of::<crate::codegen::SiteCache>()
+);
+
+/// The parameter each keyword of a call of `func` passing `total`
+/// arguments, the last `kwnames` of them by keyword, binds, and the
+/// function's parameter count, when binding is as simple as copying:
+/// the function has only positional-or-keyword parameters (and no more
+/// defaults than parameters), each keyword is the very name of one of
+/// them (the first thing `initialize_locals` looks for) that is neither
+/// positional-only nor given by position, no parameter is named twice, and
+/// every parameter left unbound has a default. `None` for anything else:
+/// the general binding decides, raising what it raises.
+unsafe fn keyword_plan(
+    func: *mut PyObject,
+    total: usize,
+    kwnames: *mut PyObject,
+) -> Option<(u8, [u8; CACHED_KEYWORDS])> {
+    let code = func_code(func);
+    let argcount = crate::hook::plain_positional_args(code)? as usize;
+    let keywords = keyword_count(kwnames);
+    if argcount >= 64 || keywords > CACHED_KEYWORDS || keywords > total {
+        return None;
+    }
+    let positional = total - keywords;
+    let defaults = field::<*mut PyObject>(func.cast(), off::FUNC_DEFAULTS);
+    let ndefaults = if defaults.is_null() {
+        0
+    } else {
+        ob_size(defaults) as usize
+    };
+    if positional > argcount || ndefaults > argcount {
+        return None;
+    }
+    let posonly = field::<i32>(code.cast(), off::CODE_CO_POSONLYARGCOUNT) as usize;
+    let names = tuple_items(field::<*mut PyObject>(
+        code.cast(),
+        off::CODE_CO_LOCALSPLUSNAMES,
+    ));
+    let mut params = [0u8; CACHED_KEYWORDS];
+    // A bit per parameter bound so far.
+    let mut bound = (1u64 << positional) - 1;
+    for (j, param) in params.iter_mut().enumerate().take(keywords) {
+        let keyword = tuple_item(kwnames, j);
+        let i = (posonly..argcount).find(|&i| *names.add(i) == keyword)?;
+        if bound & (1 << i) != 0 {
+            return None;
+        }
+        bound |= 1 << i;
+        *param = i as u8;
+    }
+    // The parameters before the first with a default must all be bound.
+    let required = (1u64 << (argcount - ndefaults)) - 1;
+    (bound & required == required).then_some((argcount as u8, params))
+}
+
+/// The keyword call a `_CALL_KW` site's cache remembers, the quick way: the
+/// same function (version), argument count and keyword names (each the
+/// parameter name the plan binds, compared by identity), and
+/// [`crate::hook::still_ready`]'s checks. The frame is pushed with the
+/// positional arguments, the keyword ones moved to their parameters and
+/// the rest bound to their defaults, as `initialize_locals` binds them.
+/// `None` (nothing taken) when the entry does not serve this call.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn quick_kw_call(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    base: *mut *mut PyObject,
+    resume: u64,
+    cache: &KwCallCache,
+    args: *mut *mut PyObject,
+    total: usize,
+    kwnames: *mut PyObject,
+) -> Option<Inline> {
+    let func = *base;
+    let keywords = cache.keywords as usize;
+    if field::<u32>(func.cast(), off::FUNC_VERSION) != cache.version
+        || cache.version == 0
+        || cache.state.is_null()
+        || total != cache.total as usize
+        || ob_size(kwnames) as usize != keywords
+        || *py_recursion_remaining(ts) <= 1
+    {
+        return None;
+    }
+    let code = func_code(func);
+    let names = tuple_items(field::<*mut PyObject>(
+        code.cast(),
+        off::CODE_CO_LOCALSPLUSNAMES,
+    ));
+    for j in 0..keywords {
+        if tuple_item(kwnames, j) != *names.add(cache.params[j] as usize) {
+            return None;
+        }
+    }
+    if !crate::hook::still_ready(ts, cache.state, code, cache.ticket) {
+        return None;
+    }
+    let positional = total - keywords;
+    let frame = push_frame(ts, func, code, args, positional)?;
+    for j in 0..keywords {
+        *frame_local(frame, cache.params[j] as usize) = *args.add(positional + j);
+    }
+    let argcount = cache.argcount as usize;
+    if total < argcount {
+        let defaults = field::<*mut PyObject>(func.cast(), off::FUNC_DEFAULTS);
+        let first = argcount - ob_size(defaults) as usize;
+        for i in positional..argcount {
+            let local = frame_local(frame, i);
+            if (*local).is_null() {
+                *local = new_ref(tuple_item(defaults, i - first));
+            }
+        }
+    }
+    super::KEYWORD_CALLS_CACHED.bump();
+    Some(enter_inline(ts, caller, frame, base, resume, cache.entry))
 }
 
 /// `CALL_KW` from compiled code of a class (see `_CALL_KW`):

@@ -312,6 +312,9 @@ pub static FRAMES_ENTERED: Counter = Counter::new();
 /// Calls of functions whose body only returns an argument or a constant,
 /// answered without a frame (see `helpers::trivial_body`).
 pub static CALLS_WITHOUT_FRAME: Counter = Counter::new();
+/// Keyword calls bound from their site's cache (see
+/// `helpers::quick_kw_call`).
+pub static KEYWORD_CALLS_CACHED: Counter = Counter::new();
 /// Generators `iter()` in compiled code made without calling the class's
 /// `__iter__` (see `helpers::generator_iter`).
 pub static ITER_GENERATORS: Counter = Counter::new();

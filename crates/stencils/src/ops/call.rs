@@ -128,7 +128,7 @@ stencil!(
 stencil!(
     /// `CALL_KW`: the keyword names tuple is on top. A compiled plain
     /// function is entered directly, its arguments bound as the
-    /// interpreter binds them.
+    /// interpreter binds them. Operand: the site's cache.
     fn _CALL_KW(f, sp, ts) {
         let n = oparg();
         let kwnames = peek(sp, 1);
@@ -150,7 +150,8 @@ stencil!(
             (args, total) = (sp_args.sub(n), n);
         }
         if is_plain_function(callable) {
-            enter_if_inline!(jitsaw_call_kw_inline(ts, f, sp.sub(n + 3), n, resume_address()), ts);
+            let cache = operand() as *mut u8;
+            enter_if_inline!(jitsaw_call_kw_inline(ts, f, sp.sub(n + 3), n, resume_address(), cache), ts);
         }
         let positional = total - ob_size(kwnames) as usize;
         let res = if is_plain_function(callable) {
