@@ -73,6 +73,23 @@ pub unsafe fn xdecref(o: *mut PyObject) {
     }
 }
 
+/// The values of two ints that are both compact (zero or one digit, as
+/// most are): one branch on both tags, then `_PyLong_CompactValue` of
+/// each. Their sum, difference and product fit a word.
+#[inline(always)]
+pub unsafe fn compact_pair(a: *mut PyObject, b: *mut PyObject) -> Option<(i64, i64)> {
+    let (a, b) = (a.cast::<PyLongObject>(), b.cast::<PyLongObject>());
+    let (ta, tb) = ((*a).lv_tag, (*b).lv_tag);
+    if (ta | tb) >= 2 << off::LONG_NON_SIZE_BITS {
+        return None;
+    }
+    // As in `int_value`: `1 - sign bits` is the sign.
+    let value = |l: *mut PyLongObject, tag: usize| {
+        (1 - (tag & off::LONG_SIGN_MASK as usize) as i64) * *(*l).ob_digit.as_ptr() as i64
+    };
+    Some((value(a, ta), value(b, tb)))
+}
+
 /// The value of an int of at most two 30-bit digits.
 #[inline(always)]
 pub unsafe fn int_value(o: *mut PyObject) -> Option<i64> {

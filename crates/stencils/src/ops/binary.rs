@@ -149,7 +149,8 @@ stencil!(fn _BINARY_OP(f, sp, ts) {
 
 /// Int arithmetic computed in a machine word when both inputs have at most
 /// two digits (the result then has at most three; see `int_result` for
-/// where it goes), else by CPython.
+/// where it goes), else by CPython. Two compact inputs, the common case,
+/// take one check (`compact_pair`).
 macro_rules! int_op {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {
         int_op!($f, $sp, $ts, $fits, $op, $slow, owned: true, true)
@@ -159,8 +160,8 @@ macro_rules! int_op {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr,
      owned: $left:literal, $right:literal) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let res = match (int_value(left), int_value(right)) {
-            (Some(a), Some(b)) if $fits(a, b) => int_result(left, right, ($left, $right), $op(a, b)),
+        let res = match compact_pair(left, right).or_else(|| int_value(left).zip(int_value(right))) {
+            Some((a, b)) if $fits(a, b) => int_result(left, right, ($left, $right), $op(a, b)),
             _ => {
                 let res = $slow(left, right);
                 if $left {
