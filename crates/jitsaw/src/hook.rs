@@ -899,7 +899,9 @@ pub unsafe fn ticket(ts: *mut PyThreadState) -> DirectTicket {
 /// since (the entry is still the one direct calls may take), and the
 /// instrumentation version is the same (so the code is still current, as
 /// it was then): what is left is what can change without a version,
-/// local monitoring, the frame evaluator, and the fallbacks now and then.
+/// local monitoring, the frame evaluator, and now and then whether the
+/// code falls back too often or a call is to be interpreted (as
+/// [`ready_direct`] asks: only those calls take the way that decides).
 ///
 /// # Safety
 /// The GIL is held; `state` is `code`'s, and `code` is alive.
@@ -915,7 +917,7 @@ pub unsafe fn still_ready(
         || ticket.version != instrumentation_version(ts)
         || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
         || !hooked(ts)
-        || fallback_check_due(s)
+        || s.compiled.last().is_none_or(|c| needs_a_look(s, c))
     {
         return false;
     }
