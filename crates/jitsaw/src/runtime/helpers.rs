@@ -2409,13 +2409,17 @@ pub(super) unsafe extern "C" fn helper_call_kw_inline(
         Some(inline) => inline,
         None => {
             let func = *base;
-            let plan = keyword_plan(func, total, kwnames);
             let version = field::<u32>(func.cast(), off::FUNC_VERSION);
             let ticket = crate::hook::ticket(ts);
             let (inline, state) = bind_inline(ts, caller, base, args, total, kwnames, resume);
-            if let (false, Some((argcount, params)), true) =
-                (inline.frame.is_null(), plan, version != 0)
-            {
+            // The new frame holds `func` now; the plan is only worth
+            // working out for an entry the cache can keep.
+            let plan = if inline.frame.is_null() || version == 0 {
+                None
+            } else {
+                keyword_plan(func, total, kwnames)
+            };
+            if let Some((argcount, params)) = plan {
                 *site = KwCallCache {
                     version,
                     total: total as u16,
@@ -2500,10 +2504,7 @@ unsafe fn keyword_plan(
         return None;
     }
     let posonly = field::<i32>(code.cast(), off::CODE_CO_POSONLYARGCOUNT) as usize;
-    let names = tuple_items(field::<*mut PyObject>(
-        code.cast(),
-        off::CODE_CO_LOCALSPLUSNAMES,
-    ));
+    let names = local_names(code);
     let mut params = [0u8; CACHED_KEYWORDS];
     // A bit per parameter bound so far.
     let mut bound = (1u64 << positional) - 1;
@@ -2519,6 +2520,13 @@ unsafe fn keyword_plan(
     // The parameters before the first with a default must all be bound.
     let required = (1u64 << (argcount - ndefaults)) - 1;
     (bound & required == required).then_some((argcount as u8, params))
+}
+
+/// The names of a code object's locals (`co_localsplusnames`), parameters
+/// first.
+#[inline(always)]
+unsafe fn local_names(code: *mut PyCodeObject) -> *mut *mut PyObject {
+    tuple_items(code_obj_field(code, off::CODE_CO_LOCALSPLUSNAMES))
 }
 
 /// The keyword call a `_CALL_KW` site's cache remembers, the quick way: the
@@ -2552,10 +2560,7 @@ unsafe fn quick_kw_call(
         return None;
     }
     let code = func_code(func);
-    let names = tuple_items(field::<*mut PyObject>(
-        code.cast(),
-        off::CODE_CO_LOCALSPLUSNAMES,
-    ));
+    let names = local_names(code);
     for j in 0..keywords {
         if tuple_item(kwnames, j) != *names.add(cache.params[j] as usize) {
             return None;
