@@ -1331,6 +1331,33 @@ def test_keyword_calls_bound_from_their_site_cache(jit):
         h2(1)
         for rnd in range(3):
             print(flip(80))
+        # A callee entered from the cache raises: the same exceptions and
+        # traceback as in the interpreter.
+        import traceback
+        def div(a, b=1):
+            return a / b
+        def divide(n):
+            out = []
+            for i in range(n):
+                try:
+                    out.append(div(i, b=i % 3))
+                except ZeroDivisionError as e:
+                    out.append(repr(e))
+            return out
+        print(divide(40))
+        try:
+            divide(1)
+            div(1, b=0)
+        except ZeroDivisionError:
+            traceback.print_exc(file=sys.stdout)
+        def tb_site(b):
+            return div(1, b=b)
+        for b in (1, 2, 4) * 10:
+            tb_site(b)
+        try:
+            tb_site(0)
+        except ZeroDivisionError:
+            traceback.print_exc(file=sys.stdout)
         # Deep recursion through a cached keyword call.
         def deep(n, acc=0):
             return acc if n == 0 else deep(n - 1, acc=acc + 1)
@@ -1339,7 +1366,9 @@ def test_keyword_calls_bound_from_their_site_cache(jit):
             print(deep(depth))
         """
     )
-    r.assert_compiled("drive", "f", "g", "posonly", "K.m", "many", "call", "deep", "flip", "h", "h2")
+    r.assert_compiled(
+        "drive", "f", "g", "posonly", "K.m", "many", "call", "deep", "flip", "h", "h2", "div", "tb_site"
+    )
     assert "_CALL_KW" in r.uops("drive")
     assert r.stats["keyword_calls_cached"] > 500, r.stats["keyword_calls_cached"]
 
