@@ -254,6 +254,55 @@ def test_method_calls_answered_in_compiled_code_see_shadowing(jit):
     r.assert_compiled("total")
 
 
+def test_method_calls_on_instances_whose_attributes_moved_to_their_dict(jit):
+    # Instances whose attributes live in their `__dict__` (replaced, grown
+    # past the shared keys, 300 entries wide, with deleted entries): their
+    # method is found in compiled code while the dict's str keys rule the
+    # name out; a key of the name added mid-loop hides it, whether the very
+    # name object, an equal str made at run time, or a str subclass (whose
+    # dict compares by calling code), and deleting it shows the method again.
+    r = jit(
+        """
+        class K(str):
+            def __eq__(self, other):
+                print("K.__eq__", other == "get")
+                return str.__eq__(self, other)
+            __hash__ = str.__hash__
+        class P:
+            def __init__(self, v, wide, holes=True):
+                self.v = v
+                for i in range(wide):
+                    setattr(self, f"a{i}", i)
+                for i in range(0, wide if holes else 0, 3):
+                    delattr(self, f"a{i}")
+            def get(self):
+                return self.v
+        def calls(objs, n, at):
+            t = []
+            for i in range(n):
+                if i == at:
+                    objs[0].__dict__["get"] = lambda: "shadowed"
+                    objs[1].__dict__["".join(["g", "et"])] = lambda: "equal"
+                    objs[2].__dict__[K("get")] = lambda: "subclass"
+                    objs[4].get = lambda: "wide"
+                if i == at + 6:
+                    del objs[0].__dict__["get"]
+                    del objs[1].get
+                    del objs[4].get
+                t.append(objs[i % len(objs)].get())
+            return t
+        def make():
+            objs = [P(1, 0), P(2, 40), P(3, 300), P(4, 5), P(5, 300, holes=False)]
+            objs[0].__dict__ = {"v": 10, "w": 11}
+            return objs
+        for k in range(4):
+            print(calls(make(), 30, 100))
+        print(calls(make(), 30, 10))
+        """
+    )
+    r.assert_compiled("calls")
+
+
 def test_method_calls_of_callables_held_by_instances(jit):
     # `o.f()` where `f` is an instance attribute (a plain value to the
     # site's cache, no method): the generic method-call load pushes it with

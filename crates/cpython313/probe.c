@@ -142,6 +142,7 @@ static void layout(void)
     OFF("SLICE_STEP", PySliceObject, step);
     OFF("UNICODE_STATE", PyASCIIObject, state);
     OFF("UNICODE_LENGTH", PyASCIIObject, length);
+    OFF("UNICODE_HASH", PyASCIIObject, hash);
     SIZE("ASCIIOBJECT_SIZE", PyASCIIObject);
     SIZE("COMPACTUNICODEOBJECT_SIZE", PyCompactUnicodeObject);
     OFF("RANGEITER_START", _PyRangeIterObject, start);
@@ -173,6 +174,7 @@ static void layout(void)
     OFF("DICT_KEY_ENTRY_KEY", PyDictKeyEntry, me_key);
     OFF("DICT_KEY_ENTRY_VALUE", PyDictKeyEntry, me_value);
     I64("DICT_KEYS_GENERAL", DICT_KEYS_GENERAL);
+    I64("DKIX_EMPTY", DKIX_EMPTY);
     OFF("DICTVALUES_CAPACITY", PyDictValues, capacity);
     OFF("DICTVALUES_SIZE", PyDictValues, size);
     OFF("DICTVALUES_VALID", PyDictValues, valid);

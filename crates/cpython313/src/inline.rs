@@ -365,6 +365,61 @@ pub unsafe fn dict_keys_is_unicode(keys: *mut DictKeys) -> bool {
     (*keys).dk_kind as i64 != off::DICT_KEYS_GENERAL
 }
 
+/// `PERTURB_SHIFT` of `Objects/dictobject.c` (not in the headers): how a
+/// lookup's probe sequence moves on past a slot that did not answer.
+pub const DICT_PERTURB_SHIFT: u32 = 5;
+
+/// `dictkeys_get_index(keys, i)`: the entry index in slot `i` of the
+/// index table (its width set by the table's size), or `DKIX_EMPTY` or
+/// `DKIX_DUMMY`.
+#[inline(always)]
+pub unsafe fn dict_keys_index(keys: *mut DictKeys, i: usize) -> isize {
+    let indices = (*keys).dk_indices.as_ptr();
+    match (*keys).dk_log2_size {
+        0..8 => *indices.cast::<i8>().add(i) as isize,
+        8..16 => *indices.cast::<i16>().add(i) as isize,
+        16..32 => *indices.cast::<i32>().add(i) as isize,
+        _ => *indices.cast::<i64>().add(i) as isize,
+    }
+}
+
+/// Whether `dict` certainly has no key equal to `name` (an exact `str`),
+/// told without comparing strings, so without running code: its key table
+/// holds only exact `str`s (unicode or split), and the slots
+/// `unicodekeys_lookup_unicode` would probe for the name's hash, up to the
+/// first empty one, hold only keys of other hashes. False (not known) when
+/// a key of the same hash is there (the name itself, or one only a
+/// comparison can tell), the table may hold other keys, or the name's hash
+/// was never computed.
+#[inline(always)]
+pub unsafe fn dict_lacks_str(dict: *mut PyDictObject, name: *mut PyObject) -> bool {
+    let keys = (*dict).ma_keys;
+    let hash = field::<isize>(name.cast(), off::UNICODE_HASH);
+    if !dict_keys_is_unicode(keys) || hash == -1 {
+        return false;
+    }
+    let mask = (1usize << (*keys).dk_log2_size) - 1;
+    let entries = dict_unicode_entries(keys);
+    let mut perturb = hash as usize;
+    let mut i = perturb & mask;
+    // A table always has an empty slot (at most two thirds are used), so
+    // the probe ends.
+    loop {
+        let ix = dict_keys_index(keys, i);
+        if ix == off::DKIX_EMPTY as isize {
+            return true;
+        }
+        if ix >= 0 {
+            let key = (*entries.add(ix as usize)).me_key;
+            if key == name || field::<isize>(key.cast(), off::UNICODE_HASH) == hash {
+                return false;
+            }
+        }
+        perturb >>= DICT_PERTURB_SHIFT;
+        i = mask & i.wrapping_mul(5).wrapping_add(perturb).wrapping_add(1);
+    }
+}
+
 /// `_PyObject_InlineValues(o)`: values stored after the object's basic size.
 #[inline(always)]
 pub unsafe fn inline_values(o: *mut PyObject) -> *mut DictValues {

@@ -89,12 +89,17 @@ unsafe fn no_instance_attr(
     e: &Entry,
     name: *mut PyObject,
 ) -> Result<bool, ()> {
-    if let Some(known) = e.instance_attr_ruled_out(owner) {
+    if let Some(known) = e.instance_attr_ruled_out(owner, name) {
         return Ok(known);
     }
     let dict = managed_dict(owner);
     if dict.is_null() {
         // Values not current and no dict: not a state to guess about.
+        return Ok(false);
+    }
+    // Keys other than exact strs compare by running code (`__eq__`), which
+    // the generic path's own lookup will run: once, as the interpreter.
+    if !dict_keys_is_unicode((*dict).ma_keys) {
         return Ok(false);
     }
     match PyDict_Contains(dict.cast(), name) {

@@ -243,7 +243,7 @@ macro_rules! load_attr_cached {
             }
             if $method
                 && e.kind == AttrKind::Method
-                && e.instance_attr_ruled_out(owner) == Some(true)
+                && e.instance_attr_ruled_out(owner, frame_name($f, oparg() >> 1)) == Some(true)
             {
                 let descr = e.descr();
                 incref(descr);
