@@ -303,6 +303,54 @@ def test_method_calls_on_instances_whose_attributes_moved_to_their_dict(jit):
     r.assert_compiled("calls")
 
 
+def test_stores_into_instances_whose_attributes_moved_to_their_dict(jit):
+    # Stores at sites compiled before the interpreter specialized them, into
+    # instances whose attributes live in their `__dict__`: replaced where the
+    # name was last found, as `STORE_ATTR_WITH_HINT` does, and read back; a
+    # dying old value's `__del__` runs at the store; the entry moving (the
+    # name deleted and set again), the dict replaced, and a name the dict
+    # lacks all take the general way.
+    r = jit(
+        """
+        class Noisy:
+            def __init__(self, tag):
+                self.tag = tag
+            def __del__(self):
+                print("del", self.tag)
+        class P:
+            def __init__(self, wide):
+                for i in range(wide):
+                    setattr(self, f"a{i}", i)
+                self.x = 0
+        def stores(objs, n):
+            total = 0
+            for i in range(n):
+                o = objs[i % len(objs)]
+                o.x = i
+                o.y = i * 2
+                total += o.x + o.y
+                if i == 7:
+                    del objs[1].x
+                    objs[1].x = -1
+                if i == 11:
+                    objs[2].__dict__ = {"x": 100}
+                if i == 13:
+                    objs[0].x = Noisy("a")
+                    print("stored a")
+                    objs[0].x = Noisy("b")
+                    print("stored b")
+            return total, [(o.x, o.y, len(vars(o))) for o in objs]
+        def make():
+            objs = [P(0), P(40), P(300)]
+            objs[0].__dict__ = {"x": 1, "z": 2}
+            return objs
+        for k in range(3):
+            print(stores(make(), 20))
+        """
+    )
+    r.assert_compiled("stores")
+
+
 def test_method_calls_of_callables_held_by_instances(jit):
     # `o.f()` where `f` is an instance attribute (a plain value to the
     # site's cache, no method): the generic method-call load pushes it with

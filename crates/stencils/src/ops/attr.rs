@@ -621,6 +621,22 @@ macro_rules! store_attr_cached {
                 }
                 jump!($f, $sp.sub(2), $ts)
             }
+            // As `STORE_ATTR_WITH_HINT`, into an instance's `__dict__` at
+            // the entry the name was last found at (go's squares).
+            if e.kind == AttrKind::DictValue || e.kind == AttrKind::Value && (*values).valid == 0 {
+                let dict = managed_dict(owner);
+                if !dict.is_null() {
+                    let old =
+                        dict_replace_at_hint($ts, dict, e.aux, frame_name($f, oparg()), value);
+                    if !old.is_null() {
+                        decref(old);
+                        if !$borrowed {
+                            decref(owner);
+                        }
+                        jump!($f, $sp.sub(2), $ts)
+                    }
+                }
+            }
         }
         if $borrowed {
             incref(owner);
