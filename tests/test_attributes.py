@@ -351,6 +351,43 @@ def test_stores_into_instances_whose_attributes_moved_to_their_dict(jit):
     r.assert_compiled("stores")
 
 
+def test_specialized_loads_from_instance_dicts_that_change(jit):
+    # `LOAD_ATTR_WITH_HINT` compiled with its name burned in, on instances
+    # whose attributes live in their `__dict__`: the dict gaining a key that
+    # is not a str (a table CPython reads in another layout), the name
+    # moving to another entry, and the dict emptied and refilled, each seen
+    # as the interpreter sees it.
+    r = jit(
+        """
+        class P:
+            def __init__(self, wide):
+                for i in range(wide):
+                    setattr(self, f"a{i}", i)
+                self.x = 1
+        def loads(objs, n):
+            t = 0
+            for i in range(n):
+                o = objs[i % len(objs)]
+                t += o.x + o.a5
+            return t
+        objs = [P(40), P(40)]
+        for k in range(6):
+            print(loads(objs, 50))
+        objs[0].__dict__[1] = 2
+        print(loads(objs, 50))
+        del objs[1].x
+        objs[1].x = 5
+        print(loads(objs, 50))
+        objs[1].__dict__.clear()
+        objs[1].a5 = 4
+        objs[1].x = 3
+        print(loads(objs, 50))
+        """,
+        env={"JITSAW_THRESHOLD": "2"},
+    )
+    r.assert_compiled("loads")
+
+
 def test_method_calls_of_callables_held_by_instances(jit):
     # `o.f()` where `f` is an instance attribute (a plain value to the
     # site's cache, no method): the generic method-call load pushes it with

@@ -27,6 +27,8 @@ pub struct CodeInput {
     pub flags: u32,
     /// `co_consts` as (address, immortal) pairs.
     pub consts: Vec<(u64, bool)>,
+    /// `co_names` as addresses (interned `str`s the code object holds).
+    pub names: Vec<u64>,
     /// The instrumentation version (`eval_breaker` without event bits).
     pub version: u64,
     /// Whether the code object has monitoring data (`_co_monitoring`):
@@ -910,6 +912,9 @@ fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Vec<Lowere
         let mut l = uop(op_, inst.oparg);
         match size {
             OPARG_FULL => {}
+            OPARG_CACHE_1 if op_ == Uop::_LOAD_ATTR_WITH_HINT => {
+                l.operand = name_and_hint(code, inst.oparg >> 1, cache(offset, 1))?
+            }
             OPARG_CACHE_1 => l.operand = cache(offset, 1),
             OPARG_CACHE_2 => l.operand = cache(offset, 2),
             OPARG_CACHE_4 => l.operand = cache(offset, 4),
@@ -921,6 +926,15 @@ fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Vec<Lowere
         out.push(l);
     }
     Some(out)
+}
+
+/// `_LOAD_ATTR_WITH_HINT`'s operand: the attribute's name (`co_names[index]`)
+/// burned in above the dict entry index of its cache (16 bits), so that the
+/// stencil reads neither the frame's code nor its names. `None` (the generic
+/// form) for a name it does not have or an address past 48 bits.
+fn name_and_hint(code: &CodeInput, index: u32, hint: u64) -> Option<u64> {
+    let name = *code.names.get(index as usize)?;
+    (name < 1 << 48 && hint <= 0xFFFF).then_some(name << 16 | hint)
 }
 
 /// Where a "replaced" micro-op (a tier-1 branch) jumps, in code units.

@@ -2350,6 +2350,10 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
             (c as u64, is_immortal(c))
         })
         .collect();
+    let names_tuple = code_obj_field(code, off::CODE_CO_NAMES);
+    let names = (0..ob_size(names_tuple) as usize)
+        .map(|i| tuple_item(names_tuple, i) as u64)
+        .collect();
     let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
     let exception_table = std::slice::from_raw_parts(
         pyo3::ffi::PyBytes_AsString(table.cast()) as *const u8,
@@ -2365,6 +2369,7 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
         code_start: code_units(code) as u64,
         flags: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as u32,
         consts,
+        names,
         version,
         monitored: !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null(),
         ..CodeInput::default()

@@ -395,25 +395,22 @@ macro_rules! check_attr_with_hint {
     }};
 }
 
-/// `_LOAD_ATTR_WITH_HINT` (operand: the hinted entry index in the object's
-/// dict); `borrowed` as in `replace_owner`.
+/// `_LOAD_ATTR_WITH_HINT` (operand: the attribute's name, burned in above
+/// the hinted entry index in the object's dict, 16 bits); `borrowed` as in
+/// `replace_owner`. A dict whose keys are not all `str`s (where CPython
+/// reads the general entries) deopts, so the common case carries one path.
 macro_rules! load_attr_with_hint {
     ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
         let owner = peek($sp, 1);
         let keys = (*managed_dict(owner)).ma_keys;
-        let hint = operand32() as usize;
-        if hint >= (*keys).dk_nentries as usize {
+        let hint = (operand() & 0xFFFF) as usize;
+        let name = (operand() >> 16) as *mut PyObject;
+        if hint >= (*keys).dk_nentries as usize || !dict_keys_is_unicode(keys) {
             deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
-        let name = frame_name($f, oparg() >> 1);
-        let (key, attr) = if dict_keys_is_unicode(keys) {
-            let ep = dict_unicode_entries(keys).add(hint);
-            ((*ep).me_key, (*ep).me_value)
-        } else {
-            let ep = dict_entries(keys).add(hint);
-            ((*ep).me_key, (*ep).me_value)
-        };
-        if key != name || attr.is_null() {
+        let ep = dict_unicode_entries(keys).add(hint);
+        let attr = (*ep).me_value;
+        if (*ep).me_key != name || attr.is_null() {
             deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
         replace_owner!($f, $sp, $ts, owner, attr, next, oparg() & 1 != 0, borrowed: $borrowed)
@@ -445,7 +442,8 @@ stencil!(
 );
 
 stencil!(
-    /// Operand: the hinted entry index in the object's dict.
+    /// Operand: the attribute's name above the hinted entry index in the
+    /// object's dict (16 bits).
     fn _LOAD_ATTR_WITH_HINT(f, sp, ts) {
         load_attr_with_hint!(f, sp, ts, borrowed: false)
     }
