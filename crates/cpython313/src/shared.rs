@@ -56,14 +56,12 @@ impl AttrEntry {
     }
 
     /// For a `Method` or `ClassAttr` entry, whether `owner` (of the entry's
-    /// type version) has no attribute `name` (the attribute's name, an
-    /// exact `str`), when that can be told without a `__dict__` lookup
-    /// (which could run code): its type gives instances no `__dict__`, or
+    /// type version) has no attribute of the name, when that can be told
+    /// without its `__dict__`: its type gives instances no `__dict__`, or
     /// its inline values are current and the type's shared keys still end
-    /// where they did when none was the name, or its `__dict__`'s str-only
-    /// keys rule the name out without a comparison (`dict_lacks_str`: an
-    /// instance whose attributes moved to its `__dict__`, go's squares).
-    /// `None` when only a `__dict__` lookup can tell.
+    /// where they did when none was the name. `None` when only the
+    /// `__dict__` can tell (its str keys may rule the name out without a
+    /// lookup: `dict_lacks_str`).
     ///
     /// # Safety
     /// `owner` is a live object of the entry's type version.
@@ -71,9 +69,8 @@ impl AttrEntry {
     pub unsafe fn instance_attr_ruled_out(
         &self,
         owner: *mut crate::layout::PyObject,
-        name: *mut crate::layout::PyObject,
     ) -> Option<bool> {
-        use crate::inline::{dict_lacks_str, field, inline_values, managed_dict, ob_type};
+        use crate::inline::{field, inline_values, ob_type};
         match self.check {
             AttrCheck::NoDict => Some(true),
             AttrCheck::Values if (*inline_values(owner)).valid != 0 => {
@@ -83,11 +80,7 @@ impl AttrEntry {
                 );
                 Some(!keys.is_null() && (*keys).dk_nentries == self.index as isize)
             }
-            // Both kinds of type keep a managed `__dict__`.
-            AttrCheck::Values | AttrCheck::Dict => {
-                let dict = managed_dict(owner);
-                (!dict.is_null() && dict_lacks_str(dict, name)).then_some(true)
-            }
+            _ => None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! with the build through `HELPERS` in that file.
 
 use crate::abi::{Frame, PyObject, Sp, Ts};
+use jitsaw_cpython313::layout::PyDictObject;
 
 /// A frame pushed for a direct call, and where its compiled code starts
 /// (both null when the call cannot be made directly).
@@ -54,6 +55,19 @@ extern "C" {
         descr: *mut PyObject,
         resume: u64,
     ) -> Inline;
+    /// `dict_lacks_str(dict, name)` out of line (its probe loop is more
+    /// code than every method-call site should carry): nonzero when the
+    /// dict's str keys rule `name` out without a comparison.
+    pub fn jitsaw_dict_lacks_str(dict: *mut PyDictObject, name: *mut PyObject) -> i32;
+    /// `dict_replace_at_hint` out of line: the old value to release, or NULL
+    /// if nothing was stored.
+    pub fn jitsaw_dict_replace_at_hint(
+        ts: Ts,
+        dict: *mut PyDictObject,
+        hint: usize,
+        name: *mut PyObject,
+        value: *mut PyObject,
+    ) -> *mut PyObject;
     /// `STORE_ATTR` through the site's `cache`: `slot[1].name = slot[0]`,
     /// releasing both. Nonzero, with an error set, if it failed.
     pub fn jitsaw_store_attr_cached(ts: Ts, slot: Sp, name: *mut PyObject, cache: *mut u8) -> i32;

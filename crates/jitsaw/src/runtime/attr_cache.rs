@@ -89,13 +89,16 @@ unsafe fn no_instance_attr(
     e: &Entry,
     name: *mut PyObject,
 ) -> Result<bool, ()> {
-    if let Some(known) = e.instance_attr_ruled_out(owner, name) {
+    if let Some(known) = e.instance_attr_ruled_out(owner) {
         return Ok(known);
     }
     let dict = managed_dict(owner);
     if dict.is_null() {
         // Values not current and no dict: not a state to guess about.
         return Ok(false);
+    }
+    if dict_lacks_str(dict, name) {
+        return Ok(true);
     }
     // Keys other than exact strs compare by running code (`__eq__`), which
     // the generic path's own lookup will run: once, as the interpreter.

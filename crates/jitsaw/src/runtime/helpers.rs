@@ -31,6 +31,14 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             super::attr_cache::store_attr_cached as *const () as usize,
         ),
         (
+            "jitsaw_dict_lacks_str",
+            helper_dict_lacks_str as *const () as usize,
+        ),
+        (
+            "jitsaw_dict_replace_at_hint",
+            helper_dict_replace_at_hint as *const () as usize,
+        ),
+        (
             "jitsaw_resume_inline",
             helper_resume_inline as *const () as usize,
         ),
@@ -1307,6 +1315,27 @@ unsafe fn enter_inline(
     *py_recursion_remaining(ts) -= 1;
     FRAMES_ENTERED.bump();
     Inline { frame, entry }
+}
+
+/// A method call's load on an instance whose attributes are in its
+/// `__dict__`: whether the dict's str keys rule the name out.
+unsafe extern "C" fn helper_dict_lacks_str(
+    dict: *mut jitsaw_cpython313::layout::PyDictObject,
+    name: *mut PyObject,
+) -> i32 {
+    dict_lacks_str(dict, name) as i32
+}
+
+/// A cached store into an instance's `__dict__` at the entry the name was
+/// last found at (`dict_replace_at_hint`).
+unsafe extern "C" fn helper_dict_replace_at_hint(
+    ts: *mut PyThreadState,
+    dict: *mut jitsaw_cpython313::layout::PyDictObject,
+    hint: usize,
+    name: *mut PyObject,
+    value: *mut PyObject,
+) -> *mut PyObject {
+    dict_replace_at_hint(ts, dict, hint, name, value)
 }
 
 /// `_QUICKEN` of code with loops found an instruction due for its first

@@ -243,7 +243,15 @@ macro_rules! load_attr_cached {
             }
             if $method
                 && e.kind == AttrKind::Method
-                && e.instance_attr_ruled_out(owner, frame_name($f, oparg() >> 1)) == Some(true)
+                && match e.instance_attr_ruled_out(owner) {
+                    Some(known) => known,
+                    // Both kinds of type left keep a managed `__dict__`.
+                    None => {
+                        let dict = managed_dict(owner);
+                        !dict.is_null()
+                            && jitsaw_dict_lacks_str(dict, frame_name($f, oparg() >> 1)) != 0
+                    }
+                }
             {
                 let descr = e.descr();
                 incref(descr);
@@ -624,8 +632,8 @@ macro_rules! store_attr_cached {
             if e.kind == AttrKind::DictValue || e.kind == AttrKind::Value && (*values).valid == 0 {
                 let dict = managed_dict(owner);
                 if !dict.is_null() {
-                    let old =
-                        dict_replace_at_hint($ts, dict, e.aux, frame_name($f, oparg()), value);
+                    let name = frame_name($f, oparg());
+                    let old = jitsaw_dict_replace_at_hint($ts, dict, e.aux, name, value);
                     if !old.is_null() {
                         decref(old);
                         if !$borrowed {
