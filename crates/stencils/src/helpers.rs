@@ -1,7 +1,8 @@
 //! Runtime helpers the stencils call for cold or complex work. They are
-//! `extern "C"` functions of the extension (`crates/jitsaw/src/runtime.rs`),
-//! found by name when the JIT patches a stencil; the list of names is shared
-//! with the build through `HELPERS` in that file.
+//! `extern "C"` functions of the extension, listed by name in
+//! `crates/jitsaw/src/runtime/helpers.rs` (`helpers()`); every symbol the
+//! stencils reference is resolved when the runtime is set up, where a
+//! helper missing from that list fails as "cannot resolve symbol <name>".
 
 use crate::abi::{Frame, PyObject, Sp, Ts};
 use jitsaw_cpython313::layout::PyDictObject;
