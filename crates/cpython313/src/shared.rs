@@ -55,6 +55,27 @@ impl AttrEntry {
         self.aux as *mut crate::layout::PyObject
     }
 
+    /// For a `Value` or `DictValue` entry, the `__dict__` of `owner` (of the
+    /// entry's type version) when the attribute lives there: the instance's
+    /// inline values are no longer current, or its type has none. Null
+    /// otherwise, or when the instance has no dict yet.
+    ///
+    /// # Safety
+    /// `owner` is a live object of the entry's type version.
+    #[inline(always)]
+    pub unsafe fn instance_dict(
+        &self,
+        owner: *mut crate::layout::PyObject,
+    ) -> *mut crate::layout::PyDictObject {
+        use crate::inline::{inline_values, managed_dict};
+        match self.kind {
+            // Types of both kinds keep a managed `__dict__`.
+            AttrKind::Value if (*inline_values(owner)).valid == 0 => managed_dict(owner),
+            AttrKind::DictValue => managed_dict(owner),
+            _ => core::ptr::null_mut(),
+        }
+    }
+
     /// For a `Method` or `ClassAttr` entry, whether `owner` (of the entry's
     /// type version) has no attribute of the name, when that can be told
     /// without its `__dict__`: its type gives instances no `__dict__`, or

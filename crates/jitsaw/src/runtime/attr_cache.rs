@@ -324,15 +324,8 @@ pub(super) unsafe extern "C" fn store_attr_cached(
     }
     // Only instances of types with a managed `__dict__` have one before
     // them (other objects, a module, have nothing there to read).
-    let dict = match e.kind {
-        Kind::Value | Kind::DictValue => managed_dict(owner),
-        _ => std::ptr::null_mut(),
-    };
-    let dict_store = match e.kind {
-        Kind::Value => !values_valid(owner) && !dict.is_null(),
-        Kind::DictValue => !dict.is_null(),
-        _ => false,
-    };
+    let dict = e.instance_dict(owner);
+    let dict_store = !dict.is_null();
     if dict_store {
         // As `STORE_ATTR_WITH_HINT`, at the entry the name was last found at.
         let old = dict_replace_at_hint(ts, dict, e.aux, name, value);

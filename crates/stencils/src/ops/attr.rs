@@ -629,18 +629,16 @@ macro_rules! store_attr_cached {
             }
             // As `STORE_ATTR_WITH_HINT`, into an instance's `__dict__` at
             // the entry the name was last found at (go's squares).
-            if e.kind == AttrKind::DictValue || e.kind == AttrKind::Value && (*values).valid == 0 {
-                let dict = managed_dict(owner);
-                if !dict.is_null() {
-                    let name = frame_name($f, oparg());
-                    let old = jitsaw_dict_replace_at_hint($ts, dict, e.aux, name, value);
-                    if !old.is_null() {
-                        decref(old);
-                        if !$borrowed {
-                            decref(owner);
-                        }
-                        jump!($f, $sp.sub(2), $ts)
+            let dict = e.instance_dict(owner);
+            if !dict.is_null() {
+                let name = frame_name($f, oparg());
+                let old = jitsaw_dict_replace_at_hint($ts, dict, e.aux, name, value);
+                if !old.is_null() {
+                    decref(old);
+                    if !$borrowed {
+                        decref(owner);
                     }
+                    jump!($f, $sp.sub(2), $ts)
                 }
             }
         }
