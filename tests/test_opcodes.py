@@ -2006,6 +2006,68 @@ def test_subscripts_of_borrowed_locals_keep_every_refcount(jit):
         assert "_BINARY_SUBSCR_" + form in r.uops(name), name
 
 
+def test_augmented_assignments_borrow_their_copies_and_keep_every_refcount(jit):
+    # `seq[i] += x` copies the list and the index (`COPY 2; COPY 2`) and
+    # `o.n += 1` the owner (`COPY 1`) for the load; the load takes the
+    # copies without new references while the originals below them keep the
+    # values alive (`optimize::borrow`). Every way out of the fast paths (an
+    # index out of range, another container or class, an attribute gone,
+    # an item whose `__add__` frees the old item) gives them references first.
+    r = jit(
+        """
+        import sys
+        class P:
+            def __init__(self):
+                self.n = 0
+                self.f = 0.5
+        class Q(P):
+            pass
+        class Noisy:
+            def __init__(self, v):
+                self.v = v
+            def __add__(self, k):
+                return Noisy(self.v + k)
+            def __del__(self):
+                print("freed", self.v)
+        def bump(seq, i, o, n):
+            for k in range(n):
+                seq[i] += 1
+                seq[i + 1] -= 0.5 * k
+                o.n += 1
+                o.f *= 1.0
+            return sys.getrefcount(seq), sys.getrefcount(o), sys.getrefcount(i)
+        def probe(seq, i, o):
+            try:
+                seq[i] += 1
+            except (IndexError, TypeError, KeyError) as e:
+                print(type(e).__name__)
+            try:
+                o.n += 1
+            except AttributeError:
+                print("AttributeError")
+            return sys.getrefcount(seq), sys.getrefcount(o)
+        data = [0, 0.0, 7, 0.0]
+        p = P()
+        for k in range(40):
+            out = bump(data, 0, p, 50)
+            probe(data, 2, p)
+        print(out, data, p.n, p.f)
+        print(probe(data, 500, p), probe(data, -1, p), probe(data, True, p))
+        print(probe((1, 2), 0, Q()), probe({2: 1}, 2, p), probe({}, 2, p))
+        gone = P()
+        del gone.n
+        print(probe(data, 2, gone), probe([Noisy(1)], 0, Q()))
+        big = 2**70
+        print(bump([big, 0.0, 1], 0, Q(), 3), bump([Noisy(5), 0.0], 0, p, 2))
+        print(sys.getrefcount(data), sys.getrefcount(p), data, p.n)
+        """
+    )
+    r.assert_compiled("bump", "probe")
+    for name in ("bump", "probe"):
+        assert "_COPY_BORROW" in r.uops(name), name
+    assert "_BINARY_SUBSCR_LIST_INT_BORROWED" in r.uops("bump")
+
+
 def test_truth_tests_of_borrowed_locals_keep_every_refcount(jit):
     # `if x:` and `x is None` of a local take it without a new reference
     # (`optimize::borrow`); a truth test specialized for one type that
@@ -2081,17 +2143,31 @@ def test_guarded_operations_on_borrowed_locals_keep_every_refcount(jit):
                 if a < b:
                     t = t + 1
             return t, sys.getrefcount(a), sys.getrefcount(b)
+        # A computed left input: the right one alone borrowed.
+        def fmul_right(a, b, n):
+            t = 0.0
+            for i in range(n):
+                t = (a - 0.5) * b
+            return t, sys.getrefcount(a), sys.getrefcount(b)
+        def iadd_right(a, b, n):
+            t = 0
+            for i in range(n):
+                t = (a - 1) + b
+            return t, sys.getrefcount(a), sys.getrefcount(b)
         x, y = 1.5 * 3, 2.5 * 3
         p, q = 10**5 + 1, 10**5 + 2
         for k in range(40):
-            out = fmul(x, y, 20), iadd(p, q, 20)
+            out = fmul(x, y, 20), iadd(p, q, 20), fmul_right(x, y, 20), iadd_right(p, q, 20)
         print(out)
         # Other types at the guarded sites.
         print(fmul(p, y, 3), fmul(x, q, 3), fmul("ab", 3, 3), iadd(x, y, 3), iadd([1], [2], 3))
+        print(fmul_right(x, q, 3), fmul_right(x, "ab", 3), iadd_right(p, y, 3), iadd_right(p, [2], 3))
         print(sys.getrefcount(x), sys.getrefcount(y), sys.getrefcount(p), sys.getrefcount(q))
         """
     )
-    r.assert_compiled("fmul", "iadd")
+    r.assert_compiled("fmul", "iadd", "fmul_right", "iadd_right")
+    assert "_GUARD_BOTH_FLOAT_BORROWED_RIGHT" in r.uops("fmul_right")
+    assert "_GUARD_BOTH_INT_BORROWED_RIGHT" in r.uops("iadd_right")
     uops = r.uops("fmul")
     assert "_GUARD_BOTH_FLOAT_BORROWED" in uops and "_BINARY_OP_MULTIPLY_FLOAT_BORROWED" in uops
     uops = r.uops("iadd")

@@ -291,7 +291,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let mut pieces = Vec::with_capacity(program.uops.len());
     let mut offset = 0u32;
     for (k, u) in program.uops.iter().enumerate() {
-        let stencil = u.op.stencil();
+        let stencil = u.stencil();
         let elide = stencil.ends_with_continue() && k + 1 < program.uops.len();
         let len = stencil.hot_len as u32 - if elide { 5 } else { 0 };
         pieces.push(Piece {
@@ -333,7 +333,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         if k > 0 && pieces[k - 1].uop.inst != p.uop.inst {
             first_of_inst = stub_pieces.len();
         }
-        let stencil = p.uop.op.stencil();
+        let stencil = p.uop.stencil();
         let inst = &program.insts[p.uop.inst as usize];
         let mut found = [u32::MAX; 2];
         if k < main_len && inst.fallback_count > 0 && !p.uop.op.exits_to_interpreter() {
@@ -371,7 +371,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let k = (inst.first as usize..(inst.first + inst.count) as usize)
             .find(|&k| is_burned_load(pieces[k].uop.op))
             .ok_or("a burned-in global without its load")?;
-        let stencil = pieces[k].uop.op.stencil();
+        let stencil = pieces[k].uop.stencil();
         if pieces[k].len < 5 || stencil.calls_out() {
             return Err(format!("{} cannot be patched", pieces[k].uop.op.name()));
         }
@@ -406,7 +406,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     };
     let mut tail_offsets = Vec::with_capacity(tails.len());
     for uop in tails {
-        let len = uop.op.stencil().hot_len as u32;
+        let len = uop.stencil().hot_len as u32;
         tail_offsets.push(offset);
         stub_pieces.push(Piece {
             offset,
@@ -449,7 +449,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     }
     // The stencils' cold parts go last, in the order of their hot parts.
     for p in pieces.iter_mut().chain(&mut stub_pieces) {
-        let cold = p.uop.op.stencil().cold().len() as u32;
+        let cold = p.uop.stencil().cold().len() as u32;
         if cold > 0 {
             p.cold = Some(offset);
             offset += cold;
@@ -463,7 +463,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let mut called: Vec<u16> = pieces
         .iter()
         .chain(&stub_pieces)
-        .flat_map(|p| p.uop.op.stencil().holes)
+        .flat_map(|p| p.uop.stencil().holes)
         .filter_map(|h| match (h.kind, h.value) {
             (HoleKind::Rel32, HoleValue::Symbol(s)) => Some(s),
             _ => None,
@@ -491,7 +491,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let all: Vec<&Piece> = pieces.iter().chain(&stub_pieces).collect();
     let bytes = memory.bytes_mut();
     for (k, p) in all.iter().enumerate() {
-        let stencil = p.uop.op.stencil();
+        let stencil = p.uop.stencil();
         let start = p.offset as usize;
         bytes[start..start + p.len as usize].copy_from_slice(&stencil.code[..p.len as usize]);
         let hot = p.len as usize;
@@ -821,7 +821,7 @@ mod tests {
             "the program has a stencil with a cold part"
         );
         for (k, p) in c.pieces.iter().enumerate() {
-            let stencil = p.uop.op.stencil();
+            let stencil = p.uop.stencil();
             // Where each part was copied, from which stencil offset, how long.
             let mut copies = vec![(p.offset as usize, 0, p.len as usize)];
             if let Some(at) = p.cold {

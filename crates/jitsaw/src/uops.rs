@@ -78,6 +78,9 @@ uops! { o;
     _PUSH_NULL: 0 => 1;
     _END_SEND: 2 => 1;
     _COPY: o => o + 1;
+    // jitsaw: `_COPY` without a new reference, for a micro-op right after
+    // that takes it borrowed while the original stays below (`optimize::borrow`).
+    _COPY_BORROW: o => o + 1, escapes false;
     _SWAP: o => o;
     _LOAD_ASSERTION_ERROR: 0 => 1;
     _MAKE_CELL: 0 => 0;
@@ -119,6 +122,9 @@ uops! { o;
     // (`optimize::borrow`), which an exit gives them.
     _GUARD_BOTH_INT_BORROWED: 2 => 2, escapes false;
     _GUARD_BOTH_FLOAT_BORROWED: 2 => 2, escapes false;
+    // jitsaw: the same with only the right input pushed so.
+    _GUARD_BOTH_INT_BORROWED_RIGHT: 2 => 2, escapes false;
+    _GUARD_BOTH_FLOAT_BORROWED_RIGHT: 2 => 2, escapes false;
     _BINARY_OP: 2 => 1;
     _BINARY_OP_ADD_INT: 2 => 1;
     _BINARY_OP_SUBTRACT_INT: 2 => 1;
@@ -454,6 +460,16 @@ impl Uop {
         tables().stencils[self as usize]
     }
 
+    /// The stencil copied for the micro-op with `oparg`: its copy for that
+    /// oparg if it has one (see `replicated_stencil!` in the stencils),
+    /// else its stencil.
+    pub fn stencil_for(self, oparg: u32) -> &'static Stencil {
+        match tables().copies[self as usize].get(oparg as usize) {
+            Some(Some(copy)) => copy,
+            _ => self.stencil(),
+        }
+    }
+
     /// CPython's number for this micro-op, if CPython has one.
     pub fn cpython_id(self) -> Option<u16> {
         tables().cpython_id[self as usize]
@@ -601,8 +617,21 @@ impl Uop {
 /// Lookups derived once from the table, the stencils and CPython's names.
 struct Tables {
     stencils: Vec<&'static Stencil>,
+    /// Each micro-op's copies of its stencil for small opargs, by oparg.
+    copies: Vec<[Option<&'static Stencil>; MAX_COPIED_OPARG]>,
     cpython_id: Vec<Option<u16>>,
     from_cpython: Vec<Option<Uop>>,
+}
+
+/// Opargs below this may have their own copies of a stencil.
+const MAX_COPIED_OPARG: usize = 8;
+
+/// The micro-op name and oparg of a stencil copied for one oparg
+/// (`_SWAP__2`).
+fn copy_of(stencil: &str) -> Option<(&str, usize)> {
+    let (name, oparg) = stencil.rsplit_once("__")?;
+    let oparg: usize = oparg.parse().ok()?;
+    (oparg < MAX_COPIED_OPARG).then_some((name, oparg))
 }
 
 fn tables() -> &'static Tables {
@@ -615,6 +644,14 @@ fn tables() -> &'static Tables {
                     .unwrap_or_else(|| panic!("jitsaw: micro-op {} has no stencil", u.name()))
             })
             .collect();
+        let mut copies = vec![[None; MAX_COPIED_OPARG]; Uop::ALL.len()];
+        for s in stencils::STENCILS {
+            if let Some((name, oparg)) = copy_of(s.name) {
+                if let Some(u) = Uop::ALL.iter().find(|u| u.name() == name) {
+                    copies[*u as usize][oparg] = Some(s);
+                }
+            }
+        }
         let cpython_id: Vec<Option<u16>> = Uop::ALL
             .iter()
             .map(|u| {
@@ -629,6 +666,7 @@ fn tables() -> &'static Tables {
         }
         Tables {
             stencils,
+            copies,
             cpython_id,
             from_cpython,
         }
@@ -648,6 +686,13 @@ pub struct UopInst {
     pub inst: u32,
     /// For micro-ops that jump: the index of the target instruction.
     pub jump: Option<u32>,
+}
+
+impl UopInst {
+    /// The stencil copied for this micro-op (see [`Uop::stencil_for`]).
+    pub fn stencil(&self) -> &'static Stencil {
+        self.op.stencil_for(self.oparg)
+    }
 }
 
 /// One bytecode instruction and the micro-ops it became.
@@ -841,7 +886,7 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stencils::STENCILS;
+    use crate::stencils::{HoleValue, STENCILS};
     use jitsaw_cpython313::opcode::{MACRO_EXPANSION, OPARG_SAMPLES, STACK_EFFECTS};
 
     #[test]
@@ -850,12 +895,58 @@ mod tests {
             assert_eq!(u.stencil().name, u.name());
         }
         for s in STENCILS {
+            let name = copy_of(s.name).map_or(s.name, |(name, _)| name);
             assert!(
-                s.name == "_JIT_ENTRY" || Uop::ALL.iter().any(|u| u.name() == s.name),
+                s.name == "_JIT_ENTRY" || Uop::ALL.iter().any(|u| u.name() == name),
                 "stencil {} is not in the micro-op table",
                 s.name
             );
         }
+    }
+
+    #[test]
+    fn copies_for_one_oparg_differ_from_their_stencil_only_in_the_oparg() {
+        let mut copies = 0;
+        for u in Uop::ALL {
+            let stencil = u.stencil();
+            for oparg in 0..MAX_COPIED_OPARG as u32 + 2 {
+                let copy = u.stencil_for(oparg);
+                if std::ptr::eq(copy, stencil) {
+                    continue;
+                }
+                copies += 1;
+                assert_eq!(copy.name, format!("{}__{oparg}", u.name()));
+                assert!(stencil.has(HoleValue::Oparg), "{}", copy.name);
+                assert!(
+                    !copy.has(HoleValue::Oparg),
+                    "{} keeps the oparg hole",
+                    copy.name
+                );
+                // The same ways out, so that what the table and the
+                // optimizer read off the stencil holds for its copies.
+                for value in [
+                    HoleValue::Continue,
+                    HoleValue::JumpTarget,
+                    HoleValue::Exit,
+                    HoleValue::Error,
+                    HoleValue::Resume,
+                ] {
+                    assert_eq!(
+                        copy.has(value),
+                        stencil.has(value),
+                        "{} {value:?}",
+                        copy.name
+                    );
+                }
+                assert_eq!(copy.calls_out(), stencil.calls_out(), "{}", copy.name);
+                assert!(
+                    copy.code.len() < stencil.code.len(),
+                    "{} is no smaller",
+                    copy.name
+                );
+            }
+        }
+        assert!(copies >= 40, "{copies} copies");
     }
 
     #[test]

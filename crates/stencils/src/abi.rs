@@ -128,6 +128,31 @@ macro_rules! stencil {
     };
 }
 
+/// Defines a stencil and copies of it for some opargs, each named after the
+/// micro-op and its oparg (`_SWAP__2`: `_SWAP` with oparg 2), which the JIT
+/// copies instead when the micro-op has that oparg. With the oparg a
+/// constant, the compiler folds it into the addressing (`mov rax,
+/// [r13-16]`) where the hole costs a `mov` and an index computation (five
+/// instructions for a stack slot). Locals get copies up to the last whose
+/// slot a one-byte displacement reaches (local 6: 0x48 + 6 * 8). `$oparg`
+/// names the oparg in the body, which calls it (`$oparg()`), as in every
+/// stencil.
+macro_rules! replicated_stencil {
+    ($(#[$m:meta])* fn $name:ident($f:ident, $sp:ident, $ts:ident)
+     $oparg:ident in [$($copy:ident = $k:literal),+] $body:block) => {
+        stencil!($(#[$m])* fn $name($f, $sp, $ts) $body);
+        $(
+            stencil!(
+                #[doc = concat!("`", stringify!($name), "` with oparg ", $k, ".")]
+                fn $copy($f, $sp, $ts) {
+                    let $oparg = || -> usize { $k };
+                    $body
+                }
+            );
+        )+
+    };
+}
+
 /// The shape of every binary operation that calls a C function and owns
 /// neither input afterwards.
 macro_rules! binary_call {

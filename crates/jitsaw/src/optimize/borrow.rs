@@ -12,9 +12,9 @@
 //! references first. Constants are held by the code object. Only
 //! operations without guards before them qualify (a guard exits with its
 //! inputs on the stack): those whose types `optimize::types` proved, or
-//! whose both inputs are borrowed after `_GUARD_BOTH_INT` or
+//! whose inputs are borrowed after `_GUARD_BOTH_INT` or
 //! `_GUARD_BOTH_FLOAT`, whose `_BORROWED` forms give both references before
-//! they exit. A list's or tuple's item by an int index
+//! they exit (`_BORROWED_RIGHT`: the right one, the only one borrowed). A list's or tuple's item by an int index
 //! (`_BINARY_SUBSCR_LIST_INT`, `_TUPLE_INT`, and `_STORE_SUBSCR_LIST_INT`'s
 //! list and index) qualifies too: its own deopts give the borrowed inputs
 //! references first, as `_COMPARE_OP_INT_BORROWED`'s guard does.
@@ -80,26 +80,43 @@ fn borrowed_forms(op: Uop) -> Option<(Uop, Uop)> {
     })
 }
 
-/// The form of a guard of both inputs' types that exits with references
-/// to inputs pushed without them.
-fn borrowed_guard(op: Uop) -> Option<Uop> {
+/// The forms of a guard of both inputs' types that exit with references
+/// to both inputs pushed without them, and to the right one only.
+fn borrowed_guard(op: Uop) -> Option<(Uop, Uop)> {
     match op {
-        Uop::_GUARD_BOTH_INT => Some(Uop::_GUARD_BOTH_INT_BORROWED),
-        Uop::_GUARD_BOTH_FLOAT => Some(Uop::_GUARD_BOTH_FLOAT_BORROWED),
+        Uop::_GUARD_BOTH_INT => Some((
+            Uop::_GUARD_BOTH_INT_BORROWED,
+            Uop::_GUARD_BOTH_INT_BORROWED_RIGHT,
+        )),
+        Uop::_GUARD_BOTH_FLOAT => Some((
+            Uop::_GUARD_BOTH_FLOAT_BORROWED,
+            Uop::_GUARD_BOTH_FLOAT_BORROWED_RIGHT,
+        )),
         _ => None,
     }
 }
 
-/// The form of a push that gives no new reference, if `op` pushes a local
-/// or a constant and nothing else.
+/// The form of a push that gives no new reference, if `op` pushes a local,
+/// a constant or a copy of a stack slot and nothing else.
 fn borrowing_load(op: Uop) -> Option<Uop> {
     match op {
         Uop::_LOAD_FAST => Some(Uop::_LOAD_FAST_BORROW),
         Uop::_LOAD_CONST_INLINE | Uop::_LOAD_CONST_INLINE_BORROW => {
             Some(Uop::_LOAD_CONST_INLINE_BORROW)
         }
+        Uop::_COPY => Some(Uop::_COPY_BORROW),
         _ => None,
     }
+}
+
+/// Whether the push at `j`, one of the inputs of the micro-op at `k`
+/// pushed by the micro-ops up to `last`, may be borrowed by it: a copy
+/// must come from below all of its inputs (`COPY 2; COPY 2` of
+/// `a[i] += x`), whose slots it consumes and may free or reuse.
+fn copy_borrowable(p: &Program, j: usize, last: usize, k: usize) -> bool {
+    let (u, op) = (&p.uops[j], &p.uops[k]);
+    let pops = op.op.effect(op.oparg).0 as i64;
+    u.op != Uop::_COPY || u.oparg as i64 >= pops - (last - j) as i64
 }
 
 /// Rewrites every qualifying operation and the loads of its inputs: both,
@@ -123,13 +140,13 @@ pub fn borrow_operands(mut program: Program) -> Program {
             continue;
         };
         let check = program.uops[k - 1].op == Uop::_CHECK_NO_FRAME_OBJECT;
-        // A guard of both inputs' types: both must be borrowed, and its
-        // borrowed form gives them references before it exits.
+        // A guard of both inputs' types: its borrowed forms give the
+        // borrowed inputs references before it exits.
         let guard = borrowed_guard(program.uops[k - 1].op);
         let Some(b) = (k - 1).checked_sub((check || guard.is_some()) as usize) else {
             continue;
         };
-        if !pushes(&program.uops[b]) {
+        if !pushes(&program.uops[b]) || !copy_borrowable(&program, b, b, k) {
             continue;
         }
         let op_inst = program.uops[k].inst as usize;
@@ -143,10 +160,11 @@ pub fn borrow_operands(mut program: Program) -> Program {
                 && (!check || p.uops[start..first].iter().all(pushes));
             ok.then_some(start)
         };
-        let a = b.checked_sub(1).filter(|&a| pushes(&program.uops[a]));
+        let a = b
+            .checked_sub(1)
+            .filter(|&a| pushes(&program.uops[a]) && copy_borrowable(&program, a, b, k));
         let (first, form, start) = match a.and_then(|a| Some((a, start_of(&program, a)?))) {
             Some((a, start)) => (a, both, start),
-            None if guard.is_some() => continue,
             None => match start_of(&program, b) {
                 Some(start) => (b, right, start),
                 None => continue,
@@ -155,8 +173,12 @@ pub fn borrow_operands(mut program: Program) -> Program {
         for u in &mut program.uops[first..=b] {
             u.op = borrowing_load(u.op).unwrap_or(u.op);
         }
-        if let Some(g) = guard {
-            program.uops[k - 1].op = g;
+        if let Some((guard_both, guard_right)) = guard {
+            program.uops[k - 1].op = if form == both {
+                guard_both
+            } else {
+                guard_right
+            };
         }
         program.uops[k].op = form;
         if check {
@@ -178,15 +200,18 @@ pub fn borrow_operands(mut program: Program) -> Program {
             .all(|u| u.op == Uop::_SET_IP || borrowed_owner_form(u.op).is_some());
         // Control enters neither the access's instruction nor an empty one
         // before it.
+        // A copy's original stays below it, holding the owner.
         let owner = &program.uops[first - 1];
         if !before_ok
-            || owner.op != Uop::_LOAD_FAST
+            || !matches!(owner.op, Uop::_LOAD_FAST | Uop::_COPY)
+            || !copy_borrowable(&program, first - 1, first - 1, access)
             || burned.contains(&owner.inst)
             || (owner.inst as usize + 1..=i).any(|j| entered[j])
         {
             continue;
         }
-        program.uops[first - 1].op = Uop::_LOAD_FAST_BORROW;
+        let borrowed = borrowing_load(owner.op).unwrap_or(owner.op);
+        program.uops[first - 1].op = borrowed;
         for u in &mut program.uops[first..=access] {
             u.op = borrowed_owner_form(u.op).unwrap_or(u.op);
         }
@@ -392,8 +417,8 @@ mod tests {
 
     #[test]
     fn guards_other_pushes_and_entries_in_between_keep_references() {
-        // A guard of both: both borrowed, the guard too; of one computed
-        // input: nothing.
+        // A guard of both: both borrowed, the guard too; of a computed
+        // left input: the right one, the guard giving it alone a reference.
         let guarded = program(&[
             &[Uop::_LOAD_FAST, Uop::_LOAD_FAST],
             &[Uop::_GUARD_BOTH_FLOAT, ADD],
@@ -409,6 +434,19 @@ mod tests {
         );
         let guarded = program(&[
             &[Uop::_LOAD_DEREF, Uop::_LOAD_FAST],
+            &[Uop::_GUARD_BOTH_FLOAT, ADD],
+        ]);
+        assert_eq!(
+            ops(&borrow_operands(guarded)),
+            [
+                Uop::_LOAD_DEREF,
+                Uop::_LOAD_FAST_BORROW,
+                Uop::_GUARD_BOTH_FLOAT_BORROWED_RIGHT,
+                Uop::_BINARY_OP_ADD_FLOAT_BORROWED_RIGHT
+            ]
+        );
+        let guarded = program(&[
+            &[Uop::_LOAD_FAST, Uop::_LOAD_DEREF],
             &[Uop::_GUARD_BOTH_FLOAT, ADD],
         ]);
         assert_eq!(ops(&borrow_operands(guarded.clone())), ops(&guarded));
@@ -528,6 +566,98 @@ mod tests {
         assert_eq!(other.uops[2].inst, 1);
     }
 
+    /// `program` with the given opargs, by micro-op index.
+    fn with_opargs(mut p: Program, opargs: &[(usize, u32)]) -> Program {
+        for &(k, oparg) in opargs {
+            p.uops[k].oparg = oparg;
+        }
+        p
+    }
+
+    #[test]
+    fn copies_from_below_the_inputs_are_borrowed() {
+        use Uop::*;
+        // `a[i] += x`: both copies come from below the subscript's inputs.
+        let p = borrow_operands(with_opargs(
+            program(&[
+                &[_LOAD_FAST],
+                &[_LOAD_FAST],
+                &[_COPY],
+                &[_COPY],
+                &[_BINARY_SUBSCR_LIST_INT],
+            ]),
+            &[(2, 2), (3, 2)],
+        ));
+        assert_eq!(
+            ops(&p)[2..],
+            [_COPY_BORROW, _COPY_BORROW, _BINARY_SUBSCR_LIST_INT_BORROWED]
+        );
+        // `x + x` by `COPY 1`: the copy is of the left input, which the
+        // operation consumes (and may reuse in place).
+        let p = borrow_operands(with_opargs(
+            program(&[&[_BINARY_OP_ADD_FLOAT], &[_COPY], &[ADD]]),
+            &[(1, 1)],
+        ));
+        assert_eq!(ops(&p), [_BINARY_OP_ADD_FLOAT, _COPY, ADD]);
+        // ... as the left input it may be (from below both).
+        let p = borrow_operands(with_opargs(
+            program(&[&[_COPY], &[_LOAD_FAST], &[ADD]]),
+            &[(0, 1)],
+        ));
+        assert_eq!(
+            ops(&p),
+            [
+                _COPY_BORROW,
+                _LOAD_FAST_BORROW,
+                _BINARY_OP_ADD_FLOAT_BORROWED
+            ]
+        );
+        // A store's list and index must come from below its value too.
+        let store = program(&[&[_COPY], &[_LOAD_FAST], &[_STORE_SUBSCR_LIST_INT]]);
+        let p = borrow_operands(with_opargs(store.clone(), &[(0, 1)]));
+        assert_eq!(
+            ops(&p),
+            [
+                _COPY,
+                _LOAD_FAST_BORROW,
+                _STORE_SUBSCR_LIST_INT_BORROWED_RIGHT
+            ]
+        );
+        let p = borrow_operands(with_opargs(store, &[(0, 2)]));
+        assert_eq!(
+            ops(&p),
+            [
+                _COPY_BORROW,
+                _LOAD_FAST_BORROW,
+                _STORE_SUBSCR_LIST_INT_BORROWED
+            ]
+        );
+        // `o.x += 1`: the copied owner's original stays below.
+        let p = borrow_operands(with_opargs(
+            program(&[
+                &[_LOAD_FAST],
+                &[_COPY],
+                &[_GUARD_TYPE_VERSION, _LOAD_ATTR_INSTANCE_VALUE],
+            ]),
+            &[(1, 1)],
+        ));
+        assert_eq!(
+            ops(&p),
+            [
+                _LOAD_FAST,
+                _COPY_BORROW,
+                _GUARD_TYPE_VERSION_BORROWED,
+                _LOAD_ATTR_INSTANCE_VALUE_BORROWED
+            ]
+        );
+        // A store whose owner would be a copy of the value it stores.
+        let kept = with_opargs(
+            program(&[&[_LOAD_FAST], &[_COPY], &[_STORE_ATTR_INSTANCE_VALUE]]),
+            &[(1, 1)],
+        );
+        assert_eq!(ops(&borrow_operands(kept.clone())), ops(&kept));
+    }
+
     #[test]
     fn borrowed_forms_match_their_operations() {
         for op in [
@@ -550,5 +680,13 @@ mod tests {
             }
         }
         assert_eq!(Uop::_LOAD_FAST_BORROW.effect(0), Uop::_LOAD_FAST.effect(0));
+        assert_eq!(Uop::_COPY_BORROW.effect(3), Uop::_COPY.effect(3));
+        for op in [Uop::_GUARD_BOTH_INT, Uop::_GUARD_BOTH_FLOAT] {
+            let (both, right) = borrowed_guard(op).unwrap();
+            for borrowed in [both, right] {
+                assert_eq!(borrowed.effect(0), op.effect(0));
+                assert_eq!(borrowed.guard_exits(), op.guard_exits(), "{}", op.name());
+            }
+        }
     }
 }

@@ -34,6 +34,26 @@ stencil!(
     }
 );
 
+stencil!(
+    /// `_GUARD_BOTH_INT` of a right input pushed without a new reference.
+    fn _GUARD_BOTH_INT_BORROWED_RIGHT(f, sp, ts) {
+        if !is_int(peek(sp, 2)) || !is_int(peek(sp, 1)) {
+            deopt_borrowed!(f, sp, ts; true => peek(sp, 1))
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_GUARD_BOTH_FLOAT` of a right input pushed without a new reference.
+    fn _GUARD_BOTH_FLOAT_BORROWED_RIGHT(f, sp, ts) {
+        if !is_float(peek(sp, 2)) || !is_float(peek(sp, 1)) {
+            deopt_borrowed!(f, sp, ts; true => peek(sp, 1))
+        }
+        next!(f, sp, ts)
+    }
+);
+
 stencil!(fn _GUARD_NOS_INT(f, sp, ts) {
     if !is_int(peek(sp, 2)) {
         deopt!(f, sp, ts)
