@@ -419,6 +419,72 @@ def test_method_calls_of_callables_held_by_instances(jit):
     assert "_LOAD_ATTR_CACHED_METHOD" in r.uops("call")
 
 
+def test_specialized_loads_of_callables_called_as_methods(jit):
+    # `o.f()` at a site seeing one class whose instances hold `f`: CPython
+    # specializes the load as for any attribute (inline values, a slot, a
+    # dict-backed instance), pushing a NULL above it for the call; jitsaw
+    # copies those stencils per method bit (`__LOW0`/`__LOW1`), and the plain
+    # loads next to them push nothing.
+    r = jit(
+        """
+        class A:
+            def __init__(self, k):
+                self.f = lambda *a: ("A", k, a)
+        class S:
+            __slots__ = ("f", "k")
+            def __init__(self, k):
+                self.k = k
+                self.f = lambda *a: ("S", k, a)
+        class D:
+            def __init__(self, k):
+                self.__dict__ = {"f": lambda *a: ("D", k, a), "k": k}
+        def call(o, n):
+            out = []
+            for i in range(n):
+                out.append(o.f(i))
+                out.append((o.f is not None, o.f()))
+            return out[-3:], len(out)
+        def slots(o, n):
+            out = []
+            for i in range(n):
+                out.append(o.f(i))
+                out.append((o.k, o.f()))
+            return out[-3:], len(out)
+        def hinted(o, n):
+            out = []
+            for i in range(n):
+                out.append(o.f(i))
+                out.append((o.k, o.f()))
+            return out[-3:], len(out)
+        for k in range(40):
+            out = call(A(k), 200), slots(S(k), 200), hinted(D(k), 200)
+        print(out)
+        # The guards failing: another class, the attribute gone.
+        a = A(1)
+        print(call(S(2), 3), slots(A(3), 2) if hasattr(A(3), "k") else None)
+        del a.f
+        try:
+            call(a, 2)
+        except AttributeError as e:
+            print("AttributeError", e)
+        d = D(5)
+        del d.f
+        try:
+            hinted(d, 2)
+        except AttributeError as e:
+            print("AttributeError", e)
+        print(hinted(D(6), 2), call(D(7), 2))
+        """
+    )
+    r.assert_compiled("call", "slots", "hinted")
+    for name, load in [
+        ("call", "_LOAD_ATTR_INSTANCE_VALUE"),
+        ("slots", "_LOAD_ATTR_SLOT"),
+        ("hinted", "_LOAD_ATTR_WITH_HINT"),
+    ]:
+        assert any(u.startswith(load) for u in r.uops(name)), name
+
+
 @pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
 def test_property_getters_entered_from_compiled_code(jit, chaos):
     # A property whose getter is a plain Python function of the instance is

@@ -464,10 +464,11 @@ impl Uop {
     /// oparg if it has one (see `replicated_stencil!` in the stencils),
     /// else its stencil.
     pub fn stencil_for(self, oparg: u32) -> &'static Stencil {
-        match tables().copies[self as usize].get(oparg as usize) {
-            Some(Some(copy)) => copy,
-            _ => self.stencil(),
-        }
+        let copies = &tables().copies[self as usize];
+        let exact = copies.exact.get(oparg as usize).copied().flatten();
+        exact
+            .or(copies.low_bit[oparg as usize & 1])
+            .unwrap_or_else(|| self.stencil())
     }
 
     /// CPython's number for this micro-op, if CPython has one.
@@ -617,8 +618,8 @@ impl Uop {
 /// Lookups derived once from the table, the stencils and CPython's names.
 struct Tables {
     stencils: Vec<&'static Stencil>,
-    /// Each micro-op's copies of its stencil for small opargs, by oparg.
-    copies: Vec<[Option<&'static Stencil>; MAX_COPIED_OPARG]>,
+    /// Each micro-op's copies of its stencil for some opargs.
+    copies: Vec<Copies>,
     cpython_id: Vec<Option<u16>>,
     from_cpython: Vec<Option<Uop>>,
 }
@@ -626,12 +627,26 @@ struct Tables {
 /// Opargs below this may have their own copies of a stencil.
 const MAX_COPIED_OPARG: usize = 8;
 
-/// The micro-op name and oparg of a stencil copied for one oparg
-/// (`_SWAP__2`).
-fn copy_of(stencil: &str) -> Option<(&str, usize)> {
-    let (name, oparg) = stencil.rsplit_once("__")?;
-    let oparg: usize = oparg.parse().ok()?;
-    (oparg < MAX_COPIED_OPARG).then_some((name, oparg))
+/// A micro-op's copies of its stencil (see `replicated_stencil!` in the
+/// stencils).
+#[derive(Clone, Copy, Default)]
+struct Copies {
+    /// For one oparg (`_SWAP__2`), by oparg.
+    exact: [Option<&'static Stencil>; MAX_COPIED_OPARG],
+    /// For the opargs with one low bit (`_LOAD_ATTR_SLOT__LOW1`), by bit.
+    low_bit: [Option<&'static Stencil>; 2],
+}
+
+/// What a stencil's name says it is a copy of: the micro-op's name, the
+/// oparg or low bit, and whether it is the low bit.
+fn copy_of(stencil: &str) -> Option<(&str, usize, bool)> {
+    let (name, key) = stencil.rsplit_once("__")?;
+    let (key, low_bit) = match key.strip_prefix("LOW") {
+        Some(bit) => (bit, true),
+        None => (key, false),
+    };
+    let key: usize = key.parse().ok()?;
+    (key < if low_bit { 2 } else { MAX_COPIED_OPARG }).then_some((name, key, low_bit))
 }
 
 fn tables() -> &'static Tables {
@@ -644,11 +659,16 @@ fn tables() -> &'static Tables {
                     .unwrap_or_else(|| panic!("jitsaw: micro-op {} has no stencil", u.name()))
             })
             .collect();
-        let mut copies = vec![[None; MAX_COPIED_OPARG]; Uop::ALL.len()];
+        let mut copies = vec![Copies::default(); Uop::ALL.len()];
         for s in stencils::STENCILS {
-            if let Some((name, oparg)) = copy_of(s.name) {
+            if let Some((name, key, low_bit)) = copy_of(s.name) {
                 if let Some(u) = Uop::ALL.iter().find(|u| u.name() == name) {
-                    copies[*u as usize][oparg] = Some(s);
+                    let copies = &mut copies[*u as usize];
+                    if low_bit {
+                        copies.low_bit[key] = Some(s);
+                    } else {
+                        copies.exact[key] = Some(s);
+                    }
                 }
             }
         }
@@ -895,7 +915,7 @@ mod tests {
             assert_eq!(u.stencil().name, u.name());
         }
         for s in STENCILS {
-            let name = copy_of(s.name).map_or(s.name, |(name, _)| name);
+            let name = copy_of(s.name).map_or(s.name, |(name, ..)| name);
             assert!(
                 s.name == "_JIT_ENTRY" || Uop::ALL.iter().any(|u| u.name() == name),
                 "stencil {} is not in the micro-op table",
@@ -915,7 +935,9 @@ mod tests {
                     continue;
                 }
                 copies += 1;
-                assert_eq!(copy.name, format!("{}__{oparg}", u.name()));
+                let exact = format!("{}__{oparg}", u.name());
+                let low_bit = format!("{}__LOW{}", u.name(), oparg & 1);
+                assert!(copy.name == exact || copy.name == low_bit, "{}", copy.name);
                 assert!(stencil.has(HoleValue::Oparg), "{}", copy.name);
                 assert!(
                     !copy.has(HoleValue::Oparg),
@@ -939,14 +961,15 @@ mod tests {
                     );
                 }
                 assert_eq!(copy.calls_out(), stencil.calls_out(), "{}", copy.name);
+                // What is copied in line (cold parts go out of line).
                 assert!(
-                    copy.code.len() < stencil.code.len(),
+                    copy.hot_len < stencil.hot_len,
                     "{} is no smaller",
                     copy.name
                 );
             }
         }
-        assert!(copies >= 40, "{copies} copies");
+        assert!(copies >= 60, "{copies} copies");
     }
 
     #[test]

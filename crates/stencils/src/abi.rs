@@ -134,9 +134,11 @@ macro_rules! stencil {
 /// constant, the compiler folds it into the addressing (`mov rax,
 /// [r13-16]`) where the hole costs a `mov` and an index computation (five
 /// instructions for a stack slot). Locals get copies up to the last whose
-/// slot a one-byte displacement reaches (local 6: 0x48 + 6 * 8). `$oparg`
-/// names the oparg in the body, which calls it (`$oparg()`), as in every
-/// stencil.
+/// slot a one-byte displacement reaches (local 6: 0x48 + 6 * 8). A copy
+/// named `__LOWK` instead serves every oparg whose low bit is K (an
+/// attribute load's method-call bit, tested at run time otherwise): its body
+/// must read nothing of the oparg but that bit. `$oparg` names the oparg in
+/// the body, which calls it (`$oparg()`), as in every stencil.
 macro_rules! replicated_stencil {
     ($(#[$m:meta])* fn $name:ident($f:ident, $sp:ident, $ts:ident)
      $oparg:ident in [$($copy:ident = $k:literal),+] $body:block) => {

@@ -319,15 +319,15 @@ stencil!(fn _CHECK_MANAGED_OBJECT_HAS_VALUES(f, sp, ts) {
     next!(f, sp, ts)
 });
 
-stencil!(
+replicated_stencil!(
     /// Operand: index in the object's inline values.
-    fn _LOAD_ATTR_INSTANCE_VALUE(f, sp, ts) {
+    fn _LOAD_ATTR_INSTANCE_VALUE(f, sp, ts) oparg in [_LOAD_ATTR_INSTANCE_VALUE__LOW0 = 0, _LOAD_ATTR_INSTANCE_VALUE__LOW1 = 1] {
         let owner = peek(sp, 1);
         let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand32() as usize);
         if attr.is_null() {
             deopt!(f, sp, ts)
         }
-        replace_owner!(f, sp, ts, owner, attr)
+        replace_owner!(f, sp, ts, owner, attr, next, oparg() & 1 != 0)
     }
 );
 
@@ -352,10 +352,10 @@ stencil!(
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// `_LOAD_ATTR_INSTANCE_VALUE` of an owner pushed without a reference
     /// (a local's: `self.x`), which it therefore does not release.
-    fn _LOAD_ATTR_INSTANCE_VALUE_BORROWED(f, sp, ts) {
+    fn _LOAD_ATTR_INSTANCE_VALUE_BORROWED(f, sp, ts) oparg in [_LOAD_ATTR_INSTANCE_VALUE_BORROWED__LOW0 = 0, _LOAD_ATTR_INSTANCE_VALUE_BORROWED__LOW1 = 1] {
         let owner = peek(sp, 1);
         let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand32() as usize);
         if attr.is_null() {
@@ -408,7 +408,7 @@ macro_rules! check_attr_with_hint {
 /// `replace_owner`. A dict whose keys are not all `str`s (where CPython
 /// reads the general entries) deopts, so the common case carries one path.
 macro_rules! load_attr_with_hint {
-    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
+    ($f:ident, $sp:ident, $ts:ident, $method:expr, borrowed: $borrowed:literal) => {{
         let owner = peek($sp, 1);
         let keys = (*managed_dict(owner)).ma_keys;
         let hint = (operand() & 0xFFFF) as usize;
@@ -421,20 +421,20 @@ macro_rules! load_attr_with_hint {
         if (*ep).me_key != name || attr.is_null() {
             deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
-        replace_owner!($f, $sp, $ts, owner, attr, next, oparg() & 1 != 0, borrowed: $borrowed)
+        replace_owner!($f, $sp, $ts, owner, attr, next, $method, borrowed: $borrowed)
     }};
 }
 
 /// `_LOAD_ATTR_SLOT` (operand: the slot's byte offset in the object);
-/// `borrowed` as in `replace_owner`.
+/// `$method` and `borrowed` as in `replace_owner`.
 macro_rules! load_attr_slot {
-    ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
+    ($f:ident, $sp:ident, $ts:ident, $method:expr, borrowed: $borrowed:literal) => {{
         let owner = peek($sp, 1);
         let attr = *owner.cast::<u8>().add(operand32() as usize).cast::<*mut PyObject>();
         if attr.is_null() {
             deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
-        replace_owner!($f, $sp, $ts, owner, attr, next, oparg() & 1 != 0, borrowed: $borrowed)
+        replace_owner!($f, $sp, $ts, owner, attr, next, $method, borrowed: $borrowed)
     }};
 }
 
@@ -449,32 +449,32 @@ stencil!(
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// Operand: the attribute's name above the hinted entry index in the
     /// object's dict (16 bits).
-    fn _LOAD_ATTR_WITH_HINT(f, sp, ts) {
-        load_attr_with_hint!(f, sp, ts, borrowed: false)
+    fn _LOAD_ATTR_WITH_HINT(f, sp, ts) oparg in [_LOAD_ATTR_WITH_HINT__LOW0 = 0, _LOAD_ATTR_WITH_HINT__LOW1 = 1] {
+        load_attr_with_hint!(f, sp, ts, oparg() & 1 != 0, borrowed: false)
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// `_LOAD_ATTR_WITH_HINT` of an owner pushed without a reference.
-    fn _LOAD_ATTR_WITH_HINT_BORROWED(f, sp, ts) {
-        load_attr_with_hint!(f, sp, ts, borrowed: true)
+    fn _LOAD_ATTR_WITH_HINT_BORROWED(f, sp, ts) oparg in [_LOAD_ATTR_WITH_HINT_BORROWED__LOW0 = 0, _LOAD_ATTR_WITH_HINT_BORROWED__LOW1 = 1] {
+        load_attr_with_hint!(f, sp, ts, oparg() & 1 != 0, borrowed: true)
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// Operand: the slot's byte offset in the object.
-    fn _LOAD_ATTR_SLOT(f, sp, ts) {
-        load_attr_slot!(f, sp, ts, borrowed: false)
+    fn _LOAD_ATTR_SLOT(f, sp, ts) oparg in [_LOAD_ATTR_SLOT__LOW0 = 0, _LOAD_ATTR_SLOT__LOW1 = 1] {
+        load_attr_slot!(f, sp, ts, oparg() & 1 != 0, borrowed: false)
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// `_LOAD_ATTR_SLOT` of an owner pushed without a reference.
-    fn _LOAD_ATTR_SLOT_BORROWED(f, sp, ts) {
-        load_attr_slot!(f, sp, ts, borrowed: true)
+    fn _LOAD_ATTR_SLOT_BORROWED(f, sp, ts) oparg in [_LOAD_ATTR_SLOT_BORROWED__LOW0 = 0, _LOAD_ATTR_SLOT_BORROWED__LOW1 = 1] {
+        load_attr_slot!(f, sp, ts, oparg() & 1 != 0, borrowed: true)
     }
 );
 
