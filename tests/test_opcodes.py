@@ -259,6 +259,47 @@ def test_compare_op(jit):
     assert r.exits("generic:COMPARE_OP_INT")
 
 
+def test_every_comparison_in_loops_of_ints_and_floats(jit):
+    # Specialized int and float comparisons keep only their oparg's mask of
+    # true outcomes and run the stencil copied for it (one compare each,
+    # `optimize::mask_comparisons`): each operator, as a value and as a
+    # branch, owned, borrowed and with a borrowed right input, with equal,
+    # ordered and unordered (NaN) operands, negative and multi-digit ints.
+    r = jit(
+        """
+        TEST = (
+            "def {name}(xs, k):\\n"
+            "    out = []\\n"
+            "    for a in xs:\\n"
+            "        b = a * {one}\\n"
+            "        out.append((a < k, a <= k, a == k, a != k, a > k, a >= k))\\n"
+            "        out.append((b + {one} < a, b <= a, b == a, b != a, b > a, b >= a + {one}))\\n"
+            "        n = 0\\n"
+            "        if a < k: n += 1\\n"
+            "        if a <= k: n += 2\\n"
+            "        if a == k: n += 4\\n"
+            "        if a != k: n += 8\\n"
+            "        if a > k: n += 16\\n"
+            "        if a >= k: n += 32\\n"
+            "        out.append(n)\\n"
+            "    return out\\n"
+        )
+        exec(TEST.format(name="ints", one="1"))
+        exec(TEST.format(name="floats", one="1.0"))
+        nan, inf = float("nan"), float("inf")
+        for i in range(40):
+            out = ints([-3, -1, 0, 1, 2, 5, 2**20], 1), floats([-1.5, 0.0, -0.0, 1.0, 2.5, inf], 1.0)
+        print(out)
+        print(floats([nan, 1.0, -inf], nan), floats([nan, inf, 0.0], 0.0))
+        print(ints([2**70, -(2**70), 3], 2**70), ints([1.5, True, 1], 1))
+        """
+    )
+    r.assert_compiled("ints", "floats")
+    uops = r.uops("ints") + r.uops("floats")
+    for form in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT"):
+        assert any(u.startswith(form) for u in uops), form
+
+
 def test_to_bool_and_branches(jit):
     r = jit(
         """

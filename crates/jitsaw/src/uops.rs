@@ -625,7 +625,7 @@ struct Tables {
 }
 
 /// Opargs below this may have their own copies of a stencil.
-const MAX_COPIED_OPARG: usize = 8;
+const MAX_COPIED_OPARG: usize = 16;
 
 /// A micro-op's copies of its stencil (see `replicated_stencil!` in the
 /// stencils).

@@ -20,13 +20,14 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 6] = [
+    let passes: [(&str, Pass); 7] = [
         ("inline_constants", inline_constants),
         ("burn_globals", globals::burn_globals),
         ("remove_guards", types::remove_guards),
         ("cache_attributes", cache_attributes),
         ("remove_nops", remove_nops),
         ("borrow_operands", borrow::borrow_operands),
+        ("mask_comparisons", mask_comparisons),
     ];
     passes.into_iter().fold(program, |program, (name, pass)| {
         let program = pass(program);
@@ -75,6 +76,34 @@ pub fn cache_attributes(mut program: Program) -> Program {
         u.jump = Some(u.inst + 1);
     }
     program
+}
+
+/// A specialized int or float comparison reads only its oparg's low four
+/// bits (which outcomes are true: less, greater, equal, unordered); the
+/// rest (the operator, the to-bool bit) would only keep the JIT from
+/// copying the stencil compiled for that mask (`_COMPARE_OP_INT__2` is
+/// `<`, see `replicated_stencil!`).
+pub fn mask_comparisons(mut program: Program) -> Program {
+    for u in &mut program.uops {
+        if compares_by_mask(u.op) {
+            u.oparg &= 15;
+        }
+    }
+    program
+}
+
+/// Whether `op` is an int or float comparison reading only its oparg's
+/// mask of true outcomes.
+fn compares_by_mask(op: Uop) -> bool {
+    matches!(
+        op,
+        Uop::_COMPARE_OP_INT
+            | Uop::_COMPARE_OP_INT_BORROWED
+            | Uop::_COMPARE_OP_INT_BORROWED_RIGHT
+            | Uop::_COMPARE_OP_FLOAT
+            | Uop::_COMPARE_OP_FLOAT_BORROWED
+            | Uop::_COMPARE_OP_FLOAT_BORROWED_RIGHT
+    )
 }
 
 /// Counting mode: counts each micro-op's runs, in `counters[op]` (the
@@ -182,6 +211,23 @@ pub(crate) mod tests {
 
     fn ops(p: &Program, i: usize) -> Vec<Uop> {
         p.uops_of(i).iter().map(|u| u.op).collect()
+    }
+
+    #[test]
+    fn comparisons_keep_only_their_mask() {
+        // `if a < b` (operator 0, to-bool 16, less 2), `a != b` (operator
+        // 3, unordered, less or greater 7), a generic `==`.
+        let (lt, ne, eq) = (16 | 2, (3 << 5) | 7, (2 << 5) | 16 | 8);
+        let p = mask_comparisons(Program {
+            uops: vec![
+                uop(Uop::_COMPARE_OP_INT_BORROWED, lt, 0),
+                uop(Uop::_COMPARE_OP_FLOAT, ne, 0),
+                uop(Uop::_COMPARE_OP, eq, 0),
+            ],
+            ..Program::default()
+        });
+        let opargs: Vec<u32> = p.uops.iter().map(|u| u.oparg).collect();
+        assert_eq!(opargs, [2, 7, eq]);
     }
 
     #[test]

@@ -744,81 +744,123 @@ fn comparison_bit<T: PartialOrd>(x: T, y: T) -> usize {
     1 << (2 * (x >= y) as usize + (x <= y) as usize)
 }
 
+/// Whether comparing `x` with `y` has an outcome in `mask` (a specialized
+/// `COMPARE_OP`'s low four bits, see [`comparison_bit`]): one comparison for
+/// each operator's mask, which a constant mask (a stencil's copy for it)
+/// compiles to alone.
+#[inline(always)]
+fn compares<T: PartialOrd>(x: T, y: T, mask: usize) -> bool {
+    match mask {
+        2 => x < y,
+        4 => x > y,
+        8 => x == y,
+        // With unordered: a NaN is unequal to everything.
+        7 => x != y,
+        10 => x <= y,
+        12 => x >= y,
+        _ => comparison_bit(x, y) & mask != 0,
+    }
+}
+
 stencil!(fn _COMPARE_OP(f, sp, ts) {
     compare_op!(f, sp, ts)
 });
 
-/// `_COMPARE_OP_FLOAT`, releasing the inputs that are owned (the others
-/// are borrowed: `optimize::borrow`).
+/// `_COMPARE_OP_FLOAT` true for the outcomes in `$mask` (the oparg's low
+/// four bits), releasing the inputs that are owned (the others are
+/// borrowed: `optimize::borrow`).
 macro_rules! compare_float {
-    ($f:ident, $sp:ident, $ts:ident, owned: $left:literal, $right:literal) => {{
+    ($f:ident, $sp:ident, $ts:ident, $mask:expr, owned: $left:literal, $right:literal) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let bit = comparison_bit(float_value(left), float_value(right));
+        let res = compares(float_value(left), float_value(right), $mask);
         if $left {
             float_decref($ts, left);
         }
         if $right {
             float_decref($ts, right);
         }
-        poke($sp, 2, py_bool(bit & oparg() != 0));
+        poke($sp, 2, py_bool(res));
         next!($f, $sp.sub(1), $ts)
     }};
 }
 
-/// `_COMPARE_OP_INT`, releasing the inputs that are owned; its guard (an
+/// `_COMPARE_OP_INT` true for the outcomes in `$mask`, releasing the
+/// inputs that are owned; its guard (an
 /// int of more than one digit) takes references to the borrowed ones
 /// before leaving them to the instruction's fallback or the interpreter.
 macro_rules! compare_int {
-    ($f:ident, $sp:ident, $ts:ident, owned: $left:literal, $right:literal) => {{
+    ($f:ident, $sp:ident, $ts:ident, $mask:expr, owned: $left:literal, $right:literal) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
         if !long_is_compact(left) || !long_is_compact(right) {
             deopt_borrowed!($f, $sp, $ts; !$left => left, !$right => right)
         }
-        let bit = comparison_bit(long_compact_value(left), long_compact_value(right));
+        let res = compares(long_compact_value(left), long_compact_value(right), $mask);
         if $left {
             int_decref(left);
         }
         if $right {
             int_decref(right);
         }
-        poke($sp, 2, py_bool(bit & oparg() != 0));
+        poke($sp, 2, py_bool(res));
         next!($f, $sp.sub(1), $ts)
     }};
 }
 
-stencil!(fn _COMPARE_OP_FLOAT(f, sp, ts) {
-    compare_float!(f, sp, ts, owned: true, true)
+replicated_stencil!(fn _COMPARE_OP_FLOAT(f, sp, ts) oparg in [
+    _COMPARE_OP_FLOAT__2 = 2, _COMPARE_OP_FLOAT__4 = 4, _COMPARE_OP_FLOAT__7 = 7,
+    _COMPARE_OP_FLOAT__8 = 8, _COMPARE_OP_FLOAT__10 = 10, _COMPARE_OP_FLOAT__12 = 12
+] {
+    compare_float!(f, sp, ts, oparg(), owned: true, true)
 });
 
-stencil!(fn _COMPARE_OP_INT(f, sp, ts) {
-    compare_int!(f, sp, ts, owned: true, true)
+replicated_stencil!(fn _COMPARE_OP_INT(f, sp, ts) oparg in [
+    _COMPARE_OP_INT__2 = 2, _COMPARE_OP_INT__4 = 4, _COMPARE_OP_INT__7 = 7, _COMPARE_OP_INT__8 = 8,
+    _COMPARE_OP_INT__10 = 10, _COMPARE_OP_INT__12 = 12
+] {
+    compare_int!(f, sp, ts, oparg(), owned: true, true)
 });
 
-stencil!(
+replicated_stencil!(
     /// `_COMPARE_OP_FLOAT` on borrowed inputs.
-    fn _COMPARE_OP_FLOAT_BORROWED(f, sp, ts) {
-        compare_float!(f, sp, ts, owned: false, false)
+    fn _COMPARE_OP_FLOAT_BORROWED(f, sp, ts) oparg in [
+        _COMPARE_OP_FLOAT_BORROWED__2 = 2, _COMPARE_OP_FLOAT_BORROWED__4 = 4,
+        _COMPARE_OP_FLOAT_BORROWED__7 = 7, _COMPARE_OP_FLOAT_BORROWED__8 = 8,
+        _COMPARE_OP_FLOAT_BORROWED__10 = 10, _COMPARE_OP_FLOAT_BORROWED__12 = 12
+    ] {
+        compare_float!(f, sp, ts, oparg(), owned: false, false)
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// `_COMPARE_OP_INT` on borrowed inputs.
-    fn _COMPARE_OP_INT_BORROWED(f, sp, ts) {
-        compare_int!(f, sp, ts, owned: false, false)
+    fn _COMPARE_OP_INT_BORROWED(f, sp, ts) oparg in [
+        _COMPARE_OP_INT_BORROWED__2 = 2, _COMPARE_OP_INT_BORROWED__4 = 4,
+        _COMPARE_OP_INT_BORROWED__7 = 7, _COMPARE_OP_INT_BORROWED__8 = 8,
+        _COMPARE_OP_INT_BORROWED__10 = 10, _COMPARE_OP_INT_BORROWED__12 = 12
+    ] {
+        compare_int!(f, sp, ts, oparg(), owned: false, false)
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// `_COMPARE_OP_FLOAT` on a borrowed right input.
-    fn _COMPARE_OP_FLOAT_BORROWED_RIGHT(f, sp, ts) {
-        compare_float!(f, sp, ts, owned: true, false)
+    fn _COMPARE_OP_FLOAT_BORROWED_RIGHT(f, sp, ts) oparg in [
+        _COMPARE_OP_FLOAT_BORROWED_RIGHT__2 = 2, _COMPARE_OP_FLOAT_BORROWED_RIGHT__4 = 4,
+        _COMPARE_OP_FLOAT_BORROWED_RIGHT__7 = 7, _COMPARE_OP_FLOAT_BORROWED_RIGHT__8 = 8,
+        _COMPARE_OP_FLOAT_BORROWED_RIGHT__10 = 10, _COMPARE_OP_FLOAT_BORROWED_RIGHT__12 = 12
+    ] {
+        compare_float!(f, sp, ts, oparg(), owned: true, false)
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// `_COMPARE_OP_INT` on a borrowed right input.
-    fn _COMPARE_OP_INT_BORROWED_RIGHT(f, sp, ts) {
-        compare_int!(f, sp, ts, owned: true, false)
+    fn _COMPARE_OP_INT_BORROWED_RIGHT(f, sp, ts) oparg in [
+        _COMPARE_OP_INT_BORROWED_RIGHT__2 = 2, _COMPARE_OP_INT_BORROWED_RIGHT__4 = 4,
+        _COMPARE_OP_INT_BORROWED_RIGHT__7 = 7, _COMPARE_OP_INT_BORROWED_RIGHT__8 = 8,
+        _COMPARE_OP_INT_BORROWED_RIGHT__10 = 10, _COMPARE_OP_INT_BORROWED_RIGHT__12 = 12
+    ] {
+        compare_int!(f, sp, ts, oparg(), owned: true, false)
     }
 );
 
