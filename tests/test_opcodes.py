@@ -552,17 +552,28 @@ def test_unpack_sequence_all_forms(jit):
         def star(t):
             a, *rest, z = t
             return a, rest, z
+        # Two to four items unpack with stencils copied for their count.
+        def four(t):
+            a, b, c, d = t
+            return d, c, b, a
+        def five(t):
+            a, b, c, d, e = t
+            return e, d, c, b, a
+        def two_list(t):
+            a, b = t
+            return b, a
         for i in range(4):
             print(two((1, 2)), three((1, 2, 3)), from_list([4, 5, 6]), anything("xy"), star(range(5)))
-        for bad in [(1,), (1, 2, 3), None, [1, 2], "ab"]:
-            for f in (two, three, from_list):
+            print(two_list([i, 2]), four((1, 2, 3, i)), four([i, 5, 6, 7]), five((1, 2, 3, 4, i)))
+        for bad in [(1,), (1, 2, 3), None, [1, 2], "ab", (1, 2, 3, 4), [1, 2, 3, 4, 5]]:
+            for f in (two, three, from_list, four, five, two_list):
                 try:
                     print(f(bad))
                 except (ValueError, TypeError) as e:
                     print(type(e).__name__, e)
         """
     )
-    r.assert_compiled("two", "three", "from_list", "anything", "star")
+    r.assert_compiled("two", "three", "from_list", "anything", "star", "four", "five")
     assert "_UNPACK_SEQUENCE_TWO_TUPLE" in r.uops("two")
     assert "_UNPACK_SEQUENCE_TUPLE" in r.uops("three")
     assert "_UNPACK_SEQUENCE_LIST" in r.uops("from_list")
