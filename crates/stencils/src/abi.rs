@@ -128,29 +128,43 @@ macro_rules! stencil {
     };
 }
 
-/// Defines a stencil and copies of it for some opargs, each named after the
-/// micro-op and its oparg (`_SWAP__2`: `_SWAP` with oparg 2), which the JIT
-/// copies instead when the micro-op has that oparg. With the oparg a
-/// constant, the compiler folds it into the addressing (`mov rax,
+/// Defines a stencil and copies of it for some opargs, each exported under
+/// the micro-op's name and its oparg (`_SWAP__2`: `_SWAP` with oparg 2),
+/// which the JIT copies instead when the micro-op has that oparg. With the
+/// oparg a constant, the compiler folds it into the addressing (`mov rax,
 /// [r13-16]`) where the hole costs a `mov` and an index computation (five
 /// instructions for a stack slot). Locals get copies up to the last whose
-/// slot a one-byte displacement reaches (local 6: 0x48 + 6 * 8). A copy
-/// named `__LOWK` instead serves every oparg whose low bit is K (an
-/// attribute load's method-call bit, tested at run time otherwise): its body
-/// must read nothing of the oparg but that bit. `$oparg` names the oparg in
-/// the body, which calls it (`$oparg()`), as in every stencil.
+/// slot a one-byte displacement reaches (local 6: 0x48 + 6 * 8). Copies
+/// listed as `$oparg & 1 in [0, 1]` are exported as `__LOW0` and `__LOW1`
+/// and serve every oparg with that low bit (an attribute load's
+/// method-call bit, tested at run time otherwise): their body must read
+/// nothing of the oparg but that bit. `$oparg` names the oparg in the body,
+/// which calls it (`$oparg()`), as in every stencil.
 macro_rules! replicated_stencil {
     ($(#[$m:meta])* fn $name:ident($f:ident, $sp:ident, $ts:ident)
-     $oparg:ident in [$($copy:ident = $k:literal),+] $body:block) => {
+     $oparg:ident in [$($k:literal),+] $body:block) => {
+        replicated_stencil!(@copies $(#[$m])* fn $name($f, $sp, $ts) $oparg "" [$($k),+] $body);
+    };
+    ($(#[$m:meta])* fn $name:ident($f:ident, $sp:ident, $ts:ident)
+     $oparg:ident & 1 in [$($k:literal),+] $body:block) => {
+        replicated_stencil!(@copies $(#[$m])* fn $name($f, $sp, $ts) $oparg "LOW" [$($k),+] $body);
+    };
+    (@copies $(#[$m:meta])* fn $name:ident($f:ident, $sp:ident, $ts:ident)
+     $oparg:ident $prefix:literal [$($k:literal),+] $body:block) => {
         stencil!($(#[$m])* fn $name($f, $sp, $ts) $body);
         $(
-            stencil!(
-                #[doc = concat!("`", stringify!($name), "` with oparg ", $k, ".")]
-                fn $copy($f, $sp, $ts) {
+            // One scope per copy: each defines `copy`, exported by name.
+            const _: () = {
+                #[export_name = concat!(stringify!($name), "__", $prefix, $k)]
+                unsafe extern "rust-preserve-none" fn copy(
+                    $f: $crate::abi::Frame,
+                    $sp: $crate::abi::Sp,
+                    $ts: $crate::abi::Ts,
+                ) -> $crate::abi::Ret {
                     let $oparg = || -> usize { $k };
                     $body
                 }
-            );
+            };
         )+
     };
 }

@@ -14,7 +14,8 @@
 //! inputs on the stack): those whose types `optimize::types` proved, or
 //! whose inputs are borrowed after `_GUARD_BOTH_INT` or
 //! `_GUARD_BOTH_FLOAT`, whose `_BORROWED` forms give both references before
-//! they exit (`_BORROWED_RIGHT`: the right one, the only one borrowed). A list's or tuple's item by an int index
+//! they exit (`_BORROWED_RIGHT`: the right one, the only one borrowed). A
+//! list's or tuple's item by an int index
 //! (`_BINARY_SUBSCR_LIST_INT`, `_TUPLE_INT`, and `_STORE_SUBSCR_LIST_INT`'s
 //! list and index) qualifies too: its own deopts give the borrowed inputs
 //! references first, as `_COMPARE_OP_INT_BORROWED`'s guard does.
@@ -198,9 +199,9 @@ pub fn borrow_operands(mut program: Program) -> Program {
         let before_ok = program.uops[first..access]
             .iter()
             .all(|u| u.op == Uop::_SET_IP || borrowed_owner_form(u.op).is_some());
-        // Control enters neither the access's instruction nor an empty one
-        // before it.
-        // A copy's original stays below it, holding the owner.
+        // The owner is a local's or a copy's (whose original stays below
+        // it), and control enters neither the access's instruction nor an
+        // empty one before it.
         let owner = &program.uops[first - 1];
         if !before_ok
             || !matches!(owner.op, Uop::_LOAD_FAST | Uop::_COPY)

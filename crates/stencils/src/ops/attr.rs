@@ -321,9 +321,7 @@ stencil!(fn _CHECK_MANAGED_OBJECT_HAS_VALUES(f, sp, ts) {
 
 replicated_stencil!(
     /// Operand: index in the object's inline values.
-    fn _LOAD_ATTR_INSTANCE_VALUE(f, sp, ts) oparg in [
-        _LOAD_ATTR_INSTANCE_VALUE__LOW0 = 0, _LOAD_ATTR_INSTANCE_VALUE__LOW1 = 1
-    ] {
+    fn _LOAD_ATTR_INSTANCE_VALUE(f, sp, ts) oparg & 1 in [0, 1] {
         let owner = peek(sp, 1);
         let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand32() as usize);
         if attr.is_null() {
@@ -357,9 +355,7 @@ stencil!(
 replicated_stencil!(
     /// `_LOAD_ATTR_INSTANCE_VALUE` of an owner pushed without a reference
     /// (a local's: `self.x`), which it therefore does not release.
-    fn _LOAD_ATTR_INSTANCE_VALUE_BORROWED(f, sp, ts) oparg in [
-        _LOAD_ATTR_INSTANCE_VALUE_BORROWED__LOW0 = 0, _LOAD_ATTR_INSTANCE_VALUE_BORROWED__LOW1 = 1
-    ] {
+    fn _LOAD_ATTR_INSTANCE_VALUE_BORROWED(f, sp, ts) oparg & 1 in [0, 1] {
         let owner = peek(sp, 1);
         let attr = *(*inline_values(owner)).values.as_mut_ptr().add(operand32() as usize);
         if attr.is_null() {
@@ -456,34 +452,28 @@ stencil!(
 replicated_stencil!(
     /// Operand: the attribute's name above the hinted entry index in the
     /// object's dict (16 bits).
-    fn _LOAD_ATTR_WITH_HINT(f, sp, ts) oparg in [
-        _LOAD_ATTR_WITH_HINT__LOW0 = 0, _LOAD_ATTR_WITH_HINT__LOW1 = 1
-    ] {
+    fn _LOAD_ATTR_WITH_HINT(f, sp, ts) oparg & 1 in [0, 1] {
         load_attr_with_hint!(f, sp, ts, oparg() & 1 != 0, borrowed: false)
     }
 );
 
 replicated_stencil!(
     /// `_LOAD_ATTR_WITH_HINT` of an owner pushed without a reference.
-    fn _LOAD_ATTR_WITH_HINT_BORROWED(f, sp, ts) oparg in [
-        _LOAD_ATTR_WITH_HINT_BORROWED__LOW0 = 0, _LOAD_ATTR_WITH_HINT_BORROWED__LOW1 = 1
-    ] {
+    fn _LOAD_ATTR_WITH_HINT_BORROWED(f, sp, ts) oparg & 1 in [0, 1] {
         load_attr_with_hint!(f, sp, ts, oparg() & 1 != 0, borrowed: true)
     }
 );
 
 replicated_stencil!(
     /// Operand: the slot's byte offset in the object.
-    fn _LOAD_ATTR_SLOT(f, sp, ts) oparg in [_LOAD_ATTR_SLOT__LOW0 = 0, _LOAD_ATTR_SLOT__LOW1 = 1] {
+    fn _LOAD_ATTR_SLOT(f, sp, ts) oparg & 1 in [0, 1] {
         load_attr_slot!(f, sp, ts, oparg() & 1 != 0, borrowed: false)
     }
 );
 
 replicated_stencil!(
     /// `_LOAD_ATTR_SLOT` of an owner pushed without a reference.
-    fn _LOAD_ATTR_SLOT_BORROWED(f, sp, ts) oparg in [
-        _LOAD_ATTR_SLOT_BORROWED__LOW0 = 0, _LOAD_ATTR_SLOT_BORROWED__LOW1 = 1
-    ] {
+    fn _LOAD_ATTR_SLOT_BORROWED(f, sp, ts) oparg & 1 in [0, 1] {
         load_attr_slot!(f, sp, ts, oparg() & 1 != 0, borrowed: true)
     }
 );

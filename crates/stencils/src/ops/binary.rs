@@ -806,60 +806,38 @@ macro_rules! compare_int {
     }};
 }
 
-replicated_stencil!(fn _COMPARE_OP_FLOAT(f, sp, ts) oparg in [
-    _COMPARE_OP_FLOAT__2 = 2, _COMPARE_OP_FLOAT__4 = 4, _COMPARE_OP_FLOAT__7 = 7,
-    _COMPARE_OP_FLOAT__8 = 8, _COMPARE_OP_FLOAT__10 = 10, _COMPARE_OP_FLOAT__12 = 12
-] {
+replicated_stencil!(fn _COMPARE_OP_FLOAT(f, sp, ts) oparg in [2, 4, 7, 8, 10, 12] {
     compare_float!(f, sp, ts, oparg(), owned: true, true)
 });
 
-replicated_stencil!(fn _COMPARE_OP_INT(f, sp, ts) oparg in [
-    _COMPARE_OP_INT__2 = 2, _COMPARE_OP_INT__4 = 4, _COMPARE_OP_INT__7 = 7, _COMPARE_OP_INT__8 = 8,
-    _COMPARE_OP_INT__10 = 10, _COMPARE_OP_INT__12 = 12
-] {
+replicated_stencil!(fn _COMPARE_OP_INT(f, sp, ts) oparg in [2, 4, 7, 8, 10, 12] {
     compare_int!(f, sp, ts, oparg(), owned: true, true)
 });
 
 replicated_stencil!(
     /// `_COMPARE_OP_FLOAT` on borrowed inputs.
-    fn _COMPARE_OP_FLOAT_BORROWED(f, sp, ts) oparg in [
-        _COMPARE_OP_FLOAT_BORROWED__2 = 2, _COMPARE_OP_FLOAT_BORROWED__4 = 4,
-        _COMPARE_OP_FLOAT_BORROWED__7 = 7, _COMPARE_OP_FLOAT_BORROWED__8 = 8,
-        _COMPARE_OP_FLOAT_BORROWED__10 = 10, _COMPARE_OP_FLOAT_BORROWED__12 = 12
-    ] {
+    fn _COMPARE_OP_FLOAT_BORROWED(f, sp, ts) oparg in [2, 4, 7, 8, 10, 12] {
         compare_float!(f, sp, ts, oparg(), owned: false, false)
     }
 );
 
 replicated_stencil!(
     /// `_COMPARE_OP_INT` on borrowed inputs.
-    fn _COMPARE_OP_INT_BORROWED(f, sp, ts) oparg in [
-        _COMPARE_OP_INT_BORROWED__2 = 2, _COMPARE_OP_INT_BORROWED__4 = 4,
-        _COMPARE_OP_INT_BORROWED__7 = 7, _COMPARE_OP_INT_BORROWED__8 = 8,
-        _COMPARE_OP_INT_BORROWED__10 = 10, _COMPARE_OP_INT_BORROWED__12 = 12
-    ] {
+    fn _COMPARE_OP_INT_BORROWED(f, sp, ts) oparg in [2, 4, 7, 8, 10, 12] {
         compare_int!(f, sp, ts, oparg(), owned: false, false)
     }
 );
 
 replicated_stencil!(
     /// `_COMPARE_OP_FLOAT` on a borrowed right input.
-    fn _COMPARE_OP_FLOAT_BORROWED_RIGHT(f, sp, ts) oparg in [
-        _COMPARE_OP_FLOAT_BORROWED_RIGHT__2 = 2, _COMPARE_OP_FLOAT_BORROWED_RIGHT__4 = 4,
-        _COMPARE_OP_FLOAT_BORROWED_RIGHT__7 = 7, _COMPARE_OP_FLOAT_BORROWED_RIGHT__8 = 8,
-        _COMPARE_OP_FLOAT_BORROWED_RIGHT__10 = 10, _COMPARE_OP_FLOAT_BORROWED_RIGHT__12 = 12
-    ] {
+    fn _COMPARE_OP_FLOAT_BORROWED_RIGHT(f, sp, ts) oparg in [2, 4, 7, 8, 10, 12] {
         compare_float!(f, sp, ts, oparg(), owned: true, false)
     }
 );
 
 replicated_stencil!(
     /// `_COMPARE_OP_INT` on a borrowed right input.
-    fn _COMPARE_OP_INT_BORROWED_RIGHT(f, sp, ts) oparg in [
-        _COMPARE_OP_INT_BORROWED_RIGHT__2 = 2, _COMPARE_OP_INT_BORROWED_RIGHT__4 = 4,
-        _COMPARE_OP_INT_BORROWED_RIGHT__7 = 7, _COMPARE_OP_INT_BORROWED_RIGHT__8 = 8,
-        _COMPARE_OP_INT_BORROWED_RIGHT__10 = 10, _COMPARE_OP_INT_BORROWED_RIGHT__12 = 12
-    ] {
+    fn _COMPARE_OP_INT_BORROWED_RIGHT(f, sp, ts) oparg in [2, 4, 7, 8, 10, 12] {
         compare_int!(f, sp, ts, oparg(), owned: true, false)
     }
 );

@@ -261,9 +261,7 @@ unsafe fn unpack_items(sp: Sp, items: *mut *mut PyObject, n: usize) {
     }
 }
 
-replicated_stencil!(fn _UNPACK_SEQUENCE_TUPLE(f, sp, ts) oparg in [
-    _UNPACK_SEQUENCE_TUPLE__2 = 2, _UNPACK_SEQUENCE_TUPLE__3 = 3, _UNPACK_SEQUENCE_TUPLE__4 = 4
-] {
+replicated_stencil!(fn _UNPACK_SEQUENCE_TUPLE(f, sp, ts) oparg in [2, 3, 4] {
     let n = oparg();
     let seq = peek(sp, 1);
     if !is_tuple(seq) || ob_size(seq) as usize != n {
@@ -274,9 +272,7 @@ replicated_stencil!(fn _UNPACK_SEQUENCE_TUPLE(f, sp, ts) oparg in [
     next!(f, sp.add(n).sub(1), ts)
 });
 
-replicated_stencil!(fn _UNPACK_SEQUENCE_LIST(f, sp, ts) oparg in [
-    _UNPACK_SEQUENCE_LIST__2 = 2, _UNPACK_SEQUENCE_LIST__3 = 3, _UNPACK_SEQUENCE_LIST__4 = 4
-] {
+replicated_stencil!(fn _UNPACK_SEQUENCE_LIST(f, sp, ts) oparg in [2, 3, 4] {
     let n = oparg();
     let seq = peek(sp, 1);
     if !is_list(seq) || ob_size(seq) as usize != n {

@@ -10,10 +10,7 @@ stencil!(fn _NOP(f, sp, ts) {
     next!(f, sp, ts)
 });
 
-replicated_stencil!(fn _LOAD_FAST(f, sp, ts) oparg in [
-    _LOAD_FAST__0 = 0, _LOAD_FAST__1 = 1, _LOAD_FAST__2 = 2, _LOAD_FAST__3 = 3, _LOAD_FAST__4 = 4,
-    _LOAD_FAST__5 = 5, _LOAD_FAST__6 = 6
-] {
+replicated_stencil!(fn _LOAD_FAST(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6] {
     let v = *frame_local(f, oparg());
     incref(v);
     *sp = v;
@@ -24,11 +21,7 @@ replicated_stencil!(
     /// `_LOAD_FAST` without a new reference, for a micro-op right after
     /// that takes its inputs borrowed (`optimize::borrow`): the local keeps
     /// the value alive until then, as nothing runs in between.
-    fn _LOAD_FAST_BORROW(f, sp, ts) oparg in [
-        _LOAD_FAST_BORROW__0 = 0, _LOAD_FAST_BORROW__1 = 1, _LOAD_FAST_BORROW__2 = 2,
-        _LOAD_FAST_BORROW__3 = 3, _LOAD_FAST_BORROW__4 = 4, _LOAD_FAST_BORROW__5 = 5,
-        _LOAD_FAST_BORROW__6 = 6
-    ] {
+    fn _LOAD_FAST_BORROW(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6] {
         *sp = *frame_local(f, oparg());
         next!(f, sp.add(1), ts)
     }
@@ -66,10 +59,7 @@ macro_rules! store_fast {
     }};
 }
 
-replicated_stencil!(fn _STORE_FAST(f, sp, ts) oparg in [
-    _STORE_FAST__0 = 0, _STORE_FAST__1 = 1, _STORE_FAST__2 = 2, _STORE_FAST__3 = 3,
-    _STORE_FAST__4 = 4, _STORE_FAST__5 = 5, _STORE_FAST__6 = 6
-] {
+replicated_stencil!(fn _STORE_FAST(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6] {
     store_fast!(f, sp, ts, oparg(), decref)
 });
 
@@ -77,11 +67,7 @@ replicated_stencil!(
     /// `_STORE_FAST` of a local that holds an exact int or nothing
     /// (`optimize::types`): an old value that dies goes to the int
     /// freelist here, without the call out that freeing any object needs.
-    fn _STORE_FAST_INT(f, sp, ts) oparg in [
-        _STORE_FAST_INT__0 = 0, _STORE_FAST_INT__1 = 1, _STORE_FAST_INT__2 = 2,
-        _STORE_FAST_INT__3 = 3, _STORE_FAST_INT__4 = 4, _STORE_FAST_INT__5 = 5,
-        _STORE_FAST_INT__6 = 6
-    ] {
+    fn _STORE_FAST_INT(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6] {
         store_fast!(f, sp, ts, oparg(), int_decref)
     }
 );
@@ -89,11 +75,7 @@ replicated_stencil!(
 replicated_stencil!(
     /// `_STORE_FAST` of a local that holds an exact float or nothing: an
     /// old value that dies goes to CPython's float freelist here.
-    fn _STORE_FAST_FLOAT(f, sp, ts) oparg in [
-        _STORE_FAST_FLOAT__0 = 0, _STORE_FAST_FLOAT__1 = 1, _STORE_FAST_FLOAT__2 = 2,
-        _STORE_FAST_FLOAT__3 = 3, _STORE_FAST_FLOAT__4 = 4, _STORE_FAST_FLOAT__5 = 5,
-        _STORE_FAST_FLOAT__6 = 6
-    ] {
+    fn _STORE_FAST_FLOAT(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6] {
         store_fast!(f, sp, ts, oparg(), |old| float_decref(ts, old))
     }
 );
@@ -172,7 +154,7 @@ stencil!(fn _END_SEND(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
-replicated_stencil!(fn _COPY(f, sp, ts) oparg in [_COPY__1 = 1, _COPY__2 = 2, _COPY__3 = 3] {
+replicated_stencil!(fn _COPY(f, sp, ts) oparg in [1, 2, 3] {
     let bottom = peek(sp, oparg());
     incref(bottom);
     *sp = bottom;
@@ -183,15 +165,13 @@ replicated_stencil!(
     /// `_COPY` without a new reference, for a micro-op right after that
     /// takes it borrowed (`optimize::borrow`): the original, deeper on the
     /// stack, keeps the value alive until then.
-    fn _COPY_BORROW(f, sp, ts) oparg in [
-        _COPY_BORROW__1 = 1, _COPY_BORROW__2 = 2, _COPY_BORROW__3 = 3
-    ] {
+    fn _COPY_BORROW(f, sp, ts) oparg in [1, 2, 3] {
         *sp = peek(sp, oparg());
         next!(f, sp.add(1), ts)
     }
 );
 
-replicated_stencil!(fn _SWAP(f, sp, ts) oparg in [_SWAP__2 = 2, _SWAP__3 = 3] {
+replicated_stencil!(fn _SWAP(f, sp, ts) oparg in [2, 3] {
     let n = oparg();
     let top = peek(sp, 1);
     poke(sp, 1, peek(sp, n));
