@@ -252,6 +252,8 @@ pub unsafe fn float_new(ts: Ts, v: f64) -> *mut PyObject {
     let items = field_ptr::<*mut PyObject>(i, off::INTERP_FLOAT_FREELIST_ITEMS);
     let o = *items;
     if o.is_null() || traced() {
+        // Laid out after the freelist's path, which rustc put last.
+        core::hint::cold_path();
         return PyFloat_FromDouble(v);
     }
     *items = (*o).ob_type.cast();

@@ -10,7 +10,7 @@ stencil!(fn _NOP(f, sp, ts) {
     next!(f, sp, ts)
 });
 
-replicated_stencil!(fn _LOAD_FAST(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6] {
+replicated_stencil!(fn _LOAD_FAST(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
     let v = *frame_local(f, oparg());
     incref(v);
     *sp = v;
@@ -21,7 +21,7 @@ replicated_stencil!(
     /// `_LOAD_FAST` without a new reference, for a micro-op right after
     /// that takes its inputs borrowed (`optimize::borrow`): the local keeps
     /// the value alive until then, as nothing runs in between.
-    fn _LOAD_FAST_BORROW(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6] {
+    fn _LOAD_FAST_BORROW(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
         *sp = *frame_local(f, oparg());
         next!(f, sp.add(1), ts)
     }
