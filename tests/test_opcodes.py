@@ -171,11 +171,72 @@ def test_operations_on_borrowed_locals_keep_every_refcount(jit):
         """
     )
     r.assert_compiled("floats", "ints", "small", "big", "frame_midway", "cmp_range")
-    assert "_BINARY_OP_MULTIPLY_FLOAT_BORROWED" in r.uops("floats")
+    # `x * k` of two locals reads them in place (`optimize::fuse`).
+    assert "_BINARY_OP_MULTIPLY_FLOAT_LOCALS" in r.uops("floats")
     assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("ints")
     assert "_COMPARE_OP_INT_BORROWED" in r.uops("small")
     assert "_BINARY_OP_MULTIPLY_FLOAT_BORROWED_RIGHT" in r.uops("floats")
     assert "_BINARY_OP_SUBTRACT_INT_BORROWED_RIGHT" in r.uops("ints")
+
+
+def test_float_operations_reading_their_locals_in_place(jit):
+    # `a op b` of two float locals is one micro-op reading both in place
+    # (`optimize::fuse`). Every way it can leave: a local holding an int,
+    # a str or an object with `__mul__` (both pushed with references for
+    # the fallback), the same local on both sides, NaN and infinities, a
+    # loop entering right at the loads, a frame object rebinding a local
+    # mid-loop; refcounts and results as plain.
+    r = jit(
+        """
+        import sys
+        class M:
+            def __mul__(self, o): return "mul"
+            def __rmul__(self, o): return "rmul"
+            def __add__(self, o): return "add"
+            def __sub__(self, o): return "sub"
+        def ops(a, b, n):
+            t = 0.0
+            for i in range(n):
+                s = a + b
+                d = a - b
+                p = a * b
+                q = a * a
+                t = t + (s if i % 2 else d)
+            return s, d, p, q, t, sys.getrefcount(a), sys.getrefcount(b)
+        def rebind(n):
+            x, y = 1.5, 2.5
+            out = []
+            for i in range(n):
+                out.append(x * y)
+                if i == n // 2:
+                    sys._getframe().f_locals["x"] = 3
+                    x = 3
+            return out[-3:], sys.getrefcount(y)
+        def loop_at_loads(n):
+            x, y = 0.5, 0.25
+            while n:
+                z = x * y
+                n -= 1
+            return z
+        x, y = 1.5 * 3, 2.5 * 3
+        for k in range(40):
+            out = ops(x, y, 20), rebind(10), loop_at_loads(5)
+        print(out)
+        nan, inf = float("nan"), float("inf")
+        for a, b in [(nan, 1.0), (inf, -inf), (inf, 0.0), (-0.0, 0.0), (3, 4.0), (4.0, 3),
+                     (10**30, 2.5), ("ab", 3.0), (M(), 2.0), (2.0, M()), (True, 1.5)]:
+            try:
+                print(ops(a, b, 3)[:5])
+            except TypeError as e:
+                print("TypeError", e)
+        print(sys.getrefcount(x), sys.getrefcount(y), rebind(10))
+        """
+    )
+    r.assert_compiled("ops", "rebind", "loop_at_loads")
+    for name in ["_BINARY_OP_ADD_FLOAT_LOCALS", "_BINARY_OP_SUBTRACT_FLOAT_LOCALS",
+                 "_BINARY_OP_MULTIPLY_FLOAT_LOCALS"]:
+        assert name in r.uops("ops")
+    assert "_BINARY_OP_MULTIPLY_FLOAT_LOCALS" in r.uops("loop_at_loads")
 
 
 def test_mixed_int_and_float_operands(jit):
@@ -2220,7 +2281,8 @@ def test_guarded_operations_on_borrowed_locals_keep_every_refcount(jit):
     r.assert_compiled("fmul", "iadd", "fmul_right", "iadd_right")
     assert "_GUARD_BOTH_FLOAT_BORROWED_RIGHT" in r.uops("fmul_right")
     assert "_GUARD_BOTH_INT_BORROWED_RIGHT" in r.uops("iadd_right")
+    # Two float locals: their loads and guard are one with the operation.
     uops = r.uops("fmul")
-    assert "_GUARD_BOTH_FLOAT_BORROWED" in uops and "_BINARY_OP_MULTIPLY_FLOAT_BORROWED" in uops
+    assert "_BINARY_OP_MULTIPLY_FLOAT_LOCALS" in uops and "_GUARD_BOTH_FLOAT_BORROWED" not in uops
     uops = r.uops("iadd")
     assert "_GUARD_BOTH_INT_BORROWED" in uops and "_BINARY_OP_ADD_INT_BORROWED" in uops

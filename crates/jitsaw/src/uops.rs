@@ -153,6 +153,11 @@ uops! { o;
     _BINARY_OP_MULTIPLY_FLOAT_BORROWED_RIGHT: 2 => 1, escapes false;
     _COMPARE_OP_INT_BORROWED_RIGHT: 2 => 1, escapes false;
     _COMPARE_OP_FLOAT_BORROWED_RIGHT: 2 => 1, escapes false;
+    // jitsaw: the same of two float locals read in place, with their
+    // loads and guard (`optimize::fuse`); a failing guard pushes both.
+    _BINARY_OP_ADD_FLOAT_LOCALS: 0 => 1, escapes false;
+    _BINARY_OP_SUBTRACT_FLOAT_LOCALS: 0 => 1, escapes false;
+    _BINARY_OP_MULTIPLY_FLOAT_LOCALS: 0 => 1, escapes false;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
     // jitsaw: unspecialized forms with inline fast paths for common types.
@@ -525,6 +530,19 @@ impl Uop {
             | Uop::_ITER_JUMP_RANGE => Some(1),
             Uop::_FOR_ITER_GEN_RETURNED => Some(2),
             _ => None,
+        }
+    }
+
+    /// For a micro-op that first in its instruction reads inputs the
+    /// interpreter has on the stack from where they are (the `_LOCALS`
+    /// operations): how many it pushes before leaving for the
+    /// instruction's fallback or the interpreter, which start with them.
+    pub fn deopt_pushes(self) -> i32 {
+        match self {
+            Uop::_BINARY_OP_ADD_FLOAT_LOCALS
+            | Uop::_BINARY_OP_SUBTRACT_FLOAT_LOCALS
+            | Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS => 2,
+            _ => 0,
         }
     }
 

@@ -53,6 +53,16 @@ fn continues(op: Uop) -> bool {
     op == Uop::_YIELD_VALUE || op.continues()
 }
 
+/// How many values above the instruction's starting depth instruction
+/// `i`'s fallback starts with: its first micro-op's inputs read in place
+/// are pushed when it leaves for the fallback.
+fn fallback_pushes(program: &Program, i: usize) -> i32 {
+    program
+        .uops_of(i)
+        .first()
+        .map_or(0, |u| u.op.deopt_pushes())
+}
+
 /// The depth at the start of each instruction.
 pub fn depths(program: &Program) -> Vec<Depth> {
     let n = program.insts.len();
@@ -81,7 +91,11 @@ pub fn depths(program: &Program) -> Vec<Depth> {
             if fallback && uops.is_empty() {
                 continue;
             }
-            let mut d = start;
+            let mut d = if fallback {
+                start + fallback_pushes(program, i)
+            } else {
+                start
+            };
             let mut falls = true;
             for u in uops {
                 if let Some(t) = u.jump {
@@ -105,8 +119,12 @@ pub fn depths(program: &Program) -> Vec<Depth> {
 pub fn check_stack_depth(program: Program) -> Program {
     let at = depths(&program);
     let base = program.stack_base as i32;
-    rewrite_ranges(program, |i, _, uops, out| {
+    let pushes: Vec<i32> = (0..program.insts.len())
+        .map(|i| fallback_pushes(&program, i))
+        .collect();
+    rewrite_ranges(program, |i, fallback, uops, out| {
         let mut depth = match at[i] {
+            Depth::Known(d) if fallback => Some(d + pushes[i]),
             Depth::Known(d) => Some(d),
             _ => None,
         };

@@ -4,6 +4,7 @@
 
 pub mod borrow;
 pub mod depth;
+pub mod fuse;
 pub mod globals;
 pub mod types;
 
@@ -20,13 +21,14 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 7] = [
+    let passes: [(&str, Pass); 8] = [
         ("inline_constants", inline_constants),
         ("burn_globals", globals::burn_globals),
         ("remove_guards", types::remove_guards),
         ("cache_attributes", cache_attributes),
         ("remove_nops", remove_nops),
         ("borrow_operands", borrow::borrow_operands),
+        ("fuse_local_operands", fuse::fuse_local_operands),
         ("mask_comparisons", mask_comparisons),
     ];
     passes.into_iter().fold(program, |program, (name, pass)| {

@@ -340,6 +340,53 @@ stencil!(
     }
 );
 
+/// `x op y` of two locals holding floats, read where they are: two
+/// `_LOAD_FAST_BORROW`s, the `_GUARD_BOTH_FLOAT_BORROWED` and the borrowed
+/// operation in one (`optimize::fuse`), locals `oparg` and operand. If
+/// either is not a float, both are pushed with references, as the loads
+/// push them, and the instruction's fallback or the interpreter takes over.
+macro_rules! float_op_locals {
+    ($f:ident, $sp:ident, $ts:ident, $op:tt) => {{
+        let left = *frame_local($f, oparg());
+        let right = *frame_local($f, operand32() as usize);
+        if is_float(left) && is_float(right) {
+            let res = float_new($ts, float_value(left) $op float_value(right));
+            if res.is_null() {
+                error!($f, $sp, $ts)
+            }
+            *$sp = res;
+            next!($f, $sp.add(1), $ts)
+        }
+        core::hint::cold_path();
+        incref(left);
+        incref(right);
+        *$sp = left;
+        *$sp.add(1) = right;
+        deopt!($f, $sp.add(2), $ts)
+    }};
+}
+
+stencil!(
+    /// `+` of two float locals (see `float_op_locals`).
+    fn _BINARY_OP_ADD_FLOAT_LOCALS(f, sp, ts) {
+        float_op_locals!(f, sp, ts, +)
+    }
+);
+
+stencil!(
+    /// `-` of two float locals.
+    fn _BINARY_OP_SUBTRACT_FLOAT_LOCALS(f, sp, ts) {
+        float_op_locals!(f, sp, ts, -)
+    }
+);
+
+stencil!(
+    /// `*` of two float locals.
+    fn _BINARY_OP_MULTIPLY_FLOAT_LOCALS(f, sp, ts) {
+        float_op_locals!(f, sp, ts, *)
+    }
+);
+
 /// `DECREF_INPUTS_AND_REUSE_FLOAT`: store the result in an input that is
 /// about to die instead of allocating.
 macro_rules! float_op {
