@@ -87,7 +87,7 @@ def test_binary_op_specializations_and_their_deopts(jit):
         """
     )
     r.assert_compiled("add", "sub", "mul", "cat", "generic")
-    assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("add")  # of two locals
+    assert "_BINARY_OP_ADD_INT_LOCALS" in r.uops("add")  # of two locals, read in place
     assert "_BINARY_OP_ADD_UNICODE" in r.uops("cat")
     assert r.exits("generic:BINARY_OP_")
 
@@ -173,7 +173,7 @@ def test_operations_on_borrowed_locals_keep_every_refcount(jit):
     r.assert_compiled("floats", "ints", "small", "big", "frame_midway", "cmp_range")
     # `x * k` of two locals reads them in place (`optimize::fuse`).
     assert "_BINARY_OP_MULTIPLY_FLOAT_LOCALS" in r.uops("floats")
-    assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("ints")
+    assert "_BINARY_OP_ADD_INT_LOCALS" in r.uops("ints")
     assert "_COMPARE_OP_INT_BORROWED" in r.uops("small")
     assert "_BINARY_OP_MULTIPLY_FLOAT_BORROWED_RIGHT" in r.uops("floats")
     assert "_BINARY_OP_SUBTRACT_INT_BORROWED_RIGHT" in r.uops("ints")
@@ -237,6 +237,41 @@ def test_float_operations_reading_their_locals_in_place(jit):
                  "_BINARY_OP_MULTIPLY_FLOAT_LOCALS"]:
         assert name in r.uops("ops")
     assert "_BINARY_OP_MULTIPLY_FLOAT_LOCALS" in r.uops("loop_at_loads")
+
+
+def test_int_operations_reading_their_locals_in_place(jit):
+    # `a op b` of two int locals, fused like the float ones: small and
+    # cached results, results past a digit and past a word, overflow into
+    # big ints, bools and floats and strs at the sites, refcounts.
+    r = jit(
+        """
+        import sys
+        def ops(a, b, n):
+            t = 0
+            for i in range(n):
+                s = a + b
+                d = a - b
+                p = a * b
+                q = b * b
+                t = t + (s if i % 2 else d)
+            return s, d, p, q, t, sys.getrefcount(a), sys.getrefcount(b)
+        x, y = 10**5 + 1, 10**5 + 2
+        for k in range(40):
+            out = ops(x, y, 20), ops(3, 4, 20), ops(-7, 250, 5)
+        print(out)
+        for a, b in [(2**31, 2**31), (2**62, 2**62), (-(2**62), 2**62), (10**30, 7), (True, 2),
+                     (3, 2.5), (1.5, 2), ("ab", 3), (3, "ab"), (0, -1)]:
+            try:
+                print(ops(a, b, 3)[:5])
+            except TypeError as e:
+                print("TypeError", e)
+        print(sys.getrefcount(x), sys.getrefcount(y))
+        """
+    )
+    r.assert_compiled("ops")
+    for name in ["_BINARY_OP_ADD_INT_LOCALS", "_BINARY_OP_SUBTRACT_INT_LOCALS",
+                 "_BINARY_OP_MULTIPLY_INT_LOCALS"]:
+        assert name in r.uops("ops")
 
 
 def test_mixed_int_and_float_operands(jit):
@@ -1790,7 +1825,7 @@ def test_int_arithmetic_at_digit_boundaries(jit):
         """
     )
     r.assert_compiled("add", "sub", "mul", "steps")
-    assert "_BINARY_OP_ADD_INT_BORROWED" in r.uops("add")  # of two locals
+    assert "_BINARY_OP_ADD_INT_LOCALS" in r.uops("add")  # of two locals, read in place
 
 
 def test_int_results_reuse_dying_temporaries(jit):
@@ -2284,5 +2319,6 @@ def test_guarded_operations_on_borrowed_locals_keep_every_refcount(jit):
     # Two float locals: their loads and guard are one with the operation.
     uops = r.uops("fmul")
     assert "_BINARY_OP_MULTIPLY_FLOAT_LOCALS" in uops and "_GUARD_BOTH_FLOAT_BORROWED" not in uops
+    # The same for ints; `a < b` keeps its borrowed guard.
     uops = r.uops("iadd")
-    assert "_GUARD_BOTH_INT_BORROWED" in uops and "_BINARY_OP_ADD_INT_BORROWED" in uops
+    assert "_GUARD_BOTH_INT_BORROWED" in uops and "_BINARY_OP_ADD_INT_LOCALS" in uops

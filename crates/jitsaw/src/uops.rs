@@ -153,11 +153,14 @@ uops! { o;
     _BINARY_OP_MULTIPLY_FLOAT_BORROWED_RIGHT: 2 => 1, escapes false;
     _COMPARE_OP_INT_BORROWED_RIGHT: 2 => 1, escapes false;
     _COMPARE_OP_FLOAT_BORROWED_RIGHT: 2 => 1, escapes false;
-    // jitsaw: the same of two float locals read in place, with their
-    // loads and guard (`optimize::fuse`); a failing guard pushes both.
+    // jitsaw: the same of two float or int locals read in place, with
+    // their loads and guard (`optimize::fuse`); a failing guard pushes both.
     _BINARY_OP_ADD_FLOAT_LOCALS: 0 => 1, escapes false;
     _BINARY_OP_SUBTRACT_FLOAT_LOCALS: 0 => 1, escapes false;
     _BINARY_OP_MULTIPLY_FLOAT_LOCALS: 0 => 1, escapes false;
+    _BINARY_OP_ADD_INT_LOCALS: 0 => 1, escapes false;
+    _BINARY_OP_SUBTRACT_INT_LOCALS: 0 => 1, escapes false;
+    _BINARY_OP_MULTIPLY_INT_LOCALS: 0 => 1, escapes false;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
     // jitsaw: unspecialized forms with inline fast paths for common types.
@@ -541,7 +544,10 @@ impl Uop {
         match self {
             Uop::_BINARY_OP_ADD_FLOAT_LOCALS
             | Uop::_BINARY_OP_SUBTRACT_FLOAT_LOCALS
-            | Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS => 2,
+            | Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS
+            | Uop::_BINARY_OP_ADD_INT_LOCALS
+            | Uop::_BINARY_OP_SUBTRACT_INT_LOCALS
+            | Uop::_BINARY_OP_MULTIPLY_INT_LOCALS => 2,
             _ => 0,
         }
     }

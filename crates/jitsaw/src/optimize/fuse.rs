@@ -1,4 +1,4 @@
-//! Float operations on two locals read them where they are.
+//! Float and int operations on two locals read them where they are.
 //!
 //! `dx * dx` is `LOAD_FAST_LOAD_FAST`, `BINARY_OP`: after
 //! `optimize::borrow`, `_LOAD_FAST_BORROW dx`, `_LOAD_FAST_BORROW dx`,
@@ -20,17 +20,24 @@
 use super::remove_nops;
 use crate::uops::{Program, Uop};
 
-/// The fused form of a borrowed float operation.
-fn locals_form(op: Uop) -> Option<Uop> {
-    match op {
-        Uop::_BINARY_OP_ADD_FLOAT_BORROWED => Some(Uop::_BINARY_OP_ADD_FLOAT_LOCALS),
-        Uop::_BINARY_OP_SUBTRACT_FLOAT_BORROWED => Some(Uop::_BINARY_OP_SUBTRACT_FLOAT_LOCALS),
-        Uop::_BINARY_OP_MULTIPLY_FLOAT_BORROWED => Some(Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS),
-        _ => None,
-    }
+/// The fused form of a borrowed float or int operation, and the guard
+/// that may come before it.
+fn locals_form(op: Uop) -> Option<(Uop, Uop)> {
+    use Uop::*;
+    let float = _GUARD_BOTH_FLOAT_BORROWED;
+    let int = _GUARD_BOTH_INT_BORROWED;
+    Some(match op {
+        _BINARY_OP_ADD_FLOAT_BORROWED => (_BINARY_OP_ADD_FLOAT_LOCALS, float),
+        _BINARY_OP_SUBTRACT_FLOAT_BORROWED => (_BINARY_OP_SUBTRACT_FLOAT_LOCALS, float),
+        _BINARY_OP_MULTIPLY_FLOAT_BORROWED => (_BINARY_OP_MULTIPLY_FLOAT_LOCALS, float),
+        _BINARY_OP_ADD_INT_BORROWED => (_BINARY_OP_ADD_INT_LOCALS, int),
+        _BINARY_OP_SUBTRACT_INT_BORROWED => (_BINARY_OP_SUBTRACT_INT_LOCALS, int),
+        _BINARY_OP_MULTIPLY_INT_BORROWED => (_BINARY_OP_MULTIPLY_INT_LOCALS, int),
+        _ => return None,
+    })
 }
 
-/// Fuses each borrowed float operation whose inputs are two locals loaded
+/// Fuses each borrowed float or int operation whose inputs are two locals loaded
 /// right before it (and its guard, if `optimize::types` left one).
 pub fn fuse_local_operands(mut program: Program) -> Program {
     let entered = program.entered();
@@ -40,11 +47,11 @@ pub fn fuse_local_operands(mut program: Program) -> Program {
         .map_or(0, |i| (i.first + i.count) as usize);
     let mut fused = false;
     for k in 2..main_end {
-        let Some(form) = locals_form(program.uops[k].op) else {
+        let Some((form, guard)) = locals_form(program.uops[k].op) else {
             continue;
         };
         let at = program.uops[k].inst as usize;
-        let guarded = program.uops[k - 1].op == Uop::_GUARD_BOTH_FLOAT_BORROWED;
+        let guarded = program.uops[k - 1].op == guard;
         if guarded && k < 3 {
             continue;
         }
@@ -138,6 +145,22 @@ mod tests {
             assert_eq!(ops(&p, 2), [(Uop::_STORE_FAST, 5, 0)]);
             assert_eq!(p.fallback_of(1)[0].op, Uop::_BINARY_OP);
         }
+    }
+
+    #[test]
+    fn int_operations_fuse_with_their_own_guard_only() {
+        let mut p = program(true, None);
+        p.uops[2].op = Uop::_GUARD_BOTH_INT_BORROWED;
+        p.uops[3].op = Uop::_BINARY_OP_SUBTRACT_INT_BORROWED;
+        let fused = fuse_local_operands(p.clone());
+        assert_eq!(
+            ops(&fused, 1),
+            [(Uop::_BINARY_OP_SUBTRACT_INT_LOCALS, 3, 4)]
+        );
+        // A float guard before an int operation is not its guard.
+        p.uops[2].op = Uop::_GUARD_BOTH_FLOAT_BORROWED;
+        let kept = fuse_local_operands(p);
+        assert_eq!(ops(&kept, 1)[1].0, Uop::_BINARY_OP_SUBTRACT_INT_BORROWED);
     }
 
     #[test]

@@ -387,6 +387,56 @@ stencil!(
     }
 );
 
+/// `x op y` of two locals holding ints, read where they are, as
+/// `float_op_locals`: the result is computed as `int_op!` computes it for
+/// borrowed inputs.
+macro_rules! int_op_locals {
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
+        let left = *frame_local($f, oparg());
+        let right = *frame_local($f, operand32() as usize);
+        if is_int(left) && is_int(right) {
+            let res = match compact_pair(left, right)
+                .or_else(|| int_value(left).zip(int_value(right)))
+            {
+                Some((a, b)) if $fits(a, b) => int_result(left, right, (false, false), $op(a, b)),
+                _ => $slow(left, right),
+            };
+            if res.is_null() {
+                error!($f, $sp, $ts)
+            }
+            *$sp = res;
+            next!($f, $sp.add(1), $ts)
+        }
+        core::hint::cold_path();
+        incref(left);
+        incref(right);
+        *$sp = left;
+        *$sp.add(1) = right;
+        deopt!($f, $sp.add(2), $ts)
+    }};
+}
+
+stencil!(
+    /// `+` of two int locals (see `int_op_locals`).
+    fn _BINARY_OP_ADD_INT_LOCALS(f, sp, ts) {
+        int_op_locals!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add)
+    }
+);
+
+stencil!(
+    /// `-` of two int locals.
+    fn _BINARY_OP_SUBTRACT_INT_LOCALS(f, sp, ts) {
+        int_op_locals!(f, sp, ts, |_, _| true, |a: i64, b: i64| a - b, _PyLong_Subtract)
+    }
+);
+
+stencil!(
+    /// `*` of two int locals.
+    fn _BINARY_OP_MULTIPLY_INT_LOCALS(f, sp, ts) {
+        int_op_locals!(f, sp, ts, one_digit_each, |a: i64, b: i64| a * b, _PyLong_Multiply)
+    }
+);
+
 /// `DECREF_INPUTS_AND_REUSE_FLOAT`: store the result in an input that is
 /// about to die instead of allocating.
 macro_rules! float_op {
