@@ -86,8 +86,7 @@ pub fn fuse_local_operands(mut program: Program) -> Program {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimize::tests::uop;
-    use crate::uops::Inst;
+    use crate::optimize::tests::{inst, uop};
 
     /// `LOAD_FAST_LOAD_FAST` of locals 3 and 4, then a guarded `*`, with
     /// a fallback, then a `STORE_FAST 5`; `jump_to` adds a jump to that
@@ -108,16 +107,6 @@ mod tests {
         uops.push(uop(Uop::_BINARY_OP, 5, 1));
         let n = uops.len() as u32;
         let op_count = if guarded { 2 } else { 1 };
-        let inst = |first, count, fallback, fallback_count| Inst {
-            start: 0,
-            offset: 0,
-            opcode: 0,
-            oparg: 0,
-            first,
-            count,
-            fallback,
-            fallback_count,
-        };
         Program {
             insts: vec![
                 inst(0, 2, n, 0),

@@ -185,10 +185,10 @@ pub(crate) mod tests {
         }
     }
 
-    /// Two instructions: `LOAD_CONST 0` (with a `_NOP` before it) and a
-    /// `LOAD_CONST 1` whose fallback is one `_LOAD_CONST`.
-    fn program() -> Program {
-        let inst = |first, count, fallback, fallback_count| Inst {
+    /// An instruction whose micro-ops are `count` from `first` and whose
+    /// fallback `fallback_count` from `fallback`.
+    pub(crate) fn inst(first: u32, count: u32, fallback: u32, fallback_count: u32) -> Inst {
+        Inst {
             start: 0,
             offset: 0,
             opcode: 0,
@@ -197,7 +197,12 @@ pub(crate) mod tests {
             count,
             fallback,
             fallback_count,
-        };
+        }
+    }
+
+    /// Two instructions: `LOAD_CONST 0` (with a `_NOP` before it) and a
+    /// `LOAD_CONST 1` whose fallback is one `_LOAD_CONST`.
+    fn program() -> Program {
         Program {
             insts: vec![inst(0, 2, 3, 0), inst(2, 1, 3, 1)],
             uops: vec![

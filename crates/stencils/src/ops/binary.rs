@@ -340,17 +340,18 @@ stencil!(
     }
 );
 
-/// `x op y` of two locals holding floats, read where they are: two
-/// `_LOAD_FAST_BORROW`s, the `_GUARD_BOTH_FLOAT_BORROWED` and the borrowed
-/// operation in one (`optimize::fuse`), locals `oparg` and operand. If
-/// either is not a float, both are pushed with references, as the loads
+/// `x op y` of two locals, read where they are: two `_LOAD_FAST_BORROW`s,
+/// the guard (`$is` of both) and the borrowed operation in one
+/// (`optimize::fuse`), locals `oparg` and operand. `$res` (of `$l` and
+/// `$r`, the two values) is the result, or NULL with an error set. If a
+/// value fails the guard, both are pushed with references, as the loads
 /// push them, and the instruction's fallback or the interpreter takes over.
-macro_rules! float_op_locals {
-    ($f:ident, $sp:ident, $ts:ident, $op:tt) => {{
-        let left = *frame_local($f, oparg());
-        let right = *frame_local($f, operand32() as usize);
-        if is_float(left) && is_float(right) {
-            let res = float_new($ts, float_value(left) $op float_value(right));
+macro_rules! op_locals {
+    ($f:ident, $sp:ident, $ts:ident, $is:ident, |$l:ident, $r:ident| $res:expr) => {{
+        let $l = *frame_local($f, oparg());
+        let $r = *frame_local($f, operand32() as usize);
+        if $is($l) && $is($r) {
+            let res = $res;
             if res.is_null() {
                 error!($f, $sp, $ts)
             }
@@ -358,16 +359,25 @@ macro_rules! float_op_locals {
             next!($f, $sp.add(1), $ts)
         }
         core::hint::cold_path();
-        incref(left);
-        incref(right);
-        *$sp = left;
-        *$sp.add(1) = right;
+        incref($l);
+        incref($r);
+        *$sp = $l;
+        *$sp.add(1) = $r;
         deopt!($f, $sp.add(2), $ts)
     }};
 }
 
+/// `x op y` of two float locals (see `op_locals`).
+macro_rules! float_op_locals {
+    ($f:ident, $sp:ident, $ts:ident, $op:tt) => {
+        op_locals!($f, $sp, $ts, is_float, |left, right| {
+            float_new($ts, float_value(left) $op float_value(right))
+        })
+    };
+}
+
 stencil!(
-    /// `+` of two float locals (see `float_op_locals`).
+    /// `+` of two float locals (see `op_locals`).
     fn _BINARY_OP_ADD_FLOAT_LOCALS(f, sp, ts) {
         float_op_locals!(f, sp, ts, +)
     }
@@ -387,37 +397,21 @@ stencil!(
     }
 );
 
-/// `x op y` of two locals holding ints, read where they are, as
-/// `float_op_locals`: the result is computed as `int_op!` computes it for
-/// borrowed inputs.
+/// `x op y` of two int locals (see `op_locals`), computed as `int_op!`
+/// computes it for borrowed inputs.
 macro_rules! int_op_locals {
-    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {{
-        let left = *frame_local($f, oparg());
-        let right = *frame_local($f, operand32() as usize);
-        if is_int(left) && is_int(right) {
-            let res = match compact_pair(left, right)
-                .or_else(|| int_value(left).zip(int_value(right)))
-            {
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {
+        op_locals!($f, $sp, $ts, is_int, |left, right| {
+            match compact_pair(left, right).or_else(|| int_value(left).zip(int_value(right))) {
                 Some((a, b)) if $fits(a, b) => int_result(left, right, (false, false), $op(a, b)),
                 _ => $slow(left, right),
-            };
-            if res.is_null() {
-                error!($f, $sp, $ts)
             }
-            *$sp = res;
-            next!($f, $sp.add(1), $ts)
-        }
-        core::hint::cold_path();
-        incref(left);
-        incref(right);
-        *$sp = left;
-        *$sp.add(1) = right;
-        deopt!($f, $sp.add(2), $ts)
-    }};
+        })
+    };
 }
 
 stencil!(
-    /// `+` of two int locals (see `int_op_locals`).
+    /// `+` of two int locals (see `op_locals`).
     fn _BINARY_OP_ADD_INT_LOCALS(f, sp, ts) {
         int_op_locals!(f, sp, ts, |_, _| true, |a: i64, b: i64| a + b, _PyLong_Add)
     }
