@@ -879,6 +879,14 @@ pub struct Burned {
 }
 
 impl Program {
+    /// How many micro-ops the instructions' main paths take: the generic
+    /// fallbacks follow them.
+    pub fn main_len(&self) -> usize {
+        self.insts
+            .last()
+            .map_or(0, |i| (i.first + i.count) as usize)
+    }
+
     /// The micro-ops of instruction `i`.
     pub fn uops_of(&self, i: usize) -> &[UopInst] {
         let inst = &self.insts[i];

@@ -133,8 +133,10 @@ macro_rules! stencil {
 /// which the JIT copies instead when the micro-op has that oparg. With the
 /// oparg a constant, the compiler folds it into the addressing (`mov rax,
 /// [r13-16]`) where the hole costs a `mov` and an index computation (five
-/// instructions for a stack slot). Locals get copies up to the last whose
-/// slot a one-byte displacement reaches (local 6: 0x48 + 6 * 8). Copies
+/// instructions for a stack slot). Stores to locals get copies up to the
+/// last whose slot a one-byte displacement reaches (local 6: 0x48 + 6 * 8;
+/// further out a copy is a byte longer), loads up to local 15 (one
+/// instruction and two bytes shorter even with a four-byte one). Copies
 /// listed as `$oparg & 1 in [0, 1]` are exported as `__LOW0` and `__LOW1`
 /// and serve every oparg with that low bit (an attribute load's
 /// method-call bit, tested at run time otherwise): their body must read

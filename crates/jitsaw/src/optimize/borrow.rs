@@ -132,10 +132,7 @@ pub fn borrow_operands(mut program: Program) -> Program {
     // A plain push; a burned-in global's load is not (invalidation turns
     // it into a deopt, which would hand the interpreter the stack).
     let pushes = |u: &UopInst| borrowing_load(u.op).is_some() && !burned.contains(&u.inst);
-    let main_end = program
-        .insts
-        .last()
-        .map_or(0, |i| (i.first + i.count) as usize);
+    let main_end = program.main_len();
     for k in 1..main_end {
         let Some((both, right)) = borrowed_forms(program.uops[k].op) else {
             continue;

@@ -41,10 +41,7 @@ fn locals_form(op: Uop) -> Option<(Uop, Uop)> {
 /// right before it (and its guard, if `optimize::types` left one).
 pub fn fuse_local_operands(mut program: Program) -> Program {
     let entered = program.entered();
-    let main_end = program
-        .insts
-        .last()
-        .map_or(0, |i| (i.first + i.count) as usize);
+    let main_end = program.main_len();
     let mut fused = false;
     for k in 2..main_end {
         let Some((form, guard)) = locals_form(program.uops[k].op) else {

@@ -838,10 +838,7 @@ const MAX_INSTRUCTIONS: usize = 4000;
 /// handful of times.
 pub fn remove_guards(program: Program) -> Program {
     let n = program.insts.len();
-    let main_end = program
-        .insts
-        .last()
-        .map_or(0, |i| (i.first + i.count) as usize);
+    let main_end = program.main_len();
     let main = &program.uops[..main_end];
     if !program.propagate_types
         || n == 0

@@ -180,21 +180,29 @@ macro_rules! int_op {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr,
      owned: $left:literal, $right:literal) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let res = match compact_pair(left, right).or_else(|| int_value(left).zip(int_value(right))) {
-            Some((a, b)) if $fits(a, b) => int_result(left, right, ($left, $right), $op(a, b)),
+        push_result!($f, $sp, $ts, int_op_result!(left, right, $fits, $op, $slow, owned: $left, $right))
+    }};
+}
+
+/// The result of an int operation on `left` and `right` (in a word when
+/// both fit one and `$fits` says the result does, else by `$slow`), the
+/// owned inputs released; NULL with an error set on failure.
+macro_rules! int_op_result {
+    ($left:ident, $right:ident, $fits:expr, $op:expr, $slow:expr, owned: $l:literal, $r:literal) => {
+        match compact_pair($left, $right).or_else(|| int_value($left).zip(int_value($right))) {
+            Some((a, b)) if $fits(a, b) => int_result($left, $right, ($l, $r), $op(a, b)),
             _ => {
-                let res = $slow(left, right);
-                if $left {
-                    int_decref(left);
+                let res = $slow($left, $right);
+                if $l {
+                    int_decref($left);
                 }
-                if $right {
-                    int_decref(right);
+                if $r {
+                    int_decref($right);
                 }
                 res
             }
-        };
-        push_result!($f, $sp, $ts, res)
-    }};
+        }
+    };
 }
 
 /// Whether both ints have one digit, so that their product fits a word.
@@ -397,15 +405,12 @@ stencil!(
     }
 );
 
-/// `x op y` of two int locals (see `op_locals`), computed as `int_op!`
-/// computes it for borrowed inputs.
+/// `x op y` of two int locals (see `op_locals`), computed as for borrowed
+/// inputs.
 macro_rules! int_op_locals {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {
         op_locals!($f, $sp, $ts, is_int, |left, right| {
-            match compact_pair(left, right).or_else(|| int_value(left).zip(int_value(right))) {
-                Some((a, b)) if $fits(a, b) => int_result(left, right, (false, false), $op(a, b)),
-                _ => $slow(left, right),
-            }
+            int_op_result!(left, right, $fits, $op, $slow, owned: false, false)
         })
     };
 }
