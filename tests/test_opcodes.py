@@ -233,10 +233,83 @@ def test_float_operations_reading_their_locals_in_place(jit):
         """
     )
     r.assert_compiled("ops", "rebind", "loop_at_loads")
-    for name in ["_BINARY_OP_ADD_FLOAT_LOCALS", "_BINARY_OP_SUBTRACT_FLOAT_LOCALS",
-                 "_BINARY_OP_MULTIPLY_FLOAT_LOCALS"]:
+    # Stored to a local, each computes into it (next test).
+    for name in ["_BINARY_OP_ADD_FLOAT_INTO_LOCAL", "_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL",
+                 "_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL"]:
         assert name in r.uops("ops")
-    assert "_BINARY_OP_MULTIPLY_FLOAT_LOCALS" in r.uops("loop_at_loads")
+    assert "_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL" in r.uops("loop_at_loads")
+
+
+def test_float_results_computed_into_their_local(jit):
+    # `d = a op b` of float locals writes the result into d's float when d
+    # alone holds it (`optimize::fuse`). Never when anything else can see
+    # the old float: another local, a list, a `locals()` snapshot, a value
+    # read through `f_locals`; never into a float subclass's instance or
+    # another type; an unbound or deleted local gets a new float; the
+    # stored local as an input; a generator suspended between; refcounts.
+    r = jit(
+        """
+        import sys
+        class F(float):
+            pass
+        def shared(a, b, n):
+            d = 0.5
+            kept, seen = [], []
+            for i in range(n):
+                e = d
+                d = a * b + i
+                kept.append(e)
+                d = a - b
+                if i % 3 == 0:
+                    seen.append(d)
+                d = d * a
+            return d, kept[-3:], seen[-2:], sys.getrefcount(d)
+        def olds(a, b, n):
+            out = []
+            for old in [F(2.5), 7, None, "s", 10**30]:
+                d = old
+                d = a + b
+                out.append((type(d).__name__, d, type(old).__name__, old))
+            del d
+            d = a * b
+            for i in range(n):
+                x = a
+                x = x * b   # the stored local as the left input
+                y = b
+                y = a - y   # and as the right one
+            return out, d, x, y, sys.getrefcount(x)
+        def snapshot(a, b, n):
+            d = a * b
+            snap = locals()
+            d = a + b
+            proxy = sys._getframe().f_locals
+            got = []
+            for i in range(n):
+                d = a * b
+                got.append(proxy["d"])
+                d = d - a
+            return snap["d"], got[-2:], d
+        def gen(a, b, n):
+            d = 0.0
+            for i in range(n):
+                d = a * b
+                yield d
+                d = d + a
+                yield d
+        x, y = 1.5 * 3, 2.5 * 3
+        for k in range(40):
+            out = shared(x, y, 12), olds(x, y, 10), snapshot(x, y, 5), list(gen(x, y, 4))
+        print(out)
+        g = gen(x, y, 6)
+        firsts = [next(g), next(g)]
+        print(firsts, list(g), firsts)
+        print(shared(3, y, 4), olds(2, 3, 2), shared(x, 2, 3))
+        print(sys.getrefcount(x), sys.getrefcount(y))
+        """
+    )
+    r.assert_compiled("shared", "olds", "snapshot", "gen")
+    for name in ["shared", "olds", "snapshot", "gen"]:
+        assert any(u.endswith("_INTO_LOCAL") for u in r.uops(name)), name
 
 
 def test_int_operations_reading_their_locals_in_place(jit):
@@ -2318,7 +2391,7 @@ def test_guarded_operations_on_borrowed_locals_keep_every_refcount(jit):
     assert "_GUARD_BOTH_INT_BORROWED_RIGHT" in r.uops("iadd_right")
     # Two float locals: their loads and guard are one with the operation.
     uops = r.uops("fmul")
-    assert "_BINARY_OP_MULTIPLY_FLOAT_LOCALS" in uops and "_GUARD_BOTH_FLOAT_BORROWED" not in uops
+    assert "_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL" in uops and "_GUARD_BOTH_FLOAT_BORROWED" not in uops
     # The same for ints; `a < b` keeps its borrowed guard.
     uops = r.uops("iadd")
     assert "_GUARD_BOTH_INT_BORROWED" in uops and "_BINARY_OP_ADD_INT_LOCALS" in uops

@@ -161,6 +161,12 @@ uops! { o;
     _BINARY_OP_ADD_INT_LOCALS: 0 => 1, escapes false;
     _BINARY_OP_SUBTRACT_INT_LOCALS: 0 => 1, escapes false;
     _BINARY_OP_MULTIPLY_INT_LOCALS: 0 => 1, escapes false;
+    // jitsaw: a float `_LOCALS` operation and the `STORE_FAST` after it,
+    // writing into the stored local's float when nothing else holds it and
+    // jumping past the store (`optimize::fuse`); else as `_LOCALS`.
+    _BINARY_OP_ADD_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
+    _BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
+    _BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
     // jitsaw: unspecialized forms with inline fast paths for common types.
@@ -522,9 +528,11 @@ impl Uop {
         !self.ends_flow() && self.stencil().has(stencils::HoleValue::Continue)
     }
 
-    /// For a micro-op whose jump pops more than its stack effect says: how
-    /// many values go (an exhausted iterator as its loop ends, and above it
-    /// a generator's return value).
+    /// For a micro-op whose jump leaves another depth than its stack
+    /// effect says: how many values it pops (an exhausted iterator as its
+    /// loop ends, and above it a generator's return value; none for an
+    /// operation into a local, jumping past the store that would pop its
+    /// result).
     pub fn jump_pops(self) -> Option<usize> {
         match self {
             Uop::_FOR_ITER
@@ -532,6 +540,9 @@ impl Uop {
             | Uop::_ITER_JUMP_TUPLE
             | Uop::_ITER_JUMP_RANGE => Some(1),
             Uop::_FOR_ITER_GEN_RETURNED => Some(2),
+            Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
+            | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
+            | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL => Some(0),
             _ => None,
         }
     }
@@ -547,7 +558,10 @@ impl Uop {
             | Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS
             | Uop::_BINARY_OP_ADD_INT_LOCALS
             | Uop::_BINARY_OP_SUBTRACT_INT_LOCALS
-            | Uop::_BINARY_OP_MULTIPLY_INT_LOCALS => 2,
+            | Uop::_BINARY_OP_MULTIPLY_INT_LOCALS
+            | Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
+            | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
+            | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL => 2,
             _ => 0,
         }
     }

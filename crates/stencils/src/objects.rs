@@ -11,7 +11,7 @@
 
 use crate::abi::Ts;
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::inline::{field, field_ptr, interp, is_immortal};
+use jitsaw_cpython313::inline::{field, field_ptr, interp, is_float, is_immortal};
 use jitsaw_cpython313::layout::{PyFloatObject, PyLongObject, PyObject};
 use jitsaw_cpython313::off;
 
@@ -262,6 +262,17 @@ pub unsafe fn float_new(ts: Ts, v: f64) -> *mut PyObject {
     (*o).ob_refcnt = 1;
     (*o.cast::<PyFloatObject>()).ob_fval = v;
     o
+}
+
+/// Whether `o`, a local's value about to be replaced by a float, is an
+/// exact float referenced by that local alone, so that the new value can be
+/// written into it instead of freeing it and allocating another: nothing
+/// else can see the object, and the freelist would have handed the same
+/// kind of memory out. Not when a reference tracer is set, which sees every
+/// allocation and free.
+#[inline(always)]
+pub unsafe fn float_reusable(o: *mut PyObject) -> bool {
+    !o.is_null() && is_float(o) && (*o).ob_refcnt == 1 && !traced()
 }
 
 /// `Py_DECREF` of an exact float, pushing it on CPython's float freelist

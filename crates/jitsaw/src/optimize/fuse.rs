@@ -16,6 +16,15 @@
 //! both inputs with references, as the loads would have, so the
 //! operation's fallback and the interpreter find the stack they expect
 //! (`Uop::deopt_pushes`).
+//!
+//! A float result stored to a local next (`dx = x1 - x2`, a lone
+//! `STORE_FAST` after the operation's instruction) is computed into that
+//! local's float when the local alone holds it: `_BINARY_OP_*_FLOAT_INTO_LOCAL`
+//! (the stored local in operand bits 16-31) writes the value there and jumps
+//! past the store, which saves allocating the result and freeing the old
+//! value in each turn of a loop. Otherwise it pushes the result as the
+//! `_LOCALS` form does, and the store, left in place, takes it (the
+//! instruction's fallback returns to it too).
 
 use super::remove_nops;
 use crate::uops::{Program, Uop};
@@ -35,6 +44,36 @@ fn locals_form(op: Uop) -> Option<(Uop, Uop)> {
         _BINARY_OP_MULTIPLY_INT_BORROWED => (_BINARY_OP_MULTIPLY_INT_LOCALS, int),
         _ => return None,
     })
+}
+
+/// The form of a fused float operation that computes into the local stored
+/// next when that local's float can take the result.
+fn into_local_form(form: Uop) -> Option<Uop> {
+    use Uop::*;
+    Some(match form {
+        _BINARY_OP_ADD_FLOAT_LOCALS => _BINARY_OP_ADD_FLOAT_INTO_LOCAL,
+        _BINARY_OP_SUBTRACT_FLOAT_LOCALS => _BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL,
+        _BINARY_OP_MULTIPLY_FLOAT_LOCALS => _BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL,
+        _ => return None,
+    })
+}
+
+/// When micro-op `k` ends its instruction and the next instruction is a
+/// lone store to a local: that local, and the instruction after the store
+/// (where writing into the local's float goes on).
+fn store_after(program: &Program, k: usize) -> Option<(u32, u32)> {
+    let at = program.uops[k].inst as usize;
+    let store = at + 1;
+    let inst = program.insts.get(store)?;
+    let ends = (program.insts[at].first + program.insts[at].count) as usize == k + 1;
+    let lone = inst.count == 1 && inst.first as usize == k + 1 && inst.fallback_count == 0;
+    let op = program.uops.get(k + 1)?;
+    let stores = matches!(
+        op.op,
+        Uop::_STORE_FAST | Uop::_STORE_FAST_FLOAT | Uop::_STORE_FAST_INT
+    );
+    (ends && lone && stores && op.oparg <= 0xffff && store + 1 < program.insts.len())
+        .then_some((op.oparg, store as u32 + 1))
 }
 
 /// Fuses each borrowed float or int operation whose inputs are two locals loaded
@@ -67,10 +106,19 @@ pub fn fuse_local_operands(mut program: Program) -> Program {
         for j in first..k {
             program.uops[j].op = Uop::_NOP;
         }
+        let into = into_local_form(form)
+            .zip(store_after(&program, k))
+            .filter(|_| b.oparg <= 0xffff);
         let op = &mut program.uops[k];
-        op.op = form;
         op.oparg = a.oparg;
-        op.operand = b.oparg as u64;
+        if let Some((form, (local, past))) = into {
+            op.op = form;
+            op.operand = b.oparg as u64 | (local as u64) << 16;
+            op.jump = Some(past);
+        } else {
+            op.op = form;
+            op.operand = b.oparg as u64;
+        }
         fused = true;
     }
     if fused {
@@ -113,6 +161,16 @@ mod tests {
             uops,
             ..Program::default()
         }
+    }
+
+    /// `program`, with a `LOAD_FAST 0` after the store.
+    fn program_with_next(guarded: bool) -> Program {
+        let mut p = program(guarded, None);
+        let at = p.main_len();
+        p.uops.insert(at, uop(Uop::_LOAD_FAST, 0, 3));
+        p.insts[1].fallback += 1;
+        p.insts.push(inst(at as u32, 1, 0, 0));
+        p
     }
 
     fn ops(p: &Program, i: usize) -> Vec<(Uop, u32, u64)> {
@@ -165,5 +223,48 @@ mod tests {
         p.uops[0].op = Uop::_LOAD_CONST_INLINE_BORROW;
         let p = fuse_local_operands(p);
         assert_eq!(ops(&p, 1)[1].0, Uop::_BINARY_OP_MULTIPLY_FLOAT_BORROWED);
+    }
+
+    #[test]
+    fn a_float_operation_stored_to_a_local_computes_into_it() {
+        for guarded in [true, false] {
+            let p = fuse_local_operands(program_with_next(guarded));
+            let op = p.uops_of(1)[0];
+            assert_eq!(
+                (op.op, op.oparg, op.operand, op.jump),
+                (
+                    Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL,
+                    3,
+                    4 | 5 << 16,
+                    Some(3)
+                )
+            );
+            // The store stays, for the fallback and for a local whose
+            // float cannot take the result.
+            assert_eq!(ops(&p, 2), [(Uop::_STORE_FAST, 5, 0)]);
+            assert_eq!(p.fallback_of(1)[0].op, Uop::_BINARY_OP);
+        }
+    }
+
+    #[test]
+    fn only_a_float_result_stored_to_a_local_computes_into_it() {
+        let fused = |p: Program| ops(&fuse_local_operands(p), 1)[0];
+        let mut p = program_with_next(true);
+        p.uops[2].op = Uop::_GUARD_BOTH_INT_BORROWED;
+        p.uops[3].op = Uop::_BINARY_OP_SUBTRACT_INT_BORROWED;
+        assert_eq!(fused(p).0, Uop::_BINARY_OP_SUBTRACT_INT_LOCALS);
+        let mut p = program_with_next(true);
+        p.uops[4].op = Uop::_POP_TOP;
+        assert_eq!(fused(p), (Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS, 3, 4));
+        // Past what the operand holds.
+        let mut p = program_with_next(true);
+        p.uops[4].oparg = 0x10000;
+        assert_eq!(fused(p), (Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS, 3, 4));
+        let mut p = program_with_next(true);
+        p.uops[1].oparg = 0x10000;
+        assert_eq!(
+            fused(p),
+            (Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS, 3, 0x10000)
+        );
     }
 }

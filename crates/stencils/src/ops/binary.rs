@@ -350,14 +350,14 @@ stencil!(
 
 /// `x op y` of two locals, read where they are: two `_LOAD_FAST_BORROW`s,
 /// the guard (`$is` of both) and the borrowed operation in one
-/// (`optimize::fuse`), locals `oparg` and operand. `$res` (of `$l` and
+/// (`optimize::fuse`), locals `oparg` and `$right`. `$res` (of `$l` and
 /// `$r`, the two values) is the result, or NULL with an error set. If a
 /// value fails the guard, both are pushed with references, as the loads
 /// push them, and the instruction's fallback or the interpreter takes over.
 macro_rules! op_locals {
-    ($f:ident, $sp:ident, $ts:ident, $is:ident, |$l:ident, $r:ident| $res:expr) => {{
+    ($f:ident, $sp:ident, $ts:ident, $is:ident, $right:expr, |$l:ident, $r:ident| $res:expr) => {{
         let $l = *frame_local($f, oparg());
-        let $r = *frame_local($f, operand32() as usize);
+        let $r = *frame_local($f, $right as usize);
         if $is($l) && $is($r) {
             let res = $res;
             if res.is_null() {
@@ -378,7 +378,7 @@ macro_rules! op_locals {
 /// `x op y` of two float locals (see `op_locals`).
 macro_rules! float_op_locals {
     ($f:ident, $sp:ident, $ts:ident, $op:tt) => {
-        op_locals!($f, $sp, $ts, is_float, |left, right| {
+        op_locals!($f, $sp, $ts, is_float, operand32(), |left, right| {
             float_new($ts, float_value(left) $op float_value(right))
         })
     };
@@ -405,11 +405,56 @@ stencil!(
     }
 );
 
+/// `d = x op y` of two float locals into a third (`optimize::fuse`): locals
+/// `oparg`, operand bits 0-15 and 16-31. When `d` holds a float nothing
+/// else references (`float_reusable`), the result is written into it and
+/// the code goes on after the store; otherwise the result is pushed as
+/// `float_op_locals` pushes it and the store that follows takes it. Inputs
+/// that are not both floats are pushed as the loads push them, for the
+/// instruction's fallback or the interpreter.
+macro_rules! float_op_into_local {
+    ($f:ident, $sp:ident, $ts:ident, $op:tt) => {
+        op_locals!($f, $sp, $ts, is_float, operand32() & 0xffff, |left, right| {
+            let v = float_value(left) $op float_value(right);
+            let old = *frame_local($f, (operand32() >> 16) as usize);
+            if !float_reusable(old) {
+                // Once per local in a loop, when it first gets a float.
+                core::hint::cold_path();
+                float_new($ts, v)
+            } else {
+                (*old.cast::<PyFloatObject>()).ob_fval = v;
+                jump!($f, $sp, $ts)
+            }
+        })
+    };
+}
+
+stencil!(
+    /// `d = x + y` of float locals (see `float_op_into_local`).
+    fn _BINARY_OP_ADD_FLOAT_INTO_LOCAL(f, sp, ts) {
+        float_op_into_local!(f, sp, ts, +)
+    }
+);
+
+stencil!(
+    /// `d = x - y` of float locals.
+    fn _BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL(f, sp, ts) {
+        float_op_into_local!(f, sp, ts, -)
+    }
+);
+
+stencil!(
+    /// `d = x * y` of float locals.
+    fn _BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL(f, sp, ts) {
+        float_op_into_local!(f, sp, ts, *)
+    }
+);
+
 /// `x op y` of two int locals (see `op_locals`), computed as for borrowed
 /// inputs.
 macro_rules! int_op_locals {
     ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $slow:expr) => {
-        op_locals!($f, $sp, $ts, is_int, |left, right| {
+        op_locals!($f, $sp, $ts, is_int, operand32(), |left, right| {
             int_op_result!(left, right, $fits, $op, $slow, owned: false, false)
         })
     };
