@@ -326,6 +326,7 @@ def test_dump_shows_bytecode_stages_and_machine_code():
                       "-- micro-ops after burn_globals", "-- micro-ops after remove_guards",
                       "-- micro-ops after cache_attributes",
                       "-- micro-ops after remove_nops", "-- micro-ops after borrow_operands",
+                      "-- micro-ops after remove_repeated_class_guards",
                       "-- micro-ops after fuse_local_operands",
                       "-- micro-ops after mask_comparisons"]
     assert "-- machine code" in out and "; _BINARY_OP_ADD_INT" in out

@@ -2395,3 +2395,79 @@ def test_guarded_operations_on_borrowed_locals_keep_every_refcount(jit):
     # The same for ints; `a < b` keeps its borrowed guard.
     uops = r.uops("iadd")
     assert "_GUARD_BOTH_INT_BORROWED" in uops and "_BINARY_OP_ADD_INT_LOCALS" in uops
+
+
+def test_repeated_class_checks_of_a_local_hold_across_what_runs_between(jit):
+    # `self.x * a + self.y * a` checks `self`'s class once
+    # (`optimize::classes`). What runs between the loads is float arithmetic,
+    # or, when `a` is not a float, the operation's generic form, which may
+    # run any code: here `__mul__` methods that give the class a property,
+    # change the object's `__class__`, materialize its `__dict__`, rebind
+    # the local through `f_locals`, or do nothing. Each later load must see
+    # what plain CPython sees.
+    r = jit(
+        """
+        import sys
+        class V:
+            def __init__(self, x, y, z):
+                self.x, self.y, self.z = x, y, z
+            def dot(self, o, a):
+                return self.x * a + self.y * a + self.z * a + o.x * o.y
+        class W(V):
+            pass
+        class Prop:
+            def __rmul__(self, other):
+                V.y = property(lambda s: 100.0)
+                return 1.0
+        class Klass:
+            def __rmul__(self, other):
+                v = sys._getframe(1).f_locals["self"]
+                v.__class__ = W
+                W.z = property(lambda s: -5.0)
+                return 2.0
+        class Dict:
+            def __rmul__(self, other):
+                v = sys._getframe(1).f_locals["self"]
+                v.__dict__["y"] = 7.5
+                return 3.0
+        class Rebind:
+            def __rmul__(self, other):
+                sys._getframe(1).f_locals["self"] = V(-1.0, -2.0, -3.0)
+                return 4.0
+        class Plain:
+            def __rmul__(self, other):
+                return 5.0
+        out = []
+        for k in range(60):
+            v = V(1.5, 2.5, 3.5)
+            out.append(v.dot(v, 2.0))
+        for a in [Plain(), Dict(), Rebind(), Prop(), Klass(), 2.0, 3]:
+            v = V(1.5, 2.5, 3.5)
+            try:
+                out.append((v.dot(v, a), type(v).__name__, vars(v)))
+            except TypeError as e:
+                out.append(str(e))
+            if "y" in V.__dict__:
+                del V.y
+            if "z" in W.__dict__:
+                del W.z
+        print(out[-8:])
+        """
+    )
+    r.assert_compiled("V.dot")
+    # Before any of that: three loads of `self`, two of `o`, two class
+    # checks; the fallbacks check again.
+    r = jit(
+        """
+        class V:
+            def __init__(self, x, y, z):
+                self.x, self.y, self.z = x, y, z
+            def dot(self, o, a):
+                return self.x * a + self.y * a + self.z * a + o.x * o.y
+        v = V(1.5, 2.5, 3.5)
+        print([v.dot(v, 2.0) for k in range(60)][-1])
+        """
+    )
+    uops = r.uops("V.dot")
+    assert uops.count("_GUARD_TYPE_VERSION_BORROWED") == 2, uops
+    assert "_CHECK_LOCAL_CLASS" in uops

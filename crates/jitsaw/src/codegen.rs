@@ -83,8 +83,10 @@ pub struct Compiled {
     /// Code-unit offsets of the adaptive instructions compiled without
     /// their fast paths (see `Program::cold`).
     pub cold: Vec<u32>,
-    /// Start offsets of instructions that leave if the frame has a frame
-    /// object (`_CHECK_NO_FRAME_OBJECT`).
+    /// Start offsets of instructions that leave when a fact about locals
+    /// kept across Python code no longer holds: the frame has a frame
+    /// object (`_CHECK_NO_FRAME_OBJECT`), or a local's object is no longer
+    /// of the class checked before (`_CHECK_LOCAL_CLASS`).
     pub frame_checks: Vec<u32>,
     /// Where a suspended generator resumes (the instruction after
     /// `RETURN_GENERATOR` and after each `YIELD_VALUE`), in a table indexed
@@ -605,7 +607,10 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         starts
     };
     let unsupported = starts_of(Uop::_DEOPT);
-    let frame_checks = starts_of(Uop::_CHECK_NO_FRAME_OBJECT);
+    let mut frame_checks = starts_of(Uop::_CHECK_NO_FRAME_OBJECT);
+    frame_checks.extend(starts_of(Uop::_CHECK_LOCAL_CLASS));
+    frame_checks.sort_unstable();
+    frame_checks.dedup();
     let mut locations: Vec<(u32, u32)> = Vec::new();
     for p in &all_pieces[..program.uops.len()] {
         if locations.last().is_none_or(|&(_, i)| i != p.uop.inst) {

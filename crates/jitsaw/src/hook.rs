@@ -111,8 +111,10 @@ pub struct CodeState {
     respecialize_calls: u32,
     /// The value of `calls` before which no call is interpreted for them.
     respecialize_after: u32,
-    /// Deopts at `_CHECK_NO_FRAME_OBJECT`: frames of this code that had a
-    /// frame object where compiled code relied on facts about locals.
+    /// Deopts at `_CHECK_NO_FRAME_OBJECT` or `_CHECK_LOCAL_CLASS`: frames of
+    /// this code that had a frame object, or a local whose object changed
+    /// class in a fallback, where compiled code relied on facts about
+    /// locals.
     frame_object_deopts: u32,
     /// The code object (for the state cache; not a reference).
     code: usize,
@@ -1643,12 +1645,15 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     if let (Status::Compiled { .. }, Some(c)) = (&s.status, s.compiled.last()) {
         if c.frame_checks.contains(&at) {
             // Its frames have frame objects (a traceback passed, a caller
-            // looked at it): once too often, compile it again without
-            // facts about locals across Python code.
+            // looked at it), or a fallback's code changed a local's class
+            // (or met another class at a site that sees several): once too
+            // often, compile it again without facts about locals across
+            // Python code.
+            // Once only, so it does not count as a recompilation (which
+            // would double the fallbacks the next one waits for).
             s.frame_object_deopts += 1;
             if s.frame_object_deopts == FRAME_OBJECT_DEOPTS && s.recompiles < RESPECIALIZE_LIMIT {
                 s.set_status(Status::Requicken(0));
-                s.recompiles += 1;
                 INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
             }
             return;

@@ -286,6 +286,9 @@ uops! { o;
     // jitsaw: the same, for an owner pushed without a reference
     // (`optimize::borrow`), which exits give one.
     _GUARD_TYPE_VERSION_BORROWED: 1 => 1, escapes false;
+    // jitsaw: class checks of a local's object, redone where a fallback
+    // returns (`optimize::classes`); leaves for the interpreter.
+    _CHECK_LOCAL_CLASS: 0 => 0, escapes false;
     _CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED: 1 => 1, escapes false;
     _LOAD_ATTR_INSTANCE_VALUE_BORROWED: 1 => 1 + (o & 1), escapes false;
     _CHECK_ATTR_MODULE: 1 => 1;
@@ -508,6 +511,7 @@ impl Uop {
                 | Uop::_CHECK_VALIDITY
                 | Uop::_CHECK_VALIDITY_MONITORED
                 | Uop::_CHECK_NO_FRAME_OBJECT
+                | Uop::_CHECK_LOCAL_CLASS
                 | Uop::_CHECK_EVAL_BREAKER
                 | Uop::_IMPORT_FROM
                 | Uop::_CHECK_GLOBALS

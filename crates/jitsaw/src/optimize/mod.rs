@@ -3,6 +3,7 @@
 //! elision, unboxing) join here.
 
 pub mod borrow;
+pub mod classes;
 pub mod depth;
 pub mod fuse;
 pub mod globals;
@@ -21,13 +22,17 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 8] = [
+    let passes: [(&str, Pass); 9] = [
         ("inline_constants", inline_constants),
         ("burn_globals", globals::burn_globals),
         ("remove_guards", types::remove_guards),
         ("cache_attributes", cache_attributes),
         ("remove_nops", remove_nops),
         ("borrow_operands", borrow::borrow_operands),
+        (
+            "remove_repeated_class_guards",
+            classes::remove_repeated_class_guards,
+        ),
         ("fuse_local_operands", fuse::fuse_local_operands),
         ("mask_comparisons", mask_comparisons),
     ];

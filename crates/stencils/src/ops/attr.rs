@@ -716,6 +716,28 @@ stencil!(
 );
 
 stencil!(
+    /// At the end of a fallback, before code that relies on class checks
+    /// of local `oparg & 0xffff`'s object made before the fallback's
+    /// Python code ran (`optimize::classes`): leaves for the interpreter,
+    /// at the next instruction, unless its type version is still the
+    /// operand, its attributes still inline values (oparg bit 16) and it
+    /// still has no `__dict__` (bit 17).
+    fn _CHECK_LOCAL_CLASS(f, sp, ts) {
+        let o = *frame_local(f, (oparg() & 0xffff) as usize);
+        if o.is_null() || type_version(ob_type(o)) != operand32() as u32 {
+            deopt!(f, sp, ts)
+        }
+        if oparg() & 3 << 16 != 0 && (*inline_values(o)).valid == 0 {
+            deopt!(f, sp, ts)
+        }
+        if oparg() & 1 << 17 != 0 && !managed_dict(o).is_null() {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// `_STORE_ATTR_INSTANCE_VALUE` to an owner pushed without a reference
     /// (a local's: `self.x = v`), which it therefore does not release.
     fn _STORE_ATTR_INSTANCE_VALUE_BORROWED(f, sp, ts) {
