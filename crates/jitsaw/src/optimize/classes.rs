@@ -340,15 +340,20 @@ mod tests {
         p
     }
 
-    /// `self.<attr>` of local `local`, of type version `version`.
-    fn load_attr(local: u32, version: u64) -> [&'static [(Uop, u32, u64)]; 2] {
-        let load: &'static [(Uop, u32, u64)] = Box::leak(Box::new([(_LOAD_FAST_BORROW, local, 0)]));
-        let attr: &'static [(Uop, u32, u64)] = Box::leak(Box::new([
-            (_GUARD_TYPE_VERSION_BORROWED, 0, version),
-            (_CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED, 0, 0),
-            (_LOAD_ATTR_INSTANCE_VALUE_BORROWED, 0, 0),
-        ]));
-        [load, attr]
+    /// An instruction.
+    type Group<const N: usize> = [(Uop, u32, u64); N];
+
+    /// `self.<attr>` of local `local`, of type version `version`: the load
+    /// and the attribute instruction.
+    fn load_attr(local: u32, version: u64) -> (Group<1>, Group<3>) {
+        (
+            [(_LOAD_FAST_BORROW, local, 0)],
+            [
+                (_GUARD_TYPE_VERSION_BORROWED, 0, version),
+                (_CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED, 0, 0),
+                (_LOAD_ATTR_INSTANCE_VALUE_BORROWED, 0, 0),
+            ],
+        )
     }
 
     fn ops(p: &Program) -> Vec<Uop> {
@@ -359,8 +364,8 @@ mod tests {
 
     #[test]
     fn a_second_attribute_load_of_a_local_skips_its_checks() {
-        let [a, b] = load_attr(0, 7);
-        let p = remove_repeated_class_guards(program(&[a, b, a, b, MUL]));
+        let (a, b) = load_attr(0, 7);
+        let p = remove_repeated_class_guards(program(&[&a, &b, &a, &b, MUL]));
         assert_eq!(
             ops(&p),
             [
@@ -375,20 +380,20 @@ mod tests {
             ]
         );
         // Float arithmetic in between keeps what is known.
-        let p = remove_repeated_class_guards(program(&[a, b, a, b, MUL, a, b]));
+        let p = remove_repeated_class_guards(program(&[&a, &b, &a, &b, MUL, &a, &b]));
         assert_eq!(ops(&p).len(), 10);
     }
 
     #[test]
     fn other_locals_versions_and_code_in_between_keep_the_checks() {
-        let [a, b] = load_attr(0, 7);
-        let [c, d] = load_attr(1, 7);
-        let [e, f] = load_attr(0, 8);
+        let (a, b) = load_attr(0, 7);
+        let (c, d) = load_attr(1, 7);
+        let (e, f) = load_attr(0, 8);
         // Another local's object: checked on its own.
-        let p = remove_repeated_class_guards(program(&[a, b, c, d]));
+        let p = remove_repeated_class_guards(program(&[&a, &b, &c, &d]));
         assert_eq!(p.uops.len(), 8);
         // Another version: checked (and then known).
-        let p = remove_repeated_class_guards(program(&[a, b, e, f, e, f]));
+        let p = remove_repeated_class_guards(program(&[&a, &b, &e, &f, &e, &f]));
         assert_eq!(p.uops.len(), 10);
         // A store that may free anything, a call, the eval breaker, a store
         // to the local: all forget.
@@ -399,20 +404,20 @@ mod tests {
             &[(_STORE_FAST_FLOAT, 0, 0)],
             &[(_POP_TOP, 0, 0)],
         ] {
-            let p = remove_repeated_class_guards(program(&[a, b, between, a, b]));
+            let p = remove_repeated_class_guards(program(&[&a, &b, between, &a, &b]));
             assert_eq!(p.uops.len(), 9, "{:?}", between[0].0);
         }
         // A store to another local forgets nothing about this one.
         let other: &[(Uop, u32, u64)] = &[(_STORE_FAST_FLOAT, 1, 0)];
-        let p = remove_repeated_class_guards(program(&[a, b, other, a, b]));
+        let p = remove_repeated_class_guards(program(&[&a, &b, other, &a, &b]));
         assert_eq!(p.uops.len(), 7);
     }
 
     #[test]
     fn an_entered_instruction_forgets() {
-        let [a, b] = load_attr(0, 7);
+        let (a, b) = load_attr(0, 7);
         for target in [2, 3] {
-            let mut p = program(&[a, b, a, b, &[(_JUMP, 0, 0)]]);
+            let mut p = program(&[&a, &b, &a, &b, &[(_JUMP, 0, 0)]]);
             p.uops.last_mut().unwrap().jump = Some(target);
             let p = remove_repeated_class_guards(p);
             assert_eq!(p.uops.len(), 9, "jump to {target}");
@@ -421,16 +426,16 @@ mod tests {
 
     #[test]
     fn a_check_of_a_computed_value_stays() {
-        let [a, b] = load_attr(0, 7);
+        let (a, b) = load_attr(0, 7);
         let computed: &[(Uop, u32, u64)] = &[(_LOAD_FAST_BORROW, 0, 0), (_COPY, 1, 0)];
-        let p = remove_repeated_class_guards(program(&[a, b, computed, b]));
+        let p = remove_repeated_class_guards(program(&[&a, &b, computed, &b]));
         assert_eq!(p.uops.len(), 9);
     }
 
     #[test]
     fn a_fallback_returning_into_the_run_checks_again_at_its_end() {
-        let [a, b] = load_attr(0, 7);
-        let mut p = program(&[a, b, a, b]);
+        let (a, b) = load_attr(0, 7);
+        let mut p = program(&[&a, &b, &a, &b]);
         // Instruction 1's fallback: the generic load, back to 2.
         p.insts[1].fallback = p.uops.len() as u32;
         p.insts[1].fallback_count = 2;
@@ -455,7 +460,7 @@ mod tests {
             ]
         );
         // Nothing dropped, nothing added.
-        let mut p = program(&[a, b, &[(_LOAD_FAST_BORROW, 1, 0)], b]);
+        let mut p = program(&[&a, &b, &[(_LOAD_FAST_BORROW, 1, 0)], &b]);
         p.insts[1].fallback = p.uops.len() as u32;
         p.insts[1].fallback_count = 1;
         p.uops.push(UopInst {
@@ -468,8 +473,8 @@ mod tests {
 
     #[test]
     fn an_entered_empty_instruction_forgets() {
-        let [a, b] = load_attr(0, 7);
-        let mut p = program(&[a, b, &[], a, b, &[(_JUMP, 0, 0)]]);
+        let (a, b) = load_attr(0, 7);
+        let mut p = program(&[&a, &b, &[], &a, &b, &[(_JUMP, 0, 0)]]);
         p.uops.last_mut().unwrap().jump = Some(2);
         let p = remove_repeated_class_guards(p);
         assert_eq!(p.uops.len(), 9);
@@ -490,8 +495,8 @@ mod tests {
 
     #[test]
     fn a_cached_read_in_a_fallback_that_checks_again_goes_on_to_the_checks() {
-        let [a, b] = load_attr(0, 7);
-        let mut p = program(&[a, b, a, b]);
+        let (a, b) = load_attr(0, 7);
+        let mut p = program(&[&a, &b, &a, &b]);
         cached_load_fallback(&mut p, 1);
         let p = remove_repeated_class_guards(p);
         assert_eq!(p.uops_of(3).len(), 1);
@@ -506,7 +511,7 @@ mod tests {
             ]
         );
         // Left cached where nothing is checked again.
-        let mut p = program(&[a, b, &[(_LOAD_FAST_BORROW, 1, 0)], b]);
+        let mut p = program(&[&a, &b, &[(_LOAD_FAST_BORROW, 1, 0)], &b]);
         cached_load_fallback(&mut p, 1);
         let p = remove_repeated_class_guards(p);
         assert_eq!(p.fallback_of(1)[0].op, _LOAD_ATTR_CACHED);
@@ -514,8 +519,8 @@ mod tests {
 
     #[test]
     fn without_facts_across_python_code_a_fallback_return_forgets() {
-        let [a, b] = load_attr(0, 7);
-        let mut p = program(&[a, b, a, b]);
+        let (a, b) = load_attr(0, 7);
+        let mut p = program(&[&a, &b, &a, &b]);
         p.local_facts = false;
         p.insts[1].fallback = p.uops.len() as u32;
         p.insts[1].fallback_count = 1;
