@@ -2471,3 +2471,29 @@ def test_repeated_class_checks_of_a_local_hold_across_what_runs_between(jit):
     uops = r.uops("V.dot")
     assert uops.count("_GUARD_TYPE_VERSION_BORROWED") == 2, uops
     assert "_CHECK_LOCAL_CLASS" in uops
+
+
+def test_class_checks_failing_in_fallbacks_are_compiled_away(jit):
+    # A site that sees two classes sends the other one through the
+    # fallback, whose check of `self`'s class then fails (leaving for the
+    # interpreter); after a few such exits the code is compiled again
+    # without keeping class checks across fallbacks.
+    r = jit(
+        """
+        class A:
+            def __init__(self, x, y):
+                self.x, self.y = x, y
+            def dot(self, a):
+                return self.x * a + self.y * a
+        class B(A):
+            pass
+        a, b = A(1.5, 2.5), B(3.5, 4.5)
+        out = [a.dot(2.0) for k in range(60)]
+        out += [A.dot(o, 2.0) for k in range(100) for o in (a, b)]
+        print(out[-4:], sum(out))
+        """
+    )
+    r.assert_compiled("A.dot")
+    assert "_CHECK_LOCAL_CLASS" not in r.uops("A.dot")
+    # It left at most eight times of the hundred calls with a `B`.
+    assert 1 <= sum(r.exits("deopt:_CHECK_LOCAL_CLASS").values()) <= 8, r.exits("deopt")

@@ -83,11 +83,12 @@ pub struct Compiled {
     /// Code-unit offsets of the adaptive instructions compiled without
     /// their fast paths (see `Program::cold`).
     pub cold: Vec<u32>,
-    /// Start offsets of instructions that leave when a fact about locals
-    /// kept across Python code no longer holds: the frame has a frame
-    /// object (`_CHECK_NO_FRAME_OBJECT`), or a local's object is no longer
-    /// of the class checked before (`_CHECK_LOCAL_CLASS`).
+    /// Start offsets of instructions that leave if the frame has a frame
+    /// object (`_CHECK_NO_FRAME_OBJECT`).
     pub frame_checks: Vec<u32>,
+    /// Start offsets of instructions that a fallback's check of a local's
+    /// class leaves at (`_CHECK_LOCAL_CLASS`).
+    pub class_checks: Vec<u32>,
     /// Where a suspended generator resumes (the instruction after
     /// `RETURN_GENERATOR` and after each `YIELD_VALUE`), in a table indexed
     /// by the code-unit offset's low bits (see [`resume_table`]), so that a
@@ -607,10 +608,8 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         starts
     };
     let unsupported = starts_of(Uop::_DEOPT);
-    let mut frame_checks = starts_of(Uop::_CHECK_NO_FRAME_OBJECT);
-    frame_checks.extend(starts_of(Uop::_CHECK_LOCAL_CLASS));
-    frame_checks.sort_unstable();
-    frame_checks.dedup();
+    let frame_checks = starts_of(Uop::_CHECK_NO_FRAME_OBJECT);
+    let class_checks = starts_of(Uop::_CHECK_LOCAL_CLASS);
     let mut locations: Vec<(u32, u32)> = Vec::new();
     for p in &all_pieces[..program.uops.len()] {
         if locations.last().is_none_or(|&(_, i)| i != p.uop.inst) {
@@ -635,6 +634,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         unsupported,
         cold: program.cold.clone(),
         frame_checks,
+        class_checks,
         resumes,
         uops: all_pieces.iter().map(|p| p.uop.op).collect(),
         pieces: all_pieces,

@@ -57,6 +57,9 @@ pub struct CodeInput {
     /// Whether facts about locals may outlive Python code run meanwhile
     /// (see [`Program::local_facts`]).
     pub local_facts: bool,
+    /// Whether class checks may be kept across fallbacks (see
+    /// [`Program::class_facts`]).
+    pub class_facts: bool,
     /// Whether to propagate types (see [`Program::propagate_types`]).
     pub propagate_types: bool,
     /// Whether the code has a loop (see `_QUICKEN`).
@@ -322,6 +325,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         known_attrs: code.known_attrs.clone(),
         known_objects: code.known_objects.clone(),
         local_facts: code.local_facts,
+        class_facts: code.class_facts,
         propagate_types: code.propagate_types,
         args: code.args,
         burned: Vec::new(),

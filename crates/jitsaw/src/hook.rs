@@ -111,11 +111,12 @@ pub struct CodeState {
     respecialize_calls: u32,
     /// The value of `calls` before which no call is interpreted for them.
     respecialize_after: u32,
-    /// Deopts at `_CHECK_NO_FRAME_OBJECT` or `_CHECK_LOCAL_CLASS`: frames of
-    /// this code that had a frame object, or a local whose object changed
-    /// class in a fallback, where compiled code relied on facts about
-    /// locals.
+    /// Deopts at `_CHECK_NO_FRAME_OBJECT`: frames of this code that had a
+    /// frame object where compiled code relied on facts about locals.
     frame_object_deopts: u32,
+    /// Deopts at `_CHECK_LOCAL_CLASS`: a fallback met (or made) another
+    /// class than the checks it returns past had seen.
+    class_check_deopts: u32,
     /// The code object (for the state cache; not a reference).
     code: usize,
     /// Every compilation of this code object, newest last: superseded code
@@ -157,6 +158,13 @@ impl CodeState {
     /// frame-object check [`FRAME_OBJECT_DEOPTS`] times.
     fn local_facts(&self) -> bool {
         self.frame_object_deopts < FRAME_OBJECT_DEOPTS
+    }
+
+    /// Whether its compilations may keep class checks across fallbacks
+    /// (see `Program::class_facts`): until those failed
+    /// [`CLASS_CHECK_DEOPTS`] times.
+    fn class_facts(&self) -> bool {
+        self.class_check_deopts < CLASS_CHECK_DEOPTS
     }
 
     /// Whether its compilation propagates types: not at its first call
@@ -1178,6 +1186,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             deopt_sites: Vec::new(),
             generic: Vec::new(),
             frame_object_deopts: 0,
+            class_check_deopts: 0,
             respecialize_wanted: false,
             respecialize_calls: 0,
             respecialize_after: RESPECIALIZE_CALLS,
@@ -1636,6 +1645,9 @@ const GENERIC_AFTER_DEOPTS: u32 = 16;
 /// Deopts at frame-object checks after which code is compiled without
 /// facts about locals across Python code.
 const FRAME_OBJECT_DEOPTS: u32 = 8;
+/// Deopts at the class checks of fallbacks after which code is compiled
+/// without keeping class checks across fallbacks.
+const CLASS_CHECK_DEOPTS: u32 = 8;
 
 /// Counts a failed guard at instruction offset `at`; code that deopts on a
 /// large share of its calls is recompiled, from the interpreter's newer
@@ -1645,14 +1657,24 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     if let (Status::Compiled { .. }, Some(c)) = (&s.status, s.compiled.last()) {
         if c.frame_checks.contains(&at) {
             // Its frames have frame objects (a traceback passed, a caller
-            // looked at it), or a fallback's code changed a local's class
-            // (or met another class at a site that sees several): once too
-            // often, compile it again without facts about locals across
-            // Python code.
-            // Once only, so it does not count as a recompilation (which
-            // would double the fallbacks the next one waits for).
+            // looked at it): once too often, compile it again without
+            // facts about locals across Python code.
             s.frame_object_deopts += 1;
             if s.frame_object_deopts == FRAME_OBJECT_DEOPTS && s.recompiles < RESPECIALIZE_LIMIT {
+                s.set_status(Status::Requicken(0));
+                s.recompiles += 1;
+                INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        if c.class_checks.contains(&at) {
+            // A fallback's code changed a local's class, or (more likely)
+            // a site sees several classes: once too often, compile it again
+            // without class checks kept across fallbacks. Once only, so it
+            // does not count as a recompilation (which would double the
+            // fallbacks the next one waits for).
+            s.class_check_deopts += 1;
+            if s.class_check_deopts == CLASS_CHECK_DEOPTS && s.recompiles < RESPECIALIZE_LIMIT {
                 s.set_status(Status::Requicken(0));
                 INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
             }
@@ -1735,6 +1757,7 @@ unsafe fn compile(
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
     input.known_attrs = known_attrs(code, &input.units, &input.known_globals);
     input.local_facts = s.local_facts();
+    input.class_facts = s.class_facts();
     input.propagate_types = s.propagate_types();
     if input.propagate_types {
         input.known_objects = known_objects(&input);
@@ -1956,11 +1979,13 @@ pub unsafe fn dump_code(
     input.builtins_version = keys_version(builtins);
     // Code never run yet shows what its compilation would be once warm.
     input.local_facts = true;
+    input.class_facts = true;
     input.propagate_types = true;
     if let Some(state) = STATES.get().get(&(code as usize)) {
         input.generic = state.generic.clone();
         input.loops = state.loops && !state.generator;
         input.local_facts = state.local_facts();
+        input.class_facts = state.class_facts();
         input.propagate_types = state.propagate_types();
     }
     let loads = frontend::global_loads(&input.units);

@@ -820,6 +820,10 @@ pub struct Program {
     /// Whether facts about locals may outlive Python code run meanwhile,
     /// resting on the frame having no frame object (`optimize::types`).
     pub local_facts: bool,
+    /// Whether class checks of a local's object may be kept across a
+    /// fallback's return, checked again at its end (`optimize::classes`):
+    /// not once those checks failed too often.
+    pub class_facts: bool,
     /// The global loads burned in: the code generator makes each one a
     /// site that invalidation can turn into a deopt, and the runtime
     /// invalidates the code when one of their names changes.

@@ -21,10 +21,9 @@
 //! for the interpreter at the next instruction if they no longer hold), so
 //! the fast path pays nothing for the fallback being there (a cached
 //! attribute read there, which would jump past them, becomes the plain
-//! load, which the checks follow). Code whose
-//! such checks (or `_CHECK_NO_FRAME_OBJECT`s) fail too often is compiled
-//! again without facts about locals across Python code
-//! (`Program::local_facts`), and then forgets there too.
+//! load, which the checks follow). Code whose such checks fail too often
+//! (a site that sees several classes) is compiled again without them
+//! (`Program::class_facts`), and then forgets there too.
 
 use super::{remove_nops, rewrite_ranges};
 use crate::uops::{Program, Uop, UopInst};
@@ -215,7 +214,7 @@ const NO_DICT: u32 = 1 << 17;
 /// Python code changed it); any other way in forgets everything.
 pub fn remove_repeated_class_guards(mut program: Program) -> Program {
     let (mut other, returns) = ways_in(&program);
-    if !program.local_facts {
+    if !program.class_facts {
         // Facts kept across fallbacks failed their checks too often.
         for (o, &r) in other.iter_mut().zip(&returns) {
             *o |= r;
@@ -321,7 +320,7 @@ mod tests {
     /// given), no fallbacks.
     fn program(groups: &[&[(Uop, u32, u64)]]) -> Program {
         let mut p = Program {
-            local_facts: true,
+            class_facts: true,
             ..Program::default()
         };
         for (i, group) in groups.iter().enumerate() {
@@ -521,7 +520,7 @@ mod tests {
     fn without_facts_across_python_code_a_fallback_return_forgets() {
         let (a, b) = load_attr(0, 7);
         let mut p = program(&[&a, &b, &a, &b]);
-        p.local_facts = false;
+        p.class_facts = false;
         p.insts[1].fallback = p.uops.len() as u32;
         p.insts[1].fallback_count = 1;
         p.uops.push(UopInst {
