@@ -15,6 +15,12 @@ pub const INLINE_RETURN: u16 = 0xFFFF;
 pub const INT_FREELIST_WORDS: usize = 8;
 /// Blocks kept per int freelist class.
 pub const INT_FREELIST_MAX: u64 = 64;
+/// `_CHECK_LOCAL_CLASS`'s oparg flag (above the local's index): the object
+/// had its attributes as inline values.
+pub const CLASS_CHECK_VALUES: u32 = 1 << 16;
+/// `_CHECK_LOCAL_CLASS`'s oparg flag: the object had no `__dict__` of its
+/// own (and inline values).
+pub const CLASS_CHECK_NO_DICT: u32 = 1 << 17;
 /// What compiled code returns when it re-raises (`RERAISE`, bare `raise`):
 /// the exception is set and the frame's stack, `instr_ptr` at the raising
 /// instruction, is unwound without adding a traceback entry.

@@ -155,16 +155,16 @@ impl CodeState {
 
     /// Whether its compilations may keep facts about locals across Python
     /// code (see `Program::local_facts`): until its frames failed the
-    /// frame-object check [`FRAME_OBJECT_DEOPTS`] times.
+    /// frame-object check [`FACT_CHECK_DEOPTS`] times.
     fn local_facts(&self) -> bool {
-        self.frame_object_deopts < FRAME_OBJECT_DEOPTS
+        self.frame_object_deopts < FACT_CHECK_DEOPTS
     }
 
     /// Whether its compilations may keep class checks across fallbacks
     /// (see `Program::class_facts`): until those failed
-    /// [`CLASS_CHECK_DEOPTS`] times.
+    /// [`FACT_CHECK_DEOPTS`] times.
     fn class_facts(&self) -> bool {
-        self.class_check_deopts < CLASS_CHECK_DEOPTS
+        self.class_check_deopts < FACT_CHECK_DEOPTS
     }
 
     /// Whether its compilation propagates types: not at its first call
@@ -1643,11 +1643,10 @@ const RESPECIALIZE_LIMIT: u32 = 8;
 /// Failed guards at one instruction after which it is compiled generically.
 const GENERIC_AFTER_DEOPTS: u32 = 16;
 /// Deopts at frame-object checks after which code is compiled without
-/// facts about locals across Python code.
-const FRAME_OBJECT_DEOPTS: u32 = 8;
-/// Deopts at the class checks of fallbacks after which code is compiled
-/// without keeping class checks across fallbacks.
-const CLASS_CHECK_DEOPTS: u32 = 8;
+/// facts about locals across Python code, and at the class checks of
+/// fallbacks after which it is compiled without keeping class checks
+/// across fallbacks.
+const FACT_CHECK_DEOPTS: u32 = 8;
 
 /// Counts a failed guard at instruction offset `at`; code that deopts on a
 /// large share of its calls is recompiled, from the interpreter's newer
@@ -1655,27 +1654,25 @@ const CLASS_CHECK_DEOPTS: u32 = 8;
 unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     let s = &mut *state;
     if let (Status::Compiled { .. }, Some(c)) = (&s.status, s.compiled.last()) {
-        if c.frame_checks.contains(&at) {
+        let frame = c.frame_checks.contains(&at);
+        if frame || c.class_checks.contains(&at) {
             // Its frames have frame objects (a traceback passed, a caller
-            // looked at it): once too often, compile it again without
-            // facts about locals across Python code.
-            s.frame_object_deopts += 1;
-            if s.frame_object_deopts == FRAME_OBJECT_DEOPTS && s.recompiles < RESPECIALIZE_LIMIT {
+            // looked at it), or a fallback's code changed a local's class
+            // (more likely: a site sees several classes). Once too often,
+            // compile it again without facts about locals across Python
+            // code, or without class checks kept across fallbacks; the
+            // latter, which is about fallbacks, does not count as a
+            // recompilation (which would double the fallbacks the next one
+            // waits for).
+            let deopts = if frame {
+                &mut s.frame_object_deopts
+            } else {
+                &mut s.class_check_deopts
+            };
+            *deopts += 1;
+            if *deopts == FACT_CHECK_DEOPTS && s.recompiles < RESPECIALIZE_LIMIT {
                 s.set_status(Status::Requicken(0));
-                s.recompiles += 1;
-                INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
-            }
-            return;
-        }
-        if c.class_checks.contains(&at) {
-            // A fallback's code changed a local's class, or (more likely)
-            // a site sees several classes: once too often, compile it again
-            // without class checks kept across fallbacks. Once only, so it
-            // does not count as a recompilation (which would double the
-            // fallbacks the next one waits for).
-            s.class_check_deopts += 1;
-            if s.class_check_deopts == CLASS_CHECK_DEOPTS && s.recompiles < RESPECIALIZE_LIMIT {
-                s.set_status(Status::Requicken(0));
+                s.recompiles += u32::from(frame);
                 INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
             }
             return;

@@ -927,11 +927,19 @@ impl Program {
     /// where a suspended generator resumes.
     pub fn entered(&self) -> Vec<bool> {
         let n = self.insts.len();
-        let mut entered = vec![false; n + 1];
-        entered[0] = true;
+        let mut entered = self.entry_points();
         for t in self.uops.iter().filter_map(|u| u.jump) {
             entered[(t as usize).min(n)] = true;
         }
+        entered
+    }
+
+    /// [`Program::entered`] but for jumps: the first instruction,
+    /// exception handlers, and where a suspended generator resumes.
+    pub fn entry_points(&self) -> Vec<bool> {
+        let n = self.insts.len();
+        let mut entered = vec![false; n + 1];
+        entered[0] = true;
         for &(i, _) in &self.handlers {
             entered[(i as usize).min(n)] = true;
         }

@@ -280,30 +280,11 @@ fn hoist(program: &mut Program, from: usize, to: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimize::tests::uop;
-    use crate::uops::Inst;
+    use crate::optimize::tests::{program_of, uop};
 
     /// Instructions of the given micro-ops, in order.
     fn program(insts: &[&[Uop]]) -> Program {
-        let mut p = Program::default();
-        for (i, ops) in insts.iter().enumerate() {
-            p.insts.push(Inst {
-                start: 2 * i as u32,
-                offset: 2 * i as u32,
-                opcode: 0,
-                oparg: 0,
-                first: p.uops.len() as u32,
-                count: ops.len() as u32,
-                fallback: 0,
-                fallback_count: 0,
-            });
-            p.uops.extend(ops.iter().map(|&op| uop(op, 0, i as u32)));
-        }
-        let end = p.uops.len() as u32;
-        for inst in &mut p.insts {
-            inst.fallback = end;
-        }
-        p
+        program_of(insts, |op, i| uop(op, 0, i))
     }
 
     fn ops(p: &Program) -> Vec<Uop> {

@@ -27,6 +27,7 @@
 
 use super::{remove_nops, rewrite_ranges};
 use crate::uops::{Program, Uop, UopInst};
+use jitsaw_cpython313::shared::{CLASS_CHECK_NO_DICT, CLASS_CHECK_VALUES};
 use std::collections::{BTreeMap, HashMap};
 
 /// What passed checks say about the object a local holds.
@@ -165,29 +166,21 @@ struct Fact {
 /// on to them.
 fn ways_in(program: &Program) -> (Vec<bool>, Vec<bool>) {
     let n = program.insts.len();
-    let (mut other, mut returns) = (vec![false; n + 1], vec![false; n + 1]);
-    other[0] = true;
-    for &(i, _) in &program.handlers {
-        other[(i as usize).min(n)] = true;
-    }
-    for (i, w) in program.insts.windows(2).enumerate() {
-        if crate::frontend::resumes_after(w[0].opcode) {
-            other[i + 1] = true;
-        }
-    }
+    let (mut other, mut returns) = (program.entry_points(), vec![false; n + 1]);
     for (x, u) in program.uops.iter().enumerate() {
         let Some(t) = u.jump.map(|t| (t as usize).min(n)) else {
             continue;
         };
-        let fallback = t.checked_sub(1).map(|i| program.fallback_of(i));
-        let start = t
-            .checked_sub(1)
-            .map_or(0, |i| program.insts[i].fallback as usize);
-        let ends_back = fallback
-            .and_then(|f| f.last())
-            .is_some_and(|last| last.op == Uop::_JUMP && last.jump == Some(t as u32));
-        let within = fallback.is_some_and(|f| (start..start + f.len()).contains(&x));
-        if within && ends_back && (u.op == Uop::_JUMP || uncached(u.op).is_some()) {
+        // Whether `u` is in the fallback of the instruction before `t`,
+        // which ends jumping to `t`.
+        let back = t.checked_sub(1).is_some_and(|i| {
+            let b = &program.insts[i];
+            let range = b.fallback as usize..(b.fallback + b.fallback_count) as usize;
+            let last = range.end.checked_sub(1).map(|e| program.uops[e]);
+            range.contains(&x)
+                && last.is_some_and(|l| l.op == Uop::_JUMP && l.jump == Some(t as u32))
+        });
+        if back && (u.op == Uop::_JUMP || uncached(u.op).is_some()) {
             returns[t] = true;
         } else {
             other[t] = true;
@@ -201,11 +194,6 @@ fn ways_in(program: &Program) -> (Vec<bool>, Vec<bool>) {
 fn uncached(op: Uop) -> Option<Uop> {
     matches!(op, Uop::_LOAD_ATTR_CACHED | Uop::_LOAD_ATTR_CACHED_METHOD).then_some(Uop::_LOAD_ATTR)
 }
-
-/// `_CHECK_LOCAL_CLASS`'s oparg flag: attributes are inline values.
-const VALUES: u32 = 1 << 16;
-/// `_CHECK_LOCAL_CLASS`'s oparg flag: no `__dict__`.
-const NO_DICT: u32 = 1 << 17;
 
 /// Drops the class checks of a local's object repeated since the same
 /// check passed. Where a fallback returns into the run, what a dropped
@@ -292,8 +280,12 @@ pub fn remove_repeated_class_guards(mut program: Program) -> Program {
                     None => *u,
                 }));
                 for (&(_, local), known) in checks {
-                    let flags = if known.values { VALUES } else { 0 }
-                        | if known.no_dict { NO_DICT } else { 0 };
+                    let flags = if known.values { CLASS_CHECK_VALUES } else { 0 }
+                        | if known.no_dict {
+                            CLASS_CHECK_NO_DICT
+                        } else {
+                            0
+                        };
                     out.push(UopInst {
                         op: Uop::_CHECK_LOCAL_CLASS,
                         oparg: local | flags,
@@ -313,30 +305,20 @@ pub fn remove_repeated_class_guards(mut program: Program) -> Program {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimize::tests::{inst, uop};
+    use crate::optimize::tests::{program_of, uop};
     use Uop::*;
 
     /// One instruction per group of micro-ops, in order (their operands
     /// given), no fallbacks.
     fn program(groups: &[&[(Uop, u32, u64)]]) -> Program {
-        let mut p = Program {
+        let p = program_of(groups, |(op, oparg, operand), i| UopInst {
+            operand,
+            ..uop(op, oparg, i)
+        });
+        Program {
             class_facts: true,
-            ..Program::default()
-        };
-        for (i, group) in groups.iter().enumerate() {
-            p.insts
-                .push(inst(p.uops.len() as u32, group.len() as u32, 0, 0));
-            p.uops
-                .extend(group.iter().map(|&(op, oparg, operand)| UopInst {
-                    operand,
-                    ..uop(op, oparg, i as u32)
-                }));
+            ..p
         }
-        let end = p.uops.len() as u32;
-        for inst in &mut p.insts {
-            inst.fallback = end;
-        }
-        p
     }
 
     /// An instruction.
@@ -353,6 +335,22 @@ mod tests {
                 (_LOAD_ATTR_INSTANCE_VALUE_BORROWED, 0, 0),
             ],
         )
+    }
+
+    /// Gives instruction `i` of `p` a fallback of `ops`, laid out as the
+    /// frontend lays one out: `_CHECK_VALIDITY` and the final `_JUMP`
+    /// belong to the next instruction, which the `_JUMP` and a cached
+    /// attribute read jump to.
+    fn give_fallback(p: &mut Program, i: u32, ops: &[Uop]) {
+        p.insts[i as usize].fallback = p.uops.len() as u32;
+        p.insts[i as usize].fallback_count = ops.len() as u32;
+        for &op in ops {
+            let next = matches!(op, _CHECK_VALIDITY | _JUMP);
+            p.uops.push(UopInst {
+                jump: matches!(op, _JUMP | _LOAD_ATTR_CACHED).then_some(i + 1),
+                ..uop(op, 0, i + next as u32)
+            });
+        }
     }
 
     fn ops(p: &Program) -> Vec<Uop> {
@@ -436,13 +434,7 @@ mod tests {
         let (a, b) = load_attr(0, 7);
         let mut p = program(&[&a, &b, &a, &b]);
         // Instruction 1's fallback: the generic load, back to 2.
-        p.insts[1].fallback = p.uops.len() as u32;
-        p.insts[1].fallback_count = 2;
-        p.uops.push(uop(_LOAD_ATTR, 0, 1));
-        p.uops.push(UopInst {
-            jump: Some(2),
-            ..uop(_JUMP, 0, 2)
-        });
+        give_fallback(&mut p, 1, &[_LOAD_ATTR, _JUMP]);
         let p = remove_repeated_class_guards(p);
         assert_eq!(p.uops_of(3).len(), 1);
         let fallback: Vec<_> = p
@@ -454,18 +446,13 @@ mod tests {
             fallback,
             [
                 (_LOAD_ATTR, 0, 0, 1),
-                (_CHECK_LOCAL_CLASS, VALUES, 7, 2),
+                (_CHECK_LOCAL_CLASS, CLASS_CHECK_VALUES, 7, 2),
                 (_JUMP, 0, 0, 2)
             ]
         );
         // Nothing dropped, nothing added.
         let mut p = program(&[&a, &b, &[(_LOAD_FAST_BORROW, 1, 0)], &b]);
-        p.insts[1].fallback = p.uops.len() as u32;
-        p.insts[1].fallback_count = 1;
-        p.uops.push(UopInst {
-            jump: Some(2),
-            ..uop(_JUMP, 0, 2)
-        });
+        give_fallback(&mut p, 1, &[_JUMP]);
         let p = remove_repeated_class_guards(p);
         assert_eq!(p.fallback_of(1).len(), 1);
     }
@@ -479,24 +466,11 @@ mod tests {
         assert_eq!(p.uops.len(), 9);
     }
 
-    /// Gives instruction `i` of `p` the fallback of an attribute load whose
-    /// cached read jumps to the next instruction.
-    fn cached_load_fallback(p: &mut Program, i: u32) {
-        p.insts[i as usize].fallback = p.uops.len() as u32;
-        p.insts[i as usize].fallback_count = 3;
-        for op in [_LOAD_ATTR_CACHED, _CHECK_VALIDITY, _JUMP] {
-            p.uops.push(UopInst {
-                jump: (op != _CHECK_VALIDITY).then_some(i + 1),
-                ..uop(op, 0, i + (op != _LOAD_ATTR_CACHED) as u32)
-            });
-        }
-    }
-
     #[test]
     fn a_cached_read_in_a_fallback_that_checks_again_goes_on_to_the_checks() {
         let (a, b) = load_attr(0, 7);
         let mut p = program(&[&a, &b, &a, &b]);
-        cached_load_fallback(&mut p, 1);
+        give_fallback(&mut p, 1, &[_LOAD_ATTR_CACHED, _CHECK_VALIDITY, _JUMP]);
         let p = remove_repeated_class_guards(p);
         assert_eq!(p.uops_of(3).len(), 1);
         let ops: Vec<_> = p.fallback_of(1).iter().map(|u| (u.op, u.jump)).collect();
@@ -511,7 +485,7 @@ mod tests {
         );
         // Left cached where nothing is checked again.
         let mut p = program(&[&a, &b, &[(_LOAD_FAST_BORROW, 1, 0)], &b]);
-        cached_load_fallback(&mut p, 1);
+        give_fallback(&mut p, 1, &[_LOAD_ATTR_CACHED, _CHECK_VALIDITY, _JUMP]);
         let p = remove_repeated_class_guards(p);
         assert_eq!(p.fallback_of(1)[0].op, _LOAD_ATTR_CACHED);
     }
@@ -521,12 +495,7 @@ mod tests {
         let (a, b) = load_attr(0, 7);
         let mut p = program(&[&a, &b, &a, &b]);
         p.class_facts = false;
-        p.insts[1].fallback = p.uops.len() as u32;
-        p.insts[1].fallback_count = 1;
-        p.uops.push(UopInst {
-            jump: Some(2),
-            ..uop(_JUMP, 0, 2)
-        });
+        give_fallback(&mut p, 1, &[_JUMP]);
         let p = remove_repeated_class_guards(p);
         assert_eq!(p.uops_of(3).len(), 3);
         assert_eq!(p.fallback_of(1).len(), 1);

@@ -27,7 +27,7 @@
 //! instruction's fallback returns to it too).
 
 use super::remove_nops;
-use crate::uops::{Program, Uop};
+use crate::uops::{Program, Uop, UopInst};
 
 /// The fused form of a borrowed float or int operation, and the guard
 /// that may come before it.
@@ -109,16 +109,19 @@ pub fn fuse_local_operands(mut program: Program) -> Program {
         let into = into_local_form(form)
             .zip(store_after(&program, k))
             .filter(|_| b.oparg <= 0xffff);
-        let op = &mut program.uops[k];
-        op.oparg = a.oparg;
-        if let Some((form, (local, past))) = into {
-            op.op = form;
-            op.operand = b.oparg as u64 | (local as u64) << 16;
-            op.jump = Some(past);
-        } else {
-            op.op = form;
-            op.operand = b.oparg as u64;
-        }
+        let (form, operand, jump) = match into {
+            Some((into, (local, past))) => {
+                (into, b.oparg as u64 | (local as u64) << 16, Some(past))
+            }
+            None => (form, b.oparg as u64, None),
+        };
+        program.uops[k] = UopInst {
+            op: form,
+            oparg: a.oparg,
+            operand,
+            jump,
+            ..program.uops[k]
+        };
         fused = true;
     }
     if fused {

@@ -190,6 +190,30 @@ pub(crate) mod tests {
         }
     }
 
+    /// One instruction per group, in order (code units two apart), its
+    /// micro-ops made by `uop_of` from the group's items and the
+    /// instruction's index; no fallbacks.
+    pub(crate) fn program_of<T: Copy>(
+        groups: &[&[T]],
+        uop_of: impl Fn(T, u32) -> UopInst,
+    ) -> Program {
+        let mut p = Program::default();
+        for (i, group) in groups.iter().enumerate() {
+            p.insts.push(Inst {
+                start: 2 * i as u32,
+                offset: 2 * i as u32,
+                ..inst(p.uops.len() as u32, group.len() as u32, 0, 0)
+            });
+            p.uops
+                .extend(group.iter().map(|&item| uop_of(item, i as u32)));
+        }
+        let end = p.uops.len() as u32;
+        for inst in &mut p.insts {
+            inst.fallback = end;
+        }
+        p
+    }
+
     /// An instruction whose micro-ops are `count` from `first` and whose
     /// fallback `fallback_count` from `fallback`.
     pub(crate) fn inst(first: u32, count: u32, fallback: u32, fallback_count: u32) -> Inst {

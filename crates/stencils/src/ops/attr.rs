@@ -720,17 +720,19 @@ stencil!(
     /// of local `oparg & 0xffff`'s object made before the fallback's
     /// Python code ran (`optimize::classes`): leaves for the interpreter,
     /// at the next instruction, unless its type version is still the
-    /// operand, its attributes still inline values (oparg bit 16) and it
-    /// still has no `__dict__` (bit 17).
+    /// operand, its attributes still inline values (`CLASS_CHECK_VALUES`)
+    /// and it still has no `__dict__` (`CLASS_CHECK_NO_DICT`).
     fn _CHECK_LOCAL_CLASS(f, sp, ts) {
+        use jitsaw_cpython313::shared::{CLASS_CHECK_NO_DICT, CLASS_CHECK_VALUES};
         let o = *frame_local(f, (oparg() & 0xffff) as usize);
         if o.is_null() || type_version(ob_type(o)) != operand32() as u32 {
             deopt!(f, sp, ts)
         }
-        if oparg() & 3 << 16 != 0 && (*inline_values(o)).valid == 0 {
+        let values = (CLASS_CHECK_VALUES | CLASS_CHECK_NO_DICT) as usize;
+        if oparg() & values != 0 && (*inline_values(o)).valid == 0 {
             deopt!(f, sp, ts)
         }
-        if oparg() & 1 << 17 != 0 && !managed_dict(o).is_null() {
+        if oparg() & CLASS_CHECK_NO_DICT as usize != 0 && !managed_dict(o).is_null() {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)
