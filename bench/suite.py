@@ -70,9 +70,12 @@ BENCHMARKS = [
 
 # In-process runner reporting the JIT's statistics after one value.
 STATS_RUNNER = """
-import json, runpy, sys
+import json, os, runpy, sys
 script, out = sys.argv[1], sys.argv[2]
 sys.argv = [script, "--worker", "--debug-single-value"]
+# As when the script is run itself: its directory first on the path (regex_compile
+# imports its neighbours).
+sys.path.insert(0, os.path.dirname(script))
 try:
     runpy.run_path(script, run_name="__main__")
 finally:
