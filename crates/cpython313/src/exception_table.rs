@@ -53,6 +53,30 @@ pub fn handler_for(table: &[u8], index: u32) -> Option<Handler> {
     None
 }
 
+/// Every entry of the table in order, as the code-unit range it covers
+/// (`start..end`) and its handler. CPython writes them sorted by start,
+/// not overlapping, so an offset's handler ([`handler_for`]) is that of the
+/// entry covering it.
+pub fn entries(table: &[u8]) -> impl Iterator<Item = (u32, u32, Handler)> + '_ {
+    let mut pos = 0;
+    core::iter::from_fn(move || {
+        let start = varint(table, &mut pos)?;
+        let size = varint(table, &mut pos)?;
+        let target = varint(table, &mut pos)?;
+        let depth_lasti = varint(table, &mut pos)?;
+        // On to the next entry's marked first byte.
+        while pos < table.len() && table[pos] & 128 == 0 {
+            pos += 1;
+        }
+        let handler = Handler {
+            target,
+            depth: depth_lasti >> 1,
+            lasti: depth_lasti & 1 != 0,
+        };
+        Some((start, start + size, handler))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +116,23 @@ mod tests {
             put(depth << 1 | lasti as u32, false);
         }
         out
+    }
+
+    #[test]
+    fn entries_give_each_offset_its_handler() {
+        let t = encode(&[
+            (2, 10, 20, 1, false),
+            (12, 100, 200, 3, true),
+            (130, 131, 7, 0, false),
+        ]);
+        let all = || entries(&t).filter(|&(start, end, _)| start < end);
+        assert_eq!(all().count(), 3);
+        for index in 0..140 {
+            let covering = all()
+                .find(|&(start, end, _)| (start..end).contains(&index))
+                .map(|(_, _, h)| h);
+            assert_eq!(handler_for(&t, index), covering, "{index}");
+        }
     }
 
     #[test]

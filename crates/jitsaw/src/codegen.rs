@@ -8,7 +8,7 @@
 //! patched and the memory turned executable.
 
 use crate::arena::CodeMemory;
-use crate::stencils::{HoleKind, HoleValue};
+use crate::stencils::{HoleKind, HoleValue, Stencil};
 use crate::uops::{KnownAttr, KnownGlobal, Program, Uop, UopInst};
 use jitsaw_cpython313::shared::ResumePoint;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -65,6 +65,8 @@ pub struct Piece {
     pub cold: Option<u32>,
     /// The micro-op, with the arguments it was patched with.
     pub uop: UopInst,
+    /// Its stencil (`uop.stencil()`, looked up once).
+    pub stencil: &'static Stencil,
 }
 
 /// A compiled code object.
@@ -295,13 +297,14 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let mut offset = 0u32;
     for (k, u) in program.uops.iter().enumerate() {
         let stencil = u.stencil();
-        let elide = stencil.ends_with_continue() && k + 1 < program.uops.len();
+        let elide = stencil.ends_with_continue && k + 1 < program.uops.len();
         let len = stencil.hot_len as u32 - if elide { 5 } else { 0 };
         pieces.push(Piece {
             offset,
             len,
             cold: None,
             uop: *u,
+            stencil,
         });
         offset += len;
     }
@@ -336,7 +339,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         if k > 0 && pieces[k - 1].uop.inst != p.uop.inst {
             first_of_inst = stub_pieces.len();
         }
-        let stencil = p.uop.stencil();
+        let stencil = p.stencil;
         let inst = &program.insts[p.uop.inst as usize];
         let mut found = [u32::MAX; 2];
         if k < main_len && inst.fallback_count > 0 && !p.uop.op.exits_to_interpreter() {
@@ -374,7 +377,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let k = (inst.first as usize..(inst.first + inst.count) as usize)
             .find(|&k| is_burned_load(pieces[k].uop.op))
             .ok_or("a burned-in global without its load")?;
-        let stencil = pieces[k].uop.stencil();
+        let stencil = pieces[k].stencil;
         if pieces[k].len < 5 || stencil.calls_out() {
             return Err(format!("{} cannot be patched", pieces[k].uop.op.name()));
         }
@@ -389,7 +392,8 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let init_return = if pieces.iter().any(|p| p.uop.op == Uop::_CALL) {
         let counter = (linker.exit_counter)(ExitReason::Raise(Uop::_INIT_RETURN));
         let tail = tail_for(&mut tails, Uop::_ERROR_TAIL, counter, 0);
-        let len = Uop::_INIT_RETURN.stencil().hot_len as u32;
+        let stencil = Uop::_INIT_RETURN.stencil();
+        let len = stencil.hot_len as u32;
         stub_pieces.push(Piece {
             offset,
             len,
@@ -401,6 +405,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 inst: 0,
                 jump: None,
             },
+            stencil,
         });
         offset += len;
         Some((offset - len, tail))
@@ -409,13 +414,15 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     };
     let mut tail_offsets = Vec::with_capacity(tails.len());
     for uop in tails {
-        let len = uop.stencil().hot_len as u32;
+        let stencil = uop.stencil();
+        let len = stencil.hot_len as u32;
         tail_offsets.push(offset);
         stub_pieces.push(Piece {
             offset,
             len,
             cold: None,
             uop,
+            stencil,
         });
         offset += len;
     }
@@ -447,12 +454,14 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 p.uop.oparg = counter | p.uop.inst.min(0xFFFE) << 16;
                 p.uop.operand = fallbacks.as_ptr() as u64;
             }
-            _ => {}
+            _ => continue,
         }
+        // The copy of a stencil for its new oparg, if it has one.
+        p.stencil = p.uop.stencil();
     }
     // The stencils' cold parts go last, in the order of their hot parts.
     for p in pieces.iter_mut().chain(&mut stub_pieces) {
-        let cold = p.uop.stencil().cold().len() as u32;
+        let cold = p.stencil.cold().len() as u32;
         if cold > 0 {
             p.cold = Some(offset);
             offset += cold;
@@ -466,7 +475,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let mut called: Vec<u16> = pieces
         .iter()
         .chain(&stub_pieces)
-        .flat_map(|p| p.uop.stencil().holes)
+        .flat_map(|p| p.stencil.holes)
         .filter_map(|h| match (h.kind, h.value) {
             (HoleKind::Rel32, HoleValue::Symbol(s)) => Some(s),
             _ => None,
@@ -494,7 +503,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let all: Vec<&Piece> = pieces.iter().chain(&stub_pieces).collect();
     let bytes = memory.bytes_mut();
     for (k, p) in all.iter().enumerate() {
-        let stencil = p.uop.stencil();
+        let stencil = p.stencil;
         let start = p.offset as usize;
         bytes[start..start + p.len as usize].copy_from_slice(&stencil.code[..p.len as usize]);
         let hot = p.len as usize;
@@ -669,7 +678,8 @@ fn is_burned_load(op: Uop) -> bool {
 /// offset.
 fn exit_stub(stubs: &mut Vec<Piece>, offset: &mut u32, operand: u64, inst: u32) -> u32 {
     let at = *offset;
-    let len = Uop::_EXIT_IP.stencil().hot_len as u32;
+    let stencil = Uop::_EXIT_IP.stencil();
+    let len = stencil.hot_len as u32;
     stubs.push(Piece {
         offset: at,
         len,
@@ -681,6 +691,7 @@ fn exit_stub(stubs: &mut Vec<Piece>, offset: &mut u32, operand: u64, inst: u32) 
             inst,
             jump: None,
         },
+        stencil,
     });
     *offset += len;
     at

@@ -67,7 +67,7 @@ pub fn asm(compiled: &Compiled) -> String {
             p.uop.inst
         )
         .unwrap();
-        let len = p.uop.stencil().cold().len();
+        let len = p.stencil.cold().len();
         let code = &bytes[at as usize..at as usize + len];
         disassemble(&mut out, code, base + at as u64, |_| None);
     }

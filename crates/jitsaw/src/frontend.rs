@@ -14,6 +14,7 @@
 use crate::uops::{Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{caches, consts, deopt};
+use smallvec::{smallvec, SmallVec};
 
 /// What the frontend needs from a code object, copied out of it.
 #[derive(Clone, Debug, Default)]
@@ -174,7 +175,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
             "a loop of {n} instructions (the interpreter runs one this long faster)"
         )));
     }
-    let mut lowered: Vec<Vec<Lowered>> = Vec::with_capacity(insts.len());
+    let mut lowered: Vec<Lowering> = Vec::with_capacity(insts.len());
     let mut cold = Vec::new();
     let looped = in_loops(&insts);
     for i in 0..insts.len() {
@@ -188,7 +189,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         lowered.push(l);
     }
     let targets = resolve_jumps(&insts, &lowered)?;
-    let generic: Vec<Vec<Lowered>> = (0..insts.len())
+    let generic: Vec<Lowering> = (0..insts.len())
         .map(|i| fallback(code, &insts, i, &lowered[i]).unwrap_or_default())
         .collect();
     let generic_targets = resolve_jumps(&insts, &generic)?;
@@ -355,10 +356,15 @@ fn counter(code: &CodeInput, inst: &Inst) -> u16 {
 /// entered at (the unwound depth, the raising offset if `lasti`, the
 /// exception).
 fn handler_entries(table: &[u8], insts: &[Inst]) -> Vec<(u32, u32)> {
-    let mut entries: Vec<(u32, u32)> = insts
-        .iter()
-        .filter_map(|i| jitsaw_cpython313::exception_table::handler_for(table, i.offset))
-        .filter_map(|h| {
+    // The handlers of the table's entries that cover an instruction (each
+    // instruction's, as `handler_for` finds it, without a search of the
+    // table per instruction).
+    let mut entries: Vec<(u32, u32)> = jitsaw_cpython313::exception_table::entries(table)
+        .filter(|&(start, end, _)| {
+            let first = insts.partition_point(|i| i.offset < start);
+            insts.get(first).is_some_and(|i| i.offset < end)
+        })
+        .filter_map(|(_, _, h)| {
             let at = insts.binary_search_by_key(&h.target, |i| i.start).ok()?;
             Some((at as u32, h.depth + h.lasti as u32 + 1))
         })
@@ -372,7 +378,7 @@ fn handler_entries(table: &[u8], insts: &[Inst]) -> Vec<(u32, u32)> {
 /// back to instead of leaving compiled code: it means the same, and guards
 /// fail before an instruction changes anything. `None` when the
 /// instruction's exits are not guards, or it has no generic form.
-fn fallback(code: &CodeInput, insts: &[Inst], i: usize, main: &[Lowered]) -> Option<Vec<Lowered>> {
+fn fallback(code: &CodeInput, insts: &[Inst], i: usize, main: &[Lowered]) -> Option<Lowering> {
     let guarded = main.iter().any(|u| u.op.guard_exits());
     if !guarded || i + 1 >= insts.len() {
         return None;
@@ -588,6 +594,10 @@ pub fn name(op: u8) -> &'static str {
     OPCODE_INFO[op as usize].name
 }
 
+/// An instruction's micro-ops before jump targets are resolved: a few,
+/// kept in line (lowering allocated two vectors per instruction).
+type Lowering = SmallVec<[Lowered; 4]>;
+
 /// A micro-op before jump targets are resolved.
 #[derive(Clone, Copy, Debug)]
 struct Lowered {
@@ -644,7 +654,7 @@ fn quicken(code: &CodeInput) -> Uop {
 const QUICKEN_GIVE_UP_BACKOFF: u16 = 4;
 
 /// One instruction's micro-ops; with `generic`, those of its generic form.
-fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<Lowered> {
+fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowering {
     let inst = &insts[i];
     // An instruction whose specialization kept failing is compiled as its
     // fallback is: the generic form, with the inline fast paths of the
@@ -668,53 +678,53 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
         ..uop(Uop::_CHECK_EVAL_BREAKER, location)
     };
     match op {
-        RESUME | RESUME_CHECK => return vec![check],
-        JUMP_BACKWARD => return vec![check, jump(Uop::_JUMP, 0, next - oparg)],
-        JUMP_BACKWARD_NO_INTERRUPT => return vec![jump(Uop::_JUMP, 0, next - oparg)],
-        JUMP_FORWARD => return vec![jump(Uop::_JUMP, 0, next + oparg)],
-        BUILD_SET => return vec![uop(Uop::_BUILD_SET, oparg)],
+        RESUME | RESUME_CHECK => return smallvec![check],
+        JUMP_BACKWARD => return smallvec![check, jump(Uop::_JUMP, 0, next - oparg)],
+        JUMP_BACKWARD_NO_INTERRUPT => return smallvec![jump(Uop::_JUMP, 0, next - oparg)],
+        JUMP_FORWARD => return smallvec![jump(Uop::_JUMP, 0, next + oparg)],
+        BUILD_SET => return smallvec![uop(Uop::_BUILD_SET, oparg)],
         BINARY_OP => {
             if let Some(adaptive) = adaptive_binary_op(oparg) {
-                return vec![uop(adaptive, oparg)];
+                return smallvec![uop(adaptive, oparg)];
             }
         }
-        COMPARE_OP => return vec![uop(Uop::_COMPARE_OP_ADAPTIVE, oparg)],
-        BINARY_SUBSCR => return vec![uop(Uop::_BINARY_SUBSCR_ADAPTIVE, oparg)],
-        STORE_SUBSCR => return vec![uop(Uop::_STORE_SUBSCR_ADAPTIVE, oparg)],
-        UNPACK_SEQUENCE => return vec![uop(Uop::_UNPACK_SEQUENCE_ADAPTIVE, oparg)],
-        RERAISE => return vec![uop(Uop::_RERAISE, oparg)],
+        COMPARE_OP => return smallvec![uop(Uop::_COMPARE_OP_ADAPTIVE, oparg)],
+        BINARY_SUBSCR => return smallvec![uop(Uop::_BINARY_SUBSCR_ADAPTIVE, oparg)],
+        STORE_SUBSCR => return smallvec![uop(Uop::_STORE_SUBSCR_ADAPTIVE, oparg)],
+        UNPACK_SEQUENCE => return smallvec![uop(Uop::_UNPACK_SEQUENCE_ADAPTIVE, oparg)],
+        RERAISE => return smallvec![uop(Uop::_RERAISE, oparg)],
         YIELD_VALUE => {
-            return vec![Lowered {
+            return smallvec![Lowered {
                 operand: code.code_start + 2 * next as u64,
                 ..uop(Uop::_YIELD_VALUE, oparg)
             }]
         }
         SEND | SEND_GEN => {
-            return vec![
+            return smallvec![
                 jump(Uop::_SEND, oparg, next + oparg),
                 jump(Uop::_SEND_GEN_RETURNED, 0, next + oparg),
             ]
         }
         FOR_ITER | FOR_ITER_GEN => return for_iter(oparg, next),
-        CLEANUP_THROW => return vec![uop(Uop::_CLEANUP_THROW, oparg)],
-        END_ASYNC_FOR => return vec![uop(Uop::_END_ASYNC_FOR, oparg)],
-        RAISE_VARARGS => return vec![uop(Uop::_RAISE_VARARGS, oparg)],
-        BEFORE_WITH => return vec![uop(Uop::_BEFORE_WITH, oparg)],
-        BEFORE_ASYNC_WITH => return vec![uop(Uop::_BEFORE_ASYNC_WITH, oparg)],
-        LOAD_NAME => return vec![uop(Uop::_LOAD_NAME, oparg)],
-        LOAD_FROM_DICT_OR_GLOBALS => return vec![uop(Uop::_LOAD_FROM_DICT_OR_GLOBALS, oparg)],
-        LOAD_SUPER_ATTR => return vec![uop(Uop::_LOAD_SUPER_ATTR, oparg)],
-        IMPORT_NAME => return vec![uop(Uop::_IMPORT_NAME, oparg)],
+        CLEANUP_THROW => return smallvec![uop(Uop::_CLEANUP_THROW, oparg)],
+        END_ASYNC_FOR => return smallvec![uop(Uop::_END_ASYNC_FOR, oparg)],
+        RAISE_VARARGS => return smallvec![uop(Uop::_RAISE_VARARGS, oparg)],
+        BEFORE_WITH => return smallvec![uop(Uop::_BEFORE_WITH, oparg)],
+        BEFORE_ASYNC_WITH => return smallvec![uop(Uop::_BEFORE_ASYNC_WITH, oparg)],
+        LOAD_NAME => return smallvec![uop(Uop::_LOAD_NAME, oparg)],
+        LOAD_FROM_DICT_OR_GLOBALS => return smallvec![uop(Uop::_LOAD_FROM_DICT_OR_GLOBALS, oparg)],
+        LOAD_SUPER_ATTR => return smallvec![uop(Uop::_LOAD_SUPER_ATTR, oparg)],
+        IMPORT_NAME => return smallvec![uop(Uop::_IMPORT_NAME, oparg)],
         // The interpreter imports from anything but a plain module; once
         // that is seen here, it does so without first trying.
-        IMPORT_FROM if !generic => return vec![uop(Uop::_IMPORT_FROM, oparg)],
+        IMPORT_FROM if !generic => return smallvec![uop(Uop::_IMPORT_FROM, oparg)],
         CALL_FUNCTION_EX => {
-            return vec![
+            return smallvec![
                 uop(Uop::_CALL_FUNCTION_EX, oparg),
                 uop(Uop::_CHECK_PERIODIC, 0),
             ]
         }
-        CALL_KW => return vec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
+        CALL_KW => return smallvec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
         // The interpreter's catch-all for callables that are neither Python
         // functions nor builtins it specializes; among them classes whose
         // instances lack inline values (`__slots__`), which the generic
@@ -722,7 +732,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
         // it keeps falling back) makes and enters the `__init__` of
         // directly, as it does the classes CPython specializes.
         CALL_NON_PY_GENERAL if !generic => {
-            return vec![
+            return smallvec![
                 uop(Uop::_CHECK_IS_NOT_PY_CALLABLE, oparg),
                 uop(Uop::_CHECK_IS_NOT_PLAIN_CLASS, oparg),
                 uop(Uop::_CALL_NON_PY_GENERAL, oparg),
@@ -733,7 +743,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
             // The cache's `func_version` is the class's type version.
             let at = inst.offset as usize + 2;
             let version = code.units[at] as u64 | (code.units[at + 1] as u64) << 16;
-            return vec![
+            return smallvec![
                 Lowered {
                     operand: version,
                     ..uop(Uop::_CALL_ALLOC_AND_ENTER_INIT, oparg)
@@ -744,7 +754,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
         }
         CALL_LIST_APPEND => {
             if let Some(pop) = followed_by(POP_TOP) {
-                return vec![
+                return smallvec![
                     uop(Uop::_CALL_LIST_APPEND, oparg),
                     jump(Uop::_JUMP, 0, pop.offset + 1),
                 ];
@@ -752,7 +762,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
         }
         BINARY_OP_INPLACE_ADD_UNICODE => {
             if let Some(store) = followed_by(STORE_FAST) {
-                return vec![
+                return smallvec![
                     uop(Uop::_GUARD_BOTH_UNICODE, 0),
                     Lowered {
                         operand: store.oparg as u64,
@@ -781,7 +791,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
     // A specialization without stencils (or that cannot succeed) means what
     // its generic form means.
     if base == CALL {
-        return vec![uop(Uop::_CALL, oparg), uop(Uop::_CHECK_PERIODIC, 0)];
+        return smallvec![uop(Uop::_CALL, oparg), uop(Uop::_CHECK_PERIODIC, 0)];
     }
     if base == FOR_ITER {
         return for_iter(oparg, next);
@@ -792,7 +802,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
         }
     }
     let start = code.code_start + 2 * inst.start as u64;
-    vec![Lowered {
+    smallvec![Lowered {
         operand: start,
         ..uop(Uop::_DEOPT, 0)
     }]
@@ -800,9 +810,9 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Vec<
 
 /// `FOR_ITER` over any iterator; exhausted, it jumps past the loop's
 /// `END_FOR` and `POP_TOP`.
-fn for_iter(oparg: u32, next: u32) -> Vec<Lowered> {
+fn for_iter(oparg: u32, next: u32) -> Lowering {
     let exit = next + oparg + 2;
-    vec![
+    smallvec![
         jump(Uop::_FOR_ITER, oparg, exit),
         jump(Uop::_FOR_ITER_GEN_RETURNED, 0, exit),
     ]
@@ -847,12 +857,12 @@ fn adaptive_binary_op(oparg: u32) -> Option<Uop> {
 
 /// `LOAD_GLOBAL` specialized from where the name is now (CPython's
 /// `LOAD_GLOBAL_MODULE` or `LOAD_GLOBAL_BUILTIN` micro-ops).
-fn load_global(oparg: u32, slot: &GlobalSlot) -> Vec<Lowered> {
+fn load_global(oparg: u32, slot: &GlobalSlot) -> Lowering {
     let with = |op: Uop, operand: u32| Lowered {
         operand: operand as u64,
         ..uop(op, oparg)
     };
-    let mut uops = vec![with(Uop::_GUARD_GLOBALS_VERSION, slot.globals_version)];
+    let mut uops = smallvec![with(Uop::_GUARD_GLOBALS_VERSION, slot.globals_version)];
     if slot.builtin {
         uops.push(with(Uop::_GUARD_BUILTINS_VERSION, slot.builtins_version));
         uops.push(with(Uop::_LOAD_GLOBAL_BUILTINS, slot.index));
@@ -904,13 +914,13 @@ pub fn cache_operands(units: &[u16], inst: &Inst) -> Option<Vec<(Uop, u64)>> {
 
 /// Expands `op` with CPython's macro expansion table, if jitsaw has a
 /// stencil for every micro-op in it.
-fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Vec<Lowered>> {
+fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Lowering> {
     let expansion = &MACRO_EXPANSION[op as usize];
     if expansion.nuops <= 0 {
         return None;
     }
     let cache = |offset: i8, n: usize| read_cache(&code.units, inst, offset, n);
-    let mut out = Vec::with_capacity(expansion.nuops as usize);
+    let mut out = Lowering::with_capacity(expansion.nuops as usize);
     for &(id, size, offset) in &expansion.uops[..expansion.nuops as usize] {
         let op_ = Uop::from_cpython(id as u16)?;
         let mut l = uop(op_, inst.oparg);
@@ -961,8 +971,8 @@ fn falls_through(l: &[Lowered]) -> bool {
 /// Maps every micro-op's jump target to an instruction index.
 fn resolve_jumps(
     insts: &[Inst],
-    lowered: &[Vec<Lowered>],
-) -> Result<Vec<Vec<Option<u32>>>, Refusal> {
+    lowered: &[Lowering],
+) -> Result<Vec<SmallVec<[Option<u32>; 4]>>, Refusal> {
     lowered
         .iter()
         .map(|l| {

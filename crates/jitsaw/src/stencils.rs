@@ -44,7 +44,7 @@ pub enum HoleValue {
 }
 
 /// A place to patch.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hole {
     /// Byte offset in the stencil.
     pub offset: u32,
@@ -57,7 +57,7 @@ pub struct Hole {
 }
 
 /// One micro-op's machine-code template.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Stencil {
     /// The micro-op's name.
     pub name: &'static str,
@@ -72,6 +72,32 @@ pub struct Stencil {
     /// Whether it calls through a pointer (a type slot, a vectorcall
     /// function), which no hole names.
     pub calls_indirectly: bool,
+    /// The kinds of value its holes take ([`HoleValue::bit`]s), so that
+    /// the compiler's per-micro-op questions need not scan the holes.
+    pub values: u16,
+    /// Whether the hot part ends with `jmp _JIT_CONTINUE`, which can be
+    /// dropped when the next micro-op is laid out right after it.
+    pub ends_with_continue: bool,
+}
+
+impl HoleValue {
+    /// The value's kind as one bit of [`Stencil::values`] (every symbol
+    /// the same).
+    pub const fn bit(self) -> u16 {
+        1 << match self {
+            HoleValue::Oparg => 0,
+            HoleValue::Operand => 1,
+            HoleValue::OperandLow32 => 2,
+            HoleValue::Continue => 3,
+            HoleValue::JumpTarget => 4,
+            HoleValue::Exit => 5,
+            HoleValue::Error => 6,
+            HoleValue::Resume => 7,
+            HoleValue::Hot => 8,
+            HoleValue::Cold => 9,
+            HoleValue::Symbol(_) => 10,
+        }
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/stencils_gen.rs"));
@@ -85,19 +111,6 @@ pub fn by_name(name: &str) -> Option<&'static Stencil> {
 }
 
 impl Stencil {
-    /// Whether the stencil ends with `jmp _JIT_CONTINUE`, which can be
-    /// dropped when the next micro-op is laid out right after it.
-    pub fn ends_with_continue(&self) -> bool {
-        let n = self.hot_len;
-        n >= 5
-            && self.code[n - 5] == 0xE9
-            && self.holes.iter().any(|h| {
-                h.offset as usize == n - 4
-                    && h.value == HoleValue::Continue
-                    && h.kind == HoleKind::Rel32
-            })
-    }
-
     /// The code copied in line.
     pub fn hot(&self) -> &'static [u8] {
         &self.code[..self.hot_len]
@@ -110,7 +123,10 @@ impl Stencil {
 
     /// Whether any hole refers to `value`.
     pub fn has(&self, value: HoleValue) -> bool {
-        self.holes.iter().any(|h| h.value == value)
+        match value {
+            HoleValue::Symbol(_) => self.holes.iter().any(|h| h.value == value),
+            _ => self.values & value.bit() != 0,
+        }
     }
 
     /// Whether the stencil calls an external function (C code that may run
@@ -129,5 +145,34 @@ impl Stencil {
                 }
                 _ => false,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The summaries generated with each stencil say what its holes and
+    /// code say.
+    #[test]
+    fn generated_summaries_match_the_holes() {
+        for s in STENCILS {
+            let values = s.holes.iter().fold(0, |v, h| v | h.value.bit());
+            assert_eq!(s.values, values, "{}", s.name);
+            let n = s.hot_len;
+            let ends = n >= 5
+                && s.code[n - 5] == 0xE9
+                && s.holes.iter().any(|h| {
+                    h.offset as usize == n - 4
+                        && h.value == HoleValue::Continue
+                        && h.kind == HoleKind::Rel32
+                });
+            assert_eq!(s.ends_with_continue, ends, "{}", s.name);
+            for h in s.holes {
+                assert!(s.has(h.value), "{}", s.name);
+            }
+        }
+        assert!(STENCILS.iter().any(|s| s.ends_with_continue));
+        assert!(STENCILS.iter().any(|s| !s.has(HoleValue::Exit)));
     }
 }

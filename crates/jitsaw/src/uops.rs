@@ -619,6 +619,12 @@ impl Uop {
     /// floats and strings, which runs no Python code (CPython 3.13 collects
     /// garbage at the eval breaker, not in the allocator).
     pub fn needs_ip(self) -> bool {
+        tables().needs_ip[self as usize]
+    }
+
+    /// [`Uop::needs_ip`] worked out from its stencil (once per micro-op,
+    /// while the tables are built).
+    fn calls_needing_ip(self, stencil: &Stencil) -> bool {
         !matches!(
             self,
             Uop::_BINARY_OP_ADD_INT
@@ -632,7 +638,7 @@ impl Uop {
                 | Uop::_COMPARE_OP_FLOAT
                 | Uop::_COMPARE_OP_STR
                 | Uop::_ITER_NEXT_RANGE
-        ) && self.stencil().calls_out_except(&[
+        ) && stencil.calls_out_except(&[
             "jitsaw_dealloc",
             "jitsaw_handle_pending",
             "jitsaw_local_monitors",
@@ -664,6 +670,8 @@ struct Tables {
     copies: Vec<Copies>,
     cpython_id: Vec<Option<u16>>,
     from_cpython: Vec<Option<Uop>>,
+    /// [`Uop::needs_ip`] of each micro-op.
+    needs_ip: Vec<bool>,
 }
 
 /// Opargs below this may have their own copies of a stencil.
@@ -694,7 +702,7 @@ fn copy_of(stencil: &str) -> Option<(&str, usize, bool)> {
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let stencils = Uop::ALL
+        let stencils: Vec<&'static Stencil> = Uop::ALL
             .iter()
             .map(|u| {
                 stencils::by_name(u.name())
@@ -727,10 +735,15 @@ fn tables() -> &'static Tables {
             }
         }
         Tables {
-            stencils,
             copies,
             cpython_id,
             from_cpython,
+            needs_ip: Uop::ALL
+                .iter()
+                .zip(&stencils)
+                .map(|(u, s)| u.calls_needing_ip(s))
+                .collect(),
+            stencils,
         }
     })
 }

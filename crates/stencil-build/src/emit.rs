@@ -65,15 +65,44 @@ pub fn emit(stencils: &[Stencil]) -> String {
             )
             .unwrap();
         }
+        // The kinds of value its holes take, as `HoleValue::bit`s of the
+        // including module (one `|` of each kind named).
+        let mut kinds: Vec<String> = s
+            .holes
+            .iter()
+            .map(|h| match &h.value {
+                HoleValue::Symbol(_) => "HoleValue::Symbol(0).bit()".to_string(),
+                other => format!("HoleValue::{other:?}.bit()"),
+            })
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let values = if kinds.is_empty() {
+            "0".to_string()
+        } else {
+            kinds.join(" | ")
+        };
         writeln!(
             out,
-            "        ],\n        calls_indirectly: {},\n    }},",
-            calls_indirectly(s)
+            "        ],\n        calls_indirectly: {},\n        values: {values},\n        ends_with_continue: {},\n    }},",
+            calls_indirectly(s),
+            ends_with_continue(s)
         )
         .unwrap();
     }
     out.push_str("];\n");
     out
+}
+
+/// Whether the stencil's hot part ends with `jmp _JIT_CONTINUE`, which
+/// the code generator drops when the next micro-op is laid out right after.
+pub fn ends_with_continue(s: &Stencil) -> bool {
+    let n = s.hot_len;
+    n >= 5
+        && s.code[n - 5] == 0xE9
+        && s.holes.iter().any(|h| {
+            h.offset == n - 4 && h.value == HoleValue::Continue && h.kind == HoleKind::Rel32
+        })
 }
 
 /// Whether the stencil calls through a register or memory (a type's slot,
