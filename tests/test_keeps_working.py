@@ -615,6 +615,38 @@ def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit)
     assert seen[8:] == ["provisional", "warming", "requicken", "compiled"], seen
 
 
+def test_frozen_modules_code_with_loops_waits_for_the_threshold(jit):
+    # The interpreter's frozen modules (`posixpath` here) run their loops
+    # briefly, mostly at start-up: unlike the program's own code, their
+    # code with loops is not compiled at its first call, only once the
+    # threshold's calls are reached.
+    r = jit(
+        """
+        import posixpath
+        from jitsaw import _jitsaw
+        assert posixpath.commonpath.__code__.co_filename.startswith("<frozen ")
+        def own(paths):
+            n = 0
+            for p in paths:
+                n += len(p)
+            return n
+        out, seen = [], []
+        for i in range(6):
+            out.append(posixpath.commonpath(["/a/b/c", "/a/b/d", f"/a/{i}"]))
+            out.append(own(["/a", "/b"]))
+            seen.append((_jitsaw.code_state(posixpath.commonpath)["status"],
+                         _jitsaw.code_state(own)["status"]))
+        print(out)
+        _record("seen", seen)
+        """,
+        env={"JITSAW_THRESHOLD": "4"},
+    )
+    frozen = [f for f, _ in r.recorded["seen"]]
+    own = [o for _, o in r.recorded["seen"]]
+    assert "provisional" not in frozen and frozen[-1] == "compiled", frozen
+    assert own[0] == "provisional", own
+
+
 def test_locals_written_through_f_locals_while_compiled_code_relies_on_them(jit):
     # Type propagation knows `a` is an int around the loop and drops the
     # guard of `a + b`; Python code run in between (a call, a finalizer

@@ -1351,10 +1351,11 @@ unsafe fn decide(
 /// Whether code with a loop, called for the first time, should be compiled
 /// right away: functions, and the main script's top level; not the top
 /// level of imported modules or class bodies, which run once and are
-/// cheaper to interpret than to compile.
+/// cheaper to interpret than to compile, nor the code of the interpreter's
+/// frozen start-up modules ([`frozen_module_code`]).
 unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
     if field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0 {
-        return true;
+        return !frozen_module_code(code);
     }
     let globals = (*frame).f_globals;
     if !is_dict(globals) || (*frame).f_locals != globals {
@@ -1362,6 +1363,25 @@ unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
     }
     let name = pyo3::ffi::PyDict_GetItemString(globals.cast(), c"__name__".as_ptr());
     !name.is_null() && pyo3::ffi::PyUnicode_CompareWithASCIIString(name, c"__main__".as_ptr()) == 0
+}
+
+/// Whether `code` belongs to one of the modules frozen into the interpreter
+/// (`co_filename` `<frozen ...>`: the import system, `site`, `os`,
+/// `posixpath`, `codecs`, ...). Their loops run briefly (over `sys.path`
+/// entries, a path's parts, a directory's names), mostly while the
+/// interpreter starts and imports: compiled at their first calls, they
+/// were most of what `python -c pass` compiled under `JITSAW=1` (35
+/// functions, a third of its start-up instructions) and freed right after.
+/// They wait for the threshold as code without loops does.
+unsafe fn frozen_module_code(code: *mut PyCodeObject) -> bool {
+    let filename = code_obj_field(code, off::CODE_CO_FILENAME);
+    let mut size = 0;
+    let p = pyo3::ffi::PyUnicode_AsUTF8AndSize(filename.cast(), &mut size);
+    if p.is_null() {
+        PyErr_Clear();
+        return false;
+    }
+    std::slice::from_raw_parts(p.cast::<u8>(), size as usize).starts_with(b"<frozen ")
 }
 
 /// How to run a warm-up call, whose point is to let the interpreter quicken
