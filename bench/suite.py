@@ -66,6 +66,12 @@ BENCHMARKS = [
     "crypto_pyaes",
     "logging",
     "pprint",
+    "regex_compile",
+    "async_generators",
+    # Whole short runs (`python -m lib2to3 ...`, `python -c pass`), start-up
+    # and compiling included.
+    "2to3",
+    "python_startup",
 ]
 
 # In-process runner reporting the JIT's statistics after one value.
