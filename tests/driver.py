@@ -12,6 +12,14 @@ import types
 
 path = sys.argv[1]
 sys.argv = sys.argv[1:]
+report = os.environ.get("JITSAW_TEST_REPORT")
+if report:
+    # Imported before the snippet runs, which may break what importing them
+    # needs (a test deletes `builtins.abs`, which `operator` imports).
+    import json
+
+    import jitsaw
+    from jitsaw import _jitsaw
 with open(path) as f:
     code = compile(f.read(), path, "exec")
 recorded = {}
@@ -30,13 +38,7 @@ namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtin
 try:
     exec(code, namespace)
 finally:
-    report = os.environ.get("JITSAW_TEST_REPORT")
     if report:
-        import json
-
-        import jitsaw
-        from jitsaw import _jitsaw
-
         functions = {}
         for name, obj in list(namespace.items()):
             if isinstance(obj, types.FunctionType):

@@ -200,6 +200,8 @@ def test_enable_disable_reenable_while_compiled_frames_run(jit):
 
 
 def test_code_limit_stops_compiling_and_says_so(jit):
+    # Each function is called past the threshold, so its code is kept (a
+    # page at least): 400 of them outgrow the 1 MiB limit.
     r = jit(
         """
         fs = []
@@ -207,7 +209,7 @@ def test_code_limit_stops_compiling_and_says_so(jit):
             ns = {}
             exec(f"def f{i}(x):\\n    return [x + {i} for _ in range(3)]\\n", ns)
             fs.append(ns[f"f{i}"])
-        print(sum(f(1)[0] for f in fs))
+        print(sum(f(1)[0] for f in fs for _ in range(20)))
         """,
         env={"JITSAW_CODE_LIMIT": "1"},
     )
