@@ -53,7 +53,7 @@ impl std::fmt::Display for ExitReason {
 }
 
 /// A copied stencil in the compiled code, for dumps and tests.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Piece {
     /// Byte offset in the code.
     pub offset: u32,

@@ -1374,14 +1374,7 @@ unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
 /// functions, a third of its start-up instructions) and freed right after.
 /// They wait for the threshold as code without loops does.
 unsafe fn frozen_module_code(code: *mut PyCodeObject) -> bool {
-    let filename = code_obj_field(code, off::CODE_CO_FILENAME);
-    let mut size = 0;
-    let p = pyo3::ffi::PyUnicode_AsUTF8AndSize(filename.cast(), &mut size);
-    if p.is_null() {
-        PyErr_Clear();
-        return false;
-    }
-    std::slice::from_raw_parts(p.cast::<u8>(), size as usize).starts_with(b"<frozen ")
+    text(code_obj_field(code, off::CODE_CO_FILENAME)).starts_with("<frozen ")
 }
 
 /// How to run a warm-up call, whose point is to let the interpreter quicken

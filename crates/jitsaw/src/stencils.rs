@@ -44,7 +44,7 @@ pub enum HoleValue {
 }
 
 /// A place to patch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Hole {
     /// Byte offset in the stencil.
     pub offset: u32,
@@ -57,7 +57,7 @@ pub struct Hole {
 }
 
 /// One micro-op's machine-code template.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Stencil {
     /// The micro-op's name.
     pub name: &'static str,

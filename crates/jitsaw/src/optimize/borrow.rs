@@ -280,15 +280,11 @@ fn hoist(program: &mut Program, from: usize, to: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimize::tests::{program_of, uop};
+    use crate::optimize::tests::{all_ops as ops, program_of, uop};
 
     /// Instructions of the given micro-ops, in order.
     fn program(insts: &[&[Uop]]) -> Program {
         program_of(insts, |op, i| uop(op, 0, i))
-    }
-
-    fn ops(p: &Program) -> Vec<Uop> {
-        p.uops.iter().map(|u| u.op).collect()
     }
 
     const ADD: Uop = Uop::_BINARY_OP_ADD_FLOAT;

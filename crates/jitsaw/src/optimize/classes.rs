@@ -305,7 +305,7 @@ pub fn remove_repeated_class_guards(mut program: Program) -> Program {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimize::tests::{program_of, uop};
+    use crate::optimize::tests::{all_ops as ops, program_of, uop};
     use Uop::*;
 
     /// One instruction per group of micro-ops, in order (their operands
@@ -351,10 +351,6 @@ mod tests {
                 ..uop(op, 0, i + next as u32)
             });
         }
-    }
-
-    fn ops(p: &Program) -> Vec<Uop> {
-        p.uops.iter().map(|u| u.op).collect()
     }
 
     const MUL: &[(Uop, u32, u64)] = &[(_GUARD_BOTH_FLOAT, 0, 0), (_BINARY_OP_MULTIPLY_FLOAT, 0, 0)];

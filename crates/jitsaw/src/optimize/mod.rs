@@ -190,6 +190,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// Every micro-op of the program, main paths and fallbacks, in order.
+    pub(crate) fn all_ops(p: &Program) -> Vec<Uop> {
+        p.uops.iter().map(|u| u.op).collect()
+    }
+
     /// One instruction per group, in order (code units two apart), its
     /// micro-ops made by `uop_of` from the group's items and the
     /// instruction's index; no fallbacks.
