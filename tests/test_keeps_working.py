@@ -647,6 +647,42 @@ def test_frozen_modules_code_with_loops_waits_for_the_threshold(jit):
     assert own[0] == "provisional", own
 
 
+def test_code_with_loops_first_called_during_an_import_waits_for_its_first_call_after(jit):
+    # Code run at import time (a table built, a class made) runs once: its
+    # loop is not compiled for a call during an import, whether the import
+    # runs the module or the function is called from the module's code;
+    # its first call outside an import compiles it as a first call does.
+    r = jit(
+        """
+        import os, sys, tempfile
+        from jitsaw import _jitsaw
+        d = tempfile.mkdtemp()
+        with open(os.path.join(d, "made_at_import.py"), "w") as f:
+            f.write(
+                "from jitsaw import _jitsaw\\n"
+                "def table(n):\\n"
+                "    t = []\\n"
+                "    for i in range(n):\\n"
+                "        t.append(i * i)\\n"
+                "    return t\\n"
+                "TABLE = table(10)\\n"
+                "STATUS = _jitsaw.code_state(table)['status']\\n"
+            )
+        sys.path.insert(0, d)
+        import made_at_import as m
+        seen = [m.STATUS]
+        out = [m.TABLE]
+        for i in range(3):
+            out.append(m.table(i + 3))
+            seen.append(_jitsaw.code_state(m.table)["status"])
+        print(out)
+        _record("seen", seen)
+        """,
+        env={"JITSAW_THRESHOLD": "8"},
+    )
+    assert r.recorded["seen"][:2] == ["warming", "provisional"], r.recorded["seen"]
+
+
 def test_locals_written_through_f_locals_while_compiled_code_relies_on_them(jit):
     # Type propagation knows `a` is an int around the loop and drops the
     # guard of `a + b`; Python code run in between (a call, a finalizer

@@ -573,6 +573,26 @@ pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
     Ok(insts)
 }
 
+/// Whether the bytecode has a loop (a `JUMP_BACKWARD`), as [`decode`]
+/// would find it (no loop in code it refuses), without its allocation:
+/// the frame hook asks at every code object's first call.
+pub fn has_backward_jump(units: &[u16]) -> bool {
+    let (mut i, mut found) = (0, false);
+    while i < units.len() {
+        let op = (units[i] & 0xFF) as u8;
+        if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
+            return false;
+        }
+        if op == EXTENDED_ARG {
+            i += 1;
+            continue;
+        }
+        found |= deopt(op) == JUMP_BACKWARD;
+        i += 1 + caches(deopt(op));
+    }
+    found
+}
+
 /// Whether `op` is a generic instruction with specialized forms, whose
 /// first cache entry is the counter that decides when to specialize it.
 pub fn is_adaptive(op: u8) -> bool {
@@ -1248,6 +1268,26 @@ mod tests {
         assert_eq!(longest_loop(&decode(&[unit(RESUME, 0)]).unwrap()), None);
         let long = looped(MAX_LOOP_INSTRUCTIONS);
         assert!(matches!(lower(&code(long)), Err(Refusal::Never(r)) if r.contains("loop of 1001")));
+    }
+
+    /// A loop is a `JUMP_BACKWARD` opcode, not a cache entry or an
+    /// argument that looks like one; instrumented code has none.
+    #[test]
+    fn backward_jumps_are_found_as_decode_finds_them() {
+        let mut looped = vec![unit(RESUME, 0), unit(EXTENDED_ARG, 1)];
+        with_caches(&mut looped, JUMP_BACKWARD, 4);
+        let mut cache_like = vec![unit(RESUME, 0)];
+        with_caches(&mut cache_like, LOAD_GLOBAL, 0);
+        let last = cache_like.len() - 1;
+        cache_like[last] = unit(JUMP_BACKWARD, 0);
+        cache_like.push(unit(LOAD_FAST, JUMP_BACKWARD as u32));
+        let mut instrumented = looped.clone();
+        instrumented[0] = unit(MIN_INSTRUMENTED_OPCODE, 0);
+        for (units, loops) in [(looped, true), (cache_like, false), (instrumented, false)] {
+            let decoded = decode(&units)
+                .is_ok_and(|insts| insts.iter().any(|i| deopt(i.opcode) == JUMP_BACKWARD));
+            assert_eq!((has_backward_jump(&units), decoded), (loops, loops));
+        }
     }
 
     #[test]

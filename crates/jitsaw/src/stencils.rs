@@ -104,10 +104,12 @@ include!(concat!(env!("OUT_DIR"), "/stencils_gen.rs"));
 
 /// The stencil of a micro-op, by name.
 pub fn by_name(name: &str) -> Option<&'static Stencil> {
-    STENCILS
-        .binary_search_by(|s| s.name.cmp(name))
-        .ok()
-        .map(|i| &STENCILS[i])
+    index_of(name).map(|i| &STENCILS[i])
+}
+
+/// The position of the stencil named `name` in [`STENCILS`] (sorted by name).
+pub fn index_of(name: &str) -> Option<usize> {
+    STENCILS.binary_search_by(|s| s.name.cmp(name)).ok()
 }
 
 impl Stencil {

@@ -690,6 +690,9 @@ struct Copies {
 /// What a stencil's name says it is a copy of: the micro-op's name, the
 /// oparg or low bit, and whether it is the low bit.
 fn copy_of(stencil: &str) -> Option<(&str, usize, bool)> {
+    if !stencil.ends_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let (name, key) = stencil.rsplit_once("__")?;
     let (key, low_bit) = match key.strip_prefix("LOW") {
         Some(bit) => (bit, true),
@@ -702,18 +705,26 @@ fn copy_of(stencil: &str) -> Option<(&str, usize, bool)> {
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
+        // Micro-ops are found by name through their stencils' positions
+        // (a binary search): start-up pays for this table, and searching
+        // `ALL` for each copy and each CPython micro-op compared 400 000
+        // strings.
+        let mut uop_at = vec![None; stencils::STENCILS.len()];
         let stencils: Vec<&'static Stencil> = Uop::ALL
             .iter()
-            .map(|u| {
-                stencils::by_name(u.name())
-                    .unwrap_or_else(|| panic!("jitsaw: micro-op {} has no stencil", u.name()))
+            .map(|&u| {
+                let i = stencils::index_of(u.name())
+                    .unwrap_or_else(|| panic!("jitsaw: micro-op {} has no stencil", u.name()));
+                uop_at[i] = Some(u);
+                &stencils::STENCILS[i]
             })
             .collect();
+        let by_name = |name: &str| stencils::index_of(name).and_then(|i| uop_at[i]);
         let mut copies = vec![Copies::default(); Uop::ALL.len()];
         for s in stencils::STENCILS {
             if let Some((name, key, low_bit)) = copy_of(s.name) {
-                if let Some(u) = Uop::ALL.iter().find(|u| u.name() == name) {
-                    let copies = &mut copies[*u as usize];
+                if let Some(u) = by_name(name) {
+                    let copies = &mut copies[u as usize];
                     if low_bit {
                         copies.low_bit[key] = Some(s);
                     } else {
@@ -722,16 +733,15 @@ fn tables() -> &'static Tables {
                 }
             }
         }
-        let cpython_id: Vec<Option<u16>> = Uop::ALL
-            .iter()
-            .map(|u| {
-                (0..=cuop::MAX_UOP_ID).find(|&id| cuop::UOP_INFO[id as usize].name == u.name())
-            })
-            .collect();
+        let mut cpython_id: Vec<Option<u16>> = vec![None; Uop::ALL.len()];
         let mut from_cpython = vec![None; cuop::MAX_UOP_ID as usize + 1];
-        for (u, id) in Uop::ALL.iter().zip(&cpython_id) {
-            if let Some(id) = id {
-                from_cpython[*id as usize] = Some(*u);
+        for id in 0..=cuop::MAX_UOP_ID {
+            if let Some(u) = by_name(cuop::UOP_INFO[id as usize].name) {
+                // The first id of a name, as a search from 0 found it.
+                if cpython_id[u as usize].is_none() {
+                    cpython_id[u as usize] = Some(id);
+                    from_cpython[id as usize] = Some(u);
+                }
             }
         }
         Tables {

@@ -190,34 +190,51 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
 /// which turns the direct-call path off).
 fn function_vectorcall() -> usize {
     static ADDRESS: OnceLock<usize> = OnceLock::new();
-    slot_of_made_object(&ADDRESS, c"lambda: None", off::FUNC_VECTORCALL)
+    *ADDRESS.get_or_init(|| {
+        pyo3::Python::attach(|py| {
+            let f = made_function(py)?;
+            // SAFETY: `f` is a live function object.
+            Some(unsafe { field::<usize>(f.as_ptr().cast::<u8>(), off::FUNC_VECTORCALL) })
+        })
+        .unwrap_or(0)
+    })
 }
 
 /// CPython's `slot_tp_iter`, the `tp_iter` of every class whose `__iter__`
 /// is written in Python: not exported, so read from a class made for the
-/// purpose (0 if that fails, which turns [`generator_iter`] off).
+/// purpose, `type('_', (), {'__iter__': f})` for a Python function `f` (0
+/// if that fails, which turns [`generator_iter`] off).
 fn slot_tp_iter() -> usize {
     static ADDRESS: OnceLock<usize> = OnceLock::new();
-    slot_of_made_object(
-        &ADDRESS,
-        c"type('_', (), {'__iter__': lambda self: None})",
-        off::TYPE_TP_ITER,
-    )
-}
-
-/// A function pointer CPython does not export, read once (into `cache`)
-/// from the field at offset `at` of the object `expression` makes: 0 if
-/// that fails.
-fn slot_of_made_object(cache: &OnceLock<usize>, expression: &std::ffi::CStr, at: usize) -> usize {
-    *cache.get_or_init(|| {
+    *ADDRESS.get_or_init(|| {
         pyo3::Python::attach(|py| {
-            let o = py.eval(expression, None, None).ok()?;
-            // SAFETY: `o` is a live object of the type whose field at the
-            // probed offset `at` the caller names.
-            Some(unsafe { field::<usize>(o.as_ptr().cast::<u8>(), at) })
+            use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
+            let namespace = PyDict::new(py);
+            namespace.set_item("__iter__", made_function(py)?).ok()?;
+            let class = py
+                .get_type::<PyType>()
+                .call1(("_", PyTuple::empty(py), namespace))
+                .ok()?;
+            // SAFETY: `class` is a live type object.
+            Some(unsafe { field::<usize>(class.as_ptr().cast::<u8>(), off::TYPE_TP_ITER) })
         })
         .unwrap_or(0)
     })
+}
+
+/// A Python function with an empty body, made without compiling source
+/// (start-up pays for these probes; `eval` compiled two expressions).
+fn made_function(py: pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>> {
+    use pyo3::ffi::{PyCode_NewEmpty, PyFunction_New};
+    // SAFETY: the GIL is held; both calls return a new reference or NULL
+    // with an error set, which `from_owned_ptr_or_err` takes.
+    unsafe {
+        let code = PyCode_NewEmpty(c"<jitsaw>".as_ptr(), c"_".as_ptr(), 0);
+        let code = pyo3::Bound::from_owned_ptr_or_err(py, code.cast()).ok()?;
+        let globals = pyo3::types::PyDict::new(py);
+        let f = PyFunction_New(code.as_ptr(), globals.as_ptr());
+        pyo3::Bound::from_owned_ptr_or_err(py, f).ok()
+    }
 }
 
 /// `iter(iterable)` (`PyObject_GetIter`) from compiled code for an object

@@ -127,10 +127,12 @@ fn set_up() -> Result<&'static Runtime, String> {
 
 impl Runtime {
     fn new() -> Result<Runtime, String> {
+        let helpers = helpers();
         let symbols = stencils::SYMBOLS
             .iter()
             .map(|name| {
-                resolve(name).ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}"))
+                resolve(&helpers, name)
+                    .ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let anchor = _PyEval_EvalFrameDefault as *const () as usize;
@@ -154,8 +156,8 @@ impl Runtime {
 }
 
 /// The address of a symbol stencils may reference.
-fn resolve(name: &str) -> Option<usize> {
-    if let Some(&(_, address)) = helpers().iter().find(|(n, _)| *n == name) {
+fn resolve(helpers: &[(&str, usize)], name: &str) -> Option<usize> {
+    if let Some(&(_, address)) = helpers.iter().find(|(n, _)| *n == name) {
         return Some(address);
     }
     let cname = std::ffi::CString::new(name).ok()?;
