@@ -96,6 +96,8 @@ pub struct CodeState {
     first_run: Option<std::time::Duration>,
     /// How long its last compilation took.
     compile_time: std::time::Duration,
+    /// When its last compilation finished.
+    compiled_at: Option<Instant>,
     /// How long its calls interpreted while waiting for the threshold took
     /// (see [`Decision::Wait`]).
     waited: std::time::Duration,
@@ -739,15 +741,22 @@ unsafe fn resume_generator_slowly(
     let version = instrumentation_version(ts);
     if let Some(state) = state_of(code) {
         // Recompiling after the interpreter re-specialized the code needs no
-        // new call: the frame can resume in the new code.
+        // new call: the frame can resume in the new code, once the code has
+        // paid for its last compilation (see `recompile_paid_for`).
         let s = &mut *state;
-        if matches!(s.status, Status::Requicken(0)) && !instrumented(ts, code, version) {
+        if matches!(s.status, Status::Requicken(0))
+            && recompile_paid_for(s)
+            && !instrumented(ts, code, version)
+        {
             s.requickened = true;
             compile(s, ts, frame, code, version);
         }
         if let Some((c, i)) = resumable(s, frame, version) {
-            s.resume = resume_cache(ts, frame, &*c);
-            s.resume_compiled = c;
+            // A recompilation still pending is looked at again next time.
+            if !matches!(s.status, Status::Requicken(0)) {
+                s.resume = resume_cache(ts, frame, &*c);
+                s.resume_compiled = c;
+            }
             // Not resumed by a compiled caller: its yield returns.
             (*frame).return_offset = 0;
             return run(ts, frame, state, c, i, throwflag != 0);
@@ -758,6 +767,23 @@ unsafe fn resume_generator_slowly(
     }
     interpreter(ts, frame, throwflag)
 }
+
+/// Whether a generator's code, re-specialized by the interpreter, may be
+/// compiled again at a resumption: once [`RECOMPILE_RENT`] times its last
+/// compilation's duration has passed since that compilation. A generator
+/// is compiled at its first call, before the interpreter specialized
+/// anything, and each instruction it meets due deopts it and asks for a
+/// recompilation: lib2to3's tokenizer, `generate_tokens` (165 KB of code),
+/// was compiled 9 times in a run of two calls. Until then its current code
+/// serves it (the generic forms of what changed); the next call, or a
+/// later resumption that leaves the quick way, compiles.
+fn recompile_paid_for(s: &CodeState) -> bool {
+    s.compiled_at
+        .is_none_or(|at| at.elapsed() >= s.compile_time * RECOMPILE_RENT)
+}
+
+/// See [`recompile_paid_for`].
+const RECOMPILE_RENT: u32 = 8;
 
 /// Compiled code for a call from compiled code, if `code` has some that can
 /// run now without further decisions (no compiling, no warm-up); the call
@@ -1185,6 +1211,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             first_call_deferred: false,
             first_run: None,
             compile_time: std::time::Duration::ZERO,
+            compiled_at: None,
             waited: std::time::Duration::ZERO,
             generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0,
             interpreting: 0,
@@ -1869,6 +1896,7 @@ unsafe fn compile(
     // the interpreter has quickened it (later changes come through deopts).
     let provisional = !s.requickened && !s.generator && s.calls <= 2 && unspecialized(&program);
     s.compile_time = started.elapsed();
+    s.compiled_at = Some(Instant::now());
     {
         let mut st = stats::COMPILE.lock().unwrap();
         st.compiled += 1;
