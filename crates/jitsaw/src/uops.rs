@@ -1057,6 +1057,28 @@ mod tests {
         assert!(copies >= 60, "{copies} copies");
     }
 
+    /// The tables found by binary search what a search of every name finds.
+    #[test]
+    #[cfg_attr(miri, ignore = "safe code, and a minute of string compares under Miri")]
+    fn cpython_ids_are_the_micro_ops_of_the_same_name() {
+        let mut named = 0;
+        for &u in Uop::ALL {
+            let id =
+                (0..=cuop::MAX_UOP_ID).find(|&id| cuop::UOP_INFO[id as usize].name == u.name());
+            assert_eq!(u.cpython_id(), id, "{}", u.name());
+            if let Some(id) = id {
+                assert_eq!(Uop::from_cpython(id), Some(u));
+                named += 1;
+            }
+        }
+        for id in 0..=cuop::MAX_UOP_ID {
+            let name = cuop::UOP_INFO[id as usize].name;
+            let u = Uop::ALL.iter().find(|u| u.name() == name);
+            assert_eq!(Uop::from_cpython(id).is_some(), u.is_some(), "{name}");
+        }
+        assert!(named > 150, "{named}");
+    }
+
     #[test]
     fn pops_agree_with_cpython() {
         for u in Uop::ALL {
