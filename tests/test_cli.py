@@ -315,7 +315,8 @@ def test_dump_shows_bytecode_stages_and_machine_code():
         "    try: jitsaw.dump(bad)\n"
         "    except TypeError as e: print('TypeError', e)\n"
     )
-    r = run(["-c", code], env={"JITSAW": "1"})
+    # An explicit threshold is a plain count of calls.
+    r = run(["-c", code], env={"JITSAW": "1", "JITSAW_THRESHOLD": "16"})
     assert r.returncode == 0, r.stderr
     out = r.stdout
     # Bytecode, the micro-ops after the frontend and each optimizer pass,
@@ -333,7 +334,7 @@ def test_dump_shows_bytecode_stages_and_machine_code():
     assert out.count("TypeError jitsaw.dump() expects a Python function or a code object") == 2
     # JITSAW_DUMP=uops prints the same stages for every compilation.
     r = run(["-c", "def f(a): return a * 2\nfor i in range(20): f(i)\n"],
-            env={"JITSAW": "1", "JITSAW_DUMP": "uops"})
+            env={"JITSAW": "1", "JITSAW_DUMP": "uops", "JITSAW_THRESHOLD": "16"})
     assert "jitsaw: compiled f" in r.stderr and "-- micro-ops after borrow_operands" in r.stderr
 
 
@@ -389,7 +390,8 @@ def test_stats_count_invalidations():
         "print(sum(jitsaw.stats()['invalidations'].values()) >= 1)\n"
         "print(sorted(jitsaw.stats()['invalidations']))\n"
     )
-    r = run(["-c", code], env={"JITSAW": "1"})
+    # Compiled at the 17th call (a plain count), from int bytecode.
+    r = run(["-c", code], env={"JITSAW": "1", "JITSAW_THRESHOLD": "16"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         "True",

@@ -683,6 +683,35 @@ def test_code_with_loops_first_called_during_an_import_waits_for_its_first_call_
     assert r.recorded["seen"][:2] == ["warming", "provisional"], r.recorded["seen"]
 
 
+RENT_SNIPPET = """
+    from jitsaw import _jitsaw
+    # A long function whose calls are quick: compiling it costs far more
+    # than its threshold's worth of calls.
+    body = "\\n".join(f"    x = (x * 3 + {k}) % 1000003" for k in range(150))
+    exec(f"def long(x):\\n{body}\\n    return x")
+    out = [long(i) for i in range(20)]
+    seen = [_jitsaw.code_state(long)["status"]]
+    for i in range(20000):
+        out.append(long(i))
+        if _jitsaw.code_state(long)["status"] == "compiled":
+            break
+    seen.append(_jitsaw.code_state(long)["status"])
+    print(out[:3], out[19])
+    _record("seen", seen)
+"""
+
+
+def test_code_without_loops_past_the_default_threshold_waits_for_its_price(jit):
+    # With the default threshold, a function without loops is compiled once
+    # its interpreted calls past the threshold took as long as compiling it
+    # is estimated to take: not after 20 quick calls of a long function,
+    # but before 20 000. An explicit JITSAW_THRESHOLD is a plain count.
+    r = jit(RENT_SNIPPET, env={"JITSAW_THRESHOLD": ""})
+    assert r.recorded["seen"] == ["warming", "compiled"], r.recorded["seen"]
+    r = jit(RENT_SNIPPET, env={"JITSAW_THRESHOLD": "16"})
+    assert r.recorded["seen"] == ["compiled", "compiled"], r.recorded["seen"]
+
+
 def test_locals_written_through_f_locals_while_compiled_code_relies_on_them(jit):
     # Type propagation knows `a` is an int around the loop and drops the
     # guard of `a + b`; Python code run in between (a call, a finalizer

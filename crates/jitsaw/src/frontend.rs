@@ -574,23 +574,25 @@ pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
 }
 
 /// Whether the bytecode has a loop (a `JUMP_BACKWARD`), as [`decode`]
-/// would find it (no loop in code it refuses), without its allocation:
-/// the frame hook asks at every code object's first call.
-pub fn has_backward_jump(units: &[u16]) -> bool {
-    let (mut i, mut found) = (0, false);
+/// would find it (no loop in code it refuses), and how many instructions
+/// it has, without [`decode`]'s allocation: the frame hook asks at every
+/// code object's first call.
+pub fn loops_and_length(units: &[u16]) -> (bool, u32) {
+    let (mut i, mut found, mut n) = (0, false, 0);
     while i < units.len() {
         let op = (units[i] & 0xFF) as u8;
         if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
-            return false;
+            return (false, n);
         }
         if op == EXTENDED_ARG {
             i += 1;
             continue;
         }
         found |= deopt(op) == JUMP_BACKWARD;
+        n += 1;
         i += 1 + caches(deopt(op));
     }
-    found
+    (found, n)
 }
 
 /// Whether `op` is a generic instruction with specialized forms, whose
@@ -1283,10 +1285,15 @@ mod tests {
         cache_like.push(unit(LOAD_FAST, JUMP_BACKWARD as u32));
         let mut instrumented = looped.clone();
         instrumented[0] = unit(MIN_INSTRUMENTED_OPCODE, 0);
+        assert_eq!(
+            loops_and_length(&looped).1,
+            decode(&looped).unwrap().len() as u32
+        );
+        assert_eq!(loops_and_length(&cache_like).1, 3);
         for (units, loops) in [(looped, true), (cache_like, false), (instrumented, false)] {
             let decoded = decode(&units)
                 .is_ok_and(|insts| insts.iter().any(|i| deopt(i.opcode) == JUMP_BACKWARD));
-            assert_eq!((has_backward_jump(&units), decoded), (loops, loops));
+            assert_eq!((loops_and_length(&units).0, decoded), (loops, loops));
         }
     }
 

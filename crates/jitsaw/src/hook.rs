@@ -88,6 +88,8 @@ pub struct CodeState {
     requickened: bool,
     /// Whether the bytecode has a backward jump.
     loops: bool,
+    /// How many instructions the bytecode has.
+    instructions: u32,
     /// Whether code with a loop was first called during an import and not
     /// compiled for it: its first call outside one is (see
     /// [`compile_first_call`]).
@@ -234,6 +236,7 @@ pub fn enable(options: Options) -> Result<(), String> {
         }
     }
     THRESHOLD.store(options.threshold, Ordering::Relaxed);
+    THRESHOLD_RENT.store(options.threshold_rent, Ordering::Relaxed);
     runtime::set_chaos(options.chaos);
     WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
@@ -638,7 +641,8 @@ unsafe fn eval_call_slowly(
             let result = interpreter(ts, frame, 0);
             let s = &mut *state;
             s.waited += started.elapsed();
-            if s.waited >= s.compile_time && matches!(s.status, Status::Warming) {
+            // Code without loops waits for its estimated price (`rent_paid`).
+            if s.loops && s.waited >= s.compile_time && matches!(s.status, Status::Warming) {
                 s.set_status(Status::Requicken(0));
             }
             release_code(kept, result)
@@ -1200,6 +1204,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
         return None;
     }
     let state = STATES.get().entry(code as usize).or_insert_with(|| {
+        let (loops, instructions) = frontend::loops_and_length(code_units_slice(code));
         Box::new(CodeState {
             calls: 0,
             status: Status::Warming,
@@ -1207,7 +1212,8 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             calls_since_compile: 0,
             recompiles: 0,
             requickened: false,
-            loops: has_backward_jump(code),
+            loops,
+            instructions,
             first_call_deferred: false,
             first_run: None,
             compile_time: std::time::Duration::ZERO,
@@ -1300,7 +1306,9 @@ enum Decision {
     /// the code a pyperf worker kept. Once its interpreted calls have
     /// taken as long as compiling it did, it is compiled at the next call
     /// (rent until the rent paid equals the price: never more than twice
-    /// the cost of the better choice in hindsight).
+    /// the cost of the better choice in hindsight). Code without loops past
+    /// the threshold pays the same rent against an estimate of its price
+    /// (see [`rent_paid`]).
     Wait,
 }
 
@@ -1363,8 +1371,12 @@ unsafe fn decide(
             warm_up(s, ts, code)
         }
         Status::Warming => {
-            if s.calls > threshold || compile_first_call(s, ts, frame, code) {
+            let due = s.calls > threshold && rent_paid(s);
+            if due || compile_first_call(s, ts, frame, code) {
                 decision(compile(s, ts, frame, code, version))
+            } else if s.calls > threshold {
+                // Paying its rent: the call is timed.
+                Decision::Wait
             } else if s.loops && s.first_run.is_some() {
                 // Its provisional code ran (see the provisional case): the
                 // last call before compiling is the warm-up.
@@ -1379,6 +1391,39 @@ unsafe fn decide(
         }
     }
 }
+
+/// Whether code past the threshold may be compiled: code without loops
+/// (not a generator's, whose calls only make the generator) once its
+/// interpreted calls past the threshold took as long as compiling it is
+/// estimated to take ([`compile_estimate`]), as code with loops waits after
+/// a short first call; unless `JITSAW_THRESHOLD` was set, which makes the
+/// threshold a plain count. Functions called a few times more than the
+/// threshold are common in short runs: in a `lib2to3` run, 47 of the 213
+/// functions without loops compiled at the threshold were called 32 times
+/// or fewer in all.
+fn rent_paid(s: &CodeState) -> bool {
+    s.loops
+        || s.generator
+        || !THRESHOLD_RENT.load(Ordering::Relaxed)
+        || s.waited >= compile_estimate(s.instructions)
+}
+
+/// How long compiling `instructions` bytecode instructions is likely to
+/// take: at the average of this process's compilations so far.
+fn compile_estimate(instructions: u32) -> std::time::Duration {
+    let per_instruction = match COMPILE_NS_PER_INSTRUCTION.load(Ordering::Relaxed) {
+        0 => 1_000,
+        ns => ns,
+    };
+    std::time::Duration::from_nanos(instructions as u64 * per_instruction)
+}
+
+/// The average compile time per bytecode instruction so far, in ns (0:
+/// nothing compiled yet).
+static COMPILE_NS_PER_INSTRUCTION: AtomicU64 = AtomicU64::new(0);
+
+/// See [`rent_paid`].
+static THRESHOLD_RENT: AtomicBool = AtomicBool::new(true);
 
 /// Whether code with a loop is called for the first time, and should be
 /// compiled right away ([`hot_loop_likely`]), not while a module is being
@@ -1904,6 +1949,7 @@ unsafe fn compile(
         st.code_bytes += compiled.size as u64;
         st.instructions += program.insts.len() as u64;
         st.compile_ns += s.compile_time.as_nanos() as u64;
+        COMPILE_NS_PER_INSTRUCTION.store(st.compile_ns / st.instructions.max(1), Ordering::Relaxed);
         // `RETURN_GENERATOR` is left to the interpreter by design (compiled
         // generator code starts at its resumption points).
         for u in program.uops.iter().filter(|u| {
@@ -2116,11 +2162,6 @@ fn unspecialized(program: &crate::uops::Program) -> bool {
         .insts
         .iter()
         .any(|i| frontend::is_adaptive(i.opcode))
-}
-
-/// Whether the code object's bytecode contains a loop.
-unsafe fn has_backward_jump(code: *mut PyCodeObject) -> bool {
-    frontend::has_backward_jump(code_units_slice(code))
 }
 
 /// The code object's bytecode as a slice.

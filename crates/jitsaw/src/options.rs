@@ -3,11 +3,16 @@
 /// jitsaw's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// Calls before a function without loops is compiled (`JITSAW_THRESHOLD`);
+    /// Calls before a function without loops is compiled (`JITSAW_THRESHOLD`,
+    /// see also `threshold_rent`);
     /// functions with loops compile at their first call, and again after
     /// as many calls if the first was shorter than compiling (see
     /// `hook::Decision::Wait`). 0 compiles every function at its first call.
     pub threshold: u32,
+    /// Whether code without loops, past the threshold, also waits until its
+    /// interpreted calls took as long as compiling it is estimated to take
+    /// (the default; an explicit `JITSAW_THRESHOLD` is a plain count).
+    pub threshold_rent: bool,
     /// What to print when compiling (`JITSAW_DUMP`).
     pub dump: Dump,
     /// Counting mode (`JITSAW_STATS=1`, or a `JITSAW_STATS_FILE` to append
@@ -55,6 +60,7 @@ pub const DEFAULT_CODE_LIMIT_MIB: u32 = 512;
 impl Options {
     /// Reads the options from `get` (the environment, or a test's map).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
+        let threshold_set = get("JITSAW_THRESHOLD").is_some_and(|v| !v.trim().is_empty());
         let threshold = match get("JITSAW_THRESHOLD").as_deref().map(str::trim) {
             None | Some("") => DEFAULT_THRESHOLD,
             Some(v) => v.parse::<u32>().map_err(|_| {
@@ -132,6 +138,7 @@ impl Options {
         };
         Ok(Options {
             threshold,
+            threshold_rent: !threshold_set,
             dump,
             count,
             count_file,
@@ -168,6 +175,7 @@ mod tests {
             parse(&[]).unwrap(),
             Options {
                 threshold: DEFAULT_THRESHOLD,
+                threshold_rent: true,
                 dump: Dump::default(),
                 count: false,
                 count_file: None,
@@ -187,6 +195,10 @@ mod tests {
             parse(&[("JITSAW_THRESHOLD", " 17 ")]).unwrap().threshold,
             17
         );
+        // Set, the threshold is a plain count; unset (or empty), the default
+        // count also waits for the rent.
+        assert!(!parse(&[("JITSAW_THRESHOLD", "16")]).unwrap().threshold_rent);
+        assert!(parse(&[("JITSAW_THRESHOLD", " ")]).unwrap().threshold_rent);
         for bad in ["abc", "-1", "1.5", "99999999999"] {
             let e = parse(&[("JITSAW_THRESHOLD", bad)]).unwrap_err();
             assert!(e.contains("JITSAW_THRESHOLD") && e.contains(bad), "{e}");
