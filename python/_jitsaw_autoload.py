@@ -35,13 +35,11 @@ def _autoload():
         return
     if value != "1":
         _fail(f"JITSAW must be 1 (switch the JIT on) or 0 (off), got {value!r}")
+    if _in_subinterpreter():
+        return
     try:
         import jitsaw
     except ImportError as e:
-        # Asked only now: the check imports an extension module of its own,
-        # an eighth of what switching jitsaw on adds to start-up.
-        if _in_subinterpreter():
-            return
         _fail(str(e))
     try:
         jitsaw.enable()
