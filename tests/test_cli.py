@@ -202,6 +202,23 @@ def test_subinterpreters_run_without_jitsaw_and_without_noise():
     assert out.stdout.split("\n")[:2] == ["sub (3, 13)", "True"]
 
 
+def test_legacy_subinterpreters_run_without_jitsaw():
+    # A subinterpreter sharing the main one's GIL (`_testcapi.run_in_subinterp`,
+    # as test_int and test_threading make) imports single-phase extension
+    # modules from the main interpreter's copy: importing jitsaw there would
+    # succeed, and it must not be switched on.
+    _testcapi = pytest.importorskip("_testcapi")
+    code = (
+        "import _testcapi\n"
+        "print(_testcapi.run_in_subinterp('import sys; x = sum(i for i in range(10))'))\n"
+        "import jitsaw; print(jitsaw.is_enabled())\n"
+    )
+    for threshold in ("0", "16"):
+        out = run(["-c", code], env={"JITSAW": "1", "JITSAW_THRESHOLD": threshold})
+        assert out.returncode == 0 and out.stderr == "", out.stderr
+        assert out.stdout.split() == ["0", "True"]
+
+
 def test_jitsaw_steps_aside_for_the_perf_trampoline():
     code = (
         "import sys, jitsaw\n"
