@@ -1872,6 +1872,11 @@ unsafe fn compile(
         CODE_LIMIT_HITS.fetch_add(1, Ordering::Relaxed);
         return None;
     }
+    // The micro-op tables, built at the process's first compilation, are
+    // not part of what compiling this code costs: that compilation's time
+    // per instruction (20x the rest) would make `compile_estimate` ask code
+    // without loops for 20x its price until more compilations came.
+    crate::uops::Uop::_NOP.stencil();
     let started = Instant::now();
     let mut input = code_input(code, version);
     input.globals_version = keys_version((*frame).f_globals);
