@@ -38,10 +38,11 @@ def enable():
 
     Reads ``JITSAW_THRESHOLD`` (calls before a function without loops is
     compiled; 0 compiles everything; unset, the default 16 calls and then
-    until its calls took as long as compiling it would), ``JITSAW_DUMP`` (``uops``, ``asm``) and
-    ``JITSAW_STATS`` / ``JITSAW_STATS_FILE`` (counting mode: every
-    instruction run is counted as compiled or interpreted, see ``stats()``;
-    the file gets a JSON line with the counts at exit).
+    until its calls took as long as compiling it would), ``JITSAW_DUMP``
+    (``uops``, ``asm``) and ``JITSAW_STATS`` / ``JITSAW_STATS_FILE``
+    (counting mode: every instruction run is counted as compiled or
+    interpreted, see ``stats()``; the file gets a JSON line with the counts
+    at exit).
     Raises ValueError for an invalid setting and RuntimeError if another
     PEP 523 frame evaluator (a debugger, another JIT) is installed. Calling it
     again while enabled re-reads the settings.

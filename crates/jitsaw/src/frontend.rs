@@ -543,34 +543,7 @@ pub fn global_stores(units: &[u16]) -> Vec<u32> {
 /// Splits bytecode into instructions, folding `EXTENDED_ARG` prefixes and
 /// skipping inline caches.
 pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
-    let mut insts = Vec::new();
-    let (mut i, mut start, mut ext) = (0usize, 0usize, 0u32);
-    while i < units.len() {
-        let (op, arg) = ((units[i] & 0xFF) as u8, (units[i] >> 8) as u32);
-        if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
-            return Err(Refusal::NotNow(format!("instrumented ({})", name(op))));
-        }
-        if op == EXTENDED_ARG {
-            ext = (ext | arg) << 8;
-            i += 1;
-            continue;
-        }
-        let oparg = ext | arg;
-        ext = 0;
-        insts.push(Inst {
-            start: start as u32,
-            offset: i as u32,
-            opcode: op,
-            oparg,
-            first: 0,
-            count: 0,
-            fallback: 0,
-            fallback_count: 0,
-        });
-        i += 1 + caches(deopt(op));
-        start = i;
-    }
-    Ok(insts)
+    instructions(units).collect()
 }
 
 /// Whether the bytecode has a loop (a `JUMP_BACKWARD`), as [`decode`]
@@ -578,21 +551,48 @@ pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
 /// it has, without [`decode`]'s allocation: the frame hook asks at every
 /// code object's first call.
 pub fn loops_and_length(units: &[u16]) -> (bool, u32) {
-    let (mut i, mut found, mut n) = (0, false, 0);
-    while i < units.len() {
-        let op = (units[i] & 0xFF) as u8;
-        if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
-            return (false, n);
-        }
-        if op == EXTENDED_ARG {
-            i += 1;
-            continue;
-        }
-        found |= deopt(op) == JUMP_BACKWARD;
+    let (mut found, mut n) = (false, 0);
+    for inst in instructions(units) {
+        let Ok(inst) = inst else { return (false, n) };
+        found |= deopt(inst.opcode) == JUMP_BACKWARD;
         n += 1;
-        i += 1 + caches(deopt(op));
     }
     (found, n)
+}
+
+/// The instructions of [`decode`], one at a time; an instrumented opcode
+/// (which the frontend refuses) ends them with an error.
+fn instructions(units: &[u16]) -> impl Iterator<Item = Result<Inst, Refusal>> + '_ {
+    let (mut i, mut start, mut ext) = (0usize, 0usize, 0u32);
+    std::iter::from_fn(move || {
+        while i < units.len() {
+            let (op, arg) = ((units[i] & 0xFF) as u8, (units[i] >> 8) as u32);
+            if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
+                i = units.len();
+                return Some(Err(Refusal::NotNow(format!("instrumented ({})", name(op)))));
+            }
+            if op == EXTENDED_ARG {
+                ext = (ext | arg) << 8;
+                i += 1;
+                continue;
+            }
+            let inst = Inst {
+                start: start as u32,
+                offset: i as u32,
+                opcode: op,
+                oparg: ext | arg,
+                first: 0,
+                count: 0,
+                fallback: 0,
+                fallback_count: 0,
+            };
+            ext = 0;
+            i += 1 + caches(deopt(op));
+            start = i;
+            return Some(Ok(inst));
+        }
+        None
+    })
 }
 
 /// Whether `op` is a generic instruction with specialized forms, whose

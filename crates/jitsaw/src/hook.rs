@@ -1454,28 +1454,14 @@ unsafe fn importing(ts: *mut PyThreadState) -> bool {
     while !f.is_null() {
         let code = (*f).f_executable;
         if pyo3::ffi::PyCode_Check(code.cast()) != 0
-            && str_equals(
-                code_obj_field(code.cast(), off::CODE_CO_FILENAME),
-                b"<frozen importlib._bootstrap>",
-            )
+            && utf8(code_obj_field(code.cast(), off::CODE_CO_FILENAME))
+                == Some(&b"<frozen importlib._bootstrap>"[..])
         {
             return true;
         }
         f = (*f).previous;
     }
     false
-}
-
-/// Whether the str `o` is `text`, without allocating (false if `o` is not
-/// a str).
-unsafe fn str_equals(o: *mut PyObject, text: &[u8]) -> bool {
-    let mut size = 0;
-    let p = pyo3::ffi::PyUnicode_AsUTF8AndSize(o.cast(), &mut size);
-    if p.is_null() {
-        PyErr_Clear();
-        return false;
-    }
-    std::slice::from_raw_parts(p.cast::<u8>(), size as usize) == text
 }
 
 /// Whether code with a loop, called for the first time, should be compiled
@@ -1504,7 +1490,7 @@ unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
 /// functions, a third of its start-up instructions) and freed right after.
 /// They wait for the threshold as code without loops does.
 unsafe fn frozen_module_code(code: *mut PyCodeObject) -> bool {
-    text(code_obj_field(code, off::CODE_CO_FILENAME)).starts_with("<frozen ")
+    utf8(code_obj_field(code, off::CODE_CO_FILENAME)).is_some_and(|t| t.starts_with(b"<frozen "))
 }
 
 /// How to run a warm-up call, whose point is to let the interpreter quicken
@@ -2574,13 +2560,19 @@ unsafe fn perf_map_entry(code: *mut PyCodeObject, compiled: &Compiled) {
 
 /// A str object's text (lossy), for messages.
 pub(crate) unsafe fn text(o: *mut PyObject) -> String {
+    utf8(o).map_or("?".into(), |t| String::from_utf8_lossy(t).into_owned())
+}
+
+/// A str object's UTF-8 bytes, which it keeps, without a copy (`None`, no
+/// error left, if `o` is not a str or cannot be encoded).
+unsafe fn utf8<'a>(o: *mut PyObject) -> Option<&'a [u8]> {
     let mut size = 0;
     let p = pyo3::ffi::PyUnicode_AsUTF8AndSize(o.cast(), &mut size);
     if p.is_null() {
         PyErr_Clear();
-        return "?".into();
+        return None;
     }
-    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast(), size as usize)).into_owned()
+    Some(std::slice::from_raw_parts(p.cast(), size as usize))
 }
 
 /// `co_qualname` of a code object, for messages.

@@ -190,14 +190,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
 /// which turns the direct-call path off).
 fn function_vectorcall() -> usize {
     static ADDRESS: OnceLock<usize> = OnceLock::new();
-    *ADDRESS.get_or_init(|| {
-        pyo3::Python::attach(|py| {
-            let f = made_function(py)?;
-            // SAFETY: `f` is a live function object.
-            Some(unsafe { field::<usize>(f.as_ptr().cast::<u8>(), off::FUNC_VECTORCALL) })
-        })
-        .unwrap_or(0)
-    })
+    slot_of_made_object(&ADDRESS, made_function, off::FUNC_VECTORCALL)
 }
 
 /// CPython's `slot_tp_iter`, the `tp_iter` of every class whose `__iter__`
@@ -206,17 +199,34 @@ fn function_vectorcall() -> usize {
 /// if that fails, which turns [`generator_iter`] off).
 fn slot_tp_iter() -> usize {
     static ADDRESS: OnceLock<usize> = OnceLock::new();
-    *ADDRESS.get_or_init(|| {
-        pyo3::Python::attach(|py| {
+    slot_of_made_object(
+        &ADDRESS,
+        |py| {
             use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
             let namespace = PyDict::new(py);
             namespace.set_item("__iter__", made_function(py)?).ok()?;
-            let class = py
-                .get_type::<PyType>()
+            py.get_type::<PyType>()
                 .call1(("_", PyTuple::empty(py), namespace))
-                .ok()?;
-            // SAFETY: `class` is a live type object.
-            Some(unsafe { field::<usize>(class.as_ptr().cast::<u8>(), off::TYPE_TP_ITER) })
+                .ok()
+        },
+        off::TYPE_TP_ITER,
+    )
+}
+
+/// A function pointer CPython does not export, read once (into `cache`)
+/// from the field at offset `at` of the object `make` makes: 0 if that
+/// fails.
+fn slot_of_made_object(
+    cache: &OnceLock<usize>,
+    make: impl FnOnce(pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>>,
+    at: usize,
+) -> usize {
+    *cache.get_or_init(|| {
+        pyo3::Python::attach(|py| {
+            let o = make(py)?;
+            // SAFETY: `o` is a live object of the type whose field at the
+            // probed offset `at` the caller names.
+            Some(unsafe { field::<usize>(o.as_ptr().cast::<u8>(), at) })
         })
         .unwrap_or(0)
     })
