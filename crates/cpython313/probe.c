@@ -213,6 +213,9 @@ static void layout(void)
     OFF("GEN_GI_WEAKREFLIST", PyGenObject, gi_weakreflist);
     OFF("GEN_GI_NAME", PyGenObject, gi_name);
     OFF("GEN_GI_QUALNAME", PyGenObject, gi_qualname);
+    OFF("ASYNC_GEN_AG_HOOKS_INITED", PyAsyncGenObject, ag_hooks_inited);
+    OFF("ASYNC_GEN_AG_CLOSED", PyAsyncGenObject, ag_closed);
+    OFF("ASYNC_GEN_AG_RUNNING_ASYNC", PyAsyncGenObject, ag_running_async);
     OFF("EXCINFO_PREVIOUS_ITEM", _PyErr_StackItem, previous_item);
     OFF("STOPITERATION_VALUE", PyStopIterationObject, value);
     OFF("RUNTIME_STR_EMPTY", _PyRuntimeState, static_objects.singletons.strings.literals._py_empty);
@@ -330,6 +333,7 @@ static void constants(void)
     I64("NB_POWER", NB_POWER);
     I64("NB_INPLACE_POWER", NB_INPLACE_POWER);
     I64("MAX_INTRINSIC_1", MAX_INTRINSIC_1);
+    I64("INTRINSIC_ASYNC_GEN_WRAP", INTRINSIC_ASYNC_GEN_WRAP);
     I64("MAX_INTRINSIC_2", MAX_INTRINSIC_2);
     I64("RESUME_OPARG_LOCATION_MASK", RESUME_OPARG_LOCATION_MASK);
     I64("RESUME_AFTER_YIELD_FROM", RESUME_AFTER_YIELD_FROM);

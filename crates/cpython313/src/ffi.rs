@@ -77,6 +77,7 @@ extern "C" {
     pub static mut PyGen_Type: PyTypeObject;
     pub static mut PyCoro_Type: PyTypeObject;
     pub static mut PyAsyncGen_Type: PyTypeObject;
+    pub static mut _PyAsyncGenASend_Type: PyTypeObject;
     pub static _PyEval_BinaryOps: [BinaryFunc; 26];
     pub static _PyEval_ConversionFuncs: [Option<UnaryFunc>; 4];
     pub static _PyIntrinsics_UnaryFunctions: [u8; 0];
@@ -174,6 +175,7 @@ extern "C" {
     pub fn PyErr_ExceptionMatches(exc: *mut PyObject) -> i32;
     pub fn PyErr_Clear();
     pub fn PyErr_SetString(exc: *mut PyObject, msg: *const u8);
+    pub fn PyErr_SetNone(exc: *mut PyObject);
     pub fn PyErr_GetRaisedException() -> *mut PyObject;
     pub fn PyErr_SetRaisedException(exc: *mut PyObject);
     pub fn PyErr_GivenExceptionMatches(given: *mut PyObject, exc: *mut PyObject) -> i32;

@@ -363,3 +363,38 @@ pub struct PyMethodDescrObject {
 }
 check!(PyMethodDescrObject, d_type, off::METHODDESCR_D_TYPE);
 check!(PyMethodDescrObject, d_method, off::METHODDESCR_D_METHOD);
+
+/// `PyAsyncGenASend`, the awaitable `anext()` and `asend()` return. It is
+/// private to `Objects/genobject.c` (no header declares it), so this is
+/// 3.13's source, and the runtime checks it against an object it makes
+/// before compiled code reads one (`probe_async_gen` in the runtime).
+#[repr(C)]
+pub struct AsyncGenASend {
+    /// Header.
+    pub ob_base: PyObject,
+    /// The async generator it resumes.
+    pub ags_gen: *mut PyObject,
+    /// The value a first `send(None)` sends instead (NULL: `None`).
+    pub ags_sendval: *mut PyObject,
+    /// An `AWAITABLE_STATE_*`.
+    pub ags_state: i32,
+}
+
+/// `AwaitableState` of `Objects/genobject.c`: not iterated yet.
+pub const AWAITABLE_STATE_INIT: i32 = 0;
+/// Being iterated.
+pub const AWAITABLE_STATE_ITER: i32 = 1;
+/// Done.
+pub const AWAITABLE_STATE_CLOSED: i32 = 2;
+
+/// `_PyAsyncGenWrappedValue`: what an async generator's `yield` hands to
+/// the `asend` that resumed it (`CALL_INTRINSIC_1 INTRINSIC_ASYNC_GEN_WRAP`),
+/// to tell it from a value an `await` inside passes up. Private like
+/// [`AsyncGenASend`], and checked the same way.
+#[repr(C)]
+pub struct AsyncGenWrappedValue {
+    /// Header.
+    pub ob_base: PyObject,
+    /// The value yielded.
+    pub agw_val: *mut PyObject,
+}

@@ -279,6 +279,15 @@ extern "C" {
     /// At this symbol's address: CPython's `PyType_GenericAlloc` (as a
     /// value to compare a `tp_alloc` with, not called).
     pub static jitsaw_generic_alloc: u8;
+    /// The type of the values an async generator's `yield` wraps
+    /// (`_PyAsyncGenWrappedValue`, not exported) once the runtime has checked
+    /// the private layouts `SEND` reads to resume an async generator
+    /// directly ([`AsyncGenASend`](jitsaw_cpython313::layout::AsyncGenASend)):
+    /// 0 before the check, 1 if it failed (`SEND` then goes the general way).
+    pub static jitsaw_async_gen_wrapped_type: usize;
+    /// Makes that check, once: the new value of
+    /// [`jitsaw_async_gen_wrapped_type`].
+    pub fn jitsaw_probe_async_gen() -> usize;
     /// `GET_ITER` of an object whose `tp_iter` is `slot_tp_iter`, borrowing
     /// it: a new reference or NULL.
     pub fn jitsaw_get_iter(ts: Ts, iterable: *mut PyObject) -> *mut PyObject;

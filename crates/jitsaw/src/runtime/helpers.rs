@@ -139,6 +139,14 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ),
         ("jitsaw_send", helper_send as *const () as usize),
         (
+            "jitsaw_async_gen_wrapped_type",
+            super::async_gen::WRAPPED_TYPE.as_ptr() as usize,
+        ),
+        (
+            "jitsaw_probe_async_gen",
+            super::async_gen::probe_async_gen as *const () as usize,
+        ),
+        (
             "jitsaw_get_awaitable",
             helper_get_awaitable as *const () as usize,
         ),

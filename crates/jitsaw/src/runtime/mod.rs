@@ -11,6 +11,7 @@
 //!   (traceback entry, exception table, stack unwinding) and either resumes
 //!   compiled code at the handler or pops the frame.
 
+mod async_gen;
 pub mod attr_cache;
 mod helpers;
 pub use helpers::{generator_from_frame, prepare_call_site, releasing_locals};
@@ -480,6 +481,7 @@ unsafe fn run_on(
                     continue;
                 }
                 // The callee raised: the caller's call did.
+                async_gen::callee_raised(caller);
             }
             STATUS_ERROR | STATUS_RERAISE | STATUS_THROWN => {}
             _ => {
@@ -509,6 +511,7 @@ unsafe fn run_on(
                 *py_recursion_remaining(ts) += 1;
                 *current_frame(ts) = caller;
                 helpers::helper_clear_and_pop(ts, frame);
+                async_gen::callee_raised(caller);
                 frame = caller;
                 continue;
             };
@@ -536,6 +539,7 @@ unsafe fn run_on(
                 target = t;
                 break;
             }
+            async_gen::callee_raised(caller);
         }
     }
 }

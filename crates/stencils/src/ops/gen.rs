@@ -7,6 +7,10 @@ use crate::abi::*;
 use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::Frame as FrameT;
+use jitsaw_cpython313::layout::{
+    AsyncGenASend, AsyncGenWrappedValue, AWAITABLE_STATE_CLOSED, AWAITABLE_STATE_INIT,
+    AWAITABLE_STATE_ITER,
+};
 use jitsaw_cpython313::shared::{ResumeCache, ResumePoint};
 use jitsaw_cpython313::{consts, off};
 
@@ -61,7 +65,11 @@ unsafe fn delegates(caller: Frame) -> bool {
     // the instruction that resumed it (`SEND` or `FOR_ITER`).
     let ip = (*caller).instr_ptr;
     let op = *ip as u8;
-    (op == SEND || op == SEND_GEN) && *ip.add(2) as u8 == YIELD_VALUE
+    // An `async for` waits in the same shape, but its `asend` awaitable
+    // finishes with the value rather than pass it on (`_SEND_GEN_RETURNED`).
+    (op == SEND || op == SEND_GEN)
+        && *ip.add(2) as u8 == YIELD_VALUE
+        && is_gen_or_coro(*frame_local(caller, (*caller).stacktop as usize - 1))
 }
 
 /// The `YIELD_VALUE` of a caller that [`delegates`]: it suspends as its own
@@ -99,13 +107,30 @@ stencil!(
     /// when it is exhausted, jumps with its return value. A generator or
     /// coroutine with compiled code is resumed directly, as by the
     /// interpreter's `SEND_GEN` (which CPython does not specialize while a
-    /// frame evaluator is set); `_SEND_GEN_RETURNED` follows.
+    /// frame evaluator is set); `_SEND_GEN_RETURNED` follows. So is the
+    /// async generator behind an `asend` awaitable (`async for`, `await
+    /// agen.asend(v)`), which the interpreter resumes through C: the
+    /// awaitable's own checks come first ([`asend_target`]), and
+    /// `_SEND_GEN_RETURNED` does what it does with the outcome.
     fn _SEND(f, sp, ts) {
         let receiver = peek(sp, 2);
+        let cache = operand() as *mut ResumeCache;
         if is_gen_or_coro(receiver) {
-            let cache = operand() as *mut ResumeCache;
             enter_if_inline!(resume_cached(ts, f, receiver, sp.sub(1), 0, cache), ts);
             enter_if_inline!(jitsaw_resume_inline(ts, f, receiver, sp.sub(1), resume_address(), 0, cache), ts);
+        } else if is_type(receiver, &raw mut _PyAsyncGenASend_Type) {
+            let gen = asend_target(receiver, sp.sub(1));
+            if !gen.is_null() {
+                let mut inline = resume_cached(ts, f, gen, sp.sub(1), 0, cache);
+                if inline.frame.is_null() {
+                    inline = jitsaw_resume_inline(ts, f, gen, sp.sub(1), resume_address(), 0, cache);
+                }
+                if !inline.frame.is_null() {
+                    (*receiver.cast::<AsyncGenASend>()).ags_state = AWAITABLE_STATE_ITER;
+                    *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 1;
+                    enter_if_inline!(inline, ts);
+                }
+            }
         }
         let mut retval = core::ptr::null_mut();
         match jitsaw_send(ts, peek(sp, 2), peek(sp, 1), &mut retval) {
@@ -122,14 +147,91 @@ stencil!(
     }
 );
 
+/// What `asend.send(v)` checks before it resumes its async generator
+/// (`async_gen_asend_send`, `gen_send_ex2`), for a `SEND` that would resume
+/// it directly: the generator, with the value to send at `*slot` (an
+/// awaitable's first `send(None)` sends its `asend` value), or null when
+/// the general way must run (it raises, or the layouts are not checked).
+/// Nothing else is changed: the caller marks the awaitable iterated and
+/// the generator running once it resumes it.
+#[inline(always)]
+unsafe fn asend_target(receiver: *mut PyObject, slot: Sp) -> *mut PyObject {
+    let wrapped = core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type);
+    if wrapped <= 1 {
+        if wrapped == 0 {
+            jitsaw_probe_async_gen();
+        }
+        return core::ptr::null_mut();
+    }
+    let asend = receiver.cast::<AsyncGenASend>();
+    let gen = (*asend).ags_gen;
+    let mut value = *slot;
+    match (*asend).ags_state {
+        AWAITABLE_STATE_INIT => {
+            // Already running: `anext()` raises.
+            if field::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) != 0 {
+                return core::ptr::null_mut();
+            }
+            if value == none() && !(*asend).ags_sendval.is_null() {
+                value = (*asend).ags_sendval;
+            }
+        }
+        AWAITABLE_STATE_ITER => {}
+        // Reused: raises.
+        _ => return core::ptr::null_mut(),
+    }
+    // A value sent to a just-started generator raises.
+    if value != none()
+        && field::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE) as i64 == consts::FRAME_CREATED
+    {
+        return core::ptr::null_mut();
+    }
+    if value != *slot {
+        // The `None` replaced is immortal. Should the generator not be
+        // resumed directly after all, `send` with the value taken from
+        // the awaitable is what `send(None)` would have done.
+        *slot = new_ref(value);
+    }
+    gen
+}
+
 stencil!(
     /// After `_SEND`: a generator or coroutine resumed directly comes back
     /// here both when it yields and when it returns; a return jumps with its
-    /// value, as the sub-iterator's exhaustion does.
+    /// value, as the sub-iterator's exhaustion does. An async generator
+    /// resumed for its `asend` awaitable comes back here too, and this is
+    /// the rest of the awaitable's `send` (`async_gen_unwrap_value`): its
+    /// `yield` (a wrapped value) finishes the awaitable with the value, as
+    /// the `StopIteration` it would raise does; its return raises
+    /// `StopAsyncIteration`; anything else an `await` inside it passes up
+    /// goes on up, the awaitable still being iterated. (A value that went
+    /// the general way, through `jitsaw_send`, is unwrapped already, and
+    /// the generator did not return.)
     fn _SEND_GEN_RETURNED(f, sp, ts) {
         let receiver = peek(sp, 2);
-        if is_gen_or_coro(receiver) && gen_finished(receiver) {
-            jump!(f, sp, ts)
+        if is_gen_or_coro(receiver) {
+            if gen_finished(receiver) {
+                jump!(f, sp, ts)
+            }
+        } else if is_type(receiver, &raw mut _PyAsyncGenASend_Type) {
+            let wrapped = core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type);
+            let asend = receiver.cast::<AsyncGenASend>();
+            let gen = (*asend).ags_gen;
+            let value = peek(sp, 1);
+            if wrapped > 1 && ob_type(value) as usize == wrapped {
+                poke(sp, 1, new_ref((*value.cast::<AsyncGenWrappedValue>()).agw_val));
+                decref(value);
+                *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
+                (*asend).ags_state = AWAITABLE_STATE_CLOSED;
+                jump!(f, sp, ts)
+            }
+            if wrapped > 1 && (*asend).ags_state == AWAITABLE_STATE_ITER && gen_finished(gen) {
+                *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_CLOSED) = 1;
+                *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
+                (*asend).ags_state = AWAITABLE_STATE_CLOSED;
+                PyErr_SetNone(PyExc_StopAsyncIteration);
+                error!(f, sp, ts)
+            }
         }
         next!(f, sp, ts)
     }
