@@ -214,6 +214,7 @@ static void layout(void)
     OFF("GEN_GI_NAME", PyGenObject, gi_name);
     OFF("GEN_GI_QUALNAME", PyGenObject, gi_qualname);
     OFF("ASYNC_GEN_AG_HOOKS_INITED", PyAsyncGenObject, ag_hooks_inited);
+    OFF("ASYNC_GEN_AG_ORIGIN_OR_FINALIZER", PyAsyncGenObject, ag_origin_or_finalizer);
     OFF("ASYNC_GEN_AG_CLOSED", PyAsyncGenObject, ag_closed);
     OFF("ASYNC_GEN_AG_RUNNING_ASYNC", PyAsyncGenObject, ag_running_async);
     OFF("EXCINFO_PREVIOUS_ITEM", _PyErr_StackItem, previous_item);

@@ -2,8 +2,8 @@
 //! stencil's shape identical.
 
 pub use crate::objects::{
-    compact_pair, decref, float_decref, float_new, float_reusable, int_decref, int_new, int_result,
-    int_value, xdecref,
+    compact_pair, decref, decref_quietly, float_decref, float_new, float_reusable, int_decref,
+    int_new, int_result, int_value, xdecref,
 };
 pub use jitsaw_cpython313::inline::*;
 pub use jitsaw_cpython313::layout::PyObject;

@@ -52,6 +52,21 @@ pub unsafe fn decref(o: *mut PyObject) {
     }
 }
 
+/// `Py_DECREF` of an object the caller knows frees without running code:
+/// a dead one goes straight to `_Py_Dealloc`, without `jitsaw_dealloc`
+/// pointing the frame at the instruction first.
+#[inline(always)]
+pub unsafe fn decref_quietly(o: *mut PyObject) {
+    if is_immortal(o) {
+        return;
+    }
+    let rc = (*o).ob_refcnt - 1;
+    (*o).ob_refcnt = rc;
+    if rc == 0 {
+        _Py_Dealloc(o);
+    }
+}
+
 /// `Py_DECREF` of an exact int, freeing it into jitsaw's freelist inline.
 #[inline(always)]
 pub unsafe fn int_decref(o: *mut PyObject) {

@@ -140,3 +140,36 @@ pub(super) unsafe fn callee_raised(caller: *mut Frame) {
     *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
     (*asend).ags_state = AWAITABLE_STATE_CLOSED;
 }
+
+/// For an `asend` awaitable or a wrapped value (`None` for other objects):
+/// whether freeing it runs no Python code, given `leaf` which says so of
+/// an object it holds. An awaitable done or being iterated (a new one
+/// warns that it was never awaited) whose generator lives on and whose
+/// value is a leaf; a wrapped value whose value is a leaf or lives on
+/// (`_SEND_GEN_RETURNED` frees one after taking its value).
+///
+/// # Safety
+/// `o` is a live object about to be freed.
+pub(super) unsafe fn frees_quietly(
+    o: *mut PyObject,
+    leaf: impl Fn(*mut PyObject) -> bool,
+) -> Option<bool> {
+    let wrapped = WRAPPED_TYPE.load(Ordering::Relaxed);
+    if wrapped <= 1 {
+        return None;
+    }
+    if (*o).ob_type as usize == wrapped {
+        let value = (*o.cast::<AsyncGenWrappedValue>()).agw_val;
+        return Some(leaf(value) || (*value).ob_refcnt > 1);
+    }
+    if !is_type(o, &raw mut _PyAsyncGenASend_Type) {
+        return None;
+    }
+    let asend = o.cast::<AsyncGenASend>();
+    let gen = (*asend).ags_gen;
+    Some(
+        (*asend).ags_state != AWAITABLE_STATE_INIT
+            && (*gen).ob_refcnt > 1
+            && leaf((*asend).ags_sendval),
+    )
+}

@@ -1724,13 +1724,17 @@ unsafe extern "C" fn clear_and_pop_from(ts: *mut PyThreadState, f: *mut Frame, f
 /// an exact tuple or list of at most [`QUIET_ITEMS`] items, holding only
 /// those or immortal objects (slices die at every `a[i:j]`, short lists
 /// and tuples of numbers often: their finalizers' lookups of where the
-/// frame is cost more than the rest of the free); or an exact generator
-/// or coroutine that finished (its frame was cleared: no finalizer, no
+/// frame is cost more than the rest of the free); or an exact generator,
+/// coroutine or async generator that finished (its frame was cleared: no finalizer, no
 /// locals left) with no weak references, exact strings for names, and a
-/// code object that lives on.
+/// code object that lives on; or one of the objects an `async for` frees
+/// per value ([`super::async_gen::frees_quietly`]).
 unsafe fn frees_quietly(o: *mut PyObject) -> bool {
     if is_plain_leaf(o) {
         return true;
+    }
+    if let Some(quiet) = super::async_gen::frees_quietly(o, |item| is_leaf(item)) {
+        return quiet;
     }
     let items = if is_type(o, &raw mut PySlice_Type) {
         return [off::SLICE_START, off::SLICE_STOP, off::SLICE_STEP]
@@ -1747,7 +1751,13 @@ unsafe fn frees_quietly(o: *mut PyObject) -> bool {
         let n = ob_size(o);
         return (0..=QUIET_ITEMS).contains(&n) && (0..n as usize).all(|i| is_leaf(*items.add(i)));
     }
-    if !is_type(o, &raw mut PyGen_Type) && !is_type(o, &raw mut PyCoro_Type) {
+    if is_type(o, &raw mut PyAsyncGen_Type) {
+        // Its finalizer hook (asyncio's loop) is released too.
+        let hook = field::<*mut PyObject>(o.cast(), off::ASYNC_GEN_AG_ORIGIN_OR_FINALIZER);
+        if !hook.is_null() && !is_immortal(hook) && (*hook).ob_refcnt == 1 {
+            return false;
+        }
+    } else if !is_type(o, &raw mut PyGen_Type) && !is_type(o, &raw mut PyCoro_Type) {
         return false;
     }
     let code = (*o.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<Frame>()).f_executable;

@@ -147,6 +147,20 @@ stencil!(
     }
 );
 
+/// Whether freeing `asend`, an `asend` awaitable, runs no code (so
+/// `_END_SEND` need not tell the runtime where the frame is): it is done or
+/// iterated (a new one warns that it was never awaited), its generator
+/// lives on, and it holds no value to send (`anext()`'s) or an immortal
+/// one.
+#[inline(always)]
+pub unsafe fn asend_frees_quietly(asend: *mut PyObject) -> bool {
+    let a = asend.cast::<AsyncGenASend>();
+    core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type) > 1
+        && (*a).ags_state != AWAITABLE_STATE_INIT
+        && (*(*a).ags_gen).ob_refcnt > 1
+        && ((*a).ags_sendval.is_null() || is_immortal((*a).ags_sendval))
+}
+
 /// What `asend.send(v)` checks before it resumes its async generator
 /// (`async_gen_asend_send`, `gen_send_ex2`), for a `SEND` that would resume
 /// it directly: the generator, with the value to send at `*slot` (an
@@ -220,7 +234,8 @@ stencil!(
             let value = peek(sp, 1);
             if wrapped > 1 && ob_type(value) as usize == wrapped {
                 poke(sp, 1, new_ref((*value.cast::<AsyncGenWrappedValue>()).agw_val));
-                decref(value);
+                // Its value lives on: freeing it runs no code.
+                decref_quietly(value);
                 *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
                 (*asend).ags_state = AWAITABLE_STATE_CLOSED;
                 jump!(f, sp, ts)

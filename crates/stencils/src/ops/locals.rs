@@ -147,12 +147,24 @@ stencil!(fn _PUSH_NULL(f, sp, ts) {
     next!(f, sp.add(1), ts)
 });
 
-stencil!(fn _END_SEND(f, sp, ts) {
+stencil!(
+    /// `END_SEND`. An `async for` ends each value here, freeing the
+    /// value's `asend` awaitable, which takes the short way when it can.
+    fn _END_SEND(f, sp, ts) {
     let value = peek(sp, 1);
-    decref(peek(sp, 2));
+    let receiver = peek(sp, 2);
+    if is_type(receiver, &raw mut _PyAsyncGenASend_Type)
+        && (*receiver).ob_refcnt == 1
+        && super::gen::asend_frees_quietly(receiver)
+    {
+        decref_quietly(receiver);
+    } else {
+        decref(receiver);
+    }
     poke(sp, 2, value);
     next!(f, sp.sub(1), ts)
-});
+}
+);
 
 replicated_stencil!(fn _COPY(f, sp, ts) oparg in [1, 2, 3] {
     let bottom = peek(sp, oparg());
