@@ -405,6 +405,9 @@ uops! { o;
     // returned.
     _SEND_GEN_RETURNED: 2 => 2, escapes false;
     _CLEANUP_THROW: 3 => 2, escapes false;
+    // jitsaw: `CALL_INTRINSIC_1 INTRINSIC_ASYNC_GEN_WRAP`, which only
+    // allocates (see `ops/gen.rs`).
+    _ASYNC_GEN_WRAP: 1 => 1, escapes false;
     _END_ASYNC_FOR: 2 => 0, escapes false;
     _GET_AWAITABLE: 1 => 1;
     _GET_AITER: 1 => 1;

@@ -232,11 +232,21 @@ stencil!(
             let asend = receiver.cast::<AsyncGenASend>();
             let gen = (*asend).ags_gen;
             let value = peek(sp, 1);
+            let running = field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC);
+            if wrapped > 1
+                && *running == 0
+                && (*asend).ags_state == AWAITABLE_STATE_ITER
+                && field::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE) as i64 == consts::FRAME_SUSPENDED
+            {
+                // Its `yield`, unwrapped by `_ASYNC_GEN_WRAP`.
+                (*asend).ags_state = AWAITABLE_STATE_CLOSED;
+                jump!(f, sp, ts)
+            }
             if wrapped > 1 && ob_type(value) as usize == wrapped {
                 poke(sp, 1, new_ref((*value.cast::<AsyncGenWrappedValue>()).agw_val));
                 // Its value lives on: freeing it runs no code.
                 decref_quietly(value);
-                *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
+                *running = 0;
                 (*asend).ags_state = AWAITABLE_STATE_CLOSED;
                 jump!(f, sp, ts)
             }
@@ -404,6 +414,44 @@ unsafe fn link_cached<'a>(
 unsafe fn is_gen_or_coro(o: *mut PyObject) -> bool {
     is_type(o, &raw mut PyGen_Type) || is_type(o, &raw mut PyCoro_Type)
 }
+
+stencil!(
+    /// `CALL_INTRINSIC_1 INTRINSIC_ASYNC_GEN_WRAP`, before an async
+    /// generator's `YIELD_VALUE`: the wrapped value tells the `asend`
+    /// awaitable that resumed the generator a yield from a value an `await`
+    /// inside passes up. When the awaitable's `SEND` in compiled code
+    /// resumed the generator directly, the value stays as it is and the
+    /// generator is marked no longer running (which the awaitable does when
+    /// it unwraps): `_SEND_GEN_RETURNED` knows the yield by that mark.
+    /// Nothing can run between this and the yield, which has no way out.
+    fn _ASYNC_GEN_WRAP(f, sp, ts) {
+        if (*f).return_offset == jitsaw_cpython313::shared::INLINE_RETURN
+            && (*f).owner as i64 == consts::FRAME_OWNED_BY_GENERATOR
+        {
+            let gen = f.cast::<u8>().sub(off::GEN_GI_IFRAME);
+            let caller = (*f).previous;
+            let receiver = *frame_local(caller, (*caller).stacktop as usize - 1);
+            if is_type(receiver, &raw mut _PyAsyncGenASend_Type)
+                && (*receiver.cast::<AsyncGenASend>()).ags_gen == gen.cast()
+            {
+                *field_ptr::<i8>(gen, off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
+                next!(f, sp, ts)
+            }
+        }
+        let table = (&raw const _PyIntrinsics_UnaryFunctions).cast::<u8>();
+        let wrap = *table
+            .add(consts::INTRINSIC_ASYNC_GEN_WRAP as usize * off::INTRINSIC1_INFO_SIZE)
+            .cast::<IntrinsicFunc1>();
+        let v = peek(sp, 1);
+        let res = wrap(ts, v);
+        decref(v);
+        if res.is_null() {
+            error!(f, sp.sub(1), ts)
+        }
+        poke(sp, 1, res);
+        next!(f, sp, ts)
+    }
+);
 
 stencil!(
     /// `CLEANUP_THROW` (tier 1 only in CPython): after `throw()` into a
