@@ -352,6 +352,23 @@ fn counter(code: &CodeInput, inst: &Inst) -> u16 {
         .unwrap_or(0)
 }
 
+/// For the `SEND` of an `async for` (its exception handler is the loop's
+/// `END_ASYNC_FOR`, without `lasti`): the offset after that instruction,
+/// where the loop goes on once the iterator is exhausted, and the stack
+/// slot the stack ends at there (above the handler's depth, the iterator
+/// itself is popped too).
+fn async_for_end(code: &CodeInput, insts: &[Inst], send: &Inst) -> Option<(u32, u64)> {
+    let handler =
+        jitsaw_cpython313::exception_table::handler_for(&code.exception_table, send.offset)?;
+    let end = insts.iter().find(|i| i.start == handler.target)?;
+    (end.opcode == END_ASYNC_FOR && !handler.lasti && handler.depth >= 1).then(|| {
+        (
+            end.offset + 1,
+            (code.nlocalsplus + handler.depth - 1) as u64,
+        )
+    })
+}
+
 /// Every exception handler's instruction index with the stack depth it is
 /// entered at (the unwound depth, the raising offset if `lasti`, the
 /// exception).
@@ -722,10 +739,15 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
             }]
         }
         SEND | SEND_GEN => {
-            return smallvec![
-                jump(Uop::_SEND, oparg, next + oparg),
-                jump(Uop::_SEND_GEN_RETURNED, 0, next + oparg),
-            ]
+            let mut lowered = smallvec![jump(Uop::_SEND, oparg, next + oparg)];
+            if let Some((after, slot)) = async_for_end(code, insts, inst) {
+                lowered.push(Lowered {
+                    operand: slot,
+                    ..jump(Uop::_ASYNC_FOR_RETURNED, 0, after)
+                });
+            }
+            lowered.push(jump(Uop::_SEND_GEN_RETURNED, 0, next + oparg));
+            return lowered;
         }
         FOR_ITER | FOR_ITER_GEN => return for_iter(oparg, next),
         // An async generator's `yield` wraps its value for the `asend`

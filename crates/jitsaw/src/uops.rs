@@ -404,6 +404,10 @@ uops! { o;
     // jitsaw: after `_SEND`, jumps when a generator it resumed directly
     // returned.
     _SEND_GEN_RETURNED: 2 => 2, escapes false;
+    // jitsaw: after the `_SEND` of an `async for`, ends the loop when the
+    // async generator it resumed directly returned (popping the iterator:
+    // see `jump_pops`).
+    _ASYNC_FOR_RETURNED: 2 => 2, escapes true;
     _CLEANUP_THROW: 3 => 2, escapes false;
     // jitsaw: `CALL_INTRINSIC_1 INTRINSIC_ASYNC_GEN_WRAP`, which only
     // allocates (see `ops/gen.rs`).
@@ -537,7 +541,8 @@ impl Uop {
 
     /// For a micro-op whose jump leaves another depth than its stack
     /// effect says: how many values it pops (an exhausted iterator as its
-    /// loop ends, and above it a generator's return value; none for an
+    /// loop ends, and above it a generator's return value, or an `async
+    /// for`'s awaitable and its generator's return value; none for an
     /// operation into a local, jumping past the store that would pop its
     /// result).
     pub fn jump_pops(self) -> Option<usize> {
@@ -547,6 +552,7 @@ impl Uop {
             | Uop::_ITER_JUMP_TUPLE
             | Uop::_ITER_JUMP_RANGE => Some(1),
             Uop::_FOR_ITER_GEN_RETURNED => Some(2),
+            Uop::_ASYNC_FOR_RETURNED => Some(3),
             Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL => Some(0),

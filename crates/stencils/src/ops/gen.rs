@@ -210,6 +210,40 @@ unsafe fn asend_target(receiver: *mut PyObject, slot: Sp) -> *mut PyObject {
 }
 
 stencil!(
+    /// After the `_SEND` of an `async for`: when the async generator it
+    /// resumed directly returned, the loop ends here as it would through
+    /// the `StopAsyncIteration` its `asend` awaitable raises and the
+    /// loop's `END_ASYNC_FOR` (its handler, which the jump goes past):
+    /// the awaitable's bookkeeping, then the return value, the awaitable
+    /// and the iterator released in the unwinding's order. The exception
+    /// would be caught at once, so nothing can see it missing (code run
+    /// under `sys.monitoring` or a trace function is not compiled code).
+    /// Operand: the stack slot the loop goes on with, checked (another
+    /// stack shape takes the exception's way).
+    fn _ASYNC_FOR_RETURNED(f, sp, ts) {
+        let receiver = peek(sp, 2);
+        if is_type(receiver, &raw mut _PyAsyncGenASend_Type)
+            && core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type) > 1
+            && sp.sub(3) == frame_local(f, operand32() as usize)
+        {
+            let asend = receiver.cast::<AsyncGenASend>();
+            let gen = (*asend).ags_gen;
+            let running = field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC);
+            if (*asend).ags_state == AWAITABLE_STATE_ITER && *running != 0 && gen_finished(gen) {
+                *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_CLOSED) = 1;
+                *running = 0;
+                (*asend).ags_state = AWAITABLE_STATE_CLOSED;
+                decref(peek(sp, 1));
+                decref(receiver);
+                decref(peek(sp, 3));
+                jump!(f, sp.sub(3), ts)
+            }
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// After `_SEND`: a generator or coroutine resumed directly comes back
     /// here both when it yields and when it returns; a return jumps with its
     /// value, as the sub-iterator's exhaustion does. An async generator
