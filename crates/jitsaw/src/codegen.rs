@@ -582,8 +582,10 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     // cache and resume address (the next micro-op's).
     let send_site = |send: usize| {
         let p = &all_pieces[..main_len];
-        let k = (0..p.len().saturating_sub(1))
-            .find(|&k| p[k].uop.op == Uop::_SEND && p[k].uop.inst as usize == send)?;
+        let k = (0..p.len().saturating_sub(1)).find(|&k| {
+            matches!(p[k].uop.op, Uop::_SEND | Uop::_SEND_ASYNC_FOR)
+                && p[k].uop.inst as usize == send
+        })?;
         Some((p[k + 1].offset, p[k].uop.operand as usize))
     };
     let resume_points: Vec<ResumePoint> = program

@@ -739,15 +739,20 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
             }]
         }
         SEND | SEND_GEN => {
-            let mut lowered = smallvec![jump(Uop::_SEND, oparg, next + oparg)];
-            if let Some((after, slot)) = async_for_end(code, insts, inst) {
-                lowered.push(Lowered {
+            let Some((after, slot)) = async_for_end(code, insts, inst) else {
+                return smallvec![
+                    jump(Uop::_SEND, oparg, next + oparg),
+                    jump(Uop::_SEND_GEN_RETURNED, 0, next + oparg),
+                ];
+            };
+            return smallvec![
+                jump(Uop::_SEND_ASYNC_FOR, oparg, next + oparg),
+                Lowered {
                     operand: slot,
                     ..jump(Uop::_ASYNC_FOR_RETURNED, 0, after)
-                });
-            }
-            lowered.push(jump(Uop::_SEND_GEN_RETURNED, 0, next + oparg));
-            return lowered;
+                },
+                jump(Uop::_ASYNC_FOR_SENT, 0, next + oparg),
+            ];
         }
         FOR_ITER | FOR_ITER_GEN => return for_iter(oparg, next),
         // An async generator's `yield` wraps its value for the `asend`
@@ -1219,6 +1224,62 @@ mod tests {
             1
         );
         assert!(!Uop::_ASYNC_GEN_WRAP.escapes());
+    }
+
+    /// The `SEND` of an `async for` (its handler the loop's `END_ASYNC_FOR`)
+    /// is the form that resumes async generators, with the loop's end
+    /// past the `END_ASYNC_FOR` at the handler's depth less the iterator;
+    /// an `await`'s is the plain one.
+    #[test]
+    fn an_async_fors_send_ends_the_loop_past_its_handler() {
+        let mut units = vec![
+            unit(RETURN_GENERATOR, 0),
+            unit(POP_TOP, 0),
+            unit(RESUME, 0),
+            unit(LOAD_FAST, 0),
+            unit(GET_ANEXT, 0),
+            unit(LOAD_CONST, 0),
+        ];
+        with_caches(&mut units, SEND, 3);
+        units.push(unit(YIELD_VALUE, 1));
+        units.push(unit(RESUME, 3));
+        units.push(unit(JUMP_BACKWARD_NO_INTERRUPT, 5));
+        units.push(unit(END_SEND, 0));
+        units.push(unit(POP_TOP, 0));
+        units.push(unit(END_ASYNC_FOR, 0));
+        units.push(unit(RETURN_CONST, 0));
+        let send_ops = |table: Vec<u8>| {
+            let p = lower(&CodeInput {
+                exception_table: table,
+                nlocalsplus: 2,
+                ..code(units.clone())
+            })
+            .unwrap();
+            let send = p.insts.iter().position(|i| i.opcode == SEND).unwrap() as u32;
+            p.uops
+                .iter()
+                .filter(|u| u.inst == send && !matches!(u.op, Uop::_SET_IP | Uop::_CHECK_VALIDITY))
+                .map(|u| (u.op, u.jump.map(|j| p.insts[j as usize].offset), u.operand))
+                .collect::<Vec<_>>()
+        };
+        // GET_ANEXT to the JUMP_BACKWARD_NO_INTERRUPT -> END_ASYNC_FOR
+        // (offset 13) at depth 1, as CPython's compiler writes it.
+        assert_eq!(
+            send_ops(vec![4 | 128, 7, 13, 1 << 1]),
+            [
+                (Uop::_SEND_ASYNC_FOR, Some(11), 0),
+                (Uop::_ASYNC_FOR_RETURNED, Some(14), 2),
+                (Uop::_ASYNC_FOR_SENT, Some(11), 0),
+            ]
+        );
+        let plain = [
+            (Uop::_SEND, Some(11), 0),
+            (Uop::_SEND_GEN_RETURNED, Some(11), 0),
+        ];
+        assert_eq!(send_ops(vec![]), plain);
+        // A handler that is not the loop's end, or wants `lasti`.
+        assert_eq!(send_ops(vec![4 | 128, 7, 12, 1 << 1]), plain);
+        assert_eq!(send_ops(vec![4 | 128, 7, 13, 1 << 1 | 1]), plain);
     }
 
     /// The `RESUME` of a `yield from` (or `await`) loop names its `SEND`;

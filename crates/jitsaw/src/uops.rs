@@ -401,6 +401,9 @@ uops! { o;
     _YIELD_VALUE: 1 => 1, escapes false;
     // jitsaw: tier-1 `SEND`, `CLEANUP_THROW`, `END_ASYNC_FOR`.
     _SEND: 2 => 2, escapes true;
+    // jitsaw: `_SEND` at an `async for`, which also resumes async
+    // generators directly.
+    _SEND_ASYNC_FOR: 2 => 2, escapes true;
     // jitsaw: after `_SEND`, jumps when a generator it resumed directly
     // returned.
     _SEND_GEN_RETURNED: 2 => 2, escapes false;
@@ -408,6 +411,9 @@ uops! { o;
     // async generator it resumed directly returned (popping the iterator:
     // see `jump_pops`).
     _ASYNC_FOR_RETURNED: 2 => 2, escapes true;
+    // jitsaw: `_SEND_GEN_RETURNED` after `_SEND_ASYNC_FOR`, which also
+    // finishes an async generator's `asend` awaitable.
+    _ASYNC_FOR_SENT: 2 => 2, escapes false;
     _CLEANUP_THROW: 3 => 2, escapes false;
     // jitsaw: `CALL_INTRINSIC_1 INTRINSIC_ASYNC_GEN_WRAP`, which only
     // allocates (see `ops/gen.rs`).
@@ -611,7 +617,7 @@ impl Uop {
             | Uop::_STORE_ATTR_CACHED
             | Uop::_STORE_ATTR_CACHED_BORROWED => 1,
             // A `ResumeCache`; two `CallCache` entries.
-            Uop::_SEND | Uop::_FOR_ITER | Uop::_CALL => 2,
+            Uop::_SEND | Uop::_SEND_ASYNC_FOR | Uop::_FOR_ITER | Uop::_CALL => 2,
             // A `KwCallCache`.
             Uop::_CALL_KW => 1,
             _ => 0,
@@ -623,7 +629,8 @@ impl Uop {
     /// run Python code that looks at the frame (a `__del__` reading
     /// `f_lineno`). Exits set the pointer themselves, and so do
     /// `jitsaw_dealloc` when freeing an object could run Python code and
-    /// `jitsaw_handle_pending` (`runtime::location`); `jitsaw_local_monitors`
+    /// `jitsaw_handle_pending` (`runtime::location`); `jitsaw_free_quietly`
+    /// frees only what its callers know runs no code; `jitsaw_local_monitors`
     /// only reads. The exceptions only allocate and free ints,
     /// floats and strings, which runs no Python code (CPython 3.13 collects
     /// garbage at the eval breaker, not in the allocator).
@@ -649,6 +656,7 @@ impl Uop {
                 | Uop::_ITER_NEXT_RANGE
         ) && stencil.calls_out_except(&[
             "jitsaw_dealloc",
+            "jitsaw_free_quietly",
             "jitsaw_handle_pending",
             "jitsaw_local_monitors",
         ])

@@ -153,6 +153,7 @@ pub fn may_jump_indirect(name: &str) -> bool {
             | "_CALL_ALLOC_AND_ENTER_INIT"
             | "_FOR_ITER"
             | "_SEND"
+            | "_SEND_ASYNC_FOR"
             | "_POP_FRAME"
             | "_YIELD_VALUE"
             | "_INIT_RETURN"

@@ -279,6 +279,10 @@ extern "C" {
     /// At this symbol's address: CPython's `PyType_GenericAlloc` (as a
     /// value to compare a `tp_alloc` with, not called).
     pub static jitsaw_generic_alloc: u8;
+    /// CPython's `_Py_Dealloc`, for an object its caller knows frees without
+    /// running Python code: unlike other calls out, it needs no `_SET_IP`
+    /// (`Uop::needs_ip`).
+    pub fn jitsaw_free_quietly(o: *mut PyObject);
     /// The type of the values an async generator's `yield` wraps
     /// (`_PyAsyncGenWrappedValue`, not exported) once the runtime has checked
     /// the private layouts `SEND` reads to resume an async generator

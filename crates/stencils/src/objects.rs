@@ -53,8 +53,8 @@ pub unsafe fn decref(o: *mut PyObject) {
 }
 
 /// `Py_DECREF` of an object the caller knows frees without running code:
-/// a dead one goes straight to `_Py_Dealloc`, without `jitsaw_dealloc`
-/// pointing the frame at the instruction first.
+/// a dead one goes straight to `_Py_Dealloc` (`jitsaw_free_quietly`),
+/// without `jitsaw_dealloc` pointing the frame at the instruction first.
 #[inline(always)]
 pub unsafe fn decref_quietly(o: *mut PyObject) {
     if is_immortal(o) {
@@ -63,7 +63,7 @@ pub unsafe fn decref_quietly(o: *mut PyObject) {
     let rc = (*o).ob_refcnt - 1;
     (*o).ob_refcnt = rc;
     if rc == 0 {
-        _Py_Dealloc(o);
+        crate::helpers::jitsaw_free_quietly(o);
     }
 }
 

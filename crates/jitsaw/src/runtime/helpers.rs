@@ -138,6 +138,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_call_ex_inline as *const () as usize,
         ),
         ("jitsaw_send", helper_send as *const () as usize),
+        ("jitsaw_free_quietly", _Py_Dealloc as *const () as usize),
         (
             "jitsaw_async_gen_wrapped_type",
             super::async_gen::WRAPPED_TYPE.as_ptr() as usize,
@@ -1733,9 +1734,6 @@ unsafe fn frees_quietly(o: *mut PyObject) -> bool {
     if is_plain_leaf(o) {
         return true;
     }
-    if let Some(quiet) = super::async_gen::frees_quietly(o, |item| is_leaf(item)) {
-        return quiet;
-    }
     let items = if is_type(o, &raw mut PySlice_Type) {
         return [off::SLICE_START, off::SLICE_STOP, off::SLICE_STEP]
             .into_iter()
@@ -1751,14 +1749,15 @@ unsafe fn frees_quietly(o: *mut PyObject) -> bool {
         let n = ob_size(o);
         return (0..=QUIET_ITEMS).contains(&n) && (0..n as usize).all(|i| is_leaf(*items.add(i)));
     }
-    if is_type(o, &raw mut PyAsyncGen_Type) {
+    if !is_type(o, &raw mut PyGen_Type) && !is_type(o, &raw mut PyCoro_Type) {
+        if !is_type(o, &raw mut PyAsyncGen_Type) {
+            return super::async_gen::frees_quietly(o, |item| is_leaf(item)).unwrap_or(false);
+        }
         // Its finalizer hook (asyncio's loop) is released too.
         let hook = field::<*mut PyObject>(o.cast(), off::ASYNC_GEN_AG_ORIGIN_OR_FINALIZER);
         if !hook.is_null() && !is_immortal(hook) && (*hook).ob_refcnt == 1 {
             return false;
         }
-    } else if !is_type(o, &raw mut PyGen_Type) && !is_type(o, &raw mut PyCoro_Type) {
-        return false;
     }
     let code = (*o.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<Frame>()).f_executable;
     field::<i8>(o.cast(), off::GEN_GI_FRAME_STATE) as i64 == consts::FRAME_CLEARED

@@ -33,9 +33,14 @@ stencil!(
         // Counted once, not per level: an increment per level would chain
         // each level's work to the last through memory.
         let mut passed = 0;
-        while delegates(caller) {
-            caller = yield_through(caller, ts);
-            passed += 1;
+        // An async generator's own yield (not an `await` inside it passing
+        // a value up) finishes the `asend` awaitable its caller waits on
+        // (`_ASYNC_FOR_SENT`) rather than being passed on.
+        if oparg() != 0 || !is_type(gen.cast(), &raw mut PyAsyncGen_Type) {
+            while delegates(caller) {
+                caller = yield_through(caller, ts);
+                passed += 1;
+            }
         }
         *(&raw mut jitsaw_yields_passed) += passed;
         back_to_caller!(caller, peek(sp, 1), ts)
@@ -65,11 +70,7 @@ unsafe fn delegates(caller: Frame) -> bool {
     // the instruction that resumed it (`SEND` or `FOR_ITER`).
     let ip = (*caller).instr_ptr;
     let op = *ip as u8;
-    // An `async for` waits in the same shape, but its `asend` awaitable
-    // finishes with the value rather than pass it on (`_SEND_GEN_RETURNED`).
-    (op == SEND || op == SEND_GEN)
-        && *ip.add(2) as u8 == YIELD_VALUE
-        && is_gen_or_coro(*frame_local(caller, (*caller).stacktop as usize - 1))
+    (op == SEND || op == SEND_GEN) && *ip.add(2) as u8 == YIELD_VALUE
 }
 
 /// The `YIELD_VALUE` of a caller that [`delegates`]: it suspends as its own
@@ -102,48 +103,73 @@ unsafe fn leave_to_caller(f: Frame, gen: *mut u8, ts: Ts) -> Frame {
     caller
 }
 
+/// The general way of `SEND`, through the receiver's `send` (or
+/// `tp_iternext` for `None`): a value yielded goes on to the next
+/// micro-op, the sub-iterator's return value to the jump target.
+macro_rules! send_generally {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        let mut retval = core::ptr::null_mut();
+        let sent = jitsaw_send($ts, peek($sp, 2), peek($sp, 1), &mut retval);
+        if sent < 0 {
+            error!($f, $sp, $ts)
+        }
+        poke($sp, 1, retval);
+        if sent == 0 {
+            next!($f, $sp, $ts)
+        }
+        jump!($f, $sp, $ts)
+    }};
+}
+
 stencil!(
     /// `SEND` (tier 1 only in CPython): sends a value into a sub-iterator;
     /// when it is exhausted, jumps with its return value. A generator or
     /// coroutine with compiled code is resumed directly, as by the
     /// interpreter's `SEND_GEN` (which CPython does not specialize while a
-    /// frame evaluator is set); `_SEND_GEN_RETURNED` follows. So is the
-    /// async generator behind an `asend` awaitable (`async for`, `await
-    /// agen.asend(v)`), which the interpreter resumes through C: the
-    /// awaitable's own checks come first ([`asend_target`]), and
-    /// `_SEND_GEN_RETURNED` does what it does with the outcome.
+    /// frame evaluator is set); `_SEND_GEN_RETURNED` follows.
     fn _SEND(f, sp, ts) {
         let receiver = peek(sp, 2);
-        let cache = operand() as *mut ResumeCache;
         if is_gen_or_coro(receiver) {
+            let cache = operand() as *mut ResumeCache;
             enter_if_inline!(resume_cached(ts, f, receiver, sp.sub(1), 0, cache), ts);
             enter_if_inline!(jitsaw_resume_inline(ts, f, receiver, sp.sub(1), resume_address(), 0, cache), ts);
+        }
+        send_generally!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The `SEND` of an `async for`: `_SEND`, which also resumes the async
+    /// generator behind an `asend` awaitable (what `anext()` of an async
+    /// generator gives) directly, where the interpreter resumes it through
+    /// C. The awaitable's own checks come first ([`asend_target`]), and
+    /// `_ASYNC_FOR_RETURNED` and `_ASYNC_FOR_SENT` do what it does with
+    /// the outcome. (Only there: an `asend` awaited elsewhere, `await
+    /// anext(g)`, is rare, and each check would cost every `await`.)
+    fn _SEND_ASYNC_FOR(f, sp, ts) {
+        let receiver = peek(sp, 2);
+        let gen = if is_gen_or_coro(receiver) {
+            receiver
         } else if is_type(receiver, &raw mut _PyAsyncGenASend_Type) {
-            let gen = asend_target(receiver, sp.sub(1));
-            if !gen.is_null() {
-                let mut inline = resume_cached(ts, f, gen, sp.sub(1), 0, cache);
-                if inline.frame.is_null() {
-                    inline = jitsaw_resume_inline(ts, f, gen, sp.sub(1), resume_address(), 0, cache);
-                }
-                if !inline.frame.is_null() {
+            asend_target(receiver, sp.sub(1))
+        } else {
+            core::ptr::null_mut()
+        };
+        if !gen.is_null() {
+            let cache = operand() as *mut ResumeCache;
+            let mut inline = resume_cached(ts, f, gen, sp.sub(1), 0, cache);
+            if inline.frame.is_null() {
+                inline = jitsaw_resume_inline(ts, f, gen, sp.sub(1), resume_address(), 0, cache);
+            }
+            if !inline.frame.is_null() {
+                if gen != receiver {
                     (*receiver.cast::<AsyncGenASend>()).ags_state = AWAITABLE_STATE_ITER;
                     *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 1;
-                    enter_if_inline!(inline, ts);
                 }
+                enter_if_inline!(inline, ts);
             }
         }
-        let mut retval = core::ptr::null_mut();
-        match jitsaw_send(ts, peek(sp, 2), peek(sp, 1), &mut retval) {
-            0 => {
-                poke(sp, 1, retval);
-                next!(f, sp, ts)
-            }
-            1 => {
-                poke(sp, 1, retval);
-                jump!(f, sp, ts)
-            }
-            _ => error!(f, sp, ts),
-        }
+        send_generally!(f, sp, ts)
     }
 );
 
@@ -243,25 +269,49 @@ stencil!(
     }
 );
 
+/// The part of `_SEND_GEN_RETURNED` for a generator or coroutine
+/// receiver: a return jumps with its value.
+macro_rules! gen_returned {
+    ($f:ident, $sp:ident, $ts:ident, $receiver:expr) => {{
+        if gen_finished($receiver) {
+            jump!($f, $sp, $ts)
+        }
+        next!($f, $sp, $ts)
+    }};
+}
+
 stencil!(
     /// After `_SEND`: a generator or coroutine resumed directly comes back
     /// here both when it yields and when it returns; a return jumps with its
-    /// value, as the sub-iterator's exhaustion does. An async generator
-    /// resumed for its `asend` awaitable comes back here too, and this is
-    /// the rest of the awaitable's `send` (`async_gen_unwrap_value`): its
-    /// `yield` (a wrapped value) finishes the awaitable with the value, as
-    /// the `StopIteration` it would raise does; its return raises
-    /// `StopAsyncIteration`; anything else an `await` inside it passes up
-    /// goes on up, the awaitable still being iterated. (A value that went
-    /// the general way, through `jitsaw_send`, is unwrapped already, and
-    /// the generator did not return.)
+    /// value, as the sub-iterator's exhaustion does.
     fn _SEND_GEN_RETURNED(f, sp, ts) {
         let receiver = peek(sp, 2);
         if is_gen_or_coro(receiver) {
-            if gen_finished(receiver) {
-                jump!(f, sp, ts)
-            }
-        } else if is_type(receiver, &raw mut _PyAsyncGenASend_Type) {
+            gen_returned!(f, sp, ts, receiver)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_SEND_GEN_RETURNED` after `_SEND_ASYNC_FOR` (and
+    /// `_ASYNC_FOR_RETURNED`). An async generator resumed for its `asend`
+    /// awaitable comes back here too, and this is the rest of the
+    /// awaitable's `send` (`async_gen_unwrap_value`): its `yield` (marked
+    /// by `_ASYNC_GEN_WRAP`, or a wrapped value where the interpreter ran
+    /// it) finishes the awaitable with the value, as the `StopIteration` it
+    /// would raise does; its return raises `StopAsyncIteration` (where
+    /// `_ASYNC_FOR_RETURNED` did not end the loop); anything else an
+    /// `await` inside it passes up goes on up, the awaitable still being
+    /// iterated. (A value that went the general way, through
+    /// `jitsaw_send`, is unwrapped already, and the generator did not
+    /// return.)
+    fn _ASYNC_FOR_SENT(f, sp, ts) {
+        let receiver = peek(sp, 2);
+        if is_gen_or_coro(receiver) {
+            gen_returned!(f, sp, ts, receiver)
+        }
+        if is_type(receiver, &raw mut _PyAsyncGenASend_Type) {
             let wrapped = core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type);
             let asend = receiver.cast::<AsyncGenASend>();
             let gen = (*asend).ags_gen;
@@ -286,7 +336,7 @@ stencil!(
             }
             if wrapped > 1 && (*asend).ags_state == AWAITABLE_STATE_ITER && gen_finished(gen) {
                 *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_CLOSED) = 1;
-                *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
+                *running = 0;
                 (*asend).ags_state = AWAITABLE_STATE_CLOSED;
                 PyErr_SetNone(PyExc_StopAsyncIteration);
                 error!(f, sp, ts)
@@ -456,7 +506,7 @@ stencil!(
     /// inside passes up. When the awaitable's `SEND` in compiled code
     /// resumed the generator directly, the value stays as it is and the
     /// generator is marked no longer running (which the awaitable does when
-    /// it unwraps): `_SEND_GEN_RETURNED` knows the yield by that mark.
+    /// it unwraps): `_ASYNC_FOR_SENT` knows the yield by that mark.
     /// Nothing can run between this and the yield, which has no way out.
     fn _ASYNC_GEN_WRAP(f, sp, ts) {
         if (*f).return_offset == jitsaw_cpython313::shared::INLINE_RETURN

@@ -151,19 +151,24 @@ stencil!(
     /// `END_SEND`. An `async for` ends each value here, freeing the
     /// value's `asend` awaitable, which takes the short way when it can.
     fn _END_SEND(f, sp, ts) {
-    let value = peek(sp, 1);
-    let receiver = peek(sp, 2);
-    if is_type(receiver, &raw mut _PyAsyncGenASend_Type)
-        && (*receiver).ob_refcnt == 1
-        && super::gen::asend_frees_quietly(receiver)
-    {
-        decref_quietly(receiver);
-    } else {
-        decref(receiver);
+        let value = peek(sp, 1);
+        let receiver = peek(sp, 2);
+        if !is_immortal(receiver) {
+            let rc = (*receiver).ob_refcnt - 1;
+            (*receiver).ob_refcnt = rc;
+            if rc == 0 {
+                if is_type(receiver, &raw mut _PyAsyncGenASend_Type)
+                    && super::gen::asend_frees_quietly(receiver)
+                {
+                    jitsaw_free_quietly(receiver);
+                } else {
+                    jitsaw_dealloc(receiver);
+                }
+            }
+        }
+        poke(sp, 2, value);
+        next!(f, sp.sub(1), ts)
     }
-    poke(sp, 2, value);
-    next!(f, sp.sub(1), ts)
-}
 );
 
 replicated_stencil!(fn _COPY(f, sp, ts) oparg in [1, 2, 3] {
