@@ -566,3 +566,16 @@ pub unsafe fn interp_has_global_monitors(interp: *mut PyInterpreterState) -> boo
     }
     false
 }
+
+/// `_PyIntrinsics_UnaryFunctions[i].func`: the function `CALL_INTRINSIC_1`
+/// with oparg `i` calls (the table's entries begin with it).
+///
+/// # Safety
+/// `i` is at most `MAX_INTRINSIC_1`.
+#[inline(always)]
+pub unsafe fn unary_intrinsic(i: usize) -> crate::ffi::IntrinsicFunc1 {
+    let table = (&raw const crate::ffi::_PyIntrinsics_UnaryFunctions).cast::<u8>();
+    *table
+        .add(i * off::INTRINSIC1_INFO_SIZE)
+        .cast::<crate::ffi::IntrinsicFunc1>()
+}

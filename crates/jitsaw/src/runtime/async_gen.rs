@@ -8,9 +8,7 @@
 //! `StopIteration` made for the value. A tree of `async for`s pays that at
 //! every level for every value.
 
-use jitsaw_cpython313::ffi::{
-    _PyAsyncGenASend_Type, _PyIntrinsics_UnaryFunctions, IntrinsicFunc1, PyAsyncGen_Type,
-};
+use jitsaw_cpython313::ffi::{_PyAsyncGenASend_Type, PyAsyncGen_Type};
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{
     AsyncGenASend, AsyncGenWrappedValue, Frame, PyObject, AWAITABLE_STATE_CLOSED,
@@ -76,14 +74,11 @@ fn layouts_hold(py: pyo3::Python<'_>) -> Option<usize> {
     if !asend_holds || unsafe { (*a.cast::<AsyncGenASend>()).ags_state } != AWAITABLE_STATE_CLOSED {
         return None;
     }
-    // SAFETY: the intrinsic's table has `MAX_INTRINSIC_1 + 1` entries whose
-    // first field is the function, which takes the thread state and a
-    // borrowed value and returns a new reference or NULL.
+    // SAFETY: the wrap is an intrinsic of `CALL_INTRINSIC_1`, which takes
+    // the thread state and a borrowed value and returns a new reference or
+    // NULL.
     unsafe {
-        let table = (&raw const _PyIntrinsics_UnaryFunctions).cast::<u8>();
-        let wrap = *table
-            .add(consts::INTRINSIC_ASYNC_GEN_WRAP as usize * off::INTRINSIC1_INFO_SIZE)
-            .cast::<IntrinsicFunc1>();
+        let wrap = unary_intrinsic(consts::INTRINSIC_ASYNC_GEN_WRAP as usize);
         let w = wrap(pyo3::ffi::PyThreadState_Get().cast(), sent.as_ptr().cast());
         if w.is_null() {
             pyo3::ffi::PyErr_Clear();

@@ -522,18 +522,7 @@ stencil!(
                 next!(f, sp, ts)
             }
         }
-        let table = (&raw const _PyIntrinsics_UnaryFunctions).cast::<u8>();
-        let wrap = *table
-            .add(consts::INTRINSIC_ASYNC_GEN_WRAP as usize * off::INTRINSIC1_INFO_SIZE)
-            .cast::<IntrinsicFunc1>();
-        let v = peek(sp, 1);
-        let res = wrap(ts, v);
-        decref(v);
-        if res.is_null() {
-            error!(f, sp.sub(1), ts)
-        }
-        poke(sp, 1, res);
-        next!(f, sp, ts)
+        super::locals::unary_intrinsic_on_top!(f, sp, ts, consts::INTRINSIC_ASYNC_GEN_WRAP as usize)
     }
 );
 

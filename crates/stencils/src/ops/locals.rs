@@ -360,17 +360,24 @@ stencil!(fn _IS_OP(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
+/// `CALL_INTRINSIC_1` of intrinsic `index` on the value on top of the
+/// stack, which the result replaces.
+macro_rules! unary_intrinsic_on_top {
+    ($f:ident, $sp:ident, $ts:ident, $index:expr) => {{
+        let v = peek($sp, 1);
+        let res = unary_intrinsic($index)($ts, v);
+        decref(v);
+        if res.is_null() {
+            error!($f, $sp.sub(1), $ts)
+        }
+        poke($sp, 1, res);
+        next!($f, $sp, $ts)
+    }};
+}
+pub(crate) use unary_intrinsic_on_top;
+
 stencil!(fn _CALL_INTRINSIC_1(f, sp, ts) {
-    let table = (&raw const _PyIntrinsics_UnaryFunctions).cast::<u8>();
-    let func = *table.add(oparg() * off::INTRINSIC1_INFO_SIZE).cast::<IntrinsicFunc1>();
-    let v = peek(sp, 1);
-    let res = func(ts, v);
-    decref(v);
-    if res.is_null() {
-        error!(f, sp.sub(1), ts)
-    }
-    poke(sp, 1, res);
-    next!(f, sp, ts)
+    unary_intrinsic_on_top!(f, sp, ts, oparg())
 });
 
 stencil!(fn _CALL_INTRINSIC_2(f, sp, ts) {
