@@ -579,3 +579,56 @@ pub unsafe fn unary_intrinsic(i: usize) -> crate::ffi::IntrinsicFunc1 {
         .add(i * off::INTRINSIC1_INFO_SIZE)
         .cast::<crate::ffi::IntrinsicFunc1>()
 }
+
+/// Whether freeing `asend`, an `asend` awaitable (`anext()`'s, `asend()`'s),
+/// runs no Python code, given `leaf`, which says so of the value it holds:
+/// it is done or being iterated (a new one warns that it was never
+/// awaited), its generator lives on, and its value to send (NULL for
+/// `anext()`'s) is a leaf.
+///
+/// # Safety
+/// `asend` is a live awaitable whose layout the runtime has checked
+/// ([`AsyncGenASend`](crate::layout::AsyncGenASend)).
+#[inline(always)]
+pub unsafe fn asend_frees_quietly(
+    asend: *mut PyObject,
+    leaf: impl Fn(*mut PyObject) -> bool,
+) -> bool {
+    let a = asend.cast::<crate::layout::AsyncGenASend>();
+    (*a).ags_state != crate::layout::AWAITABLE_STATE_INIT
+        && (*(*a).ags_gen).ob_refcnt > 1
+        && leaf((*a).ags_sendval)
+}
+
+/// Whether the generator of `asend`, which compiled code resumed directly
+/// for it (the awaitable still iterated, the generator running), has
+/// finished: returned or raised, which the awaitable's `send` would see.
+///
+/// # Safety
+/// As for [`asend_frees_quietly`].
+#[inline(always)]
+pub unsafe fn asend_generator_finished(asend: *mut PyObject) -> bool {
+    let a = asend.cast::<crate::layout::AsyncGenASend>();
+    let gen = (*a).ags_gen;
+    (*a).ags_state == crate::layout::AWAITABLE_STATE_ITER
+        && field::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) != 0
+        && gen_finished(gen)
+}
+
+/// `asend`'s awaitable is done, as `async_gen_asend_send` leaves it once
+/// `async_gen_unwrap_value` has seen the generator's yield or its end: the
+/// generator no longer running, and `closed` (its return, or a
+/// `StopAsyncIteration` or `GeneratorExit` it raised) for good.
+///
+/// # Safety
+/// As for [`asend_frees_quietly`].
+#[inline(always)]
+pub unsafe fn asend_done(asend: *mut PyObject, closed: bool) {
+    let a = asend.cast::<crate::layout::AsyncGenASend>();
+    let gen = (*a).ags_gen.cast::<u8>();
+    if closed {
+        *field_ptr::<i8>(gen, off::ASYNC_GEN_AG_CLOSED) = 1;
+    }
+    *field_ptr::<i8>(gen, off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
+    (*a).ags_state = crate::layout::AWAITABLE_STATE_CLOSED;
+}

@@ -42,14 +42,7 @@ unsafe fn traced() -> bool {
 /// ints into jitsaw's freelist (out of line, to keep stencils small).
 #[inline(always)]
 pub unsafe fn decref(o: *mut PyObject) {
-    if is_immortal(o) {
-        return;
-    }
-    let rc = (*o).ob_refcnt - 1;
-    (*o).ob_refcnt = rc;
-    if rc == 0 {
-        crate::helpers::jitsaw_dealloc(o);
-    }
+    release(o, crate::helpers::jitsaw_dealloc)
 }
 
 /// `Py_DECREF` of an object the caller knows frees without running code:
@@ -57,13 +50,19 @@ pub unsafe fn decref(o: *mut PyObject) {
 /// without `jitsaw_dealloc` pointing the frame at the instruction first.
 #[inline(always)]
 pub unsafe fn decref_quietly(o: *mut PyObject) {
+    release(o, crate::helpers::jitsaw_free_quietly)
+}
+
+/// `Py_DECREF` with `free` for a dead object.
+#[inline(always)]
+unsafe fn release(o: *mut PyObject, free: unsafe extern "C" fn(*mut PyObject)) {
     if is_immortal(o) {
         return;
     }
     let rc = (*o).ob_refcnt - 1;
     (*o).ob_refcnt = rc;
     if rc == 0 {
-        crate::helpers::jitsaw_free_quietly(o);
+        free(o);
     }
 }
 

@@ -1,5 +1,5 @@
-//! Async generators resumed directly by their `asend` awaitables' `SEND`
-//! (`async for`, `await agen.asend(v)`; `_SEND` in
+//! Async generators resumed directly by an `async for`'s `SEND` on their
+//! `asend` awaitables (`_SEND_ASYNC_FOR` in
 //! `crates/stencils/src/ops/gen.rs`): the check of the private layouts
 //! that reads, and the awaitable's bookkeeping when the generator raises.
 //!
@@ -12,7 +12,7 @@ use jitsaw_cpython313::ffi::{_PyAsyncGenASend_Type, PyAsyncGen_Type};
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{
     AsyncGenASend, AsyncGenWrappedValue, Frame, PyObject, AWAITABLE_STATE_CLOSED,
-    AWAITABLE_STATE_INIT, AWAITABLE_STATE_ITER,
+    AWAITABLE_STATE_INIT,
 };
 use jitsaw_cpython313::{consts, off};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,24 +116,17 @@ pub(super) unsafe fn callee_raised(caller: *mut Frame) {
     {
         return;
     }
-    let asend = receiver.cast::<AsyncGenASend>();
-    let gen = (*asend).ags_gen;
     // Only a generator resumed directly raises here with its awaitable
     // still iterated: the general way finishes the awaitable itself.
-    if (*asend).ags_state != AWAITABLE_STATE_ITER
-        || field::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) == 0
-        || !gen_finished(gen)
-    {
+    if !asend_generator_finished(receiver) {
         return;
     }
     use pyo3::ffi::{PyErr_ExceptionMatches, PyExc_GeneratorExit, PyExc_StopAsyncIteration};
-    if PyErr_ExceptionMatches(PyExc_StopAsyncIteration) != 0
-        || PyErr_ExceptionMatches(PyExc_GeneratorExit) != 0
-    {
-        *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_CLOSED) = 1;
-    }
-    *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
-    (*asend).ags_state = AWAITABLE_STATE_CLOSED;
+    asend_done(
+        receiver,
+        PyErr_ExceptionMatches(PyExc_StopAsyncIteration) != 0
+            || PyErr_ExceptionMatches(PyExc_GeneratorExit) != 0,
+    );
 }
 
 /// For an `asend` awaitable or a wrapped value (`None` for other objects):
@@ -160,11 +153,5 @@ pub(super) unsafe fn frees_quietly(
     if !is_type(o, &raw mut _PyAsyncGenASend_Type) {
         return None;
     }
-    let asend = o.cast::<AsyncGenASend>();
-    let gen = (*asend).ags_gen;
-    Some(
-        (*asend).ags_state != AWAITABLE_STATE_INIT
-            && (*gen).ob_refcnt > 1
-            && leaf((*asend).ags_sendval),
-    )
+    Some(asend_frees_quietly(o, leaf))
 }

@@ -8,8 +8,7 @@ use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::Frame as FrameT;
 use jitsaw_cpython313::layout::{
-    AsyncGenASend, AsyncGenWrappedValue, AWAITABLE_STATE_CLOSED, AWAITABLE_STATE_INIT,
-    AWAITABLE_STATE_ITER,
+    AsyncGenASend, AsyncGenWrappedValue, AWAITABLE_STATE_INIT, AWAITABLE_STATE_ITER,
 };
 use jitsaw_cpython313::shared::{ResumeCache, ResumePoint};
 use jitsaw_cpython313::{consts, off};
@@ -131,8 +130,7 @@ stencil!(
         let receiver = peek(sp, 2);
         if is_gen_or_coro(receiver) {
             let cache = operand() as *mut ResumeCache;
-            enter_if_inline!(resume_cached(ts, f, receiver, sp.sub(1), 0, cache), ts);
-            enter_if_inline!(jitsaw_resume_inline(ts, f, receiver, sp.sub(1), resume_address(), 0, cache), ts);
+            enter_if_inline!(resume_directly(ts, f, receiver, sp.sub(1), 0, cache), ts);
         }
         send_generally!(f, sp, ts)
     }
@@ -157,10 +155,7 @@ stencil!(
         };
         if !gen.is_null() {
             let cache = operand() as *mut ResumeCache;
-            let mut inline = resume_cached(ts, f, gen, sp.sub(1), 0, cache);
-            if inline.frame.is_null() {
-                inline = jitsaw_resume_inline(ts, f, gen, sp.sub(1), resume_address(), 0, cache);
-            }
+            let inline = resume_directly(ts, f, gen, sp.sub(1), 0, cache);
             if !inline.frame.is_null() {
                 if gen != receiver {
                     (*receiver.cast::<AsyncGenASend>()).ags_state = AWAITABLE_STATE_ITER;
@@ -172,20 +167,6 @@ stencil!(
         send_generally!(f, sp, ts)
     }
 );
-
-/// Whether freeing `asend`, an `asend` awaitable, runs no code (so
-/// `_END_SEND` need not tell the runtime where the frame is): it is done or
-/// iterated (a new one warns that it was never awaited), its generator
-/// lives on, and it holds no value to send (`anext()`'s) or an immortal
-/// one.
-#[inline(always)]
-pub unsafe fn asend_frees_quietly(asend: *mut PyObject) -> bool {
-    let a = asend.cast::<AsyncGenASend>();
-    core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type) > 1
-        && (*a).ags_state != AWAITABLE_STATE_INIT
-        && (*(*a).ags_gen).ob_refcnt > 1
-        && ((*a).ags_sendval.is_null() || is_immortal((*a).ags_sendval))
-}
 
 /// What `asend.send(v)` checks before it resumes its async generator
 /// (`async_gen_asend_send`, `gen_send_ex2`), for a `SEND` that would resume
@@ -252,13 +233,8 @@ stencil!(
             && core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type) > 1
             && sp.sub(3) == frame_local(f, operand32() as usize)
         {
-            let asend = receiver.cast::<AsyncGenASend>();
-            let gen = (*asend).ags_gen;
-            let running = field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC);
-            if (*asend).ags_state == AWAITABLE_STATE_ITER && *running != 0 && gen_finished(gen) {
-                *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_CLOSED) = 1;
-                *running = 0;
-                (*asend).ags_state = AWAITABLE_STATE_CLOSED;
+            if asend_generator_finished(receiver) {
+                asend_done(receiver, true);
                 decref(peek(sp, 1));
                 decref(receiver);
                 decref(peek(sp, 3));
@@ -313,38 +289,55 @@ stencil!(
         }
         if is_type(receiver, &raw mut _PyAsyncGenASend_Type) {
             let wrapped = core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type);
-            let asend = receiver.cast::<AsyncGenASend>();
-            let gen = (*asend).ags_gen;
-            let value = peek(sp, 1);
-            let running = field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC);
-            if wrapped > 1
-                && *running == 0
-                && (*asend).ags_state == AWAITABLE_STATE_ITER
-                && field::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE) as i64 == consts::FRAME_SUSPENDED
-            {
-                // Its `yield`, unwrapped by `_ASYNC_GEN_WRAP`.
-                (*asend).ags_state = AWAITABLE_STATE_CLOSED;
-                jump!(f, sp, ts)
-            }
-            if wrapped > 1 && ob_type(value) as usize == wrapped {
-                poke(sp, 1, new_ref((*value.cast::<AsyncGenWrappedValue>()).agw_val));
-                // Its value lives on: freeing it runs no code.
-                decref_quietly(value);
-                *running = 0;
-                (*asend).ags_state = AWAITABLE_STATE_CLOSED;
-                jump!(f, sp, ts)
-            }
-            if wrapped > 1 && (*asend).ags_state == AWAITABLE_STATE_ITER && gen_finished(gen) {
-                *field_ptr::<i8>(gen.cast(), off::ASYNC_GEN_AG_CLOSED) = 1;
-                *running = 0;
-                (*asend).ags_state = AWAITABLE_STATE_CLOSED;
-                PyErr_SetNone(PyExc_StopAsyncIteration);
-                error!(f, sp, ts)
+            if wrapped > 1 {
+                let asend = receiver.cast::<AsyncGenASend>();
+                let gen = (*asend).ags_gen;
+                let value = peek(sp, 1);
+                if field::<i8>(gen.cast(), off::ASYNC_GEN_AG_RUNNING_ASYNC) == 0
+                    && (*asend).ags_state == AWAITABLE_STATE_ITER
+                    && field::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE) as i64 == consts::FRAME_SUSPENDED
+                {
+                    // Its `yield`, unwrapped by `_ASYNC_GEN_WRAP`.
+                    asend_done(receiver, false);
+                    jump!(f, sp, ts)
+                }
+                if ob_type(value) as usize == wrapped {
+                    poke(sp, 1, new_ref((*value.cast::<AsyncGenWrappedValue>()).agw_val));
+                    // Its value lives on: freeing it runs no code.
+                    decref_quietly(value);
+                    asend_done(receiver, false);
+                    jump!(f, sp, ts)
+                }
+                if asend_generator_finished(receiver) {
+                    asend_done(receiver, true);
+                    PyErr_SetNone(PyExc_StopAsyncIteration);
+                    error!(f, sp, ts)
+                }
             }
         }
         next!(f, sp, ts)
     }
 );
+
+/// Resumes generator `gen` directly from a compiled caller's site, as
+/// [`resume_cached`] when its `cache` knows the way, else as
+/// `jitsaw_resume_inline`, which teaches it: the frame entered, or nulls
+/// (nothing done).
+#[inline(always)]
+pub unsafe fn resume_directly(
+    ts: Ts,
+    caller: Frame,
+    gen: *mut PyObject,
+    slot: Sp,
+    kind: usize,
+    cache: *mut ResumeCache,
+) -> Inline {
+    let inline = resume_cached(ts, caller, gen, slot, kind, cache);
+    if !inline.frame.is_null() {
+        return inline;
+    }
+    jitsaw_resume_inline(ts, caller, gen, slot, resume_address(), kind, cache)
+}
 
 /// `jitsaw_resume_inline` for a generator of the code the site's `cache`
 /// last saw resume, while what it learned holds (see
@@ -359,7 +352,7 @@ stencil!(
 /// levels in between are left as their own code would leave them, waiting
 /// in their `SEND` (see [`delegates`] for the way back up).
 #[inline(always)]
-pub unsafe fn resume_cached(
+unsafe fn resume_cached(
     ts: Ts,
     caller: Frame,
     gen: *mut PyObject,

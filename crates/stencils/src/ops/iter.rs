@@ -2,9 +2,9 @@
 //! tier-1 interpreter, an exhausted loop pops the iterator and jumps past the
 //! `END_FOR`/`POP_TOP` that close it.
 
-use super::gen::resume_cached;
+use super::gen::resume_directly;
 use crate::abi::*;
-use crate::helpers::{jitsaw_get_iter, jitsaw_resume_inline, jitsaw_slot_tp_iter};
+use crate::helpers::{jitsaw_get_iter, jitsaw_slot_tp_iter};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{ListIter, RangeIter, TupleIter};
 use jitsaw_cpython313::off;
@@ -41,8 +41,7 @@ stencil!(
         let iter = peek(sp, 1);
         if is_type(iter, &raw mut PyGen_Type) {
             let cache = operand() as *mut ResumeCache;
-            enter_if_inline!(resume_cached(ts, f, iter, sp, 1, cache), ts);
-            enter_if_inline!(jitsaw_resume_inline(ts, f, iter, sp, resume_address(), 1, cache), ts);
+            enter_if_inline!(resume_directly(ts, f, iter, sp, 1, cache), ts);
         }
         let iternext = field::<IterNextFunc>(ob_type(iter).cast(), off::TYPE_TP_ITERNEXT);
         let next = iternext(iter);

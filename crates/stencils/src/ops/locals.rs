@@ -158,7 +158,8 @@ stencil!(
             (*receiver).ob_refcnt = rc;
             if rc == 0 {
                 if is_type(receiver, &raw mut _PyAsyncGenASend_Type)
-                    && super::gen::asend_frees_quietly(receiver)
+                    && core::ptr::read_volatile(&raw const jitsaw_async_gen_wrapped_type) > 1
+                    && asend_frees_quietly(receiver, |v| v.is_null() || is_immortal(v))
                 {
                     jitsaw_free_quietly(receiver);
                 } else {
