@@ -326,6 +326,33 @@ def test_async_for_resumes_async_generators_directly(jit, chaos):
             return out
         for _ in range(3):
             print(run(driver()), run(reenters()), run(cleanup()), run(loops()))
+        # The eval breaker inside a generator resumed directly: a signal
+        # handler's exception leaves it through the `async for`.
+        import signal
+        class Stop(Exception):
+            pass
+        def handler(signum, frame):
+            raise Stop(frame.f_code.co_name, frame.f_lineno)
+        signal.signal(signal.SIGALRM, handler)
+        async def spins():
+            yield "started"
+            n = 0
+            while True:
+                n += 1
+        async def interrupted():
+            g = spins()
+            out = []
+            try:
+                async for v in g:
+                    out.append(v)
+                    signal.setitimer(signal.ITIMER_REAL, 0.05)
+            except Stop as e:
+                out.append((e.args, e.__traceback__.tb_next.tb_frame.f_code.co_name))
+            out.append(g.ag_running)
+            out.append([v async for v in g])
+            return out
+        for _ in range(5):
+            print(run(interrupted()))
         """,
         env={"JITSAW_CHAOS": chaos} if chaos else None,
     )
