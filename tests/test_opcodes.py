@@ -382,6 +382,110 @@ def test_mixed_int_and_float_operands(jit):
     r.assert_compiled("arith", "dying")
 
 
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_operators_of_python_classes_called_directly(jit, chaos):
+    # A generic BINARY_OP whose left operand's class defines the operator in
+    # Python calls the method directly when the right operand is of the
+    # same class or of one without that method; NotImplemented, the right
+    # operand's own slot, TypeError's message, reflected methods of
+    # subclasses and of the right operand's class, augmented methods, a
+    # list base, a method redefined or deleted, generators, defaults,
+    # exceptions and the caller's frame are as in the interpreter.
+    r = jit(
+        """
+        import sys, traceback
+        class V:
+            def __init__(self, x):
+                self.x = x
+            def __repr__(self):
+                return f"V({self.x!r})"
+            def __add__(self, o):
+                return V(self.x + (o.x if isinstance(o, V) else o))
+            def __sub__(self, o):
+                if isinstance(o, V):
+                    return V(self.x - o.x)
+                if isinstance(o, str):
+                    return NotImplemented
+                return V(self.x - o)
+            def __mul__(self, o):
+                return NotImplemented if isinstance(o, V) else V(self.x * o)
+            def __truediv__(self, o):
+                return V(self.x / (o.x if isinstance(o, V) else o))
+            def __floordiv__(self, o, extra=0):
+                return V(self.x // o.x + extra)
+            def __mod__(self, o):
+                yield self.x % o.x
+            def __and__(self, o):
+                return (sys._getframe(1).f_code.co_name, sys._getframe(1).f_lineno)
+            def __or__(self, o):
+                raise ValueError(f"or {self.x}")
+            def __xor__(self, o):
+                return V(self.x ^ o.x)
+            def __lshift__(self, o):
+                return self if o.x <= 0 else (self << V(o.x - 1)) + 1
+            def __rshift__(self, o):
+                return V(self.x >> o.x)
+            def __matmul__(self, o):
+                return self.x * o.x
+        class W(V):
+            def __rsub__(self, o):
+                return ("W.__rsub__", o.x, self.x)
+        class Radd(int):
+            def __radd__(self, o):
+                return ("Radd", int(self))
+        class Plain(int):
+            pass
+        class Inplace(V):
+            def __iadd__(self, o):
+                return ("iadd", self.x)
+        class L(list):
+            def __add__(self, o):
+                return "L.__add__"
+        def ops(a, b, n):
+            out = []
+            for f in (lambda: a + b, lambda: a - b, lambda: a * b, lambda: a / b,
+                      lambda: a // b, lambda: list(a % b), lambda: a & b, lambda: a | b,
+                      lambda: a ^ b, lambda: a << b, lambda: a >> b, lambda: a @ b,
+                      lambda: a + n, lambda: a - n, lambda: a * n, lambda: a - "s",
+                      lambda: a + Radd(2), lambda: a + Plain(2), lambda: a - W(1),
+                      lambda: a * None, lambda: a @ n):
+                try:
+                    out.append(f())
+                except Exception as e:
+                    out.append((type(e).__name__, str(e), traceback.format_exc().splitlines()[-3:]))
+            return out
+        def augmented(a, b):
+            out = []
+            for x in (a, Inplace(5), L([1])):
+                y = x
+                try:
+                    y += b
+                    y -= b
+                    y *= 2
+                    y *= b
+                except TypeError as e:
+                    out.append(str(e))
+                out.append(y)
+            return out
+        vs = [V(i) for i in range(1, 6)] + [V(2.5)]
+        for i in range(12):
+            for a in vs:
+                for b in vs:
+                    print(i, ops(a, b, 3))
+                print(i, augmented(a, V(2)))
+            if i == 5:
+                V.__sub__ = lambda self, o: ("lambda", self.x)
+            if i == 8:
+                del V.__xor__
+            if i == 10:
+                V.__add__ = len
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    r.assert_compiled("ops")
+    assert r.stats["operators_called"] > (50 if chaos else 1000), r.stats["operators_called"]
+
+
 def test_inplace_string_add(jit):
     r = jit(
         """

@@ -125,6 +125,38 @@ static void layout(void)
     OFF("TYPE_TP_VECTORCALL", PyTypeObject, tp_vectorcall);
     OFF("TYPE_TP_NEW", PyTypeObject, tp_new);
     OFF("TYPE_TP_ALLOC", PyTypeObject, tp_alloc);
+    OFF("TYPE_TP_AS_NUMBER", PyTypeObject, tp_as_number);
+    OFF("TYPE_TP_AS_SEQUENCE", PyTypeObject, tp_as_sequence);
+    /* PyNumberMethods: the binary operators' slots */
+    OFF("NUMBER_NB_ADD", PyNumberMethods, nb_add);
+    OFF("NUMBER_NB_SUBTRACT", PyNumberMethods, nb_subtract);
+    OFF("NUMBER_NB_MULTIPLY", PyNumberMethods, nb_multiply);
+    OFF("NUMBER_NB_REMAINDER", PyNumberMethods, nb_remainder);
+    OFF("NUMBER_NB_LSHIFT", PyNumberMethods, nb_lshift);
+    OFF("NUMBER_NB_RSHIFT", PyNumberMethods, nb_rshift);
+    OFF("NUMBER_NB_AND", PyNumberMethods, nb_and);
+    OFF("NUMBER_NB_XOR", PyNumberMethods, nb_xor);
+    OFF("NUMBER_NB_OR", PyNumberMethods, nb_or);
+    OFF("NUMBER_NB_FLOOR_DIVIDE", PyNumberMethods, nb_floor_divide);
+    OFF("NUMBER_NB_TRUE_DIVIDE", PyNumberMethods, nb_true_divide);
+    OFF("NUMBER_NB_MATRIX_MULTIPLY", PyNumberMethods, nb_matrix_multiply);
+    OFF("NUMBER_NB_INPLACE_ADD", PyNumberMethods, nb_inplace_add);
+    OFF("NUMBER_NB_INPLACE_SUBTRACT", PyNumberMethods, nb_inplace_subtract);
+    OFF("NUMBER_NB_INPLACE_MULTIPLY", PyNumberMethods, nb_inplace_multiply);
+    OFF("NUMBER_NB_INPLACE_REMAINDER", PyNumberMethods, nb_inplace_remainder);
+    OFF("NUMBER_NB_INPLACE_LSHIFT", PyNumberMethods, nb_inplace_lshift);
+    OFF("NUMBER_NB_INPLACE_RSHIFT", PyNumberMethods, nb_inplace_rshift);
+    OFF("NUMBER_NB_INPLACE_AND", PyNumberMethods, nb_inplace_and);
+    OFF("NUMBER_NB_INPLACE_XOR", PyNumberMethods, nb_inplace_xor);
+    OFF("NUMBER_NB_INPLACE_OR", PyNumberMethods, nb_inplace_or);
+    OFF("NUMBER_NB_INPLACE_FLOOR_DIVIDE", PyNumberMethods, nb_inplace_floor_divide);
+    OFF("NUMBER_NB_INPLACE_TRUE_DIVIDE", PyNumberMethods, nb_inplace_true_divide);
+    OFF("NUMBER_NB_INPLACE_MATRIX_MULTIPLY", PyNumberMethods, nb_inplace_matrix_multiply);
+    /* PySequenceMethods: what `+` and `*` fall back on */
+    OFF("SEQUENCE_SQ_CONCAT", PySequenceMethods, sq_concat);
+    OFF("SEQUENCE_SQ_REPEAT", PySequenceMethods, sq_repeat);
+    OFF("SEQUENCE_SQ_INPLACE_CONCAT", PySequenceMethods, sq_inplace_concat);
+    OFF("SEQUENCE_SQ_INPLACE_REPEAT", PySequenceMethods, sq_inplace_repeat);
     OFF("HEAPTYPE_HT_CACHED_KEYS", PyHeapTypeObject, ht_cached_keys);
     OFF("HEAPTYPE_SPEC_CACHE_INIT", PyHeapTypeObject, _spec_cache.init);
     /* ints, floats, containers */
@@ -332,6 +364,8 @@ static void constants(void)
     I64("NB_INPLACE_FLOOR_DIVIDE", NB_INPLACE_FLOOR_DIVIDE);
     I64("NB_INPLACE_REMAINDER", NB_INPLACE_REMAINDER);
     I64("NB_POWER", NB_POWER);
+    I64("NB_MATRIX_MULTIPLY", NB_MATRIX_MULTIPLY);
+    I64("NB_INPLACE_MATRIX_MULTIPLY", NB_INPLACE_MATRIX_MULTIPLY);
     I64("NB_INPLACE_POWER", NB_INPLACE_POWER);
     I64("MAX_INTRINSIC_1", MAX_INTRINSIC_1);
     I64("INTRINSIC_ASYNC_GEN_WRAP", INTRINSIC_ASYNC_GEN_WRAP);

@@ -109,6 +109,7 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("iter_generators", runtime::ITER_GENERATORS.get())?;
     d.set_item("inits_entered", runtime::INITS_ENTERED.get())?;
     d.set_item("properties_entered", runtime::PROPERTIES_ENTERED.get())?;
+    d.set_item("operators_called", runtime::OPERATORS_CALLED.get())?;
     d.set_item("resumed_directly", runtime::RESUMED_DIRECTLY.get())?;
     d.set_item("yields_passed_through", runtime::YIELDS_PASSED.get())?;
     d.set_item("sends_passed_through", runtime::SENDS_PASSED.get())?;

@@ -95,6 +95,16 @@ extern "C" {
     /// `_PyEval_FrameClearAndPop` of a frame no longer current, with a
     /// fast path for the usual thread-owned frame.
     pub fn jitsaw_clear_and_pop(ts: Ts, f: Frame);
+    /// `BINARY_OP` (oparg) the generic way: CPython's entry point for the
+    /// operator, or, for two instances of a class defining the operator in
+    /// Python, its method called directly. A new reference, or NULL with an
+    /// error; the operands are borrowed.
+    pub fn jitsaw_binary_op(
+        ts: Ts,
+        left: *mut PyObject,
+        right: *mut PyObject,
+        oparg: usize,
+    ) -> *mut PyObject;
     /// `CALL` of anything, the call shape (`callable, self_or_null,
     /// args[n]`) starting at `base`: a compiled Python function taking
     /// exactly the arguments given (a bound method's too) gets its frame

@@ -21,6 +21,7 @@ static mut INT_FREELIST: [u64; 8] = [0; 8];
 pub(super) fn helpers() -> Vec<(&'static str, usize)> {
     vec![
         ("jitsaw_call_any", helper_call_any as *const () as usize),
+        ("jitsaw_binary_op", helper_binary_op as *const () as usize),
         ("jitsaw_enter_init", helper_enter_init as *const () as usize),
         (
             "jitsaw_load_attr_cached",
@@ -243,7 +244,7 @@ fn slot_of_made_object(
 
 /// A Python function with an empty body, made without compiling source
 /// (start-up pays for these probes; `eval` compiled two expressions).
-fn made_function(py: pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>> {
+pub(super) fn made_function(py: pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>> {
     use pyo3::ffi::{PyCode_NewEmpty, PyFunction_New};
     // SAFETY: the GIL is held; both calls return a new reference or NULL
     // with an error set, which `from_owned_ptr_or_err` takes.
@@ -254,6 +255,23 @@ fn made_function(py: pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>> {
         let f = PyFunction_New(code.as_ptr(), globals.as_ptr());
         pyo3::Bound::from_owned_ptr_or_err(py, f).ok()
     }
+}
+
+/// `BINARY_OP`'s generic way from compiled code: a class's operator
+/// method called directly when both operands are its instances
+/// (`operators::python_operator`), else CPython's entry point for the
+/// operator. A new reference, or NULL with an error; the operands are
+/// borrowed.
+unsafe extern "C" fn helper_binary_op(
+    ts: *mut PyThreadState,
+    left: *mut PyObject,
+    right: *mut PyObject,
+    oparg: usize,
+) -> *mut PyObject {
+    if let Some(result) = super::operators::python_operator(ts, left, right, oparg) {
+        return result;
+    }
+    _PyEval_BinaryOps[oparg](left, right)
 }
 
 /// `iter(iterable)` (`PyObject_GetIter`) from compiled code for an object
@@ -315,7 +333,7 @@ unsafe fn generator_iter(ts: *mut PyThreadState, iterable: *mut PyObject) -> Opt
 /// with the default vectorcall: pushes the callee's frame (which takes the
 /// references to `func` and the arguments) and evaluates it with the frame
 /// evaluator in force, without the vectorcall plumbing.
-unsafe extern "C" fn helper_call_function(
+pub(super) unsafe extern "C" fn helper_call_function(
     ts: *mut PyThreadState,
     func: *mut PyObject,
     args: *const *mut PyObject,
@@ -1167,7 +1185,7 @@ unsafe fn unpack_method(base: *mut *mut PyObject) -> bool {
 /// Whether `callable` is a Python function with CPython's own vectorcall,
 /// which the interpreter would call by pushing its frame.
 #[inline(always)]
-unsafe fn is_plain_function(callable: *mut PyObject) -> bool {
+pub(super) unsafe fn is_plain_function(callable: *mut PyObject) -> bool {
     is_type(callable, &raw mut PyFunction_Type)
         && field::<usize>(callable.cast(), off::FUNC_VECTORCALL) == function_vectorcall()
 }

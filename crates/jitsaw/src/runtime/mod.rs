@@ -14,6 +14,7 @@
 mod async_gen;
 pub mod attr_cache;
 mod helpers;
+mod operators;
 pub use helpers::{generator_from_frame, prepare_call_site, releasing_locals};
 pub mod location;
 pub mod watch;
@@ -324,6 +325,9 @@ pub static ITER_GENERATORS: Counter = Counter::new();
 /// Instances made and their `__init__` frames pushed by compiled calls of
 /// classes (see `helpers::push_init_frame`), without `type_call`.
 pub static INITS_ENTERED: Counter = Counter::new();
+/// Operator methods of classes called directly by compiled `BINARY_OP`s
+/// (see `operators::python_operator`).
+pub static OPERATORS_CALLED: Counter = Counter::new();
 /// Property getters a compiled attribute load entered directly.
 pub static PROPERTIES_ENTERED: Counter = Counter::new();
 /// Generators and coroutines a compiled caller resumed directly.

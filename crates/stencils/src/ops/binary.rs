@@ -2,7 +2,7 @@
 //! their specializations.
 
 use crate::abi::*;
-use crate::helpers::jitsaw_pow;
+use crate::helpers::{jitsaw_binary_op, jitsaw_pow};
 use jitsaw_cpython313::consts;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::PyFloatObject;
@@ -164,7 +164,7 @@ stencil!(fn _UNARY_NOT(f, sp, ts) {
 });
 
 stencil!(fn _BINARY_OP(f, sp, ts) {
-    binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
+    binary_call!(f, sp, ts, |l, r| jitsaw_binary_op(ts, l, r, oparg()))
 });
 
 /// Int arithmetic computed in a machine word when both inputs have at most
@@ -608,7 +608,7 @@ macro_rules! adaptive_arith {
             int_op!($f, $sp, $ts, $int_fits, |a: i64, b: i64| a $op b, $int_slow)
         }
         mixed_op!($f, $sp, $ts, $op, |_, _| true);
-        binary_call!($f, $sp, $ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
+        binary_call!($f, $sp, $ts, |l, r| jitsaw_binary_op($ts, l, r, oparg()))
     }};
 }
 
@@ -652,7 +652,7 @@ stencil!(
             }
         }
         mixed_op!(f, sp, ts, /, |_, b: f64| b != 0.0);
-        binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
+        binary_call!(f, sp, ts, |l, r| jitsaw_binary_op(ts, l, r, oparg()))
     }
 );
 
@@ -667,7 +667,7 @@ macro_rules! adaptive_int {
         if is_int(left) && is_int(right) {
             int_op!($f, $sp, $ts, $fits, $op, generic)
         }
-        binary_call!($f, $sp, $ts, generic)
+        binary_call!($f, $sp, $ts, |l, r| jitsaw_binary_op($ts, l, r, oparg()))
     }};
 }
 
@@ -789,7 +789,7 @@ stencil!(
                 }
             }
         }
-        binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
+        binary_call!(f, sp, ts, |l, r| jitsaw_binary_op(ts, l, r, oparg()))
     }
 );
 

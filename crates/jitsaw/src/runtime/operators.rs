@@ -1,0 +1,378 @@
+//! Binary operators between two instances of a class that defines the
+//! operator in Python (`Vector.__sub__`), from compiled code's generic
+//! `BINARY_OP` (CPython 3.13 specializes only ints, floats and strings).
+//! The interpreter goes through `PyNumber_Subtract`, the class's slot
+//! function (`slot_nb_subtract`), a method lookup, a vectorcall and, with
+//! jitsaw's frame evaluator set, the evaluator's entry; compiled code calls
+//! the method as it calls a Python function (`helper_call_function`).
+
+use super::helpers::{helper_call_function, is_plain_function, made_function};
+use super::OPERATORS_CALLED;
+use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::inline::*;
+use jitsaw_cpython313::layout::{PyObject, PyThreadState, PyTypeObject};
+use jitsaw_cpython313::{consts, off};
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// One binary operator of `BINARY_OP`, as `PyNumber_*` and the class's slot
+/// function see it.
+struct Operator {
+    /// `BINARY_OP`'s oparg for the operator (`NB_SUBTRACT`).
+    oparg: i64,
+    /// The same for the augmented assignment (`NB_INPLACE_SUBTRACT`).
+    inplace_oparg: i64,
+    /// The operator's slot in `PyNumberMethods`.
+    slot: usize,
+    /// The augmented assignment's slot, which must be empty: a class with
+    /// `__isub__` is served by it first.
+    inplace_slot: usize,
+    /// The method's name.
+    name: &'static CStr,
+    /// The operator as CPython's `TypeError` names it, plain and augmented.
+    symbols: [&'static CStr; 2],
+    /// `+` and `*` fall back on sequence slots when the method returns
+    /// `NotImplemented`: the class must have none.
+    sequence: bool,
+}
+
+/// Every binary operator but `**` (ternary in CPython, with its own
+/// fallbacks).
+const OPERATORS: [Operator; 12] = {
+    macro_rules! op {
+        ($nb:ident, $inb:ident, $slot:ident, $islot:ident, $name:literal, $s:literal, $is:literal, $seq:literal) => {
+            Operator {
+                oparg: consts::$nb,
+                inplace_oparg: consts::$inb,
+                slot: off::$slot,
+                inplace_slot: off::$islot,
+                name: $name,
+                symbols: [$s, $is],
+                sequence: $seq,
+            }
+        };
+    }
+    [
+        op!(
+            NB_ADD,
+            NB_INPLACE_ADD,
+            NUMBER_NB_ADD,
+            NUMBER_NB_INPLACE_ADD,
+            c"__add__",
+            c"+",
+            c"+=",
+            true
+        ),
+        op!(
+            NB_SUBTRACT,
+            NB_INPLACE_SUBTRACT,
+            NUMBER_NB_SUBTRACT,
+            NUMBER_NB_INPLACE_SUBTRACT,
+            c"__sub__",
+            c"-",
+            c"-=",
+            false
+        ),
+        op!(
+            NB_MULTIPLY,
+            NB_INPLACE_MULTIPLY,
+            NUMBER_NB_MULTIPLY,
+            NUMBER_NB_INPLACE_MULTIPLY,
+            c"__mul__",
+            c"*",
+            c"*=",
+            true
+        ),
+        op!(
+            NB_REMAINDER,
+            NB_INPLACE_REMAINDER,
+            NUMBER_NB_REMAINDER,
+            NUMBER_NB_INPLACE_REMAINDER,
+            c"__mod__",
+            c"%",
+            c"%=",
+            false
+        ),
+        op!(
+            NB_LSHIFT,
+            NB_INPLACE_LSHIFT,
+            NUMBER_NB_LSHIFT,
+            NUMBER_NB_INPLACE_LSHIFT,
+            c"__lshift__",
+            c"<<",
+            c"<<=",
+            false
+        ),
+        op!(
+            NB_RSHIFT,
+            NB_INPLACE_RSHIFT,
+            NUMBER_NB_RSHIFT,
+            NUMBER_NB_INPLACE_RSHIFT,
+            c"__rshift__",
+            c">>",
+            c">>=",
+            false
+        ),
+        op!(
+            NB_AND,
+            NB_INPLACE_AND,
+            NUMBER_NB_AND,
+            NUMBER_NB_INPLACE_AND,
+            c"__and__",
+            c"&",
+            c"&=",
+            false
+        ),
+        op!(
+            NB_XOR,
+            NB_INPLACE_XOR,
+            NUMBER_NB_XOR,
+            NUMBER_NB_INPLACE_XOR,
+            c"__xor__",
+            c"^",
+            c"^=",
+            false
+        ),
+        op!(
+            NB_OR,
+            NB_INPLACE_OR,
+            NUMBER_NB_OR,
+            NUMBER_NB_INPLACE_OR,
+            c"__or__",
+            c"|",
+            c"|=",
+            false
+        ),
+        op!(
+            NB_FLOOR_DIVIDE,
+            NB_INPLACE_FLOOR_DIVIDE,
+            NUMBER_NB_FLOOR_DIVIDE,
+            NUMBER_NB_INPLACE_FLOOR_DIVIDE,
+            c"__floordiv__",
+            c"//",
+            c"//=",
+            false
+        ),
+        op!(
+            NB_TRUE_DIVIDE,
+            NB_INPLACE_TRUE_DIVIDE,
+            NUMBER_NB_TRUE_DIVIDE,
+            NUMBER_NB_INPLACE_TRUE_DIVIDE,
+            c"__truediv__",
+            c"/",
+            c"/=",
+            false
+        ),
+        op!(
+            NB_MATRIX_MULTIPLY,
+            NB_INPLACE_MATRIX_MULTIPLY,
+            NUMBER_NB_MATRIX_MULTIPLY,
+            NUMBER_NB_INPLACE_MATRIX_MULTIPLY,
+            c"__matmul__",
+            c"@",
+            c"@=",
+            false
+        ),
+    ]
+};
+
+/// What the operator of a `BINARY_OP` oparg needs at run time: its
+/// [`Operator`], whether it is the augmented form, CPython's slot function
+/// for it (not exported, so read from a class made for the purpose) and the
+/// method's interned name.
+struct Ready {
+    op: &'static Operator,
+    inplace: bool,
+    function: usize,
+    name: *mut PyObject,
+    /// The last class the method was looked up on, its version tag then
+    /// and the method found (borrowed: a class keeps its version only
+    /// while its namespace is unchanged, and so the method alive).
+    last: [AtomicUsize; 3],
+}
+
+// SAFETY: the name is an interned str, immortal and only read with the GIL
+// held.
+unsafe impl Send for Ready {}
+unsafe impl Sync for Ready {}
+
+/// [`Ready`] by oparg (`None` for `**` or when the probe failed), made once.
+fn table() -> &'static [Option<Ready>] {
+    static TABLE: OnceLock<Vec<Option<Ready>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let opargs = 1 + OPERATORS
+            .iter()
+            .map(|o| o.oparg.max(o.inplace_oparg))
+            .max()
+            .unwrap_or(0);
+        let mut table: Vec<Option<Ready>> = (0..opargs).map(|_| None).collect();
+        for op in &OPERATORS {
+            let function = slot_function(op);
+            // SAFETY: called with the GIL held (from compiled code).
+            let name = unsafe { pyo3::ffi::PyUnicode_InternFromString(op.name.as_ptr()) }
+                .cast::<PyObject>();
+            if function == 0 || name.is_null() {
+                continue;
+            }
+            for (oparg, inplace) in [(op.oparg, false), (op.inplace_oparg, true)] {
+                table[oparg as usize] = Some(Ready {
+                    op,
+                    inplace,
+                    function,
+                    name,
+                    last: Default::default(),
+                });
+            }
+        }
+        table
+    })
+}
+
+/// CPython's slot function for `op` in a class defining it in Python
+/// (`slot_nb_subtract`), 0 if it cannot be read.
+fn slot_function(op: &Operator) -> usize {
+    pyo3::Python::attach(|py| {
+        use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
+        let namespace = PyDict::new(py);
+        namespace
+            .set_item(op.name.to_str().ok()?, made_function(py)?)
+            .ok()?;
+        let class = py
+            .get_type::<PyType>()
+            .call1(("_", PyTuple::empty(py), namespace))
+            .ok()?;
+        // SAFETY: `class` is a live type object; its number methods, when
+        // it has them, are its own `PyNumberMethods`.
+        unsafe {
+            let number = field::<*mut u8>(class.as_ptr().cast(), off::TYPE_TP_AS_NUMBER);
+            (!number.is_null()).then(|| field::<usize>(number, op.slot))
+        }
+    })
+    .unwrap_or(0)
+}
+
+/// `left <op> right` for a `BINARY_OP` oparg when `left`'s class defines
+/// the operator in Python and `right` is of the same class or of one that
+/// does not (an int, a float, a class without the method): the method
+/// called directly, as `PyNumber_*` would end up calling it. A new
+/// reference, or NULL with an error; `None` (nothing done) for anything
+/// else.
+///
+/// When the method returns `NotImplemented`, what CPython does next is done
+/// here: `right`'s own slot for the operator, if it has one (CPython tries
+/// no reflected method of a class defining the operator in Python here:
+/// `right`'s class has none, or is `left`'s), then its `TypeError`. The
+/// sequence slots `+` and `*` would fall back on must be empty (checked),
+/// and so must the augmented slot an augmented assignment tries first.
+#[inline(always)]
+pub(super) unsafe fn python_operator(
+    ts: *mut PyThreadState,
+    left: *mut PyObject,
+    right: *mut PyObject,
+    oparg: usize,
+) -> Option<*mut PyObject> {
+    let tp = ob_type(left);
+    if field::<u64>(tp.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE == 0 {
+        return None;
+    }
+    let ready = table().get(oparg)?.as_ref()?;
+    let op = ready.op;
+    let number = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_NUMBER);
+    if number.is_null()
+        || field::<usize>(number, op.slot) != ready.function
+        || (ready.inplace && field::<usize>(number, op.inplace_slot) != 0)
+        || (op.sequence && has_sequence_fallback(tp))
+    {
+        return None;
+    }
+    let other = ob_type(right);
+    // `right`'s slot, which CPython tries after the method (or before it,
+    // for a subclass of `left`'s class, which is left to CPython).
+    let mut slot = 0;
+    if other != tp {
+        let number = field::<*mut u8>(other.cast(), off::TYPE_TP_AS_NUMBER);
+        if !number.is_null() {
+            slot = field::<usize>(number, op.slot);
+        }
+        // Only a class (a heap type) can derive from a class.
+        let heap = field::<u64>(other.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE != 0;
+        if slot == ready.function
+            || (heap && pyo3::ffi::PyType_IsSubtype(other.cast(), tp.cast()) != 0)
+            || (op.sequence && !ready.inplace && has_sequence_fallback(other))
+        {
+            return None;
+        }
+    }
+    if !crate::hook::interpreter_entry_fits(ts) {
+        return None;
+    }
+    let func = method(ready, tp);
+    if func.is_null() || !is_plain_function(func) {
+        return None;
+    }
+    OPERATORS_CALLED.bump();
+    let args = [new_ref(left), new_ref(right)];
+    let mut result =
+        helper_call_function(ts, new_ref(func), args.as_ptr(), 2, std::ptr::null_mut());
+    let not_implemented = pyo3::ffi::Py_NotImplemented().cast::<PyObject>();
+    if result == not_implemented && slot != 0 {
+        decref(result);
+        let slot = std::mem::transmute::<usize, BinaryFunc>(slot);
+        result = slot(left, right);
+    }
+    if result == not_implemented {
+        decref(result);
+        pyo3::ffi::PyErr_Format(
+            pyo3::ffi::PyExc_TypeError,
+            c"unsupported operand type(s) for %.100s: '%.100s' and '%.100s'".as_ptr(),
+            op.symbols[ready.inplace as usize].as_ptr(),
+            type_name(tp),
+            type_name(other),
+        );
+        return Some(std::ptr::null_mut());
+    }
+    Some(result)
+}
+
+/// The operator's method on class `tp` (borrowed; NULL if none), through
+/// the oparg's one-entry cache.
+#[inline(always)]
+unsafe fn method(ready: &Ready, tp: *mut PyTypeObject) -> *mut PyObject {
+    let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG) as usize;
+    let [class, tag, found] = &ready.last;
+    if version != 0
+        && class.load(Ordering::Relaxed) == tp as usize
+        && tag.load(Ordering::Relaxed) == version
+    {
+        return found.load(Ordering::Relaxed) as *mut PyObject;
+    }
+    let func = _PyType_Lookup(tp, ready.name);
+    // The lookup gives the class a version tag if it can have one.
+    let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG) as usize;
+    if version != 0 {
+        class.store(tp as usize, Ordering::Relaxed);
+        tag.store(version, Ordering::Relaxed);
+        found.store(func as usize, Ordering::Relaxed);
+    }
+    func
+}
+
+/// Whether `+` or `*` on the class could fall back on a sequence slot
+/// (inherited from a C base such as `list`).
+unsafe fn has_sequence_fallback(tp: *mut PyTypeObject) -> bool {
+    let sequence = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_SEQUENCE);
+    !sequence.is_null()
+        && [
+            off::SEQUENCE_SQ_CONCAT,
+            off::SEQUENCE_SQ_REPEAT,
+            off::SEQUENCE_SQ_INPLACE_CONCAT,
+            off::SEQUENCE_SQ_INPLACE_REPEAT,
+        ]
+        .iter()
+        .any(|&at| field::<usize>(sequence, at) != 0)
+}
+
+unsafe fn type_name(tp: *mut PyTypeObject) -> *const std::ffi::c_char {
+    field::<*const std::ffi::c_char>(tp.cast(), off::TYPE_TP_NAME)
+}
