@@ -486,6 +486,30 @@ def test_operators_of_python_classes_called_directly(jit, chaos):
     assert r.stats["operators_called"] > (50 if chaos else 1000), r.stats["operators_called"]
 
 
+def test_operator_of_a_python_class_first_met_while_the_interpreter_exits(jit):
+    # The runtime reads CPython's slot functions from a class it makes the
+    # first time compiled code meets such an operator; here that is in a
+    # __del__ run while the interpreter finalizes (no Python::attach then).
+    jit(
+        """
+        class V:
+            def __init__(self, x):
+                self.x = x
+            def __or__(self, o):
+                return V(self.x | o.x)
+        class D:
+            def __del__(self):
+                def f(a, b):
+                    for _ in range(3):
+                        a = a | b
+                    return a.x
+                print("del", f(V(1), V(6)))
+        d = D()
+        print("exit")
+        """
+    )
+
+
 def test_inplace_string_add(jit):
     r = jit(
         """

@@ -29,7 +29,9 @@ pub(super) static WRAPPED_TYPE: AtomicUsize = AtomicUsize::new(0);
 /// compiling the probe's source.
 pub(super) unsafe extern "C" fn probe_async_gen() -> usize {
     let value = match WRAPPED_TYPE.load(Ordering::Relaxed) {
-        0 => pyo3::Python::attach(|py| layouts_hold(py).unwrap_or(1)),
+        // Compiled code's thread holds the GIL (also while the interpreter
+        // finalizes, when `Python::attach` would refuse).
+        0 => layouts_hold(pyo3::Python::assume_attached()).unwrap_or(1),
         known => known,
     };
     WRAPPED_TYPE.store(value, Ordering::Relaxed);

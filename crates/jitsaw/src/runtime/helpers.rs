@@ -232,12 +232,16 @@ fn slot_of_made_object(
     at: usize,
 ) -> usize {
     *cache.get_or_init(|| {
-        pyo3::Python::attach(|py| {
+        // SAFETY: called from compiled code or the frame evaluator, whose
+        // thread holds the GIL (also while the interpreter finalizes, when
+        // `Python::attach` would refuse).
+        let py = unsafe { pyo3::Python::assume_attached() };
+        (|| {
             let o = make(py)?;
             // SAFETY: `o` is a live object of the type whose field at the
             // probed offset `at` the caller names.
             Some(unsafe { field::<usize>(o.as_ptr().cast::<u8>(), at) })
-        })
+        })()
         .unwrap_or(0)
     })
 }

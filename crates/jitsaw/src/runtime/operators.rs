@@ -232,7 +232,10 @@ fn table() -> &'static [Option<Ready>] {
 /// CPython's slot function for `op` in a class defining it in Python
 /// (`slot_nb_subtract`), 0 if it cannot be read.
 fn slot_function(op: &Operator) -> usize {
-    pyo3::Python::attach(|py| {
+    // SAFETY: called from compiled code, whose thread holds the GIL (also
+    // while the interpreter finalizes, when `Python::attach` would refuse).
+    let py = unsafe { pyo3::Python::assume_attached() };
+    (|| {
         use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
         let namespace = PyDict::new(py);
         namespace
@@ -248,7 +251,7 @@ fn slot_function(op: &Operator) -> usize {
             let number = field::<*mut u8>(class.as_ptr().cast(), off::TYPE_TP_AS_NUMBER);
             (!number.is_null()).then(|| field::<usize>(number, op.slot))
         }
-    })
+    })()
     .unwrap_or(0)
 }
 
