@@ -346,12 +346,14 @@ pub(super) unsafe extern "C" fn helper_call_function(
 ) -> *mut PyObject {
     let code = func_code(func);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    if kwnames.is_null() && takes_exactly(code, nargs) {
+    if kwnames.is_null() {
         if flags & crate::hook::GENERATOR_FLAGS != 0 {
-            if let Some((_, generator)) = make_generator(ts, func, code, args, nargs) {
-                return generator;
+            if takes_exactly(code, nargs) {
+                if let Some((_, generator)) = make_generator(ts, func, code, args, nargs) {
+                    return generator;
+                }
             }
-        } else if let Some((state, compiled)) = crate::hook::ready(ts, code) {
+        } else if let Some((state, compiled)) = direct_compiled(ts, code, nargs) {
             if let Some(frame) = push_frame(ts, func, code, args, nargs) {
                 return crate::hook::run(ts, frame, state, compiled, 0, false);
             }
