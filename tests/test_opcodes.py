@@ -390,7 +390,8 @@ def test_operators_of_python_classes_called_directly(jit, chaos):
     # operand's own slot, TypeError's message, reflected methods of
     # subclasses and of the right operand's class, augmented methods, a
     # list base, a method redefined or deleted, generators, defaults,
-    # exceptions and the caller's frame are as in the interpreter.
+    # exceptions, the recursion limits and the caller's frame are as in the
+    # interpreter.
     r = jit(
         """
         import sys, traceback
@@ -467,6 +468,23 @@ def test_operators_of_python_classes_called_directly(jit, chaos):
                     out.append(str(e))
                 out.append(y)
             return out
+        class Deep:
+            def __init__(self, x):
+                self.x = x
+            def __add__(self, o):
+                return 1 + (self + Deep(o.x - 1) if o.x else 0)
+        def deep(n):
+            for _ in range(2):
+                try:
+                    r = Deep(0) + Deep(n)
+                except RecursionError as e:
+                    r = ("RecursionError", str(e))
+            return r
+        print([deep(n) for n in (10, 500, 5000)])
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(100000)
+        print(deep(50000))
+        sys.setrecursionlimit(limit)
         vs = [V(i) for i in range(1, 6)] + [V(2.5)]
         for i in range(12):
             for a in vs:
