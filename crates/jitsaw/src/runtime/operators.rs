@@ -1,10 +1,10 @@
-//! Binary operators between two instances of a class that defines the
-//! operator in Python (`Vector.__sub__`), from compiled code's generic
-//! `BINARY_OP` (CPython 3.13 specializes only ints, floats and strings).
-//! The interpreter goes through `PyNumber_Subtract`, the class's slot
-//! function (`slot_nb_subtract`), a method lookup, a vectorcall and, with
-//! jitsaw's frame evaluator set, the evaluator's entry; compiled code calls
-//! the method as it calls a Python function (`helper_call_function`).
+//! Binary operators whose left operand's class defines the operator in
+//! Python (`Vector.__sub__`), from compiled code's generic `BINARY_OP`
+//! (CPython 3.13 specializes only ints, floats and strings). The
+//! interpreter goes through `PyNumber_Subtract`, the class's slot function
+//! (`slot_nb_subtract`), a method lookup, a vectorcall and, with jitsaw's
+//! frame evaluator set, the evaluator's entry; compiled code runs the
+//! method as the helpers run a compiled function (`helper_call_function`).
 
 use super::helpers::{helper_call_function, is_plain_function, made_function};
 use super::OPERATORS_CALLED;
@@ -39,6 +39,7 @@ struct Operator {
 
 /// Every binary operator but `**` (ternary in CPython, with its own
 /// fallbacks).
+#[rustfmt::skip]
 const OPERATORS: [Operator; 12] = {
     macro_rules! op {
         ($nb:ident, $inb:ident, $slot:ident, $islot:ident, $name:literal, $s:literal, $is:literal, $seq:literal) => {
@@ -54,126 +55,18 @@ const OPERATORS: [Operator; 12] = {
         };
     }
     [
-        op!(
-            NB_ADD,
-            NB_INPLACE_ADD,
-            NUMBER_NB_ADD,
-            NUMBER_NB_INPLACE_ADD,
-            c"__add__",
-            c"+",
-            c"+=",
-            true
-        ),
-        op!(
-            NB_SUBTRACT,
-            NB_INPLACE_SUBTRACT,
-            NUMBER_NB_SUBTRACT,
-            NUMBER_NB_INPLACE_SUBTRACT,
-            c"__sub__",
-            c"-",
-            c"-=",
-            false
-        ),
-        op!(
-            NB_MULTIPLY,
-            NB_INPLACE_MULTIPLY,
-            NUMBER_NB_MULTIPLY,
-            NUMBER_NB_INPLACE_MULTIPLY,
-            c"__mul__",
-            c"*",
-            c"*=",
-            true
-        ),
-        op!(
-            NB_REMAINDER,
-            NB_INPLACE_REMAINDER,
-            NUMBER_NB_REMAINDER,
-            NUMBER_NB_INPLACE_REMAINDER,
-            c"__mod__",
-            c"%",
-            c"%=",
-            false
-        ),
-        op!(
-            NB_LSHIFT,
-            NB_INPLACE_LSHIFT,
-            NUMBER_NB_LSHIFT,
-            NUMBER_NB_INPLACE_LSHIFT,
-            c"__lshift__",
-            c"<<",
-            c"<<=",
-            false
-        ),
-        op!(
-            NB_RSHIFT,
-            NB_INPLACE_RSHIFT,
-            NUMBER_NB_RSHIFT,
-            NUMBER_NB_INPLACE_RSHIFT,
-            c"__rshift__",
-            c">>",
-            c">>=",
-            false
-        ),
-        op!(
-            NB_AND,
-            NB_INPLACE_AND,
-            NUMBER_NB_AND,
-            NUMBER_NB_INPLACE_AND,
-            c"__and__",
-            c"&",
-            c"&=",
-            false
-        ),
-        op!(
-            NB_XOR,
-            NB_INPLACE_XOR,
-            NUMBER_NB_XOR,
-            NUMBER_NB_INPLACE_XOR,
-            c"__xor__",
-            c"^",
-            c"^=",
-            false
-        ),
-        op!(
-            NB_OR,
-            NB_INPLACE_OR,
-            NUMBER_NB_OR,
-            NUMBER_NB_INPLACE_OR,
-            c"__or__",
-            c"|",
-            c"|=",
-            false
-        ),
-        op!(
-            NB_FLOOR_DIVIDE,
-            NB_INPLACE_FLOOR_DIVIDE,
-            NUMBER_NB_FLOOR_DIVIDE,
-            NUMBER_NB_INPLACE_FLOOR_DIVIDE,
-            c"__floordiv__",
-            c"//",
-            c"//=",
-            false
-        ),
-        op!(
-            NB_TRUE_DIVIDE,
-            NB_INPLACE_TRUE_DIVIDE,
-            NUMBER_NB_TRUE_DIVIDE,
-            NUMBER_NB_INPLACE_TRUE_DIVIDE,
-            c"__truediv__",
-            c"/",
-            c"/=",
-            false
-        ),
-        op!(
-            NB_MATRIX_MULTIPLY,
-            NB_INPLACE_MATRIX_MULTIPLY,
-            NUMBER_NB_MATRIX_MULTIPLY,
-            NUMBER_NB_INPLACE_MATRIX_MULTIPLY,
-            c"__matmul__",
-            c"@",
-            c"@=",
-            false
-        ),
+        op!(NB_ADD, NB_INPLACE_ADD, NUMBER_NB_ADD, NUMBER_NB_INPLACE_ADD, c"__add__", c"+", c"+=", true),
+        op!(NB_SUBTRACT, NB_INPLACE_SUBTRACT, NUMBER_NB_SUBTRACT, NUMBER_NB_INPLACE_SUBTRACT, c"__sub__", c"-", c"-=", false),
+        op!(NB_MULTIPLY, NB_INPLACE_MULTIPLY, NUMBER_NB_MULTIPLY, NUMBER_NB_INPLACE_MULTIPLY, c"__mul__", c"*", c"*=", true),
+        op!(NB_REMAINDER, NB_INPLACE_REMAINDER, NUMBER_NB_REMAINDER, NUMBER_NB_INPLACE_REMAINDER, c"__mod__", c"%", c"%=", false),
+        op!(NB_LSHIFT, NB_INPLACE_LSHIFT, NUMBER_NB_LSHIFT, NUMBER_NB_INPLACE_LSHIFT, c"__lshift__", c"<<", c"<<=", false),
+        op!(NB_RSHIFT, NB_INPLACE_RSHIFT, NUMBER_NB_RSHIFT, NUMBER_NB_INPLACE_RSHIFT, c"__rshift__", c">>", c">>=", false),
+        op!(NB_AND, NB_INPLACE_AND, NUMBER_NB_AND, NUMBER_NB_INPLACE_AND, c"__and__", c"&", c"&=", false),
+        op!(NB_XOR, NB_INPLACE_XOR, NUMBER_NB_XOR, NUMBER_NB_INPLACE_XOR, c"__xor__", c"^", c"^=", false),
+        op!(NB_OR, NB_INPLACE_OR, NUMBER_NB_OR, NUMBER_NB_INPLACE_OR, c"__or__", c"|", c"|=", false),
+        op!(NB_FLOOR_DIVIDE, NB_INPLACE_FLOOR_DIVIDE, NUMBER_NB_FLOOR_DIVIDE, NUMBER_NB_INPLACE_FLOOR_DIVIDE, c"__floordiv__", c"//", c"//=", false),
+        op!(NB_TRUE_DIVIDE, NB_INPLACE_TRUE_DIVIDE, NUMBER_NB_TRUE_DIVIDE, NUMBER_NB_INPLACE_TRUE_DIVIDE, c"__truediv__", c"/", c"/=", false),
+        op!(NB_MATRIX_MULTIPLY, NB_INPLACE_MATRIX_MULTIPLY, NUMBER_NB_MATRIX_MULTIPLY, NUMBER_NB_INPLACE_MATRIX_MULTIPLY, c"__matmul__", c"@", c"@=", false),
     ]
 };
 
@@ -192,8 +85,8 @@ struct Ready {
     last: [AtomicUsize; 3],
 }
 
-// SAFETY: the name is an interned str, immortal and only read with the GIL
-// held.
+// SAFETY: the name is an interned str whose reference the table keeps for
+// good, only used with the GIL held; the rest is plain data and atomics.
 unsafe impl Send for Ready {}
 unsafe impl Sync for Ready {}
 
