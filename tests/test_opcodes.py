@@ -390,7 +390,7 @@ def test_operators_of_python_classes_called_directly(jit, chaos):
     # operand's own slot, TypeError's message, reflected methods of
     # subclasses and of the right operand's class, augmented methods, a
     # list base, a method redefined or deleted, generators, defaults,
-    # exceptions, the recursion limits and the caller's frame are as in the
+    # exceptions, the recursion limit and the caller's frame are as in the
     # interpreter.
     r = jit(
         """
@@ -481,10 +481,6 @@ def test_operators_of_python_classes_called_directly(jit, chaos):
                     r = ("RecursionError", str(e))
             return r
         print([deep(n) for n in (10, 500, 5000)])
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(100000)
-        print(deep(50000))
-        sys.setrecursionlimit(limit)
         vs = [V(i) for i in range(1, 6)] + [V(2.5)]
         for i in range(12):
             for a in vs:
@@ -502,6 +498,116 @@ def test_operators_of_python_classes_called_directly(jit, chaos):
     )
     r.assert_compiled("ops")
     assert r.stats["operators_called"] > (50 if chaos else 1000), r.stats["operators_called"]
+
+
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_comparisons_of_python_classes_called_directly(jit, chaos):
+    # A generic COMPARE_OP whose left operand's class defines the comparison
+    # in Python runs the method directly unless the right operand's class
+    # derives from it; NotImplemented, reflected methods, identity for == and
+    # !=, TypeError's message, results that are not bools (in branches too),
+    # exceptions, the recursion limit, dataclass and total_ordering methods
+    # and a method redefined are as in the interpreter.
+    r = jit(
+        """
+        import dataclasses, functools, sys, traceback
+        class V:
+            def __init__(self, x):
+                self.x = x
+            def __repr__(self):
+                return f"V({self.x!r})"
+            def __eq__(self, o):
+                return self.x == o.x if isinstance(o, V) else NotImplemented
+            def __lt__(self, o):
+                if isinstance(o, V):
+                    return self.x < o.x
+                if o is None:
+                    raise ValueError("None")
+                return NotImplemented
+            def __le__(self, o):
+                return [self.x] if isinstance(o, V) else NotImplemented
+            def __gt__(self, o):
+                return ("V.__gt__", self.x, getattr(o, "x", type(o).__name__))
+            __hash__ = None
+        class W(V):
+            def __gt__(self, o):
+                return ("W.__gt__", self.x)
+        class X:
+            def __gt__(self, o):
+                return ("X.__gt__", getattr(o, "x", type(o).__name__))
+        class OnlyEq:
+            def __init__(self, x):
+                self.x = x
+            def __eq__(self, o):
+                return NotImplemented if o is None else self.x == getattr(o, "x", o)
+        class Bad:
+            def __bool__(self):
+                raise ZeroDivisionError("bool")
+            def __repr__(self):
+                return "Bad()"
+        class BadEq(V):
+            pass
+        BadEq.__eq__ = lambda self, o: Bad()
+        @dataclasses.dataclass(order=True)
+        class D:
+            a: int
+            b: str
+        @functools.total_ordering
+        class T:
+            def __init__(self, x):
+                self.x = x
+            def __repr__(self):
+                return f"T({self.x})"
+            def __eq__(self, o):
+                return self.x == o.x
+            def __lt__(self, o):
+                return self.x < o.x
+        def compare(a, b):
+            out = []
+            for f in (lambda: a == b, lambda: a != b, lambda: a < b, lambda: a <= b,
+                      lambda: a > b, lambda: a >= b):
+                try:
+                    out.append(f())
+                except Exception as e:
+                    out.append((type(e).__name__, str(e), traceback.format_exc().splitlines()[-3:]))
+            try:
+                out.append("yes" if a == b else "no")
+                out.append("lt" if a < b else "not lt")
+            except Exception as e:
+                out.append((type(e).__name__, str(e)))
+            return out
+        class Node:
+            def __init__(self, child):
+                self.child = child
+            def __eq__(self, o):
+                return self.child == o.child
+        def chain(n):
+            node = None
+            for _ in range(n):
+                node = Node(node)
+            return node
+        def deep(n):
+            a, b = chain(n), chain(n)
+            try:
+                return a == b
+            except RecursionError as e:
+                return ("RecursionError", str(e))
+        print([deep(n) for n in (10, 500, 5000)])
+        values = [V(1), V(2), V(2.0), W(2), X(), None, 3, "s", OnlyEq(2), BadEq(1),
+                  D(1, "a"), D(1, "b"), T(1), T(2)]
+        for i in range(8):
+            for a in values:
+                for b in values:
+                    print(i, a if not isinstance(a, (X, OnlyEq, Bad)) else type(a).__name__,
+                          b if not isinstance(b, (X, OnlyEq, Bad)) else type(b).__name__,
+                          compare(a, b))
+            if i == 4:
+                V.__lt__ = lambda self, o: ("lambda", self.x)
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    r.assert_compiled("compare")
+    assert r.stats["operators_called"] > (50 if chaos else 500), r.stats["operators_called"]
 
 
 def test_operator_of_a_python_class_first_met_while_the_interpreter_exits(jit):

@@ -127,6 +127,7 @@ static void layout(void)
     OFF("TYPE_TP_ALLOC", PyTypeObject, tp_alloc);
     OFF("TYPE_TP_AS_NUMBER", PyTypeObject, tp_as_number);
     OFF("TYPE_TP_AS_SEQUENCE", PyTypeObject, tp_as_sequence);
+    OFF("TYPE_TP_RICHCOMPARE", PyTypeObject, tp_richcompare);
     /* PyNumberMethods: the binary operators' slots */
     OFF("NUMBER_NB_ADD", PyNumberMethods, nb_add);
     OFF("NUMBER_NB_SUBTRACT", PyNumberMethods, nb_subtract);

@@ -105,6 +105,15 @@ extern "C" {
         right: *mut PyObject,
         oparg: usize,
     ) -> *mut PyObject;
+    /// `PyObject_RichCompare(left, right, op)`, or, when `left`'s class
+    /// defines the comparison in Python, its method run directly. A new
+    /// reference, or NULL with an error; the operands are borrowed.
+    pub fn jitsaw_rich_compare(
+        ts: Ts,
+        left: *mut PyObject,
+        right: *mut PyObject,
+        op: usize,
+    ) -> *mut PyObject;
     /// `CALL` of anything, the call shape (`callable, self_or_null,
     /// args[n]`) starting at `base`: a compiled Python function taking
     /// exactly the arguments given (a bound method's too) gets its frame

@@ -22,6 +22,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
     vec![
         ("jitsaw_call_any", helper_call_any as *const () as usize),
         ("jitsaw_binary_op", helper_binary_op as *const () as usize),
+        (
+            "jitsaw_rich_compare",
+            helper_rich_compare as *const () as usize,
+        ),
         ("jitsaw_enter_init", helper_enter_init as *const () as usize),
         (
             "jitsaw_load_attr_cached",
@@ -276,6 +280,22 @@ unsafe extern "C" fn helper_binary_op(
         return result;
     }
     _PyEval_BinaryOps[oparg](left, right)
+}
+
+/// `COMPARE_OP`'s generic way from compiled code: a class's comparison
+/// method run directly (`operators::python_comparison`), else
+/// `PyObject_RichCompare`. A new reference, or NULL with an error; the
+/// operands are borrowed.
+unsafe extern "C" fn helper_rich_compare(
+    ts: *mut PyThreadState,
+    left: *mut PyObject,
+    right: *mut PyObject,
+    op: usize,
+) -> *mut PyObject {
+    if let Some(result) = super::operators::python_comparison(ts, left, right, op) {
+        return result;
+    }
+    PyObject_RichCompare(left, right, op as i32)
 }
 
 /// `iter(iterable)` (`PyObject_GetIter`) from compiled code for an object

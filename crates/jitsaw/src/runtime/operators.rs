@@ -5,6 +5,8 @@
 //! (`slot_nb_subtract`), a method lookup, a vectorcall and, with jitsaw's
 //! frame evaluator set, the evaluator's entry; compiled code runs the
 //! method as the helpers run a compiled function (`helper_call_function`).
+//! Rich comparisons (`COMPARE_OP`) of such classes likewise
+//! ([`python_comparison`]).
 
 use super::helpers::{helper_call_function, is_plain_function, made_function};
 use super::OPERATORS_CALLED;
@@ -79,9 +81,7 @@ struct Ready {
     inplace: bool,
     function: usize,
     name: *mut PyObject,
-    /// The last class the method was looked up on, its version tag then
-    /// and the method found (borrowed: a class keeps its version only
-    /// while its namespace is unchanged, and so the method alive).
+    /// The method's lookup cache (see [`lookup`]).
     last: [AtomicUsize; 3],
 }
 
@@ -203,7 +203,7 @@ pub(super) unsafe fn python_operator(
     if !crate::hook::interpreter_entry_fits(ts) {
         return None;
     }
-    let func = method(ready, tp);
+    let func = lookup(&ready.last, tp, ready.name);
     if func.is_null() || !is_plain_function(func) {
         return None;
     }
@@ -231,19 +231,25 @@ pub(super) unsafe fn python_operator(
     Some(result)
 }
 
-/// The operator's method on class `tp` (borrowed; NULL if none), through
-/// the oparg's one-entry cache.
+/// The method `name` of class `tp` (borrowed; NULL if none), through the
+/// one-entry cache `last`: the last class looked up, its version tag then
+/// and the method found (a class keeps its version only while its
+/// namespace and its bases' are unchanged, and so the method alive).
 #[inline(always)]
-unsafe fn method(ready: &Ready, tp: *mut PyTypeObject) -> *mut PyObject {
+unsafe fn lookup(
+    last: &[AtomicUsize; 3],
+    tp: *mut PyTypeObject,
+    name: *mut PyObject,
+) -> *mut PyObject {
     let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG) as usize;
-    let [class, tag, found] = &ready.last;
+    let [class, tag, found] = last;
     if version != 0
         && class.load(Ordering::Relaxed) == tp as usize
         && tag.load(Ordering::Relaxed) == version
     {
         return found.load(Ordering::Relaxed) as *mut PyObject;
     }
-    let func = _PyType_Lookup(tp, ready.name);
+    let func = _PyType_Lookup(tp, name);
     // The lookup gives the class a version tag if it can have one.
     let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG) as usize;
     if version != 0 {
@@ -271,4 +277,147 @@ unsafe fn has_sequence_fallback(tp: *mut PyTypeObject) -> bool {
 
 unsafe fn type_name(tp: *mut PyTypeObject) -> *const std::ffi::c_char {
     field::<*const std::ffi::c_char>(tp.cast(), off::TYPE_TP_NAME)
+}
+
+/// The comparison methods by `COMPARE_OP`'s operator (CPython's `Py_LT` ..
+/// `Py_GE`), their reflections, and the operators as CPython's `TypeError`
+/// names them.
+const COMPARISONS: [(&CStr, usize, &CStr); 6] = [
+    (c"__lt__", 4, c"<"),
+    (c"__le__", 5, c"<="),
+    (c"__eq__", 2, c"=="),
+    (c"__ne__", 3, c"!="),
+    (c"__gt__", 0, c">"),
+    (c"__ge__", 1, c">="),
+];
+
+/// What comparisons need at run time: CPython's `slot_tp_richcompare`
+/// (the `tp_richcompare` of a class defining a comparison in Python, read
+/// from a class made for the purpose) and, by operator, the method's
+/// interned name and a lookup cache as [`Ready`]'s.
+struct Comparisons {
+    function: usize,
+    names: [*mut PyObject; 6],
+    last: [[AtomicUsize; 3]; 6],
+}
+
+// SAFETY: as for [`Ready`].
+unsafe impl Send for Comparisons {}
+unsafe impl Sync for Comparisons {}
+
+/// [`Comparisons`], made once (`None` if the probe failed).
+fn comparisons() -> Option<&'static Comparisons> {
+    static TABLE: OnceLock<Option<Comparisons>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            // SAFETY: called from compiled code, whose thread holds the GIL
+            // (also while the interpreter finalizes).
+            let py = unsafe { pyo3::Python::assume_attached() };
+            let function = (|| {
+                use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
+                let namespace = PyDict::new(py);
+                namespace.set_item("__eq__", made_function(py)?).ok()?;
+                let class = py
+                    .get_type::<PyType>()
+                    .call1(("_", PyTuple::empty(py), namespace))
+                    .ok()?;
+                // SAFETY: `class` is a live type object.
+                Some(unsafe { field::<usize>(class.as_ptr().cast(), off::TYPE_TP_RICHCOMPARE) })
+            })()
+            .unwrap_or(0);
+            // SAFETY: the GIL is held.
+            let names = COMPARISONS.map(|(name, _, _)| unsafe {
+                pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>()
+            });
+            (function != 0 && names.iter().all(|n| !n.is_null())).then(|| Comparisons {
+                function,
+                names,
+                last: Default::default(),
+            })
+        })
+        .as_ref()
+}
+
+/// `PyObject_RichCompare(left, right, op)` when `left`'s class defines the
+/// comparison in Python as a plain function and `right` is not of a
+/// subclass of it (whose reflected method CPython tries first): the method
+/// run directly. A new reference, or NULL with an error; `None` (nothing
+/// done) for anything else.
+///
+/// The rest is CPython's: its recursion check (" in comparison") around the
+/// whole comparison; after `NotImplemented`, `right`'s `tp_richcompare`
+/// with the reflected operator, then identity for `==` and `!=`, else its
+/// `TypeError`.
+#[inline(always)]
+pub(super) unsafe fn python_comparison(
+    ts: *mut PyThreadState,
+    left: *mut PyObject,
+    right: *mut PyObject,
+    op: usize,
+) -> Option<*mut PyObject> {
+    let tp = ob_type(left);
+    if field::<u64>(tp.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE == 0
+        || op >= COMPARISONS.len()
+    {
+        return None;
+    }
+    let table = comparisons()?;
+    if field::<usize>(tp.cast(), off::TYPE_TP_RICHCOMPARE) != table.function {
+        return None;
+    }
+    let other = ob_type(right);
+    if other != tp
+        && field::<u64>(other.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE != 0
+        && pyo3::ffi::PyType_IsSubtype(other.cast(), tp.cast()) != 0
+    {
+        return None;
+    }
+    // `_Py_EnterRecursiveCallTstate(tstate, " in comparison")`: where it
+    // would raise, the general way raises.
+    let depth = c_recursion_remaining(ts);
+    if *depth <= 1 || !crate::hook::interpreter_entry_fits(ts) {
+        return None;
+    }
+    let func = lookup(&table.last[op], tp, table.names[op]);
+    if func.is_null() || !is_plain_function(func) {
+        return None;
+    }
+    OPERATORS_CALLED.bump();
+    *depth -= 1;
+    let args = [new_ref(left), new_ref(right)];
+    let mut result =
+        helper_call_function(ts, new_ref(func), args.as_ptr(), 2, std::ptr::null_mut());
+    let not_implemented = pyo3::ffi::Py_NotImplemented().cast::<PyObject>();
+    if result == not_implemented {
+        decref(result);
+        let reflected = field::<usize>(other.cast(), off::TYPE_TP_RICHCOMPARE);
+        result = if reflected == 0 {
+            not_implemented
+        } else {
+            let reflected = std::mem::transmute::<
+                usize,
+                unsafe extern "C" fn(*mut PyObject, *mut PyObject, i32) -> *mut PyObject,
+            >(reflected);
+            reflected(right, left, COMPARISONS[op].1 as i32)
+        };
+        if result == not_implemented {
+            decref(result);
+            result = match op as i32 {
+                pyo3::ffi::Py_EQ => new_ref(py_bool(left == right)),
+                pyo3::ffi::Py_NE => new_ref(py_bool(left != right)),
+                _ => {
+                    pyo3::ffi::PyErr_Format(
+                        pyo3::ffi::PyExc_TypeError,
+                        c"'%s' not supported between instances of '%.100s' and '%.100s'".as_ptr(),
+                        COMPARISONS[op].2.as_ptr(),
+                        type_name(tp),
+                        type_name(other),
+                    );
+                    std::ptr::null_mut()
+                }
+            };
+        }
+    }
+    *depth += 1;
+    Some(result)
 }

@@ -2,7 +2,7 @@
 //! their specializations.
 
 use crate::abi::*;
-use crate::helpers::{jitsaw_binary_op, jitsaw_pow};
+use crate::helpers::{jitsaw_binary_op, jitsaw_pow, jitsaw_rich_compare};
 use jitsaw_cpython313::consts;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::PyFloatObject;
@@ -798,7 +798,7 @@ stencil!(
 macro_rules! compare_op {
     ($f:ident, $sp:ident, $ts:ident) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
-        let mut res = PyObject_RichCompare(left, right, (oparg() >> 5) as i32);
+        let mut res = jitsaw_rich_compare($ts, left, right, oparg() >> 5);
         decref(left);
         decref(right);
         if res.is_null() {
