@@ -125,6 +125,18 @@ fn table() -> &'static [Option<Ready>] {
 /// CPython's slot function for `op` in a class defining it in Python
 /// (`slot_nb_subtract`), 0 if it cannot be read.
 fn slot_function(op: &Operator) -> usize {
+    // SAFETY: a class's number methods, when it has them, are its own
+    // `PyNumberMethods`.
+    field_of_class_with(op.name, |class| unsafe {
+        let number = field::<*mut u8>(class, off::TYPE_TP_AS_NUMBER);
+        (!number.is_null()).then(|| field::<usize>(number, op.slot))
+    })
+}
+
+/// What `read` reads from a class made for the purpose, whose method `name`
+/// is a Python function (the slot functions CPython gives such classes are
+/// not exported); 0 if that fails.
+fn field_of_class_with(name: &CStr, read: impl FnOnce(*mut u8) -> Option<usize>) -> usize {
     // SAFETY: called from compiled code, whose thread holds the GIL (also
     // while the interpreter finalizes, when `Python::attach` would refuse).
     let py = unsafe { pyo3::Python::assume_attached() };
@@ -132,18 +144,13 @@ fn slot_function(op: &Operator) -> usize {
         use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
         let namespace = PyDict::new(py);
         namespace
-            .set_item(op.name.to_str().ok()?, made_function(py)?)
+            .set_item(name.to_str().ok()?, made_function(py)?)
             .ok()?;
         let class = py
             .get_type::<PyType>()
             .call1(("_", PyTuple::empty(py), namespace))
             .ok()?;
-        // SAFETY: `class` is a live type object; its number methods, when
-        // it has them, are its own `PyNumberMethods`.
-        unsafe {
-            let number = field::<*mut u8>(class.as_ptr().cast(), off::TYPE_TP_AS_NUMBER);
-            (!number.is_null()).then(|| field::<usize>(number, op.slot))
-        }
+        read(class.as_ptr().cast())
     })()
     .unwrap_or(0)
 }
@@ -169,7 +176,7 @@ pub(super) unsafe fn python_operator(
     oparg: usize,
 ) -> Option<*mut PyObject> {
     let tp = ob_type(left);
-    if field::<u64>(tp.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE == 0 {
+    if !is_class(tp) {
         return None;
     }
     let ready = table().get(oparg)?.as_ref()?;
@@ -191,10 +198,8 @@ pub(super) unsafe fn python_operator(
         if !number.is_null() {
             slot = field::<usize>(number, op.slot);
         }
-        // Only a class (a heap type) can derive from a class.
-        let heap = field::<u64>(other.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE != 0;
         if slot == ready.function
-            || (heap && pyo3::ffi::PyType_IsSubtype(other.cast(), tp.cast()) != 0)
+            || derives_from(other, tp)
             || (op.sequence && !ready.inplace && has_sequence_fallback(other))
         {
             return None;
@@ -203,14 +208,7 @@ pub(super) unsafe fn python_operator(
     if !crate::hook::interpreter_entry_fits(ts) {
         return None;
     }
-    let func = lookup(&ready.last, tp, ready.name);
-    if func.is_null() || !is_plain_function(func) {
-        return None;
-    }
-    OPERATORS_CALLED.bump();
-    let args = [new_ref(left), new_ref(right)];
-    let mut result =
-        helper_call_function(ts, new_ref(func), args.as_ptr(), 2, std::ptr::null_mut());
+    let mut result = call_method(ts, &ready.last, tp, ready.name, left, right)?;
     let not_implemented = pyo3::ffi::Py_NotImplemented().cast::<PyObject>();
     if result == not_implemented && slot != 0 {
         decref(result);
@@ -258,6 +256,45 @@ unsafe fn lookup(
         found.store(func as usize, Ordering::Relaxed);
     }
     func
+}
+
+/// Whether `tp` is a class (a heap type), which alone can define methods in
+/// Python.
+unsafe fn is_class(tp: *mut PyTypeObject) -> bool {
+    field::<u64>(tp.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE != 0
+}
+
+/// Whether `other` is a subclass of class `tp` (only a class can be).
+unsafe fn derives_from(other: *mut PyTypeObject, tp: *mut PyTypeObject) -> bool {
+    is_class(other) && pyo3::ffi::PyType_IsSubtype(other.cast(), tp.cast()) != 0
+}
+
+/// `tp.<name>(left, right)` when the method (through the cache `last`) is a
+/// plain Python function, run as the helpers run a compiled function: its
+/// result (a new reference, or NULL with an error); `None` (nothing done)
+/// for any other method.
+#[inline(always)]
+unsafe fn call_method(
+    ts: *mut PyThreadState,
+    last: &[AtomicUsize; 3],
+    tp: *mut PyTypeObject,
+    name: *mut PyObject,
+    left: *mut PyObject,
+    right: *mut PyObject,
+) -> Option<*mut PyObject> {
+    let func = lookup(last, tp, name);
+    if func.is_null() || !is_plain_function(func) {
+        return None;
+    }
+    OPERATORS_CALLED.bump();
+    let args = [new_ref(left), new_ref(right)];
+    Some(helper_call_function(
+        ts,
+        new_ref(func),
+        args.as_ptr(),
+        2,
+        std::ptr::null_mut(),
+    ))
 }
 
 /// Whether `+` or `*` on the class could fall back on a sequence slot
@@ -310,21 +347,10 @@ fn comparisons() -> Option<&'static Comparisons> {
     static TABLE: OnceLock<Option<Comparisons>> = OnceLock::new();
     TABLE
         .get_or_init(|| {
-            // SAFETY: called from compiled code, whose thread holds the GIL
-            // (also while the interpreter finalizes).
-            let py = unsafe { pyo3::Python::assume_attached() };
-            let function = (|| {
-                use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
-                let namespace = PyDict::new(py);
-                namespace.set_item("__eq__", made_function(py)?).ok()?;
-                let class = py
-                    .get_type::<PyType>()
-                    .call1(("_", PyTuple::empty(py), namespace))
-                    .ok()?;
-                // SAFETY: `class` is a live type object.
-                Some(unsafe { field::<usize>(class.as_ptr().cast(), off::TYPE_TP_RICHCOMPARE) })
-            })()
-            .unwrap_or(0);
+            // SAFETY: the field of a live type object.
+            let function = field_of_class_with(c"__eq__", |class| unsafe {
+                Some(field::<usize>(class, off::TYPE_TP_RICHCOMPARE))
+            });
             // SAFETY: the GIL is held.
             let names = COMPARISONS.map(|(name, _, _)| unsafe {
                 pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>()
@@ -356,9 +382,7 @@ pub(super) unsafe fn python_comparison(
     op: usize,
 ) -> Option<*mut PyObject> {
     let tp = ob_type(left);
-    if field::<u64>(tp.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE == 0
-        || op >= COMPARISONS.len()
-    {
+    if !is_class(tp) || op >= COMPARISONS.len() {
         return None;
     }
     let table = comparisons()?;
@@ -366,10 +390,7 @@ pub(super) unsafe fn python_comparison(
         return None;
     }
     let other = ob_type(right);
-    if other != tp
-        && field::<u64>(other.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE != 0
-        && pyo3::ffi::PyType_IsSubtype(other.cast(), tp.cast()) != 0
-    {
+    if other != tp && derives_from(other, tp) {
         return None;
     }
     // `_Py_EnterRecursiveCallTstate(tstate, " in comparison")`: where it
@@ -378,21 +399,18 @@ pub(super) unsafe fn python_comparison(
     if *depth <= 1 || !crate::hook::interpreter_entry_fits(ts) {
         return None;
     }
-    let func = lookup(&table.last[op], tp, table.names[op]);
-    if func.is_null() || !is_plain_function(func) {
-        return None;
-    }
-    OPERATORS_CALLED.bump();
     *depth -= 1;
-    let args = [new_ref(left), new_ref(right)];
-    let mut result =
-        helper_call_function(ts, new_ref(func), args.as_ptr(), 2, std::ptr::null_mut());
+    let Some(mut result) = call_method(ts, &table.last[op], tp, table.names[op], left, right)
+    else {
+        *depth += 1;
+        return None;
+    };
     let not_implemented = pyo3::ffi::Py_NotImplemented().cast::<PyObject>();
     if result == not_implemented {
         decref(result);
         let reflected = field::<usize>(other.cast(), off::TYPE_TP_RICHCOMPARE);
         result = if reflected == 0 {
-            not_implemented
+            new_ref(not_implemented)
         } else {
             let reflected = std::mem::transmute::<
                 usize,
