@@ -209,20 +209,12 @@ fn function_vectorcall() -> usize {
 
 /// CPython's `slot_tp_iter`, the `tp_iter` of every class whose `__iter__`
 /// is written in Python: not exported, so read from a class made for the
-/// purpose, `type('_', (), {'__iter__': f})` for a Python function `f` (0
-/// if that fails, which turns [`generator_iter`] off).
+/// purpose (0 if that fails, which turns [`generator_iter`] off).
 fn slot_tp_iter() -> usize {
     static ADDRESS: OnceLock<usize> = OnceLock::new();
     slot_of_made_object(
         &ADDRESS,
-        |py| {
-            use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
-            let namespace = PyDict::new(py);
-            namespace.set_item("__iter__", made_function(py)?).ok()?;
-            py.get_type::<PyType>()
-                .call1(("_", PyTuple::empty(py), namespace))
-                .ok()
-        },
+        |py| made_class(py, c"__iter__"),
         off::TYPE_TP_ITER,
     )
 }
@@ -235,24 +227,43 @@ fn slot_of_made_object(
     make: impl FnOnce(pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>>,
     at: usize,
 ) -> usize {
-    *cache.get_or_init(|| {
-        // SAFETY: called from compiled code or the frame evaluator, whose
-        // thread holds the GIL (also while the interpreter finalizes, when
-        // `Python::attach` would refuse).
-        let py = unsafe { pyo3::Python::assume_attached() };
-        (|| {
-            let o = make(py)?;
-            // SAFETY: `o` is a live object of the type whose field at the
-            // probed offset `at` the caller names.
-            Some(unsafe { field::<usize>(o.as_ptr().cast::<u8>(), at) })
-        })()
-        .unwrap_or(0)
-    })
+    // SAFETY: `read` gets a live object of the type whose field at the
+    // probed offset `at` the caller names.
+    *cache.get_or_init(|| read_made_object(make, |o| Some(unsafe { field::<usize>(o, at) })))
+}
+
+/// What `read` reads from the object `make` makes (0 if either fails), with
+/// the GIL its caller holds: probes run from compiled code or the frame
+/// evaluator, also while the interpreter finalizes, when `Python::attach`
+/// would refuse.
+pub(super) fn read_made_object(
+    make: impl FnOnce(pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>>,
+    read: impl FnOnce(*mut u8) -> Option<usize>,
+) -> usize {
+    // SAFETY: see above; the GIL is held.
+    let py = unsafe { pyo3::Python::assume_attached() };
+    make(py).and_then(|o| read(o.as_ptr().cast())).unwrap_or(0)
+}
+
+/// A class, `type('_', (), {method: f})` for a Python function `f`: CPython
+/// gives it the slot functions of a class defining `method` in Python.
+pub(super) fn made_class<'py>(
+    py: pyo3::Python<'py>,
+    method: &std::ffi::CStr,
+) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
+    use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
+    let namespace = PyDict::new(py);
+    namespace
+        .set_item(method.to_str().ok()?, made_function(py)?)
+        .ok()?;
+    py.get_type::<PyType>()
+        .call1(("_", PyTuple::empty(py), namespace))
+        .ok()
 }
 
 /// A Python function with an empty body, made without compiling source
 /// (start-up pays for these probes; `eval` compiled two expressions).
-pub(super) fn made_function(py: pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>> {
+fn made_function(py: pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3::PyAny>> {
     use pyo3::ffi::{PyCode_NewEmpty, PyFunction_New};
     // SAFETY: the GIL is held; both calls return a new reference or NULL
     // with an error set, which `from_owned_ptr_or_err` takes.
@@ -265,10 +276,9 @@ pub(super) fn made_function(py: pyo3::Python<'_>) -> Option<pyo3::Bound<'_, pyo3
     }
 }
 
-/// `BINARY_OP`'s generic way from compiled code: a class's operator
-/// method called directly when both operands are its instances
-/// (`operators::python_operator`), else CPython's entry point for the
-/// operator. A new reference, or NULL with an error; the operands are
+/// `BINARY_OP`'s generic way from compiled code: the operator method of
+/// the left operand's class run directly (`operators::python_operator`),
+/// else CPython's entry point for the operator. A new reference, or NULL with an error; the operands are
 /// borrowed.
 unsafe extern "C" fn helper_binary_op(
     ts: *mut PyThreadState,
@@ -1479,7 +1489,7 @@ unsafe extern "C" fn name_error(ts: *mut PyThreadState, name: *mut PyObject) {
 }
 
 /// The type name of an object, for error messages.
-unsafe fn type_name(o: *mut PyObject) -> *const std::ffi::c_char {
+pub(super) unsafe fn type_name(o: *mut PyObject) -> *const std::ffi::c_char {
     field::<*const std::ffi::c_char>(ob_type(o).cast(), off::TYPE_TP_NAME)
 }
 

@@ -8,7 +8,9 @@
 //! Rich comparisons (`COMPARE_OP`) of such classes likewise
 //! ([`python_comparison`]).
 
-use super::helpers::{helper_call_function, is_plain_function, made_function};
+use super::helpers::{
+    helper_call_function, is_plain_function, made_class, read_made_object, type_name,
+};
 use super::OPERATORS_CALLED;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
@@ -127,32 +129,13 @@ fn table() -> &'static [Option<Ready>] {
 fn slot_function(op: &Operator) -> usize {
     // SAFETY: a class's number methods, when it has them, are its own
     // `PyNumberMethods`.
-    field_of_class_with(op.name, |class| unsafe {
-        let number = field::<*mut u8>(class, off::TYPE_TP_AS_NUMBER);
-        (!number.is_null()).then(|| field::<usize>(number, op.slot))
-    })
-}
-
-/// What `read` reads from a class made for the purpose, whose method `name`
-/// is a Python function (the slot functions CPython gives such classes are
-/// not exported); 0 if that fails.
-fn field_of_class_with(name: &CStr, read: impl FnOnce(*mut u8) -> Option<usize>) -> usize {
-    // SAFETY: called from compiled code, whose thread holds the GIL (also
-    // while the interpreter finalizes, when `Python::attach` would refuse).
-    let py = unsafe { pyo3::Python::assume_attached() };
-    (|| {
-        use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
-        let namespace = PyDict::new(py);
-        namespace
-            .set_item(name.to_str().ok()?, made_function(py)?)
-            .ok()?;
-        let class = py
-            .get_type::<PyType>()
-            .call1(("_", PyTuple::empty(py), namespace))
-            .ok()?;
-        read(class.as_ptr().cast())
-    })()
-    .unwrap_or(0)
+    read_made_object(
+        |py| made_class(py, op.name),
+        |class| unsafe {
+            let number = field::<*mut u8>(class, off::TYPE_TP_AS_NUMBER);
+            (!number.is_null()).then(|| field::<usize>(number, op.slot))
+        },
+    )
 }
 
 /// `left <op> right` for a `BINARY_OP` oparg when `left`'s class defines
@@ -221,8 +204,8 @@ pub(super) unsafe fn python_operator(
             pyo3::ffi::PyExc_TypeError,
             c"unsupported operand type(s) for %.100s: '%.100s' and '%.100s'".as_ptr(),
             op.symbols[ready.inplace as usize].as_ptr(),
-            type_name(tp),
-            type_name(other),
+            type_name(left),
+            type_name(right),
         );
         return Some(std::ptr::null_mut());
     }
@@ -261,7 +244,7 @@ unsafe fn lookup(
 /// Whether `tp` is a class (a heap type), which alone can define methods in
 /// Python.
 unsafe fn is_class(tp: *mut PyTypeObject) -> bool {
-    field::<u64>(tp.cast(), off::TYPE_TP_FLAGS) & consts::TPFLAGS_HEAPTYPE != 0
+    type_flags(tp) & consts::TPFLAGS_HEAPTYPE != 0
 }
 
 /// Whether `other` is a subclass of class `tp` (only a class can be).
@@ -312,10 +295,6 @@ unsafe fn has_sequence_fallback(tp: *mut PyTypeObject) -> bool {
         .any(|&at| field::<usize>(sequence, at) != 0)
 }
 
-unsafe fn type_name(tp: *mut PyTypeObject) -> *const std::ffi::c_char {
-    field::<*const std::ffi::c_char>(tp.cast(), off::TYPE_TP_NAME)
-}
-
 /// The comparison methods by `COMPARE_OP`'s operator (CPython's `Py_LT` ..
 /// `Py_GE`), their reflections, and the operators as CPython's `TypeError`
 /// names them.
@@ -348,9 +327,10 @@ fn comparisons() -> Option<&'static Comparisons> {
     TABLE
         .get_or_init(|| {
             // SAFETY: the field of a live type object.
-            let function = field_of_class_with(c"__eq__", |class| unsafe {
-                Some(field::<usize>(class, off::TYPE_TP_RICHCOMPARE))
-            });
+            let function = read_made_object(
+                |py| made_class(py, c"__eq__"),
+                |class| unsafe { Some(field::<usize>(class, off::TYPE_TP_RICHCOMPARE)) },
+            );
             // SAFETY: the GIL is held.
             let names = COMPARISONS.map(|(name, _, _)| unsafe {
                 pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>()
@@ -428,8 +408,8 @@ pub(super) unsafe fn python_comparison(
                         pyo3::ffi::PyExc_TypeError,
                         c"'%s' not supported between instances of '%.100s' and '%.100s'".as_ptr(),
                         COMPARISONS[op].2.as_ptr(),
-                        type_name(tp),
-                        type_name(other),
+                        type_name(left),
+                        type_name(right),
                     );
                     std::ptr::null_mut()
                 }

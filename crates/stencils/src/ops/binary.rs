@@ -163,8 +163,17 @@ stencil!(fn _UNARY_NOT(f, sp, ts) {
     next!(f, sp, ts)
 });
 
+/// `BINARY_OP` (oparg) the generic way, operands replaced by the result:
+/// `jitsaw_binary_op`, which runs the operator method of a Python class
+/// directly, else calls CPython's entry point for the operator.
+macro_rules! generic_binary_op {
+    ($f:ident, $sp:ident, $ts:ident) => {
+        binary_call!($f, $sp, $ts, |l, r| jitsaw_binary_op($ts, l, r, oparg()))
+    };
+}
+
 stencil!(fn _BINARY_OP(f, sp, ts) {
-    binary_call!(f, sp, ts, |l, r| jitsaw_binary_op(ts, l, r, oparg()))
+    generic_binary_op!(f, sp, ts)
 });
 
 /// Int arithmetic computed in a machine word when both inputs have at most
@@ -608,7 +617,7 @@ macro_rules! adaptive_arith {
             int_op!($f, $sp, $ts, $int_fits, |a: i64, b: i64| a $op b, $int_slow)
         }
         mixed_op!($f, $sp, $ts, $op, |_, _| true);
-        binary_call!($f, $sp, $ts, |l, r| jitsaw_binary_op($ts, l, r, oparg()))
+        generic_binary_op!($f, $sp, $ts)
     }};
 }
 
@@ -652,7 +661,7 @@ stencil!(
             }
         }
         mixed_op!(f, sp, ts, /, |_, b: f64| b != 0.0);
-        binary_call!(f, sp, ts, |l, r| jitsaw_binary_op(ts, l, r, oparg()))
+        generic_binary_op!(f, sp, ts)
     }
 );
 
@@ -667,7 +676,7 @@ macro_rules! adaptive_int {
         if is_int(left) && is_int(right) {
             int_op!($f, $sp, $ts, $fits, $op, generic)
         }
-        binary_call!($f, $sp, $ts, |l, r| jitsaw_binary_op($ts, l, r, oparg()))
+        generic_binary_op!($f, $sp, $ts)
     }};
 }
 
@@ -789,7 +798,8 @@ stencil!(
                 }
             }
         }
-        binary_call!(f, sp, ts, |l, r| jitsaw_binary_op(ts, l, r, oparg()))
+        // `**` is left to CPython (see `runtime/operators.rs`).
+        binary_call!(f, sp, ts, _PyEval_BinaryOps.as_ptr().add(oparg()).read())
     }
 );
 
