@@ -610,6 +610,44 @@ def test_comparisons_of_python_classes_called_directly(jit, chaos):
     assert r.stats["operators_called"] > (50 if chaos else 500), r.stats["operators_called"]
 
 
+def test_eval_breaker_inside_operator_and_comparison_methods_run_directly(jit):
+    # A signal handler's exception raised at the eval breaker inside an
+    # operator or comparison method that compiled code ran directly leaves
+    # through the operator, with the interpreter's traceback.
+    r = jit(
+        """
+        import signal
+        class Alarm(Exception):
+            pass
+        def handler(signum, frame):
+            raise Alarm()
+        signal.signal(signal.SIGALRM, handler)
+        class Spin:
+            def __add__(self, o):
+                while True:
+                    pass
+            def __lt__(self, o):
+                while True:
+                    pass
+        def run(a, b, compare):
+            try:
+                return a < b if compare else a + b
+            except Alarm as e:
+                names, tb = [], e.__traceback__
+                while tb:
+                    names.append(tb.tb_frame.f_code.co_name)
+                    tb = tb.tb_next
+                return names
+        for i in range(6):
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
+            print(i, run(Spin(), Spin(), i % 2))
+        """,
+        env={"JITSAW_THRESHOLD": "0"},
+    )
+    r.assert_compiled("run")
+    assert r.stats["operators_called"] >= 4, r.stats["operators_called"]
+
+
 def test_operator_of_a_python_class_first_met_while_the_interpreter_exits(jit):
     # The runtime reads CPython's slot functions from a class it makes the
     # first time compiled code meets such an operator; here that is in a
