@@ -5,7 +5,9 @@ Imported by the ``jitsaw.pth`` file the package installs, and only when
 module, so that it can decide before the ``jitsaw`` package is imported.
 
 jitsaw runs in the main interpreter only: in a subinterpreter (which the
-extension does not support) it stays off silently, as it does when another
+extension does not support: its import or ``enable()`` refuses; only then
+is ``_interpreters`` imported to tell, which costs a start-up a tenth of
+a millisecond or more otherwise) it stays off silently, as it does when another
 frame evaluator is already installed (``python -X perf``), so that the
 program runs exactly as it would without jitsaw. An invalid ``JITSAW_*``
 setting stops the program with a clear message.
@@ -35,17 +37,22 @@ def _autoload():
         return
     if value != "1":
         _fail(f"JITSAW must be 1 (switch the JIT on) or 0 (off), got {value!r}")
-    if _in_subinterpreter():
-        return
     try:
         import jitsaw
     except ImportError as e:
+        # In a subinterpreter the extension refuses to load (PyO3's check).
+        if _in_subinterpreter():
+            return
         _fail(str(e))
     try:
         jitsaw.enable()
     except ValueError as e:
         _fail(str(e))
     except RuntimeError as e:
+        # A subinterpreter sharing the main one's extension modules (legacy
+        # ones) imports it, and `enable()` refuses.
+        if jitsaw._not_main(e):
+            return
         if not jitsaw._hook_taken(e):
             _fail(str(e))
     import atexit

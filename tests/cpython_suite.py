@@ -2,7 +2,9 @@
 
 Runs ``python -m test`` from the interpreter's installation twice: plain,
 then with ``JITSAW=1 JITSAW_THRESHOLD=0`` (every function compiled at its
-first call), and reports, for each test module, both outcomes and whether
+first call; ``--threshold default`` keeps jitsaw's own policy, whose
+warm-ups, recompilations and respecializations threshold 0 skips), and
+reports, for each test module, both outcomes and whether
 they agree. Exits with status 1 when a module that passes plain does not
 pass under the JIT.
 
@@ -10,6 +12,7 @@ pass under the JIT.
     python3.13 tests/cpython_suite.py --all -j2       # every module
     python3.13 tests/cpython_suite.py test_dis test_with
     python3.13 tests/cpython_suite.py --count       # + share of compiled code
+    python3.13 tests/cpython_suite.py --all --threshold default  # jitsaw's own policy
 
 With ``--count`` the jitted run is in jitsaw's counting mode
 (``JITSAW_STATS_FILE``): every bytecode instruction executed is counted as
@@ -112,10 +115,12 @@ def share(compiled, interpreted):
     return 100.0 * compiled / total if total else 0.0
 
 
-def run_suite(modules, *, jit, jobs, timeout, extra_env=None):
+def run_suite(modules, *, jit, jobs, timeout, threshold="0", extra_env=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
     if jit:
-        env.update(JITSAW="1", JITSAW_THRESHOLD="0")
+        env["JITSAW"] = "1"
+        if threshold != "default":
+            env["JITSAW_THRESHOLD"] = threshold
     env.update(extra_env or {})
     cmd = [sys.executable, "-m", "test", f"-j{jobs}", f"--timeout={timeout}", *modules]
     started = time.monotonic()
@@ -149,7 +154,15 @@ def main():
     parser.add_argument(
         "--count", action="store_true", help="count instructions run compiled vs interpreted"
     )
+    parser.add_argument(
+        "--threshold",
+        default="0",
+        help="JITSAW_THRESHOLD of the jitted run: a count of calls, or 'default' for jitsaw's "
+        "own policy (warm-up, recompilation); default 0, every function compiled at its first call",
+    )
     args = parser.parse_args()
+    if args.threshold != "default" and not args.threshold.isdigit():
+        parser.error(f"--threshold must be a count or 'default', got {args.threshold!r}")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if sys.version_info[:2] != (3, 13):
@@ -172,7 +185,12 @@ def main():
         os.close(fd)
         extra["JITSAW_STATS_FILE"] = counts_file
     jitted, jit_time, jit_log = run_suite(
-        modules, jit=True, jobs=args.jobs, timeout=args.timeout, extra_env=extra
+        modules,
+        jit=True,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        threshold=args.threshold,
+        extra_env=extra,
     )
     if args.log:
         os.makedirs(args.log, exist_ok=True)

@@ -219,6 +219,27 @@ def test_legacy_subinterpreters_run_without_jitsaw():
         assert out.stdout.split() == ["0", "True"]
 
 
+def test_enable_in_a_subinterpreter_is_refused_clearly():
+    # Called there by hand (the start-up hook stays off silently instead),
+    # `enable()` says why it will not: the frame hook, the watchers and the
+    # runtime's state are the main interpreter's.
+    _testcapi = pytest.importorskip("_testcapi")
+    sub = (
+        "import jitsaw\n"
+        "try:\n"
+        "    jitsaw.enable()\n"
+        "except RuntimeError as e:\n"
+        "    print('refused:', e)\n"
+        "print(jitsaw.is_enabled())\n"
+    )
+    code = f"import _testcapi\nprint(_testcapi.run_in_subinterp({sub!r}))\n"
+    out = run(["-c", code], env={})
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("refused: ") and "main interpreter only" in lines[0], lines
+    assert lines[1:] == ["False", "0"]
+
+
 def test_jitsaw_steps_aside_for_the_perf_trampoline():
     code = (
         "import sys, jitsaw\n"

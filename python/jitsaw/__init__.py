@@ -44,7 +44,8 @@ def enable():
     interpreted, see ``stats()``; the file gets a JSON line with the counts
     at exit).
     Raises ValueError for an invalid setting and RuntimeError if another
-    PEP 523 frame evaluator (a debugger, another JIT) is installed. Calling it
+    PEP 523 frame evaluator (a debugger, another JIT) is installed or in a
+    subinterpreter (jitsaw runs in the main interpreter only). Calling it
     again while enabled re-reads the settings.
     """
     count, count_file = _enable()
@@ -62,6 +63,14 @@ def _hook_taken(error):
     """Whether ``enable()`` failed because another frame evaluator (a
     debugger, ``python -X perf``) is installed."""
     return _HOOK_TAKEN in str(error)
+
+
+_NOT_MAIN = "main interpreter only"
+
+
+def _not_main(error):
+    """Whether ``enable()`` failed because it ran in a subinterpreter."""
+    return _NOT_MAIN in str(error)
 
 
 def _wraps(wrapped):

@@ -210,9 +210,19 @@ enum Status {
     Never,
 }
 
+/// `enable`'s refusal in a subinterpreter (the frame hook, the watchers and
+/// the runtime's state are the main interpreter's); `_jitsaw_autoload`
+/// recognizes it and stays off silently.
+pub const NOT_MAIN: &str = "jitsaw: runs in the main interpreter only, not in a subinterpreter";
+
 /// Installs the hook with `options`. Fails if another PEP 523 hook (a
-/// debugger, another JIT) is installed.
+/// debugger, another JIT) is installed, or in a subinterpreter.
 pub fn enable(options: Options) -> Result<(), String> {
+    // SAFETY: called with the GIL held (from Python); both only read the
+    // runtime's interpreter pointers.
+    if unsafe { pyo3::ffi::PyInterpreterState_Get() != pyo3::ffi::PyInterpreterState_Main() } {
+        return Err(NOT_MAIN.into());
+    }
     runtime::runtime()?;
     if WATCHER.load(Ordering::Relaxed) < 0 {
         // SAFETY: called with the GIL held (from Python).
