@@ -227,6 +227,39 @@ def test_recursion_error_at_the_interpreters_depth(jit):
     r.assert_compiled("down")
 
 
+def test_deep_recursion_under_the_default_policy(jit):
+    # Without JITSAW_THRESHOLD, code waits until its interpreted calls took
+    # as long as compiling it would; each interpreted level nests a C-level
+    # call (no Python call is inlined with a frame evaluator set), so a
+    # recursion waiting for its calls to return would run out of C stack
+    # where the interpreter alone goes as deep as the recursion limit.
+    r = jit(
+        """
+        import sys
+        sys.setrecursionlimit(100_000)
+        def down(n):
+            if n:
+                down(n - 1)
+            return n
+        def even(n):
+            return True if n == 0 else odd(n - 1)
+        def odd(n):
+            return False if n == 0 else even(n - 1)
+        def walk(n, acc):
+            for k in range(2):
+                acc.append(k)
+            return walk(n - 1, acc) if n else len(acc)
+        print(down(90_000), even(60_000), odd(60_001), walk(30_000, []))
+        try:
+            down(150_000)
+        except RecursionError as e:
+            print("RecursionError", e)
+        """,
+        env={"JITSAW_THRESHOLD": ""},
+    )
+    r.assert_compiled("down", "even", "odd", "walk")
+
+
 def test_threads_switch_inside_jitted_loops(jit):
     r = jit(
         """

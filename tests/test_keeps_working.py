@@ -508,6 +508,40 @@ def test_paths_first_taken_in_compiled_code_get_specialized(jit):
     assert r.exits("deopt:_QUICKEN")
 
 
+def test_a_loop_called_a_few_times_is_specialized_as_without_jitsaw(jit):
+    # Under the default policy, a function with a loop is compiled at its
+    # first call; after a short one it waits, interpreted, for the threshold.
+    # Its first interpreted call, in which the interpreter specializes what
+    # the compiled call found due, runs with the hook lifted: CPython
+    # specializes calls of Python functions and `for` over generators only
+    # without a frame evaluator, so the bytecode `dis` shows is plain's.
+    r = jit(
+        """
+        import dis
+        def load(x, y=0):
+            return x + y
+        def gen():
+            yield 1
+            yield 2
+        def loop():
+            t = 0
+            for i in [1, 2, 3] * 3:
+                t += load(i)
+            for v in gen():
+                t += v
+            return t
+        def shown(f):
+            kinds = ("CALL", "FOR_ITER")
+            return [i.opname for i in dis.get_instructions(f, adaptive=True)
+                    if i.opname.startswith(kinds)]
+        print(loop())
+        print(loop(), shown(loop))
+        """,
+        env={"JITSAW_THRESHOLD": ""},
+    )
+    assert r.state("loop")["status"] == "warming"
+
+
 def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(jit):
     # After two interpreted calls, an operator those calls never ran, outside
     # loops, is compiled without its inline fast paths (much of the code

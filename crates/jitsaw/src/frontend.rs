@@ -563,18 +563,31 @@ pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
     instructions(units).collect()
 }
 
-/// Whether the bytecode has a loop (a `JUMP_BACKWARD`), as [`decode`]
-/// would find it (no loop in code it refuses), and how many instructions
-/// it has, without [`decode`]'s allocation: the frame hook asks at every
-/// code object's first call.
-pub fn loops_and_length(units: &[u16]) -> (bool, u32) {
-    let (mut found, mut n) = (false, 0);
+/// What the frame hook learns of a code object's bytecode at its first call
+/// ([`shape`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// It has a loop (a `JUMP_BACKWARD`).
+    pub loops: bool,
+    /// How many instructions it has.
+    pub instructions: u32,
+}
+
+/// The bytecode's [`Shape`], as [`decode`] would find it (no loop in code
+/// it refuses), without [`decode`]'s allocation.
+pub fn shape(units: &[u16]) -> Shape {
+    let mut shape = Shape::default();
     for inst in instructions(units) {
-        let Ok(inst) = inst else { return (false, n) };
-        found |= deopt(inst.opcode) == JUMP_BACKWARD;
-        n += 1;
+        let Ok(inst) = inst else {
+            return Shape {
+                instructions: shape.instructions,
+                ..Shape::default()
+            };
+        };
+        shape.loops |= deopt(inst.opcode) == JUMP_BACKWARD;
+        shape.instructions += 1;
     }
-    (found, n)
+    shape
 }
 
 /// The instructions of [`decode`], one at a time; an instrumented opcode
@@ -1409,14 +1422,14 @@ mod tests {
         let mut instrumented = looped.clone();
         instrumented[0] = unit(MIN_INSTRUMENTED_OPCODE, 0);
         assert_eq!(
-            loops_and_length(&looped).1,
+            shape(&looped).instructions,
             decode(&looped).unwrap().len() as u32
         );
-        assert_eq!(loops_and_length(&cache_like).1, 3);
+        assert_eq!(shape(&cache_like).instructions, 3);
         for (units, loops) in [(looped, true), (cache_like, false), (instrumented, false)] {
             let decoded = decode(&units)
                 .is_ok_and(|insts| insts.iter().any(|i| deopt(i.opcode) == JUMP_BACKWARD));
-            assert_eq!((loops_and_length(&units).0, decoded), (loops, loops));
+            assert_eq!((shape(&units).loops, decoded), (loops, loops));
         }
     }
 

@@ -101,8 +101,14 @@ pub struct CodeState {
     /// When its last compilation finished.
     compiled_at: Option<Instant>,
     /// How long its calls interpreted while waiting for the threshold took
-    /// (see [`Decision::Wait`]).
+    /// (see [`Decision::Wait`]), counting a recursive call's time once, in
+    /// its outermost call.
     waited: std::time::Duration,
+    /// When the outermost of its timed interpreted calls still running
+    /// started, and how many are running: a recursion that goes deep
+    /// before any call returns pays its rent as it goes (see
+    /// [`waited_so_far`]).
+    waiting: Option<(Instant, u32)>,
     /// A generator, coroutine or async generator function's code.
     generator: bool,
     /// Its frames running in the interpreter now (counting mode).
@@ -645,12 +651,27 @@ unsafe fn eval_call_slowly(
             release_code(kept, result)
         }
         Decision::Interpret => interpreter(ts, frame, 0),
-        Decision::Wait => {
-            let started = Instant::now();
-            let kept = keep_code(frame);
-            let result = interpreter(ts, frame, 0);
+        Decision::Wait { unhooked } => {
             let s = &mut *state;
-            s.waited += started.elapsed();
+            s.waiting = Some(match s.waiting {
+                Some((since, depth)) => (since, depth + 1),
+                None => (Instant::now(), 1),
+            });
+            let kept = keep_code(frame);
+            let result = if unhooked {
+                interpret_unhooked(ts, frame)
+            } else {
+                interpreter(ts, frame, 0)
+            };
+            let s = &mut *state;
+            s.waiting = match s.waiting {
+                Some((since, 1)) => {
+                    s.waited += since.elapsed();
+                    None
+                }
+                Some((since, depth)) => Some((since, depth - 1)),
+                None => None,
+            };
             // Code without loops waits for its estimated price (`rent_paid`).
             if s.loops && s.waited >= s.compile_time && matches!(s.status, Status::Warming) {
                 s.set_status(Status::Requicken(0));
@@ -1214,7 +1235,10 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
         return None;
     }
     let state = STATES.get().entry(code as usize).or_insert_with(|| {
-        let (loops, instructions) = frontend::loops_and_length(code_units_slice(code));
+        let frontend::Shape {
+            loops,
+            instructions,
+        } = frontend::shape(code_units_slice(code));
         Box::new(CodeState {
             calls: 0,
             status: Status::Warming,
@@ -1229,6 +1253,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             compile_time: std::time::Duration::ZERO,
             compiled_at: None,
             waited: std::time::Duration::ZERO,
+            waiting: None,
             generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0,
             interpreting: 0,
             deopt_sites: Vec::new(),
@@ -1318,8 +1343,10 @@ enum Decision {
     /// (rent until the rent paid equals the price: never more than twice
     /// the cost of the better choice in hindsight). Code without loops past
     /// the threshold pays the same rent against an estimate of its price
-    /// (see [`rent_paid`]).
-    Wait,
+    /// (see [`rent_paid`]). `unhooked`: with the hook lifted, for the
+    /// interpreter to specialize what it does not specialize under a frame
+    /// evaluator (see [`unhooked_wait`]).
+    Wait { unhooked: bool },
 }
 
 /// How to run this call, compiling first if due.
@@ -1361,7 +1388,12 @@ unsafe fn decide(
                 _ if *provisional => match s.first_run {
                     Some(t) if t < s.compile_time && threshold > s.calls => {
                         s.set_status(Status::Warming);
-                        Decision::Wait
+                        // The first interpreted call is the one in which
+                        // the interpreter specializes what the provisional
+                        // code's quickening found due.
+                        Decision::Wait {
+                            unhooked: t < SHORT_CALL && unhooked_wait(s, ts, code),
+                        }
                     }
                     _ => {
                         s.set_status(Status::Requicken(warmup_calls(s) - 1));
@@ -1386,14 +1418,14 @@ unsafe fn decide(
                 decision(compile(s, ts, frame, code, version))
             } else if s.calls > threshold {
                 // Paying its rent: the call is timed.
-                Decision::Wait
+                Decision::Wait { unhooked: false }
             } else if s.loops && s.first_run.is_some() {
                 // Its provisional code ran (see the provisional case): the
                 // last call before compiling is the warm-up.
                 if s.calls == threshold {
                     warm_up(s, ts, code)
                 } else {
-                    Decision::Wait
+                    Decision::Wait { unhooked: false }
                 }
             } else {
                 Decision::Interpret
@@ -1415,7 +1447,19 @@ fn rent_paid(s: &CodeState) -> bool {
     s.loops
         || s.generator
         || !THRESHOLD_RENT.load(Ordering::Relaxed)
-        || s.waited >= compile_estimate(s.instructions)
+        || waited_so_far(s) >= compile_estimate(s.instructions)
+}
+
+/// The time its timed interpreted calls took, with the time so far of
+/// those still running: in a deep recursion no call returns before the
+/// deepest, and each interpreted level nests a C-level call of the
+/// interpreter (with a frame evaluator set, CPython inlines no Python call),
+/// so waiting for returns would run out of C stack where the interpreter
+/// alone recurses as deep as the recursion limit allows.
+fn waited_so_far(s: &CodeState) -> std::time::Duration {
+    s.waited
+        + s.waiting
+            .map_or(std::time::Duration::ZERO, |(since, _)| since.elapsed())
 }
 
 /// How long compiling `instructions` bytecode instructions is likely to
@@ -1515,26 +1559,35 @@ unsafe fn frozen_module_code(code: *mut PyCodeObject) -> bool {
 /// the JIT off for the whole benchmark). Warm-ups after deopts run under
 /// the hook.
 unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Decision {
+    match s.first_run {
+        Some(t) if t < SHORT_CALL && unhooked_wait(s, ts, code) => Decision::InterpretUnhooked,
+        _ => Decision::Interpret,
+    }
+}
+
+/// Whether an interpreted call of `s`'s code may run with the hook lifted
+/// (as [`warm_up`]'s first warm-up does), judged by everything but how long
+/// the call is likely to take: counting mode is off, the code has not been
+/// compiled from specialized bytecode yet, only one thread runs (the window
+/// is interpreter-wide) and the code is not already running further up the
+/// stack (an outer call of a recursion could last long).
+unsafe fn unhooked_wait(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
     let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
-    // Counting mode counts what the interpreter runs through the hook.
     if COUNTING.load(Ordering::Relaxed)
         || s.requickened
         || head.is_null()
         || !field::<*mut u8>(head, off::TSTATE_NEXT).is_null()
     {
-        return Decision::Interpret;
+        return false;
     }
     let mut f = *current_frame(ts);
     while !f.is_null() {
         if (*f).f_executable == code.cast() {
-            return Decision::Interpret;
+            return false;
         }
         f = (*f).previous;
     }
-    match s.first_run {
-        Some(t) if t < SHORT_CALL => Decision::InterpretUnhooked,
-        _ => Decision::Interpret,
-    }
+    true
 }
 
 /// The first compiled call's duration under which a warm-up call runs
