@@ -65,7 +65,10 @@ def run_snippet(source, tmp_path, *, jit, env=None, args=(), timeout=120):
     report = tmp_path / ("report.json" if jit else "plain.json")
     extra = dict(env or {})
     if jit:
-        extra.setdefault("JITSAW_THRESHOLD", "0")
+        # `JITSAW_TEST_THRESHOLD`: the threshold of tests that set none (0
+        # unless given; empty for jitsaw's own policy). Tests that check what
+        # was compiled assume 0; the differential checks hold at any.
+        extra.setdefault("JITSAW_THRESHOLD", os.environ.get("JITSAW_TEST_THRESHOLD", "0"))
         extra.update(JITSAW="1", JITSAW_TEST_REPORT=str(report))
         # `JITSAW_TEST_DEBUG=1`: compiled code checks its stack depth
         # before every micro-op (tests/run runs the differential tests so).

@@ -337,13 +337,20 @@ def batch_source(indices):
     return "\n".join(parts) + "\n"
 
 
+# JITSAW_THRESHOLD of the jitted runs (`--threshold`): "default" leaves
+# jitsaw's own policy (warm-ups, waiting, recompilations).
+THRESHOLD = "0"
+
+
 def run(source, jit, chaos):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
     env["PYTHONHASHSEED"] = "0"
     if jit:
         # JITSAW_DEBUG: compiled code also checks its stack depth before
         # every micro-op, so a miscompiled depth aborts loudly.
-        env.update(JITSAW="1", JITSAW_THRESHOLD="0", JITSAW_DEBUG="1")
+        env.update(JITSAW="1", JITSAW_DEBUG="1")
+        if THRESHOLD != "default":
+            env["JITSAW_THRESHOLD"] = THRESHOLD
         if chaos:
             env["JITSAW_CHAOS"] = str(chaos)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
@@ -401,9 +408,18 @@ def main():
         type=int,
         help="JITSAW_CHAOS period (0: no forced deopts; default: varies by batch)",
     )
+    parser.add_argument(
+        "--threshold",
+        default="0",
+        help="JITSAW_THRESHOLD of the jitted runs, or 'default' for jitsaw's own policy (default 0)",
+    )
     parser.add_argument("--show", type=int, help="print one program and exit")
     parser.add_argument("--out", default=".", help="where to write diverging programs")
     args = parser.parse_args()
+    if args.threshold != "default" and not args.threshold.isdigit():
+        parser.error(f"--threshold must be a count or 'default', got {args.threshold!r}")
+    global THRESHOLD
+    THRESHOLD = args.threshold
     if args.show is not None:
         print(batch_source([args.show]))
         return 0

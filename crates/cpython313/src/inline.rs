@@ -556,15 +556,14 @@ pub unsafe fn code_has_local_monitors_except(code: *mut PyCodeObject, ignored: u
 /// `sys.setprofile`, which are tools in 3.13) listens to a global event.
 #[inline(always)]
 pub unsafe fn interp_has_global_monitors(interp: *mut PyInterpreterState) -> bool {
+    // The per-event tool masks, read as two overlapping words (every call
+    // the hook does not run compiled asks).
+    const EVENTS: usize = off::MONITORING_UNGROUPED_EVENTS as usize;
+    const _: () = assert!(EVENTS > 8 && EVENTS <= 16);
     let tools = interp.cast::<u8>().add(off::INTERP_MONITORS);
-    let mut i = 0;
-    while i < off::MONITORING_UNGROUPED_EVENTS as usize {
-        if *tools.add(i) != 0 {
-            return true;
-        }
-        i += 1;
-    }
-    false
+    let low = tools.cast::<u64>().read_unaligned();
+    let high = tools.add(EVENTS - 8).cast::<u64>().read_unaligned();
+    low | high != 0
 }
 
 /// `_PyIntrinsics_UnaryFunctions[i].func`: the function `CALL_INTRINSIC_1`
@@ -631,4 +630,30 @@ pub unsafe fn asend_done(asend: *mut PyObject, closed: bool) {
     }
     *field_ptr::<i8>(gen, off::ASYNC_GEN_AG_RUNNING_ASYNC) = 0;
     (*a).ags_state = crate::layout::AWAITABLE_STATE_CLOSED;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_monitors_are_seen_at_every_event_and_only_there() {
+        const EVENTS: usize = off::MONITORING_UNGROUPED_EVENTS as usize;
+        const SIZE: usize = off::INTERP_MONITORS as usize + EVENTS + 8;
+        let mut interp = [0u8; SIZE];
+        let at = |interp: &mut [u8; SIZE]| interp.as_mut_ptr().cast::<PyInterpreterState>();
+        // SAFETY: the buffer spans the tool masks the function reads.
+        assert!(!unsafe { interp_has_global_monitors(at(&mut interp)) });
+        // The bytes either side of the masks are other fields.
+        interp[off::INTERP_MONITORS as usize - 1] = 0xFF;
+        interp[off::INTERP_MONITORS as usize + EVENTS] = 0xFF;
+        // SAFETY: as above.
+        assert!(!unsafe { interp_has_global_monitors(at(&mut interp)) });
+        for event in 0..EVENTS {
+            interp[off::INTERP_MONITORS as usize + event] = 1 << 3;
+            // SAFETY: as above.
+            assert!(unsafe { interp_has_global_monitors(at(&mut interp)) }, "{event}");
+            interp[off::INTERP_MONITORS as usize + event] = 0;
+        }
+    }
 }
