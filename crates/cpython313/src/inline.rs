@@ -652,7 +652,10 @@ mod tests {
         for event in 0..EVENTS {
             interp[off::INTERP_MONITORS as usize + event] = 1 << 3;
             // SAFETY: as above.
-            assert!(unsafe { interp_has_global_monitors(at(&mut interp)) }, "{event}");
+            assert!(
+                unsafe { interp_has_global_monitors(at(&mut interp)) },
+                "{event}"
+            );
             interp[off::INTERP_MONITORS as usize + event] = 0;
         }
     }

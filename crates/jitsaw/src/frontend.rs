@@ -569,12 +569,14 @@ pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
 pub struct Shape {
     /// It has a loop (a `JUMP_BACKWARD`).
     pub loops: bool,
+    /// It calls (`CALL`, `CALL_KW`, `CALL_FUNCTION_EX`).
+    pub calls: bool,
     /// How many instructions it has.
     pub instructions: u32,
 }
 
-/// The bytecode's [`Shape`], as [`decode`] would find it (no loop in code
-/// it refuses), without [`decode`]'s allocation.
+/// The bytecode's [`Shape`], as [`decode`] would find it (no loop or call
+/// in code it refuses), without [`decode`]'s allocation.
 pub fn shape(units: &[u16]) -> Shape {
     let mut shape = Shape::default();
     for inst in instructions(units) {
@@ -584,7 +586,9 @@ pub fn shape(units: &[u16]) -> Shape {
                 ..Shape::default()
             };
         };
-        shape.loops |= deopt(inst.opcode) == JUMP_BACKWARD;
+        let op = deopt(inst.opcode);
+        shape.loops |= op == JUMP_BACKWARD;
+        shape.calls |= matches!(op, CALL | CALL_KW | CALL_FUNCTION_EX);
         shape.instructions += 1;
     }
     shape
@@ -1430,6 +1434,21 @@ mod tests {
             let decoded = decode(&units)
                 .is_ok_and(|insts| insts.iter().any(|i| deopt(i.opcode) == JUMP_BACKWARD));
             assert_eq!((shape(&units).loops, decoded), (loops, loops));
+        }
+    }
+
+    #[test]
+    fn calls_are_found_in_any_form() {
+        let mut plain = vec![unit(RESUME, 0)];
+        with_caches(&mut plain, LOAD_FAST, 0);
+        assert!(!shape(&plain).calls);
+        for call in [CALL, CALL_PY_EXACT_ARGS, CALL_KW, CALL_FUNCTION_EX] {
+            let mut units = plain.clone();
+            with_caches(&mut units, call, 1);
+            assert!(shape(&units).calls, "{}", name(call));
+            // Not in code the frontend refuses.
+            units[0] = unit(MIN_INSTRUMENTED_OPCODE, 0);
+            assert!(!shape(&units).calls);
         }
     }
 

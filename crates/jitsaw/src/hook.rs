@@ -88,6 +88,8 @@ pub struct CodeState {
     requickened: bool,
     /// Whether the bytecode has a backward jump.
     loops: bool,
+    /// Whether the bytecode calls (see [`leaf_unhooked`]).
+    calls_out: bool,
     /// How many instructions the bytecode has.
     instructions: u32,
     /// Whether code with a loop was first called during an import and not
@@ -1237,6 +1239,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
     let state = STATES.get().entry(code as usize).or_insert_with(|| {
         let frontend::Shape {
             loops,
+            calls: calls_out,
             instructions,
         } = frontend::shape(code_units_slice(code));
         Box::new(CodeState {
@@ -1247,6 +1250,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             recompiles: 0,
             requickened: false,
             loops,
+            calls_out,
             instructions,
             first_call_deferred: false,
             first_run: None,
@@ -1418,7 +1422,9 @@ unsafe fn decide(
                 decision(compile(s, ts, frame, code, version))
             } else if s.calls > threshold {
                 // Paying its rent: the call is timed.
-                Decision::Wait { unhooked: false }
+                Decision::Wait {
+                    unhooked: leaf_unhooked(s, ts, code),
+                }
             } else if s.loops && s.first_run.is_some() {
                 // Its provisional code ran (see the provisional case): the
                 // last call before compiling is the warm-up.
@@ -1427,6 +1433,8 @@ unsafe fn decide(
                 } else {
                     Decision::Wait { unhooked: false }
                 }
+            } else if leaf_unhooked(s, ts, code) {
+                Decision::InterpretUnhooked
             } else {
                 Decision::Interpret
             }
@@ -1588,6 +1596,20 @@ unsafe fn unhooked_wait(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCode
         f = (*f).previous;
     }
     true
+}
+
+/// Whether an interpreted call of code without loops that calls nothing
+/// runs with the hook lifted: the interpreter then specializes its property
+/// loads, `__getitem__` of classes and `for` over generators, and keeps
+/// them, as without jitsaw (under a frame evaluator it neither makes those
+/// nor runs them: they deopt, and after their cooldown fall back to the
+/// generic instruction; CPython's `test_type_cache` checks a property's).
+/// Such code reaches other Python code only through those (a getter, a
+/// generator's body), which the window runs interpreted, compiled or not;
+/// it also skips the hook's cost. Not for generator functions (their calls
+/// only make the generator), nor when [`unhooked_wait`] says no.
+unsafe fn leaf_unhooked(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
+    !s.loops && !s.calls_out && !s.generator && unhooked_wait(s, ts, code)
 }
 
 /// The first compiled call's duration under which a warm-up call runs
