@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import DRIVER, base_env
 
 
@@ -258,6 +260,38 @@ def test_deep_recursion_under_the_default_policy(jit):
         env={"JITSAW_THRESHOLD": ""},
     )
     r.assert_compiled("down", "even", "odd", "walk")
+
+
+@pytest.mark.parametrize("threshold", ["0", ""])
+def test_a_daemon_thread_waking_while_the_interpreter_finalizes(jit, threshold):
+    # A daemon thread that wants the GIL back once the interpreter finalizes
+    # leaves through `pthread_exit`, whose forced unwind runs through every
+    # frame of the thread: through jitsaw's frames too (here the hook's,
+    # under compiled code calling an interpreted function), which must not
+    # answer it with "terminate" (glibc then aborts the process, as a
+    # `multiprocessing` manager's server did at shutdown).
+    jit(
+        """
+        import os, sys, threading, time
+        class Slow:
+            def __del__(self, write=os.write, sleep=time.sleep):
+                write(1, b"finalizing\\n")
+                sleep(0.3)
+                write(1, b"finalized\\n")
+        sys.modules["holder"] = type(sys)("holder")
+        sys.modules["holder"].keep = Slow()
+        def waiter():
+            time.sleep(0.1)
+        def worker():
+            for i in range(3):
+                pass
+            waiter()
+        threading.Thread(target=worker, daemon=True).start()
+        time.sleep(0.02)
+        print("main done", flush=True)
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
 
 
 def test_threads_switch_inside_jitted_loops(jit):
