@@ -573,6 +573,22 @@ def test_code_that_calls_nothing_keeps_its_specializations_as_without_jitsaw(jit
     r.assert_compiled("load")
 
 
+def test_a_script_that_only_imports_its_program_runs_it_jitted(jit, tmp_path):
+    # A top level that calls nothing is still no leaf to run unhooked: the
+    # import runs the program, which must get the JIT (called during an
+    # import, `hot` is compiled past the threshold, not at its first call).
+    (tmp_path / "work.py").write_text(
+        "def hot(n):\n"
+        "    t = 0\n"
+        "    for i in range(n):\n"
+        "        t += i\n"
+        "    return t\n"
+        "print(sum(hot(1000) for _ in range(100)))\n"
+    )
+    r = jit("from work import hot\n", env={"JITSAW_THRESHOLD": "", "PYTHONPATH": str(tmp_path)})
+    r.assert_compiled("hot")
+
+
 def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(jit):
     # After two interpreted calls, an operator those calls never ran, outside
     # loops, is compiled without its inline fast paths (much of the code

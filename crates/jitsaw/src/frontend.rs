@@ -569,7 +569,8 @@ pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
 pub struct Shape {
     /// It has a loop (a `JUMP_BACKWARD`).
     pub loops: bool,
-    /// It calls (`CALL`, `CALL_KW`, `CALL_FUNCTION_EX`).
+    /// It calls (`CALL`, `CALL_KW`, `CALL_FUNCTION_EX`) or imports
+    /// (`IMPORT_NAME`, `IMPORT_FROM`: a module's code may run).
     pub calls: bool,
     /// How many instructions it has.
     pub instructions: u32,
@@ -588,7 +589,10 @@ pub fn shape(units: &[u16]) -> Shape {
         };
         let op = deopt(inst.opcode);
         shape.loops |= op == JUMP_BACKWARD;
-        shape.calls |= matches!(op, CALL | CALL_KW | CALL_FUNCTION_EX);
+        shape.calls |= matches!(
+            op,
+            CALL | CALL_KW | CALL_FUNCTION_EX | IMPORT_NAME | IMPORT_FROM
+        );
         shape.instructions += 1;
     }
     shape
@@ -1442,7 +1446,13 @@ mod tests {
         let mut plain = vec![unit(RESUME, 0)];
         with_caches(&mut plain, LOAD_FAST, 0);
         assert!(!shape(&plain).calls);
-        for call in [CALL, CALL_PY_EXACT_ARGS, CALL_KW, CALL_FUNCTION_EX] {
+        for call in [
+            CALL,
+            CALL_PY_EXACT_ARGS,
+            CALL_KW,
+            CALL_FUNCTION_EX,
+            IMPORT_NAME,
+        ] {
             let mut units = plain.clone();
             with_caches(&mut units, call, 1);
             assert!(shape(&units).calls, "{}", name(call));

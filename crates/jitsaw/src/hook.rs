@@ -88,7 +88,7 @@ pub struct CodeState {
     requickened: bool,
     /// Whether the bytecode has a backward jump.
     loops: bool,
-    /// Whether the bytecode calls (see [`leaf_unhooked`]).
+    /// Whether the bytecode calls or imports (see [`leaf_unhooked`]).
     calls_out: bool,
     /// How many instructions the bytecode has.
     instructions: u32,
@@ -1598,8 +1598,8 @@ unsafe fn unhooked_wait(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCode
     true
 }
 
-/// Whether an interpreted call of code without loops that calls nothing
-/// runs with the hook lifted: the interpreter then specializes its property
+/// Whether an interpreted call of a function without loops that calls and
+/// imports nothing runs with the hook lifted: the interpreter then specializes its property
 /// loads, `__getitem__` of classes and `for` over generators, and keeps
 /// them, as without jitsaw (under a frame evaluator it neither makes those
 /// nor runs them: they deopt, and after their cooldown fall back to the
@@ -1607,9 +1607,15 @@ unsafe fn unhooked_wait(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCode
 /// Such code reaches other Python code only through those (a getter, a
 /// generator's body), which the window runs interpreted, compiled or not;
 /// it also skips the hook's cost. Not for generator functions (their calls
-/// only make the generator), nor when [`unhooked_wait`] says no.
+/// only make the generator), nor for a module's or class's body (a script
+/// whose top level only imports the program would run all of it unhooked),
+/// nor when [`unhooked_wait`] says no.
 unsafe fn leaf_unhooked(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
-    !s.loops && !s.calls_out && !s.generator && unhooked_wait(s, ts, code)
+    !s.loops
+        && !s.calls_out
+        && !s.generator
+        && field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0
+        && unhooked_wait(s, ts, code)
 }
 
 /// The first compiled call's duration under which a warm-up call runs
