@@ -1581,6 +1581,7 @@ unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject
 /// stack (an outer call of a recursion could last long).
 unsafe fn unhooked_wait(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
     let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
+    // Counting mode counts what the interpreter runs through the hook.
     if COUNTING.load(Ordering::Relaxed)
         || s.requickened
         || head.is_null()
@@ -1599,14 +1600,14 @@ unsafe fn unhooked_wait(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCode
 }
 
 /// Whether an interpreted call of a function without loops that calls and
-/// imports nothing runs with the hook lifted: the interpreter then specializes its property
-/// loads, `__getitem__` of classes and `for` over generators, and keeps
+/// imports nothing runs with the hook lifted: the interpreter then
+/// specializes its property loads and `__getitem__` of classes, and keeps
 /// them, as without jitsaw (under a frame evaluator it neither makes those
 /// nor runs them: they deopt, and after their cooldown fall back to the
 /// generic instruction; CPython's `test_type_cache` checks a property's).
-/// Such code reaches other Python code only through those (a getter, a
-/// generator's body), which the window runs interpreted, compiled or not;
-/// it also skips the hook's cost. Not for generator functions (their calls
+/// Such code reaches other Python code only through those and operators
+/// (a getter, a dunder method), which the window runs interpreted, compiled
+/// or not; it also skips the hook's cost. Not for generator functions (their calls
 /// only make the generator), nor for a module's or class's body (a script
 /// whose top level only imports the program would run all of it unhooked),
 /// nor when [`unhooked_wait`] says no.
