@@ -1349,7 +1349,7 @@ enum Decision {
     /// the threshold pays the same rent against an estimate of its price
     /// (see [`rent_paid`]). `unhooked`: with the hook lifted, for the
     /// interpreter to specialize what it does not specialize under a frame
-    /// evaluator (see [`unhooked_wait`]).
+    /// evaluator (see [`may_lift_hook`]).
     Wait { unhooked: bool },
 }
 
@@ -1396,7 +1396,7 @@ unsafe fn decide(
                         // the interpreter specializes what the provisional
                         // code's quickening found due.
                         Decision::Wait {
-                            unhooked: t < SHORT_CALL && unhooked_wait(s, ts, code),
+                            unhooked: warms_up_unhooked(s, ts, code),
                         }
                     }
                     _ => {
@@ -1567,10 +1567,21 @@ unsafe fn frozen_module_code(code: *mut PyCodeObject) -> bool {
 /// the JIT off for the whole benchmark). Warm-ups after deopts run under
 /// the hook.
 unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Decision {
-    match s.first_run {
-        Some(t) if t < SHORT_CALL && unhooked_wait(s, ts, code) => Decision::InterpretUnhooked,
-        _ => Decision::Interpret,
+    if warms_up_unhooked(s, ts, code) {
+        Decision::InterpretUnhooked
+    } else {
+        Decision::Interpret
     }
+}
+
+/// Whether a warm-up call (see [`warm_up`]) runs with the hook lifted: its
+/// first, compiled, call took under [`SHORT_CALL`] and [`may_lift_hook`].
+unsafe fn warms_up_unhooked(
+    s: &CodeState,
+    ts: *mut PyThreadState,
+    code: *mut PyCodeObject,
+) -> bool {
+    s.first_run.is_some_and(|t| t < SHORT_CALL) && may_lift_hook(s, ts, code)
 }
 
 /// Whether an interpreted call of `s`'s code may run with the hook lifted
@@ -1579,7 +1590,7 @@ unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject
 /// compiled from specialized bytecode yet, only one thread runs (the window
 /// is interpreter-wide) and the code is not already running further up the
 /// stack (an outer call of a recursion could last long).
-unsafe fn unhooked_wait(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
+unsafe fn may_lift_hook(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
     let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
     // Counting mode counts what the interpreter runs through the hook.
     if COUNTING.load(Ordering::Relaxed)
@@ -1610,13 +1621,13 @@ unsafe fn unhooked_wait(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCode
 /// or not; it also skips the hook's cost. Not for generator functions (their calls
 /// only make the generator), nor for a module's or class's body (a script
 /// whose top level only imports the program would run all of it unhooked),
-/// nor when [`unhooked_wait`] says no.
+/// nor when [`may_lift_hook`] says no.
 unsafe fn leaf_unhooked(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
     !s.loops
         && !s.calls_out
         && !s.generator
         && field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0
-        && unhooked_wait(s, ts, code)
+        && may_lift_hook(s, ts, code)
 }
 
 /// The first compiled call's duration under which a warm-up call runs
