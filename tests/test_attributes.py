@@ -564,7 +564,7 @@ def test_property_getters_entered_from_compiled_code(jit, chaos):
 
 def test_attribute_accesses_of_locals_borrow_their_owner(jit):
     # `o.x` and `o.x = v` of a local `o` take `o` without a new reference
-    # (`optimize::borrow`). Every way they can leave for the interpreter or
+    # (`optimize::borrow`), or read it in place (`optimize::fuse`). Every way they can leave for the interpreter or
     # the generic path (another type, an instance whose values moved to a
     # dict, a deleted attribute) must hand it an owned `o`, and reference
     # counts and object lifetimes must be as plain.
@@ -664,8 +664,12 @@ def test_attribute_accesses_of_locals_borrow_their_owner(jit):
         """
     )
     r.assert_compiled("total", "method", "last_use", "store")
+    # The first load of a local's attribute reads the local in place, its
+    # class checks included (`optimize::fuse`); `o.y` after `o.x`, whose
+    # checks are dropped as repeated, loads the local without a reference.
     for name in ("total", "method", "last_use"):
-        assert "_LOAD_ATTR_INSTANCE_VALUE_BORROWED" in r.uops(name), name
+        assert "_LOAD_ATTR_INSTANCE_VALUE_LOCAL" in r.uops(name), name
+    assert "_LOAD_ATTR_INSTANCE_VALUE_BORROWED" in r.uops("total")
     assert "_STORE_ATTR_INSTANCE_VALUE_BORROWED" in r.uops("store")
     r.assert_compiled("poly", "prop")
     assert "_LOAD_ATTR_CACHED_BORROWED" in r.uops("poly")

@@ -1185,8 +1185,9 @@ def test_attributes_instance_slot_module_class_method(jit):
     r.assert_compiled("attrs")
     uops = r.uops("attrs")
     assert "_GUARD_TYPE_VERSION" in uops
-    # (A local's attribute: its owner borrowed, `optimize::borrow`.)
-    assert "_LOAD_ATTR_INSTANCE_VALUE_BORROWED" in uops
+    # (A local's attribute: read in place with its class checks,
+    # `optimize::fuse`.)
+    assert "_LOAD_ATTR_INSTANCE_VALUE_LOCAL" in uops
     assert "_STORE_ATTR_INSTANCE_VALUE_BORROWED" in uops
     assert "_LOAD_ATTR_SLOT_BORROWED" in uops
     # A module global's attribute is burned in (`optimize::globals`); a
@@ -2759,7 +2760,10 @@ def test_repeated_class_checks_of_a_local_hold_across_what_runs_between(jit):
         """
     )
     uops = r.uops("V.dot")
-    assert uops.count("_GUARD_TYPE_VERSION_BORROWED") == 2, uops
+    # (Each class check goes with its local's first load, read in place:
+    # `optimize::fuse`.)
+    checks = uops.count("_GUARD_TYPE_VERSION_BORROWED")
+    assert checks + uops.count("_LOAD_ATTR_INSTANCE_VALUE_LOCAL") == 2, uops
     assert "_CHECK_LOCAL_CLASS" in uops
 
 

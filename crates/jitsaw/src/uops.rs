@@ -291,6 +291,11 @@ uops! { o;
     _CHECK_LOCAL_CLASS: 0 => 0, escapes false;
     _CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED: 1 => 1, escapes false;
     _LOAD_ATTR_INSTANCE_VALUE_BORROWED: 1 => 1 + (o & 1), escapes false;
+    // jitsaw: a local's object's instance attribute, loaded, its class
+    // checked and its value read in one (`optimize::fuse`; oparg: the
+    // method bit; operand: the type version, the value's index in bits
+    // 32-47 and the local in bits 48-63).
+    _LOAD_ATTR_INSTANCE_VALUE_LOCAL: 0 => 1 + (o & 1), escapes false;
     _CHECK_ATTR_MODULE: 1 => 1;
     _LOAD_ATTR_MODULE: 1 => 1 + (o & 1);
     _CHECK_ATTR_WITH_HINT: 1 => 1;
@@ -581,6 +586,7 @@ impl Uop {
             | Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL => 2,
+            Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL => 1,
             _ => 0,
         }
     }

@@ -25,6 +25,15 @@
 //! value in each turn of a loop. Otherwise it pushes the result as the
 //! `_LOCALS` form does, and the store, left in place, takes it (the
 //! instruction's fallback returns to it too).
+//!
+//! An instance attribute of a local's object (`self.x`: after
+//! `optimize::borrow`, `_LOAD_FAST_BORROW self`,
+//! `_GUARD_TYPE_VERSION_BORROWED`, `_CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED`,
+//! `_LOAD_ATTR_INSTANCE_VALUE_BORROWED`) is read the same way:
+//! `_LOAD_ATTR_INSTANCE_VALUE_LOCAL` makes the three checks on the local's
+//! object and pushes the value, where the owner went to the stack and each
+//! micro-op loaded it back; a failed check pushes the owner with a
+//! reference, as the load would have, and leaves as the checks would.
 
 use super::remove_nops;
 use crate::uops::{Program, Uop, UopInst};
@@ -76,17 +85,69 @@ fn store_after(program: &Program, k: usize) -> Option<(u32, u32)> {
         .then_some((op.oparg, store as u32 + 1))
 }
 
+/// Whether the loads from micro-op `first` on are all that runs before the
+/// operation at `k`: its instruction starts at `start` (with its guard or
+/// itself), and no instruction after the first load's up to it is entered
+/// (a jump, a handler or a resumption would find the inputs on the stack)
+/// or has a fallback.
+fn quiet_between(
+    program: &Program,
+    entered: &[bool],
+    first: usize,
+    start: usize,
+    k: usize,
+) -> bool {
+    let at = program.uops[k].inst as usize;
+    let from = program.uops[first].inst as usize;
+    program.insts[at].first as usize == start
+        && from < at
+        && (from + 1..=at).all(|i| !entered[i])
+        && (from..at).all(|i| program.insts[i].fallback_count == 0)
+}
+
+/// The fused form of an instance attribute load of a local's object whose
+/// load, checks and read end at micro-op `k`, if they do.
+fn attr_load_of_local(program: &Program, entered: &[bool], k: usize) -> Option<UopInst> {
+    use Uop::*;
+    let seq = program.uops.get(k.checked_sub(3)?..=k)?;
+    let [load, version, values, read] = seq else {
+        return None;
+    };
+    let shape = [load.op, version.op, values.op, read.op]
+        == [
+            _LOAD_FAST_BORROW,
+            _GUARD_TYPE_VERSION_BORROWED,
+            _CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED,
+            _LOAD_ATTR_INSTANCE_VALUE_BORROWED,
+        ];
+    let fits = load.oparg <= 0xffff && version.operand >> 32 == 0 && read.operand <= 0xffff;
+    (shape && fits && quiet_between(program, entered, k - 3, k - 2, k)).then_some(UopInst {
+        op: _LOAD_ATTR_INSTANCE_VALUE_LOCAL,
+        operand: version.operand | read.operand << 32 | (load.oparg as u64) << 48,
+        ..*read
+    })
+}
+
 /// Fuses each borrowed float or int operation whose inputs are two locals loaded
-/// right before it (and its guard, if `optimize::types` left one).
+/// right before it (and its guard, if `optimize::types` left one), and each
+/// instance attribute load of a local's object.
 pub fn fuse_local_operands(mut program: Program) -> Program {
     let entered = program.entered();
     let main_end = program.main_len();
     let mut fused = false;
+    for k in 3..main_end {
+        if let Some(u) = attr_load_of_local(&program, &entered, k) {
+            for j in k - 3..k {
+                program.uops[j].op = Uop::_NOP;
+            }
+            program.uops[k] = u;
+            fused = true;
+        }
+    }
     for k in 2..main_end {
         let Some((form, guard)) = locals_form(program.uops[k].op) else {
             continue;
         };
-        let at = program.uops[k].inst as usize;
         let guarded = program.uops[k - 1].op == guard;
         if guarded && k < 3 {
             continue;
@@ -96,11 +157,7 @@ pub fn fuse_local_operands(mut program: Program) -> Program {
         let loads_only = a.op == Uop::_LOAD_FAST_BORROW && b.op == Uop::_LOAD_FAST_BORROW;
         // The operation's instruction starts with the guard or the
         // operation; the loads are all that runs in between.
-        let starts = program.insts[at].first as usize == first + 2;
-        let from = a.inst as usize;
-        let quiet = (from + 1..=at).all(|i| !entered[i])
-            && (from..at).all(|i| program.insts[i].fallback_count == 0);
-        if !(loads_only && starts && quiet && from < at) {
+        if !(loads_only && quiet_between(&program, &entered, first, first + 2, k)) {
             continue;
         }
         for j in first..k {
@@ -181,6 +238,75 @@ mod tests {
             .iter()
             .map(|u| (u.op, u.oparg, u.operand))
             .collect()
+    }
+
+    /// `LOAD_FAST 3`, then `LOAD_ATTR` (`oparg` its method bit) of the
+    /// instance value at index 2 under type version 9, with a fallback;
+    /// `jump_to` adds a jump to that instruction from the last.
+    fn attr_program(oparg: u32, jump_to: Option<u32>) -> Program {
+        let uops = vec![
+            uop(Uop::_LOAD_FAST_BORROW, 3, 0),
+            crate::uops::UopInst {
+                operand: 9,
+                ..uop(Uop::_GUARD_TYPE_VERSION_BORROWED, 0, 1)
+            },
+            uop(Uop::_CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED, 0, 1),
+            crate::uops::UopInst {
+                operand: 2,
+                ..uop(Uop::_LOAD_ATTR_INSTANCE_VALUE_BORROWED, oparg, 1)
+            },
+            crate::uops::UopInst {
+                jump: jump_to,
+                ..uop(Uop::_POP_TOP, 0, 2)
+            },
+            uop(Uop::_LOAD_ATTR, oparg, 1),
+        ];
+        Program {
+            insts: vec![inst(0, 1, 5, 0), inst(1, 3, 5, 1), inst(4, 1, 6, 0)],
+            uops,
+            ..Program::default()
+        }
+    }
+
+    #[test]
+    fn a_locals_instance_attribute_is_read_in_one() {
+        for method in [0, 1] {
+            let p = fuse_local_operands(attr_program(method, None));
+            assert!(ops(&p, 0).is_empty());
+            assert_eq!(
+                ops(&p, 1),
+                [(
+                    Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL,
+                    method,
+                    9 | 2 << 32 | 3 << 48
+                )]
+            );
+            // A failed check pushes the local, as its load would have.
+            assert_eq!(Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL.deopt_pushes(), 1);
+            assert_eq!(p.fallback_of(1)[0].op, Uop::_LOAD_ATTR);
+        }
+    }
+
+    #[test]
+    fn an_attribute_load_entered_or_unchecked_is_left_alone() {
+        // Entered between the load and the checks.
+        let p = fuse_local_operands(attr_program(0, Some(1)));
+        assert_eq!(ops(&p, 1).len(), 3);
+        // Entering the load's instruction is fine.
+        let p = fuse_local_operands(attr_program(0, Some(0)));
+        assert_eq!(ops(&p, 1)[0].0, Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL);
+        // Another owner than a local's object, or the checks not all there.
+        let mut p = attr_program(0, None);
+        p.uops[0].op = Uop::_LOAD_CONST_INLINE_BORROW;
+        assert_eq!(ops(&fuse_local_operands(p), 1).len(), 3);
+        let mut p = attr_program(0, None);
+        p.uops[2].op = Uop::_NOP;
+        let read = ops(&fuse_local_operands(p), 1)[2].0;
+        assert_eq!(read, Uop::_LOAD_ATTR_INSTANCE_VALUE_BORROWED);
+        // Past what the operand holds.
+        let mut p = attr_program(0, None);
+        p.uops[0].oparg = 0x10000;
+        assert_eq!(ops(&fuse_local_operands(p), 1).len(), 3);
     }
 
     #[test]

@@ -365,6 +365,38 @@ replicated_stencil!(
     }
 );
 
+replicated_stencil!(
+    /// `self.x`: `_LOAD_FAST_BORROW` of the local in the operand's bits
+    /// 48-63, then `_GUARD_TYPE_VERSION_BORROWED` (the version in bits
+    /// 0-31), `_CHECK_MANAGED_OBJECT_HAS_VALUES_BORROWED` and
+    /// `_LOAD_ATTR_INSTANCE_VALUE_BORROWED` (the value's index in bits
+    /// 32-47), in one (`optimize::fuse`): the owner is neither stored
+    /// to the stack nor loaded back by each check. A check that fails
+    /// pushes the local with a reference, as the load would have, and
+    /// leaves the way each of them would.
+    fn _LOAD_ATTR_INSTANCE_VALUE_LOCAL(f, sp, ts) oparg & 1 in [0, 1] {
+        let operand = operand();
+        let owner = *frame_local(f, (operand >> 48) as usize);
+        if type_version(ob_type(owner)) == operand as u32 && (*inline_values(owner)).valid != 0 {
+            let values = (*inline_values(owner)).values.as_mut_ptr();
+            let attr = *values.add((operand >> 32) as u16 as usize);
+            if !attr.is_null() {
+                incref(attr);
+                *sp = attr;
+                if oparg() & 1 != 0 {
+                    *sp.add(1) = core::ptr::null_mut();
+                    next!(f, sp.add(2), ts)
+                }
+                next!(f, sp.add(1), ts)
+            }
+        }
+        core::hint::cold_path();
+        incref(owner);
+        *sp = owner;
+        deopt!(f, sp.add(1), ts)
+    }
+);
+
 stencil!(
     /// Operand: the module dict's keys version.
     fn _CHECK_ATTR_MODULE(f, sp, ts) {
