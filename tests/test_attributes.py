@@ -564,10 +564,11 @@ def test_property_getters_entered_from_compiled_code(jit, chaos):
 
 def test_attribute_accesses_of_locals_borrow_their_owner(jit):
     # `o.x` and `o.x = v` of a local `o` take `o` without a new reference
-    # (`optimize::borrow`), or read it in place (`optimize::fuse`). Every way they can leave for the interpreter or
-    # the generic path (another type, an instance whose values moved to a
-    # dict, a deleted attribute) must hand it an owned `o`, and reference
-    # counts and object lifetimes must be as plain.
+    # (`optimize::borrow`), or read it in place (`optimize::fuse`). Every
+    # way they can leave for the interpreter or the generic path (another
+    # type, an instance whose values moved to a dict, a deleted attribute)
+    # must hand it an owned `o`, and reference counts and object lifetimes
+    # must be as plain.
     r = jit(
         """
         import sys, weakref

@@ -382,12 +382,7 @@ replicated_stencil!(
             let attr = *values.add((operand >> 32) as u16 as usize);
             if !attr.is_null() {
                 incref(attr);
-                *sp = attr;
-                if oparg() & 1 != 0 {
-                    *sp.add(1) = core::ptr::null_mut();
-                    next!(f, sp.add(2), ts)
-                }
-                next!(f, sp.add(1), ts)
+                push_res_maybe_null!(f, sp, ts, attr, oparg() & 1 != 0)
             }
         }
         core::hint::cold_path();
