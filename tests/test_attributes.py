@@ -212,6 +212,101 @@ def test_dict_backed_instances_through_hints(jit):
     r.assert_compiled("bump", "link")
 
 
+@pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
+def test_class_defaults_instances_shadow_and_dunder_class(jit, threshold):
+    # Class attributes that are defaults for instance attributes
+    # (`parent = None`, set on some instances only), which CPython does not
+    # specialize, read from inline values, from the class, from a __dict__
+    # that took the values over; then every change that must be seen.
+    # And `__class__` read through `object`'s descriptor or another.
+    r = jit(
+        """
+        class Base:
+            type = None
+            parent = None
+            children = ()
+            fn = len
+            def __init__(self, t):
+                self.type = t
+        class Node(Base):
+            def __init__(self, t, kids):
+                self.type = t
+                self.children = kids
+                for k in kids:
+                    k.parent = self
+        class Leaf(Base):
+            pass
+        class Crowded(Base):
+            def __init__(self, t):
+                for i in range(40):
+                    setattr(self, f"a{i}", i)
+                self.type = t
+        class Odd(Base):
+            @property
+            def __class__(self):
+                return int
+        def read(objs):
+            out = []
+            for o in objs:
+                try:
+                    out.append((o.type, o.parent is None, len(o.children),
+                                o.__class__.__name__, o.fn("abc")))
+                except Exception as e:
+                    out.append((type(e).__name__, str(e)))
+            return out
+        def reparent(objs, p):
+            for o in objs:
+                o.parent = p
+                o.fn = str.upper
+        def objs():
+            leaves = [Leaf(1), Leaf(2)]
+            return [Node(0, leaves), *leaves, Crowded(3), Odd(4), Base(5)]
+        os_ = objs()
+        for rnd in range(3):
+            print(read(os_))
+        del os_[1].type
+        os_[2].fn = str.upper
+        print(read(os_))
+        # The defaults rebound, then a property (a data descriptor) over the
+        # instances' own values, then gone again.
+        Base.type = "changed"
+        Leaf.children = [9, 9]
+        print(read(os_))
+        Base.parent = property(lambda self: "prop")
+        print(read(os_))
+        del Base.parent
+        print(read(os_))
+        # The default now a descriptor: instances still shadow it.
+        Base.fn = lambda self, s: ("method", s)
+        print(read(os_))
+        # Stores beside a default go to the instance.
+        for p in range(4):
+            reparent(os_, p)
+        print(read(os_), sorted(vars(os_[5])))
+        Base.parent = property(lambda self: "getter", lambda self, v: print("setter", v))
+        reparent(os_[:2], "q")
+        print(read(os_))
+        del Base.parent
+        # __class__ changed, a __dict__ taken over, and a non-str key whose
+        # __eq__ rebinds the default while a lookup compares with it.
+        os_[5].__class__ = Leaf
+        class Key:
+            def __hash__(self):
+                return hash("parent")
+            def __eq__(self, other):
+                print("eq ran")
+                Base.parent = "from eq"
+                return False
+        os_[3].__dict__[Key()] = 1
+        os_[2].__dict__.update(zip(map(str, range(50)), range(50)))
+        print(read(os_))
+        print(read(os_))
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    r.assert_compiled("read", "reparent")
+
+
 def test_method_calls_answered_in_compiled_code_see_shadowing(jit):
     # A method call's method is found in compiled code while no instance
     # attribute can hide it (no __dict__, or inline values whose shared keys

@@ -103,6 +103,7 @@ extern "C" {
     pub fn PyObject_GenericSetAttr(o: *mut PyObject, name: *mut PyObject, v: *mut PyObject) -> i32;
     pub fn PyType_IsSubtype(a: *mut PyTypeObject, b: *mut PyTypeObject) -> i32;
     pub fn PyUnicode_Compare(a: *mut PyObject, b: *mut PyObject) -> i32;
+    pub fn PyUnicode_CompareWithASCIIString(a: *mut PyObject, s: *const core::ffi::c_char) -> i32;
     pub fn PyObject_GetIter(o: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_Str(o: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_Format(o: *mut PyObject, spec: *mut PyObject) -> *mut PyObject;

@@ -47,7 +47,7 @@ pub struct AttrEntry {
     /// the name), the slot's byte offset, or the number of shared keys known
     /// not to be the name.
     pub index: u16,
-    /// `Method`, `ClassAttr`: the class attribute, borrowed (the type holds
+    /// `Method`, `ClassAttr`, `ValueOrClassAttr`: the class attribute, borrowed (the type holds
     /// it as long as its version is unchanged, what CPython's inline caches
     /// rely on too). `Value`, `DictValue`: where in the entries of an
     /// instance's `__dict__` the name was last found (a hint, checked).
@@ -55,7 +55,8 @@ pub struct AttrEntry {
 }
 
 impl AttrEntry {
-    /// The class attribute of a `Method` or `ClassAttr` entry.
+    /// The class attribute of a `Method`, `ClassAttr` or `ValueOrClassAttr`
+    /// entry.
     #[inline(always)]
     pub fn descr(&self) -> *mut crate::layout::PyObject {
         self.aux as *mut crate::layout::PyObject
@@ -146,6 +147,15 @@ pub enum AttrKind {
     /// getter's frame can be entered directly, as CPython's
     /// `LOAD_ATTR_PROPERTY` does (the getter is read again each time).
     Property,
+    /// A load of an instance attribute that a class attribute (`descr()`,
+    /// not a descriptor: a default such as `parent = None`) stands in for
+    /// while instances lack it: the inline value at `index` while the values
+    /// are current, else the class attribute. CPython does not specialize
+    /// such loads (`SPEC_FAIL_ATTR_CLASS_ATTR_SIMPLE`, shadowed).
+    ValueOrClassAttr,
+    /// A load of `__class__` that finds `object`'s own descriptor: the
+    /// instance's type.
+    DunderClass,
 }
 
 /// How [`AttrKind::Method`] and [`AttrKind::ClassAttr`] entries tell that the

@@ -144,6 +144,26 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
                 Found::Borrowed(at_hint)
             }
         }
+        // While the values are current, a missing value is a missing
+        // attribute (the name is among the shared keys); else the
+        // `__dict__` that took them over tells.
+        Kind::ValueOrClassAttr if values_valid(owner) => {
+            let value = *(*inline_values(owner))
+                .values
+                .as_ptr()
+                .add(e.index as usize);
+            Found::Borrowed(if value.is_null() { e.descr() } else { value })
+        }
+        Kind::ValueOrClassAttr => {
+            // Keys other than exact strs compare by running code, which the
+            // generic path's own lookup will run: once, as the interpreter.
+            let dict = managed_dict(owner);
+            if dict.is_null() || !dict_keys_is_unicode((*dict).ma_keys) {
+                return None;
+            }
+            dict_value(owner, name).unwrap_or(Found::Borrowed(e.descr()))
+        }
+        Kind::DunderClass => Found::Borrowed(ob_type(owner).cast()),
         Kind::Slot => Found::Borrowed(
             *owner
                 .cast::<u8>()
@@ -426,18 +446,18 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     let inline =
         flags & consts::TPFLAGS_INLINE_VALUES != 0 && flags & consts::TPFLAGS_HEAPTYPE != 0;
     let managed = flags & consts::TPFLAGS_MANAGED_DICT != 0;
-    if descr.is_null() {
-        // An instance attribute, if anything.
+    // An instance attribute, if anything.
+    let instance_attr = |mut entry: Entry| {
         if inline {
             entry.kind = Kind::Value;
-            entry.index = key_index(shared_keys(tp), name)
-                .and_then(|i| u16::try_from(i).ok())
-                .filter(|&i| i != NOT_SHARED)
-                .unwrap_or(NOT_SHARED);
+            entry.index = shared_index(tp, name).unwrap_or(NOT_SHARED);
         } else if managed {
             entry.kind = Kind::DictValue;
         }
-        return entry;
+        entry
+    };
+    if descr.is_null() {
+        return instance_attr(entry);
     }
     let desc_type = ob_type(descr);
     let desc_flags = type_flags(desc_type);
@@ -462,12 +482,25 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
         if let Some(offset) = member_slot(owner, descr, desc_type, access) {
             entry.kind = Kind::Slot;
             entry.index = offset;
+        } else if access != Access::Store && is_object_class_descr(descr, name) {
+            entry.kind = Kind::DunderClass;
         }
         return entry;
     }
     let Access::Load { method } = access else {
-        return entry;
+        // Without `__set__`, the class attribute has no say in a store: it
+        // goes to the instance as if there were none.
+        return instance_attr(entry);
     };
+    if !has_get && inline {
+        if let Some(index) = shared_index(tp, name) {
+            // A class attribute some instances shadow (a default).
+            entry.kind = Kind::ValueOrClassAttr;
+            entry.index = index;
+            entry.aux = descr as usize;
+            return entry;
+        }
+    }
     let is_method = has_get && desc_flags & consts::TPFLAGS_METHOD_DESCRIPTOR != 0;
     if has_get && !(is_method && method) {
         // Binding or other descriptors: the generic path.
@@ -569,6 +602,21 @@ unsafe fn member_slot(
         return None;
     }
     u16::try_from(offset).ok()
+}
+
+/// The index of `name` among the shared keys of `tp` (a type with inline
+/// values) that an entry's `index` can hold.
+unsafe fn shared_index(tp: *mut PyTypeObject, name: *mut PyObject) -> Option<u16> {
+    key_index(shared_keys(tp), name)
+        .and_then(|i| u16::try_from(i).ok())
+        .filter(|&i| i != NOT_SHARED)
+}
+
+/// Whether `descr`, found on a type for `name`, is `object`'s own
+/// `__class__` (whose getter answers the instance's type).
+unsafe fn is_object_class_descr(descr: *mut PyObject, name: *mut PyObject) -> bool {
+    descr == _PyType_Lookup(&raw mut PyBaseObject_Type, name)
+        && PyUnicode_CompareWithASCIIString(name, c"__class__".as_ptr()) == 0
 }
 
 /// The index of `name` among shared keys `keys` (of a type with inline

@@ -224,8 +224,15 @@ macro_rules! load_attr_cached {
         let entry = cached_entry(owner);
         if let Some(e) = entry {
             let values = inline_values(owner);
-            if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
-                let attr = *(*values).values.as_ptr().add(e.index as usize);
+            let default = e.kind == AttrKind::ValueOrClassAttr;
+            if (e.kind == AttrKind::Value || default)
+                && (*values).valid != 0
+                && e.index != ATTR_NOT_SHARED
+            {
+                let mut attr = *(*values).values.as_ptr().add(e.index as usize);
+                if attr.is_null() && default {
+                    attr = e.descr();
+                }
                 if !attr.is_null() {
                     replace_owner!($f, $sp, $ts, owner, attr, jump, $method, borrowed: $borrowed)
                 }
@@ -274,7 +281,8 @@ macro_rules! load_attr_cached {
 stencil!(
     /// Operand: the site's cache. Inline values are read here (as
     /// `_LOAD_ATTR_INSTANCE_VALUE`, running no Python code but a dying
-    /// owner's finalizer, as it), and go on at the jump target, the next
+    /// owner's finalizer, as it), or the class attribute standing in for a
+    /// missing one, and go on at the jump target, the next
     /// instruction, past the validity check that follows; a property's
     /// compiled getter is entered directly (`jitsaw_enter_property`) and
     /// returns to the next micro-op, the validity check. The rest, and
