@@ -307,6 +307,90 @@ def test_class_defaults_instances_shadow_and_dunder_class(jit, threshold):
     r.assert_compiled("read", "reparent")
 
 
+@pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
+def test_attributes_of_classes_read_from_the_class(jit, threshold):
+    # Loads whose owner is a class (metaclass `type`): class attributes,
+    # functions, method and slot descriptors, properties read from the
+    # class, which CPython does not specialize where `type` has an attribute
+    # of the name (`dict.__repr__`); the same site seeing classes and their
+    # instances; every change to a class or its bases; names where `type`
+    # has a data descriptor, a classmethod, a staticmethod, a metaclass.
+    r = jit(
+        """
+        class Meta(type):
+            ZERO = "meta"
+        class Base:
+            ZERO = 0
+            def m(self):
+                return "m"
+            @property
+            def p(self):
+                return "p"
+            @classmethod
+            def c(cls):
+                return cls.__name__
+            @staticmethod
+            def s():
+                return "s"
+        class Sub(Base):
+            pass
+        class WithMeta(Base, metaclass=Meta):
+            pass
+        class Other(Base):
+            ZERO = "other"
+        def show(v):
+            if isinstance(v, property):
+                return "a property"
+            return getattr(v, "__qualname__", None) or v
+        def read(owners):
+            out = []
+            for o in owners:
+                row = [o.__class__.__name__, o.c(), o.s(), o.__doc__, show(o.__repr__)]
+                try:
+                    row.append(show(o.ZERO))
+                except AttributeError as e:
+                    row.append(str(e))
+                try:
+                    row.append(show(o.m))
+                except AttributeError as e:
+                    row.append(str(e))
+                try:
+                    row.append(show(o.p))
+                except AttributeError as e:
+                    row.append(str(e))
+                try:
+                    row.append(o.__name__)
+                except AttributeError as e:
+                    row.append(str(e))
+                out.append(row)
+            return out
+        def builtins():
+            return [show(t.__repr__) for t in (dict, list, int, tuple)] + [
+                show(list.append), show(int.real), show(type.__name__)]
+        owners = [Base, Sub, Base(), WithMeta, Sub()]
+        for rnd in range(3):
+            print(read(owners), builtins())
+        Base.ZERO = "changed"
+        print(read(owners))
+        Sub.ZERO = "sub"
+        Base.m = lambda self: "new m"
+        print(read(owners))
+        del Sub.ZERO
+        Base.ZERO = property(lambda self: "zero property")
+        print(read(owners))
+        Base.__doc__ = "documented"
+        Sub.__repr__ = lambda self: "repr"
+        print(read(owners))
+        del Base.ZERO
+        print(read(owners))
+        Sub.__bases__ = (Other,)
+        print(read(owners))
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    r.assert_compiled("read", "builtins")
+
+
 def test_method_calls_answered_in_compiled_code_see_shadowing(jit):
     # A method call's method is found in compiled code while no instance
     # attribute can hide it (no __dict__, or inline values whose shared keys

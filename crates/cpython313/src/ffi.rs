@@ -47,6 +47,8 @@ extern "C" {
     pub static mut PyFloat_Type: PyTypeObject;
     pub static mut PyUnicode_Type: PyTypeObject;
     pub static mut PyMemberDescr_Type: PyTypeObject;
+    pub static mut PyGetSetDescr_Type: PyTypeObject;
+    pub static mut PyWrapperDescr_Type: PyTypeObject;
     pub static mut PyProperty_Type: PyTypeObject;
     pub static mut PyBool_Type: PyTypeObject;
     pub static mut PyList_Type: PyTypeObject;

@@ -156,6 +156,12 @@ pub enum AttrKind {
     /// A load of `__class__` that finds `object`'s own descriptor: the
     /// instance's type.
     DunderClass,
+    /// A load from a class whose metaclass is `type` itself (the owner is
+    /// the class): `descr()`, found on the class where `type` has no data
+    /// descriptor of the name, and either no descriptor or one that answers
+    /// itself when read from a class. Keyed by the class's own version
+    /// ([`AttrCheck::Class`]).
+    OfClass,
 }
 
 /// How [`AttrKind::Method`] and [`AttrKind::ClassAttr`] entries tell that the
@@ -170,6 +176,10 @@ pub enum AttrCheck {
     Values,
     /// The managed `__dict__` (a type without inline values).
     Dict,
+    /// None: the entry is for a class as the owner ([`AttrKind::OfClass`],
+    /// or `Generic` for one), keyed by that class's own version, where the
+    /// others are keyed by the owner's type's.
+    Class,
 }
 
 /// What a site resuming generators directly (`_SEND`, `_FOR_ITER`) learned

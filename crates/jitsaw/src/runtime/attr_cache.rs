@@ -164,6 +164,7 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
             dict_value(owner, name).unwrap_or(Found::Borrowed(e.descr()))
         }
         Kind::DunderClass => Found::Borrowed(ob_type(owner).cast()),
+        Kind::OfClass => Found::Borrowed(e.descr()),
         Kind::Slot => Found::Borrowed(
             *owner
                 .cast::<u8>()
@@ -189,18 +190,28 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
     Some((found, e.kind == Kind::Method))
 }
 
-/// The entry for `owner`'s type, if the site has one.
+/// The entry for `owner`'s type (or for `owner` itself, a class whose
+/// metaclass is `type`), if the site has one.
 #[inline(always)]
 unsafe fn lookup(cache: *mut AttrCache, owner: *mut PyObject) -> Option<*mut Entry> {
-    let version = type_version(ob_type(owner));
+    let class = is_plain_class(owner);
+    let version = type_version(if class { owner.cast() } else { ob_type(owner) });
     if version == 0 {
         return None;
     }
     (*cache)
         .entries
         .iter_mut()
-        .find(|e| e.version == version)
+        .find(|e| e.version == version && (e.check == Check::Class) == class)
         .map(|e| e as *mut Entry)
+}
+
+/// Whether `owner` is a class whose metaclass is exactly `type`, whose
+/// attributes `type_getattro` looks up (entries for it are keyed by its own
+/// version: [`Check::Class`]).
+#[inline(always)]
+unsafe fn is_plain_class(owner: *mut PyObject) -> bool {
+    ob_type(owner) == &raw mut PyType_Type
 }
 
 /// Notes where in `owner`'s `__dict__` the name is, for the stencils to look
@@ -393,9 +404,10 @@ unsafe fn fill(
     FILLED.bump();
     if entry.version != 0 {
         let entries = &mut (*cache).entries;
+        let class = entry.check == Check::Class;
         let keep = entries
             .iter()
-            .position(|e| e.version == entry.version)
+            .position(|e| e.version == entry.version && (e.check == Check::Class) == class)
             .unwrap_or(ATTR_ENTRIES - 1);
         entries.copy_within(0..keep, 1);
         entries[0] = entry;
@@ -409,6 +421,9 @@ unsafe fn fill(
 /// `specialize_attr_loadclassattr`), or stricter. Of version 0 if the type
 /// has no version to vouch for it.
 unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) -> Entry {
+    if is_plain_class(owner) {
+        return classify_class(owner.cast(), name, access);
+    }
     let tp = ob_type(owner);
     let mut entry = Entry {
         version: 0,
@@ -532,6 +547,54 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     };
     entry.check = check;
     entry.aux = descr as usize;
+    entry
+}
+
+/// The entry for `name` on the class `cls` itself (of metaclass `type`),
+/// as `type_getattro` finds it: no data descriptor of the name on `type`
+/// (which is immutable: what it has never changes), an attribute found on
+/// the class whose immutable type either is no descriptor or is one whose
+/// `__get__` answers the descriptor itself when read from a class
+/// (functions, method, slot, member and getset descriptors, properties).
+/// Loads only: a store is `Generic`. Of version 0 if the class has none.
+unsafe fn classify_class(cls: *mut PyTypeObject, name: *mut PyObject, access: Access) -> Entry {
+    let mut entry = Entry {
+        version: 0,
+        kind: Kind::Generic,
+        check: Check::Class,
+        index: 0,
+        aux: 0,
+    };
+    if type_flags(cls) & consts::TPFLAGS_READY == 0 || !is_str(name) {
+        return entry;
+    }
+    let meta = _PyType_Lookup(&raw mut PyType_Type, name);
+    // The lookup assigns the version tag if the class has none.
+    let attr = _PyType_Lookup(cls, name);
+    entry.version = type_version(cls);
+    let meta_is_data = !meta.is_null()
+        && field::<usize>(ob_type(meta).cast(), off::TYPE_TP_DESCR_GET) != 0
+        && field::<usize>(ob_type(meta).cast(), off::TYPE_TP_DESCR_SET) != 0;
+    if access == Access::Store || meta_is_data || attr.is_null() {
+        return entry;
+    }
+    let t = ob_type(attr);
+    if type_flags(t) & consts::TPFLAGS_IMMUTABLETYPE == 0 {
+        return entry;
+    }
+    let answers_itself = [
+        &raw mut PyFunction_Type,
+        &raw mut PyMethodDescr_Type,
+        &raw mut PyWrapperDescr_Type,
+        &raw mut PyMemberDescr_Type,
+        &raw mut PyGetSetDescr_Type,
+        &raw mut PyProperty_Type,
+    ]
+    .contains(&t);
+    if field::<usize>(t.cast(), off::TYPE_TP_DESCR_GET) == 0 || answers_itself {
+        entry.kind = Kind::OfClass;
+        entry.aux = attr as usize;
+    }
     entry
 }
 
