@@ -391,6 +391,56 @@ def test_attributes_of_classes_read_from_the_class(jit, threshold):
     r.assert_compiled("read", "builtins")
 
 
+@pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
+def test_methods_loaded_as_values_are_bound_to_their_instance(jit, threshold):
+    # `append = items.append`: a method (a Python function or a method
+    # descriptor) read as a value is bound to the instance, unless the
+    # instance has an attribute of the name; every change seen.
+    r = jit(
+        """
+        class A:
+            def m(self, x):
+                return ("A.m", x)
+        class S:
+            __slots__ = ("v",)
+            def m(self, x):
+                return ("S.m", x)
+        class Many:
+            def __init__(self):
+                for i in range(40):
+                    setattr(self, f"a{i}", i)
+            def m(self, x):
+                return ("Many.m", x)
+        def bind(objs):
+            out = []
+            for o in objs:
+                m = o.m
+                out.append((m(1), getattr(m, "__self__", None) is o, m == o.m, m is o.m))
+            items = []
+            append = items.append
+            for i in range(3):
+                append(i)
+            get = {1: "one"}.get
+            return out, items, get(1), "a-b".split("-"), (3).bit_length()
+        objs = [A(), S(), Many(), A()]
+        for rnd in range(3):
+            print(bind(objs))
+        objs[0].m = lambda x: ("instance", x)
+        objs[2].m = lambda x: ("many instance", x)
+        print(bind(objs))
+        A.m = lambda self, x: ("new A.m", x)
+        del objs[0].m
+        print(bind(objs))
+        S.m = staticmethod(lambda x: ("static", x))
+        print(bind(objs))
+        A.m = property(lambda self: (lambda x: ("property", x)))
+        print(bind(objs))
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    r.assert_compiled("bind")
+
+
 def test_method_calls_answered_in_compiled_code_see_shadowing(jit):
     # A method call's method is found in compiled code while no instance
     # attribute can hide it (no __dict__, or inline values whose shared keys

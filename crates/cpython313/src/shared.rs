@@ -41,13 +41,15 @@ pub struct AttrEntry {
     pub version: u32,
     /// What the entry knows.
     pub kind: AttrKind,
-    /// How `Method` and `ClassAttr` entries rule out an instance attribute.
+    /// How `Method`, `BoundMethod` and `ClassAttr` entries rule out an
+    /// instance attribute.
     pub check: AttrCheck,
     /// The inline value's index ([`ATTR_NOT_SHARED`] if the shared keys lack
     /// the name), the slot's byte offset, or the number of shared keys known
     /// not to be the name.
     pub index: u16,
-    /// `Method`, `ClassAttr`, `ValueOrClassAttr`: the class attribute, borrowed (the type holds
+    /// `Method`, `BoundMethod`, `ClassAttr`, `ValueOrClassAttr`, `OfClass`:
+    /// the class attribute, borrowed (the type holds
     /// it as long as its version is unchanged, what CPython's inline caches
     /// rely on too). `Value`, `DictValue`: where in the entries of an
     /// instance's `__dict__` the name was last found (a hint, checked).
@@ -55,8 +57,8 @@ pub struct AttrEntry {
 }
 
 impl AttrEntry {
-    /// The class attribute of a `Method`, `ClassAttr` or `ValueOrClassAttr`
-    /// entry.
+    /// The class attribute of a `Method`, `BoundMethod`, `ClassAttr`,
+    /// `ValueOrClassAttr` or `OfClass` entry.
     #[inline(always)]
     pub fn descr(&self) -> *mut crate::layout::PyObject {
         self.aux as *mut crate::layout::PyObject
@@ -162,6 +164,11 @@ pub enum AttrKind {
     /// itself when read from a class. Keyed by the class's own version
     /// ([`AttrCheck::Class`]).
     OfClass,
+    /// A method (`descr()`, whose type has `Py_TPFLAGS_METHOD_DESCRIPTOR`)
+    /// loaded as a value (`append = items.append`), unless the instance has
+    /// an attribute of the name (`check`): bound to the instance by its
+    /// `__get__`, as the generic lookup would.
+    BoundMethod,
 }
 
 /// How [`AttrKind::Method`] and [`AttrKind::ClassAttr`] entries tell that the

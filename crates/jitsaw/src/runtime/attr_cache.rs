@@ -55,6 +55,9 @@ unsafe fn values_valid(owner: *mut PyObject) -> bool {
     (*inline_values(owner)).valid != 0
 }
 
+/// A type's `tp_descr_get` (never NULL where [`Kind::BoundMethod`] reads it).
+type DescrGet = unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject;
+
 /// What a lookup found: a borrowed attribute, a new reference from a
 /// `__dict__`, or an error (set) from a `__dict__` lookup.
 enum Found {
@@ -175,6 +178,23 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
             // A `__dict__` lookup can run Python code (keys' `__eq__`),
             // which could have changed the class and freed the attribute.
             Ok(true) if type_version(ob_type(owner)) == e.version => Found::Borrowed(e.descr()),
+            Ok(_) => return None,
+            Err(()) => Found::Error,
+        },
+        // What the generic lookup would call once the instance has no
+        // attribute of the name (a method bound to the instance), without
+        // the lookups.
+        Kind::BoundMethod => match no_instance_attr(owner, e, name) {
+            Ok(true) if type_version(ob_type(owner)) == e.version => {
+                let descr = e.descr();
+                let get = field::<DescrGet>(ob_type(descr).cast(), off::TYPE_TP_DESCR_GET);
+                let bound = get(descr, owner, ob_type(owner).cast());
+                if bound.is_null() {
+                    Found::Error
+                } else {
+                    Found::New(bound)
+                }
+            }
             Ok(_) => return None,
             Err(()) => Found::Error,
         },
@@ -517,8 +537,8 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
         }
     }
     let is_method = has_get && desc_flags & consts::TPFLAGS_METHOD_DESCRIPTOR != 0;
-    if has_get && !(is_method && method) {
-        // Binding or other descriptors: the generic path.
+    if has_get && !is_method {
+        // Other descriptors: the generic path.
         return entry;
     }
     let dict_offset = field::<isize>(tp.cast(), off::TYPE_TP_DICTOFFSET);
@@ -540,10 +560,10 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     } else {
         return entry;
     };
-    entry.kind = if is_method {
-        Kind::Method
-    } else {
-        Kind::ClassAttr
+    entry.kind = match (is_method, method) {
+        (true, true) => Kind::Method,
+        (true, false) => Kind::BoundMethod,
+        (false, _) => Kind::ClassAttr,
     };
     entry.check = check;
     entry.aux = descr as usize;
