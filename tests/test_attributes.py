@@ -312,9 +312,10 @@ def test_attributes_of_classes_read_from_the_class(jit, threshold):
     # Loads whose owner is a class (metaclass `type`): class attributes,
     # functions, method and slot descriptors, properties read from the
     # class, which CPython does not specialize where `type` has an attribute
-    # of the name (`dict.__repr__`); the same site seeing classes and their
+    # of the name (`dict.__repr__`), classmethods and staticmethods (bound
+    # or unwrapped each time); the same site seeing classes and their
     # instances; every change to a class or its bases; names where `type`
-    # has a data descriptor, a classmethod, a staticmethod, a metaclass.
+    # has a data descriptor; a metaclass.
     r = jit(
         """
         class Meta(type):
@@ -345,7 +346,8 @@ def test_attributes_of_classes_read_from_the_class(jit, threshold):
         def read(owners):
             out = []
             for o in owners:
-                row = [o.__class__.__name__, o.c(), o.s(), o.__doc__, show(o.__repr__)]
+                c = o.c
+                row = [o.__class__.__name__, o.c(), c(), o.s(), o.__doc__, show(o.__repr__)]
                 try:
                     row.append(show(o.ZERO))
                 except AttributeError as e:
@@ -380,6 +382,8 @@ def test_attributes_of_classes_read_from_the_class(jit, threshold):
         print(read(owners))
         Base.__doc__ = "documented"
         Sub.__repr__ = lambda self: "repr"
+        # A classmethod made again in place: the class does not change.
+        Base.__dict__["c"].__init__(lambda cls: "again " + cls.__name__)
         print(read(owners))
         del Base.ZERO
         print(read(owners))

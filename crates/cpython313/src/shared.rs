@@ -45,8 +45,8 @@ pub struct AttrEntry {
     /// instance attribute.
     pub check: AttrCheck,
     /// The inline value's index ([`ATTR_NOT_SHARED`] if the shared keys lack
-    /// the name), the slot's byte offset, or the number of shared keys known
-    /// not to be the name.
+    /// the name), the slot's byte offset, the number of shared keys known
+    /// not to be the name, or for `OfClass` whether its `__get__` answers.
     pub index: u16,
     /// `Method`, `BoundMethod`, `ClassAttr`, `ValueOrClassAttr`, `OfClass`:
     /// the class attribute, borrowed (the type holds
@@ -160,8 +160,8 @@ pub enum AttrKind {
     DunderClass,
     /// A load from a class whose metaclass is `type` itself (the owner is
     /// the class): `descr()`, found on the class where `type` has no data
-    /// descriptor of the name, and either no descriptor or one that answers
-    /// itself when read from a class. Keyed by the class's own version
+    /// descriptor of the name, either itself or (`index` 1) what its
+    /// `__get__` answers for the class. Keyed by the class's own version
     /// ([`AttrCheck::Class`]).
     OfClass,
     /// A method (`descr()`, whose type has `Py_TPFLAGS_METHOD_DESCRIPTOR`)

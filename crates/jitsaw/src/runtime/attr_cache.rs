@@ -167,7 +167,20 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
             dict_value(owner, name).unwrap_or(Found::Borrowed(e.descr()))
         }
         Kind::DunderClass => Found::Borrowed(ob_type(owner).cast()),
-        Kind::OfClass => Found::Borrowed(e.descr()),
+        Kind::OfClass if e.index == 0 => Found::Borrowed(e.descr()),
+        Kind::OfClass => {
+            let attr = e.descr();
+            let get = field::<DescrGet>(ob_type(attr).cast(), off::TYPE_TP_DESCR_GET);
+            // The class holds the attribute only until `__get__` changes it.
+            incref(attr);
+            let got = get(attr, std::ptr::null_mut(), owner);
+            decref(attr);
+            if got.is_null() {
+                Found::Error
+            } else {
+                Found::New(got)
+            }
+        }
         Kind::Slot => Found::Borrowed(
             *owner
                 .cast::<u8>()
@@ -573,9 +586,10 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
 /// The entry for `name` on the class `cls` itself (of metaclass `type`),
 /// as `type_getattro` finds it: no data descriptor of the name on `type`
 /// (which is immutable: what it has never changes), an attribute found on
-/// the class whose immutable type either is no descriptor or is one whose
-/// `__get__` answers the descriptor itself when read from a class
-/// (functions, method, slot, member and getset descriptors, properties).
+/// the class, of an immutable type: the attribute itself when that is no
+/// descriptor or one whose `__get__` answers the descriptor itself when
+/// read from a class (functions, method, slot, member and getset
+/// descriptors, properties), else (`index` 1) what its `__get__` answers.
 /// Loads only: a store is `Generic`. Of version 0 if the class has none.
 unsafe fn classify_class(cls: *mut PyTypeObject, name: *mut PyObject, access: Access) -> Entry {
     let mut entry = Entry {
@@ -611,10 +625,11 @@ unsafe fn classify_class(cls: *mut PyTypeObject, name: *mut PyObject, access: Ac
         &raw mut PyProperty_Type,
     ]
     .contains(&t);
-    if field::<usize>(t.cast(), off::TYPE_TP_DESCR_GET) == 0 || answers_itself {
-        entry.kind = Kind::OfClass;
-        entry.aux = attr as usize;
-    }
+    entry.kind = Kind::OfClass;
+    entry.aux = attr as usize;
+    // Other descriptors (a classmethod binds to the class) are asked each
+    // time, as `type_getattro` asks them.
+    entry.index = (field::<usize>(t.cast(), off::TYPE_TP_DESCR_GET) != 0 && !answers_itself) as u16;
     entry
 }
 
