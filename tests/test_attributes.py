@@ -398,18 +398,27 @@ def test_attributes_of_classes_read_from_the_class(jit, threshold):
 @pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
 def test_methods_loaded_as_values_are_bound_to_their_instance(jit, threshold):
     # `append = items.append`: a method (a Python function or a method
-    # descriptor) read as a value is bound to the instance, unless the
-    # instance has an attribute of the name; every change seen.
+    # descriptor) read as a value is bound to the instance, and a
+    # classmethod or staticmethod read from an instance either way is what
+    # its `__get__` answers, unless the instance has an attribute of the
+    # name; every change seen.
     r = jit(
         """
-        class A:
+        class Base:
+            @classmethod
+            def c(cls, x):
+                return (cls.__name__, x)
+            @staticmethod
+            def s(x):
+                return ("static", x)
+        class A(Base):
             def m(self, x):
                 return ("A.m", x)
-        class S:
+        class S(Base):
             __slots__ = ("v",)
             def m(self, x):
                 return ("S.m", x)
-        class Many:
+        class Many(Base):
             def __init__(self):
                 for i in range(40):
                     setattr(self, f"a{i}", i)
@@ -419,7 +428,9 @@ def test_methods_loaded_as_values_are_bound_to_their_instance(jit, threshold):
             out = []
             for o in objs:
                 m = o.m
-                out.append((m(1), getattr(m, "__self__", None) is o, m == o.m, m is o.m))
+                c, s = o.c, o.s
+                out.append((m(1), getattr(m, "__self__", None) is o, m == o.m, m is o.m,
+                            o.c(2), c(3), o.s(4), s(5), c == o.c, s is o.s))
             items = []
             append = items.append
             for i in range(3):
@@ -439,6 +450,19 @@ def test_methods_loaded_as_values_are_bound_to_their_instance(jit, threshold):
         print(bind(objs))
         A.m = property(lambda self: (lambda x: ("property", x)))
         print(bind(objs))
+        # Instances shadowing them, a classmethod made again in place, and
+        # the class's own changes.
+        objs[0].c = lambda x: ("instance c", x)
+        objs[2].s = lambda x: ("instance s", x)
+        Base.__dict__["c"].__init__(lambda cls, x: ("again", cls.__name__, x))
+        print(bind(objs))
+        Base.s = classmethod(lambda cls, x: ("now a classmethod", x))
+        del Base.c
+        Base.c = 42
+        try:
+            bind(objs)
+        except TypeError as e:
+            print(e)
         """,
         env={"JITSAW_THRESHOLD": threshold},
     )

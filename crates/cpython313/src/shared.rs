@@ -165,9 +165,10 @@ pub enum AttrKind {
     /// ([`AttrCheck::Class`]).
     OfClass,
     /// A method (`descr()`, whose type has `Py_TPFLAGS_METHOD_DESCRIPTOR`)
-    /// loaded as a value (`append = items.append`), unless the instance has
-    /// an attribute of the name (`check`): bound to the instance by its
-    /// `__get__`, as the generic lookup would.
+    /// loaded as a value (`append = items.append`), or another descriptor
+    /// without `__set__` (a classmethod, a staticmethod) loaded either way,
+    /// unless the instance has an attribute of the name (`check`): what its
+    /// `__get__` answers for the instance, as the generic lookup would ask.
     BoundMethod,
 }
 

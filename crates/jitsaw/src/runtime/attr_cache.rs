@@ -195,13 +195,17 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
             Err(()) => Found::Error,
         },
         // What the generic lookup would call once the instance has no
-        // attribute of the name (a method bound to the instance), without
-        // the lookups.
+        // attribute of the name (a method bound to the instance, a
+        // classmethod's bound to its class), without the lookups.
         Kind::BoundMethod => match no_instance_attr(owner, e, name) {
             Ok(true) if type_version(ob_type(owner)) == e.version => {
                 let descr = e.descr();
                 let get = field::<DescrGet>(ob_type(descr).cast(), off::TYPE_TP_DESCR_GET);
+                // The class holds the descriptor only until `__get__`
+                // changes it.
+                incref(descr);
                 let bound = get(descr, owner, ob_type(owner).cast());
+                decref(descr);
                 if bound.is_null() {
                     Found::Error
                 } else {
@@ -550,10 +554,6 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
         }
     }
     let is_method = has_get && desc_flags & consts::TPFLAGS_METHOD_DESCRIPTOR != 0;
-    if has_get && !is_method {
-        // Other descriptors: the generic path.
-        return entry;
-    }
     let dict_offset = field::<isize>(tp.cast(), off::TYPE_TP_DICTOFFSET);
     let check = if inline {
         let keys = shared_keys(tp);
@@ -573,10 +573,14 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     } else {
         return entry;
     };
-    entry.kind = match (is_method, method) {
-        (true, true) => Kind::Method,
-        (true, false) => Kind::BoundMethod,
-        (false, _) => Kind::ClassAttr,
+    entry.kind = if is_method && method {
+        Kind::Method
+    } else if has_get {
+        // A method read as a value, or another descriptor without `__set__`
+        // (a classmethod, a staticmethod), either way.
+        Kind::BoundMethod
+    } else {
+        Kind::ClassAttr
     };
     entry.check = check;
     entry.aux = descr as usize;
