@@ -389,6 +389,12 @@ def test_attributes_of_classes_read_from_the_class(jit, threshold):
         print(read(owners))
         Sub.__bases__ = (Other,)
         print(read(owners))
+        # A classmethod of something not callable fails at the call.
+        Base.__dict__["c"].__init__(42)
+        try:
+            read(owners)
+        except TypeError as e:
+            print(e)
         """,
         env={"JITSAW_THRESHOLD": threshold},
     )

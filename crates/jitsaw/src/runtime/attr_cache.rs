@@ -119,7 +119,12 @@ unsafe fn no_instance_attr(
 /// and whether it is a method to call with `owner` as self; None when the
 /// generic path must answer.
 #[inline(always)]
-unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(Found, bool)> {
+unsafe fn find(
+    owner: *mut PyObject,
+    e: &Entry,
+    name: *mut PyObject,
+    method: bool,
+) -> Option<(Found, bool)> {
     let found = match e.kind {
         Kind::Value if values_valid(owner) => {
             if e.index == NOT_SHARED {
@@ -168,6 +173,17 @@ unsafe fn find(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> Option<(
         }
         Kind::DunderClass => Found::Borrowed(ob_type(owner).cast()),
         Kind::OfClass if e.index == 0 => Found::Borrowed(e.descr()),
+        // A classmethod called from its class (`Strength.weaker(a, b)`):
+        // its function, with the class as `self`, as the bound method its
+        // `__get__` makes would call it (read again each time: `__init__`
+        // can replace it in place).
+        Kind::OfClass
+            if method
+                && ob_type(e.descr()) == &raw mut PyClassMethod_Type
+                && !classmethod_function(e.descr()).is_null() =>
+        {
+            return Some((Found::Borrowed(classmethod_function(e.descr())), true));
+        }
         Kind::OfClass => {
             let attr = e.descr();
             let get = field::<DescrGet>(ob_type(attr).cast(), off::TYPE_TP_DESCR_GET);
@@ -295,7 +311,7 @@ pub(super) unsafe extern "C" fn load_attr_cached(
             },
         ),
     };
-    if let Some((found, bound)) = find(owner, &entry, name) {
+    if let Some((found, bound)) = find(owner, &entry, name, method != 0) {
         let attr = match found {
             Found::Borrowed(attr) => {
                 incref(attr);
@@ -655,25 +671,47 @@ pub(super) unsafe fn property_getter(descr: *mut PyObject) -> *mut PyObject {
 /// properties is made then).
 fn property_getter_offset() -> usize {
     static OFFSET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    // SAFETY: called with the GIL held (attribute caches are); the lookup
-    // finds `property`'s own member descriptor, read at probed offsets.
-    *OFFSET.get_or_init(|| unsafe {
-        let name = pyo3::ffi::PyUnicode_InternFromString(c"fget".as_ptr()).cast::<PyObject>();
-        if name.is_null() {
-            pyo3::ffi::PyErr_Clear();
-            return 0;
-        }
-        let descr = _PyType_Lookup(&raw mut PyProperty_Type, name);
-        decref(name);
-        if descr.is_null() || ob_type(descr) != &raw mut PyMemberDescr_Type {
-            return 0;
-        }
-        let member = field::<*mut u8>(descr.cast(), off::MEMBERDESCR_D_MEMBER);
-        if field::<i32>(member, off::MEMBERDEF_TYPE) as i64 != consts::T_OBJECT {
-            return 0;
-        }
-        usize::try_from(field::<isize>(member, off::MEMBERDEF_OFFSET)).unwrap_or(0)
-    })
+    // SAFETY: called with the GIL held (attribute caches are).
+    *OFFSET.get_or_init(|| unsafe { object_member_offset(&raw mut PyProperty_Type, c"fget") })
+}
+
+/// A classmethod's function (`cm_callable`, borrowed; NULL if none or if
+/// its offset cannot be told), read where its `__func__` member reads it
+/// (the struct is private to CPython).
+///
+/// # Safety
+/// The GIL is held and `cm` is exactly a `classmethod`.
+unsafe fn classmethod_function(cm: *mut PyObject) -> *mut PyObject {
+    static OFFSET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    match *OFFSET.get_or_init(|| object_member_offset(&raw mut PyClassMethod_Type, c"__func__")) {
+        0 => std::ptr::null_mut(),
+        offset => field::<*mut PyObject>(cm.cast(), offset),
+    }
+}
+
+/// The byte offset of the object member `name` that type `tp` declares
+/// (its member descriptor's), or 0 if it is not an object member as
+/// expected.
+///
+/// # Safety
+/// The GIL is held; the lookup finds the type's own member descriptor,
+/// read at probed offsets.
+unsafe fn object_member_offset(tp: *mut PyTypeObject, name: &std::ffi::CStr) -> usize {
+    let name = pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>();
+    if name.is_null() {
+        pyo3::ffi::PyErr_Clear();
+        return 0;
+    }
+    let descr = _PyType_Lookup(tp, name);
+    decref(name);
+    if descr.is_null() || ob_type(descr) != &raw mut PyMemberDescr_Type {
+        return 0;
+    }
+    let member = field::<*mut u8>(descr.cast(), off::MEMBERDESCR_D_MEMBER);
+    if field::<i32>(member, off::MEMBERDEF_TYPE) as i64 != consts::T_OBJECT {
+        return 0;
+    }
+    usize::try_from(field::<isize>(member, off::MEMBERDEF_OFFSET)).unwrap_or(0)
 }
 
 /// The byte offset of the object slot a member descriptor `descr` reads or
