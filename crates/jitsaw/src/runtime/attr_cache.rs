@@ -55,8 +55,24 @@ unsafe fn values_valid(owner: *mut PyObject) -> bool {
     (*inline_values(owner)).valid != 0
 }
 
-/// A type's `tp_descr_get` (never NULL where [`Kind::BoundMethod`] reads it).
+/// A type's `tp_descr_get` (never NULL where [`ask_descriptor`] reads it).
 type DescrGet = unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject;
+
+/// What the descriptor `descr`'s `__get__` answers for `obj` (NULL when
+/// read from the class `tp` itself), as the generic lookups ask it. The
+/// class holds the descriptor only until `__get__` changes the class: it is
+/// held across the call, as those lookups hold it.
+unsafe fn ask_descriptor(descr: *mut PyObject, obj: *mut PyObject, tp: *mut PyObject) -> Found {
+    let get = field::<DescrGet>(ob_type(descr).cast(), off::TYPE_TP_DESCR_GET);
+    incref(descr);
+    let got = get(descr, obj, tp);
+    decref(descr);
+    if got.is_null() {
+        Found::Error
+    } else {
+        Found::New(got)
+    }
+}
 
 /// What a lookup found: a borrowed attribute, a new reference from a
 /// `__dict__`, or an error (set) from a `__dict__` lookup.
@@ -173,29 +189,19 @@ unsafe fn find(
         }
         Kind::DunderClass => Found::Borrowed(ob_type(owner).cast()),
         Kind::OfClass if e.index == 0 => Found::Borrowed(e.descr()),
-        // A classmethod called from its class (`Strength.weaker(a, b)`):
-        // its function, with the class as `self`, as the bound method its
-        // `__get__` makes would call it (read again each time: `__init__`
-        // can replace it in place).
-        Kind::OfClass
-            if method
-                && ob_type(e.descr()) == &raw mut PyClassMethod_Type
-                && !classmethod_function(e.descr()).is_null() =>
-        {
-            return Some((Found::Borrowed(classmethod_function(e.descr())), true));
-        }
         Kind::OfClass => {
             let attr = e.descr();
-            let get = field::<DescrGet>(ob_type(attr).cast(), off::TYPE_TP_DESCR_GET);
-            // The class holds the attribute only until `__get__` changes it.
-            incref(attr);
-            let got = get(attr, std::ptr::null_mut(), owner);
-            decref(attr);
-            if got.is_null() {
-                Found::Error
-            } else {
-                Found::New(got)
+            // A classmethod called from its class (`Strength.weaker(a,
+            // b)`): its function, with the class as `self`, as the bound
+            // method its `__get__` makes would call it (read again each
+            // time: `__init__` can replace it in place).
+            if method && ob_type(attr) == &raw mut PyClassMethod_Type {
+                let function = classmethod_function(attr);
+                if !function.is_null() {
+                    return Some((Found::Borrowed(function), true));
+                }
             }
+            ask_descriptor(attr, std::ptr::null_mut(), owner)
         }
         Kind::Slot => Found::Borrowed(
             *owner
@@ -215,18 +221,7 @@ unsafe fn find(
         // classmethod's bound to its class), without the lookups.
         Kind::BoundMethod => match no_instance_attr(owner, e, name) {
             Ok(true) if type_version(ob_type(owner)) == e.version => {
-                let descr = e.descr();
-                let get = field::<DescrGet>(ob_type(descr).cast(), off::TYPE_TP_DESCR_GET);
-                // The class holds the descriptor only until `__get__`
-                // changes it.
-                incref(descr);
-                let bound = get(descr, owner, ob_type(owner).cast());
-                decref(descr);
-                if bound.is_null() {
-                    Found::Error
-                } else {
-                    Found::New(bound)
-                }
+                ask_descriptor(e.descr(), owner, ob_type(owner).cast())
             }
             Ok(_) => return None,
             Err(()) => Found::Error,
