@@ -469,10 +469,30 @@ def test_methods_loaded_as_values_are_bound_to_their_instance(jit, threshold):
             bind(objs)
         except TypeError as e:
             print(e)
+        # A descriptor whose __get__ raises, read from instances and from
+        # classes, both ways: the error leaves compiled code as it would.
+        Base.u = classmethod.__new__(classmethod)
+        def uninitialized(owners):
+            out = []
+            for o in owners:
+                try:
+                    out.append(o.u)
+                except RuntimeError as e:
+                    out.append(("value", str(e)))
+                try:
+                    out.append(o.u())
+                except RuntimeError as e:
+                    out.append(("call", str(e)))
+            return out
+        for rnd in range(3):
+            print(uninitialized([A, objs[1], S, objs[2]]))
         """,
         env={"JITSAW_THRESHOLD": threshold},
     )
-    r.assert_compiled("bind")
+    r.assert_compiled("bind", "uninitialized")
+    assert r.stats["exits"].get("raise:_LOAD_ATTR_CACHED", 0) + r.stats["exits"].get(
+        "raise:_LOAD_ATTR_CACHED_METHOD", 0
+    ) > 0, r.stats["exits"]
 
 
 def test_method_calls_answered_in_compiled_code_see_shadowing(jit):
