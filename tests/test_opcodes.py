@@ -1119,6 +1119,107 @@ def test_subscripts(jit):
     assert r.exits("generic:BINARY_SUBSCR_LIST_INT")
 
 
+def test_slices_of_builtin_containers_and_others(jit):
+    # `a[i:j]` and `a[i:j] = v`: exact lists, tuples and strs with bounds of
+    # None or one-digit ints are sliced directly; every other container,
+    # bound or value goes the interpreter's way (its error messages, the
+    # order in which bounds are converted and freed).
+    r = jit(
+        """
+        class Index:
+            def __init__(self, i):
+                self.i = i
+            def __index__(self):
+                print("index", self.i)
+                return self.i
+            def __del__(self):
+                print("del", self.i)
+            def __repr__(self):
+                return f"Index({self.i})"
+        class L(list):
+            pass
+        class It:
+            def __iter__(self):
+                return iter([5, 6])
+            def __repr__(self):
+                return "It()"
+        class Seq:
+            def __repr__(self):
+                return "Seq()"
+            def __getitem__(self, k):
+                return ("got", k)
+            def __setitem__(self, k, v):
+                print("set", k, v)
+        def get(c, i, j):
+            return c[i:j]
+        def get_head(c, j):
+            return c[:j]
+        def get_tail(c, i):
+            return c[i:]
+        def get_all(c):
+            return c[:]
+        def put(c, i, j, v):
+            c[i:j] = v
+            return c
+        def put_all(c, v):
+            c[:] = v
+            return c
+        big = 2 ** 40
+        containers = [[0, 1, 2, 3, 4], (0, 1, 2, 3, 4), "abcde", "äb€de😀", b"abcde",
+                      bytearray(b"abc"), range(7), L([1, 2, 3]), Seq(), {}, [], (), ""]
+        bounds = [None, 0, 1, 3, -1, -2, -9, 9, 5, big, -big, True, False, 2 ** 30, -(2 ** 30), 1.5, "x"]
+        for rep in range(2):
+            for c in containers:
+                for i in bounds:
+                    for j in bounds:
+                        try:
+                            print(repr(get(c, i, j)), end=" ")
+                        except Exception as e:
+                            print(type(e).__name__, e, end=" ")
+                    try:
+                        print(repr(get_head(c, i)), repr(get_tail(c, i)), end=" ")
+                    except Exception as e:
+                        print(type(e).__name__, e, end=" ")
+                try:
+                    print(repr(get_all(c)))
+                except Exception as e:
+                    print(type(e).__name__, e)
+        t, s, l = (1, 2, 3), "".join(["ab", "cd"]), [1, 2]
+        print(get_all(t) is t, get(t, 0, 3) is t, get(t, 0, big) is t, get(t, 2, 1) is (), get(t, 1, 3) == (2, 3))
+        print(get_all(s) is s, get(s, -big, big) is s, get(s, 3, 1) is "", get_all(l) is l, get_all(l) == l)
+        print(get(l, Index(0), Index(1)), get("abc", Index(1), None))
+        values = [[7, 8], (7,), [], (), "xy", It(), 3, None, {1: 2}, range(2)]
+        for rep in range(2):
+            for c in ([0, 1, 2, 3], L([0, 1, 2]), bytearray(b"abc"), (1, 2), Seq(), {}):
+                for i, j in [(None, None), (1, 3), (3, 1), (-1, None), (None, -9), (9, 10), (big, None), (1.0, 2), (True, Index(2))]:
+                    for v in values:
+                        target = c.copy() if hasattr(c, "copy") else c
+                        try:
+                            print(put(target, i, j, v), end=" ")
+                        except Exception as e:
+                            print(type(e).__name__, e, end=" ")
+                print()
+        a = [1, 2, 3]
+        print(put_all(a, a), put(a, 1, 2, a), put_all(a, (a, a)) is a)
+        print(put(L([1]), 0, 0, [9]), type(put(L([1]), 0, 0, [9])).__name__)
+        def boom():
+            return [1, 2][:"x"]
+        def boom_store():
+            x = [1, 2]
+            x[1:2] = 5
+        for f in (boom, boom_store):
+            try:
+                f()
+            except TypeError as e:
+                import traceback
+                traceback.print_exc()
+        """
+    )
+    r.assert_compiled("get", "get_head", "get_tail", "get_all", "put", "put_all")
+    assert "_BINARY_SLICE" in r.uops("get")
+    assert "_STORE_SLICE" in r.uops("put")
+
+
 def test_globals_and_builtins(jit):
     r = jit(
         """

@@ -170,6 +170,10 @@ extern "C" {
         stop: *mut PyObject,
         step: *mut PyObject,
     ) -> *mut PyObject;
+    pub fn PyList_GetSlice(list: *mut PyObject, low: isize, high: isize) -> *mut PyObject;
+    pub fn PyList_SetSlice(list: *mut PyObject, low: isize, high: isize, v: *mut PyObject) -> i32;
+    pub fn PyTuple_GetSlice(tuple: *mut PyObject, low: isize, high: isize) -> *mut PyObject;
+    pub fn PyUnicode_Substring(s: *mut PyObject, start: isize, end: isize) -> *mut PyObject;
     pub fn PyCell_New(o: *mut PyObject) -> *mut PyObject;
     pub fn PyFunction_New(code: *mut PyObject, globals: *mut PyObject) -> *mut PyObject;
     pub fn _PyFunction_SetVersion(func: *mut PyObject, version: u32);

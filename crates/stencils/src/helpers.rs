@@ -314,4 +314,19 @@ extern "C" {
     /// `GET_ITER` of an object whose `tp_iter` is `slot_tp_iter`, borrowing
     /// it: a new reference or NULL.
     pub fn jitsaw_get_iter(ts: Ts, iterable: *mut PyObject) -> *mut PyObject;
+    /// `container[start:stop]` (`BINARY_SLICE`), borrowing all three: a new
+    /// reference or NULL with an error.
+    pub fn jitsaw_binary_slice(
+        container: *mut PyObject,
+        start: *mut PyObject,
+        stop: *mut PyObject,
+    ) -> *mut PyObject;
+    /// `container[start:stop] = value` (`STORE_SLICE`), borrowing all four:
+    /// 0, or -1 with an error.
+    pub fn jitsaw_store_slice(
+        container: *mut PyObject,
+        start: *mut PyObject,
+        stop: *mut PyObject,
+        value: *mut PyObject,
+    ) -> i32;
 }

@@ -70,6 +70,14 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             pyo3::ffi::PyType_GenericAlloc as *const () as usize,
         ),
         ("jitsaw_get_iter", helper_get_iter as *const () as usize),
+        (
+            "jitsaw_binary_slice",
+            super::slices::helper_binary_slice as *const () as usize,
+        ),
+        (
+            "jitsaw_store_slice",
+            super::slices::helper_store_slice as *const () as usize,
+        ),
         ("jitsaw_name_error", name_error as *const () as usize),
         (
             "jitsaw_unbound_local",

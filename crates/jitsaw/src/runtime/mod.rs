@@ -15,6 +15,7 @@ mod async_gen;
 pub mod attr_cache;
 mod helpers;
 mod operators;
+mod slices;
 pub use helpers::{generator_from_frame, prepare_call_site, releasing_locals};
 pub mod location;
 pub mod watch;

@@ -1,6 +1,7 @@
 //! `BINARY_SUBSCR`, `STORE_SUBSCR`, `DELETE_SUBSCR` and slices.
 
 use crate::abi::*;
+use crate::helpers::{jitsaw_binary_slice, jitsaw_store_slice};
 use jitsaw_cpython313::ffi::*;
 
 stencil!(fn _BINARY_SUBSCR(f, sp, ts) {
@@ -175,23 +176,11 @@ stencil!(fn _BINARY_SUBSCR_DICT(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
-/// `_PyBuildSlice_ConsumeRefs(start, stop)`: a slice, consuming both.
-#[inline(always)]
-unsafe fn build_slice_consume(start: *mut PyObject, stop: *mut PyObject) -> *mut PyObject {
-    let slice = PySlice_New(start, stop, none());
-    decref(start);
-    decref(stop);
-    slice
-}
-
 stencil!(fn _BINARY_SLICE(f, sp, ts) {
     let (container, start, stop) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
-    let slice = build_slice_consume(start, stop);
-    let mut res = core::ptr::null_mut();
-    if !slice.is_null() {
-        res = PyObject_GetItem(container, slice);
-        decref(slice);
-    }
+    let res = jitsaw_binary_slice(container, start, stop);
+    decref(start);
+    decref(stop);
     decref(container);
     if res.is_null() {
         error!(f, sp.sub(3), ts)
@@ -202,12 +191,9 @@ stencil!(fn _BINARY_SLICE(f, sp, ts) {
 
 stencil!(fn _STORE_SLICE(f, sp, ts) {
     let (v, container, start, stop) = (peek(sp, 4), peek(sp, 3), peek(sp, 2), peek(sp, 1));
-    let slice = build_slice_consume(start, stop);
-    let mut err = 1;
-    if !slice.is_null() {
-        err = PyObject_SetItem(container, slice, v);
-        decref(slice);
-    }
+    let err = jitsaw_store_slice(container, start, stop, v);
+    decref(start);
+    decref(stop);
     decref(v);
     decref(container);
     if err != 0 {
