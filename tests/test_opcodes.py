@@ -1120,7 +1120,7 @@ def test_subscripts(jit):
 
 
 def test_slices_of_builtin_containers_and_others(jit):
-    # `a[i:j]` and `a[i:j] = v`: exact lists, tuples and strs with bounds of
+    # `a[i:j]` and `a[i:j] = v`: exact lists, tuples, strs and bytes with bounds of
     # None or one-digit ints are sliced directly; every other container,
     # bound or value goes the interpreter's way (its error messages, the
     # order in which bounds are converted and freed).
@@ -1187,7 +1187,9 @@ def test_slices_of_builtin_containers_and_others(jit):
         t, s, l = (1, 2, 3), "".join(["ab", "cd"]), [1, 2]
         print(get_all(t) is t, get(t, 0, 3) is t, get(t, 0, big) is t, get(t, 2, 1) is (), get(t, 1, 3) == (2, 3))
         print(get_all(s) is s, get(s, -big, big) is s, get(s, 3, 1) is "", get_all(l) is l, get_all(l) == l)
-        print(get(l, Index(0), Index(1)), get("abc", Index(1), None))
+        bb = bytes([7, 8, 9, 10])
+        print(get_all(bb) is bb, get(bb, 1, 2) is get(bb, 1, 2), get(bb, 3, 1) is b"", get(bb, -3, -1))
+        print(get(l, Index(0), Index(1)), get("abc", Index(1), None), get(b"abc", None, Index(2)))
         values = [[7, 8], (7,), [], (), "xy", It(), 3, None, {1: 2}, range(2)]
         for rep in range(2):
             for c in ([0, 1, 2, 3], L([0, 1, 2]), bytearray(b"abc"), (1, 2), Seq(), {}):

@@ -46,6 +46,7 @@ extern "C" {
     pub static mut PyLong_Type: PyTypeObject;
     pub static mut PyFloat_Type: PyTypeObject;
     pub static mut PyUnicode_Type: PyTypeObject;
+    pub static mut PyBytes_Type: PyTypeObject;
     pub static mut PyMemberDescr_Type: PyTypeObject;
     pub static mut PyGetSetDescr_Type: PyTypeObject;
     pub static mut PyWrapperDescr_Type: PyTypeObject;
@@ -174,6 +175,8 @@ extern "C" {
     pub fn PyList_SetSlice(list: *mut PyObject, low: isize, high: isize, v: *mut PyObject) -> i32;
     pub fn PyTuple_GetSlice(tuple: *mut PyObject, low: isize, high: isize) -> *mut PyObject;
     pub fn PyUnicode_Substring(s: *mut PyObject, start: isize, end: isize) -> *mut PyObject;
+    pub fn PyBytes_AsString(b: *mut PyObject) -> *mut u8;
+    pub fn PyBytes_FromStringAndSize(s: *const u8, len: isize) -> *mut PyObject;
     pub fn PyCell_New(o: *mut PyObject) -> *mut PyObject;
     pub fn PyFunction_New(code: *mut PyObject, globals: *mut PyObject) -> *mut PyObject;
     pub fn _PyFunction_SetVersion(func: *mut PyObject, version: u32);

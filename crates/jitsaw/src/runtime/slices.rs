@@ -2,7 +2,7 @@
 //! code. The interpreter builds a slice object, then the container's
 //! `mp_subscript`/`mp_ass_subscript` unpacks it again (`PySlice_Unpack`,
 //! `_PyEval_SliceIndex`, `PySlice_AdjustIndices`): for the exact lists,
-//! tuples and strs most slices are taken of, with bounds that are `None` or
+//! tuples, strs and bytes most slices are taken of, with bounds that are `None` or
 //! ints of one digit (whose conversion runs no code), the helpers compute
 //! the bounds as that unpacking would and call the container's own slice
 //! function, which is what its subscript calls for a step of 1. Anything
@@ -66,7 +66,11 @@ pub(super) unsafe extern "C" fn helper_binary_slice(
     } else if is_str(container) {
         let len = pyo3::ffi::PyUnicode_GetLength(container.cast());
         if let Some((i, j)) = bounds(len, start, stop) {
-            return PyUnicode_Substring(container, i, j.max(i));
+            return PyUnicode_Substring(container, i, j);
+        }
+    } else if is_type(container, &raw mut PyBytes_Type) {
+        if let Some((i, j)) = bounds(ob_size(container), start, stop) {
+            return bytes_slice(container, i, j);
         }
     }
     let slice = PySlice_New(start, stop, std::ptr::null_mut());
@@ -76,6 +80,20 @@ pub(super) unsafe extern "C" fn helper_binary_slice(
     let result = PyObject_GetItem(container, slice);
     decref(slice);
     result
+}
+
+/// `bytes_subscript`'s slice with a step of 1, of adjusted bounds: the
+/// empty bytes, the object itself when whole, else a copy of the bytes
+/// (`PyBytes_FromStringAndSize` answers one byte with its cached object).
+unsafe fn bytes_slice(b: *mut PyObject, start: isize, stop: isize) -> *mut PyObject {
+    let len = ob_size(b);
+    if stop <= start {
+        PyBytes_FromStringAndSize(c"".as_ptr().cast(), 0)
+    } else if start == 0 && stop == len {
+        new_ref(b)
+    } else {
+        PyBytes_FromStringAndSize(PyBytes_AsString(b).add(start as usize), stop - start)
+    }
 }
 
 /// `container[start:stop] = value`, all four borrowed: 0, or -1 with an
