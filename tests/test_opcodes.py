@@ -1119,6 +1119,56 @@ def test_subscripts(jit):
     assert r.exits("generic:BINARY_SUBSCR_LIST_INT")
 
 
+@pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
+def test_negative_and_unspecialized_subscripts(jit, threshold):
+    # Subscripts CPython leaves unspecialized (`stack[-1]`: negative ints,
+    # mixed containers): lists and tuples by one-digit ints, negative ones
+    # counting from the end, in line; anything else the generic way, with
+    # its errors.
+    r = jit(
+        """
+        class L(list):
+            def __getitem__(self, k):
+                return ("L", k)
+            def __setitem__(self, k, v):
+                print("L set", k, v)
+        def get(c, k):
+            return c[k]
+        def put(c, k, v):
+            c[k] = v
+            return c
+        def peek(stack):
+            total = 0
+            for i in range(-len(stack), 0):
+                total += stack[i] + stack[-1]
+                stack[-1] = stack[i]
+            return total, stack
+        big = 2 ** 30
+        for rep in range(6):
+            print(peek([1, 2, 3, 4]), peek((1, 2, 3)[:] and [5]))
+            for c in ([10, 11, 12], (20, 21, 22), "xyz", {-1: "m"}, L([1, 2]), range(3), b"ab"):
+                for k in (-1, -3, -4, 2, 3, 0, -big, big, True, -0, 1.0):
+                    try:
+                        print(repr(get(c, k)), end=" ")
+                    except (IndexError, KeyError, TypeError) as e:
+                        print(type(e).__name__, e, end=" ")
+                print()
+            for c in ([10, 11, 12], {}, L([1]), (1, 2), bytearray(b"abc")):
+                for k in (-1, -3, -4, 3, -big, False):
+                    try:
+                        print(put(c.copy() if hasattr(c, "copy") else c, k, 99), end=" ")
+                    except (IndexError, TypeError, ValueError) as e:
+                        print(type(e).__name__, e, end=" ")
+                print()
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    r.assert_compiled("get", "put", "peek")
+    if threshold == "2":
+        assert "_BINARY_SUBSCR_ADAPTIVE" in r.uops("get")
+        assert "_STORE_SUBSCR_ADAPTIVE" in r.uops("put")
+
+
 def test_slices_of_builtin_containers_and_others(jit):
     # `a[i:j]` and `a[i:j] = v`: exact lists, tuples, strs and bytes with bounds of
     # None or one-digit ints are sliced directly; every other container,

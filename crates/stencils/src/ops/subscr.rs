@@ -23,13 +23,23 @@ macro_rules! store_subscr {
     }};
 }
 
+/// The item a one-digit int `sub` indexes in a list or tuple, as
+/// `list_subscript` computes it (a negative index counts from the end); out
+/// of range (negative included) it is `usize::MAX` or at least the length,
+/// which the callers' one comparison rules out.
+#[inline(always)]
+unsafe fn item_index(container: *mut PyObject, sub: *mut PyObject) -> usize {
+    let i = long_compact_value(sub);
+    (if i < 0 { i + ob_size(container) } else { i }) as usize
+}
+
 stencil!(
     /// An unspecialized `BINARY_SUBSCR` with a fast path for a list or
-    /// tuple indexed by a non-negative int in range.
+    /// tuple indexed by a one-digit int in range, counting from the end
+    /// when negative (`stack[-1]`, which CPython does not specialize).
     fn _BINARY_SUBSCR_ADAPTIVE(f, sp, ts) {
         let (container, sub) = (peek(sp, 2), peek(sp, 1));
-        if is_int(sub) && long_is_nonneg_compact(sub) {
-            let index = long_digit0(sub);
+        if is_int(sub) && long_is_compact(sub) {
             let items = if is_list(container) {
                 list_items(container)
             } else if is_tuple(container) {
@@ -37,12 +47,15 @@ stencil!(
             } else {
                 core::ptr::null_mut()
             };
-            if !items.is_null() && index < ob_size(container) as usize {
-                let res = new_ref(*items.add(index));
-                decref(sub);
-                decref(container);
-                poke(sp, 2, res);
-                next!(f, sp.sub(1), ts)
+            if !items.is_null() {
+                let index = item_index(container, sub);
+                if index < ob_size(container) as usize {
+                    let res = new_ref(*items.add(index));
+                    decref(sub);
+                    decref(container);
+                    poke(sp, 2, res);
+                    next!(f, sp.sub(1), ts)
+                }
             }
         }
         binary_call!(f, sp, ts, PyObject_GetItem)
@@ -51,11 +64,11 @@ stencil!(
 
 stencil!(
     /// An unspecialized `STORE_SUBSCR` with a fast path for a list indexed
-    /// by a non-negative int in range.
+    /// by a one-digit int in range, counting from the end when negative.
     fn _STORE_SUBSCR_ADAPTIVE(f, sp, ts) {
         let (value, container, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
-        if is_list(container) && is_int(sub) && long_is_nonneg_compact(sub) {
-            let index = long_digit0(sub);
+        if is_list(container) && is_int(sub) && long_is_compact(sub) {
+            let index = item_index(container, sub);
             if index < ob_size(container) as usize {
                 let slot = list_items(container).add(index);
                 let old = *slot;
