@@ -473,6 +473,97 @@ def test_calls_of_functions_that_only_return_an_argument_or_a_constant(jit):
     assert r.stats["calls_without_frame"] > 50, r.stats["calls_without_frame"]
 
 
+@pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
+def test_method_calls_that_only_return_self_or_a_constant_compiled_in_line(jit, threshold):
+    # `obj.method()` of a method whose body only returns `self` or an
+    # immortal constant is compiled without a call (`_CALL_TRIVIAL`), for as
+    # long as the call would be exactly that: a replaced method or
+    # `__code__`, a shadowing instance attribute, monitoring, a profiler, the
+    # recursion limit or `self` dying in the call all behave as plain calls.
+    r = jit(
+        """
+        import sys
+        class V:
+            def itself(self):
+                return self
+            def no(self):
+                return False
+            def none(self):
+                return None
+            def word(self):
+                return "word"
+            def half(self):
+                return 0.5
+        class W(V):
+            def no(self):
+                return True
+        class Dying(V):
+            def __init__(self, i):
+                self.i = i
+            def __del__(self):
+                print("del", self.i)
+        def other(self):
+            return 42
+        def use(v, n):
+            out = []
+            for i in range(n):
+                out.append((v.itself() is v, v.no(), v.none(), v.word(), v.half()))
+            return out
+        def dying(n):
+            for i in range(n):
+                print("before", i)
+                print(Dying(i).no(), Dying(-i).itself().i)
+                print("after", i)
+        for k in range(4):
+            dying(2)
+        v, w = V(), W()
+        for k in range(8):
+            print(use(v, 2), use(w, 1), sys.getrefcount(v))
+            if k == 3:
+                V.itself.__code__ = other.__code__
+            if k == 5:
+                v.no = lambda: "shadowed"
+        seen = []
+        def profiler(frame, event, arg):
+            if event == "call":
+                seen.append(frame.f_code.co_name)
+        sys.setprofile(profiler)
+        use(V(), 2)
+        sys.setprofile(None)
+        print(seen)
+        mon = sys.monitoring
+        mon.use_tool_id(3, "test")
+        starts = []
+        mon.register_callback(3, mon.events.PY_START, lambda code, offset: starts.append(code.co_name))
+        mon.set_events(3, mon.events.PY_START)
+        use(V(), 2)
+        mon.set_events(3, 0)
+        print(starts)
+        mon.set_local_events(3, V.no.__code__, mon.events.PY_START)
+        for k in range(6):
+            use(V(), 2)
+        mon.set_local_events(3, V.no.__code__, 0)
+        mon.free_tool_id(3)
+        print(starts)
+        depth = [0]
+        def deep(n, v):
+            depth[0] = n
+            v.no()
+            return deep(n + 1, v)
+        for i in range(3):
+            try:
+                deep(0, V())
+            except RecursionError:
+                print("RecursionError at", depth[0])
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    r.assert_compiled("use")
+    if threshold == "2":
+        assert "_CALL_TRIVIAL" in r.uops("use")
+        assert "_CALL_TRIVIAL" in r.uops("dying")
+
+
 def test_exceptions_and_deopts_inside_direct_callees(jit):
     r = jit(
         """

@@ -55,6 +55,9 @@ pub struct CodeInput {
     /// What is known of the constants' and known globals' values (see
     /// `optimize::types`).
     pub known_objects: Vec<KnownObject>,
+    /// Calls `obj.method()` of a method whose body only returns `self` or
+    /// an immortal constant, by the `CALL`'s offset (see [`TrivialCall`]).
+    pub trivial_calls: Vec<TrivialCall>,
     /// Whether facts about locals may outlive Python code run meanwhile
     /// (see [`Program::local_facts`]).
     pub local_facts: bool,
@@ -104,6 +107,20 @@ impl CodeInput {
             Uop::_CHECK_VALIDITY
         }
     }
+}
+
+/// A `CALL_PY_EXACT_ARGS` of no arguments right after a method load
+/// (`LOAD_ATTR_METHOD_*`) whose cached function, of the version the call
+/// expects, only returns `self` or an immortal constant: compiled as
+/// `_CALL_TRIVIAL`, which makes no frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrivialCall {
+    /// The `CALL`'s offset.
+    pub offset: u32,
+    /// The function's version.
+    pub version: u32,
+    /// The constant it returns (immortal), or 0 for `self`.
+    pub result: u64,
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -801,6 +818,14 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
             ]
         }
         CALL_KW => return smallvec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
+        CALL_PY_EXACT_ARGS if !generic && oparg == 0 => {
+            if let Some(t) = code.trivial_calls.iter().find(|t| t.offset == inst.offset) {
+                return smallvec![Lowered {
+                    operand: t.result,
+                    ..uop(Uop::_CALL_TRIVIAL, t.version)
+                }];
+            }
+        }
         // The interpreter's catch-all for callables that are neither Python
         // functions nor builtins it specializes; among them classes whose
         // instances lack inline values (`__slots__`), which the generic
@@ -1497,6 +1522,40 @@ mod tests {
         let p = lower(&input).unwrap();
         assert!(p.uops.iter().any(|u| u.op == Uop::_LOAD_GLOBAL));
         assert!(!p.uops.iter().any(|u| u.op == Uop::_LOAD_GLOBAL_MODULE));
+    }
+
+    /// A call the hook found trivial is `_CALL_TRIVIAL` (the function's
+    /// version and result burned in) with the generic call as its
+    /// fallback; made generic, or not found, it is the generic call.
+    #[test]
+    fn trivial_method_calls_lower_to_call_trivial() {
+        let mut units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0), unit(LOAD_FAST, 0)];
+        let at = units.len() as u32;
+        with_caches(&mut units, CALL_PY_EXACT_ARGS, 0);
+        units.push(unit(RETURN_VALUE, 0));
+        let mut input = code(units);
+        let ops = |input: &CodeInput| -> Vec<(Uop, u32, u64)> {
+            let p = lower(input).unwrap();
+            p.uops.iter().map(|u| (u.op, u.oparg, u.operand)).collect()
+        };
+        assert!(!ops(&input).iter().any(|u| u.0 == Uop::_CALL_TRIVIAL));
+        input.trivial_calls = vec![TrivialCall {
+            offset: at,
+            version: 77,
+            result: 0x5000,
+        }];
+        let lowered = ops(&input);
+        assert!(lowered.contains(&(Uop::_CALL_TRIVIAL, 77, 0x5000)));
+        let trivial = lowered.iter().position(|u| u.0 == Uop::_CALL_TRIVIAL);
+        let call = lowered.iter().position(|u| u.0 == Uop::_CALL);
+        assert!(
+            call > trivial,
+            "the generic call is the fallback: {lowered:?}"
+        );
+        input.generic = vec![at];
+        let lowered = ops(&input);
+        assert!(!lowered.iter().any(|u| u.0 == Uop::_CALL_TRIVIAL));
+        assert!(lowered.iter().any(|u| u.0 == Uop::_CALL));
     }
 
     /// A specialization that kept failing is compiled as its fallback is:

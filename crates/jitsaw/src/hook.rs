@@ -19,7 +19,7 @@ use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
 use crate::profile::{self, Profile};
 use crate::runtime::{self, AddressHasher, GilCell, RunOutcome};
-use crate::uops::{KnownAttr, KnownGlobal, KnownObject, Types};
+use crate::uops::{Inst, KnownAttr, KnownGlobal, KnownObject, Types, Uop};
 use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
@@ -943,6 +943,12 @@ fn bump_direct_epoch() {
 /// The current [`DIRECT_EPOCH`].
 pub fn direct_epoch() -> u64 {
     DIRECT_EPOCH.load(Ordering::Relaxed)
+}
+
+/// The frame evaluator's address, for the stencils that make calls
+/// without it only while it is the interpreter's.
+pub fn eval_frame_address() -> usize {
+    eval_frame as *const () as usize
 }
 
 /// Where [`DIRECT_EPOCH`] is, for the stencils that check it.
@@ -1990,6 +1996,7 @@ unsafe fn compile(
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
     input.known_attrs = known_attrs(code, &input.units, &input.known_globals);
+    input.trivial_calls = trivial_calls(&input.units);
     input.local_facts = s.local_facts();
     input.class_facts = s.class_facts();
     input.propagate_types = s.propagate_types();
@@ -2228,6 +2235,7 @@ pub unsafe fn dump_code(
     input.globals = global_slots(ts, globals, builtins, code, &loads);
     input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
     input.known_attrs = known_attrs(code, &input.units, &input.known_globals);
+    input.trivial_calls = trivial_calls(&input.units);
     if input.propagate_types {
         input.known_objects = known_objects(&input);
     }
@@ -2387,6 +2395,78 @@ unsafe fn known_attrs(
         }
     }
     attrs
+}
+
+/// The calls of the code that `_CALL_TRIVIAL` can make (see
+/// [`frontend::TrivialCall`]): `obj.method()` where the method load's cache
+/// holds a plain function of the version the call's cache expects, taking
+/// `self` only, whose body returns `self` or an immortal constant
+/// (`runtime::trivial_body`, as the runtime's frameless calls).
+unsafe fn trivial_calls(units: &[u16]) -> Vec<frontend::TrivialCall> {
+    let Ok(insts) = frontend::decode(units) else {
+        return Vec::new();
+    };
+    let mut calls = Vec::new();
+    for w in insts.windows(2) {
+        let (load, call) = (&w[0], &w[1]);
+        if call.opcode != opcode::CALL_PY_EXACT_ARGS
+            || call.oparg != 0
+            || !matches!(
+                load.opcode,
+                opcode::LOAD_ATTR_METHOD_WITH_VALUES
+                    | opcode::LOAD_ATTR_METHOD_NO_DICT
+                    | opcode::LOAD_ATTR_METHOD_LAZY_DICT
+            )
+        {
+            continue;
+        }
+        let operand = |inst: &Inst, op: Uop| {
+            frontend::cache_operands(units, inst)?
+                .into_iter()
+                .find(|&(u, _)| u == op)
+                .map(|(_, v)| v)
+        };
+        let descr = operand(load, Uop::_LOAD_ATTR_METHOD_WITH_VALUES)
+            .or_else(|| operand(load, Uop::_LOAD_ATTR_METHOD_NO_DICT))
+            .or_else(|| operand(load, Uop::_LOAD_ATTR_METHOD_LAZY_DICT));
+        // The call's cache: a counter, then the function's version.
+        let at = call.offset as usize + 2;
+        let version = units[at] as u64 | (units[at + 1] as u64) << 16;
+        let Some(descr) = descr else {
+            continue;
+        };
+        let func = descr as *mut PyObject;
+        if func.is_null()
+            || version == 0
+            || !is_type(func, &raw mut PyFunction_Type)
+            || field::<u32>(func.cast(), off::FUNC_VERSION) as u64 != version
+        {
+            continue;
+        }
+        let code = field::<*mut PyCodeObject>(func.cast(), off::FUNC_CODE);
+        if plain_positional_args(code) != Some(1) {
+            continue;
+        }
+        let trivial = runtime::trivial_body(code);
+        let index = (trivial & 0xFFFF) as usize;
+        let result = if trivial & runtime::TRIVIAL_ARG != 0 {
+            0
+        } else if trivial & runtime::TRIVIAL_CONST != 0 {
+            let value = tuple_item(code_obj_field(code, off::CODE_CO_CONSTS), index);
+            if !is_immortal(value) {
+                continue;
+            }
+            value as u64
+        } else {
+            continue;
+        };
+        calls.push(frontend::TrivialCall {
+            offset: call.offset,
+            version: version as u32,
+            result,
+        });
+    }
+    calls
 }
 
 /// What `LOAD_ATTR_MODULE` of `name` finds in `module`, if it may be burned

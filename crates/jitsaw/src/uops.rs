@@ -339,6 +339,11 @@ uops! { o;
     // the site's cache of the function it last entered directly).
     _CALL: o + 2 => 1, escapes true;
     _CALL_KW: o + 3 => 1, escapes true;
+    // jitsaw: `obj.method()` of a method returning `self` or an immortal
+    // constant, without a frame (oparg: the function's version; operand:
+    // the constant, or 0 for `self`); anything else leaves for `_CALL`.
+    // Releasing `self` may run code.
+    _CALL_TRIVIAL: 2 => 1, escapes true;
     // jitsaw: tier-1 `CALL_FUNCTION_EX`.
     _CALL_FUNCTION_EX: 3 + (o & 1) => 1, escapes true;
     // jitsaw: tier-1 `CALL_ALLOC_AND_ENTER_INIT`, leaving the instance and

@@ -292,6 +292,9 @@ extern "C" {
     /// At this symbol's address: CPython's `_PyFunction_Vectorcall` (not
     /// exported, so the runtime finds it at start-up).
     pub static jitsaw_function_vectorcall: u8;
+    /// At this symbol's address: jitsaw's frame evaluator, which is the
+    /// interpreter's `eval_frame` while its calls may be made without it.
+    pub static jitsaw_eval_frame: u8;
     /// At this symbol's address: CPython's `slot_tp_iter`, the `tp_iter` of
     /// a class defining `__iter__` (not exported either).
     pub static jitsaw_slot_tp_iter: u8;

@@ -184,6 +184,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             crate::hook::quicken_reported_address(),
         ),
         ("jitsaw_direct_epoch", crate::hook::direct_epoch_address()),
+        ("jitsaw_eval_frame", crate::hook::eval_frame_address()),
         (
             "jitsaw_profiling",
             crate::profile::PROFILING.as_ptr() as usize,
@@ -762,10 +763,10 @@ unsafe fn release_call(callable: *mut PyObject, args: *const *mut PyObject, n: u
 
 /// [`CallCache::trivial`] of a function whose body returns its argument
 /// `i`.
-const TRIVIAL_ARG: u32 = 1 << 30;
+pub(crate) const TRIVIAL_ARG: u32 = 1 << 30;
 /// [`CallCache::trivial`] of a function whose body returns its constant
 /// `k`.
-const TRIVIAL_CONST: u32 = 2 << 30;
+pub(crate) const TRIVIAL_CONST: u32 = 2 << 30;
 
 /// What a function of `code` does when called with all its positional
 /// parameters bound, if that is only to return one of them (`RESUME;
@@ -777,7 +778,7 @@ const TRIVIAL_CONST: u32 = 2 << 30;
 /// its result is the value itself. The function's version vouches for the
 /// code, whose bytecode changes only by quickening (and instrumenting,
 /// which stops direct calls).
-unsafe fn trivial_body(code: *mut PyCodeObject) -> u32 {
+pub(crate) unsafe fn trivial_body(code: *mut PyCodeObject) -> u32 {
     let Some(argcount) = crate::hook::plain_positional_args(code) else {
         return 0;
     };

@@ -7,8 +7,8 @@
 use crate::abi::*;
 use crate::helpers::{
     jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline, jitsaw_call_function,
-    jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init, jitsaw_function_vectorcall,
-    jitsaw_generic_alloc, jitsaw_vectorcall_kw,
+    jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init, jitsaw_eval_frame,
+    jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_vectorcall_kw,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -61,6 +61,42 @@ stencil!(
         let cache = operand() as *mut u8;
         let call = enter_if_inline!(jitsaw_call_any(ts, f, base, oparg(), resume_address(), cache), ts);
         finish_call!(f, sp, ts, call.entry as *mut PyObject)
+    }
+);
+
+stencil!(
+    /// `obj.method()` of a method whose body only returns `self` or an
+    /// immortal constant (`def is_point(self): return False`), known when
+    /// compiling: the callable is the function of that version (oparg) with
+    /// `self` above it, its `RESUME` would find nothing to do (no pending
+    /// event, its code's instrumentation current, no monitoring), the
+    /// recursion limit is not near and the frame evaluator is jitsaw's.
+    /// Then the call needs no frame: the result is `self` (operand 0) or
+    /// the constant, and `self` and the function are released as the
+    /// callee's frame would release them. Otherwise the generic call.
+    fn _CALL_TRIVIAL(f, sp, ts) {
+        let (callable, self_) = (peek(sp, 2), peek(sp, 1));
+        if self_.is_null()
+            || !is_type(callable, &raw mut PyFunction_Type)
+            || field::<u32>(callable.cast(), off::FUNC_VERSION) != oparg() as u32
+        {
+            deopt!(f, sp, ts)
+        }
+        let code = field::<*mut u8>(callable.cast(), off::FUNC_CODE);
+        if eval_breaker(ts) != field::<u64>(code, off::CODE_INSTRUMENTATION_VERSION)
+            || !field::<*mut u8>(code, off::CODE_MONITORING).is_null()
+            || *py_recursion_remaining(ts) <= 1
+            || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME)
+                != (&raw const jitsaw_eval_frame) as usize
+        {
+            deopt!(f, sp, ts)
+        }
+        let res = if operand() == 0 { self_ } else { operand() as *mut PyObject };
+        incref(res);
+        decref(self_);
+        decref(callable);
+        poke(sp, 2, res);
+        next!(f, sp.sub(1), ts)
     }
 );
 
