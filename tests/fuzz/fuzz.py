@@ -108,6 +108,27 @@ class Gen:
         c = self.r.random()
         if c < 0.35 or self.depth > 3:
             self.emit(self.assign(names))
+        elif c < 0.45 and self.r.random() < 0.3:
+            # Slices and subscripts, negative ones among them, of lists,
+            # tuples, strs and bytes (and a list's slice assigned).
+            seq = self.pick(["[1, 2, 3, 4, 5]", "(1, 2, 3)", "'abcdef'", "b'xyz'", "[x, y, z]", "(x,)"])
+            lo = self.pick(["None", self.expr(names, "int"), self.expr(names, "any")])
+            hi = self.pick(["None", self.expr(names, "int"), str(self.r.randint(-6, 6))])
+            k = self.pick([str(self.r.randint(-6, 5)), self.expr(names, "int")])
+            self.emit("try:")
+            self.depth += 1
+            self.emit(f"s = {seq}")
+            self.emit(f"{out}.append(s[{lo}:{hi}])")
+            self.emit(f"{out}.append(s[{k}])")
+            self.emit("s = list(s)")
+            self.emit(f"s[{lo}:{hi}] = {self.pick([seq, '(x, y)', '[]', 'iter([z])', 'x'])}")
+            self.emit(f"s[{k}] = y")
+            self.emit(f"{out}.append(s)")
+            self.depth -= 1
+            self.emit("except (TypeError, IndexError, ValueError) as e:")
+            self.depth += 1
+            self.emit(f"{out}.append(str(e))")
+            self.depth -= 1
         elif c < 0.45:
             self.emit(f"{out}.append({self.expr(names, self.pick(['int', 'float']))})")
         elif c < 0.6:
