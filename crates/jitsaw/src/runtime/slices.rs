@@ -2,11 +2,11 @@
 //! code. The interpreter builds a slice object, then the container's
 //! `mp_subscript`/`mp_ass_subscript` unpacks it again (`PySlice_Unpack`,
 //! `_PyEval_SliceIndex`, `PySlice_AdjustIndices`): for the exact lists,
-//! tuples, strs and bytes most slices are taken of, with bounds that are `None` or
-//! ints of one digit (whose conversion runs no code), the helpers compute
-//! the bounds as that unpacking would and call the container's own slice
-//! function, which is what its subscript calls for a step of 1. Anything
-//! else takes the interpreter's way.
+//! tuples, strs and bytes most slices are taken of, with bounds that are
+//! `None` or ints of one digit (whose conversion runs no code), the helpers
+//! compute the bounds as that unpacking would and call the container's own
+//! slice function, which is what its subscript calls for a step of 1.
+//! Anything else takes the interpreter's way.
 
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
