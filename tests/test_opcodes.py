@@ -1137,6 +1137,8 @@ def test_negative_and_unspecialized_subscripts(jit, threshold):
         def put(c, k, v):
             c[k] = v
             return c
+        def last_char(line):
+            return line[-1] + line[0]
         def peek(stack):
             total = 0
             for i in range(-len(stack), 0):
@@ -1146,7 +1148,13 @@ def test_negative_and_unspecialized_subscripts(jit, threshold):
         big = 2 ** 30
         for rep in range(6):
             print(peek([1, 2, 3, 4]), peek((1, 2, 3)[:] and [5]))
-            for c in ([10, 11, 12], (20, 21, 22), "xyz", {-1: "m"}, L([1, 2]), range(3), b"ab"):
+            for line in ("ab\\n", "x", "é€", "aé", [1, 2], (3,), "", {0: 1}):
+                try:
+                    print(repr(last_char(line)), end=" ")
+                except (IndexError, KeyError, TypeError) as e:
+                    print(type(e).__name__, e, end=" ")
+            print()
+            for c in ([10, 11, 12], (20, 21, 22), "xyz", "é€x", "", {-1: "m"}, L([1, 2]), range(3), b"ab"):
                 for k in (-1, -3, -4, 2, 3, 0, -big, big, True, -0, 1.0):
                     try:
                         print(repr(get(c, k)), end=" ")
@@ -1163,9 +1171,10 @@ def test_negative_and_unspecialized_subscripts(jit, threshold):
         """,
         env={"JITSAW_THRESHOLD": threshold},
     )
-    r.assert_compiled("get", "put", "peek")
+    r.assert_compiled("get", "put", "peek", "last_char")
     if threshold == "2":
         assert "_BINARY_SUBSCR_ADAPTIVE" in r.uops("get")
+        assert "_BINARY_SUBSCR_ADAPTIVE" in r.uops("last_char")
         assert "_STORE_SUBSCR_ADAPTIVE" in r.uops("put")
 
 

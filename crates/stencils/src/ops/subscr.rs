@@ -36,7 +36,8 @@ unsafe fn item_index(container: *mut PyObject, sub: *mut PyObject) -> usize {
 stencil!(
     /// An unspecialized `BINARY_SUBSCR` with a fast path for a list or
     /// tuple indexed by a one-digit int in range, counting from the end
-    /// when negative (`stack[-1]`, which CPython does not specialize).
+    /// when negative (`stack[-1]`, which CPython does not specialize), and
+    /// for a str's ASCII character so indexed (`line[-1]`).
     fn _BINARY_SUBSCR_ADAPTIVE(f, sp, ts) {
         let (container, sub) = (peek(sp, 2), peek(sp, 1));
         if is_int(sub) && long_is_compact(sub) {
@@ -55,6 +56,21 @@ stencil!(
                     decref(container);
                     poke(sp, 2, res);
                     next!(f, sp.sub(1), ts)
+                }
+            } else if is_str(container) {
+                // `unicode_getitem`: a character below 128 is its cached
+                // one-character str, as `_BINARY_SUBSCR_STR_INT` answers.
+                let length = field::<isize>(container.cast(), jitsaw_cpython313::off::UNICODE_LENGTH);
+                let i = long_compact_value(sub);
+                let index = (if i < 0 { i + length } else { i }) as usize;
+                if index < length as usize {
+                    let c = PyUnicode_ReadChar(container, index as isize) as usize;
+                    if c < 128 {
+                        decref(sub);
+                        decref(container);
+                        poke(sp, 2, ascii_char(c));
+                        next!(f, sp.sub(1), ts)
+                    }
                 }
             }
         }
