@@ -23,14 +23,21 @@ macro_rules! store_subscr {
     }};
 }
 
-/// The item a one-digit int `sub` indexes in a list or tuple, as
-/// `list_subscript` computes it (a negative index counts from the end); out
-/// of range (negative included) it is `usize::MAX` or at least the length,
-/// which the callers' one comparison rules out.
+/// The item a one-digit int `sub` indexes in a sequence of `len` items, as
+/// `list_subscript` and `unicode_subscript` compute it (a negative index
+/// counts from the end); out of range (negative included) it is
+/// `usize::MAX` or at least `len`, which the callers' one comparison rules
+/// out.
 #[inline(always)]
-unsafe fn item_index(container: *mut PyObject, sub: *mut PyObject) -> usize {
+unsafe fn item_index(sub: *mut PyObject, len: isize) -> usize {
     let i = long_compact_value(sub);
-    (if i < 0 { i + ob_size(container) } else { i }) as usize
+    (if i < 0 { i + len } else { i }) as usize
+}
+
+/// A str's length in characters.
+#[inline(always)]
+unsafe fn str_length(s: *mut PyObject) -> isize {
+    field::<isize>(s.cast(), jitsaw_cpython313::off::UNICODE_LENGTH)
 }
 
 stencil!(
@@ -49,7 +56,7 @@ stencil!(
                 core::ptr::null_mut()
             };
             if !items.is_null() {
-                let index = item_index(container, sub);
+                let index = item_index(sub, ob_size(container));
                 if index < ob_size(container) as usize {
                     let res = new_ref(*items.add(index));
                     decref(sub);
@@ -60,9 +67,8 @@ stencil!(
             } else if is_str(container) {
                 // `unicode_getitem`: a character below 128 is its cached
                 // one-character str, as `_BINARY_SUBSCR_STR_INT` answers.
-                let length = field::<isize>(container.cast(), jitsaw_cpython313::off::UNICODE_LENGTH);
-                let i = long_compact_value(sub);
-                let index = (if i < 0 { i + length } else { i }) as usize;
+                let length = str_length(container);
+                let index = item_index(sub, length);
                 if index < length as usize {
                     let c = PyUnicode_ReadChar(container, index as isize) as usize;
                     if c < 128 {
@@ -84,7 +90,7 @@ stencil!(
     fn _STORE_SUBSCR_ADAPTIVE(f, sp, ts) {
         let (value, container, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
         if is_list(container) && is_int(sub) && long_is_compact(sub) {
-            let index = item_index(container, sub);
+            let index = item_index(sub, ob_size(container));
             if index < ob_size(container) as usize {
                 let slot = list_items(container).add(index);
                 let old = *slot;
@@ -172,8 +178,7 @@ stencil!(fn _BINARY_SUBSCR_STR_INT(f, sp, ts) {
         deopt!(f, sp, ts)
     }
     let index = long_digit0(sub);
-    let length = field::<isize>(s.cast(), jitsaw_cpython313::off::UNICODE_LENGTH);
-    if index >= length as usize {
+    if index >= str_length(s) as usize {
         deopt!(f, sp, ts)
     }
     let c = PyUnicode_ReadChar(s, index as isize) as usize;
