@@ -43,6 +43,35 @@ fn main() {
         panic!("\njitsaw: stencils rejected:\n{problems}\n");
     }
     std::fs::write(out_dir.join("stencils_gen.rs"), emit(&stencils)).unwrap();
+    static_unwinder(&out_dir);
+}
+
+/// Links GCC's unwinder statically (`libgcc_eh.a`) where Rust's standard
+/// library asks for `libgcc_s.so.1`: loading that library is about half of
+/// the extension's `dlopen` on a VM (its constructor,
+/// `__cpu_indicator_init`, runs `cpuid`, which traps to the hypervisor),
+/// 0.2 ms of every `JITSAW=1` start-up. A directory searched before the
+/// system's holds `libgcc_s.a`, a link to the C compiler's `libgcc_eh.a`
+/// (position-independent, what `gcc -shared -static-libgcc` links), so
+/// `-lgcc_s` finds it first. Without that archive the link is as before.
+fn static_unwinder(out_dir: &Path) {
+    let cc = env::var("CC").unwrap_or_else(|_| "cc".into());
+    let Ok(out) = std::process::Command::new(&cc)
+        .arg("-print-file-name=libgcc_eh.a")
+        .output()
+    else {
+        return;
+    };
+    let archive = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !out.status.success() || !archive.is_absolute() || !archive.exists() {
+        return;
+    }
+    let dir = out_dir.join("unwinder");
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("libgcc_s.a");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&archive, &link).unwrap();
+    println!("cargo:rustc-link-search=native={}", dir.display());
 }
 
 /// The dynamic symbols of the libpython jitsaw is built for, so a stencil

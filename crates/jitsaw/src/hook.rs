@@ -674,8 +674,13 @@ unsafe fn eval_call_slowly(
                 Some((since, depth)) => Some((since, depth - 1)),
                 None => None,
             };
-            // Code without loops waits for its estimated price (`rent_paid`).
-            if s.loops && s.waited >= s.compile_time && matches!(s.status, Status::Warming) {
+            // Code with loops waits for what its provisional compilation
+            // took; other code for its estimated price (`rent_paid`).
+            if s.loops
+                && s.first_run.is_some()
+                && s.waited >= s.compile_time
+                && matches!(s.status, Status::Warming)
+            {
                 s.set_status(Status::Requicken(0));
             }
             release_code(kept, result)
@@ -1449,16 +1454,20 @@ unsafe fn decide(
 }
 
 /// Whether code past the threshold may be compiled: code without loops
-/// (not a generator's, whose calls only make the generator) once its
-/// interpreted calls past the threshold took as long as compiling it is
-/// estimated to take ([`compile_estimate`]), as code with loops waits after
-/// a short first call; unless `JITSAW_THRESHOLD` was set, which makes the
-/// threshold a plain count. Functions called a few times more than the
-/// threshold are common in short runs: in a `lib2to3` run, 47 of the 213
-/// functions without loops compiled at the threshold were called 32 times
-/// or fewer in all.
+/// (not a generator's, whose calls only make the generator), and code with
+/// loops not compiled at its first call (a frozen module's, or first called
+/// during an import), once its interpreted calls past the threshold took as
+/// long as compiling it is estimated to take ([`compile_estimate`]), as
+/// code with loops waits after a short first call for what compiling it
+/// took; unless `JITSAW_THRESHOLD` was set, which makes the threshold a
+/// plain count. Functions called a few times more than the threshold are
+/// common in short runs: in a `lib2to3` run, 47 of the 213 functions
+/// without loops compiled at the threshold were called 32 times or fewer
+/// in all; `importlib`'s `_path_join`, a loop called a few dozen times by
+/// every start-up, was compiled by `python -c pass` (a `lib2to3` run: 2 %
+/// fewer instructions with the rent).
 fn rent_paid(s: &CodeState) -> bool {
-    s.loops
+    (s.loops && s.first_run.is_some())
         || s.generator
         || !THRESHOLD_RENT.load(Ordering::Relaxed)
         || waited_so_far(s) >= compile_estimate(s.instructions)
@@ -1556,7 +1565,7 @@ unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
 /// interpreter starts and imports: compiled at their first calls, they
 /// were most of what `python -c pass` compiled under `JITSAW=1` (35
 /// functions, a third of its start-up instructions) and freed right after.
-/// They wait for the threshold as code without loops does.
+/// They wait for the threshold, and pay rent, as code without loops does.
 unsafe fn frozen_module_code(code: *mut PyCodeObject) -> bool {
     utf8(code_obj_field(code, off::CODE_CO_FILENAME)).is_some_and(|t| t.starts_with(b"<frozen "))
 }

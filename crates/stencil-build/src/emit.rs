@@ -4,10 +4,11 @@ use crate::{HoleKind, HoleValue, Stencil};
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use std::fmt::Write;
 
-/// Rust source defining `SYMBOLS` (every external symbol, by index) and
-/// `STENCILS` (sorted by name), with each stencil's disassembly and holes in
-/// a comment so the generated table can be reviewed. The including module
-/// must define `Stencil`, `Hole`, `HoleKind` and `HoleValue` to match.
+/// Rust source defining `SYMBOLS` (every external symbol, by index),
+/// `SYMBOL_ADDRESSES` and `STENCILS` (sorted by name), with each stencil's
+/// disassembly and holes in a comment so the generated table can be
+/// reviewed. The including module must define `Stencil`, `Hole`,
+/// `HoleKind`, `HoleValue` and `Address` to match.
 pub fn emit(stencils: &[Stencil]) -> String {
     let mut symbols: Vec<&str> = stencils
         .iter()
@@ -27,9 +28,9 @@ pub fn emit(stencils: &[Stencil]) -> String {
     for sym in &symbols {
         writeln!(out, "    {sym:?},").unwrap();
     }
-    out.push_str(
-        "];\n\n/// Every stencil, sorted by name.\npub static STENCILS: &[Stencil] = &[\n",
-    );
+    out.push_str("];\n\n");
+    write_addresses(&mut out, &symbols);
+    out.push_str("/// Every stencil, sorted by name.\npub static STENCILS: &[Stencil] = &[\n");
     for s in stencils {
         write_disassembly(&mut out, s);
         writeln!(
@@ -147,4 +148,37 @@ fn write_disassembly(out: &mut String, s: &Stencil) {
         };
         writeln!(out, "    //   {start:4x}: {text}{note}").unwrap();
     }
+}
+
+/// `SYMBOL_ADDRESSES`: CPython's symbols by address, which the dynamic
+/// linker resolves when the extension is loaded, as it does the symbols the
+/// extension's own code uses (a lookup each: `dlsym` for each at the first
+/// compilation was a fifth of what `JITSAW=1 python -c pass` added to
+/// start-up); `jitsaw_*` helpers, which the extension supplies at run time,
+/// are null.
+fn write_addresses(out: &mut String, symbols: &[&str]) {
+    let external = |s: &&str| !s.starts_with("jitsaw_");
+    out.push_str("extern \"C\" {\n");
+    for (i, sym) in symbols.iter().enumerate().filter(|(_, s)| external(s)) {
+        writeln!(
+            out,
+            "    #[link_name = {sym:?}]\n    static SYMBOL_{i}: u8;"
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "}}\n\n/// The address of each of `SYMBOLS` defined outside jitsaw (null for its\n\
+         /// `jitsaw_*` helpers).\npub static SYMBOL_ADDRESSES: [Address; {}] = [",
+        symbols.len()
+    )
+    .unwrap();
+    for (i, sym) in symbols.iter().enumerate() {
+        if external(sym) {
+            writeln!(out, "    Address(&raw const SYMBOL_{i}),").unwrap();
+        } else {
+            out.push_str("    Address(std::ptr::null()),\n");
+        }
+    }
+    out.push_str("];\n\n");
 }

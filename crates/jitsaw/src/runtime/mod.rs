@@ -131,12 +131,20 @@ fn set_up() -> Result<&'static Runtime, String> {
 
 impl Runtime {
     fn new() -> Result<Runtime, String> {
-        let helpers = helpers();
+        let mut helpers = helpers();
+        helpers.sort_unstable_by_key(|&(name, _)| name);
         let symbols = stencils::SYMBOLS
             .iter()
-            .map(|name| {
-                resolve(&helpers, name)
-                    .ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}"))
+            .zip(&stencils::SYMBOL_ADDRESSES)
+            .map(|(name, address)| {
+                let found = match address.0 as usize {
+                    0 => helpers
+                        .binary_search_by_key(name, |&(n, _)| n)
+                        .ok()
+                        .map(|i| helpers[i].1),
+                    linked => Some(linked),
+                };
+                found.ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let anchor = _PyEval_EvalFrameDefault as *const () as usize;
@@ -157,18 +165,6 @@ impl Runtime {
             _entry_memory: memory,
         })
     }
-}
-
-/// The address of a symbol stencils may reference.
-fn resolve(helpers: &[(&str, usize)], name: &str) -> Option<usize> {
-    if let Some(&(_, address)) = helpers.iter().find(|(n, _)| *n == name) {
-        return Some(address);
-    }
-    let cname = std::ffi::CString::new(name).ok()?;
-    // SAFETY: dlsym with a valid C string; RTLD_DEFAULT searches the process
-    // (libpython, or the executable for a static Python).
-    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, cname.as_ptr()) };
-    (!p.is_null()).then_some(p as usize)
 }
 
 /// `sys.monitoring` tools whose local events compiled code ignores (a bit
