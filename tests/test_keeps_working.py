@@ -586,6 +586,40 @@ def test_a_script_that_only_imports_its_program_runs_it_jitted(jit, tmp_path):
     r.assert_compiled("hot")
 
 
+def test_imports_made_by_an_import_run_without_the_hook(jit, tmp_path):
+    # A module's own imports (the libraries it uses) run with the frame hook
+    # lifted: their code runs as without jitsaw, its calls not counted, and
+    # the hook is back after them. The outermost import runs under the hook
+    # (it may be the program: see the test above).
+    (tmp_path / "lib_mod.py").write_text(
+        "def f(x):\n"
+        "    return x + 1\n"
+        "T = [f(i) for i in range(100)]\n"
+    )
+    (tmp_path / "app_mod.py").write_text(
+        "import lib_mod\n"
+        "def g(x):\n"
+        "    return x * 2\n"
+        "U = [g(i) for i in range(100)]\n"
+    )
+    r = jit(
+        """
+        import jitsaw
+        from jitsaw import _jitsaw
+        import app_mod, lib_mod
+        seen = [_jitsaw.code_state(lib_mod.f)["calls"],
+                _jitsaw.code_state(app_mod.g)["calls"] >= 100,
+                jitsaw.stats()["imports_unhooked"] >= 1]
+        out = [lib_mod.f(i) for i in range(200)]
+        seen.append(_jitsaw.code_state(lib_mod.f)["status"])
+        print(sum(out), lib_mod.T[-1], app_mod.U[-1])
+        _record("seen", seen)
+        """,
+        env={"JITSAW_THRESHOLD": "4", "PYTHONPATH": str(tmp_path)},
+    )
+    assert r.recorded["seen"] == [0, True, True, "compiled"], r.recorded["seen"]
+
+
 def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(jit):
     # After two interpreted calls, an operator those calls never ran, outside
     # loops, is compiled without its inline fast paths (much of the code

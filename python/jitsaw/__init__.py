@@ -184,6 +184,7 @@ def print_stats(file=None):
       f"{s['iter_generators']} generators made for iter() without calling __iter__\n")
     w(f"  yield from/await   {s['yields_passed_through']} yields and {s['sends_passed_through']} resumptions "
       f"passed through a delegating generator without running it\n")
+    w(f"  imports            {s['imports_unhooked']} run without the frame hook, as without jitsaw\n")
     cache = s["attribute_cache"]
     w(f"  attribute caches   {cache['filled']} entries filled, {cache['generic']} accesses took the generic path\n")
     if s["refused"]:

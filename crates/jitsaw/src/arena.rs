@@ -5,7 +5,8 @@
 //! trampoline when one does not). Each allocation is a whole number of pages
 //! of its own, so its protection can change without touching neighbours:
 //! pages are read-write while the JIT writes them, then read-execute, never
-//! both (W^X). Freed pages return their memory to the system.
+//! both (W^X). Freed pages stay resident, up to [`RESIDENT_FREE_PAGES`], for
+//! the next blocks to reuse; beyond that their memory returns to the system.
 //!
 //! A block's bytes end where its last page ends: the slack of the page
 //! rounding comes first. Code starting at page boundaries would put every
@@ -24,13 +25,29 @@ const CHUNK: usize = CHUNK_PAGES * PAGE;
 struct Chunk {
     base: usize,
     used: Vec<bool>,
+    /// Free pages whose memory was kept (see [`RESIDENT_FREE_PAGES`]).
+    resident: Vec<bool>,
 }
 
 struct Arena {
     chunks: Vec<Chunk>,
+    /// How many free pages are resident.
+    resident_free: usize,
 }
 
-static ARENA: Mutex<Arena> = Mutex::new(Arena { chunks: Vec::new() });
+static ARENA: Mutex<Arena> = Mutex::new(Arena {
+    chunks: Vec::new(),
+    resident_free: 0,
+});
+
+/// The most free pages whose memory is kept for reuse (1 MiB). Giving a
+/// freed block's memory back and faulting it in again for the next block
+/// was a third of the page faults of a `lib2to3` run (much of the code
+/// compiled in a short run is freed soon: provisional code after its call,
+/// code replaced by a recompilation), each a trap to the kernel and a page
+/// zeroed; kept, the next compilations write into it. The cap bounds what
+/// freed code can add to the process's memory.
+const RESIDENT_FREE_PAGES: usize = 256;
 
 /// Whether freed pages stay out of use: a perf map (`JITSAW_PERF`) cannot
 /// take back the name it gave an address, so code must never move in where
@@ -75,7 +92,7 @@ impl CodeMemory {
     pub fn new(size: usize, anchor: usize) -> Result<CodeMemory, String> {
         let pages = size.div_ceil(PAGE).max(1);
         let mut arena = ARENA.lock().unwrap();
-        let address = match arena.find(pages) {
+        let (address, reused) = match arena.find(pages) {
             Some(a) => a,
             None => {
                 arena.add_chunk(anchor)?;
@@ -90,11 +107,18 @@ impl CodeMemory {
         if unsafe { libc::mprotect(address as *mut _, len, libc::PROT_READ | libc::PROT_WRITE) }
             != 0
         {
-            arena.release(address, pages);
+            // SAFETY: as above; the pages go back as freed pages do.
+            unsafe { libc::madvise(address as *mut _, len, libc::MADV_DONTNEED) };
+            arena.release(address, pages, false);
             return Err(format!(
                 "mprotect(RW) failed: {}",
                 std::io::Error::last_os_error()
             ));
+        }
+        if reused {
+            // Old code in kept pages: the block starts as fresh pages do.
+            // SAFETY: the block is ours and writable now.
+            unsafe { std::ptr::write_bytes(address as *mut u8, 0, len) };
         }
         IN_USE.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
         Ok(CodeMemory {
@@ -200,22 +224,27 @@ impl CodeMemory {
 impl Drop for CodeMemory {
     fn drop(&mut self) {
         let address = self.ptr.as_ptr() as usize;
-        // SAFETY: the block is ours and no longer referenced; its pages go back
-        // to the system and become inaccessible until allocated again.
+        let reuse = !NO_REUSE.load(std::sync::atomic::Ordering::Relaxed);
+        let mut arena = ARENA.lock().unwrap();
+        let keep = arena.free(address, self.len / PAGE, reuse);
+        // SAFETY: the block is ours and no longer referenced; its pages become
+        // inaccessible until allocated again (the arena's lock keeps them from
+        // being handed out meanwhile), and unless kept their memory goes back
+        // to the system.
         unsafe {
-            libc::madvise(address as *mut _, self.len, libc::MADV_DONTNEED);
+            if !keep {
+                libc::madvise(address as *mut _, self.len, libc::MADV_DONTNEED);
+            }
             libc::mprotect(address as *mut _, self.len, libc::PROT_NONE);
-        }
-        if !NO_REUSE.load(std::sync::atomic::Ordering::Relaxed) {
-            ARENA.lock().unwrap().release(address, self.len / PAGE);
         }
         IN_USE.fetch_sub(self.len, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
 impl Arena {
-    /// First fit over every chunk; marks the pages used.
-    fn find(&mut self, pages: usize) -> Option<usize> {
+    /// First fit over every chunk; marks the pages used. The address, and
+    /// whether any of the pages was kept resident (holds old code).
+    fn find(&mut self, pages: usize) -> Option<(usize, bool)> {
         for chunk in &mut self.chunks {
             let mut run = 0;
             for i in 0..CHUNK_PAGES {
@@ -223,7 +252,10 @@ impl Arena {
                 if run == pages {
                     let first = i + 1 - pages;
                     chunk.used[first..=i].fill(true);
-                    return Some(chunk.base + first * PAGE);
+                    let kept = chunk.resident[first..=i].iter().filter(|&&r| r).count();
+                    chunk.resident[first..=i].fill(false);
+                    self.resident_free -= kept;
+                    return Some((chunk.base + first * PAGE, kept > 0));
                 }
             }
         }
@@ -239,11 +271,26 @@ impl Arena {
             .is_some_and(|c| c.used[(address - c.base) / PAGE])
     }
 
-    fn release(&mut self, address: usize, pages: usize) {
+    /// Frees a block's pages, for reuse if `reuse`: whether their memory
+    /// is to be kept (within [`RESIDENT_FREE_PAGES`]).
+    fn free(&mut self, address: usize, pages: usize, reuse: bool) -> bool {
+        let keep = reuse && self.resident_free + pages <= RESIDENT_FREE_PAGES;
+        if reuse {
+            self.release(address, pages, keep);
+        }
+        keep
+    }
+
+    /// Marks the pages free; `resident`: their memory was kept.
+    fn release(&mut self, address: usize, pages: usize, resident: bool) {
         for chunk in &mut self.chunks {
             if (chunk.base..chunk.base + CHUNK).contains(&address) {
                 let first = (address - chunk.base) / PAGE;
                 chunk.used[first..first + pages].fill(false);
+                chunk.resident[first..first + pages].fill(resident);
+                if resident {
+                    self.resident_free += pages;
+                }
                 return;
             }
         }
@@ -283,6 +330,7 @@ impl Arena {
             self.chunks.push(Chunk {
                 base: p as usize,
                 used: vec![false; CHUNK_PAGES],
+                resident: vec![false; CHUNK_PAGES],
             });
             return Ok(());
         }
@@ -314,6 +362,49 @@ mod tests {
         assert!(ARENA.lock().unwrap().page_used(freed));
         drop(a);
         assert!(!ARENA.lock().unwrap().page_used(freed));
+    }
+
+    #[test]
+    fn freed_pages_are_kept_up_to_the_cap_for_reuse() {
+        // An arena of its own, one chunk at a made-up address (never mapped).
+        let base = 0x7000_0000_0000;
+        let mut arena = Arena {
+            chunks: vec![Chunk {
+                base,
+                used: vec![false; CHUNK_PAGES],
+                resident: vec![false; CHUNK_PAGES],
+            }],
+            resident_free: 0,
+        };
+        let (a, reused) = arena.find(2).unwrap();
+        assert_eq!((a, reused), (base, false));
+        let (b, _) = arena.find(RESIDENT_FREE_PAGES).unwrap();
+        assert!(arena.free(a, 2, true));
+        assert_eq!(arena.resident_free, 2);
+        // Past the cap, the memory goes back.
+        assert!(!arena.free(b, RESIDENT_FREE_PAGES, true));
+        assert_eq!(arena.resident_free, 2);
+        // First fit takes the kept pages back, and says so.
+        assert_eq!(arena.find(1), Some((base, true)));
+        assert_eq!(arena.resident_free, 1);
+        assert_eq!(arena.find(1), Some((base + PAGE, true)));
+        assert_eq!(arena.find(1), Some((base + 2 * PAGE, false)));
+        assert_eq!(arena.resident_free, 0);
+        // Without reuse (a perf map), pages stay out of use.
+        assert!(!arena.free(base, 1, false));
+        assert_eq!(arena.find(1), Some((base + 3 * PAGE, false)));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
+    fn blocks_on_kept_pages_start_zeroed() {
+        let anchor = blocks_on_kept_pages_start_zeroed as *const () as usize;
+        for _ in 0..4 {
+            let mut b = CodeMemory::new(100, anchor).unwrap();
+            assert!(b.bytes_mut().iter().all(|&x| x == 0));
+            b.bytes_mut().fill(0xC3);
+            b.make_executable().unwrap();
+        }
     }
 
     #[test]

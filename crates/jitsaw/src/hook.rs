@@ -113,6 +113,8 @@ pub struct CodeState {
     waiting: Option<(Instant, u32)>,
     /// A generator, coroutine or async generator function's code.
     generator: bool,
+    /// `importlib._bootstrap._find_and_load`'s code (see [`import_unhooked`]).
+    import_entry: bool,
     /// Its frames running in the interpreter now (counting mode).
     interpreting: u32,
     /// Failed guards since the last compilation, by instruction offset.
@@ -638,6 +640,10 @@ unsafe fn eval_call_slowly(
     let Some(state) = state_of(code) else {
         return interpreter(ts, frame, 0);
     };
+    if (*state).import_entry && import_unhooked(ts, code) {
+        runtime::IMPORTS_UNHOOKED.bump();
+        return interpret_unhooked(ts, frame);
+    }
     match decide(state, ts, frame, code) {
         Decision::Run(_) if (*state).generator => make_generator(ts, frame),
         Decision::Run(compiled) => {
@@ -1270,6 +1276,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             waited: std::time::Duration::ZERO,
             waiting: None,
             generator: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0,
+            import_entry: import_entry(code),
             interpreting: 0,
             deopt_sites: Vec::new(),
             generic: Vec::new(),
@@ -1541,6 +1548,31 @@ unsafe fn importing(ts: *mut PyThreadState) -> bool {
     false
 }
 
+/// Whether `code` is `importlib._bootstrap._find_and_load`, which every
+/// import of a module not yet in `sys.modules` runs (`import`,
+/// `__import__`, `importlib.import_module`).
+unsafe fn import_entry(code: *mut PyCodeObject) -> bool {
+    utf8(code_obj_field(code.cast(), off::CODE_CO_NAME)) == Some(&b"_find_and_load"[..])
+        && utf8(code_obj_field(code.cast(), off::CODE_CO_FILENAME))
+            == Some(&b"<frozen importlib._bootstrap>"[..])
+}
+
+/// Whether an import (a call of [`import_entry`]'s function) runs with the
+/// hook lifted: one made while another import runs (a module's imports
+/// of the libraries it uses), when [`lifting_allowed`]. The module's code
+/// and all it calls then run exactly as without jitsaw, at the plain
+/// interpreter's speed (with the hook set, CPython inlines no Python call
+/// and specializes no `CALL` of a Python function). Import-time code runs
+/// once, briefly: a module's top level is never compiled, and code with
+/// loops first called during an import waits for a call outside one
+/// ([`compile_first_call`]); under the hook it only paid the hook's cost.
+/// Not an outermost import: a script may only import its program, whose
+/// module runs the work (`python -c "from work import hot"`), and code it
+/// runs is to be counted and compiled.
+unsafe fn import_unhooked(ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
+    lifting_allowed(ts) && running(ts, code)
+}
+
 /// Whether code with a loop, called for the first time, should be compiled
 /// right away: functions, and the main script's top level; not the top
 /// level of imported modules or class bodies, which run once and are
@@ -1606,23 +1638,29 @@ unsafe fn warms_up_unhooked(
 /// is interpreter-wide) and the code is not already running further up the
 /// stack (an outer call of a recursion could last long).
 unsafe fn may_lift_hook(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
+    !s.requickened && lifting_allowed(ts) && !running(ts, code)
+}
+
+/// Whether the hook may be lifted at all now: counting mode (which counts
+/// what the interpreter runs through the hook) is off and only one thread
+/// runs (a window is interpreter-wide).
+unsafe fn lifting_allowed(ts: *mut PyThreadState) -> bool {
     let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
-    // Counting mode counts what the interpreter runs through the hook.
-    if COUNTING.load(Ordering::Relaxed)
-        || s.requickened
-        || head.is_null()
-        || !field::<*mut u8>(head, off::TSTATE_NEXT).is_null()
-    {
-        return false;
-    }
+    !COUNTING.load(Ordering::Relaxed)
+        && !head.is_null()
+        && field::<*mut u8>(head, off::TSTATE_NEXT).is_null()
+}
+
+/// Whether a frame of `code` is on the thread's stack.
+unsafe fn running(ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
     let mut f = *current_frame(ts);
     while !f.is_null() {
         if (*f).f_executable == code.cast() {
-            return false;
+            return true;
         }
         f = (*f).previous;
     }
-    true
+    false
 }
 
 /// Whether an interpreted call of a function without loops that calls and

@@ -335,6 +335,8 @@ pub static RESUMED_DIRECTLY: Counter = Counter::new();
 pub static YIELDS_PASSED: Counter = Counter::new();
 /// Levels of such chains a resumption passed through (`resume_cached`).
 pub static SENDS_PASSED: Counter = Counter::new();
+/// Imports run with the hook lifted (`hook::import_unhooked`).
+pub static IMPORTS_UNHOOKED: Counter = Counter::new();
 /// Exits from compiled code to the interpreter.
 pub static DEOPTS: Counter = Counter::new();
 /// Exceptions raised in compiled code.
