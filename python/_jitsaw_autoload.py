@@ -55,13 +55,17 @@ def _autoload():
             return
         if not jitsaw._hook_taken(e):
             _fail(str(e))
-    import atexit
-
-    if os.environ.get("JITSAW_PRINT_STATS") == "1":
-        atexit.register(jitsaw.print_stats)
+    stats = os.environ.get("JITSAW_PRINT_STATS") == "1"
     report = os.environ.get("JITSAW_REPORT", "").strip()
-    if report and jitsaw.is_enabled():
-        atexit.register(jitsaw.report, os.path.abspath(report))
+    report = os.path.abspath(report) if report and jitsaw.is_enabled() else None
+    # `atexit` only when needed: a plain start-up does not import it.
+    if stats or report:
+        import atexit
+
+        if stats:
+            atexit.register(jitsaw.print_stats)
+        if report:
+            atexit.register(jitsaw.report, report)
 
 
 _autoload()
