@@ -5,6 +5,8 @@ garbage collector, and programs changing what compiled code assumed
 class).
 """
 
+import pytest
+
 
 def test_setprofile_switched_on_inside_a_jitted_loop(jit):
     r = jit(
@@ -759,34 +761,6 @@ def test_frozen_modules_code_with_loops_waits_for_the_threshold(jit):
     assert own[0] == "provisional", own
 
 
-FROZEN_RENT_SNIPPET = """
-    import posixpath
-    from jitsaw import _jitsaw
-    paths = ["/usr/lib/python3/a", "/usr/lib/python3/b", "/usr/lib/x"]
-    out = [posixpath.commonpath(paths) for i in range(20)]
-    seen = [_jitsaw.code_state(posixpath.commonpath)["status"]]
-    for i in range(20000):
-        out.append(posixpath.commonpath(paths))
-        if _jitsaw.code_state(posixpath.commonpath)["status"] == "compiled":
-            break
-    seen.append(_jitsaw.code_state(posixpath.commonpath)["status"])
-    print(out[0], out[19])
-    _record("seen", seen)
-"""
-
-
-def test_frozen_modules_code_with_loops_past_the_default_threshold_waits_for_its_price(jit):
-    # A frozen module's function with a loop, called often but briefly (as
-    # start-up calls `_path_join`), pays the rent code without loops pays:
-    # with the default threshold it is compiled once its interpreted calls
-    # took as long as compiling it is estimated to take, not right after
-    # the threshold's calls. An explicit JITSAW_THRESHOLD is a plain count.
-    r = jit(FROZEN_RENT_SNIPPET, env={"JITSAW_THRESHOLD": ""})
-    assert r.recorded["seen"] == ["warming", "compiled"], r.recorded["seen"]
-    r = jit(FROZEN_RENT_SNIPPET, env={"JITSAW_THRESHOLD": "16"})
-    assert r.recorded["seen"] == ["compiled", "compiled"], r.recorded["seen"]
-
-
 def test_code_with_loops_first_called_during_an_import_waits_for_its_first_call_after(jit):
     # Code run at import time (a table built, a class made) runs once: its
     # loop is not compiled for a call during an import, whether the import
@@ -841,14 +815,36 @@ RENT_SNIPPET = """
 """
 
 
-def test_code_without_loops_past_the_default_threshold_waits_for_its_price(jit):
+FROZEN_RENT_SNIPPET = """
+    import posixpath
+    from jitsaw import _jitsaw
+    paths = ["/usr/lib/python3/a", "/usr/lib/python3/b", "/usr/lib/x"]
+    out = [posixpath.commonpath(paths) for i in range(20)]
+    seen = [_jitsaw.code_state(posixpath.commonpath)["status"]]
+    for i in range(20000):
+        out.append(posixpath.commonpath(paths))
+        if _jitsaw.code_state(posixpath.commonpath)["status"] == "compiled":
+            break
+    seen.append(_jitsaw.code_state(posixpath.commonpath)["status"])
+    print(out[0], out[19])
+    _record("seen", seen)
+"""
+
+
+@pytest.mark.parametrize(
+    "snippet", [RENT_SNIPPET, FROZEN_RENT_SNIPPET], ids=["without_loops", "frozen_with_loops"]
+)
+def test_code_past_the_default_threshold_waits_for_its_price(jit, snippet):
     # With the default threshold, a function without loops is compiled once
     # its interpreted calls past the threshold took as long as compiling it
     # is estimated to take: not after 20 quick calls of a long function,
-    # but before 20 000. An explicit JITSAW_THRESHOLD is a plain count.
-    r = jit(RENT_SNIPPET, env={"JITSAW_THRESHOLD": ""})
+    # but before 20 000. So is a frozen module's function with a loop,
+    # called often but briefly (as start-up calls `_path_join`), not right
+    # after the threshold's calls. An explicit JITSAW_THRESHOLD is a plain
+    # count.
+    r = jit(snippet, env={"JITSAW_THRESHOLD": ""})
     assert r.recorded["seen"] == ["warming", "compiled"], r.recorded["seen"]
-    r = jit(RENT_SNIPPET, env={"JITSAW_THRESHOLD": "16"})
+    r = jit(snippet, env={"JITSAW_THRESHOLD": "16"})
     assert r.recorded["seen"] == ["compiled", "compiled"], r.recorded["seen"]
 
 
