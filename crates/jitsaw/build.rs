@@ -55,6 +55,7 @@ fn main() {
 /// (position-independent, what `gcc -shared -static-libgcc` links), so
 /// `-lgcc_s` finds it first. Without that archive the link is as before.
 fn static_unwinder(out_dir: &Path) {
+    println!("cargo:rerun-if-env-changed=CC");
     let cc = env::var("CC").unwrap_or_else(|_| "cc".into());
     let Ok(out) = std::process::Command::new(&cc)
         .arg("-print-file-name=libgcc_eh.a")

@@ -19,7 +19,7 @@ use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
 use crate::profile::{self, Profile};
 use crate::runtime::{self, AddressHasher, GilCell, RunOutcome};
-use crate::uops::{Inst, KnownAttr, KnownGlobal, KnownObject, Types, Uop};
+use crate::uops::{KnownAttr, KnownGlobal, KnownObject, Types, Uop};
 use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
@@ -2467,15 +2467,20 @@ unsafe fn trivial_calls(units: &[u16]) -> Vec<frontend::TrivialCall> {
         {
             continue;
         }
-        let operand = |inst: &Inst, op: Uop| {
-            frontend::cache_operands(units, inst)?
-                .into_iter()
-                .find(|&(u, _)| u == op)
+        // The method load's cached function: the operand of its
+        // `_LOAD_ATTR_METHOD_*` micro-op, whichever of the three it has.
+        let descr = frontend::cache_operands(units, load).and_then(|ops| {
+            ops.into_iter()
+                .find(|&(u, _)| {
+                    matches!(
+                        u,
+                        Uop::_LOAD_ATTR_METHOD_WITH_VALUES
+                            | Uop::_LOAD_ATTR_METHOD_NO_DICT
+                            | Uop::_LOAD_ATTR_METHOD_LAZY_DICT
+                    )
+                })
                 .map(|(_, v)| v)
-        };
-        let descr = operand(load, Uop::_LOAD_ATTR_METHOD_WITH_VALUES)
-            .or_else(|| operand(load, Uop::_LOAD_ATTR_METHOD_NO_DICT))
-            .or_else(|| operand(load, Uop::_LOAD_ATTR_METHOD_LAZY_DICT));
+        });
         // The call's cache: a counter, then the function's version.
         let at = call.offset as usize + 2;
         let version = units[at] as u64 | (units[at + 1] as u64) << 16;

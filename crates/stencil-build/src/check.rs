@@ -1,19 +1,20 @@
 //! Rejecting stencils the JIT could not patch or chain safely.
 
-use crate::{may_jump_indirect, may_return, HoleKind, HoleValue, Stencil};
+use crate::{is_helper, may_jump_indirect, may_return, HoleKind, HoleValue, Stencil};
 use iced_x86::{Code, Decoder, DecoderOptions, FlowControl, Mnemonic};
 use std::collections::HashSet;
 
 /// Which external symbols a stencil may reference.
 pub struct SymbolPolicy {
     /// The symbols libpython exports, when it could be read; `None` accepts
-    /// any `Py*`/`_Py*` name (the runtime still resolves each at start-up).
+    /// any `Py*`/`_Py*` name (the dynamic linker still resolves each when
+    /// the extension loads: a missing one fails its import).
     pub cpython: Option<HashSet<String>>,
 }
 
 impl SymbolPolicy {
     fn allows(&self, name: &str) -> bool {
-        if name.starts_with("jitsaw_") {
+        if is_helper(name) {
             return true;
         }
         match &self.cpython {

@@ -170,3 +170,9 @@ pub fn is_stencil_name(name: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
+
+/// Whether an external symbol is one of the runtime's `jitsaw_*` helpers,
+/// which the extension supplies at run time; every other is CPython's.
+pub fn is_helper(name: &str) -> bool {
+    name.starts_with("jitsaw_")
+}
