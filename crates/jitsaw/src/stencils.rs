@@ -185,4 +185,49 @@ mod tests {
         assert!(STENCILS.iter().any(|s| s.ends_with_continue));
         assert!(STENCILS.iter().any(|s| !s.has(HoleValue::Exit)));
     }
+
+    /// Whether `s` calls `helper` from its hot part.
+    fn calls_in_line(s: &Stencil, helper: &str) -> bool {
+        let index = SYMBOLS.iter().position(|&x| x == helper).unwrap() as u16;
+        s.holes
+            .iter()
+            .any(|h| h.value == HoleValue::Symbol(index) && (h.offset as usize) < s.hot_len)
+    }
+
+    /// Rare ways are laid out in the cold part, not in the main code
+    /// between the usual ways: the cached attribute accesses end their hot
+    /// part with the usual way's jump past the validity check, and the
+    /// runtime's fallback, pending events and due counters are cold.
+    #[test]
+    fn rare_ways_are_cold() {
+        for name in [
+            "_LOAD_ATTR_CACHED",
+            "_LOAD_ATTR_CACHED_BORROWED",
+            "_LOAD_ATTR_CACHED_METHOD",
+            "_STORE_ATTR_CACHED",
+            "_STORE_ATTR_CACHED_BORROWED",
+        ] {
+            let s = by_name(name).unwrap();
+            let n = s.hot_len;
+            assert!(
+                n >= 5
+                    && s.code[n - 5] == 0xE9
+                    && s.holes.iter().any(|h| {
+                        h.offset as usize == n - 4 && h.value == HoleValue::JumpTarget
+                    }),
+                "{name}"
+            );
+            assert!(!s.ends_with_continue, "{name}");
+            for helper in ["jitsaw_load_attr_cached", "jitsaw_store_attr_cached"] {
+                assert!(!calls_in_line(s, helper), "{name}");
+            }
+        }
+        let breaker = by_name("_CHECK_EVAL_BREAKER").unwrap();
+        assert!(!calls_in_line(breaker, "jitsaw_handle_pending"));
+        assert!(!calls_in_line(breaker, "jitsaw_local_monitors"));
+        assert!(!calls_in_line(
+            by_name("_QUICKEN_REPORT").unwrap(),
+            "jitsaw_quicken_due"
+        ));
+    }
 }

@@ -36,6 +36,18 @@ const EXTERNAL: u64 = 0x4000_0000;
 /// of [`EXTERNAL`], so branches between the parts keep a 32-bit field.
 const COLD: u64 = 0x2000_0000;
 
+/// Stencils whose usual way ends with a jump to the jump target (an
+/// attribute read or stored where nothing ran, past the validity check),
+/// laid out first: that jump ends their hot part, and the rest (other kinds of
+/// cache entry, the runtime's fallback) goes with the cold part.
+const JUMP_ENDS_HOT: &[&str] = &[
+    "_LOAD_ATTR_CACHED",
+    "_LOAD_ATTR_CACHED_BORROWED",
+    "_LOAD_ATTR_CACHED_METHOD",
+    "_STORE_ATTR_CACHED",
+    "_STORE_ATTR_CACHED_BORROWED",
+];
+
 /// How an instruction of the relaxed stencil came about.
 enum Origin {
     /// Copied byte for byte from this original offset (its holes move
@@ -76,10 +88,28 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
             })
     };
     // The hot part ends with the first `jmp _JIT_CONTINUE`, which the
-    // hot part's continuation branches can reach.
-    let split = insns.iter().position(continue_jump);
+    // hot part's continuation branches can reach (or, in the stencils whose
+    // usual way ends at the jump target, `JUMP_ENDS_HOT`, the first jump
+    // there).
+    let target_jump = |insn: &Instruction| {
+        JUMP_ENDS_HOT.contains(&s.name.as_str())
+            && insn.code() == Code::Jmp_rel32_64
+            && holes_in(insn).iter().any(|h| {
+                h.offset + 4 == insn.next_ip() as usize
+                    && h.value == HoleValue::JumpTarget
+                    && h.kind == HoleKind::Rel32
+            })
+    };
+    let split = insns
+        .iter()
+        .position(|i| continue_jump(i) || target_jump(i));
     let hot_end = split.map_or(insns.len(), |k| k + 1);
     let last_jump = split.map(|k| insns[k].ip());
+    // Continuation branches in the hot part are pointed at its last jump
+    // when that goes to the continuation.
+    let last_continue = split
+        .filter(|&k| continue_jump(&insns[k]))
+        .map(|k| insns[k].ip());
     // A branch to dropped padding goes to what follows it.
     let kept: Vec<u64> = insns
         .iter()
@@ -128,7 +158,7 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
                     Origin::Across(target)
                 });
             }
-            [h] if h.kind == HoleKind::Rel32 && h.offset + 4 == end => match last_jump {
+            [h] if h.kind == HoleKind::Rel32 && h.offset + 4 == end => match last_continue {
                 Some(last) if h.value == HoleValue::Continue && !cold && start as u64 != last => {
                     branch.set_near_branch64(last);
                     origins.push(Origin::Internal);
@@ -222,9 +252,11 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
         let m = hot_len;
         let kept = m >= 5
             && code[m - 5] == 0xE9
-            && holes
-                .iter()
-                .any(|h| h.offset == m - 4 && h.value == HoleValue::Continue);
+            && holes.iter().any(|h| {
+                h.offset == m - 4
+                    && (h.value == HoleValue::Continue
+                        || h.value == HoleValue::JumpTarget && last_continue.is_none())
+            });
         if !kept {
             return Err(fail("the hot part's final jump moved".into()));
         }

@@ -220,9 +220,35 @@ macro_rules! load_attr_cached {
     // (`optimize::borrow`); a value read here does not release it, and it
     // gets one before anything else (which then owns it as usual).
     ($f:ident, $sp:ident, $ts:ident, $method:literal, borrowed: $borrowed:literal) => {{
+        // The site's usual way comes first and ends the stencil's hot part
+        // (`stencil-build`'s `JUMP_ENDS_HOT`): for a method call, a method no
+        // instance attribute can hide; else an inline value. The rest is
+        // laid out after it (cold).
         let owner = peek($sp, 1);
         let entry = cached_entry(owner);
         if let Some(e) = entry {
+            if $method
+                && e.kind == AttrKind::Method
+                && match e.instance_attr_ruled_out(owner) {
+                    Some(known) => known,
+                    // Both kinds of type left keep a managed `__dict__`.
+                    None => {
+                        core::hint::cold_path();
+                        let dict = managed_dict(owner);
+                        !dict.is_null()
+                            && jitsaw_dict_lacks_str(dict, frame_name($f, oparg() >> 1)) != 0
+                    }
+                }
+            {
+                let descr = e.descr();
+                incref(descr);
+                poke($sp, 1, descr);
+                *$sp = owner;
+                jump!($f, $sp.add(1), $ts)
+            }
+            if $method {
+                core::hint::cold_path();
+            }
             let values = inline_values(owner);
             let default = e.kind == AttrKind::ValueOrClassAttr;
             if (e.kind == AttrKind::Value || default)
@@ -238,6 +264,7 @@ macro_rules! load_attr_cached {
                 }
             }
         }
+        core::hint::cold_path();
         if $borrowed {
             incref(owner);
         }
@@ -247,24 +274,6 @@ macro_rules! load_attr_cached {
                     jitsaw_enter_property($ts, $f, $sp.sub(1), e.descr(), resume_address()),
                     $ts
                 );
-            }
-            if $method
-                && e.kind == AttrKind::Method
-                && match e.instance_attr_ruled_out(owner) {
-                    Some(known) => known,
-                    // Both kinds of type left keep a managed `__dict__`.
-                    None => {
-                        let dict = managed_dict(owner);
-                        !dict.is_null()
-                            && jitsaw_dict_lacks_str(dict, frame_name($f, oparg() >> 1)) != 0
-                    }
-                }
-            {
-                let descr = e.descr();
-                incref(descr);
-                poke($sp, 1, descr);
-                *$sp = owner;
-                jump!($f, $sp.add(1), $ts)
             }
         }
         let name = frame_name($f, oparg() >> 1);
@@ -645,7 +654,9 @@ unsafe fn store_inline_value(values: *mut DictValues, index: usize, value: *mut 
     }
 }
 
-/// `_STORE_ATTR_CACHED`; `borrowed` as in `load_attr_cached`.
+/// `_STORE_ATTR_CACHED`; `borrowed` as in `load_attr_cached`. An inline
+/// value's store comes first and ends the hot part (`JUMP_ENDS_HOT`), the
+/// rest is laid out after it.
 macro_rules! store_attr_cached {
     ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
         let (value, owner) = (peek($sp, 2), peek($sp, 1));
@@ -664,6 +675,7 @@ macro_rules! store_attr_cached {
             }
             // As `STORE_ATTR_WITH_HINT`, into an instance's `__dict__` at
             // the entry the name was last found at (go's squares).
+            core::hint::cold_path();
             let dict = e.instance_dict(owner);
             if !dict.is_null() {
                 let name = frame_name($f, oparg());
@@ -677,6 +689,7 @@ macro_rules! store_attr_cached {
                 }
             }
         }
+        core::hint::cold_path();
         if $borrowed {
             incref(owner);
         }

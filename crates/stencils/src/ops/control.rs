@@ -72,6 +72,8 @@ stencil!(
         let version = operand32();
         let breaker = eval_breaker(ts);
         if breaker != version {
+            // Laid out after the usual way (the stencil's cold part).
+            core::hint::cold_path();
             // A `RESUME` after `yield from`/`await` (oparg) handles no events.
             if breaker & consts::EVAL_EVENTS_MASK != 0
                 && (oparg() as i64) < consts::RESUME_AFTER_YIELD_FROM
@@ -95,7 +97,11 @@ stencil!(
 #[inline(always)]
 unsafe fn local_monitors(f: Frame) -> bool {
     let code = frame_code(f);
-    !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null() && jitsaw_local_monitors(code)
+    if field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null() {
+        return false;
+    }
+    core::hint::cold_path();
+    jitsaw_local_monitors(code)
 }
 
 stencil!(
@@ -186,6 +192,8 @@ unsafe fn quicken_due() -> Option<u16> {
     // `_Py_BackoffCounter`: backoff in bits 0-3, value in bits 4-15; 0xFFFF
     // never changes.
     if c >> 4 == 0 {
+        // Rare, and laid out after the usual way.
+        core::hint::cold_path();
         return Some(c);
     }
     if c != 0xFFFF {
