@@ -223,7 +223,9 @@ macro_rules! load_attr_cached {
         // The site's usual way comes first and ends the stencil's hot part
         // (`stencil-build`'s `JUMP_ENDS_HOT`): for a method call, a method no
         // instance attribute can hide; else an inline value. The rest is
-        // laid out after it (cold).
+        // laid out after it (cold). A method's way pushes the owner with
+        // the reference it came with, so no method form borrows it.
+        const { assert!(!($method && $borrowed)) };
         let owner = peek($sp, 1);
         let entry = cached_entry(owner);
         if let Some(e) = entry {
