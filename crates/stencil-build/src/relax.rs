@@ -18,7 +18,9 @@
 //! `jmp _JIT_CONTINUE` is the stencil's cold part: the code generator
 //! copies it after the function's main code, so that the main code holds
 //! only the paths that run, and the hot part's last jump is dropped as a
-//! whole stencil's is. Branches between the two parts go through the
+//! whole stencil's is. In the stencils of [`JUMP_ENDS_HOT`], whose usual
+//! way ends at the jump target, the first jump there ends the hot part
+//! instead (and stays). Branches between the two parts go through the
 //! [`HoleValue::Hot`] and [`HoleValue::Cold`] holes.
 
 use crate::{Hole, HoleKind, HoleValue, Stencil};
@@ -64,7 +66,8 @@ enum Origin {
 
 /// The stencil with internal branches (continuations included) in their
 /// shortest form, alignment padding dropped, and what follows its first
-/// `jmp _JIT_CONTINUE` split off as its cold part.
+/// `jmp _JIT_CONTINUE` (or, in [`JUMP_ENDS_HOT`], its first jump to the jump
+/// target) split off as its cold part.
 pub fn relax(s: &Stencil) -> Result<Stencil, String> {
     let fail = |what: String| format!("stencil {}: cannot relax: {what}", s.name);
     let insns: Vec<Instruction> = Decoder::with_ip(64, &s.code, 0, DecoderOptions::NONE)
@@ -104,7 +107,6 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
         .iter()
         .position(|i| continue_jump(i) || target_jump(i));
     let hot_end = split.map_or(insns.len(), |k| k + 1);
-    let last_jump = split.map(|k| insns[k].ip());
     // Continuation branches in the hot part are pointed at its last jump
     // when that goes to the continuation.
     let last_continue = split
@@ -248,7 +250,7 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
             }
         }
     }
-    if last_jump.is_some() {
+    if split.is_some() {
         let m = hot_len;
         let kept = m >= 5
             && code[m - 5] == 0xE9
