@@ -427,6 +427,14 @@ pub struct CodeSummary {
     pub recompiles: u32,
     /// The compiled micro-ops, in layout order (exit stubs included).
     pub uops: Vec<&'static str>,
+    /// How long its last compilation took, in nanoseconds.
+    pub compile_ns: u64,
+    /// How long its first compiled call took, in nanoseconds.
+    pub first_run_ns: Option<u64>,
+    /// How long its calls interpreted while waiting for the threshold
+    /// took, in nanoseconds: the time that decides, against `compile_ns`,
+    /// whether code with loops is compiled before the threshold.
+    pub waited_ns: u64,
 }
 
 /// A summary of a code object's state.
@@ -445,6 +453,9 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
             deopts: 0,
             recompiles: 0,
             uops: vec![],
+            compile_ns: 0,
+            first_run_ns: None,
+            waited_ns: 0,
         };
     };
     let s = &*p;
@@ -469,6 +480,9 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
         deopts: s.deopts,
         recompiles: s.recompiles,
         uops,
+        compile_ns: s.compile_time.as_nanos() as u64,
+        first_run_ns: s.first_run.map(|t| t.as_nanos() as u64),
+        waited_ns: s.waited.as_nanos() as u64,
     }
 }
 

@@ -147,8 +147,11 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 
 /// The JIT's state for a function or code object: a dict with `status`
 /// (`new`, `warming`, `compiled`, `provisional`, `requicken`, `never`),
-/// `calls`, `deopts` (since the last compilation), `recompiles`, and `uops`
-/// (the compiled micro-ops' names).
+/// `calls`, `deopts` (since the last compilation), `recompiles`, `uops`
+/// (the compiled micro-ops' names), and the times its warm-up policy
+/// weighs: `compile_ns` (its last compilation), `first_run_ns` (its first
+/// compiled call, or None) and `waited_ns` (its interpreted calls while
+/// waiting for the threshold).
 #[pyfunction]
 fn code_state<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let code = match obj.getattr("__code__") {
@@ -168,6 +171,9 @@ fn code_state<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'
     d.set_item("deopts", s.deopts)?;
     d.set_item("recompiles", s.recompiles)?;
     d.set_item("uops", s.uops)?;
+    d.set_item("compile_ns", s.compile_ns)?;
+    d.set_item("first_run_ns", s.first_run_ns)?;
+    d.set_item("waited_ns", s.waited_ns)?;
     Ok(d)
 }
 
