@@ -696,6 +696,35 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
     assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("m"))
 
 
+def test_provisional_code_compiles_what_is_outside_its_loops_compact(jit):
+    # Code with loops compiled for its first call (provisional, freed when
+    # the call returns) runs what is outside its loops once: an operator
+    # there is compiled without its inline fast paths, one in a loop body
+    # keeps them; the results are the same either way.
+    r = jit(
+        """
+        from jitsaw import _jitsaw
+        seen = []
+        def f(items, a, b):
+            scale = a * b
+            t = 0
+            for x in items:
+                t = t - x * scale
+            state = _jitsaw.code_state(f)
+            seen.append((state["status"], state["uops"]))
+            return t + a * 2.5
+        print(f(list(range(10)), 3, 4), f([1.5, 2], 2.0, 1))
+        _record("first", seen[0])
+        """,
+    )
+    status, uops = r.recorded["first"]
+    assert status == "provisional", status
+    # `x * scale` in the loop, `a * b` and `a * 2.5` outside it.
+    assert uops.count("_BINARY_OP_ADAPTIVE_MULTIPLY") == 1, uops
+    assert uops.count("_BINARY_OP") >= 2, uops
+    assert "_BINARY_OP_ADAPTIVE_SUBTRACT" in uops, uops
+
+
 def _waiting_statuses(steps, threshold):
     """The statuses the warm-up policy gives code with loops after each of
     `steps`' calls, from the times the calls reported (`code_state`): a

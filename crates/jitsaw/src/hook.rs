@@ -2046,9 +2046,10 @@ unsafe fn compile(
     input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
     input.report_due = s.loops && !s.generator && !COUNTING.load(Ordering::Relaxed);
     // After two interpreted calls (code that cannot be provisional), what
-    // they never ran is likely cold. Not in generators, compiled at their
-    // first call.
-    input.compact_cold = !s.generator && (s.calls > 2 || s.requickened);
+    // they never ran is likely cold. Code with loops compiled for its first
+    // call (provisional) runs what is outside its loops once. Not in
+    // generators, compiled at their first call.
+    input.compact_cold = !s.generator && (s.calls > 2 || s.requickened || s.loops);
     // Its new code reports its own due counters.
     s.respecialize_wanted = false;
     forget_reported(code);
