@@ -110,14 +110,10 @@ unsafe impl Sync for Address {}
 
 include!(concat!(env!("OUT_DIR"), "/stencils_gen.rs"));
 
-/// The stencil of a micro-op, by name.
+/// The stencil of a micro-op, by name ([`STENCILS`] is sorted by name).
 pub fn by_name(name: &str) -> Option<&'static Stencil> {
-    index_of(name).map(|i| &STENCILS[i])
-}
-
-/// The position of the stencil named `name` in [`STENCILS`] (sorted by name).
-pub fn index_of(name: &str) -> Option<usize> {
-    STENCILS.binary_search_by(|s| s.name.cmp(name)).ok()
+    let i = STENCILS.binary_search_by(|s| s.name.cmp(name)).ok()?;
+    Some(&STENCILS[i])
 }
 
 impl Stencil {
