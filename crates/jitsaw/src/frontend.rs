@@ -309,6 +309,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
                 jump: None,
             });
         }
+        debug_assert_eq!(lowered[i].len(), targets[i].len());
         for (u, target) in lowered[i].iter().zip(&targets[i]) {
             uops.push(UopInst {
                 op: u.op,
