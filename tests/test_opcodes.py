@@ -2403,6 +2403,68 @@ def test_int_results_reuse_dying_temporaries(jit):
     r.assert_compiled("temps", "grow", "shrink", "fresh", "others", "sizes")
 
 
+def test_int_expressions_computed_in_machine_words(jit):
+    # An expression of int locals and constants whose operators the
+    # interpreter saw ints at is computed in machine words and only its
+    # result boxed (`optimize::raw`). Anything else (a float, a bool, an int
+    # subclass, a big int, an overflow, a zero divisor, an unbound local)
+    # runs the expression's own code, which raises where it raises, and
+    # code where that keeps happening is compiled again without the words.
+    # A jump into the middle of an expression (a conditional operand) runs
+    # the rest of it as compiled before.
+    r = jit(
+        """
+        import traceback
+        from jitsaw import _jitsaw
+        def eval_a(i, j):
+            return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)
+        def mixed(a, b):
+            return (a * b - 7) % 10 + (a - b) * 3 // 4
+        def cond(a, b, c):
+            return (b if c else a) * 2 + 1 - a * 3
+        def late(n):
+            if n > 2:
+                k = n
+            return (k + 1) * (k - 1) // 2
+        class I(int):
+            def __mul__(self, o):
+                return 1000
+        warm = []
+        for i in range(3):
+            warm += [eval_a(i, i + 1), mixed(i, i + 2), cond(i, i, i % 2), late(i + 3)]
+        _record("words", {f.__name__: "_RAW_BOX_INT" in _jitsaw.code_state(f)["uops"]
+                          for f in (eval_a, mixed, cond, late)})
+        out = []
+        edge = [0, 1, -1, -7, 12, 2**30 - 1, 2**30, -(2**30), 2**31 + 5, 2**62, -(2**63), 10**20,
+                2.5, True, I(6)]
+        for rnd in range(2):
+            for a in edge:
+                for b in edge:
+                    for f in (mixed, cond):
+                        try:
+                            out.append(f(a, b) if f is mixed else f(a, b, rnd))
+                        except Exception as e:
+                            out.append(repr(e))
+            for i in range(200):
+                out.append(eval_a(i, 3 * i))
+            for n in (5, 4, 1, 6):
+                try:
+                    out.append(late(n))
+                except UnboundLocalError as e:
+                    out.append(traceback.format_exc().splitlines()[-3:])
+            for b in (4, 0, -4):
+                try:
+                    out.append(mixed(3, b) + mixed(b, 0))
+                except ZeroDivisionError:
+                    out.append(traceback.format_exc().splitlines()[-3:])
+        print(warm, out)
+        """,
+        env={"JITSAW_THRESHOLD": "2"},
+    )
+    assert r.recorded["words"] == {"eval_a": True, "mixed": True, "cond": True, "late": True}
+    assert r.stats["exits"].get("generic:LOAD_FAST_LOAD_FAST", 0) > 0, r.stats["exits"]
+
+
 def test_stores_over_int_and_float_locals(jit):
     # A store over a local known to hold an int or a float frees the old
     # value inline; where Python code ran since (a frame object may have

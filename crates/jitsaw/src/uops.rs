@@ -169,6 +169,17 @@ uops! { o;
     _BINARY_OP_ADD_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
     _BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
     _BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
+    // jitsaw: int arithmetic in machine words (`optimize::raw`): a local or
+    // a constant read into a scratch word, an operation of two words, the
+    // result boxed onto the stack.
+    _RAW_LOAD_FAST: 0 => 0, escapes false;
+    _RAW_LOAD_INT: 0 => 0, escapes false;
+    _RAW_ADD: 0 => 0, escapes false;
+    _RAW_SUBTRACT: 0 => 0, escapes false;
+    _RAW_MULTIPLY: 0 => 0, escapes false;
+    _RAW_FLOOR_DIVIDE: 0 => 0, escapes false;
+    _RAW_REMAINDER: 0 => 0, escapes false;
+    _RAW_BOX_INT: 0 => 1, escapes false;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
     // jitsaw: unspecialized forms with inline fast paths for common types.
@@ -667,6 +678,7 @@ impl Uop {
                 | Uop::_COMPARE_OP_FLOAT
                 | Uop::_COMPARE_OP_STR
                 | Uop::_ITER_NEXT_RANGE
+                | Uop::_RAW_BOX_INT
         ) && stencil.calls_out_except(&[
             "jitsaw_dealloc",
             "jitsaw_free_quietly",
@@ -899,6 +911,12 @@ pub struct Program {
     /// the code again, with the fast paths or the interpreter's
     /// specialization.
     pub cold: Vec<u32>,
+    /// `co_consts` items that are exact ints a machine word holds: their
+    /// values (see `optimize::raw`).
+    pub const_ints: Vec<Option<i64>>,
+    /// Code-unit offsets of instructions compiled in their generic form
+    /// (see `frontend::CodeInput::generic`).
+    pub generic: Vec<u32>,
 }
 
 /// A global name's value when compiling, as the frame's globals or (when

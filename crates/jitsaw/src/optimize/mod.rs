@@ -7,6 +7,7 @@ pub mod classes;
 pub mod depth;
 pub mod fuse;
 pub mod globals;
+pub mod raw;
 pub mod types;
 
 use crate::uops::{Program, Uop, UopInst};
@@ -22,7 +23,7 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 9] = [
+    let passes: [(&str, Pass); 10] = [
         ("inline_constants", inline_constants),
         ("burn_globals", globals::burn_globals),
         ("remove_guards", types::remove_guards),
@@ -35,6 +36,7 @@ pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) 
         ),
         ("fuse_local_operands", fuse::fuse_local_operands),
         ("mask_comparisons", mask_comparisons),
+        ("compute_in_words", raw::compute_in_words),
     ];
     passes.into_iter().fold(program, |program, (name, pass)| {
         let program = pass(program);

@@ -17,6 +17,10 @@ use std::sync::OnceLock;
 /// defines its layout: four list heads, then four counts).
 static mut INT_FREELIST: [u64; 8] = [0; 8];
 
+/// Storage for the scratch words of the stencils' int arithmetic in
+/// machine words (`crates/stencils/src/ops/raw.rs`).
+static mut RAW_WORDS: [i64; 16] = [0; 16];
+
 /// Helpers stencils call, by the name they use.
 pub(super) fn helpers() -> Vec<(&'static str, usize)> {
     vec![
@@ -48,6 +52,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_resume_inline as *const () as usize,
         ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
+        ("jitsaw_raw", (&raw const RAW_WORDS) as usize),
         ("jitsaw_dealloc", dealloc_entry as *const () as usize),
         (
             "jitsaw_clear_and_pop",

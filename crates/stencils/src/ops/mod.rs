@@ -13,4 +13,5 @@ mod gen;
 mod iter;
 mod locals;
 mod names;
+mod raw;
 mod subscr;
