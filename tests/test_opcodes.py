@@ -2432,8 +2432,14 @@ def test_int_expressions_computed_in_machine_words(jit):
         warm = []
         for i in range(3):
             warm += [eval_a(i, i + 1), mixed(i, i + 2), cond(i, i, i % 2), late(i + 3)]
-        _record("words", {f.__name__: "_RAW_BOX_INT" in _jitsaw.code_state(f)["uops"]
-                          for f in (eval_a, mixed, cond, late)})
+        def norm(x, y, z):
+            return x * x + y * y - z * 0.5
+        def ratio(x, n):
+            return (n * 2 + 1) / 4 * x * x
+        for i in range(3):
+            warm += [norm(1.5, 2.5, -0.5), ratio(0.25, i)]
+        _record("words", {f.__name__: [u for u in _jitsaw.code_state(f)["uops"] if u.startswith("_RAW_BOX")]
+                          for f in (eval_a, mixed, cond, late, norm, ratio)})
         out = []
         edge = [0, 1, -1, -7, 12, 2**30 - 1, 2**30, -(2**30), 2**31 + 5, 2**62, -(2**63), 10**20,
                 2.5, True, I(6)]
@@ -2457,11 +2463,21 @@ def test_int_expressions_computed_in_machine_words(jit):
                     out.append(mixed(3, b) + mixed(b, 0))
                 except ZeroDivisionError:
                     out.append(traceback.format_exc().splitlines()[-3:])
+            fl = [0.0, -0.0, 1e308, -2.5, float("inf"), float("nan"), 3, 2**60, True, None]
+            for x in fl:
+                for y in fl:
+                    for f in (norm, ratio):
+                        try:
+                            out.append(f(x, y, x) if f is norm else f(x, y))
+                        except Exception as e:
+                            out.append(repr(e))
         print(warm, out)
         """,
         env={"JITSAW_THRESHOLD": "2"},
     )
-    assert r.recorded["words"] == {"eval_a": True, "mixed": True, "cond": True, "late": True}
+    assert r.recorded["words"] == {
+        "eval_a": ["_RAW_BOX_FLOAT"], "mixed": ["_RAW_BOX_INT"], "cond": ["_RAW_BOX_INT"],
+        "late": ["_RAW_BOX_INT"], "norm": ["_RAW_BOX_FLOAT"], "ratio": ["_RAW_BOX_FLOAT"]}
     assert r.stats["exits"].get("generic:LOAD_FAST_LOAD_FAST", 0) > 0, r.stats["exits"]
 
 

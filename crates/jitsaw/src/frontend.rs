@@ -28,9 +28,9 @@ pub struct CodeInput {
     pub flags: u32,
     /// `co_consts` as (address, immortal) pairs.
     pub consts: Vec<(u64, bool)>,
-    /// The values of the `co_consts` items that are exact ints a machine
-    /// word holds.
-    pub const_ints: Vec<Option<i64>>,
+    /// The words of the `co_consts` items that are exact ints a machine
+    /// word holds or exact floats (see `Program::const_words`).
+    pub const_words: Vec<Option<(i64, bool)>>,
     /// `co_names` as addresses (interned `str`s the code object holds).
     pub names: Vec<u64>,
     /// The instrumentation version (`eval_breaker` without event bits).
@@ -353,7 +353,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         burned: Vec::new(),
         burned_attrs: Vec::new(),
         cold,
-        const_ints: code.const_ints.clone(),
+        const_words: code.const_words.clone(),
         generic: code.generic.clone(),
     })
 }

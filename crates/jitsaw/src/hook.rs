@@ -2752,10 +2752,16 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
             (c as u64, is_immortal(c))
         })
         .collect();
-    let const_ints = (0..ob_size(consts_tuple) as usize)
+    let const_words = (0..ob_size(consts_tuple) as usize)
         .map(|i| {
             let c = tuple_item(consts_tuple, i);
-            (is_int(c) && long_is_compact(c)).then(|| long_compact_value(c) as i64)
+            if is_int(c) && long_is_compact(c) {
+                Some((long_compact_value(c) as i64, false))
+            } else if is_float(c) {
+                Some((float_value(c).to_bits() as i64, true))
+            } else {
+                None
+            }
         })
         .collect();
     let names_tuple = code_obj_field(code, off::CODE_CO_NAMES);
@@ -2777,7 +2783,7 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
         code_start: code_units(code) as u64,
         flags: field::<i32>(code.cast(), off::CODE_CO_FLAGS) as u32,
         consts,
-        const_ints,
+        const_words,
         names,
         version,
         monitored: !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null(),

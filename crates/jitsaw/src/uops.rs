@@ -169,17 +169,23 @@ uops! { o;
     _BINARY_OP_ADD_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
     _BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
     _BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL: 0 => 1, escapes false;
-    // jitsaw: int arithmetic in machine words (`optimize::raw`): a local or
-    // a constant read into a scratch word, an operation of two words, the
+    // jitsaw: arithmetic in machine words (`optimize::raw`): a local or a
+    // constant read into a scratch word, an operation of two words, the
     // result boxed onto the stack.
     _RAW_LOAD_FAST: 0 => 0, escapes false;
-    _RAW_LOAD_INT: 0 => 0, escapes false;
+    _RAW_LOAD_FAST_FLOAT: 0 => 0, escapes false;
+    _RAW_LOAD_CONST: 0 => 0, escapes false;
     _RAW_ADD: 0 => 0, escapes false;
     _RAW_SUBTRACT: 0 => 0, escapes false;
     _RAW_MULTIPLY: 0 => 0, escapes false;
     _RAW_FLOOR_DIVIDE: 0 => 0, escapes false;
     _RAW_REMAINDER: 0 => 0, escapes false;
+    _RAW_ADD_FLOAT: 0 => 0, escapes false;
+    _RAW_SUBTRACT_FLOAT: 0 => 0, escapes false;
+    _RAW_MULTIPLY_FLOAT: 0 => 0, escapes false;
+    _RAW_TRUE_DIVIDE: 0 => 0, escapes false;
     _RAW_BOX_INT: 0 => 1, escapes false;
+    _RAW_BOX_FLOAT: 0 => 1, escapes false;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
     // jitsaw: unspecialized forms with inline fast paths for common types.
@@ -679,6 +685,7 @@ impl Uop {
                 | Uop::_COMPARE_OP_STR
                 | Uop::_ITER_NEXT_RANGE
                 | Uop::_RAW_BOX_INT
+                | Uop::_RAW_BOX_FLOAT
         ) && stencil.calls_out_except(&[
             "jitsaw_dealloc",
             "jitsaw_free_quietly",
@@ -911,9 +918,10 @@ pub struct Program {
     /// the code again, with the fast paths or the interpreter's
     /// specialization.
     pub cold: Vec<u32>,
-    /// `co_consts` items that are exact ints a machine word holds: their
-    /// values (see `optimize::raw`).
-    pub const_ints: Vec<Option<i64>>,
+    /// `co_consts` items that are exact ints a machine word holds or exact
+    /// floats: their words (an int's value, a float's bits) and whether
+    /// they are floats (see `optimize::raw`).
+    pub const_words: Vec<Option<(i64, bool)>>,
     /// Code-unit offsets of instructions compiled in their generic form
     /// (see `frontend::CodeInput::generic`).
     pub generic: Vec<u32>,

@@ -34,46 +34,63 @@ use jitsaw_cpython313::{consts, deopt};
 /// Scratch words the stencils have (`jitsaw_raw`).
 const WORDS: usize = 16;
 
+/// What a word holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Float,
+    /// A local, checked when read: its kind is the one the operator that
+    /// takes it wants.
+    Local,
+}
+
 /// What an instruction of an expression does to the words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
-    /// Reads a local.
-    Local(u32),
-    /// Writes a constant.
+    /// Reads a local of that kind.
+    Local(u32, Kind),
+    /// Writes a constant's word.
     Const(i64),
-    /// Combines the top two words.
-    Op(Uop),
+    /// Combines the top two words (the oparg's kind bits, for `/`).
+    Op(Uop, u32),
 }
 
-/// An expression: instructions `start..=end`, computed by `steps`.
+/// An expression: instructions `start..=end`, computed by `steps`, its
+/// result a float or an int.
 #[derive(Debug)]
 struct Expr {
     start: usize,
     end: usize,
     steps: Vec<Step>,
+    float: bool,
 }
 
-/// The word operation for a `BINARY_OP` instruction, given whether both
-/// operands are known to be ints.
-fn operation(opcode: u8, oparg: u32, known: bool) -> Option<Uop> {
+/// The word operation for a `BINARY_OP` instruction: its micro-op, the kind
+/// it wants of both operands (`None`: any kind already known) and the kind
+/// of its result.
+fn operation(opcode: u8, oparg: u32) -> Option<(Uop, Option<Kind>, Kind)> {
     let nb = oparg as i64;
-    match opcode {
-        BINARY_OP_ADD_INT => Some(Uop::_RAW_ADD),
-        BINARY_OP_SUBTRACT_INT => Some(Uop::_RAW_SUBTRACT),
-        BINARY_OP_MULTIPLY_INT => Some(Uop::_RAW_MULTIPLY),
-        BINARY_OP
-            if known
-                && (nb == consts::NB_FLOOR_DIVIDE || nb == consts::NB_INPLACE_FLOOR_DIVIDE) =>
-        {
-            Some(Uop::_RAW_FLOOR_DIVIDE)
+    let is = |a: i64, b: i64| nb == a || nb == b;
+    Some(match opcode {
+        BINARY_OP_ADD_INT => (Uop::_RAW_ADD, Some(Kind::Int), Kind::Int),
+        BINARY_OP_SUBTRACT_INT => (Uop::_RAW_SUBTRACT, Some(Kind::Int), Kind::Int),
+        BINARY_OP_MULTIPLY_INT => (Uop::_RAW_MULTIPLY, Some(Kind::Int), Kind::Int),
+        BINARY_OP_ADD_FLOAT => (Uop::_RAW_ADD_FLOAT, Some(Kind::Float), Kind::Float),
+        BINARY_OP_SUBTRACT_FLOAT => (Uop::_RAW_SUBTRACT_FLOAT, Some(Kind::Float), Kind::Float),
+        BINARY_OP_MULTIPLY_FLOAT => (Uop::_RAW_MULTIPLY_FLOAT, Some(Kind::Float), Kind::Float),
+        // CPython 3.13 specializes none of these: both operands must be
+        // known (constants, results), ints for `//` and `%`.
+        BINARY_OP if is(consts::NB_FLOOR_DIVIDE, consts::NB_INPLACE_FLOOR_DIVIDE) => {
+            (Uop::_RAW_FLOOR_DIVIDE, None, Kind::Int)
         }
-        BINARY_OP
-            if known && (nb == consts::NB_REMAINDER || nb == consts::NB_INPLACE_REMAINDER) =>
-        {
-            Some(Uop::_RAW_REMAINDER)
+        BINARY_OP if is(consts::NB_REMAINDER, consts::NB_INPLACE_REMAINDER) => {
+            (Uop::_RAW_REMAINDER, None, Kind::Int)
         }
-        _ => None,
-    }
+        BINARY_OP if is(consts::NB_TRUE_DIVIDE, consts::NB_INPLACE_TRUE_DIVIDE) => {
+            (Uop::_RAW_TRUE_DIVIDE, None, Kind::Float)
+        }
+        _ => return None,
+    })
 }
 
 /// The expressions of `program`, longest first from each start: at least
@@ -83,9 +100,9 @@ fn expressions(program: &Program) -> Vec<Expr> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < n {
-        // Per value on the expression's stack: whether it is known to be an
-        // int (not a local, which is checked when read).
-        let mut known: Vec<bool> = Vec::new();
+        // Per value on the expression's stack: its kind, and the step that
+        // read it if it is a local.
+        let mut stack: Vec<(Kind, Option<usize>)> = Vec::new();
         let mut steps = Vec::new();
         let (mut ops, mut best) = (0, None);
         for k in i..n {
@@ -94,47 +111,47 @@ fn expressions(program: &Program) -> Vec<Expr> {
                 break;
             }
             let before = steps.len();
+            let mut local = |l: u32, steps: &mut Vec<Step>| {
+                stack.push((Kind::Local, Some(steps.len())));
+                steps.push(Step::Local(l, Kind::Local));
+            };
             match inst.opcode {
-                LOAD_FAST | LOAD_FAST_CHECK => {
-                    steps.push(Step::Local(inst.oparg));
-                    known.push(false);
-                }
+                LOAD_FAST | LOAD_FAST_CHECK => local(inst.oparg, &mut steps),
                 LOAD_FAST_LOAD_FAST => {
-                    steps.push(Step::Local(inst.oparg >> 4));
-                    steps.push(Step::Local(inst.oparg & 15));
-                    known.extend([false, false]);
+                    local(inst.oparg >> 4, &mut steps);
+                    local(inst.oparg & 15, &mut steps);
                 }
                 LOAD_CONST => {
-                    if let Some(&Some(v)) = program.const_ints.get(inst.oparg as usize) {
-                        steps.push(Step::Const(v));
-                        known.push(true);
+                    if let Some(&Some((w, float))) = program.const_words.get(inst.oparg as usize) {
+                        steps.push(Step::Const(w));
+                        stack.push((if float { Kind::Float } else { Kind::Int }, None));
                     }
                 }
-                op if deopt(op) == BINARY_OP && known.len() >= 2 => {
-                    let both = known[known.len() - 2] && known[known.len() - 1];
-                    if let Some(u) = operation(op, inst.oparg, both) {
-                        steps.push(Step::Op(u));
-                        known.pop();
-                        *known.last_mut().unwrap() = true;
+                op if deopt(op) == BINARY_OP && stack.len() >= 2 => {
+                    if let Some(step) =
+                        operation(op, inst.oparg).and_then(|o| apply(o, &mut stack, &mut steps))
+                    {
+                        steps.push(step);
                         ops += 1;
                     }
                 }
                 _ => {}
             }
-            if steps.len() == before || known.len() > WORDS {
+            if steps.len() == before || stack.len() > WORDS {
                 break;
             }
-            if known.len() == 1 && ops >= 2 {
-                best = Some((k, steps.len()));
+            if stack.len() == 1 && ops >= 2 {
+                best = Some((k, steps.len(), stack[0].0 == Kind::Float));
             }
         }
         match best {
-            Some((end, len)) => {
+            Some((end, len, float)) => {
                 steps.truncate(len);
                 found.push(Expr {
                     start: i,
                     end,
                     steps,
+                    float,
                 });
                 i = end + 1;
             }
@@ -142,6 +159,39 @@ fn expressions(program: &Program) -> Vec<Expr> {
         }
     }
     found
+}
+
+/// The step of operation `(op, wants, gives)` on the top two values of
+/// `stack`, which it replaces by its result; the kinds of the locals it
+/// takes are settled in `steps`. `None` when the operands' kinds do not
+/// fit (nothing changed then).
+fn apply(
+    (op, wants, gives): (Uop, Option<Kind>, Kind),
+    stack: &mut Vec<(Kind, Option<usize>)>,
+    steps: &mut [Step],
+) -> Option<Step> {
+    let operands = [stack[stack.len() - 2], stack[stack.len() - 1]];
+    let kinds = operands.map(|(kind, _)| match (kind, wants) {
+        (Kind::Local, Some(want)) => Some(want),
+        (Kind::Local, None) => None,
+        (kind, Some(want)) if kind != want => None,
+        (kind, _) if op == Uop::_RAW_FLOOR_DIVIDE || op == Uop::_RAW_REMAINDER => {
+            (kind == Kind::Int).then_some(kind)
+        }
+        (kind, _) => Some(kind),
+    });
+    let [Some(left), Some(right)] = kinds else {
+        return None;
+    };
+    for ((_, read), kind) in operands.into_iter().zip([left, right]) {
+        if let Some(Step::Local(l, _)) = read.map(|s| steps[s]) {
+            steps[read.unwrap()] = Step::Local(l, kind);
+        }
+    }
+    stack.pop();
+    *stack.last_mut().unwrap() = (gives, None);
+    let floats = u32::from(left == Kind::Float) << 16 | u32::from(right == Kind::Float) << 17;
+    Some(Step::Op(op, floats))
 }
 
 /// Whether `u` must stay before the word arithmetic in its instruction's
@@ -204,21 +254,31 @@ pub fn compute_in_words(program: Program) -> Program {
         let mut depth = 0u32;
         for step in &e.steps {
             match *step {
-                Step::Local(l) => {
-                    out.push(uop(Uop::_RAW_LOAD_FAST, l, depth as u64, None));
+                Step::Local(l, kind) => {
+                    let load = if kind == Kind::Float {
+                        Uop::_RAW_LOAD_FAST_FLOAT
+                    } else {
+                        Uop::_RAW_LOAD_FAST
+                    };
+                    out.push(uop(load, l, depth as u64, None));
                     depth += 1;
                 }
-                Step::Const(v) => {
-                    out.push(uop(Uop::_RAW_LOAD_INT, depth, v as u64, None));
+                Step::Const(w) => {
+                    out.push(uop(Uop::_RAW_LOAD_CONST, depth, w as u64, None));
                     depth += 1;
                 }
-                Step::Op(op) => {
-                    out.push(uop(op, (depth - 2) | (depth - 1) << 8, 0, None));
+                Step::Op(op, floats) => {
+                    out.push(uop(op, (depth - 2) | (depth - 1) << 8 | floats, 0, None));
                     depth -= 1;
                 }
             }
         }
-        out.push(uop(Uop::_RAW_BOX_INT, 0, 0, None));
+        let boxed = if e.float {
+            Uop::_RAW_BOX_FLOAT
+        } else {
+            Uop::_RAW_BOX_INT
+        };
+        out.push(uop(boxed, 0, 0, None));
         out.push(uop(Uop::_JUMP, 0, 0, Some(e.end as u32 + 1)));
     })
 }
@@ -231,9 +291,9 @@ mod tests {
 
     /// A program of `(opcode, oparg, micro-ops)` instructions, two code
     /// units apart, without fallbacks.
-    fn program(insts: &[Spec], const_ints: Vec<Option<i64>>) -> Program {
+    fn program(insts: &[Spec], const_words: Vec<Option<(i64, bool)>>) -> Program {
         let mut p = Program {
-            const_ints,
+            const_words,
             ..Program::default()
         };
         for (k, &(opcode, oparg, ops)) in insts.iter().enumerate() {
@@ -286,7 +346,7 @@ mod tests {
             &[
                 LOAD_I_J, ADD, LOAD_I_J, ADD, ONE, ADD, MUL, TWO, FLOOR_DIV, RETURN,
             ],
-            vec![None, Some(1), Some(2)],
+            vec![None, Some((1, false)), Some((2, false))],
         )
     }
 
@@ -303,10 +363,10 @@ mod tests {
                 _RAW_LOAD_FAST,
                 _RAW_LOAD_FAST,
                 _RAW_ADD,
-                _RAW_LOAD_INT,
+                _RAW_LOAD_CONST,
                 _RAW_ADD,
                 _RAW_MULTIPLY,
-                _RAW_LOAD_INT,
+                _RAW_LOAD_CONST,
                 _RAW_FLOOR_DIVIDE,
                 _RAW_BOX_INT,
                 _JUMP
@@ -329,6 +389,67 @@ mod tests {
         assert_eq!(p.fallback_of(0)[3].jump, Some(1));
         assert_eq!(ops(&p, 1), [_BINARY_OP_ADD_INT]);
         assert_eq!(ops(&p, 8), [_BINARY_OP_ADAPTIVE_FLOOR_DIVIDE]);
+    }
+
+    #[test]
+    fn float_expressions_and_true_division_give_float_words() {
+        // `1.5 / (i + j) * x`: the float constant and the int sum are known,
+        // so `/` takes them (its oparg says which is a float); `x` is read
+        // as a float because the float `*` takes it.
+        let p = program(
+            &[
+                (LOAD_CONST, 0, &[Uop::_LOAD_CONST_INLINE]),
+                LOAD_I_J,
+                ADD,
+                (
+                    BINARY_OP,
+                    consts::NB_TRUE_DIVIDE as u32,
+                    &[Uop::_BINARY_OP_ADAPTIVE_TRUE_DIVIDE],
+                ),
+                LOAD_K,
+                (
+                    BINARY_OP_MULTIPLY_FLOAT,
+                    5,
+                    &[Uop::_BINARY_OP_MULTIPLY_FLOAT],
+                ),
+                RETURN,
+            ],
+            vec![Some((1.5f64.to_bits() as i64, true))],
+        );
+        let p = compute_in_words(p);
+        use Uop::*;
+        assert_eq!(
+            ops(&p, 0),
+            [
+                _RAW_LOAD_CONST,
+                _RAW_LOAD_FAST,
+                _RAW_LOAD_FAST,
+                _RAW_ADD,
+                _RAW_TRUE_DIVIDE,
+                _RAW_LOAD_FAST_FLOAT,
+                _RAW_MULTIPLY_FLOAT,
+                _RAW_BOX_FLOAT,
+                _JUMP
+            ]
+        );
+        let main = p.uops_of(0);
+        assert_eq!(main[0].operand, 1.5f64.to_bits());
+        assert_eq!(main[4].oparg, 1 << 8 | 1 << 16);
+        // A local's kind is unknown: `/` of one is left to its own code.
+        let q = program(
+            &[
+                LOAD_I_J,
+                ADD,
+                LOAD_K,
+                (BINARY_OP, consts::NB_TRUE_DIVIDE as u32, &[]),
+                RETURN,
+            ],
+            vec![],
+        );
+        assert!(compute_in_words(q)
+            .uops
+            .iter()
+            .all(|u| u.op != _RAW_TRUE_DIVIDE));
     }
 
     #[test]

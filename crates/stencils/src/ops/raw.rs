@@ -1,12 +1,14 @@
-//! Int arithmetic in machine words (`optimize::raw`): an expression of int
-//! locals and constants is computed in a scratch area of words, where
-//! nothing can see its intermediate values (no Python code runs until the
-//! result is boxed), and only its result becomes an object. Every micro-op
-//! here but the boxing leaves for the instruction's fallback (the
-//! expression's own code) when its value is not a word it can compute
-//! with: a local that is not an exact int of at most two digits, an
-//! overflow, a zero divisor. The fallback starts over from the
-//! expression's first instruction, as nothing has changed yet.
+//! Arithmetic in machine words (`optimize::raw`): an expression of int and
+//! float locals and constants is computed in a scratch area of words (an
+//! int's value or a float's bits), where nothing can see its intermediate
+//! values (no Python code runs until the result is boxed), and only its
+//! result becomes an object. A micro-op here leaves for the instruction's
+//! fallback (the expression's own code) when its value is not one it can
+//! compute with: a local that is not an exact int of at most two digits
+//! (or an exact float), an overflow, a zero divisor, an int a double does
+//! not hold exactly. The fallback starts over from the expression's first
+//! instruction, as nothing has changed yet. Float `+ - *` and `/` are
+//! IEEE operations on the doubles, as CPython's are.
 
 use crate::abi::*;
 
@@ -46,8 +48,21 @@ stencil!(
 );
 
 stencil!(
-    /// Writes the constant `operand` into word `oparg`.
-    fn _RAW_LOAD_INT(f, sp, ts) {
+    /// Reads local `oparg`, an exact float, into word `operand`.
+    fn _RAW_LOAD_FAST_FLOAT(f, sp, ts) {
+        let v = *frame_local(f, oparg());
+        if v.is_null() || !is_float(v) {
+            deopt!(f, sp, ts)
+        }
+        *word(operand32() as usize) = float_value(v).to_bits() as i64;
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Writes a constant's word (an int's value or a float's bits),
+    /// `operand`, into word `oparg`.
+    fn _RAW_LOAD_CONST(f, sp, ts) {
         *word(oparg()) = operand() as i64;
         next!(f, sp, ts)
     }
@@ -110,6 +125,76 @@ stencil!(
             None => deopt!(f, sp, ts),
         }
         next!(f, sp, ts)
+    }
+);
+
+/// A float operation of two words (which cannot fail).
+macro_rules! float_words {
+    ($(#[$doc:meta])* $name:ident, $op:tt) => {
+        stencil!(
+            $(#[$doc])*
+            fn $name(f, sp, ts) {
+                let (a, b) = words();
+                let r = f64::from_bits(*a as u64) $op f64::from_bits(*b as u64);
+                *a = r.to_bits() as i64;
+                next!(f, sp, ts)
+            }
+        );
+    };
+}
+
+float_words!(
+    /// `+` of two float words.
+    _RAW_ADD_FLOAT,
+    +
+);
+float_words!(
+    /// `-` of two float words.
+    _RAW_SUBTRACT_FLOAT,
+    -
+);
+float_words!(
+    /// `*` of two float words.
+    _RAW_MULTIPLY_FLOAT,
+    *
+);
+
+/// Word `w` as a double: a float's bits, or an int a double holds exactly.
+#[inline(always)]
+unsafe fn as_double(w: *mut i64, float: bool) -> Option<f64> {
+    if float {
+        Some(f64::from_bits(*w as u64))
+    } else if (*w).unsigned_abs() < 1 << 53 {
+        Some(*w as f64)
+    } else {
+        None
+    }
+}
+
+stencil!(
+    /// `/` of two words, into a float word: bit 16 of the oparg says the
+    /// left one is a float, bit 17 the right one (ints are converted as
+    /// CPython's `long_true_divide` and `float_div` do for ints a double
+    /// holds exactly).
+    fn _RAW_TRUE_DIVIDE(f, sp, ts) {
+        let (a, b) = words();
+        match (as_double(a, oparg() & 1 << 16 != 0), as_double(b, oparg() & 1 << 17 != 0)) {
+            (Some(x), Some(y)) if y != 0.0 => *a = (x / y).to_bits() as i64,
+            _ => deopt!(f, sp, ts),
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Pushes word `oparg` as a float.
+    fn _RAW_BOX_FLOAT(f, sp, ts) {
+        let o = float_new(ts, f64::from_bits(*word(oparg()) as u64));
+        if o.is_null() {
+            error!(f, sp, ts)
+        }
+        *sp = o;
+        next!(f, sp.add(1), ts)
     }
 );
 
