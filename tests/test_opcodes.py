@@ -2436,10 +2436,13 @@ def test_int_expressions_computed_in_machine_words(jit):
             return x * x + y * y - z * 0.5
         def ratio(x, n):
             return (n * 2 + 1) / 4 * x * x
+        def mag(dt, x, y):
+            # `dt` comes with `x` in one `LOAD_FAST_LOAD_FAST`
+            return dt * (x * x + y * y) ** -1.5
         for i in range(3):
-            warm += [norm(1.5, 2.5, -0.5), ratio(0.25, i)]
+            warm += [norm(1.5, 2.5, -0.5), ratio(0.25, i), mag(0.01, 1.5, i + 0.5)]
         _record("words", {f.__name__: [u for u in _jitsaw.code_state(f)["uops"] if u.startswith("_RAW_BOX")]
-                          for f in (eval_a, mixed, cond, late, norm, ratio)})
+                          for f in (eval_a, mixed, cond, late, norm, ratio, mag)})
         out = []
         edge = [0, 1, -1, -7, 12, 2**30 - 1, 2**30, -(2**30), 2**31 + 5, 2**62, -(2**63), 10**20,
                 2.5, True, I(6)]
@@ -2466,9 +2469,9 @@ def test_int_expressions_computed_in_machine_words(jit):
             fl = [0.0, -0.0, 1e308, -2.5, float("inf"), float("nan"), 3, 2**60, True, None]
             for x in fl:
                 for y in fl:
-                    for f in (norm, ratio):
+                    for f in (norm, ratio, mag):
                         try:
-                            out.append(f(x, y, x) if f is norm else f(x, y))
+                            out.append(f(x, y) if f is ratio else f(x, y, x))
                         except Exception as e:
                             out.append(repr(e))
         print(warm, out)
@@ -2477,7 +2480,8 @@ def test_int_expressions_computed_in_machine_words(jit):
     )
     assert r.recorded["words"] == {
         "eval_a": ["_RAW_BOX_FLOAT"], "mixed": ["_RAW_BOX_INT"], "cond": ["_RAW_BOX_INT"],
-        "late": ["_RAW_BOX_INT"], "norm": ["_RAW_BOX_FLOAT"], "ratio": ["_RAW_BOX_FLOAT"]}
+        "late": ["_RAW_BOX_INT"], "norm": ["_RAW_BOX_FLOAT"], "ratio": ["_RAW_BOX_FLOAT"],
+        "mag": ["_RAW_BOX_FLOAT"]}
     assert r.stats["exits"].get("generic:LOAD_FAST_LOAD_FAST", 0) > 0, r.stats["exits"]
 
 

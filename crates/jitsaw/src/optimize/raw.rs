@@ -47,8 +47,9 @@ enum Kind {
 /// What an instruction of an expression does to the words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
-    /// Reads a local of that kind.
-    Local(u32, Kind),
+    /// Reads a local of that kind (`LOAD_FAST_CHECK`'s, which may be
+    /// unbound, where the bool says so).
+    Local(u32, Kind, bool),
     /// Writes a constant's word.
     Const(i64),
     /// Combines the top two words (the oparg's kind bits, for `/`).
@@ -56,12 +57,15 @@ enum Step {
 }
 
 /// An expression: instructions `start..=end`, computed by `steps`, its
-/// result a float or an int.
+/// result a float or an int. Its first `pushed` steps are loads of values
+/// below it that it does not use (`dt` of `dt * (dx * dx + ...)`, whose
+/// `LOAD_FAST_LOAD_FAST` also loads `dx`): they are pushed as they are.
 #[derive(Debug)]
 struct Expr {
     start: usize,
     end: usize,
     steps: Vec<Step>,
+    pushed: usize,
     float: bool,
 }
 
@@ -111,15 +115,16 @@ fn expressions(program: &Program) -> Vec<Expr> {
                 break;
             }
             let before = steps.len();
-            let mut local = |l: u32, steps: &mut Vec<Step>| {
+            let mut local = |l: u32, checked: bool, steps: &mut Vec<Step>| {
                 stack.push((Kind::Local, Some(steps.len())));
-                steps.push(Step::Local(l, Kind::Local));
+                steps.push(Step::Local(l, Kind::Local, checked));
             };
             match inst.opcode {
-                LOAD_FAST | LOAD_FAST_CHECK => local(inst.oparg, &mut steps),
+                LOAD_FAST => local(inst.oparg, false, &mut steps),
+                LOAD_FAST_CHECK => local(inst.oparg, true, &mut steps),
                 LOAD_FAST_LOAD_FAST => {
-                    local(inst.oparg >> 4, &mut steps);
-                    local(inst.oparg & 15, &mut steps);
+                    local(inst.oparg >> 4, false, &mut steps);
+                    local(inst.oparg & 15, false, &mut steps);
                 }
                 LOAD_CONST => {
                     if let Some(&Some((w, float))) = program.const_words.get(inst.oparg as usize) {
@@ -140,17 +145,35 @@ fn expressions(program: &Program) -> Vec<Expr> {
             if steps.len() == before || stack.len() > WORDS {
                 break;
             }
-            if stack.len() == 1 && ops >= 2 {
-                best = Some((k, steps.len(), stack[0].0 == Kind::Float));
+            // Below the result, only loads it does not use: the first of a
+            // `LOAD_FAST_LOAD_FAST` that starts the expression.
+            let pushed = stack.len().saturating_sub(1);
+            let passed = stack[..pushed]
+                .iter()
+                .enumerate()
+                .all(|(s, &(kind, read))| {
+                    kind == Kind::Local
+                        && read == Some(s)
+                        && matches!(steps[s], Step::Local(_, _, false))
+                });
+            let top = stack.last().map(|&(kind, _)| kind);
+            let pass_first = program.insts[i].opcode == LOAD_FAST_LOAD_FAST;
+            if ops >= 2
+                && passed
+                && top != Some(Kind::Local)
+                && (pushed == 0 || pushed == 1 && pass_first)
+            {
+                best = Some((k, steps.len(), pushed, top == Some(Kind::Float)));
             }
         }
         match best {
-            Some((end, len, float)) => {
+            Some((end, len, pushed, float)) => {
                 steps.truncate(len);
                 found.push(Expr {
                     start: i,
                     end,
                     steps,
+                    pushed,
                     float,
                 });
                 i = end + 1;
@@ -184,8 +207,8 @@ fn apply(
         return None;
     };
     for ((_, read), kind) in operands.into_iter().zip([left, right]) {
-        if let Some(Step::Local(l, _)) = read.map(|s| steps[s]) {
-            steps[read.unwrap()] = Step::Local(l, kind);
+        if let Some(Step::Local(l, _, checked)) = read.map(|s| steps[s]) {
+            steps[read.unwrap()] = Step::Local(l, kind, checked);
         }
     }
     stack.pop();
@@ -209,9 +232,23 @@ pub fn compute_in_words(program: Program) -> Program {
     if program.uops.iter().any(|u| u.op == Uop::_COUNT_RUN) {
         return program;
     }
+    // A load passed through is copied from the instruction's own code, and
+    // must push a reference of its own: it is pushed after the words are
+    // computed (whose exits leave the stack as it was), before the result is
+    // boxed (whose error leaves it on the stack for the unwinding).
+    let passes = |e: &Expr| {
+        let own: Vec<&UopInst> = program
+            .uops_of(e.start)
+            .iter()
+            .filter(|u| !stays_first(u))
+            .collect();
+        e.steps[..e.pushed].iter().zip(&own).all(|(step, u)| {
+            u.op == Uop::_LOAD_FAST && matches!(*step, Step::Local(l, _, _) if l == u.oparg)
+        }) && own.len() >= e.pushed
+    };
     let exprs: Vec<Expr> = expressions(&program)
         .into_iter()
-        .filter(|e| program.insts[e.start].fallback_count == 0)
+        .filter(|e| program.insts[e.start].fallback_count == 0 && passes(e))
         .collect();
     if exprs.is_empty() {
         return program;
@@ -252,9 +289,9 @@ pub fn compute_in_words(program: Program) -> Program {
         }
         out.extend(uops.iter().filter(|u| stays_first(u)));
         let mut depth = 0u32;
-        for step in &e.steps {
+        for step in &e.steps[e.pushed..] {
             match *step {
-                Step::Local(l, kind) => {
+                Step::Local(l, kind, _) => {
                     let load = if kind == Kind::Float {
                         Uop::_RAW_LOAD_FAST_FLOAT
                     } else {
@@ -273,6 +310,7 @@ pub fn compute_in_words(program: Program) -> Program {
                 }
             }
         }
+        out.extend(own[x].iter().filter(|u| !stays_first(u)).take(e.pushed));
         let boxed = if e.float {
             Uop::_RAW_BOX_FLOAT
         } else {
@@ -450,6 +488,70 @@ mod tests {
             .uops
             .iter()
             .all(|u| u.op != _RAW_TRUE_DIVIDE));
+    }
+
+    #[test]
+    fn a_load_the_expression_does_not_use_is_pushed_after_the_words() {
+        // `dt * (x * x + y * y) ** -1.5`: `dt` comes with `x`'s
+        // `LOAD_FAST_LOAD_FAST`; the sum is the expression (`**` ends it).
+        const MUL_F: Spec = (
+            BINARY_OP_MULTIPLY_FLOAT,
+            5,
+            &[Uop::_BINARY_OP_MULTIPLY_FLOAT],
+        );
+        const ADD_F: Spec = (BINARY_OP_ADD_FLOAT, 0, &[Uop::_BINARY_OP_ADD_FLOAT]);
+        let p = program(
+            &[
+                (
+                    LOAD_FAST_LOAD_FAST,
+                    0x21,
+                    &[Uop::_LOAD_FAST, Uop::_LOAD_FAST],
+                ),
+                (LOAD_FAST, 1, &[Uop::_LOAD_FAST]),
+                MUL_F,
+                (
+                    LOAD_FAST_LOAD_FAST,
+                    0x33,
+                    &[Uop::_LOAD_FAST, Uop::_LOAD_FAST],
+                ),
+                MUL_F,
+                ADD_F,
+                (LOAD_CONST, 0, &[Uop::_LOAD_CONST_INLINE]),
+                (
+                    BINARY_OP,
+                    consts::NB_POWER as u32,
+                    &[Uop::_BINARY_OP_ADAPTIVE_POWER],
+                ),
+                MUL_F,
+                RETURN,
+            ],
+            vec![Some(((-1.5f64).to_bits() as i64, true))],
+        );
+        let mut p = p;
+        (p.uops[0].oparg, p.uops[1].oparg) = (2, 1);
+        let q = compute_in_words(p.clone());
+        use Uop::*;
+        assert_eq!(
+            ops(&q, 0),
+            [
+                _RAW_LOAD_FAST_FLOAT,
+                _RAW_LOAD_FAST_FLOAT,
+                _RAW_MULTIPLY_FLOAT,
+                _RAW_LOAD_FAST_FLOAT,
+                _RAW_LOAD_FAST_FLOAT,
+                _RAW_MULTIPLY_FLOAT,
+                _RAW_ADD_FLOAT,
+                _LOAD_FAST,
+                _RAW_BOX_FLOAT,
+                _JUMP
+            ]
+        );
+        assert_eq!(q.uops_of(0)[7].oparg, 2);
+        assert_eq!(q.uops_of(0)[9].jump, Some(6));
+        // Pushed without a reference of its own, `dt` is not passed through.
+        p.uops[0].op = _LOAD_FAST_BORROW;
+        let q = compute_in_words(p);
+        assert_eq!(ops(&q, 0), [_LOAD_FAST_BORROW, _LOAD_FAST]);
     }
 
     #[test]
