@@ -2482,7 +2482,7 @@ def test_int_expressions_computed_in_machine_words(jit):
         "eval_a": ["_RAW_BOX_FLOAT"], "mixed": ["_RAW_BOX_INT"], "cond": ["_RAW_BOX_INT"],
         "late": ["_RAW_BOX_INT"], "norm": ["_RAW_BOX_FLOAT"], "ratio": ["_RAW_BOX_FLOAT"],
         "mag": ["_RAW_BOX_FLOAT"]}
-    assert r.stats["exits"].get("generic:LOAD_FAST_LOAD_FAST", 0) > 0, r.stats["exits"]
+    assert r.stats["exits"].get("words:LOAD_FAST_LOAD_FAST", 0) > 0, r.stats["exits"]
 
 
 def test_stores_over_int_and_float_locals(jit):

@@ -38,6 +38,9 @@ pub enum ExitReason {
     /// A burned-in global changed: its load became a deopt
     /// (`"invalidated"`).
     Invalidated,
+    /// An expression computed in machine words ran its own code instead
+    /// (`"words:LOAD_FAST_LOAD_FAST"`, by its first instruction).
+    Words(u8),
 }
 
 impl std::fmt::Display for ExitReason {
@@ -48,6 +51,7 @@ impl std::fmt::Display for ExitReason {
             ExitReason::Unsupported(op) => write!(f, "unsupported:{}", crate::frontend::name(*op)),
             ExitReason::Generic(op) => write!(f, "generic:{}", crate::frontend::name(*op)),
             ExitReason::Invalidated => write!(f, "invalidated"),
+            ExitReason::Words(op) => write!(f, "words:{}", crate::frontend::name(*op)),
         }
     }
 }
@@ -450,7 +454,16 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         match p.uop.op {
             Uop::_DEOPT => p.uop.oparg = (linker.exit_counter)(ExitReason::Unsupported(opcode)),
             Uop::_GENERIC => {
-                let counter = (linker.exit_counter)(ExitReason::Generic(opcode)) & 0xFFFF;
+                let words = program
+                    .uops_of(p.uop.inst as usize)
+                    .iter()
+                    .any(|u| u.op.computes_in_words());
+                let reason = if words {
+                    ExitReason::Words(opcode)
+                } else {
+                    ExitReason::Generic(opcode)
+                };
+                let counter = (linker.exit_counter)(reason) & 0xFFFF;
                 p.uop.oparg = counter | p.uop.inst.min(0xFFFE) << 16;
                 p.uop.operand = fallbacks.as_ptr() as u64;
             }

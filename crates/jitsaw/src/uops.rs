@@ -568,6 +568,28 @@ impl Uop {
         !self.exits_to_interpreter() && self.stencil().has(stencils::HoleValue::Exit)
     }
 
+    /// Whether the micro-op is one of an expression computed in machine
+    /// words (`optimize::raw`).
+    pub fn computes_in_words(self) -> bool {
+        matches!(
+            self,
+            Uop::_RAW_LOAD_FAST
+                | Uop::_RAW_LOAD_FAST_FLOAT
+                | Uop::_RAW_LOAD_CONST
+                | Uop::_RAW_ADD
+                | Uop::_RAW_SUBTRACT
+                | Uop::_RAW_MULTIPLY
+                | Uop::_RAW_FLOOR_DIVIDE
+                | Uop::_RAW_REMAINDER
+                | Uop::_RAW_ADD_FLOAT
+                | Uop::_RAW_SUBTRACT_FLOAT
+                | Uop::_RAW_MULTIPLY_FLOAT
+                | Uop::_RAW_TRUE_DIVIDE
+                | Uop::_RAW_BOX_INT
+                | Uop::_RAW_BOX_FLOAT
+        )
+    }
+
     /// Whether control can go on to the next micro-op (yields excepted:
     /// the code resumes there only after the generator is resumed).
     pub fn continues(self) -> bool {

@@ -218,13 +218,14 @@ pub fn exit_counter(reason: ExitReason) -> u32 {
     const UNSET: u32 = u32::MAX;
     static CACHE: OnceLock<Vec<AtomicU32>> = OnceLock::new();
     let uops = crate::uops::Uop::ALL.len();
-    let cache = CACHE.get_or_init(|| (0..2 * uops + 513).map(|_| AtomicU32::new(UNSET)).collect());
+    let cache = CACHE.get_or_init(|| (0..2 * uops + 769).map(|_| AtomicU32::new(UNSET)).collect());
     let slot = &cache[match reason {
         ExitReason::Deopt(u) => u as usize,
         ExitReason::Raise(u) => uops + u as usize,
         ExitReason::Unsupported(op) => 2 * uops + op as usize,
         ExitReason::Generic(op) => 2 * uops + 256 + op as usize,
         ExitReason::Invalidated => 2 * uops + 512,
+        ExitReason::Words(op) => 2 * uops + 513 + op as usize,
     }];
     let cached = slot.load(Ordering::Relaxed);
     if cached != UNSET {
