@@ -2746,24 +2746,19 @@ unsafe fn keys_version(d: *mut PyObject) -> Option<u32> {
 /// Copies what the frontend needs out of a live code object.
 unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
     let consts_tuple = code_obj_field(code, off::CODE_CO_CONSTS);
-    let consts = (0..ob_size(consts_tuple) as usize)
+    let (consts, const_words) = (0..ob_size(consts_tuple) as usize)
         .map(|i| {
             let c = tuple_item(consts_tuple, i);
-            (c as u64, is_immortal(c))
-        })
-        .collect();
-    let const_words = (0..ob_size(consts_tuple) as usize)
-        .map(|i| {
-            let c = tuple_item(consts_tuple, i);
-            if is_int(c) && long_is_compact(c) {
+            let word = if is_int(c) && long_is_compact(c) {
                 Some((long_compact_value(c) as i64, false))
             } else if is_float(c) {
                 Some((float_value(c).to_bits() as i64, true))
             } else {
                 None
-            }
+            };
+            ((c as u64, is_immortal(c)), word)
         })
-        .collect();
+        .unzip();
     let names_tuple = code_obj_field(code, off::CODE_CO_NAMES);
     let names = (0..ob_size(names_tuple) as usize)
         .map(|i| tuple_item(names_tuple, i) as u64)

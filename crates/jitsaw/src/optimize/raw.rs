@@ -1,13 +1,15 @@
-//! Int expressions in machine words.
+//! Expressions in machine words.
 //!
-//! An expression of int locals and int constants, `(i + j) * (i + j + 1) //
-//! 2 + i + 1`, runs an int operation per operator: each checks its inputs'
-//! types and sizes, makes (or reuses) an int object for its result and
-//! releases its inputs, ~70 machine instructions for a `+`. Its
+//! An expression of int and float locals and constants,
+//! `(i + j) * (i + j + 1) // 2 + i + 1`, runs an operation per operator:
+//! each checks its inputs' types and sizes, makes (or reuses) an object for
+//! its result and releases its inputs, ~70 machine instructions for an int
+//! `+`. Its
 //! intermediate results only feed the next operator, so nothing can see
 //! them: this pass computes such an expression in scratch words instead
-//! (`_RAW_*`, `crates/stencils/src/ops/raw.rs`), a few instructions per
-//! operator, and boxes only its result.
+//! (an int's value or a float's bits; `_RAW_*`,
+//! `crates/stencils/src/ops/raw.rs`), a few instructions per operator, and
+//! boxes only its result.
 //!
 //! The expression's first instruction (a load) gets the word arithmetic as
 //! its code, then a jump past the expression's last instruction. Its own
@@ -15,14 +17,16 @@
 //! instructions as compiled before: when a local is not an exact int of at
 //! most two digits, a result overflows a word or a divisor is zero, the
 //! word arithmetic leaves for that fallback, which starts the expression
-//! over (the words changed nothing). The instructions after the first keep
+//! over (the words changed nothing; so do locals that are not exact floats
+//! where floats are wanted, and ints a double does not hold exactly). The instructions after the first keep
 //! their code in place, so a jump into the middle of the expression, or a
 //! fallback of one of them returning to the next, runs them as before.
 //!
-//! Operators count only where the interpreter saw ints: `+ - *`
-//! specialized for ints, and `//` and `%` (which CPython 3.13 never
-//! specializes) of two values known to be ints (int constants or results
-//! of such operators). An expression whose fallback keeps running is
+//! Operators count only where the interpreter saw their types: `+ - *`
+//! specialized for ints or floats (a local is read as the kind its
+//! operator wants), and `//`, `%` and `/` (which CPython 3.13 never
+//! specializes) of two values of known kinds (constants or results; ints
+//! for `//` and `%`). An expression whose fallback keeps running is
 //! compiled again with its first instruction generic (`Program::generic`),
 //! which this pass then leaves alone.
 
@@ -31,8 +35,8 @@ use crate::uops::{Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{consts, deopt};
 
-/// Scratch words the stencils have (`jitsaw_raw`).
-const WORDS: usize = 16;
+/// Scratch words the stencils have (`jitsaw_raw`, storage in the runtime).
+pub(crate) const WORDS: usize = 16;
 
 /// What a word holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +108,7 @@ fn expressions(program: &Program) -> Vec<Expr> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < n {
+        let pass_first = program.insts[i].opcode == LOAD_FAST_LOAD_FAST;
         // Per value on the expression's stack: its kind, and the step that
         // read it if it is a local.
         let mut stack: Vec<(Kind, Option<usize>)> = Vec::new();
@@ -157,7 +162,6 @@ fn expressions(program: &Program) -> Vec<Expr> {
                         && matches!(steps[s], Step::Local(_, _, false))
                 });
             let top = stack.last().map(|&(kind, _)| kind);
-            let pass_first = program.insts[i].opcode == LOAD_FAST_LOAD_FAST;
             if ops >= 2
                 && passed
                 && top != Some(Kind::Local)
@@ -207,8 +211,10 @@ fn apply(
         return None;
     };
     for ((_, read), kind) in operands.into_iter().zip([left, right]) {
-        if let Some(Step::Local(l, _, checked)) = read.map(|s| steps[s]) {
-            steps[read.unwrap()] = Step::Local(l, kind, checked);
+        if let Some(s) = read {
+            if let Step::Local(l, _, checked) = steps[s] {
+                steps[s] = Step::Local(l, kind, checked);
+            }
         }
     }
     stack.pop();
@@ -226,49 +232,48 @@ fn stays_first(u: &UopInst) -> bool {
     )
 }
 
-/// Computes int expressions in machine words (see the module's comment).
+/// Computes expressions in machine words (see the module's comment).
 pub fn compute_in_words(program: Program) -> Program {
     // Counting and profiling count every instruction run: none is skipped.
     if program.uops.iter().any(|u| u.op == Uop::_COUNT_RUN) {
         return program;
     }
-    // A load passed through is copied from the instruction's own code, and
-    // must push a reference of its own: it is pushed after the words are
-    // computed (whose exits leave the stack as it was), before the result is
-    // boxed (whose error leaves it on the stack for the unwinding).
-    let passes = |e: &Expr| {
-        let own: Vec<&UopInst> = program
-            .uops_of(e.start)
-            .iter()
-            .filter(|u| !stays_first(u))
-            .collect();
-        e.steps[..e.pushed].iter().zip(&own).all(|(step, u)| {
-            u.op == Uop::_LOAD_FAST && matches!(*step, Step::Local(l, _, _) if l == u.oparg)
-        }) && own.len() >= e.pushed
+    // Each first instruction's own code (without the checks that stay
+    // first), which becomes its fallback. A load passed through is copied
+    // from it, and must push a reference of its own: it is pushed after the
+    // words are computed (whose exits leave the stack as it was), before the
+    // result is boxed (whose error leaves it on the stack for the
+    // unwinding).
+    let passes = |e: &Expr, own: &[UopInst]| {
+        own.len() >= e.pushed
+            && e.steps[..e.pushed].iter().zip(own).all(|(step, u)| {
+                u.op == Uop::_LOAD_FAST && matches!(*step, Step::Local(l, _, _) if l == u.oparg)
+            })
     };
-    let exprs: Vec<Expr> = expressions(&program)
+    let exprs: Vec<(Expr, Vec<UopInst>)> = expressions(&program)
         .into_iter()
-        .filter(|e| program.insts[e.start].fallback_count == 0 && passes(e))
+        .filter(|e| program.insts[e.start].fallback_count == 0)
+        .map(|e| {
+            let own = program.uops_of(e.start).iter();
+            let own: Vec<UopInst> = own.filter(|u| !stays_first(u)).copied().collect();
+            (e, own)
+        })
+        .filter(|(e, own)| passes(e, own))
         .collect();
     if exprs.is_empty() {
         return program;
     }
     let mut at = vec![None; program.insts.len()];
-    for (x, e) in exprs.iter().enumerate() {
+    for (x, (e, _)) in exprs.iter().enumerate() {
         at[e.start] = Some(x);
     }
     let opcodes: Vec<u8> = program.insts.iter().map(|i| i.opcode).collect();
-    // The first instructions' own code, which becomes their fallback.
-    let own: Vec<Vec<UopInst>> = exprs
-        .iter()
-        .map(|e| program.uops_of(e.start).to_vec())
-        .collect();
     rewrite_ranges(program, |i, fallback, uops, out| {
         let Some(x) = at[i] else {
             out.extend_from_slice(uops);
             return;
         };
-        let e = &exprs[x];
+        let (e, own) = &exprs[x];
         let here = i as u32;
         let uop = |op: Uop, oparg: u32, operand: u64, jump: Option<u32>| UopInst {
             op,
@@ -280,7 +285,7 @@ pub fn compute_in_words(program: Program) -> Program {
         if fallback {
             // The instruction's own code, counted, then on into the rest.
             out.push(uop(Uop::_GENERIC, opcodes[i] as u32, 0, None));
-            out.extend(own[x].iter().filter(|u| !stays_first(u)));
+            out.extend_from_slice(own);
             out.push(UopInst {
                 inst: here + 1,
                 ..uop(Uop::_JUMP, 0, 0, Some(here + 1))
@@ -310,7 +315,7 @@ pub fn compute_in_words(program: Program) -> Program {
                 }
             }
         }
-        out.extend(own[x].iter().filter(|u| !stays_first(u)).take(e.pushed));
+        out.extend_from_slice(&own[..e.pushed]);
         let boxed = if e.float {
             Uop::_RAW_BOX_FLOAT
         } else {

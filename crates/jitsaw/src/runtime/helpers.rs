@@ -17,9 +17,9 @@ use std::sync::OnceLock;
 /// defines its layout: four list heads, then four counts).
 static mut INT_FREELIST: [u64; 8] = [0; 8];
 
-/// Storage for the scratch words of the stencils' int arithmetic in
-/// machine words (`crates/stencils/src/ops/raw.rs`).
-static mut RAW_WORDS: [i64; 16] = [0; 16];
+/// Storage for the scratch words of the stencils' arithmetic in machine
+/// words (`crates/stencils/src/ops/raw.rs`, `optimize::raw`).
+static mut RAW_WORDS: [i64; crate::optimize::raw::WORDS] = [0; crate::optimize::raw::WORDS];
 
 /// Helpers stencils call, by the name they use.
 pub(super) fn helpers() -> Vec<(&'static str, usize)> {

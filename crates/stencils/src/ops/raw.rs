@@ -25,10 +25,11 @@ unsafe fn word(i: usize) -> *mut i64 {
 }
 
 /// The two words a binary micro-op works on, from its oparg: the left one
-/// (which takes the result) in the low byte, the right one above.
+/// (which takes the result) in the low byte, the right one in the next
+/// (`_RAW_TRUE_DIVIDE` keeps its operands' kinds above).
 #[inline(always)]
 unsafe fn words() -> (*mut i64, *mut i64) {
-    (word(oparg() & 0xFF), word(oparg() >> 8))
+    (word(oparg() & 0xFF), word((oparg() >> 8) & 0xFF))
 }
 
 stencil!(
