@@ -382,7 +382,8 @@ def test_dump_shows_bytecode_stages_and_machine_code():
                       "-- micro-ops after remove_repeated_class_guards",
                       "-- micro-ops after fuse_local_operands",
                       "-- micro-ops after mask_comparisons",
-                      "-- micro-ops after compute_in_words"]
+                      "-- micro-ops after compute_in_words",
+                      "-- micro-ops after keep_loops_in_words"]
     assert "-- machine code" in out and "; _BINARY_OP_ADD_INT" in out
     assert out.count("TypeError jitsaw.dump() expects a Python function or a code object") == 2
     # JITSAW_DUMP=uops prints the same stages for every compilation.

@@ -1,7 +1,8 @@
 """The differential fuzzers' CI batches: 500 random programs with a fixed
 seed, plain vs. compiled with forced deopts (`tests/fuzz/fuzz.py`; its long
-mode runs 10 000 and more), and 200 programs rebinding the globals and
-builtins compiled code burned in (`tests/fuzz/globals_fuzz.py`)."""
+mode runs 10 000 and more), 200 programs rebinding the globals and
+builtins compiled code burned in (`tests/fuzz/globals_fuzz.py`) and 100
+loops of arithmetic kept in machine words (`tests/fuzz/loops_fuzz.py`)."""
 
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 FUZZ = Path(__file__).with_name("fuzz") / "fuzz.py"
 GLOBALS_FUZZ = Path(__file__).with_name("fuzz") / "globals_fuzz.py"
+LOOPS_FUZZ = Path(__file__).with_name("fuzz") / "loops_fuzz.py"
 
 
 def run_batch(fuzzer, count, tmp_path):
@@ -30,3 +32,7 @@ def test_fixed_seed_batch_agrees_with_the_interpreter(tmp_path):
 
 def test_global_rebinding_batch_agrees_with_the_interpreter(tmp_path):
     run_batch(GLOBALS_FUZZ, 200, tmp_path)
+
+
+def test_loops_in_words_batch_agrees_with_the_interpreter(tmp_path):
+    run_batch(LOOPS_FUZZ, 100, tmp_path)

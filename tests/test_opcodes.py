@@ -3035,3 +3035,132 @@ def test_class_checks_failing_in_fallbacks_are_compiled_away(jit):
     assert "_CHECK_LOCAL_CLASS" not in r.uops("A.dot")
     # It left at most eight times of the hundred calls with a `B`.
     assert 1 <= sum(r.exits("deopt:_CHECK_LOCAL_CLASS").values()) <= 8, r.exits("deopt")
+
+
+def test_loops_kept_in_machine_words(jit):
+    # A loop over a range doing only int and float arithmetic on locals and
+    # constants keeps its locals in words from its entry to its exits, which
+    # box the locals it stored (`optimize::loops`). Every way out must leave
+    # the frame as the interpreter would: the range's end, an overflow or a
+    # zero divisor in the middle of a turn (the compiled code does the
+    # segment over, raising where the interpreter raises), the eval breaker
+    # (a signal handler reading the frame), locals that are not what the
+    # loop's operators were specialized for on entry (a big int, a bool, a
+    # float, an object whose release runs code).
+    r = jit(
+        """
+        import signal, sys, traceback
+        from jitsaw import _jitsaw
+        def fib(n):
+            a, b = 0, 1
+            for _ in range(n):
+                a, b = b, a + b
+            return a, b, _ if n else None
+        def floats(n, x, v):
+            for i in range(n):
+                v = v - x * 0.01
+                x = x + v * 0.01
+            return x, v
+        def head(n, t):
+            for i in range(n): t = t * 2 + i
+            return t, i
+        def shadowed(n, a):
+            y = 0
+            for i in range(n):
+                x = a * i
+                y = x * x - y
+            return x, y
+        def divide(n, k):
+            q = 0
+            for i in range(n):
+                q = q + 100 // (i - k) + (q % 7 - 3) * 2
+            return q
+        def ratio(n, x):
+            s = 0.0
+            for i in range(n):
+                s = s + x * 0.5 / 3 + i / 4 + (i * (2**29 + 7) * 2**23) / 3
+            return s
+        def nested(n):
+            total = 0
+            for i in range(n):
+                for j in range(i):
+                    total = total + j * 3 - 1
+            return total
+        class Noisy:
+            def __del__(self):
+                print("released")
+        def store_first(n, y):
+            for i in range(n):
+                y = i * 2 + 1
+            return y
+        warm = []
+        for k in range(3):
+            warm += [fib(10), floats(5, 1.0, 0.5), head(3, 1), shadowed(3, 2), divide(3, 9),
+                     ratio(3, 1.5), nested(4), store_first(3, 0)]
+        _record("loops", {f.__name__: "_RAW_FOR_ITER_RANGE" in _jitsaw.code_state(f)["uops"]
+                          for f in (fib, floats, head, shadowed, divide, ratio, nested, store_first)})
+        out = []
+        for n in (0, 1, 2, 50, 90, 91, 92, 93, 100, 300):
+            out.append(fib(n))
+        for x in (1.0, -0.0, 1e308, float("inf"), float("nan")):
+            out.append(floats(1000, x, 0.5))
+        out.append(floats(10, 1, 0.5))  # an int where a float is wanted
+        for t in (1, -5, 2**58, 2**61, 10**30, True, 2.5):
+            out.append(head(70, t))
+        for a in (1, 3, 2**20, 2**29, 2**31, 2**40):
+            out.append(shadowed(40, a))
+        for k in (100, 20, 5, -3):
+            try:
+                out.append(divide(30, k))
+            except ZeroDivisionError:
+                out.append(traceback.format_exc().splitlines()[-3:])
+        for x in (1.5, 2, 2**60, 2**53 + 1, True):
+            try:
+                out.append(ratio(20, x))
+            except Exception as e:
+                out.append(repr(e))
+        out.append([nested(n) for n in range(30)])
+        out.append(store_first(5, 7))
+        out.append(store_first(5, 1.5))
+        out.append(store_first(5, None))
+        out.append(store_first(5, Noisy()))
+        out.append(store_first(0, "unchanged"))
+        print(warm, out)
+
+        # The eval breaker: a handler reading the frame between turns sees
+        # each local as the interpreter would have stored it.
+        seen = []
+        def spin(n):
+            x = y = 0
+            for i in range(n):
+                x = x + 1
+                y = y + 2
+            return x, y
+        for k in range(3):
+            spin(10)
+        def handler(sig, frame):
+            f = frame
+            while f.f_code is not spin.__code__:
+                f = f.f_back
+            loc = f.f_locals
+            seen.append(loc["y"] in (2 * loc["x"], 2 * loc["x"] - 2) and loc["i"] + 1 >= loc["x"])
+            if len(seen) == 3:
+                raise KeyboardInterrupt
+        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, 0.01, 0.01)
+        try:
+            spin(10**10)
+        except KeyboardInterrupt:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            tb = traceback.format_exc().splitlines()
+            print("interrupted", all(seen), len(seen), tb[-4:-2])
+        """,
+        env={"JITSAW_THRESHOLD": "2"},
+    )
+    assert r.recorded["loops"] == dict.fromkeys(
+        ["fib", "floats", "head", "shadowed", "divide", "ratio", "nested", "store_first"], True)
+    assert r.exits("words:FOR_ITER_RANGE"), r.exits("words")
+    # The one-line loop's first segment starts after its `FOR_ITER`: an
+    # overflow pushes the iterator's value boxed for the store after it.
+    assert "_RAW_BOX_INT" in r.uops("head")
+    assert r.returncode == 0 and "interrupted True 3" in r.stdout, r.stdout[-300:]

@@ -346,7 +346,13 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let stencil = p.stencil;
         let inst = &program.insts[p.uop.inst as usize];
         let mut found = [u32::MAX; 2];
-        if k < main_len && inst.fallback_count > 0 && !p.uop.op.exits_to_interpreter() {
+        if let Some(l) = p
+            .uop
+            .label()
+            .filter(|_| !stencil.has(HoleValue::JumpTarget))
+        {
+            found[0] = pieces[(inst.first + l) as usize].offset;
+        } else if k < main_len && inst.fallback_count > 0 && !p.uop.op.exits_to_interpreter() {
             found[0] = pieces[inst.fallback as usize].offset;
         }
         for (slot, kind) in [(0, HoleValue::Exit), (1, HoleValue::Error)] {
@@ -549,7 +555,13 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                         .uop
                         .jump
                         .ok_or_else(|| format!("{} without target", p.uop.op.name()))?;
-                    base + labels[to as usize] as usize
+                    base + match p.uop.label() {
+                        Some(l) => {
+                            let first = program.insts[p.uop.inst as usize].first;
+                            all[(first + l) as usize].offset as usize
+                        }
+                        None => labels[to as usize] as usize,
+                    }
                 }
                 HoleValue::Exit => base + exits[k][0] as usize,
                 HoleValue::Error => base + exits[k][1] as usize,

@@ -34,7 +34,9 @@ fn uop_line(out: &mut String, program: &Program, u: &crate::uops::UopInst, prefi
     if u.operand != 0 {
         write!(out, " operand={:#x}", u.operand).unwrap();
     }
-    if let Some(t) = u.jump {
+    if let Some(l) = u.label() {
+        write!(out, " -> +{l}").unwrap();
+    } else if let Some(t) = u.jump {
         write!(out, " -> {}", program.insts[t as usize].start * 2).unwrap();
     }
     out.push('\n');

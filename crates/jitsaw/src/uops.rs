@@ -186,6 +186,16 @@ uops! { o;
     _RAW_TRUE_DIVIDE: 0 => 0, escapes false;
     _RAW_BOX_INT: 0 => 1, escapes false;
     _RAW_BOX_FLOAT: 0 => 1, escapes false;
+    // jitsaw: a loop kept in words (`optimize::loops`): word copies, a
+    // local's word stored, an entry check, the range iteration and back
+    // edge in words, the exits' boxing of a local's word into the frame.
+    _RAW_COPY: 0 => 0, escapes false;
+    _RAW_STORE_WORD: 0 => 0, escapes false;
+    _RAW_CHECK_FAST_PLAIN: 0 => 0, escapes false;
+    _RAW_FOR_ITER_RANGE: 0 => 0, escapes false;
+    _RAW_CHECK_EVAL_BREAKER: 0 => 0, escapes false;
+    _RAW_BOX_FAST_INT: 0 => 0, escapes false;
+    _RAW_BOX_FAST_FLOAT: 0 => 0, escapes false;
     // jitsaw: the tier-1 `BINARY_OP_INPLACE_ADD_UNICODE` action.
     _BINARY_OP_INPLACE_ADD_UNICODE: 2 => 0, escapes false;
     // jitsaw: unspecialized forms with inline fast paths for common types.
@@ -587,6 +597,13 @@ impl Uop {
                 | Uop::_RAW_TRUE_DIVIDE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
+                | Uop::_RAW_COPY
+                | Uop::_RAW_STORE_WORD
+                | Uop::_RAW_CHECK_FAST_PLAIN
+                | Uop::_RAW_FOR_ITER_RANGE
+                | Uop::_RAW_CHECK_EVAL_BREAKER
+                | Uop::_RAW_BOX_FAST_INT
+                | Uop::_RAW_BOX_FAST_FLOAT
         )
     }
 
@@ -708,6 +725,8 @@ impl Uop {
                 | Uop::_ITER_NEXT_RANGE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
+                | Uop::_RAW_BOX_FAST_INT
+                | Uop::_RAW_BOX_FAST_FLOAT
         ) && stencil.calls_out_except(&[
             "jitsaw_dealloc",
             "jitsaw_free_quietly",
@@ -846,11 +865,26 @@ pub struct UopInst {
     pub operand: u64,
     /// Index of the bytecode instruction it belongs to.
     pub inst: u32,
-    /// For micro-ops that jump: the index of the target instruction.
+    /// For micro-ops that jump: the index of the target instruction, or a
+    /// [`LABEL`]. For one whose stencil does not jump, a label is where its
+    /// exits go instead of its instruction's fallback.
     pub jump: Option<u32>,
 }
 
+/// A [`UopInst::jump`] with this bit set names a micro-op of the same
+/// instruction's main code, `jump & !LABEL` after its first, rather than an
+/// instruction: the internal branches of code kept in words
+/// (`optimize::loops`), the last pass, after which nothing moves micro-ops
+/// within an instruction.
+pub const LABEL: u32 = 1 << 31;
+
 impl UopInst {
+    /// The micro-op of its instruction's main code that the jump names, if
+    /// it is a [`LABEL`].
+    pub fn label(&self) -> Option<u32> {
+        self.jump.filter(|j| j & LABEL != 0).map(|j| j & !LABEL)
+    }
+
     /// The stencil copied for this micro-op (see [`Uop::stencil_for`]).
     pub fn stencil(&self) -> &'static Stencil {
         self.op.stencil_for(self.oparg)
@@ -1036,6 +1070,9 @@ impl Program {
         let n = self.insts.len();
         let mut entered = self.entry_points();
         for t in self.uops.iter().filter_map(|u| u.jump) {
+            if t & LABEL != 0 {
+                continue;
+            }
             entered[(t as usize).min(n)] = true;
         }
         entered

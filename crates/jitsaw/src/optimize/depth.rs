@@ -8,7 +8,7 @@
 //! depths, or an instruction no path reaches, get no checks.
 
 use super::rewrite_ranges;
-use crate::uops::{Program, Uop, UopInst};
+use crate::uops::{Program, Uop, UopInst, LABEL};
 
 /// What reaching an instruction tells: nothing yet, one depth, or
 /// contradicting depths.
@@ -128,6 +128,9 @@ pub fn check_stack_depth(program: Program) -> Program {
             Depth::Known(d) => Some(d),
             _ => None,
         };
+        // Where each micro-op lands, for the labels among them.
+        let start = out.len();
+        let mut moved = Vec::with_capacity(uops.len());
         for u in uops {
             if let Some(d) = depth {
                 out.push(UopInst {
@@ -139,7 +142,13 @@ pub fn check_stack_depth(program: Program) -> Program {
                 });
                 depth = continues(u.op).then(|| after(u, d));
             }
+            moved.push((out.len() - start) as u32);
             out.push(*u);
+        }
+        for u in &mut out[start..] {
+            if let Some(l) = u.label() {
+                u.jump = Some(LABEL | moved[l as usize]);
+            }
         }
     })
 }
@@ -244,5 +253,16 @@ mod tests {
             .collect();
         assert_eq!(checks, [10, 11, 11, 12, 11, 10]);
         assert_eq!(p.uops_of(1)[1].op, Uop::_ITER_JUMP_LIST);
+    }
+
+    #[test]
+    fn labels_name_the_same_micro_ops_once_checks_go_before_each() {
+        // Instruction 2 pops x, then jumps within itself back to its pop.
+        let mut p = loop_program();
+        p.uops[4].jump = Some(LABEL);
+        let p = check_stack_depth(p);
+        let code = p.uops_of(2);
+        assert_eq!(code[3].op, Uop::_JUMP);
+        assert_eq!(code[code[3].label().unwrap() as usize].op, Uop::_POP_TOP);
     }
 }

@@ -36,11 +36,11 @@ use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{consts, deopt};
 
 /// Scratch words the stencils have (`jitsaw_raw`, storage in the runtime).
-pub(crate) const WORDS: usize = 16;
+pub(crate) const WORDS: usize = 32;
 
 /// What a word holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Int,
     Float,
     /// A local, checked when read: its kind is the one the operator that
@@ -76,7 +76,7 @@ struct Expr {
 /// The word operation for a `BINARY_OP` instruction: its micro-op, the kind
 /// it wants of both operands (`None`: any kind already known) and the kind
 /// of its result.
-fn operation(opcode: u8, oparg: u32) -> Option<(Uop, Option<Kind>, Kind)> {
+pub(super) fn operation(opcode: u8, oparg: u32) -> Option<(Uop, Option<Kind>, Kind)> {
     let nb = oparg as i64;
     let is = |a: i64, b: i64| nb == a || nb == b;
     Some(match opcode {
@@ -223,9 +223,15 @@ fn apply(
     Some(Step::Op(op, floats))
 }
 
+/// The oparg of a binary word operation of words `left` and `right` into
+/// word `to` (the kind bits of `_RAW_TRUE_DIVIDE` go between).
+pub(crate) fn operands(left: u32, right: u32, to: u32) -> u32 {
+    left | right << 8 | to << 24
+}
+
 /// Whether `u` must stay before the word arithmetic in its instruction's
 /// code: the checks that belong to the instruction's start.
-fn stays_first(u: &UopInst) -> bool {
+pub(super) fn stays_first(u: &UopInst) -> bool {
     matches!(
         u.op,
         Uop::_CHECK_VALIDITY | Uop::_CHECK_VALIDITY_MONITORED | Uop::_CHAOS
@@ -310,7 +316,12 @@ pub fn compute_in_words(program: Program) -> Program {
                     depth += 1;
                 }
                 Step::Op(op, floats) => {
-                    out.push(uop(op, (depth - 2) | (depth - 1) << 8 | floats, 0, None));
+                    out.push(uop(
+                        op,
+                        operands(depth - 2, depth - 1, depth - 2) | floats,
+                        0,
+                        None,
+                    ));
                     depth -= 1;
                 }
             }
@@ -422,7 +433,7 @@ mod tests {
         assert_eq!((main[1].oparg, main[1].operand), (1, 1));
         assert_eq!(main[2].oparg, 1 << 8);
         assert_eq!((main[6].oparg, main[6].operand), (2, 1));
-        assert_eq!(main[7].oparg, 1 | 2 << 8);
+        assert_eq!(main[7].oparg, 1 | 2 << 8 | 1 << 24);
         assert_eq!(main[8].oparg, 1 << 8);
         assert_eq!(main[12].jump, Some(9));
         // The first instruction's code is its fallback, going on into the

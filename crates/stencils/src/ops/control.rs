@@ -95,7 +95,7 @@ stencil!(
 /// Whether `sys.monitoring` has local events on the frame's code: only code
 /// that ever had some has monitoring data, so the rest is out of line.
 #[inline(always)]
-unsafe fn local_monitors(f: Frame) -> bool {
+pub(super) unsafe fn local_monitors(f: Frame) -> bool {
     let code = frame_code(f);
     if field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null() {
         return false;

@@ -10,26 +10,35 @@
 //! instruction, as nothing has changed yet. Float `+ - *` and `/` are
 //! IEEE operations on the doubles, as CPython's are.
 
+use super::control::local_monitors;
 use crate::abi::*;
+use jitsaw_cpython313::layout::RangeIter;
 
 extern "C" {
     /// The scratch words (storage in the runtime; only these stencils
-    /// read or write it). The GIL keeps it to one expression at a time.
-    static mut jitsaw_raw: [i64; 16];
+    /// read or write it). The GIL keeps it to one expression or loop at a
+    /// time: no Python code runs while words hold values.
+    static mut jitsaw_raw: [i64; 32];
 }
 
-/// Scratch word `i` (`i < 16`, as the optimizer allocates them).
+/// Scratch word `i` (`i < 32`, as the optimizer allocates them).
 #[inline(always)]
 unsafe fn word(i: usize) -> *mut i64 {
-    (&raw mut jitsaw_raw).cast::<i64>().add(i & 15)
+    (&raw mut jitsaw_raw).cast::<i64>().add(i & 31)
 }
 
-/// The two words a binary micro-op works on, from its oparg: the left one
-/// (which takes the result) in the low byte, the right one in the next
-/// (`_RAW_TRUE_DIVIDE` keeps its operands' kinds above).
+/// The word of a loop kept in words (`optimize::loops`) whose bit `w` says
+/// that word `w`, a local's, was stored since the loop was entered.
+const STORED: usize = 31;
+
+/// The three words a binary micro-op works on, from its oparg: the left
+/// one in the low byte, the right one in the next and the one taking the
+/// result in the high byte (`_RAW_TRUE_DIVIDE` keeps its operands' kinds
+/// in the third).
 #[inline(always)]
-unsafe fn words() -> (*mut i64, *mut i64) {
-    (word(oparg() & 0xFF), word((oparg() >> 8) & 0xFF))
+unsafe fn words() -> (*mut i64, *mut i64, *mut i64) {
+    let o = oparg();
+    (word(o & 0xFF), word((o >> 8) & 0xFF), word(o >> 24))
 }
 
 stencil!(
@@ -70,15 +79,15 @@ stencil!(
 );
 
 /// A word operation that leaves on overflow: `$method` (`checked_add`...)
-/// of the left and right words, into the left one.
+/// of the left and right words, into the third.
 macro_rules! checked_words {
     ($(#[$doc:meta])* $name:ident, $method:ident) => {
         stencil!(
             $(#[$doc])*
             fn $name(f, sp, ts) {
-                let (a, b) = words();
+                let (a, b, to) = words();
                 match (*a).$method(*b) {
-                    Some(r) => *a = r,
+                    Some(r) => *to = r,
                     None => deopt!(f, sp, ts),
                 }
                 next!(f, sp, ts)
@@ -106,10 +115,10 @@ checked_words!(
 stencil!(
     /// `//` of two words: the quotient rounded towards minus infinity.
     fn _RAW_FLOOR_DIVIDE(f, sp, ts) {
-        let (a, b) = words();
+        let (a, b, to) = words();
         let (x, y) = (*a, *b);
         match (x.checked_div(y), x.checked_rem(y)) {
-            (Some(q), Some(r)) => *a = if r != 0 && (r < 0) != (y < 0) { q - 1 } else { q },
+            (Some(q), Some(r)) => *to = if r != 0 && (r < 0) != (y < 0) { q - 1 } else { q },
             _ => deopt!(f, sp, ts),
         }
         next!(f, sp, ts)
@@ -119,10 +128,10 @@ stencil!(
 stencil!(
     /// `%` of two words: the remainder takes the divisor's sign.
     fn _RAW_REMAINDER(f, sp, ts) {
-        let (a, b) = words();
+        let (a, b, to) = words();
         let y = *b;
         match (*a).checked_rem(y) {
-            Some(r) => *a = if r != 0 && (r < 0) != (y < 0) { r + y } else { r },
+            Some(r) => *to = if r != 0 && (r < 0) != (y < 0) { r + y } else { r },
             None => deopt!(f, sp, ts),
         }
         next!(f, sp, ts)
@@ -135,9 +144,9 @@ macro_rules! float_words {
         stencil!(
             $(#[$doc])*
             fn $name(f, sp, ts) {
-                let (a, b) = words();
+                let (a, b, to) = words();
                 let r = f64::from_bits(*a as u64) $op f64::from_bits(*b as u64);
-                *a = r.to_bits() as i64;
+                *to = r.to_bits() as i64;
                 next!(f, sp, ts)
             }
         );
@@ -178,9 +187,9 @@ stencil!(
     /// CPython's `long_true_divide` and `float_div` do for ints a double
     /// holds exactly).
     fn _RAW_TRUE_DIVIDE(f, sp, ts) {
-        let (a, b) = words();
+        let (a, b, to) = words();
         match (as_double(a, oparg() & 1 << 16 != 0), as_double(b, oparg() & 1 << 17 != 0)) {
-            (Some(x), Some(y)) if y != 0.0 => *a = (x / y).to_bits() as i64,
+            (Some(x), Some(y)) if y != 0.0 => *to = (x / y).to_bits() as i64,
             _ => deopt!(f, sp, ts),
         }
         next!(f, sp, ts)
@@ -208,5 +217,108 @@ stencil!(
         }
         *sp = o;
         next!(f, sp.add(1), ts)
+    }
+);
+
+// A loop kept in words (`optimize::loops`): its locals live in words from
+// its entry to its exits, which box the ones it stored back into the frame
+// before any other code runs.
+
+stencil!(
+    /// Copies word `operand` into word `oparg`.
+    fn _RAW_COPY(f, sp, ts) {
+        *word(oparg()) = *word(operand32() as usize);
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Stores word `operand` into word `oparg`, a local's, and marks it
+    /// stored.
+    fn _RAW_STORE_WORD(f, sp, ts) {
+        let to = oparg();
+        *word(to) = *word(operand32() as usize);
+        *word(STORED) |= 1 << to;
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Leaves (for the instruction's fallback) unless local `oparg`, about
+    /// to be stored by the loop, is unbound, immortal (`None`) or an exact
+    /// int or float, whose release when an exit boxes the local's word
+    /// runs no code.
+    fn _RAW_CHECK_FAST_PLAIN(f, sp, ts) {
+        let v = *frame_local(f, oparg());
+        if !v.is_null() && !is_immortal(v) && !is_int(v) && !is_float(v) {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `FOR_ITER_RANGE` of the range iterator on the stack into word
+    /// `oparg`; leaves (for the loop's end) when it is exhausted, which
+    /// the interpreter's code then handles.
+    fn _RAW_FOR_ITER_RANGE(f, sp, ts) {
+        let r = peek(sp, 1).cast::<RangeIter>();
+        if (*r).len <= 0 {
+            deopt!(f, sp, ts)
+        }
+        let value = (*r).start;
+        (*r).start = value.wrapping_add((*r).step);
+        (*r).len -= 1;
+        *word(oparg()) = value as i64;
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// A loop's back edge: leaves (for the `JUMP_BACKWARD`, which handles
+    /// it with the locals boxed) when the eval breaker differs from
+    /// `operand` or the code has local monitors (`_CHECK_EVAL_BREAKER`).
+    fn _RAW_CHECK_EVAL_BREAKER(f, sp, ts) {
+        if eval_breaker(ts) != operand32() || local_monitors(f) {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+/// Boxes word `operand` into local `oparg` if the loop stored it, releasing
+/// the local's old value (unbound, immortal, an exact int or an exact
+/// float: checked on entry or read as one). On an allocation failure the local keeps its
+/// old value and the error leaves.
+macro_rules! box_fast {
+    ($f:ident, $sp:ident, $ts:ident, $new:expr) => {{
+        let w = operand32() as usize;
+        if *word(STORED) & 1 << w != 0 {
+            let o = $new(*word(w));
+            if o.is_null() {
+                error!($f, $sp, $ts)
+            }
+            let local = frame_local($f, oparg());
+            let old = *local;
+            *local = o;
+            if !old.is_null() {
+                decref(old);
+            }
+        }
+        next!($f, $sp, $ts)
+    }};
+}
+
+stencil!(
+    /// Boxes an int word into its local (see `box_fast`).
+    fn _RAW_BOX_FAST_INT(f, sp, ts) {
+        box_fast!(f, sp, ts, |w: i64| int_new(w))
+    }
+);
+
+stencil!(
+    /// Boxes a float word into its local (see `box_fast`).
+    fn _RAW_BOX_FAST_FLOAT(f, sp, ts) {
+        box_fast!(f, sp, ts, |w: i64| float_new(ts, f64::from_bits(w as u64)))
     }
 );
