@@ -3046,7 +3046,8 @@ def test_loops_kept_in_machine_words(jit):
     # segment over, raising where the interpreter raises), the eval breaker
     # (a signal handler reading the frame), locals that are not what the
     # loop's operators were specialized for on entry (a big int, a bool, a
-    # float, an object whose release runs code).
+    # float, an object whose release runs code), a branch the words do not
+    # do (a call), `break`, `return` and `continue`.
     r = jit(
         """
         import signal, sys, traceback
@@ -3086,6 +3087,33 @@ def test_loops_kept_in_machine_words(jit):
                 for j in range(i):
                     total = total + j * 3 - 1
             return total
+        def collatz(n):
+            steps = 0
+            for i in range(1000):
+                if n == 1:
+                    break
+                if n % 2 == 0:
+                    n = n // 2
+                else:
+                    n = 3 * n + 1
+                steps = steps + 1
+            return steps, n
+        def mandel(cx, cy):
+            x = y = 0.0
+            for i in range(100):
+                if x * x + y * y > 4.0:
+                    return i
+                x, y = x * x - y * y + cx, 2.0 * x * y + cy
+            return -1
+        seen = []
+        def side(n, t):
+            for i in range(n):
+                t = t + i
+                if i % 7 == 3:
+                    seen.append(t)  # the words leave for the compiled code
+                    continue
+                t = t - 1
+            return t
         class Noisy:
             def __del__(self):
                 print("released")
@@ -3096,9 +3124,11 @@ def test_loops_kept_in_machine_words(jit):
         warm = []
         for k in range(3):
             warm += [fib(10), floats(5, 1.0, 0.5), head(3, 1), shadowed(3, 2), divide(3, 9),
-                     ratio(3, 1.5), nested(4), store_first(3, 0)]
+                     ratio(3, 1.5), nested(4), store_first(3, 0), collatz(27), mandel(0.1, 0.2),
+                     mandel(2.0, 2.0), side(10, 0)]
         _record("loops", {f.__name__: "_RAW_FOR_ITER_RANGE" in _jitsaw.code_state(f)["uops"]
-                          for f in (fib, floats, head, shadowed, divide, ratio, nested, store_first)})
+                          for f in (fib, floats, head, shadowed, divide, ratio, nested, store_first,
+                                    collatz, mandel, side)})
         out = []
         for n in (0, 1, 2, 50, 90, 91, 92, 93, 100, 300):
             out.append(fib(n))
@@ -3125,6 +3155,9 @@ def test_loops_kept_in_machine_words(jit):
         out.append(store_first(5, None))
         out.append(store_first(5, Noisy()))
         out.append(store_first(0, "unchanged"))
+        out.append([collatz(n) for n in range(1, 40)] + [collatz(2**62 + 1), collatz(2**59 + 7)])
+        out.append([mandel(x / 10, y / 10) for x in range(-20, 6, 3) for y in range(-10, 11, 4)])
+        out.append([side(50, 0), side(30, 2**62), side(30, 0.5), seen[-5:]])
         print(warm, out)
 
         # The eval breaker: a handler reading the frame between turns sees
@@ -3158,7 +3191,8 @@ def test_loops_kept_in_machine_words(jit):
         env={"JITSAW_THRESHOLD": "2"},
     )
     assert r.recorded["loops"] == dict.fromkeys(
-        ["fib", "floats", "head", "shadowed", "divide", "ratio", "nested", "store_first"], True)
+        ["fib", "floats", "head", "shadowed", "divide", "ratio", "nested", "store_first", "collatz",
+         "mandel", "side"], True)
     assert r.exits("words:FOR_ITER_RANGE"), r.exits("words")
     # The one-line loop's first segment starts after its `FOR_ITER`: an
     # overflow pushes the iterator's value boxed for the store after it.

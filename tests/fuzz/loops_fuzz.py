@@ -56,8 +56,33 @@ def float_expr(r, depth=0):
     return f"({float_expr(r, depth + 1)} {op} {float_expr(r, depth + 1)})"
 
 
-def statement(r):
-    """One statement of a loop's body."""
+def condition(r):
+    """A comparison of ints or of floats."""
+    op = r.choice(["<", "<=", ">", ">=", "==", "!="])
+    if r.random() < 0.6:
+        return f"{int_expr(r, 1)} {op} {int_expr(r, 2)}"
+    return f"{float_expr(r, 1)} {op} {float_expr(r, 2)}"
+
+
+def statement(r, depth=0):
+    """One statement of a loop's body: arithmetic, or (`depth` 0) a branch
+    of more, possibly leaving the loop or calling something."""
+    k = r.random()
+    if depth == 0 and k < 0.3:
+        inner = [statement(r, 1) for _ in range(r.randint(1, 2))]
+        k = r.random()
+        if k < 0.15:
+            inner.append("break")
+        elif k < 0.25:
+            inner.append("return a, b, c, x, y, -1")
+        elif k < 0.35:
+            inner.append("continue")
+        elif k < 0.5:
+            inner.append(f"seen.append({r.choice(INTS + FLOATS)})")
+        lines = [f"if {condition(r)}:"] + [f"    {s}" for s in inner]
+        if r.random() < 0.4:
+            lines += ["else:", f"    {statement(r, 1)}"]
+        return "\n".join(lines)
     k = r.random()
     if k < 0.45:
         return f"{r.choice(INTS)} = {int_expr(r)}"
@@ -74,24 +99,26 @@ def statement(r):
 def program(seed):
     """Program `seed`'s source."""
     r = random.Random(seed)
-    lines = ["import traceback", "def f(n, m, a, b, c, x, y):"]
+    lines = ["import traceback", "seen = []", "def f(n, m, a, b, c, x, y):"]
     body = [statement(r) for _ in range(r.randint(1, 4))]
-    if len(body) == 1 and r.random() < 0.5:
+    def indent(statements, by):
+        return [by + line for s in statements for line in s.split("\n")]
+
+    if len(body) == 1 and "\n" not in body[0] and r.random() < 0.5:
         lines.append(f"    for i in range(n): {body[0]}")
     else:
         lines.append("    for i in range(n):")
         if r.random() < 0.25:
             lines.append("        for j in range(m):")
-            body = [re.sub(r"\bi\b", "j", s) for s in body]
-            lines += [f"            {s}" for s in body]
+            lines += indent([re.sub(r"\bi\b", "j", s) for s in body], "            ")
         else:
-            lines += [f"        {s}" for s in body]
+            lines += indent(body, "        ")
     lines.append("    return a, b, c, x, y, i")
     warm_int, warm_float = r.choice(INT_ARGS[:3]), r.choice(FLOAT_ARGS[:2])
     lines += [
         "def show(*args):",
         "    try:",
-        "        print(f(*args))",
+        "        print(f(*args), seen[-3:], len(seen))",
         "    except Exception:",
         "        print(traceback.format_exc().splitlines()[-3:])",
         "for k in range(4):",

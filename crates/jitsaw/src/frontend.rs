@@ -46,6 +46,9 @@ pub struct CodeInput {
     /// Offsets of instructions to compile in their generic form (their
     /// specialization kept failing).
     pub generic: Vec<u32>,
+    /// Offsets of loop heads whose loops are not kept in words
+    /// (`optimize::loops`): their words kept leaving.
+    pub no_words: Vec<u32>,
     /// Where each `LOAD_GLOBAL` finds its name now, by instruction offset
     /// (see [`GlobalSlot`]).
     pub globals: Vec<(u32, GlobalSlot)>,
@@ -355,6 +358,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         cold,
         const_words: code.const_words.clone(),
         generic: code.generic.clone(),
+        no_words: code.no_words.clone(),
     })
 }
 

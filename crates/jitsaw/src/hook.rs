@@ -122,6 +122,9 @@ pub struct CodeState {
     /// Instructions compiled in their generic form because their
     /// specialization kept failing.
     generic: Vec<u32>,
+    /// Loop heads compiled without words because their words kept leaving
+    /// (see `frontend::CodeInput::no_words`).
+    no_words: Vec<u32>,
     /// Whether compiled code reported an instruction due for its first
     /// specialization ([`quicken_due`]): a call is to be interpreted.
     respecialize_wanted: bool,
@@ -1294,6 +1297,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             interpreting: 0,
             deopt_sites: Vec::new(),
             generic: Vec::new(),
+            no_words: Vec::new(),
             frame_object_deopts: 0,
             class_check_deopts: 0,
             respecialize_wanted: false,
@@ -1758,6 +1762,16 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
             // type changed version or that sees several types): compiled
             // generic, their per-site cache serves every type it meets
             // (re-specializing by the interpreter would serve one).
+            // A loop kept in words whose words keep leaving (a branch they
+            // do not do taken often, locals not what its operators were
+            // specialized for): compiled without words first, keeping the
+            // range's specialization.
+            opcode::FOR_ITER
+                if op == opcode::FOR_ITER_RANGE && now == op && !s.no_words.contains(&offset) =>
+            {
+                s.no_words.push(offset);
+                recompile = true;
+            }
             _ if now == op && !s.generic.contains(&offset) => {
                 s.generic.push(offset);
                 recompile = true;
@@ -2038,6 +2052,7 @@ unsafe fn compile(
     input.globals_version = keys_version((*frame).f_globals);
     input.builtins_version = keys_version((*frame).f_builtins);
     input.generic = s.generic.clone();
+    input.no_words = s.no_words.clone();
     // A deopt in a generator only hands the interpreter the frame until its
     // next yield, so a due counter may deopt even in a loop.
     // In counting mode the interpreter's bytecode is re-instrumented at every
@@ -2288,6 +2303,7 @@ pub unsafe fn dump_code(
     input.propagate_types = true;
     if let Some(state) = STATES.get().get(&(code as usize)) {
         input.generic = state.generic.clone();
+        input.no_words = state.no_words.clone();
         input.loops = state.loops && !state.generator;
         input.local_facts = state.local_facts();
         input.class_facts = state.class_facts();

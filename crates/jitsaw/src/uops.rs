@@ -187,12 +187,14 @@ uops! { o;
     _RAW_BOX_INT: 0 => 1, escapes false;
     _RAW_BOX_FLOAT: 0 => 1, escapes false;
     // jitsaw: a loop kept in words (`optimize::loops`): word copies, a
-    // local's word stored, an entry check, the range iteration and back
-    // edge in words, the exits' boxing of a local's word into the frame.
+    // local's word stored, an entry check, the range iteration, branches
+    // and back edge in words, the exits' boxing of a local's word into the
+    // frame.
     _RAW_COPY: 0 => 0, escapes false;
     _RAW_STORE_WORD: 0 => 0, escapes false;
     _RAW_CHECK_FAST_PLAIN: 0 => 0, escapes false;
     _RAW_FOR_ITER_RANGE: 0 => 0, escapes false;
+    _RAW_COMPARE_JUMP: 0 => 0, escapes false;
     _RAW_CHECK_EVAL_BREAKER: 0 => 0, escapes false;
     _RAW_BOX_FAST_INT: 0 => 0, escapes false;
     _RAW_BOX_FAST_FLOAT: 0 => 0, escapes false;
@@ -601,6 +603,7 @@ impl Uop {
                 | Uop::_RAW_STORE_WORD
                 | Uop::_RAW_CHECK_FAST_PLAIN
                 | Uop::_RAW_FOR_ITER_RANGE
+                | Uop::_RAW_COMPARE_JUMP
                 | Uop::_RAW_CHECK_EVAL_BREAKER
                 | Uop::_RAW_BOX_FAST_INT
                 | Uop::_RAW_BOX_FAST_FLOAT
@@ -981,6 +984,9 @@ pub struct Program {
     /// Code-unit offsets of instructions compiled in their generic form
     /// (see `frontend::CodeInput::generic`).
     pub generic: Vec<u32>,
+    /// Code-unit offsets of loop heads not kept in words (see
+    /// `frontend::CodeInput::no_words`).
+    pub no_words: Vec<u32>,
 }
 
 /// A global name's value when compiling, as the frame's globals or (when

@@ -35,9 +35,9 @@
 
 use super::raw::{operands, operation, stays_first, Kind};
 use super::rewrite_ranges;
-use crate::uops::{Program, Uop, UopInst, LABEL};
-use jitsaw_cpython313::deopt;
+use crate::uops::{Inst, Program, Uop, UopInst, LABEL};
 use jitsaw_cpython313::opcode::*;
+use jitsaw_cpython313::{caches, deopt};
 
 /// The word whose bit `w` says that word `w`, a local's, was stored since
 /// the loop's entry (`STORED` in the stencils).
@@ -56,6 +56,21 @@ enum Step {
     /// it wants of both operands (`None`: any kind known) and the kind of
     /// its result.
     Op(Uop, Option<Kind>, Kind),
+    /// Pops two values of that kind and pushes whether their comparison's
+    /// outcome is in the mask (`COMPARE_OP`'s low bits: 1 unordered, 2
+    /// less, 4 greater, 8 equal), for the branch after it.
+    Compare(u32, Kind),
+    /// Pops the comparison and jumps to instruction `.0` if it is `.1`.
+    Branch(usize, bool),
+    /// Jumps forward to an instruction.
+    Jump(usize),
+    /// A back edge to the head (`JUMP_BACKWARD`: the body's last
+    /// instruction, or an earlier one ending a branch).
+    Back,
+    /// An instruction the words do not do, with only the iterator on the
+    /// stack: they leave for its compiled code, which stays in the loop
+    /// (counted then, as an expression's fallback is) if the bool says so.
+    Leave(bool),
 }
 
 /// A value on the loop's stack while its kinds are worked out.
@@ -63,21 +78,38 @@ enum Step {
 enum Value {
     Local(u32),
     Known(Kind),
+    /// A comparison's outcome, for the branch after it.
+    Condition,
 }
 
-/// A loop kept in words: `FOR_ITER_RANGE` at `head`, `JUMP_BACKWARD` at
-/// `back`, the body's steps by instruction, each local's kind.
+/// A loop kept in words: `FOR_ITER_RANGE` at `head`, its last
+/// `JUMP_BACKWARD` at `back`, the steps of the instructions after the
+/// head, each local's kind and the stack depth each instruction starts at
+/// (above the iterator).
 #[derive(Debug)]
 struct Loop {
     head: usize,
     back: usize,
     steps: Vec<(usize, Step)>,
     kinds: Vec<Option<Kind>>,
+    depth: Vec<usize>,
 }
 
-/// The steps of instruction `inst`, `None` if the loop cannot do it in
-/// words.
-fn steps_of(program: &Program, opcode: u8, oparg: u32) -> Option<Vec<Step>> {
+/// The instruction a jump of instruction `k` goes to.
+fn jump_target(program: &Program, k: usize) -> Option<usize> {
+    let inst = &program.insts[k];
+    let next = inst.offset + 1 + caches(deopt(inst.opcode)) as u32;
+    let to = match inst.opcode {
+        JUMP_BACKWARD => next.checked_sub(inst.oparg)?,
+        _ => next + inst.oparg,
+    };
+    program.insts.binary_search_by_key(&to, |i| i.start).ok()
+}
+
+/// The steps of instruction `k` of the loop at `head`, `None` if the loop
+/// cannot do it in words.
+fn steps_of(program: &Program, k: usize, head: usize) -> Option<Vec<Step>> {
+    let Inst { opcode, oparg, .. } = program.insts[k];
     let (hi, lo) = (oparg >> 4, oparg & 15);
     Some(match opcode {
         NOP => vec![],
@@ -90,6 +122,14 @@ fn steps_of(program: &Program, opcode: u8, oparg: u32) -> Option<Vec<Step>> {
             let &(w, float) = program.const_words.get(oparg as usize)?.as_ref()?;
             vec![Step::Const(w, if float { Kind::Float } else { Kind::Int })]
         }
+        COMPARE_OP_INT => vec![Step::Compare(oparg & 15, Kind::Int)],
+        COMPARE_OP_FLOAT => vec![Step::Compare(oparg & 15, Kind::Float)],
+        POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => vec![Step::Branch(
+            jump_target(program, k)?,
+            opcode == POP_JUMP_IF_TRUE,
+        )],
+        JUMP_FORWARD => vec![Step::Jump(jump_target(program, k)?)],
+        JUMP_BACKWARD if jump_target(program, k)? == head => vec![Step::Back],
         op if deopt(op) == BINARY_OP => {
             let (uop, wants, gives) = operation(op, oparg)?;
             vec![Step::Op(uop, wants, gives)]
@@ -137,35 +177,127 @@ impl Kinds {
         }
         Some(())
     }
+
+    /// The kind of a value, if known.
+    fn of(&mut self, v: Value) -> Option<Kind> {
+        match v {
+            Value::Local(l) => {
+                let r = self.find(l as usize);
+                self.kind[r]
+            }
+            Value::Known(k) => Some(k),
+            Value::Condition => None,
+        }
+    }
 }
 
-/// The loop whose `JUMP_BACKWARD` is instruction `back`, if it can be kept
-/// in words. Other ways into its instructions (a fallback's return) are
-/// the compiled code's: the words are entered at the head alone.
-fn find_loop(program: &Program, back: usize) -> Option<Loop> {
+/// Settles the kinds of two operands an operation wants of kind `want`;
+/// `None` if one has another.
+fn want(kinds: &mut Kinds, operands: [Value; 2], want: Kind) -> Option<()> {
+    for v in operands {
+        match v {
+            Value::Local(l) => kinds.settle(l, want)?,
+            Value::Known(k) if k == want => {}
+            _ => return None,
+        }
+    }
+    Some(())
+}
+
+/// Whether the compiled code that an exit at instruction `k` goes on into
+/// stays in the loop (a branch the words do not do, which ends by jumping
+/// back to the head or on inside the body) rather than leaving it (a
+/// `break`, a `return`): the first jump or return from `k` tells.
+fn stays_in_loop(program: &Program, k: usize, head: usize, back: usize) -> bool {
+    for i in k..=back {
+        match program.insts[i].opcode {
+            JUMP_BACKWARD => return jump_target(program, i) == Some(head),
+            JUMP_FORWARD => return jump_target(program, i).is_some_and(|t| t <= back),
+            RETURN_VALUE | RETURN_CONST | RAISE_VARARGS | RERAISE => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The loop at `head` whose last `JUMP_BACKWARD` is instruction `back`, if
+/// it can be kept in words: what a turn can reach after the head is
+/// `steps_of` instructions, jumps forward inside the loop (back edges
+/// excepted) with nothing on the stack, each local of one kind. A segment
+/// with an instruction the words do not do (a `break`, a call in a branch)
+/// is left to the compiled code from its start. Other ways into the loop's
+/// instructions (a fallback's return) are the compiled code's: the words
+/// are entered at the head alone.
+fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
     let insts = &program.insts;
-    let head = program
-        .uops_of(back)
-        .iter()
-        .find(|u| u.op == Uop::_JUMP)?
-        .jump? as usize;
-    if head >= back
-        || insts[head].opcode != FOR_ITER_RANGE
-        || program.generic.contains(&insts[head].offset)
+    let offset = insts[head].offset;
+    if insts[head].opcode != FOR_ITER_RANGE
+        || program.generic.contains(&offset)
+        || program.no_words.contains(&offset)
     {
         return None;
     }
-    let mut steps = Vec::new();
-    for (k, inst) in insts.iter().enumerate().take(back).skip(head + 1) {
-        if program.generic.contains(&inst.offset) {
-            return None;
+    // The steps a turn can reach, and the depth each instruction starts at.
+    let mut steps: Vec<(usize, Step)> = Vec::new();
+    let mut depth = vec![0; back + 1];
+    let mut targets: Vec<usize> = Vec::new();
+    let (mut d, mut reached) = (1usize, true);
+    // Where the current segment's steps start, and its instruction.
+    let mut segment = (0, head + 1);
+    for k in head + 1..=back {
+        if targets.contains(&k) {
+            if reached && d != 0 {
+                return None;
+            }
+            reached = true;
+            d = 0;
         }
-        let s = steps_of(program, inst.opcode, inst.oparg)?;
-        steps.extend(s.into_iter().map(|s| (k, s)));
+        if !reached {
+            continue;
+        }
+        depth[k] = d;
+        if d == 0 {
+            segment = (steps.len(), k);
+        }
+        let mine = if program.generic.contains(&insts[k].offset) {
+            None
+        } else {
+            steps_of(program, k, head)
+        };
+        let Some(mine) = mine else {
+            // The words leave for the compiled code at the segment's start.
+            steps.truncate(segment.0);
+            let (at, stays) = (segment.1, stays_in_loop(program, k, head, back));
+            steps.push((at, Step::Leave(stays)));
+            reached = false;
+            continue;
+        };
+        for &step in &mine {
+            d = match step {
+                Step::Load(_) | Step::Const(..) => d + 1,
+                Step::Store(_) | Step::Op(..) | Step::Branch(..) => d.checked_sub(1)?,
+                Step::Compare(..) => d.checked_sub(1)?.checked_sub(1)? + 1,
+                Step::Jump(_) | Step::Back | Step::Leave(_) => d,
+            };
+            match step {
+                Step::Branch(t, _) | Step::Jump(t) => {
+                    if t <= k || t > back || d != 0 {
+                        return None;
+                    }
+                    targets.push(t);
+                    reached = matches!(step, Step::Branch(..));
+                }
+                Step::Back if d != 0 => return None,
+                Step::Back => reached = false,
+                _ => {}
+            }
+            steps.push((k, step));
+        }
     }
     if !steps.iter().any(|(_, s)| matches!(s, Step::Op(..))) {
         return None;
     }
+
     // Kinds: a local takes the kind of what is stored into it and of what
     // its operators want.
     let locals = steps
@@ -182,45 +314,44 @@ fn find_loop(program: &Program, back: usize) -> Option<Loop> {
     };
     let mut stack = vec![Value::Known(Kind::Int)];
     let mut deferred = Vec::new();
-    for &(_, step) in &steps {
+    for (s, &(k, step)) in steps.iter().enumerate() {
+        if depth[k] == 0 && steps[..s].last().is_none_or(|&(i, _)| i != k) {
+            stack.clear();
+        }
         match step {
             Step::Load(l) => stack.push(Value::Local(l)),
-            Step::Const(_, k) => stack.push(Value::Known(k)),
+            Step::Const(_, kind) => stack.push(Value::Known(kind)),
             Step::Store(l) => match stack.pop()? {
                 Value::Local(m) => kinds.unite(l, m)?,
-                Value::Known(k) => kinds.settle(l, k)?,
+                Value::Known(kind) => kinds.settle(l, kind)?,
+                Value::Condition => return None,
             },
             Step::Op(op, wants, gives) => {
                 let operands = [stack.pop()?, stack.pop()?];
                 match wants {
-                    Some(want) => {
-                        for v in operands {
-                            match v {
-                                Value::Local(l) => kinds.settle(l, want)?,
-                                Value::Known(k) if k != want => return None,
-                                Value::Known(_) => {}
-                            }
-                        }
-                    }
+                    Some(kind) => want(&mut kinds, operands, kind)?,
                     None => deferred.push((op, operands)),
                 }
                 stack.push(Value::Known(gives));
             }
+            Step::Compare(_, kind) => {
+                want(&mut kinds, [stack.pop()?, stack.pop()?], kind)?;
+                if !matches!(steps.get(s + 1), Some((_, Step::Branch(..)))) {
+                    return None;
+                }
+                stack.push(Value::Condition);
+            }
+            Step::Branch(..) => {
+                if !matches!(stack.pop(), Some(Value::Condition)) {
+                    return None;
+                }
+            }
+            Step::Jump(_) | Step::Back | Step::Leave(_) => stack.clear(),
         }
     }
-    if !stack.is_empty() {
-        return None;
-    }
-    let kind_of = |v: Value, kinds: &mut Kinds| match v {
-        Value::Local(l) => {
-            let r = kinds.find(l as usize);
-            kinds.kind[r]
-        }
-        Value::Known(k) => Some(k),
-    };
     for (op, operands) in deferred {
         for v in operands {
-            let k = kind_of(v, &mut kinds)?;
+            let k = kinds.of(v)?;
             if k != Kind::Int && op != Uop::_RAW_TRUE_DIVIDE {
                 return None;
             }
@@ -229,7 +360,7 @@ fn find_loop(program: &Program, back: usize) -> Option<Loop> {
     let mut resolved = vec![None; locals];
     for &(_, step) in &steps {
         if let Step::Load(l) | Step::Store(l) = step {
-            resolved[l as usize] = Some(kind_of(Value::Local(l), &mut kinds)?);
+            resolved[l as usize] = Some(kinds.of(Value::Local(l))?);
         }
     }
     Some(Loop {
@@ -237,6 +368,7 @@ fn find_loop(program: &Program, back: usize) -> Option<Loop> {
         back,
         steps,
         kinds: resolved,
+        depth,
     })
 }
 
@@ -256,6 +388,60 @@ enum Exit {
     /// Instruction `i`, with the iterator's value pushed if the bool says
     /// so.
     Resume(usize, bool),
+    /// The start of a segment the words do not do (`Step::Leave`), with the
+    /// iterator's value pushed if the first bool says so, counted as a
+    /// fallback if the second does.
+    Leave(usize, bool, bool),
+}
+
+/// The words a loop's code uses.
+struct Words {
+    /// The iterator's value.
+    iter: u32,
+    /// Each constant's.
+    consts: Vec<(i64, u32)>,
+    /// Each local's.
+    real: Vec<Option<u32>>,
+    /// Each local's shadow, for stores that wait for their segment's end.
+    shadow: Vec<Option<u32>>,
+}
+
+/// The code's state while the turn is laid out: the stack's words and
+/// kinds, the word each local is read from, the locals whose stores wait.
+struct Turn<'a> {
+    words: &'a Words,
+    stack: Vec<(u32, Kind)>,
+    current: Vec<Option<u32>>,
+    pending: Vec<u32>,
+}
+
+impl Turn<'_> {
+    /// Values on the stack read from word `w`, about to change, get
+    /// their own words (their depth's).
+    fn keep_values(
+        &mut self,
+        w: u32,
+        out: &mut Vec<UopInst>,
+        uop: impl Fn(Uop, u32, u64) -> UopInst,
+    ) {
+        for (d, value) in self.stack.iter_mut().enumerate() {
+            if value.0 == w {
+                out.push(uop(Uop::_RAW_COPY, d as u32, w as u64));
+                value.0 = d as u32;
+            }
+        }
+    }
+
+    /// Ends a segment: the stores waiting in shadows are made.
+    fn commit(&mut self, out: &mut Vec<UopInst>, uop: impl Fn(Uop, u32, u64) -> UopInst + Copy) {
+        for l in std::mem::take(&mut self.pending) {
+            let to = self.words.real[l as usize].unwrap();
+            let from = self.words.shadow[l as usize].unwrap();
+            self.keep_values(to, out, uop);
+            out.push(uop(Uop::_RAW_STORE_WORD, to, from as u64));
+            self.current[l as usize] = Some(to);
+        }
+    }
 }
 
 /// Builds the loop's code, the head's new main code; `None` if its words do
@@ -271,32 +457,19 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
     {
         return None;
     }
-    let breaker = *program
-        .uops_of(lp.back)
-        .iter()
-        .find(|u| u.op == Uop::_CHECK_EVAL_BREAKER)?;
 
     // Segments: per step, the instruction its segment starts at, and
     // whether an operation that can leave comes after it in the segment.
-    let mut depth = 1usize;
-    let mut start = lp.head;
-    let mut segment = Vec::with_capacity(lp.steps.len());
-    let mut max_depth = 1;
-    let mut last_inst = lp.head;
-    for &(k, step) in &lp.steps {
-        if k != last_inst {
-            last_inst = k;
-            if depth == 0 {
-                start = k;
+    let segment: Vec<usize> = lp
+        .steps
+        .iter()
+        .scan(lp.head, |start, &(k, _)| {
+            if lp.depth[k] == 0 && k > lp.head + 1 {
+                *start = k;
             }
-        }
-        segment.push(start);
-        depth = match step {
-            Step::Load(_) | Step::Const(..) => depth + 1,
-            Step::Store(_) | Step::Op(..) => depth - 1,
-        };
-        max_depth = max_depth.max(depth);
-    }
+            Some(*start)
+        })
+        .collect();
     let mut leaves_later = vec![false; lp.steps.len()];
     let mut later = false;
     for s in (0..lp.steps.len()).rev() {
@@ -310,33 +483,54 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
     }
 
     // Words: the stack's values, the iterator's value, constants, locals,
-    // shadows.
+    // shadows. A local read before it is stored is read on entry; so is
+    // one stored first but after a branch, which some turns may read
+    // first.
+    let mut max_depth = 1;
+    let mut d = 1usize;
+    for &(_, step) in &lp.steps {
+        d = match step {
+            Step::Load(_) | Step::Const(..) => d + 1,
+            Step::Store(_) | Step::Op(..) | Step::Branch(..) => d - 1,
+            Step::Compare(..) => d - 1,
+            Step::Jump(_) | Step::Back | Step::Leave(_) => d,
+        };
+        max_depth = max_depth.max(d);
+    }
     let mut next = max_depth as u32;
     let mut take = || {
         next += 1;
         next - 1
     };
-    let iter_word = take();
-    let mut consts: Vec<(i64, u32)> = Vec::new();
-    let mut real = vec![None; lp.kinds.len()];
-    let mut shadow = vec![None; lp.kinds.len()];
-    let (mut first_load, mut stored) = (vec![None; lp.kinds.len()], vec![false; lp.kinds.len()]);
+    let n = lp.kinds.len();
+    let mut words = Words {
+        iter: take(),
+        consts: Vec::new(),
+        real: vec![None; n],
+        shadow: vec![None; n],
+    };
+    let (mut read_first, mut loaded, mut stored) = (vec![false; n], vec![false; n], vec![false; n]);
+    let mut branched = false;
     for (s, &(_, step)) in lp.steps.iter().enumerate() {
         match step {
-            Step::Const(w, _) if !consts.iter().any(|&(c, _)| c == w) => consts.push((w, take())),
+            Step::Const(w, _) if !words.consts.iter().any(|&(c, _)| c == w) => {
+                words.consts.push((w, take()))
+            }
             Step::Load(l) | Step::Store(l) => {
                 let l = l as usize;
-                if real[l].is_none() {
-                    real[l] = Some(take());
-                    first_load[l] = Some(matches!(step, Step::Load(_)));
+                if words.real[l].is_none() {
+                    words.real[l] = Some(take());
+                    read_first[l] = matches!(step, Step::Load(_)) || branched;
                 }
+                loaded[l] |= matches!(step, Step::Load(_));
                 if let Step::Store(_) = step {
                     stored[l] = true;
-                    if leaves_later[s] && shadow[l].is_none() {
-                        shadow[l] = Some(take());
+                    if leaves_later[s] && words.shadow[l].is_none() {
+                        words.shadow[l] = Some(take());
                     }
                 }
             }
+            Step::Branch(..) | Step::Jump(_) | Step::Back | Step::Leave(_) => branched = true,
             _ => {}
         }
     }
@@ -345,93 +539,88 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
     }
 
     let here = lp.head as u32;
-    let uop = |op: Uop, oparg: u32, operand: u64, jump: Option<u32>| UopInst {
+    let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
         op,
         oparg,
         operand,
         inst: here,
-        jump,
+        jump: None,
     };
     let mut out: Vec<UopInst> = own[..split].to_vec();
     // Entry.
-    out.push(uop(Uop::_RAW_LOAD_CONST, STORED, 0, None));
-    for (l, w) in real.iter().enumerate() {
+    out.push(uop(Uop::_RAW_LOAD_CONST, STORED, 0));
+    for (l, w) in words.real.iter().enumerate() {
         let (Some(w), Some(kind)) = (*w, lp.kinds[l]) else {
             continue;
         };
-        let l = l as u32;
-        if first_load[l as usize] == Some(true) {
+        if read_first[l] && loaded[l] {
             let load = match kind {
                 Kind::Float => Uop::_RAW_LOAD_FAST_FLOAT,
                 _ => Uop::_RAW_LOAD_FAST,
             };
-            out.push(uop(load, l, w as u64, None));
+            out.push(uop(load, l as u32, w as u64));
         } else {
-            out.push(uop(Uop::_RAW_CHECK_FAST_PLAIN, l, 0, None));
+            out.push(uop(Uop::_RAW_CHECK_FAST_PLAIN, l as u32, 0));
         }
     }
-    for &(c, w) in &consts {
-        out.push(uop(Uop::_RAW_LOAD_CONST, w, c as u64, None));
+    for &(c, w) in &words.consts {
+        out.push(uop(Uop::_RAW_LOAD_CONST, w, c as u64));
     }
-    // The turn: exits get their labels once their code is laid out.
+    // The turn. Exits and forward jumps get their labels once laid out.
     let top = out.len() as u32;
-    let mut exits: Vec<(usize, Exit)> = Vec::new();
-    exits.push((out.len(), Exit::End));
-    out.push(uop(Uop::_RAW_FOR_ITER_RANGE, iter_word, 0, None));
+    let mut exits: Vec<(usize, Exit)> = vec![(out.len(), Exit::End)];
+    let mut forward: Vec<(usize, usize)> = Vec::new();
+    let mut labels = vec![None; lp.back + 1];
+    out.push(uop(Uop::_RAW_FOR_ITER_RANGE, words.iter, 0));
     let kind_of = |l: u32| lp.kinds[l as usize].unwrap_or(Kind::Int);
-    let mut stack: Vec<(u32, Kind)> = vec![(iter_word, Kind::Int)];
-    let mut current: Vec<Option<u32>> = real.clone();
-    let mut pending: Vec<u32> = Vec::new();
-    let commit =
-        |out: &mut Vec<UopInst>, pending: &mut Vec<u32>, current: &mut Vec<Option<u32>>| {
-            for l in pending.drain(..) {
-                let (to, from) = (real[l as usize].unwrap(), shadow[l as usize].unwrap());
-                out.push(uop(Uop::_RAW_STORE_WORD, to, from as u64, None));
-                current[l as usize] = Some(to);
+    let mut turn = Turn {
+        words: &words,
+        stack: vec![(words.iter, Kind::Int)],
+        current: words.real.clone(),
+        pending: Vec::new(),
+    };
+    let mut condition = None;
+    let mut at = lp.head;
+    for (s, &(k, step)) in lp.steps.iter().enumerate() {
+        if k != at {
+            at = k;
+            if lp.depth[k] == 0 {
+                turn.commit(&mut out, uop);
+                labels[k] = Some(out.len() as u32);
             }
-        };
-    let mut last_segment = lp.head;
-    for (s, &(_, step)) in lp.steps.iter().enumerate() {
-        if segment[s] != last_segment {
-            last_segment = segment[s];
-            commit(&mut out, &mut pending, &mut current);
         }
         match step {
-            Step::Load(l) => stack.push((current[l as usize].unwrap(), kind_of(l))),
-            Step::Const(w, k) => {
-                let &(_, word) = consts.iter().find(|&&(c, _)| c == w).unwrap();
-                stack.push((word, k));
+            Step::Load(l) => turn
+                .stack
+                .push((turn.current[l as usize].unwrap(), kind_of(l))),
+            Step::Const(w, kind) => {
+                let &(_, word) = words.consts.iter().find(|&&(c, _)| c == w).unwrap();
+                turn.stack.push((word, kind));
             }
             Step::Store(l) => {
-                let (from, _) = stack.pop().unwrap();
+                let (from, _) = turn.stack.pop().unwrap();
                 let li = l as usize;
                 let to = if leaves_later[s] {
-                    shadow[li].unwrap()
+                    words.shadow[li].unwrap()
                 } else {
-                    real[li].unwrap()
+                    words.real[li].unwrap()
                 };
-                // Values pushed from the word about to change keep theirs.
-                for (d, value) in stack.iter_mut().enumerate() {
-                    if value.0 == to {
-                        out.push(uop(Uop::_RAW_COPY, d as u32, to as u64, None));
-                        value.0 = d as u32;
-                    }
-                }
+                turn.keep_values(to, &mut out, uop);
                 if leaves_later[s] {
-                    out.push(uop(Uop::_RAW_COPY, to, from as u64, None));
-                    if !pending.contains(&l) {
-                        pending.push(l);
+                    out.push(uop(Uop::_RAW_COPY, to, from as u64));
+                    if !turn.pending.contains(&l) {
+                        turn.pending.push(l);
                     }
                 } else {
-                    out.push(uop(Uop::_RAW_STORE_WORD, to, from as u64, None));
-                    pending.retain(|&p| p != l);
+                    out.push(uop(Uop::_RAW_STORE_WORD, to, from as u64));
+                    turn.pending.retain(|&p| p != l);
                 }
-                current[li] = Some(to);
+                turn.current[li] = Some(to);
             }
             Step::Op(op, _, gives) => {
-                let (right, rk) = stack.pop().unwrap();
-                let (left, lk) = stack.pop().unwrap();
-                let to = stack.len() as u32;
+                let (right, rk) = turn.stack.pop().unwrap();
+                let (left, lk) = turn.stack.pop().unwrap();
+                let to = turn.stack.len() as u32;
                 let floats =
                     u32::from(lk == Kind::Float) << 16 | u32::from(rk == Kind::Float) << 17;
                 if can_leave(op) {
@@ -441,30 +630,73 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
                     };
                     exits.push((out.len(), resume));
                 }
-                out.push(uop(op, operands(left, right, to) | floats, 0, None));
-                stack.push((to, gives));
+                out.push(uop(op, operands(left, right, to) | floats, 0));
+                turn.stack.push((to, gives));
+            }
+            Step::Compare(mask, kind) => {
+                // The segment ends at the branch after it: its stores are
+                // made first (the comparison cannot leave).
+                turn.commit(&mut out, uop);
+                let (right, _) = turn.stack.pop().unwrap();
+                let (left, _) = turn.stack.pop().unwrap();
+                condition = Some((left, right, mask, kind));
+            }
+            Step::Branch(t, sense) => {
+                let (left, right, mask, kind) = condition.take().unwrap();
+                let mask = if sense { mask } else { !mask & 15 };
+                let float = u32::from(kind == Kind::Float) << 20;
+                forward.push((out.len(), t));
+                out.push(uop(
+                    Uop::_RAW_COMPARE_JUMP,
+                    operands(left, right, 0) | mask << 16 | float,
+                    0,
+                ));
+            }
+            Step::Jump(t) => {
+                turn.commit(&mut out, uop);
+                forward.push((out.len(), t));
+                out.push(uop(Uop::_JUMP, 0, 0));
+            }
+            Step::Leave(counted) => {
+                // At its segment's start: nothing waits to be stored, and
+                // in the turn's first segment the iterator's value is on
+                // the stack.
+                let pushed = lp.depth[k] == 1;
+                exits.push((out.len(), Exit::Leave(k, pushed, counted)));
+                out.push(uop(Uop::_JUMP, 0, 0));
+            }
+            Step::Back => {
+                turn.commit(&mut out, uop);
+                let breaker = program
+                    .uops_of(k)
+                    .iter()
+                    .find(|u| u.op == Uop::_CHECK_EVAL_BREAKER)?;
+                exits.push((out.len(), Exit::Resume(k, false)));
+                out.push(uop(
+                    Uop::_RAW_CHECK_EVAL_BREAKER,
+                    breaker.oparg,
+                    breaker.operand,
+                ));
+                out.push(UopInst {
+                    jump: Some(LABEL | top),
+                    ..uop(Uop::_JUMP, 0, 0)
+                });
             }
         }
     }
-    commit(&mut out, &mut pending, &mut current);
-    exits.push((out.len(), Exit::Resume(lp.back, false)));
-    out.push(uop(
-        Uop::_RAW_CHECK_EVAL_BREAKER,
-        breaker.oparg,
-        breaker.operand,
-        None,
-    ));
-    out.push(uop(Uop::_JUMP, 0, 0, Some(LABEL | top)));
+    for (at, t) in forward {
+        out[at].jump = Some(LABEL | labels[t]?);
+    }
 
     // The exits: the stored locals boxed, then on into the compiled code.
-    let boxes: Vec<UopInst> = (0..real.len())
+    let boxes: Vec<UopInst> = (0..n)
         .filter(|&l| stored[l])
         .map(|l| {
             let op = match lp.kinds[l] {
                 Some(Kind::Float) => Uop::_RAW_BOX_FAST_FLOAT,
                 _ => Uop::_RAW_BOX_FAST_INT,
             };
-            uop(op, l as u32, real[l].unwrap() as u64, None)
+            uop(op, l as u32, words.real[l].unwrap() as u64)
         })
         .collect();
     let mut laid: Vec<(Exit, u32)> = Vec::new();
@@ -473,19 +705,25 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
             continue;
         }
         laid.push((exit, out.len() as u32));
+        if let Exit::Leave(_, _, true) = exit {
+            out.push(uop(Uop::_GENERIC, 0, 0));
+        }
         out.extend_from_slice(&boxes);
-        match exit {
+        let (to, pushed) = match exit {
             Exit::End => {
                 out.extend(own[split..].iter().copied());
-                out.push(uop(Uop::_JUMP, 0, 0, Some(here + 1)));
+                (here + 1, false)
             }
-            Exit::Resume(i, pushed) => {
-                if pushed {
-                    out.push(uop(Uop::_RAW_BOX_INT, iter_word, 0, None));
-                }
-                out.push(uop(Uop::_JUMP, 0, 0, Some(i as u32)));
-            }
+            Exit::Resume(i, pushed) => (i as u32, pushed),
+            Exit::Leave(i, pushed, _) => (i as u32, pushed),
+        };
+        if pushed {
+            out.push(uop(Uop::_RAW_BOX_INT, words.iter, 0));
         }
+        out.push(UopInst {
+            jump: Some(to),
+            ..uop(Uop::_JUMP, 0, 0)
+        });
     }
     for &(at, exit) in &exits {
         let &(_, label) = laid.iter().find(|&&(e, _)| e == exit).unwrap();
@@ -500,15 +738,23 @@ pub fn keep_loops_in_words(program: Program) -> Program {
     if program.uops.iter().any(|u| u.op == Uop::_COUNT_RUN) {
         return program;
     }
-    let mut code: Vec<Option<Vec<UopInst>>> = vec![None; program.insts.len()];
-    for back in 0..program.insts.len() {
-        if program.insts[back].opcode != JUMP_BACKWARD {
-            continue;
-        }
-        if let Some(lp) = find_loop(&program, back) {
-            code[lp.head] = loop_code(&program, &lp);
+    // Each head's last back edge.
+    let mut back = vec![None; program.insts.len()];
+    for k in 0..program.insts.len() {
+        if program.insts[k].opcode == JUMP_BACKWARD {
+            if let Some(h) = jump_target(&program, k).filter(|&h| h < k) {
+                back[h] = Some(k);
+            }
         }
     }
+    let code: Vec<Option<Vec<UopInst>>> = back
+        .iter()
+        .enumerate()
+        .map(|(h, b)| {
+            let lp = find_loop(&program, h, (*b)?)?;
+            loop_code(&program, &lp)
+        })
+        .collect();
     if code.iter().all(Option::is_none) {
         return program;
     }
@@ -541,6 +787,25 @@ mod tests {
         for (inst, &(opcode, oparg, _)) in p.insts.iter_mut().zip(insts) {
             inst.opcode = opcode;
             inst.oparg = oparg;
+        }
+        // Jumps' opargs, from their micro-ops' targets.
+        for k in 0..p.insts.len() {
+            let jumps = [
+                JUMP_BACKWARD,
+                JUMP_FORWARD,
+                POP_JUMP_IF_FALSE,
+                POP_JUMP_IF_TRUE,
+            ];
+            let Some(t) = p.uops_of(k).iter().find_map(|u| u.jump) else {
+                continue;
+            };
+            if !jumps.contains(&p.insts[k].opcode) {
+                continue;
+            }
+            let inst = &p.insts[k];
+            let next = inst.offset + 1 + caches(inst.opcode) as u32;
+            let to = p.insts[t as usize].start;
+            p.insts[k].oparg = next.abs_diff(to);
         }
         p.const_words = vec![
             None,
@@ -747,6 +1012,80 @@ mod tests {
             (main[at + 3].op, main[at + 3].operand),
             (_RAW_STORE_WORD, copy as u64)
         );
+    }
+
+    /// for i in range(n):          # 0, 1
+    ///     if a < i:               # 2-4
+    ///         a = a + 1           # 5-8 (a call instead with `call`)
+    ///     else:                   # 9: JUMP_FORWARD to 13
+    ///         b = b + i           # 10-12
+    ///                             # 13: JUMP_BACKWARD
+    fn branching(call: bool) -> Program {
+        const THEN: [Spec; 4] = [
+            (LOAD_FAST, 0, LOAD),
+            (LOAD_CONST, 1, &[(_LOAD_CONST_INLINE_BORROW, None)]),
+            (BINARY_OP_ADD_INT, 0, ADD),
+            (STORE_FAST, 0, STORE),
+        ];
+        let mut insts = vec![
+            HEAD,
+            (STORE_FAST, 1, STORE),
+            (
+                LOAD_FAST_LOAD_FAST,
+                0x01,
+                &[(_LOAD_FAST, None), (_LOAD_FAST, None)],
+            ),
+            (COMPARE_OP_INT, 2, &[(_COMPARE_OP_INT, None)]),
+            (POP_JUMP_IF_FALSE, 0, &[(_POP_JUMP_IF_FALSE, Some(10))]),
+        ];
+        insts.extend(THEN);
+        if call {
+            insts[6] = (CALL, 0, &[(_CALL, None)]);
+        }
+        insts.extend([
+            (JUMP_FORWARD, 0, &[(_JUMP, Some(13u32))] as &[_]),
+            (
+                LOAD_FAST_LOAD_FAST,
+                0x21,
+                &[(_LOAD_FAST, None), (_LOAD_FAST, None)],
+            ),
+            (BINARY_OP_ADD_INT, 0, ADD),
+            (STORE_FAST, 2, STORE),
+            BACK,
+        ]);
+        program(&insts)
+    }
+
+    #[test]
+    fn branches_of_comparisons_jump_within_the_words() {
+        let p = keep_loops_in_words(branching(false));
+        let main = p.uops_of(0);
+        let at = main.iter().position(|u| u.op == _RAW_COMPARE_JUMP).unwrap();
+        // `if a < i` jumps to the `else` unless `a < i`: outcomes greater,
+        // equal (the mask's other bits).
+        assert_eq!(main[at].oparg >> 16, 15 & !2);
+        let else_ = main[main[at].label().unwrap() as usize..].to_vec();
+        assert_eq!(else_[0].op, _RAW_ADD, "b + i");
+        let jump = main[at + 1..].iter().find(|u| u.op == _JUMP).unwrap();
+        let join = &main[jump.label().unwrap() as usize..];
+        assert_eq!(join[0].op, _RAW_CHECK_EVAL_BREAKER);
+        // `b` is stored after a branch: some turns may read it first, so
+        // it is read on entry.
+        assert!(main.iter().any(|u| u.op == _RAW_LOAD_FAST && u.oparg == 2));
+    }
+
+    #[test]
+    fn a_branch_the_words_do_not_do_leaves_for_the_compiled_code() {
+        let p = keep_loops_in_words(branching(true));
+        let main = p.uops_of(0);
+        let at = main.iter().position(|u| u.op == _RAW_COMPARE_JUMP).unwrap();
+        // The `then` branch's segment starts at its `LOAD_FAST`: the words
+        // leave there, counted (it comes back to the loop), for the
+        // compiled code to do it.
+        let leave = at_label(&p, 0, main[at + 1].label().unwrap());
+        let ops: Vec<Uop> = leave.iter().map(|u| u.op).collect();
+        assert_eq!(ops[0], _GENERIC);
+        assert_eq!(leave.last().unwrap().jump, Some(5));
     }
 
     #[test]

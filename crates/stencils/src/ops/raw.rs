@@ -275,6 +275,40 @@ stencil!(
 );
 
 stencil!(
+    /// A comparison of two words that branches: jumps when the outcome of
+    /// comparing word `oparg & 0xFF` with word `(oparg >> 8) & 0xFF` is in
+    /// the mask in oparg bits 16-19 (`COMPARE_OP`'s: 1 unordered, 2 less,
+    /// 4 greater, 8 equal); bit 20 says the words are floats, compared as
+    /// IEEE doubles as CPython's `float_richcompare` does.
+    fn _RAW_COMPARE_JUMP(f, sp, ts) {
+        let o = oparg();
+        let (a, b) = (*word(o & 0xFF), *word((o >> 8) & 0xFF));
+        let outcome = if o & 1 << 20 != 0 {
+            let (x, y) = (f64::from_bits(a as u64), f64::from_bits(b as u64));
+            if x < y {
+                2
+            } else if x > y {
+                4
+            } else if x == y {
+                8
+            } else {
+                1
+            }
+        } else if a < b {
+            2
+        } else if a > b {
+            4
+        } else {
+            8
+        };
+        if outcome & (o >> 16) != 0 {
+            jump!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// A loop's back edge: leaves (for the `JUMP_BACKWARD`, which handles
     /// it with the locals boxed) when the eval breaker differs from
     /// `operand` or the code has local monitors (`_CHECK_EVAL_BREAKER`).
