@@ -3038,8 +3038,9 @@ def test_class_checks_failing_in_fallbacks_are_compiled_away(jit):
 
 
 def test_loops_kept_in_machine_words(jit):
-    # A loop over a range doing only int and float arithmetic on locals and
-    # constants keeps its locals in words from its entry to its exits, which
+    # A loop over a range or a `while` loop doing only int and float
+    # arithmetic and comparisons on locals and constants keeps its locals
+    # in words from its entry to its exits, which
     # box the locals it stored (`optimize::loops`). Every way out must leave
     # the frame as the interpreter would: the range's end, an overflow or a
     # zero divisor in the middle of a turn (the compiled code does the
@@ -3114,6 +3115,27 @@ def test_loops_kept_in_machine_words(jit):
                     continue
                 t = t - 1
             return t
+        def count_up(n, step):
+            i = t = 0
+            while i < n:
+                t = t + i * step
+                i = i + 1
+            return t, i
+        def halve(n, x):
+            k = 0
+            while x > 1e-9:
+                x = x * 0.5
+                k = k + 1
+                if k > n:
+                    break
+            return k, x
+        def squares(n):
+            s = 0
+            while True:
+                n = n - 1
+                if n < 0:
+                    return s
+                s = s + n * n
         class Noisy:
             def __del__(self):
                 print("released")
@@ -3125,10 +3147,12 @@ def test_loops_kept_in_machine_words(jit):
         for k in range(3):
             warm += [fib(10), floats(5, 1.0, 0.5), head(3, 1), shadowed(3, 2), divide(3, 9),
                      ratio(3, 1.5), nested(4), store_first(3, 0), collatz(27), mandel(0.1, 0.2),
-                     mandel(2.0, 2.0), side(10, 0)]
+                     mandel(2.0, 2.0), side(10, 0), count_up(5, 2), halve(5, 1.0), squares(5)]
         _record("loops", {f.__name__: "_RAW_FOR_ITER_RANGE" in _jitsaw.code_state(f)["uops"]
                           for f in (fib, floats, head, shadowed, divide, ratio, nested, store_first,
                                     collatz, mandel, side)})
+        _record("whiles", {f.__name__: "_RAW_CHECK_EVAL_BREAKER" in _jitsaw.code_state(f)["uops"]
+                           for f in (count_up, halve, squares)})
         out = []
         for n in (0, 1, 2, 50, 90, 91, 92, 93, 100, 300):
             out.append(fib(n))
@@ -3158,6 +3182,9 @@ def test_loops_kept_in_machine_words(jit):
         out.append([collatz(n) for n in range(1, 40)] + [collatz(2**62 + 1), collatz(2**59 + 7)])
         out.append([mandel(x / 10, y / 10) for x in range(-20, 6, 3) for y in range(-10, 11, 4)])
         out.append([side(50, 0), side(30, 2**62), side(30, 0.5), seen[-5:]])
+        out.append([count_up(100, 3), count_up(0, 1), count_up(40, 2**58), count_up(5, 1.5),
+                    count_up(3.5, 2), halve(100, 1.0), halve(3, 1.0), halve(100, 1), halve(2, True),
+                    squares(100), squares(10**5), squares(0)])
         print(warm, out)
 
         # The eval breaker: a handler reading the frame between turns sees
@@ -3194,6 +3221,7 @@ def test_loops_kept_in_machine_words(jit):
         ["fib", "floats", "head", "shadowed", "divide", "ratio", "nested", "store_first", "collatz",
          "mandel", "side"], True)
     assert r.exits("words:FOR_ITER_RANGE"), r.exits("words")
+    assert r.recorded["whiles"] == dict.fromkeys(["count_up", "halve", "squares"], True)
     # The one-line loop's first segment starts after its `FOR_ITER`: an
     # overflow pushes the iterator's value boxed for the store after it.
     assert "_RAW_BOX_INT" in r.uops("head")

@@ -1,6 +1,8 @@
 """Differential fuzzer for loops kept in machine words (`optimize::loops`):
-random loops over ranges doing int and float arithmetic on locals and
-constants (`+ - * // % /`, swaps, one-line loops, nested loops), called
+random loops over ranges and `while` loops doing int and float arithmetic
+on locals and constants (`+ - * // % /`, swaps, branches on comparisons,
+`break`, `continue`, `return`, calls in branches, one-line loops, nested
+loops), called
 with values that fit words and with values that do not (big ints, bools,
 floats where ints were seen, ints where floats were), with turns that
 overflow, divide by zero or run out of range mid-loop. Plain and jitted
@@ -104,7 +106,17 @@ def program(seed):
     def indent(statements, by):
         return [by + line for s in statements for line in s.split("\n")]
 
-    if len(body) == 1 and "\n" not in body[0] and r.random() < 0.5:
+    if r.random() < 0.25:
+        # A `while` loop counting `i` itself first (a `continue` in the
+        # body skips the rest), on its condition or leaving by `break`.
+        lines.append("    i = 0")
+        if r.random() < 0.5:
+            lines.append("    while i < n:")
+            lines += indent(["i = i + 1"] + body, "        ")
+        else:
+            lines.append("    while True:")
+            lines += indent(["i = i + 1", "if i > n:", "    break"] + body, "        ")
+    elif len(body) == 1 and "\n" not in body[0] and r.random() < 0.5:
         lines.append(f"    for i in range(n): {body[0]}")
     else:
         lines.append("    for i in range(n):")

@@ -89,6 +89,9 @@ enum Value {
 #[derive(Debug)]
 struct Loop {
     head: usize,
+    /// Whether the head is a `FOR_ITER_RANGE` (else a `while` loop's first
+    /// instruction, the turn's own first step).
+    range: bool,
     back: usize,
     steps: Vec<(usize, Step)>,
     kinds: Vec<Option<Kind>>,
@@ -231,20 +234,19 @@ fn stays_in_loop(program: &Program, k: usize, head: usize, back: usize) -> bool 
 fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
     let insts = &program.insts;
     let offset = insts[head].offset;
-    if insts[head].opcode != FOR_ITER_RANGE
-        || program.generic.contains(&offset)
-        || program.no_words.contains(&offset)
-    {
+    if program.generic.contains(&offset) || program.no_words.contains(&offset) {
         return None;
     }
+    let range = insts[head].opcode == FOR_ITER_RANGE;
+    let first = if range { head + 1 } else { head };
     // The steps a turn can reach, and the depth each instruction starts at.
     let mut steps: Vec<(usize, Step)> = Vec::new();
     let mut depth = vec![0; back + 1];
     let mut targets: Vec<usize> = Vec::new();
-    let (mut d, mut reached) = (1usize, true);
+    let (mut d, mut reached) = (usize::from(range), true);
     // Where the current segment's steps start, and its instruction.
-    let mut segment = (0, head + 1);
-    for k in head + 1..=back {
+    let mut segment = (0, first);
+    for k in first..=back {
         if targets.contains(&k) {
             if reached && d != 0 {
                 return None;
@@ -281,10 +283,13 @@ fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
             };
             match step {
                 Step::Branch(t, _) | Step::Jump(t) => {
-                    if t <= k || t > back || d != 0 {
+                    // Out of a `while` loop: its condition's exit, `break`.
+                    if t <= k || d != 0 || t > back && range {
                         return None;
                     }
-                    targets.push(t);
+                    if t <= back {
+                        targets.push(t);
+                    }
                     reached = matches!(step, Step::Branch(..));
                 }
                 Step::Back if d != 0 => return None,
@@ -312,7 +317,11 @@ fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
         parent: (0..locals).collect(),
         kind: vec![None; locals],
     };
-    let mut stack = vec![Value::Known(Kind::Int)];
+    let mut stack = if range {
+        vec![Value::Known(Kind::Int)]
+    } else {
+        Vec::new()
+    };
     let mut deferred = Vec::new();
     for (s, &(k, step)) in steps.iter().enumerate() {
         if depth[k] == 0 && steps[..s].last().is_none_or(|&(i, _)| i != k) {
@@ -365,6 +374,7 @@ fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
     }
     Some(Loop {
         head,
+        range,
         back,
         steps,
         kinds: resolved,
@@ -383,7 +393,8 @@ fn can_leave(op: Uop) -> bool {
 /// Where the loop's exits go, each with its own boxing of the locals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Exit {
-    /// The range's end: the `FOR_ITER_RANGE`'s own code.
+    /// The head's own code: the range's end (a `FOR_ITER_RANGE`), the
+    /// first segment of a `while` loop done over.
     End,
     /// Instruction `i`, with the iterator's value pushed if the bool says
     /// so.
@@ -447,16 +458,27 @@ impl Turn<'_> {
 /// Builds the loop's code, the head's new main code; `None` if its words do
 /// not fit.
 fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
+    // The head's checks, which the entry keeps, and its own code.
     let own = program.uops_of(lp.head);
-    let split = own.iter().position(|u| u.op == Uop::_ITER_JUMP_RANGE)?;
-    let rest: Vec<Uop> = own[split..].iter().map(|u| u.op).collect();
-    if rest != [Uop::_ITER_JUMP_RANGE, Uop::_ITER_NEXT_RANGE]
-        || own[..split]
-            .iter()
-            .any(|u| !stays_first(u) && u.op != Uop::_ITER_CHECK_RANGE)
-    {
-        return None;
-    }
+    let split = if lp.range {
+        let split = own.iter().position(|u| u.op == Uop::_ITER_JUMP_RANGE)?;
+        let rest: Vec<Uop> = own[split..].iter().map(|u| u.op).collect();
+        if rest != [Uop::_ITER_JUMP_RANGE, Uop::_ITER_NEXT_RANGE]
+            || own[..split]
+                .iter()
+                .any(|u| !stays_first(u) && u.op != Uop::_ITER_CHECK_RANGE)
+        {
+            return None;
+        }
+        split
+    } else {
+        own.iter().take_while(|u| stays_first(u)).count()
+    };
+    let (checks, head_code) = if lp.range {
+        (&own[..split], &own[split..])
+    } else {
+        (&own[..split], own)
+    };
 
     // Segments: per step, the instruction its segment starts at, and
     // whether an operation that can leave comes after it in the segment.
@@ -464,7 +486,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
         .steps
         .iter()
         .scan(lp.head, |start, &(k, _)| {
-            if lp.depth[k] == 0 && k > lp.head + 1 {
+            if lp.depth[k] == 0 && (k > lp.head + 1 || !lp.range) {
                 *start = k;
             }
             Some(*start)
@@ -546,7 +568,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
         inst: here,
         jump: None,
     };
-    let mut out: Vec<UopInst> = own[..split].to_vec();
+    let mut out: Vec<UopInst> = checks.to_vec();
     // Entry.
     out.push(uop(Uop::_RAW_LOAD_CONST, STORED, 0));
     for (l, w) in words.real.iter().enumerate() {
@@ -568,19 +590,32 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
     }
     // The turn. Exits and forward jumps get their labels once laid out.
     let top = out.len() as u32;
-    let mut exits: Vec<(usize, Exit)> = vec![(out.len(), Exit::End)];
+    let mut exits: Vec<(usize, Exit)> = Vec::new();
     let mut forward: Vec<(usize, usize)> = Vec::new();
     let mut labels = vec![None; lp.back + 1];
-    out.push(uop(Uop::_RAW_FOR_ITER_RANGE, words.iter, 0));
     let kind_of = |l: u32| lp.kinds[l as usize].unwrap_or(Kind::Int);
     let mut turn = Turn {
         words: &words,
-        stack: vec![(words.iter, Kind::Int)],
+        stack: Vec::new(),
         current: words.real.clone(),
         pending: Vec::new(),
     };
+    let mut at = usize::MAX;
+    if lp.range {
+        exits.push((out.len(), Exit::End));
+        out.push(uop(Uop::_RAW_FOR_ITER_RANGE, words.iter, 0));
+        turn.stack.push((words.iter, Kind::Int));
+        at = lp.head;
+    }
     let mut condition = None;
-    let mut at = lp.head;
+    // A jump out of the loop is an exit.
+    let mut jump_to = |at: usize, t: usize, exits: &mut Vec<(usize, Exit)>| {
+        if t > lp.back {
+            exits.push((at, Exit::Resume(t, false)));
+        } else {
+            forward.push((at, t));
+        }
+    };
     for (s, &(k, step)) in lp.steps.iter().enumerate() {
         if k != at {
             at = k;
@@ -625,7 +660,8 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
                     u32::from(lk == Kind::Float) << 16 | u32::from(rk == Kind::Float) << 17;
                 if can_leave(op) {
                     let resume = match segment[s] {
-                        h if h == lp.head => Exit::Resume(h + 1, true),
+                        h if h == lp.head && lp.range => Exit::Resume(h + 1, true),
+                        h if h == lp.head => Exit::End,
                         k => Exit::Resume(k, false),
                     };
                     exits.push((out.len(), resume));
@@ -645,7 +681,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
                 let (left, right, mask, kind) = condition.take().unwrap();
                 let mask = if sense { mask } else { !mask & 15 };
                 let float = u32::from(kind == Kind::Float) << 20;
-                forward.push((out.len(), t));
+                jump_to(out.len(), t, &mut exits);
                 out.push(uop(
                     Uop::_RAW_COMPARE_JUMP,
                     operands(left, right, 0) | mask << 16 | float,
@@ -654,7 +690,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
             }
             Step::Jump(t) => {
                 turn.commit(&mut out, uop);
-                forward.push((out.len(), t));
+                jump_to(out.len(), t, &mut exits);
                 out.push(uop(Uop::_JUMP, 0, 0));
             }
             Step::Leave(counted) => {
@@ -662,7 +698,11 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
                 // in the turn's first segment the iterator's value is on
                 // the stack.
                 let pushed = lp.depth[k] == 1;
-                exits.push((out.len(), Exit::Leave(k, pushed, counted)));
+                let exit = match k {
+                    h if h == lp.head => Exit::End,
+                    _ => Exit::Leave(k, pushed, counted),
+                };
+                exits.push((out.len(), exit));
                 out.push(uop(Uop::_JUMP, 0, 0));
             }
             Step::Back => {
@@ -711,7 +751,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
         out.extend_from_slice(&boxes);
         let (to, pushed) = match exit {
             Exit::End => {
-                out.extend(own[split..].iter().copied());
+                out.extend(head_code.iter().copied());
                 (here + 1, false)
             }
             Exit::Resume(i, pushed) => (i as u32, pushed),
@@ -747,20 +787,39 @@ pub fn keep_loops_in_words(program: Program) -> Program {
             }
         }
     }
-    let code: Vec<Option<Vec<UopInst>>> = back
+    // Each head's new code, and its fallback where its entry needs one: a
+    // `while` loop's first instruction may have none (its code has no
+    // guard), and its entry's checks leave for it.
+    let code: Vec<Option<(Vec<UopInst>, Vec<UopInst>)>> = back
         .iter()
         .enumerate()
         .map(|(h, b)| {
             let lp = find_loop(&program, h, (*b)?)?;
-            loop_code(&program, &lp)
+            let main = loop_code(&program, &lp)?;
+            let mut fallback = program.fallback_of(h).to_vec();
+            if fallback.is_empty() {
+                let here = h as u32;
+                let uop = |op, jump| UopInst {
+                    op,
+                    oparg: program.insts[h].opcode as u32,
+                    operand: 0,
+                    inst: here,
+                    jump,
+                };
+                fallback.push(uop(Uop::_GENERIC, None));
+                fallback.extend_from_slice(program.uops_of(h));
+                fallback.push(uop(Uop::_JUMP, Some(here + 1)));
+            }
+            Some((main, fallback))
         })
         .collect();
     if code.iter().all(Option::is_none) {
         return program;
     }
     rewrite_ranges(program, |i, fallback, uops, out| match &code[i] {
-        Some(main) if !fallback => out.extend_from_slice(main),
-        _ => out.extend_from_slice(uops),
+        Some((main, _)) if !fallback => out.extend_from_slice(main),
+        Some((_, generic)) => out.extend_from_slice(generic),
+        None => out.extend_from_slice(uops),
     })
 }
 
@@ -1086,6 +1145,60 @@ mod tests {
         let ops: Vec<Uop> = leave.iter().map(|u| u.op).collect();
         assert_eq!(ops[0], _GENERIC);
         assert_eq!(leave.last().unwrap().jump, Some(5));
+    }
+
+    #[test]
+    fn a_while_loop_runs_in_words_from_its_first_instruction() {
+        // while i < n: i = i + 1   (`i` local 0, `n` local 1)
+        let cond: [Spec; 3] = [
+            (
+                LOAD_FAST_LOAD_FAST,
+                0x01,
+                &[(_LOAD_FAST, None), (_LOAD_FAST, None)],
+            ),
+            (COMPARE_OP_INT, 2, &[(_COMPARE_OP_INT, None)]),
+            (POP_JUMP_IF_FALSE, 0, &[(_POP_JUMP_IF_FALSE, Some(11))]),
+        ];
+        let mut insts = cond.to_vec();
+        insts.extend([
+            (LOAD_FAST, 0, LOAD),
+            (LOAD_CONST, 1, &[(_LOAD_CONST_INLINE_BORROW, None)]),
+            (BINARY_OP_ADD_INT, 0, ADD),
+            (STORE_FAST, 0, STORE),
+        ]);
+        insts.extend(cond);
+        insts[9].2 = &[(_POP_JUMP_IF_FALSE, Some(11))];
+        insts.push((
+            JUMP_BACKWARD,
+            0,
+            &[(_CHECK_EVAL_BREAKER, None), (_JUMP, Some(3))],
+        ));
+        insts.push((RETURN_VALUE, 0, &[(_POP_FRAME, None)]));
+        let p = keep_loops_in_words(program(&insts));
+        let main = p.uops_of(3);
+        assert_eq!(
+            main_ops(&p, 3)[..4],
+            [
+                _RAW_LOAD_CONST,
+                _RAW_LOAD_FAST,
+                _RAW_LOAD_FAST,
+                _RAW_LOAD_CONST
+            ]
+        );
+        // The add leaves in the turn's first segment: the head's own code
+        // does it over.
+        let add = main.iter().position(|u| u.op == _RAW_ADD).unwrap();
+        let over = at_label(&p, 3, main[add].label().unwrap());
+        let ops: Vec<Uop> = over.iter().map(|u| u.op).collect();
+        assert_eq!(ops, [_RAW_BOX_FAST_INT, _LOAD_FAST, _JUMP]);
+        assert_eq!(over.last().unwrap().jump, Some(4));
+        // The condition's false way leaves the loop.
+        let cmp = main.iter().position(|u| u.op == _RAW_COMPARE_JUMP).unwrap();
+        let out = at_label(&p, 3, main[cmp].label().unwrap());
+        assert_eq!(out.last().unwrap().jump, Some(11));
+        // The entry's checks leave for a fallback made of the head's code.
+        let fallback: Vec<Uop> = p.fallback_of(3).iter().map(|u| u.op).collect();
+        assert_eq!(fallback, [_GENERIC, _LOAD_FAST, _JUMP]);
     }
 
     #[test]
