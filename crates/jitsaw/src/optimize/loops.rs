@@ -3,26 +3,27 @@
 //! `for _ in range(n): a, b = b, a + b` boxes every value it computes:
 //! each turn makes an int object for `a + b` and for the loop variable and
 //! frees the ones they replace, though nothing but the next turn reads
-//! them. When a loop over a range does nothing but int and float
-//! arithmetic on locals and constants, this pass keeps its locals in
-//! scratch words from the loop's entry to its exits (`_RAW_*`,
-//! `crates/stencils/src/ops/raw.rs`): a turn is a few machine instructions
-//! per operation, and only the locals the loop stored are boxed back into
-//! the frame, once, when it leaves. Nothing can see the frame meanwhile:
-//! no Python code runs inside such a loop, and every way out (the range's
-//! end, the eval breaker, an operation the words cannot do) boxes the
-//! locals first.
+//! them. When a loop (over a range, or a `while` loop) does nothing but
+//! int and float arithmetic and comparisons on locals and constants, this
+//! pass keeps its locals in scratch words from the loop's entry to its
+//! exits (`_RAW_*`, `crates/stencils/src/ops/raw.rs`): a turn is a few
+//! machine instructions per operation, and only the locals the loop stored
+//! are boxed back into the frame, once, when it leaves. Nothing can see the
+//! frame meanwhile: no Python code runs inside such a loop, and every way
+//! out (the range's end, the eval breaker, an operation the words cannot
+//! do, a branch leaving the loop) boxes the locals first.
 //!
-//! The `FOR_ITER_RANGE` gets the loop in words as its code. Its entry reads
-//! the locals the loop reads before storing them (an exact int of at most
-//! two digits or an exact float, the kind the loop's operators were
+//! The loop's head (the `FOR_ITER_RANGE`, or a `while` loop's first
+//! instruction) gets the loop in words as its code. Its entry reads the
+//! locals the loop reads before storing them (an exact int of at most two
+//! digits or an exact float, the kind the loop's operators were
 //! specialized for) and checks that the ones it stores first hold nothing
 //! whose release runs code (unbound, immortal such as `None`, an exact int
-//! or float: the release is only delayed to the exit). A local that is neither leaves
-//! for the instruction's fallback, the generic `FOR_ITER`, which runs the
-//! turn as compiled before (its count recompiles the code with the loop
-//! generic should that keep happening). The loop's other instructions keep
-//! their code, which the exits go on into.
+//! or float: the release is only delayed to the exit). A local that is
+//! neither leaves for the head's fallback, which runs the turn as compiled
+//! before. The loop's other instructions keep their code, which the exits
+//! go on into; a loop whose words keep leaving is compiled again without
+//! them (`Program::no_words`).
 //!
 //! An operation that cannot be done in words (an overflow, a zero divisor,
 //! an int a double does not hold) leaves at the start of its segment, the
@@ -30,8 +31,12 @@
 //! and the compiled instructions do the segment over from the frame: stores
 //! before such an operation in its segment go to shadow words, written to
 //! the locals' words when the segment ends, so that the frame holds the
-//! segment's start. The first segment starts after `FOR_ITER`, which is not
-//! done over: its value is pushed, boxed, for the store after it.
+//! segment's start. The first segment of a `for` turn starts after its
+//! `FOR_ITER`, which is not done over: its value is pushed, boxed, for the
+//! store after it; a `while` loop's is done over by the head's own code. A
+//! segment the words do not do at all (a call in a branch, a `break`) is
+//! left for the compiled code the same way. Branches on comparisons and
+//! forward jumps inside the loop jump within the words (`uops::LABEL`).
 
 use super::raw::{operands, operation, stays_first, Kind};
 use super::rewrite_ranges;
