@@ -95,6 +95,9 @@ pub struct Compiled {
     /// Start offsets of instructions that a fallback's check of a local's
     /// class leaves at (`_CHECK_LOCAL_CLASS`).
     pub class_checks: Vec<u32>,
+    /// Code-unit offsets of the heads of loops kept in words
+    /// (`optimize::loops`), whose fallbacks are their words leaving.
+    pub words_heads: Vec<u32>,
     /// Where a suspended generator resumes (the instruction after
     /// `RETURN_GENERATOR` and after each `YIELD_VALUE`), in a table indexed
     /// by the code-unit offset's low bits (see [`resume_table`]), so that a
@@ -646,6 +649,15 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let unsupported = starts_of(Uop::_DEOPT);
     let frame_checks = starts_of(Uop::_CHECK_NO_FRAME_OBJECT);
     let class_checks = starts_of(Uop::_CHECK_LOCAL_CLASS);
+    let words_heads = (0..program.insts.len())
+        .filter(|&i| {
+            program
+                .uops_of(i)
+                .iter()
+                .any(|u| u.op == Uop::_RAW_CHECK_EVAL_BREAKER)
+        })
+        .map(|i| program.insts[i].offset)
+        .collect();
     let mut locations: Vec<(u32, u32)> = Vec::new();
     for p in &all_pieces[..program.uops.len()] {
         if locations.last().is_none_or(|&(_, i)| i != p.uop.inst) {
@@ -671,6 +683,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         cold: program.cold.clone(),
         frame_checks,
         class_checks,
+        words_heads,
         resumes,
         uops: all_pieces.iter().map(|p| p.uop.op).collect(),
         pieces: all_pieces,

@@ -1765,10 +1765,8 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
             // A loop kept in words whose words keep leaving (a branch they
             // do not do taken often, locals not what its operators were
             // specialized for): compiled without words first, keeping the
-            // range's specialization.
-            opcode::FOR_ITER
-                if op == opcode::FOR_ITER_RANGE && now == op && !s.no_words.contains(&offset) =>
-            {
+            // head's specialization.
+            _ if c.words_heads.contains(&offset) && !s.no_words.contains(&offset) => {
                 s.no_words.push(offset);
                 recompile = true;
             }

@@ -100,13 +100,10 @@ impl HoleValue {
     }
 }
 
-/// A symbol's address in [`SYMBOL_ADDRESSES`] (null: a `jitsaw_*` helper,
+/// A symbol's address in [`symbol_addresses`] (null: a `jitsaw_*` helper,
 /// which the runtime supplies).
+#[repr(transparent)]
 pub struct Address(pub *const u8);
-
-// SAFETY: an address the dynamic linker wrote at load time, never changed
-// and never dereferenced through this table.
-unsafe impl Sync for Address {}
 
 include!(concat!(env!("OUT_DIR"), "/stencils_gen.rs"));
 

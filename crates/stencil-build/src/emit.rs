@@ -5,7 +5,7 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use std::fmt::Write;
 
 /// Rust source defining `SYMBOLS` (every external symbol, by index),
-/// `SYMBOL_ADDRESSES` and `STENCILS` (sorted by name), with each stencil's
+/// `symbol_addresses()` and `STENCILS` (sorted by name), with each stencil's
 /// disassembly and holes in a comment so the generated table can be
 /// reviewed. The including module must define `Stencil`, `Hole`,
 /// `HoleKind`, `HoleValue` and `Address` to match.
@@ -150,33 +150,45 @@ fn write_disassembly(out: &mut String, s: &Stencil) {
     }
 }
 
-/// `SYMBOL_ADDRESSES`: CPython's symbols by address, which the dynamic
+/// `symbol_addresses()`: CPython's symbols by address, which the dynamic
 /// linker resolves when the extension is loaded, as it does the symbols the
 /// extension's own code uses (`dlsym` for each, at the first compilation,
 /// took ~0.1 M instructions of `JITSAW=1 python -c pass`); `jitsaw_*`
-/// helpers, which the extension supplies at run time, are null.
+/// helpers, which the extension supplies at run time, are null. The table
+/// is assembly: declared in Rust (a `static` for each, functions included),
+/// a symbol that another crate declares as a function could clash with it
+/// in one codegen unit, which LLVM resolves by renaming ours
+/// (`_Py_Dealloc.1`), a symbol no library defines.
 fn write_addresses(out: &mut String, symbols: &[&str]) {
-    out.push_str("extern \"C\" {\n");
-    for (i, sym) in symbols.iter().enumerate().filter(|(_, s)| !is_helper(s)) {
-        writeln!(
-            out,
-            "    #[link_name = {sym:?}]\n    static SYMBOL_{i}: u8;"
-        )
-        .unwrap();
+    out.push_str(
+        "core::arch::global_asm!(\n    \
+         \".pushsection .data.rel.ro.jitsaw_symbol_addresses,\\\"aw\\\",@progbits\",\n    \
+         \".p2align 3\",\n    \
+         \".globl jitsaw_symbol_addresses\",\n    \
+         \".hidden jitsaw_symbol_addresses\",\n    \
+         \"jitsaw_symbol_addresses:\",\n",
+    );
+    for sym in symbols {
+        if is_helper(sym) {
+            out.push_str("    \".quad 0\",\n");
+        } else {
+            writeln!(out, "    \".quad {sym}\",").unwrap();
+        }
     }
     writeln!(
         out,
-        "}}\n\n/// The address of each of `SYMBOLS` defined outside jitsaw (null for its\n\
-         /// `jitsaw_*` helpers).\npub static SYMBOL_ADDRESSES: [Address; {}] = [",
-        symbols.len()
+        "    \".popsection\",\n);\n\n\
+         extern \"C\" {{\n    \
+         #[link_name = \"jitsaw_symbol_addresses\"]\n    \
+         static SYMBOL_TABLE: [Address; {n}];\n}}\n\n\
+         /// The address of each of `SYMBOLS` defined outside jitsaw (null for its\n\
+         /// `jitsaw_*` helpers).\n\
+         pub fn symbol_addresses() -> &'static [Address; {n}] {{\n    \
+         // SAFETY: the table above, {n} addresses that the dynamic linker\n    \
+         // wrote at load time and nothing writes since.\n    \
+         unsafe {{ &SYMBOL_TABLE }}\n\
+         }}\n",
+        n = symbols.len()
     )
     .unwrap();
-    for (i, sym) in symbols.iter().enumerate() {
-        if is_helper(sym) {
-            out.push_str("    Address(std::ptr::null()),\n");
-        } else {
-            writeln!(out, "    Address(&raw const SYMBOL_{i}),").unwrap();
-        }
-    }
-    out.push_str("];\n\n");
 }

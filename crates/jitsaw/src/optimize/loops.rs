@@ -213,13 +213,14 @@ fn want(kinds: &mut Kinds, operands: [Value; 2], want: Kind) -> Option<()> {
 }
 
 /// Whether the compiled code that an exit at instruction `k` goes on into
-/// stays in the loop (a branch the words do not do, which ends by jumping
-/// back to the head or on inside the body) rather than leaving it (a
-/// `break`, a `return`): the first jump or return from `k` tells.
+/// stays in the loop (a branch the words do not do, an inner loop, which
+/// end by jumping back inside the loop or on inside it) rather than
+/// leaving it (a `break`, a `return`): the first jump or return from `k`
+/// tells.
 fn stays_in_loop(program: &Program, k: usize, head: usize, back: usize) -> bool {
     for i in k..=back {
         match program.insts[i].opcode {
-            JUMP_BACKWARD => return jump_target(program, i) == Some(head),
+            JUMP_BACKWARD => return jump_target(program, i).is_some_and(|t| t >= head),
             JUMP_FORWARD => return jump_target(program, i).is_some_and(|t| t <= back),
             RETURN_VALUE | RETURN_CONST | RAISE_VARARGS | RERAISE => return false,
             _ => {}
@@ -513,8 +514,8 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
     // shadows. A local read before it is stored is read on entry; so is
     // one stored first but after a branch, which some turns may read
     // first.
-    let mut max_depth = 1;
-    let mut d = 1usize;
+    let mut d = usize::from(lp.range);
+    let mut max_depth = d;
     for &(_, step) in &lp.steps {
         d = match step {
             Step::Load(_) | Step::Const(..) => d + 1,
@@ -625,6 +626,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
         if k != at {
             at = k;
             if lp.depth[k] == 0 {
+                debug_assert!(turn.stack.is_empty());
                 turn.commit(&mut out, uop);
                 labels[k] = Some(out.len() as u32);
             }

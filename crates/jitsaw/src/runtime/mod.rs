@@ -135,7 +135,7 @@ impl Runtime {
         helpers.sort_unstable_by_key(|&(name, _)| name);
         let symbols = stencils::SYMBOLS
             .iter()
-            .zip(&stencils::SYMBOL_ADDRESSES)
+            .zip(stencils::symbol_addresses())
             .map(|(name, address)| {
                 let found = match address.0 as usize {
                     0 => helpers
