@@ -349,12 +349,11 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let stencil = p.stencil;
         let inst = &program.insts[p.uop.inst as usize];
         let mut found = [u32::MAX; 2];
-        if let Some(l) = p
-            .uop
-            .label()
+        if let Some(k) = program
+            .labelled(&p.uop)
             .filter(|_| !stencil.has(HoleValue::JumpTarget))
         {
-            found[0] = pieces[(inst.first + l) as usize].offset;
+            found[0] = pieces[k].offset;
         } else if k < main_len && inst.fallback_count > 0 && !p.uop.op.exits_to_interpreter() {
             found[0] = pieces[inst.fallback as usize].offset;
         }
@@ -558,11 +557,8 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                         .uop
                         .jump
                         .ok_or_else(|| format!("{} without target", p.uop.op.name()))?;
-                    base + match p.uop.label() {
-                        Some(l) => {
-                            let first = program.insts[p.uop.inst as usize].first;
-                            all[(first + l) as usize].offset as usize
-                        }
+                    base + match program.labelled(&p.uop) {
+                        Some(k) => all[k].offset as usize,
                         None => labels[to as usize] as usize,
                     }
                 }

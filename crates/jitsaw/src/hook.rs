@@ -1758,10 +1758,6 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
         match deopt(op) {
             // Looked up afresh by the recompilation.
             opcode::LOAD_GLOBAL => recompile = true,
-            // Other instructions, attribute sites included (a site whose
-            // type changed version or that sees several types): compiled
-            // generic, their per-site cache serves every type it meets
-            // (re-specializing by the interpreter would serve one).
             // A loop kept in words whose words keep leaving (a branch they
             // do not do taken often, locals not what its operators were
             // specialized for): compiled without words first, keeping the
@@ -1770,6 +1766,10 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
                 s.no_words.push(offset);
                 recompile = true;
             }
+            // Other instructions, attribute sites included (a site whose
+            // type changed version or that sees several types): compiled
+            // generic, their per-site cache serves every type it meets
+            // (re-specializing by the interpreter would serve one).
             _ if now == op && !s.generic.contains(&offset) => {
                 s.generic.push(offset);
                 recompile = true;

@@ -580,8 +580,8 @@ impl Uop {
         !self.exits_to_interpreter() && self.stencil().has(stencils::HoleValue::Exit)
     }
 
-    /// Whether the micro-op is one of an expression computed in machine
-    /// words (`optimize::raw`).
+    /// Whether the micro-op is one of an expression or a loop computed in
+    /// machine words (`optimize::raw`, `optimize::loops`).
     pub fn computes_in_words(self) -> bool {
         matches!(
             self,
@@ -1060,6 +1060,13 @@ impl Program {
     pub fn uops_of(&self, i: usize) -> &[UopInst] {
         let inst = &self.insts[i];
         &self.uops[inst.first as usize..(inst.first + inst.count) as usize]
+    }
+
+    /// The index in `uops` of the micro-op that `u`'s jump names, if it is
+    /// a [`LABEL`].
+    pub fn labelled(&self, u: &UopInst) -> Option<usize> {
+        u.label()
+            .map(|l| (self.insts[u.inst as usize].first + l) as usize)
     }
 
     /// The out-of-line generic form of instruction `i` (empty if none).

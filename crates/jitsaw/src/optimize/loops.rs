@@ -89,8 +89,9 @@ enum Value {
 
 /// A loop kept in words: `FOR_ITER_RANGE` at `head`, its last
 /// `JUMP_BACKWARD` at `back`, the steps of the instructions after the
-/// head, each local's kind and the stack depth each instruction starts at
-/// (above the iterator).
+/// head, each local's kind, the stack depth each instruction starts at
+/// (above the iterator) and the deepest the stack gets (the iterator's
+/// value included).
 #[derive(Debug)]
 struct Loop {
     head: usize,
@@ -101,6 +102,7 @@ struct Loop {
     steps: Vec<(usize, Step)>,
     kinds: Vec<Option<Kind>>,
     depth: Vec<usize>,
+    max_depth: usize,
 }
 
 /// The instruction a jump of instruction `k` goes to.
@@ -329,10 +331,8 @@ fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
         Vec::new()
     };
     let mut deferred = Vec::new();
-    for (s, &(k, step)) in steps.iter().enumerate() {
-        if depth[k] == 0 && steps[..s].last().is_none_or(|&(i, _)| i != k) {
-            stack.clear();
-        }
+    let mut max_depth = stack.len();
+    for (s, &(_, step)) in steps.iter().enumerate() {
         match step {
             Step::Load(l) => stack.push(Value::Local(l)),
             Step::Const(_, kind) => stack.push(Value::Known(kind)),
@@ -363,6 +363,7 @@ fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
             }
             Step::Jump(_) | Step::Back | Step::Leave(_) => stack.clear(),
         }
+        max_depth = max_depth.max(stack.len());
     }
     for (op, operands) in deferred {
         for v in operands {
@@ -385,6 +386,7 @@ fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
         steps,
         kinds: resolved,
         depth,
+        max_depth,
     })
 }
 
@@ -402,13 +404,10 @@ enum Exit {
     /// The head's own code: the range's end (a `FOR_ITER_RANGE`), the
     /// first segment of a `while` loop done over.
     End,
-    /// Instruction `i`, with the iterator's value pushed if the bool says
-    /// so.
-    Resume(usize, bool),
-    /// The start of a segment the words do not do (`Step::Leave`), with the
-    /// iterator's value pushed if the first bool says so, counted as a
-    /// fallback if the second does.
-    Leave(usize, bool, bool),
+    /// Instruction `i`, with the iterator's value pushed if the first bool
+    /// says so, counted as a fallback if the second does (the start of a
+    /// segment the words do not do, `Step::Leave`, that stays in the loop).
+    Resume(usize, bool, bool),
 }
 
 /// The words a loop's code uses.
@@ -492,7 +491,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
         .steps
         .iter()
         .scan(lp.head, |start, &(k, _)| {
-            if lp.depth[k] == 0 && (k > lp.head + 1 || !lp.range) {
+            if lp.depth[k] == 0 {
                 *start = k;
             }
             Some(*start)
@@ -514,18 +513,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
     // shadows. A local read before it is stored is read on entry; so is
     // one stored first but after a branch, which some turns may read
     // first.
-    let mut d = usize::from(lp.range);
-    let mut max_depth = d;
-    for &(_, step) in &lp.steps {
-        d = match step {
-            Step::Load(_) | Step::Const(..) => d + 1,
-            Step::Store(_) | Step::Op(..) | Step::Branch(..) => d - 1,
-            Step::Compare(..) => d - 1,
-            Step::Jump(_) | Step::Back | Step::Leave(_) => d,
-        };
-        max_depth = max_depth.max(d);
-    }
-    let mut next = max_depth as u32;
+    let mut next = lp.max_depth as u32;
     let mut take = || {
         next += 1;
         next - 1
@@ -617,7 +605,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
     // A jump out of the loop is an exit.
     let mut jump_to = |at: usize, t: usize, exits: &mut Vec<(usize, Exit)>| {
         if t > lp.back {
-            exits.push((at, Exit::Resume(t, false)));
+            exits.push((at, Exit::Resume(t, false, false)));
         } else {
             forward.push((at, t));
         }
@@ -667,9 +655,9 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
                     u32::from(lk == Kind::Float) << 16 | u32::from(rk == Kind::Float) << 17;
                 if can_leave(op) {
                     let resume = match segment[s] {
-                        h if h == lp.head && lp.range => Exit::Resume(h + 1, true),
+                        h if h == lp.head && lp.range => Exit::Resume(h + 1, true, false),
                         h if h == lp.head => Exit::End,
-                        k => Exit::Resume(k, false),
+                        k => Exit::Resume(k, false, false),
                     };
                     exits.push((out.len(), resume));
                 }
@@ -707,7 +695,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
                 let pushed = lp.depth[k] == 1;
                 let exit = match k {
                     h if h == lp.head => Exit::End,
-                    _ => Exit::Leave(k, pushed, counted),
+                    _ => Exit::Resume(k, pushed, counted),
                 };
                 exits.push((out.len(), exit));
                 out.push(uop(Uop::_JUMP, 0, 0));
@@ -718,7 +706,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
                     .uops_of(k)
                     .iter()
                     .find(|u| u.op == Uop::_CHECK_EVAL_BREAKER)?;
-                exits.push((out.len(), Exit::Resume(k, false)));
+                exits.push((out.len(), Exit::Resume(k, false, false)));
                 out.push(uop(
                     Uop::_RAW_CHECK_EVAL_BREAKER,
                     breaker.oparg,
@@ -752,7 +740,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
             continue;
         }
         laid.push((exit, out.len() as u32));
-        if let Exit::Leave(_, _, true) = exit {
+        if let Exit::Resume(_, _, true) = exit {
             out.push(uop(Uop::_GENERIC, 0, 0));
         }
         out.extend_from_slice(&boxes);
@@ -761,8 +749,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
                 out.extend(head_code.iter().copied());
                 (here + 1, false)
             }
-            Exit::Resume(i, pushed) => (i as u32, pushed),
-            Exit::Leave(i, pushed, _) => (i as u32, pushed),
+            Exit::Resume(i, pushed, _) => (i as u32, pushed),
         };
         if pushed {
             out.push(uop(Uop::_RAW_BOX_INT, words.iter, 0));

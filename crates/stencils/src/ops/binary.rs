@@ -891,7 +891,7 @@ stencil!(
 /// `COMPARISON_BIT(x, y)`: 1 if unordered, 2 if <, 4 if >, 8 if ==, matching
 /// the low four bits of a specialized `COMPARE_OP`'s oparg.
 #[inline(always)]
-fn comparison_bit<T: PartialOrd>(x: T, y: T) -> usize {
+pub(super) fn comparison_bit<T: PartialOrd>(x: T, y: T) -> usize {
     1 << (2 * (x >= y) as usize + (x <= y) as usize)
 }
 

@@ -10,6 +10,7 @@
 //! instruction, as nothing has changed yet. Float `+ - *` and `/` are
 //! IEEE operations on the doubles, as CPython's are.
 
+use super::binary::comparison_bit;
 use super::control::local_monitors;
 use crate::abi::*;
 use jitsaw_cpython313::layout::RangeIter;
@@ -277,29 +278,16 @@ stencil!(
 stencil!(
     /// A comparison of two words that branches: jumps when the outcome of
     /// comparing word `oparg & 0xFF` with word `(oparg >> 8) & 0xFF` is in
-    /// the mask in oparg bits 16-19 (`COMPARE_OP`'s: 1 unordered, 2 less,
-    /// 4 greater, 8 equal); bit 20 says the words are floats, compared as
-    /// IEEE doubles as CPython's `float_richcompare` does.
+    /// the mask in oparg bits 16-19 (`COMPARE_OP`'s, see `comparison_bit`);
+    /// bit 20 says the words are floats, compared as IEEE doubles as
+    /// CPython's `float_richcompare` does.
     fn _RAW_COMPARE_JUMP(f, sp, ts) {
         let o = oparg();
         let (a, b) = (*word(o & 0xFF), *word((o >> 8) & 0xFF));
         let outcome = if o & 1 << 20 != 0 {
-            let (x, y) = (f64::from_bits(a as u64), f64::from_bits(b as u64));
-            if x < y {
-                2
-            } else if x > y {
-                4
-            } else if x == y {
-                8
-            } else {
-                1
-            }
-        } else if a < b {
-            2
-        } else if a > b {
-            4
+            comparison_bit(f64::from_bits(a as u64), f64::from_bits(b as u64))
         } else {
-            8
+            comparison_bit(a, b)
         };
         if outcome & (o >> 16) != 0 {
             jump!(f, sp, ts)
@@ -322,8 +310,8 @@ stencil!(
 
 /// Boxes word `operand` into local `oparg` if the loop stored it, releasing
 /// the local's old value (unbound, immortal, an exact int or an exact
-/// float: checked on entry or read as one). On an allocation failure the local keeps its
-/// old value and the error leaves.
+/// float: checked on entry or read as one). On an allocation failure the
+/// local keeps its old value and the error leaves.
 macro_rules! box_fast {
     ($f:ident, $sp:ident, $ts:ident, $new:expr) => {{
         let w = operand32() as usize;
