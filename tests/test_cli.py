@@ -90,6 +90,34 @@ def test_jitsaw_env_switches_the_jit_on(script):
     assert "enabled True" in on.stdout and "enabled False" in off.stdout
 
 
+def test_start_up_and_shutdown_compile_nothing():
+    # Code the interpreter runs itself, with no Python code below it, runs
+    # once: `python -c` registering its source with `linecache` (a loop),
+    # an `atexit` callback with a loop. The program's own code still is.
+    quiet = run(["-c", "pass"], env={"JITSAW": "1", "JITSAW_PRINT_STATS": "1"})
+    assert "compiled           0 code objects" in quiet.stderr, quiet.stderr
+    prog = (
+        "import atexit\n"
+        "def at_exit(n):\n"
+        "    t = 0\n"
+        "    for i in range(n):\n"
+        "        t += i\n"
+        "    print('at exit', t)\n"
+        "atexit.register(at_exit, 10)\n"
+        "def work(n):\n"
+        "    t = 0\n"
+        "    for i in range(n):\n"
+        "        t += i\n"
+        "    return t\n"
+        "print(work(100))\n"
+    )
+    r = run(["-c", prog], env={"JITSAW": "1", "JITSAW_PRINT_STATS": "1", "JITSAW_DUMP": "uops"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith("4950\nat exit 45\n"), r.stdout
+    compiled = [line for line in r.stderr.splitlines() if line.startswith("jitsaw: compiled")]
+    assert compiled == ["jitsaw: compiled work"], compiled
+
+
 @pytest.mark.parametrize(
     "env, message",
     [

@@ -863,6 +863,35 @@ def test_code_with_loops_first_called_during_an_import_waits_for_its_first_call_
     assert r.recorded["seen"][:2] == ["warming", "provisional"], r.recorded["seen"]
 
 
+def test_code_with_loops_first_called_from_c_alone_waits_for_a_call_from_python(jit):
+    # A function the interpreter calls with no Python code below it (here
+    # `_thread.start_new_thread`'s, as `atexit` callbacks and start-up
+    # hooks are) is not compiled at that first call; its first call from
+    # Python code is compiled as a first call.
+    r = jit(
+        """
+        import _thread, time
+        from jitsaw import _jitsaw
+        def work(n, out):
+            t = 0
+            for i in range(n):
+                t += i
+            out.append(t)
+        out = []
+        _thread.start_new_thread(work, (10, out))
+        while not out:
+            time.sleep(0.001)
+        seen = [_jitsaw.code_state(work)["status"]]
+        work(20, out)
+        seen.append(_jitsaw.code_state(work)["status"])
+        print(out)
+        _record("seen", seen)
+        """,
+        env={"JITSAW_THRESHOLD": "8"},
+    )
+    assert r.recorded["seen"] == ["warming", "provisional"], r.recorded["seen"]
+
+
 RENT_SNIPPET = """
     from jitsaw import _jitsaw
     # A long function whose calls are quick: compiling it costs far more

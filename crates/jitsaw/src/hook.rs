@@ -92,9 +92,9 @@ pub struct CodeState {
     calls_out: bool,
     /// How many instructions the bytecode has.
     instructions: u32,
-    /// Whether code with a loop was first called during an import and not
-    /// compiled for it: its first call outside one is (see
-    /// [`compile_first_call`]).
+    /// Whether code with a loop was first called during an import, or with
+    /// no Python code below it, and not compiled for it: its first call
+    /// from the program is (see [`compile_first_call`]).
     first_call_deferred: bool,
     /// How long the first call the hook ran compiled took.
     first_run: Option<std::time::Duration>,
@@ -1534,7 +1534,9 @@ static THRESHOLD_RENT: AtomicBool = AtomicBool::new(true);
 /// to interpret. Such code waits for the threshold as code without loops
 /// does, but its first call outside an import is compiled as a first call
 /// is (lib2to3: 65 of the 162 functions with loops first called in the
-/// run, 45 % of their bytecode, were called first during an import).
+/// run, 45 % of their bytecode, were called first during an import). So
+/// does code first called by the interpreter itself ([`no_python_caller`]:
+/// `python -c pass` compiled `linecache`'s registration of its source).
 unsafe fn compile_first_call(
     s: &mut CodeState,
     ts: *mut PyThreadState,
@@ -1544,8 +1546,27 @@ unsafe fn compile_first_call(
     if !s.loops || !(s.calls == 1 || s.first_call_deferred) || !hot_loop_likely(frame, code) {
         return false;
     }
-    s.first_call_deferred = importing(ts);
+    let function = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0;
+    s.first_call_deferred = importing(ts) || (function && no_python_caller(ts));
     !s.first_call_deferred
+}
+
+/// Whether no Python code is running on this thread below the call about
+/// to start: the function is called by the interpreter itself, at start-up
+/// or shutdown (`python -c` registering its source with `linecache`,
+/// `atexit` callbacks, `threading._shutdown`, finalizers), or by an
+/// embedding application. Such calls run once, briefly; a program's own
+/// functions have its main module's frame (or a thread's) below them. Only
+/// asked of functions: the main module's code itself has nothing below it.
+unsafe fn no_python_caller(ts: *mut PyThreadState) -> bool {
+    let mut f = *current_frame(ts);
+    while !f.is_null() {
+        if pyo3::ffi::PyCode_Check((*f).f_executable.cast()) != 0 {
+            return false;
+        }
+        f = (*f).previous;
+    }
+    true
 }
 
 /// Whether a module is being imported on this thread: a frame of
