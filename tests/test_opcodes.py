@@ -2485,6 +2485,72 @@ def test_int_expressions_computed_in_machine_words(jit):
     assert r.stats["exits"].get("words:LOAD_FAST_LOAD_FAST", 0) > 0, r.stats["exits"]
 
 
+def test_float_list_items_updated_in_machine_words(jit):
+    # `v[i] op= <expression>` of a float item of a list in a local, where
+    # the interpreter saw floats, computes the expression in words and
+    # writes the new value into the item's float when the list alone holds
+    # it (`optimize::raw`'s item updates). A float also held elsewhere
+    # keeps its value (a new float takes its place); anything else (an int
+    # item or operand, a negative or out-of-range index, a list subclass
+    # with its own `__getitem__`, a tuple, None) runs the statement's own
+    # code, which raises where it raises.
+    r = jit(
+        """
+        import traceback
+        from jitsaw import _jitsaw
+        def advance(pairs, bodies, dt, n):
+            for _ in range(n):
+                for (v1, m1), (v2, m2) in pairs:
+                    d = m1 - m2
+                    v1[0] -= d * dt
+                    v2[0] += d * m1 * dt
+                for v, m in bodies:
+                    v[1] *= 0.5
+                    v[2] += m
+            return [v for v, m in bodies]
+        def bump(v, i, x):
+            v[i] += 2.0 * x - 1.0
+            v[i] -= x
+            return v
+        class L(list):
+            def __getitem__(self, i):
+                return 100.0
+        def run(v, w):
+            bodies = [(v, 0.5), (w, 1.5)]
+            return advance([((v, 0.5), (w, 1.5))], bodies, 0.01, 50)
+        out = []
+        for k in range(6):
+            out.append(run([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]))
+            out.append(bump([0.5, 1.5, 2.5], k % 3, 0.25 * k))
+        _record("updates", [u for u in _jitsaw.code_state(advance)["uops"] if u == "_RAW_UPDATE_LIST_ITEM_FLOAT"]
+                + [u for u in _jitsaw.code_state(bump)["uops"] if u == "_RAW_UPDATE_LIST_ITEM_FLOAT"])
+        # Floats held elsewhere keep their values.
+        v = [1.0, 2.0, 3.0]
+        held = v[0], v[1], v[2]
+        out.append((run(v, [4.0, 5.0, 6.0]), held, v[0] is not held[0]))
+        w = [1.0, 2.0, 3.0]
+        x = w[1]
+        out.append((bump(w, 1, 0.5), x, w[1] is x))
+        for args in [([1, 2, 3], 1, 0.5), ([1.0, 2.0], 1, 3), ([1.0, 2.0], -1, 0.5), ([1.0, 2.0], 5, 0.5),
+                     (L([1.0, 2.0]), 0, 0.5), ((1.0, 2.0), 0, 0.5), (None, 0, 0.5), ([1.0, 2.0], 2**70, 0.5),
+                     ([1.0, float("inf")], 1, float("inf")), ([1.0, float("nan")], 1, -0.0), ([1.0], True, 0.5),
+                     ([1.0, 2.0], 1, 2**60)]:
+            try:
+                out.append(bump(*args))
+            except Exception:
+                out.append(traceback.format_exc().splitlines()[-3:])
+        try:
+            out.append(run([1.0, 2.0], [4.0, 5.0, 6.0]))
+        except Exception:
+            out.append(traceback.format_exc().splitlines()[-3:])
+        out.append(run([1, 2, 3], [4.0, 5, 6.0]))
+        print(out)
+        """,
+        env={"JITSAW_THRESHOLD": "2"},
+    )
+    assert len(r.recorded["updates"]) == 6, r.recorded["updates"]
+
+
 def test_stores_over_int_and_float_locals(jit):
     # A store over a local known to hold an int or a float frees the old
     # value inline; where Python code ran since (a frame object may have

@@ -186,6 +186,8 @@ uops! { o;
     _RAW_TRUE_DIVIDE: 0 => 0, escapes false;
     _RAW_BOX_INT: 0 => 1, escapes false;
     _RAW_BOX_FLOAT: 0 => 1, escapes false;
+    // jitsaw: `items[i] op= value` of a float list item, from words.
+    _RAW_UPDATE_LIST_ITEM_FLOAT: 0 => 0, escapes false;
     // jitsaw: a loop kept in words (`optimize::loops`): word copies, a
     // local's word stored, an entry check, the range iteration, branches
     // and back edge in words, the exits' boxing of a local's word into the
@@ -599,6 +601,7 @@ impl Uop {
                 | Uop::_RAW_TRUE_DIVIDE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
+                | Uop::_RAW_UPDATE_LIST_ITEM_FLOAT
                 | Uop::_RAW_COPY
                 | Uop::_RAW_STORE_WORD
                 | Uop::_RAW_CHECK_FAST_PLAIN
@@ -728,6 +731,7 @@ impl Uop {
                 | Uop::_ITER_NEXT_RANGE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
+                | Uop::_RAW_UPDATE_LIST_ITEM_FLOAT
                 | Uop::_RAW_BOX_FAST_INT
                 | Uop::_RAW_BOX_FAST_FLOAT
         ) && stencil.calls_out_except(&[

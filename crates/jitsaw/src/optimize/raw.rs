@@ -29,6 +29,10 @@
 //! for `//` and `%`). An expression whose fallback keeps running is
 //! compiled again with its first instruction generic (`Program::generic`),
 //! which this pass then leaves alone.
+//!
+//! A statement updating a float item of a list in a local with such an
+//! expression (`v[0] -= dx * b2m`, see [`Item`]) is computed the same way,
+//! the item updated from the words instead of a result boxed.
 
 use super::rewrite_ranges;
 use crate::uops::{Program, Uop, UopInst};
@@ -71,6 +75,25 @@ struct Expr {
     steps: Vec<Step>,
     pushed: usize,
     float: bool,
+    /// Where the result goes instead of the stack: a float list item.
+    item: Option<Item>,
+}
+
+/// A statement `items[i] op= <expression>` of a float item of a list in
+/// a local (`v1[0] -= dx * b2m`): `LOAD_FAST` of the list and the index
+/// (a constant or a local), `COPY 2` twice, `BINARY_SUBSCR_LIST_INT`, the
+/// expression (any number of operators), a float `+`, `-` or `*`, `SWAP
+/// 3`, `SWAP 2` and `STORE_SUBSCR_LIST_INT`. Its words are the index's
+/// (word 0) and the expression's (word 1); `_RAW_UPDATE_LIST_ITEM_FLOAT`
+/// writes the new value into the item's float when the list alone holds
+/// it, which saves the result's allocation, the old item's free and the
+/// stack shuffling of the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Item {
+    /// The list's local.
+    list: u32,
+    /// The operation: 0 `+`, 1 `-`, 2 `*`.
+    op: u32,
 }
 
 /// The word operation for a `BINARY_OP` instruction: its micro-op, the kind
@@ -115,40 +138,9 @@ fn expressions(program: &Program) -> Vec<Expr> {
         let mut steps = Vec::new();
         let (mut ops, mut best) = (0, None);
         for k in i..n {
-            let inst = &program.insts[k];
-            if program.generic.contains(&inst.offset) {
-                break;
-            }
-            let before = steps.len();
-            let mut local = |l: u32, checked: bool, steps: &mut Vec<Step>| {
-                stack.push((Kind::Local, Some(steps.len())));
-                steps.push(Step::Local(l, Kind::Local, checked));
-            };
-            match inst.opcode {
-                LOAD_FAST => local(inst.oparg, false, &mut steps),
-                LOAD_FAST_CHECK => local(inst.oparg, true, &mut steps),
-                LOAD_FAST_LOAD_FAST => {
-                    local(inst.oparg >> 4, false, &mut steps);
-                    local(inst.oparg & 15, false, &mut steps);
-                }
-                LOAD_CONST => {
-                    if let Some(&Some((w, float))) = program.const_words.get(inst.oparg as usize) {
-                        steps.push(Step::Const(w));
-                        stack.push((if float { Kind::Float } else { Kind::Int }, None));
-                    }
-                }
-                op if deopt(op) == BINARY_OP && stack.len() >= 2 => {
-                    if let Some(step) =
-                        operation(op, inst.oparg).and_then(|o| apply(o, &mut stack, &mut steps))
-                    {
-                        steps.push(step);
-                        ops += 1;
-                    }
-                }
-                _ => {}
-            }
-            if steps.len() == before || stack.len() > WORDS {
-                break;
+            match read(program, k, &mut stack, &mut steps) {
+                Some(op) => ops += usize::from(op),
+                None => break,
             }
             // Below the result, only loads it does not use: the first of a
             // `LOAD_FAST_LOAD_FAST` that starts the expression.
@@ -179,11 +171,137 @@ fn expressions(program: &Program) -> Vec<Expr> {
                     steps,
                     pushed,
                     float,
+                    item: None,
                 });
                 i = end + 1;
             }
             None => i += 1,
         }
+    }
+    found
+}
+
+/// Adds instruction `k`'s steps to an expression being read (its values'
+/// kinds and the steps that read locals on `stack`): `Some(true)` for an
+/// operator, `Some(false)` for a load; `None` for an instruction an
+/// expression cannot hold, or one compiled generic, or past the words
+/// there are (the steps may then have grown: the expression ends before).
+fn read(
+    program: &Program,
+    k: usize,
+    stack: &mut Vec<(Kind, Option<usize>)>,
+    steps: &mut Vec<Step>,
+) -> Option<bool> {
+    let inst = &program.insts[k];
+    if program.generic.contains(&inst.offset) {
+        return None;
+    }
+    let before = steps.len();
+    let mut op = false;
+    let mut local = |l: u32, checked: bool, steps: &mut Vec<Step>| {
+        stack.push((Kind::Local, Some(steps.len())));
+        steps.push(Step::Local(l, Kind::Local, checked));
+    };
+    match inst.opcode {
+        LOAD_FAST => local(inst.oparg, false, steps),
+        LOAD_FAST_CHECK => local(inst.oparg, true, steps),
+        LOAD_FAST_LOAD_FAST => {
+            local(inst.oparg >> 4, false, steps);
+            local(inst.oparg & 15, false, steps);
+        }
+        LOAD_CONST => {
+            if let Some(&Some((w, float))) = program.const_words.get(inst.oparg as usize) {
+                steps.push(Step::Const(w));
+                stack.push((if float { Kind::Float } else { Kind::Int }, None));
+            }
+        }
+        opcode if deopt(opcode) == BINARY_OP && stack.len() >= 2 => {
+            if let Some(step) = operation(opcode, inst.oparg).and_then(|o| apply(o, stack, steps)) {
+                steps.push(step);
+                op = true;
+            }
+        }
+        _ => {}
+    }
+    (steps.len() != before && stack.len() <= WORDS).then_some(op)
+}
+
+/// The statements updating a float list item from an expression (see
+/// [`Item`]), as expressions whose first step is the index's.
+fn item_updates(program: &Program) -> Vec<Expr> {
+    let opcodes: Vec<(u8, u32)> = program.insts.iter().map(|i| (i.opcode, i.oparg)).collect();
+    let int_const = |c: u32| {
+        matches!(program.const_words.get(c as usize), Some(&Some((w, false))) if w >= 0)
+            .then(|| Step::Const(program.const_words[c as usize].unwrap().0))
+    };
+    let mut found = Vec::new();
+    for i in 0..opcodes.len() {
+        // The list and the index, then the subscript's start.
+        let (list, index, next) = match opcodes[i..] {
+            [(LOAD_FAST, l), (LOAD_CONST, c), ..] => match int_const(c) {
+                Some(index) => (l, index, i + 2),
+                None => continue,
+            },
+            [(LOAD_FAST, l), (LOAD_FAST, j), ..] => (l, Step::Local(j, Kind::Int, false), i + 2),
+            [(LOAD_FAST_LOAD_FAST, o), ..] => {
+                (o >> 4, Step::Local(o & 15, Kind::Int, false), i + 1)
+            }
+            _ => continue,
+        };
+        let subscript = [(COPY, 2), (COPY, 2)];
+        if opcodes.get(next..next + 2) != Some(&subscript[..])
+            || opcodes.get(next + 2).map(|o| o.0) != Some(BINARY_SUBSCR_LIST_INT)
+            || program.generic.contains(&program.insts[i].offset)
+        {
+            continue;
+        }
+        // The expression, up to the float operation on the item.
+        let mut stack = Vec::new();
+        let mut steps = vec![index];
+        let mut k = next + 3;
+        let op = loop {
+            let op = match opcodes.get(k).map(|o| o.0) {
+                Some(BINARY_OP_ADD_FLOAT) => Some(0),
+                Some(BINARY_OP_SUBTRACT_FLOAT) => Some(1),
+                Some(BINARY_OP_MULTIPLY_FLOAT) => Some(2),
+                _ => None,
+            };
+            // The item is below the expression: an operation with one value
+            // on the expression's stack combines the two.
+            if let (Some(op), [_]) = (op, &stack[..]) {
+                break Some(op);
+            }
+            if k >= opcodes.len() || read(program, k, &mut stack, &mut steps).is_none() {
+                break None;
+            }
+            k += 1;
+        };
+        let store = [(SWAP, 3), (SWAP, 2)];
+        let Some(op) = op else { continue };
+        if opcodes.get(k + 1..k + 3) != Some(&store[..])
+            || opcodes.get(k + 3).map(|o| o.0) != Some(STORE_SUBSCR_LIST_INT)
+            || k + 4 >= opcodes.len()
+            || list > 0xffff
+        {
+            continue;
+        }
+        // A local the expression leaves as is is read as the float the
+        // operation wants.
+        if let (Kind::Local, Some(s)) = stack[0] {
+            if let Step::Local(l, _, checked) = steps[s] {
+                steps[s] = Step::Local(l, Kind::Float, checked);
+            }
+        } else if stack[0].0 != Kind::Float {
+            continue;
+        }
+        found.push(Expr {
+            start: i,
+            end: k + 3,
+            steps,
+            pushed: 0,
+            float: true,
+            item: Some(Item { list, op }),
+        });
     }
     found
 }
@@ -256,8 +374,14 @@ pub fn compute_in_words(program: Program) -> Program {
                 u.op == Uop::_LOAD_FAST && matches!(*step, Step::Local(l, _, _) if l == u.oparg)
             })
     };
+    // A statement updating a list item takes its first instruction from an
+    // expression starting there.
+    let updates = item_updates(&program);
+    let updated: Vec<usize> = updates.iter().map(|e| e.start).collect();
     let exprs: Vec<(Expr, Vec<UopInst>)> = expressions(&program)
         .into_iter()
+        .filter(|e| !updated.contains(&e.start))
+        .chain(updates)
         .filter(|e| program.insts[e.start].fallback_count == 0)
         .map(|e| {
             let own = program.uops_of(e.start).iter();
@@ -325,6 +449,16 @@ pub fn compute_in_words(program: Program) -> Program {
                     depth -= 1;
                 }
             }
+        }
+        if let Some(Item { list, op }) = e.item {
+            out.push(uop(
+                Uop::_RAW_UPDATE_LIST_ITEM_FLOAT,
+                list | op << 16,
+                0,
+                None,
+            ));
+            out.push(uop(Uop::_JUMP, 0, 0, Some(e.end as u32 + 1)));
+            return;
         }
         out.extend_from_slice(&own[..e.pushed]);
         let boxed = if e.float {
@@ -568,6 +702,55 @@ mod tests {
         p.uops[0].op = _LOAD_FAST_BORROW;
         let q = compute_in_words(p);
         assert_eq!(ops(&q, 0), [_LOAD_FAST_BORROW, _LOAD_FAST]);
+    }
+
+    #[test]
+    fn a_float_list_item_updated_by_an_expression_is_updated_from_words() {
+        // `v[1] -= x * y`: the index into word 0, the expression into word
+        // 1, the update, then a jump past the store.
+        use Uop::*;
+        const COPY2: Spec = (COPY, 2, &[Uop::_COPY]);
+        let statement = |store: u8| {
+            program(
+                &[
+                    (LOAD_FAST, 2, &[_LOAD_FAST]),
+                    ONE,
+                    COPY2,
+                    COPY2,
+                    (BINARY_SUBSCR_LIST_INT, 0, &[_BINARY_SUBSCR_LIST_INT]),
+                    LOAD_I_J,
+                    (BINARY_OP_MULTIPLY_FLOAT, 5, &[_BINARY_OP_MULTIPLY_FLOAT]),
+                    (BINARY_OP_SUBTRACT_FLOAT, 23, &[_BINARY_OP_SUBTRACT_FLOAT]),
+                    (SWAP, 3, &[_SWAP]),
+                    (SWAP, 2, &[_SWAP]),
+                    (store, 0, &[_STORE_SUBSCR_LIST_INT]),
+                    RETURN,
+                ],
+                vec![None, Some((1, false))],
+            )
+        };
+        let p = compute_in_words(statement(STORE_SUBSCR_LIST_INT));
+        assert_eq!(
+            ops(&p, 0),
+            [
+                _RAW_LOAD_CONST,
+                _RAW_LOAD_FAST_FLOAT,
+                _RAW_LOAD_FAST_FLOAT,
+                _RAW_MULTIPLY_FLOAT,
+                _RAW_UPDATE_LIST_ITEM_FLOAT,
+                _JUMP
+            ]
+        );
+        let main = p.uops_of(0);
+        assert_eq!((main[0].oparg, main[0].operand), (0, 1));
+        assert_eq!(main[3].oparg, 1 | 2 << 8 | 3 << 16 | 1 << 24);
+        assert_eq!(main[4].oparg, 2 | 1 << 16);
+        assert_eq!(main[5].jump, Some(11));
+        let fallback: Vec<Uop> = p.fallback_of(0).iter().map(|u| u.op).collect();
+        assert_eq!(fallback, [_GENERIC, _LOAD_FAST, _JUMP]);
+        // A store the interpreter did not see a list at is left alone.
+        let q = compute_in_words(statement(STORE_SUBSCR));
+        assert!(q.uops.iter().all(|u| u.op != _RAW_UPDATE_LIST_ITEM_FLOAT));
     }
 
     #[test]

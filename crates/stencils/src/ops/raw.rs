@@ -13,7 +13,7 @@
 use super::binary::comparison_bit;
 use super::control::local_monitors;
 use crate::abi::*;
-use jitsaw_cpython313::layout::RangeIter;
+use jitsaw_cpython313::layout::{PyFloatObject, RangeIter};
 
 extern "C" {
     /// The scratch words (storage in the runtime; only these stencils
@@ -206,6 +206,52 @@ stencil!(
         }
         *sp = o;
         next!(f, sp.add(1), ts)
+    }
+);
+
+stencil!(
+    /// `items[i] op= value` of a float in a list (`optimize::raw`'s item
+    /// updates): list local `oparg & 0xffff`, index word 0, value word 1,
+    /// the operation in the oparg's bits 16-17 (0 `+`, 1 `-`, 2 `*`). The
+    /// new value goes into the item's float when the list alone holds it
+    /// (`float_reusable`: nothing else can see the object, as
+    /// `STORE_SUBSCR_LIST_INT` would free it), else into a new float stored
+    /// in its place. Anything else (not an exact list, an index out of
+    /// range or negative, an item not an exact float) leaves for the
+    /// statement's own code, which does the indexing and the operation.
+    fn _RAW_UPDATE_LIST_ITEM_FLOAT(f, sp, ts) {
+        let list = *frame_local(f, oparg() & 0xffff);
+        if list.is_null() || !is_list(list) {
+            deopt!(f, sp, ts)
+        }
+        let index = *word(0);
+        if index < 0 || index >= ob_size(list) as i64 {
+            deopt!(f, sp, ts)
+        }
+        let slot = list_items(list).add(index as usize);
+        let item = *slot;
+        if !is_float(item) {
+            deopt!(f, sp, ts)
+        }
+        let (x, y) = (float_value(item), f64::from_bits(*word(1) as u64));
+        let v = match (oparg() >> 16) & 3 {
+            0 => x + y,
+            1 => x - y,
+            _ => x * y,
+        };
+        if float_reusable(item) {
+            (*item.cast::<PyFloatObject>()).ob_fval = v;
+        } else {
+            let new = float_new(ts, v);
+            if new.is_null() {
+                error!(f, sp, ts)
+            }
+            *slot = new;
+            // Another reference remains, or a reference tracer wants to see
+            // the free; a float runs no code when freed.
+            decref_quietly(item);
+        }
+        next!(f, sp, ts)
     }
 );
 
