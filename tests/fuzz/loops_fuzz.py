@@ -2,7 +2,8 @@
 random loops over ranges and `while` loops doing int and float arithmetic
 on locals and constants (`+ - * // % /`, swaps, branches on comparisons,
 `break`, `continue`, `return`, calls in branches, one-line loops, nested
-loops), called
+loops) and updates of a list's items (`v[0] -= x * 0.5`, by constant and
+int-local indexes, in and out of range, items also held by a local), called
 with values that fit words and with values that do not (big ints, bools,
 floats where ints were seen, ints where floats were), with turns that
 overflow, divide by zero or run out of range mid-loop. Plain and jitted
@@ -76,7 +77,7 @@ def statement(r, depth=0):
         if k < 0.15:
             inner.append("break")
         elif k < 0.25:
-            inner.append("return a, b, c, x, y, -1")
+            inner.append("return a, b, c, x, y, -1, v, w")
         elif k < 0.35:
             inner.append("continue")
         elif k < 0.5:
@@ -93,15 +94,20 @@ def statement(r, depth=0):
     if k < 0.85:
         s, t = r.sample(INTS, 2)
         return f"{s}, {t} = {t}, {s} + {t}"
-    if k < 0.95:
+    if k < 0.88:
         return f"{r.choice(INTS)} = {r.choice(INTS)}"
-    return f"x, y = y, x * {r.choice(FLOAT_CONSTS)}"
+    if k < 0.91:
+        return f"x, y = y, x * {r.choice(FLOAT_CONSTS)}"
+    if k < 0.98:
+        index = r.choice(["0", "1", "2", "0", "1", "2", "-1", "3", "a", "i"])
+        return f"v[{index}] {r.choice('+-*')}= {float_expr(r, 1)}"
+    return f"w = v[{r.choice('012')}]"
 
 
 def program(seed):
     """Program `seed`'s source."""
     r = random.Random(seed)
-    lines = ["import traceback", "seen = []", "def f(n, m, a, b, c, x, y):"]
+    lines = ["import traceback", "seen = []", "def f(n, m, a, b, c, x, y):", "    v, w = [x, y, 0.5], None"]
     body = [statement(r) for _ in range(r.randint(1, 4))]
     def indent(statements, by):
         return [by + line for s in statements for line in s.split("\n")]
@@ -125,7 +131,7 @@ def program(seed):
             lines += indent([re.sub(r"\bi\b", "j", s) for s in body], "            ")
         else:
             lines += indent(body, "        ")
-    lines.append("    return a, b, c, x, y, i")
+    lines.append("    return a, b, c, x, y, i, v, w")
     warm_int, warm_float = r.choice(INT_ARGS[:3]), r.choice(FLOAT_ARGS[:2])
     lines += [
         "def show(*args):",
