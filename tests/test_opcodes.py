@@ -2406,9 +2406,11 @@ def test_int_results_reuse_dying_temporaries(jit):
 def test_int_expressions_computed_in_machine_words(jit):
     # An expression of int locals and constants whose operators the
     # interpreter saw ints at is computed in machine words and only its
-    # result boxed (`optimize::raw`). Anything else (a float, a bool, an int
-    # subclass, a big int, an overflow, a zero divisor, an unbound local)
-    # runs the expression's own code, which raises where it raises, and
+    # result boxed (`optimize::raw`; a float result stored to a local goes
+    # into the local's float when the local alone holds it; `**` of a
+    # float where `float_pow` would call the platform's `pow`). Anything
+    # else (a float, a bool, an int subclass, a big int, an overflow, a
+    # zero divisor, an unbound local) runs the expression's own code, which raises where it raises, and
     # code where that keeps happening is compiled again without the words.
     # A jump into the middle of an expression (a conditional operand) runs
     # the rest of it as compiled before.
@@ -2439,10 +2441,17 @@ def test_int_expressions_computed_in_machine_words(jit):
         def mag(dt, x, y):
             # `dt` comes with `x` in one `LOAD_FAST_LOAD_FAST`
             return dt * (x * x + y * y) ** -1.5
+        def stored(dt, x, y):
+            # Results stored to a local: into its float when it alone
+            # holds one (not `held`'s), `**` by an int and a float.
+            m = dt * (x * x + y * y) ** 2
+            held = m if dt > 1 else None
+            m = (x - y) ** 0.5 * dt + 1.0
+            return m, held
         for i in range(3):
-            warm += [norm(1.5, 2.5, -0.5), ratio(0.25, i), mag(0.01, 1.5, i + 0.5)]
+            warm += [norm(1.5, 2.5, -0.5), ratio(0.25, i), mag(0.01, 1.5, i + 0.5), stored(0.5, 2.5, i + 0.5)]
         _record("words", {f.__name__: [u for u in _jitsaw.code_state(f)["uops"] if u.startswith("_RAW_BOX")]
-                          for f in (eval_a, mixed, cond, late, norm, ratio, mag)})
+                          for f in (eval_a, mixed, cond, late, norm, ratio, mag, stored)})
         out = []
         edge = [0, 1, -1, -7, 12, 2**30 - 1, 2**30, -(2**30), 2**31 + 5, 2**62, -(2**63), 10**20,
                 2.5, True, I(6)]
@@ -2469,7 +2478,7 @@ def test_int_expressions_computed_in_machine_words(jit):
             fl = [0.0, -0.0, 1e308, -2.5, float("inf"), float("nan"), 3, 2**60, True, None]
             for x in fl:
                 for y in fl:
-                    for f in (norm, ratio, mag):
+                    for f in (norm, ratio, mag, stored):
                         try:
                             out.append(f(x, y) if f is ratio else f(x, y, x))
                         except Exception as e:
@@ -2481,7 +2490,7 @@ def test_int_expressions_computed_in_machine_words(jit):
     assert r.recorded["words"] == {
         "eval_a": ["_RAW_BOX_FLOAT"], "mixed": ["_RAW_BOX_INT"], "cond": ["_RAW_BOX_INT"],
         "late": ["_RAW_BOX_INT"], "norm": ["_RAW_BOX_FLOAT"], "ratio": ["_RAW_BOX_FLOAT"],
-        "mag": ["_RAW_BOX_FLOAT"]}
+        "mag": ["_RAW_BOX_FLOAT"], "stored": ["_RAW_BOX_FLOAT_INTO_FAST", "_RAW_BOX_FLOAT_INTO_FAST"]}
     assert r.stats["exits"].get("words:LOAD_FAST_LOAD_FAST", 0) > 0, r.stats["exits"]
 
 

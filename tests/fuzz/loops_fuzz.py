@@ -1,6 +1,6 @@
 """Differential fuzzer for loops kept in machine words (`optimize::loops`):
 random loops over ranges and `while` loops doing int and float arithmetic
-on locals and constants (`+ - * // % /`, swaps, branches on comparisons,
+on locals and constants (`+ - * // % / **`, swaps, branches on comparisons,
 `break`, `continue`, `return`, calls in branches, one-line loops, nested
 loops) and updates of a list's items (`v[0] -= x * 0.5`, by constant and
 int-local indexes, in and out of range, items also held by a local), called
@@ -52,10 +52,14 @@ def float_expr(r, depth=0):
         if k < 0.8:
             return r.choice(FLOAT_CONSTS)
         return f"({int_expr(r, 2)} / {r.choice(INTS + ['i', '3'])})"
-    op = r.choice(["+", "-", "*", "/"])
+    op = r.choice(["+", "-", "*", "/", "**"])
     if op == "*":
         # By a constant only, as for ints (a float local may hold an int).
         return f"({float_expr(r, depth + 1)} * {r.choice(FLOAT_CONSTS + INT_CONSTS)})"
+    if op == "**":
+        # By a small constant: negative, zero and huge bases raise, give
+        # complex numbers or overflow.
+        return f"({float_expr(r, depth + 1)} ** {r.choice(['2', '3', '0.5', '-1.5', '-1'])})"
     return f"({float_expr(r, depth + 1)} {op} {float_expr(r, depth + 1)})"
 
 

@@ -184,8 +184,12 @@ uops! { o;
     _RAW_SUBTRACT_FLOAT: 0 => 0, escapes false;
     _RAW_MULTIPLY_FLOAT: 0 => 0, escapes false;
     _RAW_TRUE_DIVIDE: 0 => 0, escapes false;
+    _RAW_POWER_FLOAT: 0 => 0, escapes false;
     _RAW_BOX_INT: 0 => 1, escapes false;
     _RAW_BOX_FLOAT: 0 => 1, escapes false;
+    // jitsaw: a float word for the `STORE_FAST` after it, written into the
+    // local's float (jumping past the store) when the local alone holds it.
+    _RAW_BOX_FLOAT_INTO_FAST: 0 => 1, escapes false;
     // jitsaw: `items[i] op= value` of a float list item, from words.
     _RAW_UPDATE_LIST_ITEM_FLOAT: 0 => 0, escapes false;
     // jitsaw: a loop kept in words (`optimize::loops`): word copies, a
@@ -599,8 +603,10 @@ impl Uop {
                 | Uop::_RAW_SUBTRACT_FLOAT
                 | Uop::_RAW_MULTIPLY_FLOAT
                 | Uop::_RAW_TRUE_DIVIDE
+                | Uop::_RAW_POWER_FLOAT
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
+                | Uop::_RAW_BOX_FLOAT_INTO_FAST
                 | Uop::_RAW_UPDATE_LIST_ITEM_FLOAT
                 | Uop::_RAW_COPY
                 | Uop::_RAW_STORE_WORD
@@ -635,7 +641,8 @@ impl Uop {
             Uop::_ASYNC_FOR_RETURNED => Some(3),
             Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
-            | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL => Some(0),
+            | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL
+            | Uop::_RAW_BOX_FLOAT_INTO_FAST => Some(0),
             _ => None,
         }
     }
@@ -731,6 +738,7 @@ impl Uop {
                 | Uop::_ITER_NEXT_RANGE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
+                | Uop::_RAW_BOX_FLOAT_INTO_FAST
                 | Uop::_RAW_UPDATE_LIST_ITEM_FLOAT
                 | Uop::_RAW_BOX_FAST_INT
                 | Uop::_RAW_BOX_FAST_FLOAT

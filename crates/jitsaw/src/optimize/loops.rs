@@ -365,12 +365,15 @@ fn find_loop(program: &Program, head: usize, back: usize) -> Option<Loop> {
         }
         max_depth = max_depth.max(stack.len());
     }
-    for (op, operands) in deferred {
-        for v in operands {
-            let k = kinds.of(v)?;
-            if k != Kind::Int && op != Uop::_RAW_TRUE_DIVIDE {
-                return None;
-            }
+    for (op, [right, left]) in deferred {
+        let (l, r) = (kinds.of(left)?, kinds.of(right)?);
+        let fits = match op {
+            Uop::_RAW_TRUE_DIVIDE => true,
+            Uop::_RAW_POWER_FLOAT => l == Kind::Float,
+            _ => l == Kind::Int && r == Kind::Int,
+        };
+        if !fits {
+            return None;
         }
     }
     let mut resolved = vec![None; locals];

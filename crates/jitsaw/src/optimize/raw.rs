@@ -120,6 +120,10 @@ pub(super) fn operation(opcode: u8, oparg: u32) -> Option<(Uop, Option<Kind>, Ki
         BINARY_OP if is(consts::NB_TRUE_DIVIDE, consts::NB_INPLACE_TRUE_DIVIDE) => {
             (Uop::_RAW_TRUE_DIVIDE, None, Kind::Float)
         }
+        // A float base only (an int one is `long_pow`'s).
+        BINARY_OP if is(consts::NB_POWER, consts::NB_INPLACE_POWER) => {
+            (Uop::_RAW_POWER_FLOAT, None, Kind::Float)
+        }
         _ => return None,
     })
 }
@@ -328,6 +332,9 @@ fn apply(
     let [Some(left), Some(right)] = kinds else {
         return None;
     };
+    if op == Uop::_RAW_POWER_FLOAT && left != Kind::Float {
+        return None;
+    }
     for ((_, read), kind) in operands.into_iter().zip([left, right]) {
         if let Some(s) = read {
             if let Step::Local(l, _, checked) = steps[s] {
@@ -345,6 +352,25 @@ fn apply(
 /// word `to` (the kind bits of `_RAW_TRUE_DIVIDE` go between).
 pub(crate) fn operands(left: u32, right: u32, to: u32) -> u32 {
     left | right << 8 | to << 24
+}
+
+/// The local a lone `STORE_FAST` right after instruction `end` stores to,
+/// if one does and an instruction follows it (where writing into the
+/// local's float goes on).
+fn store_after(program: &Program, end: usize) -> Option<u32> {
+    let store = program.insts.get(end + 1)?;
+    let [u] = program.uops_of(end + 1) else {
+        return None;
+    };
+    let stores = matches!(
+        u.op,
+        Uop::_STORE_FAST | Uop::_STORE_FAST_FLOAT | Uop::_STORE_FAST_INT
+    );
+    (store.opcode == STORE_FAST
+        && stores
+        && store.fallback_count == 0
+        && end + 2 < program.insts.len())
+    .then_some(u.oparg)
 }
 
 /// Whether `u` must stay before the word arithmetic in its instruction's
@@ -398,6 +424,14 @@ pub fn compute_in_words(program: Program) -> Program {
         at[e.start] = Some(x);
     }
     let opcodes: Vec<u8> = program.insts.iter().map(|i| i.opcode).collect();
+    let stored: Vec<Option<u32>> = exprs
+        .iter()
+        .map(|(e, _)| {
+            (e.float && e.item.is_none())
+                .then(|| store_after(&program, e.end))
+                .flatten()
+        })
+        .collect();
     rewrite_ranges(program, |i, fallback, uops, out| {
         let Some(x) = at[i] else {
             out.extend_from_slice(uops);
@@ -461,6 +495,18 @@ pub fn compute_in_words(program: Program) -> Program {
             return;
         }
         out.extend_from_slice(&own[..e.pushed]);
+        if let Some(local) = stored[x] {
+            // Into the stored local's float, past the store; else pushed
+            // for it.
+            out.push(uop(
+                Uop::_RAW_BOX_FLOAT_INTO_FAST,
+                local,
+                0,
+                Some(e.end as u32 + 2),
+            ));
+            out.push(uop(Uop::_JUMP, 0, 0, Some(e.end as u32 + 1)));
+            return;
+        }
         let boxed = if e.float {
             Uop::_RAW_BOX_FLOAT
         } else {
@@ -642,8 +688,9 @@ mod tests {
 
     #[test]
     fn a_load_the_expression_does_not_use_is_pushed_after_the_words() {
-        // `dt * (x * x + y * y) ** -1.5`: `dt` comes with `x`'s
-        // `LOAD_FAST_LOAD_FAST`; the sum is the expression (`**` ends it).
+        // `dt * (x * x + y * y) % -1.5`: `dt` comes with `x`'s
+        // `LOAD_FAST_LOAD_FAST`; the sum is the expression (`%`, of ints
+        // only, ends it).
         const MUL_F: Spec = (
             BINARY_OP_MULTIPLY_FLOAT,
             5,
@@ -669,8 +716,8 @@ mod tests {
                 (LOAD_CONST, 0, &[Uop::_LOAD_CONST_INLINE]),
                 (
                     BINARY_OP,
-                    consts::NB_POWER as u32,
-                    &[Uop::_BINARY_OP_ADAPTIVE_POWER],
+                    consts::NB_REMAINDER as u32,
+                    &[Uop::_BINARY_OP_ADAPTIVE_REMAINDER],
                 ),
                 MUL_F,
                 RETURN,
@@ -678,6 +725,47 @@ mod tests {
             vec![Some(((-1.5f64).to_bits() as i64, true))],
         );
         let mut p = p;
+        // With `**` of the float sum, the whole is the expression, `dt`
+        // read first, and its float result goes into the local stored next.
+        let q = compute_in_words(program(
+            &[
+                (
+                    LOAD_FAST_LOAD_FAST,
+                    0x21,
+                    &[Uop::_LOAD_FAST, Uop::_LOAD_FAST],
+                ),
+                (LOAD_FAST, 1, &[Uop::_LOAD_FAST]),
+                MUL_F,
+                (LOAD_CONST, 0, &[Uop::_LOAD_CONST_INLINE]),
+                (
+                    BINARY_OP,
+                    consts::NB_POWER as u32,
+                    &[Uop::_BINARY_OP_ADAPTIVE_POWER],
+                ),
+                MUL_F,
+                (STORE_FAST, 4, &[Uop::_STORE_FAST]),
+                RETURN,
+            ],
+            vec![Some(((-1.5f64).to_bits() as i64, true))],
+        ));
+        assert_eq!(
+            ops(&q, 0),
+            [
+                Uop::_RAW_LOAD_FAST_FLOAT,
+                Uop::_RAW_LOAD_FAST_FLOAT,
+                Uop::_RAW_LOAD_FAST_FLOAT,
+                Uop::_RAW_MULTIPLY_FLOAT,
+                Uop::_RAW_LOAD_CONST,
+                Uop::_RAW_POWER_FLOAT,
+                Uop::_RAW_MULTIPLY_FLOAT,
+                Uop::_RAW_BOX_FLOAT_INTO_FAST,
+                Uop::_JUMP
+            ]
+        );
+        let main = q.uops_of(0);
+        assert_eq!(main[5].oparg, 1 | 2 << 8 | 3 << 16 | 1 << 24);
+        assert_eq!((main[7].oparg, main[7].jump), (0, Some(7)));
+        assert_eq!(main[8].jump, Some(6));
         (p.uops[0].oparg, p.uops[1].oparg) = (2, 1);
         let q = compute_in_words(p.clone());
         use Uop::*;

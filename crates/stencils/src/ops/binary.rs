@@ -747,13 +747,27 @@ fn exponent_bits(x: f64) -> u64 {
     (x.to_bits() >> 52) & 0x7FF
 }
 
+/// `v ** w` of doubles where CPython's `float_pow` leaves the work to the
+/// platform's `pow`: a positive finite base other than 1.0 raised to a
+/// finite nonzero exponent. A normal result is then its result; `None`
+/// for zero, subnormal and infinite ones (which it checks `errno` for) and
+/// every special case, which CPython's own path is to compute.
+#[inline(always)]
+pub(super) unsafe fn plain_pow(v: f64, w: f64) -> Option<f64> {
+    let plain_base =
+        (v.to_bits() as i64) > 0 && exponent_bits(v) != 0x7FF && v.to_bits() != 1.0f64.to_bits();
+    let plain_exponent = w.to_bits() << 1 != 0 && exponent_bits(w) != 0x7FF;
+    if !(plain_base && plain_exponent) {
+        return None;
+    }
+    let r = jitsaw_pow(v, w);
+    (exponent_bits(r) != 0 && exponent_bits(r) != 0x7FF).then_some(r)
+}
+
 stencil!(
-    /// `BINARY_OP` `**`/`**=`. A positive finite float other than 1.0
-    /// raised to a finite nonzero float or int a double holds exactly is
-    /// where CPython's `float_pow` leaves the work to the platform's `pow`;
-    /// a normal result is then its result (zero, subnormal and infinite
-    /// ones, which it checks `errno` for, and every special case take the
-    /// generic path). Two ints of up to two digits with an exponent below
+    /// `BINARY_OP` `**`/`**=`. A float raised to a float or to an int a
+    /// double holds exactly is `plain_pow`'s where it has a result
+    /// (every other case takes the generic path). Two ints of up to two digits with an exponent below
     /// 64 whose power fits a word are computed exactly, as `long_pow` does.
     fn _BINARY_OP_ADAPTIVE_POWER(f, sp, ts) {
         let (left, right) = (peek(sp, 2), peek(sp, 1));
@@ -766,26 +780,18 @@ stencil!(
                 None
             };
             if let Some(w) = exponent {
-                let v = float_value(left);
-                let plain_base = (v.to_bits() as i64) > 0
-                    && exponent_bits(v) != 0x7FF
-                    && v.to_bits() != 1.0f64.to_bits();
-                let plain_exponent = w.to_bits() << 1 != 0 && exponent_bits(w) != 0x7FF;
-                if plain_base && plain_exponent {
-                    let r = jitsaw_pow(v, w);
-                    if exponent_bits(r) != 0 && exponent_bits(r) != 0x7FF {
-                        let res = float_result(ts, left, r);
-                        if res.is_null() {
-                            error!(f, sp, ts)
-                        }
-                        if is_float(right) {
-                            float_decref(ts, right);
-                        } else {
-                            int_decref(right);
-                        }
-                        poke(sp, 2, res);
-                        next!(f, sp.sub(1), ts)
+                if let Some(r) = plain_pow(float_value(left), w) {
+                    let res = float_result(ts, left, r);
+                    if res.is_null() {
+                        error!(f, sp, ts)
                     }
+                    if is_float(right) {
+                        float_decref(ts, right);
+                    } else {
+                        int_decref(right);
+                    }
+                    poke(sp, 2, res);
+                    next!(f, sp.sub(1), ts)
                 }
             }
         }

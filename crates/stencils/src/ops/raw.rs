@@ -10,7 +10,7 @@
 //! instruction, as nothing has changed yet. Float `+ - *` and `/` are
 //! IEEE operations on the doubles, as CPython's are.
 
-use super::binary::comparison_bit;
+use super::binary::{comparison_bit, plain_pow};
 use super::control::local_monitors;
 use crate::abi::*;
 use jitsaw_cpython313::layout::{PyFloatObject, RangeIter};
@@ -198,6 +198,22 @@ stencil!(
 );
 
 stencil!(
+    /// `**` of a float word by a word (bit 17 of the oparg says whether
+    /// the right one is a float; an int a double holds exactly is
+    /// converted, as `float_pow` converts it), into a float word, where
+    /// `plain_pow` has its result (every special case leaves).
+    fn _RAW_POWER_FLOAT(f, sp, ts) {
+        let (a, b, to) = words();
+        let w = as_double(b, oparg() & 1 << 17 != 0);
+        match w.and_then(|w| plain_pow(f64::from_bits(*a as u64), w)) {
+            Some(r) => *to = r.to_bits() as i64,
+            None => deopt!(f, sp, ts),
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// Pushes word `oparg` as a float.
     fn _RAW_BOX_FLOAT(f, sp, ts) {
         let o = float_new(ts, f64::from_bits(*word(oparg()) as u64));
@@ -252,6 +268,27 @@ stencil!(
             decref_quietly(item);
         }
         next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Word `operand`, a float, for the `STORE_FAST` to local `oparg` that
+    /// comes next: written into the local's float when the local alone
+    /// holds it (`float_reusable`), going on past the store (the jump
+    /// target); else pushed as `_RAW_BOX_FLOAT` pushes it, for the store.
+    fn _RAW_BOX_FLOAT_INTO_FAST(f, sp, ts) {
+        let v = f64::from_bits(*word(operand32() as usize) as u64);
+        let old = *frame_local(f, oparg());
+        if float_reusable(old) {
+            (*old.cast::<PyFloatObject>()).ob_fval = v;
+            jump!(f, sp, ts)
+        }
+        let o = float_new(ts, v);
+        if o.is_null() {
+            error!(f, sp, ts)
+        }
+        *sp = o;
+        next!(f, sp.add(1), ts)
     }
 );
 
