@@ -57,9 +57,11 @@ def float_expr(r, depth=0):
         # By a constant only, as for ints (a float local may hold an int).
         return f"({float_expr(r, depth + 1)} * {r.choice(FLOAT_CONSTS + INT_CONSTS)})"
     if op == "**":
-        # By a small constant: negative, zero and huge bases raise, give
-        # complex numbers or overflow.
-        return f"({float_expr(r, depth + 1)} ** {r.choice(['2', '3', '0.5', '-1.5', '-1'])})"
+        # By a constant that makes an int a float (a float local may hold
+        # an int, which squaring every turn would grow without end):
+        # negative, zero and huge bases raise, give complex numbers or
+        # overflow.
+        return f"({float_expr(r, depth + 1)} ** {r.choice(['0.5', '-1.5', '-1', '2.0', '-2'])})"
     return f"({float_expr(r, depth + 1)} {op} {float_expr(r, depth + 1)})"
 
 
