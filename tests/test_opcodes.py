@@ -2494,6 +2494,76 @@ def test_int_expressions_computed_in_machine_words(jit):
     assert r.stats["exits"].get("words:LOAD_FAST_LOAD_FAST", 0) > 0, r.stats["exits"]
 
 
+def test_instance_attributes_read_into_machine_words(jit):
+    # `self.x * other.x + ...`: an instance attribute of a local's object
+    # (its fused load, or a repeated one of a local checked earlier in the
+    # expression) is read into a word with the load's checks. Anything else
+    # (a subclass with a property, a class changed after compiling, a
+    # deleted attribute, a materialized `__dict__`, a big int, None) runs
+    # the expression's own code.
+    r = jit(
+        """
+        from jitsaw import _jitsaw
+        class V:
+            def __init__(self, x, y, z):
+                self.x = x; self.y = y; self.z = z
+            def dot(self, other):
+                return (self.x * other.x) + (self.y * other.y) + (self.z * other.z)
+            def cross_z(self, other):
+                return self.x * other.y - self.y * other.x
+            def grow(self, k):
+                self.x = self.x * k + 1.0
+                return self.x
+        class N:
+            def __init__(self, a, b):
+                self.a = a; self.b = b
+            def mix(self, k):
+                return (self.a * 3 + self.b) * k - 7
+        class W(V):
+            def __init__(self, x, y, z):
+                self.x = x; self.z = z
+            @property
+            def y(self):
+                return 100.0
+        out = []
+        for k in range(6):
+            a, b = V(1.5, 2.5, 3.5), V(0.5, -1.0, 2.0)
+            out += [a.dot(b), a.cross_z(b), a.grow(0.5), N(k, 2).mix(3)]
+        _record("attrs", sorted({u for f in (V.dot, V.cross_z, V.grow, N.mix)
+                                 for u in _jitsaw.code_state(f)["uops"] if u.startswith("_RAW_LOAD_ATTR")}))
+        pairs = [(V(1, 2, 3), V(1.5, 2, 3)), (V(2**62, 2, 3), V(2.0, 1.0, 1.0)), (V(1.0, 2.0, 3.0), W(1.0, 2.0, 3.0)),
+                 (V(None, 1.0, 1.0), V(1.0, 1.0, 1.0)), (V(float("nan"), 1e308, 1e308), V(1.0, 1e308, 1e308))]
+        for a, b in pairs:
+            try:
+                out.append((a.dot(b), b.dot(a), a.cross_z(b)))
+            except Exception as e:
+                out.append(repr(e))
+        v = V(1.0, 2.0, 3.0)
+        del v.y
+        w = V(1.0, 2.0, 3.0)
+        w.__dict__["q"] = 1
+        for o in (v, w):
+            try:
+                out.append((o.dot(o), o.cross_z(V(1.0, 1.0, 1.0))))
+            except Exception as e:
+                out.append(repr(e))
+        for n in (N(2**40, 1), N(2.5, 1), N(True, 2), N(None, 1)):
+            try:
+                out.append(n.mix(2))
+            except Exception as e:
+                out.append(repr(e))
+        # A property put on the class after compiling hides the instances'
+        # `y` from then on.
+        a = V(1.0, 2.0, 3.0)
+        V.y = property(lambda self: -1.0)
+        out.append((a.dot(a), a.cross_z(b), a.grow(2.0)))
+        print(out)
+        """,
+        env={"JITSAW_THRESHOLD": "2"},
+    )
+    assert r.recorded["attrs"] == ["_RAW_LOAD_ATTR", "_RAW_LOAD_ATTR_FLOAT"], r.recorded["attrs"]
+
+
 def test_float_list_items_updated_in_machine_words(jit):
     # `v[i] op= <expression>` of a float item of a list in a local, where
     # the interpreter saw floats, computes the expression in words and

@@ -175,6 +175,8 @@ uops! { o;
     _RAW_LOAD_FAST: 0 => 0, escapes false;
     _RAW_LOAD_FAST_FLOAT: 0 => 0, escapes false;
     _RAW_LOAD_CONST: 0 => 0, escapes false;
+    _RAW_LOAD_ATTR: 0 => 0, escapes false;
+    _RAW_LOAD_ATTR_FLOAT: 0 => 0, escapes false;
     _RAW_ADD: 0 => 0, escapes false;
     _RAW_SUBTRACT: 0 => 0, escapes false;
     _RAW_MULTIPLY: 0 => 0, escapes false;
@@ -594,6 +596,8 @@ impl Uop {
             Uop::_RAW_LOAD_FAST
                 | Uop::_RAW_LOAD_FAST_FLOAT
                 | Uop::_RAW_LOAD_CONST
+                | Uop::_RAW_LOAD_ATTR
+                | Uop::_RAW_LOAD_ATTR_FLOAT
                 | Uop::_RAW_ADD
                 | Uop::_RAW_SUBTRACT
                 | Uop::_RAW_MULTIPLY

@@ -58,6 +58,10 @@ enum Step {
     /// Reads a local of that kind (`LOAD_FAST_CHECK`'s, which may be
     /// unbound, where the bool says so).
     Local(u32, Kind, bool),
+    /// Reads an instance attribute of a local's object, of that kind: the
+    /// operand of its `_LOAD_ATTR_INSTANCE_VALUE_LOCAL` (`optimize::fuse`),
+    /// whose checks it makes.
+    Attr(u64, Kind),
     /// Writes a constant's word.
     Const(i64),
     /// Combines the top two words (the oparg's kind bits, for `/`).
@@ -219,6 +223,17 @@ fn read(
                 stack.push((if float { Kind::Float } else { Kind::Int }, None));
             }
         }
+        // `self.x`: the local just read becomes its attribute.
+        LOAD_ATTR_INSTANCE_VALUE => {
+            if let Some(&(Kind::Local, Some(s))) = stack.last() {
+                if let Some(operand) = attr_operand(program, k, &steps[..s], steps[s]) {
+                    if s + 1 == steps.len() {
+                        steps[s] = Step::Attr(operand, Kind::Local);
+                        return Some(false);
+                    }
+                }
+            }
+        }
         opcode if deopt(opcode) == BINARY_OP && stack.len() >= 2 => {
             if let Some(step) = operation(opcode, inst.oparg).and_then(|o| apply(o, stack, steps)) {
                 steps.push(step);
@@ -228,6 +243,34 @@ fn read(
         _ => {}
     }
     (steps.len() != before && stack.len() <= WORDS).then_some(op)
+}
+
+/// The `_LOAD_ATTR_INSTANCE_VALUE_LOCAL` operand (see [`Step::Attr`]) of
+/// attribute load `k` of the local that step `read` reads: the fused load
+/// itself (not a method's), or a repeated load of a local whose class an
+/// earlier attribute of the expression (in `before`) checked, which
+/// `optimize::classes` left unchecked (its index, that one's version).
+fn attr_operand(program: &Program, k: usize, before: &[Step], read: Step) -> Option<u64> {
+    let Step::Local(l, _, _) = read else {
+        return None;
+    };
+    let uops = program.uops_of(k);
+    if let Some(u) = uops
+        .iter()
+        .find(|u| u.op == Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL && u.oparg & 1 == 0)
+    {
+        return (u.operand >> 48 == l as u64).then_some(u.operand);
+    }
+    let [u] = uops else {
+        return None;
+    };
+    let checked = before.iter().rev().find_map(|step| match *step {
+        Step::Attr(operand, _) if operand >> 48 == l as u64 => Some(operand as u32),
+        _ => None,
+    })?;
+    let index = u.operand;
+    (u.op == Uop::_LOAD_ATTR_INSTANCE_VALUE_BORROWED && u.oparg & 1 == 0 && index <= 0xffff)
+        .then_some(checked as u64 | index << 32 | (l as u64) << 48)
 }
 
 /// The statements updating a float list item from an expression (see
@@ -292,9 +335,7 @@ fn item_updates(program: &Program) -> Vec<Expr> {
         // A local the expression leaves as is is read as the float the
         // operation wants.
         if let (Kind::Local, Some(s)) = stack[0] {
-            if let Step::Local(l, _, checked) = steps[s] {
-                steps[s] = Step::Local(l, Kind::Float, checked);
-            }
+            settle(&mut steps[s], Kind::Float);
         } else if stack[0].0 != Kind::Float {
             continue;
         }
@@ -337,15 +378,22 @@ fn apply(
     }
     for ((_, read), kind) in operands.into_iter().zip([left, right]) {
         if let Some(s) = read {
-            if let Step::Local(l, _, checked) = steps[s] {
-                steps[s] = Step::Local(l, kind, checked);
-            }
+            settle(&mut steps[s], kind);
         }
     }
     stack.pop();
     *stack.last_mut().unwrap() = (gives, None);
     let floats = u32::from(left == Kind::Float) << 16 | u32::from(right == Kind::Float) << 17;
     Some(Step::Op(op, floats))
+}
+
+/// Gives a local or attribute read step the kind its operator wants.
+fn settle(step: &mut Step, kind: Kind) {
+    match *step {
+        Step::Local(l, _, checked) => *step = Step::Local(l, kind, checked),
+        Step::Attr(operand, _) => *step = Step::Attr(operand, kind),
+        _ => {}
+    }
 }
 
 /// The oparg of a binary word operation of words `left` and `right` into
@@ -467,6 +515,15 @@ pub fn compute_in_words(program: Program) -> Program {
                         Uop::_RAW_LOAD_FAST
                     };
                     out.push(uop(load, l, depth as u64, None));
+                    depth += 1;
+                }
+                Step::Attr(operand, kind) => {
+                    let load = if kind == Kind::Float {
+                        Uop::_RAW_LOAD_ATTR_FLOAT
+                    } else {
+                        Uop::_RAW_LOAD_ATTR
+                    };
+                    out.push(uop(load, depth, operand, None));
                     depth += 1;
                 }
                 Step::Const(w) => {
@@ -839,6 +896,57 @@ mod tests {
         // A store the interpreter did not see a list at is left alone.
         let q = compute_in_words(statement(STORE_SUBSCR));
         assert!(q.uops.iter().all(|u| u.op != _RAW_UPDATE_LIST_ITEM_FLOAT));
+    }
+
+    #[test]
+    fn instance_attributes_of_locals_are_read_into_words() {
+        // `self.x * 2.0 + self.y`: the first load fused with its checks,
+        // the second left unchecked (`optimize::classes`), which takes the
+        // first one's type version.
+        use Uop::*;
+        let mut p = program(
+            &[
+                (LOAD_FAST, 0, &[]),
+                (
+                    LOAD_ATTR_INSTANCE_VALUE,
+                    0,
+                    &[_LOAD_ATTR_INSTANCE_VALUE_LOCAL],
+                ),
+                (LOAD_CONST, 0, &[_LOAD_CONST_INLINE_BORROW]),
+                (BINARY_OP_MULTIPLY_FLOAT, 5, &[_BINARY_OP_MULTIPLY_FLOAT]),
+                (LOAD_FAST, 0, &[_LOAD_FAST_BORROW]),
+                (
+                    LOAD_ATTR_INSTANCE_VALUE,
+                    2,
+                    &[_LOAD_ATTR_INSTANCE_VALUE_BORROWED],
+                ),
+                (BINARY_OP_ADD_FLOAT, 0, &[_BINARY_OP_ADD_FLOAT]),
+                RETURN,
+            ],
+            vec![Some((2.0f64.to_bits() as i64, true))],
+        );
+        p.uops[0].operand = 0x2004e;
+        p.uops[4].operand = 1;
+        let q = compute_in_words(p.clone());
+        assert_eq!(
+            ops(&q, 0),
+            [
+                _RAW_LOAD_ATTR_FLOAT,
+                _RAW_LOAD_CONST,
+                _RAW_MULTIPLY_FLOAT,
+                _RAW_LOAD_ATTR_FLOAT,
+                _RAW_ADD_FLOAT,
+                _RAW_BOX_FLOAT,
+                _JUMP
+            ]
+        );
+        assert_eq!(q.uops_of(0)[0].operand, 0x2004e);
+        assert_eq!(q.uops_of(0)[3].operand, 0x1_0002_004e);
+        // A method load, or an unchecked load of a local no attribute of the
+        // expression checked, ends the expression before it.
+        p.uops[0].oparg = 1;
+        let q = compute_in_words(p);
+        assert!(q.uops.iter().all(|u| u.op != _RAW_LOAD_ATTR_FLOAT));
     }
 
     #[test]

@@ -70,6 +70,55 @@ stencil!(
     }
 );
 
+/// The value of the instance attribute a `_LOAD_ATTR_INSTANCE_VALUE_LOCAL`
+/// operand names (the local in bits 48-63, the owner's type version in
+/// bits 0-31, the value's index in bits 32-47), when that local's object
+/// passes the same checks; else `None` (nothing read).
+#[inline(always)]
+unsafe fn attr_of_local(f: Frame) -> Option<*mut PyObject> {
+    let operand = operand();
+    let owner = *frame_local(f, (operand >> 48) as usize);
+    if owner.is_null()
+        || type_version(ob_type(owner)) != operand as u32
+        || (*inline_values(owner)).valid == 0
+    {
+        return None;
+    }
+    let attr = *(*inline_values(owner))
+        .values
+        .as_mut_ptr()
+        .add((operand >> 32) as u16 as usize);
+    (!attr.is_null()).then_some(attr)
+}
+
+stencil!(
+    /// Reads an instance attribute of a local's object (`self.x`, see
+    /// `attr_of_local`), an exact int of at most two digits, into word
+    /// `oparg`.
+    fn _RAW_LOAD_ATTR(f, sp, ts) {
+        match attr_of_local(f) {
+            Some(v) if is_int(v) => match int_value(v) {
+                Some(x) => *word(oparg()) = x,
+                None => deopt!(f, sp, ts),
+            },
+            _ => deopt!(f, sp, ts),
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Reads an instance attribute of a local's object, an exact float,
+    /// into word `oparg`.
+    fn _RAW_LOAD_ATTR_FLOAT(f, sp, ts) {
+        match attr_of_local(f) {
+            Some(v) if is_float(v) => *word(oparg()) = float_value(v).to_bits() as i64,
+            _ => deopt!(f, sp, ts),
+        }
+        next!(f, sp, ts)
+    }
+);
+
 stencil!(
     /// Writes a constant's word (an int's value or a float's bits),
     /// `operand`, into word `oparg`.
