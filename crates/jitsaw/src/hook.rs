@@ -1546,8 +1546,7 @@ unsafe fn compile_first_call(
     if !s.loops || !(s.calls == 1 || s.first_call_deferred) || !hot_loop_likely(frame, code) {
         return false;
     }
-    let function = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0;
-    s.first_call_deferred = importing(ts) || (function && no_python_caller(ts));
+    s.first_call_deferred = importing(ts) || (is_function(code) && no_python_caller(ts));
     !s.first_call_deferred
 }
 
@@ -1559,32 +1558,40 @@ unsafe fn compile_first_call(
 /// functions have its main module's frame (or a thread's) below them. Only
 /// asked of functions: the main module's code itself has nothing below it.
 unsafe fn no_python_caller(ts: *mut PyThreadState) -> bool {
+    !executables(ts).any(|e| pyo3::ffi::PyCode_Check(e.cast()) != 0)
+}
+
+/// What the frames on thread `ts`'s stack execute, innermost first: code
+/// objects, and `None` for the interpreter's entry frames from C.
+unsafe fn executables(ts: *mut PyThreadState) -> impl Iterator<Item = *mut PyObject> {
     let mut f = *current_frame(ts);
-    while !f.is_null() {
-        if pyo3::ffi::PyCode_Check((*f).f_executable.cast()) != 0 {
-            return false;
+    std::iter::from_fn(move || {
+        if f.is_null() {
+            return None;
         }
-        f = (*f).previous;
-    }
-    true
+        // SAFETY: a frame on the thread's stack, which holds the GIL; the
+        // stack does not change while the caller walks it.
+        let (executable, previous) = unsafe { ((*f).f_executable, (*f).previous) };
+        f = previous;
+        Some(executable)
+    })
+}
+
+/// Whether `code` is a function's (`CO_OPTIMIZED`: fast locals), not a
+/// module's or a class body's.
+unsafe fn is_function(code: *mut PyCodeObject) -> bool {
+    field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0
 }
 
 /// Whether a module is being imported on this thread: a frame of
 /// importlib's bootstrap (`_find_and_load`, `_call_with_frames_removed`,
 /// which runs the module's code) is on the stack.
 unsafe fn importing(ts: *mut PyThreadState) -> bool {
-    let mut f = *current_frame(ts);
-    while !f.is_null() {
-        let code = (*f).f_executable;
-        if pyo3::ffi::PyCode_Check(code.cast()) != 0
+    executables(ts).any(|code| {
+        pyo3::ffi::PyCode_Check(code.cast()) != 0
             && utf8(code_obj_field(code.cast(), off::CODE_CO_FILENAME))
                 == Some(&b"<frozen importlib._bootstrap>"[..])
-        {
-            return true;
-        }
-        f = (*f).previous;
-    }
-    false
+    })
 }
 
 /// Whether `code` is `importlib._bootstrap._find_and_load`, which every
@@ -1618,7 +1625,7 @@ unsafe fn import_unhooked(ts: *mut PyThreadState, code: *mut PyCodeObject) -> bo
 /// cheaper to interpret than to compile, nor the code of the interpreter's
 /// frozen start-up modules ([`frozen_module_code`]).
 unsafe fn hot_loop_likely(frame: *mut Frame, code: *mut PyCodeObject) -> bool {
-    if field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0 {
+    if is_function(code) {
         return !frozen_module_code(code);
     }
     let globals = (*frame).f_globals;
@@ -1692,14 +1699,7 @@ unsafe fn lifting_allowed(ts: *mut PyThreadState) -> bool {
 
 /// Whether a frame of `code` is on the thread's stack.
 unsafe fn running(ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
-    let mut f = *current_frame(ts);
-    while !f.is_null() {
-        if (*f).f_executable == code.cast() {
-            return true;
-        }
-        f = (*f).previous;
-    }
-    false
+    executables(ts).any(|e| e == code.cast())
 }
 
 /// Whether an interpreted call of a function without loops that calls and
@@ -1715,11 +1715,7 @@ unsafe fn running(ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
 /// whose top level only imports the program would run all of it unhooked),
 /// nor when [`may_lift_hook`] says no.
 unsafe fn leaf_unhooked(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
-    !s.loops
-        && !s.calls_out
-        && !s.generator
-        && field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64 & consts::CO_OPTIMIZED != 0
-        && may_lift_hook(s, ts, code)
+    !s.loops && !s.calls_out && !s.generator && is_function(code) && may_lift_hook(s, ts, code)
 }
 
 /// The first compiled call's duration under which a warm-up call runs
@@ -2248,12 +2244,8 @@ unsafe fn on_a_frame_stack(code: *mut PyCodeObject) -> bool {
     let interp = pyo3::ffi::PyInterpreterState_Get();
     let mut t = pyo3::ffi::PyInterpreterState_ThreadHead(interp);
     while !t.is_null() {
-        let mut f = *current_frame(t.cast());
-        while !f.is_null() {
-            if (*f).f_executable == code.cast() {
-                return true;
-            }
-            f = (*f).previous;
+        if running(t.cast(), code) {
+            return true;
         }
         t = pyo3::ffi::PyThreadState_Next(t);
     }

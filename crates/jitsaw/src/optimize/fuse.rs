@@ -35,7 +35,7 @@
 //! micro-op loaded it back; a failed check pushes the owner with a
 //! reference, as the load would have, and leaves as the checks would.
 
-use super::remove_nops;
+use super::{lone_store, remove_nops};
 use crate::uops::{Program, Uop, UopInst};
 
 /// The fused form of a borrowed float or int operation, and the guard
@@ -75,14 +75,8 @@ fn store_after(program: &Program, k: usize) -> Option<(u32, u32)> {
     let store = at + 1;
     let inst = program.insts.get(store)?;
     let ends = (program.insts[at].first + program.insts[at].count) as usize == k + 1;
-    let lone = inst.count == 1 && inst.first as usize == k + 1 && inst.fallback_count == 0;
-    let op = program.uops.get(k + 1)?;
-    let stores = matches!(
-        op.op,
-        Uop::_STORE_FAST | Uop::_STORE_FAST_FLOAT | Uop::_STORE_FAST_INT
-    );
-    (ends && lone && stores && op.oparg <= 0xffff && store + 1 < program.insts.len())
-        .then_some((op.oparg, store as u32 + 1))
+    let local = lone_store(program, store).filter(|&l| l <= 0xffff)?;
+    (ends && inst.first as usize == k + 1).then_some((local, store as u32 + 1))
 }
 
 /// Whether the loads from micro-op `first` on are all that runs before the

@@ -117,6 +117,22 @@ fn compares_by_mask(op: Uop) -> bool {
     )
 }
 
+/// The local that instruction `i` stores to when its code is one store
+/// to a local (`_STORE_FAST` or its int and float forms) without a
+/// fallback, and an instruction follows it: where an operation that writes
+/// its result into that local's object goes on, past the store.
+fn lone_store(program: &Program, i: usize) -> Option<u32> {
+    let [u] = program.uops_of(i) else {
+        return None;
+    };
+    let stores = matches!(
+        u.op,
+        Uop::_STORE_FAST | Uop::_STORE_FAST_FLOAT | Uop::_STORE_FAST_INT
+    );
+    (stores && program.insts[i].fallback_count == 0 && i + 1 < program.insts.len())
+        .then_some(u.oparg)
+}
+
 /// Counting mode: counts each micro-op's runs, in `counters[op]` (the
 /// address of a `u64` array indexed by micro-op number), with a `_COUNT_RUN`
 /// before it.

@@ -34,7 +34,7 @@
 //! expression (`v[0] -= dx * b2m`, see [`Item`]) is computed the same way,
 //! the item updated from the words instead of a result boxed.
 
-use super::rewrite_ranges;
+use super::{lone_store, rewrite_ranges};
 use crate::uops::{Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{consts, deopt};
@@ -226,11 +226,12 @@ fn read(
         // `self.x`: the local just read becomes its attribute.
         LOAD_ATTR_INSTANCE_VALUE => {
             if let Some(&(Kind::Local, Some(s))) = stack.last() {
-                if let Some(operand) = attr_operand(program, k, &steps[..s], steps[s]) {
-                    if s + 1 == steps.len() {
-                        steps[s] = Step::Attr(operand, Kind::Local);
-                        return Some(false);
-                    }
+                let operand = (s + 1 == steps.len())
+                    .then(|| attr_operand(program, k, &steps[..s], steps[s]))
+                    .flatten();
+                if let Some(operand) = operand {
+                    steps[s] = Step::Attr(operand, Kind::Local);
+                    return Some(false);
                 }
             }
         }
@@ -277,9 +278,9 @@ fn attr_operand(program: &Program, k: usize, before: &[Step], read: Step) -> Opt
 /// [`Item`]), as expressions whose first step is the index's.
 fn item_updates(program: &Program) -> Vec<Expr> {
     let opcodes: Vec<(u8, u32)> = program.insts.iter().map(|i| (i.opcode, i.oparg)).collect();
-    let int_const = |c: u32| {
-        matches!(program.const_words.get(c as usize), Some(&Some((w, false))) if w >= 0)
-            .then(|| Step::Const(program.const_words[c as usize].unwrap().0))
+    let int_const = |c: u32| match program.const_words.get(c as usize) {
+        Some(&Some((w, false))) if w >= 0 => Some(Step::Const(w)),
+        _ => None,
     };
     let mut found = Vec::new();
     for i in 0..opcodes.len() {
@@ -407,18 +408,7 @@ pub(crate) fn operands(left: u32, right: u32, to: u32) -> u32 {
 /// local's float goes on).
 fn store_after(program: &Program, end: usize) -> Option<u32> {
     let store = program.insts.get(end + 1)?;
-    let [u] = program.uops_of(end + 1) else {
-        return None;
-    };
-    let stores = matches!(
-        u.op,
-        Uop::_STORE_FAST | Uop::_STORE_FAST_FLOAT | Uop::_STORE_FAST_INT
-    );
-    (store.opcode == STORE_FAST
-        && stores
-        && store.fallback_count == 0
-        && end + 2 < program.insts.len())
-    .then_some(u.oparg)
+    lone_store(program, end + 1).filter(|_| store.opcode == STORE_FAST)
 }
 
 /// Whether `u` must stay before the word arithmetic in its instruction's

@@ -384,6 +384,23 @@ replicated_stencil!(
     }
 );
 
+/// The instance attribute of `owner` that a `_LOAD_ATTR_INSTANCE_VALUE_LOCAL`
+/// operand names (the owner's type version in bits 0-31, the value's index
+/// in bits 32-47), when the owner's class has that version and its inline
+/// values are valid and hold one there; else `None`.
+#[inline(always)]
+pub(super) unsafe fn instance_value_of(
+    owner: *mut PyObject,
+    operand: u64,
+) -> Option<*mut PyObject> {
+    if type_version(ob_type(owner)) != operand as u32 || (*inline_values(owner)).valid == 0 {
+        return None;
+    }
+    let values = (*inline_values(owner)).values.as_mut_ptr();
+    let attr = *values.add((operand >> 32) as u16 as usize);
+    (!attr.is_null()).then_some(attr)
+}
+
 replicated_stencil!(
     /// `self.x`: `_LOAD_FAST_BORROW` of the local in the operand's bits
     /// 48-63, then `_GUARD_TYPE_VERSION_BORROWED` (the version in bits
@@ -394,15 +411,10 @@ replicated_stencil!(
     /// pushes the local with a reference, as the load would have, and
     /// leaves the way each of them would.
     fn _LOAD_ATTR_INSTANCE_VALUE_LOCAL(f, sp, ts) oparg & 1 in [0, 1] {
-        let operand = operand();
-        let owner = *frame_local(f, (operand >> 48) as usize);
-        if type_version(ob_type(owner)) == operand as u32 && (*inline_values(owner)).valid != 0 {
-            let values = (*inline_values(owner)).values.as_mut_ptr();
-            let attr = *values.add((operand >> 32) as u16 as usize);
-            if !attr.is_null() {
-                incref(attr);
-                push_res_maybe_null!(f, sp, ts, attr, oparg() & 1 != 0)
-            }
+        let owner = *frame_local(f, (operand() >> 48) as usize);
+        if let Some(attr) = instance_value_of(owner, operand()) {
+            incref(attr);
+            push_res_maybe_null!(f, sp, ts, attr, oparg() & 1 != 0)
         }
         core::hint::cold_path();
         incref(owner);

@@ -10,6 +10,7 @@
 //! instruction, as nothing has changed yet. Float `+ - *` and `/` are
 //! IEEE operations on the doubles, as CPython's are.
 
+use super::attr::instance_value_of;
 use super::binary::{comparison_bit, plain_pow};
 use super::control::local_monitors;
 use crate::abi::*;
@@ -42,15 +43,26 @@ unsafe fn words() -> (*mut i64, *mut i64, *mut i64) {
     (word(o & 0xFF), word((o >> 8) & 0xFF), word(o >> 24))
 }
 
+/// `v` as an int's word: an exact int of at most two digits.
+#[inline(always)]
+unsafe fn int_word(v: *mut PyObject) -> Option<i64> {
+    if v.is_null() || !is_int(v) {
+        return None;
+    }
+    int_value(v)
+}
+
+/// `v` as a float's word: an exact float's bits.
+#[inline(always)]
+unsafe fn float_word(v: *mut PyObject) -> Option<i64> {
+    (!v.is_null() && is_float(v)).then(|| float_value(v).to_bits() as i64)
+}
+
 stencil!(
     /// Reads local `oparg`, an exact int of at most two digits, into word
     /// `operand`.
     fn _RAW_LOAD_FAST(f, sp, ts) {
-        let v = *frame_local(f, oparg());
-        if v.is_null() || !is_int(v) {
-            deopt!(f, sp, ts)
-        }
-        match int_value(v) {
+        match int_word(*frame_local(f, oparg())) {
             Some(x) => *word(operand32() as usize) = x,
             None => deopt!(f, sp, ts),
         }
@@ -61,34 +73,24 @@ stencil!(
 stencil!(
     /// Reads local `oparg`, an exact float, into word `operand`.
     fn _RAW_LOAD_FAST_FLOAT(f, sp, ts) {
-        let v = *frame_local(f, oparg());
-        if v.is_null() || !is_float(v) {
-            deopt!(f, sp, ts)
+        match float_word(*frame_local(f, oparg())) {
+            Some(x) => *word(operand32() as usize) = x,
+            None => deopt!(f, sp, ts),
         }
-        *word(operand32() as usize) = float_value(v).to_bits() as i64;
         next!(f, sp, ts)
     }
 );
 
-/// The value of the instance attribute a `_LOAD_ATTR_INSTANCE_VALUE_LOCAL`
-/// operand names (the local in bits 48-63, the owner's type version in
-/// bits 0-31, the value's index in bits 32-47), when that local's object
-/// passes the same checks; else `None` (nothing read).
+/// The instance attribute a `_LOAD_ATTR_INSTANCE_VALUE_LOCAL` operand
+/// names of its local's object (`instance_value_of`), if the local is
+/// bound (a `LOAD_FAST_CHECK`'s may not be).
 #[inline(always)]
 unsafe fn attr_of_local(f: Frame) -> Option<*mut PyObject> {
-    let operand = operand();
-    let owner = *frame_local(f, (operand >> 48) as usize);
-    if owner.is_null()
-        || type_version(ob_type(owner)) != operand as u32
-        || (*inline_values(owner)).valid == 0
-    {
+    let owner = *frame_local(f, (operand() >> 48) as usize);
+    if owner.is_null() {
         return None;
     }
-    let attr = *(*inline_values(owner))
-        .values
-        .as_mut_ptr()
-        .add((operand >> 32) as u16 as usize);
-    (!attr.is_null()).then_some(attr)
+    instance_value_of(owner, operand())
 }
 
 stencil!(
@@ -96,12 +98,9 @@ stencil!(
     /// `attr_of_local`), an exact int of at most two digits, into word
     /// `oparg`.
     fn _RAW_LOAD_ATTR(f, sp, ts) {
-        match attr_of_local(f) {
-            Some(v) if is_int(v) => match int_value(v) {
-                Some(x) => *word(oparg()) = x,
-                None => deopt!(f, sp, ts),
-            },
-            _ => deopt!(f, sp, ts),
+        match attr_of_local(f).and_then(|v| int_word(v)) {
+            Some(x) => *word(oparg()) = x,
+            None => deopt!(f, sp, ts),
         }
         next!(f, sp, ts)
     }
@@ -111,9 +110,9 @@ stencil!(
     /// Reads an instance attribute of a local's object, an exact float,
     /// into word `oparg`.
     fn _RAW_LOAD_ATTR_FLOAT(f, sp, ts) {
-        match attr_of_local(f) {
-            Some(v) if is_float(v) => *word(oparg()) = float_value(v).to_bits() as i64,
-            _ => deopt!(f, sp, ts),
+        match attr_of_local(f).and_then(|v| float_word(v)) {
+            Some(x) => *word(oparg()) = x,
+            None => deopt!(f, sp, ts),
         }
         next!(f, sp, ts)
     }
