@@ -96,10 +96,16 @@ def run_snippet(source, tmp_path, *, jit, env=None, args=(), timeout=120):
 @pytest.fixture
 def jit(tmp_path):
     """``jit(source)`` runs ``source`` plain and jitted, asserts identical
-    behaviour, and returns the jitted run's :class:`Report`."""
+    behaviour, and returns the jitted run's :class:`Report`. The plain run
+    must succeed unless ``fails`` says the program ends with an uncaught
+    exception on purpose: a program that stops early by mistake would
+    compare only its traceback, and what it never ran would go untested."""
 
-    def check(source, *, env=None, args=(), timeout=120):
+    def check(source, *, env=None, args=(), timeout=120, fails=False):
         plain = run_snippet(source, tmp_path, jit=False, env=env, args=args, timeout=timeout)
+        assert (plain.returncode != 0) == fails, (
+            f"the plain run {'succeeded' if fails else 'failed'}\n{plain.stderr}"
+        )
         jitted = run_snippet(source, tmp_path, jit=True, env=env, args=args, timeout=timeout)
         assert jitted.stderr == plain.stderr, f"stderr differs\n--- plain\n{plain.stderr}\n--- jit\n{jitted.stderr}"
         assert jitted.stdout == plain.stdout, f"stdout differs\n--- plain\n{plain.stdout}\n--- jit\n{jitted.stdout}"

@@ -819,7 +819,7 @@ def test_property_getters_entered_from_compiled_code(jit, chaos):
                     out.append((o.v, o.two, o.deep, next(o.gen)))
                     out.append(o.w)
                     out.append(o.bad)
-                except (ZeroDivisionError, TypeError):
+                except (ZeroDivisionError, TypeError, AttributeError):
                     out.append(traceback.format_exc().splitlines()[-3:])
             return out
         objs = [P(i) for i in range(6)] + [Q(2), R(5), R(3)]

@@ -129,7 +129,8 @@ def test_uncaught_exception_traceback_through_compiled_frames(jit):
         for i in range(4):
             print(outer([1, 2, 5]))
         outer([3, 0])
-        """
+        """,
+        fails=True,
     )
     assert r.returncode == 1
     assert "ZeroDivisionError" in r.stderr and "~~~^^~~" in r.stderr

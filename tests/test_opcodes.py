@@ -1474,7 +1474,8 @@ def test_class_calls_run_a_compiled_init(jit):
         P.__init__ = init2
         print(make(8))
         Raises(1)
-        """
+        """,
+        fails=True,
     )
     r.assert_compiled("make", "Raises.__init__", "Defaults.__init__")
 
@@ -2783,7 +2784,11 @@ def test_unspecialized_int_operators_at_digit_boundaries(jit):
             except TypeError as e:
                 inv = str(e)
             y = -x      # a float: negated in place when it dies here
-            return -a, inv, y, -(x + 1.0), x, -(-a)
+            try:
+                twice = -(-a)
+            except TypeError as e:  # Neg's "neg"
+                twice = str(e)
+            return -a, inv, y, -(x + 1.0), x, twice
         for i in range(3):
             results = [ops(a, b) for a in edges for b in edges]
             moved = [shifts(a, n) for a in edges if type(a) is not float for n in counts]
@@ -3060,9 +3065,16 @@ def test_guarded_operations_on_borrowed_locals_keep_every_refcount(jit):
         for k in range(40):
             out = fmul(x, y, 20), iadd(p, q, 20), fmul_right(x, y, 20), iadd_right(p, q, 20)
         print(out)
-        # Other types at the guarded sites.
-        print(fmul(p, y, 3), fmul(x, q, 3), fmul("ab", 3, 3), iadd(x, y, 3), iadd([1], [2], 3))
-        print(fmul_right(x, q, 3), fmul_right(x, "ab", 3), iadd_right(p, y, 3), iadd_right(p, [2], 3))
+        # Other types at the guarded sites (some of which raise).
+        def safe(f, *args):
+            try:
+                return f(*args)
+            except TypeError as e:
+                return repr(e)
+        print(safe(fmul, p, y, 3), safe(fmul, x, q, 3), safe(fmul, "ab", 3, 3), safe(iadd, x, y, 3),
+              safe(iadd, [1], [2], 3), safe(iadd, [1], [2], 0))
+        print(safe(fmul_right, x, q, 3), safe(fmul_right, x, "ab", 3), safe(iadd_right, p, y, 3),
+              safe(iadd_right, p, [2], 3))
         print(sys.getrefcount(x), sys.getrefcount(y), sys.getrefcount(p), sys.getrefcount(q))
         """
     )
