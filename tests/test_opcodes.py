@@ -2565,6 +2565,64 @@ def test_instance_attributes_read_into_machine_words(jit):
     assert r.recorded["attrs"] == ["_RAW_LOAD_ATTR", "_RAW_LOAD_ATTR_FLOAT"], r.recorded["attrs"]
 
 
+def test_division_operands_of_either_kind_read_as_doubles(jit):
+    # `/` (and `**` for its exponent), which CPython never specializes,
+    # takes a local or attribute operand of either kind in words: an exact
+    # float, or an exact int a double holds exactly, converted as float and
+    # int division convert it. Anything else (a bigger int, a bool, an int
+    # or float subclass, a Fraction, None, a zero divisor, a power that
+    # overflows or underflows) runs the expression's own code.
+    r = jit(
+        """
+        from fractions import Fraction
+        from jitsaw import _jitsaw
+        def scale(p, q, k):
+            return (p - q) / k * 2.0
+        def ints(i, j, k):
+            return (i + j) / k, i - j
+        def power(x, n):
+            return 2.5 ** n * x - x
+        class Box:
+            def __init__(self, w):
+                self.width = w
+                self.minx = 0.5
+            def where(self, x):
+                return (x - self.minx) / self.width * 10.0
+        class I(int):
+            def __rtruediv__(self, o):
+                return "I.__rtruediv__"
+        class F(float):
+            def __rtruediv__(self, o):
+                return "F.__rtruediv__"
+        warm = []
+        for i in range(4):
+            warm += [scale(3.5, 1.25, 2.0), ints(i, 2, 3), power(1.5, 0.5), Box(4.0).where(2.25)]
+        _record("reads", sorted({u for f in (scale, ints, power, Box.where)
+                                 for u in _jitsaw.code_state(f)["uops"] if u.endswith("_REAL")}))
+        # First the ints a double holds only approximately (int division
+        # must not round them), while the words are still compiled.
+        edge = [2**53 + 1, -(2**53) - 3, 2**59 + 7, 2, 2.0, 3, -7, 0, 0.0, -0.0, 2**53 - 1, 2**53, -(2**53), 2**62, 10**20,
+                True, False, None, Fraction(1, 3), float("inf"), float("-inf"), float("nan"),
+                1e-310, 1e308, I(5), F(2.0), -2000, 2000, 1075, -1075]
+        out = []
+        for rnd in range(2):
+            for k in edge:
+                for f, args in ((scale, (3.5, 1.25, k)), (ints, (7, 5, k)), (power, (1.5, k)),
+                                (Box(k).where, (2.25,))):
+                    try:
+                        out.append(f(*args))
+                    except Exception as e:
+                        out.append(repr(e))
+            for i in range(-3, 200):
+                out.append((ints(i, i + 1, i * 3 + 10), scale(i * 0.5, 1.0, i + 5)))
+        print(warm, out)
+        """,
+        env={"JITSAW_THRESHOLD": "2"},
+    )
+    assert r.recorded["reads"] == ["_RAW_LOAD_ATTR_REAL", "_RAW_LOAD_FAST_REAL"], r.recorded["reads"]
+    assert r.returncode == 0 and r.stdout.startswith("["), r.stderr
+
+
 def test_float_list_items_updated_in_machine_words(jit):
     # `v[i] op= <expression>` of a float item of a list in a local, where
     # the interpreter saw floats, computes the expression in words and

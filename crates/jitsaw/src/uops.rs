@@ -177,6 +177,10 @@ uops! { o;
     _RAW_LOAD_CONST: 0 => 0, escapes false;
     _RAW_LOAD_ATTR: 0 => 0, escapes false;
     _RAW_LOAD_ATTR_FLOAT: 0 => 0, escapes false;
+    // jitsaw: an operand of `/` (or a power's exponent) of either kind,
+    // read as a double.
+    _RAW_LOAD_FAST_REAL: 0 => 0, escapes false;
+    _RAW_LOAD_ATTR_REAL: 0 => 0, escapes false;
     _RAW_ADD: 0 => 0, escapes false;
     _RAW_SUBTRACT: 0 => 0, escapes false;
     _RAW_MULTIPLY: 0 => 0, escapes false;
@@ -598,6 +602,8 @@ impl Uop {
                 | Uop::_RAW_LOAD_CONST
                 | Uop::_RAW_LOAD_ATTR
                 | Uop::_RAW_LOAD_ATTR_FLOAT
+                | Uop::_RAW_LOAD_FAST_REAL
+                | Uop::_RAW_LOAD_ATTR_REAL
                 | Uop::_RAW_ADD
                 | Uop::_RAW_SUBTRACT
                 | Uop::_RAW_MULTIPLY

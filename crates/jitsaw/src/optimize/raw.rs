@@ -26,7 +26,11 @@
 //! specialized for ints or floats (a local is read as the kind its
 //! operator wants), and `//`, `%` and `/` (which CPython 3.13 never
 //! specializes) of two values of known kinds (constants or results; ints
-//! for `//` and `%`). An expression whose fallback keeps running is
+//! for `//` and `%`). A local or attribute that `/` takes, or `**` as its
+//! exponent, has no kind the interpreter saw: it is read as a double, from
+//! an exact float or an exact int a double holds exactly, as CPython's
+//! float and int division convert it (`x = (p.x - self.minx) /
+//! self.width`). An expression whose fallback keeps running is
 //! compiled again with its first instruction generic (`Program::generic`),
 //! which this pass then leaves alone.
 //!
@@ -50,6 +54,18 @@ pub(super) enum Kind {
     /// A local, checked when read: its kind is the one the operator that
     /// takes it wants.
     Local,
+    /// A local or attribute that `/`, or `**` as its exponent, takes
+    /// without a kind of its own (CPython specializes neither), read as a
+    /// double: an exact float, or an exact int a double holds exactly,
+    /// converted as CPython converts it there.
+    Real,
+}
+
+impl Kind {
+    /// Whether a word of this kind holds a double.
+    fn holds_double(self) -> bool {
+        matches!(self, Kind::Float | Kind::Real)
+    }
 }
 
 /// What an instruction of an expression does to the words.
@@ -362,9 +378,15 @@ fn apply(
     steps: &mut [Step],
 ) -> Option<Step> {
     let operands = [stack[stack.len() - 2], stack[stack.len() - 1]];
-    let kinds = operands.map(|(kind, _)| match (kind, wants) {
+    // `/` converts an int operand as the float it would be; `**` only its
+    // exponent (an int base is `long_pow`'s).
+    let real = [
+        op == Uop::_RAW_TRUE_DIVIDE,
+        op == Uop::_RAW_TRUE_DIVIDE || op == Uop::_RAW_POWER_FLOAT,
+    ];
+    let kinds = [0, 1].map(|side| match (operands[side].0, wants) {
         (Kind::Local, Some(want)) => Some(want),
-        (Kind::Local, None) => None,
+        (Kind::Local, None) => real[side].then_some(Kind::Real),
         (kind, Some(want)) if kind != want => None,
         (kind, _) if op == Uop::_RAW_FLOOR_DIVIDE || op == Uop::_RAW_REMAINDER => {
             (kind == Kind::Int).then_some(kind)
@@ -384,7 +406,7 @@ fn apply(
     }
     stack.pop();
     *stack.last_mut().unwrap() = (gives, None);
-    let floats = u32::from(left == Kind::Float) << 16 | u32::from(right == Kind::Float) << 17;
+    let floats = u32::from(left.holds_double()) << 16 | u32::from(right.holds_double()) << 17;
     Some(Step::Op(op, floats))
 }
 
@@ -499,19 +521,19 @@ pub fn compute_in_words(program: Program) -> Program {
         for step in &e.steps[e.pushed..] {
             match *step {
                 Step::Local(l, kind, _) => {
-                    let load = if kind == Kind::Float {
-                        Uop::_RAW_LOAD_FAST_FLOAT
-                    } else {
-                        Uop::_RAW_LOAD_FAST
+                    let load = match kind {
+                        Kind::Float => Uop::_RAW_LOAD_FAST_FLOAT,
+                        Kind::Real => Uop::_RAW_LOAD_FAST_REAL,
+                        _ => Uop::_RAW_LOAD_FAST,
                     };
                     out.push(uop(load, l, depth as u64, None));
                     depth += 1;
                 }
                 Step::Attr(operand, kind) => {
-                    let load = if kind == Kind::Float {
-                        Uop::_RAW_LOAD_ATTR_FLOAT
-                    } else {
-                        Uop::_RAW_LOAD_ATTR
+                    let load = match kind {
+                        Kind::Float => Uop::_RAW_LOAD_ATTR_FLOAT,
+                        Kind::Real => Uop::_RAW_LOAD_ATTR_REAL,
+                        _ => Uop::_RAW_LOAD_ATTR,
                     };
                     out.push(uop(load, depth, operand, None));
                     depth += 1;
@@ -716,21 +738,67 @@ mod tests {
         let main = p.uops_of(0);
         assert_eq!(main[0].operand, 1.5f64.to_bits());
         assert_eq!(main[4].oparg, 1 << 8 | 1 << 16);
-        // A local's kind is unknown: `/` of one is left to its own code.
-        let q = program(
+    }
+
+    const DIV: Spec = (BINARY_OP, consts::NB_TRUE_DIVIDE as u32, &[]);
+    const POW: Spec = (BINARY_OP, consts::NB_POWER as u32, &[]);
+
+    #[test]
+    fn operands_of_true_division_and_exponents_are_read_as_doubles() {
+        // `(i + j) / k * 2.5 ** j`: `/` takes local `k` and `**` its
+        // exponent `j` with no kind the interpreter saw; both are read as
+        // doubles (an int converted), and the operations' oparg bits say
+        // their words hold doubles.
+        use Uop::*;
+        let p = program(
             &[
                 LOAD_I_J,
                 ADD,
                 LOAD_K,
-                (BINARY_OP, consts::NB_TRUE_DIVIDE as u32, &[]),
+                DIV,
+                (LOAD_CONST, 0, &[Uop::_LOAD_CONST_INLINE]),
+                (LOAD_FAST, 1, &[Uop::_LOAD_FAST]),
+                POW,
+                (
+                    BINARY_OP_MULTIPLY_FLOAT,
+                    5,
+                    &[Uop::_BINARY_OP_MULTIPLY_FLOAT],
+                ),
                 RETURN,
             ],
-            vec![],
+            vec![Some((2.5f64.to_bits() as i64, true))],
+        );
+        let p = compute_in_words(p);
+        assert_eq!(
+            ops(&p, 0),
+            [
+                _RAW_LOAD_FAST,
+                _RAW_LOAD_FAST,
+                _RAW_ADD,
+                _RAW_LOAD_FAST_REAL,
+                _RAW_TRUE_DIVIDE,
+                _RAW_LOAD_CONST,
+                _RAW_LOAD_FAST_REAL,
+                _RAW_POWER_FLOAT,
+                _RAW_MULTIPLY_FLOAT,
+                _RAW_BOX_FLOAT,
+                _JUMP
+            ]
+        );
+        let main = p.uops_of(0);
+        assert_eq!((main[3].oparg, main[3].operand), (2, 1));
+        assert_eq!(main[4].oparg, 1 << 8 | 1 << 17);
+        assert_eq!(main[7].oparg, 1 | 2 << 8 | 1 << 24 | 1 << 16 | 1 << 17);
+        // A local base of `**` could be an int (`long_pow`): left to its
+        // own code, and the expression ends before it.
+        let q = program(
+            &[LOAD_I_J, ADD, LOAD_K, TWO, POW, RETURN],
+            vec![None, None, Some((2, false))],
         );
         assert!(compute_in_words(q)
             .uops
             .iter()
-            .all(|u| u.op != _RAW_TRUE_DIVIDE));
+            .all(|u| u.op != _RAW_POWER_FLOAT));
     }
 
     #[test]

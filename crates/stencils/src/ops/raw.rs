@@ -58,6 +58,19 @@ unsafe fn float_word(v: *mut PyObject) -> Option<i64> {
     (!v.is_null() && is_float(v)).then(|| float_value(v).to_bits() as i64)
 }
 
+/// `v` as a double for `/` or a power's exponent, whose operand may be
+/// either kind: an exact float's bits, or an exact int a double holds
+/// exactly, converted (as `float_div`, `long_true_divide` and `float_pow`
+/// convert it).
+#[inline(always)]
+unsafe fn real_word(v: *mut PyObject) -> Option<i64> {
+    float_word(v).or_else(|| {
+        int_word(v)
+            .filter(|x| x.unsigned_abs() < 1 << 53)
+            .map(|x| (x as f64).to_bits() as i64)
+    })
+}
+
 stencil!(
     /// Reads local `oparg`, an exact int of at most two digits, into word
     /// `operand`.
@@ -111,6 +124,29 @@ stencil!(
     /// into word `oparg`.
     fn _RAW_LOAD_ATTR_FLOAT(f, sp, ts) {
         match attr_of_local(f).and_then(|v| float_word(v)) {
+            Some(x) => *word(oparg()) = x,
+            None => deopt!(f, sp, ts),
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Reads local `oparg` into word `operand` as a double (`real_word`).
+    fn _RAW_LOAD_FAST_REAL(f, sp, ts) {
+        match real_word(*frame_local(f, oparg())) {
+            Some(x) => *word(operand32() as usize) = x,
+            None => deopt!(f, sp, ts),
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Reads an instance attribute of a local's object into word `oparg`
+    /// as a double (`real_word`).
+    fn _RAW_LOAD_ATTR_REAL(f, sp, ts) {
+        match attr_of_local(f).and_then(|v| real_word(v)) {
             Some(x) => *word(oparg()) = x,
             None => deopt!(f, sp, ts),
         }
