@@ -71,27 +71,43 @@ unsafe fn real_word(v: *mut PyObject) -> Option<i64> {
     })
 }
 
-stencil!(
+/// A stencil reading a value into a word: `$read` gives the word from the
+/// frame (`None` leaves), which goes into word `$to`.
+macro_rules! read_word {
+    ($(#[$doc:meta])* $name:ident, $read:expr, $to:expr) => {
+        stencil!(
+            $(#[$doc])*
+            fn $name(f, sp, ts) {
+                match ($read)(f) {
+                    Some(x) => *word($to) = x,
+                    None => deopt!(f, sp, ts),
+                }
+                next!(f, sp, ts)
+            }
+        );
+    };
+}
+
+read_word!(
     /// Reads local `oparg`, an exact int of at most two digits, into word
     /// `operand`.
-    fn _RAW_LOAD_FAST(f, sp, ts) {
-        match int_word(*frame_local(f, oparg())) {
-            Some(x) => *word(operand32() as usize) = x,
-            None => deopt!(f, sp, ts),
-        }
-        next!(f, sp, ts)
-    }
+    _RAW_LOAD_FAST,
+    |f| int_word(*frame_local(f, oparg())),
+    operand32() as usize
 );
 
-stencil!(
+read_word!(
     /// Reads local `oparg`, an exact float, into word `operand`.
-    fn _RAW_LOAD_FAST_FLOAT(f, sp, ts) {
-        match float_word(*frame_local(f, oparg())) {
-            Some(x) => *word(operand32() as usize) = x,
-            None => deopt!(f, sp, ts),
-        }
-        next!(f, sp, ts)
-    }
+    _RAW_LOAD_FAST_FLOAT,
+    |f| float_word(*frame_local(f, oparg())),
+    operand32() as usize
+);
+
+read_word!(
+    /// Reads local `oparg` into word `operand` as a double (`real_word`).
+    _RAW_LOAD_FAST_REAL,
+    |f| real_word(*frame_local(f, oparg())),
+    operand32() as usize
 );
 
 /// The instance attribute a `_LOAD_ATTR_INSTANCE_VALUE_LOCAL` operand
@@ -106,52 +122,29 @@ unsafe fn attr_of_local(f: Frame) -> Option<*mut PyObject> {
     instance_value_of(owner, operand())
 }
 
-stencil!(
+read_word!(
     /// Reads an instance attribute of a local's object (`self.x`, see
     /// `attr_of_local`), an exact int of at most two digits, into word
     /// `oparg`.
-    fn _RAW_LOAD_ATTR(f, sp, ts) {
-        match attr_of_local(f).and_then(|v| int_word(v)) {
-            Some(x) => *word(oparg()) = x,
-            None => deopt!(f, sp, ts),
-        }
-        next!(f, sp, ts)
-    }
+    _RAW_LOAD_ATTR,
+    |f| attr_of_local(f).and_then(|v| int_word(v)),
+    oparg()
 );
 
-stencil!(
+read_word!(
     /// Reads an instance attribute of a local's object, an exact float,
     /// into word `oparg`.
-    fn _RAW_LOAD_ATTR_FLOAT(f, sp, ts) {
-        match attr_of_local(f).and_then(|v| float_word(v)) {
-            Some(x) => *word(oparg()) = x,
-            None => deopt!(f, sp, ts),
-        }
-        next!(f, sp, ts)
-    }
+    _RAW_LOAD_ATTR_FLOAT,
+    |f| attr_of_local(f).and_then(|v| float_word(v)),
+    oparg()
 );
 
-stencil!(
-    /// Reads local `oparg` into word `operand` as a double (`real_word`).
-    fn _RAW_LOAD_FAST_REAL(f, sp, ts) {
-        match real_word(*frame_local(f, oparg())) {
-            Some(x) => *word(operand32() as usize) = x,
-            None => deopt!(f, sp, ts),
-        }
-        next!(f, sp, ts)
-    }
-);
-
-stencil!(
+read_word!(
     /// Reads an instance attribute of a local's object into word `oparg`
     /// as a double (`real_word`).
-    fn _RAW_LOAD_ATTR_REAL(f, sp, ts) {
-        match attr_of_local(f).and_then(|v| real_word(v)) {
-            Some(x) => *word(oparg()) = x,
-            None => deopt!(f, sp, ts),
-        }
-        next!(f, sp, ts)
-    }
+    _RAW_LOAD_ATTR_REAL,
+    |f| attr_of_local(f).and_then(|v| real_word(v)),
+    oparg()
 );
 
 stencil!(
