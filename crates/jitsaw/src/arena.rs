@@ -341,6 +341,15 @@ impl Arena {
     }
 }
 
+/// Held by the tests that take blocks from the process's arena, which the
+/// test harness runs on parallel threads: a block freed by one could be
+/// taken by another before the first looks at the freed page.
+#[cfg(test)]
+pub(crate) fn arena_test_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +357,7 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
     fn blocks_end_at_page_ends_and_are_reused() {
+        let _arena = arena_test_lock();
         let anchor = blocks_end_at_page_ends_and_are_reused as *const () as usize;
         let a = CodeMemory::new(10, anchor).unwrap();
         assert_eq!(a.address() % ALIGN, 0);
@@ -398,6 +408,7 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
     fn blocks_on_kept_pages_start_zeroed() {
+        let _arena = arena_test_lock();
         let anchor = blocks_on_kept_pages_start_zeroed as *const () as usize;
         for _ in 0..4 {
             let mut b = CodeMemory::new(100, anchor).unwrap();
@@ -410,6 +421,7 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
     fn written_code_runs_once_executable() {
+        let _arena = arena_test_lock();
         let mut m =
             CodeMemory::new(16, written_code_runs_once_executable as *const () as usize).unwrap();
         // mov eax, 42; ret
@@ -423,6 +435,7 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
     fn rewritten_code_runs_the_new_bytes() {
+        let _arena = arena_test_lock();
         let mut m =
             CodeMemory::new(16, rewritten_code_runs_the_new_bytes as *const () as usize).unwrap();
         m.bytes_mut()[..6].copy_from_slice(&[0xB8, 42, 0, 0, 0, 0xC3]);

@@ -830,6 +830,7 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
     fn every_hole_is_patched_byte_exactly() {
+        let _arena = crate::arena::arena_test_lock();
         let program = Program {
             insts: vec![inst(0, 0, 2), inst(1, 2, 2), inst(2, 4, 1), inst(3, 5, 1)],
             uops: vec![
