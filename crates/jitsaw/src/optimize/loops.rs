@@ -573,11 +573,7 @@ fn loop_code(program: &Program, lp: &Loop) -> Option<Vec<UopInst>> {
             continue;
         };
         if read_first[l] && loaded[l] {
-            let load = match kind {
-                Kind::Float => Uop::_RAW_LOAD_FAST_FLOAT,
-                _ => Uop::_RAW_LOAD_FAST,
-            };
-            out.push(uop(load, l as u32, w as u64));
+            out.push(uop(kind.local_read(), l as u32, w as u64));
         } else {
             out.push(uop(Uop::_RAW_CHECK_FAST_PLAIN, l as u32, 0));
         }

@@ -66,6 +66,25 @@ impl Kind {
     fn holds_double(self) -> bool {
         matches!(self, Kind::Float | Kind::Real)
     }
+
+    /// The micro-op reading a local into a word as this kind.
+    pub(super) fn local_read(self) -> Uop {
+        match self {
+            Kind::Float => Uop::_RAW_LOAD_FAST_FLOAT,
+            Kind::Real => Uop::_RAW_LOAD_FAST_REAL,
+            Kind::Int | Kind::Local => Uop::_RAW_LOAD_FAST,
+        }
+    }
+
+    /// The micro-op reading an instance attribute of a local's object into
+    /// a word as this kind.
+    fn attr_read(self) -> Uop {
+        match self {
+            Kind::Float => Uop::_RAW_LOAD_ATTR_FLOAT,
+            Kind::Real => Uop::_RAW_LOAD_ATTR_REAL,
+            Kind::Int | Kind::Local => Uop::_RAW_LOAD_ATTR,
+        }
+    }
 }
 
 /// What an instruction of an expression does to the words.
@@ -521,21 +540,11 @@ pub fn compute_in_words(program: Program) -> Program {
         for step in &e.steps[e.pushed..] {
             match *step {
                 Step::Local(l, kind, _) => {
-                    let load = match kind {
-                        Kind::Float => Uop::_RAW_LOAD_FAST_FLOAT,
-                        Kind::Real => Uop::_RAW_LOAD_FAST_REAL,
-                        _ => Uop::_RAW_LOAD_FAST,
-                    };
-                    out.push(uop(load, l, depth as u64, None));
+                    out.push(uop(kind.local_read(), l, depth as u64, None));
                     depth += 1;
                 }
                 Step::Attr(operand, kind) => {
-                    let load = match kind {
-                        Kind::Float => Uop::_RAW_LOAD_ATTR_FLOAT,
-                        Kind::Real => Uop::_RAW_LOAD_ATTR_REAL,
-                        _ => Uop::_RAW_LOAD_ATTR,
-                    };
-                    out.push(uop(load, depth, operand, None));
+                    out.push(uop(kind.attr_read(), depth, operand, None));
                     depth += 1;
                 }
                 Step::Const(w) => {
