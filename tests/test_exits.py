@@ -602,6 +602,74 @@ def test_exceptions_and_deopts_inside_direct_callees(jit):
     assert r.exits("generic:BINARY_OP_ADD_INT")
 
 
+def test_call_sites_entering_a_remembered_function_see_what_changed(jit):
+    # A call site that entered a compiled function pushes its frame itself
+    # the next time (the `_CALL` stencil's quick way): whatever changed in
+    # between must send the call the way that looks again. A new
+    # `__code__` or defaults, local monitoring of the callee's code, a lower
+    # recursion limit, a callee that falls back at most calls.
+    r = jit(
+        """
+        import sys
+        mon = sys.monitoring
+        def add(a, b):
+            return a + b
+        def other(a, b):
+            return a * b
+        def site(n, b):
+            t = 0
+            for i in range(n):
+                t += add(i, b)
+            return t
+        def other_site(n, b):
+            t = 0
+            for i in range(n):
+                t += other(i, b)
+            return t
+        # Both codes compiled before the swap, which compiles nothing.
+        print(site(40, 1), other_site(40, 1), site(40, 2), other_site(40, 2))
+        add.__code__ = other.__code__
+        print(site(40, 3))
+        add.__defaults__ = (5,)
+        print(site(40, 4))
+        add.__code__ = (lambda a, b=7: a - b).__code__
+        print(site(40, 2))
+        lines = []
+        mon.use_tool_id(3, "jitsaw-test")
+        mon.register_callback(3, mon.events.PY_START, lambda code, off: lines.append(code.co_name))
+        mon.set_local_events(3, add.__code__, mon.events.PY_START)
+        print(site(5, 1), lines)
+        mon.set_local_events(3, add.__code__, 0)
+        lines.clear()
+        print(site(40, 1), lines)
+        mon.free_tool_id(3)
+        def down(n):
+            return 0 if n == 0 else down(n - 1) + 1
+        for limit in (400, 200, 120):
+            sys.setrecursionlimit(limit)
+            for k in range(30):
+                try:
+                    down(k * 10)
+                except RecursionError:
+                    print("limit", limit, "deep", k * 10)
+                    break
+        sys.setrecursionlimit(1000)
+        def flaky(x):
+            return x + 1
+        def loop(xs):
+            t = 0
+            for x in xs:
+                t += flaky(x)
+            return t
+        ints = list(range(50))
+        print(loop(ints), loop(ints))
+        print(loop([0.5 * i for i in range(200)]), loop(ints))
+        """
+    )
+    r.assert_compiled("site", "loop", "flaky")
+    assert r.stats["frames_entered"] > 200
+
+
 def test_tracing_switched_on_inside_a_direct_callee(jit):
     r = jit(
         """
