@@ -609,11 +609,12 @@ def test_exceptions_and_deopts_inside_direct_callees(jit):
 
 
 def test_call_sites_entering_a_remembered_function_see_what_changed(jit):
-    # A call site that entered a compiled function pushes its frame itself
-    # the next time (the `_CALL` stencil's quick way): whatever changed in
-    # between must send the call the way that looks again. A new
-    # `__code__` or defaults, local monitoring of the callee's code, a lower
-    # recursion limit, a callee that falls back at most calls.
+    # A call site that entered a compiled function remembers it (the site's
+    # `CallCache`), and the next call takes the quick way with only a few
+    # checks: whatever changed in between must send the call the way that
+    # looks again. A new `__code__` or defaults, local monitoring of the
+    # callee's code, a lower recursion limit, a callee that falls back at
+    # most calls.
     r = jit(
         """
         import sys
