@@ -681,6 +681,100 @@ def test_call_sites_entering_a_remembered_function_see_what_changed(jit):
     assert r.stats["frames_entered"] > 200
 
 
+def test_calls_binding_star_args_and_kwargs_in_compiled_code(jit):
+    # A positional call of a function taking `*args` or `**kwargs` (and no
+    # keyword-only parameters) is bound by jitsaw (`push_star_frame`) and
+    # remembered by its site: a fresh `**kwargs` dict at every call, the
+    # extra arguments in `*args` (the empty tuple for none), closures over
+    # them, methods, calls that must raise `TypeError`, a `__code__` swapped
+    # for one without stars, a deopt and a traceback inside, and recursion
+    # to the limit, as the interpreter binds them.
+    r = jit(
+        """
+        import sys, traceback
+        def deb(self, msg, *args, **kwargs):
+            kwargs.setdefault("n", 0)
+            kwargs["n"] += 1
+            return msg, args, kwargs
+        def wrap(*args, **kwargs):
+            return args, kwargs
+        def rest(a, *more):
+            return a, more
+        def kw(a, b, **extra):
+            extra[a] = b
+            return sorted(extra.items())
+        def closes(a, *args, **kw):
+            def inner():
+                return a, args, kw
+            return inner()
+        def half(x, *args):
+            return x / 2
+        def fails(x, *args):
+            return args[x]
+        class Log:
+            def debug(self, msg, *args, **kwargs):
+                if self.on(msg):
+                    return ("log", msg % args if args else msg, kwargs)
+            def on(self, msg):
+                return msg != "quiet"
+        def site(n):
+            out = []
+            log = Log()
+            for i in range(n):
+                out.append(deb(None, i))
+                out.append(deb(None, i, 2, 3))
+                out.append(wrap())
+                out.append(wrap(i, [i]))
+                out.append(rest(i))
+                out.append(rest(i, 1, 2))
+                out.append(kw(i, 5))
+                out.append(closes(i, 7))
+                out.append(log.debug("m %s", i))
+                out.append(log.debug("quiet"))
+                for bad in (lambda: kw(i), lambda: rest(), lambda: deb(None)):
+                    try:
+                        bad()
+                    except TypeError as e:
+                        out.append(str(e))
+            return out
+        for k in range(6):
+            out = site(30)
+        print(len(out), out[:16], out[-16:])
+        first, second = wrap(1)[1], wrap(1)[1]
+        print(first is second, first == second, sys.getrefcount(first))
+        more = rest(1, "x", "y")[1]
+        print(type(more), more, sys.getrefcount(more), rest(1)[1] == ())
+        def swapped(n):
+            return [wrap(i, i) for i in range(n)]
+        print(swapped(40)[-1])
+        wrap.__code__ = (lambda a, b: (b, a)).__code__
+        print(swapped(40)[-1])
+        def halves(n):
+            return [half(i) for i in range(n)]
+        print(halves(40)[-3:], halves(5) == halves(5))
+        print(half(1.5), half(3))
+        def index(n):
+            return [fails(i % 3, "a", "b") for i in range(n)]
+        try:
+            index(40)
+        except IndexError:
+            traceback.print_exc(file=sys.stdout)
+        def down(n, *args, **kwargs):
+            return 0 if n == 0 else down(n - 1, *args) + 1
+        for limit in (300, 150):
+            sys.setrecursionlimit(limit)
+            for depth in range(0, 400, 10):
+                try:
+                    down(depth, 1, 2)
+                except RecursionError:
+                    print("limit", limit, "depth", depth)
+                    break
+        """
+    )
+    r.assert_compiled("site", "deb", "closes")
+    assert r.stats["star_calls_bound"] > 500, r.stats["star_calls_bound"]
+
+
 def test_tracing_switched_on_inside_a_direct_callee(jit):
     r = jit(
         """

@@ -196,7 +196,8 @@ class Gen:
             self.emit(f"    {out}.append(str(e))")
         elif c < 0.95:
             # Calls that bind keywords, keyword-only parameters, *args and
-            # **kwargs (and fail to bind).
+            # **kwargs (and fail to bind), positional calls of functions
+            # taking *args or **kwargs.
             a, b = self.expr(names, "int"), self.expr(names, "any")
             self.emit("try:")
             self.depth += 1
@@ -209,6 +210,14 @@ class Gen:
                 f"ko({a}, k={b})",
                 f"ko(k={b})",
                 f"kw({a}, a={b})",
+                f"st({a})",
+                f"st({a}, {b})",
+                f"st({a}, {b}, {a})",
+                f"st()",
+                f"sv()",
+                f"sv({a}, {b})",
+                f"sk({a})",
+                f"sk({a}, {b})",
             ]) + ")")
             self.depth -= 1
             self.emit("except TypeError as e:")
@@ -298,6 +307,14 @@ class Gen:
         self.emit("    return (a, b, rest, k, sorted(more))")
         self.emit("def ko(a, *, k=1):")
         self.emit("    return (a, k)")
+        # Positional calls of these bind their stars in compiled code.
+        self.emit("def st(a, *rest, **more):")
+        self.emit("    more['n'] = len(rest)")
+        self.emit("    return (a, rest, sorted(more.items()))")
+        self.emit("def sv(*args):")
+        self.emit("    return args[-1:] + args[:1]")
+        self.emit("def sk(a, **more):")
+        self.emit("    return (a, more)")
         self.emit("class Pt:")
         self.emit("    __slots__ = ('u', 'v')")
         self.emit("    def __init__(self, u, v=-1):")

@@ -106,6 +106,7 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("frames_entered", runtime::FRAMES_ENTERED.get())?;
     d.set_item("calls_without_frame", runtime::CALLS_WITHOUT_FRAME.get())?;
     d.set_item("keyword_calls_cached", runtime::KEYWORD_CALLS_CACHED.get())?;
+    d.set_item("star_calls_bound", runtime::STAR_CALLS_BOUND.get())?;
     d.set_item("iter_generators", runtime::ITER_GENERATORS.get())?;
     d.set_item("inits_entered", runtime::INITS_ENTERED.get())?;
     d.set_item("properties_entered", runtime::PROPERTIES_ENTERED.get())?;

@@ -653,7 +653,8 @@ struct CallCache {
     /// `_INIT_RETURN` (written by the code generator; 0 for none).
     init_return: usize,
     /// How many parameters of a function the call leaves to its defaults
-    /// (its version vouches for them too).
+    /// (its version vouches for them too); [`STARS_BOUND`] for a function
+    /// whose `*args` and `**kwargs` the call binds.
     filled: u32,
     /// What the function's whole body does, if it only returns one of its
     /// arguments or a constant (see [`trivial_body`]); 0 otherwise.
@@ -918,6 +919,10 @@ unsafe fn quick_call(
                         entry: generator as usize,
                     });
                 }
+            } else if cache.filled == STARS_BOUND {
+                if let Some(frame) = push_star_frame(ts, func, code, args, total) {
+                    return Some(enter_inline(ts, caller, frame, base, resume, cache.entry));
+                }
             } else if let Some(frame) = push_frame(ts, func, code, args, total) {
                 fill_defaults(frame, func, total, cache.filled as usize);
                 return Some(enter_inline(ts, caller, frame, base, resume, cache.entry));
@@ -925,6 +930,130 @@ unsafe fn quick_call(
         }
     }
     None
+}
+
+/// [`CallCache::filled`] of a function whose `*args` and `**kwargs` the
+/// call binds ([`push_star_frame`]); no function has this many parameters.
+const STARS_BOUND: u32 = u32::MAX;
+
+/// Whether a call passing `nargs` arguments by position binds a function
+/// of `code` with [`push_star_frame`]: the code takes `*args` or
+/// `**kwargs` (or both) and no keyword-only parameters, and the call
+/// passes at least its positional parameters, more only into `*args`
+/// (logging's `def debug(self, msg, *args, **kwargs)`, decorators'
+/// `def wrapper(*args, **kwargs)`).
+#[inline]
+unsafe fn binds_stars_alone(code: *mut PyCodeObject, nargs: usize) -> bool {
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    let argcount = field::<i32>(code.cast(), off::CODE_CO_ARGCOUNT) as usize;
+    flags & consts::CO_OPTIMIZED != 0
+        && flags & (consts::CO_VARARGS | consts::CO_VARKEYWORDS) != 0
+        && field::<i32>(code.cast(), off::CODE_CO_KWONLYARGCOUNT) == 0
+        && (nargs == argcount || (nargs > argcount && flags & consts::CO_VARARGS != 0))
+}
+
+/// Pushes a frame for `func`, whose code [`binds_stars_alone`] for
+/// `nargs` positional arguments at `args`, bound as
+/// `_PyEvalFramePushAndInit` binds them: the positional parameters, then
+/// `*args` holding the rest (the empty tuple for none) and `**kwargs` a new
+/// empty dict. Takes the references to `func` and the arguments. `None`
+/// (nothing taken, no error set) when the thread's frame stack chunk is
+/// full or an allocation fails: the general way then binds the call (and
+/// raises `MemoryError` itself).
+#[inline(never)]
+unsafe fn push_star_frame(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+) -> Option<*mut Frame> {
+    let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
+    let argcount = field::<i32>(code.cast(), off::CODE_CO_ARGCOUNT) as usize;
+    let varargs = flags & consts::CO_VARARGS != 0;
+    // Both made before the frame, so that a failure has nothing to undo.
+    let kwargs = if flags & consts::CO_VARKEYWORDS != 0 {
+        let d = pyo3::ffi::PyDict_New().cast::<PyObject>();
+        if d.is_null() {
+            PyErr_Clear();
+            return None;
+        }
+        d
+    } else {
+        std::ptr::null_mut()
+    };
+    let rest = if varargs {
+        let t = pyo3::ffi::PyTuple_New((nargs - argcount) as isize).cast::<PyObject>();
+        if t.is_null() {
+            xdecref(kwargs);
+            PyErr_Clear();
+            return None;
+        }
+        t
+    } else {
+        std::ptr::null_mut()
+    };
+    let Some(frame) = push_frame(ts, func, code, args, argcount) else {
+        xdecref(rest);
+        xdecref(kwargs);
+        return None;
+    };
+    if varargs {
+        // No allocation since the tuple was made: the GC has not seen its
+        // empty items.
+        let items = tuple_items(rest);
+        for i in argcount..nargs {
+            *items.add(i - argcount) = *args.add(i);
+        }
+        *frame_local(frame, argcount) = rest;
+    }
+    if !kwargs.is_null() {
+        *frame_local(frame, argcount + varargs as usize) = kwargs;
+    }
+    super::STAR_CALLS_BOUND.bump();
+    Some(frame)
+}
+
+/// A call from compiled code of a function whose code
+/// [`binds_stars_alone`] for this call: enters its compiled code with the
+/// frame [`push_star_frame`] binds, and the call site's `cache` learns the
+/// entry. `None` (nothing taken) when it cannot.
+#[allow(clippy::too_many_arguments)]
+unsafe fn star_inline(
+    ts: *mut PyThreadState,
+    caller: *mut Frame,
+    func: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: usize,
+    base: *mut *mut PyObject,
+    resume: u64,
+    site: &mut CallSite,
+) -> Option<Inline> {
+    let code = func_code(func);
+    if !binds_stars_alone(code, nargs) {
+        return None;
+    }
+    let (state, compiled) = bindable(ts, func)?;
+    let entry = (*compiled).entry(0);
+    let version = field::<u32>(func.cast(), off::FUNC_VERSION);
+    if version != 0 {
+        learn(
+            site,
+            CallCache {
+                version,
+                nargs: nargs as u32,
+                state,
+                entry,
+                ticket: crate::hook::ticket(ts),
+                init: std::ptr::null_mut(),
+                init_return: site.first.init_return,
+                filled: STARS_BOUND,
+                trivial: 0,
+            },
+        );
+    }
+    let frame = push_star_frame(ts, func, code, args, nargs)?;
+    Some(enter_inline(ts, caller, frame, base, resume, entry))
 }
 
 /// [`helper_call_any`] past its quick call of the function its site
@@ -989,6 +1118,9 @@ unsafe fn call_any_other(
         } else {
             let inline = push_inline(ts, caller, func, args, total, base, resume, site);
             if !inline.frame.is_null() {
+                return inline;
+            }
+            if let Some(inline) = star_inline(ts, caller, func, args, total, base, resume, site) {
                 return inline;
             }
             if defaults_needed(func, code, total).is_none() {

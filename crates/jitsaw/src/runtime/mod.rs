@@ -318,6 +318,9 @@ pub static CALLS_WITHOUT_FRAME: Counter = Counter::new();
 /// Keyword calls bound from their site's cache (see
 /// `helpers::quick_kw_call`).
 pub static KEYWORD_CALLS_CACHED: Counter = Counter::new();
+/// Calls whose `*args` and `**kwargs` compiled code bound itself (see
+/// `helpers::push_star_frame`), without `_PyEvalFramePushAndInit`.
+pub static STAR_CALLS_BOUND: Counter = Counter::new();
 /// Generators `iter()` in compiled code made without calling the class's
 /// `__iter__` (see `helpers::generator_iter`).
 pub static ITER_GENERATORS: Counter = Counter::new();
