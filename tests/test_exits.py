@@ -769,6 +769,21 @@ def test_calls_binding_star_args_and_kwargs_in_compiled_code(jit):
                 except RecursionError:
                     print("limit", limit, "depth", depth)
                     break
+        sys.setrecursionlimit(1000)
+        # Local monitoring of a remembered callee's code.
+        mon = sys.monitoring
+        starts = []
+        mon.use_tool_id(3, "jitsaw-test")
+        mon.register_callback(3, mon.events.PY_START, lambda code, off: starts.append(code.co_name))
+        def debs(n):
+            return [deb(None, i, i)[1] for i in range(n)]
+        print(debs(40)[-1])
+        mon.set_local_events(3, deb.__code__, mon.events.PY_START)
+        print(debs(3), starts)
+        mon.set_local_events(3, deb.__code__, 0)
+        starts.clear()
+        print(debs(40)[-1], starts)
+        mon.free_tool_id(3)
         """
     )
     r.assert_compiled("site", "deb", "closes")
