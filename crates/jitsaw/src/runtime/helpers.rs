@@ -673,6 +673,42 @@ fn learn(site: &mut CallSite, entry: CallCache) {
     site.first = entry;
 }
 
+/// A `_CALL` site learns a call of the plain function `func` ([`learn`]),
+/// when the function has a version to vouch for the entry: its code's
+/// `state`, the compiled `entry` (0 for a generator function), the call's
+/// `ticket`, and what [`CallCache::filled`] and [`CallCache::trivial`] say.
+#[allow(clippy::too_many_arguments)]
+unsafe fn learn_function(
+    site: &mut CallSite,
+    func: *mut PyObject,
+    nargs: usize,
+    state: *mut CodeState,
+    entry: usize,
+    ticket: crate::hook::DirectTicket,
+    filled: u32,
+    trivial: u32,
+) {
+    let version = field::<u32>(func.cast(), off::FUNC_VERSION);
+    if version == 0 {
+        return;
+    }
+    let init_return = site.first.init_return;
+    learn(
+        site,
+        CallCache {
+            version,
+            nargs: nargs as u32,
+            state,
+            entry,
+            ticket,
+            init: std::ptr::null_mut(),
+            init_return,
+            filled,
+            trivial,
+        },
+    );
+}
+
 /// A `_CALL` site's cache (its [`crate::codegen::SiteCache`]s): the entry
 /// it learned last, and the function before, which a site calling two
 /// functions in turn keeps (deltablue's and richards' method calls on
@@ -729,23 +765,18 @@ unsafe fn push_inline(
         return NONE;
     };
     let entry = (*compiled).entry(0);
-    let version = field::<u32>(func.cast(), off::FUNC_VERSION);
-    if version != 0 {
-        learn(
-            site,
-            CallCache {
-                version,
-                nargs: nargs as u32,
-                state,
-                entry,
-                ticket: crate::hook::ticket(ts),
-                init: std::ptr::null_mut(),
-                init_return: site.first.init_return,
-                filled: filled as u32,
-                trivial: if filled == 0 { trivial_body(code) } else { 0 },
-            },
-        );
-    }
+    let trivial = if filled == 0 { trivial_body(code) } else { 0 };
+    let ticket = crate::hook::ticket(ts);
+    learn_function(
+        site,
+        func,
+        nargs,
+        state,
+        entry,
+        ticket,
+        filled as u32,
+        trivial,
+    );
     let Some(frame) = push_frame(ts, func, code, args, nargs) else {
         return NONE;
     };
@@ -1035,23 +1066,8 @@ unsafe fn star_inline(
     }
     let (state, compiled) = bindable(ts, func)?;
     let entry = (*compiled).entry(0);
-    let version = field::<u32>(func.cast(), off::FUNC_VERSION);
-    if version != 0 {
-        learn(
-            site,
-            CallCache {
-                version,
-                nargs: nargs as u32,
-                state,
-                entry,
-                ticket: crate::hook::ticket(ts),
-                init: std::ptr::null_mut(),
-                init_return: site.first.init_return,
-                filled: STARS_BOUND,
-                trivial: 0,
-            },
-        );
-    }
+    let ticket = crate::hook::ticket(ts);
+    learn_function(site, func, nargs, state, entry, ticket, STARS_BOUND, 0);
     let frame = push_star_frame(ts, func, code, args, nargs)?;
     Some(enter_inline(ts, caller, frame, base, resume, entry))
 }
@@ -1170,22 +1186,8 @@ unsafe fn call_generator_function(
     }
     let ticket = crate::hook::ticket(ts);
     let (state, generator) = make_generator(ts, func, code, args, nargs)?;
-    let version = field::<u32>(func.cast(), off::FUNC_VERSION);
-    if version != 0 && !generator.is_null() {
-        learn(
-            site,
-            CallCache {
-                version,
-                nargs: nargs as u32,
-                state,
-                entry: 0,
-                ticket,
-                init: std::ptr::null_mut(),
-                init_return: site.first.init_return,
-                filled: 0,
-                trivial: 0,
-            },
-        );
+    if !generator.is_null() {
+        learn_function(site, func, nargs, state, 0, ticket, 0, 0);
     }
     Some(generator)
 }
