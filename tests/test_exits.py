@@ -784,6 +784,18 @@ def test_calls_binding_star_args_and_kwargs_in_compiled_code(jit):
         starts.clear()
         print(debs(40)[-1], starts)
         mon.free_tool_id(3)
+        # A signal's handler runs at the eval breaker inside such a callee.
+        import signal
+        seen = []
+        signal.signal(signal.SIGUSR1, lambda sig, frame: seen.append(
+            (frame.f_code.co_name, frame.f_locals.get("args"), sorted(frame.f_locals.get("kw", {})))))
+        def ping(*args, **kw):
+            if args[0] % 10 == 0:
+                signal.raise_signal(signal.SIGUSR1)
+            return len(args)
+        def pings(n):
+            return sum(ping(i, i) for i in range(n))
+        print(pings(40), pings(40), seen[-3:], len(seen))
         """
     )
     r.assert_compiled("site", "deb", "closes")
