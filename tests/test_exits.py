@@ -892,3 +892,153 @@ def test_warnings_from_deallocations_name_the_current_line(jit):
     assert r.stderr.count(": ResourceWarning: unclosed file") == 24
     for line in (9, 10, 12, 13):
         assert f"snippet.py:{line}: ResourceWarning" in r.stderr
+
+
+def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
+    # A long first call of code with loops leaves its provisional code for
+    # the interpreter, which runs a turn of the loop nest, and is entered
+    # again at the loop's head in code compiled from that specialization
+    # (`hook::osr`): the rest of the call must behave as the interpreter
+    # would make it: returns from inside the loop (a value, a constant),
+    # exceptions with and without a handler in the frame (their
+    # tracebacks), re-raises, paths the interpreted turn did not take,
+    # deopts, recursion to the limit, a trace function set mid-loop,
+    # `f_lineno` outside a trace function, and a program that took the
+    # optimizer's `sys.monitoring` tool itself.
+    r = jit(
+        """
+        import sys, traceback
+        def nest(n):
+            total, seen = 0, []
+            for i in range(n):
+                for j in range(3):
+                    total += i * j
+                if i % 997 == 996:
+                    seen.append(total % 1000)
+                k = 0
+                while k < 2:
+                    k += 1
+                    total -= k
+                if i == n - 10:
+                    total = total + 0.5
+            return total, seen
+        print(nest(5000))
+        def ret_value(n):
+            for i in range(n):
+                if i == n - 1:
+                    return i * 2
+        def ret_const(n):
+            for i in range(n):
+                if i == n - 1:
+                    return None
+            return "no"
+        print(ret_value(5000), ret_const(5000))
+        def no_handler(n):
+            t = 0
+            for i in range(n):
+                t += 1 // (n - 1 - i)
+            return t
+        try:
+            no_handler(5000)
+        except ZeroDivisionError:
+            traceback.print_exc(file=sys.stdout)
+        def handler(n):
+            caught = 0
+            for i in range(n):
+                try:
+                    caught += 1 // (i % 1000)
+                except ZeroDivisionError:
+                    caught += 100
+            return caught
+        print(handler(5000))
+        def reraise(n):
+            for i in range(n):
+                try:
+                    if i == n - 3:
+                        raise KeyError(i)
+                except ValueError:
+                    pass
+        try:
+            reraise(5000)
+        except KeyError:
+            traceback.print_exc(file=sys.stdout)
+        def bare(n):
+            for i in range(n):
+                try:
+                    if i == n - 3:
+                        raise IndexError(i)
+                except IndexError:
+                    if i > 0:
+                        raise
+        try:
+            bare(5000)
+        except IndexError:
+            traceback.print_exc(file=sys.stdout)
+        def inside_try(n):
+            t = 0
+            try:
+                for i in range(n):
+                    t += i
+            finally:
+                t += 1
+            return t
+        print(inside_try(5000))
+        def down(k):
+            return 0 if k == 0 else down(k - 1) + 1
+        def deep(n, limit):
+            found = None
+            for i in range(n):
+                if i == n - 1:
+                    for d in range(0, 2 * limit, 7):
+                        try:
+                            down(d)
+                        except RecursionError:
+                            found = d
+                            break
+            return found
+        sys.setrecursionlimit(200)
+        print(deep(5000, 200))
+        sys.setrecursionlimit(1000)
+        def traced(n):
+            t = 0
+            for i in range(n):
+                if i == n - 3:
+                    sys.settrace(tracer)
+                t += helper(i)
+            sys.settrace(None)
+            return t
+        def helper(i):
+            return i % 3
+        events = []
+        def tracer(frame, event, arg):
+            events.append((frame.f_code.co_name, event, frame.f_lineno))
+            return tracer
+        print(traced(5000), events[:12], len(events))
+        def lineno(n):
+            f = sys._getframe()
+            for i in range(n):
+                if i == n - 1:
+                    try:
+                        f.f_lineno = 1
+                    except ValueError as e:
+                        return str(e)
+        print(lineno(5000))
+        print(sys.monitoring.get_tool(sys.monitoring.OPTIMIZER_ID))
+        sys.monitoring.use_tool_id(sys.monitoring.OPTIMIZER_ID, "mine")
+        def theirs(n):
+            t = 0
+            for i in range(n):
+                t += i
+            return t
+        print(theirs(5000), sys.monitoring.get_tool(sys.monitoring.OPTIMIZER_ID))
+        sys.monitoring.free_tool_id(sys.monitoring.OPTIMIZER_ID)
+        def gen(n):
+            for i in range(n):
+                yield i
+        print(sum(gen(5000)))
+        """
+    )
+    # nest, ret_value, ret_const, no_handler, handler, reraise, bare, deep,
+    # traced, lineno: entered again; inside_try (its loop's head has a
+    # handler), theirs (the tool was taken) and the generator are not.
+    assert r.stats["loops_entered"] >= 10

@@ -69,6 +69,7 @@ static void layout(void)
     OFF("TSTATE_CORO_ORIGIN_DEPTH", PyThreadState, coroutine_origin_tracking_depth);
     OFF("TSTATE_RECURSION_HEADROOM", PyThreadState, recursion_headroom);
     OFF("TSTATE_TRACING", PyThreadState, tracing);
+    OFF("TSTATE_WHAT_EVENT", PyThreadState, what_event);
     OFF("TSTATE_CURRENT_FRAME", PyThreadState, current_frame);
     OFF("TSTATE_CURRENT_EXCEPTION", PyThreadState, current_exception);
     OFF("TSTATE_EXC_INFO", PyThreadState, exc_info);

@@ -182,6 +182,7 @@ def print_stats(file=None):
       f"instances), {s['deopts']} handed to the interpreter, "
       f"{s['raise_exits']} raised; {s['calls_without_frame']} calls needed no frame, "
       f"{s['star_calls_bound']} bound *args/**kwargs without CPython, "
+      f"{s['loops_entered']} long first calls entered again at a loop compiled anew, "
       f"{s['iter_generators']} generators made for iter() without calling __iter__\n")
     w(f"  yield from/await   {s['yields_passed_through']} yields and {s['sends_passed_through']} resumptions "
       f"passed through a delegating generator without running it\n")

@@ -78,6 +78,10 @@ pub struct CodeInput {
     /// specialization is due asks the runtime for an interpreted call
     /// (see `_QUICKEN`).
     pub report_due: bool,
+    /// In code compiled before the interpreter specialized it, whether back
+    /// edges count turns for the runtime (`_CHECK_LONG_LOOP`, see
+    /// `hook::osr`).
+    pub long_loops: bool,
     /// Whether the interpreter has run the code enough that an adaptive
     /// instruction it never ran is likely cold: such instructions outside
     /// loops are compiled without their inline fast paths (see
@@ -164,6 +168,25 @@ fn loops(insts: &[Inst]) -> impl Iterator<Item = std::ops::RangeInclusive<usize>
             let target = inst.offset + 1 + caches(inst.opcode) as u32 - inst.oparg;
             insts.partition_point(|x| x.start < target)..=i
         })
+}
+
+/// The head of the outermost loop around the instruction at code unit
+/// `offset`, where a turn of the whole loop nest starts; `None` outside
+/// loops.
+pub fn outermost_head(units: &[u16], offset: u32) -> Option<u32> {
+    decode(units)
+        .ok()?
+        .iter()
+        .filter(|inst| inst.opcode == JUMP_BACKWARD)
+        .map(|inst| {
+            (
+                inst.offset,
+                inst.offset + 1 + caches(JUMP_BACKWARD) as u32 - inst.oparg,
+            )
+        })
+        .filter(|&(at, target)| target <= offset && offset <= at)
+        .map(|(_, target)| target)
+        .min()
 }
 
 /// The most instructions a loop spans (from its back edge's target to the
@@ -766,6 +789,14 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
     };
     match op {
         RESUME | RESUME_CHECK => return smallvec![check],
+        JUMP_BACKWARD if code.long_loops => {
+            let head = next - oparg;
+            return smallvec![
+                check,
+                uop(Uop::_CHECK_LONG_LOOP, head),
+                jump(Uop::_JUMP, 0, head)
+            ];
+        }
         JUMP_BACKWARD => return smallvec![check, jump(Uop::_JUMP, 0, next - oparg)],
         JUMP_BACKWARD_NO_INTERRUPT => return smallvec![jump(Uop::_JUMP, 0, next - oparg)],
         JUMP_FORWARD => return smallvec![jump(Uop::_JUMP, 0, next + oparg)],
@@ -1131,6 +1162,54 @@ mod tests {
     fn with_caches(units: &mut Vec<u16>, op: u8, arg: u32) {
         units.push(unit(op, arg));
         units.extend(std::iter::repeat_n(0, caches(deopt(op))));
+    }
+
+    /// `RESUME; NOP (outer head); NOP (inner head); JUMP_BACKWARD to the
+    /// inner head; JUMP_BACKWARD to the outer head; RETURN_CONST`.
+    fn nested_loops() -> Vec<u16> {
+        let mut units = vec![unit(RESUME, 0), unit(NOP, 0), unit(NOP, 0)];
+        let back =
+            |units: &[u16], to: u32| units.len() as u32 + 1 + caches(JUMP_BACKWARD) as u32 - to;
+        let inner = back(&units, 2);
+        with_caches(&mut units, JUMP_BACKWARD, inner);
+        let outer = back(&units, 1);
+        with_caches(&mut units, JUMP_BACKWARD, outer);
+        units.push(unit(RETURN_CONST, 0));
+        units
+    }
+
+    /// The outermost loop around an instruction: the outer loop's head for
+    /// anything in the inner loop, none outside loops.
+    #[test]
+    fn outermost_head_of_nested_loops() {
+        let units = nested_loops();
+        assert_eq!(outermost_head(&units, 2), Some(1));
+        assert_eq!(outermost_head(&units, 1), Some(1));
+        assert_eq!(outermost_head(&units, 3), Some(1));
+        assert_eq!(outermost_head(&units, 0), None);
+        assert_eq!(outermost_head(&units, units.len() as u32 - 1), None);
+    }
+
+    /// Code compiled before the interpreter specialized it counts its turns
+    /// at every back edge, with the loop's head as oparg; other code does
+    /// not.
+    #[test]
+    fn back_edges_count_turns_only_when_asked() {
+        let checks = |long_loops: bool| {
+            let input = CodeInput {
+                loops: true,
+                long_loops,
+                ..code(nested_loops())
+            };
+            let p = lower(&input).unwrap();
+            p.uops
+                .iter()
+                .filter(|u| u.op == Uop::_CHECK_LONG_LOOP)
+                .map(|u| u.oparg)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(checks(true), vec![2, 1]);
+        assert!(checks(false).is_empty());
     }
 
     /// A due counter deopts in code without loops, is reported in code

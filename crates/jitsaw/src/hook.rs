@@ -14,6 +14,8 @@
 //! is recompiled the same way, a few times, from the interpreter's newer
 //! specializations.
 
+pub mod osr;
+
 use crate::codegen::{self, Compiled, Linker};
 use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
@@ -164,6 +166,16 @@ pub struct CodeState {
     resume: ResumeCache,
     /// The compiled code `resume` resumes in.
     resume_compiled: *const Compiled,
+    /// Whether its code has the `JUMP` event set for [`osr`].
+    osr_armed: bool,
+    /// Back edges run by the interpreter since the event was set.
+    osr_back_edges: u32,
+    /// Of those, back edges to `osr_head`.
+    osr_turns: u32,
+    /// The head of the outermost loop around the one the frame left.
+    osr_head: u32,
+    /// Frames entered at a loop in code compiled anew.
+    osr_entries: u32,
 }
 
 impl CodeState {
@@ -192,7 +204,7 @@ impl CodeState {
     /// (code compiled then, having a loop, is mostly startup code run
     /// once).
     fn propagate_types(&self) -> bool {
-        self.calls > 1 || self.recompiles > 0
+        self.calls > 1 || self.recompiles > 0 || self.requickened
     }
 
     /// Changes the status, and with it what direct calls may enter (call
@@ -411,10 +423,20 @@ pub unsafe fn interpret(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObj
     let code = frame_code(frame);
     let version = instrumentation_version(ts);
     if instrumented(ts, code, version) {
-        interpret_unhooked(ts, frame)
-    } else {
-        interpreter(ts, frame, 0)
+        return interpret_unhooked(ts, frame);
     }
+    let armed = osr::any_armed() && state_of(code).is_some_and(|s| (*s).osr_armed);
+    if !armed {
+        return interpreter(ts, frame, 0);
+    }
+    // The frame left to be entered again at a loop (`osr`): if it ends
+    // first, its code's event goes with it.
+    let code = keep_code(frame);
+    let result = interpreter(ts, frame, 0);
+    if let Some(state) = state_of(code.cast()) {
+        osr::disarm(&mut *state, code.cast());
+    }
+    release_code(code, result)
 }
 
 /// A code object's state, for tests and tools.
@@ -496,6 +518,7 @@ unsafe extern "C" fn code_event(event: i32, code: *mut PyCodeObject) -> i32 {
     if event as i64 == consts::PY_CODE_EVENT_DESTROY {
         if let Some(state) = STATES.get().remove(&(code as usize)) {
             forget_cached(code as usize, &*state as *const CodeState as usize);
+            osr::forget(&state);
             if !state.compiled.is_empty() {
                 bump_direct_epoch();
             }
@@ -657,6 +680,9 @@ unsafe fn eval_call_slowly(
     let Some(state) = state_of(code) else {
         return interpreter(ts, frame, 0);
     };
+    // A call of code whose frame left for the interpreter to be entered
+    // again (`osr`) and did not: the event is for that frame only.
+    osr::disarm(&mut *state, code);
     if (*state).import_entry && import_unhooked(ts, code) {
         runtime::IMPORTS_UNHOOKED.bump();
         return interpret_unhooked(ts, frame);
@@ -1249,6 +1275,7 @@ unsafe fn finish(state: *mut CodeState, outcome: RunOutcome) -> *mut PyObject {
             }
             result
         }
+        RunOutcome::Handed { .. } => unreachable!("only an on-stack replacement hands over"),
     }
 }
 
@@ -1314,6 +1341,11 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             direct_args: plain_positional_args(code).unwrap_or(u32::MAX),
             resume: ResumeCache::EMPTY,
             resume_compiled: std::ptr::null(),
+            osr_armed: false,
+            osr_back_edges: 0,
+            osr_turns: 0,
+            osr_head: 0,
+            osr_entries: 0,
         })
     });
     Some(&mut **state as *mut CodeState)
@@ -1876,6 +1908,9 @@ pub unsafe fn quicken_due(frame: *mut Frame) -> bool {
             // Inner frames will tell again, one of them after enough calls.
             return false;
         }
+        if osr::again(frame, s, code.cast()) {
+            return true;
+        }
         s.respecialize_wanted = true;
     }
     QUICKEN_REPORTED.store(code as usize, Ordering::Relaxed);
@@ -2075,6 +2110,8 @@ unsafe fn compile(
     // again and again, so they do not deopt there.
     input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
     input.report_due = s.loops && !s.generator && !COUNTING.load(Ordering::Relaxed);
+    // Likely provisional (see below): a long call is entered again (`osr`).
+    input.long_loops = input.report_due && !s.requickened && s.calls <= 2;
     // After two interpreted calls (code that cannot be provisional), what
     // they never ran is likely cold. Code with loops compiled for its first
     // call (provisional) runs what is outside its loops once. Not in

@@ -51,6 +51,23 @@ fn count_instruction(_code: &Bound<'_, PyAny>, _offset: &Bound<'_, PyAny>) {
     hook::INTERPRETED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// The `sys.monitoring` `JUMP` callback with which a long first call of
+/// code with loops is entered again in compiled code (see `hook::osr`).
+#[pyfunction]
+#[pyo3(name = "_osr_jump")]
+fn osr_jump(code: &Bound<'_, PyAny>, from: u32, to: u32) -> PyResult<()> {
+    if !code.is_instance_of::<pyo3::types::PyCode>() {
+        return Ok(());
+    }
+    // SAFETY: the GIL is held; the interpreter calls this for the frame of
+    // `code` that is running.
+    if unsafe { hook::osr::jump_event(code.as_ptr().cast(), from, to) } {
+        Ok(())
+    } else {
+        Err(PyErr::fetch(code.py()))
+    }
+}
+
 /// Validates the `JITSAW_*` environment variables without enabling.
 #[pyfunction]
 fn check_options() -> PyResult<()> {
@@ -107,6 +124,7 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("calls_without_frame", runtime::CALLS_WITHOUT_FRAME.get())?;
     d.set_item("keyword_calls_cached", runtime::KEYWORD_CALLS_CACHED.get())?;
     d.set_item("star_calls_bound", runtime::STAR_CALLS_BOUND.get())?;
+    d.set_item("loops_entered", runtime::LOOPS_ENTERED.get())?;
     d.set_item("iter_generators", runtime::ITER_GENERATORS.get())?;
     d.set_item("inits_entered", runtime::INITS_ENTERED.get())?;
     d.set_item("properties_entered", runtime::PROPERTIES_ENTERED.get())?;
@@ -297,6 +315,7 @@ fn _jitsaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dump_text, m)?)?;
     m.add_function(wrap_pyfunction!(start_counting, m)?)?;
     m.add_function(wrap_pyfunction!(count_instruction, m)?)?;
+    m.add_function(wrap_pyfunction!(osr_jump, m)?)?;
     m.add("CPYTHON_VERSION", consts::PY_VERSION)?;
     Ok(())
 }

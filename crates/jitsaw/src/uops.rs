@@ -498,6 +498,10 @@ uops! { o;
     _QUICKEN_REPORT: 0 => 0, escapes false;
     _QUICKEN_COUNT: 0 => 0, escapes false;
     _QUICKEN_RESUME: 0 => 0, escapes false;
+    // jitsaw: at a back edge of code compiled for its first call, counts
+    // turns; a long call deopts to be entered again, compiled anew
+    // (`hook::osr`). Oparg: the loop head's code unit.
+    _CHECK_LONG_LOOP: 0 => 0, escapes false;
     // jitsaw: `RESUME`/`JUMP_BACKWARD`: events, then the instrumentation version
     // (which it checks itself, so it needs no `_CHECK_VALIDITY` after it).
     _CHECK_EVAL_BREAKER: 0 => 0, escapes false;
@@ -573,6 +577,7 @@ impl Uop {
             Uop::_DEOPT
                 | Uop::_QUICKEN
                 | Uop::_QUICKEN_REPORT
+                | Uop::_CHECK_LONG_LOOP
                 | Uop::_CHAOS
                 | Uop::_CHECK_VALIDITY
                 | Uop::_CHECK_VALIDITY_MONITORED

@@ -269,6 +269,14 @@ extern "C" {
     /// The code object [`jitsaw_quicken_due`] last heard of, which need not
     /// tell it again.
     pub static jitsaw_quicken_reported: *mut PyObject;
+    /// `_CHECK_LONG_LOOP`: back edges of provisional code until the next
+    /// [`jitsaw_long_loop`].
+    pub static mut jitsaw_long_loop_turns: u64;
+    /// `_CHECK_LONG_LOOP`: the frame's code has run `jitsaw_long_loop_turns`
+    /// turns of provisional code (here, or elsewhere since the last such
+    /// call); nonzero when the frame is to deopt at its back edge to `head`,
+    /// to continue in code compiled from the interpreter's specialization.
+    pub fn jitsaw_long_loop(f: Frame, head: u32) -> i32;
     /// `JITSAW_CHAOS` state: countdown, period, random state.
     pub static mut jitsaw_chaos: [u64; 3];
     /// Counters of exits, indexed by the exit stub's oparg.

@@ -188,6 +188,8 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             "jitsaw_quicken_reported",
             crate::hook::quicken_reported_address(),
         ),
+        ("jitsaw_long_loop", helper_long_loop as *const () as usize),
+        ("jitsaw_long_loop_turns", crate::hook::osr::turns_address()),
         ("jitsaw_direct_epoch", crate::hook::direct_epoch_address()),
         ("jitsaw_eval_frame", crate::hook::eval_frame_address()),
         (
@@ -1580,6 +1582,12 @@ unsafe extern "C" fn helper_dict_replace_at_hint(
 /// specialization (see [`crate::hook::quicken_due`]): nonzero to deopt.
 unsafe extern "C" fn helper_quicken_due(f: *mut Frame) -> i32 {
     crate::hook::quicken_due(f) as i32
+}
+
+/// `_CHECK_LONG_LOOP`: provisional code ran its turns (see
+/// [`crate::hook::osr::long_loop`]): nonzero to deopt.
+unsafe extern "C" fn helper_long_loop(f: *mut Frame, head: u32) -> i32 {
+    crate::hook::osr::long_loop(f, head) as i32
 }
 
 /// Raises `UnboundLocalError` for local `oparg` (`LOAD_FAST_CHECK`).

@@ -321,6 +321,9 @@ pub static KEYWORD_CALLS_CACHED: Counter = Counter::new();
 /// Calls whose `*args` and `**kwargs` compiled code bound itself (see
 /// `helpers::push_star_frame`), without `_PyEvalFramePushAndInit`.
 pub static STAR_CALLS_BOUND: Counter = Counter::new();
+/// Long first calls entered again in code compiled anew, at a loop's head
+/// (`hook::osr`).
+pub static LOOPS_ENTERED: Counter = Counter::new();
 /// Generators `iter()` in compiled code made without calling the class's
 /// `__iter__` (see `helpers::generator_iter`).
 pub static ITER_GENERATORS: Counter = Counter::new();
@@ -401,7 +404,7 @@ pub unsafe fn run_at(
     }
     FRAMES_ENTERED.bump();
     if throw {
-        return run_on(ts, root, compiled, entry, STATUS_THROWN);
+        return run_on::<false>(ts, root, compiled, entry, STATUS_THROWN);
     }
     let sp = frame_local(root, (*root).stacktop as usize);
     let result = entry(root, sp, ts, address) as usize;
@@ -416,7 +419,7 @@ pub unsafe fn run_at(
             return RunOutcome::Done(return_from_root(ts, root, result as *mut PyObject));
         }
     }
-    run_on(ts, root, compiled, entry, result)
+    run_on::<false>(ts, root, compiled, entry, result)
 }
 
 /// The end of a root frame's run whose compiled code returned `value`: the
@@ -438,8 +441,13 @@ unsafe fn return_from_root(
 /// (`STATUS_THROWN` before it ran, for `throw()`): deopts, exceptions
 /// unwound to handlers, frames entered directly finished in the
 /// interpreter, until the root yields or returns or hands over.
+///
+/// With `OSR`, the root is a frame the interpreter is running and stays
+/// linked and counted as it left it (see [`run_osr`]): where it would be
+/// handed to the interpreter or popped, the run ends with
+/// [`RunOutcome::Handed`] instead.
 #[inline(never)]
-unsafe fn run_on(
+unsafe fn run_on<const OSR: bool>(
     ts: *mut PyThreadState,
     root: *mut Frame,
     compiled: &Compiled,
@@ -462,7 +470,7 @@ unsafe fn run_on(
         frame = *current_frame(ts);
         match result {
             STATUS_YIELD => {
-                debug_assert!(frame == root);
+                debug_assert!(frame == root && !OSR);
                 return RunOutcome::Done(suspend(ts, root));
             }
             STATUS_DEOPT if frame == root => {
@@ -470,6 +478,9 @@ unsafe fn run_on(
                 let at = offset_of_ip(root);
                 crate::hook::note_exit(frame_code(root), at, false);
                 let guard = compiled.speculative_deopt(at).then_some(at);
+                if OSR {
+                    return hand_over(ts, false, guard);
+                }
                 return RunOutcome::Deopt {
                     result: resume_in_interpreter(ts, root),
                     guard,
@@ -494,6 +505,10 @@ unsafe fn run_on(
             STATUS_ERROR | STATUS_RERAISE | STATUS_THROWN => {}
             _ => {
                 debug_assert!(frame == root);
+                if OSR {
+                    return_in_interpreter(root, result as *mut PyObject);
+                    return hand_over(ts, false, None);
+                }
                 return RunOutcome::Done(return_from_root(ts, root, result as *mut PyObject));
             }
         }
@@ -509,6 +524,17 @@ unsafe fn run_on(
         }
         loop {
             RAISES.bump();
+            if OSR && frame == root && how != Raise::Thrown && !has_handler(root) {
+                if how == Raise::Reraise {
+                    // A re-raise does nothing else: the interpreter runs
+                    // the instruction again, with its own unwinding.
+                    decref(PyErr_GetRaisedException());
+                    return hand_over(ts, false, None);
+                }
+                // The interpreter's error path adds the traceback entry
+                // and empties the stack.
+                return hand_over(ts, true, None);
+            }
             let handler = unwind(ts, frame, how);
             how = Raise::Error;
             let Some(handler) = handler else {
@@ -535,6 +561,9 @@ unsafe fn run_on(
             }
             // No compiled code for the handler: the interpreter runs it.
             (*frame).instr_ptr = code_units(frame_code(frame)).add(handler as usize);
+            if OSR && frame == root {
+                return hand_over(ts, false, None);
+            }
             if frame == root {
                 return RunOutcome::Deopt {
                     result: resume_in_interpreter(ts, root),
@@ -611,6 +640,86 @@ unsafe fn finish_callee(ts: *mut PyThreadState, callee: *mut Frame) -> (*mut Fra
     (caller, Some(resume))
 }
 
+/// Runs `frame`, which the interpreter is running, in `compiled` from
+/// instruction `head`: the interpreter stopped at a back edge to `head`
+/// for a `sys.monitoring` callback (see `hook::osr`), with the frame's
+/// stack stored in it. The frame stays linked and counted as the
+/// interpreter has it, and the run ends where the interpreter is to go on
+/// with it: at `instr_ptr` with the stack at `stacktop` (a deopt, a return
+/// instruction with its value pushed back, a handler without compiled
+/// code, an instruction that re-raises), or with an exception raised at
+/// `instr_ptr` that the frame has no handler for, for the interpreter's
+/// error path. The callback's `tracing` and `what_event` are lifted for
+/// the run, so that what it calls is traced, monitored and may set
+/// `f_lineno` as under the interpreter.
+///
+/// # Safety
+/// The GIL is held; `frame` is the thread's current frame, of the code
+/// `compiled` was made from, not a generator's, with its stack stored; the
+/// C recursion budget has room for an entry.
+pub unsafe fn run_osr(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    compiled: &Compiled,
+    entry: EntryFn,
+    head: usize,
+) -> RunOutcome {
+    let tracing = field_ptr::<i32>(ts.cast(), off::TSTATE_TRACING);
+    let what = field_ptr::<i32>(ts.cast(), off::TSTATE_WHAT_EVENT);
+    let saved = (*tracing, *what);
+    (*tracing, *what) = (0, -1);
+    *c_recursion_remaining(ts) -= consts::PY_EVAL_C_STACK_UNITS as i32;
+    let sp = frame_local(frame, (*frame).stacktop as usize);
+    let result = entry(frame, sp, ts, compiled.entry(head)) as usize;
+    let outcome = run_on::<true>(ts, frame, compiled, entry, result);
+    (*tracing, *what) = saved;
+    outcome
+}
+
+/// The end of a [`run_osr`]: the interpreter goes on with the root.
+unsafe fn hand_over(ts: *mut PyThreadState, raised: bool, guard: Option<u32>) -> RunOutcome {
+    *c_recursion_remaining(ts) += consts::PY_EVAL_C_STACK_UNITS as i32;
+    RunOutcome::Handed { raised, guard }
+}
+
+/// A return of [`run_osr`]'s root, left to the interpreter: `_POP_FRAME`
+/// left the value just above `stacktop`, where `RETURN_VALUE` (at
+/// `instr_ptr`) finds it again; `RETURN_CONST` pushes its constant itself.
+unsafe fn return_in_interpreter(root: *mut Frame, value: *mut PyObject) {
+    if (*(*root).instr_ptr & 0xFF) as u8 == jitsaw_cpython313::opcode::RETURN_CONST {
+        decref(value);
+    } else {
+        debug_assert_eq!(
+            (*(*root).instr_ptr & 0xFF) as u8,
+            jitsaw_cpython313::opcode::RETURN_VALUE
+        );
+        debug_assert!(*frame_local(root, (*root).stacktop as usize) == value);
+        (*root).stacktop += 1;
+    }
+}
+
+/// Whether the frame's exception table has a handler for its `instr_ptr`.
+unsafe fn has_handler(frame: *mut Frame) -> bool {
+    handler_at(frame_code(frame), offset_of_ip(frame))
+}
+
+/// Whether `code`'s exception table has a handler for code unit `offset`.
+///
+/// # Safety
+/// The GIL is held and `code` is a live code object.
+pub unsafe fn handler_at(code: *mut PyCodeObject, offset: u32) -> bool {
+    handler_for(exception_table(code), offset).is_some()
+}
+
+/// `co_exceptiontable`'s bytes, borrowed from the live code object.
+unsafe fn exception_table<'a>(code: *mut PyCodeObject) -> &'a [u8] {
+    let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
+    std::slice::from_raw_parts(
+        pyo3::ffi::PyBytes_AsString(table.cast()) as *const u8,
+        pyo3::ffi::PyBytes_Size(table.cast()) as usize,
+    )
+}
+
 /// How [`run_frame`] ended.
 pub enum RunOutcome {
     /// Finished in compiled code (result, or NULL with an exception set).
@@ -621,6 +730,13 @@ pub enum RunOutcome {
         result: *mut PyObject,
         /// Where a guard failed (`None` if an unsupported instruction was
         /// reached instead).
+        guard: Option<u32>,
+    },
+    /// [`run_osr`] only: the interpreter goes on with the frame.
+    Handed {
+        /// Whether with an exception, for its error path.
+        raised: bool,
+        /// Where a guard failed, if the run ended at a deopt.
         guard: Option<u32>,
     },
 }
@@ -681,12 +797,7 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> O
         restore_lasti(frame, code);
     }
     let base = stack_base(frame);
-    let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
-    let bytes = std::slice::from_raw_parts(
-        pyo3::ffi::PyBytes_AsString(table.cast()) as *const u8,
-        pyo3::ffi::PyBytes_Size(table.cast()) as usize,
-    );
-    let handler = handler_for(bytes, at);
+    let handler = handler_for(exception_table(code), at);
     let keep = handler.map_or(0, |h| h.depth as usize);
     while (*frame).stacktop as usize > base + keep {
         (*frame).stacktop -= 1;

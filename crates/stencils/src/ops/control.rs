@@ -4,7 +4,8 @@
 use crate::abi::*;
 use crate::helpers::{
     jitsaw_bad_stack_depth, jitsaw_chaos, jitsaw_clear_and_pop, jitsaw_exit_counters,
-    jitsaw_handle_pending, jitsaw_local_monitors, jitsaw_quicken_due, jitsaw_quicken_reported,
+    jitsaw_handle_pending, jitsaw_local_monitors, jitsaw_long_loop, jitsaw_long_loop_turns,
+    jitsaw_quicken_due, jitsaw_quicken_reported,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::{consts, off};
@@ -97,7 +98,18 @@ stencil!(
 #[inline(always)]
 pub(super) unsafe fn local_monitors(f: Frame) -> bool {
     let code = frame_code(f);
-    if field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null() {
+    let data = field::<*mut u8>(code.cast(), off::CODE_MONITORING);
+    if data.is_null() {
+        return false;
+    }
+    // Data whose events were all taken off again (as jitsaw's on-stack
+    // replacement does, `hook::osr`): no call either. The ten per-event
+    // tool masks, read as eight bytes and two.
+    const _: () = assert!(off::MONITORING_LOCAL_EVENTS == 10);
+    let active = data.add(off::COMONITORING_ACTIVE_MONITORS);
+    if active.cast::<u64>().read_unaligned() | active.add(8).cast::<u16>().read_unaligned() as u64
+        == 0
+    {
         return false;
     }
     core::hint::cold_path();
@@ -225,6 +237,23 @@ stencil!(
             && core::ptr::read_volatile(&raw const jitsaw_quicken_reported) != (*f).f_executable
             && jitsaw_quicken_due(f) != 0
         {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// At a back edge of code compiled for its first call, before the
+    /// interpreter specialized it (provisional code): one long call would
+    /// run unspecialized code to its end. Counts the turns of all such
+    /// code; every `LONG_LOOP_TURNS`, asks the runtime whether this frame
+    /// is to leave for the interpreter, to be taken back into code compiled
+    /// from its specialization after a turn (`hook::osr`).
+    fn _CHECK_LONG_LOOP(f, sp, ts) {
+        let turns = &raw mut jitsaw_long_loop_turns;
+        *turns -= 1;
+        if *turns == 0 && jitsaw_long_loop(f, oparg() as u32) != 0 {
             deopt!(f, sp, ts)
         }
         next!(f, sp, ts)

@@ -1,0 +1,293 @@
+//! Entering code compiled anew in the middle of a long call (on-stack
+//! replacement).
+//!
+//! Code with loops is compiled at its first call, before the interpreter
+//! specialized it (provisional code), and compiled again at a later call:
+//! a call that runs long (a program's main loop) would run unspecialized
+//! code to its end. Provisional code counts its turns (`_CHECK_LONG_LOOP`
+//! at each back edge); a frame that ran the last of [`LONG_LOOP_TURNS`]
+//! turns twice in a row leaves for the interpreter at its back edge, with a
+//! `sys.monitoring` `JUMP` event set on its code (the optimizer's tool,
+//! `sys.monitoring.OPTIMIZER_ID`). The interpreter runs the next turn of
+//! the outermost loop around it, specializing what it meets (an inner
+//! loop's turn alone would leave the rest of the nest unspecialized); at
+//! the back edge that ends that turn (or, for long inner loops, after
+//! [`MAX_INTERPRETED_BACK_EDGES`] back edges, at the next one) the event's
+//! callback ([`jump_event`]) compiles the code again and runs the rest of
+//! the frame in it from the back edge's target (`runtime::run_osr`). It
+//! returns to the interpreter with the frame where compiled code left it:
+//! at a return instruction, a deopt, or an exception the frame has no
+//! handler for, which the interpreter's error path takes on. A path that
+//! turn did not take, met later in the call, makes the frame leave and be
+//! entered again the same way ([`again`]).
+//!
+//! That error path looks the handler up at the back edge's target, not at
+//! the instruction that raised: only loops whose head no handler covers are
+//! entered, so that it finds none either (an exception with a handler in
+//! the frame is unwound in compiled code). Generators are left alone (a
+//! yield would suspend the frame the interpreter runs), and so is code
+//! other tools monitor, counting mode (whose tool it is too) and a program
+//! that took the tool itself. The event is set only for those few turns,
+//! under the hook (`runtime::IGNORED_TOOLS`), and the tool is given back
+//! when no code has it; what stays is the code object's monitoring data,
+//! which its compiled code then checks (`_CHECK_VALIDITY_MONITORED`).
+
+use super::{
+    compile, instrumentation_version, instrumented, interpreter_entry_fits, note_deopt, state_of,
+    CodeState, Status, COUNTING,
+};
+use crate::runtime::{self, RunOutcome};
+use jitsaw_cpython313::consts;
+use jitsaw_cpython313::inline::*;
+use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyThreadState};
+use pyo3::prelude::*;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Back edges of provisional code between two looks at the frame that
+/// ran the last of them (`_CHECK_LONG_LOOP`).
+pub const LONG_LOOP_TURNS: u64 = 1000;
+
+/// Back edges to the outermost loop's head the interpreter runs with the
+/// event set before the code is entered again: the first ends the turn
+/// provisional code left in, the second a turn the interpreter ran whole,
+/// specializing it.
+const INTERPRETED_TURNS: u32 = 2;
+
+/// Back edges of any loop after which the code is entered again at the
+/// next one, even if the outermost loop's turn has not ended: a loop nest
+/// whose inner loops run long.
+const MAX_INTERPRETED_BACK_EDGES: u32 = 200;
+
+/// `jitsaw_long_loop_turns`: back edges until the next [`long_loop`].
+static TURNS: AtomicU64 = AtomicU64::new(LONG_LOOP_TURNS);
+
+/// The frame [`long_loop`] last looked at (0: none).
+static LAST_FRAME: AtomicUsize = AtomicUsize::new(0);
+
+/// `sys.monitoring.OPTIMIZER_ID`, the tool whose event it is (counting
+/// mode's too, which never sets it).
+const TOOL: u8 = super::COUNTING_TOOL;
+
+/// Code objects with the event set.
+static ARMED: AtomicUsize = AtomicUsize::new(0);
+
+/// Where [`TURNS`] is, for `_CHECK_LONG_LOOP`.
+pub fn turns_address() -> usize {
+    TURNS.as_ptr() as usize
+}
+
+/// Provisional code ran another [`LONG_LOOP_TURNS`] turns, the last in
+/// `frame` at a back edge to `head`: true if the frame is to leave for the
+/// interpreter there, the event set on its code. Only a frame that ran the
+/// last turns of two such spans in a row, which most likely ran all of
+/// them, is taken: short loops of many first calls add up too.
+///
+/// # Safety
+/// The GIL is held; `frame` is running compiled code.
+pub unsafe fn long_loop(frame: *mut Frame, head: u32) -> bool {
+    TURNS.store(LONG_LOOP_TURNS, Ordering::Relaxed);
+    if LAST_FRAME.swap(frame as usize, Ordering::Relaxed) != frame as usize {
+        return false;
+    }
+    LAST_FRAME.store(0, Ordering::Relaxed);
+    let code = frame_code(frame);
+    let Some(state) = state_of(code) else {
+        return false;
+    };
+    let s = &mut *state;
+    matches!(s.status, Status::Compiled { provisional: true }) && arm_for(frame, s, code, head)
+}
+
+/// Compiled code that entered a long call at a loop met an instruction the
+/// interpreter did not specialize then, now due for it (`_QUICKEN_REPORT`,
+/// see `hook::quicken_due`): a path that turn did not take. The frame, most
+/// likely still in that long call, leaves again at that instruction, to be
+/// entered again after a turn of the loop nest around it; at most
+/// [`MAX_ENTRIES`] times per code object. True if it is to deopt.
+///
+/// # Safety
+/// The GIL is held; `frame` is running compiled code of `code`, at
+/// `instr_ptr`.
+pub unsafe fn again(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject) -> bool {
+    s.osr_entries > 0
+        && s.osr_entries < MAX_ENTRIES
+        && arm_for(frame, s, code, runtime::offset_of_ip(frame))
+}
+
+/// Most entries of compiled code at a loop per code object.
+const MAX_ENTRIES: u32 = 8;
+
+/// Sets the event on `code` for `frame`, about to leave compiled code at
+/// code unit `at`, to be entered again at the head of the outermost loop
+/// around `at`; false (nothing set) if that cannot be.
+unsafe fn arm_for(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject, at: u32) -> bool {
+    if s.generator
+        || s.osr_armed
+        || (*frame).owner as i64 != consts::FRAME_OWNED_BY_THREAD
+        || COUNTING.load(Ordering::Relaxed)
+    {
+        return false;
+    }
+    // Before the event is set, which changes the back edges' opcodes.
+    let Some(head) = crate::frontend::outermost_head(super::code_units_slice(code), at) else {
+        return false;
+    };
+    if runtime::handler_at(code, head) {
+        return false;
+    }
+    // SAFETY: the GIL is held (compiled code runs with it).
+    let py = unsafe { Python::assume_attached() };
+    let code_obj = Bound::from_borrowed_ptr(py, code.cast());
+    if with_monitoring(py, |mon, tool| arm(mon, tool, &code_obj)) != Some(true) {
+        return false;
+    }
+    ARMED.fetch_add(1, Ordering::Relaxed);
+    s.osr_armed = true;
+    s.osr_back_edges = 0;
+    s.osr_turns = 0;
+    s.osr_head = head;
+    true
+}
+
+/// Runs `f` with `sys.monitoring` and the optimizer's tool id, keeping the
+/// exception already set, if any; `None` if it raised (the error dropped).
+unsafe fn with_monitoring<T>(
+    py: Python<'_>,
+    f: impl FnOnce(&Bound<'_, PyAny>, &Bound<'_, PyAny>) -> PyResult<T>,
+) -> Option<T> {
+    let pending = pyo3::ffi::PyErr_GetRaisedException();
+    let result = (|| {
+        let mon = py.import("sys")?.getattr("monitoring")?;
+        let tool = pyo3::types::PyInt::new(py, TOOL).into_any();
+        f(&mon, &tool)
+    })();
+    pyo3::ffi::PyErr_SetRaisedException(pending);
+    result.ok()
+}
+
+/// Sets the `JUMP` event on `code` for [`jump_event`], taking the tool if
+/// no one has it; false if someone else has it.
+fn arm(mon: &Bound<'_, PyAny>, tool: &Bound<'_, PyAny>, code: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let owner = mon.call_method1("get_tool", (tool,))?;
+    if owner.is_none() {
+        mon.call_method1("use_tool_id", (tool, "jitsaw"))?;
+        // Its event is jitsaw's own business: the code still runs under
+        // the hook, and compiled code need not leave for it.
+        runtime::IGNORED_TOOLS.fetch_or(1 << TOOL, Ordering::Relaxed);
+    } else if owner.extract::<String>().ok().as_deref() != Some("jitsaw") {
+        return Ok(false);
+    }
+    let py = mon.py();
+    let jump = mon.getattr("events")?.getattr("JUMP")?;
+    let callback = py.import("jitsaw._jitsaw")?.getattr("_osr_jump")?;
+    mon.call_method1("register_callback", (tool, &jump, callback))?;
+    mon.call_method1("set_local_events", (tool, code, &jump))?;
+    Ok(true)
+}
+
+/// Takes the event off `code` again, and gives the tool back when no code
+/// has it.
+///
+/// # Safety
+/// The GIL is held; `code` is the live code object of `s`.
+pub unsafe fn disarm(s: &mut CodeState, code: *mut PyCodeObject) {
+    if !s.osr_armed {
+        return;
+    }
+    s.osr_armed = false;
+    let last = ARMED.fetch_sub(1, Ordering::Relaxed) == 1;
+    // SAFETY: the GIL is held.
+    let py = unsafe { Python::assume_attached() };
+    let code_obj = Bound::from_borrowed_ptr(py, code.cast());
+    with_monitoring(py, |mon, tool| {
+        mon.call_method1("set_local_events", (tool, &code_obj, 0))?;
+        if last {
+            let jump = mon.getattr("events")?.getattr("JUMP")?;
+            mon.call_method1("register_callback", (tool, jump, py.None()))?;
+            mon.call_method1("free_tool_id", (tool,))?;
+            runtime::IGNORED_TOOLS.fetch_and(!(1 << TOOL), Ordering::Relaxed);
+        }
+        Ok(())
+    });
+}
+
+/// Whether any code object has the event set.
+pub fn any_armed() -> bool {
+    ARMED.load(Ordering::Relaxed) > 0
+}
+
+/// A code object with the event set died: it no longer has it.
+pub fn forget(s: &CodeState) {
+    if s.osr_armed {
+        ARMED.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The `JUMP` callback: a jump in code with the event set, from code unit
+/// byte offset `from` to `to`. At the back edge that ends the
+/// [`INTERPRETED_TURNS`]th turn of the loop nest (or after
+/// [`MAX_INTERPRETED_BACK_EDGES`] back edges), compiles the code and runs
+/// the frame in it from `to` (see the module's comment). False if it
+/// raised, the exception set, for the interpreter's error path.
+///
+/// # Safety
+/// The GIL is held; called by the interpreter for `code`'s frame, the
+/// thread's current frame.
+pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
+    if to >= from {
+        return true;
+    }
+    let Some(state) = state_of(code) else {
+        return true;
+    };
+    let s = &mut *state;
+    if !s.osr_armed {
+        return true;
+    }
+    s.osr_back_edges += 1;
+    s.osr_turns += (to / 2 == s.osr_head) as u32;
+    if s.osr_turns < INTERPRETED_TURNS && s.osr_back_edges <= MAX_INTERPRETED_BACK_EDGES {
+        return true;
+    }
+    disarm(s, code);
+    let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
+    let frame = *current_frame(ts);
+    let head = to / 2;
+    let version = instrumentation_version(ts);
+    if frame.is_null()
+        || frame_code(frame) != code
+        || (*frame).owner as i64 != consts::FRAME_OWNED_BY_THREAD
+        || !super::hooked(ts)
+        || !interpreter_entry_fits(ts)
+        || *c_recursion_remaining(ts) <= consts::PY_EVAL_C_STACK_UNITS as i32 + 1
+        || instrumented(ts, code, version)
+        || runtime::handler_at(code, head)
+    {
+        return true;
+    }
+    let Some(entry) = runtime::entry_fn() else {
+        return true;
+    };
+    // The interpreter ran it: compiled from its specialization.
+    s.requickened = true;
+    let Some(compiled) = compile(s, ts, frame, code, version) else {
+        return true;
+    };
+    let compiled = &*compiled;
+    let Some(i) = compiled.inst_at(head) else {
+        return true;
+    };
+    runtime::LOOPS_ENTERED.bump();
+    s.osr_entries += 1;
+    match runtime::run_osr(ts, frame, compiled, entry, i) {
+        RunOutcome::Handed { raised, guard } => {
+            if let Some(at) = guard {
+                note_deopt(state, at);
+            }
+            !raised
+        }
+        RunOutcome::Done(_) | RunOutcome::Deopt { .. } => {
+            unreachable!("an on-stack replacement only hands over")
+        }
+    }
+}
