@@ -430,7 +430,11 @@ pub unsafe fn interpret(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObj
         return interpreter(ts, frame, 0);
     }
     // The frame left to be entered again at a loop (`osr`): if it ends
-    // first, its code's event goes with it.
+    // first, its code's event goes with it. (Its turn runs under the hook:
+    // lifted, the functions it calls would run interpreted meanwhile,
+    // uncounted, and come back re-specialized; under it the interpreter
+    // does not specialize calls of Python functions, which compiled code's
+    // own call sites handle.)
     let code = keep_code(frame);
     let result = interpreter(ts, frame, 0);
     if let Some(state) = state_of(code.cast()) {
@@ -1052,7 +1056,7 @@ pub unsafe fn still_ready(
     let s = &mut *state;
     if ticket.epoch != direct_epoch()
         || ticket.version != instrumentation_version(ts)
-        || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
+        || local_monitors(code)
         || !hooked(ts)
         || s.compiled.last().is_none_or(|c| needs_a_look(s, c))
     {
