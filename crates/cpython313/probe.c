@@ -110,6 +110,12 @@ static void layout(void)
     OFF("CODE_FIRSTTRACEABLE", PyCodeObject, _co_firsttraceable);
     OFF("CODE_CO_CODE_ADAPTIVE", PyCodeObject, co_code_adaptive);
     OFF("COMONITORING_ACTIVE_MONITORS", _PyCoMonitoringData, active_monitors);
+    OFF("COMONITORING_LOCAL_MONITORS", _PyCoMonitoringData, local_monitors);
+    OFF("COMONITORING_TOOLS", _PyCoMonitoringData, tools);
+    OFF("COMONITORING_LINES", _PyCoMonitoringData, lines);
+    OFF("COMONITORING_LINE_TOOLS", _PyCoMonitoringData, line_tools);
+    OFF("COMONITORING_PER_INSTRUCTION_OPCODES", _PyCoMonitoringData, per_instruction_opcodes);
+    OFF("COMONITORING_PER_INSTRUCTION_TOOLS", _PyCoMonitoringData, per_instruction_tools);
     /* PyTypeObject / PyHeapTypeObject */
     OFF("TYPE_TP_NAME", PyTypeObject, tp_name);
     OFF("TYPE_TP_BASICSIZE", PyTypeObject, tp_basicsize);

@@ -37,7 +37,7 @@ use super::{
     CodeState, Status, COUNTING,
 };
 use crate::runtime::{self, RunOutcome};
-use jitsaw_cpython313::consts;
+use jitsaw_cpython313::{consts, off};
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyThreadState};
 use pyo3::prelude::*;
@@ -49,9 +49,12 @@ pub const LONG_LOOP_TURNS: u64 = 1000;
 
 /// Back edges to the outermost loop's head the interpreter runs with the
 /// event set before the code is entered again: the first ends the turn
-/// provisional code left in, the second a turn the interpreter ran whole,
-/// specializing it.
-const INTERPRETED_TURNS: u32 = 2;
+/// provisional code left in, the next two end turns the interpreter ran
+/// whole. CPython specializes an instruction at its second run, and
+/// provisional code leaves some counters as they were (the global loads it
+/// burns in, see `optimize::globals`): two turns specialize what a turn
+/// runs, as the interpreter's own first call would.
+const INTERPRETED_TURNS: u32 = 3;
 
 /// Back edges of any loop after which the code is entered again at the
 /// next one, even if the outermost loop's turn has not ended: a loop nest
@@ -191,6 +194,11 @@ fn arm(mon: &Bound<'_, PyAny>, tool: &Bound<'_, PyAny>, code: &Bound<'_, PyAny>)
 /// # Safety
 /// The GIL is held; `code` is the live code object of `s`.
 pub unsafe fn disarm(s: &mut CodeState, code: *mut PyCodeObject) {
+    disarm_and_drop(s, code, false);
+}
+
+/// [`disarm`], then, if `drop`, [`drop_monitoring_data`].
+unsafe fn disarm_and_drop(s: &mut CodeState, code: *mut PyCodeObject, drop: bool) {
     if !s.osr_armed {
         return;
     }
@@ -201,6 +209,9 @@ pub unsafe fn disarm(s: &mut CodeState, code: *mut PyCodeObject) {
     let code_obj = Bound::from_borrowed_ptr(py, code.cast());
     with_monitoring(py, |mon, tool| {
         mon.call_method1("set_local_events", (tool, &code_obj, 0))?;
+        if drop {
+            drop_monitoring_data(code);
+        }
         if last {
             let jump = mon.getattr("events")?.getattr("JUMP")?;
             mon.call_method1("register_callback", (tool, jump, py.None()))?;
@@ -214,6 +225,65 @@ pub unsafe fn disarm(s: &mut CodeState, code: *mut PyCodeObject) {
 /// Whether any code object has the event set.
 pub fn any_armed() -> bool {
     ARMED.load(Ordering::Relaxed) > 0
+}
+
+/// Whether [`drop_monitoring_data`] may free `code`'s data now, from the
+/// event's callback of `frame`: no other thread runs and no other frame of
+/// `code` is on this thread's stack. The interpreter reads the data in an
+/// instrumented instruction after its eval breaker check, which may switch
+/// threads or run a handler: a frame of `code` stopped there would read it
+/// freed. (The callback's own frame reads nothing more of it.)
+///
+/// # Safety
+/// The GIL is held; `frame` is the thread's current frame, of `code`.
+unsafe fn may_drop_monitoring_data(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    code: *mut PyCodeObject,
+) -> bool {
+    if !super::lifting_allowed(ts) {
+        return false;
+    }
+    let mut f = (*frame).previous;
+    while !f.is_null() {
+        if (*f).f_executable == code.cast() {
+            return false;
+        }
+        f = (*f).previous;
+    }
+    true
+}
+
+/// Frees `code`'s monitoring data when the event taken off left it empty:
+/// no events set or active, and none of the per-instruction tables that
+/// other tools' events make (`allocate_instrumentation_data` makes the
+/// record, `free_monitoring_data` frees the tables and the record; CPython
+/// makes a new one when events are set again). Code with monitoring data
+/// is compiled with `_CHECK_VALIDITY_MONITORED`, and its calls and
+/// resumptions take slower ways: fannkuch's loop ran 10 % slower so.
+///
+/// # Safety
+/// The GIL is held; `code` is a live code object.
+unsafe fn drop_monitoring_data(code: *mut PyCodeObject) {
+    let slot = field_ptr::<*mut u8>(code.cast(), off::CODE_MONITORING);
+    let data = *slot;
+    if data.is_null() {
+        return;
+    }
+    let events = off::MONITORING_LOCAL_EVENTS as usize;
+    let none_set = |at: usize| (0..events).all(|i| *data.add(at + i) == 0);
+    let no_table = |at: usize| field::<*mut u8>(data, at).is_null();
+    if none_set(off::COMONITORING_LOCAL_MONITORS)
+        && none_set(off::COMONITORING_ACTIVE_MONITORS)
+        && no_table(off::COMONITORING_TOOLS)
+        && no_table(off::COMONITORING_LINES)
+        && no_table(off::COMONITORING_LINE_TOOLS)
+        && no_table(off::COMONITORING_PER_INSTRUCTION_OPCODES)
+        && no_table(off::COMONITORING_PER_INSTRUCTION_TOOLS)
+    {
+        *slot = std::ptr::null_mut();
+        pyo3::ffi::PyMem_Free(data.cast());
+    }
 }
 
 /// A code object with the event set died: it no longer has it.
@@ -249,9 +319,12 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     if s.osr_turns < INTERPRETED_TURNS && s.osr_back_edges <= MAX_INTERPRETED_BACK_EDGES {
         return true;
     }
-    disarm(s, code);
     let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
     let frame = *current_frame(ts);
+    let drop = !frame.is_null()
+        && frame_code(frame) == code
+        && may_drop_monitoring_data(ts, frame, code);
+    disarm_and_drop(s, code, drop);
     let head = to / 2;
     let version = instrumentation_version(ts);
     if frame.is_null()
