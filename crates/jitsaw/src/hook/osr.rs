@@ -29,17 +29,18 @@
 //! other tools monitor, counting mode (whose tool it is too) and a program
 //! that took the tool itself. The event is set only for those few turns,
 //! under the hook (`runtime::IGNORED_TOOLS`), and the tool is given back
-//! when no code has it; what stays is the code object's monitoring data,
-//! which its compiled code then checks (`_CHECK_VALIDITY_MONITORED`).
+//! when no code has it; the monitoring data it leaves on the code object
+//! is freed when that is safe ([`may_drop_monitoring_data`]), else its
+//! compiled code checks it (`_CHECK_VALIDITY_MONITORED`).
 
 use super::{
     compile, instrumentation_version, instrumented, interpreter_entry_fits, note_deopt, state_of,
     CodeState, Status, COUNTING,
 };
 use crate::runtime::{self, RunOutcome};
-use jitsaw_cpython313::{consts, off};
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyThreadState};
+use jitsaw_cpython313::{consts, off};
 use pyo3::prelude::*;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -321,9 +322,8 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     }
     let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
     let frame = *current_frame(ts);
-    let drop = !frame.is_null()
-        && frame_code(frame) == code
-        && may_drop_monitoring_data(ts, frame, code);
+    let drop =
+        !frame.is_null() && frame_code(frame) == code && may_drop_monitoring_data(ts, frame, code);
     disarm_and_drop(s, code, drop);
     let head = to / 2;
     let version = instrumentation_version(ts);
