@@ -115,6 +115,13 @@ def share(compiled, interpreted):
     return 100.0 * compiled / total if total else 0.0
 
 
+# Test cases left out on both sides: they hang plain CPython too on these
+# VMs. test_threading's gh-102056 case interrupts an exponential recursion
+# from a thread after a second; in session 45 its child process ran for
+# over 17 minutes plain and jitted alike (and 5 s when run alone).
+FLAKY = ["test_print_exception_gh_102056"]
+
+
 def run_suite(modules, *, jit, jobs, timeout, threshold="0", extra_env=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITSAW")}
     if jit:
@@ -122,7 +129,9 @@ def run_suite(modules, *, jit, jobs, timeout, threshold="0", extra_env=None):
         if threshold != "default":
             env["JITSAW_THRESHOLD"] = threshold
     env.update(extra_env or {})
-    cmd = [sys.executable, "-m", "test", f"-j{jobs}", f"--timeout={timeout}", *modules]
+    cmd = [sys.executable, "-m", "test", f"-j{jobs}", f"--timeout={timeout}"]
+    cmd += [arg for pattern in FLAKY for arg in ("-i", pattern)]
+    cmd += modules
     started = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.monotonic() - started

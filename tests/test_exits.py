@@ -1042,3 +1042,35 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
     # traced, lineno: entered again; inside_try (its loop's head has a
     # handler), theirs (the tool was taken) and the generator are not.
     assert r.stats["loops_entered"] >= 10
+
+
+def test_long_first_calls_in_threads_enter_their_loops_again(jit):
+    # Threads switching every microsecond run long first calls of the same
+    # code: frames of it leave for the interpreter and are entered again
+    # while other threads run it too, compiled or in the interpreter in the
+    # middle of an instrumented jump (whose eval breaker check may switch
+    # threads: the code's monitoring data must outlive it). Each round runs
+    # a fresh code object, so that each has a first call again.
+    r = jit(
+        """
+        import sys, threading
+        sys.setswitchinterval(1e-6)
+        def work(k, out):
+            t = 0
+            for i in range(6000):
+                t += i * k
+                if i % 1500 == 0:
+                    t -= len(out)
+            out.append((k, t))
+        for round in range(4):
+            work.__code__ = work.__code__.replace()
+            out = []
+            threads = [threading.Thread(target=work, args=(k, out)) for k in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            print(round, sorted(k for k, _ in out), len(out))
+        """
+    )
+    assert r.stats["loops_entered"] >= 1
