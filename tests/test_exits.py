@@ -1045,15 +1045,16 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
 
 
 def test_long_first_calls_in_threads_enter_their_loops_again(jit):
-    # Threads switching every microsecond run long first calls of the same
-    # code: frames of it leave for the interpreter and are entered again
-    # while other threads run it too, compiled or in the interpreter in the
-    # middle of an instrumented jump (whose eval breaker check may switch
-    # threads: the code's monitoring data must outlive it). Each round runs
-    # a fresh code object, so that each has a first call again.
+    # Threads switching every microsecond run long first calls: frames
+    # leave for the interpreter and are entered again while other threads
+    # run, compiled or in the interpreter in the middle of an instrumented
+    # jump (whose eval breaker check may switch threads: the code's
+    # monitoring data must outlive it). Even rounds give each thread a code
+    # object of its own (every thread's call is a first call, entered
+    # again); odd rounds share one fresh code object between all threads.
     r = jit(
         """
-        import sys, threading
+        import sys, threading, types
         sys.setswitchinterval(1e-6)
         def work(k, out):
             t = 0
@@ -1062,10 +1063,12 @@ def test_long_first_calls_in_threads_enter_their_loops_again(jit):
                 if i % 1500 == 0:
                     t -= len(out)
             out.append((k, t))
-        for round in range(4):
-            work.__code__ = work.__code__.replace()
+        for round in range(6):
             out = []
-            threads = [threading.Thread(target=work, args=(k, out)) for k in range(4)]
+            shared = types.FunctionType(work.__code__.replace(), globals())
+            fresh = lambda: types.FunctionType(work.__code__.replace(), globals())
+            targets = [fresh() if round % 2 == 0 else shared for k in range(4)]
+            threads = [threading.Thread(target=targets[k], args=(k, out)) for k in range(4)]
             for t in threads:
                 t.start()
             for t in threads:
@@ -1073,4 +1076,4 @@ def test_long_first_calls_in_threads_enter_their_loops_again(jit):
             print(round, sorted(k for k, _ in out), len(out))
         """
     )
-    assert r.stats["loops_entered"] >= 1
+    assert r.stats["loops_entered"] >= 6, r.stats["loops_entered"]

@@ -176,6 +176,8 @@ pub struct CodeState {
     osr_head: u32,
     /// Frames entered at a loop in code compiled anew.
     osr_entries: u32,
+    /// Whether it is being compiled for such an entry.
+    osr_compiling: bool,
 }
 
 impl CodeState {
@@ -204,7 +206,7 @@ impl CodeState {
     /// (code compiled then, having a loop, is mostly startup code run
     /// once).
     fn propagate_types(&self) -> bool {
-        self.calls > 1 || self.recompiles > 0 || self.requickened
+        self.calls > 1 || self.recompiles > 0 || self.requickened || self.osr_compiling
     }
 
     /// Changes the status, and with it what direct calls may enter (call
@@ -1350,6 +1352,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             osr_turns: 0,
             osr_head: 0,
             osr_entries: 0,
+            osr_compiling: false,
         })
     });
     Some(&mut **state as *mut CodeState)
@@ -1899,6 +1902,9 @@ pub unsafe fn quicken_due(frame: *mut Frame) -> bool {
         return false;
     };
     let s = &mut *state;
+    if osr::again(frame, s, code.cast()) {
+        return true;
+    }
     if matches!(s.status, Status::Compiled { provisional: false })
         && !s.generator
         && s.respecialize_calls < RESPECIALIZE_LIMIT_CALLS
@@ -1911,9 +1917,6 @@ pub unsafe fn quicken_due(frame: *mut Frame) -> bool {
             }
             // Inner frames will tell again, one of them after enough calls.
             return false;
-        }
-        if osr::again(frame, s, code.cast()) {
-            return true;
         }
         s.respecialize_wanted = true;
     }
@@ -2114,8 +2117,13 @@ unsafe fn compile(
     // again and again, so they do not deopt there.
     input.loops = (s.loops && !s.generator) || COUNTING.load(Ordering::Relaxed);
     input.report_due = s.loops && !s.generator && !COUNTING.load(Ordering::Relaxed);
-    // Likely provisional (see below): a long call is entered again (`osr`).
-    input.long_loops = input.report_due && !s.requickened && s.calls <= 2;
+    // Likely provisional (see below): a long call is entered again (`osr`),
+    // once.
+    input.long_loops = input.report_due
+        && !s.requickened
+        && s.calls <= 2
+        && s.osr_entries == 0
+        && !s.osr_compiling;
     // After two interpreted calls (code that cannot be provisional), what
     // they never ran is likely cold. Code with loops compiled for its first
     // call (provisional) runs what is outside its loops once. Not in

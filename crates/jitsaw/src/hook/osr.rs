@@ -19,7 +19,8 @@
 //! at a return instruction, a deopt, or an exception the frame has no
 //! handler for, which the interpreter's error path takes on. A path that
 //! turn did not take, met later in the call, makes the frame leave and be
-//! entered again the same way ([`again`]).
+//! entered again the same way ([`again`]). The code compiled for it stays
+//! provisional: the next call is the usual warm-up.
 //!
 //! That error path looks the handler up at the back edge's target, not at
 //! the instruction that raised: only loops whose head no handler covers are
@@ -65,8 +66,11 @@ const MAX_INTERPRETED_BACK_EDGES: u32 = 200;
 /// `jitsaw_long_loop_turns`: back edges until the next [`long_loop`].
 static TURNS: AtomicU64 = AtomicU64::new(LONG_LOOP_TURNS);
 
-/// The frame [`long_loop`] last looked at (0: none).
-static LAST_FRAME: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// The frame [`long_loop`] last looked at on this thread (0: none):
+    /// threads share the countdown, and their frames take turns at it.
+    static LAST_FRAME: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// `sys.monitoring.OPTIMIZER_ID`, the tool whose event it is (counting
 /// mode's too, which never sets it).
@@ -84,22 +88,25 @@ pub fn turns_address() -> usize {
 /// `frame` at a back edge to `head`: true if the frame is to leave for the
 /// interpreter there, the event set on its code. Only a frame that ran the
 /// last turns of two such spans in a row, which most likely ran all of
-/// them, is taken: short loops of many first calls add up too.
+/// them, is taken: short loops of many first calls add up too (per
+/// thread: the countdown is shared).
 ///
 /// # Safety
 /// The GIL is held; `frame` is running compiled code.
 pub unsafe fn long_loop(frame: *mut Frame, head: u32) -> bool {
     TURNS.store(LONG_LOOP_TURNS, Ordering::Relaxed);
-    if LAST_FRAME.swap(frame as usize, Ordering::Relaxed) != frame as usize {
+    if LAST_FRAME.replace(frame as usize) != frame as usize {
         return false;
     }
-    LAST_FRAME.store(0, Ordering::Relaxed);
+    LAST_FRAME.set(0);
     let code = frame_code(frame);
     let Some(state) = state_of(code) else {
         return false;
     };
     let s = &mut *state;
-    matches!(s.status, Status::Compiled { provisional: true }) && arm_for(frame, s, code, head)
+    matches!(s.status, Status::Compiled { provisional: true })
+        && s.osr_entries == 0
+        && arm_for(frame, s, code, head)
 }
 
 /// Compiled code that entered a long call at a loop met an instruction the
@@ -115,6 +122,7 @@ pub unsafe fn long_loop(frame: *mut Frame, head: u32) -> bool {
 pub unsafe fn again(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject) -> bool {
     s.osr_entries > 0
         && s.osr_entries < MAX_ENTRIES
+        && matches!(s.status, Status::Compiled { provisional: true })
         && arm_for(frame, s, code, runtime::offset_of_ip(frame))
 }
 
@@ -341,9 +349,16 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     let Some(entry) = runtime::entry_fn() else {
         return true;
     };
-    // The interpreter ran it: compiled from its specialization.
-    s.requickened = true;
-    let Some(compiled) = compile(s, ts, frame, code, version) else {
+    // Compiled from the interpreter's specialization, types propagated as
+    // for a later call; still provisional, as code compiled before a whole
+    // interpreted call is: the next call is the usual warm-up (unhooked
+    // after a short first call, where CPython specializes calls of Python
+    // functions and loops over generators, which it does not under the
+    // hook the turns ran under; `test_opcache` checks `FOR_ITER_GEN`).
+    s.osr_compiling = true;
+    let compiled = compile(s, ts, frame, code, version);
+    s.osr_compiling = false;
+    let Some(compiled) = compiled else {
         return true;
     };
     let compiled = &*compiled;
