@@ -908,6 +908,11 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
     r = jit(
         """
         import sys, traceback
+        def show(f, expected):
+            try:
+                f(5000)
+            except expected:
+                traceback.print_exc(file=sys.stdout)
         def nest(n):
             total, seen = 0, []
             for i in range(n):
@@ -938,10 +943,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
             for i in range(n):
                 t += 1 // (n - 1 - i)
             return t
-        try:
-            no_handler(5000)
-        except ZeroDivisionError:
-            traceback.print_exc(file=sys.stdout)
+        show(no_handler, ZeroDivisionError)
         def handler(n):
             caught = 0
             for i in range(n):
@@ -958,10 +960,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
                         raise KeyError(i)
                 except ValueError:
                     pass
-        try:
-            reraise(5000)
-        except KeyError:
-            traceback.print_exc(file=sys.stdout)
+        show(reraise, KeyError)
         def bare(n):
             for i in range(n):
                 try:
@@ -970,10 +969,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
                 except IndexError:
                     if i > 0:
                         raise
-        try:
-            bare(5000)
-        except IndexError:
-            traceback.print_exc(file=sys.stdout)
+        show(bare, IndexError)
         def inside_try(n):
             t = 0
             try:

@@ -174,18 +174,11 @@ fn loops(insts: &[Inst]) -> impl Iterator<Item = std::ops::RangeInclusive<usize>
 /// `offset`, where a turn of the whole loop nest starts; `None` outside
 /// loops.
 pub fn outermost_head(units: &[u16], offset: u32) -> Option<u32> {
-    decode(units)
-        .ok()?
-        .iter()
-        .filter(|inst| inst.opcode == JUMP_BACKWARD)
-        .map(|inst| {
-            (
-                inst.offset,
-                inst.offset + 1 + caches(JUMP_BACKWARD) as u32 - inst.oparg,
-            )
-        })
-        .filter(|&(at, target)| target <= offset && offset <= at)
-        .map(|(_, target)| target)
+    let insts = decode(units).ok()?;
+    loops(&insts)
+        .map(|l| (insts[*l.start()].start, insts[*l.end()].offset))
+        .filter(|&(head, back_edge)| head <= offset && offset <= back_edge)
+        .map(|(head, _)| head)
         .min()
 }
 

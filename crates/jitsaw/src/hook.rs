@@ -427,22 +427,24 @@ pub unsafe fn interpret(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObj
     if instrumented(ts, code, version) {
         return interpret_unhooked(ts, frame);
     }
-    let armed = osr::any_armed() && state_of(code).is_some_and(|s| (*s).osr_armed);
-    if !armed {
+    let Some(state) = osr::any_armed()
+        .then(|| state_of(code))
+        .flatten()
+        .filter(|&s| (*s).osr_armed)
+    else {
         return interpreter(ts, frame, 0);
-    }
+    };
     // The frame left to be entered again at a loop (`osr`): if it ends
     // first, its code's event goes with it. (Its turn runs under the hook:
     // lifted, the functions it calls would run interpreted meanwhile,
     // uncounted, and come back re-specialized; under it the interpreter
     // does not specialize calls of Python functions, which compiled code's
     // own call sites handle.)
-    let code = keep_code(frame);
+    // The reference keeps the code object, and with it its state, alive.
+    let kept = keep_code(frame);
     let result = interpreter(ts, frame, 0);
-    if let Some(state) = state_of(code.cast()) {
-        osr::disarm(&mut *state, code.cast());
-    }
-    release_code(code, result)
+    osr::disarm(&mut *state, code);
+    release_code(kept, result)
 }
 
 /// A code object's state, for tests and tools.

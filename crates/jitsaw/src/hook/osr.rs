@@ -250,17 +250,8 @@ unsafe fn may_drop_monitoring_data(
     frame: *mut Frame,
     code: *mut PyCodeObject,
 ) -> bool {
-    if !super::lifting_allowed(ts) {
-        return false;
-    }
-    let mut f = (*frame).previous;
-    while !f.is_null() {
-        if (*f).f_executable == code.cast() {
-            return false;
-        }
-        f = (*f).previous;
-    }
-    true
+    debug_assert!(*current_frame(ts) == frame);
+    super::lifting_allowed(ts) && !super::executables(ts).skip(1).any(|e| e == code.cast())
 }
 
 /// Frees `code`'s monitoring data when the event taken off left it empty:
@@ -330,13 +321,11 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     }
     let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
     let frame = *current_frame(ts);
-    let drop =
-        !frame.is_null() && frame_code(frame) == code && may_drop_monitoring_data(ts, frame, code);
-    disarm_and_drop(s, code, drop);
+    let ours = !frame.is_null() && frame_code(frame) == code;
+    disarm_and_drop(s, code, ours && may_drop_monitoring_data(ts, frame, code));
     let head = to / 2;
     let version = instrumentation_version(ts);
-    if frame.is_null()
-        || frame_code(frame) != code
+    if !ours
         || (*frame).owner as i64 != consts::FRAME_OWNED_BY_THREAD
         || !super::hooked(ts)
         || !interpreter_entry_fits(ts)
