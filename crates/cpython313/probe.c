@@ -177,6 +177,7 @@ static void layout(void)
     OFF("LIST_OB_ITEM", PyListObject, ob_item);
     OFF("LIST_ALLOCATED", PyListObject, allocated);
     OFF("TUPLE_OB_ITEM", PyTupleObject, ob_item);
+    OFF("BYTES_OB_SVAL", PyBytesObject, ob_sval);
     OFF("SLICE_START", PySliceObject, start);
     OFF("SLICE_STOP", PySliceObject, stop);
     OFF("SLICE_STEP", PySliceObject, step);

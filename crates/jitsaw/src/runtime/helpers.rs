@@ -1804,12 +1804,27 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
 #[inline(never)]
 unsafe fn dealloc_slowly(o: *mut PyObject, ret: usize) {
     if !frees_quietly(o) {
-        let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
+        let ts = running_thread();
         if !ts.is_null() {
             point_at_caller(ts, ret);
         }
     }
     _Py_Dealloc(o);
+}
+
+/// The thread state of the thread running compiled code: the main
+/// interpreter's only one when it has one (compiled code runs in the main
+/// interpreter only), which saves the thread-local lookup (a call into the
+/// dynamic loader from an extension), else the thread-local's.
+#[inline(always)]
+unsafe fn running_thread() -> *mut PyThreadState {
+    let runtime = (&raw mut _PyRuntime).cast::<u8>();
+    let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
+    let head = field::<*mut u8>(interp, off::INTERP_THREADS_HEAD);
+    if !head.is_null() && field::<*mut u8>(head, off::TSTATE_NEXT).is_null() {
+        return head.cast();
+    }
+    pyo3::ffi::PyThreadState_GetUnchecked().cast()
 }
 
 /// Frees a dead exact float onto CPython's freelist, or an exact int of
@@ -2503,8 +2518,10 @@ pub(super) unsafe extern "C" fn helper_callargs_tuple(
     slot: *mut *mut PyObject,
 ) -> i32 {
     let args = *slot;
-    let tp_iter = pyo3::ffi::PyType_GetSlot(ob_type(args).cast(), pyo3::ffi::Py_tp_iter);
-    if tp_iter.is_null() && pyo3::ffi::PySequence_Check(args.cast()) == 0 {
+    // The slot itself, as the interpreter reads it (`PyType_GetSlot`'s
+    // checks cost more than the rest of a short call).
+    let tp_iter = field::<usize>(ob_type(args).cast(), off::TYPE_TP_ITER);
+    if tp_iter == 0 && pyo3::ffi::PySequence_Check(args.cast()) == 0 {
         PyErr_Clear();
         let funcstr = _PyObject_FunctionStr(func);
         if !funcstr.is_null() {

@@ -714,9 +714,10 @@ pub unsafe fn handler_at(code: *mut PyCodeObject, offset: u32) -> bool {
 /// `co_exceptiontable`'s bytes, borrowed from the live code object.
 unsafe fn exception_table<'a>(code: *mut PyCodeObject) -> &'a [u8] {
     let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
+    // `co_exceptiontable` is an exact bytes object: its bytes are in line.
     std::slice::from_raw_parts(
-        pyo3::ffi::PyBytes_AsString(table.cast()) as *const u8,
-        pyo3::ffi::PyBytes_Size(table.cast()) as usize,
+        table.cast::<u8>().add(off::BYTES_OB_SVAL),
+        ob_size(table) as usize,
     )
 }
 
