@@ -780,7 +780,9 @@ pub enum Raise {
 /// # Safety
 /// The GIL is held and `frame` is linked as the thread's current frame.
 pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> Option<u32> {
-    if PyErr_Occurred().is_null() {
+    // `PyErr_Occurred()` of `ts`, read in place (the function looks the
+    // thread up through a thread-local).
+    if field::<*mut PyObject>(ts.cast(), off::TSTATE_CURRENT_EXCEPTION).is_null() {
         pyo3::ffi::PyErr_SetString(
             pyo3::ffi::PyExc_SystemError,
             c"error return without exception set".as_ptr(),
@@ -792,7 +794,7 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> O
         _ => offset_of_ip(frame),
     };
     if how != Raise::Reraise && !frame_is_incomplete(frame, code) {
-        add_traceback(ts);
+        add_traceback(ts, frame);
     }
     if how == Raise::Reraise {
         restore_lasti(frame, code);
@@ -842,9 +844,15 @@ unsafe fn frame_is_incomplete(frame: *mut Frame, code: *mut PyCodeObject) -> boo
         && ((*frame).instr_ptr as usize) < code_units(code) as usize + 2 * first
 }
 
-/// `PyTraceBack_Here` for the current frame, keeping the exception even if
-/// making the frame object fails.
-unsafe fn add_traceback(ts: *mut PyThreadState) {
+/// `PyTraceBack_Here` for the current frame, `frame`, keeping the
+/// exception even if making the frame object fails.
+unsafe fn add_traceback(ts: *mut PyThreadState, frame: *mut Frame) {
+    // A frame that raised before has its frame object: no need to save the
+    // exception around making one.
+    if !(*frame).frame_obj.is_null() {
+        PyTraceBack_Here((*frame).frame_obj.cast());
+        return;
+    }
     let exc = PyErr_GetRaisedException();
     let f = PyThreadState_GetFrame(ts);
     PyErr_SetRaisedException(exc);
