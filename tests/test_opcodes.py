@@ -778,6 +778,18 @@ def test_to_bool_and_branches(jit):
         class Bad:
             def __bool__(self):
                 raise ValueError("no truth")
+        class NegativeLen:
+            def __len__(self):
+                return -1
+        class FalseInt(int):
+            def __bool__(self):
+                return False
+        class EmptyStr(str):
+            def __len__(self):
+                return 0
+        class FullList(list):
+            def __len__(self):
+                return 1
         def truth(x):
             if x:
                 return "yes"
@@ -793,20 +805,24 @@ def test_to_bool_and_branches(jit):
         def int_truth(x):
             return "yes" if x else "no"
         values = [0, 1, "", "a", [], [1], None, True, False, 0.0, Truthy(), (), {1: 2},
-                  Plain(), Empty(), Falsy(), set(), Later()]
+                  Plain(), Empty(), Falsy(), set(), Later(), 10**30, -5, -10**30,
+                  FalseInt(3), EmptyStr("a"), FullList(), b"", b"x", Plain]
         for i in range(4):
             print([truth(v) for v in values], [is_none(v) for v in values], [neg(v) for v in values])
             print(int_truth(i))
         Later.__len__ = lambda self: 0     # the type's slots change
         print(truth(Later()), neg(Later()))
-        try:
-            truth(Bad())
-        except ValueError as e:
-            print("ValueError", e)
+        for bad in (Bad(), NegativeLen()):
+            try:
+                truth(bad)
+            except ValueError as e:
+                print("ValueError", e)
         print(int_truth("x"), int_truth([]))   # the int specialization's guard fails
         """
     )
     r.assert_compiled("truth", "is_none", "neg", "int_truth")
+    # Seeing every type, `if x:` stays unspecialized: the fast paths' form.
+    assert "_TO_BOOL_ADAPTIVE" in r.uops("truth")
     assert "_TO_BOOL_INT_BORROWED" in r.uops("int_truth")  # of a local: borrowed
     assert r.exits("generic:TO_BOOL_INT")
 

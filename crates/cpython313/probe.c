@@ -134,6 +134,10 @@ static void layout(void)
     OFF("TYPE_TP_ALLOC", PyTypeObject, tp_alloc);
     OFF("TYPE_TP_AS_NUMBER", PyTypeObject, tp_as_number);
     OFF("TYPE_TP_AS_SEQUENCE", PyTypeObject, tp_as_sequence);
+    OFF("TYPE_TP_AS_MAPPING", PyTypeObject, tp_as_mapping);
+    OFF("NUMBER_NB_BOOL", PyNumberMethods, nb_bool);
+    OFF("MAPPING_MP_LENGTH", PyMappingMethods, mp_length);
+    OFF("SEQUENCE_SQ_LENGTH", PySequenceMethods, sq_length);
     OFF("TYPE_TP_RICHCOMPARE", PyTypeObject, tp_richcompare);
     /* PyNumberMethods: the binary operators' slots */
     OFF("NUMBER_NB_ADD", PyNumberMethods, nb_add);

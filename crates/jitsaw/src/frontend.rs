@@ -484,6 +484,7 @@ fn without_fast_paths(op: Uop) -> Uop {
         | Uop::_BINARY_OP_ADAPTIVE_REMAINDER
         | Uop::_BINARY_OP_ADAPTIVE_POWER => Uop::_BINARY_OP,
         Uop::_COMPARE_OP_ADAPTIVE => Uop::_COMPARE_OP,
+        Uop::_TO_BOOL_ADAPTIVE => Uop::_TO_BOOL,
         Uop::_BINARY_SUBSCR_ADAPTIVE => Uop::_BINARY_SUBSCR,
         Uop::_STORE_SUBSCR_ADAPTIVE => Uop::_STORE_SUBSCR,
         Uop::_UNPACK_SEQUENCE_ADAPTIVE => Uop::_UNPACK_SEQUENCE,
@@ -800,6 +801,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
             }
         }
         COMPARE_OP => return smallvec![uop(Uop::_COMPARE_OP_ADAPTIVE, oparg)],
+        TO_BOOL => return smallvec![uop(Uop::_TO_BOOL_ADAPTIVE, oparg)],
         BINARY_SUBSCR => return smallvec![uop(Uop::_BINARY_SUBSCR_ADAPTIVE, oparg)],
         STORE_SUBSCR => return smallvec![uop(Uop::_STORE_SUBSCR_ADAPTIVE, oparg)],
         UNPACK_SEQUENCE => return smallvec![uop(Uop::_UNPACK_SEQUENCE_ADAPTIVE, oparg)],

@@ -326,7 +326,7 @@ fn freed_quietly(v: Val) -> bool {
 
 /// Whether a generic micro-op [`specialized`] knows takes two inputs.
 fn two_inputs(op: Uop) -> bool {
-    op != Uop::_TO_BOOL
+    !matches!(op, Uop::_TO_BOOL | Uop::_TO_BOOL_ADAPTIVE)
 }
 
 /// A micro-op that only checks types, and what it checks: the stack slots
@@ -390,11 +390,11 @@ fn specialized(u: &UopInst, s: &State) -> Option<Uop> {
         {
             Uop::_COMPARE_OP_STR
         }
-        Uop::_TO_BOOL if tos.within(Types::BOOL) => Uop::_NOP,
-        Uop::_TO_BOOL if tos.within(Types::INT) => Uop::_TO_BOOL_INT,
-        Uop::_TO_BOOL if tos.within(Types::NONE) => Uop::_TO_BOOL_NONE,
-        Uop::_TO_BOOL if tos.within(Types::STR) => Uop::_TO_BOOL_STR,
-        Uop::_TO_BOOL if tos.within(Types::LIST) => Uop::_TO_BOOL_LIST,
+        Uop::_TO_BOOL | Uop::_TO_BOOL_ADAPTIVE if tos.within(Types::BOOL) => Uop::_NOP,
+        Uop::_TO_BOOL | Uop::_TO_BOOL_ADAPTIVE if tos.within(Types::INT) => Uop::_TO_BOOL_INT,
+        Uop::_TO_BOOL | Uop::_TO_BOOL_ADAPTIVE if tos.within(Types::NONE) => Uop::_TO_BOOL_NONE,
+        Uop::_TO_BOOL | Uop::_TO_BOOL_ADAPTIVE if tos.within(Types::STR) => Uop::_TO_BOOL_STR,
+        Uop::_TO_BOOL | Uop::_TO_BOOL_ADAPTIVE if tos.within(Types::LIST) => Uop::_TO_BOOL_LIST,
         _ => return None,
     })
 }
@@ -686,6 +686,7 @@ impl Analysis<'_> {
                 | Uop::_CONTAINS_OP_DICT
                 | Uop::_UNARY_NOT
                 | Uop::_TO_BOOL
+                | Uop::_TO_BOOL_ADAPTIVE
                 | Uop::_TO_BOOL_INT
                 | Uop::_TO_BOOL_NONE
                 | Uop::_TO_BOOL_STR
@@ -778,6 +779,7 @@ fn interesting(op: Uop) -> bool {
                 | Uop::_BINARY_OP_ADAPTIVE_MULTIPLY
                 | Uop::_COMPARE_OP_ADAPTIVE
                 | Uop::_TO_BOOL
+                | Uop::_TO_BOOL_ADAPTIVE
                 | Uop::_TO_BOOL_INT
                 | Uop::_TO_BOOL_NONE
                 | Uop::_TO_BOOL_STR

@@ -259,6 +259,62 @@ stencil!(fn _TO_BOOL(f, sp, ts) {
     next!(f, sp, ts)
 });
 
+stencil!(
+    /// An unspecialized `TO_BOOL` (or one whose specialization kept
+    /// failing: `if node:` seeing objects and None), with the fast paths of
+    /// the specializations: bools, None, ints, strs and lists, and objects
+    /// whose type has no `__bool__` or `__len__` (always true, as
+    /// `PyObject_IsTrue` finds them).
+    fn _TO_BOOL_ADAPTIVE(f, sp, ts) {
+        let v = peek(sp, 1);
+        if is_type(v, &raw mut PyBool_Type) {
+            next!(f, sp, ts)
+        }
+        if v == none() {
+            poke(sp, 1, py_false());
+            next!(f, sp, ts)
+        }
+        if is_int(v) {
+            let res = py_bool(!long_is_zero(v));
+            int_decref(v);
+            poke(sp, 1, res);
+            next!(f, sp, ts)
+        }
+        if is_str(v) || is_list(v) {
+            let res = py_bool(if is_str(v) { !str_is_empty(v) } else { !list_is_empty(v) });
+            decref(v);
+            poke(sp, 1, res);
+            next!(f, sp, ts)
+        }
+        if always_true(v) {
+            decref(v);
+            poke(sp, 1, py_true());
+            next!(f, sp, ts)
+        }
+        let err = PyObject_IsTrue(v);
+        decref(v);
+        if err < 0 {
+            error!(f, sp.sub(1), ts)
+        }
+        poke(sp, 1, py_bool(err != 0));
+        next!(f, sp, ts)
+    }
+);
+
+/// Whether `PyObject_IsTrue(v)` is true without calling anything: its type
+/// has no `nb_bool`, `mp_length` or `sq_length` slot.
+#[inline(always)]
+unsafe fn always_true(v: *mut PyObject) -> bool {
+    let tp = ob_type(v).cast::<u8>();
+    let slot = |methods: usize, at: usize| {
+        let table = field::<*const u8>(tp, methods);
+        !table.is_null() && field::<usize>(table, at) != 0
+    };
+    !slot(off::TYPE_TP_AS_NUMBER, off::NUMBER_NB_BOOL)
+        && !slot(off::TYPE_TP_AS_MAPPING, off::MAPPING_MP_LENGTH)
+        && !slot(off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH)
+}
+
 stencil!(fn _TO_BOOL_BOOL(f, sp, ts) {
     if !is_type(peek(sp, 1), &raw mut PyBool_Type) {
         deopt!(f, sp, ts)
