@@ -94,8 +94,8 @@ uops! { o;
     _UNARY_INVERT: 1 => 1;
     _UNARY_NOT: 1 => 1;
     _TO_BOOL: 1 => 1;
-    // jitsaw: unspecialized form with fast paths for bools, None, ints,
-    // strs, lists and objects whose type makes them always true.
+    // jitsaw: unspecialized form with fast paths for bools, None, ints and
+    // objects whose type makes them always true.
     _TO_BOOL_ADAPTIVE: 1 => 1, escapes true;
     _TO_BOOL_BOOL: 1 => 1;
     _TO_BOOL_INT: 1 => 1;

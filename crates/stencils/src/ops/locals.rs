@@ -262,9 +262,11 @@ stencil!(fn _TO_BOOL(f, sp, ts) {
 stencil!(
     /// An unspecialized `TO_BOOL` (or one whose specialization kept
     /// failing: `if node:` seeing objects and None), with the fast paths of
-    /// the specializations: bools, None, ints, strs and lists, and objects
-    /// whose type has no `__bool__` or `__len__` (always true, as
-    /// `PyObject_IsTrue` finds them).
+    /// the specializations CPython makes for bools, None and ints, and for
+    /// objects whose type has no `__bool__` or `__len__` (always true, as
+    /// `PyObject_IsTrue` finds them); anything else calls it. One release
+    /// and one way out keep the stencil small: code compiled before the
+    /// interpreter specialized it has one at every `if`.
     fn _TO_BOOL_ADAPTIVE(f, sp, ts) {
         let v = peek(sp, 1);
         if is_type(v, &raw mut PyBool_Type) {
@@ -274,29 +276,18 @@ stencil!(
             poke(sp, 1, py_false());
             next!(f, sp, ts)
         }
-        if is_int(v) {
-            let res = py_bool(!long_is_zero(v));
-            int_decref(v);
-            poke(sp, 1, res);
-            next!(f, sp, ts)
-        }
-        if is_str(v) || is_list(v) {
-            let res = py_bool(if is_str(v) { !str_is_empty(v) } else { !list_is_empty(v) });
-            decref(v);
-            poke(sp, 1, res);
-            next!(f, sp, ts)
-        }
-        if always_true(v) {
-            decref(v);
-            poke(sp, 1, py_true());
-            next!(f, sp, ts)
-        }
-        let err = PyObject_IsTrue(v);
+        let truth = if is_int(v) {
+            !long_is_zero(v) as i32
+        } else if always_true(v) {
+            1
+        } else {
+            PyObject_IsTrue(v)
+        };
         decref(v);
-        if err < 0 {
+        if truth < 0 {
             error!(f, sp.sub(1), ts)
         }
-        poke(sp, 1, py_bool(err != 0));
+        poke(sp, 1, py_bool(truth != 0));
         next!(f, sp, ts)
     }
 );
