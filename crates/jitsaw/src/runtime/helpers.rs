@@ -1946,7 +1946,8 @@ unsafe extern "C" fn clear_and_pop_from(ts: *mut PyThreadState, f: *mut Frame, f
 }
 
 /// Whether freeing `o` runs no Python code, so that nothing can look at
-/// where the frame is: an exact string, float or int; an exact slice, or
+/// where the frame is: an exact string, float or int; a tuple, list or
+/// range iterator releasing no sequence that dies; an exact slice, or
 /// an exact tuple or list of at most [`QUIET_ITEMS`] items, holding only
 /// those or immortal objects (slices die at every `a[i:j]`, short lists
 /// and tuples of numbers often: their finalizers' lookups of where the
@@ -1958,6 +1959,22 @@ unsafe extern "C" fn clear_and_pop_from(ts: *mut PyThreadState, f: *mut Frame, f
 unsafe fn frees_quietly(o: *mut PyObject) -> bool {
     if is_plain_leaf(o) {
         return true;
+    }
+    // A `for` loop's iterator dies at the loop's end, and one over a tuple
+    // or list has let go of its sequence then (or holds one that lives on);
+    // a range iterator holds no object.
+    let seq = if is_type(o, &raw mut PyTupleIter_Type) {
+        Some(off::TUPLEITER_SEQ)
+    } else if is_type(o, &raw mut PyListIter_Type) {
+        Some(off::LISTITER_SEQ)
+    } else if is_type(o, &raw mut PyRangeIter_Type) {
+        return true;
+    } else {
+        None
+    };
+    if let Some(at) = seq {
+        let seq = field::<*mut PyObject>(o.cast(), at);
+        return seq.is_null() || is_immortal(seq) || (*seq).ob_refcnt > 1;
     }
     let items = if is_type(o, &raw mut PySlice_Type) {
         return [off::SLICE_START, off::SLICE_STOP, off::SLICE_STEP]
