@@ -1732,10 +1732,7 @@ unsafe fn may_lift_hook(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCode
 /// what the interpreter runs through the hook) is off and only one thread
 /// runs (a window is interpreter-wide).
 unsafe fn lifting_allowed(ts: *mut PyThreadState) -> bool {
-    let head = field::<*mut u8>(interp(ts).cast(), off::INTERP_THREADS_HEAD);
-    !COUNTING.load(Ordering::Relaxed)
-        && !head.is_null()
-        && field::<*mut u8>(head, off::TSTATE_NEXT).is_null()
+    !COUNTING.load(Ordering::Relaxed) && runtime::sole_thread(interp(ts).cast()).is_some()
 }
 
 /// Whether a frame of `code` is on the thread's stack.
@@ -2841,12 +2838,7 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
     let names = (0..ob_size(names_tuple) as usize)
         .map(|i| tuple_item(names_tuple, i) as u64)
         .collect();
-    let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
-    let exception_table = std::slice::from_raw_parts(
-        pyo3::ffi::PyBytes_AsString(table.cast()) as *const u8,
-        ob_size(table) as usize,
-    )
-    .to_vec();
+    let exception_table = runtime::exception_table(code).to_vec();
     CodeInput {
         units: code_units_slice(code).to_vec(),
         exception_table,

@@ -1820,11 +1820,7 @@ unsafe fn dealloc_slowly(o: *mut PyObject, ret: usize) {
 unsafe fn running_thread() -> *mut PyThreadState {
     let runtime = (&raw mut _PyRuntime).cast::<u8>();
     let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
-    let head = field::<*mut u8>(interp, off::INTERP_THREADS_HEAD);
-    if !head.is_null() && field::<*mut u8>(head, off::TSTATE_NEXT).is_null() {
-        return head.cast();
-    }
-    pyo3::ffi::PyThreadState_GetUnchecked().cast()
+    super::sole_thread(interp).unwrap_or_else(|| pyo3::ffi::PyThreadState_GetUnchecked().cast())
 }
 
 /// Frees a dead exact float onto CPython's freelist, or an exact int of

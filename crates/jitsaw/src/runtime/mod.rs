@@ -712,7 +712,10 @@ pub unsafe fn handler_at(code: *mut PyCodeObject, offset: u32) -> bool {
 }
 
 /// `co_exceptiontable`'s bytes, borrowed from the live code object.
-unsafe fn exception_table<'a>(code: *mut PyCodeObject) -> &'a [u8] {
+///
+/// # Safety
+/// `code` is a live code object, which outlives the slice.
+pub(crate) unsafe fn exception_table<'a>(code: *mut PyCodeObject) -> &'a [u8] {
     let table = code_obj_field(code, off::CODE_CO_EXCEPTIONTABLE);
     // `co_exceptiontable` is an exact bytes object: its bytes are in line.
     std::slice::from_raw_parts(
@@ -842,6 +845,15 @@ unsafe fn frame_is_incomplete(frame: *mut Frame, code: *mut PyCodeObject) -> boo
     let first = field::<i32>(code.cast(), off::CODE_FIRSTTRACEABLE) as usize;
     (*frame).owner != consts::FRAME_OWNED_BY_GENERATOR as i8
         && ((*frame).instr_ptr as usize) < code_units(code) as usize + 2 * first
+}
+
+/// The interpreter's only thread state, if it has a single thread.
+///
+/// # Safety
+/// The GIL is held; `interp` is an interpreter state.
+pub(crate) unsafe fn sole_thread(interp: *mut u8) -> Option<*mut PyThreadState> {
+    let head = field::<*mut u8>(interp, off::INTERP_THREADS_HEAD);
+    (!head.is_null() && field::<*mut u8>(head, off::TSTATE_NEXT).is_null()).then(|| head.cast())
 }
 
 /// `PyTraceBack_Here` for the current frame, `frame`, keeping the
