@@ -865,6 +865,41 @@ def test_code_run_by_decrefs_sees_the_current_line(jit):
     assert r.stdout.count("del at line") == 3 * 2 * 5
 
 
+def test_loop_iterators_freed_at_a_loops_end_see_the_current_line(jit):
+    # A `for` loop's iterator dies at the loop's end. Exhausted, a tuple or
+    # list iterator has let go of its sequence and a range iterator holds
+    # none: freeing them runs no code. Left by `break`, one may still hold
+    # the only reference to its list, whose items' `__del__` then runs as
+    # the iterator is freed, and must see the frame on the loop's line.
+    r = jit(
+        """
+        import sys
+        class Noisy:
+            def __del__(self):
+                print("del at line", sys._getframe(1).f_lineno)
+        def f(n):
+            t = 0
+            for x in [Noisy(), Noisy()]:
+                if n:
+                    break
+                t += 1
+            x = None
+            for y in (Noisy(), 1):
+                break
+            y = None
+            for i in range(n):
+                t += i
+            for z in iter([1, 2]):
+                t += z
+            return t
+        for k in range(6):
+            print(f(k % 2))
+        """
+    )
+    r.assert_compiled("f")
+    assert r.stdout.count("del at line") == 6 * 3
+
+
 def test_warnings_from_deallocations_name_the_current_line(jit):
     # A file dropped unclosed warns from its deallocation, at the line of
     # the frame that freed it: stores, pops, unpacking and a subscript, none
