@@ -1011,3 +1011,72 @@ def test_slot_and_dict_backed_attributes_of_locals_borrow_their_owner(jit):
     uops = r.uops("slots")
     assert "_LOAD_ATTR_SLOT_BORROWED" in uops and "_STORE_ATTR_SLOT_BORROWED" in uops
     assert "_LOAD_ATTR_WITH_HINT_BORROWED" in r.uops("hinted")
+
+
+def test_classes_assigned_to_often_keep_their_attribute_caches(jit):
+    # CPython gives a class at most 1000 version tags in its life (and none
+    # to its subclasses after that). Assigning to a class attribute does not
+    # give it one in the interpreter, so a loop of such stores must not use
+    # them up either (jitsaw's store cache once classified the class at each
+    # store, which assigned a tag): the instances' attribute sites then stay
+    # cached. A class whose tags did run out (loads and stores, as plain
+    # CPython uses them up too) takes the generic path, remembered per site:
+    # it is not classified again at every access.
+    r = jit(
+        """
+        import sys
+        def stats():
+            if "jitsaw" in sys.modules and sys.modules["jitsaw"].is_enabled():
+                return dict(sys.modules["jitsaw"].stats()["attribute_cache"])
+            return {"filled": 0, "generic": 0}
+        class Base:
+            flag = 0
+            def m(self):
+                return self.x
+        class A(Base):
+            def __init__(self, x):
+                self.x = x
+        class B(Base):
+            def __init__(self, x):
+                self.x = -x
+        def assign(n):
+            for i in range(n):
+                Base.flag = i
+        def bump(n):
+            for i in range(n):
+                Exhausted.count += 1
+        def read(objs):
+            total = 0
+            for o in objs:
+                total += o.x + o.m() + o.flag
+                o.x = o.x
+            return total
+        objs = [A(i) if i % 3 else B(i) for i in range(600)]
+        for _ in range(3):
+            assign(700)
+        before = stats()
+        print(read(objs), Base.flag)
+        after = stats()
+        _record("assigned", {k: after[k] - before[k] for k in after})
+        class Exhausted(A):
+            count = 0
+        for _ in range(3):
+            bump(500)
+        many = [Exhausted(i) for i in range(600)]
+        before = stats()
+        print(read(many), read(many), Exhausted.count)
+        after = stats()
+        _record("exhausted", {k: after[k] - before[k] for k in after})
+        Exhausted.extra = "seen"
+        print(read(many), many[0].extra, A(1).flag, Exhausted.count)
+        """
+    )
+    r.assert_compiled("assign", "read", "bump")
+    # 600 objects, 5 attribute accesses each (x, m, flag, x, x =): none
+    # generic, a few entries filled.
+    assert r.recorded["assigned"]["generic"] == 0, r.recorded
+    assert r.recorded["assigned"]["filled"] < 20, r.recorded
+    # The exhausted class's accesses are generic (loads and stores of `x`:
+    # 3600), but its type is classified once per site, not at each.
+    assert r.recorded["exhausted"]["generic"] >= 3600, r.recorded
+    assert r.recorded["exhausted"]["filled"] < 20, r.recorded

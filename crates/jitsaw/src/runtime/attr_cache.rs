@@ -243,15 +243,32 @@ unsafe fn find(
 #[inline(always)]
 unsafe fn lookup(cache: *mut AttrCache, owner: *mut PyObject) -> Option<*mut Entry> {
     let class = is_plain_class(owner);
-    let version = type_version(if class { owner.cast() } else { ob_type(owner) });
-    if version == 0 {
-        return None;
-    }
+    let tp: *mut PyTypeObject = if class { owner.cast() } else { ob_type(owner) };
+    let version = type_version(tp);
     (*cache)
         .entries
         .iter_mut()
-        .find(|e| e.version == version && (e.check == Check::Class) == class)
+        .find(|e| {
+            e.version == version
+                && (e.check == Check::Class) == class
+                && (version != 0 || is_unversioned_entry(e, tp))
+        })
         .map(|e| e as *mut Entry)
+}
+
+/// Whether `e` is the entry [`fill`] made for the type `tp` while it had
+/// no version: a class whose versions ran out (CPython gives a class at
+/// most 1000 in its life, and none to a subclass of such a class: a
+/// program that keeps assigning class attributes gets there) never has one
+/// again, and every access of such a type would otherwise classify it, a
+/// lookup along its MRO, before the generic path looks again. Such an
+/// entry says "generic" and is keyed by the type's address: the generic
+/// path is right for any type, so a new type at a freed one's address
+/// loses nothing but speed until it has a version, and a type that gets
+/// one again matches its entries by version as usual.
+#[inline(always)]
+fn is_unversioned_entry(e: &Entry, tp: *mut PyTypeObject) -> bool {
+    e.kind == Kind::Generic && e.aux == tp as usize
 }
 
 /// Whether `owner` is a class whose metaclass is exactly `type`, whose
@@ -448,18 +465,27 @@ unsafe fn fill(
     name: *mut PyObject,
     access: Access,
 ) -> Entry {
-    let entry = classify(owner, name, access);
+    let mut entry = classify(owner, name, access);
     FILLED.bump();
-    if entry.version != 0 {
-        let entries = &mut (*cache).entries;
-        let class = entry.check == Check::Class;
-        let keep = entries
-            .iter()
-            .position(|e| e.version == entry.version && (e.check == Check::Class) == class)
-            .unwrap_or(ATTR_ENTRIES - 1);
-        entries.copy_within(0..keep, 1);
-        entries[0] = entry;
+    if entry.version == 0 {
+        // Generic until the type has a version (see `is_unversioned_entry`).
+        entry.kind = Kind::Generic;
+        entry.aux = if entry.check == Check::Class {
+            owner as usize
+        } else {
+            ob_type(owner) as usize
+        };
     }
+    let entries = &mut (*cache).entries;
+    let class = entry.check == Check::Class;
+    let same = |e: &Entry| {
+        e.version == entry.version
+            && (e.check == Check::Class) == class
+            && (entry.version != 0 || e.aux == entry.aux && e.kind == Kind::Generic)
+    };
+    let keep = entries.iter().position(same).unwrap_or(ATTR_ENTRIES - 1);
+    entries.copy_within(0..keep, 1);
+    entries[0] = entry;
     entry
 }
 
@@ -617,6 +643,16 @@ unsafe fn classify_class(cls: *mut PyTypeObject, name: *mut PyObject, access: Ac
     if type_flags(cls) & consts::TPFLAGS_READY == 0 || !is_str(name) {
         return entry;
     }
+    if access == Access::Store {
+        // Without a lookup on the class, which would give it a version tag
+        // where neither the interpreter's store nor its specializer (which
+        // looks on the metaclass only) does: a class gets at most 1000 in
+        // its life, and one assigned to again and again (`Config.flag = x`
+        // in a loop) would run out, leaving its instances' attributes to
+        // the slow MRO walk ever after, in plain CPython too.
+        entry.version = type_version(cls);
+        return entry;
+    }
     let meta = _PyType_Lookup(&raw mut PyType_Type, name);
     // The lookup assigns the version tag if the class has none.
     let attr = _PyType_Lookup(cls, name);
@@ -624,7 +660,7 @@ unsafe fn classify_class(cls: *mut PyTypeObject, name: *mut PyObject, access: Ac
     let meta_is_data = !meta.is_null()
         && field::<usize>(ob_type(meta).cast(), off::TYPE_TP_DESCR_GET) != 0
         && field::<usize>(ob_type(meta).cast(), off::TYPE_TP_DESCR_SET) != 0;
-    if access == Access::Store || meta_is_data || attr.is_null() {
+    if meta_is_data || attr.is_null() {
         return entry;
     }
     let t = ob_type(attr);
