@@ -27,10 +27,39 @@ fn varint(table: &[u8], pos: &mut usize) -> Option<u32> {
     Some(value)
 }
 
+/// Tables longer than this many bytes are first narrowed by bisection, as
+/// `get_exception_handler` does (`MAX_LINEAR_SEARCH`): a function with many
+/// `try` blocks (a parser's) raises through a table of 150 bytes or more,
+/// which a scan from the start decodes entry by entry at every raise.
+const MAX_LINEAR_SEARCH: usize = 40;
+
 /// The handler for the instruction at code-unit offset `index`, if any.
 pub fn handler_for(table: &[u8], index: u32) -> Option<Handler> {
-    let mut pos = 0;
-    while pos < table.len() {
+    let (mut pos, mut end) = (0, table.len());
+    if end > MAX_LINEAR_SEARCH {
+        if varint(table, &mut 0)? > index {
+            return None;
+        }
+        // `pos` and `end` stay entry starts (first bytes marked with bit
+        // 7), the entry at `pos` starting at or before `index`, the one at
+        // `end` (if any) after it.
+        while end - pos > MAX_LINEAR_SEARCH {
+            let mut mid = pos + (end - pos) / 2;
+            while mid > pos && table[mid] & 128 == 0 {
+                mid -= 1;
+            }
+            if mid == pos {
+                break;
+            }
+            let mut at = mid;
+            if varint(table, &mut at)? > index {
+                end = mid;
+            } else {
+                pos = mid;
+            }
+        }
+    }
+    while pos < end {
         let start = varint(table, &mut pos)?;
         if start > index {
             return None;
@@ -82,8 +111,8 @@ mod tests {
     use super::*;
 
     /// Encodes entries as CPython's assembler does (`assemble_exception_table`).
-    fn encode(entries: &[(u32, u32, u32, u32, bool)]) -> [u8; 64] {
-        let mut out = [0u8; 64];
+    fn encode(entries: &[(u32, u32, u32, u32, bool)]) -> [u8; 1024] {
+        let mut out = [0u8; 1024];
         let mut n = 0;
         let mut put = |value: u32, first: bool| {
             let mut groups = [0u8; 6];
@@ -132,6 +161,33 @@ mod tests {
                 .find(|&(start, end, _)| (start..end).contains(&index))
                 .map(|(_, _, h)| h);
             assert_eq!(handler_for(&t, index), covering, "{index}");
+        }
+    }
+
+    /// A table long enough to be bisected: every offset gets the handler of
+    /// the entry covering it, with entries of one to three bytes per
+    /// varint and gaps between them.
+    #[test]
+    fn bisection_finds_what_a_scan_finds() {
+        let mut list = [(0u32, 0u32, 0u32, 0u32, false); 120];
+        let mut at = 1;
+        for (i, e) in list.iter_mut().enumerate() {
+            let len = 1 + (i as u32 * 7) % 90;
+            *e = (at, at + len, 5000 + i as u32 * 3, i as u32 % 5, i % 3 == 0);
+            at += len + (i as u32 % 4);
+        }
+        let full = encode(&list);
+        let used = full.iter().rposition(|&b| b != 0).unwrap() + 1;
+        for t in [&full[..], &full[..used], &full[..41], &full[..used / 2]] {
+            let mut covering = [None; 6000];
+            for (start, end, h) in entries(t) {
+                for slot in &mut covering[start as usize..end as usize] {
+                    *slot = Some(h);
+                }
+            }
+            for (index, expected) in covering.iter().enumerate() {
+                assert_eq!(handler_for(t, index as u32), *expected, "{index}");
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue, Stencil};
 use crate::uops::{KnownAttr, KnownGlobal, Program, Uop, UopInst};
+use jitsaw_cpython313::exception_table::Handler;
 use jitsaw_cpython313::shared::ResumePoint;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -84,6 +85,8 @@ pub struct Compiled {
     /// Code-unit offset of each instruction's opcode and the opcode found
     /// there when compiling, by instruction index.
     pub opcodes: Vec<(u32, u8)>,
+    /// The exception table's entries, decoded ([`Program::exception_entries`]).
+    pub exception_entries: Box<[(u32, u32, Handler)]>,
     /// Start offsets of instructions compiled as a plain exit (unsupported).
     pub unsupported: Vec<u32>,
     /// Code-unit offsets of the adaptive instructions compiled without
@@ -239,6 +242,17 @@ impl Compiled {
             .partition_point(|&(at, _)| at as usize <= offset);
         let &(_, i) = self.locations.get(k.checked_sub(1)?)?;
         Some(self.code_start + 2 * self.opcodes[i as usize].0 as u64)
+    }
+
+    /// The handler for an exception raised at code unit `offset`, as
+    /// `exception_table::handler_for` finds it in the table, by bisection
+    /// of the decoded entries.
+    pub fn handler_for(&self, offset: u32) -> Option<Handler> {
+        let after = self
+            .exception_entries
+            .partition_point(|&(start, _, _)| start <= offset);
+        let &(_, end, handler) = self.exception_entries.get(after.checked_sub(1)?)?;
+        (offset < end).then_some(handler)
     }
 
     /// The index of the instruction starting at code unit `offset`.
@@ -675,6 +689,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         labels,
         starts,
         opcodes,
+        exception_entries: program.exception_entries.as_slice().into(),
         unsupported,
         cold: program.cold.clone(),
         frame_checks,
@@ -1042,6 +1057,67 @@ mod tests {
             cached > 1 && cached < RESUME_SLOTS,
             "slots shared: {cached}"
         );
+    }
+
+    /// The compiled code's search of its decoded exception table finds for
+    /// every offset what the search of the table's bytes finds.
+    #[test]
+    #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
+    fn decoded_exception_entries_give_each_offset_its_handler() {
+        use jitsaw_cpython313::exception_table::{entries, handler_for};
+        // Entries (start, size, target, depth << 1 | lasti) with gaps and
+        // adjacent ranges, encoded as CPython's assembler does.
+        let mut table = Vec::new();
+        let mut put = |value: u32, first: bool| {
+            let mut groups = vec![value & 63];
+            let mut v = value >> 6;
+            while v != 0 {
+                groups.push(v & 63);
+                v >>= 6;
+            }
+            for (j, &g) in groups.iter().enumerate().rev() {
+                let more = if j > 0 { 64 } else { 0 };
+                let mark = if first && j == groups.len() - 1 {
+                    128
+                } else {
+                    0
+                };
+                table.push((g | more | mark) as u8);
+            }
+        };
+        let mut at = 3;
+        for k in 0..40u32 {
+            let size = 1 + k * 5 % 23;
+            for (i, v) in [at, size, 400 + k, ((k % 4) << 1) | (k % 2)]
+                .into_iter()
+                .enumerate()
+            {
+                put(v, i == 0);
+            }
+            at += size + k % 3;
+        }
+        let program = Program {
+            uops: vec![uop(Uop::_POP_FRAME, 0, 0, 0, None)],
+            insts: vec![inst(0, 0, 1)],
+            exception_entries: entries(&table).filter(|&(s, e, _)| s < e).collect(),
+            ..Program::default()
+        };
+        let symbols = vec![0x7100_0000_0000; SYMBOLS.len()];
+        let mut counter = |_: ExitReason| 0u32;
+        let mut linker = Linker {
+            symbols: &symbols,
+            exit_counter: &mut counter,
+            anchor: symbols[0],
+        };
+        let c = compile(&program, &mut linker).unwrap();
+        assert_eq!(c.exception_entries.len(), 40);
+        for offset in 0..at + 5 {
+            assert_eq!(
+                c.handler_for(offset),
+                handler_for(&table, offset),
+                "{offset}"
+            );
+        }
     }
 
     /// A few resume points (a generator with two `yield from`s and a

@@ -361,6 +361,9 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         version: code.version,
         consts: code.consts.clone(),
         handlers,
+        exception_entries: jitsaw_cpython313::exception_table::entries(&code.exception_table)
+            .filter(|&(start, end, _)| start < end)
+            .collect(),
         stack_base: code.nlocalsplus,
         known_globals: code.known_globals.clone(),
         known_attrs: code.known_attrs.clone(),

@@ -8,6 +8,7 @@
 
 pub use crate::optimize::types::{KnownObject, Types};
 use crate::stencils::{self, Stencil};
+use jitsaw_cpython313::exception_table::Handler;
 use jitsaw_cpython313::{opcode, uop as cuop};
 use rustc_hash::FxBuildHasher;
 use std::collections::HashMap;
@@ -967,6 +968,10 @@ pub struct Program {
     /// Exception handlers: instruction index and the stack depth the
     /// unwinder enters it with.
     pub handlers: Vec<(u32, u32)>,
+    /// The exception table's entries, decoded: the code-unit range each
+    /// covers (`start..end`, in order) and its handler, for the runtime's
+    /// unwinding to search (see [`crate::codegen::Compiled::handler_for`]).
+    pub exception_entries: Vec<(u32, u32, Handler)>,
     /// Where the value stack starts in the frame (`co_nlocalsplus`).
     pub stack_base: u32,
     /// The values global loads find now, which the optimizer may burn in

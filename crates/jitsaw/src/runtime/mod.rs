@@ -528,14 +528,21 @@ unsafe fn run_on<const OSR: bool>(
                 if how == Raise::Reraise {
                     // A re-raise does nothing else: the interpreter runs
                     // the instruction again, with its own unwinding.
-                    decref(PyErr_GetRaisedException());
+                    decref(take_exception(ts));
                     return hand_over(ts, false, None);
                 }
                 // The interpreter's error path adds the traceback entry
                 // and empties the stack.
                 return hand_over(ts, true, None);
             }
-            let handler = unwind(ts, frame, how);
+            // The frame's code decoded its exception table (looked up
+            // before anything the unwinding frees can run code).
+            let decoded = if frame == root {
+                Some(compiled)
+            } else {
+                crate::hook::latest_compiled(frame_code(frame))
+            };
+            let handler = unwind(ts, frame, how, decoded);
             how = Raise::Error;
             let Some(handler) = handler else {
                 if frame == root {
@@ -776,13 +783,20 @@ pub enum Raise {
 /// The interpreter's error path for the exception raised at
 /// `frame->instr_ptr`, with the stack at `frame->stacktop`: adds the
 /// traceback entry (unless re-raising), then finds the handler in the
-/// exception table. With a handler, the stack is cut to its depth, `lasti`
+/// exception table (`decoded`'s copy when given, the frame's code's
+/// compiled code). With a handler, the stack is cut to its depth, `lasti`
 /// and the exception pushed, and the handler's offset returned; without,
 /// the stack is emptied.
 ///
 /// # Safety
-/// The GIL is held and `frame` is linked as the thread's current frame.
-pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> Option<u32> {
+/// The GIL is held and `frame` is linked as the thread's current frame;
+/// `decoded` is compiled from the frame's code object.
+pub unsafe fn unwind(
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    how: Raise,
+    decoded: Option<&Compiled>,
+) -> Option<u32> {
     // `PyErr_Occurred()` of `ts`, read in place (the function looks the
     // thread up through a thread-local).
     if field::<*mut PyObject>(ts.cast(), off::TSTATE_CURRENT_EXCEPTION).is_null() {
@@ -796,6 +810,10 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> O
         Raise::Thrown => offset_of_ip(frame).saturating_sub(1),
         _ => offset_of_ip(frame),
     };
+    let handler = match decoded {
+        Some(c) => c.handler_for(at),
+        None => handler_for(exception_table(code), at),
+    };
     if how != Raise::Reraise && !frame_is_incomplete(frame, code) {
         add_traceback(ts, frame);
     }
@@ -803,7 +821,6 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> O
         restore_lasti(frame, code);
     }
     let base = stack_base(frame);
-    let handler = handler_for(exception_table(code), at);
     let keep = handler.map_or(0, |h| h.depth as usize);
     while (*frame).stacktop as usize > base + keep {
         (*frame).stacktop -= 1;
@@ -817,8 +834,22 @@ pub unsafe fn unwind(ts: *mut PyThreadState, frame: *mut Frame, how: Raise) -> O
         }
         push(frame, l);
     }
-    push(frame, PyErr_GetRaisedException());
+    push(frame, take_exception(ts));
     Some(handler.target)
+}
+
+/// `PyErr_GetRaisedException()` of `ts`, in place: the functions of the C
+/// API find the thread through a thread-local, a call into the dynamic
+/// loader from an extension, at every frame an exception passes.
+unsafe fn take_exception(ts: *mut PyThreadState) -> *mut PyObject {
+    field_ptr::<*mut PyObject>(ts.cast(), off::TSTATE_CURRENT_EXCEPTION)
+        .replace(std::ptr::null_mut())
+}
+
+/// `PyErr_SetRaisedException(exc)` of `ts`, in place (see
+/// [`take_exception`]): what was set meanwhile is released.
+unsafe fn set_exception(ts: *mut PyThreadState, exc: *mut PyObject) {
+    xdecref(field_ptr::<*mut PyObject>(ts.cast(), off::TSTATE_CURRENT_EXCEPTION).replace(exc));
 }
 
 /// `RERAISE` with an oparg sets `instr_ptr` back to the `lasti` saved below
@@ -865,9 +896,9 @@ unsafe fn add_traceback(ts: *mut PyThreadState, frame: *mut Frame) {
         PyTraceBack_Here((*frame).frame_obj.cast());
         return;
     }
-    let exc = PyErr_GetRaisedException();
+    let exc = take_exception(ts);
     let f = PyThreadState_GetFrame(ts);
-    PyErr_SetRaisedException(exc);
+    set_exception(ts, exc);
     if !f.is_null() {
         PyTraceBack_Here(f);
         decref(f);
