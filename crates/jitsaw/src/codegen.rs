@@ -87,6 +87,10 @@ pub struct Compiled {
     pub opcodes: Vec<(u32, u8)>,
     /// The exception table's entries, decoded ([`Program::exception_entries`]).
     pub exception_entries: Box<[(u32, u32, Handler)]>,
+    /// Each handler's code-unit offset and instruction index, for an
+    /// unwinding to find where to continue without a search of every
+    /// instruction ([`Compiled::handler_inst`]).
+    pub handler_insts: Box<[(u32, u32)]>,
     /// Start offsets of instructions compiled as a plain exit (unsupported).
     pub unsupported: Vec<u32>,
     /// Code-unit offsets of the adaptive instructions compiled without
@@ -253,6 +257,20 @@ impl Compiled {
             .partition_point(|&(start, _, _)| start <= offset);
         let &(_, end, handler) = self.exception_entries.get(after.checked_sub(1)?)?;
         (offset < end).then_some(handler)
+    }
+
+    /// The index of the instruction of the handler at code unit `target`:
+    /// a search of the handlers (a few, in a line or two of memory), where
+    /// one of every instruction's start cost a pass through a parser's
+    /// raises a cache miss or more.
+    pub fn handler_inst(&self, target: u32) -> Option<usize> {
+        match self
+            .handler_insts
+            .binary_search_by_key(&target, |&(at, _)| at)
+        {
+            Ok(k) => Some(self.handler_insts[k].1 as usize),
+            Err(_) => self.inst_at(target),
+        }
     }
 
     /// The index of the instruction starting at code unit `offset`.
@@ -614,7 +632,14 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     memory.make_executable()?;
     let mut all_pieces = pieces;
     all_pieces.extend(stub_pieces);
-    let starts = program.insts.iter().map(|i| i.start).collect();
+    let starts: Vec<u32> = program.insts.iter().map(|i| i.start).collect();
+    let mut handler_insts: Vec<(u32, u32)> = program
+        .exception_entries
+        .iter()
+        .filter_map(|&(_, _, h)| Some((h.target, starts.binary_search(&h.target).ok()? as u32)))
+        .collect();
+    handler_insts.sort_unstable();
+    handler_insts.dedup();
     let opcodes = program.insts.iter().map(|i| (i.offset, i.opcode)).collect();
     // A `yield from`'s resume point knows its `SEND` site: the `_SEND`'s
     // cache and resume address (the next micro-op's).
@@ -690,6 +715,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         starts,
         opcodes,
         exception_entries: program.exception_entries.as_slice().into(),
+        handler_insts: handler_insts.into(),
         unsupported,
         cold: program.cold.clone(),
         frame_checks,
@@ -1096,9 +1122,26 @@ mod tests {
             }
             at += size + k % 3;
         }
+        // Instructions at code units 0 and 400..420: half the handlers
+        // (targets 400..440) start one.
+        let starts: Vec<u32> = std::iter::once(0).chain(400..420).collect();
+        let n = starts.len() as u32;
         let program = Program {
-            uops: vec![uop(Uop::_POP_FRAME, 0, 0, 0, None)],
-            insts: vec![inst(0, 0, 1)],
+            uops: (0..n)
+                .map(|k| {
+                    let op = if k + 1 < n {
+                        Uop::_NOP
+                    } else {
+                        Uop::_POP_FRAME
+                    };
+                    uop(op, 0, 0, k, None)
+                })
+                .collect(),
+            insts: starts
+                .iter()
+                .zip(0..)
+                .map(|(&at, k)| inst(at, k, 1))
+                .collect(),
             exception_entries: entries(&table).filter(|&(s, e, _)| s < e).collect(),
             ..Program::default()
         };
@@ -1111,6 +1154,12 @@ mod tests {
         };
         let c = compile(&program, &mut linker).unwrap();
         assert_eq!(c.exception_entries.len(), 40);
+        // Each handler at an instruction's start is found without a search.
+        assert_eq!(c.handler_insts.len(), 20);
+        for target in 380..450 {
+            assert_eq!(c.handler_inst(target), c.inst_at(target), "{target}");
+        }
+        assert_eq!(c.handler_inst(405), Some(6));
         for offset in 0..at + 5 {
             assert_eq!(
                 c.handler_for(offset),

@@ -557,10 +557,10 @@ unsafe fn run_on<const OSR: bool>(
                 continue;
             };
             let entry = if frame == root {
-                compiled.inst_at(handler).map(|i| compiled.entry(i))
+                compiled.handler_inst(handler).map(|i| compiled.entry(i))
             } else {
                 crate::hook::latest_compiled(frame_code(frame))
-                    .and_then(|c| c.inst_at(handler).map(|i| c.entry(i)))
+                    .and_then(|c| c.handler_inst(handler).map(|i| c.entry(i)))
             };
             if let Some(t) = entry {
                 target = t;
