@@ -37,7 +37,8 @@ pub const STATUS_YIELD: usize = 3;
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub struct AttrEntry {
-    /// The type's version tag (never 0 in a used entry).
+    /// The type's version tag; 0 in an unused entry, and in a `Generic`
+    /// one for a type without a version (keyed by its address in `aux`).
     pub version: u32,
     /// What the entry knows.
     pub kind: AttrKind,
@@ -53,6 +54,7 @@ pub struct AttrEntry {
     /// it as long as its version is unchanged, what CPython's inline caches
     /// rely on too). `Value`, `DictValue`: where in the entries of an
     /// instance's `__dict__` the name was last found (a hint, checked).
+    /// `Generic` of version 0: the type's address (never dereferenced).
     pub aux: usize,
 }
 

@@ -199,7 +199,8 @@ stencil!(fn _LOAD_ATTR(f, sp, ts) {
 unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
     let entries = operand() as *const AttrEntry;
     let version = type_version(ob_type(owner));
-    // Unused entries have version 0 and kind `Empty`, which no path takes.
+    // Unused entries have version 0 and kind `Empty`, and entries for types
+    // without a version version 0 and kind `Generic`: no path takes either.
     for i in 0..ATTR_ENTRIES {
         let e = &*entries.add(i);
         if e.version == version {
