@@ -135,6 +135,83 @@ def test_tracebacks_through_finally_and_with_are_identical(jit):
     no_unsupported_exits(r)
 
 
+def test_raises_through_long_exception_tables_find_their_handlers(jit):
+    # A function whose exception table is long enough to be searched by
+    # bisection (over 40 bytes: a dozen handlers, nested, with finally and
+    # re-raises), raising at every region: each raise must land in the
+    # handler covering it, with the same stack, lasti and traceback.
+    r = jit(
+        """
+        import sys, traceback
+        class E(Exception):
+            pass
+        def fail(kind, k):
+            if kind == k:
+                raise (KeyError, IndexError, TypeError, ValueError, E)[k % 5](k)
+            return k
+        def many(kind):
+            out = []
+            try:
+                out.append(fail(kind, 0))
+            except KeyError as e:
+                out.append(("KeyError", e.args))
+            try:
+                out.append(fail(kind, 1))
+            except IndexError:
+                out.append("IndexError")
+            for j in range(2):
+                try:
+                    try:
+                        out.append(fail(kind, 2 + j))
+                    except TypeError:
+                        out.append(("TypeError", j))
+                        raise
+                    finally:
+                        out.append(("finally", j))
+                except (TypeError, ValueError) as e:
+                    out.append(("outer", type(e).__name__))
+            try:
+                with open(__file__) as f:
+                    out.append(fail(kind, 4))
+            except E as e:
+                out.append(("E", str(e), f.closed))
+            try:
+                out.append(fail(kind, 5))
+            except KeyError:
+                out.append("KeyError 5")
+            else:
+                out.append("else 5")
+            try:
+                try:
+                    out.append(fail(kind, 6))
+                finally:
+                    out.append("inner finally")
+            except IndexError:
+                out.append("IndexError 6")
+            try:
+                out.append(fail(kind, 7))
+            except* TypeError as g:
+                out.append(("group", len(g.exceptions)))
+            try:
+                out.append(fail(kind, 8))
+            except ValueError:
+                out.append("ValueError 8")
+            out.append(fail(kind, 9))
+            return out
+        print(len(many.__code__.co_exceptiontable))
+        for rnd in range(3):
+            for kind in range(-1, 11):
+                try:
+                    print(kind, many(kind))
+                except Exception as e:
+                    print(kind, "escaped", type(e).__name__, e)
+                    traceback.print_exc(file=sys.stdout)
+        """
+    )
+    r.assert_compiled("many", "fail")
+    no_unsupported_exits(r)
+
+
 def test_with_statements(jit):
     r = jit(
         """
