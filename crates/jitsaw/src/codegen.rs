@@ -866,6 +866,32 @@ mod tests {
         }
     }
 
+    /// Micro-ops for `n` instructions of one each: `_NOP`s, then a return.
+    fn nops_then_return(n: u32) -> Vec<UopInst> {
+        (0..n)
+            .map(|k| {
+                let op = if k + 1 < n {
+                    Uop::_NOP
+                } else {
+                    Uop::_POP_FRAME
+                };
+                uop(op, 0, 0, k, None)
+            })
+            .collect()
+    }
+
+    /// Compiles `program` with every external symbol at one far address.
+    fn compile_far(program: &Program) -> Compiled {
+        let symbols = vec![0x7100_0000_0000; SYMBOLS.len()];
+        let mut counter = |_: ExitReason| 0u32;
+        let mut linker = Linker {
+            symbols: &symbols,
+            exit_counter: &mut counter,
+            anchor: symbols[0],
+        };
+        compile(program, &mut linker).unwrap()
+    }
+
     /// Compiles a small program whose external symbols all lie out of rel32
     /// reach, then recomputes every hole from the program and compares.
     #[test]
@@ -1047,33 +1073,12 @@ mod tests {
             })
             .collect();
         let program = Program {
-            uops: (0..n)
-                .map(|k| {
-                    uop(
-                        if k + 1 < n {
-                            Uop::_NOP
-                        } else {
-                            Uop::_POP_FRAME
-                        },
-                        0,
-                        0,
-                        k,
-                        None,
-                    )
-                })
-                .collect(),
+            uops: nops_then_return(n),
             insts,
             code_start: 0x5555_0000,
             ..Program::default()
         };
-        let symbols = vec![0x7100_0000_0000; SYMBOLS.len()];
-        let mut counter = |_: ExitReason| 0u32;
-        let mut linker = Linker {
-            symbols: &symbols,
-            exit_counter: &mut counter,
-            anchor: symbols[0],
-        };
-        let c = compile(&program, &mut linker).unwrap();
+        let c = compile_far(&program);
         for k in 0..n {
             assert_eq!(c.resume_at(4 * k), Some(k as usize));
             assert_eq!(c.resume_at(4 * k + 1), None, "not an instruction start");
@@ -1127,16 +1132,7 @@ mod tests {
         let starts: Vec<u32> = std::iter::once(0).chain(400..420).collect();
         let n = starts.len() as u32;
         let program = Program {
-            uops: (0..n)
-                .map(|k| {
-                    let op = if k + 1 < n {
-                        Uop::_NOP
-                    } else {
-                        Uop::_POP_FRAME
-                    };
-                    uop(op, 0, 0, k, None)
-                })
-                .collect(),
+            uops: nops_then_return(n),
             insts: starts
                 .iter()
                 .zip(0..)
@@ -1145,14 +1141,7 @@ mod tests {
             exception_entries: entries(&table).filter(|&(s, e, _)| s < e).collect(),
             ..Program::default()
         };
-        let symbols = vec![0x7100_0000_0000; SYMBOLS.len()];
-        let mut counter = |_: ExitReason| 0u32;
-        let mut linker = Linker {
-            symbols: &symbols,
-            exit_counter: &mut counter,
-            anchor: symbols[0],
-        };
-        let c = compile(&program, &mut linker).unwrap();
+        let c = compile_far(&program);
         assert_eq!(c.exception_entries.len(), 40);
         // Each handler at an instruction's start is found without a search.
         assert_eq!(c.handler_insts.len(), 20);

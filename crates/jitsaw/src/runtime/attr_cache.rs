@@ -242,33 +242,42 @@ unsafe fn find(
 /// metaclass is `type`), if the site has one.
 #[inline(always)]
 unsafe fn lookup(cache: *mut AttrCache, owner: *mut PyObject) -> Option<*mut Entry> {
-    let class = is_plain_class(owner);
-    let tp: *mut PyTypeObject = if class { owner.cast() } else { ob_type(owner) };
+    let (class, tp) = key_type(owner);
     let version = type_version(tp);
     (*cache)
         .entries
         .iter_mut()
-        .find(|e| {
-            e.version == version
-                && (e.check == Check::Class) == class
-                && (version != 0 || is_unversioned_entry(e, tp))
-        })
+        .find(|e| keyed_alike(e, version, class, tp))
         .map(|e| e as *mut Entry)
 }
 
-/// Whether `e` is the entry [`fill`] made for the type `tp` while it had
-/// no version: a class whose versions ran out (CPython gives a class at
-/// most 1000 in its life, and none to a subclass of such a class: a
-/// program that keeps assigning class attributes gets there) never has one
-/// again, and every access of such a type would otherwise classify it, a
-/// lookup along its MRO, before the generic path looks again. Such an
-/// entry says "generic" and is keyed by the type's address: the generic
-/// path is right for any type, so a new type at a freed one's address
-/// loses nothing but speed until it has a version, and a type that gets
-/// one again matches its entries by version as usual.
+/// The type whose version keys `owner`'s entries: `owner` itself for a
+/// class whose metaclass is `type` (`true`), else its type.
 #[inline(always)]
-fn is_unversioned_entry(e: &Entry, tp: *mut PyTypeObject) -> bool {
-    e.kind == Kind::Generic && e.aux == tp as usize
+unsafe fn key_type(owner: *mut PyObject) -> (bool, *mut PyTypeObject) {
+    if is_plain_class(owner) {
+        (true, owner.cast())
+    } else {
+        (false, ob_type(owner))
+    }
+}
+
+/// Whether `e` is the entry for the type `tp` of version `version`, for a
+/// class as the owner or not (`class`). An entry [`fill`] made while the
+/// type had no version says "generic" and is keyed by the type's address:
+/// a class whose versions ran out (CPython gives a class at most 1000 in
+/// its life, and none to a subclass of such a class: a program that keeps
+/// assigning class attributes gets there) never has one again, and every
+/// access of such a type would otherwise classify it, a lookup along its
+/// MRO, before the generic path looks again. The generic path is right for
+/// any type, so a new type at a freed one's address loses nothing but
+/// speed until it has a version, and a type that gets one again matches
+/// its entries by version as usual.
+#[inline(always)]
+fn keyed_alike(e: &Entry, version: u32, class: bool, tp: *mut PyTypeObject) -> bool {
+    e.version == version
+        && (e.check == Check::Class) == class
+        && (version != 0 || (e.kind == Kind::Generic && e.aux == tp as usize))
 }
 
 /// Whether `owner` is a class whose metaclass is exactly `type`, whose
@@ -467,23 +476,17 @@ unsafe fn fill(
 ) -> Entry {
     let mut entry = classify(owner, name, access);
     FILLED.bump();
+    let (class, tp) = key_type(owner);
     if entry.version == 0 {
-        // Generic until the type has a version (see `is_unversioned_entry`).
+        // Generic until the type has a version (see `keyed_alike`).
         entry.kind = Kind::Generic;
-        entry.aux = if entry.check == Check::Class {
-            owner as usize
-        } else {
-            ob_type(owner) as usize
-        };
+        entry.aux = tp as usize;
     }
     let entries = &mut (*cache).entries;
-    let class = entry.check == Check::Class;
-    let same = |e: &Entry| {
-        e.version == entry.version
-            && (e.check == Check::Class) == class
-            && (entry.version != 0 || e.aux == entry.aux && e.kind == Kind::Generic)
-    };
-    let keep = entries.iter().position(same).unwrap_or(ATTR_ENTRIES - 1);
+    let keep = entries
+        .iter()
+        .position(|e| keyed_alike(e, entry.version, class, tp))
+        .unwrap_or(ATTR_ENTRIES - 1);
     entries.copy_within(0..keep, 1);
     entries[0] = entry;
     entry

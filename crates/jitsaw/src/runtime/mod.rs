@@ -457,6 +457,15 @@ unsafe fn run_on<const OSR: bool>(
     let mut frame = *current_frame(ts);
     let mut target = 0;
     let mut pending = Some(first);
+    // The code compiled for a frame: the root's, or the latest of a frame
+    // compiled code entered directly.
+    let compiled_for = |frame: *mut Frame| {
+        if frame == root {
+            Some(compiled)
+        } else {
+            crate::hook::latest_compiled(frame_code(frame))
+        }
+    };
     loop {
         let result = match pending.take() {
             Some(result) => result,
@@ -535,14 +544,10 @@ unsafe fn run_on<const OSR: bool>(
                 // and empties the stack.
                 return hand_over(ts, true, None);
             }
-            // The frame's code decoded its exception table (looked up
-            // before anything the unwinding frees can run code).
-            let decoded = if frame == root {
-                Some(compiled)
-            } else {
-                crate::hook::latest_compiled(frame_code(frame))
-            };
-            let handler = unwind(ts, frame, how, decoded);
+            // The frame's compiled code decoded its exception table: looked
+            // up before the unwinding, and again after it, since what the
+            // unwinding frees can run code that compiles the code anew.
+            let handler = unwind(ts, frame, how, compiled_for(frame));
             how = Raise::Error;
             let Some(handler) = handler else {
                 if frame == root {
@@ -556,12 +561,8 @@ unsafe fn run_on<const OSR: bool>(
                 frame = caller;
                 continue;
             };
-            let entry = if frame == root {
-                compiled.handler_inst(handler).map(|i| compiled.entry(i))
-            } else {
-                crate::hook::latest_compiled(frame_code(frame))
-                    .and_then(|c| c.handler_inst(handler).map(|i| c.entry(i)))
-            };
+            let entry =
+                compiled_for(frame).and_then(|c| c.handler_inst(handler).map(|i| c.entry(i)));
             if let Some(t) = entry {
                 target = t;
                 break;
