@@ -624,23 +624,32 @@ pub struct Shape {
 }
 
 /// The bytecode's [`Shape`], as [`decode`] would find it (no loop or call
-/// in code it refuses), without [`decode`]'s allocation.
+/// in code it refuses), without [`decode`]'s allocation. Every code object
+/// pays for it at its first call (a start-up meets hundreds), so it reads
+/// the opcodes alone, in one pass.
 pub fn shape(units: &[u16]) -> Shape {
     let mut shape = Shape::default();
-    for inst in instructions(units) {
-        let Ok(inst) = inst else {
+    let mut i = 0;
+    while let Some(&unit) = units.get(i) {
+        let op = (unit & 0xFF) as u8;
+        if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
             return Shape {
                 instructions: shape.instructions,
                 ..Shape::default()
             };
-        };
-        let op = deopt(inst.opcode);
+        }
+        i += 1;
+        if op == EXTENDED_ARG {
+            continue;
+        }
+        let op = deopt(op);
         shape.loops |= op == JUMP_BACKWARD;
         shape.calls |= matches!(
             op,
             CALL | CALL_KW | CALL_FUNCTION_EX | IMPORT_NAME | IMPORT_FROM
         );
         shape.instructions += 1;
+        i += caches(op);
     }
     shape
 }

@@ -304,18 +304,28 @@ fn _jitsaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
             consts::PY_VERSION
         )));
     }
-    m.add_function(wrap_pyfunction!(enable, m)?)?;
-    m.add_function(wrap_pyfunction!(disable, m)?)?;
-    m.add_function(wrap_pyfunction!(check_options, m)?)?;
-    m.add_function(wrap_pyfunction!(is_enabled, m)?)?;
-    m.add_function(wrap_pyfunction!(py_stats, m)?)?;
-    m.add_function(wrap_pyfunction!(stencil_listing, m)?)?;
-    m.add_function(wrap_pyfunction!(code_state, m)?)?;
-    m.add_function(wrap_pyfunction!(profiles, m)?)?;
-    m.add_function(wrap_pyfunction!(dump_text, m)?)?;
-    m.add_function(wrap_pyfunction!(start_counting, m)?)?;
-    m.add_function(wrap_pyfunction!(count_instruction, m)?)?;
-    m.add_function(wrap_pyfunction!(osr_jump, m)?)?;
-    m.add("CPYTHON_VERSION", consts::PY_VERSION)?;
+    // Set as attributes, not `add_function`: that keeps `__all__`, whose
+    // first lookup fails, and PyO3 makes its `PanicException` class to
+    // check the error against, a tenth of every `JITSAW=1` start-up's cost
+    // of importing the module.
+    let functions = [
+        wrap_pyfunction!(enable, m)?,
+        wrap_pyfunction!(disable, m)?,
+        wrap_pyfunction!(check_options, m)?,
+        wrap_pyfunction!(is_enabled, m)?,
+        wrap_pyfunction!(py_stats, m)?,
+        wrap_pyfunction!(stencil_listing, m)?,
+        wrap_pyfunction!(code_state, m)?,
+        wrap_pyfunction!(profiles, m)?,
+        wrap_pyfunction!(dump_text, m)?,
+        wrap_pyfunction!(start_counting, m)?,
+        wrap_pyfunction!(count_instruction, m)?,
+        wrap_pyfunction!(osr_jump, m)?,
+    ];
+    for function in functions {
+        let name = function.getattr(pyo3::intern!(m.py(), "__name__"))?;
+        m.setattr(name.cast_into::<pyo3::types::PyString>()?, function)?;
+    }
+    m.setattr("CPYTHON_VERSION", consts::PY_VERSION)?;
     Ok(())
 }
