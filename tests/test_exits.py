@@ -929,11 +929,14 @@ def test_warnings_from_deallocations_name_the_current_line(jit):
         assert f"snippet.py:{line}: ResourceWarning" in r.stderr
 
 
-def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
+@pytest.mark.parametrize("threshold", ["0", "16"], ids=["provisional", "counted"])
+def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
     # A long first call of code with loops leaves its provisional code for
     # the interpreter, which runs a turn of the loop nest, and is entered
     # again at the loop's head in code compiled from that specialization
-    # (`hook::osr`): the rest of the call must behave as the interpreter
+    # (`hook::osr`); under the policy (not compiled for its first call),
+    # the interpreter runs the call, counted, and it is entered at a back
+    # edge once long. The rest of the call must behave as the interpreter
     # would make it: returns from inside the loop (a value, a constant),
     # exceptions with and without a handler in the frame (their
     # tracebacks), re-raises, paths the interpreted turn did not take,
@@ -1067,7 +1070,8 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit):
             for i in range(n):
                 yield i
         print(sum(gen(5000)))
-        """
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
     )
     # nest, ret_value, ret_const, no_handler, handler, reraise, bare, deep,
     # traced, lineno: entered again; inside_try (its loop's head has a

@@ -578,36 +578,35 @@ pub fn delegating_send(insts: &[Inst], i: usize) -> Option<usize> {
 
 /// Every `LOAD_GLOBAL` (any form): its offset and the index of its name in
 /// `co_names`.
-pub fn global_loads(units: &[u16]) -> Vec<(u32, u32)> {
-    decode(units)
-        .map(|insts| {
-            insts
-                .iter()
-                .filter(|i| deopt(i.opcode) == LOAD_GLOBAL)
-                .map(|i| (i.offset, i.oparg >> 1))
-                .collect()
-        })
-        .unwrap_or_default()
+pub fn global_loads(insts: &[Inst]) -> Vec<(u32, u32)> {
+    insts
+        .iter()
+        .filter(|i| deopt(i.opcode) == LOAD_GLOBAL)
+        .map(|i| (i.offset, i.oparg >> 1))
+        .collect()
 }
 
 /// The `co_names` index of every name the code stores or deletes as a
 /// global (`STORE_GLOBAL`, `DELETE_GLOBAL`): names not worth burning in.
-pub fn global_stores(units: &[u16]) -> Vec<u32> {
-    decode(units)
-        .map(|insts| {
-            insts
-                .iter()
-                .filter(|i| matches!(i.opcode, STORE_GLOBAL | DELETE_GLOBAL))
-                .map(|i| i.oparg)
-                .collect()
-        })
-        .unwrap_or_default()
+pub fn global_stores(insts: &[Inst]) -> Vec<u32> {
+    insts
+        .iter()
+        .filter(|i| matches!(i.opcode, STORE_GLOBAL | DELETE_GLOBAL))
+        .map(|i| i.oparg)
+        .collect()
 }
 
 /// Splits bytecode into instructions, folding `EXTENDED_ARG` prefixes and
 /// skipping inline caches.
 pub fn decode(units: &[u16]) -> Result<Vec<Inst>, Refusal> {
-    instructions(units).collect()
+    // Sized for the most instructions the units can hold: collected from
+    // the fallible iterator, the vector grew from nothing (reallocations
+    // were 4 % of compiling).
+    let mut insts = Vec::with_capacity(units.len());
+    for inst in instructions(units) {
+        insts.push(inst?);
+    }
+    Ok(insts)
 }
 
 /// What the frame hook learns of a code object's bytecode at its first call
@@ -652,6 +651,34 @@ pub fn shape(units: &[u16]) -> Shape {
         i += caches(op);
     }
     shape
+}
+
+/// Makes due again the generic instructions of `units` that CPython does
+/// not specialize while a frame evaluator is installed (calls of Python
+/// functions and classes, property and `__getitem__` loads, loops over and
+/// sends to generators: their specialized forms push frames the hook would
+/// not see) and that failed to: their counters back off after a failure,
+/// and a warm-up call with the hook lifted would then run them as a plain
+/// interpreter never does. A due counter looks as the quickened bytecode
+/// has it (never tried); one that failed for another reason fails again.
+pub fn retry_refused_specializations(units: &mut [u16]) {
+    let mut i = 0;
+    while let Some(&unit) = units.get(i) {
+        let op = (unit & 0xFF) as u8;
+        i += 1;
+        if op == EXTENDED_ARG {
+            continue;
+        }
+        let refused_under_hook = matches!(op, CALL | LOAD_ATTR | BINARY_SUBSCR | FOR_ITER | SEND);
+        if let Some(counter) = units.get_mut(i).filter(|_| refused_under_hook) {
+            // `_Py_BackoffCounter`: backoff in bits 0-3 (1 until a first
+            // failure), value in bits 4-15; 0xFFFF never changes.
+            if *counter != 0xFFFF && *counter & 0xF > 1 {
+                *counter = 1;
+            }
+        }
+        i += caches(deopt(op));
+    }
 }
 
 /// The instructions of [`decode`], one at a time; an instrumented opcode
@@ -1535,6 +1562,40 @@ mod tests {
         assert_eq!(longest_loop(&decode(&[unit(RESUME, 0)]).unwrap()), None);
         let long = looped(MAX_LOOP_INSTRUCTIONS);
         assert!(matches!(lower(&code(long)), Err(Refusal::Never(r)) if r.contains("loop of 1001")));
+    }
+
+    /// Counters that backed off after a failure are due again for the
+    /// instructions CPython refuses under a frame evaluator, and only those.
+    #[test]
+    fn refused_specializations_are_due_again() {
+        let mut units = vec![unit(RESUME, 0)];
+        let mut counters = Vec::new();
+        for op in [
+            CALL,
+            LOAD_ATTR,
+            BINARY_SUBSCR,
+            FOR_ITER,
+            SEND,
+            LOAD_GLOBAL,
+            CALL,
+        ] {
+            counters.push(units.len() + 1);
+            with_caches(&mut units, op, 0);
+        }
+        let failed = (3 << 4) | 2;
+        for &c in &counters {
+            units[c] = failed;
+        }
+        let last = *counters.last().unwrap();
+        units[last] = 0xFFFF;
+        retry_refused_specializations(&mut units);
+        let after: Vec<u16> = counters.iter().map(|&c| units[c]).collect();
+        assert_eq!(after, [1, 1, 1, 1, 1, failed, 0xFFFF]);
+        let mut warm = vec![unit(RESUME, 0)];
+        with_caches(&mut warm, CALL, 0);
+        warm[2] = (1 << 4) | 1;
+        retry_refused_specializations(&mut warm);
+        assert_eq!(warm[2], (1 << 4) | 1);
     }
 
     /// A loop is a `JUMP_BACKWARD` opcode, not a cache entry or an

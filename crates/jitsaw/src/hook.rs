@@ -21,6 +21,7 @@ use crate::frontend::{self, CodeInput, Refusal};
 use crate::options::Options;
 use crate::profile::{self, Profile};
 use crate::runtime::{self, AddressHasher, GilCell, RunOutcome};
+use crate::uops::Inst;
 use crate::uops::{KnownAttr, KnownGlobal, KnownObject, Types, Uop};
 use crate::{dump, optimize, stats};
 use jitsaw_cpython313::ffi::*;
@@ -178,6 +179,10 @@ pub struct CodeState {
     osr_entries: u32,
     /// Whether it is being compiled for such an entry.
     osr_compiling: bool,
+    /// When its first call began, while the interpreter runs that call
+    /// with the event set to see whether it runs long (see
+    /// [`osr::count_first_call`]).
+    osr_first_call: Option<Instant>,
 }
 
 impl CodeState {
@@ -233,6 +238,10 @@ enum Status {
     Compiled { provisional: bool },
     /// Run this many more calls in the interpreter, then recompile.
     Requicken(u32),
+    /// Its first call, of code with loops, ran in the interpreter and was
+    /// not entered compiled (see [`osr::count_first_call`]): the next call
+    /// goes on as after provisional code's first call.
+    Counted,
     /// Never compiled (refused).
     Never,
 }
@@ -505,6 +514,7 @@ pub unsafe fn code_summary(code: *mut PyCodeObject) -> CodeSummary {
                 .map_or(vec![], |c| c.uops.iter().map(|u| u.name()).collect()),
         ),
         Status::Requicken(_) => ("requicken", vec![]),
+        Status::Counted => ("counted", vec![]),
         Status::Never => ("never", vec![]),
     };
     CodeSummary {
@@ -740,6 +750,26 @@ unsafe fn eval_call_slowly(
             {
                 s.set_status(Status::Requicken(0));
             }
+            release_code(kept, result)
+        }
+        Decision::Count => {
+            let started = Instant::now();
+            (*state).osr_first_call = Some(started);
+            let kept = keep_code(frame);
+            let result = interpreter(ts, frame, 0);
+            let s = &mut *state;
+            let took = started.elapsed();
+            s.first_run = Some(took);
+            osr::end_first_call(s, ts, code);
+            if matches!(s.status, Status::Warming) {
+                // Not entered: what compiling it would have taken stands in
+                // for what its provisional code's compilation took, and the
+                // call, interpreted, is rent paid towards it.
+                s.compile_time = compile_estimate(s.instructions);
+                s.waited = took;
+                s.set_status(Status::Counted);
+            }
+            retire_provisional(s, code);
             release_code(kept, result)
         }
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
@@ -1355,6 +1385,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             osr_head: 0,
             osr_entries: 0,
             osr_compiling: false,
+            osr_first_call: None,
         })
     });
     Some(&mut **state as *mut CodeState)
@@ -1428,6 +1459,38 @@ enum Decision {
     /// interpreter to specialize what it does not specialize under a frame
     /// evaluator (see [`may_lift_hook`]).
     Wait { unhooked: bool },
+    /// By the interpreter, under the hook, with its back edges counted: the
+    /// first call of code with loops, entered compiled at a back edge if it
+    /// runs long (see [`osr::count_first_call`]).
+    Count,
+}
+
+/// The second call of code with loops, whose first call ran provisional
+/// code or was counted ([`Status::Counted`]). After a first call shorter
+/// than compiling took (or is estimated to take), the code waits for the
+/// threshold as code without loops does (see [`Decision::Wait`]); after a
+/// longer one, it is compiled again after a warm-up.
+unsafe fn after_first_call(
+    s: &mut CodeState,
+    ts: *mut PyThreadState,
+    code: *mut PyCodeObject,
+    threshold: u32,
+) -> Decision {
+    match s.first_run {
+        Some(t) if t < s.compile_time && threshold > s.calls => {
+            s.set_status(Status::Warming);
+            // The first interpreted call is the one in which the
+            // interpreter specializes what the provisional code's
+            // quickening found due.
+            Decision::Wait {
+                unhooked: warms_up_unhooked(s, ts, code),
+            }
+        }
+        _ => {
+            s.set_status(Status::Requicken(warmup_calls(s) - 1));
+            warm_up(s, ts, code)
+        }
+    }
 }
 
 /// How to run this call, compiling first if due.
@@ -1462,29 +1525,12 @@ unsafe fn decide(
                 .map(|c| (c.version, &**c as *const Compiled));
             match current {
                 Some((v, _)) if v != version => decision(compile(s, ts, frame, code, version)),
-                // After a first call shorter than compiling it took, the
-                // code waits for the threshold as code without loops does
-                // (see `Decision::Wait`); after a longer one, it is
-                // compiled again after a warm-up.
-                _ if *provisional => match s.first_run {
-                    Some(t) if t < s.compile_time && threshold > s.calls => {
-                        s.set_status(Status::Warming);
-                        // The first interpreted call is the one in which
-                        // the interpreter specializes what the provisional
-                        // code's quickening found due.
-                        Decision::Wait {
-                            unhooked: warms_up_unhooked(s, ts, code),
-                        }
-                    }
-                    _ => {
-                        s.set_status(Status::Requicken(warmup_calls(s) - 1));
-                        warm_up(s, ts, code)
-                    }
-                },
+                _ if *provisional => after_first_call(s, ts, code, threshold),
                 Some((_, c)) => Decision::Run(c),
                 None => Decision::Interpret,
             }
         }
+        Status::Counted => after_first_call(s, ts, code, threshold),
         Status::Requicken(0) => {
             s.requickened = true;
             decision(compile(s, ts, frame, code, version))
@@ -1495,8 +1541,14 @@ unsafe fn decide(
         }
         Status::Warming => {
             let due = s.calls > threshold && rent_paid(s);
-            if due || compile_first_call(s, ts, frame, code) {
+            if due {
                 decision(compile(s, ts, frame, code, version))
+            } else if compile_first_call(s, ts, frame, code) {
+                if osr::count_first_call(s, ts, frame, code) {
+                    Decision::Count
+                } else {
+                    decision(compile(s, ts, frame, code, version))
+                }
             } else if s.calls > threshold {
                 // Paying its rent: the call is timed.
                 Decision::Wait {
@@ -1569,7 +1621,8 @@ static COMPILE_NS_PER_INSTRUCTION: AtomicU64 = AtomicU64::new(0);
 static THRESHOLD_RENT: AtomicBool = AtomicBool::new(true);
 
 /// Whether code with a loop is called for the first time, and should be
-/// compiled right away ([`hot_loop_likely`]), not while a module is being
+/// counted ([`osr::count_first_call`]) or, where that cannot be, compiled
+/// right away ([`hot_loop_likely`]), not while a module is being
 /// imported: code that runs at import time (building a table, compiling a
 /// regular expression, making a class) runs once, briefly, and is cheaper
 /// to interpret. Such code waits for the threshold as code without loops
@@ -2131,12 +2184,13 @@ unsafe fn compile(
     // Its new code reports its own due counters.
     s.respecialize_wanted = false;
     forget_reported(code);
-    let (globals, builtins) = ((*frame).f_globals, (*frame).f_builtins);
-    let loads = frontend::global_loads(&input.units);
-    input.globals = global_slots(ts, globals, builtins, code, &loads);
-    input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
-    input.known_attrs = known_attrs(code, &input.units, &input.known_globals);
-    input.trivial_calls = trivial_calls(&input.units);
+    read_names(
+        &mut input,
+        ts,
+        (*frame).f_globals,
+        (*frame).f_builtins,
+        code,
+    );
     input.local_facts = s.local_facts();
     input.class_facts = s.class_facts();
     input.propagate_types = s.propagate_types();
@@ -2368,11 +2422,7 @@ pub unsafe fn dump_code(
         input.class_facts = state.class_facts();
         input.propagate_types = state.propagate_types();
     }
-    let loads = frontend::global_loads(&input.units);
-    input.globals = global_slots(ts, globals, builtins, code, &loads);
-    input.known_globals = known_globals(globals, builtins, code, &input.units, &loads);
-    input.known_attrs = known_attrs(code, &input.units, &input.known_globals);
-    input.trivial_calls = trivial_calls(&input.units);
+    read_names(&mut input, ts, globals, builtins, code);
     if input.propagate_types {
         input.known_objects = known_objects(&input);
     }
@@ -2408,6 +2458,25 @@ unsafe fn code_units_slice<'a>(code: *mut PyCodeObject) -> &'a [u16] {
     std::slice::from_raw_parts(code_units(code), ob_size(code.cast()) as usize)
 }
 
+/// What the code's global loads, attribute loads of them and method calls
+/// find now (`globals`, `known_globals`, `known_attrs`, `trivial_calls`),
+/// from one decoding of the bytecode (each had decoded it: 6 % of
+/// compiling).
+unsafe fn read_names(
+    input: &mut CodeInput,
+    ts: *mut PyThreadState,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+    code: *mut PyCodeObject,
+) {
+    let insts = frontend::decode(&input.units).unwrap_or_default();
+    let loads = frontend::global_loads(&insts);
+    input.globals = global_slots(ts, globals, builtins, code, &loads);
+    input.known_globals = known_globals(globals, builtins, code, &insts, &loads);
+    input.known_attrs = known_attrs(code, &input.units, &insts, &input.known_globals);
+    input.trivial_calls = trivial_calls(&input.units, &insts);
+}
+
 /// Where each global load of `code` finds its name in the frame's globals
 /// or builtins now (CPython's `_Py_Specialize_LoadGlobal`, done when
 /// compiling so it is current even if the interpreter's cache is not).
@@ -2439,7 +2508,7 @@ unsafe fn known_globals(
     globals: *mut PyObject,
     builtins: *mut PyObject,
     code: *mut PyCodeObject,
-    units: &[u16],
+    insts: &[Inst],
     loads: &[(u32, u32)],
 ) -> Vec<KnownGlobal> {
     let plain = |d: *mut PyObject| {
@@ -2450,7 +2519,7 @@ unsafe fn known_globals(
         return Vec::new();
     }
     let names = code_obj_field(code, off::CODE_CO_NAMES);
-    let stored = frontend::global_stores(units);
+    let stored = frontend::global_stores(insts);
     // `PyDict_GetItem` leaves the exception being raised alone (a
     // generator compiled as `throw()` resumes it has one).
     let lookup = |d: *mut PyObject, name: *mut PyObject| {
@@ -2488,11 +2557,9 @@ unsafe fn known_globals(
 unsafe fn known_attrs(
     code: *mut PyCodeObject,
     units: &[u16],
+    insts: &[Inst],
     known: &[KnownGlobal],
 ) -> Vec<KnownAttr> {
-    let Ok(insts) = frontend::decode(units) else {
-        return Vec::new();
-    };
     let names = code_obj_field(code, off::CODE_CO_NAMES);
     let mut attrs: Vec<KnownAttr> = Vec::new();
     for w in insts.windows(2) {
@@ -2539,10 +2606,7 @@ unsafe fn known_attrs(
 /// holds a plain function of the version the call's cache expects, taking
 /// `self` only, whose body returns `self` or an immortal constant
 /// (`runtime::trivial_body`, as the runtime's frameless calls).
-unsafe fn trivial_calls(units: &[u16]) -> Vec<frontend::TrivialCall> {
-    let Ok(insts) = frontend::decode(units) else {
-        return Vec::new();
-    };
+unsafe fn trivial_calls(units: &[u16], insts: &[Inst]) -> Vec<frontend::TrivialCall> {
     let mut calls = Vec::new();
     for w in insts.windows(2) {
         let (load, call) = (&w[0], &w[1]);

@@ -1,7 +1,15 @@
 //! Entering code compiled anew in the middle of a long call (on-stack
 //! replacement).
 //!
-//! Code with loops is compiled at its first call, before the interpreter
+//! A function's first call runs in the interpreter, with the `JUMP` event
+//! below set on its code ([`count_first_call`]): once the call has taken
+//! as long as compiling the code is estimated to take, the next back edge
+//! compiles it from what the interpreter specialized meanwhile and runs
+//! the rest of the frame in that code, as below. Most first calls are
+//! short and compile nothing.
+//!
+//! Other code with loops (the main module's, or a first call while other
+//! threads run) is compiled at its first call, before the interpreter
 //! specialized it (provisional code), and compiled again at a later call:
 //! a call that runs long (a program's main loop) would run unspecialized
 //! code to its end. Provisional code counts its turns (`_CHECK_LONG_LOOP`
@@ -128,6 +136,76 @@ pub unsafe fn again(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObjec
 
 /// Most entries of compiled code at a loop per code object.
 const MAX_ENTRIES: u32 = 8;
+
+/// Arms `code`'s first call, which the interpreter is about to run, true
+/// if it did: code with loops is not compiled for its first call, before
+/// the interpreter specialized it (most such calls are short: provisional
+/// code compiled for them was a quarter of the code a `lib2to3` run
+/// generated, freed after one call). The interpreter runs the call with
+/// the event set, and [`jump_event`] enters it compiled at a back edge once
+/// the call has taken as long as compiling the code is estimated to take
+/// (`hook::compile_estimate`); a shorter call ends with the event taken
+/// off ([`end_first_call`]) and the code waits as after a short
+/// provisional call (`Status::Counted`). Only when the monitoring data
+/// the event leaves can be freed at the call's end: one thread runs
+/// (`hook::lifting_allowed`). Not for generators (a yield would suspend
+/// the frame the interpreter runs), nor when the program holds the tool,
+/// nor for the main module's code, which runs the whole program (the tool,
+/// which the program may want, is jitsaw's while the event is set): their
+/// first calls are compiled as before.
+///
+/// # Safety
+/// The GIL is held; `frame`, of `code`, is about to be run by the
+/// interpreter.
+pub unsafe fn count_first_call(
+    s: &mut CodeState,
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    code: *mut PyCodeObject,
+) -> bool {
+    if s.generator
+        || s.osr_armed
+        || !super::is_function(code)
+        || (*frame).owner as i64 != consts::FRAME_OWNED_BY_THREAD
+        || !super::lifting_allowed(ts)
+    {
+        return false;
+    }
+    // SAFETY: the GIL is held.
+    let py = unsafe { Python::assume_attached() };
+    let code_obj = Bound::from_borrowed_ptr(py, code.cast());
+    if with_monitoring(py, |mon, tool| arm(mon, tool, &code_obj)) != Some(true) {
+        return false;
+    }
+    ARMED.fetch_add(1, Ordering::Relaxed);
+    s.osr_armed = true;
+    s.osr_back_edges = 0;
+    s.osr_turns = 0;
+    true
+}
+
+/// A counted first call returned (see [`count_first_call`]): the event
+/// comes off if it is still set, and the monitoring data goes when no
+/// frame of the code is left on the stack.
+///
+/// # Safety
+/// The GIL is held; `code` is the live code object of `s`.
+pub unsafe fn end_first_call(s: &mut CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) {
+    s.osr_first_call = None;
+    // The call ran under the hook: what CPython refused to specialize
+    // there, the warm-up call, with the hook lifted, specializes.
+    let units = code_units(code);
+    crate::frontend::retry_refused_specializations(std::slice::from_raw_parts_mut(
+        units,
+        ob_size(code.cast()) as usize,
+    ));
+    let drop = super::lifting_allowed(ts) && !super::running(ts, code);
+    if s.osr_armed {
+        disarm_and_drop(s, code, drop);
+    } else if drop {
+        drop_monitoring_data(code);
+    }
+}
 
 /// Sets the event on `code` for `frame`, about to leave compiled code at
 /// code unit `at`, to be entered again at the head of the outermost loop
@@ -315,9 +393,17 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
         return true;
     }
     s.osr_back_edges += 1;
-    s.osr_turns += (to / 2 == s.osr_head) as u32;
-    if s.osr_turns < INTERPRETED_TURNS && s.osr_back_edges <= MAX_INTERPRETED_BACK_EDGES {
-        return true;
+    if let Some(started) = s.osr_first_call {
+        // A first call (see `count_first_call`): entered once long.
+        if started.elapsed() < super::compile_estimate(s.instructions) {
+            return true;
+        }
+        s.osr_first_call = None;
+    } else {
+        s.osr_turns += (to / 2 == s.osr_head) as u32;
+        if s.osr_turns < INTERPRETED_TURNS && s.osr_back_edges <= MAX_INTERPRETED_BACK_EDGES {
+            return true;
+        }
     }
     let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
     let frame = *current_frame(ts);
