@@ -665,6 +665,11 @@ pub fn retry_refused_specializations(units: &mut [u16]) {
     let mut i = 0;
     while let Some(&unit) = units.get(i) {
         let op = (unit & 0xFF) as u8;
+        // An instrumented instruction's caches are not known here: what
+        // follows cannot be told from them.
+        if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
+            return;
+        }
         i += 1;
         if op == EXTENDED_ARG {
             continue;
@@ -1591,6 +1596,12 @@ mod tests {
         retry_refused_specializations(&mut units);
         let after: Vec<u16> = counters.iter().map(|&c| units[c]).collect();
         assert_eq!(after, [1, 1, 1, 1, 1, failed, 0xFFFF]);
+        // Nothing past an instrumented instruction is touched.
+        let mut instrumented = vec![unit(RESUME, 0), unit(MIN_INSTRUMENTED_OPCODE, 0)];
+        with_caches(&mut instrumented, CALL, 0);
+        instrumented[3] = failed;
+        retry_refused_specializations(&mut instrumented);
+        assert_eq!(instrumented[3], failed);
         let mut warm = vec![unit(RESUME, 0)];
         with_caches(&mut warm, CALL, 0);
         warm[2] = (1 << 4) | 1;

@@ -192,19 +192,21 @@ pub unsafe fn count_first_call(
 /// The GIL is held; `code` is the live code object of `s`.
 pub unsafe fn end_first_call(s: &mut CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) {
     s.osr_first_call = None;
-    // The call ran under the hook: what CPython refused to specialize
-    // there, the warm-up call, with the hook lifted, specializes.
-    let units = code_units(code);
-    crate::frontend::retry_refused_specializations(std::slice::from_raw_parts_mut(
-        units,
-        ob_size(code.cast()) as usize,
-    ));
     let drop = super::lifting_allowed(ts) && !super::running(ts, code);
     if s.osr_armed {
         disarm_and_drop(s, code, drop);
     } else if drop {
         drop_monitoring_data(code);
     }
+    // The call ran under the hook: what CPython refused to specialize
+    // there, the warm-up call, with the hook lifted, specializes. (The
+    // bytecode, its instrumentation for the event gone, is written with the
+    // GIL held, as the interpreter writes its counters.)
+    let units = code_units(code);
+    crate::frontend::retry_refused_specializations(std::slice::from_raw_parts_mut(
+        units,
+        ob_size(code.cast()) as usize,
+    ));
 }
 
 /// Sets the event on `code` for `frame`, about to leave compiled code at
