@@ -46,7 +46,7 @@ use super::{
     compile, instrumentation_version, instrumented, interpreter_entry_fits, note_deopt, state_of,
     CodeState, Status, COUNTING,
 };
-use crate::runtime::{self, RunOutcome};
+use crate::runtime::{self, GilCell, RunOutcome};
 use jitsaw_cpython313::inline::*;
 use jitsaw_cpython313::layout::{Frame, PyCodeObject, PyThreadState};
 use jitsaw_cpython313::{consts, off};
@@ -174,7 +174,7 @@ pub unsafe fn count_first_call(
     // SAFETY: the GIL is held.
     let py = unsafe { Python::assume_attached() };
     let code_obj = Bound::from_borrowed_ptr(py, code.cast());
-    if with_monitoring(py, |mon, tool| arm(mon, tool, &code_obj)) != Some(true) {
+    if with_monitoring(py, |m| arm(m, &code_obj)) != Some(true) {
         return false;
     }
     ARMED.fetch_add(1, Ordering::Relaxed);
@@ -230,7 +230,7 @@ unsafe fn arm_for(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject,
     // SAFETY: the GIL is held (compiled code runs with it).
     let py = unsafe { Python::assume_attached() };
     let code_obj = Bound::from_borrowed_ptr(py, code.cast());
-    if with_monitoring(py, |mon, tool| arm(mon, tool, &code_obj)) != Some(true) {
+    if with_monitoring(py, |m| arm(m, &code_obj)) != Some(true) {
         return false;
     }
     ARMED.fetch_add(1, Ordering::Relaxed);
@@ -241,39 +241,73 @@ unsafe fn arm_for(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject,
     true
 }
 
-/// Runs `f` with `sys.monitoring` and the optimizer's tool id, keeping the
-/// exception already set, if any; `None` if it raised (the error dropped).
+/// What the event's setting and clearing use: `sys.monitoring`, the tool
+/// id, `events.JUMP` and [`jump_event`]'s Python callable.
+struct Monitoring<'py> {
+    module: Bound<'py, PyAny>,
+    tool: Bound<'py, PyAny>,
+    jump: Bound<'py, PyAny>,
+    callback: Bound<'py, PyAny>,
+}
+
+/// [`Monitoring`]'s objects, found once: importing them for each counted
+/// first call was two thirds of what counting one cost.
+static MONITORING: GilCell<Option<[Py<PyAny>; 4]>> = GilCell::new();
+
+/// Runs `f` with [`Monitoring`], keeping the exception already set, if
+/// any; `None` if it raised (the error dropped).
 unsafe fn with_monitoring<T>(
     py: Python<'_>,
-    f: impl FnOnce(&Bound<'_, PyAny>, &Bound<'_, PyAny>) -> PyResult<T>,
+    f: impl FnOnce(&Monitoring<'_>) -> PyResult<T>,
 ) -> Option<T> {
     let pending = pyo3::ffi::PyErr_GetRaisedException();
     let result = (|| {
-        let mon = py.import("sys")?.getattr("monitoring")?;
-        let tool = pyo3::types::PyInt::new(py, TOOL).into_any();
-        f(&mon, &tool)
+        // Taken out of the cell before any Python code runs (which may
+        // come back here).
+        let cached = MONITORING
+            .get()
+            .as_ref()
+            .map(|objects| objects.each_ref().map(|o| o.bind(py).clone()));
+        let [module, tool, jump, callback] = match cached {
+            Some(objects) => objects,
+            None => {
+                let module = py.import("sys")?.getattr("monitoring")?;
+                let jump = module.getattr("events")?.getattr("JUMP")?;
+                let callback = py.import("jitsaw._jitsaw")?.getattr("_osr_jump")?;
+                let tool = pyo3::types::PyInt::new(py, TOOL).into_any();
+                let objects = [module, tool, jump, callback];
+                *MONITORING.get() = Some(objects.each_ref().map(|o| o.clone().unbind()));
+                objects
+            }
+        };
+        f(&Monitoring {
+            module,
+            tool,
+            jump,
+            callback,
+        })
     })();
     pyo3::ffi::PyErr_SetRaisedException(pending);
     result.ok()
 }
 
-/// Sets the `JUMP` event on `code` for [`jump_event`], taking the tool if
-/// no one has it; false if someone else has it.
-fn arm(mon: &Bound<'_, PyAny>, tool: &Bound<'_, PyAny>, code: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let owner = mon.call_method1("get_tool", (tool,))?;
+/// Sets the `JUMP` event on `code` for [`jump_event`], taking the tool (and
+/// registering the callback) if no one has it; false if someone else has
+/// it.
+fn arm(m: &Monitoring<'_>, code: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let owner = m.module.call_method1("get_tool", (&m.tool,))?;
     if owner.is_none() {
-        mon.call_method1("use_tool_id", (tool, "jitsaw"))?;
+        m.module.call_method1("use_tool_id", (&m.tool, "jitsaw"))?;
         // Its event is jitsaw's own business: the code still runs under
         // the hook, and compiled code need not leave for it.
         runtime::IGNORED_TOOLS.fetch_or(1 << TOOL, Ordering::Relaxed);
+        m.module
+            .call_method1("register_callback", (&m.tool, &m.jump, &m.callback))?;
     } else if owner.extract::<String>().ok().as_deref() != Some("jitsaw") {
         return Ok(false);
     }
-    let py = mon.py();
-    let jump = mon.getattr("events")?.getattr("JUMP")?;
-    let callback = py.import("jitsaw._jitsaw")?.getattr("_osr_jump")?;
-    mon.call_method1("register_callback", (tool, &jump, callback))?;
-    mon.call_method1("set_local_events", (tool, code, &jump))?;
+    m.module
+        .call_method1("set_local_events", (&m.tool, code, &m.jump))?;
     Ok(true)
 }
 
@@ -296,15 +330,16 @@ unsafe fn disarm_and_drop(s: &mut CodeState, code: *mut PyCodeObject, drop: bool
     // SAFETY: the GIL is held.
     let py = unsafe { Python::assume_attached() };
     let code_obj = Bound::from_borrowed_ptr(py, code.cast());
-    with_monitoring(py, |mon, tool| {
-        mon.call_method1("set_local_events", (tool, &code_obj, 0))?;
+    with_monitoring(py, |m| {
+        m.module
+            .call_method1("set_local_events", (&m.tool, &code_obj, 0))?;
         if drop {
             drop_monitoring_data(code);
         }
         if last {
-            let jump = mon.getattr("events")?.getattr("JUMP")?;
-            mon.call_method1("register_callback", (tool, jump, py.None()))?;
-            mon.call_method1("free_tool_id", (tool,))?;
+            m.module
+                .call_method1("register_callback", (&m.tool, &m.jump, py.None()))?;
+            m.module.call_method1("free_tool_id", (&m.tool,))?;
             runtime::IGNORED_TOOLS.fetch_and(!(1 << TOOL), Ordering::Relaxed);
         }
         Ok(())
