@@ -1079,6 +1079,49 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
     assert r.stats["loops_entered"] >= 10
 
 
+def test_counted_first_calls_that_start_threads(jit):
+    # Under the policy a function's first call runs in the interpreter,
+    # counted (`hook::osr`), only while one thread runs; here that call
+    # starts threads (switching every microsecond) whose own first calls
+    # are compiled meanwhile, goes on with its loops while they run and is
+    # entered compiled with them running, and the event comes off with
+    # threads alive; then a long first call once they have finished.
+    r = jit(
+        """
+        import sys, threading
+        sys.setswitchinterval(1e-6)
+        def work(k, out):
+            t = 0
+            for i in range(3000):
+                t += i * k
+            out.append((k, t))
+        def main(n):
+            out, threads = [], []
+            for k in range(n):
+                th = threading.Thread(target=work, args=(k, out))
+                th.start()
+                threads.append(th)
+                s = 0
+                for i in range(3000):
+                    s += i % 5
+                out.append(("main", k, s))
+            for th in threads:
+                th.join()
+            return sorted(map(str, out))
+        print(main(4))
+        print(main(3))
+        def solo(n):
+            t = 0
+            for i in range(n):
+                t += i % 7
+            return t
+        print(solo(200000), solo(10), solo(10))
+        """,
+        env={"JITSAW_THRESHOLD": "16"},
+    )
+    assert r.stats["loops_entered"] >= 1, r.stats["loops_entered"]
+
+
 def test_long_first_calls_in_threads_enter_their_loops_again(jit):
     # Threads switching every microsecond run long first calls: frames
     # leave for the interpreter and are entered again while other threads

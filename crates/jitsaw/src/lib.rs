@@ -165,12 +165,13 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 }
 
 /// The JIT's state for a function or code object: a dict with `status`
-/// (`new`, `warming`, `compiled`, `provisional`, `requicken`, `never`),
-/// `calls`, `deopts` (since the last compilation), `recompiles`, `uops`
-/// (the compiled micro-ops' names), and the times its warm-up policy
-/// weighs: `compile_ns` (its last compilation), `first_run_ns` (its first
-/// compiled call, or None) and `waited_ns` (its interpreted calls while
-/// waiting for the threshold).
+/// (`new`, `warming`, `counted`, `compiled`, `provisional`, `requicken`,
+/// `never`), `calls`, `deopts` (since the last compilation), `recompiles`,
+/// `uops` (the compiled micro-ops' names), and the times its warm-up policy
+/// weighs: `compile_ns` (its last compilation, or the estimate after a
+/// counted first call), `first_run_ns` (its first call, compiled or
+/// counted, or None) and `waited_ns` (its interpreted calls while waiting
+/// for the threshold).
 #[pyfunction]
 fn code_state<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let code = match obj.getattr("__code__") {
