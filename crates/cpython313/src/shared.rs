@@ -172,6 +172,13 @@ pub enum AttrKind {
     /// unless the instance has an attribute of the name (`check`): what its
     /// `__get__` answers for the instance, as the generic lookup would ask.
     BoundMethod,
+    /// A load from a module (exactly `types.ModuleType`, which has no
+    /// attribute of the name): the module's `__dict__` value (at entry
+    /// `aux`, likely), else the generic path (the module's `__getattr__`,
+    /// the error). CPython does not specialize loads from a module with a
+    /// `__getattr__` (`ast`, pytest's assertion rewriting's `ast.Name`...),
+    /// nor a site whose module's keys changed too often.
+    ModuleAttr,
 }
 
 /// How [`AttrKind::Method`] and [`AttrKind::ClassAttr`] entries tell that the

@@ -226,6 +226,23 @@ unsafe fn find(
             Ok(_) => return None,
             Err(()) => Found::Error,
         },
+        Kind::ModuleAttr => {
+            let dict = module_dict(owner);
+            if dict.is_null() {
+                return None;
+            }
+            let at_hint = dict_value_at_hint(dict, e.aux, name);
+            if !at_hint.is_null() {
+                Found::Borrowed(at_hint)
+            } else {
+                let mut value = std::ptr::null_mut();
+                match PyDict_GetItemRef(dict.cast(), name, &mut value) {
+                    1 => Found::New(value),
+                    0 => return None,
+                    _ => Found::Error,
+                }
+            }
+        }
         // The getter runs through the generic path (or is entered directly
         // by the stencil: `jitsaw_enter_property`).
         Kind::Empty | Kind::Generic | Kind::Property => return None,
@@ -297,6 +314,10 @@ unsafe fn learn_hint(cache: *mut AttrCache, owner: *mut PyObject, name: *mut PyO
             if let Some(i) = dict_index(managed_dict(owner), name) {
                 (*e).aux = i;
             }
+        } else if (*e).kind == Kind::ModuleAttr {
+            if let Some(i) = dict_index_anywhere(module_dict(owner), name) {
+                (*e).aux = i;
+            }
         }
     }
 }
@@ -310,6 +331,23 @@ unsafe fn dict_index(dict: *mut PyDictObject, name: *mut PyObject) -> Option<usi
     let keys = (*dict).ma_keys;
     let entries = dict_unicode_entries(keys);
     (0..((*keys).dk_nentries as usize).min(64)).find(|&i| (*entries.add(i)).me_key == name)
+}
+
+/// [`dict_index`] among all the entries: a module's `__dict__` holds many
+/// names, and the hint, once learned, serves every later load.
+unsafe fn dict_index_anywhere(dict: *mut PyDictObject, name: *mut PyObject) -> Option<usize> {
+    if dict.is_null() || !dict_keys_is_unicode((*dict).ma_keys) {
+        return None;
+    }
+    let keys = (*dict).ma_keys;
+    let entries = dict_unicode_entries(keys);
+    (0..(*keys).dk_nentries as usize).find(|&i| (*entries.add(i)).me_key == name)
+}
+
+/// A module's `__dict__` (NULL for one not initialized).
+#[inline(always)]
+unsafe fn module_dict(module: *mut PyObject) -> *mut PyDictObject {
+    field::<*mut PyDictObject>(module.cast(), off::MODULE_MD_DICT)
 }
 
 /// `jitsaw_load_attr_cached`: see `crates/stencils/src/helpers.rs`.
@@ -518,6 +556,15 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     let descr = _PyType_Lookup(tp, name);
     entry.version = type_version(tp);
     if entry.version == 0 {
+        return entry;
+    }
+    if tp == &raw mut PyModule_Type {
+        // `module_getattro` looks up as the generic lookup does, then asks
+        // the module's `__getattr__`: without an attribute of the name on
+        // `ModuleType` (immutable), the `__dict__` answers if it has one.
+        if matches!(access, Access::Load { .. }) && descr.is_null() {
+            entry.kind = Kind::ModuleAttr;
+        }
         return entry;
     }
     // Only the generic lookup is mirrored: no `__getattr__`,
