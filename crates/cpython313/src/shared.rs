@@ -93,7 +93,9 @@ impl AttrEntry {
     /// its inline values are current and the type's shared keys still end
     /// where they did when none was the name. `None` when only the
     /// `__dict__` can tell (its str keys may rule the name out without a
-    /// lookup: `dict_lacks_str`).
+    /// lookup: `dict_lacks_str`); `Some(false)` (not ruled out here) for a
+    /// `__dict__` at an offset ([`AttrCheck::Offset`]), which the runtime
+    /// reads.
     ///
     /// # Safety
     /// `owner` is a live object of the entry's type version.
@@ -105,6 +107,8 @@ impl AttrEntry {
         use crate::inline::{field, inline_values, ob_type};
         match self.check {
             AttrCheck::NoDict => Some(true),
+            // Not here: the runtime reads that `__dict__`.
+            AttrCheck::Offset => Some(false),
             AttrCheck::Values if (*inline_values(owner)).valid != 0 => {
                 let keys = field::<*mut crate::layout::DictKeys>(
                     ob_type(owner).cast(),
@@ -193,6 +197,11 @@ pub enum AttrCheck {
     Values,
     /// The managed `__dict__` (a type without inline values).
     Dict,
+    /// The `__dict__` at byte offset `index` of the instance
+    /// (`tp_dictoffset`: a type of C with a `__dict__`, such as the `ast`
+    /// nodes, or a class deriving from one, such as an exception's),
+    /// which only the runtime reads.
+    Offset,
     /// None: the entry is for a class as the owner ([`AttrKind::OfClass`],
     /// or `Generic` for one), keyed by that class's own version, where the
     /// others are keyed by the owner's type's.

@@ -108,10 +108,19 @@ unsafe fn no_instance_attr(
     e: &Entry,
     name: *mut PyObject,
 ) -> Result<bool, ()> {
-    if let Some(known) = e.instance_attr_ruled_out(owner) {
-        return Ok(known);
-    }
-    let dict = managed_dict(owner);
+    let dict = if e.check == Check::Offset {
+        let dict = field::<*mut PyDictObject>(owner.cast(), e.index as usize);
+        if dict.is_null() {
+            // No `__dict__` made yet: no attribute of its own.
+            return Ok(true);
+        }
+        dict
+    } else {
+        if let Some(known) = e.instance_attr_ruled_out(owner) {
+            return Ok(known);
+        }
+        managed_dict(owner)
+    };
     if dict.is_null() {
         // Values not current and no dict: not a state to guess about.
         return Ok(false);
@@ -657,6 +666,11 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
         Check::Dict
     } else if dict_offset == 0 {
         Check::NoDict
+    } else if let Ok(offset @ 1..) = u16::try_from(dict_offset) {
+        // A `__dict__` at a fixed offset (not from the end of a variable
+        // size object, which a negative offset gives).
+        entry.index = offset;
+        Check::Offset
     } else {
         return entry;
     };
