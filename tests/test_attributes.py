@@ -1187,10 +1187,32 @@ def test_class_attributes_of_instances_with_a_dict_at_an_offset(jit, threshold):
             return out
         def fields(nodes):
             return [(type(n).__name__, n._fields, n._attributes) for n in nodes]
+        def own(objs):
+            out = []
+            for o in objs:
+                try:
+                    out.append((o.extra, o.args))
+                except AttributeError as e:
+                    out.append(f"AttributeError: {e}")
+            return out
+        def node_attrs(nodes):
+            out = []
+            for n in nodes:
+                try:
+                    out.append((n.id, n.lineno))
+                except AttributeError as e:
+                    out.append(f"AttributeError: {e}")
+            return out
+        e1, e2 = Failure("e1"), Sub("e2")
+        e1.extra = "extra 1"
+        named = [ast.Name("y", ast.Store(), lineno=3), ast.Name("z", ast.Load()), ast.Constant(2)]
         f, s = Failure("a"), Sub("b")
         nodes = [ast.Name("x", ast.Load()), ast.Constant(1), ast.Load()]
         for step in range(14):
-            print(step, read([f, s, Failure("c")]), fields(nodes))
+            print(step, read([f, s, Failure("c")]), fields(nodes), own([e1, e2]), node_attrs(named))
+            if step == 1:
+                e2.extra = "extra 2"
+                named[1].lineno = 9
             if step == 2:
                 f.code = "own"
             if step == 3:
@@ -1212,6 +1234,11 @@ def test_class_attributes_of_instances_with_a_dict_at_an_offset(jit, threshold):
                 ast.Constant._fields = ("value", "kind", "extra")
             if step == 11:
                 f.__dict__ = {1: "int key"}
+                e1.__dict__ = {"extra": "new dict"}
+                del named[0].lineno
+            if step == 12:
+                del e2.extra
+                named[2].id = "constant id"
         """,
         env={"JITSAW_THRESHOLD": threshold},
     )

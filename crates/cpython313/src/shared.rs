@@ -78,10 +78,13 @@ impl AttrEntry {
         &self,
         owner: *mut crate::layout::PyObject,
     ) -> *mut crate::layout::PyDictObject {
-        use crate::inline::{inline_values, managed_dict};
+        use crate::inline::{field, inline_values, managed_dict};
         match self.kind {
             // Types of both kinds keep a managed `__dict__`.
             AttrKind::Value if (*inline_values(owner)).valid == 0 => managed_dict(owner),
+            AttrKind::DictValue if self.check == AttrCheck::Offset => {
+                field::<*mut crate::layout::PyDictObject>(owner.cast(), self.index as usize)
+            }
             AttrKind::DictValue => managed_dict(owner),
             _ => core::ptr::null_mut(),
         }
@@ -140,7 +143,8 @@ pub enum AttrKind {
     /// instance's `__dict__` (at entry `aux`, likely).
     Value,
     /// An instance attribute of a type without inline values, in the
-    /// instance's managed `__dict__` (at entry `aux`, likely).
+    /// instance's managed `__dict__` (at entry `aux`, likely), or, for a
+    /// load, in the `__dict__` at an offset ([`AttrCheck::Offset`]).
     DictValue,
     /// A member slot (`__slots__`) at byte offset `index`.
     Slot,

@@ -87,7 +87,12 @@ enum Found {
 /// dict).
 #[inline(always)]
 unsafe fn dict_value(owner: *mut PyObject, name: *mut PyObject) -> Option<Found> {
-    let dict = managed_dict(owner);
+    dict_lookup(managed_dict(owner), name)
+}
+
+/// [`dict_value`] in `dict` (NULL: no dict).
+#[inline(always)]
+unsafe fn dict_lookup(dict: *mut PyDictObject, name: *mut PyObject) -> Option<Found> {
     if dict.is_null() {
         return None;
     }
@@ -165,14 +170,14 @@ unsafe fn find(
         Kind::Value | Kind::DictValue => {
             // As `_LOAD_ATTR_WITH_HINT`, at the entry the name was last
             // found at; else a lookup.
-            let dict = managed_dict(owner);
+            let dict = entry_dict(owner, e);
             let at_hint = if dict.is_null() {
                 std::ptr::null_mut()
             } else {
                 dict_value_at_hint(dict, e.aux, name)
             };
             if at_hint.is_null() {
-                dict_value(owner, name)?
+                dict_lookup(dict, name)?
             } else {
                 Found::Borrowed(at_hint)
             }
@@ -320,7 +325,7 @@ unsafe fn is_plain_class(owner: *mut PyObject) -> bool {
 unsafe fn learn_hint(cache: *mut AttrCache, owner: *mut PyObject, name: *mut PyObject) {
     if let Some(e) = lookup(cache, owner) {
         if matches!((*e).kind, Kind::Value | Kind::DictValue) {
-            if let Some(i) = dict_index(managed_dict(owner), name) {
+            if let Some(i) = dict_index(entry_dict(owner, &*e), name) {
                 (*e).aux = i;
             }
         } else if (*e).kind == Kind::ModuleAttr {
@@ -351,6 +356,18 @@ unsafe fn dict_index_anywhere(dict: *mut PyDictObject, name: *mut PyObject) -> O
     let keys = (*dict).ma_keys;
     let entries = dict_unicode_entries(keys);
     (0..(*keys).dk_nentries as usize).find(|&i| (*entries.add(i)).me_key == name)
+}
+
+/// The instance's `__dict__` an entry of kind `Value` or `DictValue` reads:
+/// the managed one, or the one at the offset an [`Check::Offset`] entry
+/// holds (NULL: none yet).
+#[inline(always)]
+unsafe fn entry_dict(owner: *mut PyObject, e: &Entry) -> *mut PyDictObject {
+    if e.check == Check::Offset {
+        field::<*mut PyDictObject>(owner.cast(), e.index as usize)
+    } else {
+        managed_dict(owner)
+    }
 }
 
 /// A module's `__dict__` (NULL for one not initialized).
@@ -594,6 +611,7 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     let inline =
         flags & consts::TPFLAGS_INLINE_VALUES != 0 && flags & consts::TPFLAGS_HEAPTYPE != 0;
     let managed = flags & consts::TPFLAGS_MANAGED_DICT != 0;
+    let dict_offset = field::<isize>(tp.cast(), off::TYPE_TP_DICTOFFSET);
     // An instance attribute, if anything.
     let instance_attr = |mut entry: Entry| {
         if inline {
@@ -601,6 +619,13 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
             entry.index = shared_index(tp, name).unwrap_or(NOT_SHARED);
         } else if managed {
             entry.kind = Kind::DictValue;
+        } else if let (Access::Load { .. }, Ok(offset @ 1..)) = (access, u16::try_from(dict_offset))
+        {
+            // Loads only: a `__dict__` at an offset is the runtime's to
+            // read (`entry_dict`), stores take the generic path.
+            entry.kind = Kind::DictValue;
+            entry.check = Check::Offset;
+            entry.index = offset;
         }
         entry
     };
@@ -650,7 +675,6 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
         }
     }
     let is_method = has_get && desc_flags & consts::TPFLAGS_METHOD_DESCRIPTOR != 0;
-    let dict_offset = field::<isize>(tp.cast(), off::TYPE_TP_DICTOFFSET);
     let check = if inline {
         let keys = shared_keys(tp);
         if key_index(keys, name).is_some() {
