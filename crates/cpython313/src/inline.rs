@@ -427,6 +427,12 @@ pub unsafe fn inline_values(o: *mut PyObject) -> *mut DictValues {
     o.cast::<u8>().offset(basicsize).cast()
 }
 
+/// A module's `md_dict` (NULL for one not initialized).
+#[inline(always)]
+pub unsafe fn module_dict(module: *mut PyObject) -> *mut PyDictObject {
+    field::<*mut PyDictObject>(module.cast(), off::MODULE_MD_DICT)
+}
+
 /// `_PyObject_GetManagedDict(o)`.
 #[inline(always)]
 pub unsafe fn managed_dict(o: *mut PyObject) -> *mut PyDictObject {

@@ -623,32 +623,23 @@ pub struct Shape {
 }
 
 /// The bytecode's [`Shape`], as [`decode`] would find it (no loop or call
-/// in code it refuses), without [`decode`]'s allocation. Every code object
-/// pays for it at its first call (a start-up meets hundreds), so it reads
-/// the opcodes alone, in one pass.
+/// in code it refuses), without [`decode`]'s allocation.
 pub fn shape(units: &[u16]) -> Shape {
     let mut shape = Shape::default();
-    let mut i = 0;
-    while let Some(&unit) = units.get(i) {
-        let op = (unit & 0xFF) as u8;
-        if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
+    for inst in instructions(units) {
+        let Ok(inst) = inst else {
             return Shape {
                 instructions: shape.instructions,
                 ..Shape::default()
             };
-        }
-        i += 1;
-        if op == EXTENDED_ARG {
-            continue;
-        }
-        let op = deopt(op);
+        };
+        let op = deopt(inst.opcode);
         shape.loops |= op == JUMP_BACKWARD;
         shape.calls |= matches!(
             op,
             CALL | CALL_KW | CALL_FUNCTION_EX | IMPORT_NAME | IMPORT_FROM
         );
         shape.instructions += 1;
-        i += caches(op);
     }
     shape
 }
@@ -662,27 +653,21 @@ pub fn shape(units: &[u16]) -> Shape {
 /// interpreter never does. A due counter looks as the quickened bytecode
 /// has it (never tried); one that failed for another reason fails again.
 pub fn retry_refused_specializations(units: &mut [u16]) {
-    let mut i = 0;
-    while let Some(&unit) = units.get(i) {
-        let op = (unit & 0xFF) as u8;
-        // An instrumented instruction's caches are not known here: what
-        // follows cannot be told from them.
-        if op >= MIN_INSTRUMENTED_OPCODE || op == ENTER_EXECUTOR {
-            return;
-        }
-        i += 1;
-        if op == EXTENDED_ARG {
+    // Up to an instrumented instruction, whose caches are not known here.
+    let counters: Vec<usize> = instructions(units)
+        .map_while(Result::ok)
+        .filter(|i| matches!(i.opcode, CALL | LOAD_ATTR | BINARY_SUBSCR | FOR_ITER | SEND))
+        .map(|i| i.offset as usize + 1)
+        .collect();
+    for at in counters {
+        let Some(counter) = units.get_mut(at) else {
             continue;
+        };
+        // `_Py_BackoffCounter`: backoff in bits 0-3 (1 until a first
+        // failure), value in bits 4-15; 0xFFFF never changes.
+        if *counter != 0xFFFF && *counter & 0xF > 1 {
+            *counter = 1;
         }
-        let refused_under_hook = matches!(op, CALL | LOAD_ATTR | BINARY_SUBSCR | FOR_ITER | SEND);
-        if let Some(counter) = units.get_mut(i).filter(|_| refused_under_hook) {
-            // `_Py_BackoffCounter`: backoff in bits 0-3 (1 until a first
-            // failure), value in bits 4-15; 0xFFFF never changes.
-            if *counter != 0xFFFF && *counter & 0xF > 1 {
-                *counter = 1;
-            }
-        }
-        i += caches(deopt(op));
     }
 }
 

@@ -2688,8 +2688,7 @@ unsafe fn module_attr(
     if !is_type(module, &raw mut jitsaw_cpython313::ffi::PyModule_Type) {
         return None;
     }
-    let dict = (*module.cast::<jitsaw_cpython313::layout::PyModuleObject>()).md_dict;
-    let dict = dict.cast::<PyObject>();
+    let dict = module_dict(module).cast::<PyObject>();
     if !is_dict(dict)
         || !dict_keys_is_unicode((*dict.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys)
         || !is_str(name)

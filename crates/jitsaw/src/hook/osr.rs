@@ -171,17 +171,7 @@ pub unsafe fn count_first_call(
     {
         return false;
     }
-    // SAFETY: the GIL is held.
-    let py = unsafe { Python::assume_attached() };
-    let code_obj = Bound::from_borrowed_ptr(py, code.cast());
-    if with_monitoring(py, |m| arm(m, &code_obj)) != Some(true) {
-        return false;
-    }
-    ARMED.fetch_add(1, Ordering::Relaxed);
-    s.osr_armed = true;
-    s.osr_back_edges = 0;
-    s.osr_turns = 0;
-    true
+    set_event(s, code)
 }
 
 /// A counted first call returned (see [`count_first_call`]): the event
@@ -224,10 +214,20 @@ unsafe fn arm_for(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject,
     let Some(head) = crate::frontend::outermost_head(super::code_units_slice(code), at) else {
         return false;
     };
-    if runtime::handler_at(code, head) {
+    if runtime::handler_at(code, head) || !set_event(s, code) {
         return false;
     }
-    // SAFETY: the GIL is held (compiled code runs with it).
+    s.osr_head = head;
+    true
+}
+
+/// Sets the event on `code` ([`arm`]) and starts counting its back edges;
+/// false (nothing set) if the tool is someone else's or that raised.
+///
+/// # Safety
+/// The GIL is held; `code` is the live code object of `s`.
+unsafe fn set_event(s: &mut CodeState, code: *mut PyCodeObject) -> bool {
+    // SAFETY: the GIL is held.
     let py = unsafe { Python::assume_attached() };
     let code_obj = Bound::from_borrowed_ptr(py, code.cast());
     if with_monitoring(py, |m| arm(m, &code_obj)) != Some(true) {
@@ -237,7 +237,6 @@ unsafe fn arm_for(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject,
     s.osr_armed = true;
     s.osr_back_edges = 0;
     s.osr_turns = 0;
-    s.osr_head = head;
     true
 }
 

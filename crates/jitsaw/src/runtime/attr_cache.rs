@@ -325,11 +325,11 @@ unsafe fn is_plain_class(owner: *mut PyObject) -> bool {
 unsafe fn learn_hint(cache: *mut AttrCache, owner: *mut PyObject, name: *mut PyObject) {
     if let Some(e) = lookup(cache, owner) {
         if matches!((*e).kind, Kind::Value | Kind::DictValue) {
-            if let Some(i) = dict_index(entry_dict(owner, &*e), name) {
+            if let Some(i) = dict_index(entry_dict(owner, &*e), name, INSTANCE_ENTRIES) {
                 (*e).aux = i;
             }
         } else if (*e).kind == Kind::ModuleAttr {
-            if let Some(i) = dict_index_anywhere(module_dict(owner), name) {
+            if let Some(i) = dict_index(module_dict(owner), name, usize::MAX) {
                 (*e).aux = i;
             }
         }
@@ -337,26 +337,20 @@ unsafe fn learn_hint(cache: *mut AttrCache, owner: *mut PyObject, name: *mut PyO
 }
 
 /// Where `name` (interned) is among the entries of a `__dict__` with str
-/// keys, looking no further than the first few.
-unsafe fn dict_index(dict: *mut PyDictObject, name: *mut PyObject) -> Option<usize> {
+/// keys, looking no further than the first `limit`: an instance's
+/// attributes are few ([`INSTANCE_ENTRIES`]); a module's `__dict__` holds
+/// many names, and the hint, once learned, serves every later load.
+unsafe fn dict_index(dict: *mut PyDictObject, name: *mut PyObject, limit: usize) -> Option<usize> {
     if dict.is_null() || !dict_keys_is_unicode((*dict).ma_keys) {
         return None;
     }
     let keys = (*dict).ma_keys;
     let entries = dict_unicode_entries(keys);
-    (0..((*keys).dk_nentries as usize).min(64)).find(|&i| (*entries.add(i)).me_key == name)
+    (0..((*keys).dk_nentries as usize).min(limit)).find(|&i| (*entries.add(i)).me_key == name)
 }
 
-/// [`dict_index`] among all the entries: a module's `__dict__` holds many
-/// names, and the hint, once learned, serves every later load.
-unsafe fn dict_index_anywhere(dict: *mut PyDictObject, name: *mut PyObject) -> Option<usize> {
-    if dict.is_null() || !dict_keys_is_unicode((*dict).ma_keys) {
-        return None;
-    }
-    let keys = (*dict).ma_keys;
-    let entries = dict_unicode_entries(keys);
-    (0..(*keys).dk_nentries as usize).find(|&i| (*entries.add(i)).me_key == name)
-}
+/// The entries of an instance's `__dict__` [`dict_index`] looks through.
+const INSTANCE_ENTRIES: usize = 64;
 
 /// The instance's `__dict__` an entry of kind `Value` or `DictValue` reads:
 /// the managed one, or the one at the offset an [`Check::Offset`] entry
@@ -368,12 +362,6 @@ unsafe fn entry_dict(owner: *mut PyObject, e: &Entry) -> *mut PyDictObject {
     } else {
         managed_dict(owner)
     }
-}
-
-/// A module's `__dict__` (NULL for one not initialized).
-#[inline(always)]
-unsafe fn module_dict(module: *mut PyObject) -> *mut PyDictObject {
-    field::<*mut PyDictObject>(module.cast(), off::MODULE_MD_DICT)
 }
 
 /// `jitsaw_load_attr_cached`: see `crates/stencils/src/helpers.rs`.
