@@ -95,6 +95,27 @@ def test_sites_falling_back_at_most_calls_are_compiled_again(jit):
     assert sum(r.exits("generic:BINARY_OP_MULTIPLY_").values()) < 2000
 
 
+def test_alike_sites_falling_back_together_are_compiled_again(jit):
+    # Sixteen unpackings specialized for tuples, then given lists at every
+    # call: each has a sixteenth of the fallbacks, and all of them are
+    # compiled again generic, so they stop.
+    sites = "\n".join("    a, b = p" for _ in range(16))
+    r = jit(
+        f"""
+def f(p):
+{sites}
+    return a + b
+for i in range(50):
+    f((1, i))
+print(sum(f([i, 2]) for i in range(3000)))
+"""
+    )
+    r.assert_compiled("f")
+    assert r.state("f")["recompiles"] >= 1
+    # Without the recompilation, 48 000 (16 a call).
+    assert sum(r.exits("generic:UNPACK_SEQUENCE_").values()) < 5000
+
+
 def test_raise_is_caught_by_a_handler_in_the_same_function(jit):
     r = jit(
         """

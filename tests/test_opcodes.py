@@ -1016,10 +1016,12 @@ def test_unpack_sequence_all_forms(jit):
             a, b = t
             return b, a
         def three(t):
-            a, b, c = t
+            a = b = c = None
+            b, a, c = t
             return c, b, a
         def from_list(t):
-            a, b, c = t
+            a = b = c = None
+            b, a, c = t
             return c, b, a
         def anything(t):
             a, b = t
@@ -1052,6 +1054,68 @@ def test_unpack_sequence_all_forms(jit):
     assert "_UNPACK_SEQUENCE_TWO_TUPLE" in r.uops("two")
     assert "_UNPACK_SEQUENCE_TUPLE" in r.uops("three")
     assert "_UNPACK_SEQUENCE_LIST" in r.uops("from_list")
+    assert r.exits("generic:UNPACK_SEQUENCE_")
+
+
+def test_unpackings_into_locals(jit):
+    # `a, b, c = t` of names first bound there: the unpacking stores into
+    # the locals itself (`_UNPACK_SEQUENCE_INTO_LOCALS`), tuples and lists
+    # alike, in the stores' order: a `__del__` of an old value sees the
+    # locals stored before it, and a list it changes was read before. Other
+    # sequences, lengths and types take the unpacking's fallback.
+    r = jit(
+        """
+        import sys
+        class Noisy:
+            def __init__(self, name, lst=None):
+                self.name, self.lst = name, lst
+            def __repr__(self):
+                return self.name
+            def __del__(self):
+                if self.lst is not None:
+                    self.lst[2] = "changed"
+                f = sys._getframe(1)
+                seen = {k: v for k, v in f.f_locals.items() if k in ("a", "b", "c")}
+                print("del", self.name, f.f_code.co_name, sorted(seen.items()))
+        def three(t):
+            a, b, c = t
+            return c, b, a
+        def noisy(make):
+            a, b, c = make("1")
+            a, b, c = make("2")
+            return a.name + b.name + c.name
+        def looped(ts):
+            out = []
+            for a, b, c, d in ts:
+                out.append(a + b + c + d)
+            return out
+        def mutated(lst):
+            a, b, c = Noisy("old", lst), 0, 0
+            a, b, c = lst
+            return a, b, c
+        class T(tuple):
+            pass
+        class L(list):
+            pass
+        as_list = lambda s: [Noisy("a" + s), Noisy("b" + s), Noisy("c" + s)]
+        as_tuple = lambda s: (Noisy("a" + s), Noisy("b" + s), Noisy("c" + s))
+        for i in range(4):
+            print(three((1, 2, 3)), three([4, 5, i]), three("xyz"), three(T((7, 8, 9))), three(L([1, 2, i])))
+            print(three(iter(range(3))), three({1: 0, 2: 0, 3: i}), three(x * i for x in range(3)))
+            print(noisy(as_list), noisy(as_tuple))
+            print(looped([(1, 2, 3, 4), [5, 6, 7, i], "abcd", range(4), (0.5, 1, 2, 3)]))
+            print(mutated([1, 2, 3]))
+        for bad in [(1, 2), [1, 2, 3, 4], None, 5, "ab", iter([1]), T((1,)), L()]:
+            for f in (three, looped):
+                try:
+                    print(f(bad) if f is three else f([bad]))
+                except (ValueError, TypeError) as e:
+                    print(type(e).__name__, e)
+        """
+    )
+    r.assert_compiled("three", "noisy", "looped", "mutated")
+    for name in ("three", "noisy", "looped", "mutated"):
+        assert "_UNPACK_SEQUENCE_INTO_LOCALS" in r.uops(name), name
     assert r.exits("generic:UNPACK_SEQUENCE_")
 
 

@@ -108,6 +108,26 @@ class Gen:
         c = self.r.random()
         if c < 0.35 or self.depth > 3:
             self.emit(self.assign(names))
+        elif c < 0.45 and self.r.random() < 0.08:
+            # Unpacking a tuple, list or other sequence of any length into
+            # locals, consecutive ones (first bound here) or not, then old
+            # values of them overwritten.
+            a, b, f = self.expr(names, "int"), self.expr(names, "int"), self.expr(names, "float")
+            seq = self.pick([f"({a}, {b}, {f})", f"[{a}, {b}, {f}]", f"[{a}, {b}]", f"({a}, {b}, {f}, {a})",
+                             "'abc'", f"iter([{a}, {b}, {f}])", f"range({a} % 5)"])
+            targets = self.pick(["u1, u2, u3", "u3, u1, u2", "u2, u2, u1"])
+            self.emit("try:")
+            self.depth += 1
+            self.emit(f"s = {seq}")
+            self.emit(f"{targets} = s")
+            self.emit(f"{out}.append((u1, u2, u3))")
+            self.emit(f"u1, u2, u3 = s = {seq}")
+            self.emit(f"{out}.append((u1, u3))")
+            self.depth -= 1
+            self.emit("except (TypeError, ValueError, NameError, UnboundLocalError) as e:")
+            self.depth += 1
+            self.emit(f"{out}.append(type(e).__name__)")
+            self.depth -= 1
         elif c < 0.45 and self.r.random() < 0.3:
             # Slices and subscripts, negative ones among them, of lists,
             # tuples, strs and bytes (and a list's slice assigned).

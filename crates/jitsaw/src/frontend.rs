@@ -148,18 +148,15 @@ pub struct GlobalSlot {
     pub builtins_version: u32,
 }
 
-/// The most instructions a loop of compiled code may span. Compiled code
-/// is 100-200 bytes per instruction, and a loop body much larger than the
-/// instruction cache streams all of it from L2 at every iteration, where
-/// the interpreter reads a few bytes of bytecode per instruction: loops of
-/// `a, ..., j = t` statements (7 instructions each) ran 1.2x faster than
-/// the interpreter at 175 instructions, even at 700, 0.93x at 1400 and
-/// 0.74x at 2800 (pyperformance's `unpack_sequence`, 0.6x there).
-pub const MAX_LOOP_INSTRUCTIONS: usize = 1000;
+/// The most instructions a loop may span for its code to be compiled at
+/// all: past that, optimizing and measuring its code
+/// (`codegen::MAX_LOOP_CODE`) would cost more compile time than a loop
+/// this long can repay.
+pub const MAX_LOOP_INSTRUCTIONS: usize = 10_000;
 
 /// Each loop's instructions, as the index range from its back edge's
 /// target to the back edge.
-fn loops(insts: &[Inst]) -> impl Iterator<Item = std::ops::RangeInclusive<usize>> + '_ {
+pub fn loops(insts: &[Inst]) -> impl Iterator<Item = std::ops::RangeInclusive<usize>> + '_ {
     insts
         .iter()
         .enumerate()
@@ -211,7 +208,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
     let mut insts = decode(&code.units)?;
     if let Some(n) = longest_loop(&insts).filter(|&n| n > MAX_LOOP_INSTRUCTIONS) {
         return Err(Refusal::Never(format!(
-            "a loop of {n} instructions (the interpreter runs one this long faster)"
+            "a loop of {n} instructions (too long to be worth compiling)"
         )));
     }
     let mut lowered: Vec<Lowering> = Vec::with_capacity(insts.len());
@@ -1551,7 +1548,9 @@ mod tests {
         assert_eq!(longest_loop(&short), Some(MAX_LOOP_INSTRUCTIONS));
         assert_eq!(longest_loop(&decode(&[unit(RESUME, 0)]).unwrap()), None);
         let long = looped(MAX_LOOP_INSTRUCTIONS);
-        assert!(matches!(lower(&code(long)), Err(Refusal::Never(r)) if r.contains("loop of 1001")));
+        assert!(
+            matches!(lower(&code(long)), Err(Refusal::Never(r)) if r.contains("loop of 10001"))
+        );
     }
 
     /// Counters that backed off after a failure are due again for the

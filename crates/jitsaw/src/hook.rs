@@ -1856,10 +1856,15 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
     if !matches!(s.status, Status::Compiled { .. }) || !falls_back_often(s, c) {
         return;
     }
-    let (total, per_inst) = c.fallback_runs();
+    // The instructions that fell back at least an eighth as often as the
+    // one that fell back most (not an eighth of all fallbacks: a loop of
+    // many alike instructions, 400 unpackings meeting lists, falls back at
+    // each alike).
+    let per_inst: Vec<u32> = c.fallback_runs().1.collect();
+    let most = per_inst.iter().copied().max().unwrap_or(0);
     let mut recompile = false;
-    for (&(offset, op), hits) in c.opcodes.iter().zip(per_inst) {
-        if hits.saturating_mul(8) < total {
+    for (&(offset, op), &hits) in c.opcodes.iter().zip(&per_inst) {
+        if hits == 0 || hits.saturating_mul(8) < most {
             continue;
         }
         let now = opcode_at(code, offset);
@@ -2370,6 +2375,14 @@ fn build(
     let program = frontend::lower(input).map_err(BuildError::Refused)?;
     trace("frontend", &program);
     let mut program = optimize::optimize_traced(program, trace);
+    if let Some(bytes) =
+        codegen::largest_loop_code(&program).filter(|&b| b > codegen::MAX_LOOP_CODE)
+    {
+        return Err(BuildError::Refused(Refusal::Never(format!(
+            "a loop of {} KiB of code (the interpreter runs one this long faster)",
+            bytes >> 10
+        ))));
+    }
     if input.debug {
         program = optimize::depth::check_stack_depth(program);
         trace("check_stack_depth", &program);

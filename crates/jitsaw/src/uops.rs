@@ -285,6 +285,9 @@ uops! { o;
     _UNPACK_SEQUENCE_TWO_TUPLE: 1 => 2;
     _UNPACK_SEQUENCE_TUPLE: 1 => o;
     _UNPACK_SEQUENCE_LIST: 1 => o;
+    // jitsaw: an unpacking of a tuple or list and the stores of its items
+    // to consecutive locals after it, jumping past them (`optimize::fuse`).
+    _UNPACK_SEQUENCE_INTO_LOCALS: 1 => o, escapes false;
     _UNPACK_EX: 1 => (o & 0xFF) + (o >> 8) + 1;
     _MAKE_FUNCTION: 1 => 1;
     _SET_FUNCTION_ATTRIBUTE: 2 => 1;
@@ -649,7 +652,8 @@ impl Uop {
     /// loop ends, and above it a generator's return value, or an `async
     /// for`'s awaitable and its generator's return value; none for an
     /// operation into a local, jumping past the store that would pop its
-    /// result).
+    /// result; the sequence for an unpacking into locals, past their
+    /// stores).
     pub fn jump_pops(self) -> Option<usize> {
         match self {
             Uop::_FOR_ITER
@@ -658,12 +662,26 @@ impl Uop {
             | Uop::_ITER_JUMP_RANGE => Some(1),
             Uop::_FOR_ITER_GEN_RETURNED => Some(2),
             Uop::_ASYNC_FOR_RETURNED => Some(3),
+            Uop::_UNPACK_SEQUENCE_INTO_LOCALS => Some(1),
             Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL
             | Uop::_RAW_BOX_FLOAT_INTO_FAST => Some(0),
             _ => None,
         }
+    }
+
+    /// Whether the micro-op's jump goes past the stores to locals after its
+    /// instruction, having done them itself (the operations into locals).
+    pub fn jumps_past_stores(self) -> bool {
+        matches!(
+            self,
+            Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
+                | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
+                | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL
+                | Uop::_RAW_BOX_FLOAT_INTO_FAST
+                | Uop::_UNPACK_SEQUENCE_INTO_LOCALS
+        )
     }
 
     /// For a micro-op that first in its instruction reads inputs the

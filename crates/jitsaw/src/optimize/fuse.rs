@@ -34,9 +34,14 @@
 //! object and pushes the value, where the owner went to the stack and each
 //! micro-op loaded it back; a failed check pushes the owner with a
 //! reference, as the load would have, and leaves as the checks would.
+//!
+//! An unpacking of a tuple or list into consecutive locals (`a, b, c = t`)
+//! stores the items itself and jumps past the stores
+//! (`unpack_into_locals`, the last pass, so that no pass before it sees
+//! locals stored without their stores).
 
 use super::{lone_store, remove_nops};
-use crate::uops::{Program, Uop, UopInst};
+use crate::uops::{Program, Uop, UopInst, LABEL};
 
 /// The fused form of a borrowed float or int operation, and the guard
 /// that may come before it.
@@ -180,6 +185,93 @@ pub fn fuse_local_operands(mut program: Program) -> Program {
     } else {
         program
     }
+}
+
+/// The fewest items an unpacking stores in a loop of code
+/// (`_UNPACK_SEQUENCE_INTO_LOCALS`): two stay straight-line code.
+const MIN_INTO_LOCALS: u32 = 3;
+
+/// When the instructions after `i` store `n` values to consecutive
+/// locals, the first value to the lowest, and do nothing else, no
+/// instruction among them being entered or having a fallback: the first
+/// local and the instruction after the stores.
+fn consecutive_stores(program: &Program, entered: &[bool], i: usize, n: u32) -> Option<(u32, u32)> {
+    let mut first = None;
+    let mut stored = 0;
+    let mut j = i + 1;
+    while stored < n {
+        if entered[j] || program.insts.get(j)?.fallback_count != 0 {
+            return None;
+        }
+        for u in program.uops_of(j) {
+            let store = matches!(
+                u.op,
+                Uop::_STORE_FAST | Uop::_STORE_FAST_INT | Uop::_STORE_FAST_FLOAT
+            );
+            let base = *first.get_or_insert(u.oparg);
+            if !store || stored == n || u.oparg != base + stored {
+                return None;
+            }
+            stored += 1;
+        }
+        j += 1;
+    }
+    (j < program.insts.len()).then_some((first?, j as u32))
+}
+
+/// [`Program::entered`], but for the jumps of fallbacks back to the
+/// instruction after their own: an unpacking's fallback goes on into its
+/// stores, which are entered only from there.
+fn entered_but_from_own_fallbacks(program: &Program) -> Vec<bool> {
+    let n = program.insts.len();
+    let mut entered = program.entry_points();
+    let main = program.uops[..program.main_len()].iter().map(|u| (None, u));
+    let fallbacks = (0..n).flat_map(|i| program.fallback_of(i).iter().map(move |u| (Some(i), u)));
+    for (owner, u) in main.chain(fallbacks) {
+        let Some(t) = u.jump.filter(|&t| t & LABEL == 0).map(|t| t as usize) else {
+            continue;
+        };
+        if owner.is_none_or(|i| t != i + 1) {
+            entered[t.min(n)] = true;
+        }
+    }
+    entered
+}
+
+/// Fuses each unpacking of a tuple or list that ends its instruction with
+/// the stores of its items after it, when they go to consecutive locals
+/// (`a, b, c = t` of names first bound there, `for x, y, z in points`):
+/// `_UNPACK_SEQUENCE_INTO_LOCALS` unpacks, stores and jumps past the
+/// stores, one loop of code where each store took its own. The stores stay,
+/// for the unpacking's fallback, which pushes the items as the interpreter
+/// would. Counting modes put a counter before each store and keep them.
+pub fn unpack_into_locals(mut program: Program) -> Program {
+    let mut entered = entered_but_from_own_fallbacks(&program);
+    for i in 0..program.insts.len() {
+        let (first, count) = (program.insts[i].first, program.insts[i].count);
+        if count == 0 {
+            continue;
+        }
+        let k = (first + count - 1) as usize;
+        let u = program.uops[k];
+        let unpacks = matches!(
+            u.op,
+            Uop::_UNPACK_SEQUENCE_TUPLE | Uop::_UNPACK_SEQUENCE_LIST
+        );
+        if !unpacks || u.oparg < MIN_INTO_LOCALS {
+            continue;
+        }
+        if let Some((first, past)) = consecutive_stores(&program, &entered, i, u.oparg) {
+            program.uops[k] = UopInst {
+                op: Uop::_UNPACK_SEQUENCE_INTO_LOCALS,
+                operand: first as u64,
+                jump: Some(past),
+                ..u
+            };
+            entered[past as usize] = true;
+        }
+    }
+    program
 }
 
 #[cfg(test)]
@@ -389,5 +481,85 @@ mod tests {
             fused(p),
             (Uop::_BINARY_OP_MULTIPLY_FLOAT_LOCALS, 3, 0x10000)
         );
+    }
+
+    /// `UNPACK_SEQUENCE_TUPLE 3` with its generic fallback (back to the
+    /// next instruction), then `STORE_FAST_STORE_FAST` and `STORE_FAST` of
+    /// `locals`, then a `LOAD_FAST 0`.
+    fn unpack_program(locals: [u32; 3]) -> Program {
+        let uops = vec![
+            uop(Uop::_UNPACK_SEQUENCE_TUPLE, 3, 0),
+            uop(Uop::_STORE_FAST, locals[0], 1),
+            uop(Uop::_STORE_FAST, locals[1], 1),
+            uop(Uop::_STORE_FAST_INT, locals[2], 2),
+            uop(Uop::_LOAD_FAST, 0, 3),
+            uop(Uop::_UNPACK_SEQUENCE, 3, 0),
+            // Counted as the next instruction's, as the frontend does.
+            crate::uops::UopInst {
+                jump: Some(1),
+                ..uop(Uop::_JUMP, 0, 1)
+            },
+        ];
+        Program {
+            insts: vec![
+                inst(0, 1, 5, 2),
+                inst(1, 2, 7, 0),
+                inst(3, 1, 7, 0),
+                inst(4, 1, 7, 0),
+            ],
+            uops,
+            ..Program::default()
+        }
+    }
+
+    #[test]
+    fn an_unpacking_into_consecutive_locals_stores_them_itself() {
+        let p = unpack_into_locals(unpack_program([4, 5, 6]));
+        let u = p.uops_of(0)[0];
+        assert_eq!(
+            (u.op, u.oparg, u.operand),
+            (Uop::_UNPACK_SEQUENCE_INTO_LOCALS, 3, 4)
+        );
+        // Past the stores, which stay for the fallback going on into them.
+        assert_eq!(u.jump, Some(3));
+        assert_eq!(
+            ops(&p, 1),
+            [(Uop::_STORE_FAST, 4, 0), (Uop::_STORE_FAST, 5, 0)]
+        );
+        assert_eq!(p.fallback_of(0)[1].jump, Some(1));
+        let list = |mut p: Program| {
+            p.uops[0].op = Uop::_UNPACK_SEQUENCE_LIST;
+            unpack_into_locals(p).uops[0].op
+        };
+        assert_eq!(
+            list(unpack_program([0, 1, 2])),
+            Uop::_UNPACK_SEQUENCE_INTO_LOCALS
+        );
+    }
+
+    #[test]
+    fn unpackings_into_other_locals_or_entered_stores_stay() {
+        let unfused = |p: Program| unpack_into_locals(p).uops[0].op == Uop::_UNPACK_SEQUENCE_TUPLE;
+        // Not consecutive, not in order, one local twice.
+        assert!(unfused(unpack_program([4, 6, 5])));
+        assert!(unfused(unpack_program([6, 5, 4])));
+        assert!(unfused(unpack_program([4, 4, 5])));
+        // A jump to the second store instruction.
+        let mut p = unpack_program([4, 5, 6]);
+        p.uops[4].jump = Some(2);
+        assert!(unfused(p));
+        // Something else among the stores (a counter, in counting mode).
+        let mut p = unpack_program([4, 5, 6]);
+        p.uops[2].op = Uop::_COUNT_RUN;
+        assert!(unfused(p));
+        // Two items stay straight-line code.
+        let mut p = unpack_program([4, 5, 6]);
+        p.uops[0].oparg = 2;
+        p.insts[2].count = 0;
+        assert!(unfused(p));
+        // No instruction after the stores to go on at.
+        let mut p = unpack_program([4, 5, 6]);
+        p.insts.pop();
+        assert!(unfused(p));
     }
 }

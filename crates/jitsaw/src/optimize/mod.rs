@@ -24,7 +24,7 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 11] = [
+    let passes: [(&str, Pass); 12] = [
         ("inline_constants", inline_constants),
         ("burn_globals", globals::burn_globals),
         ("remove_guards", types::remove_guards),
@@ -39,6 +39,7 @@ pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) 
         ("mask_comparisons", mask_comparisons),
         ("compute_in_words", raw::compute_in_words),
         ("keep_loops_in_words", loops::keep_loops_in_words),
+        ("unpack_into_locals", fuse::unpack_into_locals),
     ];
     passes.into_iter().fold(program, |program, (name, pass)| {
         let program = pass(program);
