@@ -797,6 +797,40 @@ def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit)
             assert statuses == ["counted"] + ["warming"] * 5 + ["compiled"] * 2
 
 
+@pytest.mark.parametrize("threshold", ["0", "16"], ids=["provisional", "counted"])
+def test_long_first_calls_go_on_in_their_compiled_code(jit, threshold):
+    # A first call long enough to be entered at a loop in code compiled
+    # from what the interpreter specialized (`hook::osr`) leaves that code
+    # to the next calls as it is, without an interpreted warm-up call
+    # (which would run the whole of a call as long under the hook). A
+    # branch the first call did not take is specialized all the same.
+    r = jit(
+        """
+        import time
+        from jitsaw import _jitsaw
+        def work(n, scale):
+            t = 0
+            for i in range(n):
+                t += i % 7
+                if i % 1000 == 0:
+                    time.sleep(0.001)
+            if scale:
+                t = t * scale
+            return t
+        seen = []
+        for n, scale in [(20000, None)] + [(100, 3)] * 40:
+            print(work(n, scale))
+            seen.append(_jitsaw.code_state(work)["status"])
+        _record("seen", seen)
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    seen = r.recorded["seen"]
+    assert seen[:2] == ["compiled", "compiled"], seen
+    assert r.stats["loops_entered"] >= 1
+    assert any(u.startswith("_BINARY_OP_MULTIPLY_INT") for u in r.uops("work")), r.uops("work")
+
+
 def test_frozen_modules_code_with_loops_waits_for_the_threshold(jit):
     # The interpreter's frozen modules (`posixpath` here) run their loops
     # briefly, mostly at start-up: unlike the program's own code, their

@@ -1493,6 +1493,19 @@ unsafe fn after_first_call(
     }
 }
 
+/// Whether the first call of code with loops ran long and went on in code
+/// compiled from what the interpreter had specialized in it, entered at a
+/// loop (`osr`): that code serves later calls as it is. A warm-up call
+/// after a call that long would run under the hook (see [`SHORT_CALL`]),
+/// which specializes no more calls of Python functions than the first call
+/// did, and would interpret the whole of a call as long (fannkuch's second
+/// call took 1.4 times the first's); an instruction the first call had not
+/// run yet is quickened by the compiled code, which asks for an
+/// interpreted call when it is due (`_QUICKEN_REPORT`).
+fn went_on_compiled(s: &CodeState) -> bool {
+    s.osr_entries > 0 && s.first_run.is_some_and(|t| t >= SHORT_CALL)
+}
+
 /// How to run this call, compiling first if due.
 unsafe fn decide(
     state: *mut CodeState,
@@ -2323,13 +2336,22 @@ unsafe fn free_superseded(s: &mut CodeState, code: *mut PyCodeObject) {
 /// long as the code object; most of it is code of loops in functions that
 /// run once, at start-up. Kept while a frame might still run it (see
 /// [`free_superseded`]); call sites that learned it see the epoch move.
+/// Code a long first call went on in ([`went_on_compiled`]) is kept for
+/// good instead.
 unsafe fn retire_provisional(s: &mut CodeState, code: *mut PyCodeObject) {
     if !matches!(s.status, Status::Compiled { provisional: true })
         || s.generator
         || s.compiled.is_empty()
-        || runtime::releasing_locals()
-        || on_a_frame_stack(code)
     {
+        return;
+    }
+    if went_on_compiled(s) {
+        s.set_status(Status::Compiled { provisional: false });
+        s.requickened = true;
+        free_superseded(s, code);
+        return;
+    }
+    if runtime::releasing_locals() || on_a_frame_stack(code) {
         return;
     }
     for old in s.compiled.drain(..) {
