@@ -116,6 +116,40 @@ print(sum(f([i, 2]) for i in range(3000)))
     assert sum(r.exits("generic:UNPACK_SEQUENCE_").values()) < 5000
 
 
+def test_loops_are_refused_by_the_size_of_their_code(jit):
+    # A loop whose compiled turn would outgrow the caches (over
+    # `codegen::MAX_LOOP_CODE` of hot code) is left to the interpreter; one
+    # of some 2000 instructions but within it is compiled.
+    def body(n):
+        return "\n".join(
+            f"        s = s + o.x{k % 8} * 2" if k % 2 else f"        o.x{k % 8} = o.x{(k + 1) % 8} + i"
+            for k in range(n)
+        )
+    r = jit(
+        f"""
+class O:
+    def __init__(self):
+        for k in range(8):
+            setattr(self, "x%d" % k, k)
+def mid(n):
+    o, s = O(), 0
+    for i in range(n):
+{body(300)}
+    return s, vars(o)
+def big(n):
+    o, s = O(), 0
+    for i in range(n):
+{body(1200)}
+    return s, vars(o)
+for n in (1, 2, 3, 40):
+    print(mid(n), big(n))
+"""
+    )
+    r.assert_compiled("mid")
+    assert r.state("big")["status"] == "never"
+    assert any("KiB of code" in reason for reason in r.stats["refused"]), r.stats["refused"]
+
+
 def test_raise_is_caught_by_a_handler_in_the_same_function(jit):
     r = jit(
         """
