@@ -1246,3 +1246,56 @@ def test_class_attributes_of_instances_with_a_dict_at_an_offset(jit, threshold):
     # 331 and 303 accesses when they did not; `args`, `__name__` and the
     # like still take it).
     assert r.stats["attribute_cache"]["generic"] < 250, r.stats["attribute_cache"]
+
+
+@pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
+def test_instance_attributes_stored_into_a_dict_at_an_offset(jit, threshold):
+    # Stores into the `__dict__` at `tp_dictoffset` of `ast` nodes and
+    # exceptions go through the caches: before the instance has a
+    # `__dict__` (the generic path makes it), into one replaced wholesale
+    # (a dict subclass, whose `__setitem__` a store does not call; a dict
+    # with keys other than str), an attribute deleted and stored again, a
+    # property of the name on a subclass, then on the class itself.
+    r = jit(
+        """
+        import ast
+        class Failure(Exception):
+            pass
+        class Guarded(Failure):
+            @property
+            def note(self):
+                return "guarded"
+            @note.setter
+            def note(self, v):
+                self.__dict__["seen"] = v
+        class Loud(dict):
+            def __setitem__(self, k, v):
+                print("setitem", k)
+                super().__setitem__(k, v)
+        def mark(objs, v):
+            for o in objs:
+                o.note = v
+                o.count = getattr(o, "count", 0) + 1
+            return [(o.note, o.count, sorted(k for k in vars(o) if isinstance(k, str))) for o in objs]
+        objs = [Failure("a"), ast.Name("x", ast.Load()), Guarded("g"), ValueError("v")]
+        for step in range(14):
+            try:
+                print(step, mark(objs, step))
+            except AttributeError as e:
+                print(step, "AttributeError", e)
+            if step == 2:
+                objs[0].__dict__ = Loud(note="loud")
+            if step == 4:
+                del objs[1].note
+            if step == 5:
+                objs[3].__dict__ = {1: "int key"}
+            if step == 6:
+                objs.append(Failure("new"))
+            if step == 9:
+                Failure.note = property(lambda self: "class property")
+        print([{k: v for k, v in vars(o).items() if k != "ctx"} for o in objs])
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    r.assert_compiled("mark")
+    assert r.stats["attribute_cache"]["generic"] < 100, r.stats["attribute_cache"]

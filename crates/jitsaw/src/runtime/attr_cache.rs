@@ -607,10 +607,11 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
             entry.index = shared_index(tp, name).unwrap_or(NOT_SHARED);
         } else if managed {
             entry.kind = Kind::DictValue;
-        } else if let (Access::Load { .. }, Ok(offset @ 1..)) = (access, u16::try_from(dict_offset))
-        {
-            // Loads only: a `__dict__` at an offset is the runtime's to
-            // read (`entry_dict`), stores take the generic path.
+        } else if let Ok(offset @ 1..) = u16::try_from(dict_offset) {
+            // A `__dict__` at an offset (not from the end of a variable size
+            // object): read by the runtime (`entry_dict`), stored into as
+            // `PyObject_GenericSetAttr` does once it has one (before that,
+            // the generic path makes it).
             entry.kind = Kind::DictValue;
             entry.check = Check::Offset;
             entry.index = offset;
