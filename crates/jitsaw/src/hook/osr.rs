@@ -315,8 +315,14 @@ fn arm(m: &Monitoring<'_>, code: &Bound<'_, PyAny>) -> PyResult<bool> {
 ///
 /// # Safety
 /// The GIL is held; `code` is the live code object of `s`.
+#[inline(always)]
 pub unsafe fn disarm(s: &mut CodeState, code: *mut PyCodeObject) {
-    disarm_and_drop(s, code, false);
+    // Asked at every call the hook decides: the check stays in line
+    // (2.2 M calls of the function cost 0.4 % of a test suite's
+    // instructions under the hook alone).
+    if s.osr_armed {
+        disarm_and_drop(s, code, false);
+    }
 }
 
 /// [`disarm`], then, if `drop`, [`drop_monitoring_data`].
