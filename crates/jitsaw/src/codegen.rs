@@ -326,11 +326,10 @@ fn resume_table(points: &[ResumePoint]) -> Box<[ResumePoint]> {
 /// of a loop runs through its body's code, which past the instruction
 /// cache streams from L2 (2 MiB a core here) where the interpreter reads a
 /// few bytes of bytecode per instruction: loops of attribute and int
-/// statements ran 1.4x faster than the interpreter with ~0.4 MB of code,
-/// 1.2x with 1.1 MB, 1.1-1.4x with 2.3 MB and 0.98x with 4.5 MB (all code,
-/// cold paths included, which are about half); `unpack_sequence`'s
-/// unpackings, which compiled code does little faster, broke even at
-/// ~0.26 MB.
+/// statements ran 1.4x faster than the interpreter with ~215 KiB of hot
+/// code, 1.2x with ~645 KiB, 1.1-1.5x with ~1.3 MiB and 0.98x with
+/// ~2.6 MiB; `unpack_sequence`'s unpackings, which compiled code does
+/// little faster, broke even at ~0.26 MB before they were fused.
 pub const MAX_LOOP_CODE: usize = 1 << 20;
 
 /// The hot code of the program's largest loop, in bytes (see
