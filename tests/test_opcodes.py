@@ -1060,9 +1060,10 @@ def test_unpack_sequence_all_forms(jit):
 def test_unpackings_into_locals(jit):
     # `a, b, c = t` of names first bound there: the unpacking stores into
     # the locals itself (`_UNPACK_SEQUENCE_INTO_LOCALS`), tuples and lists
-    # alike, in the stores' order: a `__del__` of an old value sees the
-    # locals stored before it, and a list it changes was read before. Other
-    # sequences, lengths and types take the unpacking's fallback.
+    # alike, in the stores' order: a `__del__` of an old value (the first
+    # or a later one) sees the locals stored before it, and a list it
+    # changes was read before. Other sequences, lengths and types take the
+    # unpacking's fallback.
     r = jit(
         """
         import sys
@@ -1084,6 +1085,10 @@ def test_unpackings_into_locals(jit):
             a, b, c = make("1")
             a, b, c = make("2")
             return a.name + b.name + c.name
+        def mixed(make):
+            a, b, c = [1, Noisy("b1"), 2.5]
+            a, b, c = make("2")
+            return a.name + b.name + c.name
         def looped(ts):
             out = []
             for a, b, c, d in ts:
@@ -1102,7 +1107,7 @@ def test_unpackings_into_locals(jit):
         for i in range(4):
             print(three((1, 2, 3)), three([4, 5, i]), three("xyz"), three(T((7, 8, 9))), three(L([1, 2, i])))
             print(three(iter(range(3))), three({1: 0, 2: 0, 3: i}), three(x * i for x in range(3)))
-            print(noisy(as_list), noisy(as_tuple))
+            print(noisy(as_list), noisy(as_tuple), mixed(as_tuple), mixed(as_list))
             print(looped([(1, 2, 3, 4), [5, 6, 7, i], "abcd", range(4), (0.5, 1, 2, 3)]))
             print(mutated([1, 2, 3]))
         for bad in [(1, 2), [1, 2, 3, 4], None, 5, "ab", iter([1]), T((1,)), L()]:
@@ -1113,8 +1118,8 @@ def test_unpackings_into_locals(jit):
                     print(type(e).__name__, e)
         """
     )
-    r.assert_compiled("three", "noisy", "looped", "mutated")
-    for name in ("three", "noisy", "looped", "mutated"):
+    r.assert_compiled("three", "noisy", "mixed", "looped", "mutated")
+    for name in ("three", "noisy", "mixed", "looped", "mutated"):
         assert "_UNPACK_SEQUENCE_INTO_LOCALS" in r.uops(name), name
     assert r.exits("generic:UNPACK_SEQUENCE_")
 
