@@ -259,6 +259,19 @@ pub unsafe fn list_items(l: *mut PyObject) -> *mut *mut PyObject {
     (*l.cast::<PyListObject>()).ob_item
 }
 
+/// The items of an exact tuple or list; NULL for any other object, and for
+/// a list that has none allocated.
+#[inline(always)]
+pub unsafe fn tuple_or_list_items(o: *mut PyObject) -> *mut *mut PyObject {
+    if is_tuple(o) {
+        tuple_items(o)
+    } else if is_list(o) {
+        list_items(o)
+    } else {
+        core::ptr::null_mut()
+    }
+}
+
 /// `_PyList_AppendTakeRef(list, item)`.
 #[inline(always)]
 pub unsafe fn list_append_take_ref(list: *mut PyObject, item: *mut PyObject) -> i32 {

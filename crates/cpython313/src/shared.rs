@@ -143,8 +143,8 @@ pub enum AttrKind {
     /// instance's `__dict__` (at entry `aux`, likely).
     Value,
     /// An instance attribute of a type without inline values, in the
-    /// instance's managed `__dict__` (at entry `aux`, likely), or, for a
-    /// load, in the `__dict__` at an offset ([`AttrCheck::Offset`]).
+    /// instance's managed `__dict__` (at entry `aux`, likely), or in the
+    /// `__dict__` at an offset ([`AttrCheck::Offset`]).
     DictValue,
     /// A member slot (`__slots__`) at byte offset `index`.
     Slot,
@@ -203,8 +203,9 @@ pub enum AttrCheck {
     Dict,
     /// The `__dict__` at byte offset `index` of the instance
     /// (`tp_dictoffset`: a type of C with a `__dict__`, such as the `ast`
-    /// nodes, or a class deriving from one, such as an exception's),
-    /// which only the runtime reads.
+    /// nodes, or a class deriving from one, such as an exception's):
+    /// loads leave it to the runtime; a store writes into it
+    /// ([`AttrEntry::instance_dict`]) as into a managed one.
     Offset,
     /// None: the entry is for a class as the owner ([`AttrKind::OfClass`],
     /// or `Generic` for one), keyed by that class's own version, where the

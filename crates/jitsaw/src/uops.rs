@@ -663,10 +663,7 @@ impl Uop {
             Uop::_FOR_ITER_GEN_RETURNED => Some(2),
             Uop::_ASYNC_FOR_RETURNED => Some(3),
             Uop::_UNPACK_SEQUENCE_INTO_LOCALS => Some(1),
-            Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
-            | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
-            | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL
-            | Uop::_RAW_BOX_FLOAT_INTO_FAST => Some(0),
+            op if op.jumps_past_stores() => Some(0),
             _ => None,
         }
     }

@@ -209,20 +209,9 @@ stencil!(
     fn _UNPACK_SEQUENCE_ADAPTIVE(f, sp, ts) {
         let n = oparg();
         let seq = peek(sp, 1);
-        let items = if is_tuple(seq) {
-            tuple_items(seq)
-        } else if is_list(seq) {
-            list_items(seq)
-        } else {
-            core::ptr::null_mut()
-        };
+        let items = tuple_or_list_items(seq);
         if !items.is_null() && ob_size(seq) as usize == n {
-            let out = sp.sub(1);
-            let mut i = 0;
-            while i < n {
-                *out.add(i) = new_ref(*items.add(n - 1 - i));
-                i += 1;
-            }
+            unpack_items(sp, items, n);
             decref(seq);
             next!(f, sp.add(n).sub(1), ts)
         }
@@ -295,13 +284,7 @@ stencil!(
     fn _UNPACK_SEQUENCE_INTO_LOCALS(f, sp, ts) {
         let n = oparg();
         let seq = peek(sp, 1);
-        let items = if is_tuple(seq) {
-            tuple_items(seq)
-        } else if is_list(seq) {
-            list_items(seq)
-        } else {
-            core::ptr::null_mut()
-        };
+        let items = tuple_or_list_items(seq);
         if items.is_null() || ob_size(seq) as usize != n {
             deopt!(f, sp, ts)
         }

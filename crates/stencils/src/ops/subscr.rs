@@ -48,13 +48,7 @@ stencil!(
     fn _BINARY_SUBSCR_ADAPTIVE(f, sp, ts) {
         let (container, sub) = (peek(sp, 2), peek(sp, 1));
         if is_int(sub) && long_is_compact(sub) {
-            let items = if is_list(container) {
-                list_items(container)
-            } else if is_tuple(container) {
-                tuple_items(container)
-            } else {
-                core::ptr::null_mut()
-            };
+            let items = tuple_or_list_items(container);
             if !items.is_null() {
                 let index = item_index(sub, ob_size(container));
                 if index < ob_size(container) as usize {
