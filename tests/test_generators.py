@@ -1105,3 +1105,106 @@ def test_yields_and_resumptions_pass_through_delegating_levels(jit):
     r.assert_compiled("middle", "walk", "tree", "waits", "sleeper")
     assert r.stats["yields_passed_through"] > 1000
     assert r.stats["sends_passed_through"] > 1000
+
+
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_builtins_consume_generator_expressions_directly(jit, chaos):
+    # `list(...)`, `tuple(...)` and `set(...)` of a generator expression in
+    # compiled code resume the generator directly, value after value
+    # (`_CONSUME_GENEXPR`): the values, the order of what the generator and
+    # a set's hashing print, errors from either (the generator is closed
+    # as the C loop leaves it), tracebacks, the frames the generator sees,
+    # what is freed when, and the recursion limit, as without jitsaw. A
+    # shadowed builtin or a subclass takes the call as it is. With
+    # JITSAW_CHAOS, the generator's compiled code also deopts at random
+    # points and the interpreter hands its values back.
+    r = jit(
+        """
+        import sys, traceback
+        class Key:
+            def __init__(self, k):
+                self.k = k
+            def __hash__(self):
+                print("hash", self.k)
+                return hash(self.k % 3)
+            def __eq__(self, other):
+                print("eq", self.k, other.k)
+                return self.k % 3 == other.k % 3
+        class Noisy:
+            def __init__(self, name):
+                self.name = name
+            def __repr__(self):
+                return self.name
+            def __del__(self):
+                print("del", self.name)
+        def closing(n):
+            try:
+                for i in range(n):
+                    yield i
+            finally:
+                print("closed", n)
+        def shapes(xs, n):
+            a = tuple(x * 2 for x in xs)
+            b = list(x for x in xs if x % 2)
+            c = set(x % n for x in xs)
+            d = tuple(tuple(j for j in range(i)) for i in range(n))
+            e = list(sys._getframe(1).f_code.co_name + str(sys._getframe(1).f_lineno) for _ in range(2))
+            return a, b, sorted(c), d, e
+        def loud(n):
+            return list(print("make", i) or i for i in range(n))
+        def keys(n):
+            return len(set(Key(i) for i in range(n)))
+        def freed(n):
+            t = tuple(Noisy("t%d" % i) for i in range(n))
+            l = list(Noisy("l%d" % i) for i in range(n))
+            print("built", t, l)
+            del t
+            print("after t")
+            return len(l)
+        def failing(n):
+            return tuple(1 // (i - n) for i in range(n + 2))
+        def unhashable(n):
+            return set([i] if i == n else i for i in closing(n + 2))
+        def stops(n):
+            def inner():
+                raise StopIteration
+                yield
+            return list(next(inner()) for i in range(n))
+        class T(tuple):
+            pass
+        def subclass(xs):
+            return T(x for x in xs)
+        def deep(n):
+            return tuple(deep(n - 1) for _ in range(1)) if n else ()
+        for i in range(40):
+            print(shapes(range(i % 7), 3), loud(i % 3), keys(i % 5))
+            print(freed(i % 3), subclass(range(i % 4)))
+            for f in (failing, unhashable, stops):
+                try:
+                    print(f(i % 4))
+                except (ZeroDivisionError, TypeError, RuntimeError) as e:
+                    print(type(e).__name__, e, traceback.format_exc().splitlines()[-4:])
+        # Its own globals, where `tuple` is then shadowed.
+        ns = {}
+        exec(compile(
+            "def shadowed(xs): return tuple(x for x in xs), list(x for x in xs), set(x for x in xs)",
+            "shadowed", "exec"), ns)
+        for i in range(3):
+            print(ns["shadowed"](range(3)))
+        ns["tuple"] = lambda g: ("shadow", *g)
+        print(ns["shadowed"](range(3)))
+        print(deep(50) == deep(50))
+        try:
+            deep(5000)
+        except RecursionError as e:
+            print("RecursionError", len(traceback.extract_tb(e.__traceback__)))
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    if chaos:
+        assert r.stats["deopts"] > 100
+    else:
+        for name in ("keys", "freed", "failing", "unhashable", "deep"):
+            assert "_CONSUME_GENEXPR" in r.uops(name), name
+        assert "_CONSUME_GENEXPR" not in r.uops("subclass")
+        assert r.stats["resumed_directly"] > 1000

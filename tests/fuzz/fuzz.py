@@ -248,6 +248,21 @@ class Gen:
             self.emit(f"table[{self.expr(names, 'int')} % 5] = {self.expr(names, 'float')}")
             self.emit(f"{out}.append(sorted(table.items())[:2])")
             self.emit(f"{out}.append([v * 2 for v in (x, y) if v])")
+            # Builtins consuming generator expressions (resumed directly),
+            # some raising midway.
+            a, n = self.expr(names, "any"), self.expr(names, "int")
+            self.emit("try:")
+            self.emit(f"    {out}.append(" + self.pick([
+                f"tuple(c(v) for v in gen({a}, {n} % 5))",
+                f"list(v for v in (x, y, {a}) if v)",
+                f"sorted(set(type(v).__name__ for v in (x, y, z, {a})))",
+                f"tuple(c(v * 2) for v in range({n} % 7))",
+                f"set(v % 3 for v in range({n} % 9))",
+                f"list(1 // v for v in (x, {n}, y))",
+                f"set([v] if v == 2 else v for v in range({n} % 5))",
+            ]) + ")")
+            self.emit("except (ZeroDivisionError, TypeError) as e:")
+            self.emit(f"    {out}.append(type(e).__name__)")
         elif c < 0.98:
             self.emit("with Ctx(out):")
             self.block(names, out)

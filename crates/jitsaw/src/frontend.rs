@@ -880,6 +880,13 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
             ]
         }
         CALL_KW => return smallvec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
+        CALL_TUPLE_1 | CALL_BUILTIN_CLASS if !generic && consumes_genexpr(insts, i) => {
+            return smallvec![
+                uop(Uop::_CONSUME_GENEXPR, oparg),
+                uop(Uop::_CONSUME_GENEXPR_NEXT, oparg),
+                uop(Uop::_CHECK_PERIODIC, 0),
+            ]
+        }
         CALL_PY_EXACT_ARGS if !generic && oparg == 0 => {
             if let Some(t) = code.trivial_calls.iter().find(|t| t.offset == inst.offset) {
                 return smallvec![Lowered {
@@ -979,6 +986,20 @@ fn for_iter(oparg: u32, next: u32) -> Lowering {
         jump(Uop::_FOR_ITER, oparg, exit),
         jump(Uop::_FOR_ITER_GEN_RETURNED, 0, exit),
     ]
+}
+
+/// Whether instruction `i` calls a builtin class (`tuple(...)`, `list(...)`,
+/// `set(...)` as the interpreter specialized it) on the generator expression
+/// the instruction before it made: `GET_ITER` then `CALL 0` of the
+/// generator function with the iterator in the self slot. That `CALL` had
+/// one more value on the stack than this one has, so the frame has room
+/// for the value `_CONSUME_GENEXPR` takes above the generator.
+fn consumes_genexpr(insts: &[Inst], i: usize) -> bool {
+    i >= 2
+        && insts[i].oparg == 1
+        && deopt(insts[i - 1].opcode) == CALL
+        && insts[i - 1].oparg == 0
+        && insts[i - 2].opcode == GET_ITER
 }
 
 /// The form of an unspecialized `BINARY_OP` with inline fast paths, for

@@ -34,7 +34,7 @@ pub enum HoleValue {
     /// The next micro-op's address, as data.
     Resume,
     /// Where this stencil's hot part was copied (a branch back from its
-    /// cold part).
+    /// cold part, or the micro-op's own address as data: `_JIT_HERE`).
     Hot,
     /// Where this stencil's cold part was copied (a branch from its hot
     /// part).

@@ -298,6 +298,11 @@ uops! { o;
     // jitsaw: after `_FOR_ITER`, ends the loop of a generator it resumed
     // directly that returned.
     _FOR_ITER_GEN_RETURNED: 2 => 2, escapes true;
+    // jitsaw: `list`, `tuple` or `set` of a generator expression, which
+    // it resumes directly (exits to the call as it is otherwise), coming
+    // back to `_CONSUME_GENEXPR_NEXT` with each value (see `ops/iter.rs`).
+    _CONSUME_GENEXPR: 3 => 4, escapes true;
+    _CONSUME_GENEXPR_NEXT: 4 => 1, escapes true;
     _ITER_CHECK_LIST: 1 => 1;
     _ITER_JUMP_LIST: 1 => 1, escapes false;
     _ITER_NEXT_LIST: 1 => 2;
@@ -733,7 +738,12 @@ impl Uop {
             | Uop::_STORE_ATTR_CACHED
             | Uop::_STORE_ATTR_CACHED_BORROWED => 1,
             // A `ResumeCache`; two `CallCache` entries.
-            Uop::_SEND | Uop::_SEND_ASYNC_FOR | Uop::_FOR_ITER | Uop::_CALL => 2,
+            Uop::_SEND
+            | Uop::_SEND_ASYNC_FOR
+            | Uop::_FOR_ITER
+            | Uop::_CONSUME_GENEXPR
+            | Uop::_CONSUME_GENEXPR_NEXT
+            | Uop::_CALL => 2,
             // A `KwCallCache`.
             Uop::_CALL_KW => 1,
             _ => 0,

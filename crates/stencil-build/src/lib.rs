@@ -56,7 +56,8 @@ pub enum HoleValue {
     /// The address of the next micro-op, as data (where a call returns).
     Resume,
     /// This stencil's hot part, where it is copied (a branch from the cold
-    /// part back into it; the addend holds the offset).
+    /// part back into it, the addend holding the offset; or, as data, the
+    /// micro-op's own address: `_JIT_HERE`).
     Hot,
     /// This stencil's cold part, where it is copied (a branch from the hot
     /// part into it).
@@ -77,6 +78,9 @@ impl HoleValue {
             "_JIT_EXIT" => HoleValue::Exit,
             "_JIT_ERROR" => HoleValue::Error,
             "_JIT_RESUME" => HoleValue::Resume,
+            // The stencil's own address, as data: a continuation that comes
+            // back to the same micro-op (`here_address` in the stencils).
+            "_JIT_HERE" => HoleValue::Hot,
             _ => return None,
         })
     }
@@ -152,6 +156,8 @@ pub fn may_jump_indirect(name: &str) -> bool {
             | "_CALL_FUNCTION_EX"
             | "_CALL_ALLOC_AND_ENTER_INIT"
             | "_FOR_ITER"
+            | "_CONSUME_GENEXPR"
+            | "_CONSUME_GENEXPR_NEXT"
             | "_SEND"
             | "_SEND_ASYNC_FOR"
             | "_POP_FRAME"

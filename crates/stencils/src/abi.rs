@@ -46,6 +46,7 @@ extern "rust-preserve-none" {
 extern "C" {
     static _JIT_OPERAND: u8;
     static _JIT_RESUME: u8;
+    static _JIT_HERE: u8;
 }
 
 /// A hole's value. The empty `asm!` keeps the optimizer from assuming a hole's
@@ -113,6 +114,13 @@ pub unsafe fn set_instr_ptr(f: Frame) {
 #[inline(always)]
 pub fn resume_address() -> u64 {
     launder(&raw const _JIT_RESUME)
+}
+
+/// This micro-op's own address, as data: where a call made here comes back
+/// to run the same micro-op again (a loop within one micro-op).
+#[inline(always)]
+pub fn here_address() -> u64 {
+    launder(&raw const _JIT_HERE)
 }
 
 /// Defines a stencil with the shared signature.

@@ -325,6 +325,10 @@ extern "C" {
     /// `GET_ITER` of an object whose `tp_iter` is `slot_tp_iter`, borrowing
     /// it: a new reference or NULL.
     pub fn jitsaw_get_iter(ts: Ts, iterable: *mut PyObject) -> *mut PyObject;
+    /// The rest of a generator consumed into `acc` (a list or a set, see
+    /// `_CONSUME_GENEXPR`) the way `list.extend` and `set.update` take it,
+    /// through its `tp_iternext`: 0, or -1 with an error.
+    pub fn jitsaw_consume_rest(acc: *mut PyObject, gen: *mut PyObject) -> i32;
     /// `container[start:stop]` (`BINARY_SLICE`), borrowing all three: a new
     /// reference or NULL with an error.
     pub fn jitsaw_binary_slice(

@@ -176,6 +176,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_get_yield_from_iter as *const () as usize,
         ),
         (
+            "jitsaw_consume_rest",
+            helper_consume_rest as *const () as usize,
+        ),
+        (
             "jitsaw_exit_counters",
             (&raw const super::EXIT_COUNTS) as usize,
         ),
@@ -1497,6 +1501,36 @@ unsafe extern "C" fn helper_resume_inline(
     *exc_info = exc_state;
     RESUMED_DIRECTLY.bump();
     enter_inline(ts, caller, frame, slot, resume, entry)
+}
+
+/// The rest of generator `gen` taken into `acc`, a list or a set (see
+/// `jitsaw_consume_rest` in `crates/stencils/src/helpers.rs`): as
+/// `list.extend` does, and as `set.update` does with an iterator (each
+/// value added before the next is asked for).
+unsafe extern "C" fn helper_consume_rest(acc: *mut PyObject, gen: *mut PyObject) -> i32 {
+    if is_list(acc) {
+        let done = jitsaw_cpython313::ffi::_PyList_Extend(acc, gen);
+        if done.is_null() {
+            return -1;
+        }
+        decref(done);
+        return 0;
+    }
+    loop {
+        let item = pyo3::ffi::PyIter_Next(gen.cast()).cast::<PyObject>();
+        if item.is_null() {
+            return if pyo3::ffi::PyErr_Occurred().is_null() {
+                0
+            } else {
+                -1
+            };
+        }
+        let added = jitsaw_cpython313::ffi::PySet_Add(acc, item);
+        decref(item);
+        if added < 0 {
+            return -1;
+        }
+    }
 }
 
 /// `_LOAD_ATTR_CACHED` of a `property` (`descr`) on the owner at `slot`,

@@ -322,7 +322,7 @@ stencil!(
 /// Resumes generator `gen` directly from a compiled caller's site, as
 /// [`resume_cached`] when its `cache` knows the way, else as
 /// `jitsaw_resume_inline`, which teaches it: the frame entered, or nulls
-/// (nothing done).
+/// (nothing done). The generator comes back to the next micro-op.
 #[inline(always)]
 pub unsafe fn resume_directly(
     ts: Ts,
@@ -332,11 +332,25 @@ pub unsafe fn resume_directly(
     kind: usize,
     cache: *mut ResumeCache,
 ) -> Inline {
-    let inline = resume_cached(ts, caller, gen, slot, kind, cache);
+    resume_directly_to(ts, caller, gen, slot, kind, cache, resume_address())
+}
+
+/// [`resume_directly`], the generator coming back to `resume`.
+#[inline(always)]
+pub unsafe fn resume_directly_to(
+    ts: Ts,
+    caller: Frame,
+    gen: *mut PyObject,
+    slot: Sp,
+    kind: usize,
+    cache: *mut ResumeCache,
+    resume: u64,
+) -> Inline {
+    let inline = resume_cached(ts, caller, gen, slot, kind, cache, resume);
     if !inline.frame.is_null() {
         return inline;
     }
-    jitsaw_resume_inline(ts, caller, gen, slot, resume_address(), kind, cache)
+    jitsaw_resume_inline(ts, caller, gen, slot, resume, kind, cache)
 }
 
 /// `jitsaw_resume_inline` for a generator of the code the site's `cache`
@@ -359,16 +373,9 @@ unsafe fn resume_cached(
     slot: Sp,
     kind: usize,
     cache: *const ResumeCache,
+    resume: u64,
 ) -> Inline {
-    let Some(point) = link_cached(
-        ts,
-        caller,
-        gen,
-        slot,
-        kind,
-        &*cache,
-        resume_address() as usize,
-    ) else {
+    let Some(point) = link_cached(ts, caller, gen, slot, kind, &*cache, resume as usize) else {
         return Inline {
             frame: core::ptr::null_mut(),
             entry: 0,
