@@ -1109,13 +1109,15 @@ def test_yields_and_resumptions_pass_through_delegating_levels(jit):
 
 @pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
 def test_builtins_consume_generator_expressions_directly(jit, chaos):
-    # `list(...)`, `tuple(...)` and `set(...)` of a generator expression in
-    # compiled code resume the generator directly, value after value
-    # (`_CONSUME_GENEXPR`): the values, the order of what the generator and
-    # a set's hashing print, errors from either (the generator is closed
-    # as the C loop leaves it), tracebacks, the frames the generator sees,
-    # what is freed when, and the recursion limit, as without jitsaw. A
-    # shadowed builtin or a subclass takes the call as it is. With
+    # `list(...)`, `tuple(...)`, `set(...)`, `any(...)`, `all(...)` and
+    # `sep.join(...)` of a generator expression in compiled code resume the
+    # generator directly, value after value (`_CONSUME_GENEXPR`): the
+    # values, the order of what the generator, a set's hashing and truth
+    # tests print, where `any` and `all` stop, errors from any of them (the
+    # generator is closed as the C loop leaves it), tracebacks, the frames
+    # the generator sees, what is freed when, and the recursion limit, as
+    # without jitsaw. A shadowed builtin, a subclass or a `str` subclass's
+    # `join` takes the call as it is. With
     # JITSAW_CHAOS, the generator's compiled code also deopts at random
     # points and the interpreter hands its values back.
     r = jit(
@@ -1174,24 +1176,47 @@ def test_builtins_consume_generator_expressions_directly(jit, chaos):
             pass
         def subclass(xs):
             return T(x for x in xs)
+        def tests(n):
+            # `any` stops at the first true value and `all` at the first
+            # false one, leaving the generator unfinished (closed when freed).
+            a = any(print("any", i) or i > n for i in closing(5))
+            b = all(print("all", i) or i < n for i in closing(5))
+            c = any(x for x in ()), all(x for x in ())
+            d = any(Key(i) == Key(n) for i in range(3))
+            return a, b, c, d
+        class Falsy:
+            def __bool__(self):
+                raise ValueError("no truth")
+        def truthless(n):
+            return any(Falsy() if i == n else 0 for i in range(n + 1))
+        class S(str):
+            pass
+        def joins(n, sep):
+            a = sep.join(str(i) for i in range(n))
+            b = "".join(c for c in "abc" if c != "b")
+            return a, b
+        def bad_join(n):
+            return ", ".join(str(i) if i != n else i for i in range(n + 1))
         def deep(n):
             return tuple(deep(n - 1) for _ in range(1)) if n else ()
         for i in range(40):
             print(shapes(range(i % 7), 3), loud(i % 3), keys(i % 5))
             print(freed(i % 3), subclass(range(i % 4)))
-            for f in (failing, unhashable, stops):
+            print(tests(i % 6), joins(i % 5, "-"), joins(2, S("+")))
+            for f in (failing, unhashable, stops, truthless, bad_join):
                 try:
                     print(f(i % 4))
-                except (ZeroDivisionError, TypeError, RuntimeError) as e:
+                except (ZeroDivisionError, TypeError, RuntimeError, ValueError) as e:
                     print(type(e).__name__, e, traceback.format_exc().splitlines()[-4:])
-        # Its own globals, where `tuple` is then shadowed.
+        # Its own globals, where `tuple` and `any` are then shadowed.
         ns = {}
         exec(compile(
-            "def shadowed(xs): return tuple(x for x in xs), list(x for x in xs), set(x for x in xs)",
+            "def shadowed(xs): return tuple(x for x in xs), any(x for x in xs), set(x for x in xs)",
             "shadowed", "exec"), ns)
         for i in range(3):
             print(ns["shadowed"](range(3)))
         ns["tuple"] = lambda g: ("shadow", *g)
+        ns["any"] = all
         print(ns["shadowed"](range(3)))
         print(deep(50) == deep(50))
         try:
@@ -1204,7 +1229,7 @@ def test_builtins_consume_generator_expressions_directly(jit, chaos):
     if chaos:
         assert r.stats["deopts"] > 100
     else:
-        for name in ("keys", "freed", "failing", "unhashable", "deep"):
+        for name in ("keys", "freed", "failing", "unhashable", "deep", "tests", "truthless", "joins", "bad_join"):
             assert "_CONSUME_GENEXPR" in r.uops(name), name
         assert "_CONSUME_GENEXPR" not in r.uops("subclass")
         assert r.stats["resumed_directly"] > 1000

@@ -260,6 +260,10 @@ class Gen:
                 f"set(v % 3 for v in range({n} % 9))",
                 f"list(1 // v for v in (x, {n}, y))",
                 f"set([v] if v == 2 else v for v in range({n} % 5))",
+                f"any(v > {n} for v in gen({a}, {n} % 5) if type(v) is int)",
+                f"all(c(v) for v in (x, y, {a}))",
+                f"'-'.join(str(v) for v in (x, y, {a}))",
+                f"''.join(v for v in (x, y, {a}))",
             ]) + ")")
             self.emit("except (ZeroDivisionError, TypeError) as e:")
             self.emit(f"    {out}.append(type(e).__name__)")

@@ -97,6 +97,8 @@ extern "C" {
     pub fn PyNumber_Negative(o: *mut PyObject) -> *mut PyObject;
     pub fn PyNumber_Invert(o: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_IsTrue(o: *mut PyObject) -> i32;
+    pub fn PyObject_CallOneArg(callable: *mut PyObject, arg: *mut PyObject) -> *mut PyObject;
+    pub fn PyUnicode_Join(sep: *mut PyObject, seq: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_RichCompare(a: *mut PyObject, b: *mut PyObject, op: i32) -> *mut PyObject;
     pub fn PyObject_GetItem(o: *mut PyObject, k: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_SetItem(o: *mut PyObject, k: *mut PyObject, v: *mut PyObject) -> i32;

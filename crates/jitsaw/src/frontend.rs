@@ -880,7 +880,9 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
             ]
         }
         CALL_KW => return smallvec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
-        CALL_TUPLE_1 | CALL_BUILTIN_CLASS if !generic && consumes_genexpr(insts, i) => {
+        CALL_TUPLE_1 | CALL_BUILTIN_CLASS | CALL_BUILTIN_O | CALL_METHOD_DESCRIPTOR_O
+            if !generic && consumes_genexpr(insts, i) =>
+        {
             return smallvec![
                 uop(Uop::_CONSUME_GENEXPR, oparg),
                 uop(Uop::_CONSUME_GENEXPR_NEXT, oparg),
@@ -988,12 +990,13 @@ fn for_iter(oparg: u32, next: u32) -> Lowering {
     ]
 }
 
-/// Whether instruction `i` calls a builtin class (`tuple(...)`, `list(...)`,
-/// `set(...)` as the interpreter specialized it) on the generator expression
-/// the instruction before it made: `GET_ITER` then `CALL 0` of the
-/// generator function with the iterator in the self slot. That `CALL` had
-/// one more value on the stack than this one has, so the frame has room
-/// for the value `_CONSUME_GENEXPR` takes above the generator.
+/// Whether instruction `i` calls a builtin on the generator expression the
+/// instruction before it made (`GET_ITER` then `CALL 0` of the generator
+/// function with the iterator in the self slot), as the interpreter
+/// specializes `tuple(...)`, `list(...)`, `set(...)`, `any(...)`,
+/// `all(...)` and `sep.join(...)`. That `CALL 0` had one more value on the
+/// stack than this `CALL` has, so the frame has room for the value
+/// `_CONSUME_GENEXPR` takes above the generator.
 fn consumes_genexpr(insts: &[Inst], i: usize) -> bool {
     i >= 2
         && insts[i].oparg == 1

@@ -329,6 +329,10 @@ extern "C" {
     /// `_CONSUME_GENEXPR`) the way `list.extend` and `set.update` take it,
     /// through its `tp_iternext`: 0, or -1 with an error.
     pub fn jitsaw_consume_rest(acc: *mut PyObject, gen: *mut PyObject) -> i32;
+    /// The `PyMethodDef`s of the builtins `any` and `all` and of `str.join`
+    /// (0 for one the runtime did not find), which `_CONSUME_GENEXPR` knows
+    /// them by.
+    pub static jitsaw_consumers: [usize; 3];
     /// `container[start:stop]` (`BINARY_SLICE`), borrowing all three: a new
     /// reference or NULL with an error.
     pub fn jitsaw_binary_slice(

@@ -180,6 +180,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_consume_rest as *const () as usize,
         ),
         (
+            "jitsaw_consumers",
+            super::consumers::CONSUMERS.as_ptr() as usize,
+        ),
+        (
             "jitsaw_exit_counters",
             (&raw const super::EXIT_COUNTS) as usize,
         ),

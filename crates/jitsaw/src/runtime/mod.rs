@@ -13,6 +13,7 @@
 
 mod async_gen;
 pub mod attr_cache;
+mod consumers;
 mod helpers;
 mod operators;
 mod slices;
@@ -147,6 +148,8 @@ impl Runtime {
                 found.ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // SAFETY: the runtime is set up with the GIL held (by `enable`).
+        unsafe { consumers::find() };
         let anchor = _PyEval_EvalFrameDefault as *const () as usize;
         let stencil = stencils::by_name("_JIT_ENTRY").ok_or("jitsaw: no entry stencil")?;
         if !stencil.holes.is_empty() {

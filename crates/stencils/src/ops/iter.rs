@@ -4,7 +4,7 @@
 
 use super::gen::{resume_directly, resume_directly_to};
 use crate::abi::*;
-use crate::helpers::{jitsaw_consume_rest, jitsaw_get_iter, jitsaw_slot_tp_iter};
+use crate::helpers::{jitsaw_consume_rest, jitsaw_consumers, jitsaw_get_iter, jitsaw_slot_tp_iter};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{ListIter, RangeIter, TupleIter};
 use jitsaw_cpython313::shared::ResumeCache;
@@ -164,44 +164,93 @@ stencil!(fn _ITER_NEXT_RANGE(f, sp, ts) {
     next!(f, sp.add(1), ts)
 });
 
+/// Which of `jitsaw_consumers` a callable is: 0 `any`, 1 `all` (exact
+/// builtin functions of those definitions), else `None`.
+#[inline(always)]
+unsafe fn any_or_all(callable: *mut PyObject) -> Option<usize> {
+    if !is_type(callable, &raw mut PyCFunction_Type) {
+        return None;
+    }
+    let def = field::<usize>(callable.cast(), off::CFUNC_M_ML);
+    let known = core::ptr::read_volatile(&raw const jitsaw_consumers);
+    (0..2).find(|&k| known[k] != 0 && known[k] == def)
+}
+
+/// Whether `callable` and `sep` are `str.join` and an exact `str`.
+#[inline(always)]
+unsafe fn is_str_join(callable: *mut PyObject, sep: *mut PyObject) -> bool {
+    let join = core::ptr::read_volatile(&raw const jitsaw_consumers)[2];
+    is_type(callable, &raw mut PyMethodDescr_Type)
+        && join != 0
+        && field::<usize>(callable.cast(), off::METHODDESCR_D_METHOD) == join
+        && is_str(sep)
+}
+
+/// Whether a class is one `_CONSUME_GENEXPR` collects the values for.
+#[inline(always)]
+unsafe fn collects(callable: *mut PyObject) -> bool {
+    callable == (&raw mut PyList_Type).cast()
+        || callable == (&raw mut PyTuple_Type).cast()
+        || callable == (&raw mut PySet_Type).cast()
+}
+
 stencil!(
-    /// `list(...)`, `tuple(...)` or `set(...)` of a generator expression
-    /// (`CALL` of one argument right after the `CALL` that made it): the
-    /// generator is resumed directly, as `_FOR_ITER` resumes one, coming
-    /// back to `_CONSUME_GENEXPR_NEXT`, which takes each value as the
-    /// builtin's C loop would and resumes it again, until it returns. The
-    /// items are kept in a list (a set for `set`) in the call's `NULL`
-    /// slot; the slot above the generator, where it hands its values, held
-    /// the generator function's iterator a moment before, so the frame has
-    /// room for it. Any other callable, a bound call, or an argument that is
-    /// not a generator ready to run exits to the instruction's fallback
-    /// (the call as it is), before anything changed. A generator that
-    /// cannot be resumed directly (no compiled code yet) is consumed the C
-    /// way, at once.
+    /// A builtin consuming the generator expression the instruction before
+    /// made (the `CALL` of one argument right after its `CALL 0`):
+    /// `list(...)`, `tuple(...)`, `set(...)`, `any(...)`, `all(...)`, or
+    /// `sep.join(...)` of an exact `str`. The generator is resumed directly,
+    /// as `_FOR_ITER` resumes one, coming back to `_CONSUME_GENEXPR_NEXT`
+    /// with each value, which takes it as the builtin's C loop would and
+    /// resumes the generator again. The values are kept in a list (a set
+    /// for `set`): in the call's `NULL` slot, or for `join` in place of the
+    /// method (released: `str`'s dict holds it), the separator staying in
+    /// the self slot. The slot above the generator, where it hands its
+    /// values, held the generator function's iterator a moment before, so
+    /// the frame has room for it. Any other callable, a bound call, or an
+    /// argument that is not a generator ready to run exits to the
+    /// instruction's fallback (the call as it is), before anything changed.
+    /// A generator that cannot be resumed directly (no compiled code yet) is
+    /// consumed the C way at once (`any` and `all` are called on it).
     fn _CONSUME_GENEXPR(f, sp, ts) {
-        let (callable, null, gen) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
-        let list = callable == (&raw mut PyList_Type).cast() || callable == (&raw mut PyTuple_Type).cast();
-        if !(list || callable == (&raw mut PySet_Type).cast())
-            || !null.is_null()
+        let (callable, slot, gen) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+        let join = !slot.is_null() && is_str_join(callable, slot);
+        let test = if slot.is_null() { any_or_all(callable) } else { None };
+        if !(join || test.is_some() || (slot.is_null() && collects(callable)))
             || !is_type(gen, &raw mut PyGen_Type)
             || field::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE) as i64 >= consts::FRAME_EXECUTING
         {
             deopt!(f, sp, ts)
         }
-        let acc = if list {
-            _PyList_FromArraySteal(core::ptr::null(), 0)
-        } else {
-            PySet_New(core::ptr::null_mut())
-        };
-        if acc.is_null() {
-            error!(f, sp, ts)
+        let mut acc = core::ptr::null_mut();
+        if test.is_none() {
+            acc = if callable == (&raw mut PySet_Type).cast() {
+                PySet_New(core::ptr::null_mut())
+            } else {
+                _PyList_FromArraySteal(core::ptr::null(), 0)
+            };
+            if acc.is_null() {
+                error!(f, sp, ts)
+            }
+            if join {
+                poke(sp, 3, acc);
+                decref(callable);
+            } else {
+                poke(sp, 2, acc);
+            }
         }
-        poke(sp, 2, acc);
         enter_if_inline!(resume_directly(ts, f, gen, sp, 1, operand() as *mut ResumeCache), ts);
-        if jitsaw_consume_rest(acc, gen) < 0 {
+        if test.is_some() {
+            // `any`/`all` of the whole: its result takes the `NULL` slot,
+            // which tells `_CONSUME_GENEXPR_NEXT` it is done.
+            let result = PyObject_CallOneArg(callable, gen);
+            if result.is_null() {
+                error!(f, sp, ts)
+            }
+            poke(sp, 2, result);
+        } else if jitsaw_consume_rest(acc, gen) < 0 {
             error!(f, sp, ts)
         }
-        // As if it had returned: its value on top.
+        // As if the generator had returned: its value on top.
         *sp = none();
         next!(f, sp.add(1), ts)
     }
@@ -209,52 +258,106 @@ stencil!(
 
 stencil!(
     /// After `_CONSUME_GENEXPR`, where the generator it consumes comes back
-    /// with each value it yields and when it returns: a value joins the
-    /// items (a set's hashing may raise, as in `set()`), then the generator
-    /// is resumed again, coming back here; once it returned, the items
-    /// become the call's result (a tuple's taken from the list) and the
-    /// generator and the callable are released. No exit: the stack holds
-    /// the items, which the interpreter's `CALL` would not know.
+    /// with each value it yields and when it returns. A value joins the
+    /// items (a set's hashing may raise, as in `set()`), or for `any` and
+    /// `all` is tested for truth, which may decide the result at once (the
+    /// generator is left unfinished, as those builtins leave it); then the
+    /// generator is resumed again, coming back here (its own address:
+    /// `here_address`). When it returns, the items become the result: the
+    /// list, a tuple of them (moved), the set, or the joined string. No
+    /// exit: the stack holds the items, which the interpreter's `CALL`
+    /// would not know; errors unwind it.
     fn _CONSUME_GENEXPR_NEXT(f, sp, ts) {
-        let (acc, gen, value) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+        let (first, second, gen, value) = (peek(sp, 4), peek(sp, 3), peek(sp, 2), peek(sp, 1));
         let sp = sp.sub(1);
-        if gen_finished(gen) {
-            // Its return value, which the builtins drop.
-            decref(value);
-        } else {
-            let added = if is_list(acc) {
-                list_append_take_ref(acc, value)
+        let cache = operand() as *mut ResumeCache;
+        let result = if is_list(first) {
+            // `sep.join(...)`: the items in `first`, the separator in `second`.
+            if !gen_finished(gen) {
+                if list_append_take_ref(first, value) < 0 {
+                    error!(f, sp, ts)
+                }
+                enter_if_inline!(resume_directly_to(ts, f, gen, sp, 1, cache, here_address()), ts);
+                if jitsaw_consume_rest(first, gen) < 0 {
+                    error!(f, sp, ts)
+                }
             } else {
-                let added = PySet_Add(acc, value);
                 decref(value);
-                added
-            };
-            if added < 0 {
+            }
+            let joined = PyUnicode_Join(second, first);
+            if joined.is_null() {
                 error!(f, sp, ts)
             }
-            let cache = operand() as *mut ResumeCache;
-            enter_if_inline!(resume_directly_to(ts, f, gen, sp, 1, cache, here_address()), ts);
-            if jitsaw_consume_rest(acc, gen) < 0 {
-                error!(f, sp, ts)
-            }
-        }
-        let callable = peek(sp, 3);
-        let result = if callable == (&raw mut PyTuple_Type).cast() {
-            let n = ob_size(acc);
-            let tuple = _PyTuple_FromArraySteal(list_items(acc), n);
-            // The items are the tuple's now, or released if it failed.
-            (*acc.cast::<jitsaw_cpython313::layout::PyListObject>()).ob_base.ob_size = 0;
-            decref(acc);
+            decref(second);
             poke(sp, 2, core::ptr::null_mut());
-            if tuple.is_null() {
-                error!(f, sp, ts)
+            joined
+        } else if collects(first) {
+            if !gen_finished(gen) {
+                let added = if is_list(second) {
+                    list_append_take_ref(second, value)
+                } else {
+                    let added = PySet_Add(second, value);
+                    decref(value);
+                    added
+                };
+                if added < 0 {
+                    error!(f, sp, ts)
+                }
+                enter_if_inline!(resume_directly_to(ts, f, gen, sp, 1, cache, here_address()), ts);
+                if jitsaw_consume_rest(second, gen) < 0 {
+                    error!(f, sp, ts)
+                }
+            } else {
+                // Its return value, which the builtins drop.
+                decref(value);
             }
-            tuple
+            if first == (&raw mut PyTuple_Type).cast() {
+                let n = ob_size(second);
+                let tuple = _PyTuple_FromArraySteal(list_items(second), n);
+                // The items are the tuple's now, or released if it failed.
+                (*second.cast::<jitsaw_cpython313::layout::PyListObject>()).ob_base.ob_size = 0;
+                decref(second);
+                poke(sp, 2, core::ptr::null_mut());
+                if tuple.is_null() {
+                    error!(f, sp, ts)
+                }
+                tuple
+            } else {
+                poke(sp, 2, core::ptr::null_mut());
+                second
+            }
+        } else if !second.is_null() {
+            // `any`/`all` decided the C way by `_CONSUME_GENEXPR`.
+            decref(value);
+            poke(sp, 2, core::ptr::null_mut());
+            second
         } else {
-            acc
+            // `any` (0) or `all` (1): a value that is true for `any` or
+            // false for `all` decides.
+            let all = any_or_all(first) == Some(1);
+            if gen_finished(gen) {
+                decref(value);
+                new_ref(if all { py_true() } else { py_false() })
+            } else {
+                let truth = PyObject_IsTrue(value);
+                decref(value);
+                if truth < 0 {
+                    error!(f, sp, ts)
+                }
+                if (truth != 0) != all {
+                    new_ref(if all { py_false() } else { py_true() })
+                } else {
+                    enter_if_inline!(resume_directly_to(ts, f, gen, sp, 1, cache, here_address()), ts);
+                    let rest = PyObject_CallOneArg(first, gen);
+                    if rest.is_null() {
+                        error!(f, sp, ts)
+                    }
+                    rest
+                }
+            }
         };
         decref(gen);
-        decref(callable);
+        decref(first);
         poke(sp, 3, result);
         next!(f, sp.sub(2), ts)
     }
