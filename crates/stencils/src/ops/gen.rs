@@ -35,7 +35,10 @@ stencil!(
         // An async generator's own yield (not an `await` inside it passing
         // a value up) finishes the `asend` awaitable its caller waits on
         // (`_ASYNC_FOR_SENT`) rather than being passed on.
-        if oparg() != 0 || !is_type(gen.cast(), &raw mut PyAsyncGen_Type) {
+        // Not while profiling, which counts each level's instructions.
+        if (oparg() != 0 || !is_type(gen.cast(), &raw mut PyAsyncGen_Type))
+            && core::ptr::read_volatile(&raw const jitsaw_profiling) == 0
+        {
             while delegates(caller) {
                 caller = yield_through(caller, ts);
                 passed += 1;
@@ -61,7 +64,6 @@ unsafe fn delegates(caller: Frame) -> bool {
     if (*caller).return_offset != jitsaw_cpython313::shared::INLINE_RETURN
         || (*caller).owner as i64 != consts::FRAME_OWNED_BY_GENERATOR
         || field::<u64>(frame_code(caller).cast(), off::CODE_MONITORING) != 0
-        || core::ptr::read_volatile(&raw const jitsaw_profiling) != 0
     {
         return false;
     }
@@ -375,7 +377,9 @@ unsafe fn resume_cached(
     cache: *const ResumeCache,
     resume: u64,
 ) -> Inline {
-    let Some(point) = link_cached(ts, caller, gen, slot, kind, &*cache, resume as usize) else {
+    let now = Now::read(ts);
+    let Some(point) = link_cached(ts, caller, gen, slot, kind, &*cache, resume as usize, &now)
+    else {
         return Inline {
             frame: core::ptr::null_mut(),
             entry: 0,
@@ -391,7 +395,7 @@ unsafe fn resume_cached(
     if point.send_cache == 0 {
         return entered;
     }
-    pass_down(ts, entered, point, (*cache).base)
+    pass_down(ts, entered, point, (*cache).base, &now)
 }
 
 /// The rest of [`resume_cached`] when the frame `entered` resumes at a
@@ -405,6 +409,7 @@ unsafe fn pass_down(
     mut entered: Inline,
     mut point: &ResumePoint,
     mut base: usize,
+    now: &Now,
 ) -> Inline {
     if core::ptr::read_volatile(&raw const jitsaw_profiling) != 0 {
         return entered;
@@ -420,7 +425,7 @@ unsafe fn pass_down(
         }
         let cache = &*(point.send_cache as *const ResumeCache);
         let resume = base + point.send_resume as usize;
-        let Some(next) = link_cached(ts, caller, receiver, sp.sub(1), 0, cache, resume) else {
+        let Some(next) = link_cached(ts, caller, receiver, sp.sub(1), 0, cache, resume, now) else {
             break;
         };
         // It ran its `RESUME` and `JUMP_BACKWARD_NO_INTERRUPT` and waits in
@@ -442,11 +447,32 @@ unsafe fn pass_down(
     entered
 }
 
+/// What every level of a resumption checks its site's cache against, read
+/// once for all: nothing a level does between its checks and the next
+/// level's changes them (no Python code runs).
+struct Now {
+    epoch: u64,
+    version: u64,
+    eval_frame: usize,
+}
+
+impl Now {
+    #[inline(always)]
+    unsafe fn read(ts: Ts) -> Now {
+        Now {
+            epoch: core::ptr::read_volatile(&raw const jitsaw_direct_epoch),
+            version: instrumentation_version(ts),
+            eval_frame: field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME),
+        }
+    }
+}
+
 /// One level of [`resume_cached`]: the generator's frame, if `c` knows
 /// where it resumes, gets the value and is linked above `caller`, which
 /// waits with its stack ending at `slot`, where `resume` is kept. The resume
 /// point found, or `None` (nothing done). Its callers count it.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn link_cached<'a>(
     ts: Ts,
     caller: Frame,
@@ -455,6 +481,7 @@ unsafe fn link_cached<'a>(
     kind: usize,
     c: &'a ResumeCache,
     resume: usize,
+    now: &Now,
 ) -> Option<&'a ResumePoint> {
     let frame = gen.cast::<u8>().add(off::GEN_GI_IFRAME).cast::<FrameT>();
     let state = field_ptr::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE);
@@ -462,15 +489,15 @@ unsafe fn link_cached<'a>(
     if code != c.code
         || *state as i64 >= consts::FRAME_EXECUTING
         || *py_recursion_remaining(ts) <= 1
-        || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME) != c.eval_frame
+        || now.eval_frame != c.eval_frame
         || !field::<*mut u8>(code as *mut u8, off::CODE_MONITORING).is_null()
     {
         return None;
     }
     let offset = (((*frame).instr_ptr as usize - (code + off::CODE_CO_CODE_ADAPTIVE)) >> 1) as u32;
     let point = c.point(
-        core::ptr::read_volatile(&raw const jitsaw_direct_epoch),
-        instrumentation_version(ts),
+        now.epoch,
+        now.version,
         (*frame).f_globals as usize,
         (*frame).f_builtins as usize,
         offset,
