@@ -1109,11 +1109,12 @@ def test_yields_and_resumptions_pass_through_delegating_levels(jit):
 
 @pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
 def test_builtins_consume_generator_expressions_directly(jit, chaos):
-    # `list(...)`, `tuple(...)`, `set(...)`, `any(...)`, `all(...)` and
-    # `sep.join(...)` of a generator expression in compiled code resume the
-    # generator directly, value after value (`_CONSUME_GENEXPR`): the
-    # values, the order of what the generator, a set's hashing and truth
-    # tests print, where `any` and `all` stop, errors from any of them (the
+    # `list(...)`, `tuple(...)`, `set(...)`, `sorted(...)`, `any(...)`,
+    # `all(...)`, `min(...)`, `max(...)` and `sep.join(...)` of a generator
+    # expression in compiled code resume the generator directly, value
+    # after value (`_CONSUME_GENEXPR`): the values, the order of what the
+    # generator, a set's hashing, comparisons and truth tests print, where
+    # `any` and `all` stop, errors from any of them (the
     # generator is closed as the C loop leaves it), tracebacks, the frames
     # the generator sees, what is freed when, and the recursion limit, as
     # without jitsaw. A shadowed builtin, a subclass or a `str` subclass's
@@ -1197,13 +1198,36 @@ def test_builtins_consume_generator_expressions_directly(jit, chaos):
             return a, b
         def bad_join(n):
             return ", ".join(str(i) if i != n else i for i in range(n + 1))
+        class Ord:
+            def __init__(self, v):
+                self.v = v
+            def __repr__(self):
+                return "O%d" % self.v
+            def __lt__(self, other):
+                print("lt", self.v, other.v)
+                return self.v < other.v
+            def __gt__(self, other):
+                print("gt", self.v, other.v)
+                return self.v > other.v
+        def extremes(n):
+            # Each value compared with the one kept so far, in order; ties
+            # keep the first; `sorted` sorts the list the values made.
+            a = min(Ord(i * 7 % 5) for i in range(n + 1))
+            b = max(Ord(i * 3 % 4) for i in range(n + 1))
+            c = sorted(Ord(i * 7 % 5) for i in range(n))
+            d = min(x for x in (2, 1, 1.0, True)), max(x for x in (1, 1.0, True))
+            return a, b, c, d
+        def empty_min(n):
+            return min(i for i in range(n) if i > n)
+        def unorderable(n):
+            return max(i if i != n else "s" for i in range(n + 1)), sorted(i if i else "s" for i in range(n))
         def deep(n):
             return tuple(deep(n - 1) for _ in range(1)) if n else ()
         for i in range(40):
             print(shapes(range(i % 7), 3), loud(i % 3), keys(i % 5))
             print(freed(i % 3), subclass(range(i % 4)))
-            print(tests(i % 6), joins(i % 5, "-"), joins(2, S("+")))
-            for f in (failing, unhashable, stops, truthless, bad_join):
+            print(tests(i % 6), joins(i % 5, "-"), joins(2, S("+")), extremes(i % 4))
+            for f in (failing, unhashable, stops, truthless, bad_join, empty_min, unorderable):
                 try:
                     print(f(i % 4))
                 except (ZeroDivisionError, TypeError, RuntimeError, ValueError) as e:
@@ -1229,7 +1253,10 @@ def test_builtins_consume_generator_expressions_directly(jit, chaos):
     if chaos:
         assert r.stats["deopts"] > 100
     else:
-        for name in ("keys", "freed", "failing", "unhashable", "deep", "tests", "truthless", "joins", "bad_join"):
+        for name in (
+            "keys", "freed", "failing", "unhashable", "deep", "tests", "truthless", "joins", "bad_join",
+            "extremes", "empty_min", "unorderable",
+        ):
             assert "_CONSUME_GENEXPR" in r.uops(name), name
         assert "_CONSUME_GENEXPR" not in r.uops("subclass")
         assert r.stats["resumed_directly"] > 1000

@@ -264,8 +264,12 @@ class Gen:
                 f"all(c(v) for v in (x, y, {a}))",
                 f"'-'.join(str(v) for v in (x, y, {a}))",
                 f"''.join(v for v in (x, y, {a}))",
+                f"min(v for v in (x, y, z, {a}))",
+                f"max(c(v) for v in gen({a}, {n} % 4))",
+                f"sorted(v % 5 for v in range({n} % 8))",
+                f"min(v for v in range({n} % 3) if v > 5)",
             ]) + ")")
-            self.emit("except (ZeroDivisionError, TypeError) as e:")
+            self.emit("except (ZeroDivisionError, TypeError, ValueError) as e:")
             self.emit(f"    {out}.append(type(e).__name__)")
         elif c < 0.98:
             self.emit("with Ctx(out):")

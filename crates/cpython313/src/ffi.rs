@@ -99,6 +99,8 @@ extern "C" {
     pub fn PyObject_IsTrue(o: *mut PyObject) -> i32;
     pub fn PyObject_CallOneArg(callable: *mut PyObject, arg: *mut PyObject) -> *mut PyObject;
     pub fn PyUnicode_Join(sep: *mut PyObject, seq: *mut PyObject) -> *mut PyObject;
+    pub fn PyList_Sort(list: *mut PyObject) -> i32;
+    pub fn PyObject_RichCompareBool(a: *mut PyObject, b: *mut PyObject, op: i32) -> i32;
     pub fn PyObject_RichCompare(a: *mut PyObject, b: *mut PyObject, op: i32) -> *mut PyObject;
     pub fn PyObject_GetItem(o: *mut PyObject, k: *mut PyObject) -> *mut PyObject;
     pub fn PyObject_SetItem(o: *mut PyObject, k: *mut PyObject, v: *mut PyObject) -> i32;

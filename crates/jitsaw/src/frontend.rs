@@ -880,7 +880,11 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
             ]
         }
         CALL_KW => return smallvec![uop(Uop::_CALL_KW, oparg), uop(Uop::_CHECK_PERIODIC, 0)],
-        CALL_TUPLE_1 | CALL_BUILTIN_CLASS | CALL_BUILTIN_O | CALL_METHOD_DESCRIPTOR_O
+        CALL_TUPLE_1
+        | CALL_BUILTIN_CLASS
+        | CALL_BUILTIN_O
+        | CALL_BUILTIN_FAST_WITH_KEYWORDS
+        | CALL_METHOD_DESCRIPTOR_O
             if !generic && consumes_genexpr(insts, i) =>
         {
             return smallvec![
@@ -994,7 +998,7 @@ fn for_iter(oparg: u32, next: u32) -> Lowering {
 /// instruction before it made (`GET_ITER` then `CALL 0` of the generator
 /// function with the iterator in the self slot), as the interpreter
 /// specializes `tuple(...)`, `list(...)`, `set(...)`, `any(...)`,
-/// `all(...)` and `sep.join(...)`. That `CALL 0` had one more value on the
+/// `all(...)`, `min(...)`, `max(...)`, `sorted(...)` and `sep.join(...)`. That `CALL 0` had one more value on the
 /// stack than this `CALL` has, so the frame has room for the value
 /// `_CONSUME_GENEXPR` takes above the generator.
 fn consumes_genexpr(insts: &[Inst], i: usize) -> bool {

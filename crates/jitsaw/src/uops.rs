@@ -298,10 +298,10 @@ uops! { o;
     // jitsaw: after `_FOR_ITER`, ends the loop of a generator it resumed
     // directly that returned.
     _FOR_ITER_GEN_RETURNED: 2 => 2, escapes true;
-    // jitsaw: `list`, `tuple`, `set`, `any`, `all` or `str.join` of a
-    // generator expression, which it resumes directly (exits to the call as
-    // it is otherwise), coming back to `_CONSUME_GENEXPR_NEXT` with each
-    // value (see `ops/iter.rs`).
+    // jitsaw: `list`, `tuple`, `set`, `sorted`, `any`, `all`, `min`, `max`
+    // or `str.join` of a generator expression, which it resumes directly
+    // (exits to the call as it is otherwise), coming back to
+    // `_CONSUME_GENEXPR_NEXT` with each value (see `ops/iter.rs`).
     _CONSUME_GENEXPR: 3 => 4, escapes true;
     _CONSUME_GENEXPR_NEXT: 4 => 1, escapes true;
     _ITER_CHECK_LIST: 1 => 1;

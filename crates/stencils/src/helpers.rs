@@ -329,10 +329,18 @@ extern "C" {
     /// `_CONSUME_GENEXPR`) the way `list.extend` and `set.update` take it,
     /// through its `tp_iternext`: 0, or -1 with an error.
     pub fn jitsaw_consume_rest(acc: *mut PyObject, gen: *mut PyObject) -> i32;
-    /// The `PyMethodDef`s of the builtins `any` and `all` and of `str.join`
-    /// (0 for one the runtime did not find), which `_CONSUME_GENEXPR` knows
-    /// them by.
-    pub static jitsaw_consumers: [usize; 3];
+    /// The `PyMethodDef`s of the builtins `any` and `all`, of `str.join`,
+    /// and of the builtins `min`, `max` and `sorted` (0 for one the runtime
+    /// did not find), which `_CONSUME_GENEXPR` knows them by.
+    pub static jitsaw_consumers: [usize; 6];
+    /// The rest of `min()` (`op` `Py_LT`) or `max()` (`Py_GT`) of generator
+    /// `gen`, the smallest or largest value so far in `*best` (NULL for
+    /// none yet): each value compared with it as the builtin compares, and
+    /// kept when the comparison is true. 0, or -1 with an error.
+    pub fn jitsaw_min_max_rest(best: *mut *mut PyObject, gen: *mut PyObject, op: i32) -> i32;
+    /// Raises the `ValueError` of `min()` (`op` `Py_LT`) or `max()` of
+    /// nothing.
+    pub fn jitsaw_min_max_empty(op: i32);
     /// `container[start:stop]` (`BINARY_SLICE`), borrowing all three: a new
     /// reference or NULL with an error.
     pub fn jitsaw_binary_slice(

@@ -1,7 +1,7 @@
 //! What `_CONSUME_GENEXPR` recognizes besides the classes `list`, `tuple`
-//! and `set`: the builtins `any` and `all` and the method `str.join`, by
-//! their `PyMethodDef`s (static in libpython), which no rebinding of a
-//! name can give another callable.
+//! and `set`: the builtins `any`, `all`, `min`, `max` and `sorted` and the
+//! method `str.join`, by their `PyMethodDef`s (static in libpython), which
+//! no rebinding of a name can give another callable.
 
 use jitsaw_cpython313::ffi::PyMethodDescr_Type;
 use jitsaw_cpython313::inline::{field, is_type};
@@ -11,11 +11,11 @@ use std::ffi::CStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `jitsaw_consumers` for the stencils: the `PyMethodDef` addresses of
-/// `any`, `all` and `str.join` (0 for one not found, which then goes the
-/// general way).
-pub(super) static CONSUMERS: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+/// `any`, `all`, `str.join`, `min`, `max` and `sorted`, in that order (0
+/// for one not found, which then goes the general way).
+pub(super) static CONSUMERS: [AtomicUsize; 6] = [const { AtomicUsize::new(0) }; 6];
 
-/// Finds [`CONSUMERS`]: `any` and `all` in the method table of the
+/// Finds [`CONSUMERS`]: the builtins in the method table of the
 /// `builtins` module's definition (not its current attributes, which a
 /// program may have rebound), `join` in `str`'s own dict (which no program
 /// can change). Leaves the thread's exception state as it was.
@@ -37,6 +37,9 @@ pub(super) unsafe fn find() {
                 let slot = match CStr::from_ptr((*m).ml_name).to_bytes() {
                     b"any" => Some(0),
                     b"all" => Some(1),
+                    b"min" => Some(3),
+                    b"max" => Some(4),
+                    b"sorted" => Some(5),
                     _ => None,
                 };
                 if let Some(k) = slot {

@@ -184,6 +184,14 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             super::consumers::CONSUMERS.as_ptr() as usize,
         ),
         (
+            "jitsaw_min_max_rest",
+            helper_min_max_rest as *const () as usize,
+        ),
+        (
+            "jitsaw_min_max_empty",
+            helper_min_max_empty as *const () as usize,
+        ),
+        (
             "jitsaw_exit_counters",
             (&raw const super::EXIT_COUNTS) as usize,
         ),
@@ -1533,6 +1541,51 @@ unsafe extern "C" fn helper_consume_rest(acc: *mut PyObject, gen: *mut PyObject)
         decref(item);
         if added < 0 {
             return -1;
+        }
+    }
+}
+
+/// `min()`'s or `max()`'s `ValueError` for no values.
+unsafe extern "C" fn helper_min_max_empty(op: i32) {
+    let message = if op as i64 == consts::PY_LT {
+        c"min() iterable argument is empty"
+    } else {
+        c"max() iterable argument is empty"
+    };
+    pyo3::ffi::PyErr_SetString(pyo3::ffi::PyExc_ValueError, message.as_ptr());
+}
+
+/// The rest of `min()` or `max()` of generator `gen` (see
+/// `jitsaw_min_max_rest` in `crates/stencils/src/helpers.rs`), as the
+/// builtins' loop takes each value: the first kept, each later one kept
+/// when `PyObject_RichCompareBool(value, best, op)` is true.
+unsafe extern "C" fn helper_min_max_rest(
+    best: *mut *mut PyObject,
+    gen: *mut PyObject,
+    op: i32,
+) -> i32 {
+    loop {
+        let item = pyo3::ffi::PyIter_Next(gen.cast()).cast::<PyObject>();
+        if item.is_null() {
+            return if pyo3::ffi::PyErr_Occurred().is_null() {
+                0
+            } else {
+                -1
+            };
+        }
+        if (*best).is_null() {
+            *best = item;
+            continue;
+        }
+        let cmp = pyo3::ffi::PyObject_RichCompareBool(item.cast(), (*best).cast(), op);
+        if cmp > 0 {
+            decref(*best);
+            *best = item;
+        } else {
+            decref(item);
+            if cmp < 0 {
+                return -1;
+            }
         }
     }
 }

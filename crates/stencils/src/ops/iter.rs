@@ -4,7 +4,10 @@
 
 use super::gen::{resume_directly, resume_directly_to};
 use crate::abi::*;
-use crate::helpers::{jitsaw_consume_rest, jitsaw_consumers, jitsaw_get_iter, jitsaw_slot_tp_iter};
+use crate::helpers::{
+    jitsaw_consume_rest, jitsaw_consumers, jitsaw_get_iter, jitsaw_min_max_empty,
+    jitsaw_min_max_rest, jitsaw_slot_tp_iter,
+};
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{ListIter, RangeIter, TupleIter};
 use jitsaw_cpython313::shared::ResumeCache;
@@ -164,22 +167,44 @@ stencil!(fn _ITER_NEXT_RANGE(f, sp, ts) {
     next!(f, sp.add(1), ts)
 });
 
-/// Which of `jitsaw_consumers` a callable is: 0 `any`, 1 `all` (exact
-/// builtin functions of those definitions), else `None`.
+/// [`builtin`]'s answers, indices into `jitsaw_consumers`.
+const ANY: usize = 0;
+const ALL: usize = 1;
+const JOIN: usize = 2;
+const MIN: usize = 3;
+const MAX: usize = 4;
+const SORTED: usize = 5;
+
+/// Which of the builtin functions of `jitsaw_consumers` a callable is
+/// ([`ANY`], [`ALL`], [`MIN`], [`MAX`] or [`SORTED`]: an exact builtin
+/// function of that definition), else `None`.
 #[inline(always)]
-unsafe fn any_or_all(callable: *mut PyObject) -> Option<usize> {
+unsafe fn builtin(callable: *mut PyObject) -> Option<usize> {
     if !is_type(callable, &raw mut PyCFunction_Type) {
         return None;
     }
     let def = field::<usize>(callable.cast(), off::CFUNC_M_ML);
     let known = core::ptr::read_volatile(&raw const jitsaw_consumers);
-    (0..2).find(|&k| known[k] != 0 && known[k] == def)
+    // Each known one is nonzero, and a function's definition is never 0.
+    if def == known[ANY] {
+        Some(ANY)
+    } else if def == known[ALL] {
+        Some(ALL)
+    } else if def == known[MIN] {
+        Some(MIN)
+    } else if def == known[MAX] {
+        Some(MAX)
+    } else if def == known[SORTED] {
+        Some(SORTED)
+    } else {
+        None
+    }
 }
 
 /// Whether `callable` and `sep` are `str.join` and an exact `str`.
 #[inline(always)]
 unsafe fn is_str_join(callable: *mut PyObject, sep: *mut PyObject) -> bool {
-    let join = core::ptr::read_volatile(&raw const jitsaw_consumers)[2];
+    let join = core::ptr::read_volatile(&raw const jitsaw_consumers)[JOIN];
     is_type(callable, &raw mut PyMethodDescr_Type)
         && join != 0
         && field::<usize>(callable.cast(), off::METHODDESCR_D_METHOD) == join
@@ -194,35 +219,47 @@ unsafe fn collects(callable: *mut PyObject) -> bool {
         || callable == (&raw mut PySet_Type).cast()
 }
 
+/// `min()`'s or `max()`'s comparison.
+#[inline(always)]
+fn min_max_op(which: usize) -> i32 {
+    (if which == MIN {
+        consts::PY_LT
+    } else {
+        consts::PY_GT
+    }) as i32
+}
+
 stencil!(
     /// A builtin consuming the generator expression the instruction before
     /// made (the `CALL` of one argument right after its `CALL 0`):
-    /// `list(...)`, `tuple(...)`, `set(...)`, `any(...)`, `all(...)`, or
-    /// `sep.join(...)` of an exact `str`. The generator is resumed directly,
-    /// as `_FOR_ITER` resumes one, coming back to `_CONSUME_GENEXPR_NEXT`
-    /// with each value, which takes it as the builtin's C loop would and
-    /// resumes the generator again. The values are kept in a list (a set
-    /// for `set`): in the call's `NULL` slot, or for `join` in place of the
-    /// method (released: `str`'s dict holds it), the separator staying in
-    /// the self slot. The slot above the generator, where it hands its
-    /// values, held the generator function's iterator a moment before, so
-    /// the frame has room for it. Any other callable, a bound call, or an
-    /// argument that is not a generator ready to run exits to the
-    /// instruction's fallback (the call as it is), before anything changed.
-    /// A generator that cannot be resumed directly (no compiled code yet) is
-    /// consumed the C way at once (`any` and `all` are called on it).
+    /// `list(...)`, `tuple(...)`, `set(...)`, `sorted(...)`, `any(...)`,
+    /// `all(...)`, `min(...)`, `max(...)`, or `sep.join(...)` of an exact
+    /// `str`. The generator is resumed directly, as `_FOR_ITER` resumes
+    /// one, coming back to `_CONSUME_GENEXPR_NEXT` with each value, which
+    /// takes it as the builtin's C loop would and resumes the generator
+    /// again. The values are kept in a list (a set for `set`): in the
+    /// call's `NULL` slot, or for `join` in place of the method (released:
+    /// `str`'s dict holds it), the separator staying in the self slot; for
+    /// `min` and `max` that slot holds the value kept so far. The slot above
+    /// the generator, where it hands its values, held the generator
+    /// function's iterator a moment before, so the frame has room for it.
+    /// Any other callable, a bound call, or an argument that is not a
+    /// generator ready to run exits to the instruction's fallback (the call
+    /// as it is), before anything changed. A generator that cannot be
+    /// resumed directly (no compiled code yet) is consumed the C way at once
+    /// (`any` and `all` are called on it).
     fn _CONSUME_GENEXPR(f, sp, ts) {
         let (callable, slot, gen) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
         let join = !slot.is_null() && is_str_join(callable, slot);
-        let test = if slot.is_null() { any_or_all(callable) } else { None };
-        if !(join || test.is_some() || (slot.is_null() && collects(callable)))
+        let which = if slot.is_null() { builtin(callable) } else { None };
+        if !(join || which.is_some() || (slot.is_null() && collects(callable)))
             || !is_type(gen, &raw mut PyGen_Type)
             || field::<i8>(gen.cast(), off::GEN_GI_FRAME_STATE) as i64 >= consts::FRAME_EXECUTING
         {
             deopt!(f, sp, ts)
         }
         let mut acc = core::ptr::null_mut();
-        if test.is_none() {
+        if matches!(which, None | Some(SORTED)) {
             acc = if callable == (&raw mut PySet_Type).cast() {
                 PySet_New(core::ptr::null_mut())
             } else {
@@ -239,16 +276,26 @@ stencil!(
             }
         }
         enter_if_inline!(resume_directly(ts, f, gen, sp, 1, operand() as *mut ResumeCache), ts);
-        if test.is_some() {
-            // `any`/`all` of the whole: its result takes the `NULL` slot,
-            // which tells `_CONSUME_GENEXPR_NEXT` it is done.
-            let result = PyObject_CallOneArg(callable, gen);
-            if result.is_null() {
-                error!(f, sp, ts)
+        match which {
+            Some(ANY | ALL) => {
+                // Of the whole: its result takes the `NULL` slot, which
+                // tells `_CONSUME_GENEXPR_NEXT` it is decided.
+                let result = PyObject_CallOneArg(callable, gen);
+                if result.is_null() {
+                    error!(f, sp, ts)
+                }
+                poke(sp, 2, result);
             }
-            poke(sp, 2, result);
-        } else if jitsaw_consume_rest(acc, gen) < 0 {
-            error!(f, sp, ts)
+            Some(k @ (MIN | MAX)) => {
+                if jitsaw_min_max_rest(sp.sub(2), gen, min_max_op(k)) < 0 {
+                    error!(f, sp, ts)
+                }
+            }
+            _ => {
+                if jitsaw_consume_rest(acc, gen) < 0 {
+                    error!(f, sp, ts)
+                }
+            }
         }
         // As if the generator had returned: its value on top.
         *sp = none();
@@ -259,44 +306,30 @@ stencil!(
 stencil!(
     /// After `_CONSUME_GENEXPR`, where the generator it consumes comes back
     /// with each value it yields and when it returns. A value joins the
-    /// items (a set's hashing may raise, as in `set()`), or for `any` and
-    /// `all` is tested for truth, which may decide the result at once (the
-    /// generator is left unfinished, as those builtins leave it); then the
-    /// generator is resumed again, coming back here (its own address:
-    /// `here_address`). When it returns, the items become the result: the
-    /// list, a tuple of them (moved), the set, or the joined string. No
-    /// exit: the stack holds the items, which the interpreter's `CALL`
-    /// would not know; errors unwind it.
+    /// items (a set's hashing may raise, as in `set()`); for `any` and `all`
+    /// is tested for truth, which may decide the result at once (the
+    /// generator is left unfinished, as those builtins leave it); for `min`
+    /// and `max` is compared with the value kept so far. Then the generator
+    /// is resumed again, coming back here (its own address:
+    /// `here_address`). When it returns, the result is made: the list, a
+    /// tuple of its items (moved), the set, the list sorted, the joined
+    /// string, or the value kept (`ValueError` for none). No exit: the stack
+    /// holds the items, which the interpreter's `CALL` would not know;
+    /// errors unwind it.
     fn _CONSUME_GENEXPR_NEXT(f, sp, ts) {
         let (first, second, gen, value) = (peek(sp, 4), peek(sp, 3), peek(sp, 2), peek(sp, 1));
         let sp = sp.sub(1);
         let cache = operand() as *mut ResumeCache;
-        let result = if is_list(first) {
-            // `sep.join(...)`: the items in `first`, the separator in `second`.
+        let which = builtin(first);
+        let result = if is_list(first) || collects(first) || which == Some(SORTED) {
+            // The items are in `first` for `sep.join(...)` (the separator
+            // in `second`), else in `second`.
+            let items = if is_list(first) { first } else { second };
             if !gen_finished(gen) {
-                if list_append_take_ref(first, value) < 0 {
-                    error!(f, sp, ts)
-                }
-                enter_if_inline!(resume_directly_to(ts, f, gen, sp, 1, cache, here_address()), ts);
-                if jitsaw_consume_rest(first, gen) < 0 {
-                    error!(f, sp, ts)
-                }
-            } else {
-                decref(value);
-            }
-            let joined = PyUnicode_Join(second, first);
-            if joined.is_null() {
-                error!(f, sp, ts)
-            }
-            decref(second);
-            poke(sp, 2, core::ptr::null_mut());
-            joined
-        } else if collects(first) {
-            if !gen_finished(gen) {
-                let added = if is_list(second) {
-                    list_append_take_ref(second, value)
+                let added = if is_list(items) {
+                    list_append_take_ref(items, value)
                 } else {
-                    let added = PySet_Add(second, value);
+                    let added = PySet_Add(items, value);
                     decref(value);
                     added
                 };
@@ -304,14 +337,22 @@ stencil!(
                     error!(f, sp, ts)
                 }
                 enter_if_inline!(resume_directly_to(ts, f, gen, sp, 1, cache, here_address()), ts);
-                if jitsaw_consume_rest(second, gen) < 0 {
+                if jitsaw_consume_rest(items, gen) < 0 {
                     error!(f, sp, ts)
                 }
             } else {
                 // Its return value, which the builtins drop.
                 decref(value);
             }
-            if first == (&raw mut PyTuple_Type).cast() {
+            if is_list(first) {
+                let joined = PyUnicode_Join(second, first);
+                if joined.is_null() {
+                    error!(f, sp, ts)
+                }
+                decref(second);
+                poke(sp, 2, core::ptr::null_mut());
+                joined
+            } else if first == (&raw mut PyTuple_Type).cast() {
                 let n = ob_size(second);
                 let tuple = _PyTuple_FromArraySteal(list_items(second), n);
                 // The items are the tuple's now, or released if it failed.
@@ -323,18 +364,53 @@ stencil!(
                 }
                 tuple
             } else {
+                if which == Some(SORTED) && PyList_Sort(second) < 0 {
+                    error!(f, sp, ts)
+                }
                 poke(sp, 2, core::ptr::null_mut());
                 second
             }
+        } else if let Some(k @ (MIN | MAX)) = which {
+            let op = min_max_op(k);
+            let best = sp.sub(2);
+            if !gen_finished(gen) {
+                if second.is_null() {
+                    *best = value;
+                } else {
+                    let cmp = PyObject_RichCompareBool(value, second, op);
+                    if cmp > 0 {
+                        decref(second);
+                        *best = value;
+                    } else {
+                        decref(value);
+                        if cmp < 0 {
+                            error!(f, sp, ts)
+                        }
+                    }
+                }
+                enter_if_inline!(resume_directly_to(ts, f, gen, sp, 1, cache, here_address()), ts);
+                if jitsaw_min_max_rest(best, gen, op) < 0 {
+                    error!(f, sp, ts)
+                }
+            } else {
+                decref(value);
+            }
+            if (*best).is_null() {
+                jitsaw_min_max_empty(op);
+                error!(f, sp, ts)
+            }
+            let kept = *best;
+            *best = core::ptr::null_mut();
+            kept
         } else if !second.is_null() {
             // `any`/`all` decided the C way by `_CONSUME_GENEXPR`.
             decref(value);
             poke(sp, 2, core::ptr::null_mut());
             second
         } else {
-            // `any` (0) or `all` (1): a value that is true for `any` or
-            // false for `all` decides.
-            let all = any_or_all(first) == Some(1);
+            // `any` or `all`: a value that is true for `any` or false for
+            // `all` decides.
+            let all = which == Some(ALL);
             if gen_finished(gen) {
                 decref(value);
                 new_ref(if all { py_true() } else { py_false() })
