@@ -998,9 +998,10 @@ fn for_iter(oparg: u32, next: u32) -> Lowering {
 /// instruction before it made (`GET_ITER` then `CALL 0` of the generator
 /// function with the iterator in the self slot), as the interpreter
 /// specializes `tuple(...)`, `list(...)`, `set(...)`, `any(...)`,
-/// `all(...)`, `min(...)`, `max(...)`, `sorted(...)` and `sep.join(...)`. That `CALL 0` had one more value on the
-/// stack than this `CALL` has, so the frame has room for the value
-/// `_CONSUME_GENEXPR` takes above the generator.
+/// `all(...)`, `min(...)`, `max(...)`, `sorted(...)` and `sep.join(...)`.
+/// That `CALL 0` had one more value on the stack than this `CALL` has, so
+/// the frame has room for the value `_CONSUME_GENEXPR` takes above the
+/// generator.
 fn consumes_genexpr(insts: &[Inst], i: usize) -> bool {
     i >= 2
         && insts[i].oparg == 1
@@ -1259,6 +1260,44 @@ mod tests {
         };
         assert_eq!(checks(true), vec![2, 1]);
         assert!(checks(false).is_empty());
+    }
+
+    /// A builtin's call of the generator expression made by the `CALL 0`
+    /// right before it consumes the generator in compiled code, with the
+    /// call as it is for its fallback; the same call of anything else
+    /// stays a call.
+    #[test]
+    fn builtins_of_generator_expressions_consume_them() {
+        let lowered = |get_iter: bool| {
+            // The builtin and its `NULL`, the generator function and what it
+            // iterates (stand-ins: the call is not run).
+            let mut units = vec![unit(RESUME, 0)];
+            units.extend([0, 0, 0, 1].map(|l| unit(LOAD_FAST, l)));
+            if get_iter {
+                units.push(unit(GET_ITER, 0));
+            } else {
+                units.push(unit(NOP, 0));
+            }
+            with_caches(&mut units, CALL, 0);
+            with_caches(&mut units, CALL_TUPLE_1, 1);
+            units.push(unit(RETURN_VALUE, 0));
+            let p = lower(&code(units)).unwrap();
+            let call = &p.insts[7];
+            let main: Vec<Uop> = p.uops_of(7).iter().map(|u| u.op).collect();
+            let fallback: Vec<Uop> = p.fallback_of(7).iter().map(|u| u.op).collect();
+            assert_eq!(call.opcode, CALL_TUPLE_1);
+            (main, fallback)
+        };
+        let (main, fallback) = lowered(true);
+        let at = main
+            .iter()
+            .position(|&u| u == Uop::_CONSUME_GENEXPR)
+            .unwrap();
+        assert_eq!(main[at + 1], Uop::_CONSUME_GENEXPR_NEXT);
+        assert!(fallback.contains(&Uop::_CALL));
+        let (main, _) = lowered(false);
+        assert!(main.contains(&Uop::_CALL_TUPLE_1));
+        assert!(!main.contains(&Uop::_CONSUME_GENEXPR));
     }
 
     /// A due counter deopts in code without loops, is reported in code
