@@ -1516,33 +1516,19 @@ unsafe extern "C" fn helper_resume_inline(
 }
 
 /// The rest of generator `gen` taken into `acc`, a list or a set (see
-/// `jitsaw_consume_rest` in `crates/stencils/src/helpers.rs`): as
-/// `list.extend` does, and as `set.update` does with an iterator (each
-/// value added before the next is asked for).
+/// `jitsaw_consume_rest` in `crates/stencils/src/helpers.rs`): by
+/// `list.extend`'s and `set.update`'s own code, which `list()` and `set()`
+/// run.
 unsafe extern "C" fn helper_consume_rest(acc: *mut PyObject, gen: *mut PyObject) -> i32 {
-    if is_list(acc) {
-        let done = jitsaw_cpython313::ffi::_PyList_Extend(acc, gen);
-        if done.is_null() {
-            return -1;
-        }
-        decref(done);
-        return 0;
+    if !is_list(acc) {
+        return jitsaw_cpython313::ffi::_PySet_Update(acc, gen);
     }
-    loop {
-        let item = pyo3::ffi::PyIter_Next(gen.cast()).cast::<PyObject>();
-        if item.is_null() {
-            return if pyo3::ffi::PyErr_Occurred().is_null() {
-                0
-            } else {
-                -1
-            };
-        }
-        let added = jitsaw_cpython313::ffi::PySet_Add(acc, item);
-        decref(item);
-        if added < 0 {
-            return -1;
-        }
+    let done = jitsaw_cpython313::ffi::_PyList_Extend(acc, gen);
+    if done.is_null() {
+        return -1;
     }
+    decref(done);
+    0
 }
 
 /// `min()`'s or `max()`'s `ValueError` for no values.

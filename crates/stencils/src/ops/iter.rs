@@ -1,6 +1,7 @@
 //! `GET_ITER` and `FOR_ITER` with its list, tuple and range forms. As in the
 //! tier-1 interpreter, an exhausted loop pops the iterator and jumps past the
-//! `END_FOR`/`POP_TOP` that close it.
+//! `END_FOR`/`POP_TOP` that close it. Builtins consuming a generator
+//! expression resume it directly (`_CONSUME_GENEXPR`).
 
 use super::gen::{resume_directly, resume_directly_to};
 use crate::abi::*;
@@ -185,7 +186,7 @@ unsafe fn builtin(callable: *mut PyObject) -> Option<usize> {
     }
     let def = field::<usize>(callable.cast(), off::CFUNC_M_ML);
     let known = core::ptr::read_volatile(&raw const jitsaw_consumers);
-    // Each known one is nonzero, and a function's definition is never 0.
+    // One not found is 0, which no function's definition is.
     if def == known[ANY] {
         Some(ANY)
     } else if def == known[ALL] {
