@@ -1061,8 +1061,8 @@ def test_unpackings_into_locals(jit):
     # `a, b, c = t` of names first bound there: the unpacking stores into
     # the locals itself (`_UNPACK_SEQUENCE_INTO_LOCALS`), tuples and lists
     # alike, in the stores' order: a `__del__` of an old value (the first
-    # or a later one) sees the locals stored before it, and a list it
-    # changes was read before. Other sequences, lengths and types take the
+    # or a later one) sees the locals stored before it and the frame at the
+    # unpacking's line, and a list it changes was read before. Other sequences, lengths and types take the
     # unpacking's fallback.
     r = jit(
         """
@@ -1077,7 +1077,7 @@ def test_unpackings_into_locals(jit):
                     self.lst[2] = "changed"
                 f = sys._getframe(1)
                 seen = {k: v for k, v in f.f_locals.items() if k in ("a", "b", "c")}
-                print("del", self.name, f.f_code.co_name, sorted(seen.items()))
+                print("del", self.name, f.f_code.co_name, f.f_lineno, sorted(seen.items()))
         def three(t):
             a, b, c = t
             return c, b, a

@@ -329,6 +329,11 @@ extern "C" {
     /// `_CONSUME_GENEXPR`) the way `list.extend` and `set.update` take it,
     /// through its `tp_iternext`: 0, or -1 with an error.
     pub fn jitsaw_consume_rest(acc: *mut PyObject, gen: *mut PyObject) -> i32;
+    /// `_UNPACK_SEQUENCE_INTO_LOCALS` out of line, so that each unpacking
+    /// site is a call: the tuple or list of `n` items at `sp[-1]` unpacked
+    /// into locals `first..first + n`, as `UNPACK_SEQUENCE` and its stores
+    /// would (1), or nothing done (0) when it is neither or not of `n`.
+    pub fn jitsaw_unpack_into_locals(f: Frame, sp: Sp, n: usize, first: usize) -> i32;
     /// The `PyMethodDef`s of the builtins `any` and `all`, of `str.join`,
     /// and of the builtins `min`, `max` and `sorted` (0 for one the runtime
     /// did not find), which `_CONSUME_GENEXPR` knows them by.

@@ -40,7 +40,7 @@
 //! (`unpack_into_locals`, the last pass, so that no pass before it sees
 //! locals stored without their stores).
 
-use super::{lone_store, remove_nops};
+use super::{lone_store, remove_nops, rewrite_ranges};
 use crate::uops::{Program, Uop, UopInst, LABEL};
 
 /// The fused form of a borrowed float or int operation, and the guard
@@ -242,11 +242,15 @@ fn entered_but_from_own_fallbacks(program: &Program) -> Vec<bool> {
 /// the stores of its items after it, when they go to consecutive locals
 /// (`a, b, c = t` of names first bound there, `for x, y, z in points`):
 /// `_UNPACK_SEQUENCE_INTO_LOCALS` unpacks, stores and jumps past the
-/// stores, one loop of code where each store took its own. The stores stay,
-/// for the unpacking's fallback, which pushes the items as the interpreter
-/// would. Counting modes put a counter before each store and keep them.
+/// stores, one loop of code where each store took its own. The stores move
+/// into the unpacking's fallback, which pushes the items as the interpreter
+/// would and was their only way in: the main line keeps just the loop
+/// (`a, b, c, d, e, f, g, h, i, j = t` 400 times over, pyperformance's
+/// unpack_sequence, ran slower than the interpreter from its code's size
+/// alone). Counting modes put a counter before each store and keep them.
 pub fn unpack_into_locals(mut program: Program) -> Program {
     let mut entered = entered_but_from_own_fallbacks(&program);
+    let mut fused = Vec::new();
     for i in 0..program.insts.len() {
         let (first, count) = (program.insts[i].first, program.insts[i].count);
         if count == 0 {
@@ -269,9 +273,44 @@ pub fn unpack_into_locals(mut program: Program) -> Program {
                 ..u
             };
             entered[past as usize] = true;
+            fused.push((i, past as usize));
         }
     }
-    program
+    if fused.is_empty() {
+        return program;
+    }
+    move_stores_into_fallbacks(program, &fused)
+}
+
+/// For each fused unpacking (its instruction and the one past its stores),
+/// moves the stores to where its fallback returned to them, the fallback
+/// then jumping past them.
+fn move_stores_into_fallbacks(program: Program, fused: &[(usize, usize)]) -> Program {
+    let n = program.insts.len();
+    let mut moved = vec![false; n];
+    let mut stores: Vec<Option<(Vec<UopInst>, u32)>> = vec![None; n];
+    for &(i, past) in fused {
+        moved[i + 1..past].iter_mut().for_each(|m| *m = true);
+        let uops = (i + 1..past).flat_map(|j| program.uops_of(j)).copied();
+        stores[i] = Some((uops.collect(), past as u32));
+    }
+    rewrite_ranges(program, |i, fallback, uops, out| match &stores[i] {
+        Some((stores, past)) if fallback => {
+            for u in uops {
+                if u.op == Uop::_JUMP && u.jump == Some(i as u32 + 1) {
+                    out.extend_from_slice(stores);
+                    out.push(UopInst {
+                        jump: Some(*past),
+                        ..*u
+                    });
+                } else {
+                    out.push(*u);
+                }
+            }
+        }
+        _ if moved[i] && !fallback => {}
+        _ => out.extend_from_slice(uops),
+    })
 }
 
 #[cfg(test)]
@@ -520,13 +559,26 @@ mod tests {
             (u.op, u.oparg, u.operand),
             (Uop::_UNPACK_SEQUENCE_INTO_LOCALS, 3, 4)
         );
-        // Past the stores, which stay for the fallback going on into them.
+        // Past the stores, which move into the fallback: it stores the
+        // items it pushed, then jumps past them too.
         assert_eq!(u.jump, Some(3));
+        assert!(ops(&p, 1).is_empty() && ops(&p, 2).is_empty());
+        let fallback: Vec<_> = p
+            .fallback_of(0)
+            .iter()
+            .map(|u| (u.op, u.oparg, u.jump))
+            .collect();
         assert_eq!(
-            ops(&p, 1),
-            [(Uop::_STORE_FAST, 4, 0), (Uop::_STORE_FAST, 5, 0)]
+            fallback,
+            [
+                (Uop::_UNPACK_SEQUENCE, 3, None),
+                (Uop::_STORE_FAST, 4, None),
+                (Uop::_STORE_FAST, 5, None),
+                (Uop::_STORE_FAST_INT, 6, None),
+                (Uop::_JUMP, 0, Some(3)),
+            ]
         );
-        assert_eq!(p.fallback_of(0)[1].jump, Some(1));
+        assert_eq!(ops(&p, 3), [(Uop::_LOAD_FAST, 0, 0)]);
         let list = |mut p: Program| {
             p.uops[0].op = Uop::_UNPACK_SEQUENCE_LIST;
             unpack_into_locals(p).uops[0].op

@@ -55,6 +55,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_raw", (&raw const RAW_WORDS) as usize),
         ("jitsaw_dealloc", dealloc_entry as *const () as usize),
         (
+            "jitsaw_unpack_into_locals",
+            unpack_into_locals_entry as *const () as usize,
+        ),
+        (
             "jitsaw_clear_and_pop",
             helper_clear_and_pop as *const () as usize,
         ),
@@ -2109,6 +2113,69 @@ unsafe fn is_plain_leaf(o: *mut PyObject) -> bool {
 #[inline(always)]
 unsafe fn is_leaf(o: *mut PyObject) -> bool {
     o.is_null() || is_immortal(o) || is_plain_leaf(o)
+}
+
+/// `jitsaw_unpack_into_locals(f, sp, n, first)` as the stencils call it:
+/// passes its return address on to [`helper_unpack_into_locals`].
+#[unsafe(naked)]
+unsafe extern "C" fn unpack_into_locals_entry(
+    f: *mut Frame,
+    sp: *mut *mut PyObject,
+    n: usize,
+    first: usize,
+) -> i32 {
+    // As `dealloc_entry`: the return address becomes the fifth argument.
+    core::arch::naked_asm!("mov r8, [rsp]", "jmp {}", sym helper_unpack_into_locals)
+}
+
+/// `_UNPACK_SEQUENCE_INTO_LOCALS` (see `jitsaw_unpack_into_locals` in
+/// `crates/stencils/src/helpers.rs`), one copy for every site: an
+/// unpacking statement's code is then a call, where the loop inlined took
+/// five cache lines a site, which a function of many such statements
+/// (pyperformance's unpack_sequence) kept missing. In the interpreter's
+/// order: every item onto the stack first, the sequence released, then each
+/// local stored and its old value released in turn, so that code a release
+/// runs (a `__del__`, freed at the instruction that called: `ret`) sees the
+/// locals and the sequence as it would between the `STORE_FAST`s.
+unsafe extern "C" fn helper_unpack_into_locals(
+    f: *mut Frame,
+    sp: *mut *mut PyObject,
+    n: usize,
+    first: usize,
+    ret: usize,
+) -> i32 {
+    let seq = *sp.sub(1);
+    let items = tuple_or_list_items(seq);
+    if items.is_null() || ob_size(seq) as usize != n {
+        return 0;
+    }
+    // The stack holds the items last first, as `UNPACK_SEQUENCE` leaves them.
+    let pushed = sp.sub(1);
+    for k in 0..n {
+        *pushed.add(k) = new_ref(*items.add(n - 1 - k));
+    }
+    release(seq, ret);
+    for k in 0..n {
+        let slot = frame_local(f, first + k);
+        let old = *slot;
+        *slot = *pushed.add(n - 1 - k);
+        if !old.is_null() {
+            release(old, ret);
+        }
+    }
+    1
+}
+
+/// `Py_DECREF` from a helper that compiled code called, returning to `ret`.
+#[inline(always)]
+unsafe fn release(o: *mut PyObject, ret: usize) {
+    if is_immortal(o) {
+        return;
+    }
+    (*o).ob_refcnt -= 1;
+    if (*o).ob_refcnt == 0 {
+        helper_dealloc(o, ret)
+    }
 }
 
 /// `jitsaw_handle_pending(ts)` as the stencils call it: passes its return

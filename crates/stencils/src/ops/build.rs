@@ -282,28 +282,10 @@ stencil!(
     /// guard would. One loop of code for the statement, where the
     /// unpacking and its stores took 50 bytes a local.
     fn _UNPACK_SEQUENCE_INTO_LOCALS(f, sp, ts) {
-        let n = oparg();
-        let seq = peek(sp, 1);
-        let items = tuple_or_list_items(seq);
-        if items.is_null() || ob_size(seq) as usize != n {
+        if jitsaw_unpack_into_locals(f, sp, oparg(), operand32() as usize) == 0 {
             deopt!(f, sp, ts)
         }
-        unpack_items(sp, items, n);
-        decref(seq);
-        let first = operand32() as usize;
-        let mut top = sp.add(n).sub(1);
-        let mut k = 0;
-        while k < n {
-            top = top.sub(1);
-            let slot = frame_local(f, first + k);
-            let old = *slot;
-            *slot = *top;
-            if !old.is_null() {
-                decref(old);
-            }
-            k += 1;
-        }
-        jump!(f, top, ts)
+        jump!(f, sp.sub(1), ts)
     }
 );
 
