@@ -632,8 +632,11 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
     # code is compiled again: with the interpreter's specialization (`f`;
     # `h`, with a loop, through a later interpreted call), or with the fast
     # paths when specializing fails (`g`: a float times an int; `k`: `^`,
-    # which CPython 3.13 never specializes). In a loop body (`m`), where one
-    # call may run it many times, it keeps them.
+    # which CPython 3.13 never specializes). So is one in a loop body the
+    # interpreter ran without taking its path (`m`: the path taken, the
+    # frame leaves there and is entered again once the interpreter ran it);
+    # in a loop it never ran (`n`), where one call may run it many times,
+    # it keeps them.
     r = jit(
         """
         from jitsaw import _jitsaw
@@ -667,9 +670,11 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
                 else:
                     t = t + x
             return t
-        fs = (f, g, h, k, m)
+        n = type(m)(m.__code__.replace(co_name="n", co_qualname="n"), globals())
+        fs = (f, g, h, k, m, n)
         for i in range(3):
             f(1, 2, False), g(1, 2, False), h([1, 2], False), k([1, 2], False), m([1, 2], False)
+            n([], False)
         _record("before", {fn.__name__: _jitsaw.code_state(fn)["uops"] for fn in fs})
         out = []
         for i in range(300):
@@ -678,22 +683,63 @@ def test_paths_never_run_before_compiling_are_compiled_compact_until_they_run(ji
             out.append(h(list(range(i % 20)), True))
             out.append(k(list(range(i % 20)), True))
             out.append(m(list(range(i % 20)), True))
+            out.append(n(list(range(i % 20)), True))
         print(out)
         """,
         env={"JITSAW_THRESHOLD": "2"},
     )
     before = r.recorded["before"]
-    for name, op in (("f", "SUBTRACT"), ("g", "MULTIPLY"), ("h", "SUBTRACT"), ("k", "XOR")):
+    for name, op in (("f", "SUBTRACT"), ("g", "MULTIPLY"), ("h", "SUBTRACT"), ("k", "XOR"), ("m", "SUBTRACT")):
         assert "_BINARY_OP" in before[name], name
         assert f"_BINARY_OP_ADAPTIVE_{op}" not in before[name], name
         assert any(u.startswith("_BINARY_OP_ADD_INT") for u in before[name]), name
-    assert "_BINARY_OP_ADAPTIVE_SUBTRACT" in before["m"]
-    r.assert_compiled("f", "g", "h", "k", "m")
+    assert "_BINARY_OP_ADAPTIVE_SUBTRACT" in before["n"]
+    assert "_BINARY_OP_ADAPTIVE_ADD" in before["n"]
+    r.assert_compiled("f", "g", "h", "k", "m", "n")
     assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("f"))
     assert "_BINARY_OP_ADAPTIVE_MULTIPLY" in r.uops("g")
     assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("h"))
     assert "_BINARY_OP_ADAPTIVE_XOR" in r.uops("k")
     assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("m"))
+    assert any(u.startswith("_BINARY_OP_SUBTRACT_INT") for u in r.uops("n"))
+
+
+def test_a_loop_path_compiled_cold_taken_in_a_long_call_is_entered_again(jit):
+    # `f`'s warm-up calls ran its loop without its `else` path, which is
+    # compiled cold (generic, without fast paths). A long call then takes
+    # it at every turn: the frame leaves for the interpreter there, which
+    # runs turns of the loop (specializing the path), and is entered again
+    # compiled from that specialization, for the rest of the call; a
+    # return, an exception and a handler in the frame behave as plain.
+    r = jit(
+        """
+        from jitsaw import _jitsaw
+        def f(n, switch, fail_at=-1):
+            total, k = 0.0, 0
+            for i in range(n):
+                if i < switch:
+                    k += 1
+                else:
+                    total = total * 0.5 + i * 1.5 - k
+                    if i == fail_at:
+                        raise ValueError(i)
+            return total, k
+        for _ in range(40):
+            f(2000, 10**9)
+        _record("before", _jitsaw.code_state(f)["uops"])
+        print(f(30000, 0))
+        print(f(30000, 100))
+        try:
+            f(30000, 0, 20000)
+        except ValueError as e:
+            print("ValueError", e)
+        """,
+        env={"JITSAW_THRESHOLD": "16"},
+    )
+    before = r.recorded["before"]
+    assert "_BINARY_OP" in before and "_BINARY_OP_ADAPTIVE_MULTIPLY" not in before
+    assert r.stats["loops_entered"] >= 1, r.stats["loops_entered"]
+    assert any(u.startswith("_BINARY_OP_MULTIPLY_FLOAT") for u in r.uops("f"))
 
 
 def test_provisional_code_compiles_what_is_outside_its_loops_compact(jit):

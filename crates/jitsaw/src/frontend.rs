@@ -185,13 +185,28 @@ pub fn longest_loop(insts: &[Inst]) -> Option<usize> {
     loops(insts).map(|l| l.count()).max()
 }
 
-/// Which instructions lie in a loop.
-fn in_loops(insts: &[Inst]) -> Vec<bool> {
-    let mut looped = vec![false; insts.len()];
-    for l in loops(insts) {
-        looped[l].fill(true);
+/// Per instruction, whether the innermost loop around it is one the
+/// interpreter has not run yet: none of its instructions has been
+/// specialized or counted. An instruction it never ran in a loop it did
+/// run was passed over turn after turn (`_parse`'s branches for the
+/// regular expression syntax a program does not use).
+fn in_unwarmed_loops(code: &CodeInput, insts: &[Inst]) -> Vec<bool> {
+    let ran = |inst: &Inst| {
+        inst.opcode != deopt(inst.opcode)
+            || (is_adaptive(inst.opcode)
+                && counter(code, inst) != consts::ADAPTIVE_COUNTER_WARMUP as u16)
+    };
+    // Innermost last, overwriting what the loops around it said.
+    let mut ranges: Vec<_> = loops(insts).collect();
+    ranges.sort_by_key(|r| std::cmp::Reverse(r.end() - r.start()));
+    let mut unwarmed = vec![false; insts.len()];
+    for r in ranges {
+        // Not by its head, which runs for loops of no turns too (a
+        // `FOR_ITER` finding its iterator exhausted, specialized after two).
+        let cold = !insts[*r.start() + 1..=*r.end()].iter().any(ran);
+        unwarmed[r].fill(cold);
     }
-    looped
+    unwarmed
 }
 
 /// Why a code object is not compiled.
@@ -213,12 +228,16 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
     }
     let mut lowered: Vec<Lowering> = Vec::with_capacity(insts.len());
     let mut cold = Vec::new();
-    let looped = in_loops(&insts);
+    let unwarmed = in_unwarmed_loops(code, &insts);
     for i in 0..insts.len() {
         let mut l = lower_inst(code, &insts, i, false);
-        // In a loop body, one call may run the instruction many times
-        // before the code is compiled again: it keeps its fast paths.
-        if code.compact_cold && !looped[i] && never_ran(code, &insts[i]) && strip_fast_paths(&mut l)
+        // In a loop body that the interpreter has not run yet, one call
+        // may run the instruction many times before the code is compiled
+        // again: it keeps its fast paths.
+        if code.compact_cold
+            && !unwarmed[i]
+            && never_ran(code, &insts[i])
+            && strip_fast_paths(&mut l)
         {
             cold.push(insts[i].offset);
         }

@@ -122,16 +122,25 @@ pub unsafe fn long_loop(frame: *mut Frame, head: u32) -> bool {
 /// see `hook::quicken_due`): a path that turn did not take. The frame, most
 /// likely still in that long call, leaves again at that instruction, to be
 /// entered again after a turn of the loop nest around it; at most
-/// [`MAX_ENTRIES`] times per code object. True if it is to deopt.
+/// [`MAX_ENTRIES`] times per code object. So does any compiled code at an
+/// instruction compiled cold in a loop the interpreter had run (see
+/// `frontend::in_unwarmed_loops`), whose generic form would otherwise run
+/// to the end of a call that has just started taking that path. True if it
+/// is to deopt.
 ///
 /// # Safety
 /// The GIL is held; `frame` is running compiled code of `code`, at
 /// `instr_ptr`.
 pub unsafe fn again(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject) -> bool {
-    s.osr_entries > 0
-        && s.osr_entries < MAX_ENTRIES
-        && matches!(s.status, Status::Compiled { provisional: true })
-        && arm_for(frame, s, code, runtime::offset_of_ip(frame))
+    let at = runtime::offset_of_ip(frame);
+    let leaves = match s.status {
+        Status::Compiled { provisional: true } => s.osr_entries > 0,
+        Status::Compiled { provisional: false } => {
+            s.compiled.last().is_some_and(|c| c.cold.contains(&at))
+        }
+        _ => false,
+    };
+    leaves && s.osr_entries < MAX_ENTRIES && arm_for(frame, s, code, at)
 }
 
 /// Most entries of compiled code at a loop per code object.
