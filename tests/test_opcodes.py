@@ -1060,9 +1060,10 @@ def test_unpack_sequence_all_forms(jit):
 def test_unpackings_into_locals(jit):
     # `a, b, c = t` of names first bound there: the unpacking stores into
     # the locals itself (`_UNPACK_SEQUENCE_INTO_LOCALS`), tuples and lists
-    # alike, in the stores' order: a `__del__` of an old value (the first
-    # or a later one) sees the locals stored before it and the frame at the
-    # unpacking's line, and a list it changes was read before. Other sequences, lengths and types take the
+    # alike, in the stores' order: a `__del__` of an old value (the first,
+    # a later one, one held by all three locals) sees the locals stored
+    # before it and the frame at the unpacking's line, and a list it
+    # changes was read before. Other sequences, lengths and types take the
     # unpacking's fallback.
     r = jit(
         """
@@ -1098,6 +1099,10 @@ def test_unpackings_into_locals(jit):
             a, b, c = Noisy("old", lst), 0, 0
             a, b, c = lst
             return a, b, c
+        def shared(t):
+            a = b = c = Noisy("shared")
+            a, b, c = t
+            return a, b, c
         class T(tuple):
             pass
         class L(list):
@@ -1110,6 +1115,7 @@ def test_unpackings_into_locals(jit):
             print(noisy(as_list), noisy(as_tuple), mixed(as_tuple), mixed(as_list))
             print(looped([(1, 2, 3, 4), [5, 6, 7, i], "abcd", range(4), (0.5, 1, 2, 3)]))
             print(mutated([1, 2, 3]))
+            print(shared((i, "x", 2.5)), shared([Noisy("n1"), Noisy("n2"), i]))
         for bad in [(1, 2), [1, 2, 3, 4], None, 5, "ab", iter([1]), T((1,)), L()]:
             for f in (three, looped):
                 try:
@@ -1118,8 +1124,8 @@ def test_unpackings_into_locals(jit):
                     print(type(e).__name__, e)
         """
     )
-    r.assert_compiled("three", "noisy", "mixed", "looped", "mutated")
-    for name in ("three", "noisy", "mixed", "looped", "mutated"):
+    r.assert_compiled("three", "noisy", "mixed", "looped", "mutated", "shared")
+    for name in ("three", "noisy", "mixed", "looped", "mutated", "shared"):
         assert "_UNPACK_SEQUENCE_INTO_LOCALS" in r.uops(name), name
     assert r.exits("generic:UNPACK_SEQUENCE_")
 

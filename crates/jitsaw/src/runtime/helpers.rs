@@ -2132,11 +2132,18 @@ unsafe extern "C" fn unpack_into_locals_entry(
 /// `crates/stencils/src/helpers.rs`), one copy for every site: an
 /// unpacking statement's code is then a call, where the loop inlined took
 /// five cache lines a site, which a function of many such statements
-/// (pyperformance's unpack_sequence) kept missing. In the interpreter's
-/// order: every item onto the stack first, the sequence released, then each
-/// local stored and its old value released in turn, so that code a release
-/// runs (a `__del__`, freed at the instruction that called: `ret`) sees the
-/// locals and the sequence as it would between the `STORE_FAST`s.
+/// (pyperformance's unpack_sequence) kept missing.
+///
+/// The interpreter pushes every item, releases the sequence, then stores
+/// each local and releases its old value in turn. While the old values
+/// only lose a reference (none, an immortal one, or one referenced
+/// elsewhere), nothing runs in between and each item goes straight to its
+/// local, the sequence released last; at the first old value the store
+/// would free, the rest goes the interpreter's way from there (the items
+/// left pushed, the sequence released, then store and release in turn), so
+/// that code a release runs (a `__del__`, freed at the instruction that
+/// called: `ret`) sees the locals and the sequence as it would between the
+/// `STORE_FAST`s.
 unsafe extern "C" fn helper_unpack_into_locals(
     f: *mut Frame,
     sp: *mut *mut PyObject,
@@ -2149,20 +2156,40 @@ unsafe extern "C" fn helper_unpack_into_locals(
     if items.is_null() || ob_size(seq) as usize != n {
         return 0;
     }
-    // The stack holds the items last first, as `UNPACK_SEQUENCE` leaves them.
-    let pushed = sp.sub(1);
-    for k in 0..n {
-        *pushed.add(k) = new_ref(*items.add(n - 1 - k));
+    let locals = frame_local(f, first);
+    let mut k = 0;
+    while k < n {
+        let old = *locals.add(k);
+        let kept = old.is_null() || is_immortal(old) || (*old).ob_refcnt > 1;
+        if !kept {
+            break;
+        }
+        *locals.add(k) = new_ref(*items.add(k));
+        if !old.is_null() && !is_immortal(old) {
+            (*old).ob_refcnt -= 1;
+        }
+        k += 1;
+    }
+    if k < n {
+        // The stack holds the items left last first, as `UNPACK_SEQUENCE`
+        // leaves them.
+        let pushed = sp.sub(1);
+        let left = n - k;
+        for j in 0..left {
+            *pushed.add(j) = new_ref(*items.add(n - 1 - j));
+        }
+        release(seq, ret);
+        for j in 0..left {
+            let slot = locals.add(k + j);
+            let old = *slot;
+            *slot = *pushed.add(left - 1 - j);
+            if !old.is_null() {
+                release(old, ret);
+            }
+        }
+        return 1;
     }
     release(seq, ret);
-    for k in 0..n {
-        let slot = frame_local(f, first + k);
-        let old = *slot;
-        *slot = *pushed.add(n - 1 - k);
-        if !old.is_null() {
-            release(old, ret);
-        }
-    }
     1
 }
 
