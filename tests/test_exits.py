@@ -984,6 +984,43 @@ def test_warnings_from_deallocations_name_the_current_line(jit):
         assert f"snippet.py:{line}: ResourceWarning" in r.stderr
 
 
+def test_a_long_warm_up_call_goes_on_compiled(jit):
+    # Under jitsaw's policy a function whose first call was short warms up
+    # in its second call with the hook lifted (everything interpreted, so
+    # that CPython specializes calls as it would without jitsaw). A warm-up
+    # that runs long is entered compiled at a back edge, the hook back for
+    # the rest of it: calls it makes, a recursion, an exception raised
+    # after and caught in the frame, one escaping it, and what later calls
+    # run behave as plain.
+    r = jit(
+        """
+        def helper(i):
+            return i % 7
+        def work(n, fail=False):
+            t = 0
+            for i in range(n):
+                t += helper(i)
+                if i == n - 2 and fail:
+                    try:
+                        raise KeyError(i)
+                    except KeyError as e:
+                        t += e.args[0]
+            if fail:
+                raise ValueError(t)
+            return t, n and work(n // 1000)
+        print(work(100))
+        try:
+            work(400000, True)
+        except ValueError as e:
+            print("ValueError", e)
+        print(work(300000), work(5))
+        """,
+        env={"JITSAW_THRESHOLD": ""},
+    )
+    assert r.stats["loops_entered"] >= 1, r.stats["loops_entered"]
+    r.assert_compiled("work")
+
+
 @pytest.mark.parametrize("threshold", ["0", "16"], ids=["provisional", "counted"])
 def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
     # A long first call of code with loops leaves its provisional code for

@@ -183,6 +183,9 @@ pub struct CodeState {
     /// with the event set to see whether it runs long (see
     /// [`osr::count_first_call`]).
     osr_first_call: Option<Instant>,
+    /// The frame of an unhooked warm-up call counted the same way (see
+    /// [`osr::count_warm_up`]); null for none.
+    osr_warm_up: *mut Frame,
 }
 
 impl CodeState {
@@ -343,12 +346,15 @@ pub fn is_enabled() -> bool {
 pub unsafe fn interpret_unhooked(ts: *mut PyThreadState, frame: *mut Frame) -> *mut PyObject {
     let interp = interp(ts).cast::<u8>();
     let ours = eval_frame as *const () as usize;
-    if _PyInterpreterState_GetEvalFrameFunc(interp).is_some_and(|f| f as usize == ours) {
+    // A window opened with the hook installed (the first, or one inside a
+    // warm-up that put it back: `hook_back_for`) puts it back at its end.
+    let lifted = _PyInterpreterState_GetEvalFrameFunc(interp).is_some_and(|f| f as usize == ours);
+    if lifted {
         _PyInterpreterState_SetEvalFrameFunc(interp, None);
     }
     WINDOWS.fetch_add(1, Ordering::Relaxed);
     let result = interpreter(ts, frame, 0);
-    if WINDOWS.fetch_sub(1, Ordering::Relaxed) == 1
+    if (WINDOWS.fetch_sub(1, Ordering::Relaxed) == 1 || lifted)
         && WANTED.load(Ordering::Relaxed)
         && _PyInterpreterState_GetEvalFrameFunc(interp)
             .is_none_or(|f| f as usize == _PyEval_EvalFrameDefault as *const () as usize)
@@ -356,6 +362,61 @@ pub unsafe fn interpret_unhooked(ts: *mut PyThreadState, frame: *mut Frame) -> *
         _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame));
     }
     result
+}
+
+/// A warm-up call of `code` (see [`warm_up`]) with the hook lifted. One of
+/// code with loops has its back edges counted as a first call's are
+/// ([`osr::count_warm_up`]): everything the window runs is interpreted, so
+/// a warm-up that turns out long (a function's second call doing the
+/// program's work) goes on compiled from a back edge, the hook back, and
+/// the code compiled for it serves later calls, as a long first call's
+/// does.
+///
+/// # Safety
+/// As for [`interpret_unhooked`]; `state` is `code`'s, `frame` of it.
+unsafe fn warm_up_unhooked(
+    state: *mut CodeState,
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    code: *mut PyCodeObject,
+) -> *mut PyObject {
+    let counted = (*state).loops && osr::count_warm_up(&mut *state, ts, frame, code);
+    let entries = (*state).osr_entries;
+    let result = interpret_unhooked(ts, frame);
+    if counted {
+        let s = &mut *state;
+        osr::end_warm_up(s, ts, code);
+        if s.osr_entries > entries && matches!(s.status, Status::Compiled { provisional: true }) {
+            s.set_status(Status::Compiled { provisional: false });
+            s.requickened = true;
+            free_superseded(s, code);
+        }
+    }
+    result
+}
+
+/// Puts the hook back in the middle of the unhooked window of `frame`, a
+/// warm-up call about to go on compiled (see [`warm_up_unhooked`]): only
+/// when that window is the only one open, so no other frame needs the hook
+/// lifted. Whether the hook is installed now.
+///
+/// # Safety
+/// The GIL is held; `frame` is the thread's current frame.
+pub unsafe fn hook_back_for(ts: *mut PyThreadState, s: &CodeState, frame: *mut Frame) -> bool {
+    if hooked(ts) {
+        return true;
+    }
+    let interp = interp(ts).cast::<u8>();
+    if s.osr_warm_up != frame
+        || WINDOWS.load(Ordering::Relaxed) != 1
+        || !WANTED.load(Ordering::Relaxed)
+        || _PyInterpreterState_GetEvalFrameFunc(interp)
+            .is_some_and(|f| f as usize != _PyEval_EvalFrameDefault as *const () as usize)
+    {
+        return false;
+    }
+    _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame));
+    true
 }
 
 /// Instructions the interpreter ran in counting mode (`JITSAW_STATS`).
@@ -728,7 +789,7 @@ unsafe fn eval_call_slowly(
             });
             let kept = keep_code(frame);
             let result = if unhooked {
-                interpret_unhooked(ts, frame)
+                warm_up_unhooked(state, ts, frame, code)
             } else {
                 interpreter(ts, frame, 0)
             };
@@ -773,6 +834,11 @@ unsafe fn eval_call_slowly(
             release_code(kept, result)
         }
         Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
+        Decision::WarmUp => {
+            let kept = keep_code(frame);
+            let result = warm_up_unhooked(state, ts, frame, code);
+            release_code(kept, result)
+        }
         Decision::Respecialize => interpret_to_respecialize(ts, frame, state, code),
     }
 }
@@ -1386,6 +1452,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             osr_entries: 0,
             osr_compiling: false,
             osr_first_call: None,
+            osr_warm_up: std::ptr::null_mut(),
         })
     });
     Some(&mut **state as *mut CodeState)
@@ -1442,6 +1509,9 @@ enum Decision {
     Interpret,
     /// By the interpreter with the hook lifted (see [`interpret_unhooked`]).
     InterpretUnhooked,
+    /// A warm-up call by the interpreter with the hook lifted (see
+    /// [`warm_up`] and [`warm_up_unhooked`]).
+    WarmUp,
     /// By the interpreter, to specialize what compiled code found due
     /// (see [`interpret_to_respecialize`]).
     Respecialize,
@@ -1768,7 +1838,7 @@ unsafe fn frozen_module_code(code: *mut PyCodeObject) -> bool {
 /// the hook.
 unsafe fn warm_up(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> Decision {
     if warms_up_unhooked(s, ts, code) {
-        Decision::InterpretUnhooked
+        Decision::WarmUp
     } else {
         Decision::Interpret
     }

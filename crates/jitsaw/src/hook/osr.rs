@@ -208,6 +208,53 @@ pub unsafe fn end_first_call(s: &mut CodeState, ts: *mut PyThreadState, code: *m
     ));
 }
 
+/// Arms an unhooked warm-up call of `code` in `frame` (see
+/// `hook::warm_up_unhooked`) as [`count_first_call`] arms a first call:
+/// [`jump_event`] enters it compiled at a back edge once the call has run
+/// [`LONG_WARM_UP`] and as long as compiling is estimated to take, the hook
+/// put back for the rest of it. True if it did.
+///
+/// # Safety
+/// The GIL is held; `frame`, of `code`, is about to be run by the
+/// interpreter with the hook lifted.
+pub unsafe fn count_warm_up(
+    s: &mut CodeState,
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    code: *mut PyCodeObject,
+) -> bool {
+    if s.osr_first_call.is_some()
+        || s.osr_entries >= MAX_ENTRIES
+        || !count_first_call(s, ts, frame, code)
+    {
+        return false;
+    }
+    s.osr_first_call = Some(std::time::Instant::now());
+    s.osr_warm_up = frame;
+    true
+}
+
+/// An armed warm-up call returned: as [`end_first_call`], without retrying
+/// specializations (the hook was lifted: none was refused for it).
+///
+/// # Safety
+/// The GIL is held; `code` is the live code object of `s`.
+pub unsafe fn end_warm_up(s: &mut CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) {
+    s.osr_first_call = None;
+    s.osr_warm_up = std::ptr::null_mut();
+    let drop = super::lifting_allowed(ts) && !super::running(ts, code);
+    if s.osr_armed {
+        disarm_and_drop(s, code, drop);
+    } else if drop {
+        drop_monitoring_data(code);
+    }
+}
+
+/// How long a warm-up call runs in the interpreter before it is entered
+/// compiled: a warm-up that short completes as it would without the event
+/// (`hook::SHORT_CALL`, the first calls after which warm-ups run unhooked).
+const LONG_WARM_UP: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Sets the event on `code` for `frame`, about to leave compiled code at
 /// code unit `at`, to be entered again at the head of the outermost loop
 /// around `at`; false (nothing set) if that cannot be.
@@ -238,8 +285,7 @@ unsafe fn arm_for(frame: *mut Frame, s: &mut CodeState, code: *mut PyCodeObject,
 unsafe fn set_event(s: &mut CodeState, code: *mut PyCodeObject) -> bool {
     // SAFETY: the GIL is held.
     let py = unsafe { Python::assume_attached() };
-    let code_obj = Bound::from_borrowed_ptr(py, code.cast());
-    if with_monitoring(py, |m| arm(m, &code_obj)) != Some(true) {
+    if with_monitoring(py, |m| arm(m, code.cast())) != Some(true) {
         return false;
     }
     ARMED.fetch_add(1, Ordering::Relaxed);
@@ -250,73 +296,142 @@ unsafe fn set_event(s: &mut CodeState, code: *mut PyCodeObject) -> bool {
 }
 
 /// What the event's setting and clearing use: `sys.monitoring`, the tool
-/// id, `events.JUMP` and [`jump_event`]'s Python callable.
-struct Monitoring<'py> {
-    module: Bound<'py, PyAny>,
-    tool: Bound<'py, PyAny>,
-    jump: Bound<'py, PyAny>,
-    callback: Bound<'py, PyAny>,
+/// id, `events.JUMP`, [`jump_event`]'s Python callable, and the names of
+/// the functions called, borrowed from [`MONITORING`]. Calls go through
+/// [`Monitoring::call`], which allocates nothing of its own: with memory
+/// running out (`_testcapi.set_nomemory`), PyO3's conversions of names and
+/// argument tuples panic where the C API fails.
+struct Monitoring {
+    module: *mut pyo3::ffi::PyObject,
+    tool: *mut pyo3::ffi::PyObject,
+    jump: *mut pyo3::ffi::PyObject,
+    callback: *mut pyo3::ffi::PyObject,
+    names: [*mut pyo3::ffi::PyObject; NAMES.len()],
+}
+
+/// The `sys.monitoring` functions called, and the tool's name, in
+/// [`Monitoring::names`].
+const NAMES: [&str; 6] = [
+    "get_tool",
+    "use_tool_id",
+    "register_callback",
+    "set_local_events",
+    "free_tool_id",
+    "jitsaw",
+];
+const GET_TOOL: usize = 0;
+const USE_TOOL_ID: usize = 1;
+const REGISTER_CALLBACK: usize = 2;
+const SET_LOCAL_EVENTS: usize = 3;
+const FREE_TOOL_ID: usize = 4;
+const TOOL_NAME: usize = 5;
+
+impl Monitoring {
+    /// `sys.monitoring.<NAMES[name]>(*args)`: a new reference, or `None`
+    /// with the error cleared.
+    unsafe fn call(
+        &self,
+        name: usize,
+        args: &[*mut pyo3::ffi::PyObject],
+    ) -> Option<*mut pyo3::ffi::PyObject> {
+        let mut all = [self.module; 4];
+        all[1..=args.len()].copy_from_slice(args);
+        let result = pyo3::ffi::PyObject_VectorcallMethod(
+            self.names[name],
+            all.as_ptr(),
+            1 + args.len(),
+            std::ptr::null_mut(),
+        );
+        if result.is_null() {
+            pyo3::ffi::PyErr_Clear();
+            return None;
+        }
+        Some(result)
+    }
+
+    /// [`Monitoring::call`], its result dropped: whether it succeeded.
+    unsafe fn call_quietly(&self, name: usize, args: &[*mut pyo3::ffi::PyObject]) -> Option<()> {
+        self.call(name, args).map(|r| pyo3::ffi::Py_DECREF(r))
+    }
 }
 
 /// [`Monitoring`]'s objects, found once: importing them for each counted
 /// first call was two thirds of what counting one cost.
-static MONITORING: GilCell<Option<[Py<PyAny>; 4]>> = GilCell::new();
+static MONITORING: GilCell<Option<Vec<Py<PyAny>>>> = GilCell::new();
 
 /// Runs `f` with [`Monitoring`], keeping the exception already set, if
-/// any; `None` if it raised (the error dropped).
+/// any; `None` if it failed (the error dropped).
 unsafe fn with_monitoring<T>(
     py: Python<'_>,
-    f: impl FnOnce(&Monitoring<'_>) -> PyResult<T>,
+    f: impl FnOnce(&Monitoring) -> Option<T>,
 ) -> Option<T> {
     let pending = pyo3::ffi::PyErr_GetRaisedException();
     let result = (|| {
         // Taken out of the cell before any Python code runs (which may
-        // come back here).
-        let cached = MONITORING
+        // come back here), and kept alive meanwhile.
+        let cached: Option<Vec<Bound<'_, PyAny>>> = MONITORING
             .get()
             .as_ref()
-            .map(|objects| objects.each_ref().map(|o| o.bind(py).clone()));
-        let [module, tool, jump, callback] = match cached {
+            .map(|objects| objects.iter().map(|o| o.bind(py).clone()).collect());
+        let objects = match cached {
             Some(objects) => objects,
             None => {
-                let module = py.import("sys")?.getattr("monitoring")?;
-                let jump = module.getattr("events")?.getattr("JUMP")?;
-                let callback = py.import("jitsaw._jitsaw")?.getattr("_osr_jump")?;
-                let tool = pyo3::types::PyInt::new(py, TOOL).into_any();
-                let objects = [module, tool, jump, callback];
-                *MONITORING.get() = Some(objects.each_ref().map(|o| o.clone().unbind()));
-                objects
+                let found = (|| -> PyResult<Vec<Bound<'_, PyAny>>> {
+                    let module = py.import("sys")?.getattr("monitoring")?;
+                    let jump = module.getattr("events")?.getattr("JUMP")?;
+                    let callback = py.import("jitsaw._jitsaw")?.getattr("_osr_jump")?;
+                    let tool = pyo3::types::PyInt::new(py, TOOL).into_any();
+                    let mut objects = vec![module, tool, jump, callback];
+                    objects.extend(
+                        NAMES
+                            .iter()
+                            .map(|n| pyo3::types::PyString::intern(py, n).into_any()),
+                    );
+                    Ok(objects)
+                })()
+                .ok()?;
+                *MONITORING.get() = Some(found.iter().map(|o| o.clone().unbind()).collect());
+                found
             }
         };
+        let ptr = |i: usize| objects[i].as_ptr();
         f(&Monitoring {
-            module,
-            tool,
-            jump,
-            callback,
+            module: ptr(0),
+            tool: ptr(1),
+            jump: ptr(2),
+            callback: ptr(3),
+            names: std::array::from_fn(|i| ptr(4 + i)),
         })
     })();
     pyo3::ffi::PyErr_SetRaisedException(pending);
-    result.ok()
+    result
 }
 
 /// Sets the `JUMP` event on `code` for [`jump_event`], taking the tool (and
 /// registering the callback) if no one has it; false if someone else has
 /// it.
-fn arm(m: &Monitoring<'_>, code: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let owner = m.module.call_method1("get_tool", (&m.tool,))?;
-    if owner.is_none() {
-        m.module.call_method1("use_tool_id", (&m.tool, "jitsaw"))?;
+unsafe fn arm(m: &Monitoring, code: *mut pyo3::ffi::PyObject) -> Option<bool> {
+    let owner = m.call(GET_TOOL, &[m.tool])?;
+    let free = owner == pyo3::ffi::Py_None();
+    let ours = !free
+        && pyo3::ffi::PyUnicode_Check(owner) != 0
+        && pyo3::ffi::PyUnicode_Compare(owner, m.names[TOOL_NAME]) == 0;
+    pyo3::ffi::Py_DECREF(owner);
+    if !pyo3::ffi::PyErr_Occurred().is_null() {
+        pyo3::ffi::PyErr_Clear();
+        return None;
+    }
+    if free {
+        m.call_quietly(USE_TOOL_ID, &[m.tool, m.names[TOOL_NAME]])?;
         // Its event is jitsaw's own business: the code still runs under
         // the hook, and compiled code need not leave for it.
         runtime::IGNORED_TOOLS.fetch_or(1 << TOOL, Ordering::Relaxed);
-        m.module
-            .call_method1("register_callback", (&m.tool, &m.jump, &m.callback))?;
-    } else if owner.extract::<String>().ok().as_deref() != Some("jitsaw") {
-        return Ok(false);
+        m.call_quietly(REGISTER_CALLBACK, &[m.tool, m.jump, m.callback])?;
+    } else if !ours {
+        return Some(false);
     }
-    m.module
-        .call_method1("set_local_events", (&m.tool, code, &m.jump))?;
-    Ok(true)
+    m.call_quietly(SET_LOCAL_EVENTS, &[m.tool, code, m.jump])?;
+    Some(true)
 }
 
 /// Takes the event off `code` again, and gives the tool back when no code
@@ -343,20 +458,19 @@ unsafe fn disarm_and_drop(s: &mut CodeState, code: *mut PyCodeObject, drop: bool
     let last = ARMED.fetch_sub(1, Ordering::Relaxed) == 1;
     // SAFETY: the GIL is held.
     let py = unsafe { Python::assume_attached() };
-    let code_obj = Bound::from_borrowed_ptr(py, code.cast());
     with_monitoring(py, |m| {
-        m.module
-            .call_method1("set_local_events", (&m.tool, &code_obj, 0))?;
+        // `0`, a small int, is immortal: nothing allocated.
+        let no_events = pyo3::ffi::PyLong_FromLong(0);
+        m.call_quietly(SET_LOCAL_EVENTS, &[m.tool, code.cast(), no_events])?;
         if drop {
             drop_monitoring_data(code);
         }
         if last {
-            m.module
-                .call_method1("register_callback", (&m.tool, &m.jump, py.None()))?;
-            m.module.call_method1("free_tool_id", (&m.tool,))?;
+            m.call_quietly(REGISTER_CALLBACK, &[m.tool, m.jump, pyo3::ffi::Py_None()])?;
+            m.call_quietly(FREE_TOOL_ID, &[m.tool])?;
             runtime::IGNORED_TOOLS.fetch_and(!(1 << TOOL), Ordering::Relaxed);
         }
-        Ok(())
+        Some(())
     });
 }
 
@@ -445,11 +559,26 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     }
     s.osr_back_edges += 1;
     if let Some(started) = s.osr_first_call {
-        // A first call (see `count_first_call`): entered once long.
-        if started.elapsed() < super::compile_estimate(s.instructions) {
+        // A first call (see `count_first_call`) or an unhooked warm-up
+        // (`count_warm_up`): entered once long.
+        let mut long = super::compile_estimate(s.instructions);
+        if !s.osr_warm_up.is_null() {
+            // The warm-up's own frame only (not a recursive call's, which
+            // the window runs inlined), once the hook can come back.
+            let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
+            if *current_frame(ts) != s.osr_warm_up {
+                return true;
+            }
+            long = long.max(LONG_WARM_UP);
+        }
+        if started.elapsed() < long {
             return true;
         }
         s.osr_first_call = None;
+        if !s.osr_warm_up.is_null() {
+            let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
+            super::hook_back_for(ts, s, s.osr_warm_up);
+        }
     } else {
         s.osr_turns += (to / 2 == s.osr_head) as u32;
         if s.osr_turns < INTERPRETED_TURNS && s.osr_back_edges <= MAX_INTERPRETED_BACK_EDGES {
