@@ -2157,19 +2157,19 @@ unsafe extern "C" fn helper_unpack_into_locals(
         return 0;
     }
     let locals = frame_local(f, first);
-    let mut k = 0;
-    while k < n {
-        let old = *locals.add(k);
-        let kept = old.is_null() || is_immortal(old) || (*old).ob_refcnt > 1;
-        if !kept {
-            break;
-        }
-        *locals.add(k) = new_ref(*items.add(k));
-        if !old.is_null() && !is_immortal(old) {
-            (*old).ob_refcnt -= 1;
-        }
-        k += 1;
-    }
+    // Unrolled for the common counts: a loop this short ran up to a third
+    // slower or faster by where it fell in the instruction cache's lines.
+    let k = match n {
+        3 => store_while_kept(locals, items, 3),
+        4 => store_while_kept(locals, items, 4),
+        5 => store_while_kept(locals, items, 5),
+        6 => store_while_kept(locals, items, 6),
+        7 => store_while_kept(locals, items, 7),
+        8 => store_while_kept(locals, items, 8),
+        9 => store_while_kept(locals, items, 9),
+        10 => store_while_kept(locals, items, 10),
+        _ => store_while_kept(locals, items, n),
+    };
     if k < n {
         // The stack holds the items left last first, as `UNPACK_SEQUENCE`
         // leaves them.
@@ -2191,6 +2191,28 @@ unsafe extern "C" fn helper_unpack_into_locals(
     }
     release(seq, ret);
     1
+}
+
+/// Stores items `0..n` into `locals` while the old values only lose a
+/// reference (see [`helper_unpack_into_locals`]); how many it stored.
+/// Inlined with `n` constant, the loop unrolls.
+#[inline(always)]
+unsafe fn store_while_kept(
+    locals: *mut *mut PyObject,
+    items: *mut *mut PyObject,
+    n: usize,
+) -> usize {
+    for k in 0..n {
+        let old = *locals.add(k);
+        if !(old.is_null() || is_immortal(old) || (*old).ob_refcnt > 1) {
+            return k;
+        }
+        *locals.add(k) = new_ref(*items.add(k));
+        if !old.is_null() && !is_immortal(old) {
+            (*old).ob_refcnt -= 1;
+        }
+    }
+    n
 }
 
 /// `Py_DECREF` from a helper that compiled code called, returning to `ret`.
