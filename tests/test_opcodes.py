@@ -2139,9 +2139,11 @@ def test_keyword_calls_bound_from_their_site_cache(jit):
 
 def test_call_sites_calling_functions_in_turn(jit):
     # A call site remembers the last two functions it entered directly: one
-    # calling two (or more) in turn enters both the quick way. A change to
-    # the one remembered second is seen at once, as one to the first: its
-    # code replaced, its defaults, a method replaced, a generator function.
+    # calling two in turn enters both the quick way; more than two are found
+    # in entries shared by all sites (by function version), as quickly. A
+    # change to the one remembered second is seen at once, as one to the
+    # first or to one only the shared entries hold: its code replaced, its
+    # defaults, a method replaced, a generator function.
     r = jit(
         """
         def double(x, k=2):
@@ -2171,10 +2173,20 @@ def test_call_sites_calling_functions_in_turn(jit):
             print(drive([double, negate], 20))
             print(drive([double, negate, gen], 9))
             print(shapes([Shape(), Circle()], 10))
+        def triple(x, k=3):
+            return x * k
+        def square(x, k=None):
+            return x * x
+        four = [double, negate, triple, square]
+        for k in range(6):
+            print(drive(four, 12))
         negate.__code__ = other.__code__
         print(drive([double, negate], 6))
         double.__defaults__ = (10,)
         print(drive([double, negate], 6))
+        triple.__code__ = gen.__code__
+        square.__defaults__ = (5,)
+        print(drive(four, 12))
         Circle.area = lambda self, s: -s
         print(shapes([Shape(), Circle()], 6))
         """

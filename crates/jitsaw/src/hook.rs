@@ -1122,6 +1122,14 @@ pub struct DirectTicket {
     version: u64,
 }
 
+impl DirectTicket {
+    /// A ticket for an empty entry (its function version 0 serves no call).
+    pub const NONE: DirectTicket = DirectTicket {
+        epoch: 0,
+        version: 0,
+    };
+}
+
 /// The ticket for a direct entry [`ready_direct`] or [`ready`] just
 /// allowed.
 ///
