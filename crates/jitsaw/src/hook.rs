@@ -387,36 +387,29 @@ unsafe fn warm_up_unhooked(
         let s = &mut *state;
         osr::end_warm_up(s, ts, code);
         if s.osr_entries > entries && matches!(s.status, Status::Compiled { provisional: true }) {
-            s.set_status(Status::Compiled { provisional: false });
-            s.requickened = true;
-            free_superseded(s, code);
+            keep_for_good(s, code);
         }
     }
     result
 }
 
-/// Puts the hook back in the middle of the unhooked window of `frame`, a
-/// warm-up call about to go on compiled (see [`warm_up_unhooked`]): only
-/// when that window is the only one open, so no other frame needs the hook
-/// lifted. Whether the hook is installed now.
+/// Puts the hook back in the middle of the unhooked window of the current
+/// frame, a warm-up call about to go on compiled (see
+/// [`warm_up_unhooked`]): only when that window is the only one open, so
+/// no other frame needs the hook lifted, and no other hook was installed
+/// meanwhile. Otherwise the warm-up goes on interpreted.
 ///
 /// # Safety
-/// The GIL is held; `frame` is the thread's current frame.
-pub unsafe fn hook_back_for(ts: *mut PyThreadState, s: &CodeState, frame: *mut Frame) -> bool {
-    if hooked(ts) {
-        return true;
-    }
+/// The GIL is held.
+pub unsafe fn put_hook_back(ts: *mut PyThreadState) {
     let interp = interp(ts).cast::<u8>();
-    if s.osr_warm_up != frame
-        || WINDOWS.load(Ordering::Relaxed) != 1
-        || !WANTED.load(Ordering::Relaxed)
-        || _PyInterpreterState_GetEvalFrameFunc(interp)
-            .is_some_and(|f| f as usize != _PyEval_EvalFrameDefault as *const () as usize)
+    if WINDOWS.load(Ordering::Relaxed) == 1
+        && WANTED.load(Ordering::Relaxed)
+        && _PyInterpreterState_GetEvalFrameFunc(interp)
+            .is_none_or(|f| f as usize == _PyEval_EvalFrameDefault as *const () as usize)
     {
-        return false;
+        _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame));
     }
-    _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame));
-    true
 }
 
 /// Instructions the interpreter ran in counting mode (`JITSAW_STATS`).
@@ -2408,6 +2401,18 @@ unsafe fn free_superseded(s: &mut CodeState, code: *mut PyCodeObject) {
     s.compiled.extend(newest);
 }
 
+/// Keeps the provisional code a long call went on in (a first call's or a
+/// warm-up's, entered at a loop) for good, as code compiled after a
+/// warm-up is, freeing the code it superseded.
+///
+/// # Safety
+/// The GIL is held; `code` is the live code object of `s`.
+unsafe fn keep_for_good(s: &mut CodeState, code: *mut PyCodeObject) {
+    s.set_status(Status::Compiled { provisional: false });
+    s.requickened = true;
+    free_superseded(s, code);
+}
+
 /// Frees provisional code once the call it was compiled for has returned:
 /// no later call runs it (the next are interpreted, so that the bytecode
 /// quickens, then the code is compiled again), and kept, it would live as
@@ -2424,9 +2429,7 @@ unsafe fn retire_provisional(s: &mut CodeState, code: *mut PyCodeObject) {
         return;
     }
     if went_on_compiled(s) {
-        s.set_status(Status::Compiled { provisional: false });
-        s.requickened = true;
-        free_superseded(s, code);
+        keep_for_good(s, code);
         return;
     }
     if runtime::releasing_locals() || on_a_frame_stack(code) {

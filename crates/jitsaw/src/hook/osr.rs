@@ -190,13 +190,7 @@ pub unsafe fn count_first_call(
 /// # Safety
 /// The GIL is held; `code` is the live code object of `s`.
 pub unsafe fn end_first_call(s: &mut CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) {
-    s.osr_first_call = None;
-    let drop = super::lifting_allowed(ts) && !super::running(ts, code);
-    if s.osr_armed {
-        disarm_and_drop(s, code, drop);
-    } else if drop {
-        drop_monitoring_data(code);
-    }
+    end_counted_call(s, ts, code);
     // The call ran under the hook: what CPython refused to specialize
     // there, the warm-up call, with the hook lifted, specializes. (The
     // bytecode, its instrumentation for the event gone, is written with the
@@ -240,8 +234,18 @@ pub unsafe fn count_warm_up(
 /// # Safety
 /// The GIL is held; `code` is the live code object of `s`.
 pub unsafe fn end_warm_up(s: &mut CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) {
-    s.osr_first_call = None;
     s.osr_warm_up = std::ptr::null_mut();
+    end_counted_call(s, ts, code);
+}
+
+/// A counted call (a first call or a warm-up) returned: the event comes
+/// off if it is still set, and the monitoring data goes when no frame of
+/// the code is left on the stack.
+///
+/// # Safety
+/// The GIL is held; `code` is the live code object of `s`.
+unsafe fn end_counted_call(s: &mut CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) {
+    s.osr_first_call = None;
     let drop = super::lifting_allowed(ts) && !super::running(ts, code);
     if s.osr_armed {
         disarm_and_drop(s, code, drop);
@@ -561,24 +565,21 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     if let Some(started) = s.osr_first_call {
         // A first call (see `count_first_call`) or an unhooked warm-up
         // (`count_warm_up`): entered once long.
-        let mut long = super::compile_estimate(s.instructions);
-        if !s.osr_warm_up.is_null() {
+        let warm_up = !s.osr_warm_up.is_null();
+        let long = super::compile_estimate(s.instructions);
+        if warm_up {
             // The warm-up's own frame only (not a recursive call's, which
-            // the window runs inlined), once the hook can come back.
+            // the window runs inlined), once it has run long: the hook
+            // comes back for the rest of it.
             let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
-            if *current_frame(ts) != s.osr_warm_up {
+            if *current_frame(ts) != s.osr_warm_up || started.elapsed() < long.max(LONG_WARM_UP) {
                 return true;
             }
-            long = long.max(LONG_WARM_UP);
-        }
-        if started.elapsed() < long {
+            super::put_hook_back(ts);
+        } else if started.elapsed() < long {
             return true;
         }
         s.osr_first_call = None;
-        if !s.osr_warm_up.is_null() {
-            let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
-            super::hook_back_for(ts, s, s.osr_warm_up);
-        }
     } else {
         s.osr_turns += (to / 2 == s.osr_head) as u32;
         if s.osr_turns < INTERPRETED_TURNS && s.osr_back_edges <= MAX_INTERPRETED_BACK_EDGES {

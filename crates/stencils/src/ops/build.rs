@@ -275,12 +275,10 @@ replicated_stencil!(fn _UNPACK_SEQUENCE_LIST(f, sp, ts) oparg in [2, 3, 4] {
 stencil!(
     /// `a, b, c = seq` into consecutive locals, from the one in the
     /// operand on (`optimize::fuse`): an exact tuple or list of the right
-    /// length is unpacked onto the stack and stored as the `STORE_FAST`s
-    /// after it would, the first item first (so a `__del__` that an old
-    /// value's release runs sees what it would see between them), then
-    /// jumps past the stores; anything else leaves as the unpacking's
-    /// guard would. One loop of code for the statement, where the
-    /// unpacking and its stores took 50 bytes a local.
+    /// length is stored as the unpacking and the `STORE_FAST`s after it
+    /// would (`jitsaw_unpack_into_locals`, one copy for every site), then
+    /// the code jumps past the stores; anything else leaves as the
+    /// unpacking's guard would.
     fn _UNPACK_SEQUENCE_INTO_LOCALS(f, sp, ts) {
         if jitsaw_unpack_into_locals(f, sp, oparg(), operand32() as usize) == 0 {
             deopt!(f, sp, ts)
