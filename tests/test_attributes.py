@@ -1082,6 +1082,105 @@ def test_classes_assigned_to_often_keep_their_attribute_caches(jit):
     assert r.recorded["exhausted"]["filled"] < 20, r.recorded
 
 
+def test_sites_meeting_many_types_take_what_other_sites_learned(jit):
+    # A site that meets more types than it keeps entries for (handlers of
+    # a dozen classes in turn) takes each type's entry from those other
+    # sites (or itself, earlier) learned, keyed by type version, name and
+    # access, instead of classifying the type again at every access. What
+    # changes a type (a class attribute assigned, a method replaced, a
+    # property removed, an instance attribute shadowing a class one)
+    # changes its version and is seen; attribute names made at run time
+    # and dropped with their code cannot be taken for one another.
+    r = jit(
+        """
+        import sys
+        def stats():
+            if "jitsaw" in sys.modules and sys.modules["jitsaw"].is_enabled():
+                return dict(sys.modules["jitsaw"].stats()["attribute_cache"])
+            return {"filled": 0, "shared": 0, "generic": 0}
+        class Base:
+            b = "base"
+            def m(self):
+                return self.a * 2
+        kinds = []
+        for i in range(12):
+            ns = {"k": i}
+            if i % 4 == 1:
+                ns["__slots__"] = ("a",)
+            if i % 4 == 2:
+                ns["p"] = property(lambda self, i=i: self.a + i)
+            else:
+                ns["p"] = i
+            if i % 4 == 3:
+                ns["m"] = lambda self: -self.a
+            kinds.append(type(f"K{i}", (Base,), ns))
+        def make(n):
+            objs = []
+            for j in range(n):
+                o = kinds[j % len(kinds)]()
+                o.a = j
+                objs.append(o)
+            return objs
+        def read(objs):
+            total = []
+            for o in objs:
+                total.append((o.a, o.m(), o.p, o.b, o.k, type(o).k))
+            return total
+        def again(objs):
+            out = 0
+            for o in objs:
+                out += o.a + o.m() + (o.p if type(o.p) is int else 0) + o.k
+                o.a = o.a
+            return out
+        objs = make(240)
+        for _ in range(4):
+            first = read(objs)
+            print(again(objs), first[:13] == read(objs)[:13])
+        before = stats()
+        print(again(objs), len(read(objs)))
+        after = stats()
+        _record("steady", {k: after[k] - before[k] for k in after})
+        kinds[0].k = "changed"
+        kinds[3].m = lambda self: "replaced"
+        del kinds[2].p
+        kinds[2].p = "plain"
+        kinds[5].b = "own"
+        objs[4].b = "instance"
+        print(read(objs)[:13])
+        try:
+            again(objs)
+        except TypeError as e:
+            print("TypeError", e)
+        for n in range(30):
+            src = f"def get(objs):\\n    return [o.dyn{n} for o in objs]"
+            ns = {}
+            exec(src, ns)
+            for o in objs[:24]:
+                setattr(o, f"dyn{n}", n) if type(o).__name__ != "K1" else None
+            try:
+                for _ in range(3):
+                    got = ns["get"](objs[:24])
+            except AttributeError as e:
+                got = str(e)
+            print(n, got if isinstance(got, str) else sum(got))
+            del ns
+        kinds[2].p = property(lambda self: self.a)
+        for _ in range(20):
+            last = read(objs)
+        print(last[:13])
+        """
+    )
+    r.assert_compiled("read", "again")
+    # 240 objects of 12 types, their sites' caches keeping 4: every entry
+    # was learned before and is taken from those learned (a few, whose
+    # slot two keys share, are classified again), where each of these
+    # accesses classified its type before.
+    steady = r.recorded["steady"]
+    assert steady["filled"] < 20, r.recorded
+    assert steady["shared"] > 200, r.recorded
+    assert steady["generic"] == 0, r.recorded
+
+
 @pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
 def test_attributes_of_modules_from_their_dict(jit, threshold):
     # Loads from modules at generic sites (CPython does not specialize a

@@ -72,7 +72,10 @@ def print_stats(file=None):
       f"passed through a delegating generator without running it\n")
     w(f"  imports            {s['imports_unhooked']} run without the frame hook, as without jitsaw\n")
     cache = s["attribute_cache"]
-    w(f"  attribute caches   {cache['filled']} entries filled, {cache['generic']} accesses took the generic path\n")
+    w(
+        f"  attribute caches   {cache['filled']} entries filled ({cache['shared']} more taken from other"
+        f" sites'), {cache['generic']} accesses took the generic path\n"
+    )
     if s["refused"]:
         w("  refused            " + ", ".join(f"{reason}: {n}" for reason, n in sorted(s["refused"].items())) + "\n")
     invalidated = {k: n for k, n in s.get("invalidations", {}).items() if n}

@@ -135,6 +135,7 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("sends_passed_through", runtime::SENDS_PASSED.get())?;
     let attribute_cache = PyDict::new(py);
     attribute_cache.set_item("filled", runtime::attr_cache::FILLED.get())?;
+    attribute_cache.set_item("shared", runtime::attr_cache::SHARED_HITS.get())?;
     attribute_cache.set_item("generic", runtime::attr_cache::GENERIC.get())?;
     d.set_item("attribute_cache", attribute_cache)?;
     d.set_item("deopts", runtime::DEOPTS.get())?;

@@ -24,7 +24,8 @@ use jitsaw_cpython313::shared::{
 };
 use jitsaw_cpython313::{consts, off};
 
-/// Entries learned (a site meeting a type version for the first time).
+/// Entries learned by classifying a type (a site meeting a type version
+/// that neither it nor [`SHARED`] knows).
 pub static FILLED: Counter = Counter::new();
 /// Attribute accesses through a cache that took the generic path (the
 /// stencils answer the most common hits without counting them).
@@ -526,9 +527,19 @@ unsafe fn fill(
     name: *mut PyObject,
     access: Access,
 ) -> Entry {
-    let mut entry = classify(owner, name, access);
-    FILLED.bump();
     let (class, tp) = key_type(owner);
+    let mut entry = match shared_entry(type_version(tp), class, tp, name, access) {
+        Some(entry) => {
+            SHARED_HITS.bump();
+            entry
+        }
+        None => {
+            let entry = classify(owner, name, access);
+            FILLED.bump();
+            share(entry, class, tp, name, access);
+            entry
+        }
+    };
     if entry.version == 0 {
         // Generic until the type has a version (see `keyed_alike`).
         entry.kind = Kind::Generic;
@@ -542,6 +553,118 @@ unsafe fn fill(
     entries.copy_within(0..keep, 1);
     entries[0] = entry;
     entry
+}
+
+/// An entry one site learned, for every site: a site that meets more types
+/// than it has entries (a loop calling a method of each of twenty handler
+/// classes) would otherwise classify each type again at every access, a
+/// lookup along the MRO and the checks CPython's specializer makes, before
+/// reading the attribute. An entry depends on the type version, whether
+/// the owner is the class itself, the name and the access only (see
+/// [`classify`]), which key it here; the table holds a reference to the
+/// name, so that its address names it for as long as the entry lives.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct SharedEntry {
+    name: *mut PyObject,
+    access: u8,
+    class: bool,
+    entry: Entry,
+}
+
+/// The shared entries, direct-mapped (32 KiB).
+static mut SHARED: [SharedEntry; SHARED_LEN] = [SharedEntry {
+    name: std::ptr::null_mut(),
+    access: 0,
+    class: false,
+    entry: Entry {
+        version: 0,
+        kind: Kind::Empty,
+        check: Check::NoDict,
+        index: 0,
+        aux: 0,
+    },
+}; SHARED_LEN];
+
+/// Slots of [`SHARED`].
+const SHARED_LEN: usize = 1024;
+
+/// Entries a site took from [`SHARED`] instead of classifying the type.
+pub static SHARED_HITS: Counter = Counter::new();
+
+impl Access {
+    /// The access as a key of [`SHARED`].
+    fn key(self) -> u8 {
+        match self {
+            Access::Load { method: false } => 0,
+            Access::Load { method: true } => 1,
+            Access::Store => 2,
+        }
+    }
+}
+
+/// The [`SHARED`] slot for an entry of type version `version`.
+#[inline(always)]
+fn shared_slot(version: u32, name: *mut PyObject, access: Access) -> *mut SharedEntry {
+    let key = (version as u64) ^ ((name as u64) << 16) ^ ((access.key() as u64) << 62);
+    let index = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize;
+    // SAFETY: in bounds (`>> 54` leaves 10 bits); the address only
+    // (callers hold the GIL to use it).
+    unsafe {
+        (&raw mut SHARED)
+            .cast::<SharedEntry>()
+            .add(index & (SHARED_LEN - 1))
+    }
+}
+
+/// The shared entry for `name` on `tp` of version `version` (the owner
+/// being the class itself if `class`), if one is known.
+#[inline(always)]
+unsafe fn shared_entry(
+    version: u32,
+    class: bool,
+    tp: *mut PyTypeObject,
+    name: *mut PyObject,
+    access: Access,
+) -> Option<Entry> {
+    if version == 0 {
+        return None;
+    }
+    let s = &*shared_slot(version, name, access);
+    (s.name == name
+        && s.access == access.key()
+        && s.class == class
+        && keyed_alike(&s.entry, version, class, tp))
+    .then_some(s.entry)
+}
+
+/// Keeps `entry`, just classified, for other sites (see [`SharedEntry`]):
+/// not one for a type without a version, nor for a name that is not
+/// exactly a `str` (whose release could run code).
+unsafe fn share(
+    entry: Entry,
+    class: bool,
+    tp: *mut PyTypeObject,
+    name: *mut PyObject,
+    access: Access,
+) {
+    if entry.version == 0 || !is_str(name) || type_version(tp) != entry.version {
+        return;
+    }
+    let s = &mut *shared_slot(entry.version, name, access);
+    let old = std::mem::replace(
+        s,
+        SharedEntry {
+            name: new_ref(name),
+            access: access.key(),
+            class,
+            entry,
+        },
+    );
+    if !old.name.is_null() {
+        // A `str`: its release runs no code.
+        decref(old.name);
+    }
 }
 
 /// The entry for `name` on instances of `owner`'s type, under the
