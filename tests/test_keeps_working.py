@@ -783,6 +783,10 @@ def _waiting_statuses(steps, threshold):
         prev = expected[-1]
         if prev == "compiled" or (prev == "requicken" and len(expected) > 1):
             expected.append("compiled")
+        elif step["compile_ns"] > steps[i - 2]["compile_ns"]:
+            # A waiting call that ran long went on in code compiled from
+            # what its turns specialized, kept (`hook::warm_up_unhooked`).
+            expected.append("compiled")
         elif first["first_run_ns"] >= first["compile_ns"]:
             # A first call longer than compiling: compiled after a warm-up.
             expected.append("requicken")
@@ -802,7 +806,8 @@ def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit)
     # start-up code run a few times: like code without loops, it is
     # compiled for good only after the threshold's calls, unless its calls
     # while waiting took as long as compiling it, which has it compiled at
-    # the next call.
+    # the next call; a waiting call that runs long goes on compiled (its
+    # back edges are counted, as a warm-up call's).
     r = jit(
         """
         from jitsaw import _jitsaw
@@ -833,9 +838,11 @@ def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit)
         assert statuses == _waiting_statuses(steps, 6), (name, steps)
     short = r.recorded["seen"]["short"]
     long = r.recorded["seen"]["turns_long"]
-    # Two million iterations take far longer than compiling four lines.
+    # Two million iterations take far longer than compiling four lines:
+    # the call went on compiled, entered at its loop.
     assert long[2]["waited_ns"] >= long[0]["compile_ns"], long
-    assert [s["status"] for s in long][2:] == ["requicken", "compiled"], long
+    assert long[2]["compile_ns"] > long[1]["compile_ns"], long
+    assert [s["status"] for s in long][2:] == ["compiled", "compiled"], long
     # Without a pause of the machine, the short calls wait for the threshold.
     if all(s["waited_ns"] < short[0]["compile_ns"] for s in short[:6]):
         if short[0]["first_run_ns"] < short[0]["compile_ns"]:
@@ -1094,3 +1101,42 @@ def test_locals_written_through_f_locals_while_compiled_code_relies_on_them(jit)
     assert r.exits("deopt:_CHECK_NO_FRAME_OBJECT")
     # Where nothing writes, the guard is gone.
     assert "_GUARD_BOTH_INT" not in r.uops("plain")
+
+
+def test_code_with_loops_waiting_to_be_compiled_keeps_its_specializations(jit):
+    # Under jitsaw's policy, code with loops whose first call was short
+    # waits for its threshold interpreted. Those calls run with the hook
+    # lifted, as without jitsaw: under a frame evaluator CPython's
+    # specializations of Python calls (`CALL_PY_GENERAL`) deopt at each
+    # run and, after a few calls, are undone (CPython's `test_dis`
+    # `test_loop_quicken` disassembles such a loop after 4 and 8 calls).
+    # The first call runs under the hook, its back edges counted: the
+    # interpreter specializes the calls in the second.
+    r = jit(
+        """
+        import dis
+        def callee(x, y=0):
+            return x, y
+        def loop(rare=False):
+            for i in [1, 2, 3] * 3:
+                callee(i)
+            if rare:
+                # Never run: code that takes longer to compile than the
+                # calls take (which then wait for the threshold).
+                x = [rare] * 3
+                """ + "\n                ".join(
+                    f"x[{i % 3}] = x[{(i + 1) % 3}] + x[{(i + 2) % 3}] * {i}"
+                    for i in range(150)
+                ) + """
+                return x
+        def calls():
+            return [i.opname for i in dis.get_instructions(loop, adaptive=True)
+                    if i.opname.startswith("CALL")]
+        loop()
+        for n in range(1, 12):
+            loop()
+            print(n, calls())
+        """,
+        env={"JITSAW_THRESHOLD": ""},
+    )
+    assert "CALL_PY_GENERAL" in r.stdout

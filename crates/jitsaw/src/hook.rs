@@ -1640,11 +1640,18 @@ unsafe fn decide(
                 }
             } else if s.loops && s.first_run.is_some() {
                 // Its provisional code ran (see the provisional case): the
-                // last call before compiling is the warm-up.
+                // last call before compiling is the warm-up. The calls
+                // before it run as a warm-up does, unhooked where that may
+                // be, back edges counted: under the hook CPython's
+                // specialized Python calls deopt at every run and are
+                // undone after a few calls (`test_dis`'s loop, interpreted
+                // 8 times), and a long one goes on compiled.
                 if s.calls == threshold {
                     warm_up(s, ts, code)
                 } else {
-                    Decision::Wait { unhooked: false }
+                    Decision::Wait {
+                        unhooked: warms_up_unhooked(s, ts, code),
+                    }
                 }
             } else if leaf_unhooked(s, ts, code) {
                 Decision::InterpretUnhooked
