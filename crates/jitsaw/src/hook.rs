@@ -347,21 +347,31 @@ pub unsafe fn interpret_unhooked(ts: *mut PyThreadState, frame: *mut Frame) -> *
     let interp = interp(ts).cast::<u8>();
     let ours = eval_frame as *const () as usize;
     // A window opened with the hook installed (the first, or one inside a
-    // warm-up that put it back: `hook_back_for`) puts it back at its end.
+    // warm-up that put it back: `put_hook_back`) puts it back at its end.
     let lifted = _PyInterpreterState_GetEvalFrameFunc(interp).is_some_and(|f| f as usize == ours);
     if lifted {
         _PyInterpreterState_SetEvalFrameFunc(interp, None);
     }
     WINDOWS.fetch_add(1, Ordering::Relaxed);
     let result = interpreter(ts, frame, 0);
-    if (WINDOWS.fetch_sub(1, Ordering::Relaxed) == 1 || lifted)
-        && WANTED.load(Ordering::Relaxed)
+    if WINDOWS.fetch_sub(1, Ordering::Relaxed) == 1 || lifted {
+        reinstall_hook(interp);
+    }
+    result
+}
+
+/// Installs the hook again where a window lifted it, unless jitsaw was
+/// disabled or another frame evaluator installed meanwhile.
+///
+/// # Safety
+/// The GIL is held; `interp` is the current interpreter.
+unsafe fn reinstall_hook(interp: *mut u8) {
+    if WANTED.load(Ordering::Relaxed)
         && _PyInterpreterState_GetEvalFrameFunc(interp)
             .is_none_or(|f| f as usize == _PyEval_EvalFrameDefault as *const () as usize)
     {
         _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame));
     }
-    result
 }
 
 /// A warm-up call of `code` (see [`warm_up`]) with the hook lifted. One of
@@ -402,13 +412,8 @@ unsafe fn warm_up_unhooked(
 /// # Safety
 /// The GIL is held.
 pub unsafe fn put_hook_back(ts: *mut PyThreadState) {
-    let interp = interp(ts).cast::<u8>();
-    if WINDOWS.load(Ordering::Relaxed) == 1
-        && WANTED.load(Ordering::Relaxed)
-        && _PyInterpreterState_GetEvalFrameFunc(interp)
-            .is_none_or(|f| f as usize == _PyEval_EvalFrameDefault as *const () as usize)
-    {
-        _PyInterpreterState_SetEvalFrameFunc(interp, Some(eval_frame));
+    if WINDOWS.load(Ordering::Relaxed) == 1 {
+        reinstall_hook(interp(ts).cast::<u8>());
     }
 }
 
