@@ -414,7 +414,8 @@ def test_dump_shows_bytecode_stages_and_machine_code():
                       "-- micro-ops after mask_comparisons",
                       "-- micro-ops after compute_in_words",
                       "-- micro-ops after keep_loops_in_words",
-                      "-- micro-ops after unpack_into_locals"]
+                      "-- micro-ops after unpack_into_locals",
+                      "-- micro-ops after inline_calls"]
     assert "-- machine code" in out and "; _BINARY_OP_ADD_INT" in out
     assert out.count("TypeError jitsaw.dump() expects a Python function or a code object") == 2
     # JITSAW_DUMP=uops prints the same stages for every compilation.

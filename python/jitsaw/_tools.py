@@ -56,7 +56,7 @@ def print_stats(file=None):
     w = out.write
     w("jitsaw statistics\n")
     w(f"  compiled           {s['functions_compiled']} code objects, {s['instructions_compiled']} instructions, "
-      f"{s['uops_compiled']} micro-ops\n")
+      f"{s['uops_compiled']} micro-ops, {s['calls_inlined']} calls with their callee inlined\n")
     w(f"  compile time       {s['compile_time_ns'] / 1e6:.1f} ms "
       f"({s['compile_time_ns'] / 1e3 / max(s['instructions_compiled'], 1):.2f} us per instruction)\n")
     w(f"  machine code       {s['code_bytes'] / 1024:.0f} KiB generated, {s['code_bytes_in_use'] / 1024:.0f} KiB in use "

@@ -9,7 +9,7 @@ points with ``JITSAW_CHAOS``), must print exactly the same.
 Each program is a few functions exercising ints near overflow boundaries,
 floats with nan/inf, mixed types, loops, branches, exceptions, generators,
 calls (with keyword arguments too), a property and methods that only return
-a parameter or a constant, a class with ``__slots__`` and ``__init__``
+a parameter or a constant or compute from their parameters (inlined), a class with ``__slots__`` and ``__init__``
 defaults (made with keywords too), and attribute access on classes that
 change while it runs. Programs are grouped into batches (one process each);
 a diverging batch is narrowed
@@ -190,6 +190,9 @@ class Gen:
             self.emit(f"obj.{self.pick(['a', 'b'])} = {self.expr(names, self.pick(['int', 'float', 'any']))}")
             self.emit(f"{out}.append(obj.a)")
             self.emit(f"{out}.append((obj.p, obj.me() is obj, obj.second(x, {self.expr(names, 'any')}), obj.nothing()))")
+            u, v = self.pick(names), self.pick(names)
+            self.emit(f"{out}.append(obj.both({u}, {v}))")
+            self.emit(f"{out}.append(obj.calc({u}))")
         elif c < 0.91:
             if self.r.random() < 0.5:
                 self.emit(f"{out}.extend(gen({self.expr(names, 'any')}, {self.r.randint(0, 5)}))")
@@ -306,6 +309,15 @@ class Gen:
         self.emit("        return v")
         self.emit("    def nothing(self):")
         self.emit("        return None")
+        # Methods computing from their parameters alone, inlined in their
+        # callers; attributes and arguments of any type make their guards
+        # fail, and errors raise from the real call.
+        self.emit("    def calc(self, u):")
+        self.emit("        if self.a is None:")
+        self.emit("            return u")
+        self.emit("        return self.a * u + self.b if self.a < 10 else self.b - u")
+        self.emit("    def both(self, u, v):")
+        self.emit("        return u < v or (self.b == v and not u)")
         self.emit("    def __iter__(self):")
         self.emit("        yield self.a")
         self.emit("        yield from gen(self.b, 2)")

@@ -400,6 +400,14 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     //    and exit, setting where the interpreter resumes (the pieces of an
     //    instruction are contiguous), then one shared tail per exit kind
     //    and reason, counting the exit and leaving.
+    let inlined: Vec<bool> = (0..program.insts.len())
+        .map(|i| {
+            program
+                .uops_of(i)
+                .iter()
+                .any(|u| u.op == Uop::_CHECK_CALLEE)
+        })
+        .collect();
     let mut exits: Vec<[u32; 2]> = Vec::with_capacity(pieces.len());
     let mut stub_pieces: Vec<Piece> = Vec::new();
     // Per stub, the index of its tail in `tails`.
@@ -420,6 +428,11 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             found[0] = pieces[k].offset;
         } else if k < main_len && inst.fallback_count > 0 && !p.uop.op.exits_to_interpreter() {
             found[0] = pieces[inst.fallback as usize].offset;
+            // An inlined body's failed allocation starts the call over too
+            // (`optimize::inline`).
+            if inlined[p.uop.inst as usize] {
+                found[1] = found[0];
+            }
         }
         for (slot, kind) in [(0, HoleValue::Exit), (1, HoleValue::Error)] {
             if !stencil.has(kind) || found[slot] != u32::MAX {

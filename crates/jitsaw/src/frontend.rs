@@ -11,7 +11,7 @@
 //! guarantees has the same meaning; an instruction with no lowering at all
 //! becomes `_DEOPT`, handing the frame back to the interpreter there.
 
-use crate::uops::{Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst};
+use crate::uops::{InlineBody, Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst};
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{caches, consts, deopt};
 use smallvec::{smallvec, SmallVec};
@@ -64,6 +64,9 @@ pub struct CodeInput {
     /// Calls `obj.method()` of a method whose body only returns `self` or
     /// an immortal constant, by the `CALL`'s offset (see [`TrivialCall`]).
     pub trivial_calls: Vec<TrivialCall>,
+    /// Method calls whose callee may be inlined, by the `CALL`'s offset
+    /// (see [`InlineCall`]).
+    pub inline_calls: Vec<InlineCall>,
     /// Whether facts about locals may outlive Python code run meanwhile
     /// (see [`Program::local_facts`]).
     pub local_facts: bool,
@@ -131,6 +134,24 @@ pub struct TrivialCall {
     pub version: u32,
     /// The constant it returns (immortal), or 0 for `self`.
     pub result: u64,
+}
+
+/// A method call `obj.method(args)` whose callee, as the method load's
+/// cache predicts it, is a small plain function of its parameters alone
+/// (no other locals, cells, handlers, `*args`): the callee's code as the
+/// frontend lowers it, for [`inline_body`] to see whether every micro-op of
+/// it computes without side effects, so that `optimize::inline` may run it
+/// in the caller without a frame.
+#[derive(Clone, Debug)]
+pub struct InlineCall {
+    /// The `CALL`'s offset.
+    pub offset: u32,
+    /// The callee's code object.
+    pub code: u64,
+    /// Its `co_stacksize`.
+    pub stacksize: u32,
+    /// Its code, copied as for compiling it.
+    pub callee: Box<CodeInput>,
 }
 
 /// Where a global name was found when compiling, as CPython's specializer
@@ -394,7 +415,167 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         const_words: code.const_words.clone(),
         generic: code.generic.clone(),
         no_words: code.no_words.clone(),
+        inline_bodies: code
+            .inline_calls
+            .iter()
+            .filter(|c| !code.generic.contains(&c.offset))
+            .filter_map(inline_body)
+            .collect(),
     })
+}
+
+/// Callees of more instructions than this are not inlined: their bodies
+/// would stretch the caller's code more than the call costs.
+pub const MAX_INLINED_INSTRUCTIONS: usize = 24;
+
+/// The body of a call's callee to inline ([`InlineCall`]), if it is short
+/// and straight (forward jumps only) and all its micro-ops are of the few
+/// that run no code, have no effect but their result and leave only by
+/// their guards or a failed allocation ([`inlinable`]): after any of those,
+/// the call can start over as a real call. Returns become
+/// `_INLINE_RETURN`, constants are pushed from the callee's `co_consts`,
+/// and jumps name micro-ops of the body.
+fn inline_body(call: &InlineCall) -> Option<InlineBody> {
+    let callee = &*call.callee;
+    let insts = decode(&callee.units).ok()?;
+    if insts.len() > MAX_INLINED_INSTRUCTIONS
+        || insts.first().map(|i| deopt(i.opcode)) != Some(RESUME)
+    {
+        return None;
+    }
+    let lowered: Vec<Lowering> = (0..insts.len())
+        .map(|j| lower_inst(callee, &insts, j, false))
+        .collect();
+    let targets = resolve_jumps(&insts, &lowered).ok()?;
+    let mut targeted = vec![false; insts.len()];
+    for t in targets.iter().flatten().flatten() {
+        targeted[*t as usize] = true;
+    }
+    let mut first = Vec::with_capacity(insts.len());
+    let mut uops: Vec<UopInst> = Vec::new();
+    // The `RESUME`'s checks are the inlined entry's.
+    first.push(0);
+    // After an instruction that always leaves, until a jump lands.
+    let mut unreachable = false;
+    for j in 1..insts.len() {
+        first.push(uops.len() as u32);
+        unreachable &= !targeted[j];
+        if unreachable {
+            continue;
+        }
+        if !lowered[j].iter().all(|u| inlinable(u.op, u.oparg)) && never_ran(callee, &insts[j]) {
+            // A path the callee's calls never took: it leaves for the call
+            // if taken after all.
+            uops.push(UopInst {
+                op: Uop::_INLINE_COLD,
+                oparg: 0,
+                operand: 0,
+                inst: 0,
+                jump: None,
+            });
+            unreachable = true;
+            continue;
+        }
+        for (u, target) in lowered[j].iter().zip(&targets[j]) {
+            if !inlinable(u.op, u.oparg) || target.is_some_and(|t| t as usize <= j) {
+                return None;
+            }
+            let (op, oparg, operand) = match u.op {
+                Uop::_LOAD_CONST => {
+                    let &(address, immortal) = callee.consts.get(u.oparg as usize)?;
+                    let op = if immortal {
+                        Uop::_LOAD_CONST_INLINE_BORROW
+                    } else {
+                        Uop::_LOAD_CONST_INLINE
+                    };
+                    (op, 0, address)
+                }
+                Uop::_POP_FRAME => (Uop::_INLINE_RETURN, callee.args, 0),
+                op => (op, u.oparg, u.operand),
+            };
+            uops.push(UopInst {
+                op,
+                oparg,
+                operand,
+                inst: 0,
+                jump: *target,
+            });
+        }
+    }
+    for u in &mut uops {
+        u.jump = u.jump.map(|t| first[t as usize]);
+    }
+    // Bytecode ends with a return (or a path that leaves); forward jumps
+    // cannot end elsewhere.
+    if !matches!(
+        uops.last().map(|u| u.op),
+        Some(Uop::_INLINE_RETURN | Uop::_INLINE_COLD)
+    ) {
+        return None;
+    }
+    Some(InlineBody {
+        offset: call.offset,
+        code: call.code,
+        nargs: callee.args,
+        stacksize: call.stacksize,
+        uops,
+    })
+}
+
+/// Whether a micro-op may be part of an inlined body ([`inline_body`]):
+/// it reads locals, constants, globals (those of the caller's frame, which
+/// the entry checks are the callee's), or attributes of instances, classes
+/// or modules (no descriptors), or computes ints,
+/// floats and bools, releasing only such values or ones their objects
+/// still hold, so that it runs no code; its only exits are guards and
+/// failed allocations; and it needs no instruction pointer.
+fn inlinable(op: Uop, oparg: u32) -> bool {
+    let pure = match op {
+        Uop::_LOAD_ATTR_INSTANCE_VALUE
+        | Uop::_LOAD_ATTR_SLOT
+        | Uop::_LOAD_ATTR_CLASS
+        | Uop::_LOAD_ATTR_MODULE
+        | Uop::_LOAD_GLOBAL_MODULE
+        | Uop::_LOAD_GLOBAL_BUILTINS => oparg & 1 == 0,
+        Uop::_GUARD_GLOBALS_VERSION
+        | Uop::_GUARD_BUILTINS_VERSION
+        | Uop::_CHECK_ATTR_CLASS
+        | Uop::_CHECK_ATTR_MODULE => true,
+        Uop::_NOP
+        | Uop::_LOAD_FAST
+        | Uop::_LOAD_CONST
+        | Uop::_POP_TOP
+        | Uop::_COPY
+        | Uop::_SWAP
+        | Uop::_GUARD_TYPE_VERSION
+        | Uop::_CHECK_MANAGED_OBJECT_HAS_VALUES
+        | Uop::_GUARD_BOTH_INT
+        | Uop::_GUARD_NOS_INT
+        | Uop::_GUARD_TOS_INT
+        | Uop::_GUARD_BOTH_FLOAT
+        | Uop::_GUARD_NOS_FLOAT
+        | Uop::_GUARD_TOS_FLOAT
+        | Uop::_BINARY_OP_ADD_INT
+        | Uop::_BINARY_OP_SUBTRACT_INT
+        | Uop::_BINARY_OP_MULTIPLY_INT
+        | Uop::_BINARY_OP_ADD_FLOAT
+        | Uop::_BINARY_OP_SUBTRACT_FLOAT
+        | Uop::_BINARY_OP_MULTIPLY_FLOAT
+        | Uop::_COMPARE_OP_INT
+        | Uop::_COMPARE_OP_FLOAT
+        | Uop::_IS_OP
+        | Uop::_TO_BOOL_BOOL
+        | Uop::_TO_BOOL_INT
+        | Uop::_TO_BOOL_NONE
+        | Uop::_UNARY_NOT
+        | Uop::_IS_NONE
+        | Uop::_POP_JUMP_IF_FALSE
+        | Uop::_POP_JUMP_IF_TRUE
+        | Uop::_JUMP
+        | Uop::_POP_FRAME => true,
+        _ => false,
+    };
+    pure && (op == Uop::_POP_FRAME || !op.needs_ip())
 }
 
 /// Whether `inst` is an adaptive instruction the interpreter has never run:
@@ -1123,6 +1304,36 @@ pub fn cache_operands(units: &[u16], inst: &Inst) -> Option<Vec<(Uop, u64)>> {
         .collect()
 }
 
+/// Rewrites instruction `inst` of `units` as `opcode`, a specialization
+/// of the same instruction, its inline cache holding `operands` for the
+/// micro-ops of its expansion, as CPython's specializer writes them
+/// ([`cache_operands`] reads them back). `false` (nothing changed) when
+/// `opcode` is no specialization of it.
+pub fn specialize(units: &mut [u16], inst: &Inst, opcode: u8, operands: &[(Uop, u64)]) -> bool {
+    let expansion = &MACRO_EXPANSION[opcode as usize];
+    if expansion.nuops <= 0 || deopt(opcode) != deopt(inst.opcode) {
+        return false;
+    }
+    let at = inst.offset as usize;
+    for &(id, size, offset) in &expansion.uops[..expansion.nuops as usize] {
+        let n = match size {
+            OPARG_CACHE_1 => 1,
+            OPARG_CACHE_2 => 2,
+            OPARG_CACHE_4 => 4,
+            _ => continue,
+        };
+        let value = Uop::from_cpython(id as u16)
+            .and_then(|u| operands.iter().find(|(op, _)| *op == u))
+            .map_or(0, |&(_, v)| v);
+        let first = at + 1 + offset as usize;
+        for (k, unit) in units[first..first + n].iter_mut().enumerate() {
+            *unit = (value >> (16 * k)) as u16;
+        }
+    }
+    units[at] = (units[at] & 0xFF00) | opcode as u16;
+    true
+}
+
 /// Expands `op` with CPython's macro expansion table, if jitsaw has a
 /// stencil for every micro-op in it.
 fn expand(code: &CodeInput, inst: &Inst, op: u8, next: u32) -> Option<Lowering> {
@@ -1559,6 +1770,190 @@ mod tests {
         assert_eq!(delegating_send(&insts, insts.len() - 1), None);
         assert_eq!(delegating_send(&program(4), resume), None);
         assert_eq!(delegating_send(&program(6), resume), None);
+    }
+
+    /// A callee taking `self` and `o` for [`inline_body`]: `units` after
+    /// its `RESUME_CHECK`.
+    fn callee(body: impl FnOnce(&mut Vec<u16>)) -> InlineCall {
+        let mut units = vec![unit(RESUME_CHECK, 0)];
+        body(&mut units);
+        InlineCall {
+            offset: 40,
+            code: 0x7000,
+            stacksize: 2,
+            callee: Box::new(CodeInput {
+                args: 2,
+                consts: vec![(0x5000, true), (0x6000, false)],
+                ..code(units)
+            }),
+        }
+    }
+
+    #[test]
+    fn pure_callees_become_inlined_bodies() {
+        // `return self.x if self.x is not None else 7`, as specialized:
+        // forward branches, two returns, a mortal and an immortal constant.
+        let call = callee(|u| {
+            u.push(unit(LOAD_FAST, 0));
+            with_caches(u, LOAD_ATTR_INSTANCE_VALUE, 0);
+            with_caches(u, POP_JUMP_IF_NONE, 3);
+            u.push(unit(LOAD_FAST, 1));
+            u.push(unit(LOAD_CONST, 1));
+            u.push(unit(RETURN_VALUE, 0));
+            u.push(unit(RETURN_CONST, 0));
+        });
+        let body = inline_body(&call).expect("inlinable");
+        let ops: Vec<(Uop, u32, u64, Option<u32>)> = body
+            .uops
+            .iter()
+            .map(|u| (u.op, u.oparg, u.operand, u.jump))
+            .collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                (_LOAD_FAST, 0, 0, None),
+                (_GUARD_TYPE_VERSION, 0, 0, None),
+                (_CHECK_MANAGED_OBJECT_HAS_VALUES, 0, 0, None),
+                (_LOAD_ATTR_INSTANCE_VALUE, 0, 0, None),
+                (_IS_NONE, 3, 0, None),
+                (_POP_JUMP_IF_TRUE, 3, 0, Some(9)),
+                (_LOAD_FAST, 1, 0, None),
+                (_LOAD_CONST_INLINE, 0, 0x6000, None),
+                (_INLINE_RETURN, 2, 0, None),
+                (_LOAD_CONST_INLINE_BORROW, 0, 0x5000, None),
+                (_INLINE_RETURN, 2, 0, None),
+            ]
+        );
+        assert_eq!(
+            (body.nargs, body.stacksize, body.code, body.offset),
+            (2, 2, 0x7000, 40)
+        );
+    }
+
+    #[test]
+    fn specializing_writes_what_the_cache_reads_back() {
+        let mut units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0)];
+        with_caches(&mut units, LOAD_ATTR, 6);
+        units.push(unit(RETURN_VALUE, 0));
+        units[4] = 0xBEEF; // a stale type version, overwritten
+        let insts = decode(&units).unwrap();
+        let operands = [
+            (Uop::_GUARD_TYPE_VERSION, 0x12345),
+            (Uop::_LOAD_ATTR_INSTANCE_VALUE, 7),
+        ];
+        assert!(!specialize(
+            &mut units.clone(),
+            &insts[2],
+            LOAD_GLOBAL_MODULE,
+            &operands
+        ));
+        assert!(specialize(
+            &mut units,
+            &insts[2],
+            LOAD_ATTR_INSTANCE_VALUE,
+            &operands
+        ));
+        let insts = decode(&units).unwrap();
+        assert_eq!(
+            (insts[2].opcode, insts[2].oparg),
+            (LOAD_ATTR_INSTANCE_VALUE, 6)
+        );
+        assert_eq!(
+            cache_operands(&units, &insts[2]).unwrap(),
+            [
+                (Uop::_GUARD_TYPE_VERSION, 0x12345),
+                (Uop::_CHECK_MANAGED_OBJECT_HAS_VALUES, 0),
+                (Uop::_LOAD_ATTR_INSTANCE_VALUE, 7),
+            ]
+        );
+        assert_eq!(insts[3].opcode, RETURN_VALUE);
+    }
+
+    #[test]
+    fn paths_the_callee_never_took_leave_for_the_call() {
+        // `if u is None: return self.x < 1` (never run: its compare and
+        // load unspecialized) `return u`.
+        let mut call = callee(|u| {
+            u.push(unit(LOAD_FAST, 1));
+            with_caches(
+                u,
+                POP_JUMP_IF_NOT_NONE,
+                2 + caches(LOAD_ATTR) as u32 + caches(COMPARE_OP) as u32 + 3,
+            );
+            u.push(unit(LOAD_FAST, 0));
+            with_caches(u, LOAD_ATTR, 0);
+            u.push(unit(LOAD_CONST, 0));
+            with_caches(u, COMPARE_OP, 2);
+            u.push(unit(RETURN_VALUE, 0));
+            u.push(unit(LOAD_FAST, 1));
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        let warm = consts::ADAPTIVE_COUNTER_WARMUP as u16;
+        let insts = decode(&call.callee.units).unwrap();
+        for i in insts.iter().filter(|i| is_adaptive(i.opcode)) {
+            call.callee.units[i.offset as usize + 1] = warm;
+        }
+        let body = inline_body(&call).expect("inlinable");
+        let ops: Vec<(Uop, Option<u32>)> = body.uops.iter().map(|u| (u.op, u.jump)).collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                (_LOAD_FAST, None),
+                (_IS_NONE, None),
+                (_POP_JUMP_IF_FALSE, Some(5)),
+                // `self` pushed, the rest of the path left out.
+                (_LOAD_FAST, None),
+                (_INLINE_COLD, None),
+                (_LOAD_FAST, None),
+                (_INLINE_RETURN, None),
+            ]
+        );
+        // Once the interpreter ran them (and failed to specialize), the
+        // callee computes in ways that may run code: not inlined.
+        for i in insts.iter().filter(|i| is_adaptive(i.opcode)) {
+            call.callee.units[i.offset as usize + 1] = 0;
+        }
+        assert_eq!(inline_body(&call), None);
+    }
+
+    #[test]
+    fn callees_that_call_loop_store_or_run_code_are_not_inlined() {
+        let cases: [fn(&mut Vec<u16>); 4] = [
+            // A call of anything.
+            |u| {
+                u.push(unit(LOAD_FAST, 0));
+                u.push(unit(PUSH_NULL, 0));
+                with_caches(u, CALL, 0);
+                u.push(unit(RETURN_VALUE, 0));
+            },
+            // A store to a parameter: not a pure computation.
+            |u| {
+                u.push(unit(LOAD_FAST, 1));
+                u.push(unit(STORE_FAST, 0));
+                u.push(unit(RETURN_CONST, 0));
+            },
+            // An unspecialized operation may call `__add__`.
+            |u| {
+                u.push(unit(LOAD_FAST_LOAD_FAST, 1));
+                with_caches(u, BINARY_OP, 0);
+                u.push(unit(RETURN_VALUE, 0));
+            },
+            // A loop.
+            |u| {
+                u.push(unit(NOP, 0));
+                with_caches(u, JUMP_BACKWARD, 2 + caches(JUMP_BACKWARD) as u32);
+                u.push(unit(RETURN_CONST, 0));
+            },
+        ];
+        for case in cases {
+            assert_eq!(inline_body(&callee(case)), None);
+        }
+        // Not past its `RESUME`: the entry's checks are that instruction's.
+        let mut call = callee(|u| u.push(unit(RETURN_CONST, 0)));
+        call.callee.units[0] = unit(NOP, 0);
+        assert_eq!(inline_body(&call), None);
     }
 
     #[test]

@@ -290,6 +290,7 @@ pub fn enable(options: Options) -> Result<(), String> {
     WANTED.store(true, Ordering::Relaxed);
     DUMP_UOPS.store(options.dump.uops, Ordering::Relaxed);
     PERF_MAP.store(options.perf, Ordering::Relaxed);
+    INLINE.store(options.inline, Ordering::Relaxed);
     if options.perf {
         crate::arena::never_reuse_addresses();
     }
@@ -2288,6 +2289,7 @@ unsafe fn compile(
     read_names(
         &mut input,
         ts,
+        frame,
         (*frame).f_globals,
         (*frame).f_builtins,
         code,
@@ -2307,6 +2309,11 @@ unsafe fn compile(
     }
     if !s.profile.is_null() {
         input.run_counters = Some((*s.profile).run_counters());
+    }
+    // Counts are per instruction of the code's own: an inlined callee's
+    // would be its caller's `CALL`'s.
+    if input.executed_counter.is_some() || input.run_counters.is_some() {
+        input.inline_calls.clear();
     }
     let dump_uops = DUMP_UOPS.load(Ordering::Relaxed);
     let mut stages = String::new();
@@ -2344,6 +2351,11 @@ unsafe fn compile(
         st.uops += program.uops.len() as u64;
         st.code_bytes += compiled.size as u64;
         st.instructions += program.insts.len() as u64;
+        st.calls_inlined += program
+            .uops
+            .iter()
+            .filter(|u| u.op == crate::uops::Uop::_CHECK_CALLEE)
+            .count() as u64;
         st.compile_ns += s.compile_time.as_nanos() as u64;
         COMPILE_NS_PER_INSTRUCTION.store(st.compile_ns / st.instructions.max(1), Ordering::Relaxed);
         // `RETURN_GENERATOR` is left to the interpreter by design (compiled
@@ -2550,7 +2562,14 @@ pub unsafe fn dump_code(
         input.class_facts = state.class_facts();
         input.propagate_types = state.propagate_types();
     }
-    read_names(&mut input, ts, globals, builtins, code);
+    read_names(
+        &mut input,
+        ts,
+        std::ptr::null_mut(),
+        globals,
+        builtins,
+        code,
+    );
     if input.propagate_types {
         input.known_objects = known_objects(&input);
     }
@@ -2593,6 +2612,7 @@ unsafe fn code_units_slice<'a>(code: *mut PyCodeObject) -> &'a [u16] {
 unsafe fn read_names(
     input: &mut CodeInput,
     ts: *mut PyThreadState,
+    frame: *mut Frame,
     globals: *mut PyObject,
     builtins: *mut PyObject,
     code: *mut PyCodeObject,
@@ -2603,6 +2623,7 @@ unsafe fn read_names(
     input.known_globals = known_globals(globals, builtins, code, &insts, &loads);
     input.known_attrs = known_attrs(code, &input.units, &insts, &input.known_globals);
     input.trivial_calls = trivial_calls(&input.units, &insts);
+    input.inline_calls = inline_calls(input, &insts, frame, ts, globals, builtins);
 }
 
 /// Where each global load of `code` finds its name in the frame's globals
@@ -2802,6 +2823,163 @@ unsafe fn trivial_calls(units: &[u16], insts: &[Inst]) -> Vec<frontend::TrivialC
     }
     calls
 }
+
+/// The method calls of the code whose callee `optimize::inline` may run in
+/// the caller (see [`frontend::InlineCall`]): `obj.method(args)` with each
+/// argument a local or a constant, where the method load's cache holds a
+/// plain function whose parameters, all positional, are its only locals,
+/// without handlers, local monitoring or instrumentation other than the
+/// code's, and a short body. Not in generators and coroutines, whose
+/// frames are not on the thread's frame stack, above which the callee's
+/// values go.
+unsafe fn inline_calls(
+    input: &CodeInput,
+    insts: &[Inst],
+    frame: *mut Frame,
+    ts: *mut PyThreadState,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+) -> Vec<frontend::InlineCall> {
+    let mut calls = Vec::new();
+    if input.flags as i64 & GENERATOR_FLAGS != 0 || !INLINE.load(Ordering::Relaxed) {
+        return calls;
+    }
+    for (j, call) in insts.iter().enumerate() {
+        if !matches!(call.opcode, opcode::CALL | opcode::CALL_PY_EXACT_ARGS) {
+            continue;
+        }
+        // Back over the argument loads to the method load, noting the
+        // caller's local each argument comes from (the callee's local 0,
+        // `self`, is the method load's owner).
+        let (mut sources, mut k) = (Vec::new(), j);
+        while sources.len() < call.oparg as usize && k > 0 {
+            k -= 1;
+            let (op, arg) = (insts[k].opcode, insts[k].oparg);
+            match op {
+                opcode::LOAD_FAST | opcode::LOAD_FAST_CHECK => sources.push(Some(arg)),
+                opcode::LOAD_CONST => sources.push(None),
+                opcode::LOAD_FAST_LOAD_FAST => sources.extend([Some(arg & 15), Some(arg >> 4)]),
+                _ => break,
+            }
+        }
+        if sources.len() != call.oparg as usize || k == 0 {
+            continue;
+        }
+        // The owner's load, maybe fused with the load before it.
+        let owner = match k.checked_sub(2).map(|o| &insts[o]) {
+            Some(i) if matches!(i.opcode, opcode::LOAD_FAST | opcode::LOAD_FAST_CHECK) => {
+                Some(i.oparg)
+            }
+            Some(i) if i.opcode == opcode::LOAD_FAST_LOAD_FAST => Some(i.oparg & 15),
+            _ => None,
+        };
+        sources.push(owner);
+        sources.reverse();
+        let load = &insts[k - 1];
+        let method = [
+            Uop::_LOAD_ATTR_METHOD_WITH_VALUES,
+            Uop::_LOAD_ATTR_METHOD_NO_DICT,
+            Uop::_LOAD_ATTR_METHOD_LAZY_DICT,
+        ];
+        let Some(func) = frontend::cache_operands(&input.units, load).and_then(|ops| {
+            ops.into_iter()
+                .find(|(u, _)| method.contains(u))
+                .map(|(_, v)| v as *mut PyObject)
+        }) else {
+            continue;
+        };
+        if func.is_null() || !runtime::is_plain_function(func) {
+            continue;
+        }
+        let code = field::<*mut PyCodeObject>(func.cast(), off::FUNC_CODE);
+        let field_of = |at| field::<i32>(code.cast(), at) as u32;
+        let stacksize = field_of(off::CODE_CO_STACKSIZE);
+        if plain_positional_args(code) != Some(call.oparg + 1)
+            || field_of(off::CODE_CO_NLOCALSPLUS) != call.oparg + 1
+            || field_of(off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0
+            || !runtime::exception_table(code).is_empty()
+            || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
+            || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != input.version
+            || stacksize > MAX_INLINED_STACK
+            || ob_size(code.cast()) as usize > 4 * frontend::MAX_INLINED_INSTRUCTIONS
+        {
+            continue;
+        }
+        let mut callee = code_input(code, input.version);
+        if !frame.is_null() {
+            predict_attribute_loads(&mut callee, code, &sources, frame);
+        }
+        // Its global loads find the caller's frame's globals: where those
+        // are the function's, they are specialized as the caller's are.
+        if field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS) == globals
+            && field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS) == builtins
+        {
+            let loads =
+                frontend::global_loads(&frontend::decode(&callee.units).unwrap_or_default());
+            callee.globals = global_slots(ts, globals, builtins, code, &loads);
+            callee.globals_version = keys_version(globals);
+            callee.builtins_version = keys_version(builtins);
+        }
+        calls.push(frontend::InlineCall {
+            offset: call.offset,
+            code: code as u64,
+            stacksize,
+            callee: Box::new(callee),
+        });
+    }
+    calls
+}
+
+/// Specializes an inlined callee's plain loads of its parameters'
+/// attributes (`LOAD_FAST k` then `LOAD_ATTR`) for the objects the caller's
+/// frame passes now (`sources`: the caller's local each parameter comes
+/// from, if one), where those are inline values: the callee's own
+/// specialization saw whatever its other callers passed (a method of a
+/// base class, called on instances of several subclasses). The guards
+/// check the types at run time, as for any specialization.
+unsafe fn predict_attribute_loads(
+    callee: &mut CodeInput,
+    code: *mut PyCodeObject,
+    sources: &[Option<u32>],
+    frame: *mut Frame,
+) {
+    let names = code_obj_field(code, off::CODE_CO_NAMES);
+    let insts = frontend::decode(&callee.units).unwrap_or_default();
+    for w in insts.windows(2) {
+        let (load, attr) = (&w[0], &w[1]);
+        if load.opcode != opcode::LOAD_FAST
+            || deopt(attr.opcode) != opcode::LOAD_ATTR
+            || attr.oparg & 1 != 0
+        {
+            continue;
+        }
+        let Some(&Some(local)) = sources.get(load.oparg as usize) else {
+            continue;
+        };
+        let object = *frame_local(frame, local as usize);
+        if object.is_null() {
+            continue;
+        }
+        let name = tuple_item(names, (attr.oparg >> 1) as usize);
+        if let Some((version, index)) = runtime::attr_cache::instance_value(object, name) {
+            frontend::specialize(
+                &mut callee.units,
+                attr,
+                opcode::LOAD_ATTR_INSTANCE_VALUE,
+                &[
+                    (Uop::_GUARD_TYPE_VERSION, version as u64),
+                    (Uop::_LOAD_ATTR_INSTANCE_VALUE, index as u64),
+                ],
+            );
+        }
+    }
+}
+
+/// Callees needing more stack than this are not inlined.
+const MAX_INLINED_STACK: u32 = 16;
+
+/// Whether calls are inlined (`JITSAW_INLINE=0` turns it off, to compare).
+pub static INLINE: AtomicBool = AtomicBool::new(true);
 
 /// What `LOAD_ATTR_MODULE` of `name` finds in `module`, if it may be burned
 /// in: (the module's dict, 0, the value). The module is exact, its dict an

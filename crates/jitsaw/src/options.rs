@@ -35,6 +35,9 @@ pub struct Options {
     /// `JITSAW_CHAOS`: for testing, deopt at pseudo-random instruction
     /// boundaries, on average every this many instructions (0: never).
     pub chaos: u32,
+    /// `JITSAW_INLINE=0`: no call is inlined (`optimize::inline`), to
+    /// compare; 1, the default, inlines small callees.
+    pub inline: bool,
 }
 
 /// `JITSAW_DUMP`: a comma-separated list of `uops` and `asm`.
@@ -127,6 +130,15 @@ impl Options {
                 ))
             }
         };
+        let inline = match get("JITSAW_INLINE").as_deref().map(str::trim) {
+            None | Some("") | Some("1") => true,
+            Some("0") => false,
+            Some(v) => {
+                return Err(format!(
+                    "JITSAW_INLINE must be 1 (inline small callees) or 0 (never), got {v:?}"
+                ))
+            }
+        };
         let code_limit_mib = match get("JITSAW_CODE_LIMIT").as_deref().map(str::trim) {
             None | Some("") => DEFAULT_CODE_LIMIT_MIB,
             // 0: compile nothing (the hook alone, for measuring its cost).
@@ -147,6 +159,7 @@ impl Options {
             profile,
             debug,
             chaos,
+            inline,
         })
     }
 
@@ -184,6 +197,7 @@ mod tests {
                 profile: false,
                 debug: false,
                 chaos: 0,
+                inline: true,
             }
         );
     }
@@ -232,6 +246,10 @@ mod tests {
         assert!(parse(&[("JITSAW_DEBUG", "2")])
             .unwrap_err()
             .contains("JITSAW_DEBUG"));
+        assert!(!parse(&[("JITSAW_INLINE", "0")]).unwrap().inline);
+        assert!(parse(&[("JITSAW_INLINE", "yes")])
+            .unwrap_err()
+            .contains("JITSAW_INLINE"));
         assert!(parse(&[("JITSAW_PROFILE", "on")])
             .unwrap_err()
             .contains("JITSAW_PROFILE"));

@@ -20,6 +20,8 @@ pub struct CompileStats {
     pub instructions: u64,
     /// Instructions compiled as a plain exit to the interpreter, by opcode.
     pub unsupported: BTreeMap<String, u64>,
+    /// Calls compiled with their callee inlined (`optimize::inline`).
+    pub calls_inlined: u64,
 }
 
 /// The process's compilation counters.
@@ -31,6 +33,7 @@ pub static COMPILE: Mutex<CompileStats> = Mutex::new(CompileStats {
     compile_ns: 0,
     instructions: 0,
     unsupported: BTreeMap::new(),
+    calls_inlined: 0,
 });
 
 /// Records a refusal.

@@ -400,6 +400,17 @@ uops! { o;
     // the constant, or 0 for `self`); anything else leaves for `_CALL`.
     // Releasing `self` may run code.
     _CALL_TRIVIAL: 2 => 1, escapes true;
+    // jitsaw: a call inlined in its caller (`optimize::inline`): the
+    // entry's checks (oparg: the arguments with `self`, and the last stack
+    // slot the body may use; operand: the callee's code), the return
+    // (oparg: the arguments with `self`), and the fallback's release of
+    // what the body had pushed (oparg: the slot above the arguments).
+    _CHECK_CALLEE: 0 => 0, escapes false;
+    // jitsaw: in an inlined body, an instruction the interpreter never ran,
+    // which leaves for the call.
+    _INLINE_COLD: 0 => 0, escapes false;
+    _INLINE_RETURN: o + 2 => 1, escapes true;
+    _INLINE_UNWIND: 0 => 0, escapes false;
     // jitsaw: tier-1 `CALL_FUNCTION_EX`.
     _CALL_FUNCTION_EX: 3 + (o & 1) => 1, escapes true;
     // jitsaw: tier-1 `CALL_ALLOC_AND_ENTER_INIT`, leaving the instance and
@@ -1048,6 +1059,25 @@ pub struct Program {
     /// Code-unit offsets of loop heads not kept in words (see
     /// `frontend::CodeInput::no_words`).
     pub no_words: Vec<u32>,
+    /// Callees' bodies to inline at their calls (see `optimize::inline`).
+    pub inline_bodies: Vec<InlineBody>,
+}
+
+/// The body of a callee to inline at a method call (`frontend::inline_body`,
+/// `optimize::inline`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlineBody {
+    /// The `CALL`'s offset.
+    pub offset: u32,
+    /// The callee's code object.
+    pub code: u64,
+    /// Its parameters, `self` first: its locals, all arguments.
+    pub nargs: u32,
+    /// Its `co_stacksize`.
+    pub stacksize: u32,
+    /// Its micro-ops: locals are the callee's, a jump names a micro-op of
+    /// the body, returns are `_INLINE_RETURN`s (`inst` is unused).
+    pub uops: Vec<UopInst>,
 }
 
 /// A global name's value when compiling, as the frame's globals or (when

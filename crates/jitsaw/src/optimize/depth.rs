@@ -132,7 +132,9 @@ pub fn check_stack_depth(program: Program) -> Program {
         let start = out.len();
         let mut moved = Vec::with_capacity(uops.len());
         for u in uops {
-            if let Some(d) = depth {
+            // An inlined call's fallback starts with what its body had
+            // pushed (`optimize::inline`), which it releases: unchecked.
+            if let Some(d) = depth.filter(|_| u.op != Uop::_INLINE_UNWIND) {
                 out.push(UopInst {
                     op: Uop::_CHECK_STACK_DEPTH,
                     oparg: 0,

@@ -7,6 +7,7 @@ pub mod classes;
 pub mod depth;
 pub mod fuse;
 pub mod globals;
+pub mod inline;
 pub mod loops;
 pub mod raw;
 pub mod types;
@@ -24,7 +25,7 @@ pub fn optimize(program: Program) -> Program {
 /// Runs every pass in order, showing `trace` the program after each (by
 /// the pass's name), for dumps.
 pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) -> Program {
-    let passes: [(&str, Pass); 12] = [
+    let passes: [(&str, Pass); 13] = [
         ("inline_constants", inline_constants),
         ("burn_globals", globals::burn_globals),
         ("remove_guards", types::remove_guards),
@@ -40,6 +41,7 @@ pub fn optimize_traced(program: Program, trace: &mut dyn FnMut(&str, &Program)) 
         ("compute_in_words", raw::compute_in_words),
         ("keep_loops_in_words", loops::keep_loops_in_words),
         ("unpack_into_locals", fuse::unpack_into_locals),
+        ("inline_calls", inline::inline_calls),
     ];
     passes.into_iter().fold(program, |program, (name, pass)| {
         let program = pass(program);

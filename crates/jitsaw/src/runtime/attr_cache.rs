@@ -667,6 +667,23 @@ unsafe fn share(
     }
 }
 
+/// Where `owner`'s type keeps `name` for a plain load, when that is an
+/// inline value, as `LOAD_ATTR_INSTANCE_VALUE` would read it: the type's
+/// version and the value's index (for specializing an inlined callee's
+/// loads for the objects its call passes, `hook::inline_calls`). Runs no
+/// Python code.
+///
+/// # Safety
+/// The GIL is held; `owner` and `name` are live objects.
+pub(crate) unsafe fn instance_value(
+    owner: *mut PyObject,
+    name: *mut PyObject,
+) -> Option<(u32, u16)> {
+    let e = classify(owner, name, Access::Load { method: false });
+    (e.version != 0 && e.kind == Kind::Value && e.index != NOT_SHARED)
+        .then_some((e.version, e.index))
+}
+
 /// The entry for `name` on instances of `owner`'s type, under the
 /// conditions of CPython's `_Py_Specialize_LoadAttr`/`_StoreAttr` for the
 /// specializations it mirrors (`analyze_descriptor`, `specialize_dict_access`,

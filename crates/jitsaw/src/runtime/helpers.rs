@@ -1445,7 +1445,7 @@ unsafe fn unpack_method(base: *mut *mut PyObject) -> bool {
 /// Whether `callable` is a Python function with CPython's own vectorcall,
 /// which the interpreter would call by pushing its frame.
 #[inline(always)]
-pub(super) unsafe fn is_plain_function(callable: *mut PyObject) -> bool {
+pub(crate) unsafe fn is_plain_function(callable: *mut PyObject) -> bool {
     is_type(callable, &raw mut PyFunction_Type)
         && field::<usize>(callable.cast(), off::FUNC_VECTORCALL) == function_vectorcall()
 }

@@ -101,6 +101,101 @@ stencil!(
 );
 
 stencil!(
+    /// The entry of a call inlined in its caller (`optimize::inline`): the
+    /// callable below the `oparg & 0xFF` arguments (`self` first, not
+    /// `NULL`) is a plain Python function of the code object compiled in
+    /// (the operand); its frame would find nothing to do at its `RESUME`
+    /// (no eval-breaker event, the code's instrumentation current, no
+    /// monitoring); the recursion limit is not near; the frame evaluator is
+    /// jitsaw's; and the frame is the thread's top one with room above it
+    /// up to slot `(oparg >> 8) & 0x7FFFFF`, where the callee's values go.
+    /// With bit 31 set, the body reads globals, which it finds in the
+    /// frame's: the function's must be those. Otherwise the instruction's
+    /// fallback, the call itself.
+    fn _CHECK_CALLEE(f, sp, ts) {
+        let n = oparg() & 0xFF;
+        let (callable, self_) = (peek(sp, n + 1), peek(sp, n));
+        let code = operand() as *mut u8;
+        if self_.is_null()
+            || !is_plain_function(callable)
+            || field::<*mut u8>(callable.cast(), off::FUNC_CODE) != code
+        {
+            deopt!(f, sp, ts)
+        }
+        if oparg() >> 31 != 0
+            && (field::<*mut PyObject>(callable.cast(), off::FUNC_GLOBALS) != (*f).f_globals
+                || field::<*mut PyObject>(callable.cast(), off::FUNC_BUILTINS) != (*f).f_builtins)
+        {
+            deopt!(f, sp, ts)
+        }
+        let framesize = field::<i32>(frame_code(f).cast(), off::CODE_CO_FRAMESIZE) as usize;
+        let end = f.cast::<*mut PyObject>().add(framesize);
+        let top = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
+        let limit = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_LIMIT);
+        if eval_breaker(ts) != field::<u64>(code, off::CODE_INSTRUMENTATION_VERSION)
+            || !field::<*mut u8>(code, off::CODE_MONITORING).is_null()
+            || *py_recursion_remaining(ts) <= 1
+            || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME)
+                != (&raw const jitsaw_eval_frame) as usize
+            || top != end
+            || frame_local(f, (oparg() >> 8) & 0x7F_FFFF) > limit
+        {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// An instruction of an inlined body that the interpreter never ran
+    /// (unspecialized): the instruction's fallback, the call itself.
+    fn _INLINE_COLD(f, sp, ts) {
+        deopt!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The return of a call inlined in its caller: the result replaces the
+    /// callable, and the `oparg` arguments (`self` first) and the callable
+    /// are released as the callee's frame would release its locals and
+    /// function once popped (which may run code: a `__del__`).
+    fn _INLINE_RETURN(f, sp, ts) {
+        let n = oparg();
+        let res = peek(sp, 1);
+        let base = sp.sub(n + 2);
+        let mut i = 1;
+        while i <= n {
+            decref(*base.add(i));
+            i += 1;
+        }
+        decref(*base);
+        *base = res;
+        next!(f, base.add(1), ts)
+    }
+);
+
+stencil!(
+    /// The start of an inlined call's fallback: the values the inlined
+    /// body had pushed above slot `oparg` (the call's arguments) when a
+    /// guard failed or an allocation did are released (ints, floats and
+    /// attribute values their objects still hold: no code runs), and the
+    /// error of a failed allocation is dropped: the body computes without
+    /// side effects, so the call itself, which follows, does it all again.
+    fn _INLINE_UNWIND(f, sp, ts) {
+        let limit = frame_local(f, oparg());
+        let mut sp = sp;
+        while sp > limit {
+            sp = sp.sub(1);
+            decref(*sp);
+        }
+        if !field::<*mut PyObject>(ts.cast(), off::TSTATE_CURRENT_EXCEPTION).is_null() {
+            PyErr_Clear();
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// `CALL_ALLOC_AND_ENTER_INIT`: `cls(args)` for a class whose instances
     /// come from `object.__new__` and whose `__init__` is a Python function,
     /// as long as the class keeps the type version the specializer saw (the

@@ -1,0 +1,379 @@
+//! Inlining of small callees (`frontend::inline_body`): a method call whose
+//! callee computes its result from its parameters without side effects
+//! runs the callee's micro-ops in the caller, on the caller's frame, with
+//! no frame of its own.
+//!
+//! The arguments stay where the call found them, in the caller's stack:
+//! the callee's local `k` is the caller's stack slot of argument `k`
+//! (`self` first), and the callee's own values go on above them, past the
+//! end of the caller's frame if need be, into the free part of the
+//! thread's frame stack (`_CHECK_CALLEE` checks that the frame is its top
+//! and that the room is there). The entry also checks what the call itself
+//! would: the callable is a plain function of the callee's code, its
+//! `RESUME` would find no event and its code's instrumentation current,
+//! the recursion limit is not near, jitsaw's frame evaluator is the
+//! interpreter's. Nothing of the callee can be observed meanwhile: its
+//! micro-ops run no code. The return (`_INLINE_RETURN`) releases the
+//! arguments and the callable as the callee's frame would once popped.
+//!
+//! Whatever leaves the body (a guard, an allocation that fails) goes to
+//! the instruction's fallback, which releases what the body had pushed
+//! (`_INLINE_UNWIND`) and makes the call: the body has changed nothing, so
+//! the callee then runs as it would have, with its frame, its tracebacks,
+//! its deopts. A call whose entry keeps failing is compiled generic after
+//! its fallbacks, without the body.
+//!
+//! The last pass: locals beyond the caller's and jumps within an
+//! instruction ([`LABEL`]s) are for the code generator only.
+
+use super::depth::{depths, Depth};
+use super::rewrite_ranges;
+use crate::uops::{InlineBody, Program, Uop, UopInst, LABEL};
+
+/// Inlines the program's callee bodies at their calls (see the module).
+pub fn inline_calls(mut program: Program) -> Program {
+    let bodies = std::mem::take(&mut program.inline_bodies);
+    if bodies.is_empty() {
+        return program;
+    }
+    let at = depths(&program);
+    let plans: Vec<Option<Plan>> = (0..program.insts.len())
+        .map(|i| plan(&program, &bodies, &at, i))
+        .collect();
+    if plans.iter().all(Option::is_none) {
+        return program;
+    }
+    let opcodes: Vec<u32> = program.insts.iter().map(|i| i.opcode as u32).collect();
+    rewrite_ranges(program, |i, fallback, uops, out| match &plans[i] {
+        None => out.extend_from_slice(uops),
+        Some(plan) if fallback => emit_fallback(plan, opcodes[i], i as u32, uops, out),
+        Some(plan) => emit_main(plan, i as u32, uops, out),
+    })
+}
+
+/// Where a body goes in its call's instruction.
+struct Plan<'a> {
+    body: &'a InlineBody,
+    /// The call's micro-ops before its `_SET_IP` and `_CALL`.
+    before: usize,
+    /// The call's `_SET_IP` and `_CALL`, and after the `_CALL` the micro-ops
+    /// of the call (`_CHECK_PERIODIC`) and those after it (the next
+    /// instruction's validity check).
+    set_ip: Option<UopInst>,
+    call: UopInst,
+    periodic: Option<UopInst>,
+    after: Vec<UopInst>,
+    /// The frame slot of the callee's local 0 (`self`).
+    first_local: u32,
+    /// The frame slot above the arguments, where the body's values start.
+    values: u32,
+}
+
+/// How instruction `i` inlines its body, if it is a call with one whose
+/// shape fits: `[..., _SET_IP?, _CALL n, _CHECK_PERIODIC?, ...]`, no
+/// fallback yet, its stack depth known, `n + 1` parameters.
+fn plan<'a>(
+    program: &Program,
+    bodies: &'a [InlineBody],
+    at: &[Depth],
+    i: usize,
+) -> Option<Plan<'a>> {
+    let inst = &program.insts[i];
+    let body = bodies.iter().find(|b| b.offset == inst.offset)?;
+    let Depth::Known(depth) = at[i] else {
+        return None;
+    };
+    let uops = program.uops_of(i);
+    let k = uops.iter().position(|u| u.op == Uop::_CALL)?;
+    let call = uops[k];
+    if inst.fallback_count != 0 || call.oparg + 1 != body.nargs || call.jump.is_some() {
+        return None;
+    }
+    let set_ip = (k > 0 && uops[k - 1].op == Uop::_SET_IP).then(|| uops[k - 1]);
+    let before = k - set_ip.is_some() as usize;
+    let periodic = uops
+        .get(k + 1)
+        .filter(|u| u.op == Uop::_CHECK_PERIODIC)
+        .copied();
+    let after = uops[k + 1 + periodic.is_some() as usize..].to_vec();
+    if after.iter().any(|u| u.jump.is_some() || !u.op.continues()) {
+        return None;
+    }
+    let base = program.stack_base;
+    let values = base + u32::try_from(depth).ok()?;
+    let first_local = values.checked_sub(body.nargs)?;
+    // The entry's oparg holds the arguments in 8 bits, the top slot in 23.
+    let top = values + body.stacksize;
+    if body.nargs > 0xFF || top >= 1 << 23 {
+        return None;
+    }
+    Some(Plan {
+        body,
+        before,
+        set_ip,
+        call,
+        periodic,
+        after,
+        first_local,
+        values,
+    })
+}
+
+/// The call's code with the body inlined: the micro-ops before the call,
+/// `_CHECK_CALLEE`, the body, and after each return what followed the call.
+fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
+    let start = out.len();
+    out.extend_from_slice(&uops[..plan.before]);
+    let body = plan.body;
+    out.push(UopInst {
+        op: Uop::_CHECK_CALLEE,
+        oparg: body.nargs
+            | (plan.values + body.stacksize) << 8
+            | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31,
+        operand: body.code,
+        inst: i,
+        jump: None,
+    });
+    let last = body.uops.len() - 1;
+    // Where each of the body's micro-ops lands in `out`, for its jumps.
+    let mut landed = Vec::with_capacity(body.uops.len());
+    for (k, u) in body.uops.iter().enumerate() {
+        landed.push(out.len());
+        let mut u = UopInst { inst: i, ..*u };
+        if u.op == Uop::_LOAD_FAST {
+            u.oparg += plan.first_local;
+        }
+        out.push(u);
+        if u.op == Uop::_INLINE_RETURN {
+            out.extend(plan.after.iter().copied());
+            if k != last {
+                out.push(UopInst {
+                    op: Uop::_JUMP,
+                    oparg: 0,
+                    operand: 0,
+                    inst: i,
+                    jump: Some(i + 1),
+                });
+            }
+        }
+    }
+    for &at in &landed {
+        if let Some(t) = out[at].jump {
+            out[at].jump = Some(LABEL | (landed[t as usize] - start) as u32);
+        }
+    }
+}
+
+/// Whether a micro-op reads the frame's globals or builtins, which in an
+/// inlined body are the caller's.
+fn reads_globals(op: Uop) -> bool {
+    matches!(
+        op,
+        Uop::_GUARD_GLOBALS_VERSION
+            | Uop::_GUARD_BUILTINS_VERSION
+            | Uop::_LOAD_GLOBAL_MODULE
+            | Uop::_LOAD_GLOBAL_BUILTINS
+    )
+}
+
+/// The call's fallback: what the body pushed released, then the call as
+/// it was compiled, then on to the next instruction.
+fn emit_fallback(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
+    debug_assert!(uops.is_empty());
+    let uop = |op: Uop, oparg: u32| UopInst {
+        op,
+        oparg,
+        operand: 0,
+        inst: i,
+        jump: None,
+    };
+    out.push(uop(Uop::_INLINE_UNWIND, plan.values));
+    out.push(uop(Uop::_GENERIC, opcode));
+    out.extend(plan.set_ip);
+    out.push(plan.call);
+    out.extend(plan.periodic);
+    out.extend(plan.after.iter().copied());
+    out.push(UopInst {
+        jump: Some(i + 1),
+        ..uop(Uop::_JUMP, 0)
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uops::Inst;
+
+    fn uop(op: Uop, oparg: u32, inst: u32, jump: Option<u32>) -> UopInst {
+        UopInst {
+            op,
+            oparg,
+            operand: 0,
+            inst,
+            jump,
+        }
+    }
+
+    /// `f, self, o` pushed, `CALL 1` (its `_SET_IP`, `_CALL`,
+    /// `_CHECK_PERIODIC`, then the next instruction's validity check), a
+    /// return; the callee `o if o else self` to inline, with two returns.
+    fn program() -> Program {
+        let inst = |k: u32, first: u32, count: u32| Inst {
+            start: k,
+            offset: k,
+            opcode: 0,
+            oparg: 0,
+            first,
+            count,
+            fallback: 8,
+            fallback_count: 0,
+        };
+        let body = vec![
+            uop(Uop::_LOAD_FAST, 1, 0, None),
+            uop(Uop::_POP_JUMP_IF_TRUE, 0, 0, Some(4)),
+            uop(Uop::_LOAD_FAST, 0, 0, None),
+            uop(Uop::_INLINE_RETURN, 2, 0, None),
+            uop(Uop::_LOAD_FAST, 1, 0, None),
+            uop(Uop::_INLINE_RETURN, 2, 0, None),
+        ];
+        Program {
+            insts: vec![
+                inst(0, 0, 1),
+                inst(1, 1, 1),
+                inst(2, 2, 1),
+                inst(3, 3, 4),
+                inst(4, 7, 1),
+            ],
+            uops: vec![
+                uop(Uop::_LOAD_CONST_INLINE_BORROW, 0, 0, None),
+                uop(Uop::_LOAD_FAST, 0, 1, None),
+                uop(Uop::_LOAD_FAST, 1, 2, None),
+                uop(Uop::_SET_IP, 0, 3, None),
+                uop(Uop::_CALL, 1, 3, None),
+                uop(Uop::_CHECK_PERIODIC, 0, 3, None),
+                uop(Uop::_CHECK_VALIDITY, 0, 4, None),
+                uop(Uop::_POP_FRAME, 0, 4, None),
+            ],
+            stack_base: 5,
+            inline_bodies: vec![InlineBody {
+                offset: 3,
+                code: 0x7000,
+                nargs: 2,
+                stacksize: 1,
+                uops: body,
+            }],
+            ..Program::default()
+        }
+    }
+
+    #[test]
+    fn the_body_runs_on_the_callers_stack_and_falls_back_to_the_call() {
+        let p = inline_calls(program());
+        let main: Vec<(Uop, u32, Option<u32>)> = p
+            .uops_of(3)
+            .iter()
+            .map(|u| (u.op, u.oparg, u.jump))
+            .collect();
+        use Uop::*;
+        // The arguments are the caller's slots 6 (`self`) and 7 (`o`); the
+        // body's values start at 8 and take one slot.
+        assert_eq!(
+            main,
+            [
+                (_CHECK_CALLEE, 2 | 9 << 8, None),
+                (_LOAD_FAST, 7, None),
+                (_POP_JUMP_IF_TRUE, 0, Some(LABEL | 7)),
+                (_LOAD_FAST, 6, None),
+                (_INLINE_RETURN, 2, None),
+                (_CHECK_VALIDITY, 0, None),
+                (_JUMP, 0, Some(4)),
+                (_LOAD_FAST, 7, None),
+                (_INLINE_RETURN, 2, None),
+                (_CHECK_VALIDITY, 0, None),
+            ]
+        );
+        assert_eq!(p.uops_of(3)[0].operand, 0x7000);
+        assert_eq!(
+            p.uops_of(3)[5].inst,
+            4,
+            "the check stays the next instruction's"
+        );
+        let fallback: Vec<(Uop, u32, Option<u32>)> = p
+            .fallback_of(3)
+            .iter()
+            .map(|u| (u.op, u.oparg, u.jump))
+            .collect();
+        assert_eq!(
+            fallback,
+            [
+                (_INLINE_UNWIND, 8, None),
+                (_GENERIC, 0, None),
+                (_SET_IP, 0, None),
+                (_CALL, 1, None),
+                (_CHECK_PERIODIC, 0, None),
+                (_CHECK_VALIDITY, 0, None),
+                (_JUMP, 0, Some(4)),
+            ]
+        );
+        // The other instructions are as they were, and the return after.
+        assert_eq!(p.uops_of(4)[0].op, _POP_FRAME);
+        assert_eq!(p.insts.iter().map(|i| i.fallback_count).sum::<u32>(), 7);
+        assert!(p.inline_bodies.is_empty());
+    }
+
+    #[test]
+    fn debug_checks_follow_the_body_on_the_callers_stack() {
+        let p = super::super::depth::check_stack_depth(inline_calls(program()));
+        let checked = |uops: &[UopInst]| -> Vec<(Uop, Option<u64>)> {
+            let mut out = Vec::new();
+            let mut check = None;
+            for u in uops {
+                if u.op == Uop::_CHECK_STACK_DEPTH {
+                    check = Some(u.operand);
+                } else {
+                    out.push((u.op, check.take()));
+                }
+            }
+            out
+        };
+        use Uop::*;
+        // Absolute slots: the call starts at 5 + 3; the body's value goes
+        // to 8; after the return the result is at 5.
+        assert_eq!(
+            checked(p.uops_of(3))[..6],
+            [
+                (_CHECK_CALLEE, Some(8)),
+                (_LOAD_FAST, Some(8)),
+                (_POP_JUMP_IF_TRUE, Some(9)),
+                (_LOAD_FAST, Some(8)),
+                (_INLINE_RETURN, Some(9)),
+                (_CHECK_VALIDITY, Some(6)),
+            ]
+        );
+        // What the body had pushed is not known where the fallback starts.
+        assert_eq!(
+            checked(p.fallback_of(3))[..2],
+            [(_INLINE_UNWIND, None), (_GENERIC, Some(8))]
+        );
+    }
+
+    #[test]
+    fn calls_whose_shape_does_not_fit_keep_their_call() {
+        let unchanged = |p: Program| {
+            let before = p.uops.clone();
+            assert_eq!(inline_calls(p).uops, before);
+        };
+        // Another argument count than the callee's parameters.
+        let mut p = program();
+        p.inline_bodies[0].nargs = 3;
+        unchanged(p);
+        // No body for this call.
+        let mut p = program();
+        p.inline_bodies[0].offset = 2;
+        unchanged(p);
+        // A depth no path gives: nothing reaches the call.
+        let mut p = program();
+        p.uops[0].op = Uop::_POP_FRAME;
+        unchanged(p);
+    }
+}

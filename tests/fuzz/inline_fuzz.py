@@ -1,0 +1,136 @@
+"""Differential fuzzer for inlined calls: random classes whose methods compute
+from their parameters alone (attribute reads, int, float and bool
+arithmetic, comparisons, `and`/`or`, branches, globals), called in loops
+with simple arguments, so that their callers' code runs them inlined; then
+the values change type (floats, strings, big ints, ``None``, objects of
+subclasses with other layouts or overriding methods), attributes are
+deleted, globals rebound, methods and their ``__code__`` replaced, and
+tracing switched on, so that inlined bodies leave for the real call at
+every point. Plain and jitted runs (every function compiled at its first
+call, and after two calls) must print exactly the same.
+
+    python3.13 tests/fuzz/inline_fuzz.py --seed 1 --count 100      # CI batch
+    python3.13 tests/fuzz/inline_fuzz.py --seed 7 --count 2000     # long mode
+    python3.13 tests/fuzz/inline_fuzz.py --show 12                 # print program 12
+"""
+
+import random
+import sys
+
+from differential import main
+
+ATTRS = ["x", "y", "z"]
+PARAMS = ["u", "v"]
+# What the attributes and globals become after the first phase, all ints.
+VALUES = ["3", "-7", "2.5", "0", "1.0", "True", "2**70", "'s'", "None", "[1]", "-0.0"]
+
+
+def num(r, depth=0):
+    """A number from the method's parameters, attributes of `self` and of
+    its first parameter, constants and globals (while they hold numbers)."""
+    if depth > 1 or r.random() < 0.4:
+        return r.choice([
+            f"self.{r.choice(ATTRS)}", f"self.{r.choice(ATTRS)}", f"u.{r.choice(ATTRS)}", "v",
+            r.choice(["1", "2", "-3"]), "LIMIT", "Const.K",
+        ])
+    return f"({num(r, depth + 1)} {r.choice(['+', '-', '*'])} {num(r, depth + 1)})"
+
+
+def cond(r, depth=0):
+    """A truth value from such numbers."""
+    kind = r.random()
+    if depth > 1 or kind < 0.6:
+        return f"{num(r, 1)} {r.choice(['<', '<=', '==', '!=', '>', '>='])} {num(r, 1)}"
+    if kind < 0.9:
+        return f"({cond(r, depth + 1)} {r.choice(['and', 'or'])} {cond(r, depth + 1)})"
+    return f"not ({cond(r, depth + 1)})"
+
+
+def expr(r):
+    """A method's result: a number or a truth value."""
+    return num(r) if r.random() < 0.6 else cond(r)
+
+
+def method(r, name):
+    """A method of `self`, `u` and `v` computing one value, maybe with
+    branches and several returns."""
+    lines = [f"    def {name}(self, u, v):"]
+    for _ in range(r.randint(0, 2)):
+        test = r.choice([f"self.{r.choice(ATTRS)} is None", "u is not None", cond(r, 1)])
+        lines += [f"        if {test}:", f"            return {expr(r)}"]
+    lines.append(f"        return {expr(r)}")
+    return lines
+
+
+def program(seed):
+    """Program `seed`'s source."""
+    r = random.Random(seed)
+    methods = ["m0", "m1", "m2"]
+    lines = ["import sys", "LIMIT = 4", "class Const:", "    K = 2", "class A:"]
+    lines.append("    def __init__(self, x, y, z):")
+    lines.append("        self.x, self.y, self.z = x, y, z")
+    for m in methods:
+        lines += method(r, m)
+    lines += [
+        "class B(A):",
+        "    def __init__(self, x, y, z):",
+        "        self.pad = 0",
+        "        super().__init__(z, y, x)",
+        "class C(A):",
+        f"    def {r.choice(methods)}(self, u, v):",
+        "        return ('override', v)",
+        "def show(v):",
+        "    if type(v) is tuple: return tuple(show(x) for x in v)",
+        "    if isinstance(v, A): return type(v).__name__",
+        "    if type(v) is float: return round(v, 6)",
+        "    if type(v) is int and abs(v) > 10**30: return v % 1000",
+        "    return v",
+        "def run(a, b, n):",
+        "    out = []",
+        "    for i in range(n):",
+    ]
+    for _ in range(r.randint(2, 4)):
+        m = r.choice(methods)
+        args = r.choice(["b, i", "a, i", "b, n", "a, 3"])
+        target = r.choice(["a", "b"])
+        lines.append(f"        out.append(show({target}.{m}({args})))")
+    lines += ["    return out[-4:]", "def guarded(a, b, n):", "    try:",
+              "        return run(a, b, n)", "    except Exception as e:",
+              "        return type(e).__name__"]
+    values = [r.choice(VALUES) for _ in range(6)]
+    lines += [
+        f"a, b = A(3, 4, 5), A(1, 2, 6)",
+        "for k in range(25):",
+        "    print(k, guarded(a, b, 30))",
+        # Phase 2: whatever can make an inlined body leave.
+        f"a.x = {values[0]}",
+        "print('x', guarded(a, b, 5))",
+        f"b.y = {values[1]}",
+        "print('y', guarded(a, b, 5))",
+        "print('B', guarded(B(1, 2, 3), b, 5), guarded(a, B(4, 5, 6), 5))",
+        "print('C', guarded(C(1, 2, 3), b, 5))",
+        "del a.z",
+        "print('del', guarded(a, b, 5))",
+        "a.z = 1",
+        f"LIMIT = {values[2]}",
+        "print('LIMIT', guarded(a, b, 5))",
+        f"Const.K = {values[3]}",
+        "print('K', guarded(a, b, 5))",
+        f"A.{r.choice(methods)}.__code__ = (lambda self, u, v: (u, v)).__code__",
+        "print('code', guarded(a, b, 5))",
+        f"A.{r.choice(methods)} = lambda self, u, v: 'replaced'",
+        "print('replaced', guarded(a, b, 5))",
+        "calls = []",
+        "sys.setprofile(lambda f, e, arg: calls.append((e, f.f_code.co_name)) if e == 'call' else None)",
+        "print('profiled', guarded(a, b, 3))",
+        "sys.setprofile(None)",
+        "print(len(calls), calls[:6])",
+        f"a.x, b.y = {values[4]}, {values[5]}",
+        "for k in range(5):",
+        "    print('again', k, guarded(a, b, 30))",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main(__doc__, program, "inline"))

@@ -1,0 +1,319 @@
+"""Inlined calls (``optimize::inline``): a method call whose callee computes
+its result from its parameters alone runs the callee's code in the caller,
+without a frame. Each test runs plain and jitted and compares everything,
+and checks that the calls it means were inlined: anything that makes a call
+more than its body (a guard failing, an error, tracing, the recursion
+limit, a replaced method or ``__code__``) must take the real call."""
+
+import pytest
+
+# The loops below run long enough for the interpreter to specialize the
+# method loads whose caches predict the callees; the caller is then
+# compiled again with them.
+CLASSES = """
+import sys
+class P:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+    def get_x(self):
+        return self.x
+    def add(self, o):
+        return self.x + o.x
+    def dot(self, o):
+        return self.x * o.x + self.y * o.y
+    def above(self, k):
+        return self.x > k or (self.y < k and self.x != 3)
+    def pick(self, a, b):
+        if self.x is None:
+            return a
+        return b
+"""
+
+
+def inlined(r, name):
+    return r.uops(name).count("_CHECK_CALLEE")
+
+
+# `note(key, f)`: records how many calls `f`'s code has inlined now, for
+# states the end of a run no longer shows (a rebinding recompiles).
+NOTE = """
+import sys
+def note(key, f):
+    if "jitsaw" in sys.modules and sys.modules["jitsaw"].is_enabled():
+        state = sys.modules["jitsaw"]._jitsaw.code_state(f)
+        _record(key, state["uops"].count("_CHECK_CALLEE"))
+"""
+
+
+def test_pure_methods_are_inlined_and_compute_as_calls_do(jit):
+    r = jit(
+        CLASSES
+        + """
+def run(p, q, n):
+    total = 0
+    for i in range(n):
+        total += p.add(q)
+        total += p.dot(q)
+        if p.above(i):
+            total += 1
+        total += p.pick(i, n)
+    return total
+def run_floats(p, q, n):
+    total = 0.0
+    for i in range(n):
+        total += p.add(q)
+        total += p.dot(q)
+    return total
+p, q = P(3, 4), P(5, 7)
+for k in range(30):
+    r = run(p, q, 200)
+print(r)
+f1, f2 = P(1.5, 2.5), P(-0.5, 4.0)
+for k in range(30):
+    r = run_floats(f1, f2, 100)
+print(r)
+"""
+    )
+    assert inlined(r, "run") == 4, r.uops("run")
+    assert inlined(r, "run_floats") == 2, r.uops("run_floats")
+    assert r.stats["calls_inlined"] >= 6
+
+
+def test_a_failing_guard_in_an_inlined_body_makes_the_real_call(jit):
+    # The attributes change type under the compiled caller: ints, floats,
+    # strings, lists, big ints, an object without the attribute; each
+    # inlined body leaves for the call, whose result and errors are those
+    # of the interpreter, traceback included.
+    r = jit(
+        CLASSES
+        + """
+def run(p, q, n):
+    out = []
+    for i in range(n):
+        out.append(p.add(q))
+        out.append(p.dot(q))
+    return out
+p, q = P(3, 4), P(5, 7)
+for k in range(30):
+    run(p, q, 50)
+for a, b in [(1.5, 2), ("a", "b"), ([1], [2]), (2**70, 3), (True, 2), (None, None)]:
+    p.x, q.x, p.y, q.y = a, b, a, b
+    try:
+        print(run(p, q, 3))
+    except TypeError as e:
+        print("TypeError", e)
+del p.x
+try:
+    run(p, q, 1)
+except AttributeError:
+    import traceback
+    traceback.print_exc()
+"""
+    )
+    assert inlined(r, "run") >= 2, r.uops("run")
+
+
+def test_a_replaced_method_or_code_is_called_instead(jit):
+    r = jit(
+        CLASSES
+        + """
+def run(p, q, n):
+    return [p.add(q) for _ in range(0)] or [p.add(q) + p.get_x() for i in range(n)]
+def loop(p, q, n):
+    s = 0
+    for i in range(n):
+        s += p.add(q)
+    return s
+p, q = P(3, 4), P(5, 7)
+for k in range(30):
+    print(loop(p, q, 100))
+def sub(self, o):
+    return self.x - o.x
+P.add.__code__ = sub.__code__
+print(loop(p, q, 100))
+P.add = lambda self, o: self.x * o.x
+print(loop(p, q, 100))
+class Q(P):
+    def add(self, o):
+        return 1000
+print(loop(Q(1, 2), q, 100))
+"""
+    )
+    assert inlined(r, "loop") >= 1, r.uops("loop")
+
+
+def test_tracing_and_profiling_see_inlined_calls(jit):
+    r = jit(
+        CLASSES
+        + """
+def loop(p, q, n):
+    s = 0
+    for i in range(n):
+        s += p.add(q)
+        if i == n // 2 and n > 100:
+            sys.setprofile(profile)
+    return s
+events = []
+def profile(frame, event, arg):
+    if event in ("call", "return") and frame.f_code.co_name == "add":
+        events.append((event, frame.f_lineno, arg))
+p, q = P(3, 4), P(5, 7)
+for k in range(30):
+    loop(p, q, 100)
+print(loop(p, q, 1000))
+sys.setprofile(None)
+print(len(events), events[:4])
+lines = []
+def tracer(frame, event, arg):
+    if frame.f_code.co_name == "add":
+        lines.append((event, frame.f_lineno))
+    return tracer
+sys.settrace(tracer)
+print(loop(p, q, 5))
+sys.settrace(None)
+print(lines)
+"""
+    )
+    assert inlined(r, "loop") >= 1, r.uops("loop")
+
+
+def test_inlined_calls_keep_the_recursion_limit_and_deep_frame_stacks(jit):
+    # An inlined call counts no depth of its own, yet takes the real call
+    # where that call would raise: RecursionError at the same depth. Deep
+    # recursion fills the frame stack's chunks, whose room the inlined
+    # body's values need.
+    r = jit(
+        CLASSES
+        + """
+depth = [0]
+def deep(p, q, n):
+    depth[0] = n
+    v = p.add(q)
+    return deep(p, q, n + v - 8)
+def warm(p, q, n):
+    s = 0
+    for i in range(n):
+        s += p.add(q) + p.dot(q)
+    return s
+p, q = P(3, 4), P(5, 7)
+for k in range(30):
+    warm(p, q, 100)
+for limit in (60, 200, 1000):
+    sys.setrecursionlimit(limit)
+    for i in range(3):
+        try:
+            deep(p, q, 0)
+        except RecursionError:
+            print("RecursionError at", depth[0])
+sys.setrecursionlimit(20000)
+def chain(p, q, n):
+    if n == 0:
+        return p.dot(q)
+    return chain(p, q, n - 1) + p.add(q)
+for i in range(5):
+    print(chain(p, q, 5000))
+"""
+    )
+    assert inlined(r, "deep") + inlined(r, "chain") >= 1
+
+
+def test_calls_in_generators_are_not_inlined_but_still_right(jit):
+    r = jit(
+        CLASSES
+        + """
+def gen(p, q, n):
+    for i in range(n):
+        yield p.add(q)
+p, q = P(3, 4), P(5, 7)
+for k in range(30):
+    print(sum(gen(p, q, 100)))
+"""
+    )
+    assert inlined(r, "gen") == 0
+
+
+def test_bodies_reading_globals_see_them_rebound(jit):
+    # A body's global loads read the caller's globals, which the entry
+    # checks are the callee's; a rebinding or a new class attribute is seen.
+    r = jit(
+        NOTE
+        + """
+class Direction:
+    FORWARD = 1
+    BACKWARD = -1
+LIMIT = 10
+class C:
+    def __init__(self, d, v1, v2):
+        self.direction = d
+        self.v1 = v1
+        self.v2 = v2
+    def output(self):
+        if self.direction == Direction.FORWARD:
+            return self.v2
+        return self.v1
+    def small(self):
+        return self.v1 < LIMIT
+def run(c, n):
+    out = 0
+    for i in range(n):
+        out += c.output()
+        if c.small():
+            out += 1
+    return out
+c = C(1, 5, 7)
+for k in range(30):
+    print(run(c, 50))
+note("inlined", run)
+LIMIT = 2
+print(run(c, 50))
+Direction.FORWARD = 2
+print(run(c, 50))
+Direction = None
+try:
+    run(c, 5)
+except AttributeError as e:
+    print("AttributeError", e)
+"""
+    )
+    assert r.recorded["inlined"] == 2, r.recorded
+
+
+def test_inherited_methods_are_inlined_for_the_class_passed(jit):
+    # The callee's own loads were specialized for whichever subclass its
+    # other callers passed last; inlined, they are specialized for the
+    # objects each call passes. Other classes still take the call.
+    r = jit(
+        NOTE
+        + """
+class Base:
+    def __init__(self, k):
+        self.k = k
+        self.w = k * 2
+    def weight(self, other):
+        return self.w + other.k
+class A(Base):
+    pass
+class B(Base):
+    def __init__(self, k):
+        self.extra = 0
+        super().__init__(k)
+def total_a(x, y, n):
+    s = 0
+    for i in range(n):
+        s += x.weight(y)
+    return s
+def total_b(x, y, n):
+    s = 0
+    for i in range(n):
+        s += x.weight(y)
+    return s
+a, b = A(3), B(4)
+for k in range(40):
+    print(total_a(a, a, 20), total_b(b, b, 20))
+note("a", total_a)
+note("b", total_b)
+print(total_a(b, a, 10), total_b(a, b, 10), total_a(a, b, 10))
+"""
+    )
+    assert r.recorded == {"a": 1, "b": 1}, r.recorded
