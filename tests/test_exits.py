@@ -465,7 +465,9 @@ def test_direct_calls_between_compiled_functions(jit):
                 count(0)
             except RecursionError as e:
                 print("RecursionError at", depth[0])
-        """
+        """,
+        # The calls themselves, which inlining would spare.
+        env={"JITSAW_INLINE": "0"},
     )
     r.assert_compiled("leaf", "mid", "top", "down")
     assert r.stats["frames_entered"] > 250
@@ -664,7 +666,9 @@ def test_exceptions_and_deopts_inside_direct_callees(jit):
             return looks(x)
         for i in range(8):
             print(looker(i))
-        """
+        """,
+        # Frames entered directly, which inlining would spare.
+        env={"JITSAW_INLINE": "0"},
     )
     r.assert_compiled("handles", "fails", "caller", "looker", "looks")
     assert r.exits("generic:BINARY_OP_ADD_INT")

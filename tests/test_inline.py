@@ -317,3 +317,35 @@ print(total_a(b, a, 10), total_b(a, b, 10), total_a(a, b, 10))
 """
     )
     assert r.recorded == {"a": 1, "b": 1}, r.recorded
+
+
+def test_functions_and_calls_with_computed_arguments_are_inlined(jit):
+    r = jit(
+        NOTE
+        + """
+def sq(x):
+    return x * x
+def clamp(x, lo, hi):
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+def run(n):
+    s = 0
+    for i in range(n):
+        s += sq(i & 255) + clamp(i % 1000, 100, 900)
+    return s
+for k in range(30):
+    print(run(200))
+note("inlined", run)
+print(run(5))
+sq = lambda x: -x
+print(run(5))
+def clamp(x, lo, hi):
+    return 0
+print(run(5))
+print([clamp(1.5, 0, 1), sq(2.5)])
+"""
+    )
+    assert r.recorded["inlined"] == 2, r.recorded

@@ -12,6 +12,7 @@
 //! becomes `_DEOPT`, handing the frame back to the interpreter there.
 
 use crate::uops::{InlineBody, Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst};
+use jitsaw_cpython313::opcode::STACK_EFFECTS;
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{caches, consts, deopt};
 use smallvec::{smallvec, SmallVec};
@@ -64,7 +65,7 @@ pub struct CodeInput {
     /// Calls `obj.method()` of a method whose body only returns `self` or
     /// an immortal constant, by the `CALL`'s offset (see [`TrivialCall`]).
     pub trivial_calls: Vec<TrivialCall>,
-    /// Method calls whose callee may be inlined, by the `CALL`'s offset
+    /// Calls whose callee may be inlined, by the `CALL`'s offset
     /// (see [`InlineCall`]).
     pub inline_calls: Vec<InlineCall>,
     /// Whether facts about locals may outlive Python code run meanwhile
@@ -136,8 +137,9 @@ pub struct TrivialCall {
     pub result: u64,
 }
 
-/// A method call `obj.method(args)` whose callee, as the method load's
-/// cache predicts it, is a small plain function of its parameters alone
+/// A call `obj.method(args)` or `function(args)` whose callee, as the
+/// method load's cache or the global's value predicts it, is a small plain
+/// function of its parameters alone
 /// (no other locals, cells, handlers, `*args`): the callee's code as the
 /// frontend lowers it, for [`inline_body`] to see whether every micro-op of
 /// it computes without side effects, so that `optimize::inline` may run it
@@ -150,6 +152,8 @@ pub struct InlineCall {
     pub code: u64,
     /// Its `co_stacksize`.
     pub stacksize: u32,
+    /// Whether it is a method call (see [`InlineBody::method`]).
+    pub method: bool,
     /// Its code, copied as for compiling it.
     pub callee: Box<CodeInput>,
 }
@@ -490,7 +494,9 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                     };
                     (op, 0, address)
                 }
-                Uop::_POP_FRAME => (Uop::_INLINE_RETURN, callee.args, 0),
+                // Between the callable and the result: the arguments, and
+                // a function's `NULL`.
+                Uop::_POP_FRAME => (Uop::_INLINE_RETURN, callee.args + !call.method as u32, 0),
                 op => (op, u.oparg, u.operand),
             };
             uops.push(UopInst {
@@ -517,6 +523,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         offset: call.offset,
         code: call.code,
         nargs: callee.args,
+        method: call.method,
         stacksize: call.stacksize,
         uops,
     })
@@ -1304,6 +1311,66 @@ pub fn cache_operands(units: &[u16], inst: &Inst) -> Option<Vec<(Uop, u64)>> {
         .collect()
 }
 
+/// For the call at instruction `call` (`CALL n`): the instruction that
+/// pushed its callable (and `self` or `NULL` with it: a method load, a
+/// global load), found by going back over the instructions that pushed the
+/// `n` arguments, and the local each argument was loaded from, for
+/// arguments that are a local's load. `None` where the arguments' code jumps,
+/// or an instruction's stack effect is not known. A prediction only: what
+/// runs is checked at run time (`_CHECK_CALLEE`).
+pub fn call_operands(insts: &[Inst], call: usize) -> Option<(usize, Vec<Option<u32>>)> {
+    let n = insts[call].oparg as usize;
+    let mut sources = vec![None; n];
+    // The stack above the callable (and its `self` or `NULL`) as it was
+    // before the instruction last gone back over: which argument each
+    // value becomes unchanged, if one.
+    let mut slots: Vec<Option<usize>> = (0..n).map(Some).collect();
+    let mut k = call;
+    while !slots.is_empty() {
+        k = k.checked_sub(1)?;
+        let inst = &insts[k];
+        if matches!(
+            deopt(inst.opcode),
+            JUMP_FORWARD
+                | JUMP_BACKWARD
+                | JUMP_BACKWARD_NO_INTERRUPT
+                | POP_JUMP_IF_FALSE
+                | POP_JUMP_IF_TRUE
+                | POP_JUMP_IF_NONE
+                | POP_JUMP_IF_NOT_NONE
+                | FOR_ITER
+                | SEND
+                | RETURN_VALUE
+                | RETURN_CONST
+                | RAISE_VARARGS
+                | RERAISE
+        ) {
+            return None;
+        }
+        let samples = &STACK_EFFECTS[inst.opcode as usize];
+        let (popped, pushed) = match samples.get(inst.oparg as usize) {
+            Some(&e) => e,
+            // Opargs past the samples: only where no sample differs.
+            None if samples.iter().all(|e| *e == samples[0]) => samples[0],
+            None => return None,
+        };
+        let (popped, pushed) = (usize::try_from(popped).ok()?, usize::try_from(pushed).ok()?);
+        let outputs = slots.split_off(slots.len().checked_sub(pushed)?);
+        for (i, slot) in outputs.into_iter().enumerate() {
+            if let Some(arg) = slot {
+                sources[arg] = match (inst.opcode, i) {
+                    (LOAD_FAST | LOAD_FAST_CHECK, _) => Some(inst.oparg),
+                    (LOAD_FAST_LOAD_FAST, 0) => Some(inst.oparg >> 4),
+                    (LOAD_FAST_LOAD_FAST, _) => Some(inst.oparg & 15),
+                    _ => None,
+                };
+            }
+        }
+        slots.extend(std::iter::repeat_n(None, popped));
+    }
+    Some((k.checked_sub(1)?, sources))
+}
+
 /// Rewrites instruction `inst` of `units` as `opcode`, a specialization
 /// of the same instruction, its inline cache holding `operands` for the
 /// micro-ops of its expansion, as CPython's specializer writes them
@@ -1781,6 +1848,7 @@ mod tests {
             offset: 40,
             code: 0x7000,
             stacksize: 2,
+            method: true,
             callee: Box::new(CodeInput {
                 args: 2,
                 consts: vec![(0x5000, true), (0x6000, false)],
@@ -1829,6 +1897,47 @@ mod tests {
             (body.nargs, body.stacksize, body.code, body.offset),
             (2, 2, 0x7000, 40)
         );
+    }
+
+    #[test]
+    fn calls_find_their_callable_load_past_argument_expressions() {
+        // `f(a, b + 1, c)` with `f` a global, then `o.m()`, then a call
+        // whose argument's code branches.
+        let mut units = vec![unit(RESUME, 0)];
+        with_caches(&mut units, LOAD_GLOBAL, 1);
+        units.push(unit(LOAD_FAST, 0));
+        units.push(unit(LOAD_FAST, 1));
+        units.push(unit(LOAD_CONST, 0));
+        with_caches(&mut units, BINARY_OP, 0);
+        units.push(unit(LOAD_FAST, 2));
+        with_caches(&mut units, CALL, 3);
+        units.push(unit(LOAD_FAST_LOAD_FAST, 0x12));
+        with_caches(&mut units, LOAD_ATTR, 1);
+        units.push(unit(LOAD_FAST, 3));
+        with_caches(&mut units, CALL, 1);
+        with_caches(&mut units, LOAD_GLOBAL, 1);
+        units.push(unit(LOAD_FAST, 0));
+        units.push(unit(LOAD_FAST, 0));
+        with_caches(&mut units, POP_JUMP_IF_FALSE, 1);
+        units.push(unit(LOAD_FAST, 0));
+        with_caches(&mut units, BINARY_OP, 0);
+        with_caches(&mut units, CALL, 1);
+        units.push(unit(RETURN_VALUE, 0));
+        let insts = decode(&units).unwrap();
+        let calls: Vec<usize> = (0..insts.len())
+            .filter(|&i| insts[i].opcode == CALL)
+            .collect();
+        assert_eq!(
+            call_operands(&insts, calls[0]),
+            Some((1, vec![Some(0), None, Some(2)]))
+        );
+        // The owner comes with the method load, `LOAD_FAST_LOAD_FAST`'s
+        // second local; the argument is local 3.
+        assert_eq!(
+            call_operands(&insts, calls[1]),
+            Some((calls[0] + 2, vec![Some(3)]))
+        );
+        assert_eq!(call_operands(&insts, calls[2]), None);
     }
 
     #[test]

@@ -2824,10 +2824,11 @@ unsafe fn trivial_calls(units: &[u16], insts: &[Inst]) -> Vec<frontend::TrivialC
     calls
 }
 
-/// The method calls of the code whose callee `optimize::inline` may run in
-/// the caller (see [`frontend::InlineCall`]): `obj.method(args)` with each
-/// argument a local or a constant, where the method load's cache holds a
-/// plain function whose parameters, all positional, are its only locals,
+/// The calls of the code whose callee `optimize::inline` may run in the
+/// caller (see [`frontend::InlineCall`]): `obj.method(args)` or
+/// `function(args)` with each argument a local or a constant, where the
+/// method load's cache or the global holds a plain function whose
+/// parameters, all positional, are its only locals,
 /// without handlers, local monitoring or instrumentation other than the
 /// code's, and a short body. Not in generators and coroutines, whose
 /// frames are not on the thread's frame stack, above which the callee's
@@ -2848,54 +2849,56 @@ unsafe fn inline_calls(
         if !matches!(call.opcode, opcode::CALL | opcode::CALL_PY_EXACT_ARGS) {
             continue;
         }
-        // Back over the argument loads to the method load, noting the
-        // caller's local each argument comes from (the callee's local 0,
-        // `self`, is the method load's owner).
-        let (mut sources, mut k) = (Vec::new(), j);
-        while sources.len() < call.oparg as usize && k > 0 {
-            k -= 1;
-            let (op, arg) = (insts[k].opcode, insts[k].oparg);
-            match op {
-                opcode::LOAD_FAST | opcode::LOAD_FAST_CHECK => sources.push(Some(arg)),
-                opcode::LOAD_CONST => sources.push(None),
-                opcode::LOAD_FAST_LOAD_FAST => sources.extend([Some(arg & 15), Some(arg >> 4)]),
-                _ => break,
-            }
-        }
-        if sources.len() != call.oparg as usize || k == 0 {
+        // The callable's load, and the caller's local each argument comes
+        // from (the callee's local 0, `self`, is the method load's owner).
+        let Some((load_at, mut sources)) = frontend::call_operands(insts, j) else {
             continue;
-        }
-        // The owner's load, maybe fused with the load before it.
-        let owner = match k.checked_sub(2).map(|o| &insts[o]) {
-            Some(i) if matches!(i.opcode, opcode::LOAD_FAST | opcode::LOAD_FAST_CHECK) => {
-                Some(i.oparg)
-            }
-            Some(i) if i.opcode == opcode::LOAD_FAST_LOAD_FAST => Some(i.oparg & 15),
-            _ => None,
         };
-        sources.push(owner);
         sources.reverse();
+        let k = load_at + 1;
         let load = &insts[k - 1];
-        let method = [
+        let method_loads = [
             Uop::_LOAD_ATTR_METHOD_WITH_VALUES,
             Uop::_LOAD_ATTR_METHOD_NO_DICT,
             Uop::_LOAD_ATTR_METHOD_LAZY_DICT,
         ];
-        let Some(func) = frontend::cache_operands(&input.units, load).and_then(|ops| {
+        // A method's function, in its load's cache; or a function, the
+        // global's value now (a `LOAD_GLOBAL` pushing `NULL` after it).
+        let method_func = frontend::cache_operands(&input.units, load).and_then(|ops| {
             ops.into_iter()
-                .find(|(u, _)| method.contains(u))
+                .find(|(u, _)| method_loads.contains(u))
                 .map(|(_, v)| v as *mut PyObject)
-        }) else {
-            continue;
+        });
+        let global_func = (deopt(load.opcode) == opcode::LOAD_GLOBAL && load.oparg & 1 != 0)
+            .then(|| input.known_globals.iter().find(|g| g.offset == load.offset))
+            .flatten()
+            .map(|g| g.value as *mut PyObject);
+        let (func, method) = match (method_func, global_func) {
+            (Some(f), _) => (f, true),
+            (None, Some(f)) => (f, false),
+            (None, None) => continue,
         };
+        if method {
+            // The owner's load, maybe fused with the load before it.
+            let owner = match k.checked_sub(2).map(|o| &insts[o]) {
+                Some(i) if matches!(i.opcode, opcode::LOAD_FAST | opcode::LOAD_FAST_CHECK) => {
+                    Some(i.oparg)
+                }
+                Some(i) if i.opcode == opcode::LOAD_FAST_LOAD_FAST => Some(i.oparg & 15),
+                _ => None,
+            };
+            sources.push(owner);
+        }
+        sources.reverse();
+        let nargs = call.oparg + method as u32;
         if func.is_null() || !runtime::is_plain_function(func) {
             continue;
         }
         let code = field::<*mut PyCodeObject>(func.cast(), off::FUNC_CODE);
         let field_of = |at| field::<i32>(code.cast(), at) as u32;
         let stacksize = field_of(off::CODE_CO_STACKSIZE);
-        if plain_positional_args(code) != Some(call.oparg + 1)
-            || field_of(off::CODE_CO_NLOCALSPLUS) != call.oparg + 1
+        if plain_positional_args(code) != Some(nargs)
+            || field_of(off::CODE_CO_NLOCALSPLUS) != nargs
             || field_of(off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0
             || !runtime::exception_table(code).is_empty()
             || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
@@ -2924,6 +2927,7 @@ unsafe fn inline_calls(
             offset: call.offset,
             code: code as u64,
             stacksize,
+            method,
             callee: Box::new(callee),
         });
     }

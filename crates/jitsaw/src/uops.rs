@@ -401,10 +401,12 @@ uops! { o;
     // Releasing `self` may run code.
     _CALL_TRIVIAL: 2 => 1, escapes true;
     // jitsaw: a call inlined in its caller (`optimize::inline`): the
-    // entry's checks (oparg: the arguments with `self`, and the last stack
-    // slot the body may use; operand: the callee's code), the return
-    // (oparg: the arguments with `self`), and the fallback's release of
-    // what the body had pushed (oparg: the slot above the arguments).
+    // entry's checks (oparg: the arguments, with `self` for a method, the
+    // last stack slot the body may use, whether the call is a function's
+    // and whether the body reads globals; operand: the callee's code), the
+    // return (oparg: the values between the callable and the result), and
+    // the fallback's release of what the body had pushed (oparg: the slot
+    // above the arguments).
     _CHECK_CALLEE: 0 => 0, escapes false;
     // jitsaw: in an inlined body, an instruction the interpreter never ran,
     // which leaves for the call.
@@ -1063,7 +1065,7 @@ pub struct Program {
     pub inline_bodies: Vec<InlineBody>,
 }
 
-/// The body of a callee to inline at a method call (`frontend::inline_body`,
+/// The body of a callee to inline at a call (`frontend::inline_body`,
 /// `optimize::inline`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InlineBody {
@@ -1071,8 +1073,13 @@ pub struct InlineBody {
     pub offset: u32,
     /// The callee's code object.
     pub code: u64,
-    /// Its parameters, `self` first: its locals, all arguments.
+    /// Its parameters (`self` first for a method): its locals, all
+    /// arguments.
     pub nargs: u32,
+    /// Whether the call is a method call (`obj.m(args)`: the callable, then
+    /// `self` and the arguments) rather than a function's (the callable,
+    /// `NULL`, the arguments).
+    pub method: bool,
     /// Its `co_stacksize`.
     pub stacksize: u32,
     /// Its micro-ops: locals are the callee's, a jump names a micro-op of

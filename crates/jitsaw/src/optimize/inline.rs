@@ -1,7 +1,7 @@
-//! Inlining of small callees (`frontend::inline_body`): a method call whose
-//! callee computes its result from its parameters without side effects
-//! runs the callee's micro-ops in the caller, on the caller's frame, with
-//! no frame of its own.
+//! Inlining of small callees (`frontend::inline_body`): a call of a method
+//! or a function whose callee computes its result from its parameters
+//! alone runs the callee's micro-ops in the caller, on the caller's frame,
+//! with no frame of its own.
 //!
 //! The arguments stay where the call found them, in the caller's stack:
 //! the callee's local `k` is the caller's stack slot of argument `k`
@@ -86,7 +86,10 @@ fn plan<'a>(
     let uops = program.uops_of(i);
     let k = uops.iter().position(|u| u.op == Uop::_CALL)?;
     let call = uops[k];
-    if inst.fallback_count != 0 || call.oparg + 1 != body.nargs || call.jump.is_some() {
+    if inst.fallback_count != 0
+        || call.oparg + body.method as u32 != body.nargs
+        || call.jump.is_some()
+    {
         return None;
     }
     let set_ip = (k > 0 && uops[k - 1].op == Uop::_SET_IP).then(|| uops[k - 1]);
@@ -102,9 +105,9 @@ fn plan<'a>(
     let base = program.stack_base;
     let values = base + u32::try_from(depth).ok()?;
     let first_local = values.checked_sub(body.nargs)?;
-    // The entry's oparg holds the arguments in 8 bits, the top slot in 23.
+    // The entry's oparg holds the arguments in 8 bits, the top slot in 22.
     let top = values + body.stacksize;
-    if body.nargs > 0xFF || top >= 1 << 23 {
+    if body.nargs > 0xFF || top >= 1 << 22 {
         return None;
     }
     Some(Plan {
@@ -129,6 +132,7 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
         op: Uop::_CHECK_CALLEE,
         oparg: body.nargs
             | (plan.values + body.stacksize) << 8
+            | (!body.method as u32) << 30
             | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31,
         operand: body.code,
         inst: i,
@@ -259,6 +263,7 @@ mod tests {
                 offset: 3,
                 code: 0x7000,
                 nargs: 2,
+                method: true,
                 stacksize: 1,
                 uops: body,
             }],

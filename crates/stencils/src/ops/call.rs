@@ -102,21 +102,23 @@ stencil!(
 
 stencil!(
     /// The entry of a call inlined in its caller (`optimize::inline`): the
-    /// callable below the `oparg & 0xFF` arguments (`self` first, not
-    /// `NULL`) is a plain Python function of the code object compiled in
-    /// (the operand); its frame would find nothing to do at its `RESUME`
-    /// (no eval-breaker event, the code's instrumentation current, no
-    /// monitoring); the recursion limit is not near; the frame evaluator is
-    /// jitsaw's; and the frame is the thread's top one with room above it
-    /// up to slot `(oparg >> 8) & 0x7FFFFF`, where the callee's values go.
-    /// With bit 31 set, the body reads globals, which it finds in the
+    /// callable below the `oparg & 0xFF` arguments is a plain Python
+    /// function of the code object compiled in (the operand), with `self`
+    /// the first argument of a method call, or below them `NULL` with bit 30
+    /// set (a function call); its frame would find nothing to do at its
+    /// `RESUME` (no eval-breaker event, the code's instrumentation current,
+    /// no monitoring); the recursion limit is not near; the frame evaluator
+    /// is jitsaw's; and the frame is the thread's top one with room above
+    /// it up to slot `(oparg >> 8) & 0x3FFFFF`, where the callee's values
+    /// go. With bit 31 set, the body reads globals, which it finds in the
     /// frame's: the function's must be those. Otherwise the instruction's
     /// fallback, the call itself.
     fn _CHECK_CALLEE(f, sp, ts) {
         let n = oparg() & 0xFF;
-        let (callable, self_) = (peek(sp, n + 1), peek(sp, n));
+        let function = (oparg() >> 30) & 1;
+        let (callable, self_) = (peek(sp, n + 1 + function), peek(sp, n + function));
         let code = operand() as *mut u8;
-        if self_.is_null()
+        if self_.is_null() == (function == 0)
             || !is_plain_function(callable)
             || field::<*mut u8>(callable.cast(), off::FUNC_CODE) != code
         {
@@ -138,7 +140,7 @@ stencil!(
             || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME)
                 != (&raw const jitsaw_eval_frame) as usize
             || top != end
-            || frame_local(f, (oparg() >> 8) & 0x7F_FFFF) > limit
+            || frame_local(f, (oparg() >> 8) & 0x3F_FFFF) > limit
         {
             deopt!(f, sp, ts)
         }
@@ -156,7 +158,8 @@ stencil!(
 
 stencil!(
     /// The return of a call inlined in its caller: the result replaces the
-    /// callable, and the `oparg` arguments (`self` first) and the callable
+    /// callable, and the `oparg` values between them (the arguments, `self`
+    /// first, or a function's `NULL` and its arguments) and the callable
     /// are released as the callee's frame would release its locals and
     /// function once popped (which may run code: a `__del__`).
     fn _INLINE_RETURN(f, sp, ts) {
@@ -165,7 +168,7 @@ stencil!(
         let base = sp.sub(n + 2);
         let mut i = 1;
         while i <= n {
-            decref(*base.add(i));
+            xdecref(*base.add(i));
             i += 1;
         }
         decref(*base);
