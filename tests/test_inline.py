@@ -349,3 +349,49 @@ print([clamp(1.5, 0, 1), sq(2.5)])
 """
     )
     assert r.recorded["inlined"] == 2, r.recorded
+
+
+def test_unspecialized_operators_leave_for_the_call_but_for_ints_and_floats(jit):
+    # `/`, `//` and `%` (which CPython 3.13 never specializes) and operators
+    # whose types changed are computed inline for ints and floats only;
+    # anything else, a zero divisor included, takes the real call, which
+    # raises with the callee's frame in the traceback.
+    r = jit(
+        NOTE
+        + """
+class Grid:
+    def __init__(self, w):
+        self.w = w
+    def cell(self, k):
+        return k // self.w % 8
+    def ratio(self, v):
+        return v / self.w
+def run(g, n):
+    s = 0
+    for i in range(n):
+        s += g.cell(i) + g.ratio(i)
+    return s
+g = Grid(3)
+for k in range(30):
+    print(run(g, 50))
+note("inlined", run)
+g.w = 2.5
+print(run(g, 20))
+g.w = 2**70
+print(run(g, 20))
+g.w = 0
+try:
+    run(g, 5)
+except ZeroDivisionError:
+    import traceback
+    traceback.print_exc()
+class Odd(int):
+    def __rfloordiv__(self, other):
+        return 1
+    def __rtruediv__(self, other):
+        return 2
+g.w = Odd(5)
+print(run(g, 5))
+"""
+    )
+    assert r.recorded["inlined"] == 2, r.recorded

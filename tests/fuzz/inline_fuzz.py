@@ -1,7 +1,8 @@
 """Differential fuzzer for inlined calls: random classes whose methods compute
 from their parameters alone (attribute reads, int, float and bool
-arithmetic, comparisons, `and`/`or`, branches, globals), called in loops
-with simple arguments, so that their callers' code runs them inlined; then
+arithmetic, `/`, `//`, `%` and `&`, comparisons, `and`/`or`, branches,
+globals), called in loops with simple arguments, so that their callers'
+code runs them inlined; then
 the values change type (floats, strings, big ints, ``None``, objects of
 subclasses with other layouts or overriding methods), attributes are
 deleted, globals rebound, methods and their ``__code__`` replaced, and
@@ -33,7 +34,8 @@ def num(r, depth=0):
             f"self.{r.choice(ATTRS)}", f"self.{r.choice(ATTRS)}", f"u.{r.choice(ATTRS)}", "v",
             r.choice(["1", "2", "-3"]), "LIMIT", "Const.K",
         ])
-    return f"({num(r, depth + 1)} {r.choice(['+', '-', '*'])} {num(r, depth + 1)})"
+    op = r.choice(['+', '-', '*', '+', '-', '*', '//', '%', '/', '&'])
+    return f"({num(r, depth + 1)} {op} {num(r, depth + 1)})"
 
 
 def cond(r, depth=0):

@@ -230,6 +230,17 @@ uops! { o;
     _BINARY_OP_ADAPTIVE_REMAINDER: 2 => 1, escapes true;
     _BINARY_OP_ADAPTIVE_POWER: 2 => 1, escapes true;
     _COMPARE_OP_ADAPTIVE: 2 => 1, escapes true;
+    // jitsaw: the same in an inlined body (`optimize::inline`): their fast
+    // paths, anything else leaving for the call.
+    _BINARY_OP_PURE_ADD: 2 => 1, escapes false;
+    _BINARY_OP_PURE_SUBTRACT: 2 => 1, escapes false;
+    _BINARY_OP_PURE_MULTIPLY: 2 => 1, escapes false;
+    _BINARY_OP_PURE_TRUE_DIVIDE: 2 => 1, escapes false;
+    _BINARY_OP_PURE_AND: 2 => 1, escapes false;
+    _BINARY_OP_PURE_OR: 2 => 1, escapes false;
+    _BINARY_OP_PURE_XOR: 2 => 1, escapes false;
+    _BINARY_OP_PURE_FLOOR_DIVIDE: 2 => 1, escapes false;
+    _BINARY_OP_PURE_REMAINDER: 2 => 1, escapes false;
     _COMPARE_OP: 2 => 1;
     _COMPARE_OP_INT: 2 => 1;
     _COMPARE_OP_FLOAT: 2 => 1;
@@ -794,6 +805,17 @@ impl Uop {
                 | Uop::_COMPARE_OP_FLOAT
                 | Uop::_COMPARE_OP_STR
                 | Uop::_ITER_NEXT_RANGE
+                // Their slow paths are CPython's int operations of two
+                // exact ints.
+                | Uop::_BINARY_OP_PURE_ADD
+                | Uop::_BINARY_OP_PURE_SUBTRACT
+                | Uop::_BINARY_OP_PURE_MULTIPLY
+                | Uop::_BINARY_OP_PURE_TRUE_DIVIDE
+                | Uop::_BINARY_OP_PURE_AND
+                | Uop::_BINARY_OP_PURE_OR
+                | Uop::_BINARY_OP_PURE_XOR
+                | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
+                | Uop::_BINARY_OP_PURE_REMAINDER
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
                 | Uop::_RAW_BOX_FLOAT_INTO_FAST

@@ -608,7 +608,10 @@ macro_rules! mixed_op {
 /// specialize, so code compiled before it did (a loop's first call) stays
 /// fast this way.
 macro_rules! adaptive_arith {
-    ($f:ident, $sp:ident, $ts:ident, $op:tt, $int_fits:expr, $int_slow:expr) => {{
+    ($f:ident, $sp:ident, $ts:ident, $op:tt, $int_fits:expr, $int_slow:expr) => {
+        adaptive_arith!($f, $sp, $ts, $op, $int_fits, $int_slow, generic_binary_op!($f, $sp, $ts))
+    };
+    ($f:ident, $sp:ident, $ts:ident, $op:tt, $int_fits:expr, $int_slow:expr, $otherwise:expr) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
         if is_float(left) && is_float(right) {
             float_op!($f, $sp, $ts, $op)
@@ -617,7 +620,7 @@ macro_rules! adaptive_arith {
             int_op!($f, $sp, $ts, $int_fits, |a: i64, b: i64| a $op b, $int_slow)
         }
         mixed_op!($f, $sp, $ts, $op, |_, _| true);
-        generic_binary_op!($f, $sp, $ts)
+        $otherwise
     }};
 }
 
@@ -643,25 +646,33 @@ stencil!(
     }
 );
 
+/// `/`'s fast paths (see `_BINARY_OP_ADAPTIVE_TRUE_DIVIDE`), then
+/// `$otherwise`.
+macro_rules! true_divide {
+    ($f:ident, $sp:ident, $ts:ident, $otherwise:expr) => {{
+        let (left, right) = (peek($sp, 2), peek($sp, 1));
+        if is_float(left) && is_float(right) && float_value(right) != 0.0 {
+            float_op!($f, $sp, $ts, /)
+        }
+        if is_int(left) && is_int(right) {
+            if let (Some(a), Some(b)) = (small_int_as_double(left), small_int_as_double(right)) {
+                if b != 0.0 {
+                    replace_ints!($f, $sp, $ts, float_new($ts, a / b))
+                }
+            }
+        }
+        mixed_op!($f, $sp, $ts, /, |_, b: f64| b != 0.0);
+        $otherwise
+    }};
+}
+
 stencil!(
     /// `BINARY_OP` `/`/`/=` with fast paths for floats, a float with a
     /// small int, and two ints a double holds exactly (which CPython's
     /// `long_true_divide` also divides as doubles); a zero divisor takes
     /// the generic path, which raises.
     fn _BINARY_OP_ADAPTIVE_TRUE_DIVIDE(f, sp, ts) {
-        let (left, right) = (peek(sp, 2), peek(sp, 1));
-        if is_float(left) && is_float(right) && float_value(right) != 0.0 {
-            float_op!(f, sp, ts, /)
-        }
-        if is_int(left) && is_int(right) {
-            if let (Some(a), Some(b)) = (small_int_as_double(left), small_int_as_double(right)) {
-                if b != 0.0 {
-                    replace_ints!(f, sp, ts, float_new(ts, a / b))
-                }
-            }
-        }
-        mixed_op!(f, sp, ts, /, |_, b: f64| b != 0.0);
-        generic_binary_op!(f, sp, ts)
+        true_divide!(f, sp, ts, generic_binary_op!(f, sp, ts))
     }
 );
 
@@ -670,13 +681,16 @@ stencil!(
 /// computed in a machine word when `$fits`, anything else goes through
 /// CPython's generic entry point for the operator (binary or in-place).
 macro_rules! adaptive_int {
-    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr) => {{
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr) => {
+        adaptive_int!($f, $sp, $ts, $fits, $op, generic_binary_op!($f, $sp, $ts))
+    };
+    ($f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr, $otherwise:expr) => {{
         let (left, right) = (peek($sp, 2), peek($sp, 1));
         let generic = _PyEval_BinaryOps.as_ptr().add(oparg()).read();
         if is_int(left) && is_int(right) {
             int_op!($f, $sp, $ts, $fits, $op, generic)
         }
-        generic_binary_op!($f, $sp, $ts)
+        $otherwise
     }};
 }
 
@@ -722,10 +736,7 @@ stencil!(
     /// `BINARY_OP` `//`/`//=` with an int fast path: the quotient rounded
     /// towards minus infinity (a zero divisor takes the generic path).
     fn _BINARY_OP_ADAPTIVE_FLOOR_DIVIDE(f, sp, ts) {
-        adaptive_int!(f, sp, ts, |_, b: i64| b != 0, |a: i64, b: i64| {
-            let q = a / b;
-            if a % b != 0 && (a < 0) != (b < 0) { q - 1 } else { q }
-        })
+        adaptive_int!(f, sp, ts, |_, b: i64| b != 0, floor_divide)
     }
 );
 
@@ -733,12 +744,66 @@ stencil!(
     /// `BINARY_OP` `%`/`%=` with an int fast path: the remainder takes the
     /// divisor's sign (a zero divisor takes the generic path).
     fn _BINARY_OP_ADAPTIVE_REMAINDER(f, sp, ts) {
-        adaptive_int!(f, sp, ts, |_, b: i64| b != 0, |a: i64, b: i64| {
-            let r = a % b;
-            if r != 0 && (r < 0) != (b < 0) { r + b } else { r }
-        })
+        adaptive_int!(f, sp, ts, |_, b: i64| b != 0, remainder)
     }
 );
+
+/// Python's `//` of words, rounded towards minus infinity (`b` not 0).
+#[inline(always)]
+fn floor_divide(a: i64, b: i64) -> i64 {
+    let q = a / b;
+    if a % b != 0 && (a < 0) != (b < 0) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// Python's `%` of words, of the divisor's sign (`b` not 0).
+#[inline(always)]
+fn remainder(a: i64, b: i64) -> i64 {
+    let r = a % b;
+    if r != 0 && (r < 0) != (b < 0) {
+        r + b
+    } else {
+        r
+    }
+}
+
+/// The same operations in an inlined body (`optimize::inline`): their fast
+/// paths, and anything else leaves for the call (whose real callee then
+/// runs the operation, with whatever code it may run).
+macro_rules! pure_binary_ops {
+    ($($name:ident: $kind:ident [$($arg:tt)*];)*) => {$(
+        stencil!(
+            /// See `pure_binary_ops`.
+            fn $name(f, sp, ts) {
+                pure_binary_ops!(@ $kind f, sp, ts, $($arg)*)
+            }
+        );
+    )*};
+    (@ arith $f:ident, $sp:ident, $ts:ident, $op:tt, $fits:expr, $slow:expr) => {
+        adaptive_arith!($f, $sp, $ts, $op, $fits, $slow, deopt!($f, $sp, $ts))
+    };
+    (@ int $f:ident, $sp:ident, $ts:ident, $fits:expr, $op:expr) => {
+        adaptive_int!($f, $sp, $ts, $fits, $op, deopt!($f, $sp, $ts))
+    };
+    (@ divide $f:ident, $sp:ident, $ts:ident,) => {
+        true_divide!($f, $sp, $ts, deopt!($f, $sp, $ts))
+    };
+}
+
+pure_binary_ops! {
+    _BINARY_OP_PURE_ADD: arith [+, |_, _| true, _PyLong_Add];
+    _BINARY_OP_PURE_SUBTRACT: arith [-, |_, _| true, _PyLong_Subtract];
+    _BINARY_OP_PURE_MULTIPLY: arith [*, one_digit_each, _PyLong_Multiply];
+    _BINARY_OP_PURE_TRUE_DIVIDE: divide [];
+    _BINARY_OP_PURE_AND: int [|_, _| true, |a: i64, b: i64| a & b];
+    _BINARY_OP_PURE_OR: int [|_, _| true, |a: i64, b: i64| a | b];
+    _BINARY_OP_PURE_XOR: int [|_, _| true, |a: i64, b: i64| a ^ b];
+    _BINARY_OP_PURE_FLOOR_DIVIDE: int [|_, b: i64| b != 0, floor_divide];
+    _BINARY_OP_PURE_REMAINDER: int [|_, b: i64| b != 0, remainder];
+}
 
 /// A double's exponent field, by its bits: a stencil cannot test floats
 /// against constants such as infinity (they would be constant data).
