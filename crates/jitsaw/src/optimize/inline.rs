@@ -105,9 +105,10 @@ fn plan<'a>(
     let base = program.stack_base;
     let values = base + u32::try_from(depth).ok()?;
     let first_local = values.checked_sub(body.nargs)?;
-    // The entry's oparg holds the arguments in 8 bits, the top slot in 22.
+    // The entry's oparg holds the arguments in 8 bits, the top slot in 22;
+    // a fused attribute load, its local in 16.
     let top = values + body.stacksize;
-    if body.nargs > 0xFF || top >= 1 << 22 {
+    if body.nargs > 0xFF || top >= 1 << 22 || values > 0xFFFF {
         return None;
     }
     Some(Plan {
@@ -144,8 +145,13 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
     for (k, u) in body.uops.iter().enumerate() {
         landed.push(out.len());
         let mut u = UopInst { inst: i, ..*u };
-        if u.op == Uop::_LOAD_FAST {
-            u.oparg += plan.first_local;
+        match u.op {
+            Uop::_LOAD_FAST => u.oparg += plan.first_local,
+            // The local in the operand's bits 48-63.
+            Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL => {
+                u.operand += (plan.first_local as u64) << 48;
+            }
+            _ => {}
         }
         out.push(u);
         if u.op == Uop::_INLINE_RETURN {
@@ -235,7 +241,11 @@ mod tests {
         let body = vec![
             uop(Uop::_LOAD_FAST, 1, 0, None),
             uop(Uop::_POP_JUMP_IF_TRUE, 0, 0, Some(4)),
-            uop(Uop::_LOAD_FAST, 0, 0, None),
+            // `self.x`, read in place (the local in bits 48-63).
+            UopInst {
+                operand: 0x55,
+                ..uop(Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL, 0, 0, None)
+            },
             uop(Uop::_INLINE_RETURN, 2, 0, None),
             uop(Uop::_LOAD_FAST, 1, 0, None),
             uop(Uop::_INLINE_RETURN, 2, 0, None),
@@ -288,7 +298,7 @@ mod tests {
                 (_CHECK_CALLEE, 2 | 9 << 8, None),
                 (_LOAD_FAST, 7, None),
                 (_POP_JUMP_IF_TRUE, 0, Some(LABEL | 7)),
-                (_LOAD_FAST, 6, None),
+                (_LOAD_ATTR_INSTANCE_VALUE_LOCAL, 0, None),
                 (_INLINE_RETURN, 2, None),
                 (_CHECK_VALIDITY, 0, None),
                 (_JUMP, 0, Some(4)),
@@ -298,6 +308,7 @@ mod tests {
             ]
         );
         assert_eq!(p.uops_of(3)[0].operand, 0x7000);
+        assert_eq!(p.uops_of(3)[3].operand, 6 << 48 | 0x55);
         assert_eq!(
             p.uops_of(3)[5].inst,
             4,
@@ -350,7 +361,7 @@ mod tests {
                 (_CHECK_CALLEE, Some(8)),
                 (_LOAD_FAST, Some(8)),
                 (_POP_JUMP_IF_TRUE, Some(9)),
-                (_LOAD_FAST, Some(8)),
+                (_LOAD_ATTR_INSTANCE_VALUE_LOCAL, Some(8)),
                 (_INLINE_RETURN, Some(9)),
                 (_CHECK_VALIDITY, Some(6)),
             ]
