@@ -126,6 +126,8 @@ static void layout(void)
     OFF("TYPE_TP_ITERNEXT", PyTypeObject, tp_iternext);
     OFF("TYPE_TP_DICTOFFSET", PyTypeObject, tp_dictoffset);
     OFF("TYPE_TP_VERSION_TAG", PyTypeObject, tp_version_tag);
+    OFF("TYPE_TP_FINALIZE", PyTypeObject, tp_finalize);
+    OFF("TYPE_TP_DEL", PyTypeObject, tp_del);
     OFF("TYPE_TP_SETATTRO", PyTypeObject, tp_setattro);
     OFF("TYPE_TP_DESCR_GET", PyTypeObject, tp_descr_get);
     OFF("TYPE_TP_DESCR_SET", PyTypeObject, tp_descr_set);

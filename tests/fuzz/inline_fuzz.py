@@ -1,14 +1,14 @@
 """Differential fuzzer for inlined calls: random classes whose methods compute
 from their parameters alone (attribute reads, int, float and bool
 arithmetic, `/`, `//`, `%` and `&`, comparisons, `and`/`or`, branches,
-globals), called in loops with simple arguments, so that their callers'
-code runs them inlined; then
-the values change type (floats, strings, big ints, ``None``, objects of
-subclasses with other layouts or overriding methods), attributes are
-deleted, globals rebound, methods and their ``__code__`` replaced, and
-tracing switched on, so that inlined bodies leave for the real call at
-every point. Plain and jitted runs (every function compiled at its first
-call, and after two calls) must print exactly the same.
+globals), called in loops with simple arguments, and instances made there
+(`__init__` storing its arguments), so that their callers' code runs them
+inlined; then the values change type (floats, strings, big ints, ``None``,
+objects of subclasses with other layouts or overriding methods), attributes
+are deleted, globals rebound, methods, ``__init__`` and their ``__code__``
+replaced, and tracing switched on, so that inlined bodies leave for the
+real call at every point. Plain and jitted runs (every function compiled at
+its first call, and after two calls) must print exactly the same.
 
     python3.13 tests/fuzz/inline_fuzz.py --seed 1 --count 100      # CI batch
     python3.13 tests/fuzz/inline_fuzz.py --seed 7 --count 2000     # long mode
@@ -96,6 +96,8 @@ def program(seed):
         args = r.choice(["b, i", "a, i", "b, n", "a, 3"])
         target = r.choice(["a", "b"])
         lines.append(f"        out.append(show({target}.{m}({args})))")
+    # Instances made in the loop: `A`'s `__init__` inlined too.
+    lines.append(f"        out.append(show(A(i, {r.choice(['2', 'n', 'b.y', 'LIMIT'])}, 3).{r.choice(ATTRS)}))")
     lines += ["    return out[-4:]", "def guarded(a, b, n):", "    try:",
               "        return run(a, b, n)", "    except Exception as e:",
               "        return type(e).__name__"]
@@ -113,6 +115,8 @@ def program(seed):
         "print('C', guarded(C(1, 2, 3), b, 5))",
         "del a.z",
         "print('del', guarded(a, b, 5))",
+        f"A.__init__ = lambda self, x, y, z: setattr(self, 'x', {values[0]}) or setattr(self, 'y', y) or setattr(self, 'z', z)",
+        "print('init', guarded(a, b, 5))",
         "a.z = 1",
         f"LIMIT = {values[2]}",
         "print('LIMIT', guarded(a, b, 5))",

@@ -11,7 +11,9 @@
 //! guarantees has the same meaning; an instruction with no lowering at all
 //! becomes `_DEOPT`, handing the frame back to the interpreter there.
 
-use crate::uops::{InlineBody, Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst};
+use crate::uops::{
+    InitCall, InlineBody, Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst,
+};
 use jitsaw_cpython313::opcode::STACK_EFFECTS;
 use jitsaw_cpython313::opcode::*;
 use jitsaw_cpython313::{caches, consts, deopt};
@@ -154,6 +156,9 @@ pub struct InlineCall {
     pub stacksize: u32,
     /// Whether it is a method call (see [`InlineBody::method`]).
     pub method: bool,
+    /// A class call's (see [`InlineBody::init`]): its `__init__`'s returns
+    /// are all `return None`.
+    pub init: Option<InitCall>,
     /// Its code, copied as for compiling it.
     pub callee: Box<CodeInput>,
 }
@@ -481,12 +486,32 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             unreachable = true;
             continue;
         }
+        // An `__init__` stores into its new instance (`self.x = ...`): no
+        // one else sees it, and its old values are none.
+        // (`self` pushed last: alone, or after the value, `self.x = x`.)
+        let pushes_self = match insts[j - 1].opcode {
+            LOAD_FAST => insts[j - 1].oparg == 0,
+            LOAD_FAST_LOAD_FAST => insts[j - 1].oparg & 15 == 0,
+            _ => false,
+        };
+        let stores_to_self =
+            call.init.is_some() && deopt(insts[j].opcode) == STORE_ATTR && pushes_self;
+        if call.init.is_some() && deopt(insts[j].opcode) == RETURN_VALUE {
+            return None;
+        }
         for (u, target) in lowered[j].iter().zip(&targets[j]) {
             let u = &Lowered {
                 op: pure_form(u.op).unwrap_or(u.op),
                 ..*u
             };
-            if !inlinable(u.op, u.oparg) || target.is_some_and(|t| t as usize <= j) {
+            let store = stores_to_self
+                && matches!(
+                    u.op,
+                    Uop::_GUARD_DORV_NO_DICT
+                        | Uop::_STORE_ATTR_INSTANCE_VALUE
+                        | Uop::_STORE_ATTR_SLOT
+                );
+            if !(store || inlinable(u.op, u.oparg)) || target.is_some_and(|t| t as usize <= j) {
                 return None;
             }
             let (op, oparg, operand) = match u.op {
@@ -498,6 +523,10 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                         Uop::_LOAD_CONST_INLINE
                     };
                     (op, 0, address)
+                }
+                // An `__init__`'s `None` and its arguments but `self`.
+                Uop::_POP_FRAME if call.init.is_some() => {
+                    (Uop::_INLINE_INIT_RETURN, callee.args - 1, 0)
                 }
                 // Between the callable and the result: the arguments, and
                 // a function's `NULL`.
@@ -527,7 +556,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     // cannot end elsewhere.
     if !matches!(
         uops.last().map(|u| u.op),
-        Some(Uop::_INLINE_RETURN | Uop::_INLINE_COLD)
+        Some(Uop::_INLINE_RETURN | Uop::_INLINE_INIT_RETURN | Uop::_INLINE_COLD)
     ) {
         return None;
     }
@@ -536,6 +565,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         code: call.code,
         nargs: callee.args,
         method: call.method,
+        init: call.init,
         stacksize: call.stacksize,
         uops,
     })
@@ -1970,6 +2000,7 @@ mod tests {
             code: 0x7000,
             stacksize: 2,
             method: true,
+            init: None,
             callee: Box::new(CodeInput {
                 args: 2,
                 consts: vec![(0x5000, true), (0x6000, false)],
@@ -2139,6 +2170,59 @@ mod tests {
                 _INLINE_RETURN
             ]
         );
+    }
+
+    #[test]
+    fn inits_store_into_self_only_and_return_none() {
+        let init = InitCall {
+            class: 1,
+            class_version: 2,
+            function: 3,
+            function_version: 4,
+        };
+        // `self.x = o` (the value, then `self`: one fused load), `None`.
+        let mut call = callee(|u| {
+            u.push(unit(LOAD_FAST_LOAD_FAST, 0x10));
+            with_caches(u, STORE_ATTR_INSTANCE_VALUE, 0);
+            u.push(unit(RETURN_CONST, 0));
+        });
+        call.init = Some(init);
+        let ops: Vec<(Uop, u32)> = inline_body(&call)
+            .unwrap()
+            .uops
+            .iter()
+            .map(|u| (u.op, u.oparg))
+            .collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                (_LOAD_FAST, 1),
+                (_LOAD_FAST, 0),
+                (_GUARD_TYPE_VERSION, 0),
+                (_GUARD_DORV_NO_DICT, 0),
+                (_STORE_ATTR_INSTANCE_VALUE, 0),
+                (_LOAD_CONST_INLINE_BORROW, 0),
+                (_INLINE_INIT_RETURN, 1),
+            ]
+        );
+        // Not as a method's body, nor a store into another object.
+        call.init = None;
+        assert_eq!(inline_body(&call), None);
+        let mut other = callee(|u| {
+            u.push(unit(LOAD_FAST_LOAD_FAST, 0x01));
+            with_caches(u, STORE_ATTR_INSTANCE_VALUE, 0);
+            u.push(unit(RETURN_CONST, 0));
+        });
+        other.init = Some(init);
+        assert_eq!(inline_body(&other), None);
+        // An `__init__` returning what it computed is the call's to check.
+        let mut value = callee(|u| {
+            u.push(unit(LOAD_FAST, 1));
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        value.init = Some(init);
+        assert_eq!(inline_body(&value), None);
     }
 
     #[test]

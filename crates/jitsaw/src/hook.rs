@@ -2354,7 +2354,12 @@ unsafe fn compile(
         st.calls_inlined += program
             .uops
             .iter()
-            .filter(|u| u.op == crate::uops::Uop::_CHECK_CALLEE)
+            .filter(|u| {
+                matches!(
+                    u.op,
+                    crate::uops::Uop::_CHECK_CALLEE | crate::uops::Uop::_CHECK_INIT_CALLEE
+                )
+            })
             .count() as u64;
         st.compile_ns += s.compile_time.as_nanos() as u64;
         COMPILE_NS_PER_INSTRUCTION.store(st.compile_ns / st.instructions.max(1), Ordering::Relaxed);
@@ -2846,7 +2851,13 @@ unsafe fn inline_calls(
         return calls;
     }
     for (j, call) in insts.iter().enumerate() {
-        if !matches!(call.opcode, opcode::CALL | opcode::CALL_PY_EXACT_ARGS) {
+        if !matches!(
+            call.opcode,
+            opcode::CALL
+                | opcode::CALL_PY_EXACT_ARGS
+                | opcode::CALL_ALLOC_AND_ENTER_INIT
+                | opcode::CALL_NON_PY_GENERAL
+        ) {
             continue;
         }
         // The callable's load, and the caller's local each argument comes
@@ -2873,10 +2884,21 @@ unsafe fn inline_calls(
             .then(|| input.known_globals.iter().find(|g| g.offset == load.offset))
             .flatten()
             .map(|g| g.value as *mut PyObject);
-        let (func, method) = match (method_func, global_func) {
+        let (mut func, method) = match (method_func, global_func) {
             (Some(f), _) => (f, true),
             (None, Some(f)) => (f, false),
             (None, None) => continue,
+        };
+        // A class call: its `__init__`, with the instance as `self`.
+        let init = if !method && is_type(func, &raw mut PyType_Type) {
+            let Some(init) = class_init_call(func) else {
+                continue;
+            };
+            func = init.function as *mut PyObject;
+            sources.push(None);
+            Some(init)
+        } else {
+            None
         };
         if method {
             // The owner's load, maybe fused with the load before it.
@@ -2890,7 +2912,7 @@ unsafe fn inline_calls(
             sources.push(owner);
         }
         sources.reverse();
-        let nargs = call.oparg + method as u32;
+        let nargs = call.oparg + (method || init.is_some()) as u32;
         if func.is_null() || !runtime::is_plain_function(func) {
             continue;
         }
@@ -2928,6 +2950,7 @@ unsafe fn inline_calls(
             code: code as u64,
             stacksize,
             method,
+            init,
             callee: Box::new(callee),
         });
     }
@@ -2977,6 +3000,39 @@ unsafe fn predict_attribute_loads(
             );
         }
     }
+}
+
+/// For a call of class `cls` whose `__init__` may be inlined: a plain class
+/// (type `type`, instances from `object.__new__` and `PyType_GenericAlloc`,
+/// not abstract: `runtime::plain_class_init`) without a finalizer (an
+/// instance the inlined code made and gave up on is freed without running
+/// code), whose `__init__` only ever returns `None` (its returns are all
+/// `return None`), with the versions the entry checks.
+unsafe fn class_init_call(cls: *mut PyObject) -> Option<crate::uops::InitCall> {
+    let (function, code) = runtime::plain_class_init(cls)?;
+    if field::<usize>(cls.cast(), off::TYPE_TP_FINALIZE) != 0
+        || field::<usize>(cls.cast(), off::TYPE_TP_DEL) != 0
+    {
+        return None;
+    }
+    let consts = code_obj_field(code, off::CODE_CO_CONSTS);
+    let units = code_units_slice(code);
+    let returns_none = frontend::decode(units)
+        .ok()?
+        .iter()
+        .all(|i| match i.opcode {
+            opcode::RETURN_VALUE => false,
+            opcode::RETURN_CONST => tuple_item(consts, i.oparg as usize) == none(),
+            _ => true,
+        });
+    let class_version = type_version(cls.cast());
+    let function_version = field::<u32>(function.cast(), off::FUNC_VERSION);
+    (returns_none && class_version != 0 && function_version != 0).then_some(crate::uops::InitCall {
+        class: cls as u64,
+        class_version,
+        function: function as u64,
+        function_version,
+    })
 }
 
 /// Callees needing more stack than this are not inlined.

@@ -424,6 +424,19 @@ uops! { o;
     _INLINE_COLD: 0 => 0, escapes false;
     _INLINE_RETURN: o + 2 => 1, escapes true;
     _INLINE_UNWIND: 0 => 0, escapes false;
+    // jitsaw: a class call with its `__init__` inlined: the class checked
+    // (oparg: the arguments; operand: the class), the function's version
+    // (oparg; operand: the function), the entry's other checks (oparg as
+    // `_CHECK_CALLEE`'s; operand: the function), the instance made into the
+    // `NULL` slot (oparg: the arguments; operand: the class), the return
+    // (oparg: the arguments without `self`), and the fallback's release of
+    // an instance made (oparg: its slot).
+    _CHECK_INIT_CLASS: 0 => 0, escapes false;
+    _CHECK_FUNC_VERSION: 0 => 0, escapes false;
+    _CHECK_INIT_CALLEE: 0 => 0, escapes false;
+    _INIT_ALLOC: 0 => 0, escapes false;
+    _INLINE_INIT_RETURN: o + 3 => 1, escapes true;
+    _INIT_DISCARD: 0 => 0, escapes false;
     // jitsaw: tier-1 `CALL_FUNCTION_EX`.
     _CALL_FUNCTION_EX: 3 + (o & 1) => 1, escapes true;
     // jitsaw: tier-1 `CALL_ALLOC_AND_ENTER_INIT`, leaving the instance and
@@ -805,6 +818,9 @@ impl Uop {
                 | Uop::_COMPARE_OP_FLOAT
                 | Uop::_COMPARE_OP_STR
                 | Uop::_ITER_NEXT_RANGE
+                // Allocates an instance: no code runs (CPython 3.13
+                // collects garbage at the eval breaker).
+                | Uop::_INIT_ALLOC
                 // Their slow paths are CPython's int operations of two
                 // exact ints.
                 | Uop::_BINARY_OP_PURE_ADD
@@ -1087,6 +1103,20 @@ pub struct Program {
     pub inline_bodies: Vec<InlineBody>,
 }
 
+/// A class call whose `__init__` is inlined (see [`InlineBody::init`]):
+/// what its entry checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InitCall {
+    /// The class.
+    pub class: u64,
+    /// Its type version, which vouches for its `__init__` and allocation.
+    pub class_version: u32,
+    /// Its `__init__`.
+    pub function: u64,
+    /// The function's version, which vouches for its code.
+    pub function_version: u32,
+}
+
 /// The body of a callee to inline at a call (`frontend::inline_body`,
 /// `optimize::inline`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1102,6 +1132,9 @@ pub struct InlineBody {
     /// `self` and the arguments) rather than a function's (the callable,
     /// `NULL`, the arguments).
     pub method: bool,
+    /// For a class call (the class, `NULL`, the arguments) whose `__init__`
+    /// is the callee: the instance is made into the `NULL` slot, as `self`.
+    pub init: Option<InitCall>,
     /// Its `co_stacksize`.
     pub stacksize: u32,
     /// Its micro-ops: locals are the callee's, a jump names a micro-op of

@@ -309,6 +309,9 @@ extern "C" {
     /// At this symbol's address: CPython's `PyType_GenericAlloc` (as a
     /// value to compare a `tp_alloc` with, not called).
     pub static jitsaw_generic_alloc: u8;
+    /// A new instance of a class made as `object.__new__` makes it
+    /// (`PyType_GenericAlloc`), or NULL without an error set.
+    pub fn jitsaw_alloc_instance(tp: *mut PyObject) -> *mut PyObject;
     /// CPython's `_Py_Dealloc`, for an object its caller knows frees without
     /// running Python code: unlike other calls out, it needs no `_SET_IP`
     /// (`Uop::needs_ip`).

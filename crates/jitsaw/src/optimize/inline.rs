@@ -60,7 +60,9 @@ struct Plan<'a> {
     /// of the call (`_CHECK_PERIODIC`) and those after it (the next
     /// instruction's validity check).
     set_ip: Option<UopInst>,
-    call: UopInst,
+    /// The call's micro-ops: `_CALL`, or a class call's
+    /// `_CALL_ALLOC_AND_ENTER_INIT` and `_EXIT_INIT_CHECK`.
+    call: Vec<UopInst>,
     periodic: Option<UopInst>,
     after: Vec<UopInst>,
     /// The frame slot of the callee's local 0 (`self`).
@@ -84,33 +86,68 @@ fn plan<'a>(
         return None;
     };
     let uops = program.uops_of(i);
-    let k = uops.iter().position(|u| u.op == Uop::_CALL)?;
-    let call = uops[k];
+    // A call CPython left to `CALL_NON_PY_GENERAL` (a class with
+    // `__slots__`): its guard sends classes to its fallback, the generic
+    // call, which is the inlined `__init__`'s fallback too.
+    if body.init.is_some() && inst.fallback_count != 0 {
+        let k = uops
+            .iter()
+            .position(|u| u.op == Uop::_CHECK_IS_NOT_PY_CALLABLE)?;
+        let call = uops.iter().find(|u| u.op == Uop::_CALL_NON_PY_GENERAL)?;
+        let end = k
+            + uops[k..]
+                .iter()
+                .position(|u| u.op == Uop::_CHECK_PERIODIC)?
+            + 1;
+        let after = uops[end..].to_vec();
+        if call.oparg + 1 != body.nargs
+            || after.iter().any(|u| u.jump.is_some() || !u.op.continues())
+            || program
+                .fallback_of(i)
+                .first()
+                .is_none_or(|u| u.op != Uop::_GENERIC)
+        {
+            return None;
+        }
+        return frame_slots(program, body, at[i]).map(|(first_local, values)| Plan {
+            body,
+            before: k,
+            set_ip: None,
+            call: Vec::new(),
+            periodic: None,
+            after,
+            first_local,
+            values,
+        });
+    }
+    let k = uops
+        .iter()
+        .position(|u| matches!(u.op, Uop::_CALL | Uop::_CALL_ALLOC_AND_ENTER_INIT))?;
+    let mut end = k + 1;
+    if uops[k].op == Uop::_CALL_ALLOC_AND_ENTER_INIT {
+        (uops.get(end)?.op == Uop::_EXIT_INIT_CHECK && body.init.is_some()).then_some(())?;
+        end += 1;
+    }
+    let call = uops[k..end].to_vec();
+    // A class call's arguments and `self`, the instance made.
+    let with_self = body.method || body.init.is_some();
     if inst.fallback_count != 0
-        || call.oparg + body.method as u32 != body.nargs
-        || call.jump.is_some()
+        || uops[k].oparg + with_self as u32 != body.nargs
+        || call.iter().any(|u| u.jump.is_some())
     {
         return None;
     }
     let set_ip = (k > 0 && uops[k - 1].op == Uop::_SET_IP).then(|| uops[k - 1]);
     let before = k - set_ip.is_some() as usize;
     let periodic = uops
-        .get(k + 1)
+        .get(end)
         .filter(|u| u.op == Uop::_CHECK_PERIODIC)
         .copied();
-    let after = uops[k + 1 + periodic.is_some() as usize..].to_vec();
+    let after = uops[end + periodic.is_some() as usize..].to_vec();
     if after.iter().any(|u| u.jump.is_some() || !u.op.continues()) {
         return None;
     }
-    let base = program.stack_base;
-    let values = base + u32::try_from(depth).ok()?;
-    let first_local = values.checked_sub(body.nargs)?;
-    // The entry's oparg holds the arguments in 8 bits, the top slot in 22;
-    // a fused attribute load, its local in 16.
-    let top = values + body.stacksize;
-    if body.nargs > 0xFF || top >= 1 << 22 || values > 0xFFFF {
-        return None;
-    }
+    let (first_local, values) = frame_slots(program, body, Depth::Known(depth))?;
     Some(Plan {
         body,
         before,
@@ -123,22 +160,63 @@ fn plan<'a>(
     })
 }
 
+/// The frame slots of the callee's local 0 and of its first value, for a
+/// call starting at stack depth `at`, if the entry's opargs can hold them.
+fn frame_slots(program: &Program, body: &InlineBody, at: Depth) -> Option<(u32, u32)> {
+    let Depth::Known(depth) = at else {
+        return None;
+    };
+    let values = program.stack_base + u32::try_from(depth).ok()?;
+    let first_local = values.checked_sub(body.nargs)?;
+    // The entry's oparg holds the arguments in 8 bits, the top slot in 22;
+    // a fused attribute load, its local in 16.
+    let top = values + body.stacksize;
+    (body.nargs <= 0xFF && top < 1 << 22 && values <= 0xFFFF).then_some((first_local, values))
+}
+
 /// The call's code with the body inlined: the micro-ops before the call,
 /// `_CHECK_CALLEE`, the body, and after each return what followed the call.
 fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
     let start = out.len();
     out.extend_from_slice(&uops[..plan.before]);
     let body = plan.body;
-    out.push(UopInst {
-        op: Uop::_CHECK_CALLEE,
-        oparg: body.nargs
-            | (plan.values + body.stacksize) << 8
-            | (!body.method as u32) << 30
-            | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31,
-        operand: body.code,
+    let entry = body.nargs
+        | (plan.values + body.stacksize) << 8
+        | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31;
+    let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
+        op,
+        oparg,
+        operand,
         inst: i,
         jump: None,
-    });
+    };
+    match body.init {
+        Some(init) => {
+            // The class, its version (its `__init__`, its allocation), the
+            // function's (its code), the rest, then the instance.
+            let n = body.nargs - 1;
+            out.extend([
+                uop(Uop::_CHECK_INIT_CLASS, n, init.class),
+                uop(
+                    Uop::_CHECK_CONST_TYPE_VERSION,
+                    init.class_version,
+                    init.class,
+                ),
+                uop(
+                    Uop::_CHECK_FUNC_VERSION,
+                    init.function_version,
+                    init.function,
+                ),
+                uop(Uop::_CHECK_INIT_CALLEE, entry, init.function),
+                uop(Uop::_INIT_ALLOC, n, init.class),
+            ]);
+        }
+        None => out.push(uop(
+            Uop::_CHECK_CALLEE,
+            entry | (!body.method as u32) << 30,
+            body.code,
+        )),
+    }
     let last = body.uops.len() - 1;
     // Where each of the body's micro-ops lands in `out`, for its jumps.
     let mut landed = Vec::with_capacity(body.uops.len());
@@ -154,7 +232,7 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
             _ => {}
         }
         out.push(u);
-        if u.op == Uop::_INLINE_RETURN {
+        if matches!(u.op, Uop::_INLINE_RETURN | Uop::_INLINE_INIT_RETURN) {
             out.extend(plan.after.iter().copied());
             if k != last {
                 out.push(UopInst {
@@ -189,7 +267,6 @@ fn reads_globals(op: Uop) -> bool {
 /// The call's fallback: what the body pushed released, then the call as
 /// it was compiled, then on to the next instruction.
 fn emit_fallback(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
-    debug_assert!(uops.is_empty());
     let uop = |op: Uop, oparg: u32| UopInst {
         op,
         oparg,
@@ -198,9 +275,17 @@ fn emit_fallback(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut V
         jump: None,
     };
     out.push(uop(Uop::_INLINE_UNWIND, plan.values));
+    if plan.body.init.is_some() {
+        out.push(uop(Uop::_INIT_DISCARD, plan.first_local));
+    }
+    // The instruction's own fallback, the call.
+    if !uops.is_empty() {
+        out.extend_from_slice(uops);
+        return;
+    }
     out.push(uop(Uop::_GENERIC, opcode));
     out.extend(plan.set_ip);
-    out.push(plan.call);
+    out.extend(plan.call.iter().copied());
     out.extend(plan.periodic);
     out.extend(plan.after.iter().copied());
     out.push(UopInst {
@@ -274,6 +359,7 @@ mod tests {
                 code: 0x7000,
                 nargs: 2,
                 method: true,
+                init: None,
                 stacksize: 1,
                 uops: body,
             }],
@@ -370,6 +456,157 @@ mod tests {
         assert_eq!(
             checked(p.fallback_of(3))[..2],
             [(_INLINE_UNWIND, None), (_GENERIC, Some(8))]
+        );
+    }
+
+    /// `C(x)` whose `__init__` is `self.x = x`, the call compiled as
+    /// `call` with `fallback` (the uops' instruction set by the caller).
+    fn class_call(call: &[UopInst], fallback: &[UopInst]) -> Program {
+        let init = crate::uops::InitCall {
+            class: 0xC1A55,
+            class_version: 77,
+            function: 0xF00,
+            function_version: 99,
+        };
+        let body = vec![
+            uop(Uop::_LOAD_FAST, 1, 0, None),
+            uop(Uop::_LOAD_FAST, 0, 0, None),
+            uop(Uop::_GUARD_TYPE_VERSION, 0, 0, None),
+            uop(Uop::_GUARD_DORV_NO_DICT, 0, 0, None),
+            uop(Uop::_STORE_ATTR_INSTANCE_VALUE, 0, 0, None),
+            uop(Uop::_LOAD_CONST_INLINE_BORROW, 0, 0, None),
+            uop(Uop::_INLINE_INIT_RETURN, 1, 0, None),
+        ];
+        let n = call.len() as u32;
+        let f = fallback.len() as u32;
+        let inst = |k: u32, first: u32, count: u32, fallback: u32, fallback_count: u32| Inst {
+            start: k,
+            offset: k,
+            opcode: 0,
+            oparg: 0,
+            first,
+            count,
+            fallback,
+            fallback_count,
+        };
+        let mut uops = vec![
+            uop(Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL, 0, 0, None),
+            uop(Uop::_LOAD_FAST, 0, 1, None),
+        ];
+        uops.extend(call.iter().map(|u| UopInst { inst: 2, ..*u }));
+        uops.push(uop(Uop::_POP_FRAME, 0, 3, None));
+        uops.extend(fallback.iter().map(|u| UopInst { inst: 2, ..*u }));
+        let end = 3 + n;
+        Program {
+            insts: vec![
+                inst(0, 0, 1, end, 0),
+                inst(1, 1, 1, end, 0),
+                inst(2, 2, n, end, f),
+                inst(3, 2 + n, 1, end + f, 0),
+            ],
+            uops,
+            stack_base: 5,
+            inline_bodies: vec![InlineBody {
+                offset: 2,
+                code: 0x7000,
+                nargs: 2,
+                method: false,
+                init: Some(init),
+                stacksize: 2,
+                uops: body,
+            }],
+            ..Program::default()
+        }
+    }
+
+    #[test]
+    fn class_calls_make_their_instance_and_free_it_when_they_leave() {
+        let p = class_call(
+            &[
+                uop(Uop::_SET_IP, 0, 0, None),
+                uop(Uop::_CALL_ALLOC_AND_ENTER_INIT, 1, 0, None),
+                uop(Uop::_EXIT_INIT_CHECK, 0, 0, None),
+                uop(Uop::_CHECK_PERIODIC, 0, 0, None),
+            ],
+            &[],
+        );
+        let p = inline_calls(p);
+        let main: Vec<(Uop, u32, u64)> = p
+            .uops_of(2)
+            .iter()
+            .map(|u| (u.op, u.oparg, u.operand))
+            .collect();
+        use Uop::*;
+        // The class and `NULL` in slots 5 and 6 (`self`'s), `x` in 7; the
+        // body's values from 8, two of them.
+        assert_eq!(
+            main[..6],
+            [
+                (_CHECK_INIT_CLASS, 1, 0xC1A55),
+                (_CHECK_CONST_TYPE_VERSION, 77, 0xC1A55),
+                (_CHECK_FUNC_VERSION, 99, 0xF00),
+                (_CHECK_INIT_CALLEE, 2 | 10 << 8, 0xF00),
+                (_INIT_ALLOC, 1, 0xC1A55),
+                (_LOAD_FAST, 7, 0),
+            ]
+        );
+        assert_eq!(main[6], (_LOAD_FAST, 6, 0));
+        assert_eq!(main.last().unwrap().0, _INLINE_INIT_RETURN);
+        let fallback: Vec<(Uop, u32)> = p.fallback_of(2).iter().map(|u| (u.op, u.oparg)).collect();
+        assert_eq!(
+            fallback,
+            [
+                (_INLINE_UNWIND, 8),
+                (_INIT_DISCARD, 6),
+                (_GENERIC, 0),
+                (_SET_IP, 0),
+                (_CALL_ALLOC_AND_ENTER_INIT, 1),
+                (_EXIT_INIT_CHECK, 0),
+                (_CHECK_PERIODIC, 0),
+                (_JUMP, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn class_calls_cpython_left_generic_keep_their_fallback() {
+        // A class with `__slots__`: `CALL_NON_PY_GENERAL`, whose guard sends
+        // classes to the generic call.
+        let p = inline_calls(class_call(
+            &[
+                uop(Uop::_SET_IP, 0, 0, None),
+                uop(Uop::_CHECK_IS_NOT_PY_CALLABLE, 1, 0, None),
+                uop(Uop::_CHECK_IS_NOT_PLAIN_CLASS, 1, 0, None),
+                uop(Uop::_CALL_NON_PY_GENERAL, 1, 0, None),
+                uop(Uop::_CHECK_PERIODIC, 0, 0, None),
+            ],
+            &[
+                uop(Uop::_GENERIC, 0, 0, None),
+                uop(Uop::_SET_IP, 0, 0, None),
+                uop(Uop::_CALL, 1, 0, None),
+                uop(Uop::_CHECK_PERIODIC, 0, 0, None),
+                uop(Uop::_JUMP, 0, 0, Some(3)),
+            ],
+        ));
+        let main: Vec<Uop> = p.uops_of(2).iter().map(|u| u.op).collect();
+        use Uop::*;
+        assert_eq!(
+            main[..3],
+            [_SET_IP, _CHECK_INIT_CLASS, _CHECK_CONST_TYPE_VERSION]
+        );
+        assert!(!main.contains(&_CALL_NON_PY_GENERAL));
+        let fallback: Vec<Uop> = p.fallback_of(2).iter().map(|u| u.op).collect();
+        assert_eq!(
+            fallback,
+            [
+                _INLINE_UNWIND,
+                _INIT_DISCARD,
+                _GENERIC,
+                _SET_IP,
+                _CALL,
+                _CHECK_PERIODIC,
+                _JUMP
+            ]
         );
     }
 

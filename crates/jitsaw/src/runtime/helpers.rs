@@ -78,6 +78,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             "jitsaw_generic_alloc",
             pyo3::ffi::PyType_GenericAlloc as *const () as usize,
         ),
+        (
+            "jitsaw_alloc_instance",
+            helper_alloc_instance as *const () as usize,
+        ),
         ("jitsaw_get_iter", helper_get_iter as *const () as usize),
         (
             "jitsaw_binary_slice",
@@ -957,6 +961,17 @@ unsafe fn fill_defaults(frame: *mut Frame, func: *mut PyObject, nargs: usize, fi
     }
 }
 
+/// A new instance of `tp` for an inlined `__init__` (`_INIT_ALLOC`), as
+/// `object.__new__` makes it; NULL, the error dropped, if that fails (the
+/// call itself then raises it).
+unsafe extern "C" fn helper_alloc_instance(tp: *mut PyObject) -> *mut PyObject {
+    let o = pyo3::ffi::PyType_GenericAlloc(tp.cast(), 0).cast::<PyObject>();
+    if o.is_null() {
+        PyErr_Clear();
+    }
+    o
+}
+
 /// `CALL` from compiled code (see `jitsaw_call_any` in
 /// `crates/stencils/src/helpers.rs`): a direct call when the callee's
 /// compiled code can be entered, else the general call. `cache` is the
@@ -1395,7 +1410,9 @@ unsafe fn simple_class_init(tp: *mut PyObject, n: usize) -> Option<ClassInit> {
 
 /// The `__init__` (and its code) of a plain class ([`simple_class_init`]'s
 /// conditions but for the arguments).
-unsafe fn plain_class_init(tp: *mut PyObject) -> Option<(*mut PyObject, *mut PyCodeObject)> {
+pub(crate) unsafe fn plain_class_init(
+    tp: *mut PyObject,
+) -> Option<(*mut PyObject, *mut PyCodeObject)> {
     let ttp = tp.cast::<u8>();
     let object_new = field::<usize>(
         (&raw mut pyo3::ffi::PyBaseObject_Type).cast(),

@@ -18,7 +18,9 @@ mod helpers;
 mod operators;
 mod slices;
 pub use helpers::{generator_from_frame, prepare_call_site, releasing_locals};
-pub(crate) use helpers::{is_plain_function, trivial_body, TRIVIAL_ARG, TRIVIAL_CONST};
+pub(crate) use helpers::{
+    is_plain_function, plain_class_init, trivial_body, TRIVIAL_ARG, TRIVIAL_CONST,
+};
 pub mod location;
 pub mod watch;
 

@@ -6,9 +6,9 @@
 
 use crate::abi::*;
 use crate::helpers::{
-    jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline, jitsaw_call_function,
-    jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init, jitsaw_eval_frame,
-    jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_vectorcall_kw,
+    jitsaw_alloc_instance, jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline,
+    jitsaw_call_function, jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init,
+    jitsaw_eval_frame, jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_vectorcall_kw,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -100,6 +100,37 @@ stencil!(
     }
 );
 
+/// The checks of an inlined call's entry on its callee's code and the
+/// thread (see `_CHECK_CALLEE`): the frame evaluator, events, the
+/// recursion limit, the room above the frame (to slot `(oparg >> 8) &
+/// 0x3FFFFF`), and with bit 31 the function's globals being the frame's.
+macro_rules! inline_entry_checks {
+    ($f:ident, $sp:ident, $ts:ident, $func:expr) => {{
+        let func: *mut PyObject = $func;
+        let code = field::<*mut u8>(func.cast(), off::FUNC_CODE);
+        if oparg() >> 31 != 0
+            && (field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS) != (*$f).f_globals
+                || field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS) != (*$f).f_builtins)
+        {
+            deopt!($f, $sp, $ts)
+        }
+        let framesize = field::<i32>(frame_code($f).cast(), off::CODE_CO_FRAMESIZE) as usize;
+        let end = $f.cast::<*mut PyObject>().add(framesize);
+        let top = field::<*mut *mut PyObject>($ts.cast(), off::TSTATE_DATASTACK_TOP);
+        let limit = field::<*mut *mut PyObject>($ts.cast(), off::TSTATE_DATASTACK_LIMIT);
+        if eval_breaker($ts) != field::<u64>(code, off::CODE_INSTRUMENTATION_VERSION)
+            || !field::<*mut u8>(code, off::CODE_MONITORING).is_null()
+            || *py_recursion_remaining($ts) <= 1
+            || field::<usize>(interp($ts).cast(), off::INTERP_EVAL_FRAME)
+                != (&raw const jitsaw_eval_frame) as usize
+            || top != end
+            || frame_local($f, (oparg() >> 8) & 0x3F_FFFF) > limit
+        {
+            deopt!($f, $sp, $ts)
+        }
+    }};
+}
+
 stencil!(
     /// The entry of a call inlined in its caller (`optimize::inline`): the
     /// callable below the `oparg & 0xFF` arguments is a plain Python
@@ -124,25 +155,88 @@ stencil!(
         {
             deopt!(f, sp, ts)
         }
-        if oparg() >> 31 != 0
-            && (field::<*mut PyObject>(callable.cast(), off::FUNC_GLOBALS) != (*f).f_globals
-                || field::<*mut PyObject>(callable.cast(), off::FUNC_BUILTINS) != (*f).f_builtins)
-        {
+        inline_entry_checks!(f, sp, ts, callable);
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The entry of a class call whose `__init__` is inlined
+    /// (`optimize::inline`): the callable below the `oparg` arguments is
+    /// the class compiled in (the operand), with `NULL` above it.
+    fn _CHECK_INIT_CLASS(f, sp, ts) {
+        let n = oparg();
+        if peek(sp, n + 2) != operand() as *mut PyObject || !peek(sp, n + 1).is_null() {
             deopt!(f, sp, ts)
         }
-        let framesize = field::<i32>(frame_code(f).cast(), off::CODE_CO_FRAMESIZE) as usize;
-        let end = f.cast::<*mut PyObject>().add(framesize);
-        let top = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
-        let limit = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_LIMIT);
-        if eval_breaker(ts) != field::<u64>(code, off::CODE_INSTRUMENTATION_VERSION)
-            || !field::<*mut u8>(code, off::CODE_MONITORING).is_null()
-            || *py_recursion_remaining(ts) <= 1
-            || field::<usize>(interp(ts).cast(), off::INTERP_EVAL_FRAME)
-                != (&raw const jitsaw_eval_frame) as usize
-            || top != end
-            || frame_local(f, (oparg() >> 8) & 0x3F_FFFF) > limit
-        {
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// A function an inlined body was compiled from (the operand, alive:
+    /// a class whose version was checked holds it) still has the version
+    /// (oparg) it had: its code and defaults are the same.
+    fn _CHECK_FUNC_VERSION(f, sp, ts) {
+        if field::<u32>(operand() as *const u8, off::FUNC_VERSION) != oparg() as u32 {
             deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The rest of an inlined `__init__`'s entry: the checks of
+    /// `_CHECK_CALLEE` on the function (the operand) and the thread.
+    fn _CHECK_INIT_CALLEE(f, sp, ts) {
+        inline_entry_checks!(f, sp, ts, operand() as *mut PyObject);
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The instance an inlined `__init__` initializes, made as
+    /// `object.__new__` makes it and put in the `NULL` above the class
+    /// (oparg: the arguments; operand: the class), where the body finds it
+    /// as `self`. A failed allocation leaves for the call.
+    fn _INIT_ALLOC(f, sp, ts) {
+        let instance = jitsaw_alloc_instance(operand() as *mut PyObject);
+        if instance.is_null() {
+            deopt!(f, sp, ts)
+        }
+        poke(sp, oparg() + 1, instance);
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The return of an inlined `__init__` (`None`, which it pops): the
+    /// instance replaces the class, and the `oparg` arguments above it and
+    /// the class are released as the call would release them.
+    fn _INLINE_INIT_RETURN(f, sp, ts) {
+        let n = oparg();
+        let base = sp.sub(n + 3);
+        let mut i = 2;
+        while i < n + 2 {
+            decref(*base.add(i));
+            i += 1;
+        }
+        decref(*base);
+        *base = *base.add(1);
+        next!(f, base.add(1), ts)
+    }
+);
+
+stencil!(
+    /// In an inlined `__init__`'s fallback, after `_INLINE_UNWIND`: the
+    /// instance the body was initializing (in slot `oparg`), if made, is
+    /// freed (its class has no finalizer, nothing else refers to it) and
+    /// the slot is `NULL` again, for the call.
+    fn _INIT_DISCARD(f, sp, ts) {
+        let slot = frame_local(f, oparg());
+        if !(*slot).is_null() {
+            decref_quietly(*slot);
+            *slot = core::ptr::null_mut();
         }
         next!(f, sp, ts)
     }
