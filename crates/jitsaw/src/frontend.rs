@@ -704,21 +704,6 @@ fn inlinable(op: Uop, oparg: u32) -> bool {
         | Uop::_GUARD_BOTH_FLOAT
         | Uop::_GUARD_NOS_FLOAT
         | Uop::_GUARD_TOS_FLOAT
-        | Uop::_BINARY_OP_ADD_INT
-        | Uop::_BINARY_OP_SUBTRACT_INT
-        | Uop::_BINARY_OP_MULTIPLY_INT
-        | Uop::_BINARY_OP_ADD_FLOAT
-        | Uop::_BINARY_OP_SUBTRACT_FLOAT
-        | Uop::_BINARY_OP_MULTIPLY_FLOAT
-        | Uop::_BINARY_OP_PURE_ADD
-        | Uop::_BINARY_OP_PURE_SUBTRACT
-        | Uop::_BINARY_OP_PURE_MULTIPLY
-        | Uop::_BINARY_OP_PURE_TRUE_DIVIDE
-        | Uop::_BINARY_OP_PURE_AND
-        | Uop::_BINARY_OP_PURE_OR
-        | Uop::_BINARY_OP_PURE_XOR
-        | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
-        | Uop::_BINARY_OP_PURE_REMAINDER
         | Uop::_COMPARE_OP_INT
         | Uop::_COMPARE_OP_FLOAT
         | Uop::_IS_OP
@@ -731,7 +716,7 @@ fn inlinable(op: Uop, oparg: u32) -> bool {
         | Uop::_POP_JUMP_IF_TRUE
         | Uop::_JUMP
         | Uop::_POP_FRAME => true,
-        _ => false,
+        _ => is_arithmetic(op),
     };
     pure && (op == Uop::_POP_FRAME || !op.needs_ip())
 }
