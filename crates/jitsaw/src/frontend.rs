@@ -524,13 +524,11 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                     };
                     (op, 0, address)
                 }
-                // An `__init__`'s `None` and its arguments but `self`.
+                // The call's oparg: the arguments but `self`.
                 Uop::_POP_FRAME if call.init.is_some() => {
                     (Uop::_INLINE_INIT_RETURN, callee.args - 1, 0)
                 }
-                // Between the callable and the result: the arguments, and
-                // a function's `NULL`.
-                Uop::_POP_FRAME => (Uop::_INLINE_RETURN, callee.args + !call.method as u32, 0),
+                Uop::_POP_FRAME => (Uop::_INLINE_RETURN, callee.args - call.method as u32, 0),
                 op => (op, u.oparg, u.operand),
             };
             uops.push(UopInst {
@@ -2035,9 +2033,9 @@ mod tests {
                 (_POP_JUMP_IF_TRUE, 3, 0, Some(6)),
                 (_LOAD_FAST, 1, 0, None),
                 (_LOAD_CONST_INLINE, 0, 0x6000, None),
-                (_INLINE_RETURN, 2, 0, None),
+                (_INLINE_RETURN, 1, 0, None),
                 (_LOAD_CONST_INLINE_BORROW, 0, 0x5000, None),
-                (_INLINE_RETURN, 2, 0, None),
+                (_INLINE_RETURN, 1, 0, None),
             ]
         );
         assert_eq!(

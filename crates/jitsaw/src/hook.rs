@@ -2931,16 +2931,17 @@ unsafe fn inline_calls(
             continue;
         }
         let mut callee = code_input(code, input.version);
+        // (Specializing rewrites instructions in place: their offsets stay.)
+        let callee_insts = frontend::decode(&callee.units).unwrap_or_default();
         if !frame.is_null() {
-            predict_attribute_loads(&mut callee, code, &sources, frame);
+            predict_attribute_loads(&mut callee, &callee_insts, code, &sources, frame);
         }
         // Its global loads find the caller's frame's globals: where those
         // are the function's, they are specialized as the caller's are.
         if field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS) == globals
             && field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS) == builtins
         {
-            let loads =
-                frontend::global_loads(&frontend::decode(&callee.units).unwrap_or_default());
+            let loads = frontend::global_loads(&callee_insts);
             callee.globals = global_slots(ts, globals, builtins, code, &loads);
             callee.globals_version = keys_version(globals);
             callee.builtins_version = keys_version(builtins);
@@ -2966,12 +2967,12 @@ unsafe fn inline_calls(
 /// check the types at run time, as for any specialization.
 unsafe fn predict_attribute_loads(
     callee: &mut CodeInput,
+    insts: &[Inst],
     code: *mut PyCodeObject,
     sources: &[Option<u32>],
     frame: *mut Frame,
 ) {
     let names = code_obj_field(code, off::CODE_CO_NAMES);
-    let insts = frontend::decode(&callee.units).unwrap_or_default();
     for w in insts.windows(2) {
         let (load, attr) = (&w[0], &w[1]);
         if load.opcode != opcode::LOAD_FAST

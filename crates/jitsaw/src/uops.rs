@@ -415,21 +415,21 @@ uops! { o;
     // entry's checks (oparg: the arguments, with `self` for a method, the
     // last stack slot the body may use, whether the call is a function's
     // and whether the body reads globals; operand: the callee's code), the
-    // return (oparg: the values between the callable and the result), and
+    // return (oparg: the call's), and
     // the fallback's release of what the body had pushed (oparg: the slot
     // above the arguments).
     _CHECK_CALLEE: 0 => 0, escapes false;
     // jitsaw: in an inlined body, an instruction the interpreter never ran,
     // which leaves for the call.
     _INLINE_COLD: 0 => 0, escapes false;
-    _INLINE_RETURN: o + 2 => 1, escapes true;
+    _INLINE_RETURN: o + 3 => 1, escapes true;
     _INLINE_UNWIND: 0 => 0, escapes false;
     // jitsaw: a class call with its `__init__` inlined: the class checked
     // (oparg: the arguments; operand: the class), the function's version
     // (oparg; operand: the function), the entry's other checks (oparg as
     // `_CHECK_CALLEE`'s; operand: the function), the instance made into the
     // `NULL` slot (oparg: the arguments; operand: the class), the return
-    // (oparg: the arguments without `self`), and the fallback's release of
+    // (oparg: the call's), and the fallback's release of
     // an instance made (oparg: its slot).
     _CHECK_INIT_CLASS: 0 => 0, escapes false;
     _CHECK_FUNC_VERSION: 0 => 0, escapes false;

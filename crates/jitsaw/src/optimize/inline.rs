@@ -299,6 +299,21 @@ mod tests {
     use super::*;
     use crate::uops::Inst;
 
+    /// Instruction `k` (its offset, which bodies are found by) with its
+    /// micro-ops and fallback's.
+    fn inst(k: u32, first: u32, count: u32, fallback: u32, fallback_count: u32) -> Inst {
+        Inst {
+            start: k,
+            offset: k,
+            opcode: 0,
+            oparg: 0,
+            first,
+            count,
+            fallback,
+            fallback_count,
+        }
+    }
+
     fn uop(op: Uop, oparg: u32, inst: u32, jump: Option<u32>) -> UopInst {
         UopInst {
             op,
@@ -313,16 +328,7 @@ mod tests {
     /// `_CHECK_PERIODIC`, then the next instruction's validity check), a
     /// return; the callee `o if o else self` to inline, with two returns.
     fn program() -> Program {
-        let inst = |k: u32, first: u32, count: u32| Inst {
-            start: k,
-            offset: k,
-            opcode: 0,
-            oparg: 0,
-            first,
-            count,
-            fallback: 8,
-            fallback_count: 0,
-        };
+        let inst = |k: u32, first: u32, count: u32| inst(k, first, count, 8, 0);
         let body = vec![
             uop(Uop::_LOAD_FAST, 1, 0, None),
             uop(Uop::_POP_JUMP_IF_TRUE, 0, 0, Some(4)),
@@ -331,9 +337,9 @@ mod tests {
                 operand: 0x55,
                 ..uop(Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL, 0, 0, None)
             },
-            uop(Uop::_INLINE_RETURN, 2, 0, None),
+            uop(Uop::_INLINE_RETURN, 1, 0, None),
             uop(Uop::_LOAD_FAST, 1, 0, None),
-            uop(Uop::_INLINE_RETURN, 2, 0, None),
+            uop(Uop::_INLINE_RETURN, 1, 0, None),
         ];
         Program {
             insts: vec![
@@ -385,11 +391,11 @@ mod tests {
                 (_LOAD_FAST, 7, None),
                 (_POP_JUMP_IF_TRUE, 0, Some(LABEL | 7)),
                 (_LOAD_ATTR_INSTANCE_VALUE_LOCAL, 0, None),
-                (_INLINE_RETURN, 2, None),
+                (_INLINE_RETURN, 1, None),
                 (_CHECK_VALIDITY, 0, None),
                 (_JUMP, 0, Some(4)),
                 (_LOAD_FAST, 7, None),
-                (_INLINE_RETURN, 2, None),
+                (_INLINE_RETURN, 1, None),
                 (_CHECK_VALIDITY, 0, None),
             ]
         );
@@ -479,16 +485,6 @@ mod tests {
         ];
         let n = call.len() as u32;
         let f = fallback.len() as u32;
-        let inst = |k: u32, first: u32, count: u32, fallback: u32, fallback_count: u32| Inst {
-            start: k,
-            offset: k,
-            opcode: 0,
-            oparg: 0,
-            first,
-            count,
-            fallback,
-            fallback_count,
-        };
         let mut uops = vec![
             uop(Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL, 0, 0, None),
             uop(Uop::_LOAD_FAST, 0, 1, None),

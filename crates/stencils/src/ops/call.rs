@@ -210,17 +210,12 @@ stencil!(
 );
 
 stencil!(
-    /// The return of an inlined `__init__` (`None`, which it pops): the
-    /// instance replaces the class, and the `oparg` arguments above it and
-    /// the class are released as the call would release them.
+    /// The return of an inlined `__init__` (`None`, which it pops; oparg:
+    /// the call's): the instance replaces the class, and the arguments
+    /// above it and the class are released as the call would release them.
     fn _INLINE_INIT_RETURN(f, sp, ts) {
-        let n = oparg();
-        let base = sp.sub(n + 3);
-        let mut i = 2;
-        while i < n + 2 {
-            decref(*base.add(i));
-            i += 1;
-        }
+        let base = sp.sub(oparg() + 3);
+        decref_args(base.add(2), oparg());
         decref(*base);
         *base = *base.add(1);
         next!(f, base.add(1), ts)
@@ -251,20 +246,17 @@ stencil!(
 );
 
 stencil!(
-    /// The return of a call inlined in its caller: the result replaces the
-    /// callable, and the `oparg` values between them (the arguments, `self`
-    /// first, or a function's `NULL` and its arguments) and the callable
-    /// are released as the callee's frame would release its locals and
-    /// function once popped (which may run code: a `__del__`).
+    /// The return of a call inlined in its caller (oparg: the call's): the
+    /// result replaces the callable, and the arguments (`self` first, if
+    /// not `NULL`) and the callable are released as the callee's frame
+    /// would release its locals and function once popped (which may run
+    /// code: a `__del__`).
     fn _INLINE_RETURN(f, sp, ts) {
-        let n = oparg();
         let res = peek(sp, 1);
-        let base = sp.sub(n + 2);
-        let mut i = 1;
-        while i <= n {
-            xdecref(*base.add(i));
-            i += 1;
-        }
+        let top = sp.sub(1);
+        let (args, total) = call_args(top, oparg());
+        let base = top.sub(oparg() + 2);
+        decref_args(args, total);
         decref(*base);
         *base = res;
         next!(f, base.add(1), ts)
