@@ -648,6 +648,117 @@ def test_eval_breaker_inside_operator_and_comparison_methods_run_directly(jit):
     assert r.stats["operators_called"] >= 4, r.stats["operators_called"]
 
 
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_subscripts_of_python_classes_called_directly(jit, chaos):
+    # A generic BINARY_SUBSCR or STORE_SUBSCR of an instance of a class
+    # defining __getitem__/__setitem__ in Python runs the method directly:
+    # results, exceptions and their tracebacks, the recursion limit, a
+    # __setitem__'s result released, subclasses of dict and list, methods
+    # replaced or deleted, non-function methods (staticmethod, builtins,
+    # callable objects), wrong signatures, generator methods and C
+    # containers (array, dict, list, str, slices) are as in the interpreter.
+    r = jit(
+        """
+        import array, sys, traceback
+        class Grid:
+            def __init__(self, w):
+                self.w = w
+                self.data = [0] * (w * w)
+            def __getitem__(self, xy):
+                x, y = xy
+                if not (0 <= x < self.w and 0 <= y < self.w):
+                    raise IndexError(xy)
+                return self.data[y * self.w + x]
+            def __setitem__(self, xy, v):
+                x, y = xy
+                if v is None:
+                    raise ValueError("None")
+                self.data[y * self.w + x] = v
+                return ("ignored", v)
+        class Counted(dict):
+            def __getitem__(self, k):
+                return dict.get(self, k, "missing")
+            def __setitem__(self, k, v):
+                dict.__setitem__(self, k, (v, len(self)))
+        class L(list):
+            def __getitem__(self, i):
+                return ("L", list.__getitem__(self, i))
+        class Static:
+            __getitem__ = staticmethod(lambda k: ("static", k))
+        class Builtin:
+            __getitem__ = len
+        class CallableObj:
+            def __call__(self, *a):
+                return ("obj", len(a))
+        class ViaObj:
+            __getitem__ = CallableObj()
+        class Gen:
+            def __getitem__(self, k):
+                yield k
+                yield k + 1
+        class Wrong:
+            def __getitem__(self):
+                return 1
+        class Del:
+            def __init__(self):
+                self.log = []
+            def __setitem__(self, k, v):
+                self.log.append((k, v))
+            def __delitem__(self, k):
+                self.log.append(("del", k))
+        class Deep:
+            def __getitem__(self, n):
+                return self[n - 1] + 1 if n else 0
+        class Sub(Grid):
+            def __getitem__(self, xy):
+                return ("sub", Grid.__getitem__(self, xy))
+        def get(c, k):
+            try:
+                return c[k]
+            except Exception as e:
+                return (type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-4:]])
+        def put(c, k, v):
+            try:
+                c[k] = v
+                return "ok"
+            except Exception as e:
+                return (type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-4:]])
+        def walk(g, n):
+            out = []
+            try:
+                for i in range(n):
+                    g[i % 3, (i + 1) % 3] = i
+                    out.append(g[(i + 1) % 3, i % 3])
+            except TypeError as e:
+                out.append(str(e))
+            return out[-4:]
+        def deep(n):
+            try:
+                return Deep()[n]
+            except RecursionError as e:
+                return ("RecursionError", str(e))
+        print([deep(n) for n in (10, 500, 5000)])
+        arr = array.array("d", [1.0, 2.0])
+        containers = [Grid(3), Sub(3), Counted(a=1), L([5, 6]), Static(), Builtin(), ViaObj(),
+                      Wrong(), Del(), arr, {"a": 1}, [7, 8], "xy"]
+        keys = [(1, 2), (5, 5), "a", 0, 1, -1, slice(0, 1), None]
+        for i in range(8):
+            print(i, walk(Grid(3), 30), walk(Sub(3), 30))
+            for c in containers:
+                for k in keys:
+                    print(i, type(c).__name__, repr(k), get(c, k), put(c, k, i), put(c, k, None))
+            print(i, list(get(Gen(), 3)), containers[8].log[-3:], containers[2], arr)
+            if i == 3:
+                Grid.__getitem__ = lambda self, xy: ("lambda", xy)
+            if i == 5:
+                del Grid.__setitem__
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    r.assert_compiled("get", "put", "walk")
+    assert r.stats["operators_called"] > (50 if chaos else 400), r.stats["operators_called"]
+
+
 def test_operator_of_a_python_class_first_met_while_the_interpreter_exits(jit):
     # The runtime reads CPython's slot functions from a class it makes the
     # first time compiled code meets such an operator; here that is in a

@@ -139,6 +139,8 @@ static void layout(void)
     OFF("TYPE_TP_AS_MAPPING", PyTypeObject, tp_as_mapping);
     OFF("NUMBER_NB_BOOL", PyNumberMethods, nb_bool);
     OFF("MAPPING_MP_LENGTH", PyMappingMethods, mp_length);
+    OFF("MAPPING_MP_SUBSCRIPT", PyMappingMethods, mp_subscript);
+    OFF("MAPPING_MP_ASS_SUBSCRIPT", PyMappingMethods, mp_ass_subscript);
     OFF("SEQUENCE_SQ_LENGTH", PySequenceMethods, sq_length);
     OFF("TYPE_TP_RICHCOMPARE", PyTypeObject, tp_richcompare);
     /* PyNumberMethods: the binary operators' slots */

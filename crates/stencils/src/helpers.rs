@@ -105,6 +105,25 @@ extern "C" {
         right: *mut PyObject,
         oparg: usize,
     ) -> *mut PyObject;
+    /// `PyObject_GetItem(container, sub)`, or, when `container`'s class
+    /// defines `__getitem__` in Python, the method run directly. A new
+    /// reference, or NULL with an error; the operands are borrowed.
+    pub fn jitsaw_get_item(ts: Ts, container: *mut PyObject, sub: *mut PyObject) -> *mut PyObject;
+    /// `PyObject_SetItem(container, sub, value)`, or, when `container`'s
+    /// class defines `__setitem__` in Python, the method run directly. 0,
+    /// or -1 with an error; the operands are borrowed.
+    pub fn jitsaw_set_item(
+        ts: Ts,
+        container: *mut PyObject,
+        sub: *mut PyObject,
+        value: *mut PyObject,
+    ) -> i32;
+    /// CPython's `slot_mp_subscript` (not exported), the `mp_subscript` of
+    /// a class defining `__getitem__` in Python, once the runtime has read
+    /// it: 0 before, 1 if it could not.
+    pub static jitsaw_slot_mp_subscript: usize;
+    /// The same for `slot_mp_ass_subscript` and `__setitem__`.
+    pub static jitsaw_slot_mp_ass_subscript: usize;
     /// `PyObject_RichCompare(left, right, op)`, or, when `left`'s class
     /// defines the comparison in Python, its method run directly. A new
     /// reference, or NULL with an error; the operands are borrowed.

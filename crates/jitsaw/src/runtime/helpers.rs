@@ -26,6 +26,16 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
     vec![
         ("jitsaw_call_any", helper_call_any as *const () as usize),
         ("jitsaw_binary_op", helper_binary_op as *const () as usize),
+        ("jitsaw_get_item", helper_get_item as *const () as usize),
+        ("jitsaw_set_item", helper_set_item as *const () as usize),
+        (
+            "jitsaw_slot_mp_subscript",
+            super::operators::SLOT_MP_SUBSCRIPT.as_ptr() as usize,
+        ),
+        (
+            "jitsaw_slot_mp_ass_subscript",
+            super::operators::SLOT_MP_ASS_SUBSCRIPT.as_ptr() as usize,
+        ),
         (
             "jitsaw_rich_compare",
             helper_rich_compare as *const () as usize,
@@ -330,6 +340,36 @@ unsafe extern "C" fn helper_binary_op(
         return result;
     }
     _PyEval_BinaryOps[oparg](left, right)
+}
+
+/// `BINARY_SUBSCR`'s generic way from compiled code: a class's
+/// `__getitem__` run directly (`operators::python_get_item`), else
+/// `PyObject_GetItem`. A new reference, or NULL with an error; the
+/// operands are borrowed.
+unsafe extern "C" fn helper_get_item(
+    ts: *mut PyThreadState,
+    container: *mut PyObject,
+    sub: *mut PyObject,
+) -> *mut PyObject {
+    if let Some(result) = super::operators::python_get_item(ts, container, sub) {
+        return result;
+    }
+    PyObject_GetItem(container, sub)
+}
+
+/// `STORE_SUBSCR`'s generic way from compiled code: a class's
+/// `__setitem__` run directly (`operators::python_set_item`), else
+/// `PyObject_SetItem`. 0, or -1 with an error; the operands are borrowed.
+unsafe extern "C" fn helper_set_item(
+    ts: *mut PyThreadState,
+    container: *mut PyObject,
+    sub: *mut PyObject,
+    value: *mut PyObject,
+) -> i32 {
+    if let Some(result) = super::operators::python_set_item(ts, container, sub, value) {
+        return result;
+    }
+    PyObject_SetItem(container, sub, value)
 }
 
 /// `COMPARE_OP`'s generic way from compiled code: a class's comparison

@@ -335,8 +335,9 @@ pub static ITER_GENERATORS: Counter = Counter::new();
 /// Instances made and their `__init__` frames pushed by compiled calls of
 /// classes (see `helpers::push_init_frame`), without `type_call`.
 pub static INITS_ENTERED: Counter = Counter::new();
-/// Operator methods of classes called directly by compiled `BINARY_OP`s
-/// (see `operators::python_operator`).
+/// Operator, comparison and subscript methods of classes called directly
+/// by compiled `BINARY_OP`s, `COMPARE_OP`s, `BINARY_SUBSCR`s and
+/// `STORE_SUBSCR`s (see `operators`).
 pub static OPERATORS_CALLED: Counter = Counter::new();
 /// Property getters a compiled attribute load entered directly.
 pub static PROPERTIES_ENTERED: Counter = Counter::new();

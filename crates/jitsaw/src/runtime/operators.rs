@@ -6,7 +6,9 @@
 //! frame evaluator set, the evaluator's entry; compiled code runs the
 //! method as the helpers run a compiled function (`helper_call_function`).
 //! Rich comparisons (`COMPARE_OP`) of such classes likewise
-//! ([`python_comparison`]).
+//! ([`python_comparison`]), and subscripts (`BINARY_SUBSCR`,
+//! `STORE_SUBSCR`) of classes defining `__getitem__` and `__setitem__`
+//! ([`python_get_item`], [`python_set_item`]).
 
 use super::helpers::{
     helper_call_function, is_plain_function, made_class, read_made_object, type_name,
@@ -191,7 +193,7 @@ pub(super) unsafe fn python_operator(
     if !crate::hook::interpreter_entry_fits(ts) {
         return None;
     }
-    let mut result = call_method(ts, &ready.last, tp, ready.name, left, right)?;
+    let mut result = call_method(ts, &ready.last, tp, ready.name, [left, right])?;
     let not_implemented = pyo3::ffi::Py_NotImplemented().cast::<PyObject>();
     if result == not_implemented && slot != 0 {
         decref(result);
@@ -252,30 +254,29 @@ unsafe fn derives_from(other: *mut PyTypeObject, tp: *mut PyTypeObject) -> bool 
     is_class(other) && pyo3::ffi::PyType_IsSubtype(other.cast(), tp.cast()) != 0
 }
 
-/// `tp.<name>(left, right)` when the method (through the cache `last`) is a
-/// plain Python function, run as the helpers run a compiled function: its
-/// result (a new reference, or NULL with an error); `None` (nothing done)
-/// for any other method.
+/// `tp.<name>(*args)` (`args[0]` the instance) when the method (through
+/// the cache `last`) is a plain Python function, run as the helpers run a
+/// compiled function: its result (a new reference, or NULL with an error);
+/// `None` (nothing done) for any other method.
 #[inline(always)]
-unsafe fn call_method(
+unsafe fn call_method<const N: usize>(
     ts: *mut PyThreadState,
     last: &[AtomicUsize; 3],
     tp: *mut PyTypeObject,
     name: *mut PyObject,
-    left: *mut PyObject,
-    right: *mut PyObject,
+    args: [*mut PyObject; N],
 ) -> Option<*mut PyObject> {
     let func = lookup(last, tp, name);
     if func.is_null() || !is_plain_function(func) {
         return None;
     }
     OPERATORS_CALLED.bump();
-    let args = [new_ref(left), new_ref(right)];
+    let args = args.map(|o| new_ref(o));
     Some(helper_call_function(
         ts,
         new_ref(func),
         args.as_ptr(),
-        2,
+        N,
         std::ptr::null_mut(),
     ))
 }
@@ -380,7 +381,7 @@ pub(super) unsafe fn python_comparison(
         return None;
     }
     *depth -= 1;
-    let Some(mut result) = call_method(ts, &table.last[op], tp, table.names[op], left, right)
+    let Some(mut result) = call_method(ts, &table.last[op], tp, table.names[op], [left, right])
     else {
         *depth += 1;
         return None;
@@ -418,4 +419,138 @@ pub(super) unsafe fn python_comparison(
     }
     *depth += 1;
     Some(result)
+}
+
+/// What subscripts of classes need at run time: CPython's
+/// `slot_mp_subscript` and `slot_mp_ass_subscript` (the mapping slots of a
+/// class defining `__getitem__` and `__setitem__` in Python, read from
+/// classes made for the purpose), the methods' interned names and a
+/// lookup cache for each as [`Ready`]'s.
+struct Subscripts {
+    get: usize,
+    set: usize,
+    names: [*mut PyObject; 2],
+    last: [[AtomicUsize; 3]; 2],
+}
+
+// SAFETY: as for [`Ready`].
+unsafe impl Send for Subscripts {}
+unsafe impl Sync for Subscripts {}
+
+/// [`Subscripts`], made once (`None` if a probe failed).
+fn subscripts() -> Option<&'static Subscripts> {
+    static TABLE: OnceLock<Option<Subscripts>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            let slot = |name: &CStr, at: usize| {
+                // SAFETY: a class's mapping methods, when it has them, are
+                // its own `PyMappingMethods`.
+                read_made_object(
+                    |py| made_class(py, name),
+                    |class| unsafe {
+                        let mapping = field::<*mut u8>(class, off::TYPE_TP_AS_MAPPING);
+                        (!mapping.is_null()).then(|| field::<usize>(mapping, at))
+                    },
+                )
+            };
+            let get = slot(c"__getitem__", off::MAPPING_MP_SUBSCRIPT);
+            let set = slot(c"__setitem__", off::MAPPING_MP_ASS_SUBSCRIPT);
+            // SAFETY: the GIL is held.
+            let names = [c"__getitem__", c"__setitem__"].map(|name| unsafe {
+                pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>()
+            });
+            let table =
+                (get != 0 && set != 0 && names.iter().all(|n| !n.is_null())).then(|| Subscripts {
+                    get,
+                    set,
+                    names,
+                    last: Default::default(),
+                });
+            // The stencils compare a class's slots with these before calling
+            // out (1 matches no slot).
+            let (get, set) = table.as_ref().map_or((1, 1), |t| (t.get, t.set));
+            SLOT_MP_SUBSCRIPT.store(get, Ordering::Relaxed);
+            SLOT_MP_ASS_SUBSCRIPT.store(set, Ordering::Relaxed);
+            table
+        })
+        .as_ref()
+}
+
+/// `jitsaw_slot_mp_subscript` for the stencils: 0 until [`subscripts`]
+/// probed CPython's `slot_mp_subscript`, then its address (1 if the probe
+/// failed). A `BINARY_SUBSCR` calls out to the runtime for an instance of
+/// a class whose `mp_subscript` is that (any class while it is 0).
+pub(super) static SLOT_MP_SUBSCRIPT: AtomicUsize = AtomicUsize::new(0);
+
+/// The same for `STORE_SUBSCR` and `slot_mp_ass_subscript`.
+pub(super) static SLOT_MP_ASS_SUBSCRIPT: AtomicUsize = AtomicUsize::new(0);
+
+/// The mapping slot at `at` of class `tp`, 0 if it has none.
+unsafe fn mapping_slot(tp: *mut PyTypeObject, at: usize) -> usize {
+    let mapping = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_MAPPING);
+    if mapping.is_null() {
+        0
+    } else {
+        field::<usize>(mapping, at)
+    }
+}
+
+/// `container[sub]` (`PyObject_GetItem`) when `container`'s class defines
+/// `__getitem__` in Python as a plain function: the method run directly,
+/// as `slot_mp_subscript` would end up calling it (CPython's
+/// `BINARY_SUBSCR_GETITEM`, which the interpreter does not specialize
+/// while a frame evaluator is set). A new reference, or NULL with an
+/// error; `None` (nothing done) for anything else.
+#[inline(always)]
+pub(super) unsafe fn python_get_item(
+    ts: *mut PyThreadState,
+    container: *mut PyObject,
+    sub: *mut PyObject,
+) -> Option<*mut PyObject> {
+    let tp = ob_type(container);
+    if !is_class(tp) {
+        return None;
+    }
+    let table = subscripts()?;
+    if mapping_slot(tp, off::MAPPING_MP_SUBSCRIPT) != table.get
+        || !crate::hook::interpreter_entry_fits(ts)
+    {
+        return None;
+    }
+    call_method(ts, &table.last[0], tp, table.names[0], [container, sub])
+}
+
+/// `container[sub] = value` (`PyObject_SetItem`) when `container`'s class
+/// defines `__setitem__` in Python as a plain function: the method run
+/// directly and its result released, as `slot_mp_ass_subscript` does. 0,
+/// or -1 with an error; `None` (nothing done) for anything else.
+#[inline(always)]
+pub(super) unsafe fn python_set_item(
+    ts: *mut PyThreadState,
+    container: *mut PyObject,
+    sub: *mut PyObject,
+    value: *mut PyObject,
+) -> Option<i32> {
+    let tp = ob_type(container);
+    if !is_class(tp) {
+        return None;
+    }
+    let table = subscripts()?;
+    if mapping_slot(tp, off::MAPPING_MP_ASS_SUBSCRIPT) != table.set
+        || !crate::hook::interpreter_entry_fits(ts)
+    {
+        return None;
+    }
+    let result = call_method(
+        ts,
+        &table.last[1],
+        tp,
+        table.names[1],
+        [container, sub, value],
+    )?;
+    if result.is_null() {
+        return Some(-1);
+    }
+    decref(result);
+    Some(0)
 }

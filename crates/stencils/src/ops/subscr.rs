@@ -1,18 +1,54 @@
 //! `BINARY_SUBSCR`, `STORE_SUBSCR`, `DELETE_SUBSCR` and slices.
 
 use crate::abi::*;
-use crate::helpers::{jitsaw_binary_slice, jitsaw_store_slice};
+use crate::helpers::{
+    jitsaw_binary_slice, jitsaw_get_item, jitsaw_set_item, jitsaw_slot_mp_ass_subscript,
+    jitsaw_slot_mp_subscript, jitsaw_store_slice,
+};
 use jitsaw_cpython313::ffi::*;
+use jitsaw_cpython313::off;
+
+/// `PyObject_GetItem`, through `jitsaw_get_item` for an instance of a
+/// class defining `__getitem__` in Python, whose method it runs directly.
+#[inline(always)]
+unsafe fn get_item(ts: Ts, container: *mut PyObject, sub: *mut PyObject) -> *mut PyObject {
+    let slot = core::ptr::read_volatile(&raw const jitsaw_slot_mp_subscript);
+    if python_slot(container, off::MAPPING_MP_SUBSCRIPT, slot) {
+        jitsaw_get_item(ts, container, sub)
+    } else {
+        PyObject_GetItem(container, sub)
+    }
+}
+
+/// Whether the mapping slot at `at` of `o`'s type is `slot`, a slot
+/// function of classes defining the method in Python, or may be: `slot` is
+/// 0 until the runtime has read it (which its first call does) and the type
+/// is a class (a heap type; only a class defines methods in Python).
+#[inline(always)]
+unsafe fn python_slot(o: *mut PyObject, at: usize, slot: usize) -> bool {
+    let tp = ob_type(o);
+    if slot == 0 {
+        return type_flags(tp) & jitsaw_cpython313::consts::TPFLAGS_HEAPTYPE as u64 != 0;
+    }
+    let mapping = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_MAPPING);
+    !mapping.is_null() && field::<usize>(mapping, at) == slot
+}
 
 stencil!(fn _BINARY_SUBSCR(f, sp, ts) {
-    binary_call!(f, sp, ts, PyObject_GetItem)
+    binary_call!(f, sp, ts, |c, s| get_item(ts, c, s))
 });
 
-/// The generic `STORE_SUBSCR`: `container[sub] = value`.
+/// The generic `STORE_SUBSCR`: `container[sub] = value` (a class's
+/// `__setitem__` run directly by `jitsaw_set_item`).
 macro_rules! store_subscr {
     ($f:ident, $sp:ident, $ts:ident) => {{
         let (value, container, sub) = (peek($sp, 3), peek($sp, 2), peek($sp, 1));
-        let err = PyObject_SetItem(container, sub, value);
+        let slot = core::ptr::read_volatile(&raw const jitsaw_slot_mp_ass_subscript);
+        let err = if python_slot(container, off::MAPPING_MP_ASS_SUBSCRIPT, slot) {
+            jitsaw_set_item($ts, container, sub, value)
+        } else {
+            PyObject_SetItem(container, sub, value)
+        };
         decref(value);
         decref(container);
         decref(sub);
@@ -74,7 +110,7 @@ stencil!(
                 }
             }
         }
-        binary_call!(f, sp, ts, PyObject_GetItem)
+        binary_call!(f, sp, ts, |c, s| get_item(ts, c, s))
     }
 );
 
