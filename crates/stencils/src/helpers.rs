@@ -118,12 +118,12 @@ extern "C" {
         sub: *mut PyObject,
         value: *mut PyObject,
     ) -> i32;
-    /// CPython's `slot_mp_subscript` (not exported), the `mp_subscript` of
-    /// a class defining `__getitem__` in Python, once the runtime has read
-    /// it: 0 before, 1 if it could not.
-    pub static jitsaw_slot_mp_subscript: usize;
-    /// The same for `slot_mp_ass_subscript` and `__setitem__`.
-    pub static jitsaw_slot_mp_ass_subscript: usize;
+    /// CPython's `slot_mp_subscript` (not exported; its address is this
+    /// symbol's), the `mp_subscript` of a class defining `__getitem__` in
+    /// Python.
+    pub static jitsaw_slot_mp_subscript: u8;
+    /// CPython's `slot_mp_ass_subscript`, likewise for `__setitem__`.
+    pub static jitsaw_slot_mp_ass_subscript: u8;
     /// `PyObject_RichCompare(left, right, op)`, or, when `left`'s class
     /// defines the comparison in Python, its method run directly. A new
     /// reference, or NULL with an error; the operands are borrowed.

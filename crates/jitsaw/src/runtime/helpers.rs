@@ -30,11 +30,11 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_set_item", helper_set_item as *const () as usize),
         (
             "jitsaw_slot_mp_subscript",
-            super::operators::SLOT_MP_SUBSCRIPT.as_ptr() as usize,
+            super::operators::slot_mp_subscript(),
         ),
         (
             "jitsaw_slot_mp_ass_subscript",
-            super::operators::SLOT_MP_ASS_SUBSCRIPT.as_ptr() as usize,
+            super::operators::slot_mp_ass_subscript(),
         ),
         (
             "jitsaw_rich_compare",

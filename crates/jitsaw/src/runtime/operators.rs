@@ -421,14 +421,38 @@ pub(super) unsafe fn python_comparison(
     Some(result)
 }
 
-/// What subscripts of classes need at run time: CPython's
-/// `slot_mp_subscript` and `slot_mp_ass_subscript` (the mapping slots of a
-/// class defining `__getitem__` and `__setitem__` in Python, read from
-/// classes made for the purpose), the methods' interned names and a
-/// lookup cache for each as [`Ready`]'s.
+/// CPython's `slot_mp_subscript`, the `mp_subscript` of every class whose
+/// `__getitem__` is written in Python: not exported, so read from a class
+/// made for the purpose (0 if that fails, which turns [`python_get_item`]
+/// off).
+pub(super) fn slot_mp_subscript() -> usize {
+    static ADDRESS: OnceLock<usize> = OnceLock::new();
+    *ADDRESS.get_or_init(|| mapping_slot_of_made_class(c"__getitem__", off::MAPPING_MP_SUBSCRIPT))
+}
+
+/// The same for `slot_mp_ass_subscript` and `__setitem__`.
+pub(super) fn slot_mp_ass_subscript() -> usize {
+    static ADDRESS: OnceLock<usize> = OnceLock::new();
+    *ADDRESS
+        .get_or_init(|| mapping_slot_of_made_class(c"__setitem__", off::MAPPING_MP_ASS_SUBSCRIPT))
+}
+
+/// The mapping slot at `at` of a class defining `method` in Python.
+fn mapping_slot_of_made_class(method: &CStr, at: usize) -> usize {
+    // SAFETY: a class's mapping methods, when it has them, are its own
+    // `PyMappingMethods`.
+    read_made_object(
+        |py| made_class(py, method),
+        |class| unsafe {
+            let mapping = field::<*mut u8>(class, off::TYPE_TP_AS_MAPPING);
+            (!mapping.is_null()).then(|| field::<usize>(mapping, at))
+        },
+    )
+}
+
+/// The interned names of `__getitem__` and `__setitem__`, and a lookup
+/// cache for each as [`Ready`]'s.
 struct Subscripts {
-    get: usize,
-    set: usize,
     names: [*mut PyObject; 2],
     last: [[AtomicUsize; 3]; 2],
 }
@@ -437,53 +461,22 @@ struct Subscripts {
 unsafe impl Send for Subscripts {}
 unsafe impl Sync for Subscripts {}
 
-/// [`Subscripts`], made once (`None` if a probe failed).
+/// [`Subscripts`], made once (`None` if interning failed).
 fn subscripts() -> Option<&'static Subscripts> {
     static TABLE: OnceLock<Option<Subscripts>> = OnceLock::new();
     TABLE
         .get_or_init(|| {
-            let slot = |name: &CStr, at: usize| {
-                // SAFETY: a class's mapping methods, when it has them, are
-                // its own `PyMappingMethods`.
-                read_made_object(
-                    |py| made_class(py, name),
-                    |class| unsafe {
-                        let mapping = field::<*mut u8>(class, off::TYPE_TP_AS_MAPPING);
-                        (!mapping.is_null()).then(|| field::<usize>(mapping, at))
-                    },
-                )
-            };
-            let get = slot(c"__getitem__", off::MAPPING_MP_SUBSCRIPT);
-            let set = slot(c"__setitem__", off::MAPPING_MP_ASS_SUBSCRIPT);
             // SAFETY: the GIL is held.
             let names = [c"__getitem__", c"__setitem__"].map(|name| unsafe {
                 pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>()
             });
-            let table =
-                (get != 0 && set != 0 && names.iter().all(|n| !n.is_null())).then(|| Subscripts {
-                    get,
-                    set,
-                    names,
-                    last: Default::default(),
-                });
-            // The stencils compare a class's slots with these before calling
-            // out (1 matches no slot).
-            let (get, set) = table.as_ref().map_or((1, 1), |t| (t.get, t.set));
-            SLOT_MP_SUBSCRIPT.store(get, Ordering::Relaxed);
-            SLOT_MP_ASS_SUBSCRIPT.store(set, Ordering::Relaxed);
-            table
+            names.iter().all(|n| !n.is_null()).then(|| Subscripts {
+                names,
+                last: Default::default(),
+            })
         })
         .as_ref()
 }
-
-/// `jitsaw_slot_mp_subscript` for the stencils: 0 until [`subscripts`]
-/// probed CPython's `slot_mp_subscript`, then its address (1 if the probe
-/// failed). A `BINARY_SUBSCR` calls out to the runtime for an instance of
-/// a class whose `mp_subscript` is that (any class while it is 0).
-pub(super) static SLOT_MP_SUBSCRIPT: AtomicUsize = AtomicUsize::new(0);
-
-/// The same for `STORE_SUBSCR` and `slot_mp_ass_subscript`.
-pub(super) static SLOT_MP_ASS_SUBSCRIPT: AtomicUsize = AtomicUsize::new(0);
 
 /// The mapping slot at `at` of class `tp`, 0 if it has none.
 unsafe fn mapping_slot(tp: *mut PyTypeObject, at: usize) -> usize {
@@ -511,12 +504,14 @@ pub(super) unsafe fn python_get_item(
     if !is_class(tp) {
         return None;
     }
-    let table = subscripts()?;
-    if mapping_slot(tp, off::MAPPING_MP_SUBSCRIPT) != table.get
+    let slot = slot_mp_subscript();
+    if slot == 0
+        || mapping_slot(tp, off::MAPPING_MP_SUBSCRIPT) != slot
         || !crate::hook::interpreter_entry_fits(ts)
     {
         return None;
     }
+    let table = subscripts()?;
     call_method(ts, &table.last[0], tp, table.names[0], [container, sub])
 }
 
@@ -535,12 +530,14 @@ pub(super) unsafe fn python_set_item(
     if !is_class(tp) {
         return None;
     }
-    let table = subscripts()?;
-    if mapping_slot(tp, off::MAPPING_MP_ASS_SUBSCRIPT) != table.set
+    let slot = slot_mp_ass_subscript();
+    if slot == 0
+        || mapping_slot(tp, off::MAPPING_MP_ASS_SUBSCRIPT) != slot
         || !crate::hook::interpreter_entry_fits(ts)
     {
         return None;
     }
+    let table = subscripts()?;
     let result = call_method(
         ts,
         &table.last[1],

@@ -8,30 +8,52 @@ use crate::helpers::{
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::off;
 
-/// `PyObject_GetItem`, through `jitsaw_get_item` for an instance of a
-/// class defining `__getitem__` in Python, whose method it runs directly.
+/// `PyObject_GetItem`: the container's `mp_subscript` called as that
+/// calls it first, or `jitsaw_get_item` when that is `slot_mp_subscript`
+/// (a class defining `__getitem__` in Python, whose method it runs
+/// directly).
 #[inline(always)]
 unsafe fn get_item(ts: Ts, container: *mut PyObject, sub: *mut PyObject) -> *mut PyObject {
-    let slot = core::ptr::read_volatile(&raw const jitsaw_slot_mp_subscript);
-    if python_slot(container, off::MAPPING_MP_SUBSCRIPT, slot) {
+    type Subscript = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject;
+    let slot = mapping_slot(container, off::MAPPING_MP_SUBSCRIPT);
+    if slot == (&raw const jitsaw_slot_mp_subscript) as usize {
         jitsaw_get_item(ts, container, sub)
+    } else if slot != 0 {
+        core::mem::transmute::<usize, Subscript>(slot)(container, sub)
     } else {
         PyObject_GetItem(container, sub)
     }
 }
 
-/// Whether the mapping slot at `at` of `o`'s type is `slot`, a slot
-/// function of classes defining the method in Python, or may be: `slot` is
-/// 0 until the runtime has read it (which its first call does) and the type
-/// is a class (a heap type; only a class defines methods in Python).
+/// `PyObject_SetItem`, as [`get_item`] with `mp_ass_subscript`,
+/// `slot_mp_ass_subscript` and `jitsaw_set_item`.
 #[inline(always)]
-unsafe fn python_slot(o: *mut PyObject, at: usize, slot: usize) -> bool {
-    let tp = ob_type(o);
-    if slot == 0 {
-        return type_flags(tp) & jitsaw_cpython313::consts::TPFLAGS_HEAPTYPE as u64 != 0;
+unsafe fn set_item(
+    ts: Ts,
+    container: *mut PyObject,
+    sub: *mut PyObject,
+    value: *mut PyObject,
+) -> i32 {
+    type AssSubscript = unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> i32;
+    let slot = mapping_slot(container, off::MAPPING_MP_ASS_SUBSCRIPT);
+    if slot == (&raw const jitsaw_slot_mp_ass_subscript) as usize {
+        jitsaw_set_item(ts, container, sub, value)
+    } else if slot != 0 {
+        core::mem::transmute::<usize, AssSubscript>(slot)(container, sub, value)
+    } else {
+        PyObject_SetItem(container, sub, value)
     }
-    let mapping = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_MAPPING);
-    !mapping.is_null() && field::<usize>(mapping, at) == slot
+}
+
+/// The mapping slot at `at` of `o`'s type, 0 if it has none.
+#[inline(always)]
+unsafe fn mapping_slot(o: *mut PyObject, at: usize) -> usize {
+    let mapping = field::<*mut u8>(ob_type(o).cast(), off::TYPE_TP_AS_MAPPING);
+    if mapping.is_null() {
+        0
+    } else {
+        field::<usize>(mapping, at)
+    }
 }
 
 stencil!(fn _BINARY_SUBSCR(f, sp, ts) {
@@ -43,12 +65,7 @@ stencil!(fn _BINARY_SUBSCR(f, sp, ts) {
 macro_rules! store_subscr {
     ($f:ident, $sp:ident, $ts:ident) => {{
         let (value, container, sub) = (peek($sp, 3), peek($sp, 2), peek($sp, 1));
-        let slot = core::ptr::read_volatile(&raw const jitsaw_slot_mp_ass_subscript);
-        let err = if python_slot(container, off::MAPPING_MP_ASS_SUBSCRIPT, slot) {
-            jitsaw_set_item($ts, container, sub, value)
-        } else {
-            PyObject_SetItem(container, sub, value)
-        };
+        let err = set_item($ts, container, sub, value);
         decref(value);
         decref(container);
         decref(sub);
