@@ -28,13 +28,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_binary_op", helper_binary_op as *const () as usize),
         ("jitsaw_get_item", helper_get_item as *const () as usize),
         ("jitsaw_set_item", helper_set_item as *const () as usize),
-        (
-            "jitsaw_slot_mp_subscript",
-            super::operators::slot_mp_subscript(),
-        ),
+        ("jitsaw_slot_mp_subscript", class_slots().mp_subscript),
         (
             "jitsaw_slot_mp_ass_subscript",
-            super::operators::slot_mp_ass_subscript(),
+            class_slots().mp_ass_subscript,
         ),
         (
             "jitsaw_rich_compare",
@@ -261,12 +258,52 @@ fn function_vectorcall() -> usize {
 /// is written in Python: not exported, so read from a class made for the
 /// purpose (0 if that fails, which turns [`generator_iter`] off).
 fn slot_tp_iter() -> usize {
-    static ADDRESS: OnceLock<usize> = OnceLock::new();
-    slot_of_made_object(
-        &ADDRESS,
-        |py| made_class(py, c"__iter__"),
-        off::TYPE_TP_ITER,
-    )
+    class_slots().tp_iter
+}
+
+/// The slot functions CPython gives a class defining `__iter__`,
+/// `__getitem__` and `__setitem__` in Python (not exported), read from one
+/// class made for the purpose, once: the runtime's set-up needs them all,
+/// and each class made costs start-up time (~4 us, warm). Zeros if that
+/// fails.
+#[derive(Clone, Copy, Default)]
+pub(super) struct ClassSlots {
+    /// `slot_tp_iter`.
+    pub tp_iter: usize,
+    /// `slot_mp_subscript`.
+    pub mp_subscript: usize,
+    /// `slot_mp_ass_subscript`.
+    pub mp_ass_subscript: usize,
+}
+
+/// See [`ClassSlots`].
+pub(super) fn class_slots() -> ClassSlots {
+    static SLOTS: OnceLock<ClassSlots> = OnceLock::new();
+    *SLOTS.get_or_init(|| {
+        // SAFETY: see `read_made_object`; the GIL is held.
+        let py = unsafe { pyo3::Python::assume_attached() };
+        let Some(class) = made_class(py, &[c"__iter__", c"__getitem__", c"__setitem__"]) else {
+            return ClassSlots::default();
+        };
+        let class = class.as_ptr().cast::<u8>();
+        // SAFETY: a live class's slots; its mapping methods, when it has
+        // them, are its own `PyMappingMethods`.
+        unsafe {
+            let mapping = field::<*mut u8>(class, off::TYPE_TP_AS_MAPPING);
+            let mapping_slot = |at| {
+                if mapping.is_null() {
+                    0
+                } else {
+                    field::<usize>(mapping, at)
+                }
+            };
+            ClassSlots {
+                tp_iter: field::<usize>(class, off::TYPE_TP_ITER),
+                mp_subscript: mapping_slot(off::MAPPING_MP_SUBSCRIPT),
+                mp_ass_subscript: mapping_slot(off::MAPPING_MP_ASS_SUBSCRIPT),
+            }
+        }
+    })
 }
 
 /// A function pointer CPython does not export, read once (into `cache`)
@@ -295,17 +332,19 @@ pub(super) fn read_made_object(
     make(py).and_then(|o| read(o.as_ptr().cast())).unwrap_or(0)
 }
 
-/// A class, `type('_', (), {method: f})` for a Python function `f`: CPython
-/// gives it the slot functions of a class defining `method` in Python.
+/// A class, `type('_', (), {method: f, ...})` for a Python function `f`:
+/// CPython gives it the slot functions of a class defining the `methods`
+/// in Python.
 pub(super) fn made_class<'py>(
     py: pyo3::Python<'py>,
-    method: &std::ffi::CStr,
+    methods: &[&std::ffi::CStr],
 ) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
     use pyo3::types::{PyAnyMethods, PyDict, PyDictMethods, PyTuple, PyType};
     let namespace = PyDict::new(py);
-    namespace
-        .set_item(method.to_str().ok()?, made_function(py)?)
-        .ok()?;
+    let function = made_function(py)?;
+    for method in methods {
+        namespace.set_item(method.to_str().ok()?, &function).ok()?;
+    }
     py.get_type::<PyType>()
         .call1(("_", PyTuple::empty(py), namespace))
         .ok()

@@ -11,7 +11,7 @@
 //! ([`python_get_item`], [`python_set_item`]).
 
 use super::helpers::{
-    helper_call_function, is_plain_function, made_class, read_made_object, type_name,
+    class_slots, helper_call_function, is_plain_function, made_class, read_made_object, type_name,
 };
 use super::OPERATORS_CALLED;
 use jitsaw_cpython313::ffi::*;
@@ -132,7 +132,7 @@ fn slot_function(op: &Operator) -> usize {
     // SAFETY: a class's number methods, when it has them, are its own
     // `PyNumberMethods`.
     read_made_object(
-        |py| made_class(py, op.name),
+        |py| made_class(py, &[op.name]),
         |class| unsafe {
             let number = field::<*mut u8>(class, off::TYPE_TP_AS_NUMBER);
             (!number.is_null()).then(|| field::<usize>(number, op.slot))
@@ -329,7 +329,7 @@ fn comparisons() -> Option<&'static Comparisons> {
         .get_or_init(|| {
             // SAFETY: the field of a live type object.
             let function = read_made_object(
-                |py| made_class(py, c"__eq__"),
+                |py| made_class(py, &[c"__eq__"]),
                 |class| unsafe { Some(field::<usize>(class, off::TYPE_TP_RICHCOMPARE)) },
             );
             // SAFETY: the GIL is held.
@@ -421,35 +421,6 @@ pub(super) unsafe fn python_comparison(
     Some(result)
 }
 
-/// CPython's `slot_mp_subscript`, the `mp_subscript` of every class whose
-/// `__getitem__` is written in Python: not exported, so read from a class
-/// made for the purpose (0 if that fails, which turns [`python_get_item`]
-/// off).
-pub(super) fn slot_mp_subscript() -> usize {
-    static ADDRESS: OnceLock<usize> = OnceLock::new();
-    *ADDRESS.get_or_init(|| mapping_slot_of_made_class(c"__getitem__", off::MAPPING_MP_SUBSCRIPT))
-}
-
-/// The same for `slot_mp_ass_subscript` and `__setitem__`.
-pub(super) fn slot_mp_ass_subscript() -> usize {
-    static ADDRESS: OnceLock<usize> = OnceLock::new();
-    *ADDRESS
-        .get_or_init(|| mapping_slot_of_made_class(c"__setitem__", off::MAPPING_MP_ASS_SUBSCRIPT))
-}
-
-/// The mapping slot at `at` of a class defining `method` in Python.
-fn mapping_slot_of_made_class(method: &CStr, at: usize) -> usize {
-    // SAFETY: a class's mapping methods, when it has them, are its own
-    // `PyMappingMethods`.
-    read_made_object(
-        |py| made_class(py, method),
-        |class| unsafe {
-            let mapping = field::<*mut u8>(class, off::TYPE_TP_AS_MAPPING);
-            (!mapping.is_null()).then(|| field::<usize>(mapping, at))
-        },
-    )
-}
-
 /// The interned names of `__getitem__` and `__setitem__`, and a lookup
 /// cache for each as [`Ready`]'s.
 struct Subscripts {
@@ -504,7 +475,7 @@ pub(super) unsafe fn python_get_item(
     if !is_class(tp) {
         return None;
     }
-    let slot = slot_mp_subscript();
+    let slot = class_slots().mp_subscript;
     if slot == 0
         || mapping_slot(tp, off::MAPPING_MP_SUBSCRIPT) != slot
         || !crate::hook::interpreter_entry_fits(ts)
@@ -530,7 +501,7 @@ pub(super) unsafe fn python_set_item(
     if !is_class(tp) {
         return None;
     }
-    let slot = slot_mp_ass_subscript();
+    let slot = class_slots().mp_ass_subscript;
     if slot == 0
         || mapping_slot(tp, off::MAPPING_MP_ASS_SUBSCRIPT) != slot
         || !crate::hook::interpreter_entry_fits(ts)
