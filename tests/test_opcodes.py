@@ -759,6 +759,104 @@ def test_subscripts_of_python_classes_called_directly(jit, chaos):
     assert r.stats["operators_called"] > (50 if chaos else 400), r.stats["operators_called"]
 
 
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_calls_of_instances_of_classes_defining_call(jit, chaos):
+    # A call of an instance whose class defines __call__ in Python is made
+    # as a method call of that function: results, defaults, *args, keyword
+    # calls, exceptions and their tracebacks, the recursion limit, methods
+    # replaced or deleted, non-function methods (staticmethod, classmethod,
+    # builtins, callable objects), instance attributes named __call__
+    # (ignored), generator methods, metaclasses defining __call__ and
+    # subclasses are as in the interpreter.
+    r = jit(
+        """
+        import traceback
+        class Adder:
+            def __init__(self, k):
+                self.k = k
+            def __call__(self, x, y=1, *rest):
+                if x is None:
+                    raise ValueError("None")
+                return x + self.k * y + len(rest)
+        class Sub(Adder):
+            def __call__(self, x, y=2, *rest):
+                return ("sub", Adder.__call__(self, x, y, *rest))
+        class Static:
+            __call__ = staticmethod(lambda *a: ("static", len(a)))
+        class Cls:
+            __call__ = classmethod(lambda cls, *a: (cls.__name__, len(a)))
+        class Builtin:
+            __call__ = len
+            def __len__(self):
+                return 7
+        class Inner:
+            def __call__(self, *a):
+                return ("inner", len(a))
+        class ViaObj:
+            __call__ = Inner()
+        class Gen:
+            def __call__(self, n):
+                yield from range(n)
+        class Own:
+            def __init__(self):
+                self.__call__ = lambda *a: "instance attribute"
+            def __call__(self, *a):
+                return ("class", len(a))
+        class Meta(type):
+            def __call__(cls, *a):
+                return ("meta", cls.__name__, len(a), type(super().__call__()).__name__)
+        class M(metaclass=Meta):
+            pass
+        class Deep:
+            def __call__(self, n):
+                return self(n - 1) + 1 if n else 0
+        class Wrong:
+            def __call__(self):
+                return 1
+        def call(f, *a):
+            out = []
+            for g in (lambda: f(), lambda: f(1), lambda: f(2, 3), lambda: f(4, 5, 6), lambda: f(None)):
+                try:
+                    r = g()
+                    if type(r).__name__ == "generator":
+                        r = list(r)
+                    out.append(r if isinstance(r, (int, str, tuple, list)) else type(r).__name__)
+                except Exception as e:
+                    out.append((type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-3:]]))
+            try:
+                r = f(1, y=5)
+                out.append(r if isinstance(r, (int, str, tuple, list)) else type(r).__name__)
+            except Exception as e:
+                out.append((type(e).__name__, str(e)))
+            return out
+        def positional(f, n):
+            out = []
+            for i in range(n):
+                out.append((f(i), f(i, 2)))
+            return out[-2:]
+        def deep(n):
+            try:
+                return Deep()(n)
+            except RecursionError as e:
+                return ("RecursionError", str(e))
+        print([deep(n) for n in (10, 500, 5000)])
+        callables = [Adder(3), Sub(2), Static(), Cls(), Builtin(), ViaObj(), Gen(), Own(), M,
+                     Wrong(), len, Adder]
+        for i in range(8):
+            print(i, positional(Adder(i), 50), positional(Sub(i), 20))
+            for f in callables:
+                print(i, type(f).__name__, call(f))
+            if i == 3:
+                Adder.__call__ = lambda self, x, y=1: ("lambda", x, y)
+            if i == 5:
+                del Sub.__call__
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    r.assert_compiled("call", "positional")
+    assert r.stats["operators_called"] > (0 if chaos else 400), r.stats["operators_called"]
+
+
 def test_operator_of_a_python_class_first_met_while_the_interpreter_exits(jit):
     # The runtime reads CPython's slot functions from a class it makes the
     # first time compiled code meets such an operator; here that is in a

@@ -123,6 +123,7 @@ static void layout(void)
     OFF("TYPE_TP_FLAGS", PyTypeObject, tp_flags);
     OFF("TYPE_TP_GETATTRO", PyTypeObject, tp_getattro);
     OFF("TYPE_TP_ITER", PyTypeObject, tp_iter);
+    OFF("TYPE_TP_CALL", PyTypeObject, tp_call);
     OFF("TYPE_TP_ITERNEXT", PyTypeObject, tp_iternext);
     OFF("TYPE_TP_DICTOFFSET", PyTypeObject, tp_dictoffset);
     OFF("TYPE_TP_VERSION_TAG", PyTypeObject, tp_version_tag);

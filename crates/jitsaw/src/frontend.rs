@@ -1251,7 +1251,7 @@ fn lower_inst(code: &CodeInput, insts: &[Inst], i: usize, generic: bool) -> Lowe
         CALL_NON_PY_GENERAL if !generic => {
             return smallvec![
                 uop(Uop::_CHECK_IS_NOT_PY_CALLABLE, oparg),
-                uop(Uop::_CHECK_IS_NOT_PLAIN_CLASS, oparg),
+                uop(Uop::_CHECK_NOT_CALLED_DIRECTLY, oparg),
                 uop(Uop::_CALL_NON_PY_GENERAL, oparg),
                 uop(Uop::_CHECK_PERIODIC, 0),
             ]

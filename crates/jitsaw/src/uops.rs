@@ -444,8 +444,10 @@ uops! { o;
     _CALL_ALLOC_AND_ENTER_INIT: o + 2 => 2, escapes true;
     _CHECK_IS_NOT_PY_CALLABLE: o + 2 => o + 2;
     // jitsaw: the callable is not a class whose instances the generic
-    // `_CALL` makes itself, entering `__init__` directly (its fallback).
-    _CHECK_IS_NOT_PLAIN_CLASS: o + 2 => o + 2, escapes false;
+    // `_CALL` makes itself, entering `__init__` directly (its fallback),
+    // nor an instance of a class defining `__call__` in Python, whose
+    // method it calls directly.
+    _CHECK_NOT_CALLED_DIRECTLY: o + 2 => o + 2, escapes false;
     _CALL_NON_PY_GENERAL: o + 2 => 1;
     _CALL_BUILTIN_CLASS: o + 2 => 1;
     _CALL_BUILTIN_O: o + 2 => 1;

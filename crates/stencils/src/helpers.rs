@@ -118,6 +118,9 @@ extern "C" {
         sub: *mut PyObject,
         value: *mut PyObject,
     ) -> i32;
+    /// CPython's `slot_tp_call` (not exported; its address is this
+    /// symbol's), the `tp_call` of a class defining `__call__` in Python.
+    pub static jitsaw_slot_tp_call: u8;
     /// CPython's `slot_mp_subscript` (not exported; its address is this
     /// symbol's), the `mp_subscript` of a class defining `__getitem__` in
     /// Python.

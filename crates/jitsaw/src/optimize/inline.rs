@@ -572,7 +572,7 @@ mod tests {
             &[
                 uop(Uop::_SET_IP, 0, 0, None),
                 uop(Uop::_CHECK_IS_NOT_PY_CALLABLE, 1, 0, None),
-                uop(Uop::_CHECK_IS_NOT_PLAIN_CLASS, 1, 0, None),
+                uop(Uop::_CHECK_NOT_CALLED_DIRECTLY, 1, 0, None),
                 uop(Uop::_CALL_NON_PY_GENERAL, 1, 0, None),
                 uop(Uop::_CHECK_PERIODIC, 0, 0, None),
             ],

@@ -28,6 +28,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_binary_op", helper_binary_op as *const () as usize),
         ("jitsaw_get_item", helper_get_item as *const () as usize),
         ("jitsaw_set_item", helper_set_item as *const () as usize),
+        ("jitsaw_slot_tp_call", class_slots().tp_call),
         ("jitsaw_slot_mp_subscript", class_slots().mp_subscript),
         (
             "jitsaw_slot_mp_ass_subscript",
@@ -262,7 +263,8 @@ fn slot_tp_iter() -> usize {
 }
 
 /// The slot functions CPython gives a class defining `__iter__`,
-/// `__getitem__` and `__setitem__` in Python (not exported), read from one
+/// `__call__`, `__getitem__` and `__setitem__` in Python (not exported),
+/// read from one
 /// class made for the purpose, once: the runtime's set-up needs them all,
 /// and each class made costs start-up time (~4 us, warm). Zeros if that
 /// fails.
@@ -270,6 +272,8 @@ fn slot_tp_iter() -> usize {
 pub(super) struct ClassSlots {
     /// `slot_tp_iter`.
     pub tp_iter: usize,
+    /// `slot_tp_call`.
+    pub tp_call: usize,
     /// `slot_mp_subscript`.
     pub mp_subscript: usize,
     /// `slot_mp_ass_subscript`.
@@ -282,7 +286,10 @@ pub(super) fn class_slots() -> ClassSlots {
     *SLOTS.get_or_init(|| {
         // SAFETY: see `read_made_object`; the GIL is held.
         let py = unsafe { pyo3::Python::assume_attached() };
-        let Some(class) = made_class(py, &[c"__iter__", c"__getitem__", c"__setitem__"]) else {
+        let Some(class) = made_class(
+            py,
+            &[c"__iter__", c"__call__", c"__getitem__", c"__setitem__"],
+        ) else {
             return ClassSlots::default();
         };
         let class = class.as_ptr().cast::<u8>();
@@ -299,6 +306,7 @@ pub(super) fn class_slots() -> ClassSlots {
             };
             ClassSlots {
                 tp_iter: field::<usize>(class, off::TYPE_TP_ITER),
+                tp_call: field::<usize>(class, off::TYPE_TP_CALL),
                 mp_subscript: mapping_slot(off::MAPPING_MP_SUBSCRIPT),
                 mp_ass_subscript: mapping_slot(off::MAPPING_MP_ASS_SUBSCRIPT),
             }
@@ -1526,16 +1534,25 @@ unsafe fn call_shape(base: *mut *mut PyObject, n: usize) -> (*mut *mut PyObject,
 }
 
 /// A call shape (`callable, NULL, args`) at `base` whose callable is a
-/// bound method becomes `function, self, args`; whether it was one.
+/// bound method becomes `function, self, args`, as does one whose callable
+/// is an instance of a class defining `__call__` in Python as a plain
+/// function (`function, instance, args`: what `slot_tp_call` would call);
+/// whether it was either.
 unsafe fn unpack_method(base: *mut *mut PyObject) -> bool {
     let callable = *base;
-    if !is_type(callable, &raw mut PyMethod_Type) {
-        return false;
+    if is_type(callable, &raw mut PyMethod_Type) {
+        *base = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_FUNC));
+        *base.add(1) = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_SELF));
+        decref(callable);
+        return true;
     }
-    *base = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_FUNC));
-    *base.add(1) = new_ref(field::<*mut PyObject>(callable.cast(), off::METHOD_IM_SELF));
-    decref(callable);
-    true
+    if let Some(function) = super::operators::python_call(callable) {
+        // The instance's reference moves to `self`'s slot.
+        *base = new_ref(function);
+        *base.add(1) = callable;
+        return true;
+    }
+    false
 }
 
 /// Whether `callable` is a Python function with CPython's own vectorcall,

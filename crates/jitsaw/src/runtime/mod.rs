@@ -337,7 +337,8 @@ pub static ITER_GENERATORS: Counter = Counter::new();
 pub static INITS_ENTERED: Counter = Counter::new();
 /// Operator, comparison and subscript methods of classes called directly
 /// by compiled `BINARY_OP`s, `COMPARE_OP`s, `BINARY_SUBSCR`s and
-/// `STORE_SUBSCR`s (see `operators`).
+/// `STORE_SUBSCR`s, and calls of instances made calls of their class's
+/// `__call__` (see `operators`).
 pub static OPERATORS_CALLED: Counter = Counter::new();
 /// Property getters a compiled attribute load entered directly.
 pub static PROPERTIES_ENTERED: Counter = Counter::new();

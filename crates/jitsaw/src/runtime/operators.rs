@@ -8,7 +8,8 @@
 //! Rich comparisons (`COMPARE_OP`) of such classes likewise
 //! ([`python_comparison`]), and subscripts (`BINARY_SUBSCR`,
 //! `STORE_SUBSCR`) of classes defining `__getitem__` and `__setitem__`
-//! ([`python_get_item`], [`python_set_item`]).
+//! ([`python_get_item`], [`python_set_item`]); calls of instances of
+//! classes defining `__call__` become method calls ([`python_call`]).
 
 use super::helpers::{
     class_slots, helper_call_function, is_plain_function, made_class, read_made_object, type_name,
@@ -421,11 +422,11 @@ pub(super) unsafe fn python_comparison(
     Some(result)
 }
 
-/// The interned names of `__getitem__` and `__setitem__`, and a lookup
-/// cache for each as [`Ready`]'s.
+/// The interned names of `__getitem__`, `__setitem__` and `__call__`, and
+/// a lookup cache for each as [`Ready`]'s.
 struct Subscripts {
-    names: [*mut PyObject; 2],
-    last: [[AtomicUsize; 3]; 2],
+    names: [*mut PyObject; 3],
+    last: [[AtomicUsize; 3]; 3],
 }
 
 // SAFETY: as for [`Ready`].
@@ -438,7 +439,7 @@ fn subscripts() -> Option<&'static Subscripts> {
     TABLE
         .get_or_init(|| {
             // SAFETY: the GIL is held.
-            let names = [c"__getitem__", c"__setitem__"].map(|name| unsafe {
+            let names = [c"__getitem__", c"__setitem__", c"__call__"].map(|name| unsafe {
                 pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>()
             });
             names.iter().all(|n| !n.is_null()).then(|| Subscripts {
@@ -521,4 +522,27 @@ pub(super) unsafe fn python_set_item(
     }
     decref(result);
     Some(0)
+}
+
+/// The `__call__` method of `callable`'s class when the class defines it in
+/// Python as a plain function (its `tp_call` is `slot_tp_call`), borrowed:
+/// a call of `callable` is that function's call with `callable` first, as
+/// `slot_tp_call` makes it (compiled code then enters it as it enters a
+/// method, without `_PyObject_MakeTpCall`, the argument tuple
+/// `slot_tp_call` packs and the frame evaluator's entry). `None` for any
+/// other callable.
+#[inline(always)]
+pub(super) unsafe fn python_call(callable: *mut PyObject) -> Option<*mut PyObject> {
+    let tp = ob_type(callable);
+    let slot = class_slots().tp_call;
+    if slot == 0 || !is_class(tp) || field::<usize>(tp.cast(), off::TYPE_TP_CALL) != slot {
+        return None;
+    }
+    let table = subscripts()?;
+    let func = lookup(&table.last[2], tp, table.names[2]);
+    if func.is_null() || !is_plain_function(func) {
+        return None;
+    }
+    OPERATORS_CALLED.bump();
+    Some(func)
 }

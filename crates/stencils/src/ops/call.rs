@@ -8,7 +8,8 @@ use crate::abi::*;
 use crate::helpers::{
     jitsaw_alloc_instance, jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline,
     jitsaw_call_function, jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init,
-    jitsaw_eval_frame, jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_vectorcall_kw,
+    jitsaw_eval_frame, jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_slot_tp_call,
+    jitsaw_vectorcall_kw,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -412,19 +413,26 @@ stencil!(fn _CHECK_IS_NOT_PY_CALLABLE(f, sp, ts) {
 });
 
 stencil!(
-    /// The callable is not a class of type `type` whose instances come
-    /// from `object.__new__` and `PyType_GenericAlloc`: the generic `_CALL`,
-    /// this guard's fallback, makes those itself and enters a compiled
-    /// `__init__` directly (CPython specializes only classes with inline
-    /// values, not those with `__slots__`, which it calls through
-    /// `CALL_NON_PY_GENERAL`).
-    fn _CHECK_IS_NOT_PLAIN_CLASS(f, sp, ts) {
+    /// The callable is not one the generic `_CALL` (this guard's fallback)
+    /// calls directly: a class of type `type` whose instances come from
+    /// `object.__new__` and `PyType_GenericAlloc`, which it makes itself,
+    /// entering a compiled `__init__` directly (CPython specializes only
+    /// classes with inline values, not those with `__slots__`, which it
+    /// calls through `CALL_NON_PY_GENERAL`), or an instance of a class
+    /// defining `__call__` in Python (its `tp_call` is `slot_tp_call`),
+    /// whose method it calls as a method call.
+    fn _CHECK_NOT_CALLED_DIRECTLY(f, sp, ts) {
         let callable = peek(sp, oparg() + 2);
         if is_type(callable, &raw mut PyType_Type)
             && field::<usize>(callable.cast(), off::TYPE_TP_NEW)
                 == field::<usize>((&raw mut PyBaseObject_Type).cast(), off::TYPE_TP_NEW)
             && field::<usize>(callable.cast(), off::TYPE_TP_ALLOC)
                 == (&raw const jitsaw_generic_alloc) as usize
+        {
+            deopt!(f, sp, ts)
+        }
+        if field::<usize>(ob_type(callable).cast(), off::TYPE_TP_CALL)
+            == (&raw const jitsaw_slot_tp_call) as usize
         {
             deopt!(f, sp, ts)
         }
