@@ -857,6 +857,99 @@ def test_calls_of_instances_of_classes_defining_call(jit, chaos):
     assert r.stats["operators_called"] > (0 if chaos else 400), r.stats["operators_called"]
 
 
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_loops_and_in_tests_over_classes_defining_next_and_contains(jit, chaos):
+    # A FOR_ITER over an iterator whose class defines __next__ in Python,
+    # and an `in` test of a container whose class defines __contains__,
+    # run the method directly: values, StopIteration (with a value, raised
+    # from a nested call), other exceptions and their tracebacks, results
+    # that are not bools (a __bool__ raising), methods replaced or deleted,
+    # __contains__ = None, non-function methods and subclasses of list are
+    # as in the interpreter.
+    r = jit(
+        """
+        import traceback
+        class Count:
+            def __init__(self, n, fail=None):
+                self.i = 0
+                self.n = n
+                self.fail = fail
+            def __iter__(self):
+                return self
+            def __next__(self):
+                i = self.i
+                if i == self.fail:
+                    raise KeyError(i)
+                if i >= self.n:
+                    self.stop()
+                self.i = i + 1
+                return i
+            def stop(self):
+                raise StopIteration(self.i)
+        class Static(Count):
+            __next__ = staticmethod(lambda: 1 / 0)
+        class Bad:
+            def __bool__(self):
+                raise ZeroDivisionError("bool")
+        class Box:
+            def __init__(self, items):
+                self.items = items
+            def __contains__(self, x):
+                if x is None:
+                    raise ValueError("None")
+                if x == "bad":
+                    return Bad()
+                return [x] if x in self.items else ""
+        class NotContainer(Box):
+            __contains__ = None
+        class IterOnly:
+            def __iter__(self):
+                return iter((1, 2, 3))
+        class L(list):
+            def __contains__(self, x):
+                return x * 2 in self[:]
+        def loop(it):
+            out = []
+            try:
+                for x in it:
+                    out.append(x)
+            except Exception as e:
+                out.append((type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-3:]]))
+            return out
+        def test(c, xs):
+            out = []
+            for x in xs:
+                try:
+                    out.append((x in c, x not in c))
+                except Exception as e:
+                    out.append((type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-3:]]))
+            return out
+        def total(n):
+            s = 0
+            box = Box(range(0, n, 3))
+            for x in Count(n):
+                if x in box:
+                    s += x
+            return s
+        xs = [0, 1, 2, 3, None, "bad", 6]
+        containers = [Box([1, 2, 3]), NotContainer([1]), IterOnly(), L([2, 4, 6]), [1, 2], {3: 4}, "ab"]
+        for i in range(8):
+            print(i, total(30 + i), loop(Count(3)), loop(Count(5, fail=2)), loop(Static(2)),
+                  loop(iter([1, 2])))
+            for c in containers:
+                print(i, type(c).__name__, test(c, xs))
+            if i == 3:
+                Count.__next__ = lambda self: self.stop() if self.i > 2 else setattr(self, "i", self.i + 1) or self.i
+                Box.__contains__ = lambda self, x: x == 2
+            if i == 5:
+                del L.__contains__
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    r.assert_compiled("loop", "test", "total")
+    assert r.stats["operators_called"] > (0 if chaos else 400), r.stats["operators_called"]
+
+
 def test_operator_of_a_python_class_first_met_while_the_interpreter_exits(jit):
     # The runtime reads CPython's slot functions from a class it makes the
     # first time compiled code meets such an operator; here that is in a

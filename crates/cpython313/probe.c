@@ -143,6 +143,7 @@ static void layout(void)
     OFF("MAPPING_MP_SUBSCRIPT", PyMappingMethods, mp_subscript);
     OFF("MAPPING_MP_ASS_SUBSCRIPT", PyMappingMethods, mp_ass_subscript);
     OFF("SEQUENCE_SQ_LENGTH", PySequenceMethods, sq_length);
+    OFF("SEQUENCE_SQ_CONTAINS", PySequenceMethods, sq_contains);
     OFF("TYPE_TP_RICHCOMPARE", PyTypeObject, tp_richcompare);
     /* PyNumberMethods: the binary operators' slots */
     OFF("NUMBER_NB_ADD", PyNumberMethods, nb_add);

@@ -118,6 +118,20 @@ extern "C" {
         sub: *mut PyObject,
         value: *mut PyObject,
     ) -> i32;
+    /// CPython's `slot_tp_iternext` (not exported; its address is this
+    /// symbol's), the `tp_iternext` of a class defining `__next__` in
+    /// Python.
+    pub static jitsaw_slot_tp_iternext: u8;
+    /// CPython's `slot_sq_contains`, likewise for `__contains__`.
+    pub static jitsaw_slot_sq_contains: u8;
+    /// `next()` of an iterator whose `tp_iternext` is `slot_tp_iternext`,
+    /// its class's `__next__` run directly: a new reference, or NULL with
+    /// or without an error. The iterator is borrowed.
+    pub fn jitsaw_iter_next(ts: Ts, iter: *mut PyObject) -> *mut PyObject;
+    /// `PySequence_Contains(container, value)`, or, when the container's
+    /// class defines `__contains__` in Python, the method run directly: 1,
+    /// 0, or -1 with an error. The operands are borrowed.
+    pub fn jitsaw_contains(ts: Ts, container: *mut PyObject, value: *mut PyObject) -> i32;
     /// CPython's `slot_tp_call` (not exported; its address is this
     /// symbol's), the `tp_call` of a class defining `__call__` in Python.
     pub static jitsaw_slot_tp_call: u8;

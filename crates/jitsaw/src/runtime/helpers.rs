@@ -29,6 +29,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_get_item", helper_get_item as *const () as usize),
         ("jitsaw_set_item", helper_set_item as *const () as usize),
         ("jitsaw_slot_tp_call", class_slots().tp_call),
+        ("jitsaw_slot_tp_iternext", class_slots().tp_iternext),
+        ("jitsaw_slot_sq_contains", class_slots().sq_contains),
+        ("jitsaw_iter_next", helper_iter_next as *const () as usize),
+        ("jitsaw_contains", helper_contains as *const () as usize),
         ("jitsaw_slot_mp_subscript", class_slots().mp_subscript),
         (
             "jitsaw_slot_mp_ass_subscript",
@@ -263,8 +267,8 @@ fn slot_tp_iter() -> usize {
 }
 
 /// The slot functions CPython gives a class defining `__iter__`,
-/// `__call__`, `__getitem__` and `__setitem__` in Python (not exported),
-/// read from one
+/// `__next__`, `__call__`, `__getitem__`, `__setitem__` and `__contains__`
+/// in Python (not exported), read from one
 /// class made for the purpose, once: the runtime's set-up needs them all,
 /// and each class made costs start-up time (~4 us, warm). Zeros if that
 /// fails.
@@ -272,12 +276,16 @@ fn slot_tp_iter() -> usize {
 pub(super) struct ClassSlots {
     /// `slot_tp_iter`.
     pub tp_iter: usize,
+    /// `slot_tp_iternext`.
+    pub tp_iternext: usize,
     /// `slot_tp_call`.
     pub tp_call: usize,
     /// `slot_mp_subscript`.
     pub mp_subscript: usize,
     /// `slot_mp_ass_subscript`.
     pub mp_ass_subscript: usize,
+    /// `slot_sq_contains`.
+    pub sq_contains: usize,
 }
 
 /// See [`ClassSlots`].
@@ -288,7 +296,14 @@ pub(super) fn class_slots() -> ClassSlots {
         let py = unsafe { pyo3::Python::assume_attached() };
         let Some(class) = made_class(
             py,
-            &[c"__iter__", c"__call__", c"__getitem__", c"__setitem__"],
+            &[
+                c"__iter__",
+                c"__next__",
+                c"__call__",
+                c"__getitem__",
+                c"__setitem__",
+                c"__contains__",
+            ],
         ) else {
             return ClassSlots::default();
         };
@@ -296,19 +311,22 @@ pub(super) fn class_slots() -> ClassSlots {
         // SAFETY: a live class's slots; its mapping methods, when it has
         // them, are its own `PyMappingMethods`.
         unsafe {
-            let mapping = field::<*mut u8>(class, off::TYPE_TP_AS_MAPPING);
-            let mapping_slot = |at| {
-                if mapping.is_null() {
+            let slot_of = |methods: *mut u8, at| {
+                if methods.is_null() {
                     0
                 } else {
-                    field::<usize>(mapping, at)
+                    field::<usize>(methods, at)
                 }
             };
+            let mapping = field::<*mut u8>(class, off::TYPE_TP_AS_MAPPING);
+            let sequence = field::<*mut u8>(class, off::TYPE_TP_AS_SEQUENCE);
             ClassSlots {
                 tp_iter: field::<usize>(class, off::TYPE_TP_ITER),
+                tp_iternext: field::<usize>(class, off::TYPE_TP_ITERNEXT),
                 tp_call: field::<usize>(class, off::TYPE_TP_CALL),
-                mp_subscript: mapping_slot(off::MAPPING_MP_SUBSCRIPT),
-                mp_ass_subscript: mapping_slot(off::MAPPING_MP_ASS_SUBSCRIPT),
+                mp_subscript: slot_of(mapping, off::MAPPING_MP_SUBSCRIPT),
+                mp_ass_subscript: slot_of(mapping, off::MAPPING_MP_ASS_SUBSCRIPT),
+                sq_contains: slot_of(sequence, off::SEQUENCE_SQ_CONTAINS),
             }
         }
     })
@@ -402,6 +420,42 @@ unsafe extern "C" fn helper_get_item(
         return result;
     }
     PyObject_GetItem(container, sub)
+}
+
+/// `FOR_ITER`'s generic way from compiled code for an iterator whose
+/// `tp_iternext` is `slot_tp_iternext`: its class's `__next__` run
+/// directly (`operators::python_next`), else the slot. A new reference, or
+/// NULL with or without an error (exhausted); the iterator is borrowed.
+unsafe extern "C" fn helper_iter_next(
+    ts: *mut PyThreadState,
+    iter: *mut PyObject,
+) -> *mut PyObject {
+    if let Some(result) = super::operators::python_next(ts, iter) {
+        return result;
+    }
+    let iternext = field::<Option<unsafe extern "C" fn(*mut PyObject) -> *mut PyObject>>(
+        ob_type(iter).cast(),
+        off::TYPE_TP_ITERNEXT,
+    );
+    match iternext {
+        Some(iternext) => iternext(iter),
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// `CONTAINS_OP`'s generic way from compiled code: a class's
+/// `__contains__` run directly (`operators::python_contains`), else
+/// `PySequence_Contains`. 1, 0, or -1 with an error; the operands are
+/// borrowed.
+unsafe extern "C" fn helper_contains(
+    ts: *mut PyThreadState,
+    container: *mut PyObject,
+    value: *mut PyObject,
+) -> i32 {
+    if let Some(result) = super::operators::python_contains(ts, container, value) {
+        return result;
+    }
+    PySequence_Contains(container, value)
 }
 
 /// `STORE_SUBSCR`'s generic way from compiled code: a class's

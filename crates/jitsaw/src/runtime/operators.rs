@@ -8,7 +8,9 @@
 //! Rich comparisons (`COMPARE_OP`) of such classes likewise
 //! ([`python_comparison`]), and subscripts (`BINARY_SUBSCR`,
 //! `STORE_SUBSCR`) of classes defining `__getitem__` and `__setitem__`
-//! ([`python_get_item`], [`python_set_item`]); calls of instances of
+//! ([`python_get_item`], [`python_set_item`]), `in` tests
+//! ([`python_contains`]) and loops ([`python_next`]) over instances of
+//! classes defining `__contains__` and `__next__`; calls of instances of
 //! classes defining `__call__` become method calls ([`python_call`]).
 
 use super::helpers::{
@@ -422,12 +424,22 @@ pub(super) unsafe fn python_comparison(
     Some(result)
 }
 
-/// The interned names of `__getitem__`, `__setitem__` and `__call__`, and
-/// a lookup cache for each as [`Ready`]'s.
+/// The interned names of the methods of [`SLOT_METHODS`], and a lookup
+/// cache for each as [`Ready`]'s.
 struct Subscripts {
-    names: [*mut PyObject; 3],
-    last: [[AtomicUsize; 3]; 3],
+    names: [*mut PyObject; SLOT_METHODS.len()],
+    last: [[AtomicUsize; 3]; SLOT_METHODS.len()],
 }
+
+/// The methods whose slot functions compiled code goes around, by their
+/// index in [`Subscripts`].
+const SLOT_METHODS: [&CStr; 5] = [
+    c"__getitem__",
+    c"__setitem__",
+    c"__call__",
+    c"__next__",
+    c"__contains__",
+];
 
 // SAFETY: as for [`Ready`].
 unsafe impl Send for Subscripts {}
@@ -439,7 +451,7 @@ fn subscripts() -> Option<&'static Subscripts> {
     TABLE
         .get_or_init(|| {
             // SAFETY: the GIL is held.
-            let names = [c"__getitem__", c"__setitem__", c"__call__"].map(|name| unsafe {
+            let names = SLOT_METHODS.map(|name| unsafe {
                 pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>()
             });
             names.iter().all(|n| !n.is_null()).then(|| Subscripts {
@@ -533,9 +545,13 @@ pub(super) unsafe fn python_set_item(
 /// other callable.
 #[inline(always)]
 pub(super) unsafe fn python_call(callable: *mut PyObject) -> Option<*mut PyObject> {
+    // (A function's class is not a class: every call of one passes here.)
     let tp = ob_type(callable);
+    if !is_class(tp) {
+        return None;
+    }
     let slot = class_slots().tp_call;
-    if slot == 0 || !is_class(tp) || field::<usize>(tp.cast(), off::TYPE_TP_CALL) != slot {
+    if slot == 0 || field::<usize>(tp.cast(), off::TYPE_TP_CALL) != slot {
         return None;
     }
     let table = subscripts()?;
@@ -545,4 +561,56 @@ pub(super) unsafe fn python_call(callable: *mut PyObject) -> Option<*mut PyObjec
     }
     OPERATORS_CALLED.bump();
     Some(func)
+}
+
+/// `next(iter)` as a `FOR_ITER` asks it (`tp_iternext`) when `iter`'s class
+/// defines `__next__` in Python as a plain function: the method run
+/// directly, as `slot_tp_iternext` would end up calling it. A new
+/// reference, or NULL with an error (`StopIteration` when exhausted, which
+/// the loop clears); `None` (nothing done) for anything else.
+#[inline(always)]
+pub(super) unsafe fn python_next(
+    ts: *mut PyThreadState,
+    iter: *mut PyObject,
+) -> Option<*mut PyObject> {
+    let tp = ob_type(iter);
+    let slot = class_slots().tp_iternext;
+    if !is_class(tp)
+        || slot == 0
+        || field::<usize>(tp.cast(), off::TYPE_TP_ITERNEXT) != slot
+        || !crate::hook::interpreter_entry_fits(ts)
+    {
+        return None;
+    }
+    let table = subscripts()?;
+    call_method(ts, &table.last[3], tp, table.names[3], [iter])
+}
+
+/// `value in container` (`PySequence_Contains`) when `container`'s class
+/// defines `__contains__` in Python as a plain function: the method run
+/// directly and its result's truth taken, as `slot_sq_contains` does. 1, 0,
+/// or -1 with an error; `None` (nothing done) for anything else.
+#[inline(always)]
+pub(super) unsafe fn python_contains(
+    ts: *mut PyThreadState,
+    container: *mut PyObject,
+    value: *mut PyObject,
+) -> Option<i32> {
+    let tp = ob_type(container);
+    let slot = class_slots().sq_contains;
+    if !is_class(tp) || slot == 0 || !crate::hook::interpreter_entry_fits(ts) {
+        return None;
+    }
+    let sequence = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_SEQUENCE);
+    if sequence.is_null() || field::<usize>(sequence, off::SEQUENCE_SQ_CONTAINS) != slot {
+        return None;
+    }
+    let table = subscripts()?;
+    let result = call_method(ts, &table.last[4], tp, table.names[4], [container, value])?;
+    if result.is_null() {
+        return Some(-1);
+    }
+    let truth = pyo3::ffi::PyObject_IsTrue(result.cast());
+    decref(result);
+    Some(truth)
 }

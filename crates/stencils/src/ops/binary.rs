@@ -2,7 +2,9 @@
 //! their specializations.
 
 use crate::abi::*;
-use crate::helpers::{jitsaw_binary_op, jitsaw_pow, jitsaw_rich_compare};
+use crate::helpers::{
+    jitsaw_binary_op, jitsaw_contains, jitsaw_pow, jitsaw_rich_compare, jitsaw_slot_sq_contains,
+};
 use jitsaw_cpython313::consts;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::PyFloatObject;
@@ -1089,6 +1091,25 @@ macro_rules! contains {
     }};
 }
 
+/// `PySequence_Contains`, through `jitsaw_contains` when the container's
+/// `sq_contains` is `slot_sq_contains` (a class defining `__contains__` in
+/// Python, whose method it runs directly).
+#[inline(always)]
+unsafe fn contains_generally(ts: Ts, container: *mut PyObject, value: *mut PyObject) -> i32 {
+    let sequence = field::<*mut u8>(
+        ob_type(container).cast(),
+        jitsaw_cpython313::off::TYPE_TP_AS_SEQUENCE,
+    );
+    if !sequence.is_null()
+        && field::<usize>(sequence, jitsaw_cpython313::off::SEQUENCE_SQ_CONTAINS)
+            == (&raw const jitsaw_slot_sq_contains) as usize
+    {
+        jitsaw_contains(ts, container, value)
+    } else {
+        PySequence_Contains(container, value)
+    }
+}
+
 /// `x in seq` for an exact list or tuple and an exact int of one digit,
 /// when the items up to a match are `x` itself or exact ints: `None` (go
 /// the generic way) at the first other item. `list_contains` compares the
@@ -1134,7 +1155,7 @@ stencil!(
             poke(sp, 2, py_bool(found != (oparg() != 0)));
             next!(f, sp.sub(1), ts)
         }
-        contains!(f, sp, ts, PySequence_Contains)
+        contains!(f, sp, ts, |c, v| contains_generally(ts, c, v))
     }
 );
 

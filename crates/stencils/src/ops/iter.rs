@@ -6,8 +6,8 @@
 use super::gen::{resume_directly, resume_directly_to};
 use crate::abi::*;
 use crate::helpers::{
-    jitsaw_consume_rest, jitsaw_consumers, jitsaw_get_iter, jitsaw_min_max_empty,
-    jitsaw_min_max_rest, jitsaw_slot_tp_iter,
+    jitsaw_consume_rest, jitsaw_consumers, jitsaw_get_iter, jitsaw_iter_next, jitsaw_min_max_empty,
+    jitsaw_min_max_rest, jitsaw_slot_tp_iter, jitsaw_slot_tp_iternext,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{ListIter, RangeIter, TupleIter};
@@ -48,7 +48,12 @@ stencil!(
             enter_if_inline!(resume_directly(ts, f, iter, sp, 1, cache), ts);
         }
         let iternext = field::<IterNextFunc>(ob_type(iter).cast(), off::TYPE_TP_ITERNEXT);
-        let next = iternext(iter);
+        // A class's `__next__` is run directly.
+        let next = if iternext as usize == (&raw const jitsaw_slot_tp_iternext) as usize {
+            jitsaw_iter_next(ts, iter)
+        } else {
+            iternext(iter)
+        };
         if next.is_null() {
             if !PyErr_Occurred().is_null() {
                 if PyErr_ExceptionMatches(PyExc_StopIteration) == 0 {
