@@ -9,9 +9,11 @@ points with ``JITSAW_CHAOS``), must print exactly the same.
 Each program is a few functions exercising ints near overflow boundaries,
 floats with nan/inf, mixed types, loops, branches, exceptions, generators,
 calls (with keyword arguments too), a property and methods that only return
-a parameter or a constant or compute from their parameters (inlined), a class with ``__slots__`` and ``__init__``
-defaults (made with keywords too), and attribute access on classes that
-change while it runs. Programs are grouped into batches (one process each);
+a parameter or a constant or compute from their parameters (inlined),
+subscripts, calls and ``in`` tests of instances and loops over an iterator
+whose class defines the methods in Python, a class with ``__slots__`` and
+``__init__`` defaults (made with keywords too), and attribute access on
+classes that change while it runs. Programs are grouped into batches (one process each);
 a diverging batch is narrowed
 down to the first diverging program, which is written to ``--out`` as a
 ready-made regression test.
@@ -193,6 +195,11 @@ class Gen:
             u, v = self.pick(names), self.pick(names)
             self.emit(f"{out}.append(obj.both({u}, {v}))")
             self.emit(f"{out}.append(obj.calc({u}))")
+            self.emit(f"{out}.append((obj[{u}], obj({u}), obj({u}, {v}), {u} in obj))")
+            self.emit(f"obj[{u}] = {v}")
+            self.emit(f"{out}.append(len(store))")
+            self.emit(f"for w in It({self.r.randint(0, 4)}):")
+            self.emit(f"    {out}.append(w)")
         elif c < 0.91:
             if self.r.random() < 0.5:
                 self.emit(f"{out}.extend(gen({self.expr(names, 'any')}, {self.r.randint(0, 5)}))")
@@ -321,6 +328,27 @@ class Gen:
         self.emit("    def __iter__(self):")
         self.emit("        yield self.a")
         self.emit("        yield from gen(self.b, 2)")
+        # Subscripts, calls, `in` tests of instances and loops over an
+        # iterator, whose methods compiled code runs directly.
+        self.emit("    def __getitem__(self, k):")
+        self.emit("        return (self.a, k) if type(k) is int else self.b")
+        self.emit("    def __setitem__(self, k, v):")
+        self.emit("        store[k % 5 if type(k) is int else 0] = v")
+        self.emit("    def __call__(self, u, v=1):")
+        self.emit("        return u if self.a is None else (u, v, self.a)")
+        self.emit("    def __contains__(self, u):")
+        self.emit("        return u == self.a or u == self.b")
+        self.emit("class It:")
+        self.emit("    def __init__(self, n):")
+        self.emit("        self.n = n")
+        self.emit("        self.i = 0")
+        self.emit("    def __iter__(self):")
+        self.emit("        return self")
+        self.emit("    def __next__(self):")
+        self.emit("        if self.i >= self.n:")
+        self.emit("            raise StopIteration")
+        self.emit("        self.i += 1")
+        self.emit("        return self.i * self.n")
         self.emit("obj = K()")
         self.emit("def c(v):")
         self.emit("    if type(v) is int and not -(2**200) < v < 2**200:")
@@ -388,6 +416,7 @@ class Gen:
         self.emit("        self.out.append(('exit', t and t.__name__))")
         self.emit(f"        return {self.pick(['True', 'False'])}")
         self.emit("table = {}")
+        self.emit("store = {}")
         names = ["x", "y", "z"]
         self.emit("def body(x, y, z, out):")
         self.depth += 1
@@ -410,6 +439,10 @@ class Gen:
         self.emit("if call == 3:")
         self.emit("    K.p = property(lambda s: ('redefined', s.b))")
         self.emit("    K.second = lambda s, u, v: (u, v)")
+        self.emit("    K.__getitem__ = lambda s, k: ('redefined', k)")
+        self.emit("    K.__call__ = lambda s, *a: len(a)")
+        self.emit("    del K.__contains__")
+        self.emit("    It.__next__ = lambda s: s.__dict__.pop('n')")
         self.depth -= 1
         self.emit("return results")
         return "\n".join(self.lines)
