@@ -845,6 +845,92 @@ def test_property_getters_entered_from_compiled_code(jit, chaos):
     assert r.stats["properties_entered"] > (10 if chaos else 100), r.stats["properties_entered"]
 
 
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_property_setters_run_from_compiled_code(jit, chaos):
+    # A store to a property whose setter is a plain Python function runs the
+    # setter directly from the attribute site; its result is released, and
+    # setters that raise, recurse, are missing (the AttributeError), are not
+    # functions, change (redefined on the class, or the property object
+    # re-initialized), a subclass's plain attribute, an instance __dict__
+    # entry of the name and a __setattr__ are as in the interpreter.
+    r = jit(
+        """
+        import sys, traceback
+        class T:
+            def __init__(self):
+                self._c = 0.0
+            @property
+            def c(self):
+                return self._c
+            @c.setter
+            def c(self, v):
+                if v is None:
+                    raise ValueError("None")
+                self._c = v
+                return ("ignored", v)
+            @property
+            def ro(self):
+                return 1
+            def _deep(self, n):
+                self._c = n
+                if n > 0:
+                    self.deep = n - 1
+            deep = property(None, _deep)
+            def _where(self, v):
+                self._c = (v, sys._getframe(1).f_code.co_name)
+            where = property(None, _where)
+        class S(T):
+            c = 5
+        class Slots:
+            __slots__ = ("_x",)
+            x = property(lambda self: self._x, lambda self, v: setattr(self, "_x", v * 2))
+        class Hook(T):
+            def __setattr__(self, name, v):
+                object.__setattr__(self, name, ("hooked", v))
+        def writes(objs, v):
+            out = []
+            for o in objs:
+                try:
+                    o.c = v
+                    out.append(o.c)
+                    o.where = v
+                    out.append(o._c)
+                    o.ro = v
+                except (ValueError, AttributeError, TypeError) as e:
+                    out.append((type(e).__name__, str(e), traceback.format_exc().splitlines()[-3:]))
+            return out
+        def slots(o, n):
+            for i in range(n):
+                o.x = i
+            return o.x
+        def deep(n):
+            t = T()
+            try:
+                t.deep = n
+                return t._c
+            except RecursionError as e:
+                return ("RecursionError", str(e))
+        print([deep(n) for n in (10, 500, 5000)])
+        t = T()
+        t.__dict__["c"] = "instance"
+        objs = [T(), S(), Hook(), t]
+        for i in range(10):
+            print(i, writes(objs, i), writes(objs, None), slots(Slots(), 20), t.__dict__)
+            if i == 3:
+                T.c = property(lambda self: ("new", self._c), lambda self, v: setattr(self, "_c", -v))
+            if i == 5:
+                T.__dict__["c"].__init__(lambda self: self._c, lambda self, v: setattr(self, "_c", [v]))
+            if i == 7:
+                T.__dict__["c"].__init__(lambda self: self._c, len)
+            if i == 8:
+                T.c = property(lambda self: self._c)
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    r.assert_compiled("writes")
+    assert r.stats["properties_entered"] > (0 if chaos else 100), r.stats["properties_entered"]
+
+
 def test_attribute_accesses_of_locals_borrow_their_owner(jit):
     # `o.x` and `o.x = v` of a local `o` take `o` without a new reference
     # (`optimize::borrow`), or read it in place (`optimize::fuse`). Every

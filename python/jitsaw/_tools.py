@@ -62,7 +62,7 @@ def print_stats(file=None):
     w(f"  machine code       {s['code_bytes'] / 1024:.0f} KiB generated, {s['code_bytes_in_use'] / 1024:.0f} KiB in use "
       f"({s['provisional_code_bytes_freed'] / 1024:.0f} KiB of provisional code freed after its call)\n")
     w(f"  frames entered     {s['frames_entered']} in compiled code ({s['resumed_directly']} generators resumed "
-      f"directly, {s['properties_entered']} property getters, {s['inits_entered']} __init__ of new "
+      f"directly, {s['properties_entered']} property getters and setters, {s['inits_entered']} __init__ of new "
       f"instances), {s['deopts']} handed to the interpreter, "
       f"{s['raise_exits']} raised; {s['calls_without_frame']} calls needed no frame, "
       f"{s['star_calls_bound']} bound *args/**kwargs without CPython, "

@@ -157,7 +157,8 @@ pub enum AttrKind {
     /// A `property` (`descr()`, exactly of that type) whose getter was a
     /// Python function when the entry was made (a non-method load): the
     /// getter's frame can be entered directly, as CPython's
-    /// `LOAD_ATTR_PROPERTY` does (the getter is read again each time).
+    /// `LOAD_ATTR_PROPERTY` does (the getter is read again each time). In a
+    /// store's cache, likewise its setter, which the runtime runs directly.
     Property,
     /// A load of an instance attribute that a class attribute (`descr()`,
     /// not a descriptor: a default such as `parent = None`) stands in for

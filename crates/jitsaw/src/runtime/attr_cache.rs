@@ -450,6 +450,13 @@ pub(super) unsafe extern "C" fn store_attr_cached(
         Some(e) => *e,
         None => fill(cache, owner, name, Access::Store),
     };
+    if e.kind == Kind::Property {
+        if let Some(err) = set_property(ts, e.descr(), owner, value) {
+            decref(value);
+            decref(owner);
+            return err;
+        }
+    }
     // As CPython's `STORE_ATTR_INSTANCE_VALUE` and `STORE_ATTR_SLOT`, and
     // as the generic store into a `__dict__` once the type has no say.
     let values = match e.kind {
@@ -778,6 +785,15 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
         }
         return entry;
     }
+    if desc_type == &raw mut PyProperty_Type && access == Access::Store {
+        // Its setter, likewise (CPython specializes no store to a property).
+        let fset = property_setter(descr);
+        if !fset.is_null() && ob_type(fset) == &raw mut PyFunction_Type {
+            entry.kind = Kind::Property;
+            entry.aux = descr as usize;
+        }
+        return entry;
+    }
     let has_get = field::<usize>(desc_type.cast(), off::TYPE_TP_DESCR_GET) != 0;
     let has_set = field::<usize>(desc_type.cast(), off::TYPE_TP_DESCR_SET) != 0;
     if has_set {
@@ -911,6 +927,54 @@ pub(super) unsafe fn property_getter(descr: *mut PyObject) -> *mut PyObject {
         0 => std::ptr::null_mut(),
         offset => field::<*mut PyObject>(descr.cast(), offset),
     }
+}
+
+/// A `property`'s setter (`fset`, borrowed; NULL if none), as
+/// [`property_getter`].
+///
+/// # Safety
+/// The GIL is held and `descr` is exactly a `property`.
+unsafe fn property_setter(descr: *mut PyObject) -> *mut PyObject {
+    static OFFSET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    match *OFFSET.get_or_init(|| object_member_offset(&raw mut PyProperty_Type, c"fset")) {
+        0 => std::ptr::null_mut(),
+        offset => field::<*mut PyObject>(descr.cast(), offset),
+    }
+}
+
+/// `owner.<name> = value` through `property` `descr` (the class attribute
+/// of the name, a data descriptor, so the generic store would call its
+/// `__set__`) when its setter is a plain Python function: the setter run
+/// directly, as the helpers run a compiled function, its result released
+/// as `property_descr_set` releases it. 0, or -1 with an error; `None`
+/// (nothing done) otherwise. The operands are borrowed.
+unsafe fn set_property(
+    ts: *mut PyThreadState,
+    descr: *mut PyObject,
+    owner: *mut PyObject,
+    value: *mut PyObject,
+) -> Option<i32> {
+    let fset = property_setter(descr);
+    if fset.is_null()
+        || !super::helpers::is_plain_function(fset)
+        || !crate::hook::interpreter_entry_fits(ts)
+    {
+        return None;
+    }
+    super::PROPERTIES_ENTERED.bump();
+    let args = [new_ref(owner), new_ref(value)];
+    let result = super::helpers::helper_call_function(
+        ts,
+        new_ref(fset),
+        args.as_ptr(),
+        2,
+        std::ptr::null_mut(),
+    );
+    if result.is_null() {
+        return Some(-1);
+    }
+    decref(result);
+    Some(0)
 }
 
 /// The byte offset of a `property`'s getter in the object (whose struct is

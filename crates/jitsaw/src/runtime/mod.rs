@@ -340,7 +340,8 @@ pub static INITS_ENTERED: Counter = Counter::new();
 /// `STORE_SUBSCR`s, and calls of instances made calls of their class's
 /// `__call__` (see `operators`).
 pub static OPERATORS_CALLED: Counter = Counter::new();
-/// Property getters a compiled attribute load entered directly.
+/// Property getters a compiled attribute load entered directly, and
+/// setters a compiled store ran directly.
 pub static PROPERTIES_ENTERED: Counter = Counter::new();
 /// Generators and coroutines a compiled caller resumed directly.
 pub static RESUMED_DIRECTLY: Counter = Counter::new();
