@@ -950,6 +950,72 @@ def test_loops_and_in_tests_over_classes_defining_next_and_contains(jit, chaos):
     assert r.stats["operators_called"] > (0 if chaos else 400), r.stats["operators_called"]
 
 
+@pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
+def test_len_and_iter_of_classes_defining_len_and_iter(jit, chaos):
+    # len() of an instance whose class defines __len__ in Python, and a loop
+    # over one whose __iter__ is a plain function (not a generator), run the
+    # method directly: lengths that are bools, int subclasses, __index__
+    # objects, negative, too big or not integers, iterators that are not
+    # (TypeError), __iter__ = None, exceptions and their tracebacks, methods
+    # replaced or deleted are as in the interpreter.
+    r = jit(
+        """
+        import traceback
+        class Idx:
+            def __index__(self):
+                return 4
+        class MyInt(int):
+            pass
+        class Bag:
+            def __init__(self, n):
+                self.n = n
+            def __len__(self):
+                if self.n == "raise":
+                    raise KeyError("len")
+                return self.n
+            def __iter__(self):
+                if self.n == "raise":
+                    raise KeyError("iter")
+                if self.n == "list":
+                    return [1, 2]
+                if self.n == "self":
+                    return self
+                return iter(range(self.n if type(self.n) is int and 0 <= self.n < 10 else 2))
+            def __next__(self):
+                self.n = 0
+                raise StopIteration
+        class NoIter(Bag):
+            __iter__ = None
+        def length(o):
+            try:
+                return len(o)
+            except Exception as e:
+                return (type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-3:]])
+        def loop(o):
+            out = []
+            try:
+                for x in o:
+                    out.append(x)
+            except Exception as e:
+                out.append((type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-3:]]))
+            return out
+        ns = [0, 3, True, MyInt(5), Idx(), -1, 2**70, -2**70, 1.5, "raise", "list", "self", None]
+        for i in range(8):
+            print(i, [length(Bag(n)) for n in ns], [loop(Bag(n)) for n in ns])
+            print(i, length(NoIter(2)), loop(NoIter(2)), length([1]), loop((1, 2)))
+            if i == 3:
+                Bag.__len__ = lambda self: 7
+                Bag.__iter__ = lambda self: iter("ab")
+            if i == 5:
+                del Bag.__len__
+                del Bag.__iter__
+        """,
+        env={"JITSAW_CHAOS": chaos} if chaos else None,
+    )
+    r.assert_compiled("length", "loop")
+    assert r.stats["operators_called"] > (0 if chaos else 100), r.stats["operators_called"]
+
+
 def test_operator_of_a_python_class_first_met_while_the_interpreter_exits(jit):
     # The runtime reads CPython's slot functions from a class it makes the
     # first time compiled code meets such an operator; here that is in a

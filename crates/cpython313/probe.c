@@ -182,7 +182,8 @@ static void layout(void)
     OFF("LONG_OB_DIGIT", PyLongObject, long_value.ob_digit);
     I64("LONG_NON_SIZE_BITS", _PyLong_NON_SIZE_BITS);
     I64("LONG_SIGN_MASK", _PyLong_SIGN_MASK);
-    I64("LONG_SIGN_ZERO", 1);
+    I64("LONG_SIGN_ZERO", SIGN_ZERO);
+    I64("LONG_SIGN_NEGATIVE", SIGN_NEGATIVE);
     OFF("FLOAT_OB_FVAL", PyFloatObject, ob_fval);
     OFF("LIST_OB_ITEM", PyListObject, ob_item);
     OFF("LIST_ALLOCATED", PyListObject, allocated);

@@ -228,11 +228,31 @@ pub unsafe fn long_is_zero(o: *mut PyObject) -> bool {
     ((*o.cast::<PyLongObject>()).lv_tag & consts_long::SIGN_MASK) == consts_long::SIGN_ZERO
 }
 
+/// The slot at byte offset `at` of the method table (`tp_as_number`,
+/// `tp_as_sequence`, `tp_as_mapping`) at byte offset `table` of `o`'s
+/// type; 0 when the type has no such table.
+#[inline(always)]
+pub unsafe fn type_slot(o: *mut PyObject, table: usize, at: usize) -> usize {
+    let methods = field::<*mut u8>(ob_type(o).cast(), table);
+    if methods.is_null() {
+        0
+    } else {
+        field::<usize>(methods, at)
+    }
+}
+
+/// `_PyLong_IsNegative(o)`.
+#[inline(always)]
+pub unsafe fn long_is_negative(o: *mut PyObject) -> bool {
+    ((*o.cast::<PyLongObject>()).lv_tag & consts_long::SIGN_MASK) == consts_long::SIGN_NEGATIVE
+}
+
 mod consts_long {
     use crate::off;
     pub const NON_SIZE_BITS: usize = off::LONG_NON_SIZE_BITS as usize;
     pub const SIGN_MASK: usize = off::LONG_SIGN_MASK as usize;
     pub const SIGN_ZERO: usize = off::LONG_SIGN_ZERO as usize;
+    pub const SIGN_NEGATIVE: usize = off::LONG_SIGN_NEGATIVE as usize;
 }
 
 /// `PyFloat_AS_DOUBLE(o)`.

@@ -124,6 +124,12 @@ extern "C" {
     pub static jitsaw_slot_tp_iternext: u8;
     /// CPython's `slot_sq_contains`, likewise for `__contains__`.
     pub static jitsaw_slot_sq_contains: u8;
+    /// CPython's `slot_sq_length`, likewise for `__len__`.
+    pub static jitsaw_slot_sq_length: u8;
+    /// `PyObject_Size(o)`, or, when `o`'s class defines `__len__` in
+    /// Python, the method run directly: the length, or -1 with an error.
+    /// `o` is borrowed.
+    pub fn jitsaw_length(ts: Ts, o: *mut PyObject) -> isize;
     /// `next()` of an iterator whose `tp_iternext` is `slot_tp_iternext`,
     /// its class's `__next__` run directly: a new reference, or NULL with
     /// or without an error. The iterator is borrowed.

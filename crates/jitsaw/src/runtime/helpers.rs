@@ -33,6 +33,8 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_slot_sq_contains", class_slots().sq_contains),
         ("jitsaw_iter_next", helper_iter_next as *const () as usize),
         ("jitsaw_contains", helper_contains as *const () as usize),
+        ("jitsaw_slot_sq_length", class_slots().sq_length),
+        ("jitsaw_length", helper_length as *const () as usize),
         ("jitsaw_slot_mp_subscript", class_slots().mp_subscript),
         (
             "jitsaw_slot_mp_ass_subscript",
@@ -267,8 +269,8 @@ fn slot_tp_iter() -> usize {
 }
 
 /// The slot functions CPython gives a class defining `__iter__`,
-/// `__next__`, `__call__`, `__getitem__`, `__setitem__` and `__contains__`
-/// in Python (not exported), read from one
+/// `__next__`, `__call__`, `__getitem__`, `__setitem__`, `__contains__`
+/// and `__len__` in Python (not exported), read from one
 /// class made for the purpose, once: the runtime's set-up needs them all,
 /// and each class made costs start-up time (~4 us, warm). Zeros if that
 /// fails.
@@ -286,6 +288,8 @@ pub(super) struct ClassSlots {
     pub mp_ass_subscript: usize,
     /// `slot_sq_contains`.
     pub sq_contains: usize,
+    /// `slot_sq_length`.
+    pub sq_length: usize,
 }
 
 /// See [`ClassSlots`].
@@ -303,6 +307,7 @@ pub(super) fn class_slots() -> ClassSlots {
                 c"__getitem__",
                 c"__setitem__",
                 c"__contains__",
+                c"__len__",
             ],
         ) else {
             return ClassSlots::default();
@@ -327,6 +332,7 @@ pub(super) fn class_slots() -> ClassSlots {
                 mp_subscript: slot_of(mapping, off::MAPPING_MP_SUBSCRIPT),
                 mp_ass_subscript: slot_of(mapping, off::MAPPING_MP_ASS_SUBSCRIPT),
                 sq_contains: slot_of(sequence, off::SEQUENCE_SQ_CONTAINS),
+                sq_length: slot_of(sequence, off::SEQUENCE_SQ_LENGTH),
             }
         }
     })
@@ -443,6 +449,17 @@ unsafe extern "C" fn helper_iter_next(
     }
 }
 
+/// `len(o)` (`PyObject_Size`) from compiled code for an object whose
+/// `sq_length` is `slot_sq_length`: its class's `__len__` run directly
+/// (`operators::python_len`), else `PyObject_Size`. The length, or -1 with
+/// an error; `o` is borrowed.
+unsafe extern "C" fn helper_length(ts: *mut PyThreadState, o: *mut PyObject) -> isize {
+    if let Some(length) = super::operators::python_len(ts, o) {
+        return length;
+    }
+    PyObject_Size(o)
+}
+
 /// `CONTAINS_OP`'s generic way from compiled code: a class's
 /// `__contains__` run directly (`operators::python_contains`), else
 /// `PySequence_Contains`. 1, 0, or -1 with an error; the operands are
@@ -527,10 +544,23 @@ unsafe fn generator_iter(ts: *mut PyThreadState, iterable: *mut PyObject) -> Opt
     }
     let code = func_code(func);
     let flags = field::<i32>(code.cast(), off::CODE_CO_FLAGS) as i64;
-    if flags & consts::CO_GENERATOR == 0 || !takes_exactly(code, 1) {
-        return None;
-    }
     let args = [new_ref(iterable)];
+    if flags & consts::CO_GENERATOR == 0 || !takes_exactly(code, 1) {
+        // Any other function: called directly, what it returns checked as
+        // `PyObject_GetIter` checks it.
+        super::OPERATORS_CALLED.bump();
+        let iter = helper_call_function(ts, new_ref(func), args.as_ptr(), 1, std::ptr::null_mut());
+        if !iter.is_null() && pyo3::ffi::PyIter_Check(iter.cast()) == 0 {
+            pyo3::ffi::PyErr_Format(
+                pyo3::ffi::PyExc_TypeError,
+                c"iter() returned non-iterator of type '%.100s'".as_ptr(),
+                type_name(iter),
+            );
+            decref(iter);
+            return Some(std::ptr::null_mut());
+        }
+        return Some(iter);
+    }
     match make_generator(ts, new_ref(func), code, args.as_ptr(), 1) {
         Some((_, generator)) => {
             super::ITER_GENERATORS.bump();

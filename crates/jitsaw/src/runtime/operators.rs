@@ -10,7 +10,8 @@
 //! `STORE_SUBSCR`) of classes defining `__getitem__` and `__setitem__`
 //! ([`python_get_item`], [`python_set_item`]), `in` tests
 //! ([`python_contains`]) and loops ([`python_next`]) over instances of
-//! classes defining `__contains__` and `__next__`; calls of instances of
+//! classes defining `__contains__` and `__next__`, `len()` of those
+//! defining `__len__` ([`python_len`]); calls of instances of
 //! classes defining `__call__` become method calls ([`python_call`]).
 
 use super::helpers::{
@@ -433,12 +434,13 @@ struct Subscripts {
 
 /// The methods whose slot functions compiled code goes around, by their
 /// index in [`Subscripts`].
-const SLOT_METHODS: [&CStr; 5] = [
+const SLOT_METHODS: [&CStr; 6] = [
     c"__getitem__",
     c"__setitem__",
     c"__call__",
     c"__next__",
     c"__contains__",
+    c"__len__",
 ];
 
 // SAFETY: as for [`Ready`].
@@ -462,16 +464,6 @@ fn subscripts() -> Option<&'static Subscripts> {
         .as_ref()
 }
 
-/// The mapping slot at `at` of class `tp`, 0 if it has none.
-unsafe fn mapping_slot(tp: *mut PyTypeObject, at: usize) -> usize {
-    let mapping = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_MAPPING);
-    if mapping.is_null() {
-        0
-    } else {
-        field::<usize>(mapping, at)
-    }
-}
-
 /// `container[sub]` (`PyObject_GetItem`) when `container`'s class defines
 /// `__getitem__` in Python as a plain function: the method run directly,
 /// as `slot_mp_subscript` would end up calling it (CPython's
@@ -490,7 +482,11 @@ pub(super) unsafe fn python_get_item(
     }
     let slot = class_slots().mp_subscript;
     if slot == 0
-        || mapping_slot(tp, off::MAPPING_MP_SUBSCRIPT) != slot
+        || type_slot(
+            container,
+            off::TYPE_TP_AS_MAPPING,
+            off::MAPPING_MP_SUBSCRIPT,
+        ) != slot
         || !crate::hook::interpreter_entry_fits(ts)
     {
         return None;
@@ -516,7 +512,11 @@ pub(super) unsafe fn python_set_item(
     }
     let slot = class_slots().mp_ass_subscript;
     if slot == 0
-        || mapping_slot(tp, off::MAPPING_MP_ASS_SUBSCRIPT) != slot
+        || type_slot(
+            container,
+            off::TYPE_TP_AS_MAPPING,
+            off::MAPPING_MP_ASS_SUBSCRIPT,
+        ) != slot
         || !crate::hook::interpreter_entry_fits(ts)
     {
         return None;
@@ -601,8 +601,12 @@ pub(super) unsafe fn python_contains(
     if !is_class(tp) || slot == 0 || !crate::hook::interpreter_entry_fits(ts) {
         return None;
     }
-    let sequence = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_SEQUENCE);
-    if sequence.is_null() || field::<usize>(sequence, off::SEQUENCE_SQ_CONTAINS) != slot {
+    if type_slot(
+        container,
+        off::TYPE_TP_AS_SEQUENCE,
+        off::SEQUENCE_SQ_CONTAINS,
+    ) != slot
+    {
         return None;
     }
     let table = subscripts()?;
@@ -613,4 +617,42 @@ pub(super) unsafe fn python_contains(
     let truth = pyo3::ffi::PyObject_IsTrue(result.cast());
     decref(result);
     Some(truth)
+}
+
+/// `len(o)` (`PyObject_Size`) when `o`'s class defines `__len__` in Python
+/// as a plain function: the method run directly and its result made a
+/// length as `slot_sq_length` makes it (an index, not negative, fitting a
+/// `Py_ssize_t`: its `ValueError` and `OverflowError` otherwise). The
+/// length, or -1 with an error; `None` (nothing done) for anything else.
+#[inline(always)]
+pub(super) unsafe fn python_len(ts: *mut PyThreadState, o: *mut PyObject) -> Option<isize> {
+    let tp = ob_type(o);
+    let slot = class_slots().sq_length;
+    if !is_class(tp) || slot == 0 || !crate::hook::interpreter_entry_fits(ts) {
+        return None;
+    }
+    if type_slot(o, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH) != slot {
+        return None;
+    }
+    let table = subscripts()?;
+    let result = call_method(ts, &table.last[5], tp, table.names[5], [o])?;
+    if result.is_null() {
+        return Some(-1);
+    }
+    let index = pyo3::ffi::PyNumber_Index(result.cast()).cast::<PyObject>();
+    decref(result);
+    if index.is_null() {
+        return Some(-1);
+    }
+    if long_is_negative(index) {
+        decref(index);
+        pyo3::ffi::PyErr_SetString(
+            pyo3::ffi::PyExc_ValueError,
+            c"__len__() should return >= 0".as_ptr(),
+        );
+        return Some(-1);
+    }
+    let length = pyo3::ffi::PyNumber_AsSsize_t(index.cast(), pyo3::ffi::PyExc_OverflowError);
+    decref(index);
+    Some(length)
 }

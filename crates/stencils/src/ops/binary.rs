@@ -1096,13 +1096,9 @@ macro_rules! contains {
 /// Python, whose method it runs directly).
 #[inline(always)]
 unsafe fn contains_generally(ts: Ts, container: *mut PyObject, value: *mut PyObject) -> i32 {
-    let sequence = field::<*mut u8>(
-        ob_type(container).cast(),
-        jitsaw_cpython313::off::TYPE_TP_AS_SEQUENCE,
-    );
-    if !sequence.is_null()
-        && field::<usize>(sequence, jitsaw_cpython313::off::SEQUENCE_SQ_CONTAINS)
-            == (&raw const jitsaw_slot_sq_contains) as usize
+    use jitsaw_cpython313::off::{SEQUENCE_SQ_CONTAINS, TYPE_TP_AS_SEQUENCE};
+    if type_slot(container, TYPE_TP_AS_SEQUENCE, SEQUENCE_SQ_CONTAINS)
+        == (&raw const jitsaw_slot_sq_contains) as usize
     {
         jitsaw_contains(ts, container, value)
     } else {

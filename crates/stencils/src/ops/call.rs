@@ -8,8 +8,8 @@ use crate::abi::*;
 use crate::helpers::{
     jitsaw_alloc_instance, jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline,
     jitsaw_call_function, jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init,
-    jitsaw_eval_frame, jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_slot_tp_call,
-    jitsaw_vectorcall_kw,
+    jitsaw_eval_frame, jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_length,
+    jitsaw_slot_sq_length, jitsaw_slot_tp_call, jitsaw_vectorcall_kw,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -650,6 +650,11 @@ stencil!(fn _CALL_LEN(f, sp, ts) {
         field::<isize>(arg.cast(), off::UNICODE_LENGTH)
     } else if is_dict(arg) {
         field::<isize>(arg.cast(), off::DICT_MA_USED)
+    } else if type_slot(arg, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH)
+        == (&raw const jitsaw_slot_sq_length) as usize
+    {
+        // A class's `__len__`, run directly.
+        jitsaw_length(ts, arg)
     } else {
         PyObject_Size(arg)
     };

@@ -15,7 +15,11 @@ use jitsaw_cpython313::off;
 #[inline(always)]
 unsafe fn get_item(ts: Ts, container: *mut PyObject, sub: *mut PyObject) -> *mut PyObject {
     type Subscript = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject;
-    let slot = mapping_slot(container, off::MAPPING_MP_SUBSCRIPT);
+    let slot = type_slot(
+        container,
+        off::TYPE_TP_AS_MAPPING,
+        off::MAPPING_MP_SUBSCRIPT,
+    );
     if slot == (&raw const jitsaw_slot_mp_subscript) as usize {
         jitsaw_get_item(ts, container, sub)
     } else if slot != 0 {
@@ -35,24 +39,17 @@ unsafe fn set_item(
     value: *mut PyObject,
 ) -> i32 {
     type AssSubscript = unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> i32;
-    let slot = mapping_slot(container, off::MAPPING_MP_ASS_SUBSCRIPT);
+    let slot = type_slot(
+        container,
+        off::TYPE_TP_AS_MAPPING,
+        off::MAPPING_MP_ASS_SUBSCRIPT,
+    );
     if slot == (&raw const jitsaw_slot_mp_ass_subscript) as usize {
         jitsaw_set_item(ts, container, sub, value)
     } else if slot != 0 {
         core::mem::transmute::<usize, AssSubscript>(slot)(container, sub, value)
     } else {
         PyObject_SetItem(container, sub, value)
-    }
-}
-
-/// The mapping slot at `at` of `o`'s type, 0 if it has none.
-#[inline(always)]
-unsafe fn mapping_slot(o: *mut PyObject, at: usize) -> usize {
-    let mapping = field::<*mut u8>(ob_type(o).cast(), off::TYPE_TP_AS_MAPPING);
-    if mapping.is_null() {
-        0
-    } else {
-        field::<usize>(mapping, at)
     }
 }
 
