@@ -952,9 +952,9 @@ def test_loops_and_in_tests_over_classes_defining_next_and_contains(jit, chaos):
 
 @pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
 def test_len_and_iter_of_classes_defining_len_and_iter(jit, chaos):
-    # len() of an instance whose class defines __len__ in Python, and a loop
-    # over one whose __iter__ is a plain function (not a generator), run the
-    # method directly: lengths that are bools, int subclasses, __index__
+    # len() and truth tests of an instance whose class defines __len__ or
+    # __bool__ in Python, and a loop over one whose __iter__ is a plain
+    # function (not a generator), run the method directly: lengths that are bools, int subclasses, __index__
     # objects, negative, too big or not integers, iterators that are not
     # (TypeError), __iter__ = None, exceptions and their tracebacks, methods
     # replaced or deleted are as in the interpreter.
@@ -986,6 +986,18 @@ def test_len_and_iter_of_classes_defining_len_and_iter(jit, chaos):
                 raise StopIteration
         class NoIter(Bag):
             __iter__ = None
+        class Truth:
+            def __init__(self, v):
+                self.v = v
+            def __bool__(self):
+                if self.v == "raise":
+                    raise KeyError("bool")
+                return self.v
+        def truth(o):
+            try:
+                return ("yes" if o else "no", not o, bool(o))
+            except Exception as e:
+                return (type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-3:]])
         def length(o):
             try:
                 return len(o)
@@ -1003,16 +1015,19 @@ def test_len_and_iter_of_classes_defining_len_and_iter(jit, chaos):
         for i in range(8):
             print(i, [length(Bag(n)) for n in ns], [loop(Bag(n)) for n in ns])
             print(i, length(NoIter(2)), loop(NoIter(2)), length([1]), loop((1, 2)))
+            print(i, [truth(Bag(n)) for n in ns], [truth(Truth(v)) for v in (True, False, 0, 1, None, "raise")])
             if i == 3:
                 Bag.__len__ = lambda self: 7
                 Bag.__iter__ = lambda self: iter("ab")
+                Truth.__bool__ = lambda self: not self.v
             if i == 5:
                 del Bag.__len__
                 del Bag.__iter__
+                del Truth.__bool__
         """,
         env={"JITSAW_CHAOS": chaos} if chaos else None,
     )
-    r.assert_compiled("length", "loop")
+    r.assert_compiled("length", "loop", "truth")
     assert r.stats["operators_called"] > (0 if chaos else 100), r.stats["operators_called"]
 
 

@@ -124,6 +124,10 @@ extern "C" {
     pub static jitsaw_slot_tp_iternext: u8;
     /// CPython's `slot_sq_contains`, likewise for `__contains__`.
     pub static jitsaw_slot_sq_contains: u8;
+    /// `PyObject_IsTrue(v)`, or, when `v`'s class defines `__bool__` (or,
+    /// without one, `__len__`) in Python, the method run directly: 1, 0, or
+    /// -1 with an error. `v` is borrowed.
+    pub fn jitsaw_is_true(ts: Ts, v: *mut PyObject) -> i32;
     /// CPython's `slot_sq_length`, likewise for `__len__`.
     pub static jitsaw_slot_sq_length: u8;
     /// `PyObject_Size(o)`, or, when `o`'s class defines `__len__` in

@@ -35,6 +35,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_contains", helper_contains as *const () as usize),
         ("jitsaw_slot_sq_length", class_slots().sq_length),
         ("jitsaw_length", helper_length as *const () as usize),
+        ("jitsaw_is_true", helper_is_true as *const () as usize),
         ("jitsaw_slot_mp_subscript", class_slots().mp_subscript),
         (
             "jitsaw_slot_mp_ass_subscript",
@@ -269,8 +270,8 @@ fn slot_tp_iter() -> usize {
 }
 
 /// The slot functions CPython gives a class defining `__iter__`,
-/// `__next__`, `__call__`, `__getitem__`, `__setitem__`, `__contains__`
-/// and `__len__` in Python (not exported), read from one
+/// `__next__`, `__call__`, `__getitem__`, `__setitem__`, `__contains__`,
+/// `__len__` and `__bool__` in Python (not exported), read from one
 /// class made for the purpose, once: the runtime's set-up needs them all,
 /// and each class made costs start-up time (~4 us, warm). Zeros if that
 /// fails.
@@ -288,8 +289,10 @@ pub(super) struct ClassSlots {
     pub mp_ass_subscript: usize,
     /// `slot_sq_contains`.
     pub sq_contains: usize,
-    /// `slot_sq_length`.
+    /// `slot_sq_length` (and `slot_mp_length`, the same function).
     pub sq_length: usize,
+    /// `slot_nb_bool`.
+    pub nb_bool: usize,
 }
 
 /// See [`ClassSlots`].
@@ -308,6 +311,7 @@ pub(super) fn class_slots() -> ClassSlots {
                 c"__setitem__",
                 c"__contains__",
                 c"__len__",
+                c"__bool__",
             ],
         ) else {
             return ClassSlots::default();
@@ -333,6 +337,10 @@ pub(super) fn class_slots() -> ClassSlots {
                 mp_ass_subscript: slot_of(mapping, off::MAPPING_MP_ASS_SUBSCRIPT),
                 sq_contains: slot_of(sequence, off::SEQUENCE_SQ_CONTAINS),
                 sq_length: slot_of(sequence, off::SEQUENCE_SQ_LENGTH),
+                nb_bool: slot_of(
+                    field::<*mut u8>(class, off::TYPE_TP_AS_NUMBER),
+                    off::NUMBER_NB_BOOL,
+                ),
             }
         }
     })
@@ -458,6 +466,16 @@ unsafe extern "C" fn helper_length(ts: *mut PyThreadState, o: *mut PyObject) -> 
         return length;
     }
     PyObject_Size(o)
+}
+
+/// A truth test (`TO_BOOL`) from compiled code of an instance of a class:
+/// its `__bool__` or `__len__` run directly (`operators::python_truth`),
+/// else `PyObject_IsTrue`. 1, 0, or -1 with an error; `v` is borrowed.
+unsafe extern "C" fn helper_is_true(ts: *mut PyThreadState, v: *mut PyObject) -> i32 {
+    if let Some(truth) = super::operators::python_truth(ts, v) {
+        return truth;
+    }
+    PyObject_IsTrue(v)
 }
 
 /// `CONTAINS_OP`'s generic way from compiled code: a class's

@@ -10,8 +10,9 @@
 //! `STORE_SUBSCR`) of classes defining `__getitem__` and `__setitem__`
 //! ([`python_get_item`], [`python_set_item`]), `in` tests
 //! ([`python_contains`]) and loops ([`python_next`]) over instances of
-//! classes defining `__contains__` and `__next__`, `len()` of those
-//! defining `__len__` ([`python_len`]); calls of instances of
+//! classes defining `__contains__` and `__next__`, `len()` and truth tests
+//! of those defining `__len__` or `__bool__` ([`python_len`],
+//! [`python_truth`]); calls of instances of
 //! classes defining `__call__` become method calls ([`python_call`]).
 
 use super::helpers::{
@@ -434,13 +435,14 @@ struct Subscripts {
 
 /// The methods whose slot functions compiled code goes around, by their
 /// index in [`Subscripts`].
-const SLOT_METHODS: [&CStr; 6] = [
+const SLOT_METHODS: [&CStr; 7] = [
     c"__getitem__",
     c"__setitem__",
     c"__call__",
     c"__next__",
     c"__contains__",
     c"__len__",
+    c"__bool__",
 ];
 
 // SAFETY: as for [`Ready`].
@@ -634,6 +636,18 @@ pub(super) unsafe fn python_len(ts: *mut PyThreadState, o: *mut PyObject) -> Opt
     if type_slot(o, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH) != slot {
         return None;
     }
+    length_of(ts, tp, o)
+}
+
+/// `slot_sq_length(o)` for an instance of class `tp` whose `__len__` is a
+/// plain function (`None`, nothing done, otherwise): the method run and its
+/// result made a length as that slot makes it.
+#[inline(always)]
+unsafe fn length_of(
+    ts: *mut PyThreadState,
+    tp: *mut PyTypeObject,
+    o: *mut PyObject,
+) -> Option<isize> {
     let table = subscripts()?;
     let result = call_method(ts, &table.last[5], tp, table.names[5], [o])?;
     if result.is_null() {
@@ -655,4 +669,52 @@ pub(super) unsafe fn python_len(ts: *mut PyThreadState, o: *mut PyObject) -> Opt
     let length = pyo3::ffi::PyNumber_AsSsize_t(index.cast(), pyo3::ffi::PyExc_OverflowError);
     decref(index);
     Some(length)
+}
+
+/// `PyObject_IsTrue(v)` for an instance of a class whose `nb_bool` is
+/// `slot_nb_bool` with `__bool__` a plain function (the method run
+/// directly: a bool, else `slot_nb_bool`'s `TypeError`), or that has no
+/// `nb_bool` and whose `mp_length` (else `sq_length`) is `slot_sq_length`
+/// with `__len__` a plain function (a length as [`python_len`] makes it,
+/// true when positive), in `PyObject_IsTrue`'s order. 1, 0, or -1 with an
+/// error; `None` (nothing done) for anything else.
+#[inline(always)]
+pub(super) unsafe fn python_truth(ts: *mut PyThreadState, v: *mut PyObject) -> Option<i32> {
+    let tp = ob_type(v);
+    let slots = class_slots();
+    if !is_class(tp) || !crate::hook::interpreter_entry_fits(ts) {
+        return None;
+    }
+    let nb_bool = type_slot(v, off::TYPE_TP_AS_NUMBER, off::NUMBER_NB_BOOL);
+    if nb_bool != 0 {
+        if nb_bool != slots.nb_bool {
+            return None;
+        }
+        let table = subscripts()?;
+        let result = call_method(ts, &table.last[6], tp, table.names[6], [v])?;
+        if result.is_null() {
+            return Some(-1);
+        }
+        let truth = if is_type(result, &raw mut PyBool_Type) {
+            Some((result == py_true()) as i32)
+        } else {
+            pyo3::ffi::PyErr_Format(
+                pyo3::ffi::PyExc_TypeError,
+                c"__bool__ should return bool, returned %s".as_ptr(),
+                type_name(result),
+            );
+            Some(-1)
+        };
+        decref(result);
+        return truth;
+    }
+    let mut length = type_slot(v, off::TYPE_TP_AS_MAPPING, off::MAPPING_MP_LENGTH);
+    if length == 0 {
+        length = type_slot(v, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH);
+    }
+    if length == 0 || length != slots.sq_length {
+        return None;
+    }
+    let length = length_of(ts, tp, v)?;
+    Some(if length > 0 { 1 } else { length as i32 })
 }

@@ -248,9 +248,21 @@ stencil!(fn _STORE_DEREF(f, sp, ts) {
     next!(f, sp.sub(1), ts)
 });
 
+/// `PyObject_IsTrue(v)`, through `jitsaw_is_true` for an instance of a
+/// class (a heap type), whose `__bool__` or `__len__` written in Python
+/// it runs directly.
+#[inline(always)]
+unsafe fn is_true(ts: Ts, v: *mut PyObject) -> i32 {
+    if type_flags(ob_type(v)) & jitsaw_cpython313::consts::TPFLAGS_HEAPTYPE as u64 != 0 {
+        jitsaw_is_true(ts, v)
+    } else {
+        PyObject_IsTrue(v)
+    }
+}
+
 stencil!(fn _TO_BOOL(f, sp, ts) {
     let v = peek(sp, 1);
-    let err = PyObject_IsTrue(v);
+    let err = is_true(ts, v);
     decref(v);
     if err < 0 {
         error!(f, sp.sub(1), ts)
@@ -281,7 +293,7 @@ stencil!(
         } else if always_true(v) {
             1
         } else {
-            PyObject_IsTrue(v)
+            is_true(ts, v)
         };
         decref(v);
         if truth < 0 {
