@@ -10,8 +10,8 @@ Each program is a few functions exercising ints near overflow boundaries,
 floats with nan/inf, mixed types, loops, branches, exceptions, generators,
 calls (with keyword arguments too), a property and methods that only return
 a parameter or a constant or compute from their parameters (inlined),
-subscripts, calls and ``in`` tests of instances and loops over an iterator
-whose class defines the methods in Python, a class with ``__slots__`` and
+subscripts, calls, ``len()``, truth and ``in`` tests of instances and loops
+over an iterator whose class defines the methods in Python, a class with ``__slots__`` and
 ``__init__`` defaults (made with keywords too), and attribute access on
 classes that change while it runs. Programs are grouped into batches (one process each);
 a diverging batch is narrowed
@@ -197,7 +197,7 @@ class Gen:
             self.emit(f"{out}.append(obj.calc({u}))")
             self.emit(f"{out}.append((obj[{u}], obj({u}), obj({u}, {v}), {u} in obj))")
             self.emit(f"obj[{u}] = {v}")
-            self.emit(f"{out}.append(len(store))")
+            self.emit(f"{out}.append((len(store), len(obj), 't' if obj else 'f'))")
             self.emit(f"for w in It({self.r.randint(0, 4)}):")
             self.emit(f"    {out}.append(w)")
         elif c < 0.91:
@@ -338,6 +338,8 @@ class Gen:
         self.emit("        return u if self.a is None else (u, v, self.a)")
         self.emit("    def __contains__(self, u):")
         self.emit("        return u == self.a or u == self.b")
+        self.emit("    def __len__(self):")
+        self.emit("        return len(store)")
         self.emit("class It:")
         self.emit("    def __init__(self, n):")
         self.emit("        self.n = n")
@@ -442,6 +444,7 @@ class Gen:
         self.emit("    K.__getitem__ = lambda s, k: ('redefined', k)")
         self.emit("    K.__call__ = lambda s, *a: len(a)")
         self.emit("    del K.__contains__")
+        self.emit("    K.__len__ = lambda s: len(store) - 3")
         self.emit("    It.__next__ = lambda s: s.__dict__.pop('n')")
         self.depth -= 1
         self.emit("return results")
