@@ -1627,8 +1627,13 @@ pub(crate) unsafe fn plain_class_init(
 /// self_or_null, args[n]`) start and how many there are, counting `self`.
 /// A bound method callable becomes `function, self` first, as the
 /// interpreter's `CALL` makes it.
+#[inline(always)]
 unsafe fn call_shape(base: *mut *mut PyObject, n: usize) -> (*mut *mut PyObject, usize) {
-    if !(*base.add(1)).is_null() || unpack_method(base) {
+    // A function, the usual callable, is none of what `unpack_method`
+    // looks for.
+    if !(*base.add(1)).is_null()
+        || (!is_type(*base, &raw mut PyFunction_Type) && unpack_method(base))
+    {
         (base.add(1), n + 1)
     } else {
         (base.add(2), n)
@@ -1640,6 +1645,7 @@ unsafe fn call_shape(base: *mut *mut PyObject, n: usize) -> (*mut *mut PyObject,
 /// is an instance of a class defining `__call__` in Python as a plain
 /// function (`function, instance, args`: what `slot_tp_call` would call);
 /// whether it was either.
+#[inline(never)]
 unsafe fn unpack_method(base: *mut *mut PyObject) -> bool {
     let callable = *base;
     if is_type(callable, &raw mut PyMethod_Type) {
