@@ -12,7 +12,7 @@
 //! becomes `_DEOPT`, handing the frame back to the interpreter there.
 
 use crate::uops::{
-    InitCall, InlineBody, Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst,
+    InlineBody, InlineSite, Inst, KnownAttr, KnownGlobal, KnownObject, Program, Uop, UopInst,
 };
 use jitsaw_cpython313::opcode::STACK_EFFECTS;
 use jitsaw_cpython313::opcode::*;
@@ -148,17 +148,8 @@ pub struct TrivialCall {
 /// in the caller without a frame.
 #[derive(Clone, Debug)]
 pub struct InlineCall {
-    /// The `CALL`'s offset.
-    pub offset: u32,
-    /// The callee's code object.
-    pub code: u64,
-    /// Its `co_stacksize`.
-    pub stacksize: u32,
-    /// Whether it is a method call (see [`InlineBody::method`]).
-    pub method: bool,
-    /// A class call's (see [`InlineBody::init`]): its `__init__`'s returns
-    /// are all `return None`.
-    pub init: Option<InitCall>,
+    /// The call and its callee.
+    pub site: InlineSite,
     /// Its code, copied as for compiling it.
     pub callee: Box<CodeInput>,
 }
@@ -427,7 +418,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         inline_bodies: code
             .inline_calls
             .iter()
-            .filter(|c| !code.generic.contains(&c.offset))
+            .filter(|c| !code.generic.contains(&c.site.offset))
             .filter_map(inline_body)
             .collect(),
     })
@@ -495,8 +486,8 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             _ => false,
         };
         let stores_to_self =
-            call.init.is_some() && deopt(insts[j].opcode) == STORE_ATTR && pushes_self;
-        if call.init.is_some() && deopt(insts[j].opcode) == RETURN_VALUE {
+            call.site.init.is_some() && deopt(insts[j].opcode) == STORE_ATTR && pushes_self;
+        if call.site.init.is_some() && deopt(insts[j].opcode) == RETURN_VALUE {
             return None;
         }
         for (u, target) in lowered[j].iter().zip(&targets[j]) {
@@ -525,10 +516,14 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                     (op, 0, address)
                 }
                 // The call's oparg: the arguments but `self`.
-                Uop::_POP_FRAME if call.init.is_some() => {
+                Uop::_POP_FRAME if call.site.init.is_some() => {
                     (Uop::_INLINE_INIT_RETURN, callee.args - 1, 0)
                 }
-                Uop::_POP_FRAME => (Uop::_INLINE_RETURN, callee.args - call.method as u32, 0),
+                Uop::_POP_FRAME => (
+                    Uop::_INLINE_RETURN,
+                    callee.args - call.site.method as u32,
+                    0,
+                ),
                 op => (op, u.oparg, u.operand),
             };
             uops.push(UopInst {
@@ -559,12 +554,8 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         return None;
     }
     Some(InlineBody {
-        offset: call.offset,
-        code: call.code,
+        site: call.site,
         nargs: callee.args,
-        method: call.method,
-        init: call.init,
-        stacksize: call.stacksize,
         uops,
     })
 }
@@ -1623,7 +1614,7 @@ fn resolve_jumps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uops::Uop;
+    use crate::uops::{InitCall, Uop};
 
     fn unit(op: u8, arg: u32) -> u16 {
         op as u16 | (arg as u16) << 8
@@ -1979,11 +1970,13 @@ mod tests {
         let mut units = vec![unit(RESUME_CHECK, 0)];
         body(&mut units);
         InlineCall {
-            offset: 40,
-            code: 0x7000,
-            stacksize: 2,
-            method: true,
-            init: None,
+            site: InlineSite {
+                offset: 40,
+                code: 0x7000,
+                stacksize: 2,
+                method: true,
+                init: None,
+            },
             callee: Box::new(CodeInput {
                 args: 2,
                 consts: vec![(0x5000, true), (0x6000, false)],
@@ -2039,7 +2032,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            (body.nargs, body.stacksize, body.code, body.offset),
+            (
+                body.nargs,
+                body.site.stacksize,
+                body.site.code,
+                body.site.offset
+            ),
             (2, 2, 0x7000, 40)
         );
     }
@@ -2169,7 +2167,7 @@ mod tests {
             with_caches(u, STORE_ATTR_INSTANCE_VALUE, 0);
             u.push(unit(RETURN_CONST, 0));
         });
-        call.init = Some(init);
+        call.site.init = Some(init);
         let ops: Vec<(Uop, u32)> = inline_body(&call)
             .unwrap()
             .uops
@@ -2190,21 +2188,21 @@ mod tests {
             ]
         );
         // Not as a method's body, nor a store into another object.
-        call.init = None;
+        call.site.init = None;
         assert_eq!(inline_body(&call), None);
         let mut other = callee(|u| {
             u.push(unit(LOAD_FAST_LOAD_FAST, 0x01));
             with_caches(u, STORE_ATTR_INSTANCE_VALUE, 0);
             u.push(unit(RETURN_CONST, 0));
         });
-        other.init = Some(init);
+        other.site.init = Some(init);
         assert_eq!(inline_body(&other), None);
         // An `__init__` returning what it computed is the call's to check.
         let mut value = callee(|u| {
             u.push(unit(LOAD_FAST, 1));
             u.push(unit(RETURN_VALUE, 0));
         });
-        value.init = Some(init);
+        value.site.init = Some(init);
         assert_eq!(inline_body(&value), None);
     }
 

@@ -2947,11 +2947,13 @@ unsafe fn inline_calls(
             callee.builtins_version = keys_version(builtins);
         }
         calls.push(frontend::InlineCall {
-            offset: call.offset,
-            code: code as u64,
-            stacksize,
-            method,
-            init,
+            site: crate::uops::InlineSite {
+                offset: call.offset,
+                code: code as u64,
+                stacksize,
+                method,
+                init,
+            },
             callee: Box::new(callee),
         });
     }

@@ -1105,7 +1105,7 @@ pub struct Program {
     pub inline_bodies: Vec<InlineBody>,
 }
 
-/// A class call whose `__init__` is inlined (see [`InlineBody::init`]):
+/// A class call whose `__init__` is inlined (see [`InlineSite::init`]):
 /// what its entry checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InitCall {
@@ -1119,26 +1119,35 @@ pub struct InitCall {
     pub function_version: u32,
 }
 
-/// The body of a callee to inline at a call (`frontend::inline_body`,
-/// `optimize::inline`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InlineBody {
+/// A call site whose callee is inlined, and that callee (what
+/// `frontend::InlineCall` predicts and [`InlineBody`] keeps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InlineSite {
     /// The `CALL`'s offset.
     pub offset: u32,
     /// The callee's code object.
     pub code: u64,
-    /// Its parameters (`self` first for a method): its locals, all
-    /// arguments.
-    pub nargs: u32,
+    /// Its `co_stacksize`.
+    pub stacksize: u32,
     /// Whether the call is a method call (`obj.m(args)`: the callable, then
     /// `self` and the arguments) rather than a function's (the callable,
     /// `NULL`, the arguments).
     pub method: bool,
     /// For a class call (the class, `NULL`, the arguments) whose `__init__`
-    /// is the callee: the instance is made into the `NULL` slot, as `self`.
+    /// is the callee: the instance is made into the `NULL` slot, as `self`
+    /// (its `__init__`'s returns are all `return None`).
     pub init: Option<InitCall>,
-    /// Its `co_stacksize`.
-    pub stacksize: u32,
+}
+
+/// The body of a callee to inline at a call (`frontend::inline_body`,
+/// `optimize::inline`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlineBody {
+    /// The call and its callee.
+    pub site: InlineSite,
+    /// Its parameters (`self` first for a method): its locals, all
+    /// arguments.
+    pub nargs: u32,
     /// Its micro-ops: locals are the callee's, a jump names a micro-op of
     /// the body, returns are `_INLINE_RETURN`s (`inst` is unused).
     pub uops: Vec<UopInst>,

@@ -81,7 +81,7 @@ fn plan<'a>(
     i: usize,
 ) -> Option<Plan<'a>> {
     let inst = &program.insts[i];
-    let body = bodies.iter().find(|b| b.offset == inst.offset)?;
+    let body = bodies.iter().find(|b| b.site.offset == inst.offset)?;
     let Depth::Known(depth) = at[i] else {
         return None;
     };
@@ -89,7 +89,7 @@ fn plan<'a>(
     // A call CPython left to `CALL_NON_PY_GENERAL` (a class with
     // `__slots__`): its guard sends classes to its fallback, the generic
     // call, which is the inlined `__init__`'s fallback too.
-    if body.init.is_some() && inst.fallback_count != 0 {
+    if body.site.init.is_some() && inst.fallback_count != 0 {
         let k = uops
             .iter()
             .position(|u| u.op == Uop::_CHECK_IS_NOT_PY_CALLABLE)?;
@@ -125,12 +125,12 @@ fn plan<'a>(
         .position(|u| matches!(u.op, Uop::_CALL | Uop::_CALL_ALLOC_AND_ENTER_INIT))?;
     let mut end = k + 1;
     if uops[k].op == Uop::_CALL_ALLOC_AND_ENTER_INIT {
-        (uops.get(end)?.op == Uop::_EXIT_INIT_CHECK && body.init.is_some()).then_some(())?;
+        (uops.get(end)?.op == Uop::_EXIT_INIT_CHECK && body.site.init.is_some()).then_some(())?;
         end += 1;
     }
     let call = uops[k..end].to_vec();
     // A class call's arguments and `self`, the instance made.
-    let with_self = body.method || body.init.is_some();
+    let with_self = body.site.method || body.site.init.is_some();
     if inst.fallback_count != 0
         || uops[k].oparg + with_self as u32 != body.nargs
         || call.iter().any(|u| u.jump.is_some())
@@ -170,7 +170,7 @@ fn frame_slots(program: &Program, body: &InlineBody, at: Depth) -> Option<(u32, 
     let first_local = values.checked_sub(body.nargs)?;
     // The entry's oparg holds the arguments in 8 bits, the top slot in 22;
     // a fused attribute load, its local in 16.
-    let top = values + body.stacksize;
+    let top = values + body.site.stacksize;
     (body.nargs <= 0xFF && top < 1 << 22 && values <= 0xFFFF).then_some((first_local, values))
 }
 
@@ -181,7 +181,7 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
     out.extend_from_slice(&uops[..plan.before]);
     let body = plan.body;
     let entry = body.nargs
-        | (plan.values + body.stacksize) << 8
+        | (plan.values + body.site.stacksize) << 8
         | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31;
     let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
         op,
@@ -190,7 +190,7 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
         inst: i,
         jump: None,
     };
-    match body.init {
+    match body.site.init {
         Some(init) => {
             // The class, its version (its `__init__`, its allocation), the
             // function's (its code), the rest, then the instance.
@@ -213,8 +213,8 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
         }
         None => out.push(uop(
             Uop::_CHECK_CALLEE,
-            entry | (!body.method as u32) << 30,
-            body.code,
+            entry | (!body.site.method as u32) << 30,
+            body.site.code,
         )),
     }
     let last = body.uops.len() - 1;
@@ -275,7 +275,7 @@ fn emit_fallback(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut V
         jump: None,
     };
     out.push(uop(Uop::_INLINE_UNWIND, plan.values));
-    if plan.body.init.is_some() {
+    if plan.body.site.init.is_some() {
         out.push(uop(Uop::_INIT_DISCARD, plan.first_local));
     }
     // The instruction's own fallback, the call.
@@ -297,7 +297,7 @@ fn emit_fallback(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uops::Inst;
+    use crate::uops::{InlineSite, Inst};
 
     /// Instruction `k` (its offset, which bodies are found by) with its
     /// micro-ops and fallback's.
@@ -361,12 +361,14 @@ mod tests {
             ],
             stack_base: 5,
             inline_bodies: vec![InlineBody {
-                offset: 3,
-                code: 0x7000,
+                site: InlineSite {
+                    offset: 3,
+                    code: 0x7000,
+                    stacksize: 1,
+                    method: true,
+                    init: None,
+                },
                 nargs: 2,
-                method: true,
-                init: None,
-                stacksize: 1,
                 uops: body,
             }],
             ..Program::default()
@@ -503,12 +505,14 @@ mod tests {
             uops,
             stack_base: 5,
             inline_bodies: vec![InlineBody {
-                offset: 2,
-                code: 0x7000,
+                site: InlineSite {
+                    offset: 2,
+                    code: 0x7000,
+                    stacksize: 2,
+                    method: false,
+                    init: Some(init),
+                },
                 nargs: 2,
-                method: false,
-                init: Some(init),
-                stacksize: 2,
                 uops: body,
             }],
             ..Program::default()
@@ -618,7 +622,7 @@ mod tests {
         unchanged(p);
         // No body for this call.
         let mut p = program();
-        p.inline_bodies[0].offset = 2;
+        p.inline_bodies[0].site.offset = 2;
         unchanged(p);
         // A depth no path gives: nothing reaches the call.
         let mut p = program();
