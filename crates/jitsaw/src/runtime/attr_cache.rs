@@ -970,11 +970,7 @@ unsafe fn set_property(
         2,
         std::ptr::null_mut(),
     );
-    if result.is_null() {
-        return Some(-1);
-    }
-    decref(result);
-    Some(0)
+    Some(super::operators::release_status(result))
 }
 
 /// The byte offset of a `property`'s getter in the object (whose struct is

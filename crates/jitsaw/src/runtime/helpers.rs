@@ -264,7 +264,7 @@ fn function_vectorcall() -> usize {
 
 /// CPython's `slot_tp_iter`, the `tp_iter` of every class whose `__iter__`
 /// is written in Python: not exported, so read from a class made for the
-/// purpose (0 if that fails, which turns [`generator_iter`] off).
+/// purpose (0 if that fails, which turns [`python_iter`] off).
 fn slot_tp_iter() -> usize {
     class_slots().tp_iter
 }
@@ -525,28 +525,30 @@ unsafe extern "C" fn helper_rich_compare(
 }
 
 /// `iter(iterable)` (`PyObject_GetIter`) from compiled code for an object
-/// whose class defines `__iter__` in Python: see [`generator_iter`]. A new
+/// whose class defines `__iter__` in Python: see [`python_iter`]. A new
 /// reference, or NULL with an error; `iterable` is borrowed.
 unsafe extern "C" fn helper_get_iter(
     ts: *mut PyThreadState,
     iterable: *mut PyObject,
 ) -> *mut PyObject {
-    if let Some(generator) = generator_iter(ts, iterable) {
+    if let Some(generator) = python_iter(ts, iterable) {
         return generator;
     }
     PyObject_GetIter(iterable)
 }
 
-/// `iter(iterable)` when its class's `__iter__` is a generator function of
-/// `self` alone, whose code runs compiled: the generator, made as calling
-/// `__iter__` would make it (`slot_tp_iter` calls the function it finds on
-/// the type, unbound), without the call through `slot_tp_iter` and the
-/// frame evaluator, nor the interpreter's entry (whose recursion checks are
-/// made first: near a limit, the general way raises as it would). A
-/// generator is an iterator, so `PyObject_GetIter`'s check holds. `None`
-/// (nothing done) otherwise, or when the function's vectorcall was replaced.
+/// `iter(iterable)` when its class's `__iter__` is a plain function: a
+/// generator function of `self` alone, whose code runs compiled, makes the
+/// generator as calling `__iter__` would make it (`slot_tp_iter` calls the
+/// function it finds on the type, unbound), without the call through
+/// `slot_tp_iter` and the frame evaluator, nor the interpreter's entry
+/// (whose recursion checks are made first: near a limit, the general way
+/// raises as it would); a generator is an iterator, so `PyObject_GetIter`'s
+/// check holds. Any other plain function is called directly and its result
+/// checked as `PyObject_GetIter` checks it. `None` (nothing done)
+/// otherwise, or when the function's vectorcall was replaced.
 #[inline(always)]
-unsafe fn generator_iter(ts: *mut PyThreadState, iterable: *mut PyObject) -> Option<*mut PyObject> {
+unsafe fn python_iter(ts: *mut PyThreadState, iterable: *mut PyObject) -> Option<*mut PyObject> {
     let tp = ob_type(iterable);
     let slot = slot_tp_iter();
     if slot == 0

@@ -330,7 +330,7 @@ pub static STAR_CALLS_BOUND: Counter = Counter::new();
 /// (`hook::osr`).
 pub static LOOPS_ENTERED: Counter = Counter::new();
 /// Generators `iter()` in compiled code made without calling the class's
-/// `__iter__` (see `helpers::generator_iter`).
+/// `__iter__` (see `helpers::python_iter`).
 pub static ITER_GENERATORS: Counter = Counter::new();
 /// Instances made and their `__init__` frames pushed by compiled calls of
 /// classes (see `helpers::push_init_frame`), without `type_call`.

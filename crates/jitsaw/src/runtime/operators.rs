@@ -426,16 +426,21 @@ pub(super) unsafe fn python_comparison(
     Some(result)
 }
 
-/// The interned names of the methods of [`SLOT_METHODS`], and a lookup
-/// cache for each as [`Ready`]'s.
-struct Subscripts {
-    names: [*mut PyObject; SLOT_METHODS.len()],
-    last: [[AtomicUsize; 3]; SLOT_METHODS.len()],
+/// The protocol methods whose slot functions compiled code goes around,
+/// by index in [`SlotMethods`].
+#[derive(Clone, Copy)]
+enum Method {
+    GetItem,
+    SetItem,
+    Call,
+    Next,
+    Contains,
+    Len,
+    Bool,
 }
 
-/// The methods whose slot functions compiled code goes around, by their
-/// index in [`Subscripts`].
-const SLOT_METHODS: [&CStr; 7] = [
+/// Their names, by [`Method`].
+const METHOD_NAMES: [&CStr; 7] = [
     c"__getitem__",
     c"__setitem__",
     c"__call__",
@@ -445,25 +450,60 @@ const SLOT_METHODS: [&CStr; 7] = [
     c"__bool__",
 ];
 
-// SAFETY: as for [`Ready`].
-unsafe impl Send for Subscripts {}
-unsafe impl Sync for Subscripts {}
+/// The interned names of the [`Method`]s, and a lookup cache for each as
+/// [`Ready`]'s.
+struct SlotMethods {
+    names: [*mut PyObject; METHOD_NAMES.len()],
+    last: [[AtomicUsize; 3]; METHOD_NAMES.len()],
+}
 
-/// [`Subscripts`], made once (`None` if interning failed).
-fn subscripts() -> Option<&'static Subscripts> {
-    static TABLE: OnceLock<Option<Subscripts>> = OnceLock::new();
+// SAFETY: as for [`Ready`].
+unsafe impl Send for SlotMethods {}
+unsafe impl Sync for SlotMethods {}
+
+/// [`SlotMethods`], made once (`None` if interning failed).
+fn slot_methods() -> Option<&'static SlotMethods> {
+    static TABLE: OnceLock<Option<SlotMethods>> = OnceLock::new();
     TABLE
         .get_or_init(|| {
             // SAFETY: the GIL is held.
-            let names = SLOT_METHODS.map(|name| unsafe {
+            let names = METHOD_NAMES.map(|name| unsafe {
                 pyo3::ffi::PyUnicode_InternFromString(name.as_ptr()).cast::<PyObject>()
             });
-            names.iter().all(|n| !n.is_null()).then(|| Subscripts {
+            names.iter().all(|n| !n.is_null()).then(|| SlotMethods {
                 names,
                 last: Default::default(),
             })
         })
         .as_ref()
+}
+
+/// `method` of the class of `args[0]`, run directly on `args` as the
+/// helpers run a compiled function, when the class's slot for it (`slot`)
+/// is CPython's slot function for a method written in Python
+/// (`python_slot`, 0 if unknown) and the method is a plain function: its
+/// result (a new reference, or NULL with an error). `None` (nothing done)
+/// otherwise, or with the recursion limit near (where the general way
+/// raises).
+#[inline(always)]
+unsafe fn run_slot_method<const N: usize>(
+    ts: *mut PyThreadState,
+    slot: usize,
+    python_slot: usize,
+    method: Method,
+    args: [*mut PyObject; N],
+) -> Option<*mut PyObject> {
+    let tp = ob_type(args[0]);
+    if !is_class(tp)
+        || python_slot == 0
+        || slot != python_slot
+        || !crate::hook::interpreter_entry_fits(ts)
+    {
+        return None;
+    }
+    let table = slot_methods()?;
+    let m = method as usize;
+    call_method(ts, &table.last[m], tp, table.names[m], args)
 }
 
 /// `container[sub]` (`PyObject_GetItem`) when `container`'s class defines
@@ -478,23 +518,13 @@ pub(super) unsafe fn python_get_item(
     container: *mut PyObject,
     sub: *mut PyObject,
 ) -> Option<*mut PyObject> {
-    let tp = ob_type(container);
-    if !is_class(tp) {
-        return None;
-    }
-    let slot = class_slots().mp_subscript;
-    if slot == 0
-        || type_slot(
-            container,
-            off::TYPE_TP_AS_MAPPING,
-            off::MAPPING_MP_SUBSCRIPT,
-        ) != slot
-        || !crate::hook::interpreter_entry_fits(ts)
-    {
-        return None;
-    }
-    let table = subscripts()?;
-    call_method(ts, &table.last[0], tp, table.names[0], [container, sub])
+    let slot = type_slot(
+        container,
+        off::TYPE_TP_AS_MAPPING,
+        off::MAPPING_MP_SUBSCRIPT,
+    );
+    let python_slot = class_slots().mp_subscript;
+    run_slot_method(ts, slot, python_slot, Method::GetItem, [container, sub])
 }
 
 /// `container[sub] = value` (`PyObject_SetItem`) when `container`'s class
@@ -508,34 +538,25 @@ pub(super) unsafe fn python_set_item(
     sub: *mut PyObject,
     value: *mut PyObject,
 ) -> Option<i32> {
-    let tp = ob_type(container);
-    if !is_class(tp) {
-        return None;
-    }
-    let slot = class_slots().mp_ass_subscript;
-    if slot == 0
-        || type_slot(
-            container,
-            off::TYPE_TP_AS_MAPPING,
-            off::MAPPING_MP_ASS_SUBSCRIPT,
-        ) != slot
-        || !crate::hook::interpreter_entry_fits(ts)
-    {
-        return None;
-    }
-    let table = subscripts()?;
-    let result = call_method(
-        ts,
-        &table.last[1],
-        tp,
-        table.names[1],
-        [container, sub, value],
-    )?;
+    let slot = type_slot(
+        container,
+        off::TYPE_TP_AS_MAPPING,
+        off::MAPPING_MP_ASS_SUBSCRIPT,
+    );
+    let python_slot = class_slots().mp_ass_subscript;
+    let args = [container, sub, value];
+    let result = run_slot_method(ts, slot, python_slot, Method::SetItem, args)?;
+    Some(release_status(result))
+}
+
+/// 0 for a call's result (released), -1 for NULL (an error): what a slot
+/// returning a status makes of its method's result.
+pub(super) unsafe fn release_status(result: *mut PyObject) -> i32 {
     if result.is_null() {
-        return Some(-1);
+        return -1;
     }
     decref(result);
-    Some(0)
+    0
 }
 
 /// The `__call__` method of `callable`'s class when the class defines it in
@@ -547,17 +568,14 @@ pub(super) unsafe fn python_set_item(
 /// other callable.
 #[inline(always)]
 pub(super) unsafe fn python_call(callable: *mut PyObject) -> Option<*mut PyObject> {
-    // (A function's class is not a class: every call of one passes here.)
     let tp = ob_type(callable);
-    if !is_class(tp) {
-        return None;
-    }
     let slot = class_slots().tp_call;
-    if slot == 0 || field::<usize>(tp.cast(), off::TYPE_TP_CALL) != slot {
+    if !is_class(tp) || slot == 0 || field::<usize>(tp.cast(), off::TYPE_TP_CALL) != slot {
         return None;
     }
-    let table = subscripts()?;
-    let func = lookup(&table.last[2], tp, table.names[2]);
+    let table = slot_methods()?;
+    let m = Method::Call as usize;
+    let func = lookup(&table.last[m], tp, table.names[m]);
     if func.is_null() || !is_plain_function(func) {
         return None;
     }
@@ -575,17 +593,8 @@ pub(super) unsafe fn python_next(
     ts: *mut PyThreadState,
     iter: *mut PyObject,
 ) -> Option<*mut PyObject> {
-    let tp = ob_type(iter);
-    let slot = class_slots().tp_iternext;
-    if !is_class(tp)
-        || slot == 0
-        || field::<usize>(tp.cast(), off::TYPE_TP_ITERNEXT) != slot
-        || !crate::hook::interpreter_entry_fits(ts)
-    {
-        return None;
-    }
-    let table = subscripts()?;
-    call_method(ts, &table.last[3], tp, table.names[3], [iter])
+    let slot = field::<usize>(ob_type(iter).cast(), off::TYPE_TP_ITERNEXT);
+    run_slot_method(ts, slot, class_slots().tp_iternext, Method::Next, [iter])
 }
 
 /// `value in container` (`PySequence_Contains`) when `container`'s class
@@ -598,21 +607,14 @@ pub(super) unsafe fn python_contains(
     container: *mut PyObject,
     value: *mut PyObject,
 ) -> Option<i32> {
-    let tp = ob_type(container);
-    let slot = class_slots().sq_contains;
-    if !is_class(tp) || slot == 0 || !crate::hook::interpreter_entry_fits(ts) {
-        return None;
-    }
-    if type_slot(
+    let slot = type_slot(
         container,
         off::TYPE_TP_AS_SEQUENCE,
         off::SEQUENCE_SQ_CONTAINS,
-    ) != slot
-    {
-        return None;
-    }
-    let table = subscripts()?;
-    let result = call_method(ts, &table.last[4], tp, table.names[4], [container, value])?;
+    );
+    let python_slot = class_slots().sq_contains;
+    let args = [container, value];
+    let result = run_slot_method(ts, slot, python_slot, Method::Contains, args)?;
     if result.is_null() {
         return Some(-1);
     }
@@ -623,33 +625,22 @@ pub(super) unsafe fn python_contains(
 
 /// `len(o)` (`PyObject_Size`) when `o`'s class defines `__len__` in Python
 /// as a plain function: the method run directly and its result made a
-/// length as `slot_sq_length` makes it (an index, not negative, fitting a
-/// `Py_ssize_t`: its `ValueError` and `OverflowError` otherwise). The
-/// length, or -1 with an error; `None` (nothing done) for anything else.
+/// length as `slot_sq_length` makes it. The length, or -1 with an error;
+/// `None` (nothing done) for anything else.
 #[inline(always)]
 pub(super) unsafe fn python_len(ts: *mut PyThreadState, o: *mut PyObject) -> Option<isize> {
-    let tp = ob_type(o);
-    let slot = class_slots().sq_length;
-    if !is_class(tp) || slot == 0 || !crate::hook::interpreter_entry_fits(ts) {
-        return None;
-    }
-    if type_slot(o, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH) != slot {
-        return None;
-    }
-    length_of(ts, tp, o)
+    let slot = type_slot(o, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH);
+    length_of(ts, o, slot)
 }
 
-/// `slot_sq_length(o)` for an instance of class `tp` whose `__len__` is a
-/// plain function (`None`, nothing done, otherwise): the method run and its
-/// result made a length as that slot makes it.
+/// `slot_sq_length(o)` (or `slot_mp_length`, the same function), when `o`'s
+/// length slot `slot` is that and its class's `__len__` a plain function
+/// (`None`, nothing done, otherwise): the method run and its result made a
+/// length as that slot makes it (an index, not negative, fitting a
+/// `Py_ssize_t`: its `ValueError` and `OverflowError` otherwise).
 #[inline(always)]
-unsafe fn length_of(
-    ts: *mut PyThreadState,
-    tp: *mut PyTypeObject,
-    o: *mut PyObject,
-) -> Option<isize> {
-    let table = subscripts()?;
-    let result = call_method(ts, &table.last[5], tp, table.names[5], [o])?;
+unsafe fn length_of(ts: *mut PyThreadState, o: *mut PyObject, slot: usize) -> Option<isize> {
+    let result = run_slot_method(ts, slot, class_slots().sq_length, Method::Len, [o])?;
     if result.is_null() {
         return Some(-1);
     }
@@ -680,41 +671,29 @@ unsafe fn length_of(
 /// error; `None` (nothing done) for anything else.
 #[inline(always)]
 pub(super) unsafe fn python_truth(ts: *mut PyThreadState, v: *mut PyObject) -> Option<i32> {
-    let tp = ob_type(v);
-    let slots = class_slots();
-    if !is_class(tp) || !crate::hook::interpreter_entry_fits(ts) {
-        return None;
-    }
     let nb_bool = type_slot(v, off::TYPE_TP_AS_NUMBER, off::NUMBER_NB_BOOL);
     if nb_bool != 0 {
-        if nb_bool != slots.nb_bool {
-            return None;
-        }
-        let table = subscripts()?;
-        let result = call_method(ts, &table.last[6], tp, table.names[6], [v])?;
+        let result = run_slot_method(ts, nb_bool, class_slots().nb_bool, Method::Bool, [v])?;
         if result.is_null() {
             return Some(-1);
         }
         let truth = if is_type(result, &raw mut PyBool_Type) {
-            Some((result == py_true()) as i32)
+            (result == py_true()) as i32
         } else {
             pyo3::ffi::PyErr_Format(
                 pyo3::ffi::PyExc_TypeError,
                 c"__bool__ should return bool, returned %s".as_ptr(),
                 type_name(result),
             );
-            Some(-1)
+            -1
         };
         decref(result);
-        return truth;
+        return Some(truth);
     }
-    let mut length = type_slot(v, off::TYPE_TP_AS_MAPPING, off::MAPPING_MP_LENGTH);
-    if length == 0 {
-        length = type_slot(v, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH);
+    let mut slot = type_slot(v, off::TYPE_TP_AS_MAPPING, off::MAPPING_MP_LENGTH);
+    if slot == 0 {
+        slot = type_slot(v, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH);
     }
-    if length == 0 || length != slots.sq_length {
-        return None;
-    }
-    let length = length_of(ts, tp, v)?;
+    let length = length_of(ts, v, slot)?;
     Some(if length > 0 { 1 } else { length as i32 })
 }
