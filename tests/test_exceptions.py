@@ -232,6 +232,30 @@ def test_with_statements(jit):
                 raise OSError("enter failed")
             def __exit__(self, *a):
                 pass
+        # __enter__ is run directly when it is a plain function of the class:
+        # not a staticmethod, a builtin, an instance attribute; the recursion
+        # limit, an exit method missing, and __enter__ replaced on the class.
+        class Static:
+            __enter__ = staticmethod(lambda: "static")
+            def __exit__(self, *a):
+                pass
+        class Builtin:
+            __enter__ = object.__repr__
+            def __exit__(self, *a):
+                pass
+        class Shadowed(CM):
+            def __init__(self):
+                CM.__init__(self, [], False)
+                self.__enter__ = lambda: "instance attribute"
+        class OnlyEnter:
+            def __enter__(self):
+                print("entered without __exit__")
+        class Deep:
+            def __enter__(self):
+                with Deep():
+                    pass
+            def __exit__(self, *a):
+                pass
         def use(n, swallow):
             log = []
             for i in range(n):
@@ -246,12 +270,19 @@ def test_with_statements(jit):
                 use(3, False)
             except KeyError as e:
                 print("KeyError", e)
-            for mgr in (NoExit(), 5, BadEnter()):
+            for mgr in (NoExit(), 5, BadEnter(), Static(), Shadowed(), OnlyEnter(), Deep()):
                 try:
-                    with mgr:
-                        pass
+                    with mgr as v:
+                        print(type(mgr).__name__, v if type(v) is not Builtin else "builtin")
                 except Exception as e:
                     print(type(e).__name__, e)
+            try:
+                with Builtin() as v:
+                    print(v.startswith("<__main__.Builtin object"))
+            except Exception as e:
+                print(type(e).__name__, e)
+            if k == 2:
+                CM.__enter__ = lambda self: ("replaced", len(self.log))
         """
     )
     r.assert_compiled("use")

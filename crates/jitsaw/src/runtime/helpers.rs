@@ -2671,9 +2671,12 @@ unsafe fn raise_error(ty: *mut PyObject, value: *mut PyObject, cause: *mut PyObj
 
 /// `BEFORE_WITH` / `BEFORE_ASYNC_WITH`: replaces the manager at `slot[0]`
 /// with its exit method and pushes `__enter__()`'s result at `slot[1]`.
-/// Returns -1 with an error (the manager left in place).
+/// Returns -1 with an error (the manager left in place). An `__enter__`
+/// that is a plain function of the manager's class is run directly with
+/// the manager (what the bound method `_PyObject_LookupSpecial` makes of
+/// it would call), as the helpers run a compiled function.
 pub(super) unsafe extern "C" fn helper_before_with(
-    _ts: *mut PyThreadState,
+    ts: *mut PyThreadState,
     slot: *mut *mut PyObject,
     is_async: usize,
 ) -> i32 {
@@ -2691,7 +2694,17 @@ pub(super) unsafe extern "C" fn helper_before_with(
             c"context manager protocol",
         )
     };
-    let enter = _PyObject_LookupSpecial(mgr, enter_name);
+    let function = if is_async == 0 && crate::hook::interpreter_entry_fits(ts) {
+        _PyType_Lookup(ob_type(mgr).cast(), enter_name)
+    } else {
+        std::ptr::null_mut()
+    };
+    let direct = !function.is_null() && is_plain_function(function);
+    let enter = if direct {
+        new_ref(function)
+    } else {
+        _PyObject_LookupSpecial(mgr, enter_name)
+    };
     if enter.is_null() {
         if PyErr_Occurred().is_null() {
             pyo3::ffi::PyErr_Format(
@@ -2721,10 +2734,19 @@ pub(super) unsafe extern "C" fn helper_before_with(
         decref(enter);
         return -1;
     }
-    decref(mgr);
-    *slot = exit;
-    let res = pyo3::ffi::PyObject_CallNoArgs(enter.cast()).cast::<PyObject>();
-    decref(enter);
+    let res = if direct {
+        super::OPERATORS_CALLED.bump();
+        let args = [mgr];
+        *slot = exit;
+        // The call takes the function's reference and the manager's.
+        helper_call_function(ts, enter, args.as_ptr(), 1, std::ptr::null_mut())
+    } else {
+        decref(mgr);
+        *slot = exit;
+        let res = pyo3::ffi::PyObject_CallNoArgs(enter.cast()).cast::<PyObject>();
+        decref(enter);
+        res
+    };
     if res.is_null() {
         // The manager is gone; the interpreter's stack at the error holds
         // nothing of this instruction either.
