@@ -1031,6 +1031,52 @@ def test_len_and_iter_of_classes_defining_len_and_iter(jit, chaos):
     assert r.stats["operators_called"] > (0 if chaos else 100), r.stats["operators_called"]
 
 
+def test_negation_of_classes_defining_neg(jit):
+    # `-v` of an instance whose class defines __neg__ in Python runs the
+    # method directly: results (NotImplemented too, which unary operators
+    # return as is), exceptions and tracebacks, int subclasses with and
+    # without __neg__, non-function methods and the method replaced or
+    # deleted are as in the interpreter.
+    r = jit(
+        """
+        import traceback
+        class V:
+            def __init__(self, x):
+                self.x = x
+            def __neg__(self):
+                if self.x is None:
+                    raise ValueError("None")
+                return V(-self.x) if self.x != 7 else NotImplemented
+            def __repr__(self):
+                return f"V({self.x})"
+        class I(int):
+            def __neg__(self):
+                return ("I", int(self))
+        class J(int):
+            pass
+        class S:
+            __neg__ = staticmethod(lambda: "static")
+        def neg(values):
+            out = []
+            for v in values:
+                try:
+                    out.append(-v)
+                except Exception as e:
+                    out.append((type(e).__name__, str(e), [l.strip() for l in traceback.format_exc().splitlines()[-3:]]))
+            return out
+        values = [V(1), V(7), V(None), I(3), J(4), S(), 2.5, -3, "s", 2**70]
+        for i in range(8):
+            print(i, neg(values))
+            if i == 3:
+                V.__neg__ = lambda self: ("lambda", self.x)
+            if i == 5:
+                del V.__neg__
+        """
+    )
+    r.assert_compiled("neg")
+    assert r.stats["operators_called"] > 10, r.stats["operators_called"]
+
+
 def test_operator_of_a_python_class_first_met_while_the_interpreter_exits(jit):
     # The runtime reads CPython's slot functions from a class it makes the
     # first time compiled code meets such an operator; here that is in a

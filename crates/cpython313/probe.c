@@ -139,6 +139,7 @@ static void layout(void)
     OFF("TYPE_TP_AS_SEQUENCE", PyTypeObject, tp_as_sequence);
     OFF("TYPE_TP_AS_MAPPING", PyTypeObject, tp_as_mapping);
     OFF("NUMBER_NB_BOOL", PyNumberMethods, nb_bool);
+    OFF("NUMBER_NB_NEGATIVE", PyNumberMethods, nb_negative);
     OFF("MAPPING_MP_LENGTH", PyMappingMethods, mp_length);
     OFF("MAPPING_MP_SUBSCRIPT", PyMappingMethods, mp_subscript);
     OFF("MAPPING_MP_ASS_SUBSCRIPT", PyMappingMethods, mp_ass_subscript);

@@ -128,6 +128,10 @@ extern "C" {
     /// without one, `__len__`) in Python, the method run directly: 1, 0, or
     /// -1 with an error. `v` is borrowed.
     pub fn jitsaw_is_true(ts: Ts, v: *mut PyObject) -> i32;
+    /// `PyNumber_Negative(v)`, or, when `v`'s class defines `__neg__` in
+    /// Python, the method run directly: a new reference, or NULL with an
+    /// error. `v` is borrowed.
+    pub fn jitsaw_negative(ts: Ts, v: *mut PyObject) -> *mut PyObject;
     /// CPython's `slot_sq_length`, likewise for `__len__`.
     pub static jitsaw_slot_sq_length: u8;
     /// `PyObject_Size(o)`, or, when `o`'s class defines `__len__` in

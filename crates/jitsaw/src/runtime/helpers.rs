@@ -36,6 +36,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ("jitsaw_slot_sq_length", class_slots().sq_length),
         ("jitsaw_length", helper_length as *const () as usize),
         ("jitsaw_is_true", helper_is_true as *const () as usize),
+        ("jitsaw_negative", helper_negative as *const () as usize),
         ("jitsaw_slot_mp_subscript", class_slots().mp_subscript),
         (
             "jitsaw_slot_mp_ass_subscript",
@@ -271,7 +272,8 @@ fn slot_tp_iter() -> usize {
 
 /// The slot functions CPython gives a class defining `__iter__`,
 /// `__next__`, `__call__`, `__getitem__`, `__setitem__`, `__contains__`,
-/// `__len__` and `__bool__` in Python (not exported), read from one
+/// `__len__`, `__bool__` and `__neg__` in Python (not exported), read from
+/// one
 /// class made for the purpose, once: the runtime's set-up needs them all,
 /// and each class made costs start-up time (~4 us, warm). Zeros if that
 /// fails.
@@ -293,6 +295,8 @@ pub(super) struct ClassSlots {
     pub sq_length: usize,
     /// `slot_nb_bool`.
     pub nb_bool: usize,
+    /// `slot_nb_negative`.
+    pub nb_negative: usize,
 }
 
 /// See [`ClassSlots`].
@@ -312,6 +316,7 @@ pub(super) fn class_slots() -> ClassSlots {
                 c"__contains__",
                 c"__len__",
                 c"__bool__",
+                c"__neg__",
             ],
         ) else {
             return ClassSlots::default();
@@ -329,6 +334,7 @@ pub(super) fn class_slots() -> ClassSlots {
             };
             let mapping = field::<*mut u8>(class, off::TYPE_TP_AS_MAPPING);
             let sequence = field::<*mut u8>(class, off::TYPE_TP_AS_SEQUENCE);
+            let number = field::<*mut u8>(class, off::TYPE_TP_AS_NUMBER);
             ClassSlots {
                 tp_iter: field::<usize>(class, off::TYPE_TP_ITER),
                 tp_iternext: field::<usize>(class, off::TYPE_TP_ITERNEXT),
@@ -337,10 +343,8 @@ pub(super) fn class_slots() -> ClassSlots {
                 mp_ass_subscript: slot_of(mapping, off::MAPPING_MP_ASS_SUBSCRIPT),
                 sq_contains: slot_of(sequence, off::SEQUENCE_SQ_CONTAINS),
                 sq_length: slot_of(sequence, off::SEQUENCE_SQ_LENGTH),
-                nb_bool: slot_of(
-                    field::<*mut u8>(class, off::TYPE_TP_AS_NUMBER),
-                    off::NUMBER_NB_BOOL,
-                ),
+                nb_bool: slot_of(number, off::NUMBER_NB_BOOL),
+                nb_negative: slot_of(number, off::NUMBER_NB_NEGATIVE),
             }
         }
     })
@@ -476,6 +480,17 @@ unsafe extern "C" fn helper_is_true(ts: *mut PyThreadState, v: *mut PyObject) ->
         return truth;
     }
     PyObject_IsTrue(v)
+}
+
+/// `-v` (`PyNumber_Negative`) from compiled code of an instance of a
+/// class: its `__neg__` run directly (`operators::python_negative`), else
+/// `PyNumber_Negative`. A new reference, or NULL with an error; `v` is
+/// borrowed.
+unsafe extern "C" fn helper_negative(ts: *mut PyThreadState, v: *mut PyObject) -> *mut PyObject {
+    if let Some(result) = super::operators::python_negative(ts, v) {
+        return result;
+    }
+    PyNumber_Negative(v)
 }
 
 /// `CONTAINS_OP`'s generic way from compiled code: a class's

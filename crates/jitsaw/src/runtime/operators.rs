@@ -12,7 +12,8 @@
 //! ([`python_contains`]) and loops ([`python_next`]) over instances of
 //! classes defining `__contains__` and `__next__`, `len()` and truth tests
 //! of those defining `__len__` or `__bool__` ([`python_len`],
-//! [`python_truth`]); calls of instances of
+//! [`python_truth`]), `-v` of those defining `__neg__`
+//! ([`python_negative`]); calls of instances of
 //! classes defining `__call__` become method calls ([`python_call`]).
 
 use super::helpers::{
@@ -437,10 +438,11 @@ enum Method {
     Contains,
     Len,
     Bool,
+    Negative,
 }
 
 /// Their names, by [`Method`].
-const METHOD_NAMES: [&CStr; 7] = [
+const METHOD_NAMES: [&CStr; 8] = [
     c"__getitem__",
     c"__setitem__",
     c"__call__",
@@ -448,6 +450,7 @@ const METHOD_NAMES: [&CStr; 7] = [
     c"__contains__",
     c"__len__",
     c"__bool__",
+    c"__neg__",
 ];
 
 /// The interned names of the [`Method`]s, and a lookup cache for each as
@@ -696,4 +699,17 @@ pub(super) unsafe fn python_truth(ts: *mut PyThreadState, v: *mut PyObject) -> O
     }
     let length = length_of(ts, v, slot)?;
     Some(if length > 0 { 1 } else { length as i32 })
+}
+
+/// `-v` (`PyNumber_Negative`) when `v`'s class defines `__neg__` in Python
+/// as a plain function: the method run directly, as `slot_nb_negative`
+/// would end up calling it. A new reference, or NULL with an error; `None`
+/// (nothing done) for anything else.
+#[inline(always)]
+pub(super) unsafe fn python_negative(
+    ts: *mut PyThreadState,
+    v: *mut PyObject,
+) -> Option<*mut PyObject> {
+    let slot = type_slot(v, off::TYPE_TP_AS_NUMBER, off::NUMBER_NB_NEGATIVE);
+    run_slot_method(ts, slot, class_slots().nb_negative, Method::Negative, [v])
 }

@@ -3,7 +3,8 @@
 
 use crate::abi::*;
 use crate::helpers::{
-    jitsaw_binary_op, jitsaw_contains, jitsaw_pow, jitsaw_rich_compare, jitsaw_slot_sq_contains,
+    jitsaw_binary_op, jitsaw_contains, jitsaw_negative, jitsaw_pow, jitsaw_rich_compare,
+    jitsaw_slot_sq_contains,
 };
 use jitsaw_cpython313::consts;
 use jitsaw_cpython313::ffi::*;
@@ -149,7 +150,15 @@ stencil!(
             poke(sp, 1, res);
             next!(f, sp, ts)
         }
-        unary_int!(f, sp, ts, |x: i64| -x, PyNumber_Negative)
+        // A class's `__neg__` is run directly.
+        let negative = |v: *mut PyObject| {
+            if type_flags(ob_type(v)) & consts::TPFLAGS_HEAPTYPE as u64 != 0 {
+                jitsaw_negative(ts, v)
+            } else {
+                PyNumber_Negative(v)
+            }
+        };
+        unary_int!(f, sp, ts, |x: i64| -x, negative)
     }
 );
 
