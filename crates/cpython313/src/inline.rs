@@ -228,6 +228,13 @@ pub unsafe fn long_is_zero(o: *mut PyObject) -> bool {
     ((*o.cast::<PyLongObject>()).lv_tag & consts_long::SIGN_MASK) == consts_long::SIGN_ZERO
 }
 
+/// Whether `tp` is a class (a heap type), which alone can define methods in
+/// Python.
+#[inline(always)]
+pub unsafe fn is_class(tp: *mut PyTypeObject) -> bool {
+    type_flags(tp) & consts::TPFLAGS_HEAPTYPE != 0
+}
+
 /// The slot at byte offset `at` of the method table (`tp_as_number`,
 /// `tp_as_sequence`, `tp_as_mapping`) at byte offset `table` of `o`'s
 /// type; 0 when the type has no such table.

@@ -305,12 +305,7 @@ mod tests {
         Inst {
             start: k,
             offset: k,
-            opcode: 0,
-            oparg: 0,
-            first,
-            count,
-            fallback,
-            fallback_count,
+            ..crate::optimize::tests::inst(first, count, fallback, fallback_count)
         }
     }
 

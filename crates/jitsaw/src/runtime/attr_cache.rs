@@ -918,15 +918,14 @@ unsafe fn classify_class(cls: *mut PyTypeObject, name: *mut PyObject, access: Ac
 }
 
 /// A `property`'s getter (`fget`, borrowed; NULL if none), read where
-/// CPython's own `fget` member reads it.
+/// CPython's own `fget` member reads it (the struct is private to
+/// CPython; no entry for properties is made if that cannot be told).
 ///
 /// # Safety
 /// The GIL is held and `descr` is exactly a `property`.
 pub(super) unsafe fn property_getter(descr: *mut PyObject) -> *mut PyObject {
-    match property_getter_offset() {
-        0 => std::ptr::null_mut(),
-        offset => field::<*mut PyObject>(descr.cast(), offset),
-    }
+    static OFFSET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    object_member(descr, &OFFSET, &raw mut PyProperty_Type, c"fget")
 }
 
 /// A `property`'s setter (`fset`, borrowed; NULL if none), as
@@ -936,10 +935,7 @@ pub(super) unsafe fn property_getter(descr: *mut PyObject) -> *mut PyObject {
 /// The GIL is held and `descr` is exactly a `property`.
 unsafe fn property_setter(descr: *mut PyObject) -> *mut PyObject {
     static OFFSET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    match *OFFSET.get_or_init(|| object_member_offset(&raw mut PyProperty_Type, c"fset")) {
-        0 => std::ptr::null_mut(),
-        offset => field::<*mut PyObject>(descr.cast(), offset),
-    }
+    object_member(descr, &OFFSET, &raw mut PyProperty_Type, c"fset")
 }
 
 /// `owner.<name> = value` through `property` `descr` (the class attribute
@@ -973,16 +969,6 @@ unsafe fn set_property(
     Some(super::operators::release_status(result))
 }
 
-/// The byte offset of a `property`'s getter in the object (whose struct is
-/// private to CPython): the offset of the `fget` member the property type
-/// declares; 0 if that is not an object member as expected (no entry for
-/// properties is made then).
-fn property_getter_offset() -> usize {
-    static OFFSET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    // SAFETY: called with the GIL held (attribute caches are).
-    *OFFSET.get_or_init(|| unsafe { object_member_offset(&raw mut PyProperty_Type, c"fget") })
-}
-
 /// A classmethod's function (`cm_callable`, borrowed; NULL if none or if
 /// its offset cannot be told), read where its `__func__` member reads it
 /// (the struct is private to CPython).
@@ -991,9 +977,24 @@ fn property_getter_offset() -> usize {
 /// The GIL is held and `cm` is exactly a `classmethod`.
 unsafe fn classmethod_function(cm: *mut PyObject) -> *mut PyObject {
     static OFFSET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    match *OFFSET.get_or_init(|| object_member_offset(&raw mut PyClassMethod_Type, c"__func__")) {
+    object_member(cm, &OFFSET, &raw mut PyClassMethod_Type, c"__func__")
+}
+
+/// The object member `name` of `o`, an object of exactly type `tp`
+/// (borrowed; NULL if none or if its offset cannot be told), at the offset
+/// `tp`'s member descriptor gives, read once into `offset`.
+///
+/// # Safety
+/// The GIL is held and `o` is exactly of type `tp`.
+unsafe fn object_member(
+    o: *mut PyObject,
+    offset: &std::sync::OnceLock<usize>,
+    tp: *mut PyTypeObject,
+    name: &std::ffi::CStr,
+) -> *mut PyObject {
+    match *offset.get_or_init(|| object_member_offset(tp, name)) {
         0 => std::ptr::null_mut(),
-        offset => field::<*mut PyObject>(cm.cast(), offset),
+        at => field::<*mut PyObject>(o.cast(), at),
     }
 }
 

@@ -273,10 +273,9 @@ fn slot_tp_iter() -> usize {
 /// The slot functions CPython gives a class defining `__iter__`,
 /// `__next__`, `__call__`, `__getitem__`, `__setitem__`, `__contains__`,
 /// `__len__`, `__bool__` and `__neg__` in Python (not exported), read from
-/// one
-/// class made for the purpose, once: the runtime's set-up needs them all,
-/// and each class made costs start-up time (~4 us, warm). Zeros if that
-/// fails.
+/// one class made for the purpose, once: the runtime's set-up needs them
+/// all, and each class made costs start-up time (~4 us, warm). Zeros if
+/// that fails.
 #[derive(Clone, Copy, Default)]
 pub(super) struct ClassSlots {
     /// `slot_tp_iter`.

@@ -249,12 +249,6 @@ unsafe fn lookup(
     func
 }
 
-/// Whether `tp` is a class (a heap type), which alone can define methods in
-/// Python.
-unsafe fn is_class(tp: *mut PyTypeObject) -> bool {
-    type_flags(tp) & consts::TPFLAGS_HEAPTYPE != 0
-}
-
 /// Whether `other` is a subclass of class `tp` (only a class can be).
 unsafe fn derives_from(other: *mut PyTypeObject, tp: *mut PyTypeObject) -> bool {
     is_class(other) && pyo3::ffi::PyType_IsSubtype(other.cast(), tp.cast()) != 0

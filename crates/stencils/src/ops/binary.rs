@@ -152,7 +152,7 @@ stencil!(
         }
         // A class's `__neg__` is run directly.
         let negative = |v: *mut PyObject| {
-            if type_flags(ob_type(v)) & consts::TPFLAGS_HEAPTYPE as u64 != 0 {
+            if is_class(ob_type(v)) {
                 jitsaw_negative(ts, v)
             } else {
                 PyNumber_Negative(v)

@@ -253,7 +253,7 @@ stencil!(fn _STORE_DEREF(f, sp, ts) {
 /// it runs directly.
 #[inline(always)]
 unsafe fn is_true(ts: Ts, v: *mut PyObject) -> i32 {
-    if type_flags(ob_type(v)) & jitsaw_cpython313::consts::TPFLAGS_HEAPTYPE as u64 != 0 {
+    if is_class(ob_type(v)) {
         jitsaw_is_true(ts, v)
     } else {
         PyObject_IsTrue(v)
