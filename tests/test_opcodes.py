@@ -612,8 +612,9 @@ def test_comparisons_of_python_classes_called_directly(jit, chaos):
 
 def test_eval_breaker_inside_operator_and_comparison_methods_run_directly(jit):
     # A signal handler's exception raised at the eval breaker inside an
-    # operator or comparison method that compiled code ran directly leaves
-    # through the operator, with the interpreter's traceback.
+    # operator, comparison, subscript or call method that compiled code ran
+    # directly leaves through the operator, with the interpreter's
+    # traceback.
     r = jit(
         """
         import signal
@@ -629,8 +630,18 @@ def test_eval_breaker_inside_operator_and_comparison_methods_run_directly(jit):
             def __lt__(self, o):
                 while True:
                     pass
+            def __getitem__(self, k):
+                while True:
+                    pass
+            def __call__(self):
+                while True:
+                    pass
         def run(a, b, compare):
             try:
+                if compare == 2:
+                    return a[b]
+                if compare == 3:
+                    return a()
                 return a < b if compare else a + b
             except Alarm as e:
                 names, tb = [], e.__traceback__
@@ -638,14 +649,14 @@ def test_eval_breaker_inside_operator_and_comparison_methods_run_directly(jit):
                     names.append(tb.tb_frame.f_code.co_name)
                     tb = tb.tb_next
                 return names
-        for i in range(6):
+        for i in range(8):
             signal.setitimer(signal.ITIMER_REAL, 0.01)
-            print(i, run(Spin(), Spin(), i % 2))
+            print(i, run(Spin(), Spin(), i % 4))
         """,
         env={"JITSAW_THRESHOLD": "0"},
     )
     r.assert_compiled("run")
-    assert r.stats["operators_called"] >= 4, r.stats["operators_called"]
+    assert r.stats["operators_called"] >= 8, r.stats["operators_called"]
 
 
 @pytest.mark.parametrize("chaos", [None, "7"], ids=["steady", "chaos"])
