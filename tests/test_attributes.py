@@ -1393,6 +1393,12 @@ def test_class_attributes_of_instances_with_a_dict_at_an_offset(jit, threshold):
         named = [ast.Name("y", ast.Store(), lineno=3), ast.Name("z", ast.Load()), ast.Constant(2)]
         f, s = Failure("a"), Sub("b")
         nodes = [ast.Name("x", ast.Load()), ast.Constant(1), ast.Load()]
+        import sys
+        def generic_accesses():
+            # The jitted run's count (its driver imported jitsaw); 0 plain.
+            jitsaw = sys.modules.get("jitsaw")
+            return jitsaw.stats()["attribute_cache"]["generic"] if jitsaw else 0
+        before = generic_accesses()
         for step in range(14):
             print(step, read([f, s, Failure("c")]), fields(nodes), own([e1, e2]), node_attrs(named))
             if step == 1:
@@ -1424,13 +1430,18 @@ def test_class_attributes_of_instances_with_a_dict_at_an_offset(jit, threshold):
             if step == 12:
                 del e2.extra
                 named[2].id = "constant id"
+        _record("generic", generic_accesses() - before)
         """,
         env={"JITSAW_THRESHOLD": threshold},
     )
-    # The class attributes come through the caches (the generic path took
-    # 331 and 303 accesses when they did not; `args`, `__name__` and the
-    # like still take it).
-    assert r.stats["attribute_cache"]["generic"] < 250, r.stats["attribute_cache"]
+    # The class attributes come through the caches: the loop's accesses on
+    # the generic path (`args`, `__name__` and the like still take it) are
+    # 169 with them, about 260 and more without (331 and 303 in the whole
+    # run, of which about 40 outside the loop). Counted over the loop only:
+    # the run's whole count also holds the driver's and the imports'
+    # accesses, which vary with what runs compiled (a warm-up runs with the
+    # hook lifted or not by how long the code's first call took).
+    assert r.recorded["generic"] < 200, r.stats["attribute_cache"]
 
 
 @pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])

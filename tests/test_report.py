@@ -83,7 +83,9 @@ def test_line_classes_and_details(report):
     # The loop ran compiled, with its micro-ops on hover: all its 100 000
     # turns but the first few hundred, which the interpreter ran until the
     # long first call was entered at the loop in compiled code (`hook::osr`).
-    assert kind[4] == "jitted" and 99_000 <= int(lines[4][2]) <= 100_000
+    # How many is a matter of time (the wait is about as long as compiling
+    # is estimated to take): 1 500 with two busy loops beside the test.
+    assert kind[4] == "jitted" and 90_000 <= int(lines[4][2]) <= 100_000
     runs = re.search(r"\nBINARY_OP\w* → [^\n]*_BINARY_OP_\w*MULTIPLY\w*[^\n]*  \[(\d+) runs\]", lines[4][1])
     assert runs and runs[1] == lines[4][2]
     # Called once: interpreted, not specialized; twice: specialized.
