@@ -418,6 +418,21 @@ unsafe extern "C" fn helper_binary_op(
     right: *mut PyObject,
     oparg: usize,
 ) -> *mut PyObject {
+    if super::operators::may_be_python_operator(left, oparg) {
+        return binary_op_of_class(ts, left, right, oparg);
+    }
+    _PyEval_BinaryOps[oparg](left, right)
+}
+
+/// [`helper_binary_op`] when `left`'s class may define the operator in
+/// Python.
+#[inline(never)]
+unsafe fn binary_op_of_class(
+    ts: *mut PyThreadState,
+    left: *mut PyObject,
+    right: *mut PyObject,
+    oparg: usize,
+) -> *mut PyObject {
     if let Some(result) = super::operators::python_operator(ts, left, right, oparg) {
         return result;
     }
@@ -527,6 +542,21 @@ unsafe extern "C" fn helper_set_item(
 /// `PyObject_RichCompare`. A new reference, or NULL with an error; the
 /// operands are borrowed.
 unsafe extern "C" fn helper_rich_compare(
+    ts: *mut PyThreadState,
+    left: *mut PyObject,
+    right: *mut PyObject,
+    op: usize,
+) -> *mut PyObject {
+    if super::operators::may_be_python_comparison(left) {
+        return comparison_of_class(ts, left, right, op);
+    }
+    PyObject_RichCompare(left, right, op as i32)
+}
+
+/// [`helper_rich_compare`] when `left`'s class may define the comparison
+/// in Python.
+#[inline(never)]
+unsafe fn comparison_of_class(
     ts: *mut PyThreadState,
     left: *mut PyObject,
     right: *mut PyObject,
@@ -2173,8 +2203,31 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
 
 /// [`helper_dealloc`] past the freelists, kept apart so that a number's
 /// free saves no register (it was half the cost of freeing one).
+///
+/// An instance of a class (a heap type: a Python class, `Decimal`), whose
+/// free may run code, with the calling instruction in the cache of
+/// [`super::location`], takes a way free of calls but the tail call to
+/// `_Py_Dealloc`, so that it saves no registers: the way of most objects
+/// freed here.
 #[inline(never)]
 unsafe fn dealloc_slowly(o: *mut PyObject, ret: usize) {
+    if is_class(ob_type(o)) {
+        let runtime = (&raw mut _PyRuntime).cast::<u8>();
+        let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
+        if let (Some(ts), Some(found)) = (
+            super::sole_thread(interp),
+            super::location::cached_instr_ptr_at(ret),
+        ) {
+            point_at(ts, found);
+            return _Py_Dealloc(o);
+        }
+    }
+    dealloc_generally(o, ret)
+}
+
+/// [`dealloc_slowly`]'s general way.
+#[inline(never)]
+unsafe fn dealloc_generally(o: *mut PyObject, ret: usize) {
     if !frees_quietly(o) {
         let ts = running_thread();
         if !ts.is_null() {
@@ -2325,6 +2378,12 @@ unsafe extern "C" fn clear_and_pop_from(ts: *mut PyThreadState, f: *mut Frame, f
 /// code object that lives on; or one of the objects an `async for` frees
 /// per value ([`super::async_gen::frees_quietly`]).
 unsafe fn frees_quietly(o: *mut PyObject) -> bool {
+    // Every kind named is a static type: an instance of a class (a heap
+    // type: a Python class, `Decimal`) is not one, which one test tells
+    // before the many below.
+    if is_class(ob_type(o)) {
+        return false;
+    }
     if is_plain_leaf(o) {
         return true;
     }
@@ -2538,10 +2597,17 @@ unsafe extern "C" fn helper_handle_pending(ts: *mut PyThreadState, ret: usize) -
 /// code made the call returning to `ret`, if that code runs the frame.
 #[inline]
 unsafe fn point_at_caller(ts: *mut PyThreadState, ret: usize) {
+    if let Some(found) = super::location::instr_ptr_at(ret) {
+        point_at(ts, found);
+    }
+}
+
+/// Points the running frame's `instr_ptr` at `ip` if the frame runs the
+/// code whose first code unit is at `code_start` (what
+/// [`super::location::instr_ptr_at`] found).
+#[inline(always)]
+unsafe fn point_at(ts: *mut PyThreadState, (ip, code_start): (u64, u64)) {
     let frame = *current_frame(ts);
-    let Some((ip, code_start)) = super::location::instr_ptr_at(ret) else {
-        return;
-    };
     if !frame.is_null() && code_units(frame_code(frame)) as u64 == code_start {
         (*frame).instr_ptr = ip as *mut u16;
     }

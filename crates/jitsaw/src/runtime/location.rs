@@ -64,20 +64,39 @@ pub unsafe fn forget(start: usize) {
 /// The GIL is held.
 #[inline]
 pub unsafe fn instr_ptr_at(ret: usize) -> Option<(u64, u64)> {
-    // A multiplicative hash spreads nearby addresses over the sets.
-    let set = (ret.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % (CACHE_SLOTS / 2) * 2;
+    if let Some(found) = cached_instr_ptr_at(ret) {
+        return Some(found);
+    }
+    let set = cache_set(ret);
     let cache = &mut *CACHE.0.get();
     let ways = &mut cache[set..set + 2];
-    for way in ways.iter() {
-        if way.0 == ret {
-            return Some((way.1, way.2));
-        }
-    }
     let found = look_up(ret)?;
     // The newer entry first; the older one stays in the second way.
     ways[1] = ways[0];
     ways[0] = (ret, found.0, found.1);
     Some(found)
+}
+
+/// [`instr_ptr_at`] from the cache alone (`None` when `ret` is not in it):
+/// no call, for callers that keep their quick way free of calls.
+///
+/// # Safety
+/// The GIL is held.
+#[inline(always)]
+pub unsafe fn cached_instr_ptr_at(ret: usize) -> Option<(u64, u64)> {
+    let set = cache_set(ret);
+    let cache = &*CACHE.0.get();
+    let ways = &cache[set..set + 2];
+    ways.iter()
+        .find(|way| way.0 == ret)
+        .map(|way| (way.1, way.2))
+}
+
+/// The first slot of `ret`'s set in the cache.
+#[inline(always)]
+fn cache_set(ret: usize) -> usize {
+    // A multiplicative hash spreads nearby addresses over the sets.
+    (ret.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % (CACHE_SLOTS / 2) * 2
 }
 
 /// [`instr_ptr_at`] without the cache.

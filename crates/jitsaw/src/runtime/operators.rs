@@ -100,9 +100,11 @@ struct Ready {
 unsafe impl Send for Ready {}
 unsafe impl Sync for Ready {}
 
+/// See [`table`] (read directly by [`may_be_python_operator`]).
+static TABLE: OnceLock<Vec<Option<Ready>>> = OnceLock::new();
+
 /// [`Ready`] by oparg (`None` for `**` or when the probe failed), made once.
 fn table() -> &'static [Option<Ready>] {
-    static TABLE: OnceLock<Vec<Option<Ready>>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let opargs = 1 + OPERATORS
             .iter()
@@ -146,6 +148,28 @@ fn slot_function(op: &Operator) -> usize {
     )
 }
 
+/// Whether [`python_operator`] may serve `left <op> right`: `left`'s class
+/// has CPython's slot function for the operator of `oparg`. Every generic
+/// `BINARY_OP` asks, mostly of C types (`Decimal`, tuples, sets): inlined
+/// in the helper, whose way to `PyNumber_*` is then a tail call saving no
+/// registers.
+#[inline(always)]
+pub(super) unsafe fn may_be_python_operator(left: *mut PyObject, oparg: usize) -> bool {
+    let tp = ob_type(left);
+    if !is_class(tp) {
+        return false;
+    }
+    // Not made yet: the way that makes it decides.
+    let Some(table) = TABLE.get() else {
+        return true;
+    };
+    let Some(Some(ready)) = table.get(oparg) else {
+        return false;
+    };
+    let number = field::<*mut u8>(tp.cast(), off::TYPE_TP_AS_NUMBER);
+    !number.is_null() && field::<usize>(number, ready.op.slot) == ready.function
+}
+
 /// `left <op> right` for a `BINARY_OP` oparg when `left`'s class defines
 /// the operator in Python and `right` is of the same class or of one that
 /// does not (an int, a float, a class without the method): the method
@@ -159,7 +183,7 @@ fn slot_function(op: &Operator) -> usize {
 /// `right`'s class has none, or is `left`'s), then its `TypeError`. The
 /// sequence slots `+` and `*` would fall back on must be empty (checked),
 /// and so must the augmented slot an augmented assignment tries first.
-#[inline(always)]
+#[inline(never)]
 pub(super) unsafe fn python_operator(
     ts: *mut PyThreadState,
     left: *mut PyObject,
@@ -322,10 +346,12 @@ struct Comparisons {
 unsafe impl Send for Comparisons {}
 unsafe impl Sync for Comparisons {}
 
+/// See [`comparisons`] (read directly by [`may_be_python_comparison`]).
+static COMPARISONS_TABLE: OnceLock<Option<Comparisons>> = OnceLock::new();
+
 /// [`Comparisons`], made once (`None` if the probe failed).
 fn comparisons() -> Option<&'static Comparisons> {
-    static TABLE: OnceLock<Option<Comparisons>> = OnceLock::new();
-    TABLE
+    COMPARISONS_TABLE
         .get_or_init(|| {
             // SAFETY: the field of a live type object.
             let function = read_made_object(
@@ -345,6 +371,20 @@ fn comparisons() -> Option<&'static Comparisons> {
         .as_ref()
 }
 
+/// Whether [`python_comparison`] may serve a comparison of `left`: its
+/// class has CPython's `slot_tp_richcompare` (as for
+/// [`may_be_python_operator`]).
+#[inline(always)]
+pub(super) unsafe fn may_be_python_comparison(left: *mut PyObject) -> bool {
+    let tp = ob_type(left);
+    // Not made yet: the way that makes it decides.
+    is_class(tp)
+        && COMPARISONS_TABLE.get().is_none_or(|t| {
+            t.as_ref()
+                .is_some_and(|t| field::<usize>(tp.cast(), off::TYPE_TP_RICHCOMPARE) == t.function)
+        })
+}
+
 /// `PyObject_RichCompare(left, right, op)` when `left`'s class defines the
 /// comparison in Python as a plain function and `right` is not of a
 /// subclass of it (whose reflected method CPython tries first): the method
@@ -355,7 +395,7 @@ fn comparisons() -> Option<&'static Comparisons> {
 /// whole comparison; after `NotImplemented`, `right`'s `tp_richcompare`
 /// with the reflected operator, then identity for `==` and `!=`, else its
 /// `TypeError`.
-#[inline(always)]
+#[inline(never)]
 pub(super) unsafe fn python_comparison(
     ts: *mut PyThreadState,
     left: *mut PyObject,

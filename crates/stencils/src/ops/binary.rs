@@ -896,7 +896,8 @@ macro_rules! compare_op {
         if res.is_null() {
             error!($f, $sp.sub(2), $ts)
         }
-        if oparg() & 16 != 0 {
+        // A comparison's result is most often a bool already (immortal).
+        if oparg() & 16 != 0 && res != py_true() && res != py_false() {
             let b = PyObject_IsTrue(res);
             decref(res);
             if b < 0 {
