@@ -1415,6 +1415,23 @@ unsafe fn call_any_other(
         // runs any code that could learn into the slot.
         let known = *callee_slot(version, total);
         if let Some(inline) = quick_call(ts, caller, base, resume, &known, args, total) {
+            // The site learns it: its own entries went stale (a status
+            // change anywhere moves the epoch on) or name other functions,
+            // and only the slow way below would teach it otherwise. A class
+            // the site calls keeps the first entry (the quick way takes
+            // only functions from the second).
+            if site.first.init.is_null() {
+                let init_return = site.first.init_return;
+                learn(
+                    site,
+                    CallCache {
+                        init_return,
+                        ..known
+                    },
+                );
+            } else {
+                site.second = known;
+            }
             return inline;
         }
     }
