@@ -2229,10 +2229,8 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
 #[inline(never)]
 unsafe fn dealloc_slowly(o: *mut PyObject, ret: usize) {
     if is_class(ob_type(o)) {
-        let runtime = (&raw mut _PyRuntime).cast::<u8>();
-        let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
         if let (Some(ts), Some(found)) = (
-            super::sole_thread(interp),
+            super::sole_thread(main_interpreter()),
             super::location::cached_instr_ptr_at(ret),
         ) {
             point_at(ts, found);
@@ -2260,9 +2258,14 @@ unsafe fn dealloc_generally(o: *mut PyObject, ret: usize) {
 /// dynamic loader from an extension), else the thread-local's.
 #[inline(always)]
 unsafe fn running_thread() -> *mut PyThreadState {
-    let runtime = (&raw mut _PyRuntime).cast::<u8>();
-    let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
-    super::sole_thread(interp).unwrap_or_else(|| pyo3::ffi::PyThreadState_GetUnchecked().cast())
+    super::sole_thread(main_interpreter())
+        .unwrap_or_else(|| pyo3::ffi::PyThreadState_GetUnchecked().cast())
+}
+
+/// The main interpreter's state, the only one compiled code runs in.
+#[inline(always)]
+unsafe fn main_interpreter() -> *mut u8 {
+    field::<*mut u8>((&raw mut _PyRuntime).cast(), off::RUNTIME_INTERPRETERS_MAIN)
 }
 
 /// Frees a dead exact float onto CPython's freelist, or an exact int of
@@ -2276,7 +2279,7 @@ unsafe fn free_number(o: *mut PyObject) -> bool {
     if is_type(o, &raw mut PyFloat_Type) && !traced {
         // `_PyFloat_ExactDealloc`, without its thread-local lookup: compiled
         // code only runs in the main interpreter.
-        let interp = field::<*mut u8>(runtime, off::RUNTIME_INTERPRETERS_MAIN);
+        let interp = main_interpreter();
         let numfree = field_ptr::<i32>(interp, off::INTERP_FLOAT_FREELIST_NUMFREE);
         if *numfree >= 0 && *numfree < off::FLOAT_MAXFREELIST as i32 {
             let items = field_ptr::<*mut PyObject>(interp, off::INTERP_FLOAT_FREELIST_ITEMS);
