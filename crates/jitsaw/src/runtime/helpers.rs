@@ -2221,45 +2221,36 @@ unsafe extern "C" fn helper_dealloc(o: *mut PyObject, ret: usize) {
 /// [`helper_dealloc`] past the freelists, kept apart so that a number's
 /// free saves no register (it was half the cost of freeing one).
 ///
-/// An instance of a class (a heap type: a Python class, `Decimal`), whose
-/// free may run code, with the calling instruction in the cache of
-/// [`super::location`], takes a way free of calls but the tail call to
+/// With one thread and the calling instruction in the cache of
+/// [`super::location`], it takes a way free of calls but the tail call to
 /// `_Py_Dealloc`, so that it saves no registers: the way of most objects
-/// freed here.
+/// freed here, since the general way fills the cache.
 #[inline(never)]
 unsafe fn dealloc_slowly(o: *mut PyObject, ret: usize) {
-    if is_class(ob_type(o)) {
-        if let (Some(ts), Some(found)) = (
-            super::sole_thread(main_interpreter()),
-            super::location::cached_instr_ptr_at(ret),
-        ) {
-            point_at(ts, found);
-            return _Py_Dealloc(o);
-        }
+    if let (Some(ts), Some(found)) = (
+        super::sole_thread(main_interpreter()),
+        super::location::cached_instr_ptr_at(ret),
+    ) {
+        point_at(ts, found);
+        return _Py_Dealloc(o);
     }
     dealloc_generally(o, ret)
 }
 
-/// [`dealloc_slowly`]'s general way.
+/// [`dealloc_slowly`]'s general way: the calling instruction is looked up
+/// (and cached, so that the site's next frees take the quick way), except
+/// with several threads for an object whose free runs no code, which
+/// saves the thread-local lookup of the running thread.
 #[inline(never)]
 unsafe fn dealloc_generally(o: *mut PyObject, ret: usize) {
-    if !frees_quietly(o) {
-        let ts = running_thread();
+    let sole = super::sole_thread(main_interpreter());
+    if sole.is_some() || !frees_quietly(o) {
+        let ts = sole.unwrap_or_else(|| pyo3::ffi::PyThreadState_GetUnchecked().cast());
         if !ts.is_null() {
             point_at_caller(ts, ret);
         }
     }
     _Py_Dealloc(o);
-}
-
-/// The thread state of the thread running compiled code: the main
-/// interpreter's only one when it has one (compiled code runs in the main
-/// interpreter only), which saves the thread-local lookup (a call into the
-/// dynamic loader from an extension), else the thread-local's.
-#[inline(always)]
-unsafe fn running_thread() -> *mut PyThreadState {
-    super::sole_thread(main_interpreter())
-        .unwrap_or_else(|| pyo3::ffi::PyThreadState_GetUnchecked().cast())
 }
 
 /// The main interpreter's state, the only one compiled code runs in.
