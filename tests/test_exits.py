@@ -929,6 +929,38 @@ def test_code_run_by_decrefs_sees_the_current_line(jit):
     assert r.stdout.count("del at line") == 3 * 2 * 5
 
 
+def test_frees_at_a_site_that_freed_quiet_objects_see_the_current_line(jit):
+    # A site that freed thousands of objects whose free runs no code (short
+    # lists of ints) is cached by then, and the quick way of its frees
+    # points the frame from the cache; when it frees a list holding an
+    # object with `__del__`, that sees the line, in the main thread and,
+    # with several threads running, in each thread's own frame.
+    r = jit(
+        """
+        import sys, threading
+        class Noisy:
+            def __del__(self):
+                sys.stdout.write(f"del at line {sys._getframe(1).f_lineno}\\n")
+        def f(n, make):
+            for i in range(n):
+                s = [i, i + 1] if i < n - 1 else [make(), 1]
+                s = None
+            return n
+        f(5000, Noisy)
+        f(5000, Noisy)
+        def work():
+            f(2000, Noisy)
+        threads = [threading.Thread(target=work) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        """
+    )
+    r.assert_compiled("f")
+    assert r.stdout.splitlines() == ["del at line 9"] * 5
+
+
 def test_loop_iterators_freed_at_a_loops_end_see_the_current_line(jit):
     # A `for` loop's iterator dies at the loop's end. Exhausted, a tuple or
     # list iterator has let go of its sequence and a range iterator holds
