@@ -78,13 +78,13 @@ const RECOMPILE_DEOPTS: u32 = 32;
 
 /// Per-code-object state, freed with the code object.
 pub struct CodeState {
-    /// Calls that reached the hook.
-    calls: u32,
+    /// Calls that reached the hook (64 bits: counted without saturating).
+    calls: u64,
     status: Status,
     /// Deopts since the last compilation.
     deopts: u32,
     /// Calls since the last compilation.
-    calls_since_compile: u32,
+    calls_since_compile: u64,
     recompiles: u32,
     /// Whether the bytecode has had a run in the interpreter since the
     /// first compilation (it is specialized, as far as it will be).
@@ -134,7 +134,7 @@ pub struct CodeState {
     /// Calls interpreted for [`quicken_due`]'s reports.
     respecialize_calls: u32,
     /// The value of `calls` before which no call is interpreted for them.
-    respecialize_after: u32,
+    respecialize_after: u64,
     /// Deopts at `_CHECK_NO_FRAME_OBJECT`: frames of this code that had a
     /// frame object where compiled code relied on facts about locals.
     frame_object_deopts: u32,
@@ -189,11 +189,12 @@ pub struct CodeState {
 }
 
 impl CodeState {
-    /// Counts a call.
+    /// Counts a call: an add to memory each (no call count reaches 2^64),
+    /// on the quick way of every direct call.
     #[inline]
     fn count_call(&mut self) {
-        self.calls = self.calls.saturating_add(1);
-        self.calls_since_compile = self.calls_since_compile.saturating_add(1);
+        self.calls += 1;
+        self.calls_since_compile += 1;
     }
 
     /// Whether its compilations may keep facts about locals across Python
@@ -522,7 +523,7 @@ pub struct CodeSummary {
     /// or `"never"`.
     pub status: &'static str,
     /// Calls that reached the hook.
-    pub calls: u32,
+    pub calls: u64,
     /// Deopts since the last compilation.
     pub deopts: u32,
     /// Recompilations after frequent deopts.
@@ -604,7 +605,7 @@ unsafe extern "C" fn code_event(event: i32, code: *mut PyCodeObject) -> i32 {
                 runtime::watch::forget(c);
             }
             if !state.profile.is_null() {
-                (*state.profile).retire(state.calls as u64);
+                (*state.profile).retire(state.calls);
             }
         }
     }
@@ -1193,7 +1194,7 @@ fn fallback_check_due(s: &CodeState) -> bool {
 }
 
 /// See [`fallback_check_due`].
-const FALLBACK_CHECK_CALLS: u32 = 16;
+const FALLBACK_CHECK_CALLS: u64 = 16;
 
 /// Whether a quick entry should take the way that decides instead, asked
 /// only when [`fallback_check_due`]: the code falls back too often
@@ -1317,7 +1318,7 @@ pub unsafe fn note_exit(code: *mut PyCodeObject, at: u32, raise: bool) {
 /// The GIL is held.
 pub unsafe fn profile_reports() -> Vec<profile::Report> {
     let states = STATES.get();
-    profile::reports(|code| states.get(&code).map_or(0, |s| s.calls as u64))
+    profile::reports(|code| states.get(&code).map_or(0, |s| s.calls))
 }
 
 /// Runs a frame in `compiled` from instruction `start` (see
@@ -1440,7 +1441,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             class_check_deopts: 0,
             respecialize_wanted: false,
             respecialize_calls: 0,
-            respecialize_after: RESPECIALIZE_CALLS,
+            respecialize_after: u64::from(RESPECIALIZE_CALLS),
             compiled: Vec::new(),
             code: code as usize,
             profile: if profile::enabled() {
@@ -1554,7 +1555,7 @@ unsafe fn after_first_call(
     threshold: u32,
 ) -> Decision {
     match s.first_run {
-        Some(t) if t < s.compile_time && threshold > s.calls => {
+        Some(t) if t < s.compile_time && u64::from(threshold) > s.calls => {
             s.set_status(Status::Warming);
             // The first interpreted call is the one in which the
             // interpreter specializes what the provisional code's
@@ -1630,7 +1631,7 @@ unsafe fn decide(
             warm_up(s, ts, code)
         }
         Status::Warming => {
-            let due = s.calls > threshold && rent_paid(s);
+            let due = s.calls > u64::from(threshold) && rent_paid(s);
             if due {
                 decision(compile(s, ts, frame, code, version))
             } else if compile_first_call(s, ts, frame, code) {
@@ -1639,7 +1640,7 @@ unsafe fn decide(
                 } else {
                     decision(compile(s, ts, frame, code, version))
                 }
-            } else if s.calls > threshold {
+            } else if s.calls > u64::from(threshold) {
                 // Paying its rent: the call is timed.
                 Decision::Wait {
                     unhooked: leaf_unhooked(s, ts, code),
@@ -1652,7 +1653,7 @@ unsafe fn decide(
                 // specialized Python calls deopt at every run and are
                 // undone after a few calls (`test_dis`'s loop, interpreted
                 // 8 times), and a long one goes on compiled.
-                if s.calls == threshold {
+                if s.calls == u64::from(threshold) {
                     warm_up(s, ts, code)
                 } else {
                     Decision::Wait {
@@ -1939,7 +1940,7 @@ const RECOMPILE_CALLS_PER_FALLBACK: u32 = 4;
 fn falls_back_often(s: &CodeState, c: &Compiled) -> bool {
     let (total, _) = c.fallback_runs();
     total >= RECOMPILE_FALLBACKS << s.recompiles.min(16)
-        && total.saturating_mul(RECOMPILE_CALLS_PER_FALLBACK) >= s.calls_since_compile
+        && u64::from(total.saturating_mul(RECOMPILE_CALLS_PER_FALLBACK)) >= s.calls_since_compile
 }
 
 /// Recompiles code whose specializations keep failing: the instructions
@@ -2102,9 +2103,9 @@ const RECURSION_LOOKS: usize = 8;
 fn note_respecialize_call(s: &mut CodeState) {
     s.respecialize_wanted = false;
     s.respecialize_calls += 1;
-    s.respecialize_after = s
-        .calls
-        .saturating_add(RESPECIALIZE_CALLS << s.respecialize_calls.min(16));
+    s.respecialize_after = s.calls.saturating_add(u64::from(
+        RESPECIALIZE_CALLS << s.respecialize_calls.min(16),
+    ));
 }
 
 /// Whether this call of `s`'s code is to be interpreted for
@@ -2226,7 +2227,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     }
     s.deopts = s.deopts.saturating_add(1);
     let threshold = RECOMPILE_DEOPTS << s.recompiles.min(16);
-    if s.deopts >= threshold && s.deopts.saturating_mul(4) > s.calls_since_compile {
+    if s.deopts >= threshold && u64::from(s.deopts.saturating_mul(4)) > s.calls_since_compile {
         if let Status::Compiled { .. } = s.status {
             s.set_status(Status::Requicken(warmup_calls(s)));
             s.recompiles += 1;
