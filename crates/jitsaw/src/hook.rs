@@ -1940,7 +1940,7 @@ const RECOMPILE_CALLS_PER_FALLBACK: u32 = 4;
 fn falls_back_often(s: &CodeState, c: &Compiled) -> bool {
     let (total, _) = c.fallback_runs();
     total >= RECOMPILE_FALLBACKS << s.recompiles.min(16)
-        && u64::from(total.saturating_mul(RECOMPILE_CALLS_PER_FALLBACK)) >= s.calls_since_compile
+        && u64::from(total) * u64::from(RECOMPILE_CALLS_PER_FALLBACK) >= s.calls_since_compile
 }
 
 /// Recompiles code whose specializations keep failing: the instructions
@@ -2227,7 +2227,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
     }
     s.deopts = s.deopts.saturating_add(1);
     let threshold = RECOMPILE_DEOPTS << s.recompiles.min(16);
-    if s.deopts >= threshold && u64::from(s.deopts.saturating_mul(4)) > s.calls_since_compile {
+    if s.deopts >= threshold && u64::from(s.deopts) * 4 > s.calls_since_compile {
         if let Status::Compiled { .. } = s.status {
             s.set_status(Status::Requicken(warmup_calls(s)));
             s.recompiles += 1;
