@@ -489,3 +489,75 @@ print([r() for r in refs])
     )
     # `V(...)`, `Slots(...)` and `v.total()`.
     assert r.recorded["inlined"] == 3, r.recorded
+
+
+def test_items_and_lengths_are_read_inline_and_anything_else_makes_the_call(jit):
+    # A body reading an item of a list or tuple by a non-negative int, or
+    # the `len()` of a list, tuple, string or dict, runs inline; a negative
+    # or out-of-range index, a bool, a subclass, a class with its own
+    # `__len__` or `__getitem__`, or a rebound `len` takes the real call,
+    # which raises with the callee's frame in the traceback.
+    r = jit(
+        NOTE
+        + """
+import sys
+class Board:
+    def __init__(self, cells, row):
+        self.cells = cells
+        self.row = row
+    def done(self, i):
+        return len(self.cells[i]) == 1
+    def at(self, i):
+        return self.row[i] + 1
+    def size(self):
+        return len(self.row)
+def run(b, n):
+    total = 0
+    for i in range(n):
+        k = i % 4
+        if b.done(k):
+            total += b.at(k)
+        total += b.size()
+    return total
+b = Board([[1], [1, 2], (3,), "x"], (10, 20, 30, 40))
+for k in range(30):
+    r = run(b, 40)
+print(r)
+note("inlined", run)
+class Sized(list):
+    def __len__(self):
+        print("len of", self[0], "in", sys._getframe(1).f_code.co_name)
+        return 1
+class Row(tuple):
+    def __getitem__(self, i):
+        return 100
+for cells, row in [
+    ([[1], {1: 2}, "ab", Sized([5, 6])], (1, 2, 3, 4)),
+    ([[1], [], (), ""], Row((1, 2, 3, 4))),
+    ([[1]] * 4, [7, 8, 9, 10]),
+    ([[1]] * 4, (1.5, 2.5, 3.5, 4.5)),
+]:
+    print(run(Board(cells, row), 8))
+def neg(b, n):
+    return [b.at(-1 - i % 2) for i in range(n)]
+print(neg(Board([], (1, 2, 3)), 4))
+def off(b, n):
+    out = []
+    for i in range(n):
+        try:
+            out.append(b.at(i))
+        except IndexError:
+            import traceback
+            out.append(traceback.format_exc().count("in at"))
+    return out
+for k in range(30):
+    off(Board([], (1, 2, 3, 4, 5, 6)), 5)
+print(off(Board([], (1, 2)), 4))
+print(run(Board([[1], [1, 2], (3,), "x"], (10, True, 30, 40)), 8))
+len = lambda x: 1
+print(run(b, 8))
+del len
+print(run(b, 8))
+"""
+    )
+    assert r.recorded["inlined"] == 3, r.recorded

@@ -1,13 +1,14 @@
 """Differential fuzzer for inlined calls: random classes whose methods compute
-from their parameters alone (attribute reads, int, float and bool
-arithmetic, `/`, `//`, `%` and `&`, comparisons, `and`/`or`, branches,
-globals), called in loops with simple arguments, and instances made there
-(`__init__` storing its arguments), so that their callers' code runs them
-inlined; then the values change type (floats, strings, big ints, ``None``,
-objects of subclasses with other layouts or overriding methods), attributes
-are deleted, globals rebound, methods, ``__init__`` and their ``__code__``
-replaced, and tracing switched on, so that inlined bodies leave for the
-real call at every point. Plain and jitted runs (every function compiled at
+from their parameters alone (attribute reads, items of a list or tuple
+attribute and its `len()`, int, float and bool arithmetic, `/`, `//`, `%`
+and `&`, comparisons, `and`/`or`, branches, globals), called in loops with
+simple arguments, and instances made there (`__init__` storing its
+arguments), so that their callers' code runs them inlined; then the values
+change type (floats, strings, big ints, ``None``, sequences too short or of
+other types, objects of subclasses with other layouts or overriding
+methods), attributes are deleted, globals (`len` too) rebound, methods,
+``__init__`` and their ``__code__`` replaced, and tracing switched on, so
+that inlined bodies leave for the real call at every point. Plain and jitted runs (every function compiled at
 its first call, and after two calls) must print exactly the same.
 
     python3.13 tests/fuzz/inline_fuzz.py --seed 1 --count 100      # CI batch
@@ -24,6 +25,8 @@ ATTRS = ["x", "y", "z"]
 PARAMS = ["u", "v"]
 # What the attributes and globals become after the first phase, all ints.
 VALUES = ["3", "-7", "2.5", "0", "1.0", "True", "2**70", "'s'", "None", "[1]", "-0.0"]
+# What the sequence attribute becomes then.
+SEQUENCES = ["[7]", "(1.5, 2, 3)", "'abc'", "{0: 1, 1: 2, 2: 3}", "[True, 2**70, -1]", "[]", "None"]
 
 
 def num(r, depth=0):
@@ -33,6 +36,7 @@ def num(r, depth=0):
         return r.choice([
             f"self.{r.choice(ATTRS)}", f"self.{r.choice(ATTRS)}", f"u.{r.choice(ATTRS)}", "v",
             r.choice(["1", "2", "-3"]), "LIMIT", "Const.K",
+            f"self.s[{r.choice(['0', '1', '2', 'v % 3'])}]", "len(self.s)", "len(u.s)",
         ])
     op = r.choice(['+', '-', '*', '+', '-', '*', '//', '%', '/', '&'])
     return f"({num(r, depth + 1)} {op} {num(r, depth + 1)})"
@@ -104,6 +108,7 @@ def program(seed):
     values = [r.choice(VALUES) for _ in range(6)]
     lines += [
         f"a, b = A(3, 4, 5), A(1, 2, 6)",
+        f"a.s, b.s = {r.choice(['[1, 2, 3]', '(1, 2, 3)'])}, {r.choice(['[4, 5, 6]', '(4, 5, 6)'])}",
         "for k in range(25):",
         "    print(k, guarded(a, b, 30))",
         # Phase 2: whatever can make an inlined body leave.
@@ -111,6 +116,13 @@ def program(seed):
         "print('x', guarded(a, b, 5))",
         f"b.y = {values[1]}",
         "print('y', guarded(a, b, 5))",
+        f"a.s = {r.choice(SEQUENCES)}",
+        "print('s', guarded(a, b, 5))",
+        f"b.s = {r.choice(SEQUENCES)}",
+        "print('s', guarded(a, b, 5))",
+        "len = lambda s: 2",
+        "print('len', guarded(a, b, 5))",
+        "del len",
         "print('B', guarded(B(1, 2, 3), b, 5), guarded(a, B(4, 5, 6), 5))",
         "print('C', guarded(C(1, 2, 3), b, 5))",
         "del a.z",

@@ -463,7 +463,13 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         if unreachable {
             continue;
         }
-        let inlinable_form = |u: &Lowered| inlinable(pure_form(u.op).unwrap_or(u.op), u.oparg);
+        // A call whose pure form runs no code needs neither the
+        // instruction pointer before it nor the validity check after it.
+        let pure_call = lowered[j].iter().any(|u| u.op == Uop::_CALL_LEN);
+        let dropped =
+            |u: &Lowered| pure_call && matches!(u.op, Uop::_SET_IP | Uop::_CHECK_VALIDITY);
+        let inlinable_form =
+            |u: &Lowered| dropped(u) || inlinable(pure_form(u.op).unwrap_or(u.op), u.oparg);
         if !lowered[j].iter().all(inlinable_form) && never_ran(callee, &insts[j]) {
             // A path the callee's calls never took: it leaves for the call
             // if taken after all.
@@ -491,6 +497,9 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             return None;
         }
         for (u, target) in lowered[j].iter().zip(&targets[j]) {
+            if dropped(u) {
+                continue;
+            }
             let u = &Lowered {
                 op: pure_form(u.op).unwrap_or(u.op),
                 ..*u
@@ -642,9 +651,10 @@ fn is_arithmetic(op: Uop) -> bool {
     )
 }
 
-/// An unspecialized operation's form for an inlined body, where anything
-/// but its fast paths leaves for the call instead of running the operator
-/// the general way (which may run code).
+/// An operation's form for an inlined body, where anything but its fast
+/// paths leaves for the call instead of running the operator the general
+/// way or freeing an object (either may run code): unspecialized
+/// arithmetic, subscripts of lists and tuples, `len()`.
 fn pure_form(op: Uop) -> Option<Uop> {
     Some(match op {
         Uop::_BINARY_OP_ADAPTIVE_ADD => Uop::_BINARY_OP_PURE_ADD,
@@ -656,26 +666,31 @@ fn pure_form(op: Uop) -> Option<Uop> {
         Uop::_BINARY_OP_ADAPTIVE_XOR => Uop::_BINARY_OP_PURE_XOR,
         Uop::_BINARY_OP_ADAPTIVE_FLOOR_DIVIDE => Uop::_BINARY_OP_PURE_FLOOR_DIVIDE,
         Uop::_BINARY_OP_ADAPTIVE_REMAINDER => Uop::_BINARY_OP_PURE_REMAINDER,
+        Uop::_BINARY_SUBSCR_LIST_INT => Uop::_BINARY_SUBSCR_LIST_INT_PURE,
+        Uop::_BINARY_SUBSCR_TUPLE_INT => Uop::_BINARY_SUBSCR_TUPLE_INT_PURE,
+        Uop::_CALL_LEN => Uop::_CALL_LEN_PURE,
         _ => return None,
     })
 }
 
 /// Whether a micro-op may be part of an inlined body ([`inline_body`]):
 /// it reads locals, constants, globals (those of the caller's frame, which
-/// the entry checks are the callee's), or attributes of instances, classes
-/// or modules (no descriptors), or computes ints,
-/// floats and bools, releasing only such values or ones their objects
-/// still hold, so that it runs no code; its only exits are guards and
-/// failed allocations; and it needs no instruction pointer.
+/// the entry checks are the callee's), attributes of instances, classes
+/// or modules (no descriptors), or items of lists and tuples, or computes
+/// ints, floats and bools or the length of a built-in container, releasing
+/// only such values or ones their objects still hold, so that it runs no
+/// code; its only exits are guards and failed allocations; and it needs no
+/// instruction pointer.
 fn inlinable(op: Uop, oparg: u32) -> bool {
     let pure = match op {
         Uop::_LOAD_ATTR_INSTANCE_VALUE
         | Uop::_LOAD_ATTR_SLOT
         | Uop::_LOAD_ATTR_CLASS
-        | Uop::_LOAD_ATTR_MODULE
-        | Uop::_LOAD_GLOBAL_MODULE
-        | Uop::_LOAD_GLOBAL_BUILTINS => oparg & 1 == 0,
-        Uop::_GUARD_GLOBALS_VERSION
+        | Uop::_LOAD_ATTR_MODULE => oparg & 1 == 0,
+        // With the `NULL` of a call after it (`len(x)`).
+        Uop::_LOAD_GLOBAL_MODULE
+        | Uop::_LOAD_GLOBAL_BUILTINS
+        | Uop::_GUARD_GLOBALS_VERSION
         | Uop::_GUARD_BUILTINS_VERSION
         | Uop::_CHECK_ATTR_CLASS
         | Uop::_CHECK_ATTR_MODULE => true,
@@ -704,6 +719,9 @@ fn inlinable(op: Uop, oparg: u32) -> bool {
         | Uop::_POP_JUMP_IF_FALSE
         | Uop::_POP_JUMP_IF_TRUE
         | Uop::_JUMP
+        | Uop::_BINARY_SUBSCR_LIST_INT_PURE
+        | Uop::_BINARY_SUBSCR_TUPLE_INT_PURE
+        | Uop::_CALL_LEN_PURE
         | Uop::_POP_FRAME => true,
         _ => is_arithmetic(op),
     };
@@ -2252,6 +2270,44 @@ mod tests {
             call.callee.units[i.offset as usize + 1] = 0;
         }
         assert_eq!(inline_body(&call), None);
+    }
+
+    #[test]
+    fn items_and_lengths_take_their_pure_forms_in_bodies() {
+        // `return len(self[o])`, `len` a builtin: the call needs neither
+        // the instruction pointer nor the validity check after it.
+        let mut call = callee(|u| {
+            with_caches(u, LOAD_GLOBAL_BUILTIN, 1);
+            u.push(unit(LOAD_FAST_LOAD_FAST, 1));
+            with_caches(u, BINARY_SUBSCR_TUPLE_INT, 0);
+            with_caches(u, CALL_LEN, 1);
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        let slot = GlobalSlot {
+            builtin: true,
+            index: 9,
+            globals_version: 3,
+            builtins_version: 4,
+        };
+        let input = &mut call.callee;
+        input.globals = vec![(1, slot)];
+        (input.globals_version, input.builtins_version) = (Some(3), Some(4));
+        let body = inline_body(&call).expect("inlinable");
+        let ops: Vec<(Uop, u32)> = body.uops.iter().map(|u| (u.op, u.oparg)).collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                (_GUARD_GLOBALS_VERSION, 1),
+                (_GUARD_BUILTINS_VERSION, 1),
+                (_LOAD_GLOBAL_BUILTINS, 1),
+                (_LOAD_FAST, 0),
+                (_LOAD_FAST, 1),
+                (_BINARY_SUBSCR_TUPLE_INT_PURE, 0),
+                (_CALL_LEN_PURE, 1),
+                (_INLINE_RETURN, 1),
+            ]
+        );
     }
 
     #[test]

@@ -261,6 +261,10 @@ uops! { o;
     _BINARY_SUBSCR_TUPLE_INT_BORROWED: 2 => 1, escapes false;
     _BINARY_SUBSCR_LIST_INT_BORROWED_RIGHT: 2 => 1, escapes false;
     _BINARY_SUBSCR_TUPLE_INT_BORROWED_RIGHT: 2 => 1, escapes false;
+    // jitsaw: the subscripts in an inlined body, which leave for the call
+    // rather than free the sequence.
+    _BINARY_SUBSCR_LIST_INT_PURE: 2 => 1, escapes false;
+    _BINARY_SUBSCR_TUPLE_INT_PURE: 2 => 1, escapes false;
     _BINARY_SUBSCR_STR_INT: 2 => 1;
     _BINARY_SUBSCR_DICT: 2 => 1;
     _BINARY_SLICE: 3 => 1;
@@ -458,6 +462,9 @@ uops! { o;
     _CALL_METHOD_DESCRIPTOR_FAST: o + 2 => 1;
     _CALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS: o + 2 => 1;
     _CALL_LEN: o + 2 => 1;
+    // jitsaw: `len()` in an inlined body, of the types whose sizes are
+    // fields; anything else leaves for the call.
+    _CALL_LEN_PURE: o + 2 => 1, escapes false;
     _CALL_ISINSTANCE: o + 2 => 1;
     // jitsaw: tier-1 `CALL_LIST_APPEND` (its `POP_TOP` is skipped).
     _CALL_LIST_APPEND: 3 => 0, escapes false;
@@ -834,6 +841,10 @@ impl Uop {
                 | Uop::_BINARY_OP_PURE_XOR
                 | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
                 | Uop::_BINARY_OP_PURE_REMAINDER
+                // Free only an int (the index); allocate only the length.
+                | Uop::_BINARY_SUBSCR_LIST_INT_PURE
+                | Uop::_BINARY_SUBSCR_TUPLE_INT_PURE
+                | Uop::_CALL_LEN_PURE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
                 | Uop::_RAW_BOX_FLOAT_INTO_FAST

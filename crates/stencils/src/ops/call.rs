@@ -268,15 +268,16 @@ stencil!(
     /// The start of an inlined call's fallback: the values the inlined
     /// body had pushed above slot `oparg` (the call's arguments) when a
     /// guard failed or an allocation did are released (ints, floats and
-    /// attribute values their objects still hold: no code runs), and the
-    /// error of a failed allocation is dropped: the body computes without
-    /// side effects, so the call itself, which follows, does it all again.
+    /// values their objects still hold: no code runs; the `NULL` of a call
+    /// in the body), and the error of a failed allocation is dropped: the
+    /// body computes without side effects, so the call itself, which
+    /// follows, does it all again.
     fn _INLINE_UNWIND(f, sp, ts) {
         let limit = frame_local(f, oparg());
         let mut sp = sp;
         while sp > limit {
             sp = sp.sub(1);
-            decref(*sp);
+            xdecref(*sp);
         }
         if !field::<*mut PyObject>(ts.cast(), off::TSTATE_CURRENT_EXCEPTION).is_null() {
             PyErr_Clear();
@@ -669,6 +670,40 @@ stencil!(fn _CALL_LEN(f, sp, ts) {
     decref(arg);
     finish_call!(f, sp, ts, res)
 });
+
+stencil!(
+    /// `_CALL_LEN` in an inlined body (`optimize::inline`), where nothing
+    /// may run code: only of an exact list, tuple, `str` or dict (whose
+    /// sizes are fields), and neither the argument nor `len` losing its
+    /// last reference here; anything else leaves for the call.
+    fn _CALL_LEN_PURE(f, sp, ts) {
+        let callable = peek(sp, oparg() + 2);
+        let (args, total) = call_args(sp, oparg());
+        if total != 1 || callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_LEN) {
+            deopt!(f, sp, ts)
+        }
+        let arg = *args;
+        let len = if is_list(arg) || is_tuple(arg) {
+            ob_size(arg)
+        } else if is_str(arg) {
+            field::<isize>(arg.cast(), off::UNICODE_LENGTH)
+        } else if is_dict(arg) {
+            field::<isize>(arg.cast(), off::DICT_MA_USED)
+        } else {
+            deopt!(f, sp, ts)
+        };
+        if refcnt(arg) == 1 || refcnt(callable) == 1 {
+            deopt!(f, sp, ts)
+        }
+        let res = int_new(len as i64);
+        if res.is_null() {
+            error!(f, sp, ts)
+        }
+        decref_no_dealloc(callable);
+        decref_no_dealloc(arg);
+        finish_call!(f, sp, ts, res)
+    }
+);
 
 stencil!(fn _CALL_ISINSTANCE(f, sp, ts) {
     let callable = peek(sp, oparg() + 2);

@@ -216,6 +216,40 @@ stencil!(
     }
 );
 
+/// `seq[sub]` in an inlined body (`optimize::inline`), where nothing may
+/// run code: as `subscr_int`, but a sequence this would release the last
+/// reference to (whose freeing would release its items) leaves for the
+/// call instead. The index, an int, is freed inline if it dies.
+macro_rules! pure_subscr_int {
+    ($f:ident, $sp:ident, $ts:ident, $is:ident, $item:expr) => {{
+        let (seq, sub) = (peek($sp, 2), peek($sp, 1));
+        let fits = is_int(sub) && $is(seq) && long_is_nonneg_compact(sub);
+        if !fits || long_digit0(sub) >= ob_size(seq) as usize || refcnt(seq) == 1 {
+            deopt!($f, $sp, $ts)
+        }
+        let res = new_ref($item(seq, long_digit0(sub)));
+        int_decref(sub);
+        decref_no_dealloc(seq);
+        poke($sp, 2, res);
+        next!($f, $sp.sub(1), $ts)
+    }};
+}
+
+stencil!(
+    /// `_BINARY_SUBSCR_LIST_INT` in an inlined body (see `pure_subscr_int`).
+    fn _BINARY_SUBSCR_LIST_INT_PURE(f, sp, ts) {
+        pure_subscr_int!(f, sp, ts, is_list, list_item)
+    }
+);
+
+stencil!(
+    /// `_BINARY_SUBSCR_TUPLE_INT` in an inlined body (see
+    /// `pure_subscr_int`).
+    fn _BINARY_SUBSCR_TUPLE_INT_PURE(f, sp, ts) {
+        pure_subscr_int!(f, sp, ts, is_tuple, tuple_item)
+    }
+);
+
 stencil!(fn _BINARY_SUBSCR_STR_INT(f, sp, ts) {
     let (s, sub) = (peek(sp, 2), peek(sp, 1));
     if !is_int(sub) || !is_str(s) || !long_is_nonneg_compact(sub) {
