@@ -493,10 +493,11 @@ print([r() for r in refs])
 
 def test_items_and_lengths_are_read_inline_and_anything_else_makes_the_call(jit):
     # A body reading an item of a list or tuple by a non-negative int, or
-    # the `len()` of a list, tuple, string or dict, runs inline; a negative
-    # or out-of-range index, a bool, a subclass, a class with its own
-    # `__len__` or `__getitem__`, or a rebound `len` takes the real call,
-    # which raises with the callee's frame in the traceback.
+    # the `len()` of a list, tuple, string or dict, or building a tuple of
+    # them, runs inline; a negative or out-of-range index, a bool, a
+    # subclass, a class with its own `__len__` or `__getitem__`, or a
+    # rebound `len` takes the real call, which raises with the callee's
+    # frame in the traceback.
     r = jit(
         NOTE
         + """
@@ -511,6 +512,8 @@ class Board:
         return self.row[i] + 1
     def size(self):
         return len(self.row)
+    def ends(self):
+        return (self.row[0], self.row[len(self.row) - 1])
 def run(b, n):
     total = 0
     for i in range(n):
@@ -518,6 +521,8 @@ def run(b, n):
         if b.done(k):
             total += b.at(k)
         total += b.size()
+        first, last = b.ends()
+        total += first - last
     return total
 b = Board([[1], [1, 2], (3,), "x"], (10, 20, 30, 40))
 for k in range(30):
@@ -560,4 +565,4 @@ del len
 print(run(b, 8))
 """
     )
-    assert r.recorded["inlined"] == 3, r.recorded
+    assert r.recorded["inlined"] == 4, r.recorded

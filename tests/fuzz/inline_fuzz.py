@@ -1,7 +1,7 @@
 """Differential fuzzer for inlined calls: random classes whose methods compute
 from their parameters alone (attribute reads, items of a list or tuple
 attribute and its `len()`, int, float and bool arithmetic, `/`, `//`, `%`
-and `&`, comparisons, `and`/`or`, branches, globals), called in loops with
+and `&`, comparisons, `and`/`or`, tuples, branches, globals), called in loops with
 simple arguments, and instances made there (`__init__` storing its
 arguments), so that their callers' code runs them inlined; then the values
 change type (floats, strings, big ints, ``None``, sequences too short or of
@@ -64,7 +64,10 @@ def method(r, name):
     for _ in range(r.randint(0, 2)):
         test = r.choice([f"self.{r.choice(ATTRS)} is None", "u is not None", cond(r, 1)])
         lines += [f"        if {test}:", f"            return {expr(r)}"]
-    lines.append(f"        return {expr(r)}")
+    if r.random() < 0.2:
+        lines.append(f"        return ({expr(r)}, {expr(r)})")
+    else:
+        lines.append(f"        return {expr(r)}")
     return lines
 
 

@@ -463,11 +463,14 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         if unreachable {
             continue;
         }
-        // A call whose pure form runs no code needs neither the
-        // instruction pointer before it nor the validity check after it.
-        let pure_call = lowered[j].iter().any(|u| u.op == Uop::_CALL_LEN);
+        // The pure forms of a call and of a tuple's allocation run no
+        // code: they need neither the instruction pointer before them nor
+        // the validity check after them.
+        let pure_only = lowered[j]
+            .iter()
+            .any(|u| matches!(u.op, Uop::_CALL_LEN | Uop::_BUILD_TUPLE));
         let dropped =
-            |u: &Lowered| pure_call && matches!(u.op, Uop::_SET_IP | Uop::_CHECK_VALIDITY);
+            |u: &Lowered| pure_only && matches!(u.op, Uop::_SET_IP | Uop::_CHECK_VALIDITY);
         let inlinable_form =
             |u: &Lowered| dropped(u) || inlinable(pure_form(u.op).unwrap_or(u.op), u.oparg);
         if !lowered[j].iter().all(inlinable_form) && never_ran(callee, &insts[j]) {
@@ -654,7 +657,7 @@ fn is_arithmetic(op: Uop) -> bool {
 /// An operation's form for an inlined body, where anything but its fast
 /// paths leaves for the call instead of running the operator the general
 /// way or freeing an object (either may run code): unspecialized
-/// arithmetic, subscripts of lists and tuples, `len()`.
+/// arithmetic, subscripts of lists and tuples, `len()`, tuples built.
 fn pure_form(op: Uop) -> Option<Uop> {
     Some(match op {
         Uop::_BINARY_OP_ADAPTIVE_ADD => Uop::_BINARY_OP_PURE_ADD,
@@ -669,6 +672,7 @@ fn pure_form(op: Uop) -> Option<Uop> {
         Uop::_BINARY_SUBSCR_LIST_INT => Uop::_BINARY_SUBSCR_LIST_INT_PURE,
         Uop::_BINARY_SUBSCR_TUPLE_INT => Uop::_BINARY_SUBSCR_TUPLE_INT_PURE,
         Uop::_CALL_LEN => Uop::_CALL_LEN_PURE,
+        Uop::_BUILD_TUPLE => Uop::_BUILD_TUPLE_PURE,
         _ => return None,
     })
 }
@@ -677,10 +681,10 @@ fn pure_form(op: Uop) -> Option<Uop> {
 /// it reads locals, constants, globals (those of the caller's frame, which
 /// the entry checks are the callee's), attributes of instances, classes
 /// or modules (no descriptors), or items of lists and tuples, or computes
-/// ints, floats and bools or the length of a built-in container, releasing
-/// only such values or ones their objects still hold, so that it runs no
-/// code; its only exits are guards and failed allocations; and it needs no
-/// instruction pointer.
+/// ints, floats and bools, tuples of values, or the length of a built-in
+/// container, releasing only such values or ones their objects still hold,
+/// so that it runs no code; its only exits are guards and failed
+/// allocations; and it needs no instruction pointer.
 fn inlinable(op: Uop, oparg: u32) -> bool {
     let pure = match op {
         Uop::_LOAD_ATTR_INSTANCE_VALUE
@@ -722,6 +726,7 @@ fn inlinable(op: Uop, oparg: u32) -> bool {
         | Uop::_BINARY_SUBSCR_LIST_INT_PURE
         | Uop::_BINARY_SUBSCR_TUPLE_INT_PURE
         | Uop::_CALL_LEN_PURE
+        | Uop::_BUILD_TUPLE_PURE
         | Uop::_POP_FRAME => true,
         _ => is_arithmetic(op),
     };

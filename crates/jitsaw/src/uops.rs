@@ -280,6 +280,8 @@ uops! { o;
     _DELETE_SUBSCR: 2 => 0;
     // Containers.
     _BUILD_TUPLE: o => 1;
+    // jitsaw: `_BUILD_TUPLE` in an inlined body.
+    _BUILD_TUPLE_PURE: o => 1, escapes false;
     _BUILD_LIST: o => 1;
     // jitsaw: `BUILD_SET` (tier 1 only in CPython).
     _BUILD_SET: o => 1, escapes true;
@@ -841,10 +843,12 @@ impl Uop {
                 | Uop::_BINARY_OP_PURE_XOR
                 | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
                 | Uop::_BINARY_OP_PURE_REMAINDER
-                // Free only an int (the index); allocate only the length.
+                // Free only an int (the index); allocate only the length;
+                // allocate a tuple (or, failing, release what bodies push).
                 | Uop::_BINARY_SUBSCR_LIST_INT_PURE
                 | Uop::_BINARY_SUBSCR_TUPLE_INT_PURE
                 | Uop::_CALL_LEN_PURE
+                | Uop::_BUILD_TUPLE_PURE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
                 | Uop::_RAW_BOX_FLOAT_INTO_FAST

@@ -16,6 +16,23 @@ stencil!(fn _BUILD_TUPLE(f, sp, ts) {
     next!(f, values.add(1), ts)
 });
 
+stencil!(
+    /// `_BUILD_TUPLE` in an inlined body (`optimize::inline`): the same,
+    /// but its own micro-op, which needs no instruction pointer: a failed
+    /// allocation releases values their objects still hold, ints and
+    /// floats (no code runs), and leaves for the call.
+    fn _BUILD_TUPLE_PURE(f, sp, ts) {
+        let n = oparg();
+        let values = sp.sub(n);
+        let tup = _PyTuple_FromArraySteal(values, n as isize);
+        if tup.is_null() {
+            error!(f, values, ts)
+        }
+        *values = tup;
+        next!(f, values.add(1), ts)
+    }
+);
+
 stencil!(fn _BUILD_LIST(f, sp, ts) {
     let n = oparg();
     let values = sp.sub(n);
