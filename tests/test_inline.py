@@ -566,3 +566,66 @@ print(run(b, 8))
 """
     )
     assert r.recorded["inlined"] == 4, r.recorded
+
+
+def test_bodies_with_locals_of_their_own_release_them_as_the_frame_would(jit):
+    # A callee's locals beyond its parameters live above the arguments,
+    # unbound until stored; the return releases them, and a body that
+    # leaves after storing some releases them before the call starts over,
+    # which raises with the callee's frame in the traceback.
+    r = jit(
+        NOTE
+        + """
+class K:
+    def __init__(self, a, b, items):
+        self.a, self.b, self.items = a, b, items
+    def spread(self, k):
+        lo = self.a - k
+        hi = self.b + k
+        return (lo, hi)
+    def pick(self, i):
+        t = self.items[i]
+        if t is None:
+            raise KeyError(i)
+        return t
+    def twice(self, k):
+        x = self.a * k
+        x = x + self.b
+        return x
+def run(o, n):
+    total = 0
+    for i in range(n):
+        lo, hi = o.spread(i)
+        total += hi - lo + o.pick(i % 3) + o.twice(i)
+    return total
+o = K(3, 4, [5, 6, 7])
+for k in range(30):
+    r = run(o, 40)
+print(r)
+note("inlined", run)
+class Noisy:
+    def __init__(self, v):
+        self.v = v
+    def __del__(self):
+        print("del", self.v)
+    def __sub__(self, k):
+        return 1
+    def __add__(self, k):
+        return 2
+    def __mul__(self, k):
+        return 3
+for a, b, items in [
+    (2.5, -1.5, [1, 2, 3]),
+    (2**70, 3, (4, 5, 6)),
+    ("x", "y", [1, 2, 3]),
+    (1, 2, [1, None, 3]),
+    (Noisy(1), Noisy(2), [0, 0, 0]),
+]:
+    try:
+        print(run(K(a, b, items), 5))
+    except Exception:
+        import traceback
+        traceback.print_exc()
+"""
+    )
+    assert r.recorded["inlined"] == 3, r.recorded

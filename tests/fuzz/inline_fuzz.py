@@ -1,15 +1,16 @@
 """Differential fuzzer for inlined calls: random classes whose methods compute
-from their parameters alone (attribute reads, items of a list or tuple
-attribute and its `len()`, int, float and bool arithmetic, `/`, `//`, `%`
-and `&`, comparisons, `and`/`or`, tuples, branches, globals), called in loops with
-simple arguments, and instances made there (`__init__` storing its
-arguments), so that their callers' code runs them inlined; then the values
-change type (floats, strings, big ints, ``None``, sequences too short or of
-other types, objects of subclasses with other layouts or overriding
-methods), attributes are deleted, globals (`len` too) rebound, methods,
-``__init__`` and their ``__code__`` replaced, and tracing switched on, so
-that inlined bodies leave for the real call at every point. Plain and jitted runs (every function compiled at
-its first call, and after two calls) must print exactly the same.
+from their parameters and locals of their own (attribute reads, items of a
+list or tuple attribute and its `len()`, int, float and bool arithmetic,
+`/`, `//`, `%` and `&`, comparisons, `and`/`or`, tuples, branches,
+globals), called in loops with simple arguments, and instances made there
+(`__init__` storing its arguments), so that their callers' code runs them
+inlined; then the values change type (floats, strings, big ints, ``None``,
+sequences too short or of other types, objects of subclasses with other
+layouts or overriding methods), attributes are deleted, globals (`len` too)
+rebound, methods, ``__init__`` and their ``__code__`` replaced, and tracing
+switched on, so that inlined bodies leave for the real call at every point.
+Plain and jitted runs (every function compiled at its first call, and after
+two calls) must print exactly the same.
 
     python3.13 tests/fuzz/inline_fuzz.py --seed 1 --count 100      # CI batch
     python3.13 tests/fuzz/inline_fuzz.py --seed 7 --count 2000     # long mode
@@ -37,6 +38,7 @@ def num(r, depth=0):
             f"self.{r.choice(ATTRS)}", f"self.{r.choice(ATTRS)}", f"u.{r.choice(ATTRS)}", "v",
             r.choice(["1", "2", "-3"]), "LIMIT", "Const.K",
             f"self.s[{r.choice(['0', '1', '2', 'v % 3'])}]", "len(self.s)", "len(u.s)",
+            *LOCALS,
         ])
     op = r.choice(['+', '-', '*', '+', '-', '*', '//', '%', '/', '&'])
     return f"({num(r, depth + 1)} {op} {num(r, depth + 1)})"
@@ -57,10 +59,20 @@ def expr(r):
     return num(r) if r.random() < 0.6 else cond(r)
 
 
+# The method's own locals assigned so far, which numbers may read.
+LOCALS = []
+
+
 def method(r, name):
     """A method of `self`, `u` and `v` computing one value, maybe with
-    branches and several returns."""
+    locals of its own, branches and several returns."""
     lines = [f"    def {name}(self, u, v):"]
+    LOCALS.clear()
+    for k in range(r.choice([0, 0, 1, 2])):
+        lines.append(f"        w{k} = {num(r, 1)}")
+        LOCALS.append(f"w{k}")
+    if LOCALS and r.random() < 0.3:
+        lines.append(f"        {LOCALS[0]} = {num(r, 1)}")
     for _ in range(r.randint(0, 2)):
         test = r.choice([f"self.{r.choice(ATTRS)} is None", "u is not None", cond(r, 1)])
         lines += [f"        if {test}:", f"            return {expr(r)}"]
@@ -80,6 +92,7 @@ def program(seed):
     lines.append("        self.x, self.y, self.z = x, y, z")
     for m in methods:
         lines += method(r, m)
+    LOCALS.clear()
     lines += [
         "class B(A):",
         "    def __init__(self, x, y, z):",

@@ -453,8 +453,18 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     }
     let mut first = Vec::with_capacity(insts.len());
     let mut uops: Vec<UopInst> = Vec::new();
-    // The `RESUME`'s checks are the inlined entry's.
+    // The `RESUME`'s checks are the inlined entry's; then the callee's
+    // locals beyond its parameters, unbound, in the slots above them.
     first.push(0);
+    let locals = callee.nlocalsplus.checked_sub(callee.args)?;
+    let plain = |op: Uop, oparg: u32| UopInst {
+        op,
+        oparg,
+        operand: 0,
+        inst: 0,
+        jump: None,
+    };
+    uops.extend((0..locals).map(|_| plain(Uop::_PUSH_NULL, 0)));
     // After an instruction that always leaves, until a jump lands.
     let mut unreachable = false;
     for j in 1..insts.len() {
@@ -476,13 +486,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         if !lowered[j].iter().all(inlinable_form) && never_ran(callee, &insts[j]) {
             // A path the callee's calls never took: it leaves for the call
             // if taken after all.
-            uops.push(UopInst {
-                op: Uop::_INLINE_COLD,
-                oparg: 0,
-                operand: 0,
-                inst: 0,
-                jump: None,
-            });
+            uops.push(plain(Uop::_INLINE_COLD, 0));
             unreachable = true;
             continue;
         }
@@ -514,8 +518,16 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                         | Uop::_STORE_ATTR_INSTANCE_VALUE
                         | Uop::_STORE_ATTR_SLOT
                 );
-            if !(store || inlinable(u.op, u.oparg)) || target.is_some_and(|t| t as usize <= j) {
+            // A store to one of its own locals (not to a parameter, the
+            // caller's argument, whose release could run code).
+            let store_local = u.op == Uop::_STORE_FAST && u.oparg >= callee.args;
+            if !(store || store_local || inlinable(u.op, u.oparg))
+                || target.is_some_and(|t| t as usize <= j)
+            {
                 return None;
+            }
+            if u.op == Uop::_POP_FRAME && locals > 0 {
+                uops.push(plain(Uop::_INLINE_POP_LOCALS, locals));
             }
             let (op, oparg, operand) = match u.op {
                 Uop::_LOAD_CONST => {
@@ -568,6 +580,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     Some(InlineBody {
         site: call.site,
         nargs: callee.args,
+        locals,
         uops,
     })
 }
@@ -2002,6 +2015,7 @@ mod tests {
             },
             callee: Box::new(CodeInput {
                 args: 2,
+                nlocalsplus: 2,
                 consts: vec![(0x5000, true), (0x6000, false)],
                 ..code(units)
             }),
@@ -2313,6 +2327,34 @@ mod tests {
                 (_INLINE_RETURN, 1),
             ]
         );
+    }
+
+    #[test]
+    fn bodies_push_their_own_locals_and_release_them_at_returns() {
+        // `w = o; return w`: `w` is pushed unbound first, stored, and
+        // released before the return.
+        let mut call = callee(|u| {
+            u.push(unit(LOAD_FAST, 1));
+            u.push(unit(STORE_FAST, 2));
+            u.push(unit(LOAD_FAST, 2));
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        call.callee.nlocalsplus = 3;
+        let body = inline_body(&call).expect("inlinable");
+        let ops: Vec<(Uop, u32)> = body.uops.iter().map(|u| (u.op, u.oparg)).collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                (_PUSH_NULL, 0),
+                (_LOAD_FAST, 1),
+                (_STORE_FAST, 2),
+                (_LOAD_FAST, 2),
+                (_INLINE_POP_LOCALS, 1),
+                (_INLINE_RETURN, 1),
+            ]
+        );
+        assert_eq!((body.nargs, body.locals), (2, 1));
     }
 
     #[test]

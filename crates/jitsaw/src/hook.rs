@@ -2834,7 +2834,7 @@ unsafe fn trivial_calls(units: &[u16], insts: &[Inst]) -> Vec<frontend::TrivialC
 /// caller (see [`frontend::InlineCall`]): `obj.method(args)` or
 /// `function(args)` with each argument a local or a constant, where the
 /// method load's cache or the global holds a plain function whose
-/// parameters, all positional, are its only locals,
+/// parameters are all positional, with few other locals and no cells,
 /// without handlers, local monitoring or instrumentation other than the
 /// code's, and a short body. Not in generators and coroutines, whose
 /// frames are not on the thread's frame stack, above which the callee's
@@ -2920,8 +2920,11 @@ unsafe fn inline_calls(
         let code = field::<*mut PyCodeObject>(func.cast(), off::FUNC_CODE);
         let field_of = |at| field::<i32>(code.cast(), at) as u32;
         let stacksize = field_of(off::CODE_CO_STACKSIZE);
+        // Locals of its own beyond its parameters, but no cells.
+        let nlocals = field_of(off::CODE_CO_NLOCALSPLUS);
         if plain_positional_args(code) != Some(nargs)
-            || field_of(off::CODE_CO_NLOCALSPLUS) != nargs
+            || field_of(off::CODE_CO_NLOCALS) != nlocals
+            || nlocals > nargs + MAX_INLINED_LOCALS
             || field_of(off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0
             || !runtime::exception_table(code).is_empty()
             || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
@@ -3041,6 +3044,10 @@ unsafe fn class_init_call(cls: *mut PyObject) -> Option<crate::uops::InitCall> {
 
 /// Callees needing more stack than this are not inlined.
 const MAX_INLINED_STACK: u32 = 16;
+
+/// The most locals beyond its parameters a callee inlined may have (each
+/// is pushed unbound at the entry and released at the return).
+const MAX_INLINED_LOCALS: u32 = 4;
 
 /// Whether calls are inlined (`JITSAW_INLINE=0` turns it off, to compare).
 pub static INLINE: AtomicBool = AtomicBool::new(true);

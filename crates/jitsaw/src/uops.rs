@@ -421,7 +421,8 @@ uops! { o;
     // entry's checks (oparg: the arguments, with `self` for a method, the
     // last stack slot the body may use, whether the call is a function's
     // and whether the body reads globals; operand: the callee's code), the
-    // return (oparg: the call's), and
+    // return (oparg: the call's), the release of the body's own locals
+    // before it (oparg: how many), and
     // the fallback's release of what the body had pushed (oparg: the slot
     // above the arguments).
     _CHECK_CALLEE: 0 => 0, escapes false;
@@ -429,6 +430,7 @@ uops! { o;
     // which leaves for the call.
     _INLINE_COLD: 0 => 0, escapes false;
     _INLINE_RETURN: o + 3 => 1, escapes true;
+    _INLINE_POP_LOCALS: o + 1 => 1, escapes false;
     _INLINE_UNWIND: 0 => 0, escapes false;
     // jitsaw: a class call with its `__init__` inlined: the class checked
     // (oparg: the arguments; operand: the class), the function's version
@@ -1160,9 +1162,12 @@ pub struct InlineSite {
 pub struct InlineBody {
     /// The call and its callee.
     pub site: InlineSite,
-    /// Its parameters (`self` first for a method): its locals, all
+    /// Its parameters (`self` first for a method), its first locals, all
     /// arguments.
     pub nargs: u32,
+    /// Its other locals, in the slots above the arguments (the body starts
+    /// by pushing them, unbound, and releases them before each return).
+    pub locals: u32,
     /// Its micro-ops: locals are the callee's, a jump names a micro-op of
     /// the body, returns are `_INLINE_RETURN`s (`inst` is unused).
     pub uops: Vec<UopInst>,

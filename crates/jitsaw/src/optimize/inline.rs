@@ -170,8 +170,8 @@ fn frame_slots(program: &Program, body: &InlineBody, at: Depth) -> Option<(u32, 
     let first_local = values.checked_sub(body.nargs)?;
     // The entry's oparg holds the arguments in 8 bits, the top slot in 22;
     // a fused attribute load, its local in 16.
-    let top = values + body.site.stacksize;
-    (body.nargs <= 0xFF && top < 1 << 22 && values <= 0xFFFF).then_some((first_local, values))
+    let top = values + body.locals + body.site.stacksize;
+    (body.nargs <= 0xFF && top < 1 << 22 && top <= 0xFFFF).then_some((first_local, values))
 }
 
 /// The call's code with the body inlined: the micro-ops before the call,
@@ -181,7 +181,7 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
     out.extend_from_slice(&uops[..plan.before]);
     let body = plan.body;
     let entry = body.nargs
-        | (plan.values + body.site.stacksize) << 8
+        | (plan.values + body.locals + body.site.stacksize) << 8
         | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31;
     let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
         op,
@@ -224,7 +224,7 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
         landed.push(out.len());
         let mut u = UopInst { inst: i, ..*u };
         match u.op {
-            Uop::_LOAD_FAST => u.oparg += plan.first_local,
+            Uop::_LOAD_FAST | Uop::_STORE_FAST => u.oparg += plan.first_local,
             // The local in the operand's bits 48-63.
             Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL => {
                 u.operand += (plan.first_local as u64) << 48;
@@ -364,6 +364,7 @@ mod tests {
                     init: None,
                 },
                 nargs: 2,
+                locals: 0,
                 uops: body,
             }],
             ..Program::default()
@@ -508,6 +509,7 @@ mod tests {
                     init: Some(init),
                 },
                 nargs: 2,
+                locals: 0,
                 uops: body,
             }],
             ..Program::default()

@@ -265,6 +265,24 @@ stencil!(
 );
 
 stencil!(
+    /// Before the return of an inlined body with locals of its own beyond
+    /// its parameters (`oparg` of them, in the slots above the arguments):
+    /// they are released, as the callee's frame would release them (their
+    /// values are ints, floats, tuples the body built, or values their
+    /// objects still hold: no code runs), and the result moves down to the
+    /// first, above the arguments, where `_INLINE_RETURN` finds it.
+    fn _INLINE_POP_LOCALS(f, sp, ts) {
+        let res = peek(sp, 1);
+        let first = sp.sub(oparg() + 1);
+        for k in 0..oparg() {
+            xdecref(*first.add(k));
+        }
+        *first = res;
+        next!(f, first.add(1), ts)
+    }
+);
+
+stencil!(
     /// The start of an inlined call's fallback: the values the inlined
     /// body had pushed above slot `oparg` (the call's arguments) when a
     /// guard failed or an allocation did are released (ints, floats and
