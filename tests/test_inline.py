@@ -629,3 +629,61 @@ for a, b, items in [
 """
     )
     assert r.recorded["inlined"] == 3, r.recorded
+
+
+def test_math_functions_of_floats_and_ints_are_called_inline(jit):
+    # `math` functions computing from one float run inline on an exact
+    # float or int; any other argument (one with `__float__` in Python
+    # included), an error (a domain error, an int too large) or a rebound
+    # name takes the real call, which raises with the callee's frame in
+    # the traceback or runs the Python code.
+    r = jit(
+        NOTE
+        + """
+import math
+from math import sin, cos, sqrt
+class Point:
+    __slots__ = ("x", "y", "z")
+    def __init__(self, i):
+        self.x = x = sin(i)
+        self.y = cos(i) * 3
+        self.z = (x * x) / 2
+class Vec:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+    def norm(self):
+        return sqrt(self.x * self.x + self.y * self.y)
+    def angle(self):
+        return math.atan(self.y)
+def run(n, v):
+    s = 0.0
+    for i in range(n):
+        p = Point(i)
+        s += p.z + v.norm() + v.angle()
+    return round(s, 6)
+v = Vec(3, 4)
+for k in range(30):
+    r = run(40, v)
+print(r)
+note("inlined", run)
+class F:
+    def __float__(self):
+        print("float of F")
+        return 2.0
+    def __mul__(self, o):
+        return 1.0
+    def __add__(self, o):
+        return 1.0
+for x, y in [(0.5, 1.5), (2**70, 1), ("a", 1), (F(), 1), (1e200, 1e200), (1j, 0)]:
+    try:
+        print(run(3, Vec(x, y)))
+    except Exception:
+        import traceback
+        traceback.print_exc()
+def sqrt(x):
+    return -1.0
+print(run(3, v))
+"""
+    )
+    assert r.recorded["inlined"] == 3, r.recorded

@@ -783,9 +783,11 @@ def _waiting_statuses(steps, threshold):
         prev = expected[-1]
         if prev == "compiled" or (prev == "requicken" and len(expected) > 1):
             expected.append("compiled")
-        elif step["compile_ns"] > steps[i - 2]["compile_ns"]:
+        elif step["compile_ns"] != steps[i - 2]["compile_ns"]:
             # A waiting call that ran long went on in code compiled from
-            # what its turns specialized, kept (`hook::warm_up_unhooked`).
+            # what its turns specialized, kept (`hook::warm_up_unhooked`):
+            # the compilation's time replaced the estimate, which on a busy
+            # machine may be the longer.
             expected.append("compiled")
         elif first["first_run_ns"] >= first["compile_ns"]:
             # A first call longer than compiling: compiled after a warm-up.

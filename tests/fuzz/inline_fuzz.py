@@ -1,16 +1,17 @@
 """Differential fuzzer for inlined calls: random classes whose methods compute
 from their parameters and locals of their own (attribute reads, items of a
-list or tuple attribute and its `len()`, int, float and bool arithmetic,
-`/`, `//`, `%` and `&`, comparisons, `and`/`or`, tuples, branches,
-globals), called in loops with simple arguments, and instances made there
-(`__init__` storing its arguments), so that their callers' code runs them
-inlined; then the values change type (floats, strings, big ints, ``None``,
-sequences too short or of other types, objects of subclasses with other
-layouts or overriding methods), attributes are deleted, globals (`len` too)
-rebound, methods, ``__init__`` and their ``__code__`` replaced, and tracing
-switched on, so that inlined bodies leave for the real call at every point.
-Plain and jitted runs (every function compiled at its first call, and after
-two calls) must print exactly the same.
+list or tuple attribute and its `len()`, `math` functions, int, float and
+bool arithmetic, `/`, `//`, `%` and `&`, comparisons, `and`/`or`, tuples,
+branches, globals), called in loops with simple arguments, and instances
+made there (`__init__` storing its arguments), so that their callers' code
+runs them inlined; then the values change type (floats, strings, big ints,
+``None``, sequences too short or of other types, objects of subclasses with
+other layouts or overriding methods), attributes are deleted, globals
+(`len`, `sin` too) and `math.cos` rebound, methods, ``__init__`` and their
+``__code__`` replaced, and tracing switched on, so that inlined bodies leave
+for the real call at every point. Plain and jitted runs (every function
+compiled at its first call, and after two calls) must print exactly the
+same.
 
     python3.13 tests/fuzz/inline_fuzz.py --seed 1 --count 100      # CI batch
     python3.13 tests/fuzz/inline_fuzz.py --seed 7 --count 2000     # long mode
@@ -38,6 +39,7 @@ def num(r, depth=0):
             f"self.{r.choice(ATTRS)}", f"self.{r.choice(ATTRS)}", f"u.{r.choice(ATTRS)}", "v",
             r.choice(["1", "2", "-3"]), "LIMIT", "Const.K",
             f"self.s[{r.choice(['0', '1', '2', 'v % 3'])}]", "len(self.s)", "len(u.s)",
+            "sin(v)", f"math.cos(self.{r.choice(ATTRS)})", "sqrt(len(self.s))",
             *LOCALS,
         ])
     op = r.choice(['+', '-', '*', '+', '-', '*', '//', '%', '/', '&'])
@@ -87,7 +89,8 @@ def program(seed):
     """Program `seed`'s source."""
     r = random.Random(seed)
     methods = ["m0", "m1", "m2"]
-    lines = ["import sys", "LIMIT = 4", "class Const:", "    K = 2", "class A:"]
+    lines = ["import sys", "import math", "from math import sin, sqrt", "LIMIT = 4",
+             "class Const:", "    K = 2", "class A:"]
     lines.append("    def __init__(self, x, y, z):")
     lines.append("        self.x, self.y, self.z = x, y, z")
     for m in methods:
@@ -139,6 +142,8 @@ def program(seed):
         "len = lambda s: 2",
         "print('len', guarded(a, b, 5))",
         "del len",
+        "sin, math.cos = (lambda x: 'sin'), (lambda x: 'cos')",
+        "print('math', guarded(a, b, 5))",
         "print('B', guarded(B(1, 2, 3), b, 5), guarded(a, B(4, 5, 6), 5))",
         "print('C', guarded(C(1, 2, 3), b, 5))",
         "del a.z",

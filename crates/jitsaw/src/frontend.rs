@@ -70,6 +70,10 @@ pub struct CodeInput {
     /// Calls whose callee may be inlined, by the `CALL`'s offset
     /// (see [`InlineCall`]).
     pub inline_calls: Vec<InlineCall>,
+    /// In an inlined callee, its `CALL_BUILTIN_O`s of a C function that
+    /// computes from a float or int alone (`math.sqrt`), as the global it
+    /// calls holds it now: (the `CALL`'s offset, the function).
+    pub pure_calls: Vec<(u32, u64)>,
     /// Whether facts about locals may outlive Python code run meanwhile
     /// (see [`Program::local_facts`]).
     pub local_facts: bool,
@@ -141,8 +145,8 @@ pub struct TrivialCall {
 
 /// A call `obj.method(args)` or `function(args)` whose callee, as the
 /// method load's cache or the global's value predicts it, is a small plain
-/// function of its parameters alone
-/// (no other locals, cells, handlers, `*args`): the callee's code as the
+/// function of its parameters (few other locals, no cells, handlers or
+/// `*args`): the callee's code as the
 /// frontend lowers it, for [`inline_body`] to see whether every micro-op of
 /// it computes without side effects, so that `optimize::inline` may run it
 /// in the caller without a frame.
@@ -473,14 +477,25 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         if unreachable {
             continue;
         }
-        // The pure forms of a call and of a tuple's allocation run no
-        // code: they need neither the instruction pointer before them nor
-        // the validity check after them.
-        let pure_only = lowered[j]
+        // The pure forms of calls and of a tuple's allocation run no code:
+        // they need neither the instruction pointer before them nor the
+        // checks after them.
+        let pure_c_call = callee
+            .pure_calls
             .iter()
-            .any(|u| matches!(u.op, Uop::_CALL_LEN | Uop::_BUILD_TUPLE));
-        let dropped =
-            |u: &Lowered| pure_only && matches!(u.op, Uop::_SET_IP | Uop::_CHECK_VALIDITY);
+            .find(|&&(offset, _)| offset == insts[j].offset)
+            .map(|&(_, function)| function);
+        let pure_only = pure_c_call.is_some()
+            || lowered[j]
+                .iter()
+                .any(|u| matches!(u.op, Uop::_CALL_LEN | Uop::_BUILD_TUPLE));
+        let dropped = |u: &Lowered| {
+            pure_only
+                && matches!(
+                    u.op,
+                    Uop::_SET_IP | Uop::_CHECK_VALIDITY | Uop::_CHECK_PERIODIC
+                )
+        };
         let inlinable_form =
             |u: &Lowered| dropped(u) || inlinable(pure_form(u.op).unwrap_or(u.op), u.oparg);
         if !lowered[j].iter().all(inlinable_form) && never_ran(callee, &insts[j]) {
@@ -507,9 +522,16 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             if dropped(u) {
                 continue;
             }
-            let u = &Lowered {
-                op: pure_form(u.op).unwrap_or(u.op),
-                ..*u
+            let u = &match (u.op, pure_c_call) {
+                (Uop::_CALL_BUILTIN_O, Some(function)) => Lowered {
+                    op: Uop::_CALL_BUILTIN_O_PURE,
+                    operand: function,
+                    ..*u
+                },
+                _ => Lowered {
+                    op: pure_form(u.op).unwrap_or(u.op),
+                    ..*u
+                },
             };
             let store = stores_to_self
                 && matches!(
@@ -700,12 +722,12 @@ fn pure_form(op: Uop) -> Option<Uop> {
 /// allocations; and it needs no instruction pointer.
 fn inlinable(op: Uop, oparg: u32) -> bool {
     let pure = match op {
-        Uop::_LOAD_ATTR_INSTANCE_VALUE
-        | Uop::_LOAD_ATTR_SLOT
-        | Uop::_LOAD_ATTR_CLASS
-        | Uop::_LOAD_ATTR_MODULE => oparg & 1 == 0,
-        // With the `NULL` of a call after it (`len(x)`).
-        Uop::_LOAD_GLOBAL_MODULE
+        Uop::_LOAD_ATTR_INSTANCE_VALUE | Uop::_LOAD_ATTR_SLOT | Uop::_LOAD_ATTR_CLASS => {
+            oparg & 1 == 0
+        }
+        // With the `NULL` of a call after it (`len(x)`, `math.sqrt(x)`).
+        Uop::_LOAD_ATTR_MODULE
+        | Uop::_LOAD_GLOBAL_MODULE
         | Uop::_LOAD_GLOBAL_BUILTINS
         | Uop::_GUARD_GLOBALS_VERSION
         | Uop::_GUARD_BUILTINS_VERSION
@@ -740,6 +762,8 @@ fn inlinable(op: Uop, oparg: u32) -> bool {
         | Uop::_BINARY_SUBSCR_TUPLE_INT_PURE
         | Uop::_CALL_LEN_PURE
         | Uop::_BUILD_TUPLE_PURE
+        | Uop::_CALL_BUILTIN_O_PURE
+        | Uop::_PUSH_NULL
         | Uop::_POP_FRAME => true,
         _ => is_arithmetic(op),
     };
@@ -2325,6 +2349,42 @@ mod tests {
                 (_BINARY_SUBSCR_TUPLE_INT_PURE, 0),
                 (_CALL_LEN_PURE, 1),
                 (_INLINE_RETURN, 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn calls_of_pure_c_functions_take_their_pure_form_in_bodies() {
+        // `return f(o)`, `f` a global the hook found a pure `math` function.
+        let mut call = callee(|u| {
+            with_caches(u, LOAD_GLOBAL_MODULE, 1);
+            u.push(unit(LOAD_FAST, 1));
+            with_caches(u, CALL_BUILTIN_O, 1);
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        let slot = GlobalSlot {
+            builtin: false,
+            index: 4,
+            globals_version: 3,
+            builtins_version: 0,
+        };
+        let input = &mut call.callee;
+        input.globals = vec![(1, slot)];
+        input.globals_version = Some(3);
+        assert_eq!(inline_body(&call), None, "a C function not known pure");
+        let at = decode(&call.callee.units).unwrap()[3].offset;
+        call.callee.pure_calls = vec![(at, 0xF00D)];
+        let body = inline_body(&call).expect("inlinable");
+        let ops: Vec<(Uop, u64)> = body.uops.iter().map(|u| (u.op, u.operand)).collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                (_GUARD_GLOBALS_VERSION, 3),
+                (_LOAD_GLOBAL_MODULE, 4),
+                (_LOAD_FAST, 0),
+                (_CALL_BUILTIN_O_PURE, 0xF00D),
+                (_INLINE_RETURN, 0),
             ]
         );
     }

@@ -2949,6 +2949,7 @@ unsafe fn inline_calls(
             callee.globals = global_slots(ts, globals, builtins, code, &loads);
             callee.globals_version = keys_version(globals);
             callee.builtins_version = keys_version(builtins);
+            callee.pure_calls = pure_calls(globals, builtins, code, &callee_insts);
         }
         calls.push(frontend::InlineCall {
             site: crate::uops::InlineSite {
@@ -3040,6 +3041,140 @@ unsafe fn class_init_call(cls: *mut PyObject) -> Option<crate::uops::InitCall> {
         function: function as u64,
         function_version,
     })
+}
+
+/// The functions of `math` that compute from one float alone (an int
+/// converted by its own `__float__`, in C): called with an exact float or
+/// int, they run no Python code and change nothing.
+const PURE_MATH: &[&[u8]] = &[
+    b"acos",
+    b"acosh",
+    b"asin",
+    b"asinh",
+    b"atan",
+    b"atanh",
+    b"cbrt",
+    b"cos",
+    b"cosh",
+    b"degrees",
+    b"erf",
+    b"erfc",
+    b"exp",
+    b"exp2",
+    b"expm1",
+    b"fabs",
+    b"gamma",
+    b"isfinite",
+    b"isinf",
+    b"isnan",
+    b"lgamma",
+    b"log10",
+    b"log1p",
+    b"log2",
+    b"radians",
+    b"sin",
+    b"sinh",
+    b"sqrt",
+    b"tan",
+    b"tanh",
+];
+
+/// The `CALL_BUILTIN_O`s of an inlined callee (`insts`, of `code`, whose
+/// globals and builtins are these) that call, through a global load or
+/// one of the global `math`'s attributes, a function of [`PURE_MATH`] of
+/// the `math` module: by the `CALL`'s offset,
+/// the function its global holds now (`_CALL_BUILTIN_O_PURE` checks it is
+/// the one called, and the argument's type).
+unsafe fn pure_calls(
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+    code: *mut PyCodeObject,
+    insts: &[Inst],
+) -> Vec<(u32, u64)> {
+    let plain = |d: *mut PyObject| {
+        is_dict(d)
+            && dict_keys_is_unicode((*d.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys)
+    };
+    if !plain(globals) || !plain(builtins) {
+        return Vec::new();
+    }
+    // Each call's function: a global's name (`sqrt(x)`), or a global's and
+    // its attribute's (`math.sqrt(x)`).
+    let calls: Vec<(u32, usize, Option<usize>)> = insts
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.opcode == opcode::CALL_BUILTIN_O && i.oparg == 1)
+        .filter_map(|(j, call)| {
+            let (load_at, _) = frontend::call_operands(insts, j)?;
+            let load = &insts[load_at];
+            let global = |i: &Inst, null| {
+                (deopt(i.opcode) == opcode::LOAD_GLOBAL && i.oparg & 1 == null)
+                    .then_some((i.oparg >> 1) as usize)
+            };
+            if let Some(name) = global(load, 1) {
+                return Some((call.offset, name, None));
+            }
+            // The attribute pushing the `NULL` after it, or a `PUSH_NULL`.
+            let (attr_at, null) = match load.opcode {
+                opcode::PUSH_NULL => (load_at.checked_sub(1)?, 0),
+                _ => (load_at, 1),
+            };
+            let attr = &insts[attr_at];
+            let module = global(insts.get(attr_at.checked_sub(1)?)?, 0)?;
+            (deopt(attr.opcode) == opcode::LOAD_ATTR && attr.oparg & 1 == null).then_some((
+                call.offset,
+                module,
+                Some((attr.oparg >> 1) as usize),
+            ))
+        })
+        .collect();
+    if calls.is_empty() {
+        return Vec::new();
+    }
+    // The module as imported (no import runs here; borrowed from
+    // `sys.modules`, a dict of `str` keys).
+    let modules = pyo3::ffi::PyImport_GetModuleDict();
+    let math = pyo3::ffi::PyDict_GetItemString(modules, c"math".as_ptr()).cast::<PyObject>();
+    if math.is_null() {
+        return Vec::new();
+    }
+    let names = code_obj_field(code, off::CODE_CO_NAMES);
+    // Dicts with only `str` keys (a module's: `math`'s): the lookups run no
+    // code.
+    let get = |d: *mut PyObject, name: usize| -> *mut PyObject {
+        pyo3::ffi::PyDict_GetItem(d.cast(), tuple_item(names, name).cast()).cast()
+    };
+    calls
+        .into_iter()
+        .filter_map(|(offset, name, attr)| {
+            let mut value = get(globals, name);
+            if value.is_null() {
+                value = get(builtins, name);
+            }
+            if let Some(attr) = attr {
+                if value != math {
+                    return None;
+                }
+                value = get(pyo3::ffi::PyModule_GetDict(math.cast()).cast(), attr);
+            }
+            (!value.is_null() && pure_math_function(value, math)).then_some((offset, value as u64))
+        })
+        .collect()
+}
+
+/// Whether `f` is a function of [`PURE_MATH`] of the module `math`.
+unsafe fn pure_math_function(f: *mut PyObject, math: *mut PyObject) -> bool {
+    use jitsaw_cpython313::layout::PyCFunctionObject;
+    if !is_type(f, &raw mut PyCFunction_Type) {
+        return false;
+    }
+    let f = f.cast::<PyCFunctionObject>();
+    let def = (*f).m_ml;
+    (*f).m_self == math
+        && !def.is_null()
+        && (*def).ml_flags == consts::METH_O as i32
+        && !(*def).ml_name.is_null()
+        && PURE_MATH.contains(&std::ffi::CStr::from_ptr((*def).ml_name.cast()).to_bytes())
 }
 
 /// Callees needing more stack than this are not inlined.

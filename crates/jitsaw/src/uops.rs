@@ -459,6 +459,10 @@ uops! { o;
     _CALL_NON_PY_GENERAL: o + 2 => 1;
     _CALL_BUILTIN_CLASS: o + 2 => 1;
     _CALL_BUILTIN_O: o + 2 => 1;
+    // jitsaw: in an inlined body, a call of a C function that computes
+    // from a float or int alone (operand: the function); anything else
+    // leaves for the call.
+    _CALL_BUILTIN_O_PURE: o + 2 => 1, escapes false;
     _CALL_BUILTIN_FAST: o + 2 => 1;
     _CALL_BUILTIN_FAST_WITH_KEYWORDS: o + 2 => 1;
     _CALL_METHOD_DESCRIPTOR_O: o + 2 => 1;
@@ -851,6 +855,9 @@ impl Uop {
                 | Uop::_BINARY_SUBSCR_TUPLE_INT_PURE
                 | Uop::_CALL_LEN_PURE
                 | Uop::_BUILD_TUPLE_PURE
+                // Calls only a function of `hook::PURE_MATH` of a float or
+                // an int, which runs no Python code.
+                | Uop::_CALL_BUILTIN_O_PURE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
                 | Uop::_RAW_BOX_FLOAT_INTO_FAST

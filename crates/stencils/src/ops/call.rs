@@ -531,6 +531,44 @@ stencil!(fn _CALL_BUILTIN_O(f, sp, ts) {
     finish_call!(f, sp, ts, res)
 });
 
+stencil!(
+    /// `_CALL_BUILTIN_O` in an inlined body (`optimize::inline`), where
+    /// nothing may run code: only of the function compiled in (the
+    /// operand, one the hook found computes from a float or an int alone,
+    /// `math.sqrt`) and an exact float or int, neither the function nor the
+    /// argument losing its last reference here. Anything else, and an
+    /// error (`math.sqrt(-1)`), leaves for the call, which computes the
+    /// same again (the error is dropped there, `_INLINE_UNWIND`).
+    fn _CALL_BUILTIN_O_PURE(f, sp, ts) {
+        let callable = peek(sp, oparg() + 2);
+        let (args, total) = call_args(sp, oparg());
+        let arg = *args;
+        if total != 1
+            || callable != operand() as *mut PyObject
+            || !(is_float(arg) || is_int(arg))
+            || refcnt(callable) == 1
+            || *c_recursion_remaining(ts) <= 0
+        {
+            deopt!(f, sp, ts)
+        }
+        let func = callable.cast::<PyCFunctionObject>();
+        let cfunc = core::mem::transmute::<*const (), CFunction>((*(*func).m_ml).ml_meth);
+        *c_recursion_remaining(ts) -= 1;
+        let res = cfunc(cfunction_self(func), arg);
+        *c_recursion_remaining(ts) += 1;
+        if res.is_null() {
+            deopt!(f, sp, ts)
+        }
+        if is_float(arg) {
+            float_decref(ts, arg);
+        } else {
+            int_decref(arg);
+        }
+        decref_no_dealloc(callable);
+        finish_call!(f, sp, ts, res)
+    }
+);
+
 stencil!(fn _CALL_BUILTIN_FAST(f, sp, ts) {
     let callable = peek(sp, oparg() + 2);
     let (args, total) = call_args(sp, oparg());
