@@ -72,7 +72,7 @@ pub struct CodeInput {
     pub inline_calls: Vec<InlineCall>,
     /// In an inlined callee, its `CALL_BUILTIN_O`s of a C function that
     /// computes from a float or int alone (`math.sqrt`), as the global it
-    /// calls holds it now: (the `CALL`'s offset, the function).
+    /// calls holds it now: (the `CALL`'s offset, its method definition).
     pub pure_calls: Vec<(u32, u64)>,
     /// Whether facts about locals may outlive Python code run meanwhile
     /// (see [`Program::local_facts`]).

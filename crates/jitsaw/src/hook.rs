@@ -3082,9 +3082,9 @@ const PURE_MATH: &[&[u8]] = &[
 /// The `CALL_BUILTIN_O`s of an inlined callee (`insts`, of `code`, whose
 /// globals and builtins are these) that call, through a global load or
 /// one of the global `math`'s attributes, a function of [`PURE_MATH`] of
-/// the `math` module: by the `CALL`'s offset,
-/// the function its global holds now (`_CALL_BUILTIN_O_PURE` checks it is
-/// the one called, and the argument's type).
+/// the `math` module: by the `CALL`'s offset, the method definition of the
+/// function its global holds now (`_CALL_BUILTIN_O_PURE` checks the
+/// function called has it, and the argument's type).
 unsafe fn pure_calls(
     globals: *mut PyObject,
     builtins: *mut PyObject,
@@ -3157,7 +3157,10 @@ unsafe fn pure_calls(
                 }
                 value = get(pyo3::ffi::PyModule_GetDict(math.cast()).cast(), attr);
             }
-            (!value.is_null() && pure_math_function(value, math)).then_some((offset, value as u64))
+            (!value.is_null() && pure_math_function(value, math)).then(|| {
+                let def = (*value.cast::<jitsaw_cpython313::layout::PyCFunctionObject>()).m_ml;
+                (offset, def as u64)
+            })
         })
         .collect()
 }

@@ -460,8 +460,8 @@ uops! { o;
     _CALL_BUILTIN_CLASS: o + 2 => 1;
     _CALL_BUILTIN_O: o + 2 => 1;
     // jitsaw: in an inlined body, a call of a C function that computes
-    // from a float or int alone (operand: the function); anything else
-    // leaves for the call.
+    // from a float or int alone (operand: its method definition); anything
+    // else leaves for the call.
     _CALL_BUILTIN_O_PURE: o + 2 => 1, escapes false;
     _CALL_BUILTIN_FAST: o + 2 => 1;
     _CALL_BUILTIN_FAST_WITH_KEYWORDS: o + 2 => 1;

@@ -533,25 +533,28 @@ stencil!(fn _CALL_BUILTIN_O(f, sp, ts) {
 
 stencil!(
     /// `_CALL_BUILTIN_O` in an inlined body (`optimize::inline`), where
-    /// nothing may run code: only of the function compiled in (the
-    /// operand, one the hook found computes from a float or an int alone,
-    /// `math.sqrt`) and an exact float or int, neither the function nor the
-    /// argument losing its last reference here. Anything else, and an
-    /// error (`math.sqrt(-1)`), leaves for the call, which computes the
-    /// same again (the error is dropped there, `_INLINE_UNWIND`).
+    /// nothing may run code: only of a C function of the method definition
+    /// compiled in (the operand, of a function the hook found computes
+    /// from a float or an int alone, `math.sqrt`; the definition is the
+    /// module's, which outlives any one function object) and an exact
+    /// float or int, neither the function nor the argument losing its last
+    /// reference here. Anything else, and an error (`math.sqrt(-1)`),
+    /// leaves for the call, which computes the same again (the error is
+    /// dropped there, `_INLINE_UNWIND`).
     fn _CALL_BUILTIN_O_PURE(f, sp, ts) {
         let callable = peek(sp, oparg() + 2);
         let (args, total) = call_args(sp, oparg());
         let arg = *args;
+        let func = callable.cast::<PyCFunctionObject>();
         if total != 1
-            || callable != operand() as *mut PyObject
+            || !is_type(callable, &raw mut PyCFunction_Type)
+            || (*func).m_ml as u64 != operand()
             || !(is_float(arg) || is_int(arg))
             || refcnt(callable) == 1
             || *c_recursion_remaining(ts) <= 0
         {
             deopt!(f, sp, ts)
         }
-        let func = callable.cast::<PyCFunctionObject>();
         let cfunc = core::mem::transmute::<*const (), CFunction>((*(*func).m_ml).ml_meth);
         *c_recursion_remaining(ts) -= 1;
         let res = cfunc(cfunction_self(func), arg);
