@@ -5,15 +5,22 @@ use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::{consts, off};
 
+/// A tuple of the `oparg` values on top of the stack, which it takes.
+macro_rules! build_tuple {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        let n = oparg();
+        let values = $sp.sub(n);
+        let tup = _PyTuple_FromArraySteal(values, n as isize);
+        if tup.is_null() {
+            error!($f, values, $ts)
+        }
+        *values = tup;
+        next!($f, values.add(1), $ts)
+    }};
+}
+
 stencil!(fn _BUILD_TUPLE(f, sp, ts) {
-    let n = oparg();
-    let values = sp.sub(n);
-    let tup = _PyTuple_FromArraySteal(values, n as isize);
-    if tup.is_null() {
-        error!(f, values, ts)
-    }
-    *values = tup;
-    next!(f, values.add(1), ts)
+    build_tuple!(f, sp, ts)
 });
 
 stencil!(
@@ -22,14 +29,7 @@ stencil!(
     /// allocation releases values their objects still hold, ints and
     /// floats (no code runs), and leaves for the call.
     fn _BUILD_TUPLE_PURE(f, sp, ts) {
-        let n = oparg();
-        let values = sp.sub(n);
-        let tup = _PyTuple_FromArraySteal(values, n as isize);
-        if tup.is_null() {
-            error!(f, values, ts)
-        }
-        *values = tup;
-        next!(f, values.add(1), ts)
+        build_tuple!(f, sp, ts)
     }
 );
 

@@ -695,6 +695,21 @@ unsafe fn cached_callable(ts: Ts, offset: usize) -> *mut PyObject {
     field::<*mut PyObject>(interp(ts).cast(), offset)
 }
 
+/// The size of an exact list, tuple, `str` or dict: a field (what their
+/// `len` slots return); `None` for anything else, which `len` asks.
+#[inline(always)]
+unsafe fn field_len(arg: *mut PyObject) -> Option<isize> {
+    if is_list(arg) || is_tuple(arg) {
+        Some(ob_size(arg))
+    } else if is_str(arg) {
+        Some(field::<isize>(arg.cast(), off::UNICODE_LENGTH))
+    } else if is_dict(arg) {
+        Some(field::<isize>(arg.cast(), off::DICT_MA_USED))
+    } else {
+        None
+    }
+}
+
 stencil!(fn _CALL_LEN(f, sp, ts) {
     let callable = peek(sp, oparg() + 2);
     let (args, total) = call_args(sp, oparg());
@@ -702,14 +717,8 @@ stencil!(fn _CALL_LEN(f, sp, ts) {
         deopt!(f, sp, ts)
     }
     let arg = *args;
-    // The sizes of exact lists, tuples, strings and dicts are fields (what
-    // their `len` slots return), the rest asks the object.
-    let len = if is_list(arg) || is_tuple(arg) {
-        ob_size(arg)
-    } else if is_str(arg) {
-        field::<isize>(arg.cast(), off::UNICODE_LENGTH)
-    } else if is_dict(arg) {
-        field::<isize>(arg.cast(), off::DICT_MA_USED)
+    let len = if let Some(len) = field_len(arg) {
+        len
     } else if type_slot(arg, off::TYPE_TP_AS_SEQUENCE, off::SEQUENCE_SQ_LENGTH)
         == (&raw const jitsaw_slot_sq_length) as usize
     {
@@ -742,13 +751,7 @@ stencil!(
             deopt!(f, sp, ts)
         }
         let arg = *args;
-        let len = if is_list(arg) || is_tuple(arg) {
-            ob_size(arg)
-        } else if is_str(arg) {
-            field::<isize>(arg.cast(), off::UNICODE_LENGTH)
-        } else if is_dict(arg) {
-            field::<isize>(arg.cast(), off::DICT_MA_USED)
-        } else {
+        let Some(len) = field_len(arg) else {
             deopt!(f, sp, ts)
         };
         if refcnt(arg) == 1 || refcnt(callable) == 1 {
