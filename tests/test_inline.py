@@ -656,11 +656,13 @@ class Vec:
         return sqrt(self.x * self.x + self.y * self.y)
     def angle(self):
         return math.atan(self.y)
+    def root(self):
+        return sqrt(self.y)
 def run(n, v):
     s = 0.0
     for i in range(n):
         p = Point(i)
-        s += p.z + v.norm() + v.angle()
+        s += p.z + v.norm() + v.angle() + v.root()
     return round(s, 6)
 v = Vec(3, 4)
 for k in range(30):
@@ -675,7 +677,16 @@ class F:
         return 1.0
     def __add__(self, o):
         return 1.0
-for x, y in [(0.5, 1.5), (2**70, 1), ("a", 1), (F(), 1), (1e200, 1e200), (1j, 0)]:
+for x, y in [
+    (0.5, 1.5),
+    (2**70, 1),
+    ("a", 1),
+    (F(), 1),
+    (1e200, 1e200),
+    (1j, 0),
+    (1, -1.0),
+    (1, 2**1100),
+]:
     try:
         print(run(3, Vec(x, y)))
     except Exception:
@@ -686,4 +697,4 @@ def sqrt(x):
 print(run(3, v))
 """
     )
-    assert r.recorded["inlined"] == 3, r.recorded
+    assert r.recorded["inlined"] == 4, r.recorded

@@ -2655,6 +2655,13 @@ unsafe fn global_slots(
         .collect()
 }
 
+/// Whether `d` is an exact dict whose keys are all `str`: looking a name
+/// up in it runs no Python code.
+unsafe fn str_keyed_dict(d: *mut PyObject) -> bool {
+    is_dict(d)
+        && dict_keys_is_unicode((*d.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys)
+}
+
 /// The values global loads of `code` find now, for names that may be
 /// burned in: found in exact dicts with only `str` keys (looking them up
 /// runs no Python code, so nothing changes before the dicts are watched),
@@ -2666,11 +2673,7 @@ unsafe fn known_globals(
     insts: &[Inst],
     loads: &[(u32, u32)],
 ) -> Vec<KnownGlobal> {
-    let plain = |d: *mut PyObject| {
-        is_dict(d)
-            && dict_keys_is_unicode((*d.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys)
-    };
-    if !plain(globals) || !plain(builtins) {
+    if !str_keyed_dict(globals) || !str_keyed_dict(builtins) {
         return Vec::new();
     }
     let names = code_obj_field(code, off::CODE_CO_NAMES);
@@ -3091,11 +3094,7 @@ unsafe fn pure_calls(
     code: *mut PyCodeObject,
     insts: &[Inst],
 ) -> Vec<(u32, u64)> {
-    let plain = |d: *mut PyObject| {
-        is_dict(d)
-            && dict_keys_is_unicode((*d.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys)
-    };
-    if !plain(globals) || !plain(builtins) {
+    if !str_keyed_dict(globals) || !str_keyed_dict(builtins) {
         return Vec::new();
     }
     // Each call's function: a global's name (`sqrt(x)`), or a global's and
@@ -3204,8 +3203,7 @@ unsafe fn module_attr(
         return None;
     }
     let dict = module_dict(module).cast::<PyObject>();
-    if !is_dict(dict)
-        || !dict_keys_is_unicode((*dict.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys)
+    if !str_keyed_dict(dict)
         || !is_str(name)
         || is_dunder(name)
         || !runtime::watch::burnable(dict, name)

@@ -169,9 +169,11 @@ fn frame_slots(program: &Program, body: &InlineBody, at: Depth) -> Option<(u32, 
     let values = program.stack_base + u32::try_from(depth).ok()?;
     let first_local = values.checked_sub(body.nargs)?;
     // The entry's oparg holds the arguments in 8 bits, the top slot in 22;
-    // a fused attribute load, its local in 16.
+    // a fused attribute load, its local (the body's last above `values`)
+    // in 16.
     let top = values + body.locals + body.site.stacksize;
-    (body.nargs <= 0xFF && top < 1 << 22 && top <= 0xFFFF).then_some((first_local, values))
+    (body.nargs <= 0xFF && top < 1 << 22 && values + body.locals <= 0xFFFF)
+        .then_some((first_local, values))
 }
 
 /// The call's code with the body inlined: the micro-ops before the call,

@@ -537,8 +537,9 @@ stencil!(
     /// compiled in (the operand, of a function the hook found computes
     /// from a float or an int alone, `math.sqrt`; the definition is the
     /// module's, which outlives any one function object) and an exact
-    /// float or int, neither the function nor the argument losing its last
-    /// reference here. Anything else, and an error (`math.sqrt(-1)`),
+    /// float or int (freed inline if this was its last reference), the
+    /// function not losing its last reference here. Anything else, and an
+    /// error (`math.sqrt(-1)`),
     /// leaves for the call, which computes the same again (the error is
     /// dropped there, `_INLINE_UNWIND`).
     fn _CALL_BUILTIN_O_PURE(f, sp, ts) {
