@@ -319,6 +319,72 @@ print(total_a(b, a, 10), total_b(a, b, 10), total_a(a, b, 10))
     assert r.recorded == {"a": 1, "b": 1}, r.recorded
 
 
+def test_a_method_called_on_objects_of_several_classes_stays_inlined(jit):
+    # One call site, a base class's method, objects of four classes whose
+    # attributes sit at different places (another order, a class attribute
+    # standing in, `__slots__`): the body reads each through a cache of the
+    # classes it met, and the call stays inlined. Objects whose attribute
+    # is a property, is read by a `__getattribute__`, or lives in a
+    # `__dict__` that took over the inline values take the real call.
+    r = jit(
+        NOTE
+        + """
+class Base:
+    def __init__(self, k):
+        self.k = k
+        self.w = k * 2
+    def weight(self):
+        return self.w + self.k
+class A(Base):
+    pass
+class B(Base):
+    def __init__(self, k):
+        self.extra = 0
+        super().__init__(k)
+class C(Base):
+    w = 100
+    def __init__(self, k):
+        self.k = k
+class S(Base):
+    __slots__ = ("k", "w")
+class P(Base):
+    reads = 0
+    @property
+    def w(self):
+        P.reads += 1
+        return 5
+    def __init__(self, k):
+        self.k = k
+class G(Base):
+    def __getattribute__(self, name):
+        return 1 if name == "k" else object.__getattribute__(self, name)
+def total(objs, n):
+    s = 0
+    for i in range(n):
+        for o in objs:
+            s += o.weight()
+    return s
+objs = [A(1), B(2), C(3), S(4)]
+for k in range(40):
+    print(total(objs, 10))
+note("several", total)
+d = A(5)
+vars(d).update({f"a{i}": i for i in range(40)})
+c = C(6)
+c.w = 2**70
+print(total([d, P(6), G(7), c] + objs, 3), P.reads)
+c.w = "x"
+try:
+    total([c], 1)
+except TypeError as e:
+    print("TypeError", e)
+note("after", total)
+"""
+    )
+    assert r.recorded["several"] == 1, r.recorded
+    assert r.recorded["after"] <= 1, r.recorded
+
+
 def test_functions_and_calls_with_computed_arguments_are_inlined(jit):
     r = jit(
         NOTE

@@ -2,16 +2,17 @@
 from their parameters and locals of their own (attribute reads, items of a
 list or tuple attribute and its `len()`, `math` functions, int, float and
 bool arithmetic, `/`, `//`, `%` and `&`, comparisons, `and`/`or`, tuples,
-branches, globals), called in loops with simple arguments, and instances
-made there (`__init__` storing its arguments), so that their callers' code
-runs them inlined; then the values change type (floats, strings, big ints,
-``None``, sequences too short or of other types, objects of subclasses with
-other layouts or overriding methods), attributes are deleted, globals
-(`len`, `sin` too) and `math.cos` rebound, methods, ``__init__`` and their
-``__code__`` replaced, and tracing switched on, so that inlined bodies leave
-for the real call at every point. Plain and jitted runs (every function
-compiled at its first call, and after two calls) must print exactly the
-same.
+branches, globals), called in loops with simple arguments (objects of one
+class, or of two classes of other layouts taking turns at each call site),
+and instances made there (`__init__` storing its arguments), so that their
+callers' code runs them inlined; then the values change type (floats,
+strings, big ints, ``None``, sequences too short or of other types, objects
+of subclasses with other layouts or overriding methods), attributes are
+deleted, globals (`len`, `sin` too) and `math.cos` rebound, methods,
+``__init__`` and their ``__code__`` replaced, and tracing switched on, so
+that inlined bodies leave for the real call at every point. Plain and
+jitted runs (every function compiled at its first call, and after two
+calls) must print exactly the same.
 
     python3.13 tests/fuzz/inline_fuzz.py --seed 1 --count 100      # CI batch
     python3.13 tests/fuzz/inline_fuzz.py --seed 7 --count 2000     # long mode
@@ -104,6 +105,14 @@ def program(seed):
         "class C(A):",
         f"    def {r.choice(methods)}(self, u, v):",
         "        return ('override', v)",
+        # Other layouts the first phase may mix at one call site: slots,
+        # and a class attribute standing in for a value never stored.
+        "class S(A):",
+        "    __slots__ = ('x', 'y', 'z')",
+        "class D(A):",
+        "    z = 6",
+        "    def __init__(self, x, y, z):",
+        "        self.x, self.y = x, y",
         "def show(v):",
         "    if type(v) is tuple: return tuple(show(x) for x in v)",
         "    if isinstance(v, A): return type(v).__name__",
@@ -126,10 +135,12 @@ def program(seed):
               "        return type(e).__name__"]
     values = [r.choice(VALUES) for _ in range(6)]
     lines += [
-        f"a, b = A(3, 4, 5), A(1, 2, 6)",
+        f"a, b = A(3, 4, 5), {r.choice(['A', 'A', 'B', 'S', 'D'])}(1, 2, 6)",
         f"a.s, b.s = {r.choice(['[1, 2, 3]', '(1, 2, 3)'])}, {r.choice(['[4, 5, 6]', '(4, 5, 6)'])}",
+        # Taking turns, each call site sees both objects' classes.
+        f"turns = {r.choice(['False', 'True'])}",
         "for k in range(25):",
-        "    print(k, guarded(a, b, 30))",
+        "    print(k, guarded(b, a, 30) if turns and k % 2 else guarded(a, b, 30))",
         # Phase 2: whatever can make an inlined body leave.
         f"a.x = {values[0]}",
         "print('x', guarded(a, b, 5))",

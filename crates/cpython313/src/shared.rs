@@ -90,6 +90,46 @@ impl AttrEntry {
         }
     }
 
+    /// The attribute of `owner` (of the entry's type version), borrowed,
+    /// where reading it takes no lookup and runs no code: a `Value` entry's
+    /// in current inline values, a `ValueOrClassAttr` entry's there or else
+    /// its class attribute, a `Slot` entry's in its slot, a `ClassAttr`
+    /// entry's class attribute where the instance cannot hide it. `None`
+    /// for any other entry or a value missing there (which a `__dict__` may
+    /// hold, or whose absence raises).
+    ///
+    /// # Safety
+    /// `owner` is a live object of the entry's type version.
+    #[inline(always)]
+    pub unsafe fn plain_value(
+        &self,
+        owner: *mut crate::layout::PyObject,
+    ) -> Option<*mut crate::layout::PyObject> {
+        use crate::inline::{field, inline_values};
+        let attr = match self.kind {
+            AttrKind::Value | AttrKind::ValueOrClassAttr => {
+                let values = inline_values(owner);
+                if (*values).valid == 0 || self.index == ATTR_NOT_SHARED {
+                    return None;
+                }
+                let value = *(*values).values.as_ptr().add(self.index as usize);
+                if value.is_null() && self.kind == AttrKind::ValueOrClassAttr {
+                    self.descr()
+                } else {
+                    value
+                }
+            }
+            AttrKind::Slot => {
+                field::<*mut crate::layout::PyObject>(owner.cast(), self.index as usize)
+            }
+            AttrKind::ClassAttr if self.instance_attr_ruled_out(owner) == Some(true) => {
+                self.descr()
+            }
+            _ => return None,
+        };
+        (!attr.is_null()).then_some(attr)
+    }
+
     /// For a `Method` or `ClassAttr` entry, whether `owner` (of the entry's
     /// type version) has no attribute of the name, when that can be told
     /// without its `__dict__`: its type gives instances no `__dict__`, or
@@ -126,6 +166,11 @@ impl AttrEntry {
 
 /// Entries per site.
 pub const ATTR_ENTRIES: usize = 4;
+
+/// Where in `_LOAD_ATTR_LOCAL_CACHED`'s site cache (two cache lines) its
+/// attribute's name is, which the code generator puts there: past the
+/// entries, at the start of the second line.
+pub const LOCAL_CACHED_NAME: usize = 64;
 
 /// `index` of an [`AttrKind::Value`] whose name is not among the shared keys.
 pub const ATTR_NOT_SHARED: u16 = u16::MAX;

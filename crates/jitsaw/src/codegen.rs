@@ -11,7 +11,7 @@ use crate::arena::CodeMemory;
 use crate::stencils::{HoleKind, HoleValue, Stencil};
 use crate::uops::{KnownAttr, KnownGlobal, Program, Uop, UopInst};
 use jitsaw_cpython313::exception_table::Handler;
-use jitsaw_cpython313::shared::ResumePoint;
+use jitsaw_cpython313::shared::{ResumePoint, LOCAL_CACHED_NAME};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// What the code generator needs from the runtime.
@@ -533,7 +533,16 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     for p in &mut pieces {
         let opcode = program.insts[p.uop.inst as usize].opcode;
         if p.uop.op.has_site_cache() {
-            p.uop.operand = site_caches[next_cache].0.get() as u64;
+            let cache = site_caches[next_cache].0.get();
+            if p.uop.op == Uop::_LOAD_ATTR_LOCAL_CACHED {
+                // The name, at `LOCAL_CACHED_NAME`: the second cache's first
+                // word (the caches are contiguous 64-byte lines).
+                const _: () = assert!(LOCAL_CACHED_NAME == size_of::<SiteCache>());
+                // SAFETY: the cache was just made and nothing else refers
+                // to it yet.
+                unsafe { (*site_caches[next_cache + 1].0.get())[0] = p.uop.operand };
+            }
+            p.uop.operand = cache as u64;
             next_cache += p.uop.op.site_cache_slots();
         }
         match p.uop.op {

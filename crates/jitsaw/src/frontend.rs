@@ -496,6 +496,21 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                     Uop::_SET_IP | Uop::_CHECK_VALIDITY | Uop::_CHECK_PERIODIC
                 )
         };
+        // A plain load of a local's attribute, through a cache of the types
+        // it meets (`_LOAD_ATTR_LOCAL_CACHED`): the callee's specialization
+        // (if its calls ran the load at all: a path they never took may be
+        // this caller's) was for whatever its other callers passed, and one
+        // call site may pass objects of several classes alike (a method of
+        // a base class called on instances of its subclasses).
+        if let Some(local) = local_attribute_load(&insts[j - 1..=j], &uops, targeted[j]) {
+            let name = *callee.names.get((insts[j].oparg >> 1) as usize)?;
+            uops.pop();
+            uops.push(UopInst {
+                operand: name,
+                ..plain(Uop::_LOAD_ATTR_LOCAL_CACHED, local)
+            });
+            continue;
+        }
         let inlinable_form =
             |u: &Lowered| dropped(u) || inlinable(pure_form(u.op).unwrap_or(u.op), u.oparg);
         if !lowered[j].iter().all(inlinable_form) && never_ran(callee, &insts[j]) {
@@ -584,7 +599,6 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     for u in &mut uops {
         u.jump = u.jump.map(|t| first[t as usize]);
     }
-    let uops = fuse_attribute_loads(uops);
     // Longer arithmetic is faster in the callee's own code, which computes
     // it in machine words (`optimize::raw`, not run on inlined bodies):
     // `eval_A`'s seven operators, inlined, made spectral_norm 10 % slower.
@@ -607,60 +621,22 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     })
 }
 
-/// An inlined body's loads of its locals' instance attributes (`_LOAD_FAST`
-/// then `LOAD_ATTR_INSTANCE_VALUE`'s three micro-ops), each as one
-/// `_LOAD_ATTR_INSTANCE_VALUE_LOCAL`, which takes no reference to the
-/// owner (as `optimize::fuse` makes them in compiled code, which an
-/// inlined body does not go through); not where a jump lands between.
-fn fuse_attribute_loads(uops: Vec<UopInst>) -> Vec<UopInst> {
-    let mut targeted = vec![false; uops.len() + 1];
-    for t in uops.iter().filter_map(|u| u.jump) {
-        targeted[t as usize] = true;
-    }
-    let mut out = Vec::with_capacity(uops.len());
-    // Where each micro-op lands, for the jumps.
-    let mut moved = vec![0u32; uops.len() + 1];
-    let mut i = 0;
-    while i < uops.len() {
-        moved[i] = out.len() as u32;
-        let fused = match uops.get(i..i + 4) {
-            Some([load, guard, check, attr])
-                if load.op == Uop::_LOAD_FAST
-                    && load.oparg <= 0xFFFF
-                    && guard.op == Uop::_GUARD_TYPE_VERSION
-                    && check.op == Uop::_CHECK_MANAGED_OBJECT_HAS_VALUES
-                    && attr.op == Uop::_LOAD_ATTR_INSTANCE_VALUE
-                    && attr.oparg & 1 == 0
-                    && attr.operand <= 0xFFFF
-                    && guard.operand <= 0xFFFF_FFFF
-                    && !targeted[i + 1..i + 4].iter().any(|&t| t) =>
-            {
-                Some(UopInst {
-                    op: Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL,
-                    oparg: 0,
-                    operand: guard.operand | attr.operand << 32 | (load.oparg as u64) << 48,
-                    inst: 0,
-                    jump: None,
-                })
-            }
-            _ => None,
-        };
-        match fused {
-            Some(u) => {
-                out.push(u);
-                i += 4;
-            }
-            None => {
-                out.push(uops[i]);
-                i += 1;
-            }
-        }
-    }
-    moved[uops.len()] = out.len() as u32;
-    for u in &mut out {
-        u.jump = u.jump.map(|t| moved[t as usize]);
-    }
-    out
+/// For the second of two instructions of an inlined body (`pair`), the
+/// local whose object's attribute it loads, if it is a plain attribute
+/// load (an instance's value or slot, or a load CPython did not
+/// specialize) where no jump lands, right after the first pushed the
+/// local (its `_LOAD_FAST`, the last of `uops` so far).
+fn local_attribute_load(pair: &[Inst], uops: &[UopInst], targeted: bool) -> Option<u32> {
+    let [load, attr] = pair else { return None };
+    let last = uops.last()?;
+    (matches!(
+        attr.opcode,
+        LOAD_ATTR | LOAD_ATTR_INSTANCE_VALUE | LOAD_ATTR_SLOT
+    ) && attr.oparg & 1 == 0
+        && matches!(load.opcode, LOAD_FAST | LOAD_FAST_LOAD_FAST)
+        && last.op == Uop::_LOAD_FAST
+        && !targeted)
+        .then_some(last.oparg)
 }
 
 /// Inlined bodies compute with at most this many arithmetic operators
@@ -1499,19 +1475,15 @@ pub fn cache_operands(units: &[u16], inst: &Inst) -> Option<Vec<(Uop, u64)>> {
 /// For the call at instruction `call` (`CALL n`): the instruction that
 /// pushed its callable (and `self` or `NULL` with it: a method load, a
 /// global load), found by going back over the instructions that pushed the
-/// `n` arguments, and the local each argument was loaded from, for
-/// arguments that are a local's load. `None` where the arguments' code jumps,
-/// or an instruction's stack effect is not known. A prediction only: what
-/// runs is checked at run time (`_CHECK_CALLEE`).
-pub fn call_operands(insts: &[Inst], call: usize) -> Option<(usize, Vec<Option<u32>>)> {
-    let n = insts[call].oparg as usize;
-    let mut sources = vec![None; n];
-    // The stack above the callable (and its `self` or `NULL`) as it was
-    // before the instruction last gone back over: which argument each
-    // value becomes unchanged, if one.
-    let mut slots: Vec<Option<usize>> = (0..n).map(Some).collect();
+/// `n` arguments. `None` where the arguments' code jumps, or an
+/// instruction's stack effect is not known. A prediction only: what runs
+/// is checked at run time (`_CHECK_CALLEE`).
+pub fn callable_load(insts: &[Inst], call: usize) -> Option<usize> {
+    // Values above the callable (and its `self` or `NULL`) still to go
+    // back over.
+    let mut above = insts[call].oparg as usize;
     let mut k = call;
-    while !slots.is_empty() {
+    while above > 0 {
         k = k.checked_sub(1)?;
         let inst = &insts[k];
         if matches!(
@@ -1540,20 +1512,9 @@ pub fn call_operands(insts: &[Inst], call: usize) -> Option<(usize, Vec<Option<u
             None => return None,
         };
         let (popped, pushed) = (usize::try_from(popped).ok()?, usize::try_from(pushed).ok()?);
-        let outputs = slots.split_off(slots.len().checked_sub(pushed)?);
-        for (i, slot) in outputs.into_iter().enumerate() {
-            if let Some(arg) = slot {
-                sources[arg] = match (inst.opcode, i) {
-                    (LOAD_FAST | LOAD_FAST_CHECK, _) => Some(inst.oparg),
-                    (LOAD_FAST_LOAD_FAST, 0) => Some(inst.oparg >> 4),
-                    (LOAD_FAST_LOAD_FAST, _) => Some(inst.oparg & 15),
-                    _ => None,
-                };
-            }
-        }
-        slots.extend(std::iter::repeat_n(None, popped));
+        above = above.checked_sub(pushed)? + popped;
     }
-    Some((k.checked_sub(1)?, sources))
+    k.checked_sub(1)
 }
 
 /// Rewrites instruction `inst` of `units` as `opcode`, a specialization
@@ -2041,9 +2002,44 @@ mod tests {
                 args: 2,
                 nlocalsplus: 2,
                 consts: vec![(0x5000, true), (0x6000, false)],
+                names: vec![0x8000, 0x8100],
                 ..code(units)
             }),
         }
+    }
+
+    #[test]
+    fn bodies_read_attributes_of_locals_through_a_cache() {
+        // `return o.y`, the load not specialized, not even run by the
+        // callee's calls: this call may pass what the others did not.
+        let body = |attr_oparg: u32| {
+            let call = callee(|u| {
+                u.push(unit(LOAD_FAST, 1));
+                let at = u.len();
+                with_caches(u, LOAD_ATTR, attr_oparg);
+                u[at + 1] = consts::ADAPTIVE_COUNTER_WARMUP as u16;
+                u.push(unit(RETURN_VALUE, 0));
+            });
+            inline_body(&call).map(|b| {
+                b.uops
+                    .iter()
+                    .map(|u| (u.op, u.oparg, u.operand))
+                    .collect::<Vec<_>>()
+            })
+        };
+        use Uop::*;
+        assert_eq!(
+            body(2),
+            Some(vec![
+                (_LOAD_ATTR_LOCAL_CACHED, 1, 0x8100),
+                (_INLINE_RETURN, 1, 0),
+            ])
+        );
+        // A method's load is no plain load: never run, it leaves.
+        assert_eq!(
+            body(3),
+            Some(vec![(_LOAD_FAST, 1, 0), (_INLINE_COLD, 0, 0)])
+        );
     }
 
     #[test]
@@ -2081,8 +2077,9 @@ mod tests {
         assert_eq!(
             ops,
             [
-                // `self.x` in one: version, index at bit 32, local at 48.
-                (_LOAD_ATTR_INSTANCE_VALUE_LOCAL, 0, 0x2004e | 5 << 32, None),
+                // `self.x` in one, through a cache of the types it meets:
+                // the local, the name.
+                (_LOAD_ATTR_LOCAL_CACHED, 0, 0x8000, None),
                 (_IS_NONE, 3, 0, None),
                 (_POP_JUMP_IF_TRUE, 3, 0, Some(6)),
                 (_LOAD_FAST, 1, 0, None),
@@ -2131,17 +2128,10 @@ mod tests {
         let calls: Vec<usize> = (0..insts.len())
             .filter(|&i| insts[i].opcode == CALL)
             .collect();
-        assert_eq!(
-            call_operands(&insts, calls[0]),
-            Some((1, vec![Some(0), None, Some(2)]))
-        );
-        // The owner comes with the method load, `LOAD_FAST_LOAD_FAST`'s
-        // second local; the argument is local 3.
-        assert_eq!(
-            call_operands(&insts, calls[1]),
-            Some((calls[0] + 2, vec![Some(3)]))
-        );
-        assert_eq!(call_operands(&insts, calls[2]), None);
+        assert_eq!(callable_load(&insts, calls[0]), Some(1));
+        // The owner comes with the method load (`LOAD_FAST_LOAD_FAST`).
+        assert_eq!(callable_load(&insts, calls[1]), Some(calls[0] + 2));
+        assert_eq!(callable_load(&insts, calls[2]), None);
     }
 
     #[test]

@@ -2290,7 +2290,6 @@ unsafe fn compile(
     read_names(
         &mut input,
         ts,
-        frame,
         (*frame).f_globals,
         (*frame).f_builtins,
         code,
@@ -2568,14 +2567,7 @@ pub unsafe fn dump_code(
         input.class_facts = state.class_facts();
         input.propagate_types = state.propagate_types();
     }
-    read_names(
-        &mut input,
-        ts,
-        std::ptr::null_mut(),
-        globals,
-        builtins,
-        code,
-    );
+    read_names(&mut input, ts, globals, builtins, code);
     if input.propagate_types {
         input.known_objects = known_objects(&input);
     }
@@ -2618,7 +2610,6 @@ unsafe fn code_units_slice<'a>(code: *mut PyCodeObject) -> &'a [u16] {
 unsafe fn read_names(
     input: &mut CodeInput,
     ts: *mut PyThreadState,
-    frame: *mut Frame,
     globals: *mut PyObject,
     builtins: *mut PyObject,
     code: *mut PyCodeObject,
@@ -2629,7 +2620,7 @@ unsafe fn read_names(
     input.known_globals = known_globals(globals, builtins, code, &insts, &loads);
     input.known_attrs = known_attrs(code, &input.units, &insts, &input.known_globals);
     input.trivial_calls = trivial_calls(&input.units, &insts);
-    input.inline_calls = inline_calls(input, &insts, frame, ts, globals, builtins);
+    input.inline_calls = inline_calls(input, &insts, ts, globals, builtins);
 }
 
 /// Where each global load of `code` finds its name in the frame's globals
@@ -2835,8 +2826,7 @@ unsafe fn trivial_calls(units: &[u16], insts: &[Inst]) -> Vec<frontend::TrivialC
 
 /// The calls of the code whose callee `optimize::inline` may run in the
 /// caller (see [`frontend::InlineCall`]): `obj.method(args)` or
-/// `function(args)` with each argument a local or a constant, where the
-/// method load's cache or the global holds a plain function whose
+/// `function(args)`, where the method load's cache or the global holds a plain function whose
 /// parameters are all positional, with few other locals and no cells,
 /// without handlers, local monitoring or instrumentation other than the
 /// code's, and a short body. Not in generators and coroutines, whose
@@ -2845,7 +2835,6 @@ unsafe fn trivial_calls(units: &[u16], insts: &[Inst]) -> Vec<frontend::TrivialC
 unsafe fn inline_calls(
     input: &CodeInput,
     insts: &[Inst],
-    frame: *mut Frame,
     ts: *mut PyThreadState,
     globals: *mut PyObject,
     builtins: *mut PyObject,
@@ -2864,14 +2853,10 @@ unsafe fn inline_calls(
         ) {
             continue;
         }
-        // The callable's load, and the caller's local each argument comes
-        // from (the callee's local 0, `self`, is the method load's owner).
-        let Some((load_at, mut sources)) = frontend::call_operands(insts, j) else {
+        let Some(load_at) = frontend::callable_load(insts, j) else {
             continue;
         };
-        sources.reverse();
-        let k = load_at + 1;
-        let load = &insts[k - 1];
+        let load = &insts[load_at];
         let method_loads = [
             Uop::_LOAD_ATTR_METHOD_WITH_VALUES,
             Uop::_LOAD_ATTR_METHOD_NO_DICT,
@@ -2899,23 +2884,10 @@ unsafe fn inline_calls(
                 continue;
             };
             func = init.function as *mut PyObject;
-            sources.push(None);
             Some(init)
         } else {
             None
         };
-        if method {
-            // The owner's load, maybe fused with the load before it.
-            let owner = match k.checked_sub(2).map(|o| &insts[o]) {
-                Some(i) if matches!(i.opcode, opcode::LOAD_FAST | opcode::LOAD_FAST_CHECK) => {
-                    Some(i.oparg)
-                }
-                Some(i) if i.opcode == opcode::LOAD_FAST_LOAD_FAST => Some(i.oparg & 15),
-                _ => None,
-            };
-            sources.push(owner);
-        }
-        sources.reverse();
         let nargs = call.oparg + (method || init.is_some()) as u32;
         if func.is_null() || !runtime::is_plain_function(func) {
             continue;
@@ -2938,11 +2910,7 @@ unsafe fn inline_calls(
             continue;
         }
         let mut callee = code_input(code, input.version);
-        // (Specializing rewrites instructions in place: their offsets stay.)
         let callee_insts = frontend::decode(&callee.units).unwrap_or_default();
-        if !frame.is_null() {
-            predict_attribute_loads(&mut callee, &callee_insts, code, &sources, frame);
-        }
         // Its global loads find the caller's frame's globals: where those
         // are the function's, they are specialized as the caller's are.
         if field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS) == globals
@@ -2966,51 +2934,6 @@ unsafe fn inline_calls(
         });
     }
     calls
-}
-
-/// Specializes an inlined callee's plain loads of its parameters'
-/// attributes (`LOAD_FAST k` then `LOAD_ATTR`) for the objects the caller's
-/// frame passes now (`sources`: the caller's local each parameter comes
-/// from, if one), where those are inline values: the callee's own
-/// specialization saw whatever its other callers passed (a method of a
-/// base class, called on instances of several subclasses). The guards
-/// check the types at run time, as for any specialization.
-unsafe fn predict_attribute_loads(
-    callee: &mut CodeInput,
-    insts: &[Inst],
-    code: *mut PyCodeObject,
-    sources: &[Option<u32>],
-    frame: *mut Frame,
-) {
-    let names = code_obj_field(code, off::CODE_CO_NAMES);
-    for w in insts.windows(2) {
-        let (load, attr) = (&w[0], &w[1]);
-        if load.opcode != opcode::LOAD_FAST
-            || deopt(attr.opcode) != opcode::LOAD_ATTR
-            || attr.oparg & 1 != 0
-        {
-            continue;
-        }
-        let Some(&Some(local)) = sources.get(load.oparg as usize) else {
-            continue;
-        };
-        let object = *frame_local(frame, local as usize);
-        if object.is_null() {
-            continue;
-        }
-        let name = tuple_item(names, (attr.oparg >> 1) as usize);
-        if let Some((version, index)) = runtime::attr_cache::instance_value(object, name) {
-            frontend::specialize(
-                &mut callee.units,
-                attr,
-                opcode::LOAD_ATTR_INSTANCE_VALUE,
-                &[
-                    (Uop::_GUARD_TYPE_VERSION, version as u64),
-                    (Uop::_LOAD_ATTR_INSTANCE_VALUE, index as u64),
-                ],
-            );
-        }
-    }
 }
 
 /// For a call of class `cls` whose `__init__` may be inlined: a plain class
@@ -3104,7 +3027,7 @@ unsafe fn pure_calls(
         .enumerate()
         .filter(|(_, i)| i.opcode == opcode::CALL_BUILTIN_O && i.oparg == 1)
         .filter_map(|(j, call)| {
-            let (load_at, _) = frontend::call_operands(insts, j)?;
+            let load_at = frontend::callable_load(insts, j)?;
             let load = &insts[load_at];
             let global = |i: &Inst, null| {
                 (deopt(i.opcode) == opcode::LOAD_GLOBAL && i.oparg & 1 == null)

@@ -369,6 +369,11 @@ uops! { o;
     // method bit; operand: the type version, the value's index in bits
     // 32-47 and the local in bits 48-63).
     _LOAD_ATTR_INSTANCE_VALUE_LOCAL: 0 => 1 + (o & 1), escapes false;
+    // jitsaw: in an inlined body, a local's object's attribute read through
+    // a per-site cache of the types it saw where that runs no code, else
+    // leaving (oparg: the local; operand: the cache, and before the code
+    // generator allocates it, the name; see `frontend::inline_body`).
+    _LOAD_ATTR_LOCAL_CACHED: 0 => 1, escapes false;
     _CHECK_ATTR_MODULE: 1 => 1;
     _LOAD_ATTR_MODULE: 1 => 1 + (o & 1);
     _CHECK_ATTR_WITH_HINT: 1 => 1;
@@ -756,7 +761,7 @@ impl Uop {
             | Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL => 2,
-            Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL => 1,
+            Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL | Uop::_LOAD_ATTR_LOCAL_CACHED => 1,
             _ => 0,
         }
     }
@@ -792,6 +797,8 @@ impl Uop {
             | Uop::_LOAD_ATTR_CACHED_BORROWED
             | Uop::_STORE_ATTR_CACHED
             | Uop::_STORE_ATTR_CACHED_BORROWED => 1,
+            // The entries, then the name.
+            Uop::_LOAD_ATTR_LOCAL_CACHED => 2,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND
             | Uop::_SEND_ASYNC_FOR
@@ -858,6 +865,9 @@ impl Uop {
                 // Calls only a function of `hook::PURE_MATH` of a float or
                 // an int, which runs no Python code.
                 | Uop::_CALL_BUILTIN_O_PURE
+                // Classifies a type (`runtime::attr_cache`), running no
+                // Python code.
+                | Uop::_LOAD_ATTR_LOCAL_CACHED
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
                 | Uop::_RAW_BOX_FLOAT_INTO_FAST

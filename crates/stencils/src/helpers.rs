@@ -45,6 +45,16 @@ extern "C" {
         cache: *mut u8,
         method: usize,
     ) -> i32;
+    /// An inlined body's plain load of an attribute (`_LOAD_ATTR_LOCAL_CACHED`)
+    /// through the site's `cache`, filling its entry for `owner`'s type if
+    /// it has none: a new reference to the attribute where the entry reads
+    /// it without running code (an inline value, a slot, the class
+    /// attribute standing in for a missing value), else NULL (no error).
+    pub fn jitsaw_load_attr_pure(
+        owner: *mut PyObject,
+        name: *mut PyObject,
+        cache: *mut u8,
+    ) -> *mut PyObject;
     /// `_LOAD_ATTR_CACHED` of a `property` (`descr`) whose getter is
     /// compiled code taking just the instance, the owner at `slot`: the
     /// getter's frame, entered directly, returns to `resume` with the

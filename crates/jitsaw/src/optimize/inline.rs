@@ -168,12 +168,9 @@ fn frame_slots(program: &Program, body: &InlineBody, at: Depth) -> Option<(u32, 
     };
     let values = program.stack_base + u32::try_from(depth).ok()?;
     let first_local = values.checked_sub(body.nargs)?;
-    // The entry's oparg holds the arguments in 8 bits, the top slot in 22;
-    // a fused attribute load, its local (the body's last above `values`)
-    // in 16.
+    // The entry's oparg holds the arguments in 8 bits, the top slot in 22.
     let top = values + body.locals + body.site.stacksize;
-    (body.nargs <= 0xFF && top < 1 << 22 && values + body.locals <= 0xFFFF)
-        .then_some((first_local, values))
+    (body.nargs <= 0xFF && top < 1 << 22).then_some((first_local, values))
 }
 
 /// The call's code with the body inlined: the micro-ops before the call,
@@ -226,10 +223,8 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
         landed.push(out.len());
         let mut u = UopInst { inst: i, ..*u };
         match u.op {
-            Uop::_LOAD_FAST | Uop::_STORE_FAST => u.oparg += plan.first_local,
-            // The local in the operand's bits 48-63.
-            Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL => {
-                u.operand += (plan.first_local as u64) << 48;
+            Uop::_LOAD_FAST | Uop::_STORE_FAST | Uop::_LOAD_ATTR_LOCAL_CACHED => {
+                u.oparg += plan.first_local
             }
             _ => {}
         }
@@ -329,10 +324,10 @@ mod tests {
         let body = vec![
             uop(Uop::_LOAD_FAST, 1, 0, None),
             uop(Uop::_POP_JUMP_IF_TRUE, 0, 0, Some(4)),
-            // `self.x`, read in place (the local in bits 48-63).
+            // `self.x`, read in place (the local in the oparg; the name).
             UopInst {
                 operand: 0x55,
-                ..uop(Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL, 0, 0, None)
+                ..uop(Uop::_LOAD_ATTR_LOCAL_CACHED, 0, 0, None)
             },
             uop(Uop::_INLINE_RETURN, 1, 0, None),
             uop(Uop::_LOAD_FAST, 1, 0, None),
@@ -390,7 +385,7 @@ mod tests {
                 (_CHECK_CALLEE, 2 | 9 << 8, None),
                 (_LOAD_FAST, 7, None),
                 (_POP_JUMP_IF_TRUE, 0, Some(LABEL | 7)),
-                (_LOAD_ATTR_INSTANCE_VALUE_LOCAL, 0, None),
+                (_LOAD_ATTR_LOCAL_CACHED, 6, None),
                 (_INLINE_RETURN, 1, None),
                 (_CHECK_VALIDITY, 0, None),
                 (_JUMP, 0, Some(4)),
@@ -400,7 +395,7 @@ mod tests {
             ]
         );
         assert_eq!(p.uops_of(3)[0].operand, 0x7000);
-        assert_eq!(p.uops_of(3)[3].operand, 6 << 48 | 0x55);
+        assert_eq!(p.uops_of(3)[3].operand, 0x55);
         assert_eq!(
             p.uops_of(3)[5].inst,
             4,
@@ -453,7 +448,7 @@ mod tests {
                 (_CHECK_CALLEE, Some(8)),
                 (_LOAD_FAST, Some(8)),
                 (_POP_JUMP_IF_TRUE, Some(9)),
-                (_LOAD_ATTR_INSTANCE_VALUE_LOCAL, Some(8)),
+                (_LOAD_ATTR_LOCAL_CACHED, Some(8)),
                 (_INLINE_RETURN, Some(9)),
                 (_CHECK_VALIDITY, Some(6)),
             ]

@@ -437,6 +437,25 @@ pub(super) unsafe extern "C" fn load_attr_cached(
     0
 }
 
+/// `jitsaw_load_attr_pure`: see `crates/stencils/src/helpers.rs`. Filling
+/// the entry only classifies the type (a lookup along its MRO, of `str`
+/// keys), so no Python code runs either way.
+pub(super) unsafe extern "C" fn load_attr_pure(
+    owner: *mut PyObject,
+    name: *mut PyObject,
+    cache: *mut u8,
+) -> *mut PyObject {
+    let cache = cache.cast::<AttrCache>();
+    let entry = match lookup(cache, owner) {
+        Some(e) => *e,
+        None => fill(cache, owner, name, Access::Load { method: false }),
+    };
+    match entry.plain_value(owner) {
+        Some(attr) => new_ref(attr),
+        None => std::ptr::null_mut(),
+    }
+}
+
 /// `jitsaw_store_attr_cached`: see `crates/stencils/src/helpers.rs`.
 pub(super) unsafe extern "C" fn store_attr_cached(
     ts: *mut PyThreadState,
@@ -672,23 +691,6 @@ unsafe fn share(
         // A `str`: its release runs no code.
         decref(old.name);
     }
-}
-
-/// Where `owner`'s type keeps `name` for a plain load, when that is an
-/// inline value, as `LOAD_ATTR_INSTANCE_VALUE` would read it: the type's
-/// version and the value's index (for specializing an inlined callee's
-/// loads for the objects its call passes, `hook::inline_calls`). Runs no
-/// Python code.
-///
-/// # Safety
-/// The GIL is held; `owner` and `name` are live objects.
-pub(crate) unsafe fn instance_value(
-    owner: *mut PyObject,
-    name: *mut PyObject,
-) -> Option<(u32, u16)> {
-    let e = classify(owner, name, Access::Load { method: false });
-    (e.version != 0 && e.kind == Kind::Value && e.index != NOT_SHARED)
-        .then_some((e.version, e.index))
 }
 
 /// The entry for `name` on instances of `owner`'s type, under the

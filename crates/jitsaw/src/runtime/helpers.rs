@@ -52,6 +52,10 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             super::attr_cache::load_attr_cached as *const () as usize,
         ),
         (
+            "jitsaw_load_attr_pure",
+            super::attr_cache::load_attr_pure as *const () as usize,
+        ),
+        (
             "jitsaw_store_attr_cached",
             super::attr_cache::store_attr_cached as *const () as usize,
         ),

@@ -7,7 +7,9 @@ use crate::helpers::*;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{DictValues, PyDictObject, PyModuleObject};
 use jitsaw_cpython313::off;
-use jitsaw_cpython313::shared::{AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED};
+use jitsaw_cpython313::shared::{
+    AttrEntry, AttrKind, ATTR_ENTRIES, ATTR_NOT_SHARED, LOCAL_CACHED_NAME,
+};
 
 /// Pushes `res`, then NULL when the oparg's low bit asks for it.
 macro_rules! push_res_maybe_null {
@@ -418,6 +420,43 @@ replicated_stencil!(
             push_res_maybe_null!(f, sp, ts, attr, oparg() & 1 != 0)
         }
         core::hint::cold_path();
+        incref(owner);
+        *sp = owner;
+        deopt!(f, sp.add(1), ts)
+    }
+);
+
+stencil!(
+    /// `self.x` in an inlined body (oparg: the local), through the site's
+    /// cache (the operand; the attribute's name waits in the cache line
+    /// after it), so that receivers of several classes take the body: an
+    /// inline value is read here; other entries that read the attribute
+    /// without running code (`AttrEntry::plain_value`), and a type the
+    /// cache lacks, which it classifies, by `jitsaw_load_attr_pure`.
+    /// Anything else pushes the local with a reference and leaves, as
+    /// `_LOAD_ATTR_INSTANCE_VALUE_LOCAL` does.
+    fn _LOAD_ATTR_LOCAL_CACHED(f, sp, ts) {
+        let owner = *frame_local(f, oparg() as usize);
+        // An inline value here; any other kind of entry by the helper.
+        if let Some(e) = cached_entry(owner) {
+            let values = inline_values(owner);
+            if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
+                let attr = *(*values).values.as_ptr().add(e.index as usize);
+                if !attr.is_null() {
+                    incref(attr);
+                    *sp = attr;
+                    next!(f, sp.add(1), ts)
+                }
+            }
+        }
+        core::hint::cold_path();
+        let cache = operand() as *mut u8;
+        let name = *cache.add(LOCAL_CACHED_NAME).cast::<*mut PyObject>();
+        let attr = jitsaw_load_attr_pure(owner, name, cache);
+        if !attr.is_null() {
+            *sp = attr;
+            next!(f, sp.add(1), ts)
+        }
         incref(owner);
         *sp = owner;
         deopt!(f, sp.add(1), ts)
