@@ -32,7 +32,7 @@ class P:
 
 
 def inlined(r, name):
-    return sum(r.uops(name).count(u) for u in ("_CHECK_CALLEE", "_CHECK_INIT_CALLEE"))
+    return sum(r.uops(name).count(u) for u in ("_CHECK_CALLEE", "_CHECK_KNOWN_CALLEE"))
 
 
 # `note(key, f)`: records how many calls `f`'s code has inlined now, for
@@ -42,7 +42,7 @@ import sys
 def note(key, f):
     if "jitsaw" in sys.modules and sys.modules["jitsaw"].is_enabled():
         state = sys.modules["jitsaw"]._jitsaw.code_state(f)
-        _record(key, sum(state["uops"].count(u) for u in ("_CHECK_CALLEE", "_CHECK_INIT_CALLEE")))
+        _record(key, sum(state["uops"].count(u) for u in ("_CHECK_CALLEE", "_CHECK_KNOWN_CALLEE")))
 """
 
 
@@ -383,6 +383,60 @@ note("after", total)
     )
     assert r.recorded["several"] == 1, r.recorded
     assert r.recorded["after"] <= 1, r.recorded
+
+
+def test_subscripts_of_a_class_with_getitem_run_it_inlined(jit):
+    # `done[i]` where `done`'s class defines `__getitem__` in Python: the
+    # method runs in the caller without a frame. An error inside it (an
+    # index out of range, a wrong type), a subclass with its own, a method
+    # or `__code__` replaced, tracing: the real call, its traceback too.
+    r = jit(
+        NOTE
+        + """
+import sys
+class Cells:
+    def __init__(self, n):
+        self.cells = [[i, -i] for i in range(n)]
+    def __getitem__(self, i):
+        return self.cells[i]
+class Shifted(Cells):
+    def __getitem__(self, i):
+        return self.cells[i // 2]
+def total(done, n):
+    s = 0
+    for i in range(n):
+        s += done[i][0] + done[n - 1 - i][1]
+    return s
+c = Cells(8)
+for k in range(40):
+    print(total(c, 8))
+note("cells", total)
+print(total(Shifted(8), 8))
+for bad in (9, "x", 2**80):
+    try:
+        c[bad]
+        total(c, bad if bad == 9 else 1)
+    except (IndexError, TypeError) as e:
+        import traceback
+        print(type(e).__name__, traceback.format_exc().count("__getitem__"))
+c.cells = (tuple(range(8)),) * 8
+try:
+    print(total(c, 8))
+except TypeError as e:
+    print("TypeError", e)
+c.cells = [[1, 2]] * 8
+Cells.__getitem__.__code__ = (lambda self, i: [i, i]).__code__
+print(total(c, 8))
+Cells.__getitem__ = lambda self, i: [0, i]
+print(total(c, 8))
+calls = []
+sys.settrace(lambda f, e, a: calls.append(f.f_code.co_name) if e == "call" else None)
+print(total(c, 3))
+sys.settrace(None)
+print(calls.count("<lambda>"))
+"""
+    )
+    assert r.recorded == {"cells": 2}, r.recorded
 
 
 def test_functions_and_calls_with_computed_arguments_are_inlined(jit):

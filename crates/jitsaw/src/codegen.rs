@@ -405,7 +405,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             program
                 .uops_of(i)
                 .iter()
-                .any(|u| matches!(u.op, Uop::_CHECK_CALLEE | Uop::_CHECK_INIT_CALLEE))
+                .any(|u| matches!(u.op, Uop::_CHECK_CALLEE | Uop::_CHECK_KNOWN_CALLEE))
         })
         .collect();
     let mut exits: Vec<[u32; 2]> = Vec::with_capacity(pieces.len());

@@ -580,6 +580,9 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                 Uop::_POP_FRAME if call.site.init.is_some() => {
                     (Uop::_INLINE_INIT_RETURN, callee.args - 1, 0)
                 }
+                Uop::_POP_FRAME if call.site.getitem.is_some() => {
+                    (Uop::_INLINE_SUBSCR_RETURN, 0, 0)
+                }
                 Uop::_POP_FRAME => (
                     Uop::_INLINE_RETURN,
                     callee.args - call.site.method as u32,
@@ -609,7 +612,12 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     // cannot end elsewhere.
     if !matches!(
         uops.last().map(|u| u.op),
-        Some(Uop::_INLINE_RETURN | Uop::_INLINE_INIT_RETURN | Uop::_INLINE_COLD)
+        Some(
+            Uop::_INLINE_RETURN
+                | Uop::_INLINE_INIT_RETURN
+                | Uop::_INLINE_SUBSCR_RETURN
+                | Uop::_INLINE_COLD
+        )
     ) {
         return None;
     }
@@ -1475,14 +1483,39 @@ pub fn cache_operands(units: &[u16], inst: &Inst) -> Option<Vec<(Uop, u64)>> {
 /// For the call at instruction `call` (`CALL n`): the instruction that
 /// pushed its callable (and `self` or `NULL` with it: a method load, a
 /// global load), found by going back over the instructions that pushed the
-/// `n` arguments. `None` where the arguments' code jumps, or an
-/// instruction's stack effect is not known. A prediction only: what runs
-/// is checked at run time (`_CHECK_CALLEE`).
+/// `n` arguments ([`pushed_below`]). A prediction only: what runs is
+/// checked at run time (`_CHECK_CALLEE`).
 pub fn callable_load(insts: &[Inst], call: usize) -> Option<usize> {
-    // Values above the callable (and its `self` or `NULL`) still to go
-    // back over.
-    let mut above = insts[call].oparg as usize;
-    let mut k = call;
+    match pushed_below(insts, call, insts[call].oparg as usize)? {
+        (load, 0) => Some(load),
+        _ => None,
+    }
+}
+
+/// For the subscript at instruction `at` (`container[sub]`): the local the
+/// container was loaded from, if a `LOAD_FAST` or `LOAD_FAST_LOAD_FAST`
+/// pushed it. A prediction only: what runs is checked at run time
+/// (`_CHECK_SUBSCR_CLASS`).
+pub fn subscript_container(insts: &[Inst], at: usize) -> Option<u32> {
+    let (k, above) = pushed_below(insts, at, 1)?;
+    let load = &insts[k];
+    match (load.opcode, above) {
+        (LOAD_FAST | LOAD_FAST_CHECK, 0) => Some(load.oparg),
+        (LOAD_FAST_LOAD_FAST, 0) => Some(load.oparg & 15),
+        (LOAD_FAST_LOAD_FAST, 1) => Some(load.oparg >> 4),
+        _ => None,
+    }
+}
+
+/// The instruction that pushed the value below the top `n` values of the
+/// stack at instruction `at`, found by going back over the instructions
+/// that pushed those, and how many of that instruction's outputs are
+/// among them (`LOAD_FAST_LOAD_FAST` pushes two). `None` where their code
+/// jumps, or an instruction's stack effect is not known.
+fn pushed_below(insts: &[Inst], at: usize, n: usize) -> Option<(usize, usize)> {
+    // Values still to go back over.
+    let mut above = n;
+    let mut k = at;
     while above > 0 {
         k = k.checked_sub(1)?;
         let inst = &insts[k];
@@ -1512,9 +1545,12 @@ pub fn callable_load(insts: &[Inst], call: usize) -> Option<usize> {
             None => return None,
         };
         let (popped, pushed) = (usize::try_from(popped).ok()?, usize::try_from(pushed).ok()?);
-        above = above.checked_sub(pushed)? + popped;
+        if pushed > above {
+            return Some((k, above));
+        }
+        above = above - pushed + popped;
     }
-    k.checked_sub(1)
+    Some((k.checked_sub(1)?, 0))
 }
 
 /// Rewrites instruction `inst` of `units` as `opcode`, a specialization
@@ -1635,7 +1671,7 @@ fn resolve_jumps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uops::{InitCall, Uop};
+    use crate::uops::{ClassCallee, Uop};
 
     fn unit(op: u8, arg: u32) -> u16 {
         op as u16 | (arg as u16) << 8
@@ -1997,6 +2033,7 @@ mod tests {
                 stacksize: 2,
                 method: true,
                 init: None,
+                getitem: None,
             },
             callee: Box::new(CodeInput {
                 args: 2,
@@ -2135,6 +2172,33 @@ mod tests {
     }
 
     #[test]
+    fn subscripts_find_the_local_of_their_container() {
+        // `a[i]` (both from one `LOAD_FAST_LOAD_FAST`), `b[i - 1]`, `a[b]`
+        // (the second of one), `f()[i]`.
+        let mut units = vec![unit(RESUME, 0)];
+        units.push(unit(LOAD_FAST_LOAD_FAST, 0x01));
+        with_caches(&mut units, BINARY_SUBSCR, 0);
+        units.push(unit(LOAD_FAST_LOAD_FAST, 0x21));
+        units.push(unit(LOAD_CONST, 0));
+        with_caches(&mut units, BINARY_OP, 10);
+        with_caches(&mut units, BINARY_SUBSCR, 0);
+        units.push(unit(LOAD_FAST_LOAD_FAST, 0x30));
+        units.push(unit(LOAD_FAST, 2));
+        with_caches(&mut units, BINARY_SUBSCR, 0);
+        with_caches(&mut units, LOAD_GLOBAL, 1);
+        with_caches(&mut units, CALL, 0);
+        units.push(unit(LOAD_FAST, 1));
+        with_caches(&mut units, BINARY_SUBSCR, 0);
+        units.push(unit(RETURN_VALUE, 0));
+        let insts = decode(&units).unwrap();
+        let found: Vec<Option<u32>> = (0..insts.len())
+            .filter(|&i| insts[i].opcode == BINARY_SUBSCR)
+            .map(|i| subscript_container(&insts, i))
+            .collect();
+        assert_eq!(found, [Some(0), Some(2), Some(0), None]);
+    }
+
+    #[test]
     fn specializing_writes_what_the_cache_reads_back() {
         let mut units = vec![unit(RESUME, 0), unit(LOAD_FAST, 0)];
         with_caches(&mut units, LOAD_ATTR, 6);
@@ -2206,7 +2270,7 @@ mod tests {
 
     #[test]
     fn inits_store_into_self_only_and_return_none() {
-        let init = InitCall {
+        let init = ClassCallee {
             class: 1,
             class_version: 2,
             function: 3,
@@ -2289,9 +2353,11 @@ mod tests {
             [
                 (_LOAD_FAST, None),
                 (_IS_NONE, None),
-                (_POP_JUMP_IF_FALSE, Some(5)),
-                // `self` pushed, the rest of the path left out.
-                (_LOAD_FAST, None),
+                (_POP_JUMP_IF_FALSE, Some(6)),
+                // `self.x` read through its cache, any class's; the
+                // compare never run leaves, the rest of the path left out.
+                (_LOAD_ATTR_LOCAL_CACHED, None),
+                (_LOAD_CONST_INLINE_BORROW, None),
                 (_INLINE_COLD, None),
                 (_LOAD_FAST, None),
                 (_INLINE_RETURN, None),

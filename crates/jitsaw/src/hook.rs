@@ -2290,6 +2290,7 @@ unsafe fn compile(
     read_names(
         &mut input,
         ts,
+        frame,
         (*frame).f_globals,
         (*frame).f_builtins,
         code,
@@ -2357,7 +2358,7 @@ unsafe fn compile(
             .filter(|u| {
                 matches!(
                     u.op,
-                    crate::uops::Uop::_CHECK_CALLEE | crate::uops::Uop::_CHECK_INIT_CALLEE
+                    crate::uops::Uop::_CHECK_CALLEE | crate::uops::Uop::_CHECK_KNOWN_CALLEE
                 )
             })
             .count() as u64;
@@ -2567,7 +2568,14 @@ pub unsafe fn dump_code(
         input.class_facts = state.class_facts();
         input.propagate_types = state.propagate_types();
     }
-    read_names(&mut input, ts, globals, builtins, code);
+    read_names(
+        &mut input,
+        ts,
+        std::ptr::null_mut(),
+        globals,
+        builtins,
+        code,
+    );
     if input.propagate_types {
         input.known_objects = known_objects(&input);
     }
@@ -2610,6 +2618,7 @@ unsafe fn code_units_slice<'a>(code: *mut PyCodeObject) -> &'a [u16] {
 unsafe fn read_names(
     input: &mut CodeInput,
     ts: *mut PyThreadState,
+    frame: *mut Frame,
     globals: *mut PyObject,
     builtins: *mut PyObject,
     code: *mut PyCodeObject,
@@ -2620,7 +2629,7 @@ unsafe fn read_names(
     input.known_globals = known_globals(globals, builtins, code, &insts, &loads);
     input.known_attrs = known_attrs(code, &input.units, &insts, &input.known_globals);
     input.trivial_calls = trivial_calls(&input.units, &insts);
-    input.inline_calls = inline_calls(input, &insts, ts, globals, builtins);
+    input.inline_calls = inline_calls(input, &insts, ts, frame, globals, builtins);
 }
 
 /// Where each global load of `code` finds its name in the frame's globals
@@ -2836,6 +2845,7 @@ unsafe fn inline_calls(
     input: &CodeInput,
     insts: &[Inst],
     ts: *mut PyThreadState,
+    frame: *mut Frame,
     globals: *mut PyObject,
     builtins: *mut PyObject,
 ) -> Vec<frontend::InlineCall> {
@@ -2889,39 +2899,11 @@ unsafe fn inline_calls(
             None
         };
         let nargs = call.oparg + (method || init.is_some()) as u32;
-        if func.is_null() || !runtime::is_plain_function(func) {
+        let Some((callee, code, stacksize)) =
+            inline_callee(input, ts, globals, builtins, func, nargs)
+        else {
             continue;
-        }
-        let code = field::<*mut PyCodeObject>(func.cast(), off::FUNC_CODE);
-        let field_of = |at| field::<i32>(code.cast(), at) as u32;
-        let stacksize = field_of(off::CODE_CO_STACKSIZE);
-        // Locals of its own beyond its parameters, but no cells.
-        let nlocals = field_of(off::CODE_CO_NLOCALSPLUS);
-        if plain_positional_args(code) != Some(nargs)
-            || field_of(off::CODE_CO_NLOCALS) != nlocals
-            || nlocals > nargs + MAX_INLINED_LOCALS
-            || field_of(off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0
-            || !runtime::exception_table(code).is_empty()
-            || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
-            || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != input.version
-            || stacksize > MAX_INLINED_STACK
-            || ob_size(code.cast()) as usize > 4 * frontend::MAX_INLINED_INSTRUCTIONS
-        {
-            continue;
-        }
-        let mut callee = code_input(code, input.version);
-        let callee_insts = frontend::decode(&callee.units).unwrap_or_default();
-        // Its global loads find the caller's frame's globals: where those
-        // are the function's, they are specialized as the caller's are.
-        if field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS) == globals
-            && field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS) == builtins
-        {
-            let loads = frontend::global_loads(&callee_insts);
-            callee.globals = global_slots(ts, globals, builtins, code, &loads);
-            callee.globals_version = keys_version(globals);
-            callee.builtins_version = keys_version(builtins);
-            callee.pure_calls = pure_calls(globals, builtins, code, &callee_insts);
-        }
+        };
         calls.push(frontend::InlineCall {
             site: crate::uops::InlineSite {
                 offset: call.offset,
@@ -2929,11 +2911,174 @@ unsafe fn inline_calls(
                 stacksize,
                 method,
                 init,
+                getitem: None,
             },
-            callee: Box::new(callee),
+            callee,
+        });
+    }
+    calls.extend(inline_getitems(input, insts, ts, frame, globals, builtins));
+    calls
+}
+
+/// The code of `func`, a plain function called with `nargs` arguments, to
+/// inline at a call ([`inline_calls`]) as `frontend::inline_body` reads it,
+/// with its code object and `co_stacksize`: its parameters all positional
+/// and all passed, few other locals and no cells, without handlers, local
+/// monitoring or instrumentation other than the caller's, and a short
+/// body; its global loads and pure calls found in the caller's globals and
+/// builtins where they are the function's.
+unsafe fn inline_callee(
+    input: &CodeInput,
+    ts: *mut PyThreadState,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+    func: *mut PyObject,
+    nargs: u32,
+) -> Option<(Box<CodeInput>, *mut PyCodeObject, u32)> {
+    if func.is_null() || !runtime::is_plain_function(func) {
+        return None;
+    }
+    let code = field::<*mut PyCodeObject>(func.cast(), off::FUNC_CODE);
+    let field_of = |at| field::<i32>(code.cast(), at) as u32;
+    let stacksize = field_of(off::CODE_CO_STACKSIZE);
+    // Locals of its own beyond its parameters, but no cells.
+    let nlocals = field_of(off::CODE_CO_NLOCALSPLUS);
+    if plain_positional_args(code) != Some(nargs)
+        || field_of(off::CODE_CO_NLOCALS) != nlocals
+        || nlocals > nargs + MAX_INLINED_LOCALS
+        || field_of(off::CODE_CO_FLAGS) as i64 & GENERATOR_FLAGS != 0
+        || !runtime::exception_table(code).is_empty()
+        || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
+        || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != input.version
+        || stacksize > MAX_INLINED_STACK
+        || ob_size(code.cast()) as usize > 4 * frontend::MAX_INLINED_INSTRUCTIONS
+    {
+        return None;
+    }
+    let mut callee = code_input(code, input.version);
+    let callee_insts = frontend::decode(&callee.units).unwrap_or_default();
+    // Its global loads find the caller's frame's globals: where those
+    // are the function's, they are specialized as the caller's are.
+    if field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS) == globals
+        && field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS) == builtins
+    {
+        let loads = frontend::global_loads(&callee_insts);
+        callee.globals = global_slots(ts, globals, builtins, code, &loads);
+        callee.globals_version = keys_version(globals);
+        callee.builtins_version = keys_version(builtins);
+        callee.pure_calls = pure_calls(globals, builtins, code, &callee_insts);
+    }
+    Some((Box::new(callee), code, stacksize))
+}
+
+/// The subscripts `container[sub]` of the code whose `__getitem__` `optimize::inline` may run in the
+/// caller: where the container is a local that holds, in the compiling
+/// `frame`, an instance of a class (one that may not change its instances'
+/// class or be the type of a class) defining `__getitem__` in Python, as a
+/// plain function of two parameters that [`inline_callee`] takes. The class's
+/// version, checked at run time, vouches for that method being the one
+/// subscripting its instances calls (`slot_mp_subscript`).
+unsafe fn inline_getitems(
+    input: &CodeInput,
+    insts: &[Inst],
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+) -> Vec<frontend::InlineCall> {
+    let mut calls = Vec::new();
+    if frame.is_null() {
+        return calls;
+    }
+    for (j, inst) in insts.iter().enumerate() {
+        if !matches!(
+            inst.opcode,
+            opcode::BINARY_SUBSCR | opcode::BINARY_SUBSCR_GETITEM
+        ) {
+            continue;
+        }
+        let Some(local) = frontend::subscript_container(insts, j) else {
+            continue;
+        };
+        let container = predicted_local(input, insts, frame, local);
+        if container.is_null() {
+            continue;
+        }
+        let Some(func) = runtime::python_getitem_function(container) else {
+            continue;
+        };
+        let tp = ob_type(container);
+        let class_version = type_version(tp);
+        let Some((callee, code, stacksize)) = inline_callee(input, ts, globals, builtins, func, 2)
+        else {
+            continue;
+        };
+        let function_version = field::<u32>(func.cast(), off::FUNC_VERSION);
+        if class_version == 0 || function_version == 0 {
+            continue;
+        }
+        calls.push(frontend::InlineCall {
+            site: crate::uops::InlineSite {
+                offset: inst.offset,
+                code: code as u64,
+                stacksize,
+                method: false,
+                init: None,
+                getitem: Some(crate::uops::ClassCallee {
+                    class: tp as u64,
+                    class_version,
+                    function: func as u64,
+                    function_version,
+                }),
+            },
+            callee,
         });
     }
     calls
+}
+
+/// The object local `local` of `frame` holds, or, while it is unbound (the
+/// frame of a call compiled at its start), the one its only assignment in
+/// the code (`insts`) would store now where that is a plain attribute of
+/// a bound local (`done = pos.done`, read without running code); NULL for
+/// anything else. A prediction only, for [`inline_getitems`].
+unsafe fn predicted_local(
+    input: &CodeInput,
+    insts: &[Inst],
+    frame: *mut Frame,
+    local: u32,
+) -> *mut PyObject {
+    let value = *frame_local(frame, local as usize);
+    if !value.is_null() {
+        return value;
+    }
+    let mut stores = insts
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.opcode == opcode::STORE_FAST && i.oparg == local);
+    let (Some((at, _)), None) = (stores.next(), stores.next()) else {
+        return std::ptr::null_mut();
+    };
+    let (Some(load), Some(attr)) = (
+        at.checked_sub(2).map(|k| &insts[k]),
+        at.checked_sub(1).map(|k| &insts[k]),
+    ) else {
+        return std::ptr::null_mut();
+    };
+    if load.opcode != opcode::LOAD_FAST
+        || deopt(attr.opcode) != opcode::LOAD_ATTR
+        || attr.oparg & 1 != 0
+    {
+        return std::ptr::null_mut();
+    }
+    let owner = *frame_local(frame, load.oparg as usize);
+    let Some(&name) = input.names.get((attr.oparg >> 1) as usize) else {
+        return std::ptr::null_mut();
+    };
+    if owner.is_null() {
+        return std::ptr::null_mut();
+    }
+    runtime::attr_cache::peek_attr(owner, name as *mut PyObject).unwrap_or(std::ptr::null_mut())
 }
 
 /// For a call of class `cls` whose `__init__` may be inlined: a plain class
@@ -2942,7 +3087,7 @@ unsafe fn inline_calls(
 /// instance the inlined code made and gave up on is freed without running
 /// code), whose `__init__` only ever returns `None` (its returns are all
 /// `return None`), with the versions the entry checks.
-unsafe fn class_init_call(cls: *mut PyObject) -> Option<crate::uops::InitCall> {
+unsafe fn class_init_call(cls: *mut PyObject) -> Option<crate::uops::ClassCallee> {
     let (function, code) = runtime::plain_class_init(cls)?;
     if field::<usize>(cls.cast(), off::TYPE_TP_FINALIZE) != 0
         || field::<usize>(cls.cast(), off::TYPE_TP_DEL) != 0
@@ -2961,12 +3106,14 @@ unsafe fn class_init_call(cls: *mut PyObject) -> Option<crate::uops::InitCall> {
         });
     let class_version = type_version(cls.cast());
     let function_version = field::<u32>(function.cast(), off::FUNC_VERSION);
-    (returns_none && class_version != 0 && function_version != 0).then_some(crate::uops::InitCall {
-        class: cls as u64,
-        class_version,
-        function: function as u64,
-        function_version,
-    })
+    (returns_none && class_version != 0 && function_version != 0).then_some(
+        crate::uops::ClassCallee {
+            class: cls as u64,
+            class_version,
+            function: function as u64,
+            function_version,
+        },
+    )
 }
 
 /// The functions of `math` that compute from one float alone (an int

@@ -446,10 +446,15 @@ uops! { o;
     // an instance made (oparg: its slot).
     _CHECK_INIT_CLASS: 0 => 0, escapes false;
     _CHECK_FUNC_VERSION: 0 => 0, escapes false;
-    _CHECK_INIT_CALLEE: 0 => 0, escapes false;
+    _CHECK_KNOWN_CALLEE: 0 => 0, escapes false;
     _INIT_ALLOC: 0 => 0, escapes false;
     _INLINE_INIT_RETURN: o + 3 => 1, escapes true;
     _INIT_DISCARD: 0 => 0, escapes false;
+    // jitsaw: a subscript with its class's `__getitem__` inlined: the
+    // container's class's version (oparg), then `_CHECK_FUNC_VERSION` and
+    // `_CHECK_KNOWN_CALLEE` as for an `__init__`, and the return.
+    _CHECK_SUBSCR_CLASS: 0 => 0, escapes false;
+    _INLINE_SUBSCR_RETURN: 3 => 1, escapes true;
     // jitsaw: tier-1 `CALL_FUNCTION_EX`.
     _CALL_FUNCTION_EX: 3 + (o & 1) => 1, escapes true;
     // jitsaw: tier-1 `CALL_ALLOC_AND_ENTER_INIT`, leaving the instance and
@@ -1139,15 +1144,17 @@ pub struct Program {
     pub inline_bodies: Vec<InlineBody>,
 }
 
-/// A class call whose `__init__` is inlined (see [`InlineSite::init`]):
-/// what its entry checks.
+/// A method of a class inlined where the class's machinery calls it: a
+/// class call's `__init__` (see [`InlineSite::init`]), a subscript's
+/// `__getitem__` ([`InlineSite::getitem`]); what its entry checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InitCall {
+pub struct ClassCallee {
     /// The class.
     pub class: u64,
-    /// Its type version, which vouches for its `__init__` and allocation.
+    /// Its type version, which vouches for its method (and an `__init__`'s
+    /// allocation).
     pub class_version: u32,
-    /// Its `__init__`.
+    /// The method.
     pub function: u64,
     /// The function's version, which vouches for its code.
     pub function_version: u32,
@@ -1157,7 +1164,7 @@ pub struct InitCall {
 /// `frontend::InlineCall` predicts and [`InlineBody`] keeps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InlineSite {
-    /// The `CALL`'s offset.
+    /// The `CALL`'s offset (or the subscript's, see `getitem`).
     pub offset: u32,
     /// The callee's code object.
     pub code: u64,
@@ -1170,7 +1177,11 @@ pub struct InlineSite {
     /// For a class call (the class, `NULL`, the arguments) whose `__init__`
     /// is the callee: the instance is made into the `NULL` slot, as `self`
     /// (its `__init__`'s returns are all `return None`).
-    pub init: Option<InitCall>,
+    pub init: Option<ClassCallee>,
+    /// For a subscript (the container, the subscript; `offset` is the
+    /// `BINARY_SUBSCR`'s) whose container's class's `__getitem__` is the
+    /// callee, taking them as its two parameters.
+    pub getitem: Option<ClassCallee>,
 }
 
 /// The body of a callee to inline at a call (`frontend::inline_body`,

@@ -120,6 +120,33 @@ fn plan<'a>(
             values,
         });
     }
+    // A subscript's `__getitem__`: the subscript's micro-op is the call,
+    // the container and the subscript (which it owns: not borrowed forms)
+    // the arguments.
+    if body.site.getitem.is_some() {
+        let k = uops
+            .iter()
+            .position(|u| matches!(u.op, Uop::_BINARY_SUBSCR | Uop::_BINARY_SUBSCR_ADAPTIVE))?;
+        let set_ip = (k > 0 && uops[k - 1].op == Uop::_SET_IP).then(|| uops[k - 1]);
+        let after = uops[k + 1..].to_vec();
+        if inst.fallback_count != 0
+            || body.nargs != 2
+            || after.iter().any(|u| u.jump.is_some() || !u.op.continues())
+        {
+            return None;
+        }
+        let (first_local, values) = frame_slots(program, body, Depth::Known(depth))?;
+        return Some(Plan {
+            body,
+            before: k - set_ip.is_some() as usize,
+            set_ip,
+            call: vec![uops[k]],
+            periodic: None,
+            after,
+            first_local,
+            values,
+        });
+    }
     let k = uops
         .iter()
         .position(|u| matches!(u.op, Uop::_CALL | Uop::_CALL_ALLOC_AND_ENTER_INIT))?;
@@ -189,8 +216,8 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
         inst: i,
         jump: None,
     };
-    match body.site.init {
-        Some(init) => {
+    match (body.site.init, body.site.getitem) {
+        (Some(init), _) => {
             // The class, its version (its `__init__`, its allocation), the
             // function's (its code), the rest, then the instance.
             let n = body.nargs - 1;
@@ -206,11 +233,26 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
                     init.function_version,
                     init.function,
                 ),
-                uop(Uop::_CHECK_INIT_CALLEE, entry, init.function),
+                uop(Uop::_CHECK_KNOWN_CALLEE, entry, init.function),
                 uop(Uop::_INIT_ALLOC, n, init.class),
             ]);
         }
-        None => out.push(uop(
+        // The container's class (its `__getitem__`), the function's
+        // version (its code), the rest.
+        (None, Some(getitem)) => out.extend([
+            uop(
+                Uop::_CHECK_SUBSCR_CLASS,
+                getitem.class_version,
+                getitem.class,
+            ),
+            uop(
+                Uop::_CHECK_FUNC_VERSION,
+                getitem.function_version,
+                getitem.function,
+            ),
+            uop(Uop::_CHECK_KNOWN_CALLEE, entry, getitem.function),
+        ]),
+        (None, None) => out.push(uop(
             Uop::_CHECK_CALLEE,
             entry | (!body.site.method as u32) << 30,
             body.site.code,
@@ -229,7 +271,10 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
             _ => {}
         }
         out.push(u);
-        if matches!(u.op, Uop::_INLINE_RETURN | Uop::_INLINE_INIT_RETURN) {
+        if matches!(
+            u.op,
+            Uop::_INLINE_RETURN | Uop::_INLINE_INIT_RETURN | Uop::_INLINE_SUBSCR_RETURN
+        ) {
             out.extend(plan.after.iter().copied());
             if k != last {
                 out.push(UopInst {
@@ -359,6 +404,7 @@ mod tests {
                     stacksize: 1,
                     method: true,
                     init: None,
+                    getitem: None,
                 },
                 nargs: 2,
                 locals: 0,
@@ -463,7 +509,7 @@ mod tests {
     /// `C(x)` whose `__init__` is `self.x = x`, the call compiled as
     /// `call` with `fallback` (the uops' instruction set by the caller).
     fn class_call(call: &[UopInst], fallback: &[UopInst]) -> Program {
-        let init = crate::uops::InitCall {
+        let init = crate::uops::ClassCallee {
             class: 0xC1A55,
             class_version: 77,
             function: 0xF00,
@@ -504,6 +550,7 @@ mod tests {
                     stacksize: 2,
                     method: false,
                     init: Some(init),
+                    getitem: None,
                 },
                 nargs: 2,
                 locals: 0,
@@ -539,7 +586,7 @@ mod tests {
                 (_CHECK_INIT_CLASS, 1, 0xC1A55),
                 (_CHECK_CONST_TYPE_VERSION, 77, 0xC1A55),
                 (_CHECK_FUNC_VERSION, 99, 0xF00),
-                (_CHECK_INIT_CALLEE, 2 | 10 << 8, 0xF00),
+                (_CHECK_KNOWN_CALLEE, 2 | 10 << 8, 0xF00),
                 (_INIT_ALLOC, 1, 0xC1A55),
                 (_LOAD_FAST, 7, 0),
             ]

@@ -693,6 +693,20 @@ unsafe fn share(
     }
 }
 
+/// `owner.name` where reading it runs no code (see
+/// [`Entry::plain_value`]), borrowed; `None` otherwise. For predictions
+/// made when compiling (`hook::inline_getitems`).
+///
+/// # Safety
+/// The GIL is held; `owner` and `name` are live objects.
+pub(crate) unsafe fn peek_attr(owner: *mut PyObject, name: *mut PyObject) -> Option<*mut PyObject> {
+    let entry = classify(owner, name, Access::Load { method: false });
+    if entry.version == 0 {
+        return None;
+    }
+    entry.plain_value(owner)
+}
+
 /// The entry for `name` on instances of `owner`'s type, under the
 /// conditions of CPython's `_Py_Specialize_LoadAttr`/`_StoreAttr` for the
 /// specializations it mirrors (`analyze_descriptor`, `specialize_dict_access`,

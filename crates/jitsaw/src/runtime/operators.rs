@@ -564,6 +564,30 @@ pub(super) unsafe fn python_get_item(
     run_slot_method(ts, slot, python_slot, Method::GetItem, [container, sub])
 }
 
+/// The `__getitem__` that subscripting `container` runs, when its class
+/// defines it in Python as a plain function (its `mp_subscript` is
+/// `slot_mp_subscript`), borrowed: the class holds it while its version
+/// stays (for inlining it, `hook::inline_getitems`). Runs no Python code.
+///
+/// # Safety
+/// The GIL is held; `container` is a live object.
+pub(crate) unsafe fn python_getitem_function(container: *mut PyObject) -> Option<*mut PyObject> {
+    let tp = ob_type(container);
+    let slot = type_slot(
+        container,
+        off::TYPE_TP_AS_MAPPING,
+        off::MAPPING_MP_SUBSCRIPT,
+    );
+    let python_slot = class_slots().mp_subscript;
+    if !is_class(tp) || python_slot == 0 || slot != python_slot {
+        return None;
+    }
+    let table = slot_methods()?;
+    let m = Method::GetItem as usize;
+    let func = lookup(&table.last[m], tp, table.names[m]);
+    (!func.is_null() && is_plain_function(func)).then_some(func)
+}
+
 /// `container[sub] = value` (`PyObject_SetItem`) when `container`'s class
 /// defines `__setitem__` in Python as a plain function: the method run
 /// directly and its result released, as `slot_mp_ass_subscript` does. 0,

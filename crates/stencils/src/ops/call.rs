@@ -187,9 +187,10 @@ stencil!(
 );
 
 stencil!(
-    /// The rest of an inlined `__init__`'s entry: the checks of
-    /// `_CHECK_CALLEE` on the function (the operand) and the thread.
-    fn _CHECK_INIT_CALLEE(f, sp, ts) {
+    /// The rest of the entry of an inlined method a class vouches for (an
+    /// `__init__`, a `__getitem__`): the checks of `_CHECK_CALLEE` on the
+    /// function (the operand) and the thread.
+    fn _CHECK_KNOWN_CALLEE(f, sp, ts) {
         inline_entry_checks!(f, sp, ts, operand() as *mut PyObject);
         next!(f, sp, ts)
     }
@@ -259,6 +260,34 @@ stencil!(
         let base = top.sub(oparg() + 2);
         decref_args(args, total);
         decref(*base);
+        *base = res;
+        next!(f, base.add(1), ts)
+    }
+);
+
+stencil!(
+    /// The entry of a subscript whose class's `__getitem__` is inlined
+    /// (`optimize::inline`): the container, below the subscript, is an
+    /// instance of the class compiled in (the operand), whose version
+    /// (oparg) vouches for the method subscripting it runs.
+    fn _CHECK_SUBSCR_CLASS(f, sp, ts) {
+        if type_version(ob_type(peek(sp, 2))) != oparg() as u32 {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The return of a subscript's inlined `__getitem__`: the result
+    /// replaces the container, and the container and the subscript are
+    /// released, as the subscript releases them after the call (which
+    /// may run code: a `__del__`).
+    fn _INLINE_SUBSCR_RETURN(f, sp, ts) {
+        let res = peek(sp, 1);
+        let base = sp.sub(3);
+        decref(*base);
+        decref(*base.add(1));
         *base = res;
         next!(f, base.add(1), ts)
     }
