@@ -472,8 +472,9 @@ print([clamp(1.5, 0, 1), sq(2.5)])
 
 
 def test_unspecialized_operators_leave_for_the_call_but_for_ints_and_floats(jit):
-    # `/`, `//` and `%` (which CPython 3.13 never specializes) and operators
-    # whose types changed are computed inline for ints and floats only;
+    # `/`, `//`, `%` and shifts (which CPython 3.13 never specializes) and
+    # operators whose types changed are computed inline for ints and floats
+    # only (shifts, ints, and in a word: `1 << 69` is the call's);
     # anything else, a zero divisor included, takes the real call, which
     # raises with the callee's frame in the traceback.
     r = jit(
@@ -482,14 +483,17 @@ def test_unspecialized_operators_leave_for_the_call_but_for_ints_and_floats(jit)
 class Grid:
     def __init__(self, w):
         self.w = w
+        self.s = 1
     def cell(self, k):
         return k // self.w % 8
     def ratio(self, v):
         return v / self.w
+    def mask(self, k):
+        return ((1 << k) - 1) >> self.s
 def run(g, n):
     s = 0
     for i in range(n):
-        s += g.cell(i) + g.ratio(i)
+        s += g.cell(i) + g.ratio(i) + g.mask(i)
     return s
 g = Grid(3)
 for k in range(30):
@@ -505,16 +509,27 @@ try:
 except ZeroDivisionError:
     import traceback
     traceback.print_exc()
+g.w, g.s = 3, -1
+try:
+    run(g, 5)
+except ValueError:
+    import traceback
+    traceback.print_exc()
+g.s = 2**70
+print(run(g, 70))
 class Odd(int):
     def __rfloordiv__(self, other):
         return 1
     def __rtruediv__(self, other):
         return 2
-g.w = Odd(5)
+    def __rrshift__(self, other):
+        return 3
+g.w = g.s = Odd(5)
 print(run(g, 5))
+print(run(Grid(True), 70))
 """
     )
-    assert r.recorded["inlined"] == 2, r.recorded
+    assert r.recorded["inlined"] == 3, r.recorded
 
 
 def test_class_calls_run_their_init_inlined(jit):

@@ -1,11 +1,11 @@
 """Differential fuzzer for inlined calls: random classes whose methods compute
 from their parameters and locals of their own (attribute reads, items of a
 list or tuple attribute and its `len()`, `math` functions, int, float and
-bool arithmetic, `/`, `//`, `%` and `&`, comparisons, `and`/`or`, tuples,
-branches, globals), called in loops with simple arguments (objects of one
-class, or of two classes of other layouts taking turns at each call site),
-and instances made there (`__init__` storing its arguments), so that their
-callers' code runs them inlined; then the values change type (floats,
+bool arithmetic, `/`, `//`, `%`, `&` and shifts, comparisons, `and`/`or`,
+tuples, branches, globals), called in loops with simple arguments (objects
+of one class, or of two classes of other layouts taking turns at each call
+site), and instances made there (`__init__` storing its arguments), so that
+their callers' code runs them inlined; then the values change type (floats,
 strings, big ints, ``None``, sequences too short or of other types, objects
 of subclasses with other layouts or overriding methods), attributes are
 deleted, globals (`len`, `sin` too) and `math.cos` rebound, methods,
@@ -43,7 +43,10 @@ def num(r, depth=0):
             "sin(v)", f"math.cos(self.{r.choice(ATTRS)})", "sqrt(len(self.s))",
             *LOCALS,
         ])
-    op = r.choice(['+', '-', '*', '+', '-', '*', '//', '%', '/', '&'])
+    op = r.choice(['+', '-', '*', '+', '-', '*', '//', '%', '/', '&', '<<', '>>'])
+    if op in ('<<', '>>'):
+        # Counts of 0 to 7 (a count from a big int would make a huge one).
+        return f"({num(r, depth + 1)} {op} ({num(r, depth + 1)} & 7))"
     return f"({num(r, depth + 1)} {op} {num(r, depth + 1)})"
 
 

@@ -670,6 +670,8 @@ fn is_arithmetic(op: Uop) -> bool {
             | Uop::_BINARY_OP_PURE_XOR
             | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
             | Uop::_BINARY_OP_PURE_REMAINDER
+            | Uop::_BINARY_OP_PURE_LSHIFT
+            | Uop::_BINARY_OP_PURE_RSHIFT
     )
 }
 
@@ -688,6 +690,8 @@ fn pure_form(op: Uop) -> Option<Uop> {
         Uop::_BINARY_OP_ADAPTIVE_XOR => Uop::_BINARY_OP_PURE_XOR,
         Uop::_BINARY_OP_ADAPTIVE_FLOOR_DIVIDE => Uop::_BINARY_OP_PURE_FLOOR_DIVIDE,
         Uop::_BINARY_OP_ADAPTIVE_REMAINDER => Uop::_BINARY_OP_PURE_REMAINDER,
+        Uop::_BINARY_OP_ADAPTIVE_LSHIFT => Uop::_BINARY_OP_PURE_LSHIFT,
+        Uop::_BINARY_OP_ADAPTIVE_RSHIFT => Uop::_BINARY_OP_PURE_RSHIFT,
         Uop::_BINARY_SUBSCR_LIST_INT => Uop::_BINARY_SUBSCR_LIST_INT_PURE,
         Uop::_BINARY_SUBSCR_TUPLE_INT => Uop::_BINARY_SUBSCR_TUPLE_INT_PURE,
         Uop::_CALL_LEN => Uop::_CALL_LEN_PURE,
@@ -2239,13 +2243,17 @@ mod tests {
 
     #[test]
     fn unspecialized_operators_with_fast_paths_take_their_pure_forms() {
-        // `return self // o % 8`, as CPython 3.13 leaves it (never
-        // specialized, counters backed off).
+        // `return (self // o % 8 << o) >> 1`, as CPython 3.13 leaves it
+        // (never specialized, counters backed off).
         let call = callee(|u| {
             u.push(unit(LOAD_FAST_LOAD_FAST, 1));
             with_caches(u, BINARY_OP, consts::NB_FLOOR_DIVIDE as u32);
             u.push(unit(LOAD_CONST, 0));
             with_caches(u, BINARY_OP, consts::NB_REMAINDER as u32);
+            u.push(unit(LOAD_FAST, 1));
+            with_caches(u, BINARY_OP, consts::NB_LSHIFT as u32);
+            u.push(unit(LOAD_CONST, 0));
+            with_caches(u, BINARY_OP, consts::NB_RSHIFT as u32);
             u.push(unit(RETURN_VALUE, 0));
         });
         let ops: Vec<Uop> = inline_body(&call)
@@ -2263,6 +2271,10 @@ mod tests {
                 _BINARY_OP_PURE_FLOOR_DIVIDE,
                 _LOAD_CONST_INLINE_BORROW,
                 _BINARY_OP_PURE_REMAINDER,
+                _LOAD_FAST,
+                _BINARY_OP_PURE_LSHIFT,
+                _LOAD_CONST_INLINE_BORROW,
+                _BINARY_OP_PURE_RSHIFT,
                 _INLINE_RETURN
             ]
         );

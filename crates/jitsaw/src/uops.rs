@@ -241,6 +241,8 @@ uops! { o;
     _BINARY_OP_PURE_XOR: 2 => 1, escapes false;
     _BINARY_OP_PURE_FLOOR_DIVIDE: 2 => 1, escapes false;
     _BINARY_OP_PURE_REMAINDER: 2 => 1, escapes false;
+    _BINARY_OP_PURE_LSHIFT: 2 => 1, escapes false;
+    _BINARY_OP_PURE_RSHIFT: 2 => 1, escapes false;
     _COMPARE_OP: 2 => 1;
     _COMPARE_OP_INT: 2 => 1;
     _COMPARE_OP_FLOAT: 2 => 1;
@@ -861,6 +863,8 @@ impl Uop {
                 | Uop::_BINARY_OP_PURE_XOR
                 | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
                 | Uop::_BINARY_OP_PURE_REMAINDER
+                | Uop::_BINARY_OP_PURE_LSHIFT
+                | Uop::_BINARY_OP_PURE_RSHIFT
                 // Free only an int (the index); allocate only the length;
                 // allocate a tuple (or, failing, release what bodies push).
                 | Uop::_BINARY_SUBSCR_LIST_INT_PURE

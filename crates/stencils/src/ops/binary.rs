@@ -730,10 +730,15 @@ stencil!(
     /// `BINARY_OP` `<<`/`<<=` with an int fast path when the result fits
     /// in a word (a negative count takes the generic path, which raises).
     fn _BINARY_OP_ADAPTIVE_LSHIFT(f, sp, ts) {
-        let fits = |a: i64, b: i64| (0..62).contains(&b) && (a << b) >> b == a;
-        adaptive_int!(f, sp, ts, fits, |a: i64, b: i64| a << b)
+        adaptive_int!(f, sp, ts, lshift_fits, |a: i64, b: i64| a << b)
     }
 );
+
+/// Whether `a << b` is a word's shift: a count in range whose result fits.
+#[inline(always)]
+fn lshift_fits(a: i64, b: i64) -> bool {
+    (0..62).contains(&b) && (a << b) >> b == a
+}
 
 stencil!(
     /// `BINARY_OP` `>>`/`>>=` with an int fast path (Python's shift is
@@ -814,6 +819,8 @@ pure_binary_ops! {
     _BINARY_OP_PURE_XOR: int [|_, _| true, |a: i64, b: i64| a ^ b];
     _BINARY_OP_PURE_FLOOR_DIVIDE: int [|_, b: i64| b != 0, floor_divide];
     _BINARY_OP_PURE_REMAINDER: int [|_, b: i64| b != 0, remainder];
+    _BINARY_OP_PURE_LSHIFT: int [lshift_fits, |a: i64, b: i64| a << b];
+    _BINARY_OP_PURE_RSHIFT: int [|_, b: i64| b >= 0, |a: i64, b: i64| a >> b.min(63)];
 }
 
 /// A double's exponent field, by its bits: a stencil cannot test floats
