@@ -439,6 +439,46 @@ print(calls.count("<lambda>"))
     assert r.recorded == {"cells": 2}, r.recorded
 
 
+def test_a_raise_in_an_inlined_body_is_the_real_calls(jit):
+    # `raise IndexError` on a path the callee's calls took: the inlined
+    # body leaves there, and the real call raises, its frame in the
+    # traceback.
+    r = jit(
+        NOTE
+        + """
+import traceback
+class Grid:
+    def __init__(self, w, h):
+        self.width, self.height = w, h
+    def index(self, x, y):
+        if 0 <= x < self.width and 0 <= y < self.height:
+            return y * self.width + x
+        raise IndexError
+def run(g, n):
+    s = 0
+    for i in range(n):
+        try:
+            s += g.index(i % 10, i % 5)
+        except IndexError:
+            s -= 1
+    return s
+g = Grid(10, 5)
+for k in range(30):
+    print(run(g, 40))
+note("inlined", run)
+try:
+    g.index(3, 9)
+except IndexError:
+    traceback.print_exc()
+g.width = 3
+print(run(g, 20))
+g.width = 2.5
+print(run(g, 20))
+"""
+    )
+    assert r.recorded["inlined"] == 1, r.recorded
+
+
 def test_functions_and_calls_with_computed_arguments_are_inlined(jit):
     r = jit(
         NOTE

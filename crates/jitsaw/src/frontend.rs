@@ -428,9 +428,19 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
     })
 }
 
-/// Callees of more instructions than this are not inlined: their bodies
-/// would stretch the caller's code more than the call costs.
+/// Callees of more instructions than this are inlined only if their body
+/// runs at most [`MAX_INLINED_WORK`] micro-ops of work: bodies longer than
+/// that would stretch the caller's code more than the call costs.
 pub const MAX_INLINED_INSTRUCTIONS: usize = 24;
+
+/// Micro-ops of a longer callee's body that do more than load a local or
+/// a constant, move values on the stack or jump (see
+/// [`MAX_INLINED_INSTRUCTIONS`]); paths its calls never took leave at their
+/// first instruction and count for nothing.
+pub const MAX_INLINED_WORK: usize = 24;
+
+/// Callees of more instructions than this are not looked at.
+pub const MAX_CALLEE_INSTRUCTIONS: usize = 2 * MAX_INLINED_INSTRUCTIONS;
 
 /// The body of a call's callee to inline ([`InlineCall`]), if it is short
 /// and straight (forward jumps only) and all its micro-ops are of the few
@@ -442,7 +452,7 @@ pub const MAX_INLINED_INSTRUCTIONS: usize = 24;
 fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     let callee = &*call.callee;
     let insts = decode(&callee.units).ok()?;
-    if insts.len() > MAX_INLINED_INSTRUCTIONS
+    if insts.len() > MAX_CALLEE_INSTRUCTIONS
         || insts.first().map(|i| deopt(i.opcode)) != Some(RESUME)
     {
         return None;
@@ -471,10 +481,25 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     uops.extend((0..locals).map(|_| plain(Uop::_PUSH_NULL, 0)));
     // After an instruction that always leaves, until a jump lands.
     let mut unreachable = false;
+    // Where the current basic block starts (a jump lands, or one goes on).
+    let mut block = 1;
     for j in 1..insts.len() {
         first.push(uops.len() as u32);
         unreachable &= !targeted[j];
         if unreachable {
+            continue;
+        }
+        if targeted[j] || targets[j - 1].iter().any(Option::is_some) {
+            block = j;
+        }
+        // A `raise`: its block leaves for the call, which raises (with the
+        // callee's frame in the traceback); what it computes before is
+        // never needed.
+        if insts[j].opcode == RAISE_VARARGS {
+            uops.truncate(first[block] as usize);
+            first[block..].fill(uops.len() as u32);
+            uops.push(plain(Uop::_INLINE_COLD, 0));
+            unreachable = true;
             continue;
         }
         // The pure forms of calls and of a tuple's allocation run no code:
@@ -601,6 +626,26 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     }
     for u in &mut uops {
         u.jump = u.jump.map(|t| first[t as usize]);
+    }
+    let work = uops
+        .iter()
+        .filter(|u| {
+            !matches!(
+                u.op,
+                Uop::_LOAD_FAST
+                    | Uop::_LOAD_CONST_INLINE
+                    | Uop::_LOAD_CONST_INLINE_BORROW
+                    | Uop::_POP_TOP
+                    | Uop::_COPY
+                    | Uop::_SWAP
+                    | Uop::_NOP
+                    | Uop::_JUMP
+                    | Uop::_INLINE_COLD
+            )
+        })
+        .count();
+    if insts.len() > MAX_INLINED_INSTRUCTIONS && work > MAX_INLINED_WORK {
+        return None;
     }
     // Longer arithmetic is faster in the callee's own code, which computes
     // it in machine words (`optimize::raw`, not run on inlined bodies):
@@ -2080,6 +2125,34 @@ mod tests {
         assert_eq!(
             body(3),
             Some(vec![(_LOAD_FAST, 1, 0), (_INLINE_COLD, 0, 0)])
+        );
+    }
+
+    #[test]
+    fn a_raise_leaves_for_the_call_without_computing_its_exception() {
+        // `if o is None: raise self` then `return o`.
+        let call = callee(|u| {
+            u.push(unit(LOAD_FAST, 1));
+            with_caches(u, POP_JUMP_IF_NOT_NONE, 2);
+            u.push(unit(LOAD_FAST, 0));
+            u.push(unit(RAISE_VARARGS, 1));
+            u.push(unit(LOAD_FAST, 1));
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        let body = inline_body(&call).expect("inlinable");
+        let ops: Vec<(Uop, Option<u32>)> = body.uops.iter().map(|u| (u.op, u.jump)).collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                (_LOAD_FAST, None),
+                (_IS_NONE, None),
+                (_POP_JUMP_IF_FALSE, Some(4)),
+                // The block of the `raise`, `self` pushed no more.
+                (_INLINE_COLD, None),
+                (_LOAD_FAST, None),
+                (_INLINE_RETURN, None),
+            ]
         );
     }
 

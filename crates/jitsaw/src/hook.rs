@@ -2951,7 +2951,7 @@ unsafe fn inline_callee(
         || !field::<*mut u8>(code.cast(), off::CODE_MONITORING).is_null()
         || field::<u64>(code.cast(), off::CODE_INSTRUMENTATION_VERSION) != input.version
         || stacksize > MAX_INLINED_STACK
-        || ob_size(code.cast()) as usize > 4 * frontend::MAX_INLINED_INSTRUCTIONS
+        || ob_size(code.cast()) as usize > 4 * frontend::MAX_CALLEE_INSTRUCTIONS
     {
         return None;
     }

@@ -268,6 +268,9 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
             Uop::_LOAD_FAST | Uop::_STORE_FAST | Uop::_LOAD_ATTR_LOCAL_CACHED => {
                 u.oparg += plan.first_local
             }
+            // As `mask_comparisons` does for the caller's own (an earlier
+            // pass): the stencil copy for the outcomes' mask.
+            op if super::compares_by_mask(op) => u.oparg &= 15,
             _ => {}
         }
         out.push(u);

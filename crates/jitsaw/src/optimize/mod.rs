@@ -108,7 +108,7 @@ pub fn mask_comparisons(mut program: Program) -> Program {
 
 /// Whether `op` is an int or float comparison reading only its oparg's
 /// mask of true outcomes.
-fn compares_by_mask(op: Uop) -> bool {
+pub(super) fn compares_by_mask(op: Uop) -> bool {
     matches!(
         op,
         Uop::_COMPARE_OP_INT
