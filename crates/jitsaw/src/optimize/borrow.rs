@@ -120,6 +120,55 @@ fn copy_borrowable(p: &Program, j: usize, last: usize, k: usize) -> bool {
     u.op != Uop::_COPY || u.oparg as i64 >= pops - (last - j) as i64
 }
 
+/// [`borrow_operands`] in an inlined body (`uops`, whose jumps name its
+/// micro-ops; `optimize::inline`, which runs after that pass): an
+/// operation whose inputs the micro-ops right before it push (after a
+/// guard of both, maybe), where no jump lands in between, borrows them.
+/// The body's exits give borrowed inputs references first, as in compiled
+/// code, so that the fallback's `_INLINE_UNWIND` releases what it owns.
+pub fn borrow_in_body(uops: &mut [UopInst]) {
+    let mut landed = vec![false; uops.len() + 1];
+    for t in uops.iter().filter_map(|u| u.jump) {
+        landed[t as usize] = true;
+    }
+    let pushes = |u: &UopInst| borrowing_load(u.op).is_some();
+    for k in 1..uops.len() {
+        let Some((both, right)) = borrowed_forms(uops[k].op) else {
+            continue;
+        };
+        let guard = borrowed_guard(uops[k - 1].op);
+        let Some(b) = (k - 1).checked_sub(guard.is_some() as usize) else {
+            continue;
+        };
+        let pops = uops[k].op.effect(uops[k].oparg).0 as i64;
+        // A copy must come from below all of the inputs (see
+        // `copy_borrowable`).
+        let borrowable = |j: usize| {
+            pushes(&uops[j])
+                && (uops[j].op != Uop::_COPY || uops[j].oparg as i64 >= pops - (b - j) as i64)
+                && !landed[j + 1..=k].iter().any(|&l| l)
+        };
+        if !borrowable(b) {
+            continue;
+        }
+        let (first, form) = match b.checked_sub(1).filter(|&a| borrowable(a)) {
+            Some(a) => (a, both),
+            None => (b, right),
+        };
+        for u in &mut uops[first..=b] {
+            u.op = borrowing_load(u.op).unwrap_or(u.op);
+        }
+        if let Some((guard_both, guard_right)) = guard {
+            uops[k - 1].op = if form == both {
+                guard_both
+            } else {
+                guard_right
+            };
+        }
+        uops[k].op = form;
+    }
+}
+
 /// Rewrites every qualifying operation and the loads of its inputs: both,
 /// or the right one when the left one is pushed otherwise. A
 /// `_CHECK_NO_FRAME_OBJECT` between them (the operation's, from
@@ -288,6 +337,48 @@ mod tests {
     }
 
     const ADD: Uop = Uop::_BINARY_OP_ADD_FLOAT;
+
+    #[test]
+    fn inlined_bodies_borrow_where_no_jump_lands_between() {
+        use Uop::*;
+        let body = |ops: &[Uop], jump_to: Option<u32>| -> Vec<Uop> {
+            let mut uops: Vec<UopInst> = ops.iter().map(|&op| uop(op, 0, 0)).collect();
+            uops[0].jump = jump_to;
+            borrow_in_body(&mut uops);
+            uops.iter().map(|u| u.op).collect()
+        };
+        // `_POP_JUMP_IF_TRUE` first, then `x < y` of ints, guarded.
+        let compare = [
+            _POP_JUMP_IF_TRUE,
+            _LOAD_FAST,
+            _LOAD_FAST,
+            _GUARD_BOTH_INT,
+            _COMPARE_OP_INT,
+        ];
+        assert_eq!(
+            body(&compare, None),
+            [
+                _POP_JUMP_IF_TRUE,
+                _LOAD_FAST_BORROW,
+                _LOAD_FAST_BORROW,
+                _GUARD_BOTH_INT_BORROWED,
+                _COMPARE_OP_INT_BORROWED
+            ]
+        );
+        // A jump landing on the second load: only the right one.
+        assert_eq!(
+            body(&compare, Some(2)),
+            [
+                _POP_JUMP_IF_TRUE,
+                _LOAD_FAST,
+                _LOAD_FAST_BORROW,
+                _GUARD_BOTH_INT_BORROWED_RIGHT,
+                _COMPARE_OP_INT_BORROWED_RIGHT
+            ]
+        );
+        // Landing on the operation: nothing.
+        assert_eq!(body(&compare, Some(4)), compare);
+    }
 
     #[test]
     fn adjacent_loads_are_borrowed_by_an_unguarded_operation() {

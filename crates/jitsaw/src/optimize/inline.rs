@@ -32,9 +32,20 @@ use crate::uops::{InlineBody, Program, Uop, UopInst, LABEL};
 
 /// Inlines the program's callee bodies at their calls (see the module).
 pub fn inline_calls(mut program: Program) -> Program {
-    let bodies = std::mem::take(&mut program.inline_bodies);
+    let mut bodies = std::mem::take(&mut program.inline_bodies);
     if bodies.is_empty() {
         return program;
+    }
+    // What the passes before did to the caller's code, the bodies get
+    // here: their comparisons' stencil copies (`mask_comparisons`) and
+    // borrowed operands (`borrow_operands`).
+    for body in &mut bodies {
+        for u in &mut body.uops {
+            if super::compares_by_mask(u.op) {
+                u.oparg &= 15;
+            }
+        }
+        super::borrow::borrow_in_body(&mut body.uops);
     }
     let at = depths(&program);
     let plans: Vec<Option<Plan>> = (0..program.insts.len())
@@ -265,12 +276,10 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
         landed.push(out.len());
         let mut u = UopInst { inst: i, ..*u };
         match u.op {
-            Uop::_LOAD_FAST | Uop::_STORE_FAST | Uop::_LOAD_ATTR_LOCAL_CACHED => {
-                u.oparg += plan.first_local
-            }
-            // As `mask_comparisons` does for the caller's own (an earlier
-            // pass): the stencil copy for the outcomes' mask.
-            op if super::compares_by_mask(op) => u.oparg &= 15,
+            Uop::_LOAD_FAST
+            | Uop::_LOAD_FAST_BORROW
+            | Uop::_STORE_FAST
+            | Uop::_LOAD_ATTR_LOCAL_CACHED => u.oparg += plan.first_local,
             _ => {}
         }
         out.push(u);
