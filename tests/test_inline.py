@@ -479,6 +479,60 @@ print(run(g, 20))
     assert r.recorded["inlined"] == 1, r.recorded
 
 
+def test_isinstance_in_an_inlined_body_answers_from_the_types(jit):
+    # `isinstance(idx, Kind)` with `Kind` a class of metaclass `type`: the
+    # instance's type answers (a subclass too), or `False` for a built-in
+    # type's instance; an instance with a `__class__` of its own, a class
+    # with an `__instancecheck__`, a tuple of classes: the real call.
+    r = jit(
+        NOTE
+        + """
+Kind = tuple
+class Grid:
+    def __init__(self, n):
+        self.rows = [[i, -i] for i in range(n)]
+    def __getitem__(self, idx):
+        if isinstance(idx, Kind):
+            return self.rows[idx[1]][idx[0]]
+        return self.rows[idx]
+class Pair(tuple):
+    pass
+class Disguised:
+    @property
+    def __class__(self):
+        return tuple
+    def __index__(self):
+        return 1
+class Meta(type):
+    def __instancecheck__(cls, obj):
+        return type(obj) is int
+class Ints(metaclass=Meta):
+    pass
+def total(g, n):
+    s = 0
+    for i in range(n):
+        s += g[i][0] + g[1, i]
+    return s
+g = Grid(8)
+for k in range(40):
+    print(total(g, 8))
+note("grid", total)
+def probe(g, idx):
+    try:
+        return g[idx]
+    except Exception as e:
+        return type(e).__name__
+for idx in (Pair((1, 2)), [0, 1], 3, True, 2.5, None, "x", Disguised()):
+    print(probe(g, idx))
+Kind = Ints
+print(probe(g, 1), probe(g, (1, 2)))
+Kind = (tuple, list)
+print(probe(g, [1, 2]), probe(g, 1))
+"""
+    )
+    assert r.recorded == {"grid": 2}, r.recorded
+
+
 def test_functions_and_calls_with_computed_arguments_are_inlined(jit):
     r = jit(
         NOTE

@@ -1,18 +1,18 @@
 """Differential fuzzer for inlined calls: random classes whose methods compute
 from their parameters and locals of their own (attribute reads, items of a
 list or tuple attribute and its `len()`, `math` functions, int, float and
-bool arithmetic, `/`, `//`, `%`, `&` and shifts, comparisons, `and`/`or`,
-tuples, branches, globals), called in loops with simple arguments (objects
-of one class, or of two classes of other layouts taking turns at each call
-site), and instances made there (`__init__` storing its arguments), so that
-their callers' code runs them inlined; then the values change type (floats,
-strings, big ints, ``None``, sequences too short or of other types, objects
-of subclasses with other layouts or overriding methods), attributes are
-deleted, globals (`len`, `sin` too) and `math.cos` rebound, methods,
-``__init__`` and their ``__code__`` replaced, and tracing switched on, so
-that inlined bodies leave for the real call at every point. Plain and
-jitted runs (every function compiled at its first call, and after two
-calls) must print exactly the same.
+bool arithmetic, `/`, `//`, `%`, `&` and shifts, comparisons, `isinstance`,
+`and`/`or`, tuples, branches, globals), called in loops with simple
+arguments (objects of one class, or of two classes of other layouts taking
+turns at each call site), and instances made there (`__init__` storing its
+arguments), so that their callers' code runs them inlined; then the values
+change type (floats, strings, big ints, ``None``, sequences too short or of
+other types, objects of subclasses with other layouts or overriding
+methods), attributes are deleted, globals (`len`, `sin` too) and `math.cos`
+rebound, methods, ``__init__`` and their ``__code__`` replaced, and tracing
+switched on, so that inlined bodies leave for the real call at every point.
+Plain and jitted runs (every function compiled at its first call, and after
+two calls) must print exactly the same.
 
     python3.13 tests/fuzz/inline_fuzz.py --seed 1 --count 100      # CI batch
     python3.13 tests/fuzz/inline_fuzz.py --seed 7 --count 2000     # long mode
@@ -53,8 +53,10 @@ def num(r, depth=0):
 def cond(r, depth=0):
     """A truth value from such numbers."""
     kind = r.random()
-    if depth > 1 or kind < 0.6:
+    if depth > 1 or kind < 0.55:
         return f"{num(r, 1)} {r.choice(['<', '<=', '==', '!=', '>', '>='])} {num(r, 1)}"
+    if kind < 0.6:
+        return f"isinstance({num(r, 1)}, {r.choice(['int', 'float', 'A', 'tuple', '(int, float)'])})"
     if kind < 0.9:
         return f"({cond(r, depth + 1)} {r.choice(['and', 'or'])} {cond(r, depth + 1)})"
     return f"not ({cond(r, depth + 1)})"

@@ -511,9 +511,12 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             .find(|&&(offset, _)| offset == insts[j].offset)
             .map(|&(_, function)| function);
         let pure_only = pure_c_call.is_some()
-            || lowered[j]
-                .iter()
-                .any(|u| matches!(u.op, Uop::_CALL_LEN | Uop::_BUILD_TUPLE));
+            || lowered[j].iter().any(|u| {
+                matches!(
+                    u.op,
+                    Uop::_CALL_LEN | Uop::_BUILD_TUPLE | Uop::_CALL_ISINSTANCE
+                )
+            });
         let dropped = |u: &Lowered| {
             pure_only
                 && matches!(
@@ -741,6 +744,7 @@ fn pure_form(op: Uop) -> Option<Uop> {
         Uop::_BINARY_SUBSCR_TUPLE_INT => Uop::_BINARY_SUBSCR_TUPLE_INT_PURE,
         Uop::_CALL_LEN => Uop::_CALL_LEN_PURE,
         Uop::_BUILD_TUPLE => Uop::_BUILD_TUPLE_PURE,
+        Uop::_CALL_ISINSTANCE => Uop::_CALL_ISINSTANCE_PURE,
         _ => return None,
     })
 }
@@ -796,6 +800,7 @@ fn inlinable(op: Uop, oparg: u32) -> bool {
         | Uop::_CALL_LEN_PURE
         | Uop::_BUILD_TUPLE_PURE
         | Uop::_CALL_BUILTIN_O_PURE
+        | Uop::_CALL_ISINSTANCE_PURE
         | Uop::_PUSH_NULL
         | Uop::_POP_FRAME => true,
         _ => is_arithmetic(op),
@@ -2490,6 +2495,42 @@ mod tests {
                 (_BINARY_SUBSCR_TUPLE_INT_PURE, 0),
                 (_CALL_LEN_PURE, 1),
                 (_INLINE_RETURN, 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn isinstance_takes_its_pure_form_in_bodies() {
+        // `return isinstance(o, self)`, `isinstance` a builtin: no
+        // instruction pointer before the call, no validity check after.
+        let mut call = callee(|u| {
+            with_caches(u, LOAD_GLOBAL_BUILTIN, 1);
+            u.push(unit(LOAD_FAST_LOAD_FAST, 0x10));
+            with_caches(u, CALL_ISINSTANCE, 2);
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        let slot = GlobalSlot {
+            builtin: true,
+            index: 7,
+            globals_version: 3,
+            builtins_version: 4,
+        };
+        let input = &mut call.callee;
+        input.globals = vec![(1, slot)];
+        (input.globals_version, input.builtins_version) = (Some(3), Some(4));
+        let body = inline_body(&call).expect("inlinable");
+        let ops: Vec<Uop> = body.uops.iter().map(|u| u.op).collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                _GUARD_GLOBALS_VERSION,
+                _GUARD_BUILTINS_VERSION,
+                _LOAD_GLOBAL_BUILTINS,
+                _LOAD_FAST,
+                _LOAD_FAST,
+                _CALL_ISINSTANCE_PURE,
+                _INLINE_RETURN,
             ]
         );
     }

@@ -486,6 +486,9 @@ uops! { o;
     // fields; anything else leaves for the call.
     _CALL_LEN_PURE: o + 2 => 1, escapes false;
     _CALL_ISINSTANCE: o + 2 => 1;
+    // jitsaw: the same in an inlined body, answering from the types alone
+    // and leaving for the call otherwise.
+    _CALL_ISINSTANCE_PURE: o + 2 => 1, escapes false;
     // jitsaw: tier-1 `CALL_LIST_APPEND` (its `POP_TOP` is skipped).
     _CALL_LIST_APPEND: 3 => 0, escapes false;
     _CALL_TYPE_1: 3 => 1;
@@ -874,6 +877,8 @@ impl Uop {
                 // Calls only a function of `hook::PURE_MATH` of a float or
                 // an int, which runs no Python code.
                 | Uop::_CALL_BUILTIN_O_PURE
+                // Reads types' MROs, releases no last reference.
+                | Uop::_CALL_ISINSTANCE_PURE
                 // Classifies a type (`runtime::attr_cache`), running no
                 // Python code.
                 | Uop::_LOAD_ATTR_LOCAL_CACHED

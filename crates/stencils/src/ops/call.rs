@@ -797,6 +797,52 @@ stencil!(
     }
 );
 
+stencil!(
+    /// `_CALL_ISINSTANCE` in an inlined body (`optimize::inline`), where
+    /// the general way may run code (a metaclass's `__instancecheck__`,
+    /// an instance's `__class__`): only of a class whose metaclass is
+    /// `type` (`isinstance` then asks the instance's type, and its
+    /// `__class__` only when that is no subclass), answered by the type's
+    /// MRO, or `False` for an instance of a built-in type whose
+    /// `__class__` is its type; and no argument nor `isinstance` losing its
+    /// last reference here. Anything else leaves for the call.
+    fn _CALL_ISINSTANCE_PURE(f, sp, ts) {
+        let callable = peek(sp, oparg() + 2);
+        let (args, total) = call_args(sp, oparg());
+        if total != 2 || callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_ISINSTANCE) {
+            deopt!(f, sp, ts)
+        }
+        let (inst, cls) = (*args, *args.add(1));
+        if !is_type(cls, &raw mut PyType_Type)
+            || refcnt(inst) == 1
+            || refcnt(cls) == 1
+            || refcnt(callable) == 1
+        {
+            deopt!(f, sp, ts)
+        }
+        let tp = ob_type(inst);
+        let retval = if tp == cls.cast() || PyType_IsSubtype(tp, cls.cast()) != 0 {
+            true
+        } else if is_int(inst)
+            || is_float(inst)
+            || is_str(inst)
+            || is_tuple(inst)
+            || is_list(inst)
+            || is_dict(inst)
+            || inst == none()
+            || is_type(inst, &raw mut PyBool_Type)
+        {
+            false
+        } else {
+            deopt!(f, sp, ts)
+        };
+        decref_no_dealloc(inst);
+        decref_no_dealloc(cls);
+        decref_no_dealloc(callable);
+        finish_call!(f, sp, ts, py_bool(retval))
+    }
+);
+
 stencil!(fn _CALL_ISINSTANCE(f, sp, ts) {
     let callable = peek(sp, oparg() + 2);
     let (args, total) = call_args(sp, oparg());
