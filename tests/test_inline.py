@@ -533,6 +533,45 @@ print(probe(g, [1, 2]), probe(g, 1))
     assert r.recorded == {"grid": 2}, r.recorded
 
 
+def test_static_methods_called_through_their_class_are_inlined(jit):
+    # `Strength.weaker(a, b)`, a static method of a global class (which
+    # CPython 3.13 does not specialize): its function inlined as a
+    # function's call; replaced, the real call.
+    r = jit(
+        NOTE
+        + """
+class Strength:
+    def __init__(self, s):
+        self.strength = s
+    @staticmethod
+    def weaker(s1, s2):
+        return s1.strength > s2.strength
+def count(a, b, n):
+    c = 0
+    for i in range(n):
+        if Strength.weaker(a, b):
+            c += 1
+    return c
+a, b = Strength(3), Strength(2)
+for k in range(40):
+    print(count(a, b, 10), count(b, a, 10))
+note("static", count)
+b.strength = 2.5
+print(count(a, b, 5))
+Strength.weaker = staticmethod(lambda s1, s2: "replaced")
+print(count(a, b, 5))
+Strength.weaker = classmethod(lambda cls, s1, s2: cls is Strength)
+print(count(a, b, 5))
+del Strength.weaker
+try:
+    count(a, b, 1)
+except AttributeError as e:
+    print(e)
+"""
+    )
+    assert r.recorded["static"] == 1, r.recorded
+
+
 def test_functions_and_calls_with_computed_arguments_are_inlined(jit):
     r = jit(
         NOTE

@@ -52,6 +52,7 @@ extern "C" {
     pub static mut PyWrapperDescr_Type: PyTypeObject;
     pub static mut PyProperty_Type: PyTypeObject;
     pub static mut PyClassMethod_Type: PyTypeObject;
+    pub static mut PyStaticMethod_Type: PyTypeObject;
     pub static mut PyBool_Type: PyTypeObject;
     pub static mut PyList_Type: PyTypeObject;
     pub static mut PyTuple_Type: PyTypeObject;

@@ -2886,7 +2886,10 @@ unsafe fn inline_calls(
         let (mut func, method) = match (method_func, global_func) {
             (Some(f), _) => (f, true),
             (None, Some(f)) => (f, false),
-            (None, None) => continue,
+            (None, None) => match static_method(input, insts, load_at) {
+                Some(f) => (f, false),
+                None => continue,
+            },
         };
         // A class call: its `__init__`, with the instance as `self`.
         let init = if !method && is_type(func, &raw mut PyType_Type) {
@@ -2919,6 +2922,52 @@ unsafe fn inline_calls(
     calls.extend(inline_getitems(input, insts, ts, frame, globals, builtins));
     calls
 }
+
+/// For a method call's load at `load_at` (`LOAD_ATTR`, unspecialized) of
+/// an attribute of a global holding a class (`Strength.weaker(a, b)`,
+/// which CPython 3.13 does not specialize): the function of a static
+/// method the class has of the name now, borrowed (the static method
+/// holds it), which the call calls with `NULL` for `self`.
+unsafe fn static_method(
+    input: &CodeInput,
+    insts: &[Inst],
+    load_at: usize,
+) -> Option<*mut PyObject> {
+    let load = &insts[load_at];
+    let owner = &insts[load_at.checked_sub(1)?];
+    if deopt(load.opcode) != opcode::LOAD_ATTR
+        || load.oparg & 1 == 0
+        || deopt(owner.opcode) != opcode::LOAD_GLOBAL
+        || owner.oparg & 1 != 0
+    {
+        return None;
+    }
+    let class = input
+        .known_globals
+        .iter()
+        .find(|g| g.offset == owner.offset)?
+        .value as *mut PyObject;
+    let name = *input.names.get((load.oparg >> 1) as usize)? as *mut PyObject;
+    if type_flags(ob_type(class)) & consts::TPFLAGS_TYPE_SUBCLASS == 0 {
+        return None;
+    }
+    let attr = _PyType_Lookup(class.cast(), name);
+    if attr.is_null() || !is_type(attr, &raw mut PyStaticMethod_Type) {
+        return None;
+    }
+    // `staticmethod.__get__`: its callable (a new reference; C, no code).
+    let get = field::<Option<DescrGet>>(ob_type(attr).cast(), off::TYPE_TP_DESCR_GET)?;
+    let func = get(attr, std::ptr::null_mut(), class);
+    if func.is_null() {
+        PyErr_Clear();
+        return None;
+    }
+    decref(func);
+    Some(func)
+}
+
+/// A type's `tp_descr_get`.
+type DescrGet = unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject;
 
 /// The code of `func`, a plain function called with `nargs` arguments, to
 /// inline at a call ([`inline_calls`]) as `frontend::inline_body` reads it,
