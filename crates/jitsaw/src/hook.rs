@@ -2835,8 +2835,9 @@ unsafe fn trivial_calls(units: &[u16], insts: &[Inst]) -> Vec<frontend::TrivialC
 
 /// The calls of the code whose callee `optimize::inline` may run in the
 /// caller (see [`frontend::InlineCall`]): `obj.method(args)` or
-/// `function(args)`, where the method load's cache or the global holds a plain function whose
-/// parameters are all positional, with few other locals and no cells,
+/// `function(args)`, where the method load's cache or the global holds a
+/// plain function (or a global class, a static method: [`static_method`])
+/// whose parameters are all positional, with few other locals and no cells,
 /// without handlers, local monitoring or instrumentation other than the
 /// code's, and a short body. Not in generators and coroutines, whose
 /// frames are not on the thread's frame stack, above which the callee's
@@ -2956,7 +2957,10 @@ unsafe fn static_method(
         return None;
     }
     // `staticmethod.__get__`: its callable (a new reference; C, no code).
-    let get = field::<Option<DescrGet>>(ob_type(attr).cast(), off::TYPE_TP_DESCR_GET)?;
+    let get = field::<Option<runtime::attr_cache::DescrGet>>(
+        ob_type(attr).cast(),
+        off::TYPE_TP_DESCR_GET,
+    )?;
     let func = get(attr, std::ptr::null_mut(), class);
     if func.is_null() {
         PyErr_Clear();
@@ -2965,9 +2969,6 @@ unsafe fn static_method(
     decref(func);
     Some(func)
 }
-
-/// A type's `tp_descr_get`.
-type DescrGet = unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject;
 
 /// The code of `func`, a plain function called with `nargs` arguments, to
 /// inline at a call ([`inline_calls`]) as `frontend::inline_body` reads it,
@@ -3020,13 +3021,13 @@ unsafe fn inline_callee(
     Some((Box::new(callee), code, stacksize))
 }
 
-/// The subscripts `container[sub]` of the code whose `__getitem__` `optimize::inline` may run in the
-/// caller: where the container is a local that holds, in the compiling
-/// `frame`, an instance of a class (one that may not change its instances'
-/// class or be the type of a class) defining `__getitem__` in Python, as a
-/// plain function of two parameters that [`inline_callee`] takes. The class's
-/// version, checked at run time, vouches for that method being the one
-/// subscripting its instances calls (`slot_mp_subscript`).
+/// The subscripts `container[sub]` of the code whose `__getitem__`
+/// `optimize::inline` may run in the caller: where the container is a
+/// local that holds (or will hold, [`predicted_local`]), in the compiling
+/// `frame`, an instance of a class defining `__getitem__` in Python, as a
+/// plain function of two parameters that [`inline_callee`] takes. The
+/// class's version, checked at run time, vouches for that method being the
+/// one subscripting its instances calls (`slot_mp_subscript`).
 unsafe fn inline_getitems(
     input: &CodeInput,
     insts: &[Inst],
@@ -3058,14 +3059,14 @@ unsafe fn inline_getitems(
         };
         let tp = ob_type(container);
         let class_version = type_version(tp);
-        let Some((callee, code, stacksize)) = inline_callee(input, ts, globals, builtins, func, 2)
-        else {
-            continue;
-        };
         let function_version = field::<u32>(func.cast(), off::FUNC_VERSION);
         if class_version == 0 || function_version == 0 {
             continue;
         }
+        let Some((callee, code, stacksize)) = inline_callee(input, ts, globals, builtins, func, 2)
+        else {
+            continue;
+        };
         calls.push(frontend::InlineCall {
             site: crate::uops::InlineSite {
                 offset: inst.offset,

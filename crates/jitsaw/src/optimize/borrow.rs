@@ -133,9 +133,9 @@ pub fn borrow_in_body(uops: &mut [UopInst]) {
     }
     let pushes = |u: &UopInst| borrowing_load(u.op).is_some();
     for k in 1..uops.len() {
-        let Some((both, right)) = borrowed_forms(uops[k].op) else {
+        if borrowed_forms(uops[k].op).is_none() {
             continue;
-        };
+        }
         let guard = borrowed_guard(uops[k - 1].op);
         let Some(b) = (k - 1).checked_sub(guard.is_some() as usize) else {
             continue;
@@ -151,22 +151,26 @@ pub fn borrow_in_body(uops: &mut [UopInst]) {
         if !borrowable(b) {
             continue;
         }
-        let (first, form) = match b.checked_sub(1).filter(|&a| borrowable(a)) {
-            Some(a) => (a, both),
-            None => (b, right),
-        };
-        for u in &mut uops[first..=b] {
-            u.op = borrowing_load(u.op).unwrap_or(u.op);
-        }
-        if let Some((guard_both, guard_right)) = guard {
-            uops[k - 1].op = if form == both {
-                guard_both
-            } else {
-                guard_right
-            };
-        }
-        uops[k].op = form;
+        let first = b.checked_sub(1).filter(|&a| borrowable(a)).unwrap_or(b);
+        borrow(uops, first, b, k);
     }
+}
+
+/// Rewrites the loads `first..=last` and the operation at `k` (after its
+/// guard of both inputs' types, if one) into their borrowing forms: both
+/// inputs borrowed, or the right one only when `first` is `last`.
+fn borrow(uops: &mut [UopInst], first: usize, last: usize, k: usize) {
+    let Some((both, right)) = borrowed_forms(uops[k].op) else {
+        return;
+    };
+    for u in &mut uops[first..=last] {
+        u.op = borrowing_load(u.op).unwrap_or(u.op);
+    }
+    let is_both = first < last;
+    if let Some((guard_both, guard_right)) = borrowed_guard(uops[k - 1].op) {
+        uops[k - 1].op = if is_both { guard_both } else { guard_right };
+    }
+    uops[k].op = if is_both { both } else { right };
 }
 
 /// Rewrites every qualifying operation and the loads of its inputs: both,
@@ -183,9 +187,9 @@ pub fn borrow_operands(mut program: Program) -> Program {
     let pushes = |u: &UopInst| borrowing_load(u.op).is_some() && !burned.contains(&u.inst);
     let main_end = program.main_len();
     for k in 1..main_end {
-        let Some((both, right)) = borrowed_forms(program.uops[k].op) else {
+        if borrowed_forms(program.uops[k].op).is_none() {
             continue;
-        };
+        }
         let check = program.uops[k - 1].op == Uop::_CHECK_NO_FRAME_OBJECT;
         // A guard of both inputs' types: its borrowed forms give the
         // borrowed inputs references before it exits.
@@ -210,24 +214,14 @@ pub fn borrow_operands(mut program: Program) -> Program {
         let a = b
             .checked_sub(1)
             .filter(|&a| pushes(&program.uops[a]) && copy_borrowable(&program, a, b, k));
-        let (first, form, start) = match a.and_then(|a| Some((a, start_of(&program, a)?))) {
-            Some((a, start)) => (a, both, start),
+        let (first, start) = match a.and_then(|a| Some((a, start_of(&program, a)?))) {
+            Some(found) => found,
             None => match start_of(&program, b) {
-                Some(start) => (b, right, start),
+                Some(start) => (b, start),
                 None => continue,
             },
         };
-        for u in &mut program.uops[first..=b] {
-            u.op = borrowing_load(u.op).unwrap_or(u.op);
-        }
-        if let Some((guard_both, guard_right)) = guard {
-            program.uops[k - 1].op = if form == both {
-                guard_both
-            } else {
-                guard_right
-            };
-        }
-        program.uops[k].op = form;
+        borrow(&mut program.uops, first, b, k);
         if check {
             hoist(&mut program, k - 1, start);
         }

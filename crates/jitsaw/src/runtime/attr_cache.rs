@@ -57,7 +57,8 @@ unsafe fn values_valid(owner: *mut PyObject) -> bool {
 }
 
 /// A type's `tp_descr_get` (never NULL where [`ask_descriptor`] reads it).
-type DescrGet = unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject;
+pub(crate) type DescrGet =
+    unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject;
 
 /// What the descriptor `descr`'s `__get__` answers for `obj` (NULL when
 /// read from the class `tp` itself), as the generic lookups ask it. The

@@ -294,15 +294,19 @@ unsafe fn call_method<const N: usize>(
     if func.is_null() || !is_plain_function(func) {
         return None;
     }
+    Some(call_function(ts, func, args))
+}
+
+/// `func`, a plain function, run directly on `args` (see [`call_method`]).
+#[inline(always)]
+unsafe fn call_function<const N: usize>(
+    ts: *mut PyThreadState,
+    func: *mut PyObject,
+    args: [*mut PyObject; N],
+) -> *mut PyObject {
     OPERATORS_CALLED.bump();
     let args = args.map(|o| new_ref(o));
-    Some(helper_call_function(
-        ts,
-        new_ref(func),
-        args.as_ptr(),
-        N,
-        std::ptr::null_mut(),
-    ))
+    helper_call_function(ts, new_ref(func), args.as_ptr(), N, std::ptr::null_mut())
 }
 
 /// Whether `+` or `*` on the class could fall back on a sequence slot
@@ -530,17 +534,31 @@ unsafe fn run_slot_method<const N: usize>(
     method: Method,
     args: [*mut PyObject; N],
 ) -> Option<*mut PyObject> {
-    let tp = ob_type(args[0]);
-    if !is_class(tp)
-        || python_slot == 0
-        || slot != python_slot
-        || !crate::hook::interpreter_entry_fits(ts)
-    {
+    if !crate::hook::interpreter_entry_fits(ts) {
+        return None;
+    }
+    let func = python_method(ob_type(args[0]), slot, python_slot, method)?;
+    Some(call_function(ts, func, args))
+}
+
+/// `method` of class `tp`, borrowed, when the class's slot for it (`slot`)
+/// is CPython's slot function for a method written in Python
+/// (`python_slot`, 0 if unknown) and the method is a plain function;
+/// `None` otherwise. Runs no Python code.
+#[inline(always)]
+unsafe fn python_method(
+    tp: *mut PyTypeObject,
+    slot: usize,
+    python_slot: usize,
+    method: Method,
+) -> Option<*mut PyObject> {
+    if !is_class(tp) || python_slot == 0 || slot != python_slot {
         return None;
     }
     let table = slot_methods()?;
     let m = method as usize;
-    call_method(ts, &table.last[m], tp, table.names[m], args)
+    let func = lookup(&table.last[m], tp, table.names[m]);
+    (!func.is_null() && is_plain_function(func)).then_some(func)
 }
 
 /// `container[sub]` (`PyObject_GetItem`) when `container`'s class defines
@@ -572,20 +590,13 @@ pub(super) unsafe fn python_get_item(
 /// # Safety
 /// The GIL is held; `container` is a live object.
 pub(crate) unsafe fn python_getitem_function(container: *mut PyObject) -> Option<*mut PyObject> {
-    let tp = ob_type(container);
     let slot = type_slot(
         container,
         off::TYPE_TP_AS_MAPPING,
         off::MAPPING_MP_SUBSCRIPT,
     );
     let python_slot = class_slots().mp_subscript;
-    if !is_class(tp) || python_slot == 0 || slot != python_slot {
-        return None;
-    }
-    let table = slot_methods()?;
-    let m = Method::GetItem as usize;
-    let func = lookup(&table.last[m], tp, table.names[m]);
-    (!func.is_null() && is_plain_function(func)).then_some(func)
+    python_method(ob_type(container), slot, python_slot, Method::GetItem)
 }
 
 /// `container[sub] = value` (`PyObject_SetItem`) when `container`'s class
@@ -630,16 +641,8 @@ pub(super) unsafe fn release_status(result: *mut PyObject) -> i32 {
 #[inline(always)]
 pub(super) unsafe fn python_call(callable: *mut PyObject) -> Option<*mut PyObject> {
     let tp = ob_type(callable);
-    let slot = class_slots().tp_call;
-    if !is_class(tp) || slot == 0 || field::<usize>(tp.cast(), off::TYPE_TP_CALL) != slot {
-        return None;
-    }
-    let table = slot_methods()?;
-    let m = Method::Call as usize;
-    let func = lookup(&table.last[m], tp, table.names[m]);
-    if func.is_null() || !is_plain_function(func) {
-        return None;
-    }
+    let slot = field::<usize>(tp.cast(), off::TYPE_TP_CALL);
+    let func = python_method(tp, slot, class_slots().tp_call, Method::Call)?;
     OPERATORS_CALLED.bump();
     Some(func)
 }

@@ -740,12 +740,27 @@ unsafe fn field_len(arg: *mut PyObject) -> Option<isize> {
     }
 }
 
-stencil!(fn _CALL_LEN(f, sp, ts) {
+/// For a call of the builtin the interpreter's callable cache holds at
+/// `offset` (`len`, `isinstance`) with `n` arguments: the callable and its
+/// arguments; `None` for any other call, which leaves as the interpreter's
+/// `CALL_LEN`/`CALL_ISINSTANCE` deopt.
+#[inline(always)]
+unsafe fn cached_builtin_call(
+    ts: Ts,
+    sp: Sp,
+    offset: usize,
+    n: usize,
+) -> Option<(*mut PyObject, *mut *mut PyObject)> {
     let callable = peek(sp, oparg() + 2);
     let (args, total) = call_args(sp, oparg());
-    if total != 1 || callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_LEN) {
+    (total == n && callable == cached_callable(ts, offset)).then_some((callable, args))
+}
+
+stencil!(fn _CALL_LEN(f, sp, ts) {
+    let Some((callable, args)) = cached_builtin_call(ts, sp, off::INTERP_CALLABLE_CACHE_LEN, 1)
+    else {
         deopt!(f, sp, ts)
-    }
+    };
     let arg = *args;
     let len = if let Some(len) = field_len(arg) {
         len
@@ -775,11 +790,10 @@ stencil!(
     /// sizes are fields), and neither the argument nor `len` losing its
     /// last reference here; anything else leaves for the call.
     fn _CALL_LEN_PURE(f, sp, ts) {
-        let callable = peek(sp, oparg() + 2);
-        let (args, total) = call_args(sp, oparg());
-        if total != 1 || callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_LEN) {
+        let Some((callable, args)) = cached_builtin_call(ts, sp, off::INTERP_CALLABLE_CACHE_LEN, 1)
+        else {
             deopt!(f, sp, ts)
-        }
+        };
         let arg = *args;
         let Some(len) = field_len(arg) else {
             deopt!(f, sp, ts)
@@ -807,11 +821,10 @@ stencil!(
     /// `__class__` is its type; and no argument nor `isinstance` losing its
     /// last reference here. Anything else leaves for the call.
     fn _CALL_ISINSTANCE_PURE(f, sp, ts) {
-        let callable = peek(sp, oparg() + 2);
-        let (args, total) = call_args(sp, oparg());
-        if total != 2 || callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_ISINSTANCE) {
+        let Some((callable, args)) = cached_builtin_call(ts, sp, off::INTERP_CALLABLE_CACHE_ISINSTANCE, 2)
+        else {
             deopt!(f, sp, ts)
-        }
+        };
         let (inst, cls) = (*args, *args.add(1));
         if !is_type(cls, &raw mut PyType_Type)
             || refcnt(inst) == 1
@@ -844,11 +857,10 @@ stencil!(
 );
 
 stencil!(fn _CALL_ISINSTANCE(f, sp, ts) {
-    let callable = peek(sp, oparg() + 2);
-    let (args, total) = call_args(sp, oparg());
-    if total != 2 || callable != cached_callable(ts, off::INTERP_CALLABLE_CACHE_ISINSTANCE) {
+    let Some((callable, args)) = cached_builtin_call(ts, sp, off::INTERP_CALLABLE_CACHE_ISINSTANCE, 2)
+    else {
         deopt!(f, sp, ts)
-    }
+    };
     let (inst, cls) = (*args, *args.add(1));
     let retval = PyObject_IsInstance(inst, cls);
     if retval < 0 {
