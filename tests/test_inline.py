@@ -966,3 +966,99 @@ print(run(3, v))
 """
     )
     assert r.recorded["inlined"] == 4, r.recorded
+
+
+def test_bodies_storing_attributes_have_their_frame_made_where_they_leave(jit):
+    # Methods that store into attributes are inlined; once a body has
+    # stored, it cannot start the call over: whatever leaves it (a guard,
+    # a value whose release may run code, an error) has the callee's frame
+    # made from the body's values and run by the interpreter from there.
+    # Finalizers, properties and tracebacks see that frame.
+    r = jit(
+        NOTE
+        + """
+import sys, traceback
+from math import sqrt
+class Obj:
+    def __init__(self, v):
+        self.v = v
+class C:
+    def __init__(self):
+        self.x = 0
+        self.y = 0
+        self.n = 0
+    def set_both(self, a, b):
+        self.x = a
+        self.y = b
+        return self.x
+    def bump(self, o):
+        self.n = self.n + 1
+        self.x = o.v
+        return self.n
+    def halve(self, v):
+        self.y = v
+        return v // 2
+    def root(self, v):
+        self.x = v
+        return sqrt(v)
+class S:
+    __slots__ = ("a", "b")
+    def __init__(self):
+        self.a = 0
+        self.b = 0
+    def put(self, v):
+        self.a = v
+        self.b = v + 1
+        return self.a
+def run(c, s, o, n):
+    t = 0
+    for i in range(n):
+        t += c.set_both(i, i + 1)
+        t += c.bump(o)
+        t += c.halve(i)
+        t += c.root(i)
+        t += s.put(i)
+    return t
+c, s, o = C(), S(), Obj(1)
+for k in range(30):
+    print(run(c, s, o, 40))
+note("inlined", run)
+print(c.x, c.y, c.n, s.a, s.b)
+class Loud:
+    def __init__(self, name):
+        self.name = name
+    def __del__(self):
+        print("del", self.name, "in", sys._getframe(1).f_code.co_name)
+    def __radd__(self, other):
+        return other
+class Prop:
+    @property
+    def v(self):
+        print("getter called from", sys._getframe(1).f_code.co_name)
+        return 5
+def attempt(f, *args):
+    try:
+        print(f(*args))
+    except Exception:
+        traceback.print_exc(file=sys.stdout)
+c.x = Loud("old x")
+attempt(run, c, s, o, 2)
+c.y = Loud("old y")
+c.set_both(1, 2)
+attempt(run, c, s, Prop(), 2)
+attempt(run, c, s, object(), 2)
+attempt(run, c, s, Obj(2.5), 2)
+attempt(run, c, s, Obj([1]), 2)
+attempt(c.root, -1.0)
+attempt(c.root, "x")
+attempt(c.halve, 7.0)
+attempt(c.halve, "x")
+attempt(s.put, "x")
+attempt(s.put, 2**70)
+print(c.x, c.y, c.n, s.a, s.b)
+for k in range(30):
+    print(run(c, s, o, 40))
+print(c.x, c.y, c.n, s.a, s.b)
+"""
+    )
+    assert r.recorded["inlined"] >= 4, r.recorded

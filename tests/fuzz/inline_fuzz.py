@@ -2,7 +2,9 @@
 from their parameters and locals of their own (attribute reads, items of a
 list or tuple attribute and its `len()`, `math` functions, int, float and
 bool arithmetic, `/`, `//`, `%`, `&` and shifts, comparisons, `isinstance`,
-`and`/`or`, tuples, branches, globals), called in loops with simple
+`and`/`or`, tuples, branches, globals) and may store into attributes (their
+inlined bodies have their frames made where they leave after a store),
+called in loops with simple
 arguments (objects of one class, or of two classes of other layouts taking
 turns at each call site), and instances made there (`__init__` storing its
 arguments), so that their callers' code runs them inlined; then the values
@@ -67,6 +69,12 @@ def expr(r):
     return num(r) if r.random() < 0.6 else cond(r)
 
 
+def store(r):
+    """A store into an attribute of `self` or of the first parameter, of a
+    value read (not computed: values stay small over the calls)."""
+    return f"{r.choice(['self', 'self', 'u'])}.{r.choice(ATTRS)} = {num(r, 2)}"
+
+
 # The method's own locals assigned so far, which numbers may read.
 LOCALS = []
 
@@ -81,9 +89,16 @@ def method(r, name):
         LOCALS.append(f"w{k}")
     if LOCALS and r.random() < 0.3:
         lines.append(f"        {LOCALS[0]} = {num(r, 1)}")
+    # Stores into attributes of `self` or `u`, before or between the
+    # branches.
+    stores = r.choice([0, 1, 1, 2])
     for _ in range(r.randint(0, 2)):
+        if stores and r.random() < 0.5:
+            stores -= 1
+            lines.append(f"        {store(r)}")
         test = r.choice([f"self.{r.choice(ATTRS)} is None", "u is not None", cond(r, 1)])
         lines += [f"        if {test}:", f"            return {expr(r)}"]
+    lines += [f"        {store(r)}" for _ in range(stores)]
     if r.random() < 0.2:
         lines.append(f"        return ({expr(r)}, {expr(r)})")
     else:

@@ -29,6 +29,14 @@ pub unsafe fn is_immortal(o: *mut PyObject) -> bool {
     ((*o).ob_refcnt as i32) < 0
 }
 
+/// Whether releasing `o` (a reference to it, the last or not) can run no
+/// code: it is immortal, or an exact int, float or `str`, whose freeing
+/// releases nothing else.
+#[inline(always)]
+pub unsafe fn releases_quietly(o: *mut PyObject) -> bool {
+    is_immortal(o) || is_int(o) || is_float(o) || is_str(o)
+}
+
 /// `Py_INCREF(o)`: a saturating add on the low half, as in 3.13's object.h.
 #[inline(always)]
 pub unsafe fn incref(o: *mut PyObject) {

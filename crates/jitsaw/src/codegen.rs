@@ -42,6 +42,9 @@ pub enum ExitReason {
     /// An expression computed in machine words ran its own code instead
     /// (`"words:LOAD_FAST_LOAD_FAST"`, by its first instruction).
     Words(u8),
+    /// An inlined body left after a side effect: its callee's frame was
+    /// made and run in the interpreter (`"materialized"`).
+    Materialized,
 }
 
 impl std::fmt::Display for ExitReason {
@@ -53,6 +56,7 @@ impl std::fmt::Display for ExitReason {
             ExitReason::Generic(op) => write!(f, "generic:{}", crate::frontend::name(*op)),
             ExitReason::Invalidated => write!(f, "invalidated"),
             ExitReason::Words(op) => write!(f, "words:{}", crate::frontend::name(*op)),
+            ExitReason::Materialized => write!(f, "materialized"),
         }
     }
 }
@@ -426,11 +430,18 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             .filter(|_| !stencil.has(HoleValue::JumpTarget))
         {
             found[0] = pieces[k].offset;
+            // An inlined body's error leaves where its exit does, to have
+            // the callee's frame materialized (`optimize::inline`), which
+            // raises it there.
+            if pieces[k].uop.op == Uop::_INLINE_EXIT_AT {
+                found[1] = found[0];
+            }
         } else if k < main_len && inst.fallback_count > 0 && !p.uop.op.exits_to_interpreter() {
             found[0] = pieces[inst.fallback as usize].offset;
             // An inlined body's failed allocation starts the call over too
-            // (`optimize::inline`).
-            if inlined[p.uop.inst as usize] {
+            // (`optimize::inline`); a materialized frame's error is the
+            // call's.
+            if inlined[p.uop.inst as usize] && p.uop.op != Uop::_INLINE_MATERIALIZE {
                 found[1] = found[0];
             }
         }
@@ -530,11 +541,22 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let slots: usize = pieces.iter().map(|p| p.uop.op.site_cache_slots()).sum();
     let site_caches: Box<[SiteCache]> = (0..slots).map(|_| SiteCache::new()).collect();
     let mut next_cache = 0;
-    for p in &mut pieces {
+    // The `_GENERIC`s counting a materialized frame (`optimize::inline`).
+    let materializing: Vec<bool> = (0..pieces.len())
+        .map(|k| {
+            pieces
+                .get(k + 1)
+                .is_some_and(|p| p.uop.op == Uop::_INLINE_MATERIALIZE)
+        })
+        .collect();
+    for (k, p) in pieces.iter_mut().enumerate() {
         let opcode = program.insts[p.uop.inst as usize].opcode;
         if p.uop.op.has_site_cache() {
             let cache = site_caches[next_cache].0.get();
-            if p.uop.op == Uop::_LOAD_ATTR_LOCAL_CACHED {
+            if matches!(
+                p.uop.op,
+                Uop::_LOAD_ATTR_LOCAL_CACHED | Uop::_STORE_ATTR_LOCAL_CACHED
+            ) {
                 // The name, at `LOCAL_CACHED_NAME`: the second cache's first
                 // word (the caches are contiguous 64-byte lines).
                 const _: () = assert!(LOCAL_CACHED_NAME == size_of::<SiteCache>());
@@ -552,7 +574,9 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                     .uops_of(p.uop.inst as usize)
                     .iter()
                     .any(|u| u.op.computes_in_words());
-                let reason = if words {
+                let reason = if materializing[k] {
+                    ExitReason::Materialized
+                } else if words {
                     ExitReason::Words(opcode)
                 } else {
                     ExitReason::Generic(opcode)

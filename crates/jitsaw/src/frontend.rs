@@ -110,6 +110,8 @@ pub struct CodeInput {
     pub exception_table: Vec<u8>,
     /// `co_nlocalsplus`: where the value stack starts in the frame.
     pub nlocalsplus: u32,
+    /// `co_framesize`: the frame's words, its header's included.
+    pub framesize: u32,
     /// How many locals hold arguments when a frame starts (see
     /// [`Program::args`]).
     pub args: u32,
@@ -406,6 +408,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
             .filter(|&(start, end, _)| start < end)
             .collect(),
         stack_base: code.nlocalsplus,
+        frame_size: code.framesize,
         known_globals: code.known_globals.clone(),
         known_attrs: code.known_attrs.clone(),
         known_objects: code.known_objects.clone(),
@@ -471,14 +474,20 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     // locals beyond its parameters, unbound, in the slots above them.
     first.push(0);
     let locals = callee.nlocalsplus.checked_sub(callee.args)?;
-    let plain = |op: Uop, oparg: u32| UopInst {
+    // A body's `inst` is the code unit an exit resumes at in the callee
+    // (`InlineBody::uops`).
+    let at = |op: Uop, oparg: u32, unit: u32| UopInst {
         op,
         oparg,
         operand: 0,
-        inst: 0,
+        inst: unit,
         jump: None,
     };
-    uops.extend((0..locals).map(|_| plain(Uop::_PUSH_NULL, 0)));
+    uops.extend((0..locals).map(|_| at(Uop::_PUSH_NULL, 0, 0)));
+    // A method's or function's call can have its frame materialized where
+    // its body leaves after storing into an object (`optimize::inline`).
+    let materializable = call.site.init.is_none() && call.site.getitem.is_none();
+    let mut stores = false;
     // After an instruction that always leaves, until a jump lands.
     let mut unreachable = false;
     // Where the current basic block starts (a jump lands, or one goes on).
@@ -498,7 +507,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         if insts[j].opcode == RAISE_VARARGS {
             uops.truncate(first[block] as usize);
             first[block..].fill(uops.len() as u32);
-            uops.push(plain(Uop::_INLINE_COLD, 0));
+            uops.push(at(Uop::_INLINE_COLD, 0, insts[block].start));
             unreachable = true;
             continue;
         }
@@ -530,21 +539,38 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         // this caller's) was for whatever its other callers passed, and one
         // call site may pass objects of several classes alike (a method of
         // a base class called on instances of its subclasses).
+        // (Its exit resumes at the attribute's load, the local pushed.)
         if let Some(local) = local_attribute_load(&insts[j - 1..=j], &uops, targeted[j]) {
             let name = *callee.names.get((insts[j].oparg >> 1) as usize)?;
             uops.pop();
             uops.push(UopInst {
                 operand: name,
-                ..plain(Uop::_LOAD_ATTR_LOCAL_CACHED, local)
+                ..at(Uop::_LOAD_ATTR_LOCAL_CACHED, local, insts[j].start)
             });
             continue;
+        }
+        // A store into a local's attribute, through a cache of the types it
+        // meets (`_STORE_ATTR_LOCAL_CACHED`), in a body whose frame can be
+        // materialized where it leaves after it: objects of several classes
+        // take the body, as for loads.
+        if materializable {
+            if let Some(local) = local_attribute_store(&insts[j - 1..=j], &uops, targeted[j]) {
+                let name = *callee.names.get(insts[j].oparg as usize)?;
+                uops.pop();
+                uops.push(UopInst {
+                    operand: name,
+                    ..at(Uop::_STORE_ATTR_LOCAL_CACHED, local, insts[j].start)
+                });
+                stores = true;
+                continue;
+            }
         }
         let inlinable_form =
             |u: &Lowered| dropped(u) || inlinable(pure_form(u.op).unwrap_or(u.op), u.oparg);
         if !lowered[j].iter().all(inlinable_form) && never_ran(callee, &insts[j]) {
             // A path the callee's calls never took: it leaves for the call
             // if taken after all.
-            uops.push(plain(Uop::_INLINE_COLD, 0));
+            uops.push(at(Uop::_INLINE_COLD, 0, insts[j].start));
             unreachable = true;
             continue;
         }
@@ -565,10 +591,29 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             if dropped(u) {
                 continue;
             }
+            // A store into any object's attribute, over a value whose
+            // release runs no code (else it leaves first, its frame
+            // materialized).
+            let materialized_store = materializable
+                && matches!(
+                    u.op,
+                    Uop::_GUARD_DORV_NO_DICT
+                        | Uop::_STORE_ATTR_INSTANCE_VALUE
+                        | Uop::_STORE_ATTR_SLOT
+                );
+            stores |= materialized_store;
             let u = &match (u.op, pure_c_call) {
                 (Uop::_CALL_BUILTIN_O, Some(function)) => Lowered {
                     op: Uop::_CALL_BUILTIN_O_PURE,
                     operand: function,
+                    ..*u
+                },
+                (Uop::_STORE_ATTR_INSTANCE_VALUE, _) if materialized_store => Lowered {
+                    op: Uop::_STORE_ATTR_INSTANCE_VALUE_PURE,
+                    ..*u
+                },
+                (Uop::_STORE_ATTR_SLOT, _) if materialized_store => Lowered {
+                    op: Uop::_STORE_ATTR_SLOT_PURE,
                     ..*u
                 },
                 _ => Lowered {
@@ -586,13 +631,13 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             // A store to one of its own locals (not to a parameter, the
             // caller's argument, whose release could run code).
             let store_local = u.op == Uop::_STORE_FAST && u.oparg >= callee.args;
-            if !(store || store_local || inlinable(u.op, u.oparg))
+            if !(store || materialized_store || store_local || inlinable(u.op, u.oparg))
                 || target.is_some_and(|t| t as usize <= j)
             {
                 return None;
             }
             if u.op == Uop::_POP_FRAME && locals > 0 {
-                uops.push(plain(Uop::_INLINE_POP_LOCALS, locals));
+                uops.push(at(Uop::_INLINE_POP_LOCALS, locals, insts[j].start));
             }
             let (op, oparg, operand) = match u.op {
                 Uop::_LOAD_CONST => {
@@ -622,7 +667,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                 op,
                 oparg,
                 operand,
-                inst: 0,
+                inst: insts[j].start,
                 jump: *target,
             });
         }
@@ -674,6 +719,8 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         nargs: callee.args,
         locals,
         uops,
+        materializes: stores,
+        code_start: callee.code_start,
     })
 }
 
@@ -690,6 +737,22 @@ fn local_attribute_load(pair: &[Inst], uops: &[UopInst], targeted: bool) -> Opti
         LOAD_ATTR | LOAD_ATTR_INSTANCE_VALUE | LOAD_ATTR_SLOT
     ) && attr.oparg & 1 == 0
         && matches!(load.opcode, LOAD_FAST | LOAD_FAST_LOAD_FAST)
+        && last.op == Uop::_LOAD_FAST
+        && !targeted)
+        .then_some(last.oparg)
+}
+
+/// For the second of two instructions of an inlined body (`pair`), the
+/// local whose object's attribute it stores into, if it is a store (of any
+/// specialization) where no jump lands, right after the first pushed the
+/// local (its `_LOAD_FAST`, the last of `uops` so far) above the value.
+fn local_attribute_store(pair: &[Inst], uops: &[UopInst], targeted: bool) -> Option<u32> {
+    let [load, store] = pair else { return None };
+    let last = uops.last()?;
+    (matches!(
+        store.opcode,
+        STORE_ATTR | STORE_ATTR_INSTANCE_VALUE | STORE_ATTR_SLOT | STORE_ATTR_WITH_HINT
+    ) && matches!(load.opcode, LOAD_FAST | LOAD_FAST_LOAD_FAST)
         && last.op == Uop::_LOAD_FAST
         && !targeted)
         .then_some(last.oparg)
@@ -2392,9 +2455,41 @@ mod tests {
                 (_INLINE_INIT_RETURN, 1),
             ]
         );
-        // Not as a method's body, nor a store into another object.
+        // A method's body stores into a local's attribute through a cache
+        // of the types it meets, and has its frame materialized where it
+        // leaves after the store; the store's exit resumes at the store
+        // (unit 2), the local pushed.
         call.site.init = None;
-        assert_eq!(inline_body(&call), None);
+        let body = inline_body(&call).unwrap();
+        assert!(body.materializes);
+        let ops: Vec<(Uop, u32, u32)> = body.uops.iter().map(|u| (u.op, u.oparg, u.inst)).collect();
+        assert_eq!(
+            ops,
+            [
+                (_LOAD_FAST, 1, 1),
+                (_STORE_ATTR_LOCAL_CACHED, 0, 2),
+                (_LOAD_CONST_INLINE_BORROW, 0, 7),
+                (_INLINE_RETURN, 1, 7),
+            ]
+        );
+        // Into another object's attribute (not a local's), a store takes
+        // the form that leaves rather than release a value whose release
+        // may run code.
+        let mut nested = callee(|u| {
+            u.push(unit(LOAD_FAST, 1));
+            u.push(unit(LOAD_FAST, 0));
+            with_caches(u, LOAD_ATTR_INSTANCE_VALUE, 2);
+            with_caches(u, STORE_ATTR_INSTANCE_VALUE, 0);
+            u.push(unit(RETURN_CONST, 0));
+        });
+        nested.site.init = None;
+        let body = inline_body(&nested).unwrap();
+        assert!(body.materializes);
+        assert!(body
+            .uops
+            .iter()
+            .any(|u| u.op == _STORE_ATTR_INSTANCE_VALUE_PURE));
+        // An `__init__` stores into `self` only.
         let mut other = callee(|u| {
             u.push(unit(LOAD_FAST_LOAD_FAST, 0x01));
             with_caches(u, STORE_ATTR_INSTANCE_VALUE, 0);

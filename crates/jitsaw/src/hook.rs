@@ -3539,6 +3539,7 @@ unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
         units: code_units_slice(code).to_vec(),
         exception_table,
         nlocalsplus: field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as u32,
+        framesize: field::<i32>(code.cast(), off::CODE_CO_FRAMESIZE) as u32,
         args: argument_slots(code),
         debug: DEBUG.load(Ordering::Relaxed),
         code_start: code_units(code) as u64,

@@ -411,6 +411,14 @@ uops! { o;
     _GUARD_DORV_NO_DICT_BORROWED: 1 => 1, escapes false;
     _STORE_ATTR_INSTANCE_VALUE_BORROWED: 2 => 0, escapes true;
     _STORE_ATTR_SLOT: 2 => 0;
+    // jitsaw: the stores of an inlined body whose exits materialize its
+    // frame: over a value whose release runs no code only (operand as
+    // theirs).
+    _STORE_ATTR_INSTANCE_VALUE_PURE: 2 => 0, escapes false;
+    // jitsaw: `local.x = v` so stored, through a per-site cache (oparg: the
+    // local; operand: the cache).
+    _STORE_ATTR_LOCAL_CACHED: 1 => 0, escapes false;
+    _STORE_ATTR_SLOT_PURE: 2 => 0, escapes false;
     // jitsaw: the same to an owner pushed without a reference; the old
     // value's release may run code.
     _STORE_ATTR_SLOT_BORROWED: 2 => 0, escapes true;
@@ -439,6 +447,13 @@ uops! { o;
     _INLINE_RETURN: o + 3 => 1, escapes true;
     _INLINE_POP_LOCALS: o + 1 => 1, escapes false;
     _INLINE_UNWIND: 0 => 0, escapes false;
+    // jitsaw: an inlined body whose exits materialize the callee's frame:
+    // where an exit resumes (operand: the callee's code unit), then the
+    // frame made and run to its
+    // end (oparg: its first local's slot, bit 30 for a function's call;
+    // operand: the call's code unit). Reached by exits only.
+    _INLINE_EXIT_AT: 0 => 0, escapes false;
+    _INLINE_MATERIALIZE: 0 => 0, escapes true;
     // jitsaw: a class call with its `__init__` inlined: the class checked
     // (oparg: the arguments; operand: the class), the function's version
     // (oparg; operand: the function), the entry's other checks (oparg as
@@ -771,7 +786,9 @@ impl Uop {
             | Uop::_BINARY_OP_ADD_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_SUBTRACT_FLOAT_INTO_LOCAL
             | Uop::_BINARY_OP_MULTIPLY_FLOAT_INTO_LOCAL => 2,
-            Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL | Uop::_LOAD_ATTR_LOCAL_CACHED => 1,
+            Uop::_LOAD_ATTR_INSTANCE_VALUE_LOCAL
+            | Uop::_LOAD_ATTR_LOCAL_CACHED
+            | Uop::_STORE_ATTR_LOCAL_CACHED => 1,
             _ => 0,
         }
     }
@@ -808,7 +825,7 @@ impl Uop {
             | Uop::_STORE_ATTR_CACHED
             | Uop::_STORE_ATTR_CACHED_BORROWED => 1,
             // The entries, then the name.
-            Uop::_LOAD_ATTR_LOCAL_CACHED => 2,
+            Uop::_LOAD_ATTR_LOCAL_CACHED | Uop::_STORE_ATTR_LOCAL_CACHED => 2,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND
             | Uop::_SEND_ASYNC_FOR
@@ -879,9 +896,12 @@ impl Uop {
                 | Uop::_CALL_BUILTIN_O_PURE
                 // Reads types' MROs, releases no last reference.
                 | Uop::_CALL_ISINSTANCE_PURE
-                // Classifies a type (`runtime::attr_cache`), running no
-                // Python code.
+                // Classify a type (`runtime::attr_cache`), running no
+                // Python code, and release only what runs none.
                 | Uop::_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_STORE_ATTR_LOCAL_CACHED
+                | Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
+                | Uop::_STORE_ATTR_SLOT_PURE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
                 | Uop::_RAW_BOX_FLOAT_INTO_FAST
@@ -1101,6 +1121,8 @@ pub struct Program {
     pub exception_entries: Vec<(u32, u32, Handler)>,
     /// Where the value stack starts in the frame (`co_nlocalsplus`).
     pub stack_base: u32,
+    /// The frame's words, its header's included (`co_framesize`).
+    pub frame_size: u32,
     /// The values global loads find now, which the optimizer may burn in
     /// (`optimize::globals`).
     pub known_globals: Vec<KnownGlobal>,
@@ -1206,8 +1228,17 @@ pub struct InlineBody {
     /// by pushing them, unbound, and releases them before each return).
     pub locals: u32,
     /// Its micro-ops: locals are the callee's, a jump names a micro-op of
-    /// the body, returns are `_INLINE_RETURN`s (`inst` is unused).
+    /// the body, returns are `_INLINE_RETURN`s, and `inst` is the code
+    /// unit of the callee's instruction an exit resumes at (see
+    /// `materializes`).
     pub uops: Vec<UopInst>,
+    /// Whether the body has side effects (stores into objects' attributes)
+    /// after which the call cannot start over: its exits materialize the
+    /// callee's frame instead, resuming it at their instructions
+    /// (`optimize::inline`).
+    pub materializes: bool,
+    /// The address of the callee's first code unit.
+    pub code_start: u64,
 }
 
 /// A global name's value when compiling, as the frame's globals or (when

@@ -55,6 +55,23 @@ extern "C" {
         name: *mut PyObject,
         cache: *mut u8,
     ) -> *mut PyObject;
+    /// `_INLINE_MATERIALIZE`: makes the frame of the callee whose inlined
+    /// body left with its values below `sp` and runs it in the interpreter
+    /// from the frame's `instr_ptr` (see the stencil); the call's result,
+    /// or NULL with its error set, its callable and arguments taken.
+    pub fn jitsaw_inline_frame(ts: Ts, f: Frame, sp: Sp, oparg: usize, call: u64) -> *mut PyObject;
+    /// An inlined body's store into a local's attribute
+    /// (`_STORE_ATTR_LOCAL_CACHED`) through the site's `cache`, filling its
+    /// entry for `owner`'s type if it has none: nonzero when it stored
+    /// `value` (taking the reference) into an inline value or a slot over
+    /// a missing value or one whose release runs no code; zero, nothing
+    /// done, otherwise.
+    pub fn jitsaw_store_attr_pure(
+        owner: *mut PyObject,
+        name: *mut PyObject,
+        cache: *mut u8,
+        value: *mut PyObject,
+    ) -> i32;
     /// `_LOAD_ATTR_CACHED` of a `property` (`descr`) whose getter is
     /// compiled code taking just the instance, the owner at `slot`: the
     /// getter's frame, entered directly, returns to `resume` with the

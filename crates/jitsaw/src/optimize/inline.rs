@@ -23,11 +23,18 @@
 //! its deopts. A call whose entry keeps failing is compiled generic after
 //! its fallbacks, without the body.
 //!
+//! A body that stores into attributes cannot start the call over once it
+//! has stored: its exits after the first store have the callee's frame
+//! materialized ([`emit_materialization`]), made from the body's values
+//! and run by the interpreter from the exit's instruction, its result the
+//! call's.
+//!
 //! The last pass: locals beyond the caller's and jumps within an
 //! instruction ([`LABEL`]s) are for the code generator only.
 
 use super::depth::{depths, Depth};
 use super::rewrite_ranges;
+use crate::stencils::HoleValue;
 use crate::uops::{InlineBody, Program, Uop, UopInst, LABEL};
 
 /// Inlines the program's callee bodies at their calls (see the module).
@@ -58,7 +65,7 @@ pub fn inline_calls(mut program: Program) -> Program {
     rewrite_ranges(program, |i, fallback, uops, out| match &plans[i] {
         None => out.extend_from_slice(uops),
         Some(plan) if fallback => emit_fallback(plan, opcodes[i], i as u32, uops, out),
-        Some(plan) => emit_main(plan, i as u32, uops, out),
+        Some(plan) => emit_main(plan, opcodes[i], i as u32, uops, out),
     })
 }
 
@@ -80,6 +87,13 @@ struct Plan<'a> {
     first_local: u32,
     /// The frame slot above the arguments, where the body's values start.
     values: u32,
+    /// The frame slot the thread's frame stack must have room up to: the
+    /// body's last value's, or for a body whose frame may be materialized,
+    /// the end of that frame.
+    room: u32,
+    /// The call's code unit (the caller's `instr_ptr` while a materialized
+    /// frame runs).
+    call_unit: u64,
 }
 
 /// How instruction `i` inlines its body, if it is a call with one whose
@@ -96,6 +110,13 @@ fn plan<'a>(
     let Depth::Known(depth) = at[i] else {
         return None;
     };
+    // Only a method's or a function's frame is materialized.
+    if body.materializes
+        && (body.site.init.is_some() || body.site.getitem.is_some() || !exits_resumable(body))
+    {
+        return None;
+    }
+    let call_unit = program.unit_address(inst.offset);
     let uops = program.uops_of(i);
     // A call CPython left to `CALL_NON_PY_GENERAL` (a class with
     // `__slots__`): its guard sends classes to its fallback, the generic
@@ -120,7 +141,7 @@ fn plan<'a>(
         {
             return None;
         }
-        return frame_slots(program, body, at[i]).map(|(first_local, values)| Plan {
+        return frame_slots(program, body, at[i]).map(|(first_local, values, room)| Plan {
             body,
             before: k,
             set_ip: None,
@@ -129,6 +150,8 @@ fn plan<'a>(
             after,
             first_local,
             values,
+            room,
+            call_unit,
         });
     }
     // A subscript's `__getitem__`: the subscript's micro-op is the call,
@@ -146,7 +169,7 @@ fn plan<'a>(
         {
             return None;
         }
-        let (first_local, values) = frame_slots(program, body, Depth::Known(depth))?;
+        let (first_local, values, room) = frame_slots(program, body, Depth::Known(depth))?;
         return Some(Plan {
             body,
             before: k - set_ip.is_some() as usize,
@@ -156,6 +179,8 @@ fn plan<'a>(
             after,
             first_local,
             values,
+            room,
+            call_unit,
         });
     }
     let k = uops
@@ -185,7 +210,7 @@ fn plan<'a>(
     if after.iter().any(|u| u.jump.is_some() || !u.op.continues()) {
         return None;
     }
-    let (first_local, values) = frame_slots(program, body, Depth::Known(depth))?;
+    let (first_local, values, room) = frame_slots(program, body, Depth::Known(depth))?;
     Some(Plan {
         body,
         before,
@@ -195,31 +220,49 @@ fn plan<'a>(
         after,
         first_local,
         values,
+        room,
+        call_unit,
     })
 }
 
-/// The frame slots of the callee's local 0 and of its first value, for a
-/// call starting at stack depth `at`, if the entry's opargs can hold them.
-fn frame_slots(program: &Program, body: &InlineBody, at: Depth) -> Option<(u32, u32)> {
+/// The frame slots of the callee's local 0, of its first value and of the
+/// end of the room it needs (see [`Plan::room`]), for a call starting at
+/// stack depth `at`, if the entry's opargs can hold them.
+fn frame_slots(program: &Program, body: &InlineBody, at: Depth) -> Option<(u32, u32, u32)> {
     let Depth::Known(depth) = at else {
         return None;
     };
     let values = program.stack_base + u32::try_from(depth).ok()?;
     let first_local = values.checked_sub(body.nargs)?;
+    let callee_slots = body.nargs + body.locals + body.site.stacksize;
+    // A materialized frame goes right after the caller's (which the entry
+    // checks is the thread's top frame): its header and slots.
+    let room = if body.materializes {
+        program.frame_size + callee_slots
+    } else {
+        first_local + callee_slots
+    };
     // The entry's oparg holds the arguments in 8 bits, the top slot in 22.
-    let top = values + body.locals + body.site.stacksize;
-    (body.nargs <= 0xFF && top < 1 << 22).then_some((first_local, values))
+    (body.nargs <= 0xFF && room < 1 << 22).then_some((first_local, values, room))
+}
+
+/// Whether a body's exits can each resume the callee's frame at its own
+/// instruction (a body with side effects must): none is a jump's too.
+fn exits_resumable(body: &InlineBody) -> bool {
+    body.uops.iter().all(|u| {
+        let s = u.stencil();
+        !s.has(HoleValue::JumpTarget) || !(s.has(HoleValue::Exit) || s.has(HoleValue::Error))
+    })
 }
 
 /// The call's code with the body inlined: the micro-ops before the call,
 /// `_CHECK_CALLEE`, the body, and after each return what followed the call.
-fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
+fn emit_main(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
     let start = out.len();
     out.extend_from_slice(&uops[..plan.before]);
     let body = plan.body;
-    let entry = body.nargs
-        | (plan.values + body.locals + body.site.stacksize) << 8
-        | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31;
+    let entry =
+        body.nargs | plan.room << 8 | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31;
     let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
         op,
         oparg,
@@ -279,7 +322,8 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
             Uop::_LOAD_FAST
             | Uop::_LOAD_FAST_BORROW
             | Uop::_STORE_FAST
-            | Uop::_LOAD_ATTR_LOCAL_CACHED => u.oparg += plan.first_local,
+            | Uop::_LOAD_ATTR_LOCAL_CACHED
+            | Uop::_STORE_ATTR_LOCAL_CACHED => u.oparg += plan.first_local,
             _ => {}
         }
         out.push(u);
@@ -288,7 +332,8 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
             Uop::_INLINE_RETURN | Uop::_INLINE_INIT_RETURN | Uop::_INLINE_SUBSCR_RETURN
         ) {
             out.extend(plan.after.iter().copied());
-            if k != last {
+            // (A materialized frame's exits follow the body.)
+            if k != last || body.materializes {
                 out.push(UopInst {
                     op: Uop::_JUMP,
                     oparg: 0,
@@ -304,6 +349,91 @@ fn emit_main(plan: &Plan, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
             out[at].jump = Some(LABEL | (landed[t as usize] - start) as u32);
         }
     }
+    if body.materializes {
+        emit_materialization(plan, opcode, i, start, &landed, out);
+    }
+}
+
+/// After the body of a call whose frame is materialized where the body
+/// leaves after a side effect (it cannot start the call over then): an
+/// `_INLINE_EXIT_AT` for each place such exits resume the callee at, which
+/// they jump to, then the frame made and run (`_INLINE_MATERIALIZE`,
+/// counted as the instruction's fallback, `_GENERIC`), and after it what
+/// follows the call. A body's error leaves the same way, and is raised in
+/// the frame made (`_INLINE_MATERIALIZE` finds it set).
+fn emit_materialization(
+    plan: &Plan,
+    opcode: u32,
+    i: u32,
+    start: usize,
+    landed: &[usize],
+    out: &mut Vec<UopInst>,
+) {
+    let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
+        op,
+        oparg,
+        operand,
+        inst: i,
+        jump: None,
+    };
+    // Where each exit resumes: the callee's code unit (a local's attribute
+    // load, `_LOAD_ATTR_LOCAL_CACHED`, leaves as its `LOAD_ATTR`, the local
+    // pushed).
+    // Exits up to the first store (jumps go forward only) have changed
+    // nothing yet: those leave for the call, as other bodies' do.
+    let first_store = plan
+        .body
+        .uops
+        .iter()
+        .position(|u| {
+            matches!(
+                u.op,
+                Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
+                    | Uop::_STORE_ATTR_SLOT_PURE
+                    | Uop::_STORE_ATTR_LOCAL_CACHED
+            )
+        })
+        .unwrap_or(plan.body.uops.len());
+    let mut resumes: Vec<u32> = Vec::new();
+    let mut exits: Vec<(usize, usize)> = Vec::new();
+    for (k, u) in plan.body.uops.iter().enumerate().skip(first_store + 1) {
+        let at = landed[k];
+        let stencil = out[at].stencil();
+        if !stencil.has(HoleValue::Exit) && !stencil.has(HoleValue::Error) {
+            continue;
+        }
+        let r = resumes
+            .iter()
+            .position(|&r| r == u.inst)
+            .unwrap_or_else(|| {
+                resumes.push(u.inst);
+                resumes.len() - 1
+            });
+        exits.push((at, r));
+    }
+    let first_exit = out.len();
+    let materialize = (first_exit + resumes.len() - start) as u32;
+    for &unit in &resumes {
+        out.push(UopInst {
+            jump: Some(LABEL | materialize),
+            ..uop(
+                Uop::_INLINE_EXIT_AT,
+                0,
+                plan.body.code_start + 2 * unit as u64,
+            )
+        });
+    }
+    for (at, r) in exits {
+        out[at].jump = Some(LABEL | (first_exit + r - start) as u32);
+    }
+    out.push(uop(Uop::_GENERIC, opcode, 0));
+    out.push(uop(
+        Uop::_INLINE_MATERIALIZE,
+        plan.first_local | (!plan.body.site.method as u32) << 30,
+        plan.call_unit,
+    ));
+    out.extend(plan.periodic);
+    out.extend(plan.after.iter().copied());
 }
 
 /// Whether a micro-op reads the frame's globals or builtins, which in an
@@ -421,6 +551,8 @@ mod tests {
                 nargs: 2,
                 locals: 0,
                 uops: body,
+                materializes: false,
+                code_start: 0,
             }],
             ..Program::default()
         }
@@ -480,6 +612,62 @@ mod tests {
         assert_eq!(p.uops_of(4)[0].op, _POP_FRAME);
         assert_eq!(p.insts.iter().map(|i| i.fallback_count).sum::<u32>(), 7);
         assert!(p.inline_bodies.is_empty());
+    }
+
+    #[test]
+    fn bodies_that_store_have_their_frame_materialized_where_they_leave_after() {
+        // `self.x = o; return o.y`: the store's own exit comes before any
+        // effect and leaves for the call; the load after it resumes the
+        // callee's frame at its instruction (unit 0x14 of the callee).
+        let mut p = program();
+        p.frame_size = 20;
+        p.insts[3].offset = 3;
+        p.code_start = 0x1000;
+        let body = &mut p.inline_bodies[0];
+        body.materializes = true;
+        body.code_start = 0x9000;
+        body.uops = vec![
+            uop(Uop::_LOAD_FAST, 1, 0x10, None),
+            UopInst {
+                operand: 0x55,
+                ..uop(Uop::_STORE_ATTR_LOCAL_CACHED, 0, 0x11, None)
+            },
+            UopInst {
+                operand: 0x66,
+                ..uop(Uop::_LOAD_ATTR_LOCAL_CACHED, 1, 0x14, None)
+            },
+            uop(Uop::_INLINE_RETURN, 1, 0x20, None),
+        ];
+        let p = inline_calls(p);
+        let main: Vec<(Uop, u32, u64, Option<u32>)> = p
+            .uops_of(3)
+            .iter()
+            .map(|u| (u.op, u.oparg, u.operand, u.jump))
+            .collect();
+        use Uop::*;
+        // Room for the frame after the caller's 20 words: the callee's 2
+        // arguments and 1 stack slot, after its header.
+        assert_eq!(
+            main,
+            [
+                (_CHECK_CALLEE, 2 | 23 << 8, 0x7000, None),
+                (_LOAD_FAST, 7, 0, None),
+                (_STORE_ATTR_LOCAL_CACHED, 6, 0x55, None),
+                (_LOAD_ATTR_LOCAL_CACHED, 7, 0x66, Some(LABEL | 7)),
+                (_INLINE_RETURN, 1, 0, None),
+                (_CHECK_VALIDITY, 0, 0, None),
+                (_JUMP, 0, 0, Some(4)),
+                (_INLINE_EXIT_AT, 0, 0x9000 + 2 * 0x14, Some(LABEL | 8)),
+                (_GENERIC, 0, 0, None),
+                // The callee's first local (`self`) is slot 6; the call's
+                // first code unit is the caller's `instr_ptr` meanwhile.
+                (_INLINE_MATERIALIZE, 6, 0x1000 + 2 * 3, None),
+                (_CHECK_PERIODIC, 0, 0, None),
+                (_CHECK_VALIDITY, 0, 0, None),
+            ]
+        );
+        // The store leaves for the call, as the entry does.
+        assert_eq!(p.fallback_of(3)[0].op, _INLINE_UNWIND);
     }
 
     #[test]
@@ -567,6 +755,8 @@ mod tests {
                 nargs: 2,
                 locals: 0,
                 uops: body,
+                materializes: false,
+                code_start: 0,
             }],
             ..Program::default()
         }

@@ -284,6 +284,34 @@ unsafe fn lookup(cache: *mut AttrCache, owner: *mut PyObject) -> Option<*mut Ent
         .map(|e| e as *mut Entry)
 }
 
+/// The site's entry for `owner`'s type, filled for `access` if it has
+/// none. An inline value's entry made while the type's shared keys lacked
+/// the name (`NOT_SHARED`: an attribute first stored after the entry was
+/// classified, by this site or another, [`SharedEntry`]) gets its index
+/// once they have it: shared keys only grow, their indices stay, and the
+/// type's version does not change as they do.
+unsafe fn entry_for(
+    cache: *mut AttrCache,
+    owner: *mut PyObject,
+    name: *mut PyObject,
+    access: Access,
+) -> Entry {
+    let e = match lookup(cache, owner) {
+        Some(e) => e,
+        None => {
+            // The entry filled goes first.
+            fill(cache, owner, name, access);
+            &raw mut (*cache).entries[0]
+        }
+    };
+    if (*e).kind == Kind::Value && (*e).index == NOT_SHARED && !is_plain_class(owner) {
+        if let Some(i) = shared_index(ob_type(owner), name) {
+            (*e).index = i;
+        }
+    }
+    *e
+}
+
 /// The type whose version keys `owner`'s entries: `owner` itself for a
 /// class whose metaclass is `type` (`true`), else its type.
 #[inline(always)]
@@ -375,17 +403,14 @@ pub(super) unsafe extern "C" fn load_attr_cached(
 ) -> i32 {
     let cache = cache.cast::<AttrCache>();
     let owner = *slot;
-    let entry = match lookup(cache, owner) {
-        Some(e) => *e,
-        None => fill(
-            cache,
-            owner,
-            name,
-            Access::Load {
-                method: method != 0,
-            },
-        ),
-    };
+    let entry = entry_for(
+        cache,
+        owner,
+        name,
+        Access::Load {
+            method: method != 0,
+        },
+    );
     if let Some((found, bound)) = find(owner, &entry, name, method != 0) {
         let attr = match found {
             Found::Borrowed(attr) => {
@@ -447,14 +472,53 @@ pub(super) unsafe extern "C" fn load_attr_pure(
     cache: *mut u8,
 ) -> *mut PyObject {
     let cache = cache.cast::<AttrCache>();
-    let entry = match lookup(cache, owner) {
-        Some(e) => *e,
-        None => fill(cache, owner, name, Access::Load { method: false }),
-    };
+    let entry = entry_for(cache, owner, name, Access::Load { method: false });
     match entry.plain_value(owner) {
         Some(attr) => new_ref(attr),
         None => std::ptr::null_mut(),
     }
+}
+
+/// `jitsaw_store_attr_pure`: see `crates/stencils/src/helpers.rs`. As
+/// [`load_attr_pure`], filling the entry runs no Python code, nor does the
+/// store, which releases only a value `releases_quietly` lets go.
+pub(super) unsafe extern "C" fn store_attr_pure(
+    owner: *mut PyObject,
+    name: *mut PyObject,
+    cache: *mut u8,
+    value: *mut PyObject,
+) -> i32 {
+    let cache = cache.cast::<AttrCache>();
+    let e = entry_for(cache, owner, name, Access::Store);
+    let (target, values) = match e.kind {
+        Kind::Value
+            if e.index != NOT_SHARED && values_valid(owner) && managed_dict(owner).is_null() =>
+        {
+            let values = inline_values(owner);
+            (
+                (*values).values.as_mut_ptr().add(e.index as usize),
+                Some(values),
+            )
+        }
+        Kind::Slot => (
+            owner
+                .cast::<u8>()
+                .add(e.index as usize)
+                .cast::<*mut PyObject>(),
+            None,
+        ),
+        _ => return 0,
+    };
+    let old = *target;
+    if !old.is_null() && !releases_quietly(old) {
+        return 0;
+    }
+    *target = value;
+    match (old.is_null(), values) {
+        (true, Some(values)) => dict_values_add_to_insertion_order(values, e.index as usize),
+        _ => xdecref(old),
+    }
+    1
 }
 
 /// `jitsaw_store_attr_cached`: see `crates/stencils/src/helpers.rs`.
@@ -466,10 +530,7 @@ pub(super) unsafe extern "C" fn store_attr_cached(
 ) -> i32 {
     let cache = cache.cast::<AttrCache>();
     let (value, owner) = (*slot, *slot.add(1));
-    let e = match lookup(cache, owner) {
-        Some(e) => *e,
-        None => fill(cache, owner, name, Access::Store),
-    };
+    let e = entry_for(cache, owner, name, Access::Store);
     if e.kind == Kind::Property {
         if let Some(err) = set_property(ts, e.descr(), owner, value) {
             decref(value);

@@ -52,8 +52,16 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             super::attr_cache::load_attr_cached as *const () as usize,
         ),
         (
+            "jitsaw_inline_frame",
+            helper_inline_frame as *const () as usize,
+        ),
+        (
             "jitsaw_load_attr_pure",
             super::attr_cache::load_attr_pure as *const () as usize,
+        ),
+        (
+            "jitsaw_store_attr_pure",
+            super::attr_cache::store_attr_pure as *const () as usize,
         ),
         (
             "jitsaw_store_attr_cached",
@@ -1978,6 +1986,67 @@ unsafe fn enter_inline(
     *py_recursion_remaining(ts) -= 1;
     FRAMES_ENTERED.bump();
     Inline { frame, entry }
+}
+
+/// `_INLINE_MATERIALIZE`: the frame of the callee whose inlined body left
+/// after a side effect, made from the body's values (its locals from slot
+/// `oparg & 0x3FFFFF` of the caller `f`, the callable below them, and a
+/// `NULL` too for a function's call, bit 30; its stack up to `sp`) where
+/// the thread's frame stack ends (the caller's end: the entry checked it
+/// is the top frame, with room for this one), at the `instr_ptr`
+/// `_INLINE_EXIT_AT` left in `f`. The interpreter runs it to its end, as
+/// it runs a frame compiled code left, and its result is the call's; an
+/// error the body left with (a failed allocation, `math.sqrt`'s) is
+/// raised in it, at that instruction, as the interpreter's error path
+/// would (the callee has no handlers). Meanwhile `f` is at the call
+/// (`call`, a code unit's address), its stack ending below the callable.
+unsafe extern "C" fn helper_inline_frame(
+    ts: *mut PyThreadState,
+    f: *mut Frame,
+    sp: *mut *mut PyObject,
+    oparg: usize,
+    call: u64,
+) -> *mut PyObject {
+    let first = oparg & 0x3F_FFFF;
+    let callable = first - 1 - ((oparg >> 30) & 1);
+    let func = *frame_local(f, callable);
+    let code = func_code(func);
+    let mut resume = (*f).instr_ptr;
+    (*f).instr_ptr = call as *mut u16;
+    (*f).stacktop = callable as i32;
+    let values = frame_local(f, first);
+    let n = sp.offset_from(values) as usize;
+    let top = field_ptr::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
+    let frame = (*top).cast::<Frame>();
+    // The values move up, overlapping where they were (the arguments are
+    // in the caller's frame, below its end), before the header is written
+    // over them.
+    std::ptr::copy(values, frame_local(frame, 0), n);
+    *top = (*top).add(field::<i32>(code.cast(), off::CODE_CO_FRAMESIZE) as usize);
+    (*frame).f_funcobj = func;
+    (*frame).f_executable = new_ref(code.cast());
+    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
+    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
+    (*frame).f_locals = std::ptr::null_mut();
+    (*frame).frame_obj = std::ptr::null_mut();
+    (*frame).return_offset = 0;
+    (*frame).owner = consts::FRAME_OWNED_BY_THREAD as i8;
+    (*frame).stacktop = n as i32;
+    (*frame).previous = f;
+    if field::<*mut PyObject>(ts.cast(), off::TSTATE_CURRENT_EXCEPTION).is_null() {
+        (*frame).instr_ptr = resume;
+        return _PyEval_EvalFrameDefault(ts, frame, 0);
+    }
+    // The error's instruction, past its `EXTENDED_ARG`s.
+    while (*resume & 0xFF) as u8 == jitsaw_cpython313::opcode::EXTENDED_ARG {
+        resume = resume.add(1);
+    }
+    (*frame).instr_ptr = resume;
+    *current_frame(ts) = frame;
+    super::add_traceback(ts, frame);
+    *current_frame(ts) = f;
+    helper_clear_and_pop(ts, frame);
+    std::ptr::null_mut()
 }
 
 /// A method call's load on an instance whose attributes are in its

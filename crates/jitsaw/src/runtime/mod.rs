@@ -224,7 +224,7 @@ pub fn exit_counter(reason: ExitReason) -> u32 {
     const UNSET: u32 = u32::MAX;
     static CACHE: OnceLock<Vec<AtomicU32>> = OnceLock::new();
     let uops = crate::uops::Uop::ALL.len();
-    let cache = CACHE.get_or_init(|| (0..2 * uops + 769).map(|_| AtomicU32::new(UNSET)).collect());
+    let cache = CACHE.get_or_init(|| (0..2 * uops + 770).map(|_| AtomicU32::new(UNSET)).collect());
     let slot = &cache[match reason {
         ExitReason::Deopt(u) => u as usize,
         ExitReason::Raise(u) => uops + u as usize,
@@ -232,6 +232,7 @@ pub fn exit_counter(reason: ExitReason) -> u32 {
         ExitReason::Generic(op) => 2 * uops + 256 + op as usize,
         ExitReason::Invalidated => 2 * uops + 512,
         ExitReason::Words(op) => 2 * uops + 513 + op as usize,
+        ExitReason::Materialized => 2 * uops + 769,
     }];
     let cached = slot.load(Ordering::Relaxed);
     if cached != UNSET {
@@ -899,7 +900,7 @@ pub(crate) unsafe fn sole_thread(interp: *mut u8) -> Option<*mut PyThreadState> 
 
 /// `PyTraceBack_Here` for the current frame, `frame`, keeping the
 /// exception even if making the frame object fails.
-unsafe fn add_traceback(ts: *mut PyThreadState, frame: *mut Frame) {
+pub(super) unsafe fn add_traceback(ts: *mut PyThreadState, frame: *mut Frame) {
     // A frame that raised before has its frame object: no need to save the
     // exception around making one.
     if !(*frame).frame_obj.is_null() {

@@ -807,6 +807,95 @@ stencil!(
 );
 
 stencil!(
+    /// `local.x = v` in an inlined body whose exits materialize its frame
+    /// (`optimize::inline`; oparg: the local), through the site's cache
+    /// (the operand; the name waits in the cache line after it), so that
+    /// owners of several classes take the body: an inline value is stored
+    /// here, a slot or a type the cache lacks (classified) by
+    /// `jitsaw_store_attr_pure`; only over a missing value or one whose
+    /// release runs no code (`releases_quietly`). Anything else pushes
+    /// the local with a reference and leaves, as its `LOAD_FAST` would
+    /// have pushed it.
+    fn _STORE_ATTR_LOCAL_CACHED(f, sp, ts) {
+        let owner = *frame_local(f, oparg() as usize);
+        let value = peek(sp, 1);
+        if let Some(e) = cached_entry(owner) {
+            let values = inline_values(owner);
+            if e.kind == AttrKind::Value
+                && (*values).valid != 0
+                && e.index != ATTR_NOT_SHARED
+                && managed_dict(owner).is_null()
+            {
+                let slot = (*values).values.as_mut_ptr().add(e.index as usize);
+                let old = *slot;
+                if !old.is_null() && releases_quietly(old) {
+                    *slot = value;
+                    decref(old);
+                    next!(f, sp.sub(1), ts)
+                }
+            }
+        }
+        core::hint::cold_path();
+        let cache = operand() as *mut u8;
+        let name = *cache.add(LOCAL_CACHED_NAME).cast::<*mut PyObject>();
+        if jitsaw_store_attr_pure(owner, name, cache, value) != 0 {
+            next!(f, sp.sub(1), ts)
+        }
+        incref(owner);
+        *sp = owner;
+        deopt!(f, sp.add(1), ts)
+    }
+);
+
+stencil!(
+    /// `_STORE_ATTR_INSTANCE_VALUE` in an inlined body whose exits
+    /// materialize its frame (`optimize::inline`), where nothing may run
+    /// code: only over a missing value or one whose release, now or
+    /// whenever its other references go, runs none (`releases_quietly`),
+    /// and of an owner something else still holds. Anything else leaves
+    /// before storing (the interpreter stores, in the callee's frame).
+    fn _STORE_ATTR_INSTANCE_VALUE_PURE(f, sp, ts) {
+        let (value, owner) = (peek(sp, 2), peek(sp, 1));
+        let values = inline_values(owner);
+        let old = *(*values).values.as_ptr().add(operand32() as usize);
+        if (!old.is_null() && !releases_quietly(old)) || refcnt(owner) == 1 {
+            deopt!(f, sp, ts)
+        }
+        let slot = (*values).values.as_mut_ptr().add(operand32() as usize);
+        *slot = value;
+        if old.is_null() {
+            dict_values_add_to_insertion_order(values, operand32() as usize);
+        } else {
+            decref(old);
+        }
+        decref_no_dealloc(owner);
+        next!(f, sp.sub(2), ts)
+    }
+);
+
+stencil!(
+    /// `_STORE_ATTR_SLOT` in an inlined body whose exits materialize its
+    /// frame, over a value as `_STORE_ATTR_INSTANCE_VALUE_PURE` stores.
+    fn _STORE_ATTR_SLOT_PURE(f, sp, ts) {
+        let (value, owner) = (peek(sp, 2), peek(sp, 1));
+        let slot = owner
+            .cast::<u8>()
+            .add(operand32() as usize)
+            .cast::<*mut PyObject>();
+        let old = *slot;
+        if (!old.is_null() && !releases_quietly(old)) || refcnt(owner) == 1 {
+            deopt!(f, sp, ts)
+        }
+        *slot = value;
+        if !old.is_null() {
+            decref(old);
+        }
+        decref_no_dealloc(owner);
+        next!(f, sp.sub(2), ts)
+    }
+);
+
+stencil!(
     /// `_GUARD_DORV_NO_DICT` of an owner pushed without a reference.
     fn _GUARD_DORV_NO_DICT_BORROWED(f, sp, ts) {
         let owner = peek(sp, 1);

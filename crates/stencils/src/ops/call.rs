@@ -8,8 +8,8 @@ use crate::abi::*;
 use crate::helpers::{
     jitsaw_alloc_instance, jitsaw_call, jitsaw_call_any, jitsaw_call_ex_inline,
     jitsaw_call_function, jitsaw_call_kw_inline, jitsaw_callargs_tuple, jitsaw_enter_init,
-    jitsaw_eval_frame, jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_length,
-    jitsaw_slot_sq_length, jitsaw_slot_tp_call, jitsaw_vectorcall_kw,
+    jitsaw_eval_frame, jitsaw_function_vectorcall, jitsaw_generic_alloc, jitsaw_inline_frame,
+    jitsaw_length, jitsaw_slot_sq_length, jitsaw_slot_tp_call, jitsaw_vectorcall_kw,
 };
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::layout::{PyCFunctionObject, PyMethodDescrObject, PyMethodObject};
@@ -122,6 +122,8 @@ macro_rules! inline_entry_checks {
         if eval_breaker($ts) != field::<u64>(code, off::CODE_INSTRUMENTATION_VERSION)
             || !field::<*mut u8>(code, off::CODE_MONITORING).is_null()
             || *py_recursion_remaining($ts) <= 1
+            // (A materialized frame's evaluation counts as C recursion.)
+            || *c_recursion_remaining($ts) <= consts::PY_EVAL_C_STACK_UNITS as i32
             || field::<usize>(interp($ts).cast(), off::INTERP_EVAL_FRAME)
                 != (&raw const jitsaw_eval_frame) as usize
             || top != end
@@ -139,10 +141,11 @@ stencil!(
     /// the first argument of a method call, or below them `NULL` with bit 30
     /// set (a function call); its frame would find nothing to do at its
     /// `RESUME` (no eval-breaker event, the code's instrumentation current,
-    /// no monitoring); the recursion limit is not near; the frame evaluator
-    /// is jitsaw's; and the frame is the thread's top one with room above
-    /// it up to slot `(oparg >> 8) & 0x3FFFFF`, where the callee's values
-    /// go. With bit 31 set, the body reads globals, which it finds in the
+    /// no monitoring); the recursion limits (Python's, C's) are not near;
+    /// the frame evaluator is jitsaw's; and the frame is the thread's top
+    /// one with room above it up to slot `(oparg >> 8) & 0x3FFFFF`, where
+    /// the callee's values go (or its frame, if materialized). With bit 31
+    /// set, the body reads globals, which it finds in the
     /// frame's: the function's must be those. Otherwise the instruction's
     /// fallback, the call itself.
     fn _CHECK_CALLEE(f, sp, ts) {
@@ -330,6 +333,37 @@ stencil!(
             PyErr_Clear();
         }
         next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// Where an exit of an inlined body whose frame is materialized
+    /// (`optimize::inline`) resumes in the callee: the operand, the first
+    /// code unit of the callee's instruction, goes where
+    /// `_INLINE_MATERIALIZE` (the jump target) finds it, the frame's
+    /// `instr_ptr`.
+    fn _INLINE_EXIT_AT(f, sp, ts) {
+        (*f).instr_ptr = operand() as *mut u16;
+        jump!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// The rest of an inlined call whose body left after a side effect
+    /// (`optimize::inline`): the callee's frame is made from the body's
+    /// locals and stack (`oparg`: the slot of its first local, with bit 30
+    /// set for a function's call), resuming at the `instr_ptr`
+    /// `_INLINE_EXIT_AT` left, and the interpreter runs it to its end; its
+    /// result is the call's (operand: the call's first code unit, for the
+    /// frame's `instr_ptr` meanwhile). An error is the call's.
+    fn _INLINE_MATERIALIZE(f, sp, ts) {
+        let res = jitsaw_inline_frame(ts, f, sp, oparg(), operand());
+        let callable = frame_local(f, (oparg() & 0x3F_FFFF) - 1 - ((oparg() >> 30) & 1));
+        if res.is_null() {
+            error!(f, callable, ts)
+        }
+        *callable = res;
+        next!(f, callable.add(1), ts)
     }
 );
 
