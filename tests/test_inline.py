@@ -1001,6 +1001,12 @@ class C:
     def root(self, v):
         self.x = v
         return sqrt(v)
+    def add_to(self, k):
+        self.n += k
+        return self.n
+    def put_item(self, lst, i, v):
+        lst[i] = v
+        return lst[i]
 class S:
     __slots__ = ("a", "b")
     def __init__(self):
@@ -1010,7 +1016,7 @@ class S:
         self.a = v
         self.b = v + 1
         return self.a
-def run(c, s, o, n):
+def run(c, s, o, n, lst=[0, 1, 2]):
     t = 0
     for i in range(n):
         t += c.set_both(i, i + 1)
@@ -1018,11 +1024,17 @@ def run(c, s, o, n):
         t += c.halve(i)
         t += c.root(i)
         t += s.put(i)
+        t += c.add_to(i) % 7
+        t += c.put_item(lst, i % 3, i)
     return t
 c, s, o = C(), S(), Obj(1)
 for k in range(30):
     print(run(c, s, o, 40))
 note("inlined", run)
+# An instance whose `__dict__` took its values over: stores go there.
+d = C()
+d.__dict__["extra"] = 1
+print(run(d, s, o, 40), d.n, d.x, vars(d))
 print(c.x, c.y, c.n, s.a, s.b)
 class Loud:
     def __init__(self, name):
@@ -1055,6 +1067,14 @@ attempt(c.halve, 7.0)
 attempt(c.halve, "x")
 attempt(s.put, "x")
 attempt(s.put, 2**70)
+attempt(c.put_item, [Loud("old item")], 0, 5)
+attempt(c.put_item, (1, 2), 0, 5)
+attempt(c.put_item, [1], 3, 5)
+attempt(run, c, s, o, 2, [Loud("in list"), 1, 2])
+c.n = Loud("old n")
+attempt(run, c, s, o, 2)
+c.n = 0
+attempt(run, d, s, o, 2, (1, 2, 3))
 print(c.x, c.y, c.n, s.a, s.b)
 for k in range(30):
     print(run(c, s, o, 40))

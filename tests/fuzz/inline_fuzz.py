@@ -70,9 +70,16 @@ def expr(r):
 
 
 def store(r):
-    """A store into an attribute of `self` or of the first parameter, of a
-    value read (not computed: values stay small over the calls)."""
-    return f"{r.choice(['self', 'self', 'u'])}.{r.choice(ATTRS)} = {num(r, 2)}"
+    """A store into an attribute of `self` or of the first parameter (or an
+    augmented one), or into an item of its sequence, of a value read (not
+    computed: values stay small over the calls)."""
+    owner = r.choice(['self', 'self', 'u'])
+    kind = r.random()
+    if kind < 0.6:
+        return f"{owner}.{r.choice(ATTRS)} = {num(r, 2)}"
+    if kind < 0.8:
+        return f"{owner}.{r.choice(ATTRS)} {r.choice(['+=', '-=', '^='])} {num(r, 2)}"
+    return f"{owner}.s[{r.choice(['0', '1', 'v % 3'])}] = {num(r, 2)}"
 
 
 # The method's own locals assigned so far, which numbers may read.

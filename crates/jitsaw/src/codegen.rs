@@ -555,7 +555,9 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             let cache = site_caches[next_cache].0.get();
             if matches!(
                 p.uop.op,
-                Uop::_LOAD_ATTR_LOCAL_CACHED | Uop::_STORE_ATTR_LOCAL_CACHED
+                Uop::_LOAD_ATTR_LOCAL_CACHED
+                    | Uop::_STORE_ATTR_LOCAL_CACHED
+                    | Uop::_STORE_ATTR_SWAPPED_CACHED
             ) {
                 // The name, at `LOCAL_CACHED_NAME`: the second cache's first
                 // word (the caches are contiguous 64-byte lines).

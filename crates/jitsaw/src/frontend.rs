@@ -564,6 +564,39 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                 stores = true;
                 continue;
             }
+            // `owner.x op= v`: the owner, below the value, swapped above it
+            // (leaving before the `SWAP`).
+            let swap = insts[j - 1].opcode == SWAP
+                && insts[j - 1].oparg == 2
+                && uops
+                    .last()
+                    .is_some_and(|u| u.op == Uop::_SWAP && u.oparg == 2);
+            if swap && is_store_attr(insts[j].opcode) && !targeted[j] {
+                let name = *callee.names.get(insts[j].oparg as usize)?;
+                uops.pop();
+                uops.push(UopInst {
+                    operand: name,
+                    ..at(Uop::_STORE_ATTR_SWAPPED_CACHED, 0, insts[j - 1].start)
+                });
+                stores = true;
+                continue;
+            }
+        }
+        // `local.x op= v`: the local's copy's attribute, read as the
+        // local's (leaving as the load, the copy pushed).
+        let copied = insts[j - 1].opcode == COPY
+            && matches!(uops.as_slice(), [.., l, c] if l.op == Uop::_LOAD_FAST
+                && c.op == Uop::_COPY
+                && c.oparg == 1);
+        if copied && is_plain_attribute_load(&insts[j]) && !targeted[j] && !targeted[j - 1] {
+            let local = uops[uops.len() - 2].oparg;
+            let name = *callee.names.get((insts[j].oparg >> 1) as usize)?;
+            uops.pop();
+            uops.push(UopInst {
+                operand: name,
+                ..at(Uop::_LOAD_ATTR_LOCAL_CACHED, local, insts[j].start)
+            });
+            continue;
         }
         let inlinable_form =
             |u: &Lowered| dropped(u) || inlinable(pure_form(u.op).unwrap_or(u.op), u.oparg);
@@ -591,15 +624,16 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             if dropped(u) {
                 continue;
             }
-            // A store into any object's attribute, over a value whose
-            // release runs no code (else it leaves first, its frame
-            // materialized).
+            // A store into any object's attribute or a list's item, over a
+            // value whose release runs no code (else it leaves first, its
+            // frame materialized).
             let materialized_store = materializable
                 && matches!(
                     u.op,
                     Uop::_GUARD_DORV_NO_DICT
                         | Uop::_STORE_ATTR_INSTANCE_VALUE
                         | Uop::_STORE_ATTR_SLOT
+                        | Uop::_STORE_SUBSCR_LIST_INT
                 );
             stores |= materialized_store;
             let u = &match (u.op, pure_c_call) {
@@ -614,6 +648,10 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                 },
                 (Uop::_STORE_ATTR_SLOT, _) if materialized_store => Lowered {
                     op: Uop::_STORE_ATTR_SLOT_PURE,
+                    ..*u
+                },
+                (Uop::_STORE_SUBSCR_LIST_INT, _) if materialized_store => Lowered {
+                    op: Uop::_STORE_SUBSCR_LIST_INT_PURE,
                     ..*u
                 },
                 _ => Lowered {
@@ -732,10 +770,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
 fn local_attribute_load(pair: &[Inst], uops: &[UopInst], targeted: bool) -> Option<u32> {
     let [load, attr] = pair else { return None };
     let last = uops.last()?;
-    (matches!(
-        attr.opcode,
-        LOAD_ATTR | LOAD_ATTR_INSTANCE_VALUE | LOAD_ATTR_SLOT
-    ) && attr.oparg & 1 == 0
+    (is_plain_attribute_load(attr)
         && matches!(load.opcode, LOAD_FAST | LOAD_FAST_LOAD_FAST)
         && last.op == Uop::_LOAD_FAST
         && !targeted)
@@ -749,13 +784,29 @@ fn local_attribute_load(pair: &[Inst], uops: &[UopInst], targeted: bool) -> Opti
 fn local_attribute_store(pair: &[Inst], uops: &[UopInst], targeted: bool) -> Option<u32> {
     let [load, store] = pair else { return None };
     let last = uops.last()?;
-    (matches!(
-        store.opcode,
-        STORE_ATTR | STORE_ATTR_INSTANCE_VALUE | STORE_ATTR_SLOT | STORE_ATTR_WITH_HINT
-    ) && matches!(load.opcode, LOAD_FAST | LOAD_FAST_LOAD_FAST)
+    (is_store_attr(store.opcode)
+        && matches!(load.opcode, LOAD_FAST | LOAD_FAST_LOAD_FAST)
         && last.op == Uop::_LOAD_FAST
         && !targeted)
         .then_some(last.oparg)
+}
+
+/// Whether `opcode` is a `STORE_ATTR` of any specialization.
+fn is_store_attr(opcode: u8) -> bool {
+    matches!(
+        opcode,
+        STORE_ATTR | STORE_ATTR_INSTANCE_VALUE | STORE_ATTR_SLOT | STORE_ATTR_WITH_HINT
+    )
+}
+
+/// Whether `inst` is a plain attribute load (not a method's) that a site
+/// cache serves: unspecialized, or specialized for an instance's value,
+/// a slot or a `__dict__`.
+fn is_plain_attribute_load(inst: &Inst) -> bool {
+    matches!(
+        inst.opcode,
+        LOAD_ATTR | LOAD_ATTR_INSTANCE_VALUE | LOAD_ATTR_SLOT | LOAD_ATTR_WITH_HINT
+    ) && inst.oparg & 1 == 0
 }
 
 /// Inlined bodies compute with at most this many arithmetic operators
@@ -822,9 +873,13 @@ fn pure_form(op: Uop) -> Option<Uop> {
 /// allocations; and it needs no instruction pointer.
 fn inlinable(op: Uop, oparg: u32) -> bool {
     let pure = match op {
-        Uop::_LOAD_ATTR_INSTANCE_VALUE | Uop::_LOAD_ATTR_SLOT | Uop::_LOAD_ATTR_CLASS => {
-            oparg & 1 == 0
-        }
+        Uop::_LOAD_ATTR_INSTANCE_VALUE
+        | Uop::_LOAD_ATTR_SLOT
+        | Uop::_LOAD_ATTR_CLASS
+        | Uop::_LOAD_ATTR_WITH_HINT => oparg & 1 == 0,
+        // An instance's `__dict__` of str keys, read at a hint (no key
+        // compared).
+        Uop::_CHECK_ATTR_WITH_HINT => true,
         // With the `NULL` of a call after it (`len(x)`, `math.sqrt(x)`).
         Uop::_LOAD_ATTR_MODULE
         | Uop::_LOAD_GLOBAL_MODULE

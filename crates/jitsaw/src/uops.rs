@@ -277,6 +277,9 @@ uops! { o;
     // without new references (`optimize::borrow`); a deopt gives them one.
     // The old item's release may run code.
     _STORE_SUBSCR_LIST_INT_BORROWED: 3 => 0, escapes true;
+    // jitsaw: the same in an inlined body whose exits materialize its
+    // frame, over an item whose release runs no code.
+    _STORE_SUBSCR_LIST_INT_PURE: 3 => 0, escapes false;
     _STORE_SUBSCR_LIST_INT_BORROWED_RIGHT: 3 => 0, escapes true;
     _STORE_SUBSCR_DICT: 3 => 0;
     _DELETE_SUBSCR: 2 => 0;
@@ -418,6 +421,8 @@ uops! { o;
     // jitsaw: `local.x = v` so stored, through a per-site cache (oparg: the
     // local; operand: the cache).
     _STORE_ATTR_LOCAL_CACHED: 1 => 0, escapes false;
+    // jitsaw: `SWAP 2; STORE_ATTR` so stored (operand: the cache).
+    _STORE_ATTR_SWAPPED_CACHED: 2 => 0, escapes false;
     _STORE_ATTR_SLOT_PURE: 2 => 0, escapes false;
     // jitsaw: the same to an owner pushed without a reference; the old
     // value's release may run code.
@@ -825,7 +830,9 @@ impl Uop {
             | Uop::_STORE_ATTR_CACHED
             | Uop::_STORE_ATTR_CACHED_BORROWED => 1,
             // The entries, then the name.
-            Uop::_LOAD_ATTR_LOCAL_CACHED | Uop::_STORE_ATTR_LOCAL_CACHED => 2,
+            Uop::_LOAD_ATTR_LOCAL_CACHED
+            | Uop::_STORE_ATTR_LOCAL_CACHED
+            | Uop::_STORE_ATTR_SWAPPED_CACHED => 2,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND
             | Uop::_SEND_ASYNC_FOR
@@ -900,8 +907,10 @@ impl Uop {
                 // Python code, and release only what runs none.
                 | Uop::_LOAD_ATTR_LOCAL_CACHED
                 | Uop::_STORE_ATTR_LOCAL_CACHED
+                | Uop::_STORE_ATTR_SWAPPED_CACHED
                 | Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
                 | Uop::_STORE_ATTR_SLOT_PURE
+                | Uop::_STORE_SUBSCR_LIST_INT_PURE
                 | Uop::_RAW_BOX_INT
                 | Uop::_RAW_BOX_FLOAT
                 | Uop::_RAW_BOX_FLOAT_INTO_FAST

@@ -64,9 +64,11 @@ extern "C" {
     /// (`_STORE_ATTR_LOCAL_CACHED`) through the site's `cache`, filling its
     /// entry for `owner`'s type if it has none: nonzero when it stored
     /// `value` (taking the reference) into an inline value or a slot over
-    /// a missing value or one whose release runs no code; zero, nothing
-    /// done, otherwise.
+    /// a missing value or one whose release runs no code, or over such a
+    /// value of the name in the instance's `__dict__`; zero, nothing done,
+    /// otherwise.
     pub fn jitsaw_store_attr_pure(
+        ts: Ts,
         owner: *mut PyObject,
         name: *mut PyObject,
         cache: *mut u8,

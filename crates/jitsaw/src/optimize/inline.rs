@@ -391,6 +391,8 @@ fn emit_materialization(
                 Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
                     | Uop::_STORE_ATTR_SLOT_PURE
                     | Uop::_STORE_ATTR_LOCAL_CACHED
+                    | Uop::_STORE_ATTR_SWAPPED_CACHED
+                    | Uop::_STORE_SUBSCR_LIST_INT_PURE
             )
         })
         .unwrap_or(plan.body.uops.len());

@@ -473,16 +473,49 @@ pub(super) unsafe extern "C" fn load_attr_pure(
 ) -> *mut PyObject {
     let cache = cache.cast::<AttrCache>();
     let entry = entry_for(cache, owner, name, Access::Load { method: false });
-    match entry.plain_value(owner) {
-        Some(attr) => new_ref(attr),
-        None => std::ptr::null_mut(),
+    if let Some(attr) = entry.plain_value(owner) {
+        return new_ref(attr);
     }
+    // An instance's `__dict__` value (the type has no say; its values
+    // taken over by the dict, or never inline): found by its key's
+    // identity, comparing no keys (which could run `__eq__`).
+    if matches!(entry.kind, Kind::Value | Kind::DictValue) {
+        if let Some((_, value)) = dict_entry(cache, owner, &entry, name) {
+            return new_ref(value);
+        }
+    }
+    std::ptr::null_mut()
+}
+
+/// For an entry of kind `DictValue`, the index and value of `name`'s entry
+/// in `owner`'s `__dict__` of exact-str keys: at the entry's hint, or
+/// found by identity among its first entries (the hint learned). None if
+/// the dict has no such entry (or there is no dict).
+unsafe fn dict_entry(
+    cache: *mut AttrCache,
+    owner: *mut PyObject,
+    e: &Entry,
+    name: *mut PyObject,
+) -> Option<(usize, *mut PyObject)> {
+    let dict = entry_dict(owner, e);
+    if dict.is_null() {
+        return None;
+    }
+    let at_hint = dict_value_at_hint(dict, e.aux, name);
+    if !at_hint.is_null() {
+        return Some((e.aux, at_hint));
+    }
+    let i = dict_index(dict, name, INSTANCE_ENTRIES)?;
+    learn_hint(cache, owner, name);
+    let value = dict_value_at_hint(dict, i, name);
+    (!value.is_null()).then_some((i, value))
 }
 
 /// `jitsaw_store_attr_pure`: see `crates/stencils/src/helpers.rs`. As
 /// [`load_attr_pure`], filling the entry runs no Python code, nor does the
 /// store, which releases only a value `releases_quietly` lets go.
 pub(super) unsafe extern "C" fn store_attr_pure(
+    ts: *mut PyThreadState,
     owner: *mut PyObject,
     name: *mut PyObject,
     cache: *mut u8,
@@ -507,6 +540,24 @@ pub(super) unsafe extern "C" fn store_attr_pure(
                 .cast::<*mut PyObject>(),
             None,
         ),
+        // An existing key's value in an instance's `__dict__` (the type
+        // has no say; its values taken over by the dict, or never inline),
+        // replaced as `STORE_ATTR_WITH_HINT` does (not in a dict a watcher
+        // watches).
+        Kind::Value | Kind::DictValue => {
+            let Some((i, old)) = dict_entry(cache, owner, &e, name) else {
+                return 0;
+            };
+            if !releases_quietly(old) {
+                return 0;
+            }
+            let replaced = dict_replace_at_hint(ts, entry_dict(owner, &e), i, name, value);
+            if replaced.is_null() {
+                return 0;
+            }
+            decref(replaced);
+            return 1;
+        }
         _ => return 0,
     };
     let old = *target;

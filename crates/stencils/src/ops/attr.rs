@@ -806,19 +806,18 @@ stencil!(
     }
 );
 
-stencil!(
-    /// `local.x = v` in an inlined body whose exits materialize its frame
-    /// (`optimize::inline`; oparg: the local), through the site's cache
-    /// (the operand; the name waits in the cache line after it), so that
-    /// owners of several classes take the body: an inline value is stored
-    /// here, a slot or a type the cache lacks (classified) by
-    /// `jitsaw_store_attr_pure`; only over a missing value or one whose
-    /// release runs no code (`releases_quietly`). Anything else pushes
-    /// the local with a reference and leaves, as its `LOAD_FAST` would
-    /// have pushed it.
-    fn _STORE_ATTR_LOCAL_CACHED(f, sp, ts) {
-        let owner = *frame_local(f, oparg() as usize);
-        let value = peek(sp, 1);
+/// The store of `_STORE_ATTR_LOCAL_CACHED` and `_STORE_ATTR_SWAPPED_CACHED`
+/// of `$value` into `$owner`'s attribute through the site's cache (the
+/// operand; the name waits in the cache line after it), so that owners of
+/// several classes take the body: an inline value is stored here, a slot,
+/// a `__dict__`'s value or a type the cache lacks (classified) by
+/// `jitsaw_store_attr_pure`; only over a missing value or one whose
+/// release runs no code (`releases_quietly`). Evaluates to whether it
+/// stored (the value's reference taken).
+macro_rules! store_attr_pure_cached {
+    ($ts:ident, $owner:expr, $value:expr) => {{
+        let (owner, value) = ($owner, $value);
+        let mut stored = false;
         if let Some(e) = cached_entry(owner) {
             let values = inline_values(owner);
             if e.kind == AttrKind::Value
@@ -831,19 +830,48 @@ stencil!(
                 if !old.is_null() && releases_quietly(old) {
                     *slot = value;
                     decref(old);
-                    next!(f, sp.sub(1), ts)
+                    stored = true;
                 }
             }
         }
-        core::hint::cold_path();
-        let cache = operand() as *mut u8;
-        let name = *cache.add(LOCAL_CACHED_NAME).cast::<*mut PyObject>();
-        if jitsaw_store_attr_pure(owner, name, cache, value) != 0 {
+        if !stored {
+            core::hint::cold_path();
+            let cache = operand() as *mut u8;
+            let name = *cache.add(LOCAL_CACHED_NAME).cast::<*mut PyObject>();
+            stored = jitsaw_store_attr_pure($ts, owner, name, cache, value) != 0;
+        }
+        stored
+    }};
+}
+
+stencil!(
+    /// `local.x = v` in an inlined body whose exits materialize its frame
+    /// (`optimize::inline`; oparg: the local), as `store_attr_pure_cached`
+    /// stores. Anything else pushes the local with a reference and leaves,
+    /// as its `LOAD_FAST` would have pushed it.
+    fn _STORE_ATTR_LOCAL_CACHED(f, sp, ts) {
+        let owner = *frame_local(f, oparg() as usize);
+        if store_attr_pure_cached!(ts, owner, peek(sp, 1)) {
             next!(f, sp.sub(1), ts)
         }
         incref(owner);
         *sp = owner;
         deopt!(f, sp.add(1), ts)
+    }
+);
+
+stencil!(
+    /// `SWAP 2; STORE_ATTR` (`owner.x += v`, the owner below the value) in
+    /// an inlined body whose exits materialize its frame, as
+    /// `store_attr_pure_cached` stores, of an owner something else still
+    /// holds. Anything else leaves before the `SWAP`.
+    fn _STORE_ATTR_SWAPPED_CACHED(f, sp, ts) {
+        let owner = peek(sp, 2);
+        if refcnt(owner) == 1 || !store_attr_pure_cached!(ts, owner, peek(sp, 1)) {
+            deopt!(f, sp, ts)
+        }
+        decref_no_dealloc(owner);
+        next!(f, sp.sub(2), ts)
     }
 );
 

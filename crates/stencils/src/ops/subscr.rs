@@ -347,6 +347,31 @@ stencil!(fn _STORE_SUBSCR_LIST_INT(f, sp, ts) {
 });
 
 stencil!(
+    /// `_STORE_SUBSCR_LIST_INT` in an inlined body whose exits materialize
+    /// its frame (`optimize::inline`), where nothing may run code: only
+    /// over an item whose release runs none (`releases_quietly`), and of a
+    /// list something else still holds (its release could free it, and
+    /// its items). The index, an int, is freed inline if it dies.
+    fn _STORE_SUBSCR_LIST_INT_PURE(f, sp, ts) {
+        let (value, list, sub) = (peek(sp, 3), peek(sp, 2), peek(sp, 1));
+        let fits = is_int(sub) && is_list(list) && long_is_nonneg_compact(sub);
+        if !fits || long_digit0(sub) >= ob_size(list) as usize || refcnt(list) == 1 {
+            deopt!(f, sp, ts)
+        }
+        let slot = list_items(list).add(long_digit0(sub));
+        let old = *slot;
+        if !releases_quietly(old) {
+            deopt!(f, sp, ts)
+        }
+        *slot = value;
+        decref(old);
+        int_decref(sub);
+        decref_no_dealloc(list);
+        next!(f, sp.sub(3), ts)
+    }
+);
+
+stencil!(
     /// `_STORE_SUBSCR_LIST_INT` to a list and index pushed without new
     /// references (`optimize::borrow`).
     fn _STORE_SUBSCR_LIST_INT_BORROWED(f, sp, ts) {
