@@ -1082,3 +1082,67 @@ print(c.x, c.y, c.n, s.a, s.b)
 """
     )
     assert r.recorded["inlined"] >= 4, r.recorded
+
+
+def test_calls_in_inlined_bodies_are_inlined_in_turn(jit):
+    # A method calling another method or making an instance has that call
+    # inlined in its inlined body; anything that fails in the inner call
+    # (its guards, a replaced method or `__init__`, an error) makes the
+    # outer call for real, whose frames the traceback shows.
+    r = jit(
+        NOTE
+        + """
+import traceback
+class V:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+    def must(self):
+        return self
+    def scale(self, k):
+        return V(k * self.x, k * self.y)
+    def dot(self, o):
+        o.must()
+        return self.x * o.x + self.y * o.y
+    def first(self, o):
+        return o.get_x() + 1
+    def get_x(self):
+        return self.x
+class Holder:
+    def __init__(self, v):
+        self.v = v
+    def value(self):
+        return self.v.get_x()
+def run(a, b, h, n):
+    t = 0
+    for i in range(n):
+        c = a.scale(2)
+        t += c.x + c.y
+        t += a.dot(b)
+        t += a.first(b)
+        t += h.value()
+    return t
+x = 0
+a, b, h = V(1, 2), V(3, 4), Holder(V(5, 6))
+for k in range(30):
+    print(run(a, b, h, 40))
+note("inlined", run)
+def attempt(*args):
+    try:
+        print(run(*args))
+    except Exception:
+        traceback.print_exc()
+attempt(a, V(1.5, "s"), h, 2)
+attempt(a, b, Holder(None), 2)
+attempt(V(2**70, 1.0), b, h, 2)
+V.get_x = lambda self: -self.x
+attempt(a, b, h, 3)
+V.__init__ = lambda self, x, y: setattr(self, "x", x) or setattr(self, "y", -y)
+attempt(a, b, h, 3)
+V.must = lambda self: print("must called")
+attempt(a, b, h, 1)
+for k in range(30):
+    print(run(a, b, h, 40))
+"""
+    )
+    assert r.recorded["inlined"] >= 4, r.recorded

@@ -2,19 +2,20 @@
 from their parameters and locals of their own (attribute reads, items of a
 list or tuple attribute and its `len()`, `math` functions, int, float and
 bool arithmetic, `/`, `//`, `%`, `&` and shifts, comparisons, `isinstance`,
-`and`/`or`, tuples, branches, globals) and may store into attributes (their
-inlined bodies have their frames made where they leave after a store),
-called in loops with simple
-arguments (objects of one class, or of two classes of other layouts taking
-turns at each call site), and instances made there (`__init__` storing its
-arguments), so that their callers' code runs them inlined; then the values
-change type (floats, strings, big ints, ``None``, sequences too short or of
-other types, objects of subclasses with other layouts or overriding
-methods), attributes are deleted, globals (`len`, `sin` too) and `math.cos`
-rebound, methods, ``__init__`` and their ``__code__`` replaced, and tracing
-switched on, so that inlined bodies leave for the real call at every point.
-Plain and jitted runs (every function compiled at its first call, and after
-two calls) must print exactly the same.
+`and`/`or`, tuples, branches, globals, calls of a getter and of the methods
+before them, inlined in their inlined bodies in turn) and may store into
+attributes and items (their inlined bodies have their frames made where they
+leave after a store), called in loops with simple arguments (objects of one
+class, or of two classes of other layouts taking turns at each call site),
+and instances made there (`__init__` storing its arguments), so that their
+callers' code runs them inlined; then the values change type (floats,
+strings, big ints, ``None``, sequences too short or of other types, objects
+of subclasses with other layouts or overriding methods), attributes are
+deleted, globals (`len`, `sin` too) and `math.cos` rebound, methods,
+``__init__`` and their ``__code__`` replaced, and tracing switched on, so
+that inlined bodies leave for the real call at every point. Plain and
+jitted runs (every function compiled at its first call, and after two
+calls) must print exactly the same.
 
     python3.13 tests/fuzz/inline_fuzz.py --seed 1 --count 100      # CI batch
     python3.13 tests/fuzz/inline_fuzz.py --seed 7 --count 2000     # long mode
@@ -44,6 +45,7 @@ def num(r, depth=0):
             f"self.s[{r.choice(['0', '1', '2', 'v % 3'])}]", "len(self.s)", "len(u.s)",
             "sin(v)", f"math.cos(self.{r.choice(ATTRS)})", "sqrt(len(self.s))",
             *LOCALS,
+            *[f"self.{m}(u, v)" for m in CALLABLE[:1]],
         ])
     op = r.choice(['+', '-', '*', '+', '-', '*', '//', '%', '/', '&', '<<', '>>'])
     if op in ('<<', '>>'):
@@ -82,6 +84,11 @@ def store(r):
     return f"{owner}.s[{r.choice(['0', '1', 'v % 3'])}] = {num(r, 2)}"
 
 
+# Methods defined before the current one, which it may call (inlined in
+# its inlined body in turn).
+CALLABLE = []
+
+
 # The method's own locals assigned so far, which numbers may read.
 LOCALS = []
 
@@ -96,9 +103,12 @@ def method(r, name):
         LOCALS.append(f"w{k}")
     if LOCALS and r.random() < 0.3:
         lines.append(f"        {LOCALS[0]} = {num(r, 1)}")
+    if CALLABLE and r.random() < 0.5:
+        lines.append(f"        c = self.{CALLABLE[0]}(u, v)")
+        LOCALS.append("c")
     # Stores into attributes of `self` or `u`, before or between the
     # branches.
-    stores = r.choice([0, 1, 1, 2])
+    stores = r.choice([0, 0, 1, 2])
     for _ in range(r.randint(0, 2)):
         if stores and r.random() < 0.5:
             stores -= 1
@@ -121,8 +131,14 @@ def program(seed):
              "class Const:", "    K = 2", "class A:"]
     lines.append("    def __init__(self, x, y, z):")
     lines.append("        self.x, self.y, self.z = x, y, z")
+    # A getter the methods may call too, simple enough that a body calling
+    # it has it inlined in turn.
+    lines += ["    def get(self, u, v):", "        return u.x if v else self.y"]
+    CALLABLE[:] = ["get"]
     for m in methods:
         lines += method(r, m)
+        CALLABLE.insert(r.randrange(2), m)
+    CALLABLE.clear()
     LOCALS.clear()
     lines += [
         "class B(A):",

@@ -488,6 +488,16 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     // its body leaves after storing into an object (`optimize::inline`).
     let materializable = call.site.init.is_none() && call.site.getitem.is_none();
     let mut stores = false;
+    // Calls inlined in the body in turn (`nested`): their stack depths, the
+    // micro-ops whose jumps name micro-ops rather than instructions, and
+    // the slots their values reach (above the callee's locals).
+    let depths = if callee.inline_calls.is_empty() {
+        Vec::new()
+    } else {
+        stack_depths(&insts, &targets)
+    };
+    let mut absolute_jumps: Vec<usize> = Vec::new();
+    let mut nested_top = 0;
     // After an instruction that always leaves, until a jump lands.
     let mut unreachable = false;
     // Where the current basic block starts (a jump lands, or one goes on).
@@ -505,11 +515,33 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         // callee's frame in the traceback); what it computes before is
         // never needed.
         if insts[j].opcode == RAISE_VARARGS {
+            absolute_jumps.retain(|&k| k < first[block] as usize);
             uops.truncate(first[block] as usize);
             first[block..].fill(uops.len() as u32);
             uops.push(at(Uop::_INLINE_COLD, 0, insts[block].start));
             unreachable = true;
             continue;
+        }
+        // A call whose callee is inlined in turn, before any store (its
+        // exits leave for this body's call, which starts over).
+        if let Some(inner) = callee
+            .inline_calls
+            .iter()
+            .find(|c| c.site.offset == insts[j].offset)
+        {
+            if let (false, Some(Some(depth))) = (stores, depths.get(j)) {
+                if let Some(top) = nest(
+                    &mut uops,
+                    &mut absolute_jumps,
+                    inner,
+                    callee.nlocalsplus + depth,
+                    &insts,
+                    j,
+                ) {
+                    nested_top = nested_top.max(top);
+                    continue;
+                }
+            }
         }
         // The pure forms of calls and of a tuple's allocation run no code:
         // they need neither the instruction pointer before them nor the
@@ -710,8 +742,10 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             });
         }
     }
-    for u in &mut uops {
-        u.jump = u.jump.map(|t| first[t as usize]);
+    for (k, u) in uops.iter_mut().enumerate() {
+        if !absolute_jumps.contains(&k) {
+            u.jump = u.jump.map(|t| first[t as usize]);
+        }
     }
     let work = uops
         .iter()
@@ -752,14 +786,163 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     ) {
         return None;
     }
+    // Room for the nested calls' values too.
+    let site = InlineSite {
+        stacksize: call
+            .site
+            .stacksize
+            .max(nested_top.saturating_sub(callee.nlocalsplus)),
+        ..call.site
+    };
     Some(InlineBody {
-        site: call.site,
+        site,
         nargs: callee.args,
         locals,
         uops,
         materializes: stores,
         code_start: callee.code_start,
     })
+}
+
+/// Inlines `inner`, the call of instruction `j` of a body being built
+/// (`uops`), whose stack there is `sp` slots above the callee's local 0,
+/// into the body: its entry's checks and its own body (not one that
+/// stores, which is this body's alone to materialize), its locals the
+/// body's slots where its arguments are, its jumps naming micro-ops
+/// (noted in `absolute_jumps`), each return but the last jumping to the
+/// next instruction. Returns the slot its values reach; `None`, nothing
+/// pushed, if it has no such body.
+fn nest(
+    uops: &mut Vec<UopInst>,
+    absolute_jumps: &mut Vec<usize>,
+    inner: &InlineCall,
+    sp: u32,
+    insts: &[Inst],
+    j: usize,
+) -> Option<u32> {
+    let body = inline_body(inner).filter(|b| !b.materializes)?;
+    let base = sp.checked_sub(body.nargs)?;
+    let unit = insts[j].start;
+    let at = |op: Uop, oparg: u32, operand: u64| UopInst {
+        op,
+        oparg,
+        operand,
+        inst: unit,
+        jump: None,
+    };
+    let reads_globals = body.uops.iter().any(|u| {
+        matches!(
+            u.op,
+            Uop::_GUARD_GLOBALS_VERSION
+                | Uop::_GUARD_BUILTINS_VERSION
+                | Uop::_LOAD_GLOBAL_MODULE
+                | Uop::_LOAD_GLOBAL_BUILTINS
+        )
+    });
+    // The entry's checks, but the room's (this body's entry checks it for
+    // both): `optimize::inline` emits them so for a call of the caller.
+    let entry = body.nargs | (reads_globals as u32) << 31;
+    match (body.site.init, body.site.getitem) {
+        (Some(init), _) => {
+            let n = body.nargs - 1;
+            uops.extend([
+                at(Uop::_CHECK_INIT_CLASS, n, init.class),
+                at(
+                    Uop::_CHECK_CONST_TYPE_VERSION,
+                    init.class_version,
+                    init.class,
+                ),
+                at(
+                    Uop::_CHECK_FUNC_VERSION,
+                    init.function_version,
+                    init.function,
+                ),
+                at(Uop::_CHECK_KNOWN_CALLEE, entry, init.function),
+                at(Uop::_INIT_ALLOC, n, init.class),
+            ]);
+        }
+        (None, Some(_)) => return None,
+        (None, None) => uops.push(at(
+            Uop::_CHECK_CALLEE,
+            entry | (!body.site.method as u32) << 30,
+            body.site.code,
+        )),
+    }
+    let last = body.uops.len() - 1;
+    // Where each of its micro-ops lands, for its jumps.
+    let mut landed = Vec::with_capacity(body.uops.len());
+    for (k, u) in body.uops.iter().enumerate() {
+        let mut u = UopInst { inst: unit, ..*u };
+        if matches!(
+            u.op,
+            Uop::_LOAD_FAST
+                | Uop::_LOAD_FAST_BORROW
+                | Uop::_STORE_FAST
+                | Uop::_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_STORE_ATTR_LOCAL_CACHED
+        ) {
+            u.oparg += base;
+        }
+        // Its returns, told apart from the body's own.
+        let returns = matches!(u.op, Uop::_INLINE_RETURN | Uop::_INLINE_INIT_RETURN);
+        u.op = match u.op {
+            Uop::_INLINE_RETURN => Uop::_NESTED_RETURN,
+            Uop::_INLINE_INIT_RETURN => Uop::_NESTED_INIT_RETURN,
+            op => op,
+        };
+        landed.push(uops.len());
+        uops.push(u);
+        if returns && k != last {
+            uops.push(UopInst {
+                jump: Some(j as u32 + 1),
+                ..at(Uop::_JUMP, 0, 0)
+            });
+        }
+    }
+    for &k in &landed {
+        if let Some(t) = uops[k].jump {
+            uops[k].jump = Some(landed[t as usize] as u32);
+            absolute_jumps.push(k);
+        }
+    }
+    Some(base + body.nargs + body.locals + body.site.stacksize)
+}
+
+/// The stack depth at each instruction of a callee's straight, forward-
+/// jumping bytecode (`targets`: each instruction's micro-ops' jump
+/// targets), from CPython's stack effects; `None` where unknown or not
+/// reached.
+fn stack_depths(insts: &[Inst], targets: &[SmallVec<[Option<u32>; 4]>]) -> Vec<Option<u32>> {
+    let mut depths: Vec<Option<u32>> = vec![None; insts.len() + 1];
+    depths[0] = Some(0);
+    for (j, inst) in insts.iter().enumerate() {
+        let Some(d) = depths[j] else { continue };
+        let samples = &STACK_EFFECTS[inst.opcode as usize];
+        let Some(&(popped, pushed)) = samples.get(inst.oparg as usize).or_else(|| {
+            samples
+                .iter()
+                .all(|e| *e == samples[0])
+                .then(|| &samples[0])
+        }) else {
+            continue;
+        };
+        let Some(after) = (d as i64 - popped as i64 + pushed as i64).try_into().ok() else {
+            continue;
+        };
+        for &t in targets[j].iter().flatten() {
+            if (t as usize) > j {
+                depths[t as usize].get_or_insert(after);
+            }
+        }
+        if !matches!(
+            deopt(inst.opcode),
+            RETURN_VALUE | RETURN_CONST | RAISE_VARARGS | RERAISE | JUMP_FORWARD
+        ) {
+            depths[j + 1].get_or_insert(after);
+        }
+    }
+    depths.truncate(insts.len());
+    depths
 }
 
 /// For the second of two instructions of an inlined body (`pair`), the
@@ -880,6 +1063,13 @@ fn inlinable(op: Uop, oparg: u32) -> bool {
         // An instance's `__dict__` of str keys, read at a hint (no key
         // compared).
         Uop::_CHECK_ATTR_WITH_HINT => true,
+        // A method's load, for a call inlined in the body in turn
+        // (`nest`; any other call is refused): guards, and the class's
+        // function pushed.
+        Uop::_GUARD_DORV_VALUES_INST_ATTR_FROM_DICT
+        | Uop::_GUARD_KEYS_VERSION
+        | Uop::_LOAD_ATTR_METHOD_WITH_VALUES
+        | Uop::_LOAD_ATTR_METHOD_NO_DICT => true,
         // With the `NULL` of a call after it (`len(x)`, `math.sqrt(x)`).
         Uop::_LOAD_ATTR_MODULE
         | Uop::_LOAD_GLOBAL_MODULE
@@ -2215,6 +2405,68 @@ mod tests {
                 ..code(units)
             }),
         }
+    }
+
+    #[test]
+    fn a_call_in_a_body_has_its_callee_inlined_in_turn() {
+        // `return o.m()`: `o` pushed, its method loaded with `self`, called;
+        // the method (`return self`) inlined in turn, its local the slot of
+        // its `self` (the callee's locals 0-1, then `o`'s method at 2 and
+        // `o` at 3), its return told apart from the body's own.
+        let inner = callee(|u| {
+            u.push(unit(LOAD_FAST, 0));
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        let mut call = callee(|u| {
+            u.push(unit(LOAD_FAST, 1));
+            with_caches(u, LOAD_ATTR_METHOD_WITH_VALUES, 1);
+            with_caches(u, CALL_PY_EXACT_ARGS, 0);
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        let call_offset = 3 + caches(LOAD_ATTR) as u32;
+        call.callee.inline_calls = vec![InlineCall {
+            site: InlineSite {
+                offset: call_offset,
+                code: 0x9000,
+                stacksize: 1,
+                ..inner.site
+            },
+            callee: Box::new(CodeInput {
+                args: 1,
+                nlocalsplus: 1,
+                ..*inner.callee
+            }),
+        }];
+        let body = inline_body(&call).unwrap();
+        let ops: Vec<(Uop, u32)> = body.uops.iter().map(|u| (u.op, u.oparg)).collect();
+        use Uop::*;
+        let entry = ops.iter().position(|&(op, _)| op == _CHECK_CALLEE).unwrap();
+        assert_eq!(
+            ops[entry..],
+            [
+                (_CHECK_CALLEE, 1),
+                (_LOAD_FAST, 3),
+                (_NESTED_RETURN, 0),
+                (_INLINE_RETURN, 1),
+            ]
+        );
+        assert_eq!(body.uops[entry].operand, 0x9000);
+        // Room for the inner call's values: `o`'s slot (3), and one above.
+        assert!(body.site.stacksize >= 3);
+        // After a store, a call is no longer inlined in turn (its failure
+        // could not start the outer call over).
+        let mut stored = call.clone();
+        stored.callee.units.splice(
+            1..1,
+            [
+                unit(LOAD_FAST_LOAD_FAST, 0x10),
+                unit(STORE_ATTR_INSTANCE_VALUE, 0),
+            ]
+            .into_iter()
+            .chain(std::iter::repeat_n(0, caches(STORE_ATTR))),
+        );
+        stored.callee.inline_calls[0].site.offset += 2 + caches(STORE_ATTR) as u32;
+        assert_eq!(inline_body(&stored), None);
     }
 
     #[test]

@@ -2629,7 +2629,7 @@ unsafe fn read_names(
     input.known_globals = known_globals(globals, builtins, code, &insts, &loads);
     input.known_attrs = known_attrs(code, &input.units, &insts, &input.known_globals);
     input.trivial_calls = trivial_calls(&input.units, &insts);
-    input.inline_calls = inline_calls(input, &insts, ts, frame, globals, builtins);
+    input.inline_calls = inline_calls(input, &insts, ts, frame, globals, builtins, false);
 }
 
 /// Where each global load of `code` finds its name in the frame's globals
@@ -2849,6 +2849,7 @@ unsafe fn inline_calls(
     frame: *mut Frame,
     globals: *mut PyObject,
     builtins: *mut PyObject,
+    nested: bool,
 ) -> Vec<frontend::InlineCall> {
     let mut calls = Vec::new();
     if input.flags as i64 & GENERATOR_FLAGS != 0 || !INLINE.load(Ordering::Relaxed) {
@@ -2904,7 +2905,7 @@ unsafe fn inline_calls(
         };
         let nargs = call.oparg + (method || init.is_some()) as u32;
         let Some((callee, code, stacksize)) =
-            inline_callee(input, ts, globals, builtins, func, nargs)
+            inline_callee(input, ts, globals, builtins, func, nargs, nested)
         else {
             continue;
         };
@@ -2976,7 +2977,9 @@ unsafe fn static_method(
 /// and all passed, few other locals and no cells, without handlers, local
 /// monitoring or instrumentation other than the caller's, and a short
 /// body; its global loads and pure calls found in the caller's globals and
-/// builtins where they are the function's.
+/// builtins where they are the function's, and unless `nested` (the callee
+/// is itself another's), the calls it may inline in turn
+/// (`frontend::inline_body`: its class calls, method and function calls).
 unsafe fn inline_callee(
     input: &CodeInput,
     ts: *mut PyThreadState,
@@ -2984,6 +2987,7 @@ unsafe fn inline_callee(
     builtins: *mut PyObject,
     func: *mut PyObject,
     nargs: u32,
+    nested: bool,
 ) -> Option<(Box<CodeInput>, *mut PyCodeObject, u32)> {
     if func.is_null() || !runtime::is_plain_function(func) {
         return None;
@@ -3017,6 +3021,18 @@ unsafe fn inline_callee(
         callee.globals_version = keys_version(globals);
         callee.builtins_version = keys_version(builtins);
         callee.pure_calls = pure_calls(globals, builtins, code, &callee_insts);
+        if !nested {
+            callee.known_globals = known_globals(globals, builtins, code, &callee_insts, &loads);
+            callee.inline_calls = inline_calls(
+                &callee,
+                &callee_insts,
+                ts,
+                std::ptr::null_mut(),
+                globals,
+                builtins,
+                true,
+            );
+        }
     }
     Some((Box::new(callee), code, stacksize))
 }
@@ -3063,7 +3079,8 @@ unsafe fn inline_getitems(
         if class_version == 0 || function_version == 0 {
             continue;
         }
-        let Some((callee, code, stacksize)) = inline_callee(input, ts, globals, builtins, func, 2)
+        let Some((callee, code, stacksize)) =
+            inline_callee(input, ts, globals, builtins, func, 2, true)
         else {
             continue;
         };

@@ -452,6 +452,9 @@ uops! { o;
     _INLINE_RETURN: o + 3 => 1, escapes true;
     _INLINE_POP_LOCALS: o + 1 => 1, escapes false;
     _INLINE_UNWIND: 0 => 0, escapes false;
+    // jitsaw: the returns of calls inlined in an inlined body in turn.
+    _NESTED_RETURN: o + 3 => 1, escapes true;
+    _NESTED_INIT_RETURN: o + 3 => 1, escapes true;
     // jitsaw: an inlined body whose exits materialize the callee's frame:
     // where an exit resumes (operand: the callee's code unit), then the
     // frame made and run to its

@@ -214,16 +214,31 @@ stencil!(
     }
 );
 
+/// The body of `_INLINE_INIT_RETURN` and `_NESTED_INIT_RETURN`.
+macro_rules! inline_init_return {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        let base = $sp.sub(oparg() + 3);
+        decref_args(base.add(2), oparg());
+        decref(*base);
+        *base = *base.add(1);
+        next!($f, base.add(1), $ts)
+    }};
+}
+
 stencil!(
     /// The return of an inlined `__init__` (`None`, which it pops; oparg:
     /// the call's): the instance replaces the class, and the arguments
     /// above it and the class are released as the call would release them.
     fn _INLINE_INIT_RETURN(f, sp, ts) {
-        let base = sp.sub(oparg() + 3);
-        decref_args(base.add(2), oparg());
-        decref(*base);
-        *base = *base.add(1);
-        next!(f, base.add(1), ts)
+        inline_init_return!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_INLINE_INIT_RETURN` of a class call inlined in an inlined body
+    /// (`frontend::inline_body`), told apart from that body's own returns.
+    fn _NESTED_INIT_RETURN(f, sp, ts) {
+        inline_init_return!(f, sp, ts)
     }
 );
 
@@ -250,6 +265,20 @@ stencil!(
     }
 );
 
+/// The body of `_INLINE_RETURN` and `_NESTED_RETURN`.
+macro_rules! inline_return {
+    ($f:ident, $sp:ident, $ts:ident) => {{
+        let res = peek($sp, 1);
+        let top = $sp.sub(1);
+        let (args, total) = call_args(top, oparg());
+        let base = top.sub(oparg() + 2);
+        decref_args(args, total);
+        decref(*base);
+        *base = res;
+        next!($f, base.add(1), $ts)
+    }};
+}
+
 stencil!(
     /// The return of a call inlined in its caller (oparg: the call's): the
     /// result replaces the callable, and the arguments (`self` first, if
@@ -257,14 +286,15 @@ stencil!(
     /// would release its locals and function once popped (which may run
     /// code: a `__del__`).
     fn _INLINE_RETURN(f, sp, ts) {
-        let res = peek(sp, 1);
-        let top = sp.sub(1);
-        let (args, total) = call_args(top, oparg());
-        let base = top.sub(oparg() + 2);
-        decref_args(args, total);
-        decref(*base);
-        *base = res;
-        next!(f, base.add(1), ts)
+        inline_return!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// `_INLINE_RETURN` of a call inlined in an inlined body
+    /// (`frontend::inline_body`), told apart from that body's own returns.
+    fn _NESTED_RETURN(f, sp, ts) {
+        inline_return!(f, sp, ts)
     }
 );
 
