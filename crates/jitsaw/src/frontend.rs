@@ -830,57 +830,18 @@ fn nest(
         inst: unit,
         jump: None,
     };
-    let reads_globals = body.uops.iter().any(|u| {
-        matches!(
-            u.op,
-            Uop::_GUARD_GLOBALS_VERSION
-                | Uop::_GUARD_BUILTINS_VERSION
-                | Uop::_LOAD_GLOBAL_MODULE
-                | Uop::_LOAD_GLOBAL_BUILTINS
-        )
-    });
     // The entry's checks, but the room's (this body's entry checks it for
-    // both): `optimize::inline` emits them so for a call of the caller.
-    let entry = body.nargs | (reads_globals as u32) << 31;
-    match (body.site.init, body.site.getitem) {
-        (Some(init), _) => {
-            let n = body.nargs - 1;
-            uops.extend([
-                at(Uop::_CHECK_INIT_CLASS, n, init.class),
-                at(
-                    Uop::_CHECK_CONST_TYPE_VERSION,
-                    init.class_version,
-                    init.class,
-                ),
-                at(
-                    Uop::_CHECK_FUNC_VERSION,
-                    init.function_version,
-                    init.function,
-                ),
-                at(Uop::_CHECK_KNOWN_CALLEE, entry, init.function),
-                at(Uop::_INIT_ALLOC, n, init.class),
-            ]);
-        }
-        (None, Some(_)) => return None,
-        (None, None) => uops.push(at(
-            Uop::_CHECK_CALLEE,
-            entry | (!body.site.method as u32) << 30,
-            body.site.code,
-        )),
+    // both); a subscript's `__getitem__` is not among a body's calls.
+    if body.site.getitem.is_some() {
+        return None;
     }
+    uops.extend(body.entry_checks(body.nargs | (body.reads_globals() as u32) << 31, unit));
     let last = body.uops.len() - 1;
     // Where each of its micro-ops lands, for its jumps.
     let mut landed = Vec::with_capacity(body.uops.len());
     for (k, u) in body.uops.iter().enumerate() {
         let mut u = UopInst { inst: unit, ..*u };
-        if matches!(
-            u.op,
-            Uop::_LOAD_FAST
-                | Uop::_LOAD_FAST_BORROW
-                | Uop::_STORE_FAST
-                | Uop::_LOAD_ATTR_LOCAL_CACHED
-                | Uop::_STORE_ATTR_LOCAL_CACHED
-        ) {
+        if u.op.names_local() {
             u.oparg += base;
         }
         // Its returns, told apart from the body's own.

@@ -823,6 +823,20 @@ impl Uop {
         self.site_cache_slots() > 0
     }
 
+    /// Whether the micro-op's oparg names a local of the frame: in an
+    /// inlined body, one of the callee's, moved to where the body's locals
+    /// are.
+    pub fn names_local(self) -> bool {
+        matches!(
+            self,
+            Uop::_LOAD_FAST
+                | Uop::_LOAD_FAST_BORROW
+                | Uop::_STORE_FAST
+                | Uop::_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_STORE_ATTR_LOCAL_CACHED
+        )
+    }
+
     /// How many consecutive [`crate::codegen::SiteCache`]s the micro-op's
     /// site cache takes (see [`Uop::has_site_cache`]).
     pub const fn site_cache_slots(self) -> usize {
@@ -1251,6 +1265,76 @@ pub struct InlineBody {
     pub materializes: bool,
     /// The address of the callee's first code unit.
     pub code_start: u64,
+}
+
+impl InlineBody {
+    /// Whether the body reads the frame's globals or builtins (the
+    /// caller's, where inlined: its entry checks they are its function's).
+    pub fn reads_globals(&self) -> bool {
+        self.uops.iter().any(|u| {
+            matches!(
+                u.op,
+                Uop::_GUARD_GLOBALS_VERSION
+                    | Uop::_GUARD_BUILTINS_VERSION
+                    | Uop::_LOAD_GLOBAL_MODULE
+                    | Uop::_LOAD_GLOBAL_BUILTINS
+            )
+        })
+    }
+
+    /// The checks entering the body at its call, for instruction `inst`
+    /// (`entry`: `_CHECK_CALLEE`'s oparg but for the function bit): a
+    /// class call's class, its version (its `__init__`, its allocation),
+    /// the function's (its code), the rest, then the instance made; a
+    /// subscript's container's class (its `__getitem__`), the function's
+    /// version, the rest; or the callee's code and the rest.
+    pub fn entry_checks(&self, entry: u32, inst: u32) -> Vec<UopInst> {
+        let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
+            op,
+            oparg,
+            operand,
+            inst,
+            jump: None,
+        };
+        match (self.site.init, self.site.getitem) {
+            (Some(init), _) => {
+                let n = self.nargs - 1;
+                vec![
+                    uop(Uop::_CHECK_INIT_CLASS, n, init.class),
+                    uop(
+                        Uop::_CHECK_CONST_TYPE_VERSION,
+                        init.class_version,
+                        init.class,
+                    ),
+                    uop(
+                        Uop::_CHECK_FUNC_VERSION,
+                        init.function_version,
+                        init.function,
+                    ),
+                    uop(Uop::_CHECK_KNOWN_CALLEE, entry, init.function),
+                    uop(Uop::_INIT_ALLOC, n, init.class),
+                ]
+            }
+            (None, Some(getitem)) => vec![
+                uop(
+                    Uop::_CHECK_SUBSCR_CLASS,
+                    getitem.class_version,
+                    getitem.class,
+                ),
+                uop(
+                    Uop::_CHECK_FUNC_VERSION,
+                    getitem.function_version,
+                    getitem.function,
+                ),
+                uop(Uop::_CHECK_KNOWN_CALLEE, entry, getitem.function),
+            ],
+            (None, None) => vec![uop(
+                Uop::_CHECK_CALLEE,
+                entry | (!self.site.method as u32) << 30,
+                self.site.code,
+            )],
+        }
+    }
 }
 
 /// A global name's value when compiling, as the frame's globals or (when

@@ -261,70 +261,16 @@ fn emit_main(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut Vec<U
     let start = out.len();
     out.extend_from_slice(&uops[..plan.before]);
     let body = plan.body;
-    let entry =
-        body.nargs | plan.room << 8 | (body.uops.iter().any(|u| reads_globals(u.op)) as u32) << 31;
-    let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
-        op,
-        oparg,
-        operand,
-        inst: i,
-        jump: None,
-    };
-    match (body.site.init, body.site.getitem) {
-        (Some(init), _) => {
-            // The class, its version (its `__init__`, its allocation), the
-            // function's (its code), the rest, then the instance.
-            let n = body.nargs - 1;
-            out.extend([
-                uop(Uop::_CHECK_INIT_CLASS, n, init.class),
-                uop(
-                    Uop::_CHECK_CONST_TYPE_VERSION,
-                    init.class_version,
-                    init.class,
-                ),
-                uop(
-                    Uop::_CHECK_FUNC_VERSION,
-                    init.function_version,
-                    init.function,
-                ),
-                uop(Uop::_CHECK_KNOWN_CALLEE, entry, init.function),
-                uop(Uop::_INIT_ALLOC, n, init.class),
-            ]);
-        }
-        // The container's class (its `__getitem__`), the function's
-        // version (its code), the rest.
-        (None, Some(getitem)) => out.extend([
-            uop(
-                Uop::_CHECK_SUBSCR_CLASS,
-                getitem.class_version,
-                getitem.class,
-            ),
-            uop(
-                Uop::_CHECK_FUNC_VERSION,
-                getitem.function_version,
-                getitem.function,
-            ),
-            uop(Uop::_CHECK_KNOWN_CALLEE, entry, getitem.function),
-        ]),
-        (None, None) => out.push(uop(
-            Uop::_CHECK_CALLEE,
-            entry | (!body.site.method as u32) << 30,
-            body.site.code,
-        )),
-    }
+    let entry = body.nargs | plan.room << 8 | (body.reads_globals() as u32) << 31;
+    out.extend(body.entry_checks(entry, i));
     let last = body.uops.len() - 1;
     // Where each of the body's micro-ops lands in `out`, for its jumps.
     let mut landed = Vec::with_capacity(body.uops.len());
     for (k, u) in body.uops.iter().enumerate() {
         landed.push(out.len());
         let mut u = UopInst { inst: i, ..*u };
-        match u.op {
-            Uop::_LOAD_FAST
-            | Uop::_LOAD_FAST_BORROW
-            | Uop::_STORE_FAST
-            | Uop::_LOAD_ATTR_LOCAL_CACHED
-            | Uop::_STORE_ATTR_LOCAL_CACHED => u.oparg += plan.first_local,
-            _ => {}
+        if u.op.names_local() {
+            u.oparg += plan.first_local;
         }
         out.push(u);
         if matches!(
@@ -436,18 +382,6 @@ fn emit_materialization(
     ));
     out.extend(plan.periodic);
     out.extend(plan.after.iter().copied());
-}
-
-/// Whether a micro-op reads the frame's globals or builtins, which in an
-/// inlined body are the caller's.
-fn reads_globals(op: Uop) -> bool {
-    matches!(
-        op,
-        Uop::_GUARD_GLOBALS_VERSION
-            | Uop::_GUARD_BUILTINS_VERSION
-            | Uop::_LOAD_GLOBAL_MODULE
-            | Uop::_LOAD_GLOBAL_BUILTINS
-    )
 }
 
 /// The call's fallback: what the body pushed released, then the call as
