@@ -1146,3 +1146,44 @@ for k in range(30):
 """
     )
     assert r.recorded["inlined"] >= 4, r.recorded
+
+
+def test_an_error_after_a_store_reaches_the_callers_handler(jit):
+    # The made frame raises; the caller's own `except` catches it, its
+    # traceback showing both frames, and the loop goes on compiled.
+    r = jit(
+        """
+import sys, traceback
+class C:
+    def __init__(self):
+        self.x = 0
+    def setget(self, v, o):
+        self.x = v
+        return o.val
+class O:
+    def __init__(self, v):
+        self.val = v
+def run(c, objs, n):
+    t = 0
+    for i in range(n):
+        try:
+            t += c.setget(i, objs[i % len(objs)])
+        except AttributeError:
+            t -= 1
+            if i % 50 == 1:
+                traceback.print_exc(file=sys.stdout)
+    return t
+c = C()
+good = [O(1), O(2)]
+for k in range(30):
+    print(run(c, good, 40))
+mixed = [O(1), object(), O(3)]
+for k in range(5):
+    print(run(c, mixed, 60), c.x)
+print(run(c, good, 40), c.x)
+jitsaw = sys.modules.get("jitsaw")
+if jitsaw and jitsaw.is_enabled():
+    _record("materialized", jitsaw.stats()["exits"].get("raise:_INLINE_MATERIALIZE", 0) > 0)
+"""
+    )
+    assert r.recorded.get("materialized"), r.recorded
