@@ -2824,6 +2824,19 @@ mod tests {
         assert_eq!(inline_body(&call), None);
     }
 
+    /// The callee's `LOAD_GLOBAL` (oparg 1) finds a builtin at `index`,
+    /// its globals' and builtins' keys versions 3 and 4.
+    fn builtin_global(input: &mut CodeInput, index: u32) {
+        let slot = GlobalSlot {
+            builtin: true,
+            index,
+            globals_version: 3,
+            builtins_version: 4,
+        };
+        input.globals = vec![(1, slot)];
+        (input.globals_version, input.builtins_version) = (Some(3), Some(4));
+    }
+
     #[test]
     fn items_and_lengths_take_their_pure_forms_in_bodies() {
         // `return len(self[o])`, `len` a builtin: the call needs neither
@@ -2835,15 +2848,7 @@ mod tests {
             with_caches(u, CALL_LEN, 1);
             u.push(unit(RETURN_VALUE, 0));
         });
-        let slot = GlobalSlot {
-            builtin: true,
-            index: 9,
-            globals_version: 3,
-            builtins_version: 4,
-        };
-        let input = &mut call.callee;
-        input.globals = vec![(1, slot)];
-        (input.globals_version, input.builtins_version) = (Some(3), Some(4));
+        builtin_global(&mut call.callee, 9);
         let body = inline_body(&call).expect("inlinable");
         let ops: Vec<(Uop, u32)> = body.uops.iter().map(|u| (u.op, u.oparg)).collect();
         use Uop::*;
@@ -2872,15 +2877,7 @@ mod tests {
             with_caches(u, CALL_ISINSTANCE, 2);
             u.push(unit(RETURN_VALUE, 0));
         });
-        let slot = GlobalSlot {
-            builtin: true,
-            index: 7,
-            globals_version: 3,
-            builtins_version: 4,
-        };
-        let input = &mut call.callee;
-        input.globals = vec![(1, slot)];
-        (input.globals_version, input.builtins_version) = (Some(3), Some(4));
+        builtin_global(&mut call.callee, 7);
         let body = inline_body(&call).expect("inlinable");
         let ops: Vec<Uop> = body.uops.iter().map(|u| u.op).collect();
         use Uop::*;

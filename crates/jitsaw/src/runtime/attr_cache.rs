@@ -17,7 +17,9 @@ use super::Counter;
 use crate::codegen::SiteCache;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::*;
-use jitsaw_cpython313::layout::{DictKeys, PyDictObject, PyObject, PyThreadState, PyTypeObject};
+use jitsaw_cpython313::layout::{
+    DictKeys, DictValues, PyDictObject, PyObject, PyThreadState, PyTypeObject,
+};
 use jitsaw_cpython313::shared::{
     AttrCheck as Check, AttrEntry as Entry, AttrKind as Kind, ATTR_ENTRIES,
     ATTR_NOT_SHARED as NOT_SHARED,
@@ -487,8 +489,8 @@ pub(super) unsafe extern "C" fn load_attr_pure(
     std::ptr::null_mut()
 }
 
-/// For an entry of kind `DictValue`, the index and value of `name`'s entry
-/// in `owner`'s `__dict__` of exact-str keys: at the entry's hint, or
+/// For an entry of kind `Value` or `DictValue`, the index and value of
+/// `name`'s entry in `owner`'s `__dict__` of exact-str keys: at the entry's hint, or
 /// found by identity among its first entries (the hint learned). None if
 /// the dict has no such entry (or there is no dict).
 unsafe fn dict_entry(
@@ -523,53 +525,80 @@ pub(super) unsafe extern "C" fn store_attr_pure(
 ) -> i32 {
     let cache = cache.cast::<AttrCache>();
     let e = entry_for(cache, owner, name, Access::Store);
-    let (target, values) = match e.kind {
+    if let Some(place) = store_place(owner, &e) {
+        let old = *place.slot;
+        if !old.is_null() && !releases_quietly(old) {
+            return 0;
+        }
+        place.store(value);
+        return 1;
+    }
+    // An existing key's value in an instance's `__dict__` (the type has no
+    // say; its values taken over by the dict, or never inline), replaced as
+    // `STORE_ATTR_WITH_HINT` does (not in a dict a watcher watches).
+    if !matches!(e.kind, Kind::Value | Kind::DictValue) {
+        return 0;
+    }
+    let Some((i, old)) = dict_entry(cache, owner, &e, name) else {
+        return 0;
+    };
+    if !releases_quietly(old) {
+        return 0;
+    }
+    let replaced = dict_replace_at_hint(ts, entry_dict(owner, &e), i, name, value);
+    if replaced.is_null() {
+        return 0;
+    }
+    decref(replaced);
+    1
+}
+
+/// Where a store of an entry's name goes in its owner without a
+/// `__dict__` (see [`store_place`]).
+struct StorePlace {
+    slot: *mut *mut PyObject,
+    /// The inline values holding `slot`, at `index`, whose insertion order
+    /// a value stored where none was joins; none for a slot.
+    values: Option<(*mut DictValues, usize)>,
+}
+
+impl StorePlace {
+    /// Stores `value` (taking its reference) as CPython's
+    /// `STORE_ATTR_INSTANCE_VALUE` and `STORE_ATTR_SLOT` do, releasing the
+    /// old value.
+    unsafe fn store(&self, value: *mut PyObject) {
+        let old = *self.slot;
+        *self.slot = value;
+        match (old.is_null(), self.values) {
+            (true, Some((values, index))) => dict_values_add_to_insertion_order(values, index),
+            _ => xdecref(old),
+        }
+    }
+}
+
+/// The inline value (current, not taken over by a `__dict__`, its name
+/// among the shared keys) or the slot that a store of entry `e`'s name
+/// into `owner` writes; None for any other entry.
+unsafe fn store_place(owner: *mut PyObject, e: &Entry) -> Option<StorePlace> {
+    match e.kind {
         Kind::Value
             if e.index != NOT_SHARED && values_valid(owner) && managed_dict(owner).is_null() =>
         {
             let values = inline_values(owner);
-            (
-                (*values).values.as_mut_ptr().add(e.index as usize),
-                Some(values),
-            )
+            Some(StorePlace {
+                slot: (*values).values.as_mut_ptr().add(e.index as usize),
+                values: Some((values, e.index as usize)),
+            })
         }
-        Kind::Slot => (
-            owner
+        Kind::Slot => Some(StorePlace {
+            slot: owner
                 .cast::<u8>()
                 .add(e.index as usize)
                 .cast::<*mut PyObject>(),
-            None,
-        ),
-        // An existing key's value in an instance's `__dict__` (the type
-        // has no say; its values taken over by the dict, or never inline),
-        // replaced as `STORE_ATTR_WITH_HINT` does (not in a dict a watcher
-        // watches).
-        Kind::Value | Kind::DictValue => {
-            let Some((i, old)) = dict_entry(cache, owner, &e, name) else {
-                return 0;
-            };
-            if !releases_quietly(old) {
-                return 0;
-            }
-            let replaced = dict_replace_at_hint(ts, entry_dict(owner, &e), i, name, value);
-            if replaced.is_null() {
-                return 0;
-            }
-            decref(replaced);
-            return 1;
-        }
-        _ => return 0,
-    };
-    let old = *target;
-    if !old.is_null() && !releases_quietly(old) {
-        return 0;
+            values: None,
+        }),
+        _ => None,
     }
-    *target = value;
-    match (old.is_null(), values) {
-        (true, Some(values)) => dict_values_add_to_insertion_order(values, e.index as usize),
-        _ => xdecref(old),
-    }
-    1
 }
 
 /// `jitsaw_store_attr_cached`: see `crates/stencils/src/helpers.rs`.
@@ -591,31 +620,8 @@ pub(super) unsafe extern "C" fn store_attr_cached(
     }
     // As CPython's `STORE_ATTR_INSTANCE_VALUE` and `STORE_ATTR_SLOT`, and
     // as the generic store into a `__dict__` once the type has no say.
-    let values = match e.kind {
-        Kind::Value
-            if e.index != NOT_SHARED && values_valid(owner) && managed_dict(owner).is_null() =>
-        {
-            Some(inline_values(owner))
-        }
-        _ => None,
-    };
-    let target = match (e.kind, values) {
-        (_, Some(values)) => Some((*values).values.as_mut_ptr().add(e.index as usize)),
-        (Kind::Slot, _) => Some(
-            owner
-                .cast::<u8>()
-                .add(e.index as usize)
-                .cast::<*mut PyObject>(),
-        ),
-        _ => None,
-    };
-    if let Some(target) = target {
-        let old = *target;
-        *target = value;
-        match (old.is_null(), values) {
-            (true, Some(values)) => dict_values_add_to_insertion_order(values, e.index as usize),
-            _ => xdecref(old),
-        }
+    if let Some(place) = store_place(owner, &e) {
+        place.store(value);
         decref(owner);
         return 0;
     }

@@ -863,16 +863,9 @@ unsafe fn init_frame(
     owner: i64,
 ) {
     let nlocalsplus = field::<i32>(code.cast(), off::CODE_CO_NLOCALSPLUS) as usize;
-    (*frame).f_funcobj = func;
-    (*frame).f_executable = new_ref(code.cast());
-    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
-    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
-    (*frame).f_locals = std::ptr::null_mut();
+    init_frame_header(frame, func, code, owner);
     (*frame).stacktop = nlocalsplus as i32;
-    (*frame).frame_obj = std::ptr::null_mut();
     (*frame).instr_ptr = code_units(code);
-    (*frame).return_offset = 0;
-    (*frame).owner = owner as i8;
     // A few words each: a loop beats calling memcpy/memset.
     let locals = frame_local(frame, 0);
     for i in 0..nargs {
@@ -881,6 +874,26 @@ unsafe fn init_frame(
     for i in nargs..nlocalsplus {
         core::ptr::write_volatile(locals.add(i), std::ptr::null_mut());
     }
+}
+
+/// The header `_PyFrame_Initialize` writes for a frame of `func` (of
+/// `code`) owned by `owner`, taking the reference to `func`; its stack
+/// depth, instruction pointer and `previous` are left to the caller.
+#[inline(always)]
+unsafe fn init_frame_header(
+    frame: *mut Frame,
+    func: *mut PyObject,
+    code: *mut PyCodeObject,
+    owner: i64,
+) {
+    (*frame).f_funcobj = func;
+    (*frame).f_executable = new_ref(code.cast());
+    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
+    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
+    (*frame).f_locals = std::ptr::null_mut();
+    (*frame).frame_obj = std::ptr::null_mut();
+    (*frame).return_offset = 0;
+    (*frame).owner = owner as i8;
 }
 
 /// A frame pushed for a direct call and its compiled entry (the
@@ -2023,14 +2036,7 @@ unsafe extern "C" fn helper_inline_frame(
     // over them.
     std::ptr::copy(values, frame_local(frame, 0), n);
     *top = (*top).add(field::<i32>(code.cast(), off::CODE_CO_FRAMESIZE) as usize);
-    (*frame).f_funcobj = func;
-    (*frame).f_executable = new_ref(code.cast());
-    (*frame).f_builtins = field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS);
-    (*frame).f_globals = field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS);
-    (*frame).f_locals = std::ptr::null_mut();
-    (*frame).frame_obj = std::ptr::null_mut();
-    (*frame).return_offset = 0;
-    (*frame).owner = consts::FRAME_OWNED_BY_THREAD as i8;
+    init_frame_header(frame, func, code, consts::FRAME_OWNED_BY_THREAD);
     (*frame).stacktop = n as i32;
     (*frame).previous = f;
     if field::<*mut PyObject>(ts.cast(), off::TSTATE_CURRENT_EXCEPTION).is_null() {
