@@ -1187,3 +1187,41 @@ if jitsaw and jitsaw.is_enabled():
 """
     )
     assert r.recorded.get("materialized"), r.recorded
+
+
+def test_a_made_frame_switching_profiling_on_is_seen_after_it(jit):
+    # The frame made after a store runs a property whose getter switches
+    # profiling on: the call's periodic check after the made frame, and the
+    # calls after it, see it as the interpreter does.
+    jit(
+        """
+import sys
+class C:
+    def __init__(self):
+        self.x = 0
+    def setget(self, v, o):
+        self.x = v
+        return o.val
+class O:
+    def __init__(self, v):
+        self.val = v
+events = []
+class Switch:
+    @property
+    def val(self):
+        sys.setprofile(lambda f, e, a: events.append((e, f.f_code.co_name)) if e == "call" else None)
+        return 100
+def run(c, objs, n):
+    t = 0
+    for i in range(n):
+        t += c.setget(i, objs[i % len(objs)])
+    return t
+c = C()
+for k in range(30):
+    print(run(c, [O(1), O(2)], 40))
+print(run(c, [O(1), Switch(), O(3), O(4)], 8))
+sys.setprofile(None)
+print(events)
+print(run(c, [O(1), O(2)], 40), c.x)
+"""
+    )
