@@ -541,10 +541,14 @@ def test_a_loop_called_a_few_times_is_specialized_as_without_jitsaw(jit):
         """,
         env={"JITSAW_THRESHOLD": ""},
     )
-    # Waiting, unless a pause of the machine made its interpreted call as
-    # long as compiling it.
+    # Waiting, unless a pause of the machine made its provisional first call
+    # or its interpreted second call as long as compiling it.
     state = r.state("loop")
-    assert state["status"] == "warming" or state["waited_ns"] >= state["compile_ns"], state
+    assert (
+        state["status"] == "warming"
+        or state["waited_ns"] >= state["compile_ns"]
+        or (state["first_run_ns"] or 0) >= state["compile_ns"]
+    ), state
 
 
 def test_code_that_calls_nothing_keeps_its_specializations_as_without_jitsaw(jit):
