@@ -80,6 +80,64 @@ print(r)
     assert r.stats["calls_inlined"] >= 6
 
 
+def test_arithmetic_in_inlined_bodies_is_computed_in_words(jit):
+    # Bodies whose arithmetic runs in machine words (`raw::words_in_body`),
+    # more operators than bodies box one by one; then every value the
+    # words cannot take (ints where floats were seen, big ints, overflows,
+    # a zero divisor, infinities and NaN, a property, a subclass with
+    # slots) leaves for the real call, its results and errors the
+    # interpreter's.
+    r = jit(
+        """
+class V:
+    def __init__(self, x, y, z):
+        self.x, self.y, self.z = x, y, z
+    def dot(self, o):
+        return self.x * o.x + self.y * o.y + self.z * o.z
+    def mix(self, k):
+        return 0.5 * self.x * k - 2.0 * self.y + k / 4
+def eval_a(i, j):
+    return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)
+class S(V):
+    __slots__ = ("w",)
+def run(a, b, n):
+    total = 0.0
+    for i in range(n):
+        total += a.dot(b) + a.mix(1.5) + eval_a(i, n)
+    return total
+def show(a, b, i, n):
+    try:
+        return (a.dot(b), a.mix(3), eval_a(i, n))
+    except Exception as e:
+        import traceback
+        return type(e).__name__, str(e), traceback.format_exc().count("line")
+def probe(a, b, i, n):
+    out = []
+    for k in range(3):
+        out.append(show(a, b, i, n))
+    return out
+a, b = V(1.5, -2.0, 0.25), V(3.0, 0.5, -1.0)
+for k in range(40):
+    r = run(a, b, 50)
+    probe(a, b, 3, 4)
+print(repr(r))
+for x, y in [(3, 4), (2**70, 1.5), (2**62, 4.0), (float("inf"), 0.0), (float("nan"), 1.0), (True, 2.5), (1.5, "s")]:
+    a.x, b.x, a.y = x, y, y
+    print(probe(a, b, 3, 4))
+a.x, b.x, a.y = 1.5, 3.0, -2.0
+print(probe(a, b, -1, 0), probe(a, b, 2**40, 2**40), probe(a, b, 2**62, 2**62))
+V.z = property(lambda self: 7.5)
+print(probe(a, b, 3, 4))
+del V.z
+s = S(1.0, 2.0, 3.0)
+s.w = 1
+print(probe(s, b, 3, 4), probe(a, s, 3, 4), repr(run(a, b, 20)))
+"""
+    )
+    assert inlined(r, "run") == 3, r.uops("run")
+    assert r.uops("run").count("_RAW_BOX_FLOAT") >= 3, r.uops("run")
+
+
 def test_a_failing_guard_in_an_inlined_body_makes_the_real_call(jit):
     # The attributes change type under the compiled caller: ints, floats,
     # strings, lists, big ints, an object without the attribute; each

@@ -558,6 +558,9 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 Uop::_LOAD_ATTR_LOCAL_CACHED
                     | Uop::_STORE_ATTR_LOCAL_CACHED
                     | Uop::_STORE_ATTR_SWAPPED_CACHED
+                    | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
+                    | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
+                    | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
             ) {
                 // The name, at `LOCAL_CACHED_NAME`: the second cache's first
                 // word (the caches are contiguous 64-byte lines).
@@ -572,10 +575,12 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         match p.uop.op {
             Uop::_DEOPT => p.uop.oparg = (linker.exit_counter)(ExitReason::Unsupported(opcode)),
             Uop::_GENERIC => {
-                let words = program
-                    .uops_of(p.uop.inst as usize)
-                    .iter()
-                    .any(|u| u.op.computes_in_words());
+                // (An inlined body's words leave as its call does.)
+                let words = !inlined[p.uop.inst as usize]
+                    && program
+                        .uops_of(p.uop.inst as usize)
+                        .iter()
+                        .any(|u| u.op.computes_in_words());
                 let reason = if materializing[k] {
                     ExitReason::Materialized
                 } else if words {

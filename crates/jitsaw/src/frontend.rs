@@ -767,10 +767,9 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     if insts.len() > MAX_INLINED_INSTRUCTIONS && work > MAX_INLINED_WORK {
         return None;
     }
-    // Longer arithmetic is faster in the callee's own code, which computes
-    // it in machine words (`optimize::raw`, not run on inlined bodies):
-    // `eval_A`'s seven operators, inlined, made spectral_norm 10 % slower.
-    if uops.iter().filter(|u| is_arithmetic(u.op)).count() > MAX_INLINED_ARITHMETIC {
+    // (`optimize::inline` also keeps the operators whose results are boxed
+    // to a few: `MAX_BOXED_OPERATORS`.)
+    if uops.iter().filter(|u| u.op.is_arithmetic()).count() > MAX_INLINED_ARITHMETIC {
         return None;
     }
     // Bytecode ends with a return (or a path that leaves); forward jumps
@@ -801,6 +800,12 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         uops,
         materializes: stores,
         code_start: callee.code_start,
+        // The callee's and those of the callees nested in it.
+        const_words: std::iter::once(callee)
+            .chain(callee.inline_calls.iter().map(|c| &*c.callee))
+            .flat_map(|code| code.consts.iter().zip(&code.const_words))
+            .filter_map(|(&(object, _), word)| word.map(|(w, float)| (object, w, float)))
+            .collect(),
     })
 }
 
@@ -955,31 +960,7 @@ fn is_plain_attribute_load(inst: &Inst) -> bool {
 
 /// Inlined bodies compute with at most this many arithmetic operators
 /// (see [`inline_body`]).
-pub const MAX_INLINED_ARITHMETIC: usize = 4;
-
-/// Whether a micro-op of an inlined body is an arithmetic operator.
-fn is_arithmetic(op: Uop) -> bool {
-    matches!(
-        op,
-        Uop::_BINARY_OP_ADD_INT
-            | Uop::_BINARY_OP_SUBTRACT_INT
-            | Uop::_BINARY_OP_MULTIPLY_INT
-            | Uop::_BINARY_OP_ADD_FLOAT
-            | Uop::_BINARY_OP_SUBTRACT_FLOAT
-            | Uop::_BINARY_OP_MULTIPLY_FLOAT
-            | Uop::_BINARY_OP_PURE_ADD
-            | Uop::_BINARY_OP_PURE_SUBTRACT
-            | Uop::_BINARY_OP_PURE_MULTIPLY
-            | Uop::_BINARY_OP_PURE_TRUE_DIVIDE
-            | Uop::_BINARY_OP_PURE_AND
-            | Uop::_BINARY_OP_PURE_OR
-            | Uop::_BINARY_OP_PURE_XOR
-            | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
-            | Uop::_BINARY_OP_PURE_REMAINDER
-            | Uop::_BINARY_OP_PURE_LSHIFT
-            | Uop::_BINARY_OP_PURE_RSHIFT
-    )
-}
+pub const MAX_INLINED_ARITHMETIC: usize = 16;
 
 /// An operation's form for an inlined body, where anything but its fast
 /// paths leaves for the call instead of running the operator the general
@@ -1072,7 +1053,7 @@ fn inlinable(op: Uop, oparg: u32) -> bool {
         | Uop::_CALL_ISINSTANCE_PURE
         | Uop::_PUSH_NULL
         | Uop::_POP_FRAME => true,
-        _ => is_arithmetic(op),
+        _ => op.is_arithmetic(),
     };
     pure && (op == Uop::_POP_FRAME || !op.needs_ip())
 }
@@ -2982,9 +2963,9 @@ mod tests {
                 with_caches(u, BINARY_OP, consts::NB_MATRIX_MULTIPLY as u32);
                 u.push(unit(RETURN_VALUE, 0));
             },
-            // Five operators: the callee's own code computes them in words.
+            // More operators than a body computes with.
             |u| {
-                for _ in 0..5 {
+                for _ in 0..=MAX_INLINED_ARITHMETIC {
                     u.push(unit(LOAD_FAST_LOAD_FAST, 1));
                     with_caches(u, BINARY_OP_ADD_INT, 0);
                     u.push(unit(POP_TOP, 0));

@@ -185,6 +185,12 @@ uops! { o;
     // read as a double.
     _RAW_LOAD_FAST_REAL: 0 => 0, escapes false;
     _RAW_LOAD_ATTR_REAL: 0 => 0, escapes false;
+    // jitsaw: a local's object's attribute read through a per-site cache of
+    // the types it meets, as `_LOAD_ATTR_LOCAL_CACHED` reads it (in inlined
+    // bodies), into a word.
+    _RAW_LOAD_ATTR_LOCAL_CACHED: 0 => 0, escapes false;
+    _RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT: 0 => 0, escapes false;
+    _RAW_LOAD_ATTR_LOCAL_CACHED_REAL: 0 => 0, escapes false;
     _RAW_ADD: 0 => 0, escapes false;
     _RAW_SUBTRACT: 0 => 0, escapes false;
     _RAW_MULTIPLY: 0 => 0, escapes false;
@@ -714,6 +720,9 @@ impl Uop {
                 | Uop::_RAW_LOAD_ATTR_FLOAT
                 | Uop::_RAW_LOAD_FAST_REAL
                 | Uop::_RAW_LOAD_ATTR_REAL
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
                 | Uop::_RAW_ADD
                 | Uop::_RAW_SUBTRACT
                 | Uop::_RAW_MULTIPLY
@@ -823,6 +832,31 @@ impl Uop {
         self.site_cache_slots() > 0
     }
 
+    /// Whether the micro-op is an arithmetic operator (of those an inlined
+    /// body may have).
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            Uop::_BINARY_OP_ADD_INT
+                | Uop::_BINARY_OP_SUBTRACT_INT
+                | Uop::_BINARY_OP_MULTIPLY_INT
+                | Uop::_BINARY_OP_ADD_FLOAT
+                | Uop::_BINARY_OP_SUBTRACT_FLOAT
+                | Uop::_BINARY_OP_MULTIPLY_FLOAT
+                | Uop::_BINARY_OP_PURE_ADD
+                | Uop::_BINARY_OP_PURE_SUBTRACT
+                | Uop::_BINARY_OP_PURE_MULTIPLY
+                | Uop::_BINARY_OP_PURE_TRUE_DIVIDE
+                | Uop::_BINARY_OP_PURE_AND
+                | Uop::_BINARY_OP_PURE_OR
+                | Uop::_BINARY_OP_PURE_XOR
+                | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
+                | Uop::_BINARY_OP_PURE_REMAINDER
+                | Uop::_BINARY_OP_PURE_LSHIFT
+                | Uop::_BINARY_OP_PURE_RSHIFT
+        )
+    }
+
     /// Whether the micro-op's oparg names a local of the frame: in an
     /// inlined body, one of the callee's, moved to where the body's locals
     /// are.
@@ -834,6 +868,13 @@ impl Uop {
                 | Uop::_STORE_FAST
                 | Uop::_LOAD_ATTR_LOCAL_CACHED
                 | Uop::_STORE_ATTR_LOCAL_CACHED
+                | Uop::_RAW_LOAD_FAST
+                | Uop::_RAW_LOAD_FAST_FLOAT
+                | Uop::_RAW_LOAD_FAST_REAL
+                // (The local in the low 24 bits, a word above.)
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
         )
     }
 
@@ -849,7 +890,10 @@ impl Uop {
             // The entries, then the name.
             Uop::_LOAD_ATTR_LOCAL_CACHED
             | Uop::_STORE_ATTR_LOCAL_CACHED
-            | Uop::_STORE_ATTR_SWAPPED_CACHED => 2,
+            | Uop::_STORE_ATTR_SWAPPED_CACHED
+            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
+            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
+            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL => 2,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND
             | Uop::_SEND_ASYNC_FOR
@@ -923,6 +967,9 @@ impl Uop {
                 // Classify a type (`runtime::attr_cache`), running no
                 // Python code, and release only what runs none.
                 | Uop::_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
                 | Uop::_STORE_ATTR_LOCAL_CACHED
                 | Uop::_STORE_ATTR_SWAPPED_CACHED
                 | Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
@@ -1265,9 +1312,32 @@ pub struct InlineBody {
     pub materializes: bool,
     /// The address of the callee's first code unit.
     pub code_start: u64,
+    /// The words of the constants the body pushes that an int's value or a
+    /// float's bits hold (their objects' addresses, as the body's
+    /// `_LOAD_CONST_INLINE*` operands name them; see
+    /// `Program::const_words`), for the words pass on bodies.
+    pub const_words: Vec<(u64, i64, bool)>,
 }
 
 impl InlineBody {
+    /// The index of the body's first store into an object (its micro-ops'
+    /// length if none): after it, the call cannot start over.
+    pub fn first_store(&self) -> usize {
+        self.uops
+            .iter()
+            .position(|u| {
+                matches!(
+                    u.op,
+                    Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
+                        | Uop::_STORE_ATTR_SLOT_PURE
+                        | Uop::_STORE_ATTR_LOCAL_CACHED
+                        | Uop::_STORE_ATTR_SWAPPED_CACHED
+                        | Uop::_STORE_SUBSCR_LIST_INT_PURE
+                )
+            })
+            .unwrap_or(self.uops.len())
+    }
+
     /// Whether the body reads the frame's globals or builtins (the
     /// caller's, where inlined: its entry checks they are its function's).
     pub fn reads_globals(&self) -> bool {

@@ -33,9 +33,16 @@
 //! instruction ([`LABEL`]s) are for the code generator only.
 
 use super::depth::{depths, Depth};
-use super::rewrite_ranges;
+use super::{raw, rewrite_ranges};
 use crate::stencils::HoleValue;
 use crate::uops::{InlineBody, Program, Uop, UopInst, LABEL};
+
+/// An inlined body computes with at most this many arithmetic operators
+/// outside words (`raw::words_in_body`), whose results it boxes one by
+/// one: with more, the callee's own code, computing them in words, is
+/// faster (`eval_A`'s seven operators, inlined without words, made
+/// spectral_norm 10 % slower).
+pub const MAX_BOXED_OPERATORS: usize = 4;
 
 /// Inlines the program's callee bodies at their calls (see the module).
 pub fn inline_calls(mut program: Program) -> Program {
@@ -44,16 +51,33 @@ pub fn inline_calls(mut program: Program) -> Program {
         return program;
     }
     // What the passes before did to the caller's code, the bodies get
-    // here: their comparisons' stencil copies (`mask_comparisons`) and
-    // borrowed operands (`borrow_operands`).
+    // here: their comparisons' stencil copies (`mask_comparisons`),
+    // expressions in words (`compute_in_words`; up to the first store,
+    // after which exits resume the callee's frame rather than start the
+    // call over) and borrowed operands (`borrow_operands`).
     for body in &mut bodies {
         for u in &mut body.uops {
             if super::compares_by_mask(u.op) {
                 u.oparg &= 15;
             }
         }
+        let end = if body.materializes {
+            body.first_store()
+        } else {
+            body.uops.len()
+        };
+        let words = &body.const_words;
+        let const_word = |object: u64| {
+            let found = words.iter().find(|&&(o, _, _)| o == object);
+            found.map(|&(_, w, float)| (w, float))
+        };
+        body.uops = raw::words_in_body(std::mem::take(&mut body.uops), end, &const_word);
         super::borrow::borrow_in_body(&mut body.uops);
     }
+    // Arithmetic whose results are boxed one by one is faster in the
+    // callee's own code, which computes it in words.
+    bodies
+        .retain(|b| b.uops.iter().filter(|u| u.op.is_arithmetic()).count() <= MAX_BOXED_OPERATORS);
     let at = depths(&program);
     let plans: Vec<Option<Plan>> = (0..program.insts.len())
         .map(|i| plan(&program, &bodies, &at, i))
@@ -327,21 +351,7 @@ fn emit_materialization(
     // pushed).
     // Exits up to the first store (jumps go forward only) have changed
     // nothing yet: those leave for the call, as other bodies' do.
-    let first_store = plan
-        .body
-        .uops
-        .iter()
-        .position(|u| {
-            matches!(
-                u.op,
-                Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
-                    | Uop::_STORE_ATTR_SLOT_PURE
-                    | Uop::_STORE_ATTR_LOCAL_CACHED
-                    | Uop::_STORE_ATTR_SWAPPED_CACHED
-                    | Uop::_STORE_SUBSCR_LIST_INT_PURE
-            )
-        })
-        .unwrap_or(plan.body.uops.len());
+    let first_store = plan.body.first_store();
     let mut resumes: Vec<u32> = Vec::new();
     let mut exits: Vec<(usize, usize)> = Vec::new();
     for (k, u) in plan.body.uops.iter().enumerate().skip(first_store + 1) {
@@ -488,9 +498,81 @@ mod tests {
                 locals: 0,
                 uops: body,
                 materializes: false,
+                const_words: Vec::new(),
                 code_start: 0,
             }],
             ..Program::default()
+        }
+    }
+
+    /// The body `self.x * o.x + self.y * o.y + ...` of `terms` products,
+    /// of floats (`_GUARD_BOTH_FLOAT` before each operation) or, where
+    /// the interpreter had not specialized its operators, `_PURE` forms.
+    fn products(terms: usize, float: bool) -> Vec<UopInst> {
+        let mut body = Vec::new();
+        let operation = |pure: Uop, specialized: Uop, body: &mut Vec<UopInst>| {
+            if float {
+                body.push(uop(Uop::_GUARD_BOTH_FLOAT, 0, 0, None));
+                body.push(uop(specialized, 0, 0, None));
+            } else {
+                body.push(uop(pure, 0, 0, None));
+            }
+        };
+        for t in 0..terms {
+            for local in [0, 1] {
+                body.push(UopInst {
+                    operand: 0x50 + t as u64,
+                    ..uop(Uop::_LOAD_ATTR_LOCAL_CACHED, local, 0, None)
+                });
+            }
+            operation(
+                Uop::_BINARY_OP_PURE_MULTIPLY,
+                Uop::_BINARY_OP_MULTIPLY_FLOAT,
+                &mut body,
+            );
+            if t > 0 {
+                operation(
+                    Uop::_BINARY_OP_PURE_ADD,
+                    Uop::_BINARY_OP_ADD_FLOAT,
+                    &mut body,
+                );
+            }
+        }
+        body.push(uop(Uop::_INLINE_RETURN, 1, 0, None));
+        body
+    }
+
+    #[test]
+    fn arithmetic_in_words_is_inlined_and_boxed_arithmetic_only_short() {
+        // Three products, five float operators: computed in words, one
+        // result boxed, the local in the low bits of each read's oparg and
+        // the word above.
+        let mut p = program();
+        p.inline_bodies[0].uops = products(3, true);
+        let p = inline_calls(p);
+        let main: Vec<(Uop, u32)> = p.uops_of(3).iter().map(|u| (u.op, u.oparg)).collect();
+        use Uop::*;
+        assert_eq!(main[1], (_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT, 6));
+        assert_eq!(main[2], (_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT, 7 | 1 << 24));
+        assert_eq!(
+            main[3],
+            (_RAW_MULTIPLY_FLOAT, raw::operands(0, 1, 0) | 3 << 16)
+        );
+        assert_eq!(main[12], (_RAW_BOX_FLOAT, 0));
+        assert_eq!(main[13], (_INLINE_RETURN, 1));
+        assert_eq!(
+            p.uops_of(3)[2].operand,
+            0x50,
+            "the name, for the site cache"
+        );
+        // Two products: three operators boxed one by one are still
+        // inlined; three products' five are not.
+        for (terms, inlined) in [(2, true), (3, false)] {
+            let mut p = program();
+            p.inline_bodies[0].uops = products(terms, false);
+            let p = inline_calls(p);
+            let checked = p.uops_of(3).iter().any(|u| u.op == _CHECK_CALLEE);
+            assert_eq!(checked, inlined, "{terms} products");
         }
     }
 
@@ -692,6 +774,7 @@ mod tests {
                 locals: 0,
                 uops: body,
                 materializes: false,
+                const_words: Vec::new(),
                 code_start: 0,
             }],
             ..Program::default()

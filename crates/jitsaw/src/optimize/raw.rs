@@ -76,6 +76,16 @@ impl Kind {
         }
     }
 
+    /// The micro-op reading a local's object's attribute through a site
+    /// cache into a word as this kind.
+    fn cached_read(self) -> Uop {
+        match self {
+            Kind::Float => Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT,
+            Kind::Real => Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL,
+            Kind::Int | Kind::Local => Uop::_RAW_LOAD_ATTR_LOCAL_CACHED,
+        }
+    }
+
     /// The micro-op reading an instance attribute of a local's object into
     /// a word as this kind.
     fn attr_read(self) -> Uop {
@@ -97,6 +107,10 @@ enum Step {
     /// operand of its `_LOAD_ATTR_INSTANCE_VALUE_LOCAL` (`optimize::fuse`),
     /// whose checks it makes.
     Attr(u64, Kind),
+    /// Reads an attribute of a local's object through a site cache of the
+    /// types it meets (an inlined body's `_LOAD_ATTR_LOCAL_CACHED`: the
+    /// local, the name), of that kind.
+    Cached(u32, u64, Kind),
     /// Writes a constant's word.
     Const(i64),
     /// Combines the top two words (the oparg's kind bits, for `/`).
@@ -434,6 +448,7 @@ fn settle(step: &mut Step, kind: Kind) {
     match *step {
         Step::Local(l, _, checked) => *step = Step::Local(l, kind, checked),
         Step::Attr(operand, _) => *step = Step::Attr(operand, kind),
+        Step::Cached(l, name, _) => *step = Step::Cached(l, name, kind),
         _ => {}
     }
 }
@@ -536,32 +551,7 @@ pub fn compute_in_words(program: Program) -> Program {
             return;
         }
         out.extend(uops.iter().filter(|u| stays_first(u)));
-        let mut depth = 0u32;
-        for step in &e.steps[e.pushed..] {
-            match *step {
-                Step::Local(l, kind, _) => {
-                    out.push(uop(kind.local_read(), l, depth as u64, None));
-                    depth += 1;
-                }
-                Step::Attr(operand, kind) => {
-                    out.push(uop(kind.attr_read(), depth, operand, None));
-                    depth += 1;
-                }
-                Step::Const(w) => {
-                    out.push(uop(Uop::_RAW_LOAD_CONST, depth, w as u64, None));
-                    depth += 1;
-                }
-                Step::Op(op, floats) => {
-                    out.push(uop(
-                        op,
-                        operands(depth - 2, depth - 1, depth - 2) | floats,
-                        0,
-                        None,
-                    ));
-                    depth -= 1;
-                }
-            }
-        }
+        emit_steps(&e.steps[e.pushed..], here, out);
         if let Some(Item { list, op }) = e.item {
             out.push(uop(
                 Uop::_RAW_UPDATE_LIST_ITEM_FLOAT,
@@ -593,6 +583,199 @@ pub fn compute_in_words(program: Program) -> Program {
         out.push(uop(boxed, 0, 0, None));
         out.push(uop(Uop::_JUMP, 0, 0, Some(e.end as u32 + 1)));
     })
+}
+
+/// The word micro-ops of `steps` (of instruction `inst`): each value in
+/// the word of its stack depth, an operation's result in its left
+/// operand's, the last one in word 0.
+fn emit_steps(steps: &[Step], inst: u32, out: &mut Vec<UopInst>) {
+    let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
+        op,
+        oparg,
+        operand,
+        inst,
+        jump: None,
+    };
+    let mut depth = 0u32;
+    for step in steps {
+        match *step {
+            Step::Local(l, kind, _) => out.push(uop(kind.local_read(), l, depth as u64)),
+            Step::Attr(operand, kind) => out.push(uop(kind.attr_read(), depth, operand)),
+            Step::Cached(l, name, kind) => out.push(uop(kind.cached_read(), l | depth << 24, name)),
+            Step::Const(w) => out.push(uop(Uop::_RAW_LOAD_CONST, depth, w as u64)),
+            Step::Op(op, floats) => {
+                let words = operands(depth - 2, depth - 1, depth - 2) | floats;
+                out.push(uop(op, words, 0));
+                depth -= 2;
+            }
+        }
+        depth += 1;
+    }
+}
+
+/// The word operation of an inlined body's operator micro-op (see
+/// [`operation`]): the specialized forms, and the pure forms of `/`, `//`
+/// and `%` (`frontend::inline_body`'s, which CPython never specializes).
+fn body_operation(op: Uop) -> Option<(Uop, Option<Kind>, Kind)> {
+    let (opcode, oparg) = match op {
+        Uop::_BINARY_OP_ADD_INT => (BINARY_OP_ADD_INT, 0),
+        Uop::_BINARY_OP_SUBTRACT_INT => (BINARY_OP_SUBTRACT_INT, 0),
+        Uop::_BINARY_OP_MULTIPLY_INT => (BINARY_OP_MULTIPLY_INT, 0),
+        Uop::_BINARY_OP_ADD_FLOAT => (BINARY_OP_ADD_FLOAT, 0),
+        Uop::_BINARY_OP_SUBTRACT_FLOAT => (BINARY_OP_SUBTRACT_FLOAT, 0),
+        Uop::_BINARY_OP_MULTIPLY_FLOAT => (BINARY_OP_MULTIPLY_FLOAT, 0),
+        Uop::_BINARY_OP_PURE_TRUE_DIVIDE => (BINARY_OP, consts::NB_TRUE_DIVIDE),
+        Uop::_BINARY_OP_PURE_FLOOR_DIVIDE => (BINARY_OP, consts::NB_FLOOR_DIVIDE),
+        Uop::_BINARY_OP_PURE_REMAINDER => (BINARY_OP, consts::NB_REMAINDER),
+        _ => return None,
+    };
+    operation(opcode, oparg as u32)
+}
+
+/// Adds micro-op `k` of an inlined body to an expression being read (as
+/// [`read`] does for instructions): how many micro-ops it took (an
+/// operator's guard takes its operation with it) and whether it was an
+/// operator; `None` for one an expression cannot hold.
+fn read_body_uop(
+    uops: &[UopInst],
+    k: usize,
+    const_word: &dyn Fn(u64) -> Option<(i64, bool)>,
+    stack: &mut Vec<(Kind, Option<usize>)>,
+    steps: &mut Vec<Step>,
+) -> Option<(usize, bool)> {
+    let u = &uops[k];
+    if u.jump.is_some() {
+        return None;
+    }
+    let read = match u.op {
+        Uop::_LOAD_FAST => Step::Local(u.oparg, Kind::Local, false),
+        Uop::_LOAD_ATTR_LOCAL_CACHED => Step::Cached(u.oparg, u.operand, Kind::Local),
+        Uop::_LOAD_CONST_INLINE | Uop::_LOAD_CONST_INLINE_BORROW => {
+            let (w, float) = const_word(u.operand)?;
+            stack.push((if float { Kind::Float } else { Kind::Int }, None));
+            steps.push(Step::Const(w));
+            return (stack.len() <= WORDS).then_some((1, false));
+        }
+        Uop::_GUARD_BOTH_INT | Uop::_GUARD_BOTH_FLOAT => {
+            // The guard of the operation after it, which checks the same.
+            let next = uops.get(k + 1)?;
+            let wants = if u.op == Uop::_GUARD_BOTH_INT {
+                Kind::Int
+            } else {
+                Kind::Float
+            };
+            let (_, want, _) = body_operation(next.op)?;
+            (want == Some(wants) && next.jump.is_none()).then_some(())?;
+            let (taken, op) = read_body_uop(uops, k + 1, const_word, stack, steps)?;
+            return Some((taken + 1, op));
+        }
+        op if stack.len() >= 2 => {
+            let step = body_operation(op).and_then(|o| apply(o, stack, steps))?;
+            steps.push(step);
+            return Some((1, true));
+        }
+        _ => return None,
+    };
+    stack.push((Kind::Local, Some(steps.len())));
+    steps.push(read);
+    (stack.len() <= WORDS).then_some((1, false))
+}
+
+/// Computes an inlined body's expressions in words (`optimize::inline`
+/// applies it to each body; see the module's comment): runs of its
+/// micro-ops, up to `end` (a body's first store, after which an exit
+/// resumes the callee's frame at its instruction rather than starting the
+/// call over), that read locals, their objects' attributes through site
+/// caches and constants (`const_word`: a constant object's word) and
+/// combine them by at least two operators into one value. An exit of the
+/// words leaves the body as its own guards would, for the call, which
+/// starts over: nothing has changed. Jumps into a run other than at its
+/// start keep it from being one.
+pub fn words_in_body(
+    uops: Vec<UopInst>,
+    end: usize,
+    const_word: &dyn Fn(u64) -> Option<(i64, bool)>,
+) -> Vec<UopInst> {
+    let mut targeted = vec![false; uops.len() + 1];
+    for t in uops.iter().filter_map(|u| u.jump) {
+        targeted[t as usize] = true;
+    }
+    // Each run found: its first and past-last micro-ops, its steps and
+    // whether its result is a float.
+    let mut runs: Vec<(usize, usize, Vec<Step>, bool)> = Vec::new();
+    let mut i = 0;
+    while i < end {
+        let mut stack: Vec<(Kind, Option<usize>)> = Vec::new();
+        let mut steps = Vec::new();
+        let (mut ops, mut best, mut k) = (0, None, i);
+        while k < end && (k == i || !targeted[k]) {
+            let Some((taken, op)) = read_body_uop(&uops, k, const_word, &mut stack, &mut steps)
+            else {
+                break;
+            };
+            if k + taken > end || (k + 1..k + taken).any(|t| targeted[t]) {
+                break;
+            }
+            k += taken;
+            ops += usize::from(op);
+            if let ([(top, _)], true) = (&stack[..], ops >= 2) {
+                if *top != Kind::Local {
+                    best = Some((k, steps.len(), *top == Kind::Float));
+                }
+            }
+        }
+        match best {
+            Some((past, len, float)) => {
+                steps.truncate(len);
+                runs.push((i, past, steps, float));
+                i = past;
+            }
+            None => i += 1,
+        }
+    }
+    if runs.is_empty() {
+        return uops;
+    }
+    // Where each micro-op lands, for the jumps (into a run, only its
+    // start).
+    let mut landed = vec![0u32; uops.len() + 1];
+    let mut out = Vec::with_capacity(uops.len());
+    let mut next_run = runs.iter().peekable();
+    let mut k = 0;
+    while k < uops.len() {
+        landed[k] = out.len() as u32;
+        match next_run.peek() {
+            Some(&&(start, past, ref steps, float)) if start == k => {
+                let inst = uops[k].inst;
+                emit_steps(steps, inst, &mut out);
+                let boxed = if float {
+                    Uop::_RAW_BOX_FLOAT
+                } else {
+                    Uop::_RAW_BOX_INT
+                };
+                out.push(UopInst {
+                    op: boxed,
+                    oparg: 0,
+                    operand: 0,
+                    inst,
+                    jump: None,
+                });
+                next_run.next();
+                k = past;
+            }
+            _ => {
+                out.push(uops[k]);
+                k += 1;
+            }
+        }
+    }
+    landed[uops.len()] = out.len() as u32;
+    for u in &mut out {
+        if let Some(t) = u.jump {
+            u.jump = Some(landed[t as usize]);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1031,5 +1214,86 @@ mod tests {
         t.generic = vec![0];
         let q = compute_in_words(t);
         assert_eq!(ops(&q, 0), [Uop::_LOAD_FAST, Uop::_LOAD_FAST]);
+    }
+
+    fn at(op: Uop, oparg: u32, operand: u64, jump: Option<u32>) -> UopInst {
+        UopInst {
+            op,
+            oparg,
+            operand,
+            inst: 7,
+            jump,
+        }
+    }
+
+    #[test]
+    fn a_bodys_expressions_are_computed_in_words_up_to_its_first_store() {
+        use Uop::*;
+        // `(u + 1) // 1 * 2.5` (objects 0x10 and 0x20 the constants), a
+        // jump over it, then `u - v` twice, the second past `end`.
+        let consts = |object: u64| match object {
+            0x10 => Some((1, false)),
+            0x20 => Some((2.5f64.to_bits() as i64, true)),
+            _ => None,
+        };
+        let body = vec![
+            at(_POP_JUMP_IF_TRUE, 0, 0, Some(9)),
+            at(_LOAD_FAST, 0, 0, None),
+            at(_LOAD_CONST_INLINE_BORROW, 0, 0x10, None),
+            at(_GUARD_BOTH_INT, 0, 0, None),
+            at(_BINARY_OP_ADD_INT, 0, 0, None),
+            at(_LOAD_CONST_INLINE_BORROW, 0, 0x10, None),
+            at(_BINARY_OP_PURE_FLOOR_DIVIDE, 0, 0, None),
+            at(_LOAD_CONST_INLINE, 0, 0x20, None),
+            at(_BINARY_OP_PURE_MULTIPLY, 0, 0, None),
+            at(_LOAD_FAST, 0, 0, None),
+            at(_LOAD_FAST, 1, 0, None),
+            at(_GUARD_BOTH_INT, 0, 0, None),
+            at(_BINARY_OP_SUBTRACT_INT, 0, 0, None),
+            at(_LOAD_CONST_INLINE_BORROW, 0, 0x10, None),
+            at(_GUARD_BOTH_INT, 0, 0, None),
+            at(_BINARY_OP_SUBTRACT_INT, 0, 0, None),
+            at(_INLINE_RETURN, 1, 0, None),
+        ];
+        let out = words_in_body(body.clone(), 13, &consts);
+        let ops: Vec<(Uop, u32, u64)> = out.iter().map(|u| (u.op, u.oparg, u.operand)).collect();
+        // The first: `+` of ints and `//` of two ints (the unspecialized
+        // `*` of an int and a float has no word form: it ends there); the
+        // jump lands past it, on the second, which ends at the store.
+        assert_eq!(
+            ops,
+            [
+                (_POP_JUMP_IF_TRUE, 0, 0),
+                (_RAW_LOAD_FAST, 0, 0),
+                (_RAW_LOAD_CONST, 1, 1),
+                (_RAW_ADD, operands(0, 1, 0), 0),
+                (_RAW_LOAD_CONST, 1, 1),
+                (_RAW_FLOOR_DIVIDE, operands(0, 1, 0), 0),
+                (_RAW_BOX_INT, 0, 0),
+                (_LOAD_CONST_INLINE, 0, 0x20),
+                (_BINARY_OP_PURE_MULTIPLY, 0, 0),
+                (_LOAD_FAST, 0, 0),
+                (_LOAD_FAST, 1, 0),
+                (_GUARD_BOTH_INT, 0, 0),
+                (_BINARY_OP_SUBTRACT_INT, 0, 0),
+                (_LOAD_CONST_INLINE_BORROW, 0, 0x10),
+                (_GUARD_BOTH_INT, 0, 0),
+                (_BINARY_OP_SUBTRACT_INT, 0, 0),
+                (_INLINE_RETURN, 1, 0),
+            ]
+        );
+        assert_eq!(out[0].jump, Some(9));
+        assert!(out.iter().all(|u| u.inst == 7));
+        // With no store, the second is computed too; a jump into its middle
+        // keeps it as it is.
+        let out = words_in_body(body.clone(), body.len(), &consts);
+        assert_eq!(out[9].op, _RAW_LOAD_FAST);
+        assert_eq!(out[14].op, _RAW_BOX_INT);
+        let mut into = body;
+        into[0].jump = Some(10);
+        let out = words_in_body(into, 17, &consts);
+        assert_eq!(out[0].jump, Some(10));
+        assert_eq!(out[10].op, _LOAD_FAST);
+        assert_eq!(out[11].op, _GUARD_BOTH_INT);
     }
 }

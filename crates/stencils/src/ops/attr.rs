@@ -212,6 +212,22 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
     None
 }
 
+/// The inline value of `owner` that the entry for its type in the site
+/// cache (the operand) names, borrowed, if the entry is one of an inline
+/// value and the value is there.
+#[inline(always)]
+pub(super) unsafe fn cached_inline_value(owner: *mut PyObject) -> Option<*mut PyObject> {
+    let e = cached_entry(owner)?;
+    let values = inline_values(owner);
+    if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
+        let attr = *(*values).values.as_ptr().add(e.index as usize);
+        if !attr.is_null() {
+            return Some(attr);
+        }
+    }
+    None
+}
+
 /// The body of `_LOAD_ATTR_CACHED` (`$method` false) and
 /// `_LOAD_ATTR_CACHED_METHOD` (true, oparg's low bit set): one stencil per
 /// form, so that each site carries only its own paths.
@@ -438,16 +454,10 @@ stencil!(
     fn _LOAD_ATTR_LOCAL_CACHED(f, sp, ts) {
         let owner = *frame_local(f, oparg() as usize);
         // An inline value here; any other kind of entry by the helper.
-        if let Some(e) = cached_entry(owner) {
-            let values = inline_values(owner);
-            if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
-                let attr = *(*values).values.as_ptr().add(e.index as usize);
-                if !attr.is_null() {
-                    incref(attr);
-                    *sp = attr;
-                    next!(f, sp.add(1), ts)
-                }
-            }
+        if let Some(attr) = cached_inline_value(owner) {
+            incref(attr);
+            *sp = attr;
+            next!(f, sp.add(1), ts)
         }
         core::hint::cold_path();
         let cache = operand() as *mut u8;

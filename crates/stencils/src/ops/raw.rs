@@ -10,11 +10,13 @@
 //! instruction, as nothing has changed yet. Float `+ - *` and `/` are
 //! IEEE operations on the doubles, as CPython's are.
 
-use super::attr::instance_value_of;
+use super::attr::{cached_inline_value, instance_value_of};
 use super::binary::{comparison_bit, plain_pow};
 use super::control::local_monitors;
 use crate::abi::*;
+use crate::helpers::jitsaw_load_attr_pure;
 use jitsaw_cpython313::layout::{PyFloatObject, RangeIter};
+use jitsaw_cpython313::shared::LOCAL_CACHED_NAME;
 
 extern "C" {
     /// The scratch words (storage in the runtime; only these stencils
@@ -145,6 +147,67 @@ read_word!(
     _RAW_LOAD_ATTR_REAL,
     |f| attr_of_local(f).and_then(|v| real_word(v)),
     oparg()
+);
+
+/// A stencil reading an attribute of a local's object through the site
+/// cache in the operand, as `_LOAD_ATTR_LOCAL_CACHED` reads it (an inlined
+/// body's `self.x`, `optimize::raw::words_in_body`), into a word by
+/// `$convert`: the local is `oparg & 0xFFFFFF`, the word `oparg >> 24`. An
+/// attribute the cache does not serve, or one not of the kind, leaves
+/// (nothing pushed: the body's exit starts the call over).
+macro_rules! read_cached_attr_word {
+    ($(#[$doc:meta])* $name:ident, $convert:expr) => {
+        stencil!(
+            $(#[$doc])*
+            fn $name(f, sp, ts) {
+                let owner = *frame_local(f, (oparg() & 0xFF_FFFF) as usize);
+                let (v, owned) = match cached_inline_value(owner) {
+                    Some(v) => (v, false),
+                    None => {
+                        core::hint::cold_path();
+                        let cache = operand() as *mut u8;
+                        let name = *cache.add(LOCAL_CACHED_NAME).cast::<*mut PyObject>();
+                        let v = jitsaw_load_attr_pure(owner, name, cache);
+                        if v.is_null() {
+                            deopt!(f, sp, ts)
+                        }
+                        (v, true)
+                    }
+                };
+                let x = ($convert)(v);
+                if owned {
+                    // The object or its class still holds it: this is no
+                    // last reference.
+                    decref_quietly(v);
+                }
+                match x {
+                    Some(x) => *word((oparg() >> 24) as usize) = x,
+                    None => deopt!(f, sp, ts),
+                }
+                next!(f, sp, ts)
+            }
+        );
+    };
+}
+
+read_cached_attr_word!(
+    /// Reads a local's object's attribute, an exact int of at most two
+    /// digits, into a word.
+    _RAW_LOAD_ATTR_LOCAL_CACHED,
+    |v| int_word(v)
+);
+
+read_cached_attr_word!(
+    /// Reads a local's object's attribute, an exact float, into a word.
+    _RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT,
+    |v| float_word(v)
+);
+
+read_cached_attr_word!(
+    /// Reads a local's object's attribute into a word as a double
+    /// (`real_word`).
+    _RAW_LOAD_ATTR_LOCAL_CACHED_REAL,
+    |v| real_word(v)
 );
 
 stencil!(
