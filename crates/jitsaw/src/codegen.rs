@@ -561,6 +561,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                     | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
                     | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
                     | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
+                    | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY
             ) {
                 // The name, at `LOCAL_CACHED_NAME`: the second cache's first
                 // word (the caches are contiguous 64-byte lines).

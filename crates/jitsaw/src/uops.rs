@@ -191,6 +191,16 @@ uops! { o;
     _RAW_LOAD_ATTR_LOCAL_CACHED: 0 => 0, escapes false;
     _RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT: 0 => 0, escapes false;
     _RAW_LOAD_ATTR_LOCAL_CACHED_REAL: 0 => 0, escapes false;
+    // jitsaw: values whose kind (int or float) is known at run time only,
+    // kept in a kind word beside their word: `+ - *` CPython did not
+    // specialize (ints and floats mixed).
+    _RAW_LOAD_FAST_ANY: 0 => 0, escapes false;
+    _RAW_LOAD_ATTR_ANY: 0 => 0, escapes false;
+    _RAW_LOAD_ATTR_LOCAL_CACHED_ANY: 0 => 0, escapes false;
+    _RAW_ADD_ANY: 0 => 0, escapes false;
+    _RAW_SUBTRACT_ANY: 0 => 0, escapes false;
+    _RAW_MULTIPLY_ANY: 0 => 0, escapes false;
+    _RAW_BOX_ANY: 0 => 1, escapes false;
     _RAW_ADD: 0 => 0, escapes false;
     _RAW_SUBTRACT: 0 => 0, escapes false;
     _RAW_MULTIPLY: 0 => 0, escapes false;
@@ -723,6 +733,13 @@ impl Uop {
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
+                | Uop::_RAW_LOAD_FAST_ANY
+                | Uop::_RAW_LOAD_ATTR_ANY
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY
+                | Uop::_RAW_ADD_ANY
+                | Uop::_RAW_SUBTRACT_ANY
+                | Uop::_RAW_MULTIPLY_ANY
+                | Uop::_RAW_BOX_ANY
                 | Uop::_RAW_ADD
                 | Uop::_RAW_SUBTRACT
                 | Uop::_RAW_MULTIPLY
@@ -871,10 +888,12 @@ impl Uop {
                 | Uop::_RAW_LOAD_FAST
                 | Uop::_RAW_LOAD_FAST_FLOAT
                 | Uop::_RAW_LOAD_FAST_REAL
+                | Uop::_RAW_LOAD_FAST_ANY
                 // (The local in the low 24 bits, a word above.)
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY
         )
     }
 
@@ -893,7 +912,8 @@ impl Uop {
             | Uop::_STORE_ATTR_SWAPPED_CACHED
             | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
             | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
-            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL => 2,
+            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
+            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY => 2,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND
             | Uop::_SEND_ASYNC_FOR
@@ -970,12 +990,14 @@ impl Uop {
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
                 | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY
                 | Uop::_STORE_ATTR_LOCAL_CACHED
                 | Uop::_STORE_ATTR_SWAPPED_CACHED
                 | Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
                 | Uop::_STORE_ATTR_SLOT_PURE
                 | Uop::_STORE_SUBSCR_LIST_INT_PURE
                 | Uop::_RAW_BOX_INT
+                | Uop::_RAW_BOX_ANY
                 | Uop::_RAW_BOX_FLOAT
                 | Uop::_RAW_BOX_FLOAT_INTO_FAST
                 | Uop::_RAW_UPDATE_LIST_ITEM_FLOAT

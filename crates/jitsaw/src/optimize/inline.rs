@@ -506,8 +506,8 @@ mod tests {
     }
 
     /// The body `self.x * o.x + self.y * o.y + ...` of `terms` products,
-    /// of floats (`_GUARD_BOTH_FLOAT` before each operation) or, where
-    /// the interpreter had not specialized its operators, `_PURE` forms.
+    /// of floats (`_GUARD_BOTH_FLOAT` before each operation), or the same
+    /// with `^` and `|`, which have no word forms.
     fn products(terms: usize, float: bool) -> Vec<UopInst> {
         let mut body = Vec::new();
         let operation = |pure: Uop, specialized: Uop, body: &mut Vec<UopInst>| {
@@ -526,13 +526,13 @@ mod tests {
                 });
             }
             operation(
-                Uop::_BINARY_OP_PURE_MULTIPLY,
+                Uop::_BINARY_OP_PURE_XOR,
                 Uop::_BINARY_OP_MULTIPLY_FLOAT,
                 &mut body,
             );
             if t > 0 {
                 operation(
-                    Uop::_BINARY_OP_PURE_ADD,
+                    Uop::_BINARY_OP_PURE_OR,
                     Uop::_BINARY_OP_ADD_FLOAT,
                     &mut body,
                 );
@@ -544,7 +544,8 @@ mod tests {
 
     #[test]
     fn arithmetic_in_words_is_inlined_and_boxed_arithmetic_only_short() {
-        // Three products, five float operators: computed in words, one
+        // Three products, five float operators: computed in words (of
+        // either kind: the callee's float arithmetic may be given ints), one
         // result boxed, the local in the low bits of each read's oparg and
         // the word above.
         let mut p = program();
@@ -552,13 +553,13 @@ mod tests {
         let p = inline_calls(p);
         let main: Vec<(Uop, u32)> = p.uops_of(3).iter().map(|u| (u.op, u.oparg)).collect();
         use Uop::*;
-        assert_eq!(main[1], (_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT, 6));
-        assert_eq!(main[2], (_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT, 7 | 1 << 24));
+        assert_eq!(main[1], (_RAW_LOAD_ATTR_LOCAL_CACHED_ANY, 6));
+        assert_eq!(main[2], (_RAW_LOAD_ATTR_LOCAL_CACHED_ANY, 7 | 1 << 24));
         assert_eq!(
             main[3],
-            (_RAW_MULTIPLY_FLOAT, raw::operands(0, 1, 0) | 3 << 16)
+            (_RAW_MULTIPLY_ANY, raw::operands(0, 1, 0) | 3 << 18)
         );
-        assert_eq!(main[12], (_RAW_BOX_FLOAT, 0));
+        assert_eq!(main[12], (_RAW_BOX_ANY, 0));
         assert_eq!(main[13], (_INLINE_RETURN, 1));
         assert_eq!(
             p.uops_of(3)[2].operand,

@@ -141,7 +141,8 @@ fn steps_of(program: &Program, k: usize, head: usize) -> Option<Vec<Step>> {
         JUMP_FORWARD => vec![Step::Jump(jump_target(program, k)?)],
         JUMP_BACKWARD if jump_target(program, k)? == head => vec![Step::Back],
         op if deopt(op) == BINARY_OP => {
-            let (uop, wants, gives) = operation(op, oparg)?;
+            // (A loop's locals each have one kind for all its turns.)
+            let (uop, wants, gives) = operation(op, oparg).filter(|o| o.2 != Kind::Any)?;
             vec![Step::Op(uop, wants, gives)]
         }
         _ => return None,

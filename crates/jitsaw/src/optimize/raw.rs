@@ -59,6 +59,10 @@ pub(super) enum Kind {
     /// double: an exact float, or an exact int a double holds exactly,
     /// converted as CPython converts it there.
     Real,
+    /// An int or a float, which only the run knows: the operands and
+    /// results of `+ - *` CPython did not specialize (ints and floats
+    /// mixed), their kinds in kind words beside their words.
+    Any,
 }
 
 impl Kind {
@@ -72,7 +76,17 @@ impl Kind {
         match self {
             Kind::Float => Uop::_RAW_LOAD_FAST_FLOAT,
             Kind::Real => Uop::_RAW_LOAD_FAST_REAL,
+            Kind::Any => Uop::_RAW_LOAD_FAST_ANY,
             Kind::Int | Kind::Local => Uop::_RAW_LOAD_FAST,
+        }
+    }
+
+    /// The micro-op pushing a result of this kind from its word.
+    fn boxed(self) -> Uop {
+        match self {
+            Kind::Float => Uop::_RAW_BOX_FLOAT,
+            Kind::Any => Uop::_RAW_BOX_ANY,
+            _ => Uop::_RAW_BOX_INT,
         }
     }
 
@@ -82,6 +96,7 @@ impl Kind {
         match self {
             Kind::Float => Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT,
             Kind::Real => Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL,
+            Kind::Any => Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY,
             Kind::Int | Kind::Local => Uop::_RAW_LOAD_ATTR_LOCAL_CACHED,
         }
     }
@@ -92,6 +107,7 @@ impl Kind {
         match self {
             Kind::Float => Uop::_RAW_LOAD_ATTR_FLOAT,
             Kind::Real => Uop::_RAW_LOAD_ATTR_REAL,
+            Kind::Any => Uop::_RAW_LOAD_ATTR_ANY,
             Kind::Int | Kind::Local => Uop::_RAW_LOAD_ATTR,
         }
     }
@@ -127,7 +143,8 @@ struct Expr {
     end: usize,
     steps: Vec<Step>,
     pushed: usize,
-    float: bool,
+    /// The result's kind: an int, a float, or either ([`Kind::Any`]).
+    result: Kind,
     /// Where the result goes instead of the stack: a float list item.
     item: Option<Item>,
 }
@@ -162,6 +179,17 @@ pub(super) fn operation(opcode: u8, oparg: u32) -> Option<(Uop, Option<Kind>, Ki
         BINARY_OP_ADD_FLOAT => (Uop::_RAW_ADD_FLOAT, Some(Kind::Float), Kind::Float),
         BINARY_OP_SUBTRACT_FLOAT => (Uop::_RAW_SUBTRACT_FLOAT, Some(Kind::Float), Kind::Float),
         BINARY_OP_MULTIPLY_FLOAT => (Uop::_RAW_MULTIPLY_FLOAT, Some(Kind::Float), Kind::Float),
+        // Not specialized: ints and floats mixed (or something else, which
+        // leaves), each value's kind known at run time.
+        BINARY_OP if is(consts::NB_ADD, consts::NB_INPLACE_ADD) => {
+            (Uop::_RAW_ADD_ANY, None, Kind::Any)
+        }
+        BINARY_OP if is(consts::NB_SUBTRACT, consts::NB_INPLACE_SUBTRACT) => {
+            (Uop::_RAW_SUBTRACT_ANY, None, Kind::Any)
+        }
+        BINARY_OP if is(consts::NB_MULTIPLY, consts::NB_INPLACE_MULTIPLY) => {
+            (Uop::_RAW_MULTIPLY_ANY, None, Kind::Any)
+        }
         // CPython 3.13 specializes none of these: both operands must be
         // known (constants, results), ints for `//` and `%`.
         BINARY_OP if is(consts::NB_FLOOR_DIVIDE, consts::NB_INPLACE_FLOOR_DIVIDE) => {
@@ -216,18 +244,18 @@ fn expressions(program: &Program) -> Vec<Expr> {
                 && top != Some(Kind::Local)
                 && (pushed == 0 || pushed == 1 && pass_first)
             {
-                best = Some((k, steps.len(), pushed, top == Some(Kind::Float)));
+                best = Some((k, steps.len(), pushed, top.unwrap_or(Kind::Int)));
             }
         }
         match best {
-            Some((end, len, pushed, float)) => {
+            Some((end, len, pushed, result)) => {
                 steps.truncate(len);
                 found.push(Expr {
                     start: i,
                     end,
                     steps,
                     pushed,
-                    float,
+                    result,
                     item: None,
                 });
                 i = end + 1;
@@ -394,7 +422,7 @@ fn item_updates(program: &Program) -> Vec<Expr> {
             end: k + 3,
             steps,
             pushed: 0,
-            float: true,
+            result: Kind::Float,
             item: Some(Item { list, op }),
         });
     }
@@ -411,27 +439,49 @@ fn apply(
     steps: &mut [Step],
 ) -> Option<Step> {
     let operands = [stack[stack.len() - 2], stack[stack.len() - 1]];
+    // A specialized `+ - *` taking a value whose kind only the run knows
+    // computes as the unspecialized one, which does the same for the kinds
+    // it was specialized for.
+    let (op, wants) = match (op, operands.iter().any(|&(kind, _)| kind == Kind::Any)) {
+        (Uop::_RAW_ADD | Uop::_RAW_ADD_FLOAT, true) => (Uop::_RAW_ADD_ANY, None),
+        (Uop::_RAW_SUBTRACT | Uop::_RAW_SUBTRACT_FLOAT, true) => (Uop::_RAW_SUBTRACT_ANY, None),
+        (Uop::_RAW_MULTIPLY | Uop::_RAW_MULTIPLY_FLOAT, true) => (Uop::_RAW_MULTIPLY_ANY, None),
+        _ => (op, wants),
+    };
     // `/` converts an int operand as the float it would be; `**` only its
     // exponent (an int base is `long_pow`'s).
     let real = [
         op == Uop::_RAW_TRUE_DIVIDE,
         op == Uop::_RAW_TRUE_DIVIDE || op == Uop::_RAW_POWER_FLOAT,
     ];
+    let any = matches!(
+        op,
+        Uop::_RAW_ADD_ANY | Uop::_RAW_SUBTRACT_ANY | Uop::_RAW_MULTIPLY_ANY
+    );
+    // `//` and `%` of ints: a value whose kind only the run knows leaves
+    // there if it is a float.
+    let of_ints = op == Uop::_RAW_FLOOR_DIVIDE || op == Uop::_RAW_REMAINDER;
     let kinds = [0, 1].map(|side| match (operands[side].0, wants) {
         (Kind::Local, Some(want)) => Some(want),
+        (Kind::Local, None) if any || of_ints => Some(Kind::Any),
         (Kind::Local, None) => real[side].then_some(Kind::Real),
         (kind, Some(want)) if kind != want => None,
-        (kind, _) if op == Uop::_RAW_FLOOR_DIVIDE || op == Uop::_RAW_REMAINDER => {
-            (kind == Kind::Int).then_some(kind)
-        }
+        (kind, _) if of_ints => matches!(kind, Kind::Int | Kind::Any).then_some(kind),
         (kind, _) => Some(kind),
     });
     let [Some(left), Some(right)] = kinds else {
         return None;
     };
-    if op == Uop::_RAW_POWER_FLOAT && left != Kind::Float {
+    if op == Uop::_RAW_POWER_FLOAT && (left != Kind::Float || right == Kind::Any) {
         return None;
     }
+    // Of ints an int, with a float a float, else known at run time.
+    let gives = match (any, left, right) {
+        (false, ..) => gives,
+        (true, Kind::Int, Kind::Int) => Kind::Int,
+        (true, Kind::Any, _) | (true, _, Kind::Any) => Kind::Any,
+        (true, ..) => Kind::Float,
+    };
     for ((_, read), kind) in operands.into_iter().zip([left, right]) {
         if let Some(s) = read {
             settle(&mut steps[s], kind);
@@ -439,7 +489,10 @@ fn apply(
     }
     stack.pop();
     *stack.last_mut().unwrap() = (gives, None);
-    let floats = u32::from(left.holds_double()) << 16 | u32::from(right.holds_double()) << 17;
+    let floats = u32::from(left.holds_double()) << 16
+        | u32::from(right.holds_double()) << 17
+        | u32::from(left == Kind::Any) << 18
+        | u32::from(right == Kind::Any) << 19;
     Some(Step::Op(op, floats))
 }
 
@@ -521,7 +574,7 @@ pub fn compute_in_words(program: Program) -> Program {
     let stored: Vec<Option<u32>> = exprs
         .iter()
         .map(|(e, _)| {
-            (e.float && e.item.is_none())
+            (e.result == Kind::Float && e.item.is_none())
                 .then(|| store_after(&program, e.end))
                 .flatten()
         })
@@ -575,12 +628,7 @@ pub fn compute_in_words(program: Program) -> Program {
             out.push(uop(Uop::_JUMP, 0, 0, Some(e.end as u32 + 1)));
             return;
         }
-        let boxed = if e.float {
-            Uop::_RAW_BOX_FLOAT
-        } else {
-            Uop::_RAW_BOX_INT
-        };
-        out.push(uop(boxed, 0, 0, None));
+        out.push(uop(e.result.boxed(), 0, 0, None));
         out.push(uop(Uop::_JUMP, 0, 0, Some(e.end as u32 + 1)));
     })
 }
@@ -614,22 +662,32 @@ fn emit_steps(steps: &[Step], inst: u32, out: &mut Vec<UopInst>) {
 }
 
 /// The word operation of an inlined body's operator micro-op (see
-/// [`operation`]): the specialized forms, and the pure forms of `/`, `//`
-/// and `%` (`frontend::inline_body`'s, which CPython never specializes).
+/// [`operation`]): `+ - *` specialized for ints; those specialized for
+/// floats or not specialized, as of either kind (the callee's float
+/// arithmetic was specialized for whatever its other callers passed, and
+/// float code is often given ints, `Vector(0, 1, 0)`: a value of either
+/// kind computes as CPython computes it; int arithmetic keeps its kind,
+/// whose words cost less: spectral_norm's `eval_A` computed as of either
+/// kind took 10 % longer); and the pure forms of `/`, `//` and `%`
+/// (`frontend::inline_body`'s, which CPython never specializes).
 fn body_operation(op: Uop) -> Option<(Uop, Option<Kind>, Kind)> {
-    let (opcode, oparg) = match op {
+    let (opcode, nb) = match op {
         Uop::_BINARY_OP_ADD_INT => (BINARY_OP_ADD_INT, 0),
         Uop::_BINARY_OP_SUBTRACT_INT => (BINARY_OP_SUBTRACT_INT, 0),
         Uop::_BINARY_OP_MULTIPLY_INT => (BINARY_OP_MULTIPLY_INT, 0),
-        Uop::_BINARY_OP_ADD_FLOAT => (BINARY_OP_ADD_FLOAT, 0),
-        Uop::_BINARY_OP_SUBTRACT_FLOAT => (BINARY_OP_SUBTRACT_FLOAT, 0),
-        Uop::_BINARY_OP_MULTIPLY_FLOAT => (BINARY_OP_MULTIPLY_FLOAT, 0),
+        Uop::_BINARY_OP_ADD_FLOAT | Uop::_BINARY_OP_PURE_ADD => (BINARY_OP, consts::NB_ADD),
+        Uop::_BINARY_OP_SUBTRACT_FLOAT | Uop::_BINARY_OP_PURE_SUBTRACT => {
+            (BINARY_OP, consts::NB_SUBTRACT)
+        }
+        Uop::_BINARY_OP_MULTIPLY_FLOAT | Uop::_BINARY_OP_PURE_MULTIPLY => {
+            (BINARY_OP, consts::NB_MULTIPLY)
+        }
         Uop::_BINARY_OP_PURE_TRUE_DIVIDE => (BINARY_OP, consts::NB_TRUE_DIVIDE),
         Uop::_BINARY_OP_PURE_FLOOR_DIVIDE => (BINARY_OP, consts::NB_FLOOR_DIVIDE),
         Uop::_BINARY_OP_PURE_REMAINDER => (BINARY_OP, consts::NB_REMAINDER),
         _ => return None,
     };
-    operation(opcode, oparg as u32)
+    operation(opcode, nb as u32)
 }
 
 /// Adds micro-op `k` of an inlined body to an expression being read (as
@@ -657,15 +715,23 @@ fn read_body_uop(
             return (stack.len() <= WORDS).then_some((1, false));
         }
         Uop::_GUARD_BOTH_INT | Uop::_GUARD_BOTH_FLOAT => {
-            // The guard of the operation after it, which checks the same.
+            // The guard of the operation after it, which the words check
+            // their own way.
             let next = uops.get(k + 1)?;
-            let wants = if u.op == Uop::_GUARD_BOTH_INT {
-                Kind::Int
+            let guarded = if u.op == Uop::_GUARD_BOTH_INT {
+                [
+                    Uop::_BINARY_OP_ADD_INT,
+                    Uop::_BINARY_OP_SUBTRACT_INT,
+                    Uop::_BINARY_OP_MULTIPLY_INT,
+                ]
             } else {
-                Kind::Float
+                [
+                    Uop::_BINARY_OP_ADD_FLOAT,
+                    Uop::_BINARY_OP_SUBTRACT_FLOAT,
+                    Uop::_BINARY_OP_MULTIPLY_FLOAT,
+                ]
             };
-            let (_, want, _) = body_operation(next.op)?;
-            (want == Some(wants) && next.jump.is_none()).then_some(())?;
+            (guarded.contains(&next.op) && next.jump.is_none()).then_some(())?;
             let (taken, op) = read_body_uop(uops, k + 1, const_word, stack, steps)?;
             return Some((taken + 1, op));
         }
@@ -701,8 +767,8 @@ pub fn words_in_body(
         targeted[t as usize] = true;
     }
     // Each run found: its first and past-last micro-ops, its steps and
-    // whether its result is a float.
-    let mut runs: Vec<(usize, usize, Vec<Step>, bool)> = Vec::new();
+    // its result's kind.
+    let mut runs: Vec<(usize, usize, Vec<Step>, Kind)> = Vec::new();
     let mut i = 0;
     while i < end {
         let mut stack: Vec<(Kind, Option<usize>)> = Vec::new();
@@ -720,14 +786,14 @@ pub fn words_in_body(
             ops += usize::from(op);
             if let ([(top, _)], true) = (&stack[..], ops >= 2) {
                 if *top != Kind::Local {
-                    best = Some((k, steps.len(), *top == Kind::Float));
+                    best = Some((k, steps.len(), *top));
                 }
             }
         }
         match best {
-            Some((past, len, float)) => {
+            Some((past, len, result)) => {
                 steps.truncate(len);
-                runs.push((i, past, steps, float));
+                runs.push((i, past, steps, result));
                 i = past;
             }
             None => i += 1,
@@ -745,16 +811,11 @@ pub fn words_in_body(
     while k < uops.len() {
         landed[k] = out.len() as u32;
         match next_run.peek() {
-            Some(&&(start, past, ref steps, float)) if start == k => {
+            Some(&&(start, past, ref steps, result)) if start == k => {
                 let inst = uops[k].inst;
                 emit_steps(steps, inst, &mut out);
-                let boxed = if float {
-                    Uop::_RAW_BOX_FLOAT
-                } else {
-                    Uop::_RAW_BOX_INT
-                };
                 out.push(UopInst {
-                    op: boxed,
+                    op: result.boxed(),
                     oparg: 0,
                     operand: 0,
                     inst,
@@ -1200,11 +1261,12 @@ mod tests {
     }
 
     #[test]
-    fn only_operators_the_interpreter_saw_ints_at_count() {
-        // `//` of a local (its type unknown) ends the expression before it;
-        // an unspecialized `+` too; what is left has one operator: nothing.
+    fn operators_without_word_forms_end_expressions() {
+        // `&` has no word form: the expression before it and the one
+        // after have one operator each: nothing.
+        let and = (BINARY_OP, consts::NB_AND as u32, &[][..]);
         let p = program(
-            &[LOAD_I_J, ADD, LOAD_K, FLOOR_DIV, LOAD_K, ADD_ANY, RETURN],
+            &[LOAD_I_J, ADD, LOAD_K, and, LOAD_K, ADD_ANY, RETURN],
             vec![],
         );
         let q = compute_in_words(p.clone());
@@ -1214,6 +1276,67 @@ mod tests {
         t.generic = vec![0];
         let q = compute_in_words(t);
         assert_eq!(ops(&q, 0), [Uop::_LOAD_FAST, Uop::_LOAD_FAST]);
+    }
+
+    #[test]
+    fn unspecialized_arithmetic_keeps_each_values_kind_in_a_kind_word() {
+        // `(i + j) * k - 2`, CPython's `+` unspecialized (ints and floats
+        // mixed): its operands are read with their kinds, and the float
+        // `*` and int `-` after it take a value of either kind, so they
+        // compute as unspecialized ones; the result is boxed by its kind.
+        use Uop::*;
+        let add = (
+            BINARY_OP,
+            consts::NB_ADD as u32,
+            &[_BINARY_OP_ADAPTIVE_ADD][..],
+        );
+        let p = program(
+            &[
+                LOAD_I_J,
+                add,
+                LOAD_K,
+                (BINARY_OP_MULTIPLY_FLOAT, 5, &[_BINARY_OP_MULTIPLY_FLOAT]),
+                TWO,
+                (BINARY_OP_SUBTRACT_INT, 10, &[_BINARY_OP_SUBTRACT_INT]),
+                RETURN,
+            ],
+            vec![None, Some((1, false)), Some((2, false))],
+        );
+        let p = compute_in_words(p);
+        let main: Vec<(Uop, u32)> = p.uops_of(0).iter().map(|u| (u.op, u.oparg)).collect();
+        let any = |left: bool, right: bool| u32::from(left) << 18 | u32::from(right) << 19;
+        assert_eq!(
+            main,
+            [
+                (_RAW_LOAD_FAST_ANY, 0),
+                (_RAW_LOAD_FAST_ANY, 1),
+                (_RAW_ADD_ANY, operands(0, 1, 0) | any(true, true)),
+                (_RAW_LOAD_FAST_ANY, 2),
+                (_RAW_MULTIPLY_ANY, operands(0, 1, 0) | any(true, true)),
+                (_RAW_LOAD_CONST, 1),
+                (_RAW_SUBTRACT_ANY, operands(0, 1, 0) | any(true, false)),
+                (_RAW_BOX_ANY, 0),
+                (_JUMP, 0),
+            ]
+        );
+        // `//` and `%` take ints: one whose kind only the run knows leaves
+        // there if it is a float.
+        let floor = (BINARY_OP, consts::NB_FLOOR_DIVIDE as u32, &[][..]);
+        let p = compute_in_words(program(
+            &[LOAD_I_J, add, TWO, floor, RETURN],
+            vec![None, Some((1, false)), Some((2, false))],
+        ));
+        let main: Vec<(Uop, u32)> = p.uops_of(0).iter().map(|u| (u.op, u.oparg)).collect();
+        assert_eq!(
+            main[4],
+            (_RAW_FLOOR_DIVIDE, operands(0, 1, 0) | any(true, false))
+        );
+        assert_eq!(main[5], (_RAW_BOX_INT, 0));
+        // `**` takes a float base, its exponent of a known kind: an
+        // expression ends before it.
+        let power = (BINARY_OP, consts::NB_POWER as u32, &[][..]);
+        let p = compute_in_words(program(&[LOAD_I_J, add, LOAD_K, power, RETURN], vec![]));
+        assert_eq!(ops(&p, 0), [_LOAD_FAST, _LOAD_FAST]);
     }
 
     fn at(op: Uop, oparg: u32, operand: u64, jump: Option<u32>) -> UopInst {
@@ -1257,9 +1380,10 @@ mod tests {
         ];
         let out = words_in_body(body.clone(), 13, &consts);
         let ops: Vec<(Uop, u32, u64)> = out.iter().map(|u| (u.op, u.oparg, u.operand)).collect();
-        // The first: `+` of ints and `//` of two ints (the unspecialized
-        // `*` of an int and a float has no word form: it ends there); the
-        // jump lands past it, on the second, which ends at the store.
+        // The first: `+` of ints, `//` of two ints and the unspecialized
+        // `*` of that int and a float, a float; the jump lands past it, on
+        // the second, which ends at the store.
+        let float = 2.5f64.to_bits();
         assert_eq!(
             ops,
             [
@@ -1269,9 +1393,9 @@ mod tests {
                 (_RAW_ADD, operands(0, 1, 0), 0),
                 (_RAW_LOAD_CONST, 1, 1),
                 (_RAW_FLOOR_DIVIDE, operands(0, 1, 0), 0),
-                (_RAW_BOX_INT, 0, 0),
-                (_LOAD_CONST_INLINE, 0, 0x20),
-                (_BINARY_OP_PURE_MULTIPLY, 0, 0),
+                (_RAW_LOAD_CONST, 1, float),
+                (_RAW_MULTIPLY_ANY, operands(0, 1, 0) | 1 << 17, 0),
+                (_RAW_BOX_FLOAT, 0, 0),
                 (_LOAD_FAST, 0, 0),
                 (_LOAD_FAST, 1, 0),
                 (_GUARD_BOTH_INT, 0, 0),

@@ -18,8 +18,9 @@ use std::sync::OnceLock;
 static mut INT_FREELIST: [u64; 8] = [0; 8];
 
 /// Storage for the scratch words of the stencils' arithmetic in machine
-/// words (`crates/stencils/src/ops/raw.rs`, `optimize::raw`).
-static mut RAW_WORDS: [i64; crate::optimize::raw::WORDS] = [0; crate::optimize::raw::WORDS];
+/// words (`crates/stencils/src/ops/raw.rs`, `optimize::raw`), then a kind
+/// word for each (for values whose kind is known at run time only).
+static mut RAW_WORDS: [i64; 2 * crate::optimize::raw::WORDS] = [0; 2 * crate::optimize::raw::WORDS];
 
 /// Helpers stencils call, by the name they use.
 pub(super) fn helpers() -> Vec<(&'static str, usize)> {

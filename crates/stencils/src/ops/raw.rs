@@ -19,16 +19,48 @@ use jitsaw_cpython313::layout::{PyFloatObject, RangeIter};
 use jitsaw_cpython313::shared::LOCAL_CACHED_NAME;
 
 extern "C" {
-    /// The scratch words (storage in the runtime; only these stencils
-    /// read or write it). The GIL keeps it to one expression or loop at a
+    /// The scratch words, then a kind word for each (storage in the
+    /// runtime; only these stencils read or write it). The GIL keeps it to one expression or loop at a
     /// time: no Python code runs while words hold values.
-    static mut jitsaw_raw: [i64; 32];
+    static mut jitsaw_raw: [i64; 64];
 }
 
 /// Scratch word `i` (`i < 32`, as the optimizer allocates them).
 #[inline(always)]
 unsafe fn word(i: usize) -> *mut i64 {
     (&raw mut jitsaw_raw).cast::<i64>().add(i & 31)
+}
+
+/// The kind of word `i` in an expression whose values' kinds are known
+/// only at run time (`optimize::raw`'s `Kind::Any`): nonzero for a float.
+#[inline(always)]
+unsafe fn kind_of(i: usize) -> *mut i64 {
+    (&raw mut jitsaw_raw).cast::<i64>().add(32 + (i & 31))
+}
+
+/// Whether operand `side` (0 left, 1 right) of a word operation is a
+/// float: bit 18 + `side` of its oparg says its kind is in its kind word
+/// (of word `w`), else bit 16 + `side` says it is a float.
+#[inline(always)]
+unsafe fn operand_is_float(oparg: usize, side: usize, w: usize) -> bool {
+    if oparg & 1 << (18 + side) != 0 {
+        *kind_of(w) != 0
+    } else {
+        oparg & 1 << (16 + side) != 0
+    }
+}
+
+/// `v` as a word of the kind it has, its kind into kind word `to`: an
+/// exact int of at most two digits or an exact float.
+#[inline(always)]
+unsafe fn any_word(v: *mut PyObject, to: usize) -> Option<i64> {
+    if let Some(x) = int_word(v) {
+        *kind_of(to) = 0;
+        return Some(x);
+    }
+    let x = float_word(v)?;
+    *kind_of(to) = 1;
+    Some(x)
 }
 
 /// The word of a loop kept in words (`optimize::loops`) whose bit `w` says
@@ -106,6 +138,14 @@ read_word!(
 );
 
 read_word!(
+    /// Reads local `oparg`, an exact int of at most two digits or an exact
+    /// float, into word `operand`, its kind into its kind word.
+    _RAW_LOAD_FAST_ANY,
+    |f| any_word(*frame_local(f, oparg()), operand32() as usize),
+    operand32() as usize
+);
+
+read_word!(
     /// Reads local `oparg` into word `operand` as a double (`real_word`).
     _RAW_LOAD_FAST_REAL,
     |f| real_word(*frame_local(f, oparg())),
@@ -138,6 +178,15 @@ read_word!(
     /// into word `oparg`.
     _RAW_LOAD_ATTR_FLOAT,
     |f| attr_of_local(f).and_then(|v| float_word(v)),
+    oparg()
+);
+
+read_word!(
+    /// Reads an instance attribute of a local's object, an exact int of at
+    /// most two digits or an exact float, into word `oparg`, its kind into
+    /// its kind word.
+    _RAW_LOAD_ATTR_ANY,
+    |f| attr_of_local(f).and_then(|v| any_word(v, oparg())),
     oparg()
 );
 
@@ -204,6 +253,13 @@ read_cached_attr_word!(
 );
 
 read_cached_attr_word!(
+    /// Reads a local's object's attribute, an exact int of at most two
+    /// digits or an exact float, into a word, its kind into its kind word.
+    _RAW_LOAD_ATTR_LOCAL_CACHED_ANY,
+    |v| any_word(v, (oparg() >> 24) as usize)
+);
+
+read_cached_attr_word!(
     /// Reads a local's object's attribute into a word as a double
     /// (`real_word`).
     _RAW_LOAD_ATTR_LOCAL_CACHED_REAL,
@@ -253,9 +309,20 @@ checked_words!(
     checked_mul
 );
 
+/// Whether an operand of a word operation of ints is a float after all:
+/// one whose kind only the run knows (see [`operand_is_float`]), which an
+/// operation of ints leaves for.
+#[inline(always)]
+unsafe fn a_float_among(o: usize) -> bool {
+    operand_is_float(o, 0, o & 0xFF) || operand_is_float(o, 1, (o >> 8) & 0xFF)
+}
+
 stencil!(
-    /// `//` of two words: the quotient rounded towards minus infinity.
+    /// `//` of two int words: the quotient rounded towards minus infinity.
     fn _RAW_FLOOR_DIVIDE(f, sp, ts) {
+        if a_float_among(oparg()) {
+            deopt!(f, sp, ts)
+        }
         let (a, b, to) = words();
         let (x, y) = (*a, *b);
         match (x.checked_div(y), x.checked_rem(y)) {
@@ -267,8 +334,11 @@ stencil!(
 );
 
 stencil!(
-    /// `%` of two words: the remainder takes the divisor's sign.
+    /// `%` of two int words: the remainder takes the divisor's sign.
     fn _RAW_REMAINDER(f, sp, ts) {
+        if a_float_among(oparg()) {
+            deopt!(f, sp, ts)
+        }
         let (a, b, to) = words();
         let y = *b;
         match (*a).checked_rem(y) {
@@ -322,14 +392,73 @@ unsafe fn as_double(w: *mut i64, float: bool) -> Option<f64> {
     }
 }
 
+/// An operation of two words of either kind (`+ - *` CPython did not
+/// specialize: ints and floats mixed), each a float as
+/// [`operand_is_float`] says: of two ints, `$checked` (leaving on
+/// overflow), an int; else `$op` of the two as doubles (an int converted,
+/// correctly rounded, as `PyLong_AsDouble` converts it for `float_add` and
+/// the like), a float. The result's kind goes into its kind word.
+macro_rules! any_words {
+    ($(#[$doc:meta])* $name:ident, $checked:ident, $op:tt) => {
+        stencil!(
+            $(#[$doc])*
+            fn $name(f, sp, ts) {
+                let o = oparg();
+                let (a, b, to) = words();
+                let left = operand_is_float(o, 0, o & 0xFF);
+                let right = operand_is_float(o, 1, (o >> 8) & 0xFF);
+                if !left && !right {
+                    match (*a).$checked(*b) {
+                        Some(r) => *to = r,
+                        None => deopt!(f, sp, ts),
+                    }
+                } else {
+                    let double = |w: i64, float: bool| {
+                        if float {
+                            f64::from_bits(w as u64)
+                        } else {
+                            w as f64
+                        }
+                    };
+                    *to = (double(*a, left) $op double(*b, right)).to_bits() as i64;
+                }
+                *kind_of(o >> 24) = i64::from(left || right);
+                next!(f, sp, ts)
+            }
+        );
+    };
+}
+
+any_words!(
+    /// `+` of two words of either kind.
+    _RAW_ADD_ANY,
+    checked_add,
+    +
+);
+any_words!(
+    /// `-` of two words of either kind.
+    _RAW_SUBTRACT_ANY,
+    checked_sub,
+    -
+);
+any_words!(
+    /// `*` of two words of either kind.
+    _RAW_MULTIPLY_ANY,
+    checked_mul,
+    *
+);
+
 stencil!(
     /// `/` of two words, into a float word: bit 16 of the oparg says the
-    /// left one is a float, bit 17 the right one (ints are converted as
-    /// CPython's `long_true_divide` and `float_div` do for ints a double
-    /// holds exactly).
+    /// left one is a float, bit 17 the right one, bits 18 and 19 that their
+    /// kind words say (ints are converted as CPython's `long_true_divide`
+    /// and `float_div` do for ints a double holds exactly).
     fn _RAW_TRUE_DIVIDE(f, sp, ts) {
+        let o = oparg();
         let (a, b, to) = words();
-        match (as_double(a, oparg() & 1 << 16 != 0), as_double(b, oparg() & 1 << 17 != 0)) {
+        let left = operand_is_float(o, 0, o & 0xFF);
+        let right = operand_is_float(o, 1, (o >> 8) & 0xFF);
+        match (as_double(a, left), as_double(b, right)) {
             (Some(x), Some(y)) if y != 0.0 => *to = (x / y).to_bits() as i64,
             _ => deopt!(f, sp, ts),
         }
@@ -436,6 +565,23 @@ stencil!(
     /// Pushes word `oparg` as an int.
     fn _RAW_BOX_INT(f, sp, ts) {
         let o = int_new(*word(oparg()));
+        if o.is_null() {
+            error!(f, sp, ts)
+        }
+        *sp = o;
+        next!(f, sp.add(1), ts)
+    }
+);
+
+stencil!(
+    /// Pushes word `oparg` as its kind word says: a float or an int.
+    fn _RAW_BOX_ANY(f, sp, ts) {
+        let w = *word(oparg());
+        let o = if *kind_of(oparg()) != 0 {
+            float_new(ts, f64::from_bits(w as u64))
+        } else {
+            int_new(w)
+        };
         if o.is_null() {
             error!(f, sp, ts)
         }
