@@ -544,6 +544,71 @@ print(calls.count("<lambda>"))
     assert r.recorded == {"cells": 2}, r.recorded
 
 
+def test_binary_operators_of_a_class_run_its_methods_inlined(jit):
+    # `a - b`, `a + b`... of two instances of a class defining the method
+    # in Python run the method inlined (its class call, `P(...)`, in turn);
+    # anything else takes the operator: another class on either side (a
+    # subclass's reflected method first), `NotImplemented` (the operator's
+    # `TypeError`), an error in the method (its frame in the traceback),
+    # a method or its code replaced, tracing.
+    r = jit(
+        NOTE
+        + """
+import sys
+class P:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+    def __sub__(self, o):
+        return P(self.x - o.x, self.y - o.y)
+    def __add__(self, o):
+        return self.x * o.x + self.y * o.y
+    def __mul__(self, o):
+        return NotImplemented if self.x is None else self.x * o.x
+    def __repr__(self):
+        return f"P({self.x}, {self.y})"
+class Q(P):
+    def __rsub__(self, o):
+        return "rsub"
+class H:
+    def __init__(self, p):
+        self.p = p
+def total(h, a, n):
+    out = []
+    for i in range(n):
+        d = h.p - a
+        out.append((d.x, d.y, a + d, a * d))
+    return out[-1]
+def show(h, a, n=3):
+    try:
+        return total(h, a, n)
+    except Exception as e:
+        import traceback
+        return type(e).__name__, str(e), traceback.format_exc().count("__")
+a, h = P(1.5, 2), H(P(0.5, 1))
+for k in range(40):
+    total(h, a, 20)
+note("ops", total)
+print(show(h, a))
+print(show(h, Q(1, 2)), show(H(Q(1, 2)), a))
+print(show(h, P(2**70, 1.5)), show(h, P("a", "b")), show(h, P(None, 1)))
+del a.y
+print(show(h, a))
+a.y = 4
+P.__add__.__code__ = (lambda self, o: "code").__code__
+print(show(h, a))
+P.__sub__ = lambda self, o: "replaced"
+print(show(h, a))
+calls = []
+sys.settrace(lambda f, e, arg: calls.append(f.f_code.co_name) if e == "call" else None)
+print(show(h, a))
+sys.settrace(None)
+print(calls.count("__add__"), calls.count("<lambda>"), calls.count("__mul__"))
+"""
+    )
+    # Three operators, and the class call in `__sub__`.
+    assert r.recorded == {"ops": 4}, r.recorded
+
+
 def test_a_raise_in_an_inlined_body_is_the_real_calls(jit):
     # `raise IndexError` on a path the callee's calls took: the inlined
     # body leaves there, and the real call raises, its frame in the

@@ -42,6 +42,7 @@ extern "C" {
     pub static mut _Py_NoneStruct: PyObject;
     pub static mut _Py_TrueStruct: PyObject;
     pub static mut _Py_FalseStruct: PyObject;
+    pub static mut _Py_NotImplementedStruct: PyObject;
     pub static mut _PyRuntime: u8;
     pub static mut PyLong_Type: PyTypeObject;
     pub static mut PyFloat_Type: PyTypeObject;

@@ -103,6 +103,12 @@ pub fn none() -> *mut PyObject {
     &raw mut ffi::_Py_NoneStruct
 }
 
+/// `Py_NotImplemented`.
+#[inline(always)]
+pub fn not_implemented() -> *mut PyObject {
+    &raw mut ffi::_Py_NotImplementedStruct
+}
+
 /// `Py_True`.
 #[inline(always)]
 pub fn py_true() -> *mut PyObject {

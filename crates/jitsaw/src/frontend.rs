@@ -498,6 +498,9 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     };
     let mut absolute_jumps: Vec<usize> = Vec::new();
     let mut nested_top = 0;
+    // The micro-ops of the calls inlined in turn (short by their own
+    // limits: their work is not this body's).
+    let mut nested: Vec<std::ops::Range<usize>> = Vec::new();
     // After an instruction that always leaves, until a jump lands.
     let mut unreachable = false;
     // Where the current basic block starts (a jump lands, or one goes on).
@@ -516,6 +519,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         // never needed.
         if insts[j].opcode == RAISE_VARARGS {
             absolute_jumps.retain(|&k| k < first[block] as usize);
+            nested.retain(|r| r.start < first[block] as usize);
             uops.truncate(first[block] as usize);
             first[block..].fill(uops.len() as u32);
             uops.push(at(Uop::_INLINE_COLD, 0, insts[block].start));
@@ -530,6 +534,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             .find(|c| c.site.offset == insts[j].offset)
         {
             if let (false, Some(Some(depth))) = (stores, depths.get(j)) {
+                let start = uops.len();
                 if let Some(top) = nest(
                     &mut uops,
                     &mut absolute_jumps,
@@ -538,6 +543,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                     &insts,
                     j,
                 ) {
+                    nested.push(start..uops.len());
                     nested_top = nested_top.max(top);
                     continue;
                 }
@@ -724,7 +730,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                     (Uop::_INLINE_INIT_RETURN, callee.args - 1, 0)
                 }
                 Uop::_POP_FRAME if call.site.getitem.is_some() => {
-                    (Uop::_INLINE_SUBSCR_RETURN, 0, 0)
+                    (Uop::_INLINE_SUBSCR_RETURN, call.site.binary as u32, 0)
                 }
                 Uop::_POP_FRAME => (
                     Uop::_INLINE_RETURN,
@@ -749,7 +755,9 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     }
     let work = uops
         .iter()
-        .filter(|u| {
+        .enumerate()
+        .filter(|(k, _)| !nested.iter().any(|r| r.contains(k)))
+        .filter(|(_, u)| {
             !matches!(
                 u.op,
                 Uop::_LOAD_FAST
@@ -767,8 +775,6 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     if insts.len() > MAX_INLINED_INSTRUCTIONS && work > MAX_INLINED_WORK {
         return None;
     }
-    // (`optimize::inline` also keeps the operators whose results are boxed
-    // to a few: `MAX_BOXED_OPERATORS`.)
     if uops.iter().filter(|u| u.op.is_arithmetic()).count() > MAX_INLINED_ARITHMETIC {
         return None;
     }
@@ -883,7 +889,9 @@ fn stack_depths(insts: &[Inst], targets: &[SmallVec<[Option<u32>; 4]>]) -> Vec<O
     depths[0] = Some(0);
     for (j, inst) in insts.iter().enumerate() {
         let Some(d) = depths[j] else { continue };
-        let samples = &STACK_EFFECTS[inst.opcode as usize];
+        // (The generic instruction's effect: a specialization that pushes
+        // a frame, `CALL_PY_EXACT_ARGS`, has its result pushed on return.)
+        let samples = &STACK_EFFECTS[deopt(inst.opcode) as usize];
         let Some(&(popped, pushed)) = samples.get(inst.oparg as usize).or_else(|| {
             samples
                 .iter()
@@ -1811,6 +1819,23 @@ pub fn subscript_container(insts: &[Inst], at: usize) -> Option<u32> {
     }
 }
 
+/// Where the left operand of the binary operator at instruction `at`
+/// comes from: a local (a `LOAD_FAST` or `LOAD_FAST_LOAD_FAST` pushed it)
+/// or a plain attribute of one (`self.centre - ray.point`: the local and
+/// the name's index). A prediction only: what runs is checked at run time
+/// (`_CHECK_BINARY_CLASSES`).
+pub fn binary_left_operand(insts: &[Inst], at: usize) -> Option<(u32, Option<u32>)> {
+    if let Some(local) = subscript_container(insts, at) {
+        return Some((local, None));
+    }
+    let (k, 0) = pushed_below(insts, at, 1)? else {
+        return None;
+    };
+    let owner = insts.get(k.checked_sub(1)?)?;
+    (is_plain_attribute_load(&insts[k]) && owner.opcode == LOAD_FAST)
+        .then_some((owner.oparg, Some(insts[k].oparg >> 1)))
+}
+
 /// The instruction that pushed the value below the top `n` values of the
 /// stack at instruction `at`, found by going back over the instructions
 /// that pushed those, and how many of that instruction's outputs are
@@ -1841,7 +1866,8 @@ fn pushed_below(insts: &[Inst], at: usize, n: usize) -> Option<(usize, usize)> {
         ) {
             return None;
         }
-        let samples = &STACK_EFFECTS[inst.opcode as usize];
+        // (The generic instruction's effect, as in `stack_depths`.)
+        let samples = &STACK_EFFECTS[deopt(inst.opcode) as usize];
         let (popped, pushed) = match samples.get(inst.oparg as usize) {
             Some(&e) => e,
             // Opargs past the samples: only where no sample differs.
@@ -2338,6 +2364,7 @@ mod tests {
                 method: true,
                 init: None,
                 getitem: None,
+                binary: false,
             },
             callee: Box::new(CodeInput {
                 args: 2,
@@ -2347,6 +2374,23 @@ mod tests {
                 ..code(units)
             }),
         }
+    }
+
+    #[test]
+    fn a_call_that_pushes_a_frame_counts_its_result_in_stack_depths() {
+        // `self.m(); return None`: `CALL_PY_EXACT_ARGS` pushes no value
+        // itself (the callee's return does), and the depths after it
+        // count the result as the generic `CALL`'s effect does.
+        let mut u = vec![unit(RESUME, 0), unit(LOAD_FAST, 0)];
+        with_caches(&mut u, LOAD_ATTR_METHOD_WITH_VALUES, 1);
+        with_caches(&mut u, CALL_PY_EXACT_ARGS, 0);
+        u.push(unit(POP_TOP, 0));
+        u.push(unit(RETURN_CONST, 0));
+        let insts = decode(&u).unwrap();
+        let targets = vec![SmallVec::new(); insts.len()];
+        let depths = stack_depths(&insts, &targets);
+        assert_eq!(depths[..5], [Some(0), Some(0), Some(1), Some(2), Some(1)]);
+        assert_eq!(pushed_below(&insts, 4, 0), Some((3, 0)));
     }
 
     #[test]

@@ -2917,11 +2917,15 @@ unsafe fn inline_calls(
                 method,
                 init,
                 getitem: None,
+                binary: false,
             },
             callee,
         });
     }
     calls.extend(inline_getitems(input, insts, ts, frame, globals, builtins));
+    calls.extend(inline_binary_ops(
+        input, insts, ts, frame, globals, builtins,
+    ));
     calls
 }
 
@@ -3073,35 +3077,114 @@ unsafe fn inline_getitems(
         let Some(func) = runtime::python_getitem_function(container) else {
             continue;
         };
-        let tp = ob_type(container);
-        let class_version = type_version(tp);
-        let function_version = field::<u32>(func.cast(), off::FUNC_VERSION);
-        if class_version == 0 || function_version == 0 {
-            continue;
-        }
-        let Some((callee, code, stacksize)) =
-            inline_callee(input, ts, globals, builtins, func, 2, true)
-        else {
-            continue;
-        };
-        calls.push(frontend::InlineCall {
-            site: crate::uops::InlineSite {
-                offset: inst.offset,
-                code: code as u64,
-                stacksize,
-                method: false,
-                init: None,
-                getitem: Some(crate::uops::ClassCallee {
-                    class: tp as u64,
-                    class_version,
-                    function: func as u64,
-                    function_version,
-                }),
-            },
-            callee,
-        });
+        calls.extend(slot_call(
+            input,
+            ts,
+            globals,
+            builtins,
+            inst.offset,
+            container,
+            func,
+            false,
+        ));
     }
     calls
+}
+
+/// The binary operators `left op right` (`+ - * /`, not in place) of the
+/// code whose method `optimize::inline` may run in the caller: where the
+/// left operand is a local, or a plain attribute of one, that holds in the
+/// compiling `frame` an instance of a class defining the method in Python,
+/// as a plain function of two parameters that [`inline_callee`] takes.
+/// Both operands are checked at run time to be of that class
+/// (`_CHECK_BINARY_CLASSES`), whose version vouches for the method.
+unsafe fn inline_binary_ops(
+    input: &CodeInput,
+    insts: &[Inst],
+    ts: *mut PyThreadState,
+    frame: *mut Frame,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+) -> Vec<frontend::InlineCall> {
+    let mut calls = Vec::new();
+    if frame.is_null() {
+        return calls;
+    }
+    for (j, inst) in insts.iter().enumerate() {
+        if inst.opcode != opcode::BINARY_OP {
+            continue;
+        }
+        let Some((local, attr)) = frontend::binary_left_operand(insts, j) else {
+            continue;
+        };
+        let mut left = predicted_local(input, insts, frame, local);
+        if let (false, Some(name)) = (left.is_null(), attr) {
+            let Some(&name) = input.names.get(name as usize) else {
+                continue;
+            };
+            left = runtime::attr_cache::peek_attr(left, name as *mut PyObject)
+                .unwrap_or(std::ptr::null_mut());
+        }
+        if left.is_null() {
+            continue;
+        }
+        let Some(func) = runtime::python_binary_function(left, inst.oparg as i64) else {
+            continue;
+        };
+        calls.extend(slot_call(
+            input,
+            ts,
+            globals,
+            builtins,
+            inst.offset,
+            left,
+            func,
+            true,
+        ));
+    }
+    calls
+}
+
+/// The inlined call of `func`, the method of `owner`'s class that the
+/// instruction at `offset` (a subscript, or a binary operator where
+/// `binary`) runs with its two operands, if [`inline_callee`] takes it.
+#[allow(clippy::too_many_arguments)]
+unsafe fn slot_call(
+    input: &CodeInput,
+    ts: *mut PyThreadState,
+    globals: *mut PyObject,
+    builtins: *mut PyObject,
+    offset: u32,
+    owner: *mut PyObject,
+    func: *mut PyObject,
+    binary: bool,
+) -> Option<frontend::InlineCall> {
+    let tp = ob_type(owner);
+    let class_version = type_version(tp);
+    let function_version = field::<u32>(func.cast(), off::FUNC_VERSION);
+    if class_version == 0 || function_version == 0 {
+        return None;
+    }
+    // (A binary operator's method may have calls inlined in turn: a
+    // `__sub__` making its result, `Vector(...)`.)
+    let (callee, code, stacksize) = inline_callee(input, ts, globals, builtins, func, 2, !binary)?;
+    Some(frontend::InlineCall {
+        site: crate::uops::InlineSite {
+            offset,
+            code: code as u64,
+            stacksize,
+            method: false,
+            init: None,
+            getitem: Some(crate::uops::ClassCallee {
+                class: tp as u64,
+                class_version,
+                function: func as u64,
+                function_version,
+            }),
+            binary,
+        },
+        callee,
+    })
 }
 
 /// The object local `local` of `frame` holds, or, while it is unbound (the

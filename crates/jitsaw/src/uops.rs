@@ -496,6 +496,10 @@ uops! { o;
     // `_CHECK_KNOWN_CALLEE` as for an `__init__`, and the return.
     _CHECK_SUBSCR_CLASS: 0 => 0, escapes false;
     _INLINE_SUBSCR_RETURN: 3 => 1, escapes true;
+    // jitsaw: a binary operator with its operands' class's method inlined
+    // (`_INLINE_SUBSCR_RETURN` with oparg 1 its return): both operands'
+    // class's version (oparg).
+    _CHECK_BINARY_CLASSES: 0 => 0, escapes false;
     // jitsaw: tier-1 `CALL_FUNCTION_EX`.
     _CALL_FUNCTION_EX: 3 + (o & 1) => 1, escapes true;
     // jitsaw: tier-1 `CALL_ALLOC_AND_ENTER_INIT`, leaving the instance and
@@ -1306,8 +1310,12 @@ pub struct InlineSite {
     pub init: Option<ClassCallee>,
     /// For a subscript (the container, the subscript; `offset` is the
     /// `BINARY_SUBSCR`'s) whose container's class's `__getitem__` is the
-    /// callee, taking them as its two parameters.
+    /// callee, taking them as its two parameters; or, where `binary`, a
+    /// binary operator (`offset` the `BINARY_OP`'s) of two instances of a
+    /// class whose method for it (`__sub__`) is the callee.
     pub getitem: Option<ClassCallee>,
+    /// Whether `getitem` is a binary operator's method.
+    pub binary: bool,
 }
 
 /// The body of a callee to inline at a call (`frontend::inline_body`,
@@ -1378,7 +1386,8 @@ impl InlineBody {
     /// (`entry`: `_CHECK_CALLEE`'s oparg but for the function bit): a
     /// class call's class, its version (its `__init__`, its allocation),
     /// the function's (its code), the rest, then the instance made; a
-    /// subscript's container's class (its `__getitem__`), the function's
+    /// subscript's container's class (its `__getitem__`; a binary
+    /// operator's two operands' class, its method), the function's
     /// version, the rest; or the callee's code and the rest.
     pub fn entry_checks(&self, entry: u32, inst: u32) -> Vec<UopInst> {
         let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
@@ -1409,7 +1418,11 @@ impl InlineBody {
             }
             (None, Some(getitem)) => vec![
                 uop(
-                    Uop::_CHECK_SUBSCR_CLASS,
+                    if self.site.binary {
+                        Uop::_CHECK_BINARY_CLASSES
+                    } else {
+                        Uop::_CHECK_SUBSCR_CLASS
+                    },
                     getitem.class_version,
                     getitem.class,
                 ),

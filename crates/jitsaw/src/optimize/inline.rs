@@ -37,13 +37,6 @@ use super::{raw, rewrite_ranges};
 use crate::stencils::HoleValue;
 use crate::uops::{InlineBody, Program, Uop, UopInst, LABEL};
 
-/// An inlined body computes with at most this many arithmetic operators
-/// outside words (`raw::words_in_body`), whose results it boxes one by
-/// one: with more, the callee's own code, computing them in words, is
-/// faster (`eval_A`'s seven operators, inlined without words, made
-/// spectral_norm 10 % slower).
-pub const MAX_BOXED_OPERATORS: usize = 4;
-
 /// Inlines the program's callee bodies at their calls (see the module).
 pub fn inline_calls(mut program: Program) -> Program {
     let mut bodies = std::mem::take(&mut program.inline_bodies);
@@ -74,10 +67,6 @@ pub fn inline_calls(mut program: Program) -> Program {
         body.uops = raw::words_in_body(std::mem::take(&mut body.uops), end, &const_word);
         super::borrow::borrow_in_body(&mut body.uops);
     }
-    // Arithmetic whose results are boxed one by one is faster in the
-    // callee's own code, which computes it in words.
-    bodies
-        .retain(|b| b.uops.iter().filter(|u| u.op.is_arithmetic()).count() <= MAX_BOXED_OPERATORS);
     let at = depths(&program);
     let plans: Vec<Option<Plan>> = (0..program.insts.len())
         .map(|i| plan(&program, &bodies, &at, i))
@@ -178,13 +167,24 @@ fn plan<'a>(
             call_unit,
         });
     }
-    // A subscript's `__getitem__`: the subscript's micro-op is the call,
-    // the container and the subscript (which it owns: not borrowed forms)
-    // the arguments.
+    // A subscript's `__getitem__` (or a binary operator's method): the
+    // subscript's micro-op is the call, the container and the subscript
+    // (which it owns: not borrowed forms) the arguments.
     if body.site.getitem.is_some() {
-        let k = uops
-            .iter()
-            .position(|u| matches!(u.op, Uop::_BINARY_SUBSCR | Uop::_BINARY_SUBSCR_ADAPTIVE))?;
+        let k = uops.iter().position(|u| {
+            if body.site.binary {
+                matches!(
+                    u.op,
+                    Uop::_BINARY_OP
+                        | Uop::_BINARY_OP_ADAPTIVE_ADD
+                        | Uop::_BINARY_OP_ADAPTIVE_SUBTRACT
+                        | Uop::_BINARY_OP_ADAPTIVE_MULTIPLY
+                        | Uop::_BINARY_OP_ADAPTIVE_TRUE_DIVIDE
+                )
+            } else {
+                matches!(u.op, Uop::_BINARY_SUBSCR | Uop::_BINARY_SUBSCR_ADAPTIVE)
+            }
+        })?;
         let set_ip = (k > 0 && uops[k - 1].op == Uop::_SET_IP).then(|| uops[k - 1]);
         let after = uops[k + 1..].to_vec();
         if inst.fallback_count != 0
@@ -493,6 +493,7 @@ mod tests {
                     method: true,
                     init: None,
                     getitem: None,
+                    binary: false,
                 },
                 nargs: 2,
                 locals: 0,
@@ -505,18 +506,13 @@ mod tests {
         }
     }
 
-    /// The body `self.x * o.x + self.y * o.y + ...` of `terms` products,
-    /// of floats (`_GUARD_BOTH_FLOAT` before each operation), or the same
-    /// with `^` and `|`, which have no word forms.
-    fn products(terms: usize, float: bool) -> Vec<UopInst> {
+    /// The body `self.x * o.x + self.y * o.y + ...` of `terms` products
+    /// of floats (`_GUARD_BOTH_FLOAT` before each operation).
+    fn products(terms: usize) -> Vec<UopInst> {
         let mut body = Vec::new();
-        let operation = |pure: Uop, specialized: Uop, body: &mut Vec<UopInst>| {
-            if float {
-                body.push(uop(Uop::_GUARD_BOTH_FLOAT, 0, 0, None));
-                body.push(uop(specialized, 0, 0, None));
-            } else {
-                body.push(uop(pure, 0, 0, None));
-            }
+        let operation = |specialized: Uop, body: &mut Vec<UopInst>| {
+            body.push(uop(Uop::_GUARD_BOTH_FLOAT, 0, 0, None));
+            body.push(uop(specialized, 0, 0, None));
         };
         for t in 0..terms {
             for local in [0, 1] {
@@ -525,17 +521,9 @@ mod tests {
                     ..uop(Uop::_LOAD_ATTR_LOCAL_CACHED, local, 0, None)
                 });
             }
-            operation(
-                Uop::_BINARY_OP_PURE_XOR,
-                Uop::_BINARY_OP_MULTIPLY_FLOAT,
-                &mut body,
-            );
+            operation(Uop::_BINARY_OP_MULTIPLY_FLOAT, &mut body);
             if t > 0 {
-                operation(
-                    Uop::_BINARY_OP_PURE_OR,
-                    Uop::_BINARY_OP_ADD_FLOAT,
-                    &mut body,
-                );
+                operation(Uop::_BINARY_OP_ADD_FLOAT, &mut body);
             }
         }
         body.push(uop(Uop::_INLINE_RETURN, 1, 0, None));
@@ -543,13 +531,13 @@ mod tests {
     }
 
     #[test]
-    fn arithmetic_in_words_is_inlined_and_boxed_arithmetic_only_short() {
+    fn a_bodys_arithmetic_is_computed_in_words() {
         // Three products, five float operators: computed in words (of
         // either kind: the callee's float arithmetic may be given ints), one
         // result boxed, the local in the low bits of each read's oparg and
         // the word above.
         let mut p = program();
-        p.inline_bodies[0].uops = products(3, true);
+        p.inline_bodies[0].uops = products(3);
         let p = inline_calls(p);
         let main: Vec<(Uop, u32)> = p.uops_of(3).iter().map(|u| (u.op, u.oparg)).collect();
         use Uop::*;
@@ -566,15 +554,6 @@ mod tests {
             0x50,
             "the name, for the site cache"
         );
-        // Two products: three operators boxed one by one are still
-        // inlined; three products' five are not.
-        for (terms, inlined) in [(2, true), (3, false)] {
-            let mut p = program();
-            p.inline_bodies[0].uops = products(terms, false);
-            let p = inline_calls(p);
-            let checked = p.uops_of(3).iter().any(|u| u.op == _CHECK_CALLEE);
-            assert_eq!(checked, inlined, "{terms} products");
-        }
     }
 
     #[test]
@@ -770,6 +749,7 @@ mod tests {
                     method: false,
                     init: Some(init),
                     getitem: None,
+                    binary: false,
                 },
                 nargs: 2,
                 locals: 0,

@@ -309,7 +309,19 @@ pub(super) struct ClassSlots {
     pub nb_bool: usize,
     /// `slot_nb_negative`.
     pub nb_negative: usize,
+    /// `slot_nb_add`, `slot_nb_subtract`, `slot_nb_multiply` and
+    /// `slot_nb_true_divide`, in [`BINARY_SLOTS`]' order.
+    pub nb_binary: [usize; 4],
 }
+
+/// The binary operators whose Python methods may be inlined: their
+/// `NB_*` oparg and their `PyNumberMethods` slot's offset.
+pub(crate) const BINARY_SLOTS: [(i64, usize); 4] = [
+    (consts::NB_ADD, off::NUMBER_NB_ADD),
+    (consts::NB_SUBTRACT, off::NUMBER_NB_SUBTRACT),
+    (consts::NB_MULTIPLY, off::NUMBER_NB_MULTIPLY),
+    (consts::NB_TRUE_DIVIDE, off::NUMBER_NB_TRUE_DIVIDE),
+];
 
 /// See [`ClassSlots`].
 pub(super) fn class_slots() -> ClassSlots {
@@ -329,6 +341,10 @@ pub(super) fn class_slots() -> ClassSlots {
                 c"__len__",
                 c"__bool__",
                 c"__neg__",
+                c"__add__",
+                c"__sub__",
+                c"__mul__",
+                c"__truediv__",
             ],
         ) else {
             return ClassSlots::default();
@@ -357,6 +373,7 @@ pub(super) fn class_slots() -> ClassSlots {
                 sq_length: slot_of(sequence, off::SEQUENCE_SQ_LENGTH),
                 nb_bool: slot_of(number, off::NUMBER_NB_BOOL),
                 nb_negative: slot_of(number, off::NUMBER_NB_NEGATIVE),
+                nb_binary: BINARY_SLOTS.map(|(_, at)| slot_of(number, at)),
             }
         }
     })

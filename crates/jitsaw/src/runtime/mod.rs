@@ -21,7 +21,7 @@ pub use helpers::{generator_from_frame, prepare_call_site, releasing_locals};
 pub(crate) use helpers::{
     is_plain_function, plain_class_init, trivial_body, TRIVIAL_ARG, TRIVIAL_CONST,
 };
-pub(crate) use operators::python_getitem_function;
+pub(crate) use operators::{python_binary_function, python_getitem_function};
 pub mod location;
 pub mod watch;
 

@@ -477,10 +477,14 @@ enum Method {
     Len,
     Bool,
     Negative,
+    Add,
+    Subtract,
+    Multiply,
+    TrueDivide,
 }
 
 /// Their names, by [`Method`].
-const METHOD_NAMES: [&CStr; 8] = [
+const METHOD_NAMES: [&CStr; 12] = [
     c"__getitem__",
     c"__setitem__",
     c"__call__",
@@ -489,6 +493,10 @@ const METHOD_NAMES: [&CStr; 8] = [
     c"__len__",
     c"__bool__",
     c"__neg__",
+    c"__add__",
+    c"__sub__",
+    c"__mul__",
+    c"__truediv__",
 ];
 
 /// The interned names of the [`Method`]s, and a lookup cache for each as
@@ -597,6 +605,31 @@ pub(crate) unsafe fn python_getitem_function(container: *mut PyObject) -> Option
     );
     let python_slot = class_slots().mp_subscript;
     python_method(ob_type(container), slot, python_slot, Method::GetItem)
+}
+
+/// The method `left op right` runs (`op` a binary operator's `NB_*`
+/// oparg, not an in-place one) when `left`'s class defines it in Python as
+/// a plain function (its slot is CPython's `slot_nb_*` for it), borrowed:
+/// the class holds it while its version stays (for inlining it where the
+/// right operand is of the same class, whose reflected method is then not
+/// tried: `hook::inline_binary_ops`). Runs no Python code.
+pub(crate) unsafe fn python_binary_function(left: *mut PyObject, op: i64) -> Option<*mut PyObject> {
+    let k = super::helpers::BINARY_SLOTS
+        .iter()
+        .position(|&(nb, _)| nb == op)?;
+    let slot = type_slot(
+        left,
+        off::TYPE_TP_AS_NUMBER,
+        super::helpers::BINARY_SLOTS[k].1,
+    );
+    let python_slot = class_slots().nb_binary[k];
+    let method = [
+        Method::Add,
+        Method::Subtract,
+        Method::Multiply,
+        Method::TrueDivide,
+    ][k];
+    python_method(ob_type(left), slot, python_slot, method)
 }
 
 /// `container[sub] = value` (`PyObject_SetItem`) when `container`'s class

@@ -299,6 +299,24 @@ stencil!(
 );
 
 stencil!(
+    /// The entry of a binary operator whose class's method for it is
+    /// inlined (`optimize::inline`): both operands are instances of the
+    /// class compiled in (the operand), whose version (oparg) vouches for
+    /// that method being the one the operator runs (its slot `slot_nb_*`
+    /// calls it; of two instances of one class, the reflected method is
+    /// not tried).
+    fn _CHECK_BINARY_CLASSES(f, sp, ts) {
+        let version = oparg() as u32;
+        if type_version(ob_type(peek(sp, 2))) != version
+            || type_version(ob_type(peek(sp, 1))) != version
+        {
+            deopt!(f, sp, ts)
+        }
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
     /// The entry of a subscript whose class's `__getitem__` is inlined
     /// (`optimize::inline`): the container, below the subscript, is an
     /// instance of the class compiled in (the operand), whose version
@@ -315,9 +333,15 @@ stencil!(
     /// The return of a subscript's inlined `__getitem__`: the result
     /// replaces the container, and the container and the subscript are
     /// released, as the subscript releases them after the call (which
-    /// may run code: a `__del__`).
+    /// may run code: a `__del__`). Oparg 1: a binary operator's method,
+    /// whose `NotImplemented` leaves for the operator (which raises its
+    /// `TypeError`; the body had no effect), the operands released as the
+    /// operator releases them.
     fn _INLINE_SUBSCR_RETURN(f, sp, ts) {
         let res = peek(sp, 1);
+        if oparg() != 0 && res == not_implemented() {
+            deopt!(f, sp, ts)
+        }
         let base = sp.sub(3);
         decref(*base);
         decref(*base.add(1));
