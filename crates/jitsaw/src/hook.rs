@@ -2922,8 +2922,7 @@ unsafe fn inline_calls(
             callee,
         });
     }
-    calls.extend(inline_getitems(input, insts, ts, frame, globals, builtins));
-    calls.extend(inline_binary_ops(
+    calls.extend(inline_slot_methods(
         input, insts, ts, frame, globals, builtins,
     ));
     calls
@@ -3041,14 +3040,22 @@ unsafe fn inline_callee(
     Some((Box::new(callee), code, stacksize))
 }
 
-/// The subscripts `container[sub]` of the code whose `__getitem__`
-/// `optimize::inline` may run in the caller: where the container is a
-/// local that holds (or will hold, [`predicted_local`]), in the compiling
-/// `frame`, an instance of a class defining `__getitem__` in Python, as a
-/// plain function of two parameters that [`inline_callee`] takes. The
-/// class's version, checked at run time, vouches for that method being the
-/// one subscripting its instances calls (`slot_mp_subscript`).
-unsafe fn inline_getitems(
+/// The subscripts and binary operators of the code whose class's method
+/// `optimize::inline` may run in the caller:
+/// - `container[sub]` where the container is a local that holds (or will
+///   hold, [`predicted_local`]), in the compiling `frame`, an instance of a
+///   class defining `__getitem__` in Python; the class's version, checked
+///   at run time, vouches for that method being the one subscripting its
+///   instances calls (`slot_mp_subscript`);
+/// - `left op right` (`+ - * /`, not in place) where the left operand is
+///   such a local, or a plain attribute of one, holding an instance of a
+///   class defining the method in Python (`__sub__`); both operands are
+///   checked at run time to be of that class (`_CHECK_BINARY_CLASSES`),
+///   whose version vouches for the method (`slot_nb_subtract`);
+///
+/// each method a plain function of two parameters that [`inline_callee`]
+/// takes.
+unsafe fn inline_slot_methods(
     input: &CodeInput,
     insts: &[Inst],
     ts: *mut PyThreadState,
@@ -3061,74 +3068,34 @@ unsafe fn inline_getitems(
         return calls;
     }
     for (j, inst) in insts.iter().enumerate() {
-        if !matches!(
-            inst.opcode,
-            opcode::BINARY_SUBSCR | opcode::BINARY_SUBSCR_GETITEM
-        ) {
-            continue;
-        }
-        let Some(local) = frontend::subscript_container(insts, j) else {
+        let binary = inst.opcode == opcode::BINARY_OP;
+        let operand = match inst.opcode {
+            opcode::BINARY_SUBSCR | opcode::BINARY_SUBSCR_GETITEM => {
+                frontend::subscript_container(insts, j).map(|local| (local, None))
+            }
+            opcode::BINARY_OP => frontend::binary_left_operand(insts, j),
+            _ => None,
+        };
+        let Some((local, attr)) = operand else {
             continue;
         };
-        let container = predicted_local(input, insts, frame, local);
-        if container.is_null() {
-            continue;
-        }
-        let Some(func) = runtime::python_getitem_function(container) else {
-            continue;
-        };
-        calls.extend(slot_call(
-            input,
-            ts,
-            globals,
-            builtins,
-            inst.offset,
-            container,
-            func,
-            false,
-        ));
-    }
-    calls
-}
-
-/// The binary operators `left op right` (`+ - * /`, not in place) of the
-/// code whose method `optimize::inline` may run in the caller: where the
-/// left operand is a local, or a plain attribute of one, that holds in the
-/// compiling `frame` an instance of a class defining the method in Python,
-/// as a plain function of two parameters that [`inline_callee`] takes.
-/// Both operands are checked at run time to be of that class
-/// (`_CHECK_BINARY_CLASSES`), whose version vouches for the method.
-unsafe fn inline_binary_ops(
-    input: &CodeInput,
-    insts: &[Inst],
-    ts: *mut PyThreadState,
-    frame: *mut Frame,
-    globals: *mut PyObject,
-    builtins: *mut PyObject,
-) -> Vec<frontend::InlineCall> {
-    let mut calls = Vec::new();
-    if frame.is_null() {
-        return calls;
-    }
-    for (j, inst) in insts.iter().enumerate() {
-        if inst.opcode != opcode::BINARY_OP {
-            continue;
-        }
-        let Some((local, attr)) = frontend::binary_left_operand(insts, j) else {
-            continue;
-        };
-        let mut left = predicted_local(input, insts, frame, local);
-        if let (false, Some(name)) = (left.is_null(), attr) {
+        let mut owner = predicted_local(input, insts, frame, local);
+        if let (false, Some(name)) = (owner.is_null(), attr) {
             let Some(&name) = input.names.get(name as usize) else {
                 continue;
             };
-            left = runtime::attr_cache::peek_attr(left, name as *mut PyObject)
+            owner = runtime::attr_cache::peek_attr(owner, name as *mut PyObject)
                 .unwrap_or(std::ptr::null_mut());
         }
-        if left.is_null() {
+        if owner.is_null() {
             continue;
         }
-        let Some(func) = runtime::python_binary_function(left, inst.oparg as i64) else {
+        let func = if binary {
+            runtime::python_binary_function(owner, inst.oparg as i64)
+        } else {
+            runtime::python_getitem_function(owner)
+        };
+        let Some(func) = func else {
             continue;
         };
         calls.extend(slot_call(
@@ -3137,9 +3104,9 @@ unsafe fn inline_binary_ops(
             globals,
             builtins,
             inst.offset,
-            left,
+            owner,
             func,
-            true,
+            binary,
         ));
     }
     calls
@@ -3191,7 +3158,7 @@ unsafe fn slot_call(
 /// frame of a call compiled at its start), the one its only assignment in
 /// the code (`insts`) would store now where that is a plain attribute of
 /// a bound local (`done = pos.done`, read without running code); NULL for
-/// anything else. A prediction only, for [`inline_getitems`].
+/// anything else. A prediction only, for [`inline_slot_methods`].
 unsafe fn predicted_local(
     input: &CodeInput,
     insts: &[Inst],

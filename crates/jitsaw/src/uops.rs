@@ -948,15 +948,12 @@ impl Uop {
     /// [`Uop::needs_ip`] worked out from its stencil (once per micro-op,
     /// while the tables are built).
     fn calls_needing_ip(self, stencil: &Stencil) -> bool {
-        !matches!(
-            self,
-            Uop::_BINARY_OP_ADD_INT
-                | Uop::_BINARY_OP_SUBTRACT_INT
-                | Uop::_BINARY_OP_MULTIPLY_INT
-                | Uop::_BINARY_OP_ADD_FLOAT
-                | Uop::_BINARY_OP_SUBTRACT_FLOAT
-                | Uop::_BINARY_OP_MULTIPLY_FLOAT
-                | Uop::_BINARY_OP_ADD_UNICODE
+        // Arithmetic: the `_PURE` forms' slow paths are CPython's int
+        // operations of two exact ints.
+        !(self.is_arithmetic()
+            || matches!(
+                self,
+                Uop::_BINARY_OP_ADD_UNICODE
                 | Uop::_COMPARE_OP_INT
                 | Uop::_COMPARE_OP_FLOAT
                 | Uop::_COMPARE_OP_STR
@@ -964,19 +961,6 @@ impl Uop {
                 // Allocates an instance: no code runs (CPython 3.13
                 // collects garbage at the eval breaker).
                 | Uop::_INIT_ALLOC
-                // Their slow paths are CPython's int operations of two
-                // exact ints.
-                | Uop::_BINARY_OP_PURE_ADD
-                | Uop::_BINARY_OP_PURE_SUBTRACT
-                | Uop::_BINARY_OP_PURE_MULTIPLY
-                | Uop::_BINARY_OP_PURE_TRUE_DIVIDE
-                | Uop::_BINARY_OP_PURE_AND
-                | Uop::_BINARY_OP_PURE_OR
-                | Uop::_BINARY_OP_PURE_XOR
-                | Uop::_BINARY_OP_PURE_FLOOR_DIVIDE
-                | Uop::_BINARY_OP_PURE_REMAINDER
-                | Uop::_BINARY_OP_PURE_LSHIFT
-                | Uop::_BINARY_OP_PURE_RSHIFT
                 // Free only an int (the index); allocate only the length;
                 // allocate a tuple (or, failing, release what bodies push).
                 | Uop::_BINARY_SUBSCR_LIST_INT_PURE
@@ -1007,12 +991,13 @@ impl Uop {
                 | Uop::_RAW_UPDATE_LIST_ITEM_FLOAT
                 | Uop::_RAW_BOX_FAST_INT
                 | Uop::_RAW_BOX_FAST_FLOAT
-        ) && stencil.calls_out_except(&[
-            "jitsaw_dealloc",
-            "jitsaw_free_quietly",
-            "jitsaw_handle_pending",
-            "jitsaw_local_monitors",
-        ])
+            ))
+            && stencil.calls_out_except(&[
+                "jitsaw_dealloc",
+                "jitsaw_free_quietly",
+                "jitsaw_handle_pending",
+                "jitsaw_local_monitors",
+            ])
     }
 
     /// Whether the micro-op may run arbitrary Python code, after which

@@ -814,7 +814,7 @@ unsafe fn share(
 
 /// `owner.name` where reading it runs no code (see
 /// [`Entry::plain_value`]), borrowed; `None` otherwise. For predictions
-/// made when compiling (`hook::inline_getitems`).
+/// made when compiling (`hook::inline_slot_methods`).
 ///
 /// # Safety
 /// The GIL is held; `owner` and `name` are live objects.

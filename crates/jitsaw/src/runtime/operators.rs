@@ -593,7 +593,7 @@ pub(super) unsafe fn python_get_item(
 /// The `__getitem__` that subscripting `container` runs, when its class
 /// defines it in Python as a plain function (its `mp_subscript` is
 /// `slot_mp_subscript`), borrowed: the class holds it while its version
-/// stays (for inlining it, `hook::inline_getitems`). Runs no Python code.
+/// stays (for inlining it, `hook::inline_slot_methods`). Runs no Python code.
 ///
 /// # Safety
 /// The GIL is held; `container` is a live object.
@@ -612,7 +612,7 @@ pub(crate) unsafe fn python_getitem_function(container: *mut PyObject) -> Option
 /// a plain function (its slot is CPython's `slot_nb_*` for it), borrowed:
 /// the class holds it while its version stays (for inlining it where the
 /// right operand is of the same class, whose reflected method is then not
-/// tried: `hook::inline_binary_ops`). Runs no Python code.
+/// tried: `hook::inline_slot_methods`). Runs no Python code.
 pub(crate) unsafe fn python_binary_function(left: *mut PyObject, op: i64) -> Option<*mut PyObject> {
     let k = super::helpers::BINARY_SLOTS
         .iter()
