@@ -140,6 +140,13 @@ def program(seed):
         CALLABLE.insert(r.randrange(2), m)
     CALLABLE.clear()
     LOCALS.clear()
+    # Binary operators' methods (inlined where both operands are of the
+    # class), now and then giving up with `NotImplemented`.
+    for dunder in ("__sub__", "__mul__"):
+        lines += [f"    def {dunder}(self, u):", "        v = 2"]
+        if r.random() < 0.3:
+            lines += [f"        if {cond(r, 1)}:", "            return NotImplemented"]
+        lines.append(f"        return {num(r)}")
     lines += [
         "class B(A):",
         "    def __init__(self, x, y, z):",
@@ -171,6 +178,9 @@ def program(seed):
         args = r.choice(["b, i", "a, i", "b, n", "a, 3"])
         target = r.choice(["a", "b"])
         lines.append(f"        out.append(show({target}.{m}({args})))")
+    for _ in range(r.randint(0, 2)):
+        x, y = r.choice(["a", "b"]), r.choice(["a", "b"])
+        lines.append(f"        out.append(show({x} {r.choice(['-', '*'])} {y}))")
     # Instances made in the loop: `A`'s `__init__` inlined too.
     lines.append(f"        out.append(show(A(i, {r.choice(['2', 'n', 'b.y', 'LIMIT'])}, 3).{r.choice(ATTRS)}))")
     lines += ["    return out[-4:]", "def guarded(a, b, n):", "    try:",
