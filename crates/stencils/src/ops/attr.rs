@@ -212,12 +212,19 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
     None
 }
 
-/// The inline value of `owner` that the entry for its type in the site
-/// cache (the operand) names, borrowed, if the entry is one of an inline
-/// value and the value is there.
+/// The inline value or slot of `owner` that the entry for its type in
+/// the site cache (the operand) names, borrowed, if the entry is one of an
+/// inline value or a slot and the value is there.
 #[inline(always)]
-pub(super) unsafe fn cached_inline_value(owner: *mut PyObject) -> Option<*mut PyObject> {
+pub(super) unsafe fn cached_plain_value(owner: *mut PyObject) -> Option<*mut PyObject> {
     let e = cached_entry(owner)?;
+    if e.kind == AttrKind::Slot {
+        let attr = *owner
+            .cast::<u8>()
+            .add(e.index as usize)
+            .cast::<*mut PyObject>();
+        return (!attr.is_null()).then_some(attr);
+    }
     let values = inline_values(owner);
     if e.kind == AttrKind::Value && (*values).valid != 0 && e.index != ATTR_NOT_SHARED {
         let attr = *(*values).values.as_ptr().add(e.index as usize);
@@ -446,7 +453,7 @@ stencil!(
     /// `self.x` in an inlined body (oparg: the local), through the site's
     /// cache (the operand; the attribute's name waits in the cache line
     /// after it), so that receivers of several classes take the body: an
-    /// inline value is read here; other entries that read the attribute
+    /// inline value or a slot is read here; other entries that read the attribute
     /// without running code (`AttrEntry::plain_value`), and a type the
     /// cache lacks, which it classifies, by `jitsaw_load_attr_pure`.
     /// Anything else pushes the local with a reference and leaves, as
@@ -454,7 +461,7 @@ stencil!(
     fn _LOAD_ATTR_LOCAL_CACHED(f, sp, ts) {
         let owner = *frame_local(f, oparg() as usize);
         // An inline value here; any other kind of entry by the helper.
-        if let Some(attr) = cached_inline_value(owner) {
+        if let Some(attr) = cached_plain_value(owner) {
             incref(attr);
             *sp = attr;
             next!(f, sp.add(1), ts)
@@ -819,8 +826,8 @@ stencil!(
 /// The store of `_STORE_ATTR_LOCAL_CACHED` and `_STORE_ATTR_SWAPPED_CACHED`
 /// of `$value` into `$owner`'s attribute through the site's cache (the
 /// operand; the name waits in the cache line after it), so that owners of
-/// several classes take the body: an inline value is stored here, a slot,
-/// a `__dict__`'s value or a type the cache lacks (classified) by
+/// several classes take the body: an inline value or a slot is stored
+/// here, a `__dict__`'s value or a type the cache lacks (classified) by
 /// `jitsaw_store_attr_pure`; only over a missing value or one whose
 /// release runs no code (`releases_quietly`). Evaluates to whether it
 /// stored (the value's reference taken).
@@ -830,7 +837,20 @@ macro_rules! store_attr_pure_cached {
         let mut stored = false;
         if let Some(e) = cached_entry(owner) {
             let values = inline_values(owner);
-            if e.kind == AttrKind::Value
+            if e.kind == AttrKind::Slot {
+                let slot = owner
+                    .cast::<u8>()
+                    .add(e.index as usize)
+                    .cast::<*mut PyObject>();
+                let old = *slot;
+                if old.is_null() || releases_quietly(old) {
+                    *slot = value;
+                    if !old.is_null() {
+                        decref(old);
+                    }
+                    stored = true;
+                }
+            } else if e.kind == AttrKind::Value
                 && (*values).valid != 0
                 && e.index != ATTR_NOT_SHARED
                 && managed_dict(owner).is_null()

@@ -10,7 +10,7 @@
 //! instruction, as nothing has changed yet. Float `+ - *` and `/` are
 //! IEEE operations on the doubles, as CPython's are.
 
-use super::attr::{cached_inline_value, instance_value_of};
+use super::attr::{cached_plain_value, instance_value_of};
 use super::binary::{comparison_bit, plain_pow};
 use super::control::local_monitors;
 use crate::abi::*;
@@ -210,7 +210,7 @@ macro_rules! read_cached_attr_word {
             $(#[$doc])*
             fn $name(f, sp, ts) {
                 let owner = *frame_local(f, (oparg() & 0xFF_FFFF) as usize);
-                let (v, owned) = match cached_inline_value(owner) {
+                let (v, owned) = match cached_plain_value(owner) {
                     Some(v) => (v, false),
                     None => {
                         core::hint::cold_path();
