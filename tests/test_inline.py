@@ -544,6 +544,87 @@ print(calls.count("<lambda>"))
     assert r.recorded == {"cells": 2}, r.recorded
 
 
+def test_a_body_whose_int_words_keep_leaving_computes_either_kind(jit):
+    # The callee's arithmetic specialized for ints, then given floats: its
+    # inlined body's int words leave for the call until the caller is
+    # compiled again with the body's ints of either kind, still inlined.
+    r = jit(
+        NOTE
+        + """
+def f(a, b):
+    return a * b + a - 1
+def run(x, y, n):
+    t = 0
+    for i in range(n):
+        t += f(x, y)
+    return t
+for k in range(40):
+    run(3, 4, 20)
+note("ints", run)
+for k in range(60):
+    r = run(1.5, 4, 20)
+note("mixed", run)
+print(r, run(2**40, 2**30, 3), run(True, 2, 2), run(-0.0, 3, 2))
+"""
+    )
+    assert r.recorded == {"ints": 1, "mixed": 1}, r.recorded
+
+
+def test_slots_are_read_and_stored_in_place_by_inlined_bodies(jit):
+    # A slotted class's methods inlined read and store its slots through
+    # the site caches in the stencils: an unset slot (deleted) leaves for
+    # the call's `AttributeError`, a store over a value with a `__del__`
+    # leaves for the interpreter's store (the finalizer runs in the
+    # method's frame), another layout at the same site takes its own way.
+    r = jit(
+        NOTE
+        + """
+class P:
+    __slots__ = ("x", "y")
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+    def norm(self):
+        return self.x * self.x + self.y * self.y
+    def scale(self, k):
+        self.x = self.x * k
+        return self.y
+class Q:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+    norm, scale = P.norm, P.scale
+class Loud:
+    def __del__(self):
+        import sys
+        print("del in", sys._getframe(1).f_code.co_name)
+    def __mul__(self, k):
+        return 2
+def run(ps, n):
+    t = 0
+    for i in range(n):
+        for p in ps:
+            t += p.norm() + p.scale(1.0)
+    return t
+def show(ps, n=2):
+    try:
+        return run(ps, n)
+    except Exception as e:
+        return type(e).__name__, str(e)
+ps = [P(1.5, 2.0), P(3.0, 0.5)]
+for k in range(40):
+    run(ps, 10)
+note("bodies", run)
+print(show(ps), show([P(1, 2), Q(3.0, 4.0)]))
+del ps[1].y
+print(show(ps))
+ps[1].y = 2.5
+ps[0].x = Loud()
+print(show(ps[:1], 1))
+print(show(ps))
+"""
+    )
+    assert r.recorded == {"bodies": 2}, r.recorded
+
+
 def test_binary_operators_of_a_class_run_its_methods_inlined(jit):
     # `a - b`, `a + b`... of two instances of a class defining the method
     # in Python run the method inlined (its class call, `P(...)`, in turn);

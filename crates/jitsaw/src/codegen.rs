@@ -109,6 +109,9 @@ pub struct Compiled {
     /// Code-unit offsets of the heads of loops kept in words
     /// (`optimize::loops`), whose fallbacks are their words leaving.
     pub words_heads: Vec<u32>,
+    /// Code-unit offsets of calls whose inlined bodies compute ints in
+    /// words of that kind only (`optimize::raw::words_in_body`).
+    pub int_word_bodies: Vec<u32>,
     /// Where a suspended generator resumes (the instruction after
     /// `RETURN_GENERATOR` and after each `YIELD_VALUE`), in a table indexed
     /// by the code-unit offset's low bits (see [`resume_table`]), so that a
@@ -779,6 +782,15 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         })
         .map(|i| program.insts[i].offset)
         .collect();
+    let int_word_bodies = (0..program.insts.len())
+        .filter(|&i| {
+            let uops = program.uops_of(i);
+            uops.iter()
+                .any(|u| matches!(u.op, Uop::_CHECK_CALLEE | Uop::_CHECK_KNOWN_CALLEE))
+                && uops.iter().any(|u| u.op.computes_ints_in_words())
+        })
+        .map(|i| program.insts[i].offset)
+        .collect();
     let mut locations: Vec<(u32, u32)> = Vec::new();
     for p in &all_pieces[..program.uops.len()] {
         if locations.last().is_none_or(|&(_, i)| i != p.uop.inst) {
@@ -807,6 +819,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         frame_checks,
         class_checks,
         words_heads,
+        int_word_bodies,
         resumes,
         uops: all_pieces.iter().map(|p| p.uop.op).collect(),
         pieces: all_pieces,

@@ -52,6 +52,10 @@ pub struct CodeInput {
     /// Offsets of loop heads whose loops are not kept in words
     /// (`optimize::loops`): their words kept leaving.
     pub no_words: Vec<u32>,
+    /// Offsets of calls whose inlined bodies compute their int arithmetic
+    /// as of either kind too (`optimize::raw::words_in_body`): their
+    /// words for ints kept leaving (floats given).
+    pub either_kinds: Vec<u32>,
     /// Where each `LOAD_GLOBAL` finds its name now, by instruction offset
     /// (see [`GlobalSlot`]).
     pub globals: Vec<(u32, GlobalSlot)>,
@@ -422,6 +426,7 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
         const_words: code.const_words.clone(),
         generic: code.generic.clone(),
         no_words: code.no_words.clone(),
+        either_kinds: code.either_kinds.clone(),
         inline_bodies: code
             .inline_calls
             .iter()
@@ -439,8 +444,11 @@ pub const MAX_INLINED_INSTRUCTIONS: usize = 24;
 /// Micro-ops of a longer callee's body that do more than load a local or
 /// a constant, move values on the stack or jump (see
 /// [`MAX_INLINED_INSTRUCTIONS`]); paths its calls never took leave at their
-/// first instruction and count for nothing.
-pub const MAX_INLINED_WORK: usize = 24;
+/// first instruction and count for nothing, and so do the calls inlined in
+/// it in turn. (24 until session 60: float's slotted `Point` methods,
+/// inlined, were slower than called until the site caches' stencils read
+/// slots in place.)
+pub const MAX_INLINED_WORK: usize = 40;
 
 /// Callees of more instructions than this are not looked at.
 pub const MAX_CALLEE_INSTRUCTIONS: usize = 2 * MAX_INLINED_INSTRUCTIONS;

@@ -128,6 +128,9 @@ pub struct CodeState {
     /// Loop heads compiled without words because their words kept leaving
     /// (see `frontend::CodeInput::no_words`).
     no_words: Vec<u32>,
+    /// Calls whose inlined bodies compute ints as of either kind (see
+    /// `frontend::CodeInput::either_kinds`).
+    either_kinds: Vec<u32>,
     /// Whether compiled code reported an instruction due for its first
     /// specialization ([`quicken_due`]): a call is to be interpreted.
     respecialize_wanted: bool,
@@ -1437,6 +1440,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             deopt_sites: Vec::new(),
             generic: Vec::new(),
             no_words: Vec::new(),
+            either_kinds: Vec::new(),
             frame_object_deopts: 0,
             class_check_deopts: 0,
             respecialize_wanted: false,
@@ -1977,6 +1981,13 @@ unsafe fn note_fallbacks(s: &mut CodeState, code: *mut PyCodeObject) {
                 s.no_words.push(offset);
                 recompile = true;
             }
+            // A call whose inlined body's words for ints keep leaving
+            // (floats given where the callee saw ints): its ints computed
+            // as of either kind first, keeping the body.
+            _ if c.int_word_bodies.contains(&offset) && !s.either_kinds.contains(&offset) => {
+                s.either_kinds.push(offset);
+                recompile = true;
+            }
             // Other instructions, attribute sites included (a site whose
             // type changed version or that sees several types): compiled
             // generic, their per-site cache serves every type it meets
@@ -2265,6 +2276,7 @@ unsafe fn compile(
     input.builtins_version = keys_version((*frame).f_builtins);
     input.generic = s.generic.clone();
     input.no_words = s.no_words.clone();
+    input.either_kinds = s.either_kinds.clone();
     // A deopt in a generator only hands the interpreter the frame until its
     // next yield, so a due counter may deopt even in a loop.
     // In counting mode the interpreter's bytecode is re-instrumented at every
@@ -2563,6 +2575,7 @@ pub unsafe fn dump_code(
     if let Some(state) = STATES.get().get(&(code as usize)) {
         input.generic = state.generic.clone();
         input.no_words = state.no_words.clone();
+        input.either_kinds = state.either_kinds.clone();
         input.loops = state.loops && !state.generator;
         input.local_facts = state.local_facts();
         input.class_facts = state.class_facts();

@@ -722,6 +722,20 @@ impl Uop {
         !self.exits_to_interpreter() && self.stencil().has(stencils::HoleValue::Exit)
     }
 
+    /// Whether the micro-op reads or computes ints in words, and only ints
+    /// (`optimize::raw`: a value of the other kind makes it leave).
+    pub fn computes_ints_in_words(self) -> bool {
+        matches!(
+            self,
+            Uop::_RAW_LOAD_FAST
+                | Uop::_RAW_LOAD_ATTR
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_RAW_ADD
+                | Uop::_RAW_SUBTRACT
+                | Uop::_RAW_MULTIPLY
+        )
+    }
+
     /// Whether the micro-op is one of an expression or a loop computed in
     /// machine words (`optimize::raw`, `optimize::loops`).
     pub fn computes_in_words(self) -> bool {
@@ -1255,6 +1269,9 @@ pub struct Program {
     /// Code-unit offsets of loop heads not kept in words (see
     /// `frontend::CodeInput::no_words`).
     pub no_words: Vec<u32>,
+    /// Code-unit offsets of calls whose bodies compute ints as of either
+    /// kind (see `frontend::CodeInput::either_kinds`).
+    pub either_kinds: Vec<u32>,
     /// Callees' bodies to inline at their calls (see `optimize::inline`).
     pub inline_bodies: Vec<InlineBody>,
 }

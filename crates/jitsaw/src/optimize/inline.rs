@@ -64,7 +64,8 @@ pub fn inline_calls(mut program: Program) -> Program {
             let found = words.iter().find(|&&(o, _, _)| o == object);
             found.map(|&(_, w, float)| (w, float))
         };
-        body.uops = raw::words_in_body(std::mem::take(&mut body.uops), end, &const_word);
+        let either = program.either_kinds.contains(&body.site.offset);
+        body.uops = raw::words_in_body(std::mem::take(&mut body.uops), end, &const_word, either);
         super::borrow::borrow_in_body(&mut body.uops);
     }
     let at = depths(&program);

@@ -668,10 +668,14 @@ fn emit_steps(steps: &[Step], inst: u32, out: &mut Vec<UopInst>) {
 /// float code is often given ints, `Vector(0, 1, 0)`: a value of either
 /// kind computes as CPython computes it; int arithmetic keeps its kind,
 /// whose words cost less: spectral_norm's `eval_A` computed as of either
-/// kind took 10 % longer); and the pure forms of `/`, `//` and `%`
-/// (`frontend::inline_body`'s, which CPython never specializes).
-fn body_operation(op: Uop) -> Option<(Uop, Option<Kind>, Kind)> {
+/// kind took 10 % longer, unless `either`: its words kept leaving); and the
+/// pure forms of `/`, `//` and `%` (`frontend::inline_body`'s, which
+/// CPython never specializes).
+fn body_operation(op: Uop, either: bool) -> Option<(Uop, Option<Kind>, Kind)> {
     let (opcode, nb) = match op {
+        Uop::_BINARY_OP_ADD_INT if either => (BINARY_OP, consts::NB_ADD),
+        Uop::_BINARY_OP_SUBTRACT_INT if either => (BINARY_OP, consts::NB_SUBTRACT),
+        Uop::_BINARY_OP_MULTIPLY_INT if either => (BINARY_OP, consts::NB_MULTIPLY),
         Uop::_BINARY_OP_ADD_INT => (BINARY_OP_ADD_INT, 0),
         Uop::_BINARY_OP_SUBTRACT_INT => (BINARY_OP_SUBTRACT_INT, 0),
         Uop::_BINARY_OP_MULTIPLY_INT => (BINARY_OP_MULTIPLY_INT, 0),
@@ -698,6 +702,7 @@ fn read_body_uop(
     uops: &[UopInst],
     k: usize,
     const_word: &dyn Fn(u64) -> Option<(i64, bool)>,
+    either: bool,
     stack: &mut Vec<(Kind, Option<usize>)>,
     steps: &mut Vec<Step>,
 ) -> Option<(usize, bool)> {
@@ -732,11 +737,11 @@ fn read_body_uop(
                 ]
             };
             (guarded.contains(&next.op) && next.jump.is_none()).then_some(())?;
-            let (taken, op) = read_body_uop(uops, k + 1, const_word, stack, steps)?;
+            let (taken, op) = read_body_uop(uops, k + 1, const_word, either, stack, steps)?;
             return Some((taken + 1, op));
         }
         op if stack.len() >= 2 => {
-            let step = body_operation(op).and_then(|o| apply(o, stack, steps))?;
+            let step = body_operation(op, either).and_then(|o| apply(o, stack, steps))?;
             steps.push(step);
             return Some((1, true));
         }
@@ -756,11 +761,13 @@ fn read_body_uop(
 /// combine them by at least two operators into one value. An exit of the
 /// words leaves the body as its own guards would, for the call, which
 /// starts over: nothing has changed. Jumps into a run other than at its
-/// start keep it from being one.
+/// start keep it from being one. Where `either`, int arithmetic too is of
+/// values of either kind (see [`body_operation`]).
 pub fn words_in_body(
     uops: Vec<UopInst>,
     end: usize,
     const_word: &dyn Fn(u64) -> Option<(i64, bool)>,
+    either: bool,
 ) -> Vec<UopInst> {
     let mut targeted = vec![false; uops.len() + 1];
     for t in uops.iter().filter_map(|u| u.jump) {
@@ -775,7 +782,8 @@ pub fn words_in_body(
         let mut steps = Vec::new();
         let (mut ops, mut best, mut k) = (0, None, i);
         while k < end && (k == i || !targeted[k]) {
-            let Some((taken, op)) = read_body_uop(&uops, k, const_word, &mut stack, &mut steps)
+            let Some((taken, op)) =
+                read_body_uop(&uops, k, const_word, either, &mut stack, &mut steps)
             else {
                 break;
             };
@@ -1378,7 +1386,7 @@ mod tests {
             at(_BINARY_OP_SUBTRACT_INT, 0, 0, None),
             at(_INLINE_RETURN, 1, 0, None),
         ];
-        let out = words_in_body(body.clone(), 13, &consts);
+        let out = words_in_body(body.clone(), 13, &consts, false);
         let ops: Vec<(Uop, u32, u64)> = out.iter().map(|u| (u.op, u.oparg, u.operand)).collect();
         // The first: `+` of ints, `//` of two ints and the unspecialized
         // `*` of that int and a float, a float; the jump lands past it, on
@@ -1410,12 +1418,16 @@ mod tests {
         assert!(out.iter().all(|u| u.inst == 7));
         // With no store, the second is computed too; a jump into its middle
         // keeps it as it is.
-        let out = words_in_body(body.clone(), body.len(), &consts);
+        let out = words_in_body(body.clone(), body.len(), &consts, false);
         assert_eq!(out[9].op, _RAW_LOAD_FAST);
         assert_eq!(out[14].op, _RAW_BOX_INT);
+        // A call whose int words kept leaving: its ints of either kind.
+        let out = words_in_body(body.clone(), body.len(), &consts, true);
+        assert_eq!(out[1].op, _RAW_LOAD_FAST_ANY);
+        assert_eq!(out[3].op, _RAW_ADD_ANY);
         let mut into = body;
         into[0].jump = Some(10);
-        let out = words_in_body(into, 17, &consts);
+        let out = words_in_body(into, 17, &consts, false);
         assert_eq!(out[0].jump, Some(10));
         assert_eq!(out[10].op, _LOAD_FAST);
         assert_eq!(out[11].op, _GUARD_BOTH_INT);
