@@ -1158,6 +1158,17 @@ pub struct UopInst {
 pub const LABEL: u32 = 1 << 31;
 
 impl UopInst {
+    /// Micro-op `op` of instruction `inst`, not a jump.
+    pub fn at(op: Uop, oparg: u32, operand: u64, inst: u32) -> UopInst {
+        UopInst {
+            op,
+            oparg,
+            operand,
+            inst,
+            jump: None,
+        }
+    }
+
     /// The micro-op of its instruction's main code that the jump names, if
     /// it is a [`LABEL`].
     pub fn label(&self) -> Option<u32> {
@@ -1392,13 +1403,7 @@ impl InlineBody {
     /// operator's two operands' class, its method), the function's
     /// version, the rest; or the callee's code and the rest.
     pub fn entry_checks(&self, entry: u32, inst: u32) -> Vec<UopInst> {
-        let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
-            op,
-            oparg,
-            operand,
-            inst,
-            jump: None,
-        };
+        let uop = |op: Uop, oparg: u32, operand: u64| UopInst::at(op, oparg, operand, inst);
         match (self.site.init, self.site.getitem) {
             (Some(init), _) => {
                 let n = self.nargs - 1;

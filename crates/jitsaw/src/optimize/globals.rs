@@ -214,13 +214,7 @@ mod tests {
     use crate::uops::Inst;
 
     fn uop(op: Uop, oparg: u32, operand: u64, inst: u32) -> UopInst {
-        UopInst {
-            op,
-            oparg,
-            operand,
-            inst,
-            jump: None,
-        }
+        UopInst::at(op, oparg, operand, inst)
     }
 
     fn inst(offset: u32, opcode: u8, first: u32, count: u32, fallback: u32, fb: u32) -> Inst {

@@ -637,13 +637,7 @@ pub fn compute_in_words(program: Program) -> Program {
 /// the word of its stack depth, an operation's result in its left
 /// operand's, the last one in word 0.
 fn emit_steps(steps: &[Step], inst: u32, out: &mut Vec<UopInst>) {
-    let uop = |op: Uop, oparg: u32, operand: u64| UopInst {
-        op,
-        oparg,
-        operand,
-        inst,
-        jump: None,
-    };
+    let uop = |op: Uop, oparg: u32, operand: u64| UopInst::at(op, oparg, operand, inst);
     let mut depth = 0u32;
     for step in steps {
         match *step {
@@ -822,13 +816,7 @@ pub fn words_in_body(
             Some(&&(start, past, ref steps, result)) if start == k => {
                 let inst = uops[k].inst;
                 emit_steps(steps, inst, &mut out);
-                out.push(UopInst {
-                    op: result.boxed(),
-                    oparg: 0,
-                    operand: 0,
-                    inst,
-                    jump: None,
-                });
+                out.push(UopInst::at(result.boxed(), 0, 0, inst));
                 next_run.next();
                 k = past;
             }
