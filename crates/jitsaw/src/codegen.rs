@@ -556,16 +556,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         let opcode = program.insts[p.uop.inst as usize].opcode;
         if p.uop.op.has_site_cache() {
             let cache = site_caches[next_cache].0.get();
-            if matches!(
-                p.uop.op,
-                Uop::_LOAD_ATTR_LOCAL_CACHED
-                    | Uop::_STORE_ATTR_LOCAL_CACHED
-                    | Uop::_STORE_ATTR_SWAPPED_CACHED
-                    | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
-                    | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
-                    | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
-                    | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY
-            ) {
+            if p.uop.op.caches_named_attribute() {
                 // The name, at `LOCAL_CACHED_NAME`: the second cache's first
                 // word (the caches are contiguous 64-byte lines).
                 const _: () = assert!(LOCAL_CACHED_NAME == size_of::<SiteCache>());

@@ -915,6 +915,25 @@ impl Uop {
         )
     }
 
+    /// Whether the micro-op is an inlined body's access to an attribute
+    /// through a per-site cache of the types it meets, followed by the
+    /// attribute's name (`LOCAL_CACHED_NAME`): an inline value or a slot
+    /// in the stencil, anything else by `jitsaw_load_attr_pure` or
+    /// `jitsaw_store_attr_pure`, which classify a type running no Python
+    /// code.
+    pub const fn caches_named_attribute(self) -> bool {
+        matches!(
+            self,
+            Uop::_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_STORE_ATTR_LOCAL_CACHED
+                | Uop::_STORE_ATTR_SWAPPED_CACHED
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
+                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY
+        )
+    }
+
     /// How many consecutive [`crate::codegen::SiteCache`]s the micro-op's
     /// site cache takes (see [`Uop::has_site_cache`]).
     pub const fn site_cache_slots(self) -> usize {
@@ -925,13 +944,7 @@ impl Uop {
             | Uop::_STORE_ATTR_CACHED
             | Uop::_STORE_ATTR_CACHED_BORROWED => 1,
             // The entries, then the name.
-            Uop::_LOAD_ATTR_LOCAL_CACHED
-            | Uop::_STORE_ATTR_LOCAL_CACHED
-            | Uop::_STORE_ATTR_SWAPPED_CACHED
-            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
-            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
-            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
-            | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY => 2,
+            _ if self.caches_named_attribute() => 2,
             // A `ResumeCache`; two `CallCache` entries.
             Uop::_SEND
             | Uop::_SEND_ASYNC_FOR
@@ -963,8 +976,11 @@ impl Uop {
     /// while the tables are built).
     fn calls_needing_ip(self, stencil: &Stencil) -> bool {
         // Arithmetic: the `_PURE` forms' slow paths are CPython's int
-        // operations of two exact ints.
+        // operations of two exact ints. Attributes through named site
+        // caches: they classify a type (`runtime::attr_cache`), running no
+        // Python code, and release only what runs none.
         !(self.is_arithmetic()
+            || self.caches_named_attribute()
             || matches!(
                 self,
                 Uop::_BINARY_OP_ADD_UNICODE
@@ -986,15 +1002,6 @@ impl Uop {
                 | Uop::_CALL_BUILTIN_O_PURE
                 // Reads types' MROs, releases no last reference.
                 | Uop::_CALL_ISINSTANCE_PURE
-                // Classify a type (`runtime::attr_cache`), running no
-                // Python code, and release only what runs none.
-                | Uop::_LOAD_ATTR_LOCAL_CACHED
-                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED
-                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_FLOAT
-                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_REAL
-                | Uop::_RAW_LOAD_ATTR_LOCAL_CACHED_ANY
-                | Uop::_STORE_ATTR_LOCAL_CACHED
-                | Uop::_STORE_ATTR_SWAPPED_CACHED
                 | Uop::_STORE_ATTR_INSTANCE_VALUE_PURE
                 | Uop::_STORE_ATTR_SLOT_PURE
                 | Uop::_STORE_SUBSCR_LIST_INT_PURE

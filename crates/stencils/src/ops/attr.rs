@@ -212,6 +212,26 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
     None
 }
 
+/// Where `owner`'s member slot (`__slots__`) at byte offset `offset` is.
+#[inline(always)]
+unsafe fn slot_at(owner: *mut PyObject, offset: usize) -> *mut *mut PyObject {
+    owner.cast::<u8>().add(offset).cast::<*mut PyObject>()
+}
+
+/// Stores `value` (its reference taken) into `slot` where that releases
+/// nothing that could run code: the slot is empty or holds a value whose
+/// release runs none (`releases_quietly`); whether it stored.
+#[inline(always)]
+unsafe fn store_slot_quietly(slot: *mut *mut PyObject, value: *mut PyObject) -> bool {
+    let old = *slot;
+    if !old.is_null() && !releases_quietly(old) {
+        return false;
+    }
+    *slot = value;
+    xdecref(old);
+    true
+}
+
 /// The inline value or slot of `owner` that the entry for its type in
 /// the site cache (the operand) names, borrowed, if the entry is one of an
 /// inline value or a slot and the value is there.
@@ -219,10 +239,7 @@ unsafe fn cached_entry(owner: *mut PyObject) -> Option<&'static AttrEntry> {
 pub(super) unsafe fn cached_plain_value(owner: *mut PyObject) -> Option<*mut PyObject> {
     let e = cached_entry(owner)?;
     if e.kind == AttrKind::Slot {
-        let attr = *owner
-            .cast::<u8>()
-            .add(e.index as usize)
-            .cast::<*mut PyObject>();
+        let attr = *slot_at(owner, e.index as usize);
         return (!attr.is_null()).then_some(attr);
     }
     let values = inline_values(owner);
@@ -545,7 +562,7 @@ macro_rules! load_attr_with_hint {
 macro_rules! load_attr_slot {
     ($f:ident, $sp:ident, $ts:ident, $method:expr, borrowed: $borrowed:literal) => {{
         let owner = peek($sp, 1);
-        let attr = *owner.cast::<u8>().add(operand32() as usize).cast::<*mut PyObject>();
+        let attr = *slot_at(owner, operand32() as usize);
         if attr.is_null() {
             deopt_borrowed!($f, $sp, $ts; $borrowed => peek($sp, 1))
         }
@@ -838,18 +855,7 @@ macro_rules! store_attr_pure_cached {
         if let Some(e) = cached_entry(owner) {
             let values = inline_values(owner);
             if e.kind == AttrKind::Slot {
-                let slot = owner
-                    .cast::<u8>()
-                    .add(e.index as usize)
-                    .cast::<*mut PyObject>();
-                let old = *slot;
-                if old.is_null() || releases_quietly(old) {
-                    *slot = value;
-                    if !old.is_null() {
-                        decref(old);
-                    }
-                    stored = true;
-                }
+                stored = store_slot_quietly(slot_at(owner, e.index as usize), value);
             } else if e.kind == AttrKind::Value
                 && (*values).valid != 0
                 && e.index != ATTR_NOT_SHARED
@@ -936,17 +942,8 @@ stencil!(
     /// frame, over a value as `_STORE_ATTR_INSTANCE_VALUE_PURE` stores.
     fn _STORE_ATTR_SLOT_PURE(f, sp, ts) {
         let (value, owner) = (peek(sp, 2), peek(sp, 1));
-        let slot = owner
-            .cast::<u8>()
-            .add(operand32() as usize)
-            .cast::<*mut PyObject>();
-        let old = *slot;
-        if (!old.is_null() && !releases_quietly(old)) || refcnt(owner) == 1 {
+        if refcnt(owner) == 1 || !store_slot_quietly(slot_at(owner, operand32() as usize), value) {
             deopt!(f, sp, ts)
-        }
-        *slot = value;
-        if !old.is_null() {
-            decref(old);
         }
         decref_no_dealloc(owner);
         next!(f, sp.sub(2), ts)
@@ -1003,10 +1000,7 @@ stencil!(
 macro_rules! store_attr_slot {
     ($f:ident, $sp:ident, $ts:ident, borrowed: $borrowed:literal) => {{
         let (value, owner) = (peek($sp, 2), peek($sp, 1));
-        let slot = owner
-            .cast::<u8>()
-            .add(operand32() as usize)
-            .cast::<*mut PyObject>();
+        let slot = slot_at(owner, operand32() as usize);
         let old = *slot;
         *slot = value;
         xdecref(old);

@@ -20,8 +20,9 @@ use jitsaw_cpython313::shared::LOCAL_CACHED_NAME;
 
 extern "C" {
     /// The scratch words, then a kind word for each (storage in the
-    /// runtime; only these stencils read or write it). The GIL keeps it to one expression or loop at a
-    /// time: no Python code runs while words hold values.
+    /// runtime; only these stencils read or write it). The GIL keeps it to
+    /// one expression or loop at a time: no Python code runs while words
+    /// hold values.
     static mut jitsaw_raw: [i64; 64];
 }
 
@@ -38,16 +39,20 @@ unsafe fn kind_of(i: usize) -> *mut i64 {
     (&raw mut jitsaw_raw).cast::<i64>().add(32 + (i & 31))
 }
 
-/// Whether operand `side` (0 left, 1 right) of a word operation is a
-/// float: bit 18 + `side` of its oparg says its kind is in its kind word
-/// (of word `w`), else bit 16 + `side` says it is a float.
+/// Whether the left and the right operand of the word operation of
+/// oparg `o` (see [`words`]) are floats: bit 18 (left) or 19 (right) of
+/// the oparg says an operand's kind is in its word's kind word, else bit
+/// 16 or 17 says it is a float.
 #[inline(always)]
-unsafe fn operand_is_float(oparg: usize, side: usize, w: usize) -> bool {
-    if oparg & 1 << (18 + side) != 0 {
-        *kind_of(w) != 0
-    } else {
-        oparg & 1 << (16 + side) != 0
-    }
+unsafe fn operand_floats(o: usize) -> (bool, bool) {
+    let is_float = |side: usize, w: usize| {
+        if o & 1 << (18 + side) != 0 {
+            *kind_of(w) != 0
+        } else {
+            o & 1 << (16 + side) != 0
+        }
+    };
+    (is_float(0, o & 0xFF), is_float(1, (o >> 8) & 0xFF))
 }
 
 /// `v` as a word of the kind it has, its kind into kind word `to`: an
@@ -310,11 +315,12 @@ checked_words!(
 );
 
 /// Whether an operand of a word operation of ints is a float after all:
-/// one whose kind only the run knows (see [`operand_is_float`]), which an
+/// one whose kind only the run knows (see [`operand_floats`]), which an
 /// operation of ints leaves for.
 #[inline(always)]
 unsafe fn a_float_among(o: usize) -> bool {
-    operand_is_float(o, 0, o & 0xFF) || operand_is_float(o, 1, (o >> 8) & 0xFF)
+    let (left, right) = operand_floats(o);
+    left || right
 }
 
 stencil!(
@@ -394,7 +400,7 @@ unsafe fn as_double(w: *mut i64, float: bool) -> Option<f64> {
 
 /// An operation of two words of either kind (`+ - *` CPython did not
 /// specialize: ints and floats mixed), each a float as
-/// [`operand_is_float`] says: of two ints, `$checked` (leaving on
+/// [`operand_floats`] says: of two ints, `$checked` (leaving on
 /// overflow), an int; else `$op` of the two as doubles (an int converted,
 /// correctly rounded, as `PyLong_AsDouble` converts it for `float_add` and
 /// the like), a float. The result's kind goes into its kind word.
@@ -405,8 +411,7 @@ macro_rules! any_words {
             fn $name(f, sp, ts) {
                 let o = oparg();
                 let (a, b, to) = words();
-                let left = operand_is_float(o, 0, o & 0xFF);
-                let right = operand_is_float(o, 1, (o >> 8) & 0xFF);
+                let (left, right) = operand_floats(o);
                 if !left && !right {
                     match (*a).$checked(*b) {
                         Some(r) => *to = r,
@@ -456,8 +461,7 @@ stencil!(
     fn _RAW_TRUE_DIVIDE(f, sp, ts) {
         let o = oparg();
         let (a, b, to) = words();
-        let left = operand_is_float(o, 0, o & 0xFF);
-        let right = operand_is_float(o, 1, (o >> 8) & 0xFF);
+        let (left, right) = operand_floats(o);
         match (as_double(a, left), as_double(b, right)) {
             (Some(x), Some(y)) if y != 0.0 => *to = (x / y).to_bits() as i64,
             _ => deopt!(f, sp, ts),
