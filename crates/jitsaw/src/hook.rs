@@ -266,7 +266,9 @@ pub fn enable(options: Options) -> Result<(), String> {
     if unsafe { pyo3::ffi::PyInterpreterState_Get() != pyo3::ffi::PyInterpreterState_Main() } {
         return Err(NOT_MAIN.into());
     }
-    runtime::runtime()?;
+    // The runtime (resolved symbols, the entry's code memory, the probes of
+    // CPython's unexported functions) is set up by the first compilation:
+    // a run that compiles nothing (`python -c pass`) does not pay for it.
     if WATCHER.load(Ordering::Relaxed) < 0 {
         // SAFETY: called with the GIL held (from Python).
         let id = unsafe { PyCode_AddWatcher(code_event) };
@@ -2343,8 +2345,11 @@ unsafe fn compile(
             s.set_status(Status::Never);
             return None;
         }
-        Err(BuildError::Refused(Refusal::NotNow(_))) | Err(BuildError::NoRuntime(_)) => {
-            return None
+        Err(BuildError::Refused(Refusal::NotNow(_))) => return None,
+        Err(BuildError::NoRuntime(reason)) => {
+            stats::refused(&format!("runtime: {reason}"));
+            s.set_status(Status::Never);
+            return None;
         }
         Err(BuildError::Codegen(reason)) => {
             stats::refused(&format!("codegen: {reason}"));

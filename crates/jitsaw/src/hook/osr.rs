@@ -602,9 +602,6 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     {
         return true;
     }
-    let Some(entry) = runtime::entry_fn() else {
-        return true;
-    };
     // Compiled from the interpreter's specialization, types propagated as
     // for a later call; still provisional, as code compiled before a whole
     // interpreted call is: the next call is the usual warm-up (unhooked
@@ -614,7 +611,8 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     s.osr_compiling = true;
     let compiled = compile(s, ts, frame, code, version);
     s.osr_compiling = false;
-    let Some(compiled) = compiled else {
+    // Compiling set the runtime up, if this is the first compilation.
+    let (Some(compiled), Some(entry)) = (compiled, runtime::entry_fn()) else {
         return true;
     };
     let compiled = &*compiled;

@@ -25,7 +25,17 @@ pub(super) static CONSUMERS: [AtomicUsize; 6] = [const { AtomicUsize::new(0) }; 
 pub(super) unsafe fn find() {
     use pyo3::ffi;
     let saved = ffi::PyErr_GetRaisedException();
-    let builtins = ffi::PyImport_ImportModule(c"builtins".as_ptr());
+    // Looked up, not imported: set up during a compilation, this must run
+    // no Python code (an import calls `builtins.__import__`, which a
+    // program may have replaced).
+    let name = ffi::PyUnicode_FromString(c"builtins".as_ptr());
+    let builtins = if name.is_null() {
+        name
+    } else {
+        let module = ffi::PyImport_GetModule(name);
+        ffi::Py_DECREF(name);
+        module
+    };
     if !builtins.is_null() {
         let def = ffi::PyModule_GetDef(builtins);
         if !def.is_null()

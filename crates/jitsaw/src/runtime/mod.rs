@@ -151,7 +151,8 @@ impl Runtime {
                 found.ok_or_else(|| format!("jitsaw: cannot resolve symbol {name}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        // SAFETY: the runtime is set up with the GIL held (by `enable`).
+        // SAFETY: the runtime is set up with the GIL held (by the first
+        // compilation).
         unsafe { consumers::find() };
         let anchor = _PyEval_EvalFrameDefault as *const () as usize;
         let stencil = stencils::by_name("_JIT_ENTRY").ok_or("jitsaw: no entry stencil")?;
