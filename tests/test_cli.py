@@ -297,6 +297,31 @@ def test_jitsaw_steps_aside_for_the_perf_trampoline():
     assert out.stdout.split()[:-1] == ["False"]
 
 
+def test_start_up_loads_the_extension_without_the_package():
+    # `JITSAW=1` loads `jitsaw._jitsaw` from its file and steps aside for
+    # the perf trampoline without importing the package, which a later
+    # import finds the extension for, the same module.
+    code = (
+        "import os, sys\n"
+        "ext = sys.modules['jitsaw._jitsaw']\n"
+        "print('jitsaw' in sys.modules, ext.is_enabled())\n"
+        "sys.activate_stack_trampoline('perf')\n"
+        "print(ext.is_enabled())\n"
+        "sys.deactivate_stack_trampoline()\n"
+        "import jitsaw\n"
+        "jitsaw.enable()\n"
+        "print(jitsaw._jitsaw is ext, jitsaw.is_enabled(), os.getpid())\n"
+    )
+    out = run(["-c", code], env={"JITSAW": "1"})
+    remove_perf_map(out.stdout)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert out.stdout.split()[:-1] == ["False", "True", "False", "True", "True"]
+    # `site` runs `jitsaw.pth` once per site directory it adds (a venv's
+    # `lib64` links to `lib`): the start-up acts once.
+    out = run(["-c", "pass"], env={"JITSAW": "1", "JITSAW_PRINT_STATS": "1"})
+    assert out.returncode == 0 and out.stderr.count("jitsaw statistics") == 1, out.stderr
+
+
 def test_calls_reach_a_frame_evaluator_installed_after_jitsaw():
     _testinternalcapi = pytest.importorskip("_testinternalcapi")
     code = (

@@ -27,6 +27,10 @@ def _check_interpreter():
 
 _check_interpreter()
 
+# As an attribute too: the start-up hook (`_jitsaw_autoload`) may have
+# loaded the extension before the package, which the import system then
+# does not set on the package.
+from . import _jitsaw  # noqa: E402
 from ._jitsaw import disable, is_enabled, stats  # noqa: E402
 from ._jitsaw import enable as _enable  # noqa: E402
 
@@ -48,87 +52,16 @@ def enable():
     subinterpreter (jitsaw runs in the main interpreter only). Calling it
     again while enabled re-reads the settings.
     """
-    # Before the hook is installed: its Python code then runs as without
-    # jitsaw (a third of what it costs under the hook, at every start-up).
-    _step_aside_for_perf()
+    # The start-up hook's module, beside the package: it steps aside for
+    # `sys.activate_stack_trampoline` without needing the package.
+    from _jitsaw_autoload import step_aside_for_perf
+
+    step_aside_for_perf(_jitsaw)
     count, count_file = _enable()
     if count:
         from ._tools import start_counting
 
         start_counting(count_file)
-
-
-
-_HOOK_TAKEN = "another frame evaluation hook"
-
-
-def _hook_taken(error):
-    """Whether ``enable()`` failed because another frame evaluator (a
-    debugger, ``python -X perf``) is installed."""
-    return _HOOK_TAKEN in str(error)
-
-
-_NOT_MAIN = "main interpreter only"
-
-
-def _not_main(error):
-    """Whether ``enable()`` failed because it ran in a subinterpreter."""
-    return _NOT_MAIN in str(error)
-
-
-def _wraps(wrapped):
-    """``functools.wraps`` for the stack trampoline's wrappers, without
-    importing ``functools`` (and ``collections``, which it imports) into
-    every program ``JITSAW=1`` starts: a tenth of that start-up's
-    instructions. Only for the ``sys`` functions, which have all four
-    attributes; without a loop, so that start-up compiles nothing for it."""
-
-    def wrap(wrapper):
-        wrapper.__module__ = wrapped.__module__
-        wrapper.__name__ = wrapped.__name__
-        wrapper.__qualname__ = wrapped.__qualname__
-        wrapper.__doc__ = wrapped.__doc__
-        wrapper.__wrapped__ = wrapped
-        return wrapper
-
-    return wrap
-
-
-def _step_aside_for_perf():
-    """``sys.activate_stack_trampoline`` refuses to start while another
-    frame evaluator is installed; jitsaw steps aside for it (the program
-    then runs in the interpreter, as perf profiling wants) and comes back
-    when it is deactivated."""
-    activate = getattr(_sys, "activate_stack_trampoline", None)
-    deactivate = getattr(_sys, "deactivate_stack_trampoline", None)
-    if activate is None or getattr(activate, "_jitsaw", False):
-        return
-    stepped_aside = []
-
-    @_wraps(activate)
-    def activate_stack_trampoline(*args, **kwargs):
-        if is_enabled():
-            disable()
-            stepped_aside.append(True)
-        try:
-            return activate(*args, **kwargs)
-        except BaseException:
-            if stepped_aside and not _sys.is_stack_trampoline_active():
-                stepped_aside.clear()
-                enable()
-            raise
-
-    @_wraps(deactivate)
-    def deactivate_stack_trampoline(*args, **kwargs):
-        result = deactivate(*args, **kwargs)
-        if stepped_aside and not _sys.is_stack_trampoline_active():
-            stepped_aside.clear()
-            enable()
-        return result
-
-    activate_stack_trampoline._jitsaw = True
-    _sys.activate_stack_trampoline = activate_stack_trampoline
-    _sys.deactivate_stack_trampoline = deactivate_stack_trampoline
 
 
 # What `_tools` holds, loaded at its first use (PEP 562).
