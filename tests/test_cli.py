@@ -183,6 +183,17 @@ def test_other_python_versions_get_a_clear_import_error():
     )
     assert out.returncode == 1
     assert "ImportError: jitsaw supports CPython 3.13 (release build with the GIL) only; this is cpython 3.12.1" in out.stderr
+    # The start-up hook finds no extension file for this interpreter and
+    # imports the package for its error.
+    start = "import _jitsaw_autoload; _jitsaw_autoload._autoload()"
+    out = subprocess.run(
+        [str(py312), "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'python')!r}); {start}"],
+        capture_output=True, text=True, env=base_env(JITSAW="1"),
+    )
+    assert out.returncode == 2
+    assert out.stderr == (
+        "jitsaw: error: jitsaw supports CPython 3.13 (release build with the GIL) only; this is cpython 3.12.1\n"
+    ), out.stderr
 
 
 def test_pip_install_on_other_versions_says_what_is_supported(tmp_path):
