@@ -914,6 +914,41 @@ def test_a_long_lived_generator_is_compiled_again_after_its_code_respecializes(j
     assert r.stats["invalidations"]["respecialized"] >= 1
 
 
+def test_a_generators_recompilations_for_new_specializations_are_spaced(jit):
+    # Compiled at its first call, a generator's code meets the interpreter's
+    # specializations one by one (here a branch not run before at each
+    # call), and each recompiles all of it: the kth waits for 2^k calls
+    # since the last (or for its rent, which is timed and takes far longer
+    # than these calls), so twelve calls compile it again three times, not
+    # eight (the limit), while every value stays right.
+    ops = ["o.x + 1", "o.x * 2", "o.x - 3", "-o.x", "o.x // 2", "o.x % 5", "o.x << 1",
+           "o.x >> 1", "o.x | 4", "o.x & 6", "o.x ^ 7", "o.x ** 2"]
+    branches = "".join(
+        f"                {'if' if k == 0 else 'elif'} k == {k}:\n                    yield {op}\n"
+        for k, op in enumerate(ops)
+    )
+    r = jit(
+        """
+        from jitsaw import _jitsaw
+        class A:
+            def __init__(self, v):
+                self.x = v
+        def gen(k, o):
+            for _ in range(3):
+        """.rstrip(" ")
+        + branches
+        + """
+        out = []
+        for k in range(12):
+            out.extend(gen(k, A(k + 1)))
+        print(out)
+        _record("recompiles", _jitsaw.code_state(gen)["recompiles"])
+        """,
+        env={"JITSAW_THRESHOLD": "0"},
+    )
+    assert 1 <= r.recorded["recompiles"] <= 4, r.recorded
+
+
 def test_yields_and_resumptions_pass_through_delegating_levels(jit):
     # A yield from the innermost generator of a `yield from`/`await` chain
     # goes straight to the first level that does more than pass it on, and a

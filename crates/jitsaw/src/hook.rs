@@ -136,6 +136,9 @@ pub struct CodeState {
     respecialize_wanted: bool,
     /// Calls interpreted for [`quicken_due`]'s reports.
     respecialize_calls: u32,
+    /// Whether a generator's code met an instruction the interpreter
+    /// specialized anew, its recompilation spaced (see [`respecialize_now`]).
+    respecialize_pending: bool,
     /// The value of `calls` before which no call is interpreted for them.
     respecialize_after: u64,
     /// Deopts at `_CHECK_NO_FRAME_OBJECT`: frames of this code that had a
@@ -1201,13 +1204,36 @@ fn fallback_check_due(s: &CodeState) -> bool {
 /// See [`fallback_check_due`].
 const FALLBACK_CHECK_CALLS: u64 = 16;
 
-/// Whether a quick entry should take the way that decides instead, asked
-/// only when [`fallback_check_due`]: the code falls back too often
-/// ([`falls_back_often`]) or a call is to be interpreted
-/// ([`respecialize_due`]).
+/// Whether a quick entry should take the way that decides instead: the
+/// code falls back too often ([`falls_back_often`]) or a call is to be
+/// interpreted ([`respecialize_due`]), asked only when
+/// [`fallback_check_due`]; or a generator's spaced recompilation is due
+/// ([`respecialize_now`], a flag asked at every call).
 #[inline(always)]
 fn needs_a_look(s: &CodeState, c: &Compiled) -> bool {
-    fallback_check_due(s) && (falls_back_often(s, c) || respecialize_due(s))
+    (fallback_check_due(s) && (falls_back_often(s, c) || respecialize_due(s)))
+        || respecialize_now(s)
+}
+
+/// Whether a generator's code whose instruction the interpreter specialized
+/// anew is compiled again at this call. A generator's code is compiled at
+/// its first call, before anything was specialized, and meets the
+/// interpreter's specializations one by one, each a recompilation of all
+/// of it (`lib2to3`'s tokenizer, ~180 KB of code: 9 compilations, a quarter
+/// of the code its run generated): the `k`th since the first waits for
+/// `2^k` calls since the last, or for the rent of resumptions
+/// ([`recompile_paid_for`], asked at each deopt), whichever comes first.
+/// Its code serves meanwhile: the changed instruction's guards fall back or
+/// deopt until the next yield.
+#[inline(always)]
+fn respecialize_now(s: &CodeState) -> bool {
+    s.respecialize_pending && respecialize_spaced(s)
+}
+
+/// See [`respecialize_now`].
+#[inline(always)]
+fn respecialize_spaced(s: &CodeState) -> bool {
+    s.calls_since_compile >= 1 << s.recompiles.min(32)
 }
 
 /// Where a suspended generator's frame resumes in its compiled code (and
@@ -1446,6 +1472,7 @@ unsafe fn state_of_uncached(code: *mut PyCodeObject) -> Option<*mut CodeState> {
             frame_object_deopts: 0,
             class_check_deopts: 0,
             respecialize_wanted: false,
+            respecialize_pending: false,
             respecialize_calls: 0,
             respecialize_after: u64::from(RESPECIALIZE_CALLS),
             compiled: Vec::new(),
@@ -1612,6 +1639,11 @@ unsafe fn decide(
     }
     note_fallbacks(s, code);
     s.count_call();
+    if respecialize_now(s) && matches!(s.status, Status::Compiled { provisional: false }) {
+        s.set_status(Status::Requicken(0));
+        s.recompiles += 1;
+        INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
+    }
     let decision = |c: Option<*const Compiled>| c.map_or(Decision::Interpret, Decision::Run);
     match &s.status {
         Status::Never => Decision::Interpret,
@@ -2227,6 +2259,10 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
             if (changed || (c.cold.contains(&offset) && cold_ran(code, offset)))
                 && s.recompiles < RESPECIALIZE_LIMIT
             {
+                if s.generator && !respecialize_spaced(s) && !recompile_paid_for(s) {
+                    s.respecialize_pending = true;
+                    return;
+                }
                 s.set_status(Status::Requicken(0));
                 s.recompiles += 1;
                 INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
@@ -2423,6 +2459,7 @@ unsafe fn compile(
     s.deopts = 0;
     s.deopt_sites.clear();
     s.calls_since_compile = 0;
+    s.respecialize_pending = false;
     free_superseded(s, code);
     Some(ptr)
 }
