@@ -2308,6 +2308,9 @@ unsafe fn compile(
     // per instruction (20x the rest) would make `compile_estimate` ask code
     // without loops for 20x its price until more compilations came.
     crate::uops::Uop::_NOP.stencil();
+    // Nor is the runtime's set-up, also done once, by the first compilation
+    // (a failure is the build's to report).
+    let _ = runtime::runtime();
     let started = Instant::now();
     let mut input = code_input(code, version);
     input.globals_version = keys_version((*frame).f_globals);
