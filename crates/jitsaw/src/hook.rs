@@ -1640,9 +1640,7 @@ unsafe fn decide(
     note_fallbacks(s, code);
     s.count_call();
     if respecialize_now(s) && matches!(s.status, Status::Compiled { provisional: false }) {
-        s.set_status(Status::Requicken(0));
-        s.recompiles += 1;
-        INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
+        recompile_respecialized(s);
     }
     let decision = |c: Option<*const Compiled>| c.map_or(Decision::Interpret, Decision::Run);
     match &s.status {
@@ -2186,9 +2184,7 @@ unsafe fn interpret_to_respecialize(
                 .any(|&(offset, op)| opcode_at(code, offset) != op)
                 || c.cold.iter().any(|&offset| cold_ran(code, offset));
             if changed {
-                s.recompiles += 1;
-                s.set_status(Status::Requicken(0));
-                INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
+                recompile_respecialized(s);
             } else {
                 // Let its compiled code report again.
                 forget_reported(code);
@@ -2197,6 +2193,14 @@ unsafe fn interpret_to_respecialize(
     }
     decref(code_ref);
     result
+}
+
+/// Has `s`'s code compiled again at its next call or resumption, from the
+/// interpreter's newer specializations: a recompilation, counted.
+fn recompile_respecialized(s: &mut CodeState) {
+    s.set_status(Status::Requicken(0));
+    s.recompiles += 1;
+    INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
 }
 
 /// Calls interpreted for [`quicken_due`]'s reports per code object at most
@@ -2263,9 +2267,7 @@ unsafe fn note_deopt(state: *mut CodeState, at: u32) {
                     s.respecialize_pending = true;
                     return;
                 }
-                s.set_status(Status::Requicken(0));
-                s.recompiles += 1;
-                INVALIDATIONS[1].fetch_add(1, Ordering::Relaxed);
+                recompile_respecialized(s);
                 return;
             }
         }
