@@ -97,7 +97,7 @@ def _autoload():
         _fail(str(e))
     step_aside_for_perf(extension)
     try:
-        count, _ = extension.enable()
+        count, count_file = extension.enable()
     except ValueError as e:
         _fail(str(e))
     except RuntimeError as e:
@@ -116,9 +116,11 @@ def _autoload():
     if count or stats or report:
         import jitsaw
 
-        if count and extension.is_enabled():
+        if count:
             # Counting mode, as `jitsaw.enable()` starts it.
-            jitsaw.enable()
+            from jitsaw._tools import start_counting
+
+            start_counting(count_file)
         if stats or report:
             import atexit
 
