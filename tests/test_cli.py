@@ -287,6 +287,16 @@ def remove_perf_map(stdout):
     Path(f"/tmp/perf-{stdout.split()[-1]}.map").unlink(missing_ok=True)
 
 
+def run_with_perf_support(args):
+    """Runs ``args`` with ``JITSAW=1``, a program that prints its pid last
+    and may switch perf support on: removes its perf map, checks it ran
+    cleanly and returns the words it printed before the pid."""
+    out = run(args, env={"JITSAW": "1"})
+    remove_perf_map(out.stdout)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    return out.stdout.split()[:-1]
+
+
 def test_jitsaw_steps_aside_for_the_perf_trampoline():
     code = (
         "import os, sys, jitsaw\n"
@@ -296,16 +306,10 @@ def test_jitsaw_steps_aside_for_the_perf_trampoline():
         "sys.deactivate_stack_trampoline()\n"
         "print(sys.is_stack_trampoline_active(), jitsaw.is_enabled(), os.getpid())\n"
     )
-    out = run(["-c", code], env={"JITSAW": "1"})
-    remove_perf_map(out.stdout)
-    assert out.returncode == 0 and out.stderr == "", out.stderr
-    assert out.stdout.split()[:-1] == ["True", "True", "False", "False", "True"]
+    assert run_with_perf_support(["-c", code]) == ["True", "True", "False", "False", "True"]
     # Perf support switched on at start-up keeps the hook: jitsaw stays off.
     code = "import os, jitsaw; print(jitsaw.is_enabled(), os.getpid())"
-    out = run(["-X", "perf", "-c", code], env={"JITSAW": "1"})
-    remove_perf_map(out.stdout)
-    assert out.returncode == 0 and out.stderr == "", out.stderr
-    assert out.stdout.split()[:-1] == ["False"]
+    assert run_with_perf_support(["-X", "perf", "-c", code]) == ["False"]
 
 
 def test_start_up_loads_the_extension_without_the_package():
@@ -323,10 +327,7 @@ def test_start_up_loads_the_extension_without_the_package():
         "jitsaw.enable()\n"
         "print(jitsaw._jitsaw is ext, jitsaw.is_enabled(), os.getpid())\n"
     )
-    out = run(["-c", code], env={"JITSAW": "1"})
-    remove_perf_map(out.stdout)
-    assert out.returncode == 0 and out.stderr == "", out.stderr
-    assert out.stdout.split()[:-1] == ["False", "True", "False", "True", "True"]
+    assert run_with_perf_support(["-c", code]) == ["False", "True", "False", "True", "True"]
     # `site` runs `jitsaw.pth` once per site directory it adds (a venv's
     # `lib64` links to `lib`): the start-up acts once.
     out = run(["-c", "pass"], env={"JITSAW": "1", "JITSAW_PRINT_STATS": "1"})
