@@ -429,7 +429,7 @@ static void constants(void)
 static void opcodes(void)
 {
     printf("/// Instruction numbers, names, cache sizes and flags.\n");
-    printf("pub mod opcode {\nuse crate::{OpcodeInfo, Expansion};\n");
+    printf("pub mod opcode {\nuse crate::{Expansion, Name, OpcodeInfo};\n");
     for (int i = 0; i < 256; i++) {
         const char *name = _PyOpcode_OpName[i];
         if (name != NULL) {
@@ -465,14 +465,21 @@ static void opcodes(void)
 
     printf("/// Per opcode: (name, inline cache entries, generic base, flags, valid).\n");
     printf("pub const OPCODE_INFO: [OpcodeInfo; 256] = [\n");
-    for (int i = 0; i < 256; i++) {
-        const char *name = _PyOpcode_OpName[i];
-        printf("    OpcodeInfo { name: \"%s\", caches: %d, deopt: %d, flags: %d, valid: %s },\n",
-               name ? name : "", _PyOpcode_Caches[i], _PyOpcode_Deopt[i],
+    for (int i = 0, at = 0; i < 256; i++) {
+        const char *name = _PyOpcode_OpName[i] ? _PyOpcode_OpName[i] : "";
+        printf("    OpcodeInfo { name: Name::new(%d, %d), caches: %d, deopt: %d, flags: %d, valid: %s },\n",
+               at, (int)strlen(name), _PyOpcode_Caches[i], _PyOpcode_Deopt[i],
                _PyOpcode_opcode_metadata[i].flags,
                _PyOpcode_opcode_metadata[i].valid_entry ? "true" : "false");
+        at += (int)strlen(name);
     }
     printf("];\n");
+    printf("/// Every opcode's name, one after another (see [`Name`]).\n");
+    printf("pub const NAMES: &str = concat!(\n");
+    for (int i = 0; i < 256; i++) {
+        printf("    \"%s\",\n", _PyOpcode_OpName[i] ? _PyOpcode_OpName[i] : "");
+    }
+    printf(");\n");
 
     printf("/// Per opcode: the micro-ops it expands to, as (uop, size, offset).\n");
     printf("pub const MACRO_EXPANSION: [Expansion; 256] = [\n");
@@ -509,7 +516,7 @@ static void opcodes(void)
 static void uops(void)
 {
     printf("/// Micro-op numbers, names, flags and stack inputs.\n");
-    printf("pub mod uop {\nuse crate::UopInfo;\n");
+    printf("pub mod uop {\nuse crate::{Name, UopInfo};\n");
 #define UOP(name) printf("pub const %s: u16 = %d;\n", #name, name);
 #include "uop_list.h"
 #undef UOP
@@ -520,16 +527,25 @@ static void uops(void)
 #undef UOP
     printf("/// Per micro-op: name, flags, inputs popped.\n");
     printf("pub const UOP_INFO: [UopInfo; %d] = [\n", MAX_UOP_ID + 1);
-    for (int i = 0; i <= MAX_UOP_ID; i++) {
+    for (int i = 0, at = 0; i <= MAX_UOP_ID; i++) {
         /* _PyUop_num_popped only knows micro-ops that have tier-2 metadata. */
         int known = _PyOpcode_uop_name[i] != NULL;
-        printf("    UopInfo { name: \"%s\", flags: %d, popped: [", names[i] ? names[i] : "", _PyUop_Flags[i]);
+        const char *name = names[i] ? names[i] : "";
+        printf("    UopInfo { name: Name::new(%d, %d), flags: %d, popped: [", at, (int)strlen(name),
+               _PyUop_Flags[i]);
+        at += (int)strlen(name);
         for (int a = 0; a < 20; a++) {
             printf("%d, ", known ? _PyUop_num_popped(i, a) : -1);
         }
         printf("] },\n");
     }
     printf("];\n");
+    printf("/// Every micro-op's name, one after another (see [`Name`]).\n");
+    printf("pub const NAMES: &str = concat!(\n");
+    for (int i = 0; i <= MAX_UOP_ID; i++) {
+        printf("    \"%s\",\n", names[i] ? names[i] : "");
+    }
+    printf(");\n");
     printf("}\n\n");
 }
 

@@ -11,11 +11,30 @@
 #![no_std]
 #![allow(non_upper_case_globals, clippy::all)]
 
+/// A name in one of the generated tables: a span of the table's `NAMES`
+/// (`opcode::NAMES`, `uop::NAMES`), not a `&str`, so that the tables hold no
+/// pointer for the dynamic linker to relocate when the extension loads.
+#[derive(Clone, Copy, Debug)]
+pub struct Name {
+    at: u16,
+    len: u16,
+}
+
+impl Name {
+    const fn new(at: u16, len: u16) -> Name {
+        Name { at, len }
+    }
+
+    fn of(self, names: &'static str) -> &'static str {
+        &names[self.at as usize..(self.at + self.len) as usize]
+    }
+}
+
 /// One entry of the interpreter's per-opcode metadata.
 #[derive(Clone, Copy, Debug)]
 pub struct OpcodeInfo {
-    /// The opcode's name (`""` for unused numbers).
-    pub name: &'static str,
+    /// The opcode's name (`""` for unused numbers): see [`OpcodeInfo::name`].
+    name: Name,
     /// Number of inline cache code units after the instruction.
     pub caches: u8,
     /// The generic instruction a specialized one belongs to (`_PyOpcode_Deopt`).
@@ -38,8 +57,8 @@ pub struct Expansion {
 /// One entry of the interpreter's micro-op metadata.
 #[derive(Clone, Copy, Debug)]
 pub struct UopInfo {
-    /// The micro-op's name (`""` for unused numbers).
-    pub name: &'static str,
+    /// The micro-op's name (`""` for unused numbers): see [`UopInfo::name`].
+    name: Name,
     /// `HAS_*_FLAG` bits (`_PyUop_Flags`).
     pub flags: u16,
     /// `_PyUop_num_popped(uop, oparg)` for oparg in `0..opcode::OPARG_SAMPLES`.
@@ -47,6 +66,20 @@ pub struct UopInfo {
 }
 
 include!(concat!(env!("OUT_DIR"), "/cpython313_gen.rs"));
+
+impl OpcodeInfo {
+    /// The opcode's name (`""` for unused numbers).
+    pub fn name(&self) -> &'static str {
+        self.name.of(opcode::NAMES)
+    }
+}
+
+impl UopInfo {
+    /// The micro-op's name (`""` for unused numbers).
+    pub fn name(&self) -> &'static str {
+        self.name.of(uop::NAMES)
+    }
+}
 
 pub mod exception_table;
 pub mod ffi;

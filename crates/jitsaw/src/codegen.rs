@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// What the code generator needs from the runtime.
 pub struct Linker<'a> {
-    /// Addresses of the external symbols, indexed like `stencils::SYMBOLS`.
+    /// Addresses of the external symbols, indexed like `stencils::symbol`.
     pub symbols: &'a [usize],
     /// The exit counter to bump for an exit reason.
     pub exit_counter: &'a mut dyn FnMut(ExitReason) -> u32,
@@ -608,7 +608,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     let mut called: Vec<u16> = pieces
         .iter()
         .chain(&stub_pieces)
-        .flat_map(|p| p.stencil.holes)
+        .flat_map(|p| p.stencil.holes())
         .filter_map(|h| match (h.kind, h.value) {
             (HoleKind::Rel32, HoleValue::Symbol(s)) => Some(s),
             _ => None,
@@ -638,7 +638,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
     for (k, p) in all.iter().enumerate() {
         let stencil = p.stencil;
         let start = p.offset as usize;
-        bytes[start..start + p.len as usize].copy_from_slice(&stencil.code[..p.len as usize]);
+        bytes[start..start + p.len as usize].copy_from_slice(&stencil.code()[..p.len as usize]);
         let hot = p.len as usize;
         let cold = p.cold.map(|at| {
             let at = at as usize;
@@ -650,7 +650,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         } else {
             None
         };
-        for hole in stencil.holes {
+        for hole in stencil.holes() {
             let offset = hole.offset as usize;
             let at = match cold {
                 _ if offset < hot => start + offset,
@@ -918,7 +918,7 @@ impl Trampolines {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stencils::SYMBOLS;
+    use crate::stencils::SYMBOL_COUNT;
     use crate::uops::Inst;
 
     #[test]
@@ -972,7 +972,7 @@ mod tests {
 
     /// Compiles `program` with every external symbol at one far address.
     fn compile_far(program: &Program) -> Compiled {
-        let symbols = vec![0x7100_0000_0000; SYMBOLS.len()];
+        let symbols = vec![0x7100_0000_0000; SYMBOL_COUNT];
         let mut counter = |_: ExitReason| 0u32;
         let mut linker = Linker {
             symbols: &symbols,
@@ -1001,7 +1001,7 @@ mod tests {
             code_start: 0x5555_0000,
             ..Program::default()
         };
-        let symbols: Vec<usize> = (0..SYMBOLS.len())
+        let symbols: Vec<usize> = (0..SYMBOL_COUNT)
             .map(|i| 0x7100_0000_0000 + 0x100 * i)
             .collect();
         let mut counter = |_: ExitReason| 42u32;
@@ -1047,8 +1047,8 @@ mod tests {
                     }
                 }
                 // Holes aside, the copy is the stencil.
-                let mut expected = stencil.code[from..from + len].to_vec();
-                for h in stencil.holes.iter() {
+                let mut expected = stencil.code()[from..from + len].to_vec();
+                for h in stencil.holes().iter() {
                     let h_at = h.offset as usize;
                     if (from..from + len).contains(&h_at) {
                         let w = if h.kind == HoleKind::Abs64 { 8 } else { 4 };
@@ -1065,7 +1065,7 @@ mod tests {
                     "an elided jump falls through"
                 );
             }
-            let placed = stencil.holes.iter().filter_map(|h| {
+            let placed = stencil.holes().iter().filter_map(|h| {
                 let h_at = h.offset as usize;
                 copies
                     .iter()
@@ -1108,7 +1108,7 @@ mod tests {
                             (inst.offset, Uop::_ERROR_TAIL)
                         };
                         assert_eq!(stub.uop.operand, program.unit_address(resume));
-                        let holes = &Uop::_EXIT_IP.stencil().holes;
+                        let holes = &Uop::_EXIT_IP.stencil().holes();
                         let exit = holes.iter().rfind(|e| e.value == HoleValue::Exit).unwrap();
                         let tail = jumps_to((stub.offset + exit.offset) as usize);
                         assert_eq!(tail.uop.op, tail_op);

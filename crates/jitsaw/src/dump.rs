@@ -79,13 +79,13 @@ pub fn asm(compiled: &Compiled) -> String {
 /// Every stencil with its disassembly and holes (`python -m jitsaw --stencils`).
 pub fn stencils() -> String {
     let mut out = String::new();
-    for s in STENCILS {
+    for s in &STENCILS {
         writeln!(
             out,
             "{} ({} bytes, {} holes)",
-            s.name,
-            s.code.len(),
-            s.holes.len()
+            s.name(),
+            s.code().len(),
+            s.holes().len()
         )
         .unwrap();
         disassemble(&mut out, s.hot(), 0, |range| holes_in(s, range));
@@ -103,14 +103,14 @@ pub fn stencils() -> String {
 
 fn holes_in(s: &Stencil, range: std::ops::Range<usize>) -> Option<String> {
     let names: Vec<String> = s
-        .holes
+        .holes()
         .iter()
         .filter(|h| range.contains(&(h.offset as usize)))
         .map(|h| match h.value {
             HoleValue::Symbol(i) => format!(
                 "{:?} {}{:+}",
                 h.kind,
-                crate::stencils::SYMBOLS[i as usize],
+                crate::stencils::symbol(i as usize),
                 h.addend
             ),
             v => format!("{:?} {v:?}{:+}", h.kind, h.addend),

@@ -1417,7 +1417,7 @@ pub fn is_adaptive(op: u8) -> bool {
 
 /// The name of an opcode.
 pub fn name(op: u8) -> &'static str {
-    OPCODE_INFO[op as usize].name
+    OPCODE_INFO[op as usize].name()
 }
 
 /// An instruction's micro-ops before jump targets are resolved: a few,
@@ -3321,15 +3321,15 @@ mod tests {
             units.extend(std::iter::repeat_n(0, caches(deopt(op)) + 8));
             let insts = decode(&units).unwrap();
             let lowered = lower_inst(&code(units.clone()), &insts, 0, false);
-            assert!(!lowered.is_empty(), "{} lowers to nothing", info.name);
+            assert!(!lowered.is_empty(), "{} lowers to nothing", info.name());
             if lowered.iter().any(|u| u.op == Uop::_DEOPT) {
                 assert_eq!(
                     lowered.len(),
                     1,
                     "{} mixes micro-ops and an exit",
-                    info.name
+                    info.name()
                 );
-                deopting.push(info.name);
+                deopting.push(info.name());
             }
         }
         deopting.sort_unstable();

@@ -273,7 +273,7 @@ unsafe fn snapshot(code: *mut PyCodeObject) -> Snapshot {
             opname: if instrumented {
                 ""
             } else {
-                OPCODE_INFO[op as usize].name
+                OPCODE_INFO[op as usize].name()
             },
             ran: !instrumented
                 && (op != base || (n > 0 && cache.is_some_and(|c| c != initial_cache(base)))),

@@ -39,7 +39,7 @@ pub enum HoleValue {
     /// Where this stencil's cold part was copied (a branch from its hot
     /// part).
     Cold,
-    /// An external symbol: an index into [`SYMBOLS`].
+    /// An external symbol: its index (see [`symbol`]).
     Symbol(u16),
 }
 
@@ -56,19 +56,39 @@ pub struct Hole {
     pub addend: i64,
 }
 
+/// A range of one of the generated tables: the tables hold spans instead
+/// of `&str` and `&[_]`, so that they hold no pointer for the dynamic
+/// linker to relocate at every start-up (see `emit` in
+/// `jitsaw-stencil-build`).
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    const fn new(start: u32, len: u32) -> Span {
+        Span { start, len }
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
+}
+
 /// One micro-op's machine-code template.
 #[derive(Debug)]
 pub struct Stencil {
-    /// The micro-op's name.
-    pub name: &'static str,
+    /// The micro-op's name: a span of `STENCIL_NAMES`.
+    name: Span,
     /// Machine code with zeroed holes: the hot part, copied in line, then
     /// the cold part, copied after the main code (see `relax` in
-    /// `jitsaw-stencil-build`).
-    pub code: &'static [u8],
+    /// `jitsaw-stencil-build`). A span of `STENCIL_CODE`.
+    code: Span,
     /// Length of the hot part.
     pub hot_len: usize,
-    /// Places to patch, by offset.
-    pub holes: &'static [Hole],
+    /// Places to patch, by offset: a span of `STENCIL_HOLES`.
+    holes: Span,
     /// Whether it calls through a pointer (a type slot, a vectorcall
     /// function), which no hole names.
     pub calls_indirectly: bool,
@@ -100,7 +120,7 @@ impl HoleValue {
     }
 }
 
-/// A symbol's address in [`symbol_addresses`] (null: a `jitsaw_*` helper,
+/// A symbol's address in `symbol_addresses()` (null: a `jitsaw_*` helper,
 /// which the runtime supplies).
 #[repr(transparent)]
 pub struct Address(pub *const u8);
@@ -109,25 +129,53 @@ include!(concat!(env!("OUT_DIR"), "/stencils_gen.rs"));
 
 /// The stencil of a micro-op, by name ([`STENCILS`] is sorted by name).
 pub fn by_name(name: &str) -> Option<&'static Stencil> {
-    let i = STENCILS.binary_search_by(|s| s.name.cmp(name)).ok()?;
+    let i = STENCILS.binary_search_by(|s| s.name().cmp(name)).ok()?;
     Some(&STENCILS[i])
 }
 
+/// The number of external symbols the stencils reference.
+pub const SYMBOL_COUNT: usize = SYMBOL_SPANS.len();
+
+/// The name of external symbol `i` (what [`HoleValue::Symbol`] holds).
+pub fn symbol(i: usize) -> &'static str {
+    &SYMBOL_NAMES[SYMBOL_SPANS[i].range()]
+}
+
+/// Every external symbol's name, by index.
+pub fn symbols() -> impl Iterator<Item = &'static str> {
+    (0..SYMBOL_COUNT).map(symbol)
+}
+
 impl Stencil {
+    /// The micro-op's name.
+    pub fn name(&self) -> &'static str {
+        &STENCIL_NAMES[self.name.range()]
+    }
+
+    /// Machine code with zeroed holes: the hot part, then the cold part.
+    pub fn code(&self) -> &'static [u8] {
+        &STENCIL_CODE[self.code.range()]
+    }
+
+    /// Places to patch, by offset.
+    pub fn holes(&self) -> &'static [Hole] {
+        &STENCIL_HOLES[self.holes.range()]
+    }
+
     /// The code copied in line.
     pub fn hot(&self) -> &'static [u8] {
-        &self.code[..self.hot_len]
+        &self.code()[..self.hot_len]
     }
 
     /// The code copied after the main code (empty if none).
     pub fn cold(&self) -> &'static [u8] {
-        &self.code[self.hot_len..]
+        &self.code()[self.hot_len..]
     }
 
     /// Whether any hole refers to `value`.
     pub fn has(&self, value: HoleValue) -> bool {
         match value {
-            HoleValue::Symbol(_) => self.holes.iter().any(|h| h.value == value),
+            HoleValue::Symbol(_) => self.holes().iter().any(|h| h.value == value),
             _ => self.values & value.bit() != 0,
         }
     }
@@ -142,9 +190,9 @@ impl Stencil {
     /// (any call through a pointer counts).
     pub fn calls_out_except(&self, these: &[&str]) -> bool {
         self.calls_indirectly
-            || self.holes.iter().any(|h| match h.value {
+            || self.holes().iter().any(|h| match h.value {
                 HoleValue::Symbol(s) => {
-                    h.kind == HoleKind::Rel32 && !these.contains(&SYMBOLS[s as usize])
+                    h.kind == HoleKind::Rel32 && !these.contains(&symbol(s as usize))
                 }
                 _ => false,
             })
@@ -159,20 +207,20 @@ mod tests {
     /// code say.
     #[test]
     fn generated_summaries_match_the_holes() {
-        for s in STENCILS {
-            let values = s.holes.iter().fold(0, |v, h| v | h.value.bit());
-            assert_eq!(s.values, values, "{}", s.name);
+        for s in &STENCILS {
+            let values = s.holes().iter().fold(0, |v, h| v | h.value.bit());
+            assert_eq!(s.values, values, "{}", s.name());
             let n = s.hot_len;
             let ends = n >= 5
-                && s.code[n - 5] == 0xE9
-                && s.holes.iter().any(|h| {
+                && s.code()[n - 5] == 0xE9
+                && s.holes().iter().any(|h| {
                     h.offset as usize == n - 4
                         && h.value == HoleValue::Continue
                         && h.kind == HoleKind::Rel32
                 });
-            assert_eq!(s.ends_with_continue, ends, "{}", s.name);
-            for h in s.holes {
-                assert!(s.has(h.value), "{}", s.name);
+            assert_eq!(s.ends_with_continue, ends, "{}", s.name());
+            for h in s.holes() {
+                assert!(s.has(h.value), "{}", s.name());
             }
         }
         assert!(STENCILS.iter().any(|s| s.ends_with_continue));
@@ -181,8 +229,8 @@ mod tests {
 
     /// Whether `s` calls `helper` from its hot part.
     fn calls_in_line(s: &Stencil, helper: &str) -> bool {
-        let index = SYMBOLS.iter().position(|&x| x == helper).unwrap() as u16;
-        s.holes
+        let index = symbols().position(|x| x == helper).unwrap() as u16;
+        s.holes()
             .iter()
             .any(|h| h.value == HoleValue::Symbol(index) && (h.offset as usize) < s.hot_len)
     }
@@ -204,8 +252,8 @@ mod tests {
             let n = s.hot_len;
             assert!(
                 n >= 5
-                    && s.code[n - 5] == 0xE9
-                    && s.holes.iter().any(|h| {
+                    && s.code()[n - 5] == 0xE9
+                    && s.holes().iter().any(|h| {
                         h.offset as usize == n - 4 && h.value == HoleValue::JumpTarget
                     }),
                 "{name}"

@@ -1088,7 +1088,7 @@ fn tables() -> &'static Tables {
         let index: HashMap<&str, usize, FxBuildHasher> = stencils::STENCILS
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.name, i))
+            .map(|(i, s)| (s.name(), i))
             .collect();
         let mut uop_at = vec![None; stencils::STENCILS.len()];
         let stencils: Vec<&'static Stencil> = Uop::ALL
@@ -1103,8 +1103,8 @@ fn tables() -> &'static Tables {
             .collect();
         let by_name = |name: &str| index.get(name).and_then(|&i| uop_at[i]);
         let mut copies = vec![Copies::default(); Uop::ALL.len()];
-        for s in stencils::STENCILS {
-            if let Some((name, key, low_bit)) = copy_of(s.name) {
+        for s in &stencils::STENCILS {
+            if let Some((name, key, low_bit)) = copy_of(s.name()) {
                 if let Some(u) = by_name(name) {
                     let copies = &mut copies[u as usize];
                     if low_bit {
@@ -1118,7 +1118,7 @@ fn tables() -> &'static Tables {
         let mut cpython_id: Vec<Option<u16>> = vec![None; Uop::ALL.len()];
         let mut from_cpython = vec![None; cuop::MAX_UOP_ID as usize + 1];
         for id in 0..=cuop::MAX_UOP_ID {
-            if let Some(u) = by_name(cuop::UOP_INFO[id as usize].name) {
+            if let Some(u) = by_name(cuop::UOP_INFO[id as usize].name()) {
                 // The first id of a name, as a search from 0 found it.
                 if cpython_id[u as usize].is_none() {
                     cpython_id[u as usize] = Some(id);
@@ -1598,14 +1598,14 @@ mod tests {
     #[test]
     fn every_uop_has_a_stencil_and_every_stencil_a_uop() {
         for u in Uop::ALL {
-            assert_eq!(u.stencil().name, u.name());
+            assert_eq!(u.stencil().name(), u.name());
         }
-        for s in STENCILS {
-            let name = copy_of(s.name).map_or(s.name, |(name, ..)| name);
+        for s in &STENCILS {
+            let name = copy_of(s.name()).map_or(s.name(), |(name, ..)| name);
             assert!(
-                s.name == "_JIT_ENTRY" || Uop::ALL.iter().any(|u| u.name() == name),
+                s.name() == "_JIT_ENTRY" || Uop::ALL.iter().any(|u| u.name() == name),
                 "stencil {} is not in the micro-op table",
-                s.name
+                s.name()
             );
         }
     }
@@ -1623,12 +1623,16 @@ mod tests {
                 copies += 1;
                 let exact = format!("{}__{oparg}", u.name());
                 let low_bit = format!("{}__LOW{}", u.name(), oparg & 1);
-                assert!(copy.name == exact || copy.name == low_bit, "{}", copy.name);
-                assert!(stencil.has(HoleValue::Oparg), "{}", copy.name);
+                assert!(
+                    copy.name() == exact || copy.name() == low_bit,
+                    "{}",
+                    copy.name()
+                );
+                assert!(stencil.has(HoleValue::Oparg), "{}", copy.name());
                 assert!(
                     !copy.has(HoleValue::Oparg),
                     "{} keeps the oparg hole",
-                    copy.name
+                    copy.name()
                 );
                 // The same ways out, so that what the table and the
                 // optimizer read off the stencil holds for its copies.
@@ -1643,15 +1647,15 @@ mod tests {
                         copy.has(value),
                         stencil.has(value),
                         "{} {value:?}",
-                        copy.name
+                        copy.name()
                     );
                 }
-                assert_eq!(copy.calls_out(), stencil.calls_out(), "{}", copy.name);
+                assert_eq!(copy.calls_out(), stencil.calls_out(), "{}", copy.name());
                 // What is copied in line (cold parts go out of line).
                 assert!(
                     copy.hot_len < stencil.hot_len,
                     "{} is no smaller",
-                    copy.name
+                    copy.name()
                 );
             }
         }
@@ -1665,7 +1669,7 @@ mod tests {
         let mut named = 0;
         for &u in Uop::ALL {
             let id =
-                (0..=cuop::MAX_UOP_ID).find(|&id| cuop::UOP_INFO[id as usize].name == u.name());
+                (0..=cuop::MAX_UOP_ID).find(|&id| cuop::UOP_INFO[id as usize].name() == u.name());
             assert_eq!(u.cpython_id(), id, "{}", u.name());
             if let Some(id) = id {
                 assert_eq!(Uop::from_cpython(id), Some(u));
@@ -1673,7 +1677,7 @@ mod tests {
             }
         }
         for id in 0..=cuop::MAX_UOP_ID {
-            let name = cuop::UOP_INFO[id as usize].name;
+            let name = cuop::UOP_INFO[id as usize].name();
             let u = Uop::ALL.iter().find(|u| u.name() == name);
             assert_eq!(Uop::from_cpython(id).is_some(), u.is_some(), "{name}");
         }

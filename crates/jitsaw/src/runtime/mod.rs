@@ -137,13 +137,12 @@ impl Runtime {
     fn new() -> Result<Runtime, String> {
         let mut helpers = helpers();
         helpers.sort_unstable_by_key(|&(name, _)| name);
-        let symbols = stencils::SYMBOLS
-            .iter()
+        let symbols = stencils::symbols()
             .zip(stencils::symbol_addresses())
             .map(|(name, address)| {
                 let found = match address.0 as usize {
                     0 => helpers
-                        .binary_search_by_key(name, |&(n, _)| n)
+                        .binary_search_by_key(&name, |&(n, _)| n)
                         .ok()
                         .map(|i| helpers[i].1),
                     linked => Some(linked),
@@ -156,11 +155,11 @@ impl Runtime {
         unsafe { consumers::find() };
         let anchor = _PyEval_EvalFrameDefault as *const () as usize;
         let stencil = stencils::by_name("_JIT_ENTRY").ok_or("jitsaw: no entry stencil")?;
-        if !stencil.holes.is_empty() {
+        if !stencil.holes().is_empty() {
             return Err("jitsaw: the entry stencil has holes".into());
         }
-        let mut memory = crate::arena::CodeMemory::new(stencil.code.len(), anchor)?;
-        memory.bytes_mut()[..stencil.code.len()].copy_from_slice(stencil.code);
+        let mut memory = crate::arena::CodeMemory::new(stencil.code().len(), anchor)?;
+        memory.bytes_mut()[..stencil.code().len()].copy_from_slice(stencil.code());
         memory.make_executable()?;
         // SAFETY: the memory now holds `_JIT_ENTRY`, an `extern "C"` function
         // with exactly this signature, and stays mapped for the process.
@@ -919,7 +918,7 @@ pub(super) unsafe fn add_traceback(ts: *mut PyThreadState, frame: *mut Frame) {
 
 /// Every stencil's name, for listings.
 pub fn stencil_names() -> impl Iterator<Item = &'static str> {
-    STENCILS.iter().map(|s| s.name)
+    STENCILS.iter().map(|s| s.name())
 }
 
 #[cfg(test)]
