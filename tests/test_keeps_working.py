@@ -955,7 +955,12 @@ def test_code_with_loops_first_called_during_an_import_waits_for_its_first_call_
         """,
         env={"JITSAW_THRESHOLD": "8"},
     )
-    assert r.recorded["seen"][:2] == ["warming", "counted"], r.recorded["seen"]
+    # After its first call outside an import: counted, as a short first
+    # call is, or compiled, when that call took longer than compiling the
+    # code is estimated to take (a loaded machine can pause any call that
+    # long); still waiting ("warming") would be the import's rule.
+    seen = r.recorded["seen"]
+    assert seen[0] == "warming" and seen[1] in ("counted", "compiled"), seen
 
 
 def test_code_with_loops_first_called_from_c_alone_waits_for_a_call_from_python(jit):
