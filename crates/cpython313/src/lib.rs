@@ -96,3 +96,26 @@ pub const fn caches(op: u8) -> usize {
 pub const fn deopt(op: u8) -> u8 {
     opcode::OPCODE_INFO[op as usize].deopt
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each table entry's name span reads its own name out of `NAMES`.
+    #[test]
+    fn names_read_their_own_spans() {
+        assert_eq!(
+            opcode::OPCODE_INFO[opcode::BINARY_OP as usize].name(),
+            "BINARY_OP"
+        );
+        assert_eq!(opcode::OPCODE_INFO[0].name(), "CACHE");
+        assert_eq!(
+            uop::UOP_INFO[uop::_BINARY_OP_ADD_INT as usize].name(),
+            "_BINARY_OP_ADD_INT"
+        );
+        let total: usize = opcode::OPCODE_INFO.iter().map(|i| i.name().len()).sum();
+        assert_eq!(total, opcode::NAMES.len());
+        let total: usize = uop::UOP_INFO.iter().map(|i| i.name().len()).sum();
+        assert_eq!(total, uop::NAMES.len());
+    }
+}

@@ -227,6 +227,33 @@ mod tests {
         assert!(STENCILS.iter().any(|s| !s.has(HoleValue::Exit)));
     }
 
+    /// The stencils' spans tile the generated arrays in order, so each
+    /// stencil reads its own name, code and holes and nothing else's.
+    #[test]
+    fn spans_tile_the_tables() {
+        let (mut name, mut code, mut holes) = (0, 0, 0);
+        for s in &STENCILS {
+            assert_eq!(
+                (s.name.start, s.code.start, s.holes.start),
+                (name, code, holes)
+            );
+            (name, code, holes) = (name + s.name.len, code + s.code.len, holes + s.holes.len);
+            assert!(s.name().starts_with('_'), "{}", s.name());
+            assert!(s.hot_len <= s.code().len(), "{}", s.name());
+        }
+        assert_eq!(name as usize, STENCIL_NAMES.len());
+        assert_eq!(code as usize, STENCIL_CODE.len());
+        assert_eq!(holes as usize, STENCIL_HOLES.len());
+        let mut at = 0;
+        for span in &SYMBOL_SPANS {
+            assert_eq!(span.start, at);
+            at += span.len;
+        }
+        assert_eq!(at as usize, SYMBOL_NAMES.len());
+        assert!(symbols().any(|name| name == "_Py_Dealloc"));
+        assert_eq!(by_name("_SET_IP").map(|s| s.name()), Some("_SET_IP"));
+    }
+
     /// Whether `s` calls `helper` from its hot part.
     fn calls_in_line(s: &Stencil, helper: &str) -> bool {
         let index = symbols().position(|x| x == helper).unwrap() as u16;
