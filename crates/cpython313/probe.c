@@ -426,6 +426,27 @@ static void constants(void)
     printf("}\n\n");
 }
 
+/* `pub const NAMES`, `count` names one after another (a null name is
+ * empty), for the tables' `Name` spans, which `name_span` printed. */
+static void print_names(const char *what, const char *const *names, int count)
+{
+    printf("/// Every %s's name, one after another (see [`Name`]).\n", what);
+    printf("pub const NAMES: &str = concat!(\n");
+    for (int i = 0; i < count; i++) {
+        printf("    \"%s\",\n", names[i] ? names[i] : "");
+    }
+    printf(");\n");
+}
+
+/* `Name::new(at, len)` for `name` (null: empty) at `*at` of `NAMES`, and
+ * `*at` moved past it. */
+static void name_span(const char *name, int *at)
+{
+    int len = name ? (int)strlen(name) : 0;
+    printf("Name::new(%d, %d)", *at, len);
+    *at += len;
+}
+
 static void opcodes(void)
 {
     printf("/// Instruction numbers, names, cache sizes and flags.\n");
@@ -466,20 +487,15 @@ static void opcodes(void)
     printf("/// Per opcode: (name, inline cache entries, generic base, flags, valid).\n");
     printf("pub const OPCODE_INFO: [OpcodeInfo; 256] = [\n");
     for (int i = 0, at = 0; i < 256; i++) {
-        const char *name = _PyOpcode_OpName[i] ? _PyOpcode_OpName[i] : "";
-        printf("    OpcodeInfo { name: Name::new(%d, %d), caches: %d, deopt: %d, flags: %d, valid: %s },\n",
-               at, (int)strlen(name), _PyOpcode_Caches[i], _PyOpcode_Deopt[i],
+        printf("    OpcodeInfo { name: ");
+        name_span(_PyOpcode_OpName[i], &at);
+        printf(", caches: %d, deopt: %d, flags: %d, valid: %s },\n",
+               _PyOpcode_Caches[i], _PyOpcode_Deopt[i],
                _PyOpcode_opcode_metadata[i].flags,
                _PyOpcode_opcode_metadata[i].valid_entry ? "true" : "false");
-        at += (int)strlen(name);
     }
     printf("];\n");
-    printf("/// Every opcode's name, one after another (see [`Name`]).\n");
-    printf("pub const NAMES: &str = concat!(\n");
-    for (int i = 0; i < 256; i++) {
-        printf("    \"%s\",\n", _PyOpcode_OpName[i] ? _PyOpcode_OpName[i] : "");
-    }
-    printf(");\n");
+    print_names("opcode", _PyOpcode_OpName, 256);
 
     printf("/// Per opcode: the micro-ops it expands to, as (uop, size, offset).\n");
     printf("pub const MACRO_EXPANSION: [Expansion; 256] = [\n");
@@ -530,22 +546,16 @@ static void uops(void)
     for (int i = 0, at = 0; i <= MAX_UOP_ID; i++) {
         /* _PyUop_num_popped only knows micro-ops that have tier-2 metadata. */
         int known = _PyOpcode_uop_name[i] != NULL;
-        const char *name = names[i] ? names[i] : "";
-        printf("    UopInfo { name: Name::new(%d, %d), flags: %d, popped: [", at, (int)strlen(name),
-               _PyUop_Flags[i]);
-        at += (int)strlen(name);
+        printf("    UopInfo { name: ");
+        name_span(names[i], &at);
+        printf(", flags: %d, popped: [", _PyUop_Flags[i]);
         for (int a = 0; a < 20; a++) {
             printf("%d, ", known ? _PyUop_num_popped(i, a) : -1);
         }
         printf("] },\n");
     }
     printf("];\n");
-    printf("/// Every micro-op's name, one after another (see [`Name`]).\n");
-    printf("pub const NAMES: &str = concat!(\n");
-    for (int i = 0; i <= MAX_UOP_ID; i++) {
-        printf("    \"%s\",\n", names[i] ? names[i] : "");
-    }
-    printf(");\n");
+    print_names("micro-op", names, MAX_UOP_ID + 1);
     printf("}\n\n");
 }
 
