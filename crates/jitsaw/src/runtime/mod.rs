@@ -158,8 +158,9 @@ impl Runtime {
         if !stencil.holes().is_empty() {
             return Err("jitsaw: the entry stencil has holes".into());
         }
-        let mut memory = crate::arena::CodeMemory::new(stencil.code().len(), anchor)?;
-        memory.bytes_mut()[..stencil.code().len()].copy_from_slice(stencil.code());
+        let code = stencil.code();
+        let mut memory = crate::arena::CodeMemory::new(code.len(), anchor)?;
+        memory.bytes_mut()[..code.len()].copy_from_slice(code);
         memory.make_executable()?;
         // SAFETY: the memory now holds `_JIT_ENTRY`, an `extern "C"` function
         // with exactly this signature, and stays mapped for the process.
