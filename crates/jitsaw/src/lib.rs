@@ -171,9 +171,10 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// `never`), `calls`, `deopts` (since the last compilation), `recompiles`,
 /// `uops` (the compiled micro-ops' names), and the times its warm-up policy
 /// weighs: `compile_ns` (its last compilation, or the estimate after a
-/// counted first call), `first_run_ns` (its first call, compiled or
-/// counted, or None) and `waited_ns` (its interpreted calls while waiting
-/// for the threshold).
+/// counted first call), `price_ns` (what calls must take for compiling to
+/// be due: a multiple of `compile_ns`), `first_run_ns` (its first call,
+/// compiled or counted, or None) and `waited_ns` (its interpreted calls
+/// while waiting for the threshold).
 #[pyfunction]
 fn code_state<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let code = match obj.getattr("__code__") {
@@ -194,6 +195,7 @@ fn code_state<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'
     d.set_item("recompiles", s.recompiles)?;
     d.set_item("uops", s.uops)?;
     d.set_item("compile_ns", s.compile_ns)?;
+    d.set_item("price_ns", s.price_ns)?;
     d.set_item("first_run_ns", s.first_run_ns)?;
     d.set_item("waited_ns", s.waited_ns)?;
     Ok(d)

@@ -3,7 +3,7 @@
 //!
 //! A function's first call runs in the interpreter, with the `JUMP` event
 //! below set on its code ([`count_first_call`]): once the call has taken
-//! as long as compiling the code is estimated to take, the next back edge
+//! the price of compiling the code (`hook::price`), the next back edge
 //! compiles it from what the interpreter specialized meanwhile and runs
 //! the rest of the frame in that code, as below. Most first calls are
 //! short and compile nothing.
@@ -152,8 +152,8 @@ const MAX_ENTRIES: u32 = 8;
 /// code compiled for them was a quarter of the code a `lib2to3` run
 /// generated, freed after one call). The interpreter runs the call with
 /// the event set, and [`jump_event`] enters it compiled at a back edge once
-/// the call has taken as long as compiling the code is estimated to take
-/// (`hook::compile_estimate`); a shorter call ends with the event taken
+/// the call has taken the price of compiling the code (`hook::price` of
+/// `hook::compile_estimate`); a shorter call ends with the event taken
 /// off ([`end_first_call`]) and the code waits as after a short
 /// provisional call (`Status::Counted`). Only when the monitoring data
 /// the event leaves can be freed at the call's end: one thread runs
@@ -205,7 +205,7 @@ pub unsafe fn end_first_call(s: &mut CodeState, ts: *mut PyThreadState, code: *m
 /// Arms an unhooked warm-up call of `code` in `frame` (see
 /// `hook::warm_up_unhooked`) as [`count_first_call`] arms a first call:
 /// [`jump_event`] enters it compiled at a back edge once the call has run
-/// [`LONG_WARM_UP`] and as long as compiling is estimated to take, the hook
+/// [`LONG_WARM_UP`] and the price of compiling the code, the hook
 /// put back for the rest of it. True if it did.
 ///
 /// # Safety
@@ -566,7 +566,7 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
         // A first call (see `count_first_call`) or an unhooked warm-up
         // (`count_warm_up`): entered once long.
         let warm_up = !s.osr_warm_up.is_null();
-        let long = super::compile_estimate(s.instructions);
+        let long = super::price(super::compile_estimate(s.instructions));
         if warm_up {
             // The warm-up's own frame only (not a recursive call's, which
             // the window runs inlined), once it has run long: the hook
