@@ -42,7 +42,8 @@ def enable():
 
     Reads ``JITSAW_THRESHOLD`` (calls before a function without loops is
     compiled; 0 compiles everything; unset, the default 16 calls and then
-    until its calls took as long as compiling it would), ``JITSAW_DUMP``
+    until its calls took three times as long as compiling it would),
+    ``JITSAW_DUMP``
     (``uops``, ``asm``) and ``JITSAW_STATS`` / ``JITSAW_STATS_FILE``
     (counting mode: every instruction run is counted as compiled or
     interpreted, see ``stats()``; the file gets a JSON line with the counts
