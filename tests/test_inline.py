@@ -78,6 +78,9 @@ print(r)
     assert inlined(r, "run") == 4, r.uops("run")
     assert inlined(r, "run_floats") == 2, r.uops("run_floats")
     assert r.stats["calls_inlined"] >= 6
+    # The callees' instructions are compiled in their callers too (the
+    # compile time per instruction counts them): each has more than two.
+    assert r.stats["instructions_inlined"] >= 2 * r.stats["calls_inlined"], r.stats
 
 
 def test_arithmetic_in_inlined_bodies_is_computed_in_words(jit):

@@ -56,9 +56,11 @@ def print_stats(file=None):
     w = out.write
     w("jitsaw statistics\n")
     w(f"  compiled           {s['functions_compiled']} code objects, {s['instructions_compiled']} instructions, "
-      f"{s['uops_compiled']} micro-ops, {s['calls_inlined']} calls with their callee inlined\n")
+      f"{s['uops_compiled']} micro-ops, {s['calls_inlined']} calls with their callee inlined "
+      f"({s['instructions_inlined']} instructions)\n")
     w(f"  compile time       {s['compile_time_ns'] / 1e6:.1f} ms "
-      f"({s['compile_time_ns'] / 1e3 / max(s['instructions_compiled'], 1):.2f} us per instruction)\n")
+      f"({s['compile_time_ns'] / 1e3 / max(s['instructions_compiled'] + s['instructions_inlined'], 1):.2f} "
+      f"us per instruction, inlined ones included)\n")
     w(f"  machine code       {s['code_bytes'] / 1024:.0f} KiB generated, {s['code_bytes_in_use'] / 1024:.0f} KiB in use "
       f"({s['provisional_code_bytes_freed'] / 1024:.0f} KiB of provisional code freed after its call)\n")
     w(f"  frames entered     {s['frames_entered']} in compiled code ({s['resumed_directly']} generators resumed "

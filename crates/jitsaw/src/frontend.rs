@@ -433,6 +433,8 @@ pub fn lower(code: &CodeInput) -> Result<Program, Refusal> {
             .filter(|c| !code.generic.contains(&c.site.offset))
             .filter_map(inline_body)
             .collect(),
+        // Counted by `optimize::inline`, which inlines the bodies.
+        inlined_instructions: 0,
     })
 }
 
@@ -468,6 +470,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     {
         return None;
     }
+    let mut instructions = insts.len() as u32;
     let lowered: Vec<Lowering> = (0..insts.len())
         .map(|j| lower_inst(callee, &insts, j, false))
         .collect();
@@ -543,7 +546,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
         {
             if let (false, Some(Some(depth))) = (stores, depths.get(j)) {
                 let start = uops.len();
-                if let Some(top) = nest(
+                if let Some((top, inner_instructions)) = nest(
                     &mut uops,
                     &mut absolute_jumps,
                     inner,
@@ -553,6 +556,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                 ) {
                     nested.push(start..uops.len());
                     nested_top = nested_top.max(top);
+                    instructions += inner_instructions;
                     continue;
                 }
             }
@@ -809,6 +813,7 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     };
     Some(InlineBody {
         site,
+        instructions,
         nargs: callee.args,
         locals,
         uops,
@@ -829,8 +834,8 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
 /// stores, which is this body's alone to materialize), its locals the
 /// body's slots where its arguments are, its jumps naming micro-ops
 /// (noted in `absolute_jumps`), each return but the last jumping to the
-/// next instruction. Returns the slot its values reach; `None`, nothing
-/// pushed, if it has no such body.
+/// next instruction. Returns the slot its values reach and the bytecode
+/// instructions inlined; `None`, nothing pushed, if it has no such body.
 fn nest(
     uops: &mut Vec<UopInst>,
     absolute_jumps: &mut Vec<usize>,
@@ -838,7 +843,7 @@ fn nest(
     sp: u32,
     insts: &[Inst],
     j: usize,
-) -> Option<u32> {
+) -> Option<(u32, u32)> {
     let body = inline_body(inner).filter(|b| !b.materializes)?;
     let base = sp.checked_sub(body.nargs)?;
     let unit = insts[j].start;
@@ -885,7 +890,10 @@ fn nest(
             absolute_jumps.push(k);
         }
     }
-    Some(base + body.nargs + body.locals + body.site.stacksize)
+    Some((
+        base + body.nargs + body.locals + body.site.stacksize,
+        body.instructions,
+    ))
 }
 
 /// The stack depth at each instruction of a callee's straight, forward-

@@ -2441,6 +2441,7 @@ unsafe fn compile(
         st.uops += program.uops.len() as u64;
         st.code_bytes += compiled.size as u64;
         st.instructions += program.insts.len() as u64;
+        st.instructions_inlined += u64::from(program.inlined_instructions);
         st.calls_inlined += program
             .uops
             .iter()

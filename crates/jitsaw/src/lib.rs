@@ -100,6 +100,7 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("instructions_compiled", c.instructions)?;
     d.set_item("uops_compiled", c.uops)?;
     d.set_item("calls_inlined", c.calls_inlined)?;
+    d.set_item("instructions_inlined", c.instructions_inlined)?;
     d.set_item("code_bytes", c.code_bytes)?;
     d.set_item("compile_time_ns", c.compile_ns)?;
     d.set_item("unsupported_instructions", c.unsupported)?;

@@ -22,6 +22,9 @@ pub struct CompileStats {
     pub unsupported: BTreeMap<String, u64>,
     /// Calls compiled with their callee inlined (`optimize::inline`).
     pub calls_inlined: u64,
+    /// Bytecode instructions of the callees inlined, compiled in their
+    /// callers' code (besides `instructions`, the code's own).
+    pub instructions_inlined: u64,
 }
 
 /// The process's compilation counters.
@@ -34,6 +37,7 @@ pub static COMPILE: Mutex<CompileStats> = Mutex::new(CompileStats {
     instructions: 0,
     unsupported: BTreeMap::new(),
     calls_inlined: 0,
+    instructions_inlined: 0,
 });
 
 /// Records a refusal.

@@ -1292,6 +1292,10 @@ pub struct Program {
     pub either_kinds: Vec<u32>,
     /// Callees' bodies to inline at their calls (see `optimize::inline`).
     pub inline_bodies: Vec<InlineBody>,
+    /// The bytecode instructions of the bodies inlined, nested ones
+    /// included: compiled as much as the code's own, for the compile time
+    /// per instruction the stats report.
+    pub inlined_instructions: u32,
 }
 
 /// A method of a class inlined where the class's machinery calls it: a
@@ -1344,6 +1348,9 @@ pub struct InlineSite {
 pub struct InlineBody {
     /// The call and its callee.
     pub site: InlineSite,
+    /// The callee's bytecode instructions, with those of the callees
+    /// inlined in it.
+    pub instructions: u32,
     /// Its parameters (`self` first for a method), its first locals, all
     /// arguments.
     pub nargs: u32,

@@ -75,6 +75,7 @@ pub fn inline_calls(mut program: Program) -> Program {
     if plans.iter().all(Option::is_none) {
         return program;
     }
+    program.inlined_instructions = plans.iter().flatten().map(|p| p.body.instructions).sum();
     let opcodes: Vec<u32> = program.insts.iter().map(|i| i.opcode as u32).collect();
     rewrite_ranges(program, |i, fallback, uops, out| match &plans[i] {
         None => out.extend_from_slice(uops),
@@ -496,6 +497,7 @@ mod tests {
                     getitem: None,
                     binary: false,
                 },
+                instructions: 4,
                 nargs: 2,
                 locals: 0,
                 uops: body,
@@ -560,6 +562,8 @@ mod tests {
     #[test]
     fn the_body_runs_on_the_callers_stack_and_falls_back_to_the_call() {
         let p = inline_calls(program());
+        // The callee's instructions are compiled too (the stats count them).
+        assert_eq!(p.inlined_instructions, 4);
         let main: Vec<(Uop, u32, Option<u32>)> = p
             .uops_of(3)
             .iter()
@@ -752,6 +756,7 @@ mod tests {
                     getitem: None,
                     binary: false,
                 },
+                instructions: 4,
                 nargs: 2,
                 locals: 0,
                 uops: body,
@@ -858,7 +863,9 @@ mod tests {
     fn calls_whose_shape_does_not_fit_keep_their_call() {
         let unchanged = |p: Program| {
             let before = p.uops.clone();
-            assert_eq!(inline_calls(p).uops, before);
+            let p = inline_calls(p);
+            assert_eq!(p.uops, before);
+            assert_eq!(p.inlined_instructions, 0);
         };
         // Another argument count than the callee's parameters.
         let mut p = program();
