@@ -1585,9 +1585,9 @@ enum Decision {
 /// The second call of code with loops, whose first call ran provisional
 /// code or was counted ([`Status::Counted`]). After a first call shorter
 /// than the price ([`price`]) of what compiling took (or is estimated to
-/// take), the code waits for the
-/// threshold as code without loops does (see [`Decision::Wait`]); after a
-/// longer one, it is compiled again after a warm-up.
+/// take), the code waits for the threshold as code without loops does (see
+/// [`Decision::Wait`]); after a longer one, it is compiled again after a
+/// warm-up.
 unsafe fn after_first_call(
     s: &mut CodeState,
     ts: *mut PyThreadState,
