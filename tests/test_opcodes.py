@@ -864,7 +864,14 @@ def test_calls_of_instances_of_classes_defining_call(jit, chaos):
         """,
         env={"JITSAW_CHAOS": chaos} if chaos else None,
     )
-    r.assert_compiled("call", "positional")
+    r.assert_compiled("call")
+    if chaos:
+        # Forced deopts may leave it waiting for its next call's
+        # recompilation (whether its first call went on compiled, entered
+        # at its loop, depends on how long that call took).
+        assert r.state("positional")["status"] in ("compiled", "requicken")
+    else:
+        r.assert_compiled("positional")
     assert r.stats["operators_called"] > (0 if chaos else 400), r.stats["operators_called"]
 
 
