@@ -680,7 +680,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                 HoleValue::Cold => base + cold.ok_or("a branch to a cold part not laid out")?,
                 HoleValue::Symbol(s) => linker.symbols[s as usize],
             };
-            let value = (target as i64).wrapping_add(hole.addend);
+            let value = (target as i64).wrapping_add(hole.addend.into());
             match hole.kind {
                 HoleKind::Abs64 => patch_abs64(bytes, at, value as u64),
                 HoleKind::Abs32 => {
@@ -701,7 +701,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                             return Err(format!("jump out of range in {}", p.uop.op.name()));
                         };
                         let slot = trampolines.slot(bytes, s, target);
-                        delta = (base + slot) as i64 + hole.addend - here;
+                        delta = (base + slot) as i64 + i64::from(hole.addend) - here;
                     }
                     patch_rel32(bytes, at, delta as i32);
                 }
@@ -1085,14 +1085,14 @@ mod tests {
                     }
                     // Checked with the exit that uses the stub.
                     HoleValue::Exit if p.uop.op == Uop::_EXIT_IP => {
-                        ((base + at) as i64 + read32(at) as i64 - h.addend) as u64
+                        ((base + at) as i64 + read32(at) as i64 - i64::from(h.addend)) as u64
                     }
                     HoleValue::Exit | HoleValue::Error => {
                         // An exit goes to a stub setting where the
                         // interpreter resumes, then to a tail of its kind
                         // counting the exit.
                         let jumps_to = |at: usize| {
-                            let dest = (base + at) as i64 + read32(at) as i64 - h.addend;
+                            let dest = (base + at) as i64 + read32(at) as i64 - i64::from(h.addend);
                             c.pieces
                                 .iter()
                                 .find(|t| (base + t.offset as usize) as i64 == dest)
@@ -1110,7 +1110,7 @@ mod tests {
                         assert_eq!(stub.uop.operand, program.unit_address(resume));
                         let holes = &Uop::_EXIT_IP.stencil().holes();
                         let exit = holes.iter().rfind(|e| e.value == HoleValue::Exit).unwrap();
-                        let tail = jumps_to((stub.offset + exit.offset) as usize);
+                        let tail = jumps_to(stub.offset as usize + exit.offset as usize);
                         assert_eq!(tail.uop.op, tail_op);
                         assert_eq!(tail.uop.oparg, 42, "the tail counts its exit");
                         (base + stub.offset as usize) as u64
@@ -1120,15 +1120,17 @@ mod tests {
                     HoleValue::Symbol(s) => symbols[s as usize] as u64,
                 };
                 match h.kind {
-                    HoleKind::Abs64 => assert_eq!(read64(at), target.wrapping_add(h.addend as u64)),
+                    HoleKind::Abs64 => {
+                        assert_eq!(read64(at), target.wrapping_add(i64::from(h.addend) as u64))
+                    }
                     HoleKind::Abs32 => {
                         assert_eq!(
                             read32(at) as u32 as u64,
-                            target.wrapping_add(h.addend as u64)
+                            target.wrapping_add(i64::from(h.addend) as u64)
                         )
                     }
                     HoleKind::Rel32 => {
-                        let dest = (base + at) as i64 + read32(at) as i64 - h.addend;
+                        let dest = (base + at) as i64 + read32(at) as i64 - i64::from(h.addend);
                         if let HoleValue::Symbol(s) = h.value {
                             // Out of reach: through `jmp [rip+0]; .quad target`.
                             let t = (dest as usize) - base;

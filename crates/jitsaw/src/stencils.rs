@@ -43,18 +43,22 @@ pub enum HoleValue {
     Symbol(u16),
 }
 
-/// A place to patch.
+/// A place to patch. 12 bytes: the table of every stencil's holes is read
+/// at each compilation and kept resident (5 000 holes, 123 KB at 24 bytes
+/// each); the generated literals do not compile if a value does not fit.
 #[derive(Clone, Copy, Debug)]
 pub struct Hole {
-    /// Byte offset in the stencil.
-    pub offset: u32,
+    /// Byte offset in the stencil (stencils are a few KB).
+    pub offset: u16,
     /// How to compute the bytes.
     pub kind: HoleKind,
     /// What to compute them from.
     pub value: HoleValue,
-    /// Constant added to the value.
-    pub addend: i64,
+    /// Constant added to the value (a rel32's -4, an offset in a symbol).
+    pub addend: i32,
 }
+
+const _: () = assert!(std::mem::size_of::<Hole>() == 12);
 
 /// A range of one of the generated tables: the tables hold spans instead
 /// of `&str` and `&[_]`, so that they hold no pointer for the dynamic

@@ -80,10 +80,14 @@ pub fn emit(stencils: &[Stencil]) -> String {
                 }
                 other => format!("{other:?}"),
             };
+            // The runtime's `Hole` holds them in 16 and 32 bits.
+            let offset = u16::try_from(h.offset)
+                .unwrap_or_else(|_| panic!("{}: a hole at byte {}", s.name, h.offset));
+            let addend = i32::try_from(h.addend)
+                .unwrap_or_else(|_| panic!("{}: a hole's addend {}", s.name, h.addend));
             writeln!(
                 out,
-                "    Hole {{ offset: {}, kind: HoleKind::{kind}, value: HoleValue::{value}, addend: {} }},",
-                h.offset, h.addend
+                "    Hole {{ offset: {offset}, kind: HoleKind::{kind}, value: HoleValue::{value}, addend: {addend} }},",
             )
             .unwrap();
         }
