@@ -1076,12 +1076,14 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
     # deopts, recursion to the limit, a trace function set mid-loop,
     # `f_lineno` outside a trace function, and a program that took the
     # optimizer's `sys.monitoring` tool itself.
+    # (20 000 turns: a first call is entered once it has run three times
+    # what compiling the code is estimated to take, `hook::price`.)
     r = jit(
         """
         import sys, traceback
         def show(f, expected):
             try:
-                f(5000)
+                f(20000)
             except expected:
                 traceback.print_exc(file=sys.stdout)
         def nest(n):
@@ -1098,7 +1100,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
                 if i == n - 10:
                     total = total + 0.5
             return total, seen
-        print(nest(5000))
+        print(nest(20000))
         def ret_value(n):
             for i in range(n):
                 if i == n - 1:
@@ -1108,7 +1110,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
                 if i == n - 1:
                     return None
             return "no"
-        print(ret_value(5000), ret_const(5000))
+        print(ret_value(20000), ret_const(20000))
         def no_handler(n):
             t = 0
             for i in range(n):
@@ -1123,7 +1125,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
                 except ZeroDivisionError:
                     caught += 100
             return caught
-        print(handler(5000))
+        print(handler(20000))
         def reraise(n):
             for i in range(n):
                 try:
@@ -1149,7 +1151,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
             finally:
                 t += 1
             return t
-        print(inside_try(5000))
+        print(inside_try(20000))
         def down(k):
             return 0 if k == 0 else down(k - 1) + 1
         def deep(n, limit):
@@ -1164,7 +1166,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
                             break
             return found
         sys.setrecursionlimit(200)
-        print(deep(5000, 200))
+        print(deep(20000, 200))
         sys.setrecursionlimit(1000)
         def traced(n):
             t = 0
@@ -1180,7 +1182,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
         def tracer(frame, event, arg):
             events.append((frame.f_code.co_name, event, frame.f_lineno))
             return tracer
-        print(traced(5000), events[:12], len(events))
+        print(traced(20000), events[:12], len(events))
         def lineno(n):
             f = sys._getframe()
             for i in range(n):
@@ -1189,7 +1191,7 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
                         f.f_lineno = 1
                     except ValueError as e:
                         return str(e)
-        print(lineno(5000))
+        print(lineno(20000))
         print(sys.monitoring.get_tool(sys.monitoring.OPTIMIZER_ID))
         sys.monitoring.use_tool_id(sys.monitoring.OPTIMIZER_ID, "mine")
         def theirs(n):
@@ -1197,12 +1199,12 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
             for i in range(n):
                 t += i
             return t
-        print(theirs(5000), sys.monitoring.get_tool(sys.monitoring.OPTIMIZER_ID))
+        print(theirs(20000), sys.monitoring.get_tool(sys.monitoring.OPTIMIZER_ID))
         sys.monitoring.free_tool_id(sys.monitoring.OPTIMIZER_ID)
         def gen(n):
             for i in range(n):
                 yield i
-        print(sum(gen(5000)))
+        print(sum(gen(20000)))
         """,
         env={"JITSAW_THRESHOLD": threshold},
     )
