@@ -820,7 +820,7 @@ unsafe fn eval_call_slowly(
             // (`rent_paid`).
             if s.loops
                 && s.first_run.is_some()
-                && s.waited >= price(s.compile_time)
+                && s.waited >= price_of(s)
                 && matches!(s.status, Status::Warming)
             {
                 s.set_status(Status::Requicken(0));
@@ -1595,7 +1595,7 @@ unsafe fn after_first_call(
     threshold: u32,
 ) -> Decision {
     match s.first_run {
-        Some(t) if t < price(s.compile_time) && u64::from(threshold) > s.calls => {
+        Some(t) if t < price_of(s) && u64::from(threshold) > s.calls => {
             s.set_status(Status::Warming);
             // The first interpreted call is the one in which the
             // interpreter specializes what the provisional code's
@@ -1726,12 +1726,18 @@ unsafe fn decide(
 /// every start-up, was compiled by `python -c pass` (a `lib2to3` run: 2 %
 /// fewer instructions with the rent).
 fn rent_paid(s: &CodeState) -> bool {
-    let compiling = if s.loops && s.first_run.is_some() {
+    s.generator || !THRESHOLD_RENT.load(Ordering::Relaxed) || waited_so_far(s) >= price_of(s)
+}
+
+/// What `s`'s interpreted calls must take before compiling its code is
+/// due: the [`price`] of its last compilation for code with loops compiled
+/// or counted at its first call, else of an estimate ([`compile_estimate`]).
+fn price_of(s: &CodeState) -> std::time::Duration {
+    price(if s.loops && s.first_run.is_some() {
         s.compile_time
     } else {
         compile_estimate(s.instructions)
-    };
-    s.generator || !THRESHOLD_RENT.load(Ordering::Relaxed) || waited_so_far(s) >= price(compiling)
+    })
 }
 
 /// What interpreted calls must have taken before compiling their code is
