@@ -1214,6 +1214,55 @@ def test_long_first_calls_enter_their_loops_again_compiled_anew(jit, threshold):
     assert r.stats["loops_entered"] >= 10
 
 
+@pytest.mark.parametrize("threshold", ["0", "16"], ids=["provisional", "counted"])
+def test_long_first_calls_that_pay_inside_a_covered_loop_enter_a_later_one(jit, threshold):
+    # A first call is entered at a back edge once it has run the price of
+    # compiling its code, but not at a loop whose head a handler covers:
+    # an inlined comprehension's (its iteration variable is restored by a
+    # handler), a loop in a `try` or `with` body. A call that pays the price
+    # inside such a loop goes on counting (the event taken off that back
+    # edge alone) and is entered at the next loop outside one, which
+    # compiled code runs to the call's end; a call whose loops are all
+    # covered runs interpreted to its end, as it did.
+    r = jit(
+        """
+        import contextlib
+        from jitsaw import _jitsaw
+        def work(n):
+            # 200 000 items: the comprehension alone runs past the price.
+            doubled = [i * 2 for i in range(n)]
+            t = 0
+            with contextlib.nullcontext():
+                for d in doubled[:1000]:
+                    t += d
+            for i in range(n):
+                t += i % 7
+                if i == n - 2:
+                    t += 0.5
+            return t
+        print(work(200000))
+        _record("work", _jitsaw.code_state(work)["status"])
+        def covered(n):
+            t = 0
+            try:
+                t = sum([i for i in range(n)])
+                for i in range(n):
+                    t -= i % 5
+            except KeyError:
+                t = -1
+            return t
+        print(covered(200000))
+        _record("covered", _jitsaw.code_state(covered)["status"])
+        """,
+        env={"JITSAW_THRESHOLD": threshold},
+    )
+    # Under the policy, `covered` waits as a short first call does; forced
+    # (`0`), its first call runs in provisional code, which leaves at no
+    # covered loop.
+    assert r.recorded["work"] == "compiled", r.recorded
+    assert r.recorded["covered"] == ("counted" if threshold == "16" else "provisional"), r.recorded
+    assert r.stats["loops_entered"] >= 1, r.stats["loops_entered"]
+
 def test_counted_first_calls_that_start_threads(jit):
     # Under the policy a function's first call runs in the interpreter,
     # counted (`hook::osr`), only while one thread runs; here that call

@@ -52,21 +52,35 @@ fn count_instruction(_code: &Bound<'_, PyAny>, _offset: &Bound<'_, PyAny>) {
 }
 
 /// The `sys.monitoring` `JUMP` callback with which a long first call of
-/// code with loops is entered again in compiled code (see `hook::osr`).
+/// code with loops is entered again in compiled code (see `hook::osr`):
+/// `None`, or `sys.monitoring.DISABLE` for a jump no call is entered at.
 #[pyfunction]
 #[pyo3(name = "_osr_jump")]
-fn osr_jump(code: &Bound<'_, PyAny>, from: u32, to: u32) -> PyResult<()> {
+fn osr_jump<'py>(code: &Bound<'py, PyAny>, from: u32, to: u32) -> PyResult<Bound<'py, PyAny>> {
+    let py = code.py();
     if !code.is_instance_of::<pyo3::types::PyCode>() {
-        return Ok(());
+        return Ok(py.None().into_bound(py));
     }
     // SAFETY: the GIL is held; the interpreter calls this for the frame of
     // `code` that is running.
-    if unsafe { hook::osr::jump_event(code.as_ptr().cast(), from, to) } {
-        Ok(())
-    } else {
-        Err(PyErr::fetch(code.py()))
+    match unsafe { hook::osr::jump_event(code.as_ptr().cast(), from, to) } {
+        hook::osr::JumpOutcome::Continue => Ok(py.None().into_bound(py)),
+        hook::osr::JumpOutcome::Disable => MONITORING_DISABLE
+            .get_or_try_init(py, || {
+                Ok::<_, PyErr>(
+                    py.import("sys")?
+                        .getattr("monitoring")?
+                        .getattr("DISABLE")?
+                        .unbind(),
+                )
+            })
+            .map(|d| d.bind(py).clone()),
+        hook::osr::JumpOutcome::Raised => Err(PyErr::fetch(py)),
     }
 }
+
+/// `sys.monitoring.DISABLE`, found once.
+static MONITORING_DISABLE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
 
 /// Validates the `JITSAW_*` environment variables without enabling.
 #[pyfunction]

@@ -540,28 +540,49 @@ pub fn forget(s: &CodeState) {
     }
 }
 
+/// What the interpreter is to do after a `JUMP` event ([`jump_event`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JumpOutcome {
+    /// Go on (the frame at the jump's target, or where compiled code left
+    /// it).
+    Continue,
+    /// Go on, and take the event off this jump (`sys.monitoring.DISABLE`):
+    /// a jump no call can be entered at.
+    Disable,
+    /// Raise the exception set, for the interpreter's error path.
+    Raised,
+}
+
 /// The `JUMP` callback: a jump in code with the event set, from code unit
 /// byte offset `from` to `to`. At the back edge that ends the
 /// [`INTERPRETED_TURNS`]th turn of the loop nest (or after
 /// [`MAX_INTERPRETED_BACK_EDGES`] back edges), compiles the code and runs
-/// the frame in it from `to` (see the module's comment). False if it
-/// raised, the exception set, for the interpreter's error path.
+/// the frame in it from `to` (see the module's comment).
+///
+/// Jumps no frame is ever entered at are taken off, the event staying on
+/// the others: forward jumps, and back edges to a head a handler covers
+/// (an inlined comprehension's loop, a loop in a `try` or `with` body),
+/// where the interpreter's error path would look up the frame's handler
+/// for an exception compiled code raised elsewhere. A long first call
+/// whose price was paid inside such a loop goes on counting, and is
+/// entered at the next back edge outside one.
 ///
 /// # Safety
 /// The GIL is held; called by the interpreter for `code`'s frame, the
 /// thread's current frame.
-pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
+pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> JumpOutcome {
     if to >= from {
-        return true;
+        return JumpOutcome::Disable;
     }
     let Some(state) = state_of(code) else {
-        return true;
+        return JumpOutcome::Continue;
     };
     let s = &mut *state;
     if !s.osr_armed {
-        return true;
+        return JumpOutcome::Continue;
     }
     s.osr_back_edges += 1;
+    let head = to / 2;
     if let Some(started) = s.osr_first_call {
         // A first call (see `count_first_call`) or an unhooked warm-up
         // (`count_warm_up`): entered once long.
@@ -573,24 +594,31 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
             // comes back for the rest of it.
             let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
             if *current_frame(ts) != s.osr_warm_up || started.elapsed() < long.max(LONG_WARM_UP) {
-                return true;
+                return JumpOutcome::Continue;
+            }
+            if runtime::handler_at(code, head) {
+                return JumpOutcome::Disable;
             }
             super::put_hook_back(ts);
         } else if started.elapsed() < long {
-            return true;
+            return JumpOutcome::Continue;
+        } else if runtime::handler_at(code, head) {
+            return JumpOutcome::Disable;
         }
         s.osr_first_call = None;
     } else {
-        s.osr_turns += (to / 2 == s.osr_head) as u32;
+        s.osr_turns += (head == s.osr_head) as u32;
         if s.osr_turns < INTERPRETED_TURNS && s.osr_back_edges <= MAX_INTERPRETED_BACK_EDGES {
-            return true;
+            return JumpOutcome::Continue;
+        }
+        if runtime::handler_at(code, head) {
+            return JumpOutcome::Disable;
         }
     }
     let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
     let frame = *current_frame(ts);
     let ours = !frame.is_null() && frame_code(frame) == code;
     disarm_and_drop(s, code, ours && may_drop_monitoring_data(ts, frame, code));
-    let head = to / 2;
     let version = instrumentation_version(ts);
     if !ours
         || (*frame).owner as i64 != consts::FRAME_OWNED_BY_THREAD
@@ -598,9 +626,8 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
         || !interpreter_entry_fits(ts)
         || *c_recursion_remaining(ts) <= consts::PY_EVAL_C_STACK_UNITS as i32 + 1
         || instrumented(ts, code, version)
-        || runtime::handler_at(code, head)
     {
-        return true;
+        return JumpOutcome::Continue;
     }
     // Compiled from the interpreter's specialization, types propagated as
     // for a later call; still provisional, as code compiled before a whole
@@ -613,11 +640,11 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
     s.osr_compiling = false;
     // Compiling set the runtime up, if this is the first compilation.
     let (Some(compiled), Some(entry)) = (compiled, runtime::entry_fn()) else {
-        return true;
+        return JumpOutcome::Continue;
     };
     let compiled = &*compiled;
     let Some(i) = compiled.inst_at(head) else {
-        return true;
+        return JumpOutcome::Continue;
     };
     runtime::LOOPS_ENTERED.bump();
     s.osr_entries += 1;
@@ -626,7 +653,11 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> bool {
             if let Some(at) = guard {
                 note_deopt(state, at);
             }
-            !raised
+            if raised {
+                JumpOutcome::Raised
+            } else {
+                JumpOutcome::Continue
+            }
         }
         RunOutcome::Done(_) | RunOutcome::Deopt { .. } => {
             unreachable!("an on-stack replacement only hands over")
