@@ -273,6 +273,51 @@ def test_memory_error_inside_compiled_code_is_raised(jit):
     assert r.state("g")["status"] in ("compiled", "requicken")
 
 
+def test_a_process_out_of_memory_raises_memory_error_not_aborts(jit):
+    # The process's address space runs out (`RLIMIT_AS`), not just CPython's
+    # allocators: the functions called then are new to jitsaw, whose state
+    # for them, and their compilation, allocate from the system too. Rust
+    # aborts when an allocation fails; jitsaw's allocator gives a reserve
+    # back instead and compiles nothing more until it can take the reserve
+    # again (`memory.rs`), so the program gets its `MemoryError`s as it
+    # does plain, frees its memory and goes on compiled.
+    r = jit(
+        """
+        import resource
+        fresh = []
+        for k in range(60):
+            ns = {}
+            exec(f"def f{k}(x):\\n    t = x\\n    for i in range(3):\\n"
+                 f"        t = t * 2 + {k}\\n    return t\\n", ns)
+            fresh.append(ns[f"f{k}"])
+        def size_of_address_space():
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("VmSize:"):
+                        return int(line.split()[1]) * 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (size_of_address_space() + (96 << 20), hard))
+        hog = []
+        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 8, 1 << 5):
+            try:
+                while True:
+                    hog.append(bytearray(size))
+            except MemoryError:
+                pass
+        # Out of memory: the first calls of functions jitsaw has not seen.
+        results = []
+        for f in fresh:
+            try:
+                results.append(f(1))
+            except MemoryError:
+                results.append(None)
+        del hog
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        print(len(results), [f(1) for f in fresh][:5], sum(f(2) for f in fresh for _ in range(40)))
+        """
+    )
+    assert r.stats["functions_compiled"] > 0
+
 def test_compiling_from_several_threads_at_once(jit):
     r = jit(
         """

@@ -85,6 +85,8 @@ def print_stats(file=None):
         w("  recompiled         " + ", ".join(f"{reason}: {n}" for reason, n in invalidated.items()) + "\n")
     if s["code_limit_hits"]:
         w(f"  code limit         reached {s['code_limit_hits']} times (JITSAW_CODE_LIMIT)\n")
+    if s["low_memory_waits"]:
+        w(f"  memory ran out     {s['low_memory_waits']} compilations put off\n")
     exits = sorted(s["exits"].items(), key=lambda kv: -kv[1])
     if exits:
         w("  exits (most frequent first)\n")

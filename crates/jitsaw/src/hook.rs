@@ -60,6 +60,8 @@ pub const GENERATOR_FLAGS: i64 =
     consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR;
 /// Compilations skipped because of the code limit.
 pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
+/// Compilations skipped because memory had run out (`memory::low`).
+pub static LOW_MEMORY_WAITS: AtomicU64 = AtomicU64::new(0);
 /// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
 static PERF_MAP: AtomicBool = AtomicBool::new(false);
 /// `JITSAW_DEBUG=1`: check the stack depth before every micro-op.
@@ -2340,6 +2342,12 @@ unsafe fn compile(
     if crate::arena::in_use() >= CODE_LIMIT.load(Ordering::Relaxed) {
         // Stay interpreted for now; freed code makes room again.
         CODE_LIMIT_HITS.fetch_add(1, Ordering::Relaxed);
+        return None;
+    }
+    if crate::memory::low() {
+        // Memory ran out (see `memory`): compiling, which allocates the
+        // most, waits until the reserve can be taken again.
+        LOW_MEMORY_WAITS.fetch_add(1, Ordering::Relaxed);
         return None;
     }
     // The micro-op tables, built at the process's first compilation, are

@@ -13,6 +13,7 @@ pub mod codegen;
 pub mod dump;
 pub mod frontend;
 pub mod hook;
+pub mod memory;
 pub mod optimize;
 pub mod options;
 pub mod profile;
@@ -23,6 +24,11 @@ pub mod uops;
 
 use jitsaw_cpython313::consts;
 use pyo3::exceptions::{PyImportError, PyRuntimeError, PyValueError};
+
+/// The extension's heap: the system's, with a reserve for when memory runs
+/// out (see [`memory`]).
+#[global_allocator]
+static ALLOCATOR: memory::Allocator = memory::Allocator;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -130,6 +136,10 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item(
         "code_limit_hits",
         hook::CODE_LIMIT_HITS.load(std::sync::atomic::Ordering::Relaxed),
+    )?;
+    d.set_item(
+        "low_memory_waits",
+        hook::LOW_MEMORY_WAITS.load(std::sync::atomic::Ordering::Relaxed),
     )?;
     let invalidations = PyDict::new(py);
     for (reason, n) in hook::INVALIDATION_REASONS.iter().zip(&hook::INVALIDATIONS) {
