@@ -10,7 +10,10 @@
 //! `MemoryError` plain and aborted jitted. So the first allocation that
 //! fails gives the reserve back to the system and tries again, and nothing
 //! more is compiled ([`low`], checked by `hook::compile`) until the reserve
-//! can be taken again: compiling allocates the most.
+//! can be taken again: compiling allocates the most. A program that goes on
+//! allocating takes the reserve too; allocations that fail after that come
+//! from [`POOL`], memory of the extension's own (its pages are touched only
+//! when used), never freed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -23,6 +26,46 @@ const RESERVE: usize = 4 << 20;
 
 /// The reserve, or null while given back.
 static RESERVED: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Bytes of [`POOL`].
+const POOL_SIZE: usize = 1 << 20;
+
+/// The last resort of allocations that fail with the reserve given back:
+/// bumped, never freed.
+struct Pool(std::cell::UnsafeCell<[u8; POOL_SIZE]>);
+
+// SAFETY: its bytes are handed out by `POOL_USED`'s atomic bumps, each range
+// once.
+unsafe impl Sync for Pool {}
+
+static POOL: Pool = Pool(std::cell::UnsafeCell::new([0; POOL_SIZE]));
+
+/// Bytes of [`POOL`] handed out.
+static POOL_USED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A block of [`POOL`] for `layout`, or null when it is used up.
+fn from_pool(layout: Layout) -> *mut u8 {
+    let base = POOL.0.get().cast::<u8>() as usize;
+    let mut used = POOL_USED.load(Ordering::Relaxed);
+    loop {
+        let start = (base + used).next_multiple_of(layout.align()) - base;
+        let Some(end) = start.checked_add(layout.size()).filter(|&e| e <= POOL_SIZE) else {
+            return std::ptr::null_mut();
+        };
+        match POOL_USED.compare_exchange_weak(used, end, Ordering::AcqRel, Ordering::Relaxed) {
+            // SAFETY: `start..end` lies in the pool and was handed out to
+            // no one before (the bump claimed it).
+            Ok(_) => return unsafe { POOL.0.get().cast::<u8>().add(start) },
+            Err(now) => used = now,
+        }
+    }
+}
+
+/// Whether `p` is a block of [`POOL`].
+fn in_pool(p: *mut u8) -> bool {
+    let base = POOL.0.get().cast::<u8>() as usize;
+    (base..base + POOL_SIZE).contains(&(p as usize))
+}
 
 /// The reserve's layout.
 fn reserve_layout() -> Layout {
@@ -52,34 +95,73 @@ unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract, passed on.
         let p = unsafe { System.alloc(layout) };
-        if p.is_null() && self.release_reserve() {
-            // SAFETY: as above.
-            return unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            return p;
         }
-        p
+        if self.release_reserve() {
+            // SAFETY: as above.
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                return p;
+            }
+        }
+        from_pool(layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // The pool's blocks are zero: never handed out before.
         // SAFETY: the caller's contract, passed on.
         let p = unsafe { System.alloc_zeroed(layout) };
-        if p.is_null() && self.release_reserve() {
-            // SAFETY: as above.
-            return unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            return p;
         }
-        p
+        if self.release_reserve() {
+            // SAFETY: as above.
+            let p = unsafe { System.alloc_zeroed(layout) };
+            if !p.is_null() {
+                return p;
+            }
+        }
+        from_pool(layout)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller's contract, passed on.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if p.is_null() && self.release_reserve() {
-            // SAFETY: as above (a failed `realloc` left `ptr` as it was).
-            return unsafe { System.realloc(ptr, layout, new_size) };
+        if !in_pool(ptr) {
+            // SAFETY: the caller's contract, passed on (a failed `realloc`
+            // leaves `ptr` as it was).
+            let p = unsafe { System.realloc(ptr, layout, new_size) };
+            if !p.is_null() {
+                return p;
+            }
+            if self.release_reserve() {
+                // SAFETY: as above.
+                let p = unsafe { System.realloc(ptr, layout, new_size) };
+                if !p.is_null() {
+                    return p;
+                }
+            }
+        }
+        // A new block, from the system or the pool, the old one copied.
+        // SAFETY: `new_size` with the old alignment is a valid layout (the
+        // caller's contract).
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: as above.
+        let p = unsafe { self.alloc(new_layout) };
+        if !p.is_null() {
+            // SAFETY: both blocks hold at least the smaller size; they are
+            // distinct (the new one was just handed out).
+            unsafe {
+                std::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if in_pool(ptr) {
+            return;
+        }
         // SAFETY: the caller's contract, passed on.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -124,6 +206,28 @@ mod tests {
         assert!(!Allocator.release_reserve(), "released once");
         assert!(!low(), "taken again while memory is there");
         assert!(!RESERVED.load(Ordering::Acquire).is_null());
+    }
+
+    #[test]
+    fn the_pool_hands_out_aligned_blocks_and_keeps_them() {
+        let layout = Layout::from_size_align(24, 16).unwrap();
+        let a = from_pool(layout);
+        let b = from_pool(layout);
+        assert!(in_pool(a) && in_pool(b) && a != b);
+        assert_eq!(a as usize % 16, 0);
+        assert_eq!(b as usize % 16, 0);
+        // SAFETY: `a` is a block of 24 bytes the pool handed out; a pool
+        // block's release does nothing, its reallocation copies it out.
+        unsafe {
+            *a = 7;
+            let c = Allocator.realloc(a, layout, 4096);
+            assert!(!c.is_null() && !in_pool(c));
+            assert_eq!(*c, 7);
+            Allocator.dealloc(c, Layout::from_size_align(4096, 16).unwrap());
+            Allocator.dealloc(b, layout);
+        }
+        let too_big = Layout::from_size_align(POOL_SIZE + 1, 8).unwrap();
+        assert!(from_pool(too_big).is_null());
     }
 
     #[test]
