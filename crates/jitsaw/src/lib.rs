@@ -24,13 +24,13 @@ pub mod uops;
 
 use jitsaw_cpython313::consts;
 use pyo3::exceptions::{PyImportError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 /// The extension's heap: the system's, with a reserve for when memory runs
 /// out (see [`memory`]).
 #[global_allocator]
 static ALLOCATOR: memory::Allocator = memory::Allocator;
-use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 /// Switches the JIT on, reading the `JITSAW_*` settings; returns whether
 /// counting mode is asked for and the file to write the counts to (the

@@ -73,7 +73,7 @@ fn reserve_layout() -> Layout {
 }
 
 /// The system's allocator, with the reserve given back and the allocation
-/// tried again when one fails.
+/// tried again when one fails, and [`POOL`] when that fails too.
 pub struct Allocator;
 
 impl Allocator {
@@ -88,57 +88,49 @@ impl Allocator {
         unsafe { System.dealloc(reserve, reserve_layout()) };
         true
     }
+
+    /// `attempt`'s block, tried again with the reserve given back if it
+    /// failed; null if that failed too (or the reserve was gone).
+    fn with_reserve(&self, attempt: impl Fn() -> *mut u8) -> *mut u8 {
+        let p = attempt();
+        if p.is_null() && self.release_reserve() {
+            return attempt();
+        }
+        p
+    }
 }
 
-// SAFETY: every allocation and release is `System`'s, with the layout asked.
+// SAFETY: every block is `System`'s, released to it with the layout asked,
+// or the pool's, handed out once and never released.
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract, passed on.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            return p;
+        let p = self.with_reserve(|| unsafe { System.alloc(layout) });
+        if p.is_null() {
+            from_pool(layout)
+        } else {
+            p
         }
-        if self.release_reserve() {
-            // SAFETY: as above.
-            let p = unsafe { System.alloc(layout) };
-            if !p.is_null() {
-                return p;
-            }
-        }
-        from_pool(layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // The pool's blocks are zero: never handed out before.
         // SAFETY: the caller's contract, passed on.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            return p;
+        let p = self.with_reserve(|| unsafe { System.alloc_zeroed(layout) });
+        if p.is_null() {
+            // Zero: never handed out before.
+            from_pool(layout)
+        } else {
+            p
         }
-        if self.release_reserve() {
-            // SAFETY: as above.
-            let p = unsafe { System.alloc_zeroed(layout) };
-            if !p.is_null() {
-                return p;
-            }
-        }
-        from_pool(layout)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if !in_pool(ptr) {
             // SAFETY: the caller's contract, passed on (a failed `realloc`
             // leaves `ptr` as it was).
-            let p = unsafe { System.realloc(ptr, layout, new_size) };
+            let p = self.with_reserve(|| unsafe { System.realloc(ptr, layout, new_size) });
             if !p.is_null() {
                 return p;
-            }
-            if self.release_reserve() {
-                // SAFETY: as above.
-                let p = unsafe { System.realloc(ptr, layout, new_size) };
-                if !p.is_null() {
-                    return p;
-                }
             }
         }
         // A new block, from the system or the pool, the old one copied.

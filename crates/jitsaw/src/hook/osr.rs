@@ -583,39 +583,41 @@ pub unsafe fn jump_event(code: *mut PyCodeObject, from: u32, to: u32) -> JumpOut
     }
     s.osr_back_edges += 1;
     let head = to / 2;
-    if let Some(started) = s.osr_first_call {
-        // A first call (see `count_first_call`) or an unhooked warm-up
-        // (`count_warm_up`): entered once long.
+    // `Some(warm_up)` for a first call (see `count_first_call`) or an
+    // unhooked warm-up (`count_warm_up`), entered once long.
+    let first_call = if let Some(started) = s.osr_first_call {
         let warm_up = !s.osr_warm_up.is_null();
         let long = super::price(super::compile_estimate(s.instructions));
-        if warm_up {
-            // The warm-up's own frame only (not a recursive call's, which
-            // the window runs inlined), once it has run long: the hook
-            // comes back for the rest of it.
+        // A warm-up's own frame only (not a recursive call's, which the
+        // window runs inlined), once it has run long.
+        let due = if warm_up {
             let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
-            if *current_frame(ts) != s.osr_warm_up || started.elapsed() < long.max(LONG_WARM_UP) {
-                return JumpOutcome::Continue;
-            }
-            if runtime::handler_at(code, head) {
-                return JumpOutcome::Disable;
-            }
-            super::put_hook_back(ts);
-        } else if started.elapsed() < long {
+            *current_frame(ts) == s.osr_warm_up && started.elapsed() >= long.max(LONG_WARM_UP)
+        } else {
+            started.elapsed() >= long
+        };
+        if !due {
             return JumpOutcome::Continue;
-        } else if runtime::handler_at(code, head) {
-            return JumpOutcome::Disable;
         }
-        s.osr_first_call = None;
+        Some(warm_up)
     } else {
         s.osr_turns += (head == s.osr_head) as u32;
         if s.osr_turns < INTERPRETED_TURNS && s.osr_back_edges <= MAX_INTERPRETED_BACK_EDGES {
             return JumpOutcome::Continue;
         }
-        if runtime::handler_at(code, head) {
-            return JumpOutcome::Disable;
-        }
+        None
+    };
+    if runtime::handler_at(code, head) {
+        return JumpOutcome::Disable;
     }
     let ts = pyo3::ffi::PyThreadState_Get().cast::<PyThreadState>();
+    if let Some(warm_up) = first_call {
+        if warm_up {
+            // The hook comes back for the rest of the warm-up.
+            super::put_hook_back(ts);
+        }
+        s.osr_first_call = None;
+    }
     let frame = *current_frame(ts);
     let ours = !frame.is_null() && frame_code(frame) == code;
     disarm_and_drop(s, code, ours && may_drop_monitoring_data(ts, frame, code));
