@@ -242,6 +242,40 @@ pub unsafe fn long_is_zero(o: *mut PyObject) -> bool {
     ((*o.cast::<PyLongObject>()).lv_tag & consts_long::SIGN_MASK) == consts_long::SIGN_ZERO
 }
 
+/// Whether `v` is one of CPython's small-int singletons (`_PY_IS_SMALL_INT`).
+#[inline(always)]
+pub fn is_small_int(v: i64) -> bool {
+    v >= -off::NSMALLNEGINTS && v < off::NSMALLPOSINTS
+}
+
+/// How many 30-bit digits a magnitude below 2^63 takes beyond the first
+/// (0 to 2): `ndigits - 1`.
+#[inline(always)]
+pub fn long_extra_digits(magnitude: u64) -> usize {
+    let shift = off::LONG_SHIFT as u64;
+    (magnitude >= 1 << shift) as usize + (magnitude >= 1 << (2 * shift)) as usize
+}
+
+/// Writes `v` (|v| < 2^63, not small) into the int `o`, which has room
+/// for its `ndigits` digits, as `PyLong_FromLongLong` lays it out.
+#[inline(always)]
+pub unsafe fn long_write(o: *mut PyObject, ndigits: usize, v: i64) {
+    let magnitude = v.unsigned_abs();
+    let shift = off::LONG_SHIFT as u64;
+    let l = o.cast::<PyLongObject>();
+    (*l).lv_tag = ndigits << off::LONG_NON_SIZE_BITS | if v < 0 { 2 } else { 0 };
+    // Unrolled: a loop costs more than the stores.
+    let digits = (*l).ob_digit.as_mut_ptr();
+    let mask = (1u64 << shift) - 1;
+    *digits = (magnitude & mask) as u32;
+    if ndigits > 1 {
+        *digits.add(1) = ((magnitude >> shift) & mask) as u32;
+        if ndigits > 2 {
+            *digits.add(2) = (magnitude >> (2 * shift)) as u32;
+        }
+    }
+}
+
 /// Whether `tp` is a class (a heap type), which alone can define methods in
 /// Python.
 #[inline(always)]

@@ -21,6 +21,10 @@ extern "C" {
     /// Deallocates an object whose refcount reached zero: exact ints into
     /// jitsaw's int freelist, anything else with `_Py_Dealloc`.
     pub fn jitsaw_dealloc(o: *mut PyObject);
+    /// A new int for `v` (|v| < 2^63, not a small int), laid out as
+    /// `PyLong_FromLongLong` lays it out, from jitsaw's int freelist when
+    /// it can. NULL with an error set on failure.
+    pub fn jitsaw_int_new(v: i64) -> *mut PyObject;
     /// `_Py_HandlePending(ts)` (signals, GIL drop requests, async
     /// exceptions), with the running frame pointed at the calling
     /// instruction first, so callers need no `_SET_IP`.

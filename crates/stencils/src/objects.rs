@@ -1,7 +1,9 @@
 //! Making and freeing ints and floats without the detours CPython's generic
 //! entry points take from a stencil: the float freelist is reached through
-//! the thread state in r14 instead of a thread-local lookup, and small ints
-//! come from a freelist of jitsaw's own (3.13 has none for ints).
+//! the thread state in r14 instead of a thread-local lookup, and ints come
+//! from a freelist of jitsaw's own (3.13 has none for ints). What is rare
+//! goes out of line (freeing, allocating past the freelists): each copy of
+//! a stencil costs instruction cache.
 //!
 //! The objects made are exactly those CPython makes (same type, refcount,
 //! digits, small-int singletons). When a reference tracer
@@ -11,18 +13,17 @@
 
 use crate::abi::Ts;
 use jitsaw_cpython313::ffi::*;
-use jitsaw_cpython313::inline::{field, field_ptr, interp, is_float, is_immortal};
+use jitsaw_cpython313::inline::{
+    field, field_ptr, interp, is_float, is_immortal, is_small_int, long_extra_digits, long_write,
+};
 use jitsaw_cpython313::layout::{PyFloatObject, PyLongObject, PyObject};
 use jitsaw_cpython313::off;
 
 extern "C" {
-    /// jitsaw's int freelist: `heads[4]` then `counts[4]` (64 bytes of
-    /// storage in the runtime; only stencils read or write it). Class `n`
-    /// holds blocks with room for at least `n` digits.
+    /// jitsaw's int freelist: `heads[4]` then `counts[4]` (the runtime's
+    /// storage, which also pushes freed ints on it).
     static mut jitsaw_int_freelist: [u64; 8];
 }
-
-use jitsaw_cpython313::shared::INT_FREELIST_MAX;
 
 /// Whether a reference tracer or tracemalloc must see every allocation.
 #[inline(always)]
@@ -66,17 +67,12 @@ unsafe fn release(o: *mut PyObject, free: unsafe extern "C" fn(*mut PyObject)) {
     }
 }
 
-/// `Py_DECREF` of an exact int, freeing it into jitsaw's freelist inline.
+/// `Py_DECREF` of an exact int: [`decref`], whose `jitsaw_dealloc` puts
+/// it on jitsaw's int freelist (out of line: inline, two frees were a
+/// third of an int operator's code).
 #[inline(always)]
 pub unsafe fn int_decref(o: *mut PyObject) {
-    if is_immortal(o) {
-        return;
-    }
-    let rc = (*o).ob_refcnt - 1;
-    (*o).ob_refcnt = rc;
-    if rc == 0 {
-        int_free(o);
-    }
+    decref(o)
 }
 
 /// `Py_XDECREF` with [`decref`].
@@ -129,71 +125,30 @@ pub unsafe fn int_value(o: *mut PyObject) -> Option<i64> {
     })
 }
 
-/// Whether `v` is one of CPython's small-int singletons.
-#[inline(always)]
-fn is_small(v: i64) -> bool {
-    v >= -off::NSMALLNEGINTS && v < off::NSMALLPOSINTS
-}
-
-/// How many 30-bit digits a magnitude below 2^63 takes beyond the first
-/// (0 to 2): `ndigits - 1`.
-#[inline(always)]
-fn extra_digits(magnitude: u64) -> usize {
-    let shift = off::LONG_SHIFT as u64;
-    (magnitude >= 1 << shift) as usize + (magnitude >= 1 << (2 * shift)) as usize
-}
-
-/// Writes `v` (|v| < 2^63, not small) into the int `o`, which has room
-/// for its `ndigits` digits, as `PyLong_FromLongLong` would lay it out.
-#[inline(always)]
-unsafe fn int_write(o: *mut PyObject, ndigits: usize, v: i64) {
-    let magnitude = v.unsigned_abs();
-    let shift = off::LONG_SHIFT as u64;
-    let l = o.cast::<PyLongObject>();
-    (*l).lv_tag = ndigits << off::LONG_NON_SIZE_BITS | if v < 0 { 2 } else { 0 };
-    // Unrolled: a loop costs more than the stores.
-    let digits = (*l).ob_digit.as_mut_ptr();
-    let mask = (1u64 << shift) - 1;
-    *digits = (magnitude & mask) as u32;
-    if ndigits > 1 {
-        *digits.add(1) = ((magnitude >> shift) & mask) as u32;
-        if ndigits > 2 {
-            *digits.add(2) = (magnitude >> (2 * shift)) as u32;
-        }
-    }
-}
-
 /// A new int for `v` (|v| < 2^63): a small-int singleton, or a new object
-/// as `PyLong_FromLongLong` makes it. NULL with an error set on failure.
+/// as `PyLong_FromLongLong` makes it, from jitsaw's freelist in line and
+/// else out of line (`jitsaw_int_new`, with CPython's allocator). NULL
+/// with an error set on failure.
 #[inline(always)]
 pub unsafe fn int_new(v: i64) -> *mut PyObject {
-    if is_small(v) {
+    if is_small_int(v) {
         let index = (v + off::NSMALLNEGINTS) as usize;
         return (&raw mut _PyRuntime)
             .add(off::RUNTIME_SMALL_INTS + index * off::LONG_OBJECT_SIZE)
             .cast();
     }
-    let ndigits = 1 + extra_digits(v.unsigned_abs());
+    let ndigits = 1 + long_extra_digits(v.unsigned_abs());
     let freelist = (&raw mut jitsaw_int_freelist).cast::<u64>();
     let head = freelist.add(ndigits);
-    let count = freelist.add(4 + ndigits);
-    let o: *mut PyObject;
-    if *head != 0 && !observed() {
-        o = *head as *mut PyObject;
-        *head = (*o).ob_type as u64;
-        *count -= 1;
-    } else {
-        if traced() {
-            return PyLong_FromLongLong(v);
-        }
-        o = PyObject_Malloc(off::LONG_OB_DIGIT + 4 * ndigits).cast();
-        if o.is_null() {
-            return PyLong_FromLongLong(v);
-        }
+    if *head == 0 || observed() {
+        return crate::helpers::jitsaw_int_new(v);
     }
+    let o = *head as *mut PyObject;
+    *head = (*o).ob_type as u64;
+    *freelist.add(4 + ndigits) -= 1;
     (*o).ob_type = &raw mut PyLong_Type;
     (*o).ob_refcnt = 1;
-    int_write(o, ndigits, v);
+    long_write(o, ndigits, v);
     o
 }
 
@@ -213,8 +168,8 @@ pub unsafe fn int_result(
     owned: (bool, bool),
     v: i64,
 ) -> *mut PyObject {
-    if !is_small(v) {
-        let ndigits = 1 + extra_digits(v.unsigned_abs());
+    if !is_small_int(v) {
+        let ndigits = 1 + long_extra_digits(v.unsigned_abs());
         let room = |o: *mut PyObject| {
             (*o).ob_refcnt == 1
                 && ndigits <= (*o.cast::<PyLongObject>()).lv_tag >> off::LONG_NON_SIZE_BITS
@@ -227,7 +182,7 @@ pub unsafe fn int_result(
             (core::ptr::null_mut(), core::ptr::null_mut(), false)
         };
         if !reuse.is_null() && !observed() {
-            int_write(reuse, ndigits, v);
+            long_write(reuse, ndigits, v);
             if other_owned {
                 int_decref(other);
             }
@@ -242,21 +197,6 @@ pub unsafe fn int_result(
         int_decref(right);
     }
     res
-}
-
-/// Frees an exact int whose refcount reached zero (`long_dealloc`).
-#[inline(always)]
-unsafe fn int_free(o: *mut PyObject) {
-    let ndigits = (*o.cast::<PyLongObject>()).lv_tag >> off::LONG_NON_SIZE_BITS;
-    let freelist = (&raw mut jitsaw_int_freelist).cast::<u64>();
-    if ndigits == 0 || ndigits > 3 || *freelist.add(4 + ndigits) >= INT_FREELIST_MAX || observed() {
-        _Py_Dealloc(o);
-        return;
-    }
-    let head = freelist.add(ndigits);
-    (*o).ob_type = *head as *mut _;
-    *head = o as u64;
-    *freelist.add(4 + ndigits) += 1;
 }
 
 /// `PyFloat_FromDouble(v)`, popping CPython's float freelist directly.

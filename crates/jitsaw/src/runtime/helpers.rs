@@ -13,8 +13,10 @@ use jitsaw_cpython313::{consts, off};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-/// Storage for the stencils' int freelist (`crates/stencils/src/objects.rs`
-/// defines its layout: four list heads, then four counts).
+/// jitsaw's int freelist (3.13 has none for ints): four list heads, then
+/// four counts; class `n` holds blocks with room for `n` digits. Ints
+/// compiled code frees go on it ([`free_number`]); the stencils take the
+/// ints they make from it (`int_new` in `crates/stencils/src/objects.rs`).
 static mut INT_FREELIST: [u64; 8] = [0; 8];
 
 /// Storage for the scratch words of the stencils' arithmetic in machine
@@ -81,6 +83,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_resume_inline as *const () as usize,
         ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
+        ("jitsaw_int_new", helper_int_new as *const () as usize),
         ("jitsaw_raw", (&raw const RAW_WORDS) as usize),
         ("jitsaw_dealloc", dealloc_entry as *const () as usize),
         (
@@ -2390,6 +2393,28 @@ unsafe fn free_number(o: *mut PyObject) -> bool {
         }
     }
     false
+}
+
+/// `jitsaw_int_new(v)`, the stencils' way to a new exact int for `v`
+/// (|v| < 2^63, not a small int) when jitsaw's freelist has no block for
+/// it or allocations are watched: `PyLong_FromLongLong` under a reference
+/// tracer (which sees its allocation), else a block from `PyObject_Malloc`
+/// (which tracemalloc sees) laid out as `PyLong_FromLongLong` lays it out.
+/// NULL with an error set on failure.
+unsafe extern "C" fn helper_int_new(v: i64) -> *mut PyObject {
+    let runtime = (&raw mut _PyRuntime).cast::<u8>();
+    if !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null() {
+        return pyo3::ffi::PyLong_FromLongLong(v).cast();
+    }
+    let ndigits = 1 + long_extra_digits(v.unsigned_abs());
+    let o = pyo3::ffi::PyObject_Malloc(off::LONG_OB_DIGIT + 4 * ndigits).cast::<PyObject>();
+    if o.is_null() {
+        return pyo3::ffi::PyLong_FromLongLong(v).cast();
+    }
+    *field_ptr::<*mut u8>(o.cast(), off::OB_TYPE) = (&raw mut PyLong_Type).cast();
+    (*o).ob_refcnt = 1;
+    long_write(o, ndigits, v);
+    o
 }
 
 /// `_PyEval_FrameClearAndPop` for the thread-owned frame compiled code
