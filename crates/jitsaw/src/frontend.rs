@@ -1990,28 +1990,31 @@ fn resolve_jumps(
     insts: &[Inst],
     lowered: &[Lowering],
 ) -> Result<Vec<SmallVec<[Option<u32>; 4]>>, Refusal> {
-    lowered
-        .iter()
-        .map(|l| {
-            l.iter()
-                .map(|u| {
-                    let Some(to) = u.jump_to else {
-                        if u.op.stencil().has(crate::stencils::HoleValue::JumpTarget) {
-                            return Err(Refusal::Never(format!(
-                                "{} without a jump target",
-                                u.op.name()
-                            )));
-                        }
-                        return Ok(None);
-                    };
-                    insts
-                        .binary_search_by_key(&to, |i| i.start)
-                        .map(|i| Some(i as u32))
-                        .map_err(|_| Refusal::Never(format!("jump to {to}, not an instruction")))
-                })
-                .collect()
-        })
-        .collect()
+    // Sized up front: collecting through `Result` grows the vector from
+    // nothing, a reallocation at each doubling.
+    let mut jumps = Vec::with_capacity(lowered.len());
+    for l in lowered {
+        let targets = l
+            .iter()
+            .map(|u| {
+                let Some(to) = u.jump_to else {
+                    if u.op.stencil().has(crate::stencils::HoleValue::JumpTarget) {
+                        return Err(Refusal::Never(format!(
+                            "{} without a jump target",
+                            u.op.name()
+                        )));
+                    }
+                    return Ok(None);
+                };
+                insts
+                    .binary_search_by_key(&to, |i| i.start)
+                    .map(|i| Some(i as u32))
+                    .map_err(|_| Refusal::Never(format!("jump to {to}, not an instruction")))
+            })
+            .collect::<Result<_, _>>()?;
+        jumps.push(targets);
+    }
+    Ok(jumps)
 }
 
 #[cfg(test)]

@@ -214,13 +214,16 @@ pub(super) fn operation(opcode: u8, oparg: u32) -> Option<(Uop, Option<Kind>, Ki
 fn expressions(program: &Program) -> Vec<Expr> {
     let n = program.insts.len();
     let mut found = Vec::new();
+    // Per value on the expression's stack: its kind, and the step that
+    // read it if it is a local. Reused from start to start (allocating
+    // them anew at each was a quarter of compiling's allocations).
+    let mut stack: Vec<(Kind, Option<usize>)> = Vec::new();
+    let mut steps = Vec::new();
     let mut i = 0;
     while i < n {
         let pass_first = program.insts[i].opcode == LOAD_FAST_LOAD_FAST;
-        // Per value on the expression's stack: its kind, and the step that
-        // read it if it is a local.
-        let mut stack: Vec<(Kind, Option<usize>)> = Vec::new();
-        let mut steps = Vec::new();
+        stack.clear();
+        steps.clear();
         let (mut ops, mut best) = (0, None);
         for k in i..n {
             match read(program, k, &mut stack, &mut steps) {
@@ -249,11 +252,10 @@ fn expressions(program: &Program) -> Vec<Expr> {
         }
         match best {
             Some((end, len, pushed, result)) => {
-                steps.truncate(len);
                 found.push(Expr {
                     start: i,
                     end,
-                    steps,
+                    steps: steps[..len].to_vec(),
                     pushed,
                     result,
                     item: None,
