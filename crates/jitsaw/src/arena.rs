@@ -21,6 +21,8 @@ const PAGE: usize = 4096;
 /// Pages per chunk (16 MiB of address space; memory is committed per page).
 const CHUNK_PAGES: usize = 4096;
 const CHUNK: usize = CHUNK_PAGES * PAGE;
+/// The largest block [`CodeMemory::new`] can allocate: a chunk.
+pub const MAX_BLOCK: usize = CHUNK;
 
 struct Chunk {
     base: usize,
@@ -90,6 +92,10 @@ impl CodeMemory {
     /// Allocates at least `size` bytes of writable (not executable) memory
     /// near `anchor` when possible.
     pub fn new(size: usize, anchor: usize) -> Result<CodeMemory, String> {
+        #[cfg(test)]
+        if FAIL_NEXT.take() {
+            return Err("cannot reserve code memory: (a test's)".into());
+        }
         let pages = size.div_ceil(PAGE).max(1);
         let mut arena = ARENA.lock().unwrap();
         let (address, reused) = match arena.find(pages) {
@@ -339,6 +345,19 @@ impl Arena {
             std::io::Error::last_os_error()
         ))
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Makes this thread's next [`CodeMemory::new`] fail, as when the
+    /// address space has run out.
+    static FAIL_NEXT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes the calling thread's next allocation fail (tests).
+#[cfg(test)]
+pub(crate) fn fail_next_allocation() {
+    FAIL_NEXT.set(true);
 }
 
 /// Held by the tests that take blocks from the process's arena, which the

@@ -361,8 +361,30 @@ pub fn largest_loop_code(program: &Program) -> Option<usize> {
         .max()
 }
 
+/// Why [`compile`] made no code.
+#[derive(Debug)]
+pub enum CodegenError {
+    /// No code memory now (the address space or memory ran out): a later
+    /// compilation may get some.
+    OutOfMemory(String),
+    /// The program cannot be laid out or patched, now or later.
+    Unsupported(String),
+}
+
+impl From<String> for CodegenError {
+    fn from(reason: String) -> Self {
+        CodegenError::Unsupported(reason)
+    }
+}
+
+impl From<&str> for CodegenError {
+    fn from(reason: &str) -> Self {
+        CodegenError::Unsupported(reason.into())
+    }
+}
+
 /// Compiles a program into executable memory.
-pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, String> {
+pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, CodegenError> {
     // Stencils set `frame->instr_ptr` by its low half (`set_instr_ptr`), so
     // the bytecode (with room for the last instruction's caches) must not
     // cross a 4 GiB boundary; the odds are about one in a million.
@@ -482,7 +504,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
             .ok_or("a burned-in global without its load")?;
         let stencil = pieces[k].stencil;
         if pieces[k].len < 5 || stencil.calls_out() {
-            return Err(format!("{} cannot be patched", pieces[k].uop.op.name()));
+            return Err(format!("{} cannot be patched", pieces[k].uop.op.name()).into());
         }
         let counter = (linker.exit_counter)(ExitReason::Invalidated);
         stub_tails.push(tail_for(&mut tails, Uop::_DEOPT_TAIL, counter, b.inst));
@@ -616,7 +638,11 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         .collect();
     called.sort_unstable();
     called.dedup();
-    let mut memory = CodeMemory::new(code_size + TRAMPOLINE_SIZE * called.len(), linker.anchor)?;
+    let block = code_size + TRAMPOLINE_SIZE * called.len();
+    if block > crate::arena::MAX_BLOCK {
+        return Err(format!("{block} bytes of code, more than a block can hold").into());
+    }
+    let mut memory = CodeMemory::new(block, linker.anchor).map_err(CodegenError::OutOfMemory)?;
     let base = memory.address();
     if let Some((at, _)) = init_return {
         for p in pieces.iter().filter(|p| p.uop.op == Uop::_CALL) {
@@ -698,7 +724,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
                     let mut delta = value - here;
                     if i32::try_from(delta).is_err() {
                         let HoleValue::Symbol(s) = hole.value else {
-                            return Err(format!("jump out of range in {}", p.uop.op.name()));
+                            return Err(format!("jump out of range in {}", p.uop.op.name()).into());
                         };
                         let slot = trampolines.slot(bytes, s, target);
                         delta = (base + slot) as i64 + i64::from(hole.addend) - here;
@@ -709,7 +735,9 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Strin
         }
     }
     let size = trampolines.next;
-    memory.make_executable()?;
+    memory
+        .make_executable()
+        .map_err(CodegenError::OutOfMemory)?;
     let mut all_pieces = pieces;
     all_pieces.extend(stub_pieces);
     let starts: Vec<u32> = program.insts.iter().map(|i| i.start).collect();
@@ -972,6 +1000,10 @@ mod tests {
 
     /// Compiles `program` with every external symbol at one far address.
     fn compile_far(program: &Program) -> Compiled {
+        try_compile_far(program).unwrap()
+    }
+
+    fn try_compile_far(program: &Program) -> Result<Compiled, CodegenError> {
         let symbols = vec![0x7100_0000_0000; SYMBOL_COUNT];
         let mut counter = |_: ExitReason| 0u32;
         let mut linker = Linker {
@@ -979,7 +1011,35 @@ mod tests {
             exit_counter: &mut counter,
             anchor: symbols[0],
         };
-        compile(program, &mut linker).unwrap()
+        compile(program, &mut linker)
+    }
+
+    /// Code memory that cannot be had now is not the program's fault: the
+    /// hook compiles it later instead of never (`BuildError::NoMemory`).
+    #[test]
+    #[cfg_attr(miri, ignore = "mmap and executable memory: not under Miri")]
+    fn code_memory_running_out_is_not_a_refusal() {
+        let _arena = crate::arena::arena_test_lock();
+        let program = Program {
+            insts: (0..3).map(|k| inst(k, k, 1)).collect(),
+            uops: nops_then_return(3),
+            code_start: 0x5555_0000,
+            ..Program::default()
+        };
+        crate::arena::fail_next_allocation();
+        assert!(matches!(
+            try_compile_far(&program),
+            Err(CodegenError::OutOfMemory(_))
+        ));
+        assert!(try_compile_far(&program).is_ok());
+        let broken = Program {
+            code_start: 0xFFFF_FFF0,
+            ..program
+        };
+        assert!(matches!(
+            try_compile_far(&broken),
+            Err(CodegenError::Unsupported(_))
+        ));
     }
 
     /// Compiles a small program whose external symbols all lie out of rel32

@@ -60,8 +60,14 @@ pub const GENERATOR_FLAGS: i64 =
     consts::CO_GENERATOR | consts::CO_COROUTINE | consts::CO_ASYNC_GENERATOR;
 /// Compilations skipped because of the code limit.
 pub static CODE_LIMIT_HITS: AtomicU64 = AtomicU64::new(0);
-/// Compilations skipped because memory had run out (`memory::low`).
+/// Compilations skipped because memory had run out (`memory::low`, or
+/// no code memory: [`CODE_MEMORY_RETRY`]).
 pub static LOW_MEMORY_WAITS: AtomicU64 = AtomicU64::new(0);
+/// When compiling may try again after the code arena could not get memory
+/// (`BuildError::NoMemory`); `None` while it can.
+static CODE_MEMORY_RETRY: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+/// How long compiling waits after the code arena could not get memory.
+const CODE_MEMORY_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(10);
 /// Whether to list compiled code in perf's map file (`JITSAW_PERF`).
 static PERF_MAP: AtomicBool = AtomicBool::new(false);
 /// `JITSAW_DEBUG=1`: check the stack depth before every micro-op.
@@ -2344,7 +2350,7 @@ unsafe fn compile(
         CODE_LIMIT_HITS.fetch_add(1, Ordering::Relaxed);
         return None;
     }
-    if crate::memory::low() {
+    if crate::memory::low() || waiting_for_code_memory() {
         // Memory ran out (see `memory`): compiling, which allocates the
         // most, waits until the reserve can be taken again.
         LOW_MEMORY_WAITS.fetch_add(1, Ordering::Relaxed);
@@ -2440,6 +2446,13 @@ unsafe fn compile(
         Err(BuildError::Codegen(reason)) => {
             stats::refused(&format!("codegen: {reason}"));
             s.set_status(Status::Never);
+            return None;
+        }
+        Err(BuildError::NoMemory(_)) => {
+            // Not this code's fault: it stays as it was, and nothing is
+            // compiled for a while.
+            LOW_MEMORY_WAITS.fetch_add(1, Ordering::Relaxed);
+            *CODE_MEMORY_RETRY.lock().unwrap() = Some(Instant::now() + CODE_MEMORY_RETRY_AFTER);
             return None;
         }
     };
@@ -2602,6 +2615,23 @@ enum BuildError {
     Refused(Refusal),
     Codegen(String),
     NoRuntime(String),
+    /// The code arena could not get memory (the address space or memory
+    /// ran out): the code may be compiled later.
+    NoMemory(String),
+}
+
+/// Whether compiling waits for code memory (see [`CODE_MEMORY_RETRY`]):
+/// until the wait after the last failure is over.
+fn waiting_for_code_memory() -> bool {
+    let mut retry = CODE_MEMORY_RETRY.lock().unwrap();
+    match *retry {
+        Some(at) if Instant::now() < at => true,
+        Some(_) => {
+            *retry = None;
+            false
+        }
+        None => false,
+    }
 }
 
 /// The pipeline: frontend, optimizer, code generator. `trace` sees the
@@ -2639,7 +2669,10 @@ fn build(
         exit_counter: &mut exit_counter,
         anchor: rt.anchor,
     };
-    let compiled = codegen::compile(&program, &mut linker).map_err(BuildError::Codegen)?;
+    let compiled = codegen::compile(&program, &mut linker).map_err(|e| match e {
+        codegen::CodegenError::OutOfMemory(r) => BuildError::NoMemory(r),
+        codegen::CodegenError::Unsupported(r) => BuildError::Codegen(r),
+    })?;
     Ok((program, compiled))
 }
 
@@ -2699,7 +2732,7 @@ pub unsafe fn dump_code(
         Err(BuildError::Refused(Refusal::Never(r) | Refusal::NotNow(r))) => {
             Err(format!("{} cannot be compiled: {r}", qualname(code)))
         }
-        Err(BuildError::Codegen(r) | BuildError::NoRuntime(r)) => Err(r),
+        Err(BuildError::Codegen(r) | BuildError::NoRuntime(r) | BuildError::NoMemory(r)) => Err(r),
     }
 }
 
