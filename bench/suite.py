@@ -1,15 +1,16 @@
 """pyperformance's pure-Python benchmarks, plain and under jitsaw, in one run.
 
-    python3.13 bench/suite.py --fast            # everyday (a few minutes)
+    python3.13 bench/suite.py --fast            # everyday (under 5 minutes)
     python3.13 bench/suite.py                   # release numbers (pyperf defaults)
     python3.13 bench/suite.py --only nbody go   # some benchmarks
     python3.13 bench/suite.py --fast --hook-only  # the frame hook's own cost
 
 Each benchmark is pyperformance's own ``run_benchmark.py`` (from the
 ``pyperformance`` package on PyPI), run through pyperf one worker process at a
-time, alternating plain and ``JITSAW=1`` (3 rounds in fast mode, 20 in full
-mode, pyperf's default process count), so that the machine's slow spells
-weigh on both sides alike. For each it reports both (median) times, the
+time, alternating plain and ``JITSAW=1`` (2 rounds of three values of at
+least 50 ms in fast mode, which takes ~4.7 minutes here; 20 rounds with
+pyperf's defaults in full mode), so that the machine's slow spells weigh on
+both sides alike. For each it reports both (median) times, the
 speed-up (plain / jitsaw), the JIT's compile time per bytecode instruction
 and code bytes (from a single in-process run), and the peak RSS of both
 runs; then the geometric mean. It writes ``results.md`` (a markdown table),
@@ -225,7 +226,7 @@ def write_table(rows, geomean, out_dir, mode):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fast", action="store_true", help="few values per benchmark (minutes)")
+    parser.add_argument("--fast", action="store_true", help="few values per benchmark (under 5 minutes)")
     parser.add_argument("--only", nargs="*", help="benchmarks to run (default: all listed)")
     parser.add_argument("--out", default=str(HERE / "results"), help="directory for results")
     parser.add_argument(
@@ -246,13 +247,16 @@ def main():
     for name in names:
         benchmark_script(name)
     # pyperf's defaults are 20 worker processes of 3 values after 1 warm-up.
-    mode, rounds = (["--values=3", "--warmups=1"], 3) if args.fast else ([], 20)
+    # Fast mode: two rounds of three values after one warm-up, each value
+    # at least 50 ms (pyperf calibrates the loops to 100 ms by default).
+    mode, rounds = (["--values=3", "--warmups=1", "--min-time=0.05"], 2) if args.fast else ([], 20)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     failed = []
     started = time.time()
     for name in names:
+        began = time.time()
         result = timed(name, mode, rounds, out_dir)
         if result is None:
             # A missing dependency (crypto_pyaes needs `pyaes`) or a crash:
@@ -282,7 +286,8 @@ def main():
         print(
             f"{name:16} plain {row['plain_s'] * 1e3:9.2f} ms  jitsaw {row['jit_s'] * 1e3:9.2f} ms  "
             f"{row['speedup']:5.2f}x  compile {row['compile_us_per_instruction']:5.2f} us/instr  "
-            f"code {row['code_kib']:7.0f} -> {row['code_kept_kib']:6.0f} KiB  RSS {row['plain_rss_mib']:5.1f} -> {row['jit_rss_mib']:5.1f} MiB",
+            f"code {row['code_kib']:7.0f} -> {row['code_kept_kib']:6.0f} KiB  RSS {row['plain_rss_mib']:5.1f} -> {row['jit_rss_mib']:5.1f} MiB"
+            f"  ({time.time() - began:.0f} s)",
             flush=True,
         )
     geomean = math.exp(sum(math.log(r["speedup"]) for r in rows) / len(rows))
