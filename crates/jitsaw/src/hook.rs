@@ -2352,7 +2352,8 @@ unsafe fn compile(
     }
     if crate::memory::low() || waiting_for_code_memory() {
         // Memory ran out (see `memory`): compiling, which allocates the
-        // most, waits until the reserve can be taken again.
+        // most, waits until the reserve can be taken again, or for a while
+        // after the code arena could not get memory.
         LOW_MEMORY_WAITS.fetch_add(1, Ordering::Relaxed);
         return None;
     }

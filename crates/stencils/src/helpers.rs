@@ -22,8 +22,9 @@ extern "C" {
     /// jitsaw's int freelist, anything else with `_Py_Dealloc`.
     pub fn jitsaw_dealloc(o: *mut PyObject);
     /// A new int for `v` (|v| < 2^63, not a small int), laid out as
-    /// `PyLong_FromLongLong` lays it out, from jitsaw's int freelist when
-    /// it can. NULL with an error set on failure.
+    /// `PyLong_FromLongLong` lays it out, when jitsaw's int freelist has
+    /// none to give (`int_new`): from CPython's allocator. NULL with an
+    /// error set on failure.
     pub fn jitsaw_int_new(v: i64) -> *mut PyObject;
     /// `_Py_HandlePending(ts)` (signals, GIL drop requests, async
     /// exceptions), with the running frame pointed at the calling
