@@ -83,7 +83,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
             helper_resume_inline as *const () as usize,
         ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
-        ("jitsaw_int_new", helper_int_new as *const () as usize),
+        ("jitsaw_int_new", int_new_entry as *const () as usize),
         ("jitsaw_raw", (&raw const RAW_WORDS) as usize),
         ("jitsaw_dealloc", dealloc_entry as *const () as usize),
         (
@@ -2395,15 +2395,33 @@ unsafe fn free_number(o: *mut PyObject) -> bool {
     false
 }
 
-/// `jitsaw_int_new(v)`, the stencils' way to a new exact int for `v`
-/// (|v| < 2^63, not a small int) when jitsaw's freelist has no block for
-/// it or allocations are watched: `PyLong_FromLongLong` under a reference
-/// tracer (which sees its allocation), else a block from `PyObject_Malloc`
-/// (which tracemalloc sees) laid out as `PyLong_FromLongLong` lays it out.
+/// `jitsaw_int_new(v)` as stencils call it: [`helper_int_new`], told where
+/// in compiled code it was called from (its return address).
+#[unsafe(naked)]
+unsafe extern "C" fn int_new_entry(v: i64) -> *mut PyObject {
+    // As `dealloc_entry`: the return address stays on the stack for the
+    // helper to return to, `v` in `rdi`.
+    core::arch::naked_asm!("mov rsi, [rsp]", "jmp {}", sym helper_int_new)
+}
+
+/// The stencils' way to a new exact int for `v` (|v| < 2^63, not a small
+/// int) when jitsaw's freelist has no block for it or allocations are
+/// watched: `PyLong_FromLongLong` under a reference tracer (which sees its
+/// allocation), else a block from `PyObject_Malloc` (which tracemalloc
+/// sees) laid out as `PyLong_FromLongLong` lays it out. Watched, the frame
+/// is first pointed at the instruction that called (`ret`: the call's
+/// return address), which tracemalloc records as the allocation's line.
 /// NULL with an error set on failure.
-unsafe extern "C" fn helper_int_new(v: i64) -> *mut PyObject {
+unsafe extern "C" fn helper_int_new(v: i64, ret: usize) -> *mut PyObject {
     let runtime = (&raw mut _PyRuntime).cast::<u8>();
-    if !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null() {
+    let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
+    if traced || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0 {
+        let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
+        if !ts.is_null() {
+            point_at_caller(ts, ret);
+        }
+    }
+    if traced {
         return pyo3::ffi::PyLong_FromLongLong(v).cast();
     }
     let ndigits = 1 + long_extra_digits(v.unsigned_abs());
