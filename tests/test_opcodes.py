@@ -3433,33 +3433,40 @@ def test_int_and_float_allocation_under_tracemalloc(jit):
     r.assert_compiled("work")
 
 
-def test_tracemalloc_sees_an_int_at_the_line_that_made_it(jit):
+def test_tracemalloc_sees_a_number_at_the_line_that_made_it(jit):
     # Compiled code points its frame at an instruction only where it calls
-    # out; an int operator allocating its result under tracemalloc (out of
-    # line, past jitsaw's freelist) points it first, so the snapshot names
-    # the operator's line, not the list's before it.
+    # out; an int or float operator allocating its result under tracemalloc
+    # (out of line: past jitsaw's int freelist, or with CPython's float
+    # freelist empty) points it first, so the snapshot names the
+    # operator's line, not the list's before it.
     r = jit(
         """
         import tracemalloc
-        def make(a):
+        def ints(a):
             x = [a]
             v = a * 1000003 + 7
             return x, v
-        keep = [make(i) for i in range(20)]
-        tracemalloc.start()
-        keep = [make(i) for i in range(2000)]
-        snap = tracemalloc.take_snapshot()
-        tracemalloc.stop()
-        # The list's line and the int's (the tuple's count varies with
-        # CPython's tuple freelist).
-        lines = (make.__code__.co_firstlineno + 1, make.__code__.co_firstlineno + 2)
-        mine = snap.filter_traces([tracemalloc.Filter(True, __file__)])
-        for s in sorted(mine.statistics("lineno"), key=lambda s: s.traceback[0].lineno):
-            if s.traceback[0].lineno in lines:
-                print(s.traceback[0].lineno - lines[0], s.count)
+        def floats(a):
+            x = [a]
+            v = a * 1.5 + 0.25
+            return x, v
+        for make, kind in ((ints, int), (floats, float)):
+            keep = [make(kind(i)) for i in range(20)]
+            tracemalloc.start()
+            keep = [make(kind(i)) for i in range(2000)]
+            snap = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            # The list's line and the number's (the tuple's count varies
+            # with CPython's tuple freelist).
+            lines = (make.__code__.co_firstlineno + 1, make.__code__.co_firstlineno + 2)
+            mine = snap.filter_traces([tracemalloc.Filter(True, __file__)])
+            for s in sorted(mine.statistics("lineno"), key=lambda s: s.traceback[0].lineno):
+                if s.traceback[0].lineno in lines:
+                    print(make.__name__, s.traceback[0].lineno - lines[0], s.count)
         """
     )
-    r.assert_compiled("make")
+    r.assert_compiled("ints")
+    r.assert_compiled("floats")
 
 
 def test_subscripts_of_borrowed_locals_keep_every_refcount(jit):

@@ -26,6 +26,11 @@ extern "C" {
     /// none to give (`int_new`): from CPython's allocator. NULL with an
     /// error set on failure.
     pub fn jitsaw_int_new(v: i64) -> *mut PyObject;
+    /// `PyFloat_FromDouble(v)`, for when CPython's float freelist is empty
+    /// or a reference tracer is set (the frame pointed at the calling
+    /// instruction for tracemalloc and the tracer). NULL with an error set
+    /// on failure.
+    pub fn jitsaw_float_new(v: f64) -> *mut PyObject;
     /// `_Py_HandlePending(ts)` (signals, GIL drop requests, async
     /// exceptions), with the running frame pointed at the calling
     /// instruction first, so callers need no `_SET_IP`.

@@ -208,7 +208,7 @@ pub unsafe fn float_new(ts: Ts, v: f64) -> *mut PyObject {
     if o.is_null() || traced() {
         // Laid out after the freelist's path, which rustc put last.
         core::hint::cold_path();
-        return PyFloat_FromDouble(v);
+        return crate::helpers::jitsaw_float_new(v);
     }
     *items = (*o).ob_type.cast();
     *field_ptr::<i32>(i, off::INTERP_FLOAT_FREELIST_NUMFREE) -= 1;

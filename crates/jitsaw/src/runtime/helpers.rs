@@ -84,6 +84,7 @@ pub(super) fn helpers() -> Vec<(&'static str, usize)> {
         ),
         ("jitsaw_int_freelist", (&raw const INT_FREELIST) as usize),
         ("jitsaw_int_new", int_new_entry as *const () as usize),
+        ("jitsaw_float_new", float_new_entry as *const () as usize),
         ("jitsaw_raw", (&raw const RAW_WORDS) as usize),
         ("jitsaw_dealloc", dealloc_entry as *const () as usize),
         (
@@ -2413,15 +2414,7 @@ unsafe extern "C" fn int_new_entry(v: i64) -> *mut PyObject {
 /// return address), which tracemalloc records as the allocation's line.
 /// NULL with an error set on failure.
 unsafe extern "C" fn helper_int_new(v: i64, ret: usize) -> *mut PyObject {
-    let runtime = (&raw mut _PyRuntime).cast::<u8>();
-    let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
-    if traced || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0 {
-        let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
-        if !ts.is_null() {
-            point_at_caller(ts, ret);
-        }
-    }
-    if traced {
+    if point_if_watched(ret) {
         return pyo3::ffi::PyLong_FromLongLong(v).cast();
     }
     let ndigits = 1 + long_extra_digits(v.unsigned_abs());
@@ -2433,6 +2426,40 @@ unsafe extern "C" fn helper_int_new(v: i64, ret: usize) -> *mut PyObject {
     (*o).ob_refcnt = 1;
     long_write(o, ndigits, v);
     o
+}
+
+/// `jitsaw_float_new(v)` as stencils call it when CPython's float freelist
+/// is empty or a reference tracer is set: [`helper_float_new`], told where
+/// in compiled code it was called from (its return address).
+#[unsafe(naked)]
+unsafe extern "C" fn float_new_entry(v: f64) -> *mut PyObject {
+    // `v` stays in `xmm0`; the return address becomes the first integer
+    // argument and stays on the stack for the helper to return to.
+    core::arch::naked_asm!("mov rdi, [rsp]", "jmp {}", sym helper_float_new)
+}
+
+/// `PyFloat_FromDouble(v)`, the frame pointed at the calling instruction
+/// first when allocations are watched (see [`helper_int_new`]).
+unsafe extern "C" fn helper_float_new(ret: usize, v: f64) -> *mut PyObject {
+    point_if_watched(ret);
+    pyo3::ffi::PyFloat_FromDouble(v).cast()
+}
+
+/// Points the running frame at the instruction of compiled code that
+/// called with return address `ret` if tracemalloc traces or a reference
+/// tracer is set, which record or may look at where an allocation was
+/// made (compiled code sets `instr_ptr` only before calling out); whether
+/// a reference tracer is set.
+unsafe fn point_if_watched(ret: usize) -> bool {
+    let runtime = (&raw mut _PyRuntime).cast::<u8>();
+    let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
+    if traced || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0 {
+        let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
+        if !ts.is_null() {
+            point_at_caller(ts, ret);
+        }
+    }
+    traced
 }
 
 /// `_PyEval_FrameClearAndPop` for the thread-owned frame compiled code
