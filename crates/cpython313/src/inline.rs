@@ -593,6 +593,20 @@ pub unsafe fn dict_replace_at_hint(
     old
 }
 
+/// Whether a reference tracer is set (`PyRefTracer_SetTracer`), which sees
+/// every object made and freed.
+#[inline(always)]
+pub unsafe fn ref_tracer_set() -> bool {
+    !field::<*const u8>(&raw mut ffi::_PyRuntime, off::RUNTIME_REF_TRACER_FUNC).is_null()
+}
+
+/// Whether a reference tracer or tracemalloc must see every allocation.
+#[inline(always)]
+pub unsafe fn allocations_watched() -> bool {
+    ref_tracer_set()
+        || field::<i32>(&raw mut ffi::_PyRuntime, off::RUNTIME_TRACEMALLOC_TRACING) != 0
+}
+
 /// The statically allocated empty string (`&_Py_STR(empty)`).
 #[inline(always)]
 pub unsafe fn empty_str() -> *mut PyObject {

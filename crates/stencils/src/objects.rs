@@ -14,7 +14,8 @@
 use crate::abi::Ts;
 use jitsaw_cpython313::ffi::*;
 use jitsaw_cpython313::inline::{
-    field, field_ptr, interp, is_float, is_immortal, is_small_int, long_extra_digits, long_write,
+    allocations_watched, field_ptr, interp, is_float, is_immortal, is_small_int, long_extra_digits,
+    long_write, ref_tracer_set,
 };
 use jitsaw_cpython313::layout::{PyFloatObject, PyLongObject, PyObject};
 use jitsaw_cpython313::off;
@@ -23,20 +24,6 @@ extern "C" {
     /// jitsaw's int freelist: `heads[4]` then `counts[4]` (the runtime's
     /// storage, which also pushes freed ints on it).
     static mut jitsaw_int_freelist: [u64; 8];
-}
-
-/// Whether a reference tracer or tracemalloc must see every allocation.
-#[inline(always)]
-unsafe fn observed() -> bool {
-    let runtime = &raw mut _PyRuntime;
-    !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null()
-        || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0
-}
-
-/// Whether a reference tracer is installed.
-#[inline(always)]
-unsafe fn traced() -> bool {
-    !field::<*const u8>(&raw mut _PyRuntime, off::RUNTIME_REF_TRACER_FUNC).is_null()
 }
 
 /// `Py_DECREF`; a dead object goes to `jitsaw_dealloc`, which frees exact
@@ -140,7 +127,7 @@ pub unsafe fn int_new(v: i64) -> *mut PyObject {
     let ndigits = 1 + long_extra_digits(v.unsigned_abs());
     let freelist = (&raw mut jitsaw_int_freelist).cast::<u64>();
     let head = freelist.add(ndigits);
-    if *head == 0 || observed() {
+    if *head == 0 || allocations_watched() {
         return crate::helpers::jitsaw_int_new(v);
     }
     let o = *head as *mut PyObject;
@@ -181,7 +168,7 @@ pub unsafe fn int_result(
         } else {
             (core::ptr::null_mut(), core::ptr::null_mut(), false)
         };
-        if !reuse.is_null() && !observed() {
+        if !reuse.is_null() && !allocations_watched() {
             long_write(reuse, ndigits, v);
             if other_owned {
                 int_decref(other);
@@ -205,7 +192,7 @@ pub unsafe fn float_new(ts: Ts, v: f64) -> *mut PyObject {
     let i = interp(ts).cast::<u8>();
     let items = field_ptr::<*mut PyObject>(i, off::INTERP_FLOAT_FREELIST_ITEMS);
     let o = *items;
-    if o.is_null() || traced() {
+    if o.is_null() || ref_tracer_set() {
         // Laid out after the freelist's path, which rustc put last.
         core::hint::cold_path();
         return crate::helpers::jitsaw_float_new(v);
@@ -226,7 +213,7 @@ pub unsafe fn float_new(ts: Ts, v: f64) -> *mut PyObject {
 /// allocation and free.
 #[inline(always)]
 pub unsafe fn float_reusable(o: *mut PyObject) -> bool {
-    !o.is_null() && is_float(o) && (*o).ob_refcnt == 1 && !traced()
+    !o.is_null() && is_float(o) && (*o).ob_refcnt == 1 && !ref_tracer_set()
 }
 
 /// `Py_DECREF` of an exact float, pushing it on CPython's float freelist
@@ -243,7 +230,7 @@ pub unsafe fn float_decref(ts: Ts, o: *mut PyObject) {
     }
     let i = interp(ts).cast::<u8>();
     let numfree = field_ptr::<i32>(i, off::INTERP_FLOAT_FREELIST_NUMFREE);
-    if traced() || *numfree >= off::FLOAT_MAXFREELIST as i32 || *numfree < 0 {
+    if ref_tracer_set() || *numfree >= off::FLOAT_MAXFREELIST as i32 || *numfree < 0 {
         _Py_Dealloc(o);
         return;
     }

@@ -2366,9 +2366,7 @@ unsafe fn main_interpreter() -> *mut u8 {
 #[inline(always)]
 unsafe fn free_number(o: *mut PyObject) -> bool {
     use jitsaw_cpython313::shared::INT_FREELIST_MAX;
-    let runtime = (&raw mut _PyRuntime).cast::<u8>();
-    let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
-    if is_type(o, &raw mut PyFloat_Type) && !traced {
+    if is_type(o, &raw mut PyFloat_Type) && !ref_tracer_set() {
         // `_PyFloat_ExactDealloc`, without its thread-local lookup: compiled
         // code only runs in the main interpreter.
         let interp = main_interpreter();
@@ -2383,8 +2381,9 @@ unsafe fn free_number(o: *mut PyObject) -> bool {
     } else if is_type(o, &raw mut PyLong_Type) {
         let ndigits = field::<usize>(o.cast(), off::LONG_LV_TAG) >> off::LONG_NON_SIZE_BITS;
         let freelist = (&raw mut INT_FREELIST).cast::<u64>();
-        let observed = traced || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0;
-        if (1..=3).contains(&ndigits) && *freelist.add(4 + ndigits) < INT_FREELIST_MAX && !observed
+        if (1..=3).contains(&ndigits)
+            && *freelist.add(4 + ndigits) < INT_FREELIST_MAX
+            && !allocations_watched()
         {
             let head = freelist.add(ndigits);
             *field_ptr::<u64>(o.cast(), off::OB_TYPE) = *head;
@@ -2451,15 +2450,13 @@ unsafe extern "C" fn helper_float_new(ret: usize, v: f64) -> *mut PyObject {
 /// made (compiled code sets `instr_ptr` only before calling out); whether
 /// a reference tracer is set.
 unsafe fn point_if_watched(ret: usize) -> bool {
-    let runtime = (&raw mut _PyRuntime).cast::<u8>();
-    let traced = !field::<*const u8>(runtime, off::RUNTIME_REF_TRACER_FUNC).is_null();
-    if traced || field::<i32>(runtime, off::RUNTIME_TRACEMALLOC_TRACING) != 0 {
+    if allocations_watched() {
         let ts = pyo3::ffi::PyThreadState_GetUnchecked().cast::<PyThreadState>();
         if !ts.is_null() {
             point_at_caller(ts, ret);
         }
     }
-    traced
+    ref_tracer_set()
 }
 
 /// `_PyEval_FrameClearAndPop` for the thread-owned frame compiled code
