@@ -253,6 +253,10 @@ static void layout(void)
     OFF("MEMBERDEF_TYPE", PyMemberDef, type);
     OFF("MEMBERDEF_OFFSET", PyMemberDef, offset);
     OFF("MEMBERDEF_FLAGS", PyMemberDef, flags);
+    OFF("GETSETDESCR_D_TYPE", PyGetSetDescrObject, d_common.d_type);
+    OFF("GETSETDESCR_D_GETSET", PyGetSetDescrObject, d_getset);
+    OFF("GETSETDEF_GET", PyGetSetDef, get);
+    OFF("GETSETDEF_CLOSURE", PyGetSetDef, closure);
     /* exceptions and runtime */
     OFF("EXCINFO_EXC_VALUE", _PyErr_StackItem, exc_value);
     OFF("INTERP_IMPORT_FUNC", PyInterpreterState, imports.import_func);

@@ -47,10 +47,10 @@ pub struct AttrEntry {
     pub check: AttrCheck,
     /// The inline value's index ([`ATTR_NOT_SHARED`] if the shared keys lack
     /// the name), the slot's byte offset, the number of shared keys known
-    /// not to be the name, or for `OfClass` whether its `__get__` answers.
+    /// not to be the name, or for `OfClass` how its `__get__` answers.
     pub index: u16,
     /// `Method`, `BoundMethod`, `ClassAttr`, `ValueOrClassAttr`, `OfClass`:
-    /// the class attribute, borrowed (the type holds
+    /// the class attribute (`GetSet`: the descriptor), borrowed (the type holds
     /// it as long as its version is unchanged, what CPython's inline caches
     /// rely on too). `Value`, `DictValue`: where in the entries of an
     /// instance's `__dict__` the name was last found (a hint, checked).
@@ -69,7 +69,10 @@ impl AttrEntry {
     /// For a `Value` or `DictValue` entry, the `__dict__` of `owner` (of the
     /// entry's type version) when the attribute lives there: the instance's
     /// inline values are no longer current, or its type has none. Null
-    /// otherwise, or when the instance has no dict yet.
+    /// otherwise, or when the instance has no dict yet. (A `__dict__` that
+    /// shares current inline values, made by `obj.__dict__` or `vars(obj)`,
+    /// is left to the generic store, which in 3.13.0 writes the values
+    /// without telling the dict's watchers, as `PyDict_SetItem` would.)
     ///
     /// # Safety
     /// `owner` is a live object of the entry's type version.
@@ -214,11 +217,13 @@ pub enum AttrKind {
     /// A load of `__class__` that finds `object`'s own descriptor: the
     /// instance's type.
     DunderClass,
-    /// A load from a class whose metaclass is `type` itself (the owner is
-    /// the class): `descr()`, found on the class where `type` has no data
-    /// descriptor of the name, either itself or (`index` 1) what its
-    /// `__get__` answers for the class. Keyed by the class's own version
-    /// ([`AttrCheck::Class`]).
+    /// A load from a class whose metaclass is `type`, or one that leaves
+    /// attribute lookup to `type` (the owner is the class): `descr()`, found
+    /// on the class where the metaclass has no data descriptor of the name,
+    /// either itself, or (`index` 1) what its `__get__` answers for the
+    /// class, or (`index` 2: an instance of a mutable class) either, as its
+    /// class has a `__get__` or not at the load. Keyed by the class's own
+    /// version ([`AttrCheck::Class`]).
     OfClass,
     /// A method (`descr()`, whose type has `Py_TPFLAGS_METHOD_DESCRIPTOR`)
     /// loaded as a value (`append = items.append`), or another descriptor
@@ -233,6 +238,13 @@ pub enum AttrKind {
     /// `__getattr__` (`ast`, pytest's assertion rewriting's `ast.Name`...),
     /// nor a site whose module's keys changed too often.
     ModuleAttr,
+    /// A getter-setter descriptor (`descr()`, exactly a `getset_descriptor`
+    /// with a getter: `frame.f_back`, an instance's `__dict__`, a class's
+    /// `__name__` through `type`'s own): a data descriptor, so nothing on
+    /// the instance hides it, and its getter, called directly, answers as
+    /// the descriptor's `__get__` would. CPython does not specialize such
+    /// loads (it takes the descriptor for a non-data one it cannot serve).
+    GetSet,
 }
 
 /// How [`AttrKind::Method`] and [`AttrKind::ClassAttr`] entries tell that the

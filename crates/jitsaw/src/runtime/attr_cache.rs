@@ -33,6 +33,17 @@ pub static FILLED: Counter = Counter::new();
 /// stencils answer the most common hits without counting them).
 pub static GENERIC: Counter = Counter::new();
 
+/// `index` of a [`Kind::OfClass`] entry: the class attribute is the
+/// answer (not a descriptor, or one whose `__get__` answers itself for the
+/// class).
+const OF_CLASS_ITSELF: u16 = 0;
+/// `index` of a [`Kind::OfClass`] entry: what the class attribute's
+/// `__get__` answers for the class, asked at each load.
+const OF_CLASS_ASK: u16 = 1;
+/// `index` of a [`Kind::OfClass`] entry: the class attribute is an instance
+/// of a mutable class, which has a `__get__` or not as of each load.
+const OF_CLASS_ASK_IF_DESCRIPTOR: u16 = 2;
+
 /// A site's cache: the most recently filled entry first.
 #[repr(C)]
 struct AttrCache {
@@ -57,6 +68,9 @@ unsafe fn shared_keys(tp: *mut PyTypeObject) -> *mut DictKeys {
 unsafe fn values_valid(owner: *mut PyObject) -> bool {
     (*inline_values(owner)).valid != 0
 }
+
+/// A `PyGetSetDef`'s `get` (never NULL in an [`Kind::GetSet`] entry).
+type Getter = unsafe extern "C" fn(*mut PyObject, *mut std::ffi::c_void) -> *mut PyObject;
 
 /// A type's `tp_descr_get` (never NULL where [`ask_descriptor`] reads it).
 pub(crate) type DescrGet =
@@ -205,8 +219,19 @@ unsafe fn find(
             }
             dict_value(owner, name).unwrap_or(Found::Borrowed(e.descr()))
         }
+        Kind::OfClass | Kind::GetSet
+            if e.check == Check::Class && !metaclass_agrees(owner, e, name) =>
+        {
+            return None
+        }
         Kind::DunderClass => Found::Borrowed(ob_type(owner).cast()),
-        Kind::OfClass if e.index == 0 => Found::Borrowed(e.descr()),
+        Kind::OfClass if e.index == OF_CLASS_ITSELF => Found::Borrowed(e.descr()),
+        Kind::OfClass
+            if e.index == OF_CLASS_ASK_IF_DESCRIPTOR
+                && field::<usize>(ob_type(e.descr()).cast(), off::TYPE_TP_DESCR_GET) == 0 =>
+        {
+            Found::Borrowed(e.descr())
+        }
         Kind::OfClass => {
             let attr = e.descr();
             // A classmethod called from its class (`Strength.weaker(a,
@@ -259,6 +284,24 @@ unsafe fn find(
                     0 => return None,
                     _ => Found::Error,
                 }
+            }
+        }
+        Kind::GetSet => {
+            // As `getset_get`, with the checks it makes done by `classify`
+            // (the descriptor's class is a base of the owner's, it has a
+            // getter), which the type's version vouches for. The class
+            // holds the descriptor only until the getter changes the class.
+            let descr = e.descr();
+            let def = field::<*mut u8>(descr.cast(), off::GETSETDESCR_D_GETSET);
+            let get = field::<Getter>(def, off::GETSETDEF_GET);
+            let closure = field::<*mut std::ffi::c_void>(def, off::GETSETDEF_CLOSURE);
+            incref(descr);
+            let got = get(owner, closure);
+            decref(descr);
+            if got.is_null() {
+                Found::Error
+            } else {
+                Found::New(got)
             }
         }
         // The getter runs through the generic path (or is entered directly
@@ -343,12 +386,48 @@ fn keyed_alike(e: &Entry, version: u32, class: bool, tp: *mut PyTypeObject) -> b
         && (version != 0 || (e.kind == Kind::Generic && e.aux == tp as usize))
 }
 
-/// Whether `owner` is a class whose metaclass is exactly `type`, whose
-/// attributes `type_getattro` looks up (entries for it are keyed by its own
-/// version: [`Check::Class`]).
+/// Whether `owner` is a class whose attributes `type_getattro` looks up:
+/// its metaclass is `type`, or one that leaves attribute lookup to `type`
+/// (`EnumType`, `ABCMeta`). Entries for it are keyed by its own version
+/// ([`Check::Class`]); what a metaclass other than `type` (whose dict never
+/// changes) has of the name is checked again at each load
+/// ([`metaclass_agrees`]).
 #[inline(always)]
 unsafe fn is_plain_class(owner: *mut PyObject) -> bool {
-    ob_type(owner) == &raw mut PyType_Type
+    let metaclass = ob_type(owner);
+    metaclass == &raw mut PyType_Type
+        || (type_flags(metaclass) & consts::TPFLAGS_TYPE_SUBCLASS != 0
+            && field::<usize>(metaclass.cast(), off::TYPE_TP_GETATTRO)
+                == field::<usize>((&raw mut PyType_Type).cast(), off::TYPE_TP_GETATTRO))
+}
+
+/// Whether the metaclass of `owner` (a class, for an entry of kind
+/// `OfClass` or `GetSet` made by [`classify_class`]) still has what the
+/// entry was made for: the getter-setter descriptor it calls, or no data
+/// descriptor of the name, which would come before the class's own
+/// attribute (`type_getattro`). A metaclass other than `type` can change
+/// without the class's version changing.
+#[inline(always)]
+unsafe fn metaclass_agrees(owner: *mut PyObject, e: &Entry, name: *mut PyObject) -> bool {
+    let metaclass = ob_type(owner);
+    if metaclass == &raw mut PyType_Type {
+        return true;
+    }
+    let meta = _PyType_Lookup(metaclass, name);
+    if e.kind == Kind::GetSet {
+        meta == e.descr()
+    } else {
+        !is_data_descriptor(meta)
+    }
+}
+
+/// Whether `descr` (NULL: nothing found) is a data descriptor, which the
+/// generic lookups call before looking further.
+#[inline(always)]
+unsafe fn is_data_descriptor(descr: *mut PyObject) -> bool {
+    !descr.is_null()
+        && field::<usize>(ob_type(descr).cast(), off::TYPE_TP_DESCR_GET) != 0
+        && field::<usize>(ob_type(descr).cast(), off::TYPE_TP_DESCR_SET) != 0
 }
 
 /// Notes where in `owner`'s `__dict__` the name is, for the stencils to look
@@ -932,7 +1011,10 @@ unsafe fn classify(owner: *mut PyObject, name: *mut PyObject, access: Access) ->
     let has_get = field::<usize>(desc_type.cast(), off::TYPE_TP_DESCR_GET) != 0;
     let has_set = field::<usize>(desc_type.cast(), off::TYPE_TP_DESCR_SET) != 0;
     if has_set {
-        if let Some(offset) = member_slot(owner, descr, desc_type, access) {
+        if access != Access::Store && has_getter(descr, tp) {
+            entry.kind = Kind::GetSet;
+            entry.aux = descr as usize;
+        } else if let Some(offset) = member_slot(owner, descr, desc_type, access) {
             entry.kind = Kind::Slot;
             entry.index = offset;
         } else if access != Access::Store && is_object_class_descr(descr, name) {
@@ -1021,18 +1103,32 @@ unsafe fn classify_class(cls: *mut PyTypeObject, name: *mut PyObject, access: Ac
         entry.version = type_version(cls);
         return entry;
     }
-    let meta = _PyType_Lookup(&raw mut PyType_Type, name);
+    let metaclass = ob_type(cls.cast());
+    let meta = _PyType_Lookup(metaclass, name);
     // The lookup assigns the version tag if the class has none.
     let attr = _PyType_Lookup(cls, name);
     entry.version = type_version(cls);
-    let meta_is_data = !meta.is_null()
-        && field::<usize>(ob_type(meta).cast(), off::TYPE_TP_DESCR_GET) != 0
-        && field::<usize>(ob_type(meta).cast(), off::TYPE_TP_DESCR_SET) != 0;
-    if meta_is_data || attr.is_null() {
+    if is_data_descriptor(meta) {
+        // `type`'s own `__name__`, `__qualname__`, `__dict__`, `__doc__`...
+        // answer for every class (a metaclass's lookup is checked again at
+        // each load: `metaclass_agrees`).
+        if entry.version != 0 && has_getter(meta, metaclass) {
+            entry.kind = Kind::GetSet;
+            entry.aux = meta as usize;
+        }
+        return entry;
+    }
+    if attr.is_null() {
         return entry;
     }
     let t = ob_type(attr);
+    entry.kind = Kind::OfClass;
+    entry.aux = attr as usize;
     if type_flags(t) & consts::TPFLAGS_IMMUTABLETYPE == 0 {
+        // An instance of a class of the program (`Color.RED = Color(...)`,
+        // which CPython does not specialize): its class can gain a
+        // `__get__` without this class's version changing.
+        entry.index = OF_CLASS_ASK_IF_DESCRIPTOR;
         return entry;
     }
     let answers_itself = [
@@ -1044,11 +1140,13 @@ unsafe fn classify_class(cls: *mut PyTypeObject, name: *mut PyObject, access: Ac
         &raw mut PyProperty_Type,
     ]
     .contains(&t);
-    entry.kind = Kind::OfClass;
-    entry.aux = attr as usize;
     // Other descriptors (a classmethod binds to the class) are asked each
     // time, as `type_getattro` asks them.
-    entry.index = (field::<usize>(t.cast(), off::TYPE_TP_DESCR_GET) != 0 && !answers_itself) as u16;
+    entry.index = if field::<usize>(t.cast(), off::TYPE_TP_DESCR_GET) != 0 && !answers_itself {
+        OF_CLASS_ASK
+    } else {
+        OF_CLASS_ITSELF
+    };
     entry
 }
 
@@ -1186,6 +1284,21 @@ unsafe fn member_slot(
         return None;
     }
     u16::try_from(offset).ok()
+}
+
+/// Whether `descr`, found on `tp` (or its metaclass), is exactly a
+/// getter-setter descriptor whose `__get__` would call its getter for
+/// instances of `tp`: it has one, and its class is among `tp`'s bases
+/// (`descr_check`; a descriptor put on an unrelated class raises there).
+unsafe fn has_getter(descr: *mut PyObject, tp: *mut PyTypeObject) -> bool {
+    if ob_type(descr) != &raw mut PyGetSetDescr_Type {
+        return false;
+    }
+    let def = field::<*mut u8>(descr.cast(), off::GETSETDESCR_D_GETSET);
+    let owner_type = field::<*mut PyTypeObject>(descr.cast(), off::GETSETDESCR_D_TYPE);
+    !def.is_null()
+        && field::<usize>(def, off::GETSETDEF_GET) != 0
+        && PyType_IsSubtype(tp, owner_type) != 0
 }
 
 /// The index of `name` among the shared keys of `tp` (a type with inline
