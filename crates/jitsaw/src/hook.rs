@@ -14,6 +14,7 @@
 //! is recompiled the same way, a few times, from the interpreter's newer
 //! specializations.
 
+mod clock;
 pub mod osr;
 
 use crate::codegen::{self, Compiled, Linker};
@@ -121,7 +122,7 @@ pub struct CodeState {
     /// started, and how many are running: a recursion that goes deep
     /// before any call returns pays its rent as it goes (see
     /// [`waited_so_far`]).
-    waiting: Option<(Instant, u32)>,
+    waiting: Option<(clock::Stamp, u32)>,
     /// A generator, coroutine or async generator function's code.
     generator: bool,
     /// `importlib._bootstrap._find_and_load`'s code (see [`import_unhooked`]).
@@ -806,7 +807,7 @@ unsafe fn eval_call_slowly(
             let s = &mut *state;
             s.waiting = Some(match s.waiting {
                 Some((since, depth)) => (since, depth + 1),
-                None => (Instant::now(), 1),
+                None => (clock::now(), 1),
             });
             let kept = keep_code(frame);
             let result = if unhooked {
