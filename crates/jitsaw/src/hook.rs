@@ -1955,11 +1955,24 @@ unsafe fn warms_up_unhooked(
 /// (as [`warm_up`]'s first warm-up does), judged by everything but how long
 /// the call is likely to take: counting mode is off, the code has not been
 /// compiled from specialized bytecode yet, only one thread runs (the window
-/// is interpreter-wide) and the code is not already running further up the
-/// stack (an outer call of a recursion could last long).
+/// is interpreter-wide) and the code is not already running in the nearest
+/// [`RECURSION_LOOK`] frames up the stack (an outer call of a recursion
+/// could last long).
 unsafe fn may_lift_hook(s: &CodeState, ts: *mut PyThreadState, code: *mut PyCodeObject) -> bool {
-    !s.requickened && lifting_allowed(ts) && !running(ts, code)
+    !s.requickened
+        && lifting_allowed(ts)
+        && !executables(ts)
+            .take(RECURSION_LOOK)
+            .any(|e| e == code.cast())
 }
+
+/// The frames up the stack [`may_lift_hook`] looks through for an outer
+/// call of the code: a recursion's nearest outer call is as many frames up
+/// as its cycle is long, and the question is asked at every call of a
+/// function without loops or calls that waits to be compiled. Walking the
+/// whole stack made such a call 387 ns at a depth of 100 and 3.8 us at 400;
+/// 132 and 124 ns now (114 at the top of the stack; plain 43).
+const RECURSION_LOOK: usize = 16;
 
 /// Whether the hook may be lifted at all now: counting mode (which counts
 /// what the interpreter runs through the hook) is off and only one thread
