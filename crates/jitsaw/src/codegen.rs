@@ -156,6 +156,10 @@ pub struct Compiled {
     /// Whether the runtime can find the code by address
     /// (`runtime::location`), until it is dropped.
     pub(crate) located: bool,
+    /// Whether `runtime::location`'s cache took a return address into the
+    /// code, which it must forget when the code goes (most code is freed
+    /// without: nothing it freed needed its instruction).
+    pub(crate) returns_cached: AtomicBool,
 }
 
 impl Drop for Compiled {
@@ -163,7 +167,12 @@ impl Drop for Compiled {
         if self.located {
             // SAFETY: located code is dropped with the GIL held (a code
             // object's state goes when the code object does).
-            unsafe { crate::runtime::location::forget(self.memory.address()) };
+            unsafe {
+                crate::runtime::location::forget(
+                    self.memory.address(),
+                    self.returns_cached.load(Ordering::Relaxed),
+                )
+            };
         }
     }
 }
@@ -854,6 +863,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
         code_start: program.code_start,
         locations: locations.into(),
         located: false,
+        returns_cached: AtomicBool::new(false),
     })
 }
 

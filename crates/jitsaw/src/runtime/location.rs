@@ -68,15 +68,20 @@ pub unsafe fn register(compiled: *const Compiled) {
 }
 
 /// Forgets the code starting at `start` (its memory is about to be freed:
-/// cached return addresses into it go too, and only those: provisional and
-/// superseded code is freed all the time in a big program, and emptying
-/// the whole cache each time sent most deallocations in sympy's
-/// `integrate` to [`look_up`], 1.4 % of its time).
+/// cached return addresses into it go too, and only those, if the cache
+/// took any (`cached`): provisional and superseded code is freed all the
+/// time in a big program, and emptying the whole cache each time sent most
+/// deallocations in sympy's `integrate` to [`look_up`], 1.4 % of its time;
+/// looking through the cache for code that never had an address in it was
+/// a fifth of what compiling a function takes).
 ///
 /// # Safety
 /// The GIL is held.
-pub unsafe fn forget(start: usize) {
-    if let Some((end, _)) = BY_START.get().remove(&start) {
+pub unsafe fn forget(start: usize, cached: bool) {
+    let Some((end, _)) = BY_START.get().remove(&start) else {
+        return;
+    };
+    if cached {
         for slot in (*CACHE.0.get()).iter_mut() {
             if (start..=end).contains(&slot.0) {
                 *slot = (0, 0);
@@ -99,8 +104,11 @@ pub unsafe fn instr_ptr_at(ret: usize) -> Option<(u64, u64)> {
     let set = cache_set(ret);
     let cache = &mut *CACHE.0.get();
     let ways = &mut cache[set..set + 2];
-    let found = look_up(ret)?;
+    let (found, compiled) = look_up(ret)?;
     if let Some(word) = pack(found) {
+        (*compiled)
+            .returns_cached
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         // The newer entry first; the older one stays in the second way.
         ways[1] = ways[0];
         ways[0] = (ret, word);
@@ -130,9 +138,9 @@ fn cache_set(ret: usize) -> usize {
     (ret.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % (CACHE_SLOTS / 2) * 2
 }
 
-/// [`instr_ptr_at`] without the cache.
+/// [`instr_ptr_at`] without the cache, with the compilation found.
 #[cold]
-unsafe fn look_up(ret: usize) -> Option<(u64, u64)> {
+unsafe fn look_up(ret: usize) -> Option<((u64, u64), *const Compiled)> {
     let (_, &(end, compiled)) = BY_START.get().range(..ret).next_back()?;
     if ret > end {
         return None;
@@ -141,7 +149,7 @@ unsafe fn look_up(ret: usize) -> Option<(u64, u64)> {
     // The call itself, not what follows it (the next piece, when the
     // call ended one whose final jump was dropped).
     let ip = c.instr_ptr_at(ret - 1)?;
-    Some((ip, c.code_start))
+    Some(((ip, c.code_start), compiled))
 }
 
 #[cfg(test)]
