@@ -71,9 +71,9 @@ fn ticks() -> Option<u64> {
         static INVARIANT: OnceLock<bool> = OnceLock::new();
         // Invariant: CPUID leaf 0x8000_0007, EDX bit 8 (the leaf checked
         // to exist first).
-        if *INVARIANT.get_or_init(|| {
-            __cpuid(0x8000_0000).eax >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0
-        }) {
+        let invariant =
+            || __cpuid(0x8000_0000).eax >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0;
+        if *INVARIANT.get_or_init(invariant) {
             // SAFETY: `rdtsc` exists on every x86-64 processor and only
             // reads the counter.
             let t = unsafe { _rdtsc() };
