@@ -25,7 +25,7 @@
 //! overflow-check, no formatting. Cold paths with data (error messages) live
 //! in the runtime helpers (`crates/jitsaw/src/runtime.rs`).
 #![no_std]
-#![feature(cold_path, explicit_tail_calls, rust_preserve_none_cc)]
+#![feature(cold_path, explicit_tail_calls, likely_unlikely, rust_preserve_none_cc)]
 #![allow(incomplete_features, non_snake_case, clippy::missing_safety_doc)]
 
 #[macro_use]

@@ -77,7 +77,10 @@ pub unsafe fn xdecref(o: *mut PyObject) {
 pub unsafe fn compact_pair(a: *mut PyObject, b: *mut PyObject) -> Option<(i64, i64)> {
     let (a, b) = (a.cast::<PyLongObject>(), b.cast::<PyLongObject>());
     let (ta, tb) = ((*a).lv_tag, (*b).lv_tag);
-    if (ta | tb) >= 2 << off::LONG_NON_SIZE_BITS {
+    // Unlikely, so that the compiler lays the way of larger ints out after
+    // the main path, in the stencil's cold part (an int `+`'s hot part
+    // 669 -> 410 bytes).
+    if core::hint::unlikely((ta | tb) >= 2 << off::LONG_NON_SIZE_BITS) {
         return None;
     }
     // As in `int_value`: `1 - sign bits` is the sign.
