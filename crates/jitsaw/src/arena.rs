@@ -5,7 +5,10 @@
 //! trampoline when one does not). Each allocation is a whole number of pages
 //! of its own, so its protection can change without touching neighbours:
 //! pages are read-write while the JIT writes them, then read-execute, never
-//! both (W^X). Freed pages stay resident, up to [`RESIDENT_FREE_PAGES`], for
+//! both (W^X). Pages not in use are read-write too (a chunk is reserved so,
+//! and freed blocks go back to it), so that an allocation changes no
+//! protection: a stray jump into them still faults, as they are not
+//! executable. Freed pages stay resident, up to [`RESIDENT_FREE_PAGES`], for
 //! the next blocks to reuse; beyond that their memory returns to the system.
 //!
 //! A block's bytes end where its last page ends: the slack of the page
@@ -27,6 +30,10 @@ pub const MAX_BLOCK: usize = CHUNK;
 struct Chunk {
     base: usize,
     used: Vec<bool>,
+    /// No page below this one is free: where first fit starts looking
+    /// (a chunk fills from its start, and scanning the used pages before
+    /// the first free one was most of an allocation's bookkeeping).
+    first_free: usize,
     /// Free pages whose memory was kept (see [`RESIDENT_FREE_PAGES`]).
     resident: Vec<bool>,
 }
@@ -108,22 +115,11 @@ impl CodeMemory {
             }
         };
         let len = pages * PAGE;
-        // SAFETY: `address..address+len` lies in a chunk this arena reserved
-        // and just marked used, so no one else maps or uses it.
-        if unsafe { libc::mprotect(address as *mut _, len, libc::PROT_READ | libc::PROT_WRITE) }
-            != 0
-        {
-            // SAFETY: as above; the pages go back as freed pages do.
-            unsafe { libc::madvise(address as *mut _, len, libc::MADV_DONTNEED) };
-            arena.release(address, pages, false);
-            return Err(format!(
-                "mprotect(RW) failed: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
         if reused {
             // Old code in kept pages: the block starts as fresh pages do.
-            // SAFETY: the block is ours and writable now.
+            // SAFETY: `address..address+len` lies in a chunk this arena
+            // reserved and just marked used (free pages are writable), so no
+            // one else uses it.
             unsafe { std::ptr::write_bytes(address as *mut u8, 0, len) };
         }
         IN_USE.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
@@ -230,18 +226,25 @@ impl CodeMemory {
 impl Drop for CodeMemory {
     fn drop(&mut self) {
         let address = self.ptr.as_ptr() as usize;
-        let reuse = !NO_REUSE.load(std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: the block is ours and no longer referenced; its pages stop
+        // being executable. Free pages must be writable (an allocation does
+        // not change their protection): should that fail (the kernel's limit
+        // on mappings), the pages stay out of use.
+        let writable = !self.executable
+            || unsafe {
+                libc::mprotect(
+                    address as *mut _,
+                    self.len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            } == 0;
+        let reuse = writable && !NO_REUSE.load(std::sync::atomic::Ordering::Relaxed);
         let mut arena = ARENA.lock().unwrap();
         let keep = arena.free(address, self.len / PAGE, reuse);
-        // SAFETY: the block is ours and no longer referenced; its pages become
-        // inaccessible until allocated again (the arena's lock keeps them from
-        // being handed out meanwhile), and unless kept their memory goes back
-        // to the system.
-        unsafe {
-            if !keep {
-                libc::madvise(address as *mut _, self.len, libc::MADV_DONTNEED);
-            }
-            libc::mprotect(address as *mut _, self.len, libc::PROT_NONE);
+        if !keep {
+            // SAFETY: as above; the arena's lock keeps the pages from being
+            // handed out meanwhile. Their memory goes back to the system.
+            unsafe { libc::madvise(address as *mut _, self.len, libc::MADV_DONTNEED) };
         }
         IN_USE.fetch_sub(self.len, std::sync::atomic::Ordering::Relaxed);
     }
@@ -253,11 +256,17 @@ impl Arena {
     fn find(&mut self, pages: usize) -> Option<(usize, bool)> {
         for chunk in &mut self.chunks {
             let mut run = 0;
-            for i in 0..CHUNK_PAGES {
+            for i in chunk.first_free..CHUNK_PAGES {
                 run = if chunk.used[i] { 0 } else { run + 1 };
                 if run == pages {
                     let first = i + 1 - pages;
                     chunk.used[first..=i].fill(true);
+                    if first == chunk.first_free {
+                        chunk.first_free = chunk.used[i..]
+                            .iter()
+                            .position(|&u| !u)
+                            .map_or(CHUNK_PAGES, |k| i + k);
+                    }
                     let kept = chunk.resident[first..=i].iter().filter(|&&r| r).count();
                     chunk.resident[first..=i].fill(false);
                     self.resident_free -= kept;
@@ -293,6 +302,7 @@ impl Arena {
             if (chunk.base..chunk.base + CHUNK).contains(&address) {
                 let first = (address - chunk.base) / PAGE;
                 chunk.used[first..first + pages].fill(false);
+                chunk.first_free = chunk.first_free.min(first);
                 chunk.resident[first..first + pages].fill(resident);
                 if resident {
                     self.resident_free += pages;
@@ -302,8 +312,9 @@ impl Arena {
         }
     }
 
-    /// Reserves a chunk (inaccessible until allocated), trying addresses
-    /// within ±1 GiB of `anchor` first.
+    /// Reserves a chunk (read-write, memory committed page by page as
+    /// blocks are written), trying addresses within ±1 GiB of `anchor`
+    /// first.
     fn add_chunk(&mut self, anchor: usize) -> Result<(), String> {
         let anchor = anchor & !(CHUNK - 1);
         let near = (1..64).flat_map(|k| {
@@ -323,7 +334,16 @@ impl Arena {
                 };
             // SAFETY: an anonymous reservation; MAP_FIXED_NOREPLACE never
             // replaces an existing mapping.
-            let p = unsafe { libc::mmap(hint as *mut _, CHUNK, libc::PROT_NONE, flags, -1, 0) };
+            let p = unsafe {
+                libc::mmap(
+                    hint as *mut _,
+                    CHUNK,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    flags,
+                    -1,
+                    0,
+                )
+            };
             if p == libc::MAP_FAILED {
                 continue;
             }
@@ -335,6 +355,7 @@ impl Arena {
             }
             self.chunks.push(Chunk {
                 base: p as usize,
+                first_free: 0,
                 used: vec![false; CHUNK_PAGES],
                 resident: vec![false; CHUNK_PAGES],
             });
@@ -400,6 +421,7 @@ mod tests {
         let mut arena = Arena {
             chunks: vec![Chunk {
                 base,
+                first_free: 0,
                 used: vec![false; CHUNK_PAGES],
                 resident: vec![false; CHUNK_PAGES],
             }],
@@ -422,6 +444,37 @@ mod tests {
         // Without reuse (a perf map), pages stay out of use.
         assert!(!arena.free(base, 1, false));
         assert_eq!(arena.find(1), Some((base + 3 * PAGE, false)));
+    }
+
+    #[test]
+    fn first_fit_starts_at_the_first_free_page() {
+        let base = 0x7000_0000_0000;
+        let mut arena = Arena {
+            chunks: vec![Chunk {
+                base,
+                first_free: 0,
+                used: vec![false; CHUNK_PAGES],
+                resident: vec![false; CHUNK_PAGES],
+            }],
+            resident_free: 0,
+        };
+        assert_eq!(arena.find(3), Some((base, false)));
+        assert_eq!(arena.find(2), Some((base + 3 * PAGE, false)));
+        assert_eq!(arena.chunks[0].first_free, 5);
+        // A hole too small for the next block: it goes past, the hole stays
+        // where first fit starts.
+        arena.free(base, 3, true);
+        assert_eq!(arena.chunks[0].first_free, 0);
+        assert_eq!(arena.find(4), Some((base + 5 * PAGE, false)));
+        assert_eq!(arena.chunks[0].first_free, 0);
+        assert_eq!(arena.find(2), Some((base, true)));
+        assert_eq!(arena.chunks[0].first_free, 2);
+        // Filling the hole moves the start past every used page.
+        assert_eq!(arena.find(1), Some((base + 2 * PAGE, true)));
+        assert_eq!(arena.chunks[0].first_free, 9);
+        assert_eq!(arena.find(1), Some((base + 9 * PAGE, false)));
+        // A full chunk: nothing found, and the next chunk (none) is asked.
+        assert_eq!(arena.find(CHUNK_PAGES), None);
     }
 
     #[test]

@@ -118,10 +118,12 @@ pub struct Compiled {
     /// resumption, as frequent as a call, finds its entry with one
     /// comparison (stencils too: `ResumeCache`).
     pub resumes: Box<[ResumePoint]>,
-    /// Every copied stencil, micro-ops first, then exit stubs: for dumps
-    /// and tests right after compiling (the hook drops them then: they
-    /// take several times the memory of the code).
+    /// The micro-ops' copied stencils (one per micro-op), for dumps and
+    /// tests right after compiling (the hook drops them then: they take
+    /// several times the memory of the code).
     pub pieces: Vec<Piece>,
+    /// The exit stubs' and their tails' copied stencils, likewise.
+    pub stubs: Vec<Piece>,
     /// The micro-op of each piece, kept for `code_state()`.
     pub uops: Box<[Uop]>,
     /// Bytes of machine code used (the block is rounded up to pages).
@@ -191,6 +193,12 @@ impl SiteCache {
 }
 
 impl Compiled {
+    /// Every copied stencil, micro-ops first, then exit stubs (empty once
+    /// the hook dropped them).
+    pub fn all_pieces(&self) -> impl Iterator<Item = &Piece> {
+        self.pieces.iter().chain(&self.stubs)
+    }
+
     /// The address to enter the code at instruction `i`.
     pub fn entry(&self, i: usize) -> usize {
         self.memory.address() + self.labels[i] as usize
@@ -447,9 +455,11 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
         })
         .collect();
     let mut exits: Vec<[u32; 2]> = Vec::with_capacity(pieces.len());
-    let mut stub_pieces: Vec<Piece> = Vec::new();
+    // About an exit stub per instruction (growing them was a tenth of
+    // laying the code out).
+    let mut stub_pieces: Vec<Piece> = Vec::with_capacity(program.insts.len() + 16);
     // Per stub, the index of its tail in `tails`.
-    let mut stub_tails: Vec<usize> = Vec::new();
+    let mut stub_tails: Vec<usize> = Vec::with_capacity(program.insts.len() + 16);
     let mut tails: Vec<UopInst> = Vec::new();
     let mut first_of_inst = 0;
     for (k, p) in pieces.iter().enumerate() {
@@ -636,18 +646,20 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
     // 3. Allocate with room for a trampoline per external function, in
     //    case the memory lands out of reach of some (page rounding usually
     //    makes that room free).
-    let mut called: Vec<u16> = pieces
+    let mut called = vec![false; linker.symbols.len()];
+    for h in pieces
         .iter()
         .chain(&stub_pieces)
         .flat_map(|p| p.stencil.holes())
-        .filter_map(|h| match (h.kind, h.value) {
-            (HoleKind::Rel32, HoleValue::Symbol(s)) => Some(s),
-            _ => None,
-        })
-        .collect();
-    called.sort_unstable();
-    called.dedup();
-    let block = code_size + TRAMPOLINE_SIZE * called.len();
+    {
+        if let (HoleKind::Rel32, HoleValue::Symbol(s)) = (h.kind, h.value) {
+            if let Some(c) = called.get_mut(s as usize) {
+                *c = true;
+            }
+        }
+    }
+    let called = called.iter().filter(|&&c| c).count();
+    let block = code_size + TRAMPOLINE_SIZE * called;
     if block > crate::arena::MAX_BLOCK {
         return Err(format!("{block} bytes of code, more than a block can hold").into());
     }
@@ -747,8 +759,6 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
     memory
         .make_executable()
         .map_err(CodegenError::OutOfMemory)?;
-    let mut all_pieces = pieces;
-    all_pieces.extend(stub_pieces);
     let starts: Vec<u32> = program.insts.iter().map(|i| i.start).collect();
     let mut handler_insts: Vec<(u32, u32)> = program
         .exception_entries
@@ -761,7 +771,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
     // A `yield from`'s resume point knows its `SEND` site: the `_SEND`'s
     // cache and resume address (the next micro-op's).
     let send_site = |send: usize| {
-        let p = &all_pieces[..main_len];
+        let p = &pieces[..main_len];
         let k = (0..p.len().saturating_sub(1)).find(|&k| {
             matches!(p[k].uop.op, Uop::_SEND | Uop::_SEND_ASYNC_FOR)
                 && p[k].uop.inst as usize == send
@@ -819,15 +829,15 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
         })
         .map(|i| program.insts[i].offset)
         .collect();
-    let mut locations: Vec<(u32, u32)> = Vec::new();
-    for p in &all_pieces[..program.uops.len()] {
+    let mut locations: Vec<(u32, u32)> = Vec::with_capacity(program.insts.len() + 16);
+    for p in &pieces {
         if locations.last().is_none_or(|&(_, i)| i != p.uop.inst) {
             locations.push((p.offset, p.uop.inst));
         }
     }
     // A call from a cold part returns there: it maps to its instruction too.
     let mut last = None;
-    for p in &all_pieces {
+    for p in pieces.iter().chain(&stub_pieces) {
         if let Some(at) = p.cold {
             if last != Some(p.uop.inst) {
                 locations.push((at, p.uop.inst));
@@ -849,8 +859,13 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
         words_heads,
         int_word_bodies,
         resumes,
-        uops: all_pieces.iter().map(|p| p.uop.op).collect(),
-        pieces: all_pieces,
+        uops: pieces
+            .iter()
+            .chain(&stub_pieces)
+            .map(|p| p.uop.op)
+            .collect(),
+        pieces,
+        stubs: stub_pieces,
         size,
         version: program.version,
         fallbacks,
@@ -1084,6 +1099,7 @@ mod tests {
         let c = compile(&program, &mut linker).unwrap();
         let base = c.memory.address();
         let bytes = c.memory.bytes();
+        let all: Vec<&Piece> = c.all_pieces().collect();
         let uop_pieces = &c.pieces[..program.uops.len()];
         assert_eq!(
             c.labels,
@@ -1097,10 +1113,10 @@ mod tests {
         let read64 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
         let read32 = |at: usize| i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
         assert!(
-            c.pieces.iter().any(|p| p.cold.is_some()),
+            all.iter().any(|p| p.cold.is_some()),
             "the program has a stencil with a cold part"
         );
-        for (k, p) in c.pieces.iter().enumerate() {
+        for (k, p) in all.iter().enumerate() {
             let stencil = p.uop.stencil();
             // Where each part was copied, from which stencil offset, how long.
             let mut copies = vec![(p.offset as usize, 0, p.len as usize)];
@@ -1130,7 +1146,7 @@ mod tests {
             }
             if (p.len as usize) < stencil.hot_len {
                 assert_eq!(
-                    c.pieces[k + 1].offset,
+                    all[k + 1].offset,
                     p.offset + p.len,
                     "an elided jump falls through"
                 );
@@ -1148,7 +1164,7 @@ mod tests {
                     HoleValue::Operand => p.uop.operand,
                     HoleValue::OperandLow32 => p.uop.operand & 0xFFFF_FFFF,
                     HoleValue::Continue | HoleValue::Resume => {
-                        (base + c.pieces[k + 1].offset as usize) as u64
+                        (base + all[k + 1].offset as usize) as u64
                     }
                     HoleValue::JumpTarget => {
                         (base + c.labels[p.uop.jump.unwrap() as usize] as usize) as u64
@@ -1163,8 +1179,7 @@ mod tests {
                         // counting the exit.
                         let jumps_to = |at: usize| {
                             let dest = (base + at) as i64 + read32(at) as i64 - i64::from(h.addend);
-                            c.pieces
-                                .iter()
+                            all.iter()
                                 .find(|t| (base + t.offset as usize) as i64 == dest)
                                 .expect("an exit jumps to a piece")
                         };
@@ -1201,11 +1216,16 @@ mod tests {
                     }
                     HoleKind::Rel32 => {
                         let dest = (base + at) as i64 + read32(at) as i64 - i64::from(h.addend);
-                        if let HoleValue::Symbol(s) = h.value {
-                            // Out of reach: through `jmp [rip+0]; .quad target`.
+                        let symbol = match h.value {
+                            HoleValue::Symbol(s) => Some(symbols[s as usize]),
+                            _ => None,
+                        };
+                        // Out of reach (where the code landed decides):
+                        // through `jmp [rip+0]; .quad target`.
+                        if let Some(s) = symbol.filter(|&s| dest as usize != s) {
                             let t = (dest as usize) - base;
                             assert_eq!(&bytes[t..t + 6], &[0xFF, 0x25, 0, 0, 0, 0]);
-                            assert_eq!(read64(t + 6), symbols[s as usize] as u64);
+                            assert_eq!(read64(t + 6), s as u64);
                         } else {
                             assert_eq!(dest as u64, target);
                         }

@@ -47,7 +47,7 @@ pub fn asm(compiled: &Compiled) -> String {
     let mut out = String::new();
     let base = compiled.memory.address() as u64;
     let bytes = compiled.memory.bytes();
-    for p in &compiled.pieces {
+    for p in compiled.all_pieces() {
         writeln!(
             out,
             "  ; {} {} (inst {})",
@@ -59,7 +59,7 @@ pub fn asm(compiled: &Compiled) -> String {
         let code = &bytes[p.offset as usize..(p.offset + p.len) as usize];
         disassemble(&mut out, code, base + p.offset as u64, |_| None);
     }
-    for p in &compiled.pieces {
+    for p in compiled.all_pieces() {
         let Some(at) = p.cold else { continue };
         writeln!(
             out,

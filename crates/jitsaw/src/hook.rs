@@ -2526,6 +2526,7 @@ unsafe fn compile(
     // Dumped already; kept, the pieces would outweigh the code.
     let mut compiled = compiled;
     compiled.pieces = Vec::new();
+    compiled.stubs = Vec::new();
     compiled.located = true;
     let ptr = &*compiled as *const Compiled;
     runtime::location::register(ptr);
