@@ -503,6 +503,35 @@ def test_debug_mode_checks_the_stack_depth_before_every_micro_op():
     assert r.stdout.split() == ["160", "True", "True"]
 
 
+def test_stats_count_interpreted_calls_by_decision():
+    code = (
+        "import jitsaw\n"
+        "def leaf(x):\n"
+        "    return x + 1\n"
+        "def caller(x):\n"
+        "    return len([x])\n"
+        "def before():\n"
+        "    return dict(jitsaw.stats()['calls_interpreted'])\n"
+        "b = before()\n"
+        "for i in range(40): leaf(i); caller(i)\n"
+        "a = jitsaw.stats()['calls_interpreted']\n"
+        "d = {k: a[k] - b[k] for k in a}\n"
+        "print(sorted(d))\n"
+        # Up to the threshold, a function that calls runs under the hook and
+        # a leaf without it; past it, calls are timed until compiling is due.
+        "print(d['hooked'] >= 16, d['unhooked'] >= 16, d['rent'] >= 1)\n"
+    )
+    r = run(["-c", code], env={"JITSAW": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "['first_counted', 'hooked', 'rent', 'unhooked']",
+        "True True True",
+    ]
+    r = run(["-m", "jitsaw", "--stats", "-c", "pass"], env={})
+    assert r.returncode == 0, r.stderr
+    assert "interpreted calls" in r.stderr
+
+
 def test_stats_count_invalidations():
     code = (
         "import jitsaw\n"

@@ -73,6 +73,11 @@ def print_stats(file=None):
     w(f"  yield from/await   {s['yields_passed_through']} yields and {s['sends_passed_through']} resumptions "
       f"passed through a delegating generator without running it\n")
     w(f"  imports            {s['imports_unhooked']} run without the frame hook, as without jitsaw\n")
+    i = s["calls_interpreted"]
+    w(
+        f"  interpreted calls  {i['hooked']} under the frame hook, {i['rent']} timed as rent towards"
+        f" compiling, {i['unhooked']} with the hook lifted, {i['first_counted']} first calls counted\n"
+    )
     cache = s["attribute_cache"]
     w(
         f"  attribute caches   {cache['filled']} entries filled ({cache['shared']} more taken from other"

@@ -802,8 +802,12 @@ unsafe fn eval_call_slowly(
             retire_provisional(&mut *state, code);
             release_code(kept, result)
         }
-        Decision::Interpret => interpreter(ts, frame, 0),
+        Decision::Interpret => {
+            runtime::CALLS_INTERPRETED[0].bump();
+            interpreter(ts, frame, 0)
+        }
         Decision::Wait { unhooked } => {
+            runtime::CALLS_INTERPRETED[1].bump();
             let s = &mut *state;
             s.waiting = Some(match s.waiting {
                 Some((since, depth)) => (since, depth + 1),
@@ -837,6 +841,7 @@ unsafe fn eval_call_slowly(
             release_code(kept, result)
         }
         Decision::Count => {
+            runtime::CALLS_INTERPRETED[3].bump();
             let started = Instant::now();
             (*state).osr_first_call = Some(started);
             let kept = keep_code(frame);
@@ -856,8 +861,12 @@ unsafe fn eval_call_slowly(
             retire_provisional(s, code);
             release_code(kept, result)
         }
-        Decision::InterpretUnhooked => interpret_unhooked(ts, frame),
+        Decision::InterpretUnhooked => {
+            runtime::CALLS_INTERPRETED[2].bump();
+            interpret_unhooked(ts, frame)
+        }
         Decision::WarmUp => {
+            runtime::CALLS_INTERPRETED[2].bump();
             let kept = keep_code(frame);
             let result = warm_up_unhooked(state, ts, frame, code);
             release_code(kept, result)

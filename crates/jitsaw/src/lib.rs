@@ -158,6 +158,14 @@ fn py_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("resumed_directly", runtime::RESUMED_DIRECTLY.get())?;
     d.set_item("yields_passed_through", runtime::YIELDS_PASSED.get())?;
     d.set_item("imports_unhooked", runtime::IMPORTS_UNHOOKED.get())?;
+    let interpreted = PyDict::new(py);
+    for (kind, n) in runtime::INTERPRETED_KINDS
+        .iter()
+        .zip(&runtime::CALLS_INTERPRETED)
+    {
+        interpreted.set_item(kind, n.get())?;
+    }
+    d.set_item("calls_interpreted", interpreted)?;
     d.set_item("sends_passed_through", runtime::SENDS_PASSED.get())?;
     let attribute_cache = PyDict::new(py);
     attribute_cache.set_item("filled", runtime::attr_cache::FILLED.get())?;

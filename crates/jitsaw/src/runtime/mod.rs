@@ -355,6 +355,13 @@ pub static YIELDS_PASSED: Counter = Counter::new();
 pub static SENDS_PASSED: Counter = Counter::new();
 /// Imports run with the hook lifted (`hook::import_unhooked`).
 pub static IMPORTS_UNHOOKED: Counter = Counter::new();
+/// Calls the frame hook handed to the interpreter, by the decision: run
+/// under the hook (not yet due, or never compiled), timed as rent towards
+/// compiling, run with the hook lifted (a leaf or a warm-up), and first
+/// calls counted for an entry at a loop.
+pub static CALLS_INTERPRETED: [Counter; 4] = [const { Counter::new() }; 4];
+/// What [`CALLS_INTERPRETED`]'s entries count, in order.
+pub const INTERPRETED_KINDS: [&str; 4] = ["hooked", "rent", "unhooked", "first_counted"];
 /// Exits from compiled code to the interpreter.
 pub static DEOPTS: Counter = Counter::new();
 /// Exceptions raised in compiled code.
