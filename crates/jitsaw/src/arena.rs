@@ -38,6 +38,18 @@ struct Chunk {
     resident: Vec<bool>,
 }
 
+impl Chunk {
+    /// A chunk at `base` with every page free.
+    fn new(base: usize) -> Chunk {
+        Chunk {
+            base,
+            first_free: 0,
+            used: vec![false; CHUNK_PAGES],
+            resident: vec![false; CHUNK_PAGES],
+        }
+    }
+}
+
 struct Arena {
     chunks: Vec<Chunk>,
     /// How many free pages are resident.
@@ -353,12 +365,7 @@ impl Arena {
                 unsafe { libc::munmap(p, CHUNK) };
                 continue;
             }
-            self.chunks.push(Chunk {
-                base: p as usize,
-                first_free: 0,
-                used: vec![false; CHUNK_PAGES],
-                resident: vec![false; CHUNK_PAGES],
-            });
+            self.chunks.push(Chunk::new(p as usize));
             return Ok(());
         }
         Err(format!(
@@ -414,19 +421,18 @@ mod tests {
         assert!(!ARENA.lock().unwrap().page_used(freed));
     }
 
+    /// An arena of its own, one chunk at a made-up address (never mapped).
+    fn made_up_arena(base: usize) -> Arena {
+        Arena {
+            chunks: vec![Chunk::new(base)],
+            resident_free: 0,
+        }
+    }
+
     #[test]
     fn freed_pages_are_kept_up_to_the_cap_for_reuse() {
-        // An arena of its own, one chunk at a made-up address (never mapped).
         let base = 0x7000_0000_0000;
-        let mut arena = Arena {
-            chunks: vec![Chunk {
-                base,
-                first_free: 0,
-                used: vec![false; CHUNK_PAGES],
-                resident: vec![false; CHUNK_PAGES],
-            }],
-            resident_free: 0,
-        };
+        let mut arena = made_up_arena(base);
         let (a, reused) = arena.find(2).unwrap();
         assert_eq!((a, reused), (base, false));
         let (b, _) = arena.find(RESIDENT_FREE_PAGES).unwrap();
@@ -449,15 +455,7 @@ mod tests {
     #[test]
     fn first_fit_starts_at_the_first_free_page() {
         let base = 0x7000_0000_0000;
-        let mut arena = Arena {
-            chunks: vec![Chunk {
-                base,
-                first_free: 0,
-                used: vec![false; CHUNK_PAGES],
-                resident: vec![false; CHUNK_PAGES],
-            }],
-            resident_free: 0,
-        };
+        let mut arena = made_up_arena(base);
         assert_eq!(arena.find(3), Some((base, false)));
         assert_eq!(arena.find(2), Some((base + 3 * PAGE, false)));
         assert_eq!(arena.chunks[0].first_free, 5);

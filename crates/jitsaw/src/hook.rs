@@ -803,11 +803,11 @@ unsafe fn eval_call_slowly(
             release_code(kept, result)
         }
         Decision::Interpret => {
-            runtime::CALLS_INTERPRETED[0].bump();
+            runtime::CALLS_INTERPRETED[runtime::INTERPRETED_HOOKED].bump();
             interpreter(ts, frame, 0)
         }
         Decision::Wait { unhooked } => {
-            runtime::CALLS_INTERPRETED[1].bump();
+            runtime::CALLS_INTERPRETED[runtime::INTERPRETED_RENT].bump();
             let s = &mut *state;
             s.waiting = Some(match s.waiting {
                 Some((since, depth)) => (since, depth + 1),
@@ -841,7 +841,7 @@ unsafe fn eval_call_slowly(
             release_code(kept, result)
         }
         Decision::Count => {
-            runtime::CALLS_INTERPRETED[3].bump();
+            runtime::CALLS_INTERPRETED[runtime::INTERPRETED_FIRST_COUNTED].bump();
             let started = Instant::now();
             (*state).osr_first_call = Some(started);
             let kept = keep_code(frame);
@@ -862,11 +862,11 @@ unsafe fn eval_call_slowly(
             release_code(kept, result)
         }
         Decision::InterpretUnhooked => {
-            runtime::CALLS_INTERPRETED[2].bump();
+            runtime::CALLS_INTERPRETED[runtime::INTERPRETED_UNHOOKED].bump();
             interpret_unhooked(ts, frame)
         }
         Decision::WarmUp => {
-            runtime::CALLS_INTERPRETED[2].bump();
+            runtime::CALLS_INTERPRETED[runtime::INTERPRETED_UNHOOKED].bump();
             let kept = keep_code(frame);
             let result = warm_up_unhooked(state, ts, frame, code);
             release_code(kept, result)

@@ -362,6 +362,14 @@ pub static IMPORTS_UNHOOKED: Counter = Counter::new();
 pub static CALLS_INTERPRETED: [Counter; 4] = [const { Counter::new() }; 4];
 /// What [`CALLS_INTERPRETED`]'s entries count, in order.
 pub const INTERPRETED_KINDS: [&str; 4] = ["hooked", "rent", "unhooked", "first_counted"];
+/// [`CALLS_INTERPRETED`]'s entry for calls run under the hook.
+pub const INTERPRETED_HOOKED: usize = 0;
+/// ... for calls timed as rent.
+pub const INTERPRETED_RENT: usize = 1;
+/// ... for calls run with the hook lifted.
+pub const INTERPRETED_UNHOOKED: usize = 2;
+/// ... for first calls counted.
+pub const INTERPRETED_FIRST_COUNTED: usize = 3;
 /// Exits from compiled code to the interpreter.
 pub static DEOPTS: Counter = Counter::new();
 /// Exceptions raised in compiled code.
