@@ -4,6 +4,7 @@
     python3.13 bench/suite.py                   # release numbers (pyperf defaults)
     python3.13 bench/suite.py --only nbody go   # some benchmarks
     python3.13 bench/suite.py --fast --hook-only  # the frame hook's own cost
+    python3.13 bench/suite.py --fast --programs   # whole libraries (sympy, docutils, ...)
 
 Each benchmark is pyperformance's own ``run_benchmark.py`` (from the
 ``pyperformance`` package on PyPI), run through pyperf one worker process at a
@@ -15,7 +16,7 @@ speed-up (plain / jitsaw), the JIT's compile time per bytecode instruction
 and code bytes (from a single in-process run), and the peak RSS of both
 runs; then the geometric mean. It writes ``results.md`` (a markdown table),
 ``results.png`` (a bar chart, if matplotlib is installed) and
-``results.json`` to ``--out``.
+``results.json`` to ``--out`` (``programs.*`` with ``--programs``).
 
 ``--hook-only`` runs the jitsaw side with ``JITSAW_CODE_LIMIT=0``: jitsaw's
 PEP 523 frame evaluator is installed but compiles nothing, so the table
@@ -26,6 +27,15 @@ CPython neither inlines Python-to-Python calls nor specializes them, nor
 The interpreter running this script is the one measured; jitsaw, pyperf and
 pyperformance must be installed in it (and ``pyaes`` for crypto_pyaes; a
 benchmark that fails is reported and left out of the table).
+
+``--programs`` runs pyperformance's benchmarks of whole libraries and
+programs instead (``PROGRAMS``: sympy, sqlglot, docutils, html5lib, template
+engines, tomli, argparse, pure-Python pickle, asyncio trees, a process and
+a thread pool): big, call-heavy code whose functions each run a few
+hundred times, where a JIT pays for what it compiles and for its frame
+evaluator. Their libraries, at the versions pyperformance pins (newer
+where the pinned one no longer runs on 3.13), are listed in
+``bench/requirements-programs.txt``.
 """
 
 import argparse
@@ -75,11 +85,39 @@ BENCHMARKS = [
     "python_startup",
 ]
 
+# Benchmarks of whole libraries and programs (``--programs``): name, then
+# pyperformance's script directory and arguments where they differ.
+PROGRAMS = {
+    "sympy_expand": ("sympy", ["expand"]),
+    "sympy_integrate": ("sympy", ["integrate"]),
+    "sympy_sum": ("sympy", ["sum"]),
+    "sympy_str": ("sympy", ["str"]),
+    "sqlglot_v2_parse": ("sqlglot_v2", ["parse"]),
+    "sqlglot_v2_transpile": ("sqlglot_v2", ["transpile"]),
+    "sqlglot_v2_optimize": ("sqlglot_v2", ["optimize"]),
+    "docutils": ("docutils", []),
+    "html5lib": ("html5lib", []),
+    "genshi": ("genshi", []),
+    "chameleon": ("chameleon", []),
+    "mako": ("mako", []),
+    "tomli_loads": ("tomli_loads", []),
+    "argparse_many_optionals": ("argparse", ["many_optionals"]),
+    "argparse_subparsers": ("argparse", ["subparsers"]),
+    "pickle_pure_python": ("pickle", ["--pure-python", "pickle"]),
+    "unpickle_pure_python": ("pickle", ["--pure-python", "unpickle"]),
+    "async_tree": ("async_tree", ["none"]),
+    "async_tree_memoization": ("async_tree", ["memoization"]),
+    "mdp": ("mdp", []),
+    "bpe_tokeniser": ("bpe_tokeniser", []),
+    "typing_runtime_protocols": ("typing_runtime_protocols", []),
+    "concurrent_imap": ("concurrent_imap", []),
+}
+
 # In-process runner reporting the JIT's statistics after one value.
 STATS_RUNNER = """
 import json, os, runpy, sys
 script, out = sys.argv[1], sys.argv[2]
-sys.argv = [script, "--worker", "--debug-single-value"]
+sys.argv = [script, "--worker", "--debug-single-value", *sys.argv[3:]]
 # As when the script is run itself: its directory first on the path (regex_compile
 # imports its neighbours).
 sys.path.insert(0, os.path.dirname(script))
@@ -92,14 +130,16 @@ finally:
 """
 
 
-def benchmark_script(name):
+def benchmark_command(name):
+    """pyperformance's script for benchmark ``name`` and its arguments."""
     import pyperformance
 
+    directory, arguments = PROGRAMS.get(name, (name, []))
     root = Path(pyperformance.__file__).parent / "data-files" / "benchmarks"
-    script = root / f"bm_{name}" / "run_benchmark.py"
+    script = root / f"bm_{directory}" / "run_benchmark.py"
     if not script.exists():
         raise SystemExit(f"bench/suite.py: pyperformance has no benchmark {name!r} ({script})")
-    return script
+    return [str(script), *arguments]
 
 
 # Set for the jitsaw side on top of ``JITSAW=1`` (``--hook-only``).
@@ -125,7 +165,7 @@ def timed(name, mode, rounds, out_dir):
     rss = {False: 0, True: 0}
     for _ in range(rounds):
         for jit in (False, True):
-            command = [sys.executable, str(benchmark_script(name)), "--quiet", "--processes=1"]
+            command = [sys.executable, *benchmark_command(name), "--quiet", "--processes=1"]
             command += ["--append", str(outputs[jit])]
             command += ["--inherit-environ", ",".join(["JITSAW", *JIT_ENV])] if jit else []
             command += mode
@@ -164,10 +204,11 @@ class Total:
 
 def jit_stats(name):
     """jitsaw's statistics after one in-process run of the benchmark."""
+    script, *arguments = benchmark_command(name)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "stats.json"
         subprocess.run(
-            [sys.executable, "-c", STATS_RUNNER, str(benchmark_script(name)), str(out)],
+            [sys.executable, "-c", STATS_RUNNER, script, str(out), *arguments],
             env=environment(True),
             check=True,
             capture_output=True,
@@ -202,8 +243,8 @@ def milliseconds(seconds):
     return f"{ms:.2f}" if ms >= 0.1 else f"{ms:.5f}"
 
 
-def write_table(rows, geomean, out_dir, mode):
-    """``results.md``: the markdown table of ``rows``."""
+def write_table(rows, geomean, path, mode):
+    """The markdown table of ``rows``, to ``path``."""
     what = "jitsaw's frame hook alone (JITSAW_CODE_LIMIT=0)" if JIT_ENV else "jitsaw"
     lines = [
         f"{what} vs CPython {sys.version.split()[0]} ({mode} mode), pyperformance benchmarks, "
@@ -221,7 +262,7 @@ def write_table(rows, geomean, out_dir, mode):
             f"{r['plain_rss_mib']:.1f} → {r['jit_rss_mib']:.1f} |"
         )
     lines.append(f"| **geometric mean** | | | **{geomean:.2f}×** | | | |")
-    (out_dir / "results.md").write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def main():
@@ -234,6 +275,11 @@ def main():
         action="store_true",
         help="jitsaw side with JITSAW_CODE_LIMIT=0: the frame hook's cost alone",
     )
+    parser.add_argument(
+        "--programs",
+        action="store_true",
+        help="benchmarks of whole libraries and programs (see bench/requirements-programs.txt)",
+    )
     args = parser.parse_args()
     if args.hook_only:
         JIT_ENV["JITSAW_CODE_LIMIT"] = "0"
@@ -243,9 +289,9 @@ def main():
         import pyperformance  # noqa: F401
     except ImportError as e:
         raise SystemExit(f"bench/suite.py needs jitsaw, pyperf and pyperformance installed: {e}")
-    names = args.only or BENCHMARKS
+    names = args.only or (list(PROGRAMS) if args.programs else BENCHMARKS)
     for name in names:
-        benchmark_script(name)
+        benchmark_command(name)
     # pyperf's defaults are 20 worker processes of 3 values after 1 warm-up.
     # Fast mode: two rounds of three values after one warm-up, each value
     # at least 50 ms (pyperf calibrates the loops to 100 ms by default).
@@ -293,13 +339,16 @@ def main():
     geomean = math.exp(sum(math.log(r["speedup"]) for r in rows) / len(rows))
     elapsed = time.time() - started
     print(f"{'geomean':16} {geomean:5.2f}x over {len(rows)} benchmarks ({elapsed:.0f}s)")
-    (out_dir / "results.json").write_text(json.dumps({"rows": rows, "geomean": geomean}, indent=2))
-    write_table(rows, geomean, out_dir, "fast" if args.fast else "full")
+    # The programs' table beside the suite's, so that one `--out` holds both.
+    stem = out_dir / ("programs" if args.programs else "results")
+    stem.with_suffix(".json").write_text(json.dumps({"rows": rows, "geomean": geomean}, indent=2))
+    mode = ("fast" if args.fast else "full") + (", programs" if args.programs else "")
+    write_table(rows, geomean, stem.with_suffix(".md"), mode)
     if failed:
         print(f"failed: {' '.join(failed)}")
-    if write_chart(rows, out_dir / "results.png"):
-        print(f"chart: {out_dir / 'results.png'}")
-    print(f"table: {out_dir / 'results.md'}")
+    if write_chart(rows, stem.with_suffix(".png")):
+        print(f"chart: {stem.with_suffix('.png')}")
+    print(f"table: {stem.with_suffix('.md')}")
 
 
 if __name__ == "__main__":
