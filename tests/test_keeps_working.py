@@ -848,7 +848,10 @@ def test_code_with_loops_whose_first_call_was_short_waits_for_the_threshold(jit)
     # Two million iterations take far longer than compiling four lines:
     # the call went on compiled, entered at its loop.
     assert long[2]["waited_ns"] >= long[0]["price_ns"], long
-    assert long[2]["compile_ns"] > long[1]["compile_ns"], long
+    # Its compilation's time replaced the estimate the waiting calls were
+    # priced at, which is the mean of this process's compilations so far:
+    # either may be the longer (a loaded machine slows some compilations).
+    assert long[2]["compile_ns"] != long[1]["compile_ns"], long
     assert [s["status"] for s in long][2:] == ["compiled", "compiled"], long
     # Without a pause of the machine, the short calls wait for the threshold.
     if all(s["waited_ns"] < short[0]["price_ns"] for s in short[:6]):
