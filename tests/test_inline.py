@@ -387,6 +387,72 @@ except AttributeError as e:
     assert r.recorded["inlined"] == 2, r.recorded
 
 
+def test_globals_burned_into_inlined_bodies_are_seen_changed_mid_loop(jit):
+    # A body's known globals and the class attributes read from them are
+    # constants in the caller's code: rebinding one while the caller runs
+    # (here from the loop itself) sends the call to its fallback at once,
+    # and a class attribute's change fails the class's version check. A
+    # function of the same code with other globals never takes the body.
+    r = jit(
+        """
+import sys, types
+def burned(key, f):
+    if "jitsaw" in sys.modules and sys.modules["jitsaw"].is_enabled():
+        uops = sys.modules["jitsaw"]._jitsaw.code_state(f)["uops"]
+        _record(key, [u in uops for u in ("_CHECK_CONST_TYPE_VERSION", "_LOAD_GLOBAL_MODULE")])
+class Direction:
+    FORWARD = 1
+    BACKWARD = -1
+LIMIT = 10
+SCALE = 2.5
+class C:
+    def __init__(self, d, v1, v2):
+        self.direction = d
+        self.v1 = v1
+        self.v2 = v2
+    def output(self):
+        if self.direction == Direction.FORWARD:
+            return self.v2
+        return self.v1
+    def small(self):
+        return self.v1 < LIMIT
+    def scaled(self):
+        return self.v2 * SCALE
+def change():
+    global LIMIT, SCALE
+    LIMIT = -LIMIT
+    SCALE = 0.5
+    Direction.FORWARD = 2 if Direction.FORWARD == 1 else 1
+def run(c, n, at):
+    out = 0
+    for i in range(n):
+        out += c.output()
+        if c.small():
+            out += 1
+        out += c.scaled()
+        if i == at:
+            change()
+    return out
+c = C(1, 5, 7)
+for k in range(30):
+    print(run(c, 50, -1))
+burned("before", run)
+print(run(c, 50, 20))
+print(run(c, 50, 30))
+class D(C):
+    small = types.FunctionType(C.small.__code__, {"LIMIT": 1000})
+d = D(1, 5, 7)
+print(run(d, 50, -1), run(c, 50, -1))
+Direction = None
+try:
+    run(c, 5, -1)
+except AttributeError as e:
+    print("AttributeError", e)
+"""
+    )
+    assert r.recorded["before"] == [True, False], r.recorded
+
+
 def test_inherited_methods_are_inlined_for_the_class_passed(jit):
     # The callee's own loads were specialized for whichever subclass its
     # other callers passed last; inlined, they are specialized for the

@@ -143,8 +143,9 @@ pub struct Compiled {
     /// runtime to watch the modules' dicts too.
     pub burned_attrs: Box<[KnownAttr]>,
     /// Each burned load's code offset and that of its exit stub, a deopt at
-    /// its instruction: [`Compiled::invalidate`] writes a jump from the one
-    /// to the other.
+    /// its instruction (for values an inlined body burned in, its entry's
+    /// first check and the call's fallback): [`Compiled::invalidate`]
+    /// writes a jump from the one to the other.
     pub patch_sites: Box<[(u32, u32)]>,
     /// The globals and builtins (0: none) the burned-in globals came from.
     namespace: Option<(u64, u64)>,
@@ -242,8 +243,9 @@ impl Compiled {
                 (site as usize, jump)
             })
             .collect();
-        // SAFETY: each site starts a burned load's piece, at least 5 bytes
-        // long with no call in it (checked when compiling), so no return
+        // SAFETY: each site starts a burned load's piece or an inlined
+        // body's entry check, at least 5 bytes long with no call in it
+        // (checked when compiling), so no return
         // address points inside the bytes replaced; the GIL keeps every
         // thread out of compiled code while they change.
         unsafe { self.memory.rewrite(&patches) }
@@ -514,10 +516,27 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
         exits.push(found);
     }
     // Burned-in global loads get a deopt stub each, which invalidation
-    // jumps to from the load's first bytes.
+    // jumps to from the load's first bytes. An inlined body's send the
+    // call to its fallback from its entry's first check, where the body
+    // has pushed nothing and changed nothing yet (`InlineBody::burned`).
     let mut patch_sites = Vec::with_capacity(program.burned.len());
     for b in &program.burned {
         let inst = &program.insts[b.inst as usize];
+        if b.in_body {
+            let range = inst.first as usize..(inst.first + inst.count) as usize;
+            let k = range
+                .clone()
+                .find(|&k| pieces[k].uop.op.enters_inlined_body())
+                .ok_or("a body's burned-in global without its entry")?;
+            if pieces[k].len < 5 || pieces[k].stencil.calls_out() || inst.fallback_count == 0 {
+                return Err(format!("{} cannot be patched", pieces[k].uop.op.name()).into());
+            }
+            let site = (pieces[k].offset, pieces[inst.fallback as usize].offset);
+            if !patch_sites.contains(&site) {
+                patch_sites.push(site);
+            }
+            continue;
+        }
         let k = (inst.first as usize..(inst.first + inst.count) as usize)
             .find(|&k| is_burned_load(pieces[k].uop.op))
             .ok_or("a burned-in global without its load")?;

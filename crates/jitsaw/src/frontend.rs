@@ -65,6 +65,10 @@ pub struct CodeInput {
     /// The module and class attributes the optimizer may burn in with them
     /// (see [`KnownAttr`]).
     pub known_attrs: Vec<KnownAttr>,
+    /// The words of the known globals' and attributes' values that are
+    /// ints a word holds or exact floats, by object (as
+    /// `InlineBody::const_words`): an inlined body burns them in.
+    pub known_words: Vec<(u64, i64, bool)>,
     /// What is known of the constants' and known globals' values (see
     /// `optimize::types`).
     pub known_objects: Vec<KnownObject>,
@@ -516,8 +520,15 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
     let mut unreachable = false;
     // Where the current basic block starts (a jump lands, or one goes on).
     let mut block = 1;
+    // What the body pushes as constants, and the instructions that did
+    // (an attribute load burned in with its global's) up to `burned_to`.
+    let (mut burned, mut burned_attrs) = (Vec::new(), Vec::new());
+    let mut burned_to = 0;
     for j in 1..insts.len() {
         first.push(uops.len() as u32);
+        if j < burned_to {
+            continue;
+        }
         unreachable &= !targeted[j];
         if unreachable {
             continue;
@@ -559,6 +570,19 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
                     instructions += inner_instructions;
                     continue;
                 }
+            }
+        }
+        // A global whose value is known, and the attributes of it read
+        // right after: constants, before any store (the caller's code is
+        // invalidated before one changes, which sends the call to its
+        // fallback at the body's entry: a body past a store cannot leave
+        // there).
+        if !stores {
+            if let Some(taken) = burn_global(callee, &insts, j, &targeted, &mut uops) {
+                burned.push(taken.0);
+                burned_attrs.extend_from_slice(&taken.1);
+                burned_to = j + 1 + taken.1.len();
+                continue;
             }
         }
         // The pure forms of calls and of a tuple's allocation run no code:
@@ -824,8 +848,69 @@ fn inline_body(call: &InlineCall) -> Option<InlineBody> {
             .chain(callee.inline_calls.iter().map(|c| &*c.callee))
             .flat_map(|code| code.consts.iter().zip(&code.const_words))
             .filter_map(|(&(object, _), word)| word.map(|(w, float)| (object, w, float)))
+            .chain(callee.known_words.iter().copied())
             .collect(),
+        burned,
+        burned_attrs,
     })
+}
+
+/// The load of a global at the callee's instruction `j` whose value is
+/// known (`CodeInput::known_globals`) as a constant pushed, and the plain
+/// loads right after it of a class's or a module's attribute
+/// (`Direction.FORWARD`, `math.pi`: `CodeInput::known_attrs`, which no
+/// jump lands on) as the constant the last one reads, after checks that
+/// the classes keep their versions and the modules are modules (as the
+/// caller's own burned-in loads, `optimize::globals`). Returns what it
+/// burned in.
+fn burn_global(
+    callee: &CodeInput,
+    insts: &[Inst],
+    j: usize,
+    targeted: &[bool],
+    uops: &mut Vec<UopInst>,
+) -> Option<(KnownGlobal, Vec<KnownAttr>)> {
+    let inst = &insts[j];
+    if deopt(inst.opcode) != LOAD_GLOBAL {
+        return None;
+    }
+    let global = *callee
+        .known_globals
+        .iter()
+        .find(|g| g.offset == inst.offset)?;
+    let mut chain: Vec<KnownAttr> = Vec::new();
+    for k in j + 1..insts.len() {
+        if targeted[k] || chain.last().is_some_and(|a| a.method) {
+            break;
+        }
+        let Some(attr) = callee
+            .known_attrs
+            .iter()
+            .find(|a| a.offset == insts[k].offset)
+        else {
+            break;
+        };
+        chain.push(*attr);
+    }
+    let unit = inst.start;
+    for a in &chain {
+        let (op, oparg) = match a.version {
+            0 => (Uop::_CHECK_CONST_MODULE, 0),
+            v => (Uop::_CHECK_CONST_TYPE_VERSION, v),
+        };
+        uops.push(UopInst::at(op, oparg, a.owner, unit));
+    }
+    let (value, immortal, with_null) = match chain.last() {
+        Some(a) => (a.value, a.immortal, a.method),
+        None => (global.value, global.immortal, inst.oparg & 1 != 0),
+    };
+    uops.push(UopInst::at(
+        Uop::load_constant(immortal, with_null),
+        0,
+        value,
+        unit,
+    ));
+    Some((global, chain))
 }
 
 /// Inlines `inner`, the call of instruction `j` of a body being built
@@ -2858,6 +2943,68 @@ mod tests {
         });
         value.site.init = Some(init);
         assert_eq!(inline_body(&value), None);
+    }
+
+    #[test]
+    fn bodies_push_known_globals_and_their_class_attributes_as_constants() {
+        // `return Direction.FORWARD == LIMIT`: `Direction` a global holding
+        // a class (version 77), `LIMIT` a mortal global, both known.
+        let mut call = callee(|u| {
+            with_caches(u, LOAD_GLOBAL_MODULE, 0);
+            with_caches(u, LOAD_ATTR_CLASS, 2);
+            with_caches(u, LOAD_GLOBAL_MODULE, 4);
+            with_caches(u, COMPARE_OP_INT, 88);
+            u.push(unit(RETURN_VALUE, 0));
+        });
+        let insts = decode(&call.callee.units).unwrap();
+        let global = |at: usize, value| KnownGlobal {
+            offset: insts[at].offset,
+            name: 0x8000 + at as u64,
+            value,
+            immortal: value == 0xA000,
+            globals: 0x1000,
+            builtins: 0,
+        };
+        let (direction, limit) = (global(1, 0xA000), global(3, 0xB000));
+        let forward = KnownAttr {
+            offset: insts[2].offset,
+            owner: 0xA000,
+            dict: 0,
+            version: 77,
+            name: 0x8100,
+            value: 0xC000,
+            immortal: true,
+            method: false,
+        };
+        call.callee.known_globals = vec![direction, limit];
+        call.callee.known_attrs = vec![forward];
+        call.callee.known_words = vec![(0xC000, 1, false), (0xB000, 10, false)];
+        let body = inline_body(&call).expect("inlinable");
+        let ops: Vec<(Uop, u32, u64)> = body
+            .uops
+            .iter()
+            .take(3)
+            .map(|u| (u.op, u.oparg, u.operand))
+            .collect();
+        use Uop::*;
+        assert_eq!(
+            ops,
+            [
+                (_CHECK_CONST_TYPE_VERSION, 77, 0xA000),
+                (_LOAD_CONST_INLINE_BORROW, 0, 0xC000),
+                (_LOAD_CONST_INLINE, 0, 0xB000),
+            ]
+        );
+        // Exits there resume at the global's load.
+        assert_eq!(body.uops[0].inst, insts[1].start);
+        assert_eq!(body.burned, [direction, limit]);
+        assert_eq!(body.burned_attrs, [forward]);
+        assert!(body.reads_globals());
+        assert!(body.const_words.contains(&(0xB000, 10, false)));
+        // Unknown, the globals are read as the caller's (here unspecialized:
+        // not inlinable).
+        call.callee.known_globals.clear();
+        assert_eq!(inline_body(&call), None);
     }
 
     #[test]

@@ -3019,6 +3019,12 @@ unsafe fn inline_calls(
     if input.flags as i64 & GENERATOR_FLAGS != 0 || !INLINE.load(Ordering::Relaxed) {
         return calls;
     }
+    // The globals the caller stores: its bodies do not burn them in (each
+    // store would invalidate the caller's code), as the caller does not.
+    let stored: Vec<u64> = frontend::global_stores(insts)
+        .into_iter()
+        .filter_map(|i| input.names.get(i as usize).copied())
+        .collect();
     for (j, call) in insts.iter().enumerate() {
         if !matches!(
             call.opcode,
@@ -3069,7 +3075,7 @@ unsafe fn inline_calls(
         };
         let nargs = call.oparg + (method || init.is_some()) as u32;
         let Some((callee, code, stacksize)) =
-            inline_callee(input, ts, globals, builtins, func, nargs, nested)
+            inline_callee(input, ts, globals, builtins, func, nargs, nested, &stored)
         else {
             continue;
         };
@@ -3087,7 +3093,7 @@ unsafe fn inline_calls(
         });
     }
     calls.extend(inline_slot_methods(
-        input, insts, ts, frame, globals, builtins,
+        input, insts, ts, frame, globals, builtins, &stored,
     ));
     calls
 }
@@ -3146,7 +3152,9 @@ unsafe fn static_method(
 /// body; its global loads and pure calls found in the caller's globals and
 /// builtins where they are the function's, and unless `nested` (the callee
 /// is itself another's), the calls it may inline in turn
-/// (`frontend::inline_body`: its class calls, method and function calls).
+/// (`frontend::inline_body`: its class calls, method and function calls)
+/// and the values of its globals (but those the caller `stored`).
+#[allow(clippy::too_many_arguments)]
 unsafe fn inline_callee(
     input: &CodeInput,
     ts: *mut PyThreadState,
@@ -3155,6 +3163,7 @@ unsafe fn inline_callee(
     func: *mut PyObject,
     nargs: u32,
     nested: bool,
+    stored: &[u64],
 ) -> Option<(Box<CodeInput>, *mut PyCodeObject, u32)> {
     if func.is_null() || !runtime::is_plain_function(func) {
         return None;
@@ -3190,6 +3199,14 @@ unsafe fn inline_callee(
         callee.pure_calls = pure_calls(globals, builtins, code, &callee_insts);
         if !nested {
             callee.known_globals = known_globals(globals, builtins, code, &callee_insts, &loads);
+            callee.known_globals.retain(|g| !stored.contains(&g.name));
+            callee.known_attrs =
+                known_attrs(code, &callee.units, &callee_insts, &callee.known_globals);
+            let values = callee.known_globals.iter().map(|g| g.value);
+            let values = values.chain(callee.known_attrs.iter().map(|a| a.value));
+            callee.known_words = values
+                .filter_map(|v| object_word(v as *mut PyObject).map(|(w, float)| (v, w, float)))
+                .collect();
             callee.inline_calls = inline_calls(
                 &callee,
                 &callee_insts,
@@ -3226,6 +3243,7 @@ unsafe fn inline_slot_methods(
     frame: *mut Frame,
     globals: *mut PyObject,
     builtins: *mut PyObject,
+    stored: &[u64],
 ) -> Vec<frontend::InlineCall> {
     let mut calls = Vec::new();
     if frame.is_null() {
@@ -3271,6 +3289,7 @@ unsafe fn inline_slot_methods(
             owner,
             func,
             binary,
+            stored,
         ));
     }
     calls
@@ -3289,6 +3308,7 @@ unsafe fn slot_call(
     owner: *mut PyObject,
     func: *mut PyObject,
     binary: bool,
+    stored: &[u64],
 ) -> Option<frontend::InlineCall> {
     let tp = ob_type(owner);
     let class_version = type_version(tp);
@@ -3298,7 +3318,8 @@ unsafe fn slot_call(
     }
     // (A binary operator's method may have calls inlined in turn: a
     // `__sub__` making its result, `Vector(...)`.)
-    let (callee, code, stacksize) = inline_callee(input, ts, globals, builtins, func, 2, !binary)?;
+    let (callee, code, stacksize) =
+        inline_callee(input, ts, globals, builtins, func, 2, !binary, stored)?;
     Some(frontend::InlineCall {
         site: crate::uops::InlineSite {
             offset,
@@ -3745,20 +3766,26 @@ unsafe fn keys_version(d: *mut PyObject) -> Option<u32> {
     is_dict(d).then(|| (*(*d.cast::<jitsaw_cpython313::layout::PyDictObject>()).ma_keys).dk_version)
 }
 
+/// The word of an int a word holds (its value) or of an exact float (its
+/// bits, `true`), as the words pass computes with them; `None` for any
+/// other object.
+unsafe fn object_word(o: *mut PyObject) -> Option<(i64, bool)> {
+    if is_int(o) && long_is_compact(o) {
+        Some((long_compact_value(o) as i64, false))
+    } else if is_float(o) {
+        Some((float_value(o).to_bits() as i64, true))
+    } else {
+        None
+    }
+}
+
 /// Copies what the frontend needs out of a live code object.
 unsafe fn code_input(code: *mut PyCodeObject, version: u64) -> CodeInput {
     let consts_tuple = code_obj_field(code, off::CODE_CO_CONSTS);
     let (consts, const_words) = (0..ob_size(consts_tuple) as usize)
         .map(|i| {
             let c = tuple_item(consts_tuple, i);
-            let word = if is_int(c) && long_is_compact(c) {
-                Some((long_compact_value(c) as i64, false))
-            } else if is_float(c) {
-                Some((float_value(c).to_bits() as i64, true))
-            } else {
-                None
-            };
-            ((c as u64, is_immortal(c)), word)
+            ((c as u64, is_immortal(c)), object_word(c))
         })
         .unzip();
     let names_tuple = code_obj_field(code, off::CODE_CO_NAMES);

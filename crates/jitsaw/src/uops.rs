@@ -783,6 +783,30 @@ impl Uop {
         )
     }
 
+    /// The micro-op pushing a burned-in value (`optimize::globals`): with
+    /// a new reference unless `immortal`, and a `NULL` after it for a
+    /// call's (`with_null`).
+    pub fn load_constant(immortal: bool, with_null: bool) -> Uop {
+        match (immortal, with_null) {
+            (false, false) => Uop::_LOAD_CONST_INLINE,
+            (false, true) => Uop::_LOAD_CONST_INLINE_WITH_NULL,
+            (true, false) => Uop::_LOAD_CONST_INLINE_BORROW,
+            (true, true) => Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL,
+        }
+    }
+
+    /// Whether the micro-op is the first check of an inlined call's entry
+    /// (`InlineBody::entry_checks`).
+    pub fn enters_inlined_body(self) -> bool {
+        matches!(
+            self,
+            Uop::_CHECK_CALLEE
+                | Uop::_CHECK_INIT_CLASS
+                | Uop::_CHECK_SUBSCR_CLASS
+                | Uop::_CHECK_BINARY_CLASSES
+        )
+    }
+
     /// Whether control can go on to the next micro-op (yields excepted:
     /// the code resumes there only after the generator is resumed).
     pub fn continues(self) -> bool {
@@ -1374,6 +1398,13 @@ pub struct InlineBody {
     /// `_LOAD_CONST_INLINE*` operands name them; see
     /// `Program::const_words`), for the words pass on bodies.
     pub const_words: Vec<(u64, i64, bool)>,
+    /// The globals the body pushes as constants (`frontend::inline_body`):
+    /// the caller's code is invalidated when one changes, as for its own
+    /// (`Burned::in_body`).
+    pub burned: Vec<KnownGlobal>,
+    /// The module and class attributes read from them, pushed as
+    /// constants too.
+    pub burned_attrs: Vec<KnownAttr>,
 }
 
 impl InlineBody {
@@ -1396,7 +1427,9 @@ impl InlineBody {
     }
 
     /// Whether the body reads the frame's globals or builtins (the
-    /// caller's, where inlined: its entry checks they are its function's).
+    /// caller's, where inlined: its entry checks they are its function's),
+    /// or pushes values burned in from them, which the function's must be
+    /// (the caller's code checks its frame's are those at its entry).
     pub fn reads_globals(&self) -> bool {
         self.uops.iter().any(|u| {
             matches!(
@@ -1406,7 +1439,7 @@ impl InlineBody {
                     | Uop::_LOAD_GLOBAL_MODULE
                     | Uop::_LOAD_GLOBAL_BUILTINS
             )
-        })
+        }) || !self.burned.is_empty()
     }
 
     /// The checks entering the body at its call, for instruction `inst`
@@ -1519,6 +1552,10 @@ pub struct Burned {
     /// (`Program::burned_attrs`): the instruction pushes the last one's
     /// value and jumps past them (its fallback goes through them).
     pub attrs: u32,
+    /// Burned into the body of a call inlined at the instruction
+    /// (`InlineBody::burned`), not into the instruction itself:
+    /// invalidation sends the call to its fallback at the body's entry.
+    pub in_body: bool,
 }
 
 impl Program {

@@ -556,6 +556,7 @@ mod tests {
                 builtins: 0,
             },
             attrs: 0,
+            in_body: false,
         });
         assert_eq!(ops(&borrow_operands(p.clone())), ops(&p));
     }

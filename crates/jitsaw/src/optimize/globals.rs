@@ -98,7 +98,7 @@ pub fn burn_globals(program: Program) -> Program {
                     None => (global.value, global.immortal, u.oparg & 1 != 0),
                 };
                 out.push(UopInst {
-                    op: constant(immortal, with_null),
+                    op: Uop::load_constant(immortal, with_null),
                     oparg: 0,
                     operand: value,
                     inst: u.inst,
@@ -122,30 +122,46 @@ pub fn burn_globals(program: Program) -> Program {
             inst: i as u32,
             global,
             attrs: chain.len() as u32,
+            in_body: false,
         });
         burned_attrs.extend_from_slice(chain);
     });
     program.burned = burned;
     program.burned_attrs = burned_attrs;
-    if let Some((globals, builtins)) = program.burned_namespace() {
-        program = rewrite_ranges(program, |i, fallback, uops, out| {
-            if i == 0 && !fallback {
-                let guard = |op, operand| UopInst {
-                    op,
-                    oparg: 0,
-                    operand,
-                    inst: 0,
-                    jump: None,
-                };
-                out.push(guard(Uop::_CHECK_GLOBALS, globals));
-                if builtins != 0 {
-                    out.push(guard(Uop::_CHECK_BUILTINS, builtins));
-                }
-            }
-            out.extend_from_slice(uops);
-        });
+    guard_namespace(program)
+}
+
+/// Makes the code check on entry that the frame's globals and builtins are
+/// those its burned-in values came from (`Program::burned_namespace`),
+/// where it does not yet: `_CHECK_GLOBALS` (and `_CHECK_BUILTINS` if a
+/// builtin was burned in) first in the first instruction. Run again when
+/// inlined bodies add burned-in values (`optimize::inline`).
+pub fn guard_namespace(program: Program) -> Program {
+    let Some((globals, builtins)) = program.burned_namespace() else {
+        return program;
+    };
+    let has = |op| program.uops_of(0).iter().any(|u| u.op == op);
+    let checks = [
+        (Uop::_CHECK_GLOBALS, globals),
+        (Uop::_CHECK_BUILTINS, builtins),
+    ];
+    let missing: Vec<(Uop, u64)> = checks
+        .into_iter()
+        .filter(|&(op, operand)| operand != 0 && !has(op))
+        .collect();
+    if missing.is_empty() {
+        return program;
     }
-    program
+    rewrite_ranges(program, |i, fallback, uops, out| {
+        if i == 0 && !fallback {
+            out.extend(
+                missing
+                    .iter()
+                    .map(|&(op, operand)| UopInst::at(op, 0, operand, 0)),
+            );
+        }
+        out.extend_from_slice(uops);
+    })
 }
 
 /// Per instruction, the attribute loads right after it burned in with it
@@ -196,16 +212,6 @@ fn is_global_load(op: Uop) -> bool {
         op,
         Uop::_LOAD_GLOBAL | Uop::_LOAD_GLOBAL_MODULE | Uop::_LOAD_GLOBAL_BUILTINS
     )
-}
-
-/// The micro-op pushing a burned-in value (and a `NULL` for a call).
-fn constant(immortal: bool, with_null: bool) -> Uop {
-    match (immortal, with_null) {
-        (false, false) => Uop::_LOAD_CONST_INLINE,
-        (false, true) => Uop::_LOAD_CONST_INLINE_WITH_NULL,
-        (true, false) => Uop::_LOAD_CONST_INLINE_BORROW,
-        (true, true) => Uop::_LOAD_CONST_INLINE_BORROW_WITH_NULL,
-    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@
 use super::depth::{depths, Depth};
 use super::{raw, rewrite_ranges};
 use crate::stencils::HoleValue;
-use crate::uops::{InlineBody, Program, Uop, UopInst, LABEL};
+use crate::uops::{Burned, InlineBody, Program, Uop, UopInst, LABEL};
 
 /// Inlines the program's callee bodies at their calls (see the module).
 pub fn inline_calls(mut program: Program) -> Program {
@@ -76,12 +76,31 @@ pub fn inline_calls(mut program: Program) -> Program {
         return program;
     }
     program.inlined_instructions = plans.iter().flatten().map(|p| p.body.instructions).sum();
+    // The values the bodies burned in are the code's to watch.
+    let mut burned = Vec::new();
+    let mut burned_attrs = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let Some(plan) = plan else { continue };
+        burned.extend(plan.body.burned.iter().map(|&global| Burned {
+            inst: i as u32,
+            global,
+            attrs: 0,
+            in_body: true,
+        }));
+        burned_attrs.extend_from_slice(&plan.body.burned_attrs);
+    }
     let opcodes: Vec<u32> = program.insts.iter().map(|i| i.opcode as u32).collect();
-    rewrite_ranges(program, |i, fallback, uops, out| match &plans[i] {
+    let mut program = rewrite_ranges(program, |i, fallback, uops, out| match &plans[i] {
         None => out.extend_from_slice(uops),
         Some(plan) if fallback => emit_fallback(plan, opcodes[i], i as u32, uops, out),
         Some(plan) => emit_main(plan, opcodes[i], i as u32, uops, out),
-    })
+    });
+    if burned.is_empty() {
+        return program;
+    }
+    program.burned.extend(burned);
+    program.burned_attrs.extend(burned_attrs);
+    super::globals::guard_namespace(program)
 }
 
 /// Where a body goes in its call's instruction.
@@ -503,6 +522,8 @@ mod tests {
                 uops: body,
                 materializes: false,
                 const_words: Vec::new(),
+                burned: Vec::new(),
+                burned_attrs: Vec::new(),
                 code_start: 0,
             }],
             ..Program::default()
@@ -557,6 +578,48 @@ mod tests {
             0x50,
             "the name, for the site cache"
         );
+    }
+
+    #[test]
+    fn values_a_body_burned_in_are_the_callers_to_watch() {
+        // The body pushes a global's value (a builtin's): the caller's
+        // code gets its dependency, marked as the body's, and checks its
+        // frame's globals and builtins at its entry.
+        let mut p = program();
+        let global = crate::uops::KnownGlobal {
+            offset: 3,
+            name: 0x8000,
+            value: 0x9000,
+            immortal: true,
+            globals: 0x1000,
+            builtins: 0x2000,
+        };
+        p.inline_bodies[0].burned = vec![global];
+        let p = inline_calls(p);
+        assert_eq!(
+            p.burned,
+            [Burned {
+                inst: 3,
+                global,
+                attrs: 0,
+                in_body: true,
+            }]
+        );
+        let entry: Vec<(Uop, u64)> = p.uops_of(0).iter().map(|u| (u.op, u.operand)).collect();
+        use Uop::*;
+        assert_eq!(
+            entry[..2],
+            [(_CHECK_GLOBALS, 0x1000), (_CHECK_BUILTINS, 0x2000)]
+        );
+        // The function's globals are checked to be the frame's (bit 31).
+        assert_eq!(p.uops_of(3)[0].oparg >> 31, 1);
+        // A body that is not inlined adds nothing.
+        let mut q = program();
+        q.inline_bodies[0].burned = vec![global];
+        q.inline_bodies[0].site.offset = 99;
+        let q = inline_calls(q);
+        assert!(q.burned.is_empty());
+        assert_eq!(q.uops_of(0)[0].op, _LOAD_CONST_INLINE_BORROW);
     }
 
     #[test]
@@ -762,6 +825,8 @@ mod tests {
                 uops: body,
                 materializes: false,
                 const_words: Vec::new(),
+                burned: Vec::new(),
+                burned_attrs: Vec::new(),
                 code_start: 0,
             }],
             ..Program::default()
