@@ -944,7 +944,7 @@ fn nest(
     if body.site.getitem.is_some() {
         return None;
     }
-    uops.extend(body.entry_checks(body.nargs | (body.reads_globals() as u32) << 31, unit));
+    uops.extend(body.entry_checks(None, unit));
     let last = body.uops.len() - 1;
     // Where each of its micro-ops lands, for its jumps.
     let mut landed = Vec::with_capacity(body.uops.len());
@@ -2576,7 +2576,7 @@ mod tests {
         assert_eq!(
             ops[entry..],
             [
-                (_CHECK_CALLEE, 1),
+                (_CHECK_CALLEE, 1 << 2),
                 (_LOAD_FAST, 3),
                 (_NESTED_RETURN, 0),
                 (_INLINE_RETURN, 1),

@@ -454,14 +454,16 @@ uops! { o;
     // Releasing `self` may run code.
     _CALL_TRIVIAL: 2 => 1, escapes true;
     // jitsaw: a call inlined in its caller (`optimize::inline`): the
-    // entry's checks (oparg: the arguments, with `self` for a method, the
-    // last stack slot the body may use, whether the call is a function's
-    // and whether the body reads globals; operand: the callee's code), the
+    // entry's checks (oparg: whether the body reads globals, whether the
+    // call is a function's, and above those two bits the arguments, with
+    // `self` for a method; operand: the callee's code), the room the body
+    // needs (oparg: the last stack slot it may use), the
     // return (oparg: the call's), the release of the body's own locals
     // before it (oparg: how many), and
     // the fallback's release of what the body had pushed (oparg: the slot
     // above the arguments).
     _CHECK_CALLEE: 0 => 0, escapes false;
+    _CHECK_INLINE_ROOM: 0 => 0, escapes false;
     // jitsaw: in an inlined body, an instruction the interpreter never ran,
     // which leaves for the call.
     _INLINE_COLD: 0 => 0, escapes false;
@@ -480,8 +482,9 @@ uops! { o;
     _INLINE_MATERIALIZE: 0 => 0, escapes true;
     // jitsaw: a class call with its `__init__` inlined: the class checked
     // (oparg: the arguments; operand: the class), the function's version
-    // (oparg; operand: the function), the entry's other checks (oparg as
-    // `_CHECK_CALLEE`'s; operand: the function), the instance made into the
+    // (oparg; operand: the function), the entry's other checks (oparg:
+    // `_CHECK_CALLEE`'s globals bit; operand: the function), the room
+    // (`_CHECK_INLINE_ROOM`), the instance made into the
     // `NULL` slot (oparg: the arguments; operand: the class), the return
     // (oparg: the call's), and the fallback's release of
     // an instance made (oparg: its slot).
@@ -1442,34 +1445,32 @@ impl InlineBody {
         }) || !self.burned.is_empty()
     }
 
-    /// The checks entering the body at its call, for instruction `inst`
-    /// (`entry`: `_CHECK_CALLEE`'s oparg but for the function bit): a
-    /// class call's class, its version (its `__init__`, its allocation),
-    /// the function's (its code), the rest, then the instance made; a
-    /// subscript's container's class (its `__getitem__`; a binary
-    /// operator's two operands' class, its method), the function's
-    /// version, the rest; or the callee's code and the rest.
-    pub fn entry_checks(&self, entry: u32, inst: u32) -> Vec<UopInst> {
+    /// The checks entering the body at its call, for instruction `inst`,
+    /// then `room`'s (`_CHECK_INLINE_ROOM`: none for a call inlined in a
+    /// body, whose entry checked it for both): a class call's class, its
+    /// version (its `__init__`, its allocation), the function's (its
+    /// code), the rest, the room, then the instance made; a subscript's
+    /// container's class (its `__getitem__`; a binary operator's two
+    /// operands' class, its method), the function's version, the rest; or
+    /// the callee's code and the rest.
+    pub fn entry_checks(&self, room: Option<u32>, inst: u32) -> Vec<UopInst> {
         let uop = |op: Uop, oparg: u32, operand: u64| UopInst::at(op, oparg, operand, inst);
-        match (self.site.init, self.site.getitem) {
-            (Some(init), _) => {
-                let n = self.nargs - 1;
-                vec![
-                    uop(Uop::_CHECK_INIT_CLASS, n, init.class),
-                    uop(
-                        Uop::_CHECK_CONST_TYPE_VERSION,
-                        init.class_version,
-                        init.class,
-                    ),
-                    uop(
-                        Uop::_CHECK_FUNC_VERSION,
-                        init.function_version,
-                        init.function,
-                    ),
-                    uop(Uop::_CHECK_KNOWN_CALLEE, entry, init.function),
-                    uop(Uop::_INIT_ALLOC, n, init.class),
-                ]
-            }
+        let globals = self.reads_globals() as u32;
+        let mut checks = match (self.site.init, self.site.getitem) {
+            (Some(init), _) => vec![
+                uop(Uop::_CHECK_INIT_CLASS, self.nargs - 1, init.class),
+                uop(
+                    Uop::_CHECK_CONST_TYPE_VERSION,
+                    init.class_version,
+                    init.class,
+                ),
+                uop(
+                    Uop::_CHECK_FUNC_VERSION,
+                    init.function_version,
+                    init.function,
+                ),
+                uop(Uop::_CHECK_KNOWN_CALLEE, globals, init.function),
+            ],
             (None, Some(getitem)) => vec![
                 uop(
                     if self.site.binary {
@@ -1485,14 +1486,19 @@ impl InlineBody {
                     getitem.function_version,
                     getitem.function,
                 ),
-                uop(Uop::_CHECK_KNOWN_CALLEE, entry, getitem.function),
+                uop(Uop::_CHECK_KNOWN_CALLEE, globals, getitem.function),
             ],
             (None, None) => vec![uop(
                 Uop::_CHECK_CALLEE,
-                entry | (!self.site.method as u32) << 30,
+                globals | (!self.site.method as u32) << 1 | self.nargs << 2,
                 self.site.code,
             )],
+        };
+        checks.extend(room.map(|room| uop(Uop::_CHECK_INLINE_ROOM, room, 0)));
+        if let Some(init) = self.site.init {
+            checks.push(uop(Uop::_INIT_ALLOC, self.nargs - 1, init.class));
         }
+        checks
     }
 }
 

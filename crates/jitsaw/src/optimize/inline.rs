@@ -7,9 +7,10 @@
 //! the callee's local `k` is the caller's stack slot of argument `k`
 //! (`self` first), and the callee's own values go on above them, past the
 //! end of the caller's frame if need be, into the free part of the
-//! thread's frame stack (`_CHECK_CALLEE` checks that the frame is its top
-//! and that the room is there). The entry also checks what the call itself
-//! would: the callable is a plain function of the callee's code, its
+//! thread's frame stack (`_CHECK_INLINE_ROOM` checks that the frame is its
+//! top and that the room is there). The entry (`_CHECK_CALLEE`) also checks
+//! what the call itself would: the callable is a plain function of the
+//! callee's code, its
 //! `RESUME` would find no event and its code's instrumentation current,
 //! the recursion limit is not near, jitsaw's frame evaluator is the
 //! interpreter's. Nothing of the callee can be observed meanwhile: its
@@ -287,7 +288,8 @@ fn frame_slots(program: &Program, body: &InlineBody, at: Depth) -> Option<(u32, 
     } else {
         first_local + callee_slots
     };
-    // The entry's oparg holds the arguments in 8 bits, the top slot in 22.
+    // The entry's oparg holds the arguments in 8 bits; a materialized
+    // frame's, its first local's slot in 22 (below the top slot).
     (body.nargs <= 0xFF && room < 1 << 22).then_some((first_local, values, room))
 }
 
@@ -306,8 +308,7 @@ fn emit_main(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut Vec<U
     let start = out.len();
     out.extend_from_slice(&uops[..plan.before]);
     let body = plan.body;
-    let entry = body.nargs | plan.room << 8 | (body.reads_globals() as u32) << 31;
-    out.extend(body.entry_checks(entry, i));
+    out.extend(body.entry_checks(Some(plan.room), i));
     let last = body.uops.len() - 1;
     // Where each of the body's micro-ops lands in `out`, for its jumps.
     let mut landed = Vec::with_capacity(body.uops.len());
@@ -565,16 +566,16 @@ mod tests {
         let p = inline_calls(p);
         let main: Vec<(Uop, u32)> = p.uops_of(3).iter().map(|u| (u.op, u.oparg)).collect();
         use Uop::*;
-        assert_eq!(main[1], (_RAW_LOAD_ATTR_LOCAL_CACHED_ANY, 6));
-        assert_eq!(main[2], (_RAW_LOAD_ATTR_LOCAL_CACHED_ANY, 7 | 1 << 24));
+        assert_eq!(main[2], (_RAW_LOAD_ATTR_LOCAL_CACHED_ANY, 6));
+        assert_eq!(main[3], (_RAW_LOAD_ATTR_LOCAL_CACHED_ANY, 7 | 1 << 24));
         assert_eq!(
-            main[3],
+            main[4],
             (_RAW_MULTIPLY_ANY, raw::operands(0, 1, 0) | 3 << 18)
         );
-        assert_eq!(main[12], (_RAW_BOX_ANY, 0));
-        assert_eq!(main[13], (_INLINE_RETURN, 1));
+        assert_eq!(main[13], (_RAW_BOX_ANY, 0));
+        assert_eq!(main[14], (_INLINE_RETURN, 1));
         assert_eq!(
-            p.uops_of(3)[2].operand,
+            p.uops_of(3)[3].operand,
             0x50,
             "the name, for the site cache"
         );
@@ -611,8 +612,8 @@ mod tests {
             entry[..2],
             [(_CHECK_GLOBALS, 0x1000), (_CHECK_BUILTINS, 0x2000)]
         );
-        // The function's globals are checked to be the frame's (bit 31).
-        assert_eq!(p.uops_of(3)[0].oparg >> 31, 1);
+        // The function's globals are checked to be the frame's (bit 0).
+        assert_eq!(p.uops_of(3)[0].oparg & 1, 1);
         // A body that is not inlined adds nothing.
         let mut q = program();
         q.inline_bodies[0].burned = vec![global];
@@ -638,9 +639,10 @@ mod tests {
         assert_eq!(
             main,
             [
-                (_CHECK_CALLEE, 2 | 9 << 8, None),
+                (_CHECK_CALLEE, 2 << 2, None),
+                (_CHECK_INLINE_ROOM, 9, None),
                 (_LOAD_FAST, 7, None),
-                (_POP_JUMP_IF_TRUE, 0, Some(LABEL | 7)),
+                (_POP_JUMP_IF_TRUE, 0, Some(LABEL | 8)),
                 (_LOAD_ATTR_LOCAL_CACHED, 6, None),
                 (_INLINE_RETURN, 1, None),
                 (_CHECK_VALIDITY, 0, None),
@@ -651,9 +653,9 @@ mod tests {
             ]
         );
         assert_eq!(p.uops_of(3)[0].operand, 0x7000);
-        assert_eq!(p.uops_of(3)[3].operand, 0x55);
+        assert_eq!(p.uops_of(3)[4].operand, 0x55);
         assert_eq!(
-            p.uops_of(3)[5].inst,
+            p.uops_of(3)[6].inst,
             4,
             "the check stays the next instruction's"
         );
@@ -716,14 +718,15 @@ mod tests {
         assert_eq!(
             main,
             [
-                (_CHECK_CALLEE, 2 | 23 << 8, 0x7000, None),
+                (_CHECK_CALLEE, 2 << 2, 0x7000, None),
+                (_CHECK_INLINE_ROOM, 23, 0, None),
                 (_LOAD_FAST, 7, 0, None),
                 (_STORE_ATTR_LOCAL_CACHED, 6, 0x55, None),
-                (_LOAD_ATTR_LOCAL_CACHED, 7, 0x66, Some(LABEL | 7)),
+                (_LOAD_ATTR_LOCAL_CACHED, 7, 0x66, Some(LABEL | 8)),
                 (_INLINE_RETURN, 1, 0, None),
                 (_CHECK_VALIDITY, 0, 0, None),
                 (_JUMP, 0, 0, Some(4)),
-                (_INLINE_EXIT_AT, 0, 0x9000 + 2 * 0x14, Some(LABEL | 8)),
+                (_INLINE_EXIT_AT, 0, 0x9000 + 2 * 0x14, Some(LABEL | 9)),
                 (_GENERIC, 0, 0, None),
                 // The callee's first local (`self`) is slot 6; the call's
                 // first code unit is the caller's `instr_ptr` meanwhile.
@@ -755,9 +758,10 @@ mod tests {
         // Absolute slots: the call starts at 5 + 3; the body's value goes
         // to 8; after the return the result is at 5.
         assert_eq!(
-            checked(p.uops_of(3))[..6],
+            checked(p.uops_of(3))[..7],
             [
                 (_CHECK_CALLEE, Some(8)),
+                (_CHECK_INLINE_ROOM, Some(8)),
                 (_LOAD_FAST, Some(8)),
                 (_POP_JUMP_IF_TRUE, Some(9)),
                 (_LOAD_ATTR_LOCAL_CACHED, Some(8)),
@@ -854,17 +858,18 @@ mod tests {
         // The class and `NULL` in slots 5 and 6 (`self`'s), `x` in 7; the
         // body's values from 8, two of them.
         assert_eq!(
-            main[..6],
+            main[..7],
             [
                 (_CHECK_INIT_CLASS, 1, 0xC1A55),
                 (_CHECK_CONST_TYPE_VERSION, 77, 0xC1A55),
                 (_CHECK_FUNC_VERSION, 99, 0xF00),
-                (_CHECK_KNOWN_CALLEE, 2 | 10 << 8, 0xF00),
+                (_CHECK_KNOWN_CALLEE, 0, 0xF00),
+                (_CHECK_INLINE_ROOM, 10, 0),
                 (_INIT_ALLOC, 1, 0xC1A55),
                 (_LOAD_FAST, 7, 0),
             ]
         );
-        assert_eq!(main[6], (_LOAD_FAST, 6, 0));
+        assert_eq!(main[7], (_LOAD_FAST, 6, 0));
         assert_eq!(main.last().unwrap().0, _INLINE_INIT_RETURN);
         let fallback: Vec<(Uop, u32)> = p.fallback_of(2).iter().map(|u| (u.op, u.oparg)).collect();
         assert_eq!(

@@ -103,22 +103,18 @@ stencil!(
 
 /// The checks of an inlined call's entry on its callee's code and the
 /// thread (see `_CHECK_CALLEE`): the frame evaluator, events, the
-/// recursion limit, the room above the frame (to slot `(oparg >> 8) &
-/// 0x3FFFFF`), and with bit 31 the function's globals being the frame's.
+/// recursion limit, and where `$globals` (bit 0 of the oparg: the body
+/// reads globals) the function's globals being the frame's.
 macro_rules! inline_entry_checks {
-    ($f:ident, $sp:ident, $ts:ident, $func:expr) => {{
+    ($f:ident, $sp:ident, $ts:ident, $func:expr, $globals:expr) => {{
         let func: *mut PyObject = $func;
         let code = field::<*mut u8>(func.cast(), off::FUNC_CODE);
-        if oparg() >> 31 != 0
+        if $globals
             && (field::<*mut PyObject>(func.cast(), off::FUNC_GLOBALS) != (*$f).f_globals
                 || field::<*mut PyObject>(func.cast(), off::FUNC_BUILTINS) != (*$f).f_builtins)
         {
             deopt!($f, $sp, $ts)
         }
-        let framesize = field::<i32>(frame_code($f).cast(), off::CODE_CO_FRAMESIZE) as usize;
-        let end = $f.cast::<*mut PyObject>().add(framesize);
-        let top = field::<*mut *mut PyObject>($ts.cast(), off::TSTATE_DATASTACK_TOP);
-        let limit = field::<*mut *mut PyObject>($ts.cast(), off::TSTATE_DATASTACK_LIMIT);
         if eval_breaker($ts) != field::<u64>(code, off::CODE_INSTRUMENTATION_VERSION)
             || !field::<*mut u8>(code, off::CODE_MONITORING).is_null()
             || *py_recursion_remaining($ts) <= 1
@@ -126,31 +122,27 @@ macro_rules! inline_entry_checks {
             || *c_recursion_remaining($ts) <= consts::PY_EVAL_C_STACK_UNITS as i32
             || field::<usize>(interp($ts).cast(), off::INTERP_EVAL_FRAME)
                 != (&raw const jitsaw_eval_frame) as usize
-            || top != end
-            || frame_local($f, (oparg() >> 8) & 0x3F_FFFF) > limit
         {
             deopt!($f, $sp, $ts)
         }
     }};
 }
 
-stencil!(
+replicated_stencil!(
     /// The entry of a call inlined in its caller (`optimize::inline`): the
-    /// callable below the `oparg & 0xFF` arguments is a plain Python
+    /// callable below the `oparg >> 2` arguments is a plain Python
     /// function of the code object compiled in (the operand), with `self`
-    /// the first argument of a method call, or below them `NULL` with bit 30
+    /// the first argument of a method call, or below them `NULL` with bit 1
     /// set (a function call); its frame would find nothing to do at its
     /// `RESUME` (no eval-breaker event, the code's instrumentation current,
     /// no monitoring); the recursion limits (Python's, C's) are not near;
-    /// the frame evaluator is jitsaw's; and the frame is the thread's top
-    /// one with room above it up to slot `(oparg >> 8) & 0x3FFFFF`, where
-    /// the callee's values go (or its frame, if materialized). With bit 31
-    /// set, the body reads globals, which it finds in the
-    /// frame's: the function's must be those. Otherwise the instruction's
-    /// fallback, the call itself.
-    fn _CHECK_CALLEE(f, sp, ts) {
-        let n = oparg() & 0xFF;
-        let function = (oparg() >> 30) & 1;
+    /// and the frame evaluator is jitsaw's. With bit 0 set, the body reads
+    /// globals, which it finds in the frame's: the function's must be
+    /// those. Otherwise the instruction's fallback, the call itself. Copies
+    /// for up to three arguments, each flag a constant.
+    fn _CHECK_CALLEE(f, sp, ts) oparg in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
+        let n = oparg() >> 2;
+        let function = (oparg() >> 1) & 1;
         let (callable, self_) = (peek(sp, n + 1 + function), peek(sp, n + function));
         let code = operand() as *mut u8;
         if self_.is_null() == (function == 0)
@@ -159,7 +151,24 @@ stencil!(
         {
             deopt!(f, sp, ts)
         }
-        inline_entry_checks!(f, sp, ts, callable);
+        inline_entry_checks!(f, sp, ts, callable, oparg() & 1 != 0);
+        next!(f, sp, ts)
+    }
+);
+
+stencil!(
+    /// After an inlined call's entry checks (`_CHECK_CALLEE`): the frame is
+    /// the thread's top one, with room above it up to slot `oparg`, where
+    /// the callee's values go (or its frame, if materialized). Otherwise
+    /// the call.
+    fn _CHECK_INLINE_ROOM(f, sp, ts) {
+        let framesize = field::<i32>(frame_code(f).cast(), off::CODE_CO_FRAMESIZE) as usize;
+        let end = f.cast::<*mut PyObject>().add(framesize);
+        let top = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
+        let limit = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_LIMIT);
+        if top != end || frame_local(f, oparg()) > limit {
+            deopt!(f, sp, ts)
+        }
         next!(f, sp, ts)
     }
 );
@@ -189,12 +198,13 @@ stencil!(
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// The rest of the entry of an inlined method a class vouches for (an
     /// `__init__`, a `__getitem__`): the checks of `_CHECK_CALLEE` on the
-    /// function (the operand) and the thread.
-    fn _CHECK_KNOWN_CALLEE(f, sp, ts) {
-        inline_entry_checks!(f, sp, ts, operand() as *mut PyObject);
+    /// function (the operand) and the thread (bit 0 of the oparg: the
+    /// body reads globals).
+    fn _CHECK_KNOWN_CALLEE(f, sp, ts) oparg in [0, 1] {
+        inline_entry_checks!(f, sp, ts, operand() as *mut PyObject, oparg() & 1 != 0);
         next!(f, sp, ts)
     }
 );
@@ -265,13 +275,14 @@ stencil!(
     }
 );
 
-/// The body of `_INLINE_RETURN` and `_NESTED_RETURN`.
+/// The body of `_INLINE_RETURN` and `_NESTED_RETURN` (`$n`: the oparg).
 macro_rules! inline_return {
-    ($f:ident, $sp:ident, $ts:ident) => {{
+    ($f:ident, $sp:ident, $ts:ident, $n:expr) => {{
+        let n: usize = $n;
         let res = peek($sp, 1);
         let top = $sp.sub(1);
-        let (args, total) = call_args(top, oparg());
-        let base = top.sub(oparg() + 2);
+        let (args, total) = call_args(top, n);
+        let base = top.sub(n + 2);
         decref_args(args, total);
         decref(*base);
         *base = res;
@@ -279,22 +290,22 @@ macro_rules! inline_return {
     }};
 }
 
-stencil!(
+replicated_stencil!(
     /// The return of a call inlined in its caller (oparg: the call's): the
     /// result replaces the callable, and the arguments (`self` first, if
     /// not `NULL`) and the callable are released as the callee's frame
     /// would release its locals and function once popped (which may run
     /// code: a `__del__`).
-    fn _INLINE_RETURN(f, sp, ts) {
-        inline_return!(f, sp, ts)
+    fn _INLINE_RETURN(f, sp, ts) oparg in [0, 1, 2, 3] {
+        inline_return!(f, sp, ts, oparg())
     }
 );
 
-stencil!(
+replicated_stencil!(
     /// `_INLINE_RETURN` of a call inlined in an inlined body
     /// (`frontend::inline_body`), told apart from that body's own returns.
-    fn _NESTED_RETURN(f, sp, ts) {
-        inline_return!(f, sp, ts)
+    fn _NESTED_RETURN(f, sp, ts) oparg in [0, 1, 2, 3] {
+        inline_return!(f, sp, ts, oparg())
     }
 );
 
