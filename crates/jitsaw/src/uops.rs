@@ -457,7 +457,8 @@ uops! { o;
     // entry's checks (oparg: whether the body reads globals, whether the
     // call is a function's, and above those two bits the arguments, with
     // `self` for a method; operand: the callee's code), the room the body
-    // needs (oparg: the last stack slot it may use), the
+    // needs (oparg: the last stack slot it may use; operand: the caller's
+    // frame size), the
     // return (oparg: the call's), the release of the body's own locals
     // before it (oparg: how many), and
     // the fallback's release of what the body had pushed (oparg: the slot
@@ -1446,14 +1447,15 @@ impl InlineBody {
     }
 
     /// The checks entering the body at its call, for instruction `inst`,
-    /// then `room`'s (`_CHECK_INLINE_ROOM`: none for a call inlined in a
-    /// body, whose entry checked it for both): a class call's class, its
+    /// then `room`'s (`_CHECK_INLINE_ROOM`: the slot and the caller's frame
+    /// size; none for a call inlined in a body, whose entry checked it for
+    /// both): a class call's class, its
     /// version (its `__init__`, its allocation), the function's (its
     /// code), the rest, the room, then the instance made; a subscript's
     /// container's class (its `__getitem__`; a binary operator's two
     /// operands' class, its method), the function's version, the rest; or
     /// the callee's code and the rest.
-    pub fn entry_checks(&self, room: Option<u32>, inst: u32) -> Vec<UopInst> {
+    pub fn entry_checks(&self, room: Option<(u32, u32)>, inst: u32) -> Vec<UopInst> {
         let uop = |op: Uop, oparg: u32, operand: u64| UopInst::at(op, oparg, operand, inst);
         let globals = self.reads_globals() as u32;
         let mut checks = match (self.site.init, self.site.getitem) {
@@ -1494,7 +1496,7 @@ impl InlineBody {
                 self.site.code,
             )],
         };
-        checks.extend(room.map(|room| uop(Uop::_CHECK_INLINE_ROOM, room, 0)));
+        checks.extend(room.map(|(slot, frame)| uop(Uop::_CHECK_INLINE_ROOM, slot, frame as u64)));
         if let Some(init) = self.site.init {
             checks.push(uop(Uop::_INIT_ALLOC, self.nargs - 1, init.class));
         }

@@ -126,6 +126,8 @@ struct Plan<'a> {
     /// body's last value's, or for a body whose frame may be materialized,
     /// the end of that frame.
     room: u32,
+    /// The caller's frame size, in words.
+    frame_size: u32,
     /// The call's code unit (the caller's `instr_ptr` while a materialized
     /// frame runs).
     call_unit: u64,
@@ -186,6 +188,7 @@ fn plan<'a>(
             first_local,
             values,
             room,
+            frame_size: program.frame_size,
             call_unit,
         });
     }
@@ -226,6 +229,7 @@ fn plan<'a>(
             first_local,
             values,
             room,
+            frame_size: program.frame_size,
             call_unit,
         });
     }
@@ -267,6 +271,7 @@ fn plan<'a>(
         first_local,
         values,
         room,
+        frame_size: program.frame_size,
         call_unit,
     })
 }
@@ -308,7 +313,7 @@ fn emit_main(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut Vec<U
     let start = out.len();
     out.extend_from_slice(&uops[..plan.before]);
     let body = plan.body;
-    out.extend(body.entry_checks(Some(plan.room), i));
+    out.extend(body.entry_checks(Some((plan.room, plan.frame_size)), i));
     let last = body.uops.len() - 1;
     // Where each of the body's micro-ops lands in `out`, for its jumps.
     let mut landed = Vec::with_capacity(body.uops.len());
@@ -719,7 +724,8 @@ mod tests {
             main,
             [
                 (_CHECK_CALLEE, 2 << 2, 0x7000, None),
-                (_CHECK_INLINE_ROOM, 23, 0, None),
+                // (The caller's frame: 20 words.)
+                (_CHECK_INLINE_ROOM, 23, 20, None),
                 (_LOAD_FAST, 7, 0, None),
                 (_STORE_ATTR_LOCAL_CACHED, 6, 0x55, None),
                 (_LOAD_ATTR_LOCAL_CACHED, 7, 0x66, Some(LABEL | 8)),

@@ -157,13 +157,12 @@ replicated_stencil!(
 );
 
 stencil!(
-    /// After an inlined call's entry checks (`_CHECK_CALLEE`): the frame is
-    /// the thread's top one, with room above it up to slot `oparg`, where
-    /// the callee's values go (or its frame, if materialized). Otherwise
-    /// the call.
+    /// After an inlined call's entry checks (`_CHECK_CALLEE`): the frame
+    /// (of `operand` words, its code's `co_framesize`) is the thread's top
+    /// one, with room above it up to slot `oparg`, where the callee's
+    /// values go (or its frame, if materialized). Otherwise the call.
     fn _CHECK_INLINE_ROOM(f, sp, ts) {
-        let framesize = field::<i32>(frame_code(f).cast(), off::CODE_CO_FRAMESIZE) as usize;
-        let end = f.cast::<*mut PyObject>().add(framesize);
+        let end = f.cast::<*mut PyObject>().add(operand() as usize);
         let top = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_TOP);
         let limit = field::<*mut *mut PyObject>(ts.cast(), off::TSTATE_DATASTACK_LIMIT);
         if top != end || frame_local(f, oparg()) > limit {
