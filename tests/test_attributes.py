@@ -6,6 +6,60 @@ against the interpreter."""
 
 import pytest
 
+# `Py_TPFLAGS_INLINE_VALUES` (CPython's internal flag, `1 << 2`).
+INLINE_VALUES = 1 << 2
+
+
+def test_types_with_inline_values_have_a_bare_objects_basic_size():
+    # jitsaw reads an object's inline values right after its header
+    # (`cpython313::inline::inline_values`), as CPython 3.13 gives a type
+    # the flag only when its basic size is a bare object's. Checked on
+    # every type alive here and on classes of many bases.
+    import collections
+    import enum
+    import gc
+    import sys
+    import threading
+
+    class Plain:
+        pass
+
+    class Sub(Plain):
+        pass
+
+    class Err(Exception):
+        pass
+
+    class Slotted:
+        __slots__ = ("a",)
+
+    class SlottedSub(Slotted):
+        pass
+
+    class Ints(int):
+        pass
+
+    class Items(list):
+        pass
+
+    class Named(collections.namedtuple("N", "a b")):
+        pass
+
+    class Color(enum.Enum):
+        RED = 1
+
+    class Worker(threading.Thread):
+        pass
+
+    types = [o for o in gc.get_objects() if isinstance(o, type)]
+    types += [Plain, Sub, Err, Slotted, SlottedSub, Ints, Items, Named, Color, Worker]
+    flagged = [t for t in types if t.__flags__ & INLINE_VALUES]
+    assert Plain in flagged and Sub in flagged and Worker in flagged
+    bare = object.__basicsize__
+    assert bare == 2 * 8 and sys.maxsize == 2**63 - 1
+    assert [t for t in flagged if (t.__basicsize__, t.__itemsize__) != (bare, 0)] == []
+
+
 
 @pytest.mark.parametrize("threshold", ["0", "2"], ids=["unspecialized", "specialized"])
 def test_sites_serving_many_layouts_see_every_change(jit, threshold):

@@ -508,11 +508,16 @@ pub unsafe fn dict_lacks_str(dict: *mut PyDictObject, name: *mut PyObject) -> bo
     }
 }
 
-/// `_PyObject_InlineValues(o)`: values stored after the object's basic size.
+/// `_PyObject_InlineValues(o)`: values stored after the object's basic
+/// size, for an object whose type has `Py_TPFLAGS_INLINE_VALUES`. CPython
+/// 3.13 gives a type that flag only when its basic size is a bare
+/// `PyObject`'s (`type_ready_managed_dict`; `tests/test_attributes.py`
+/// checks every live type), so the values start right after the header:
+/// no load of the type's `tp_basicsize` on the way to them (the values'
+/// address does not wait for the type's).
 #[inline(always)]
 pub unsafe fn inline_values(o: *mut PyObject) -> *mut DictValues {
-    let basicsize = field::<isize>(ob_type(o).cast(), off::TYPE_TP_BASICSIZE);
-    o.cast::<u8>().offset(basicsize).cast()
+    o.cast::<u8>().add(size_of::<PyObject>()).cast()
 }
 
 /// A module's `md_dict` (NULL for one not initialized).
