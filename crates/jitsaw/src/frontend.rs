@@ -929,7 +929,9 @@ fn nest(
     insts: &[Inst],
     j: usize,
 ) -> Option<(u32, u32)> {
-    let body = inline_body(inner).filter(|b| !b.materializes)?;
+    // (A nested callee's globals are not known, `hook::inline_callee`: a
+    // body burning any in would need its caller to watch them.)
+    let body = inline_body(inner).filter(|b| !b.materializes && b.burned.is_empty())?;
     let base = sp.checked_sub(body.nargs)?;
     let unit = insts[j].start;
     let at = |op: Uop, oparg: u32, operand: u64| UopInst {
