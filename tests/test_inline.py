@@ -341,16 +341,13 @@ for k in range(30):
     assert inlined(r, "gen") == 0
 
 
-def test_bodies_reading_globals_see_them_rebound(jit):
-    # A body's global loads read the caller's globals, which the entry
-    # checks are the callee's; a rebinding or a new class attribute is seen.
-    r = jit(
-        NOTE
-        + """
+# Methods whose bodies read globals and a class attribute of a global.
+DIRECTION = """
 class Direction:
     FORWARD = 1
     BACKWARD = -1
 LIMIT = 10
+SCALE = 2.5
 class C:
     def __init__(self, d, v1, v2):
         self.direction = d
@@ -362,6 +359,18 @@ class C:
         return self.v1
     def small(self):
         return self.v1 < LIMIT
+    def scaled(self):
+        return self.v2 * SCALE
+"""
+
+
+def test_bodies_reading_globals_see_them_rebound(jit):
+    # A body's global loads read the caller's globals, which the entry
+    # checks are the callee's; a rebinding or a new class attribute is seen.
+    r = jit(
+        NOTE
+        + DIRECTION
+        + """
 def run(c, n):
     out = 0
     for i in range(n):
@@ -394,30 +403,13 @@ def test_globals_burned_into_inlined_bodies_are_seen_changed_mid_loop(jit):
     # and a class attribute's change fails the class's version check. A
     # function of the same code with other globals never takes the body.
     r = jit(
-        """
+        DIRECTION
+        + """
 import sys, types
 def burned(key, f):
     if "jitsaw" in sys.modules and sys.modules["jitsaw"].is_enabled():
         uops = sys.modules["jitsaw"]._jitsaw.code_state(f)["uops"]
         _record(key, [u in uops for u in ("_CHECK_CONST_TYPE_VERSION", "_LOAD_GLOBAL_MODULE")])
-class Direction:
-    FORWARD = 1
-    BACKWARD = -1
-LIMIT = 10
-SCALE = 2.5
-class C:
-    def __init__(self, d, v1, v2):
-        self.direction = d
-        self.v1 = v1
-        self.v2 = v2
-    def output(self):
-        if self.direction == Direction.FORWARD:
-            return self.v2
-        return self.v1
-    def small(self):
-        return self.v1 < LIMIT
-    def scaled(self):
-        return self.v2 * SCALE
 def change():
     global LIMIT, SCALE
     LIMIT = -LIMIT
