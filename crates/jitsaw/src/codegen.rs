@@ -523,9 +523,7 @@ pub fn compile(program: &Program, linker: &mut Linker) -> Result<Compiled, Codeg
     for b in &program.burned {
         let inst = &program.insts[b.inst as usize];
         if b.in_body {
-            let range = inst.first as usize..(inst.first + inst.count) as usize;
-            let k = range
-                .clone()
+            let k = (inst.first as usize..(inst.first + inst.count) as usize)
                 .find(|&k| pieces[k].uop.op.enters_inlined_body())
                 .ok_or("a body's burned-in global without its entry")?;
             if pieces[k].len < 5 || pieces[k].stencil.calls_out() || inst.fallback_count == 0 {

@@ -91,10 +91,11 @@ pub fn inline_calls(mut program: Program) -> Program {
         burned_attrs.extend_from_slice(&plan.body.burned_attrs);
     }
     let opcodes: Vec<u32> = program.insts.iter().map(|i| i.opcode as u32).collect();
+    let frame_size = program.frame_size;
     let mut program = rewrite_ranges(program, |i, fallback, uops, out| match &plans[i] {
         None => out.extend_from_slice(uops),
         Some(plan) if fallback => emit_fallback(plan, opcodes[i], i as u32, uops, out),
-        Some(plan) => emit_main(plan, opcodes[i], i as u32, uops, out),
+        Some(plan) => emit_main(plan, frame_size, opcodes[i], i as u32, uops, out),
     });
     if burned.is_empty() {
         return program;
@@ -126,8 +127,6 @@ struct Plan<'a> {
     /// body's last value's, or for a body whose frame may be materialized,
     /// the end of that frame.
     room: u32,
-    /// The caller's frame size, in words.
-    frame_size: u32,
     /// The call's code unit (the caller's `instr_ptr` while a materialized
     /// frame runs).
     call_unit: u64,
@@ -188,7 +187,6 @@ fn plan<'a>(
             first_local,
             values,
             room,
-            frame_size: program.frame_size,
             call_unit,
         });
     }
@@ -229,7 +227,6 @@ fn plan<'a>(
             first_local,
             values,
             room,
-            frame_size: program.frame_size,
             call_unit,
         });
     }
@@ -271,7 +268,6 @@ fn plan<'a>(
         first_local,
         values,
         room,
-        frame_size: program.frame_size,
         call_unit,
     })
 }
@@ -308,12 +304,21 @@ fn exits_resumable(body: &InlineBody) -> bool {
 }
 
 /// The call's code with the body inlined: the micro-ops before the call,
-/// `_CHECK_CALLEE`, the body, and after each return what followed the call.
-fn emit_main(plan: &Plan, opcode: u32, i: u32, uops: &[UopInst], out: &mut Vec<UopInst>) {
+/// `_CHECK_CALLEE` (and the room above the caller's frame, of
+/// `frame_size` words), the body, and after each return what followed the
+/// call.
+fn emit_main(
+    plan: &Plan,
+    frame_size: u32,
+    opcode: u32,
+    i: u32,
+    uops: &[UopInst],
+    out: &mut Vec<UopInst>,
+) {
     let start = out.len();
     out.extend_from_slice(&uops[..plan.before]);
     let body = plan.body;
-    out.extend(body.entry_checks(Some((plan.room, plan.frame_size)), i));
+    out.extend(body.entry_checks(Some((plan.room, frame_size)), i));
     let last = body.uops.len() - 1;
     // Where each of the body's micro-ops lands in `out`, for its jumps.
     let mut landed = Vec::with_capacity(body.uops.len());
