@@ -971,10 +971,7 @@ unsafe fn resume_generator_slowly(
         // new call: the frame can resume in the new code, once the code has
         // paid for its last compilation (see `recompile_paid_for`).
         let s = &mut *state;
-        if matches!(s.status, Status::Requicken(0))
-            && recompile_paid_for(s)
-            && !instrumented(ts, code, version)
-        {
+        if recompile_at_resumption(s) && !instrumented(ts, code, version) {
             s.requickened = true;
             compile(s, ts, frame, code, version);
         }
@@ -1003,10 +1000,25 @@ unsafe fn resume_generator_slowly(
 /// recompilation: lib2to3's tokenizer, `generate_tokens` (165 KB of code),
 /// was compiled 9 times in a run of two calls. Until then its current code
 /// serves it (the generic forms of what changed); the next call, or a
-/// later resumption that leaves the quick way, compiles.
+/// later resumption that leaves the quick way, compiles. With an explicit
+/// `JITSAW_THRESHOLD` ([`THRESHOLD_RENT`] off) nothing is timed: the rent
+/// is never paid, so recompilations are spaced by calls alone
+/// ([`respecialize_spaced`]), and one already due is made at the next
+/// resumption ([`recompile_at_resumption`]). When a generator is compiled
+/// again then depends on what it ran, not on how fast (a test's run on a
+/// loaded machine).
 fn recompile_paid_for(s: &CodeState) -> bool {
-    s.compiled_at
-        .is_none_or(|at| at.elapsed() >= s.compile_time * RECOMPILE_RENT)
+    THRESHOLD_RENT.load(Ordering::Relaxed)
+        && s.compiled_at
+            .is_none_or(|at| at.elapsed() >= s.compile_time * RECOMPILE_RENT)
+}
+
+/// Whether a generator's code due to be compiled again
+/// ([`Status::Requicken`]) is compiled at this resumption: see
+/// [`recompile_paid_for`].
+fn recompile_at_resumption(s: &CodeState) -> bool {
+    matches!(s.status, Status::Requicken(0))
+        && (!THRESHOLD_RENT.load(Ordering::Relaxed) || recompile_paid_for(s))
 }
 
 /// See [`recompile_paid_for`].

@@ -10,8 +10,9 @@ pub struct Options {
     /// `hook::Decision::Wait`). 0 compiles every function at its first call.
     pub threshold: u32,
     /// Whether code without loops, past the threshold, also waits until its
-    /// interpreted calls took as long as compiling it is estimated to take
-    /// (the default; an explicit `JITSAW_THRESHOLD` is a plain count).
+    /// interpreted calls took as long as compiling it is estimated to take,
+    /// and a generator's recompilations wait for a timed rent too (the
+    /// default; with an explicit `JITSAW_THRESHOLD`, counts alone decide).
     pub threshold_rent: bool,
     /// What to print when compiling (`JITSAW_DUMP`).
     pub dump: Dump,
