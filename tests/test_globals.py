@@ -383,3 +383,39 @@ def test_class_attributes_are_burned_in_and_every_change_is_seen(jit):
     # the generic global load (and the loads after it), not deopt.
     assert r.exits("generic:LOAD_GLOBAL")
     assert not r.exits("deopt:_CHECK_CONST")
+
+
+def test_a_burned_class_attribute_sees_its_class_get_new_bases_mid_loop(jit):
+    # `B.x` is burned in behind B's version, which a `__bases__` assignment
+    # resets (here bringing in a class whose metaclass defines `mro()`, for
+    # which CPython's `type_mro_modified` resets versions itself): the loop
+    # reads the new base's attribute right after, and later calls too.
+    r = jit(
+        """
+        import sys
+        class Meta(type):
+            def mro(cls):
+                return type.mro(cls)
+        class U(metaclass=Meta):
+            x = "U.x"
+        class A:
+            x = "A.x"
+        class B(A):
+            pass
+        def reads(n, switch):
+            out = []
+            for i in range(n):
+                if i == switch:
+                    B.__bases__ = (U, A)
+                out.append(B.x)
+            return out
+        for k in range(5):
+            print(reads(300, -1)[-1])
+        if "jitsaw" in sys.modules and sys.modules["jitsaw"].is_enabled():
+            _record("uops", sys.modules["jitsaw"]._jitsaw.code_state(reads)["uops"])
+        got = reads(300, 150)
+        print(got[149], got[150], got[-1])
+        print(reads(10, -1))
+        """
+    )
+    assert "_CHECK_CONST_TYPE_VERSION" in r.recorded["uops"], r.recorded
