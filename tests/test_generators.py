@@ -918,9 +918,10 @@ def test_a_generators_recompilations_for_new_specializations_are_spaced(jit):
     # Compiled at its first call, a generator's code meets the interpreter's
     # specializations one by one (here a branch not run before at each
     # call), and each recompiles all of it: the kth waits for 2^k calls
-    # since the last (or for its rent, which is timed and takes far longer
-    # than these calls), so twelve calls compile it again three times, not
-    # eight (the limit), while every value stays right.
+    # since the last (with an explicit threshold, as here, calls alone; the
+    # default policy also takes a timed rent), so twelve calls compile it
+    # again three times, not eight (the limit), while every value stays
+    # right.
     ops = ["o.x + 1", "o.x * 2", "o.x - 3", "-o.x", "o.x // 2", "o.x % 5", "o.x << 1",
            "o.x >> 1", "o.x | 4", "o.x & 6", "o.x ^ 7", "o.x ** 2"]
     branches = "".join(
