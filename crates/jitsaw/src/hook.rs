@@ -969,7 +969,7 @@ unsafe fn resume_generator_slowly(
     if let Some(state) = state_of(code) {
         // Recompiling after the interpreter re-specialized the code needs no
         // new call: the frame can resume in the new code, once the code has
-        // paid for its last compilation (see `recompile_paid_for`).
+        // paid for its last compilation (see `recompile_at_resumption`).
         let s = &mut *state;
         if recompile_at_resumption(s) && !instrumented(ts, code, version) {
             s.requickened = true;
