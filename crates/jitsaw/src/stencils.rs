@@ -302,4 +302,17 @@ mod tests {
             "jitsaw_quicken_due"
         ));
     }
+
+    #[test]
+    fn both_answers_of_is_none_stay_in_line() {
+        // `x is None` is as often true as false: no answer may take a far
+        // jump to a cold part (which rustc lays out for the second of two
+        // ways that each end in a jump to the next micro-op).
+        let s = by_name("_IS_NONE").unwrap();
+        assert!(s.cold().is_empty());
+        assert!(!s
+            .holes()
+            .iter()
+            .any(|h| matches!(h.value, HoleValue::Cold | HoleValue::Hot)));
+    }
 }

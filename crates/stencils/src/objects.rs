@@ -234,6 +234,10 @@ pub unsafe fn float_decref(ts: Ts, o: *mut PyObject) {
     let i = interp(ts).cast::<u8>();
     let numfree = field_ptr::<i32>(i, off::INTERP_FLOAT_FREELIST_NUMFREE);
     if ref_tracer_set() || *numfree >= off::FLOAT_MAXFREELIST as i32 || *numfree < 0 {
+        // A loop that makes a float and lets one die keeps the freelist
+        // short of full: the push below is the way taken, and without
+        // the hint rustc laid it out in the stencil's cold part.
+        core::hint::cold_path();
         _Py_Dealloc(o);
         return;
     }
