@@ -1274,6 +1274,38 @@ def test_to_bool_and_branches(jit):
     assert r.exits("generic:TO_BOOL_INT")
 
 
+def test_is_none_of_a_value_that_dies_there(jit):
+    # `_IS_NONE` of an owned value (a call's result, an attribute) releases
+    # it whatever the answer: a value that dies there runs its `__del__`
+    # between the prints, as in the interpreter, and `None` goes on.
+    r = jit(
+        """
+        class Noisy:
+            def __init__(self, n):
+                self.n = n
+            def __del__(self):
+                print("del", self.n)
+        class Box:
+            def __init__(self, v):
+                self.v = v
+        def make(i):
+            return None if i % 2 else Noisy(i)
+        def check(i, box):
+            print("before", i)
+            if make(i) is None:
+                print("none", i)
+            else:
+                print("some", i)
+            seen = [make(j) is not None for j in range(3)]
+            return seen, box.v is None, box.v is not None
+        for i in range(6):
+            print(check(i, Box(None if i % 3 else Noisy(-i))))
+        """
+    )
+    r.assert_compiled("check")
+    assert "_IS_NONE" in r.uops("check")
+
+
 def test_unary_contains_is(jit):
     r = jit(
         """
