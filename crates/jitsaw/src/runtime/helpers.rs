@@ -1117,7 +1117,7 @@ unsafe fn push_inline(
     let Some((state, compiled)) = direct_compiled(ts, code, nargs + filled) else {
         return NONE;
     };
-    let entry = (*compiled).entry(0);
+    let entry = crate::hook::entry_of(state, compiled);
     let trivial = if filled == 0 { trivial_body(code) } else { 0 };
     let ticket = crate::hook::ticket(ts);
     learn_function(
@@ -1429,7 +1429,7 @@ unsafe fn star_inline(
         return None;
     }
     let (state, compiled) = bindable(ts, func)?;
-    let entry = (*compiled).entry(0);
+    let entry = crate::hook::entry_of(state, compiled);
     let ticket = crate::hook::ticket(ts);
     learn_function(site, func, nargs, state, entry, ticket, STARS_BOUND, 0);
     let frame = push_star_frame(ts, func, code, args, nargs)?;
@@ -1605,7 +1605,7 @@ unsafe fn call_class_inline(
     }
     let tp = *base;
     let (state, compiled) = direct_compiled(ts, class.code, n + 1 + class.filled)?;
-    let entry = (*compiled).entry(0);
+    let entry = crate::hook::entry_of(state, compiled);
     let version = field::<u32>(tp.cast(), off::TYPE_TP_VERSION_TAG);
     if version != 0 {
         learn(
@@ -1804,7 +1804,7 @@ unsafe extern "C" fn helper_enter_init(
     }
     let init = field::<*mut PyObject>(tp.cast(), off::HEAPTYPE_SPEC_CACHE_INIT);
     let code = func_code(init);
-    let Some((_, compiled)) = direct_compiled(ts, code, n + 1) else {
+    let Some((state, compiled)) = direct_compiled(ts, code, n + 1) else {
         return NONE;
     };
     // The interpreter specialized the call: exact arguments.
@@ -1822,7 +1822,8 @@ unsafe extern "C" fn helper_enter_init(
         InitFrame::Pushed(frame, instance) => {
             *base = instance;
             decref(tp);
-            enter_inline(ts, caller, frame, base.add(1), resume, (*compiled).entry(0))
+            let entry = crate::hook::entry_of(state, compiled);
+            enter_inline(ts, caller, frame, base.add(1), resume, entry)
         }
     }
 }
@@ -1988,10 +1989,10 @@ unsafe extern "C" fn helper_enter_property(
         return Inline::NONE;
     }
     let code = func_code(fget);
-    let Some((_, compiled)) = direct_compiled(ts, code, 1) else {
+    let Some((state, compiled)) = direct_compiled(ts, code, 1) else {
         return Inline::NONE;
     };
-    let entry = (*compiled).entry(0);
+    let entry = crate::hook::entry_of(state, compiled);
     // The frame takes a reference to the getter and the owner's.
     let Some(frame) = push_frame(ts, new_ref(fget), code, slot, 1) else {
         decref(fget);
@@ -3318,7 +3319,7 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
     resume: u64,
 ) -> Inline {
     let func = *base;
-    let Some((_, compiled)) = bindable(ts, func) else {
+    let Some((state, compiled)) = bindable(ts, func) else {
         return Inline::NONE;
     };
     let callargs = *base.add(2);
@@ -3365,7 +3366,14 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
     decref(func);
     decref(callargs);
     xdecref(kwargs);
-    enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0))
+    enter_inline(
+        ts,
+        caller,
+        frame,
+        base,
+        resume,
+        crate::hook::entry_of(state, compiled),
+    )
 }
 
 /// The compiled code a call of plain function `func` whose arguments
@@ -3414,7 +3422,14 @@ unsafe fn bind_inline(
     }
     // The frame holds the function and the arguments now.
     release_call(func, args, total);
-    let inline = enter_inline(ts, caller, frame, base, resume, (*compiled).entry(0));
+    let inline = enter_inline(
+        ts,
+        caller,
+        frame,
+        base,
+        resume,
+        crate::hook::entry_of(state, compiled),
+    );
     (inline, state)
 }
 
