@@ -114,8 +114,10 @@ static BLOCKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::
 
 /// Where in its pages a block whose rounding left `slack` bytes unused
 /// starts: a cache line of the slack, the next block's another. Successive
-/// blocks step by a number of lines coprime to a page's 64 (37), so blocks
-/// of one size take every offset their slack allows before one repeats.
+/// blocks step by a number of lines coprime to every count of lines a
+/// slack can hold (a prime above 64, 67), so blocks of one size take every
+/// offset their slack allows before one repeats. (37, the step before,
+/// divides 37 lines: blocks with that much slack all started at one line.)
 fn start_in_slack(slack: usize) -> usize {
     nth_start(
         slack,
@@ -126,7 +128,7 @@ fn start_in_slack(slack: usize) -> usize {
 /// [`start_in_slack`] for the `n`th block.
 fn nth_start(slack: usize, n: usize) -> usize {
     let lines = slack / ALIGN + 1;
-    (lines - 1 - n.wrapping_mul(37) % lines) * ALIGN
+    (lines - 1 - n.wrapping_mul(67) % lines) * ALIGN
 }
 
 impl CodeMemory {
@@ -445,7 +447,7 @@ mod tests {
 
     #[test]
     fn blocks_of_one_size_start_on_every_line_their_slack_allows() {
-        for slack in [0, 63, 64, 100, 1000, PAGE - 1] {
+        for slack in (0..PAGE).step_by(ALIGN / 2) {
             let lines = slack / ALIGN + 1;
             let starts: std::collections::BTreeSet<usize> =
                 (0..lines).map(|n| nth_start(slack, n)).collect();
@@ -453,8 +455,9 @@ mod tests {
             assert!(starts.iter().all(|&s| s % ALIGN == 0 && s <= slack));
         }
         // Successive blocks' first lines fall in different cache sets.
-        let slack = PAGE - 300;
-        assert_ne!(nth_start(slack, 7) % PAGE, nth_start(slack, 8) % PAGE);
+        for slack in [PAGE - 300, 36 * ALIGN] {
+            assert_ne!(nth_start(slack, 7) % PAGE, nth_start(slack, 8) % PAGE);
+        }
     }
 
     /// An arena of its own, one chunk at a made-up address (never mapped).

@@ -301,6 +301,26 @@ mod tests {
             by_name("_QUICKEN_REPORT").unwrap(),
             "jitsaw_quicken_due"
         ));
+        // A conditional branch to the next micro-op, turned around: in line
+        // only tests, and a branch to the cold part that calls out.
+        for (name, helper) in [
+            ("_CHECK_PERIODIC", "jitsaw_handle_pending"),
+            ("_CHECK_LONG_LOOP", "jitsaw_long_loop"),
+            ("_ITER_JUMP_RANGE", "jitsaw_dealloc"),
+            ("_FOR_ITER_GEN_RETURNED", "jitsaw_dealloc"),
+        ] {
+            let s = by_name(name).unwrap();
+            assert!(s.ends_with_continue && !s.cold().is_empty(), "{name}");
+            assert!(!calls_in_line(s, helper), "{name}");
+            assert!(
+                s.holes()
+                    .iter()
+                    .any(|h| h.value == HoleValue::Cold && (h.offset as usize) < s.hot_len),
+                "{name}"
+            );
+        }
+        // The check after every call: a load, a test and a branch.
+        assert!(by_name("_CHECK_PERIODIC").unwrap().hot_len <= 17);
     }
 
     #[test]

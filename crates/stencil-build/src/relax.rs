@@ -20,8 +20,12 @@
 //! only the paths that run, and the hot part's last jump is dropped as a
 //! whole stencil's is. In the stencils of [`JUMP_ENDS_HOT`], whose usual
 //! way ends at the jump target, the first jump there ends the hot part
-//! instead (and stays). Branches between the two parts go through the
-//! [`HoleValue::Hot`] and [`HoleValue::Cold`] holes.
+//! instead (and stays). In the stencils of [`BRANCH_ENDS_HOT`], whose
+//! usual way is a conditional branch to the continuation (rustc folds the
+//! jump into the branch, and the rare way follows it in line), that branch
+//! is turned around to go to the rare way, which becomes the cold part,
+//! and a `jmp _JIT_CONTINUE` ends the hot part. Branches between the two
+//! parts go through the [`HoleValue::Hot`] and [`HoleValue::Cold`] holes.
 
 use crate::{Hole, HoleKind, HoleValue, Stencil};
 use iced_x86::{
@@ -48,6 +52,19 @@ const JUMP_ENDS_HOT: &[&str] = &[
     "_LOAD_ATTR_CACHED_METHOD",
     "_STORE_ATTR_CACHED",
     "_STORE_ATTR_CACHED_BORROWED",
+];
+
+/// Stencils whose usual way leaves by a conditional branch to the
+/// continuation, with a rare way (one that calls out) after it in line: a
+/// pending event after a call, a long loop's count running out, a range or
+/// generator loop ending. The last such branch before the stencil's first
+/// call or jump ends their hot part (see [`relax`]), so that only a test
+/// and a branch stay in line.
+const BRANCH_ENDS_HOT: &[&str] = &[
+    "_CHECK_PERIODIC",
+    "_CHECK_LONG_LOOP",
+    "_ITER_JUMP_RANGE",
+    "_FOR_ITER_GEN_RETURNED",
 ];
 
 /// How an instruction of the relaxed stencil came about.
@@ -103,15 +120,51 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
                     && h.kind == HoleKind::Rel32
             })
     };
-    let split = insns
-        .iter()
-        .position(|i| continue_jump(i) || target_jump(i));
+    // In `BRANCH_ENDS_HOT`, the last conditional branch to the
+    // continuation before the first call or jump, which is turned around.
+    let turned = if BRANCH_ENDS_HOT.contains(&s.name.as_str()) {
+        let first_out = insns
+            .iter()
+            .position(|i| {
+                matches!(
+                    i.flow_control(),
+                    FlowControl::Call
+                        | FlowControl::UnconditionalBranch
+                        | FlowControl::IndirectBranch
+                        | FlowControl::Return
+                )
+            })
+            .unwrap_or(insns.len());
+        let branch = insns[..first_out].iter().rposition(|i| {
+            i.flow_control() == FlowControl::ConditionalBranch
+                && holes_in(i).iter().any(|h| {
+                    h.offset + 4 == i.next_ip() as usize
+                        && h.value == HoleValue::Continue
+                        && h.kind == HoleKind::Rel32
+                })
+        });
+        Some(branch.ok_or_else(|| fail("no conditional branch to the continuation".into()))?)
+    } else {
+        None
+    };
+    let split = match turned {
+        Some(k) => Some(k),
+        None => insns
+            .iter()
+            .position(|i| continue_jump(i) || target_jump(i)),
+    };
     let hot_end = split.map_or(insns.len(), |k| k + 1);
+    // The jump that ends a turned-around stencil's hot part: an address
+    // inside the turned branch, which no instruction starts at.
+    let turned_jump = turned.map(|k| insns[k].ip() + 1);
     // Continuation branches in the hot part are pointed at its last jump
     // when that goes to the continuation.
-    let last_continue = split
-        .filter(|&k| continue_jump(&insns[k]))
-        .map(|k| insns[k].ip());
+    let last_continue = match turned_jump {
+        Some(ip) => Some(ip),
+        None => split
+            .filter(|&k| continue_jump(&insns[k]))
+            .map(|k| insns[k].ip()),
+    };
     // A branch to dropped padding goes to what follows it.
     let kept: Vec<u64> = insns
         .iter()
@@ -150,6 +203,28 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
             continue;
         }
         let mut branch = insn;
+        if turned == Some(k) {
+            // Turned around: to the rare way, now the cold part's start,
+            // then the hot part's final jump to the continuation.
+            let rare = insns
+                .get(k + 1)
+                .ok_or_else(|| fail("nothing after the turned branch".into()))?;
+            branch.negate_condition_code();
+            branch.set_near_branch64(landing(rare.ip())?);
+            origins.push(Origin::Across(landing(rare.ip())?));
+            block.push(branch);
+            let mut jump = Instruction::with_branch(Code::Jmp_rel32_64, EXTERNAL)
+                .map_err(|e| fail(e.to_string()))?;
+            jump.set_ip(turned_jump.expect("set with turned"));
+            block.push(jump);
+            origins.push(Origin::ToHole(Hole {
+                offset: 0,
+                kind: HoleKind::Rel32,
+                value: HoleValue::Continue,
+                addend: -4,
+            }));
+            continue;
+        }
         match holes.as_slice() {
             [] => {
                 let target = landing(insn.near_branch_target())?;

@@ -121,7 +121,13 @@ pub(super) unsafe fn local_monitors(f: Frame) -> bool {
 stencil!(
     /// After calls (`CHECK_EVAL_BREAKER` in CPython): handles pending events.
     fn _CHECK_PERIODIC(f, sp, ts) {
-        if eval_breaker(ts) & consts::EVAL_EVENTS_MASK != 0 && jitsaw_handle_pending(ts) != 0 {
+        if eval_breaker(ts) & consts::EVAL_EVENTS_MASK == 0 {
+            next!(f, sp, ts)
+        }
+        // Laid out after the usual way (the stencil's cold part): a test
+        // and a jump stay in line after every call.
+        core::hint::cold_path();
+        if jitsaw_handle_pending(ts) != 0 {
             error!(f, sp, ts)
         }
         next!(f, sp, ts)
