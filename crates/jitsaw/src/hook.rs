@@ -94,7 +94,8 @@ const RECOMPILE_DEOPTS: u32 = 32;
 /// another line was a cache miss per call. Reading the state's compiled
 /// code list, the code itself (its version, its fallback counters) and
 /// four more lines of the state, a call of one of 1 000 methods called
-/// round-robin took ~550 ns against the interpreter's 63.
+/// round-robin took ~550 ns against the interpreter's 63. The other fields
+/// follow by size, largest first, leaving no padding between them.
 #[repr(C, align(64))]
 pub struct CodeState {
     /// Calls that reached the hook (64 bits: counted without saturating).
@@ -127,41 +128,20 @@ pub struct CodeState {
     generator: bool,
     /// Whether `first_run` is known.
     ran: bool,
-    status: Status,
     /// Deopts since the last compilation.
     deopts: u32,
-    /// Whether the bytecode has had a run in the interpreter since the
-    /// first compilation (it is specialized, as far as it will be).
-    requickened: bool,
-    /// Whether the bytecode has a backward jump.
-    loops: bool,
-    /// Whether the bytecode calls or imports (see [`leaf_unhooked`]).
-    calls_out: bool,
-    /// How many instructions the bytecode has.
-    instructions: u32,
-    /// Whether code with a loop was first called during an import, or with
-    /// no Python code below it, and not compiled for it: its first call
-    /// from the program is (see [`compile_first_call`]).
-    first_call_deferred: bool,
-    /// How long the first call the hook ran compiled took.
-    first_run: Option<std::time::Duration>,
-    /// How long its last compilation took.
-    compile_time: std::time::Duration,
-    /// When its last compilation finished.
-    compiled_at: Option<Instant>,
-    /// How long its calls interpreted while waiting for the threshold took
-    /// (see [`Decision::Wait`]), counting a recursive call's time once, in
-    /// its outermost call.
-    waited: std::time::Duration,
     /// When the outermost of its timed interpreted calls still running
     /// started, and how many are running: a recursion that goes deep
     /// before any call returns pays its rent as it goes (see
     /// [`waited_so_far`]).
     waiting: Option<(clock::Stamp, u32)>,
-    /// `importlib._bootstrap._find_and_load`'s code (see [`import_unhooked`]).
-    import_entry: bool,
-    /// Its frames running in the interpreter now (counting mode).
-    interpreting: u32,
+    /// Every compilation of this code object, newest last: superseded code
+    /// may still be running in an outer frame, so it lives until a later
+    /// compilation finds no frame that can run it ([`free_superseded`]), or
+    /// as long as the code object. Boxed so running frames' pointers stay
+    /// valid when the vector grows.
+    #[allow(clippy::vec_box)]
+    compiled: Vec<Box<Compiled>>,
     /// Failed guards since the last compilation, by instruction offset.
     deopt_sites: Vec<(u32, u32)>,
     /// Instructions compiled in their generic form because their
@@ -173,6 +153,38 @@ pub struct CodeState {
     /// Calls whose inlined bodies compute ints as of either kind (see
     /// `frontend::CodeInput::either_kinds`).
     either_kinds: Vec<u32>,
+    /// How long the first call the hook ran compiled took.
+    first_run: Option<std::time::Duration>,
+    /// How long its last compilation took.
+    compile_time: std::time::Duration,
+    /// When its last compilation finished.
+    compiled_at: Option<Instant>,
+    /// How long its calls interpreted while waiting for the threshold took
+    /// (see [`Decision::Wait`]), counting a recursive call's time once, in
+    /// its outermost call.
+    waited: std::time::Duration,
+    /// When its first call began, while the interpreter runs that call
+    /// with the event set to see whether it runs long (see
+    /// [`osr::count_first_call`]).
+    osr_first_call: Option<Instant>,
+    /// What the last resumption of a generator of this code from C
+    /// learned, for [`quick_resume`] (epoch 0: nothing; a status change
+    /// moves the epoch on, so it never outlives the code it names).
+    resume: ResumeCache,
+    /// The code object (for the state cache; not a reference).
+    code: usize,
+    /// Its profile (`JITSAW_PROFILE`), or null.
+    profile: *mut Profile,
+    /// The compiled code `resume` resumes in.
+    resume_compiled: *const Compiled,
+    /// The frame of an unhooked warm-up call counted the same way (see
+    /// [`osr::count_warm_up`]); null for none.
+    osr_warm_up: *mut Frame,
+    status: Status,
+    /// How many instructions the bytecode has.
+    instructions: u32,
+    /// Its frames running in the interpreter now (counting mode).
+    interpreting: u32,
     /// Calls interpreted for [`quicken_due`]'s reports.
     respecialize_calls: u32,
     /// Deopts at `_CHECK_NO_FRAME_OBJECT`: frames of this code that had a
@@ -181,25 +193,6 @@ pub struct CodeState {
     /// Deopts at `_CHECK_LOCAL_CLASS`: a fallback met (or made) another
     /// class than the checks it returns past had seen.
     class_check_deopts: u32,
-    /// The code object (for the state cache; not a reference).
-    code: usize,
-    /// Every compilation of this code object, newest last: superseded code
-    /// may still be running in an outer frame, so it lives until a later
-    /// compilation finds no frame that can run it ([`free_superseded`]), or
-    /// as long as the code object. Boxed so running frames' pointers stay
-    /// valid when the vector grows.
-    #[allow(clippy::vec_box)]
-    compiled: Vec<Box<Compiled>>,
-    /// Its profile (`JITSAW_PROFILE`), or null.
-    profile: *mut Profile,
-    /// What the last resumption of a generator of this code from C
-    /// learned, for [`quick_resume`] (epoch 0: nothing; a status change
-    /// moves the epoch on, so it never outlives the code it names).
-    resume: ResumeCache,
-    /// The compiled code `resume` resumes in.
-    resume_compiled: *const Compiled,
-    /// Whether its code has the `JUMP` event set for [`osr`].
-    osr_armed: bool,
     /// Back edges run by the interpreter since the event was set.
     osr_back_edges: u32,
     /// Of those, back edges to `osr_head`.
@@ -208,22 +201,33 @@ pub struct CodeState {
     osr_head: u32,
     /// Frames entered at a loop in code compiled anew.
     osr_entries: u32,
+    /// Whether the bytecode has had a run in the interpreter since the
+    /// first compilation (it is specialized, as far as it will be).
+    requickened: bool,
+    /// Whether the bytecode has a backward jump.
+    loops: bool,
+    /// Whether the bytecode calls or imports (see [`leaf_unhooked`]).
+    calls_out: bool,
+    /// Whether code with a loop was first called during an import, or with
+    /// no Python code below it, and not compiled for it: its first call
+    /// from the program is (see [`compile_first_call`]).
+    first_call_deferred: bool,
+    /// `importlib._bootstrap._find_and_load`'s code (see [`import_unhooked`]).
+    import_entry: bool,
+    /// Whether its code has the `JUMP` event set for [`osr`].
+    osr_armed: bool,
     /// Whether it is being compiled for such an entry.
     osr_compiling: bool,
-    /// When its first call began, while the interpreter runs that call
-    /// with the event set to see whether it runs long (see
-    /// [`osr::count_first_call`]).
-    osr_first_call: Option<Instant>,
-    /// The frame of an unhooked warm-up call counted the same way (see
-    /// [`osr::count_warm_up`]); null for none.
-    osr_warm_up: *mut Frame,
 }
 
-// The quick calls' fields fill the first line and no more.
+// The quick calls' fields fill the first line, and the rest, ordered by
+// size, six more: a state per code object a program calls (thousands), each
+// aligned, the 512 bytes in declaration order cost a `lib2to3` run ~0.3 MB.
 const _: () = assert!(
     std::mem::align_of::<CodeState>() == 64
         && std::mem::offset_of!(CodeState, ran) < 64
-        && std::mem::offset_of!(CodeState, status) >= 60
+        && std::mem::offset_of!(CodeState, deopts) == 60
+        && std::mem::size_of::<CodeState>() <= 448
 );
 
 impl CodeState {
