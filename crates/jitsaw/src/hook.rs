@@ -103,8 +103,8 @@ pub struct CodeState {
     /// Calls since the last compilation.
     calls_since_compile: u64,
     /// The compiled code calls enter when nothing needs deciding (see
-    /// [`CodeState::quick`]; null: the status is not `Compiled` of
-    /// specialized bytecode). Set by [`CodeState::set_status`].
+    /// [`runs_now`]; null: the status is not `Compiled` of specialized
+    /// bytecode). Set by [`CodeState::set_status`].
     quick: *const Compiled,
     /// `quick`'s instrumentation version and entry address (see
     /// [`entry_of`]), read without reading `quick`.
@@ -126,7 +126,8 @@ pub struct CodeState {
     respecialize_pending: bool,
     /// A generator, coroutine or async generator function's code.
     generator: bool,
-    /// Whether `first_run` is known.
+    /// Whether `first_run` is known: asked on the hook's quick way, where
+    /// `first_run` itself is off this line.
     ran: bool,
     /// Deopts since the last compilation.
     deopts: u32,
@@ -1067,17 +1068,10 @@ pub unsafe fn ready(
 ) -> Option<(*mut CodeState, *const Compiled)> {
     let state = state_of(code)?;
     let s = &mut *state;
-    let c = s.quick;
-    if c.is_null()
-        || s.generator
-        || !hooked(ts)
-        || !current(s.quick_version, code, instrumentation_version(ts))
-        || needs_a_look(s, c)
-    {
+    if s.generator || !hooked(ts) {
         return None;
     }
-    s.count_call();
-    Some((state, c))
+    runs_now(s, code, instrumentation_version(ts)).map(|c| (state, c))
 }
 
 /// Whether a call from compiled code may make a generator of `code`
@@ -1154,10 +1148,8 @@ unsafe fn hooked(ts: *mut PyThreadState) -> bool {
 }
 
 /// [`ready`] for a direct call passing `nargs` positional arguments, when
-/// `code` was seen recently and its compiled code is known to take them:
-/// only what can change without jitsaw noticing is checked (as
-/// [`enterable`] does, fallbacks only now and then: [`fallback_check_due`]).
-/// `None` means "ask [`ready`]".
+/// `code` was seen recently (the state cache holds it, no table lookup) and
+/// its compiled code takes exactly those. `None` means "ask [`ready`]".
 ///
 /// # Safety
 /// The GIL is held and `code` is a code object.
@@ -1169,18 +1161,10 @@ pub unsafe fn ready_direct(
 ) -> Option<(*mut CodeState, *const Compiled)> {
     let state = cached_state(code)?;
     let s = &mut *state;
-    let c = s.quick;
-    if c.is_null() || s.generator || s.direct_args == u32::MAX || s.direct_args as usize != nargs {
+    if s.generator || s.direct_args == u32::MAX || s.direct_args as usize != nargs || !hooked(ts) {
         return None;
     }
-    if !hooked(ts)
-        || !current(s.quick_version, code, instrumentation_version(ts))
-        || needs_a_look(s, c)
-    {
-        return None;
-    }
-    s.count_call();
-    Some((state, c))
+    runs_now(s, code, instrumentation_version(ts)).map(|c| (state, c))
 }
 
 /// Bumped at every change of a code object's status, after which what

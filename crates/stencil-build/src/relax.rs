@@ -99,13 +99,15 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
     };
     let padding =
         |insn: &Instruction| insn.mnemonic() == Mnemonic::Nop && holes_in(insn).is_empty();
+    // Whether the instruction ends with a 32-bit displacement to `value`
+    // (a branch there).
+    let branches_to = |insn: &Instruction, value: HoleValue| {
+        holes_in(insn).iter().any(|h| {
+            h.offset + 4 == insn.next_ip() as usize && h.value == value && h.kind == HoleKind::Rel32
+        })
+    };
     let continue_jump = |insn: &Instruction| {
-        insn.code() == Code::Jmp_rel32_64
-            && holes_in(insn).iter().any(|h| {
-                h.offset + 4 == insn.next_ip() as usize
-                    && h.value == HoleValue::Continue
-                    && h.kind == HoleKind::Rel32
-            })
+        insn.code() == Code::Jmp_rel32_64 && branches_to(insn, HoleValue::Continue)
     };
     // The hot part ends with the first `jmp _JIT_CONTINUE`, which the
     // hot part's continuation branches can reach (or, in the stencils whose
@@ -114,11 +116,7 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
     let target_jump = |insn: &Instruction| {
         JUMP_ENDS_HOT.contains(&s.name.as_str())
             && insn.code() == Code::Jmp_rel32_64
-            && holes_in(insn).iter().any(|h| {
-                h.offset + 4 == insn.next_ip() as usize
-                    && h.value == HoleValue::JumpTarget
-                    && h.kind == HoleKind::Rel32
-            })
+            && branches_to(insn, HoleValue::JumpTarget)
     };
     // In `BRANCH_ENDS_HOT`, the last conditional branch to the
     // continuation before the first call or jump, which is turned around.
@@ -137,34 +135,28 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
             .unwrap_or(insns.len());
         let branch = insns[..first_out].iter().rposition(|i| {
             i.flow_control() == FlowControl::ConditionalBranch
-                && holes_in(i).iter().any(|h| {
-                    h.offset + 4 == i.next_ip() as usize
-                        && h.value == HoleValue::Continue
-                        && h.kind == HoleKind::Rel32
-                })
+                && branches_to(i, HoleValue::Continue)
         });
         Some(branch.ok_or_else(|| fail("no conditional branch to the continuation".into()))?)
     } else {
         None
     };
-    let split = match turned {
-        Some(k) => Some(k),
-        None => insns
+    let split = turned.or_else(|| {
+        insns
             .iter()
-            .position(|i| continue_jump(i) || target_jump(i)),
-    };
+            .position(|i| continue_jump(i) || target_jump(i))
+    });
     let hot_end = split.map_or(insns.len(), |k| k + 1);
     // The jump that ends a turned-around stencil's hot part: an address
     // inside the turned branch, which no instruction starts at.
     let turned_jump = turned.map(|k| insns[k].ip() + 1);
     // Continuation branches in the hot part are pointed at its last jump
     // when that goes to the continuation.
-    let last_continue = match turned_jump {
-        Some(ip) => Some(ip),
-        None => split
+    let last_continue = turned_jump.or_else(|| {
+        split
             .filter(|&k| continue_jump(&insns[k]))
-            .map(|k| insns[k].ip()),
-    };
+            .map(|k| insns[k].ip())
+    });
     // A branch to dropped padding goes to what follows it.
     let kept: Vec<u64> = insns
         .iter()
@@ -209,9 +201,10 @@ pub fn relax(s: &Stencil) -> Result<Stencil, String> {
             let rare = insns
                 .get(k + 1)
                 .ok_or_else(|| fail("nothing after the turned branch".into()))?;
+            let rare = landing(rare.ip())?;
             branch.negate_condition_code();
-            branch.set_near_branch64(landing(rare.ip())?);
-            origins.push(Origin::Across(landing(rare.ip())?));
+            branch.set_near_branch64(rare);
+            origins.push(Origin::Across(rare));
             block.push(branch);
             let mut jump = Instruction::with_branch(Code::Jmp_rel32_64, EXTERNAL)
                 .map_err(|e| fail(e.to_string()))?;

@@ -3366,14 +3366,8 @@ pub(super) unsafe extern "C" fn helper_call_ex_inline(
     decref(func);
     decref(callargs);
     xdecref(kwargs);
-    enter_inline(
-        ts,
-        caller,
-        frame,
-        base,
-        resume,
-        crate::hook::entry_of(state, compiled),
-    )
+    let entry = crate::hook::entry_of(state, compiled);
+    enter_inline(ts, caller, frame, base, resume, entry)
 }
 
 /// The compiled code a call of plain function `func` whose arguments
@@ -3422,15 +3416,8 @@ unsafe fn bind_inline(
     }
     // The frame holds the function and the arguments now.
     release_call(func, args, total);
-    let inline = enter_inline(
-        ts,
-        caller,
-        frame,
-        base,
-        resume,
-        crate::hook::entry_of(state, compiled),
-    );
-    (inline, state)
+    let entry = crate::hook::entry_of(state, compiled);
+    (enter_inline(ts, caller, frame, base, resume, entry), state)
 }
 
 /// How many arguments a call passes by keyword: the length of its
