@@ -244,6 +244,40 @@ def test_signal_handler_raises_inside_a_jitted_loop(jit):
     r.assert_compiled("spin")
 
 
+def test_signal_pending_when_a_call_returns_raises_at_the_call(jit):
+    # A signal that arrives while a C function runs (`sum` over a range
+    # checks for none) is handled when the call returns, by the check after
+    # it (`_CHECK_PERIODIC`, whose handler call is the stencil's cold
+    # part): the handler sees the call's line, and its exception leaves
+    # the compiled function from there.
+    r = jit(
+        """
+        import signal
+        class Stop(Exception):
+            pass
+        def handler(signum, frame):
+            raise Stop(frame.f_code.co_name, frame.f_lineno)
+        signal.signal(signal.SIGALRM, handler)
+        def work(n):
+            total = sum(range(n))
+            return total + 1
+        for i in range(200):
+            work(10)
+        for i in range(3):
+            signal.setitimer(signal.ITIMER_REAL, 0.005)
+            try:
+                while True:
+                    work(2_000_000)
+            except Stop as e:
+                tb = e.__traceback__
+                while tb.tb_next:
+                    tb = tb.tb_next
+                print("stopped in", e, tb.tb_frame.f_code.co_name, tb.tb_lineno)
+        """
+    )
+    r.assert_compiled("work")
+
+
 def test_ctrl_c_interrupts_a_jitted_while_true(tmp_path):
     script = tmp_path / "spin.py"
     # Python installs its SIGINT handler only if SIGINT was not ignored when
